@@ -1,0 +1,32 @@
+/** What activities are given by the worker: clients built once, never ad hoc inside an activity. */
+import type Docker from 'dockerode';
+import type { Etcd3 } from 'etcd3';
+import type { Client } from 'pg';
+import type { SecretStore } from '../lib/secrets';
+
+export interface PgTarget {
+  port: number;
+  user: string;
+  password: string;
+  database?: string;
+}
+
+/** Opens a short-lived connection and always closes it. */
+export interface PgConnector {
+  withClient<T>(target: PgTarget, fn: (client: Client) => Promise<T>): Promise<T>;
+}
+
+export interface EtcdConnector {
+  /** A cached client for the etcd reachable on 127.0.0.1:<port>. */
+  client(port: number): Etcd3;
+}
+
+export interface ActivityDeps {
+  docker: Docker;
+  pg: PgConnector;
+  etcd: EtcdConnector;
+  secrets: SecretStore;
+  /** Environment used for image overrides (CITUSCTL_IMAGE_*). */
+  env: Record<string, string | undefined>;
+  log: (message: string) => void;
+}

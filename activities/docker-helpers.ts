@@ -1,0 +1,145 @@
+/** Idempotent Docker primitives: each looks before it creates, so a retry after a crash is safe. */
+import type Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import { pack } from 'tar-stream';
+import { fatal } from './errors';
+
+export const LABEL_CLUSTER = 'citusctl.cluster';
+export const LABEL_GROUP = 'citusctl.group';
+export const LABEL_MEMBER = 'citusctl.member';
+
+const isNotFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
+
+async function inspectOrUndefined<T>(inspect: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await inspect();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+function assertOwned(kind: string, name: string, labels: Record<string, string> | undefined, cluster: string) {
+  if (labels?.[LABEL_CLUSTER] !== cluster) {
+    throw fatal('Conflict', `${kind} "${name}" exists but does not belong to citusctl cluster "${cluster}"; remove or rename it`);
+  }
+}
+
+/** Returns the network's subnet (CIDR). */
+export async function ensureNetwork(docker: Docker, name: string, cluster: string): Promise<string> {
+  let info = await inspectOrUndefined(() => docker.getNetwork(name).inspect());
+  if (!info) {
+    try {
+      await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABEL_CLUSTER]: cluster } });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+    }
+    info = await docker.getNetwork(name).inspect();
+  }
+  assertOwned('network', name, info.Labels, cluster);
+  const subnet = info.IPAM?.Config?.[0]?.Subnet as string | undefined;
+  if (!subnet) throw new Error(`network ${name} has no subnet`);
+  return subnet;
+}
+
+export async function ensureVolume(docker: Docker, name: string, labels: Record<string, string>): Promise<void> {
+  const info = await inspectOrUndefined(() => docker.getVolume(name).inspect());
+  if (info) return assertOwned('volume', name, info.Labels, labels[LABEL_CLUSTER] ?? '');
+  await docker.createVolume({ Name: name, Labels: labels });
+}
+
+export interface ContainerFiles {
+  [path: string]: { content: string; mode: number };
+}
+
+export function tarOf(files: ContainerFiles): Promise<Buffer> {
+  const p = pack();
+  const dirs = new Set<string>();
+  for (const file of Object.keys(files)) {
+    const parts = file.replace(/^\//, '').split('/').slice(0, -1);
+    parts.forEach((_, i) => dirs.add(parts.slice(0, i + 1).join('/')));
+  }
+  for (const dir of [...dirs].sort()) p.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
+  for (const [file, { content, mode }] of Object.entries(files)) p.entry({ name: file.replace(/^\//, ''), mode }, content);
+  p.finalize();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    p.on('data', (c: unknown) => chunks.push(c as Buffer));
+    p.on('end', () => resolve(Buffer.concat(chunks)));
+    p.on('error', reject);
+  });
+}
+
+export type ContainerState = 'absent' | 'created' | 'running' | 'exited';
+
+export async function containerState(docker: Docker, name: string): Promise<ContainerState> {
+  const info = await inspectOrUndefined(() => docker.getContainer(name).inspect());
+  if (!info) return 'absent';
+  if (info.State.Running) return 'running';
+  return info.State.Status === 'created' ? 'created' : 'exited';
+}
+
+/**
+ * Creates the container if absent, writes its files if it is not running, and starts it.
+ * Files go in through the archive API: no bind mounts (works when the worker itself runs in a
+ * container) and no secrets in environment variables or `docker inspect`.
+ */
+export async function ensureContainerRunning(
+  docker: Docker,
+  cluster: string,
+  options: Docker.ContainerCreateOptions & { name: string },
+  files: () => Promise<ContainerFiles>,
+  start = true,
+): Promise<'created' | 'started' | 'running' | 'created-only'> {
+  const container = docker.getContainer(options.name);
+  let info = await inspectOrUndefined(() => container.inspect());
+  let outcome: 'created' | 'started' | 'running' | 'created-only' = 'started';
+  if (!info) {
+    try {
+      await docker.createContainer(options);
+      outcome = 'created';
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+    }
+    info = await container.inspect();
+  }
+  assertOwned('container', options.name, info.Config.Labels, cluster);
+  if (info.State.Running) return 'running';
+  await container.putArchive(await tarOf(await files()), { path: '/' });
+  if (!start) return 'created-only';
+  try {
+    await container.start();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already started
+  }
+  return outcome;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function execIn(docker: Docker, containerName: string, cmd: string[], user = 'postgres', env: string[] = []): Promise<ExecResult> {
+  const exec = await docker.getContainer(containerName).exec({ Cmd: cmd, User: user, Env: env, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  out.on('data', (c: Buffer) => stdout.push(c));
+  err.on('data', (c: Buffer) => stderr.push(c));
+  docker.modem.demuxStream(stream, out, err);
+  await new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
+}
+
+export async function imagePresent(docker: Docker, image: string): Promise<boolean> {
+  return (await inspectOrUndefined(() => docker.getImage(image).inspect())) !== undefined;
+}

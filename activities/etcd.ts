@@ -1,0 +1,70 @@
+/**
+ * etcd holds the topology (from the spec) and the live state (who is primary per group).
+ * Setup writes live state only where none exists: after a failover etcd, not the spec, is the truth.
+ */
+import type { ClusterSpec } from '../common/spec';
+import { etcdPrefix, groupsOf } from '../common/topology';
+import type { Primaries } from './citus';
+import type { ActivityDeps } from './deps';
+import { notReady } from './errors';
+import { pollUntil, withHeartbeat } from './heartbeat';
+
+export const topologyKey = (cluster: string) => `${etcdPrefix(cluster)}/topology`;
+export const primaryKey = (cluster: string, group: string) => `${etcdPrefix(cluster)}/groups/${group}/primary`;
+
+export function topologyDocument(spec: ClusterSpec) {
+  return {
+    cluster: spec.name,
+    durability: spec.durability,
+    groups: groupsOf(spec).map((g) => ({ group: g.group, coordinator: g.isCoordinator, members: [g.primary, ...g.standbys].map((m) => ({ name: m.name, hostPort: m.port })) })),
+    pgbouncer: { hostPort: spec.pgbouncer.port, poolMode: spec.pgbouncer.poolMode },
+    demo: spec.demo,
+  };
+}
+
+export function createEtcdActivities(deps: ActivityDeps) {
+  /** The live primary of each group: etcd's record when there is one, else the spec's first member. */
+  async function readLivePrimaries(spec: ClusterSpec): Promise<Primaries> {
+    return withHeartbeat(async () => {
+      const etcd = deps.etcd.client(spec.etcd.port);
+      const groups = groupsOf(spec);
+      const live: Record<string, string> = {};
+      try {
+        await pollUntil(async () => {
+          for (const g of groups) {
+            const v = await etcd.get(primaryKey(spec.name, g.group)).string();
+            live[g.group] = v && spec.members.some((m) => m.name === v && m.group === g.group) ? v : g.primary.name;
+          }
+          return true;
+        }, 20_000);
+      } catch (err) {
+        throw notReady(`etcd on 127.0.0.1:${spec.etcd.port} is not reachable: ${(err as Error).message}`);
+      }
+      const [coord, ...workers] = groups;
+      return { coordinator: live[coord!.group]!, workers: Object.fromEntries(workers.map((g) => [g.group, live[g.group]!])) };
+    });
+  }
+
+  /** Topology put only when it differs; live primaries created only when absent. */
+  async function publishToEtcd(input: { spec: ClusterSpec; primaries: Primaries }): Promise<{ written: string[] }> {
+    const { spec, primaries } = input;
+    return withHeartbeat(async () => {
+      const etcd = deps.etcd.client(spec.etcd.port);
+      const written: string[] = [];
+      const doc = JSON.stringify(topologyDocument(spec));
+      if ((await etcd.get(topologyKey(spec.name)).string()) !== doc) {
+        await etcd.put(topologyKey(spec.name)).value(doc);
+        written.push(topologyKey(spec.name));
+      }
+      const entries: Array<[string, string]> = [['coordinator', primaries.coordinator], ...Object.entries(primaries.workers)];
+      for (const [group, member] of entries) {
+        const key = primaryKey(spec.name, group);
+        const r = await etcd.if(key, 'Create', '==', 0).then(etcd.put(key).value(member)).commit();
+        if (r.succeeded) written.push(key);
+      }
+      return { written };
+    });
+  }
+
+  return { readLivePrimaries, publishToEtcd };
+}

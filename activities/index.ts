@@ -1,0 +1,25 @@
+/** All activities, built from injected clients. Workflows use `import type` of this module only. */
+import type { ActivityDeps } from './deps';
+import { createCitusActivities } from './citus';
+import { createEtcdActivities } from './etcd';
+import { createPgBouncerActivities } from './pgbouncer';
+import { createPostgresActivities } from './postgres';
+import { createProvisionActivities } from './provision';
+import { createReplicationActivities } from './replication';
+import { createSpecActivities } from './spec';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSpecActivities(deps),
+    ...createProvisionActivities(deps),
+    ...createPostgresActivities(deps),
+    ...createCitusActivities(deps),
+    ...createReplicationActivities(deps),
+    ...createPgBouncerActivities(deps),
+    ...createEtcdActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { Primaries, ShardSpread } from './citus';
+export type { ReplicationStatus } from './replication';

@@ -1,0 +1,100 @@
+/** Container definitions for each role. Ports are published on 127.0.0.1 only. */
+import type Docker from 'dockerode';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ClusterSpec, MemberSpec } from '../common/spec';
+import { ETCD_MEMBER, ETCD_PORT, PGBOUNCER_MEMBER, PGBOUNCER_PORT, PG_PORT, containerName, groupsOf, networkName, volumeName } from '../common/topology';
+import { LABEL_CLUSTER, LABEL_GROUP, LABEL_MEMBER } from './docker-helpers';
+
+export const PG_VOLUME_TARGET = '/var/lib/postgresql/citusctl';
+export const ETCD_DATA_DIR = '/var/lib/etcd-data';
+
+export function readScript(name: string): string {
+  // Next to this file in the source tree; the build copies scripts/ next to the compiled file too.
+  return fs.readFileSync(path.join(__dirname, 'scripts', name), 'utf8');
+}
+
+export const labelsFor = (cluster: string, group: string, member: string) => ({
+  [LABEL_CLUSTER]: cluster,
+  [LABEL_GROUP]: group,
+  [LABEL_MEMBER]: member,
+});
+
+function publish(containerPort: string, hostPort: number) {
+  return { ExposedPorts: { [containerPort]: {} }, PortBindings: { [containerPort]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] } };
+}
+
+function networking(cluster: string, alias: string) {
+  return { NetworkingConfig: { EndpointsConfig: { [networkName(cluster)]: { Aliases: [alias] } } } };
+}
+
+export function isInitialPrimary(spec: ClusterSpec, member: MemberSpec): boolean {
+  return groupsOf(spec).some((g) => g.primary.name === member.name);
+}
+
+export function postgresContainer(spec: ClusterSpec, member: MemberSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
+  const { ExposedPorts, PortBindings } = publish(`${PG_PORT}/tcp`, member.port);
+  return {
+    name: containerName(spec.name, member.name),
+    Image: image,
+    Hostname: member.name,
+    Labels: labelsFor(spec.name, member.group, member.name),
+    Entrypoint: ['/bin/sh', '/citusctl/bootstrap.sh'],
+    Cmd: [],
+    User: '0',
+    StopSignal: 'SIGINT',
+    Env: [`CITUSCTL_MEMBER=${member.name}`, `CITUSCTL_INIT=${isInitialPrimary(spec, member) ? 'primary' : 'standby'}`],
+    ExposedPorts,
+    HostConfig: {
+      PortBindings,
+      NetworkMode: networkName(spec.name),
+      Mounts: [{ Type: 'volume', Source: volumeName(spec.name, member.name), Target: PG_VOLUME_TARGET }],
+      ShmSize: 256 * 1024 * 1024,
+    },
+    ...networking(spec.name, member.name),
+  };
+}
+
+export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
+  const { ExposedPorts, PortBindings } = publish(`${PGBOUNCER_PORT}/tcp`, spec.pgbouncer.port);
+  return {
+    name: containerName(spec.name, PGBOUNCER_MEMBER),
+    Image: image,
+    Hostname: PGBOUNCER_MEMBER,
+    Labels: labelsFor(spec.name, PGBOUNCER_MEMBER, PGBOUNCER_MEMBER),
+    Entrypoint: ['/bin/sh', '-c', 'exec pgbouncer /citusctl/pgbouncer.ini'],
+    Cmd: [],
+    ExposedPorts,
+    HostConfig: { PortBindings, NetworkMode: networkName(spec.name) },
+    ...networking(spec.name, PGBOUNCER_MEMBER),
+  };
+}
+
+export function etcdContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
+  const { ExposedPorts, PortBindings } = publish(`${ETCD_PORT}/tcp`, spec.etcd.port);
+  return {
+    name: containerName(spec.name, ETCD_MEMBER),
+    Image: image,
+    Hostname: ETCD_MEMBER,
+    Labels: labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER),
+    // No shell: the upstream etcd image has none.
+    Entrypoint: ['etcd'],
+    Cmd: [
+      '--name=etcd',
+      `--data-dir=${ETCD_DATA_DIR}/member-data`,
+      `--listen-client-urls=http://0.0.0.0:${ETCD_PORT}`,
+      `--advertise-client-urls=http://${ETCD_MEMBER}:${ETCD_PORT}`,
+      '--listen-peer-urls=http://127.0.0.1:2380',
+      '--initial-advertise-peer-urls=http://127.0.0.1:2380',
+      '--initial-cluster=etcd=http://127.0.0.1:2380',
+      '--log-level=warn',
+    ],
+    ExposedPorts,
+    HostConfig: {
+      PortBindings,
+      NetworkMode: networkName(spec.name),
+      Mounts: [{ Type: 'volume', Source: volumeName(spec.name, ETCD_MEMBER), Target: ETCD_DATA_DIR }],
+    },
+    ...networking(spec.name, ETCD_MEMBER),
+  };
+}

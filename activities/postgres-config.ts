@@ -1,0 +1,48 @@
+/** PostgreSQL configuration every node gets at initdb (standbys inherit it through the base backup). */
+import { REPLICATION_USER, SUPERUSER } from '../common/topology';
+import type { ClusterSecrets } from '../lib/secrets';
+import { nodePgpass } from '../lib/secrets';
+import type { ContainerFiles } from './docker-helpers';
+import { readScript } from './node-containers';
+
+export const POSTGRESQL_CONF = `
+# --- citusctl ---
+listen_addresses = '*'
+port = 5432
+shared_preload_libraries = 'citus'
+# Shard moves (rebalance, drain) use logical replication.
+wal_level = logical
+max_wal_senders = 16
+max_replication_slots = 16
+hot_standby = on
+hot_standby_feedback = on
+# pg_rewind needs hints (or checksums, which initdb enables too).
+wal_log_hints = on
+password_encryption = 'scram-sha-256'
+# A standby's value must be >= its primary's; set explicitly so both agree.
+max_prepared_transactions = 200
+shared_buffers = 64MB
+`;
+
+/** Only the cluster's Docker network is admitted; replication only for the replication user. No trust. */
+export function pgHba(networkCidr: string): string {
+  return [
+    '# citusctl: no trust, only the cluster network',
+    `local   all          ${SUPERUSER}     peer`,
+    'local   all          all          scram-sha-256',
+    `host    replication  ${REPLICATION_USER}   ${networkCidr}   scram-sha-256`,
+    `host    all          all          ${networkCidr}   scram-sha-256`,
+    '',
+  ].join('\n');
+}
+
+export function postgresFiles(secrets: ClusterSecrets, networkCidr: string): ContainerFiles {
+  return {
+    '/citusctl/bootstrap.sh': { content: readScript('postgres-bootstrap.sh'), mode: 0o755 },
+    '/citusctl/seed-standby.sh': { content: readScript('seed-standby.sh'), mode: 0o755 },
+    '/citusctl/postgresql.citusctl.conf': { content: POSTGRESQL_CONF, mode: 0o644 },
+    '/citusctl/pg_hba.conf': { content: pgHba(networkCidr), mode: 0o644 },
+    '/citusctl/secrets/superuser.pw': { content: secrets.superuserPassword + '\n', mode: 0o600 },
+    '/citusctl/pgpass': { content: nodePgpass(secrets), mode: 0o600 },
+  };
+}

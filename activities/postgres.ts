@@ -1,0 +1,88 @@
+/** PostgreSQL node activities: readiness (image capabilities, accepting connections) and node basics. */
+import type { ClusterSpec, MemberSpec } from '../common/spec';
+import { APP_USER, REPLICATION_USER, SUPERUSER, containerName } from '../common/topology';
+import type { ActivityDeps, PgTarget } from './deps';
+import { containerState, execIn } from './docker-helpers';
+import { classifyPgError, fatal, notReady } from './errors';
+import { pollUntil, withHeartbeat } from './heartbeat';
+import { resolveImage } from './images';
+
+/** What the project assumes of a PostgreSQL image, checked inside the running container. */
+export const CAPABILITY_CHECK = [
+  'set -e',
+  'bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)',
+  'test -n "$bin" && test -x "$bin/postgres" || { echo "no PostgreSQL binaries under /usr/lib/postgresql/*/bin"; exit 3; }',
+  'ls /usr/share/postgresql/*/extension/citus.control >/dev/null 2>&1 || { echo "the citus extension is not installed (no citus.control)"; exit 4; }',
+  'command -v setpriv >/dev/null && command -v flock >/dev/null || { echo "setpriv/flock (util-linux) missing"; exit 5; }',
+].join('\n');
+
+export function createPostgresActivities(deps: ActivityDeps) {
+  const { docker, pg } = deps;
+
+  async function superuser(cluster: string, member: MemberSpec): Promise<PgTarget> {
+    const s = await deps.secrets.ensure(cluster);
+    return { port: member.port, user: SUPERUSER, password: s.superuserPassword };
+  }
+
+  async function checkImageCapabilities(spec: ClusterSpec, member: MemberSpec): Promise<void> {
+    const name = containerName(spec.name, member.name);
+    const image = resolveImage(spec, 'postgres', deps.env);
+    const info = await docker.getContainer(name).inspect();
+    if (!info.State.Running) {
+      if (info.State.ExitCode === 64) throw fatal('ImageIncapable', `image ${image}: no PostgreSQL binaries under /usr/lib/postgresql/*/bin (member ${member.name})`);
+      throw notReady(`container ${name} is not running (exit code ${info.State.ExitCode})`);
+    }
+    const r = await execIn(docker, name, ['sh', '-c', CAPABILITY_CHECK], 'root');
+    if (r.exitCode !== 0) {
+      throw fatal('ImageIncapable', `image ${image} cannot run a Citus node: ${r.stdout.trim() || r.stderr.trim()}. Supply an image with PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.`);
+    }
+  }
+
+  /** Readiness: every container's image is capable; every primary accepts connections. */
+  async function waitForNodes(input: { spec: ClusterSpec; primaries: string[] }): Promise<void> {
+    return withHeartbeat(async () => {
+      for (const member of input.spec.members) await checkImageCapabilities(input.spec, member);
+      for (const name of input.primaries) {
+        const member = input.spec.members.find((m) => m.name === name);
+        if (!member) throw fatal('BadConfig', `unknown primary ${name}`);
+        const target = await superuser(input.spec.name, member);
+        try {
+          await pollUntil(() => pg.withClient(target, async (c) => (await c.query('SELECT 1')).rowCount), 20_000);
+        } catch (err) {
+          throw classifyPgError(err, `${member.name} is not accepting connections`);
+        }
+      }
+    });
+  }
+
+  /** Roles and the citus extension on one primary. Check, then act: safe to repeat. */
+  async function prepareNode(input: { spec: ClusterSpec; member: string }): Promise<void> {
+    return withHeartbeat(async () => {
+      const member = input.spec.members.find((m) => m.name === input.member);
+      if (!member) throw fatal('BadConfig', `unknown member ${input.member}`);
+      const s = await deps.secrets.ensure(input.spec.name);
+      try {
+        await pg.withClient(await superuser(input.spec.name, member), async (c) => {
+          const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[REPLICATION_USER, APP_USER]]);
+          const have = new Set(rows.map((r) => r.rolname));
+          if (!have.has(REPLICATION_USER)) {
+            await c.query(`CREATE ROLE ${REPLICATION_USER} WITH LOGIN REPLICATION PASSWORD ${c.escapeLiteral(s.replicationPassword)}`);
+          }
+          if (!have.has(APP_USER)) {
+            // The stored SCRAM verifier, identical to PgBouncer's auth file entry.
+            await c.query(`CREATE ROLE ${APP_USER} WITH LOGIN PASSWORD ${c.escapeLiteral(s.appScramVerifier)}`);
+          }
+          await c.query('CREATE EXTENSION IF NOT EXISTS citus');
+        });
+      } catch (err) {
+        throw classifyPgError(err, `preparing ${member.name}`);
+      }
+    });
+  }
+
+  async function memberState(spec: ClusterSpec, member: string) {
+    return containerState(docker, containerName(spec.name, member));
+  }
+
+  return { waitForNodes, prepareNode, memberState };
+}

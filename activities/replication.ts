@@ -1,0 +1,106 @@
+/** Streaming standbys: one physical slot per standby, a fast-checkpoint base backup, a streaming check. */
+import type { ClusterSpec } from '../common/spec';
+import { SUPERUSER, containerName, slotName } from '../common/topology';
+import type { ActivityDeps } from './deps';
+import { containerState, execIn } from './docker-helpers';
+import { classifyPgError, fatal, notReady } from './errors';
+import { pollUntil, withHeartbeat } from './heartbeat';
+
+export interface StandbyPair {
+  spec: ClusterSpec;
+  standby: string;
+  primary: string;
+}
+
+export interface ReplicationStatus {
+  standby: string;
+  primary: string;
+  slot: string;
+  state: string;
+  lagBytes: number;
+  synchronous: boolean;
+}
+
+export function createReplicationActivities(deps: ActivityDeps) {
+  async function onMember<T>(spec: ClusterSpec, name: string, fn: (c: import('pg').Client) => Promise<T>): Promise<T> {
+    const member = spec.members.find((m) => m.name === name);
+    if (!member) throw fatal('BadConfig', `unknown member ${name}`);
+    const s = await deps.secrets.ensure(spec.name);
+    return deps.pg.withClient({ port: member.port, user: SUPERUSER, password: s.superuserPassword }, fn);
+  }
+
+  /** Slot on the primary (if absent), then the base backup inside the standby (a no-op once seeded). */
+  async function followPrimary(input: StandbyPair): Promise<{ seeded: boolean; slot: string }> {
+    const { spec, standby, primary } = input;
+    const slot = slotName(standby);
+    return withHeartbeat(async () => {
+      try {
+        await onMember(spec, primary, async (c) => {
+          const exists = await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+          if (!exists.rowCount) await c.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
+        });
+      } catch (err) {
+        throw classifyPgError(err, `creating slot ${slot} on ${primary}`);
+      }
+      const name = containerName(spec.name, standby);
+      if ((await containerState(deps.docker, name)) !== 'running') throw notReady(`standby container ${name} is not running`);
+      const r = await execIn(deps.docker, name, ['sh', '/citusctl/seed-standby.sh', primary, slot]);
+      if (r.exitCode !== 0) {
+        const msg = `base backup of ${standby} from ${primary} failed: ${r.stderr.trim() || r.stdout.trim()}`;
+        if (/password authentication failed|no pg_hba.conf entry/.test(r.stderr)) throw fatal('Auth', msg);
+        throw notReady(msg);
+      }
+      return { seeded: !r.stdout.includes('already seeded'), slot };
+    });
+  }
+
+  /** Waits until the standby streams from its primary through its own slot. */
+  async function checkReplication(input: StandbyPair & { timeoutMs?: number }): Promise<ReplicationStatus> {
+    const { spec, standby, primary } = input;
+    const slot = slotName(standby);
+    return withHeartbeat(async () => {
+      try {
+        return await pollUntil(async () => {
+          const inRecovery = await onMember(spec, standby, async (c) => (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r);
+          if (!inRecovery) throw fatal('Invariant', `${standby} is not in recovery: it is not a standby`);
+          const row = await onMember(spec, primary, async (c) =>
+            (
+              await c.query<{ state: string; lag: string; sync_state: string }>(
+                `SELECT r.state, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn), 0)::bigint AS lag, r.sync_state
+                   FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = $1`,
+                [slot],
+              )
+            ).rows[0],
+          );
+          if (row?.state !== 'streaming') return undefined;
+          return { standby, primary, slot, state: row.state, lagBytes: Number(row.lag), synchronous: row.sync_state === 'sync' || row.sync_state === 'quorum' };
+        }, input.timeoutMs ?? 60_000);
+      } catch (err) {
+        throw classifyPgError(err, `replication of ${standby} from ${primary}`);
+      }
+    });
+  }
+
+  /**
+   * Durability: in synchronous mode the primary commits only once one of its standbys has the WAL.
+   * The standby's application_name is its cluster_name (= member name), set by the bootstrap.
+   */
+  async function configureDurability(input: { spec: ClusterSpec; primary: string; standbys: string[] }): Promise<{ synchronousStandbyNames: string }> {
+    const { spec, primary, standbys } = input;
+    const wanted = spec.durability === 'synchronous' && standbys.length ? `ANY 1 (${standbys.map((s) => `"${s}"`).join(', ')})` : '';
+    try {
+      return await onMember(spec, primary, async (c) => {
+        const current = (await c.query<{ v: string }>('SELECT current_setting($1) AS v', ['synchronous_standby_names'])).rows[0]?.v ?? '';
+        if (current !== wanted) {
+          await c.query(`ALTER SYSTEM SET synchronous_standby_names = ${c.escapeLiteral(wanted)}`);
+          await c.query('SELECT pg_reload_conf()');
+        }
+        return { synchronousStandbyNames: wanted };
+      });
+    } catch (err) {
+      throw classifyPgError(err, `durability settings on ${primary}`);
+    }
+  }
+
+  return { followPrimary, checkReplication, configureDurability };
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# citusctl PostgreSQL node bootstrap. The project's own: it runs the same on the upstream
+# citusdata/citus image and on the offline Debian build, and relies only on PostgreSQL binaries
+# under /usr/lib/postgresql/*/bin, a `postgres` user, /bin/sh, setpriv and flock.
+# The initial primary runs initdb; every other member waits for its base backup (taken by the
+# standby-follow activity) and then starts. State markers live next to PGDATA in the volume.
+set -eu
+ROOT=/var/lib/postgresql/citusctl
+export PGDATA="$ROOT/pgdata"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/postgres" ]; then
+  echo "citusctl-bootstrap: FATAL: image has no PostgreSQL binaries under /usr/lib/postgresql/*/bin" >&2
+  exit 64
+fi
+export PATH="$PGBIN:$PATH"
+mkdir -p "$ROOT"
+chown postgres:postgres "$ROOT"
+chown -R postgres:postgres /citusctl
+chmod 700 /citusctl/secrets
+as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+
+if [ ! -e "$ROOT/initialized" ] && [ "${CITUSCTL_INIT:-standby}" = primary ]; then
+  # A PGDATA without the marker is a partial initdb from a crashed start: ours to redo.
+  as_postgres sh -ec '
+    rm -rf "$PGDATA"
+    initdb -D "$PGDATA" -U postgres --pwfile=/citusctl/secrets/superuser.pw \
+      --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C --data-checksums >/dev/null
+    cat /citusctl/postgresql.citusctl.conf >> "$PGDATA/postgresql.conf"
+    cp /citusctl/pg_hba.conf "$PGDATA/pg_hba.conf"
+    touch "$ROOT/initialized"'
+  echo "citusctl-bootstrap: initialized a new primary data directory"
+fi
+if [ ! -e "$ROOT/initialized" ]; then
+  echo "citusctl-bootstrap: waiting for a base backup from the group's primary"
+  while [ ! -e "$ROOT/initialized" ]; do sleep 0.2; done
+fi
+exec setpriv --reuid=postgres --regid=postgres --init-groups \
+  env PGPASSFILE=/citusctl/pgpass postgres -D "$PGDATA" -c cluster_name="$CITUSCTL_MEMBER"

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Seeds this member as a streaming standby (runs as postgres inside the standby's container).
+# A lock serialises it against a seed still running from a crashed attempt; the marker makes it
+# a no-op once done. Usage: seed-standby.sh <primary-host> <slot>
+set -eu
+ROOT=/var/lib/postgresql/citusctl
+PGDATA="$ROOT/pgdata"
+export PATH="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1):$PATH"
+exec 9>"$ROOT/seed.lock"
+flock 9
+if [ -e "$ROOT/initialized" ]; then echo "already seeded"; exit 0; fi
+# No marker: whatever is here is a partial base backup of ours.
+rm -rf "$PGDATA"
+PGPASSFILE=/citusctl/pgpass pg_basebackup -h "$1" -p 5432 -U replicator -D "$PGDATA" \
+  -X stream -R -S "$2" --checkpoint=fast --no-password
+touch "$ROOT/initialized"
+echo "seeded from $1 through slot $2"

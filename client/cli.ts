@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/** citusctl: up, status, down, worker, images build. Every command takes --config FILE and --json. */
+import { Command } from 'commander';
+import { SpecError, type ClusterSpec } from '../common/spec';
+import { runWorkerForever } from '../worker/main';
+import { loadSpecFile } from './load-spec';
+import { PreflightError, buildOfflineImages } from './preflight';
+import { formatStep } from './progress-printer';
+import { down, status } from './status';
+import { OFFLINE_IMAGES } from '../activities/images';
+import { up } from './up';
+
+interface CommonOpts {
+  config?: string;
+  json?: boolean;
+}
+
+/** Exit codes: 2 bad spec, 3 preflight (missing image), 1 anything else. */
+function fail(err: unknown, json: boolean | undefined): never {
+  const code = err instanceof SpecError ? 2 : err instanceof PreflightError ? 3 : 1;
+  const cause = (err as { cause?: { message?: string } }).cause?.message;
+  const message = err instanceof Error ? `${err.message}${cause && !err.message.includes(cause) ? `: ${cause}` : ''}` : String(err);
+  if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, ...(err instanceof SpecError ? { problems: err.problems } : {}) }, null, 2) + '\n');
+  else process.stderr.write(`citusctl: ${message}\n`);
+  process.exit(code);
+}
+
+function spec(opts: CommonOpts): ClusterSpec {
+  return loadSpecFile(opts.config);
+}
+
+const print = (json: boolean | undefined, doc: unknown, human: () => void) => (json ? process.stdout.write(JSON.stringify(doc, null, 2) + '\n') : human());
+
+const program = new Command('citusctl').description('A highly available Citus cluster, run by durable Temporal workflows');
+const withCommon = (c: Command) => c.option('-c, --config <file>', 'cluster spec (YAML); default: the project cluster.yaml').option('--json', 'one machine-readable JSON document on stdout');
+
+withCommon(program.command('up').description('provision the cluster and run the setup runbook (resumes a setup in flight)'))
+  .option('--clean', 'drop the demo table first (refused if other tables exist)')
+  .option('--force', 'with --clean: proceed even if other tables exist (they are left alone)')
+  .option('--no-worker', 'do not run an in-process worker (one is running elsewhere)')
+  .action(async (opts: CommonOpts & { clean?: boolean; force?: boolean; worker: boolean }) => {
+    try {
+      const s = spec(opts);
+      const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
+      const started = Date.now();
+      const report = await up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker }, log);
+      print(opts.json, { ok: true, ...report }, () => {
+        const r = report.result;
+        console.log(`\ncluster ${r.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`);
+        console.log(`  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  (PGPASSFILE=${report.pgpass})`);
+        if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
+      });
+      process.exit(0);
+    } catch (err) {
+      fail(err, opts.json);
+    }
+  });
+
+withCommon(program.command('status').description('members, roles, replication, Citus workers and shards, endpoints'))
+  .action(async (opts: CommonOpts) => {
+    try {
+      const report = await status(spec(opts));
+      print(opts.json, report, () => {
+        console.log(`cluster ${report.cluster}`);
+        for (const m of report.members) {
+          const repl = m.replication?.map((r) => `${r.standby}:${r.state}/${r.syncState} lag ${r.lagBytes}B`).join(', ');
+          console.log(`  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ${repl ?? ''}${m.error ? ` (${m.error})` : ''}`);
+        }
+        console.log('citus workers:');
+        for (const w of report.citusWorkers) console.log(`  ${w.nodename}:${w.nodeport} ${w.noderole}${w.isactive ? '' : ' inactive'} shards=${w.shards}`);
+        console.log(`live primaries (etcd): ${JSON.stringify(report.livePrimaries)}`);
+        for (const e of report.endpoints) console.log(`  ${e.name.padEnd(12)} ${e.host}:${e.port} ${e.user}`);
+        console.log(`pgpass: ${report.pgpass}`);
+      });
+      process.exit(0);
+    } catch (err) {
+      fail(err, opts.json);
+    }
+  });
+
+withCommon(program.command('down').description('remove the cluster containers and network'))
+  .option('--volumes', 'also delete data volumes and the cluster secrets')
+  .action(async (opts: CommonOpts & { volumes?: boolean }) => {
+    try {
+      const r = await down(spec(opts), { volumes: opts.volumes });
+      print(opts.json, { ok: true, ...r }, () => console.log(`removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`));
+      process.exit(0);
+    } catch (err) {
+      fail(err, opts.json);
+    }
+  });
+
+withCommon(program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)')).action(async (opts: CommonOpts) => {
+  try {
+    await runWorkerForever();
+  } catch (err) {
+    fail(err, opts.json);
+  }
+});
+
+const images = program.command('images').description('container images');
+withCommon(images.command('build').description('build the offline images from Debian packages (PostgreSQL 17, PgBouncer, etcd)')).action((opts: CommonOpts) => {
+  try {
+    buildOfflineImages(opts.json ? 'pipe' : 'inherit');
+    print(opts.json, { ok: true, images: OFFLINE_IMAGES }, () => undefined);
+  } catch (err) {
+    fail(err, opts.json);
+  }
+});
+
+export { formatStep };
+program.parseAsync(process.argv).catch((err) => fail(err, false));

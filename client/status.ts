@@ -1,0 +1,122 @@
+/**
+ * `citusctl status`: every member with group, role and replication state, the Citus workers, the
+ * demo table's shards per worker, live primaries in etcd, and the endpoints. Never a password.
+ */
+import Docker from 'dockerode';
+import { Etcd3 } from 'etcd3';
+import { containerState, LABEL_CLUSTER } from '../activities/docker-helpers';
+import { primaryKey } from '../activities/etcd';
+import type { ClusterSpec } from '../common/spec';
+import { APP_USER, DATABASE, SUPERUSER, containerName, groupsOf } from '../common/topology';
+import { createPgConnector } from '../lib/pg-connector';
+import { SecretStore } from '../lib/secrets';
+import { pgpassPath, stateDir } from '../lib/state-dir';
+
+export interface MemberStatus {
+  name: string;
+  group: string;
+  container: string;
+  state: string;
+  role: 'primary' | 'standby' | 'unknown';
+  replication?: { standby: string; state: string; lagBytes: number; syncState: string }[];
+  error?: string;
+}
+
+export interface StatusReport {
+  cluster: string;
+  members: MemberStatus[];
+  citusWorkers: { nodename: string; nodeport: number; noderole: string; isactive: boolean; shards: number }[];
+  livePrimaries: Record<string, string | null>;
+  endpoints: { name: string; host: string; port: number; user: string; database: string }[];
+  pgpass: string;
+}
+
+export async function status(spec: ClusterSpec): Promise<StatusReport> {
+  const docker = new Docker();
+  const pg = createPgConnector();
+  const root = stateDir();
+  const secrets = await new SecretStore(root).read(spec.name);
+  const members: MemberStatus[] = [];
+  for (const m of spec.members) {
+    const container = containerName(spec.name, m.name);
+    const state = await containerState(docker, container);
+    const ms: MemberStatus = { name: m.name, group: m.group, container, state, role: 'unknown' };
+    if (state === 'running' && secrets) {
+      try {
+        await pg.withClient({ port: m.port, user: SUPERUSER, password: secrets.superuserPassword }, async (c) => {
+          const rec = (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
+          ms.role = rec ? 'standby' : 'primary';
+          if (!rec) {
+            const r = await c.query<{ application_name: string; state: string; lag: string; sync_state: string }>(
+              'SELECT application_name, state, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint AS lag, sync_state FROM pg_stat_replication',
+            );
+            ms.replication = r.rows.map((x) => ({ standby: x.application_name, state: x.state, lagBytes: Number(x.lag), syncState: x.sync_state }));
+          }
+        });
+      } catch (err) {
+        ms.error = (err as Error).message;
+      }
+    }
+    members.push(ms);
+  }
+  const coordinatorPrimary = members.find((m) => m.group === 'coordinator' && m.role === 'primary');
+  let citusWorkers: StatusReport['citusWorkers'] = [];
+  if (coordinatorPrimary && secrets) {
+    const port = spec.members.find((m) => m.name === coordinatorPrimary.name)!.port;
+    citusWorkers = await pg
+      .withClient({ port, user: SUPERUSER, password: secrets.superuserPassword }, async (c) => {
+        const r = await c.query<{ nodename: string; nodeport: number; noderole: string; isactive: boolean; shards: string }>(
+          `SELECT n.nodename, n.nodeport, n.noderole::text AS noderole, n.isactive,
+                  (SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_shard s USING (shardid)
+                    WHERE p.groupid = n.groupid AND s.logicalrelid = to_regclass($1)) AS shards
+             FROM pg_dist_node n WHERE n.groupid <> 0 ORDER BY n.nodeid`,
+          [`public.${spec.demo.table}`],
+        );
+        return r.rows.map((x) => ({ ...x, shards: Number(x.shards) }));
+      })
+      .catch(() => []);
+  }
+  const livePrimaries: Record<string, string | null> = {};
+  if ((await containerState(docker, containerName(spec.name, 'etcd'))) === 'running') {
+    const etcd = new Etcd3({ hosts: `http://127.0.0.1:${spec.etcd.port}`, dialTimeout: 2000 });
+    try {
+      for (const g of groupsOf(spec)) livePrimaries[g.group] = await etcd.get(primaryKey(spec.name, g.group)).string();
+    } catch {
+      // etcd unreachable: leave empty
+    } finally {
+      etcd.close();
+    }
+  }
+  const endpoints = [
+    { name: 'pgbouncer', host: '127.0.0.1', port: spec.pgbouncer.port, user: APP_USER, database: DATABASE },
+    ...spec.members.flatMap((m) => [{ name: m.name, host: '127.0.0.1', port: m.port, user: SUPERUSER, database: DATABASE }]),
+    { name: 'etcd', host: '127.0.0.1', port: spec.etcd.port, user: '', database: '' },
+  ];
+  return { cluster: spec.name, members, citusWorkers, livePrimaries, endpoints, pgpass: pgpassPath(root, spec.name) };
+}
+
+/** `citusctl down`: removes the cluster's containers and network; volumes (and secrets) only with --volumes. */
+export async function down(spec: ClusterSpec, opts: { volumes?: boolean }): Promise<{ removedContainers: string[]; removedVolumes: string[]; network: boolean }> {
+  const docker = new Docker();
+  const filters = { label: [`${LABEL_CLUSTER}=${spec.name}`] };
+  const removedContainers: string[] = [];
+  for (const c of await docker.listContainers({ all: true, filters })) {
+    await docker.getContainer(c.Id).remove({ force: true });
+    removedContainers.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
+  }
+  let network = false;
+  for (const n of await docker.listNetworks({ filters })) {
+    await docker.getNetwork(n.Id).remove();
+    network = true;
+  }
+  const removedVolumes: string[] = [];
+  if (opts.volumes) {
+    const { Volumes } = await docker.listVolumes({ filters });
+    for (const v of Volumes ?? []) {
+      await docker.getVolume(v.Name).remove();
+      removedVolumes.push(v.Name);
+    }
+    await new SecretStore(stateDir()).remove(spec.name); // the data they protected is gone
+  }
+  return { removedContainers, removedVolumes, network };
+}

@@ -1,0 +1,118 @@
+/**
+ * The cluster spec: one declarative document describing the whole cluster.
+ * Parsing validates everything before anything is created; errors name the field.
+ * Workflows import only the types from here.
+ */
+import { z } from 'zod';
+import { COORDINATOR_GROUP } from './topology';
+
+export { COORDINATOR_GROUP };
+
+const dnsName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,29}[a-z0-9]$|^[a-z]$/, 'must be 1-31 characters of a-z, 0-9 and "-", starting with a letter');
+const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
+const hostPort = z.number().int().min(1).max(65535);
+const imageRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be a Docker image reference');
+
+const memberSchema = z.strictObject({
+  name: dnsName,
+  group: dnsName,
+  /** Host port published on 127.0.0.1 for this member's PostgreSQL. */
+  port: hostPort,
+});
+
+export const clusterSpecSchema = z.strictObject({
+  name: dnsName,
+  /** synchronous: a primary commits only once its standby has the WAL. */
+  durability: z.enum(['synchronous', 'async']).default('synchronous'),
+  images: z
+    .strictObject({ postgres: imageRef.optional(), pgbouncer: imageRef.optional(), etcd: imageRef.optional() })
+    .default({}),
+  /** Names of the worker groups; the coordinator group is always called "coordinator". */
+  workers: z.array(dnsName).min(1, 'a cluster needs at least one worker group'),
+  /** Every PostgreSQL node. The first member listed for a group is its initial primary. */
+  members: z.array(memberSchema).min(2),
+  pgbouncer: z.strictObject({ port: hostPort.default(6432), poolMode: z.enum(['transaction', 'session']).default('transaction') }).default({ port: 6432, poolMode: 'transaction' }),
+  etcd: z.strictObject({ port: hostPort.default(2379) }).default({ port: 2379 }),
+  demo: z
+    .strictObject({
+      table: sqlIdentifier.default('events'),
+      rows: z.number().int().min(0).max(100_000_000).default(100_000),
+      shardCount: z.number().int().min(1).max(1024).default(32),
+    })
+    .default({ table: 'events', rows: 100_000, shardCount: 32 }),
+  /** Failover waits for an operator's approval (issue 3). */
+  requireFailoverApproval: z.boolean().default(false),
+});
+
+export type ClusterSpecInput = z.input<typeof clusterSpecSchema>;
+export type ClusterSpec = z.output<typeof clusterSpecSchema>;
+export type MemberSpec = ClusterSpec['members'][number];
+export type ImageRole = 'postgres' | 'pgbouncer' | 'etcd';
+
+/** Cross-field rules zod's shape cannot express. Each message names its field. */
+function crossFieldErrors(spec: ClusterSpec): string[] {
+  const errors: string[] = [];
+  const groups = new Set<string>();
+  spec.workers.forEach((g, i) => {
+    if (g === COORDINATOR_GROUP) errors.push(`workers[${i}]: "${COORDINATOR_GROUP}" is reserved for the coordinator group`);
+    if (groups.has(g)) errors.push(`workers[${i}]: duplicate worker group "${g}"`);
+    groups.add(g);
+  });
+  const names = new Map<string, number>();
+  const ports = new Map<number, string>();
+  const claimPort = (port: number, field: string) => {
+    const owner = ports.get(port);
+    if (owner) errors.push(`${field}: port ${port} is already used by ${owner}`);
+    else ports.set(port, field);
+  };
+  spec.members.forEach((m, i) => {
+    const field = `members[${i}]`;
+    if (names.has(m.name)) errors.push(`${field}.name: duplicate member "${m.name}" (also members[${names.get(m.name)}])`);
+    else names.set(m.name, i);
+    if (m.group !== COORDINATOR_GROUP && !groups.has(m.group)) {
+      errors.push(`${field}.group: "${m.group}" is neither "${COORDINATOR_GROUP}" nor a worker group (${spec.workers.join(', ')})`);
+    }
+    claimPort(m.port, `${field}.port`);
+  });
+  for (const reserved of ['pgbouncer', 'etcd']) {
+    if (names.has(reserved)) errors.push(`members[${names.get(reserved)}].name: "${reserved}" is reserved`);
+  }
+  claimPort(spec.pgbouncer.port, 'pgbouncer.port');
+  claimPort(spec.etcd.port, 'etcd.port');
+  for (const g of [COORDINATOR_GROUP, ...spec.workers]) {
+    if (!spec.members.some((m) => m.group === g)) {
+      errors.push(g === COORDINATOR_GROUP ? 'members: no member in group "coordinator"' : `workers: group "${g}" has no members`);
+    }
+  }
+  return errors;
+}
+
+export class SpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid cluster spec:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SpecError';
+  }
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+}
+
+/** Validates and fills defaults; throws SpecError listing every problem. */
+export function parseSpec(input: unknown): ClusterSpec {
+  const parsed = clusterSpecSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new SpecError(
+      parsed.error.issues.map((issue) => {
+        const where = formatPath(issue.path) || '(top level)';
+        if (issue.code === 'unrecognized_keys') return `${where}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+        return `${where}: ${issue.message}`;
+      }),
+    );
+  }
+  const errors = crossFieldErrors(parsed.data);
+  if (errors.length) throw new SpecError(errors);
+  return parsed.data;
+}

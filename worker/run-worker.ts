@@ -1,0 +1,33 @@
+/** Creates a worker for the citusctl task queue. Uses the pre-built workflow bundle when present. */
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createActivities } from '../activities';
+import type { ActivityDeps } from '../activities/deps';
+import { TASK_QUEUE } from '../lib/temporal-server';
+
+export const WORKFLOW_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
+
+let runtimeInstalled = false;
+/** Keeps the SDK's own logging quiet: the CLI prints progress itself. */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export async function createWorker(opts: { address: string; namespace: string; deps: ActivityDeps; identity?: string; taskQueue?: string }): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = fs.existsSync(WORKFLOW_BUNDLE)
+    ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } }
+    : { workflowsPath: require.resolve('../workflows') };
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    identity: opts.identity,
+    activities: createActivities(opts.deps),
+    ...workflowSource,
+  });
+  return { worker, connection };
+}

@@ -1,0 +1,103 @@
+/**
+ * setupCluster: the whole runbook, one activity per step, progress exposed by the `progress` query.
+ * Thin on purpose: every step checks before it acts, so the workflow just runs them in order and a
+ * rerun (or a retry after a crash) converges on the same end state.
+ */
+import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities, ReplicationStatus, ShardSpread } from '../activities';
+import { ProgressTracker, type Progress } from '../common/progress';
+import type { ClusterSpecInput } from '../common/spec';
+import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
+
+export interface SetupClusterInput {
+  spec: ClusterSpecInput;
+  /** Drop the demo table first (refused when other tables exist unless force). */
+  clean?: boolean;
+  force?: boolean;
+}
+
+export interface SetupClusterResult {
+  cluster: string;
+  primaries: Primaries;
+  workersAdded: string[];
+  demoRowsInserted: number;
+  demoRowsThroughPgBouncer: number;
+  shards: ShardSpread;
+  replication: ReplicationStatus[];
+}
+
+export const SETUP_STEPS = [
+  'validate',
+  'provision',
+  'readiness',
+  'clean-up',
+  'registration',
+  'distribution',
+  'data-load',
+  'shard-check',
+  'standby-follow',
+  'replication-check',
+  'pgbouncer',
+  'publish',
+] as const;
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 30 };
+const acts = proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '10s', retry });
+const validation = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 3 } });
+const longRunning = proxyActivities<Activities>({ startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry });
+
+export async function setupCluster(input: SetupClusterInput): Promise<SetupClusterResult> {
+  const progress = new ProgressTracker('setupCluster', SETUP_STEPS, () => Date.now());
+  setHandler(progressQuery, () => progress.snapshot());
+
+  const spec = await progress.run('validate', () => validation.validateSpec(input.spec), (s) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`);
+  await progress.run('provision', () => acts.provisionCluster(spec), (r) => (r.created.length ? `created ${r.created.join(', ')}` : 'everything present'));
+  const primaries = await progress.run('readiness', async () => {
+    const p = await acts.readLivePrimaries(spec);
+    await acts.waitForNodes({ spec, primaries: allPrimaries(p) });
+    return p;
+  }, (p) => `primaries ${allPrimaries(p).join(', ')}`);
+
+  if (input.clean) {
+    await progress.run('clean-up', () => acts.cleanUp({ spec, primaries, force: input.force ?? false }), (r) => (r.dropped ? `dropped ${spec.demo.table}` : 'nothing to drop'));
+  } else {
+    progress.skip('clean-up', 'not requested');
+  }
+
+  const registration = await progress.run('registration', async () => {
+    await Promise.all(allPrimaries(primaries).map((member) => acts.prepareNode({ spec, member })));
+    return acts.registerNodes({ spec, primaries });
+  }, (r) => (r.added.length ? `added ${r.added.join(', ')}` : 'all workers registered'));
+  await progress.run('distribution', () => acts.distributeDemoTable({ spec, primaries }), (r) => (r.distributed ? `distributed ${spec.demo.table}` : 'already distributed'));
+  const load = await progress.run('data-load', () => longRunning.loadDemoData({ spec, primaries }), (r) => `${r.inserted} inserted, ${r.total} rows`);
+  const shards = await progress.run('shard-check', () => acts.checkShards({ spec, primaries }), (r) => Object.entries(r.perWorker).map(([w, v]) => `${w}: ${v.placements}`).join(', '));
+
+  const pairs = standbyAssignments(spec, primaries);
+  await progress.run('standby-follow', () => Promise.all(pairs.map((p) => longRunning.followPrimary({ spec, ...p }))), (r) => `${r.filter((x) => x.seeded).length} seeded, ${r.length} standbys`);
+  const replication = await progress.run('replication-check', async () => {
+    const statuses = await Promise.all(pairs.map((p) => acts.checkReplication({ spec, ...p })));
+    // Synchronous commit only once the standbys stream, or the primary would block writes.
+    await Promise.all(
+      groupsOf(spec).map((g) => {
+        const primary = g.isCoordinator ? primaries.coordinator : primaries.workers[g.group]!;
+        return acts.configureDurability({ spec, primary, standbys: pairs.filter((p) => p.group === g.group).map((p) => p.standby) });
+      }),
+    );
+    return statuses;
+  }, (r) => `${r.filter((s) => s.state === 'streaming').length}/${r.length} streaming (${spec.durability})`);
+
+  const bouncer = await progress.run('pgbouncer', () => acts.initPgBouncer({ spec, coordinator: primaries.coordinator }), (r) => `${r.demoRows} demo rows through port ${spec.pgbouncer.port}`);
+  await progress.run('publish', () => acts.publishToEtcd({ spec, primaries }), (r) => (r.written.length ? `wrote ${r.written.length} keys` : 'etcd up to date'));
+
+  return {
+    cluster: spec.name,
+    primaries,
+    workersAdded: registration.added,
+    demoRowsInserted: load.inserted,
+    demoRowsThroughPgBouncer: bouncer.demoRows,
+    shards,
+    replication,
+  };
+}
