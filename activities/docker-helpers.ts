@@ -143,3 +143,15 @@ export async function execIn(docker: Docker, containerName: string, cmd: string[
 export async function imagePresent(docker: Docker, image: string): Promise<boolean> {
   return (await inspectOrUndefined(() => docker.getImage(image).inspect())) !== undefined;
 }
+
+/** Container logs as text (non-TTY logs come in frames of an 8-byte header + payload). */
+export async function containerLogs(docker: Docker, name: string, tail = 20): Promise<string> {
+  const raw = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail })) as unknown as Buffer;
+  const parts: Buffer[] = [];
+  for (let i = 0; i + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(i + 4);
+    parts.push(raw.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8').trim();
+}

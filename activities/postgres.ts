@@ -2,8 +2,8 @@
 import type { ClusterSpec, MemberSpec } from '../common/spec';
 import { APP_USER, REPLICATION_USER, SUPERUSER, containerName } from '../common/topology';
 import type { ActivityDeps, PgTarget } from './deps';
-import { containerState, execIn } from './docker-helpers';
-import { classifyPgError, fatal, notReady } from './errors';
+import { containerLogs, containerState, execIn } from './docker-helpers';
+import { classifyPgError, fatal } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
 import { resolveImage } from './images';
 
@@ -30,7 +30,9 @@ export function createPostgresActivities(deps: ActivityDeps) {
     const info = await docker.getContainer(name).inspect();
     if (!info.State.Running) {
       if (info.State.ExitCode === 64) throw fatal('ImageIncapable', `image ${image}: no PostgreSQL binaries under /usr/lib/postgresql/*/bin (member ${member.name})`);
-      throw notReady(`container ${name} is not running (exit code ${info.State.ExitCode})`);
+      // Provisioning started it; a container that stopped since failed to boot. Retrying will not help.
+      const logs = await containerLogs(docker, name, 5);
+      throw fatal('ImageIncapable', `container ${name} (image ${image}) exited with code ${info.State.ExitCode}: ${logs}`);
     }
     const r = await execIn(docker, name, ['sh', '-c', CAPABILITY_CHECK], 'root');
     if (r.exitCode !== 0) {

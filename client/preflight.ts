@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import { spawnSync } from 'node:child_process';
 import type { ClusterSpec, ImageRole } from '../common/spec';
-import { imagePresent } from '../activities/docker-helpers';
+import { containerLogs, imagePresent } from '../activities/docker-helpers';
 import { IMAGE_ENV, OFFLINE_IMAGES, ROLES, resolveImages } from '../activities/images';
 import { CAPABILITY_CHECK } from '../activities/postgres';
 import { projectFile } from './load-spec';
@@ -35,7 +35,7 @@ async function capabilityProblem(docker: Docker, image: string): Promise<string 
     await container.start();
     const { StatusCode } = await container.wait();
     if (StatusCode === 0) return undefined;
-    const logs = (await container.logs({ stdout: true, stderr: true })).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
+    const logs = await containerLogs(docker, container.id);
     return logs || `capability check exited ${StatusCode}`;
   } finally {
     await container.remove({ force: true }).catch(() => undefined);

@@ -5,7 +5,7 @@
 # The initial primary runs initdb; every other member waits for its base backup (taken by the
 # standby-follow activity) and then starts. State markers live next to PGDATA in the volume.
 set -eu
-ROOT=/var/lib/postgresql/citusctl
+export ROOT=/var/lib/postgresql/citusctl
 export PGDATA="$ROOT/pgdata"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/postgres" ]; then

@@ -1,0 +1,913 @@
+/*
+ * citus--13.0-1.sql -- the Citus TEST DOUBLE of citusctl (test/citus-double).
+ *
+ * THIS IS NOT CITUS. It is written from Citus's documented behaviour
+ * (docs.citusdata.com, /work/shared/docs/citus-operations.md) and emulates only
+ * the functions and catalog tables that citusctl calls:
+ *
+ *   citus_version, citus_is_coordinator, citus_get_active_worker_nodes,
+ *   citus_set_coordinator_host, citus_add_node, citus_remove_node,
+ *   citus_update_node, citus_pause_node_within_txn,
+ *   citus_check_cluster_node_health (+ citus_check_connection_to_node),
+ *   create_distributed_table (+ column_to_column_name),
+ *   pg_dist_node, pg_dist_partition, pg_dist_shard, pg_dist_placement,
+ *   pg_dist_colocation, pg_dist_local_group, pg_dist_node_metadata,
+ *   the view pg_dist_shard_placement.
+ *
+ * What it does NOT do: query routing (distributed tables are ordinary local
+ * tables on the coordinator; shard tables on the workers stay empty), 2PC,
+ * reference tables, rebalancing, shard moves, DDL propagation, metadata sync
+ * of table metadata to workers.
+ *
+ * Node-to-node connections use libpq through the C functions of the dblink
+ * library, declared privately in schema citus_double_internal, so that
+ * CREATE EXTENSION citus needs no other extension. Passwords come from
+ * libpq's PGPASSFILE / ~/.pgpass, as with real Citus.
+ */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION citus" to load this file. \quit
+
+-- Real Citus keeps its catalog tables in pg_catalog; creating relations there
+-- needs allow_system_table_mods (superuser-settable since PostgreSQL 12).
+-- A plain SET would outlive CREATE EXTENSION, so the script RESETs it at its end.
+-- (CREATE EXTENSION itself runs the script with search_path = pg_catalog.)
+SET allow_system_table_mods = on;
+
+-- Loading the C module here makes CREATE EXTENSION fail like real Citus when
+-- citus is not in shared_preload_libraries.
+CREATE FUNCTION pg_catalog.citus_version()
+    RETURNS text
+    LANGUAGE C STRICT IMMUTABLE
+    AS 'MODULE_PATHNAME', 'citus_double_banner';
+COMMENT ON FUNCTION pg_catalog.citus_version()
+    IS 'Citus test double: returns a banner starting with "Citus test double"';
+
+CREATE SCHEMA citus;
+CREATE SCHEMA citus_double_internal;
+REVOKE ALL ON SCHEMA citus_double_internal FROM PUBLIC;
+
+CREATE TYPE citus.distribution_type AS ENUM ('hash', 'range', 'append');
+CREATE TYPE pg_catalog.noderole AS ENUM ('primary', 'secondary', 'unavailable');
+
+------------------------------------------------------------------------------
+-- catalog tables
+------------------------------------------------------------------------------
+CREATE SEQUENCE pg_catalog.pg_dist_groupid_seq MINVALUE 1 MAXVALUE 4294967296 NO CYCLE;
+CREATE SEQUENCE pg_catalog.pg_dist_node_nodeid_seq MINVALUE 1 MAXVALUE 4294967296 NO CYCLE;
+CREATE SEQUENCE pg_catalog.pg_dist_colocationid_seq MINVALUE 1 MAXVALUE 4294967296 NO CYCLE;
+CREATE SEQUENCE pg_catalog.pg_dist_shardid_seq MINVALUE 102008 START WITH 102008 NO CYCLE;
+CREATE SEQUENCE pg_catalog.pg_dist_placement_placementid_seq MINVALUE 1 NO CYCLE;
+
+CREATE TABLE pg_catalog.pg_dist_node (
+    nodeid           integer NOT NULL DEFAULT nextval('pg_catalog.pg_dist_node_nodeid_seq') PRIMARY KEY,
+    groupid          integer NOT NULL DEFAULT nextval('pg_catalog.pg_dist_groupid_seq'),
+    nodename         text    NOT NULL,
+    nodeport         integer NOT NULL DEFAULT 5432,
+    noderack         text    NOT NULL DEFAULT 'default',
+    hasmetadata      boolean NOT NULL DEFAULT false,
+    isactive         boolean NOT NULL DEFAULT true,
+    noderole         pg_catalog.noderole NOT NULL DEFAULT 'primary',
+    nodecluster      name    NOT NULL DEFAULT 'default',
+    metadatasynced   boolean DEFAULT false,
+    shouldhaveshards boolean NOT NULL DEFAULT true,
+    UNIQUE (nodename, nodeport)
+);
+
+CREATE TABLE pg_catalog.pg_dist_local_group (
+    groupid integer NOT NULL
+);
+INSERT INTO pg_catalog.pg_dist_local_group VALUES (0);
+
+-- server_id identifies this data directory; a clone (pg_basebackup) copies it.
+CREATE TABLE pg_catalog.pg_dist_node_metadata (
+    metadata jsonb NOT NULL
+);
+INSERT INTO pg_catalog.pg_dist_node_metadata
+    VALUES (jsonb_build_object('server_id', gen_random_uuid()::text));
+
+CREATE TABLE pg_catalog.pg_dist_colocation (
+    colocationid                integer NOT NULL PRIMARY KEY,
+    shardcount                  integer NOT NULL,
+    replicationfactor           integer NOT NULL,
+    distributioncolumntype      oid     NOT NULL,
+    distributioncolumncollation oid     NOT NULL
+);
+
+CREATE TABLE pg_catalog.pg_dist_partition (
+    logicalrelid  regclass NOT NULL PRIMARY KEY,
+    partmethod    "char"   NOT NULL,
+    partkey       text,
+    colocationid  integer  NOT NULL DEFAULT 0,
+    repmodel      "char"   NOT NULL DEFAULT 'c',
+    autoconverted boolean  DEFAULT false
+);
+
+CREATE TABLE pg_catalog.pg_dist_shard (
+    logicalrelid  regclass NOT NULL,
+    shardid       bigint   NOT NULL PRIMARY KEY,
+    shardstorage  "char"   NOT NULL,
+    shardalias    text,
+    shardminvalue text,
+    shardmaxvalue text
+);
+CREATE INDEX pg_dist_shard_logical_relid_index ON pg_catalog.pg_dist_shard (logicalrelid);
+
+CREATE TABLE pg_catalog.pg_dist_placement (
+    placementid bigint  NOT NULL DEFAULT nextval('pg_catalog.pg_dist_placement_placementid_seq') PRIMARY KEY,
+    shardid     bigint  NOT NULL,
+    shardstate  integer NOT NULL,
+    shardlength bigint  NOT NULL,
+    groupid     integer NOT NULL
+);
+CREATE INDEX pg_dist_placement_shardid_index ON pg_catalog.pg_dist_placement (shardid);
+CREATE INDEX pg_dist_placement_groupid_index ON pg_catalog.pg_dist_placement (groupid);
+
+-- Placements joined with the PRIMARY node of their group (secondaries filtered).
+CREATE VIEW pg_catalog.pg_dist_shard_placement AS
+    SELECT p.shardid, p.shardstate, p.shardlength, n.nodename, n.nodeport, p.placementid
+      FROM pg_catalog.pg_dist_placement p
+      JOIN pg_catalog.pg_dist_node n
+        ON p.groupid = n.groupid AND n.noderole = 'primary';
+
+GRANT SELECT ON pg_catalog.pg_dist_node, pg_catalog.pg_dist_local_group,
+    pg_catalog.pg_dist_node_metadata, pg_catalog.pg_dist_colocation,
+    pg_catalog.pg_dist_partition, pg_catalog.pg_dist_shard,
+    pg_catalog.pg_dist_placement, pg_catalog.pg_dist_shard_placement TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- internal helpers (schema citus_double_internal)
+------------------------------------------------------------------------------
+
+-- libpq through dblink's C functions (the dblink library ships with
+-- PostgreSQL's contrib; no dblink extension is created).
+CREATE FUNCTION citus_double_internal.dblink_exec(text, text)
+    RETURNS text LANGUAGE C STRICT
+    AS '$libdir/dblink', 'dblink_exec';
+CREATE FUNCTION citus_double_internal.dblink(text, text)
+    RETURNS SETOF record LANGUAGE C STRICT
+    AS '$libdir/dblink', 'dblink_record';
+
+CREATE FUNCTION citus_double_internal.conninfo_quote(v text)
+    RETURNS text LANGUAGE sql IMMUTABLE STRICT
+    AS $$ SELECT '''' || replace(replace(v, '\', '\\'), '''', '\''') || '''' $$;
+
+-- Connection string for host:port in the current database as the current
+-- user, with citus.node_conninfo appended (no password: .pgpass supplies it).
+CREATE FUNCTION citus_double_internal.connstr(host text, port integer, timeout_ms integer DEFAULT NULL)
+    RETURNS text LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    t integer := coalesce(timeout_ms,
+                          (SELECT s.setting::integer FROM pg_settings s
+                            WHERE s.name = 'citus.node_connection_timeout'),
+                          30000);
+BEGIN
+    RETURN format('host=%s port=%s dbname=%s user=%s connect_timeout=%s application_name=citus_double %s',
+                  citus_double_internal.conninfo_quote(host), port,
+                  citus_double_internal.conninfo_quote(current_database()),
+                  citus_double_internal.conninfo_quote(current_user),
+                  greatest(2, ceil(t / 1000.0)::integer),
+                  coalesce(current_setting('citus.node_conninfo', true), ''));
+END $$;
+
+-- Run a command on a node (autocommit there; a multi-statement string runs in
+-- one implicit transaction). Connection failures are reported like Citus.
+CREATE FUNCTION citus_double_internal.remote_exec(host text, port integer, cmd text, timeout_ms integer DEFAULT NULL)
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    d text;
+BEGIN
+    PERFORM citus_double_internal.dblink_exec(citus_double_internal.connstr(host, port, timeout_ms), cmd);
+EXCEPTION WHEN sqlclient_unable_to_establish_sqlconnection THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RAISE EXCEPTION 'connection to the remote node %@%:% failed with the following error: %',
+        current_user, host, port, btrim(coalesce(d, 'unknown error'), E' \n')
+        USING ERRCODE = 'connection_failure';
+END $$;
+
+-- One text value from a node.
+CREATE FUNCTION citus_double_internal.remote_value(host text, port integer, query text, timeout_ms integer DEFAULT NULL)
+    RETURNS text LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    d text;
+    v text;
+BEGIN
+    SELECT r.v INTO v
+      FROM citus_double_internal.dblink(citus_double_internal.connstr(host, port, timeout_ms), query) AS r(v text);
+    RETURN v;
+EXCEPTION WHEN sqlclient_unable_to_establish_sqlconnection THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RAISE EXCEPTION 'connection to the remote node %@%:% failed with the following error: %',
+        current_user, host, port, btrim(coalesce(d, 'unknown error'), E' \n')
+        USING ERRCODE = 'connection_failure';
+END $$;
+
+CREATE FUNCTION citus_double_internal.local_group_id()
+    RETURNS integer LANGUAGE sql STABLE
+    AS $$ SELECT groupid FROM pg_catalog.pg_dist_local_group LIMIT 1 $$;
+
+-- Real Citus runs node management only on the coordinator.
+CREATE FUNCTION citus_double_internal.ensure_coordinator()
+    RETURNS void LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog
+AS $$
+BEGIN
+    IF citus_double_internal.local_group_id() IS DISTINCT FROM 0 THEN
+        RAISE EXCEPTION 'operation is not allowed on this node'
+            USING HINT = 'Connect to the coordinator and run it again.';
+    END IF;
+END $$;
+
+-- Advisory-lock class used for the per-group write fence (see README):
+-- pg_advisory_xact_lock(1129600083 /* 'CDBS' */, groupid).
+CREATE FUNCTION citus_double_internal.group_lock_class()
+    RETURNS integer LANGUAGE sql IMMUTABLE
+    AS $$ SELECT 1129600083 $$;
+
+-- Take the group's write fence (transaction-level exclusive advisory lock)
+-- until the transaction ends. With force, holders that still block after
+-- lock_cooldown ms are terminated, as real Citus does for conflicting backends.
+CREATE FUNCTION citus_double_internal.lock_group_for_update(gid integer, force boolean, lock_cooldown integer)
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    cls integer := citus_double_internal.group_lock_class();
+    started timestamptz := clock_timestamp();
+    holder integer;
+BEGIN
+    IF NOT force THEN
+        PERFORM pg_advisory_xact_lock(cls, gid);
+        RETURN;
+    END IF;
+    LOOP
+        EXIT WHEN pg_try_advisory_xact_lock(cls, gid);
+        IF clock_timestamp() - started >= make_interval(secs => greatest(lock_cooldown, 0) / 1000.0) THEN
+            FOR holder IN
+                SELECT DISTINCT l.pid FROM pg_locks l
+                 WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   AND l.classid = cls::oid AND l.objid = gid::oid AND l.objsubid = 2
+                   AND l.granted AND l.pid <> pg_backend_pid()
+            LOOP
+                RAISE WARNING 'terminating backend % that holds the write lock of group % (citus test double, force)', holder, gid;
+                PERFORM pg_terminate_backend(holder);
+            END LOOP;
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+
+-- Push node metadata to one node: its local group id and pg_dist_node.
+CREATE FUNCTION citus_double_internal.node_metadata_commands(target_group integer)
+    RETURNS text LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    rows text;
+BEGIN
+    SELECT string_agg(format('(%s,%s,%L,%s,%L,%L,%L,%L,%L,%L,%L)',
+                             nodeid, groupid, nodename, nodeport, noderack, hasmetadata, isactive,
+                             noderole, nodecluster, metadatasynced, shouldhaveshards), ',' ORDER BY nodeid)
+      INTO rows FROM pg_dist_node;
+    RETURN 'BEGIN; '
+        || format('UPDATE pg_catalog.pg_dist_local_group SET groupid = %s; ', target_group)
+        || 'DELETE FROM pg_catalog.pg_dist_node; '
+        || CASE WHEN rows IS NULL THEN '' ELSE
+           'INSERT INTO pg_catalog.pg_dist_node (nodeid, groupid, nodename, nodeport, noderack, hasmetadata, '
+           || 'isactive, noderole, nodecluster, metadatasynced, shouldhaveshards) VALUES ' || rows || '; ' END
+        || 'COMMIT;';
+END $$;
+
+-- Best effort: refresh pg_dist_node on every primary worker with metadata
+-- (real Citus does this through its maintenance daemon). Returns the number
+-- of nodes that could not be reached.
+CREATE FUNCTION citus_double_internal.sync_node_metadata_best_effort()
+    RETURNS integer LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    n record;
+    failed integer := 0;
+BEGIN
+    FOR n IN SELECT * FROM pg_dist_node
+              WHERE groupid <> 0 AND noderole = 'primary' AND hasmetadata AND isactive
+              ORDER BY nodeid
+    LOOP
+        BEGIN
+            PERFORM citus_double_internal.remote_exec(n.nodename, n.nodeport,
+                citus_double_internal.node_metadata_commands(n.groupid), 3000);
+        EXCEPTION WHEN OTHERS THEN
+            failed := failed + 1;
+            RAISE DEBUG 'citus test double: could not sync node metadata to %:%: %', n.nodename, n.nodeport, SQLERRM;
+        END;
+    END LOOP;
+    RETURN failed;
+END $$;
+
+------------------------------------------------------------------------------
+-- node management UDFs
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pg_catalog.citus_is_coordinator()
+    RETURNS boolean LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+AS $$
+    SELECT citus_double_internal.local_group_id() = 0
+       AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node)
+$$;
+
+CREATE FUNCTION pg_catalog.citus_get_active_worker_nodes(OUT node_name text, OUT node_port bigint)
+    RETURNS SETOF record LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+AS $$
+    SELECT nodename, nodeport::bigint FROM pg_catalog.pg_dist_node
+     WHERE isactive AND noderole = 'primary' AND groupid <> 0
+     ORDER BY nodename, nodeport
+$$;
+
+CREATE FUNCTION pg_catalog.citus_set_coordinator_host(
+        host text,
+        port integer DEFAULT current_setting('port')::integer,
+        node_role pg_catalog.noderole DEFAULT 'primary',
+        node_cluster name DEFAULT 'default')
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    v_host text := host;
+    v_port integer := port;
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+    LOCK TABLE pg_catalog.pg_dist_node IN SHARE ROW EXCLUSIVE MODE;
+    UPDATE pg_catalog.pg_dist_node d SET nodename = v_host, nodeport = v_port
+     WHERE d.groupid = 0 AND d.noderole = node_role AND d.nodecluster = node_cluster;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node d WHERE d.nodename = v_host AND d.nodeport = v_port) THEN
+            RAISE EXCEPTION 'there is already another node with the specified hostname and port';
+        END IF;
+        INSERT INTO pg_catalog.pg_dist_node
+               (groupid, nodename, nodeport, hasmetadata, isactive, noderole, nodecluster,
+                metadatasynced, shouldhaveshards)
+        VALUES (0, v_host, v_port, true, true, node_role, node_cluster, true, false);
+    END IF;
+    PERFORM citus_double_internal.sync_node_metadata_best_effort();
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_add_node(
+        nodename text,
+        nodeport integer,
+        groupid integer DEFAULT -1,
+        noderole pg_catalog.noderole DEFAULT 'primary',
+        nodecluster name DEFAULT 'default')
+    RETURNS integer LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    v_name text := nodename;
+    v_port integer := nodeport;
+    v_group integer := groupid;
+    v_role pg_catalog.noderole := noderole;
+    v_cluster name := nodecluster;
+    v_id integer;
+    coord record;
+    remote_server_id text;
+    local_server_id text;
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+    LOCK TABLE pg_catalog.pg_dist_node IN SHARE ROW EXCLUSIVE MODE;
+
+    -- Repeating returns the existing nodeid, whatever that row's state.
+    SELECT d.nodeid INTO v_id FROM pg_catalog.pg_dist_node d
+     WHERE d.nodename = v_name AND d.nodeport = v_port;
+    IF FOUND THEN
+        RETURN v_id;
+    END IF;
+
+    -- Documented pitfall: coordinator recorded implicitly as localhost.
+    IF v_group <> 0 AND v_name <> 'localhost' THEN
+        SELECT * INTO coord FROM pg_catalog.pg_dist_node d
+         WHERE d.groupid = 0 AND d.noderole = 'primary' LIMIT 1;
+        IF FOUND AND coord.nodename = 'localhost' THEN
+            RAISE EXCEPTION 'cannot add a worker node when the coordinator hostname is set to localhost'
+                USING DETAIL = 'Worker nodes need to be able to connect to the coordinator to transfer data.',
+                      HINT = 'Use SELECT citus_set_coordinator_host(''<hostname>'') to configure the coordinator hostname';
+        END IF;
+    END IF;
+
+    IF v_role = 'primary' AND v_group >= 0 AND EXISTS (
+            SELECT 1 FROM pg_catalog.pg_dist_node d
+             WHERE d.groupid = v_group AND d.noderole = 'primary' AND d.nodecluster = v_cluster) THEN
+        RAISE EXCEPTION 'group % already has a primary node', v_group;
+    END IF;
+    IF v_role <> 'primary' AND v_group < 0 THEN
+        RAISE EXCEPTION 'a node with role % must be added to an existing group (pass groupid)', v_role;
+    END IF;
+    IF v_role <> 'primary' AND NOT EXISTS (
+            SELECT 1 FROM pg_catalog.pg_dist_node d WHERE d.groupid = v_group AND d.noderole = 'primary') THEN
+        RAISE EXCEPTION 'group % does not have a primary node', v_group;
+    END IF;
+
+    IF v_group <> 0 THEN
+        -- Connects to the node (fails when unreachable or without citus) and
+        -- compares server ids: a node whose data directory was cloned from
+        -- this one carries the same server_id.
+        remote_server_id := citus_double_internal.remote_value(v_name, v_port,
+            'SELECT metadata ->> ''server_id'' AS server_id FROM pg_dist_node_metadata');
+        SELECT m.metadata ->> 'server_id' INTO local_server_id FROM pg_catalog.pg_dist_node_metadata m;
+        IF remote_server_id IS NOT DISTINCT FROM local_server_id THEN
+            RAISE EXCEPTION 'Node cannot add itself as a worker.'
+                USING HINT = format('Add the node as a coordinator by using: SELECT citus_set_coordinator_host(''%s'', %s);',
+                                    v_name, v_port);
+        END IF;
+    END IF;
+
+    IF v_group < 0 THEN
+        v_group := nextval('pg_catalog.pg_dist_groupid_seq');
+    END IF;
+
+    INSERT INTO pg_catalog.pg_dist_node AS d
+           (groupid, nodename, nodeport, hasmetadata, isactive, noderole, nodecluster,
+            metadatasynced, shouldhaveshards)
+    VALUES (v_group, v_name, v_port,
+            v_role = 'primary' OR v_group = 0, true, v_role, v_cluster,
+            v_role = 'primary' OR v_group = 0, v_group <> 0)
+    RETURNING d.nodeid INTO v_id;
+
+    -- Activation: the new primary learns its group and the node list.
+    IF v_role = 'primary' AND v_group <> 0 THEN
+        PERFORM citus_double_internal.remote_exec(v_name, v_port,
+            citus_double_internal.node_metadata_commands(v_group));
+    END IF;
+    PERFORM citus_double_internal.sync_node_metadata_best_effort();
+    RETURN v_id;
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_remove_node(nodename text, nodeport integer)
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    v_name text := nodename;
+    v_port integer := nodeport;
+    n record;
+    blocker record;
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+    LOCK TABLE pg_catalog.pg_dist_node IN SHARE ROW EXCLUSIVE MODE;
+    SELECT * INTO n FROM pg_catalog.pg_dist_node d WHERE d.nodename = v_name AND d.nodeport = v_port;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node at "%:%" does not exist', v_name, v_port;
+    END IF;
+
+    IF n.noderole = 'primary' THEN
+        SELECT p.shardid, s.logicalrelid INTO blocker
+          FROM pg_catalog.pg_dist_placement p
+          JOIN pg_catalog.pg_dist_shard s USING (shardid)
+         WHERE p.groupid = n.groupid AND p.shardstate = 1
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement o
+                            JOIN pg_catalog.pg_dist_node on_ ON on_.groupid = o.groupid
+                                 AND on_.noderole = 'primary' AND on_.isactive
+                           WHERE o.shardid = p.shardid AND o.groupid <> n.groupid AND o.shardstate = 1)
+         ORDER BY p.shardid LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot remove or disable the node %:% because because it contains the only shard placement for shard %',
+                    v_name, v_port, blocker.shardid
+                USING DETAIL = format('One of the table(s) that prevents the operation complete successfully is %s',
+                                      blocker.logicalrelid::regclass::text),
+                      HINT = 'To proceed, either drop the tables or use undistribute_table() function to convert them to local tables';
+        END IF;
+    END IF;
+
+    DELETE FROM pg_catalog.pg_dist_node d WHERE d.nodeid = n.nodeid;
+    IF n.noderole = 'primary' THEN
+        DELETE FROM pg_catalog.pg_dist_placement p WHERE p.groupid = n.groupid;
+    END IF;
+
+    -- Best effort: the removed primary forgets the cluster metadata.
+    IF n.groupid <> 0 AND n.noderole = 'primary' THEN
+        BEGIN
+            PERFORM citus_double_internal.remote_exec(n.nodename, n.nodeport,
+                'BEGIN; UPDATE pg_catalog.pg_dist_local_group SET groupid = 0; DELETE FROM pg_catalog.pg_dist_node; COMMIT;', 3000);
+        EXCEPTION WHEN OTHERS THEN
+            NULL;
+        END;
+    END IF;
+    PERFORM citus_double_internal.sync_node_metadata_best_effort();
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_update_node(
+        node_id integer,
+        new_node_name text,
+        new_node_port integer,
+        force boolean DEFAULT false,
+        lock_cooldown integer DEFAULT 10000)
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    n record;
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+    SELECT * INTO n FROM pg_catalog.pg_dist_node d WHERE d.nodeid = node_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node % not found', node_id;
+    END IF;
+    -- Same host:port again: nothing to do.
+    IF n.nodename = new_node_name AND n.nodeport = new_node_port THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node d
+                WHERE d.nodename = new_node_name AND d.nodeport = new_node_port) THEN
+        RAISE EXCEPTION 'there is already another node with the specified hostname and port';
+    END IF;
+
+    -- Write fence for the group's placements until commit (advisory-lock emulation).
+    IF n.noderole = 'primary' THEN
+        PERFORM citus_double_internal.lock_group_for_update(n.groupid, force, lock_cooldown);
+    END IF;
+    LOCK TABLE pg_catalog.pg_dist_node IN SHARE ROW EXCLUSIVE MODE;
+
+    UPDATE pg_catalog.pg_dist_node d
+       SET nodename = new_node_name, nodeport = new_node_port, metadatasynced = true
+     WHERE d.nodeid = node_id;
+    PERFORM citus_double_internal.sync_node_metadata_best_effort();
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_pause_node_within_txn(
+        node_id integer,
+        force boolean DEFAULT false,
+        lock_cooldown integer DEFAULT 10000)
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    gid integer;
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+    SELECT d.groupid INTO gid FROM pg_catalog.pg_dist_node d WHERE d.nodeid = node_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node % not found', node_id;
+    END IF;
+    PERFORM citus_double_internal.lock_group_for_update(gid, force, lock_cooldown);
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_check_connection_to_node(nodename text, nodeport integer DEFAULT 5432)
+    RETURNS boolean LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+BEGIN
+    PERFORM 1 FROM citus_double_internal.dblink(citus_double_internal.connstr(nodename, nodeport), 'SELECT 1')
+             AS r(one integer);
+    RETURN true;
+EXCEPTION WHEN OTHERS THEN
+    RETURN false;
+END $$;
+
+-- For every ordered pair of active primary nodes (coordinator included):
+-- the coordinator connects to "from" and runs citus_check_connection_to_node
+-- for each "to" there; the coordinator's own row is checked locally. When the
+-- coordinator cannot reach "from", its rows have result NULL.
+CREATE FUNCTION pg_catalog.citus_check_cluster_node_health(
+        OUT from_nodename text, OUT from_nodeport integer,
+        OUT to_nodename text, OUT to_nodeport integer, OUT result boolean)
+    RETURNS SETOF record LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    f record;
+    t record;
+    q text;
+    local_gid integer := citus_double_internal.local_group_id();
+BEGIN
+    FOR f IN SELECT nodename, nodeport, groupid FROM pg_catalog.pg_dist_node
+              WHERE isactive AND noderole = 'primary' ORDER BY nodeid
+    LOOP
+        IF f.groupid = local_gid THEN
+            FOR t IN SELECT nodename, nodeport FROM pg_catalog.pg_dist_node
+                      WHERE isactive AND noderole = 'primary' ORDER BY nodeid
+            LOOP
+                from_nodename := f.nodename; from_nodeport := f.nodeport;
+                to_nodename := t.nodename; to_nodeport := t.nodeport;
+                result := pg_catalog.citus_check_connection_to_node(t.nodename, t.nodeport);
+                RETURN NEXT;
+            END LOOP;
+        ELSE
+            SELECT 'SELECT n, p, pg_catalog.citus_check_connection_to_node(n, p) FROM (VALUES '
+                   || string_agg(format('(%L::text,%s::integer,%s)', nodename, nodeport, nodeid), ',')
+                   || ') v(n, p, o) ORDER BY o'
+              INTO q
+              FROM pg_catalog.pg_dist_node WHERE isactive AND noderole = 'primary';
+            BEGIN
+                FOR t IN SELECT * FROM citus_double_internal.dblink(
+                             citus_double_internal.connstr(f.nodename, f.nodeport), q)
+                             AS r(n text, p integer, ok boolean)
+                LOOP
+                    from_nodename := f.nodename; from_nodeport := f.nodeport;
+                    to_nodename := t.n; to_nodeport := t.p; result := t.ok;
+                    RETURN NEXT;
+                END LOOP;
+            EXCEPTION WHEN OTHERS THEN
+                FOR t IN SELECT nodename, nodeport FROM pg_catalog.pg_dist_node
+                          WHERE isactive AND noderole = 'primary' ORDER BY nodeid
+                LOOP
+                    from_nodename := f.nodename; from_nodeport := f.nodeport;
+                    to_nodename := t.nodename; to_nodeport := t.nodeport; result := NULL;
+                    RETURN NEXT;
+                END LOOP;
+            END;
+        END IF;
+    END LOOP;
+END $$;
+
+------------------------------------------------------------------------------
+-- distributed tables
+------------------------------------------------------------------------------
+
+-- Name of the column that a pg_dist_partition.partkey text denotes.
+CREATE FUNCTION pg_catalog.column_to_column_name(table_name regclass, column_var_text text)
+    RETURNS text LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog
+AS $$
+    SELECT a.attname::text FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = table_name
+       AND a.attnum = (regexp_match(column_var_text, ':varattno (\d+)'))[1]::smallint
+$$;
+
+-- CREATE TABLE statement of one shard of rel (columns, NOT NULL, PRIMARY KEY,
+-- UNIQUE and CHECK constraints; constraint names suffixed with the shard id).
+CREATE FUNCTION citus_double_internal.shard_ddl(rel regclass, shard bigint)
+    RETURNS text LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    nsp text;
+    rname text;
+    cols text;
+    cons text;
+BEGIN
+    SELECT n.nspname, c.relname INTO nsp, rname
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    SELECT string_agg(format('%I %s%s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                             CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                                  THEN format(' COLLATE %I.%I', cn.nspname, co.collname) ELSE '' END,
+                             CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END),
+                      ', ' ORDER BY a.attnum)
+      INTO cols
+      FROM pg_attribute a
+      JOIN pg_type t ON t.oid = a.atttypid
+      LEFT JOIN pg_collation co ON co.oid = a.attcollation
+      LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped;
+    SELECT string_agg(format(', CONSTRAINT %I %s', c.conname || '_' || shard, pg_get_constraintdef(c.oid)),
+                      '' ORDER BY c.contype DESC, c.conname)
+      INTO cons
+      FROM pg_constraint c
+     WHERE c.conrelid = rel AND c.contype IN ('p', 'u', 'c');
+    RETURN CASE WHEN nsp <> 'public' THEN format('CREATE SCHEMA IF NOT EXISTS %I; ', nsp) ELSE '' END
+        || format('CREATE TABLE %I.%I (%s%s);', nsp, rname || '_' || shard, coalesce(cols, ''), coalesce(cons, ''));
+END $$;
+
+CREATE FUNCTION pg_catalog.create_distributed_table(
+        table_name regclass,
+        distribution_column text,
+        distribution_type citus.distribution_type DEFAULT 'hash',
+        colocate_with text DEFAULT 'default',
+        shard_count integer DEFAULT NULL)
+    RETURNS void LANGUAGE plpgsql
+    -- no SET search_path: colocate_with is resolved with the caller's search_path
+AS $$
+DECLARE
+    rel oid := table_name;
+    rname text;
+    att record;
+    partkey text;
+    n_shards integer;
+    coloc_id integer;
+    coloc_rel regclass;
+    coloc_groups integer[];
+    groups integer[];
+    g integer;
+    inc bigint;
+    minv bigint;
+    maxv bigint;
+    sid bigint;
+    i integer;
+    node record;
+    cmds text;
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+    SELECT c.relname INTO rname FROM pg_class c WHERE c.oid = rel;
+    EXECUTE format('LOCK TABLE %s IN EXCLUSIVE MODE', table_name);
+    LOCK TABLE pg_catalog.pg_dist_node IN SHARE MODE;
+    LOCK TABLE pg_catalog.pg_dist_partition IN SHARE ROW EXCLUSIVE MODE;
+
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = table_name) THEN
+        RAISE EXCEPTION 'table "%" is already distributed', rname
+            USING ERRCODE = 'invalid_table_definition';
+    END IF;
+    IF distribution_column IS NULL THEN
+        RAISE EXCEPTION 'distribution_column cannot be NULL (the citus test double does not emulate single-shard tables)';
+    END IF;
+
+    SELECT a.attnum, a.atttypid, a.atttypmod, a.attcollation INTO att
+      FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attname = distribution_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', distribution_column, rname
+            USING ERRCODE = 'undefined_column';
+    END IF;
+
+    partkey := format('{VAR :varno 1 :varattno %s :vartype %s :vartypmod %s :varcollid %s%s :varlevelsup 0 :varnosyn 1 :varattnosyn %s :location -1}',
+                      att.attnum, att.atttypid, att.atttypmod, att.attcollation,
+                      CASE WHEN current_setting('server_version_num')::integer >= 160000 THEN ' :varnullingrels (b)' ELSE '' END,
+                      att.attnum);
+
+    IF distribution_type <> 'hash' THEN
+        -- append/range tables start without shards.
+        INSERT INTO pg_catalog.pg_dist_partition (logicalrelid, partmethod, partkey, colocationid, repmodel, autoconverted)
+        VALUES (table_name, CASE distribution_type WHEN 'range' THEN 'r' ELSE 'a' END, partkey, 0, 'c', false);
+        RETURN;
+    END IF;
+
+    IF NOT EXISTS (SELECT 1 FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod
+                    WHERE am.amname = 'hash' AND oc.opcdefault
+                      AND (oc.opcintype = att.atttypid
+                           OR oc.opcintype = (SELECT typbasetype FROM pg_type WHERE oid = att.atttypid)
+                           OR EXISTS (SELECT 1 FROM pg_cast ca WHERE ca.castsource = att.atttypid
+                                         AND ca.casttarget = oc.opcintype AND ca.castmethod = 'b')
+                           OR (oc.opcintype = 'anyenum'::regtype
+                               AND EXISTS (SELECT 1 FROM pg_type WHERE oid = att.atttypid AND typtype = 'e')))) THEN
+        RAISE EXCEPTION 'could not identify a hash function for type %', format_type(att.atttypid, NULL)
+            USING DETAIL = 'Partition column types must have a hash function defined to use hash partitioning.';
+    END IF;
+
+    -- Unique constraints must include the distribution column.
+    IF EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = rel AND x.indisunique
+                AND NOT (att.attnum = ANY (x.indkey::smallint[]))) THEN
+        RAISE EXCEPTION 'cannot create constraint on "%"', rname
+            USING DETAIL = 'Distributed relations cannot have UNIQUE, EXCLUDE, or PRIMARY KEY constraints that do not include the partition column (with an equality operator if EXCLUDE).',
+                  ERRCODE = 'feature_not_supported';
+    END IF;
+
+    IF shard_count IS NOT NULL AND (shard_count < 1 OR shard_count > 64000) THEN
+        RAISE EXCEPTION '% is outside the valid range for parameter "shard_count" (1 .. 64000)', shard_count;
+    END IF;
+
+    -- Colocation.
+    IF lower(colocate_with) = 'none' THEN
+        coloc_id := NULL;
+    ELSIF lower(colocate_with) = 'default' THEN
+        n_shards := coalesce(shard_count, nullif(current_setting('citus.shard_count', true), '')::integer, 32);
+        SELECT c.colocationid INTO coloc_id FROM pg_catalog.pg_dist_colocation c
+         WHERE c.shardcount = n_shards AND c.replicationfactor = 1
+           AND c.distributioncolumntype = att.atttypid AND c.distributioncolumncollation = att.attcollation
+         ORDER BY c.colocationid LIMIT 1;
+    ELSE
+        IF shard_count IS NOT NULL THEN
+            RAISE EXCEPTION 'Cannot use colocate_with with a table and shard_count at the same time';
+        END IF;
+        coloc_rel := colocate_with::regclass;
+        SELECT p.colocationid INTO coloc_id FROM pg_catalog.pg_dist_partition p
+         WHERE p.logicalrelid = coloc_rel AND p.partmethod = 'h';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'cannot colocate tables % and %', coloc_rel::text, rname
+                USING DETAIL = format('Relation %s is not a hash distributed table.', coloc_rel::text);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_colocation c
+                        WHERE c.colocationid = coloc_id AND c.distributioncolumntype = att.atttypid) THEN
+            RAISE EXCEPTION 'cannot colocate tables % and %', coloc_rel::text, rname
+                USING DETAIL = format('Distribution column types don''t match for %s and %s.', coloc_rel::text, rname);
+        END IF;
+    END IF;
+
+    IF coloc_id IS NOT NULL THEN
+        SELECT c.shardcount INTO n_shards FROM pg_catalog.pg_dist_colocation c WHERE c.colocationid = coloc_id;
+        -- Placement groups of the first table in the colocation group, by shard index.
+        SELECT array_agg(pl.groupid ORDER BY s.shardid) INTO coloc_groups
+          FROM pg_catalog.pg_dist_shard s
+          JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+         WHERE s.logicalrelid = (SELECT p.logicalrelid FROM pg_catalog.pg_dist_partition p
+                                  WHERE p.colocationid = coloc_id ORDER BY p.logicalrelid::oid LIMIT 1);
+    ELSE
+        n_shards := coalesce(shard_count, nullif(current_setting('citus.shard_count', true), '')::integer, 32);
+    END IF;
+
+    -- Real Citus inserts the coordinator as localhost when the cluster is empty
+    -- (single-node mode); a later citus_add_node then fails (documented pitfall).
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node) THEN
+        INSERT INTO pg_catalog.pg_dist_node
+               (groupid, nodename, nodeport, hasmetadata, isactive, noderole, nodecluster, metadatasynced, shouldhaveshards)
+        VALUES (0, 'localhost', current_setting('port')::integer, true, true, 'primary', 'default', true, true);
+    END IF;
+
+    SELECT array_agg(d.groupid ORDER BY d.nodename, d.nodeport) INTO groups
+      FROM pg_catalog.pg_dist_node d
+     WHERE d.isactive AND d.noderole = 'primary' AND d.shouldhaveshards AND d.nodecluster = 'default';
+    IF groups IS NULL THEN
+        RAISE EXCEPTION 'no worker nodes are available for placing shards'
+            USING HINT = 'Add more worker nodes.';
+    END IF;
+
+    IF coloc_id IS NULL THEN
+        coloc_id := nextval('pg_catalog.pg_dist_colocationid_seq');
+        INSERT INTO pg_catalog.pg_dist_colocation VALUES (coloc_id, n_shards, 1, att.atttypid, att.attcollation);
+    END IF;
+
+    INSERT INTO pg_catalog.pg_dist_partition (logicalrelid, partmethod, partkey, colocationid, repmodel, autoconverted)
+    VALUES (table_name, 'h', partkey, coloc_id, 's', false);
+
+    -- Hash ranges over int4, split evenly; the last shard ends at INT32_MAX.
+    CREATE TEMP TABLE IF NOT EXISTS citus_double_new_shards (shardid bigint, groupid integer) ON COMMIT DROP;
+    TRUNCATE citus_double_new_shards;
+    inc := 4294967296 / n_shards;
+    FOR i IN 0 .. n_shards - 1 LOOP
+        minv := -2147483648 + i * inc;
+        maxv := CASE WHEN i = n_shards - 1 THEN 2147483647 ELSE minv + inc - 1 END;
+        sid := nextval('pg_catalog.pg_dist_shardid_seq');
+        IF coloc_groups IS NOT NULL AND array_length(coloc_groups, 1) = n_shards THEN
+            g := coloc_groups[i + 1];
+        ELSE
+            g := groups[(i % array_length(groups, 1)) + 1];
+        END IF;
+        INSERT INTO pg_catalog.pg_dist_shard VALUES (table_name, sid, 't', NULL, minv::text, maxv::text);
+        INSERT INTO pg_catalog.pg_dist_placement (shardid, shardstate, shardlength, groupid) VALUES (sid, 1, 0, g);
+        INSERT INTO citus_double_new_shards VALUES (sid, g);
+    END LOOP;
+
+    -- Create the shard tables: one implicit transaction per node.
+    FOR node IN SELECT d.groupid, d.nodename, d.nodeport FROM pg_catalog.pg_dist_node d
+                 WHERE d.noderole = 'primary' AND d.groupid IN (SELECT DISTINCT ns.groupid FROM citus_double_new_shards ns)
+                 ORDER BY d.groupid
+    LOOP
+        SELECT string_agg(citus_double_internal.shard_ddl(table_name, ns.shardid), ' ' ORDER BY ns.shardid) INTO cmds
+          FROM citus_double_new_shards ns WHERE ns.groupid = node.groupid;
+        IF node.groupid = citus_double_internal.local_group_id() THEN
+            EXECUTE cmds;
+        ELSE
+            PERFORM citus_double_internal.remote_exec(node.nodename, node.nodeport, cmds);
+        END IF;
+    END LOOP;
+    DROP TABLE citus_double_new_shards;
+END $$;
+
+-- DROP TABLE of a distributed table drops its metadata and its shard tables
+-- (workers must be reachable, as with real Citus).
+CREATE FUNCTION citus_double_internal.drop_trigger()
+    RETURNS event_trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    o record;
+    node record;
+    cmds text;
+BEGIN
+    -- DROP EXTENSION citus, or the catalog already gone: nothing to do.
+    IF EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() x
+                WHERE x.object_type = 'table' AND x.schema_name = 'pg_catalog' AND x.object_name = 'pg_dist_partition')
+       OR to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR o IN SELECT x.objid, x.schema_name, x.object_name FROM pg_event_trigger_dropped_objects() x
+              WHERE x.object_type = 'table' AND x.original
+    LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid::oid = o.objid);
+        FOR node IN SELECT d.groupid, d.nodename, d.nodeport FROM pg_catalog.pg_dist_node d
+                     WHERE d.noderole = 'primary'
+                       AND d.groupid IN (SELECT pl.groupid FROM pg_catalog.pg_dist_placement pl
+                                           JOIN pg_catalog.pg_dist_shard s USING (shardid)
+                                          WHERE s.logicalrelid::oid = o.objid)
+        LOOP
+            SELECT string_agg(format('DROP TABLE IF EXISTS %I.%I;', o.schema_name, o.object_name || '_' || s.shardid), ' ')
+              INTO cmds
+              FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_dist_placement pl USING (shardid)
+             WHERE s.logicalrelid::oid = o.objid AND pl.groupid = node.groupid;
+            IF node.groupid = citus_double_internal.local_group_id() THEN
+                EXECUTE cmds;
+            ELSE
+                PERFORM citus_double_internal.remote_exec(node.nodename, node.nodeport, cmds);
+            END IF;
+        END LOOP;
+        DELETE FROM pg_catalog.pg_dist_placement pl
+         WHERE pl.shardid IN (SELECT s.shardid FROM pg_catalog.pg_dist_shard s WHERE s.logicalrelid::oid = o.objid);
+        DELETE FROM pg_catalog.pg_dist_shard s WHERE s.logicalrelid::oid = o.objid;
+        DELETE FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid::oid = o.objid;
+    END LOOP;
+END $$;
+
+CREATE EVENT TRIGGER citus_double_cascade_to_shards ON sql_drop
+    EXECUTE FUNCTION citus_double_internal.drop_trigger();
+
+-- Only superusers manage the cluster (real Citus also restricts these).
+REVOKE ALL ON FUNCTION pg_catalog.citus_set_coordinator_host(text, integer, pg_catalog.noderole, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.citus_add_node(text, integer, integer, pg_catalog.noderole, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.citus_remove_node(text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.citus_update_node(integer, text, integer, boolean, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.citus_pause_node_within_txn(integer, boolean, integer) FROM PUBLIC;
+
+RESET allow_system_table_mods;
