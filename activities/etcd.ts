@@ -6,7 +6,7 @@ import type { ClusterSpec } from '../common/spec';
 import { etcdPrefix, groupsOf } from '../common/topology';
 import type { Primaries } from './citus';
 import type { ActivityDeps } from './deps';
-import { notReady } from './errors';
+import { fatal, notReady } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
 
 export const topologyKey = (cluster: string) => `${etcdPrefix(cluster)}/topology`;
@@ -66,5 +66,26 @@ export function createEtcdActivities(deps: ActivityDeps) {
     });
   }
 
-  return { readLivePrimaries, publishToEtcd };
+  /**
+   * Records a new primary (only over the old one or itself: a compare-and-set, so a stale
+   * orchestrator cannot overwrite a newer decision) and appends the event.
+   */
+  async function recordPrimaryChange(input: { spec: ClusterSpec; group: string; oldPrimary: string; newPrimary: string; event: Record<string, unknown> }): Promise<{ recorded: boolean }> {
+    const { spec, group } = input;
+    return withHeartbeat(async () => {
+      const etcd = deps.etcd.client(spec.etcd.port);
+      const key = primaryKey(spec.name, group);
+      const current = await etcd.get(key).string();
+      if (current === input.newPrimary) return { recorded: false };
+      const txn = current === null ? etcd.if(key, 'Create', '==', 0) : etcd.if(key, 'Value', '==', input.oldPrimary);
+      const r = await txn.then(etcd.put(key).value(input.newPrimary)).commit();
+      if (!r.succeeded) throw fatal('Conflict', `etcd says ${current} is the primary of ${group}, not ${input.oldPrimary}: another orchestrator acted`);
+      const eventKey = `${etcdPrefix(spec.name)}/events/${new Date().toISOString()}-${group}`;
+      await etcd.put(eventKey).value(JSON.stringify({ group, from: input.oldPrimary, to: input.newPrimary, ...input.event }));
+      await etcd.put(`${etcdPrefix(spec.name)}/groups/${group}/last-failover`).value(JSON.stringify({ at: new Date().toISOString(), from: input.oldPrimary, to: input.newPrimary, ...input.event }));
+      return { recorded: true };
+    });
+  }
+
+  return { readLivePrimaries, publishToEtcd, recordPrimaryChange };
 }

@@ -7,6 +7,10 @@ import { createPostgresActivities } from './postgres';
 import { createProvisionActivities } from './provision';
 import { createReplicationActivities } from './replication';
 import { createSpecActivities } from './spec';
+import { createLockActivities } from './etcd-lock';
+import { createFailoverActivities } from './failover';
+import { createRejoinActivities } from './rejoin';
+import { createSwitchoverActivities } from './switchover';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -17,6 +21,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createReplicationActivities(deps),
     ...createPgBouncerActivities(deps),
     ...createEtcdActivities(deps),
+    ...createLockActivities(deps),
+    ...createFailoverActivities(deps),
+    ...createRejoinActivities(deps),
+    ...createSwitchoverActivities(deps),
   };
 }
 

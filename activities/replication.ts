@@ -29,19 +29,24 @@ export function createReplicationActivities(deps: ActivityDeps) {
     return deps.pg.withClient({ port: member.port, user: SUPERUSER, password: s.superuserPassword }, fn);
   }
 
+  /** One physical slot per standby on its primary, created only if absent. */
+  async function ensureSlot(spec: ClusterSpec, primary: string, slot: string): Promise<void> {
+    try {
+      await onMember(spec, primary, async (c) => {
+        const exists = await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+        if (!exists.rowCount) await c.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
+      });
+    } catch (err) {
+      throw classifyPgError(err, `creating slot ${slot} on ${primary}`);
+    }
+  }
+
   /** Slot on the primary (if absent), then the base backup inside the standby (a no-op once seeded). */
   async function followPrimary(input: StandbyPair): Promise<{ seeded: boolean; slot: string }> {
     const { spec, standby, primary } = input;
     const slot = slotName(standby);
     return withHeartbeat(async () => {
-      try {
-        await onMember(spec, primary, async (c) => {
-          const exists = await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-          if (!exists.rowCount) await c.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
-        });
-      } catch (err) {
-        throw classifyPgError(err, `creating slot ${slot} on ${primary}`);
-      }
+      await ensureSlot(spec, primary, slot);
       const name = containerName(spec.name, standby);
       if ((await containerState(deps.docker, name)) !== 'running') throw notReady(`standby container ${name} is not running`);
       const r = await execIn(deps.docker, name, ['sh', '/citusctl/seed-standby.sh', primary, slot]);
@@ -87,9 +92,12 @@ export function createReplicationActivities(deps: ActivityDeps) {
    */
   async function configureDurability(input: { spec: ClusterSpec; primary: string; standbys: string[] }): Promise<{ synchronousStandbyNames: string }> {
     const { spec, primary, standbys } = input;
-    const wanted = spec.durability === 'synchronous' && standbys.length ? `ANY 1 (${standbys.map((s) => `"${s}"`).join(', ')})` : '';
     try {
       return await onMember(spec, primary, async (c) => {
+        // Only standbys that stream now: naming one that does not would block every commit.
+        const r = await c.query<{ name: string }>("SELECT application_name AS name FROM pg_stat_replication WHERE state = 'streaming'");
+        const live = standbys.filter((s) => r.rows.some((x) => x.name === s));
+        const wanted = spec.durability === 'synchronous' && live.length ? `ANY 1 (${live.map((s) => `"${s}"`).join(', ')})` : '';
         const current = (await c.query<{ v: string }>('SELECT current_setting($1) AS v', ['synchronous_standby_names'])).rows[0]?.v ?? '';
         if (current !== wanted) {
           await c.query(`ALTER SYSTEM SET synchronous_standby_names = ${c.escapeLiteral(wanted)}`);
@@ -102,5 +110,5 @@ export function createReplicationActivities(deps: ActivityDeps) {
     }
   }
 
-  return { followPrimary, checkReplication, configureDurability };
+  return { followPrimary, checkReplication, configureDurability, ensureSlot };
 }

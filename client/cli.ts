@@ -9,6 +9,7 @@ import { formatStep } from './progress-printer';
 import { down, status } from './status';
 import { OFFLINE_IMAGES } from '../activities/images';
 import { up } from './up';
+import { runWorkflow, updateWorkflow } from './run-workflow';
 
 interface CommonOpts {
   config?: string;
@@ -64,11 +65,12 @@ withCommon(program.command('status').description('members, roles, replication, C
         console.log(`cluster ${report.cluster}`);
         for (const m of report.members) {
           const repl = m.replication?.map((r) => `${r.standby}:${r.state}/${r.syncState} lag ${r.lagBytes}B`).join(', ');
-          console.log(`  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ${repl ?? ''}${m.error ? ` (${m.error})` : ''}`);
+          console.log(`  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ${m.timeline ? `tl ${m.timeline} ` : ''}${repl ?? ''}${m.error ? ` (${m.error})` : ''}`);
         }
         console.log('citus workers:');
         for (const w of report.citusWorkers) console.log(`  ${w.nodename}:${w.nodeport} ${w.noderole}${w.isactive ? '' : ' inactive'} shards=${w.shards}`);
         console.log(`live primaries (etcd): ${JSON.stringify(report.livePrimaries)}`);
+        for (const [g, f] of Object.entries(report.lastFailover)) console.log(`last failover of ${g}: ${JSON.stringify(f)}`);
         for (const e of report.endpoints) console.log(`  ${e.name.padEnd(12)} ${e.host}:${e.port} ${e.user}`);
         console.log(`pgpass: ${report.pgpass}`);
       });
@@ -84,6 +86,55 @@ withCommon(program.command('down').description('remove the cluster containers an
     try {
       const r = await down(spec(opts), { volumes: opts.volumes });
       print(opts.json, { ok: true, ...r }, () => console.log(`removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`));
+      process.exit(0);
+    } catch (err) {
+      fail(err, opts.json);
+    }
+  });
+
+/** failover / switchover / rejoin: one workflow each, followed like `up`. */
+async function runGroupWorkflow(opts: CommonOpts & { worker?: boolean }, workflowType: string, workflowId: (cluster: string) => string, input: (s: ClusterSpec) => object, summary: (r: Record<string, unknown>) => string) {
+  try {
+    const s = spec(opts);
+    const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
+    const report = await runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args: [{ spec: s, ...input(s) }], json: opts.json, worker: opts.worker, log });
+    print(opts.json, { ok: true, ...report }, () => console.log(`\n${summary(report.result)}`));
+    process.exit(0);
+  } catch (err) {
+    fail(err, opts.json);
+  }
+}
+
+withCommon(program.command('failover <group>').description('unplanned failover of a worker group or the coordinator ("coordinator")'))
+  .option('--no-rejoin', 'leave the old primary fenced')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((group: string, opts: CommonOpts & { rejoin: boolean; worker: boolean }) =>
+    runGroupWorkflow(opts, 'failoverGroup', (c) => `failover-${c}-${group}`, () => ({ group, rejoin: opts.rejoin }), (r) =>
+      r.outcome === 'failed-over' ? `${group}: ${String(r.detail)}; outage window ${String(r.outageWindowMs)} ms; rejoined: ${(r.rejoined as string[]).join(', ') || 'none'}` : `${group}: ${String(r.outcome)}: ${String(r.detail)}`,
+    ),
+  );
+
+withCommon(program.command('switchover <group>').description('planned switchover of a worker group or the coordinator'))
+  .option('--to <member>', 'the standby to promote (default: the most advanced)')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((group: string, opts: CommonOpts & { to?: string; worker: boolean }) =>
+    runGroupWorkflow(opts, 'switchoverGroup', (c) => `switchover-${c}-${group}`, () => ({ group, to: opts.to }), (r) => `${group}: ${String(r.detail)}; writes held ${String(r.pauseMs)} ms`),
+  );
+
+withCommon(program.command('rejoin <member>').description('rebuild a member as a streaming standby of its group\'s primary'))
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((member: string, opts: CommonOpts & { worker: boolean }) =>
+    runGroupWorkflow(opts, 'rejoinMemberWorkflow', (c) => `rejoin-${c}-${member}`, () => ({ member }), (r) => `${member} streams from ${String(r.primary)}`),
+  );
+
+withCommon(program.command('approve <group>').description('approve (or --reject) a failover waiting for approval'))
+  .option('--reject', 'reject instead')
+  .option('--approver <name>', 'who decides', process.env.USER || 'operator')
+  .action(async (group: string, opts: CommonOpts & { reject?: boolean; approver: string }) => {
+    try {
+      const s = spec(opts);
+      const r = await updateWorkflow<string>(`failover-${s.name}-${group}`, 'approve', { approver: opts.approver, approve: !opts.reject });
+      print(opts.json, { ok: true, result: r }, () => console.log(r));
       process.exit(0);
     } catch (err) {
       fail(err, opts.json);

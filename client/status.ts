@@ -7,7 +7,7 @@ import { Etcd3 } from 'etcd3';
 import { containerState, LABEL_CLUSTER } from '../activities/docker-helpers';
 import { primaryKey } from '../activities/etcd';
 import type { ClusterSpec } from '../common/spec';
-import { APP_USER, DATABASE, SUPERUSER, containerName, groupsOf } from '../common/topology';
+import { APP_USER, DATABASE, SUPERUSER, containerName, etcdPrefix, groupsOf } from '../common/topology';
 import { createPgConnector } from '../lib/pg-connector';
 import { SecretStore } from '../lib/secrets';
 import { pgpassPath, stateDir } from '../lib/state-dir';
@@ -18,6 +18,7 @@ export interface MemberStatus {
   container: string;
   state: string;
   role: 'primary' | 'standby' | 'unknown';
+  timeline?: number;
   replication?: { standby: string; state: string; lagBytes: number; syncState: string }[];
   error?: string;
 }
@@ -27,6 +28,7 @@ export interface StatusReport {
   members: MemberStatus[];
   citusWorkers: { nodename: string; nodeport: number; noderole: string; isactive: boolean; shards: number }[];
   livePrimaries: Record<string, string | null>;
+  lastFailover: Record<string, unknown>;
   endpoints: { name: string; host: string; port: number; user: string; database: string }[];
   pgpass: string;
 }
@@ -44,8 +46,10 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     if (state === 'running' && secrets) {
       try {
         await pg.withClient({ port: m.port, user: SUPERUSER, password: secrets.superuserPassword }, async (c) => {
-          const rec = (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
+          const row = (await c.query<{ r: boolean; tl: number }>('SELECT pg_is_in_recovery() AS r, (SELECT timeline_id FROM pg_control_checkpoint()) AS tl')).rows[0];
+          const rec = row?.r;
           ms.role = rec ? 'standby' : 'primary';
+          ms.timeline = row?.tl;
           if (!rec) {
             const r = await c.query<{ application_name: string; state: string; lag: string; sync_state: string }>(
               'SELECT application_name, state, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint AS lag, sync_state FROM pg_stat_replication',
@@ -77,10 +81,15 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
       .catch(() => []);
   }
   const livePrimaries: Record<string, string | null> = {};
+  const lastFailover: Record<string, unknown> = {};
   if ((await containerState(docker, containerName(spec.name, 'etcd'))) === 'running') {
     const etcd = new Etcd3({ hosts: `http://127.0.0.1:${spec.etcd.port}`, dialTimeout: 2000 });
     try {
-      for (const g of groupsOf(spec)) livePrimaries[g.group] = await etcd.get(primaryKey(spec.name, g.group)).string();
+      for (const g of groupsOf(spec)) {
+        livePrimaries[g.group] = await etcd.get(primaryKey(spec.name, g.group)).string();
+        const last = await etcd.get(`${etcdPrefix(spec.name)}/groups/${g.group}/last-failover`).string();
+        if (last) lastFailover[g.group] = JSON.parse(last);
+      }
     } catch {
       // etcd unreachable: leave empty
     } finally {
@@ -92,7 +101,7 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     ...spec.members.flatMap((m) => [{ name: m.name, host: '127.0.0.1', port: m.port, user: SUPERUSER, database: DATABASE }]),
     { name: 'etcd', host: '127.0.0.1', port: spec.etcd.port, user: '', database: '' },
   ];
-  return { cluster: spec.name, members, citusWorkers, livePrimaries, endpoints, pgpass: pgpassPath(root, spec.name) };
+  return { cluster: spec.name, members, citusWorkers, livePrimaries, lastFailover, endpoints, pgpass: pgpassPath(root, spec.name) };
 }
 
 /** `citusctl down`: removes the cluster's containers and network; volumes (and secrets) only with --volumes. */

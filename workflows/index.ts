@@ -1,1 +1,4 @@
 export * from './setup-cluster';
+export * from './failover-group';
+export * from './switchover-group';
+export * from './rejoin-member';

@@ -3,11 +3,12 @@
  * Thin on purpose: every step checks before it acts, so the workflow just runs them in order and a
  * rerun (or a retry after a crash) converges on the same end state.
  */
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities, ReplicationStatus, ShardSpread } from '../activities';
+import { defineQuery, setHandler } from '@temporalio/workflow';
+import type { ReplicationStatus, ShardSpread } from '../activities';
 import { ProgressTracker, type Progress } from '../common/progress';
 import type { ClusterSpecInput } from '../common/spec';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
+import { acts, longRunning, validation } from './activity-proxies';
 
 export interface SetupClusterInput {
   spec: ClusterSpecInput;
@@ -43,10 +44,6 @@ export const SETUP_STEPS = [
 
 export const progressQuery = defineQuery<Progress>('progress');
 
-const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 30 };
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '10s', retry });
-const validation = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 3 } });
-const longRunning = proxyActivities<Activities>({ startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry });
 
 export async function setupCluster(input: SetupClusterInput): Promise<SetupClusterResult> {
   const progress = new ProgressTracker('setupCluster', SETUP_STEPS, () => Date.now());

@@ -30,6 +30,33 @@ if [ ! -e "$ROOT/initialized" ] && [ "${CITUSCTL_INIT:-standby}" = primary ]; th
     touch "$ROOT/initialized"'
   echo "citusctl-bootstrap: initialized a new primary data directory"
 fi
+if [ -e "$ROOT/rejoin" ]; then
+  # Rebuild as a standby of the group's new primary: pg_rewind when the history allows it,
+  # otherwise a fresh base backup (the old data directory is kept as pgdata.previous).
+  set -a; . "$ROOT/rejoin"; set +a
+  echo "citusctl-bootstrap: rejoining as a standby of $PRIMARY through slot $SLOT"
+  as_postgres env PGPASSFILE=/citusctl/pgpass sh -ec '
+    if [ -e "$PGDATA/PG_VERSION" ] && pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY port=5432 user=postgres dbname=postgres connect_timeout=5"; then
+      echo "citusctl-bootstrap: pg_rewind done"
+    else
+      echo "citusctl-bootstrap: pg_rewind not possible; taking a fresh base backup"
+      rm -rf "$ROOT/pgdata.previous" "$ROOT/pgdata.new"
+      pg_basebackup -h "$PRIMARY" -p 5432 -U replicator -D "$ROOT/pgdata.new" -X stream -S "$SLOT" --checkpoint=fast --no-password
+      if [ -e "$PGDATA" ]; then mv "$PGDATA" "$ROOT/pgdata.previous"; fi
+      mv "$ROOT/pgdata.new" "$PGDATA"
+    fi
+    touch "$PGDATA/standby.signal"
+    printf "%s\n" "primary_conninfo = '"'"'host=$PRIMARY port=5432 user=replicator application_name=$CITUSCTL_MEMBER'"'"'" \
+      "primary_slot_name = '"'"'$SLOT'"'"'" >> "$PGDATA/postgresql.auto.conf"
+    touch "$ROOT/initialized"
+    rm -f "$ROOT/fenced" "$ROOT/rejoin"'
+fi
+if [ -e "$ROOT/fenced" ]; then
+  # Fenced by a failover: never come back as a second primary. `citusctl rejoin` lifts this.
+  echo "citusctl-bootstrap: this member was fenced by a failover; waiting for rejoin"
+  while [ -e "$ROOT/fenced" ] && [ ! -e "$ROOT/rejoin" ]; do sleep 0.5; done
+  exec /bin/sh /citusctl/bootstrap.sh
+fi
 if [ ! -e "$ROOT/initialized" ]; then
   echo "citusctl-bootstrap: waiting for a base backup from the group's primary"
   while [ ! -e "$ROOT/initialized" ]; do sleep 0.2; done

@@ -1,0 +1,164 @@
+/**
+ * Failover building blocks. Each checks before it acts, so a worker crash mid-failover resumes
+ * safely: a promoted standby is not promoted twice, metadata already pointing at the new host is
+ * left alone, a fenced member stays fenced.
+ */
+import type { Client } from 'pg';
+import type { ProbeResult, StandbyPosition } from '../common/failover-decisions';
+import type { ClusterSpec } from '../common/spec';
+import { PG_PORT, SUPERUSER, containerName } from '../common/topology';
+import type { ActivityDeps } from './deps';
+import { containerState, tarOf } from './docker-helpers';
+import { classifyPgError, fatal, notReady } from './errors';
+import { pollUntil, sleep, withHeartbeat } from './heartbeat';
+import { PG_VOLUME_TARGET } from './node-containers';
+
+export function createFailoverActivities(deps: ActivityDeps) {
+  const port = (spec: ClusterSpec, name: string) => {
+    const m = spec.members.find((x) => x.name === name);
+    if (!m) throw fatal('BadConfig', `unknown member ${name}`);
+    return m.port;
+  };
+  async function onMember<T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>): Promise<T> {
+    const s = await deps.secrets.ensure(spec.name);
+    return deps.pg.withClient({ port: port(spec, name), user: SUPERUSER, password: s.superuserPassword }, fn);
+  }
+
+  /** Several probes, each a fresh connection + query; a stopped container counts as a failed probe. */
+  async function probeMember(input: { spec: ClusterSpec; member: string; probes: number; intervalMs: number }): Promise<ProbeResult[]> {
+    const results: ProbeResult[] = [];
+    for (let i = 0; i < input.probes; i++) {
+      if (i) await sleep(input.intervalMs);
+      const state = await containerState(deps.docker, containerName(input.spec.name, input.member));
+      if (state !== 'running') {
+        results.push({ ok: false, detail: `container ${state}` });
+        continue;
+      }
+      try {
+        const rec = await onMember(input.spec, input.member, async (c) => (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r);
+        results.push({ ok: true, detail: rec ? 'answers (in recovery)' : 'answers as primary' });
+      } catch (err) {
+        results.push({ ok: false, detail: (err as Error).message });
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Fence: stop the member's container and mark its volume so its bootstrap refuses to start it as
+   * a primary again; then verify it no longer accepts connections.
+   */
+  async function fenceMember(input: { spec: ClusterSpec; member: string; graceful?: boolean }): Promise<{ wasRunning: boolean }> {
+    const name = containerName(input.spec.name, input.member);
+    return withHeartbeat(async () => {
+      const state = await containerState(deps.docker, name);
+      if (state === 'absent') return { wasRunning: false };
+      const container = deps.docker.getContainer(name);
+      if (state === 'running') {
+        if (input.graceful) await container.stop({ t: 10 }).catch((e: { statusCode?: number }) => { if (e.statusCode !== 304) throw e; });
+        else await container.kill().catch((e: { statusCode?: number }) => { if (e.statusCode !== 409) throw e; });
+      }
+      // Relative entry: the volume's own directory keeps its owner and mode.
+      await container.putArchive(await tarOf({ fenced: { content: `${new Date().toISOString()}\n`, mode: 0o644 } }), { path: PG_VOLUME_TARGET });
+      await pollUntil(async () => ((await containerState(deps.docker, name)) === 'running' ? undefined : true), 10_000, 100);
+      try {
+        await onMember(input.spec, input.member, (c) => c.query('SELECT 1'));
+      } catch {
+        return { wasRunning: state === 'running' };
+      }
+      throw fatal('Invariant', `${input.member} still accepts connections after fencing`);
+    });
+  }
+
+  async function standbyPositions(input: { spec: ClusterSpec; members: string[] }): Promise<StandbyPosition[]> {
+    return Promise.all(
+      input.members.map(async (member) => {
+        try {
+          return await onMember(input.spec, member, async (c) => {
+            const r = (
+              await c.query<{ rec: boolean; replay: string | null; receive: string | null }>(
+                'SELECT pg_is_in_recovery() AS rec, pg_last_wal_replay_lsn()::text AS replay, pg_last_wal_receive_lsn()::text AS receive',
+              )
+            ).rows[0]!;
+            return { member, reachable: true, inRecovery: r.rec, replayLsn: r.replay, receiveLsn: r.receive };
+          });
+        } catch {
+          return { member, reachable: false, inRecovery: true, replayLsn: null, receiveLsn: null };
+        }
+      }),
+    );
+  }
+
+  /** pg_promote, unless it is already out of recovery. */
+  async function promoteStandby(input: { spec: ClusterSpec; member: string }): Promise<{ promoted: boolean }> {
+    return withHeartbeat(async () => {
+      try {
+        return await onMember(input.spec, input.member, async (c) => {
+          const rec = (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
+          if (!rec) return { promoted: false };
+          const ok = (await c.query<{ ok: boolean }>('SELECT pg_promote(true, 60) AS ok')).rows[0]?.ok;
+          if (!ok) throw notReady(`${input.member} did not finish promotion within 60 s`);
+          return { promoted: true };
+        });
+      } catch (err) {
+        throw classifyPgError(err, `promoting ${input.member}`);
+      }
+    });
+  }
+
+  /** citus_update_node(force, lock_cooldown) for a worker group; a no-op when it already points there. */
+  async function pointCitusAt(input: { spec: ClusterSpec; coordinator: string; oldHost: string; newHost: string }): Promise<{ updated: boolean; nodeId: number }> {
+    return withHeartbeat(async () => {
+      try {
+        return await onMember(input.spec, input.coordinator, async (c) => {
+          const rows = (
+            await c.query<{ nodeid: number; nodename: string }>(
+              "SELECT nodeid, nodename FROM pg_dist_node WHERE nodename = ANY($1) AND nodeport = $2 AND noderole = 'primary' AND groupid <> 0",
+              [[input.oldHost, input.newHost], PG_PORT],
+            )
+          ).rows;
+          const current = rows.find((r) => r.nodename === input.newHost);
+          let updated = false;
+          let nodeId: number;
+          if (current) nodeId = current.nodeid;
+          else {
+            const old = rows.find((r) => r.nodename === input.oldHost);
+            if (!old) throw fatal('Invariant', `pg_dist_node has neither ${input.oldHost} nor ${input.newHost} as a primary`);
+            nodeId = old.nodeid;
+            await c.query('SELECT citus_update_node($1, $2, $3, force => true, lock_cooldown => 10000)', [nodeId, input.newHost, PG_PORT]);
+            updated = true;
+          }
+          // The change reaches metadata workers asynchronously: wait before anything else touches nodes.
+          await pollUntil(async () => {
+            const r = await c.query<{ synced: boolean | null }>("SELECT bool_and(metadatasynced) AS synced FROM pg_dist_node WHERE hasmetadata AND noderole = 'primary'");
+            return r.rows[0]?.synced === false ? undefined : true;
+          }, 30_000, 100);
+          return { updated, nodeId };
+        });
+      } catch (err) {
+        throw classifyPgError(err, `pointing Citus at ${input.newHost}`);
+      }
+    });
+  }
+
+  /** After a coordinator failover the new coordinator's own metadata still names the old one. */
+  async function pointCoordinatorAt(input: { spec: ClusterSpec; newCoordinator: string }): Promise<{ updated: boolean }> {
+    try {
+      return await onMember(input.spec, input.newCoordinator, async (c) => {
+        const row = (await c.query<{ nodename: string }>('SELECT nodename FROM pg_dist_node WHERE groupid = 0')).rows[0];
+        if (row?.nodename === input.newCoordinator) return { updated: false };
+        await c.query('SELECT citus_set_coordinator_host($1, $2)', [input.newCoordinator, PG_PORT]);
+        return { updated: true };
+      });
+    } catch (err) {
+      throw classifyPgError(err, `updating the coordinator host to ${input.newCoordinator}`);
+    }
+  }
+
+  /** The primary's flush LSN, to wait for a switchover target to replay everything. */
+  async function flushLsn(input: { spec: ClusterSpec; member: string }): Promise<string> {
+    return onMember(input.spec, input.member, async (c) => (await c.query<{ l: string }>('SELECT pg_current_wal_flush_lsn()::text AS l')).rows[0]!.l);
+  }
+
+  return { probeMember, fenceMember, standbyPositions, promoteStandby, pointCitusAt, pointCoordinatorAt, flushLsn };
+}

@@ -1,0 +1,67 @@
+/**
+ * Rejoin: rebuild a former primary (or a standby following the wrong node) as a standby of the
+ * group's current primary. The container's bootstrap does the work (pg_rewind, else a fresh base
+ * backup) when it finds the rejoin marker; this activity only prepares and starts it.
+ */
+import type { ClusterSpec } from '../common/spec';
+import { SUPERUSER, containerName, networkName, slotName } from '../common/topology';
+import type { ActivityDeps } from './deps';
+import { containerState, ensureNetwork, execIn, tarOf } from './docker-helpers';
+import { fatal } from './errors';
+import { withHeartbeat } from './heartbeat';
+import { PG_VOLUME_TARGET } from './node-containers';
+import { postgresFiles } from './postgres-config';
+import { createReplicationActivities } from './replication';
+
+export type RejoinAction = 'already-following' | 'in-progress' | 'started';
+
+export function createRejoinActivities(deps: ActivityDeps) {
+  const { ensureSlot } = createReplicationActivities(deps);
+
+  async function followsPrimary(spec: ClusterSpec, member: string, primary: string): Promise<boolean> {
+    const m = spec.members.find((x) => x.name === member)!;
+    const s = await deps.secrets.ensure(spec.name);
+    try {
+      return await deps.pg.withClient({ port: m.port, user: SUPERUSER, password: s.superuserPassword }, async (c) => {
+        const r = await c.query<{ rec: boolean; host: string | null }>(
+          "SELECT pg_is_in_recovery() AS rec, (SELECT sender_host FROM pg_stat_wal_receiver WHERE status = 'streaming') AS host",
+        );
+        return r.rows[0]?.rec === true && r.rows[0]?.host === primary;
+      });
+    } catch {
+      return false;
+    }
+  }
+
+  async function rejoinMember(input: { spec: ClusterSpec; member: string; primary: string }): Promise<{ action: RejoinAction }> {
+    const { spec, member, primary } = input;
+    if (member === primary) throw fatal('BadConfig', `${member} is the group's primary; nothing to rejoin`);
+    const name = containerName(spec.name, member);
+    return withHeartbeat(async () => {
+      const state = await containerState(deps.docker, name);
+      if (state === 'absent') throw fatal('Invariant', `container ${name} does not exist; run citusctl up to recreate it`);
+      await ensureSlot(spec, primary, slotName(member));
+      const container = deps.docker.getContainer(name);
+      if (state === 'running') {
+        if (await followsPrimary(spec, member, primary)) return { action: 'already-following' };
+        const marker = await execIn(deps.docker, name, ['test', '-e', `${PG_VOLUME_TARGET}/rejoin`], 'root');
+        if (marker.exitCode === 0) return { action: 'in-progress' };
+        // Running as a primary, or following another node: stop it before rebuilding.
+        await container.stop({ t: 10 }).catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 304) throw e;
+        });
+      }
+      const secrets = await deps.secrets.ensure(spec.name);
+      const subnet = await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
+      await container.putArchive(await tarOf(postgresFiles(secrets, subnet)), { path: '/' });
+      const marker = { rejoin: { content: `PRIMARY=${primary}\nSLOT=${slotName(member)}\n`, mode: 0o644 } };
+      await container.putArchive(await tarOf(marker), { path: PG_VOLUME_TARGET });
+      await container.start().catch((e: { statusCode?: number }) => {
+        if (e.statusCode !== 304) throw e;
+      });
+      return { action: 'started' };
+    });
+  }
+
+  return { rejoinMember };
+}

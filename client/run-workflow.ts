@@ -1,0 +1,97 @@
+/**
+ * Runs one workflow to completion from the CLI: Temporal server (external or embedded), an
+ * in-process worker, start-or-attach by workflow id, progress printed as it changes.
+ */
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Worker } from '@temporalio/worker';
+import type { Progress } from '../common/progress';
+import { stateDir } from '../lib/state-dir';
+import { TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
+import { createDeps } from '../worker/deps';
+import { createWorker, quietRuntime } from '../worker/run-worker';
+import { ProgressPrinter } from './progress-printer';
+import { connectClient } from './temporal-client';
+
+export interface RunOptions {
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+  json?: boolean;
+  /** Run an in-process worker (default true). */
+  worker?: boolean;
+  log: (line: string) => void;
+}
+
+export interface RunReport<T> {
+  workflowId: string;
+  runId: string;
+  attached: boolean;
+  steps: Progress['steps'];
+  result: T;
+  temporal: { address: string; ui?: string };
+}
+
+export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
+  const env = process.env;
+  const endpoint = await ensureTemporal(stateDir(env), env);
+  opts.log(`temporal: ${endpoint.address}${endpoint.uiUrl ? ` (UI ${endpoint.uiUrl})` : ''}`);
+  let worker: Worker | undefined;
+  let workerDone: Promise<void> | undefined;
+  const deps = createDeps(env);
+  if (opts.worker !== false) {
+    quietRuntime();
+    const created = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-cli@${process.pid}` });
+    worker = created.worker;
+    workerDone = worker.run().finally(() => created.connection.close());
+  }
+  const { client, close } = await connectClient(endpoint);
+  try {
+    const existing = await client.workflow.getHandle(opts.workflowId).describe().catch(() => undefined);
+    const attached = existing?.status.name === 'RUNNING';
+    if (attached) opts.log(`attached to ${opts.workflowId}, already in flight (its input stays as started)`);
+    const handle = await client.workflow.start(opts.workflowType, {
+      taskQueue: TASK_QUEUE,
+      workflowId: opts.workflowId,
+      args: opts.args,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    });
+    const printer = new ProgressPrinter(opts.log);
+    let last: Progress | undefined;
+    const follow = () =>
+      handle
+        .query<Progress>('progress')
+        .then((p) => {
+          last = p;
+          if (!opts.json) printer.update(p);
+        })
+        .catch(() => undefined);
+    const poll = setInterval(() => void follow(), 250);
+    let result: T;
+    try {
+      result = (await handle.result()) as T;
+    } finally {
+      clearInterval(poll);
+      await follow();
+    }
+    return { workflowId: opts.workflowId, runId: handle.firstExecutionRunId, attached, steps: last?.steps ?? [], result, temporal: { address: endpoint.address, ui: endpoint.uiUrl } };
+  } finally {
+    await close();
+    if (worker) {
+      worker.shutdown();
+      await workerDone;
+    }
+    deps.close();
+  }
+}
+
+/** Sends an update to a running workflow (e.g. approve a failover). */
+export async function updateWorkflow<T>(workflowId: string, update: string, arg: unknown): Promise<T> {
+  const endpoint = await ensureTemporal(stateDir(), process.env);
+  const { client, close } = await connectClient(endpoint);
+  try {
+    return await client.workflow.getHandle(workflowId).executeUpdate<T, [unknown]>(update, { args: [arg] });
+  } finally {
+    await close();
+  }
+}

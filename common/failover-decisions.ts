@@ -1,0 +1,51 @@
+/**
+ * Pure failover decisions, unit-tested on their own: is the primary really down, which standby to
+ * promote. Deterministic: safe in workflows.
+ */
+
+export interface ProbeResult {
+  ok: boolean;
+  detail: string;
+}
+
+/** Down only if every probe failed: one success means the primary (or the network path) is alive. */
+export function primaryIsDown(probes: ProbeResult[], minProbes = 3): boolean {
+  return probes.length >= minProbes && probes.every((p) => !p.ok);
+}
+
+export interface StandbyPosition {
+  member: string;
+  reachable: boolean;
+  inRecovery: boolean;
+  /** pg_last_wal_replay_lsn(), e.g. '0/3000148'; null when unknown. */
+  replayLsn: string | null;
+  receiveLsn: string | null;
+}
+
+/** '16/B374D848' -> a comparable number. */
+export function lsnToBigInt(lsn: string): bigint {
+  const [hi, lo] = lsn.split('/');
+  if (hi === undefined || lo === undefined) throw new Error(`not an LSN: ${lsn}`);
+  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+}
+
+export type StandbyChoice = { member: string; reason: string } | { member: null; reason: string };
+
+/**
+ * The standby with the highest replayed LSN among reachable standbys (ties: the order given, which
+ * is the spec's). `preferred` (switchover --to) must itself be eligible. A member already out of
+ * recovery wins outright: a previous attempt promoted it, and promoting another would split the group.
+ */
+export function pickStandby(positions: StandbyPosition[], preferred?: string): StandbyChoice {
+  const promoted = positions.find((p) => p.reachable && !p.inRecovery);
+  if (promoted) return { member: promoted.member, reason: `${promoted.member} is already promoted` };
+  const eligible = positions.filter((p) => p.reachable && p.inRecovery && p.replayLsn !== null);
+  if (preferred) {
+    const p = eligible.find((x) => x.member === preferred);
+    return p ? { member: p.member, reason: `requested ${preferred}` } : { member: null, reason: `${preferred} is not a reachable streaming standby` };
+  }
+  if (!eligible.length) return { member: null, reason: 'no reachable standby' };
+  let best = eligible[0]!;
+  for (const p of eligible.slice(1)) if (lsnToBigInt(p.replayLsn!) > lsnToBigInt(best.replayLsn!)) best = p;
+  return { member: best.member, reason: `highest replayed LSN ${best.replayLsn}` };
+}

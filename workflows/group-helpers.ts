@@ -1,0 +1,48 @@
+/** Workflow-side helpers shared by failover, switchover and rejoin. */
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { ClusterSpec } from '../common/spec';
+import { COORDINATOR_GROUP, type Primaries } from '../common/topology';
+import { acts, longRunning } from './activity-proxies';
+
+export function groupMembers(spec: ClusterSpec, primaries: Primaries, group: string): { oldPrimary: string; standbys: string[] } {
+  const members = spec.members.filter((m) => m.group === group).map((m) => m.name);
+  if (!members.length) throw ApplicationFailure.nonRetryable(`unknown group ${group} (groups: ${COORDINATOR_GROUP}, ${spec.workers.join(', ')})`, 'BadConfig');
+  const oldPrimary = group === COORDINATOR_GROUP ? primaries.coordinator : primaries.workers[group];
+  if (!oldPrimary) throw ApplicationFailure.nonRetryable(`no primary known for group ${group}`, 'BadConfig');
+  return { oldPrimary, standbys: members.filter((m) => m !== oldPrimary) };
+}
+
+/**
+ * Makes every other member of the group a streaming standby of the new primary (those whose
+ * container is gone are reported, not fatal), then restores the durability setting with the
+ * standbys that stream.
+ */
+export interface RejoinReport {
+  streaming: string[];
+  failed: string[];
+}
+
+export async function rejoinOthers(spec: ClusterSpec, newPrimary: string, members: string[]): Promise<RejoinReport> {
+  const others = [...new Set(members)].filter((m) => m !== newPrimary);
+  const streaming: string[] = [];
+  const failed: string[] = [];
+  await Promise.all(
+    others.map(async (member) => {
+      try {
+        await acts.rejoinMember({ spec, member, primary: newPrimary });
+        await longRunning.checkReplication({ spec, standby: member, primary: newPrimary, timeoutMs: 120_000 });
+        streaming.push(member);
+      } catch (err) {
+        // Reported in the result: the failover itself succeeded.
+        failed.push(`${member}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`);
+      }
+    }),
+  );
+  const group = spec.members.find((m) => m.name === newPrimary)?.group;
+  const groupStandbys = spec.members.filter((m) => m.group === group && m.name !== newPrimary).map((m) => m.name);
+  await acts.configureDurability({ spec, primary: newPrimary, standbys: groupStandbys });
+  return { streaming: streaming.sort(), failed: failed.sort() };
+}
+
+export const describeRejoin = (r: RejoinReport) =>
+  [r.streaming.length ? `streaming: ${r.streaming.join(', ')}` : 'none streaming', ...(r.failed.length ? [`not rejoined: ${r.failed.join('; ')}`] : [])].join('; ');

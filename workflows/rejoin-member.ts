@@ -1,0 +1,33 @@
+/** rejoinMember (id `rejoin-<cluster>-<member>`): rebuild a member as a streaming standby of its group's primary. */
+import { ApplicationFailure, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ProgressTracker, type Progress } from '../common/progress';
+import type { ClusterSpecInput } from '../common/spec';
+import { acts, validation } from './activity-proxies';
+import { describeRejoin, groupMembers, rejoinOthers, type RejoinReport } from './group-helpers';
+import { withGroupLock } from './group-lock';
+
+export interface RejoinMemberInput {
+  spec: ClusterSpecInput;
+  member: string;
+}
+
+export const REJOIN_STEPS = ['validate', 'lock', 'rejoin'] as const;
+export const rejoinProgressQuery = defineQuery<Progress>('progress');
+
+export async function rejoinMemberWorkflow(input: RejoinMemberInput): Promise<RejoinReport & { primary: string }> {
+  const progress = new ProgressTracker('rejoinMember', REJOIN_STEPS, () => Date.now());
+  setHandler(rejoinProgressQuery, () => progress.snapshot());
+  const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
+  const member = spec.members.find((m) => m.name === input.member);
+  if (!member) throw ApplicationFailure.nonRetryable(`unknown member ${input.member}`, 'BadConfig');
+  const primaries = await acts.readLivePrimaries(spec);
+  const { oldPrimary: primary } = groupMembers(spec, primaries, member.group);
+  if (primary === member.name) throw ApplicationFailure.nonRetryable(`${member.name} is the primary of ${member.group}; nothing to rejoin`, 'BadConfig');
+  progress.start('lock');
+  return withGroupLock(spec, member.group, `${workflowInfo().workflowId}/${workflowInfo().runId}`, async () => {
+    progress.finish('lock');
+    const r = await progress.run('rejoin', () => rejoinOthers(spec, primary, [member.name]), describeRejoin);
+    if (!r.streaming.length) throw ApplicationFailure.nonRetryable(`${member.name} did not rejoin: ${r.failed.join('; ')}`, 'RejoinFailed');
+    return { ...r, primary };
+  });
+}

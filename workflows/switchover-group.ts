@@ -1,0 +1,69 @@
+/**
+ * switchoverGroup (id `switchover-<cluster>-<group>`): planned change of a group's primary with
+ * writes held (Citus's pause within a transaction) while the target catches up and is promoted;
+ * zero acknowledged writes lost by construction. The old primary rejoins as a standby.
+ */
+import { ApplicationFailure, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import { pickStandby } from '../common/failover-decisions';
+import { ProgressTracker, type Progress } from '../common/progress';
+import type { ClusterSpecInput } from '../common/spec';
+import { COORDINATOR_GROUP } from '../common/topology';
+import { acts, critical, validation } from './activity-proxies';
+import { describeRejoin, groupMembers, rejoinOthers } from './group-helpers';
+import { withGroupLock } from './group-lock';
+
+export interface SwitchoverGroupInput {
+  spec: ClusterSpecInput;
+  group: string;
+  /** Target standby; default: the most advanced one. */
+  to?: string;
+}
+
+export interface SwitchoverGroupResult {
+  group: string;
+  oldPrimary: string;
+  newPrimary: string;
+  /** Writes to the group were held this long (pause to commit). */
+  pauseMs: number;
+  rejoined: string[];
+  detail: string;
+}
+
+export const SWITCHOVER_STEPS = ['validate', 'lock', 'choose', 'switch', 'metadata', 'record', 'rejoin'] as const;
+export const switchoverProgressQuery = defineQuery<Progress>('progress');
+
+export async function switchoverGroup(input: SwitchoverGroupInput): Promise<SwitchoverGroupResult> {
+  const progress = new ProgressTracker('switchoverGroup', SWITCHOVER_STEPS, () => Date.now());
+  setHandler(switchoverProgressQuery, () => progress.snapshot());
+  const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
+  const primaries = await acts.readLivePrimaries(spec);
+  const { oldPrimary, standbys } = groupMembers(spec, primaries, input.group);
+  if (input.to === oldPrimary) throw ApplicationFailure.nonRetryable(`${input.to} is already the primary of ${input.group}`, 'BadConfig');
+  const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
+  const isCoordinatorGroup = input.group === COORDINATOR_GROUP;
+
+  progress.start('lock');
+  return withGroupLock(spec, input.group, owner, async () => {
+    progress.finish('lock', owner);
+    const target = await progress.run('choose', async () => {
+      const choice = pickStandby(await critical.standbyPositions({ spec, members: standbys }), input.to);
+      if (!choice.member) throw ApplicationFailure.nonRetryable(`cannot switch over ${input.group}: ${choice.reason}`, 'NoCandidate');
+      return choice.member;
+    }, (m) => m);
+    const section = await progress.run('switch', () => critical.switchoverCriticalSection({ spec, coordinator: primaries.coordinator, oldPrimary, newPrimary: target, isCoordinatorGroup }), (r) => `writes held ${r.pauseMs} ms`);
+    await progress.run('metadata', async () => {
+      if (isCoordinatorGroup) {
+        await critical.pointCoordinatorAt({ spec, newCoordinator: target });
+        await critical.initPgBouncer({ spec, coordinator: target });
+        return 'coordinator and PgBouncer re-pointed';
+      }
+      if (section.metadataUpdated) return 'updated inside the pause';
+      // A retry after a crash past the promotion: converge with force.
+      const r = await critical.pointCitusAt({ spec, coordinator: primaries.coordinator, oldHost: oldPrimary, newHost: target });
+      return r.updated ? 'updated' : 'already pointing there';
+    }, (d) => d);
+    await progress.run('record', () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary: target, event: { kind: 'switchover', pauseMs: section.pauseMs, workflow: owner } }));
+    const r = await progress.run('rejoin', () => rejoinOthers(spec, target, [oldPrimary, ...standbys]), describeRejoin);
+    return { group: input.group, oldPrimary, newPrimary: target, pauseMs: section.pauseMs, rejoined: r.streaming, detail: `${oldPrimary} -> ${target}` };
+  });
+}
