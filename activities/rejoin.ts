@@ -11,13 +11,11 @@ import { fatal } from './errors';
 import { withHeartbeat } from './heartbeat';
 import { PG_VOLUME_TARGET } from './node-containers';
 import { postgresFiles } from './postgres-config';
-import { createReplicationActivities } from './replication';
+import { ensureSlot } from './slots';
 
 export type RejoinAction = 'already-following' | 'in-progress' | 'started';
 
 export function createRejoinActivities(deps: ActivityDeps) {
-  const { ensureSlot } = createReplicationActivities(deps);
-
   async function followsPrimary(spec: ClusterSpec, member: string, primary: string): Promise<boolean> {
     const m = spec.members.find((x) => x.name === member)!;
     const s = await deps.secrets.ensure(spec.name);
@@ -40,7 +38,7 @@ export function createRejoinActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       const state = await containerState(deps.docker, name);
       if (state === 'absent') throw fatal('Invariant', `container ${name} does not exist; run citusctl up to recreate it`);
-      await ensureSlot(spec, primary, slotName(member));
+      await ensureSlot(deps, spec, primary, slotName(member));
       const container = deps.docker.getContainer(name);
       if (state === 'running') {
         if (await followsPrimary(spec, member, primary)) return { action: 'already-following' };

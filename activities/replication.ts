@@ -5,6 +5,9 @@ import type { ActivityDeps } from './deps';
 import { containerState, execIn } from './docker-helpers';
 import { classifyPgError, fatal, notReady } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
+import { PG_VOLUME_TARGET } from './node-containers';
+import { createRejoinActivities } from './rejoin';
+import { ensureSlot } from './slots';
 
 export interface StandbyPair {
   spec: ClusterSpec;
@@ -22,6 +25,7 @@ export interface ReplicationStatus {
 }
 
 export function createReplicationActivities(deps: ActivityDeps) {
+  const rejoin = createRejoinActivities(deps);
   async function onMember<T>(spec: ClusterSpec, name: string, fn: (c: import('pg').Client) => Promise<T>): Promise<T> {
     const member = spec.members.find((m) => m.name === name);
     if (!member) throw fatal('BadConfig', `unknown member ${name}`);
@@ -29,24 +33,12 @@ export function createReplicationActivities(deps: ActivityDeps) {
     return deps.pg.withClient({ port: member.port, user: SUPERUSER, password: s.superuserPassword }, fn);
   }
 
-  /** One physical slot per standby on its primary, created only if absent. */
-  async function ensureSlot(spec: ClusterSpec, primary: string, slot: string): Promise<void> {
-    try {
-      await onMember(spec, primary, async (c) => {
-        const exists = await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-        if (!exists.rowCount) await c.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
-      });
-    } catch (err) {
-      throw classifyPgError(err, `creating slot ${slot} on ${primary}`);
-    }
-  }
-
   /** Slot on the primary (if absent), then the base backup inside the standby (a no-op once seeded). */
   async function followPrimary(input: StandbyPair): Promise<{ seeded: boolean; slot: string }> {
     const { spec, standby, primary } = input;
     const slot = slotName(standby);
     return withHeartbeat(async () => {
-      await ensureSlot(spec, primary, slot);
+      await ensureSlot(deps, spec, primary, slot);
       const name = containerName(spec.name, standby);
       if ((await containerState(deps.docker, name)) !== 'running') throw notReady(`standby container ${name} is not running`);
       const r = await execIn(deps.docker, name, ['sh', '/citusctl/seed-standby.sh', primary, slot]);
@@ -55,7 +47,13 @@ export function createReplicationActivities(deps: ActivityDeps) {
         if (/password authentication failed|no pg_hba.conf entry/.test(r.stderr)) throw fatal('Auth', msg);
         throw notReady(msg);
       }
-      return { seeded: !r.stdout.includes('already seeded'), slot };
+      if (r.stdout.includes('already seeded')) {
+        // A member fenced by a failover (and not rejoined since) cannot simply follow: rebuild it.
+        const fenced = await execIn(deps.docker, name, ['test', '-e', `${PG_VOLUME_TARGET}/fenced`], 'root');
+        if (fenced.exitCode === 0) await rejoin.rejoinMember({ spec, member: standby, primary });
+        return { seeded: false, slot };
+      }
+      return { seeded: true, slot };
     });
   }
 
@@ -110,5 +108,5 @@ export function createReplicationActivities(deps: ActivityDeps) {
     }
   }
 
-  return { followPrimary, checkReplication, configureDurability, ensureSlot };
+  return { followPrimary, checkReplication, configureDurability };
 }
