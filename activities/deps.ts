@@ -9,6 +9,7 @@ export interface PgTarget {
   user: string;
   password: string;
   database?: string;
+  statementTimeoutMs?: number;
 }
 
 /** Opens a short-lived connection and always closes it. */

@@ -48,16 +48,15 @@ export function createFailoverActivities(deps: ActivityDeps) {
    * Fence: stop the member's container and mark its volume so its bootstrap refuses to start it as
    * a primary again; then verify it no longer accepts connections.
    */
-  async function fenceMember(input: { spec: ClusterSpec; member: string; graceful?: boolean }): Promise<{ wasRunning: boolean }> {
+  async function fenceMember(input: { spec: ClusterSpec; member: string }): Promise<{ wasRunning: boolean }> {
     const name = containerName(input.spec.name, input.member);
     return withHeartbeat(async () => {
       const state = await containerState(deps.docker, name);
       if (state === 'absent') return { wasRunning: false };
       const container = deps.docker.getContainer(name);
-      if (state === 'running') {
-        if (input.graceful) await container.stop({ t: 10 }).catch((e: { statusCode?: number }) => { if (e.statusCode !== 304) throw e; });
-        else await container.kill().catch((e: { statusCode?: number }) => { if (e.statusCode !== 409) throw e; });
-      }
+      // SIGKILL, also in a switchover: by then the target has replayed all the old primary flushed,
+      // and a shutdown checkpoint would only lengthen the pause. Rejoin copes with the crash state.
+      if (state === 'running') await container.kill().catch((e: { statusCode?: number }) => { if (e.statusCode !== 409) throw e; });
       // Relative entry: the volume's own directory keeps its owner and mode.
       await container.putArchive(await tarOf({ fenced: { content: `${new Date().toISOString()}\n`, mode: 0o644 } }), { path: PG_VOLUME_TARGET });
       await pollUntil(async () => ((await containerState(deps.docker, name)) === 'running' ? undefined : true), 10_000, 100);
@@ -96,8 +95,18 @@ export function createFailoverActivities(deps: ActivityDeps) {
         return await onMember(input.spec, input.member, async (c) => {
           const rec = (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
           if (!rec) return { promoted: false };
-          const ok = (await c.query<{ ok: boolean }>('SELECT pg_promote(true, 60) AS ok')).rows[0]?.ok;
-          if (!ok) throw notReady(`${input.member} did not finish promotion within 60 s`);
+          // A standby can carry a stale synchronous_standby_names (copied by pg_rewind or a base
+          // backup). Promoted with it, every commit would wait for a standby that is not there.
+          const sync = (await c.query<{ v: string }>("SELECT current_setting('synchronous_standby_names') AS v")).rows[0]?.v;
+          if (sync) {
+            await c.query("ALTER SYSTEM SET synchronous_standby_names = ''");
+            await c.query('SELECT pg_reload_conf()');
+          }
+          // pg_promote(wait => true) checks only every 100 ms; poll faster: this is the outage.
+          await c.query('SELECT pg_promote(false)');
+          await pollUntil(async () => ((await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r ? undefined : true), 60_000, 10).catch(() => {
+            throw notReady(`${input.member} did not finish promotion within 60 s`);
+          });
           return { promoted: true };
         });
       } catch (err) {

@@ -43,7 +43,7 @@ export function createPostgresActivities(deps: ActivityDeps) {
   /** Readiness: every container's image is capable; every primary accepts connections. */
   async function waitForNodes(input: { spec: ClusterSpec; primaries: string[] }): Promise<void> {
     return withHeartbeat(async () => {
-      for (const member of input.spec.members) await checkImageCapabilities(input.spec, member);
+      await Promise.all(input.spec.members.map((member) => checkImageCapabilities(input.spec, member)));
       for (const name of input.primaries) {
         const member = input.spec.members.find((m) => m.name === name);
         if (!member) throw fatal('BadConfig', `unknown primary ${name}`);

@@ -29,11 +29,15 @@ export function createProvisionActivities(deps: ActivityDeps) {
       const secrets = await deps.secrets.ensure(spec.name);
       const subnet = await ensureNetwork(docker, networkName(spec.name), spec.name);
       const created: string[] = [];
-      for (const member of spec.members) {
-        await ensureVolume(docker, volumeName(spec.name, member.name), labelsFor(spec.name, member.group, member.name));
-        const outcome = await ensureContainerRunning(docker, spec.name, postgresContainer(spec, member, images.postgres), async () => postgresFiles(secrets, subnet));
-        if (outcome === 'created') created.push(member.name);
-      }
+      // Members are independent: create and start them concurrently (initdb starts sooner).
+      await Promise.all(
+        spec.members.map(async (member) => {
+          await ensureVolume(docker, volumeName(spec.name, member.name), labelsFor(spec.name, member.group, member.name));
+          const outcome = await ensureContainerRunning(docker, spec.name, postgresContainer(spec, member, images.postgres), async () => postgresFiles(secrets, subnet));
+          if (outcome === 'created') created.push(member.name);
+        }),
+      );
+      created.sort((a, b) => spec.members.findIndex((m) => m.name === a) - spec.members.findIndex((m) => m.name === b));
       await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
       if ((await ensureContainerRunning(docker, spec.name, etcdContainer(spec, images.etcd), async () => ({}))) === 'created') created.push(ETCD_MEMBER);
       // PgBouncer is created here but configured and started by its own step, once the coordinator serves.

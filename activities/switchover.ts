@@ -58,7 +58,7 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
       if (input.isCoordinatorGroup) {
         const t0 = Date.now();
         await waitReplayed(spec, oldPrimary, newPrimary);
-        await f.fenceMember({ spec, member: oldPrimary, graceful: true });
+        await f.fenceMember({ spec, member: oldPrimary });
         await f.promoteStandby({ spec, member: newPrimary });
         return { pauseMs: Date.now() - t0, promoted: true, metadataUpdated: false };
       }
@@ -69,11 +69,13 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
           ).rows[0];
           if (!node) throw fatal('Invariant', `pg_dist_node has no primary row for ${oldPrimary}`);
           await c.query('BEGIN');
+          // Writes to the group are held while this transaction lives: bound it.
+          await c.query("SET LOCAL statement_timeout = '15s'");
           const t0 = Date.now();
           try {
             await c.query('SELECT citus_pause_node_within_txn($1)', [node.nodeid]);
             await waitReplayed(spec, oldPrimary, newPrimary);
-            await f.fenceMember({ spec, member: oldPrimary, graceful: true });
+            await f.fenceMember({ spec, member: oldPrimary });
             await f.promoteStandby({ spec, member: newPrimary });
             await c.query('SELECT citus_update_node($1, $2, $3)', [node.nodeid, newPrimary, PG_PORT]);
             await c.query('COMMIT');

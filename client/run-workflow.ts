@@ -63,7 +63,7 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
         .query<Progress>('progress')
         .then((p) => {
           last = p;
-          if (!opts.json) printer.update(p);
+          printer.update(p); // to stderr in --json mode (the CLI's log), so stdout stays one document
         })
         .catch(() => undefined);
     const poll = setInterval(() => void follow(), 250);

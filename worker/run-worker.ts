@@ -13,7 +13,7 @@ let runtimeInstalled = false;
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
 }
 
 export async function createWorker(opts: { address: string; namespace: string; deps: ActivityDeps; identity?: string; taskQueue?: string }): Promise<{ worker: Worker; connection: NativeConnection }> {

@@ -3,7 +3,7 @@
  * Thin on purpose: every step checks before it acts, so the workflow just runs them in order and a
  * rerun (or a retry after a crash) converges on the same end state.
  */
-import { defineQuery, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, setHandler } from '@temporalio/workflow';
 import type { ReplicationStatus, ShardSpread } from '../activities';
 import { ProgressTracker, type Progress } from '../common/progress';
 import type { ClusterSpecInput } from '../common/spec';
@@ -71,14 +71,14 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
   const load = await progress.run('data-load', () => longRunning.loadDemoData({ spec, primaries }), (r) => `${r.inserted} inserted, ${r.total} rows`);
   const shards = await progress.run('shard-check', () => acts.checkShards({ spec, primaries }), (r) => Object.entries(r.perWorker).map(([w, v]) => `${w}: ${v.placements}`).join(', '));
 
-  const pairs = standbyAssignments(spec, primaries);
+  const pairs = invariant(() => standbyAssignments(spec, primaries));
   await progress.run('standby-follow', () => Promise.all(pairs.map((p) => longRunning.followPrimary({ spec, ...p }))), (r) => `${r.filter((x) => x.seeded).length} seeded, ${r.length} standbys`);
   const replication = await progress.run('replication-check', async () => {
     const statuses = await Promise.all(pairs.map((p) => acts.checkReplication({ spec, ...p })));
     // Synchronous commit only once the standbys stream, or the primary would block writes.
     await Promise.all(
       groupsOf(spec).map((g) => {
-        const primary = g.isCoordinator ? primaries.coordinator : primaries.workers[g.group]!;
+        const primary = g.isCoordinator ? primaries.coordinator : invariant(() => primaries.workers[g.group] ?? fail(`no primary for ${g.group}`));
         return acts.configureDurability({ spec, primary, standbys: pairs.filter((p) => p.group === g.group).map((p) => p.standby) });
       }),
     );
@@ -97,4 +97,21 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
     shards,
     replication,
   };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/**
+ * A plain Error thrown in workflow code fails only the workflow task, which Temporal retries
+ * forever (it assumes a bug to be fixed by a deploy). A broken invariant of the data instead
+ * fails the workflow, visibly.
+ */
+function invariant<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(err instanceof Error ? err.message : String(err), 'InvariantViolated');
+  }
 }

@@ -47,7 +47,7 @@ if [ -e "$ROOT/rejoin" ]; then
     fi
     touch "$PGDATA/standby.signal"
     printf "%s\n" "primary_conninfo = '"'"'host=$PRIMARY port=5432 user=replicator application_name=$CITUSCTL_MEMBER'"'"'" \
-      "primary_slot_name = '"'"'$SLOT'"'"'" >> "$PGDATA/postgresql.auto.conf"
+      "primary_slot_name = '"'"'$SLOT'"'"'" "synchronous_standby_names = '"''"'" >> "$PGDATA/postgresql.auto.conf"
     touch "$ROOT/initialized"
     rm -f "$ROOT/fenced" "$ROOT/rejoin"'
 fi

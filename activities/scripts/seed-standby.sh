@@ -13,5 +13,7 @@ if [ -e "$ROOT/initialized" ]; then echo "already seeded"; exit 0; fi
 rm -rf "$PGDATA"
 PGPASSFILE=/citusctl/pgpass pg_basebackup -h "$1" -p 5432 -U replicator -D "$PGDATA" \
   -X stream -R -S "$2" --checkpoint=fast --no-password
+# A standby never waits for standbys of its own; the setting returns on promotion + rejoin.
+echo "synchronous_standby_names = ''" >> "$PGDATA/postgresql.auto.conf"
 touch "$ROOT/initialized"
 echo "seeded from $1 through slot $2"

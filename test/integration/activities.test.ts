@@ -1,0 +1,151 @@
+/**
+ * Activities called directly (outside Temporal) through createActivities(createDeps(env)) against
+ * a small real cluster (coordinator + one worker group with a standby, 1000 demo rows):
+ * each step is idempotent (a second call changes nothing), and clean-up refuses to run over
+ * tables it does not own.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { ApplicationFailure } from '@temporalio/common';
+import { createActivities, type Activities } from '../../activities';
+import type { ClusterSpec } from '../../common/spec';
+import { allPrimaries, type Primaries } from '../../common/topology';
+import { createDeps } from '../../worker/deps';
+import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, slotName, su, withEtcd, type TestCluster } from './support/cluster';
+import { coordinatorRows, distNodes, slotsByPrimary } from './support/end-state';
+
+jest.setTimeout(10 * 60_000);
+
+const ROWS = 1000;
+
+describe('activities outside Temporal are idempotent', () => {
+  let c: TestCluster;
+  let deps: ReturnType<typeof createDeps>;
+  let acts: Activities;
+  let spec: ClusterSpec;
+  let primaries: Primaries;
+
+  const containerIds = async () => {
+    const out: Record<string, string> = {};
+    for (const ct of await docker.listContainers({ all: true, filters: { label: [`citusctl.cluster=${c.name}`] } })) out[ct.Names[0] ?? ct.Id] = ct.Id;
+    return out;
+  };
+
+  beforeAll(() => {
+    c = makeCluster(layout({ name: 'it-acts', basePort: 31200, temporalPort: 32246, rows: ROWS, shardCount: 4, workers: ['g1'], coordinatorStandby: false }), 32246);
+    deps = createDeps(c.env);
+    acts = createActivities(deps);
+  });
+
+  afterAll(async () => {
+    deps?.close();
+    if (c) await destroyCluster(c);
+  });
+
+  it('validateSpec fills defaults and generates the secrets once', async () => {
+    spec = await acts.validateSpec(c.spec);
+    expect(spec).toEqual(c.spec);
+    const s1 = await deps.secrets.ensure(c.name);
+    await acts.validateSpec(c.spec);
+    expect(await deps.secrets.ensure(c.name)).toEqual(s1);
+  });
+
+  it('provisionCluster twice: the second creates nothing and keeps the containers', async () => {
+    const first = await acts.provisionCluster(spec);
+    expect([...first.created].sort()).toEqual(['coord-a', 'etcd', 'g1-a', 'g1-b', 'pgbouncer']);
+    const ids = await containerIds();
+    expect(Object.keys(ids)).toHaveLength(5);
+    const second = await acts.provisionCluster(spec);
+    expect(second.created).toEqual([]);
+    expect(second.network).toBe(first.network);
+    expect(second.subnet).toBe(first.subnet);
+    expect(await containerIds()).toEqual(ids);
+  });
+
+  it('readiness: live primaries from the spec, nodes accept connections, prepareNode twice', async () => {
+    primaries = await acts.readLivePrimaries(spec);
+    expect(primaries).toEqual({ coordinator: 'coord-a', workers: { g1: 'g1-a' } });
+    await acts.waitForNodes({ spec, primaries: allPrimaries(primaries) });
+    for (let i = 0; i < 2; i++) for (const member of allPrimaries(primaries)) await acts.prepareNode({ spec, member });
+    logCitus(await citusVersion(c), `cluster ${c.name}`);
+    const roles = await su(c, 'coord-a', async (cl) => (await cl.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname IN ('app','replicator') ORDER BY 1")).rows.map((r) => r.rolname));
+    expect(roles).toEqual(['app', 'replicator']);
+  });
+
+  it('registerNodes twice: no duplicate pg_dist_node rows', async () => {
+    const first = await acts.registerNodes({ spec, primaries });
+    expect(first.added).toEqual(['g1-a']);
+    const rows = await distNodes(c);
+    const second = await acts.registerNodes({ spec, primaries });
+    expect(second.added).toEqual([]);
+    expect(second.nodeIds).toEqual(first.nodeIds);
+    expect(await distNodes(c)).toEqual(rows);
+    expect(rows.map((r) => [r.groupid === 0, r.nodename])).toEqual([
+      [true, 'coord-a'],
+      [false, 'g1-a'],
+    ]);
+  });
+
+  it('distributeDemoTable twice: the second reports distributed=false and does not fail', async () => {
+    expect(await acts.distributeDemoTable({ spec, primaries })).toEqual({ distributed: true });
+    expect(await acts.distributeDemoTable({ spec, primaries })).toEqual({ distributed: false });
+    const meta = await su(c, 'coord-a', async (cl) => ({
+      partitions: (await cl.query('SELECT 1 FROM pg_dist_partition WHERE logicalrelid = $1::regclass', ['public.events'])).rowCount,
+      shards: Number((await cl.query<{ n: string }>("SELECT count(*) AS n FROM pg_dist_shard WHERE logicalrelid = 'public.events'::regclass")).rows[0]!.n),
+    }));
+    expect(meta).toEqual({ partitions: 1, shards: 4 });
+  });
+
+  it('loadDemoData twice: exact count, nothing inserted the second time; a gap is refilled exactly', async () => {
+    expect(await acts.loadDemoData({ spec, primaries, batchSize: 300 })).toEqual({ inserted: ROWS, total: ROWS });
+    expect(await acts.loadDemoData({ spec, primaries, batchSize: 300 })).toEqual({ inserted: 0, total: ROWS });
+    expect(await coordinatorRows(c)).toBe(ROWS);
+    await su(c, 'coord-a', (cl) => cl.query('DELETE FROM public.events WHERE id BETWEEN 500 AND 600'));
+    expect(await acts.loadDemoData({ spec, primaries, batchSize: 300 })).toEqual({ inserted: 101, total: ROWS });
+    expect(await coordinatorRows(c)).toBe(ROWS);
+  });
+
+  it('checkShards: the worker holds every shard', async () => {
+    const spread = await acts.checkShards({ spec, primaries });
+    expect(spread).toEqual({ shardCount: 4, perWorker: { 'g1-a': { placements: 4, tablesPresent: 4 } } });
+  });
+
+  it('followPrimary twice: seeded once, one slot, streaming', async () => {
+    const pair = { spec, standby: 'g1-b', primary: 'g1-a' };
+    expect(await acts.followPrimary(pair)).toEqual({ seeded: true, slot: slotName('g1-b') });
+    expect(await acts.followPrimary(pair)).toEqual({ seeded: false, slot: slotName('g1-b') });
+    const status = await acts.checkReplication({ ...pair, timeoutMs: 60_000 });
+    expect(status).toMatchObject({ standby: 'g1-b', primary: 'g1-a', slot: 'citusctl_g1_b', state: 'streaming' });
+    expect(await slotsByPrimary(c)).toEqual({ 'coord-a': [], 'g1-a': ['citusctl_g1_b'] });
+    for (let i = 0; i < 2; i++) expect(await acts.configureDurability({ spec, primary: 'g1-a', standbys: ['g1-b'] })).toEqual({ synchronousStandbyNames: 'ANY 1 ("g1-b")' });
+  });
+
+  it('initPgBouncer and publishToEtcd twice: the second changes nothing', async () => {
+    expect(await acts.initPgBouncer({ spec, coordinator: 'coord-a' })).toEqual({ changed: true, demoRows: ROWS });
+    expect(await acts.initPgBouncer({ spec, coordinator: 'coord-a' })).toEqual({ changed: false, demoRows: ROWS });
+    const first = await acts.publishToEtcd({ spec, primaries });
+    expect(first.written).toHaveLength(3);
+    const revs = await withEtcd(c, async (etcd) => (await etcd.getAll().prefix(`/citusctl/${c.name}/`).exec()).kvs.map((kv) => [kv.key.toString(), kv.mod_revision]));
+    expect(await acts.publishToEtcd({ spec, primaries })).toEqual({ written: [] });
+    expect(await withEtcd(c, async (etcd) => (await etcd.getAll().prefix(`/citusctl/${c.name}/`).exec()).kvs.map((kv) => [kv.key.toString(), kv.mod_revision]))).toEqual(revs);
+  });
+
+  it('cleanUp refuses (non-retryable Refused) when another table exists and force is false', async () => {
+    await su(c, 'coord-a', (cl) => cl.query('CREATE TABLE public.customer_data (id int PRIMARY KEY)'));
+    let err: unknown;
+    try {
+      await acts.cleanUp({ spec, primaries, force: false });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'Refused', nonRetryable: true });
+    expect((err as Error).message).toContain('public.customer_data');
+    expect(await coordinatorRows(c)).toBe(ROWS); // the demo table is untouched
+
+    // With force: the demo table goes, the other table stays; a repeat has nothing to drop.
+    expect(await acts.cleanUp({ spec, primaries, force: true })).toEqual({ dropped: true, otherTables: ['public.customer_data'] });
+    const left = await su(c, 'coord-a', async (cl) => (await cl.query<{ e: string | null; o: string | null }>("SELECT to_regclass('public.events')::text AS e, to_regclass('public.customer_data')::text AS o")).rows[0]);
+    expect(left).toEqual({ e: null, o: 'customer_data' });
+    expect(await acts.cleanUp({ spec, primaries, force: true })).toEqual({ dropped: false, otherTables: ['public.customer_data'] });
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * setupCluster against a real Temporal dev server with mocked activities: order, progress query,
+ * clean-up, failure handling, retries, standby pairing after a failover, and queries mid-step.
+ */
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Progress } from '../../common/progress';
+import { SETUP_STEPS, type SetupClusterInput, type SetupClusterResult } from '../../workflows';
+import { mockActivities, realValidateSpec, type SetupActivities, SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
+
+jest.setTimeout(60_000);
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/** Runs setupCluster on a fresh task queue with the given activities; `during` runs while the worker is up. */
+async function runSetup(
+  activities: Partial<SetupActivities>,
+  input: SetupClusterInput = { spec: SPEC_INPUT },
+  during?: (handle: WorkflowHandle) => Promise<void>,
+) {
+  const taskQueue = uniqueId('tq');
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
+  const handle = await env.client.workflow.start('setupCluster', { taskQueue, workflowId: uniqueId('setup'), args: [input] });
+  const outcome = await worker.runUntil(async () => {
+    await during?.(handle);
+    return handle.result().then(
+      (result: SetupClusterResult) => ({ result, error: undefined }),
+      (error: unknown) => ({ result: undefined, error }),
+    );
+  });
+  // Queries on a closed workflow are answered by replaying it, which needs a worker: ask while one runs.
+  const progress = await (async () => {
+    const w = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
+    return w.runUntil(handle.query<Progress>('progress'));
+  })();
+  return { ...outcome, progress, handle };
+}
+
+const stateOf = (p: Progress) => Object.fromEntries(p.steps.map((s) => [s.name, s.state]));
+const step = (p: Progress, name: string) => p.steps.find((s) => s.name === name)!;
+/** Names of the calls with consecutive repeats folded (concurrent calls to one activity appear once). */
+const sequence = (calls: { name: string }[]) => calls.map((c) => c.name).filter((n, i, all) => n !== all[i - 1]);
+
+const happyOrder = [
+  'validateSpec',
+  'provisionCluster',
+  'readLivePrimaries',
+  'waitForNodes',
+  'prepareNode',
+  'registerNodes',
+  'distributeDemoTable',
+  'loadDemoData',
+  'checkShards',
+  'followPrimary',
+  'checkReplication',
+  'configureDurability',
+  'initPgBouncer',
+  'publishToEtcd',
+];
+
+test('happy path: every step in order, progress all done with clean-up skipped, and the result', async () => {
+  const m = mockActivities();
+  const { result, error, progress } = await runSetup(m.activities);
+  expect(error).toBeUndefined();
+
+  expect(sequence(m.calls)).toEqual(happyOrder);
+  expect(m.called('cleanUp')).toHaveLength(0);
+  expect(m.calls.every((c) => c.attempt === 1)).toBe(true);
+  // validateSpec gets the raw input; everything after it gets the parsed spec with defaults.
+  expect(m.called('validateSpec')[0]!.input).toEqual(SPEC_INPUT);
+  expect((m.called('provisionCluster')[0]!.input as { pgbouncer: unknown }).pgbouncer).toEqual({ port: 6432, poolMode: 'transaction' });
+  expect(m.called('prepareNode').map((c) => (c.input as { member: string }).member).sort()).toEqual(['coord-a', 'g1-a', 'g2-a']);
+  expect((m.called('waitForNodes')[0]!.input as { primaries: string[] }).primaries).toEqual(['coord-a', 'g1-a', 'g2-a']);
+
+  expect(progress.workflow).toBe('setupCluster');
+  expect(progress.steps.map((s) => s.name)).toEqual([...SETUP_STEPS]);
+  expect(stateOf(progress)).toEqual(Object.fromEntries(SETUP_STEPS.map((s) => [s, s === 'clean-up' ? 'skipped' : 'done'])));
+  expect(step(progress, 'clean-up').detail).toBe('not requested');
+  expect(step(progress, 'validate').detail).toBe('cluster wftest: 7 members, 2 worker groups');
+  expect(step(progress, 'standby-follow').detail).toBe('4 seeded, 4 standbys');
+  expect(step(progress, 'replication-check').detail).toBe('4/4 streaming (synchronous)');
+  for (const s of progress.steps) {
+    expect(typeof s.endedAt).toBe('number');
+    if (s.state === 'done') expect(s.endedAt!).toBeGreaterThanOrEqual(s.startedAt!);
+  }
+
+  expect(result).toEqual({
+    cluster: 'wftest',
+    primaries: { coordinator: 'coord-a', workers: { g1: 'g1-a', g2: 'g2-a' } },
+    workersAdded: ['g1-a', 'g2-a'],
+    demoRowsInserted: 1000,
+    demoRowsThroughPgBouncer: 1000,
+    shards: { perWorker: { 'g1-a': { placements: 4, tablesPresent: 4 }, 'g2-a': { placements: 4, tablesPresent: 4 } }, shardCount: 8 },
+    replication: [
+      { standby: 'coord-b', primary: 'coord-a', slot: 'citusctl_coord_b', state: 'streaming', lagBytes: 0, synchronous: true },
+      { standby: 'g1-b', primary: 'g1-a', slot: 'citusctl_g1_b', state: 'streaming', lagBytes: 0, synchronous: true },
+      { standby: 'g1-c', primary: 'g1-a', slot: 'citusctl_g1_c', state: 'streaming', lagBytes: 0, synchronous: true },
+      { standby: 'g2-b', primary: 'g2-a', slot: 'citusctl_g2_b', state: 'streaming', lagBytes: 0, synchronous: true },
+    ],
+  });
+});
+
+test.each([false, true])('clean: true runs cleanUp after readiness and before registration (force: %s)', async (force) => {
+  const m = mockActivities();
+  const { error, progress } = await runSetup(m.activities, { spec: SPEC_INPUT, clean: true, force });
+  expect(error).toBeUndefined();
+  const order = sequence(m.calls);
+  expect(order).toEqual([...happyOrder.slice(0, 4), 'cleanUp', ...happyOrder.slice(4)]);
+  expect(m.called('cleanUp')).toHaveLength(1);
+  expect(m.called('cleanUp')[0]!.input).toMatchObject({ force, primaries: { coordinator: 'coord-a' } });
+  expect(step(progress, 'clean-up')).toMatchObject({ state: 'done', detail: 'dropped events' });
+  expect(progress.steps.every((s) => s.state === 'done')).toBe(true);
+});
+
+test('a non-retryable failure (BadConfig from validateSpec) fails the workflow, marks the step failed, and runs nothing after it', async () => {
+  const m = mockActivities({
+    async validateSpec() {
+      throw ApplicationFailure.create({ type: 'BadConfig', message: 'invalid cluster spec: name is bad', nonRetryable: true });
+    },
+  });
+  const { error, progress, handle } = await runSetup(m.activities);
+
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const activityFailure = (error as WorkflowFailedError).cause;
+  expect(activityFailure).toBeInstanceOf(ActivityFailure);
+  expect((activityFailure as ActivityFailure).activityType).toBe('validateSpec');
+  expect(activityFailure!.cause).toBeInstanceOf(ApplicationFailure);
+  expect(activityFailure!.cause).toMatchObject({ type: 'BadConfig', nonRetryable: true });
+
+  expect(m.calls.map((c) => c.name)).toEqual(['validateSpec']); // attempted once, never retried
+  expect(m.activities.provisionCluster).not.toHaveBeenCalled();
+  expect(step(progress, 'validate')).toMatchObject({ state: 'failed', detail: 'invalid cluster spec: name is bad' });
+  expect(progress.steps.slice(1).every((s) => s.state === 'pending')).toBe(true);
+
+  // And the server agrees: only validateSpec was ever scheduled.
+  const history = await handle.fetchHistory();
+  const scheduled = history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name] : []));
+  expect(scheduled).toEqual(['validateSpec']);
+});
+
+test('the real validateSpec activity rejects a bad spec as BadConfig, listing the problems', async () => {
+  const real = realValidateSpec();
+  const m = mockActivities({ validateSpec: real.validateSpec });
+  const bad = { ...SPEC_INPUT, name: 'Bad_Name', colour: 'blue' };
+  const { error, progress } = await runSetup(m.activities, { spec: bad as never });
+  const cause = (error as WorkflowFailedError).cause!.cause as ApplicationFailure;
+  expect(cause).toMatchObject({ type: 'BadConfig', nonRetryable: true });
+  expect(cause.details).toEqual([{ problems: expect.arrayContaining([expect.stringMatching(/^name: /), expect.stringMatching(/"colour"/)]) }]);
+  expect(m.calls.map((c) => c.name)).toEqual(['validateSpec']);
+  expect(step(progress, 'validate').state).toBe('failed');
+  expect(step(progress, 'validate').detail).toMatch(/^invalid cluster spec:/);
+});
+
+test('a non-retryable failure mid-run stops there: later steps stay pending and their activities never run', async () => {
+  const m = mockActivities({
+    async distributeDemoTable() {
+      throw ApplicationFailure.create({ type: 'ImageIncapable', message: 'citus extension missing', nonRetryable: true });
+    },
+  });
+  const { error, progress } = await runSetup(m.activities);
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect(sequence(m.calls)).toEqual(happyOrder.slice(0, happyOrder.indexOf('distributeDemoTable') + 1));
+  expect(stateOf(progress)).toMatchObject({ registration: 'done', distribution: 'failed', 'data-load': 'pending', publish: 'pending' });
+  expect(step(progress, 'distribution').detail).toBe('citus extension missing');
+});
+
+test('a retryable failure (throws twice, then succeeds) is retried by Temporal and the workflow completes', async () => {
+  const m = mockActivities({
+    async waitForNodes() {
+      if (m.called('waitForNodes').length <= 2) throw ApplicationFailure.retryable('node coord-a is starting up', 'NotReady');
+    },
+  });
+  const { result, error, progress } = await runSetup(m.activities);
+  expect(error).toBeUndefined();
+  expect(result!.cluster).toBe('wftest');
+  expect(m.called('waitForNodes').map((c) => c.attempt)).toEqual([1, 2, 3]);
+  expect(m.called('readLivePrimaries')).toHaveLength(1); // only the failing activity is retried, not the step
+  expect(sequence(m.calls)).toEqual(happyOrder);
+  expect(progress.steps.every((s) => s.state === 'done' || s.name === 'clean-up')).toBe(true);
+});
+
+test('standby pairs follow the LIVE primaries from readLivePrimaries (after a failover the second member leads)', async () => {
+  const live = { coordinator: 'coord-b', workers: { g1: 'g1-b', g2: 'g2-a' } };
+  const m = mockActivities({
+    async readLivePrimaries() {
+      return live;
+    },
+  });
+  const { result, error } = await runSetup(m.activities);
+  expect(error).toBeUndefined();
+
+  const pairs = (name: keyof SetupActivities) =>
+    m.called(name).map((c) => {
+      const { primary, standby } = c.input as { primary: string; standby: string };
+      return `${standby}->${primary}`;
+    });
+  const expected = ['coord-a->coord-b', 'g1-a->g1-b', 'g1-c->g1-b', 'g2-b->g2-a'];
+  expect(pairs('followPrimary').sort()).toEqual(expected);
+  expect(pairs('checkReplication').sort()).toEqual(expected);
+  // No member follows itself, and no live primary is demoted.
+  expect(m.called('followPrimary').every((c) => !['coord-b', 'g1-b', 'g2-a'].includes((c.input as { standby: string }).standby))).toBe(true);
+
+  const durability = m.called('configureDurability').map((c) => c.input as { primary: string; standbys: string[] });
+  expect(durability.map((d) => `${d.primary}:${d.standbys.join('+')}`).sort()).toEqual(['coord-b:coord-a', 'g1-b:g1-a+g1-c', 'g2-a:g2-b']);
+  expect(m.called('prepareNode').map((c) => (c.input as { member: string }).member).sort()).toEqual(['coord-b', 'g1-b', 'g2-a']);
+  expect((m.called('initPgBouncer')[0]!.input as { coordinator: string }).coordinator).toBe('coord-b');
+  expect(m.called('publishToEtcd')[0]!.input).toMatchObject({ primaries: live });
+  expect(result!.primaries).toEqual(live);
+  expect(result!.replication.map((r) => `${r.standby}->${r.primary}`)).toEqual(expected);
+});
+
+test('the progress query answers while an activity is blocked', async () => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const blocked = new Promise<void>((r) => (entered = r));
+  const m = mockActivities({
+    async loadDemoData({ spec }) {
+      entered();
+      await released;
+      return { inserted: spec.demo.rows, total: spec.demo.rows };
+    },
+  });
+
+  let during: Progress | undefined;
+  let shardChecksWhileBlocked = -1;
+  const { error, progress } = await runSetup(m.activities, { spec: SPEC_INPUT }, async (handle) => {
+    await blocked;
+    during = await handle.query<Progress>('progress');
+    // Asked twice while blocked: the answer is stable and the activity is still in flight.
+    expect(await handle.query<Progress>('progress')).toEqual(during);
+    shardChecksWhileBlocked = m.called('checkShards').length;
+    release();
+  });
+  expect(error).toBeUndefined();
+  expect(stateOf(during!)).toEqual({
+    validate: 'done',
+    provision: 'done',
+    readiness: 'done',
+    'clean-up': 'skipped',
+    registration: 'done',
+    distribution: 'done',
+    'data-load': 'running',
+    'shard-check': 'pending',
+    'standby-follow': 'pending',
+    'replication-check': 'pending',
+    pgbouncer: 'pending',
+    publish: 'pending',
+  });
+  expect(step(during!, 'data-load').startedAt).toEqual(expect.any(Number));
+  expect(step(during!, 'data-load').endedAt).toBeUndefined();
+  expect(shardChecksWhileBlocked).toBe(0); // nothing ran past the blocked step meanwhile
+  expect(step(progress, 'data-load')).toMatchObject({ state: 'done', detail: '1000 inserted, 1000 rows' });
+});
