@@ -9,7 +9,8 @@ export interface PgTarget {
   user: string;
   password: string;
   database?: string;
-  statementTimeoutMs?: number;
+  /** Default 60 s; null sends none (connections through PgBouncer). */
+  statementTimeoutMs?: number | null;
 }
 
 /** Opens a short-lived connection and always closes it. */

@@ -29,6 +29,7 @@ const FATAL_SQLSTATES: Record<string, keyof typeof ErrorTypes> = {
   '42501': 'Auth', // insufficient_privilege
   '3D000': 'BadConfig', // invalid_catalog_name (database does not exist)
   '42601': 'Invariant', // syntax_error: a bug, not a transient state
+  '08P01': 'BadConfig', // protocol_violation, e.g. PgBouncer refusing a startup parameter
 };
 
 /** Maps a pg / network error to an ApplicationFailure with the right retryability. */

@@ -26,13 +26,18 @@ export function createFailoverActivities(deps: ActivityDeps) {
 
   /** Several probes, each a fresh connection + query; a stopped container counts as a failed probe. */
   async function probeMember(input: { spec: ClusterSpec; member: string; probes: number; intervalMs: number }): Promise<ProbeResult[]> {
+    return withHeartbeat(() => probes(input));
+  }
+
+  async function probes(input: { spec: ClusterSpec; member: string; probes: number; intervalMs: number }): Promise<ProbeResult[]> {
     const results: ProbeResult[] = [];
     for (let i = 0; i < input.probes; i++) {
       if (i) await sleep(input.intervalMs);
       const state = await containerState(deps.docker, containerName(input.spec.name, input.member));
       if (state !== 'running') {
-        results.push({ ok: false, detail: `container ${state}` });
-        continue;
+        // The engine's word is final: more probes would only lengthen the outage.
+        results.push({ ok: false, detail: `container ${state}`, conclusive: true });
+        break;
       }
       try {
         const rec = await onMember(input.spec, input.member, async (c) => (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r);
@@ -70,7 +75,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
   }
 
   async function standbyPositions(input: { spec: ClusterSpec; members: string[] }): Promise<StandbyPosition[]> {
-    return Promise.all(
+    return withHeartbeat(() => Promise.all(
       input.members.map(async (member) => {
         try {
           return await onMember(input.spec, member, async (c) => {
@@ -85,7 +90,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
           return { member, reachable: false, inRecovery: true, replayLsn: null, receiveLsn: null };
         }
       }),
-    );
+    ));
   }
 
   /** pg_promote, unless it is already out of recovery. */

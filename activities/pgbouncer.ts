@@ -21,7 +21,7 @@ pool_mode = ${spec.pgbouncer.poolMode}
 max_client_conn = 1000
 default_pool_size = 20
 max_prepared_statements = 200
-ignore_startup_parameters = extra_float_digits,options
+ignore_startup_parameters = extra_float_digits,options,statement_timeout
 server_reset_query = DISCARD ALL
 server_check_delay = 1
 server_connect_timeout = 3
@@ -61,7 +61,7 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
       try {
         const demoRows = await pollUntil(
           () =>
-            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword }, async (c) =>
+            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword, statementTimeoutMs: null }, async (c) =>
               Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM public."${spec.demo.table}"`)).rows[0]!.n),
             ),
           20_000,

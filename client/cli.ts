@@ -2,14 +2,21 @@
 /** citusctl: up, status, down, worker, images build. Every command takes --config FILE and --json. */
 import { Command } from 'commander';
 import { SpecError, type ClusterSpec } from '../common/spec';
-import { runWorkerForever } from '../worker/main';
 import { loadSpecFile } from './load-spec';
-import { PreflightError, buildOfflineImages } from './preflight';
-import { formatStep } from './progress-printer';
-import { down, status } from './status';
-import { OFFLINE_IMAGES } from '../activities/images';
-import { up } from './up';
-import { runWorkflow, updateWorkflow } from './run-workflow';
+import { PreflightError } from './preflight-error';
+
+// Commands load their modules on demand: the Temporal worker and Docker client cost ~0.4 s to
+// load, which a failover started from the CLI should not pay before it can act.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const lazy = {
+  up: async () => require('./up') as typeof import('./up'),
+  status: async () => require('./status') as typeof import('./status'),
+  run: async () => require('./run-workflow') as typeof import('./run-workflow'),
+  preflight: async () => require('./preflight') as typeof import('./preflight'),
+  worker: async () => require('../worker/main') as typeof import('../worker/main'),
+  images: async () => require('../activities/images') as typeof import('../activities/images'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface CommonOpts {
   config?: string;
@@ -44,7 +51,7 @@ withCommon(program.command('up').description('provision the cluster and run the 
       const s = spec(opts);
       const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
       const started = Date.now();
-      const report = await up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker }, log);
+      const report = await (await lazy.up()).up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker }, log);
       print(opts.json, { ok: true, ...report }, () => {
         const r = report.result;
         console.log(`\ncluster ${r.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`);
@@ -60,7 +67,7 @@ withCommon(program.command('up').description('provision the cluster and run the 
 withCommon(program.command('status').description('members, roles, replication, Citus workers and shards, endpoints'))
   .action(async (opts: CommonOpts) => {
     try {
-      const report = await status(spec(opts));
+      const report = await (await lazy.status()).status(spec(opts));
       print(opts.json, report, () => {
         console.log(`cluster ${report.cluster}`);
         for (const m of report.members) {
@@ -84,7 +91,7 @@ withCommon(program.command('down').description('remove the cluster containers an
   .option('--volumes', 'also delete data volumes and the cluster secrets')
   .action(async (opts: CommonOpts & { volumes?: boolean }) => {
     try {
-      const r = await down(spec(opts), { volumes: opts.volumes });
+      const r = await (await lazy.status()).down(spec(opts), { volumes: opts.volumes });
       print(opts.json, { ok: true, ...r }, () => console.log(`removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`));
       process.exit(0);
     } catch (err) {
@@ -97,7 +104,7 @@ async function runGroupWorkflow(opts: CommonOpts & { worker?: boolean }, workflo
   try {
     const s = spec(opts);
     const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
-    const report = await runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args: [{ spec: s, ...input(s) }], json: opts.json, worker: opts.worker, log });
+    const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args: [{ spec: s, ...input(s) }], json: opts.json, worker: opts.worker, log });
     print(opts.json, { ok: true, ...report }, () => console.log(`\n${summary(report.result)}`));
     process.exit(0);
   } catch (err) {
@@ -133,7 +140,7 @@ withCommon(program.command('approve <group>').description('approve (or --reject)
   .action(async (group: string, opts: CommonOpts & { reject?: boolean; approver: string }) => {
     try {
       const s = spec(opts);
-      const r = await updateWorkflow<string>(`failover-${s.name}-${group}`, 'approve', { approver: opts.approver, approve: !opts.reject });
+      const r = await (await lazy.run()).updateWorkflow<string>(`failover-${s.name}-${group}`, 'approve', { approver: opts.approver, approve: !opts.reject });
       print(opts.json, { ok: true, result: r }, () => console.log(r));
       process.exit(0);
     } catch (err) {
@@ -143,21 +150,20 @@ withCommon(program.command('approve <group>').description('approve (or --reject)
 
 withCommon(program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)')).action(async (opts: CommonOpts) => {
   try {
-    await runWorkerForever();
+    await (await lazy.worker()).runWorkerForever();
   } catch (err) {
     fail(err, opts.json);
   }
 });
 
 const images = program.command('images').description('container images');
-withCommon(images.command('build').description('build the offline images from Debian packages (PostgreSQL 17, PgBouncer, etcd)')).action((opts: CommonOpts) => {
+withCommon(images.command('build').description('build the offline images from Debian packages (PostgreSQL 17, PgBouncer, etcd)')).action(async (opts: CommonOpts) => {
   try {
-    buildOfflineImages(opts.json ? 'pipe' : 'inherit');
-    print(opts.json, { ok: true, images: OFFLINE_IMAGES }, () => undefined);
+    (await lazy.preflight()).buildOfflineImages(opts.json ? 'pipe' : 'inherit');
+    print(opts.json, { ok: true, images: (await lazy.images()).OFFLINE_IMAGES }, () => undefined);
   } catch (err) {
     fail(err, opts.json);
   }
 });
 
-export { formatStep };
 program.parseAsync(process.argv).catch((err) => fail(err, false));

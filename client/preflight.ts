@@ -10,8 +10,10 @@ import { containerLogs, imagePresent } from '../activities/docker-helpers';
 import { IMAGE_ENV, OFFLINE_IMAGES, ROLES, resolveImages } from '../activities/images';
 import { CAPABILITY_CHECK } from '../activities/postgres';
 import { projectFile } from './load-spec';
+import { PreflightError } from './preflight-error';
 
-export class PreflightError extends Error {}
+export { PreflightError };
+
 
 async function tryPull(docker: Docker, image: string): Promise<string | undefined> {
   try {

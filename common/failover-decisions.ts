@@ -6,11 +6,17 @@
 export interface ProbeResult {
   ok: boolean;
   detail: string;
+  /** The engine says the container is not running: no need to wait for more probes. */
+  conclusive?: boolean;
 }
 
-/** Down only if every probe failed: one success means the primary (or the network path) is alive. */
+/**
+ * Down only if every probe failed: one success means the primary (or the network path) is alive.
+ * Several failed connections are needed, unless Docker itself reports the container stopped.
+ */
 export function primaryIsDown(probes: ProbeResult[], minProbes = 3): boolean {
-  return probes.length >= minProbes && probes.every((p) => !p.ok);
+  if (!probes.length || probes.some((p) => p.ok)) return false;
+  return probes.some((p) => p.conclusive) || probes.length >= minProbes;
 }
 
 export interface StandbyPosition {
@@ -22,11 +28,15 @@ export interface StandbyPosition {
   receiveLsn: string | null;
 }
 
+const LSN = /^([0-9A-F]{1,8})\/([0-9A-F]{1,8})$/i;
+
+export const isLsn = (v: string | null | undefined): v is string => typeof v === 'string' && LSN.test(v);
+
 /** '16/B374D848' -> a comparable number. */
 export function lsnToBigInt(lsn: string): bigint {
-  const [hi, lo] = lsn.split('/');
-  if (hi === undefined || lo === undefined) throw new Error(`not an LSN: ${lsn}`);
-  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+  const m = LSN.exec(lsn);
+  if (!m) throw new Error(`not an LSN: ${lsn}`);
+  return (BigInt(`0x${m[1]}`) << 32n) + BigInt(`0x${m[2]}`);
 }
 
 export type StandbyChoice = { member: string; reason: string } | { member: null; reason: string };
@@ -39,7 +49,7 @@ export type StandbyChoice = { member: string; reason: string } | { member: null;
 export function pickStandby(positions: StandbyPosition[], preferred?: string): StandbyChoice {
   const promoted = positions.find((p) => p.reachable && !p.inRecovery);
   if (promoted) return { member: promoted.member, reason: `${promoted.member} is already promoted` };
-  const eligible = positions.filter((p) => p.reachable && p.inRecovery && p.replayLsn !== null);
+  const eligible = positions.filter((p) => p.reachable && p.inRecovery && isLsn(p.replayLsn));
   if (preferred) {
     const p = eligible.find((x) => x.member === preferred);
     return p ? { member: p.member, reason: `requested ${preferred}` } : { member: null, reason: `${preferred} is not a reachable streaming standby` };

@@ -13,7 +13,9 @@ let runtimeInstalled = false;
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  // Everything to stderr (core logs forwarded too): stdout is the CLI's, one JSON document with --json.
+  const toStderr = (entry: { level: string; message: string; meta?: unknown }) => process.stderr.write(`[temporal ${entry.level}] ${entry.message}\n`);
+  Runtime.install({ logger: new DefaultLogger('ERROR', toStderr), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
 }
 
 export async function createWorker(opts: { address: string; namespace: string; deps: ActivityDeps; identity?: string; taskQueue?: string }): Promise<{ worker: Worker; connection: NativeConnection }> {

@@ -11,7 +11,7 @@ import { ProgressTracker, type Progress } from '../common/progress';
 import type { ClusterSpecInput } from '../common/spec';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { acts, critical, validation } from './activity-proxies';
-import { describeRejoin, groupMembers, rejoinOthers } from './group-helpers';
+import { describeRejoin, groupMembers, rejoinOthers, type RejoinReport } from './group-helpers';
 import { withGroupLock } from './group-lock';
 
 export interface FailoverGroupInput {
@@ -36,6 +36,8 @@ export interface FailoverGroupResult {
   outageWindowMs?: number;
   timeline: Record<string, number>;
   rejoined: string[];
+  /** Members that could not rejoin, with the reason. */
+  notRejoined: string[];
   detail: string;
 }
 
@@ -62,7 +64,7 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     },
     {
       validator: (a) => {
-        if (!awaitingApproval) throw new Error('this failover is not waiting for approval');
+        if (!awaitingApproval || decision !== undefined) throw new Error('this failover is not waiting for approval');
         if (!a || typeof a.approver !== 'string' || !a.approver.trim()) throw new Error('approver is required');
         if (typeof a.approve !== 'boolean') throw new Error('approve must be true or false');
       },
@@ -71,14 +73,16 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
 
   const timeline: Record<string, number> = { started: Date.now() };
   const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
-  const primaries = await acts.readLivePrimaries(spec);
-  const { oldPrimary, standbys } = groupMembers(spec, primaries, input.group);
+  groupMembers(spec, undefined, input.group); // an unknown group fails before the lock
   const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
-  const base = { group: input.group, oldPrimary, timeline, rejoined: [] as string[] };
 
   progress.start('lock');
-  return withGroupLock(spec, input.group, owner, async () => {
+  return withGroupLock(spec, input.group, owner, async (assertHeld) => {
     progress.finish('lock', owner);
+    // Read under the lock: another orchestrator may have changed the group just before.
+    const primaries = await acts.readLivePrimaries(spec);
+    const { oldPrimary, standbys } = groupMembers(spec, primaries, input.group);
+    const base = { group: input.group, oldPrimary, timeline, rejoined: [] as string[], notRejoined: [] as string[] };
     const probes = await progress.run('confirm-down', () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 }), (p) => p.map((x) => x.detail).join('; '));
     timeline.confirmedDown = Date.now();
     if (!primaryIsDown(probes)) {
@@ -88,7 +92,9 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     if (input.requireApproval ?? spec.requireFailoverApproval) {
       progress.start('approval');
       awaitingApproval = true;
-      const decided = await condition(() => decision !== undefined, input.approvalTimeout ?? '10m');
+      const decided = await condition(() => decision !== undefined, input.approvalTimeout ?? '10m').catch((err: unknown) => {
+        throw ApplicationFailure.nonRetryable(`approvalTimeout ${String(input.approvalTimeout)}: ${String(err)}`, 'BadConfig');
+      });
       awaitingApproval = false;
       if (!decided) {
         progress.fail('approval', 'timed out');
@@ -103,6 +109,7 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
       progress.skip('approval', 'not required');
     }
 
+    await assertHeld();
     await progress.run('fence', () => critical.fenceMember({ spec, member: oldPrimary }));
     timeline.fenced = Date.now();
     const newPrimary = await progress.run('promote', async () => {
@@ -114,6 +121,7 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     }, (m) => m);
     timeline.promoted = Date.now();
 
+    await assertHeld();
     await progress.run('metadata', async () => {
       if (input.group === COORDINATOR_GROUP) {
         await critical.pointCoordinatorAt({ spec, newCoordinator: newPrimary });
@@ -128,13 +136,12 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
 
     await progress.run('record', () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary, event: { kind: 'failover', outageWindowMs, workflow: owner } }));
 
-    let rejoined: string[] = [];
+    let rejoin: RejoinReport = { streaming: [], failed: [] };
     if (input.rejoin ?? true) {
-      const r = await progress.run('rejoin', () => rejoinOthers(spec, newPrimary, [oldPrimary, ...standbys]), describeRejoin);
-      rejoined = r.streaming;
+      rejoin = await progress.run('rejoin', () => rejoinOthers(spec, newPrimary, [oldPrimary, ...standbys]), describeRejoin);
     } else {
       progress.skip('rejoin', 'not requested');
     }
-    return { ...base, outcome: 'failed-over' as const, newPrimary, outageWindowMs, rejoined, detail: `${oldPrimary} -> ${newPrimary}` };
+    return { ...base, outcome: 'failed-over' as const, newPrimary, outageWindowMs, rejoined: rejoin.streaming, notRejoined: rejoin.failed, detail: `${oldPrimary} -> ${newPrimary}` };
   });
 }

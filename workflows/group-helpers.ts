@@ -4,9 +4,11 @@ import type { ClusterSpec } from '../common/spec';
 import { COORDINATOR_GROUP, type Primaries } from '../common/topology';
 import { acts, longRunning } from './activity-proxies';
 
-export function groupMembers(spec: ClusterSpec, primaries: Primaries, group: string): { oldPrimary: string; standbys: string[] } {
+/** The group's live primary and the other members; with no primaries given, only checks the group exists. */
+export function groupMembers(spec: ClusterSpec, primaries: Primaries | undefined, group: string): { oldPrimary: string; standbys: string[] } {
   const members = spec.members.filter((m) => m.group === group).map((m) => m.name);
   if (!members.length) throw ApplicationFailure.nonRetryable(`unknown group ${group} (groups: ${COORDINATOR_GROUP}, ${spec.workers.join(', ')})`, 'BadConfig');
+  if (!primaries) return { oldPrimary: members[0]!, standbys: members.slice(1) };
   const oldPrimary = group === COORDINATOR_GROUP ? primaries.coordinator : primaries.workers[group];
   if (!oldPrimary) throw ApplicationFailure.nonRetryable(`no primary known for group ${group}`, 'BadConfig');
   return { oldPrimary, standbys: members.filter((m) => m !== oldPrimary) };

@@ -20,14 +20,18 @@ export async function rejoinMemberWorkflow(input: RejoinMemberInput): Promise<Re
   const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
   const member = spec.members.find((m) => m.name === input.member);
   if (!member) throw ApplicationFailure.nonRetryable(`unknown member ${input.member}`, 'BadConfig');
-  const primaries = await acts.readLivePrimaries(spec);
-  const { oldPrimary: primary } = groupMembers(spec, primaries, member.group);
-  if (primary === member.name) throw ApplicationFailure.nonRetryable(`${member.name} is the primary of ${member.group}; nothing to rejoin`, 'BadConfig');
   progress.start('lock');
-  return withGroupLock(spec, member.group, `${workflowInfo().workflowId}/${workflowInfo().runId}`, async () => {
+  return withGroupLock(spec, member.group, `${workflowInfo().workflowId}/${workflowInfo().runId}`, async (assertHeld) => {
     progress.finish('lock');
-    const r = await progress.run('rejoin', () => rejoinOthers(spec, primary, [member.name]), describeRejoin);
-    if (!r.streaming.length) throw ApplicationFailure.nonRetryable(`${member.name} did not rejoin: ${r.failed.join('; ')}`, 'RejoinFailed');
+    const primaries = await acts.readLivePrimaries(spec);
+    const { oldPrimary: primary } = groupMembers(spec, primaries, member.group);
+    if (primary === member.name) throw ApplicationFailure.nonRetryable(`${member.name} is the primary of ${member.group}; nothing to rejoin`, 'BadConfig');
+    await assertHeld();
+    const r = await progress.run('rejoin', async () => {
+      const report = await rejoinOthers(spec, primary, [member.name]);
+      if (!report.streaming.length) throw ApplicationFailure.nonRetryable(`${member.name} did not rejoin: ${report.failed.join('; ')}`, 'RejoinFailed');
+      return report;
+    }, describeRejoin);
     return { ...r, primary };
   });
 }

@@ -26,6 +26,7 @@ export interface SwitchoverGroupResult {
   /** Writes to the group were held this long (pause to commit). */
   pauseMs: number;
   rejoined: string[];
+  notRejoined: string[];
   detail: string;
 }
 
@@ -36,20 +37,22 @@ export async function switchoverGroup(input: SwitchoverGroupInput): Promise<Swit
   const progress = new ProgressTracker('switchoverGroup', SWITCHOVER_STEPS, () => Date.now());
   setHandler(switchoverProgressQuery, () => progress.snapshot());
   const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
-  const primaries = await acts.readLivePrimaries(spec);
-  const { oldPrimary, standbys } = groupMembers(spec, primaries, input.group);
-  if (input.to === oldPrimary) throw ApplicationFailure.nonRetryable(`${input.to} is already the primary of ${input.group}`, 'BadConfig');
+  groupMembers(spec, undefined, input.group); // an unknown group fails before the lock
   const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
   const isCoordinatorGroup = input.group === COORDINATOR_GROUP;
 
   progress.start('lock');
-  return withGroupLock(spec, input.group, owner, async () => {
+  return withGroupLock(spec, input.group, owner, async (assertHeld) => {
     progress.finish('lock', owner);
+    const primaries = await acts.readLivePrimaries(spec);
+    const { oldPrimary, standbys } = groupMembers(spec, primaries, input.group);
+    if (input.to === oldPrimary) throw ApplicationFailure.nonRetryable(`${input.to} is already the primary of ${input.group}`, 'BadConfig');
     const target = await progress.run('choose', async () => {
       const choice = pickStandby(await critical.standbyPositions({ spec, members: standbys }), input.to);
       if (!choice.member) throw ApplicationFailure.nonRetryable(`cannot switch over ${input.group}: ${choice.reason}`, 'NoCandidate');
       return choice.member;
     }, (m) => m);
+    await assertHeld();
     const section = await progress.run('switch', () => critical.switchoverCriticalSection({ spec, coordinator: primaries.coordinator, oldPrimary, newPrimary: target, isCoordinatorGroup }), (r) => `writes held ${r.pauseMs} ms`);
     await progress.run('metadata', async () => {
       if (isCoordinatorGroup) {
@@ -64,6 +67,6 @@ export async function switchoverGroup(input: SwitchoverGroupInput): Promise<Swit
     }, (d) => d);
     await progress.run('record', () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary: target, event: { kind: 'switchover', pauseMs: section.pauseMs, workflow: owner } }));
     const r = await progress.run('rejoin', () => rejoinOthers(spec, target, [oldPrimary, ...standbys]), describeRejoin);
-    return { group: input.group, oldPrimary, newPrimary: target, pauseMs: section.pauseMs, rejoined: r.streaming, detail: `${oldPrimary} -> ${target}` };
+    return { group: input.group, oldPrimary, newPrimary: target, pauseMs: section.pauseMs, rejoined: r.streaming, notRejoined: r.failed, detail: `${oldPrimary} -> ${target}` };
   });
 }

@@ -46,6 +46,8 @@ if [ -e "$ROOT/rejoin" ]; then
       mv "$ROOT/pgdata.new" "$PGDATA"
     fi
     touch "$PGDATA/standby.signal"
+    # Replace (not pile up) the settings a standby carries.
+    sed -i "/^primary_conninfo\|^primary_slot_name\|^synchronous_standby_names/d" "$PGDATA/postgresql.auto.conf"
     printf "%s\n" "primary_conninfo = '"'"'host=$PRIMARY port=5432 user=replicator application_name=$CITUSCTL_MEMBER'"'"'" \
       "primary_slot_name = '"'"'$SLOT'"'"'" "synchronous_standby_names = '"''"'" >> "$PGDATA/postgresql.auto.conf"
     touch "$ROOT/initialized"

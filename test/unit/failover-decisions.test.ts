@@ -1,0 +1,87 @@
+import { lsnToBigInt, pickStandby, primaryIsDown, type StandbyPosition } from '../../common/failover-decisions';
+
+const down = (detail = 'refused') => ({ ok: false, detail });
+const up = { ok: true, detail: 'answers as primary' };
+
+describe('primaryIsDown', () => {
+  test('down only when at least minProbes probes all failed', () => {
+    expect(primaryIsDown([down(), down(), down()])).toBe(true);
+    expect(primaryIsDown([down(), down(), down(), down()])).toBe(true);
+  });
+  test('too few probes is not proof', () => {
+    expect(primaryIsDown([])).toBe(false);
+    expect(primaryIsDown([down(), down()])).toBe(false);
+    expect(primaryIsDown([down()], 1)).toBe(true);
+    expect(primaryIsDown([down(), down(), down()], 5)).toBe(false);
+  });
+  test.each([0, 1, 2])('any success (probe %i) means alive', (i) => {
+    const probes = [down(), down(), down()];
+    probes[i] = up;
+    expect(primaryIsDown(probes)).toBe(false);
+  });
+});
+
+describe('lsnToBigInt', () => {
+  test('parses hi/lo hex', () => {
+    expect(lsnToBigInt('0/0')).toBe(0n);
+    expect(lsnToBigInt('0/3000148')).toBe(0x3000148n);
+    expect(lsnToBigInt('16/B374D848')).toBe((0x16n << 32n) + 0xb374d848n);
+    expect(lsnToBigInt('16/b374d848')).toBe(lsnToBigInt('16/B374D848'));
+  });
+  test('orders across the / boundary, not as strings', () => {
+    expect(lsnToBigInt('1/0')).toBeGreaterThan(lsnToBigInt('0/FFFFFFFF'));
+    expect(lsnToBigInt('1/0') - lsnToBigInt('0/FFFFFFFF')).toBe(1n);
+    expect(lsnToBigInt('0/10000000')).toBeGreaterThan(lsnToBigInt('0/9000000')); // '1' < '9' as strings
+    expect(lsnToBigInt('A/0')).toBeGreaterThan(lsnToBigInt('9/FFFFFFFF'));
+  });
+  test.each(['', '0', '123'])('rejects %p', (bad) => {
+    expect(() => lsnToBigInt(bad)).toThrow(/not an LSN/);
+  });
+});
+
+describe('pickStandby', () => {
+  const pos = (member: string, replayLsn: string | null, extra: Partial<StandbyPosition> = {}): StandbyPosition => ({
+    member,
+    reachable: true,
+    inRecovery: true,
+    replayLsn,
+    receiveLsn: replayLsn,
+    ...extra,
+  });
+
+  test('highest replayed LSN wins', () => {
+    expect(pickStandby([pos('b', '0/5000000'), pos('c', '0/3000000')])).toEqual({ member: 'b', reason: 'highest replayed LSN 0/5000000' });
+    expect(pickStandby([pos('b', '0/3000000'), pos('c', '0/5000000')]).member).toBe('c');
+  });
+  test('compares LSNs numerically across the / boundary', () => {
+    expect(pickStandby([pos('b', '0/FFFFFFFF'), pos('c', '1/0')]).member).toBe('c');
+    expect(pickStandby([pos('b', '0/9000000'), pos('c', '0/10000000')]).member).toBe('c');
+  });
+  test('a member already out of recovery wins outright, even when behind or not preferred', () => {
+    const positions = [pos('b', '0/5000000'), pos('c', '0/3000000', { inRecovery: false })];
+    expect(pickStandby(positions)).toEqual({ member: 'c', reason: 'c is already promoted' });
+    expect(pickStandby(positions, 'b').member).toBe('c');
+  });
+  test('an unreachable member is never "already promoted"', () => {
+    expect(pickStandby([pos('b', '0/1'), pos('c', null, { reachable: false, inRecovery: false })]).member).toBe('b');
+  });
+  test('preferred must be a reachable streaming standby', () => {
+    const positions = [pos('b', '0/5000000'), pos('c', '0/3000000'), pos('d', '0/9000000', { reachable: false })];
+    expect(pickStandby(positions, 'c')).toEqual({ member: 'c', reason: 'requested c' });
+    expect(pickStandby(positions, 'd')).toEqual({ member: null, reason: 'd is not a reachable streaming standby' });
+    expect(pickStandby(positions, 'zz')).toEqual({ member: null, reason: 'zz is not a reachable streaming standby' });
+  });
+  test('unreachable standbys and those without a replay LSN are excluded', () => {
+    expect(pickStandby([pos('b', '0/9000000', { reachable: false }), pos('c', null), pos('d', '0/1')]).member).toBe('d');
+  });
+  test('ties keep the given order', () => {
+    expect(pickStandby([pos('b', '0/5000000'), pos('c', '0/5000000')]).member).toBe('b');
+    expect(pickStandby([pos('c', '0/5000000'), pos('b', '0/5000000')]).member).toBe('c');
+    expect(pickStandby([pos('a', '0/1'), pos('b', '0/5000000'), pos('c', '0/5000000')]).member).toBe('b');
+  });
+  test('no candidate', () => {
+    expect(pickStandby([])).toEqual({ member: null, reason: 'no reachable standby' });
+    expect(pickStandby([pos('b', null, { reachable: false }), pos('c', null, { reachable: false })])).toEqual({ member: null, reason: 'no reachable standby' });
+    expect(pickStandby([pos('b', null)]).member).toBeNull();
+  });
+});
