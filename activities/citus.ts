@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { ClusterSpec } from '../common/spec';
 import type { Primaries } from '../common/topology';
-import { APP_USER, PG_PORT, SUPERUSER } from '../common/topology';
+import { APP_USER, PG_PORT } from '../common/topology';
+import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { classifyPgError, fatal } from './errors';
 import { withHeartbeat } from './heartbeat';
@@ -24,11 +25,8 @@ const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
 export function createCitusActivities(deps: ActivityDeps) {
   async function onMember<T>(spec: ClusterSpec, memberName: string, what: string, fn: (c: Client) => Promise<T>): Promise<T> {
-    const member = spec.members.find((m) => m.name === memberName);
-    if (!member) throw fatal('BadConfig', `unknown member ${memberName}`);
-    const s = await deps.secrets.ensure(spec.name);
     try {
-      return await deps.pg.withClient({ port: member.port, user: SUPERUSER, password: s.superuserPassword }, fn);
+      return await asSuperuser(deps, spec, memberName, fn);
     } catch (err) {
       throw classifyPgError(err, `${what} on ${memberName}`);
     }

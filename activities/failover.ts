@@ -6,7 +6,8 @@
 import type { Client } from 'pg';
 import type { ProbeResult, StandbyPosition } from '../common/failover-decisions';
 import type { ClusterSpec } from '../common/spec';
-import { PG_PORT, SUPERUSER, containerName } from '../common/topology';
+import { PG_PORT, containerName } from '../common/topology';
+import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { containerState, tarOf } from './docker-helpers';
 import { classifyPgError, fatal, notReady } from './errors';
@@ -14,15 +15,7 @@ import { pollUntil, sleep, withHeartbeat } from './heartbeat';
 import { PG_VOLUME_TARGET } from './node-containers';
 
 export function createFailoverActivities(deps: ActivityDeps) {
-  const port = (spec: ClusterSpec, name: string) => {
-    const m = spec.members.find((x) => x.name === name);
-    if (!m) throw fatal('BadConfig', `unknown member ${name}`);
-    return m.port;
-  };
-  async function onMember<T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>): Promise<T> {
-    const s = await deps.secrets.ensure(spec.name);
-    return deps.pg.withClient({ port: port(spec, name), user: SUPERUSER, password: s.superuserPassword }, fn);
-  }
+  const onMember = <T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>) => asSuperuser(deps, spec, name, fn);
 
   /** Several probes, each a fresh connection + query; a stopped container counts as a failed probe. */
   async function probeMember(input: { spec: ClusterSpec; member: string; probes: number; intervalMs: number }): Promise<ProbeResult[]> {

@@ -4,7 +4,8 @@
  * backup) when it finds the rejoin marker; this activity only prepares and starts it.
  */
 import type { ClusterSpec } from '../common/spec';
-import { SUPERUSER, containerName, networkName, slotName } from '../common/topology';
+import { containerName, networkName, slotName } from '../common/topology';
+import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { containerState, ensureNetwork, execIn, tarOf } from './docker-helpers';
 import { fatal } from './errors';
@@ -17,10 +18,8 @@ export type RejoinAction = 'already-following' | 'in-progress' | 'started';
 
 export function createRejoinActivities(deps: ActivityDeps) {
   async function followsPrimary(spec: ClusterSpec, member: string, primary: string): Promise<boolean> {
-    const m = spec.members.find((x) => x.name === member)!;
-    const s = await deps.secrets.ensure(spec.name);
     try {
-      return await deps.pg.withClient({ port: m.port, user: SUPERUSER, password: s.superuserPassword }, async (c) => {
+      return await asSuperuser(deps, spec, member, async (c) => {
         const r = await c.query<{ rec: boolean; host: string | null }>(
           "SELECT pg_is_in_recovery() AS rec, (SELECT sender_host FROM pg_stat_wal_receiver WHERE status = 'streaming') AS host",
         );

@@ -1,6 +1,8 @@
 /** Streaming standbys: one physical slot per standby, a fast-checkpoint base backup, a streaming check. */
 import type { ClusterSpec } from '../common/spec';
-import { SUPERUSER, containerName, slotName } from '../common/topology';
+import type { Client } from 'pg';
+import { containerName, slotName } from '../common/topology';
+import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { containerState, execIn } from './docker-helpers';
 import { classifyPgError, fatal, notReady } from './errors';
@@ -26,12 +28,7 @@ export interface ReplicationStatus {
 
 export function createReplicationActivities(deps: ActivityDeps) {
   const rejoin = createRejoinActivities(deps);
-  async function onMember<T>(spec: ClusterSpec, name: string, fn: (c: import('pg').Client) => Promise<T>): Promise<T> {
-    const member = spec.members.find((m) => m.name === name);
-    if (!member) throw fatal('BadConfig', `unknown member ${name}`);
-    const s = await deps.secrets.ensure(spec.name);
-    return deps.pg.withClient({ port: member.port, user: SUPERUSER, password: s.superuserPassword }, fn);
-  }
+  const onMember = <T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>) => asSuperuser(deps, spec, name, fn);
 
   /** Slot on the primary (if absent), then the base backup inside the standby (a no-op once seeded). */
   async function followPrimary(input: StandbyPair): Promise<{ seeded: boolean; slot: string }> {

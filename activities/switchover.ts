@@ -8,7 +8,8 @@
 import type { Client } from 'pg';
 import { lsnToBigInt } from '../common/failover-decisions';
 import type { ClusterSpec } from '../common/spec';
-import { PG_PORT, SUPERUSER } from '../common/topology';
+import { PG_PORT } from '../common/topology';
+import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { classifyPgError, fatal, notReady } from './errors';
 import { createFailoverActivities } from './failover';
@@ -25,12 +26,7 @@ export interface SwitchoverInput {
 
 export function createSwitchoverActivities(deps: ActivityDeps) {
   const f = createFailoverActivities(deps);
-  async function connect<T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>): Promise<T> {
-    const m = spec.members.find((x) => x.name === name);
-    if (!m) throw fatal('BadConfig', `unknown member ${name}`);
-    const s = await deps.secrets.ensure(spec.name);
-    return deps.pg.withClient({ port: m.port, user: SUPERUSER, password: s.superuserPassword }, fn);
-  }
+  const connect = <T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>) => asSuperuser(deps, spec, name, fn);
 
   async function waitReplayed(spec: ClusterSpec, oldPrimary: string, target: string): Promise<void> {
     let lsn: string | undefined;
