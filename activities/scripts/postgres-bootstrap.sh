@@ -13,6 +13,10 @@ if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/postgres" ]; then
   exit 64
 fi
 export PATH="$PGBIN:$PATH"
+# The server must not inherit root's HOME: real Citus connects between nodes with
+# sslmode=require, and libpq then reads ~/.postgresql/ (unreadable /root -> every connection fails).
+HOME=$(getent passwd postgres | cut -d: -f6)
+export HOME="${HOME:-/var/lib/postgresql}"
 mkdir -p "$ROOT"
 chown postgres:postgres "$ROOT"
 chown -R postgres:postgres /citusctl
