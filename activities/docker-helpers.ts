@@ -145,8 +145,8 @@ export async function imagePresent(docker: Docker, image: string): Promise<boole
 }
 
 /** Container logs as text (non-TTY logs come in frames of an 8-byte header + payload). */
-export async function containerLogs(docker: Docker, name: string, tail = 20): Promise<string> {
-  const raw = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail })) as unknown as Buffer;
+export async function containerLogs(docker: Docker, name: string, tail = 20, sinceSeconds?: number): Promise<string> {
+  const raw = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail, ...(sinceSeconds ? { since: sinceSeconds } : {}) })) as unknown as Buffer;
   const parts: Buffer[] = [];
   for (let i = 0; i + 8 <= raw.length; ) {
     const size = raw.readUInt32BE(i + 4);

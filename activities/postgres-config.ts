@@ -16,6 +16,8 @@ max_wal_senders = 16
 max_replication_slots = 16
 hot_standby = on
 hot_standby_feedback = on
+# Keep recent WAL on every node, so a rewound old primary can usually stream from the new one.
+wal_keep_size = '256MB'
 # pg_rewind needs hints (or checksums, which initdb enables too).
 wal_log_hints = on
 password_encryption = 'scram-sha-256'

@@ -7,14 +7,14 @@ import type { ClusterSpec } from '../common/spec';
 import { containerName, networkName, slotName } from '../common/topology';
 import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
-import { containerState, ensureNetwork, execIn, tarOf } from './docker-helpers';
-import { fatal } from './errors';
-import { withHeartbeat } from './heartbeat';
+import { containerLogs, containerState, ensureNetwork, execIn, tarOf } from './docker-helpers';
+import { fatal, notReady } from './errors';
+import { pollUntil, withHeartbeat } from './heartbeat';
 import { PG_VOLUME_TARGET } from './node-containers';
 import { postgresFiles } from './postgres-config';
 import { ensureSlot } from './slots';
 
-export type RejoinAction = 'already-following' | 'in-progress' | 'started';
+export type RejoinAction = 'already-following' | 'in-progress' | 'rewound' | 're-seeded';
 
 export function createRejoinActivities(deps: ActivityDeps) {
   async function followsPrimary(spec: ClusterSpec, member: string, primary: string): Promise<boolean> {
@@ -28,6 +28,39 @@ export function createRejoinActivities(deps: ActivityDeps) {
     } catch {
       return false;
     }
+  }
+
+  /** Restarts the container with the rejoin marker; its bootstrap rewinds (or re-seeds with fresh). */
+  async function restartWithMarker(spec: ClusterSpec, member: string, primary: string, mode: 'rewind' | 'fresh'): Promise<number> {
+    const container = deps.docker.getContainer(containerName(spec.name, member));
+    const secrets = await deps.secrets.ensure(spec.name);
+    // A just-promoted primary's control file still holds its last restartpoint as a standby, which
+    // can be far back; pg_rewind would start the member's replay there, in WAL the primary's first
+    // checkpoint is about to remove. A checkpoint first moves it past the divergence point.
+    await asSuperuser(deps, spec, primary, (c) => c.query('CHECKPOINT'));
+    const subnet = await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
+    await container.putArchive(await tarOf(postgresFiles(secrets, subnet)), { path: '/' });
+    const marker = { rejoin: { content: `PRIMARY=${primary}\nSLOT=${slotName(member)}\nMODE=${mode}\n`, mode: 0o644 } };
+    await container.putArchive(await tarOf(marker), { path: PG_VOLUME_TARGET });
+    const startedAt = Math.floor(Date.now() / 1000);
+    await container.start().catch((e: { statusCode?: number }) => {
+      if (e.statusCode !== 304) throw e;
+    });
+    return startedAt;
+  }
+
+  /**
+   * Waits until the member streams from the primary. A rewound member whose start point the new
+   * primary no longer has in pg_wal can never stream: then it is re-seeded from a fresh base backup.
+   */
+  async function awaitFollowing(spec: ClusterSpec, member: string, primary: string, since: number): Promise<'following' | 'wal-gone'> {
+    const name = containerName(spec.name, member);
+    return pollUntil(async () => {
+      if (await followsPrimary(spec, member, primary)) return 'following' as const;
+      const logs = await containerLogs(deps.docker, name, 200, since);
+      if (/requested WAL segment \S+ has already been removed|requested timeline \d+ is not in this server's history/.test(logs)) return 'wal-gone' as const;
+      return undefined;
+    }, 120_000, 500);
   }
 
   async function rejoinMember(input: { spec: ClusterSpec; member: string; primary: string }): Promise<{ action: RejoinAction }> {
@@ -48,15 +81,14 @@ export function createRejoinActivities(deps: ActivityDeps) {
           if (e.statusCode !== 304) throw e;
         });
       }
-      const secrets = await deps.secrets.ensure(spec.name);
-      const subnet = await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
-      await container.putArchive(await tarOf(postgresFiles(secrets, subnet)), { path: '/' });
-      const marker = { rejoin: { content: `PRIMARY=${primary}\nSLOT=${slotName(member)}\n`, mode: 0o644 } };
-      await container.putArchive(await tarOf(marker), { path: PG_VOLUME_TARGET });
-      await container.start().catch((e: { statusCode?: number }) => {
+      const since = await restartWithMarker(spec, member, primary, 'rewind');
+      if ((await awaitFollowing(spec, member, primary, since)) === 'following') return { action: 'rewound' };
+      await container.stop({ t: 10 }).catch((e: { statusCode?: number }) => {
         if (e.statusCode !== 304) throw e;
       });
-      return { action: 'started' };
+      const again = await restartWithMarker(spec, member, primary, 'fresh');
+      if ((await awaitFollowing(spec, member, primary, again)) !== 'following') throw notReady(`${member} does not stream from ${primary} after a fresh base backup`);
+      return { action: 're-seeded' };
     });
   }
 

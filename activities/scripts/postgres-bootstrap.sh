@@ -36,11 +36,11 @@ if [ ! -e "$ROOT/initialized" ] && [ "${CITUSCTL_INIT:-standby}" = primary ]; th
 fi
 if [ -e "$ROOT/rejoin" ]; then
   # Rebuild as a standby of the group's new primary: pg_rewind when the history allows it,
-  # otherwise a fresh base backup (the old data directory is kept as pgdata.previous).
+  # otherwise (or with MODE=fresh) a fresh base backup; the old data directory is kept as pgdata.previous.
   set -a; . "$ROOT/rejoin"; set +a
   echo "citusctl-bootstrap: rejoining as a standby of $PRIMARY through slot $SLOT"
   as_postgres env PGPASSFILE=/citusctl/pgpass sh -ec '
-    if [ -e "$PGDATA/PG_VERSION" ] && pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY port=5432 user=postgres dbname=postgres connect_timeout=5"; then
+    if [ "${MODE:-rewind}" = rewind ] && [ -e "$PGDATA/PG_VERSION" ] && pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY port=5432 user=postgres dbname=postgres connect_timeout=5"; then
       echo "citusctl-bootstrap: pg_rewind done"
     else
       echo "citusctl-bootstrap: pg_rewind not possible; taking a fresh base backup"

@@ -326,7 +326,7 @@ test('one member failing to rejoin is reported, not fatal', async () => {
     {
       async rejoinMember({ member }) {
         if (member === 'g1-a') throw ApplicationFailure.nonRetryable('container g1-a is gone', 'NotFound');
-        return { action: 'started' };
+        return { action: 'rewound' };
       },
     },
     LAGGING,

@@ -114,7 +114,7 @@ export function mockFailoverActivities(overrides: Partial<FailoverActivities> = 
       return { recorded: true };
     },
     async rejoinMember() {
-      return { action: 'started' as const };
+      return { action: 'rewound' as const };
     },
     async checkReplication({ standby, primary }) {
       return { standby, primary, slot: `citusctl_${standby.replace(/-/g, '_')}`, state: 'streaming', lagBytes: 0, synchronous: true };
