@@ -22,6 +22,8 @@ chown postgres:postgres "$ROOT"
 chown -R postgres:postgres /citusctl
 chmod 700 /citusctl/secrets
 as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+# As PID 1, sh ignores signals it does not trap: make `docker stop` end the waiting loops below at once.
+trap 'exit 0' INT TERM
 
 if [ ! -e "$ROOT/initialized" ] && [ "${CITUSCTL_INIT:-standby}" = primary ]; then
   # A PGDATA without the marker is a partial initdb from a crashed start: ours to redo.

@@ -5,6 +5,8 @@
  */
 import { expect } from '@jest/globals';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import {
   describeRun,
@@ -70,10 +72,13 @@ function alive(pid: number): boolean {
   }
 }
 
-/** `citusctl <args> --json -c <spec>`; fails (with the CLI's output) unless it exits 0 with one JSON document. */
-export async function cliJson<T>(c: TestCluster, args: string[], specFile = c.specFile): Promise<T & { ok: boolean }> {
-  const r = await runCli([...args, '--json', '-c', specFile], c.env);
-  if (r.code !== 0) throw new Error(`citusctl ${args.join(' ')} failed: ${describeRun(r)}`);
+/**
+ * `citusctl <args> --json -c <spec>`; fails (with the CLI's output and the tail of every member's
+ * container log) unless it exits 0 with one JSON document. Killed after timeoutMs: a hang fails.
+ */
+export async function cliJson<T>(c: TestCluster, args: string[], opts: { specFile?: string; timeoutMs?: number } = {}): Promise<T & { ok: boolean }> {
+  const r = await runCli([...args, '--json', '-c', opts.specFile ?? c.specFile], c.env, opts.timeoutMs ?? 150_000);
+  if (r.code !== 0) throw new Error(`citusctl ${args.join(' ')} failed: ${describeRun(r)}\n${await memberLogTails(c)}`);
   try {
     return JSON.parse(r.stdout) as T & { ok: boolean };
   } catch {
@@ -247,6 +252,44 @@ export async function containerLog(c: TestCluster, member: string): Promise<stri
     i += 8 + len;
   }
   return out;
+}
+
+/** The last lines of every member's container log (for failure messages). */
+export async function memberLogTails(c: TestCluster, lines = 15): Promise<string> {
+  const out: string[] = [];
+  for (const m of c.spec.members) {
+    const text = await containerLog(c, m.name).catch((e: Error) => `(no log: ${e.message})`);
+    out.push(`--- ${m.name} ---\n${text.trimEnd().split('\n').slice(-lines).join('\n')}`);
+  }
+  return out.join('\n');
+}
+
+/**
+ * One run of a test file at a time: two runs of the same file share its cluster name, ports and
+ * Temporal port, and each one's clean-up would destroy the other's cluster. A lock file holding the
+ * pid; a lock whose pid is gone is stale (a crashed run) and taken over.
+ */
+export async function acquireRunLock(name: string, waitMs = 15 * 60_000): Promise<() => void> {
+  const file = path.join(os.tmpdir(), `citusctl-${name}.lock`);
+  const deadline = Date.now() + waitMs;
+  let announced = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(fs.readFileSync(file, 'utf8').trim());
+    if (!holder || holder === process.pid || !alive(holder)) {
+      fs.rmSync(file, { force: true }); // stale: its run crashed
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another run of the ${name} tests (pid ${holder}) still holds ${file}`);
+    if (!announced) console.log(`[lock] waiting for another run of the ${name} tests (pid ${holder}) to finish`);
+    announced = true;
+    await sleep(2000);
+  }
 }
 
 export async function startedAt(c: TestCluster, member: string): Promise<string> {
