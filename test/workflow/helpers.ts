@@ -14,8 +14,9 @@ import { createSpecActivities } from '../../activities/spec';
 import type { ActivityDeps } from '../../activities/deps';
 import { parseSpec, SpecError, type ClusterSpec, type ClusterSpecInput } from '../../common/spec';
 import { SecretStore } from '../../lib/secrets';
+import { temporalBinary } from '../../lib/temporal-server';
 
-export const TEMPORAL_CLI = process.env.TEMPORAL_CLI_PATH ?? '/root/.pyenv/versions/3.11.7/bin/temporal';
+export const TEMPORAL_CLI = temporalBinary() ?? 'temporal (not found: set TEMPORAL_CLI_PATH)';
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 export const HISTORY_FIXTURE = path.join(FIXTURES, 'setup-cluster-history.json');

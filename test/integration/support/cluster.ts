@@ -6,6 +6,7 @@
  * Temporal, its own embedded dev server port. Nothing here touches another cluster.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { temporalBinary } from '../../../lib/temporal-server';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,7 +19,7 @@ import { slotName } from '../../../common/topology';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'client', 'cli.js');
-export const DEFAULT_TEMPORAL_CLI = '/root/.pyenv/versions/3.11.7/bin/temporal';
+export const DEFAULT_TEMPORAL_CLI = temporalBinary() ?? 'temporal';
 export const DOUBLE_PREFIX = 'Citus test double';
 
 /** The test image rule: env first, the Citus test double otherwise; offline PgBouncer/etcd. */
