@@ -3,7 +3,7 @@ import type { ClusterSpec, ImageRole } from '../common/spec';
 
 export const UPSTREAM_IMAGES: Record<ImageRole, string> = {
   postgres: 'citusdata/citus:13.0',
-  pgbouncer: 'edoburu/pgbouncer:v1.24.1-p1',
+  pgbouncer: 'edoburu/pgbouncer:v1.23.1-p3',
   etcd: 'quay.io/coreos/etcd:v3.5.21',
 };
 
