@@ -9,8 +9,6 @@ export interface PgTarget {
   user: string;
   password: string;
   database?: string;
-  /** Default 60 s; null sends none (connections through PgBouncer). */
-  statementTimeoutMs?: number | null;
 }
 
 /** Opens a short-lived connection and always closes it. */

@@ -80,7 +80,8 @@ export async function containerState(docker: Docker, name: string): Promise<Cont
 }
 
 /**
- * Creates the container if absent, writes its files if it is not running, and starts it.
+ * Creates the container if absent, writes its files if it is not running, and starts it (unless
+ * start is false: a container another step configures and starts).
  * Files go in through the archive API: no bind mounts (works when the worker itself runs in a
  * container) and no secrets in environment variables or `docker inspect`.
  */
@@ -90,29 +91,28 @@ export async function ensureContainerRunning(
   options: Docker.ContainerCreateOptions & { name: string },
   files: () => Promise<ContainerFiles>,
   start = true,
-): Promise<'created' | 'started' | 'running' | 'created-only'> {
+): Promise<{ created: boolean }> {
   const container = docker.getContainer(options.name);
   let info = await inspectOrUndefined(() => container.inspect());
-  let outcome: 'created' | 'started' | 'running' | 'created-only' = 'started';
+  let created = false;
   if (!info) {
     try {
       await docker.createContainer(options);
-      outcome = 'created';
+      created = true;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 409) throw err;
     }
     info = await container.inspect();
   }
   assertOwned('container', options.name, info.Config.Labels, cluster);
-  if (info.State.Running) return 'running';
+  if (info.State.Running || !start) return { created };
   await container.putArchive(await tarOf(await files()), { path: '/' });
-  if (!start) return 'created-only';
   try {
     await container.start();
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already started
   }
-  return outcome;
+  return { created };
 }
 
 export interface ExecResult {

@@ -61,7 +61,7 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
       try {
         const demoRows = await pollUntil(
           () =>
-            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword, statementTimeoutMs: null }, async (c) =>
+            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword }, async (c) =>
               Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM public."${spec.demo.table}"`)).rows[0]!.n),
             ),
           20_000,

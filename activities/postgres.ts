@@ -1,10 +1,11 @@
 /** PostgreSQL node activities: readiness (image capabilities, accepting connections) and node basics. */
 import type { ClusterSpec, MemberSpec } from '../common/spec';
-import { APP_USER, REPLICATION_USER, SUPERUSER, containerName } from '../common/topology';
-import type { ActivityDeps, PgTarget } from './deps';
+import { APP_USER, REPLICATION_USER, containerName } from '../common/topology';
+import type { ActivityDeps } from './deps';
 import { containerLogs, containerState, execIn } from './docker-helpers';
 import { classifyPgError, fatal } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
+import { asSuperuser } from './pg-access';
 import { resolveImage } from './images';
 
 /** What the project assumes of a PostgreSQL image, checked inside the running container. */
@@ -17,12 +18,7 @@ export const CAPABILITY_CHECK = [
 ].join('\n');
 
 export function createPostgresActivities(deps: ActivityDeps) {
-  const { docker, pg } = deps;
-
-  async function superuser(cluster: string, member: MemberSpec): Promise<PgTarget> {
-    const s = await deps.secrets.ensure(cluster);
-    return { port: member.port, user: SUPERUSER, password: s.superuserPassword };
-  }
+  const { docker } = deps;
 
   async function checkImageCapabilities(spec: ClusterSpec, member: MemberSpec): Promise<void> {
     const name = containerName(spec.name, member.name);
@@ -47,9 +43,8 @@ export function createPostgresActivities(deps: ActivityDeps) {
       for (const name of input.primaries) {
         const member = input.spec.members.find((m) => m.name === name);
         if (!member) throw fatal('BadConfig', `unknown primary ${name}`);
-        const target = await superuser(input.spec.name, member);
         try {
-          await pollUntil(() => pg.withClient(target, async (c) => (await c.query('SELECT 1')).rowCount), 20_000);
+          await pollUntil(() => asSuperuser(deps, input.spec, member.name, async (c) => (await c.query('SELECT 1')).rowCount), 20_000);
         } catch (err) {
           throw classifyPgError(err, `${member.name} is not accepting connections`);
         }
@@ -64,7 +59,7 @@ export function createPostgresActivities(deps: ActivityDeps) {
       if (!member) throw fatal('BadConfig', `unknown member ${input.member}`);
       const s = await deps.secrets.ensure(input.spec.name);
       try {
-        await pg.withClient(await superuser(input.spec.name, member), async (c) => {
+        await asSuperuser(deps, input.spec, member.name, async (c) => {
           const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[REPLICATION_USER, APP_USER]]);
           const have = new Set(rows.map((r) => r.rolname));
           if (!have.has(REPLICATION_USER)) {

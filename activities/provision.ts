@@ -1,6 +1,6 @@
 /** Provision: network, volumes and containers, each created only if absent (check, then act). */
 import type { ClusterSpec } from '../common/spec';
-import { ETCD_MEMBER, networkName, volumeName } from '../common/topology';
+import { ETCD_MEMBER, PGBOUNCER_MEMBER, networkName, volumeName } from '../common/topology';
 import type { ActivityDeps } from './deps';
 import { ensureContainerRunning, ensureNetwork, ensureVolume, imagePresent } from './docker-helpers';
 import { fatal } from './errors';
@@ -33,21 +33,15 @@ export function createProvisionActivities(deps: ActivityDeps) {
       await Promise.all(
         spec.members.map(async (member) => {
           await ensureVolume(docker, volumeName(spec.name, member.name), labelsFor(spec.name, member.group, member.name));
-          const outcome = await ensureContainerRunning(docker, spec.name, postgresContainer(spec, member, images.postgres), async () => postgresFiles(secrets, subnet));
-          if (outcome === 'created') created.push(member.name);
+          const r = await ensureContainerRunning(docker, spec.name, postgresContainer(spec, member, images.postgres), async () => postgresFiles(secrets, subnet));
+          if (r.created) created.push(member.name);
         }),
       );
       created.sort((a, b) => spec.members.findIndex((m) => m.name === a) - spec.members.findIndex((m) => m.name === b));
       await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
-      if ((await ensureContainerRunning(docker, spec.name, etcdContainer(spec, images.etcd), async () => ({}))) === 'created') created.push(ETCD_MEMBER);
+      if ((await ensureContainerRunning(docker, spec.name, etcdContainer(spec, images.etcd), async () => ({}))).created) created.push(ETCD_MEMBER);
       // PgBouncer is created here but configured and started by its own step, once the coordinator serves.
-      const pgb = pgbouncerContainer(spec, images.pgbouncer);
-      if ((await docker.getContainer(pgb.name).inspect().catch(() => undefined)) === undefined) {
-        await docker.createContainer(pgb).catch((err: { statusCode?: number }) => {
-          if (err.statusCode !== 409) throw err;
-        });
-        created.push('pgbouncer');
-      }
+      if ((await ensureContainerRunning(docker, spec.name, pgbouncerContainer(spec, images.pgbouncer), async () => ({}), false)).created) created.push(PGBOUNCER_MEMBER);
       return { network: networkName(spec.name), subnet, created };
     });
   }

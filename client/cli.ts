@@ -11,6 +11,7 @@ import { PreflightError } from './preflight-error';
 const lazy = {
   up: async () => require('./up') as typeof import('./up'),
   status: async () => require('./status') as typeof import('./status'),
+  down: async () => require('./down') as typeof import('./down'),
   run: async () => require('./run-workflow') as typeof import('./run-workflow'),
   preflight: async () => require('./preflight') as typeof import('./preflight'),
   worker: async () => require('../worker/main') as typeof import('../worker/main'),
@@ -91,7 +92,7 @@ withCommon(program.command('down').description('remove the cluster containers an
   .option('--volumes', 'also delete data volumes and the cluster secrets')
   .action(async (opts: CommonOpts & { volumes?: boolean }) => {
     try {
-      const r = await (await lazy.status()).down(spec(opts), { volumes: opts.volumes });
+      const r = await (await lazy.down()).down(spec(opts), { volumes: opts.volumes });
       print(opts.json, { ok: true, ...r }, () => console.log(`removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`));
       process.exit(0);
     } catch (err) {

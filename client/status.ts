@@ -4,7 +4,7 @@
  */
 import Docker from 'dockerode';
 import { Etcd3 } from 'etcd3';
-import { containerState, LABEL_CLUSTER } from '../activities/docker-helpers';
+import { containerState } from '../activities/docker-helpers';
 import { primaryKey } from '../activities/etcd';
 import type { ClusterSpec } from '../common/spec';
 import { APP_USER, DATABASE, SUPERUSER, containerName, etcdPrefix, groupsOf } from '../common/topology';
@@ -102,30 +102,4 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     { name: 'etcd', host: '127.0.0.1', port: spec.etcd.port, user: '', database: '' },
   ];
   return { cluster: spec.name, members, citusWorkers, livePrimaries, lastFailover, endpoints, pgpass: pgpassPath(root, spec.name) };
-}
-
-/** `citusctl down`: removes the cluster's containers and network; volumes (and secrets) only with --volumes. */
-export async function down(spec: ClusterSpec, opts: { volumes?: boolean }): Promise<{ removedContainers: string[]; removedVolumes: string[]; network: boolean }> {
-  const docker = new Docker();
-  const filters = { label: [`${LABEL_CLUSTER}=${spec.name}`] };
-  const removedContainers: string[] = [];
-  for (const c of await docker.listContainers({ all: true, filters })) {
-    await docker.getContainer(c.Id).remove({ force: true });
-    removedContainers.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
-  }
-  let network = false;
-  for (const n of await docker.listNetworks({ filters })) {
-    await docker.getNetwork(n.Id).remove();
-    network = true;
-  }
-  const removedVolumes: string[] = [];
-  if (opts.volumes) {
-    const { Volumes } = await docker.listVolumes({ filters });
-    for (const v of Volumes ?? []) {
-      await docker.getVolume(v.Name).remove();
-      removedVolumes.push(v.Name);
-    }
-    await new SecretStore(stateDir()).remove(spec.name); // the data they protected is gone
-  }
-  return { removedContainers, removedVolumes, network };
 }

@@ -14,8 +14,8 @@ export function createPgConnector(host = '127.0.0.1'): PgConnector {
         database: target.database ?? DATABASE,
         connectionTimeoutMillis: 3000,
         // Nothing citusctl runs should take long; a blocked statement must fail the attempt, not hang it.
-        // (null: not sent; PgBouncer refuses unknown startup parameters.)
-        ...(target.statementTimeoutMs === null ? {} : { statement_timeout: target.statementTimeoutMs ?? 60_000 }),
+        // (PgBouncer is configured to ignore it as a startup parameter.)
+        statement_timeout: 60_000,
         application_name: 'citusctl',
       });
       client.on('error', () => undefined); // a dropped connection surfaces through the pending query
