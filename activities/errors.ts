@@ -3,16 +3,9 @@
  * Non-retryable: retrying cannot help (bad config, auth failure, missing image capability).
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes } from '../common/error-types';
 
-export const ErrorTypes = {
-  BadConfig: 'BadConfig',
-  Auth: 'AuthFailure',
-  ImageIncapable: 'ImageIncapable',
-  Conflict: 'ResourceConflict',
-  Refused: 'Refused',
-  NotReady: 'NotReady',
-  Invariant: 'InvariantViolated',
-} as const;
+export { ErrorTypes };
 
 export function fatal(type: keyof typeof ErrorTypes, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type: ErrorTypes[type], message, nonRetryable: true, details: details === undefined ? undefined : [details] });

@@ -11,6 +11,8 @@ import { pollUntil, withHeartbeat } from './heartbeat';
 
 export const topologyKey = (cluster: string) => `${etcdPrefix(cluster)}/topology`;
 export const primaryKey = (cluster: string, group: string) => `${etcdPrefix(cluster)}/groups/${group}/primary`;
+export const lastFailoverKey = (cluster: string, group: string) => `${etcdPrefix(cluster)}/groups/${group}/last-failover`;
+export const eventKey = (cluster: string, group: string, id: string) => `${etcdPrefix(cluster)}/events/${group}/${id}`;
 
 export function topologyDocument(spec: ClusterSpec) {
   return {
@@ -26,7 +28,7 @@ export function createEtcdActivities(deps: ActivityDeps) {
   /** The live primary of each group: etcd's record when there is one, else the spec's first member. */
   async function readLivePrimaries(spec: ClusterSpec): Promise<Primaries> {
     return withHeartbeat(async () => {
-      const etcd = deps.etcd.client(spec.etcd.port);
+      const etcd = deps.etcd.client(spec);
       const groups = groupsOf(spec);
       const live: Record<string, string> = {};
       try {
@@ -49,7 +51,7 @@ export function createEtcdActivities(deps: ActivityDeps) {
   async function publishToEtcd(input: { spec: ClusterSpec; primaries: Primaries }): Promise<{ written: string[] }> {
     const { spec, primaries } = input;
     return withHeartbeat(async () => {
-      const etcd = deps.etcd.client(spec.etcd.port);
+      const etcd = deps.etcd.client(spec);
       const written: string[] = [];
       const doc = JSON.stringify(topologyDocument(spec));
       if ((await etcd.get(topologyKey(spec.name)).string()) !== doc) {
@@ -68,22 +70,29 @@ export function createEtcdActivities(deps: ActivityDeps) {
 
   /**
    * Records a new primary (only over the old one or itself: a compare-and-set, so a stale
-   * orchestrator cannot overwrite a newer decision) and appends the event.
+   * orchestrator cannot overwrite a newer decision) and, when given, the event (keyed by the
+   * workflow, so a retry writes it once) and the group's last failover.
    */
-  async function recordPrimaryChange(input: { spec: ClusterSpec; group: string; oldPrimary: string; newPrimary: string; event: Record<string, unknown> }): Promise<{ recorded: boolean }> {
+  async function recordPrimaryChange(input: { spec: ClusterSpec; group: string; oldPrimary: string; newPrimary: string; event?: Record<string, unknown> & { workflow?: string } }): Promise<{ recorded: boolean }> {
     const { spec, group } = input;
     return withHeartbeat(async () => {
-      const etcd = deps.etcd.client(spec.etcd.port);
+      const etcd = deps.etcd.client(spec);
       const key = primaryKey(spec.name, group);
       const current = await etcd.get(key).string();
-      if (current === input.newPrimary) return { recorded: false };
-      const txn = current === null ? etcd.if(key, 'Create', '==', 0) : etcd.if(key, 'Value', '==', input.oldPrimary);
-      const r = await txn.then(etcd.put(key).value(input.newPrimary)).commit();
-      if (!r.succeeded) throw fatal('Conflict', `etcd says ${current} is the primary of ${group}, not ${input.oldPrimary}: another orchestrator acted`);
-      const eventKey = `${etcdPrefix(spec.name)}/events/${new Date().toISOString()}-${group}`;
-      await etcd.put(eventKey).value(JSON.stringify({ group, from: input.oldPrimary, to: input.newPrimary, ...input.event }));
-      await etcd.put(`${etcdPrefix(spec.name)}/groups/${group}/last-failover`).value(JSON.stringify({ at: new Date().toISOString(), from: input.oldPrimary, to: input.newPrimary, ...input.event }));
-      return { recorded: true };
+      let recorded = false;
+      if (current !== input.newPrimary) {
+        const txn = current === null ? etcd.if(key, 'Create', '==', 0) : etcd.if(key, 'Value', '==', input.oldPrimary);
+        const r = await txn.then(etcd.put(key).value(input.newPrimary)).commit();
+        if (!r.succeeded) throw fatal('Conflict', `etcd says ${current} is the primary of ${group}, not ${input.oldPrimary}: another orchestrator acted`);
+        recorded = true;
+      }
+      if (input.event) {
+        const doc = JSON.stringify({ at: new Date().toISOString(), group, from: input.oldPrimary, to: input.newPrimary, ...input.event });
+        const id = (input.event.workflow ?? new Date().toISOString()).replace(/[^A-Za-z0-9_.-]/g, '_');
+        await etcd.put(eventKey(spec.name, group, id)).value(doc);
+        await etcd.put(lastFailoverKey(spec.name, group)).value(doc);
+      }
+      return { recorded };
     });
   }
 

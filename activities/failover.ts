@@ -9,13 +9,14 @@ import type { ClusterSpec } from '../common/spec';
 import { PG_PORT, containerName } from '../common/topology';
 import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
-import { containerState, tarOf } from './docker-helpers';
+import { containerState } from './docker-helpers';
 import { classifyPgError, fatal, notReady } from './errors';
 import { pollUntil, sleep, withHeartbeat } from './heartbeat';
-import { PG_VOLUME_TARGET } from './node-containers';
+import { createMemberStateActivities } from './member-state';
 
 export function createFailoverActivities(deps: ActivityDeps) {
   const onMember = <T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>) => asSuperuser(deps, spec, name, fn);
+  const states = createMemberStateActivities(deps);
 
   /** Several probes, each a fresh connection + query; a stopped container counts as a failed probe. */
   async function probeMember(input: { spec: ClusterSpec; member: string; probes: number; intervalMs: number }): Promise<ProbeResult[]> {
@@ -43,20 +44,20 @@ export function createFailoverActivities(deps: ActivityDeps) {
   }
 
   /**
-   * Fence: stop the member's container and mark its volume so its bootstrap refuses to start it as
-   * a primary again; then verify it no longer accepts connections.
+   * Fence: record the member as fenced in its volume (its bootstrap then never starts PostgreSQL,
+   * whether the container is restarted, killed, or re-created on the same volume) and in etcd,
+   * then stop the container and verify it no longer accepts connections.
    */
-  async function fenceMember(input: { spec: ClusterSpec; member: string }): Promise<{ wasRunning: boolean }> {
+  async function fenceMember(input: { spec: ClusterSpec; member: string; reason?: string }): Promise<{ wasRunning: boolean }> {
     const name = containerName(input.spec.name, input.member);
     return withHeartbeat(async () => {
       const state = await containerState(deps.docker, name);
+      await states.setMemberState({ spec: input.spec, member: input.member, state: { state: 'fenced', at: new Date().toISOString(), reason: input.reason ?? 'fenced by a failover' } });
       if (state === 'absent') return { wasRunning: false };
       const container = deps.docker.getContainer(name);
       // SIGKILL, also in a switchover: by then the target has replayed all the old primary flushed,
       // and a shutdown checkpoint would only lengthen the pause. Rejoin copes with the crash state.
       if (state === 'running') await container.kill().catch((e: { statusCode?: number }) => { if (e.statusCode !== 409) throw e; });
-      // Relative entry: the volume's own directory keeps its owner and mode.
-      await container.putArchive(await tarOf({ fenced: { content: `${new Date().toISOString()}\n`, mode: 0o644 } }), { path: PG_VOLUME_TARGET });
       await pollUntil(async () => ((await containerState(deps.docker, name)) === 'running' ? undefined : true), 10_000, 100);
       try {
         await onMember(input.spec, input.member, (c) => c.query('SELECT 1'));
@@ -64,6 +65,29 @@ export function createFailoverActivities(deps: ActivityDeps) {
         return { wasRunning: state === 'running' };
       }
       throw fatal('Invariant', `${input.member} still accepts connections after fencing`);
+    });
+  }
+
+  /**
+   * Lifts a fence from the group's recorded primary after a failover that changed nothing else
+   * (no candidate, or the candidate was lost): refuses while any other member of the group is
+   * writable, then records it primary again and starts its container.
+   */
+  async function unfencePrimary(input: { spec: ClusterSpec; member: string; others: string[] }): Promise<{ started: boolean }> {
+    const { spec, member } = input;
+    return withHeartbeat(async () => {
+      const positions = await standbyPositions({ spec, members: input.others });
+      const writable = positions.filter((p) => p.reachable && !p.inRecovery).map((p) => p.member);
+      if (writable.length) throw fatal('Refused', `cannot unfence ${member}: ${writable.join(', ')} of the same group is writable`);
+      await states.setMemberState({ spec, member, state: { state: 'primary', at: new Date().toISOString(), reason: 'unfenced: no other member took over' } });
+      const name = containerName(spec.name, member);
+      const cs = await containerState(deps.docker, name);
+      if (cs === 'absent') return { started: false };
+      await deps.docker.getContainer(name).start().catch((e: { statusCode?: number }) => { if (e.statusCode !== 304) throw e; });
+      await pollUntil(() => onMember(spec, member, async (c) => ((await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r === false ? true : undefined)), 60_000, 200).catch((err: unknown) => {
+        throw notReady(`${member} was unfenced but does not serve as a primary yet: ${(err as Error).message}`);
+      });
+      return { started: true };
     });
   }
 
@@ -87,10 +111,10 @@ export function createFailoverActivities(deps: ActivityDeps) {
   }
 
   /** pg_promote, unless it is already out of recovery. */
-  async function promoteStandby(input: { spec: ClusterSpec; member: string }): Promise<{ promoted: boolean }> {
+  async function promoteStandby(input: { spec: ClusterSpec; member: string; reason?: string }): Promise<{ promoted: boolean }> {
     return withHeartbeat(async () => {
       try {
-        return await onMember(input.spec, input.member, async (c) => {
+        const result = await onMember(input.spec, input.member, async (c) => {
           const rec = (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
           if (!rec) return { promoted: false };
           // A standby can carry a stale synchronous_standby_names (copied by pg_rewind or a base
@@ -100,6 +124,12 @@ export function createFailoverActivities(deps: ActivityDeps) {
             await c.query("ALTER SYSTEM SET synchronous_standby_names = ''");
             await c.query('SELECT pg_reload_conf()');
           }
+          // Replay everything received before promoting (bounded: promotion replays what is in
+          // pg_wal anyway; this makes sure nothing acknowledged by this standby is skipped).
+          await pollUntil(async () => {
+            const r = (await c.query<{ caught: boolean | null }>('SELECT pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() AS caught')).rows[0]?.caught;
+            return r === false ? undefined : true;
+          }, 10_000, 5).catch(() => undefined);
           // pg_promote(wait => true) checks only every 100 ms; poll faster: this is the outage.
           await c.query('SELECT pg_promote(false)');
           await pollUntil(async () => ((await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r ? undefined : true), 60_000, 10).catch(() => {
@@ -107,13 +137,20 @@ export function createFailoverActivities(deps: ActivityDeps) {
           });
           return { promoted: true };
         });
+        await states.setMemberState({ spec: input.spec, member: input.member, state: { state: 'primary', at: new Date().toISOString(), reason: input.reason ?? 'promoted by a failover' } });
+        return result;
       } catch (err) {
         throw classifyPgError(err, `promoting ${input.member}`);
       }
     });
   }
 
-  /** citus_update_node(force, lock_cooldown) for a worker group; a no-op when it already points there. */
+  /**
+   * citus_update_node for a worker group; a no-op when it already points there. Called once the
+   * old primary is fenced: the transactions that hold locks on its shards can never commit, so they
+   * are not waited for (lock_cooldown 0: Citus terminates the blocking backends at once, and their
+   * clients retry against the new primary). Metadata sync to the workers is awaited separately.
+   */
   async function pointCitusAt(input: { spec: ClusterSpec; coordinator: string; oldHost: string; newHost: string }): Promise<{ updated: boolean; nodeId: number }> {
     return withHeartbeat(async () => {
       try {
@@ -125,25 +162,30 @@ export function createFailoverActivities(deps: ActivityDeps) {
             )
           ).rows;
           const current = rows.find((r) => r.nodename === input.newHost);
-          let updated = false;
-          let nodeId: number;
-          if (current) nodeId = current.nodeid;
-          else {
-            const old = rows.find((r) => r.nodename === input.oldHost);
-            if (!old) throw fatal('Invariant', `pg_dist_node has neither ${input.oldHost} nor ${input.newHost} as a primary`);
-            nodeId = old.nodeid;
-            await c.query('SELECT citus_update_node($1, $2, $3, force => true, lock_cooldown => 10000)', [nodeId, input.newHost, PG_PORT]);
-            updated = true;
-          }
-          // The change reaches metadata workers asynchronously: wait before anything else touches nodes.
-          await pollUntil(async () => {
-            const r = await c.query<{ synced: boolean | null }>("SELECT bool_and(metadatasynced) AS synced FROM pg_dist_node WHERE hasmetadata AND noderole = 'primary'");
-            return r.rows[0]?.synced === false ? undefined : true;
-          }, 30_000, 100);
-          return { updated, nodeId };
+          if (current) return { updated: false, nodeId: current.nodeid };
+          const old = rows.find((r) => r.nodename === input.oldHost);
+          if (!old) throw fatal('Invariant', `pg_dist_node has neither ${input.oldHost} nor ${input.newHost} as a primary`);
+          await c.query('SELECT citus_update_node($1, $2, $3, force => true, lock_cooldown => 0)', [old.nodeid, input.newHost, PG_PORT]);
+          return { updated: true, nodeId: old.nodeid };
         });
       } catch (err) {
         throw classifyPgError(err, `pointing Citus at ${input.newHost}`);
+      }
+    });
+  }
+
+  /** The node change reaches metadata workers asynchronously: wait before anything else touches nodes. */
+  async function waitMetadataSynced(input: { spec: ClusterSpec; coordinator: string; timeoutMs?: number }): Promise<{ synced: boolean }> {
+    return withHeartbeat(async () => {
+      try {
+        return await onMember(input.spec, input.coordinator, (c) =>
+          pollUntil(async () => {
+            const r = await c.query<{ synced: boolean | null }>("SELECT bool_and(metadatasynced) AS synced FROM pg_dist_node WHERE hasmetadata AND noderole = 'primary'");
+            return r.rows[0]?.synced === false ? undefined : { synced: true };
+          }, input.timeoutMs ?? 120_000, 100),
+        );
+      } catch (err) {
+        throw classifyPgError(err, 'waiting for Citus metadata sync');
       }
     });
   }
@@ -167,5 +209,5 @@ export function createFailoverActivities(deps: ActivityDeps) {
     return onMember(input.spec, input.member, async (c) => (await c.query<{ l: string }>('SELECT pg_current_wal_flush_lsn()::text AS l')).rows[0]!.l);
   }
 
-  return { probeMember, fenceMember, standbyPositions, promoteStandby, pointCitusAt, pointCoordinatorAt, flushLsn };
+  return { probeMember, fenceMember, unfencePrimary, standbyPositions, promoteStandby, pointCitusAt, waitMetadataSynced, pointCoordinatorAt, flushLsn };
 }

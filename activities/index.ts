@@ -11,6 +11,7 @@ import { createLockActivities } from './etcd-lock';
 import { createFailoverActivities } from './failover';
 import { createRejoinActivities } from './rejoin';
 import { createSwitchoverActivities } from './switchover';
+import { createMemberStateActivities } from './member-state';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFailoverActivities(deps),
     ...createRejoinActivities(deps),
     ...createSwitchoverActivities(deps),
+    ...createMemberStateActivities(deps),
   };
 }
 

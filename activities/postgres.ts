@@ -7,6 +7,7 @@ import { classifyPgError, fatal } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
 import { asSuperuser } from './pg-access';
 import { resolveImage } from './images';
+import { readVolumeState } from './member-state';
 
 /** What the project assumes of a PostgreSQL image, checked inside the running container. */
 export const CAPABILITY_CHECK = [
@@ -43,6 +44,11 @@ export function createPostgresActivities(deps: ActivityDeps) {
       for (const name of input.primaries) {
         const member = input.spec.members.find((m) => m.name === name);
         if (!member) throw fatal('BadConfig', `unknown primary ${name}`);
+        // A fenced primary never starts: say so instead of waiting for it.
+        const state = await readVolumeState(deps, input.spec, name);
+        if (state && state.state !== 'primary') {
+          throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ${state.state}${state.reason ? ` (${state.reason}, ${state.at})` : ''}: run \`citusctl unfence ${name}\` (it refuses while another member of the group is writable) or fail over the group`);
+        }
         try {
           await pollUntil(() => asSuperuser(deps, input.spec, member.name, async (c) => (await c.query('SELECT 1')).rowCount), 20_000);
         } catch (err) {

@@ -1,22 +1,26 @@
 /**
  * Rejoin: rebuild a former primary (or a standby following the wrong node) as a standby of the
  * group's current primary. The container's bootstrap does the work (pg_rewind, else a fresh base
- * backup) when it finds the rejoin marker; this activity only prepares and starts it.
+ * backup) when its member state says rejoining; this activity sets that state and starts it.
  */
 import type { ClusterSpec } from '../common/spec';
 import { containerName, networkName, slotName } from '../common/topology';
 import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
-import { containerLogs, containerState, ensureNetwork, execIn, tarOf } from './docker-helpers';
+import { containerLogs, containerState, ensureNetwork, tarOf } from './docker-helpers';
 import { fatal, notReady } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
-import { PG_VOLUME_TARGET } from './node-containers';
+import { createMemberStateActivities } from './member-state';
 import { postgresFiles } from './postgres-config';
 import { ensureSlot } from './slots';
 
 export type RejoinAction = 'already-following' | 'in-progress' | 'rewound' | 're-seeded';
 
 export function createRejoinActivities(deps: ActivityDeps) {
+  const states = createMemberStateActivities(deps);
+  /** The bootstrap wrote standby into the volume; etcd learns it here. */
+  const recordStandby = (spec: ClusterSpec, member: string, primary: string) =>
+    states.setMemberState({ spec, member, state: { state: 'standby', at: new Date().toISOString(), reason: `streaming from ${primary}`, primary, slot: slotName(member) } });
   async function followsPrimary(spec: ClusterSpec, member: string, primary: string): Promise<boolean> {
     try {
       return await asSuperuser(deps, spec, member, async (c) => {
@@ -30,8 +34,11 @@ export function createRejoinActivities(deps: ActivityDeps) {
     }
   }
 
-  /** Restarts the container with the rejoin marker; its bootstrap rewinds (or re-seeds with fresh). */
-  async function restartWithMarker(spec: ClusterSpec, member: string, primary: string, mode: 'rewind' | 'fresh'): Promise<number> {
+  /**
+   * Records the member as rejoining (volume first: its bootstrap rewinds, or re-seeds with fresh)
+   * and starts it; a container waiting in the fenced state picks the change up by itself.
+   */
+  async function startRejoining(spec: ClusterSpec, member: string, primary: string, mode: 'rewind' | 'fresh'): Promise<number> {
     const container = deps.docker.getContainer(containerName(spec.name, member));
     const secrets = await deps.secrets.ensure(spec.name);
     // A just-promoted primary's control file still holds its last restartpoint as a standby, which
@@ -40,9 +47,8 @@ export function createRejoinActivities(deps: ActivityDeps) {
     await asSuperuser(deps, spec, primary, (c) => c.query('CHECKPOINT'));
     const subnet = await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
     await container.putArchive(await tarOf(postgresFiles(secrets, subnet)), { path: '/' });
-    const marker = { rejoin: { content: `PRIMARY=${primary}\nSLOT=${slotName(member)}\nMODE=${mode}\n`, mode: 0o644 } };
-    await container.putArchive(await tarOf(marker), { path: PG_VOLUME_TARGET });
     const startedAt = Math.floor(Date.now() / 1000);
+    await states.setMemberState({ spec, member, state: { state: 'rejoining', at: new Date().toISOString(), reason: `rebuild as a standby of ${primary}`, primary, slot: slotName(member), mode } });
     await container.start().catch((e: { statusCode?: number }) => {
       if (e.statusCode !== 304) throw e;
     });
@@ -73,21 +79,27 @@ export function createRejoinActivities(deps: ActivityDeps) {
       await ensureSlot(deps, spec, primary, slotName(member));
       const container = deps.docker.getContainer(name);
       if (state === 'running') {
-        if (await followsPrimary(spec, member, primary)) return { action: 'already-following' };
-        const marker = await execIn(deps.docker, name, ['test', '-e', `${PG_VOLUME_TARGET}/rejoin`], 'root');
-        if (marker.exitCode === 0) return { action: 'in-progress' };
-        // Running as a primary, or following another node: stop it before rebuilding.
+        if (await followsPrimary(spec, member, primary)) {
+          await recordStandby(spec, member, primary);
+          return { action: 'already-following' };
+        }
+        // Running as a primary, following another node, or mid-rebuild from an earlier attempt
+        // (crashed worker): stop it and rebuild from the start (both rebuild paths are redoable).
         await container.stop({ t: 10 }).catch((e: { statusCode?: number }) => {
           if (e.statusCode !== 304) throw e;
         });
       }
-      const since = await restartWithMarker(spec, member, primary, 'rewind');
-      if ((await awaitFollowing(spec, member, primary, since)) === 'following') return { action: 'rewound' };
+      const since = await startRejoining(spec, member, primary, 'rewind');
+      if ((await awaitFollowing(spec, member, primary, since)) === 'following') {
+        await recordStandby(spec, member, primary);
+        return { action: 'rewound' };
+      }
       await container.stop({ t: 10 }).catch((e: { statusCode?: number }) => {
         if (e.statusCode !== 304) throw e;
       });
-      const again = await restartWithMarker(spec, member, primary, 'fresh');
+      const again = await startRejoining(spec, member, primary, 'fresh');
       if ((await awaitFollowing(spec, member, primary, again)) !== 'following') throw notReady(`${member} does not stream from ${primary} after a fresh base backup`);
+      await recordStandby(spec, member, primary);
       return { action: 're-seeded' };
     });
   }

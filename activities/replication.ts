@@ -7,7 +7,7 @@ import type { ActivityDeps } from './deps';
 import { containerState, execIn } from './docker-helpers';
 import { classifyPgError, fatal, notReady } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
-import { PG_VOLUME_TARGET } from './node-containers';
+import { memberStateKey, readVolumeState } from './member-state';
 import { createRejoinActivities } from './rejoin';
 import { ensureSlot } from './slots';
 
@@ -39,17 +39,19 @@ export function createReplicationActivities(deps: ActivityDeps) {
       const name = containerName(spec.name, standby);
       if ((await containerState(deps.docker, name)) !== 'running') throw notReady(`standby container ${name} is not running`);
       const r = await execIn(deps.docker, name, ['sh', '/citusctl/seed-standby.sh', primary, slot]);
+      if (r.exitCode === 3) {
+        // Already has a member state. A member fenced by a failover (or one that was a primary)
+        // cannot simply follow: rebuild it through rejoin, which obeys and updates the state.
+        const state = await readVolumeState(deps, spec, standby);
+        if (state?.state !== 'standby') await rejoin.rejoinMember({ spec, member: standby, primary });
+        return { seeded: false, slot };
+      }
       if (r.exitCode !== 0) {
         const msg = `base backup of ${standby} from ${primary} failed: ${r.stderr.trim() || r.stdout.trim()}`;
         if (/password authentication failed|no pg_hba.conf entry/.test(r.stderr)) throw fatal('Auth', msg);
         throw notReady(msg);
       }
-      if (r.stdout.includes('already seeded')) {
-        // A member fenced by a failover (and not rejoined since) cannot simply follow: rebuild it.
-        const fenced = await execIn(deps.docker, name, ['test', '-e', `${PG_VOLUME_TARGET}/fenced`], 'root');
-        if (fenced.exitCode === 0) await rejoin.rejoinMember({ spec, member: standby, primary });
-        return { seeded: false, slot };
-      }
+      await deps.etcd.client(spec).put(memberStateKey(spec.name, standby)).value(JSON.stringify({ state: 'standby', at: new Date().toISOString(), reason: `seeded from ${primary}`, primary, slot }));
       return { seeded: true, slot };
     });
   }

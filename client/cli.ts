@@ -106,8 +106,10 @@ async function runGroupWorkflow(opts: CommonOpts & { worker?: boolean }, workflo
     const s = spec(opts);
     const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
     const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args: [{ spec: s, ...input(s) }], json: opts.json, worker: opts.worker, log });
-    print(opts.json, { ok: true, ...report }, () => console.log(`\n${summary(report.result)}`));
-    process.exit(0);
+    // A failover that changed nothing because no standby could take over is a failure for scripts.
+    const ok = report.result.outcome !== 'no-candidate';
+    print(opts.json, { ok, ...report }, () => (ok ? console.log(`\n${summary(report.result)}`) : process.stderr.write(`citusctl: ${summary(report.result)}\n`)));
+    process.exit(ok ? 0 : 1);
   } catch (err) {
     fail(err, opts.json);
   }
@@ -133,6 +135,12 @@ withCommon(program.command('rejoin <member>').description('rebuild a member as a
   .option('--no-worker', 'do not run an in-process worker')
   .action((member: string, opts: CommonOpts & { worker: boolean }) =>
     runGroupWorkflow(opts, 'rejoinMemberWorkflow', (c) => `rejoin-${c}-${member}`, () => ({ member }), (r) => `${member} streams from ${String(r.primary)}`),
+  );
+
+withCommon(program.command('unfence <member>').description('lift a fence: the group\'s recorded primary serves again (refused while another member is writable); any other member rejoins as a standby'))
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((member: string, opts: CommonOpts & { worker: boolean }) =>
+    runGroupWorkflow(opts, 'unfenceMemberWorkflow', (c) => `unfence-${c}-${member}`, () => ({ member }), (r) => String(r.detail)),
   );
 
 withCommon(program.command('approve <group>').description('approve (or --reject) a failover waiting for approval'))

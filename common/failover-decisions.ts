@@ -25,6 +25,7 @@ export interface StandbyPosition {
   inRecovery: boolean;
   /** pg_last_wal_replay_lsn(), e.g. '0/3000148'; null when unknown. */
   replayLsn: string | null;
+  /** pg_last_wal_receive_lsn(): what the standby received (and flushed); null when it never streamed since start. */
   receiveLsn: string | null;
 }
 
@@ -41,21 +42,34 @@ export function lsnToBigInt(lsn: string): bigint {
 
 export type StandbyChoice = { member: string; reason: string } | { member: null; reason: string };
 
+/** How far a standby got: the WAL it received (it replays it before promotion), else what it replayed. */
+export function standbyPosition(p: StandbyPosition): bigint | null {
+  const known = [p.receiveLsn, p.replayLsn].filter(isLsn).map(lsnToBigInt);
+  if (!known.length) return null;
+  return known.reduce((a, b) => (b > a ? b : a));
+}
+
+const formatLsn = (v: bigint) => `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
+
 /**
- * The standby with the highest replayed LSN among reachable standbys (ties: the order given, which
- * is the spec's). `preferred` (switchover --to) must itself be eligible. A member already out of
- * recovery wins outright: a previous attempt promoted it, and promoting another would split the group.
+ * The standby with the highest received LSN among reachable standbys in recovery (ties: the order
+ * given, which is the spec's). `preferred` (switchover --to) must itself be eligible. A member
+ * already out of recovery wins outright: a previous attempt promoted it, and promoting another
+ * would split the group.
  */
 export function pickStandby(positions: StandbyPosition[], preferred?: string): StandbyChoice {
   const promoted = positions.find((p) => p.reachable && !p.inRecovery);
   if (promoted) return { member: promoted.member, reason: `${promoted.member} is already promoted` };
-  const eligible = positions.filter((p) => p.reachable && p.inRecovery && isLsn(p.replayLsn));
+  const eligible = positions.filter((p) => p.reachable && p.inRecovery && standbyPosition(p) !== null);
   if (preferred) {
     const p = eligible.find((x) => x.member === preferred);
     return p ? { member: p.member, reason: `requested ${preferred}` } : { member: null, reason: `${preferred} is not a reachable streaming standby` };
   }
-  if (!eligible.length) return { member: null, reason: 'no reachable standby' };
+  if (!eligible.length) {
+    const unreachable = positions.filter((p) => !p.reachable).map((p) => p.member);
+    return { member: null, reason: positions.length ? `no reachable standby (${unreachable.join(', ') || 'none in recovery with a known position'})` : 'the group has no standby' };
+  }
   let best = eligible[0]!;
-  for (const p of eligible.slice(1)) if (lsnToBigInt(p.replayLsn!) > lsnToBigInt(best.replayLsn!)) best = p;
-  return { member: best.member, reason: `highest replayed LSN ${best.replayLsn}` };
+  for (const p of eligible.slice(1)) if (standbyPosition(p)! > standbyPosition(best)!) best = p;
+  return { member: best.member, reason: `highest received LSN ${formatLsn(standbyPosition(best)!)}` };
 }

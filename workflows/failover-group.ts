@@ -1,16 +1,18 @@
 /**
  * failoverGroup (id `failover-<cluster>-<group>`): unplanned failover of a worker group or the
- * coordinator. Confirm the primary is down (several probes), optionally wait for an operator's
- * approval, fence it, promote the most advanced standby, point Citus (or, for the coordinator,
- * the coordinator's own metadata and PgBouncer) at it, record it in etcd, then rejoin the old
- * primary as a standby when its container can run.
+ * coordinator. Decide before acting: confirm the primary is down (several probes) and choose the
+ * standby that received the most WAL; with none, change nothing (outcome no-candidate). Then
+ * optionally wait for an operator's approval (and probe again), fence the old primary, promote the
+ * candidate, record it in etcd at once, point Citus (or, for the coordinator, the coordinator's own
+ * metadata and PgBouncer) at it, then rejoin the old primary as a standby when its container can run.
  */
 import { condition, defineQuery, defineUpdate, setHandler, workflowInfo, ApplicationFailure } from '@temporalio/workflow';
+import { ErrorTypes } from '../common/error-types';
 import { pickStandby, primaryIsDown } from '../common/failover-decisions';
 import { ProgressTracker, type Progress } from '../common/progress';
 import type { ClusterSpecInput } from '../common/spec';
 import { COORDINATOR_GROUP } from '../common/topology';
-import { acts, critical, validation } from './activity-proxies';
+import { acts, critical, longRunning, validation } from './activity-proxies';
 import { describeRejoin, groupMembers, rejoinOthers, type RejoinReport } from './group-helpers';
 import { withGroupLock } from './group-lock';
 
@@ -23,9 +25,13 @@ export interface FailoverGroupInput {
   approvalTimeout?: string;
   /** Rejoin the old primary as a standby when possible (default true). */
   rejoin?: boolean;
+  /** The group lock's lease TTL in seconds (default 30). */
+  lockTtlSeconds?: number;
+  /** How long to wait for the group lock while another workflow holds it (default 60 s). */
+  lockWaitMs?: number;
 }
 
-export type FailoverOutcome = 'failed-over' | 'primary-healthy' | 'approval-timeout' | 'rejected';
+export type FailoverOutcome = 'failed-over' | 'primary-healthy' | 'no-candidate' | 'approval-timeout' | 'rejected';
 
 export interface FailoverGroupResult {
   outcome: FailoverOutcome;
@@ -47,9 +53,11 @@ export interface ApprovalInput {
   comment?: string;
 }
 
-export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'approval', 'fence', 'promote', 'metadata', 'record', 'rejoin'] as const;
+export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'choose', 'approval', 'fence', 'promote', 'record', 'metadata', 'sync', 'rejoin'] as const;
 export const failoverProgressQuery = defineQuery<Progress>('progress');
 export const approveUpdate = defineUpdate<string, [ApprovalInput]>('approve');
+
+const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 
 export async function failoverGroup(input: FailoverGroupInput): Promise<FailoverGroupResult> {
   const progress = new ProgressTracker('failoverGroup', FAILOVER_STEPS, () => Date.now());
@@ -83,17 +91,28 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     const primaries = await acts.readLivePrimaries(spec);
     const { oldPrimary, standbys } = groupMembers(spec, primaries, input.group);
     const base = { group: input.group, oldPrimary, timeline, rejoined: [] as string[], notRejoined: [] as string[] };
-    const probes = await progress.run('confirm-down', () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 }), (p) => p.map((x) => x.detail).join('; '));
+    const confirmDown = () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
+    const probes = await progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));
     timeline.confirmedDown = Date.now();
     if (!primaryIsDown(probes)) {
       return { ...base, outcome: 'primary-healthy' as const, detail: `${oldPrimary} answers; use switchover for a planned change` };
     }
 
+    // Decide before acting: with no standby to promote, fencing would only make things worse.
+    const choose = async () => pickStandby(await critical.standbyPositions({ spec, members: standbys }));
+    let choice = await progress.run('choose', choose, (c) => (c.member ? `${c.member}: ${c.reason}` : c.reason));
+    const noCandidate = (reason: string) => ({
+      ...base,
+      outcome: 'no-candidate' as const,
+      detail: `no standby of ${input.group} can be promoted (${reason}); nothing was changed: ${oldPrimary} stays the primary and serves again once its container runs`,
+    });
+    if (!choice.member) return noCandidate(choice.reason);
+
     if (input.requireApproval ?? spec.requireFailoverApproval) {
       progress.start('approval');
       awaitingApproval = true;
       const decided = await condition(() => decision !== undefined, input.approvalTimeout ?? '10m').catch((err: unknown) => {
-        throw ApplicationFailure.nonRetryable(`approvalTimeout ${String(input.approvalTimeout)}: ${String(err)}`, 'BadConfig');
+        throw ApplicationFailure.nonRetryable(`approvalTimeout ${String(input.approvalTimeout)}: ${String(err)}`, ErrorTypes.BadConfig);
       });
       awaitingApproval = false;
       if (!decided) {
@@ -105,21 +124,38 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
         return { ...base, outcome: 'rejected' as const, detail: `rejected by ${decision!.approver}; nothing was changed` };
       }
       progress.finish('approval', `approved by ${decision!.approver}`);
+      // Minutes may have passed: the primary may be back, the candidate gone.
+      if (!primaryIsDown(await confirmDown())) {
+        return { ...base, outcome: 'primary-healthy' as const, detail: `${oldPrimary} answers again after the approval; nothing was changed` };
+      }
+      choice = await choose();
+      if (!choice.member) return noCandidate(choice.reason);
     } else {
       progress.skip('approval', 'not required');
     }
+    const candidate = choice.member;
 
     await assertHeld();
-    await progress.run('fence', () => critical.fenceMember({ spec, member: oldPrimary }));
+    await progress.run('fence', () => critical.fenceMember({ spec, member: oldPrimary, reason: `fenced by ${owner}: ${candidate} takes over` }));
     timeline.fenced = Date.now();
-    const newPrimary = await progress.run('promote', async () => {
-      const positions = await critical.standbyPositions({ spec, members: standbys });
-      const choice = pickStandby(positions);
-      if (!choice.member) throw ApplicationFailure.nonRetryable(`no standby can be promoted in ${input.group}: ${choice.reason}`, 'NoCandidate');
-      await critical.promoteStandby({ spec, member: choice.member });
-      return choice.member;
+    let promoteError: string | undefined;
+    await progress.run('promote', async () => {
+      try {
+        await critical.promoteStandby({ spec, member: candidate, reason: `promoted by ${owner}` });
+        return candidate;
+      } catch (err) {
+        // The candidate was lost between the choice and its promotion: undo the fence (the old
+        // primary stays the group's primary; nothing else changed), unless another member is writable.
+        promoteError = errorMessage(err);
+        await acts.unfencePrimary({ spec, member: oldPrimary, others: standbys });
+        return `${candidate} could not be promoted; ${oldPrimary} unfenced`;
+      }
     }, (m) => m);
+    if (promoteError) return noCandidate(`${candidate} could not be promoted: ${promoteError}`);
+    const newPrimary = candidate;
     timeline.promoted = Date.now();
+    // etcd names the new primary at once: a crash from here on never leaves it naming a fenced member.
+    await progress.run('record', () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary }), (r) => (r.recorded ? `etcd: ${newPrimary}` : 'already recorded'));
 
     await assertHeld();
     await progress.run('metadata', async () => {
@@ -133,8 +169,9 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     }, (d) => d);
     timeline.metadataUpdated = Date.now();
     const outageWindowMs = timeline.metadataUpdated - timeline.started!;
-
-    await progress.run('record', () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary, event: { kind: 'failover', outageWindowMs, workflow: owner } }));
+    if (input.group === COORDINATOR_GROUP) progress.skip('sync', 'coordinator');
+    else await progress.run('sync', () => longRunning.waitMetadataSynced({ spec, coordinator: primaries.coordinator }), () => 'metadata synced to the workers');
+    await acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary, event: { kind: 'failover', outageWindowMs, workflow: owner } });
 
     let rejoin: RejoinReport = { streaming: [], failed: [] };
     if (input.rejoin ?? true) {
@@ -143,5 +180,5 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
       progress.skip('rejoin', 'not requested');
     }
     return { ...base, outcome: 'failed-over' as const, newPrimary, outageWindowMs, rejoined: rejoin.streaming, notRejoined: rejoin.failed, detail: `${oldPrimary} -> ${newPrimary}` };
-  });
+  }, { ttlSeconds: input.lockTtlSeconds, waitMs: input.lockWaitMs });
 }

@@ -31,7 +31,7 @@ export async function rejoinOthers(spec: ClusterSpec, newPrimary: string, member
   await Promise.all(
     others.map(async (member) => {
       try {
-        await acts.rejoinMember({ spec, member, primary: newPrimary });
+        await longRunning.rejoinMember({ spec, member, primary: newPrimary });
         await longRunning.checkReplication({ spec, standby: member, primary: newPrimary, timeoutMs: 120_000 });
         streaming.push(member);
       } catch (err) {

@@ -2,3 +2,4 @@ export * from './setup-cluster';
 export * from './failover-group';
 export * from './switchover-group';
 export * from './rejoin-member';
+export * from './unfence-member';

@@ -1,5 +1,6 @@
 /** rejoinMember (id `rejoin-<cluster>-<member>`): rebuild a member as a streaming standby of its group's primary. */
 import { ApplicationFailure, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ErrorTypes } from '../common/error-types';
 import { ProgressTracker, type Progress } from '../common/progress';
 import type { ClusterSpecInput } from '../common/spec';
 import { acts, validation } from './activity-proxies';
@@ -25,11 +26,11 @@ export async function rejoinMemberWorkflow(input: RejoinMemberInput): Promise<Re
     progress.finish('lock');
     const primaries = await acts.readLivePrimaries(spec);
     const { oldPrimary: primary } = groupMembers(spec, primaries, member.group);
-    if (primary === member.name) throw ApplicationFailure.nonRetryable(`${member.name} is the primary of ${member.group}; nothing to rejoin`, 'BadConfig');
+    if (primary === member.name) throw ApplicationFailure.nonRetryable(`${member.name} is the primary of ${member.group}; nothing to rejoin (if it is fenced, \`citusctl unfence ${member.name}\` makes it serve again)`, ErrorTypes.BadConfig);
     await assertHeld();
     const r = await progress.run('rejoin', async () => {
       const report = await rejoinOthers(spec, primary, [member.name]);
-      if (!report.streaming.length) throw ApplicationFailure.nonRetryable(`${member.name} did not rejoin: ${report.failed.join('; ')}`, 'RejoinFailed');
+      if (!report.streaming.length) throw ApplicationFailure.nonRetryable(`${member.name} did not rejoin: ${report.failed.join('; ')}`, ErrorTypes.RejoinFailed);
       return report;
     }, describeRejoin);
     return { ...r, primary };

@@ -2,11 +2,18 @@
 # citusctl PostgreSQL node bootstrap. The project's own: it runs the same on the upstream
 # citusdata/citus image and on the offline Debian build, and relies only on PostgreSQL binaries
 # under /usr/lib/postgresql/*/bin, a `postgres` user, /bin/sh, setpriv and flock.
-# The initial primary runs initdb; every other member waits for its base backup (taken by the
-# standby-follow activity) and then starts. State markers live next to PGDATA in the volume.
+#
+# It obeys the member state in the volume ($ROOT/member.state, written by the orchestrator; format
+# and meaning in common/member-state.ts):
+#   (no state)  the initial primary runs initdb; any other member waits for its base backup
+#   primary     start as it is
+#   standby     start in recovery, always (standby.signal is forced): never a second primary
+#   fenced      do not start PostgreSQL until the state changes
+#   rejoining   rebuild as a standby of $PRIMARY (pg_rewind, else a fresh base backup), then standby
 set -eu
 export ROOT=/var/lib/postgresql/citusctl
 export PGDATA="$ROOT/pgdata"
+STATE_FILE="$ROOT/member.state"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/postgres" ]; then
   echo "citusctl-bootstrap: FATAL: image has no PostgreSQL binaries under /usr/lib/postgresql/*/bin" >&2
@@ -25,24 +32,47 @@ as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 # As PID 1, sh ignores signals it does not trap: make `docker stop` end the waiting loops below at once.
 trap 'exit 0' INT TERM
 
-if [ ! -e "$ROOT/initialized" ] && [ "${CITUSCTL_INIT:-standby}" = primary ]; then
-  # A PGDATA without the marker is a partial initdb from a crashed start: ours to redo.
+state() { (STATE=; [ -e "$STATE_FILE" ] && . "$STATE_FILE"; echo "${STATE:-}"); }
+# Atomic (rename), so a crash never leaves half a state file.
+write_state() {
+  printf "STATE='%s'\nAT='%s'\nREASON='%s'\n" "$1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$2" > "$STATE_FILE.tmp"
+  chown postgres:postgres "$STATE_FILE.tmp"
+  mv "$STATE_FILE.tmp" "$STATE_FILE"
+}
+
+# Volumes from before member.state carried marker files: translate them once.
+if [ ! -e "$STATE_FILE" ] && [ -e "$ROOT/initialized" ]; then
+  if [ -e "$ROOT/fenced" ]; then write_state fenced "fenced by a failover (from the old marker)"
+  elif [ -e "$PGDATA/standby.signal" ]; then write_state standby "from the old markers"
+  else write_state primary "from the old markers"; fi
+  rm -f "$ROOT/fenced" "$ROOT/initialized"
+fi
+
+if [ -z "$(state)" ] && [ "${CITUSCTL_INIT:-standby}" = primary ]; then
+  # No state yet: a PGDATA here is a partial initdb from a crashed start, ours to redo.
   as_postgres sh -ec '
     rm -rf "$PGDATA"
     initdb -D "$PGDATA" -U postgres --pwfile=/citusctl/secrets/superuser.pw \
       --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C --data-checksums >/dev/null
-    cat /citusctl/postgresql.citusctl.conf >> "$PGDATA/postgresql.conf"
-    cp /citusctl/pg_hba.conf "$PGDATA/pg_hba.conf"
-    touch "$ROOT/initialized"'
+    cat /citusctl/postgresql.citusctl.conf >> "$PGDATA/postgresql.conf"'
+  write_state primary "initialized as the group's first primary"
   echo "citusctl-bootstrap: initialized a new primary data directory"
 fi
-if [ -e "$ROOT/rejoin" ]; then
-  # Rebuild as a standby of the group's new primary: pg_rewind when the history allows it,
+
+while [ "$(state)" = fenced ]; do
+  # Fenced: never come back as a second primary. `citusctl unfence` or `citusctl rejoin` lifts it.
+  [ -n "${WAITING_SAID:-}" ] || echo "citusctl-bootstrap: member state is fenced; PostgreSQL stays down until the orchestrator changes it"
+  WAITING_SAID=1
+  sleep 0.5
+done
+
+if [ "$(state)" = rejoining ]; then
+  # Rebuild as a standby of the group's primary: pg_rewind when the history allows it,
   # otherwise (or with MODE=fresh) a fresh base backup; the old data directory is kept as pgdata.previous.
-  set -a; . "$ROOT/rejoin"; set +a
+  eval "$(STATE=; . "$STATE_FILE"; printf "PRIMARY='%s' SLOT='%s' MODE='%s'" "${PRIMARY:-}" "${SLOT:-}" "${MODE:-rewind}")"
   echo "citusctl-bootstrap: rejoining as a standby of $PRIMARY through slot $SLOT"
-  as_postgres env PGPASSFILE=/citusctl/pgpass sh -ec '
-    if [ "${MODE:-rewind}" = rewind ] && [ -e "$PGDATA/PG_VERSION" ] && pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY port=5432 user=postgres dbname=postgres connect_timeout=5"; then
+  as_postgres env PGPASSFILE=/citusctl/pgpass PRIMARY="$PRIMARY" SLOT="$SLOT" MODE="$MODE" sh -ec '
+    if [ "$MODE" = rewind ] && [ -e "$PGDATA/PG_VERSION" ] && pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY port=5432 user=postgres dbname=postgres connect_timeout=5"; then
       echo "citusctl-bootstrap: pg_rewind done"
     else
       echo "citusctl-bootstrap: pg_rewind not possible; taking a fresh base backup"
@@ -51,23 +81,25 @@ if [ -e "$ROOT/rejoin" ]; then
       if [ -e "$PGDATA" ]; then mv "$PGDATA" "$ROOT/pgdata.previous"; fi
       mv "$ROOT/pgdata.new" "$PGDATA"
     fi
-    touch "$PGDATA/standby.signal"
     # Replace (not pile up) the settings a standby carries.
     sed -i "/^primary_conninfo\|^primary_slot_name\|^synchronous_standby_names/d" "$PGDATA/postgresql.auto.conf"
     printf "%s\n" "primary_conninfo = '"'"'host=$PRIMARY port=5432 user=replicator application_name=$CITUSCTL_MEMBER'"'"'" \
-      "primary_slot_name = '"'"'$SLOT'"'"'" "synchronous_standby_names = '"''"'" >> "$PGDATA/postgresql.auto.conf"
-    touch "$ROOT/initialized"
-    rm -f "$ROOT/fenced" "$ROOT/rejoin"'
+      "primary_slot_name = '"'"'$SLOT'"'"'" "synchronous_standby_names = '"''"'" >> "$PGDATA/postgresql.auto.conf"'
+  write_state standby "rejoined as a standby of $PRIMARY"
 fi
-if [ -e "$ROOT/fenced" ]; then
-  # Fenced by a failover: never come back as a second primary. `citusctl rejoin` lifts this.
-  echo "citusctl-bootstrap: this member was fenced by a failover; waiting for rejoin"
-  while [ -e "$ROOT/fenced" ] && [ ! -e "$ROOT/rejoin" ]; do sleep 0.5; done
-  exec /bin/sh /citusctl/bootstrap.sh
-fi
-if [ ! -e "$ROOT/initialized" ]; then
+
+if [ -z "$(state)" ]; then
   echo "citusctl-bootstrap: waiting for a base backup from the group's primary"
-  while [ ! -e "$ROOT/initialized" ]; do sleep 0.2; done
+  while [ -z "$(state)" ]; do sleep 0.2; done
 fi
+
+# Access rules follow the cluster's current network (a new subnet after down + up).
+cp /citusctl/pg_hba.conf "$PGDATA/pg_hba.conf"
+chown postgres:postgres "$PGDATA/pg_hba.conf"
+case "$(state)" in
+  standby) touch "$PGDATA/standby.signal"; chown postgres:postgres "$PGDATA/standby.signal" ;;
+  primary) ;;
+  *) echo "citusctl-bootstrap: unknown member state '$(state)'; not starting" >&2; exit 65 ;;
+esac
 exec setpriv --reuid=postgres --regid=postgres --init-groups \
   env PGPASSFILE=/citusctl/pgpass postgres -D "$PGDATA" -c cluster_name="$CITUSCTL_MEMBER"

@@ -1,19 +1,21 @@
 #!/bin/sh
 # Seeds this member as a streaming standby (runs as postgres inside the standby's container).
-# A lock serialises it against a seed still running from a crashed attempt; the marker makes it
-# a no-op once done. Usage: seed-standby.sh <primary-host> <slot>
+# A lock serialises it against a seed still running from a crashed attempt; the member state
+# (common/member-state.ts) makes it a no-op once done: exit 3 when the member already has a state.
+# Usage: seed-standby.sh <primary-host> <slot>
 set -eu
 ROOT=/var/lib/postgresql/citusctl
 PGDATA="$ROOT/pgdata"
 export PATH="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1):$PATH"
 exec 9>"$ROOT/seed.lock"
 flock 9
-if [ -e "$ROOT/initialized" ]; then echo "already seeded"; exit 0; fi
-# No marker: whatever is here is a partial base backup of ours.
+if [ -e "$ROOT/member.state" ]; then exit 3; fi
+# No state: whatever is here is a partial base backup of ours.
 rm -rf "$PGDATA"
 PGPASSFILE=/citusctl/pgpass pg_basebackup -h "$1" -p 5432 -U replicator -D "$PGDATA" \
   -X stream -R -S "$2" --checkpoint=fast --no-password
 # A standby never waits for standbys of its own; the setting returns on promotion + rejoin.
 echo "synchronous_standby_names = ''" >> "$PGDATA/postgresql.auto.conf"
-touch "$ROOT/initialized"
+printf "STATE='standby'\nAT='%s'\nREASON='seeded from %s'\nPRIMARY='%s'\nSLOT='%s'\n" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$1" "$2" > "$ROOT/member.state.tmp"
+mv "$ROOT/member.state.tmp" "$ROOT/member.state"
 echo "seeded from $1 through slot $2"

@@ -260,7 +260,7 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
     expect(await inRecovery(c, 'g2-b')).toBe(false);
 
     await docker.getContainer(containerOf(c, 'g2-a')).start();
-    await waitFor('g2-a to log that it is fenced', async () => ((await containerLog(c, 'g2-a')).includes('fenced by a failover') ? true : undefined), 30_000);
+    await waitFor('g2-a to log that it is fenced', async () => ((await containerLog(c, 'g2-a')).includes('member state is fenced') ? true : undefined), 30_000);
     await sleep(2000); // give a (wrong) postgres time to come up, if the bootstrap started one
     expect((await docker.getContainer(containerOf(c, 'g2-a')).inspect()).State.Running).toBe(true);
     const outcome = await connectOutcome(c, 'g2-a');
@@ -273,7 +273,7 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
     expect(up.result.primaries).toEqual({ coordinator: 'coord-b', workers: { g1: 'g1-b', g2: 'g2-b' } });
     expect(up.result.demoRowsThroughPgBouncer).toBe(ROWS);
     await expectStreaming(c, 'g2-a', 'g2-b');
-    expect((await execRoot(c, 'g2-a', ['test', '-e', '/var/lib/postgresql/citusctl/fenced'])).code).not.toBe(0);
+    expect((await execRoot(c, 'g2-a', ['grep', '-qx', "STATE='standby'", '/var/lib/postgresql/citusctl/member.state'])).code).toBe(0);
     expect(await setting(c, 'g2-b', 'synchronous_standby_names')).toMatch(/g2-a/);
     await expectHealthy('coord-b');
   });

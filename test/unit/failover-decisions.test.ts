@@ -49,8 +49,8 @@ describe('pickStandby', () => {
     ...extra,
   });
 
-  test('highest replayed LSN wins', () => {
-    expect(pickStandby([pos('b', '0/5000000'), pos('c', '0/3000000')])).toEqual({ member: 'b', reason: 'highest replayed LSN 0/5000000' });
+  test('highest received LSN wins', () => {
+    expect(pickStandby([pos('b', '0/5000000'), pos('c', '0/3000000')])).toEqual({ member: 'b', reason: 'highest received LSN 0/5000000' });
     expect(pickStandby([pos('b', '0/3000000'), pos('c', '0/5000000')]).member).toBe('c');
   });
   test('compares LSNs numerically across the / boundary', () => {
@@ -79,9 +79,16 @@ describe('pickStandby', () => {
     expect(pickStandby([pos('c', '0/5000000'), pos('b', '0/5000000')]).member).toBe('c');
     expect(pickStandby([pos('a', '0/1'), pos('b', '0/5000000'), pos('c', '0/5000000')]).member).toBe('b');
   });
+  test('received beats replayed: a standby that received more wins even if it replayed less', () => {
+    const b = pos('b', '0/5000000', { receiveLsn: '0/5000000' });
+    const c = pos('c', '0/4000000', { receiveLsn: '0/6000000' });
+    expect(pickStandby([b, c])).toEqual({ member: 'c', reason: 'highest received LSN 0/6000000' });
+    // No receive position (never streamed since start): its replayed position counts.
+    expect(pickStandby([pos('b', '0/7000000', { receiveLsn: null }), c]).member).toBe('b');
+  });
   test('no candidate', () => {
-    expect(pickStandby([])).toEqual({ member: null, reason: 'no reachable standby' });
-    expect(pickStandby([pos('b', null, { reachable: false }), pos('c', null, { reachable: false })])).toEqual({ member: null, reason: 'no reachable standby' });
+    expect(pickStandby([])).toEqual({ member: null, reason: 'the group has no standby' });
+    expect(pickStandby([pos('b', null, { reachable: false }), pos('c', null, { reachable: false })])).toEqual({ member: null, reason: 'no reachable standby (b, c)' });
     expect(pickStandby([pos('b', null)]).member).toBeNull();
   });
 });

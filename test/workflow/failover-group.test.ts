@@ -36,21 +36,27 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
   const { result, error, progress } = await runFailover(m.activities);
   expect(error).toBeUndefined();
 
-  const order = sequence(m.calls);
-  // readLivePrimaries and acquireGroupLock in either order (reading under the lock is a proposed fix).
-  expect([order[0], ...order.slice(1, 3).sort(), ...order.slice(3, 9)]).toEqual([
+  // Lock renewals (assertHeld before each change) interleave: look at the order of the rest.
+  const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
+  expect(order.slice(0, 11)).toEqual([
     'validateSpec',
     'acquireGroupLock',
     'readLivePrimaries',
     'probeMember',
+    'standbyPositions', // the candidate is chosen before anything is fenced
     'fenceMember',
-    'standbyPositions',
     'promoteStandby',
+    'recordPrimaryChange', // etcd names the new primary right after promotion
     'pointCitusAt',
-    'recordPrimaryChange',
+    'waitMetadataSynced',
+    'recordPrimaryChange', // then the event, with the outage
   ]);
   expect(order.slice(-2)).toEqual(['configureDurability', 'releaseGroupLock']);
-  expect(new Set(order.slice(9, -2))).toEqual(new Set(['rejoinMember', 'checkReplication']));
+  expect(new Set(order.slice(11, -2))).toEqual(new Set(['rejoinMember', 'checkReplication']));
+  // The lock is verified right before the fence and before the metadata change.
+  const all = m.calls.map((c) => c.name);
+  expect(all[all.indexOf('fenceMember') - 1]).toBe('renewGroupLock');
+  expect(all[all.indexOf('pointCitusAt') - 1]).toBe('renewGroupLock');
   expect(m.calls.every((c) => c.attempt === 1)).toBe(true);
   for (const n of ['pointCoordinatorAt', 'initPgBouncer', 'switchoverCriticalSection'] as const) expect(m.called(n)).toHaveLength(0);
 
@@ -59,7 +65,9 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
   expect(m.inputs('standbyPositions')[0]!.members).toEqual(['g1-b', 'g1-c']);
   expect(m.inputs('promoteStandby').map((i) => i.member)).toEqual(['g1-b']);
   expect(m.inputs('pointCitusAt')[0]).toMatchObject({ coordinator: 'coord-a', oldHost: 'g1-a', newHost: 'g1-b' });
-  expect(m.inputs('recordPrimaryChange')[0]).toMatchObject({ group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', event: { kind: 'failover' } });
+  expect(m.inputs('recordPrimaryChange')[0]).toMatchObject({ group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b' });
+  expect(m.inputs('recordPrimaryChange')[0]!.event).toBeUndefined();
+  expect(m.inputs('recordPrimaryChange')[1]).toMatchObject({ group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', event: { kind: 'failover' } });
   expect(m.inputs('rejoinMember').map((i) => `${i.member}->${i.primary}`).sort()).toEqual(['g1-a->g1-b', 'g1-c->g1-b']);
   expect(m.inputs('checkReplication').map((i) => `${i.standby}->${i.primary}`).sort()).toEqual(['g1-a->g1-b', 'g1-c->g1-b']);
   expect(m.inputs('configureDurability')[0]).toMatchObject({ primary: 'g1-b', standbys: ['g1-a', 'g1-c'] });
@@ -76,6 +84,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
   expect(stateOf(progress)).toEqual(Object.fromEntries(FAILOVER_STEPS.map((s) => [s, s === 'approval' ? 'skipped' : 'done'])));
   expect(step(progress, 'approval').detail).toBe('not required');
   expect(step(progress, 'promote').detail).toBe('g1-b');
+  expect(step(progress, 'choose').detail).toBe('g1-b: highest received LSN 0/5000000');
   expect(step(progress, 'metadata').detail).toBe('node 7 -> g1-b');
   expect(step(progress, 'rejoin').detail).toBe('streaming: g1-a, g1-c');
 
@@ -83,7 +92,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
   expect(result!.outageWindowMs).toBeGreaterThanOrEqual(0);
   expect(result!.outageWindowMs).toBe(result!.timeline.metadataUpdated! - result!.timeline.started!);
   expect(Object.keys(result!.timeline)).toEqual(expect.arrayContaining(['started', 'confirmedDown', 'fenced', 'promoted', 'metadataUpdated']));
-  expect(m.inputs('recordPrimaryChange')[0]!.event).toMatchObject({ outageWindowMs: result!.outageWindowMs });
+  expect(m.inputs('recordPrimaryChange')[1]!.event).toMatchObject({ outageWindowMs: result!.outageWindowMs });
 });
 
 test('the promoted standby follows the LSN, not the spec order (g1-c ahead of g1-b, across the / boundary)', async () => {
@@ -121,7 +130,7 @@ test('promoteStandby reporting {promoted:false} (already promoted) does not stop
   const { result, error } = await runFailover(m.activities);
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
-  expect(m.called('recordPrimaryChange')).toHaveLength(1);
+  expect(m.called('recordPrimaryChange')).toHaveLength(2);
 });
 
 test('a retryable failure re-pointing Citus after the promotion is retried; the standby is promoted once', async () => {
@@ -153,22 +162,54 @@ test('coordinator group: re-points the coordinator metadata and PgBouncer, not C
   expect(m.inputs('initPgBouncer')).toEqual([expect.objectContaining({ coordinator: 'coord-b' })]);
   const order = sequence(m.calls);
   expect(order.indexOf('pointCoordinatorAt')).toBeLessThan(order.indexOf('initPgBouncer'));
-  expect(order.indexOf('initPgBouncer')).toBeLessThan(order.indexOf('recordPrimaryChange'));
+  expect(order.indexOf('recordPrimaryChange')).toBeLessThan(order.indexOf('pointCoordinatorAt'));
+  expect(order.lastIndexOf('recordPrimaryChange')).toBeGreaterThan(order.indexOf('initPgBouncer'));
+  expect(m.called('waitMetadataSynced')).toHaveLength(0);
   expect(m.inputs('acquireGroupLock')[0]).toMatchObject({ group: 'coordinator' });
   expect(step(progress, 'metadata').detail).toBe('coordinator coord-b; PgBouncer re-pointed');
 });
 
-test('no reachable standby: fails NoCandidate (non-retryable) after fencing, and still releases the lock', async () => {
-  const m = mockFailoverActivities({}, { positions: { 'g1-b': { reachable: false, replayLsn: null }, 'g1-c': { reachable: false, replayLsn: null } } });
-  const { error, progress } = await runFailover(m.activities);
-  const f = failureOf(error);
-  expect(f).toMatchObject({ type: 'NoCandidate', nonRetryable: true });
-  expect(f.message).toMatch(/no standby can be promoted in g1/);
-  expect(m.called('promoteStandby')).toHaveLength(0);
-  expect(m.called('pointCitusAt')).toHaveLength(0);
+test('no reachable standby: outcome no-candidate, nothing fenced or promoted, the lock released', async () => {
+  const m = mockFailoverActivities({}, { positions: { 'g1-b': { reachable: false, replayLsn: null, receiveLsn: null }, 'g1-c': { reachable: false, replayLsn: null, receiveLsn: null } } });
+  const { result, error, progress } = await runFailover(m.activities);
+  expect(error).toBeUndefined();
+  expect(result).toMatchObject({ outcome: 'no-candidate', oldPrimary: 'g1-a' });
+  expect(result!.newPrimary).toBeUndefined();
+  expect(result!.detail).toMatch(/no standby of g1 can be promoted \(no reachable standby \(g1-b, g1-c\)\); nothing was changed/);
+  for (const n of ['fenceMember', 'promoteStandby', 'pointCitusAt', 'recordPrimaryChange', 'rejoinMember'] as const) expect(m.called(n)).toHaveLength(0);
   expect(m.called('releaseGroupLock')).toHaveLength(1);
   expect(sequence(m.calls).at(-1)).toBe('releaseGroupLock');
-  expect(stateOf(progress)).toMatchObject({ fence: 'done', promote: 'failed', metadata: 'pending' });
+  expect(stateOf(progress)).toMatchObject({ choose: 'done', fence: 'pending', promote: 'pending', metadata: 'pending' });
+});
+
+test('the candidate lost between the choice and its promotion: the fence is lifted, outcome no-candidate', async () => {
+  const m = mockFailoverActivities({
+    async promoteStandby() {
+      throw ApplicationFailure.nonRetryable('g1-b: connection refused', 'NotReady');
+    },
+  }, LAGGING);
+  const { result, error } = await runFailover(m.activities);
+  expect(error).toBeUndefined();
+  expect(result).toMatchObject({ outcome: 'no-candidate', oldPrimary: 'g1-a' });
+  expect(result!.detail).toMatch(/g1-b could not be promoted/);
+  expect(m.called('fenceMember')).toHaveLength(1);
+  expect(m.inputs('unfencePrimary')).toEqual([expect.objectContaining({ member: 'g1-a', others: ['g1-b', 'g1-c'] })]);
+  for (const n of ['pointCitusAt', 'recordPrimaryChange', 'rejoinMember'] as const) expect(m.called(n)).toHaveLength(0);
+  expect(m.called('releaseGroupLock')).toHaveLength(1);
+});
+
+test('a lock found lost right before the fence stops the failover: LockLost, nothing fenced', async () => {
+  const m = mockFailoverActivities({
+    async renewGroupLock() {
+      throw ApplicationFailure.nonRetryable('the lock of group g1 expired (lease answered TTL 0)', 'LockLost');
+    },
+  }, LAGGING);
+  const { error } = await runFailover(m.activities);
+  expect(failureOf(error)).toMatchObject({ type: 'LockLost', nonRetryable: true });
+  expect(failureOf(error).message).toMatch(/lost the etcd lock of group g1: the lock of group g1 expired/);
+  expect(m.called('fenceMember')).toHaveLength(0);
+  expect(m.called('promoteStandby')).toHaveLength(0);
+  expect(m.called('releaseGroupLock')).toHaveLength(1);
 });
 
 test('a non-retryable activity failure mid-failover also releases the lock', async () => {
@@ -180,7 +221,7 @@ test('a non-retryable activity failure mid-failover also releases the lock', asy
   const { error, progress } = await runFailover(m.activities);
   expect(failureOf(error)).toMatchObject({ type: 'BadConfig' });
   expect(m.called('releaseGroupLock')).toHaveLength(1);
-  expect(m.called('standbyPositions')).toHaveLength(0);
+  expect(m.called('promoteStandby')).toHaveLength(0);
   expect(step(progress, 'fence')).toMatchObject({ state: 'failed', detail: 'docker says no' });
 });
 
@@ -222,6 +263,26 @@ describe('approval', () => {
     expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
     expect(step(progress, 'approval')).toMatchObject({ state: 'done', detail: 'approved by alice' });
     expect(m.called('fenceMember')).toHaveLength(1);
+    // Probed again and the candidate chosen again after the approval, before fencing.
+    expect(m.called('probeMember')).toHaveLength(2);
+    expect(m.called('standbyPositions')).toHaveLength(2);
+  });
+
+  test('the primary answers again after the approval: primary-healthy, nothing fenced', async () => {
+    let probes = 0;
+    const m = mockFailoverActivities({
+      async probeMember() {
+        probes += 1;
+        return probes === 1 ? [{ ok: false, detail: 'container exited', conclusive: true }] : [{ ok: true, detail: 'answers as primary' }];
+      },
+    });
+    const { result, error } = await runFailover(m.activities, { ...G1, requireApproval: true, approvalTimeout: '30s' }, async (handle) => {
+      await waitForStep(handle, 'approval', 'running');
+      await handle.executeUpdate('approve', { args: [{ approver: 'alice', approve: true }] });
+    });
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ outcome: 'primary-healthy' });
+    expect(m.called('fenceMember')).toHaveLength(0);
   });
 
   test('rejected: outcome rejected, nothing changed', async () => {

@@ -27,6 +27,8 @@ export const FAILOVER_ACTIVITY_NAMES = [
   'standbyPositions',
   'promoteStandby',
   'pointCitusAt',
+  'waitMetadataSynced',
+  'unfencePrimary',
   'pointCoordinatorAt',
   'initPgBouncer',
   'recordPrimaryChange',
@@ -77,8 +79,12 @@ export function mockFailoverActivities(overrides: Partial<FailoverActivities> = 
     async acquireGroupLock({ group }) {
       return { lease: `lease-${group}` };
     },
-    async renewGroupLock() {},
-    async releaseGroupLock() {},
+    async renewGroupLock() {
+      return { ttl: 30 };
+    },
+    async releaseGroupLock() {
+      return { released: true };
+    },
     async probeMember() {
       return probes.map((ok, i) => ({ ok, detail: ok ? `probe ${i + 1}: answers as primary` : `probe ${i + 1}: connection refused` }));
     },
@@ -103,6 +109,12 @@ export function mockFailoverActivities(overrides: Partial<FailoverActivities> = 
     },
     async pointCitusAt() {
       return { updated: true, nodeId: 7 };
+    },
+    async waitMetadataSynced() {
+      return { synced: true };
+    },
+    async unfencePrimary() {
+      return { started: true };
     },
     async pointCoordinatorAt() {
       return { updated: true };

@@ -27,7 +27,7 @@ test('happy path: the member follows its group primary, under the group lock', a
   const m = mockFailoverActivities();
   const { result, error, progress } = await runRejoin(m.activities, 'g1-b');
   expect(error).toBeUndefined();
-  const order = sequence(m.calls);
+  const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
   // readLivePrimaries and acquireGroupLock in either order (reading under the lock is a proposed fix).
   expect([order[0], ...order.slice(1, 3).sort(), ...order.slice(3)]).toEqual(['validateSpec', 'acquireGroupLock', 'readLivePrimaries', 'rejoinMember', 'checkReplication', 'configureDurability', 'releaseGroupLock']);
   expect(m.inputs('rejoinMember')).toEqual([expect.objectContaining({ member: 'g1-b', primary: 'g1-a' })]);
@@ -74,7 +74,7 @@ test.each(['rejoinMember', 'checkReplication'] as const)('a non-retryable %s fai
   expect(f).toMatchObject({ type: 'RejoinFailed', nonRetryable: true });
   expect(f.message).toBe(`g2-b did not rejoin: g2-b: ${name} broke on g2-b`);
   expect(m.called('releaseGroupLock')).toHaveLength(1);
-  expect(sequence(m.calls).at(-1)).toBe('releaseGroupLock');
+  expect(sequence(m.calls.filter((c) => c.name !== 'renewGroupLock')).at(-1)).toBe('releaseGroupLock');
   // The step failed, and its detail names the failure.
   expect(step(progress, 'rejoin').detail).toBe(`g2-b did not rejoin: g2-b: ${name} broke on g2-b`);
   expect(stateOf(progress)).toMatchObject({ validate: 'done', lock: 'done', rejoin: 'failed' });

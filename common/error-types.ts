@@ -1,0 +1,20 @@
+/**
+ * ApplicationFailure type names, shared by activities (which throw them) and workflows (which
+ * throw and match them). Pure: safe in workflows.
+ */
+export const ErrorTypes = {
+  BadConfig: 'BadConfig',
+  Auth: 'AuthFailure',
+  ImageIncapable: 'ImageIncapable',
+  Conflict: 'ResourceConflict',
+  Refused: 'Refused',
+  NotReady: 'NotReady',
+  Invariant: 'InvariantViolated',
+  /** The group's etcd lock expired or is held by someone else: stop before the next change. */
+  LockLost: 'LockLost',
+  /** No standby can be promoted; nothing was changed. */
+  NoCandidate: 'NoCandidate',
+  RejoinFailed: 'RejoinFailed',
+} as const;
+
+export type ErrorType = keyof typeof ErrorTypes;
