@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type { Etcd3 } from 'etcd3';
 import type { Client } from 'pg';
 import type { SecretStore } from '../lib/secrets';
+import type { ClusterSpec } from '../common/spec';
 
 export interface PgTarget {
   port: number;
@@ -17,8 +18,8 @@ export interface PgConnector {
 }
 
 export interface EtcdConnector {
-  /** A cached client for the etcd reachable on 127.0.0.1:<port>. */
-  client(port: number): Etcd3;
+  /** A cached client for the cluster's etcd (127.0.0.1:<spec.etcd.port>). */
+  client(spec: ClusterSpec): Etcd3;
 }
 
 export interface ActivityDeps {

@@ -9,7 +9,8 @@ import { stateDir } from '../lib/state-dir';
 function etcdConnector(): EtcdConnector & { close(): void } {
   const clients = new Map<number, Etcd3>();
   return {
-    client(port) {
+    client(spec) {
+      const port = spec.etcd.port;
       let c = clients.get(port);
       if (!c) {
         c = new Etcd3({ hosts: `http://127.0.0.1:${port}`, dialTimeout: 3000 });
