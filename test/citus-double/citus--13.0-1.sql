@@ -22,7 +22,10 @@
  * Node-to-node connections use libpq through the C functions of the dblink
  * library, declared privately in schema citus_double_internal, so that
  * CREATE EXTENSION citus needs no other extension. Passwords come from
- * libpq's PGPASSFILE / ~/.pgpass, as with real Citus.
+ * libpq's PGPASSFILE / ~/.pgpass, as with real Citus. Every node connection
+ * carries citus.node_conninfo (default sslmode=require), and CREATE EXTENSION
+ * turns ssl on (self-signed certificate when none exists), as documented for
+ * Citus: see citus_double_internal.ensure_ssl at the end of this script.
  */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
@@ -154,6 +157,9 @@ CREATE FUNCTION citus_double_internal.conninfo_quote(v text)
 
 -- Connection string for host:port in the current database as the current
 -- user, with citus.node_conninfo appended (no password: .pgpass supplies it).
+-- EVERY node connection of the double is built here, so all of them carry
+-- citus.node_conninfo (default sslmode=require: a node without working ssl
+-- fails, as with real Citus).
 CREATE FUNCTION citus_double_internal.connstr(host text, port integer, timeout_ms integer DEFAULT NULL)
     RETURNS text LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog
@@ -909,5 +915,14 @@ REVOKE ALL ON FUNCTION pg_catalog.citus_add_node(text, integer, integer, pg_cata
 REVOKE ALL ON FUNCTION pg_catalog.citus_remove_node(text, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.citus_update_node(integer, text, integer, boolean, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.citus_pause_node_within_txn(integer, boolean, integer) FROM PUBLIC;
+
+-- As documented for Citus: CREATE EXTENSION turns ssl on when it is off,
+-- with a self-signed certificate and key in the data directory when none
+-- exists (ALTER SYSTEM SET ssl = on, then a reload). See citus_double.c.
+CREATE FUNCTION citus_double_internal.ensure_ssl()
+    RETURNS text LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'citus_double_ensure_ssl';
+REVOKE ALL ON FUNCTION citus_double_internal.ensure_ssl() FROM PUBLIC;
+SELECT citus_double_internal.ensure_ssl();
 
 RESET allow_system_table_mods;

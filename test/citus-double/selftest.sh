@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Self-test of the Citus TEST DOUBLE image (citusctl-test/postgres-citus-double:17).
 #
-# Starts a throwaway docker network and 3 containers (coordinator + 2 workers;
-# password auth scram-sha-256 on TCP; node-to-node passwords from a .pgpass
-# named by PGPASSFILE), runs the Citus calls citusctl makes, checks the
-# documented results, and removes everything it created (only its own
+# Starts a throwaway docker network and 4 containers (coordinator + 2 workers,
+# and w3 for the ssl failure cases; password auth scram-sha-256 on TCP;
+# node-to-node passwords from a .pgpass named by PGPASSFILE), runs the Citus
+# calls citusctl makes, checks the documented results (also: ssl turned on at
+# CREATE EXTENSION, node connections over ssl, sslmode=require failing against
+# a node without ssl), and removes everything it created (only its own
 # uniquely named network and containers, also on failure or Ctrl-C).
 #
 # Usage: test/citus-double/selftest.sh [--no-build] [--keep]
@@ -21,7 +23,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "selftest.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -73,14 +75,19 @@ CONF
   printf "*:*:*:postgres:%s\n" "$CDS_PW" > "$PGPASSFILE"
   chown postgres "$PGPASSFILE"; chmod 0600 "$PGPASSFILE"
 fi
+# Like citusctl'"'"'s bootstrap: the server gets postgres'"'"'s HOME, because libpq
+# reads ~/.postgresql/ for sslmode=require. CDS_ROOT_HOME=1 keeps root'"'"'s
+# unreadable HOME (the bug class the ssl checks must catch).
+[ "${CDS_ROOT_HOME:-0}" = 1 ] || export HOME=/var/lib/postgresql
 exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$D"'
 
-start_node() { # name alias...
+start_node() { # name alias...   (env START_ENV: extra "-e K=V" arguments)
   local name="$RUN-$1"; shift
   local aliases=() a
   for a in "$@"; do aliases+=(--network-alias "$a"); done
+  # shellcheck disable=SC2086
   docker run -d --name "$name" --network "$NET" "${aliases[@]}" \
-    --label "org.citusctl.selftest=$RUN" \
+    --label "org.citusctl.selftest=$RUN" ${START_ENV:-} \
     -e CDS_PW="$PW" -e PGPASSFILE=/var/lib/postgresql/.pgpass \
     "$IMAGE" /bin/sh -c "$BOOT" >/dev/null
   CONTAINERS+=("$name")
@@ -122,11 +129,12 @@ docker network create --label "org.citusctl.selftest=$RUN" "$NET" >/dev/null
 start_node coord coord coordalias
 start_node w1 w1
 start_node w2 w2 w2b
-for n in coord w1 w2; do wait_ready "$n" || { bad "node $n starts"; exit 1; }; done
-ok "3 containers up (coordinator + 2 workers)"
+START_ENV="-e CDS_ROOT_HOME=1" start_node w3 w3
+for n in coord w1 w2 w3; do wait_ready "$n" || { bad "node $n starts"; exit 1; }; done
+ok "4 containers up (coordinator + 2 workers + w3 for the ssl cases)"
 
 # ---------------------------------------------------------------- basics
-for n in coord w1 w2; do
+for n in coord w1 w2 w3; do
   logs="$(docker logs "$RUN-$n" 2>&1)"
   if grep -q 'citus test double loaded' <<<"$logs"; then
     ok "$n: server log announces the test double"
@@ -138,10 +146,38 @@ else ok "w1 refuses TCP logins without password (scram-sha-256)"; fi
 if out="$(docker exec -u postgres "$RUN-coord" psql -X -w -h w1 -d postgres -Atc 'select current_user')" && [ "$out" = postgres ]; then
   ok "PGPASSFILE password login coord -> w1 works"; else bad "PGPASSFILE password login coord -> w1 works" "$out"; fi
 
-for n in coord w1 w2; do
+# ---------------------------------------------------------------- ssl at CREATE EXTENSION
+expect "before CREATE EXTENSION: ssl is off (initdb default)" coord postgres "SHOW ssl" "off"
+for n in coord w1 w2 w3; do
   expect "$n: CREATE EXTENSION IF NOT EXISTS citus (twice)" "$n" postgres \
     "CREATE EXTENSION IF NOT EXISTS citus; CREATE EXTENSION IF NOT EXISTS citus; SELECT extversion FROM pg_extension WHERE extname='citus'" "13.0-1"
 done
+# The reload that turns ssl on is asynchronous (as pg_reload_conf()): wait for it in new sessions.
+wait_setting() { # node setting value
+  local i
+  for i in $(seq 1 40); do
+    [ "$(sqlc "$1" postgres "SHOW $2" 2>/dev/null)" = "$3" ] && return 0
+    sleep 0.25
+  done
+  return 1
+}
+for n in coord w1 w2 w3; do
+  if wait_setting "$n" ssl on; then ok "$n: after CREATE EXTENSION, SHOW ssl = on"
+  else bad "$n: after CREATE EXTENSION, SHOW ssl = on" "$(sqlc "$n" postgres 'SHOW ssl' 2>&1)"; fi
+done
+expect "ssl = on is in postgresql.auto.conf (ALTER SYSTEM), certificate and key in the data directory" coord postgres \
+  "SELECT (SELECT setting FROM pg_file_settings WHERE name = 'ssl' AND sourcefile LIKE '%postgresql.auto.conf' AND applied) || ':' || current_setting('ssl_cert_file') || ':' || current_setting('ssl_key_file') || ':' || (pg_stat_file('server.crt')).size::int::bool || ':' || (pg_stat_file('server.key')).size::int::bool" \
+  "on:server.crt:server.key:true:true"
+if out="$(docker exec -u postgres "$RUN-coord" sh -c 'cd /var/lib/postgresql/data && stat -c "%a %U" server.key && openssl x509 -in server.crt -noout -subject -checkend 86400 && openssl pkey -in server.key -pubout | openssl sha256 && openssl x509 -in server.crt -noout -pubkey | openssl sha256' 2>&1)" \
+   && [ "$(sed -n 1p <<<"$out")" = "600 postgres" ] && grep -q 'CN *= *citus-test-double' <<<"$out" \
+   && [ "$(sed -n 4p <<<"$out")" = "$(sed -n 5p <<<"$out")" ]; then
+  ok "self-signed certificate (CN citus-test-double, valid) matches its key; key is 0600 postgres"
+else bad "self-signed certificate matches its key; key is 0600 postgres" "$out"; fi
+if grep -q 'citus test double: turned ssl on' <<<"$(docker logs "$RUN-coord" 2>&1)"; then
+  ok "server log says the test double turned ssl on"
+else bad "server log says the test double turned ssl on" "$(docker logs "$RUN-coord" 2>&1 | tail -5)"; fi
+expect "citus.node_conninfo defaults to sslmode=require" w1 postgres "SHOW citus.node_conninfo" "sslmode=require"
+CRT_SUM="$(docker exec "$RUN-coord" sha256sum /var/lib/postgresql/data/server.crt)"
 expect "citus_version() says 'Citus test double'" coord postgres \
   "SELECT citus_version() LIKE 'Citus test double%'" "t"
 expect "catalog tables resolve unqualified (in pg_catalog)" coord postgres \
@@ -150,6 +186,9 @@ expect "catalog tables resolve unqualified (in pg_catalog)" coord postgres \
 expect "create a scratch database on the coordinator" coord postgres "CREATE DATABASE scratch" ""
 expect "search_path / allow_system_table_mods untouched after CREATE EXTENSION" coord scratch \
   "CREATE EXTENSION citus; SELECT current_setting('search_path') || '|' || current_setting('allow_system_table_mods')" '"$user", public|off'
+if [ "$(docker exec "$RUN-coord" sha256sum /var/lib/postgresql/data/server.crt)" = "$CRT_SUM" ]; then
+  ok "CREATE EXTENSION in a second database (ssl already on) keeps the certificate"
+else bad "CREATE EXTENSION in a second database (ssl already on) keeps the certificate"; fi
 
 # ---------------------------------------------------------------- pitfall: coordinator implicitly localhost
 expect "pitfall db: create_distributed_table before citus_set_coordinator_host" coord scratch \
@@ -188,6 +227,13 @@ expect "citus_get_active_worker_nodes()" coord postgres \
 expect "citus_is_coordinator() on coordinator / worker" coord postgres "SELECT citus_is_coordinator()" "t"
 expect "  worker w1 says false and knows its group" w1 postgres \
   "SELECT citus_is_coordinator() || ':' || (SELECT groupid FROM pg_dist_local_group) || ':' || (SELECT count(*) FROM pg_dist_node)" "false:1:3"
+
+# ---------------------------------------------------------------- node connections use ssl
+expect "coordinator -> w1 connection of the double is ssl (pg_stat_ssl on w1)" coord postgres \
+  "SELECT citus_double_internal.remote_value('w1', 5432, 'SELECT s.ssl || '':'' || a.application_name FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE s.pid = pg_backend_pid()')" \
+  "true:citus_double"
+expect "worker w1 -> w2 connection of the double is ssl (pg_stat_ssl on w2)" w1 postgres \
+  "SELECT citus_double_internal.remote_value('w2', 5432, 'SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()')" "true"
 
 # ---------------------------------------------------------------- create_distributed_table
 expect "create_distributed_table('items','id') (32 shards by default)" coord postgres \
@@ -265,6 +311,26 @@ docker stop -t 5 "$RUN-w2" >/dev/null
 expect "health with w2 stopped: from w2 NULL, to w2 false, others true" coord postgres \
   "SELECT count(*) FILTER (WHERE from_nodename = 'w2' AND result IS NULL) || ':' || count(*) FILTER (WHERE to_nodename = 'w2' AND from_nodename <> 'w2' AND result = false) || ':' || count(*) FILTER (WHERE from_nodename <> 'w2' AND to_nodename <> 'w2' AND result) FROM citus_check_cluster_node_health()" \
   "3:2:4"
+
+# ---------------------------------------------------------------- ssl failures (w3)
+# w3 runs with root's HOME (unreadable by postgres), the bug class of
+# citusctl's bootstrap comment: its own outgoing sslmode=require connections fail.
+sqlc w3 postgres "ALTER SYSTEM SET ssl = off" >/dev/null && sqlc w3 postgres "SELECT pg_reload_conf()" >/dev/null
+if wait_setting w3 ssl off; then ok "w3: ssl turned off (ALTER SYSTEM, reload)"; else bad "w3: ssl turned off"; fi
+expect_err "sslmode=require: citus_add_node of a node whose ssl is off fails" coord postgres \
+  "SELECT citus_add_node('w3', 5432)" "SSL was required"
+expect "  and the node is not added" coord postgres "SELECT count(*) FROM pg_dist_node WHERE nodename = 'w3'" "0"
+expect "  citus_check_connection_to_node says false" coord postgres "SELECT citus_check_connection_to_node('w3', 5432)" "f"
+sqlc w3 postgres "ALTER SYSTEM SET ssl = on" >/dev/null && sqlc w3 postgres "SELECT pg_reload_conf()" >/dev/null
+wait_setting w3 ssl on || true
+W3="$(sqlc coord postgres "SELECT citus_add_node('w3', 5432)" 2>&1)"
+[[ "$W3" =~ ^[0-9]+$ ]] && ok "with ssl on again, citus_add_node('w3') works ($W3)" || bad "with ssl on again, citus_add_node('w3') works" "$W3"
+expect "w3 -> w1 fails: libpq cannot read ~/.postgresql under root's HOME" w3 postgres \
+  "SELECT citus_check_connection_to_node('w1', 5432)" "f"
+expect_err "  the error names the certificate file" w3 postgres \
+  "SELECT citus_double_internal.remote_value('w1', 5432, 'SELECT 1')" "/root/.postgresql"
+expect "  while w1 -> coord (postgres's HOME) works" w1 postgres \
+  "SELECT citus_check_connection_to_node('coord', 5432)" "t"
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
