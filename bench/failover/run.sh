@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # bench/failover/run.sh -- write outage and lost acknowledged writes across `citusctl failover`
-# (primary container killed) and `citusctl switchover` (benchmark only; no test asserts on these).
+# (worker primary container killed), `citusctl switchover <group>` and `citusctl switchover
+# coordinator` (benchmark only; no test asserts on these).
 #
-#   bench/failover/run.sh [ROUNDS]      # default 10 failover + 10 switchover rounds
+#   bench/failover/run.sh [ROUNDS]      # default 10 rounds of each
 #
-# Builds (SKIP_BUILD=1 skips), checks the images, then runs bench/failover/bench.mjs, which brings
-# the cluster of cluster.benchfo.yaml up (not timed), runs the rounds, prints per-round numbers,
-# median/max and where the time goes, and takes the cluster down with --volumes at the end
-# (KEEP_UP=1 keeps it). A Temporal dev server this script started is stopped at the end
-# (KEEP_TEMPORAL=1 keeps it). Other knobs: see the header of bench.mjs.
+# Builds (SKIP_BUILD=1 skips; the bench is TypeScript under bench/, compiled to dist/bench by
+# `npm run build`), checks the images, then runs dist/bench/failover/main.js, which brings the
+# cluster of cluster.benchfo.yaml up (not timed), runs the rounds with numbered writers through
+# PgBouncer (and, on the Citus test double, directly to the group's primary too, labelled), prints
+# per-round numbers, median/max and where the time goes, and takes the cluster down with --volumes
+# at the end (KEEP_UP=1 keeps it). A Temporal dev server this script started is stopped at the end
+# (KEEP_TEMPORAL=1 keeps it). Other knobs: see the header of bench/failover/main.ts.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -17,7 +20,7 @@ ROUNDS="${1:-${ROUNDS:-10}}"
 
 export CITUSCTL_STATE_DIR="${CITUSCTL_STATE_DIR:-/tmp/citusctl-bench-failover}"
 export CITUSCTL_TEMPORAL_PORT="${CITUSCTL_TEMPORAL_PORT:-47333}"
-export TEMPORAL_CLI_PATH="${TEMPORAL_CLI_PATH:-/root/.pyenv/versions/3.11.7/bin/temporal}"
+export TEMPORAL_CLI_PATH="${TEMPORAL_CLI_PATH:-$(command -v temporal || echo temporal)}"
 export CITUSCTL_IMAGE_POSTGRES="${CITUSCTL_IMAGE_POSTGRES:-citusctl-test/postgres-citus-double:17}"
 export CITUSCTL_IMAGE_PGBOUNCER="${CITUSCTL_IMAGE_PGBOUNCER:-citusctl/pgbouncer:1}"
 export CITUSCTL_IMAGE_ETCD="${CITUSCTL_IMAGE_ETCD:-citusctl/etcd:3.5}"
@@ -42,4 +45,4 @@ done
 if [ "${SKIP_BUILD:-0}" != 1 ]; then (cd "$ROOT" && npm run build --silent) >"$BENCH_OUT/build.log" 2>&1 || { cat "$BENCH_OUT/build.log" >&2; exit 1; }; fi
 
 cd "$ROOT"
-node "$HERE/bench.mjs" "$ROUNDS"
+node "$ROOT/dist/bench/failover/main.js" "$ROUNDS"

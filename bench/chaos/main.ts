@@ -1,0 +1,133 @@
+/**
+ * bench/chaos: under numbered writers, one random fault per round, the product's repair through
+ * its CLI, and the invariants. Run through bench/chaos/run.sh (env, build, Temporal).
+ *
+ *   node dist/bench/chaos/main.js [ROUNDS]        # default 20
+ *
+ * env: CHAOS_SEED (random; printed, so a run can be repeated), CHAOS_FAULTS (comma list to draw
+ *      from; default all kinds), SPEC (bench/chaos/cluster.chaos.yaml), WRITE_INTERVAL_MS (20),
+ *      BENCH_OUT (results dir), CITUSCTL_STATE_DIR, KEEP_UP=1.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BenchCluster } from '../lib/cluster';
+import { runCli, type CliOptions } from '../lib/cli';
+import { DirectTarget, PgBouncerTarget } from '../lib/targets';
+import { cpuCount, loadavg, Log, ms } from '../lib/util';
+import { SequentialIds } from '../lib/writer';
+import { FAULT_KINDS, type FaultKind } from './faults';
+import { kindTable, roundLine, type ChaosRound } from './report';
+import { repair } from './repair';
+import { Rng } from './rng';
+import { chaosRound, type ChaosWriter } from './round';
+import { RoundContext } from './round-context';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const env = process.env;
+
+function faultKinds(): FaultKind[] {
+  if (!env.CHAOS_FAULTS) return [...FAULT_KINDS];
+  const kinds = env.CHAOS_FAULTS.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (bad.length) throw new Error(`CHAOS_FAULTS: unknown kind(s) ${bad.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+  return kinds as FaultKind[];
+}
+
+async function writersFor(cluster: BenchCluster, isDouble: boolean): Promise<ChaosWriter[]> {
+  const pgb = new PgBouncerTarget(cluster, isDouble ? '(test double: the rows stay on the coordinator)' : '(ids over every shard)');
+  const out: ChaosWriter[] = [{ name: 'PgBouncer', target: pgb, ids: new SequentialIds(await pgb.firstId()) }];
+  if (isDouble) {
+    for (const g of cluster.spec.workers) {
+      const t = new DirectTarget(cluster, g);
+      out.push({ name: `direct ${g}`, target: t, ids: new SequentialIds(await t.prepare()) });
+    }
+  }
+  return out;
+}
+
+async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
+  const rounds = Number(process.argv[2] ?? env.ROUNDS ?? 20);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`not a round count: ${String(process.argv[2])}`);
+  const seed = env.CHAOS_SEED ? Number(env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
+  if (!Number.isInteger(seed)) throw new Error(`CHAOS_SEED must be an integer: ${String(env.CHAOS_SEED)}`);
+  const kinds = faultKinds();
+  const kindRng = new Rng(seed); // the kinds alone, so a seed's sequence of kinds does not depend on the cluster's state
+  const rng = new Rng(seed ^ 0x5bd1e995);
+  const intervalMs = Number(env.WRITE_INTERVAL_MS ?? 20);
+  log.line(`bench/chaos: ${rounds} rounds, CHAOS_SEED=${seed}, faults drawn from ${kinds.join(', ')}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
+  log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
+
+  await runCli(cli, ['down', '--volumes'], 'down-before'); // a clean start: this cluster name is the chaos run's own
+  const up = await runCli(cli, ['up'], 'up');
+  if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
+  log.line(`citusctl up (not timed) took ${ms(up.tExit - up.tSpawn)} ms`);
+  const coord = cluster.members('coordinator')[0]?.name ?? 'coord-a';
+  const citus = await cluster.citusVersion(coord);
+  const isDouble = citus.startsWith('Citus test double');
+  log.line(`citus_version(): ${citus}`);
+  const writers = await writersFor(cluster, isDouble);
+  for (const w of writers) log.line(`writer ${w.name}: ${w.target.label}`);
+  if (isDouble) log.line('NOTE: Citus TEST DOUBLE (no query routing): a worker fault shows in the direct writers, not in the PgBouncer writer.');
+  log.line(`each writer: one INSERT per ${intervalMs} ms, a failed row retried until it succeeds; outage = longest time without an ack from the fault to the end of the round`);
+  log.line('');
+
+  const results: ChaosRound[] = [];
+  let aborted = '';
+  for (let i = 1; i <= rounds; i++) {
+    const kind = kindRng.pick(kinds);
+    const ctx = new RoundContext(cluster, cli, rng, i);
+    const pre = await repair(ctx, 180_000, ctx.t0);
+    if (!pre.repaired) {
+      aborted = `round ${i}: the cluster is not healthy before the fault (${pre.problems.join('; ')}); see ${ctx.logFile}`;
+      break;
+    }
+    const r = await chaosRound(ctx, kind, writers, intervalMs);
+    results.push(r);
+    fs.writeFileSync(path.join(outDir, 'rounds.json'), JSON.stringify(results, null, 2));
+    log.line(roundLine(r));
+    for (const v of r.violations) log.line(`    VIOLATION: ${v}`);
+    if (!r.repaired || r.violations.length) log.line(`    round log: ${r.logFile}`);
+  }
+  log.line('');
+  if (aborted) log.line(`ABORTED: ${aborted}`);
+  log.line(`per fault kind (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}, durability ${cluster.spec.durability}; repair = fault injected -> every group healthy; loadavg ${loadavg()} at the end):`);
+  for (const l of kindTable(results, writers.map((w) => w.name))) log.line(l);
+  const repaired = results.filter((r) => r.repaired).length;
+  const violations = results.reduce((a, r) => a + r.violations.length, 0);
+  log.line('');
+  log.line(`chaos: ${results.length} rounds, ${repaired} repaired, ${violations} violations (CHAOS_SEED=${seed})`);
+  log.line(`reproduce: CHAOS_SEED=${seed}${env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${env.CHAOS_FAULTS}` : ''} bash bench/chaos/run.sh ${rounds}`);
+  return aborted || repaired < results.length || violations ? 1 : 0;
+}
+
+async function run(): Promise<number> {
+  const stateDir = path.resolve(env.CITUSCTL_STATE_DIR ?? '/tmp/citusctl-bench-chaos');
+  const spec = path.resolve(env.SPEC ?? path.join(ROOT, 'bench/chaos/cluster.chaos.yaml'));
+  const outDir = env.BENCH_OUT ?? path.join(stateDir, `chaos-results-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  fs.mkdirSync(outDir, { recursive: true });
+  const log = new Log(path.join(outDir, 'summary.txt'));
+  const cluster = new BenchCluster(spec, stateDir, 'bench-chaos');
+  const cli: CliOptions = { root: ROOT, spec, outDir };
+  let code = 1;
+  try {
+    code = await main(log, cli, cluster, outDir);
+  } catch (err) {
+    log.line(`bench/chaos: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  } finally {
+    if (env.KEEP_UP !== '1') {
+      const d = await runCli(cli, ['down', '--volumes'], 'down');
+      if (d.doc.ok) log.line(`cluster ${cluster.name} removed (down --volumes)`);
+      else log.line(`citusctl down --volumes FAILED: ${String(d.doc.error)}; removed by label instead: ${await cluster.removeByLabel().catch((err: unknown) => String(err))}`);
+    }
+    log.close();
+  }
+  return code;
+}
+
+run().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

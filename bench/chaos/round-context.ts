@@ -1,0 +1,67 @@
+/**
+ * What one chaos round works with: the cluster, the seeded randomness, a per-round log file (the
+ * round's story: fault, every observation that was not healthy, every CLI run with its outcome),
+ * and the CLI, whose reports are kept as r<N>-<tag>.json / .err next to the log.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BenchCluster } from '../lib/cluster';
+import { startCli, type CliOptions, type CliResult, type CliRun } from '../lib/cli';
+import { now } from '../lib/util';
+import type { Rng } from './rng';
+
+export class RoundContext {
+  readonly logFile: string;
+  private seq = 0;
+  readonly t0 = now();
+
+  constructor(
+    readonly cluster: BenchCluster,
+    private readonly cliOptions: CliOptions,
+    readonly rng: Rng,
+    readonly round: number,
+  ) {
+    this.logFile = path.join(cliOptions.outDir, `round${String(round).padStart(2, '0')}.log`);
+    fs.writeFileSync(this.logFile, '');
+  }
+
+  log(line: string): void {
+    fs.appendFileSync(this.logFile, `[+${((now() - this.t0) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+  }
+
+  private tag(args: string[]): string {
+    this.seq += 1;
+    return `r${String(this.round).padStart(2, '0')}-${String(this.seq).padStart(2, '0')}-${args.join('-').replace(/[^a-z0-9-]/gi, '_')}`;
+  }
+
+  /** Starts `citusctl ARGS`; the outcome is logged when it ends. */
+  start(args: string[]): CliRun {
+    const tag = this.tag(args);
+    this.log(`citusctl ${args.join(' ')} (report: ${tag}.json/.err)`);
+    const run = startCli(this.cliOptions, args, tag);
+    void run.done.then((r) => this.log(`citusctl ${args.join(' ')}: ${describeCli(r)}`));
+    return run;
+  }
+
+  run(args: string[]): Promise<CliResult> {
+    return this.start(args).done;
+  }
+
+  async docker(args: string[]): Promise<string> {
+    this.log(`docker ${args.join(' ')}`);
+    try {
+      return await this.cluster.docker(args);
+    } catch (err) {
+      this.log(`docker ${args.join(' ')} failed: ${String(err)}`);
+      throw err;
+    }
+  }
+}
+
+export function describeCli(r: CliResult): string {
+  const took = `${((r.tExit - r.tSpawn) / 1000).toFixed(1)}s`;
+  if (r.signal) return `killed (${r.signal}) after ${took}`;
+  const res = r.doc.result ?? {};
+  const outcome = typeof res.outcome === 'string' ? `${res.outcome}${typeof res.detail === 'string' ? `: ${res.detail}` : ''}` : r.doc.ok ? 'ok' : 'failed';
+  return `exit ${String(r.code)} in ${took}: ${outcome}${r.doc.error ? ` (${r.doc.error})` : ''}`;
+}
