@@ -168,7 +168,7 @@ withCommon(program.command('worker').description('run a long-lived worker (for w
 const images = program.command('images').description('container images');
 withCommon(images.command('build').description('build the offline images from Debian packages (PostgreSQL 17, PgBouncer, etcd)')).action(async (opts: CommonOpts) => {
   try {
-    (await lazy.preflight()).buildOfflineImages(opts.json ? 'pipe' : 'inherit');
+    (await lazy.preflight()).buildOfflineImages(opts.json ? 'stderr' : 'inherit');
     print(opts.json, { ok: true, images: (await lazy.images()).OFFLINE_IMAGES }, () => undefined);
   } catch (err) {
     fail(err, opts.json);

@@ -1,31 +1,114 @@
-/** `citusctl down`: removes the cluster's containers and network; volumes (and secrets) only with --volumes. */
+/**
+ * `citusctl down`: first stops the cluster's workflows (schedules deleted, running workflows
+ * cancelled, terminated after a bounded wait), so none retries against what is removed next;
+ * then removes the cluster's containers and network; volumes (and secrets) only with --volumes.
+ */
 import Docker from 'dockerode';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LABEL_CLUSTER } from '../activities/docker-helpers';
 import type { ClusterSpec } from '../common/spec';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
+import { stopClusterWorkflows, type StopReport } from './stop-cluster-workflows';
+import { connectForCleanup } from './temporal-client';
 
-export async function down(spec: ClusterSpec, opts: { volumes?: boolean }): Promise<{ removedContainers: string[]; removedVolumes: string[]; network: boolean }> {
+export interface DownOptions {
+  volumes?: boolean;
+  /** How long cancelled workflows get before they are terminated (default 10 s). */
+  cancelWaitMs?: number;
+  /** Notes for the operator (default: stderr, so --json stdout stays one document). */
+  log?: (line: string) => void;
+}
+
+export interface DownReport {
+  removedContainers: string[];
+  removedVolumes: string[];
+  network: boolean;
+  workflows: ({ reachable: true; address: string } & StopReport) | { reachable: false; address?: string; reason: string };
+}
+
+export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownReport> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const docker = new Docker();
-  const filters = { label: [`${LABEL_CLUSTER}=${spec.name}`] };
-  const removedContainers: string[] = [];
+  const root = stateDir();
+  const workflows = await stopWorkflows(docker, root, spec.name, opts.cancelWaitMs, log);
+  const removed = { removedContainers: [] as string[], removedVolumes: [] as string[], network: false };
+  // An activity attempt already running when its workflow was cancelled may still create a container
+  // (a seeding helper, say): when workflows were stopped, sweep until a listing finds nothing left.
+  const stopped = workflows.reachable && workflows.cancelled.length > 0;
+  for (let round = 0; ; round++) {
+    const left = await removeOnce(docker, spec.name, opts.volumes ?? false, removed);
+    if (left === 0 && (!stopped || round >= 1)) break;
+    if (round >= 10) throw new Error(`cluster ${spec.name}: ${left} Docker objects could not be removed`);
+    await sleep(1000);
+  }
+  if (opts.volumes) await new SecretStore(root).remove(spec.name); // the data they protected is gone
+  return { ...removed, workflows };
+}
+
+async function stopWorkflows(docker: Docker, root: string, cluster: string, cancelWaitMs: number | undefined, log: (line: string) => void): Promise<DownReport['workflows']> {
+  const { connected, address, why } = await connectForCleanup(root, process.env);
+  if (!connected) {
+    const reason = `Temporal not reachable (${why}): no workflow to cancel`;
+    log(reason);
+    return { reachable: false, address, reason };
+  }
+  try {
+    const report = await stopClusterWorkflows(connected.client, cluster, { cancelWaitMs, otherClusters: await knownClusters(docker, root), log });
+    return { reachable: true, address: address!, ...report };
+  } finally {
+    await connected.close(); // every call above was awaited: nothing in flight
+  }
+}
+
+/** Cluster names this machine knows (state directory, Docker labels): ids of "demo-x" are not "demo"'s. */
+async function knownClusters(docker: Docker, root: string): Promise<string[]> {
+  const names = new Set<string>();
+  try {
+    for (const d of fs.readdirSync(path.join(root, 'clusters'))) names.add(d);
+  } catch {
+    // no state yet
+  }
+  for (const c of await docker.listContainers({ all: true, filters: { label: [LABEL_CLUSTER] } })) {
+    const name = c.Labels?.[LABEL_CLUSTER];
+    if (name) names.add(name);
+  }
+  return [...names];
+}
+
+/** One pass of removal; returns how many objects it saw that are still there (in use, say). */
+async function removeOnce(docker: Docker, cluster: string, volumes: boolean, out: { removedContainers: string[]; removedVolumes: string[]; network: boolean }): Promise<number> {
+  const filters = { label: [`${LABEL_CLUSTER}=${cluster}`] };
+  let left = 0;
   for (const c of await docker.listContainers({ all: true, filters })) {
-    await docker.getContainer(c.Id).remove({ force: true });
-    removedContainers.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
+    if (await removeOrCount(() => docker.getContainer(c.Id).remove({ force: true }))) out.removedContainers.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
+    else left++;
   }
-  let network = false;
   for (const n of await docker.listNetworks({ filters })) {
-    await docker.getNetwork(n.Id).remove();
-    network = true;
+    if (await removeOrCount(() => docker.getNetwork(n.Id).remove())) out.network = true;
+    else left++;
   }
-  const removedVolumes: string[] = [];
-  if (opts.volumes) {
+  if (volumes) {
     const { Volumes } = await docker.listVolumes({ filters });
     for (const v of Volumes ?? []) {
-      await docker.getVolume(v.Name).remove();
-      removedVolumes.push(v.Name);
+      if (await removeOrCount(() => docker.getVolume(v.Name).remove())) out.removedVolumes.push(v.Name);
+      else left++;
     }
-    await new SecretStore(stateDir()).remove(spec.name); // the data they protected is gone
   }
-  return { removedContainers, removedVolumes, network };
+  return left;
+}
+
+/** true: removed (or already gone); false: still there (409 in use, or being removed). */
+async function removeOrCount(remove: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await remove();
+    return true;
+  } catch (err) {
+    const code = (err as { statusCode?: number }).statusCode;
+    if (code === 404) return true;
+    if (code === 409) return false;
+    throw err;
+  }
 }

@@ -4,7 +4,7 @@
  * packages; what is still missing (a Citus image) is named with how to supply it.
  */
 import type Docker from 'dockerode';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type StdioOptions } from 'node:child_process';
 import type { ClusterSpec, ImageRole } from '../common/spec';
 import { containerLogs, imagePresent } from '../activities/docker-helpers';
 import { IMAGE_ENV, OFFLINE_IMAGES, ROLES, resolveImages } from '../activities/images';
@@ -25,8 +25,16 @@ async function tryPull(docker: Docker, image: string): Promise<string | undefine
   }
 }
 
-export function buildOfflineImages(stdio: 'inherit' | 'pipe' = 'inherit'): void {
-  const r = spawnSync('bash', [projectFile('images/build.sh')], { stdio });
+/** Where the build script's output goes: the terminal, or stderr (--json: stdout carries one JSON document). */
+export type BuildOutput = 'inherit' | 'stderr';
+
+/** stdio for images/build.sh: no input; in 'stderr' mode its stdout is our stderr (fd 2), never our stdout. */
+export function buildScriptStdio(output: BuildOutput): StdioOptions {
+  return output === 'stderr' ? ['ignore', 2, 2] : ['ignore', 'inherit', 'inherit'];
+}
+
+export function buildOfflineImages(output: BuildOutput = 'inherit'): void {
+  const r = spawnSync('bash', [projectFile('images/build.sh')], { stdio: buildScriptStdio(output) });
   if (r.status !== 0) throw new PreflightError('building the offline images failed (images/build.sh)');
 }
 
@@ -45,7 +53,7 @@ async function capabilityProblem(docker: Docker, image: string): Promise<string 
 }
 
 /** Returns the spec with the images that will actually run filled in. Throws PreflightError. */
-export async function preflightImages(docker: Docker, spec: ClusterSpec, env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<ClusterSpec> {
+export async function preflightImages(docker: Docker, spec: ClusterSpec, env: NodeJS.ProcessEnv, log: (m: string) => void, buildOutput: BuildOutput = 'inherit'): Promise<ClusterSpec> {
   const images = resolveImages(spec, env);
   const final: Record<ImageRole, string> = { ...images };
   const pullErrors: Partial<Record<ImageRole, string>> = {};
@@ -62,7 +70,7 @@ export async function preflightImages(docker: Docker, spec: ClusterSpec, env: No
       throw new PreflightError(explicit.map((r) => `image ${images[r]} (${r}) is not present and cannot be pulled: ${pullErrors[r]}`).join('\n'));
     }
     log(`cannot pull ${missing.map((r) => images[r]).join(', ')}; building offline images from Debian packages`);
-    buildOfflineImages();
+    buildOfflineImages(buildOutput);
     for (const role of missing) final[role] = OFFLINE_IMAGES[role];
   }
   const problem = await capabilityProblem(docker, final.postgres);

@@ -4,11 +4,13 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
+import { setMaxListeners } from 'node:events';
 import type { Progress } from '../common/progress';
 import { stateDir } from '../lib/state-dir';
 import { TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
 import { createDeps } from '../worker/deps';
 import { createWorker, quietRuntime } from '../worker/run-worker';
+import { abortableQuery, followWorkflow } from './follow-workflow';
 import { ProgressPrinter } from './progress-printer';
 import { connectClient } from './temporal-client';
 
@@ -44,6 +46,11 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
     worker = created.worker;
     workerDone = worker.run().finally(() => created.connection.close());
   }
+  // A worker that dies leaves nobody to run the workflow: stop waiting (cancel the long poll, so no
+  // call is left in flight), and report the worker's error from the finally below.
+  const workerFailed = new AbortController();
+  setMaxListeners(0, workerFailed.signal); // result() long-polls, one abort listener per poll: not a leak
+  workerDone?.catch(() => workerFailed.abort());
   const { client, close } = await connectClient(endpoint);
   try {
     const existing = await client.workflow.getHandle(opts.workflowId).describe().catch(() => undefined);
@@ -56,24 +63,13 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     });
-    const printer = new ProgressPrinter(opts.log);
-    let last: Progress | undefined;
-    const follow = () =>
-      handle
-        .query<Progress>('progress')
-        .then((p) => {
-          last = p;
-          printer.update(p); // to stderr in --json mode (the CLI's log), so stdout stays one document
-        })
-        .catch(() => undefined);
-    const poll = setInterval(() => void follow(), 250);
-    let result: T;
-    try {
-      result = (await handle.result()) as T;
-    } finally {
-      clearInterval(poll);
-      await follow();
-    }
+    const printer = new ProgressPrinter(opts.log); // to stderr in --json mode (the CLI's log), so stdout stays one document
+    // Every query is cancelled by the poller and bounded by a deadline: none outlives the connection closed below.
+    const { result, last } = await followWorkflow<T, Progress>({
+      result: () => client.withAbortSignal(workerFailed.signal, () => handle.result() as Promise<T>),
+      query: abortableQuery<Progress>(client, handle, 'progress'),
+      onProgress: (p) => printer.update(p),
+    });
     return { workflowId: opts.workflowId, runId: handle.firstExecutionRunId, attached, steps: last?.steps ?? [], result, temporal: { address: endpoint.address, ui: endpoint.uiUrl } };
   } finally {
     await close();

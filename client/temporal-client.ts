@@ -1,10 +1,39 @@
 /** A Temporal client on the resolved endpoint. */
 import { Client, Connection } from '@temporalio/client';
-import type { TemporalEndpoint } from '../lib/temporal-server';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ensureTemporal, type TemporalEndpoint } from '../lib/temporal-server';
 
-export async function connectClient(endpoint: TemporalEndpoint): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: endpoint.address });
+export interface ConnectedClient {
+  client: Client;
+  /** Closes the connection; call it only once every call made through the client has settled. */
+  close: () => Promise<void>;
+}
+
+export async function connectClient(endpoint: TemporalEndpoint, connectTimeoutMs?: number): Promise<ConnectedClient> {
+  const connection = await Connection.connect({ address: endpoint.address, ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}) });
   return { client: new Client({ connection, namespace: endpoint.namespace }), close: () => connection.close() };
 }
 
 export const setupWorkflowId = (cluster: string) => `setup-${cluster}`;
+
+/**
+ * The Temporal server holding the cluster's workflows, for `down`: TEMPORAL_ADDRESS when set;
+ * else the embedded dev server, started again only if its database exists (a workflow left in it
+ * would resume on its next start). Undefined when there is none or it cannot be reached.
+ */
+export async function connectForCleanup(stateRoot: string, env: NodeJS.ProcessEnv): Promise<{ connected?: ConnectedClient; address?: string; why?: string }> {
+  const hasEmbeddedState = fs.existsSync(path.join(stateRoot, 'temporal', 'temporal.db'));
+  if (!env.TEMPORAL_ADDRESS && !hasEmbeddedState) return { why: 'no Temporal server has run for this state directory' };
+  let endpoint: TemporalEndpoint;
+  try {
+    endpoint = await ensureTemporal(stateRoot, env);
+  } catch (err) {
+    return { why: (err as Error).message };
+  }
+  try {
+    return { connected: await connectClient(endpoint, 5_000), address: endpoint.address };
+  } catch (err) {
+    return { address: endpoint.address, why: `cannot connect to ${endpoint.address}: ${(err as Error).message}` };
+  }
+}

@@ -22,7 +22,7 @@ export interface UpOptions {
 export type UpReport = RunReport<SetupClusterResult> & { pgpass: string };
 
 export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string) => void): Promise<UpReport> {
-  const finalSpec = await preflightImages(new Docker(), spec, process.env, log);
+  const finalSpec = await preflightImages(new Docker(), spec, process.env, log, opts.json ? 'stderr' : 'inherit');
   const report = await runWorkflow<SetupClusterResult>({
     workflowType: 'setupCluster',
     workflowId: setupWorkflowId(finalSpec.name),

@@ -1,0 +1,35 @@
+/**
+ * Which workflows and schedules belong to a cluster, from their ids (`setup-<c>`, `failover-<c>-<g>`,
+ * `health-<c>`, ...) or, where set, the CitusCluster search attribute. Pure: `down` uses it to find
+ * what to cancel before it removes anything.
+ */
+
+/** Every id kind a cluster's workflows or schedules use (or may use), each followed by `-<cluster>`. */
+export const WORKFLOW_KINDS = ['setup', 'failover', 'switchover', 'rejoin', 'monitor', 'health', 'rebalance', 'drain', 'scale', 'cluster'] as const;
+
+/** Id prefixes for a visibility query (`WorkflowId STARTS_WITH ...`); a superset, refine with ownedByCluster. */
+export function clusterIdPrefixes(cluster: string): string[] {
+  return WORKFLOW_KINDS.map((k) => `${k}-${cluster}`);
+}
+
+/** Visibility query: running workflows whose id starts with one of the cluster's prefixes. */
+export function runningWorkflowsQuery(cluster: string, withSearchAttribute: boolean): string {
+  const ids = clusterIdPrefixes(cluster).map((p) => `WorkflowId STARTS_WITH ${quote(p)}`);
+  if (withSearchAttribute) ids.push(`CitusCluster = ${quote(cluster)}`);
+  return `(${ids.join(' OR ')}) AND ExecutionStatus = "Running"`;
+}
+
+const quote = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
+
+/**
+ * True when `id` is one of `cluster`'s: `<kind>-<cluster>` or `<kind>-<cluster>-<anything>`
+ * (a group, a member, a schedule's timestamp). Cluster names may contain "-", so `failover-demo-x-g1`
+ * matches cluster "demo" too; it is left to "demo-x" when that cluster is known (otherClusters).
+ * A CitusCluster search attribute on the execution, when present, decides alone.
+ */
+export function ownedByCluster(id: string, cluster: string, otherClusters: readonly string[] = [], taggedCluster?: string): boolean {
+  if (taggedCluster !== undefined) return taggedCluster === cluster;
+  const underKind = (c: string) => WORKFLOW_KINDS.some((k) => id === `${k}-${c}` || id.startsWith(`${k}-${c}-`));
+  if (!underKind(cluster)) return false;
+  return !otherClusters.some((o) => o !== cluster && o.startsWith(`${cluster}-`) && underKind(o));
+}

@@ -1,0 +1,44 @@
+import { clusterIdPrefixes, ownedByCluster, runningWorkflowsQuery } from '../../client/cluster-workflows';
+
+describe('ownedByCluster', () => {
+  test.each([
+    'setup-demo',
+    'failover-demo-g1',
+    'switchover-demo-coordinator',
+    'rejoin-demo-g1-b',
+    'health-demo',
+    'health-demo-2025-01-01T00:00:00Z', // a run started by the health-demo schedule
+    'monitor-demo',
+    'rebalance-demo',
+    'drain-demo-g2',
+    'cluster-demo',
+  ])('%s is demo\'s', (id) => expect(ownedByCluster(id, 'demo')).toBe(true));
+
+  test.each(['setup-demo2', 'setup-other', 'demo', 'setup', 'my-setup-demo', 'failover-demos-g1', 'unrelated-demo'])('%s is not demo\'s', (id) =>
+    expect(ownedByCluster(id, 'demo')).toBe(false),
+  );
+
+  test('ids of a known cluster whose name extends this one ("demo-x") are left to it', () => {
+    expect(ownedByCluster('failover-demo-x-g1', 'demo', ['demo-x'])).toBe(false);
+    expect(ownedByCluster('setup-demo-x', 'demo', ['demo-x'])).toBe(false);
+    expect(ownedByCluster('failover-demo-g1', 'demo', ['demo-x'])).toBe(true);
+    expect(ownedByCluster('failover-demo-x-g1', 'demo-x', ['demo'])).toBe(true);
+    expect(ownedByCluster('setup-demo', 'demo', ['demo', 'other'])).toBe(true);
+  });
+
+  test('the CitusCluster search attribute, when set, decides alone', () => {
+    expect(ownedByCluster('failover-demo-x-g1', 'demo', [], 'demo-x')).toBe(false);
+    expect(ownedByCluster('anything', 'demo', [], 'demo')).toBe(true);
+  });
+});
+
+describe('runningWorkflowsQuery', () => {
+  test('one STARTS_WITH per kind, running only; CitusCluster when asked; quotes escaped', () => {
+    const q = runningWorkflowsQuery('demo', false);
+    for (const p of clusterIdPrefixes('demo')) expect(q).toContain(`WorkflowId STARTS_WITH "${p}"`);
+    expect(q).toMatch(/\) AND ExecutionStatus = "Running"$/);
+    expect(q).not.toContain('CitusCluster');
+    expect(runningWorkflowsQuery('demo', true)).toContain('OR CitusCluster = "demo")');
+    expect(runningWorkflowsQuery('a"b', false)).toContain('"setup-a\\"b"');
+  });
+});
