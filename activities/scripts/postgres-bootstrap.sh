@@ -35,7 +35,8 @@ trap 'exit 0' INT TERM
 state() { (STATE=; [ -e "$STATE_FILE" ] && . "$STATE_FILE"; echo "${STATE:-}"); }
 # Atomic (rename), so a crash never leaves half a state file.
 write_state() {
-  printf "STATE='%s'\nAT='%s'\nREASON='%s'\n" "$1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$2" > "$STATE_FILE.tmp"
+  # Single quotes in the reason are escaped for `. member.state` ('\'').
+  printf "STATE='%s'\nAT='%s'\nREASON='%s'\n" "$1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(printf '%s' "$2" | sed "s/'/'\\\\''/g")" > "$STATE_FILE.tmp"
   chown postgres:postgres "$STATE_FILE.tmp"
   mv "$STATE_FILE.tmp" "$STATE_FILE"
 }
@@ -55,7 +56,7 @@ if [ -z "$(state)" ] && [ "${CITUSCTL_INIT:-standby}" = primary ]; then
     initdb -D "$PGDATA" -U postgres --pwfile=/citusctl/secrets/superuser.pw \
       --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C --data-checksums >/dev/null
     cat /citusctl/postgresql.citusctl.conf >> "$PGDATA/postgresql.conf"'
-  write_state primary "initialized as the group's first primary"
+  write_state primary "initialized as the first primary of the group"
   echo "citusctl-bootstrap: initialized a new primary data directory"
 fi
 

@@ -146,7 +146,7 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
     expect(r.workflowId).toBe(`failover-${c.name}-g1`);
     expect(r.result).toMatchObject({ outcome: 'failed-over', group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', rejoined: ['g1-a'] });
     expect(typeof r.result.outageWindowMs).toBe('number');
-    expect(stepStates(r.steps)).toEqual({ validate: 'done', lock: 'done', 'confirm-down': 'done', approval: 'skipped', fence: 'done', promote: 'done', metadata: 'done', record: 'done', rejoin: 'done' });
+    expect(stepStates(r.steps)).toEqual({ validate: 'done', lock: 'done', 'confirm-down': 'done', choose: 'done', approval: 'skipped', fence: 'done', promote: 'done', record: 'done', metadata: 'done', sync: 'done', rejoin: 'done' });
 
     // the new primary
     expect(await inRecovery(c, 'g1-b')).toBe(false);
