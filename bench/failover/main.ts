@@ -42,6 +42,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   log.line(`images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'} pgbouncer=${env.CITUSCTL_IMAGE_PGBOUNCER ?? '(spec/default)'} etcd=${env.CITUSCTL_IMAGE_ETCD ?? '(spec/default)'}`);
 
   if (env.SKIP_UP !== '1') {
+    await runCli(cli, ['down', '--volumes'], 'down-before'); // a clean start: the cluster name is the bench's own
     const up = await runCli(cli, ['up'], 'up');
     if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
     log.line(`citusctl up (not timed) took ${ms(up.tExit - up.tSpawn)} ms`);

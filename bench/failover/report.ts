@@ -43,18 +43,18 @@ export function summary(log: Log, results: RoundResult[], labels: Record<WriterK
     for (const key of ['pgbouncer', 'direct'] as WriterKey[]) {
       const ws = of(rs, key);
       if (!ws.length) continue;
-      const name = `${WRITER_NAME[key]}${isDouble && key === 'pgbouncer' && kind !== 'coordinator-switchover' ? ' (double: not on the faulted group)' : ''}`;
+      log.line(`  ${WRITER_NAME[key]} writer${isDouble && key === 'pgbouncer' && kind !== 'coordinator-switchover' ? ' (test double: its rows never reach the faulted group)' : ''}:`);
       if (kind === 'failover') {
         const xs = ws.map((w) => w.outageMs);
-        log.line(statLine(`${name}: client write outage`, xs, key === 'pgbouncer' && !isDouble ? target(xs, 2000) : ''));
+        log.line(statLine('    client write outage', xs, key === 'pgbouncer' && !isDouble ? target(xs, 2000) : ''));
       } else {
-        log.line(statLine(`${name}: longest write gap during the CLI run`, ws.map((w) => w.maxGapMs)));
+        log.line(statLine('    longest write gap during the CLI run', ws.map((w) => w.maxGapMs)));
       }
       const errors = sum(ws.map((w) => w.errors));
-      const errNote = kind === 'coordinator-switchover' ? `   target 0: ${errors === 0 ? 'met' : 'NOT met'}` : ' (each retried until it succeeded)';
-      log.line(`  ${`${name}: client errors`.padEnd(52)} total ${errors}${errNote}`);
+      const errNote = kind === 'coordinator-switchover' ? `   target 0: ${errors === 0 ? 'met' : 'NOT met'}` : '   (each failed row retried until it succeeded)';
+      log.line(`  ${'    client errors'.padEnd(52)} total ${errors}${errNote}`);
       const lost = sum(ws.map((w) => w.lost));
-      log.line(`  ${`${name}: acknowledged writes lost`.padEnd(52)} total ${lost} of ${sum(ws.map((w) => w.acked))} acked   target 0: ${lost === 0 ? 'met' : 'NOT met'}`);
+      log.line(`  ${'    acknowledged writes lost'.padEnd(52)} total ${lost} of ${sum(ws.map((w) => w.acked))} acked   target 0: ${lost === 0 ? 'met' : 'NOT met'}`);
     }
     const parts = Object.keys(rs[0]?.parts ?? {});
     if (parts.length) log.line('  where the time goes:');

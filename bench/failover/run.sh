@@ -31,6 +31,9 @@ mkdir -p "$BENCH_OUT"
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 TEMPORAL_WAS_UP=0
 port_open "$CITUSCTL_TEMPORAL_PORT" && TEMPORAL_WAS_UP=1
+# The bench's own Temporal state is throwaway: without a server running, start from an empty
+# database, so no workflow of an aborted earlier run (e.g. a setup still "in flight") is attached to.
+if [ "$TEMPORAL_WAS_UP" = 0 ]; then rm -f "$CITUSCTL_STATE_DIR"/temporal/temporal.db*; fi
 stop_temporal() {
   local pidfile="$CITUSCTL_STATE_DIR/temporal/server.pid"
   if [ "$TEMPORAL_WAS_UP" = 0 ] && [ "${KEEP_TEMPORAL:-0}" != 1 ] && [ -f "$pidfile" ]; then
