@@ -18,7 +18,10 @@ export interface PgConnector {
 }
 
 export interface EtcdConnector {
-  /** A cached client for the cluster's etcd (127.0.0.1:<spec.etcd.port>). */
+  /**
+   * A cached client for the cluster's etcd (127.0.0.1:<spec.etcd.port>), authenticated as etcd's
+   * root user with the password from the cluster's secrets file (etcd requires it once provisioned).
+   */
   client(spec: ClusterSpec): Etcd3;
 }
 

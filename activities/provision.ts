@@ -3,8 +3,9 @@ import type { ClusterSpec } from '../common/spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, networkName, volumeName } from '../common/topology';
 import type { ActivityDeps } from './deps';
 import { ensureContainerRunning, ensureNetwork, ensureVolume, imagePresent } from './docker-helpers';
-import { fatal } from './errors';
-import { withHeartbeat } from './heartbeat';
+import { EtcdCredentialsRejected, secureEtcd, type SecureOutcome } from '../lib/etcd-auth';
+import { fatal, notReady } from './errors';
+import { pollUntil, withHeartbeat } from './heartbeat';
 import { resolveImages, ROLES, IMAGE_ENV } from './images';
 import { etcdContainer, labelsFor, pgbouncerContainer, postgresContainer } from './node-containers';
 import { postgresFiles } from './postgres-config';
@@ -30,6 +31,9 @@ export function createProvisionActivities(deps: ActivityDeps) {
       const subnet = await ensureNetwork(docker, networkName(spec.name), spec.name);
       const created: string[] = [];
       // Members are independent: create and start them concurrently (initdb starts sooner).
+      // Every container created or found stopped gets its files again, among them pg_hba.conf for
+      // the network's current subnet (the bootstrap copies it into PGDATA at every start), so a
+      // cluster brought down and up again on another subnet still admits its own connections.
       await Promise.all(
         spec.members.map(async (member) => {
           await ensureVolume(docker, volumeName(spec.name, member.name), labelsFor(spec.name, member.group, member.name));
@@ -40,10 +44,32 @@ export function createProvisionActivities(deps: ActivityDeps) {
       created.sort((a, b) => spec.members.findIndex((m) => m.name === a) - spec.members.findIndex((m) => m.name === b));
       await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
       if ((await ensureContainerRunning(docker, spec.name, etcdContainer(spec, images.etcd), async () => ({}))).created) created.push(ETCD_MEMBER);
+      // Before anything else uses etcd (readiness is its first reader); a no-op once done.
+      await secureClusterEtcd(spec, secrets.etcdRootPassword);
       // PgBouncer is created here but configured and started by its own step, once the coordinator serves.
       if ((await ensureContainerRunning(docker, spec.name, pgbouncerContainer(spec, images.pgbouncer), async () => ({}), false)).created) created.push(PGBOUNCER_MEMBER);
       return { network: networkName(spec.name), subnet, created };
     });
+  }
+
+  /** etcd requires the root password from the secrets file; converges a half-done earlier attempt. */
+  async function secureClusterEtcd(spec: ClusterSpec, password: string): Promise<SecureOutcome> {
+    try {
+      return await pollUntil(async () => {
+        try {
+          return await secureEtcd(spec.etcd.port, password);
+        } catch (err) {
+          if (err instanceof EtcdCredentialsRejected) return err; // final: stop polling
+          throw err; // etcd still starting: poll again
+        }
+      }, 30_000, 200).then((r) => {
+        if (r instanceof EtcdCredentialsRejected) throw fatal('Auth', `${r.message}; it was not secured by this cluster's citusctl`);
+        return r;
+      });
+    } catch (err) {
+      if ((err as { type?: string }).type) throw err;
+      throw notReady(`securing etcd on 127.0.0.1:${spec.etcd.port}: ${(err as Error).message}`);
+    }
   }
 
   return { provisionCluster };

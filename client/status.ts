@@ -7,6 +7,7 @@ import { Etcd3 } from 'etcd3';
 import { containerState } from '../activities/docker-helpers';
 import { primaryKey } from '../activities/etcd';
 import type { ClusterSpec } from '../common/spec';
+import { etcdClientOptions } from '../lib/etcd-auth';
 import { APP_USER, DATABASE, SUPERUSER, containerName, etcdPrefix, groupsOf } from '../common/topology';
 import { createPgConnector } from '../lib/pg-connector';
 import { SecretStore } from '../lib/secrets';
@@ -83,7 +84,8 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
   const livePrimaries: Record<string, string | null> = {};
   const lastFailover: Record<string, unknown> = {};
   if ((await containerState(docker, containerName(spec.name, 'etcd'))) === 'running') {
-    const etcd = new Etcd3({ hosts: `http://127.0.0.1:${spec.etcd.port}`, dialTimeout: 2000 });
+    // etcd requires the root password from the secrets file (an older file has none: plain client).
+    const etcd = new Etcd3(etcdClientOptions(spec.etcd.port, secrets?.etcdRootPassword, 2000));
     try {
       for (const g of groupsOf(spec)) {
         livePrimaries[g.group] = await etcd.get(primaryKey(spec.name, g.group)).string();

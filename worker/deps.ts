@@ -2,36 +2,45 @@
 import Docker from 'dockerode';
 import { Etcd3 } from 'etcd3';
 import type { ActivityDeps, EtcdConnector } from '../activities/deps';
+import { etcdClientOptions } from '../lib/etcd-auth';
 import { createPgConnector } from '../lib/pg-connector';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
 
-function etcdConnector(): EtcdConnector & { close(): void } {
-  const clients = new Map<number, Etcd3>();
+/**
+ * One authenticated etcd client per cluster, cached. The password comes from the cluster's secrets
+ * file at each call (a cheap read), so a cluster re-created with new secrets gets a new client.
+ * A secrets file from before etcd auth has no password: that etcd was never secured either, and
+ * gets a plain client until `citusctl up` secures it.
+ */
+export function etcdConnector(secrets: SecretStore): EtcdConnector & { close(): void } {
+  const clients = new Map<string, { client: Etcd3; port: number; password: string | undefined }>();
   return {
     client(spec) {
+      const password = secrets.readSync(spec.name)?.etcdRootPassword;
       const port = spec.etcd.port;
-      let c = clients.get(port);
-      if (!c) {
-        c = new Etcd3({ hosts: `http://127.0.0.1:${port}`, dialTimeout: 3000 });
-        clients.set(port, c);
-      }
-      return c;
+      const cached = clients.get(spec.name);
+      if (cached && cached.port === port && cached.password === password) return cached.client;
+      cached?.client.close();
+      const client = new Etcd3(etcdClientOptions(port, password));
+      clients.set(spec.name, { client, port, password });
+      return client;
     },
     close() {
-      for (const c of clients.values()) c.close();
+      for (const c of clients.values()) c.client.close();
       clients.clear();
     },
   };
 }
 
 export function createDeps(env: NodeJS.ProcessEnv = process.env): ActivityDeps & { close(): void } {
-  const etcd = etcdConnector();
+  const secrets = new SecretStore(stateDir(env));
+  const etcd = etcdConnector(secrets);
   return {
     docker: new Docker(),
     pg: createPgConnector(),
     etcd,
-    secrets: new SecretStore(stateDir(env)),
+    secrets,
     env,
     log: (m) => console.error(`[citusctl worker] ${m}`),
     close: () => etcd.close(),

@@ -1,14 +1,16 @@
 /**
  * switchoverGroup (id `switchover-<cluster>-<group>`): planned change of a group's primary with
- * writes held (Citus's pause within a transaction) while the target catches up and is promoted;
- * zero acknowledged writes lost by construction. The old primary rejoins as a standby.
+ * writes held while the target catches up and is promoted: for a worker group by Citus's pause
+ * within a coordinator transaction, for the coordinator by a PgBouncer PAUSE (clients' transactions
+ * wait, none fails). Zero acknowledged writes lost by construction. etcd names the new primary
+ * right after the switch; the old primary rejoins as a standby.
  */
 import { ApplicationFailure, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import { pickStandby } from '../common/failover-decisions';
 import { ProgressTracker, type Progress } from '../common/progress';
 import type { ClusterSpecInput } from '../common/spec';
 import { COORDINATOR_GROUP } from '../common/topology';
-import { acts, critical, validation } from './activity-proxies';
+import { acts, critical, longRunning, validation } from './activity-proxies';
 import { describeRejoin, groupMembers, rejoinOthers } from './group-helpers';
 import { withGroupLock } from './group-lock';
 
@@ -30,7 +32,7 @@ export interface SwitchoverGroupResult {
   detail: string;
 }
 
-export const SWITCHOVER_STEPS = ['validate', 'lock', 'choose', 'switch', 'metadata', 'record', 'rejoin'] as const;
+export const SWITCHOVER_STEPS = ['validate', 'lock', 'choose', 'switch', 'record', 'metadata', 'rejoin'] as const;
 export const switchoverProgressQuery = defineQuery<Progress>('progress');
 
 export async function switchoverGroup(input: SwitchoverGroupInput): Promise<SwitchoverGroupResult> {
@@ -54,18 +56,26 @@ export async function switchoverGroup(input: SwitchoverGroupInput): Promise<Swit
     }, (m) => m);
     await assertHeld();
     const section = await progress.run('switch', () => critical.switchoverCriticalSection({ spec, coordinator: primaries.coordinator, oldPrimary, newPrimary: target, isCoordinatorGroup }), (r) => `writes held ${r.pauseMs} ms`);
+    // etcd names the new primary at once: a crash from here on never leaves it naming a fenced member.
+    await progress.run('record', () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary: target }), (r) => (r.recorded ? `etcd: ${target}` : 'already recorded'));
     await progress.run('metadata', async () => {
       if (isCoordinatorGroup) {
+        // PgBouncer was re-pointed inside the pause; this converges (and checks) it after a crash.
         await critical.pointCoordinatorAt({ spec, newCoordinator: target });
         await critical.initPgBouncer({ spec, coordinator: target });
-        return 'coordinator and PgBouncer re-pointed';
+        return section.metadataUpdated ? 'PgBouncer re-pointed inside the pause; coordinator metadata updated' : 'coordinator and PgBouncer re-pointed';
       }
-      if (section.metadataUpdated) return 'updated inside the pause';
-      // A retry after a crash past the promotion: converge with force.
-      const r = await critical.pointCitusAt({ spec, coordinator: primaries.coordinator, oldHost: oldPrimary, newHost: target });
-      return r.updated ? 'updated' : 'already pointing there';
+      let detail = 'updated inside the pause';
+      if (!section.metadataUpdated) {
+        // A retry after a crash past the promotion: converge with force.
+        const r = await critical.pointCitusAt({ spec, coordinator: primaries.coordinator, oldHost: oldPrimary, newHost: target });
+        detail = r.updated ? 'updated' : 'already pointing there';
+      }
+      // The change reaches the metadata workers asynchronously: wait before anything else touches nodes.
+      await longRunning.waitMetadataSynced({ spec, coordinator: primaries.coordinator });
+      return detail;
     }, (d) => d);
-    await progress.run('record', () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary: target, event: { kind: 'switchover', pauseMs: section.pauseMs, workflow: owner } }));
+    await acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary: target, event: { kind: 'switchover', pauseMs: section.pauseMs, workflow: owner } });
     const r = await progress.run('rejoin', () => rejoinOthers(spec, target, [oldPrimary, ...standbys]), describeRejoin);
     return { group: input.group, oldPrimary, newPrimary: target, pauseMs: section.pauseMs, rejoined: r.streaming, notRejoined: r.failed, detail: `${oldPrimary} -> ${target}` };
   });

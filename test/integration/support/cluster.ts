@@ -269,6 +269,9 @@ export interface Secrets {
   replicationPassword: string;
   appPassword: string;
   appScramVerifier: string;
+  etcdRootPassword: string;
+  pgbouncerAdminPassword: string;
+  pgbouncerAdminScramVerifier: string;
 }
 
 export function readSecrets(c: TestCluster): Secrets {
@@ -352,7 +355,8 @@ export function citusVersionOfImage(image: string): string {
 // ------------------------------------------------------------------ etcd
 
 export async function withEtcd<T>(c: TestCluster, fn: (etcd: Etcd3) => Promise<T>): Promise<T> {
-  const etcd = new Etcd3({ hosts: `http://127.0.0.1:${c.spec.etcd.port}`, dialTimeout: 3000 });
+  // etcd requires authentication: the root user with the password from the cluster's secrets.
+  const etcd = new Etcd3({ hosts: `http://127.0.0.1:${c.spec.etcd.port}`, dialTimeout: 3000, auth: { username: 'root', password: readSecrets(c).etcdRootPassword } });
   try {
     return await fn(etcd);
   } finally {

@@ -1,0 +1,82 @@
+/**
+ * etcd requires authentication: only the orchestrator and `citusctl status`, which know the
+ * `root` password from the cluster's secrets file, read or write the control state (primaries,
+ * locks, events). The password travels only through etcd's gRPC API, never in process args or env.
+ */
+import { EtcdAuthenticationFailedError, EtcdUserExistsError, Etcd3, type IOptions } from 'etcd3';
+
+/** etcd's superuser: `auth enable` needs it, and it is the only user (it holds the `root` role). */
+export const ETCD_USER = 'root';
+
+/** Client options for the etcd on 127.0.0.1:<port>; authenticated when a password is given. */
+export function etcdClientOptions(port: number, password: string | undefined, dialTimeout = 3000): IOptions {
+  return {
+    hosts: `http://127.0.0.1:${port}`,
+    dialTimeout,
+    ...(password ? { auth: { username: ETCD_USER, password } } : {}),
+  };
+}
+
+/** etcd answers an unauthenticated request this way once auth is enabled. */
+export const isAuthRequired = (err: unknown) => /user name is empty|invalid auth token/i.test((err as Error)?.message ?? '');
+
+/** Is auth enabled? Asked without credentials: etcd refuses the question itself once it is. */
+export async function etcdAuthEnabled(port: number): Promise<boolean> {
+  const plain = new Etcd3(etcdClientOptions(port, undefined));
+  try {
+    return (await plain.auth.authStatus()).enabled;
+  } catch (err) {
+    if (isAuthRequired(err)) return true;
+    throw err;
+  } finally {
+    plain.close();
+  }
+}
+
+export type SecureOutcome = 'already-secured' | 'secured';
+
+/** The stored password does not open this etcd: it was secured by someone else (or secrets were replaced). */
+export class EtcdCredentialsRejected extends Error {}
+
+/**
+ * Converges the etcd on 127.0.0.1:<port> to "auth enabled, user root with this password and the
+ * root role". Each step is safe to repeat, so a rerun is a no-op and a half-done earlier attempt
+ * (user added, role not granted, auth not enabled) is finished. Throws EtcdCredentialsRejected
+ * when auth is on and the password is not ours; any other error (etcd not up yet) is transient.
+ */
+export async function secureEtcd(port: number, password: string): Promise<SecureOutcome> {
+  const wasEnabled = await etcdAuthEnabled(port);
+  if (!wasEnabled) {
+    const plain = new Etcd3(etcdClientOptions(port, undefined));
+    try {
+      const user = plain.user(ETCD_USER);
+      try {
+        await user.create(password);
+      } catch (err) {
+        if (!(err instanceof EtcdUserExistsError)) throw err;
+        await user.setPassword(password); // left by a half-done attempt, maybe with other secrets
+      }
+      await user.addRole('root'); // granting a role the user holds is a no-op
+      await plain.auth.authEnable();
+    } finally {
+      plain.close();
+    }
+  }
+  await verifyCredentials(port, password);
+  return wasEnabled ? 'already-secured' : 'secured';
+}
+
+/** One authenticated read proves the password (and that auth is what answers). */
+export async function verifyCredentials(port: number, password: string): Promise<void> {
+  const authed = new Etcd3(etcdClientOptions(port, password));
+  try {
+    await authed.get('/citusctl').string();
+  } catch (err) {
+    if (err instanceof EtcdAuthenticationFailedError) {
+      throw new EtcdCredentialsRejected(`etcd on 127.0.0.1:${port} rejects the root password in the cluster's secrets file`);
+    }
+    throw err;
+  } finally {
+    authed.close();
+  }
+}
