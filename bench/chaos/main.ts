@@ -46,6 +46,7 @@ async function writersFor(cluster: BenchCluster, isDouble: boolean): Promise<Cha
 }
 
 async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
+  const tStart = Date.now();
   const rounds = Number(process.argv[2] ?? env.ROUNDS ?? 20);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`not a round count: ${String(process.argv[2])}`);
   const seed = env.CHAOS_SEED ? Number(env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -95,7 +96,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const repaired = results.filter((r) => r.repaired).length;
   const violations = results.reduce((a, r) => a + r.violations.length, 0);
   log.line('');
-  log.line(`chaos: ${results.length} rounds, ${repaired} repaired, ${violations} violations (CHAOS_SEED=${seed})`);
+  log.line(`chaos: ${results.length} rounds, ${repaired} repaired, ${violations} violations (CHAOS_SEED=${seed}; ${Math.round((Date.now() - tStart) / 1000)} s in all)`);
   log.line(`reproduce: CHAOS_SEED=${seed}${env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${env.CHAOS_FAULTS}` : ''} bash bench/chaos/run.sh ${rounds}`);
   return aborted || repaired < results.length || violations ? 1 : 0;
 }

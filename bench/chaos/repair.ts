@@ -28,6 +28,8 @@ export interface RepairResult {
 
 /** Grace before a running, in-recovery member that does not stream is rejoined. */
 const REJOIN_GRACE_MS = 20_000;
+/** Grace before a running member that does not answer at all is rejoined. */
+const SILENT_GRACE_MS = 10_000;
 export const STREAMING_DEADLINE_MS = 60_000;
 const MAX_RUNS_PER_COMMAND = 3;
 
@@ -63,8 +65,11 @@ export async function repair(ctx: RoundContext, budgetMs: number, since: number)
     else if (views.some((v) => v.members.some((m) => m.container === 'missing'))) command = ['up'];
     else {
       const stopped = notStreaming.find((m) => m.container !== 'running' && m.container !== 'paused');
+      // A running member that does not answer (e.g. fenced, waiting for a rejoin) gets a shorter grace than one that replays.
+      const silent = notStreaming.find((m) => m.container === 'running' && m.role === 'down');
       const lagging = notStreaming.find((m) => m.container === 'running');
       if (stopped) command = ['rejoin', stopped.name];
+      else if (silent && sinceAction > SILENT_GRACE_MS) command = ['rejoin', silent.name];
       else if (lagging && sinceAction > REJOIN_GRACE_MS) command = ['rejoin', lagging.name];
     }
     const key = command?.join(' ');
