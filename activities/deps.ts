@@ -10,6 +10,9 @@ export interface PgTarget {
   user: string;
   password: string;
   database?: string;
+  /** Connect timeout (default 3000 ms) and client-side query timeout (default none): the monitor's probe uses short ones. */
+  connectTimeoutMs?: number;
+  queryTimeoutMs?: number;
 }
 
 /** Opens a short-lived connection and always closes it. */

@@ -12,6 +12,8 @@ import { createFailoverActivities } from './failover';
 import { createRejoinActivities } from './rejoin';
 import { createSwitchoverActivities } from './switchover';
 import { createMemberStateActivities } from './member-state';
+import { createMonitorProbeActivities } from './monitor-probe';
+import { createMonitorActionActivities } from './monitor-actions';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -27,6 +29,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRejoinActivities(deps),
     ...createSwitchoverActivities(deps),
     ...createMemberStateActivities(deps),
+    ...createMonitorProbeActivities(deps),
+    ...createMonitorActionActivities(deps),
   };
 }
 

@@ -16,6 +16,7 @@ const lazy = {
   preflight: async () => require('./preflight') as typeof import('./preflight'),
   worker: async () => require('../worker/main') as typeof import('../worker/main'),
   images: async () => require('../activities/images') as typeof import('../activities/images'),
+  monitor: async () => require('./monitor') as typeof import('./monitor'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -156,6 +157,22 @@ withCommon(program.command('approve <group>').description('approve (or --reject)
       fail(err, opts.json);
     }
   });
+
+for (const [verb, what] of [['pause', 'put the cluster (or one group) in maintenance: the monitor takes no automatic action'], ['resume', 'end maintenance of the cluster (or one group): the monitor heals again']] as const) {
+  withCommon(program.command(verb).description(what))
+    .option('--group <group>', 'only this group (coordinator or a worker group)')
+    .option('--reason <text>', 'why (shown in the monitor\'s status)')
+    .action(async (opts: CommonOpts & { group?: string; reason?: string }) => {
+      try {
+        const s = spec(opts);
+        const m = await (await lazy.monitor()).setMaintenance(s, verb, { group: opts.group, reason: opts.reason, by: process.env.USER || 'operator' });
+        print(opts.json, { ok: true, maintenance: m }, () => console.log(`maintenance of ${s.name}: ${JSON.stringify(m)}`));
+        process.exit(0);
+      } catch (err) {
+        fail(err, opts.json);
+      }
+    });
+}
 
 withCommon(program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)')).action(async (opts: CommonOpts) => {
   try {

@@ -7,6 +7,7 @@ import type { ClusterSpec } from '../common/spec';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
 import type { SetupClusterResult } from '../workflows/setup-cluster';
+import { startMonitor } from './monitor';
 import { preflightImages } from './preflight';
 import { runWorkflow, type RunReport } from './run-workflow';
 import { setupWorkflowId } from './temporal-client';
@@ -32,5 +33,6 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
     log,
   });
   const pgpass = await new SecretStore(stateDir()).writeHostPgpass(finalSpec.name, { postgres: finalSpec.members.map((m) => m.port), pgbouncer: finalSpec.pgbouncer.port });
+  await startMonitor(finalSpec, log); // the self-healing monitor, idempotently (issue 7)
   return { ...report, pgpass };
 }

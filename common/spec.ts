@@ -44,6 +44,13 @@ export const clusterSpecSchema = z.strictObject({
     .default({ table: 'events', rows: 100_000, shardCount: 32 }),
   /** Failover waits for an operator's approval (issue 3). */
   requireFailoverApproval: z.boolean().default(false),
+  /**
+   * What the monitor (`monitor-<cluster>`) does when a primary fails: auto fails over, approve
+   * starts a failover that waits for `citusctl approve`, manual only reports (issue 7).
+   */
+  failover: z.enum(['auto', 'approve', 'manual']).default('auto'),
+  /** Let an automatic failover promote a standby that was not synchronous when the primary failed. */
+  allowAsyncFailover: z.boolean().default(false),
 });
 
 export type ClusterSpecInput = z.input<typeof clusterSpecSchema>;

@@ -12,7 +12,8 @@ export function createPgConnector(host = '127.0.0.1'): PgConnector {
         user: target.user,
         password: target.password,
         database: target.database ?? DATABASE,
-        connectionTimeoutMillis: 3000,
+        connectionTimeoutMillis: target.connectTimeoutMs ?? 3000,
+        ...(target.queryTimeoutMs ? { query_timeout: target.queryTimeoutMs } : {}),
         // Nothing citusctl runs should take long; a blocked statement must fail the attempt, not hang it.
         // (PgBouncer is configured to ignore it as a startup parameter.)
         statement_timeout: 60_000,

@@ -9,6 +9,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 
 export const TASK_QUEUE = 'citusctl';
+/** Resident workflows (the monitor and what it starts): polled only by long-lived workers, never by a CLI's in-process one. */
+export const MONITOR_TASK_QUEUE = 'citusctl-monitor';
 
 export interface TemporalEndpoint {
   address: string;

@@ -1,5 +1,5 @@
 /** `citusctl worker` / `npm run worker`: a long-lived worker for workflows started from the Temporal UI or CLI. */
-import { ensureTemporal } from '../lib/temporal-server';
+import { MONITOR_TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
 import { stateDir } from '../lib/state-dir';
 import { createDeps } from './deps';
 import { createWorker } from './run-worker';
@@ -8,12 +8,14 @@ export async function runWorkerForever(): Promise<void> {
   const endpoint = await ensureTemporal(stateDir());
   const deps = createDeps();
   const { worker, connection } = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-worker@${process.pid}` });
+  const resident = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-worker@${process.pid}`, taskQueue: MONITOR_TASK_QUEUE });
   console.error(`citusctl worker: task queue "citusctl" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}`);
   try {
-    await worker.run(); // returns after SIGINT/SIGTERM (the SDK installs the handlers)
+    await Promise.all([worker.run(), resident.worker.run()]); // return after SIGINT/SIGTERM (the SDK installs the handlers)
   } finally {
     deps.close();
     await connection.close();
+    await resident.connection.close();
   }
 }
 

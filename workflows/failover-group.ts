@@ -29,6 +29,8 @@ export interface FailoverGroupInput {
   lockTtlSeconds?: number;
   /** How long to wait for the group lock while another workflow holds it (default 60 s). */
   lockWaitMs?: number;
+  /** Promote only one of these (the monitor passes the standbys synchronous when the primary failed). */
+  candidates?: string[];
 }
 
 export type FailoverOutcome = 'failed-over' | 'primary-healthy' | 'no-candidate' | 'approval-timeout' | 'rejected';
@@ -99,7 +101,9 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     }
 
     // Decide before acting: with no standby to promote, fencing would only make things worse.
-    const choose = async () => pickStandby(await critical.standbyPositions({ spec, members: standbys }));
+    const eligible = input.candidates ? standbys.filter((s) => input.candidates!.includes(s)) : standbys;
+    const restricted = (c: ReturnType<typeof pickStandby>) => (c.member || !input.candidates ? c : { member: null, reason: `only ${input.candidates.join(', ') || 'none'} were synchronous when ${oldPrimary} failed: ${c.reason}` });
+    const choose = async () => restricted(pickStandby(await critical.standbyPositions({ spec, members: eligible })));
     let choice = await progress.run('choose', choose, (c) => (c.member ? `${c.member}: ${c.reason}` : c.reason));
     const noCandidate = (reason: string) => ({
       ...base,

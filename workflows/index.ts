@@ -3,3 +3,4 @@ export * from './failover-group';
 export * from './switchover-group';
 export * from './rejoin-member';
 export * from './unfence-member';
+export * from './monitor';

@@ -70,6 +70,16 @@ describe('parseSpec: valid specs', () => {
     expect(spec.requireFailoverApproval).toBe(false);
   });
 
+  test('failover policy: auto by default, approve and manual accepted, anything else named; async failover off by default', () => {
+    const spec = parseSpec(base());
+    expect(spec.failover).toBe('auto');
+    expect(spec.allowAsyncFailover).toBe(false);
+    expect(parseSpec({ ...base(), failover: 'approve' }).failover).toBe('approve');
+    expect(parseSpec({ ...base(), failover: 'manual', allowAsyncFailover: true })).toMatchObject({ failover: 'manual', allowAsyncFailover: true });
+    expectOneProblem({ ...base(), failover: 'sometimes' }, 'failover', /auto|approve|manual/);
+    expectOneProblem({ ...base(), allowAsyncFailover: 'yes' }, 'allowAsyncFailover', /boolean/);
+  });
+
   test('partial nested objects get their remaining defaults', () => {
     const spec = parseSpec({ ...base(), pgbouncer: { port: 7000 }, demo: { rows: 10 } });
     expect(spec.pgbouncer).toEqual({ port: 7000, poolMode: 'transaction' });

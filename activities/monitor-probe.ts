@@ -1,0 +1,196 @@
+/**
+ * monitorProbe: watches every member of a cluster at a short interval for a bounded period and
+ * returns as soon as something needs action (or what the monitor would report changes), else at
+ * the end of the period. Each round, in parallel and each bounded by a deadline: Docker's state
+ * of every container, a SQL probe of every member (short connect and query timeouts), etcd (live
+ * primaries, member states, group locks, durability records) and PgBouncer's port. Rounds are
+ * folded into a small history (common/monitor-observation.ts); the heartbeat carries it, so a
+ * retried attempt (the worker died) resumes the counts instead of starting over.
+ */
+import { Context } from '@temporalio/activity';
+import * as net from 'node:net';
+import { decideCluster, decisionSignature, type ClusterDecision, type DecisionContext } from '../common/monitor-decisions';
+import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type DurabilityRecord, type MemberObservation, type ProbeHistory } from '../common/monitor-observation';
+import { MEMBER_STATES, type MemberStateName } from '../common/member-state';
+import type { ClusterSpec } from '../common/spec';
+import { SUPERUSER, containerName, etcdPrefix, groupsOf } from '../common/topology';
+import type { ActivityDeps } from './deps';
+import { probeMemberSql } from './monitor-sql';
+
+export interface MonitorProbeInput {
+  spec: ClusterSpec;
+  history?: ProbeHistory;
+  context: DecisionContext;
+  /** Probe for at most this long (default 30 s). */
+  periodMs?: number;
+  /** The signature of the decision the workflow last saw: a different one returns at once. */
+  signature?: string;
+}
+
+export interface MonitorProbeResult {
+  history: ProbeHistory;
+  decision: ClusterDecision;
+  signature: string;
+  rounds: number;
+  ended: 'action' | 'change' | 'period';
+}
+
+/** Connect + query budget of one SQL probe; the whole round is bounded by the interval plus this. */
+export const PROBE_CONNECT_TIMEOUT_MS = 500;
+export const PROBE_QUERY_TIMEOUT_MS = 1000;
+
+const errMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Resolves with fn's value, or rejects after ms (fn keeps running and settles unobserved). */
+function deadline<T>(fn: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  fn.catch(() => undefined);
+  return Promise.race([fn, timeout]).finally(() => clearTimeout(timer));
+}
+
+function tcpReachable(port: number, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    const done = (err?: Error) => {
+      s.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    s.setTimeout(ms, () => done(new Error(`no answer within ${ms} ms`)));
+    s.once('connect', () => done());
+    s.once('error', (e) => done(e));
+  });
+}
+
+export function createMonitorProbeActivities(deps: ActivityDeps) {
+  async function containerStatus(spec: ClusterSpec, member: string): Promise<ContainerStatus> {
+    try {
+      const info = await deadline(deps.docker.getContainer(containerName(spec.name, member)).inspect(), 1000, 'docker inspect');
+      if (info.State.Paused) return 'paused';
+      if (info.State.Restarting) return 'restarting';
+      if (info.State.Running) return 'running';
+      const s = info.State.Status;
+      return s === 'created' || s === 'dead' ? s : 'exited';
+    } catch (err) {
+      return (err as { statusCode?: number }).statusCode === 404 ? 'absent' : 'unknown';
+    }
+  }
+
+  async function observeMember(spec: ClusterSpec, member: string, password: string, at: number): Promise<Omit<MemberObservation, 'state'>> {
+    const port = spec.members.find((m) => m.name === member)!.port;
+    const started = Date.now();
+    const [container, sql] = await Promise.all([
+      containerStatus(spec, member),
+      deadline(
+        deps.pg.withClient({ port, user: SUPERUSER, password, connectTimeoutMs: PROBE_CONNECT_TIMEOUT_MS, queryTimeoutMs: PROBE_QUERY_TIMEOUT_MS }, probeMemberSql),
+        PROBE_CONNECT_TIMEOUT_MS + PROBE_QUERY_TIMEOUT_MS,
+        'SQL probe',
+      ).then(
+        (v) => ({ ...v, ms: Date.now() - started }),
+        (err: unknown) => ({ ok: false as const, ms: Date.now() - started, error: errMessage(err) }),
+      ),
+    ]);
+    return { member, at, container, sql };
+  }
+
+  /** One etcd view: primaries, member states, locks, durability records. */
+  async function observeEtcd(spec: ClusterSpec): Promise<Pick<ClusterObservation, 'primaries' | 'locks' | 'durability'> & { states: Record<string, MemberStateName> }> {
+    const etcd = deps.etcd.client(spec);
+    const base = etcdPrefix(spec.name);
+    const [groups, members, locks] = await Promise.all([
+      etcd.getAll().prefix(`${base}/groups/`).strings(),
+      etcd.getAll().prefix(`${base}/members/`).strings(),
+      etcd.getAll().prefix(`${base}/locks/`).strings(),
+    ]);
+    const primaries: Record<string, string> = {};
+    const durability: Record<string, DurabilityRecord> = {};
+    for (const g of groupsOf(spec)) {
+      const p = groups[`${base}/groups/${g.group}/primary`];
+      primaries[g.group] = p && spec.members.some((m) => m.name === p && m.group === g.group) ? p : g.primary.name;
+      const d = groups[`${base}/groups/${g.group}/durability`];
+      if (d) {
+        try {
+          durability[g.group] = JSON.parse(d) as DurabilityRecord;
+        } catch {
+          // a record we cannot read counts as none
+        }
+      }
+    }
+    const states: Record<string, MemberStateName> = {};
+    for (const [key, raw] of Object.entries(members)) {
+      try {
+        const s = (JSON.parse(raw) as { state?: string }).state;
+        if (s && (MEMBER_STATES as readonly string[]).includes(s)) states[key.slice(`${base}/members/`.length)] = s as MemberStateName;
+      } catch {
+        // ignore
+      }
+    }
+    const lockOwners: Record<string, string> = {};
+    for (const [key, raw] of Object.entries(locks)) {
+      try {
+        lockOwners[key.slice(`${base}/locks/`.length)] = String((JSON.parse(raw) as { owner?: string }).owner ?? 'unknown');
+      } catch {
+        lockOwners[key.slice(`${base}/locks/`.length)] = 'unknown';
+      }
+    }
+    return { primaries, locks: lockOwners, durability, states };
+  }
+
+  /** One probe round of the whole cluster. */
+  async function observeCluster(spec: ClusterSpec, password: string): Promise<ClusterObservation> {
+    const at = Date.now();
+    const [etcd, pgbouncer, members] = await Promise.all([
+      deadline(observeEtcd(spec), 1500, 'etcd').then(
+        (v) => ({ ok: true as const, ...v }),
+        (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
+      ),
+      tcpReachable(spec.pgbouncer.port, 500).then(
+        () => ({ ok: true }),
+        (err: unknown) => ({ ok: false, error: errMessage(err) }),
+      ),
+      Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at))),
+    ]);
+    const byName: Record<string, MemberObservation> = {};
+    for (const m of members) byName[m.member] = etcd.ok && etcd.states[m.member] ? { ...m, state: etcd.states[m.member] } : m;
+    return {
+      at,
+      etcd: etcd.ok ? { ok: true } : { ok: false, error: etcd.error },
+      pgbouncer,
+      ...(etcd.ok ? { primaries: etcd.primaries } : {}),
+      locks: etcd.ok ? etcd.locks : {},
+      durability: etcd.ok ? etcd.durability : {},
+      members: byName,
+    };
+  }
+
+  async function monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {
+    const ctx = Context.current();
+    const { spec, context } = input;
+    const resumed = ctx.info.heartbeatDetails as { history?: ProbeHistory } | undefined;
+    let history = resumed?.history ?? input.history ?? emptyHistory();
+    const password = (await deps.secrets.ensure(spec.name)).superuserPassword;
+    const periodMs = input.periodMs ?? 30_000;
+    const interval = context.thresholds.intervalMs;
+    const until = Date.now() + periodMs;
+    let rounds = 0;
+    for (;;) {
+      const started = Date.now();
+      history = foldObservation(history, await observeCluster(spec, password), spec.members);
+      rounds++;
+      ctx.heartbeat({ history });
+      const decision = decideCluster(history, context);
+      const signature = decisionSignature(decision);
+      const result = (ended: MonitorProbeResult['ended']) => ({ history, decision, signature, rounds, ended });
+      if (decision.actions.length) return result('action');
+      if (signature !== input.signature) return result('change');
+      if (Date.now() >= until) return result('period');
+      // Cancelled (the workflow's state changed, or the worker shuts down): CancelledFailure.
+      await ctx.sleep(Math.max(0, interval - (Date.now() - started)));
+    }
+  }
+
+  return { monitorProbe };
+}

@@ -1,0 +1,60 @@
+/**
+ * The cluster's monitor workflow (`monitor-<cluster>`, workflows/monitor.ts) from the client side:
+ * `up` makes sure it runs (idempotent: a running monitor is left as it is, with its state), and
+ * `pause` / `resume` send it their Updates. It runs on its own task queue, which only long-lived
+ * workers (`citusctl worker`) poll: a CLI command's in-process worker never picks it up (it would
+ * act on the cluster for as long as the command runs, and wait for its probe at exit).
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { ClusterSpec } from '../common/spec';
+import { stateDir } from '../lib/state-dir';
+import { MONITOR_TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
+import type { MaintenanceInput } from '../workflows/monitor';
+import { connectClient } from './temporal-client';
+
+export const monitorId = (cluster: string) => `monitor-${cluster}`;
+
+/**
+ * Starts the monitor unless it runs. A running one keeps its input (its spec): a changed policy
+ * applies once it is restarted (`citusctl down` / a terminate, then `up`).
+ */
+export async function ensureMonitor(client: Client, spec: ClusterSpec): Promise<{ workflowId: string; runId: string; started: boolean }> {
+  const workflowId = monitorId(spec.name);
+  const running = (await client.workflow.getHandle(workflowId).describe().catch(() => undefined))?.status.name === 'RUNNING';
+  const handle = await client.workflow.start('monitorCluster', {
+    taskQueue: MONITOR_TASK_QUEUE,
+    workflowId,
+    args: [{ spec }],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+  });
+  return { workflowId, runId: handle.firstExecutionRunId, started: !running };
+}
+
+/** ensureMonitor on the cluster's Temporal server (external or embedded), for `up`. */
+export async function startMonitor(spec: ClusterSpec, log: (line: string) => void): Promise<{ workflowId: string; started: boolean }> {
+  const endpoint = await ensureTemporal(stateDir(), process.env);
+  const { client, close } = await connectClient(endpoint);
+  try {
+    const r = await ensureMonitor(client, spec);
+    log(`monitor: ${r.workflowId} ${r.started ? 'started' : 'already running'}`);
+    return r;
+  } finally {
+    await close();
+  }
+}
+
+/** Sends `pause` or `resume` to the monitor; the answer is the maintenance state now in force. */
+export async function setMaintenance(spec: ClusterSpec, update: 'pause' | 'resume', input: MaintenanceInput): Promise<unknown> {
+  const endpoint = await ensureTemporal(stateDir(), process.env);
+  const { client, close } = await connectClient(endpoint);
+  try {
+    const handle = client.workflow.getHandle(monitorId(spec.name));
+    const d = await handle.describe().catch(() => undefined);
+    if (d?.status.name !== 'RUNNING') throw new Error(`the monitor ${monitorId(spec.name)} is not running: \`citusctl up\` starts it`);
+    return await handle.executeUpdate(update, { args: [input] });
+  } finally {
+    await close();
+  }
+}

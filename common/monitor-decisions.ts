@@ -1,0 +1,263 @@
+/**
+ * The monitor's decisions, pure and table-tested: has a group's primary failed, what to do about
+ * each member, when to switch a group to asynchronous commit and back. Every decision is made from
+ * the folded probe history (common/monitor-observation.ts) and the time of the last probe, never
+ * the clock, so the probe activity (which returns when an action is due) and the workflow (which
+ * acts) reach the same answer.
+ */
+import { CONTAINER_DOWN, streamsFrom, type GroupTrack, type MemberObservation, type MemberTrack, type ProbeHistory } from './monitor-observation';
+
+export interface MonitorThresholds {
+  /** Probe every member this often. */
+  intervalMs: number;
+  /** A primary has failed only after this many consecutive failed probes ... */
+  failures: number;
+  /** ... spanning at least this long (first to last failed probe) ... */
+  failWindowMs: number;
+  /** A standby not streaming (but running) this long is rejoined. */
+  standbyGraceMs: number;
+  /** With no standby streaming this long, a synchronous group switches to asynchronous commit. */
+  asyncAfterMs: number;
+}
+
+/**
+ * Detection within 2 s of a kill: the first failed probe comes at most 500 ms after the fault, and
+ * 1500 ms later (4 probes) the failure is confirmed. A pause shorter than 1500 ms never reaches it.
+ */
+export const DEFAULT_THRESHOLDS: MonitorThresholds = { intervalMs: 500, failures: 3, failWindowMs: 1500, standbyGraceMs: 10_000, asyncAfterMs: 1500 };
+
+export type FailoverPolicy = 'auto' | 'approve' | 'manual';
+
+/** The parts of the spec the decisions read. */
+export interface MonitorPolicy {
+  failover: FailoverPolicy;
+  allowAsyncFailover: boolean;
+  requireFailoverApproval: boolean;
+  durability: 'synchronous' | 'async';
+  /** Members of each group in spec order. */
+  groups: Record<string, string[]>;
+}
+
+export interface Maintenance {
+  cluster: boolean;
+  groups: string[];
+}
+
+export interface DecisionContext {
+  policy: MonitorPolicy;
+  maintenance: Maintenance;
+  /** Groups whose failover this monitor started and which still run. */
+  failoversInFlight: string[];
+  /** Members whose rejoin this monitor started and which still run. */
+  rejoinsInFlight: string[];
+  /** Workflow ids of those failovers and rejoins: a group lock they hold is not someone else's. */
+  ownWorkflowIds: string[];
+  /** Action key (see actionKey) -> not before this time (epoch ms). */
+  notBefore: Record<string, number>;
+  thresholds: MonitorThresholds;
+}
+
+export type PrimaryVerdict = { state: 'ok' | 'suspect' | 'failed' | 'unknown'; reason: string };
+
+/**
+ * Failed = N consecutive failed probes over at least T, confirmed from a second viewpoint: Docker
+ * says the container is not running, or every standby that streamed from it was reached and its
+ * WAL receiver lost the sender. Anything less (a slow probe, an orchestrator cut off from the
+ * primary, a paused container) is at most `suspect`, and nothing is done about it.
+ */
+export function primaryVerdict(track: MemberTrack | undefined, group: GroupTrack | undefined, standbys: Record<string, MemberObservation | undefined>, t: MonitorThresholds): PrimaryVerdict {
+  const o = track?.last;
+  if (!o) return { state: 'unknown', reason: 'not probed yet' };
+  if (o.sql.ok) return o.sql.inRecovery ? { state: 'suspect', reason: `${o.member} answers but is in recovery` } : { state: 'ok', reason: `${o.member} answers as primary` };
+  const span = o.at - (track.failingSince ?? o.at);
+  const tally = `${track.failures} failed probes over ${span} ms (${o.sql.error})`;
+  if (track.failures < t.failures || span < t.failWindowMs) return { state: 'suspect', reason: tally };
+  if (CONTAINER_DOWN.includes(o.container)) return { state: 'failed', reason: `${tally}; Docker: container ${o.container}` };
+  const witnesses = group?.streaming ?? [];
+  const lost = witnesses.filter((s) => {
+    const so = standbys[s];
+    return !!so && so.sql.ok && so.sql.inRecovery && !streamsFrom(so, o.member);
+  });
+  if (witnesses.length && lost.length === witnesses.length) return { state: 'failed', reason: `${tally}; every standby lost its sender (${witnesses.join(', ')})` };
+  const why = witnesses.length ? `${witnesses.length - lost.length} of ${witnesses.length} standbys still stream or cannot be asked` : 'no standby streamed from it to ask';
+  return { state: 'suspect', reason: `${tally}; not confirmed: container ${o.container}, ${why}` };
+}
+
+/** The member names in synchronous_standby_names ('ANY 1 ("a", b)', 'FIRST 2 (a,b)', 'a, b', '*'). */
+export function parseSyncNames(value: string | undefined): string[] {
+  const v = (value ?? '').trim();
+  if (!v) return [];
+  const inner = /^(?:(?:ANY|FIRST)\s+)?\d*\s*\((.*)\)$/is.exec(v)?.[1] ?? v;
+  return inner
+    .split(',')
+    .map((s) => s.trim().replace(/^"(.*)"$/, '$1'))
+    .filter(Boolean);
+}
+
+export type DurabilityDecision = { change: false; reason: string } | { change: true; mode: 'synchronous' | 'async'; reason: string };
+
+/**
+ * Synchronous commit that never blocks forever: with no standby streaming for asyncAfterMs, commit
+ * asynchronously; as soon as one streams, name it again. A configuration naming only standbys that
+ * do not stream blocks every commit, so it counts as "none named".
+ */
+export function durabilityDecision(g: GroupTrack | undefined, durability: 'synchronous' | 'async', now: number, t: MonitorThresholds): DurabilityDecision {
+  if (!g || g.seenAt === undefined || g.syncNames === undefined) return { change: false, reason: 'primary not seen yet' };
+  const named = parseSyncNames(g.syncNames);
+  if (durability === 'async') return named.length ? { change: true, mode: 'async', reason: 'the spec asks for asynchronous commit' } : { change: false, reason: 'asynchronous by the spec' };
+  const namedStreaming = named.filter((n) => n === '*' || g.streaming.includes(n));
+  if (g.streaming.length) {
+    if (namedStreaming.length) return { change: false, reason: `synchronous with ${g.streaming.join(', ')}` };
+    return { change: true, mode: 'synchronous', reason: `${g.streaming.join(', ')} stream${named.length ? ` but only ${named.join(', ')} named` : ' again'}` };
+  }
+  if (!named.length) return { change: false, reason: 'asynchronous: no standby streams' };
+  const since = g.noStreamingSince ?? now;
+  if (now - since < t.asyncAfterMs) return { change: false, reason: `no standby streams for ${now - since} ms` };
+  return { change: true, mode: 'async', reason: `no standby streams for ${now - since} ms: commits would block on ${named.join(', ')}` };
+}
+
+export type MonitorAction =
+  | { kind: 'failover'; group: string; oldPrimary: string; requireApproval: boolean; candidates?: string[]; reason: string }
+  | { kind: 'restart'; group: string; member: string; reason: string }
+  | { kind: 'rejoin'; group: string; member: string; reason: string }
+  | { kind: 'cancel-rejoin'; group: string; member: string; reason: string }
+  | { kind: 'durability'; group: string; primary: string; mode: 'synchronous' | 'async'; reason: string };
+
+/** One key per thing that can be done, for backoff. */
+export const actionKey = (a: Pick<MonitorAction, 'kind' | 'group'> & { member?: string }) => (a.kind === 'failover' || a.kind === 'durability' ? `${a.kind}:${a.group}` : `${a.kind}:${a.member}`);
+
+export interface GroupStatus {
+  primary?: string;
+  primaryState: PrimaryVerdict['state'];
+  /** One word each, stable while nothing changes (the probe returns early when it changes). */
+  members: Record<string, string>;
+  notes: string[];
+}
+
+export interface ClusterDecision {
+  at: number;
+  actions: MonitorAction[];
+  groups: Record<string, GroupStatus>;
+}
+
+/** A member's one-word health, for status and for noticing change. */
+export function memberWord(o: MemberObservation | undefined, isPrimary: boolean, primary: string | undefined): string {
+  if (!o) return 'unknown';
+  if (o.container !== 'running') return o.state === 'fenced' ? `fenced/${o.container}` : o.container;
+  if (!o.sql.ok) return o.state === 'fenced' ? 'fenced' : 'unreachable';
+  if (isPrimary) return o.sql.inRecovery ? 'primary-in-recovery' : 'primary';
+  if (!o.sql.inRecovery) return 'writable-standby';
+  return primary && streamsFrom(o, primary) ? 'streaming' : 'not-streaming';
+}
+
+const within = (until: number | undefined, now: number) => until !== undefined && now < until;
+
+/** Every action due now, and each group's status. */
+export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDecision {
+  const obs = h.last;
+  const at = obs?.at ?? 0;
+  const actions: MonitorAction[] = [];
+  const groups: Record<string, GroupStatus> = {};
+  const { policy, thresholds: t } = ctx;
+  for (const [group, names] of Object.entries(policy.groups)) {
+    const primary = h.primaries[group];
+    const notes: string[] = [];
+    const status: GroupStatus = { primary, primaryState: 'unknown', members: {}, notes };
+    groups[group] = status;
+    for (const m of names) status.members[m] = memberWord(h.members[m]?.last, m === primary, primary);
+    if (!obs || !primary) {
+      notes.push('no observation yet');
+      continue;
+    }
+    const track = h.members[primary];
+    const gTrack = h.groups[group];
+    const standbyObs = Object.fromEntries(names.filter((n) => n !== primary).map((n) => [n, h.members[n]?.last]));
+    const verdict = primaryVerdict(track, gTrack, standbyObs, t);
+    status.primaryState = verdict.state;
+    if (verdict.state !== 'ok') notes.push(`primary ${primary}: ${verdict.state}: ${verdict.reason}`);
+    const maintenance = ctx.maintenance.cluster || ctx.maintenance.groups.includes(group);
+    const due = (a: MonitorAction, why?: string) => {
+      const until = ctx.notBefore[actionKey(a)];
+      if (within(until, at)) notes.push(`${a.kind} ${a.kind === 'failover' || a.kind === 'durability' ? group : (a as { member: string }).member} not before ${new Date(until!).toISOString()}${why ? ` (${why})` : ''}`);
+      else actions.push(a);
+    };
+
+    if (ctx.failoversInFlight.includes(group)) {
+      notes.push('failover in progress');
+      continue;
+    }
+    const lock = obs.locks[group];
+    const ourRejoins = ctx.rejoinsInFlight.filter((m) => names.includes(m));
+    if (lock !== undefined && !ctx.ownWorkflowIds.includes(lock.split('/')[0]!)) {
+      notes.push(`locked by ${lock}: another workflow acts on the group`);
+      continue;
+    }
+
+    // Synchronous commit is kept from blocking even in maintenance and without etcd: it changes no
+    // role and restarts nothing, and a commit hanging on a standby that is gone helps nobody.
+    if (verdict.state === 'ok') {
+      const d = durabilityDecision(gTrack, policy.durability, at, t);
+      if (d.change) due({ kind: 'durability', group, primary, mode: d.mode, reason: d.reason });
+    }
+    if (maintenance) {
+      notes.push(`maintenance (${ctx.maintenance.cluster ? 'cluster' : 'group'} paused): no automatic action`);
+      continue;
+    }
+    if (!obs.etcd.ok) {
+      notes.push(`etcd unreachable (${obs.etcd.error ?? 'no answer'}): holding every action that needs it`);
+      continue;
+    }
+
+    if (verdict.state === 'failed') {
+      const record = obs.durability[group];
+      const knownAsync =
+        policy.durability === 'synchronous' &&
+        ((gTrack?.seenAt !== undefined && gTrack.synchronous.length === 0) || (gTrack?.seenAt === undefined && record?.primary === primary && record.mode === 'async'));
+      const candidates = policy.durability === 'synchronous' && !policy.allowAsyncFailover && gTrack?.synchronous.length ? gTrack.synchronous : undefined;
+      if (policy.failover === 'manual') notes.push(`policy manual: run \`citusctl failover ${group}\``);
+      else if (knownAsync && !policy.allowAsyncFailover) {
+        notes.push(`automatic failover refused: no standby was synchronous when ${primary} failed (allowAsyncFailover: false); \`citusctl failover ${group}\` overrides`);
+      } else {
+        for (const m of ourRejoins) actions.push({ kind: 'cancel-rejoin', group, member: m, reason: `the primary ${primary} failed` });
+        due({ kind: 'failover', group, oldPrimary: primary, requireApproval: policy.failover === 'approve' || policy.requireFailoverApproval, ...(candidates ? { candidates } : {}), reason: verdict.reason });
+      }
+      continue;
+    }
+    if (verdict.state !== 'ok') continue; // suspect or unknown: wait, and touch none of its standbys
+
+    for (const m of names) {
+      if (m === primary || ourRejoins.includes(m)) continue;
+      const mt = h.members[m];
+      const o = mt?.last;
+      if (!o) continue;
+      const word = status.members[m]!;
+      if (word === 'streaming') continue;
+      const since = mt.notStreamingSince ?? o.at;
+      if (o.container === 'absent') {
+        notes.push(`${m}: container absent: \`citusctl up\` re-creates it`);
+      } else if (o.state === 'fenced') {
+        due({ kind: 'rejoin', group, member: m, reason: `${m} is fenced (${o.container})` });
+      } else if (CONTAINER_DOWN.includes(o.container)) {
+        due({ kind: 'restart', group, member: m, reason: `container ${o.container}` });
+      } else if (o.container !== 'running') {
+        notes.push(`${m}: container ${o.container}: waiting`);
+      } else if (o.sql.ok && !o.sql.inRecovery) {
+        due({ kind: 'rejoin', group, member: m, reason: `${m} is writable but ${primary} is the primary` });
+      } else if (o.at - since >= t.standbyGraceMs) {
+        due({ kind: 'rejoin', group, member: m, reason: `${m} has not streamed from ${primary} for ${o.at - since} ms (${word})` });
+      } else {
+        notes.push(`${m}: ${word} for ${o.at - since} ms`);
+      }
+    }
+  }
+  return { at, actions, groups };
+}
+
+/** What changed between two decisions, in a form that ignores timings: a new action or health word. */
+export function decisionSignature(d: ClusterDecision): string {
+  const words = Object.entries(d.groups).map(([g, s]) => `${g}:${s.primary}:${s.primaryState}:${Object.entries(s.members).map(([m, w]) => `${m}=${w}`).join(',')}`);
+  return [...words, ...d.actions.map((a) => actionKey(a))].join('|');
+}
+
+/** Wait before trying an action again after `failures` consecutive failures: 10 s doubling, at most 5 min. */
+export const backoffMs = (failures: number) => Math.min(300_000, 10_000 * 2 ** Math.max(0, failures - 1));

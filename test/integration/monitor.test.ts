@@ -1,0 +1,112 @@
+/**
+ * The monitor on real containers, a real etcd and a real Temporal server: `citusctl up` starts
+ * `monitor-<cluster>`; a long-lived `citusctl worker` runs it (the supervised worker is another
+ * part of issue 7: here the test starts it). Then nothing but Docker is touched by hand:
+ *  - `docker pause` of the g1 primary for 1 s: no failover;
+ *  - `docker kill` of the g1 primary: the monitor fails over (etcd and pg_dist_node name the
+ *    standby) and the killed member streams again as a standby;
+ *  - `citusctl pause --group g1`: a killed standby stays down; `citusctl resume`: it is restarted.
+ * Ports 31340-31349; embedded Temporal on 32331.
+ * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Client, Connection } from '@temporalio/client';
+import type { MonitorStatus } from '../../workflows';
+import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, sleep, startCli, upJson, withEtcd, type CliRun } from './support/cluster';
+import { acquireRunLock, cliJson, connectOutcome, containerOf, distNodesOn, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+
+jest.setTimeout(10 * 60_000);
+
+const c = makeCluster(layout({ name: 'it-mon', basePort: 31340, temporalPort: 32331, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32331);
+const MONITOR = `monitor-${c.name}`;
+
+describe('the monitor heals the cluster by itself', () => {
+  let releaseLock: (() => void) | undefined;
+  let worker: CliRun | undefined;
+  let connection: Connection | undefined;
+  let client: Client;
+  const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
+  const failoverRuns = async () => {
+    const d = await client.workflow.getHandle(`failover-${c.name}-g1`).describe().catch(() => undefined);
+    return d ? d.status.name : 'none';
+  };
+
+  beforeAll(async () => {
+    releaseLock = await acquireRunLock(c.name);
+    await removeLeftovers(c);
+    const up = await upJson(c);
+    expect(up.ok).toBe(true);
+    logCitus(await citusVersion(c), `cluster ${c.name}`);
+    connection = await Connection.connect({ address: `127.0.0.1:${c.temporalPort}` });
+    client = new Client({ connection });
+    expect((await client.workflow.getHandle(MONITOR).describe()).status.name).toBe('RUNNING');
+    worker = startCli(['worker', '-c', c.specFile], c.env, 9 * 60_000);
+    await waitFor('the monitor to probe the cluster', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 120_000, 500);
+  });
+
+  afterAll(async () => {
+    try {
+      if (worker && worker.child.exitCode === null) {
+        worker.child.kill('SIGTERM');
+        await Promise.race([worker.done, sleep(15_000)]);
+        if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+      }
+      await connection?.close();
+      await destroyCluster(c);
+    } finally {
+      releaseLock?.();
+    }
+  });
+
+  it('a primary paused for 1 s is not failed over', async () => {
+    const g1a = docker.getContainer(containerOf(c, 'g1-a'));
+    await g1a.pause();
+    await sleep(1000);
+    await g1a.unpause();
+    await sleep(5000); // several detection windows
+    expect(await failoverRuns()).toBe('none');
+    expect(await livePrimaries(c)).toMatchObject({ g1: 'g1-a' });
+    const s = await status();
+    expect(s.groups.g1).toMatchObject({ primary: 'g1-a', primaryState: 'ok' });
+    expect(s.lastActions.filter((a) => a.kind === 'failover')).toEqual([]);
+  });
+
+  it('docker kill of the g1 primary: failover by the monitor alone, and the killed member streams again', async () => {
+    console.log(`[monitor] docker kill g1-a at ${new Date().toISOString()}`);
+    await killMember(c, 'g1-a');
+    try {
+      await waitFor('etcd to name g1-b', async () => ((await livePrimaries(c)).g1 === 'g1-b' ? true : undefined), 60_000, 200);
+      await waitFor('pg_dist_node to follow', async () => ((await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-b' && n.noderole === 'primary') ? true : undefined), 60_000);
+      expect((await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-a' && n.noderole === 'primary')).toBe(false);
+      await waitFor('the failover to end', async () => ((await failoverRuns()) === 'COMPLETED' ? true : undefined), 180_000, 500);
+      await expectStreaming(c, 'g1-a', 'g1-b');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+    }
+    const s = await status();
+    expect(s.lastActions.filter((a) => a.kind === 'failover').map((a) => a.outcome)).toEqual(['started', 'done']);
+    // For the reader of the log (no timing is asserted): when each step happened.
+    const result = (await client.workflow.getHandle(`failover-${c.name}-g1`).result()) as { timeline: Record<string, number>; outageWindowMs?: number };
+    console.log(`[monitor] actions: ${s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}`).join('; ')}\n[monitor] failover timeline: ${JSON.stringify(result.timeline)} outage window ${result.outageWindowMs} ms`);
+    await waitFor('the monitor to see g1 healthy', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 60_000, 500);
+    expect((await status()).groups.g1).toMatchObject({ primary: 'g1-b', members: { 'g1-a': 'streaming', 'g1-b': 'primary' } });
+  });
+
+  it('citusctl pause: a killed standby stays down (status and etcd say maintenance); citusctl resume: it is restarted and streams again', async () => {
+    const paused = await cliJson<{ maintenance: { cluster: boolean; groups: string[] } }>(c, ['pause', '--group', 'g1', '--reason', 'test']);
+    expect(paused.maintenance).toMatchObject({ cluster: false, groups: ['g1'] });
+    expect(JSON.parse((await withEtcd(c, (e) => e.get(`/citusctl/${c.name}/maintenance`).string())) ?? '{}')).toMatchObject({ groups: ['g1'], reason: 'test' });
+    await killMember(c, 'g1-a'); // the standby now
+    await waitFor('the monitor to see g1-a down', async () => ((await status()).groups.g1?.members['g1-a'] === 'exited' ? true : undefined), 30_000, 250);
+    await sleep(3000);
+    expect((await docker.getContainer(containerOf(c, 'g1-a')).inspect()).State.Running).toBe(false);
+    expect((await status()).groups.g1?.notes.join(' ')).toMatch(/maintenance/);
+
+    const resumed = await cliJson<{ maintenance: { cluster: boolean; groups: string[] } }>(c, ['resume', '--group', 'g1']);
+    expect(resumed.maintenance).toMatchObject({ cluster: false, groups: [] });
+    await waitFor('g1-a restarted', async () => ((await docker.getContainer(containerOf(c, 'g1-a')).inspect()).State.Running ? true : undefined), 30_000, 250);
+    await waitFor('g1-a to answer in recovery', async () => ((await connectOutcome(c, 'g1-a')).inRecovery === true ? true : undefined), 60_000, 250);
+    await expectStreaming(c, 'g1-a', 'g1-b');
+    expect((await status()).lastActions.filter((a) => a.kind === 'restart').map((a) => `${a.target}:${a.outcome}`)).toEqual(['g1-a:done']);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * A simulated cluster for the monitor's workflow tests: members with a container state, a role and
+ * the primary they follow. The mocked probe activity observes it the way the real one observes
+ * Docker and PostgreSQL, and folds the rounds with the real pure functions; the mocked failover,
+ * rejoin, restart and durability activities change it the way the real ones change a cluster.
+ */
+import { Context } from '@temporalio/activity';
+import type { Activities } from '../../activities';
+import type { MonitorProbeInput, MonitorProbeResult } from '../../activities/monitor-probe';
+import type { MaintenanceRecord } from '../../activities/monitor-actions';
+import { decideCluster, decisionSignature } from '../../common/monitor-decisions';
+import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation } from '../../common/monitor-observation';
+import type { MemberStateName } from '../../common/member-state';
+import { parseSpec, type ClusterSpecInput } from '../../common/spec';
+import type { Primaries } from '../../common/topology';
+import { mockFailoverActivities, type FailoverActivities } from './failover-helpers';
+
+export interface SimMember {
+  group: string;
+  container: ContainerStatus;
+  /** PostgreSQL answers (false: crashed, starting, or the container is paused/stopped). */
+  up: boolean;
+  role: 'primary' | 'standby';
+  follows?: string;
+  state?: MemberStateName;
+}
+
+export class World {
+  readonly members: Record<string, SimMember> = {};
+  readonly primaries: Record<string, string> = {};
+  readonly syncNames: Record<string, string> = {};
+  maintenance: MaintenanceRecord | null = null;
+
+  constructor(spec: ClusterSpecInput) {
+    for (const m of spec.members) {
+      const first = spec.members.find((x) => x.group === m.group)!.name;
+      this.primaries[m.group] ??= first;
+      this.members[m.name] = first === m.name ? { group: m.group, container: 'running', up: true, role: 'primary', state: 'primary' } : { group: m.group, container: 'running', up: true, role: 'standby', follows: first, state: 'standby' };
+    }
+    for (const [g, p] of Object.entries(this.primaries)) this.syncNames[g] = this.streamingTo(p).length ? `ANY 1 (${this.streamingTo(p).map((s) => `"${s}"`).join(', ')})` : '';
+  }
+
+  answers = (name: string) => this.members[name]!.container === 'running' && this.members[name]!.up;
+
+  /** Standbys whose WAL receiver streams from primary. */
+  streamingTo(primary: string): string[] {
+    if (!this.answers(primary)) return [];
+    return Object.entries(this.members)
+      .filter(([n, m]) => m.role === 'standby' && m.follows === primary && this.answers(n))
+      .map(([n]) => n);
+  }
+
+  kill(name: string) {
+    Object.assign(this.members[name]!, { container: 'exited', up: false });
+  }
+
+  livePrimaries(): Primaries {
+    const { coordinator, ...workers } = this.primaries;
+    return { coordinator: coordinator!, workers };
+  }
+
+  observe(at: number): ClusterObservation {
+    const members: Record<string, MemberObservation> = {};
+    for (const [name, m] of Object.entries(this.members)) {
+      const base = { member: name, at, container: m.container, ...(m.state ? { state: m.state } : {}) };
+      if (!this.answers(name)) {
+        members[name] = { ...base, sql: { ok: false, ms: 500, error: m.container === 'running' ? 'timeout expired' : 'connect ECONNREFUSED' } };
+        continue;
+      }
+      // A paused primary keeps its connections (the standbys notice nothing); a stopped or crashed one does not.
+      const senderAlive = (p: string) => this.members[p]!.container === 'paused' || this.answers(p);
+      const receiver = m.role === 'standby' && m.follows && senderAlive(m.follows) ? { status: 'streaming', senderHost: m.follows } : null;
+      const replication = m.role === 'primary' ? this.streamingTo(name).map((s) => ({ name: s, state: 'streaming', syncState: this.syncNames[m.group]?.includes(`"${s}"`) ? 'quorum' : 'async', lagBytes: 0 })) : [];
+      members[name] = { ...base, sql: { ok: true, ms: 2, inRecovery: m.role === 'standby', timeline: 1, receiver, replication, syncNames: m.role === 'primary' ? (this.syncNames[m.group] ?? '') : '' } };
+    }
+    return { at, etcd: { ok: true }, pgbouncer: { ok: true }, primaries: { ...this.primaries }, locks: {}, durability: {}, members };
+  }
+}
+
+/** Every activity the monitor and its children call, acting on the world; calls are recorded by the failover mocks. */
+export function worldActivities(world: World, specInput: ClusterSpecInput) {
+  const spec = parseSpec(specInput);
+  const monitorCalls: Array<{ name: string; input: unknown }> = [];
+  const groupOf = (m: string) => world.members[m]!.group;
+  const f = mockFailoverActivities({
+    async readLivePrimaries() {
+      return world.livePrimaries();
+    },
+    async probeMember({ member }) {
+      return world.answers(member) ? [{ ok: true, detail: 'answers as primary' }] : [{ ok: false, detail: `container ${world.members[member]!.container}`, conclusive: world.members[member]!.container !== 'running' }];
+    },
+    async standbyPositions({ members }) {
+      return members.map((m) => ({ member: m, reachable: world.answers(m), inRecovery: world.members[m]!.role === 'standby', replayLsn: '0/1000000', receiveLsn: '0/1000000' }));
+    },
+    async fenceMember({ member }) {
+      Object.assign(world.members[member]!, { container: 'exited', up: false, state: 'fenced' });
+      return { wasRunning: true };
+    },
+    async promoteStandby({ member }) {
+      Object.assign(world.members[member]!, { role: 'primary', follows: undefined, state: 'primary' });
+      world.syncNames[groupOf(member)] = '';
+      return { promoted: true };
+    },
+    async recordPrimaryChange({ group, newPrimary }) {
+      world.primaries[group] = newPrimary;
+      return { recorded: true };
+    },
+    async rejoinMember({ member, primary }) {
+      Object.assign(world.members[member]!, { container: 'running', up: true, role: 'standby', follows: primary, state: 'standby' });
+      return { action: 'rewound' as const };
+    },
+    async configureDurability({ primary }) {
+      const s = world.streamingTo(primary);
+      world.syncNames[groupOf(primary)] = s.length ? `ANY 1 (${s.map((x) => `"${x}"`).join(', ')})` : '';
+      return { synchronousStandbyNames: world.syncNames[groupOf(primary)]! };
+    },
+  });
+
+  const monitorActs: Pick<Activities, 'monitorProbe' | 'readMaintenance' | 'recordMaintenance' | 'restartMember' | 'setGroupDurability'> = {
+    async monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {
+      monitorCalls.push({ name: 'monitorProbe', input: { context: input.context } });
+      const ctx = Context.current();
+      let history = (ctx.info.heartbeatDetails as { history?: typeof input.history } | undefined)?.history ?? input.history ?? emptyHistory();
+      const until = Date.now() + (input.periodMs ?? 30_000);
+      for (let rounds = 1; ; rounds++) {
+        history = foldObservation(history, world.observe(Date.now()), spec.members);
+        ctx.heartbeat({ history });
+        const decision = decideCluster(history, input.context);
+        const signature = decisionSignature(decision);
+        const done = (ended: MonitorProbeResult['ended']) => ({ history, decision, signature, rounds, ended });
+        if (decision.actions.length) return done('action');
+        if (signature !== input.signature) return done('change');
+        if (Date.now() >= until) return done('period');
+        await ctx.sleep(input.context.thresholds.intervalMs);
+      }
+    },
+    async readMaintenance() {
+      monitorCalls.push({ name: 'readMaintenance', input: null });
+      return world.maintenance;
+    },
+    async recordMaintenance({ maintenance }) {
+      monitorCalls.push({ name: 'recordMaintenance', input: maintenance });
+      world.maintenance = maintenance;
+      return maintenance;
+    },
+    async restartMember({ member }) {
+      monitorCalls.push({ name: 'restartMember', input: member });
+      const m = world.members[member]!;
+      const started = m.container !== 'running';
+      Object.assign(m, { container: 'running', up: m.state !== 'fenced' });
+      return { started, state: 'running' };
+    },
+    async setGroupDurability({ group, primary, mode, reason }) {
+      monitorCalls.push({ name: 'setGroupDurability', input: { group, mode } });
+      const s = mode === 'synchronous' ? world.streamingTo(primary) : [];
+      world.syncNames[group] = s.length ? `ANY 1 (${s.map((x) => `"${x}"`).join(', ')})` : '';
+      return { primary, mode: s.length ? 'synchronous' : 'async', standbys: s, at: new Date().toISOString(), reason, recorded: true };
+    },
+  };
+  const activities = { ...(f.activities as FailoverActivities), ...monitorActs };
+  /** Failovers started (each acquires the group lock once, under its own workflow id). */
+  const failoversStarted = (group: string) => f.inputs('acquireGroupLock').filter((i) => i.group === group && i.owner.startsWith('failover-')).length;
+  return { activities, failover: f, monitorCalls, failoversStarted };
+}

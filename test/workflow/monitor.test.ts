@@ -1,0 +1,171 @@
+/**
+ * monitorCluster against a real Temporal dev server, with the activities acting on a simulated
+ * cluster (monitor-world.ts) and the real decisions: a dead primary starts exactly one failover
+ * (a child workflow that runs to the end and rejoins the old primary); a primary paused for less
+ * than T, or paused longer while its standbys stay connected, starts none; maintenance holds and
+ * resume heals; a dead standby is restarted and the group's commit goes async and back;
+ * continue-as-new keeps the paused state.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { FailoverGroupResult, MonitorInput, MonitorStatus } from '../../workflows';
+import { SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
+import { World, worldActivities } from './monitor-world';
+
+jest.setTimeout(90_000);
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/** Fast probes: every 50 ms, a failure needs 3 probes over 300 ms. */
+const TUNING: MonitorInput['tuning'] = { thresholds: { intervalMs: 50, failures: 3, failWindowMs: 300, standbyGraceMs: 1000, asyncAfterMs: 200 }, periodMs: 1500 };
+
+/** The message of an Update's rejection (the validator's, carried as the cause). */
+const updateError = (p: Promise<unknown>) => p.then(() => 'accepted', (e: { cause?: { message?: string }; message?: string }) => e.cause?.message ?? e.message ?? String(e));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Runs a monitor on a fresh cluster name and task queue; `body` gets the world and the handle; the monitor is terminated after. */
+async function withMonitor(body: (t: { world: World; handle: WorkflowHandle; status: () => Promise<MonitorStatus>; sim: ReturnType<typeof worldActivities>; cluster: string }) => Promise<void>, tuning = TUNING) {
+  const cluster = uniqueId('mon').slice(0, 24).replace(/[^a-z0-9-]/g, '').replace(/-$/, 'x');
+  const spec = { ...SPEC_INPUT, name: cluster };
+  const world = new World(spec);
+  const sim = worldActivities(world, spec);
+  const taskQueue = uniqueId('tq');
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: sim.activities });
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start('monitorCluster', { taskQueue, workflowId: `monitor-${cluster}`, args: [{ spec, tuning } satisfies MonitorInput] });
+    const status = () => env.client.workflow.getHandle(`monitor-${cluster}`).query<MonitorStatus>('status');
+    try {
+      await waitUntil('the first probe', async () => (await status()).lastProbeAt);
+      await body({ world, handle, status, sim, cluster });
+    } finally {
+      await env.client.workflow.getHandle(`monitor-${cluster}`).terminate('test over').catch(() => undefined);
+    }
+    // Children are abandoned on purpose: let any still running end on this worker.
+    for (const g of ['coordinator', 'g1', 'g2']) await env.client.workflow.getHandle(`failover-${cluster}-${g}`).result().catch(() => undefined);
+  });
+}
+
+test('a dead primary starts exactly one failover, which promotes a synchronous standby and rejoins the old primary', async () => {
+  await withMonitor(async ({ world, status, sim, cluster }) => {
+    world.kill('g1-a');
+    await waitUntil('etcd to name a new g1 primary', () => world.primaries.g1 !== 'g1-a');
+    const result = await env.client.workflow.getHandle(`failover-${cluster}-g1`).result() as FailoverGroupResult;
+    expect(result).toMatchObject({ outcome: 'failed-over', oldPrimary: 'g1-a', newPrimary: 'g1-b' });
+    expect(world.members['g1-a']).toMatchObject({ container: 'running', role: 'standby', follows: 'g1-b' });
+    // The monitor sees the group healthy again; still one failover, none for the other groups.
+    await waitUntil('g1 healthy in status', async () => ((await status()).groups.g1?.primaryState === 'ok' && (await status()).groups.g1?.primary === 'g1-b') || undefined);
+    await sleep(1000);
+    expect(sim.failoversStarted('g1')).toBe(1);
+    expect(sim.failoversStarted('g2') + sim.failoversStarted('coordinator')).toBe(0);
+    const s = await status();
+    expect(s.lastActions.filter((a) => a.kind === 'failover').map((a) => a.outcome)).toEqual(['started', 'done']);
+    expect(s.lastActions.find((a) => a.kind === 'failover')?.detail).toMatch(/^failover-.*-g1: .*Docker: container exited/);
+    expect(s.inFlight.failovers).toEqual({});
+    // The failover was told which standbys were synchronous at the fault.
+    const child = await env.client.workflow.getHandle(`failover-${cluster}-g1`).fetchHistory();
+    const started = JSON.stringify(child.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.map((p) => Buffer.from(p.data!).toString('utf8')));
+    expect(started).toContain('\\"candidates\\":[\\"g1-b\\",\\"g1-c\\"]');
+  });
+});
+
+test('a primary paused for less than T, or longer while its standbys stay connected, is never failed over', async () => {
+  await withMonitor(async ({ world, status, sim }) => {
+    const pause = async (ms: number) => {
+      Object.assign(world.members['g1-a']!, { container: 'paused', up: false });
+      await sleep(ms);
+      Object.assign(world.members['g1-a']!, { container: 'running', up: true });
+    };
+    await pause(200); // < failWindowMs (300)
+    // Longer than T: N failed probes, but Docker says the container still exists (paused) and the
+    // standbys' WAL receivers keep their connection: not confirmed from the second viewpoint.
+    Object.assign(world.members['g1-a']!, { container: 'paused', up: false });
+    await waitUntil('the monitor to suspect g1-a', async () => (await status()).groups.g1?.primaryState === 'suspect' || undefined);
+    await sleep(1500);
+    expect((await status()).groups.g1?.notes.join(' ')).toMatch(/not confirmed: container paused/);
+    Object.assign(world.members['g1-a']!, { container: 'running', up: true });
+    await waitUntil('g1 ok again', async () => (await status()).groups.g1?.primaryState === 'ok' || undefined);
+    expect(sim.failoversStarted('g1')).toBe(0);
+    expect(world.primaries.g1).toBe('g1-a');
+  });
+});
+
+test('maintenance holds (no failover of a dead primary), resume heals', async () => {
+  await withMonitor(async ({ world, handle, status, sim, cluster }) => {
+    const m = await handle.executeUpdate('pause', { args: [{ by: 'test', reason: 'upgrade' }] });
+    expect(m).toMatchObject({ cluster: true, groups: [], by: 'test', reason: 'upgrade' });
+    expect(world.maintenance).toMatchObject({ cluster: true });
+    expect(await updateError(handle.executeUpdate('pause', { args: [{ group: 'nope' }] }))).toMatch(/unknown group nope/);
+
+    world.kill('g2-a');
+    await waitUntil('the monitor to see g2-a failed', async () => (await status()).groups.g2?.primaryState === 'failed' || undefined);
+    await sleep(1000);
+    expect((await status()).groups.g2?.notes.join(' ')).toMatch(/maintenance \(cluster paused\): no automatic action/);
+    expect(sim.failoversStarted('g2')).toBe(0);
+    expect(world.primaries.g2).toBe('g2-a');
+
+    expect(await updateError(handle.executeUpdate('resume', { args: [{ group: 'g2' }] }))).toMatch(/whole cluster is paused/);
+    expect(await handle.executeUpdate('resume', { args: [{}] })).toMatchObject({ cluster: false, groups: [] });
+    await waitUntil('g2 failed over after resume', () => world.primaries.g2 === 'g2-b' || undefined);
+    await env.client.workflow.getHandle(`failover-${cluster}-g2`).result();
+    expect(sim.failoversStarted('g2')).toBe(1);
+    expect(world.members['g2-a']).toMatchObject({ role: 'standby', follows: 'g2-b' });
+  });
+});
+
+test('synchronous commit never blocks forever: async while the only standby is down, synchronous again when it streams; a dead standby is restarted', async () => {
+  await withMonitor(async ({ world, sim }) => {
+    Object.assign(world.members['g2-b']!, { up: false }); // g2's only standby stops answering (its container runs)
+    await waitUntil('g2 switched to async commit', () => world.syncNames.g2 === '' || undefined);
+    Object.assign(world.members['g2-b']!, { up: true });
+    await waitUntil('g2 back to synchronous with g2-b', () => world.syncNames.g2 === 'ANY 1 ("g2-b")' || undefined);
+    const durability = sim.monitorCalls.filter((c) => c.name === 'setGroupDurability').map((c) => JSON.stringify(c.input));
+    expect(durability).toEqual(['{"group":"g2","mode":"async"}', '{"group":"g2","mode":"synchronous"}']);
+
+    world.kill('g1-c');
+    await waitUntil('g1-c restarted', () => world.members['g1-c']!.container === 'running' || undefined);
+    expect(sim.monitorCalls.filter((c) => c.name === 'restartMember').map((c) => c.input)).toEqual(['g1-c']);
+    expect(sim.failoversStarted('g1') + sim.failoversStarted('g2')).toBe(0);
+    expect(sim.failover.called('rejoinMember')).toHaveLength(0); // within the grace: no rejoin
+  }, { ...TUNING, thresholds: { ...TUNING!.thresholds, standbyGraceMs: 60_000 } });
+});
+
+test('continue-as-new keeps the paused state and the monitor keeps watching', async () => {
+  await withMonitor(
+    async ({ world, handle, status, sim }) => {
+      await handle.executeUpdate('pause', { args: [{ group: 'g2' }] });
+      const firstRun = (await handle.describe()).runId;
+      await waitUntil('two continue-as-new', async () => ((await status()).runs >= 3 ? true : undefined));
+      const s = await status();
+      expect(s.maintenance).toMatchObject({ cluster: false, groups: ['g2'] });
+      expect((await env.client.workflow.getHandle(handle.workflowId).describe()).runId).not.toBe(firstRun);
+      world.kill('g2-a');
+      await waitUntil('the new run to see g2-a failed', async () => (await status()).groups.g2?.primaryState === 'failed' || undefined);
+      await sleep(500);
+      expect(sim.failoversStarted('g2')).toBe(0);
+      // Only the first run read etcd; later runs got it from the carry.
+      expect(sim.monitorCalls.filter((c) => c.name === 'readMaintenance')).toHaveLength(1);
+    },
+    { ...TUNING, periodMs: 200, maxIterations: 3 },
+  );
+});

@@ -1,0 +1,340 @@
+/**
+ * monitorCluster (id `monitor-<cluster>`): watches the cluster without end and repairs what the
+ * pure decisions (common/monitor-decisions.ts) say: a failed primary gets a failover, a dead
+ * standby a `docker start`, a standby that does not stream (or a member fenced by a failover) a
+ * rejoin, and a group whose last standby is gone asynchronous commit until one streams again.
+ *
+ * The monitor never fences or promotes by itself: it starts `failoverGroup` (id
+ * `failover-<cluster>-<group>`) and `rejoinMemberWorkflow` (id `rejoin-<cluster>-<member>`) as
+ * child workflows. Children rather than an activity with a Temporal client: the start is recorded
+ * in this history together with the decision (a replay never starts it twice), the one id per
+ * group keeps it single against an operator's `citusctl failover` too (the start then fails with
+ * "already started" and the monitor waits), the result comes back to the monitor (status, backoff),
+ * and activities need no Temporal client. ParentClosePolicy ABANDON and cancellation type ABANDON:
+ * a failover half done must finish whatever happens to the monitor (continue-as-new, `down`
+ * cancelling it, termination). Continue-as-new waits until no child runs, so every result is seen.
+ *
+ * Updates `pause` / `resume` (whole cluster, or one group) put it in maintenance: no automatic
+ * action (synchronous commit is still kept from blocking); the state is kept in the workflow,
+ * carried across continue-as-new, and recorded in etcd (`/citusctl/<cluster>/maintenance`), from
+ * where a new monitor starts. Query `status`.
+ */
+import {
+  ChildWorkflowCancellationType,
+  CancellationScope,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import type { MaintenanceRecord } from '../activities/monitor-actions';
+import { DEFAULT_THRESHOLDS, actionKey, backoffMs, decideCluster, type DecisionContext, type FailoverPolicy, type GroupStatus, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
+import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
+import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
+import { COORDINATOR_GROUP } from '../common/topology';
+import { validation } from './activity-proxies';
+import { failoverGroup, type FailoverGroupResult } from './failover-group';
+import { rejoinMemberWorkflow } from './rejoin-member';
+
+export interface MonitorTuning {
+  thresholds?: Partial<MonitorThresholds>;
+  /** How long one probe activity watches before it returns when nothing happens (default 30 s). */
+  periodMs?: number;
+  /** Probe activities per run before continue-as-new (default 200). */
+  maxIterations?: number;
+}
+
+export interface ActionRecord {
+  at: number;
+  kind: MonitorAction['kind'];
+  target: string;
+  outcome: 'started' | 'done' | 'failed' | 'skipped';
+  detail: string;
+}
+
+/** What one run hands the next across continue-as-new. */
+export interface MonitorCarry {
+  runs: number;
+  maintenance: MaintenanceRecord;
+  history: ProbeHistory;
+  signature?: string;
+  notBefore: Record<string, number>;
+  failures: Record<string, number>;
+  lastActions: ActionRecord[];
+}
+
+export interface MonitorInput {
+  spec: ClusterSpecInput;
+  tuning?: MonitorTuning;
+  carry?: MonitorCarry;
+}
+
+export interface MaintenanceInput {
+  /** One group; none: the whole cluster. */
+  group?: string;
+  by?: string;
+  reason?: string;
+}
+
+export interface MonitorStatus {
+  cluster: string;
+  state: 'starting' | 'watching' | 'acting' | 'continuing-as-new';
+  policy: FailoverPolicy;
+  allowAsyncFailover: boolean;
+  maintenance: MaintenanceRecord;
+  runs: number;
+  iterations: number;
+  lastProbeAt?: string;
+  etcdOk?: boolean;
+  pgbouncerOk?: boolean;
+  groups: Record<string, GroupStatus>;
+  inFlight: { failovers: Record<string, string>; rejoins: Record<string, string> };
+  lastActions: ActionRecord[];
+  lastError?: string;
+}
+
+export const monitorStatusQuery = defineQuery<MonitorStatus>('status');
+export const pauseUpdate = defineUpdate<MaintenanceRecord, [MaintenanceInput]>('pause');
+export const resumeUpdate = defineUpdate<MaintenanceRecord, [MaintenanceInput]>('resume');
+
+export const monitorWorkflowId = (cluster: string) => `monitor-${cluster}`;
+
+const probeActs = proxyActivities<Activities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '5s', // a dead worker's probe is retried elsewhere within seconds, resuming its history
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
+});
+/** The monitor's own small actions: a few quick attempts, then the next probe decides again. */
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
+});
+
+const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
+const MAX_RECORDS = 20;
+
+export async function monitorCluster(input: MonitorInput): Promise<void> {
+  const root = CancellationScope.current();
+  const groupNames = [COORDINATOR_GROUP, ...(input.spec.workers ?? [])];
+  const carry: MonitorCarry = input.carry ?? { runs: 0, maintenance: { cluster: false, groups: [], at: '' }, history: emptyHistory(), notBefore: {}, failures: {}, lastActions: [] };
+  const status: MonitorStatus = {
+    cluster: input.spec.name,
+    state: 'starting',
+    policy: input.spec.failover ?? 'auto',
+    allowAsyncFailover: input.spec.allowAsyncFailover ?? false,
+    maintenance: carry.maintenance,
+    runs: carry.runs + 1,
+    iterations: 0,
+    groups: {},
+    inFlight: { failovers: {}, rejoins: {} },
+    lastActions: carry.lastActions,
+  };
+  const failovers = status.inFlight.failovers; // group -> workflow id
+  const rejoins = status.inFlight.rejoins; // member -> workflow id
+  let probeScope: CancellationScope | undefined;
+  /** The world or the rules changed: end the running probe (it was told the old rules) and decide again. */
+  const wake = () => probeScope?.cancel();
+  const record = (r: Omit<ActionRecord, 'at'>) => {
+    status.lastActions = [...status.lastActions, { at: Date.now(), ...r }].slice(-MAX_RECORDS);
+  };
+  const settle = (key: string, ok: boolean, okPauseMs: number) => {
+    carry.failures[key] = ok ? 0 : (carry.failures[key] ?? 0) + 1;
+    carry.notBefore[key] = Date.now() + (ok ? okPauseMs : backoffMs(carry.failures[key]!));
+  };
+
+  setHandler(monitorStatusQuery, () => status);
+  const validated: { spec?: ClusterSpec } = {};
+  const changeMaintenance = async (next: MaintenanceRecord): Promise<MaintenanceRecord> => {
+    status.maintenance = next; // in force at once; etcd is the record status and a new monitor read
+    wake();
+    if (validated.spec) await quick.recordMaintenance({ spec: validated.spec, maintenance: next }).catch((err: unknown) => (status.lastError = `maintenance not recorded in etcd: ${errorMessage(err)}`));
+    return next;
+  };
+  const validateGroup = (m?: MaintenanceInput) => {
+    if (m?.group !== undefined && !groupNames.includes(m.group)) throw new Error(`unknown group ${m.group} (groups: ${groupNames.join(', ')})`);
+  };
+  setHandler(
+    pauseUpdate,
+    (m) => {
+      const cur = status.maintenance;
+      const groups = m?.group ? [...new Set([...cur.groups, m.group])].sort() : cur.groups;
+      return changeMaintenance({ cluster: cur.cluster || !m?.group, groups, at: new Date(Date.now()).toISOString(), ...(m?.by ? { by: m.by } : {}), ...(m?.reason ? { reason: m.reason } : {}) });
+    },
+    { validator: validateGroup },
+  );
+  setHandler(
+    resumeUpdate,
+    (m) => changeMaintenance({ cluster: false, groups: m?.group ? status.maintenance.groups.filter((g) => g !== m.group) : [], at: new Date(Date.now()).toISOString(), ...(m?.by ? { by: m.by } : {}) }),
+    {
+      validator: (m) => {
+        validateGroup(m);
+        if (m?.group && status.maintenance.cluster) throw new Error(`the whole cluster is paused: resume it without --group`);
+      },
+    },
+  );
+
+  const s = await validation.validateSpec(input.spec);
+  validated.spec = s;
+  if (!input.carry) {
+    const stored = await quick.readMaintenance({ spec: s }).catch(() => null);
+    if (stored && status.maintenance.at === '') status.maintenance = stored;
+  }
+  const thresholds = { ...DEFAULT_THRESHOLDS, ...input.tuning?.thresholds };
+  const maxIterations = input.tuning?.maxIterations ?? 200;
+  const groups = Object.fromEntries(groupNames.map((g) => [g, s.members.filter((m) => m.group === g).map((m) => m.name)]));
+  const context = (): DecisionContext => ({
+    policy: { failover: s.failover, allowAsyncFailover: s.allowAsyncFailover, requireFailoverApproval: s.requireFailoverApproval, durability: s.durability, groups },
+    maintenance: { cluster: status.maintenance.cluster, groups: status.maintenance.groups },
+    failoversInFlight: Object.keys(failovers),
+    rejoinsInFlight: Object.keys(rejoins),
+    ownWorkflowIds: [...Object.values(failovers), ...Object.values(rejoins)],
+    notBefore: carry.notBefore,
+    thresholds,
+  });
+  const childOptions = { parentClosePolicy: ParentClosePolicy.ABANDON, cancellationType: ChildWorkflowCancellationType.ABANDON, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE };
+  const alreadyRunning = (key: string, id: string) => {
+    // Started by someone else (an operator's CLI): its lock keeps the group safe; look again later.
+    carry.notBefore[key] = Date.now() + 30_000;
+    record({ kind: key.split(':')[0] as MonitorAction['kind'], target: id, outcome: 'skipped', detail: `${id} is already running (not started by this monitor)` });
+  };
+
+  async function apply(a: MonitorAction): Promise<void> {
+    const key = actionKey(a);
+    switch (a.kind) {
+      case 'failover': {
+        const id = `failover-${s.name}-${a.group}`;
+        try {
+          const child = await startChild(failoverGroup, { ...childOptions, workflowId: id, args: [{ spec: s, group: a.group, requireApproval: a.requireApproval, ...(a.candidates ? { candidates: a.candidates } : {}) }] });
+          failovers[a.group] = id;
+          record({ kind: 'failover', target: a.group, outcome: 'started', detail: `${id}${a.requireApproval ? ' (waits for approval)' : ''}: ${a.reason}` });
+          void child.result().then(
+            (r: FailoverGroupResult) => {
+              settle(key, r.outcome === 'failed-over', 5_000);
+              record({ kind: 'failover', target: a.group, outcome: r.outcome === 'failed-over' ? 'done' : 'failed', detail: `${r.outcome}: ${r.detail}` });
+            },
+            (err: unknown) => {
+              settle(key, false, 0);
+              record({ kind: 'failover', target: a.group, outcome: 'failed', detail: errorMessage(err) });
+            },
+          ).finally(() => {
+            delete failovers[a.group];
+            wake();
+          });
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) alreadyRunning(key, id);
+          else throw err;
+        }
+        return;
+      }
+      case 'rejoin': {
+        const id = `rejoin-${s.name}-${a.member}`;
+        try {
+          const child = await startChild(rejoinMemberWorkflow, { ...childOptions, workflowId: id, args: [{ spec: s, member: a.member }] });
+          rejoins[a.member] = id;
+          record({ kind: 'rejoin', target: a.member, outcome: 'started', detail: `${id}: ${a.reason}` });
+          void child.result().then(
+            (r) => {
+              settle(key, true, thresholds.standbyGraceMs);
+              record({ kind: 'rejoin', target: a.member, outcome: 'done', detail: `streams from ${r.primary}` });
+            },
+            (err: unknown) => {
+              settle(key, false, 0);
+              record({ kind: 'rejoin', target: a.member, outcome: 'failed', detail: errorMessage(err) });
+            },
+          ).finally(() => {
+            delete rejoins[a.member];
+            wake();
+          });
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) alreadyRunning(key, id);
+          else throw err;
+        }
+        return;
+      }
+      case 'cancel-rejoin': {
+        const id = rejoins[a.member];
+        if (!id) return;
+        await getExternalWorkflowHandle(id).cancel().catch(() => undefined);
+        record({ kind: 'cancel-rejoin', target: a.member, outcome: 'done', detail: a.reason });
+        return;
+      }
+      case 'restart': {
+        try {
+          const r = await quick.restartMember({ spec: s, member: a.member });
+          settle(key, true, thresholds.standbyGraceMs * 2);
+          record({ kind: 'restart', target: a.member, outcome: 'done', detail: `${r.started ? 'docker start' : `already ${r.state}`}: ${a.reason}` });
+        } catch (err) {
+          settle(key, false, 0);
+          record({ kind: 'restart', target: a.member, outcome: 'failed', detail: errorMessage(err) });
+        }
+        return;
+      }
+      case 'durability': {
+        try {
+          const r = await quick.setGroupDurability({ spec: s, group: a.group, primary: a.primary, mode: a.mode, reason: a.reason });
+          settle(key, true, 2_000);
+          record({ kind: 'durability', target: a.group, outcome: 'done', detail: `${r.mode}${r.standbys.length ? ` (${r.standbys.join(', ')})` : ''}${r.recorded ? '' : ', not recorded in etcd'}: ${a.reason}` });
+        } catch (err) {
+          settle(key, false, 0);
+          record({ kind: 'durability', target: a.group, outcome: 'failed', detail: errorMessage(err) });
+        }
+        return;
+      }
+    }
+  }
+
+  let history = carry.history;
+  let signature = carry.signature;
+  for (let i = 0; ; i++) {
+    const idle = !Object.keys(failovers).length && !Object.keys(rejoins).length;
+    if (idle && (i >= maxIterations || workflowInfo().continueAsNewSuggested)) break;
+    status.state = 'watching';
+    status.iterations = i;
+    probeScope = new CancellationScope();
+    try {
+      const scope = probeScope;
+      const r = await scope.run(() => probeActs.monitorProbe({ spec: s, history, context: context(), periodMs: input.tuning?.periodMs ?? 30_000, signature }));
+      history = r.history;
+      signature = r.signature;
+    } catch (err) {
+      if (root.consideredCancelled) throw err;
+      if (!isCancellation(err)) {
+        status.lastError = `probe: ${errorMessage(err)}`;
+        await sleep('5s');
+      }
+      continue;
+    } finally {
+      probeScope = undefined;
+    }
+    const decision = decideCluster(history, context());
+    status.groups = decision.groups;
+    status.lastProbeAt = history.last ? new Date(history.last.at).toISOString() : undefined;
+    status.etcdOk = history.last?.etcd.ok;
+    status.pgbouncerOk = history.last?.pgbouncer.ok;
+    if (decision.actions.length) {
+      status.state = 'acting';
+      for (const a of decision.actions) await apply(a);
+    }
+  }
+
+  status.state = 'continuing-as-new';
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof monitorCluster>({
+    spec: input.spec,
+    tuning: input.tuning,
+    carry: { runs: status.runs, maintenance: status.maintenance, history, signature, notBefore: carry.notBefore, failures: carry.failures, lastActions: status.lastActions },
+  });
+}
