@@ -102,7 +102,7 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
 
     // Decide before acting: with no standby to promote, fencing would only make things worse.
     const eligible = input.candidates ? standbys.filter((s) => input.candidates!.includes(s)) : standbys;
-    const restricted = (c: ReturnType<typeof pickStandby>) => (c.member || !input.candidates ? c : { member: null, reason: `only ${input.candidates.join(', ') || 'none'} were synchronous when ${oldPrimary} failed: ${c.reason}` });
+    const restricted = (c: ReturnType<typeof pickStandby>) => (c.member || !input.candidates ? c : { member: null, reason: `${input.candidates.length ? `only ${input.candidates.join(', ')} were` : 'no standby was'} synchronous when ${oldPrimary} failed: ${c.reason}` });
     const choose = async () => restricted(pickStandby(await critical.standbyPositions({ spec, members: eligible })));
     let choice = await progress.run('choose', choose, (c) => (c.member ? `${c.member}: ${c.reason}` : c.reason));
     const noCandidate = (reason: string) => ({
