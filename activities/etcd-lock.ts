@@ -100,13 +100,17 @@ export function createLockActivities(deps: ActivityDeps) {
   async function releaseGroupLock(input: { spec: ClusterSpec; group: string; owner: string }): Promise<{ released: boolean }> {
     const etcd = deps.etcd.client(input.spec);
     const key = lockKey(input.spec.name, input.group);
-    const current = await etcd.get(key).string();
-    if (!current) return { released: false };
-    const held = JSON.parse(current) as LockValue;
-    if (held.owner !== input.owner) return { released: false };
-    const r = await etcd.if(key, 'Value', '==', current).then(etcd.delete().key(key)).commit();
-    await etcd.leaseClient.leaseRevoke({ ID: held.lease }).catch(() => undefined);
-    return { released: r.succeeded };
+    try {
+      const current = await etcd.get(key).string();
+      if (!current) return { released: false };
+      const held = JSON.parse(current) as LockValue;
+      if (held.owner !== input.owner) return { released: false };
+      const r = await etcd.if(key, 'Value', '==', current).then(etcd.delete().key(key)).commit();
+      await etcd.leaseClient.leaseRevoke({ ID: held.lease }).catch(() => undefined);
+      return { released: r.succeeded };
+    } catch (err) {
+      throw notReady(`releasing the lock of ${input.group}: ${(err as Error).message}`);
+    }
   }
 
   return { acquireGroupLock, renewGroupLock, releaseGroupLock };

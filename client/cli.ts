@@ -28,8 +28,12 @@ interface CommonOpts {
 /** Exit codes: 2 bad spec, 3 preflight (missing image), 1 anything else. */
 function fail(err: unknown, json: boolean | undefined): never {
   const code = err instanceof SpecError ? 2 : err instanceof PreflightError ? 3 : 1;
-  const cause = (err as { cause?: { message?: string } }).cause?.message;
-  const message = err instanceof Error ? `${err.message}${cause && !err.message.includes(cause) ? `: ${cause}` : ''}` : String(err);
+  // Temporal wraps the reason (workflow failed <- activity failed <- the activity's own error): name every level once.
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 6; e = e.cause) {
+    if (e.message && !parts.some((p) => p.includes(e.message))) parts.push(e.message);
+  }
+  const message = parts.length ? parts.join(': ') : String(err);
   if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, ...(err instanceof SpecError ? { problems: err.problems } : {}) }, null, 2) + '\n');
   else process.stderr.write(`citusctl: ${message}\n`);
   process.exit(code);

@@ -40,18 +40,32 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   const deps = createDeps(env);
-  if (opts.worker !== false) {
-    quietRuntime();
-    const created = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-cli@${process.pid}` });
-    worker = created.worker;
-    workerDone = worker.run().finally(() => created.connection.close());
-  }
+  // The worker is created while the workflow starts (a failover's outage includes this CLI's start).
+  if (opts.worker !== false) quietRuntime();
+  const creating = opts.worker !== false ? createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-cli@${process.pid}` }) : undefined;
+  creating?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   // A worker that dies leaves nobody to run the workflow: stop waiting (cancel the long poll, so no
   // call is left in flight), and report the worker's error from the finally below.
   const workerFailed = new AbortController();
   setMaxListeners(0, workerFailed.signal); // result() long-polls, one abort listener per poll: not a leak
-  workerDone?.catch(() => workerFailed.abort());
-  const { client, close } = await connectClient(endpoint);
+  const startWorker = async () => {
+    if (!creating || worker) return;
+    const created = await creating;
+    worker = created.worker;
+    workerDone = worker.run().finally(() => created.connection.close());
+    workerDone.catch(() => workerFailed.abort());
+  };
+  let connected: Awaited<ReturnType<typeof connectClient>>;
+  try {
+    connected = await connectClient(endpoint);
+  } catch (err) {
+    await startWorker().catch(() => undefined);
+    worker?.shutdown();
+    await workerDone?.catch(() => undefined);
+    deps.close();
+    throw err;
+  }
+  const { client, close } = connected;
   try {
     const existing = await client.workflow.getHandle(opts.workflowId).describe().catch(() => undefined);
     const attached = existing?.status.name === 'RUNNING';
@@ -63,6 +77,7 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     });
+    await startWorker();
     const printer = new ProgressPrinter(opts.log); // to stderr in --json mode (the CLI's log), so stdout stays one document
     // Every query is cancelled by the poller and bounded by a deadline: none outlives the connection closed below.
     const { result, last } = await followWorkflow<T, Progress>({
@@ -73,6 +88,7 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
     return { workflowId: opts.workflowId, runId: handle.firstExecutionRunId, attached, steps: last?.steps ?? [], result, temporal: { address: endpoint.address, ui: endpoint.uiUrl } };
   } finally {
     await close();
+    await startWorker().catch(() => undefined); // a worker being created when something failed is shut down too
     if (worker) {
       worker.shutdown();
       await workerDone;

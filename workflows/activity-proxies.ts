@@ -16,3 +16,5 @@ export const critical = proxyActivities<Activities>({
   heartbeatTimeout: '5s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 10 },
 });
+/** Releasing a lock: a few quick tries (the lease expires by itself if etcd stays away). */
+export const lockRelease = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 } });

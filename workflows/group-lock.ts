@@ -2,7 +2,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import type { ClusterSpec } from '../common/spec';
-import { acts } from './activity-proxies';
+import { acts, lockRelease } from './activity-proxies';
 
 export const DEFAULT_LOCK_TTL_SECONDS = 30;
 
@@ -55,6 +55,7 @@ export async function withGroupLock<T>(spec: ClusterSpec, group: string, owner: 
   } finally {
     renewScope.cancel();
     await renewal;
-    await CancellationScope.nonCancellable(() => acts.releaseGroupLock({ spec, group, owner }));
+    // Best effort: an unreachable etcd must not mask the outcome; the lease expires by itself.
+    await CancellationScope.nonCancellable(() => lockRelease.releaseGroupLock({ spec, group, owner })).catch(() => undefined);
   }
 }
