@@ -22,7 +22,7 @@ import { createFailoverActivities } from './failover';
 import { pollUntil } from './heartbeat';
 import { pgbouncerFiles } from './pgbouncer';
 import { bouncerDatabase, reload, resume, serverConnections, startPause, withBouncerAdmin } from './pgbouncer-admin';
-import type { SwitchoverInput, SwitchoverSectionResult } from './switchover';
+import type { SwitchoverInput, SwitchoverSectionResult } from './switchover-types';
 
 /** Longest time client transactions may be held, from PAUSE to RESUME. */
 export const PAUSE_BUDGET_MS = 10_000;

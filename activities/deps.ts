@@ -1,24 +1,12 @@
 /** What activities are given by the worker: clients built once, never ad hoc inside an activity. */
 import type Docker from 'dockerode';
 import type { Etcd3 } from 'etcd3';
-import type { Client } from 'pg';
+import type { PgConnector } from '../lib/pg-connector';
 import type { SecretStore } from '../lib/secrets';
 import type { ClusterSpec } from '../common/spec';
 
-export interface PgTarget {
-  port: number;
-  user: string;
-  password: string;
-  database?: string;
-  /** Connect timeout (default 3000 ms) and client-side query timeout (default none): the monitor's probe uses short ones. */
-  connectTimeoutMs?: number;
-  queryTimeoutMs?: number;
-}
-
-/** Opens a short-lived connection and always closes it. */
-export interface PgConnector {
-  withClient<T>(target: PgTarget, fn: (client: Client) => Promise<T>): Promise<T>;
-}
+/** The Postgres connection types live with their adapter in lib; re-exported for activities. */
+export type { PgConnector, PgTarget } from '../lib/pg-connector';
 
 export interface EtcdConnector {
   /**

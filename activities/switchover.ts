@@ -20,22 +20,9 @@ import { classifyPgError, fatal, notReady } from './errors';
 import { createFailoverActivities } from './failover';
 import { pollUntil, withHeartbeat } from './heartbeat';
 import { createMemberStateActivities } from './member-state';
+import type { SwitchoverInput, SwitchoverSectionResult } from './switchover-types';
 
-export interface SwitchoverInput {
-  spec: ClusterSpec;
-  coordinator: string;
-  oldPrimary: string;
-  newPrimary: string;
-  /** The coordinator group has no Citus pause: PgBouncer holds client transactions instead. */
-  isCoordinatorGroup: boolean;
-}
-
-export interface SwitchoverSectionResult {
-  pauseMs: number;
-  promoted: boolean;
-  /** Citus metadata (worker group) or PgBouncer (coordinator) already points at the new primary. */
-  metadataUpdated: boolean;
-}
+export type { SwitchoverInput, SwitchoverSectionResult } from './switchover-types';
 
 /** This activity's switchover run, for fence reasons that a later attempt can recognise. */
 function runFenceReason(target: string): string | undefined {

@@ -4,7 +4,7 @@
  * Workflows import only the types from here.
  */
 import { z } from 'zod';
-import { COORDINATOR_GROUP } from './topology';
+import { COORDINATOR_GROUP } from './names';
 
 export { COORDINATOR_GROUP };
 

@@ -2,20 +2,22 @@
  * Pure naming and topology derivations from a spec. Deterministic: safe in workflows.
  * Names are stable across runs, which is what makes every step's check-then-act possible.
  */
+import { COORDINATOR_GROUP } from './names';
 import type { ClusterSpec, MemberSpec } from './spec';
 
-export const COORDINATOR_GROUP = 'coordinator';
-
-/** Port PostgreSQL listens on inside every container (host ports come from the spec). */
-export const PG_PORT = 5432;
-export const PGBOUNCER_PORT = 6432;
-export const ETCD_PORT = 2379;
-export const PGBOUNCER_MEMBER = 'pgbouncer';
-export const ETCD_MEMBER = 'etcd';
-export const DATABASE = 'postgres';
-export const SUPERUSER = 'postgres';
-export const REPLICATION_USER = 'replicator';
-export const APP_USER = 'app';
+/** The fixed names live in names.ts (spec.ts needs them too); re-exported here for callers. */
+export {
+  COORDINATOR_GROUP,
+  PG_PORT,
+  PGBOUNCER_PORT,
+  ETCD_PORT,
+  PGBOUNCER_MEMBER,
+  ETCD_MEMBER,
+  DATABASE,
+  SUPERUSER,
+  REPLICATION_USER,
+  APP_USER,
+} from './names';
 
 export interface GroupTopology {
   group: string;

@@ -1,7 +1,21 @@
 /** Connects to a node through its port published on 127.0.0.1. One connection per use, always closed. */
 import { Client } from 'pg';
-import type { PgConnector, PgTarget } from '../activities/deps';
 import { DATABASE } from '../common/topology';
+
+export interface PgTarget {
+  port: number;
+  user: string;
+  password: string;
+  database?: string;
+  /** Connect timeout (default 3000 ms) and client-side query timeout (default none): the monitor's probe uses short ones. */
+  connectTimeoutMs?: number;
+  queryTimeoutMs?: number;
+}
+
+/** Opens a short-lived connection and always closes it. */
+export interface PgConnector {
+  withClient<T>(target: PgTarget, fn: (client: Client) => Promise<T>): Promise<T>;
+}
 
 export function createPgConnector(host = '127.0.0.1'): PgConnector {
   return {
