@@ -11,6 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { execFileSync } from 'node:child_process';
 import { Worker } from '@temporalio/worker';
 import { Etcd3 } from 'etcd3';
 import { createLockActivities } from '../../activities/etcd-lock';
@@ -26,6 +27,12 @@ jest.setTimeout(10 * 60_000);
 
 const STATE_FILE = '/var/lib/postgresql/citusctl/member.state';
 const c = makeCluster(layout({ name: 'it-safe', basePort: 31500, temporalPort: 32311, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32311);
+
+/** pg_is_in_recovery() through the container's own socket ('t'/'f'), '' while PostgreSQL is not up: no host TCP to a starting container. */
+async function recoveryInside(member: string): Promise<string> {
+  const r = await execRoot(c, member, ['sh', '-c', "setpriv --reuid=postgres --regid=postgres --init-groups psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null"]);
+  return r.code === 0 ? r.stdout.trim() : '';
+}
 
 async function memberState(member: string): Promise<string> {
   return (await execRoot(c, member, ['sh', '-c', `. ${STATE_FILE}; echo "$STATE"`])).stdout.trim();
@@ -51,8 +58,9 @@ describe('failover safety on real containers', () => {
   });
 
   it('double fault (standby, then primary stopped): no-candidate, nothing fenced, the group serves again once its members run', async () => {
-    await docker.getContainer(containerOf(c, 'g1-b')).stop({ t: 5 });
-    await docker.getContainer(containerOf(c, 'g1-a')).stop({ t: 5 });
+    // The docker CLI, not the API client: a reset of the API socket while containers stop failed this test.
+    execFileSync('docker', ['stop', '-t', '5', containerOf(c, 'g1-b')]);
+    execFileSync('docker', ['stop', '-t', '5', containerOf(c, 'g1-a')]);
 
     const r = await runCli(['failover', 'g1', '--json', '-c', c.specFile], c.env, 150_000);
     expect(r.code).toBe(1);
@@ -64,10 +72,11 @@ describe('failover safety on real containers', () => {
     expect(await livePrimaries(c)).toMatchObject({ g1: 'g1-a' });
 
     // The reboot order of a host: the old primary first, then its standby.
-    await docker.getContainer(containerOf(c, 'g1-a')).start();
-    await waitFor('g1-a to serve as primary', async () => ((await connectOutcome(c, 'g1-a')).inRecovery === false ? true : undefined), 60_000);
+    execFileSync('docker', ['start', containerOf(c, 'g1-a')]);
+    await waitFor('g1-a to serve as primary', async () => ((await recoveryInside('g1-a')) === 'f' ? true : undefined), 60_000);
     expect(await memberState('g1-a')).toBe('primary');
-    await docker.getContainer(containerOf(c, 'g1-b')).start();
+    execFileSync('docker', ['start', containerOf(c, 'g1-b')]);
+    await waitFor('g1-b to answer as a standby', async () => ((await recoveryInside('g1-b')) === 't' ? true : undefined), 60_000);
     await expectStreaming(c, 'g1-b', 'g1-a');
 
     const up = await upJson(c);
@@ -90,6 +99,7 @@ describe('failover safety on real containers', () => {
 
     const r = await cliJson<GroupRunJson<{ action: string; primary: string }>>(c, ['unfence', 'g1-a']);
     expect(r.result).toMatchObject({ action: 'serving-as-primary', primary: 'g1-a' });
+    await waitFor('g1-b to answer as a standby', async () => ((await recoveryInside('g1-b')) === 't' ? true : undefined), 60_000);
     expect(await inRecovery(c, 'g1-a')).toBe(false);
     expect(await memberState('g1-a')).toBe('primary');
     await expectStreaming(c, 'g1-b', 'g1-a');
@@ -98,7 +108,7 @@ describe('failover safety on real containers', () => {
   it('a standby member never starts writable: standby.signal is forced from its state', async () => {
     await execRoot(c, 'g1-b', ['sh', '-c', 'rm -f /var/lib/postgresql/citusctl/pgdata/standby.signal']);
     await docker.getContainer(containerOf(c, 'g1-b')).restart({ t: 5 });
-    await waitFor('g1-b to answer', async () => ((await connectOutcome(c, 'g1-b')).connected ? true : undefined), 60_000);
+    await waitFor('g1-b to answer', async () => ((await recoveryInside('g1-b')) ? true : undefined), 60_000);
     expect(await inRecovery(c, 'g1-b')).toBe(true);
   });
 });
@@ -135,12 +145,13 @@ describe('a lost lock stops a failover before it fences (real etcd)', () => {
     const deps = { etcd: { client: () => etcd } } as unknown as ActivityDeps;
     const lock = createLockActivities(deps);
     const spec = parseSpec(SPEC_INPUT);
-    const ttlSeconds = 3;
+    // etcd's shortest lease is ~2 s; the stall (4 s) outlasts it but stays under the activity's 5 s heartbeat timeout.
+    const ttlSeconds = 2;
     const m = mockFailoverActivities({
       ...lock,
       async probeMember() {
         // A paused worker: nothing runs in this process (not even the lease renewal) for longer than the TTL.
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, (ttlSeconds + 4) * 1000);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
         return [{ ok: false, detail: 'container exited', conclusive: true }];
       },
     });
