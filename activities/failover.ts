@@ -124,12 +124,17 @@ export function createFailoverActivities(deps: ActivityDeps) {
             await c.query("ALTER SYSTEM SET synchronous_standby_names = ''");
             await c.query('SELECT pg_reload_conf()');
           }
-          // Replay everything received before promoting (bounded: promotion replays what is in
-          // pg_wal anyway; this makes sure nothing acknowledged by this standby is skipped).
+          // Replay what was received before promoting. The received position can end inside a WAL
+          // record torn by the primary's death, which replay never passes: stop waiting as soon as
+          // replay stops moving (promotion itself replays every complete record in pg_wal).
+          let last = '';
+          let still = Date.now();
           await pollUntil(async () => {
-            const r = (await c.query<{ caught: boolean | null }>('SELECT pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() AS caught')).rows[0]?.caught;
-            return r === false ? undefined : true;
-          }, 10_000, 5).catch(() => undefined);
+            const r = (await c.query<{ caught: boolean | null; replay: string | null }>('SELECT pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() AS caught, pg_last_wal_replay_lsn()::text AS replay')).rows[0];
+            if (r?.caught !== false) return true;
+            if (r.replay !== last) [last, still] = [r.replay ?? '', Date.now()];
+            return Date.now() - still > 200 ? true : undefined;
+          }, 3_000, 5).catch(() => undefined);
           // pg_promote(wait => true) checks only every 100 ms; poll faster: this is the outage.
           await c.query('SELECT pg_promote(false)');
           await pollUntil(async () => ((await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r ? undefined : true), 60_000, 10).catch(() => {

@@ -119,7 +119,7 @@ describe('citusctl up (end to end)', () => {
     expect(containers.length).toBe(cluster.spec.members.length + 2);
     for (const ct of containers) {
       const text = JSON.stringify(await docker.getContainer(ct.Id).inspect());
-      for (const secret of [s.superuserPassword, s.replicationPassword, s.appPassword, s.appScramVerifier]) {
+      for (const secret of [s.superuserPassword, s.replicationPassword, s.appPassword, s.appScramVerifier, s.etcdRootPassword, s.pgbouncerAdminPassword]) {
         expect({ container: ct.Names[0], leaks: text.includes(secret) }).toEqual({ container: ct.Names[0], leaks: false });
       }
     }
@@ -146,7 +146,7 @@ describe('citusctl up (end to end)', () => {
       for (const s of g.standbys) expect(roles[s]).toBe('standby');
     }
     const s = readSecrets(cluster);
-    for (const secret of [s.superuserPassword, s.replicationPassword, s.appPassword, s.appScramVerifier]) {
+    for (const secret of [s.superuserPassword, s.replicationPassword, s.appPassword, s.appScramVerifier, s.etcdRootPassword, s.pgbouncerAdminPassword]) {
       expect(r.stdout.includes(secret)).toBe(false);
       expect(r.stderr.includes(secret)).toBe(false);
     }
@@ -180,7 +180,7 @@ describe('citusctl up (end to end)', () => {
       // The payloads were decoded: the spec (member names) is in the workflow input.
       expect(decoded).toContain('coord-a');
       expect(decoded).toContain(cluster.name);
-      for (const [what, secret] of Object.entries({ superuser: s.superuserPassword, replication: s.replicationPassword, app: s.appPassword, appScramVerifier: s.appScramVerifier })) {
+      for (const [what, secret] of Object.entries({ superuser: s.superuserPassword, replication: s.replicationPassword, app: s.appPassword, appScramVerifier: s.appScramVerifier, etcdRoot: s.etcdRootPassword, pgbouncerAdmin: s.pgbouncerAdminPassword })) {
         expect({ run: runId, what, inRaw: raw.includes(secret), inPayloads: decoded.includes(secret) }).toEqual({ run: runId, what, inRaw: false, inPayloads: false });
       }
     }
