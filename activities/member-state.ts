@@ -79,13 +79,18 @@ export async function writeVolumeState(deps: ActivityDeps, spec: ClusterSpec, me
   return done === true;
 }
 
+/** etcd's copy only: for a state the member's own bootstrap already wrote into its volume. */
+export async function writeEtcdState(deps: ActivityDeps, spec: ClusterSpec, member: string, state: MemberState): Promise<void> {
+  await deps.etcd.client(spec).put(memberStateKey(spec.name, member)).value(JSON.stringify(state));
+}
+
 export function createMemberStateActivities(deps: ActivityDeps) {
   /** Volume first (what the bootstrap obeys), then etcd. Idempotent. */
   async function setMemberState(input: { spec: ClusterSpec; member: string; state: MemberState }): Promise<{ volume: boolean }> {
     const { spec, member, state } = input;
     if (!spec.members.some((m) => m.name === member)) throw fatal('BadConfig', `unknown member ${member}`);
     const volume = await writeVolumeState(deps, spec, member, state);
-    await deps.etcd.client(spec).put(memberStateKey(spec.name, member)).value(JSON.stringify(state));
+    await writeEtcdState(deps, spec, member, state);
     return { volume };
   }
 

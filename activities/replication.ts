@@ -7,7 +7,7 @@ import type { ActivityDeps } from './deps';
 import { containerState, execIn } from './docker-helpers';
 import { classifyPgError, fatal, notReady } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
-import { memberStateKey, readVolumeState } from './member-state';
+import { readVolumeState, writeEtcdState } from './member-state';
 import { createRejoinActivities } from './rejoin';
 import { ensureSlot } from './slots';
 
@@ -51,7 +51,7 @@ export function createReplicationActivities(deps: ActivityDeps) {
         if (/password authentication failed|no pg_hba.conf entry/.test(r.stderr)) throw fatal('Auth', msg);
         throw notReady(msg);
       }
-      await deps.etcd.client(spec).put(memberStateKey(spec.name, standby)).value(JSON.stringify({ state: 'standby', at: new Date().toISOString(), reason: `seeded from ${primary}`, primary, slot }));
+      await writeEtcdState(deps, spec, standby, { state: 'standby', at: new Date().toISOString(), reason: `seeded from ${primary}`, primary, slot });
       return { seeded: true, slot };
     });
   }

@@ -5,10 +5,10 @@
 import Docker from 'dockerode';
 import { Etcd3 } from 'etcd3';
 import { containerState } from '../activities/docker-helpers';
-import { primaryKey } from '../activities/etcd';
+import { lastFailoverKey, primaryKey } from '../activities/etcd';
 import type { ClusterSpec } from '../common/spec';
 import { etcdClientOptions } from '../lib/etcd-auth';
-import { APP_USER, DATABASE, SUPERUSER, containerName, etcdPrefix, groupsOf } from '../common/topology';
+import { APP_USER, DATABASE, SUPERUSER, containerName, groupsOf } from '../common/topology';
 import { createPgConnector } from '../lib/pg-connector';
 import { SecretStore } from '../lib/secrets';
 import { pgpassPath, stateDir } from '../lib/state-dir';
@@ -89,7 +89,7 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     try {
       for (const g of groupsOf(spec)) {
         livePrimaries[g.group] = await etcd.get(primaryKey(spec.name, g.group)).string();
-        const last = await etcd.get(`${etcdPrefix(spec.name)}/groups/${g.group}/last-failover`).string();
+        const last = await etcd.get(lastFailoverKey(spec.name, g.group)).string();
         if (last) lastFailover[g.group] = JSON.parse(last);
       }
     } catch {

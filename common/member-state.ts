@@ -73,6 +73,3 @@ export function parseMemberState(text: string | null | undefined): MemberState |
   if (values.MODE === 'rewind' || values.MODE === 'fresh') out.mode = values.MODE;
   return out;
 }
-
-/** A member may serve writes only in state primary (or with no state yet: a new initial primary). */
-export const mayServeWrites = (s: MemberState | undefined): boolean => s === undefined || s.state === 'primary';
