@@ -52,7 +52,8 @@ export async function followWorkflow<T, P>(opts: FollowOptions<T, P>): Promise<F
   } finally {
     stop.abort();
     await polling; // the query in flight (if any) was cancelled and has settled
-    await boundedQuery(opts.query, take, opts.finalQueryTimeoutMs ?? 5_000);
+    // A closed workflow is answered by replaying its history: on a loaded machine that can take seconds.
+    await boundedQuery(opts.query, take, opts.finalQueryTimeoutMs ?? QUERY_DEADLINE_MS);
   }
   return { result, last };
 }
