@@ -84,6 +84,7 @@ export function layout(o: LayoutOptions): ClusterSpecInput {
 /** A temp dir with the spec file and a fresh state dir; env for the CLI pointing at both. */
 export function makeCluster(input: ClusterSpecInput, temporalPort: number): TestCluster {
   const spec = parseSpec(input);
+  removeLeftovers(spec.name);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `citusctl-${spec.name}-`));
   const specFile = path.join(dir, 'spec.yaml');
   fs.writeFileSync(specFile, stringify(input));
@@ -252,6 +253,25 @@ export async function stopTemporal(stateDir: string): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * A run that was killed (a CI timeout, a developer's Ctrl-C) skips its cleanup; its volumes would
+ * hand the next run of the same test an etcd secured with another run's password. Each test
+ * cluster therefore starts by removing whatever is still labelled with its (test-only) name.
+ */
+function removeLeftovers(cluster: string): void {
+  const label = `label=citusctl.cluster=${cluster}`;
+  const ids = (args: string[]) => spawnSync('docker', args, { encoding: 'utf8', timeout: 30_000 }).stdout?.split('\n').filter(Boolean) ?? [];
+  const containers = ids(['ps', '-aq', '--filter', label]);
+  if (containers.length) spawnSync('docker', ['rm', '-f', ...containers], { timeout: 60_000 });
+  const volumes = ids(['volume', 'ls', '-q', '--filter', label]);
+  if (volumes.length) spawnSync('docker', ['volume', 'rm', '-f', ...volumes], { timeout: 60_000 });
+  const networks = ids(['network', 'ls', '-q', '--filter', label]);
+  if (networks.length) spawnSync('docker', ['network', 'rm', ...networks], { timeout: 60_000 });
+  if (containers.length + volumes.length + networks.length) {
+    console.log(`[setup] removed leftovers of an earlier run of ${cluster}: ${containers.length} containers, ${volumes.length} volumes, ${networks.length} networks`);
+  }
+}
 
 /** Docker objects labelled for the cluster. */
 export async function labelledObjects(cluster: string): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
