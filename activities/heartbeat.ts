@@ -20,25 +20,5 @@ export async function withHeartbeat<T>(fn: () => Promise<T>, everyMs = 1000): Pr
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls check() until it returns a value, or throws the last error after timeoutMs. */
-export async function pollUntil<T>(check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      if (lastError) throw lastError;
-      throw new Error(`condition not met within ${timeoutMs} ms`);
-    }
-    await sleep(intervalMs);
-  }
-}
+/** The waiting helpers live in lib (the Postgres adapter polls too); activities take them from here. */
+export { pollUntil, sleep } from '../lib/poll';
