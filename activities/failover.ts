@@ -7,6 +7,7 @@ import type { Client } from 'pg';
 import type { ProbeResult, StandbyPosition } from '../common/failover-decisions';
 import type { ClusterSpec } from '../common/spec';
 import { PG_PORT, containerName } from '../common/topology';
+import { PromotionTimeout, currentFlushLsn, isInRecovery, ping, promoteStandby as promoteNode, readPositions } from '../lib/postgres';
 import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { containerState } from './docker-helpers';
@@ -34,7 +35,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
         break;
       }
       try {
-        const rec = await onMember(input.spec, input.member, async (c) => (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r);
+        const rec = await onMember(input.spec, input.member, isInRecovery);
         results.push({ ok: true, detail: rec ? 'answers (in recovery)' : 'answers as primary' });
       } catch (err) {
         results.push({ ok: false, detail: (err as Error).message });
@@ -60,7 +61,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
       if (state === 'running') await container.kill().catch((e: { statusCode?: number }) => { if (e.statusCode !== 409) throw e; });
       await pollUntil(async () => ((await containerState(deps.docker, name)) === 'running' ? undefined : true), 10_000, 100);
       try {
-        await onMember(input.spec, input.member, (c) => c.query('SELECT 1'));
+        await onMember(input.spec, input.member, ping);
       } catch {
         return { wasRunning: state === 'running' };
       }
@@ -84,7 +85,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
       const cs = await containerState(deps.docker, name);
       if (cs === 'absent') return { started: false };
       await deps.docker.getContainer(name).start().catch((e: { statusCode?: number }) => { if (e.statusCode !== 304) throw e; });
-      await pollUntil(() => onMember(spec, member, async (c) => ((await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r === false ? true : undefined)), 60_000, 200).catch((err: unknown) => {
+      await pollUntil(() => onMember(spec, member, async (c) => ((await isInRecovery(c)) ? undefined : true)), 60_000, 200).catch((err: unknown) => {
         throw notReady(`${member} was unfenced but does not serve as a primary yet: ${(err as Error).message}`);
       });
       return { started: true };
@@ -95,14 +96,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
     return withHeartbeat(() => Promise.all(
       input.members.map(async (member) => {
         try {
-          return await onMember(input.spec, member, async (c) => {
-            const r = (
-              await c.query<{ rec: boolean; replay: string | null; receive: string | null }>(
-                'SELECT pg_is_in_recovery() AS rec, pg_last_wal_replay_lsn()::text AS replay, pg_last_wal_receive_lsn()::text AS receive',
-              )
-            ).rows[0]!;
-            return { member, reachable: true, inRecovery: r.rec, replayLsn: r.replay, receiveLsn: r.receive };
-          });
+          return { member, reachable: true, ...(await onMember(input.spec, member, readPositions)) };
         } catch {
           return { member, reachable: false, inRecovery: true, replayLsn: null, receiveLsn: null };
         }
@@ -110,41 +104,16 @@ export function createFailoverActivities(deps: ActivityDeps) {
     ));
   }
 
-  /** pg_promote, unless it is already out of recovery. */
+  /** Promotes the member (lib/postgres promoteStandby), unless it is already out of recovery; records it primary. */
   async function promoteStandby(input: { spec: ClusterSpec; member: string; reason?: string }): Promise<{ promoted: boolean }> {
     return withHeartbeat(async () => {
       try {
-        const result = await onMember(input.spec, input.member, async (c) => {
-          const rec = (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
-          if (!rec) return { promoted: false };
-          // A standby can carry a stale synchronous_standby_names (copied by pg_rewind or a base
-          // backup). Promoted with it, every commit would wait for a standby that is not there.
-          const sync = (await c.query<{ v: string }>("SELECT current_setting('synchronous_standby_names') AS v")).rows[0]?.v;
-          if (sync) {
-            await c.query("ALTER SYSTEM SET synchronous_standby_names = ''");
-            await c.query('SELECT pg_reload_conf()');
-          }
-          // Replay what was received before promoting. The received position can end inside a WAL
-          // record torn by the primary's death, which replay never passes: stop waiting as soon as
-          // replay stops moving (promotion itself replays every complete record in pg_wal).
-          let last = '';
-          let still = Date.now();
-          await pollUntil(async () => {
-            const r = (await c.query<{ caught: boolean | null; replay: string | null }>('SELECT pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() AS caught, pg_last_wal_replay_lsn()::text AS replay')).rows[0];
-            if (r?.caught !== false) return true;
-            if (r.replay !== last) [last, still] = [r.replay ?? '', Date.now()];
-            return Date.now() - still > 200 ? true : undefined;
-          }, 3_000, 5).catch(() => undefined);
-          // pg_promote(wait => true) checks only every 100 ms; poll faster: this is the outage.
-          await c.query('SELECT pg_promote(false)');
-          await pollUntil(async () => ((await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r ? undefined : true), 60_000, 10).catch(() => {
-            throw notReady(`${input.member} did not finish promotion within 60 s`);
-          });
-          return { promoted: true };
-        });
+        // Clears a stale synchronous_standby_names, replays what was received, promotes, waits.
+        const result = await onMember(input.spec, input.member, promoteNode);
         await states.setMemberState({ spec: input.spec, member: input.member, state: { state: 'primary', at: new Date().toISOString(), reason: input.reason ?? 'promoted by a failover' } });
         return result;
       } catch (err) {
+        if (err instanceof PromotionTimeout) throw notReady(`${input.member} ${err.message}`);
         throw classifyPgError(err, `promoting ${input.member}`);
       }
     });
@@ -211,7 +180,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
 
   /** The primary's flush LSN, to wait for a switchover target to replay everything. */
   async function flushLsn(input: { spec: ClusterSpec; member: string }): Promise<string> {
-    return onMember(input.spec, input.member, async (c) => (await c.query<{ l: string }>('SELECT pg_current_wal_flush_lsn()::text AS l')).rows[0]!.l);
+    return onMember(input.spec, input.member, currentFlushLsn);
   }
 
   return { probeMember, fenceMember, unfencePrimary, standbyPositions, promoteStandby, pointCitusAt, waitMetadataSynced, pointCoordinatorAt, flushLsn };

@@ -10,6 +10,7 @@ import { containerName, etcdPrefix } from '../common/topology';
 import type { ActivityDeps } from './deps';
 import { fatal, notReady } from './errors';
 import { withHeartbeat } from './heartbeat';
+import { isInRecovery, setSynchronousStandbyNames } from '../lib/postgres';
 import { asSuperuser } from './pg-access';
 import { createReplicationActivities } from './replication';
 
@@ -62,12 +63,8 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
       } else {
         names = '';
         await asSuperuser(deps, spec, primary, async (c) => {
-          const rec = (await c.query<{ r: boolean; v: string }>("SELECT pg_is_in_recovery() AS r, current_setting('synchronous_standby_names') AS v")).rows[0];
-          if (rec?.r) throw fatal('Refused', `${primary} is in recovery: not the primary`);
-          if (rec?.v) {
-            await c.query("ALTER SYSTEM SET synchronous_standby_names = ''");
-            await c.query('SELECT pg_reload_conf()');
-          }
+          if (await isInRecovery(c)) throw fatal('Refused', `${primary} is in recovery: not the primary`);
+          await setSynchronousStandbyNames(c, '');
         }).catch((err: unknown) => {
           throw err instanceof Error && 'nonRetryable' in err ? err : notReady(`async commit on ${primary}: ${(err as Error).message}`);
         });

@@ -15,7 +15,7 @@ import { MEMBER_STATES, type MemberStateName } from '../common/member-state';
 import type { ClusterSpec } from '../common/spec';
 import { SUPERUSER, containerName, etcdPrefix, groupsOf } from '../common/topology';
 import type { ActivityDeps } from './deps';
-import { probeMemberSql } from './monitor-sql';
+import { probeMemberSql } from '../lib/postgres';
 
 export interface MonitorProbeInput {
   spec: ClusterSpec;

@@ -2,29 +2,9 @@
 import { REPLICATION_USER, SUPERUSER } from '../common/topology';
 import type { ClusterSecrets } from '../lib/secrets';
 import { nodePgpass } from '../lib/secrets';
+import { POSTGRESQL_CONF } from '../lib/postgres';
 import type { ContainerFiles } from './docker-helpers';
 import { readScript } from './node-containers';
-
-export const POSTGRESQL_CONF = `
-# --- citusctl ---
-listen_addresses = '*'
-port = 5432
-shared_preload_libraries = 'citus'
-# Shard moves (rebalance, drain) use logical replication.
-wal_level = logical
-max_wal_senders = 16
-max_replication_slots = 16
-hot_standby = on
-hot_standby_feedback = on
-# Keep recent WAL on every node, so a rewound old primary can usually stream from the new one.
-wal_keep_size = '256MB'
-# pg_rewind needs hints (or checksums, which initdb enables too).
-wal_log_hints = on
-password_encryption = 'scram-sha-256'
-# A standby's value must be >= its primary's; set explicitly so both agree.
-max_prepared_transactions = 200
-shared_buffers = 64MB
-`;
 
 /** Only the cluster's Docker network is admitted; replication only for the replication user. No trust. */
 export function pgHba(networkCidr: string): string {

@@ -5,6 +5,7 @@ import type { ActivityDeps } from './deps';
 import { containerLogs, containerState, execIn } from './docker-helpers';
 import { classifyPgError, fatal } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
+import { ping } from '../lib/postgres';
 import { asSuperuser } from './pg-access';
 import { resolveImage } from './images';
 import { readVolumeState } from './member-state';
@@ -50,7 +51,10 @@ export function createPostgresActivities(deps: ActivityDeps) {
           throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ${state.state}${state.reason ? ` (${state.reason}, ${state.at})` : ''}: run \`citusctl unfence ${name}\` (it refuses while another member of the group is writable) or fail over the group`);
         }
         try {
-          await pollUntil(() => asSuperuser(deps, input.spec, member.name, async (c) => (await c.query('SELECT 1')).rowCount), 20_000);
+          await pollUntil(() => asSuperuser(deps, input.spec, member.name, async (c) => {
+            await ping(c);
+            return true;
+          }), 20_000);
         } catch (err) {
           throw classifyPgError(err, `${member.name} is not accepting connections`);
         }

@@ -5,6 +5,7 @@
  */
 import type { ClusterSpec } from '../common/spec';
 import { containerName, networkName, slotName } from '../common/topology';
+import { checkpointForRewind, streamingSource } from '../lib/postgres';
 import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { containerLogs, containerState, ensureNetwork, tarOf } from './docker-helpers';
@@ -23,12 +24,8 @@ export function createRejoinActivities(deps: ActivityDeps) {
     states.setMemberState({ spec, member, state: { state: 'standby', at: new Date().toISOString(), reason: `streaming from ${primary}`, primary, slot: slotName(member) } });
   async function followsPrimary(spec: ClusterSpec, member: string, primary: string): Promise<boolean> {
     try {
-      return await asSuperuser(deps, spec, member, async (c) => {
-        const r = await c.query<{ rec: boolean; host: string | null }>(
-          "SELECT pg_is_in_recovery() AS rec, (SELECT sender_host FROM pg_stat_wal_receiver WHERE status = 'streaming') AS host",
-        );
-        return r.rows[0]?.rec === true && r.rows[0]?.host === primary;
-      });
+      const r = await asSuperuser(deps, spec, member, streamingSource);
+      return r.inRecovery && r.senderHost === primary;
     } catch {
       return false;
     }
@@ -41,10 +38,8 @@ export function createRejoinActivities(deps: ActivityDeps) {
   async function startRejoining(spec: ClusterSpec, member: string, primary: string, mode: 'rewind' | 'fresh'): Promise<number> {
     const container = deps.docker.getContainer(containerName(spec.name, member));
     const secrets = await deps.secrets.ensure(spec.name);
-    // A just-promoted primary's control file still holds its last restartpoint as a standby, which
-    // can be far back; pg_rewind would start the member's replay there, in WAL the primary's first
-    // checkpoint is about to remove. A checkpoint first moves it past the divergence point.
-    await asSuperuser(deps, spec, primary, (c) => c.query('CHECKPOINT'));
+    // A just-promoted primary's control file can point far back: a checkpoint first (see lib/postgres/rewind.ts).
+    await asSuperuser(deps, spec, primary, checkpointForRewind);
     const subnet = await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
     await container.putArchive(await tarOf(postgresFiles(secrets, subnet)), { path: '/' });
     const startedAt = Math.floor(Date.now() / 1000);

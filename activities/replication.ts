@@ -2,6 +2,7 @@
 import type { ClusterSpec } from '../common/spec';
 import type { Client } from 'pg';
 import { containerName, slotName } from '../common/topology';
+import { anyOneOf, isInRecovery, setSynchronousStandbyNames, slotReplication, streamingStandbys } from '../lib/postgres';
 import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { containerState, execIn } from './docker-helpers';
@@ -63,19 +64,10 @@ export function createReplicationActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       try {
         return await pollUntil(async () => {
-          const inRecovery = await onMember(spec, standby, async (c) => (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r);
-          if (!inRecovery) throw fatal('Invariant', `${standby} is not in recovery: it is not a standby`);
-          const row = await onMember(spec, primary, async (c) =>
-            (
-              await c.query<{ state: string; lag: string; sync_state: string }>(
-                `SELECT r.state, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn), 0)::bigint AS lag, r.sync_state
-                   FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = $1`,
-                [slot],
-              )
-            ).rows[0],
-          );
+          if (!(await onMember(spec, standby, isInRecovery))) throw fatal('Invariant', `${standby} is not in recovery: it is not a standby`);
+          const row = await onMember(spec, primary, (c) => slotReplication(c, slot));
           if (row?.state !== 'streaming') return undefined;
-          return { standby, primary, slot, state: row.state, lagBytes: Number(row.lag), synchronous: row.sync_state === 'sync' || row.sync_state === 'quorum' };
+          return { standby, primary, slot, state: row.state, lagBytes: row.lagBytes, synchronous: row.syncState === 'sync' || row.syncState === 'quorum' };
         }, input.timeoutMs ?? 60_000);
       } catch (err) {
         throw classifyPgError(err, `replication of ${standby} from ${primary}`);
@@ -92,14 +84,10 @@ export function createReplicationActivities(deps: ActivityDeps) {
     try {
       return await onMember(spec, primary, async (c) => {
         // Only standbys that stream now: naming one that does not would block every commit.
-        const r = await c.query<{ name: string }>("SELECT application_name AS name FROM pg_stat_replication WHERE state = 'streaming'");
-        const live = standbys.filter((s) => r.rows.some((x) => x.name === s));
-        const wanted = spec.durability === 'synchronous' && live.length ? `ANY 1 (${live.map((s) => `"${s}"`).join(', ')})` : '';
-        const current = (await c.query<{ v: string }>('SELECT current_setting($1) AS v', ['synchronous_standby_names'])).rows[0]?.v ?? '';
-        if (current !== wanted) {
-          await c.query(`ALTER SYSTEM SET synchronous_standby_names = ${c.escapeLiteral(wanted)}`);
-          await c.query('SELECT pg_reload_conf()');
-        }
+        const streaming = await streamingStandbys(c);
+        const live = standbys.filter((s) => streaming.includes(s));
+        const wanted = spec.durability === 'synchronous' ? anyOneOf(live) : '';
+        await setSynchronousStandbyNames(c, wanted);
         return { synchronousStandbyNames: wanted };
       });
     } catch (err) {

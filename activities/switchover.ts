@@ -13,6 +13,7 @@ import type { ClusterSpec } from '../common/spec';
 import { catchUpDecision, switchoverFenceReason } from '../common/switchover-decisions';
 import { PG_PORT, containerName } from '../common/topology';
 import { createCoordinatorSwitchover } from './coordinator-switchover';
+import { replayLsn } from '../lib/postgres';
 import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { containerState } from './docker-helpers';
@@ -67,7 +68,7 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
     const want = lsnToBigInt(decision.lsn);
     await pollUntil(
       () => connect(spec, target, async (c) => {
-        const r = (await c.query<{ l: string | null }>('SELECT pg_last_wal_replay_lsn()::text AS l')).rows[0]?.l;
+        const r = await replayLsn(c);
         return r && lsnToBigInt(r) >= want ? true : undefined;
       }),
       10_000,

@@ -10,6 +10,7 @@ import type { ClusterSpec } from '../common/spec';
 import { etcdClientOptions } from '../lib/etcd-auth';
 import { APP_USER, DATABASE, SUPERUSER, containerName, groupsOf } from '../common/topology';
 import { createPgConnector } from '../lib/pg-connector';
+import { readRole, replicationRows } from '../lib/postgres';
 import { SecretStore } from '../lib/secrets';
 import { pgpassPath, stateDir } from '../lib/state-dir';
 
@@ -47,16 +48,10 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     if (state === 'running' && secrets) {
       try {
         await pg.withClient({ port: m.port, user: SUPERUSER, password: secrets.superuserPassword }, async (c) => {
-          const row = (await c.query<{ r: boolean; tl: number }>('SELECT pg_is_in_recovery() AS r, (SELECT timeline_id FROM pg_control_checkpoint()) AS tl')).rows[0];
-          const rec = row?.r;
-          ms.role = rec ? 'standby' : 'primary';
-          ms.timeline = row?.tl;
-          if (!rec) {
-            const r = await c.query<{ application_name: string; state: string; lag: string; sync_state: string }>(
-              'SELECT application_name, state, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint AS lag, sync_state FROM pg_stat_replication',
-            );
-            ms.replication = r.rows.map((x) => ({ standby: x.application_name, state: x.state, lagBytes: Number(x.lag), syncState: x.sync_state }));
-          }
+          const role = await readRole(c);
+          ms.role = role.inRecovery ? 'standby' : 'primary';
+          ms.timeline = role.timeline ?? undefined;
+          if (!role.inRecovery) ms.replication = await replicationRows(c);
         });
       } catch (err) {
         ms.error = (err as Error).message;

@@ -13,3 +13,4 @@ export { replicationRows, slotReplication, streamingStandbys, type ReplicationRo
 export { streamingSource, walReceiver, type WalReceiver } from './wal-receiver';
 export { checkpointForRewind } from './rewind';
 export { PROBE_SQL, probeMemberSql } from './probe';
+export { POSTGRESQL_CONF } from './settings';

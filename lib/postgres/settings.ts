@@ -1,0 +1,25 @@
+/**
+ * The settings every node gets at initdb (standbys inherit them through the base backup): the
+ * walsenders and slots replication needs, the WAL kept for a rewound old primary, and the hints
+ * pg_rewind needs. Written into the container as postgresql.citusctl.conf.
+ */
+export const POSTGRESQL_CONF = `
+# --- citusctl ---
+listen_addresses = '*'
+port = 5432
+shared_preload_libraries = 'citus'
+# Shard moves (rebalance, drain) use logical replication.
+wal_level = logical
+max_wal_senders = 16
+max_replication_slots = 16
+hot_standby = on
+hot_standby_feedback = on
+# Keep recent WAL on every node, so a rewound old primary can usually stream from the new one.
+wal_keep_size = '256MB'
+# pg_rewind needs hints (or checksums, which initdb enables too).
+wal_log_hints = on
+password_encryption = 'scram-sha-256'
+# A standby's value must be >= its primary's; set explicitly so both agree.
+max_prepared_transactions = 200
+shared_buffers = 64MB
+`;
