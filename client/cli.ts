@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { SpecError, type ClusterSpec } from '../common/spec';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
+import { controlPlaneLines } from './status-lines';
 
 // Commands load their modules on demand: the Temporal worker and Docker client cost ~0.4 s to
 // load, which a failover started from the CLI should not pay before it can act.
@@ -52,12 +53,13 @@ withCommon(program.command('up').description('provision the cluster and run the 
   .option('--clean', 'drop the demo table first (refused if other tables exist)')
   .option('--force', 'with --clean: proceed even if other tables exist (they are left alone)')
   .option('--no-worker', 'do not run an in-process worker (one is running elsewhere)')
-  .action(async (opts: CommonOpts & { clean?: boolean; force?: boolean; worker: boolean }) => {
+  .option('--no-monitor', 'no self-healing: start neither the monitor nor the supervised worker (failovers by command only)')
+  .action(async (opts: CommonOpts & { clean?: boolean; force?: boolean; worker: boolean; monitor: boolean }) => {
     try {
       const s = spec(opts);
       const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
       const started = Date.now();
-      const report = await (await lazy.up()).up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker }, log);
+      const report = await (await lazy.up()).up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker ? 'auto' : false, monitor: opts.monitor }, log);
       print(opts.json, { ok: true, ...report }, () => {
         const r = report.result;
         console.log(`\ncluster ${r.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`);
@@ -84,6 +86,7 @@ withCommon(program.command('status').description('members, roles, replication, C
         for (const w of report.citusWorkers) console.log(`  ${w.nodename}:${w.nodeport} ${w.noderole}${w.isactive ? '' : ' inactive'} shards=${w.shards}`);
         console.log(`live primaries (etcd): ${JSON.stringify(report.livePrimaries)}`);
         for (const [g, f] of Object.entries(report.lastFailover)) console.log(`last failover of ${g}: ${JSON.stringify(f)}`);
+        for (const line of controlPlaneLines(report.controlPlane)) console.log(line);
         for (const e of report.endpoints) console.log(`  ${e.name.padEnd(12)} ${e.host}:${e.port} ${e.user}`);
         console.log(`pgpass: ${report.pgpass}`);
       });
@@ -110,7 +113,7 @@ async function runGroupWorkflow(opts: CommonOpts & { worker?: boolean }, workflo
   try {
     const s = spec(opts);
     const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
-    const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args: [{ spec: s, ...input(s) }], json: opts.json, worker: opts.worker, log });
+    const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args: [{ spec: s, ...input(s) }], json: opts.json, worker: opts.worker === false ? false : 'auto', log });
     // A failover that changed nothing because no standby could take over is a failure for scripts.
     const ok = report.result.outcome !== 'no-candidate';
     print(opts.json, { ok, ...report }, () => (ok ? console.log(`\n${summary(report.result)}`) : process.stderr.write(`citusctl: ${summary(report.result)}\n`)));

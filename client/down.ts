@@ -3,6 +3,7 @@
  * cancelled, terminated after a bounded wait), so none retries against what is removed next;
  * then removes the cluster's containers and network; volumes (and secrets) only with --volumes.
  */
+import type { Client } from '@temporalio/client';
 import Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +12,10 @@ import { LABEL_CLUSTER } from '../activities/docker-helpers';
 import type { ClusterSpec } from '../common/spec';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
+import { supervisedWorkerState } from '../lib/supervised-worker-files';
+import { monitorId } from './monitor';
 import { stopClusterWorkflows, type StopReport } from './stop-cluster-workflows';
+import { stopSupervisedWorker } from './supervised-worker';
 import { connectForCleanup } from './temporal-client';
 
 export interface DownOptions {
@@ -57,10 +61,23 @@ async function stopWorkflows(docker: Docker, root: string, cluster: string, canc
   }
   try {
     const report = await stopClusterWorkflows(connected.client, cluster, { cancelWaitMs, otherClusters: await knownClusters(docker, root), log });
+    await stopIdleWorker(connected.client, root, cluster, log);
     return { reachable: true, address: address!, ...report };
   } finally {
     await connected.close(); // every call above was awaited: nothing in flight
   }
+}
+
+/** The supervised worker serves this state directory's monitors: once none is left, it goes too. */
+async function stopIdleWorker(client: Client, root: string, cluster: string, log: (line: string) => void): Promise<void> {
+  if (!supervisedWorkerState(root).supervisor) return;
+  const others: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = 'monitorCluster' AND ExecutionStatus = 'Running'` })) {
+    if (w.workflowId !== monitorId(cluster)) others.push(w.workflowId);
+  }
+  if (others.length) return log(`worker: the supervised worker keeps running for ${others.join(', ')}`);
+  await stopSupervisedWorker(root);
+  log('worker: the supervised worker stopped (no monitor left to run)');
 }
 
 /** Cluster names this machine knows (state directory, Docker labels): ids of "demo-x" are not "demo"'s. */

@@ -12,6 +12,7 @@ import { createDeps } from '../worker/deps';
 import { createWorker, quietRuntime } from '../worker/run-worker';
 import { abortableQuery, followWorkflow } from './follow-workflow';
 import { ProgressPrinter } from './progress-printer';
+import { warmWorker } from './supervised-worker';
 import { connectClient } from './temporal-client';
 
 export interface RunOptions {
@@ -19,8 +20,11 @@ export interface RunOptions {
   workflowId: string;
   args: unknown[];
   json?: boolean;
-  /** Run an in-process worker (default true). */
-  worker?: boolean;
+  /**
+   * Run an in-process worker: true, false, or 'auto' (default): only when no supervised worker
+   * polls the task queue (then a failover does not wait for a worker to start).
+   */
+  worker?: boolean | 'auto';
   log: (line: string) => void;
 }
 
@@ -40,9 +44,11 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   const deps = createDeps(env);
+  const inProcess = opts.worker === 'auto' || opts.worker === undefined ? !warmWorker(stateDir(env)) : opts.worker;
+  if (!inProcess && opts.worker !== false) opts.log('worker: the supervised worker (no in-process worker)');
   // The worker is created while the workflow starts (a failover's outage includes this CLI's start).
-  if (opts.worker !== false) quietRuntime();
-  const creating = opts.worker !== false ? createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-cli@${process.pid}` }) : undefined;
+  if (inProcess) quietRuntime();
+  const creating = inProcess ? createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-cli@${process.pid}` }) : undefined;
   creating?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   // A worker that dies leaves nobody to run the workflow: stop waiting (cancel the long poll, so no
   // call is left in flight), and report the worker's error from the finally below.

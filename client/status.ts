@@ -13,6 +13,7 @@ import { createPgConnector } from '../lib/pg-connector';
 import { readRole, replicationRows } from '../lib/postgres';
 import { SecretStore } from '../lib/secrets';
 import { pgpassPath, stateDir } from '../lib/state-dir';
+import { controlPlaneStatus, type ControlPlaneStatus } from './status-control-plane';
 
 export interface MemberStatus {
   name: string;
@@ -33,6 +34,8 @@ export interface StatusReport {
   lastFailover: Record<string, unknown>;
   endpoints: { name: string; host: string; port: number; user: string; database: string }[];
   pgpass: string;
+  /** Supervised worker, Temporal, monitor. */
+  controlPlane: ControlPlaneStatus;
 }
 
 export async function status(spec: ClusterSpec): Promise<StatusReport> {
@@ -98,5 +101,6 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     ...spec.members.flatMap((m) => [{ name: m.name, host: '127.0.0.1', port: m.port, user: SUPERUSER, database: DATABASE }]),
     { name: 'etcd', host: '127.0.0.1', port: spec.etcd.port, user: '', database: '' },
   ];
-  return { cluster: spec.name, members, citusWorkers, livePrimaries, lastFailover, endpoints, pgpass: pgpassPath(root, spec.name) };
+  const controlPlane = await controlPlaneStatus(spec);
+  return { cluster: spec.name, members, citusWorkers, livePrimaries, lastFailover, endpoints, pgpass: pgpassPath(root, spec.name), controlPlane };
 }

@@ -62,19 +62,79 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
   }
   const dir = path.join(stateRoot, 'temporal');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const log = fs.openSync(path.join(dir, 'server.log'), 'a');
-  const child = spawn(
-    binary,
-    ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn', '--namespace', namespace],
-    { detached: true, stdio: ['ignore', log, log] },
-  );
-  child.unref();
-  fs.writeFileSync(path.join(dir, 'server.pid'), String(child.pid));
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (await canConnect('127.0.0.1', port)) return { address, namespace, embedded: true, uiUrl };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 200));
+  const endpoint: TemporalEndpoint = { address, namespace, embedded: true, uiUrl };
+  // A server of ours that runs but did not answer within the probe (a busy machine), or one that
+  // another citusctl process is starting right now: wait for it. A second server could not bind the
+  // port, and its pid would replace the real one's in server.pid.
+  const recorded = readPid(path.join(dir, 'server.pid'));
+  const lock = path.join(dir, 'start.lock');
+  if ((recorded && processAlive(recorded)) || !takeStartLock(lock)) {
+    if (await waitForPort(port, START_TIMEOUT_MS, () => false)) return endpoint;
+    throw new Error(`the embedded Temporal server (pid ${recorded ?? '?'}) does not accept connections on ${address}; see ${path.join(dir, 'server.log')}`);
+  }
+  try {
+    const log = fs.openSync(path.join(dir, 'server.log'), 'a');
+    const child = spawn(
+      binary,
+      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn', '--namespace', namespace],
+      { detached: true, stdio: ['ignore', log, log] },
+    );
+    fs.closeSync(log);
+    child.unref();
+    fs.writeFileSync(path.join(dir, 'server.pid'), String(child.pid));
+    if (await waitForPort(port, START_TIMEOUT_MS, () => child.exitCode !== null)) return endpoint;
+  } finally {
+    fs.rmSync(lock, { force: true });
   }
   throw new Error(`the embedded Temporal server did not start; see ${path.join(dir, 'server.log')}`);
+}
+
+const START_TIMEOUT_MS = 30_000;
+/** A start lock older than this was left by a killed process. */
+const STALE_LOCK_MS = 60_000;
+
+function takeStartLock(lock: string): boolean {
+  try {
+    if (Date.now() - fs.statSync(lock).mtimeMs > STALE_LOCK_MS) fs.rmSync(lock, { force: true });
+  } catch {
+    // no lock
+  }
+  try {
+    fs.closeSync(fs.openSync(lock, 'wx'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForPort(port: number, timeoutMs: number, gaveUp: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await canConnect('127.0.0.1', port)) return true;
+    if (gaveUp()) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(file, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The recorded server still runs (a reused pid of another program does not count, where /proc tells). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start-dev');
+  } catch {
+    return true;
+  }
 }

@@ -1,7 +1,7 @@
 /** Build step: bundles the workflows once, so workers start in well under a second. */
 import { bundleWorkflowCode } from '@temporalio/worker';
 import * as fs from 'node:fs';
-import { WORKFLOW_BUNDLE } from './run-worker';
+import { WORKFLOW_BUNDLE } from './bundle-path';
 
 async function main() {
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } as never });

@@ -1,18 +1,29 @@
-/** `citusctl worker` / `npm run worker`: a long-lived worker for workflows started from the Temporal UI or CLI. */
-import { MONITOR_TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
+/**
+ * `citusctl worker` / `npm run worker`, and the child of the supervised worker (worker/supervisor.ts):
+ * a long-lived worker on both task queues, for workflows started from the Temporal UI, the CLI,
+ * schedules and the monitor. Once it polls it records itself in `<state>/worker/worker.json`, so
+ * a CLI command knows a warm worker is there and starts none of its own.
+ */
 import { stateDir } from '../lib/state-dir';
+import { removeOwnRecord, workerFile, writeJson } from '../lib/supervised-worker-files';
+import { MONITOR_TASK_QUEUE, TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
 import { createDeps } from './deps';
 import { createWorker } from './run-worker';
 
 export async function runWorkerForever(): Promise<void> {
-  const endpoint = await ensureTemporal(stateDir());
+  const root = stateDir();
+  const endpoint = await ensureTemporal(root);
   const deps = createDeps();
-  const { worker, connection } = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-worker@${process.pid}` });
-  const resident = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-worker@${process.pid}`, taskQueue: MONITOR_TASK_QUEUE });
-  console.error(`citusctl worker: task queue "citusctl" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}`);
+  const identity = `citusctl-worker@${process.pid}`;
+  const { worker, connection } = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity });
+  const resident = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: MONITOR_TASK_QUEUE });
+  console.error(`citusctl worker: task queues "${TASK_QUEUE}" and "${MONITOR_TASK_QUEUE}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}`);
   try {
-    await Promise.all([worker.run(), resident.worker.run()]); // return after SIGINT/SIGTERM (the SDK installs the handlers)
+    const running = Promise.all([worker.run(), resident.worker.run()]); // return after SIGINT/SIGTERM (the SDK installs the handlers)
+    writeJson(workerFile(root), { pid: process.pid, identity, taskQueues: [TASK_QUEUE, MONITOR_TASK_QUEUE], startedAt: new Date().toISOString() });
+    await running;
   } finally {
+    removeOwnRecord(workerFile(root), process.pid);
     deps.close();
     await connection.close();
     await resident.connection.close();

@@ -1,12 +1,10 @@
 /** Creates a worker for the citusctl task queue. Uses the pre-built workflow bundle when present. */
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities/deps';
 import { TASK_QUEUE } from '../lib/temporal-server';
-
-export const WORKFLOW_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
+import { WORKFLOW_BUNDLE } from './bundle-path';
 
 let runtimeInstalled = false;
 /** Keeps the SDK's own logging quiet: the CLI prints progress itself. */

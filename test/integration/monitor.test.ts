@@ -1,7 +1,8 @@
 /**
  * The monitor on real containers, a real etcd and a real Temporal server: `citusctl up` starts
- * `monitor-<cluster>`; a long-lived `citusctl worker` runs it (the supervised worker is another
- * part of issue 7: here the test starts it). Then nothing but Docker is touched by hand:
+ * `monitor-<cluster>` and the supervised worker that runs it. Then nothing but Docker and
+ * processes are touched by hand:
+ *  - the worker process is SIGKILLed: its supervisor starts it again and the monitor goes on;
  *  - `docker pause` of the g1 primary for 1 s: no failover;
  *  - `docker kill` of the g1 primary: the monitor fails over (etcd and pg_dist_node name the
  *    standby) and the killed member streams again as a standby;
@@ -12,17 +13,18 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Client, Connection } from '@temporalio/client';
 import type { MonitorStatus } from '../../workflows';
-import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, sleep, startCli, upJson, withEtcd, type CliRun } from './support/cluster';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, runCli, sleep, upJson, withEtcd, withMonitor } from './support/cluster';
 import { acquireRunLock, cliJson, connectOutcome, containerOf, distNodesOn, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
 
-const c = makeCluster(layout({ name: 'it-mon', basePort: 31340, temporalPort: 32331, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32331);
+const c = withMonitor(makeCluster(layout({ name: 'it-mon', basePort: 31340, temporalPort: 32331, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32331));
 const MONITOR = `monitor-${c.name}`;
 
 describe('the monitor heals the cluster by itself', () => {
   let releaseLock: (() => void) | undefined;
-  let worker: CliRun | undefined;
   let connection: Connection | undefined;
   let client: Client;
   const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
@@ -40,22 +42,47 @@ describe('the monitor heals the cluster by itself', () => {
     connection = await Connection.connect({ address: `127.0.0.1:${c.temporalPort}` });
     client = new Client({ connection });
     expect((await client.workflow.getHandle(MONITOR).describe()).status.name).toBe('RUNNING');
-    worker = startCli(['worker', '-c', c.specFile], c.env, 9 * 60_000);
     await waitFor('the monitor to probe the cluster', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 120_000, 500);
   });
 
   afterAll(async () => {
     try {
-      if (worker && worker.child.exitCode === null) {
-        worker.child.kill('SIGTERM');
-        await Promise.race([worker.done, sleep(15_000)]);
-        if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
-      }
       await connection?.close();
       await destroyCluster(c);
     } finally {
       releaseLock?.();
     }
+  });
+
+  it('the supervised worker: status shows it; SIGKILLed, it is started again and the monitor goes on probing', async () => {
+    const workerRecord = () => JSON.parse(fs.readFileSync(path.join(c.stateDir, 'worker', 'worker.json'), 'utf8')) as { pid: number };
+    const st = await cliJson<{ controlPlane: { worker: { polling: boolean; workerPid: number; supervisorPid: number }; monitor: { running: boolean; lastProbeAt?: string } } }>(c, ['status']);
+    expect(st.controlPlane.worker).toMatchObject({ polling: true, workerPid: workerRecord().pid });
+    expect(st.controlPlane.monitor.running).toBe(true);
+    const human = await runCli(['status', '-c', c.specFile], c.env, 60_000);
+    expect(human.stdout).toMatch(/^worker: supervised, polling/m);
+    expect(human.stdout).toMatch(/^monitor: watching, active, policy auto/m);
+
+    const killed = workerRecord().pid;
+    process.kill(killed, 'SIGKILL');
+    await waitFor('the supervisor to start the worker again', async () => {
+      const pid = (() => {
+        try {
+          return workerRecord().pid;
+        } catch {
+          return undefined;
+        }
+      })();
+      return pid && pid !== killed ? pid : undefined;
+    }, 60_000, 200);
+    const restarted = workerRecord().pid;
+    // The probe the killed worker ran times out on its heartbeat and runs again on the new worker.
+    await waitFor('the monitor probe to run on the restarted worker', async () => {
+      const d = await client.workflow.getHandle(MONITOR).describe();
+      const probe = (d.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'monitorProbe');
+      return probe?.lastWorkerIdentity === `citusctl-worker@${restarted}` && probe.lastHeartbeatTime ? true : undefined;
+    }, 60_000, 500);
+    expect((await status()).groups.g1).toMatchObject({ primary: 'g1-a', primaryState: 'ok' });
   });
 
   it('a primary paused for 1 s is not failed over', async () => {

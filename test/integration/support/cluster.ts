@@ -123,8 +123,19 @@ export interface CliRun {
 }
 
 /** Spawns `node dist/client/cli.js <args>`; killed (SIGKILL) after timeoutMs so a hang fails the test. */
+/**
+ * Tests drive failovers, stops and kills themselves: their `up` runs without the self-healing
+ * monitor (and its supervised worker) unless the test opts in with `withMonitor(c)`.
+ */
+const MONITOR_OPT_IN = 'CITUSCTL_TEST_MONITOR';
+export function withMonitor(c: TestCluster): TestCluster {
+  c.env[MONITOR_OPT_IN] = '1';
+  return c;
+}
+
 export function startCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 8 * 60_000): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = args[0] === 'up' && env[MONITOR_OPT_IN] !== '1' ? [...args, '--no-monitor'] : args;
+  const child = spawn(process.execPath, [CLI, ...argv], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters: { re: RegExp; resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
@@ -214,6 +225,7 @@ export async function destroyCluster(c: TestCluster, opts: { stopTemporal?: bool
   if (r.code !== 0) console.error(`[cleanup] down --volumes for ${c.name} failed: ${describeRun(r as CliResult)}`);
   // Belt and braces: anything still labelled for this cluster goes too.
   await removeLabelled(c.name);
+  await stopSupervisedWorker(c.stateDir); // before Temporal: the supervisor would start it again
   if (opts.stopTemporal !== false) await stopTemporal(c.stateDir);
   if (opts.removeDir !== false) fs.rmSync(c.dir, { recursive: true, force: true });
 }
@@ -224,6 +236,28 @@ export async function removeLabelled(cluster: string): Promise<void> {
   for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
   const { Volumes } = await docker.listVolumes({ filters });
   for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
+}
+
+/** Stops the supervised worker `up` started for this state dir (supervisor first, then its worker). */
+export async function stopSupervisedWorker(stateDir: string): Promise<void> {
+  for (const file of ['supervisor.json', 'worker.json']) {
+    const p = path.join(stateDir, 'worker', file);
+    if (!fs.existsSync(p)) continue;
+    const pid = Number((JSON.parse(fs.readFileSync(p, 'utf8')) as { pid?: number }).pid);
+    if (!pid || !alive(pid)) continue;
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 150 && alive(pid); i++) await sleep(100);
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Stops the embedded dev server the CLI started for this state dir (pid file written by citusctl). */

@@ -1,0 +1,80 @@
+/**
+ * The supervised long-lived worker's files in the state directory (`<state>/worker/`):
+ *   supervisor.json  written by the supervisor (pid, the build it runs, since when)
+ *   worker.json      written by the worker once it polls (pid, identity, task queues, since when)
+ *   worker.log       both processes' output
+ * The CLI reads them to know whether a warm worker polls the task queues (then it needs no
+ * in-process worker of its own) and `status` shows them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const workerDir = (root: string) => path.join(root, 'worker');
+export const supervisorFile = (root: string) => path.join(workerDir(root), 'supervisor.json');
+export const workerFile = (root: string) => path.join(workerDir(root), 'worker.json');
+export const workerLog = (root: string) => path.join(workerDir(root), 'worker.log');
+
+export interface SupervisorRecord {
+  pid: number;
+  /** Identifies the code it runs (the workflow bundle's mtime): a rebuild restarts it. */
+  build: string;
+  startedAt: string;
+  /** Worker restarts since the supervisor started. */
+  restarts: number;
+}
+
+export interface WorkerRecord {
+  pid: number;
+  identity: string;
+  taskQueues: string[];
+  startedAt: string;
+  /** The metrics endpoint, when the worker serves one. */
+  metricsUrl?: string;
+}
+
+export function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to a temp file then renamed: a reader never sees half a record. */
+export function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+/** Removes the record only if it is still the one this process wrote. */
+export function removeOwnRecord(file: string, pid: number): void {
+  if (readJson<{ pid: number }>(file)?.pid === pid) fs.rmSync(file, { force: true });
+}
+
+export function pidAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface SupervisedWorkerState {
+  supervisor?: SupervisorRecord;
+  /** The worker's record, only while its process lives. */
+  worker?: WorkerRecord;
+}
+
+/** What runs now: records whose process is gone are left out. */
+export function supervisedWorkerState(root: string): SupervisedWorkerState {
+  const supervisor = readJson<SupervisorRecord>(supervisorFile(root));
+  const worker = readJson<WorkerRecord>(workerFile(root));
+  return {
+    supervisor: supervisor && pidAlive(supervisor.pid) ? supervisor : undefined,
+    worker: worker && pidAlive(worker.pid) ? worker : undefined,
+  };
+}
