@@ -51,6 +51,8 @@ export const clusterSpecSchema = z.strictObject({
   failover: z.enum(['auto', 'approve', 'manual']).default('auto'),
   /** Let an automatic failover promote a standby that was not synchronous when the primary failed. */
   allowAsyncFailover: z.boolean().default(false),
+  /** The Temporal Schedule `health-<cluster>` runs the healthCheck workflow this often (issue 7). */
+  health: z.strictObject({ intervalSeconds: z.number().int().min(10).max(86_400).default(60) }).default({ intervalSeconds: 60 }),
 });
 
 export type ClusterSpecInput = z.input<typeof clusterSpecSchema>;
