@@ -2,17 +2,17 @@
  * etcd holds the topology (from the spec) and the live state (who is primary per group).
  * Setup writes live state only where none exists: after a failover etcd, not the spec, is the truth.
  */
+import { primaryKey, topologyKey } from '../common/etcd-keys';
 import type { ClusterSpec } from '../common/spec';
-import { etcdPrefix, groupsOf } from '../common/topology';
+import { groupsOf } from '../common/topology';
 import type { Primaries } from './citus';
 import type { ActivityDeps } from './deps';
 import { fatal, notReady } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
+import { storeOf } from './store';
 
-export const topologyKey = (cluster: string) => `${etcdPrefix(cluster)}/topology`;
-export const primaryKey = (cluster: string, group: string) => `${etcdPrefix(cluster)}/groups/${group}/primary`;
-export const lastFailoverKey = (cluster: string, group: string) => `${etcdPrefix(cluster)}/groups/${group}/last-failover`;
-export const eventKey = (cluster: string, group: string, id: string) => `${etcdPrefix(cluster)}/events/${group}/${id}`;
+/** The key layout lives in common/etcd-keys.ts; re-exported for callers that still import it from here. */
+export { primaryKey } from '../common/etcd-keys';
 
 export function topologyDocument(spec: ClusterSpec) {
   return {
@@ -28,13 +28,13 @@ export function createEtcdActivities(deps: ActivityDeps) {
   /** The live primary of each group: etcd's record when there is one, else the spec's first member. */
   async function readLivePrimaries(spec: ClusterSpec): Promise<Primaries> {
     return withHeartbeat(async () => {
-      const etcd = deps.etcd.client(spec);
+      const store = storeOf(deps, spec);
       const groups = groupsOf(spec);
       const live: Record<string, string> = {};
       try {
         await pollUntil(async () => {
           for (const g of groups) {
-            const v = await etcd.get(primaryKey(spec.name, g.group)).string();
+            const v = await store.livePrimary(g.group);
             live[g.group] = v && spec.members.some((m) => m.name === v && m.group === g.group) ? v : g.primary.name;
           }
           return true;
@@ -51,18 +51,12 @@ export function createEtcdActivities(deps: ActivityDeps) {
   async function publishToEtcd(input: { spec: ClusterSpec; primaries: Primaries }): Promise<{ written: string[] }> {
     const { spec, primaries } = input;
     return withHeartbeat(async () => {
-      const etcd = deps.etcd.client(spec);
+      const store = storeOf(deps, spec);
       const written: string[] = [];
-      const doc = JSON.stringify(topologyDocument(spec));
-      if ((await etcd.get(topologyKey(spec.name)).string()) !== doc) {
-        await etcd.put(topologyKey(spec.name)).value(doc);
-        written.push(topologyKey(spec.name));
-      }
+      if (await store.publishTopology(topologyDocument(spec))) written.push(topologyKey(spec.name));
       const entries: Array<[string, string]> = [['coordinator', primaries.coordinator], ...Object.entries(primaries.workers)];
       for (const [group, member] of entries) {
-        const key = primaryKey(spec.name, group);
-        const r = await etcd.if(key, 'Create', '==', 0).then(etcd.put(key).value(member)).commit();
-        if (r.succeeded) written.push(key);
+        if (await store.createPrimaryIfAbsent(group, member)) written.push(primaryKey(spec.name, group));
       }
       return { written };
     });
@@ -76,21 +70,17 @@ export function createEtcdActivities(deps: ActivityDeps) {
   async function recordPrimaryChange(input: { spec: ClusterSpec; group: string; oldPrimary: string; newPrimary: string; event?: Record<string, unknown> & { workflow?: string } }): Promise<{ recorded: boolean }> {
     const { spec, group } = input;
     return withHeartbeat(async () => {
-      const etcd = deps.etcd.client(spec);
-      const key = primaryKey(spec.name, group);
-      const current = await etcd.get(key).string();
+      const store = storeOf(deps, spec);
+      const current = await store.livePrimary(group);
       let recorded = false;
       if (current !== input.newPrimary) {
-        const txn = current === null ? etcd.if(key, 'Create', '==', 0) : etcd.if(key, 'Value', '==', input.oldPrimary);
-        const r = await txn.then(etcd.put(key).value(input.newPrimary)).commit();
-        if (!r.succeeded) throw fatal('Conflict', `etcd says ${current} is the primary of ${group}, not ${input.oldPrimary}: another orchestrator acted`);
+        if (!(await store.swapPrimary(group, current === null ? null : input.oldPrimary, input.newPrimary))) throw fatal('Conflict', `etcd says ${current} is the primary of ${group}, not ${input.oldPrimary}: another orchestrator acted`);
         recorded = true;
       }
       if (input.event) {
-        const doc = JSON.stringify({ at: new Date().toISOString(), group, from: input.oldPrimary, to: input.newPrimary, ...input.event });
-        const id = (input.event.workflow ?? new Date().toISOString()).replace(/[^A-Za-z0-9_.-]/g, '_');
-        await etcd.put(eventKey(spec.name, group, id)).value(doc);
-        await etcd.put(lastFailoverKey(spec.name, group)).value(doc);
+        const doc = { at: new Date().toISOString(), group, from: input.oldPrimary, to: input.newPrimary, ...input.event };
+        // Keyed by the workflow, so a retry writes the event once (etcd-keys makes the id key-safe).
+        await store.recordEvent(group, input.event.workflow ?? new Date().toISOString(), doc);
       }
       return { recorded };
     });

@@ -7,14 +7,16 @@ import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { MEMBER_STATE_FILE, formatMemberState, parseMemberState, type MemberState } from '../common/member-state';
 import type { ClusterSpec } from '../common/spec';
-import { containerName, etcdPrefix, volumeName } from '../common/topology';
+import { containerName, volumeName } from '../common/topology';
 import type { ActivityDeps } from './deps';
 import { containerState, tarOf } from './docker-helpers';
 import { fatal } from './errors';
 import { resolveImage } from './images';
 import { PG_VOLUME_TARGET } from './node-containers';
+import { storeOf } from './store';
 
-export const memberStateKey = (cluster: string, member: string) => `${etcdPrefix(cluster)}/members/${member}`;
+/** The key layout lives in common/etcd-keys.ts; re-exported for callers that still import it from here. */
+export { memberStateKey } from '../common/etcd-keys';
 
 /** The first file of a tar stream as text (docker's archive API answers with a tar). */
 async function firstFileOf(archive: NodeJS.ReadableStream): Promise<string> {
@@ -81,7 +83,7 @@ export async function writeVolumeState(deps: ActivityDeps, spec: ClusterSpec, me
 
 /** etcd's copy only: for a state the member's own bootstrap already wrote into its volume. */
 export async function writeEtcdState(deps: ActivityDeps, spec: ClusterSpec, member: string, state: MemberState): Promise<void> {
-  await deps.etcd.client(spec).put(memberStateKey(spec.name, member)).value(JSON.stringify(state));
+  await storeOf(deps, spec).writeMemberState(member, state);
 }
 
 export function createMemberStateActivities(deps: ActivityDeps) {
@@ -104,8 +106,8 @@ export function createMemberStateActivities(deps: ActivityDeps) {
           out[m] = fromVolume;
           return;
         }
-        const raw = await deps.etcd.client(input.spec).get(memberStateKey(input.spec.name, m)).string().catch(() => null);
-        out[m] = raw ? (JSON.parse(raw) as MemberState) : null;
+        // etcd unreachable, or a record that does not parse: no state known.
+        out[m] = await storeOf(deps, input.spec).memberState(m).catch(() => null);
       }),
     );
     return out;

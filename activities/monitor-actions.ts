@@ -6,16 +6,17 @@
 import type { Maintenance } from '../common/monitor-decisions';
 import type { DurabilityRecord } from '../common/monitor-observation';
 import type { ClusterSpec } from '../common/spec';
-import { containerName, etcdPrefix } from '../common/topology';
+import { containerName } from '../common/topology';
 import type { ActivityDeps } from './deps';
 import { fatal, notReady } from './errors';
 import { withHeartbeat } from './heartbeat';
 import { isInRecovery, setSynchronousStandbyNames } from '../lib/postgres';
 import { asSuperuser } from './pg-access';
 import { createReplicationActivities } from './replication';
+import { storeOf } from './store';
 
-export const maintenanceKey = (cluster: string) => `${etcdPrefix(cluster)}/maintenance`;
-export const durabilityKey = (cluster: string, group: string) => `${etcdPrefix(cluster)}/groups/${group}/durability`;
+/** The key layout lives in common/etcd-keys.ts; re-exported for callers that still import it from here. */
+export { maintenanceKey } from '../common/etcd-keys';
 
 export interface MaintenanceRecord extends Maintenance {
   at: string;
@@ -71,10 +72,8 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
       }
       const named = names ? standbys.filter((s) => names.includes(`"${s}"`)) : [];
       const record: DurabilityRecord = { primary, mode: named.length ? 'synchronous' : 'async', standbys: named, at: new Date().toISOString(), reason: input.reason };
-      const recorded = await deps.etcd
-        .client(spec)
-        .put(durabilityKey(spec.name, group))
-        .value(JSON.stringify(record))
+      const recorded = await storeOf(deps, spec)
+        .writeDurability(group, record)
         .then(() => true, () => false);
       return { ...record, recorded };
     });
@@ -82,7 +81,7 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
 
   async function recordMaintenance(input: { spec: ClusterSpec; maintenance: MaintenanceRecord }): Promise<MaintenanceRecord> {
     try {
-      await deps.etcd.client(input.spec).put(maintenanceKey(input.spec.name)).value(JSON.stringify(input.maintenance));
+      await storeOf(deps, input.spec).writeMaintenance(input.maintenance);
     } catch (err) {
       throw notReady(`recording maintenance in etcd: ${(err as Error).message}`);
     }
@@ -91,19 +90,14 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
 
   /** The stored maintenance state (none: not paused). */
   async function readMaintenance(input: { spec: ClusterSpec }): Promise<MaintenanceRecord | null> {
-    let raw: string | null;
+    let v: Partial<MaintenanceRecord> | null;
     try {
-      raw = await deps.etcd.client(input.spec).get(maintenanceKey(input.spec.name)).string();
+      v = (await storeOf(deps, input.spec).readMaintenance()) as Partial<MaintenanceRecord> | null;
     } catch (err) {
       throw notReady(`reading maintenance from etcd: ${(err as Error).message}`);
     }
-    if (!raw) return null;
-    try {
-      const v = JSON.parse(raw) as Partial<MaintenanceRecord>;
-      return { cluster: v.cluster === true, groups: Array.isArray(v.groups) ? v.groups.filter((g): g is string => typeof g === 'string') : [], at: String(v.at ?? ''), ...(v.by ? { by: v.by } : {}), ...(v.reason ? { reason: v.reason } : {}) };
-    } catch {
-      return null;
-    }
+    if (v === null) return null;
+    return { cluster: v.cluster === true, groups: Array.isArray(v.groups) ? v.groups.filter((g): g is string => typeof g === 'string') : [], at: String(v.at ?? ''), ...(v.by ? { by: v.by } : {}), ...(v.reason ? { reason: v.reason } : {}) };
   }
 
   return { restartMember, setGroupDurability, recordMaintenance, readMaintenance };

@@ -10,12 +10,13 @@
 import { Context } from '@temporalio/activity';
 import * as net from 'node:net';
 import { decideCluster, decisionSignature, type ClusterDecision, type DecisionContext } from '../common/monitor-decisions';
-import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type DurabilityRecord, type MemberObservation, type ProbeHistory } from '../common/monitor-observation';
-import { MEMBER_STATES, type MemberStateName } from '../common/member-state';
+import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../common/monitor-observation';
+import type { MemberStateName } from '../common/member-state';
 import type { ClusterSpec } from '../common/spec';
-import { SUPERUSER, containerName, etcdPrefix, groupsOf } from '../common/topology';
+import { SUPERUSER, containerName, groupsOf } from '../common/topology';
 import type { ActivityDeps } from './deps';
 import { probeMemberSql } from '../lib/postgres';
+import { storeOf } from './store';
 
 export interface MonitorProbeInput {
   spec: ClusterSpec;
@@ -98,45 +99,14 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
 
   /** One etcd view: primaries, member states, locks, durability records. */
   async function observeEtcd(spec: ClusterSpec): Promise<Pick<ClusterObservation, 'primaries' | 'locks' | 'durability'> & { states: Record<string, MemberStateName> }> {
-    const etcd = deps.etcd.client(spec);
-    const base = etcdPrefix(spec.name);
-    const [groups, members, locks] = await Promise.all([
-      etcd.getAll().prefix(`${base}/groups/`).strings(),
-      etcd.getAll().prefix(`${base}/members/`).strings(),
-      etcd.getAll().prefix(`${base}/locks/`).strings(),
-    ]);
+    const groups = groupsOf(spec);
+    const view = await storeOf(deps, spec).snapshot(groups.map((g) => g.group));
     const primaries: Record<string, string> = {};
-    const durability: Record<string, DurabilityRecord> = {};
-    for (const g of groupsOf(spec)) {
-      const p = groups[`${base}/groups/${g.group}/primary`];
+    for (const g of groups) {
+      const p = view.primaries[g.group];
       primaries[g.group] = p && spec.members.some((m) => m.name === p && m.group === g.group) ? p : g.primary.name;
-      const d = groups[`${base}/groups/${g.group}/durability`];
-      if (d) {
-        try {
-          durability[g.group] = JSON.parse(d) as DurabilityRecord;
-        } catch {
-          // a record we cannot read counts as none
-        }
-      }
     }
-    const states: Record<string, MemberStateName> = {};
-    for (const [key, raw] of Object.entries(members)) {
-      try {
-        const s = (JSON.parse(raw) as { state?: string }).state;
-        if (s && (MEMBER_STATES as readonly string[]).includes(s)) states[key.slice(`${base}/members/`.length)] = s as MemberStateName;
-      } catch {
-        // ignore
-      }
-    }
-    const lockOwners: Record<string, string> = {};
-    for (const [key, raw] of Object.entries(locks)) {
-      try {
-        lockOwners[key.slice(`${base}/locks/`.length)] = String((JSON.parse(raw) as { owner?: string }).owner ?? 'unknown');
-      } catch {
-        lockOwners[key.slice(`${base}/locks/`.length)] = 'unknown';
-      }
-    }
-    return { primaries, locks: lockOwners, durability, states };
+    return { primaries, locks: view.lockOwners, durability: view.durability, states: view.memberStates };
   }
 
   /** One probe round of the whole cluster. */

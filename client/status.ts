@@ -5,8 +5,8 @@
 import Docker from 'dockerode';
 import { Etcd3 } from 'etcd3';
 import { containerState } from '../activities/docker-helpers';
-import { lastFailoverKey, primaryKey } from '../activities/etcd';
 import type { ClusterSpec } from '../common/spec';
+import { createClusterStore } from '../lib/cluster-store';
 import { etcdClientOptions } from '../lib/etcd-auth';
 import { APP_USER, DATABASE, SUPERUSER, containerName, groupsOf } from '../common/topology';
 import { createPgConnector } from '../lib/pg-connector';
@@ -84,11 +84,12 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
   if ((await containerState(docker, containerName(spec.name, 'etcd'))) === 'running') {
     // etcd requires the root password from the secrets file (an older file has none: plain client).
     const etcd = new Etcd3(etcdClientOptions(spec.etcd.port, secrets?.etcdRootPassword, 2000));
+    const store = createClusterStore(etcd, spec.name);
     try {
       for (const g of groupsOf(spec)) {
-        livePrimaries[g.group] = await etcd.get(primaryKey(spec.name, g.group)).string();
-        const last = await etcd.get(lastFailoverKey(spec.name, g.group)).string();
-        if (last) lastFailover[g.group] = JSON.parse(last);
+        livePrimaries[g.group] = await store.livePrimary(g.group);
+        const last = await store.lastFailover(g.group);
+        if (last) lastFailover[g.group] = last;
       }
     } catch {
       // etcd unreachable: leave empty

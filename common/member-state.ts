@@ -1,6 +1,6 @@
 /**
  * The one durable state of a PostgreSQL member, written by the workflows to etcd
- * (`/citusctl/<cluster>/members/<member>`) and mirrored into the member's volume
+ * (memberStateKey in etcd-keys.ts) and mirrored into the member's volume
  * (`<volume>/member.state`), where the node bootstrap obeys it before it starts PostgreSQL:
  *
  *   primary    starts as it is (the group's primary)

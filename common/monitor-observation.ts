@@ -61,7 +61,7 @@ export interface ClusterObservation {
   members: Record<string, MemberObservation>;
 }
 
-/** `/citusctl/<cluster>/groups/<group>/durability` */
+/** The value of durabilityKey (etcd-keys.ts). */
 export interface DurabilityRecord {
   primary: string;
   mode: 'synchronous' | 'async';

@@ -4,6 +4,7 @@
  * locks, events). The password travels only through etcd's gRPC API, never in process args or env.
  */
 import { EtcdAuthenticationFailedError, EtcdUserExistsError, Etcd3, type IOptions } from 'etcd3';
+import { ETCD_ROOT } from '../common/etcd-keys';
 
 /** etcd's superuser: `auth enable` needs it, and it is the only user (it holds the `root` role). */
 export const ETCD_USER = 'root';
@@ -70,7 +71,7 @@ export async function secureEtcd(port: number, password: string): Promise<Secure
 export async function verifyCredentials(port: number, password: string): Promise<void> {
   const authed = new Etcd3(etcdClientOptions(port, password));
   try {
-    await authed.get('/citusctl').string();
+    await authed.get(ETCD_ROOT).string();
   } catch (err) {
     if (err instanceof EtcdAuthenticationFailedError) {
       throw new EtcdCredentialsRejected(`etcd on 127.0.0.1:${port} rejects the root password in the cluster's secrets file`);

@@ -16,7 +16,7 @@
  *
  * Updates `pause` / `resume` (whole cluster, or one group) put it in maintenance: no automatic
  * action (synchronous commit is still kept from blocking); the state is kept in the workflow,
- * carried across continue-as-new, and recorded in etcd (`/citusctl/<cluster>/maintenance`), from
+ * carried across continue-as-new, and recorded in etcd (maintenanceKey, common/etcd-keys.ts), from
  * where a new monitor starts. Query `status`.
  */
 import {

@@ -1,12 +1,11 @@
 /**
- * Reads each group's live primary from etcd (`/citusctl/<cluster>/groups/<g>/primary`), with the
+ * Reads each group's live primary from etcd (primaryKey, common/etcd-keys.ts), with the
  * cluster's etcd credentials from its secrets file when it has them (etcd may require auth).
  */
 import { Etcd3, type IOptions } from 'etcd3';
+import { primaryKey } from '../../common/etcd-keys';
 import type { BenchCluster } from './cluster';
 import { withTimeout } from './util';
-
-export const primaryKey = (cluster: string, group: string): string => `/citusctl/${cluster}/groups/${group}/primary`;
 
 /** etcd credentials as stored next to the other secrets (`etcdRootPassword`, user root). */
 export function etcdAuth(secrets: Record<string, unknown>): IOptions['auth'] | undefined {
