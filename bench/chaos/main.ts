@@ -59,7 +59,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
 
   await runCli(cli, ['down', '--volumes'], 'down-before'); // a clean start: this cluster name is the chaos run's own
-  const up = await runCli(cli, ['up'], 'up');
+  // Repairs by command (each with its own in-process worker, which kill-orchestrator kills): no monitor.
+  const up = await runCli(cli, ['up', '--no-monitor'], 'up');
   if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
   log.line(`citusctl up (not timed) took ${ms(up.tExit - up.tSpawn)} ms`);
   const coord = cluster.members('coordinator')[0]?.name ?? 'coord-a';

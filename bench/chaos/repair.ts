@@ -62,7 +62,7 @@ export async function repair(ctx: RoundContext, budgetMs: number, since: number)
     let command: string[] | undefined;
     const headless = views.find((v) => v.writable.length === 0);
     if (etcd && headless) command = ['failover', headless.group];
-    else if (views.some((v) => v.members.some((m) => m.container === 'missing'))) command = ['up'];
+    else if (views.some((v) => v.members.some((m) => m.container === 'missing'))) command = ['up', '--no-monitor'];
     else {
       const stopped = notStreaming.find((m) => m.container !== 'running' && m.container !== 'paused');
       // A running member that does not answer (e.g. fenced, waiting for a rejoin) gets a shorter grace than one that replays.

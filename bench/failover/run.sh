@@ -36,6 +36,12 @@ port_open "$CITUSCTL_TEMPORAL_PORT" && TEMPORAL_WAS_UP=1
 if [ "$TEMPORAL_WAS_UP" = 0 ]; then rm -f "$CITUSCTL_STATE_DIR"/temporal/temporal.db*; fi
 stop_temporal() {
   local pidfile="$CITUSCTL_STATE_DIR/temporal/server.pid"
+  local sup="$CITUSCTL_STATE_DIR/worker/supervisor.json"
+  if [ "$TEMPORAL_WAS_UP" = 0 ] && [ "${KEEP_TEMPORAL:-0}" != 1 ] && [ -f "$sup" ]; then
+    # the supervised worker `up` started keeps the embedded server up: it goes first
+    kill "$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$sup" | head -n1)" 2>/dev/null || true
+    sleep 2
+  fi
   if [ "$TEMPORAL_WAS_UP" = 0 ] && [ "${KEEP_TEMPORAL:-0}" != 1 ] && [ -f "$pidfile" ]; then
     kill "$(cat "$pidfile")" 2>/dev/null || true   # the dev server `citusctl up` started for us, by its pid
   fi
