@@ -14,6 +14,7 @@ import { createSwitchoverActivities } from './switchover';
 import { createMemberStateActivities } from './member-state';
 import { createMonitorProbeActivities } from './monitor-probe';
 import { createMonitorActionActivities } from './monitor-actions';
+import { createHealthActivities } from './health';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMemberStateActivities(deps),
     ...createMonitorProbeActivities(deps),
     ...createMonitorActionActivities(deps),
+    ...createHealthActivities(deps),
   };
 }
 

@@ -1,0 +1,130 @@
+/**
+ * The health check's view of the cluster's services: etcd (status, alarms, the recorded primaries,
+ * member states and maintenance), PgBouncer (its admin console: the database entry and SHOW POOLS)
+ * and Citus on the coordinator primary (citus_check_cluster_node_health(), pg_dist_node). Each is
+ * bounded by a deadline and reports what it could not reach instead of throwing.
+ */
+import type { Client } from 'pg';
+import type { CitusObservation, EtcdObservation, PgBouncerObservation, PoolView } from '../common/health-observation';
+import { MEMBER_STATES, type MemberStateName } from '../common/member-state';
+import type { ClusterSpec } from '../common/spec';
+import { SUPERUSER, groupsOf } from '../common/topology';
+import { UNDEFINED_FUNCTION, citusNodeHealth, distNodes } from '../lib/postgres/health-queries';
+import type { ActivityDeps } from './deps';
+import { primaryKey } from './etcd';
+import { errMessage, withDeadline } from './health-nodes';
+import { memberStateKey } from './member-state';
+import { maintenanceKey } from './monitor-actions';
+import { bouncerDatabase, withBouncerAdmin } from './pgbouncer-admin';
+
+const ETCD_MS = 5_000;
+const BOUNCER_MS = 5_000;
+/** citus_check_cluster_node_health() waits up to citus.node_connection_timeout (30 s) for a node that hangs. */
+const CITUS_MS = 40_000;
+
+const parseJson = (raw: string | null): unknown => {
+  try {
+    return raw ? (JSON.parse(raw) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+export async function observeEtcd(deps: ActivityDeps, spec: ClusterSpec): Promise<EtcdObservation> {
+  const read = async (): Promise<EtcdObservation> => {
+    const etcd = deps.etcd.client(spec);
+    const groups = groupsOf(spec);
+    const [status, alarm, primaries, states, maintenance] = await Promise.all([
+      etcd.maintenance.status(),
+      etcd.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }),
+      Promise.all(groups.map(async (g) => [g.group, await etcd.get(primaryKey(spec.name, g.group)).string()] as const)),
+      Promise.all(spec.members.map(async (m) => [m.name, parseJson(await etcd.get(memberStateKey(spec.name, m.name)).string())] as const)),
+      etcd.get(maintenanceKey(spec.name)).string(),
+    ]);
+    const memberStates: Record<string, MemberStateName> = {};
+    for (const [name, v] of states) {
+      const s = (v as { state?: unknown } | undefined)?.state;
+      if (typeof s === 'string' && (MEMBER_STATES as readonly string[]).includes(s)) memberStates[name] = s as MemberStateName;
+    }
+    const m = parseJson(maintenance) as { cluster?: unknown; groups?: unknown } | undefined;
+    return {
+      ok: true,
+      version: status.version,
+      dbSizeBytes: Number(status.dbSize),
+      leader: String(status.leader),
+      alarms: (alarm.alarms ?? []).map((a) => `${String(a.alarm)} on member ${String(a.memberID)}`),
+      primaries: Object.fromEntries(primaries.filter((e): e is readonly [string, string] => e[1] !== null)),
+      memberStates,
+      ...(m ? { maintenance: { cluster: m.cluster === true, groups: Array.isArray(m.groups) ? m.groups.filter((g): g is string => typeof g === 'string') : [] } } : {}),
+    };
+  };
+  try {
+    return await withDeadline(read(), ETCD_MS, `etcd on 127.0.0.1:${spec.etcd.port}`);
+  } catch (err) {
+    return { ok: false, error: errMessage(err) };
+  }
+}
+
+interface PoolRow {
+  database: string;
+  user: string;
+  cl_active: string | number;
+  cl_waiting: string | number;
+  sv_active: string | number;
+  sv_idle: string | number;
+  sv_used: string | number;
+  maxwait: string | number;
+  pool_mode: string | null;
+}
+
+/** SHOW POOLS (the admin console speaks the simple protocol only: no parameters). */
+async function showPools(c: Client): Promise<PoolView[]> {
+  const rows = (await c.query<PoolRow>('SHOW POOLS')).rows;
+  return rows
+    .filter((r) => r.database !== 'pgbouncer') // the admin console's own pseudo pool
+    .map((r) => ({
+      database: r.database,
+      user: r.user,
+      clActive: Number(r.cl_active),
+      clWaiting: Number(r.cl_waiting),
+      svActive: Number(r.sv_active),
+      svIdle: Number(r.sv_idle),
+      svUsed: Number(r.sv_used),
+      maxWaitSeconds: Number(r.maxwait),
+      poolMode: r.pool_mode ?? '',
+    }));
+}
+
+export async function observePgBouncer(deps: ActivityDeps, spec: ClusterSpec): Promise<PgBouncerObservation> {
+  try {
+    return await withDeadline(
+      withBouncerAdmin(deps, spec, async (c) => ({ ok: true as const, database: (await bouncerDatabase(c)) ?? null, pools: await showPools(c) })),
+      BOUNCER_MS,
+      `PgBouncer on 127.0.0.1:${spec.pgbouncer.port}`,
+    );
+  } catch (err) {
+    return { ok: false, error: errMessage(err) };
+  }
+}
+
+export async function observeCitus(deps: ActivityDeps, spec: ClusterSpec, coordinator: string, password: string): Promise<CitusObservation> {
+  const member = spec.members.find((m) => m.name === coordinator);
+  if (!member) return { ok: false, coordinator, error: `${coordinator} is not a member of the spec` };
+  const read = () =>
+    deps.pg.withClient({ port: member.port, user: SUPERUSER, password, connectTimeoutMs: 3_000, queryTimeoutMs: CITUS_MS }, async (c) => {
+      const rows = await distNodes(c);
+      let nodeHealth: Extract<CitusObservation, { ok: true }>['nodeHealth'];
+      try {
+        nodeHealth = { available: true, rows: await citusNodeHealth(c) };
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNDEFINED_FUNCTION) throw err;
+        nodeHealth = { available: false, reason: 'this Citus has no citus_check_cluster_node_health()' };
+      }
+      return { ok: true as const, coordinator, nodeHealth, distNodes: rows };
+    });
+  try {
+    return await withDeadline(read(), CITUS_MS + 5_000, `Citus on ${coordinator}`);
+  } catch (err) {
+    return { ok: false, coordinator, error: errMessage(err) };
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * What the healthCheck workflow's activities observe, section by section. Plain JSON (the report is
+ * a workflow result and an etcd value), no secrets. A part that cannot be reached is data here
+ * (`ok: false` with the reason), never an exception: the verdict (health-report.ts) names it.
+ * Pure: safe in workflows.
+ */
+import type { MemberStateName } from './member-state';
+import type { ContainerStatus } from './monitor-observation';
+
+export type { ContainerStatus };
+
+/** One walsender of a primary (application_name is the standby's member name). */
+export interface WalSenderView {
+  standby: string;
+  state: string;
+  syncState: string;
+  /** Bytes between the primary's current WAL and the standby's replay position. */
+  lagBytes: number | null;
+  /** replay_lag in seconds; null when PostgreSQL has no recent sample (an idle standby that caught up). */
+  lagSeconds: number | null;
+}
+
+export interface SlotView {
+  name: string;
+  active: boolean;
+  /** pg_replication_slots.wal_status: reserved, extended, unreserved, lost. */
+  walStatus: string | null;
+  /** WAL the slot keeps on disk: current (or received) LSN minus restart_lsn. */
+  retainedBytes: number | null;
+}
+
+export interface NodeSqlView {
+  ok: true;
+  inRecovery: boolean;
+  timeline: number | null;
+  /** Primary: pg_current_wal_lsn(); standby: pg_last_wal_receive_lsn(). */
+  lsn: string | null;
+  /** Standby: pg_last_wal_replay_lsn(). */
+  replayLsn: string | null;
+  receiver: { status: string; senderHost: string | null } | null;
+  replication: WalSenderView[];
+  slots: SlotView[];
+  syncNames: string;
+}
+
+export type NodeSql = NodeSqlView | { ok: false; error: string };
+
+/** The member's data volume, measured inside its container (du of the volume, df of its filesystem). */
+export type DiskUse = { ok: true; path: string; usedBytes: number; fsSizeBytes: number; fsAvailBytes: number } | { ok: false; error: string };
+
+export interface NodeObservation {
+  member: string;
+  container: ContainerStatus;
+  sql: NodeSql;
+  disk: DiskUse;
+}
+
+export type EtcdObservation =
+  | {
+      ok: true;
+      version: string;
+      dbSizeBytes: number;
+      leader: string;
+      alarms: string[];
+      /** group -> primary as recorded (absent: no record yet). */
+      primaries: Record<string, string>;
+      memberStates: Record<string, MemberStateName>;
+      maintenance?: { cluster: boolean; groups: string[] };
+    }
+  | { ok: false; error: string };
+
+/** One row of citus_check_cluster_node_health(): can `from` connect to `to`? (null: `from` not reachable). */
+export interface NodeHealthRow {
+  from: string;
+  fromPort: number;
+  to: string;
+  toPort: number;
+  result: boolean | null;
+}
+
+export interface DistNodeRow {
+  nodeid: number;
+  groupid: number;
+  nodename: string;
+  nodeport: number;
+  noderole: string;
+  isactive: boolean;
+  hasmetadata: boolean;
+  metadatasynced: boolean;
+}
+
+export type CitusObservation =
+  | {
+      ok: true;
+      coordinator: string;
+      /** unavailable: the installed Citus has no citus_check_cluster_node_health(). */
+      nodeHealth: { available: true; rows: NodeHealthRow[] } | { available: false; reason: string };
+      distNodes: DistNodeRow[];
+    }
+  | { ok: false; coordinator: string; error: string };
+
+/** One SHOW POOLS row (the counters citusctl reads). */
+export interface PoolView {
+  database: string;
+  user: string;
+  clActive: number;
+  clWaiting: number;
+  svActive: number;
+  svIdle: number;
+  svUsed: number;
+  /** Seconds the oldest waiting client has waited. */
+  maxWaitSeconds: number;
+  poolMode: string;
+}
+
+export type PgBouncerObservation = { ok: true; database: { host: string; paused: boolean } | null; pools: PoolView[] } | { ok: false; error: string };
+
+export interface MonitorView {
+  state: string;
+  maintenance: { cluster: boolean; groups: string[]; reason?: string };
+  lastProbeAt?: string;
+  lastError?: string;
+  runs?: number;
+}
+
+export interface MonitorObservation {
+  workflowId: string;
+  /** Temporal's execution status (RUNNING, COMPLETED, ...), NOT_FOUND, or UNKNOWN when Temporal did not answer. */
+  status: string;
+  /** Its `status` query, when it answered. */
+  view?: MonitorView;
+  error?: string;
+}
