@@ -4,3 +4,4 @@ export * from './switchover-group';
 export * from './rejoin-member';
 export * from './unfence-member';
 export * from './monitor';
+export * from './health-check';

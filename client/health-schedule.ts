@@ -1,0 +1,62 @@
+/**
+ * The Temporal Schedule `health-<cluster>`: runs healthCheck every spec.health.intervalSeconds on
+ * the resident task queue (long-lived workers only, like the monitor: a CLI's in-process worker
+ * never picks one up). Overlap SKIP: a check still running when the next is due is not doubled.
+ * The catch-up window is one interval: after an outage only the latest missed check runs.
+ * `citusctl down` deletes it with the cluster's other schedules (client/stop-cluster-workflows.ts).
+ */
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { ClusterSpec } from '../common/spec';
+import { MONITOR_TASK_QUEUE } from '../lib/temporal-server';
+import { healthScheduleId, type HealthCheckInput } from '../workflows/health-check';
+
+export interface EnsuredSchedule {
+  scheduleId: string;
+  outcome: 'created' | 'updated' | 'unchanged';
+}
+
+/** A scheduled run that hangs (no worker) ends after this, so the next one may start. */
+const RUN_TIMEOUT = '5m';
+
+function desired(spec: ClusterSpec) {
+  const scheduleId = healthScheduleId(spec.name);
+  const every = spec.health.intervalSeconds;
+  const args: [HealthCheckInput] = [{ spec }];
+  return {
+    scheduleId,
+    spec: { intervals: [{ every: `${every}s` }] },
+    action: { type: 'startWorkflow' as const, workflowType: 'healthCheck', workflowId: scheduleId, taskQueue: MONITOR_TASK_QUEUE, args, workflowExecutionTimeout: RUN_TIMEOUT },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${Math.max(10, every)}s`, pauseOnFailure: false },
+  };
+}
+
+/** The described schedule already does what `want` says (interval, workflow, queue, input, overlap). */
+function matches(d: ScheduleDescription, want: ReturnType<typeof desired>, spec: ClusterSpec): boolean {
+  const intervals = d.spec.intervals ?? [];
+  return (
+    intervals.length === 1 &&
+    intervals[0]!.every === spec.health.intervalSeconds * 1000 &&
+    !d.spec.calendars?.length &&
+    d.action.type === 'startWorkflow' &&
+    d.action.workflowType === want.action.workflowType &&
+    d.action.taskQueue === want.action.taskQueue &&
+    JSON.stringify(d.action.args) === JSON.stringify(want.action.args) &&
+    d.policies.overlap === want.policies.overlap
+  );
+}
+
+/** Creates the schedule, or brings an existing one to the spec (idempotent: unchanged when it already is). */
+export async function ensureHealthSchedule(client: Client, spec: ClusterSpec): Promise<EnsuredSchedule> {
+  const want = desired(spec);
+  const { scheduleId } = want;
+  try {
+    await client.schedule.create({ scheduleId: want.scheduleId, spec: want.spec, action: want.action, policies: want.policies });
+    return { scheduleId, outcome: 'created' };
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  const handle = client.schedule.getHandle(scheduleId);
+  if (matches(await handle.describe(), want, spec)) return { scheduleId, outcome: 'unchanged' };
+  await handle.update((prev) => ({ ...prev, spec: want.spec, action: want.action, policies: { ...prev.policies, ...want.policies } }));
+  return { scheduleId, outcome: 'updated' };
+}

@@ -1,0 +1,75 @@
+/**
+ * healthCheck: one full health report of a cluster, run by the Temporal Schedule `health-<cluster>`
+ * (client/health-schedule.ts) and by `citusctl health`. It observes every part in parallel (members,
+ * etcd, PgBouncer, the monitor; then Citus on the coordinator etcd names), lets the pure verdict
+ * (common/health-report.ts) decide healthy or degraded, stores the report in etcd and returns it:
+ * each run's result is an audit trail in the Temporal UI. It changes nothing in the cluster.
+ */
+import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { buildHealthReport, livePrimaries, type HealthReport, type HealthThresholds } from '../common/health-report';
+import { ProgressTracker, type Progress } from '../common/progress';
+import type { ClusterSpecInput } from '../common/spec';
+import { validation } from './activity-proxies';
+import { monitorStatusQuery, monitorWorkflowId } from './monitor';
+
+export interface HealthCheckInput {
+  spec: ClusterSpecInput;
+  thresholds?: Partial<HealthThresholds>;
+}
+
+export interface HealthCheckResult extends HealthReport {
+  /** Where the report is kept in etcd; ok false when etcd did not take it. */
+  stored: { key?: string; ok: boolean; error?: string };
+}
+
+/** The schedule's id, and the prefix of the workflow ids it starts (Temporal appends the time). */
+export const healthScheduleId = (cluster: string) => `health-${cluster}`;
+/** A run started by hand (`citusctl health`): its own id, so it never waits for a scheduled one. */
+export const healthRunId = (cluster: string, at: Date) => `health-${cluster}-${at.toISOString().replace(/[:.]/g, '-')}`;
+
+export const HEALTH_STEPS = ['validate', 'observe', 'citus', 'verdict', 'store'] as const;
+export const healthProgressQuery = defineQuery<Progress>('progress');
+
+/** Observations only read: a few quick attempts; a part that does not answer is in the result, not an error. */
+const observe = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
+});
+
+const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
+
+export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckResult> {
+  const progress = new ProgressTracker('healthCheck', HEALTH_STEPS, () => Date.now());
+  setHandler(healthProgressQuery, () => progress.snapshot());
+  const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
+  const at = Date.now();
+
+  const [nodes, etcd, pgbouncer, monitor] = await progress.run(
+    'observe',
+    () =>
+      Promise.all([
+        observe.healthNodes({ spec }),
+        observe.healthEtcd({ spec }),
+        observe.healthPgBouncer({ spec }),
+        observe.healthMonitor({ workflowId: monitorWorkflowId(spec.name), query: monitorStatusQuery.name }),
+      ]),
+    ([n, e]) => `${n.length} members, etcd ${e.ok ? 'ok' : 'unreachable'}`,
+  );
+  const coordinator = livePrimaries(spec, etcd).coordinator!.primary;
+  const citus = await progress.run('citus', () => observe.healthCitus({ spec, coordinator }), (c) => (c.ok ? `on ${coordinator}` : c.error));
+
+  progress.start('verdict');
+  const report = buildHealthReport({ spec, at, nodes, etcd, citus, pgbouncer, monitor, ...(input.thresholds ? { thresholds: input.thresholds } : {}) });
+  progress.finish('verdict', report.status === 'healthy' ? 'healthy' : `degraded: ${report.problems.length} problem(s)`);
+
+  let stored: HealthCheckResult['stored'];
+  try {
+    const r = await progress.run('store', () => observe.storeHealthReport({ spec, report }), (x) => x.key);
+    stored = { key: r.key, ok: true };
+  } catch (err) {
+    stored = { ok: false, error: errorMessage(err) }; // the report stands; etcd's absence is already a problem in it
+  }
+  return { ...report, stored };
+}
