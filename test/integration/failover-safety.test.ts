@@ -20,7 +20,7 @@ import { parseSpec } from '../../common/spec';
 import type { FailoverGroupResult } from '../../workflows';
 import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, runCli, sleep, temporalCli, testImages, upJson } from './support/cluster';
 import { acquireRunLock, cliJson, connectOutcome, containerLog, containerOf, execRoot, expectStreaming, inRecovery, livePrimaries, removeLeftovers, waitFor, type GroupRunJson } from './support/failover';
-import { mockFailoverActivities } from '../workflow/failover-helpers';
+import { mockActivities } from '../workflow/mock-activities';
 import { SPEC_INPUT, workflowBundle } from '../workflow/helpers';
 
 jest.setTimeout(10 * 60_000);
@@ -147,7 +147,7 @@ describe('a lost lock stops a failover before it fences (real etcd)', () => {
     const spec = parseSpec(SPEC_INPUT);
     // etcd's shortest lease is ~2 s; the stall (4 s) outlasts it but stays under the activity's 5 s heartbeat timeout.
     const ttlSeconds = 2;
-    const m = mockFailoverActivities({
+    const m = mockActivities({
       ...lock,
       async probeMember() {
         // A paused worker: nothing runs in this process (not even the lease renewal) for longer than the TTL.
@@ -178,7 +178,7 @@ describe('a lost lock stops a failover before it fences (real etcd)', () => {
     const lock = createLockActivities(deps);
     const spec = parseSpec(SPEC_INPUT);
     const first = await lock.acquireGroupLock({ spec, group: 'g2', owner: 'someone-else', ttlSeconds: 30 });
-    const m = mockFailoverActivities({ ...lock });
+    const m = mockActivities({ ...lock });
     const taskQueue = `lock-wait-${Date.now()}`;
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: m.activities });
     const outcome = await worker.runUntil(async () => {

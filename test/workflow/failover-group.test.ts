@@ -8,7 +8,8 @@ import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/clien
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { FAILOVER_STEPS, type FailoverGroupInput, type FailoverGroupResult } from '../../workflows';
-import { failureOf, gate, mockFailoverActivities, runWorkflow, sequence, stateOf, step, waitForStep, type FailoverActivities } from './failover-helpers';
+import { failureOf, gate, runWorkflow, sequence, stateOf, step, waitForStep } from './runner';
+import { mockActivities, type MockedActivities } from './mock-activities';
 import { SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
 
 jest.setTimeout(60_000);
@@ -28,11 +29,11 @@ const G1: FailoverGroupInput = { spec: SPEC_INPUT, group: 'g1' };
 /** g1-b is ahead of g1-c: g1-b must be promoted. */
 const LAGGING = { positions: { 'g1-b': { replayLsn: '0/5000000' }, 'g1-c': { replayLsn: '0/3000000' } } };
 
-const runFailover = (activities: Partial<FailoverActivities>, input: FailoverGroupInput = G1, during?: Parameters<typeof runWorkflow>[5]) =>
+const runFailover = (activities: Partial<MockedActivities>, input: FailoverGroupInput = G1, during?: Parameters<typeof runWorkflow>[5]) =>
   runWorkflow<FailoverGroupResult>(env, bundle, 'failoverGroup', input, activities, during);
 
 test('worker group: confirm down, fence, promote the most advanced standby, re-point Citus, record, rejoin, release the lock', async () => {
-  const m = mockFailoverActivities({}, LAGGING);
+  const m = mockActivities({}, LAGGING);
   const { result, error, progress } = await runFailover(m.activities);
   expect(error).toBeUndefined();
 
@@ -96,7 +97,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
 });
 
 test('the promoted standby follows the LSN, not the spec order (g1-c ahead of g1-b, across the / boundary)', async () => {
-  const m = mockFailoverActivities({}, { positions: { 'g1-b': { replayLsn: '0/FFFFFFFF' }, 'g1-c': { replayLsn: '1/0' } } });
+  const m = mockActivities({}, { positions: { 'g1-b': { replayLsn: '0/FFFFFFFF' }, 'g1-c': { replayLsn: '1/0' } } });
   const { result, error } = await runFailover(m.activities);
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-c' });
@@ -105,7 +106,7 @@ test('the promoted standby follows the LSN, not the spec order (g1-c ahead of g1
 });
 
 test('a primary that answers one probe is healthy: nothing fenced or promoted, lock released', async () => {
-  const m = mockFailoverActivities({}, { probes: [false, true, false] });
+  const m = mockActivities({}, { probes: [false, true, false] });
   const { result, error, progress } = await runFailover(m.activities);
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'primary-healthy', oldPrimary: 'g1-a', rejoined: [] });
@@ -116,7 +117,7 @@ test('a primary that answers one probe is healthy: nothing fenced or promoted, l
 });
 
 test('a standby already out of recovery (promoted by an earlier attempt) is chosen over a more advanced one', async () => {
-  const m = mockFailoverActivities({}, { ...LAGGING, promoted: ['g1-c'] });
+  const m = mockActivities({}, { ...LAGGING, promoted: ['g1-c'] });
   const { result, error } = await runFailover(m.activities);
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-c' });
@@ -126,7 +127,7 @@ test('a standby already out of recovery (promoted by an earlier attempt) is chos
 });
 
 test('promoteStandby reporting {promoted:false} (already promoted) does not stop the failover', async () => {
-  const m = mockFailoverActivities({ promoteStandby: async () => ({ promoted: false }) }, { promoted: ['g1-b'] });
+  const m = mockActivities({ promoteStandby: async () => ({ promoted: false }) }, { promoted: ['g1-b'] });
   const { result, error } = await runFailover(m.activities);
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
@@ -134,7 +135,7 @@ test('promoteStandby reporting {promoted:false} (already promoted) does not stop
 });
 
 test('a retryable failure re-pointing Citus after the promotion is retried; the standby is promoted once', async () => {
-  const m = mockFailoverActivities(
+  const m = mockActivities(
     {
       async pointCitusAt() {
         if (m.called('pointCitusAt').length === 1) throw ApplicationFailure.retryable('coordinator connection reset', 'NotReady');
@@ -153,7 +154,7 @@ test('a retryable failure re-pointing Citus after the promotion is retried; the 
 });
 
 test('coordinator group: re-points the coordinator metadata and PgBouncer, not Citus worker metadata', async () => {
-  const m = mockFailoverActivities();
+  const m = mockActivities();
   const { result, error, progress } = await runFailover(m.activities, { spec: SPEC_INPUT, group: 'coordinator' });
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'failed-over', oldPrimary: 'coord-a', newPrimary: 'coord-b', rejoined: ['coord-a'] });
@@ -170,7 +171,7 @@ test('coordinator group: re-points the coordinator metadata and PgBouncer, not C
 });
 
 test('no reachable standby: outcome no-candidate, nothing fenced or promoted, the lock released', async () => {
-  const m = mockFailoverActivities({}, { positions: { 'g1-b': { reachable: false, replayLsn: null, receiveLsn: null }, 'g1-c': { reachable: false, replayLsn: null, receiveLsn: null } } });
+  const m = mockActivities({}, { positions: { 'g1-b': { reachable: false, replayLsn: null, receiveLsn: null }, 'g1-c': { reachable: false, replayLsn: null, receiveLsn: null } } });
   const { result, error, progress } = await runFailover(m.activities);
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'no-candidate', oldPrimary: 'g1-a' });
@@ -183,7 +184,7 @@ test('no reachable standby: outcome no-candidate, nothing fenced or promoted, th
 });
 
 test('the candidate lost between the choice and its promotion: the fence is lifted, outcome no-candidate', async () => {
-  const m = mockFailoverActivities({
+  const m = mockActivities({
     async promoteStandby() {
       throw ApplicationFailure.nonRetryable('g1-b: connection refused', 'NotReady');
     },
@@ -199,7 +200,7 @@ test('the candidate lost between the choice and its promotion: the fence is lift
 });
 
 test('a lock found lost right before the fence stops the failover: LockLost, nothing fenced', async () => {
-  const m = mockFailoverActivities({
+  const m = mockActivities({
     async renewGroupLock() {
       throw ApplicationFailure.nonRetryable('the lock of group g1 expired (lease answered TTL 0)', 'LockLost');
     },
@@ -213,7 +214,7 @@ test('a lock found lost right before the fence stops the failover: LockLost, not
 });
 
 test('a non-retryable activity failure mid-failover also releases the lock', async () => {
-  const m = mockFailoverActivities({
+  const m = mockActivities({
     async fenceMember() {
       throw ApplicationFailure.nonRetryable('docker says no', 'BadConfig');
     },
@@ -227,7 +228,7 @@ test('a non-retryable activity failure mid-failover also releases the lock', asy
 
 describe('approval', () => {
   test('no decision within approvalTimeout: approval-timeout, nothing fenced', async () => {
-    const m = mockFailoverActivities();
+    const m = mockActivities();
     const t0 = Date.now();
     const { result, error, progress } = await runFailover(m.activities, { ...G1, requireApproval: true, approvalTimeout: '2s' });
     expect(error).toBeUndefined();
@@ -241,14 +242,14 @@ describe('approval', () => {
   });
 
   test('the spec default (requireFailoverApproval) applies when the input does not say', async () => {
-    const m = mockFailoverActivities();
+    const m = mockActivities();
     const { result } = await runFailover(m.activities, { spec: { ...SPEC_INPUT, requireFailoverApproval: true }, group: 'g1', approvalTimeout: '1s' });
     expect(result!.outcome).toBe('approval-timeout');
     expect(m.called('fenceMember')).toHaveLength(0);
   });
 
   test('approved while waiting: proceeds and records the approver', async () => {
-    const m = mockFailoverActivities({}, LAGGING);
+    const m = mockActivities({}, LAGGING);
     let reply: unknown;
     let fencedBeforeApproval = -1;
     const { result, error, progress } = await runFailover(m.activities, { ...G1, requireApproval: true, approvalTimeout: '30s' }, async (handle) => {
@@ -270,7 +271,7 @@ describe('approval', () => {
 
   test('the primary answers again after the approval: primary-healthy, nothing fenced', async () => {
     let probes = 0;
-    const m = mockFailoverActivities({
+    const m = mockActivities({
       async probeMember() {
         probes += 1;
         return probes === 1 ? [{ ok: false, detail: 'container exited', conclusive: true }] : [{ ok: true, detail: 'answers as primary' }];
@@ -286,7 +287,7 @@ describe('approval', () => {
   });
 
   test('rejected: outcome rejected, nothing changed', async () => {
-    const m = mockFailoverActivities();
+    const m = mockActivities();
     const { result, error, progress } = await runFailover(m.activities, { ...G1, requireApproval: true, approvalTimeout: '30s' }, async (handle) => {
       await waitForStep(handle, 'approval', 'running');
       expect(await handle.executeUpdate('approve', { args: [{ approver: 'bob', approve: false, comment: 'not now' }] })).toBe('rejected by bob');
@@ -301,7 +302,7 @@ describe('approval', () => {
   test('the validator rejects an approval when none is awaited (approval not required)', async () => {
     const fence = gate();
     const entered = gate();
-    const m = mockFailoverActivities({
+    const m = mockActivities({
       async fenceMember() {
         entered.open();
         await fence.wait;
@@ -326,7 +327,7 @@ describe('approval', () => {
   test('the validator rejects an approval sent before the workflow reaches the approval step', async () => {
     const probe = gate();
     const entered = gate();
-    const m = mockFailoverActivities({
+    const m = mockActivities({
       async probeMember() {
         entered.open();
         await probe.wait;
@@ -348,7 +349,7 @@ describe('approval', () => {
   /* Two decisions arriving together: the validator refuses the second once the first was taken. */
   test('concurrent approve and reject: exactly one decision is accepted and it decides the outcome', async () => {
     for (let i = 0; i < 5; i++) {
-      const m = mockFailoverActivities();
+      const m = mockActivities();
       let replies: unknown[] = [];
       const { result } = await runFailover(m.activities, { ...G1, requireApproval: true, approvalTimeout: '30s' }, async (handle) => {
         await waitForStep(handle, 'approval', 'running');
@@ -364,7 +365,7 @@ describe('approval', () => {
   });
 
   test('the validator rejects an empty approver and a non-boolean decision; a valid one still goes through', async () => {
-    const m = mockFailoverActivities();
+    const m = mockActivities();
     const rejected: unknown[] = [];
     const { result, progress } = await runFailover(m.activities, { ...G1, requireApproval: true, approvalTimeout: '30s' }, async (handle) => {
       await waitForStep(handle, 'approval', 'running');
@@ -383,7 +384,7 @@ describe('approval', () => {
 });
 
 test('one member failing to rejoin is reported, not fatal', async () => {
-  const m = mockFailoverActivities(
+  const m = mockActivities(
     {
       async rejoinMember({ member }) {
         if (member === 'g1-a') throw ApplicationFailure.nonRetryable('container g1-a is gone', 'NotFound');
@@ -403,7 +404,7 @@ test('one member failing to rejoin is reported, not fatal', async () => {
 });
 
 test('rejoin: false skips the rejoin step', async () => {
-  const m = mockFailoverActivities({}, LAGGING);
+  const m = mockActivities({}, LAGGING);
   const { result, progress } = await runFailover(m.activities, { ...G1, rejoin: false });
   expect(result).toMatchObject({ outcome: 'failed-over', rejoined: [] });
   expect(m.called('rejoinMember')).toHaveLength(0);
@@ -412,7 +413,7 @@ test('rejoin: false skips the rejoin step', async () => {
 });
 
 test('an unknown group fails BadConfig before acting, holding no lock', async () => {
-  const m = mockFailoverActivities();
+  const m = mockActivities();
   const { error } = await runFailover(m.activities, { spec: SPEC_INPUT, group: 'g9' });
   expect(failureOf(error)).toMatchObject({ type: 'BadConfig', nonRetryable: true });
   expect(m.called('releaseGroupLock')).toHaveLength(m.called('acquireGroupLock').length); // no lock left held
@@ -421,7 +422,7 @@ test('an unknown group fails BadConfig before acting, holding no lock', async ()
 
 /* A failed lease renewal (every 10 s) stops the failover before it acts. Takes ~13 s. */
 test('losing the lock mid-failover stops before acting and fails the workflow (LockLost)', async () => {
-  const m = mockFailoverActivities({
+  const m = mockActivities({
     async probeMember() {
       // Outlive one renewal period, heartbeating like a real activity.
       for (let i = 0; i < 12; i++) {

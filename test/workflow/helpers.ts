@@ -1,9 +1,7 @@
 /**
  * Shared by the workflow tests: one bundle per test file, a real Temporal dev server (never downloaded),
- * mocked activities that record their calls, and a fixed spec.
+ * a fixed spec, and history (de)coding for the replay test. Mocked activities: mock-activities.ts.
  */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import * as fs from 'node:fs';
@@ -12,7 +10,7 @@ import * as path from 'node:path';
 import type { Activities } from '../../activities';
 import { createSpecActivities } from '../../activities/spec';
 import type { ActivityDeps } from '../../activities/deps';
-import { parseSpec, SpecError, type ClusterSpec, type ClusterSpecInput } from '../../common/spec';
+import type { ClusterSpec, ClusterSpecInput } from '../../common/spec';
 import { SecretStore } from '../../lib/secrets';
 import { temporalBinary } from '../../lib/temporal-server';
 
@@ -65,105 +63,6 @@ export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<Workflow
 }
 
 export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-
-export interface Call {
-  name: keyof SetupActivities;
-  input: unknown;
-  attempt: number;
-}
-
-/** The activities setupCluster calls (the worker registers only these; other workflows' activities are not needed). */
-export const SETUP_ACTIVITY_NAMES = [
-  'validateSpec',
-  'provisionCluster',
-  'readLivePrimaries',
-  'waitForNodes',
-  'prepareNode',
-  'cleanUp',
-  'registerNodes',
-  'distributeDemoTable',
-  'loadDemoData',
-  'checkShards',
-  'followPrimary',
-  'checkReplication',
-  'configureDurability',
-  'initPgBouncer',
-  'publishToEtcd',
-] as const satisfies ReadonlyArray<keyof Activities>;
-export type SetupActivities = Pick<Activities, (typeof SETUP_ACTIVITY_NAMES)[number]>;
-
-type Mocked = { [K in keyof SetupActivities]: jest.Mock<ReturnType<SetupActivities[K]>, Parameters<SetupActivities[K]>> };
-
-/**
- * Activities that answer like a fresh cluster would, recording every call (with its attempt) in order.
- * Override any of them; overrides are wrapped so their calls are recorded too.
- */
-export function mockActivities(overrides: Partial<SetupActivities> = {}): { activities: Mocked; calls: Call[]; called: (name: keyof SetupActivities) => Call[] } {
-  const calls: Call[] = [];
-  const defaults: SetupActivities = {
-    async validateSpec(input: unknown) {
-      try {
-        return parseSpec(input);
-      } catch (err) {
-        if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'BadConfig', message: err.message, nonRetryable: true });
-        throw err;
-      }
-    },
-    async provisionCluster(spec) {
-      return { network: `citusctl-${spec.name}`, subnet: '172.30.0.0/24', created: spec.members.map((m) => m.name) };
-    },
-    async readLivePrimaries(spec) {
-      const first = (g: string) => spec.members.find((m) => m.group === g)!.name;
-      return { coordinator: first('coordinator'), workers: Object.fromEntries(spec.workers.map((g) => [g, first(g)])) };
-    },
-    async waitForNodes() {},
-    async prepareNode() {},
-    async cleanUp() {
-      return { dropped: true, otherTables: [] };
-    },
-    async registerNodes({ primaries }) {
-      const added = Object.values(primaries.workers);
-      return { added, nodeIds: Object.fromEntries(added.map((w, i) => [w, i + 2])) };
-    },
-    async distributeDemoTable() {
-      return { distributed: true };
-    },
-    async loadDemoData({ spec }) {
-      return { inserted: spec.demo.rows, total: spec.demo.rows };
-    },
-    async checkShards({ spec, primaries }) {
-      const workers = Object.values(primaries.workers);
-      const each = spec.demo.shardCount / workers.length;
-      return { perWorker: Object.fromEntries(workers.map((w) => [w, { placements: each, tablesPresent: each }])), shardCount: spec.demo.shardCount };
-    },
-    async followPrimary({ standby }) {
-      return { seeded: true, slot: `citusctl_${standby.replace(/-/g, '_')}` };
-    },
-    async checkReplication({ standby, primary }) {
-      return { standby, primary, slot: `citusctl_${standby.replace(/-/g, '_')}`, state: 'streaming', lagBytes: 0, synchronous: true };
-    },
-    async configureDurability({ standbys }) {
-      return { synchronousStandbyNames: standbys.length ? `FIRST 1 (${standbys.join(', ')})` : '' };
-    },
-    async initPgBouncer({ spec }) {
-      return { changed: true, demoRows: spec.demo.rows };
-    },
-    async publishToEtcd({ spec }) {
-      return { written: [`/citusctl/${spec.name}/topology`] };
-    },
-  };
-  const impl = { ...defaults, ...overrides } as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const activities = Object.fromEntries(
-    Object.entries(impl).map(([name, fn]) => [
-      name,
-      jest.fn(async (...args: unknown[]) => {
-        calls.push({ name: name as keyof SetupActivities, input: args[0], attempt: Context.current().info.attempt });
-        return fn(...args);
-      }),
-    ]),
-  ) as unknown as Mocked;
-  return { activities, calls, called: (name) => calls.filter((c) => c.name === name) };
-}
 
 /** validateSpec as in production (real parseSpec, real SecretStore in a temp dir), for the no-secrets checks. */
 export function realValidateSpec(): { validateSpec: Activities['validateSpec']; secretsRoot: string; secrets: SecretStore } {

@@ -13,7 +13,8 @@ import { emptyHistory, foldObservation, type ClusterObservation, type ContainerS
 import type { MemberStateName } from '../../common/member-state';
 import { parseSpec, type ClusterSpecInput } from '../../common/spec';
 import type { Primaries } from '../../common/topology';
-import { mockFailoverActivities, type FailoverActivities } from './failover-helpers';
+import { anyOneOf } from '../../lib/postgres';
+import { mockActivities, type MockedActivities } from './mock-activities';
 
 export interface SimMember {
   group: string;
@@ -37,7 +38,7 @@ export class World {
       this.primaries[m.group] ??= first;
       this.members[m.name] = first === m.name ? { group: m.group, container: 'running', up: true, role: 'primary', state: 'primary' } : { group: m.group, container: 'running', up: true, role: 'standby', follows: first, state: 'standby' };
     }
-    for (const [g, p] of Object.entries(this.primaries)) this.syncNames[g] = this.streamingTo(p).length ? `ANY 1 (${this.streamingTo(p).map((s) => `"${s}"`).join(', ')})` : '';
+    for (const [g, p] of Object.entries(this.primaries)) this.syncNames[g] = anyOneOf(this.streamingTo(p));
   }
 
   answers = (name: string) => this.members[name]!.container === 'running' && this.members[name]!.up;
@@ -82,7 +83,7 @@ export function worldActivities(world: World, specInput: ClusterSpecInput) {
   const spec = parseSpec(specInput);
   const monitorCalls: Array<{ name: string; input: unknown }> = [];
   const groupOf = (m: string) => world.members[m]!.group;
-  const f = mockFailoverActivities({
+  const f = mockActivities({
     async readLivePrimaries() {
       return world.livePrimaries();
     },
@@ -111,7 +112,7 @@ export function worldActivities(world: World, specInput: ClusterSpecInput) {
     },
     async configureDurability({ primary }) {
       const s = world.streamingTo(primary);
-      world.syncNames[groupOf(primary)] = s.length ? `ANY 1 (${s.map((x) => `"${x}"`).join(', ')})` : '';
+      world.syncNames[groupOf(primary)] = anyOneOf(s);
       return { synchronousStandbyNames: world.syncNames[groupOf(primary)]! };
     },
   });
@@ -153,11 +154,11 @@ export function worldActivities(world: World, specInput: ClusterSpecInput) {
     async setGroupDurability({ group, primary, mode, reason }) {
       monitorCalls.push({ name: 'setGroupDurability', input: { group, mode } });
       const s = mode === 'synchronous' ? world.streamingTo(primary) : [];
-      world.syncNames[group] = s.length ? `ANY 1 (${s.map((x) => `"${x}"`).join(', ')})` : '';
+      world.syncNames[group] = anyOneOf(s);
       return { primary, mode: s.length ? 'synchronous' : 'async', standbys: s, at: new Date().toISOString(), reason, recorded: true };
     },
   };
-  const activities = { ...(f.activities as FailoverActivities), ...monitorActs };
+  const activities = { ...(f.activities as MockedActivities), ...monitorActs };
   /** Failovers started (each acquires the group lock once, under its own workflow id). */
   const failoversStarted = (group: string) => f.inputs('acquireGroupLock').filter((i) => i.group === group && i.owner.startsWith('failover-')).length;
   return { activities, failover: f, monitorCalls, failoversStarted };

@@ -11,7 +11,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FailoverGroupResult, MonitorInput, MonitorStatus } from '../../workflows';
 import { SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
-import { mockFailoverActivities, runWorkflow } from './failover-helpers';
+import { mockActivities } from './mock-activities';
+import { runWorkflow } from './runner';
 import { World, worldActivities } from './monitor-world';
 
 jest.setTimeout(90_000);
@@ -173,12 +174,12 @@ test('continue-as-new keeps the paused state and the monitor keeps watching', as
 
 test('failoverGroup with candidates (the standbys synchronous at the fault) promotes only one of them, and refuses when none is left', async () => {
   const lagging = { positions: { 'g1-b': { replayLsn: '0/5000000', receiveLsn: '0/5000000' }, 'g1-c': { replayLsn: '0/3000000', receiveLsn: '0/3000000' } } };
-  const only = mockFailoverActivities({}, lagging);
+  const only = mockActivities({}, lagging);
   const r1 = await runWorkflow<FailoverGroupResult>(env, bundle, 'failoverGroup', { spec: SPEC_INPUT, group: 'g1', candidates: ['g1-c'] }, only.activities);
   expect(r1.result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-c' });
   expect(only.inputs('standbyPositions')[0]!.members).toEqual(['g1-c']);
 
-  const none = mockFailoverActivities({}, lagging);
+  const none = mockActivities({}, lagging);
   const r2 = await runWorkflow<FailoverGroupResult>(env, bundle, 'failoverGroup', { spec: SPEC_INPUT, group: 'g1', candidates: [] }, none.activities);
   expect(r2.result).toMatchObject({ outcome: 'no-candidate' });
   expect(r2.result!.detail).toMatch(/no standby was synchronous when g1-a failed.*nothing was changed/);

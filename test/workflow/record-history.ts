@@ -12,7 +12,8 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import * as fs from 'node:fs';
 import type { SetupClusterInput } from '../../workflows';
-import { decodedPayloads, historyToJson, HISTORY_FIXTURE, mockActivities, realValidateSpec, SPEC_INPUT } from './helpers';
+import { decodedPayloads, historyToJson, HISTORY_FIXTURE, realValidateSpec, SPEC_INPUT } from './helpers';
+import { mockActivities } from './mock-activities';
 
 /** The recorded run: the CLI's input shape, with clean-up so that branch is in the history too. */
 export const RECORDED_INPUT: SetupClusterInput = { spec: SPEC_INPUT, clean: true, force: false };

@@ -4,7 +4,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { REJOIN_STEPS, type RejoinMemberInput } from '../../workflows';
 import type { RejoinReport } from '../../workflows/group-helpers';
-import { failureOf, mockFailoverActivities, runWorkflow, sequence, stateOf, step, type FailoverActivities } from './failover-helpers';
+import { failureOf, runWorkflow, sequence, stateOf, step } from './runner';
+import { mockActivities, type MockedActivities } from './mock-activities';
 import { SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
 
 jest.setTimeout(60_000);
@@ -20,11 +21,11 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const runRejoin = (activities: Partial<FailoverActivities>, member: string) =>
+const runRejoin = (activities: Partial<MockedActivities>, member: string) =>
   runWorkflow<RejoinReport & { primary: string }>(env, bundle, 'rejoinMemberWorkflow', { spec: SPEC_INPUT, member } satisfies RejoinMemberInput, activities);
 
 test('happy path: the member follows its group primary, under the group lock', async () => {
-  const m = mockFailoverActivities();
+  const m = mockActivities();
   const { result, error, progress } = await runRejoin(m.activities, 'g1-b');
   expect(error).toBeUndefined();
   const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
@@ -42,7 +43,7 @@ test('happy path: the member follows its group primary, under the group lock', a
 });
 
 test('follows the LIVE primary (after a failover the old primary rejoins the new one)', async () => {
-  const m = mockFailoverActivities({}, { primaries: { coordinator: 'coord-a', workers: { g1: 'g1-b', g2: 'g2-a' } } });
+  const m = mockActivities({}, { primaries: { coordinator: 'coord-a', workers: { g1: 'g1-b', g2: 'g2-a' } } });
   const { result, error } = await runRejoin(m.activities, 'g1-a');
   expect(error).toBeUndefined();
   expect(m.inputs('rejoinMember')).toEqual([expect.objectContaining({ member: 'g1-a', primary: 'g1-b' })]);
@@ -53,7 +54,7 @@ test.each([
   ['the primary of its group', 'g1-a', /g1-a is the primary of g1/],
   ['an unknown member', 'nobody', /unknown member nobody/],
 ])('a member that is %s fails BadConfig, holding no lock', async (_what, member, message) => {
-  const m = mockFailoverActivities();
+  const m = mockActivities();
   const { error } = await runRejoin(m.activities, member);
   const f = failureOf(error);
   expect(f).toMatchObject({ type: 'BadConfig', nonRetryable: true });
@@ -64,7 +65,7 @@ test.each([
 });
 
 test.each(['rejoinMember', 'checkReplication'] as const)('a non-retryable %s failure fails RejoinFailed and releases the lock', async (name) => {
-  const m = mockFailoverActivities({
+  const m = mockActivities({
     [name]: async () => {
       throw ApplicationFailure.nonRetryable(`${name} broke on g2-b`, 'NotFound');
     },

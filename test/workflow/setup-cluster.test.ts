@@ -4,10 +4,12 @@
  */
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Progress } from '../../common/progress';
 import { SETUP_STEPS, type SetupClusterInput, type SetupClusterResult } from '../../workflows';
-import { mockActivities, realValidateSpec, type SetupActivities, SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
+import { realValidateSpec, SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
+import { mockActivities, type MockedActivities } from './mock-activities';
+import { runWorkflow, sequence, stateOf, step } from './runner';
 
 jest.setTimeout(60_000);
 
@@ -23,33 +25,8 @@ afterAll(async () => {
 });
 
 /** Runs setupCluster on a fresh task queue with the given activities; `during` runs while the worker is up. */
-async function runSetup(
-  activities: Partial<SetupActivities>,
-  input: SetupClusterInput = { spec: SPEC_INPUT },
-  during?: (handle: WorkflowHandle) => Promise<void>,
-) {
-  const taskQueue = uniqueId('tq');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
-  const handle = await env.client.workflow.start('setupCluster', { taskQueue, workflowId: uniqueId('setup'), args: [input] });
-  const outcome = await worker.runUntil(async () => {
-    await during?.(handle);
-    return handle.result().then(
-      (result: SetupClusterResult) => ({ result, error: undefined }),
-      (error: unknown) => ({ result: undefined, error }),
-    );
-  });
-  // Queries on a closed workflow are answered by replaying it, which needs a worker: ask while one runs.
-  const progress = await (async () => {
-    const w = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
-    return w.runUntil(handle.query<Progress>('progress'));
-  })();
-  return { ...outcome, progress, handle };
-}
-
-const stateOf = (p: Progress) => Object.fromEntries(p.steps.map((s) => [s.name, s.state]));
-const step = (p: Progress, name: string) => p.steps.find((s) => s.name === name)!;
-/** Names of the calls with consecutive repeats folded (concurrent calls to one activity appear once). */
-const sequence = (calls: { name: string }[]) => calls.map((c) => c.name).filter((n, i, all) => n !== all[i - 1]);
+const runSetup = (activities: Partial<MockedActivities>, input: SetupClusterInput = { spec: SPEC_INPUT }, during?: (handle: WorkflowHandle) => Promise<void>) =>
+  runWorkflow<SetupClusterResult>(env, bundle, 'setupCluster', input, activities, during);
 
 const happyOrder = [
   'validateSpec',
@@ -199,7 +176,7 @@ test('standby pairs follow the LIVE primaries from readLivePrimaries (after a fa
   const { result, error } = await runSetup(m.activities);
   expect(error).toBeUndefined();
 
-  const pairs = (name: keyof SetupActivities) =>
+  const pairs = (name: keyof MockedActivities) =>
     m.called(name).map((c) => {
       const { primary, standby } = c.input as { primary: string; standby: string };
       return `${standby}->${primary}`;

@@ -7,7 +7,8 @@ import { ApplicationFailure } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { SWITCHOVER_STEPS, type SwitchoverGroupInput, type SwitchoverGroupResult } from '../../workflows';
-import { failureOf, mockFailoverActivities, runWorkflow, sequence, stateOf, step, type FailoverActivities } from './failover-helpers';
+import { failureOf, runWorkflow, sequence, stateOf, step } from './runner';
+import { mockActivities, type MockedActivities } from './mock-activities';
 import { SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
 
 jest.setTimeout(60_000);
@@ -25,11 +26,11 @@ afterAll(async () => {
 
 const G1: SwitchoverGroupInput = { spec: SPEC_INPUT, group: 'g1' };
 const LAGGING = { positions: { 'g1-b': { replayLsn: '0/5000000' }, 'g1-c': { replayLsn: '0/3000000' } } };
-const runSwitchover = (activities: Partial<FailoverActivities>, input: SwitchoverGroupInput = G1) =>
+const runSwitchover = (activities: Partial<MockedActivities>, input: SwitchoverGroupInput = G1) =>
   runWorkflow<SwitchoverGroupResult>(env, bundle, 'switchoverGroup', input, activities);
 
 test('default target: the most advanced standby; metadata updated inside the pause; old primary rejoins', async () => {
-  const m = mockFailoverActivities({ switchoverCriticalSection: async () => ({ pauseMs: 1234, promoted: true, metadataUpdated: true }) }, LAGGING);
+  const m = mockActivities({ switchoverCriticalSection: async () => ({ pauseMs: 1234, promoted: true, metadataUpdated: true }) }, LAGGING);
   const { result, error, progress } = await runSwitchover(m.activities);
   expect(error).toBeUndefined();
 
@@ -56,7 +57,7 @@ test('default target: the most advanced standby; metadata updated inside the pau
 });
 
 test('`to` picks that standby even when another is more advanced', async () => {
-  const m = mockFailoverActivities({}, LAGGING);
+  const m = mockActivities({}, LAGGING);
   const { result, error } = await runSwitchover(m.activities, { ...G1, to: 'g1-c' });
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ newPrimary: 'g1-c', pauseMs: 42 });
@@ -67,7 +68,7 @@ test.each([
   ['an unknown member', 'g9-z', {}],
   ['an unreachable standby', 'g1-c', { positions: { 'g1-c': { reachable: false, replayLsn: null } } }],
 ])('`to` naming %s fails NoCandidate without touching the group, and releases the lock', async (_what, to, scenario) => {
-  const m = mockFailoverActivities({}, scenario);
+  const m = mockActivities({}, scenario);
   const { error, progress } = await runSwitchover(m.activities, { ...G1, to });
   const f = failureOf(error);
   expect(f).toMatchObject({ type: 'NoCandidate', nonRetryable: true });
@@ -78,7 +79,7 @@ test.each([
 });
 
 test('`to` naming the current primary fails BadConfig before acting, holding no lock', async () => {
-  const m = mockFailoverActivities();
+  const m = mockActivities();
   const { error } = await runSwitchover(m.activities, { ...G1, to: 'g1-a' });
   expect(failureOf(error)).toMatchObject({ type: 'BadConfig', nonRetryable: true });
   expect(m.called('releaseGroupLock')).toHaveLength(m.called('acquireGroupLock').length); // no lock left held
@@ -86,7 +87,7 @@ test('`to` naming the current primary fails BadConfig before acting, holding no 
 });
 
 test('metadata not updated inside the section (resumed after a crash): pointCitusAt converges it', async () => {
-  const m = mockFailoverActivities({ switchoverCriticalSection: async () => ({ pauseMs: 0, promoted: false, metadataUpdated: false }) }, LAGGING);
+  const m = mockActivities({ switchoverCriticalSection: async () => ({ pauseMs: 0, promoted: false, metadataUpdated: false }) }, LAGGING);
   const { result, error, progress } = await runSwitchover(m.activities);
   expect(error).toBeUndefined();
   expect(m.inputs('pointCitusAt')).toEqual([expect.objectContaining({ coordinator: 'coord-a', oldHost: 'g1-a', newHost: 'g1-b' })]);
@@ -100,7 +101,7 @@ test('metadata not updated inside the section (resumed after a crash): pointCitu
 });
 
 test('coordinator group: critical section flagged, then coordinator metadata and PgBouncer re-pointed', async () => {
-  const m = mockFailoverActivities({ switchoverCriticalSection: async () => ({ pauseMs: 5, promoted: true, metadataUpdated: false }) });
+  const m = mockActivities({ switchoverCriticalSection: async () => ({ pauseMs: 5, promoted: true, metadataUpdated: false }) });
   const { result, error, progress } = await runSwitchover(m.activities, { spec: SPEC_INPUT, group: 'coordinator' });
   expect(error).toBeUndefined();
   expect(m.inputs('switchoverCriticalSection')[0]).toMatchObject({ coordinator: 'coord-a', oldPrimary: 'coord-a', newPrimary: 'coord-b', isCoordinatorGroup: true });
@@ -113,7 +114,7 @@ test('coordinator group: critical section flagged, then coordinator metadata and
 });
 
 test('a failing critical section fails the workflow, releases the lock, and records nothing', async () => {
-  const m = mockFailoverActivities({
+  const m = mockActivities({
     async switchoverCriticalSection() {
       throw ApplicationFailure.nonRetryable('target did not catch up within the pause budget', 'Timeout');
     },

@@ -1,0 +1,200 @@
+/**
+ * The one set of mocked activities for the workflow tests: they answer like a small healthy cluster
+ * would (setup on a fresh cluster; a promoted standby stays promoted; positions come from a table),
+ * with the product's formats (slot names, `ANY 1 (...)` durability, etcd keys), and record every
+ * call with its attempt. Override any of them; overrides are recorded too.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Activities } from '../../activities';
+import { primaryKey, topologyKey } from '../../common/etcd-keys';
+import type { StandbyPosition } from '../../common/failover-decisions';
+import { parseSpec, SpecError, type ClusterSpec } from '../../common/spec';
+import { groupsOf, slotName, type Primaries } from '../../common/topology';
+import { anyOneOf } from '../../lib/postgres';
+
+/** Every activity setupCluster, failoverGroup, switchoverGroup and rejoinMemberWorkflow call. */
+export const MOCKED_ACTIVITY_NAMES = [
+  'validateSpec',
+  'provisionCluster',
+  'readLivePrimaries',
+  'waitForNodes',
+  'prepareNode',
+  'cleanUp',
+  'registerNodes',
+  'distributeDemoTable',
+  'loadDemoData',
+  'checkShards',
+  'followPrimary',
+  'checkReplication',
+  'configureDurability',
+  'initPgBouncer',
+  'publishToEtcd',
+  'acquireGroupLock',
+  'renewGroupLock',
+  'releaseGroupLock',
+  'probeMember',
+  'fenceMember',
+  'standbyPositions',
+  'promoteStandby',
+  'pointCitusAt',
+  'waitMetadataSynced',
+  'unfencePrimary',
+  'pointCoordinatorAt',
+  'recordPrimaryChange',
+  'rejoinMember',
+  'switchoverCriticalSection',
+] as const satisfies ReadonlyArray<keyof Activities>;
+export type MockedActivityName = (typeof MOCKED_ACTIVITY_NAMES)[number];
+export type MockedActivities = Pick<Activities, MockedActivityName>;
+
+export interface ActivityCall {
+  name: MockedActivityName;
+  input: unknown;
+  attempt: number;
+}
+
+/** The cluster the default mocks pretend to be. */
+export interface Scenario {
+  /** What etcd says (default: the first member of every group of the spec, as the spec says at setup). */
+  primaries?: Primaries;
+  /** Results of the probes of the old primary (default: three failures). */
+  probes?: boolean[];
+  /** Per-member overrides of standbyPositions (default: reachable, in recovery, replay 0/1000000). */
+  positions?: Record<string, Partial<StandbyPosition>>;
+  /** Members already out of recovery (a previous attempt promoted them). */
+  promoted?: string[];
+}
+
+type Mocked = { [K in MockedActivityName]: jest.Mock<ReturnType<MockedActivities[K]>, Parameters<MockedActivities[K]>> };
+
+/** Each group's first member: the primary of a fresh cluster. */
+function specPrimaries(spec: ClusterSpec): Primaries {
+  const [coord, ...workers] = groupsOf(spec);
+  return { coordinator: coord!.primary.name, workers: Object.fromEntries(workers.map((g) => [g.group, g.primary.name])) };
+}
+
+export function mockActivities(overrides: Partial<MockedActivities> = {}, scenario: Scenario = {}) {
+  const calls: ActivityCall[] = [];
+  const promoted = new Set(scenario.promoted ?? []);
+  const probes = scenario.probes ?? [false, false, false];
+  const defaults: MockedActivities = {
+    async validateSpec(input: unknown) {
+      try {
+        return parseSpec(input);
+      } catch (err) {
+        if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'BadConfig', message: err.message, nonRetryable: true });
+        throw err;
+      }
+    },
+    async provisionCluster(spec) {
+      return { network: `citusctl-${spec.name}`, subnet: '172.30.0.0/24', created: spec.members.map((m) => m.name) };
+    },
+    async readLivePrimaries(spec) {
+      return structuredClone(scenario.primaries ?? specPrimaries(spec));
+    },
+    async waitForNodes() {},
+    async prepareNode() {},
+    async cleanUp() {
+      return { dropped: true, otherTables: [] };
+    },
+    async registerNodes({ primaries }) {
+      const added = Object.values(primaries.workers);
+      return { added, nodeIds: Object.fromEntries(added.map((w, i) => [w, i + 2])) };
+    },
+    async distributeDemoTable() {
+      return { distributed: true };
+    },
+    async loadDemoData({ spec }) {
+      return { inserted: spec.demo.rows, total: spec.demo.rows };
+    },
+    async checkShards({ spec, primaries }) {
+      const workers = Object.values(primaries.workers);
+      const each = spec.demo.shardCount / workers.length;
+      return { perWorker: Object.fromEntries(workers.map((w) => [w, { placements: each, tablesPresent: each }])), shardCount: spec.demo.shardCount };
+    },
+    async followPrimary({ standby }) {
+      return { seeded: true, slot: slotName(standby) };
+    },
+    async checkReplication({ standby, primary }) {
+      return { standby, primary, slot: slotName(standby), state: 'streaming', lagBytes: 0, synchronous: true };
+    },
+    async configureDurability({ spec, standbys }) {
+      // As the product: every named standby streams here, so all of them are named.
+      return { synchronousStandbyNames: spec.durability === 'synchronous' ? anyOneOf(standbys) : '' };
+    },
+    async initPgBouncer({ spec }) {
+      return { changed: true, demoRows: spec.demo.rows };
+    },
+    async publishToEtcd({ spec, primaries }) {
+      return { written: [topologyKey(spec.name), primaryKey(spec.name, 'coordinator'), ...Object.keys(primaries.workers).map((g) => primaryKey(spec.name, g))] };
+    },
+    async acquireGroupLock({ group }) {
+      return { lease: `lease-${group}` };
+    },
+    async renewGroupLock() {
+      return { ttl: 30 };
+    },
+    async releaseGroupLock() {
+      return { released: true };
+    },
+    async probeMember() {
+      return probes.map((ok, i) => ({ ok, detail: ok ? `probe ${i + 1}: answers as primary` : `probe ${i + 1}: connection refused` }));
+    },
+    async fenceMember() {
+      return { wasRunning: true };
+    },
+    async standbyPositions({ members }) {
+      return members.map((member) => ({
+        member,
+        reachable: true,
+        inRecovery: !promoted.has(member),
+        replayLsn: '0/1000000',
+        receiveLsn: '0/1000000',
+        ...scenario.positions?.[member],
+        ...(promoted.has(member) ? { inRecovery: false } : {}),
+      }));
+    },
+    async promoteStandby({ member }) {
+      if (promoted.has(member)) return { promoted: false };
+      promoted.add(member);
+      return { promoted: true };
+    },
+    async pointCitusAt() {
+      return { updated: true, nodeId: 7 };
+    },
+    async waitMetadataSynced() {
+      return { synced: true };
+    },
+    async unfencePrimary() {
+      return { started: true };
+    },
+    async pointCoordinatorAt() {
+      return { updated: true };
+    },
+    async recordPrimaryChange() {
+      return { recorded: true };
+    },
+    async rejoinMember() {
+      return { action: 'rewound' as const };
+    },
+    async switchoverCriticalSection({ newPrimary }) {
+      promoted.add(newPrimary);
+      return { pauseMs: 42, promoted: true, metadataUpdated: true };
+    },
+  };
+  const impl = { ...defaults, ...overrides } as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const activities = Object.fromEntries(
+    Object.entries(impl).map(([name, fn]) => [
+      name,
+      jest.fn(async (...args: unknown[]) => {
+        calls.push({ name: name as MockedActivityName, input: args[0], attempt: Context.current().info.attempt });
+        return fn(...args);
+      }),
+    ]),
+  ) as unknown as Mocked;
+  const called = (name: MockedActivityName) => calls.filter((c) => c.name === name);
+  /** Inputs of one activity's calls, typed. */
+  const inputs = <K extends MockedActivityName>(name: K) => called(name).map((c) => c.input as Parameters<MockedActivities[K]>[0]);
+  return { activities, calls, called, inputs, promoted };
+}
