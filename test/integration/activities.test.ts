@@ -6,9 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from 'pg';
 import { createActivities, type Activities } from '../../activities';
+import { lsnToBigInt } from '../../common/failover-decisions';
 import type { ClusterSpec } from '../../common/spec';
 import { allPrimaries, type Primaries } from '../../common/topology';
+import { pollUntil } from '../../lib/poll';
+import * as pg from '../../lib/postgres';
 import { createDeps } from '../../worker/deps';
 import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, slotName, su, withEtcd, type TestCluster } from './support/cluster';
 import { coordinatorRows, distNodes, slotsByPrimary } from './support/end-state';
@@ -117,6 +121,55 @@ describe('activities outside Temporal are idempotent', () => {
     expect(status).toMatchObject({ standby: 'g1-b', primary: 'g1-a', slot: 'citusctl_g1_b', state: 'streaming' });
     expect(await slotsByPrimary(c)).toEqual({ 'coord-a': [], 'g1-a': ['citusctl_g1_b'] });
     for (let i = 0; i < 2; i++) expect(await acts.configureDurability({ spec, primary: 'g1-a', standbys: ['g1-b'] })).toEqual({ synchronousStandbyNames: 'ANY 1 ("g1-b")' });
+  });
+
+  it('node operations (lib/postgres) on the primary and its streaming standby', async () => {
+    const onPrimary = <T>(fn: (cl: Client) => Promise<T>) => su(c, 'g1-a', fn);
+    const onStandby = <T>(fn: (cl: Client) => Promise<T>) => su(c, 'g1-b', fn);
+    // Role and positions: the standby replays up to what the primary flushed.
+    expect(await onPrimary(pg.readRole)).toEqual({ inRecovery: false, timeline: expect.any(Number) });
+    expect(await onStandby(pg.isInRecovery)).toBe(true);
+    const flushed = lsnToBigInt(await onPrimary(pg.currentFlushLsn));
+    await pollUntil(async () => {
+      const replayed = await onStandby(pg.replayLsn);
+      return replayed && lsnToBigInt(replayed) >= flushed ? true : undefined;
+    }, 30_000);
+    expect(await onStandby(pg.readPositions)).toEqual({ inRecovery: true, replayLsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/), receiveLsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/) });
+    expect((await onPrimary(pg.readPositions)).inRecovery).toBe(false);
+    // Walsender and receiver, seen from both ends.
+    expect(await onPrimary(pg.replicationRows)).toEqual([{ standby: 'g1-b', state: 'streaming', lagBytes: expect.any(Number), syncState: 'quorum' }]);
+    expect(await onPrimary(pg.streamingStandbys)).toEqual(['g1-b']);
+    expect(await onPrimary((cl) => pg.slotReplication(cl, slotName('g1-b')))).toMatchObject({ state: 'streaming', syncState: 'quorum' });
+    expect(await onPrimary((cl) => pg.slotReplication(cl, 'citusctl_nobody'))).toBeUndefined();
+    expect(await onStandby(pg.walReceiver)).toEqual({ status: 'streaming', senderHost: 'g1-a', slotName: slotName('g1-b') });
+    expect(await onStandby(pg.streamingSource)).toEqual({ inRecovery: true, senderHost: 'g1-a' });
+    expect(await onPrimary(pg.walReceiver)).toBeUndefined();
+    const probe = await onPrimary(pg.probeMemberSql);
+    expect(probe).toMatchObject({ ok: true, inRecovery: false, receiver: null, syncNames: 'ANY 1 ("g1-b")', replication: [{ name: 'g1-b', state: 'streaming', syncState: 'quorum' }] });
+    expect(await onStandby(pg.probeMemberSql)).toMatchObject({ ok: true, inRecovery: true, replication: [], receiver: { status: 'streaming', senderHost: 'g1-a' } });
+    // Slots: create and drop are each done once; a slot in use is never dropped.
+    const extra = 'citusctl_lib_test';
+    expect(await onPrimary((cl) => pg.ensurePhysicalSlot(cl, extra))).toBe(true);
+    expect(await onPrimary((cl) => pg.ensurePhysicalSlot(cl, extra))).toBe(false);
+    expect(await onPrimary(pg.listSlots)).toEqual([
+      { name: slotName('g1-b'), type: 'physical', active: true, restartLsn: expect.any(String) },
+      { name: extra, type: 'physical', active: false, restartLsn: expect.any(String) },
+    ]);
+    expect(await onPrimary((cl) => pg.dropSlot(cl, extra))).toBe(true);
+    expect(await onPrimary((cl) => pg.dropSlot(cl, extra))).toBe(false);
+    expect(await onPrimary((cl) => pg.dropSlot(cl, slotName('g1-b')))).toBe(false);
+    expect((await onPrimary(pg.listSlots)).map((x) => x.name)).toEqual([slotName('g1-b')]);
+    // Durability settings: set only what differs; the new value is what the server then runs.
+    expect(await onPrimary(pg.readSynchronousStandbyNames)).toBe('ANY 1 ("g1-b")');
+    expect(await onPrimary((cl) => pg.setSynchronousStandbyNames(cl, 'ANY 1 ("g1-b")'))).toBe(false);
+    expect(await onPrimary(pg.readSynchronousCommit)).toBe('on');
+    expect(await onPrimary((cl) => pg.setSynchronousCommit(cl, 'on'))).toBe(false);
+    expect(await onPrimary((cl) => pg.setSynchronousCommit(cl, 'remote_apply'))).toBe(true);
+    await pollUntil(async () => ((await onPrimary(pg.readSynchronousCommit)) === 'remote_apply' ? true : undefined), 10_000);
+    expect(await onPrimary((cl) => pg.setSynchronousCommit(cl, 'on'))).toBe(true);
+    await pollUntil(async () => ((await onPrimary(pg.readSynchronousCommit)) === 'on' ? true : undefined), 10_000);
+    await onPrimary(pg.checkpointForRewind);
+    await onPrimary(pg.ping);
   });
 
   it('initPgBouncer and publishToEtcd twice: the second changes nothing', async () => {
