@@ -1,6 +1,7 @@
 /** What activities are given by the worker: clients built once, never ad hoc inside an activity. */
 import type Docker from 'dockerode';
 import type { Etcd3 } from 'etcd3';
+import type { MetricsSink } from '../lib/metrics';
 import type { PgConnector } from '../lib/pg-connector';
 import type { SecretStore } from '../lib/secrets';
 import type { ClusterSpec } from '../common/spec';
@@ -24,4 +25,6 @@ export interface ActivityDeps {
   /** Environment used for image overrides (CITUSCTL_IMAGE_*). */
   env: Record<string, string | undefined>;
   log: (message: string) => void;
+  /** Where the monitor's observations and recorded failovers go (the long-lived worker serves them). */
+  metrics?: MetricsSink;
 }

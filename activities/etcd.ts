@@ -81,6 +81,7 @@ export function createEtcdActivities(deps: ActivityDeps) {
         const doc = { at: new Date().toISOString(), group, from: input.oldPrimary, to: input.newPrimary, ...input.event };
         // Keyed by the workflow, so a retry writes the event once (etcd-keys makes the id key-safe).
         await store.recordEvent(group, input.event.workflow ?? new Date().toISOString(), doc);
+        deps.metrics?.primaryChanged(spec.name, group, input.event);
       }
       return { recorded };
     });

@@ -148,7 +148,9 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     let rounds = 0;
     for (;;) {
       const started = Date.now();
-      history = foldObservation(history, await observeCluster(spec, password), spec.members);
+      const observed = await observeCluster(spec, password);
+      deps.metrics?.observeCluster(spec, observed);
+      history = foldObservation(history, observed, spec.members);
       rounds++;
       ctx.heartbeat({ history });
       const decision = decideCluster(history, context);

@@ -20,6 +20,8 @@ export interface WorkerStatus {
   polling: boolean;
   restarts?: number;
   since?: string;
+  /** Prometheus text, served by the worker. */
+  metricsUrl?: string;
   log: string;
 }
 
@@ -40,6 +42,7 @@ export function workerStatus(root: string): WorkerStatus {
     polling: !!s.worker,
     restarts: s.supervisor?.restarts,
     since: s.worker?.startedAt,
+    metricsUrl: s.worker?.metricsUrl,
     log: workerLog(root),
   };
 }

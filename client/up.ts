@@ -11,6 +11,7 @@ import { workerLog } from '../lib/supervised-worker-files';
 import { startMonitor } from './monitor';
 import { preflightImages } from './preflight';
 import { runWorkflow, type RunReport } from './run-workflow';
+import { METRICS_PORT_ENV } from '../worker/metrics-server';
 import { ensureSupervisedWorker, waitForWarmWorker } from './supervised-worker';
 import { setupWorkflowId } from './temporal-client';
 
@@ -29,7 +30,7 @@ export type UpReport = RunReport<SetupClusterResult> & { pgpass: string };
 export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string) => void): Promise<UpReport> {
   const finalSpec = await preflightImages(new Docker(), spec, process.env, log, opts.json ? 'stderr' : 'inherit');
   // Started first, so it warms up while the setup runs; the setup itself does not wait for it.
-  const supervised = opts.monitor !== false ? await ensureSupervisedWorker(stateDir(), process.env, log) : undefined;
+  const supervised = opts.monitor !== false ? await ensureSupervisedWorker(stateDir(), { ...process.env, [METRICS_PORT_ENV]: String(finalSpec.metrics.port) }, log) : undefined;
   const report = await runWorkflow<SetupClusterResult>({
     workflowType: 'setupCluster',
     workflowId: setupWorkflowId(finalSpec.name),

@@ -3,6 +3,7 @@ import Docker from 'dockerode';
 import { Etcd3 } from 'etcd3';
 import type { ActivityDeps, EtcdConnector } from '../activities/deps';
 import { etcdClientOptions } from '../lib/etcd-auth';
+import type { MetricsSink } from '../lib/metrics';
 import { createPgConnector } from '../lib/pg-connector';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
@@ -33,7 +34,7 @@ export function etcdConnector(secrets: SecretStore): EtcdConnector & { close(): 
   };
 }
 
-export function createDeps(env: NodeJS.ProcessEnv = process.env): ActivityDeps & { close(): void } {
+export function createDeps(env: NodeJS.ProcessEnv = process.env, metrics?: MetricsSink): ActivityDeps & { close(): void } {
   const secrets = new SecretStore(stateDir(env));
   const etcd = etcdConnector(secrets);
   return {
@@ -43,6 +44,7 @@ export function createDeps(env: NodeJS.ProcessEnv = process.env): ActivityDeps &
     secrets,
     env,
     log: (m) => console.error(`[citusctl worker] ${m}`),
+    ...(metrics ? { metrics } : {}),
     close: () => etcd.close(),
   };
 }

@@ -20,6 +20,7 @@
  * where a new monitor starts. Query `status`.
  */
 import {
+  ActivityCancellationType,
   ChildWorkflowCancellationType,
   CancellationScope,
   ParentClosePolicy,
@@ -115,6 +116,9 @@ const probeActs = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '5s', // a dead worker's probe is retried elsewhere within seconds, resuming its history
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
+  // The probe only reads: a cancel (an update woke the monitor, or `down` stops it) goes on at once
+  // instead of waiting up to a heartbeat interval for the activity to acknowledge it.
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
 });
 /** The monitor's own small actions: a few quick attempts, then the next probe decides again. */
 const quick = proxyActivities<Activities>({

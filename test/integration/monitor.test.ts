@@ -20,7 +20,10 @@ import { acquireRunLock, cliJson, connectOutcome, containerOf, distNodesOn, expe
 
 jest.setTimeout(10 * 60_000);
 
-const c = withMonitor(makeCluster(layout({ name: 'it-mon', basePort: 31340, temporalPort: 32331, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32331));
+const METRICS_PORT = 31347; // and 31348 for the SDK's own
+const c = withMonitor(makeCluster({ ...layout({ name: 'it-mon', basePort: 31340, temporalPort: 32331, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), metrics: { port: METRICS_PORT } }, 32331));
+const metricsText = async () => (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+const series = (text: string, name: string, labels: string) => text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`))?.split(' ').pop();
 const MONITOR = `monitor-${c.name}`;
 
 describe('the monitor heals the cluster by itself', () => {
@@ -85,6 +88,24 @@ describe('the monitor heals the cluster by itself', () => {
     expect((await status()).groups.g1).toMatchObject({ primary: 'g1-a', primaryState: 'ok' });
   });
 
+  it('the worker serves Prometheus metrics: the monitor\'s view of every member and the SDK\'s worker metrics', async () => {
+    const st = await cliJson<{ controlPlane: { worker: { metricsUrl?: string } } }>(c, ['status']);
+    expect(st.controlPlane.worker.metricsUrl).toBe(`http://127.0.0.1:${METRICS_PORT}/metrics`);
+    let text = '';
+    await waitFor('the probe to publish every member', async () => {
+      text = await metricsText();
+      return series(text, 'citusctl_member_up', 'cluster="it-mon",group="g1",member="g1-b"') === '1' ? true : undefined;
+    }, 30_000, 500);
+    expect(series(text, 'citusctl_member_is_primary', 'cluster="it-mon",group="g1",member="g1-a"')).toBe('1');
+    expect(series(text, 'citusctl_member_is_primary', 'cluster="it-mon",group="g1",member="g1-b"')).toBe('0');
+    expect(series(text, 'citusctl_member_up', 'cluster="it-mon",group="coordinator",member="coord-a"')).toBe('1');
+    expect(Number(series(text, 'citusctl_member_timeline', 'cluster="it-mon",group="g1",member="g1-a"'))).toBeGreaterThanOrEqual(1);
+    expect(Number(series(text, 'citusctl_replication_lag_bytes', 'cluster="it-mon",group="g1",member="g1-b"'))).toBeGreaterThanOrEqual(0);
+    expect(Number(series(text, 'citusctl_monitor_probe_seconds', 'cluster="it-mon",group="g1",member="g1-a"'))).toBeGreaterThan(0);
+    expect(text).toMatch(/^# TYPE citusctl_failovers_total counter$/m);
+    expect(text).toMatch(/^temporal_\w+/m); // the SDK's own worker metrics, merged in
+  });
+
   it('a primary paused for 1 s is not failed over', async () => {
     const g1a = docker.getContainer(containerOf(c, 'g1-a'));
     await g1a.pause();
@@ -117,6 +138,9 @@ describe('the monitor heals the cluster by itself', () => {
     console.log(`[monitor] actions: ${s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}`).join('; ')}\n[monitor] failover timeline: ${JSON.stringify(result.timeline)} outage window ${result.outageWindowMs} ms`);
     await waitFor('the monitor to see g1 healthy', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 60_000, 500);
     expect((await status()).groups.g1).toMatchObject({ primary: 'g1-b', members: { 'g1-a': 'streaming', 'g1-b': 'primary' } });
+    const text = await metricsText();
+    expect(series(text, 'citusctl_failovers_total', 'cluster="it-mon",group="g1"')).toBe('1');
+    expect(Number(series(text, 'citusctl_last_failover_outage_seconds', 'cluster="it-mon",group="g1"'))).toBeCloseTo((result.outageWindowMs ?? NaN) / 1000, 3);
   });
 
   it('citusctl pause: a killed standby stays down (status and etcd say maintenance); citusctl resume: it is restarted and streams again', async () => {

@@ -1,0 +1,60 @@
+/**
+ * Prometheus metrics of the long-lived worker (prom-client): what the monitor's probe sees of
+ * every member, and the failovers and switchovers this worker recorded. Served with the Temporal
+ * SDK's own worker metrics by worker/metrics-server.ts. Counters start at 0 when the worker
+ * starts (Prometheus's rate() handles the reset).
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { ClusterObservation } from '../common/monitor-observation';
+import type { ClusterSpec } from '../common/spec';
+
+/** What activities report; a no-op where no metrics are served (a CLI's in-process worker). */
+export interface MetricsSink {
+  /** One probe round of the monitor. */
+  observeCluster(spec: ClusterSpec, obs: ClusterObservation): void;
+  /** A failover or switchover recorded in etcd (kind and outage from its event). */
+  primaryChanged(cluster: string, group: string, event: Record<string, unknown>): void;
+}
+
+export class PrometheusMetrics implements MetricsSink {
+  readonly registry = new Registry();
+  private readonly up = this.gauge('citusctl_member_up', 'The member answers SQL (1) or not (0), as the monitor last probed it', ['cluster', 'group', 'member']);
+  private readonly primary = this.gauge('citusctl_member_is_primary', 'The member answers SQL and is not in recovery', ['cluster', 'group', 'member']);
+  private readonly lag = this.gauge('citusctl_replication_lag_bytes', "A standby's replay lag behind its primary in bytes, as the primary reports it", ['cluster', 'group', 'member']);
+  private readonly timeline = this.gauge('citusctl_member_timeline', "The member's timeline", ['cluster', 'group', 'member']);
+  private readonly probe = this.gauge('citusctl_monitor_probe_seconds', 'How long the last SQL probe of the member took', ['cluster', 'group', 'member']);
+  private readonly failovers = new Counter({ name: 'citusctl_failovers_total', help: 'Failovers recorded by this worker since it started', labelNames: ['cluster', 'group'], registers: [this.registry] });
+  private readonly switchovers = new Counter({ name: 'citusctl_switchovers_total', help: 'Switchovers recorded by this worker since it started', labelNames: ['cluster', 'group'], registers: [this.registry] });
+  private readonly outage = this.gauge('citusctl_last_failover_outage_seconds', "The last failover's write outage window (first step to Citus pointing at the new primary)", ['cluster', 'group']);
+
+  private gauge<L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  observeCluster(spec: ClusterSpec, obs: ClusterObservation): void {
+    const groupOf = new Map(spec.members.map((m) => [m.name, m.group]));
+    const lagOf = new Map<string, number>();
+    for (const m of Object.values(obs.members)) {
+      if (m.sql.ok && !m.sql.inRecovery) for (const peer of m.sql.replication) if (peer.lagBytes !== null) lagOf.set(peer.name, peer.lagBytes);
+    }
+    for (const m of Object.values(obs.members)) {
+      const labels = { cluster: spec.name, group: groupOf.get(m.member) ?? 'unknown', member: m.member };
+      this.up.set(labels, m.sql.ok ? 1 : 0);
+      this.primary.set(labels, m.sql.ok && !m.sql.inRecovery ? 1 : 0);
+      this.probe.set(labels, m.sql.ms / 1000);
+      if (m.sql.ok && m.sql.timeline !== null) this.timeline.set(labels, m.sql.timeline);
+      const lag = lagOf.get(m.member);
+      if (m.sql.ok && m.sql.inRecovery && lag !== undefined) this.lag.set(labels, lag);
+      else this.lag.remove(labels); // no lag for a primary or a standby nobody reports
+    }
+  }
+
+  primaryChanged(cluster: string, group: string, event: Record<string, unknown>): void {
+    if (event.kind === 'failover') {
+      this.failovers.inc({ cluster, group });
+      if (typeof event.outageWindowMs === 'number') this.outage.set({ cluster, group }, event.outageWindowMs / 1000);
+    } else if (event.kind === 'switchover') {
+      this.switchovers.inc({ cluster, group });
+    }
+  }
+}
