@@ -181,6 +181,22 @@ for (const [verb, what] of [['pause', 'put the cluster (or one group) in mainten
     });
 }
 
+withCommon(program.command('health').description('run a full health check now: exit 0 when healthy, 1 when degraded (naming what is wrong)'))
+  .option('--no-worker', 'do not run an in-process worker')
+  .action(async (opts: CommonOpts & { worker: boolean }) => {
+    try {
+      const s = spec(opts);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand, like `lazy` above
+      const h = require('./health') as typeof import('./health');
+      const r = await h.health(s, { json: opts.json, worker: opts.worker === false ? false : undefined, log: (line: string) => process.stderr.write(line + '\n') });
+      const ok = r.result.status === 'healthy';
+      print(opts.json, { ok, workflowId: r.workflowId, runId: r.runId, ...r.result }, () => console.log(h.formatHealthReport(r.result).join('\n')));
+      process.exit(ok ? 0 : 1);
+    } catch (err) {
+      fail(err, opts.json);
+    }
+  });
+
 withCommon(program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)')).action(async (opts: CommonOpts) => {
   try {
     await (await lazy.worker()).runWorkerForever();

@@ -1,0 +1,63 @@
+/**
+ * `citusctl health`: runs one healthCheck now (its own workflow id, so it never waits for a
+ * scheduled run) with the in-process worker, and prints the report. The caller exits 0 when the
+ * report says healthy, 1 when degraded.
+ */
+import type { HealthReport, MemberReport } from '../common/health-report';
+import { problemText } from '../common/health-report';
+import type { ClusterSpec } from '../common/spec';
+import { healthRunId, type HealthCheckInput, type HealthCheckResult } from '../workflows/health-check';
+import { runWorkflow, type RunReport } from './run-workflow';
+
+export async function health(spec: ClusterSpec, opts: { json?: boolean; worker?: boolean; log: (line: string) => void }): Promise<RunReport<HealthCheckResult>> {
+  const input: HealthCheckInput = { spec };
+  return runWorkflow<HealthCheckResult>({ workflowType: 'healthCheck', workflowId: healthRunId(spec.name, new Date()), args: [input], json: opts.json, worker: opts.worker, log: opts.log });
+}
+
+const bytes = (b: number | null | undefined): string => {
+  if (b === null || b === undefined) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = b;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i ? v.toFixed(1) : v} ${units[i]}`;
+};
+
+function memberLine(m: MemberReport): string {
+  const parts = [m.name.padEnd(12), m.group.padEnd(12), m.role.padEnd(11), m.container.padEnd(9), m.state ? `etcd:${m.state}`.padEnd(15) : ''.padEnd(15)];
+  if (m.timeline !== null) parts.push(`tl ${m.timeline}`);
+  if (!m.livePrimary && m.role !== 'unreachable') {
+    parts.push(m.streaming ? `streaming${m.syncState ? `/${m.syncState}` : ''}` : 'NOT streaming');
+    parts.push(`lag ${bytes(m.lagBytes)}${m.lagSeconds !== null ? ` ${m.lagSeconds.toFixed(1)}s` : ''}`);
+  }
+  if (m.slot) parts.push(`slot ${m.slotRetainedBytes === null ? 'missing' : `retains ${bytes(m.slotRetainedBytes)}`}`);
+  parts.push(m.disk.ok ? `volume ${bytes(m.disk.usedBytes)} (fs ${bytes(m.disk.fsAvailBytes)} free)` : `volume ? (${m.disk.error})`);
+  return `  ${parts.join('  ')}`;
+}
+
+/** The report as lines for a terminal. */
+export function formatHealthReport(r: HealthReport & Partial<Pick<HealthCheckResult, 'stored'>>): string[] {
+  const lines = [`cluster ${r.cluster}: ${r.status === 'healthy' ? 'HEALTHY' : `DEGRADED (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'})`} at ${r.at}`];
+  if (r.problems.length) lines.push('problems:', ...r.problems.map((p) => `  - ${problemText(p)}`));
+  if (r.notes.length) lines.push('notes:', ...r.notes.map((n) => `  - ${n}`));
+  lines.push('members:', ...r.members.map(memberLine), 'groups:');
+  for (const g of r.groups) lines.push(`  ${g.group}: primary ${g.primary}${g.primaryFromSpec ? ' (from the spec)' : ''}; streaming: ${g.streaming.join(', ') || 'none'}; synchronous: ${g.synchronous.join(', ') || 'none'}`);
+  const c = r.citus;
+  if (!c.ok) lines.push(`citus: ${c.error}`);
+  else {
+    const health = c.nodeHealth.available ? `node health ${c.nodeHealth.rows.filter((x) => x.result === true).length}/${c.nodeHealth.rows.length} ok` : 'node health unavailable';
+    lines.push(`citus (on ${c.coordinator}): ${health}; pg_dist_node: ${c.distNodes.map((n) => `${n.nodename}[${n.groupid}]${n.noderole === 'primary' ? '' : `/${n.noderole}`}${n.isactive ? '' : ' inactive'}${n.hasmetadata && !n.metadatasynced ? ' unsynced' : ''}`).join(', ')}`);
+  }
+  const b = r.pgbouncer;
+  lines.push(b.ok ? `pgbouncer: routes to ${b.database?.host ?? '?'}${b.database?.paused ? ' (PAUSED)' : ''}; pools: ${b.pools.map((p) => `${p.user}@${p.database} cl ${p.clActive}/${p.clWaiting} waiting, sv ${p.svActive} active ${p.svIdle} idle`).join('; ') || 'none'}` : `pgbouncer: ${b.error}`);
+  const e = r.etcd;
+  lines.push(e.ok ? `etcd: ${e.version}, db ${bytes(e.dbSizeBytes)}${e.alarms.length ? `, alarms: ${e.alarms.join(', ')}` : ''}` : `etcd: ${e.error}`);
+  const m = r.monitor;
+  const v = m.view;
+  lines.push(`monitor: ${m.workflowId} ${m.status}${v ? `, ${v.state}, last probe ${v.lastProbeAt ?? 'never'}${v.maintenance.cluster || v.maintenance.groups.length ? `, maintenance ${v.maintenance.cluster ? 'cluster' : v.maintenance.groups.join(',')}` : ''}` : m.error ? ` (${m.error})` : ''}`);
+  if (r.stored) lines.push(r.stored.ok ? `stored in etcd: ${r.stored.key}` : `not stored in etcd: ${r.stored.error}`);
+  return lines;
+}
