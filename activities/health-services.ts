@@ -6,56 +6,39 @@
  */
 import type { Client } from 'pg';
 import type { CitusObservation, EtcdObservation, PgBouncerObservation, PoolView } from '../common/health-observation';
-import { MEMBER_STATES, type MemberStateName } from '../common/member-state';
 import type { ClusterSpec } from '../common/spec';
 import { SUPERUSER, groupsOf } from '../common/topology';
 import { UNDEFINED_FUNCTION, citusNodeHealth, distNodes } from '../lib/postgres/health-queries';
 import type { ActivityDeps } from './deps';
-import { primaryKey } from './etcd';
 import { errMessage, withDeadline } from './health-nodes';
-import { memberStateKey } from './member-state';
-import { maintenanceKey } from './monitor-actions';
 import { bouncerDatabase, withBouncerAdmin } from './pgbouncer-admin';
+import { storeOf } from './store';
 
 const ETCD_MS = 5_000;
 const BOUNCER_MS = 5_000;
 /** citus_check_cluster_node_health() waits up to citus.node_connection_timeout (30 s) for a node that hangs. */
 const CITUS_MS = 40_000;
 
-const parseJson = (raw: string | null): unknown => {
-  try {
-    return raw ? (JSON.parse(raw) as unknown) : undefined;
-  } catch {
-    return undefined;
-  }
-};
-
 export async function observeEtcd(deps: ActivityDeps, spec: ClusterSpec): Promise<EtcdObservation> {
   const read = async (): Promise<EtcdObservation> => {
     const etcd = deps.etcd.client(spec);
-    const groups = groupsOf(spec);
-    const [status, alarm, primaries, states, maintenance] = await Promise.all([
+    const store = storeOf(deps, spec);
+    const [status, alarm, snapshot, maintenance] = await Promise.all([
       etcd.maintenance.status(),
       etcd.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }),
-      Promise.all(groups.map(async (g) => [g.group, await etcd.get(primaryKey(spec.name, g.group)).string()] as const)),
-      Promise.all(spec.members.map(async (m) => [m.name, parseJson(await etcd.get(memberStateKey(spec.name, m.name)).string())] as const)),
-      etcd.get(maintenanceKey(spec.name)).string(),
+      store.snapshot(groupsOf(spec).map((g) => g.group)),
+      store.readMaintenance(),
     ]);
-    const memberStates: Record<string, MemberStateName> = {};
-    for (const [name, v] of states) {
-      const s = (v as { state?: unknown } | undefined)?.state;
-      if (typeof s === 'string' && (MEMBER_STATES as readonly string[]).includes(s)) memberStates[name] = s as MemberStateName;
-    }
-    const m = parseJson(maintenance) as { cluster?: unknown; groups?: unknown } | undefined;
+    const m = maintenance as { cluster?: unknown; groups?: unknown } | null;
     return {
       ok: true,
       version: status.version,
       dbSizeBytes: Number(status.dbSize),
       leader: String(status.leader),
       alarms: (alarm.alarms ?? []).map((a) => `${String(a.alarm)} on member ${String(a.memberID)}`),
-      primaries: Object.fromEntries(primaries.filter((e): e is readonly [string, string] => e[1] !== null)),
-      memberStates,
-      ...(m ? { maintenance: { cluster: m.cluster === true, groups: Array.isArray(m.groups) ? m.groups.filter((g): g is string => typeof g === 'string') : [] } } : {}),
+      primaries: snapshot.primaries,
+      memberStates: snapshot.memberStates,
+      ...(m && typeof m === 'object' ? { maintenance: { cluster: m.cluster === true, groups: Array.isArray(m.groups) ? m.groups.filter((g): g is string => typeof g === 'string') : [] } } : {}),
     };
   };
   try {

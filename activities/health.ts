@@ -8,16 +8,13 @@
 import type { CitusObservation, EtcdObservation, MonitorObservation, NodeObservation, PgBouncerObservation } from '../common/health-observation';
 import type { HealthReport } from '../common/health-report';
 import type { ClusterSpec } from '../common/spec';
-import { etcdPrefix } from '../common/topology';
+import { healthReportKey } from '../common/etcd-keys';
 import type { ActivityDeps } from './deps';
 import { fatal, notReady } from './errors';
 import { withHeartbeat } from './heartbeat';
 import { observeMonitor } from './health-monitor';
 import { observeNode } from './health-nodes';
 import { observeCitus, observeEtcd, observePgBouncer } from './health-services';
-
-/** The last report of `healthCheck` (scheduled or `citusctl health`). */
-export const healthReportKey = (cluster: string) => `${etcdPrefix(cluster)}/health/last`;
 
 export function createHealthActivities(deps: ActivityDeps) {
   async function superuserPassword(spec: ClusterSpec): Promise<string> {
