@@ -12,6 +12,7 @@
 # per-round numbers, median/max and where the time goes, and takes the cluster down with --volumes
 # at the end (KEEP_UP=1 keeps it). A Temporal dev server this script started is stopped at the end
 # (KEEP_TEMPORAL=1 keeps it). Other knobs: see the header of bench/failover/main.ts.
+# BENCH_ENTRY=auto-failover runs bench/auto-failover instead (its run.sh sets it).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -54,4 +55,4 @@ done
 if [ "${SKIP_BUILD:-0}" != 1 ]; then (cd "$ROOT" && npm run build --silent) >"$BENCH_OUT/build.log" 2>&1 || { cat "$BENCH_OUT/build.log" >&2; exit 1; }; fi
 
 cd "$ROOT"
-node "$ROOT/dist/bench/failover/main.js" "$ROUNDS"
+node "$ROOT/dist/bench/${BENCH_ENTRY:-failover}/main.js" "$ROUNDS"

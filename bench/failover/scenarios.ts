@@ -53,7 +53,7 @@ export interface ScenarioContext {
 
 const EXPECTED_WRITES = 30_000;
 
-async function figures(ws: LabelledWriter[], tFault: number, tEnd: number, withOutage: boolean): Promise<WriterFigures[]> {
+export async function figures(ws: LabelledWriter[], tFault: number, tEnd: number, withOutage: boolean): Promise<WriterFigures[]> {
   return Promise.all(
     ws.map(async ({ key, writer: w }) => {
       const lost = await lostAcks(w).catch((err: unknown) => ({ lost: [-1], from: `read-back failed: ${String(err)}` }));
@@ -72,12 +72,12 @@ async function figures(ws: LabelledWriter[], tFault: number, tEnd: number, withO
   );
 }
 
-function saveAcks(ctx: ScenarioContext, tag: string, ws: LabelledWriter[], extra: Record<string, unknown>): void {
+export function saveAcks(ctx: ScenarioContext, tag: string, ws: LabelledWriter[], extra: Record<string, unknown>): void {
   const doc = { ...extra, writers: ws.map(({ key, writer: w }) => ({ key, label: w.target.label, acks: w.acks, errors: w.errors, routes: w.routes })) };
   fs.writeFileSync(path.join(ctx.outDir, `${tag}.acks.json`), JSON.stringify(doc));
 }
 
-async function withWriters(ctx: ScenarioContext, withDirect: boolean, fn: () => Promise<{ cli: CliResult; tFault: number }>): Promise<{ ws: LabelledWriter[]; cli: CliResult; tFault: number }> {
+export async function withWriters(ctx: ScenarioContext, withDirect: boolean, fn: () => Promise<{ cli: CliResult; tFault: number }>): Promise<{ ws: LabelledWriter[]; cli: CliResult; tFault: number }> {
   const ws = await ctx.writers.forRound(withDirect, EXPECTED_WRITES);
   for (const w of ws) w.writer.start();
   try {

@@ -1,0 +1,110 @@
+/**
+ * bench/auto-failover: the monitor repairs by itself. `citusctl up` (monitor + supervised worker),
+ * then per round a `docker kill` of the primary of a worker group (ROUNDS rounds), then of the
+ * coordinator (COORDINATOR_ROUNDS rounds), under numbered writers; nobody runs a command.
+ * Benchmark only: no test asserts on these numbers. Run through bench/auto-failover/run.sh.
+ *
+ * env: ROUNDS (10), COORDINATOR_ROUNDS (= ROUNDS), GROUP (g1), SPEC (bench/auto-failover/cluster.autofo.yaml),
+ *      WRITE_INTERVAL_MS (10), SETTLE_MS (3000), BENCH_OUT, CITUSCTL_STATE_DIR, SKIP_UP=1 / KEEP_UP=1.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BenchCluster } from '../lib/cluster';
+import { runCli, type CliOptions } from '../lib/cli';
+import { cpuCount, errorMessage, loadavg, Log, max, median, ms, sum } from '../lib/util';
+import type { RoundResult } from '../failover/scenarios';
+import { WriterFactory } from '../failover/writers';
+import { autoFailoverRound, type AutoContext } from './round';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const env = process.env;
+const count = (v: string | undefined, fallback: number) => (v === undefined || v === '' ? fallback : Number(v));
+
+function roundLine(group: string, r: RoundResult): string {
+  const w = r.writers.find((x) => x.key === 'pgbouncer') ?? r.writers[0];
+  const p = r.parts;
+  return `${group.padEnd(12)} ${String(r.round).padStart(2)} ${r.from.padEnd(7)}-> ${(r.to ?? '?').padEnd(7)} outage ${ms(w?.outageMs)} ms (PgBouncer), lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | detect ${ms(p['detection: fault -> monitor starts failover'])} | etcd ${ms(p['fault -> etcd names the new primary'])} | streams again ${ms(p['fault -> killed member streams again'])} ms | load ${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
+}
+
+function summarize(log: Log, group: string, rs: RoundResult[]): void {
+  const ok = rs.filter((r) => r.ok);
+  log.line(`${group === 'coordinator' ? 'coordinator primary' : `worker primary (${group})`} killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
+  const stat = (label: string, xs: (number | undefined)[], note = '') => log.line(`  ${label.padEnd(48)} median ${ms(median(xs)).padStart(6)}  max ${ms(max(xs)).padStart(6)} ms${note}`);
+  for (const key of ['pgbouncer', 'direct'] as const) {
+    const ws = ok.flatMap((r) => r.writers.filter((w) => w.key === key));
+    if (!ws.length) continue;
+    const outages = ws.map((w) => w.outageMs);
+    const m = median(outages);
+    stat(`client write outage (${key})`, outages, key === 'pgbouncer' && m !== undefined ? `   target median <= 5000: ${m <= 5000 ? 'met' : 'NOT met'} (stretch 3000: ${m <= 3000 ? 'met' : 'not met'})` : '');
+    log.line(`  ${`acknowledged writes lost (${key})`.padEnd(48)} total ${sum(ws.map((w) => w.lost))} of ${sum(ws.map((w) => w.acked))} acked`);
+  }
+  for (const part of Object.keys(ok[0]?.parts ?? {})) stat(part, ok.map((r) => r.parts[part]));
+}
+
+async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
+  const rounds = count(process.argv[2] ?? env.ROUNDS, 10);
+  const coordRounds = count(env.COORDINATOR_ROUNDS, rounds);
+  const group = env.GROUP ?? 'g1';
+  const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
+  const settleMs = count(env.SETTLE_MS, 3000);
+  log.line(`bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the monitor repairs; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
+  log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
+  if (env.SKIP_UP !== '1') {
+    await runCli(cli, ['down', '--volumes'], 'down-before');
+    const up = await runCli(cli, ['up'], 'up');
+    if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
+  }
+  const citus = await cluster.citusVersion(cluster.members('coordinator')[0]?.name ?? 'coord-a');
+  const isDouble = citus.startsWith('Citus test double');
+  log.line(`citus_version(): ${citus}${isDouble ? '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)' : ''}`);
+  const writers = await WriterFactory.create(cluster, group, isDouble, intervalMs);
+  const ctx: AutoContext = { cluster, cli, group, writers, intervalMs, settleMs, outDir, temporalAddress: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` };
+  const all: Record<string, RoundResult[]> = {};
+  for (const [g, n] of [[group, rounds], ['coordinator', coordRounds]] as const) {
+    all[g] = [];
+    for (let i = 1; i <= n; i++) {
+      const r = await autoFailoverRound(ctx, g, i).catch((err: unknown): RoundResult => ({ kind: 'failover', round: i, ok: false, error: errorMessage(err), from: '?', writers: [], parts: {}, load: loadavg() }));
+      all[g].push(r);
+      fs.writeFileSync(path.join(outDir, 'rounds.json'), JSON.stringify(all, null, 2));
+      log.line(roundLine(g, r));
+      if (!r.ok) break;
+    }
+  }
+  log.line('');
+  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ${loadavg()} at the end)`);
+  for (const [g, rs] of Object.entries(all)) summarize(log, g, rs);
+  log.line(`reproduce: bash bench/auto-failover/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
+  const results = Object.values(all).flat();
+  return results.some((r) => !r.ok || r.writers.some((w) => w.lost)) ? 1 : 0;
+}
+
+async function run(): Promise<number> {
+  const stateDir = path.resolve(env.CITUSCTL_STATE_DIR ?? '/tmp/citusctl-bench-autofo');
+  const spec = path.resolve(env.SPEC ?? path.join(ROOT, 'bench/auto-failover/cluster.autofo.yaml'));
+  const outDir = env.BENCH_OUT ?? path.join(stateDir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  fs.mkdirSync(outDir, { recursive: true });
+  const log = new Log(path.join(outDir, 'summary.txt'));
+  const cluster = new BenchCluster(spec, stateDir, 'bench-autofo');
+  const cli: CliOptions = { root: ROOT, spec, outDir };
+  let code = 1;
+  try {
+    code = await main(log, cli, cluster, outDir);
+  } catch (err) {
+    log.line(`bench/auto-failover: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  } finally {
+    if (env.KEEP_UP !== '1') {
+      const d = await runCli(cli, ['down', '--volumes'], 'down');
+      log.line(d.doc.ok ? `cluster ${cluster.name} removed (down --volumes)` : `citusctl down --volumes FAILED: ${String(d.doc.error)}`);
+    }
+    log.close();
+  }
+  return code;
+}
+
+run().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
