@@ -11,9 +11,6 @@ import { fatal, notReady } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
 import { storeOf } from './store';
 
-/** The key layout lives in common/etcd-keys.ts; re-exported for callers that still import it from here. */
-export { primaryKey } from '../common/etcd-keys';
-
 export function topologyDocument(spec: ClusterSpec) {
   return {
     cluster: spec.name,

@@ -15,9 +15,6 @@ import { resolveImage } from './images';
 import { PG_VOLUME_TARGET } from './node-containers';
 import { storeOf } from './store';
 
-/** The key layout lives in common/etcd-keys.ts; re-exported for callers that still import it from here. */
-export { memberStateKey } from '../common/etcd-keys';
-
 /** The first file of a tar stream as text (docker's archive API answers with a tar). */
 async function firstFileOf(archive: NodeJS.ReadableStream): Promise<string> {
   const ex = extract();

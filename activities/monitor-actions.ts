@@ -15,9 +15,6 @@ import { asSuperuser } from './pg-access';
 import { createReplicationActivities } from './replication';
 import { storeOf } from './store';
 
-/** The key layout lives in common/etcd-keys.ts; re-exported for callers that still import it from here. */
-export { maintenanceKey } from '../common/etcd-keys';
-
 export interface MaintenanceRecord extends Maintenance {
   at: string;
   by?: string;

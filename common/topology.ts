@@ -57,9 +57,6 @@ export const volumeName = (cluster: string, member: string) => `citusctl-${clust
 /** One physical replication slot per standby, named after the standby (never after a role). */
 export const slotName = (member: string) => `citusctl_${member.replace(/-/g, '_')}`;
 
-/** The etcd key layout lives in etcd-keys.ts; re-exported for callers that still import it from here. */
-export { etcdPrefix } from './etcd-keys';
-
 /** The live primary of every group, as decided by etcd (or the spec on a new cluster). */
 export interface Primaries {
   coordinator: string;

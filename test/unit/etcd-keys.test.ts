@@ -3,7 +3,6 @@
  * pinned here literally: a change to the layout must be deliberate, with a migration.
  */
 import * as keys from '../../common/etcd-keys';
-import { etcdPrefix as topologyEtcdPrefix } from '../../common/topology';
 
 describe('etcd key layout', () => {
   it('spells every key of a cluster under /citusctl/<cluster>', () => {
@@ -45,9 +44,5 @@ describe('etcd key layout', () => {
     expect(keys.eventKey('demo', 'g1', workflowId)).toBe('/citusctl/demo/events/g1/failover-demo-g1_run_01_x');
     expect(keys.eventKey('demo', 'g1', keys.eventId(workflowId))).toBe(keys.eventKey('demo', 'g1', workflowId));
     expect(keys.eventId('2024-05-01T10:00:00.000Z')).toBe('2024-05-01T10_00_00.000Z');
-  });
-
-  it('is the layout topology.ts re-exports', () => {
-    expect(topologyEtcdPrefix).toBe(keys.etcdPrefix);
   });
 });

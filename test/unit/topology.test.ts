@@ -3,7 +3,6 @@ import {
   allPrimaries,
   containerName,
   coordinatorGroup,
-  etcdPrefix,
   findMember,
   groupsOf,
   networkName,
@@ -97,7 +96,6 @@ describe('names', () => {
     expect(networkName('demo')).toBe('citusctl-demo');
     expect(containerName('demo', 'g1-a')).toBe('citusctl-demo-g1-a');
     expect(volumeName('demo', 'g1-a')).toBe('citusctl-demo-g1-a-data');
-    expect(etcdPrefix('demo')).toBe('/citusctl/demo');
   });
 
   test('slotName is a valid replication slot name derived from the standby', () => {
