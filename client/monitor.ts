@@ -11,6 +11,7 @@ import type { ClusterSpec } from '../common/spec';
 import { stateDir } from '../lib/state-dir';
 import { MONITOR_TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
 import type { MaintenanceInput } from '../workflows/monitor';
+import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
 import { connectClient } from './temporal-client';
 
 export const monitorId = (cluster: string) => `monitor-${cluster}`;
@@ -32,14 +33,16 @@ export async function ensureMonitor(client: Client, spec: ClusterSpec): Promise<
   return { workflowId, runId: handle.firstExecutionRunId, started: !running };
 }
 
-/** ensureMonitor on the cluster's Temporal server (external or embedded), for `up`. */
-export async function startMonitor(spec: ClusterSpec, log: (line: string) => void): Promise<{ workflowId: string; started: boolean }> {
+/** For `up`: the monitor and the health schedule (health-<cluster>), both idempotently, on the cluster's Temporal server. */
+export async function startMonitor(spec: ClusterSpec, log: (line: string) => void): Promise<{ workflowId: string; started: boolean; healthSchedule: EnsuredSchedule }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
   try {
     const r = await ensureMonitor(client, spec);
     log(`monitor: ${r.workflowId} ${r.started ? 'started' : 'already running'}`);
-    return r;
+    const healthSchedule = await ensureHealthSchedule(client, spec);
+    log(`health: schedule ${healthSchedule.scheduleId} ${healthSchedule.outcome} (every ${spec.health.intervalSeconds} s)`);
+    return { ...r, healthSchedule };
   } finally {
     await close();
   }

@@ -34,7 +34,7 @@ async function killAndFailover(ctx: RoundContext, kind: FaultKind, group: string
   const victim = await primaryOf(ctx, group);
   const tFault = now();
   await ctx.docker(['kill', ctx.cluster.containerOf(victim)]);
-  await ctx.run(['failover', group]);
+  if (ctx.mode === 'commands') await ctx.run(['failover', group]);
   return { kind, target: `${victim} (primary of ${group})`, tFault, tFaultEnd: now(), notes: [] };
 }
 
@@ -43,6 +43,14 @@ async function pauseWorkerPrimary(ctx: RoundContext): Promise<FaultRecord> {
   const victim = await primaryOf(ctx, group);
   const pauseMs = ctx.rng.int(3000, 6000);
   const container = ctx.cluster.containerOf(victim);
+  if (ctx.mode === 'monitor') {
+    // The monitor sees a primary that hangs for seconds: it may fail over; unpaused, the old one must not write.
+    const tFault = now();
+    await ctx.docker(['pause', container]);
+    await sleep(pauseMs);
+    await ctx.docker(['unpause', container]).catch(() => undefined);
+    return { kind: 'pause-worker-primary', target: `${victim} (primary of ${group})`, tFault, tFaultEnd: now(), notes: [`paused ${pauseMs} ms`] };
+  }
   // As an operator (or a monitor) who sees the primary hang would: fail over. The freeze starts once
   // the workflow holds the group lock, so its probes meet a frozen primary; it lasts pauseMs.
   const failover = ctx.start(['failover', group]);
@@ -76,8 +84,14 @@ async function stopEtcd(ctx: RoundContext): Promise<FaultRecord> {
   return { kind: 'stop-etcd', target: `etcd (${ETCD_STOP_MS / 1000} s)`, tFault, tFaultEnd: now(), notes: [] };
 }
 
-/** Kills a worker primary, starts `citusctl failover`, kills that CLI (and its in-process worker) at a chosen step, reruns it. */
+/**
+ * Kills a worker primary, starts `citusctl failover`, kills that CLI (and its in-process worker) at
+ * a chosen step, reruns it. With the monitor repairing: kills the supervised worker process (which
+ * runs the monitor's failover) a chosen time after the failover workflow started; its supervisor
+ * starts it again and the workflow resumes.
+ */
 async function killOrchestrator(ctx: RoundContext): Promise<FaultRecord> {
+  if (ctx.mode === 'monitor') return killSupervisedWorker(ctx);
   const group = ctx.rng.pick(ctx.cluster.spec.workers);
   const step = ctx.rng.pick(ORCHESTRATOR_STEPS);
   const extraMs = ctx.rng.int(0, 300);
@@ -101,6 +115,40 @@ async function killOrchestrator(ctx: RoundContext): Promise<FaultRecord> {
   await first.done;
   await ctx.run(['failover', group]);
   return { kind: 'kill-orchestrator', target: `CLI at ${step} (failover of ${group}, ${victim} killed)`, tFault, tFaultEnd: now(), notes };
+}
+
+async function killSupervisedWorker(ctx: RoundContext): Promise<FaultRecord> {
+  const group = ctx.rng.pick(ctx.cluster.spec.workers);
+  const delayMs = ctx.rng.int(0, 1500);
+  const victim = await primaryOf(ctx, group);
+  const tFault = now();
+  await ctx.docker(['kill', ctx.cluster.containerOf(victim)]);
+  const notes: string[] = [];
+  const id = `failover-${ctx.cluster.name}-${group}`;
+  const started = await waitFor(20_000, async () => {
+    const d = await ctx.describeWorkflow(id);
+    return d && d.startTime >= tFault - 1000 ? d : undefined;
+  });
+  const pid = ctx.cluster.supervisedWorkerPid();
+  if (started && pid) {
+    await sleep(delayMs);
+    process.kill(pid, 'SIGKILL');
+    notes.push(`supervised worker (pid ${pid}) killed ${delayMs} ms after ${id} started (${started.status})`);
+  } else {
+    notes.push(started ? 'no supervised worker to kill' : `the monitor started no failover of ${group} within 20 s`);
+  }
+  ctx.log(notes[0] ?? '');
+  return { kind: 'kill-orchestrator', target: `supervised worker (failover of ${group}, ${victim} killed)`, tFault, tFaultEnd: now(), notes };
+}
+
+async function waitFor<T>(timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+  const until = now() + timeoutMs;
+  while (now() < until) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    await sleep(100);
+  }
+  return undefined;
 }
 
 async function removeMember(ctx: RoundContext): Promise<FaultRecord> {

@@ -8,6 +8,7 @@
  *      from; default all kinds), SPEC (bench/chaos/cluster.chaos.yaml), WRITE_INTERVAL_MS (20),
  *      BENCH_OUT (results dir), CITUSCTL_STATE_DIR, KEEP_UP=1.
  */
+import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BenchCluster } from '../lib/cluster';
@@ -20,13 +21,20 @@ import { kindTable, roundLine, type ChaosRound } from './report';
 import { repair } from './repair';
 import { Rng } from './rng';
 import { chaosRound, type ChaosWriter } from './round';
-import { RoundContext } from './round-context';
+import { RoundContext, type RepairMode } from './round-context';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const env = process.env;
 
-function faultKinds(): FaultKind[] {
-  if (!env.CHAOS_FAULTS) return [...FAULT_KINDS];
+/** CHAOS_REPAIR=monitor: the monitor repairs alone (remove-member is left out: re-creating a container is `up`'s job). */
+function repairMode(): RepairMode {
+  const m = env.CHAOS_REPAIR ?? 'commands';
+  if (m !== 'commands' && m !== 'monitor') throw new Error(`CHAOS_REPAIR must be commands or monitor: ${m}`);
+  return m;
+}
+
+function faultKinds(mode: RepairMode): FaultKind[] {
+  if (!env.CHAOS_FAULTS) return FAULT_KINDS.filter((k) => mode === 'commands' || k !== 'remove-member');
   const kinds = env.CHAOS_FAULTS.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
   if (bad.length) throw new Error(`CHAOS_FAULTS: unknown kind(s) ${bad.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
@@ -51,16 +59,18 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`not a round count: ${String(process.argv[2])}`);
   const seed = env.CHAOS_SEED ? Number(env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
   if (!Number.isInteger(seed)) throw new Error(`CHAOS_SEED must be an integer: ${String(env.CHAOS_SEED)}`);
-  const kinds = faultKinds();
+  const mode = repairMode();
+  const kinds = faultKinds(mode);
   const kindRng = new Rng(seed); // the kinds alone, so a seed's sequence of kinds does not depend on the cluster's state
   const rng = new Rng(seed ^ 0x5bd1e995);
   const intervalMs = Number(env.WRITE_INTERVAL_MS ?? 20);
-  log.line(`bench/chaos: ${rounds} rounds, CHAOS_SEED=${seed}, faults drawn from ${kinds.join(', ')}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
+  log.line(`bench/chaos: ${rounds} rounds, repairs by ${mode === 'monitor' ? 'the monitor alone' : 'command'}, CHAOS_SEED=${seed}, faults drawn from ${kinds.join(', ')}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
   log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
 
   await runCli(cli, ['down', '--volumes'], 'down-before'); // a clean start: this cluster name is the chaos run's own
-  // Repairs by command (each with its own in-process worker, which kill-orchestrator kills): no monitor.
-  const up = await runCli(cli, ['up', '--no-monitor'], 'up');
+  // Repairs by command (each with its own in-process worker, which kill-orchestrator kills): no
+  // monitor. Repairs by the monitor: up starts it and the supervised worker.
+  const up = await runCli(cli, mode === 'monitor' ? ['up'] : ['up', '--no-monitor'], 'up');
   if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
   log.line(`citusctl up (not timed) took ${ms(up.tExit - up.tSpawn)} ms`);
   const coord = cluster.members('coordinator')[0]?.name ?? 'coord-a';
@@ -75,9 +85,11 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
 
   const results: ChaosRound[] = [];
   let aborted = '';
+  const connection = mode === 'monitor' ? await Connection.connect({ address: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` }) : undefined;
+  const temporal = connection ? new Client({ connection }) : undefined;
   for (let i = 1; i <= rounds; i++) {
     const kind = kindRng.pick(kinds);
-    const ctx = new RoundContext(cluster, cli, rng, i);
+    const ctx = new RoundContext(cluster, cli, rng, i, mode, temporal);
     const pre = await repair(ctx, 180_000, ctx.t0);
     if (!pre.repaired) {
       aborted = `round ${i}: the cluster is not healthy before the fault (${pre.problems.join('; ')}); see ${ctx.logFile}`;
@@ -90,6 +102,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     for (const v of r.violations) log.line(`    VIOLATION: ${v}`);
     if (!r.repaired || r.violations.length) log.line(`    round log: ${r.logFile}`);
   }
+  await connection?.close();
   log.line('');
   if (aborted) log.line(`ABORTED: ${aborted}`);
   log.line(`per fault kind (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}, durability ${cluster.spec.durability}; repair = fault injected -> every group healthy; loadavg ${loadavg()} at the end):`);
@@ -98,7 +111,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const violations = results.reduce((a, r) => a + r.violations.length, 0);
   log.line('');
   log.line(`chaos: ${results.length} rounds, ${repaired} repaired, ${violations} violations (CHAOS_SEED=${seed}; ${Math.round((Date.now() - tStart) / 1000)} s in all)`);
-  log.line(`reproduce: CHAOS_SEED=${seed}${env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${env.CHAOS_FAULTS}` : ''} bash bench/chaos/run.sh ${rounds}`);
+  log.line(`reproduce: ${mode === 'monitor' ? 'CHAOS_REPAIR=monitor ' : ''}CHAOS_SEED=${seed}${env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${env.CHAOS_FAULTS}` : ''} bash bench/chaos/run.sh ${rounds}`);
   return aborted || repaired < results.length || violations ? 1 : 0;
 }
 

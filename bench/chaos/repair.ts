@@ -4,7 +4,8 @@
  * healthy (one writable primary, the one etcd names, every other member streaming from it) or the
  * budget runs out. Commands: `failover <group>` for a group without a writable primary, `up` when a
  * member's container is gone, `rejoin <member>` for a member that is stopped, or that has not been
- * streaming for a while after the last command.
+ * streaming for a while after the last command. With the monitor repairing (CHAOS_REPAIR=monitor)
+ * it only watches.
  */
 import { etcdPrimaries } from '../lib/etcd';
 import { groupProblems, observeGroup, describeGroup, type GroupView } from '../lib/health';
@@ -59,6 +60,10 @@ export async function repair(ctx: RoundContext, budgetMs: number, since: number)
     const notStreaming = views.flatMap((v) => (v.writable.length === 1 ? v.members.filter((m) => m.name !== v.writable[0] && !v.streaming.includes(m.name)) : []));
     if (sinceAction > STREAMING_DEADLINE_MS) for (const m of notStreaming) streamingLate.add(m.name);
 
+    if (ctx.mode === 'monitor') {
+      await sleep(1000); // the monitor repairs: only watch
+      continue;
+    }
     let command: string[] | undefined;
     const headless = views.find((v) => v.writable.length === 0);
     if (etcd && headless) command = ['failover', headless.group];

@@ -3,12 +3,16 @@
  * round's story: fault, every observation that was not healthy, every CLI run with its outcome),
  * and the CLI, whose reports are kept as r<N>-<tag>.json / .err next to the log.
  */
+import type { Client } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchCluster } from '../lib/cluster';
 import { startCli, type CliOptions, type CliResult, type CliRun } from '../lib/cli';
 import { now } from '../lib/util';
 import type { Rng } from './rng';
+
+/** Who repairs: the chaos run's own commands (`citusctl failover|up|rejoin`), or the monitor alone. */
+export type RepairMode = 'commands' | 'monitor';
 
 export class RoundContext {
   readonly logFile: string;
@@ -20,6 +24,8 @@ export class RoundContext {
     private readonly cliOptions: CliOptions,
     readonly rng: Rng,
     readonly round: number,
+    readonly mode: RepairMode = 'commands',
+    private readonly temporal?: Client,
   ) {
     this.logFile = path.join(cliOptions.outDir, `round${String(round).padStart(2, '0')}.log`);
     fs.writeFileSync(this.logFile, '');
@@ -45,6 +51,12 @@ export class RoundContext {
 
   run(args: string[]): Promise<CliResult> {
     return this.start(args).done;
+  }
+
+  /** The latest run of a workflow (monitor mode, where the chaos run has a Temporal client). */
+  async describeWorkflow(id: string): Promise<{ startTime: number; status: string } | undefined> {
+    const d = await this.temporal?.workflow.getHandle(id).describe().catch(() => undefined);
+    return d ? { startTime: d.startTime.getTime(), status: d.status.name } : undefined;
   }
 
   async docker(args: string[]): Promise<string> {

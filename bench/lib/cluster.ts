@@ -114,6 +114,18 @@ export class BenchCluster {
   }
 
   // ---------------------------------------------------------------- Docker (the CLI, as an operator would)
+  /** The pid of the supervised worker `up` started for this state dir, while it runs. */
+  supervisedWorkerPid(): number | undefined {
+    try {
+      const pid = (JSON.parse(fs.readFileSync(path.join(this.stateDir, 'worker', 'worker.json'), 'utf8')) as { pid?: number }).pid;
+      if (!pid) return undefined;
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
   async docker(args: string[], timeoutMs = 60_000): Promise<string> {
     const { stdout } = await execFileP('docker', args, { timeout: timeoutMs });
     return stdout;
