@@ -1,6 +1,8 @@
 /**
  * The cluster spec: one declarative document describing the whole cluster.
  * Parsing validates everything before anything is created; errors name the field.
+ * Every field has a default: `{}` is the project's cluster.yaml (cluster `demo`, groups g1 and g2,
+ * two members per group on 5432-5437), and `{ name: 'x' }` the same layout under another name.
  * Workflows import only the types from here.
  */
 import { z } from 'zod';
@@ -22,17 +24,31 @@ const memberSchema = z.strictObject({
   port: hostPort,
 });
 
+/** The default layout (cluster.yaml): coordinator, then each worker group, two members each. */
+export const DEFAULT_CLUSTER_NAME = 'demo';
+export const DEFAULT_WORKERS: readonly string[] = ['g1', 'g2'];
+export const DEFAULT_FIRST_PORT = 5432;
+const MEMBER_SUFFIXES = ['a', 'b'];
+
+/** Two members per group (`<group>-a` its initial primary, `<group>-b` its standby; `coord-*` for the coordinator), ports in order. */
+export function defaultMembers(workers: readonly string[], firstPort = DEFAULT_FIRST_PORT): { name: string; group: string; port: number }[] {
+  const groups = [COORDINATOR_GROUP, ...workers];
+  return groups.flatMap((group, g) =>
+    MEMBER_SUFFIXES.map((suffix, i) => ({ name: `${group === COORDINATOR_GROUP ? 'coord' : group}-${suffix}`, group, port: firstPort + g * MEMBER_SUFFIXES.length + i })),
+  );
+}
+
 export const clusterSpecSchema = z.strictObject({
-  name: dnsName,
+  name: dnsName.default(DEFAULT_CLUSTER_NAME),
   /** synchronous: a primary commits only once its standby has the WAL. */
   durability: z.enum(['synchronous', 'async']).default('synchronous'),
   images: z
     .strictObject({ postgres: imageRef.optional(), pgbouncer: imageRef.optional(), etcd: imageRef.optional() })
     .default({}),
   /** Names of the worker groups; the coordinator group is always called "coordinator". */
-  workers: z.array(dnsName).min(1, 'a cluster needs at least one worker group'),
+  workers: z.array(dnsName).min(1, 'a cluster needs at least one worker group').default(() => [...DEFAULT_WORKERS]),
   /** Every PostgreSQL node. The first member listed for a group is its initial primary. */
-  members: z.array(memberSchema).min(2),
+  members: z.array(memberSchema).min(2).default(() => defaultMembers(DEFAULT_WORKERS)),
   pgbouncer: z.strictObject({ port: hostPort.default(6432), poolMode: z.enum(['transaction', 'session']).default('transaction') }).default({ port: 6432, poolMode: 'transaction' }),
   etcd: z.strictObject({ port: hostPort.default(2379) }).default({ port: 2379 }),
   demo: z
@@ -115,9 +131,29 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 }
 
-/** Validates and fills defaults; throws SpecError listing every problem. */
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Defaults that depend on other fields, filled in before the schema's own: without members, two per
+ * group of `workers` (or of the default groups); without workers, the groups the members name.
+ * Anything malformed is left for the schema to report.
+ */
+export function withDerivedDefaults(input: unknown): unknown {
+  if (!isRecord(input)) return input;
+  const out = { ...input };
+  if (out.members === undefined) {
+    const workers = Array.isArray(out.workers) && out.workers.every((w) => typeof w === 'string') ? (out.workers as string[]) : DEFAULT_WORKERS;
+    out.members = defaultMembers(workers);
+  } else if (out.workers === undefined && Array.isArray(out.members)) {
+    const groups = out.members.map((m) => (isRecord(m) ? m.group : undefined)).filter((g): g is string => typeof g === 'string' && g !== COORDINATOR_GROUP);
+    if (groups.length) out.workers = [...new Set(groups)];
+  }
+  return out;
+}
+
+/** Validates and fills defaults; throws SpecError listing every problem. `undefined` is the default cluster. */
 export function parseSpec(input: unknown): ClusterSpec {
-  const parsed = clusterSpecSchema.safeParse(input);
+  const parsed = clusterSpecSchema.safeParse(withDerivedDefaults(input === undefined ? {} : input));
   if (!parsed.success) {
     throw new SpecError(
       parsed.error.issues.map((issue) => {
