@@ -15,6 +15,10 @@ export const ErrorTypes = {
   /** No standby can be promoted; nothing was changed. */
   NoCandidate: 'NoCandidate',
   RejoinFailed: 'RejoinFailed',
+  /** A required container image is neither present, nor pullable, nor buildable here. */
+  ImageMissing: 'ImageMissing',
+  /** A workflow named a cluster this worker's state directory has no stored spec for. */
+  UnknownCluster: 'UnknownCluster',
 } as const;
 
 export type ErrorType = keyof typeof ErrorTypes;
