@@ -3,6 +3,7 @@
  * `/citusctl/<cluster>`:
  *
  *   topology                      the spec's topology document (written at setup)
+ *   spec                          the whole validated spec, as the setup ran it
  *   groups/<group>/primary        the group's live primary (member name)
  *   groups/<group>/durability     synchronous or async commit, as the monitor last set it
  *   groups/<group>/last-failover  the group's latest failover or switchover event
@@ -21,6 +22,7 @@ export const ETCD_ROOT = '/citusctl';
 export const etcdPrefix = (cluster: string) => `${ETCD_ROOT}/${cluster}`;
 
 export const topologyKey = (cluster: string) => `${etcdPrefix(cluster)}/topology`;
+export const specKey = (cluster: string) => `${etcdPrefix(cluster)}/spec`;
 
 export const groupsPrefix = (cluster: string) => `${etcdPrefix(cluster)}/groups/`;
 export const primaryKey = (cluster: string, group: string) => `${groupsPrefix(cluster)}${group}/primary`;

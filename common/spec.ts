@@ -77,7 +77,10 @@ export const clusterSpecSchema = z.strictObject({
   metrics: z.strictObject({ port: z.number().int().min(1024).max(65_534).default(9464) }).default({ port: 9464 }),
 });
 
-export type ClusterSpecInput = z.input<typeof clusterSpecSchema>;
+/** Any subset of the spec's fields (the rest default): what a workflow started from the UI may pass. */
+export type PartialSpecInput = z.input<typeof clusterSpecSchema>;
+/** A spec written out in full where it names a cluster: name, worker groups and members given. */
+export type ClusterSpecInput = PartialSpecInput & Required<Pick<PartialSpecInput, 'name' | 'workers' | 'members'>>;
 export type ClusterSpec = z.output<typeof clusterSpecSchema>;
 export type MemberSpec = ClusterSpec['members'][number];
 export type ImageRole = 'postgres' | 'pgbouncer' | 'etcd';

@@ -33,6 +33,10 @@ export interface ClusterStore {
 
   /** Writes the topology document unless etcd holds exactly it; returns whether it wrote. */
   publishTopology(doc: unknown): Promise<boolean>;
+  /** Writes the validated spec unless etcd holds exactly it; returns whether it wrote. */
+  publishSpec(spec: unknown): Promise<boolean>;
+  /** The stored spec (unvalidated JSON); null when absent or unreadable. */
+  readSpec(): Promise<unknown>;
 
   livePrimary(group: string): Promise<string | null>;
   /** Creates the group's primary key when absent (setup); returns whether it did. */
@@ -88,6 +92,15 @@ export function createClusterStore(etcd: Etcd3, cluster: string): ClusterStore {
       await etcd.put(key).value(text);
       return true;
     },
+
+    async publishSpec(spec) {
+      const key = keys.specKey(cluster);
+      const text = JSON.stringify(spec);
+      if ((await get(key)) === text) return false;
+      await etcd.put(key).value(text);
+      return true;
+    },
+    readSpec: async () => parsed(await get(keys.specKey(cluster))),
 
     livePrimary: (group) => get(keys.primaryKey(cluster, group)),
 
