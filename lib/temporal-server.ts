@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { CITUS_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 
 export const TASK_QUEUE = 'citusctl';
 /** Resident workflows (the monitor and what it starts): polled only by long-lived workers, never by a CLI's in-process one. */
@@ -76,7 +77,7 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
     const log = fs.openSync(path.join(dir, 'server.log'), 'a');
     const child = spawn(
       binary,
-      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn', '--namespace', namespace],
+      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn', '--namespace', namespace, ...searchAttributeArgs()],
       { detached: true, stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
@@ -88,6 +89,9 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
   }
   throw new Error(`the embedded Temporal server did not start; see ${path.join(dir, 'server.log')}`);
 }
+
+/** CitusCluster=Keyword, CitusGroup=Keyword: registered at every start (a no-op once the database has them). */
+const searchAttributeArgs = () => Object.entries(CITUS_SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
 
 const START_TIMEOUT_MS = 30_000;
 /** A start lock older than this was left by a killed process. */
