@@ -15,6 +15,9 @@ import { createMemberStateActivities } from './member-state';
 import { createMonitorProbeActivities } from './monitor-probe';
 import { createMonitorActionActivities } from './monitor-actions';
 import { createHealthActivities } from './health';
+import { createResolveImagesActivities } from './resolve-images';
+import { createClusterSpecActivities } from './cluster-spec';
+import { createSearchAttributeActivities } from './search-attributes';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -33,6 +36,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitorProbeActivities(deps),
     ...createMonitorActionActivities(deps),
     ...createHealthActivities(deps),
+    ...createResolveImagesActivities(deps),
+    ...createClusterSpecActivities(deps),
+    ...createSearchAttributeActivities(),
   };
 }
 

@@ -6,9 +6,12 @@
  * `citusctl down` deletes it with the cluster's other schedules (client/stop-cluster-workflows.ts).
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { SearchAttributePair, TypedSearchAttributes } from '@temporalio/common';
+import { CITUS_CLUSTER, citusSearchAttributes } from '../common/search-attributes';
 import type { ClusterSpec } from '../common/spec';
 import { MONITOR_TASK_QUEUE } from '../lib/temporal-server';
 import { healthScheduleId, type HealthCheckInput } from '../workflows/health-check';
+import { citusSearchAttributesRegistered } from './search-attributes';
 
 export interface EnsuredSchedule {
   scheduleId: string;
@@ -18,16 +21,23 @@ export interface EnsuredSchedule {
 /** A scheduled run that hangs (no worker) ends after this, so the next one may start. */
 const RUN_TIMEOUT = '5m';
 
-function desired(spec: ClusterSpec) {
+function desired(spec: ClusterSpec, tagged: boolean) {
   const scheduleId = healthScheduleId(spec.name);
   const every = spec.health.intervalSeconds;
   const args: [HealthCheckInput] = [{ spec }];
+  // CitusCluster on every scheduled run, where the namespace knows it (client/search-attributes.ts).
+  const tags = tagged ? { typedSearchAttributes: citusSearchAttributes(spec.name) } : {};
   return {
     scheduleId,
     spec: { intervals: [{ every: `${every}s` }] },
-    action: { type: 'startWorkflow' as const, workflowType: 'healthCheck', workflowId: scheduleId, taskQueue: MONITOR_TASK_QUEUE, args, workflowExecutionTimeout: RUN_TIMEOUT },
+    action: { type: 'startWorkflow' as const, workflowType: 'healthCheck', workflowId: scheduleId, taskQueue: MONITOR_TASK_QUEUE, args, workflowExecutionTimeout: RUN_TIMEOUT, ...tags },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${Math.max(10, every)}s`, pauseOnFailure: false },
   };
+}
+
+function carriesCluster(attrs: SearchAttributePair[] | TypedSearchAttributes | undefined): boolean {
+  if (!attrs) return false;
+  return Array.isArray(attrs) ? attrs.some((p) => p.key.name === CITUS_CLUSTER.name) : attrs.get(CITUS_CLUSTER) !== undefined;
 }
 
 /** The described schedule already does what `want` says (interval, workflow, queue, input, overlap). */
@@ -41,13 +51,14 @@ function matches(d: ScheduleDescription, want: ReturnType<typeof desired>, spec:
     d.action.workflowType === want.action.workflowType &&
     d.action.taskQueue === want.action.taskQueue &&
     JSON.stringify(d.action.args) === JSON.stringify(want.action.args) &&
+    carriesCluster(d.action.typedSearchAttributes) === ('typedSearchAttributes' in want.action) &&
     d.policies.overlap === want.policies.overlap
   );
 }
 
 /** Creates the schedule, or brings an existing one to the spec (idempotent: unchanged when it already is). */
 export async function ensureHealthSchedule(client: Client, spec: ClusterSpec): Promise<EnsuredSchedule> {
-  const want = desired(spec);
+  const want = desired(spec, await citusSearchAttributesRegistered(client));
   const { scheduleId } = want;
   try {
     await client.schedule.create({ scheduleId: want.scheduleId, spec: want.spec, action: want.action, policies: want.policies });

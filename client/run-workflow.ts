@@ -12,6 +12,7 @@ import { createDeps } from '../worker/deps';
 import { createWorker, quietRuntime } from '../worker/run-worker';
 import { abortableQuery, followWorkflow } from './follow-workflow';
 import { ProgressPrinter } from './progress-printer';
+import { searchAttributesFor } from './search-attributes';
 import { warmWorker } from './supervised-worker';
 import { connectClient } from './temporal-client';
 
@@ -73,7 +74,7 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
   }
   const { client, close } = connected;
   try {
-    const existing = await client.workflow.getHandle(opts.workflowId).describe().catch(() => undefined);
+    const [existing, tags] = await Promise.all([client.workflow.getHandle(opts.workflowId).describe().catch(() => undefined), searchAttributesFor(client, endpoint, opts.args[0])]);
     const attached = existing?.status.name === 'RUNNING';
     if (attached) opts.log(`attached to ${opts.workflowId}, already in flight (its input stays as started)`);
     const handle = await client.workflow.start(opts.workflowType, {
@@ -82,6 +83,8 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
       args: opts.args,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      ...tags, // CitusCluster / CitusGroup, so the UI filters by cluster or group
+      staticSummary: `${opts.workflowType} ${opts.workflowId} (citusctl CLI)`,
     });
     await startWorker();
     const printer = new ProgressPrinter(opts.log); // to stderr in --json mode (the CLI's log), so stdout stays one document

@@ -1,20 +1,47 @@
 /** Activity proxies with the retry policies and timeouts every runbook shares. */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { activitySummary } from '../common/activity-summaries';
 
 const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 30 };
 
+type WithOptions = { executeWithOptions?: (options: ActivityOptions, args: unknown[]) => Promise<unknown> };
+
+/**
+ * Every call through the proxy carries a one-line summary (Temporal user metadata: "promote g1-b")
+ * that the UI shows in the event history. Metadata is not part of a command's identity, so a
+ * history recorded without summaries still replays.
+ */
+export function summarized<A extends object>(proxy: A): A {
+  return new Proxy(proxy, {
+    get(target, prop, receiver) {
+      const fn = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof prop !== 'string' || typeof fn !== 'function') return fn;
+      const withOptions = (fn as WithOptions).executeWithOptions;
+      const call = (...args: unknown[]) => {
+        const summary = activitySummary(prop, args[0]);
+        return summary && withOptions ? withOptions({ summary }, args) : (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      };
+      return Object.assign(call, { executeWithOptions: withOptions });
+    },
+  });
+}
+
 /** Ordinary steps: heartbeats every second, so a dead worker's step is retried after 10 s. */
-export const acts = proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '10s', retry });
+export const acts = summarized(proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '10s', retry }));
 /** Validation: bad input does not get better by retrying. */
-export const validation = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 3 } });
-/** Data loads and base backups. */
-export const longRunning = proxyActivities<Activities>({ startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry });
+export const validation = summarized(proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 3 } }));
+/** Data loads, base backups, image pulls and builds. */
+export const longRunning = summarized(proxyActivities<Activities>({ startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry }));
 /** Failover's time-critical steps: retried fast, a handful of times. */
-export const critical = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  heartbeatTimeout: '5s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 10 },
-});
+export const critical = summarized(
+  proxyActivities<Activities>({
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: '5s',
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 10 },
+  }),
+);
 /** Releasing a lock: a few quick tries (the lease expires by itself if etcd stays away). */
-export const lockRelease = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 } });
+export const lockRelease = summarized(proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 } }));
+/** Best-effort lookups (is a search attribute registered): quick, and a failure only skips the nicety. */
+export const bestEffort = summarized(proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '200ms', maximumAttempts: 2 } }));

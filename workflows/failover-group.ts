@@ -10,14 +10,15 @@ import { condition, defineQuery, defineUpdate, setHandler, workflowInfo, Applica
 import { ErrorTypes } from '../common/error-types';
 import { pickStandby, primaryIsDown } from '../common/failover-decisions';
 import { ProgressTracker, type Progress } from '../common/progress';
-import type { ClusterSpecInput } from '../common/spec';
 import { COORDINATOR_GROUP } from '../common/topology';
-import { acts, critical, longRunning, validation } from './activity-proxies';
+import { acts, critical, longRunning } from './activity-proxies';
+import { specFor, type ClusterRef } from './cluster-input';
 import { describeRejoin, groupMembers, rejoinOthers, type RejoinReport } from './group-helpers';
 import { withGroupLock } from './group-lock';
+import { tagWorkflow } from './tag-workflow';
 
-export interface FailoverGroupInput {
-  spec: ClusterSpecInput;
+/** `{spec, group, ...}` as the CLI and the monitor send it, or `{"cluster": "demo", "group": "g1"}`. */
+export interface FailoverGroupInput extends ClusterRef {
   group: string;
   /** Default: the spec's requireFailoverApproval. */
   requireApproval?: boolean;
@@ -82,8 +83,9 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
   );
 
   const timeline: Record<string, number> = { started: Date.now() };
-  const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
+  const spec = await progress.run('validate', () => specFor(input));
   groupMembers(spec, undefined, input.group); // an unknown group fails before the lock
+  await tagWorkflow(spec.name, input.group);
   const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
 
   progress.start('lock');

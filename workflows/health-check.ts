@@ -9,12 +9,13 @@ import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { buildHealthReport, livePrimaries, type HealthReport, type HealthThresholds } from '../common/health-report';
 import { ProgressTracker, type Progress } from '../common/progress';
-import type { ClusterSpecInput } from '../common/spec';
-import { validation } from './activity-proxies';
+import { summarized } from './activity-proxies';
+import { specFor, type ClusterRef } from './cluster-input';
+import { tagWorkflow } from './tag-workflow';
 import { monitorStatusQuery, monitorWorkflowId } from './monitor';
 
-export interface HealthCheckInput {
-  spec: ClusterSpecInput;
+/** `{spec}` as the schedule and the CLI send it, or `{"cluster": "demo"}`. */
+export interface HealthCheckInput extends ClusterRef {
   thresholds?: Partial<HealthThresholds>;
 }
 
@@ -32,18 +33,19 @@ export const HEALTH_STEPS = ['validate', 'observe', 'citus', 'verdict', 'store']
 export const healthProgressQuery = defineQuery<Progress>('progress');
 
 /** Observations only read: a few quick attempts; a part that does not answer is in the result, not an error. */
-const observe = proxyActivities<Activities>({
+const observe = summarized(proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   heartbeatTimeout: '15s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
-});
+}));
 
 const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 
 export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckResult> {
   const progress = new ProgressTracker('healthCheck', HEALTH_STEPS, () => Date.now());
   setHandler(healthProgressQuery, () => progress.snapshot());
-  const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
+  const spec = await progress.run('validate', () => specFor(input));
+  await tagWorkflow(spec.name);
   const at = Date.now();
 
   const [nodes, etcd, pgbouncer, monitor] = await progress.run(

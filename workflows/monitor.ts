@@ -46,6 +46,7 @@ import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { validation } from './activity-proxies';
+import { childSearchAttributes, tagWorkflow } from './tag-workflow';
 import { failoverGroup, type FailoverGroupResult } from './failover-group';
 import { rejoinMemberWorkflow } from './rejoin-member';
 
@@ -127,6 +128,12 @@ const quick = proxyActivities<Activities>({
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
 });
 
+/** CitusCluster/CitusGroup on a child when this monitor carries them (then the namespace knows them). */
+const childTags = (cluster: string, group: string | undefined) => {
+  const typedSearchAttributes = childSearchAttributes(cluster, group);
+  return typedSearchAttributes ? { typedSearchAttributes } : {};
+};
+
 const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 const MAX_RECORDS = 20;
 
@@ -192,6 +199,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
 
   const s = await validation.validateSpec(input.spec);
   validated.spec = s;
+  await tagWorkflow(s.name); // the next runs inherit it through continue-as-new
   if (!input.carry) {
     const stored = await quick.readMaintenance({ spec: s }).catch(() => null);
     if (stored && status.maintenance.at === '') status.maintenance = stored;
@@ -221,7 +229,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       case 'failover': {
         const id = `failover-${s.name}-${a.group}`;
         try {
-          const child = await startChild(failoverGroup, { ...childOptions, workflowId: id, args: [{ spec: s, group: a.group, requireApproval: a.requireApproval, ...(a.candidates ? { candidates: a.candidates } : {}) }] });
+          const child = await startChild(failoverGroup, { ...childOptions, ...childTags(s.name, a.group), workflowId: id, args: [{ spec: s, group: a.group, requireApproval: a.requireApproval, ...(a.candidates ? { candidates: a.candidates } : {}) }] });
           failovers[a.group] = id;
           record({ kind: 'failover', target: a.group, outcome: 'started', detail: `${id}${a.requireApproval ? ' (waits for approval)' : ''}: ${a.reason}` });
           void child.result().then(
@@ -246,7 +254,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       case 'rejoin': {
         const id = `rejoin-${s.name}-${a.member}`;
         try {
-          const child = await startChild(rejoinMemberWorkflow, { ...childOptions, workflowId: id, args: [{ spec: s, member: a.member }] });
+          const child = await startChild(rejoinMemberWorkflow, { ...childOptions, ...childTags(s.name, s.members.find((m) => m.name === a.member)?.group), workflowId: id, args: [{ spec: s, member: a.member }] });
           rejoins[a.member] = id;
           record({ kind: 'rejoin', target: a.member, outcome: 'started', detail: `${id}: ${a.reason}` });
           void child.result().then(

@@ -2,13 +2,14 @@
 import { ApplicationFailure, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import { ProgressTracker, type Progress } from '../common/progress';
-import type { ClusterSpecInput } from '../common/spec';
-import { acts, validation } from './activity-proxies';
+import { acts } from './activity-proxies';
+import { specFor, type ClusterRef } from './cluster-input';
 import { describeRejoin, groupMembers, rejoinOthers, type RejoinReport } from './group-helpers';
 import { withGroupLock } from './group-lock';
+import { tagWorkflow } from './tag-workflow';
 
-export interface RejoinMemberInput {
-  spec: ClusterSpecInput;
+/** `{spec, member}` as the CLI sends it, or `{"cluster": "demo", "member": "g1-a"}`. */
+export interface RejoinMemberInput extends ClusterRef {
   member: string;
 }
 
@@ -18,9 +19,10 @@ export const rejoinProgressQuery = defineQuery<Progress>('progress');
 export async function rejoinMemberWorkflow(input: RejoinMemberInput): Promise<RejoinReport & { primary: string }> {
   const progress = new ProgressTracker('rejoinMember', REJOIN_STEPS, () => Date.now());
   setHandler(rejoinProgressQuery, () => progress.snapshot());
-  const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
+  const spec = await progress.run('validate', () => specFor(input));
   const member = spec.members.find((m) => m.name === input.member);
   if (!member) throw ApplicationFailure.nonRetryable(`unknown member ${input.member}`, 'BadConfig');
+  await tagWorkflow(spec.name, member.group);
   progress.start('lock');
   return withGroupLock(spec, member.group, `${workflowInfo().workflowId}/${workflowInfo().runId}`, async (assertHeld) => {
     progress.finish('lock');

@@ -3,15 +3,21 @@
  * Thin on purpose: every step checks before it acts, so the workflow just runs them in order and a
  * rerun (or a retry after a crash) converges on the same end state.
  */
-import { ApplicationFailure, defineQuery, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, patched, setHandler } from '@temporalio/workflow';
 import type { ReplicationStatus, ShardSpread } from '../activities';
 import { ProgressTracker, type Progress } from '../common/progress';
-import type { ClusterSpecInput } from '../common/spec';
+import type { ClusterSpec, ImageRole, PartialSpecInput } from '../common/spec';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
 import { acts, longRunning, validation } from './activity-proxies';
+import { tagWorkflow } from './tag-workflow';
 
 export interface SetupClusterInput {
-  spec: ClusterSpecInput;
+  /**
+   * The spec; every field left out takes its default, so `{"spec":{"name":"demo"}}` (or `{}`, the
+   * default cluster) is a whole setup. Without a spec, `cluster` names one set up before (a rerun).
+   */
+  spec?: PartialSpecInput;
+  cluster?: string;
   /** Drop the demo table first (refused when other tables exist unless force). */
   clean?: boolean;
   force?: boolean;
@@ -19,6 +25,8 @@ export interface SetupClusterInput {
 
 export interface SetupClusterResult {
   cluster: string;
+  /** The images the cluster runs (absent from runs of the version before image resolution). */
+  images?: Record<ImageRole, string>;
   primaries: Primaries;
   workersAdded: string[];
   demoRowsInserted: number;
@@ -29,6 +37,7 @@ export interface SetupClusterResult {
 
 export const SETUP_STEPS = [
   'validate',
+  'images',
   'provision',
   'readiness',
   'clean-up',
@@ -44,13 +53,47 @@ export const SETUP_STEPS = [
 
 export const progressQuery = defineQuery<Progress>('progress');
 
+/**
+ * Resolves images and stores the spec (issue 8). Histories of earlier runs lack the marker and
+ * replay without those two activities.
+ */
+const RESOLVE_AND_STORE_PATCH = 'setup-resolve-images-store-spec';
+
+const describeImages = (r: { images: Record<string, string>; sources: Record<string, string | undefined> }) =>
+  Object.entries(r.images).map(([role, image]) => `${role} ${image} (${r.sources[role] ?? '?'})`).join(', ');
+
+/** Validates the given spec (defaults filled in) or, with only `cluster`, loads the one stored at setup. */
+function specOf(input: SetupClusterInput): Promise<ClusterSpec> {
+  if (input?.spec === undefined && input?.cluster !== undefined) return validation.loadClusterSpec({ cluster: input.cluster });
+  return validation.validateSpec(input?.spec ?? {});
+}
 
 export async function setupCluster(input: SetupClusterInput): Promise<SetupClusterResult> {
   const progress = new ProgressTracker('setupCluster', SETUP_STEPS, () => Date.now());
   setHandler(progressQuery, () => progress.snapshot());
 
-  const spec = await progress.run('validate', () => validation.validateSpec(input.spec), (s) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`);
-  await progress.run('provision', () => acts.provisionCluster(spec), (r) => (r.created.length ? `created ${r.created.join(', ')}` : 'everything present'));
+  const resolveAndStore = patched(RESOLVE_AND_STORE_PATCH);
+  const validated = await progress.run('validate', async () => {
+    const s = await specOf(input);
+    await tagWorkflow(s.name);
+    return s;
+  }, (s) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`);
+  // Present, else pulled, else the offline stand-in, else a clear error: whoever started the setup.
+  let spec = validated;
+  let images: Record<ImageRole, string> | undefined;
+  if (resolveAndStore) {
+    const resolved = await progress.run('images', () => longRunning.resolveImages(validated), describeImages);
+    images = resolved.images;
+    spec = { ...validated, images };
+  } else {
+    progress.skip('images', 'resolved by the client (workflow version before issue 8)');
+  }
+  await progress.run('provision', async () => {
+    const r = await acts.provisionCluster(spec);
+    // Stored once etcd runs, so later workflows can be started with only the cluster's name.
+    if (resolveAndStore) await acts.storeClusterSpec(spec);
+    return r;
+  }, (r) => (r.created.length ? `created ${r.created.join(', ')}` : 'everything present'));
   const primaries = await progress.run('readiness', async () => {
     const p = await acts.readLivePrimaries(spec);
     await acts.waitForNodes({ spec, primaries: allPrimaries(p) });
@@ -90,6 +133,7 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
 
   return {
     cluster: spec.name,
+    ...(images ? { images } : {}),
     primaries,
     workersAdded: registration.added,
     demoRowsInserted: load.inserted,

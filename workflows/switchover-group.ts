@@ -8,14 +8,15 @@
 import { ApplicationFailure, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import { pickStandby } from '../common/failover-decisions';
 import { ProgressTracker, type Progress } from '../common/progress';
-import type { ClusterSpecInput } from '../common/spec';
 import { COORDINATOR_GROUP } from '../common/topology';
-import { acts, critical, longRunning, validation } from './activity-proxies';
+import { acts, critical, longRunning } from './activity-proxies';
+import { specFor, type ClusterRef } from './cluster-input';
 import { describeRejoin, groupMembers, rejoinOthers } from './group-helpers';
 import { withGroupLock } from './group-lock';
+import { tagWorkflow } from './tag-workflow';
 
-export interface SwitchoverGroupInput {
-  spec: ClusterSpecInput;
+/** `{spec, group, to?}` as the CLI sends it, or `{"cluster": "demo", "group": "g1"}`. */
+export interface SwitchoverGroupInput extends ClusterRef {
   group: string;
   /** Target standby; default: the most advanced one. */
   to?: string;
@@ -38,8 +39,9 @@ export const switchoverProgressQuery = defineQuery<Progress>('progress');
 export async function switchoverGroup(input: SwitchoverGroupInput): Promise<SwitchoverGroupResult> {
   const progress = new ProgressTracker('switchoverGroup', SWITCHOVER_STEPS, () => Date.now());
   setHandler(switchoverProgressQuery, () => progress.snapshot());
-  const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
+  const spec = await progress.run('validate', () => specFor(input));
   groupMembers(spec, undefined, input.group); // an unknown group fails before the lock
+  await tagWorkflow(spec.name, input.group);
   const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
   const isCoordinatorGroup = input.group === COORDINATOR_GROUP;
 

@@ -7,13 +7,14 @@
 import { ApplicationFailure, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import { ProgressTracker, type Progress } from '../common/progress';
-import type { ClusterSpecInput } from '../common/spec';
-import { acts, validation } from './activity-proxies';
+import { acts } from './activity-proxies';
+import { specFor, type ClusterRef } from './cluster-input';
 import { groupMembers, rejoinOthers } from './group-helpers';
 import { withGroupLock } from './group-lock';
+import { tagWorkflow } from './tag-workflow';
 
-export interface UnfenceMemberInput {
-  spec: ClusterSpecInput;
+/** `{spec, member}` as the CLI sends it, or `{"cluster": "demo", "member": "g1-a"}`. */
+export interface UnfenceMemberInput extends ClusterRef {
   member: string;
 }
 
@@ -30,9 +31,10 @@ export const unfenceProgressQuery = defineQuery<Progress>('progress');
 export async function unfenceMemberWorkflow(input: UnfenceMemberInput): Promise<UnfenceMemberResult> {
   const progress = new ProgressTracker('unfenceMember', UNFENCE_STEPS, () => Date.now());
   setHandler(unfenceProgressQuery, () => progress.snapshot());
-  const spec = await progress.run('validate', () => validation.validateSpec(input.spec));
+  const spec = await progress.run('validate', () => specFor(input));
   const member = spec.members.find((m) => m.name === input.member);
   if (!member) throw ApplicationFailure.nonRetryable(`unknown member ${input.member}`, ErrorTypes.BadConfig);
+  await tagWorkflow(spec.name, member.group);
   progress.start('lock');
   return withGroupLock(spec, member.group, `${workflowInfo().workflowId}/${workflowInfo().runId}`, async (assertHeld) => {
     progress.finish('lock');
