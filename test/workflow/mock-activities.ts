@@ -12,6 +12,7 @@ import type { StandbyPosition } from '../../common/failover-decisions';
 import { parseSpec, SpecError, type ClusterSpec } from '../../common/spec';
 import { groupsOf, slotName, type Primaries } from '../../common/topology';
 import { anyOneOf } from '../../lib/postgres';
+import { resolveImages } from '../../activities/images';
 
 /** Every activity setupCluster, failoverGroup, switchoverGroup and rejoinMemberWorkflow call. */
 export const MOCKED_ACTIVITY_NAMES = [
@@ -44,6 +45,10 @@ export const MOCKED_ACTIVITY_NAMES = [
   'recordPrimaryChange',
   'rejoinMember',
   'switchoverCriticalSection',
+  'resolveImages',
+  'storeClusterSpec',
+  'loadClusterSpec',
+  'searchAttributesRegistered',
 ] as const satisfies ReadonlyArray<keyof Activities>;
 export type MockedActivityName = (typeof MOCKED_ACTIVITY_NAMES)[number];
 export type MockedActivities = Pick<Activities, MockedActivityName>;
@@ -64,6 +69,10 @@ export interface Scenario {
   positions?: Record<string, Partial<StandbyPosition>>;
   /** Members already out of recovery (a previous attempt promoted them). */
   promoted?: string[];
+  /** Specs stored at setup, by cluster name, for loadClusterSpec (default: none: UnknownCluster). */
+  stored?: Record<string, unknown>;
+  /** What searchAttributesRegistered answers (default false: the test server has no CitusCluster). */
+  searchAttributes?: boolean;
 }
 
 type Mocked = { [K in MockedActivityName]: jest.Mock<ReturnType<MockedActivities[K]>, Parameters<MockedActivities[K]>> };
@@ -76,6 +85,8 @@ function specPrimaries(spec: ClusterSpec): Primaries {
 
 export function mockActivities(overrides: Partial<MockedActivities> = {}, scenario: Scenario = {}) {
   const calls: ActivityCall[] = [];
+  /** Workflow ids that asked searchAttributesRegistered. */
+  const lookups: string[] = [];
   const promoted = new Set(scenario.promoted ?? []);
   const probes = scenario.probes ?? [false, false, false];
   const defaults: MockedActivities = {
@@ -182,13 +193,31 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
       promoted.add(newPrimary);
       return { pauseMs: 42, promoted: true, metadataUpdated: true };
     },
+    // Every image present: what the activity answers after the CLI's preflight.
+    async resolveImages(spec) {
+      const images = resolveImages(spec, {});
+      return { images, sources: { postgres: 'present', pgbouncer: 'present', etcd: 'present' } };
+    },
+    async storeClusterSpec() {
+      return { stateDir: true, etcd: true };
+    },
+    async loadClusterSpec({ cluster }) {
+      const stored = scenario.stored?.[cluster];
+      if (stored === undefined) throw ApplicationFailure.create({ type: 'UnknownCluster', message: `no cluster ${cluster} set up here`, nonRetryable: true });
+      return parseSpec(stored);
+    },
+    async searchAttributesRegistered() {
+      return scenario.searchAttributes ?? false;
+    },
   };
   const impl = { ...defaults, ...overrides } as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const activities = Object.fromEntries(
     Object.entries(impl).map(([name, fn]) => [
       name,
       jest.fn(async (...args: unknown[]) => {
-        calls.push({ name: name as MockedActivityName, input: args[0], attempt: Context.current().info.attempt });
+        // The search-attribute lookup is bookkeeping, not a runbook step: counted apart from the sequence.
+        if (name === 'searchAttributesRegistered') lookups.push(Context.current().info.workflowExecution?.workflowId ?? '?');
+        else calls.push({ name: name as MockedActivityName, input: args[0], attempt: Context.current().info.attempt });
         return fn(...args);
       }),
     ]),
@@ -196,5 +225,5 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
   const called = (name: MockedActivityName) => calls.filter((c) => c.name === name);
   /** Inputs of one activity's calls, typed. */
   const inputs = <K extends MockedActivityName>(name: K) => called(name).map((c) => c.input as Parameters<MockedActivities[K]>[0]);
-  return { activities, calls, called, inputs, promoted };
+  return { activities, calls, called, inputs, promoted, lookups };
 }

@@ -30,7 +30,9 @@ const runSetup = (activities: Partial<MockedActivities>, input: SetupClusterInpu
 
 const happyOrder = [
   'validateSpec',
+  'resolveImages',
   'provisionCluster',
+  'storeClusterSpec',
   'readLivePrimaries',
   'waitForNodes',
   'prepareNode',
@@ -73,6 +75,7 @@ test('happy path: every step in order, progress all done with clean-up skipped, 
 
   expect(result).toEqual({
     cluster: 'wftest',
+    images: { postgres: 'citusdata/citus:13.0', pgbouncer: 'edoburu/pgbouncer:v1.23.1-p3', etcd: 'quay.io/coreos/etcd:v3.5.21' },
     primaries: { coordinator: 'coord-a', workers: { g1: 'g1-a', g2: 'g2-a' } },
     workersAdded: ['g1-a', 'g2-a'],
     demoRowsInserted: 1000,
@@ -92,7 +95,8 @@ test.each([false, true])('clean: true runs cleanUp after readiness and before re
   const { error, progress } = await runSetup(m.activities, { spec: SPEC_INPUT, clean: true, force });
   expect(error).toBeUndefined();
   const order = sequence(m.calls);
-  expect(order).toEqual([...happyOrder.slice(0, 4), 'cleanUp', ...happyOrder.slice(4)]);
+  const afterReadiness = happyOrder.indexOf('waitForNodes') + 1;
+  expect(order).toEqual([...happyOrder.slice(0, afterReadiness), 'cleanUp', ...happyOrder.slice(afterReadiness)]);
   expect(m.called('cleanUp')).toHaveLength(1);
   expect(m.called('cleanUp')[0]!.input).toMatchObject({ force, primaries: { coordinator: 'coord-a' } });
   expect(step(progress, 'clean-up')).toMatchObject({ state: 'done', detail: 'dropped events' });
@@ -222,6 +226,7 @@ test('the progress query answers while an activity is blocked', async () => {
   expect(error).toBeUndefined();
   expect(stateOf(during!)).toEqual({
     validate: 'done',
+    images: 'done',
     provision: 'done',
     readiness: 'done',
     'clean-up': 'skipped',
