@@ -3,17 +3,32 @@
  * `root` password from the cluster's secrets file, read or write the control state (primaries,
  * locks, events). The password travels only through etcd's gRPC API, never in process args or env.
  */
+import { noop } from 'cockatiel';
 import { EtcdAuthenticationFailedError, EtcdUserExistsError, Etcd3, type IOptions } from 'etcd3';
 import { ETCD_ROOT } from '../common/etcd-keys';
 
 /** etcd's superuser: `auth enable` needs it, and it is the only user (it holds the `root` role). */
 export const ETCD_USER = 'root';
 
-/** Client options for the etcd on 127.0.0.1:<port>; authenticated when a password is given. */
+/** Bound of every unary call (streams, e.g. lease keep-alives, have none). */
+const CALL_DEADLINE_MS = 5_000;
+
+/**
+ * Client options for the etcd on 127.0.0.1:<port>; authenticated when a password is given.
+ * A long-lived client (the worker's, cached per cluster) must survive etcd restarting. etcd3's
+ * default per-host circuit breaker, with auth on, leaves every call after a ~15 s outage pending
+ * forever (reproduced against a real etcd: stop 12 s, start, calls never settle); with no breaker
+ * (noop policies) the first call after the restart answers. One host, and our callers retry
+ * themselves (Temporal), so the breaker buys nothing. Unary calls also get a deadline, and gRPC's
+ * reconnect backoff (up to 2 minutes by default) stays short.
+ */
 export function etcdClientOptions(port: number, password: string | undefined, dialTimeout = 3000): IOptions {
   return {
     hosts: `http://127.0.0.1:${port}`,
     dialTimeout,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2_000 },
+    faultHandling: { host: () => noop, global: noop },
     ...(password ? { auth: { username: ETCD_USER, password } } : {}),
   };
 }
