@@ -62,6 +62,7 @@ describe('citusctl up (end to end)', () => {
     const states = Object.fromEntries(first.steps.map((s) => [s.name, s.state]));
     expect(states).toEqual({
       validate: 'done',
+      images: 'done',
       provision: 'done',
       readiness: 'done',
       'clean-up': 'skipped',
@@ -79,6 +80,8 @@ describe('citusctl up (end to end)', () => {
     expect([...first.result.workersAdded].sort()).toEqual(topo.workers.map((w) => w.primary).sort());
     expect(first.result.demoRowsInserted).toBe(ROWS);
     expect(first.result.demoRowsThroughPgBouncer).toBe(ROWS);
+    // The CLI resolved the images before it started the setup: the setup's own step found them all present.
+    expect(first.steps.find((s) => s.name === 'images')?.detail).toBe(Object.entries(testImages()).map(([role, image]) => `${role} ${image} (present)`).join(', '));
   });
 
   it('reaches the end state (Citus metadata, shards, rows, replication, etcd, pg_hba, containers)', async () => {
