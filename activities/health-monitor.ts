@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { MonitorObservation, MonitorView } from '../common/health-observation';
-import { errMessage, withDeadline } from './health-nodes';
+import { errMessage, withDeadline } from './bounded';
 
 const TEMPORAL_MS = 5_000;
 

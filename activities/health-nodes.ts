@@ -8,37 +8,18 @@ import type { ContainerStatus, DiskUse, NodeObservation, NodeSql } from '../comm
 import type { ClusterSpec, MemberSpec } from '../common/spec';
 import { SUPERUSER, containerName } from '../common/topology';
 import { readNodeHealth } from '../lib/postgres/health-queries';
+import { errMessage, observeContainer, withDeadline } from './bounded';
 import type { ActivityDeps } from './deps';
 import { execIn } from './docker-helpers';
 import { PG_VOLUME_TARGET } from './node-containers';
 
-export const errMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-/** Resolves with p's value, or rejects after ms (p keeps running and settles unobserved). */
-export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  p.catch(() => undefined);
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 const SQL_CONNECT_MS = 2_000;
 const SQL_QUERY_MS = 5_000;
 const DISK_MS = 15_000;
 
-export async function containerStatus(deps: ActivityDeps, name: string): Promise<ContainerStatus> {
-  try {
-    const info = await withDeadline(deps.docker.getContainer(name).inspect(), 3_000, 'docker inspect');
-    if (info.State.Paused) return 'paused';
-    if (info.State.Restarting) return 'restarting';
-    if (info.State.Running) return 'running';
-    const s = info.State.Status;
-    return s === 'created' || s === 'dead' ? s : 'exited';
-  } catch (err) {
-    return (err as { statusCode?: number }).statusCode === 404 ? 'absent' : 'unknown';
-  }
+export function containerStatus(deps: ActivityDeps, name: string): Promise<ContainerStatus> {
+  return observeContainer(deps.docker, name, 3_000);
 }
 
 /** `du -sb` then the `df -P -B1` line of the volume: "<bytes>\n<fs> <size> <used> <avail> <pct> <mount>". */

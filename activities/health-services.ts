@@ -10,7 +10,7 @@ import type { ClusterSpec } from '../common/spec';
 import { SUPERUSER, groupsOf } from '../common/topology';
 import { UNDEFINED_FUNCTION, citusNodeHealth, distNodes } from '../lib/postgres/health-queries';
 import type { ActivityDeps } from './deps';
-import { errMessage, withDeadline } from './health-nodes';
+import { errMessage, withDeadline } from './bounded';
 import { bouncerDatabase, withBouncerAdmin } from './pgbouncer-admin';
 import { storeOf } from './store';
 

@@ -14,6 +14,7 @@ import { emptyHistory, foldObservation, type ClusterObservation, type ContainerS
 import type { MemberStateName } from '../common/member-state';
 import type { ClusterSpec } from '../common/spec';
 import { SUPERUSER, containerName, groupsOf } from '../common/topology';
+import { errMessage, observeContainer, withDeadline } from './bounded';
 import type { ActivityDeps } from './deps';
 import { probeMemberSql } from '../lib/postgres';
 import { storeOf } from './store';
@@ -40,18 +41,6 @@ export interface MonitorProbeResult {
 export const PROBE_CONNECT_TIMEOUT_MS = 500;
 export const PROBE_QUERY_TIMEOUT_MS = 1000;
 
-const errMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-/** Resolves with fn's value, or rejects after ms (fn keeps running and settles unobserved). */
-function deadline<T>(fn: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  fn.catch(() => undefined);
-  return Promise.race([fn, timeout]).finally(() => clearTimeout(timer));
-}
-
 function tcpReachable(port: number, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port });
@@ -67,25 +56,14 @@ function tcpReachable(port: number, ms: number): Promise<void> {
 }
 
 export function createMonitorProbeActivities(deps: ActivityDeps) {
-  async function containerStatus(spec: ClusterSpec, member: string): Promise<ContainerStatus> {
-    try {
-      const info = await deadline(deps.docker.getContainer(containerName(spec.name, member)).inspect(), 1000, 'docker inspect');
-      if (info.State.Paused) return 'paused';
-      if (info.State.Restarting) return 'restarting';
-      if (info.State.Running) return 'running';
-      const s = info.State.Status;
-      return s === 'created' || s === 'dead' ? s : 'exited';
-    } catch (err) {
-      return (err as { statusCode?: number }).statusCode === 404 ? 'absent' : 'unknown';
-    }
-  }
+  const containerStatus = (spec: ClusterSpec, member: string): Promise<ContainerStatus> => observeContainer(deps.docker, containerName(spec.name, member), 1000);
 
   async function observeMember(spec: ClusterSpec, member: string, password: string, at: number): Promise<Omit<MemberObservation, 'state'>> {
     const port = spec.members.find((m) => m.name === member)!.port;
     const started = Date.now();
     const [container, sql] = await Promise.all([
       containerStatus(spec, member),
-      deadline(
+      withDeadline(
         deps.pg.withClient({ port, user: SUPERUSER, password, connectTimeoutMs: PROBE_CONNECT_TIMEOUT_MS, queryTimeoutMs: PROBE_QUERY_TIMEOUT_MS }, probeMemberSql),
         PROBE_CONNECT_TIMEOUT_MS + PROBE_QUERY_TIMEOUT_MS,
         'SQL probe',
@@ -113,7 +91,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   async function observeCluster(spec: ClusterSpec, password: string): Promise<ClusterObservation> {
     const at = Date.now();
     const [etcd, pgbouncer, members] = await Promise.all([
-      deadline(observeEtcd(spec), 1500, 'etcd').then(
+      withDeadline(observeEtcd(spec), 1500, 'etcd').then(
         (v) => ({ ok: true as const, ...v }),
         (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
       ),

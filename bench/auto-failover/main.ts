@@ -9,14 +9,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BenchCluster } from '../lib/cluster';
+import { ROOT, runBench } from '../lib/bench-main';
+import type { BenchCluster } from '../lib/cluster';
 import { runCli, type CliOptions } from '../lib/cli';
 import { cpuCount, errorMessage, loadavg, Log, max, median, ms, sum } from '../lib/util';
 import type { RoundResult } from '../failover/scenarios';
 import { WriterFactory } from '../failover/writers';
 import { autoFailoverRound, type AutoContext } from './round';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const env = process.env;
 const count = (v: string | undefined, fallback: number) => (v === undefined || v === '' ? fallback : Number(v));
 
@@ -78,33 +78,4 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   return results.some((r) => !r.ok || r.writers.some((w) => w.lost)) ? 1 : 0;
 }
 
-async function run(): Promise<number> {
-  const stateDir = path.resolve(env.CITUSCTL_STATE_DIR ?? '/tmp/citusctl-bench-autofo');
-  const spec = path.resolve(env.SPEC ?? path.join(ROOT, 'bench/auto-failover/cluster.autofo.yaml'));
-  const outDir = env.BENCH_OUT ?? path.join(stateDir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  fs.mkdirSync(outDir, { recursive: true });
-  const log = new Log(path.join(outDir, 'summary.txt'));
-  const cluster = new BenchCluster(spec, stateDir, 'bench-autofo');
-  const cli: CliOptions = { root: ROOT, spec, outDir };
-  let code = 1;
-  try {
-    code = await main(log, cli, cluster, outDir);
-  } catch (err) {
-    log.line(`bench/auto-failover: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  } finally {
-    if (env.KEEP_UP !== '1') {
-      const d = await runCli(cli, ['down', '--volumes'], 'down');
-      log.line(d.doc.ok ? `cluster ${cluster.name} removed (down --volumes)` : `citusctl down --volumes FAILED: ${String(d.doc.error)}`);
-    }
-    log.close();
-  }
-  return code;
-}
-
-run().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench({ name: 'auto-failover', spec: 'bench/auto-failover/cluster.autofo.yaml', defaultStateDir: '/tmp/citusctl-bench-autofo', main });

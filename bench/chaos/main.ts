@@ -11,7 +11,8 @@
 import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BenchCluster } from '../lib/cluster';
+import { ROOT, runBench } from '../lib/bench-main';
+import type { BenchCluster } from '../lib/cluster';
 import { runCli, type CliOptions } from '../lib/cli';
 import { DirectTarget, PgBouncerTarget } from '../lib/targets';
 import { cpuCount, loadavg, Log, ms } from '../lib/util';
@@ -23,7 +24,6 @@ import { Rng } from './rng';
 import { chaosRound, type ChaosWriter } from './round';
 import { RoundContext, type RepairMode } from './round-context';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const env = process.env;
 
 /** CHAOS_REPAIR=monitor: the monitor repairs alone (remove-member is left out: re-creating a container is `up`'s job). */
@@ -115,34 +115,4 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   return aborted || repaired < results.length || violations ? 1 : 0;
 }
 
-async function run(): Promise<number> {
-  const stateDir = path.resolve(env.CITUSCTL_STATE_DIR ?? '/tmp/citusctl-bench-chaos');
-  const spec = path.resolve(env.SPEC ?? path.join(ROOT, 'bench/chaos/cluster.chaos.yaml'));
-  const outDir = env.BENCH_OUT ?? path.join(stateDir, `chaos-results-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  fs.mkdirSync(outDir, { recursive: true });
-  const log = new Log(path.join(outDir, 'summary.txt'));
-  const cluster = new BenchCluster(spec, stateDir, 'bench-chaos');
-  const cli: CliOptions = { root: ROOT, spec, outDir };
-  let code = 1;
-  try {
-    code = await main(log, cli, cluster, outDir);
-  } catch (err) {
-    log.line(`bench/chaos: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  } finally {
-    if (env.KEEP_UP !== '1') {
-      const d = await runCli(cli, ['down', '--volumes'], 'down');
-      if (d.doc.ok) log.line(`cluster ${cluster.name} removed (down --volumes)`);
-      else log.line(`citusctl down --volumes FAILED: ${String(d.doc.error)}; removed by label instead: ${await cluster.removeByLabel().catch((err: unknown) => String(err))}`);
-    }
-    log.close();
-  }
-  return code;
-}
-
-run().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench({ name: 'chaos', spec: 'bench/chaos/cluster.chaos.yaml', defaultStateDir: '/tmp/citusctl-bench-chaos', main });

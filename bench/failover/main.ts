@@ -11,14 +11,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BenchCluster } from '../lib/cluster';
+import { ROOT, runBench } from '../lib/bench-main';
+import type { BenchCluster } from '../lib/cluster';
 import { runCli, type CliOptions } from '../lib/cli';
 import { cpuCount, errorMessage, loadavg, Log, ms } from '../lib/util';
 import { roundLine, summary } from './report';
 import { coordinatorSwitchoverRound, failoverRound, switchoverRound, type RoundResult, type ScenarioContext } from './scenarios';
 import { WriterFactory } from './writers';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const env = process.env;
 
 function count(v: string | undefined, fallback: number): number {
@@ -86,34 +86,4 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   return results.some((r) => !r.ok) || lost ? 1 : 0;
 }
 
-async function run(): Promise<number> {
-  const stateDir = path.resolve(env.CITUSCTL_STATE_DIR ?? path.join(env.HOME ?? '/root', '.local/state/citusctl'));
-  const spec = path.resolve(env.SPEC ?? path.join(ROOT, 'bench/failover/cluster.benchfo.yaml'));
-  const outDir = env.BENCH_OUT ?? path.join(stateDir, `failover-results-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  fs.mkdirSync(outDir, { recursive: true });
-  const log = new Log(path.join(outDir, 'summary.txt'));
-  const cluster = new BenchCluster(spec, stateDir, 'bench-failover');
-  const cli: CliOptions = { root: ROOT, spec, outDir };
-  let code = 1;
-  try {
-    code = await main(log, cli, cluster, outDir);
-  } catch (err) {
-    log.line(`bench/failover: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  } finally {
-    if (env.KEEP_UP !== '1') {
-      const d = await runCli(cli, ['down', '--volumes'], 'down');
-      if (d.doc.ok) log.line(`cluster ${cluster.name} removed (down --volumes)`);
-      else log.line(`citusctl down --volumes FAILED: ${String(d.doc.error)}; removed by label instead: ${await cluster.removeByLabel().catch((err: unknown) => String(err))}`);
-    }
-    log.close();
-  }
-  return code;
-}
-
-run().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench({ name: 'failover', spec: 'bench/failover/cluster.benchfo.yaml', defaultStateDir: path.join(process.env.HOME ?? '/root', '.local/state/citusctl'), main });

@@ -244,14 +244,22 @@ export async function stopSupervisedWorker(stateDir: string): Promise<void> {
     const p = path.join(stateDir, 'worker', file);
     if (!fs.existsSync(p)) continue;
     const pid = Number((JSON.parse(fs.readFileSync(p, 'utf8')) as { pid?: number }).pid);
-    if (!pid || !alive(pid)) continue;
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 150 && alive(pid); i++) await sleep(100);
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    if (pid) await terminate(pid, 15_000);
   }
 }
 
-function alive(pid: number): boolean {
+/** SIGTERM, then SIGKILL after graceMs if the process still runs. */
+export async function terminate(pid: number, graceMs: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  for (let i = 0; i < graceMs / 100 && alive(pid); i++) await sleep(100);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -20,6 +20,8 @@ import {
   sleep,
   slotName,
   su,
+  terminate,
+  alive,
   withEtcd,
   type TestCluster,
 } from './cluster';
@@ -53,22 +55,7 @@ export async function stopTemporalServingPort(port: number): Promise<void> {
   }
   for (const pid of pids) {
     console.log(`[cleanup] stopping a leftover Temporal dev server on port ${port} (pid ${pid})`);
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      continue;
-    }
-    for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+    await terminate(pid, 5_000);
   }
 }
 
