@@ -3,7 +3,6 @@
  * Citus functions are not all idempotent (create_distributed_table errors when repeated).
  * SQL and pitfalls follow ../shared/docs/citus-operations.md.
  */
-import { Context } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { ClusterSpec } from '../common/spec';
 import type { Primaries } from '../common/topology';
@@ -102,44 +101,6 @@ export function createCitusActivities(deps: ActivityDeps) {
     });
   }
 
-  /**
-   * Loads ids 1..rows exactly once: batches with ON CONFLICT DO NOTHING, so a retry after a crash
-   * mid-load inserts only what is missing. Heartbeat details let a retry skip finished batches.
-   */
-  async function loadDemoData(input: { spec: ClusterSpec; primaries: Primaries; batchSize?: number }): Promise<{ inserted: number; total: number }> {
-    const { spec } = input;
-    const batch = input.batchSize ?? 10_000;
-    const t = q(spec.demo.table);
-    let resumeFrom = 1;
-    try {
-      const details = Context.current().info.heartbeatDetails as { next?: number } | undefined;
-      if (details?.next) resumeFrom = details.next;
-    } catch {
-      // not in an activity context
-    }
-    return onMember(spec, input.primaries.coordinator, 'data load', async (c) => {
-      const count = async () => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM public.${t} WHERE id BETWEEN 1 AND $1`, [spec.demo.rows])).rows[0]!.n);
-      const before = await count();
-      if (before === spec.demo.rows) return { inserted: 0, total: spec.demo.rows };
-      for (let from = resumeFrom; from <= spec.demo.rows; from += batch) {
-        const to = Math.min(spec.demo.rows, from + batch - 1);
-        await c.query(
-          `INSERT INTO public.${t} (id, payload) SELECT g, 'demo event ' || g FROM generate_series($1::bigint, $2::bigint) AS g ON CONFLICT (id) DO NOTHING`,
-          [from, to],
-        );
-        try {
-          Context.current().heartbeat({ next: to + 1 });
-        } catch {
-          // not in an activity context
-        }
-      }
-      const total = await count();
-      if (total !== spec.demo.rows) throw fatal('Invariant', `demo table holds ${total} of ids 1..${spec.demo.rows} after loading`);
-      // Counted, not summed from rowCount: Citus's INSERT..SELECT reports rows sent, not inserted.
-      return { inserted: total - before, total };
-    });
-  }
-
   /** Every worker primary holds shards of the demo table: in pg_dist_placement and as real tables. */
   async function checkShards(input: { spec: ClusterSpec; primaries: Primaries }): Promise<ShardSpread> {
     const { spec, primaries } = input;
@@ -176,5 +137,5 @@ export function createCitusActivities(deps: ActivityDeps) {
     });
   }
 
-  return { cleanUp, registerNodes, distributeDemoTable, loadDemoData, checkShards };
+  return { cleanUp, registerNodes, distributeDemoTable, checkShards };
 }

@@ -1,6 +1,7 @@
 /** All activities, built from injected clients. Workflows use `import type` of this module only. */
 import type { ActivityDeps } from './deps';
 import { createCitusActivities } from './citus';
+import { createDemoLoadActivities } from './demo-load';
 import { createEtcdActivities } from './etcd';
 import { createPgBouncerActivities } from './pgbouncer';
 import { createPostgresActivities } from './postgres';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProvisionActivities(deps),
     ...createPostgresActivities(deps),
     ...createCitusActivities(deps),
+    ...createDemoLoadActivities(deps),
     ...createReplicationActivities(deps),
     ...createPgBouncerActivities(deps),
     ...createEtcdActivities(deps),
