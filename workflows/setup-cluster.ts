@@ -59,6 +59,13 @@ export const progressQuery = defineQuery<Progress>('progress');
  */
 const RESOLVE_AND_STORE_PATCH = 'setup-resolve-images-store-spec';
 
+/**
+ * The standby chain (follow, replication check, durability) runs beside the data chain
+ * (distribution, load, shard check, PgBouncer) instead of after it. Earlier histories lack the
+ * marker and replay in the old order.
+ */
+const CONCURRENT_STEPS_PATCH = 'setup-concurrent-standbys';
+
 const describeImages = (r: { images: Record<string, string>; sources: Record<string, string | undefined> }) =>
   Object.entries(r.images).map(([role, image]) => `${role} ${image} (${r.sources[role] ?? '?'})`).join(', ');
 
@@ -110,25 +117,45 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
     await Promise.all(allPrimaries(primaries).map((member) => acts.prepareNode({ spec, member })));
     return acts.registerNodes({ spec, primaries });
   }, (r) => (r.added.length ? `added ${r.added.join(', ')}` : 'all workers registered'));
-  await progress.run('distribution', () => acts.distributeDemoTable({ spec, primaries }), (r) => (r.distributed ? `distributed ${spec.demo.table}` : 'already distributed'));
-  const load = await progress.run('data-load', () => longRunning.loadDemoData({ spec, primaries }), (r) => `${r.inserted} inserted, ${r.total} rows`);
-  const shards = await progress.run('shard-check', () => acts.checkShards({ spec, primaries }), (r) => Object.entries(r.perWorker).map(([w, v]) => `${w}: ${v.placements}`).join(', '));
-
   const pairs = invariant(() => standbyAssignments(spec, primaries));
-  await progress.run('standby-follow', () => Promise.all(pairs.map((p) => longRunning.followPrimary({ spec, ...p }))), (r) => `${r.filter((x) => x.seeded).length} seeded, ${r.length} standbys`);
-  const replication = await progress.run('replication-check', async () => {
-    const statuses = await Promise.all(pairs.map((p) => acts.checkReplication({ spec, ...p })));
-    // Synchronous commit only once the standbys stream, or the primary would block writes.
-    await Promise.all(
-      groupsOf(spec).map((g) => {
-        const primary = g.isCoordinator ? primaries.coordinator : invariant(() => primaries.workers[g.group] ?? fail(`no primary for ${g.group}`));
-        return acts.configureDurability({ spec, primary, standbys: pairs.filter((p) => p.group === g.group).map((p) => p.standby) });
-      }),
-    );
-    return statuses;
-  }, (r) => `${r.filter((s) => s.state === 'streaming').length}/${r.length} streaming (${spec.durability})`);
+  const dataSteps = async () => {
+    await progress.run('distribution', () => acts.distributeDemoTable({ spec, primaries }), (r) => (r.distributed ? `distributed ${spec.demo.table}` : 'already distributed'));
+    const load = await progress.run('data-load', () => longRunning.loadDemoData({ spec, primaries }), (r) => `${r.inserted} inserted, ${r.total} rows`);
+    const shards = await progress.run('shard-check', () => acts.checkShards({ spec, primaries }), (r) => Object.entries(r.perWorker).map(([w, v]) => `${w}: ${v.placements}`).join(', '));
+    return { load, shards };
+  };
+  const standbySteps = async () => {
+    await progress.run('standby-follow', () => Promise.all(pairs.map((p) => longRunning.followPrimary({ spec, ...p }))), (r) => `${r.filter((x) => x.seeded).length} seeded, ${r.length} standbys`);
+    return progress.run('replication-check', async () => {
+      const statuses = await Promise.all(pairs.map((p) => acts.checkReplication({ spec, ...p })));
+      // Synchronous commit only once the standbys stream, or the primary would block writes.
+      await Promise.all(
+        groupsOf(spec).map((g) => {
+          const primary = g.isCoordinator ? primaries.coordinator : invariant(() => primaries.workers[g.group] ?? fail(`no primary for ${g.group}`));
+          return acts.configureDurability({ spec, primary, standbys: pairs.filter((p) => p.group === g.group).map((p) => p.standby) });
+        }),
+      );
+      return statuses;
+    }, (r) => `${r.filter((s) => s.state === 'streaming').length}/${r.length} streaming (${spec.durability})`);
+  };
+  const pgbouncerStep = () => progress.run('pgbouncer', () => acts.initPgBouncer({ spec, coordinator: primaries.coordinator }), (r) => `${r.demoRows} demo rows through port ${spec.pgbouncer.port}`);
 
-  const bouncer = await progress.run('pgbouncer', () => acts.initPgBouncer({ spec, coordinator: primaries.coordinator }), (r) => `${r.demoRows} demo rows through port ${spec.pgbouncer.port}`);
+  let data: Awaited<ReturnType<typeof dataSteps>>;
+  let replication: ReplicationStatus[];
+  let bouncer: Awaited<ReturnType<typeof pgbouncerStep>>;
+  if (patched(CONCURRENT_STEPS_PATCH)) {
+    // The standbys are seeded while the demo table is distributed and loaded (the runbook needs only
+    // their primaries prepared), and PgBouncer starts once the data is in; publish waits for both.
+    [[data, bouncer], replication] = await bothSettled(
+      dataSteps().then(async (d) => [d, await pgbouncerStep()] as const),
+      standbySteps(),
+    );
+  } else {
+    data = await dataSteps();
+    replication = await standbySteps();
+    bouncer = await pgbouncerStep();
+  }
+  const { load, shards } = data;
   await progress.run('publish', () => acts.publishToEtcd({ spec, primaries }), (r) => (r.written.length ? `wrote ${r.written.length} keys` : 'etcd up to date'));
 
   return {
@@ -141,6 +168,17 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
     shards,
     replication,
   };
+}
+
+/**
+ * Both chains run to their end even when one fails, so no activity of the other is left in flight
+ * when the workflow fails; then the first failure is thrown.
+ */
+async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 function fail(message: string): never {
