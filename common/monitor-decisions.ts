@@ -14,6 +14,11 @@ export interface MonitorThresholds {
   failures: number;
   /** ... spanning at least this long (first to last failed probe) ... */
   failWindowMs: number;
+  /**
+   * When Docker says the container is down (exited, dead, gone), its PostgreSQL cannot be running:
+   * 2 failed probes spanning this long suffice. A paused or running container never takes this path.
+   */
+  downWindowMs: number;
   /** A standby not streaming (but running) this long is rejoined. */
   standbyGraceMs: number;
   /** With no standby streaming this long, a synchronous group switches to asynchronous commit. */
@@ -21,10 +26,15 @@ export interface MonitorThresholds {
 }
 
 /**
- * Detection within 2 s of a kill: the first failed probe comes at most 500 ms after the fault, and
- * 1500 ms later (4 probes) the failure is confirmed. A pause shorter than 1500 ms never reaches it.
+ * Detection within about 1 s of a `docker kill`: the first failed probe comes at most 500 ms after
+ * the fault and, Docker confirming the container is down, the next one 500 ms later decides. Any
+ * other failure (a crash inside a running container, confirmed by every standby losing its sender)
+ * takes 4 probes over 1500 ms. A pause shorter than 1500 ms never reaches it (Docker says paused).
  */
-export const DEFAULT_THRESHOLDS: MonitorThresholds = { intervalMs: 500, failures: 3, failWindowMs: 1500, standbyGraceMs: 10_000, asyncAfterMs: 1500 };
+export const DEFAULT_THRESHOLDS: MonitorThresholds = { intervalMs: 500, failures: 3, failWindowMs: 1500, downWindowMs: 500, standbyGraceMs: 10_000, asyncAfterMs: 1500 };
+
+/** Failed probes a Docker-confirmed down container needs (over downWindowMs). */
+const DOWN_FAILURES = 2;
 
 export type FailoverPolicy = 'auto' | 'approve' | 'manual';
 
@@ -71,8 +81,9 @@ export function primaryVerdict(track: MemberTrack | undefined, group: GroupTrack
   if (o.sql.ok) return o.sql.inRecovery ? { state: 'suspect', reason: `${o.member} answers but is in recovery` } : { state: 'ok', reason: `${o.member} answers as primary` };
   const span = o.at - (track.failingSince ?? o.at);
   const tally = `${track.failures} failed probes over ${span} ms (${o.sql.error})`;
+  const down = CONTAINER_DOWN.includes(o.container);
+  if (down && track.failures >= DOWN_FAILURES && span >= t.downWindowMs) return { state: 'failed', reason: `${tally}; Docker: container ${o.container}` };
   if (track.failures < t.failures || span < t.failWindowMs) return { state: 'suspect', reason: tally };
-  if (CONTAINER_DOWN.includes(o.container)) return { state: 'failed', reason: `${tally}; Docker: container ${o.container}` };
   const witnesses = group?.streaming ?? [];
   const lost = witnesses.filter((s) => {
     const so = standbys[s];

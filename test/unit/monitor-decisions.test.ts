@@ -88,8 +88,11 @@ const verdictOf = (h: ProbeHistory) =>
 describe('primaryVerdict: N failed probes over T, confirmed from a second viewpoint', () => {
   test.each<[string, number, Record<string, [Shape, ContainerStatus?]>, string]>([
     ['healthy', 3, {}, 'ok'],
-    ['killed: 3 failed probes span 1000 ms < T', 3, { 'g1-a': ['down', 'exited'] }, 'suspect'],
+    ['killed: 1 failed probe, Docker says exited', 1, { 'g1-a': ['down', 'exited'] }, 'suspect'],
+    ['killed: 2 failed probes span 500 ms, Docker says exited', 2, { 'g1-a': ['down', 'exited'] }, 'failed'],
     ['killed: 4 failed probes span 1500 ms, Docker says exited', 4, { 'g1-a': ['down', 'exited'] }, 'failed'],
+    ['crashed in a running container: 2 failed probes, standbys lost their sender', 2, { 'g1-a': ['down'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] }, 'suspect'],
+    ['Docker does not answer (unknown): 3 failed probes span 1000 ms < T', 3, { 'g1-a': ['down', 'unknown'] }, 'suspect'],
     ['container gone (absent)', 4, { 'g1-a': ['down', 'absent'] }, 'failed'],
     ['crashed inside a running container, every standby lost its sender', 4, { 'g1-a': ['down'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] }, 'failed'],
     ['only one of two standbys lost its sender', 4, { 'g1-a': ['down'], 'g1-b': ['lost-sender'] }, 'suspect'],
@@ -118,6 +121,9 @@ describe('primaryVerdict: N failed probes over T, confirmed from a second viewpo
     h = foldObservation(h, round(2000, {}), MEMBERS);
     h = foldObservation(h, round(2500, { 'g1-a': ['down', 'exited'] }), MEMBERS);
     expect(h.members['g1-a']).toMatchObject({ failures: 1, failingSince: 2500 });
+    expect(verdictOf(h)).toBe('suspect');
+    h = foldObservation(h, round(2600, {}), MEMBERS); // answers again before a second failure
+    h = foldObservation(h, round(3100, { 'g1-a': ['down', 'exited'] }), MEMBERS);
     expect(verdictOf(h)).toBe('suspect');
   });
 });

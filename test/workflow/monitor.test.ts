@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 /** Fast probes: every 50 ms, a failure needs 3 probes over 300 ms. */
-const TUNING: MonitorInput['tuning'] = { thresholds: { intervalMs: 50, failures: 3, failWindowMs: 300, standbyGraceMs: 1000, asyncAfterMs: 200 }, periodMs: 1500 };
+const TUNING: MonitorInput['tuning'] = { thresholds: { intervalMs: 50, failures: 3, failWindowMs: 300, downWindowMs: 100, standbyGraceMs: 1000, asyncAfterMs: 200 }, periodMs: 1500 };
 
 /** The message of an Update's rejection (the validator's, carried as the cause). */
 const updateError = (p: Promise<unknown>) => p.then(() => 'accepted', (e: { cause?: { message?: string }; message?: string }) => e.cause?.message ?? e.message ?? String(e));
