@@ -2,6 +2,7 @@
 /** citusctl: up, status, down, worker, images build. Every command takes --config FILE and --json. */
 import { Command } from 'commander';
 import { SpecError, type ClusterSpec } from '../common/spec';
+import { failoverWorkflowId, rejoinWorkflowId, switchoverWorkflowId, unfenceWorkflowId } from '../common/workflow-ids';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
 import { controlPlaneLines } from './status-lines';
@@ -127,7 +128,7 @@ withCommon(program.command('failover <group>').description('unplanned failover o
   .option('--no-rejoin', 'leave the old primary fenced')
   .option('--no-worker', 'do not run an in-process worker')
   .action((group: string, opts: CommonOpts & { rejoin: boolean; worker: boolean }) =>
-    runGroupWorkflow(opts, 'failoverGroup', (c) => `failover-${c}-${group}`, () => ({ group, rejoin: opts.rejoin }), (r) =>
+    runGroupWorkflow(opts, 'failoverGroup', (c) => failoverWorkflowId(c, group), () => ({ group, rejoin: opts.rejoin }), (r) =>
       r.outcome === 'failed-over' ? `${group}: ${String(r.detail)}; outage window ${String(r.outageWindowMs)} ms; rejoined: ${(r.rejoined as string[]).join(', ') || 'none'}` : `${group}: ${String(r.outcome)}: ${String(r.detail)}`,
     ),
   );
@@ -136,19 +137,19 @@ withCommon(program.command('switchover <group>').description('planned switchover
   .option('--to <member>', 'the standby to promote (default: the most advanced)')
   .option('--no-worker', 'do not run an in-process worker')
   .action((group: string, opts: CommonOpts & { to?: string; worker: boolean }) =>
-    runGroupWorkflow(opts, 'switchoverGroup', (c) => `switchover-${c}-${group}`, () => ({ group, to: opts.to }), (r) => `${group}: ${String(r.detail)}; writes held ${String(r.pauseMs)} ms`),
+    runGroupWorkflow(opts, 'switchoverGroup', (c) => switchoverWorkflowId(c, group), () => ({ group, to: opts.to }), (r) => `${group}: ${String(r.detail)}; writes held ${String(r.pauseMs)} ms`),
   );
 
 withCommon(program.command('rejoin <member>').description('rebuild a member as a streaming standby of its group\'s primary'))
   .option('--no-worker', 'do not run an in-process worker')
   .action((member: string, opts: CommonOpts & { worker: boolean }) =>
-    runGroupWorkflow(opts, 'rejoinMemberWorkflow', (c) => `rejoin-${c}-${member}`, () => ({ member }), (r) => `${member} streams from ${String(r.primary)}`),
+    runGroupWorkflow(opts, 'rejoinMemberWorkflow', (c) => rejoinWorkflowId(c, member), () => ({ member }), (r) => `${member} streams from ${String(r.primary)}`),
   );
 
 withCommon(program.command('unfence <member>').description('lift a fence: the group\'s recorded primary serves again (refused while another member is writable); any other member rejoins as a standby'))
   .option('--no-worker', 'do not run an in-process worker')
   .action((member: string, opts: CommonOpts & { worker: boolean }) =>
-    runGroupWorkflow(opts, 'unfenceMemberWorkflow', (c) => `unfence-${c}-${member}`, () => ({ member }), (r) => String(r.detail)),
+    runGroupWorkflow(opts, 'unfenceMemberWorkflow', (c) => unfenceWorkflowId(c, member), () => ({ member }), (r) => String(r.detail)),
   );
 
 withCommon(program.command('approve <group>').description('approve (or --reject) a failover waiting for approval'))
@@ -157,7 +158,7 @@ withCommon(program.command('approve <group>').description('approve (or --reject)
   .action(async (group: string, opts: CommonOpts & { reject?: boolean; approver: string }) => {
     try {
       const s = spec(opts);
-      const r = await (await lazy.run()).updateWorkflow<string>(`failover-${s.name}-${group}`, 'approve', { approver: opts.approver, approve: !opts.reject });
+      const r = await (await lazy.run()).updateWorkflow<string>(failoverWorkflowId(s.name, group), 'approve', { approver: opts.approver, approve: !opts.reject });
       print(opts.json, { ok: true, result: r }, () => console.log(r));
       process.exit(0);
     } catch (err) {

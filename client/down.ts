@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LABEL_CLUSTER } from '../activities/docker-helpers';
 import type { ClusterSpec } from '../common/spec';
+import { monitorWorkflowId } from '../common/workflow-ids';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
 import { supervisedWorkerState } from '../lib/supervised-worker-files';
-import { monitorId } from './monitor';
 import { stopClusterWorkflows, type StopReport } from './stop-cluster-workflows';
 import { stopSupervisedWorker } from './supervised-worker';
 import { connectForCleanup } from './temporal-client';
@@ -73,7 +73,7 @@ async function stopIdleWorker(client: Client, root: string, cluster: string, log
   if (!supervisedWorkerState(root).supervisor) return;
   const others: string[] = [];
   for await (const w of client.workflow.list({ query: `WorkflowType = 'monitorCluster' AND ExecutionStatus = 'Running'` })) {
-    if (w.workflowId !== monitorId(cluster)) others.push(w.workflowId);
+    if (w.workflowId !== monitorWorkflowId(cluster)) others.push(w.workflowId);
   }
   if (others.length) return log(`worker: the supervised worker keeps running for ${others.join(', ')}`);
   await stopSupervisedWorker(root);

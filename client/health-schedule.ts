@@ -10,7 +10,8 @@ import type { SearchAttributePair, TypedSearchAttributes } from '@temporalio/com
 import { CITUS_CLUSTER, citusSearchAttributes } from '../common/search-attributes';
 import type { ClusterSpec } from '../common/spec';
 import { MONITOR_TASK_QUEUE } from '../lib/temporal-server';
-import { healthScheduleId, type HealthCheckInput } from '../workflows/health-check';
+import { healthScheduleId } from '../common/workflow-ids';
+import type { HealthCheckInput } from '../workflows/health-check';
 import { citusSearchAttributesRegistered } from './search-attributes';
 
 export interface EnsuredSchedule {

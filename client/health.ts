@@ -6,7 +6,8 @@
 import type { HealthReport, MemberReport } from '../common/health-report';
 import { problemText } from '../common/health-report';
 import type { ClusterSpec } from '../common/spec';
-import { healthRunId, type HealthCheckInput, type HealthCheckResult } from '../workflows/health-check';
+import { healthRunId } from '../common/workflow-ids';
+import type { HealthCheckInput, HealthCheckResult } from '../workflows/health-check';
 import { runWorkflow, type RunReport } from './run-workflow';
 
 export async function health(spec: ClusterSpec, opts: { json?: boolean; worker?: boolean; log: (line: string) => void }): Promise<RunReport<HealthCheckResult>> {

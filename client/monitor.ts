@@ -8,20 +8,22 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
+import { monitorWorkflowId } from '../common/workflow-ids';
 import { stateDir } from '../lib/state-dir';
 import { MONITOR_TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
 import type { MaintenanceInput } from '../workflows/monitor';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
 import { connectClient } from './temporal-client';
 
-export const monitorId = (cluster: string) => `monitor-${cluster}`;
+/** The monitor's workflow id (status and down look for it). */
+export const monitorId = monitorWorkflowId;
 
 /**
  * Starts the monitor unless it runs. A running one keeps its input (its spec): a changed policy
  * applies once it is restarted (`citusctl down` / a terminate, then `up`).
  */
 export async function ensureMonitor(client: Client, spec: ClusterSpec): Promise<{ workflowId: string; runId: string; started: boolean }> {
-  const workflowId = monitorId(spec.name);
+  const workflowId = monitorWorkflowId(spec.name);
   const running = (await client.workflow.getHandle(workflowId).describe().catch(() => undefined))?.status.name === 'RUNNING';
   const handle = await client.workflow.start('monitorCluster', {
     taskQueue: MONITOR_TASK_QUEUE,
@@ -53,9 +55,9 @@ export async function setMaintenance(spec: ClusterSpec, update: 'pause' | 'resum
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
   try {
-    const handle = client.workflow.getHandle(monitorId(spec.name));
+    const handle = client.workflow.getHandle(monitorWorkflowId(spec.name));
     const d = await handle.describe().catch(() => undefined);
-    if (d?.status.name !== 'RUNNING') throw new Error(`the monitor ${monitorId(spec.name)} is not running: \`citusctl up\` starts it`);
+    if (d?.status.name !== 'RUNNING') throw new Error(`the monitor ${monitorWorkflowId(spec.name)} is not running: \`citusctl up\` starts it`);
     return await handle.executeUpdate(update, { args: [input] });
   } finally {
     await close();

@@ -15,7 +15,7 @@ export async function connectClient(endpoint: TemporalEndpoint, connectTimeoutMs
   return { client: new Client({ connection, namespace: endpoint.namespace }), close: () => connection.close() };
 }
 
-export const setupWorkflowId = (cluster: string) => `setup-${cluster}`;
+export { setupWorkflowId } from '../common/workflow-ids';
 
 /**
  * The Temporal server holding the cluster's workflows, for `down`: TEMPORAL_ADDRESS when set;

@@ -5,11 +5,12 @@
  * (common/health-report.ts) decide healthy or degraded, stores the report in etcd and returns it:
  * each run's result is an audit trail in the Temporal UI. It changes nothing in the cluster.
  */
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { buildHealthReport, livePrimaries, type HealthReport, type HealthThresholds } from '../common/health-report';
-import { ProgressTracker, type Progress } from '../common/progress';
+import { ProgressTracker } from '../common/progress';
 import { summarized } from './activity-proxies';
+import { progressQuery } from './progress-query';
 import { specFor, type ClusterRef } from './cluster-input';
 import { tagWorkflow } from './tag-workflow';
 import { monitorStatusQuery, monitorWorkflowId } from './monitor';
@@ -24,13 +25,7 @@ export interface HealthCheckResult extends HealthReport {
   stored: { key?: string; ok: boolean; error?: string };
 }
 
-/** The schedule's id, and the prefix of the workflow ids it starts (Temporal appends the time). */
-export const healthScheduleId = (cluster: string) => `health-${cluster}`;
-/** A run started by hand (`citusctl health`): its own id, so it never waits for a scheduled one. */
-export const healthRunId = (cluster: string, at: Date) => `health-${cluster}-${at.toISOString().replace(/[:.]/g, '-')}`;
-
 export const HEALTH_STEPS = ['validate', 'observe', 'citus', 'verdict', 'store'] as const;
-export const healthProgressQuery = defineQuery<Progress>('progress');
 
 /** Observations only read: a few quick attempts; a part that does not answer is in the result, not an error. */
 const observe = summarized(proxyActivities<Activities>({
@@ -43,7 +38,7 @@ const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instan
 
 export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckResult> {
   const progress = new ProgressTracker('healthCheck', HEALTH_STEPS, () => Date.now());
-  setHandler(healthProgressQuery, () => progress.snapshot());
+  setHandler(progressQuery, () => progress.snapshot());
   const spec = await progress.run('validate', () => specFor(input));
   await tagWorkflow(spec.name);
   const at = Date.now();

@@ -45,6 +45,7 @@ import { DEFAULT_THRESHOLDS, actionKey, backoffMs, decideCluster, type DecisionC
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
 import { COORDINATOR_GROUP } from '../common/topology';
+import { failoverWorkflowId, rejoinWorkflowId } from '../common/workflow-ids';
 import { validation } from './activity-proxies';
 import { childSearchAttributes, tagWorkflow } from './tag-workflow';
 import { failoverGroup, type FailoverGroupResult } from './failover-group';
@@ -111,7 +112,7 @@ export const monitorStatusQuery = defineQuery<MonitorStatus>('status');
 export const pauseUpdate = defineUpdate<MaintenanceRecord, [MaintenanceInput]>('pause');
 export const resumeUpdate = defineUpdate<MaintenanceRecord, [MaintenanceInput]>('resume');
 
-export const monitorWorkflowId = (cluster: string) => `monitor-${cluster}`;
+export { monitorWorkflowId } from '../common/workflow-ids';
 
 const probeActs = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
@@ -227,7 +228,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     const key = actionKey(a);
     switch (a.kind) {
       case 'failover': {
-        const id = `failover-${s.name}-${a.group}`;
+        const id = failoverWorkflowId(s.name, a.group);
         try {
           const child = await startChild(failoverGroup, { ...childOptions, ...childTags(s.name, a.group), workflowId: id, args: [{ spec: s, group: a.group, requireApproval: a.requireApproval, ...(a.candidates ? { candidates: a.candidates } : {}) }] });
           failovers[a.group] = id;
@@ -252,7 +253,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
         return;
       }
       case 'rejoin': {
-        const id = `rejoin-${s.name}-${a.member}`;
+        const id = rejoinWorkflowId(s.name, a.member);
         try {
           const child = await startChild(rejoinMemberWorkflow, { ...childOptions, ...childTags(s.name, s.members.find((m) => m.name === a.member)?.group), workflowId: id, args: [{ spec: s, member: a.member }] });
           rejoins[a.member] = id;

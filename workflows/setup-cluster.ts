@@ -3,12 +3,13 @@
  * Thin on purpose: every step checks before it acts, so the workflow just runs them in order and a
  * rerun (or a retry after a crash) converges on the same end state.
  */
-import { ApplicationFailure, defineQuery, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
 import type { ReplicationStatus, ShardSpread } from '../activities';
-import { ProgressTracker, type Progress } from '../common/progress';
+import { ProgressTracker } from '../common/progress';
 import type { ClusterSpec, ImageRole, PartialSpecInput } from '../common/spec';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
 import { acts, longRunning, validation } from './activity-proxies';
+import { progressQuery } from './progress-query';
 import { tagWorkflow } from './tag-workflow';
 
 export interface SetupClusterInput {
@@ -50,8 +51,6 @@ export const SETUP_STEPS = [
   'pgbouncer',
   'publish',
 ] as const;
-
-export const progressQuery = defineQuery<Progress>('progress');
 
 /**
  * Resolves images and stores the spec (issue 8). Histories of earlier runs lack the marker and

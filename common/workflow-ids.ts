@@ -1,0 +1,22 @@
+/**
+ * Every workflow id (and the health schedule's id) built in one place. The ids are how the CLI, the
+ * monitor and `down` find a cluster's workflows, and one id per group (or member) is what keeps two
+ * failovers of one group from running at once: builders, never hand-written template literals.
+ */
+
+/** `setup-<cluster>`: `citusctl up`'s setupCluster. */
+export const setupWorkflowId = (cluster: string) => `setup-${cluster}`;
+/** `failover-<cluster>-<group>`: one per group, whoever starts it (the CLI, the monitor). */
+export const failoverWorkflowId = (cluster: string, group: string) => `failover-${cluster}-${group}`;
+/** `switchover-<cluster>-<group>`. */
+export const switchoverWorkflowId = (cluster: string, group: string) => `switchover-${cluster}-${group}`;
+/** `rejoin-<cluster>-<member>`: one per member. */
+export const rejoinWorkflowId = (cluster: string, member: string) => `rejoin-${cluster}-${member}`;
+/** `unfence-<cluster>-<member>`. */
+export const unfenceWorkflowId = (cluster: string, member: string) => `unfence-${cluster}-${member}`;
+/** `monitor-<cluster>`: the cluster's one monitor. */
+export const monitorWorkflowId = (cluster: string) => `monitor-${cluster}`;
+/** `health-<cluster>`: the schedule's id, and the prefix of the workflow ids it starts (Temporal appends the time). */
+export const healthScheduleId = (cluster: string) => `health-${cluster}`;
+/** A health check started by hand (`citusctl health`): its own id, so it never waits for a scheduled one. */
+export const healthRunId = (cluster: string, at: Date) => `${healthScheduleId(cluster)}-${at.toISOString().replace(/[:.]/g, '-')}`;
