@@ -6,16 +6,15 @@
  * candidate, record it in etcd at once, point Citus (or, for the coordinator, the coordinator's own
  * metadata and PgBouncer) at it, then rejoin the old primary as a standby when its container can run.
  */
-import { condition, defineQuery, defineUpdate, setHandler, workflowInfo, ApplicationFailure } from '@temporalio/workflow';
-import { ErrorTypes } from '../common/error-types';
 import { pickStandby, primaryIsDown } from '../common/failover-decisions';
-import { ProgressTracker, type Progress } from '../common/progress';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { acts, critical, longRunning } from './activity-proxies';
-import { specFor, type ClusterRef } from './cluster-input';
-import { describeRejoin, groupMembers, rejoinOthers, type RejoinReport } from './group-helpers';
-import { withGroupLock } from './group-lock';
-import { tagWorkflow } from './tag-workflow';
+import { ApprovalGate } from './approval-gate';
+import type { ClusterRef } from './cluster-input';
+import { describeRejoin, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
+import { groupOperation } from './group-operation';
+
+export { approveUpdate, type ApprovalInput } from './approval-gate';
 
 /** `{spec, group, ...}` as the CLI and the monitor send it, or `{"cluster": "demo", "group": "g1"}`. */
 export interface FailoverGroupInput extends ClusterRef {
@@ -50,50 +49,15 @@ export interface FailoverGroupResult {
   detail: string;
 }
 
-export interface ApprovalInput {
-  approver: string;
-  approve: boolean;
-  comment?: string;
-}
-
 export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'choose', 'approval', 'fence', 'promote', 'record', 'metadata', 'sync', 'rejoin'] as const;
-export const failoverProgressQuery = defineQuery<Progress>('progress');
-export const approveUpdate = defineUpdate<string, [ApprovalInput]>('approve');
 
 const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 
 export async function failoverGroup(input: FailoverGroupInput): Promise<FailoverGroupResult> {
-  const progress = new ProgressTracker('failoverGroup', FAILOVER_STEPS, () => Date.now());
-  setHandler(failoverProgressQuery, () => progress.snapshot());
-  let awaitingApproval = false;
-  let decision: ApprovalInput | undefined;
-  setHandler(
-    approveUpdate,
-    (a) => {
-      decision = a;
-      return `${a.approve ? 'approved' : 'rejected'} by ${a.approver}`;
-    },
-    {
-      validator: (a) => {
-        if (!awaitingApproval || decision !== undefined) throw new Error('this failover is not waiting for approval');
-        if (!a || typeof a.approver !== 'string' || !a.approver.trim()) throw new Error('approver is required');
-        if (typeof a.approve !== 'boolean') throw new Error('approve must be true or false');
-      },
-    },
-  );
-
+  const approval = new ApprovalGate();
   const timeline: Record<string, number> = { started: Date.now() };
-  const spec = await progress.run('validate', () => specFor(input));
-  groupMembers(spec, undefined, input.group); // an unknown group fails before the lock
-  await tagWorkflow(spec.name, input.group);
-  const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
-
-  progress.start('lock');
-  return withGroupLock(spec, input.group, owner, async (assertHeld) => {
-    progress.finish('lock', owner);
-    // Read under the lock: another orchestrator may have changed the group just before.
-    const primaries = await acts.readLivePrimaries(spec);
-    const { oldPrimary, standbys } = groupMembers(spec, primaries, input.group);
+  const opening = { workflow: 'failoverGroup', steps: FAILOVER_STEPS, input, target: { group: input.group }, lock: { ttlSeconds: input.lockTtlSeconds, waitMs: input.lockWaitMs } };
+  return groupOperation(opening, async ({ spec, owner, progress, primaries, primary: oldPrimary, standbys, assertHeld }) => {
     const base = { group: input.group, oldPrimary, timeline, rejoined: [] as string[], notRejoined: [] as string[] };
     const confirmDown = () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
     const probes = await progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));
@@ -116,20 +80,16 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
 
     if (input.requireApproval ?? spec.requireFailoverApproval) {
       progress.start('approval');
-      awaitingApproval = true;
-      const decided = await condition(() => decision !== undefined, input.approvalTimeout ?? '10m').catch((err: unknown) => {
-        throw ApplicationFailure.nonRetryable(`approvalTimeout ${String(input.approvalTimeout)}: ${String(err)}`, ErrorTypes.BadConfig);
-      });
-      awaitingApproval = false;
-      if (!decided) {
+      const decision = await approval.wait(input.approvalTimeout ?? '10m');
+      if (!decision) {
         progress.fail('approval', 'timed out');
         return { ...base, outcome: 'approval-timeout' as const, detail: `no approval within ${input.approvalTimeout ?? '10m'}; nothing was changed` };
       }
-      if (!decision!.approve) {
-        progress.fail('approval', `rejected by ${decision!.approver}`);
-        return { ...base, outcome: 'rejected' as const, detail: `rejected by ${decision!.approver}; nothing was changed` };
+      if (!decision.approve) {
+        progress.fail('approval', `rejected by ${decision.approver}`);
+        return { ...base, outcome: 'rejected' as const, detail: `rejected by ${decision.approver}; nothing was changed` };
       }
-      progress.finish('approval', `approved by ${decision!.approver}`);
+      progress.finish('approval', `approved by ${decision.approver}`);
       // Minutes may have passed: the primary may be back, the candidate gone.
       if (!primaryIsDown(await confirmDown())) {
         return { ...base, outcome: 'primary-healthy' as const, detail: `${oldPrimary} answers again after the approval; nothing was changed` };
@@ -166,8 +126,7 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     await assertHeld();
     await progress.run('metadata', async () => {
       if (input.group === COORDINATOR_GROUP) {
-        await critical.pointCoordinatorAt({ spec, newCoordinator: newPrimary });
-        await critical.initPgBouncer({ spec, coordinator: newPrimary });
+        await repointCoordinator(spec, newPrimary);
         return `coordinator ${newPrimary}; PgBouncer re-pointed`;
       }
       const r = await critical.pointCitusAt({ spec, coordinator: primaries.coordinator, oldHost: oldPrimary, newHost: newPrimary });
@@ -186,5 +145,5 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
       progress.skip('rejoin', 'not requested');
     }
     return { ...base, outcome: 'failed-over' as const, newPrimary, outageWindowMs, rejoined: rejoin.streaming, notRejoined: rejoin.failed, detail: `${oldPrimary} -> ${newPrimary}` };
-  }, { ttlSeconds: input.lockTtlSeconds, waitMs: input.lockWaitMs });
+  });
 }

@@ -1,16 +1,17 @@
-/** Workflow-side helpers shared by failover, switchover and rejoin. */
+/** Workflow-side helpers shared by failover, switchover, rejoin and unfence. */
 import { ApplicationFailure } from '@temporalio/workflow';
+import { ErrorTypes } from '../common/error-types';
 import type { ClusterSpec } from '../common/spec';
 import { COORDINATOR_GROUP, type Primaries } from '../common/topology';
-import { acts, longRunning } from './activity-proxies';
+import { acts, critical, longRunning } from './activity-proxies';
 
 /** The group's live primary and the other members; with no primaries given, only checks the group exists. */
 export function groupMembers(spec: ClusterSpec, primaries: Primaries | undefined, group: string): { oldPrimary: string; standbys: string[] } {
   const members = spec.members.filter((m) => m.group === group).map((m) => m.name);
-  if (!members.length) throw ApplicationFailure.nonRetryable(`unknown group ${group} (groups: ${COORDINATOR_GROUP}, ${spec.workers.join(', ')})`, 'BadConfig');
+  if (!members.length) throw ApplicationFailure.nonRetryable(`unknown group ${group} (groups: ${COORDINATOR_GROUP}, ${spec.workers.join(', ')})`, ErrorTypes.BadConfig);
   if (!primaries) return { oldPrimary: members[0]!, standbys: members.slice(1) };
   const oldPrimary = group === COORDINATOR_GROUP ? primaries.coordinator : primaries.workers[group];
-  if (!oldPrimary) throw ApplicationFailure.nonRetryable(`no primary known for group ${group}`, 'BadConfig');
+  if (!oldPrimary) throw ApplicationFailure.nonRetryable(`no primary known for group ${group}`, ErrorTypes.BadConfig);
   return { oldPrimary, standbys: members.filter((m) => m !== oldPrimary) };
 }
 
@@ -48,3 +49,12 @@ export async function rejoinOthers(spec: ClusterSpec, newPrimary: string, member
 
 export const describeRejoin = (r: RejoinReport) =>
   [r.streaming.length ? `streaming: ${r.streaming.join(', ')}` : 'none streaming', ...(r.failed.length ? [`not rejoined: ${r.failed.join('; ')}`] : [])].join('; ');
+
+/**
+ * The coordinator group's new primary becomes the coordinator: its own metadata names it, and
+ * PgBouncer sends clients to it. Both check before they act, so this converges after a crash too.
+ */
+export async function repointCoordinator(spec: ClusterSpec, newCoordinator: string): Promise<void> {
+  await critical.pointCoordinatorAt({ spec, newCoordinator });
+  await critical.initPgBouncer({ spec, coordinator: newCoordinator });
+}

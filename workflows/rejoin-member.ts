@@ -1,12 +1,9 @@
 /** rejoinMember (id `rejoin-<cluster>-<member>`): rebuild a member as a streaming standby of its group's primary. */
-import { ApplicationFailure, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
-import { ProgressTracker, type Progress } from '../common/progress';
-import { acts } from './activity-proxies';
-import { specFor, type ClusterRef } from './cluster-input';
-import { describeRejoin, groupMembers, rejoinOthers, type RejoinReport } from './group-helpers';
-import { withGroupLock } from './group-lock';
-import { tagWorkflow } from './tag-workflow';
+import type { ClusterRef } from './cluster-input';
+import { describeRejoin, rejoinOthers, type RejoinReport } from './group-helpers';
+import { groupOperation } from './group-operation';
 
 /** `{spec, member}` as the CLI sends it, or `{"cluster": "demo", "member": "g1-a"}`. */
 export interface RejoinMemberInput extends ClusterRef {
@@ -14,25 +11,15 @@ export interface RejoinMemberInput extends ClusterRef {
 }
 
 export const REJOIN_STEPS = ['validate', 'lock', 'rejoin'] as const;
-export const rejoinProgressQuery = defineQuery<Progress>('progress');
 
 export async function rejoinMemberWorkflow(input: RejoinMemberInput): Promise<RejoinReport & { primary: string }> {
-  const progress = new ProgressTracker('rejoinMember', REJOIN_STEPS, () => Date.now());
-  setHandler(rejoinProgressQuery, () => progress.snapshot());
-  const spec = await progress.run('validate', () => specFor(input));
-  const member = spec.members.find((m) => m.name === input.member);
-  if (!member) throw ApplicationFailure.nonRetryable(`unknown member ${input.member}`, 'BadConfig');
-  await tagWorkflow(spec.name, member.group);
-  progress.start('lock');
-  return withGroupLock(spec, member.group, `${workflowInfo().workflowId}/${workflowInfo().runId}`, async (assertHeld) => {
-    progress.finish('lock');
-    const primaries = await acts.readLivePrimaries(spec);
-    const { oldPrimary: primary } = groupMembers(spec, primaries, member.group);
-    if (primary === member.name) throw ApplicationFailure.nonRetryable(`${member.name} is the primary of ${member.group}; nothing to rejoin (if it is fenced, \`citusctl unfence ${member.name}\` makes it serve again)`, ErrorTypes.BadConfig);
+  return groupOperation({ workflow: 'rejoinMember', steps: REJOIN_STEPS, input, target: { member: input.member } }, async ({ spec, group, progress, primary, assertHeld }) => {
+    const member = input.member;
+    if (primary === member) throw ApplicationFailure.nonRetryable(`${member} is the primary of ${group}; nothing to rejoin (if it is fenced, \`citusctl unfence ${member}\` makes it serve again)`, ErrorTypes.BadConfig);
     await assertHeld();
     const r = await progress.run('rejoin', async () => {
-      const report = await rejoinOthers(spec, primary, [member.name]);
-      if (!report.streaming.length) throw ApplicationFailure.nonRetryable(`${member.name} did not rejoin: ${report.failed.join('; ')}`, ErrorTypes.RejoinFailed);
+      const report = await rejoinOthers(spec, primary, [member]);
+      if (!report.streaming.length) throw ApplicationFailure.nonRetryable(`${member} did not rejoin: ${report.failed.join('; ')}`, ErrorTypes.RejoinFailed);
       return report;
     }, describeRejoin);
     return { ...r, primary };

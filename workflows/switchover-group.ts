@@ -5,15 +5,14 @@
  * wait, none fails). Zero acknowledged writes lost by construction. etcd names the new primary
  * right after the switch; the old primary rejoins as a standby.
  */
-import { ApplicationFailure, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
+import { ErrorTypes } from '../common/error-types';
 import { pickStandby } from '../common/failover-decisions';
-import { ProgressTracker, type Progress } from '../common/progress';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { acts, critical, longRunning } from './activity-proxies';
-import { specFor, type ClusterRef } from './cluster-input';
-import { describeRejoin, groupMembers, rejoinOthers } from './group-helpers';
-import { withGroupLock } from './group-lock';
-import { tagWorkflow } from './tag-workflow';
+import type { ClusterRef } from './cluster-input';
+import { describeRejoin, rejoinOthers, repointCoordinator } from './group-helpers';
+import { groupOperation } from './group-operation';
 
 /** `{spec, group, to?}` as the CLI sends it, or `{"cluster": "demo", "group": "g1"}`. */
 export interface SwitchoverGroupInput extends ClusterRef {
@@ -34,26 +33,14 @@ export interface SwitchoverGroupResult {
 }
 
 export const SWITCHOVER_STEPS = ['validate', 'lock', 'choose', 'switch', 'record', 'metadata', 'rejoin'] as const;
-export const switchoverProgressQuery = defineQuery<Progress>('progress');
 
 export async function switchoverGroup(input: SwitchoverGroupInput): Promise<SwitchoverGroupResult> {
-  const progress = new ProgressTracker('switchoverGroup', SWITCHOVER_STEPS, () => Date.now());
-  setHandler(switchoverProgressQuery, () => progress.snapshot());
-  const spec = await progress.run('validate', () => specFor(input));
-  groupMembers(spec, undefined, input.group); // an unknown group fails before the lock
-  await tagWorkflow(spec.name, input.group);
-  const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
   const isCoordinatorGroup = input.group === COORDINATOR_GROUP;
-
-  progress.start('lock');
-  return withGroupLock(spec, input.group, owner, async (assertHeld) => {
-    progress.finish('lock', owner);
-    const primaries = await acts.readLivePrimaries(spec);
-    const { oldPrimary, standbys } = groupMembers(spec, primaries, input.group);
-    if (input.to === oldPrimary) throw ApplicationFailure.nonRetryable(`${input.to} is already the primary of ${input.group}`, 'BadConfig');
+  return groupOperation({ workflow: 'switchoverGroup', steps: SWITCHOVER_STEPS, input, target: { group: input.group } }, async ({ spec, owner, progress, primaries, primary: oldPrimary, standbys, assertHeld }) => {
+    if (input.to === oldPrimary) throw ApplicationFailure.nonRetryable(`${input.to} is already the primary of ${input.group}`, ErrorTypes.BadConfig);
     const target = await progress.run('choose', async () => {
       const choice = pickStandby(await critical.standbyPositions({ spec, members: standbys }), input.to);
-      if (!choice.member) throw ApplicationFailure.nonRetryable(`cannot switch over ${input.group}: ${choice.reason}`, 'NoCandidate');
+      if (!choice.member) throw ApplicationFailure.nonRetryable(`cannot switch over ${input.group}: ${choice.reason}`, ErrorTypes.NoCandidate);
       return choice.member;
     }, (m) => m);
     await assertHeld();
@@ -63,8 +50,7 @@ export async function switchoverGroup(input: SwitchoverGroupInput): Promise<Swit
     await progress.run('metadata', async () => {
       if (isCoordinatorGroup) {
         // PgBouncer was re-pointed inside the pause; this converges (and checks) it after a crash.
-        await critical.pointCoordinatorAt({ spec, newCoordinator: target });
-        await critical.initPgBouncer({ spec, coordinator: target });
+        await repointCoordinator(spec, target);
         return section.metadataUpdated ? 'PgBouncer re-pointed inside the pause; coordinator metadata updated' : 'coordinator and PgBouncer re-pointed';
       }
       let detail = 'updated inside the pause';
