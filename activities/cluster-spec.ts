@@ -9,6 +9,7 @@ import { readClusterSpec, writeClusterSpec } from '../lib/cluster-spec-file';
 import { specPath, stateDir } from '../lib/state-dir';
 import type { ActivityDeps } from './deps';
 import { fatal, notReady } from './errors';
+import { withHeartbeat } from './heartbeat';
 import { storeOf } from './store';
 
 export interface StoreClusterSpecResult {
@@ -24,14 +25,17 @@ export function createClusterSpecActivities(deps: ActivityDeps) {
 
   /** Idempotent: each copy is written only when it differs. */
   async function storeClusterSpec(spec: ClusterSpec): Promise<StoreClusterSpecResult> {
-    const file = await writeClusterSpec(root(), spec.name, spec);
-    let etcd: boolean;
-    try {
-      etcd = await storeOf(deps, spec).publishSpec(spec);
-    } catch (err) {
-      throw notReady(`storing the spec of ${spec.name} in etcd: ${(err as Error).message}`);
-    }
-    return { stateDir: file, etcd };
+    // etcd's dial and call deadlines together can pass the 10 s heartbeat timeout of its proxy.
+    return withHeartbeat(async () => {
+      const file = await writeClusterSpec(root(), spec.name, spec);
+      let etcd: boolean;
+      try {
+        etcd = await storeOf(deps, spec).publishSpec(spec);
+      } catch (err) {
+        throw notReady(`storing the spec of ${spec.name} in etcd: ${(err as Error).message}`);
+      }
+      return { stateDir: file, etcd };
+    });
   }
 
   async function loadClusterSpec(input: { cluster: string }): Promise<ClusterSpec> {

@@ -41,18 +41,21 @@ export function createLockActivities(deps: ActivityDeps) {
    * lease expired (TTL 0) or the key names someone else; a retryable error when etcd is unreachable.
    */
   async function renewGroupLock(input: { spec: ClusterSpec; group: string; owner: string; lease: string }): Promise<{ ttl: number }> {
-    let ttl: number;
-    let held: LockHolder | null;
-    try {
-      ({ ttl, holder: held } = await storeOf(deps, input.spec).renewLock(input.group, input.lease));
-    } catch (err) {
-      throw notReady(`renewing the lock of ${input.group}: ${(err as Error).message}`);
-    }
-    if (ttl <= 0) throw fatal('LockLost', `the lock of group ${input.group} expired (lease ${input.lease} answered TTL 0)`);
-    if (held?.owner !== input.owner || held.lease !== input.lease) {
-      throw fatal('LockLost', `the lock of group ${input.group} is no longer ours: ${held ? `held by ${held.owner}` : 'the key is gone'}`);
-    }
-    return { ttl };
+    // Two etcd calls, each with a 5 s deadline: together longer than the 10 s heartbeat timeout.
+    return withHeartbeat(async () => {
+      let ttl: number;
+      let held: LockHolder | null;
+      try {
+        ({ ttl, holder: held } = await storeOf(deps, input.spec).renewLock(input.group, input.lease));
+      } catch (err) {
+        throw notReady(`renewing the lock of ${input.group}: ${(err as Error).message}`);
+      }
+      if (ttl <= 0) throw fatal('LockLost', `the lock of group ${input.group} expired (lease ${input.lease} answered TTL 0)`);
+      if (held?.owner !== input.owner || held.lease !== input.lease) {
+        throw fatal('LockLost', `the lock of group ${input.group} is no longer ours: ${held ? `held by ${held.owner}` : 'the key is gone'}`);
+      }
+      return { ttl };
+    });
   }
 
   /** Deletes the key only if it is still ours, in one transaction; then revokes the lease. */

@@ -174,16 +174,19 @@ export function createFailoverActivities(deps: ActivityDeps) {
 
   /** After a coordinator failover the new coordinator's own metadata still names the old one. */
   async function pointCoordinatorAt(input: { spec: ClusterSpec; newCoordinator: string }): Promise<{ updated: boolean }> {
-    try {
-      return await onMember(input.spec, input.newCoordinator, async (c) => {
-        const row = (await c.query<{ nodename: string }>('SELECT nodename FROM pg_dist_node WHERE groupid = 0')).rows[0];
-        if (row?.nodename === input.newCoordinator) return { updated: false };
-        await c.query('SELECT citus_set_coordinator_host($1, $2)', [input.newCoordinator, PG_PORT]);
-        return { updated: true };
-      });
-    } catch (err) {
-      throw classifyPgError(err, `updating the coordinator host to ${input.newCoordinator}`);
-    }
+    // On the critical proxy (5 s heartbeat timeout): citus_set_coordinator_host syncs metadata to the workers.
+    return withHeartbeat(async () => {
+      try {
+        return await onMember(input.spec, input.newCoordinator, async (c) => {
+          const row = (await c.query<{ nodename: string }>('SELECT nodename FROM pg_dist_node WHERE groupid = 0')).rows[0];
+          if (row?.nodename === input.newCoordinator) return { updated: false };
+          await c.query('SELECT citus_set_coordinator_host($1, $2)', [input.newCoordinator, PG_PORT]);
+          return { updated: true };
+        });
+      } catch (err) {
+        throw classifyPgError(err, `updating the coordinator host to ${input.newCoordinator}`);
+      }
+    });
   }
 
   /** The primary's flush LSN, to wait for a switchover target to replay everything. */

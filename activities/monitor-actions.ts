@@ -28,22 +28,25 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
   async function restartMember(input: { spec: ClusterSpec; member: string }): Promise<{ started: boolean; state: string }> {
     const name = containerName(input.spec.name, input.member);
     if (!input.spec.members.some((m) => m.name === input.member)) throw fatal('BadConfig', `unknown member ${input.member}`);
-    const info = await deps.docker
-      .getContainer(name)
-      .inspect()
-      .catch((e: { statusCode?: number }) => {
-        if (e.statusCode === 404) return undefined;
-        throw e;
-      });
-    if (!info) throw fatal('Refused', `container ${name} does not exist: \`citusctl up\` re-creates it`);
-    if (info.State.Running) return { started: false, state: info.State.Paused ? 'paused' : 'running' };
-    await deps.docker
-      .getContainer(name)
-      .start()
-      .catch((e: { statusCode?: number }) => {
-        if (e.statusCode !== 304) throw e; // 304: already started
-      });
-    return { started: true, state: 'running' };
+    // docker start returns once the container runs: seconds on a busy engine, past the 10 s heartbeat timeout.
+    return withHeartbeat(async () => {
+      const info = await deps.docker
+        .getContainer(name)
+        .inspect()
+        .catch((e: { statusCode?: number }) => {
+          if (e.statusCode === 404) return undefined;
+          throw e;
+        });
+      if (!info) throw fatal('Refused', `container ${name} does not exist: \`citusctl up\` re-creates it`);
+      if (info.State.Running) return { started: false, state: info.State.Paused ? 'paused' : 'running' };
+      await deps.docker
+        .getContainer(name)
+        .start()
+        .catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 304) throw e; // 304: already started
+        });
+      return { started: true, state: 'running' };
+    });
   }
 
   /**
@@ -77,19 +80,21 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
   }
 
   async function recordMaintenance(input: { spec: ClusterSpec; maintenance: MaintenanceRecord }): Promise<MaintenanceRecord> {
-    try {
-      await storeOf(deps, input.spec).writeMaintenance(input.maintenance);
-    } catch (err) {
-      throw notReady(`recording maintenance in etcd: ${(err as Error).message}`);
-    }
-    return input.maintenance;
+    return withHeartbeat(async () => {
+      try {
+        await storeOf(deps, input.spec).writeMaintenance(input.maintenance);
+      } catch (err) {
+        throw notReady(`recording maintenance in etcd: ${(err as Error).message}`);
+      }
+      return input.maintenance;
+    });
   }
 
   /** The stored maintenance state (none: not paused). */
   async function readMaintenance(input: { spec: ClusterSpec }): Promise<MaintenanceRecord | null> {
     let v: Partial<MaintenanceRecord> | null;
     try {
-      v = (await storeOf(deps, input.spec).readMaintenance()) as Partial<MaintenanceRecord> | null;
+      v = (await withHeartbeat(() => storeOf(deps, input.spec).readMaintenance())) as Partial<MaintenanceRecord> | null;
     } catch (err) {
       throw notReady(`reading maintenance from etcd: ${(err as Error).message}`);
     }

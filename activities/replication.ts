@@ -81,18 +81,20 @@ export function createReplicationActivities(deps: ActivityDeps) {
    */
   async function configureDurability(input: { spec: ClusterSpec; primary: string; standbys: string[] }): Promise<{ synchronousStandbyNames: string }> {
     const { spec, primary, standbys } = input;
-    try {
-      return await onMember(spec, primary, async (c) => {
-        // Only standbys that stream now: naming one that does not would block every commit.
-        const streaming = await streamingStandbys(c);
-        const live = standbys.filter((s) => streaming.includes(s));
-        const wanted = spec.durability === 'synchronous' ? anyOneOf(live) : '';
-        await setSynchronousStandbyNames(c, wanted);
-        return { synchronousStandbyNames: wanted };
-      });
-    } catch (err) {
-      throw classifyPgError(err, `durability settings on ${primary}`);
-    }
+    return withHeartbeat(async () => {
+      try {
+        return await onMember(spec, primary, async (c) => {
+          // Only standbys that stream now: naming one that does not would block every commit.
+          const streaming = await streamingStandbys(c);
+          const live = standbys.filter((s) => streaming.includes(s));
+          const wanted = spec.durability === 'synchronous' ? anyOneOf(live) : '';
+          await setSynchronousStandbyNames(c, wanted);
+          return { synchronousStandbyNames: wanted };
+        });
+      } catch (err) {
+        throw classifyPgError(err, `durability settings on ${primary}`);
+      }
+    });
   }
 
   return { followPrimary, checkReplication, configureDurability };
