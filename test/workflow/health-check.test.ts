@@ -21,6 +21,7 @@ import { stopClusterWorkflows } from '../../client/stop-cluster-workflows';
 import { MONITOR_TASK_QUEUE } from '../../lib/temporal-server';
 import type { HealthCheckInput, HealthCheckResult } from '../../workflows';
 import { SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
+import { mockActivities } from './mock-activities';
 
 jest.setTimeout(90_000);
 
@@ -111,7 +112,9 @@ function mockHealth(world: World = {}) {
       },
     ]),
   );
-  return { activities, calls, stored, called: (name: string) => calls.filter((c) => c.name === name) };
+  // The workflow asks whether CitusCluster is registered (tagWorkflow): the shared mock answers, outside `calls`.
+  const { searchAttributesRegistered } = mockActivities().activities;
+  return { activities: { ...activities, searchAttributesRegistered }, calls, stored, called: (name: string) => calls.filter((c) => c.name === name) };
 }
 
 const clusterName = () => uniqueId('hc').slice(0, 24).replace(/[^a-z0-9-]/g, '').replace(/-$/, 'x');
