@@ -26,6 +26,12 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 ROUNDS="${1:-${ROUNDS:-20}}"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [ROUNDS]" >&2; exit 2; }
 
+if [ "${CHAOS_REPAIR:-commands}" = monitor ]; then
+  # its own cluster, state and Temporal server: runs beside the command-mode run
+  export SPEC="${SPEC:-$ROOT/bench/chaos/cluster.chaosmon.yaml}"
+  export CITUSCTL_STATE_DIR="${CITUSCTL_STATE_DIR:-/tmp/citusctl-bench-chaosmon}"
+  export CITUSCTL_TEMPORAL_PORT="${CITUSCTL_TEMPORAL_PORT:-31890}"
+fi
 export CITUSCTL_STATE_DIR="${CITUSCTL_STATE_DIR:-/tmp/citusctl-bench-chaos}"
 export CITUSCTL_TEMPORAL_PORT="${CITUSCTL_TEMPORAL_PORT:-31880}"
 export TEMPORAL_CLI_PATH="${TEMPORAL_CLI_PATH:-$(command -v temporal || echo temporal)}"
