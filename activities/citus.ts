@@ -34,7 +34,7 @@ export function createCitusActivities(deps: ActivityDeps) {
   /** --clean: drops the demo table (its shards go with it). Refuses when other tables exist unless force. */
   async function cleanUp(input: { spec: ClusterSpec; primaries: Primaries; force: boolean }): Promise<{ dropped: boolean; otherTables: string[] }> {
     const { spec } = input;
-    return onMember(spec, input.primaries.coordinator, 'clean-up', async (c) => {
+    return withHeartbeat(() => onMember(spec, input.primaries.coordinator, 'clean-up', async (c) => {
       // User tables only: extension members (Citus's own catalogs) are excluded.
       const { rows } = await c.query<{ name: string }>(
         `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -50,13 +50,13 @@ export function createCitusActivities(deps: ActivityDeps) {
       const exists = (await c.query('SELECT to_regclass($1) IS NOT NULL AS e', [`public.${spec.demo.table}`])).rows[0]?.e === true;
       if (exists) await c.query(`DROP TABLE public.${q(spec.demo.table)}`);
       return { dropped: exists, otherTables };
-    });
+    }));
   }
 
-  /** citus_set_coordinator_host, then citus_add_node per worker primary; existing rows are checked, not re-added. */
+  /** citus_set_coordinator_host, then citus_add_node per worker primary; existing rows are checked, not re-added. Heartbeats: citus_add_node syncs metadata and can outlast the heartbeat timeout on a busy machine. */
   async function registerNodes(input: { spec: ClusterSpec; primaries: Primaries }): Promise<{ added: string[]; nodeIds: Record<string, number> }> {
     const { spec, primaries } = input;
-    return onMember(spec, primaries.coordinator, 'node registration', async (c) => {
+    return withHeartbeat(() => onMember(spec, primaries.coordinator, 'node registration', async (c) => {
       const coord = await c.query<{ nodename: string; nodeport: number }>('SELECT nodename, nodeport FROM pg_dist_node WHERE groupid = 0');
       const row = coord.rows[0];
       if (!row || row.nodename !== primaries.coordinator || row.nodeport !== PG_PORT) {
@@ -83,14 +83,14 @@ export function createCitusActivities(deps: ActivityDeps) {
         added.push(host);
       }
       return { added, nodeIds };
-    });
+    }));
   }
 
   /** Creates and distributes the demo table unless pg_dist_partition already has it. */
   async function distributeDemoTable(input: { spec: ClusterSpec; primaries: Primaries }): Promise<{ distributed: boolean }> {
     const { spec } = input;
     const t = q(spec.demo.table);
-    return onMember(spec, input.primaries.coordinator, 'distribution', async (c) => {
+    return withHeartbeat(() => onMember(spec, input.primaries.coordinator, 'distribution', async (c) => {
       await c.query(`CREATE TABLE IF NOT EXISTS public.${t} (id bigint PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
       const already = await c.query('SELECT 1 FROM pg_dist_partition WHERE logicalrelid = $1::regclass', [`public.${spec.demo.table}`]);
       if (!already.rowCount) {
@@ -98,7 +98,7 @@ export function createCitusActivities(deps: ActivityDeps) {
       }
       await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON public.${t} TO ${APP_USER}`);
       return { distributed: !already.rowCount };
-    });
+    }));
   }
 
   /** Every worker primary holds shards of the demo table: in pg_dist_placement and as real tables. */
