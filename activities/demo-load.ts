@@ -10,13 +10,13 @@ import type { Client } from 'pg';
 import { demoCopyChunks, idBatches, idsOf, missingIds, rangeSize, type IdRange } from '../common/demo-load';
 import type { ClusterSpec } from '../common/spec';
 import type { Primaries } from '../common/topology';
-import { copyFromChunks } from '../lib/postgres/copy';
+import { copyFromChunks, keepCitusConnections } from '../lib/postgres/copy';
 import type { ActivityDeps } from './deps';
 import { classifyPgError, fatal } from './errors';
 import { asSuperuser } from './pg-access';
 
 /** Ids per COPY: large enough that per-statement cost (Citus: a 2PC over the shard connections) stays small. */
-export const DEMO_BATCH_SIZE = 50_000;
+export const DEMO_BATCH_SIZE = 100_000;
 
 interface LoadHeartbeat {
   /** The first id of the next batch: every batch before it is committed. */
@@ -57,6 +57,8 @@ export function createDemoLoadActivities(deps: ActivityDeps) {
         const before = await count({ from: 1, to: rows });
         if (before === rows) return { inserted: 0, total: rows };
         beat({ next: batches[0]?.from ?? rows + 1, progress: `rows 0/${rows}` });
+        // The shard connections of one COPY serve the next (Citus closes all but one per worker otherwise).
+        await keepCitusConnections(c, spec.demo.shardCount);
         for (const batch of batches) {
           if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('demo load cancelled');
           await loadBatch(c, t, batch, await count(batch));

@@ -14,4 +14,4 @@ export { streamingSource, walReceiver, type WalReceiver } from './wal-receiver';
 export { checkpointForRewind } from './rewind';
 export { PROBE_SQL, probeMemberSql } from './probe';
 export { POSTGRESQL_CONF } from './settings';
-export { copyFromChunks } from './copy';
+export { copyFromChunks, keepCitusConnections } from './copy';
