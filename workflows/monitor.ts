@@ -44,6 +44,7 @@ import type { MaintenanceRecord } from '../activities/monitor-actions';
 import { DEFAULT_THRESHOLDS, actionKey, backoffMs, decideCluster, type DecisionContext, type FailoverPolicy, type GroupStatus, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
+import { specFor } from './cluster-input';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { failoverWorkflowId, rejoinWorkflowId } from '../common/workflow-ids';
 import { validation } from './activity-proxies';
@@ -79,7 +80,9 @@ export interface MonitorCarry {
 }
 
 export interface MonitorInput {
+  /** Given by `up`; from the UI `{"cluster": "demo"}` suffices (the stored spec is read, then the monitor continues as new with it). */
   spec: ClusterSpecInput;
+  cluster?: string;
   tuning?: MonitorTuning;
   carry?: MonitorCarry;
 }
@@ -139,6 +142,7 @@ const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instan
 const MAX_RECORDS = 20;
 
 export async function monitorCluster(input: MonitorInput): Promise<void> {
+  if (!input.spec) return continueAsNew<typeof monitorCluster>({ ...input, spec: await specFor({ cluster: input.cluster }) });
   const root = CancellationScope.current();
   const groupNames = [COORDINATOR_GROUP, ...(input.spec.workers ?? [])];
   const carry: MonitorCarry = input.carry ?? { runs: 0, maintenance: { cluster: false, groups: [], at: '' }, history: emptyHistory(), notBefore: {}, failures: {}, lastActions: [] };

@@ -144,6 +144,16 @@ describe('{cluster, group} and {cluster, member} inputs read the stored spec', (
     expect(step(progress, 'validate').state).toBe('failed');
   });
 
+  test('monitorCluster {"cluster":...} reads the stored spec first: a cluster never set up here fails with UnknownCluster, nothing probed', async () => {
+    const m = mockActivities({}, STORED);
+    const taskQueue = uniqueId('tq');
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: m.activities });
+    const handle = await env.client.workflow.start('monitorCluster', { taskQueue, workflowId: uniqueId('monitor'), args: [{ cluster: 'nope' }] });
+    const error = await worker.runUntil(handle.result().then(() => undefined, (err: unknown) => err));
+    expect(failureOf(error)).toMatchObject({ type: 'UnknownCluster', nonRetryable: true, message: 'no cluster nope set up here' });
+    expect(sequence(m.calls)).toEqual(['loadClusterSpec']);
+  });
+
   test('neither a spec nor a cluster, or both naming different clusters: BadConfig, nothing runs', async () => {
     const m = mockActivities({}, STORED);
     const neither = await run('failoverGroup', { group: 'g1' }, m.activities);
