@@ -13,7 +13,9 @@
 # standby (the project's seed-standby.sh), a streaming check, synchronous_standby_names, PgBouncer
 # (config, start, one query through it) and the topology/primaries in etcd.
 # It runs in parallel exactly what the setup workflow runs in parallel (per-primary preparation,
-# the two standbys, the replication checks); everything else is sequential, as in the workflow.
+# the two standbys, the replication checks, and the standby chain beside the data chain +
+# PgBouncer; BASELINE_CONCURRENT=0 runs the standbys after the shard check, the order before
+# issue 8); everything else is sequential, as in the workflow.
 # It does not do citusctl's extra safety work: no preflight container, no per-container image
 # capability check, no check-before-act reads, no Temporal.
 #
@@ -188,6 +190,45 @@ SELECT citus_add_node('g2-a', 5432);
 EOF
 step registration
 
+# ---------------------------------------------------------------- standbys (a chain of their own)
+slot() { echo "citusctl_${1//-/_}"; }
+follow() {
+  local standby=$1 primary=${STANDBY_OF[$1]}
+  sql "${PORT[$primary]}" postgres -c "SELECT pg_create_physical_replication_slot('$(slot "$standby")', true)" >/dev/null
+  docker exec -u postgres "$(cname "$standby")" sh /citusctl/seed-standby.sh "$primary" "$(slot "$standby")" >/dev/null
+}
+streaming() {
+  local standby=$1 primary=${STANDBY_OF[$1]}
+  [ "$(sql "${PORT[$standby]}" postgres -c 'SELECT pg_is_in_recovery()')" = t ] || return 1
+  [ "$(sql "${PORT[$primary]}" postgres -c "SELECT r.state FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = '$(slot "$standby")'")" = streaming ]
+}
+# Follow, streaming check, synchronous_standby_names: beside the data chain, as the workflow runs
+# it (BASELINE_CONCURRENT=1, default), or after the shard check (0: the order before issue 8).
+standby_chain() {
+  pids=()
+  for s in "${!STANDBY_OF[@]}"; do follow "$s" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p"; done
+  step standby-follow
+
+  pids=()
+  for s in "${!STANDBY_OF[@]}"; do poll 60 streaming "$s" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p"; done
+  # Synchronous commit only once the standbys stream (the coordinator has none: nothing to set).
+  pids=()
+  for s in "${!STANDBY_OF[@]}"; do
+    sql "${PORT[${STANDBY_OF[$s]}]}" >/dev/null <<EOF &
+ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 ("$s")';
+SELECT pg_reload_conf();
+EOF
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  step replication-check
+}
+
+SB_PID=
+if [ "${BASELINE_CONCURRENT:-1}" = 1 ]; then standby_chain & SB_PID=$!; fi
+
 # ---------------------------------------------------------------- distribution, data, shards
 sql "$COORD" >/dev/null <<EOF
 CREATE TABLE public.events (id bigint PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
@@ -204,49 +245,20 @@ EOF
 [ "$n" = "$ROWS" ] || { echo "baseline: events holds $n rows, expected $ROWS" >&2; exit 1; }
 step data-load
 
+# Shard tables are looked up by name with to_regclass: real Citus hides them from pg_class queries.
 shards_total=0
-while IFS='|' read -r node placements; do
-  present=$(sql "${PORT[$node]}" postgres -c "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname ~ '^events_[0-9]+\$'")
+while IFS='|' read -r node placements names; do
+  present=$(sql "${PORT[$node]}" postgres -c "SELECT count(*) FROM unnest(string_to_array('$names', ',')) AS s WHERE to_regclass(s) IS NOT NULL")
   { [ "$placements" -gt 0 ] && [ "$present" -ge "$placements" ]; } || { echo "baseline: $node holds $present of $placements shards" >&2; exit 1; }
   shards_total=$((shards_total + placements))
-done < <(sql "$COORD" postgres -c "SELECT n.nodename, count(s.shardid) FROM pg_dist_node n
+done < <(sql "$COORD" postgres -c "SELECT n.nodename, count(s.shardid), coalesce(string_agg('events_' || s.shardid, ','), '') FROM pg_dist_node n
   LEFT JOIN pg_dist_placement p ON p.groupid = n.groupid
   LEFT JOIN pg_dist_shard s ON s.shardid = p.shardid AND s.logicalrelid = 'public.events'::regclass
   WHERE n.noderole = 'primary' AND n.groupid <> 0 GROUP BY n.nodename ORDER BY 1")
 [ "$shards_total" -eq "$SHARDS" ] || { echo "baseline: $shards_total shard placements, expected $SHARDS" >&2; exit 1; }
 step shard-check
 
-# ---------------------------------------------------------------- standbys
-slot() { echo "citusctl_${1//-/_}"; }
-follow() {
-  local standby=$1 primary=${STANDBY_OF[$1]}
-  sql "${PORT[$primary]}" postgres -c "SELECT pg_create_physical_replication_slot('$(slot "$standby")', true)" >/dev/null
-  docker exec -u postgres "$(cname "$standby")" sh /citusctl/seed-standby.sh "$primary" "$(slot "$standby")" >/dev/null
-}
-streaming() {
-  local standby=$1 primary=${STANDBY_OF[$1]}
-  [ "$(sql "${PORT[$standby]}" postgres -c 'SELECT pg_is_in_recovery()')" = t ] || return 1
-  [ "$(sql "${PORT[$primary]}" postgres -c "SELECT r.state FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = '$(slot "$standby")'")" = streaming ]
-}
-pids=()
-for s in "${!STANDBY_OF[@]}"; do follow "$s" & pids+=($!); done
-for p in "${pids[@]}"; do wait "$p"; done
-step standby-follow
-
-pids=()
-for s in "${!STANDBY_OF[@]}"; do poll 60 streaming "$s" & pids+=($!); done
-for p in "${pids[@]}"; do wait "$p"; done
-# Synchronous commit only once the standbys stream (the coordinator has none: nothing to set).
-pids=()
-for s in "${!STANDBY_OF[@]}"; do
-  sql "${PORT[${STANDBY_OF[$s]}]}" >/dev/null <<EOF &
-ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 ("$s")';
-SELECT pg_reload_conf();
-EOF
-  pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p"; done
-step replication-check
+if [ -z "$SB_PID" ]; then standby_chain; fi
 
 # ---------------------------------------------------------------- PgBouncer
 cat > "$STATE/pgb/citusctl/pgbouncer.ini" <<'EOF'
@@ -282,6 +294,8 @@ docker start "$(cname pgbouncer)" >/dev/null
 through_pgbouncer() { [ "$(sql "$PGB_PORT" app -c 'SELECT count(*) FROM public.events')" = "$ROWS" ]; }
 poll 20 through_pgbouncer
 step pgbouncer
+
+if [ -n "$SB_PID" ]; then wait "$SB_PID"; fi   # the standby chain, when it ran beside
 
 # ---------------------------------------------------------------- etcd
 topology=$(printf '{"cluster":"%s","durability":"synchronous","groups":[%s,%s,%s],"pgbouncer":{"hostPort":%d,"poolMode":"transaction"},"demo":{"table":"events","rows":%d,"shardCount":%d}}' \
