@@ -15,6 +15,7 @@ import { createSwitchoverActivities } from './switchover';
 import { createMemberStateActivities } from './member-state';
 import { createMonitorProbeActivities } from './monitor-probe';
 import { createMonitorActionActivities } from './monitor-actions';
+import { createMonitorRecreateActivities } from './monitor-recreate';
 import { createHealthActivities } from './health';
 import { createResolveImagesActivities } from './resolve-images';
 import { createClusterSpecActivities } from './cluster-spec';
@@ -37,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMemberStateActivities(deps),
     ...createMonitorProbeActivities(deps),
     ...createMonitorActionActivities(deps),
+    ...createMonitorRecreateActivities(deps),
     ...createHealthActivities(deps),
     ...createResolveImagesActivities(deps),
     ...createClusterSpecActivities(deps),

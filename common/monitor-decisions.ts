@@ -130,6 +130,7 @@ export function durabilityDecision(g: GroupTrack | undefined, durability: 'synch
 export type MonitorAction =
   | { kind: 'failover'; group: string; oldPrimary: string; requireApproval: boolean; candidates?: string[]; reason: string }
   | { kind: 'restart'; group: string; member: string; reason: string }
+  | { kind: 'recreate'; group: string; member: string; reason: string }
   | { kind: 'rejoin'; group: string; member: string; reason: string }
   | { kind: 'cancel-rejoin'; group: string; member: string; reason: string }
   | { kind: 'durability'; group: string; primary: string; mode: 'synchronous' | 'async'; reason: string };
@@ -245,7 +246,7 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
       if (word === 'streaming') continue;
       const since = mt.notStreamingSince ?? o.at;
       if (o.container === 'absent') {
-        notes.push(`${m}: container absent: \`citusctl up\` re-creates it`);
+        due({ kind: 'recreate', group, member: m, reason: `${m}'s container is gone (its volume keeps its data and member state)` });
       } else if (o.state === 'fenced') {
         due({ kind: 'rejoin', group, member: m, reason: `${m} is fenced (${o.container})` });
       } else if (CONTAINER_DOWN.includes(o.container)) {

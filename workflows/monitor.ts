@@ -299,6 +299,17 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
         }
         return;
       }
+      case 'recreate': {
+        try {
+          const r = await quick.recreateMember({ spec: s, member: a.member });
+          settle(key, true, thresholds.standbyGraceMs * 2);
+          record({ kind: 'recreate', target: a.member, outcome: 'done', detail: `${r.created ? 'container created' : `already ${r.state}`}: ${a.reason}` });
+        } catch (err) {
+          settle(key, false, 0);
+          record({ kind: 'recreate', target: a.member, outcome: 'failed', detail: errorMessage(err) });
+        }
+        return;
+      }
       case 'durability': {
         try {
           const r = await quick.setGroupDurability({ spec: s, group: a.group, primary: a.primary, mode: a.mode, reason: a.reason });

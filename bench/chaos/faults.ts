@@ -158,7 +158,7 @@ async function removeMember(ctx: RoundContext): Promise<FaultRecord> {
   const isPrimary = victim === primary;
   const tFault = now();
   await ctx.docker(['rm', '-f', ctx.cluster.containerOf(victim)]);
-  if (isPrimary) await ctx.run(['failover', group]);
+  if (isPrimary && ctx.mode === 'commands') await ctx.run(['failover', group]);
   return { kind: 'remove-member', target: `${victim} (${isPrimary ? 'primary' : 'standby'} of ${group})`, tFault, tFaultEnd: now(), notes: [] };
 }
 

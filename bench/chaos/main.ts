@@ -26,15 +26,15 @@ import { RoundContext, type RepairMode } from './round-context';
 
 const env = process.env;
 
-/** CHAOS_REPAIR=monitor: the monitor repairs alone (remove-member is left out: re-creating a container is `up`'s job). */
+/** CHAOS_REPAIR=monitor: the monitor repairs alone, a removed container included (it re-creates it on its volume). */
 function repairMode(): RepairMode {
   const m = env.CHAOS_REPAIR ?? 'commands';
   if (m !== 'commands' && m !== 'monitor') throw new Error(`CHAOS_REPAIR must be commands or monitor: ${m}`);
   return m;
 }
 
-function faultKinds(mode: RepairMode): FaultKind[] {
-  if (!env.CHAOS_FAULTS) return FAULT_KINDS.filter((k) => mode === 'commands' || k !== 'remove-member');
+function faultKinds(): FaultKind[] {
+  if (!env.CHAOS_FAULTS) return [...FAULT_KINDS];
   const kinds = env.CHAOS_FAULTS.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
   if (bad.length) throw new Error(`CHAOS_FAULTS: unknown kind(s) ${bad.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
@@ -60,7 +60,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const seed = env.CHAOS_SEED ? Number(env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
   if (!Number.isInteger(seed)) throw new Error(`CHAOS_SEED must be an integer: ${String(env.CHAOS_SEED)}`);
   const mode = repairMode();
-  const kinds = faultKinds(mode);
+  const kinds = faultKinds();
   const kindRng = new Rng(seed); // the kinds alone, so a seed's sequence of kinds does not depend on the cluster's state
   const rng = new Rng(seed ^ 0x5bd1e995);
   const intervalMs = Number(env.WRITE_INTERVAL_MS ?? 20);

@@ -188,7 +188,7 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
     ['a second writable member: rejoin at once', { 'g1-b': ['writable'] }, {}, 1, ['rejoin:g1-b']],
     ['running, not streaming for less than the grace: wait', { 'g1-b': ['lost-sender'] }, {}, 5, []],
     ['running, not streaming for the grace: rejoin', { 'g1-b': ['lost-sender'] }, {}, 21, ['rejoin:g1-b']],
-    ['absent container: only a note', { 'g1-b': ['down', 'absent'] }, {}, 1, []],
+    ['removed container (docker rm): re-created on its volume', { 'g1-b': ['down', 'absent'] }, {}, 1, ['recreate:g1-b']],
     ['paused standby: wait', { 'g1-b': ['slow', 'paused'] }, {}, 30, []],
   ])('%s', (_what, shapes, extra, rounds, expected) => {
     let h = foldObservation(emptyHistory(), round(0, {}), MEMBERS);

@@ -117,7 +117,7 @@ export function worldActivities(world: World, specInput: ClusterSpecInput) {
     },
   });
 
-  const monitorActs: Pick<Activities, 'monitorProbe' | 'readMaintenance' | 'recordMaintenance' | 'restartMember' | 'setGroupDurability'> = {
+  const monitorActs: Pick<Activities, 'monitorProbe' | 'readMaintenance' | 'recordMaintenance' | 'restartMember' | 'recreateMember' | 'setGroupDurability'> = {
     async monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {
       monitorCalls.push({ name: 'monitorProbe', input: { context: input.context } });
       const ctx = Context.current();
@@ -150,6 +150,13 @@ export function worldActivities(world: World, specInput: ClusterSpecInput) {
       const started = m.container !== 'running';
       Object.assign(m, { container: 'running', up: m.state !== 'fenced' });
       return { started, state: 'running' };
+    },
+    async recreateMember({ member }) {
+      monitorCalls.push({ name: 'recreateMember', input: member });
+      const m = world.members[member]!;
+      const created = m.container === 'absent';
+      Object.assign(m, { container: 'running', up: m.state !== 'fenced' });
+      return { created, state: 'running' };
     },
     async setGroupDurability({ group, primary, mode, reason }) {
       monitorCalls.push({ name: 'setGroupDurability', input: { group, mode } });

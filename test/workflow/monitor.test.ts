@@ -147,6 +147,9 @@ test('synchronous commit never blocks forever: async while the only standby is d
     world.kill('g1-c');
     await waitUntil('g1-c restarted', () => world.members['g1-c']!.container === 'running' || undefined);
     expect(sim.monitorCalls.filter((c) => c.name === 'restartMember').map((c) => c.input)).toEqual(['g1-c']);
+    Object.assign(world.members['g2-b']!, { container: 'absent', up: false }); // docker rm -f
+    await waitUntil('g2-b re-created', () => world.members['g2-b']!.container === 'running' || undefined);
+    expect(sim.monitorCalls.filter((c) => c.name === 'recreateMember').map((c) => c.input)).toEqual(['g2-b']);
     expect(sim.failoversStarted('g1') + sim.failoversStarted('g2')).toBe(0);
     expect(sim.failover.called('rejoinMember')).toHaveLength(0); // within the grace: no rejoin
   }, { ...TUNING, thresholds: { ...TUNING!.thresholds, standbyGraceMs: 60_000 } });
