@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pidAlive, supervisedWorkerState, workerDir, workerLog, type SupervisedWorkerState } from '../lib/supervised-worker-files';
+import { pidAlive, supervisedWorkerState, workerDir, workerLog } from '../lib/supervised-worker-files';
 import { workerBuild } from '../worker/build-id';
 
 const SUPERVISOR_MAIN = path.join(__dirname, '..', 'worker', 'supervisor.js');
@@ -68,5 +68,3 @@ export async function stopSupervisedWorker(root: string, timeoutMs = 30_000): Pr
   return true;
 }
 
-export type { SupervisedWorkerState };
-export { supervisedWorkerState };

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stateDir } from '../lib/state-dir';
-import { supervisedWorkerState, supervisorFile, workerDir, workerLog, writeJson, removeOwnRecord, type SupervisorRecord } from '../lib/supervised-worker-files';
+import { supervisedWorkerState, supervisorFile, workerDir, writeJson, removeOwnRecord, type SupervisorRecord } from '../lib/supervised-worker-files';
 import { ensureTemporal } from '../lib/temporal-server';
 import { workerBuild } from './build-id';
 
@@ -85,7 +85,6 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   // stdout/stderr are the log file the CLI opened for us (`<state>/worker/worker.log`).
-  void workerLog;
   main().catch((err) => {
     log(`failed: ${(err as Error).stack ?? String(err)}`);
     process.exit(1);
