@@ -101,8 +101,12 @@ export function createCitusActivities(deps: ActivityDeps) {
     }));
   }
 
-  /** Every worker primary holds shards of the demo table: in pg_dist_placement and as real tables. */
-  async function checkShards(input: { spec: ClusterSpec; primaries: Primaries }): Promise<ShardSpread> {
+  /**
+   * Every worker primary holds shards of the demo table: in pg_dist_placement and as real tables.
+   * allowEmpty: a worker with no placement at all passes (added after distribution, it gets its
+   * shards from a rebalance); a placement without its table never does.
+   */
+  async function checkShards(input: { spec: ClusterSpec; primaries: Primaries; allowEmpty?: boolean }): Promise<ShardSpread> {
     const { spec, primaries } = input;
     return withHeartbeat(async () => {
       const placements = await onMember(spec, primaries.coordinator, 'shard check', (c) =>
@@ -129,7 +133,7 @@ export function createCitusActivities(deps: ActivityDeps) {
         perWorker[host] = { placements: shards.length, tablesPresent: present };
         shardCount += shards.length;
       }
-      const empty = Object.entries(perWorker).filter(([, v]) => v.placements === 0 || v.tablesPresent < v.placements);
+      const empty = Object.entries(perWorker).filter(([, v]) => (v.placements === 0 && !input.allowEmpty) || v.tablesPresent < v.placements);
       if (empty.length) {
         throw fatal('Invariant', `workers without (all of) their shards: ${empty.map(([h, v]) => `${h} (${v.tablesPresent}/${v.placements})`).join(', ')}`);
       }

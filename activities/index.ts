@@ -20,6 +20,9 @@ import { createHealthActivities } from './health';
 import { createResolveImagesActivities } from './resolve-images';
 import { createClusterSpecActivities } from './cluster-spec';
 import { createSearchAttributeActivities } from './search-attributes';
+import { createRebalanceActivities } from './rebalance';
+import { createDrainActivities } from './drain';
+import { createDroppedGroupActivities } from './dropped-groups';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -43,6 +46,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createResolveImagesActivities(deps),
     ...createClusterSpecActivities(deps),
     ...createSearchAttributeActivities(),
+    ...createRebalanceActivities(deps),
+    ...createDrainActivities(deps),
+    ...createDroppedGroupActivities(deps),
   };
 }
 

@@ -6,7 +6,11 @@ import { POSTGRESQL_CONF } from '../lib/postgres';
 import type { ContainerFiles } from './docker-helpers';
 import { readScript } from './node-containers';
 
-/** Only the cluster's Docker network is admitted; replication only for the replication user. No trust. */
+/**
+ * Only the cluster's Docker network and the node itself are admitted; replication only for the
+ * replication user. No trust. Loopback: Citus's background rebalancer connects to its own node as
+ * citus.local_hostname (localhost).
+ */
 export function pgHba(networkCidr: string): string {
   return [
     '# citusctl: no trust, only the cluster network',
@@ -14,6 +18,8 @@ export function pgHba(networkCidr: string): string {
     'local   all          all          scram-sha-256',
     `host    replication  ${REPLICATION_USER}   ${networkCidr}   scram-sha-256`,
     `host    all          all          ${networkCidr}   scram-sha-256`,
+    'host    all          all          127.0.0.1/32   scram-sha-256',
+    'host    all          all          ::1/128        scram-sha-256',
     '',
   ].join('\n');
 }

@@ -2,7 +2,8 @@
 /** citusctl: up, status, down, worker, images build. Every command takes --config FILE and --json. */
 import { Command } from 'commander';
 import { SpecError, type ClusterSpec } from '../common/spec';
-import { failoverWorkflowId, rejoinWorkflowId, switchoverWorkflowId, unfenceWorkflowId } from '../common/workflow-ids';
+import { drainWorkflowId, failoverWorkflowId, rebalanceWorkflowId, rejoinWorkflowId, switchoverWorkflowId, unfenceWorkflowId } from '../common/workflow-ids';
+import { TRANSFER_MODES } from '../common/rebalance';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
 import { controlPlaneLines } from './status-lines';
@@ -55,12 +56,13 @@ withCommon(program.command('up').description('provision the cluster and run the 
   .option('--force', 'with --clean: proceed even if other tables exist (they are left alone)')
   .option('--no-worker', 'do not run an in-process worker (one is running elsewhere)')
   .option('--no-monitor', 'no self-healing: start neither the monitor nor the supervised worker (failovers by command only)')
-  .action(async (opts: CommonOpts & { clean?: boolean; force?: boolean; worker: boolean; monitor: boolean }) => {
+  .option('--no-rebalance', 'a worker group added to the spec gets no shards now (citusctl rebalance later)')
+  .action(async (opts: CommonOpts & { clean?: boolean; force?: boolean; worker: boolean; monitor: boolean; rebalance: boolean }) => {
     try {
       const s = spec(opts);
       const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
       const started = Date.now();
-      const report = await (await lazy.up()).up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker ? 'auto' : false, monitor: opts.monitor }, log);
+      const report = await (await lazy.up()).up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker ? 'auto' : false, monitor: opts.monitor, rebalance: opts.rebalance }, log);
       print(opts.json, { ok: true, ...report }, () => {
         const r = report.result;
         console.log(`\ncluster ${r.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`);
@@ -150,6 +152,31 @@ withCommon(program.command('unfence <member>').description('lift a fence: the gr
   .option('--no-worker', 'do not run an in-process worker')
   .action((member: string, opts: CommonOpts & { worker: boolean }) =>
     runGroupWorkflow(opts, 'unfenceMemberWorkflow', (c) => unfenceWorkflowId(c, member), () => ({ member }), (r) => String(r.detail)),
+  );
+
+const mb = (bytes: unknown) => `${(Number(bytes) / 1024 / 1024).toFixed(1)} MB`;
+const transferMode = (mode: string) => {
+  if (!(TRANSFER_MODES as readonly string[]).includes(mode)) throw new Error(`--transfer-mode ${mode}: use one of ${TRANSFER_MODES.join(', ')}`);
+  return mode;
+};
+
+withCommon(program.command('rebalance').description('move shards so every worker group holds its share (Citus background rebalancer, followed move by move)'))
+  .option('--transfer-mode <mode>', `${TRANSFER_MODES.join(' | ')}: auto moves logically while writes go on`, 'auto')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((opts: CommonOpts & { transferMode: string; worker: boolean }) =>
+    runGroupWorkflow(opts, 'rebalanceCluster', (c) => rebalanceWorkflowId(c), () => ({ transferMode: transferMode(opts.transferMode) }), (r) =>
+      (r.jobs as number[]).length ? `rebalanced: ${String(r.movesDone)} moves, ${mb(r.bytesMoved)} (jobs ${(r.jobs as number[]).join(', ')})` : 'nothing to move: the cluster is balanced',
+    ),
+  );
+
+withCommon(program.command('drain <group>').description('move every shard off a worker group, then remove it (Citus node, slots, containers, etcd keys)'))
+  .option('--volumes', "also delete the group's data volumes (kept by default)")
+  .option('--transfer-mode <mode>', `${TRANSFER_MODES.join(' | ')}`, 'auto')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((group: string, opts: CommonOpts & { volumes?: boolean; transferMode: string; worker: boolean }) =>
+    runGroupWorkflow(opts, 'drainGroup', (c) => drainWorkflowId(c, group), () => ({ group, volumes: opts.volumes ?? false, transferMode: transferMode(opts.transferMode) }), (r) =>
+      `${group} drained (${String(r.movesDone)} moves, ${mb(r.bytesMoved)}) and removed: ${(r.removedContainers as string[]).length} containers${(r.removedVolumes as string[]).length ? ` and ${(r.removedVolumes as string[]).length} volumes` : ' (volumes kept)'}; remove ${group} from the spec file`,
+    ),
   );
 
 withCommon(program.command('approve <group>').description('approve (or --reject) a failover waiting for approval'))

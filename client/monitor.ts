@@ -12,6 +12,7 @@ import { monitorWorkflowId } from '../common/workflow-ids';
 import { stateDir } from '../lib/state-dir';
 import { MONITOR_TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
 import type { MaintenanceInput } from '../workflows/monitor';
+import { reloadSpecSignal } from '../workflows/monitor-signals';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
 import { connectClient } from './temporal-client';
 
@@ -19,8 +20,8 @@ import { connectClient } from './temporal-client';
 export const monitorId = monitorWorkflowId;
 
 /**
- * Starts the monitor unless it runs. A running one keeps its input (its spec): a changed policy
- * applies once it is restarted (`citusctl down` / a terminate, then `up`).
+ * Starts the monitor unless it runs. A running one is told to reload the stored spec (the setup
+ * just stored it: a group may have been added); it keeps its state.
  */
 export async function ensureMonitor(client: Client, spec: ClusterSpec): Promise<{ workflowId: string; runId: string; started: boolean }> {
   const workflowId = monitorWorkflowId(spec.name);
@@ -32,6 +33,7 @@ export async function ensureMonitor(client: Client, spec: ClusterSpec): Promise<
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   });
+  if (running) await handle.signal(reloadSpecSignal);
   return { workflowId, runId: handle.firstExecutionRunId, started: !running };
 }
 

@@ -23,6 +23,8 @@ export interface UpOptions {
   worker?: boolean | 'auto';
   /** Start the monitor and the supervised worker it needs (default true). */
   monitor?: boolean;
+  /** Rebalance onto worker groups that hold no shards yet (default true). */
+  rebalance?: boolean;
 }
 
 export type UpReport = RunReport<SetupClusterResult> & { pgpass: string };
@@ -34,7 +36,7 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
   const report = await runWorkflow<SetupClusterResult>({
     workflowType: 'setupCluster',
     workflowId: setupWorkflowId(finalSpec.name),
-    args: [{ spec: finalSpec, clean: opts.clean ?? false, force: opts.force ?? false }],
+    args: [{ spec: finalSpec, clean: opts.clean ?? false, force: opts.force ?? false, ...(opts.rebalance === false ? { rebalance: false } : {}) }],
     json: opts.json,
     worker: opts.worker,
     log,

@@ -70,6 +70,16 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   healthMonitor: (i) => `observe ${str(i.workflowId) ?? 'the monitor'}`,
   healthCitus: (i) => `observe Citus on ${str(i.coordinator) ?? 'the coordinator'}`,
   storeHealthReport: (i) => `store the health report of ${cluster(i) ?? 'the cluster'}`,
+  refuseDroppedGroups: (i) => `check no group left out of the spec of ${cluster(i) ?? 'the cluster'} is still in Citus`,
+  checkRebalanceReady: (i) => `check logical moves can run (${str(i.transferMode) ?? 'auto'})`,
+  startRebalance: (i) => `start${i.drainOnly ? ' a drain-only' : ' a'} rebalance of ${cluster(i) ?? 'the cluster'} (or follow the running job)`,
+  followRebalance: (i) => num(i.jobId) === undefined ? undefined : `follow rebalance job ${num(i.jobId)}${num(rec(i.previous).movesDone) !== undefined ? ` (${num(rec(i.previous).movesDone)}/${num(rec(i.previous).movesTotal) ?? '?'} moves)` : ''}`,
+  checkDrain: (i) => str(i.group) && `check ${str(i.group)} can be drained`,
+  markDraining: (i) => str(i.group) && `mark ${str(i.group)} shouldhaveshards = false`,
+  verifyDrained: (i) => str(i.group) && `verify no placement is left on ${str(i.group)}`,
+  removeWorkerNode: (i) => str(i.group) && `remove ${str(i.group)}'s primary from Citus`,
+  removeGroupContainers: (i) => str(i.group) && `remove ${str(i.group)}'s containers${i.volumes ? ' and volumes' : ''}`,
+  forgetGroup: (i) => str(i.group) && `delete ${str(i.group)}'s etcd keys`,
 };
 
 /** The summary of one call, or undefined (unknown activity or input). At most one line of 200 characters. */

@@ -17,6 +17,8 @@ export const ErrorTypes = {
   RejoinFailed: 'RejoinFailed',
   /** A required container image is neither present, nor pullable, nor buildable here. */
   ImageMissing: 'ImageMissing',
+  /** Citus's rebalance job failed (its tasks' errors in the message) and restarting it did not help. */
+  RebalanceFailed: 'RebalanceFailed',
   /** A workflow named a cluster this worker's state directory has no stored spec for. */
   UnknownCluster: 'UnknownCluster',
 } as const;

@@ -25,12 +25,15 @@ export const topologyKey = (cluster: string) => `${etcdPrefix(cluster)}/topology
 export const specKey = (cluster: string) => `${etcdPrefix(cluster)}/spec`;
 
 export const groupsPrefix = (cluster: string) => `${etcdPrefix(cluster)}/groups/`;
+/** Every key of one group (primary, durability, last failover). */
+export const groupPrefix = (cluster: string, group: string) => `${groupsPrefix(cluster)}${group}/`;
 export const primaryKey = (cluster: string, group: string) => `${groupsPrefix(cluster)}${group}/primary`;
 export const durabilityKey = (cluster: string, group: string) => `${groupsPrefix(cluster)}${group}/durability`;
 export const lastFailoverKey = (cluster: string, group: string) => `${groupsPrefix(cluster)}${group}/last-failover`;
 
 /** Event ids come from workflow ids or times: anything but [A-Za-z0-9_.-] becomes '_'. */
 export const eventId = (raw: string) => raw.replace(/[^A-Za-z0-9_.-]/g, '_');
+export const groupEventsPrefix = (cluster: string, group: string) => `${etcdPrefix(cluster)}/events/${group}/`;
 export const eventKey = (cluster: string, group: string, id: string) => `${etcdPrefix(cluster)}/events/${group}/${eventId(id)}`;
 
 export const membersPrefix = (cluster: string) => `${etcdPrefix(cluster)}/members/`;

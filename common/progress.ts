@@ -41,6 +41,11 @@ export class ProgressTracker {
     Object.assign(this.step(name), { state: 'done', endedAt: this.now(), detail });
   }
 
+  /** A running step's news (a long step's progress: moves done, the move in flight). */
+  note(name: string, detail: string): void {
+    this.step(name).detail = detail;
+  }
+
   skip(name: string, detail: string): void {
     Object.assign(this.step(name), { state: 'skipped', endedAt: this.now(), detail });
   }

@@ -20,3 +20,7 @@ export const monitorWorkflowId = (cluster: string) => `monitor-${cluster}`;
 export const healthScheduleId = (cluster: string) => `health-${cluster}`;
 /** A health check started by hand (`citusctl health`): its own id, so it never waits for a scheduled one. */
 export const healthRunId = (cluster: string, at: Date) => `${healthScheduleId(cluster)}-${at.toISOString().replace(/[:.]/g, '-')}`;
+/** `rebalance-<cluster>`: one rebalance at a time per cluster (Citus runs one job anyway). */
+export const rebalanceWorkflowId = (cluster: string) => `rebalance-${cluster}`;
+/** `drain-<cluster>-<group>`: drain and remove one worker group. */
+export const drainWorkflowId = (cluster: string, group: string) => `drain-${cluster}-${group}`;

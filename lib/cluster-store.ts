@@ -65,6 +65,9 @@ export interface ClusterStore {
   releaseLock(group: string, owner: string): Promise<boolean>;
 
   snapshot(groups: string[]): Promise<StoreSnapshot>;
+
+  /** Deletes everything of a removed group: its keys, events and lock, and its members' states. Returns how many keys went. */
+  forgetGroup(group: string, members: string[]): Promise<number>;
 }
 
 const parsed = (raw: string | null): unknown => {
@@ -189,6 +192,17 @@ export function createClusterStore(etcd: Etcd3, cluster: string): ClusterStore {
         if (group) out.lockOwners[group] = String((parsed(raw) as { owner?: unknown } | null)?.owner ?? 'unknown');
       }
       return out;
+    },
+
+    async forgetGroup(group, members) {
+      let deleted = 0;
+      for (const prefix of [keys.groupPrefix(cluster, group), keys.groupEventsPrefix(cluster, group)]) {
+        deleted += Number((await etcd.delete().prefix(prefix)).deleted);
+      }
+      for (const key of [keys.lockKey(cluster, group), ...members.map((m) => keys.memberStateKey(cluster, m))]) {
+        deleted += Number((await etcd.delete().key(key)).deleted);
+      }
+      return deleted;
     },
   };
 }

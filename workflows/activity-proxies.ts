@@ -33,6 +33,11 @@ export const acts = summarized(proxyActivities<Activities>({ startToCloseTimeout
 export const validation = summarized(proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 3 } }));
 /** Data loads, base backups, image pulls and builds. */
 export const longRunning = summarized(proxyActivities<Activities>({ startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry }));
+/**
+ * Following a long job (a rebalance): each call returns within 30 s with news; a dead worker's call
+ * is retried elsewhere 15 s after its last heartbeat and follows the same job.
+ */
+export const following = summarized(proxyActivities<Activities>({ startToCloseTimeout: '2m', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 60 } }));
 /** Failover's time-critical steps: retried fast, a handful of times. */
 export const critical = summarized(
   proxyActivities<Activities>({

@@ -5,3 +5,5 @@ export * from './rejoin-member';
 export * from './unfence-member';
 export * from './monitor';
 export * from './health-check';
+export * from './rebalance-cluster';
+export * from './drain-group';

@@ -51,6 +51,7 @@ import { validation } from './activity-proxies';
 import { childSearchAttributes, tagWorkflow } from './tag-workflow';
 import { failoverGroup, type FailoverGroupResult } from './failover-group';
 import { rejoinMemberWorkflow } from './rejoin-member';
+import { reloadSpecSignal } from './monitor-signals';
 
 export interface MonitorTuning {
   thresholds?: Partial<MonitorThresholds>;
@@ -81,7 +82,7 @@ export interface MonitorCarry {
 
 export interface MonitorInput {
   /** Given by `up`; from the UI `{"cluster": "demo"}` suffices (the stored spec is read, then the monitor continues as new with it). */
-  spec: ClusterSpecInput;
+  spec?: ClusterSpecInput;
   cluster?: string;
   tuning?: MonitorTuning;
   carry?: MonitorCarry;
@@ -172,6 +173,11 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   };
 
   setHandler(monitorStatusQuery, () => status);
+  let reloadSpec = false;
+  setHandler(reloadSpecSignal, () => {
+    reloadSpec = true;
+    wake();
+  });
   const validated: { spec?: ClusterSpec } = {};
   const changeMaintenance = async (next: MaintenanceRecord): Promise<MaintenanceRecord> => {
     status.maintenance = next; // in force at once; etcd is the record status and a new monitor read
@@ -328,7 +334,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   let signature = carry.signature;
   for (let i = 0; ; i++) {
     const idle = !Object.keys(failovers).length && !Object.keys(rejoins).length;
-    if (idle && (i >= maxIterations || workflowInfo().continueAsNewSuggested)) break;
+    if (idle && (reloadSpec || i >= maxIterations || workflowInfo().continueAsNewSuggested)) break;
     status.state = 'watching';
     status.iterations = i;
     probeScope = new CancellationScope();
@@ -361,7 +367,8 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   status.state = 'continuing-as-new';
   await condition(allHandlersFinished);
   await continueAsNew<typeof monitorCluster>({
-    spec: input.spec,
+    // The stored spec is read again when it changed (a group added or drained).
+    ...(reloadSpec ? { cluster: s.name } : { spec: input.spec }),
     tuning: input.tuning,
     carry: { runs: status.runs, maintenance: status.maintenance, history, signature, notBefore: carry.notBefore, failures: carry.failures, lastActions: status.lastActions },
   });

@@ -9,6 +9,7 @@ import { ProgressTracker } from '../common/progress';
 import type { ClusterSpec, ImageRole, PartialSpecInput } from '../common/spec';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
 import { acts, longRunning, validation } from './activity-proxies';
+import { followedRebalance } from './followed-rebalance';
 import { progressQuery } from './progress-query';
 import { tagWorkflow } from './tag-workflow';
 
@@ -22,6 +23,8 @@ export interface SetupClusterInput {
   /** Drop the demo table first (refused when other tables exist unless force). */
   clean?: boolean;
   force?: boolean;
+  /** Rebalance onto worker groups that hold no shards yet (a group added to the spec); default true. */
+  rebalance?: boolean;
 }
 
 export interface SetupClusterResult {
@@ -34,6 +37,8 @@ export interface SetupClusterResult {
   demoRowsThroughPgBouncer: number;
   shards: ShardSpread;
   replication: ReplicationStatus[];
+  /** The rebalance onto new groups (scale-out), when one ran. */
+  rebalance?: { jobs: number[]; movesDone: number; bytesMoved: number };
 }
 
 export const SETUP_STEPS = [
@@ -50,6 +55,9 @@ export const SETUP_STEPS = [
   'replication-check',
   'pgbouncer',
   'publish',
+  'rebalance-check',
+  'rebalance',
+  'moves',
 ] as const;
 
 /**
@@ -65,6 +73,13 @@ const RESOLVE_AND_STORE_PATCH = 'setup-resolve-images-store-spec';
  */
 const CONCURRENT_STEPS_PATCH = 'setup-concurrent-standbys';
 
+/**
+ * Scale-out (issue 9): a spec that no longer lists a group still in Citus is refused, a worker
+ * registered after the table was distributed may hold no shards until the rebalance that ends the
+ * setup. Earlier histories lack the marker and replay without these activities.
+ */
+const SCALE_OUT_PATCH = 'setup-scale-out';
+
 const describeImages = (r: { images: Record<string, string>; sources: Record<string, string | undefined> }) =>
   Object.entries(r.images).map(([role, image]) => `${role} ${image} (${r.sources[role] ?? '?'})`).join(', ');
 
@@ -79,9 +94,12 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
   setHandler(progressQuery, () => progress.snapshot());
 
   const resolveAndStore = patched(RESOLVE_AND_STORE_PATCH);
+  const scaleOut = patched(SCALE_OUT_PATCH);
   const validated = await progress.run('validate', async () => {
     const s = await specOf(input);
     await tagWorkflow(s.name);
+    // Before anything is created: a group left out of the spec must have been drained.
+    if (scaleOut) await acts.refuseDroppedGroups({ spec: s });
     return s;
   }, (s) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`);
   // Present, else pulled, else the offline stand-in, else a clear error: whoever started the setup.
@@ -120,7 +138,8 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
   const dataSteps = async () => {
     await progress.run('distribution', () => acts.distributeDemoTable({ spec, primaries }), (r) => (r.distributed ? `distributed ${spec.demo.table}` : 'already distributed'));
     const load = await progress.run('data-load', () => longRunning.loadDemoData({ spec, primaries }), (r) => `${r.inserted} inserted, ${r.total} rows`);
-    const shards = await progress.run('shard-check', () => acts.checkShards({ spec, primaries }), (r) => Object.entries(r.perWorker).map(([w, v]) => `${w}: ${v.placements}`).join(', '));
+    // A group added to the spec gets its shards from the rebalance at the end.
+    const shards = await progress.run('shard-check', () => acts.checkShards({ spec, primaries, allowEmpty: scaleOut }), (r) => Object.entries(r.perWorker).map(([w, v]) => `${w}: ${v.placements}`).join(', '));
     return { load, shards };
   };
   const standbySteps = async () => {
@@ -154,8 +173,22 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
     replication = await standbySteps();
     bouncer = await pgbouncerStep();
   }
-  const { load, shards } = data;
+  const { load } = data;
+  let { shards } = data;
   await progress.run('publish', () => acts.publishToEtcd({ spec, primaries }), (r) => (r.written.length ? `wrote ${r.written.length} keys` : 'etcd up to date'));
+
+  // Scale-out: once the new group is published and its standbys stream, it takes its share.
+  const empty = Object.entries(shards.perWorker).filter(([, v]) => v.placements === 0).map(([w]) => w);
+  let rebalance: SetupClusterResult['rebalance'];
+  if (!scaleOut || !empty.length || input.rebalance === false) {
+    const why = !empty.length ? 'every worker holds shards' : input.rebalance === false ? `not requested (${empty.join(', ')} hold no shards: citusctl rebalance)` : 'workflow version before scale-out';
+    for (const step of ['rebalance-check', 'rebalance', 'moves'] as const) progress.skip(step, why);
+  } else {
+    await progress.run('rebalance-check', () => acts.checkRebalanceReady({ spec }), () => `${empty.join(', ')} hold no shards`);
+    const r = await followedRebalance(progress, { start: 'rebalance', moves: 'moves' }, { spec });
+    rebalance = { jobs: r.jobs, movesDone: r.final?.movesDone ?? 0, bytesMoved: r.final?.bytesMoved ?? 0 };
+    shards = await acts.checkShards({ spec, primaries, allowEmpty: spec.demo.shardCount < spec.workers.length });
+  }
 
   return {
     cluster: spec.name,
@@ -166,6 +199,7 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
     demoRowsThroughPgBouncer: bouncer.demoRows,
     shards,
     replication,
+    ...(rebalance ? { rebalance } : {}),
   };
 }
 

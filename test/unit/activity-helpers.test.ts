@@ -28,14 +28,15 @@ describe('pgHba', () => {
     expect(rules.every((r) => ['peer', 'scram-sha-256'].includes(r[r.length - 1]!))).toBe(true);
   });
 
-  test('host rules admit only the given CIDR, with scram-sha-256', () => {
+  test('host rules admit only the given CIDR and the node itself (loopback: the rebalancer), with scram-sha-256', () => {
     const host = rules.filter((r) => r[0]!.startsWith('host'));
     expect(host.length).toBeGreaterThan(0);
     for (const r of host) {
       expect(r[0]).toBe('host');
-      expect(r[3]).toBe(cidr);
+      expect([cidr, '127.0.0.1/32', '::1/128']).toContain(r[3]);
       expect(r[4]).toBe('scram-sha-256');
     }
+    expect(host.filter((r) => r[3] === cidr).length).toBe(2);
     expect(pgHba(cidr)).not.toMatch(/0\.0\.0\.0\/0|::\/0|\ball\s+all\s+all\b|samehost|samenet/);
   });
 
