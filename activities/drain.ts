@@ -9,10 +9,10 @@ import type { ClusterSpec } from '../common/spec';
 import { drainRefusal, type DrainTarget } from '../common/drain-decisions';
 import { containerName, PG_PORT, slotName, volumeName, type Primaries } from '../common/topology';
 import { dropSlot } from '../lib/postgres';
-import { removeNode, setShouldHaveShards, shardTablesOnNode, tablesBytes, workerNodes } from '../lib/postgres/rebalance';
+import { cleanupOrphansOf, removeNode, setShouldHaveShards, shardTablesOnNode, tablesBytes, workerNodes } from '../lib/postgres/rebalance';
 import type { ActivityDeps } from './deps';
 import { containerState, execIn } from './docker-helpers';
-import { classifyPgError, fatal } from './errors';
+import { classifyPgError, fatal, notReady } from './errors';
 import { withHeartbeat } from './heartbeat';
 import { PG_VOLUME_TARGET } from './node-containers';
 import { asSuperuser } from './pg-access';
@@ -87,13 +87,18 @@ export function createDrainActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => ({ changed: await on(input.spec, input.primaries.coordinator, 'marking the group as draining', (c) => setShouldHaveShards(c, host, PG_PORT, false)) }));
   }
 
-  /** No placement is left on the group (non-retryable otherwise, naming the count). */
+  /**
+   * No placement is left on the group (non-retryable otherwise, naming the count), and no source
+   * copy waits for Citus's deferred drop (retryable until the clean-up is through).
+   */
   async function verifyDrained(input: DrainInput): Promise<{ placements: number }> {
     const host = primaryOf(input);
     return withHeartbeat(async () => {
       const nodes = await on(input.spec, input.primaries.coordinator, 'counting placements', workerNodes);
       const placements = nodes.find((n) => n.host === host && n.port === PG_PORT)?.placements ?? 0;
       if (placements) throw fatal('Invariant', `${input.group} still holds ${placements} shard placements after the drain: nothing was removed; rerun the drain`);
+      const pending = await on(input.spec, input.primaries.coordinator, 'cleaning up moved shards', (c) => cleanupOrphansOf(c, host, PG_PORT));
+      if (pending) throw notReady(`${pending} moved shards of ${input.group} still wait for Citus's deferred drop`);
       return { placements };
     });
   }

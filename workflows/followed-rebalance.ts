@@ -62,7 +62,7 @@ export async function followedRebalance(progress: ProgressTracker, steps: { star
       throw ApplicationFailure.nonRetryable(why, ErrorTypes.RebalanceFailed, snapshot);
     }
     restarts++;
-    progress.note(steps.moves, `${describeRebalance(snapshot)}; starting again in 10 s (${restarts}/${MAX_RESTARTS})`);
-    await sleep('10s');
+    progress.note(steps.moves, `${describeRebalance(snapshot)}; starting again in 5 s (${restarts}/${MAX_RESTARTS})`);
+    await sleep('5s');
   }
 }

@@ -167,6 +167,22 @@ export async function setShouldHaveShards(c: PgClient, host: string, port: numbe
   return true;
 }
 
+/**
+ * Citus drops a moved shard's source copy later (pg_dist_cleanup, the maintenance daemon): a node
+ * removed before that keeps the orphan, and a later move back onto it fails for good. Cleans up now
+ * and returns how many cleanup records still name the node's group (0 before removing it).
+ * Without pg_dist_cleanup (the Citus test double) there is nothing to wait for.
+ */
+export async function cleanupOrphansOf(c: PgClient, host: string, port: number): Promise<number> {
+  if (!(await c.query("SELECT 1 FROM pg_proc WHERE proname = 'citus_cleanup_orphaned_resources'")).rowCount) return 0;
+  await c.query('CALL citus_cleanup_orphaned_resources()');
+  const r = await c.query<{ n: string }>(
+    "SELECT count(*)::text AS n FROM pg_dist_cleanup WHERE node_group_id IN (SELECT groupid FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary')",
+    [host, port],
+  );
+  return Number(r.rows[0]!.n);
+}
+
 /** citus_remove_node unless Citus no longer knows the node. Returns whether it removed it. */
 export async function removeNode(c: PgClient, host: string, port: number): Promise<boolean> {
   const cur = await c.query('SELECT 1 FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2', [host, port]);

@@ -13,6 +13,7 @@ import { parseSpec, SpecError, type ClusterSpec } from '../../common/spec';
 import { groupsOf, slotName, type Primaries } from '../../common/topology';
 import { anyOneOf } from '../../lib/postgres';
 import { resolveImages } from '../../activities/images';
+import type { RebalanceSnapshot } from '../../common/rebalance';
 
 /** Every activity setupCluster, failoverGroup, switchoverGroup and rejoinMemberWorkflow call. */
 export const MOCKED_ACTIVITY_NAMES = [
@@ -49,6 +50,16 @@ export const MOCKED_ACTIVITY_NAMES = [
   'storeClusterSpec',
   'loadClusterSpec',
   'searchAttributesRegistered',
+  'refuseDroppedGroups',
+  'checkRebalanceReady',
+  'startRebalance',
+  'followRebalance',
+  'checkDrain',
+  'markDraining',
+  'verifyDrained',
+  'removeWorkerNode',
+  'removeGroupContainers',
+  'forgetGroup',
 ] as const satisfies ReadonlyArray<keyof Activities>;
 export type MockedActivityName = (typeof MOCKED_ACTIVITY_NAMES)[number];
 export type MockedActivities = Pick<Activities, MockedActivityName>;
@@ -73,6 +84,8 @@ export interface Scenario {
   stored?: Record<string, unknown>;
   /** What searchAttributesRegistered answers (default false: the test server has no CitusCluster). */
   searchAttributes?: boolean;
+  /** The rebalance jobs Citus would run, in order: each a list of snapshots followRebalance returns (default: one job of 2 moves). */
+  rebalanceJobs?: Array<Array<Pick<RebalanceSnapshot, 'state'> & Partial<RebalanceSnapshot>>>;
 }
 
 type Mocked = { [K in MockedActivityName]: jest.Mock<ReturnType<MockedActivities[K]>, Parameters<MockedActivities[K]>> };
@@ -89,6 +102,8 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
   const lookups: string[] = [];
   const promoted = new Set(scenario.promoted ?? []);
   const probes = scenario.probes ?? [false, false, false];
+  const jobs = scenario.rebalanceJobs ?? [[{ state: 'running', movesDone: 1 }, { state: 'finished', movesDone: 2 }]];
+  const rebalance: { started: number; running?: number; seen: number } = { started: 0, seen: 0 };
   const defaults: MockedActivities = {
     async validateSpec(input: unknown) {
       try {
@@ -208,6 +223,46 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
     },
     async searchAttributesRegistered() {
       return scenario.searchAttributes ?? false;
+    },
+    async refuseDroppedGroups() {
+      return { dropped: [] };
+    },
+    async checkRebalanceReady({ transferMode }) {
+      return { nodes: 3, transferMode: transferMode ?? 'auto' };
+    },
+    // Job ids count from 1; a job still running is adopted (as Citus's running job would be).
+    async startRebalance() {
+      if (rebalance.running !== undefined) return { jobId: rebalance.running, adopted: true };
+      if (rebalance.started >= jobs.length) return { jobId: null, adopted: false };
+      rebalance.running = ++rebalance.started;
+      rebalance.seen = 0;
+      return { jobId: rebalance.running, adopted: false };
+    },
+    async followRebalance({ jobId }) {
+      const script = jobs[jobId - 1] ?? [];
+      const s = script[Math.min(rebalance.seen++, script.length - 1)] ?? { state: 'finished' as const };
+      const snap: RebalanceSnapshot = { jobId, tasks: {}, movesDone: 0, movesTotal: 2, bytesTotal: 0, bytesMoved: 0, current: [], errors: [], ...s };
+      if (['finished', 'failed', 'cancelled'].includes(snap.state)) rebalance.running = undefined;
+      return snap;
+    },
+    async checkDrain() {
+      return { removed: false, placements: 4, bytesToMove: 1024 };
+    },
+    async markDraining() {
+      return { changed: true };
+    },
+    async verifyDrained() {
+      return { placements: 0 };
+    },
+    async removeWorkerNode() {
+      return { removed: true };
+    },
+    async removeGroupContainers({ spec, group, volumes }) {
+      const members = spec.members.filter((m) => m.group === group).map((m) => `citusctl-${spec.name}-${m.name}`);
+      return { removedContainers: members, removedVolumes: volumes ? members.map((m) => `${m}-data`) : [], droppedSlots: [] };
+    },
+    async forgetGroup() {
+      return { deletedKeys: 3 };
     },
   };
   const impl = { ...defaults, ...overrides } as Record<string, (...args: unknown[]) => Promise<unknown>>;

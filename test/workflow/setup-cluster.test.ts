@@ -29,7 +29,9 @@ const runSetup = (activities: Partial<MockedActivities>, input: SetupClusterInpu
   runWorkflow<SetupClusterResult>(env, bundle, 'setupCluster', input, activities, during);
 
 /** Up to registration, one after another. */
-const prefixOrder = ['validateSpec', 'resolveImages', 'provisionCluster', 'storeClusterSpec', 'readLivePrimaries', 'waitForNodes', 'prepareNode', 'registerNodes'];
+const prefixOrder = ['validateSpec', 'refuseDroppedGroups', 'resolveImages', 'provisionCluster', 'storeClusterSpec', 'readLivePrimaries', 'waitForNodes', 'prepareNode', 'registerNodes'];
+/** Every worker holds shards on a fresh cluster: the scale-out rebalance is skipped. */
+const REBALANCE_STEPS = ['rebalance-check', 'rebalance', 'moves'];
 /** After registration two chains run side by side (patch setup-concurrent-standbys), each in order. */
 const dataChain = ['distributeDemoTable', 'loadDemoData', 'checkShards', 'initPgBouncer'];
 const standbyChain = ['followPrimary', 'checkReplication', 'configureDurability'];
@@ -63,7 +65,8 @@ test('happy path: every step in order, progress all done with clean-up skipped, 
 
   expect(progress.workflow).toBe('setupCluster');
   expect(progress.steps.map((s) => s.name)).toEqual([...SETUP_STEPS]);
-  expect(stateOf(progress)).toEqual(Object.fromEntries(SETUP_STEPS.map((s) => [s, s === 'clean-up' ? 'skipped' : 'done'])));
+  expect(stateOf(progress)).toEqual(Object.fromEntries(SETUP_STEPS.map((s) => [s, s === 'clean-up' || REBALANCE_STEPS.includes(s) ? 'skipped' : 'done'])));
+  for (const s of REBALANCE_STEPS) expect(step(progress, s).detail).toBe('every worker holds shards');
   expect(step(progress, 'clean-up').detail).toBe('not requested');
   expect(step(progress, 'validate').detail).toBe('cluster wftest: 7 members, 2 worker groups');
   expect(step(progress, 'standby-follow').detail).toBe('4 seeded, 4 standbys');
@@ -99,7 +102,56 @@ test.each([false, true])('clean: true runs cleanUp after readiness and before re
   expect(m.called('cleanUp')).toHaveLength(1);
   expect(m.called('cleanUp')[0]!.input).toMatchObject({ force, primaries: { coordinator: 'coord-a' } });
   expect(step(progress, 'clean-up')).toMatchObject({ state: 'done', detail: 'dropped events' });
-  expect(progress.steps.every((s) => s.state === 'done')).toBe(true);
+  expect(progress.steps.every((s) => s.state === 'done' || REBALANCE_STEPS.includes(s.name))).toBe(true);
+});
+
+/** checkShards as on a cluster a group was just added to: g2-a registered after distribution, no shards yet. */
+const newGroupEmpty = (m: { called: (n: 'checkShards') => unknown[] }) => async ({ primaries }: { primaries: { workers: Record<string, string> } }) => {
+  const rebalanced = m.called('checkShards').length > 1; // the second check runs after the rebalance
+  const perWorker = Object.fromEntries(Object.values(primaries.workers).map((w) => [w, { placements: w === 'g2-a' && !rebalanced ? 0 : 4, tablesPresent: w === 'g2-a' && !rebalanced ? 0 : 4 }]));
+  return { perWorker, shardCount: 8 };
+};
+
+test('scale-out: a worker without shards after the shard check gets them from a followed rebalance at the end (job, moves, progress)', async () => {
+  const m: ReturnType<typeof mockActivities> = mockActivities({ checkShards: (i) => newGroupEmpty(m)(i) }, { rebalanceJobs: [[{ state: 'running', movesDone: 1, movesTotal: 3 }, { state: 'running', movesDone: 2, movesTotal: 3 }, { state: 'finished', movesDone: 3, movesTotal: 3, bytesMoved: 3 * 1024 * 1024, bytesTotal: 3 * 1024 * 1024 }]] });
+  const { result, error, progress } = await runSetup(m.activities);
+  expect(error).toBeUndefined();
+  // The first shard check lets the new worker be empty; the rebalance comes after publish, then a strict check.
+  expect(m.inputs('checkShards').map((i) => i.allowEmpty ?? false)).toEqual([true, false]);
+  const names = m.calls.map((c) => c.name);
+  expect(names.indexOf('checkRebalanceReady')).toBeGreaterThan(names.indexOf('publishToEtcd'));
+  expect(sequence(m.calls.filter((c) => ['checkRebalanceReady', 'startRebalance', 'followRebalance'].includes(c.name)))).toEqual(['checkRebalanceReady', 'startRebalance', 'followRebalance']);
+  expect(m.called('followRebalance')).toHaveLength(3);
+  expect(m.inputs('followRebalance').map((i) => i.previous?.movesDone)).toEqual([undefined, 1, 2]); // each call reports over the last
+  expect(m.inputs('startRebalance')[0]).toMatchObject({ drainOnly: false, transferMode: 'auto' });
+  expect(stateOf(progress)).toMatchObject({ 'rebalance-check': 'done', rebalance: 'done', moves: 'done' });
+  expect(step(progress, 'rebalance-check').detail).toBe('g2-a hold no shards');
+  expect(step(progress, 'rebalance').detail).toBe('started job 1');
+  expect(step(progress, 'moves').detail).toBe('job 1 finished: 3/3 moves, 3.0/3.0 MB');
+  expect(result!.rebalance).toEqual({ jobs: [1], movesDone: 3, bytesMoved: 3 * 1024 * 1024 });
+  expect(result!.shards.perWorker['g2-a']).toEqual({ placements: 4, tablesPresent: 4 });
+});
+
+test('scale-out with rebalance: false (--no-rebalance) leaves the new worker empty and says how to rebalance later', async () => {
+  const m: ReturnType<typeof mockActivities> = mockActivities({ checkShards: (i) => newGroupEmpty(m)(i) });
+  const { result, error, progress } = await runSetup(m.activities, { spec: SPEC_INPUT, rebalance: false });
+  expect(error).toBeUndefined();
+  expect(m.called('startRebalance')).toHaveLength(0);
+  expect(stateOf(progress)).toMatchObject({ 'rebalance-check': 'skipped', rebalance: 'skipped', moves: 'skipped' });
+  expect(step(progress, 'rebalance').detail).toBe('not requested (g2-a hold no shards: citusctl rebalance)');
+  expect(result!.rebalance).toBeUndefined();
+});
+
+test('a spec leaving out a group still in Citus is refused in validate, before anything is provisioned', async () => {
+  const m = mockActivities({
+    async refuseDroppedGroups() {
+      throw ApplicationFailure.create({ type: 'Refused', message: 'up refused, nothing was changed: the spec leaves out g3 (Citus node g3-a, 5 shard placements); run `citusctl drain g3` first', nonRetryable: true });
+    },
+  });
+  const { error, progress } = await runSetup(m.activities);
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect(sequence(m.calls)).toEqual(['validateSpec', 'refuseDroppedGroups']);
+  expect(step(progress, 'validate')).toMatchObject({ state: 'failed', detail: expect.stringContaining('citusctl drain g3') });
 });
 
 test('a non-retryable failure (BadConfig from validateSpec) fails the workflow, marks the step failed, and runs nothing after it', async () => {
@@ -168,7 +220,7 @@ test('a retryable failure (throws twice, then succeeds) is retried by Temporal a
   expect(m.called('waitForNodes').map((c) => c.attempt)).toEqual([1, 2, 3]);
   expect(m.called('readLivePrimaries')).toHaveLength(1); // only the failing activity is retried, not the step
   expectSetupOrder(m.calls);
-  expect(progress.steps.every((s) => s.state === 'done' || s.name === 'clean-up')).toBe(true);
+  expect(progress.steps.every((s) => s.state === 'done' || s.name === 'clean-up' || REBALANCE_STEPS.includes(s.name))).toBe(true);
 });
 
 test('standby pairs follow the LIVE primaries from readLivePrimaries (after a failover the second member leads)', async () => {
@@ -239,6 +291,9 @@ test('the progress query answers while an activity is blocked', async () => {
     'replication-check': expect.stringMatching(/^(pending|running|done)$/),
     pgbouncer: 'pending',
     publish: 'pending',
+    'rebalance-check': 'pending',
+    rebalance: 'pending',
+    moves: 'pending',
   });
   expect(step(during!, 'data-load').startedAt).toEqual(expect.any(Number));
   expect(step(during!, 'data-load').endedAt).toBeUndefined();
