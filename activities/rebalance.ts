@@ -7,6 +7,7 @@ import type { ClusterSpec } from '../common/spec';
 import { allPrimaries, type Primaries } from '../common/topology';
 import { bytesOf, changedEnough, isActive, isTerminal, taskCounts, TRANSFER_MODES, type RebalanceSnapshot, type TransferMode } from '../common/rebalance';
 import {
+  cancelRebalanceJob,
   jobMoveBytes,
   latestRebalanceJob,
   logicalMoveSettings,
@@ -142,5 +143,10 @@ export function createRebalanceActivities(deps: ActivityDeps) {
     });
   }
 
-  return { checkRebalanceReady, startRebalance, followRebalance };
+  /** Cancels the job (the workflow following it was cancelled); moves already done stay. */
+  async function stopRebalance(input: { spec: ClusterSpec; jobId: number }): Promise<{ cancelled: boolean }> {
+    return withHeartbeat(async () => ({ cancelled: await onCoordinator(input.spec, `cancelling rebalance job ${input.jobId}`, (c) => cancelRebalanceJob(c, input.jobId)) }));
+  }
+
+  return { checkRebalanceReady, startRebalance, followRebalance, stopRebalance };
 }

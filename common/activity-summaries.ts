@@ -74,6 +74,7 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   checkRebalanceReady: (i) => `check logical moves can run (${str(i.transferMode) ?? 'auto'})`,
   startRebalance: (i) => `start${i.drainOnly ? ' a drain-only' : ' a'} rebalance of ${cluster(i) ?? 'the cluster'} (or follow the running job)`,
   followRebalance: (i) => num(i.jobId) === undefined ? undefined : `follow rebalance job ${num(i.jobId)}${num(rec(i.previous).movesDone) !== undefined ? ` (${num(rec(i.previous).movesDone)}/${num(rec(i.previous).movesTotal) ?? '?'} moves)` : ''}`,
+  stopRebalance: (i) => num(i.jobId) === undefined ? undefined : `cancel rebalance job ${num(i.jobId)}`,
   checkDrain: (i) => str(i.group) && `check ${str(i.group)} can be drained`,
   markDraining: (i) => str(i.group) && `mark ${str(i.group)} shouldhaveshards = false`,
   verifyDrained: (i) => str(i.group) && `verify no placement is left on ${str(i.group)}`,

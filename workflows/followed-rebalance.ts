@@ -4,11 +4,12 @@
  * rebalance, drain and setup's scale-out. The job id lives in workflow state, so a worker crash
  * only retries the follow, on the same job.
  *
- * A job that ends failed or cancelled (a failover of a source or target group cancels the move
- * Citus was making) is started again, up to MAX_RESTARTS times: the moves already done stay, the
- * new job plans only what is left.
+ * A job that ends failed is started again, up to MAX_RESTARTS times: the moves already done stay,
+ * the new job plans only what is left. (A move a failover broke is retried by Citus itself, by node
+ * id, against the new primary: the job stays running.) A job someone cancelled (citus_rebalance_stop)
+ * is not restarted: the workflow fails saying so. Cancelling the workflow cancels the job.
  */
-import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import type { ProgressTracker } from '../common/progress';
 import { describeRebalance, type RebalanceSnapshot, type TransferMode } from '../common/rebalance';
@@ -47,17 +48,25 @@ export async function followedRebalance(progress: ProgressTracker, steps: { star
     jobs.push(started.jobId);
     progress.start(steps.moves);
     let snapshot: RebalanceSnapshot | undefined;
-    do {
-      snapshot = await following.followRebalance({ spec: input.spec, jobId: started.jobId, ...(snapshot ? { previous: snapshot } : {}) });
-      progress.note(steps.moves, describeRebalance(snapshot));
-    } while (!['finished', 'failed', 'cancelled'].includes(snapshot.state));
+    try {
+      do {
+        snapshot = await following.followRebalance({ spec: input.spec, jobId: started.jobId, ...(snapshot ? { previous: snapshot } : {}) });
+        progress.note(steps.moves, describeRebalance(snapshot));
+      } while (!['finished', 'failed', 'cancelled'].includes(snapshot.state));
+    } catch (err) {
+      // The workflow was cancelled (the UI, `citusctl down`): Citus's job stops with it.
+      if (isCancellation(err)) await CancellationScope.nonCancellable(() => acts.stopRebalance({ spec: input.spec, jobId: started.jobId! }));
+      throw err;
+    }
     final = snapshot;
     if (snapshot.state === 'finished') {
       progress.finish(steps.moves, describeRebalance(snapshot));
       return { jobs, final, restarts };
     }
-    if (restarts >= MAX_RESTARTS) {
-      const why = `rebalance job ${snapshot.jobId} ${snapshot.state} after ${restarts} restarts${snapshot.errors.length ? `: ${snapshot.errors.join(' | ')}` : ''}`;
+    if (snapshot.state === 'cancelled' || restarts >= MAX_RESTARTS) {
+      const why = snapshot.state === 'cancelled'
+        ? `rebalance job ${snapshot.jobId} was cancelled in Citus (citus_rebalance_stop or citus_job_cancel); moves done stay done: citusctl rebalance continues`
+        : `rebalance job ${snapshot.jobId} ${snapshot.state} after ${restarts} restarts${snapshot.errors.length ? `: ${snapshot.errors.join(' | ')}` : ''}`;
       progress.fail(steps.moves, why);
       throw ApplicationFailure.nonRetryable(why, ErrorTypes.RebalanceFailed, snapshot);
     }

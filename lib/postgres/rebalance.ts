@@ -94,6 +94,14 @@ export async function startRebalanceJob(c: PgClient, opts: { drainOnly: boolean;
   return id === null || id === undefined ? null : Number(id);
 }
 
+/** citus_job_cancel of a job still active; returns whether it cancelled it. */
+export async function cancelRebalanceJob(c: PgClient, jobId: number): Promise<boolean> {
+  const job = await readRebalanceJob(c, jobId);
+  if (!job || ['finished', 'cancelled', 'failed'].includes(job.state)) return false;
+  await c.query('SELECT citus_job_cancel($1)', [jobId]);
+  return true;
+}
+
 /** Distributed and reference tables a logical move cannot replicate UPDATE/DELETE of: no primary key and no replica identity. */
 export async function tablesWithoutReplicaIdentity(c: PgClient): Promise<string[]> {
   const r = await c.query<{ name: string }>(

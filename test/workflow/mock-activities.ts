@@ -54,6 +54,7 @@ export const MOCKED_ACTIVITY_NAMES = [
   'checkRebalanceReady',
   'startRebalance',
   'followRebalance',
+  'stopRebalance',
   'checkDrain',
   'markDraining',
   'verifyDrained',
@@ -244,6 +245,11 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
       const snap: RebalanceSnapshot = { jobId, tasks: {}, movesDone: 0, movesTotal: 2, bytesTotal: 0, bytesMoved: 0, current: [], errors: [], ...s };
       if (['finished', 'failed', 'cancelled'].includes(snap.state)) rebalance.running = undefined;
       return snap;
+    },
+    async stopRebalance({ jobId }) {
+      const cancelled = rebalance.running === jobId;
+      rebalance.running = undefined;
+      return { cancelled };
     },
     async checkDrain() {
       return { removed: false, placements: 4, bytesToMove: 1024 };

@@ -30,6 +30,14 @@ afterAll(async () => {
 const rebalance = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT }) => runWorkflow<RebalanceClusterResult>(env, bundle, 'rebalanceCluster', input, activities);
 const drain = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT, group: 'g2' }) => runWorkflow<DrainGroupResult>(env, bundle, 'drainGroup', input, activities);
 
+async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const CITUS_ERROR = 'ERROR: shard move failed as the orphaned shard public.events_102025 leftover from the previous move could not be cleaned up';
 
 describe('rebalanceCluster', () => {
@@ -83,7 +91,7 @@ describe('rebalanceCluster', () => {
     expect(result!.jobs).toEqual([1]);
   });
 
-  test("a failed job (a failover cancelled a move) is started again; the rest of the moves finish", async () => {
+  test("a failed job is started again; the rest of the moves finish", async () => {
     const m = mockActivities({}, { rebalanceJobs: [[{ state: 'failed', movesDone: 1, errors: [`task 2: ${CITUS_ERROR}`] }], [{ state: 'finished', movesDone: 1, movesTotal: 1 }]] });
     const { result, error, progress } = await rebalance(m.activities);
     expect(error).toBeUndefined();
@@ -102,6 +110,28 @@ describe('rebalanceCluster', () => {
     expect(f.message).toContain(CITUS_ERROR);
     expect(m.called('startRebalance')).toHaveLength(MAX_RESTARTS + 1);
     expect(step(progress, 'moves')).toMatchObject({ state: 'failed', detail: expect.stringContaining(CITUS_ERROR) });
+  });
+
+  test('a job someone cancelled in Citus is not restarted: the workflow fails saying so', async () => {
+    const m = mockActivities({}, { rebalanceJobs: [[{ state: 'cancelled', movesDone: 1 }], [{ state: 'finished' }]] });
+    const { error } = await rebalance(m.activities);
+    expect(failureOf(error).message).toMatch(/rebalance job 1 was cancelled in Citus .*citusctl rebalance continues/);
+    expect(m.called('startRebalance')).toHaveLength(1);
+  });
+
+  test('cancelling the workflow cancels the Citus job it follows', async () => {
+    const m: ReturnType<typeof mockActivities> = mockActivities({
+      async followRebalance({ jobId }) {
+        await new Promise((r) => setTimeout(r, 200));
+        return { jobId, state: 'running', tasks: {}, movesDone: 0, movesTotal: 2, bytesTotal: 0, bytesMoved: 0, current: [], errors: [] };
+      },
+    });
+    const { error } = await runWorkflow<RebalanceClusterResult>(env, bundle, 'rebalanceCluster', { spec: SPEC_INPUT }, m.activities, async (handle) => {
+      await waitFor(() => m.called('followRebalance').length >= 2);
+      await handle.cancel();
+    });
+    expect(error).toBeDefined();
+    expect(m.inputs('stopRebalance')).toEqual([expect.objectContaining({ jobId: 1 })]);
   });
 
   test('a refused check (tables without a replica identity) starts nothing', async () => {
