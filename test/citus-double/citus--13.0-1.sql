@@ -12,12 +12,18 @@
  *   create_distributed_table (+ column_to_column_name),
  *   pg_dist_node, pg_dist_partition, pg_dist_shard, pg_dist_placement,
  *   pg_dist_colocation, pg_dist_local_group, pg_dist_node_metadata,
- *   the view pg_dist_shard_placement.
+ *   the view pg_dist_shard_placement;
+ *   a metadata-level rebalancer: citus_set_node_property,
+ *   citus_move_shard_placement, citus_rebalance_start/_status/_wait/_stop,
+ *   citus_job_status/_list/_wait/_cancel, get_rebalance_progress,
+ *   replicate_reference_tables, citus_cleanup_orphaned_resources,
+ *   pg_dist_background_job, pg_dist_background_task, pg_dist_cleanup.
  *
  * What it does NOT do: query routing (distributed tables are ordinary local
  * tables on the coordinator; shard tables on the workers stay empty), 2PC,
- * reference tables, rebalancing, shard moves, DDL propagation, metadata sync
- * of table metadata to workers.
+ * reference tables, background jobs (rebalance moves run synchronously inside
+ * citus_rebalance_start and copy no data), DDL propagation, metadata sync of
+ * table metadata to workers.
  *
  * Node-to-node connections use libpq through the C functions of the dblink
  * library, declared privately in schema citus_double_internal, so that
@@ -908,6 +914,625 @@ END $$;
 
 CREATE EVENT TRIGGER citus_double_cascade_to_shards ON sql_drop
     EXECUTE FUNCTION citus_double_internal.drop_trigger();
+
+------------------------------------------------------------------------------
+-- rebalancer (metadata level)
+--
+-- The double has no background workers: citus_rebalance_start plans the moves
+-- and performs them SYNCHRONOUSLY inside the call, then records the job as
+-- 'finished' with one 'done' task per move. A move creates the (empty) shard
+-- tables on the target, repoints pg_dist_placement and drops the shard tables
+-- on the source; no data is copied (the double's shard tables are empty).
+-- Balancing is by placement COUNT per colocation group (an approximation of
+-- Citus's default by_disk_size strategy). See README.md.
+------------------------------------------------------------------------------
+
+CREATE TYPE citus.shard_transfer_mode AS ENUM ('auto', 'force_logical', 'block_writes');
+CREATE TYPE pg_catalog.citus_job_status AS ENUM
+    ('scheduled', 'running', 'finished', 'cancelling', 'cancelled', 'failing', 'failed');
+CREATE TYPE pg_catalog.citus_task_status AS ENUM
+    ('blocked', 'runnable', 'running', 'done', 'cancelling', 'error', 'unscheduled', 'cancelled');
+
+CREATE SEQUENCE pg_catalog.pg_dist_background_job_job_id_seq MINVALUE 1 NO CYCLE;
+CREATE SEQUENCE pg_catalog.pg_dist_background_task_task_id_seq MINVALUE 1 NO CYCLE;
+
+CREATE TABLE pg_catalog.pg_dist_background_job (
+    job_id      bigint NOT NULL DEFAULT nextval('pg_catalog.pg_dist_background_job_job_id_seq') PRIMARY KEY,
+    state       pg_catalog.citus_job_status NOT NULL DEFAULT 'scheduled',
+    job_type    name NOT NULL,
+    description text NOT NULL,
+    started_at  timestamptz,
+    finished_at timestamptz
+);
+
+CREATE TABLE pg_catalog.pg_dist_background_task (
+    job_id         bigint NOT NULL REFERENCES pg_catalog.pg_dist_background_job (job_id),
+    task_id        bigint NOT NULL DEFAULT nextval('pg_catalog.pg_dist_background_task_task_id_seq') PRIMARY KEY,
+    owner          regrole NOT NULL DEFAULT CURRENT_USER::regrole,
+    pid            integer,
+    status         pg_catalog.citus_task_status NOT NULL DEFAULT 'runnable',
+    command        text NOT NULL,
+    retry_count    integer,
+    not_before     timestamptz,
+    message        text NOT NULL DEFAULT '',
+    nodes_involved integer[],
+    UNIQUE (job_id, task_id)
+);
+
+-- Real Citus records moved-away source shards here and drops them later; the
+-- double drops them within the move, so this table stays empty.
+CREATE TABLE pg_catalog.pg_dist_cleanup (
+    record_id     bigint  NOT NULL PRIMARY KEY,
+    operation_id  bigint  NOT NULL,
+    object_type   integer NOT NULL,
+    object_name   text    NOT NULL,
+    node_group_id integer NOT NULL,
+    policy_type   integer NOT NULL
+);
+
+GRANT SELECT ON pg_catalog.pg_dist_background_job, pg_catalog.pg_dist_background_task,
+    pg_catalog.pg_dist_cleanup TO PUBLIC;
+GRANT SELECT ON SEQUENCE pg_catalog.pg_dist_background_job_job_id_seq,
+    pg_catalog.pg_dist_background_task_task_id_seq TO PUBLIC;
+
+-- Run cmd on the primary of group gid (locally when gid is this node's group).
+CREATE FUNCTION citus_double_internal.group_exec(gid integer, cmd text)
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    n record;
+BEGIN
+    IF gid = citus_double_internal.local_group_id() THEN
+        EXECUTE cmd;
+        RETURN;
+    END IF;
+    SELECT d.nodename, d.nodeport INTO n FROM pg_catalog.pg_dist_node d
+     WHERE d.groupid = gid AND d.noderole = 'primary';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'group % has no primary node', gid;
+    END IF;
+    PERFORM citus_double_internal.remote_exec(n.nodename, n.nodeport, cmd);
+END $$;
+
+-- The shards that move together with shard s (as in Citus, a move takes the
+-- whole shard group): the shard with the same hash range in every table of
+-- s's colocation group.
+CREATE FUNCTION citus_double_internal.shard_group(s bigint)
+    RETURNS TABLE (shard bigint, rel regclass)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+AS $$
+    SELECT o.shardid, o.logicalrelid
+      FROM pg_catalog.pg_dist_shard x
+      JOIN pg_catalog.pg_dist_partition px ON px.logicalrelid = x.logicalrelid
+      JOIN pg_catalog.pg_dist_partition po ON po.colocationid = px.colocationid AND px.colocationid <> 0
+      JOIN pg_catalog.pg_dist_shard o ON o.logicalrelid = po.logicalrelid AND o.shardminvalue = x.shardminvalue
+     WHERE x.shardid = s
+    UNION
+    SELECT x.shardid, x.logicalrelid FROM pg_catalog.pg_dist_shard x WHERE x.shardid = s
+    ORDER BY 1
+$$;
+
+-- shard_transfer_mode 'auto' uses logical replication in Citus, which needs a
+-- replica identity: fail like Citus for a table without one.
+CREATE FUNCTION citus_double_internal.ensure_replica_identity(rels regclass[])
+    RETURNS void LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    bad text;
+BEGIN
+    SELECT c.relname INTO bad
+      FROM pg_class c
+     WHERE c.oid = ANY (rels::oid[])
+       AND (c.relreplident = 'n'
+            OR (c.relreplident = 'd'
+                AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)))
+     ORDER BY c.oid LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot use logical replication to transfer shards of the relation % since it doesn''t have a REPLICA IDENTITY or PRIMARY KEY', bad
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'UPDATE and DELETE commands on the shard will error out during logical replication unless there is a REPLICA IDENTITY or PRIMARY KEY.',
+                  HINT = 'If you wish to continue without a replica identity set the shard_transfer_mode to ''force_logical'' or ''block_writes''.';
+    END IF;
+END $$;
+
+-- Move the shard group of shard s from group src to group tgt: check that the
+-- source answers, create the (empty) shard tables on the target, repoint the
+-- placements. Returns the DROP commands for the source's shard tables; callers
+-- run them with drop_moved_shards once all moves of the call succeeded (real
+-- Citus also drops moved-away shards after the move).
+CREATE FUNCTION citus_double_internal.move_shard_group(s bigint, src integer, tgt integer)
+    RETURNS text LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    create_cmds text;
+    drop_cmds text;
+    srcnode record;
+BEGIN
+    SELECT string_agg(citus_double_internal.shard_ddl(g.rel, g.shard), ' ' ORDER BY g.shard),
+           string_agg(format('DROP TABLE IF EXISTS %I.%I;', n.nspname, c.relname || '_' || g.shard), ' ' ORDER BY g.shard)
+      INTO create_cmds, drop_cmds
+      FROM citus_double_internal.shard_group(s) g
+      JOIN pg_class c ON c.oid = g.rel
+      JOIN pg_namespace n ON n.oid = c.relnamespace;
+    -- Real Citus copies from the source: it must answer.
+    SELECT d.nodename, d.nodeport INTO srcnode FROM pg_catalog.pg_dist_node d
+     WHERE d.groupid = src AND d.noderole = 'primary';
+    IF FOUND AND src <> citus_double_internal.local_group_id() THEN
+        PERFORM citus_double_internal.remote_value(srcnode.nodename, srcnode.nodeport, 'SELECT 1');
+    END IF;
+    -- A leftover of an earlier, failed call is replaced (the tables are empty).
+    PERFORM citus_double_internal.group_exec(tgt, drop_cmds || ' ' || create_cmds);
+    UPDATE pg_catalog.pg_dist_placement p SET groupid = tgt
+     WHERE p.groupid = src AND p.shardid IN (SELECT g.shard FROM citus_double_internal.shard_group(s) g);
+    RETURN drop_cmds;
+END $$;
+
+-- Best effort, like Citus's deferred cleanup: a failure leaves the empty
+-- shard tables behind with a WARNING.
+CREATE FUNCTION citus_double_internal.drop_moved_shards(src integer, cmds text)
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+BEGIN
+    PERFORM citus_double_internal.group_exec(src, cmds);
+EXCEPTION WHEN OTHERS THEN
+    RAISE WARNING 'citus test double: could not drop the moved-away shard tables of group %: %', src, SQLERRM;
+END $$;
+
+CREATE FUNCTION citus_double_internal.primary_nodeid(gid integer)
+    RETURNS integer LANGUAGE sql STABLE
+    AS $$ SELECT d.nodeid FROM pg_catalog.pg_dist_node d WHERE d.groupid = gid AND d.noderole = 'primary' $$;
+
+-- The moves of a rebalance, in order, without side effects. Per colocation
+-- group (hash tables only; a shard group is one shard of the group's first
+-- table): first every shard group on a primary with shouldhaveshards = false
+-- goes to the eligible group (active primary with shouldhaveshards) holding
+-- the fewest of that colocation group; then, unless drain_only, shard groups
+-- go from the fullest to the emptiest eligible group until their counts
+-- differ by at most 1. Ties go by the placement count over all tables, then
+-- by nodeid, so that the totals come out even as well.
+CREATE FUNCTION citus_double_internal.rebalance_plan(drain_only boolean)
+    RETURNS TABLE (move_shard bigint, move_source integer, move_target integer, move_colocation integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    elig integer[];     -- eligible groups, by nodeid
+    total integer[];    -- placements (all tables) per eligible group, as planned so far
+    cnt integer[];      -- shard groups of the current colocation group per eligible group
+    draining integer[]; -- groups whose primary has shouldhaveshards = false
+    coloc record;
+    sg_shard bigint[];
+    sg_group integer[];
+    ne integer;
+    i integer;
+    k integer;
+    src integer;
+    tgt integer;
+BEGIN
+    SELECT array_agg(d.groupid ORDER BY d.nodeid) INTO elig
+      FROM pg_catalog.pg_dist_node d
+     WHERE d.noderole = 'primary' AND d.isactive AND d.shouldhaveshards AND d.nodecluster = 'default';
+    IF elig IS NULL THEN
+        RETURN;
+    END IF;
+    ne := array_length(elig, 1);
+    SELECT array_agg((SELECT count(*) FROM pg_catalog.pg_dist_placement p WHERE p.groupid = u.g)::integer ORDER BY u.o)
+      INTO total FROM unnest(elig) WITH ORDINALITY AS u(g, o);
+    SELECT coalesce(array_agg(d.groupid), '{}') INTO draining
+      FROM pg_catalog.pg_dist_node d WHERE d.noderole = 'primary' AND NOT d.shouldhaveshards;
+
+    FOR coloc IN SELECT p.colocationid, count(*)::integer AS ntables,
+                        (array_agg(p.logicalrelid ORDER BY p.logicalrelid::oid))[1] AS rep
+                   FROM pg_catalog.pg_dist_partition p
+                  WHERE p.partmethod = 'h'
+                  GROUP BY p.colocationid ORDER BY p.colocationid
+    LOOP
+        SELECT array_agg(s.shardid ORDER BY s.shardid), array_agg(pl.groupid ORDER BY s.shardid)
+          INTO sg_shard, sg_group
+          FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+         WHERE s.logicalrelid = coloc.rep;
+        CONTINUE WHEN sg_shard IS NULL;
+        cnt := array_fill(0, ARRAY[ne]);
+        FOR i IN 1 .. array_length(sg_shard, 1) LOOP
+            k := array_position(elig, sg_group[i]);
+            IF k IS NOT NULL THEN
+                cnt[k] := cnt[k] + 1;
+            END IF;
+        END LOOP;
+
+        -- 1. drain
+        FOR i IN 1 .. array_length(sg_shard, 1) LOOP
+            CONTINUE WHEN NOT (sg_group[i] = ANY (draining));
+            tgt := 1;
+            FOR k IN 2 .. ne LOOP
+                IF (cnt[k], total[k]) < (cnt[tgt], total[tgt]) THEN tgt := k; END IF;
+            END LOOP;
+            move_shard := sg_shard[i]; move_source := sg_group[i];
+            move_target := elig[tgt]; move_colocation := coloc.colocationid;
+            RETURN NEXT;
+            sg_group[i] := elig[tgt];
+            cnt[tgt] := cnt[tgt] + 1;
+            total[tgt] := total[tgt] + coloc.ntables;
+        END LOOP;
+        CONTINUE WHEN drain_only;
+
+        -- 2. even out
+        LOOP
+            src := 1;
+            tgt := 1;
+            FOR k IN 2 .. ne LOOP
+                IF (cnt[k], total[k]) > (cnt[src], total[src]) THEN src := k; END IF;
+                IF (cnt[k], total[k]) < (cnt[tgt], total[tgt]) THEN tgt := k; END IF;
+            END LOOP;
+            EXIT WHEN cnt[src] - cnt[tgt] <= 1;
+            i := array_position(sg_group, elig[src]);  -- its lowest shard id
+            move_shard := sg_shard[i]; move_source := elig[src];
+            move_target := elig[tgt]; move_colocation := coloc.colocationid;
+            RETURN NEXT;
+            sg_group[i] := elig[tgt];
+            cnt[src] := cnt[src] - 1;
+            cnt[tgt] := cnt[tgt] + 1;
+            total[src] := total[src] - coloc.ntables;
+            total[tgt] := total[tgt] + coloc.ntables;
+        END LOOP;
+    END LOOP;
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_set_node_property(nodename text, nodeport integer, property text, value boolean)
+    RETURNS void LANGUAGE plpgsql STRICT
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    v_name text := nodename;
+    v_port integer := nodeport;
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+    LOCK TABLE pg_catalog.pg_dist_node IN SHARE ROW EXCLUSIVE MODE;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node d WHERE d.nodename = v_name AND d.nodeport = v_port) THEN
+        RAISE EXCEPTION 'node at "%:%" does not exist', v_name, v_port;
+    END IF;
+    IF property <> 'shouldhaveshards' THEN
+        RAISE EXCEPTION 'only the ''shouldhaveshards'' property can be set using this function';
+    END IF;
+    UPDATE pg_catalog.pg_dist_node d SET shouldhaveshards = value
+     WHERE d.nodename = v_name AND d.nodeport = v_port;
+    PERFORM citus_double_internal.sync_node_metadata_best_effort();
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_move_shard_placement(
+        shard_id bigint,
+        source_node_id integer,
+        target_node_id integer,
+        transfer_mode citus.shard_transfer_mode DEFAULT 'auto')
+    RETURNS void LANGUAGE plpgsql STRICT
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    src record;
+    tgt record;
+    rels regclass[];
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+    LOCK TABLE pg_catalog.pg_dist_node IN SHARE MODE;
+    LOCK TABLE pg_catalog.pg_dist_placement IN EXCLUSIVE MODE;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_shard s WHERE s.shardid = shard_id) THEN
+        RAISE EXCEPTION 'could not find valid entry for shard %', shard_id;
+    END IF;
+    SELECT * INTO src FROM pg_catalog.pg_dist_node d WHERE d.nodeid = source_node_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node with node id % could not be found', source_node_id;
+    END IF;
+    SELECT * INTO tgt FROM pg_catalog.pg_dist_node d WHERE d.nodeid = target_node_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node with node id % could not be found', target_node_id;
+    END IF;
+    IF src.nodeid = tgt.nodeid THEN
+        RAISE EXCEPTION 'cannot move shard to the same node' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT tgt.shouldhaveshards THEN
+        RAISE EXCEPTION 'Moving shards to a node that shouldn''t have a shard is not supported'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = format('Allow shards on the target node via SELECT * FROM citus_set_node_property(%L, %s, ''shouldhaveshards'', true);',
+                                tgt.nodename, tgt.nodeport);
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement p WHERE p.shardid = shard_id AND p.groupid = tgt.groupid) THEN
+        RAISE WARNING 'shard is already present on node %:%', tgt.nodename, tgt.nodeport
+            USING DETAIL = 'Move may have already completed.';
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement p WHERE p.shardid = shard_id AND p.groupid = src.groupid) THEN
+        RAISE EXCEPTION 'could not find placement matching "%:%"', src.nodename, src.nodeport
+            USING HINT = 'Confirm the placement still exists and try again.';
+    END IF;
+    IF transfer_mode = 'auto' THEN
+        SELECT array_agg(g.rel) INTO rels FROM citus_double_internal.shard_group(shard_id) g;
+        PERFORM citus_double_internal.ensure_replica_identity(rels);
+    END IF;
+    PERFORM citus_double_internal.drop_moved_shards(src.groupid,
+        citus_double_internal.move_shard_group(shard_id, src.groupid, tgt.groupid));
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_move_shard_placement(
+        shard_id bigint,
+        source_node_name text,
+        source_node_port integer,
+        target_node_name text,
+        target_node_port integer,
+        shard_transfer_mode citus.shard_transfer_mode DEFAULT 'auto')
+    RETURNS void LANGUAGE plpgsql STRICT
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    src integer;
+    tgt integer;
+BEGIN
+    SELECT d.nodeid INTO src FROM pg_catalog.pg_dist_node d
+     WHERE d.nodename = source_node_name AND d.nodeport = source_node_port;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node at "%:%" does not exist', source_node_name, source_node_port;
+    END IF;
+    SELECT d.nodeid INTO tgt FROM pg_catalog.pg_dist_node d
+     WHERE d.nodename = target_node_name AND d.nodeport = target_node_port;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node at "%:%" does not exist', target_node_name, target_node_port;
+    END IF;
+    PERFORM pg_catalog.citus_move_shard_placement(shard_id, src, tgt, shard_transfer_mode);
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_rebalance_start(
+        rebalance_strategy name DEFAULT NULL,
+        drain_only boolean DEFAULT false,
+        shard_transfer_mode citus.shard_transfer_mode DEFAULT 'auto',
+        parallel_transfer_reference_tables boolean DEFAULT false,
+        parallel_transfer_colocated_shards boolean DEFAULT false)
+    RETURNS bigint LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    mode citus.shard_transfer_mode := coalesce(shard_transfer_mode, 'auto');
+    other bigint;
+    job bigint;
+    mv_shard bigint[];
+    mv_src integer[];
+    mv_tgt integer[];
+    rels regclass[];
+    drops text[] := '{}';
+    i integer;
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+    IF rebalance_strategy IS NOT NULL AND rebalance_strategy NOT IN ('by_disk_size', 'by_shard_count') THEN
+        RAISE EXCEPTION 'could not find rebalance strategy with name %', rebalance_strategy;
+    END IF;
+    -- One rebalance at a time; readers of the job tables are not blocked.
+    LOCK TABLE pg_catalog.pg_dist_background_job IN EXCLUSIVE MODE;
+    LOCK TABLE pg_catalog.pg_dist_node IN SHARE MODE;
+    LOCK TABLE pg_catalog.pg_dist_placement IN EXCLUSIVE MODE;
+
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.partmethod = 'h') THEN
+        RAISE NOTICE 'No tables to rebalance';
+        RETURN NULL;
+    END IF;
+    SELECT max(j.job_id) INTO other FROM pg_catalog.pg_dist_background_job j
+     WHERE j.job_type = 'rebalance' AND j.state IN ('scheduled', 'running', 'cancelling', 'failing');
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'A rebalance is already running as job %', other
+            USING DETAIL = 'A rebalance was already scheduled as background job',
+                  HINT = 'To monitor progress, run: SELECT * FROM citus_rebalance_status();';
+    END IF;
+
+    SELECT array_agg(m.move_shard ORDER BY m.ord), array_agg(m.move_source ORDER BY m.ord),
+           array_agg(m.move_target ORDER BY m.ord)
+      INTO mv_shard, mv_src, mv_tgt
+      FROM citus_double_internal.rebalance_plan(coalesce(drain_only, false)) WITH ORDINALITY
+           AS m(move_shard, move_source, move_target, move_colocation, ord);
+    IF mv_shard IS NULL THEN
+        RAISE NOTICE 'No moves available for rebalancing';
+        RETURN NULL;
+    END IF;
+    IF mode = 'auto' THEN
+        SELECT array_agg(DISTINCT g.rel) INTO rels
+          FROM unnest(mv_shard) AS u(s), citus_double_internal.shard_group(u.s) g;
+        PERFORM citus_double_internal.ensure_replica_identity(rels);
+    END IF;
+
+    INSERT INTO pg_catalog.pg_dist_background_job AS j (state, job_type, description, started_at)
+    VALUES ('running', 'rebalance', 'Rebalance all colocation groups', clock_timestamp())
+    RETURNING j.job_id INTO job;
+    FOR i IN 1 .. array_length(mv_shard, 1) LOOP
+        drops := drops || citus_double_internal.move_shard_group(mv_shard[i], mv_src[i], mv_tgt[i]);
+        -- The task as Citus's background executor leaves it when done.
+        INSERT INTO pg_catalog.pg_dist_background_task
+               (job_id, pid, status, command, retry_count, not_before, message, nodes_involved)
+        VALUES (job, NULL, 'done',
+                format('SELECT pg_catalog.citus_move_shard_placement(%s,%s,%s,%L)', mv_shard[i],
+                       citus_double_internal.primary_nodeid(mv_src[i]),
+                       citus_double_internal.primary_nodeid(mv_tgt[i]), mode),
+                0, '2000-01-01 00:00:00+00', E'SELECT 1\n',
+                ARRAY[citus_double_internal.primary_nodeid(mv_src[i]), citus_double_internal.primary_nodeid(mv_tgt[i])]);
+    END LOOP;
+    FOR i IN 1 .. array_length(mv_shard, 1) LOOP
+        PERFORM citus_double_internal.drop_moved_shards(mv_src[i], drops[i]);
+    END LOOP;
+    UPDATE pg_catalog.pg_dist_background_job j SET state = 'finished', finished_at = clock_timestamp()
+     WHERE j.job_id = job;
+
+    RAISE NOTICE 'Scheduled % moves as job %', array_length(mv_shard, 1), job
+        USING DETAIL = 'Rebalance scheduled as background job',
+              HINT = 'To monitor progress, run: SELECT * FROM citus_rebalance_status();';
+    RETURN job;
+END $$;
+
+-- details: {"tasks": [...], "task_state_counts": {...}} as in Citus. The
+-- tasks array lists failed tasks and tasks waiting to retry; Citus also lists
+-- running tasks with their progress, which the double never has.
+CREATE FUNCTION pg_catalog.citus_job_status(job_id bigint, raw boolean DEFAULT false)
+    RETURNS TABLE (job_id bigint, state pg_catalog.citus_job_status, job_type name, description text,
+                   started_at timestamptz, finished_at timestamptz, details jsonb)
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog
+AS $$
+    SELECT j.job_id, j.state, j.job_type, j.description, j.started_at, j.finished_at,
+           jsonb_build_object(
+               'task_state_counts',
+               (SELECT jsonb_object_agg(c.status, c.n)
+                  FROM (SELECT t.status, count(*) AS n FROM pg_catalog.pg_dist_background_task t
+                         WHERE t.job_id = j.job_id GROUP BY t.status) c),
+               'tasks',
+               coalesce((SELECT jsonb_agg(jsonb_build_object('state', t.status, 'retried', coalesce(t.retry_count, 0),
+                                                             'message', t.message, 'command', t.command,
+                                                             'task_id', t.task_id) ORDER BY t.task_id)
+                           FROM pg_catalog.pg_dist_background_task t
+                          WHERE t.job_id = j.job_id
+                            AND (t.status = 'error' OR (t.status = 'runnable' AND t.retry_count > 0))),
+                        '[]'::jsonb))
+      FROM pg_catalog.pg_dist_background_job j
+     WHERE j.job_id = $1
+$$;
+
+-- The latest rebalance job; no rows when there never was one.
+CREATE FUNCTION pg_catalog.citus_rebalance_status(raw boolean DEFAULT false)
+    RETURNS TABLE (job_id bigint, state pg_catalog.citus_job_status, job_type name, description text,
+                   started_at timestamptz, finished_at timestamptz, details jsonb)
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog
+AS $$
+    SELECT s.* FROM pg_catalog.citus_job_status(
+        (SELECT max(j.job_id) FROM pg_catalog.pg_dist_background_job j WHERE j.job_type = 'rebalance'), $1) s
+$$;
+
+CREATE FUNCTION pg_catalog.citus_job_list()
+    RETURNS TABLE (job_id bigint, state pg_catalog.citus_job_status, job_type name, description text,
+                   started_at timestamptz, finished_at timestamptz)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+AS $$
+    SELECT j.job_id, j.state, j.job_type, j.description, j.started_at, j.finished_at
+      FROM pg_catalog.pg_dist_background_job j ORDER BY j.job_id
+$$;
+
+CREATE FUNCTION citus_double_internal.latest_unfinished_rebalance()
+    RETURNS bigint LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+AS $$
+    SELECT max(j.job_id) FROM pg_catalog.pg_dist_background_job j
+     WHERE j.job_type = 'rebalance' AND j.state IN ('scheduled', 'running', 'cancelling', 'failing')
+$$;
+
+-- Polls until the job is terminal (or in desired_status). The double's own
+-- jobs are finished when created; a job row written by a test waits for the
+-- test to change it, as a real job waits for its tasks.
+CREATE FUNCTION pg_catalog.citus_job_wait(jobid bigint, desired_status pg_catalog.citus_job_status DEFAULT NULL)
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    st pg_catalog.citus_job_status;
+BEGIN
+    LOOP
+        SELECT j.state INTO st FROM pg_catalog.pg_dist_background_job j WHERE j.job_id = jobid;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no job found for job with jobid: %', jobid;
+        END IF;
+        IF st = desired_status THEN
+            RETURN;
+        END IF;
+        IF st IN ('finished', 'cancelled', 'failed') THEN
+            IF desired_status IS NOT NULL THEN
+                RAISE EXCEPTION 'Job reached terminal state "%" instead of desired state "%"', st, desired_status;
+            END IF;
+            RETURN;
+        END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_job_cancel(jobid bigint)
+    RETURNS void LANGUAGE plpgsql STRICT
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    st pg_catalog.citus_job_status;
+BEGIN
+    SELECT j.state INTO st FROM pg_catalog.pg_dist_background_job j WHERE j.job_id = jobid FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'could not find background jobs entry for job_id: %', jobid;
+    END IF;
+    IF st IN ('finished', 'cancelled', 'failed') THEN
+        RETURN;
+    END IF;
+    UPDATE pg_catalog.pg_dist_background_task t SET status = 'cancelled', pid = NULL
+     WHERE t.job_id = jobid AND t.status NOT IN ('done', 'cancelled');
+    UPDATE pg_catalog.pg_dist_background_job j SET state = 'cancelled', finished_at = now()
+     WHERE j.job_id = jobid;
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_rebalance_wait()
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    job bigint := citus_double_internal.latest_unfinished_rebalance();
+BEGIN
+    IF job IS NULL THEN
+        RAISE WARNING 'no ongoing rebalance that can be waited on';
+        RETURN;
+    END IF;
+    PERFORM pg_catalog.citus_job_wait(job);
+END $$;
+
+CREATE FUNCTION pg_catalog.citus_rebalance_stop()
+    RETURNS void LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    job bigint := citus_double_internal.latest_unfinished_rebalance();
+BEGIN
+    IF job IS NULL THEN
+        RAISE EXCEPTION 'no ongoing rebalance that can be stopped';
+    END IF;
+    PERFORM pg_catalog.citus_job_cancel(job);
+END $$;
+
+-- Moves run synchronously inside citus_rebalance_start, so there is never a
+-- move in progress to report (real Citus also returns no rows once a job is done).
+CREATE FUNCTION pg_catalog.get_rebalance_progress()
+    RETURNS TABLE (sessionid integer, table_name regclass, shardid bigint, shard_size bigint,
+                   sourcename text, sourceport integer, targetname text, targetport integer,
+                   progress bigint, source_shard_size bigint, target_shard_size bigint,
+                   operation_type text, source_lsn pg_lsn, target_lsn pg_lsn, status text)
+    LANGUAGE sql STABLE
+AS $$
+    SELECT NULL::integer, NULL::regclass, NULL::bigint, NULL::bigint, NULL::text, NULL::integer,
+           NULL::text, NULL::integer, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text,
+           NULL::pg_lsn, NULL::pg_lsn, NULL::text
+     WHERE false
+$$;
+
+-- No reference tables in the double: nothing to replicate.
+CREATE FUNCTION pg_catalog.replicate_reference_tables(shard_transfer_mode citus.shard_transfer_mode DEFAULT 'auto')
+    RETURNS void LANGUAGE plpgsql STRICT
+    SET search_path = pg_catalog
+AS $$
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+END $$;
+
+-- Moved-away shards are dropped within the move: nothing is left to clean up.
+CREATE PROCEDURE pg_catalog.citus_cleanup_orphaned_resources()
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+BEGIN
+    PERFORM citus_double_internal.ensure_coordinator();
+END $$;
+
+REVOKE ALL ON FUNCTION pg_catalog.citus_set_node_property(text, integer, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.replicate_reference_tables(citus.shard_transfer_mode) FROM PUBLIC;
 
 -- Only superusers manage the cluster (real Citus also restricts these).
 REVOKE ALL ON FUNCTION pg_catalog.citus_set_coordinator_host(text, integer, pg_catalog.noderole, name) FROM PUBLIC;

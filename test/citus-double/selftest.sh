@@ -306,6 +306,166 @@ expect_err "  and again: does not exist" coord postgres \
 W2B="$(sqlc coord postgres "SELECT citus_add_node('w2', 5432)")"
 [[ "$W2B" =~ ^[0-9]+$ ]] && [ "$W2B" != "$W2" ] && ok "re-adding w2 gives a new nodeid ($W2B)" || bad "re-add w2" "$W2B"
 
+# ---------------------------------------------------------------- rebalancer (metadata level)
+# The double runs the moves synchronously inside citus_rebalance_start (see README).
+# sqlm: like sqlc, but stdout and stderr (NOTICE/WARNING lines) together.
+sqlm() { docker exec -u postgres "$RUN-$1" psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$2" -c "$3" 2>&1; }
+expect_msg() { # description node db sql message-text expected-last-value-line
+  local out val
+  if ! out="$(sqlm "$2" "$3" "$4")"; then bad "$1" "error: $out"; return; fi
+  val="$(printf '%s\n' "$out" | sed '/^$/d' | grep -vE '^(NOTICE|WARNING|DETAIL|HINT|CONTEXT):' | tail -n 1)"
+  if grep -qF -- "$5" <<<"$out" && [ "$val" = "$6" ]; then ok "$1"; else bad "$1" "got: $out | want text: $5 and value: $6"; fi
+}
+# Shard tables named <table>_<shardid> of the rb_ tables on a worker, and the
+# ones the coordinator's metadata places there: they must be the same.
+shard_tables_on() { sqlc "$1" postgres "SELECT coalesce(string_agg(relname, ' ' ORDER BY relname), '-') FROM pg_class WHERE relname ~ '^rb_[a-z0-9]+_[0-9]+\$' AND relkind = 'r'"; }
+shard_tables_in_metadata() { sqlc coord postgres "SELECT coalesce(string_agg(s.logicalrelid::regclass::text || '_' || s.shardid, ' ' ORDER BY s.logicalrelid::regclass::text || '_' || s.shardid), '-') FROM pg_dist_shard s JOIN pg_dist_shard_placement p USING (shardid) WHERE p.nodename = '$1' AND s.logicalrelid::regclass::text LIKE 'rb\\_%'"; }
+expect_shard_tables_match() { # description node
+  local want got
+  want="$(shard_tables_in_metadata "$2")"; got="$(shard_tables_on "$2")"
+  if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "$1"; else bad "$1" "metadata: $want | on $2: $got"; fi
+}
+# Largest difference of shard-group counts between eligible nodes, over all colocation groups.
+SPREAD_SQL="SELECT max(mx - mn) FROM (SELECT c.colocationid, max(coalesce(k.n, 0)) mx, min(coalesce(k.n, 0)) mn
+  FROM (SELECT DISTINCT colocationid FROM pg_dist_partition WHERE partmethod = 'h') c
+  CROSS JOIN (SELECT groupid FROM pg_dist_node WHERE noderole = 'primary' AND shouldhaveshards AND isactive) g
+  LEFT JOIN (SELECT p.colocationid, pl.groupid, count(*) n FROM pg_dist_partition p
+               JOIN pg_dist_shard s ON s.logicalrelid = p.logicalrelid
+               JOIN pg_dist_placement pl ON pl.shardid = s.shardid
+              WHERE p.logicalrelid = (SELECT min(q.logicalrelid::oid)::regclass FROM pg_dist_partition q WHERE q.colocationid = p.colocationid)
+              GROUP BY 1, 2) k ON k.colocationid = c.colocationid AND k.groupid = g.groupid
+  GROUP BY c.colocationid) x"
+COUNTS_SQL="SELECT string_agg(n.nodename || '=' || (SELECT count(*) FROM pg_dist_placement p WHERE p.groupid = n.groupid), ',' ORDER BY n.nodename) FROM pg_dist_node n WHERE n.groupid <> 0"
+
+expect "no rebalance job yet: citus_rebalance_status() has no rows" coord postgres \
+  "SELECT count(*) FROM citus_rebalance_status()" "0"
+expect_msg "citus_rebalance_wait() without a job: WARNING, returns" coord postgres \
+  "SELECT citus_rebalance_wait(); SELECT 'returned'" "no ongoing rebalance that can be waited on" "returned"
+expect_err "citus_rebalance_stop() without a job fails" coord postgres \
+  "SELECT citus_rebalance_stop()" "no ongoing rebalance that can be stopped"
+expect_msg "citus_rebalance_start() without distributed tables: NOTICE, NULL" coord postgres \
+  "SELECT citus_rebalance_start() IS NULL" "No tables to rebalance" "t"
+expect_err "citus_set_node_property: unknown property" coord postgres \
+  "SELECT citus_set_node_property('w1', 5432, 'isactive', true)" "only the 'shouldhaveshards' property can be set using this function"
+expect_err "citus_set_node_property: unknown node" coord postgres \
+  "SELECT citus_set_node_property('nohost', 5432, 'shouldhaveshards', true)" 'node at "nohost:5432" does not exist'
+expect_err "citus_set_node_property on a worker: coordinator only" w1 postgres \
+  "SELECT citus_set_node_property('w1', 5432, 'shouldhaveshards', false)" "operation is not allowed on this node"
+expect_err "citus_rebalance_start on a worker: coordinator only" w1 postgres \
+  "SELECT citus_rebalance_start()" "operation is not allowed on this node"
+
+expect "rb tables on w1/w2: 8 shards + colocated table, 4 shards" coord postgres \
+  "CREATE TABLE rb_items (id bigint PRIMARY KEY, payload text); SELECT create_distributed_table('rb_items', 'id', shard_count => 8);
+   CREATE TABLE rb_items2 (id bigint PRIMARY KEY, v int); SELECT create_distributed_table('rb_items2', 'id', colocate_with => 'rb_items');
+   CREATE TABLE rb_kv (k text PRIMARY KEY, v int); SELECT create_distributed_table('rb_kv', 'k', shard_count => 4);
+   $COUNTS_SQL" "w1=10,w2=10"
+expect_msg "balanced already: citus_rebalance_start() NOTICE, NULL" coord postgres \
+  "SELECT citus_rebalance_start() IS NULL" "No moves available for rebalancing" "t"
+expect_err "unknown rebalance strategy" coord postgres \
+  "SELECT citus_rebalance_start(rebalance_strategy => 'by_magic')" "could not find rebalance strategy with name by_magic"
+
+W3R="$(sqlc coord postgres "SELECT citus_add_node('w3', 5432)" 2>&1)"
+[[ "$W3R" =~ ^[0-9]+$ ]] && ok "rebalance: add w3 ($W3R)" || bad "rebalance: add w3" "$W3R"
+expect "  w3 is eligible for shards and holds none" coord postgres \
+  "SELECT shouldhaveshards || ':' || (SELECT count(*) FROM pg_dist_placement p WHERE p.groupid = n.groupid) FROM pg_dist_node n WHERE nodeid = $W3R" "true:0"
+out="$(sqlm coord postgres "SELECT citus_rebalance_start()")" || true
+JOB1="$(printf '%s\n' "$out" | grep -E '^[0-9]+$' | tail -n 1)" || true
+if [ -n "$JOB1" ] && grep -qF "Scheduled 3 moves as job $JOB1" <<<"$out"; then ok "citus_rebalance_start() returns job $JOB1, NOTICE 'Scheduled 3 moves as job $JOB1'"
+else bad "citus_rebalance_start() returns a job id with the NOTICE" "$out"; fi
+expect "  each colocation group is even (shard groups per node differ by <= 1)" coord postgres "SELECT ($SPREAD_SQL) <= 1" "t"
+expect "  placements per node (w3 got the moved shard groups)" coord postgres "$COUNTS_SQL" "w1=7,w2=8,w3=5"
+for n in w1 w2 w3; do expect_shard_tables_match "  $n: shard tables created/dropped to match the placements" "$n"; done
+expect "  citus_rebalance_status(): finished rebalance job with 3 done tasks" coord postgres \
+  "SELECT job_id || '|' || state || '|' || job_type || '|' || description || '|' || (started_at <= finished_at) || '|' || details::text FROM citus_rebalance_status()" \
+  "$JOB1|finished|rebalance|Rebalance all colocation groups|true|{\"tasks\": [], \"task_state_counts\": {\"done\": 3}}"
+expect "  tasks: done, command citus_move_shard_placement(shard,source,target,'auto'), target w3" coord postgres \
+  "SELECT count(*) || ':' || bool_and(status = 'done') || ':' || bool_and(command ~ '^SELECT pg_catalog\.citus_move_shard_placement\([0-9]+,[0-9]+,[0-9]+,''auto''\)$') || ':' || bool_and(nodes_involved[2] = $W3R AND command LIKE '%,' || nodes_involved[1] || ',$W3R,%') FROM pg_dist_background_task WHERE job_id = $JOB1" \
+  "3:true:true:true"
+expect "  get_rebalance_progress(): no rows (moves are synchronous)" coord postgres \
+  "SELECT count(*) FROM get_rebalance_progress()" "0"
+expect_msg "second citus_rebalance_start(): nothing to move, NULL" coord postgres \
+  "SELECT citus_rebalance_start() IS NULL" "No moves available for rebalancing" "t"
+expect "  status still shows job $JOB1" coord postgres "SELECT job_id FROM citus_rebalance_status()" "$JOB1"
+
+expect "table without primary key, created while w3 should not have shards" coord postgres \
+  "SELECT citus_set_node_property('w3', 5432, 'shouldhaveshards', false);
+   CREATE TABLE rb_nopk (id bigint, v int); SELECT create_distributed_table('rb_nopk', 'id', shard_count => 4);
+   SELECT citus_set_node_property('w3', 5432, 'shouldhaveshards', true);
+   SELECT count(*) FROM pg_dist_shard_placement p JOIN pg_dist_shard s USING (shardid) WHERE s.logicalrelid = 'rb_nopk'::regclass AND p.nodename = 'w3'" "0"
+expect_err "auto mode: a table without replica identity cannot be moved" coord postgres \
+  "SELECT citus_rebalance_start()" "cannot use logical replication to transfer shards of the relation rb_nopk since it doesn't have a REPLICA IDENTITY or PRIMARY KEY"
+expect "  no job was recorded" coord postgres "SELECT job_id FROM citus_rebalance_status()" "$JOB1"
+expect "block_writes mode moves it (one task, the command carries the mode)" coord postgres \
+  "SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes') IS NOT NULL;
+   SELECT count(*) || ':' || bool_and(command ~ ('^SELECT pg_catalog\.citus_move_shard_placement\([0-9]+,[0-9]+,$W3R,''block_writes''\)$')
+          AND (SELECT s.logicalrelid FROM pg_dist_shard s WHERE s.shardid = substring(command FROM '\(([0-9]+),')::bigint) = 'rb_nopk'::regclass)
+     FROM pg_dist_background_task WHERE job_id = (SELECT job_id FROM citus_rebalance_status())" \
+  "1:true"
+expect_shard_tables_match "  w3: the moved rb_nopk shard table exists" w3
+
+expect "citus_move_shard_placement(shard, w1, w2) moves the colocated shards too" coord postgres \
+  "SELECT citus_move_shard_placement(s.shardid, $W1, $W2B) FROM pg_dist_shard s JOIN pg_dist_shard_placement p USING (shardid) WHERE s.logicalrelid = 'rb_items'::regclass AND p.nodename = 'w1' ORDER BY s.shardid LIMIT 1;
+   SELECT count(*) FROM pg_dist_shard s JOIN pg_dist_shard_placement p USING (shardid) WHERE s.logicalrelid IN ('rb_items'::regclass, 'rb_items2'::regclass) AND p.nodename = 'w2'" "8"
+for n in w1 w2; do expect_shard_tables_match "  $n: shard tables follow the move" "$n"; done
+expect_err "citus_move_shard_placement to the same node" coord postgres \
+  "SELECT citus_move_shard_placement(min(shardid), $W1, $W1) FROM pg_dist_shard_placement WHERE nodename = 'w1'" "cannot move shard to the same node"
+expect_err "citus_move_shard_placement to a node without shouldhaveshards" coord postgres \
+  "SELECT citus_move_shard_placement(s.shardid, $W1, (SELECT nodeid FROM pg_dist_node WHERE groupid = 0)) FROM pg_dist_shard_placement p JOIN pg_dist_shard s USING (shardid) WHERE p.nodename = 'w1' LIMIT 1" \
+  "Moving shards to a node that shouldn't have a shard is not supported"
+
+# drain w3, then remove it
+expect "citus_set_node_property(w3, shouldhaveshards, false)" coord postgres \
+  "SELECT citus_set_node_property('w3', 5432, 'shouldhaveshards', false); SELECT shouldhaveshards FROM pg_dist_node WHERE nodeid = $W3R" "f"
+expect "  pushed to the workers' pg_dist_node" w1 postgres \
+  "SELECT shouldhaveshards FROM pg_dist_node WHERE nodename = 'w3'" "f"
+expect "REPLICA IDENTITY FULL lets auto mode move rb_nopk" coord postgres \
+  "ALTER TABLE rb_nopk REPLICA IDENTITY FULL; SELECT relreplident FROM pg_class WHERE oid = 'rb_nopk'::regclass" "f"
+out="$(sqlm coord postgres "SELECT citus_rebalance_start(drain_only => true)")" || true
+JOB3="$(printf '%s\n' "$out" | grep -E '^[0-9]+$' | tail -n 1)" || true
+if [ -n "$JOB3" ] && grep -qE "Scheduled [0-9]+ moves as job $JOB3" <<<"$out"; then ok "citus_rebalance_start(drain_only => true) -> job $JOB3"
+else bad "citus_rebalance_start(drain_only => true) returns a job id" "$out"; fi
+expect "  w3 holds no placements; the drain tasks all leave w3" coord postgres \
+  "SELECT (SELECT count(*) FROM pg_dist_shard_placement WHERE nodename = 'w3') || ':' || bool_and(nodes_involved[1] = $W3R) || ':' || (SELECT state FROM citus_rebalance_status()) FROM pg_dist_background_task WHERE job_id = $JOB3" \
+  "0:true:finished"
+expect "  w3 has no rb shard tables left" w3 postgres \
+  "SELECT count(*) FROM pg_class WHERE relname ~ '^rb_[a-z0-9]+_[0-9]+\$'" "0"
+for n in w1 w2; do expect_shard_tables_match "  $n: shard tables match the placements after the drain" "$n"; done
+expect "  w1/w2 stay even per colocation group" coord postgres "SELECT ($SPREAD_SQL) <= 1" "t"
+expect_msg "drain again: nothing to move" coord postgres \
+  "SELECT citus_rebalance_start(drain_only => true) IS NULL" "No moves available for rebalancing" "t"
+expect "citus_remove_node of the drained w3 works" coord postgres \
+  "SELECT citus_remove_node('w3', 5432); SELECT count(*) FROM pg_dist_node WHERE nodename = 'w3'" "0"
+expect "CALL citus_cleanup_orphaned_resources() (nothing deferred in the double)" coord postgres \
+  "CALL citus_cleanup_orphaned_resources(); SELECT count(*) FROM pg_dist_cleanup" "0"
+expect "replicate_reference_tables() is a no-op" coord postgres \
+  "SELECT replicate_reference_tables(); SELECT 'ok'" "ok"
+
+# A job that is still running (written by hand; the double's own jobs finish in the call).
+JOBR="$(sqlc coord postgres "INSERT INTO pg_dist_background_job (state, job_type, description, started_at) VALUES ('running', 'rebalance', 'test job', now()) RETURNING job_id")"
+sqlc coord postgres "INSERT INTO pg_dist_background_task (job_id, status, command, retry_count, message) VALUES ($JOBR, 'done', 'SELECT 1', 0, ''), ($JOBR, 'runnable', 'SELECT 2', 3, 'ERROR: it failed')" >/dev/null
+expect_err "citus_rebalance_start while job $JOBR is running" coord postgres \
+  "SELECT citus_rebalance_start()" "A rebalance is already running as job $JOBR"
+expect "  status lists the retried task" coord postgres \
+  "SELECT state || '|' || (details->'task_state_counts')::text || '|' || jsonb_array_length(details->'tasks') || '|' || (details->'tasks'->0->>'retried') || '|' || (details->'tasks'->0->>'message') FROM citus_rebalance_status()" \
+  'running|{"done": 1, "runnable": 1}|1|3|ERROR: it failed'
+# statement_timeout only keeps a broken wait from hanging the selftest.
+docker exec -u postgres -e PGOPTIONS='-c statement_timeout=60s -c application_name=rb_waiter' "$RUN-coord" \
+  psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SELECT citus_rebalance_wait()" >/dev/null 2>&1 &
+WAITER=$!
+for i in $(seq 1 100); do
+  [ "$(sqlc coord postgres "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rb_waiter' AND state = 'active'")" = 1 ] && break
+  sleep 0.1
+done
+expect "citus_rebalance_stop() cancels it" coord postgres \
+  "SELECT citus_rebalance_stop(); SELECT state || '|' || (finished_at IS NOT NULL) || '|' || details::text FROM citus_rebalance_status()" \
+  'cancelled|true|{"tasks": [], "task_state_counts": {"done": 1, "cancelled": 1}}'
+if wait "$WAITER"; then ok "  a waiting citus_rebalance_wait() returns once the job is cancelled"
+else bad "  a waiting citus_rebalance_wait() returns once the job is cancelled"; fi
+expect_err "  citus_job_wait(job, 'finished') on the cancelled job" coord postgres \
+  "SELECT citus_job_wait($JOBR, desired_status => 'finished')" 'Job reached terminal state "cancelled" instead of desired state "finished"'
+expect "rb tables dropped" coord postgres \
+  "DROP TABLE rb_items2, rb_items, rb_kv, rb_nopk; SELECT count(*) FROM pg_dist_shard" "0"
+
 # ---------------------------------------------------------------- health with a stopped node
 docker stop -t 5 "$RUN-w2" >/dev/null
 expect "health with w2 stopped: from w2 NULL, to w2 false, others true" coord postgres \
