@@ -14,7 +14,7 @@ import type { MemberStateName } from '../../common/member-state';
 import { parseSpec, type ClusterSpecInput } from '../../common/spec';
 import type { Primaries } from '../../common/topology';
 import { anyOneOf } from '../../lib/postgres';
-import { mockActivities, type MockedActivities } from './mock-activities';
+import { mockActivities, type Scenario, type MockedActivities } from './mock-activities';
 
 export interface SimMember {
   group: string;
@@ -79,7 +79,7 @@ export class World {
 }
 
 /** Every activity the monitor and its children call, acting on the world; calls are recorded by the failover mocks. */
-export function worldActivities(world: World, specInput: ClusterSpecInput) {
+export function worldActivities(world: World, specInput: ClusterSpecInput, scenario: Scenario = {}) {
   const spec = parseSpec(specInput);
   const monitorCalls: Array<{ name: string; input: unknown }> = [];
   const groupOf = (m: string) => world.members[m]!.group;
@@ -115,7 +115,7 @@ export function worldActivities(world: World, specInput: ClusterSpecInput) {
       world.syncNames[groupOf(primary)] = anyOneOf(s);
       return { synchronousStandbyNames: world.syncNames[groupOf(primary)]! };
     },
-  });
+  }, scenario);
 
   const monitorActs: Pick<Activities, 'monitorProbe' | 'readMaintenance' | 'recordMaintenance' | 'restartMember' | 'recreateMember' | 'setGroupDurability'> = {
     async monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {

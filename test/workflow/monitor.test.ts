@@ -9,6 +9,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { ClusterSpecInput } from '../../common/spec';
 import type { FailoverGroupResult, MonitorInput, MonitorStatus } from '../../workflows';
 import { SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
 import { mockActivities } from './mock-activities';
@@ -47,11 +48,11 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T |
 }
 
 /** Runs a monitor on a fresh cluster name and task queue; `body` gets the world and the handle; the monitor is terminated after. */
-async function withMonitor(body: (t: { world: World; handle: WorkflowHandle; status: () => Promise<MonitorStatus>; sim: ReturnType<typeof worldActivities>; cluster: string }) => Promise<void>, tuning = TUNING) {
+async function withMonitor(body: (t: { world: World; handle: WorkflowHandle; status: () => Promise<MonitorStatus>; sim: ReturnType<typeof worldActivities>; cluster: string }) => Promise<void>, tuning = TUNING, stored?: (cluster: string) => ClusterSpecInput) {
   const cluster = uniqueId('mon').slice(0, 24).replace(/[^a-z0-9-]/g, '').replace(/-$/, 'x');
   const spec = { ...SPEC_INPUT, name: cluster };
   const world = new World(spec);
-  const sim = worldActivities(world, spec);
+  const sim = worldActivities(world, spec, stored ? { stored: { [cluster]: stored(cluster) } } : {});
   const taskQueue = uniqueId('tq');
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: sim.activities });
   await worker.runUntil(async () => {
@@ -172,6 +173,26 @@ test('continue-as-new keeps the paused state and the monitor keeps watching', as
       expect(sim.monitorCalls.filter((c) => c.name === 'readMaintenance')).toHaveLength(1);
     },
     { ...TUNING, periodMs: 200, maxIterations: 3 },
+  );
+});
+
+test('reloadSpec (a group drained away): the monitor continues as new with the stored spec and stops watching the group', async () => {
+  await withMonitor(
+    async ({ world, handle, status, sim }) => {
+      expect(Object.keys((await status()).groups).sort()).toEqual(['coordinator', 'g1', 'g2']);
+      const runs = (await status()).runs;
+      await handle.signal('reloadSpec');
+      await waitUntil('the next run', async () => ((await status()).runs > runs ? true : undefined));
+      await waitUntil('a probe of the new run', async () => ((await status()).lastProbeAt && Object.keys((await status()).groups).length === 2 ? true : undefined));
+      expect(Object.keys((await status()).groups).sort()).toEqual(['coordinator', 'g1']);
+      // g2's primary dies (its containers go with the drain): nothing is done about it.
+      world.kill('g2-a');
+      await sleep(700);
+      expect(sim.failoversStarted('g2')).toBe(0);
+      expect((await status()).groups.g2).toBeUndefined();
+    },
+    TUNING,
+    (cluster) => ({ ...SPEC_INPUT, name: cluster, workers: ['g1'], members: SPEC_INPUT.members!.filter((m) => m.group !== 'g2') }),
   );
 });
 
