@@ -81,7 +81,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const pgb = new PgBouncerTarget(cluster, '(consecutive ids: every shard, moving ones included)');
   const ids = new SequentialIds(await pgb.firstId());
   log.line(`writer: ${pgb.label}; one INSERT per ${intervalMs} ms (+ its latency), ${settleMs} ms before and after each command; a failed row is retried (same id, new connection) until it succeeds`);
-  const step = { target: pgb, ids, intervalMs, settleMs };
+  const step = { target: pgb, ids, intervalMs, settleMs, cluster: big };
 
   const before = await snapshot(cluster);
   log.line('');

@@ -8,7 +8,8 @@ import type { GroupView } from '../lib/health';
 import { describeGroup, groupProblems } from '../lib/health';
 import { ms, type Log } from '../lib/util';
 import type { GroupShare, Leftovers, RowCounts } from './citus-view';
-import type { ClientFigures, StepRun } from './step';
+import type { WaitSample } from './sampler';
+import type { ClientFigures, StepRun, TimedLine } from './step';
 
 export interface Snapshot {
   counts: RowCounts;
@@ -40,6 +41,9 @@ export interface StepFigures {
   benchRowsAdded: number;
   load: { before: string; after: string };
   detail: Record<string, unknown>;
+  /** The CLI's progress lines and the sampled waits, ms after it started. */
+  timeline: TimedLine[];
+  waits: (WaitSample & { atMs: number })[];
 }
 
 const MB = 1024 * 1024;
@@ -80,6 +84,8 @@ function common(name: StepFigures['name'], command: string, run: StepRun, before
     benchRowsAdded,
     load: { before: run.loadBefore, after: run.loadAfter },
     detail: {},
+    timeline: run.timeline,
+    waits: run.waits,
   };
 }
 
@@ -125,8 +131,26 @@ export function reportStep(log: Log, f: StepFigures): void {
   log.line(`  steps (ms): ${Object.entries(f.stepsMs).map(([n, d]) => `${n} ${ms(d)}`).join(', ')}`);
   log.line(`  client (while the command ran): ${c.ackedDuringCli} writes acked (${f1(c.writesPerSec, 0)}/s), longest gap between acks ${ms(c.maxGapMs)} ms, longest single INSERT ${ms(c.maxWriteMs)} ms, ${c.errorsDuringCli} failed tries (${c.errors} in all, each retried)`);
   for (const e of c.firstErrors) log.line(`    error: ${e}`);
+  if (c.gapFromMs !== undefined && c.gapToMs !== undefined && c.maxGapMs >= 1000) for (const l of explainGap(f, c.gapFromMs, c.gapToMs)) log.line(`    ${l}`);
   log.line(`  lost: ${c.lost} of ${c.acked} acknowledged writes (read back from ${c.readFrom})${c.lost ? `; first missing: ${c.missing.join(', ')}` : ''}; bench rows +${f.benchRowsAdded}`);
   for (const [k, v] of Object.entries(f.detail)) if (v !== undefined) log.line(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   log.line(`  loadavg ${f.load.before} before, ${f.load.after} after`);
   for (const p of f.problems) log.line(`  PROBLEM: ${p}`);
+}
+
+/** What the workflow reported and what the nodes waited on while the longest gap lasted. */
+function explainGap(f: StepFigures, from: number, to: number): string[] {
+  const sec = (x: number) => `+${(x / 1000).toFixed(1)} s`;
+  const out = [`longest gap: ${sec(from)} .. ${sec(to)} after the command started`];
+  const progress = [...f.timeline.filter((l) => l.atMs <= from).slice(-1), ...f.timeline.filter((l) => l.atMs > from && l.atMs <= to)];
+  for (const l of progress) out.push(`  progress ${sec(l.atMs)}: ${l.line.replace(/\s+/g, ' ')}`);
+  const waits = new Map<string, { backends: number; longestMs: number; query: string; first: number; last: number }>();
+  for (const w of f.waits.filter((x) => x.atMs >= from - 1000 && x.atMs <= to)) {
+    const k = `${w.member} ${w.wait}`;
+    const have = waits.get(k);
+    waits.set(k, { backends: Math.max(have?.backends ?? 0, w.backends), longestMs: Math.max(have?.longestMs ?? 0, w.longestMs), query: have?.query ?? w.query, first: have?.first ?? w.atMs, last: w.atMs });
+  }
+  for (const [k, w] of waits) out.push(`  waiting on ${k}: up to ${w.backends} backends, longest ${ms(w.longestMs)} ms (${sec(w.first)} .. ${sec(w.last)}): ${w.query}`);
+  if (!waits.size) out.push('  no backend waited longer than 300 ms on any primary in that window');
+  return out;
 }
