@@ -130,7 +130,8 @@ export function createRebalanceActivities(deps: ActivityDeps) {
           movesDone: counts.done,
           movesTotal: counts.total,
           bytesTotal: sizes?.total ?? 0,
-          bytesMoved: sizes ? Math.min(sizes.total, job.state === 'finished' ? sizes.total : sizes.done + inFlight) : 0,
+          // Never backwards within a job: a move just finished is briefly neither in flight nor done.
+          bytesMoved: sizes ? Math.min(sizes.total, job.state === 'finished' ? sizes.total : Math.max(sizes.done + inFlight, previous?.jobId === jobId ? previous.bytesMoved : 0)) : 0,
           current: rows.filter((r) => r.progress === 1).map(({ shardId, table, source, target, status, bytes: b, targetBytes }) => ({ shardId, table, source, target, status, bytes: b, targetBytes })),
           errors: job.errors,
         };

@@ -367,8 +367,8 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   status.state = 'continuing-as-new';
   await condition(allHandlersFinished);
   await continueAsNew<typeof monitorCluster>({
-    // The stored spec is read again when it changed (a group added or drained).
-    ...(reloadSpec ? { cluster: s.name } : { spec: input.spec }),
+    // The stored spec is read again when it changed (a group added or drained); unreadable, the old one stays.
+    spec: reloadSpec ? await specFor({ cluster: s.name }).catch(() => input.spec) : input.spec,
     tuning: input.tuning,
     carry: { runs: status.runs, maintenance: status.maintenance, history, signature, notBefore: carry.notBefore, failures: carry.failures, lastActions: status.lastActions },
   });

@@ -38,7 +38,9 @@ afterAll(async () => {
 /** The spec setup stored for cluster wftest (as the real setup stores it: validated, images resolved). */
 const STORED = { stored: { wftest: { ...parseSpec(SPEC_INPUT), images: { postgres: 'citus-real:17', pgbouncer: 'citusctl/pgbouncer:1', etcd: 'citusctl/etcd:3.5' } } } } satisfies Scenario;
 const run = <R>(type: string, input: unknown, activities: Partial<MockedActivities>) => runWorkflow<R>(env, bundle, type, input, activities);
-const specsPassed = (m: ReturnType<typeof mockActivities>) => m.calls.map((c) => (c.input as { spec?: { name?: string; images?: unknown } })?.spec).filter((s) => s !== undefined);
+/** Specs passed to activities after image resolution (refuseDroppedGroups, in validate, reads only the groups). */
+const specsPassed = (m: ReturnType<typeof mockActivities>) =>
+  m.calls.filter((c) => c.name !== 'refuseDroppedGroups').map((c) => (c.input as { spec?: { name?: string; images?: unknown } })?.spec).filter((s) => s !== undefined);
 
 describe('setupCluster with small inputs', () => {
   test('{"spec":{"name":"demo"}}: the default layout, with the resolved images from provisioning on, stored with the cluster', async () => {
@@ -50,7 +52,7 @@ describe('setupCluster with small inputs', () => {
     const { result, error, progress } = await run<SetupClusterResult>('setupCluster', { spec: { name: 'demo' } }, m.activities);
     expect(error).toBeUndefined();
     expect(m.inputs('validateSpec')).toEqual([{ name: 'demo' }]);
-    expect(sequence(m.calls).slice(0, 4)).toEqual(['validateSpec', 'resolveImages', 'provisionCluster', 'storeClusterSpec']);
+    expect(sequence(m.calls).slice(0, 5)).toEqual(['validateSpec', 'refuseDroppedGroups', 'resolveImages', 'provisionCluster', 'storeClusterSpec']);
     const resolvedFor = m.inputs('resolveImages')[0]!;
     expect(resolvedFor.members.map((x) => x.name)).toEqual(['coord-a', 'coord-b', 'g1-a', 'g1-b', 'g2-a', 'g2-b']);
     expect(resolvedFor.images).toEqual({});
@@ -83,7 +85,7 @@ describe('setupCluster with small inputs', () => {
     const { error, progress } = await run<SetupClusterResult>('setupCluster', { spec: { name: 'demo' } }, m.activities);
     expect(failureOf(error)).toMatchObject({ type: 'ImageMissing', nonRetryable: true, message });
     expect(m.called('resolveImages')).toHaveLength(1); // never retried
-    expect(sequence(m.calls)).toEqual(['validateSpec', 'resolveImages']);
+    expect(sequence(m.calls)).toEqual(['validateSpec', 'refuseDroppedGroups', 'resolveImages']);
     expect(stateOf(progress)).toMatchObject({ validate: 'done', images: 'failed', provision: 'pending' });
     expect(step(progress, 'images').detail).toBe(message);
   });
