@@ -25,7 +25,9 @@ const RUN_TIMEOUT = '5m';
 function desired(spec: ClusterSpec, tagged: boolean) {
   const scheduleId = healthScheduleId(spec.name);
   const every = spec.health.intervalSeconds;
-  const args: [HealthCheckInput] = [{ spec }];
+  // The cluster's name only: each run reads the stored spec, so a group added by `up` or removed by
+  // `drain` is checked (or no longer) without touching the schedule.
+  const args: [HealthCheckInput] = [{ cluster: spec.name }];
   // CitusCluster on every scheduled run, where the namespace knows it (client/search-attributes.ts).
   const tags = tagged ? { typedSearchAttributes: citusSearchAttributes(spec.name) } : {};
   return {
