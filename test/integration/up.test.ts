@@ -74,6 +74,10 @@ describe('citusctl up (end to end)', () => {
       'replication-check': 'done',
       pgbouncer: 'done',
       publish: 'done',
+      // A fresh cluster: every worker holds shards, no scale-out rebalance.
+      'rebalance-check': 'skipped',
+      rebalance: 'skipped',
+      moves: 'skipped',
     });
     const topo = topology(cluster);
     expect(first.result.primaries).toEqual({ coordinator: topo.coordinator, workers: Object.fromEntries(topo.workers.map((w) => [w.group, w.primary])) });
