@@ -7,9 +7,9 @@ import type { Client } from 'pg';
 import type { ClusterSpec } from '../common/spec';
 import type { Primaries } from '../common/topology';
 import { APP_USER, PG_PORT } from '../common/topology';
-import { asSuperuser } from './pg-access';
+import { onMember as onMemberOf } from './pg-access';
 import type { ActivityDeps } from './deps';
-import { classifyPgError, fatal } from './errors';
+import { fatal } from './errors';
 import { withHeartbeat } from './heartbeat';
 
 export type { Primaries };
@@ -23,13 +23,7 @@ export interface ShardSpread {
 const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
 export function createCitusActivities(deps: ActivityDeps) {
-  async function onMember<T>(spec: ClusterSpec, memberName: string, what: string, fn: (c: Client) => Promise<T>): Promise<T> {
-    try {
-      return await asSuperuser(deps, spec, memberName, fn);
-    } catch (err) {
-      throw classifyPgError(err, `${what} on ${memberName}`);
-    }
-  }
+  const onMember = <T>(spec: ClusterSpec, member: string, what: string, fn: (c: Client) => Promise<T>) => onMemberOf(deps, spec, member, what, fn);
 
   /** --clean: drops the demo table (its shards go with it). Refuses when other tables exist unless force. */
   async function cleanUp(input: { spec: ClusterSpec; primaries: Primaries; force: boolean }): Promise<{ dropped: boolean; otherTables: string[] }> {

@@ -12,10 +12,10 @@ import { dropSlot } from '../lib/postgres';
 import { cleanupOrphansOf, removeNode, setShouldHaveShards, shardTablesOnNode, tablesBytes, workerNodes } from '../lib/postgres/rebalance';
 import type { ActivityDeps } from './deps';
 import { containerState, execIn } from './docker-helpers';
-import { classifyPgError, fatal, notReady } from './errors';
+import { fatal, notReady } from './errors';
 import { withHeartbeat } from './heartbeat';
 import { PG_VOLUME_TARGET } from './node-containers';
-import { asSuperuser } from './pg-access';
+import { onMember } from './pg-access';
 import { storeOf } from './store';
 
 export interface DrainInput {
@@ -32,13 +32,7 @@ export interface DrainCheck {
 }
 
 export function createDrainActivities(deps: ActivityDeps) {
-  const on = async <T>(spec: ClusterSpec, member: string, what: string, fn: (c: Client) => Promise<T>): Promise<T> => {
-    try {
-      return await asSuperuser(deps, spec, member, fn);
-    } catch (err) {
-      throw classifyPgError(err, `${what} on ${member}`);
-    }
-  };
+  const on = <T>(spec: ClusterSpec, member: string, what: string, fn: (c: Client) => Promise<T>) => onMember(deps, spec, member, what, fn);
   const primaryOf = (input: DrainInput) => {
     const p = input.primaries.workers[input.group];
     if (!p) throw fatal('BadConfig', `${input.group} is not a worker group of ${input.spec.name} (worker groups: ${Object.keys(input.primaries.workers).join(', ')})`);

@@ -3,11 +3,20 @@ import type { Client } from 'pg';
 import type { ClusterSpec } from '../common/spec';
 import { SUPERUSER } from '../common/topology';
 import type { ActivityDeps } from './deps';
-import { fatal } from './errors';
+import { classifyPgError, fatal } from './errors';
 
 export async function asSuperuser<T>(deps: ActivityDeps, spec: ClusterSpec, memberName: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const member = spec.members.find((m) => m.name === memberName);
   if (!member) throw fatal('BadConfig', `unknown member ${memberName}`);
   const s = await deps.secrets.ensure(spec.name);
   return deps.pg.withClient({ port: member.port, user: SUPERUSER, password: s.superuserPassword }, fn);
+}
+
+/** asSuperuser with pg errors classified (retryable or not), named "<what> on <member>". */
+export async function onMember<T>(deps: ActivityDeps, spec: ClusterSpec, member: string, what: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  try {
+    return await asSuperuser(deps, spec, member, fn);
+  } catch (err) {
+    throw classifyPgError(err, `${what} on ${member}`);
+  }
 }

@@ -19,9 +19,9 @@ import {
 import type { Client } from 'pg';
 import type { ActivityDeps } from './deps';
 import { createEtcdActivities } from './etcd';
-import { classifyPgError, fatal } from './errors';
+import { fatal } from './errors';
 import { sleep, withHeartbeat } from './heartbeat';
-import { asSuperuser } from './pg-access';
+import { onMember } from './pg-access';
 import { Context } from '@temporalio/activity';
 
 export interface RebalanceInput {
@@ -36,14 +36,8 @@ const MIN_WORKER_PROCESSES = 8;
 export function createRebalanceActivities(deps: ActivityDeps) {
   // Read at each attempt: a retry after a coordinator failover reaches the new coordinator.
   const livePrimaries = (spec: ClusterSpec): Promise<Primaries> => createEtcdActivities(deps).readLivePrimaries(spec);
-  const onCoordinator = async <T>(spec: ClusterSpec, what: string, fn: (c: Client) => Promise<T>): Promise<T> => {
-    const { coordinator } = await livePrimaries(spec);
-    try {
-      return await asSuperuser(deps, spec, coordinator, fn);
-    } catch (err) {
-      throw classifyPgError(err, `${what} on ${coordinator}`);
-    }
-  };
+  const onCoordinator = async <T>(spec: ClusterSpec, what: string, fn: (c: Client) => Promise<T>): Promise<T> =>
+    onMember(deps, spec, (await livePrimaries(spec)).coordinator, what, fn);
 
   /**
    * Refuses (non-retryable, naming what to do) when a move could not run: a primary without
@@ -59,9 +53,7 @@ export function createRebalanceActivities(deps: ActivityDeps) {
       const problems: string[] = [];
       if (mode !== 'block_writes') {
         for (const member of allPrimaries(primaries)) {
-          const s = await asSuperuser(deps, spec, member, logicalMoveSettings).catch((err: unknown) => {
-            throw classifyPgError(err, `reading the settings of ${member}`);
-          });
+          const s = await onMember(deps, spec, member, 'reading the settings', logicalMoveSettings);
           if (s.walLevel !== 'logical') problems.push(`${member} has wal_level=${s.walLevel} (logical moves need wal_level=logical and a restart)`);
           if (s.maxWorkerProcesses < MIN_WORKER_PROCESSES) problems.push(`${member} has max_worker_processes=${s.maxWorkerProcesses} (at least ${MIN_WORKER_PROCESSES})`);
         }

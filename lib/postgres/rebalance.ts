@@ -4,7 +4,7 @@
  * Jobs are read from pg_dist_background_job / pg_dist_background_task rather than
  * citus_rebalance_status(), which only knows the latest job and warns when there is none.
  */
-import type { ProgressRow, RebalanceJobState, TransferMode } from '../../common/rebalance';
+import { isTerminal, type ProgressRow, type RebalanceJobState, type TransferMode } from '../../common/rebalance';
 import type { PgClient } from './client';
 
 export interface RebalanceJob {
@@ -97,7 +97,7 @@ export async function startRebalanceJob(c: PgClient, opts: { drainOnly: boolean;
 /** citus_job_cancel of a job still active; returns whether it cancelled it. */
 export async function cancelRebalanceJob(c: PgClient, jobId: number): Promise<boolean> {
   const job = await readRebalanceJob(c, jobId);
-  if (!job || ['finished', 'cancelled', 'failed'].includes(job.state)) return false;
+  if (!job || isTerminal(job.state)) return false;
   await c.query('SELECT citus_job_cancel($1)', [jobId]);
   return true;
 }
