@@ -1,7 +1,7 @@
 /**
  * The Temporal Schedule `health-<cluster>`: runs healthCheck every spec.health.intervalSeconds on
- * the resident task queue (long-lived workers only, like the monitor: a CLI's in-process worker
- * never picks one up). Overlap SKIP: a check still running when the next is due is not doubled.
+ * the shared task queue (a short-lived, read-only workflow, like every one but the monitor; the
+ * schedule outlives builds, so never a build's own queue). Overlap SKIP: a check still running when the next is due is not doubled.
  * The catch-up window is one interval: after an outage only the latest missed check runs.
  * `citusctl down` deletes it with the cluster's other schedules (client/stop-cluster-workflows.ts).
  */
@@ -9,7 +9,7 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 import type { SearchAttributePair, TypedSearchAttributes } from '@temporalio/common';
 import { CITUS_CLUSTER, citusSearchAttributes } from '../common/search-attributes';
 import type { ClusterSpec } from '../common/spec';
-import { MONITOR_TASK_QUEUE } from '../lib/temporal-server';
+import { TASK_QUEUE } from '../lib/temporal-server';
 import { healthScheduleId } from '../common/workflow-ids';
 import type { HealthCheckInput } from '../workflows/health-check';
 import { citusSearchAttributesRegistered } from './search-attributes';
@@ -33,7 +33,7 @@ function desired(spec: ClusterSpec, tagged: boolean) {
   return {
     scheduleId,
     spec: { intervals: [{ every: `${every}s` }] },
-    action: { type: 'startWorkflow' as const, workflowType: 'healthCheck', workflowId: scheduleId, taskQueue: MONITOR_TASK_QUEUE, args, workflowExecutionTimeout: RUN_TIMEOUT, ...tags },
+    action: { type: 'startWorkflow' as const, workflowType: 'healthCheck', workflowId: scheduleId, taskQueue: TASK_QUEUE, args, workflowExecutionTimeout: RUN_TIMEOUT, ...tags },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${Math.max(10, every)}s`, pauseOnFailure: false },
   };
 }

@@ -1,16 +1,20 @@
 /**
  * The cluster's monitor workflow (`monitor-<cluster>`, workflows/monitor.ts) from the client side:
- * `up` makes sure it runs (idempotent: a running monitor is left as it is, with its state), and
- * `pause` / `resume` send it their Updates. It runs on its own task queue, which only long-lived
- * workers (`citusctl worker`) poll: a CLI command's in-process worker never picks it up (it would
- * act on the cluster for as long as the command runs, and wait for its probe at exit).
+ * `up` makes sure it runs on this build (idempotent: a running monitor of this build is left as it
+ * is, with its state; one of another build is handed over, lib/monitor-handoff.ts), and `pause` /
+ * `resume` send it their Updates. It runs on its build's own task queue, which only long-lived
+ * workers (`citusctl worker`, the supervised one) poll: a CLI command's in-process worker never
+ * picks it up (it would act on the cluster for as long as the command runs, and wait for its probe
+ * at exit).
  */
 import type { Client } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { ClusterSpec } from '../common/spec';
 import { monitorWorkflowId } from '../common/workflow-ids';
+import { storedClusters } from '../lib/cluster-spec-file';
+import { handOffMonitor, handOffMonitors, queuePolled, type HandOffReport } from '../lib/monitor-handoff';
 import { stateDir } from '../lib/state-dir';
-import { MONITOR_TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
+import { ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
+import { workflowBuild } from '../worker/build-id';
 import type { MaintenanceInput } from '../workflows/monitor';
 import { reloadSpecSignal } from '../workflows/monitor-signals';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
@@ -20,21 +24,15 @@ import { connectClient } from './temporal-client';
 export const monitorId = monitorWorkflowId;
 
 /**
- * Starts the monitor unless it runs. A running one is told to reload the stored spec (the setup
- * just stored it: a group may have been added); it keeps its state.
+ * Starts the monitor on this build's queue unless it runs; a run of another build is handed over
+ * (when a worker of this build polls, or none polls the old one). A monitor already on this build
+ * is told to reload the stored spec (the setup just stored it: a group may have been added); it
+ * keeps its state.
  */
-export async function ensureMonitor(client: Client, spec: ClusterSpec): Promise<{ workflowId: string; runId: string; started: boolean }> {
-  const workflowId = monitorWorkflowId(spec.name);
-  const running = (await client.workflow.getHandle(workflowId).describe().catch(() => undefined))?.status.name === 'RUNNING';
-  const handle = await client.workflow.start('monitorCluster', {
-    taskQueue: MONITOR_TASK_QUEUE,
-    workflowId,
-    args: [{ spec }],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-  });
-  if (running) await handle.signal(reloadSpecSignal);
-  return { workflowId, runId: handle.firstExecutionRunId, started: !running };
+export async function ensureMonitor(client: Client, spec: ClusterSpec, target = monitorTaskQueue(workflowBuild())): Promise<HandOffReport & { started: boolean }> {
+  const r = await handOffMonitor(client, { cluster: spec.name, target, targetPolled: await queuePolled(client, target), startWith: { spec } });
+  if (r.action === 'keep') await client.workflow.getHandle(r.workflowId).signal(reloadSpecSignal);
+  return { ...r, started: r.action !== 'keep' && r.action !== 'leave' };
 }
 
 /** For `up`: the monitor and the health schedule (health-<cluster>), both idempotently, on the cluster's Temporal server. */
@@ -42,8 +40,15 @@ export async function startMonitor(spec: ClusterSpec, log: (line: string) => voi
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
   try {
-    const r = await ensureMonitor(client, spec);
-    log(`monitor: ${r.workflowId} ${r.started ? 'started' : 'already running'}`);
+    const target = monitorTaskQueue(workflowBuild());
+    const r = await ensureMonitor(client, spec, target);
+    log(`monitor: ${r.workflowId} ${r.action === 'keep' ? `already running (${r.detail})` : `${r.action}: ${r.detail}`}`);
+    // The other clusters of this state directory follow the same build (the supervised worker does the same when it starts).
+    const others = (await storedClusters(stateDir())).filter((c) => c !== spec.name);
+    for (const o of await handOffMonitors(client, others, target, await queuePolled(client, target))) {
+      if ('error' in o) log(`monitor: monitor-${o.cluster} not handed over: ${o.error}`);
+      else if (o.action === 'move' || o.action === 'restart') log(`monitor: monitor-${o.cluster} ${o.action}: ${o.detail}`);
+    }
     const healthSchedule = await ensureHealthSchedule(client, spec);
     log(`health: schedule ${healthSchedule.scheduleId} ${healthSchedule.outcome} (every ${spec.health.intervalSeconds} s)`);
     return { ...r, healthSchedule };

@@ -1,11 +1,15 @@
 /**
  * The control plane's part of `citusctl status`: the supervised worker (supervisor and worker
  * processes), the embedded Temporal server (started again when it is down, as `up` would), and
- * the cluster's monitor (state, maintenance, last probe, per-group health) by its `status` query.
+ * the cluster's monitor (state, maintenance, last probe, per-group health) by its `status` query,
+ * and the build it runs on, flagged when no worker polls that build's queue.
  */
 import type { ClusterSpec } from '../common/spec';
+import { buildOfMonitorQueue } from '../common/task-queues';
+import { queuePolled } from '../lib/monitor-handoff';
 import { stateDir } from '../lib/state-dir';
 import { supervisedWorkerState, workerLog } from '../lib/supervised-worker-files';
+import { workflowBuild } from '../worker/build-id';
 import type { MonitorStatus } from '../workflows/monitor';
 import { monitorId } from './monitor';
 import { connectForCleanup } from './temporal-client';
@@ -22,10 +26,21 @@ export interface WorkerStatus {
   since?: string;
   /** Prometheus text, served by the worker. */
   metricsUrl?: string;
+  /** The workflow build the worker runs (its monitor queue is named after it). */
+  build?: string;
   log: string;
 }
 
-export type MonitorView = ({ running: true } & MonitorStatus) | { running: false; reason: string };
+/** Where a running monitor runs: its task queue, that queue's build, and whether a live worker polls it. */
+export interface MonitorPlacement {
+  taskQueue: string;
+  build?: string;
+  polled: boolean;
+  /** The build of this citusctl (what `up` would move the monitor to). */
+  cliBuild: string;
+}
+
+export type MonitorView = ({ running: true } & MonitorStatus & MonitorPlacement) | ({ running: false; reason: string } & Partial<MonitorPlacement>);
 
 export interface ControlPlaneStatus {
   temporal: { address?: string; reachable: boolean; reason?: string };
@@ -43,6 +58,7 @@ export function workerStatus(root: string): WorkerStatus {
     restarts: s.supervisor?.restarts,
     since: s.worker?.startedAt,
     metricsUrl: s.worker?.metricsUrl,
+    build: s.worker?.build,
     log: workerLog(root),
   };
 }
@@ -59,11 +75,13 @@ export async function controlPlaneStatus(spec: ClusterSpec): Promise<ControlPlan
     if (described?.status.name !== 'RUNNING') {
       return { temporal: { address, reachable: true }, worker, monitor: { running: false, reason: described ? `monitor ${described.status.name.toLowerCase()}` : 'no monitor (`citusctl up` starts it)' } };
     }
+    const polled = await client.withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => queuePolled(client, described.taskQueue)).catch(() => false);
+    const placement: MonitorPlacement = { taskQueue: described.taskQueue, build: buildOfMonitorQueue(described.taskQueue), polled, cliBuild: workflowBuild() };
     // Every call is awaited (bounded by its deadline) before the connection closes below.
     const monitor = await client
       .withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => handle.query<MonitorStatus>('status'))
-      .then((m): MonitorView => ({ running: true, ...m }))
-      .catch((err: Error): MonitorView => ({ running: false, reason: `monitor running but not answering (no worker polls?): ${err.message}` }));
+      .then((m): MonitorView => ({ running: true, ...m, ...placement }))
+      .catch((err: Error): MonitorView => ({ running: false, reason: `monitor running but not answering${polled ? ' (its worker is slow or stuck)' : ''}: ${err.message}`, ...placement }));
     return { temporal: { address, reachable: true }, worker, monitor };
   } finally {
     await connected.close();

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { specPath } from './state-dir';
+import { clustersDir, specPath } from './state-dir';
 
 /** Writes the spec unless the file already holds exactly it (atomic replace); returns whether it wrote. */
 export async function writeClusterSpec(root: string, cluster: string, spec: unknown): Promise<boolean> {
@@ -34,4 +34,11 @@ export async function readClusterSpec(root: string, cluster: string): Promise<un
     throw err;
   }
   return JSON.parse(text) as unknown;
+}
+
+/** The clusters set up in this state directory (those with a stored spec). */
+export async function storedClusters(root: string): Promise<string[]> {
+  const names = await fs.readdir(clustersDir(root)).catch(() => [] as string[]);
+  const stored = await Promise.all(names.map(async (n) => ((await fs.stat(specPath(root, n)).catch(() => undefined))?.isFile() ? n : undefined)));
+  return stored.filter((n): n is string => n !== undefined).sort();
 }

@@ -8,7 +8,8 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'citusctl');
 }
 
-export const clusterDir = (root: string, cluster: string) => path.join(root, 'clusters', cluster);
+export const clustersDir = (root: string) => path.join(root, 'clusters');
+export const clusterDir = (root: string, cluster: string) => path.join(clustersDir(root), cluster);
 export const pgpassPath = (root: string, cluster: string) => path.join(clusterDir(root, cluster), 'pgpass');
 /** The validated spec a setup stored, read by workflows started with only the cluster's name. */
 export const specPath = (root: string, cluster: string) => path.join(clusterDir(root, cluster), 'spec.json');

@@ -1,7 +1,7 @@
 /**
  * The supervised long-lived worker's files in the state directory (`<state>/worker/`):
  *   supervisor.json  written by the supervisor (pid, the build it runs, since when)
- *   worker.json      written by the worker once it polls (pid, identity, task queues, since when)
+ *   worker.json      written by the worker once it polls (pid, identity, build, task queues, since when)
  *   worker.log       both processes' output
  * The CLI reads them to know whether a warm worker polls the task queues (then it needs no
  * in-process worker of its own) and `status` shows them.
@@ -26,6 +26,8 @@ export interface SupervisorRecord {
 export interface WorkerRecord {
   pid: number;
   identity: string;
+  /** The workflow bundle's hash: the monitor queue it polls is named after it. */
+  build?: string;
   taskQueues: string[];
   startedAt: string;
   /** The metrics endpoint, when the worker serves one. */

@@ -10,9 +10,8 @@ import * as path from 'node:path';
 import { CITUS_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { downloadDevServer, downloadedBinary, type DevServerDownloader } from './temporal-download';
 
-export const TASK_QUEUE = 'citusctl';
-/** Resident workflows (the monitor and what it starts): polled only by long-lived workers, never by a CLI's in-process one. */
-export const MONITOR_TASK_QUEUE = 'citusctl-monitor';
+/** The task queues (the shared one, and the monitor's per build) are named in common/task-queues.ts. */
+export { TASK_QUEUE, monitorTaskQueue } from '../common/task-queues';
 
 export interface TemporalEndpoint {
   address: string;

@@ -1,13 +1,20 @@
 /**
  * `citusctl worker` / `npm run worker`, and the child of the supervised worker (worker/supervisor.ts):
- * a long-lived worker on both task queues, for workflows started from the Temporal UI, the CLI,
- * schedules and the monitor. Once it polls it records itself in `<state>/worker/worker.json`, so
- * a CLI command knows a warm worker is there and starts none of its own.
+ * a long-lived worker for workflows started from the Temporal UI, the CLI, schedules and the monitor.
+ * Two Workers on one connection: the shared task queue, and the monitor queue of this build (the
+ * workflow bundle's hash: common/task-queues.ts). Once they poll, it records itself in
+ * `<state>/worker/worker.json`, so a CLI command knows a warm worker is there and starts none of its
+ * own, and moves the monitors of this state directory's clusters onto its build
+ * (lib/monitor-handoff.ts): a running monitor never replays on code it was not started with.
  */
+import { Client } from '@temporalio/client';
+import { storedClusters } from '../lib/cluster-spec-file';
+import { handOffMonitors } from '../lib/monitor-handoff';
 import { stateDir } from '../lib/state-dir';
 import { removeOwnRecord, workerFile, writeJson } from '../lib/supervised-worker-files';
-import { MONITOR_TASK_QUEUE, TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
+import { TASK_QUEUE, ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { PrometheusMetrics } from '../lib/metrics';
+import { workflowBuild } from './build-id';
 import { createDeps } from './deps';
 import { installRuntimeWithMetrics, metricsPort, serveMetrics } from './metrics-server';
 import { createWorker } from './run-worker';
@@ -22,24 +29,34 @@ export async function runWorkerForever(): Promise<void> {
   const metricsUrl = await serveMetrics(metrics, port, withSdk, log);
   const deps = createDeps(process.env, metrics);
   const identity = `citusctl-worker@${process.pid}`;
+  const build = workflowBuild(process.env);
+  const monitorQueue = monitorTaskQueue(build);
   const { worker, connection } = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity });
-  const resident = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: MONITOR_TASK_QUEUE });
-  log(`task queues "${TASK_QUEUE}" and "${MONITOR_TASK_QUEUE}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
+  const monitorWorker = (await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: monitorQueue, connection })).worker;
+  log(`build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
   try {
-    const running = Promise.all([worker.run(), resident.worker.run()]); // return after SIGINT/SIGTERM (the SDK installs the handlers)
-    writeJson(workerFile(root), { pid: process.pid, identity, taskQueues: [TASK_QUEUE, MONITOR_TASK_QUEUE], startedAt: new Date().toISOString(), ...(metricsUrl ? { metricsUrl } : {}) });
+    // Either ending (SIGINT/SIGTERM, for which the SDK installs the handlers, or a fatal error) stops both.
+    const running = Promise.all([worker.run().finally(() => stopOther(monitorWorker)), monitorWorker.run().finally(() => stopOther(worker))]);
+    writeJson(workerFile(root), { pid: process.pid, identity, build, taskQueues: [TASK_QUEUE, monitorQueue], startedAt: new Date().toISOString(), ...(metricsUrl ? { metricsUrl } : {}) });
+    void handOffOnStart(new Client({ connection, namespace: endpoint.namespace }), root, monitorQueue, log);
     await running;
   } finally {
     removeOwnRecord(workerFile(root), process.pid);
     deps.close();
     await connection.close();
-    await resident.connection.close();
   }
 }
 
-if (require.main === module) {
-  runWorkerForever().catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
+function stopOther(w: { getState(): string; shutdown(): void }): void {
+  if (w.getState() === 'RUNNING') w.shutdown();
+}
+
+/** Moves this state directory's running monitors onto this build; retried while Temporal is not there. */
+async function handOffOnStart(client: Client, root: string, monitorQueue: string, log: (line: string) => void): Promise<void> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const reports = await handOffMonitors(client, await storedClusters(root), monitorQueue);
+    for (const r of reports) if ('error' in r || r.action !== 'none') log(`monitor-${r.cluster}: ${'error' in r ? `hand-off failed: ${r.error}` : `${r.action}: ${r.detail}`}`);
+    if (!reports.some((r) => 'error' in r)) return;
+    await new Promise((r) => setTimeout(r, 2_000 * attempt));
+  }
 }

@@ -1,10 +1,13 @@
-/** Creates a worker for the citusctl task queue. Uses the pre-built workflow bundle when present. */
+/**
+ * Creates a worker for the citusctl task queue (or another: the monitor's queue of this build, on
+ * the same connection). Uses the pre-built workflow bundle when present (worker/bundle-path.ts).
+ */
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import * as fs from 'node:fs';
 import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities/deps';
 import { TASK_QUEUE } from '../lib/temporal-server';
-import { WORKFLOW_BUNDLE } from './bundle-path';
+import { WORKFLOW_BUNDLE_ENV, workflowBundlePath } from './bundle-path';
 
 let runtimeInstalled = false;
 /** Keeps the SDK's own logging quiet: the CLI prints progress itself. */
@@ -16,10 +19,13 @@ export function quietRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('ERROR', toStderr), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
 }
 
-export async function createWorker(opts: { address: string; namespace: string; deps: ActivityDeps; identity?: string; taskQueue?: string }): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: opts.address });
-  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = fs.existsSync(WORKFLOW_BUNDLE)
-    ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } }
+export async function createWorker(opts: { address: string; namespace: string; deps: ActivityDeps; identity?: string; taskQueue?: string; connection?: NativeConnection }): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const bundle = workflowBundlePath(opts.deps.env);
+  // A bundle named explicitly must be the one that runs: never fall back to other code.
+  if (opts.deps.env[WORKFLOW_BUNDLE_ENV] && !fs.existsSync(bundle)) throw new Error(`${WORKFLOW_BUNDLE_ENV}=${bundle}: no such file`);
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.address }));
+  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = fs.existsSync(bundle)
+    ? { workflowBundle: { codePath: bundle } }
     : { workflowsPath: require.resolve('../workflows') };
   const worker = await Worker.create({
     connection,

@@ -18,6 +18,12 @@
  * action (synchronous commit is still kept from blocking); the state is kept in the workflow,
  * carried across continue-as-new, and recorded in etcd (maintenanceKey, common/etcd-keys.ts), from
  * where a new monitor starts. Query `status`.
+ *
+ * It never replays on another build's code: it runs on its build's own task queue
+ * (common/task-queues.ts) and starts its children on the shared queue. When a worker of another
+ * build takes over, the `handOff` Update makes it continue as new on that build's queue at once
+ * (children keep running); a worker that finds no live worker of the old build instead terminates
+ * the run and starts a new one (lib/monitor-handoff.ts).
  */
 import {
   ActivityCancellationType,
@@ -32,6 +38,7 @@ import {
   defineUpdate,
   getExternalWorkflowHandle,
   isCancellation,
+  makeContinueAsNewFunc,
   proxyActivities,
   setHandler,
   sleep,
@@ -51,7 +58,8 @@ import { validation } from './activity-proxies';
 import { childSearchAttributes, tagWorkflow } from './tag-workflow';
 import { failoverGroup, type FailoverGroupResult } from './failover-group';
 import { rejoinMemberWorkflow } from './rejoin-member';
-import { reloadSpecSignal } from './monitor-signals';
+import { handOffUpdate, reloadSpecSignal } from './monitor-signals';
+import { buildOfMonitorQueue, sharedQueueOf } from '../common/task-queues';
 
 export interface MonitorTuning {
   thresholds?: Partial<MonitorThresholds>;
@@ -78,6 +86,8 @@ export interface MonitorCarry {
   notBefore: Record<string, number>;
   failures: Record<string, number>;
   lastActions: ActionRecord[];
+  /** The queue of the run that wrote it: a carry from another build's run is read in part only. */
+  taskQueue?: string;
 }
 
 export interface MonitorInput {
@@ -146,7 +156,8 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   if (!input.spec) return continueAsNew<typeof monitorCluster>({ ...input, spec: await specFor({ cluster: input.cluster }) });
   const root = CancellationScope.current();
   const groupNames = [COORDINATOR_GROUP, ...(input.spec.workers ?? [])];
-  const carry: MonitorCarry = input.carry ?? { runs: 0, maintenance: { cluster: false, groups: [], at: '' }, history: emptyHistory(), notBefore: {}, failures: {}, lastActions: [] };
+  const ownQueue = workflowInfo().taskQueue;
+  const { carry, maintenanceCarried } = carriedOver(input.carry, ownQueue);
   const status: MonitorStatus = {
     cluster: input.spec.name,
     state: 'starting',
@@ -178,6 +189,21 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     reloadSpec = true;
     wake();
   });
+  let moveTo: string | undefined;
+  setHandler(
+    handOffUpdate,
+    (h) => {
+      moveTo = h.taskQueue;
+      wake();
+      return { from: ownQueue, to: h.taskQueue };
+    },
+    {
+      validator: (h) => {
+        if (buildOfMonitorQueue(h?.taskQueue ?? '') === undefined) throw new Error(`not a monitor task queue: ${JSON.stringify(h?.taskQueue)}`);
+        if (h.taskQueue === ownQueue) throw new Error(`the monitor already runs on ${ownQueue}`);
+      },
+    },
+  );
   const validated: { spec?: ClusterSpec } = {};
   const changeMaintenance = async (next: MaintenanceRecord): Promise<MaintenanceRecord> => {
     status.maintenance = next; // in force at once; etcd is the record status and a new monitor read
@@ -211,7 +237,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   const s = await validation.validateSpec(input.spec);
   validated.spec = s;
   await tagWorkflow(s.name); // the next runs inherit it through continue-as-new
-  if (!input.carry) {
+  if (!maintenanceCarried) {
     const stored = await quick.readMaintenance({ spec: s }).catch(() => null);
     if (stored && status.maintenance.at === '') status.maintenance = stored;
   }
@@ -227,7 +253,8 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     notBefore: carry.notBefore,
     thresholds,
   });
-  const childOptions = { parentClosePolicy: ParentClosePolicy.ABANDON, cancellationType: ChildWorkflowCancellationType.ABANDON, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE };
+  // On the shared queue: a failover or rejoin in flight goes on whichever build's worker is there.
+  const childOptions = { taskQueue: sharedQueueOf(ownQueue), parentClosePolicy: ParentClosePolicy.ABANDON, cancellationType: ChildWorkflowCancellationType.ABANDON, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE };
   const alreadyRunning = (key: string, id: string) => {
     // Started by someone else (an operator's CLI): its lock keeps the group safe; look again later.
     carry.notBefore[key] = Date.now() + 30_000;
@@ -334,7 +361,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   let signature = carry.signature;
   for (let i = 0; ; i++) {
     const idle = !Object.keys(failovers).length && !Object.keys(rejoins).length;
-    if (idle && (reloadSpec || i >= maxIterations || workflowInfo().continueAsNewSuggested)) break;
+    if (moveTo || (idle && (reloadSpec || i >= maxIterations || workflowInfo().continueAsNewSuggested))) break;
     status.state = 'watching';
     status.iterations = i;
     probeScope = new CancellationScope();
@@ -366,10 +393,36 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
 
   status.state = 'continuing-as-new';
   await condition(allHandlersFinished);
-  await continueAsNew<typeof monitorCluster>({
+  const next: MonitorInput = {
     // The stored spec is read again when it changed (a group added or drained); unreadable, the old one stays.
     spec: reloadSpec ? await specFor({ cluster: s.name }).catch(() => input.spec) : input.spec,
     tuning: input.tuning,
-    carry: { runs: status.runs, maintenance: status.maintenance, history, signature, notBefore: carry.notBefore, failures: carry.failures, lastActions: status.lastActions },
-  });
+    carry: { runs: status.runs, maintenance: status.maintenance, history, signature, notBefore: carry.notBefore, failures: carry.failures, lastActions: status.lastActions, taskQueue: ownQueue },
+  };
+  // Handed off: the next run is the new build's, and its children in flight go on without it.
+  if (moveTo) await makeContinueAsNewFunc<typeof monitorCluster>({ taskQueue: moveTo })(next);
+  await continueAsNew<typeof monitorCluster>(next);
+}
+
+/**
+ * The carry of the previous run, whole when that run was this build's (same queue). From another
+ * build (a hand-off) only what every build reads alike is kept: maintenance (the etcd record's
+ * shape), the action log and the run count; the probe history and backoffs are a build's own format
+ * and start afresh, as in a new monitor (which needs fresh evidence before it acts).
+ */
+function carriedOver(carry: MonitorCarry | undefined, ownQueue: string): { carry: MonitorCarry; maintenanceCarried: boolean } {
+  const fresh: MonitorCarry = { runs: 0, maintenance: { cluster: false, groups: [], at: '' }, history: emptyHistory(), notBefore: {}, failures: {}, lastActions: [] };
+  if (!carry) return { carry: fresh, maintenanceCarried: false };
+  if (carry.taskQueue === ownQueue) return { carry, maintenanceCarried: true };
+  const m = carry.maintenance as Partial<MaintenanceRecord> | undefined;
+  const maintenanceCarried = typeof m?.cluster === 'boolean' && Array.isArray(m.groups) && typeof m.at === 'string';
+  return {
+    carry: {
+      ...fresh,
+      runs: typeof carry.runs === 'number' ? carry.runs : 0,
+      ...(maintenanceCarried ? { maintenance: carry.maintenance } : {}),
+      lastActions: Array.isArray(carry.lastActions) ? carry.lastActions : [],
+    },
+    maintenanceCarried,
+  };
 }

@@ -81,7 +81,7 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
     delete env.CITUSCTL_IMAGE_PGBOUNCER;
     delete env.CITUSCTL_IMAGE_ETCD;
     worker = startCli(['worker'], env, 9 * 60_000);
-    await worker.waitForLine(/task queues "citusctl" and "citusctl-monitor"/);
+    await worker.waitForLine(/task queues "citusctl" and "citusctl-monitor-\w+"/);
   });
 
   afterAll(async () => {

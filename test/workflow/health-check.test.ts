@@ -18,7 +18,7 @@ import { parseSpec, SpecError, type ClusterSpec } from '../../common/spec';
 import { groupsOf, slotName } from '../../common/topology';
 import { ensureHealthSchedule } from '../../client/health-schedule';
 import { stopClusterWorkflows } from '../../client/stop-cluster-workflows';
-import { MONITOR_TASK_QUEUE } from '../../lib/temporal-server';
+import { TASK_QUEUE } from '../../lib/temporal-server';
 import type { HealthCheckInput, HealthCheckResult } from '../../workflows';
 import { SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
 import { mockActivities } from './mock-activities';
@@ -159,12 +159,12 @@ test('a stopped standby and an etcd that refuses the report: degraded, naming th
   expect(progress.steps.find((s) => s.name === 'store')?.state).toBe('failed');
 });
 
-test('the schedule: created, unchanged, updated; a trigger runs healthCheck on the resident queue; the cleanup of `down` deletes it', async () => {
+test('the schedule: created, unchanged, updated; a trigger runs healthCheck on the shared queue; the cleanup of `down` deletes it', async () => {
   const mock = mockHealth();
   const cluster = clusterName();
   const spec = parseSpec({ ...SPEC_INPUT, name: cluster });
   const { loadClusterSpec } = mockActivities({}, { stored: { [cluster]: { ...SPEC_INPUT, name: cluster } } }).activities;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: MONITOR_TASK_QUEUE, workflowBundle: bundle, activities: { ...mock.activities, loadClusterSpec } });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: { ...mock.activities, loadClusterSpec } });
   await worker.runUntil(async () => {
     expect(await ensureHealthSchedule(env.client, spec)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'created' });
     expect(await ensureHealthSchedule(env.client, spec)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'unchanged' });
@@ -172,7 +172,7 @@ test('the schedule: created, unchanged, updated; a trigger runs healthCheck on t
     let d = await handle.describe();
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
     expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
-    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'healthCheck', taskQueue: MONITOR_TASK_QUEUE, workflowId: `health-${cluster}` });
+    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'healthCheck', taskQueue: TASK_QUEUE, workflowId: `health-${cluster}` });
 
     const slower = parseSpec({ ...SPEC_INPUT, name: cluster, health: { intervalSeconds: 300 } });
     expect(await ensureHealthSchedule(env.client, slower)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'updated' });

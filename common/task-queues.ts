@@ -1,0 +1,38 @@
+/**
+ * The task queues, named in one place (pure: the monitor workflow derives its children's queue here).
+ *
+ * `citusctl` is the shared queue: every short-lived workflow (setup, failover, switchover, rejoin,
+ * drain, health...) and its activities, polled by every worker of every build, the CLI's in-process
+ * one included. Those workflows are guarded across builds the usual way (replay tests, patches).
+ *
+ * The monitor runs for ever, so it never replays on another build: it runs on its build's own queue,
+ * `citusctl-monitor-<build>` (build = a hash of the workflow bundle), which only long-lived workers
+ * of that build poll, together with its own activities (the probe's result is read by the same
+ * build's decisions). A worker of a new build moves it over (lib/monitor-handoff.ts).
+ */
+
+export const TASK_QUEUE = 'citusctl';
+
+const MONITOR_INFIX = '-monitor-';
+
+/** The monitor's queue for one build of the workflow bundle. */
+export function monitorTaskQueue(build: string, shared = TASK_QUEUE): string {
+  if (!/^[A-Za-z0-9_]+$/.test(build)) throw new Error(`invalid build id ${JSON.stringify(build)}: letters, digits and _ only`);
+  return `${shared}${MONITOR_INFIX}${build}`;
+}
+
+/** The build a monitor queue belongs to; undefined for any other queue. */
+export function buildOfMonitorQueue(queue: string): string | undefined {
+  const i = queue.lastIndexOf(MONITOR_INFIX);
+  const build = i > 0 ? queue.slice(i + MONITOR_INFIX.length) : '';
+  return /^[A-Za-z0-9_]+$/.test(build) ? build : undefined;
+}
+
+/**
+ * The shared queue beside a monitor queue (`citusctl-monitor-abc` -> `citusctl`), where the monitor
+ * starts its failovers and rejoins so that one in flight never depends on one build's worker. A
+ * monitor started on any other queue (a test's) keeps its children on that queue.
+ */
+export function sharedQueueOf(queue: string): string {
+  return buildOfMonitorQueue(queue) === undefined ? queue : queue.slice(0, queue.lastIndexOf(MONITOR_INFIX));
+}
