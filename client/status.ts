@@ -82,7 +82,7 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
   const livePrimaries: Record<string, string | null> = {};
   const lastFailover: Record<string, unknown> = {};
   if ((await containerState(docker, containerName(spec.name, 'etcd'))) === 'running') {
-    // etcd requires the root password from the secrets file (an older file has none: plain client).
+    // etcd requires the root password from the secrets file.
     const etcd = new Etcd3(etcdClientOptions(spec.etcd.port, secrets?.etcdRootPassword, 2000));
     const store = createClusterStore(etcd, spec.name);
     try {

@@ -2,7 +2,7 @@
  * Cluster secrets, generated once and kept in the state directory readable by the owner only.
  * Workflows and their histories only ever carry the cluster name; activities resolve secrets here.
  */
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -10,17 +10,12 @@ import { APP_USER, DATABASE, REPLICATION_USER, SUPERUSER } from '../common/topol
 import { clusterDir, pgpassPath } from './state-dir';
 import { scramVerifier } from './scram';
 
-/** The fields of the first version of secrets.json. */
-export interface BaseSecrets {
+export interface ClusterSecrets {
   superuserPassword: string;
   replicationPassword: string;
   appPassword: string;
   /** SCRAM verifier of appPassword, stored on the server and in PgBouncer's auth file. */
   appScramVerifier: string;
-}
-
-/** Fields added later; an older file gets them filled in by ensure(). */
-export interface AddedSecrets {
   /** etcd's `root` user: only the orchestrator (and `citusctl status`) talk to etcd. */
   etcdRootPassword: string;
   /** PgBouncer's admin console user (PAUSE/RELOAD/RESUME), known to the orchestrator only. */
@@ -29,31 +24,18 @@ export interface AddedSecrets {
   pgbouncerAdminScramVerifier: string;
 }
 
-export type ClusterSecrets = BaseSecrets & AddedSecrets;
-/** What a secrets file may hold: an older version lacks the added fields. */
-export type StoredSecrets = BaseSecrets & Partial<AddedSecrets>;
+const FIELDS: readonly (keyof ClusterSecrets)[] = ['superuserPassword', 'replicationPassword', 'appPassword', 'appScramVerifier', 'etcdRootPassword', 'pgbouncerAdminPassword', 'pgbouncerAdminScramVerifier'];
 
 const generatePassword = () => randomBytes(24).toString('base64url');
 
-function isComplete(s: StoredSecrets): s is ClusterSecrets {
-  return Boolean(s.etcdRootPassword && s.pgbouncerAdminPassword && s.pgbouncerAdminScramVerifier);
-}
-
 /**
- * The added fields of an older file, derived from its existing random passwords (HKDF, one label
- * per field): two processes upgrading the same file at once compute the same values, so the
- * upgrade needs no lock and a racing reader never sees a password that is later replaced.
+ * The file as this citusctl writes it, or an error naming what is missing: a damaged or hand-edited
+ * file is never completed with new passwords, which the cluster's nodes would not know.
  */
-export function upgradeSecrets(s: StoredSecrets): ClusterSecrets {
-  const ikm = Buffer.from(JSON.stringify([s.superuserPassword, s.replicationPassword, s.appPassword]));
-  const derive = (label: string, bytes: number) => Buffer.from(hkdfSync('sha256', ikm, 'citusctl-secrets', label, bytes));
-  const pgbouncerAdminPassword = s.pgbouncerAdminPassword ?? derive('pgbouncerAdminPassword', 24).toString('base64url');
-  return {
-    ...s,
-    etcdRootPassword: s.etcdRootPassword ?? derive('etcdRootPassword', 24).toString('base64url'),
-    pgbouncerAdminPassword,
-    pgbouncerAdminScramVerifier: s.pgbouncerAdminScramVerifier ?? scramVerifier(pgbouncerAdminPassword, derive('pgbouncerAdminScramSalt', 16)),
-  };
+function complete(file: string, s: Partial<ClusterSecrets>): ClusterSecrets {
+  const missing = FIELDS.filter((f) => typeof s[f] !== 'string' || !s[f]);
+  if (missing.length) throw new Error(`${file} lacks ${missing.join(', ')}: it was not written by citusctl, or was edited; restore it from a backup`);
+  return s as ClusterSecrets;
 }
 
 const tmpName = (file: string) => `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -73,17 +55,6 @@ async function writeExclusive(file: string, content: string): Promise<boolean> {
   }
 }
 
-/** Atomic replace (rename): a reader sees the old file or the new one, never half of one. */
-async function writeReplace(file: string, content: string): Promise<void> {
-  const tmp = tmpName(file);
-  try {
-    await fs.writeFile(tmp, content, { mode: 0o600 });
-    await fs.rename(tmp, file);
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-}
-
 export class SecretStore {
   constructor(private readonly root: string) {}
 
@@ -91,17 +62,10 @@ export class SecretStore {
     return path.join(clusterDir(this.root, cluster), 'secrets.json');
   }
 
-  /**
-   * Returns the cluster's secrets, generating them on first use (concurrent callers agree), and
-   * filling the fields a newer version added into an older file (keeping every existing field).
-   */
+  /** Returns the cluster's secrets, generating them on first use (concurrent callers agree). */
   async ensure(cluster: string): Promise<ClusterSecrets> {
     const existing = await this.read(cluster);
-    if (existing) {
-      if (isComplete(existing)) return existing;
-      await writeReplace(this.file(cluster), JSON.stringify(upgradeSecrets(existing), null, 2));
-      return this.ensure(cluster);
-    }
+    if (existing) return existing;
     await fs.mkdir(clusterDir(this.root, cluster), { recursive: true, mode: 0o700 });
     const appPassword = generatePassword();
     const pgbouncerAdminPassword = generatePassword();
@@ -117,27 +81,31 @@ export class SecretStore {
     await writeExclusive(this.file(cluster), JSON.stringify(secrets, null, 2));
     const stored = await this.read(cluster);
     if (!stored) throw new Error(`could not store secrets for cluster ${cluster}`);
-    return isComplete(stored) ? stored : this.ensure(cluster);
+    return stored;
   }
 
-  /** The stored secrets as they are (an older file may lack the added fields); undefined if none. */
-  async read(cluster: string): Promise<StoredSecrets | undefined> {
+  /** The stored secrets; undefined if none (an incomplete file is an error). */
+  async read(cluster: string): Promise<ClusterSecrets | undefined> {
+    let text: string;
     try {
-      return JSON.parse(await fs.readFile(this.file(cluster), 'utf8')) as StoredSecrets;
+      text = await fs.readFile(this.file(cluster), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+    return complete(this.file(cluster), JSON.parse(text) as Partial<ClusterSecrets>);
   }
 
   /** Synchronous read, for clients that are built synchronously (the etcd connector). */
-  readSync(cluster: string): StoredSecrets | undefined {
+  readSync(cluster: string): ClusterSecrets | undefined {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(this.file(cluster), 'utf8')) as StoredSecrets;
+      text = readFileSync(this.file(cluster), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+    return complete(this.file(cluster), JSON.parse(text) as Partial<ClusterSecrets>);
   }
 
   /** Writes a pgpass file (usable as PGPASSFILE) for the superuser and the app user on the host ports. */
@@ -163,7 +131,7 @@ export class SecretStore {
 }
 
 /** The pgpass every PostgreSQL node uses for node-to-node connections (Citus, replication). */
-export function nodePgpass(s: BaseSecrets): string {
+export function nodePgpass(s: ClusterSecrets): string {
   return [
     `*:*:*:${SUPERUSER}:${s.superuserPassword}`,
     `*:*:*:${REPLICATION_USER}:${s.replicationPassword}`,

@@ -11,8 +11,8 @@ import { stateDir } from '../lib/state-dir';
 /**
  * One authenticated etcd client per cluster, cached. The password comes from the cluster's secrets
  * file at each call (a cheap read), so a cluster re-created with new secrets gets a new client.
- * A secrets file from before etcd auth has no password: that etcd was never secured either, and
- * gets a plain client until `citusctl up` secures it.
+ * Before its secrets exist (a setup that has not generated them yet) the client is a plain one,
+ * which the secured etcd refuses.
  */
 export function etcdConnector(secrets: SecretStore): EtcdConnector & { close(): void } {
   const clients = new Map<string, { client: Etcd3; port: number; password: string | undefined }>();

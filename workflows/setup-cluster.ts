@@ -3,7 +3,7 @@
  * Thin on purpose: every step checks before it acts, so the workflow just runs them in order and a
  * rerun (or a retry after a crash) converges on the same end state.
  */
-import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import type { ReplicationStatus, ShardSpread } from '../activities';
 import { ProgressTracker } from '../common/progress';
 import type { ClusterSpec, ImageRole, PartialSpecInput } from '../common/spec';
@@ -29,8 +29,8 @@ export interface SetupClusterInput {
 
 export interface SetupClusterResult {
   cluster: string;
-  /** The images the cluster runs (absent from runs of the version before image resolution). */
-  images?: Record<ImageRole, string>;
+  /** The images the cluster runs. */
+  images: Record<ImageRole, string>;
   primaries: Primaries;
   workersAdded: string[];
   demoRowsInserted: number;
@@ -60,26 +60,6 @@ export const SETUP_STEPS = [
   'moves',
 ] as const;
 
-/**
- * Resolves images and stores the spec (issue 8). Histories of earlier runs lack the marker and
- * replay without those two activities.
- */
-const RESOLVE_AND_STORE_PATCH = 'setup-resolve-images-store-spec';
-
-/**
- * The standby chain (follow, replication check, durability) runs beside the data chain
- * (distribution, load, shard check, PgBouncer) instead of after it. Earlier histories lack the
- * marker and replay in the old order.
- */
-const CONCURRENT_STEPS_PATCH = 'setup-concurrent-standbys';
-
-/**
- * Scale-out (issue 9): a spec that no longer lists a group still in Citus is refused, a worker
- * registered after the table was distributed may hold no shards until the rebalance that ends the
- * setup. Earlier histories lack the marker and replay without these activities.
- */
-const SCALE_OUT_PATCH = 'setup-scale-out';
-
 const describeImages = (r: { images: Record<string, string>; sources: Record<string, string | undefined> }) =>
   Object.entries(r.images).map(([role, image]) => `${role} ${image} (${r.sources[role] ?? '?'})`).join(', ');
 
@@ -93,29 +73,20 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
   const progress = new ProgressTracker('setupCluster', SETUP_STEPS, () => Date.now());
   setHandler(progressQuery, () => progress.snapshot());
 
-  const resolveAndStore = patched(RESOLVE_AND_STORE_PATCH);
-  const scaleOut = patched(SCALE_OUT_PATCH);
   const validated = await progress.run('validate', async () => {
     const s = await specOf(input);
     await tagWorkflow(s.name);
     // Before anything is created: a group left out of the spec must have been drained.
-    if (scaleOut) await acts.refuseDroppedGroups({ spec: s });
+    await acts.refuseDroppedGroups({ spec: s });
     return s;
   }, (s) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`);
   // Present, else pulled, else the offline stand-in, else a clear error: whoever started the setup.
-  let spec = validated;
-  let images: Record<ImageRole, string> | undefined;
-  if (resolveAndStore) {
-    const resolved = await progress.run('images', () => longRunning.resolveImages(validated), describeImages);
-    images = resolved.images;
-    spec = { ...validated, images };
-  } else {
-    progress.skip('images', 'resolved by the client (workflow version before issue 8)');
-  }
+  const { images } = await progress.run('images', () => longRunning.resolveImages(validated), describeImages);
+  const spec: ClusterSpec = { ...validated, images };
   await progress.run('provision', async () => {
     const r = await acts.provisionCluster(spec);
     // Stored once etcd runs, so later workflows can be started with only the cluster's name.
-    if (resolveAndStore) await acts.storeClusterSpec(spec);
+    await acts.storeClusterSpec(spec);
     return r;
   }, (r) => (r.created.length ? `created ${r.created.join(', ')}` : 'everything present'));
   const primaries = await progress.run('readiness', async () => {
@@ -139,7 +110,7 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
     await progress.run('distribution', () => acts.distributeDemoTable({ spec, primaries }), (r) => (r.distributed ? `distributed ${spec.demo.table}` : 'already distributed'));
     const load = await progress.run('data-load', () => longRunning.loadDemoData({ spec, primaries }), (r) => `${r.inserted} inserted, ${r.total} rows`);
     // A group added to the spec gets its shards from the rebalance at the end.
-    const shards = await progress.run('shard-check', () => acts.checkShards({ spec, primaries, allowEmpty: scaleOut }), (r) => Object.entries(r.perWorker).map(([w, v]) => `${w}: ${v.placements}`).join(', '));
+    const shards = await progress.run('shard-check', () => acts.checkShards({ spec, primaries, allowEmpty: true }), (r) => Object.entries(r.perWorker).map(([w, v]) => `${w}: ${v.placements}`).join(', '));
     return { load, shards };
   };
   const standbySteps = async () => {
@@ -158,21 +129,12 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
   };
   const pgbouncerStep = () => progress.run('pgbouncer', () => acts.initPgBouncer({ spec, coordinator: primaries.coordinator }), (r) => `${r.demoRows} demo rows through port ${spec.pgbouncer.port}`);
 
-  let data: Awaited<ReturnType<typeof dataSteps>>;
-  let replication: ReplicationStatus[];
-  let bouncer: Awaited<ReturnType<typeof pgbouncerStep>>;
-  if (patched(CONCURRENT_STEPS_PATCH)) {
-    // The standbys are seeded while the demo table is distributed and loaded (the runbook needs only
-    // their primaries prepared), and PgBouncer starts once the data is in; publish waits for both.
-    [[data, bouncer], replication] = await bothSettled(
-      dataSteps().then(async (d) => [d, await pgbouncerStep()] as const),
-      standbySteps(),
-    );
-  } else {
-    data = await dataSteps();
-    replication = await standbySteps();
-    bouncer = await pgbouncerStep();
-  }
+  // The standbys are seeded while the demo table is distributed and loaded (the runbook needs only
+  // their primaries prepared), and PgBouncer starts once the data is in; publish waits for both.
+  const [[data, bouncer], replication]: [readonly [Awaited<ReturnType<typeof dataSteps>>, Awaited<ReturnType<typeof pgbouncerStep>>], ReplicationStatus[]] = await bothSettled(
+    dataSteps().then(async (d) => [d, await pgbouncerStep()] as const),
+    standbySteps(),
+  );
   const { load } = data;
   let { shards } = data;
   await progress.run('publish', () => acts.publishToEtcd({ spec, primaries }), (r) => (r.written.length ? `wrote ${r.written.length} keys` : 'etcd up to date'));
@@ -180,8 +142,8 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
   // Scale-out: once the new group is published and its standbys stream, it takes its share.
   const empty = Object.entries(shards.perWorker).filter(([, v]) => v.placements === 0).map(([w]) => w);
   let rebalance: SetupClusterResult['rebalance'];
-  if (!scaleOut || !empty.length || input.rebalance === false) {
-    const why = !empty.length ? 'every worker holds shards' : input.rebalance === false ? `not requested (${empty.join(', ')} hold no shards: citusctl rebalance)` : 'workflow version before scale-out';
+  if (!empty.length || input.rebalance === false) {
+    const why = !empty.length ? 'every worker holds shards' : `not requested (${empty.join(', ')} hold no shards: citusctl rebalance)`;
     for (const step of ['rebalance-check', 'rebalance', 'moves'] as const) progress.skip(step, why);
   } else {
     await progress.run('rebalance-check', () => acts.checkRebalanceReady({ spec }), () => `${empty.join(', ')} hold no shards`);
@@ -192,7 +154,7 @@ export async function setupCluster(input: SetupClusterInput): Promise<SetupClust
 
   return {
     cluster: spec.name,
-    ...(images ? { images } : {}),
+    images,
     primaries,
     workersAdded: registration.added,
     demoRowsInserted: load.inserted,

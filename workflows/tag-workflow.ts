@@ -4,17 +4,14 @@
  * Only when the namespace knows them: an unknown attribute would fail every workflow task. Best
  * effort: a failed lookup leaves the workflow untagged, nothing else.
  */
-import { patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { CITUS_CLUSTER, citusSearchAttributes } from '../common/search-attributes';
 import { bestEffort } from './activity-proxies';
-
-/** Histories from before this change replay without the lookup. */
-const TAG_PATCH = 'citus-search-attributes';
 
 export async function tagWorkflow(cluster: string, group?: string): Promise<void> {
   const current = workflowInfo().typedSearchAttributes;
   const missing = citusSearchAttributes(cluster, group).filter((p) => current.get(p.key) === undefined);
-  if (!missing.length || !patched(TAG_PATCH)) return;
+  if (!missing.length) return;
   // Set at start means registered: no need to ask.
   const registered = current.get(CITUS_CLUSTER) !== undefined || (await bestEffort.searchAttributesRegistered().catch(() => false));
   if (registered) upsertSearchAttributes(missing);

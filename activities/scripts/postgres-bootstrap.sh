@@ -41,14 +41,6 @@ write_state() {
   mv "$STATE_FILE.tmp" "$STATE_FILE"
 }
 
-# Volumes from before member.state carried marker files: translate them once.
-if [ ! -e "$STATE_FILE" ] && [ -e "$ROOT/initialized" ]; then
-  if [ -e "$ROOT/fenced" ]; then write_state fenced "fenced by a failover (from the old marker)"
-  elif [ -e "$PGDATA/standby.signal" ]; then write_state standby "from the old markers"
-  else write_state primary "from the old markers"; fi
-  rm -f "$ROOT/fenced" "$ROOT/initialized"
-fi
-
 if [ -z "$(state)" ] && [ "${CITUSCTL_INIT:-standby}" = primary ]; then
   # No state yet: a PGDATA here is a partial initdb from a crashed start, ours to redo.
   as_postgres sh -ec '
