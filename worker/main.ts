@@ -60,3 +60,10 @@ async function handOffOnStart(client: Client, root: string, monitorQueue: string
     await new Promise((r) => setTimeout(r, 2_000 * attempt));
   }
 }
+
+if (require.main === module) {
+  runWorkerForever().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * Upgrading citusctl under a running cluster: `citusctl up` starts the cluster, the supervised
+ * worker and the monitor on one build; then the same `up` runs with a build whose monitor changed
+ * incompatibly (one more `sleep` at the top of its loop: a second workflow bundle, built from a
+ * modified copy of the workflows, that the worker runs through CITUSCTL_WORKFLOW_BUNDLE). Before
+ * per-build task queues this wedged the monitor for ever (a nondeterminism error at its next task).
+ * Now: the old run ended, exactly one monitor runs, on the new build's queue, keeping its
+ * maintenance; `status` names its build; and a worker primary killed afterwards is failed over.
+ * Ports 31440-31448; embedded Temporal on 32441.
+ * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Client, Connection } from '@temporalio/client';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { restartReason } from '../../common/monitor-handoff';
+import { TASK_QUEUE, monitorTaskQueue } from '../../common/task-queues';
+import { WORKFLOW_BUNDLE_ENV } from '../../worker/bundle-path';
+import type { MonitorStatus } from '../../workflows';
+import { writeChangedMonitorBundle } from '../workflow/changed-monitor';
+import { ROOT, citusVersion, describeRun, destroyCluster, layout, logCitus, makeCluster, runCli, upJson, withMonitor } from './support/cluster';
+import { acquireRunLock, cliJson, distNodesOn, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+
+jest.setTimeout(15 * 60_000);
+
+const c = withMonitor(makeCluster({ ...layout({ name: 'it-upg', basePort: 31440, temporalPort: 32441, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), metrics: { port: 31447 } }, 32441));
+const MONITOR = `monitor-${c.name}`;
+const buildOf = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
+
+interface ControlPlaneJson {
+  controlPlane: { worker: { build?: string }; monitor: { running: boolean; build?: string; taskQueue?: string; polled?: boolean; maintenance?: { groups: string[] } } };
+}
+
+describe('upgrading citusctl under a running monitor', () => {
+  let releaseLock: (() => void) | undefined;
+  let connection: Connection | undefined;
+  let client: Client;
+  let oldRun: { runId: string; taskQueue: string };
+  const newBundle = path.join(c.dir, 'workflow-bundle-changed.js');
+  const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
+
+  beforeAll(async () => {
+    releaseLock = await acquireRunLock(c.name);
+    await removeLeftovers(c);
+    const [up] = await Promise.all([upJson(c), writeChangedMonitorBundle(newBundle)]);
+    expect(up.ok).toBe(true);
+    logCitus(await citusVersion(c), `cluster ${c.name}`);
+    connection = await Connection.connect({ address: `127.0.0.1:${c.temporalPort}` });
+    client = new Client({ connection });
+    const d = await client.workflow.getHandle(MONITOR).describe();
+    oldRun = { runId: d.runId, taskQueue: d.taskQueue };
+    await waitFor('the monitor to probe the cluster', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 120_000, 500);
+  });
+
+  afterAll(async () => {
+    try {
+      await connection?.close();
+      await destroyCluster(c);
+    } finally {
+      releaseLock?.();
+    }
+  });
+
+  it('the monitor runs on the first build\'s own queue; a maintenance pause is recorded', async () => {
+    const first = buildOf(path.join(ROOT, 'dist', 'workflow-bundle.js'));
+    expect(oldRun.taskQueue).toBe(monitorTaskQueue(first));
+    expect(buildOf(newBundle)).not.toBe(first);
+    const paused = await cliJson<{ maintenance: { groups: string[] } }>(c, ['pause', '--group', 'coordinator', '--reason', 'upgrade test']);
+    expect(paused.maintenance.groups).toEqual(['coordinator']);
+  });
+
+  it('citusctl up on a build with a changed monitor: the old run ended, one monitor runs on the new build, its maintenance kept', async () => {
+    c.env[WORKFLOW_BUNDLE_ENV] = newBundle;
+    const r = await runCli(['up', '--json', '-c', c.specFile], c.env);
+    if (r.code !== 0) throw new Error(`citusctl up on the new build failed: ${describeRun(r)}`);
+    expect(r.stderr).toMatch(/the supervised worker runs an earlier build/);
+    console.log(`[upgrade] ${r.stderr.split('\n').filter((l) => /^(worker|monitor):/.test(l)).join('\n[upgrade] ')}`);
+    const target = monitorTaskQueue(buildOf(newBundle));
+
+    const old = await client.workflow.getHandle(MONITOR, oldRun.runId).describe();
+    expect(['TERMINATED', 'CONTINUED_AS_NEW']).toContain(old.status.name);
+    if (old.status.name === 'TERMINATED') {
+      const last = (await client.workflow.getHandle(MONITOR, oldRun.runId).fetchHistory()).events?.at(-1);
+      expect(last?.workflowExecutionTerminatedEventAttributes?.reason).toBe(restartReason(buildOf(newBundle)));
+    }
+    const now = await client.workflow.getHandle(MONITOR).describe();
+    expect(now).toMatchObject({ taskQueue: target, status: { name: 'RUNNING' } });
+    let running = 0;
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${MONITOR}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === MONITOR) running++;
+    expect(running).toBe(1);
+
+    // The new run works (no workflow task failing): it probes, and read its maintenance back.
+    const before = (await status()).lastProbeAt;
+    await waitFor('a probe of the new run', async () => {
+      const s = await status();
+      return s.lastProbeAt && s.lastProbeAt !== before && s.groups.g1?.primaryState === 'ok' ? s : undefined;
+    }, 120_000, 500);
+    expect((await status()).maintenance).toMatchObject({ groups: ['coordinator'], reason: 'upgrade test' });
+
+    const st = await cliJson<ControlPlaneJson>(c, ['status']);
+    expect(st.controlPlane.monitor).toMatchObject({ running: true, build: buildOf(newBundle), taskQueue: target, polled: true });
+    expect(st.controlPlane.worker.build).toBe(buildOf(newBundle));
+  });
+
+  it('a worker primary killed after the upgrade is failed over by the monitor on the new build', async () => {
+    await killMember(c, 'g1-a');
+    try {
+      await waitFor('etcd to name g1-b', async () => ((await livePrimaries(c)).g1 === 'g1-b' ? true : undefined), 90_000, 200);
+      await waitFor('pg_dist_node to follow', async () => ((await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-b' && n.noderole === 'primary') ? true : undefined), 60_000);
+      const failover = client.workflow.getHandle(`failover-${c.name}-g1`);
+      expect(await failover.result()).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+      expect((await failover.describe()).taskQueue).toBe(TASK_QUEUE);
+      await expectStreaming(c, 'g1-a', 'g1-b');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+    }
+    expect((await status()).lastActions.filter((a) => a.kind === 'failover').map((a) => a.outcome)).toEqual(['started', 'done']);
+  });
+});
