@@ -75,7 +75,11 @@ describe('upgrading citusctl under a running monitor', () => {
     const r = await runCli(['up', '--json', '-c', c.specFile], c.env);
     if (r.code !== 0) throw new Error(`citusctl up on the new build failed: ${describeRun(r)}`);
     expect(r.stderr).toMatch(/the supervised worker runs an earlier build/);
-    console.log(`[upgrade] ${r.stderr.split('\n').filter((l) => /^(worker|monitor):/.test(l)).join('\n[upgrade] ')}`);
+    // Whoever came first handed it over: the new worker when it started polling, or `up` after the setup.
+    const byUp = r.stderr.split('\n').filter((l) => /^monitor: monitor-it-upg (restart|move):/.test(l));
+    const byWorker = fs.readFileSync(path.join(c.stateDir, 'worker', 'worker.log'), 'utf8').split('\n').filter((l) => /monitor-it-upg: (restart|move):/.test(l));
+    console.log(`[upgrade] handed over by ${byWorker.length ? `the new worker: ${byWorker.join('; ')}` : `citusctl up: ${byUp.join('; ')}`}`);
+    expect(byUp.length + byWorker.length).toBe(1);
     const target = monitorTaskQueue(buildOf(newBundle));
 
     const old = await client.workflow.getHandle(MONITOR, oldRun.runId).describe();
