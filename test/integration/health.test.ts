@@ -5,7 +5,7 @@
  *  - with the monitor paused (else it restarts the standby at once), `docker stop` of the g1 standby:
  *    `citusctl health` exits 1 and names g1-b (JSON and text);
  *  - ensureHealthSchedule makes `health-it-health` (idempotently), a trigger runs healthCheck on the
- *    resident worker to completion, and `citusctl down` deletes the schedule.
+ *    supervised worker (shared task queue) to completion, and `citusctl down` deletes the schedule.
  * Ports 31500-31520; embedded Temporal on 32500.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
@@ -20,7 +20,7 @@ import { acquireRunLock, cliJson, containerOf, memberLogTails, removeLeftovers, 
 
 jest.setTimeout(10 * 60_000);
 
-// The monitor and its supervised worker run (tests opt in): the report includes the monitor, the schedule's runs need a resident worker.
+// The monitor and its supervised worker run (tests opt in): the report includes the monitor, the schedule's runs need a long-lived worker.
 const c = withMonitor(makeCluster(layout({ name: 'it-health', basePort: 31500, temporalPort: 32500, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32500));
 type HealthJson = HealthCheckResult & { ok: boolean; workflowId: string; runId: string };
 
