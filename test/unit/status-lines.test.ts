@@ -1,0 +1,42 @@
+import type { ControlPlaneStatus, MonitorView } from '../../client/status-control-plane';
+import { controlPlaneLines } from '../../client/status-lines';
+
+const base = (monitor: MonitorView): ControlPlaneStatus => ({
+  temporal: { address: '127.0.0.1:7233', reachable: true },
+  worker: { supervised: true, supervisorPid: 10, workerPid: 11, polling: true, restarts: 0, since: '2026-01-01T00:00:00Z', build: 'bbbb', log: '/state/worker/worker.log' },
+  monitor,
+});
+const running = (polled: boolean): MonitorView => ({
+  running: true,
+  cluster: 'demo',
+  state: 'watching',
+  policy: 'auto',
+  allowAsyncFailover: false,
+  maintenance: { cluster: false, groups: [], at: '' },
+  runs: 1,
+  iterations: 3,
+  lastProbeAt: '2026-01-01T00:00:01Z',
+  groups: {},
+  inFlight: { failovers: {}, rejoins: {} },
+  lastActions: [],
+  taskQueue: 'citusctl-monitor-aaaa',
+  build: 'aaaa',
+  polled,
+  cliBuild: 'bbbb',
+});
+
+test('the worker and the monitor name their builds', () => {
+  const lines = controlPlaneLines(base(running(true)));
+  expect(lines[0]).toMatch(/^worker: supervised, polling \(.*build bbbb\)/);
+  expect(lines[2]).toBe('monitor: watching, active, policy auto, build aaaa, last probe 2026-01-01T00:00:01Z');
+});
+
+test('a monitor on a build no worker polls is flagged, with what moves it', () => {
+  expect(controlPlaneLines(base(running(false)))[2]).toMatch(/^monitor: watching, .*build aaaa: NO WORKER POLLS build aaaa; `citusctl up` moves it to this citusctl's build bbbb, last probe/);
+  const silent = controlPlaneLines(base({ running: false, reason: 'monitor running but not answering: deadline', taskQueue: 'citusctl-monitor-aaaa', build: 'aaaa', polled: false, cliBuild: 'bbbb' }))[2];
+  expect(silent).toBe("monitor: not running (monitor running but not answering: deadline); build aaaa: NO WORKER POLLS build aaaa; `citusctl up` moves it to this citusctl's build bbbb");
+});
+
+test('a monitor on a queue of no build (an older citusctl) says which queue', () => {
+  expect(controlPlaneLines(base({ ...running(false), taskQueue: 'citusctl-monitor', build: undefined } as MonitorView))[2]).toMatch(/build \? \(task queue citusctl-monitor\): NO WORKER POLLS build citusctl-monitor/);
+});
