@@ -4,8 +4,10 @@
  * (the etcd port among them: etcd itself cannot be asked before that). No secrets: the spec has none.
  */
 import { randomBytes } from 'node:crypto';
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { checkSpec, type ClusterSpec } from '../common/spec';
 import { specPath } from './state-dir';
 
 /** Writes the spec unless the file already holds exactly it (atomic replace); returns whether it wrote. */
@@ -34,4 +36,22 @@ export async function readClusterSpec(root: string, cluster: string): Promise<un
     throw err;
   }
   return JSON.parse(text) as unknown;
+}
+
+/** Every cluster of this state directory with a valid stored spec (an unreadable one is skipped). */
+export function storedClusterSpecs(root: string): ClusterSpec[] {
+  let names: string[];
+  try {
+    names = fsSync.readdirSync(path.join(root, 'clusters'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    try {
+      const r = checkSpec(JSON.parse(fsSync.readFileSync(specPath(root, name), 'utf8')) as unknown);
+      return r.ok && r.spec.name === name ? [r.spec] : [];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -7,6 +7,7 @@
 import { stateDir } from '../lib/state-dir';
 import { removeOwnRecord, workerFile, writeJson } from '../lib/supervised-worker-files';
 import { MONITOR_TASK_QUEUE, TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
+import { storedClusterSpecs } from '../lib/cluster-spec-file';
 import { PrometheusMetrics } from '../lib/metrics';
 import { createDeps } from './deps';
 import { installRuntimeWithMetrics, metricsPort, serveMetrics } from './metrics-server';
@@ -19,6 +20,8 @@ export async function runWorkerForever(): Promise<void> {
   const port = metricsPort(process.env);
   const withSdk = await installRuntimeWithMetrics(port, log);
   const metrics = new PrometheusMetrics();
+  // Counters of every cluster set up here exist at 0 from the start, before any failover is recorded.
+  for (const spec of storedClusterSpecs(root)) metrics.clusterKnown(spec);
   const metricsUrl = await serveMetrics(metrics, port, withSdk, log);
   const deps = createDeps(process.env, metrics);
   const identity = `citusctl-worker@${process.pid}`;
