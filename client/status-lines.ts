@@ -1,5 +1,12 @@
 /** Human lines for the control plane part of `citusctl status` (worker, Temporal, monitor). */
+import { describeStuck } from '../common/cluster-workflows';
 import type { ControlPlaneStatus } from './status-control-plane';
+
+/** Workflows stuck on a failing workflow task, named first: while one is, its id is taken and nothing it does happens. */
+function stuckLines(cp: ControlPlaneStatus): string[] {
+  if (cp.stuckWorkflowsError) return [`workflows: could not check for stuck workflows (${cp.stuckWorkflowsError})`];
+  return (cp.stuckWorkflows ?? []).map((w) => `STUCK workflow ${describeStuck(w)}`);
+}
 
 export function controlPlaneLines(cp: ControlPlaneStatus): string[] {
   const w = cp.worker;
@@ -10,9 +17,9 @@ export function controlPlaneLines(cp: ControlPlaneStatus): string[] {
       : 'worker: no supervised worker (`citusctl up` starts it; or run `citusctl worker`)';
   const temporal = cp.temporal.reachable ? `temporal: ${cp.temporal.address}` : `temporal: not reachable (${cp.temporal.reason})`;
   const m = cp.monitor;
-  if (!m.running) return [worker, temporal, `monitor: not running (${m.reason})`];
+  if (!m.running) return [worker, temporal, `monitor: not running (${m.reason})`, ...stuckLines(cp)];
   const maintenance = m.maintenance.cluster ? 'cluster paused' : Object.keys(m.maintenance.groups ?? {}).length ? `paused groups: ${Object.keys(m.maintenance.groups).join(', ')}` : 'active';
-  const lines = [worker, temporal, `monitor: ${m.state}, ${maintenance}, policy ${m.policy}, last probe ${m.lastProbeAt ?? 'none yet'}${m.lastError ? `, last error: ${m.lastError}` : ''}`];
+  const lines = [worker, temporal, ...stuckLines(cp), `monitor: ${m.state}, ${maintenance}, policy ${m.policy}, last probe ${m.lastProbeAt ?? 'none yet'}${m.lastError ? `, last error: ${m.lastError}` : ''}`];
   for (const [g, s] of Object.entries(m.groups)) {
     const members = Object.entries(s.members).map(([name, state]) => `${name}=${state}`).join(' ');
     lines.push(`  ${g.padEnd(12)} primary ${s.primary ?? '?'} ${s.primaryState}; ${members}${s.notes.length ? `; ${s.notes.join('; ')}` : ''}`);
