@@ -7,6 +7,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { monitorWorkflowId } from '../common/workflow-ids';
 import { stateDir } from '../lib/state-dir';
@@ -20,8 +21,9 @@ import { connectClient } from './temporal-client';
 export const monitorId = monitorWorkflowId;
 
 /**
- * Starts the monitor unless it runs. A running one is told to reload the stored spec (the setup
- * just stored it: a group may have been added); it keeps its state.
+ * Starts the monitor unless it runs, with the cluster's name only: it reads the spec the setup
+ * stored (the images the worker resolved, not the ones this CLI saw). A running one is told to
+ * reload the stored spec (the setup just stored it: a group may have been added); it keeps its state.
  */
 export async function ensureMonitor(client: Client, spec: ClusterSpec): Promise<{ workflowId: string; runId: string; started: boolean }> {
   const workflowId = monitorWorkflowId(spec.name);
@@ -29,7 +31,7 @@ export async function ensureMonitor(client: Client, spec: ClusterSpec): Promise<
   const handle = await client.workflow.start('monitorCluster', {
     taskQueue: MONITOR_TASK_QUEUE,
     workflowId,
-    args: [{ spec }],
+    args: [workflowInput('monitorCluster', { cluster: spec.name })],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   });

@@ -39,8 +39,9 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
 
   // Lock renewals (assertHeld before each change) interleave: look at the order of the rest.
   const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
-  expect(order.slice(0, 11)).toEqual([
+  expect(order.slice(0, 12)).toEqual([
     'validateSpec',
+    'loadClusterSpec', // a stored spec to compare the given one with (none here)
     'acquireGroupLock',
     'readLivePrimaries',
     'probeMember',
