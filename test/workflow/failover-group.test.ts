@@ -54,7 +54,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
     'recordPrimaryChange', // then the event, with the outage
   ]);
   expect(order.slice(-2)).toEqual(['configureDurability', 'releaseGroupLock']);
-  expect(new Set(order.slice(11, -2))).toEqual(new Set(['rejoinMember', 'checkReplication']));
+  expect(new Set(order.slice(12, -2))).toEqual(new Set(['rejoinMember', 'checkReplication']));
   // The lock is verified right before the fence and before the metadata change.
   const all = m.calls.map((c) => c.name);
   expect(all[all.indexOf('fenceMember') - 1]).toBe('renewGroupLock');
