@@ -3,7 +3,7 @@
  * Parsing validates everything before anything is created; errors name the field.
  * Every field has a default: `{}` is the project's cluster.yaml (cluster `demo`, groups g1 and g2,
  * two members per group on 5432-5437), and `{ name: 'x' }` the same layout under another name.
- * Workflows import only the types from here.
+ * Pure (zod): workflows check a spec given in their input with it (common/inputs) before any activity.
  */
 import { z } from 'zod';
 import { COORDINATOR_GROUP } from './names';
