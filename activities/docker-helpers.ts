@@ -72,6 +72,26 @@ export function tarOf(files: ContainerFiles): Promise<Buffer> {
 
 export type ContainerState = 'absent' | 'created' | 'running' | 'exited';
 
+/**
+ * Before anything is stopped or removed by name: a container or volume of that name that exists
+ * must carry the cluster's label (and the member's, when it has one). Names alone are ambiguous:
+ * cluster `demo` + member `g3-a` and cluster `demo-g3` + member `a` share `citusctl-demo-g3-a`.
+ * Fails non-retryably (Conflict) naming what belongs to someone else; absent is fine.
+ */
+export async function assertOwnedIfPresent(docker: Docker, kind: 'container' | 'volume', name: string, cluster: string, member?: string): Promise<void> {
+  const found =
+    kind === 'container'
+      ? await inspectOrUndefined(() => docker.getContainer(name).inspect()).then((i) => i && { labels: i.Config.Labels })
+      : await inspectOrUndefined(() => docker.getVolume(name).inspect()).then((i) => i && { labels: i.Labels });
+  if (!found) return;
+  const labels = found.labels ?? undefined;
+  assertOwned(kind, name, labels, cluster);
+  const owner = labels?.[LABEL_MEMBER];
+  if (member !== undefined && owner !== undefined && owner !== member) {
+    throw fatal('Conflict', `${kind} "${name}" belongs to member "${owner}" of cluster "${cluster}", not "${member}"; nothing was removed`);
+  }
+}
+
 export async function containerState(docker: Docker, name: string): Promise<ContainerState> {
   const info = await inspectOrUndefined(() => docker.getContainer(name).inspect());
   if (!info) return 'absent';

@@ -11,7 +11,7 @@ import { containerName, PG_PORT, slotName, volumeName, type Primaries } from '..
 import { dropSlot } from '../lib/postgres';
 import { cleanupOrphansOf, removeNode, setShouldHaveShards, shardTablesOnNode, tablesBytes, workerNodes } from '../lib/postgres/rebalance';
 import type { ActivityDeps } from './deps';
-import { containerState, execIn } from './docker-helpers';
+import { assertOwnedIfPresent, containerState, execIn } from './docker-helpers';
 import { fatal, notReady } from './errors';
 import { withHeartbeat } from './heartbeat';
 import { PG_VOLUME_TARGET } from './node-containers';
@@ -48,10 +48,23 @@ export function createDrainActivities(deps: ActivityDeps) {
   }
 
   /** Refuses (non-retryable, nothing changed) the last worker group, or one whose data the others could not hold. */
-  async function checkDrain(input: DrainInput): Promise<DrainCheck> {
+  /**
+   * The group's containers (and volumes, when they are to go) carry this cluster's labels: drain
+   * stops and removes them by name, and a name can belong to another cluster (`demo` + `g3-a` and
+   * `demo-g3` + `a`). Conflict, nothing changed, otherwise.
+   */
+  async function assertGroupOwned(spec: ClusterSpec, group: string, volumes: boolean): Promise<void> {
+    for (const m of spec.members.filter((x) => x.group === group)) {
+      await assertOwnedIfPresent(deps.docker, 'container', containerName(spec.name, m.name), spec.name, m.name);
+      if (volumes) await assertOwnedIfPresent(deps.docker, 'volume', volumeName(spec.name, m.name), spec.name, m.name);
+    }
+  }
+
+  async function checkDrain(input: DrainInput & { volumes?: boolean }): Promise<DrainCheck> {
     const { spec, group } = input;
     const host = primaryOf(input);
     return withHeartbeat(async () => {
+      await assertGroupOwned(spec, group, input.volumes ?? false);
       const nodes = await on(spec, input.primaries.coordinator, 'reading the worker nodes', workerNodes);
       const groupOfHost = (h: string) => Object.entries(input.primaries.workers).find(([, p]) => p === h)?.[0] ?? h;
       const self = nodes.find((n) => n.host === host && n.port === PG_PORT);
@@ -113,6 +126,8 @@ export function createDrainActivities(deps: ActivityDeps) {
     const members = spec.members.filter((m) => m.group === group);
     const standbys = members.filter((m) => m.name !== host);
     return withHeartbeat(async () => {
+      // Checked again right before the first stop: a container may have been re-created since the check step.
+      await assertGroupOwned(spec, group, input.volumes);
       const stop = async (member: string) => {
         const name = containerName(spec.name, member);
         if ((await containerState(deps.docker, name)) === 'running') await deps.docker.getContainer(name).stop({ t: 10 });

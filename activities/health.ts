@@ -43,8 +43,9 @@ export function createHealthActivities(deps: ActivityDeps) {
     return withHeartbeat(() => observePgBouncer(deps, input.spec));
   }
 
-  async function healthMonitor(input: { workflowId: string; query: string }): Promise<MonitorObservation> {
-    return withHeartbeat(() => observeMonitor(input.workflowId, input.query));
+  /** With `cluster`, also every workflow of the cluster whose workflow task keeps failing. */
+  async function healthMonitor(input: { workflowId: string; query: string; cluster?: string }): Promise<MonitorObservation> {
+    return withHeartbeat(() => observeMonitor(input.workflowId, input.query, input.cluster));
   }
 
   /** Puts the report (plain JSON, no secrets) under healthReportKey; the same report again is the same write. */

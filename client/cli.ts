@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** citusctl: up, status, down, worker, images build. Every command takes --config FILE and --json. */
 import { Command } from 'commander';
+import { InputError, workflowInput, type WorkflowWithInput } from '../common/inputs';
 import { SpecError, type ClusterSpec } from '../common/spec';
 import { drainWorkflowId, failoverWorkflowId, rebalanceWorkflowId, rejoinWorkflowId, switchoverWorkflowId, unfenceWorkflowId } from '../common/workflow-ids';
 import { TRANSFER_MODES } from '../common/rebalance';
@@ -28,16 +29,16 @@ interface CommonOpts {
   json?: boolean;
 }
 
-/** Exit codes: 2 bad spec, 3 preflight (missing image), 1 anything else. */
+/** Exit codes: 2 bad spec or workflow input, 3 preflight (missing image), 1 anything else. */
 function fail(err: unknown, json: boolean | undefined): never {
-  const code = err instanceof SpecError ? 2 : err instanceof PreflightError ? 3 : 1;
+  const code = err instanceof SpecError || err instanceof InputError ? 2 : err instanceof PreflightError ? 3 : 1;
   // Temporal wraps the reason (workflow failed <- activity failed <- the activity's own error): name every level once.
   const parts: string[] = [];
   for (let e: unknown = err; e instanceof Error && parts.length < 6; e = e.cause) {
     if (e.message && !parts.some((p) => p.includes(e.message))) parts.push(e.message);
   }
   const message = parts.length ? parts.join(': ') : String(err);
-  if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, ...(err instanceof SpecError ? { problems: err.problems } : {}) }, null, 2) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, ...(err instanceof SpecError || err instanceof InputError ? { problems: err.problems } : {}) }, null, 2) + '\n');
   else process.stderr.write(`citusctl: ${message}\n`);
   process.exit(code);
 }
@@ -111,12 +112,17 @@ withCommon(program.command('down').description('remove the cluster containers an
     }
   });
 
-/** failover / switchover / rejoin: one workflow each, followed like `up`. */
-async function runGroupWorkflow(opts: CommonOpts & { worker?: boolean }, workflowType: string, workflowId: (cluster: string) => string, input: (s: ClusterSpec) => object, summary: (r: Record<string, unknown>) => string) {
+/**
+ * failover / switchover / rejoin / ...: one workflow each, followed like `up`. The input names the
+ * cluster only: the workflow runs on the spec stored at setup (an edited spec file is applied by
+ * `up`, never by a failover), checked against the workflow's own schema before it is started.
+ */
+async function runGroupWorkflow<W extends WorkflowWithInput>(opts: CommonOpts & { worker?: boolean }, workflowType: W, workflowId: (cluster: string) => string, input: (s: ClusterSpec) => object, summary: (r: Record<string, unknown>) => string) {
   try {
     const s = spec(opts);
     const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
-    const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args: [{ spec: s, ...input(s) }], json: opts.json, worker: opts.worker === false ? false : 'auto', log });
+    const args = [workflowInput(workflowType, { cluster: s.name, ...input(s) } as Parameters<typeof workflowInput<W>>[1])];
+    const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args, json: opts.json, worker: opts.worker === false ? false : 'auto', log });
     // A failover that changed nothing because no standby could take over is a failure for scripts.
     const ok = report.result.outcome !== 'no-candidate';
     print(opts.json, { ok, ...report }, () => (ok ? console.log(`\n${summary(report.result)}`) : process.stderr.write(`citusctl: ${summary(report.result)}\n`)));

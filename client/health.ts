@@ -5,13 +5,15 @@
  */
 import type { HealthReport, MemberReport } from '../common/health-report';
 import { problemText } from '../common/health-report';
+import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { healthRunId } from '../common/workflow-ids';
 import type { HealthCheckInput, HealthCheckResult } from '../workflows/health-check';
 import { runWorkflow, type RunReport } from './run-workflow';
 
 export async function health(spec: ClusterSpec, opts: { json?: boolean; worker?: boolean; log: (line: string) => void }): Promise<RunReport<HealthCheckResult>> {
-  const input: HealthCheckInput = { spec };
+  // The stored spec (as the schedule's runs): the spec file only names the cluster.
+  const input: HealthCheckInput = workflowInput('healthCheck', { cluster: spec.name });
   return runWorkflow<HealthCheckResult>({ workflowType: 'healthCheck', workflowId: healthRunId(spec.name, new Date()), args: [input], json: opts.json, worker: opts.worker, log: opts.log });
 }
 

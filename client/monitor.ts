@@ -8,6 +8,7 @@
  * at exit).
  */
 import type { Client } from '@temporalio/client';
+import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { monitorWorkflowId } from '../common/workflow-ids';
 import { storedClusters } from '../lib/cluster-spec-file';
@@ -30,7 +31,7 @@ export const monitorId = monitorWorkflowId;
  * keeps its state.
  */
 export async function ensureMonitor(client: Client, spec: ClusterSpec, target = monitorTaskQueue(workflowBuild())): Promise<HandOffReport & { started: boolean }> {
-  const r = await handOffMonitor(client, { cluster: spec.name, target, targetPolled: await queuePolled(client, target), startWith: { spec } });
+  const r = await handOffMonitor(client, { cluster: spec.name, target, targetPolled: await queuePolled(client, target), startWith: workflowInput('monitorCluster', { cluster: spec.name }) });
   if (r.action === 'keep') await client.workflow.getHandle(r.workflowId).signal(reloadSpecSignal);
   return { ...r, started: r.action !== 'keep' && r.action !== 'leave' };
 }

@@ -2,11 +2,14 @@
  * The control plane's part of `citusctl status`: the supervised worker (supervisor and worker
  * processes), the embedded Temporal server (started again when it is down, as `up` would), and
  * the cluster's monitor (state, maintenance, last probe, per-group health) by its `status` query,
- * and the build it runs on, flagged when no worker polls that build's queue.
+ * and the build it runs on, flagged when no worker polls that build's queue; and any workflow of the
+ * cluster whose workflow task keeps failing.
  */
+import type { StuckWorkflow } from '../common/cluster-workflows';
 import type { ClusterSpec } from '../common/spec';
 import { buildOfMonitorQueue } from '../common/task-queues';
 import { queuePolled } from '../lib/monitor-handoff';
+import { stuckClusterWorkflows } from '../lib/cluster-workflow-list';
 import { stateDir } from '../lib/state-dir';
 import { supervisedWorkerState, workerLog } from '../lib/supervised-worker-files';
 import { workflowBuild } from '../worker/build-id';
@@ -15,6 +18,7 @@ import { monitorId } from './monitor';
 import { connectForCleanup } from './temporal-client';
 
 const MONITOR_QUERY_DEADLINE_MS = 5_000;
+const STUCK_DEADLINE_MS = 5_000;
 
 export interface WorkerStatus {
   supervised: boolean;
@@ -46,6 +50,9 @@ export interface ControlPlaneStatus {
   temporal: { address?: string; reachable: boolean; reason?: string };
   worker: WorkerStatus;
   monitor: MonitorView;
+  /** Workflows of the cluster stuck on a failing workflow task (absent when Temporal could not be asked). */
+  stuckWorkflows?: StuckWorkflow[];
+  stuckWorkflowsError?: string;
 }
 
 export function workerStatus(root: string): WorkerStatus {
@@ -70,10 +77,13 @@ export async function controlPlaneStatus(spec: ClusterSpec): Promise<ControlPlan
   if (!connected) return { temporal: { address, reachable: false, reason: why }, worker, monitor: { running: false, reason: `Temporal not reachable: ${why}` } };
   try {
     const { client } = connected;
+    const stuck = await client
+      .withDeadline(Date.now() + STUCK_DEADLINE_MS, () => stuckClusterWorkflows(client, spec.name))
+      .then((stuckWorkflows) => ({ stuckWorkflows }), (err: Error) => ({ stuckWorkflowsError: err.message }));
     const handle = client.workflow.getHandle(monitorId(spec.name));
     const described = await client.withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => handle.describe()).catch(() => undefined);
     if (described?.status.name !== 'RUNNING') {
-      return { temporal: { address, reachable: true }, worker, monitor: { running: false, reason: described ? `monitor ${described.status.name.toLowerCase()}` : 'no monitor (`citusctl up` starts it)' } };
+      return { temporal: { address, reachable: true }, worker, monitor: { running: false, reason: described ? `monitor ${described.status.name.toLowerCase()}` : 'no monitor (`citusctl up` starts it)' }, ...stuck };
     }
     const polled = await client.withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => queuePolled(client, described.taskQueue)).catch(() => false);
     const placement: MonitorPlacement = { taskQueue: described.taskQueue, build: buildOfMonitorQueue(described.taskQueue), polled, cliBuild: workflowBuild() };
@@ -82,7 +92,7 @@ export async function controlPlaneStatus(spec: ClusterSpec): Promise<ControlPlan
       .withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => handle.query<MonitorStatus>('status'))
       .then((m): MonitorView => ({ running: true, ...m, ...placement }))
       .catch((err: Error): MonitorView => ({ running: false, reason: `monitor running but not answering${polled ? ' (its worker is slow or stuck)' : ''}: ${err.message}`, ...placement }));
-    return { temporal: { address, reachable: true }, worker, monitor };
+    return { temporal: { address, reachable: true }, worker, monitor, ...stuck };
   } finally {
     await connected.close();
   }

@@ -6,7 +6,8 @@
  */
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ownedByCluster, runningWorkflowsQuery } from './cluster-workflows';
+import { ownedByCluster } from '../common/cluster-workflows';
+import { listRunningClusterWorkflows } from '../lib/cluster-workflow-list';
 
 export interface StopOptions {
   /** How long cancelled workflows get to close before they are terminated (default 10 s). */
@@ -40,7 +41,7 @@ export async function stopClusterWorkflows(client: Client, cluster: string, opts
     log(`deleted schedule ${s.scheduleId}`);
   }
   for (let round = 0; round < ROUNDS; round++) {
-    const running = await listRunning(client, cluster, others);
+    const running = await listRunningClusterWorkflows(client, cluster, others);
     if (!running.length) break;
     for (const w of running) {
       await ignoreNotFound(client.workflow.getHandle(w.workflowId, w.runId).cancel());
@@ -55,28 +56,6 @@ export async function stopClusterWorkflows(client: Client, cluster: string, opts
     }
   }
   return report;
-}
-
-/** Running workflows of the cluster: by id prefix, and by CitusCluster where the server knows that attribute. */
-async function listRunning(client: Client, cluster: string, others: string[]): Promise<WorkflowExecutionInfo[]> {
-  const collect = async (withSearchAttribute: boolean) => {
-    const out: WorkflowExecutionInfo[] = [];
-    for await (const w of client.workflow.list({ query: runningWorkflowsQuery(cluster, withSearchAttribute) })) out.push(w);
-    return out;
-  };
-  let listed: WorkflowExecutionInfo[];
-  try {
-    listed = await collect(true);
-  } catch (err) {
-    const text = `${(err as Error).message} ${(err as { cause?: Error }).cause?.message ?? ''}`;
-    if (!/CitusCluster/.test(text)) throw err;
-    listed = await collect(false); // the attribute is not registered on this server
-  }
-  const tag = (w: WorkflowExecutionInfo) => {
-    const v = w.searchAttributes?.CitusCluster; // untyped form: works whatever type the attribute was registered with
-    return Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
-  };
-  return listed.filter((w) => ownedByCluster(w.workflowId, cluster, others, tag(w)));
 }
 
 /** Polls until every workflow has closed or the wait is over; returns those still running. */

@@ -3,6 +3,7 @@
  * `setup-<cluster>` and follow its progress.
  */
 import Docker from 'dockerode';
+import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
@@ -36,7 +37,8 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
   const report = await runWorkflow<SetupClusterResult>({
     workflowType: 'setupCluster',
     workflowId: setupWorkflowId(finalSpec.name),
-    args: [{ spec: finalSpec, clean: opts.clean ?? false, force: opts.force ?? false, ...(opts.rebalance === false ? { rebalance: false } : {}) }],
+    // The spec file is the operator's: applying it to an existing cluster is a declared change.
+    args: [workflowInput('setupCluster', { spec: finalSpec, clean: opts.clean ?? false, force: opts.force ?? false, applySpecChange: true, ...(opts.rebalance === false ? { rebalance: false } : {}) })],
     json: opts.json,
     worker: opts.worker,
     log,

@@ -2,6 +2,7 @@
  * Pure failover decisions, unit-tested on their own: is the primary really down, which standby to
  * promote. Deterministic: safe in workflows.
  */
+import { InvariantError } from './workflow-failure';
 
 export interface ProbeResult {
   ok: boolean;
@@ -36,7 +37,7 @@ export const isLsn = (v: string | null | undefined): v is string => typeof v ===
 /** '16/B374D848' -> a comparable number. */
 export function lsnToBigInt(lsn: string): bigint {
   const m = LSN.exec(lsn);
-  if (!m) throw new Error(`not an LSN: ${lsn}`);
+  if (!m) throw new InvariantError(`not an LSN: ${lsn}`);
   return (BigInt(`0x${m[1]}`) << 32n) + BigInt(`0x${m[2]}`);
 }
 

@@ -6,6 +6,7 @@
  */
 import type { MemberStateName } from './member-state';
 import type { ContainerStatus } from './monitor-observation';
+import type { StuckWorkflow } from './cluster-workflows';
 
 export type { ContainerStatus };
 
@@ -130,4 +131,6 @@ export interface MonitorObservation {
   /** Its `status` query, when it answered. */
   view?: MonitorView;
   error?: string;
+  /** Every workflow of the cluster (the monitor included) whose workflow task keeps failing, when Temporal was asked. */
+  stuckWorkflows?: StuckWorkflow[];
 }

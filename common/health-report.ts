@@ -10,6 +10,7 @@ import type { MemberStateName } from './member-state';
 import { CONTAINER_DOWN, type ContainerStatus } from './monitor-observation';
 import type { ClusterSpec } from './spec';
 import { groupsOf, slotName } from './topology';
+import { stuckReason } from './cluster-workflows';
 
 export interface HealthThresholds {
   lagBytes: number;
@@ -30,7 +31,7 @@ export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
   poolMaxWaitSeconds: 5,
 };
 
-export type HealthComponent = 'member' | 'group' | 'citus' | 'pgbouncer' | 'etcd' | 'monitor' | 'disk';
+export type HealthComponent = 'member' | 'group' | 'citus' | 'pgbouncer' | 'etcd' | 'monitor' | 'workflow' | 'disk';
 
 export interface HealthProblem {
   component: HealthComponent;
@@ -302,6 +303,7 @@ export function buildHealthReport(input: HealthInput): HealthReport {
   const monitor = monitorProblems(input.monitor, input.at, t);
   problems.push(...monitor.problems);
   notes.push(...monitor.notes);
+  for (const w of input.monitor.stuckWorkflows ?? []) problems.push({ component: 'workflow', subject: w.workflowId, message: stuckReason(w) });
 
   return {
     cluster: spec.name,

@@ -1,4 +1,5 @@
 /** Step-by-step progress a workflow exposes through its `progress` query. Pure; safe in workflows. */
+import { InvariantError } from './workflow-failure';
 
 export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
 
@@ -29,7 +30,7 @@ export class ProgressTracker {
 
   private step(name: string): StepProgress {
     const s = this.steps.find((x) => x.name === name);
-    if (!s) throw new Error(`unknown step ${name}`);
+    if (!s) throw new InvariantError(`unknown step ${name}`);
     return s;
   }
 

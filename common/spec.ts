@@ -3,14 +3,15 @@
  * Parsing validates everything before anything is created; errors name the field.
  * Every field has a default: `{}` is the project's cluster.yaml (cluster `demo`, groups g1 and g2,
  * two members per group on 5432-5437), and `{ name: 'x' }` the same layout under another name.
- * Workflows import only the types from here.
+ * Pure (zod): workflows check a spec given in their input with it (common/inputs) before any activity.
  */
 import { z } from 'zod';
 import { COORDINATOR_GROUP } from './names';
 
 export { COORDINATOR_GROUP };
 
-const dnsName = z
+/** Names of clusters, groups and members (they end up in container, volume and host names). */
+export const dnsName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,29}[a-z0-9]$|^[a-z]$/, 'must be 1-31 characters of a-z, 0-9 and "-", starting with a letter');
 const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
@@ -154,19 +155,26 @@ export function withDerivedDefaults(input: unknown): unknown {
   return out;
 }
 
-/** Validates and fills defaults; throws SpecError listing every problem. `undefined` is the default cluster. */
-export function parseSpec(input: unknown): ClusterSpec {
+/** Validates and fills defaults without throwing: the spec, or every problem (each naming its field). */
+export function checkSpec(input: unknown): { ok: true; spec: ClusterSpec } | { ok: false; problems: string[] } {
   const parsed = clusterSpecSchema.safeParse(withDerivedDefaults(input === undefined ? {} : input));
   if (!parsed.success) {
-    throw new SpecError(
-      parsed.error.issues.map((issue) => {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => {
         const where = formatPath(issue.path) || '(top level)';
         if (issue.code === 'unrecognized_keys') return `${where}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
         return `${where}: ${issue.message}`;
       }),
-    );
+    };
   }
   const errors = crossFieldErrors(parsed.data);
-  if (errors.length) throw new SpecError(errors);
-  return parsed.data;
+  return errors.length ? { ok: false, problems: errors } : { ok: true, spec: parsed.data };
+}
+
+/** Validates and fills defaults; throws SpecError listing every problem. `undefined` is the default cluster. */
+export function parseSpec(input: unknown): ClusterSpec {
+  const r = checkSpec(input);
+  if (!r.ok) throw new SpecError(r.problems);
+  return r.spec;
 }

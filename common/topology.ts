@@ -4,6 +4,7 @@
  */
 import { COORDINATOR_GROUP } from './names';
 import type { ClusterSpec, MemberSpec } from './spec';
+import { InvariantError } from './workflow-failure';
 
 /** The fixed names live in names.ts (spec.ts needs them too); re-exported here for callers. */
 export {
@@ -30,14 +31,14 @@ export function groupsOf(spec: ClusterSpec): GroupTopology[] {
   return [COORDINATOR_GROUP, ...spec.workers].map((group) => {
     const members = spec.members.filter((m) => m.group === group);
     const [primary, ...standbys] = members;
-    if (!primary) throw new Error(`group ${group} has no members`);
+    if (!primary) throw new InvariantError(`group ${group} has no members`);
     return { group, isCoordinator: group === COORDINATOR_GROUP, primary, standbys };
   });
 }
 
 export function coordinatorGroup(spec: ClusterSpec): GroupTopology {
   const g = groupsOf(spec)[0];
-  if (!g) throw new Error('no coordinator group');
+  if (!g) throw new InvariantError('no coordinator group');
   return g;
 }
 
@@ -47,7 +48,7 @@ export function workerGroups(spec: ClusterSpec): GroupTopology[] {
 
 export function findMember(spec: ClusterSpec, name: string): MemberSpec {
   const m = spec.members.find((x) => x.name === name);
-  if (!m) throw new Error(`unknown member ${name}`);
+  if (!m) throw new InvariantError(`unknown member ${name}`);
   return m;
 }
 
@@ -76,7 +77,7 @@ export interface StandbyAssignment {
 export function standbyAssignments(spec: ClusterSpec, primaries: Primaries): StandbyAssignment[] {
   return groupsOf(spec).flatMap((g) => {
     const primary = g.isCoordinator ? primaries.coordinator : primaries.workers[g.group];
-    if (!primary) throw new Error(`no primary known for group ${g.group}`);
+    if (!primary) throw new InvariantError(`no primary known for group ${g.group}`);
     return [g.primary, ...g.standbys].filter((m) => m.name !== primary).map((m) => ({ group: g.group, primary, standby: m.name }));
   });
 }

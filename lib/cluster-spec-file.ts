@@ -4,8 +4,10 @@
  * (the etcd port among them: etcd itself cannot be asked before that). No secrets: the spec has none.
  */
 import { randomBytes } from 'node:crypto';
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { checkSpec, type ClusterSpec } from '../common/spec';
 import { clustersDir, specPath } from './state-dir';
 
 /** Writes the spec unless the file already holds exactly it (atomic replace); returns whether it wrote. */
@@ -41,4 +43,22 @@ export async function storedClusters(root: string): Promise<string[]> {
   const names = await fs.readdir(clustersDir(root)).catch(() => [] as string[]);
   const stored = await Promise.all(names.map(async (n) => ((await fs.stat(specPath(root, n)).catch(() => undefined))?.isFile() ? n : undefined)));
   return stored.filter((n): n is string => n !== undefined).sort();
+}
+
+/** Every cluster of this state directory with a valid stored spec (an unreadable one is skipped). */
+export function storedClusterSpecs(root: string): ClusterSpec[] {
+  let names: string[];
+  try {
+    names = fsSync.readdirSync(clustersDir(root));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    try {
+      const r = checkSpec(JSON.parse(fsSync.readFileSync(specPath(root, name), 'utf8')) as unknown);
+      return r.ok && r.spec.name === name ? [r.spec] : [];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -2,11 +2,14 @@
  * Prometheus metrics of the long-lived worker (prom-client): what the monitor's probe sees of
  * every member, and the failovers and switchovers this worker recorded. Served with the Temporal
  * SDK's own worker metrics by worker/metrics-server.ts. Counters start at 0 when the worker
- * starts (Prometheus's rate() handles the reset).
+ * starts (Prometheus's rate() handles the reset), and every label set of a counter exists at 0 as
+ * soon as its cluster is known (the monitor's first probe round): a series that appears only at
+ * its first increment has no earlier sample, so `increase(...[5m])` would miss that first failover.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterObservation } from '../common/monitor-observation';
 import type { ClusterSpec } from '../common/spec';
+import { COORDINATOR_GROUP } from '../common/names';
 
 /** What activities report; a no-op where no metrics are served (a CLI's in-process worker). */
 export interface MetricsSink {
@@ -27,11 +30,27 @@ export class PrometheusMetrics implements MetricsSink {
   private readonly switchovers = new Counter({ name: 'citusctl_switchovers_total', help: 'Switchovers recorded by this worker since it started', labelNames: ['cluster', 'group'], registers: [this.registry] });
   private readonly outage = this.gauge('citusctl_last_failover_outage_seconds', "The last failover's write outage window (first step to Citus pointing at the new primary)", ['cluster', 'group']);
 
+  /** Groups whose counters exist (at 0 or more), by `<cluster>/<group>`. */
+  private readonly counted = new Set<string>();
+
   private gauge<L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> {
     return new Gauge({ name, help, labelNames, registers: [this.registry] });
   }
 
+  /** Every counter's label set for each group of the cluster, at 0 (a no-op once they exist). */
+  clusterKnown(spec: ClusterSpec): void {
+    for (const group of [COORDINATOR_GROUP, ...spec.workers]) this.countGroup(spec.name, group);
+  }
+
+  private countGroup(cluster: string, group: string): void {
+    const key = `${cluster}/${group}`;
+    if (this.counted.has(key)) return;
+    this.counted.add(key);
+    for (const counter of [this.failovers, this.switchovers]) counter.inc({ cluster, group }, 0);
+  }
+
   observeCluster(spec: ClusterSpec, obs: ClusterObservation): void {
+    this.clusterKnown(spec);
     const groupOf = new Map(spec.members.map((m) => [m.name, m.group]));
     const lagOf = new Map<string, number>();
     for (const m of Object.values(obs.members)) {
@@ -50,6 +69,7 @@ export class PrometheusMetrics implements MetricsSink {
   }
 
   primaryChanged(cluster: string, group: string, event: Record<string, unknown>): void {
+    this.countGroup(cluster, group);
     if (event.kind === 'failover') {
       this.failovers.inc({ cluster, group });
       if (typeof event.outageWindowMs === 'number') this.outage.set({ cluster, group }, event.outageWindowMs / 1000);

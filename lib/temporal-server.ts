@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { CITUS_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { canConnect, waitForServerStart, type StartWaitResult } from './server-start-wait';
 import { downloadDevServer, downloadedBinary, type DevServerDownloader } from './temporal-download';
 
 /** The task queues (the shared one, and the monitor's per build) are named in common/task-queues.ts. */
@@ -18,19 +19,6 @@ export interface TemporalEndpoint {
   namespace: string;
   embedded: boolean;
   uiUrl?: string;
-}
-
-function canConnect(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 /** The temporal CLI binary: TEMPORAL_CLI_PATH, else `temporal` on PATH. */
@@ -75,12 +63,19 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
   // port, and its pid would replace the real one's in server.pid.
   const recorded = readPid(path.join(dir, 'server.pid'));
   const lock = path.join(dir, 'start.lock');
+  const logFile = path.join(dir, 'server.log');
+  // Waited for as long as it makes progress (its log, its database, its CPU time), not a fixed time.
+  const waitOpts = { port, log: logFile, files: [path.join(dir, 'temporal.db'), path.join(dir, 'temporal.db-wal')] };
   if ((recorded && processAlive(recorded)) || !takeStartLock(lock)) {
-    if (await waitForPort(port, START_TIMEOUT_MS, () => false)) return { ...endpoint, uiUrl: readOr(runningUi, `http://127.0.0.1:${uiPort}`) };
-    throw new Error(`the embedded Temporal server (pid ${recorded ?? '?'}) does not accept connections on ${address}; see ${path.join(dir, 'server.log')}`);
+    // Another process may be spawning it right now: no exit to watch, only its progress.
+    const r = await waitForServerStart({ ...waitOpts, pid: recorded });
+    if (r.ok) return { ...endpoint, uiUrl: readOr(runningUi, `http://127.0.0.1:${uiPort}`) };
+    throw new Error(startFailure(`the embedded Temporal server (pid ${readPid(path.join(dir, 'server.pid')) ?? '?'}) does not accept connections on ${address}`, r, logFile));
   }
+  let failed: StartWaitResult | undefined;
   try {
-    const log = fs.openSync(path.join(dir, 'server.log'), 'a');
+    const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+    const log = fs.openSync(logFile, 'a');
     const child = spawn(
       binary,
       ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), ...(withUi ? ['--ui-port', String(uiPort)] : ['--headless']), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn', '--namespace', namespace, ...searchAttributeArgs()],
@@ -90,11 +85,19 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
     child.unref();
     fs.writeFileSync(path.join(dir, 'server.pid'), String(child.pid));
     fs.writeFileSync(uiFile, uiUrl ?? '');
-    if (await waitForPort(port, START_TIMEOUT_MS, () => child.exitCode !== null)) return endpoint;
+    const r = await waitForServerStart({ ...waitOpts, pid: child.pid, logOffset, exited: () => child.exitCode !== null });
+    if (r.ok) return endpoint;
+    failed = r;
   } finally {
     fs.rmSync(lock, { force: true });
   }
-  throw new Error(`the embedded Temporal server did not start; see ${path.join(dir, 'server.log')}`);
+  throw new Error(startFailure('the embedded Temporal server did not start', failed!, logFile));
+}
+
+/** The reason and the last lines of the server's log, not only its path. */
+function startFailure(what: string, r: StartWaitResult, logFile: string): string {
+  const tail = r.ok ? '' : r.logTail;
+  return `${what}: ${r.ok ? 'unknown' : r.reason}; log ${logFile}${tail ? `, last lines:\n${tail}` : ' (empty)'}`;
 }
 
 /** No CLI anywhere: download the dev server once, saying so; where that fails, the clear message with its reason. */
@@ -113,32 +116,35 @@ async function obtainDevServer(stateRoot: string, download: DevServerDownloader)
 /** CitusCluster=Keyword, CitusGroup=Keyword: registered at every start (a no-op once the database has them). */
 const searchAttributeArgs = () => Object.entries(CITUS_SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
 
-const START_TIMEOUT_MS = 30_000;
-/** A start lock older than this was left by a killed process. */
-const STALE_LOCK_MS = 60_000;
+/** A start lock older than this was left by a killed process (a start that makes progress may take minutes). */
+const STALE_LOCK_MS = 10 * 60_000;
 
+/** The lock holds its taker's pid: a lock whose taker is gone, or an old one, is stale. */
 function takeStartLock(lock: string): boolean {
   try {
-    if (Date.now() - fs.statSync(lock).mtimeMs > STALE_LOCK_MS) fs.rmSync(lock, { force: true });
+    const holder = readPid(lock);
+    const holderGone = holder !== undefined && !pidAlive(holder);
+    if (holderGone || Date.now() - fs.statSync(lock).mtimeMs > STALE_LOCK_MS) fs.rmSync(lock, { force: true });
   } catch {
     // no lock
   }
   try {
-    fs.closeSync(fs.openSync(lock, 'wx'));
+    const fd = fs.openSync(lock, 'wx');
+    fs.writeSync(fd, String(process.pid));
+    fs.closeSync(fd);
     return true;
   } catch {
     return false;
   }
 }
 
-async function waitForPort(port: number, timeoutMs: number, gaveUp: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await canConnect('127.0.0.1', port)) return true;
-    if (gaveUp()) return false;
-    await new Promise((r) => setTimeout(r, 200));
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  return false;
 }
 
 function readOr<T>(read: () => T, fallback: T): T {

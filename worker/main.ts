@@ -8,7 +8,7 @@
  * (lib/monitor-handoff.ts): a running monitor never replays on code it was not started with.
  */
 import { Client } from '@temporalio/client';
-import { storedClusters } from '../lib/cluster-spec-file';
+import { storedClusterSpecs, storedClusters } from '../lib/cluster-spec-file';
 import { handOffMonitors } from '../lib/monitor-handoff';
 import { stateDir } from '../lib/state-dir';
 import { removeOwnRecord, workerFile, writeJson } from '../lib/supervised-worker-files';
@@ -26,6 +26,8 @@ export async function runWorkerForever(): Promise<void> {
   const port = metricsPort(process.env);
   const withSdk = await installRuntimeWithMetrics(port, log);
   const metrics = new PrometheusMetrics();
+  // Counters of every cluster set up here exist at 0 from the start, before any failover is recorded.
+  for (const spec of storedClusterSpecs(root)) metrics.clusterKnown(spec);
   const metricsUrl = await serveMetrics(metrics, port, withSdk, log);
   const deps = createDeps(process.env, metrics);
   const identity = `citusctl-worker@${process.pid}`;

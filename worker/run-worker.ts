@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } 
 import * as fs from 'node:fs';
 import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities/deps';
+import { WORKFLOW_FAILURE_ERROR_TYPES } from '../common/workflow-failure';
 import { TASK_QUEUE } from '../lib/temporal-server';
 import { WORKFLOW_BUNDLE_ENV, workflowBundlePath } from './bundle-path';
 
@@ -33,6 +34,8 @@ export async function createWorker(opts: { address: string; namespace: string; d
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     identity: opts.identity,
     activities: createActivities(opts.deps),
+    // An error in workflow code fails that workflow instead of retrying its task for ever.
+    workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] },
     ...workflowSource,
   });
   return { worker, connection };

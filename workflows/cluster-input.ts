@@ -1,29 +1,55 @@
 /**
- * What every runbook after setup accepts: today's input with the whole spec (the CLI, the monitor),
- * or only the cluster's name (the Temporal UI: `{"cluster":"demo","group":"g1"}`), in which case the
- * spec stored at setup is read through an activity (non-retryable UnknownCluster when there is none).
+ * What every runbook after setup accepts: the cluster's name (`{"cluster":"demo","group":"g1"}`:
+ * the UI, the CLI, schedules), whose spec stored at setup is read through an activity
+ * (non-retryable UnknownCluster when there is none), or a whole spec, which must be the stored
+ * spec of an existing cluster: only setupCluster changes a cluster's spec.
  */
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
+import { describeDifferences, specDifferences } from '../common/spec-diff';
 import type { ClusterSpec, PartialSpecInput } from '../common/spec';
 import { validation } from './activity-proxies';
 
 export interface ClusterRef {
-  /** The whole spec (wins when both are given); any field left out takes its default. */
+  /** The whole spec (any field left out takes its default); must equal the stored one of an existing cluster. */
   spec?: PartialSpecInput;
   /** A cluster set up before: its stored spec is used. */
   cluster?: string;
 }
 
+const isUnknownCluster = (err: unknown) => (err as { cause?: { type?: string } })?.cause?.type === ErrorTypes.UnknownCluster;
+
+/** The spec stored with the cluster, or undefined when none is set up here. */
+export async function storedSpecOf(cluster: string): Promise<ClusterSpec | undefined> {
+  try {
+    return await validation.loadClusterSpec({ cluster });
+  } catch (err) {
+    if (isUnknownCluster(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Refuses (BadConfig, naming each field) a spec that differs from the stored spec of its cluster. */
+export function refuseChangedSpec(given: ClusterSpec, stored: ClusterSpec, hint: string): void {
+  const differences = specDifferences(given, stored);
+  if (!differences.length) return;
+  throw ApplicationFailure.create({
+    message: `spec: differs from the stored spec of ${stored.name}: ${describeDifferences(differences)}. ${hint}`,
+    type: ErrorTypes.BadConfig,
+    nonRetryable: true,
+    details: [{ differences }],
+  });
+}
+
+/** The input checked against its schema first (checked-input.ts); here only resolved to a spec. */
 export async function specFor(input: ClusterRef): Promise<ClusterSpec> {
-  if (!input || typeof input !== 'object') throw ApplicationFailure.nonRetryable('the input must be a JSON object: {"cluster": "demo", ...} or {"spec": {...}, ...}', ErrorTypes.BadConfig);
   if (input.spec !== undefined) {
     const spec = await validation.validateSpec(input.spec);
-    if (input.cluster !== undefined && input.cluster !== spec.name) {
-      throw ApplicationFailure.nonRetryable(`cluster "${String(input.cluster)}" and spec.name "${spec.name}" differ: give one of them`, ErrorTypes.BadConfig);
-    }
-    return spec;
+    const stored = await storedSpecOf(spec.name);
+    if (!stored) return spec;
+    refuseChangedSpec(spec, stored, 'Give {"cluster": "<name>"} to use the stored spec; an edited spec is applied by `citusctl up` (setupCluster).');
+    return stored;
   }
   if (input.cluster !== undefined) return validation.loadClusterSpec({ cluster: input.cluster });
-  throw ApplicationFailure.nonRetryable('name the cluster ({"cluster": "demo", ...}) or give its whole spec ({"spec": {...}, ...})', ErrorTypes.BadConfig);
+  throw ApplicationFailure.nonRetryable('cluster: required: name the cluster ({"cluster": "demo", ...}) or give its whole spec ({"spec": {...}, ...})', ErrorTypes.BadConfig);
 }

@@ -6,25 +6,21 @@
  * watching the group), the Citus node, its standbys' slots, its containers (volumes only with
  * `volumes`), its etcd keys. From the UI: `{"cluster": "demo", "group": "g3"}`.
  */
-import { ApplicationFailure, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
-import { ErrorTypes } from '../common/error-types';
-import type { TransferMode } from '../common/rebalance';
-import { COORDINATOR_GROUP, specWithoutGroup } from '../common/topology';
+import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+import type { DrainGroupInput } from '../common/inputs';
+import { specWithoutGroup } from '../common/topology';
 import { monitorWorkflowId } from '../common/workflow-ids';
 import { acts } from './activity-proxies';
-import { specFor, type ClusterRef } from './cluster-input';
+import { checkedInput, checkTargets } from './checked-input';
+import { specFor } from './cluster-input';
 import { followedRebalance } from './followed-rebalance';
 import { withGroupLock } from './group-lock';
 import { reloadSpecSignal } from './monitor-signals';
 import { trackProgress } from './progress-query';
 import { tagWorkflow } from './tag-workflow';
 
-export interface DrainGroupInput extends ClusterRef {
-  group: string;
-  /** Also delete the group's data volumes (default: kept). */
-  volumes?: boolean;
-  transferMode?: TransferMode;
-}
+/** `{"cluster": "demo", "group": "g3"}` (optional `volumes`, `transferMode`); schema in common/inputs. */
+export type { DrainGroupInput };
 
 export interface DrainGroupResult {
   cluster: string;
@@ -40,19 +36,19 @@ export interface DrainGroupResult {
 
 export const DRAIN_STEPS = ['validate', 'check', 'mark', 'start', 'moves', 'lock', 'verify', 'spec', 'remove-node', 'containers', 'etcd'] as const;
 
-export async function drainGroup(input: DrainGroupInput): Promise<DrainGroupResult> {
+export async function drainGroup(started: DrainGroupInput): Promise<DrainGroupResult> {
   const progress = trackProgress('drainGroup', DRAIN_STEPS);
-  const { spec, group } = await progress.run('validate', async () => {
-    const s = await specFor(input);
-    const g = input.group;
-    if (g === COORDINATOR_GROUP) throw ApplicationFailure.nonRetryable('the coordinator group cannot be drained (it holds the metadata)', ErrorTypes.BadConfig);
-    if (!s.workers.includes(g)) throw ApplicationFailure.nonRetryable(`unknown worker group ${JSON.stringify(g)} (worker groups of ${s.name}: ${s.workers.join(', ')})`, ErrorTypes.BadConfig);
-    await tagWorkflow(s.name, g);
-    return { spec: s, group: g };
+  // The whole input before anything: a bad transfer mode must not leave the group marked and undrained.
+  const { input, spec, group } = await progress.run('validate', async () => {
+    const i = checkedInput('drainGroup', started);
+    const s = await specFor(i);
+    checkTargets('drainGroup', s, { group: i.group, workerGroup: true });
+    await tagWorkflow(s.name, i.group);
+    return { input: i, spec: s, group: i.group };
   }, (r) => `${r.spec.name}: drain ${r.group}`);
 
   const primaries = await acts.readLivePrimaries(spec);
-  const check = await progress.run('check', () => acts.checkDrain({ spec, primaries, group }), (r) =>
+  const check = await progress.run('check', () => acts.checkDrain({ spec, primaries, group, volumes: input.volumes ?? false }), (r) =>
     r.removed ? 'no longer a Citus node (an earlier run removed it): clean-up only' : `${r.placements} placements, ${(r.bytesToMove / 1024 / 1024).toFixed(1)} MB to move`,
   );
   let moved = { jobs: [] as number[], movesDone: 0, bytesMoved: 0 };

@@ -7,31 +7,17 @@
  * metadata and PgBouncer) at it, then rejoin the old primary as a standby when its container can run.
  */
 import { pickStandby, primaryIsDown } from '../common/failover-decisions';
+import type { FailoverGroupInput } from '../common/inputs';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { acts, critical, longRunning } from './activity-proxies';
 import { ApprovalGate } from './approval-gate';
-import type { ClusterRef } from './cluster-input';
 import { describeRejoin, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
 import { groupOperation } from './group-operation';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
 
-/** `{spec, group, ...}` as the CLI and the monitor send it, or `{"cluster": "demo", "group": "g1"}`. */
-export interface FailoverGroupInput extends ClusterRef {
-  group: string;
-  /** Default: the spec's requireFailoverApproval. */
-  requireApproval?: boolean;
-  /** How long to wait for approval, e.g. '10m'. */
-  approvalTimeout?: string;
-  /** Rejoin the old primary as a standby when possible (default true). */
-  rejoin?: boolean;
-  /** The group lock's lease TTL in seconds (default 30). */
-  lockTtlSeconds?: number;
-  /** How long to wait for the group lock while another workflow holds it (default 60 s). */
-  lockWaitMs?: number;
-  /** Promote only one of these (the monitor passes the standbys synchronous when the primary failed). */
-  candidates?: string[];
-}
+/** `{"cluster": "demo", "group": "g1"}` (the CLI, the UI) or `{spec, group, ...}` (the monitor); schema in common/inputs. */
+export type { FailoverGroupInput };
 
 export type FailoverOutcome = 'failed-over' | 'primary-healthy' | 'no-candidate' | 'approval-timeout' | 'rejected';
 
@@ -53,11 +39,18 @@ export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'choose', 'ap
 
 const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 
-export async function failoverGroup(input: FailoverGroupInput): Promise<FailoverGroupResult> {
+export async function failoverGroup(started: FailoverGroupInput): Promise<FailoverGroupResult> {
   const approval = new ApprovalGate();
   const timeline: Record<string, number> = { started: Date.now() };
-  const opening = { workflow: 'failoverGroup', steps: FAILOVER_STEPS, input, target: { group: input.group }, lock: { ttlSeconds: input.lockTtlSeconds, waitMs: input.lockWaitMs } };
-  return groupOperation(opening, async ({ spec, owner, progress, primaries, primary: oldPrimary, standbys, assertHeld }) => {
+  const opening = {
+    type: 'failoverGroup' as const,
+    workflow: 'failoverGroup',
+    steps: FAILOVER_STEPS,
+    input: started,
+    target: (i: FailoverGroupInput) => ({ group: i.group, candidates: i.candidates }),
+    lock: (i: FailoverGroupInput) => ({ ttlSeconds: i.lockTtlSeconds, waitMs: i.lockWaitMs }),
+  };
+  return groupOperation(opening, async ({ spec, owner, progress, primaries, primary: oldPrimary, standbys, assertHeld }, input) => {
     const base = { group: input.group, oldPrimary, timeline, rejoined: [] as string[], notRejoined: [] as string[] };
     const confirmDown = () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
     const probes = await progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));

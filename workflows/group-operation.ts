@@ -1,30 +1,39 @@
 /**
  * The opening every runbook on one group shares (failover, switchover, rejoin, unfence): progress
- * and its query, the input resolved to a spec (cluster-input.ts), the target group (or the member's
- * group) checked before anything is locked, the workflow tagged, the group's etcd lock taken, and
- * the live primaries read under it. The runbook's own steps run in `body`, still under the lock.
+ * and its query, the whole input checked against the workflow's schema, resolved to a spec
+ * (cluster-input.ts), the target group (or the member's group) checked against that spec before
+ * anything is locked, the workflow tagged, the group's etcd lock taken, and the live primaries
+ * read under it. The runbook's own steps run in `body`, still under the lock.
  */
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import { ErrorTypes } from '../common/error-types';
+import { workflowInfo } from '@temporalio/workflow';
+import type { InputTargets } from '../common/inputs/against-spec';
+import type { WorkflowInput } from '../common/inputs';
 import type { ProgressTracker } from '../common/progress';
 import type { ClusterSpec } from '../common/spec';
 import type { Primaries } from '../common/topology';
 import { acts } from './activity-proxies';
-import { specFor, type ClusterRef } from './cluster-input';
+import { checkedInput, checkTargets } from './checked-input';
+import { specFor } from './cluster-input';
 import { groupMembers } from './group-helpers';
 import { withGroupLock, type GroupLockOptions } from './group-lock';
 import { trackProgress } from './progress-query';
 import { tagWorkflow } from './tag-workflow';
 
-export interface GroupOperationOptions {
+type GroupWorkflow = 'failoverGroup' | 'switchoverGroup' | 'rejoinMemberWorkflow' | 'unfenceMemberWorkflow';
+type Target = ({ group: string } | { member: string }) & Pick<InputTargets, 'to' | 'candidates'>;
+
+export interface GroupOperationOptions<W extends GroupWorkflow> {
+  /** The workflow type: its input schema. */
+  type: W;
   /** The name the progress query reports, e.g. 'failoverGroup'. */
   workflow: string;
   /** The workflow's steps; the first two are 'validate' and 'lock'. */
   steps: readonly string[];
-  input: ClusterRef;
-  /** The group acted on, or a member (its group is locked). */
-  target: { group: string } | { member: string };
-  lock?: GroupLockOptions;
+  /** The input as started: checked here before anything else reads it. */
+  input: unknown;
+  /** The group acted on, or a member (its group is locked); `to`/`candidates` must be members of the group. */
+  target: (input: WorkflowInput<W>) => Target;
+  lock?: (input: WorkflowInput<W>) => GroupLockOptions;
 }
 
 /** What the runbook's body gets: everything read under the lock. */
@@ -42,21 +51,19 @@ export interface LockedGroup {
   assertHeld: () => Promise<void>;
 }
 
-/** The group to lock: an unknown group or member fails here, before the lock (non-retryable BadConfig). */
-function targetGroup(spec: ClusterSpec, target: GroupOperationOptions['target']): string {
-  if ('group' in target) {
-    groupMembers(spec, undefined, target.group);
-    return target.group;
-  }
-  const member = spec.members.find((m) => m.name === target.member);
-  if (!member) throw ApplicationFailure.nonRetryable(`unknown member ${target.member}`, ErrorTypes.BadConfig);
-  return member.group;
+/** The group to lock: an unknown group or member fails here, before the lock (non-retryable BadConfig naming the field). */
+function targetGroup(workflow: string, spec: ClusterSpec, target: Target): string {
+  checkTargets(workflow, spec, target);
+  return 'group' in target ? target.group : spec.members.find((m) => m.name === target.member)!.group;
 }
 
-export async function groupOperation<T>(opts: GroupOperationOptions, body: (g: LockedGroup) => Promise<T>): Promise<T> {
+export async function groupOperation<W extends GroupWorkflow, T>(opts: GroupOperationOptions<W>, body: (g: LockedGroup, input: WorkflowInput<W>) => Promise<T>): Promise<T> {
   const progress = trackProgress(opts.workflow, opts.steps);
-  const spec = await progress.run('validate', () => specFor(opts.input));
-  const group = targetGroup(spec, opts.target);
+  const { input, spec, group } = await progress.run('validate', async () => {
+    const i = checkedInput(opts.type, opts.input);
+    const s = await specFor(i);
+    return { input: i, spec: s, group: targetGroup(opts.type, s, opts.target(i)) };
+  });
   await tagWorkflow(spec.name, group);
   const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
 
@@ -66,6 +73,6 @@ export async function groupOperation<T>(opts: GroupOperationOptions, body: (g: L
     // Read under the lock: another orchestrator may have changed the group just before.
     const primaries = await acts.readLivePrimaries(spec);
     const { oldPrimary: primary, standbys } = groupMembers(spec, primaries, group);
-    return body({ spec, group, owner, progress, primaries, primary, standbys, assertHeld });
-  }, opts.lock);
+    return body({ spec, group, owner, progress, primaries, primary, standbys, assertHeld }, input);
+  }, opts.lock?.(input));
 }

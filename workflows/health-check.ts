@@ -7,18 +7,18 @@
  */
 import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { buildHealthReport, livePrimaries, type HealthReport, type HealthThresholds } from '../common/health-report';
+import { buildHealthReport, livePrimaries, type HealthReport } from '../common/health-report';
+import type { HealthCheckInput } from '../common/inputs';
 import { ProgressTracker } from '../common/progress';
 import { summarized } from './activity-proxies';
 import { progressQuery } from './progress-query';
-import { specFor, type ClusterRef } from './cluster-input';
+import { checkedInput } from './checked-input';
+import { specFor } from './cluster-input';
 import { tagWorkflow } from './tag-workflow';
 import { monitorStatusQuery, monitorWorkflowId } from './monitor';
 
-/** `{spec}` as the schedule and the CLI send it, or `{"cluster": "demo"}`. */
-export interface HealthCheckInput extends ClusterRef {
-  thresholds?: Partial<HealthThresholds>;
-}
+/** `{"cluster": "demo"}` (the schedule, the CLI) or `{spec}`, optional `thresholds`; schema in common/inputs. */
+export type { HealthCheckInput };
 
 export interface HealthCheckResult extends HealthReport {
   /** Where the report is kept in etcd; ok false when etcd did not take it. */
@@ -36,10 +36,13 @@ const observe = summarized(proxyActivities<Activities>({
 
 const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 
-export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckResult> {
+export async function healthCheck(started: HealthCheckInput): Promise<HealthCheckResult> {
   const progress = new ProgressTracker('healthCheck', HEALTH_STEPS, () => Date.now());
   setHandler(progressQuery, () => progress.snapshot());
-  const spec = await progress.run('validate', () => specFor(input));
+  const { input, spec } = await progress.run('validate', async () => {
+    const i = checkedInput('healthCheck', started);
+    return { input: i, spec: await specFor(i) };
+  });
   await tagWorkflow(spec.name);
   const at = Date.now();
 
@@ -50,7 +53,7 @@ export async function healthCheck(input: HealthCheckInput): Promise<HealthCheckR
         observe.healthNodes({ spec }),
         observe.healthEtcd({ spec }),
         observe.healthPgBouncer({ spec }),
-        observe.healthMonitor({ workflowId: monitorWorkflowId(spec.name), query: monitorStatusQuery.name }),
+        observe.healthMonitor({ workflowId: monitorWorkflowId(spec.name), query: monitorStatusQuery.name, cluster: spec.name }),
       ]),
     ([n, e]) => `${n.length} members, etcd ${e.ok ? 'ok' : 'unreachable'}`,
   );

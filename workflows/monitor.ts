@@ -51,6 +51,7 @@ import type { MaintenanceRecord } from '../activities/monitor-actions';
 import { DEFAULT_THRESHOLDS, actionKey, backoffMs, decideCluster, type DecisionContext, type FailoverPolicy, type GroupStatus, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
+import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { failoverWorkflowId, rejoinWorkflowId } from '../common/workflow-ids';
@@ -153,6 +154,7 @@ const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instan
 const MAX_RECORDS = 20;
 
 export async function monitorCluster(input: MonitorInput): Promise<void> {
+  checkedInput('monitorCluster', input); // the whole input, before anything reads it
   if (!input.spec) return continueAsNew<typeof monitorCluster>({ ...input, spec: await specFor({ cluster: input.cluster }) });
   const root = CancellationScope.current();
   const groupNames = [COORDINATOR_GROUP, ...(input.spec.workers ?? [])];
@@ -234,7 +236,8 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     },
   );
 
-  const s = await validation.validateSpec(input.spec);
+  // A spec given at start must be the stored one; a carried spec is this monitor's own.
+  const s = input.carry ? await validation.validateSpec(input.spec) : await specFor({ spec: input.spec });
   validated.spec = s;
   await tagWorkflow(s.name); // the next runs inherit it through continue-as-new
   if (!maintenanceCarried) {

@@ -3,19 +3,17 @@
  * checked before it starts and followed to its end with per-move progress (workflows/followed-rebalance.ts).
  * From the UI: `{"cluster": "demo"}`.
  */
-import { ApplicationFailure } from '@temporalio/workflow';
-import { ErrorTypes } from '../common/error-types';
-import { TRANSFER_MODES, type RebalanceSnapshot, type TransferMode } from '../common/rebalance';
+import type { RebalanceClusterInput } from '../common/inputs';
+import type { RebalanceSnapshot } from '../common/rebalance';
 import { acts } from './activity-proxies';
-import { specFor, type ClusterRef } from './cluster-input';
+import { checkedInput } from './checked-input';
+import { specFor } from './cluster-input';
 import { followedRebalance } from './followed-rebalance';
 import { trackProgress } from './progress-query';
 import { tagWorkflow } from './tag-workflow';
 
-export interface RebalanceClusterInput extends ClusterRef {
-  /** auto (default: logical moves, writes go on), force_logical, block_writes. */
-  transferMode?: TransferMode;
-}
+/** `{"cluster": "demo"}` (optional `transferMode`); schema in common/inputs. */
+export type { RebalanceClusterInput };
 
 export interface RebalanceClusterResult {
   cluster: string;
@@ -28,14 +26,13 @@ export interface RebalanceClusterResult {
 
 export const REBALANCE_STEPS = ['validate', 'check', 'start', 'moves'] as const;
 
-export async function rebalanceCluster(input: RebalanceClusterInput): Promise<RebalanceClusterResult> {
+export async function rebalanceCluster(started: RebalanceClusterInput): Promise<RebalanceClusterResult> {
   const progress = trackProgress('rebalanceCluster', REBALANCE_STEPS);
-  const spec = await progress.run('validate', async () => {
-    const mode = input?.transferMode;
-    if (mode !== undefined && !TRANSFER_MODES.includes(mode)) throw ApplicationFailure.nonRetryable(`transferMode ${JSON.stringify(mode)}: use one of ${TRANSFER_MODES.join(', ')}`, ErrorTypes.BadConfig);
-    const s = await specFor(input);
+  const { input, spec } = await progress.run('validate', async () => {
+    const i = checkedInput('rebalanceCluster', started);
+    const s = await specFor(i);
     await tagWorkflow(s.name);
-    return s;
+    return { input: i, spec: s };
   });
   const transferMode = input.transferMode ?? 'auto';
   await progress.run('check', () => acts.checkRebalanceReady({ spec, transferMode }), (r) => `${r.nodes} primaries ready for ${r.transferMode} moves`);

@@ -6,26 +6,22 @@
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import type { ReplicationStatus, ShardSpread } from '../activities';
 import { ProgressTracker } from '../common/progress';
-import type { ClusterSpec, ImageRole, PartialSpecInput } from '../common/spec';
+import type { SetupClusterInput } from '../common/inputs';
+import type { ClusterSpec, ImageRole } from '../common/spec';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
 import { acts, longRunning, validation } from './activity-proxies';
+import { checkedInput } from './checked-input';
+import { refuseChangedSpec, storedSpecOf } from './cluster-input';
 import { followedRebalance } from './followed-rebalance';
 import { progressQuery } from './progress-query';
 import { tagWorkflow } from './tag-workflow';
 
-export interface SetupClusterInput {
-  /**
-   * The spec; every field left out takes its default, so `{"spec":{"name":"demo"}}` (or `{}`, the
-   * default cluster) is a whole setup. Without a spec, `cluster` names one set up before (a rerun).
-   */
-  spec?: PartialSpecInput;
-  cluster?: string;
-  /** Drop the demo table first (refused when other tables exist unless force). */
-  clean?: boolean;
-  force?: boolean;
-  /** Rebalance onto worker groups that hold no shards yet (a group added to the spec); default true. */
-  rebalance?: boolean;
-}
+/**
+ * `{"spec": {...}}` (every field left out takes its default, so `{"spec":{"name":"demo"}}` or `{}` is
+ * a whole setup), or `{"cluster": "demo"}` to rerun a stored one; `clean`, `force`, `rebalance`, and
+ * `applySpecChange` (the spec replaces the stored one). Schema in common/inputs.
+ */
+export type { SetupClusterInput };
 
 export interface SetupClusterResult {
   cluster: string;
@@ -63,23 +59,33 @@ export const SETUP_STEPS = [
 const describeImages = (r: { images: Record<string, string>; sources: Record<string, string | undefined> }) =>
   Object.entries(r.images).map(([role, image]) => `${role} ${image} (${r.sources[role] ?? '?'})`).join(', ');
 
+/**
+ * For an existing cluster the stored spec stays unless the input declares a change (`citusctl up`
+ * of an edited spec file): a UI start with another spec is refused, naming the fields that differ.
+ */
+
 /** Validates the given spec (defaults filled in) or, with only `cluster`, loads the one stored at setup. */
-function specOf(input: SetupClusterInput): Promise<ClusterSpec> {
-  if (input?.spec === undefined && input?.cluster !== undefined) return validation.loadClusterSpec({ cluster: input.cluster });
-  return validation.validateSpec(input?.spec ?? {});
+async function specOf(input: SetupClusterInput): Promise<ClusterSpec> {
+  if (input.spec === undefined && input.cluster !== undefined) return validation.loadClusterSpec({ cluster: input.cluster });
+  const spec = await validation.validateSpec(input.spec ?? {});
+  if (input.applySpecChange) return spec;
+  const stored = await storedSpecOf(spec.name);
+  if (stored) refuseChangedSpec(spec, stored, 'Give {"cluster": "<name>"} to rerun the setup with the stored spec, or apply an edited spec with `citusctl up` (it declares the change: "applySpecChange": true).');
+  return spec;
 }
 
-export async function setupCluster(input: SetupClusterInput): Promise<SetupClusterResult> {
+export async function setupCluster(started: SetupClusterInput): Promise<SetupClusterResult> {
   const progress = new ProgressTracker('setupCluster', SETUP_STEPS, () => Date.now());
   setHandler(progressQuery, () => progress.snapshot());
 
-  const validated = await progress.run('validate', async () => {
-    const s = await specOf(input);
+  const { input, spec: validated } = await progress.run('validate', async () => {
+    const i = checkedInput('setupCluster', started);
+    const s = await specOf(i);
     await tagWorkflow(s.name);
     // Before anything is created: a group left out of the spec must have been drained.
     await acts.refuseDroppedGroups({ spec: s });
-    return s;
-  }, (s) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`);
+    return { input: i, spec: s };
+  }, ({ spec: s }) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`);
   // Present, else pulled, else the offline stand-in, else a clear error: whoever started the setup.
   const { images } = await progress.run('images', () => longRunning.resolveImages(validated), describeImages);
   const spec: ClusterSpec = { ...validated, images };

@@ -8,18 +8,14 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import { pickStandby } from '../common/failover-decisions';
+import type { SwitchoverGroupInput } from '../common/inputs';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { acts, critical, longRunning } from './activity-proxies';
-import type { ClusterRef } from './cluster-input';
 import { describeRejoin, rejoinOthers, repointCoordinator } from './group-helpers';
 import { groupOperation } from './group-operation';
 
-/** `{spec, group, to?}` as the CLI sends it, or `{"cluster": "demo", "group": "g1"}`. */
-export interface SwitchoverGroupInput extends ClusterRef {
-  group: string;
-  /** Target standby; default: the most advanced one. */
-  to?: string;
-}
+/** `{"cluster": "demo", "group": "g1"}` (optional `to`); schema in common/inputs. */
+export type { SwitchoverGroupInput };
 
 export interface SwitchoverGroupResult {
   group: string;
@@ -34,9 +30,10 @@ export interface SwitchoverGroupResult {
 
 export const SWITCHOVER_STEPS = ['validate', 'lock', 'choose', 'switch', 'record', 'metadata', 'rejoin'] as const;
 
-export async function switchoverGroup(input: SwitchoverGroupInput): Promise<SwitchoverGroupResult> {
-  const isCoordinatorGroup = input.group === COORDINATOR_GROUP;
-  return groupOperation({ workflow: 'switchoverGroup', steps: SWITCHOVER_STEPS, input, target: { group: input.group } }, async ({ spec, owner, progress, primaries, primary: oldPrimary, standbys, assertHeld }) => {
+export async function switchoverGroup(started: SwitchoverGroupInput): Promise<SwitchoverGroupResult> {
+  const opening = { type: 'switchoverGroup' as const, workflow: 'switchoverGroup', steps: SWITCHOVER_STEPS, input: started, target: (i: SwitchoverGroupInput) => ({ group: i.group, to: i.to }) };
+  return groupOperation(opening, async ({ spec, owner, progress, primaries, primary: oldPrimary, standbys, assertHeld }, input) => {
+    const isCoordinatorGroup = input.group === COORDINATOR_GROUP;
     if (input.to === oldPrimary) throw ApplicationFailure.nonRetryable(`${input.to} is already the primary of ${input.group}`, ErrorTypes.BadConfig);
     const target = await progress.run('choose', async () => {
       const choice = pickStandby(await critical.standbyPositions({ spec, members: standbys }), input.to);

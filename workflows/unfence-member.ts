@@ -7,14 +7,12 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import { acts } from './activity-proxies';
-import type { ClusterRef } from './cluster-input';
+import type { UnfenceMemberInput } from '../common/inputs';
 import { rejoinOthers } from './group-helpers';
 import { groupOperation } from './group-operation';
 
-/** `{spec, member}` as the CLI sends it, or `{"cluster": "demo", "member": "g1-a"}`. */
-export interface UnfenceMemberInput extends ClusterRef {
-  member: string;
-}
+/** `{"cluster": "demo", "member": "g1-a"}` or `{spec, member}`; schema in common/inputs. */
+export type { UnfenceMemberInput };
 
 export interface UnfenceMemberResult {
   member: string;
@@ -25,8 +23,9 @@ export interface UnfenceMemberResult {
 
 export const UNFENCE_STEPS = ['validate', 'lock', 'unfence'] as const;
 
-export async function unfenceMemberWorkflow(input: UnfenceMemberInput): Promise<UnfenceMemberResult> {
-  return groupOperation({ workflow: 'unfenceMember', steps: UNFENCE_STEPS, input, target: { member: input.member } }, async ({ spec, group, progress, primary, standbys, assertHeld }) => {
+export async function unfenceMemberWorkflow(started: UnfenceMemberInput): Promise<UnfenceMemberResult> {
+  const opening = { type: 'unfenceMemberWorkflow' as const, workflow: 'unfenceMember', steps: UNFENCE_STEPS, input: started, target: (i: UnfenceMemberInput) => ({ member: i.member }) };
+  return groupOperation(opening, async ({ spec, group, progress, primary, standbys, assertHeld }, input) => {
     const member = input.member;
     await assertHeld();
     return progress.run('unfence', async () => {

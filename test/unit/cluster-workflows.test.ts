@@ -1,4 +1,4 @@
-import { clusterIdPrefixes, ownedByCluster, runningWorkflowsQuery } from '../../client/cluster-workflows';
+import { clusterIdPrefixes, ownedByCluster, runningWorkflowsQuery } from '../../common/cluster-workflows';
 
 describe('ownedByCluster', () => {
   test.each([

@@ -154,6 +154,11 @@ describe('buildHealthReport', () => {
     ['monitor: no worker answers', (i) => (i.monitor = { workflowId: 'monitor-hc', status: 'RUNNING', error: 'deadline' }), [/^monitor: monitor-hc runs but does not answer its status query/]],
     ['monitor: stale probe', (i) => (i.monitor = { ...i.monitor, view: { ...i.monitor.view!, lastProbeAt: new Date(AT - 300_000).toISOString() } }), [/^monitor: monitor-hc last probed 300 s ago$/]],
     ['monitor: never probed', (i) => (i.monitor = { ...i.monitor, view: { state: 'starting', maintenance: { cluster: false, groups: [] } } }), [/^monitor: monitor-hc has not probed the cluster yet$/]],
+    [
+      'a workflow stuck on a failing workflow task',
+      (i) => (i.monitor = { ...i.monitor, stuckWorkflows: [{ workflowId: 'failover-hc-g1', runId: 'r', type: 'failoverGroup', attempt: 4, failure: "Cannot read properties of undefined (reading 'clean')" }] }),
+      [/^failover-hc-g1: failoverGroup: its workflow task keeps failing \(attempt 4\): Cannot read properties of undefined \(reading 'clean'\); it makes no progress/],
+    ],
   ];
 
   it.each(cases)('%s: degraded, naming it', (_name, change, expected) => {

@@ -123,9 +123,11 @@ async function runHealth(world: World = {}) {
   const mock = mockHealth(world);
   const cluster = clusterName();
   const taskQueue = uniqueId('tq');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: mock.activities });
+  // As `citusctl health` and the schedule start it: the cluster's name, its spec stored at setup.
+  const { loadClusterSpec } = mockActivities({}, { stored: { [cluster]: { ...SPEC_INPUT, name: cluster } } }).activities;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: { ...mock.activities, loadClusterSpec } });
   const { result, progress } = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('healthCheck', { taskQueue, workflowId: `health-${cluster}-1`, args: [{ spec: { ...SPEC_INPUT, name: cluster } } satisfies HealthCheckInput] });
+    const handle = await env.client.workflow.start('healthCheck', { taskQueue, workflowId: `health-${cluster}-1`, args: [{ cluster } satisfies HealthCheckInput] });
     const r = (await handle.result()) as HealthCheckResult;
     return { result: r, progress: await handle.query<Progress>('progress') };
   });
@@ -143,7 +145,7 @@ test('a healthy cluster: healthy, every member reported, the report stored and r
   delete report.stored;
   expect(stored).toEqual([report]); // etcd holds what the workflow returned
   expect(called('healthCitus').map((c) => (c.input as { coordinator: string }).coordinator)).toEqual(['coord-b']);
-  expect(called('healthMonitor').map((c) => c.input)).toEqual([{ workflowId: `monitor-${cluster}`, query: 'status' }]);
+  expect(called('healthMonitor').map((c) => c.input)).toEqual([{ workflowId: `monitor-${cluster}`, query: 'status', cluster }]);
   expect(result.notes).toEqual(['citus: citus_check_cluster_node_health() unavailable (not in this test)']);
   expect(progress.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['validate:done', 'observe:done', 'citus:done', 'verdict:done', 'store:done']);
 });

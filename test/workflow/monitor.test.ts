@@ -48,11 +48,16 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T |
 }
 
 /** Runs a monitor on a fresh cluster name and task queue; `body` gets the world and the handle; the monitor is terminated after. */
-async function withMonitor(body: (t: { world: World; handle: WorkflowHandle; status: () => Promise<MonitorStatus>; sim: ReturnType<typeof worldActivities>; cluster: string }) => Promise<void>, tuning = TUNING, stored?: (cluster: string) => ClusterSpecInput) {
+type MonitorTest = { world: World; handle: WorkflowHandle; status: () => Promise<MonitorStatus>; sim: ReturnType<typeof worldActivities>; cluster: string; storeSpec: (spec: ClusterSpecInput) => void };
+
+/** The cluster is set up (its spec stored, as setup stores it); `storeSpec` changes the stored spec as a drain would. */
+async function withMonitor(body: (t: MonitorTest) => Promise<void>, tuning = TUNING) {
   const cluster = uniqueId('mon').slice(0, 24).replace(/[^a-z0-9-]/g, '').replace(/-$/, 'x');
   const spec = { ...SPEC_INPUT, name: cluster };
   const world = new World(spec);
-  const sim = worldActivities(world, spec, stored ? { stored: { [cluster]: stored(cluster) } } : {});
+  const stored: Record<string, unknown> = { [cluster]: spec };
+  const storeSpec = (s: ClusterSpecInput) => (stored[cluster] = s);
+  const sim = worldActivities(world, spec, { stored });
   const taskQueue = uniqueId('tq');
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: sim.activities });
   await worker.runUntil(async () => {
@@ -60,7 +65,7 @@ async function withMonitor(body: (t: { world: World; handle: WorkflowHandle; sta
     const status = () => env.client.workflow.getHandle(`monitor-${cluster}`).query<MonitorStatus>('status');
     try {
       await waitUntil('the first probe', async () => (await status()).lastProbeAt);
-      await body({ world, handle, status, sim, cluster });
+      await body({ world, handle, status, sim, cluster, storeSpec });
     } finally {
       await env.client.workflow.getHandle(`monitor-${cluster}`).terminate('test over').catch(() => undefined);
     }
@@ -178,9 +183,11 @@ test('continue-as-new keeps the paused state and the monitor keeps watching', as
 
 test('reloadSpec (a group drained away): the monitor continues as new with the stored spec and stops watching the group', async () => {
   await withMonitor(
-    async ({ world, handle, status, sim }) => {
+    async ({ world, handle, status, sim, cluster, storeSpec }) => {
       expect(Object.keys((await status()).groups).sort()).toEqual(['coordinator', 'g1', 'g2']);
       const runs = (await status()).runs;
+      // The drain stores the spec without g2, then tells the monitor.
+      storeSpec({ ...SPEC_INPUT, name: cluster, workers: ['g1'], members: SPEC_INPUT.members!.filter((m) => m.group !== 'g2') });
       await handle.signal('reloadSpec');
       await waitUntil('the next run', async () => ((await status()).runs > runs ? true : undefined));
       await waitUntil('a probe of the new run', async () => ((await status()).lastProbeAt && Object.keys((await status()).groups).length === 2 ? true : undefined));
@@ -192,7 +199,6 @@ test('reloadSpec (a group drained away): the monitor continues as new with the s
       expect((await status()).groups.g2).toBeUndefined();
     },
     TUNING,
-    (cluster) => ({ ...SPEC_INPUT, name: cluster, workers: ['g1'], members: SPEC_INPUT.members!.filter((m) => m.group !== 'g2') }),
   );
 });
 

@@ -45,7 +45,7 @@ describe('rebalanceCluster', () => {
     const m = mockActivities({}, { rebalanceJobs: [[{ state: 'scheduled', movesTotal: 2 }, { state: 'running', movesDone: 1, current: [{ shardId: 102009, table: 'events', source: 'g1-a', target: 'g3-a', status: 'Catching Up', bytes: 0, targetBytes: 0 }] }, { state: 'finished', movesDone: 2 }]] });
     const { result, error, progress } = await rebalance(m.activities, { spec: SPEC_INPUT, transferMode: 'block_writes' });
     expect(error).toBeUndefined();
-    expect(sequence(m.calls)).toEqual(['validateSpec', 'checkRebalanceReady', 'startRebalance', 'followRebalance']);
+    expect(sequence(m.calls)).toEqual(['validateSpec', 'loadClusterSpec', 'checkRebalanceReady', 'startRebalance', 'followRebalance']);
     expect(m.called('followRebalance').map((c) => (c.input as { jobId: number }).jobId)).toEqual([1, 1, 1]);
     expect(m.inputs('checkRebalanceReady')[0]!.transferMode).toBe('block_writes');
     expect(m.inputs('startRebalance')[0]).toMatchObject({ drainOnly: false, transferMode: 'block_writes' });
@@ -161,6 +161,7 @@ describe('drainGroup', () => {
     expect(error).toBeUndefined();
     expect(sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'))).toEqual([
       'validateSpec',
+      'loadClusterSpec',
       'readLivePrimaries',
       'checkDrain',
       'markDraining',
@@ -192,7 +193,7 @@ describe('drainGroup', () => {
     });
     const { error, progress } = await drain(m.activities);
     expect(failureOf(error).message).toContain('last worker group');
-    expect(sequence(m.calls)).toEqual(['validateSpec', 'readLivePrimaries', 'checkDrain']);
+    expect(sequence(m.calls)).toEqual(['validateSpec', 'loadClusterSpec', 'readLivePrimaries', 'checkDrain']);
     expect(stateOf(progress)).toMatchObject({ check: 'failed', mark: 'pending', lock: 'pending', containers: 'pending' });
   });
 
@@ -219,6 +220,6 @@ describe('drainGroup', () => {
     const f = failureOf(error);
     expect(f.type).toBe('BadConfig');
     expect(f.message).toMatch(message);
-    expect(sequence(m.calls)).toEqual(['validateSpec']);
+    expect(sequence(m.calls)).toEqual(['validateSpec', 'loadClusterSpec']);
   });
 });

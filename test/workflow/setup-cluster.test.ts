@@ -28,8 +28,8 @@ afterAll(async () => {
 const runSetup = (activities: Partial<MockedActivities>, input: SetupClusterInput = { spec: SPEC_INPUT }, during?: (handle: WorkflowHandle) => Promise<void>) =>
   runWorkflow<SetupClusterResult>(env, bundle, 'setupCluster', input, activities, during);
 
-/** Up to registration, one after another. */
-const prefixOrder = ['validateSpec', 'refuseDroppedGroups', 'resolveImages', 'provisionCluster', 'storeClusterSpec', 'readLivePrimaries', 'waitForNodes', 'prepareNode', 'registerNodes'];
+/** Up to registration, one after another (loadClusterSpec: a cluster of that name set up with another spec? none here). */
+const prefixOrder = ['validateSpec', 'loadClusterSpec', 'refuseDroppedGroups', 'resolveImages', 'provisionCluster', 'storeClusterSpec', 'readLivePrimaries', 'waitForNodes', 'prepareNode', 'registerNodes'];
 /** Every worker holds shards on a fresh cluster: the scale-out rebalance is skipped. */
 const REBALANCE_STEPS = ['rebalance-check', 'rebalance', 'moves'];
 /** After registration two chains run side by side (patch setup-concurrent-standbys), each in order. */
@@ -150,7 +150,7 @@ test('a spec leaving out a group still in Citus is refused in validate, before a
   });
   const { error, progress } = await runSetup(m.activities);
   expect(error).toBeInstanceOf(WorkflowFailedError);
-  expect(sequence(m.calls)).toEqual(['validateSpec', 'refuseDroppedGroups']);
+  expect(sequence(m.calls)).toEqual(['validateSpec', 'loadClusterSpec', 'refuseDroppedGroups']);
   expect(step(progress, 'validate')).toMatchObject({ state: 'failed', detail: expect.stringContaining('citusctl drain g3') });
 });
 
@@ -180,17 +180,19 @@ test('a non-retryable failure (BadConfig from validateSpec) fails the workflow, 
   expect(scheduled).toEqual(['validateSpec']);
 });
 
-test('the real validateSpec activity rejects a bad spec as BadConfig, listing the problems', async () => {
+test('a bad spec is refused by the workflow itself, listing the problems, before any activity; the real validateSpec refuses it too', async () => {
   const real = realValidateSpec();
   const m = mockActivities({ validateSpec: real.validateSpec });
   const bad = { ...SPEC_INPUT, name: 'Bad_Name', colour: 'blue' };
   const { error, progress } = await runSetup(m.activities, { spec: bad as never });
-  const cause = (error as WorkflowFailedError).cause!.cause as ApplicationFailure;
+  const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
   expect(cause).toMatchObject({ type: 'BadConfig', nonRetryable: true });
-  expect(cause.details).toEqual([{ problems: expect.arrayContaining([expect.stringMatching(/^name: /), expect.stringMatching(/"colour"/)]) }]);
-  expect(m.calls.map((c) => c.name)).toEqual(['validateSpec']);
+  expect(cause.details).toEqual([{ problems: expect.arrayContaining([expect.stringMatching(/^spec\.name: /), expect.stringMatching(/^spec: unknown key\(s\) "colour"/)]) }]);
+  expect(m.calls).toEqual([]);
   expect(step(progress, 'validate').state).toBe('failed');
-  expect(step(progress, 'validate').detail).toMatch(/^invalid cluster spec:/);
+  expect(step(progress, 'validate').detail).toMatch(/^invalid input of setupCluster: /);
+  // The activity (run by whoever calls it directly) still refuses it as BadConfig, with the same problems.
+  await expect(real.validateSpec(bad)).rejects.toMatchObject({ type: 'BadConfig', nonRetryable: true, details: [{ problems: expect.arrayContaining([expect.stringMatching(/^name: /)]) }] });
 });
 
 test('a non-retryable failure mid-run stops there: later steps stay pending and their activities never run', async () => {

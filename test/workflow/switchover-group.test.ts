@@ -36,7 +36,7 @@ test('default target: the most advanced standby; metadata updated inside the pau
 
   const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
   // readLivePrimaries and acquireGroupLock in either order (reading under the lock is a proposed fix).
-  expect([order[0], ...order.slice(1, 3).sort(), ...order.slice(3, 6)]).toEqual(['validateSpec', 'acquireGroupLock', 'readLivePrimaries', 'standbyPositions', 'switchoverCriticalSection', 'recordPrimaryChange']);
+  expect([...order.slice(0, 2), ...order.slice(2, 4).sort(), ...order.slice(4, 7)]).toEqual(['validateSpec', 'loadClusterSpec', 'acquireGroupLock', 'readLivePrimaries', 'standbyPositions', 'switchoverCriticalSection', 'recordPrimaryChange']);
   expect(order.slice(-2)).toEqual(['configureDurability', 'releaseGroupLock']);
   for (const n of ['probeMember', 'fenceMember', 'promoteStandby', 'pointCitusAt', 'pointCoordinatorAt', 'initPgBouncer'] as const) expect(m.called(n)).toHaveLength(0);
 
@@ -64,8 +64,17 @@ test('`to` picks that standby even when another is more advanced', async () => {
   expect(m.inputs('switchoverCriticalSection')[0]).toMatchObject({ newPrimary: 'g1-c' });
 });
 
+test('`to` naming a member outside the group fails BadConfig naming `to`, before the lock', async () => {
+  const m = mockActivities();
+  const { error, progress } = await runSwitchover(m.activities, { ...G1, to: 'g9-z' });
+  const f = failureOf(error);
+  expect(f).toMatchObject({ type: 'BadConfig', nonRetryable: true });
+  expect(f.message).toContain('to: g9-z is not a member of g1 (g1-a, g1-b, g1-c)');
+  expect(m.called('acquireGroupLock')).toHaveLength(0);
+  expect(step(progress, 'validate').state).toBe('failed');
+});
+
 test.each([
-  ['an unknown member', 'g9-z', {}],
   ['an unreachable standby', 'g1-c', { positions: { 'g1-c': { reachable: false, replayLsn: null } } }],
 ])('`to` naming %s fails NoCandidate without touching the group, and releases the lock', async (_what, to, scenario) => {
   const m = mockActivities({}, scenario);

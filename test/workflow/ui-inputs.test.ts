@@ -52,7 +52,8 @@ describe('setupCluster with small inputs', () => {
     const { result, error, progress } = await run<SetupClusterResult>('setupCluster', { spec: { name: 'demo' } }, m.activities);
     expect(error).toBeUndefined();
     expect(m.inputs('validateSpec')).toEqual([{ name: 'demo' }]);
-    expect(sequence(m.calls).slice(0, 5)).toEqual(['validateSpec', 'refuseDroppedGroups', 'resolveImages', 'provisionCluster', 'storeClusterSpec']);
+    // loadClusterSpec: is a cluster "demo" set up here, with another spec? (none: a new cluster)
+    expect(sequence(m.calls).slice(0, 6)).toEqual(['validateSpec', 'loadClusterSpec', 'refuseDroppedGroups', 'resolveImages', 'provisionCluster', 'storeClusterSpec']);
     const resolvedFor = m.inputs('resolveImages')[0]!;
     expect(resolvedFor.members.map((x) => x.name)).toEqual(['coord-a', 'coord-b', 'g1-a', 'g1-b', 'g2-a', 'g2-b']);
     expect(resolvedFor.images).toEqual({});
@@ -85,7 +86,7 @@ describe('setupCluster with small inputs', () => {
     const { error, progress } = await run<SetupClusterResult>('setupCluster', { spec: { name: 'demo' } }, m.activities);
     expect(failureOf(error)).toMatchObject({ type: 'ImageMissing', nonRetryable: true, message });
     expect(m.called('resolveImages')).toHaveLength(1); // never retried
-    expect(sequence(m.calls)).toEqual(['validateSpec', 'refuseDroppedGroups', 'resolveImages']);
+    expect(sequence(m.calls)).toEqual(['validateSpec', 'loadClusterSpec', 'refuseDroppedGroups', 'resolveImages']);
     expect(stateOf(progress)).toMatchObject({ validate: 'done', images: 'failed', provision: 'pending' });
     expect(step(progress, 'images').detail).toBe(message);
   });
@@ -156,20 +157,41 @@ describe('{cluster, group} and {cluster, member} inputs read the stored spec', (
     expect(sequence(m.calls)).toEqual(['loadClusterSpec']);
   });
 
-  test('neither a spec nor a cluster, or both naming different clusters: BadConfig, nothing runs', async () => {
+  test('neither a spec nor a cluster, or both naming different clusters: BadConfig naming the field, no activity runs', async () => {
     const m = mockActivities({}, STORED);
     const neither = await run('failoverGroup', { group: 'g1' }, m.activities);
-    expect(failureOf(neither.error)).toMatchObject({ type: 'BadConfig', message: expect.stringContaining('name the cluster') });
+    expect(failureOf(neither.error)).toMatchObject({ type: 'BadConfig', message: expect.stringContaining('cluster: required: name the cluster') });
     const both = await run('switchoverGroup', { cluster: 'other', spec: SPEC_INPUT, group: 'g1' }, m.activities);
-    expect(failureOf(both.error)).toMatchObject({ type: 'BadConfig', message: expect.stringContaining('differ') });
-    expect(sequence(m.calls)).toEqual(['validateSpec']); // only the second one's spec was validated
+    expect(failureOf(both.error)).toMatchObject({ type: 'BadConfig', message: expect.stringContaining('cluster: "other" and spec.name "wftest" differ') });
+    expect(m.calls).toEqual([]);
   });
 
-  test('today\'s inputs with the whole spec still work and read nothing stored', async () => {
+  test('a whole spec equal to the stored one works and runs on the stored spec (its resolved images)', async () => {
+    const m = mockActivities({}, STORED);
+    const { error } = await run<FailoverGroupResult>('failoverGroup', { spec: SPEC_INPUT, group: 'g1' }, m.activities);
+    expect(error).toBeUndefined();
+    expect(sequence(m.calls).slice(0, 3)).toEqual(['validateSpec', 'loadClusterSpec', 'acquireGroupLock']);
+    expect(specsPassed(m).every((s) => (s!.images as { postgres?: string }).postgres === 'citus-real:17')).toBe(true);
+  });
+
+  test('a whole spec that differs from the stored one is refused naming the fields, before any lock', async () => {
+    const m = mockActivities({}, STORED);
+    const other = { ...SPEC_INPUT, members: SPEC_INPUT.members.map((x) => (x.name === 'g1-b' ? { ...x, port: 16000 } : x)), images: { postgres: 'other:1' } };
+    const { error, progress } = await run('failoverGroup', { spec: other, group: 'g1' }, m.activities);
+    const f = failureOf(error);
+    expect(f).toMatchObject({ type: 'BadConfig', nonRetryable: true });
+    expect(f.message).toContain('spec: differs from the stored spec of wftest');
+    expect(f.message).toContain('images.postgres (given "other:1", stored "citus-real:17")');
+    expect(f.message).toContain('members[3].port (given 16000, stored 15435)');
+    expect(sequence(m.calls)).toEqual(['validateSpec', 'loadClusterSpec']);
+    expect(step(progress, 'validate').state).toBe('failed');
+  });
+
+  test('a whole spec of a cluster not set up here still works (nothing stored to differ from)', async () => {
     const m = mockActivities();
     const { error } = await run<FailoverGroupResult>('failoverGroup', { spec: SPEC_INPUT, group: 'g1' }, m.activities);
     expect(error).toBeUndefined();
-    expect(m.called('loadClusterSpec')).toHaveLength(0);
+    expect(m.inputs('loadClusterSpec')).toEqual([{ cluster: 'wftest' }]);
   });
 });
 

@@ -33,3 +33,23 @@ export function ownedByCluster(id: string, cluster: string, otherClusters: reado
   if (!underKind(cluster)) return false;
   return !otherClusters.some((o) => o !== cluster && o.startsWith(`${cluster}-`) && underKind(o));
 }
+
+/** A running workflow of the cluster whose workflow task keeps failing: it makes no progress until someone acts. */
+export interface StuckWorkflow {
+  workflowId: string;
+  runId: string;
+  type: string;
+  /** The pending workflow task's attempt (> 1: it failed before). */
+  attempt: number;
+  /** The last workflow task failure in its history, when there is one. */
+  failure?: string;
+}
+
+/** A pending workflow task on its second attempt or later has failed at least once and is being retried. */
+export const workflowTaskKeepsFailing = (attempt: number | null | undefined): boolean => (attempt ?? 0) > 1;
+
+/** Why it is stuck, for a report line that already names the workflow. */
+export const stuckReason = (w: StuckWorkflow): string =>
+  `${w.type}: its workflow task keeps failing (attempt ${w.attempt})${w.failure ? `: ${w.failure}` : ''}; it makes no progress until it is fixed or terminated`;
+
+export const describeStuck = (w: StuckWorkflow): string => `${w.workflowId} (${stuckReason(w)})`;
