@@ -94,8 +94,9 @@ describe('upgrading citusctl under a running monitor', () => {
     for await (const w of client.workflow.list({ query: `WorkflowId = '${MONITOR}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === MONITOR) running++;
     expect(running).toBe(1);
 
-    // The new run works (no workflow task failing): it probes, and read its maintenance back.
-    const before = (await status()).lastProbeAt;
+    // The new run works (no workflow task failing): it probes, and read its maintenance back. Started
+    // with the cluster's name, its first run continues as new with the stored spec before it answers.
+    const before = (await waitFor('the new run answers its status query', () => status().catch(() => undefined), 60_000, 500)).lastProbeAt;
     await waitFor('a probe of the new run', async () => {
       const s = await status();
       return s.lastProbeAt && s.lastProbeAt !== before && s.groups.g1?.primaryState === 'ok' ? s : undefined;
