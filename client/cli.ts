@@ -117,8 +117,9 @@ async function runGroupWorkflow(opts: CommonOpts & { worker?: boolean }, workflo
     const s = spec(opts);
     const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
     const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args: [{ spec: s, ...input(s) }], json: opts.json, worker: opts.worker === false ? false : 'auto', log });
-    // A failover that changed nothing because no standby could take over is a failure for scripts.
-    const ok = report.result.outcome !== 'no-candidate';
+    // A failover that changed nothing because no standby could take over, or that stopped for an
+    // operator, is a failure for scripts.
+    const ok = report.result.outcome !== 'no-candidate' && report.result.outcome !== 'needs-operator';
     print(opts.json, { ok, ...report }, () => (ok ? console.log(`\n${summary(report.result)}`) : process.stderr.write(`citusctl: ${summary(report.result)}\n`)));
     process.exit(ok ? 0 : 1);
   } catch (err) {

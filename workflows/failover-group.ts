@@ -13,6 +13,7 @@ import { ApprovalGate } from './approval-gate';
 import type { ClusterRef } from './cluster-input';
 import { describeRejoin, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
 import { groupOperation } from './group-operation';
+import { promoteOrSettle } from './failover-promotion';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
 
@@ -33,7 +34,12 @@ export interface FailoverGroupInput extends ClusterRef {
   candidates?: string[];
 }
 
-export type FailoverOutcome = 'failed-over' | 'primary-healthy' | 'no-candidate' | 'approval-timeout' | 'rejected';
+/**
+ * needs-operator: the promotion's answer never came and a member that may have been promoted cannot
+ * be reached, so the old primary stays fenced (un-fencing could make two primaries); the detail says
+ * what to run once the situation is known.
+ */
+export type FailoverOutcome = 'failed-over' | 'primary-healthy' | 'no-candidate' | 'approval-timeout' | 'rejected' | 'needs-operator';
 
 export interface FailoverGroupResult {
   outcome: FailoverOutcome;
@@ -50,8 +56,6 @@ export interface FailoverGroupResult {
 }
 
 export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'choose', 'approval', 'fence', 'promote', 'record', 'metadata', 'sync', 'rejoin'] as const;
-
-const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 
 export async function failoverGroup(input: FailoverGroupInput): Promise<FailoverGroupResult> {
   const approval = new ApprovalGate();
@@ -104,20 +108,14 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     await assertHeld();
     await progress.run('fence', () => critical.fenceMember({ spec, member: oldPrimary, reason: `fenced by ${owner}: ${candidate} takes over` }));
     timeline.fenced = Date.now();
-    let promoteError: string | undefined;
-    await progress.run('promote', async () => {
-      try {
-        await critical.promoteStandby({ spec, member: candidate, reason: `promoted by ${owner}` });
-        return candidate;
-      } catch (err) {
-        // The candidate was lost between the choice and its promotion: undo the fence (the old
-        // primary stays the group's primary; nothing else changed), unless another member is writable.
-        promoteError = errorMessage(err);
-        await acts.unfencePrimary({ spec, member: oldPrimary, others: standbys });
-        return `${candidate} could not be promoted; ${oldPrimary} unfenced`;
-      }
-    }, (m) => m);
-    if (promoteError) return noCandidate(`${candidate} could not be promoted: ${promoteError}`);
+    // A lock lost since the fence (a worker stalled past the TTL) must not promote: another owner may act.
+    await assertHeld();
+    const promotion = await progress.run('promote', () => promoteOrSettle({ spec, owner, group: input.group, oldPrimary, candidate, standbys, assertHeld }), (p) => p.detail);
+    if (promotion.outcome === 'no-candidate') return noCandidate(promotion.reason);
+    if (promotion.outcome === 'needs-operator') {
+      progress.fail('promote', promotion.detail);
+      return { ...base, outcome: 'needs-operator' as const, detail: promotion.detail };
+    }
     const newPrimary = candidate;
     timeline.promoted = Date.now();
     // etcd names the new primary at once: a crash from here on never leaves it naming a fenced member.
