@@ -7,7 +7,7 @@ import type { Client } from 'pg';
 import { unfenceBlockers, type ProbeResult, type StandbyPosition, type UnfenceView } from '../common/failover-decisions';
 import type { ClusterSpec } from '../common/spec';
 import { PG_PORT, containerName } from '../common/topology';
-import { PromotionTimeout, currentFlushLsn, isInRecovery, ping, promoteStandby as promoteNode, readPositions } from '../lib/postgres';
+import { PromotionTimeout, currentFlushLsn, isInRecovery, ping, preparedTransactionIds, promoteStandby as promoteNode, readPositions } from '../lib/postgres';
 import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { containerState } from './docker-helpers';
@@ -114,12 +114,16 @@ export function createFailoverActivities(deps: ActivityDeps) {
     ));
   }
 
-  /** Promotes the member (lib/postgres promoteStandby), unless it is already out of recovery; records it primary. */
-  async function promoteStandby(input: { spec: ClusterSpec; member: string; reason?: string }): Promise<{ promoted: boolean }> {
+  /**
+   * Promotes the member (lib/postgres promoteStandby), unless it is already out of recovery; records
+   * it primary. `inDoubt`: the transactions PREPAREd on it by then, before Citus points at it: what
+   * the old primary left between PREPARE and COMMIT PREPARED (resolveInDoubtTransactions).
+   */
+  async function promoteStandby(input: { spec: ClusterSpec; member: string; reason?: string }): Promise<{ promoted: boolean; inDoubt: string[] }> {
     return withHeartbeat(async () => {
       try {
         // Clears a stale synchronous_standby_names, replays what was received, promotes, waits.
-        const result = await onMember(input.spec, input.member, promoteNode);
+        const result = await onMember(input.spec, input.member, async (c) => ({ ...(await promoteNode(c)), inDoubt: await preparedTransactionIds(c) }));
         await states.setMemberState({ spec: input.spec, member: input.member, state: { state: 'primary', at: new Date().toISOString(), reason: input.reason ?? 'promoted by a failover' } });
         return result;
       } catch (err) {

@@ -13,7 +13,7 @@ import { ApprovalGate } from './approval-gate';
 import type { ClusterRef } from './cluster-input';
 import { describeRejoin, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
 import { groupOperation } from './group-operation';
-import { promoteOrSettle } from './failover-promotion';
+import { describeInDoubt, promoteOrSettle } from './failover-promotion';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
 
@@ -55,7 +55,7 @@ export interface FailoverGroupResult {
   detail: string;
 }
 
-export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'choose', 'approval', 'fence', 'promote', 'record', 'metadata', 'sync', 'rejoin'] as const;
+export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'choose', 'approval', 'fence', 'promote', 'record', 'metadata', 'in-doubt', 'sync', 'rejoin'] as const;
 
 export async function failoverGroup(input: FailoverGroupInput): Promise<FailoverGroupResult> {
   const approval = new ApprovalGate();
@@ -132,6 +132,10 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     }, (d) => d);
     timeline.metadataUpdated = Date.now();
     const outageWindowMs = timeline.metadataUpdated - timeline.started!;
+    // Transactions the old primary left PREPAREd hold their row locks on the new primary until
+    // Citus resolves them: ask now rather than at its next 2PC recovery (up to a minute away).
+    const coordinator = input.group === COORDINATOR_GROUP ? newPrimary : primaries.coordinator;
+    await progress.run('in-doubt', () => critical.resolveInDoubtTransactions({ spec, coordinator, member: newPrimary, gids: promotion.inDoubt }), describeInDoubt);
     if (input.group === COORDINATOR_GROUP) progress.skip('sync', 'coordinator');
     else await progress.run('sync', () => longRunning.waitMetadataSynced({ spec, coordinator: primaries.coordinator }), () => 'metadata synced to the workers');
     await acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary, event: { kind: 'failover', outageWindowMs, workflow: owner } });

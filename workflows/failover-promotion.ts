@@ -22,7 +22,8 @@ export interface PromotionInput {
 }
 
 export type Promotion =
-  | { outcome: 'promoted'; detail: string }
+  /** inDoubt: the transactions PREPAREd on the candidate at its promotion (left by the old primary). */
+  | { outcome: 'promoted'; detail: string; inDoubt: string[] }
   | { outcome: 'no-candidate'; reason: string; detail: string }
   | { outcome: 'needs-operator'; detail: string };
 
@@ -34,8 +35,8 @@ export async function promoteOrSettle(p: PromotionInput): Promise<Promotion> {
   const promote = () => critical.promoteStandby({ spec, member: candidate, reason: `promoted by ${owner}` });
   let why: string;
   try {
-    await promote();
-    return { outcome: 'promoted', detail: candidate };
+    const { inDoubt } = await promote();
+    return { outcome: 'promoted', detail: candidate, inDoubt };
   } catch (err) {
     why = errorMessage(err);
   }
@@ -45,8 +46,8 @@ export async function promoteOrSettle(p: PromotionInput): Promise<Promotion> {
     // Promoted after all: record it (the promote is a no-op on a member out of recovery) and go on.
     try {
       await p.assertHeld();
-      await promote();
-      return { outcome: 'promoted', detail: `${candidate} (${next.reason})` };
+      const { inDoubt } = await promote();
+      return { outcome: 'promoted', detail: `${candidate} (${next.reason})`, inDoubt };
     } catch (err) {
       if (failureType(err) === ErrorTypes.LockLost) throw err;
       why = errorMessage(err);
@@ -63,4 +64,11 @@ export async function promoteOrSettle(p: PromotionInput): Promise<Promotion> {
     return { outcome: 'needs-operator', detail };
   }
   return { outcome: 'no-candidate', reason: `${candidate} could not be promoted: ${why}`, detail: `${candidate} could not be promoted; ${oldPrimary} unfenced` };
+}
+
+/** The in-doubt step's progress line. */
+export function describeInDoubt(r: { recovered: number; remaining: string[]; unsupported?: boolean }): string {
+  if (r.unsupported) return 'recover_prepared_transactions() is not available on this image';
+  const left = r.remaining.length ? `; still prepared: ${r.remaining.join(', ')} (Citus's maintenance daemon resolves them)` : '';
+  return `${r.recovered} resolved by Citus${left}`;
 }

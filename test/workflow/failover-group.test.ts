@@ -39,7 +39,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
 
   // Lock renewals (assertHeld before each change) interleave: look at the order of the rest.
   const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
-  expect(order.slice(0, 11)).toEqual([
+  expect(order.slice(0, 12)).toEqual([
     'validateSpec',
     'acquireGroupLock',
     'readLivePrimaries',
@@ -49,11 +49,12 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
     'promoteStandby',
     'recordPrimaryChange', // etcd names the new primary right after promotion
     'pointCitusAt',
+    'resolveInDoubtTransactions', // what the old primary left prepared, right after Citus points at the new one
     'waitMetadataSynced',
     'recordPrimaryChange', // then the event, with the outage
   ]);
   expect(order.slice(-2)).toEqual(['configureDurability', 'releaseGroupLock']);
-  expect(new Set(order.slice(11, -2))).toEqual(new Set(['rejoinMember', 'checkReplication']));
+  expect(new Set(order.slice(12, -2))).toEqual(new Set(['rejoinMember', 'checkReplication']));
   // The lock is verified right before the fence and before the metadata change.
   const all = m.calls.map((c) => c.name);
   expect(all[all.indexOf('fenceMember') - 1]).toBe('renewGroupLock');
@@ -88,6 +89,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
   expect(step(progress, 'promote').detail).toBe('g1-b');
   expect(step(progress, 'choose').detail).toBe('g1-b: highest received LSN 0/5000000');
   expect(step(progress, 'metadata').detail).toBe('node 7 -> g1-b');
+  expect(step(progress, 'in-doubt').detail).toBe('0 resolved by Citus');
   expect(step(progress, 'rejoin').detail).toBe('streaming: g1-a, g1-c');
 
   expect(result).toMatchObject({ outcome: 'failed-over', group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', rejoined: ['g1-a', 'g1-c'], detail: 'g1-a -> g1-b' });
@@ -128,11 +130,29 @@ test('a standby already out of recovery (promoted by an earlier attempt) is chos
 });
 
 test('promoteStandby reporting {promoted:false} (already promoted) does not stop the failover', async () => {
-  const m = mockActivities({ promoteStandby: async () => ({ promoted: false }) }, { promoted: ['g1-b'] });
+  const m = mockActivities({ promoteStandby: async () => ({ promoted: false, inDoubt: [] }) }, { promoted: ['g1-b'] });
   const { result, error } = await runFailover(m.activities);
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
   expect(m.called('recordPrimaryChange')).toHaveLength(2);
+});
+
+test('transactions left prepared on the promoted standby are resolved right after Citus points at it, on the coordinator', async () => {
+  const m = mockActivities({}, { ...LAGGING, inDoubt: { 'g1-b': ['citus_0_180_2210_212'] } });
+  const { result, error, progress } = await runFailover(m.activities);
+  expect(error).toBeUndefined();
+  expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+  expect(m.inputs('resolveInDoubtTransactions')).toEqual([expect.objectContaining({ coordinator: 'coord-a', member: 'g1-b', gids: ['citus_0_180_2210_212'] })]);
+  expect(step(progress, 'in-doubt').detail).toBe('1 resolved by Citus');
+  // The outage window ends at the metadata switch: the resolution does not count against it.
+  expect(result!.outageWindowMs).toBe(result!.timeline.metadataUpdated! - result!.timeline.started!);
+});
+
+test('transactions still prepared after the resolution are reported, not fatal', async () => {
+  const m = mockActivities({ resolveInDoubtTransactions: async ({ gids }) => ({ recovered: 0, remaining: gids }) }, { ...LAGGING, inDoubt: { 'g1-b': ['citus_0_1_2_3'] } });
+  const { result, progress } = await runFailover(m.activities);
+  expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+  expect(step(progress, 'in-doubt').detail).toBe("0 resolved by Citus; still prepared: citus_0_1_2_3 (Citus's maintenance daemon resolves them)");
 });
 
 test('a retryable failure re-pointing Citus after the promotion is retried; the standby is promoted once', async () => {
@@ -169,6 +189,7 @@ test('coordinator group: re-points the coordinator metadata and PgBouncer, not C
   expect(m.called('waitMetadataSynced')).toHaveLength(0);
   expect(m.inputs('acquireGroupLock')[0]).toMatchObject({ group: 'coordinator' });
   expect(step(progress, 'metadata').detail).toBe('coordinator coord-b; PgBouncer re-pointed');
+  expect(m.inputs('resolveInDoubtTransactions')).toEqual([expect.objectContaining({ coordinator: 'coord-b', member: 'coord-b' })]);
 });
 
 test('no reachable standby: outcome no-candidate, nothing fenced or promoted, the lock released', async () => {
@@ -240,7 +261,7 @@ describe('a promotion whose answer never came: the old primary is never un-fence
 
   test('the candidate answers as writable afterwards: its promotion went through, the failover finishes onto it', async () => {
     const m = mockActivities({
-      promoteStandby: async () => (m.called('promoteStandby').length === 1 ? promoteLost() : { promoted: false }),
+      promoteStandby: async () => (m.called('promoteStandby').length === 1 ? promoteLost() : { promoted: false, inDoubt: ['citus_0_9_9_9'] }),
       standbyPositions: async (i) => (await lostAfterChoice(m)(i)).map((p) => (p.member === 'g1-b' ? { ...p, reachable: true, inRecovery: m.called('standbyPositions').length === 1 } : p)),
     });
     const { result, error, progress } = await runFailover(m.activities);

@@ -100,7 +100,7 @@ export function worldActivities(world: World, specInput: ClusterSpecInput, scena
     async promoteStandby({ member }) {
       Object.assign(world.members[member]!, { role: 'primary', follows: undefined, state: 'primary' });
       world.syncNames[groupOf(member)] = '';
-      return { promoted: true };
+      return { promoted: true, inDoubt: [] };
     },
     async recordPrimaryChange({ group, newPrimary }) {
       world.primaries[group] = newPrimary;
