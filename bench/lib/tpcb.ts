@@ -305,7 +305,8 @@ export class InDoubtSampler {
   constructor(
     private readonly cluster: BenchCluster,
     private readonly members: string[],
-    private readonly tFault: number,
+    /** When the fault happened (epoch ms); settable once known more precisely (the container's death). */
+    public tFault: number,
     private readonly everyMs = 250,
   ) {}
 
