@@ -13,7 +13,7 @@ import { ApprovalGate } from './approval-gate';
 import type { ClusterRef } from './cluster-input';
 import { describeRejoin, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
 import { groupOperation } from './group-operation';
-import { describeInDoubt, promoteOrSettle } from './failover-promotion';
+import { promoteOrSettle, resolveInDoubt } from './failover-promotion';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
 
@@ -135,7 +135,7 @@ export async function failoverGroup(input: FailoverGroupInput): Promise<Failover
     // Transactions the old primary left PREPAREd hold their row locks on the new primary until
     // Citus resolves them: ask now rather than at its next 2PC recovery (up to a minute away).
     const coordinator = input.group === COORDINATOR_GROUP ? newPrimary : primaries.coordinator;
-    await progress.run('in-doubt', () => critical.resolveInDoubtTransactions({ spec, coordinator, member: newPrimary, gids: promotion.inDoubt }), describeInDoubt);
+    await resolveInDoubt(progress, { spec, coordinator, member: newPrimary, gids: promotion.inDoubt });
     if (input.group === COORDINATOR_GROUP) progress.skip('sync', 'coordinator');
     else await progress.run('sync', () => longRunning.waitMetadataSynced({ spec, coordinator: primaries.coordinator }), () => 'metadata synced to the workers');
     await acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary, event: { kind: 'failover', outageWindowMs, workflow: owner } });

@@ -5,8 +5,10 @@
  * reach counts as possibly promoted). A refusal ends the failover `needs-operator` with the old
  * primary still fenced: never two writable primaries.
  */
+import { isCancellation } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import { afterFailedPromotion, needsOperatorDetail } from '../common/failover-decisions';
+import type { ProgressTracker } from '../common/progress';
 import type { ClusterSpec } from '../common/spec';
 import { acts, critical } from './activity-proxies';
 
@@ -67,8 +69,21 @@ export async function promoteOrSettle(p: PromotionInput): Promise<Promotion> {
 }
 
 /** The in-doubt step's progress line. */
-export function describeInDoubt(r: { recovered: number; remaining: string[]; unsupported?: boolean }): string {
+function describeInDoubt(r: { recovered: number; remaining: string[]; unsupported?: boolean }): string {
   if (r.unsupported) return 'recover_prepared_transactions() is not available on this image';
   const left = r.remaining.length ? `; still prepared: ${r.remaining.join(', ')} (Citus's maintenance daemon resolves them)` : '';
   return `${r.recovered} resolved by Citus${left}`;
+}
+
+/**
+ * Step `in-doubt`, once Citus points at the new primary: Citus resolves what the old primary left
+ * PREPAREd. Best effort: the group has failed over already, and a failure here (shown in the step)
+ * only leaves them to Citus's maintenance daemon (citus.recover_2pc_interval).
+ */
+export async function resolveInDoubt(progress: ProgressTracker, input: { spec: ClusterSpec; coordinator: string; member: string; gids: string[] }): Promise<void> {
+  try {
+    await progress.run('in-doubt', () => critical.resolveInDoubtTransactions(input), describeInDoubt);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+  }
 }

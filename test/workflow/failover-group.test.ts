@@ -155,6 +155,20 @@ test('transactions still prepared after the resolution are reported, not fatal',
   expect(step(progress, 'in-doubt').detail).toBe("0 resolved by Citus; still prepared: citus_0_1_2_3 (Citus's maintenance daemon resolves them)");
 });
 
+test('a failure resolving them does not fail the failover: the step says so, the rest goes on', async () => {
+  const m = mockActivities({
+    async resolveInDoubtTransactions() {
+      throw ApplicationFailure.nonRetryable('resolving in-doubt transactions on g1-b: connection refused', 'NotReady');
+    },
+  }, { ...LAGGING, inDoubt: { 'g1-b': ['citus_0_1_2_3'] } });
+  const { result, error, progress } = await runFailover(m.activities);
+  expect(error).toBeUndefined();
+  expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+  expect(step(progress, 'in-doubt')).toMatchObject({ state: 'failed', detail: 'resolving in-doubt transactions on g1-b: connection refused' });
+  expect(m.called('waitMetadataSynced')).toHaveLength(1);
+  expect(m.called('rejoinMember').length).toBeGreaterThan(0);
+});
+
 test('a retryable failure re-pointing Citus after the promotion is retried; the standby is promoted once', async () => {
   const m = mockActivities(
     {
