@@ -4,10 +4,10 @@
  * left alone, a fenced member stays fenced.
  */
 import type { Client } from 'pg';
-import type { ProbeResult, StandbyPosition } from '../common/failover-decisions';
+import { unfenceBlockers, type ProbeResult, type StandbyPosition, type UnfenceView } from '../common/failover-decisions';
 import type { ClusterSpec } from '../common/spec';
 import { PG_PORT, containerName } from '../common/topology';
-import { PromotionTimeout, currentFlushLsn, isInRecovery, ping, promoteStandby as promoteNode, readPositions } from '../lib/postgres';
+import { PromotionTimeout, currentFlushLsn, isInRecovery, ping, preparedTransactionIds, promoteStandby as promoteNode, readPositions } from '../lib/postgres';
 import { asSuperuser } from './pg-access';
 import type { ActivityDeps } from './deps';
 import { containerState } from './docker-helpers';
@@ -69,17 +69,27 @@ export function createFailoverActivities(deps: ActivityDeps) {
     });
   }
 
+  /** What an un-fence must know of the group's other members: SQL, Docker, and (when unreachable) the member state. */
+  async function unfenceViews(spec: ClusterSpec, others: string[]): Promise<UnfenceView[]> {
+    // Docker first: a container seen stopped and then answering is caught by the SQL look that follows.
+    const containers = await Promise.all(others.map((m) => containerState(deps.docker, containerName(spec.name, m)).catch(() => 'unknown' as const)));
+    const positions = await standbyPositions({ spec, members: others });
+    const unreachable = positions.filter((p) => !p.reachable).map((p) => p.member);
+    const recorded = unreachable.length ? await states.readMemberStates({ spec, members: unreachable }).catch(() => ({}) as Record<string, null>) : {};
+    return positions.map((p, i) => ({ member: p.member, reachable: p.reachable, inRecovery: p.inRecovery, container: containers[i]!, state: recorded[p.member]?.state }));
+  }
+
   /**
    * Lifts a fence from the group's recorded primary after a failover that changed nothing else
-   * (no candidate, or the candidate was lost): refuses while any other member of the group is
-   * writable, then records it primary again and starts its container.
+   * (no candidate, or the candidate was lost): refuses while any other member of the group is, or
+   * may be, writable (one that cannot be reached may have been promoted: unfenceBlockers), then
+   * records it primary again and starts its container.
    */
   async function unfencePrimary(input: { spec: ClusterSpec; member: string; others: string[] }): Promise<{ started: boolean }> {
     const { spec, member } = input;
     return withHeartbeat(async () => {
-      const positions = await standbyPositions({ spec, members: input.others });
-      const writable = positions.filter((p) => p.reachable && !p.inRecovery).map((p) => p.member);
-      if (writable.length) throw fatal('Refused', `cannot unfence ${member}: ${writable.join(', ')} of the same group is writable`);
+      const blockers = unfenceBlockers(await unfenceViews(spec, input.others));
+      if (blockers.length) throw fatal('Refused', `cannot unfence ${member}: ${blockers.map((b) => `${b.member} ${b.why}`).join('; ')}`);
       await states.setMemberState({ spec, member, state: { state: 'primary', at: new Date().toISOString(), reason: 'unfenced: no other member took over' } });
       const name = containerName(spec.name, member);
       const cs = await containerState(deps.docker, name);
@@ -104,12 +114,16 @@ export function createFailoverActivities(deps: ActivityDeps) {
     ));
   }
 
-  /** Promotes the member (lib/postgres promoteStandby), unless it is already out of recovery; records it primary. */
-  async function promoteStandby(input: { spec: ClusterSpec; member: string; reason?: string }): Promise<{ promoted: boolean }> {
+  /**
+   * Promotes the member (lib/postgres promoteStandby), unless it is already out of recovery; records
+   * it primary. `inDoubt`: the transactions PREPAREd on it by then, before Citus points at it: what
+   * the old primary left between PREPARE and COMMIT PREPARED (resolveInDoubtTransactions).
+   */
+  async function promoteStandby(input: { spec: ClusterSpec; member: string; reason?: string }): Promise<{ promoted: boolean; inDoubt: string[] }> {
     return withHeartbeat(async () => {
       try {
         // Clears a stale synchronous_standby_names, replays what was received, promotes, waits.
-        const result = await onMember(input.spec, input.member, promoteNode);
+        const result = await onMember(input.spec, input.member, async (c) => ({ ...(await promoteNode(c)), inDoubt: await preparedTransactionIds(c) }));
         await states.setMemberState({ spec: input.spec, member: input.member, state: { state: 'primary', at: new Date().toISOString(), reason: input.reason ?? 'promoted by a failover' } });
         return result;
       } catch (err) {

@@ -23,6 +23,7 @@ import { createSearchAttributeActivities } from './search-attributes';
 import { createRebalanceActivities } from './rebalance';
 import { createDrainActivities } from './drain';
 import { createDroppedGroupActivities } from './dropped-groups';
+import { createTwoPhaseActivities } from './two-phase';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -49,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRebalanceActivities(deps),
     ...createDrainActivities(deps),
     ...createDroppedGroupActivities(deps),
+    ...createTwoPhaseActivities(deps),
   };
 }
 

@@ -123,8 +123,9 @@ async function runGroupWorkflow<W extends WorkflowWithInput>(opts: CommonOpts & 
     const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
     const args = [workflowInput(workflowType, { cluster: s.name, ...input(s) } as Parameters<typeof workflowInput<W>>[1])];
     const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args, json: opts.json, worker: opts.worker === false ? false : 'auto', log });
-    // A failover that changed nothing because no standby could take over is a failure for scripts.
-    const ok = report.result.outcome !== 'no-candidate';
+    // A failover that changed nothing because no standby could take over, or that stopped for an
+    // operator, is a failure for scripts.
+    const ok = report.result.outcome !== 'no-candidate' && report.result.outcome !== 'needs-operator';
     print(opts.json, { ok, ...report }, () => (ok ? console.log(`\n${summary(report.result)}`) : process.stderr.write(`citusctl: ${summary(report.result)}\n`)));
     process.exit(ok ? 0 : 1);
   } catch (err) {

@@ -56,6 +56,7 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   pointCitusAt: (i) => str(i.newHost) && `point Citus from ${str(i.oldHost) ?? '?'} to ${str(i.newHost)}`,
   waitMetadataSynced: (i) => `wait for Citus metadata sync${str(i.coordinator) ? ` (${str(i.coordinator)})` : ''}`,
   unfencePrimary: (i) => str(i.member) && `unfence ${str(i.member)}`,
+  resolveInDoubtTransactions: (i) => str(i.member) && `resolve the transactions left prepared on ${str(i.member)} (${list(i.gids).length} at its promotion)`,
   pointCoordinatorAt: (i) => str(i.newCoordinator) && `point the coordinator metadata at ${str(i.newCoordinator)}`,
   recordPrimaryChange: (i) => {
     const event = str(rec(i.event).kind);

@@ -105,6 +105,17 @@ export function parseSyncNames(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+/**
+ * A primary already fenced means a failover stopped after its fence (the promotion's answer never
+ * came). A member of the group that cannot be reached while its container may run could then be
+ * writable: another failover could promote a second member, so none is started until it answers
+ * (a member whose container is down starts as its member state says: never promoted unrecorded).
+ */
+export function maybePromoted(primary: MemberObservation | undefined, others: Array<MemberObservation | undefined>): string[] {
+  if (primary?.state !== 'fenced') return [];
+  return others.filter((o): o is MemberObservation => !!o && !o.sql.ok && !CONTAINER_DOWN.includes(o.container)).map((o) => o.member);
+}
+
 export type DurabilityDecision = { change: false; reason: string } | { change: true; mode: 'synchronous' | 'async'; reason: string };
 
 /**
@@ -226,7 +237,10 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
         policy.durability === 'synchronous' &&
         ((gTrack?.seenAt !== undefined && gTrack.synchronous.length === 0) || (gTrack?.seenAt === undefined && record?.primary === primary && record.mode === 'async'));
       const candidates = policy.durability === 'synchronous' && !policy.allowAsyncFailover && gTrack?.synchronous.length ? gTrack.synchronous : undefined;
-      if (policy.failover === 'manual') notes.push(`policy manual: run \`citusctl failover ${group}\``);
+      const unsure = maybePromoted(track?.last, names.filter((n) => n !== primary).map((n) => h.members[n]?.last));
+      if (unsure.length) {
+        notes.push(`needs operator: ${primary} is fenced by a failover that did not finish and ${unsure.join(', ')} cannot be reached (it may have been promoted): no automatic failover until it answers; then \`citusctl failover ${group}\`, or \`citusctl unfence ${primary}\` if it is in recovery`);
+      } else if (policy.failover === 'manual') notes.push(`policy manual: run \`citusctl failover ${group}\``);
       else if (knownAsync && !policy.allowAsyncFailover) {
         notes.push(`automatic failover refused: no standby was synchronous when ${primary} failed (allowAsyncFailover: false); \`citusctl failover ${group}\` overrides`);
       } else {

@@ -13,13 +13,19 @@ import { acts, critical, longRunning } from './activity-proxies';
 import { ApprovalGate } from './approval-gate';
 import { describeRejoin, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
 import { groupOperation } from './group-operation';
+import { promoteOrSettle, resolveInDoubt } from './failover-promotion';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
 
 /** `{"cluster": "demo", "group": "g1"}` (the CLI, the UI) or `{spec, group, ...}` (the monitor); schema in common/inputs. */
 export type { FailoverGroupInput };
 
-export type FailoverOutcome = 'failed-over' | 'primary-healthy' | 'no-candidate' | 'approval-timeout' | 'rejected';
+/**
+ * needs-operator: the promotion's answer never came and a member that may have been promoted cannot
+ * be reached, so the old primary stays fenced (un-fencing could make two primaries); the detail says
+ * what to run once the situation is known.
+ */
+export type FailoverOutcome = 'failed-over' | 'primary-healthy' | 'no-candidate' | 'approval-timeout' | 'rejected' | 'needs-operator';
 
 export interface FailoverGroupResult {
   outcome: FailoverOutcome;
@@ -35,9 +41,7 @@ export interface FailoverGroupResult {
   detail: string;
 }
 
-export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'choose', 'approval', 'fence', 'promote', 'record', 'metadata', 'sync', 'rejoin'] as const;
-
-const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
+export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'choose', 'approval', 'fence', 'promote', 'record', 'metadata', 'in-doubt', 'sync', 'rejoin'] as const;
 
 export async function failoverGroup(started: FailoverGroupInput): Promise<FailoverGroupResult> {
   const approval = new ApprovalGate();
@@ -97,20 +101,14 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
     await assertHeld();
     await progress.run('fence', () => critical.fenceMember({ spec, member: oldPrimary, reason: `fenced by ${owner}: ${candidate} takes over` }));
     timeline.fenced = Date.now();
-    let promoteError: string | undefined;
-    await progress.run('promote', async () => {
-      try {
-        await critical.promoteStandby({ spec, member: candidate, reason: `promoted by ${owner}` });
-        return candidate;
-      } catch (err) {
-        // The candidate was lost between the choice and its promotion: undo the fence (the old
-        // primary stays the group's primary; nothing else changed), unless another member is writable.
-        promoteError = errorMessage(err);
-        await acts.unfencePrimary({ spec, member: oldPrimary, others: standbys });
-        return `${candidate} could not be promoted; ${oldPrimary} unfenced`;
-      }
-    }, (m) => m);
-    if (promoteError) return noCandidate(`${candidate} could not be promoted: ${promoteError}`);
+    // A lock lost since the fence (a worker stalled past the TTL) must not promote: another owner may act.
+    await assertHeld();
+    const promotion = await progress.run('promote', () => promoteOrSettle({ spec, owner, group: input.group, oldPrimary, candidate, standbys, assertHeld }), (p) => p.detail);
+    if (promotion.outcome === 'no-candidate') return noCandidate(promotion.reason);
+    if (promotion.outcome === 'needs-operator') {
+      progress.fail('promote', promotion.detail);
+      return { ...base, outcome: 'needs-operator' as const, detail: promotion.detail };
+    }
     const newPrimary = candidate;
     timeline.promoted = Date.now();
     // etcd names the new primary at once: a crash from here on never leaves it naming a fenced member.
@@ -127,6 +125,10 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
     }, (d) => d);
     timeline.metadataUpdated = Date.now();
     const outageWindowMs = timeline.metadataUpdated - timeline.started!;
+    // Transactions the old primary left PREPAREd hold their row locks on the new primary until
+    // Citus resolves them: ask now rather than at its next 2PC recovery (up to a minute away).
+    const coordinator = input.group === COORDINATOR_GROUP ? newPrimary : primaries.coordinator;
+    await resolveInDoubt(progress, { spec, coordinator, member: newPrimary, gids: promotion.inDoubt });
     if (input.group === COORDINATOR_GROUP) progress.skip('sync', 'coordinator');
     else await progress.run('sync', () => longRunning.waitMetadataSynced({ spec, coordinator: primaries.coordinator }), () => 'metadata synced to the workers');
     await acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary, event: { kind: 'failover', outageWindowMs, workflow: owner } });

@@ -6,7 +6,8 @@
  *
  * env: CHAOS_SEED (random; printed, so a run can be repeated), CHAOS_FAULTS (comma list to draw
  *      from; default all kinds), SPEC (bench/chaos/cluster.chaos.yaml), WRITE_INTERVAL_MS (20),
- *      BENCH_OUT (results dir), CITUSCTL_STATE_DIR, KEEP_UP=1.
+ *      BENCH_OUT (results dir), CITUSCTL_STATE_DIR, KEEP_UP=1; CHAOS_WORKLOAD=tpcb adds pgbench TPC-B
+ *      clients through PgBouncer (bench/lib/tpcb.ts; TPCB_* as in bench/tpcb/main.ts) with its balance invariant.
  */
 import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
@@ -23,6 +24,7 @@ import { repair } from './repair';
 import { Rng } from './rng';
 import { chaosRound, type ChaosWriter } from './round';
 import { RoundContext, type RepairMode } from './round-context';
+import { tpcbWorkload, TPCB_WRITER } from './tpcb-workload';
 
 const env = process.env;
 
@@ -81,6 +83,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   for (const w of writers) log.line(`writer ${w.name}: ${w.target.label}`);
   if (isDouble) log.line('NOTE: Citus TEST DOUBLE (no query routing): a worker fault shows in the direct writers, not in the PgBouncer writer.');
   log.line(`each writer: one INSERT per ${intervalMs} ms, a failed row retried until it succeeds; outage = longest time without an ack from the fault to the end of the round`);
+  const tpcb = await tpcbWorkload(cluster, outDir, env);
+  if (tpcb) log.line(`workload ${TPCB_WRITER}: pgbench TPC-B through PgBouncer, ${tpcb.opts.clients} clients, scale ${tpcb.opts.scale}; its outage = the longest client stall; its balance invariant checked after every round`);
   log.line('');
 
   const results: ChaosRound[] = [];
@@ -95,7 +99,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
       aborted = `round ${i}: the cluster is not healthy before the fault (${pre.problems.join('; ')}); see ${ctx.logFile}`;
       break;
     }
-    const r = await chaosRound(ctx, kind, writers, intervalMs);
+    const r = await chaosRound(ctx, kind, writers, intervalMs, tpcb);
     results.push(r);
     fs.writeFileSync(path.join(outDir, 'rounds.json'), JSON.stringify(results, null, 2));
     log.line(roundLine(r));
@@ -103,15 +107,16 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     if (!r.repaired || r.violations.length) log.line(`    round log: ${r.logFile}`);
   }
   await connection?.close();
+  tpcb?.cleanup();
   log.line('');
   if (aborted) log.line(`ABORTED: ${aborted}`);
   log.line(`per fault kind (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}, durability ${cluster.spec.durability}; repair = fault injected -> every group healthy; loadavg ${loadavg()} at the end):`);
-  for (const l of kindTable(results, writers.map((w) => w.name))) log.line(l);
+  for (const l of kindTable(results, [...writers.map((w) => w.name), ...(tpcb ? [TPCB_WRITER] : [])])) log.line(l);
   const repaired = results.filter((r) => r.repaired).length;
   const violations = results.reduce((a, r) => a + r.violations.length, 0);
   log.line('');
   log.line(`chaos: ${results.length} rounds, ${repaired} repaired, ${violations} violations (CHAOS_SEED=${seed}; ${Math.round((Date.now() - tStart) / 1000)} s in all)`);
-  log.line(`reproduce: ${mode === 'monitor' ? 'CHAOS_REPAIR=monitor ' : ''}CHAOS_SEED=${seed}${env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${env.CHAOS_FAULTS}` : ''} bash bench/chaos/run.sh ${rounds}`);
+  log.line(`reproduce: ${mode === 'monitor' ? 'CHAOS_REPAIR=monitor ' : ''}CHAOS_SEED=${seed}${env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${env.CHAOS_FAULTS}` : ''}${tpcb ? ' CHAOS_WORKLOAD=tpcb' : ''} bash bench/chaos/run.sh ${rounds}`);
   return aborted || repaired < results.length || violations ? 1 : 0;
 }
 

@@ -7,6 +7,8 @@ import type { ChaosRound } from './report';
 import type { RoundContext } from './round-context';
 import { longestGap, lostAcks, NumberedWriter, type IdSource, type WriteTarget } from '../lib/writer';
 import { errorMessage, now, sleep } from '../lib/util';
+import type { Tpcb } from '../lib/tpcb';
+import { tpcbFigures, TPCB_WRITER } from './tpcb-workload';
 
 export interface ChaosWriter {
   name: string;
@@ -17,8 +19,9 @@ export interface ChaosWriter {
 const SETTLE_MS = 2000;
 const REPAIR_BUDGET_MS = 6 * 60_000;
 
-export async function chaosRound(ctx: RoundContext, kind: FaultKind, writers: ChaosWriter[], intervalMs: number): Promise<ChaosRound> {
+export async function chaosRound(ctx: RoundContext, kind: FaultKind, writers: ChaosWriter[], intervalMs: number, tpcb?: Tpcb): Promise<ChaosRound> {
   const base = { round: ctx.round, kind, logFile: ctx.logFile };
+  const tpcbRun = await tpcb?.start(`round${String(ctx.round).padStart(2, '0')}`);
   const ws = writers.map((w) => ({ name: w.name, writer: new NumberedWriter(w.target, w.ids, intervalMs) }));
   const watcher = new SplitBrainWatcher(ctx.cluster, (l) => ctx.log(l));
   for (const w of ws) w.writer.start();
@@ -64,6 +67,12 @@ export async function chaosRound(ctx: RoundContext, kind: FaultKind, writers: Ch
     lost[w.name] = l.lost.length;
     if (l.lost.length) violations.push(`${w.name}: ${l.lost.length} of ${w.writer.acks.length} acknowledged writes lost (first: ${l.lost.slice(0, 10).join(', ')}; read from ${l.from})`);
     ctx.log(`writer ${w.name}: ${w.writer.acks.length} acked, ${w.writer.errors.length} failed tries, ${l.lost.length} lost, longest gap ${Math.round(outageMs[w.name] ?? 0)} ms`);
+  }
+  if (tpcbRun) {
+    const t = await tpcbFigures(ctx.cluster, tpcbRun, fault?.tFault, tEnd);
+    [outageMs[TPCB_WRITER], acked[TPCB_WRITER], lost[TPCB_WRITER]] = [t.stallMs, t.commits, 0];
+    violations.push(...t.violations);
+    ctx.log(t.line);
   }
   if (!fault) violations.push('the fault could not be injected');
   for (const v of violations) ctx.log(`VIOLATION ${v}`);

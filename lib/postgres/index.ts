@@ -15,3 +15,4 @@ export { checkpointForRewind } from './rewind';
 export { PROBE_SQL, probeMemberSql } from './probe';
 export { POSTGRESQL_CONF } from './settings';
 export { copyFromChunks, keepCitusConnections } from './copy';
+export { preparedTransactionIds, recoverPreparedTransactions, stillPrepared } from './two-phase';

@@ -17,6 +17,7 @@
  *   citus_move_shard_placement, citus_rebalance_start/_status/_wait/_stop,
  *   citus_job_status/_list/_wait/_cancel, get_rebalance_progress,
  *   replicate_reference_tables, citus_cleanup_orphaned_resources,
+ *   recover_prepared_transactions (a no-op: nothing is ever prepared),
  *   pg_dist_background_job, pg_dist_background_task, pg_dist_cleanup.
  *
  * What it does NOT do: query routing (distributed tables are ordinary local
@@ -1530,6 +1531,17 @@ AS $$
 BEGIN
     PERFORM citus_double_internal.ensure_coordinator();
 END $$;
+
+-- Documented: recover_prepared_transactions() resolves the transactions a
+-- distributed commit left prepared on the nodes (commits those whose
+-- coordinator transaction committed, rolls back the others) and returns how
+-- many it resolved. The double has no two-phase commit: it never prepares a
+-- transaction on a node, so nothing is ever in doubt.
+CREATE FUNCTION pg_catalog.recover_prepared_transactions()
+    RETURNS integer LANGUAGE sql
+    SET search_path = pg_catalog
+AS $$ SELECT 0 $$;
+REVOKE ALL ON FUNCTION pg_catalog.recover_prepared_transactions() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION pg_catalog.citus_set_node_property(text, integer, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.replicate_reference_tables(citus.shard_transfer_mode) FROM PUBLIC;

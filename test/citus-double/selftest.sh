@@ -439,6 +439,8 @@ expect "CALL citus_cleanup_orphaned_resources() (nothing deferred in the double)
   "CALL citus_cleanup_orphaned_resources(); SELECT count(*) FROM pg_dist_cleanup" "0"
 expect "replicate_reference_tables() is a no-op" coord postgres \
   "SELECT replicate_reference_tables(); SELECT 'ok'" "ok"
+expect "recover_prepared_transactions() resolves nothing (no 2PC in the double)" coord postgres \
+  "SELECT recover_prepared_transactions()" "0"
 
 # A job that is still running (written by hand; the double's own jobs finish in the call).
 JOBR="$(sqlc coord postgres "INSERT INTO pg_dist_background_job (state, job_type, description, started_at) VALUES ('running', 'rebalance', 'test job', now()) RETURNING job_id")"

@@ -4,7 +4,7 @@
  * when a group's commit switches to asynchronous and back. Probe rounds are simulated on a clock
  * that starts at 0 and advances by the probe interval.
  */
-import { DEFAULT_THRESHOLDS, decideCluster, decisionSignature, durabilityDecision, parseSyncNames, primaryVerdict, type DecisionContext, type MonitorPolicy } from '../../common/monitor-decisions';
+import { DEFAULT_THRESHOLDS, decideCluster, decisionSignature, durabilityDecision, maybePromoted, parseSyncNames, primaryVerdict, type DecisionContext, type MonitorPolicy } from '../../common/monitor-decisions';
 import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../../common/monitor-observation';
 
 const MEMBERS = [
@@ -199,6 +199,42 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
     }
     expect(kinds(decideCluster(h, ctx())).filter((k) => !k.startsWith('durability'))).toEqual(expected);
     expect(kinds(decideCluster(h, ctx({ maintenance: { cluster: true, groups: [] } }))).filter((k) => !k.startsWith('durability'))).toEqual([]);
+  });
+
+  describe('a primary fenced by a failover that did not finish (its promotion never answered)', () => {
+    /** g1-a fenced and down; g1-b as given; g1-c lost its sender. */
+    const after = (g1b: [Shape, ContainerStatus]) => {
+      let h = foldObservation(emptyHistory(), round(0, {}), MEMBERS);
+      for (let i = 1; i <= 4; i++) {
+        const r = round(i * 500, { 'g1-a': ['down', 'exited'], 'g1-b': g1b, 'g1-c': ['lost-sender'] });
+        r.members['g1-a'] = { ...r.members['g1-a']!, state: 'fenced' };
+        h = foldObservation(h, r, MEMBERS);
+      }
+      return h;
+    };
+
+    test.each<[string, [Shape, ContainerStatus]]>([
+      ['paused', ['slow', 'paused']],
+      ['running but not answering (cut off)', ['down', 'running']],
+      ['Docker does not say', ['slow', 'unknown']],
+    ])('a member that cannot be reached (%s) may have been promoted: no failover, a note for the operator', (_what, g1b) => {
+      const d = decideCluster(after(g1b), ctx());
+      expect(d.actions.filter((a) => a.kind === 'failover')).toEqual([]);
+      expect(d.groups.g1!.notes.join('\n')).toMatch(/needs operator: g1-a is fenced by a failover that did not finish and g1-b cannot be reached .*`citusctl failover g1`.*`citusctl unfence g1-a`/);
+    });
+
+    test.each<[string, [Shape, ContainerStatus]]>([
+      ['answers as writable (the promotion went through): the failover finishes onto it', ['writable', 'running']],
+      ['answers in recovery', ['lost-sender', 'running']],
+      ['its container is down (it starts as its member state says)', ['down', 'exited']],
+    ])('once it %s, the failover is started again', (_what, g1b) => {
+      expect(kinds(decideCluster(after(g1b), ctx()))).toContain('failover:g1');
+    });
+
+    test('a primary that is not fenced (a plain crash) is failed over even with a standby unreachable', () => {
+      expect(maybePromoted({ ...member('g1-a', 0, 'down', 'exited') }, [member('g1-b', 0, 'slow', 'paused')])).toEqual([]);
+      expect(maybePromoted({ ...member('g1-a', 0, 'down', 'exited'), state: 'fenced' }, [member('g1-b', 0, 'slow', 'paused'), member('g1-c', 0, 'streaming'), undefined])).toEqual(['g1-b']);
+    });
   });
 
   test('a restarted standby gets its grace period from the restart on', () => {

@@ -50,6 +50,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
     'promoteStandby',
     'recordPrimaryChange', // etcd names the new primary right after promotion
     'pointCitusAt',
+    'resolveInDoubtTransactions', // what the old primary left prepared, right after Citus points at the new one
     'waitMetadataSynced',
     'recordPrimaryChange', // then the event, with the outage
   ]);
@@ -58,6 +59,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
   // The lock is verified right before the fence and before the metadata change.
   const all = m.calls.map((c) => c.name);
   expect(all[all.indexOf('fenceMember') - 1]).toBe('renewGroupLock');
+  expect(all[all.indexOf('promoteStandby') - 1]).toBe('renewGroupLock');
   expect(all[all.indexOf('pointCitusAt') - 1]).toBe('renewGroupLock');
   expect(m.calls.every((c) => c.attempt === 1)).toBe(true);
   for (const n of ['pointCoordinatorAt', 'initPgBouncer', 'switchoverCriticalSection'] as const) expect(m.called(n)).toHaveLength(0);
@@ -88,6 +90,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
   expect(step(progress, 'promote').detail).toBe('g1-b');
   expect(step(progress, 'choose').detail).toBe('g1-b: highest received LSN 0/5000000');
   expect(step(progress, 'metadata').detail).toBe('node 7 -> g1-b');
+  expect(step(progress, 'in-doubt').detail).toBe('0 resolved by Citus');
   expect(step(progress, 'rejoin').detail).toBe('streaming: g1-a, g1-c');
 
   expect(result).toMatchObject({ outcome: 'failed-over', group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', rejoined: ['g1-a', 'g1-c'], detail: 'g1-a -> g1-b' });
@@ -128,11 +131,43 @@ test('a standby already out of recovery (promoted by an earlier attempt) is chos
 });
 
 test('promoteStandby reporting {promoted:false} (already promoted) does not stop the failover', async () => {
-  const m = mockActivities({ promoteStandby: async () => ({ promoted: false }) }, { promoted: ['g1-b'] });
+  const m = mockActivities({ promoteStandby: async () => ({ promoted: false, inDoubt: [] }) }, { promoted: ['g1-b'] });
   const { result, error } = await runFailover(m.activities);
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
   expect(m.called('recordPrimaryChange')).toHaveLength(2);
+});
+
+test('transactions left prepared on the promoted standby are resolved right after Citus points at it, on the coordinator', async () => {
+  const m = mockActivities({}, { ...LAGGING, inDoubt: { 'g1-b': ['citus_0_180_2210_212'] } });
+  const { result, error, progress } = await runFailover(m.activities);
+  expect(error).toBeUndefined();
+  expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+  expect(m.inputs('resolveInDoubtTransactions')).toEqual([expect.objectContaining({ coordinator: 'coord-a', member: 'g1-b', gids: ['citus_0_180_2210_212'] })]);
+  expect(step(progress, 'in-doubt').detail).toBe('1 resolved by Citus');
+  // The outage window ends at the metadata switch: the resolution does not count against it.
+  expect(result!.outageWindowMs).toBe(result!.timeline.metadataUpdated! - result!.timeline.started!);
+});
+
+test('transactions still prepared after the resolution are reported, not fatal', async () => {
+  const m = mockActivities({ resolveInDoubtTransactions: async ({ gids }) => ({ recovered: 0, remaining: gids }) }, { ...LAGGING, inDoubt: { 'g1-b': ['citus_0_1_2_3'] } });
+  const { result, progress } = await runFailover(m.activities);
+  expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+  expect(step(progress, 'in-doubt').detail).toBe("0 resolved by Citus; still prepared: citus_0_1_2_3 (Citus's maintenance daemon resolves them)");
+});
+
+test('a failure resolving them does not fail the failover: the step says so, the rest goes on', async () => {
+  const m = mockActivities({
+    async resolveInDoubtTransactions() {
+      throw ApplicationFailure.nonRetryable('resolving in-doubt transactions on g1-b: connection refused', 'NotReady');
+    },
+  }, { ...LAGGING, inDoubt: { 'g1-b': ['citus_0_1_2_3'] } });
+  const { result, error, progress } = await runFailover(m.activities);
+  expect(error).toBeUndefined();
+  expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+  expect(step(progress, 'in-doubt')).toMatchObject({ state: 'failed', detail: 'resolving in-doubt transactions on g1-b: connection refused' });
+  expect(m.called('waitMetadataSynced')).toHaveLength(1);
+  expect(m.called('rejoinMember').length).toBeGreaterThan(0);
 });
 
 test('a retryable failure re-pointing Citus after the promotion is retried; the standby is promoted once', async () => {
@@ -169,6 +204,7 @@ test('coordinator group: re-points the coordinator metadata and PgBouncer, not C
   expect(m.called('waitMetadataSynced')).toHaveLength(0);
   expect(m.inputs('acquireGroupLock')[0]).toMatchObject({ group: 'coordinator' });
   expect(step(progress, 'metadata').detail).toBe('coordinator coord-b; PgBouncer re-pointed');
+  expect(m.inputs('resolveInDoubtTransactions')).toEqual([expect.objectContaining({ coordinator: 'coord-b', member: 'coord-b' })]);
 });
 
 test('no reachable standby: outcome no-candidate, nothing fenced or promoted, the lock released', async () => {
@@ -198,6 +234,73 @@ test('the candidate lost between the choice and its promotion: the fence is lift
   expect(m.inputs('unfencePrimary')).toEqual([expect.objectContaining({ member: 'g1-a', others: ['g1-b', 'g1-c'] })]);
   for (const n of ['pointCitusAt', 'recordPrimaryChange', 'rejoinMember'] as const) expect(m.called(n)).toHaveLength(0);
   expect(m.called('releaseGroupLock')).toHaveLength(1);
+});
+
+describe('a promotion whose answer never came: the old primary is never un-fenced into a split brain', () => {
+  const promoteLost = () => {
+    throw ApplicationFailure.nonRetryable('promoting g1-b: Connection terminated unexpectedly', 'NotReady');
+  };
+  /** The candidate answers the choice, then cannot be reached (the promote went through, the answer was lost). */
+  const lostAfterChoice = (m: { called: (n: 'standbyPositions') => unknown[] }) => async ({ members }: { members: string[] }) =>
+    members.map((member) => ({
+      member,
+      reachable: !(member === 'g1-b' && m.called('standbyPositions').length > 1),
+      inRecovery: true,
+      replayLsn: member === 'g1-b' ? '0/5000000' : '0/3000000',
+      receiveLsn: null,
+    }));
+  /** What the real activity answers when a member cannot be reached (unfenceBlockers). */
+  const refuse = async () => {
+    throw ApplicationFailure.nonRetryable('cannot unfence g1-a: g1-b cannot be reached (container running): it may have been promoted', 'Refused');
+  };
+
+  test('the candidate cannot be reached afterwards: the un-fence is refused, g1-a stays fenced, outcome needs-operator naming the commands', async () => {
+    const m = mockActivities({ promoteStandby: async () => promoteLost(), unfencePrimary: refuse, standbyPositions: (i) => lostAfterChoice(m)(i) });
+    const { result, error, progress } = await runFailover(m.activities);
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ outcome: 'needs-operator', group: 'g1', oldPrimary: 'g1-a' });
+    expect(result!.newPrimary).toBeUndefined();
+    expect(result!.detail).toMatch(/^g1-a stays fenced: g1-b could not be promoted \(promoting g1-b: Connection terminated unexpectedly\) and g1-b cannot be reached/);
+    expect(result!.detail).toMatch(/`citusctl failover g1` finishes the failover onto it/);
+    expect(result!.detail).toMatch(/`citusctl unfence g1-a`/);
+    // Fenced once, never recorded as anyone's primary, Citus untouched; the lock is checked right before the un-fence.
+    expect(m.called('fenceMember')).toHaveLength(1);
+    for (const n of ['recordPrimaryChange', 'pointCitusAt', 'rejoinMember'] as const) expect(m.called(n)).toHaveLength(0);
+    const all = m.calls.map((c) => c.name);
+    expect(all[all.indexOf('unfencePrimary') - 1]).toBe('renewGroupLock');
+    expect(m.inputs('unfencePrimary')).toEqual([expect.objectContaining({ member: 'g1-a', others: ['g1-b', 'g1-c'] })]);
+    expect(sequence(m.calls).at(-1)).toBe('releaseGroupLock');
+    expect(step(progress, 'promote')).toMatchObject({ state: 'failed' });
+    expect(step(progress, 'record').state).toBe('pending');
+  });
+
+  test('the candidate answers as writable afterwards: its promotion went through, the failover finishes onto it', async () => {
+    const m = mockActivities({
+      promoteStandby: async () => (m.called('promoteStandby').length === 1 ? promoteLost() : { promoted: false, inDoubt: ['citus_0_9_9_9'] }),
+      standbyPositions: async (i) => (await lostAfterChoice(m)(i)).map((p) => (p.member === 'g1-b' ? { ...p, reachable: true, inRecovery: m.called('standbyPositions').length === 1 } : p)),
+    });
+    const { result, error, progress } = await runFailover(m.activities);
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+    expect(m.inputs('promoteStandby').map((i) => i.member)).toEqual(['g1-b', 'g1-b']);
+    expect(m.called('unfencePrimary')).toHaveLength(0);
+    expect(m.inputs('pointCitusAt')[0]).toMatchObject({ oldHost: 'g1-a', newHost: 'g1-b' });
+    expect(step(progress, 'promote').detail).toBe('g1-b (g1-b answers as writable: its promotion went through)');
+  });
+
+  test('a lock lost before the un-fence stops the failover there: LockLost, never un-fenced', async () => {
+    const m = mockActivities({
+      promoteStandby: async () => promoteLost(),
+      async renewGroupLock() {
+        if (m.called('promoteStandby').length) throw ApplicationFailure.nonRetryable('the lock of group g1 is held by someone else', 'LockLost');
+        return { ttl: 30 };
+      },
+    }, LAGGING);
+    const { error } = await runFailover(m.activities);
+    expect(failureOf(error)).toMatchObject({ type: 'LockLost' });
+    expect(m.called('unfencePrimary')).toHaveLength(0);
+    expect(m.called('releaseGroupLock')).toHaveLength(1);
+  });
 });
 
 test('a lock found lost right before the fence stops the failover: LockLost, nothing fenced', async () => {

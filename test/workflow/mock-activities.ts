@@ -41,6 +41,7 @@ export const MOCKED_ACTIVITY_NAMES = [
   'promoteStandby',
   'pointCitusAt',
   'waitMetadataSynced',
+  'resolveInDoubtTransactions',
   'unfencePrimary',
   'pointCoordinatorAt',
   'recordPrimaryChange',
@@ -81,6 +82,8 @@ export interface Scenario {
   positions?: Record<string, Partial<StandbyPosition>>;
   /** Members already out of recovery (a previous attempt promoted them). */
   promoted?: string[];
+  /** Per member: the transactions PREPAREd on it when it is promoted (default none). */
+  inDoubt?: Record<string, string[]>;
   /** Specs stored at setup, by cluster name, for loadClusterSpec (default: none: UnknownCluster). */
   stored?: Record<string, unknown>;
   /** What searchAttributesRegistered answers (default false: the test server has no CitusCluster). */
@@ -183,15 +186,19 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
       }));
     },
     async promoteStandby({ member }) {
-      if (promoted.has(member)) return { promoted: false };
+      const inDoubt = scenario.inDoubt?.[member] ?? [];
+      if (promoted.has(member)) return { promoted: false, inDoubt };
       promoted.add(member);
-      return { promoted: true };
+      return { promoted: true, inDoubt };
     },
     async pointCitusAt() {
       return { updated: true, nodeId: 7 };
     },
     async waitMetadataSynced() {
       return { synced: true };
+    },
+    async resolveInDoubtTransactions({ gids }) {
+      return { recovered: gids.length, remaining: [] };
     },
     async unfencePrimary() {
       return { started: true };

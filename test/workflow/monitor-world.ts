@@ -4,10 +4,11 @@
  * Docker and PostgreSQL, and folds the rounds with the real pure functions; the mocked failover,
  * rejoin, restart and durability activities change it the way the real ones change a cluster.
  */
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Activities } from '../../activities';
 import type { MonitorProbeInput, MonitorProbeResult } from '../../activities/monitor-probe';
 import type { MaintenanceRecord } from '../../activities/monitor-actions';
+import { unfenceBlockers } from '../../common/failover-decisions';
 import { decideCluster, decisionSignature } from '../../common/monitor-decisions';
 import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation } from '../../common/monitor-observation';
 import type { MemberStateName } from '../../common/member-state';
@@ -31,6 +32,8 @@ export class World {
   readonly primaries: Record<string, string> = {};
   readonly syncNames: Record<string, string> = {};
   maintenance: MaintenanceRecord | null = null;
+  /** The next promotion of this member goes through, but its answer is lost and the member cannot be reached afterwards. */
+  promotionAnswerLost?: string;
 
   constructor(spec: ClusterSpecInput) {
     for (const m of spec.members) {
@@ -98,9 +101,22 @@ export function worldActivities(world: World, specInput: ClusterSpecInput, scena
       return { wasRunning: true };
     },
     async promoteStandby({ member }) {
+      if (world.promotionAnswerLost === member) {
+        world.promotionAnswerLost = undefined;
+        Object.assign(world.members[member]!, { role: 'primary', follows: undefined, up: false });
+        world.syncNames[groupOf(member)] = '';
+        throw ApplicationFailure.nonRetryable(`promoting ${member}: Connection terminated unexpectedly`, 'NotReady');
+      }
       Object.assign(world.members[member]!, { role: 'primary', follows: undefined, state: 'primary' });
       world.syncNames[groupOf(member)] = '';
-      return { promoted: true };
+      return { promoted: true, inDoubt: [] };
+    },
+    async unfencePrimary({ member, others }) {
+      // As the activity: refused while another member is, or may be, writable.
+      const blockers = unfenceBlockers(others.map((o) => ({ member: o, reachable: world.answers(o), inRecovery: world.members[o]!.role === 'standby', container: world.members[o]!.container, state: world.members[o]!.state })));
+      if (blockers.length) throw ApplicationFailure.nonRetryable(`cannot unfence ${member}: ${blockers.map((b) => `${b.member} ${b.why}`).join('; ')}`, 'Refused');
+      Object.assign(world.members[member]!, { container: 'running', up: true, state: 'primary' });
+      return { started: true };
     },
     async recordPrimaryChange({ group, newPrimary }) {
       world.primaries[group] = newPrimary;

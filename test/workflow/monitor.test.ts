@@ -215,3 +215,32 @@ test('failoverGroup with candidates (the standbys synchronous at the fault) prom
   expect(r2.result!.detail).toMatch(/no standby was synchronous when g1-a failed.*nothing was changed/);
   expect(none.called('fenceMember')).toHaveLength(0);
 });
+
+test('a promotion whose answer was lost: the old primary stays fenced, the monitor starts no other failover while the candidate cannot be reached, and finishes onto it once it answers', async () => {
+  await withMonitor(async ({ world, status, sim, cluster }) => {
+    const writable = () => Object.entries(world.members).filter(([n, m]) => m.group === 'g1' && m.role === 'primary' && world.answers(n)).map(([n]) => n);
+    let split = false;
+    const watch = setInterval(() => (split ||= writable().length > 1), 20);
+    try {
+      world.promotionAnswerLost = 'g1-b';
+      world.kill('g1-a');
+      const first = await waitUntil('the first failover to end', async () => (await status()).lastActions.find((a) => a.kind === 'failover' && a.outcome !== 'started'));
+      expect(first).toMatchObject({ outcome: 'failed', detail: expect.stringMatching(/^needs-operator: g1-a stays fenced: g1-b could not be promoted .*g1-b cannot be reached/) });
+      expect(world.members['g1-a']).toMatchObject({ state: 'fenced', container: 'exited' });
+      // g1-b is writable but unreachable: no second failover (it could promote g1-c), whatever the backoff.
+      await sleep(12_000);
+      expect(sim.failoversStarted('g1')).toBe(1);
+      expect((await status()).groups.g1?.notes.join(' ')).toMatch(/needs operator: g1-a is fenced by a failover that did not finish and g1-b cannot be reached/);
+      // g1-b answers (writable): the monitor fails over again, onto it.
+      world.members['g1-b']!.up = true;
+      await waitUntil('etcd to name g1-b', () => world.primaries.g1 === 'g1-b', 40_000);
+      const result = (await env.client.workflow.getHandle(`failover-${cluster}-g1`).result()) as FailoverGroupResult;
+      expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+      expect(sim.failoversStarted('g1')).toBe(2);
+      expect(world.members['g1-c']).toMatchObject({ role: 'standby' });
+    } finally {
+      clearInterval(watch);
+    }
+    expect(split).toBe(false);
+  });
+});
