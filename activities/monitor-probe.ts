@@ -13,7 +13,7 @@ import { decideCluster, decisionSignature, type ClusterDecision, type DecisionCo
 import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../common/monitor-observation';
 import type { MemberStateName } from '../common/member-state';
 import type { ClusterSpec } from '../common/spec';
-import { SUPERUSER, containerName, groupsOf } from '../common/topology';
+import { ETCD_MEMBER, PGBOUNCER_MEMBER, SUPERUSER, containerName, groupsOf } from '../common/topology';
 import { errMessage, observeContainer, withDeadline } from './bounded';
 import type { ActivityDeps } from './deps';
 import { probeMemberSql } from '../lib/postgres';
@@ -90,7 +90,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   /** One probe round of the whole cluster. */
   async function observeCluster(spec: ClusterSpec, password: string): Promise<ClusterObservation> {
     const at = Date.now();
-    const [etcd, pgbouncer, members] = await Promise.all([
+    const [etcd, pgbouncer, members, services] = await Promise.all([
       withDeadline(observeEtcd(spec), 1500, 'etcd').then(
         (v) => ({ ok: true as const, ...v }),
         (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
@@ -100,6 +100,8 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
         (err: unknown) => ({ ok: false, error: errMessage(err) }),
       ),
       Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at))),
+      // Docker's word on the services: what the monitor repairs them from, whether etcd answers or not.
+      Promise.all([containerStatus(spec, PGBOUNCER_MEMBER), containerStatus(spec, ETCD_MEMBER)]).then(([pgbouncer, etcd]) => ({ pgbouncer, etcd })),
     ]);
     const byName: Record<string, MemberObservation> = {};
     for (const m of members) byName[m.member] = etcd.ok && etcd.states[m.member] ? { ...m, state: etcd.states[m.member] } : m;
@@ -107,6 +109,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       at,
       etcd: etcd.ok ? { ok: true } : { ok: false, error: etcd.error },
       pgbouncer,
+      services,
       ...(etcd.ok ? { primaries: etcd.primaries } : {}),
       locks: etcd.ok ? etcd.locks : {},
       durability: etcd.ok ? etcd.durability : {},
