@@ -15,6 +15,7 @@ import type { MemberStateName } from '../common/member-state';
 import type { ClusterSpec } from '../common/spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, SUPERUSER, containerName, groupsOf } from '../common/topology';
 import { errMessage, observeContainer, withDeadline } from './bounded';
+import { watchContainerEvents, type ContainerEvents } from './container-events';
 import type { ActivityDeps } from './deps';
 import { probeMemberSql } from '../lib/postgres';
 import { storeOf } from './store';
@@ -118,6 +119,16 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   }
 
   async function monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {
+    // A container of the cluster dying or being removed ends the wait for the next round at once.
+    const events = watchContainerEvents(deps.docker, input.spec.name);
+    try {
+      return await probeUntilDue(input, events);
+    } finally {
+      events.close();
+    }
+  }
+
+  async function probeUntilDue(input: MonitorProbeInput, events: ContainerEvents): Promise<MonitorProbeResult> {
     const ctx = Context.current();
     const { spec, context } = input;
     const resumed = ctx.info.heartbeatDetails as { history?: ProbeHistory } | undefined;
@@ -141,7 +152,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       if (signature !== input.signature) return result('change');
       if (Date.now() >= until) return result('period');
       // Cancelled (the workflow's state changed, or the worker shuts down): CancelledFailure.
-      await ctx.sleep(Math.max(0, interval - (Date.now() - started)));
+      await Promise.race([ctx.sleep(Math.max(0, interval - (Date.now() - started))), events.next()]);
     }
   }
 

@@ -16,7 +16,7 @@ import { errMessage, withDeadline } from './bounded';
 import type { ActivityDeps } from './deps';
 import { containerState, ensureContainerRunning, ensureNetwork, imagePresent } from './docker-helpers';
 import { fatal, notReady } from './errors';
-import { withHeartbeat } from './heartbeat';
+import { pollUntil, withHeartbeat } from './heartbeat';
 import { OFFLINE_IMAGES, resolveImage } from './images';
 import { etcdContainer, pgbouncerContainer } from './node-containers';
 import { pgbouncerFiles } from './pgbouncer';
@@ -39,6 +39,8 @@ export interface HealServiceResult {
 
 /** How long the coordinator primary is asked of etcd before the monitor's own view is used. */
 const ETCD_READ_MS = 1000;
+/** How long a removal in progress is waited out before the container is looked at anyway. */
+const REMOVAL_WAIT_MS = 10_000;
 
 export function createMonitorServiceActivities(deps: ActivityDeps) {
   /** The image to re-create with: the one the cluster resolves to, else the offline stand-in, whichever is on the engine. */
@@ -86,11 +88,18 @@ export function createMonitorServiceActivities(deps: ActivityDeps) {
     return { found };
   }
 
+  /** The container's state once Docker is done removing it (`docker rm -f` kills it first: the probe may see it dead). */
+  async function settledState(name: string): Promise<Awaited<ReturnType<typeof containerState>>> {
+    const removing = async () => (await deps.docker.getContainer(name).inspect().catch(() => undefined))?.State.Status === 'removing';
+    await pollUntil(async () => ((await removing()) ? undefined : true), REMOVAL_WAIT_MS, 50).catch(() => undefined);
+    return containerState(deps.docker, name);
+  }
+
   async function healService(input: HealServiceInput): Promise<HealServiceResult> {
     const { spec, service } = input;
     if (service !== PGBOUNCER_MEMBER && service !== ETCD_MEMBER) throw fatal('BadConfig', `unknown service ${String(service)}`);
     return withHeartbeat(async () => {
-      const state = await containerState(deps.docker, containerName(spec.name, service));
+      const state = await settledState(containerName(spec.name, service));
       if (state === 'running') return { found: 'running' };
       const found = state === 'absent' ? 'absent' : 'stopped';
       return service === PGBOUNCER_MEMBER ? healPgBouncer(spec, found, input.coordinator) : healEtcd(spec, found);
