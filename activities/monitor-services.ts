@@ -6,8 +6,9 @@
  *    secrets file), pointing at the coordinator primary etcd names, or, when etcd does not answer,
  *    the one the monitor last knew. A failover re-points it afterwards as usual.
  *  - etcd keeps its data volume (a re-created etcd without it would lose who is primary: refused,
- *    `citusctl up` decides), hence its authentication; the activity returns once etcd answers
- *    with the cluster's root password.
+ *    `citusctl up` decides), hence its authentication. The activity returns once the container
+ *    runs, not once etcd answers (seconds on a loaded machine): the monitor's next probes see etcd
+ *    come back, and meanwhile it goes on watching and repairing what needs no etcd.
  */
 import type { ClusterSpec, ImageRole } from '../common/spec';
 import { COORDINATOR_GROUP, ETCD_MEMBER, PGBOUNCER_MEMBER, containerName, networkName, volumeName } from '../common/topology';
@@ -20,7 +21,6 @@ import { pollUntil, withHeartbeat } from './heartbeat';
 import { OFFLINE_IMAGES, resolveImage } from './images';
 import { etcdContainer, pgbouncerContainer } from './node-containers';
 import { pgbouncerFiles } from './pgbouncer';
-import { secureClusterEtcd } from './provision';
 import { storeOf } from './store';
 
 export interface HealServiceInput {
@@ -83,8 +83,6 @@ export function createMonitorServiceActivities(deps: ActivityDeps) {
     }
     const image = found === 'absent' ? await imageFor(spec, 'etcd') : resolveImage(spec, 'etcd', deps.env);
     await ensureContainerRunning(deps.docker, spec.name, etcdContainer(spec, image), async () => ({}));
-    // Its data, hence its authentication, is on the volume: this only proves it answers with our password.
-    await secureClusterEtcd(spec, (await deps.secrets.ensure(spec.name)).etcdRootPassword, 15_000);
     return { found };
   }
 

@@ -54,25 +54,25 @@ export function createProvisionActivities(deps: ActivityDeps) {
     });
   }
 
-  return { provisionCluster };
-}
-
-/** etcd requires the root password from the secrets file; converges a half-done earlier attempt. */
-export async function secureClusterEtcd(spec: ClusterSpec, password: string, timeoutMs = 30_000): Promise<SecureOutcome> {
-  try {
-    return await pollUntil(async () => {
-      try {
-        return await secureEtcd(spec.etcd.port, password);
-      } catch (err) {
-        if (err instanceof EtcdCredentialsRejected) return err; // final: stop polling
-        throw err; // etcd still starting: poll again
-      }
-    }, timeoutMs, 200).then((r) => {
-      if (r instanceof EtcdCredentialsRejected) throw fatal('Auth', `${r.message}; it was not secured by this cluster's citusctl`);
-      return r;
-    });
-  } catch (err) {
-    if ((err as { type?: string }).type) throw err;
-    throw notReady(`securing etcd on 127.0.0.1:${spec.etcd.port}: ${(err as Error).message}`);
+  /** etcd requires the root password from the secrets file; converges a half-done earlier attempt. */
+  async function secureClusterEtcd(spec: ClusterSpec, password: string): Promise<SecureOutcome> {
+    try {
+      return await pollUntil(async () => {
+        try {
+          return await secureEtcd(spec.etcd.port, password);
+        } catch (err) {
+          if (err instanceof EtcdCredentialsRejected) return err; // final: stop polling
+          throw err; // etcd still starting: poll again
+        }
+      }, 30_000, 200).then((r) => {
+        if (r instanceof EtcdCredentialsRejected) throw fatal('Auth', `${r.message}; it was not secured by this cluster's citusctl`);
+        return r;
+      });
+    } catch (err) {
+      if ((err as { type?: string }).type) throw err;
+      throw notReady(`securing etcd on 127.0.0.1:${spec.etcd.port}: ${(err as Error).message}`);
+    }
   }
+
+  return { provisionCluster };
 }

@@ -37,6 +37,11 @@ export interface HealRound {
 
 const BUDGET_MS = 120_000;
 const EXPECTED_WRITES = 30_000;
+/**
+ * One authenticated read of etcd, bounded: a fresh client authenticates first (bcrypt on etcd's
+ * side, seconds on a loaded machine), so a tight bound would measure the client, not etcd.
+ */
+const ETCD_READ_MS = 5000;
 
 async function until<T>(budgetMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
   const end = now() + budgetMs;
@@ -128,7 +133,8 @@ export async function pgbouncerRound(ctx: HealContext, kind: 'kill-pgbouncer' | 
 export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd', i: number): Promise<HealRound> {
   const group = ctx.group;
   const { primary: victim } = await waitGroupHealthy(ctx.cluster, group);
-  const before = await etcdPrimaries(ctx.cluster);
+  const before = await until(BUDGET_MS, () => etcdPrimaries(ctx.cluster, ETCD_READ_MS));
+  if (!before) throw new Error('etcd does not answer before the fault');
   const client = new Client({ connection: ctx.connection });
   const notes: string[] = [];
   const t: Record<string, number | undefined> = {};
@@ -141,7 +147,7 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
     await ctx.cluster.docker(kind === 'rm-etcd' ? ['rm', '-f', ctx.cluster.containerOf('etcd')] : ['kill', ctx.cluster.containerOf('etcd')]);
     t.running = await runningAgain(ctx, 'etcd', removedId);
     // Back: answers an authenticated read, with the primaries it held before the fault.
-    const after = await until(BUDGET_MS, () => etcdPrimaries(ctx.cluster, 1000));
+    const after = await until(BUDGET_MS, () => etcdPrimaries(ctx.cluster, ETCD_READ_MS));
     t.back = after ? now() : undefined;
     kept = !!after && JSON.stringify(after) === JSON.stringify(before);
     authOn = await etcdAuthEnabled(ctx.cluster.spec.etcd.port).catch(() => false);
@@ -151,7 +157,7 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
     t.kill = now();
     await ctx.cluster.docker(['kill', ctx.cluster.containerOf(victim)]);
     t.newPrimary = await until(BUDGET_MS, async () => {
-      const p = await etcdPrimaries(ctx.cluster, 1000);
+      const p = await etcdPrimaries(ctx.cluster, ETCD_READ_MS);
       return p[group] && p[group] !== victim ? now() : undefined;
     });
     run = await failoverRunAfter(client, `failover-${ctx.cluster.name}-${group}`, t.kill - 1000, t.kill + BUDGET_MS * 1.5);

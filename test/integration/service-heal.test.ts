@@ -2,7 +2,8 @@
  * The monitor repairs the client entry point and the control state, on real containers, a real
  * PgBouncer, a real etcd and a real Temporal server (the Citus test double: no routing needed).
  * Only `citusctl up` is run; then nothing but Docker is touched by hand:
- *  - restart policies: PgBouncer and etcd `unless-stopped`, PostgreSQL members none;
+ *  - restart policies: PgBouncer and etcd `unless-stopped` (set by `up` on older containers),
+ *    PostgreSQL members none;
  *  - `docker kill` of PgBouncer: started again, serves the demo table;
  *  - `docker kill` of etcd: started again with its data and authentication; a g1 primary killed
  *    next is failed over (the group lock and member states work on the restarted etcd);
@@ -82,9 +83,13 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     }
   });
 
-  it('PgBouncer and etcd restart by Docker policy unless-stopped; PostgreSQL members have none (fencing decides)', async () => {
+  it('PgBouncer and etcd restart by Docker policy unless-stopped; PostgreSQL members have none (fencing decides); `up` sets it on older containers', async () => {
     for (const s of ['pgbouncer', 'etcd']) expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
     for (const m of ['coord-a', 'g1-a', 'g1-b']) expect(['', 'no']).toContain((await inspect(m)).HostConfig.RestartPolicy?.Name ?? '');
+    // Containers created before the policy existed: `up` gives it to them.
+    for (const s of ['pgbouncer', 'etcd']) await docker.getContainer(containerOf(c, s)).update({ RestartPolicy: { Name: 'no' } });
+    expect((await upJson(c)).ok).toBe(true);
+    for (const s of ['pgbouncer', 'etcd']) expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
   });
 
   it('docker kill of PgBouncer: the monitor starts it and it serves again', async () => {
