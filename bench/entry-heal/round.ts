@@ -11,7 +11,7 @@ import { etcdAuthEnabled } from '../../lib/etcd-auth';
 import { failoverRunAfter, type FailoverRun } from '../auto-failover/round';
 import { etcdPrimaries } from '../lib/etcd';
 import { observeGroup, waitGroupHealthy } from '../lib/health';
-import { longestGap } from '../lib/writer';
+import type { NumberedWriter } from '../lib/writer';
 import { errorMessage, loadavg, now, sleep } from '../lib/util';
 import { figures, saveAcks, type ScenarioContext, type WriterFigures } from '../failover/scenarios';
 import type { LabelledWriter } from '../failover/writers';
@@ -71,6 +71,19 @@ async function monitorRecord(ctx: HealContext, service: string, since: number): 
     const a = [...s.lastActions].reverse().find((x) => (x.kind === 'start-service' || x.kind === 'recreate-service') && x.target === service && x.at >= since - 1000);
     return a ? { at: a.at, text: `${a.kind} ${a.outcome}: ${a.detail}` } : undefined;
   });
+}
+
+/** Longest time without an ack within [from, to] (the gap the kill at `to` opens is the failover's, not counted). */
+function gapBetween(w: NumberedWriter, from: number, to: number): number {
+  let best = 0;
+  let prev = from;
+  for (const a of w.acks) {
+    if (a.t < from) continue;
+    if (a.t > to) break;
+    best = Math.max(best, a.t - prev);
+    prev = a.t;
+  }
+  return Math.max(best, to - prev);
 }
 
 async function withRoundWriters<T>(ctx: HealContext, withDirect: boolean, fn: (ws: LabelledWriter[]) => Promise<T>): Promise<{ ws: LabelledWriter[]; r: T; tEnd: number }> {
@@ -185,7 +198,7 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
       'fault -> etcd answers (authenticated, primaries kept)': since(t.back, t.fault),
       "fault -> monitor's repair recorded": record && t.fault !== undefined ? record.at - t.fault : undefined,
       'fault -> monitor reads etcd again': since(t.monitorSees, t.fault),
-      'writes: longest gap while etcd was down': pgb && t.fault !== undefined && t.kill !== undefined ? longestGap(pgb, t.fault, t.kill).gapMs : undefined,
+      'writes: longest gap while etcd was down': pgb && t.fault !== undefined && t.kill !== undefined ? gapBetween(pgb, t.fault, t.kill) : undefined,
       'next failover: kill -> monitor starts it': run ? since(run.startTime, t.kill) : undefined,
       'next failover: kill -> etcd names the new primary': since(t.newPrimary, t.kill),
       'next failover: kill -> killed member streams again': since(t.streaming, t.kill),
