@@ -2,20 +2,22 @@
  * The monitor's repair of PgBouncer and etcd: a stopped container is started again, a removed one
  * re-created as provisioning creates it. Checks before it acts (a service that runs again is left
  * alone), and never needs etcd to repair etcd.
- *  - PgBouncer gets its config and auth file again before it starts (verifiers only, from the
- *    secrets file), pointing at the coordinator primary etcd names, or, when etcd does not answer,
- *    the one the monitor last knew. A failover re-points it afterwards as usual.
+ *  - A stopped PgBouncer or etcd is started as it is (`docker start`: the quickest way back).
+ *  - A re-created PgBouncer gets its config and auth file (verifiers only, from the secrets file)
+ *    before it starts, pointing at the coordinator primary etcd names, or, when etcd does not
+ *    answer, the one the monitor last knew. A failover re-points it afterwards as usual.
  *  - etcd keeps its data volume (a re-created etcd without it would lose who is primary: refused,
  *    `citusctl up` decides), hence its authentication. The activity returns once the container
  *    runs, not once etcd answers (seconds on a loaded machine): the monitor's next probes see etcd
  *    come back, and meanwhile it goes on watching and repairing what needs no etcd.
  */
+import type Docker from 'dockerode';
 import type { ClusterSpec, ImageRole } from '../common/spec';
 import { COORDINATOR_GROUP, ETCD_MEMBER, PGBOUNCER_MEMBER, containerName, networkName, volumeName } from '../common/topology';
 import type { ServiceName } from '../common/monitor-service-decisions';
 import { errMessage, withDeadline } from './bounded';
 import type { ActivityDeps } from './deps';
-import { containerState, ensureContainerRunning, ensureNetwork, imagePresent } from './docker-helpers';
+import { LABEL_CLUSTER, ensureContainerRunning, ensureNetwork, imagePresent } from './docker-helpers';
 import { fatal, notReady } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
 import { OFFLINE_IMAGES, resolveImage } from './images';
@@ -33,7 +35,7 @@ export interface HealServiceInput {
 export interface HealServiceResult {
   /** What was found: running (nothing done), stopped (started) or absent (re-created). */
   found: 'running' | 'stopped' | 'absent';
-  /** PgBouncer: the coordinator it was started pointing at, and where that came from. */
+  /** PgBouncer created: the coordinator it points at, and where that came from. */
   coordinator?: { member: string; from: 'etcd' | 'monitor' };
 }
 
@@ -61,46 +63,57 @@ export function createMonitorServiceActivities(deps: ActivityDeps) {
     throw notReady('PgBouncer repair: the coordinator primary is unknown (etcd does not answer and the monitor has not seen it yet)');
   }
 
-  async function healPgBouncer(spec: ClusterSpec, found: HealServiceResult['found'], hint: string | undefined): Promise<HealServiceResult> {
+  /**
+   * Re-created, or created but never started (a setup that stopped between creating and starting
+   * it): the config and the auth file go in first, pointing at the coordinator primary of now.
+   */
+  async function createPgBouncer(spec: ClusterSpec, hint: string | undefined): Promise<NonNullable<HealServiceResult['coordinator']>> {
     const coordinator = await coordinatorPrimary(spec, hint);
     const secrets = await deps.secrets.ensure(spec.name);
-    const image = found === 'absent' ? await imageFor(spec, 'pgbouncer') : resolveImage(spec, 'pgbouncer', deps.env);
-    if (found === 'absent') await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
+    await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
+    const image = await imageFor(spec, 'pgbouncer');
     // Files go in only when it does not run: one that came back meanwhile keeps what it serves.
     await ensureContainerRunning(deps.docker, spec.name, pgbouncerContainer(spec, image), async () => pgbouncerFiles(spec, coordinator.member, secrets));
-    return { found, coordinator };
+    return coordinator;
   }
 
-  async function healEtcd(spec: ClusterSpec, found: HealServiceResult['found']): Promise<HealServiceResult> {
-    if (found === 'absent') {
-      const volume = volumeName(spec.name, ETCD_MEMBER);
-      const exists = await deps.docker
-        .getVolume(volume)
-        .inspect()
-        .then(() => true, (e: { statusCode?: number }) => (e.statusCode === 404 ? false : Promise.reject(e)));
-      if (!exists) throw fatal('Refused', `etcd's volume ${volume} is gone with its container: a new etcd would not know who is primary; \`citusctl up\` decides`);
-      await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
-    }
-    const image = found === 'absent' ? await imageFor(spec, 'etcd') : resolveImage(spec, 'etcd', deps.env);
-    await ensureContainerRunning(deps.docker, spec.name, etcdContainer(spec, image), async () => ({}));
-    return { found };
+  async function createEtcd(spec: ClusterSpec): Promise<void> {
+    const volume = volumeName(spec.name, ETCD_MEMBER);
+    const exists = await deps.docker
+      .getVolume(volume)
+      .inspect()
+      .then(() => true, (e: { statusCode?: number }) => (e.statusCode === 404 ? false : Promise.reject(e)));
+    if (!exists) throw fatal('Refused', `etcd's volume ${volume} is gone with its container: a new etcd would not know who is primary; \`citusctl up\` decides`);
+    await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
+    await ensureContainerRunning(deps.docker, spec.name, etcdContainer(spec, await imageFor(spec, 'etcd')), async () => ({}));
   }
 
-  /** The container's state once Docker is done removing it (`docker rm -f` kills it first: the probe may see it dead). */
-  async function settledState(name: string): Promise<Awaited<ReturnType<typeof containerState>>> {
-    const removing = async () => (await deps.docker.getContainer(name).inspect().catch(() => undefined))?.State.Status === 'removing';
-    await pollUntil(async () => ((await removing()) ? undefined : true), REMOVAL_WAIT_MS, 50).catch(() => undefined);
-    return containerState(deps.docker, name);
+  /** Docker's view of the container once it is done removing it (`docker rm -f` kills it first: the probe may see it dead); undefined when gone. */
+  async function settledInspect(name: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    const inspect = () => deps.docker.getContainer(name).inspect().catch((e: { statusCode?: number }) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
+    await pollUntil(async () => ((await inspect())?.State.Status === 'removing' ? undefined : true), REMOVAL_WAIT_MS, 50).catch(() => undefined);
+    return inspect();
   }
 
   async function healService(input: HealServiceInput): Promise<HealServiceResult> {
     const { spec, service } = input;
     if (service !== PGBOUNCER_MEMBER && service !== ETCD_MEMBER) throw fatal('BadConfig', `unknown service ${String(service)}`);
     return withHeartbeat(async () => {
-      const state = await settledState(containerName(spec.name, service));
-      if (state === 'running') return { found: 'running' };
-      const found = state === 'absent' ? 'absent' : 'stopped';
-      return service === PGBOUNCER_MEMBER ? healPgBouncer(spec, found, input.coordinator) : healEtcd(spec, found);
+      const name = containerName(spec.name, service);
+      const info = await settledInspect(name);
+      if (!info) return service === PGBOUNCER_MEMBER ? { found: 'absent', coordinator: await createPgBouncer(spec, input.coordinator) } : (await createEtcd(spec), { found: 'absent' });
+      if (info.Config.Labels?.[LABEL_CLUSTER] !== spec.name) throw fatal('Conflict', `container "${name}" exists but does not belong to citusctl cluster "${spec.name}"; remove or rename it`);
+      if (info.State.Running) return { found: 'running' };
+      if (service === PGBOUNCER_MEMBER && info.State.Status === 'created') return { found: 'stopped', coordinator: await createPgBouncer(spec, input.coordinator) };
+      // Stopped after it ran: a plain start, the quickest way back. Its files are what citusctl last
+      // wrote; a coordinator failover meanwhile re-points it itself (and starts it if it is down).
+      await deps.docker
+        .getContainer(name)
+        .start()
+        .catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 304) throw e; // 304: already started
+        });
+      return { found: 'stopped' };
     });
   }
 

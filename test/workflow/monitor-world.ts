@@ -175,7 +175,7 @@ export function worldActivities(world: World, specInput: ClusterSpecInput, scena
       monitorCalls.push({ name: 'healService', input: { service, coordinator } });
       const was = world.services[service];
       world.services[service] = 'running';
-      return { found: was === 'running' ? 'running' : was === 'absent' ? 'absent' : 'stopped', ...(service === 'pgbouncer' && coordinator ? { coordinator: { member: coordinator, from: 'monitor' as const } } : {}) };
+      return { found: was === 'running' ? 'running' : was === 'absent' ? 'absent' : 'stopped', ...(service === 'pgbouncer' && was === 'absent' && coordinator ? { coordinator: { member: coordinator, from: 'monitor' as const } } : {}) };
     },
     async setGroupDurability({ group, primary, mode, reason }) {
       monitorCalls.push({ name: 'setGroupDurability', input: { group, mode } });
