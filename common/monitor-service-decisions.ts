@@ -30,7 +30,11 @@ export type ServiceAction = {
 
 export interface ServiceDecision {
   actions: ServiceAction[];
-  /** Docker's word on each service's container: status, and change detection (whether it answers is etcdOk/pgbouncerOk). */
+  /**
+   * Docker's word on each service's container, or `unreachable` when it runs but does not answer:
+   * for status, and for change detection (the probe returns when one changes, so the monitor's
+   * status follows etcd coming back at once, not at the end of the probe's period).
+   */
   words: Partial<Record<ServiceName, string>>;
   notes: string[];
 }
@@ -48,7 +52,8 @@ export function decideServices(obs: ClusterObservation | undefined, opts: { main
   if (!obs?.services) return out; // an observation from before services were watched
   for (const service of SERVICES) {
     const container = obs.services[service];
-    out.words[service] = container;
+    const answers = service === PGBOUNCER_MEMBER ? obs.pgbouncer.ok : obs.etcd.ok;
+    out.words[service] = container === 'running' && !answers ? 'unreachable' : container;
     const kind = container === 'absent' ? 'recreate-service' : STOPPED.includes(container) ? 'start-service' : undefined;
     if (!kind) continue;
     if (opts.maintenance) {

@@ -125,9 +125,12 @@ describe('decideServices: Docker says a service is down', () => {
     expect(decideCluster(only, ctx()).actions).toEqual([{ kind: 'start-service', group: 'pgbouncer', member: 'pgbouncer', reason: "pgbouncer's container is exited" }]);
   });
 
-  test('the signature changes with a service\'s container, so the probe reports it', () => {
-    const sig = (pgbouncer: ContainerStatus) => decisionSignature(decideCluster(history(round(500, { pgbouncer })), ctx({ notBefore: { 'start-service:pgbouncer': 10_000 } })));
+  test('the signature changes with a service\'s container, and when a running one stops or starts answering, so the probe reports it', () => {
+    const sig = (pgbouncer: ContainerStatus, etcdAnswers = true) => decisionSignature(decideCluster(history(round(500, { pgbouncer }, etcdAnswers)), ctx({ notBefore: { 'start-service:pgbouncer': 10_000 } })));
     expect(sig('running')).not.toBe(sig('exited'));
     expect(sig('exited')).toBe(sig('exited'));
+    expect(sig('running', false)).not.toBe(sig('running', true)); // etcd back: status follows at once
+    expect(decideCluster(history(round(500, { etcd: 'running' }, false)), ctx()).services?.words).toEqual({ pgbouncer: 'running', etcd: 'unreachable' });
+    expect(decideCluster(history(round(500, { etcd: 'running', pgbouncer: 'exited' })), ctx()).services?.words).toEqual({ pgbouncer: 'exited', etcd: 'running' });
   });
 });
