@@ -135,6 +135,14 @@ export async function ensureContainerRunning(
   return { created };
 }
 
+/** Sets a container's restart policy when it has another (`docker update --restart`). */
+export async function ensureRestartPolicy(docker: Docker, name: string, policy: string): Promise<{ changed: boolean }> {
+  const info = await docker.getContainer(name).inspect();
+  if (info.HostConfig.RestartPolicy?.Name === policy) return { changed: false };
+  await docker.getContainer(name).update({ RestartPolicy: { Name: policy } });
+  return { changed: true };
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;

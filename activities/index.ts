@@ -16,6 +16,7 @@ import { createMemberStateActivities } from './member-state';
 import { createMonitorProbeActivities } from './monitor-probe';
 import { createMonitorActionActivities } from './monitor-actions';
 import { createMonitorRecreateActivities } from './monitor-recreate';
+import { createMonitorServiceActivities } from './monitor-services';
 import { createHealthActivities } from './health';
 import { createResolveImagesActivities } from './resolve-images';
 import { createClusterSpecActivities } from './cluster-spec';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitorProbeActivities(deps),
     ...createMonitorActionActivities(deps),
     ...createMonitorRecreateActivities(deps),
+    ...createMonitorServiceActivities(deps),
     ...createHealthActivities(deps),
     ...createResolveImagesActivities(deps),
     ...createClusterSpecActivities(deps),

@@ -13,8 +13,9 @@ import { decideCluster, decisionSignature, type ClusterDecision, type DecisionCo
 import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../common/monitor-observation';
 import type { MemberStateName } from '../common/member-state';
 import type { ClusterSpec } from '../common/spec';
-import { SUPERUSER, containerName, groupsOf } from '../common/topology';
+import { ETCD_MEMBER, PGBOUNCER_MEMBER, SUPERUSER, containerName, groupsOf } from '../common/topology';
 import { errMessage, observeContainer, withDeadline } from './bounded';
+import { watchContainerEvents, type ContainerEvents } from './container-events';
 import type { ActivityDeps } from './deps';
 import { probeMemberSql } from '../lib/postgres';
 import { storeOf } from './store';
@@ -90,7 +91,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   /** One probe round of the whole cluster. */
   async function observeCluster(spec: ClusterSpec, password: string): Promise<ClusterObservation> {
     const at = Date.now();
-    const [etcd, pgbouncer, members] = await Promise.all([
+    const [etcd, pgbouncer, members, services] = await Promise.all([
       withDeadline(observeEtcd(spec), 1500, 'etcd').then(
         (v) => ({ ok: true as const, ...v }),
         (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
@@ -100,6 +101,8 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
         (err: unknown) => ({ ok: false, error: errMessage(err) }),
       ),
       Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at))),
+      // Docker's word on the services: what the monitor repairs them from, whether etcd answers or not.
+      Promise.all([containerStatus(spec, PGBOUNCER_MEMBER), containerStatus(spec, ETCD_MEMBER)]).then(([pgbouncer, etcd]) => ({ pgbouncer, etcd })),
     ]);
     const byName: Record<string, MemberObservation> = {};
     for (const m of members) byName[m.member] = etcd.ok && etcd.states[m.member] ? { ...m, state: etcd.states[m.member] } : m;
@@ -107,6 +110,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       at,
       etcd: etcd.ok ? { ok: true } : { ok: false, error: etcd.error },
       pgbouncer,
+      services,
       ...(etcd.ok ? { primaries: etcd.primaries } : {}),
       locks: etcd.ok ? etcd.locks : {},
       durability: etcd.ok ? etcd.durability : {},
@@ -115,6 +119,16 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   }
 
   async function monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {
+    // A container of the cluster dying or being removed ends the wait for the next round at once.
+    const events = watchContainerEvents(deps.docker, input.spec.name);
+    try {
+      return await probeUntilDue(input, events);
+    } finally {
+      events.close();
+    }
+  }
+
+  async function probeUntilDue(input: MonitorProbeInput, events: ContainerEvents): Promise<MonitorProbeResult> {
     const ctx = Context.current();
     const { spec, context } = input;
     const resumed = ctx.info.heartbeatDetails as { history?: ProbeHistory } | undefined;
@@ -138,7 +152,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       if (signature !== input.signature) return result('change');
       if (Date.now() >= until) return result('period');
       // Cancelled (the workflow's state changed, or the worker shuts down): CancelledFailure.
-      await ctx.sleep(Math.max(0, interval - (Date.now() - started)));
+      await Promise.race([ctx.sleep(Math.max(0, interval - (Date.now() - started))), events.next()]);
     }
   }
 

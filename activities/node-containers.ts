@@ -55,6 +55,14 @@ export function postgresContainer(spec: ClusterSpec, member: MemberSpec, image: 
   };
 }
 
+/**
+ * PgBouncer and etcd restart by Docker's policy when their process dies inside the container and
+ * when the Docker daemon restarts; a `docker kill` or `docker stop` counts as a manual stop that
+ * no policy undoes (the monitor starts them again). Not on PostgreSQL members: whether a member may
+ * run is decided by its member state and the failover's fencing, never by Docker.
+ */
+export const SERVICE_RESTART_POLICY = 'unless-stopped';
+
 export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
   const { ExposedPorts, PortBindings } = publish(`${PGBOUNCER_PORT}/tcp`, spec.pgbouncer.port);
   return {
@@ -65,7 +73,7 @@ export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.Con
     Entrypoint: ['/bin/sh', '-c', 'exec pgbouncer /citusctl/pgbouncer.ini'],
     Cmd: [],
     ExposedPorts,
-    HostConfig: { PortBindings, NetworkMode: networkName(spec.name) },
+    HostConfig: { PortBindings, NetworkMode: networkName(spec.name), RestartPolicy: { Name: SERVICE_RESTART_POLICY } },
     ...networking(spec.name, PGBOUNCER_MEMBER),
   };
 }
@@ -94,6 +102,7 @@ export function etcdContainer(spec: ClusterSpec, image: string): Docker.Containe
       PortBindings,
       NetworkMode: networkName(spec.name),
       Mounts: [{ Type: 'volume', Source: volumeName(spec.name, ETCD_MEMBER), Target: ETCD_DATA_DIR }],
+      RestartPolicy: { Name: SERVICE_RESTART_POLICY },
     },
     ...networking(spec.name, ETCD_MEMBER),
   };

@@ -1,13 +1,13 @@
 /** Provision: network, volumes and containers, each created only if absent (check, then act). */
 import type { ClusterSpec } from '../common/spec';
-import { ETCD_MEMBER, PGBOUNCER_MEMBER, networkName, volumeName } from '../common/topology';
+import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName, networkName, volumeName } from '../common/topology';
 import type { ActivityDeps } from './deps';
-import { ensureContainerRunning, ensureNetwork, ensureVolume, imagePresent } from './docker-helpers';
+import { ensureContainerRunning, ensureNetwork, ensureRestartPolicy, ensureVolume, imagePresent } from './docker-helpers';
 import { EtcdCredentialsRejected, secureEtcd, type SecureOutcome } from '../lib/etcd-auth';
 import { fatal, notReady } from './errors';
 import { pollUntil, withHeartbeat } from './heartbeat';
 import { resolveImages, ROLES, IMAGE_ENV } from './images';
-import { etcdContainer, labelsFor, pgbouncerContainer, postgresContainer } from './node-containers';
+import { SERVICE_RESTART_POLICY, etcdContainer, labelsFor, pgbouncerContainer, postgresContainer } from './node-containers';
 import { postgresFiles } from './postgres-config';
 
 export interface ProvisionResult {
@@ -44,10 +44,12 @@ export function createProvisionActivities(deps: ActivityDeps) {
       created.sort((a, b) => spec.members.findIndex((m) => m.name === a) - spec.members.findIndex((m) => m.name === b));
       await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
       if ((await ensureContainerRunning(docker, spec.name, etcdContainer(spec, images.etcd), async () => ({}))).created) created.push(ETCD_MEMBER);
+      await ensureRestartPolicy(docker, containerName(spec.name, ETCD_MEMBER), SERVICE_RESTART_POLICY); // containers created before it had one
       // Before anything else uses etcd (readiness is its first reader); a no-op once done.
       await secureClusterEtcd(spec, secrets.etcdRootPassword);
       // PgBouncer is created here but configured and started by its own step, once the coordinator serves.
       if ((await ensureContainerRunning(docker, spec.name, pgbouncerContainer(spec, images.pgbouncer), async () => ({}), false)).created) created.push(PGBOUNCER_MEMBER);
+      await ensureRestartPolicy(docker, containerName(spec.name, PGBOUNCER_MEMBER), SERVICE_RESTART_POLICY);
       return { network: networkName(spec.name), subnet, created };
     });
   }

@@ -6,6 +6,8 @@
  * acts) reach the same answer.
  */
 import { CONTAINER_DOWN, streamsFrom, type GroupTrack, type MemberObservation, type MemberTrack, type ProbeHistory } from './monitor-observation';
+import { decideServices, type ServiceAction, type ServiceDecision } from './monitor-service-decisions';
+import { COORDINATOR_GROUP } from './names';
 
 export interface MonitorThresholds {
   /** Probe every member this often. */
@@ -144,7 +146,8 @@ export type MonitorAction =
   | { kind: 'recreate'; group: string; member: string; reason: string }
   | { kind: 'rejoin'; group: string; member: string; reason: string }
   | { kind: 'cancel-rejoin'; group: string; member: string; reason: string }
-  | { kind: 'durability'; group: string; primary: string; mode: 'synchronous' | 'async'; reason: string };
+  | { kind: 'durability'; group: string; primary: string; mode: 'synchronous' | 'async'; reason: string }
+  | ServiceAction;
 
 /** One key per thing that can be done, for backoff. */
 export const actionKey = (a: Pick<MonitorAction, 'kind' | 'group'> & { member?: string }) => (a.kind === 'failover' || a.kind === 'durability' ? `${a.kind}:${a.group}` : `${a.kind}:${a.member}`);
@@ -161,6 +164,8 @@ export interface ClusterDecision {
   at: number;
   actions: MonitorAction[];
   groups: Record<string, GroupStatus>;
+  /** PgBouncer and etcd: one word each, and why nothing is done about one that is down. */
+  services?: Omit<ServiceDecision, 'actions'>;
 }
 
 /** A member's one-word health, for status and for noticing change. */
@@ -276,13 +281,16 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
       }
     }
   }
-  return { at, actions, groups };
+  // First: every client goes through PgBouncer, and each group's repairs wait for etcd.
+  const { actions: serviceActions, ...services } = decideServices(obs, { maintenance: ctx.maintenance.cluster, coordinator: h.primaries[COORDINATOR_GROUP], notBefore: ctx.notBefore });
+  return { at, actions: [...serviceActions, ...actions], groups, services };
 }
 
 /** What changed between two decisions, in a form that ignores timings: a new action or health word. */
 export function decisionSignature(d: ClusterDecision): string {
   const words = Object.entries(d.groups).map(([g, s]) => `${g}:${s.primary}:${s.primaryState}:${Object.entries(s.members).map(([m, w]) => `${m}=${w}`).join(',')}`);
-  return [...words, ...d.actions.map((a) => actionKey(a))].join('|');
+  const services = Object.entries(d.services?.words ?? {}).map(([n, w]) => `${n}=${w}`);
+  return [...words, ...services, ...d.actions.map((a) => actionKey(a))].join('|');
 }
 
 /** Wait before trying an action again after `failures` consecutive failures: 10 s doubling, at most 5 min. */

@@ -52,6 +52,8 @@ export interface ClusterObservation {
   at: number;
   etcd: { ok: boolean; error?: string };
   pgbouncer: { ok: boolean; error?: string };
+  /** Docker's word on the PgBouncer and etcd containers (absent from observations made before they were watched). */
+  services?: { pgbouncer: ContainerStatus; etcd: ContainerStatus };
   /** group -> live primary, from etcd (absent when etcd did not answer). */
   primaries?: Record<string, string>;
   /** group -> owner (`<workflowId>/<runId>`) of the group's etcd lock, for the locks held now. */

@@ -48,7 +48,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { MaintenanceRecord } from '../activities/monitor-actions';
-import { DEFAULT_THRESHOLDS, actionKey, backoffMs, decideCluster, type DecisionContext, type FailoverPolicy, type GroupStatus, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
+import { DEFAULT_THRESHOLDS, actionKey, type ClusterDecision, backoffMs, decideCluster, type DecisionContext, type FailoverPolicy, type GroupStatus, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
 import { checkedInput } from './checked-input';
@@ -118,6 +118,8 @@ export interface MonitorStatus {
   etcdOk?: boolean;
   pgbouncerOk?: boolean;
   groups: Record<string, GroupStatus>;
+  /** PgBouncer's and etcd's containers as Docker reports them, and why one down is left alone. */
+  services?: ClusterDecision['services'];
   inFlight: { failovers: Record<string, string>; rejoins: Record<string, string> };
   lastActions: ActionRecord[];
   lastError?: string;
@@ -346,6 +348,18 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
         }
         return;
       }
+      case 'start-service':
+      case 'recreate-service': {
+        try {
+          const r = await quick.healService({ spec: s, service: a.member, ...(a.coordinator ? { coordinator: a.coordinator } : {}) });
+          settle(key, true, 5_000);
+          record({ kind: a.kind, target: a.member, outcome: 'done', detail: `${r.found === 'running' ? 'already running' : r.found === 'absent' ? 'container created' : 'docker start'}${r.coordinator ? ` (PgBouncer -> ${r.coordinator.member}, from ${r.coordinator.from})` : ''}: ${a.reason}` });
+        } catch (err) {
+          settle(key, false, 0);
+          record({ kind: a.kind, target: a.member, outcome: 'failed', detail: errorMessage(err) });
+        }
+        return;
+      }
       case 'durability': {
         try {
           const r = await quick.setGroupDurability({ spec: s, group: a.group, primary: a.primary, mode: a.mode, reason: a.reason });
@@ -385,6 +399,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     }
     const decision = decideCluster(history, context());
     status.groups = decision.groups;
+    status.services = decision.services;
     status.lastProbeAt = history.last ? new Date(history.last.at).toISOString() : undefined;
     status.etcdOk = history.last?.etcd.ok;
     status.pgbouncerOk = history.last?.pgbouncer.ok;

@@ -12,6 +12,7 @@ import { unfenceBlockers } from '../../common/failover-decisions';
 import { decideCluster, decisionSignature } from '../../common/monitor-decisions';
 import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation } from '../../common/monitor-observation';
 import type { MemberStateName } from '../../common/member-state';
+import type { ServiceName } from '../../common/monitor-service-decisions';
 import { parseSpec, type ClusterSpecInput } from '../../common/spec';
 import type { Primaries } from '../../common/topology';
 import { anyOneOf } from '../../lib/postgres';
@@ -34,6 +35,8 @@ export class World {
   maintenance: MaintenanceRecord | null = null;
   /** The next promotion of this member goes through, but its answer is lost and the member cannot be reached afterwards. */
   promotionAnswerLost?: string;
+  /** The PgBouncer and etcd containers; etcd answers only while its container runs. */
+  readonly services: Record<ServiceName, ContainerStatus> = { pgbouncer: 'running', etcd: 'running' };
 
   constructor(spec: ClusterSpecInput) {
     for (const m of spec.members) {
@@ -77,7 +80,17 @@ export class World {
       const replication = m.role === 'primary' ? this.streamingTo(name).map((s) => ({ name: s, state: 'streaming', syncState: this.syncNames[m.group]?.includes(`"${s}"`) ? 'quorum' : 'async', lagBytes: 0 })) : [];
       members[name] = { ...base, sql: { ok: true, ms: 2, inRecovery: m.role === 'standby', timeline: 1, receiver, replication, syncNames: m.role === 'primary' ? (this.syncNames[m.group] ?? '') : '' } };
     }
-    return { at, etcd: { ok: true }, pgbouncer: { ok: true }, primaries: { ...this.primaries }, locks: {}, durability: {}, members };
+    const etcdOk = this.services.etcd === 'running';
+    return {
+      at,
+      etcd: etcdOk ? { ok: true } : { ok: false, error: 'etcd: no answer' },
+      pgbouncer: this.services.pgbouncer === 'running' ? { ok: true } : { ok: false, error: 'connect ECONNREFUSED' },
+      services: { ...this.services },
+      ...(etcdOk ? { primaries: { ...this.primaries } } : {}),
+      locks: {},
+      durability: {},
+      members,
+    };
   }
 }
 
@@ -133,7 +146,7 @@ export function worldActivities(world: World, specInput: ClusterSpecInput, scena
     },
   }, scenario);
 
-  const monitorActs: Pick<Activities, 'monitorProbe' | 'readMaintenance' | 'recordMaintenance' | 'restartMember' | 'recreateMember' | 'setGroupDurability'> = {
+  const monitorActs: Pick<Activities, 'monitorProbe' | 'readMaintenance' | 'recordMaintenance' | 'restartMember' | 'recreateMember' | 'setGroupDurability' | 'healService'> = {
     async monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {
       monitorCalls.push({ name: 'monitorProbe', input: { context: input.context } });
       const ctx = Context.current();
@@ -173,6 +186,12 @@ export function worldActivities(world: World, specInput: ClusterSpecInput, scena
       const created = m.container === 'absent';
       Object.assign(m, { container: 'running', up: m.state !== 'fenced' });
       return { created, state: 'running' };
+    },
+    async healService({ service, coordinator }) {
+      monitorCalls.push({ name: 'healService', input: { service, coordinator } });
+      const was = world.services[service];
+      world.services[service] = 'running';
+      return { found: was === 'running' ? 'running' : was === 'absent' ? 'absent' : 'stopped', ...(service === 'pgbouncer' && was === 'absent' && coordinator ? { coordinator: { member: coordinator, from: 'monitor' as const } } : {}) };
     },
     async setGroupDurability({ group, primary, mode, reason }) {
       monitorCalls.push({ name: 'setGroupDurability', input: { group, mode } });
