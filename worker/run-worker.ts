@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } 
 import * as fs from 'node:fs';
 import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities/deps';
+import { HEARTBEAT_SEND_INTERVAL, STICKY_QUEUE_TIMEOUT } from '../common/takeover';
 import { TASK_QUEUE } from '../lib/temporal-server';
 import { WORKFLOW_BUNDLE } from './bundle-path';
 
@@ -28,6 +29,9 @@ export async function createWorker(opts: { address: string; namespace: string; d
     identity: opts.identity,
     activities: createActivities(opts.deps),
     ...workflowSource,
+    // A dead worker's work moves on in seconds (common/takeover.ts).
+    stickyQueueScheduleToStartTimeout: STICKY_QUEUE_TIMEOUT,
+    maxHeartbeatThrottleInterval: HEARTBEAT_SEND_INTERVAL,
   });
   return { worker, connection };
 }

@@ -45,6 +45,7 @@ import { DEFAULT_THRESHOLDS, actionKey, backoffMs, decideCluster, type DecisionC
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
 import { specFor } from './cluster-input';
+import { WORKFLOW_TASK_TIMEOUT } from '../common/takeover';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { failoverWorkflowId, rejoinWorkflowId } from '../common/workflow-ids';
 import { validation } from './activity-proxies';
@@ -227,7 +228,8 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     notBefore: carry.notBefore,
     thresholds,
   });
-  const childOptions = { parentClosePolicy: ParentClosePolicy.ABANDON, cancellationType: ChildWorkflowCancellationType.ABANDON, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE };
+  // A short workflow task timeout: a failover's task in flight on a worker that died is retried in seconds (common/takeover.ts).
+  const childOptions = { parentClosePolicy: ParentClosePolicy.ABANDON, cancellationType: ChildWorkflowCancellationType.ABANDON, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE, workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT };
   const alreadyRunning = (key: string, id: string) => {
     // Started by someone else (an operator's CLI): its lock keeps the group safe; look again later.
     carry.notBefore[key] = Date.now() + 30_000;
