@@ -5,7 +5,7 @@
  */
 import type { ClusterSpec } from '../common/spec';
 import { stateDir } from '../lib/state-dir';
-import { supervisedWorkerState, workerLog } from '../lib/supervised-worker-files';
+import { pidAlive, supervisedWorkerState, workerLog } from '../lib/supervised-worker-files';
 import type { MonitorStatus } from '../workflows/monitor';
 import { monitorId } from './monitor';
 import { connectForCleanup } from './temporal-client';
@@ -16,6 +16,8 @@ export interface WorkerStatus {
   supervised: boolean;
   supervisorPid?: number;
   workerPid?: number;
+  /** The standby worker process (loaded, not polling): it takes over when the polling one dies. */
+  standbyPid?: number;
   /** The worker polls the task queues now. */
   polling: boolean;
   restarts?: number;
@@ -39,6 +41,7 @@ export function workerStatus(root: string): WorkerStatus {
     supervised: !!s.supervisor,
     supervisorPid: s.supervisor?.pid,
     workerPid: s.worker?.pid,
+    standbyPid: s.supervisor?.standbyPid && pidAlive(s.supervisor.standbyPid) ? s.supervisor.standbyPid : undefined,
     polling: !!s.worker,
     restarts: s.supervisor?.restarts,
     since: s.worker?.startedAt,

@@ -4,7 +4,7 @@ import type { ControlPlaneStatus } from './status-control-plane';
 export function controlPlaneLines(cp: ControlPlaneStatus): string[] {
   const w = cp.worker;
   const worker = w.polling
-    ? `worker: supervised, polling (pid ${w.workerPid}, supervisor ${w.supervisorPid}, ${w.restarts ?? 0} restarts, since ${w.since})${w.metricsUrl ? `, metrics ${w.metricsUrl}` : ''}`
+    ? `worker: supervised, polling (pid ${w.workerPid}, ${w.standbyPid ? `standby ${w.standbyPid}` : 'no standby yet'}, supervisor ${w.supervisorPid}, ${w.restarts ?? 0} restarts, since ${w.since})${w.metricsUrl ? `, metrics ${w.metricsUrl}` : ''}`
     : w.supervised
       ? `worker: supervisor ${w.supervisorPid} runs, worker (re)starting; log ${w.log}`
       : 'worker: no supervised worker (`citusctl up` starts it; or run `citusctl worker`)';

@@ -109,7 +109,7 @@ export async function autoFailoverRound(ctx: AutoContext, group: string, i: numb
               'failover started -> worker(s) killed': kill ? kill.killedAt - kill.failoverStartedAt : undefined,
               'kill -> etcd names the new primary': kill && newPrimaryAt !== undefined ? newPrimaryAt - kill.killedAt : undefined,
               'kill -> another worker takes up the failover': takeover?.firstWorkAfterKillMs,
-              'kill -> first activity retried (handed back / timed out)': takeover?.retriedActivities[0]?.retriedAfterKillMs,
+              'kill -> dead worker\'s activity runs again': takeover?.retriedActivities.find((a) => /died|timeout/i.test(a.failure))?.retriedAfterKillMs,
               'workflow task timeouts after the kill (total wait)': takeover ? takeover.workflowTaskTimeouts.reduce((t, w) => t + w.waitedMs, 0) : undefined,
               'longest workflow task of the failover': takeover?.longestWorkflowTaskMs,
               'kill -> another worker process polls': kill && replaced.polls !== undefined ? replaced.polls - kill.killedAt : undefined,

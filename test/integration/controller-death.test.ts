@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MonitorStatus } from '../../workflows';
 import { citusVersion, destroyCluster, layout, logCitus, makeCluster, upJson, withMonitor, alive } from './support/cluster';
-import { acquireRunLock, connectOutcome, distNodesOn, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+import { acquireRunLock, cliJson, connectOutcome, distNodesOn, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
 
@@ -79,6 +79,8 @@ describe('the supervised worker dies: a standby takes over and the failover comp
     const active = activePid()!;
     expect(alive(active)).toBe(true);
     expect(standby).not.toBe(active);
+    const st = await cliJson<{ controlPlane: { worker: { workerPid: number; standbyPid?: number } } }>(c, ['status']);
+    expect(st.controlPlane.worker).toMatchObject({ workerPid: active, standbyPid: standby });
     // The standby is loaded but polls nothing: only the active worker's identity polls.
     const polling = await pollers('citusctl-monitor');
     expect(polling.has(`citusctl-worker@${active}`)).toBe(true);
