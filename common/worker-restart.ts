@@ -12,10 +12,11 @@ export const RESTART_POLICY = {
   /** ...up to this. */
   maxDelayMs: 15_000,
   /**
-   * After a takeover the new standby waits at least this long: loading it takes a CPU-second, which
-   * the new active worker needs for the failover it is most likely finishing right now.
+   * After a takeover the new standby waits at least this long: loading it takes a CPU-second (several
+   * on a busy machine), which the new active worker needs for the failover it is most likely
+   * finishing right now. A second death within this window restarts a worker (the old way).
    */
-  standbyAfterTakeoverMs: 2_000,
+  standbyAfterTakeoverMs: 10_000,
 } as const;
 
 export type WorkerRole = 'active' | 'standby';

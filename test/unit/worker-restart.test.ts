@@ -32,7 +32,9 @@ describe('planAfterExit', () => {
   test('even a worker that keeps dying young is taken over at once; only its replacement backs off', () => {
     const plan = planAfterExit({ role: 'active', ranMs: 50, previousDelayMs: 4_000, standbyRunning: true });
     expect(plan.promoteStandby).toBe(true);
-    expect(plan.startDelayMs).toBe(8_000);
+    expect(plan.startDelayMs).toBe(Math.max(8_000, standbyAfterTakeoverMs));
+    const later = planAfterExit({ role: 'active', ranMs: 50, previousDelayMs: maxDelayMs, standbyRunning: true });
+    expect(later).toEqual({ promoteStandby: true, startRole: 'standby', startDelayMs: Math.max(maxDelayMs, standbyAfterTakeoverMs) });
   });
   test('the active worker dies with no standby: a new active one, at once after a stable run', () => {
     expect(planAfterExit({ role: 'active', ranMs: stableMs, previousDelayMs: 0, standbyRunning: false })).toEqual({ promoteStandby: false, startRole: 'active', startDelayMs: 0 });
