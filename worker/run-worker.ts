@@ -32,9 +32,10 @@ export async function createWorker(opts: { address: string; namespace: string; d
     // A dead worker's work moves on in seconds (common/takeover.ts).
     stickyQueueScheduleToStartTimeout: STICKY_QUEUE_TIMEOUT,
     maxHeartbeatThrottleInterval: HEARTBEAT_SEND_INTERVAL,
-    // Two workflow threads: a worker that takes over replays the monitor's long history (seconds on
-    // a busy machine), and the failover the monitor started must not wait behind it on one thread.
-    workflowThreadPoolSize: 2,
+    // The resident worker (the monitor's queue) gets two workflow threads: one that takes over replays
+    // the monitor's long history (seconds on a busy machine), and the failover the monitor started
+    // must not wait behind it. The CLI's queue keeps one (each thread loads the bundle at start).
+    workflowThreadPoolSize: (opts.taskQueue ?? TASK_QUEUE) === TASK_QUEUE ? 1 : 2,
   });
   return { worker, connection };
 }
