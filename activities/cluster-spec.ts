@@ -25,7 +25,7 @@ export function createClusterSpecActivities(deps: ActivityDeps) {
 
   /** Idempotent: each copy is written only when it differs. */
   async function storeClusterSpec(spec: ClusterSpec): Promise<StoreClusterSpecResult> {
-    // etcd's dial and call deadlines together can pass the 10 s heartbeat timeout of its proxy.
+    // etcd's dial and call deadlines together can pass the heartbeat timeout of its proxy.
     return withHeartbeat(async () => {
       const file = await writeClusterSpec(root(), spec.name, spec);
       let etcd: boolean;
@@ -39,6 +39,10 @@ export function createClusterSpecActivities(deps: ActivityDeps) {
   }
 
   async function loadClusterSpec(input: { cluster: string }): Promise<ClusterSpec> {
+    return withHeartbeat(() => readStoredSpec(input));
+  }
+
+  async function readStoredSpec(input: { cluster: string }): Promise<ClusterSpec> {
     const cluster = input?.cluster;
     if (typeof cluster !== 'string' || !CLUSTER_NAME.test(cluster)) {
       throw fatal('BadConfig', `cluster: ${JSON.stringify(cluster)} is not a cluster name (1-31 characters of a-z, 0-9 and "-", starting with a letter)`);

@@ -41,7 +41,7 @@ export function createLockActivities(deps: ActivityDeps) {
    * lease expired (TTL 0) or the key names someone else; a retryable error when etcd is unreachable.
    */
   async function renewGroupLock(input: { spec: ClusterSpec; group: string; owner: string; lease: string }): Promise<{ ttl: number }> {
-    // Two etcd calls, each with a 5 s deadline: together longer than the 10 s heartbeat timeout.
+    // Two etcd calls, each with a 5 s deadline: together longer than the heartbeat timeout.
     return withHeartbeat(async () => {
       let ttl: number;
       let held: LockHolder | null;
@@ -60,11 +60,13 @@ export function createLockActivities(deps: ActivityDeps) {
 
   /** Deletes the key only if it is still ours, in one transaction; then revokes the lease. */
   async function releaseGroupLock(input: { spec: ClusterSpec; group: string; owner: string }): Promise<{ released: boolean }> {
-    try {
-      return { released: await storeOf(deps, input.spec).releaseLock(input.group, input.owner) };
-    } catch (err) {
-      throw notReady(`releasing the lock of ${input.group}: ${(err as Error).message}`);
-    }
+    return withHeartbeat(async () => {
+      try {
+        return { released: await storeOf(deps, input.spec).releaseLock(input.group, input.owner) };
+      } catch (err) {
+        throw notReady(`releasing the lock of ${input.group}: ${(err as Error).message}`);
+      }
+    });
   }
 
   return { acquireGroupLock, renewGroupLock, releaseGroupLock };

@@ -71,8 +71,13 @@ export function createEtcdActivities(deps: ActivityDeps) {
       const current = await store.livePrimary(group);
       let recorded = false;
       if (current !== input.newPrimary) {
-        if (!(await store.swapPrimary(group, current === null ? null : input.oldPrimary, input.newPrimary))) throw fatal('Conflict', `etcd says ${current} is the primary of ${group}, not ${input.oldPrimary}: another orchestrator acted`);
-        recorded = true;
+        if (await store.swapPrimary(group, current === null ? null : input.oldPrimary, input.newPrimary)) recorded = true;
+        else {
+          // A swap that lost the race to the same change (an earlier attempt of this step, still
+          // running after a false heartbeat timeout) is done; any other value is someone else's.
+          const after = await store.livePrimary(group);
+          if (after !== input.newPrimary) throw fatal('Conflict', `etcd says ${after} is the primary of ${group}, not ${input.oldPrimary}: another orchestrator acted`);
+        }
       }
       if (input.event) {
         const doc = { at: new Date().toISOString(), group, from: input.oldPrimary, to: input.newPrimary, ...input.event };

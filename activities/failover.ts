@@ -188,7 +188,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
 
   /** After a coordinator failover the new coordinator's own metadata still names the old one. */
   async function pointCoordinatorAt(input: { spec: ClusterSpec; newCoordinator: string }): Promise<{ updated: boolean }> {
-    // On the critical proxy (5 s heartbeat timeout): citus_set_coordinator_host syncs metadata to the workers.
+    // On the critical proxy (short heartbeat timeout): citus_set_coordinator_host syncs metadata to the workers.
     return withHeartbeat(async () => {
       try {
         return await onMember(input.spec, input.newCoordinator, async (c) => {

@@ -5,6 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { CITUS_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { withHeartbeat } from './heartbeat';
 
 export function createSearchAttributeActivities() {
   let registered = false; // once registered, they stay: later calls skip the round trip
@@ -12,7 +13,7 @@ export function createSearchAttributeActivities() {
   async function searchAttributesRegistered(): Promise<boolean> {
     if (registered) return true;
     const { client, info } = Context.current();
-    const r = await client.connection.operatorService.listSearchAttributes({ namespace: info.workflowNamespace });
+    const r = await withHeartbeat(() => client.connection.operatorService.listSearchAttributes({ namespace: info.workflowNamespace }));
     const custom = r.customAttributes ?? {};
     registered = Object.keys(CITUS_SEARCH_ATTRIBUTES).every((name) => name in custom);
     return registered;

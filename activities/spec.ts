@@ -3,17 +3,20 @@ import type { ClusterSpec } from '../common/spec';
 import { SpecError, parseSpec } from '../common/spec';
 import type { ActivityDeps } from './deps';
 import { fatal } from './errors';
+import { withHeartbeat } from './heartbeat';
 
 export function createSpecActivities(deps: ActivityDeps) {
   async function validateSpec(input: unknown): Promise<ClusterSpec> {
-    try {
-      const spec = parseSpec(input);
-      await deps.secrets.ensure(spec.name); // generated once, never passed through the workflow
-      return spec;
-    } catch (err) {
-      if (err instanceof SpecError) throw fatal('BadConfig', err.message, { problems: err.problems });
-      throw err;
-    }
+    return withHeartbeat(async () => {
+      try {
+        const spec = parseSpec(input);
+        await deps.secrets.ensure(spec.name); // generated once, never passed through the workflow
+        return spec;
+      } catch (err) {
+        if (err instanceof SpecError) throw fatal('BadConfig', err.message, { problems: err.problems });
+        throw err;
+      }
+    });
   }
   return { validateSpec };
 }

@@ -6,6 +6,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import type { Worker } from '@temporalio/worker';
 import { setMaxListeners } from 'node:events';
 import type { Progress } from '../common/progress';
+import { WORKFLOW_TASK_TIMEOUT } from '../common/takeover';
 import { stateDir } from '../lib/state-dir';
 import { TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
 import { abortableQuery, followWorkflow } from './follow-workflow';
@@ -89,6 +90,7 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
       args: opts.args,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT, // a task in flight on a worker that died is retried in seconds
       ...tags, // CitusCluster / CitusGroup, so the UI filters by cluster or group
       staticSummary: `${opts.workflowType} ${opts.workflowId} (citusctl CLI)`,
     });

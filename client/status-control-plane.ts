@@ -11,7 +11,7 @@ import { buildOfMonitorQueue } from '../common/task-queues';
 import { queuePolled } from '../lib/monitor-handoff';
 import { stuckClusterWorkflows } from '../lib/cluster-workflow-list';
 import { stateDir } from '../lib/state-dir';
-import { supervisedWorkerState, workerLog } from '../lib/supervised-worker-files';
+import { pidAlive, supervisedWorkerState, workerLog } from '../lib/supervised-worker-files';
 import { workflowBuild } from '../worker/build-id';
 import type { MonitorStatus } from '../workflows/monitor';
 import { monitorId } from './monitor';
@@ -24,6 +24,8 @@ export interface WorkerStatus {
   supervised: boolean;
   supervisorPid?: number;
   workerPid?: number;
+  /** The standby worker process (loaded, not polling): it takes over when the polling one dies. */
+  standbyPid?: number;
   /** The worker polls the task queues now. */
   polling: boolean;
   restarts?: number;
@@ -61,6 +63,7 @@ export function workerStatus(root: string): WorkerStatus {
     supervised: !!s.supervisor,
     supervisorPid: s.supervisor?.pid,
     workerPid: s.worker?.pid,
+    standbyPid: s.supervisor?.standbyPid && pidAlive(s.supervisor.standbyPid) ? s.supervisor.standbyPid : undefined,
     polling: !!s.worker,
     restarts: s.supervisor?.restarts,
     since: s.worker?.startedAt,

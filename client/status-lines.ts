@@ -11,7 +11,7 @@ function stuckLines(cp: ControlPlaneStatus): string[] {
 export function controlPlaneLines(cp: ControlPlaneStatus): string[] {
   const w = cp.worker;
   const worker = w.polling
-    ? `worker: supervised, polling (pid ${w.workerPid}, supervisor ${w.supervisorPid}, ${w.restarts ?? 0} restarts, since ${w.since}${w.build ? `, build ${w.build}` : ''})${w.metricsUrl ? `, metrics ${w.metricsUrl}` : ''}`
+    ? `worker: supervised, polling (pid ${w.workerPid}, ${w.standbyPid ? `standby ${w.standbyPid}` : 'no standby yet'}, supervisor ${w.supervisorPid}, ${w.restarts ?? 0} restarts, since ${w.since}${w.build ? `, build ${w.build}` : ''})${w.metricsUrl ? `, metrics ${w.metricsUrl}` : ''}`
     : w.supervised
       ? `worker: supervisor ${w.supervisorPid} runs, worker (re)starting; log ${w.log}`
       : 'worker: no supervised worker (`citusctl up` starts it; or run `citusctl worker`)';

@@ -72,7 +72,7 @@ export const clusterSpecSchema = z.strictObject({
   health: z.strictObject({ intervalSeconds: z.number().int().min(10).max(86_400).default(60) }).default({ intervalSeconds: 60 }),
   /**
    * The supervised worker serves Prometheus metrics on 127.0.0.1:<port>/metrics (the Temporal SDK's
-   * own worker metrics are merged in from port + 1). One worker serves every cluster of a state
+   * own worker metrics are merged in). One worker serves every cluster of a state
    * directory: the first `up` that starts it picks the port.
    */
   metrics: z.strictObject({ port: z.number().int().min(1024).max(65_534).default(9464) }).default({ port: 9464 }),

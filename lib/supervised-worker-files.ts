@@ -1,6 +1,6 @@
 /**
  * The supervised long-lived worker's files in the state directory (`<state>/worker/`):
- *   supervisor.json  written by the supervisor (pid, the build it runs, since when)
+ *   supervisor.json  written by the supervisor (pid, the build it runs, since when, its standby worker)
  *   worker.json      written by the worker once it polls (pid, identity, build, task queues, since when)
  *   worker.log       both processes' output
  * The CLI reads them to know whether a warm worker polls the task queues (then it needs no
@@ -21,7 +21,12 @@ export interface SupervisorRecord {
   startedAt: string;
   /** Worker restarts since the supervisor started. */
   restarts: number;
+  /** The standby worker process: loaded, not polling, takes over when the polling one dies. */
+  standbyPid?: number;
 }
+
+/** The Temporal identity of a worker process: the supervisor finds a dead worker's tasks by it. */
+export const workerIdentity = (pid: number): string => `citusctl-worker@${pid}`;
 
 export interface WorkerRecord {
   pid: number;

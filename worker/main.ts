@@ -6,40 +6,46 @@
  * `<state>/worker/worker.json`, so a CLI command knows a warm worker is there and starts none of its
  * own, and moves the monitors of this state directory's clusters onto its build
  * (lib/monitor-handoff.ts): a running monitor never replays on code it was not started with.
+ * Started as the supervisor's standby, it loads everything and waits to take over before it serves
+ * or polls.
  */
 import { Client } from '@temporalio/client';
 import { storedClusterSpecs, storedClusters } from '../lib/cluster-spec-file';
 import { handOffMonitors } from '../lib/monitor-handoff';
 import { stateDir } from '../lib/state-dir';
-import { removeOwnRecord, workerFile, writeJson } from '../lib/supervised-worker-files';
+import { removeOwnRecord, workerFile, workerIdentity, writeJson } from '../lib/supervised-worker-files';
 import { TASK_QUEUE, ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { PrometheusMetrics } from '../lib/metrics';
 import { workflowBuild } from './build-id';
 import { createDeps } from './deps';
 import { installRuntimeWithMetrics, metricsPort, serveMetrics } from './metrics-server';
 import { createWorker } from './run-worker';
+import { tellSupervisorPolling, waitForTurn } from './standby';
 
 export async function runWorkerForever(): Promise<void> {
+  const log = (line: string) => console.error(`citusctl worker: ${line}`);
+  const turn = waitForTurn(log); // listening from the start: the supervisor may hand over while this loads
   const root = stateDir();
   const endpoint = await ensureTemporal(root);
-  const log = (line: string) => console.error(`citusctl worker: ${line}`);
   const port = metricsPort(process.env);
-  const withSdk = await installRuntimeWithMetrics(port, log);
+  const sdkPort = await installRuntimeWithMetrics(log);
   const metrics = new PrometheusMetrics();
   // Counters of every cluster set up here exist at 0 from the start, before any failover is recorded.
   for (const spec of storedClusterSpecs(root)) metrics.clusterKnown(spec);
-  const metricsUrl = await serveMetrics(metrics, port, withSdk, log);
   const deps = createDeps(process.env, metrics);
-  const identity = `citusctl-worker@${process.pid}`;
+  const identity = workerIdentity(process.pid);
   const build = workflowBuild(process.env);
   const monitorQueue = monitorTaskQueue(build);
   const { worker, connection } = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity });
   const monitorWorker = (await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: monitorQueue, connection })).worker;
+  await turn;
+  const metricsUrl = await serveMetrics(metrics, port, sdkPort, log);
   log(`build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
   try {
     // Either ending (SIGINT/SIGTERM, for which the SDK installs the handlers, or a fatal error) stops both.
     const running = Promise.all([worker.run().finally(() => stopOther(monitorWorker)), monitorWorker.run().finally(() => stopOther(worker))]);
     writeJson(workerFile(root), { pid: process.pid, identity, build, taskQueues: [TASK_QUEUE, monitorQueue], startedAt: new Date().toISOString(), ...(metricsUrl ? { metricsUrl } : {}) });
+    tellSupervisorPolling();
     void handOffOnStart(new Client({ connection, namespace: endpoint.namespace }), root, monitorQueue, log);
     await running;
   } finally {

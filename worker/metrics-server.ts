@@ -1,8 +1,9 @@
 /**
  * Serves the long-lived worker's metrics as Prometheus text on 127.0.0.1:<port>/metrics: citusctl's
  * own (lib/metrics.ts) followed by the Temporal SDK's worker metrics, which the SDK's core serves on
- * 127.0.0.1:<port + 1> (installed here, before any worker is created). A port in use is reported
- * and the worker runs without metrics: healing matters more than its telemetry.
+ * a free local port of each worker process (installed here, before any worker is created: the
+ * supervisor's standby process has its own runtime while the active one serves <port>). A port in
+ * use is reported and the worker runs without metrics: healing matters more than its telemetry.
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import * as http from 'node:http';
@@ -17,24 +18,27 @@ export function metricsPort(env: NodeJS.ProcessEnv): number {
   return Number.isInteger(n) && n > 0 && n < 65_535 ? n : DEFAULT_METRICS_PORT;
 }
 
-function portFree(port: number): Promise<boolean> {
+/** A port the system picks as free right now (the SDK binds it a moment later). */
+function freePort(): Promise<number | undefined> {
   return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    s.once('error', () => resolve(undefined));
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
+    });
   });
 }
 
-/** Installs the SDK runtime with its Prometheus exporter on port + 1 (when free); call before creating workers. */
-export async function installRuntimeWithMetrics(port: number, log: (line: string) => void): Promise<boolean> {
-  const sdkPort = port + 1;
-  const free = await portFree(sdkPort);
-  if (!free) log(`metrics: port ${sdkPort} is in use: the Temporal SDK's worker metrics are not served`);
+/** Installs the SDK runtime with its Prometheus exporter on a free local port, returned; call before creating workers. */
+export async function installRuntimeWithMetrics(log: (line: string) => void): Promise<number | undefined> {
+  const sdkPort = await freePort();
+  if (!sdkPort) log(`metrics: no free local port: the Temporal SDK's worker metrics are not served`);
   Runtime.install({
     logger: new DefaultLogger('WARN'),
-    telemetryOptions: free ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkPort}` } } } : {},
+    telemetryOptions: sdkPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkPort}` } } } : {},
   });
-  return free;
+  return sdkPort;
 }
 
 async function sdkMetrics(port: number): Promise<string> {
@@ -47,7 +51,7 @@ async function sdkMetrics(port: number): Promise<string> {
 }
 
 /** Starts the /metrics server; resolves with its URL, or undefined when the port is taken. */
-export function serveMetrics(metrics: PrometheusMetrics, port: number, withSdk: boolean, log: (line: string) => void): Promise<string | undefined> {
+export function serveMetrics(metrics: PrometheusMetrics, port: number, sdkPort: number | undefined, log: (line: string) => void): Promise<string | undefined> {
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found: /metrics\n');
@@ -55,7 +59,7 @@ export function serveMetrics(metrics: PrometheusMetrics, port: number, withSdk: 
     }
     void (async () => {
       const own = await metrics.registry.metrics();
-      const sdk = withSdk ? await sdkMetrics(port + 1) : '';
+      const sdk = sdkPort ? await sdkMetrics(sdkPort) : '';
       res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(`${own}\n${sdk}`);
     })().catch((err: Error) => res.writeHead(500).end(`${err.message}\n`));
   });

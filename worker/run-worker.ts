@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities/deps';
 import { WORKFLOW_FAILURE_ERROR_TYPES } from '../common/workflow-failure';
+import { HEARTBEAT_SEND_INTERVAL, STICKY_QUEUE_TIMEOUT } from '../common/takeover';
 import { TASK_QUEUE } from '../lib/temporal-server';
 import { WORKFLOW_BUNDLE_ENV, workflowBundlePath } from './bundle-path';
 
@@ -37,6 +38,13 @@ export async function createWorker(opts: { address: string; namespace: string; d
     // An error in workflow code fails that workflow instead of retrying its task for ever.
     workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] },
     ...workflowSource,
+    // A dead worker's work moves on in seconds (common/takeover.ts).
+    stickyQueueScheduleToStartTimeout: STICKY_QUEUE_TIMEOUT,
+    maxHeartbeatThrottleInterval: HEARTBEAT_SEND_INTERVAL,
+    // The monitor's queue gets two workflow threads: a worker that takes over replays the monitor's
+    // long history (seconds on a busy machine) and must not hold up the monitor's next decision. The
+    // shared queue (the failovers) has its own Worker and keeps one (each thread loads the bundle).
+    workflowThreadPoolSize: (opts.taskQueue ?? TASK_QUEUE) === TASK_QUEUE ? 1 : 2,
   });
   return { worker, connection };
 }

@@ -1,29 +1,47 @@
 /**
  * The supervised long-lived worker: a detached process (started by `citusctl up`, recorded in
- * `<state>/worker/supervisor.json`) that runs `worker/main.js` as its child and starts it again
- * whenever it exits, and keeps the embedded Temporal dev server running. The monitor workflow
- * needs a worker polling at all times; this keeps one there without the user running anything.
+ * `<state>/worker/supervisor.json`) that runs `worker/main.js` as its children and keeps the
+ * embedded Temporal dev server running. The monitor workflow needs a worker polling at all times;
+ * this keeps one there without the user running anything.
+ *
+ * Two worker processes: the active one polls; the standby is started and loaded (modules,
+ * connection, workflow bundle) but does not poll. When the active one dies the standby polls at
+ * once, so no restart is waited for, and the supervisor hands the dead worker's tasks back to
+ * Temporal (reap.ts) instead of letting them wait for their timeouts; a new standby is started in
+ * the background (restart policy: common/worker-restart.ts). Why not two polling workers: each
+ * process counts its own metrics, and /metrics is served by one.
  *
  * Why a process and not a container: the worker drives this host's Docker and the cluster's
  * ports on 127.0.0.1 with the code the user built; a container would need the Docker socket, host
  * networking and an image rebuilt on every code change. compose/ runs the same worker/main.js in
  * a container with a restart policy for hosts that prefer that.
  */
+import { Client, Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { planAfterExit, type WorkerRole } from '../common/worker-restart';
 import { stateDir } from '../lib/state-dir';
-import { supervisedWorkerState, supervisorFile, workerDir, writeJson, removeOwnRecord, type SupervisorRecord } from '../lib/supervised-worker-files';
-import { ensureTemporal } from '../lib/temporal-server';
-import { workerBuild } from './build-id';
+import { readJson, removeOwnRecord, supervisedWorkerState, supervisorFile, workerDir, workerFile, workerIdentity, writeJson, type SupervisorRecord, type WorkerRecord } from '../lib/supervised-worker-files';
+import { TASK_QUEUE, ensureTemporal, monitorTaskQueue, type TemporalEndpoint } from '../lib/temporal-server';
+import { workerBuild, workflowBuild } from './build-id';
+import { describeReap, reapDeadWorker } from './reap';
+import { POLLING, TAKE_OVER, WORKER_ROLE_ENV } from './standby';
 
 const TEMPORAL_CHECK_MS = 3_000;
-/** A worker that ran this long before exiting is restarted at once; quicker crashes back off. */
-const STABLE_MS = 10_000;
-const MAX_BACKOFF_MS = 15_000;
+/** Visibility may list a workflow started a moment before the death only a little later: look again once. */
+const SECOND_LOOK_MS = 1_500;
 
 function log(line: string): void {
   process.stderr.write(`[citusctl supervisor ${new Date().toISOString()}] ${line}\n`);
+}
+
+interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  role: WorkerRole;
+  startedAt: number;
+  polls: boolean;
 }
 
 async function main(): Promise<void> {
@@ -38,47 +56,122 @@ async function main(): Promise<void> {
   const record: SupervisorRecord = { pid: process.pid, build: workerBuild(), startedAt: new Date().toISOString(), restarts: 0 };
   writeJson(supervisorFile(root), record);
 
-  let child: ChildProcess | undefined;
+  const workers = new Set<WorkerProcess>();
+  const withRole = (role: WorkerRole) => [...workers].find((w) => w.role === role);
   let stopping = false;
+  let stopped: () => void = () => undefined;
+  const allGone = new Promise<void>((resolve) => (stopped = resolve));
   const stop = () => {
     if (stopping) return;
     stopping = true;
     log('stopping');
-    child?.kill('SIGTERM');
+    if (!workers.size) stopped();
+    for (const w of workers) w.child.kill('SIGTERM');
     // The worker drains its activities first; not forever.
-    setTimeout(() => child?.kill('SIGKILL'), 20_000).unref();
+    setTimeout(() => workers.forEach((w) => w.child.kill('SIGKILL')), 20_000).unref();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
   // The embedded dev server (no TEMPORAL_ADDRESS) is ours to keep up; an external one is not.
+  let endpoint: TemporalEndpoint | undefined;
   const keepTemporal = async () => {
     try {
-      await ensureTemporal(root, env);
+      endpoint = await ensureTemporal(root, env);
     } catch (err) {
       log(`Temporal: ${(err as Error).message}`);
     }
   };
-  if (!env.TEMPORAL_ADDRESS) {
-    await keepTemporal();
-    const timer = setInterval(() => void (stopping ? undefined : keepTemporal()), TEMPORAL_CHECK_MS);
-    timer.unref();
-  }
+  await keepTemporal();
+  if (!env.TEMPORAL_ADDRESS) setInterval(() => void (stopping ? undefined : keepTemporal()), TEMPORAL_CHECK_MS).unref();
+
+  const saveRecord = () => {
+    record.standbyPid = withRole('standby')?.pid;
+    writeJson(supervisorFile(root), record);
+  };
+
+  /** Hands what a dead worker was running back to Temporal at once, rather than after its timeouts. */
+  const handBack = async (dead: WorkerProcess) => {
+    const recorded = readJson<WorkerRecord>(workerFile(root));
+    const taskQueues = recorded?.pid === dead.pid ? recorded.taskQueues : [TASK_QUEUE, monitorTaskQueue(workflowBuild(env))];
+    const identity = workerIdentity(dead.pid);
+    if (!endpoint) return log(`worker ${dead.pid}: no Temporal endpoint known; its tasks wait for their timeouts`);
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address: endpoint.address, connectTimeout: 5_000 });
+      const client = new Client({ connection, namespace: endpoint.namespace });
+      log(`worker ${dead.pid}: handed back ${describeReap(await reapDeadWorker(client, { identity, taskQueues }))}`);
+      await new Promise((r) => setTimeout(r, SECOND_LOOK_MS));
+      const again = await reapDeadWorker(client, { identity, taskQueues });
+      if (again.activities.length || again.errors.length) log(`worker ${dead.pid}: second look: ${describeReap(again)}`);
+    } catch (err) {
+      log(`worker ${dead.pid}: could not hand its tasks back (${(err as Error).message}); they wait for their timeouts`);
+    } finally {
+      await connection?.close().catch(() => undefined);
+    }
+  };
 
   const workerMain = path.join(__dirname, 'main.js');
-  let backoff = 1_000;
-  while (!stopping) {
-    const started = Date.now();
-    child = spawn(process.execPath, [workerMain], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    log(`worker started (pid ${child.pid})`);
-    const exit = await new Promise<string>((resolve) => child!.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
-    if (stopping) break;
+  let delayMs = 0;
+  let pending: NodeJS.Timeout | undefined;
+
+  const promote = (w: WorkerProcess) => {
+    w.role = 'active';
+    w.child.send(TAKE_OVER, undefined, {}, (err) => {
+      if (err) log(`standby ${w.pid}: ${err.message}`);
+    });
+    log(`standby ${w.pid} takes over`);
+    saveRecord();
+  };
+
+  /** What is missing: an active worker (the standby if there is one), and a standby once the active one polls. */
+  const fill = () => {
+    if (stopping || pending) return;
+    const active = withRole('active');
+    const standby = withRole('standby');
+    if (!active && standby) promote(standby);
+    else if (!active) start('active');
+    else if (!standby && active.polls) start('standby');
+  };
+
+  const start = (role: WorkerRole) => {
+    const child = spawn(process.execPath, [workerMain], { env: { ...env, [WORKER_ROLE_ENV]: role }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const w: WorkerProcess = { child, pid: child.pid ?? 0, role, startedAt: Date.now(), polls: false };
+    workers.add(w);
+    child.on('message', (m) => {
+      if (m !== POLLING) return;
+      w.polls = true;
+      fill();
+    });
+    child.on('error', (err) => log(`worker ${w.pid}: ${err.message}`));
+    child.once('exit', (code, signal) => ended(w, signal ?? `exit ${code}`));
+    log(`worker started (pid ${w.pid}, ${role})`);
+    saveRecord();
+  };
+
+  const ended = (w: WorkerProcess, how: string) => {
+    workers.delete(w);
+    if (stopping) {
+      if (!workers.size) stopped();
+      return;
+    }
     record.restarts++;
-    writeJson(supervisorFile(root), record);
-    backoff = Date.now() - started >= STABLE_MS ? 1_000 : Math.min(backoff * 2, MAX_BACKOFF_MS);
-    log(`worker ended (${exit}); starting it again in ${backoff} ms`);
-    await new Promise((r) => setTimeout(r, backoff));
-  }
+    const ranMs = Date.now() - w.startedAt;
+    const plan = planAfterExit({ role: w.role, ranMs, previousDelayMs: delayMs, standbyRunning: !!withRole('standby') });
+    delayMs = plan.startDelayMs;
+    log(`worker ${w.pid} (${w.role}) ended (${how}) after ${Math.round(ranMs / 1000)} s; a new ${plan.startRole} in ${plan.startDelayMs} ms`);
+    if (plan.promoteStandby) promote(withRole('standby')!);
+    if (w.role === 'active') void handBack(w);
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      pending = undefined;
+      fill();
+    }, plan.startDelayMs);
+    saveRecord();
+  };
+
+  start('active');
+  await allGone;
   removeOwnRecord(supervisorFile(root), process.pid);
   log('stopped');
 }

@@ -3,7 +3,15 @@ import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { activitySummary } from '../common/activity-summaries';
 
-const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 30 };
+/**
+ * Heartbeat timeouts: a worker that dies mid-step is noticed by its supervisor, which hands the step
+ * back at once (worker/reap.ts); these timeouts are the backstop when nobody can tell (a hung worker,
+ * one without a supervisor). Activities heartbeat every 250 ms and the worker sends a heartbeat at
+ * least every 500 ms (common/takeover.ts), so 2-3 s fire only for a worker gone or stalled well over
+ * a second; a false one retries the step while the first attempt may still run, which every step
+ * allows (each checks before it acts, and the acting ones are safe to run twice at once).
+ */
+const retry = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 30 };
 
 type WithOptions = { executeWithOptions?: (options: ActivityOptions, args: unknown[]) => Promise<unknown> };
 
@@ -27,10 +35,10 @@ export function summarized<A extends object>(proxy: A): A {
   });
 }
 
-/** Ordinary steps: heartbeats every second, so a dead worker's step is retried after 10 s. */
-export const acts = summarized(proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '10s', retry }));
-/** Validation: bad input does not get better by retrying. */
-export const validation = summarized(proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 3 } }));
+/** Ordinary steps (the group lock, etcd's record of the primary among them): a dead worker's step is retried after 3 s. */
+export const acts = summarized(proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '3s', retry }));
+/** Validation: bad input does not get better by retrying. The first step of every runbook: a dead worker's is retried after 2 s. */
+export const validation = summarized(proxyActivities<Activities>({ startToCloseTimeout: '30s', heartbeatTimeout: '2s', retry: { ...retry, maximumAttempts: 3 } }));
 /** Data loads, base backups, image pulls and builds. */
 export const longRunning = summarized(proxyActivities<Activities>({ startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry }));
 /**
@@ -38,15 +46,15 @@ export const longRunning = summarized(proxyActivities<Activities>({ startToClose
  * is retried elsewhere 15 s after its last heartbeat and follows the same job.
  */
 export const following = summarized(proxyActivities<Activities>({ startToCloseTimeout: '2m', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 60 } }));
-/** Failover's time-critical steps: retried fast, a handful of times. */
+/** Failover's time-critical steps: retried fast, a handful of times; a dead worker's step after 2 s. */
 export const critical = summarized(
   proxyActivities<Activities>({
     startToCloseTimeout: '2m',
-    heartbeatTimeout: '5s',
+    heartbeatTimeout: '2s',
     retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 10 },
   }),
 );
 /** Releasing a lock: a few quick tries (the lease expires by itself if etcd stays away). */
-export const lockRelease = summarized(proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 } }));
+export const lockRelease = summarized(proxyActivities<Activities>({ startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 } }));
 /** Best-effort lookups (is a search attribute registered): quick, and a failure only skips the nicety. */
-export const bestEffort = summarized(proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '200ms', maximumAttempts: 2 } }));
+export const bestEffort = summarized(proxyActivities<Activities>({ startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', maximumAttempts: 2 } }));

@@ -53,6 +53,7 @@ import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
 import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
+import { WORKFLOW_TASK_TIMEOUT } from '../common/takeover';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { failoverWorkflowId, rejoinWorkflowId } from '../common/workflow-ids';
 import { validation } from './activity-proxies';
@@ -258,8 +259,9 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     notBefore: carry.notBefore,
     thresholds,
   });
-  // On the shared queue: a failover or rejoin in flight goes on whichever build's worker is there.
-  const childOptions = { taskQueue: sharedQueueOf(ownQueue), parentClosePolicy: ParentClosePolicy.ABANDON, cancellationType: ChildWorkflowCancellationType.ABANDON, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE };
+  // On the shared queue: a failover or rejoin in flight goes on whichever build's worker is there. A
+  // short workflow task timeout: its task in flight on a worker that died is retried in seconds (common/takeover.ts).
+  const childOptions = { taskQueue: sharedQueueOf(ownQueue), parentClosePolicy: ParentClosePolicy.ABANDON, cancellationType: ChildWorkflowCancellationType.ABANDON, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE, workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT };
   const alreadyRunning = (key: string, id: string) => {
     // Started by someone else (an operator's CLI): its lock keeps the group safe; look again later.
     carry.notBefore[key] = Date.now() + 30_000;

@@ -4,8 +4,17 @@
  * coordinator (COORDINATOR_ROUNDS rounds), under numbered writers; nobody runs a command.
  * Benchmark only: no test asserts on these numbers. Run through bench/auto-failover/run.sh.
  *
+ * KILL_WORKER=failover|all: the controller dies too. As soon as the monitor has started the failover
+ * workflow, SIGKILL the worker process that runs it (failover) or every worker process the supervisor
+ * runs (all); bench/lib/worker-kill.ts. Each round then prints, from the failover's history, where
+ * the seconds after the kill went (activities retried after their heartbeat timeout, workflow tasks
+ * that timed out on a dead worker's sticky queue or in flight) and when the killed worker polled again.
+ * KILL_CONTROL=1 follows each such round with one where no worker is killed (summarized apart): the
+ * difference at the same machine load is what the controller's death costs.
+ *
  * env: ROUNDS (10), COORDINATOR_ROUNDS (= ROUNDS), GROUP (g1), SPEC (bench/auto-failover/cluster.autofo.yaml),
- *      WRITE_INTERVAL_MS (10), SETTLE_MS (3000), BENCH_OUT, CITUSCTL_STATE_DIR, SKIP_UP=1 / KEEP_UP=1.
+ *      WRITE_INTERVAL_MS (10), SETTLE_MS (3000), KILL_WORKER (none), KILL_CONTROL, BENCH_OUT, CITUSCTL_STATE_DIR,
+ *      SKIP_UP=1 / KEEP_UP=1.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +24,7 @@ import { runCli, type CliOptions } from '../lib/cli';
 import { cpuCount, errorMessage, loadavg, Log, max, median, ms, sum } from '../lib/util';
 import type { RoundResult } from '../failover/scenarios';
 import { WriterFactory } from '../failover/writers';
+import { killTarget } from '../lib/worker-kill';
 import { autoFailoverRound, type AutoContext } from './round';
 
 const env = process.env;
@@ -28,7 +38,7 @@ function roundLine(group: string, r: RoundResult): string {
 
 function summarize(log: Log, group: string, rs: RoundResult[]): void {
   const ok = rs.filter((r) => r.ok);
-  log.line(`${group === 'coordinator' ? 'coordinator primary' : `worker primary (${group})`} killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
+  log.line(`${group.startsWith('coordinator') ? `coordinator primary${group.slice('coordinator'.length)}` : `worker primary (${group})`} killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
   const stat = (label: string, xs: (number | undefined)[], note = '') => log.line(`  ${label.padEnd(48)} median ${ms(median(xs)).padStart(6)}  max ${ms(max(xs)).padStart(6)} ms${note}`);
   for (const key of ['pgbouncer', 'direct'] as const) {
     const ws = ok.flatMap((r) => r.writers.filter((w) => w.key === key));
@@ -47,7 +57,9 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const group = env.GROUP ?? 'g1';
   const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
   const settleMs = count(env.SETTLE_MS, 3000);
-  log.line(`bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the monitor repairs; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
+  const killWorker = killTarget(env.KILL_WORKER);
+  const killing = killWorker ? `; as soon as the monitor has started the failover, SIGKILL of ${killWorker === 'all' ? 'every supervised worker process' : 'the supervised worker process that runs it'}` : '';
+  log.line(`bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the monitor repairs${killing}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
   log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
   if (env.SKIP_UP !== '1') {
     await runCli(cli, ['down', '--volumes'], 'down-before');
@@ -58,22 +70,27 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const isDouble = citus.startsWith('Citus test double');
   log.line(`citus_version(): ${citus}${isDouble ? '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)' : ''}`);
   const writers = await WriterFactory.create(cluster, group, isDouble, intervalMs);
-  const ctx: AutoContext = { cluster, cli, group, writers, intervalMs, settleMs, outDir, temporalAddress: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` };
+  const ctx: AutoContext = { cluster, cli, group, writers, intervalMs, settleMs, outDir, temporalAddress: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}`, killWorker, note: (line) => log.line(`  ${line}`) };
   const all: Record<string, RoundResult[]> = {};
+  const control = killWorker && env.KILL_CONTROL === '1';
+  const round = async (key: string, g: string, i: number, c: AutoContext): Promise<boolean> => {
+    const r = await autoFailoverRound(c, g, i).catch((err: unknown): RoundResult => ({ kind: 'failover', round: i, ok: false, error: errorMessage(err), from: '?', writers: [], parts: {}, load: loadavg() }));
+    (all[key] ??= []).push(r);
+    fs.writeFileSync(path.join(outDir, 'rounds.json'), JSON.stringify(all, null, 2));
+    log.line(roundLine(key === g ? g : `${g} ctrl`, r));
+    return r.ok;
+  };
   for (const [g, n] of [[group, rounds], ['coordinator', coordRounds]] as const) {
     all[g] = [];
     for (let i = 1; i <= n; i++) {
-      const r = await autoFailoverRound(ctx, g, i).catch((err: unknown): RoundResult => ({ kind: 'failover', round: i, ok: false, error: errorMessage(err), from: '?', writers: [], parts: {}, load: loadavg() }));
-      all[g].push(r);
-      fs.writeFileSync(path.join(outDir, 'rounds.json'), JSON.stringify(all, null, 2));
-      log.line(roundLine(g, r));
-      if (!r.ok) break;
+      if (!(await round(g, g, i, ctx))) break;
+      if (control && !(await round(`${g} (control: no worker killed)`, g, i, { ...ctx, killWorker: undefined }))) break;
     }
   }
   log.line('');
   log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ${loadavg()} at the end)`);
   for (const [g, rs] of Object.entries(all)) summarize(log, g, rs);
-  log.line(`reproduce: bash bench/auto-failover/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
+  log.line(`reproduce: ${killWorker ? `KILL_WORKER=${killWorker} ${control ? 'KILL_CONTROL=1 ' : ''}` : ''}${coordRounds !== rounds ? `COORDINATOR_ROUNDS=${coordRounds} ` : ''}bash bench/auto-failover/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
   const results = Object.values(all).flat();
   return results.some((r) => !r.ok || r.writers.some((w) => w.lost)) ? 1 : 0;
 }

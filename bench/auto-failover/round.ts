@@ -9,11 +9,16 @@ import { waitGroupHealthy, observeGroup } from '../lib/health';
 import { etcdPrimaries } from '../lib/etcd';
 import { loadavg, now, sleep } from '../lib/util';
 import { figures, saveAcks, withWriters, type RoundResult, type ScenarioContext } from '../failover/scenarios';
+import { describeBreakdown, killWorkersMidFailover, takeoverBreakdown, waitForReplacement, type KillReport, type KillTarget, type TakeoverBreakdown } from '../lib/worker-kill';
 
 const REPAIR_BUDGET_MS = 180_000;
 
 export interface AutoContext extends ScenarioContext {
   temporalAddress: string;
+  /** KILL_WORKER: SIGKILL worker processes of the supervised worker once the monitor has started the failover. */
+  killWorker?: KillTarget;
+  /** One line per round about the kill and the takeover (the summary log). */
+  note: (line: string) => void;
 }
 
 export interface FailoverRun {
@@ -44,18 +49,37 @@ export async function autoFailoverRound(ctx: AutoContext, group: string, i: numb
   let newPrimaryAt: number | undefined;
   let run: FailoverRun | undefined;
   let streamingAt: number | undefined;
+  let kill: KillReport | undefined;
+  let replaced: { polls?: number; standby?: number } = {};
+  let takeover: TakeoverBreakdown | undefined;
   try {
     const r = await withWriters(ctx, group !== 'coordinator', async () => {
       tFault = now();
       await ctx.cluster.docker(['kill', ctx.cluster.containerOf(victim)]);
       const until = tFault + REPAIR_BUDGET_MS;
+      const workflowId = `failover-${ctx.cluster.name}-${group}`;
+      // The controller dies as soon as the monitor has started the failover (watched in parallel).
+      const killing = ctx.killWorker
+        ? killWorkersMidFailover({ client, stateDir: ctx.cluster.stateDir, workflowId, since: tFault - 1000, target: ctx.killWorker }).then(async (k) => {
+            ctx.note(`${tag}: ${k.note}`);
+            if ('killed' in k) {
+              kill = k;
+              replaced = await waitForReplacement(ctx.cluster.stateDir, k);
+            }
+          })
+        : Promise.resolve();
       // etcd names another member: the monitor's failover promoted it.
       while (now() < until && !newPrimaryAt) {
         const p = await etcdPrimaries(ctx.cluster).catch(() => ({}) as Record<string, string | undefined>);
         if (p[group] && p[group] !== victim) newPrimaryAt = now();
         else await sleep(100);
       }
-      run = await failoverRunAfter(client, `failover-${ctx.cluster.name}-${group}`, tFault - 1000, until);
+      run = await failoverRunAfter(client, workflowId, tFault - 1000, until);
+      await killing;
+      if (kill) {
+        takeover = await takeoverBreakdown(client, workflowId, kill).catch(() => undefined);
+        if (takeover) ctx.note(`${tag}: ${describeBreakdown(takeover)}`);
+      }
       // The killed member restarted and rejoined by the monitor: it streams from the new primary.
       while (now() < until && !streamingAt) {
         const v = await observeGroup(ctx.cluster, group).catch(() => undefined);
@@ -64,15 +88,15 @@ export async function autoFailoverRound(ctx: AutoContext, group: string, i: numb
       }
       return { tFault, cli: { args: [], code: 0, signal: null, doc: {}, tSpawn: tFault, tExit: now(), stderr: '', junk: [] } };
     });
-    saveAcks(ctx, tag, r.ws, { tFault, newPrimaryAt, streamingAt, run });
+    saveAcks(ctx, tag, r.ws, { tFault, newPrimaryAt, streamingAt, run, kill, replaced, takeover });
     const res = run?.result;
     const tl = res?.timeline ?? {};
-    const ok = res?.outcome === 'failed-over' && newPrimaryAt !== undefined && streamingAt !== undefined;
+    const ok = res?.outcome === 'failed-over' && newPrimaryAt !== undefined && streamingAt !== undefined && (!ctx.killWorker || kill !== undefined);
     return {
       kind: 'failover',
       round: i,
       ok,
-      error: ok ? undefined : `outcome ${String(res?.outcome)}, new primary ${newPrimaryAt ? 'recorded' : 'never recorded'}, ${victim} ${streamingAt ? 'streams' : 'never streamed again'}`,
+      error: ok ? undefined : `outcome ${String(res?.outcome)}, new primary ${newPrimaryAt ? 'recorded' : 'never recorded'}, ${victim} ${streamingAt ? 'streams' : 'never streamed again'}${ctx.killWorker && !kill ? ', no worker was killed' : ''}`,
       from: victim,
       to: res?.newPrimary,
       writers: await figures(r.ws, tFault, r.cli.tExit, true),
@@ -80,6 +104,18 @@ export async function autoFailoverRound(ctx: AutoContext, group: string, i: numb
         'detection: fault -> monitor starts failover': run ? run.startTime - tFault : undefined,
         'fault -> confirmed down': tl.confirmedDown !== undefined ? tl.confirmedDown - tFault : undefined,
         'fault -> etcd names the new primary': newPrimaryAt !== undefined ? newPrimaryAt - tFault : undefined,
+        ...(ctx.killWorker
+          ? {
+              'failover started -> worker(s) killed': kill ? kill.killedAt - kill.failoverStartedAt : undefined,
+              'kill -> etcd names the new primary': kill && newPrimaryAt !== undefined ? newPrimaryAt - kill.killedAt : undefined,
+              'kill -> another worker takes up the failover': takeover?.firstWorkAfterKillMs,
+              'kill -> dead worker\'s activity runs again': takeover?.retriedActivities.find((a) => /died|timeout/i.test(a.failure))?.retriedAfterKillMs,
+              'workflow task timeouts after the kill (total wait)': takeover ? takeover.workflowTaskTimeouts.reduce((t, w) => t + w.waitedMs, 0) : undefined,
+              'longest workflow task of the failover': takeover?.longestWorkflowTaskMs,
+              'kill -> another worker process polls': kill && replaced.polls !== undefined ? replaced.polls - kill.killedAt : undefined,
+              'kill -> a new standby process is loaded': kill && replaced.standby !== undefined ? replaced.standby - kill.killedAt : undefined,
+            }
+          : {}),
         'workflow outageWindowMs (started -> metadata)': res?.outageWindowMs,
         'fault -> killed member streams again': streamingAt !== undefined ? streamingAt - tFault : undefined,
       },

@@ -6,6 +6,7 @@
 import { COORDINATOR } from '../lib/cluster';
 import { observeGroup } from '../lib/health';
 import { now, sleep } from '../lib/util';
+import { describeBreakdown, killWorkersMidFailover, takeoverBreakdown, waitForRun } from '../lib/worker-kill';
 import type { RoundContext } from './round-context';
 
 export const FAULT_KINDS = ['kill-worker-primary', 'pause-worker-primary', 'kill-standby', 'kill-coordinator-primary', 'stop-etcd', 'kill-orchestrator', 'remove-member'] as const;
@@ -86,9 +87,10 @@ async function stopEtcd(ctx: RoundContext): Promise<FaultRecord> {
 
 /**
  * Kills a worker primary, starts `citusctl failover`, kills that CLI (and its in-process worker) at
- * a chosen step, reruns it. With the monitor repairing: kills the supervised worker process (which
- * runs the monitor's failover) a chosen time after the failover workflow started; its supervisor
- * starts it again and the workflow resumes.
+ * a chosen step, reruns it. With the monitor repairing: kills the worker process of the supervised
+ * worker that runs the monitor's failover, as soon as the monitor has started it, as
+ * bench/auto-failover's KILL_WORKER=failover does (bench/lib/worker-kill.ts); the standby worker
+ * process takes over and the workflow resumes.
  */
 async function killOrchestrator(ctx: RoundContext): Promise<FaultRecord> {
   if (ctx.mode === 'monitor') return killSupervisedWorker(ctx);
@@ -119,26 +121,28 @@ async function killOrchestrator(ctx: RoundContext): Promise<FaultRecord> {
 
 async function killSupervisedWorker(ctx: RoundContext): Promise<FaultRecord> {
   const group = ctx.rng.pick(ctx.cluster.spec.workers);
-  const delayMs = ctx.rng.int(0, 1500);
   const victim = await primaryOf(ctx, group);
   const tFault = now();
   await ctx.docker(['kill', ctx.cluster.containerOf(victim)]);
   const notes: string[] = [];
   const id = `failover-${ctx.cluster.name}-${group}`;
-  const started = await waitFor(20_000, async () => {
-    const d = await ctx.describeWorkflow(id);
-    return d && d.startTime >= tFault - 1000 ? d : undefined;
-  });
-  const pid = ctx.cluster.supervisedWorkerPid();
-  if (started && pid) {
-    await sleep(delayMs);
-    process.kill(pid, 'SIGKILL');
-    notes.push(`supervised worker (pid ${pid}) killed ${delayMs} ms after ${id} started (${started.status})`);
-  } else {
-    notes.push(started ? 'no supervised worker to kill' : `the monitor started no failover of ${group} within 20 s`);
+  if (!ctx.temporal) throw new Error('kill-orchestrator with the monitor repairing needs the Temporal client');
+  const kill = await killWorkersMidFailover({ client: ctx.temporal, stateDir: ctx.cluster.stateDir, workflowId: id, since: tFault - 1000, target: 'failover' });
+  notes.push(kill.note);
+  ctx.log(kill.note);
+  const tFaultEnd = now();
+  if ('killed' in kill) {
+    // Where the seconds after the kill went, once the failover has ended (the round's repair waits for it anyway).
+    await waitFor(120_000, async () => ((await ctx.describeWorkflow(id))?.status === 'RUNNING' ? undefined : true));
+    const breakdown = await takeoverBreakdown(ctx.temporal, id, kill).catch(() => undefined);
+    if (breakdown) {
+      notes.push(describeBreakdown(breakdown));
+      ctx.log(describeBreakdown(breakdown));
+    }
+  } else if (!(await waitForRun(ctx.temporal, id, tFault - 1000, 1))) {
+    notes.push(`the monitor started no failover of ${group}`);
   }
-  ctx.log(notes[0] ?? '');
-  return { kind: 'kill-orchestrator', target: `supervised worker (failover of ${group}, ${victim} killed)`, tFault, tFaultEnd: now(), notes };
+  return { kind: 'kill-orchestrator', target: `supervised worker (failover of ${group}, ${victim} killed)`, tFault, tFaultEnd, notes };
 }
 
 async function waitFor<T>(timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {

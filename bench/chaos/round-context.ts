@@ -25,7 +25,8 @@ export class RoundContext {
     readonly rng: Rng,
     readonly round: number,
     readonly mode: RepairMode = 'commands',
-    private readonly temporal?: Client,
+    /** Monitor mode only. */
+    readonly temporal?: Client,
   ) {
     this.logFile = path.join(cliOptions.outDir, `round${String(round).padStart(2, '0')}.log`);
     fs.writeFileSync(this.logFile, '');

@@ -17,7 +17,8 @@
 # streaming within 60 s of the last repair command. Prints a table per fault kind and exits
 # non-zero on any violation or unrepaired round. Round logs: $BENCH_OUT/roundNN.log.
 # CHAOS_REPAIR=monitor: `up` starts the monitor and nothing but the monitor repairs (a removed
-# container included: it re-creates it on its volume); kill-orchestrator kills the supervised worker.
+# container included: it re-creates it on its volume); kill-orchestrator SIGKILLs the supervised
+# worker process running the failover as soon as the monitor has started it.
 # Knobs: CHAOS_SEED, CHAOS_FAULTS (comma list), CHAOS_REPAIR, SKIP_BUILD=1, KEEP_UP=1, KEEP_TEMPORAL=1, and the
 # image variables below (CITUSCTL_IMAGE_POSTGRES=citusctl-local/citus-real:17 for real Citus).
 set -euo pipefail
