@@ -13,5 +13,6 @@ export { replicationRows, slotReplication, streamingStandbys, type ReplicationRo
 export { streamingSource, walReceiver, type WalReceiver } from './wal-receiver';
 export { checkpointForRewind } from './rewind';
 export { PROBE_SQL, probeMemberSql } from './probe';
+export { canConnectTo } from './peer-check';
 export { POSTGRESQL_CONF } from './settings';
 export { copyFromChunks, keepCitusConnections } from './copy';
