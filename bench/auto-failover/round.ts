@@ -16,13 +16,13 @@ export interface AutoContext extends ScenarioContext {
   temporalAddress: string;
 }
 
-interface FailoverRun {
+export interface FailoverRun {
   startTime: number;
   result?: { outcome?: string; newPrimary?: string; outageWindowMs?: number; timeline?: Record<string, number> };
 }
 
 /** The latest run of the group's failover workflow that started after `since`, once it closed. */
-async function failoverRunAfter(client: Client, id: string, since: number, until: number): Promise<FailoverRun | undefined> {
+export async function failoverRunAfter(client: Client, id: string, since: number, until: number): Promise<FailoverRun | undefined> {
   while (now() < until) {
     const d = await client.workflow.getHandle(id).describe().catch(() => undefined);
     if (d && d.startTime.getTime() >= since && d.status.name !== 'RUNNING') {
