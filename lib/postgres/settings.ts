@@ -22,10 +22,12 @@ password_encryption = 'scram-sha-256'
 # A standby's value must be >= its primary's; set explicitly so both agree.
 max_prepared_transactions = 200
 shared_buffers = 64MB
-# Citus's connections to the other nodes notice a node cut off the network within seconds: an idle
-# wait for its answer by keepalives (2 s idle, then 3 probes 1 s apart), data it never acknowledges
+# Citus's connections to the other nodes notice a node cut off the network within ~3 s: an idle
+# wait for its answer by keepalives (1 s idle, then 2 probes 1 s apart), data it never acknowledges
 # by tcp_user_timeout. Without them a transaction writing to a partitioned worker waits for TCP's
-# own limits (minutes), holding the locks a failover's citus_update_node needs. A frozen (paused)
-# node's kernel still answers both, so a freeze alone never trips them.
-citus.node_conninfo = 'sslmode=require keepalives_idle=2 keepalives_interval=1 keepalives_count=3 tcp_user_timeout=5000'
+# own limits (minutes), holding the shard locks a failover's citus_update_node needs; with them it
+# fails, lets go, and its client retries against the new primary. A frozen (paused) node's kernel
+# still answers both, so a freeze alone never trips them; on one Docker network nothing else drops
+# a packet.
+citus.node_conninfo = 'sslmode=require keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000'
 `;
