@@ -170,8 +170,8 @@ const PARTITION_AFTER_PROMOTION_MS = 2000;
 
 /**
  * `docker network disconnect` of a worker primary: its container runs, PostgreSQL stays alive,
- * nothing reaches it. As an operator would, a command-mode round runs `citusctl failover`; with the
- * monitor, nobody does. Reconnected (with its alias) once etcd names another primary, or after
+ * nothing reaches it. As an operator would, a command-mode round runs `citusctl failover` at once;
+ * with the monitor, nobody does. Reconnected (with its alias) once etcd names another primary, or after
  * PARTITION_MAX_MS: the split-brain watcher then sees whether the old primary takes writes again.
  */
 async function partitionWorkerPrimary(ctx: RoundContext): Promise<FaultRecord> {
@@ -181,8 +181,10 @@ async function partitionWorkerPrimary(ctx: RoundContext): Promise<FaultRecord> {
   const tFault = now();
   ctx.log(`docker network disconnect ${ctx.cluster.containerOf(victim)}`);
   await disconnectMember(ctx.cluster, victim);
+  // Not awaited before the reconnect: the failover's last step (the old primary's rejoin) cannot
+  // succeed while it is cut off, and retries until it can.
+  const failover = ctx.mode === 'commands' ? ctx.start(['failover', group]) : undefined;
   try {
-    if (ctx.mode === 'commands') await ctx.run(['failover', group]);
     const promoted = await waitFor(PARTITION_MAX_MS, async () => {
       const p = await etcdPrimaries(ctx.cluster);
       return p[group] && p[group] !== victim ? p[group] : undefined;
@@ -193,6 +195,7 @@ async function partitionWorkerPrimary(ctx: RoundContext): Promise<FaultRecord> {
     ctx.log(`docker network connect --alias ${victim} ${ctx.cluster.containerOf(victim)}`);
     await reconnectMember(ctx.cluster, victim);
   }
+  await failover?.done;
   return { kind: 'partition-worker-primary', target: `${victim} (primary of ${group})`, tFault, tFaultEnd: now(), notes };
 }
 
