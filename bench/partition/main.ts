@@ -26,7 +26,7 @@ function roundLine(r: PartitionRound): string {
   const w = r.writers.find((x) => x.key === 'pgbouncer') ?? r.writers[0];
   const p = r.parts;
   const writable = Object.entries(r.maxWritable).map(([g, n]) => `${g}=${n}`).join(' ');
-  return `${String(r.round).padStart(2)} ${r.from.padEnd(5)}-> ${(r.to ?? '?').padEnd(5)} new primary ${ms(p['fault -> etcd names the new primary'])} ms | detect ${ms(p['detection: fault -> monitor starts failover'])} | outage ${ms(w?.outageMs)} ms, lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | old primary at promotion: ${r.oldPrimaryAtPromotion ?? '?'}, write after reconnect: ${r.writeAfterReconnect ? (r.writeAfterReconnect.accepted ? 'ACCEPTED' : 'refused') : '?'} | max writable ${writable} | streams again ${ms(p['fault -> old primary streams again'])} ms | load ${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
+  return `${String(r.round).padStart(2)} ${r.from.padEnd(5)}-> ${(r.to ?? '?').padEnd(5)} new primary ${ms(p['fault -> etcd names the new primary'])} ms | detect ${ms(p['detection: fault -> monitor starts failover'])} | outage ${ms(w?.outageMs)} ms, lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | old primary at promotion: ${r.oldPrimaryAtPromotion ?? '?'}, write after reconnect: ${r.writeAfterReconnect ? (r.writeAfterReconnect.accepted ? 'ACCEPTED' : 'refused') : '?'} | max writable ${writable} | streams again ${ms(p['fault -> old primary streams again'])} ms | load ${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}\n     monitor: ${r.reason ?? '?'}`;
 }
 
 function summarize(log: Log, group: string, rs: PartitionRound[]): void {

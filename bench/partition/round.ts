@@ -31,6 +31,14 @@ export interface PartitionRound extends RoundResult {
   writeAfterReconnect?: { accepted: boolean; detail: string };
   /** Most writable members seen in each group from the reconnect until the old primary streamed again. */
   maxWritable: Record<string, number>;
+  /** Why the monitor started the failover (its status query: the viewpoint that confirmed it). */
+  reason?: string;
+}
+
+/** The reason the monitor gave when it started the group's latest failover. */
+async function monitorReason(client: Client, cluster: string, group: string): Promise<string | undefined> {
+  const st = await client.workflow.getHandle(`monitor-${cluster}`).query<{ lastActions: { kind: string; target: string; outcome: string; detail: string }[] }>('status').catch(() => undefined);
+  return st?.lastActions.filter((a) => a.kind === 'failover' && a.target === group && a.outcome === 'started').pop()?.detail.replace(/^[^:]*: /, '');
 }
 
 const withTemporal = async <T>(address: string, fn: (client: Client) => Promise<T>): Promise<T> => {
@@ -55,6 +63,7 @@ export async function partitionRound(ctx: PartitionContext, i: number): Promise<
     let oldPrimaryAtPromotion: string | undefined;
     let writeAfterReconnect: PartitionRound['writeAfterReconnect'];
     let run: FailoverRun | undefined;
+    let reason: string | undefined;
     const maxWritable: Record<string, number> = {};
     const r = await withWriters(ctx, true, async () => {
       tFault = now();
@@ -67,6 +76,7 @@ export async function partitionRound(ctx: PartitionContext, i: number): Promise<
           else await sleep(100);
         }
         oldPrimaryAtPromotion = await cluster.containerState(victim);
+        reason = await monitorReason(client, cluster.name, group);
         await sleep(ctx.holdMs);
       } finally {
         await reconnectMember(cluster, victim);
@@ -84,7 +94,7 @@ export async function partitionRound(ctx: PartitionContext, i: number): Promise<
       run = await failoverRunAfter(client, `failover-${cluster.name}-${group}`, tFault - 1000, until);
       return { tFault, cli: noCli(tFault) };
     });
-    saveAcks(ctx, `partition${i}`, r.ws, { tFault, newPrimaryAt, reconnectedAt, streamingAt, oldPrimaryAtPromotion, writeAfterReconnect, maxWritable, run });
+    saveAcks(ctx, `partition${i}`, r.ws, { tFault, newPrimaryAt, reconnectedAt, streamingAt, oldPrimaryAtPromotion, writeAfterReconnect, maxWritable, reason, run });
     const res = run?.result;
     const tl = res?.timeline ?? {};
     const since = (t: number | undefined) => (t !== undefined ? t - tFault : undefined);
@@ -117,6 +127,7 @@ export async function partitionRound(ctx: PartitionContext, i: number): Promise<
       oldPrimaryAtPromotion,
       writeAfterReconnect,
       maxWritable,
+      reason,
       load: loadavg(),
     };
   });
