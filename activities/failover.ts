@@ -24,6 +24,12 @@ export function createFailoverActivities(deps: ActivityDeps) {
     return withHeartbeat(() => probes(input));
   }
 
+  /**
+   * A probe's own budget: a primary cut off by a network that drops its packets costs 1 s a probe,
+   * not the connector's default 3 s (a refused or unresolvable one fails at once anyway).
+   */
+  const CONFIRM_PROBE_TIMEOUTS = { connectTimeoutMs: 1000, queryTimeoutMs: 2000 };
+
   async function probes(input: { spec: ClusterSpec; member: string; probes: number; intervalMs: number }): Promise<ProbeResult[]> {
     const results: ProbeResult[] = [];
     for (let i = 0; i < input.probes; i++) {
@@ -35,7 +41,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
         break;
       }
       try {
-        const rec = await onMember(input.spec, input.member, isInRecovery);
+        const rec = await asSuperuser(deps, input.spec, input.member, isInRecovery, CONFIRM_PROBE_TIMEOUTS);
         results.push({ ok: true, detail: rec ? 'answers (in recovery)' : 'answers as primary' });
       } catch (err) {
         results.push({ ok: false, detail: (err as Error).message });

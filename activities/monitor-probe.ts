@@ -3,7 +3,9 @@
  * returns as soon as something needs action (or what the monitor would report changes), else at
  * the end of the period. Each round, in parallel and each bounded by a deadline: Docker's state
  * of every container, a SQL probe of every member (short connect and query timeouts), etcd (live
- * primaries, member states, group locks, durability records) and PgBouncer's port. Rounds are
+ * primaries, member states, group locks, durability records) and PgBouncer's port; for a primary
+ * that failed the previous round while its container runs, its peers' view of it too
+ * (monitor-peer-view.ts: the second viewpoint on a partition). Rounds are
  * folded into a small history (common/monitor-observation.ts); the heartbeat carries it, so a
  * retried attempt (the worker died) resumes the counts instead of starting over.
  */
@@ -11,6 +13,7 @@ import { Context } from '@temporalio/activity';
 import * as net from 'node:net';
 import { decideCluster, decisionSignature, type ClusterDecision, type DecisionContext } from '../common/monitor-decisions';
 import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../common/monitor-observation';
+import { peersToAsk } from '../common/partition-decisions';
 import type { MemberStateName } from '../common/member-state';
 import type { ClusterSpec } from '../common/spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, SUPERUSER, containerName, groupsOf } from '../common/topology';
@@ -19,6 +22,7 @@ import { watchContainerEvents, type ContainerEvents } from './container-events';
 import type { ActivityDeps } from './deps';
 import { probeMemberSql } from '../lib/postgres';
 import { storeOf } from './store';
+import { createPeerViewObserver } from './monitor-peer-view';
 
 export interface MonitorProbeInput {
   spec: ClusterSpec;
@@ -58,6 +62,7 @@ function tcpReachable(port: number, ms: number): Promise<void> {
 
 export function createMonitorProbeActivities(deps: ActivityDeps) {
   const containerStatus = (spec: ClusterSpec, member: string): Promise<ContainerStatus> => observeContainer(deps.docker, containerName(spec.name, member), 1000);
+  const { observePeers } = createPeerViewObserver(deps);
 
   async function observeMember(spec: ClusterSpec, member: string, password: string, at: number): Promise<Omit<MemberObservation, 'state'>> {
     const port = spec.members.find((m) => m.name === member)!.port;
@@ -88,10 +93,10 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     return { primaries, locks: view.lockOwners, durability: view.durability, states: view.memberStates };
   }
 
-  /** One probe round of the whole cluster. */
-  async function observeCluster(spec: ClusterSpec, password: string): Promise<ClusterObservation> {
+  /** One probe round of the whole cluster; `asks`: the primaries whose peers are asked too (primary -> peers). */
+  async function observeCluster(spec: ClusterSpec, password: string, asks: Record<string, string[]>): Promise<ClusterObservation> {
     const at = Date.now();
-    const [etcd, pgbouncer, members, services] = await Promise.all([
+    const [etcd, pgbouncer, members, services, peers] = await Promise.all([
       withDeadline(observeEtcd(spec), 1500, 'etcd').then(
         (v) => ({ ok: true as const, ...v }),
         (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
@@ -103,9 +108,13 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at))),
       // Docker's word on the services: what the monitor repairs them from, whether etcd answers or not.
       Promise.all([containerStatus(spec, PGBOUNCER_MEMBER), containerStatus(spec, ETCD_MEMBER)]).then(([pgbouncer, etcd]) => ({ pgbouncer, etcd })),
+      observePeers(spec, password, asks),
     ]);
     const byName: Record<string, MemberObservation> = {};
-    for (const m of members) byName[m.member] = etcd.ok && etcd.states[m.member] ? { ...m, state: etcd.states[m.member] } : m;
+    for (const m of members) {
+      const o: MemberObservation = etcd.ok && etcd.states[m.member] ? { ...m, state: etcd.states[m.member] } : m;
+      byName[m.member] = peers[m.member] ? { ...o, peers: peers[m.member] } : o;
+    }
     return {
       at,
       etcd: etcd.ok ? { ok: true } : { ok: false, error: etcd.error },
@@ -140,7 +149,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     let rounds = 0;
     for (;;) {
       const started = Date.now();
-      const observed = await observeCluster(spec, password);
+      const observed = await observeCluster(spec, password, peersToAsk(history, spec.members));
       deps.metrics?.observeCluster(spec, observed);
       history = foldObservation(history, observed, spec.members);
       rounds++;

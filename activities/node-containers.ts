@@ -32,6 +32,15 @@ export function isInitialPrimary(spec: ClusterSpec, member: MemberSpec): boolean
   return groupsOf(spec).some((g) => g.primary.name === member.name);
 }
 
+/**
+ * A connection attempt to a member cut off the network gives up after ~3 s instead of ~2 min (6 SYN
+ * retries): when a transaction to a partitioned worker is cancelled (a failover's citus_update_node
+ * terminates it), libpq sends the cancel request over a new, blocking connection to the old
+ * address, and the transaction holds its shard locks until that connect returns. On one Docker
+ * network a SYN is lost only when its peer is gone. Per container (network namespace).
+ */
+export const PG_SYSCTLS = { 'net.ipv4.tcp_syn_retries': '1' };
+
 export function postgresContainer(spec: ClusterSpec, member: MemberSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
   const { ExposedPorts, PortBindings } = publish(`${PG_PORT}/tcp`, member.port);
   return {
@@ -50,6 +59,7 @@ export function postgresContainer(spec: ClusterSpec, member: MemberSpec, image: 
       NetworkMode: networkName(spec.name),
       Mounts: [{ Type: 'volume', Source: volumeName(spec.name, member.name), Target: PG_VOLUME_TARGET }],
       ShmSize: 256 * 1024 * 1024,
+      Sysctls: PG_SYSCTLS,
     },
     ...networking(spec.name, member.name),
   };

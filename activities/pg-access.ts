@@ -1,15 +1,16 @@
 /** A superuser connection to one member, through its port on 127.0.0.1. */
 import type { Client } from 'pg';
 import type { ClusterSpec } from '../common/spec';
+import type { PgTarget } from '../lib/pg-connector';
 import { SUPERUSER } from '../common/topology';
 import type { ActivityDeps } from './deps';
 import { classifyPgError, fatal } from './errors';
 
-export async function asSuperuser<T>(deps: ActivityDeps, spec: ClusterSpec, memberName: string, fn: (c: Client) => Promise<T>): Promise<T> {
+export async function asSuperuser<T>(deps: ActivityDeps, spec: ClusterSpec, memberName: string, fn: (c: Client) => Promise<T>, timeouts?: Pick<PgTarget, 'connectTimeoutMs' | 'queryTimeoutMs'>): Promise<T> {
   const member = spec.members.find((m) => m.name === memberName);
   if (!member) throw fatal('BadConfig', `unknown member ${memberName}`);
   const s = await deps.secrets.ensure(spec.name);
-  return deps.pg.withClient({ port: member.port, user: SUPERUSER, password: s.superuserPassword }, fn);
+  return deps.pg.withClient({ port: member.port, user: SUPERUSER, password: s.superuserPassword, ...timeouts }, fn);
 }
 
 /** asSuperuser with pg errors classified (retryable or not), named "<what> on <member>". */

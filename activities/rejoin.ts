@@ -56,12 +56,17 @@ export function createRejoinActivities(deps: ActivityDeps) {
    */
   async function awaitFollowing(spec: ClusterSpec, member: string, primary: string, since: number): Promise<'following' | 'wal-gone'> {
     const name = containerName(spec.name, member);
-    return pollUntil(async () => {
+    const outcome = await pollUntil(async () => {
       if (await followsPrimary(spec, member, primary)) return 'following' as const;
       const logs = await containerLogs(deps.docker, name, 200, since);
       if (/requested WAL segment \S+ has already been removed|requested timeline \d+ is not in this server's history/.test(logs)) return 'wal-gone' as const;
+      // The bootstrap gave up (it could not reach the primary: a member still cut off from the
+      // network): nothing restarts it, so waiting out the timeout helps nobody; the retry starts it again.
+      if ((await containerState(deps.docker, name)) === 'exited') return { exited: logs.trim().split('\n').pop() ?? '' };
       return undefined;
     }, 120_000, 500);
+    if (typeof outcome === 'object') throw notReady(`${member} stopped while rebuilding from ${primary}: ${outcome.exited}`);
+    return outcome;
   }
 
   async function rejoinMember(input: { spec: ClusterSpec; member: string; primary: string }): Promise<{ action: RejoinAction }> {

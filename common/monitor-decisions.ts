@@ -8,8 +8,10 @@
 import { CONTAINER_DOWN, streamsFrom, type GroupTrack, type MemberObservation, type MemberTrack, type ProbeHistory } from './monitor-observation';
 import { decideServices, type ServiceAction, type ServiceDecision } from './monitor-service-decisions';
 import { COORDINATOR_GROUP } from './names';
+import { partitionConfirmation, type PartitionThresholds } from './partition-decisions';
+import { describePeerView } from './peer-view';
 
-export interface MonitorThresholds {
+export interface MonitorThresholds extends PartitionThresholds {
   /** Probe every member this often. */
   intervalMs: number;
   /** A primary has failed only after this many consecutive failed probes ... */
@@ -28,12 +30,19 @@ export interface MonitorThresholds {
 }
 
 /**
+ * A running container nobody reaches (common/partition-decisions.ts): peers are asked from the
+ * round after the first failed probe, so 2 of their rounds over 1 s arrive with the 1.5 s window
+ * above, about 2 s after the fault. A 1 s freeze never gets there: its failed probes span < 1.5 s.
+ */
+export const PARTITION_THRESHOLDS: PartitionThresholds = { peerChecks: 2, peerWindowMs: 1000 };
+
+/**
  * Detection within about 1 s of a `docker kill`: the first failed probe comes at most 500 ms after
  * the fault and, Docker confirming the container is down, the next one 500 ms later decides. Any
  * other failure (a crash inside a running container, confirmed by every standby losing its sender)
  * takes 4 probes over 1500 ms. A pause shorter than 1500 ms never reaches it (Docker says paused).
  */
-export const DEFAULT_THRESHOLDS: MonitorThresholds = { intervalMs: 500, failures: 3, failWindowMs: 1500, downWindowMs: 500, standbyGraceMs: 10_000, asyncAfterMs: 1500 };
+export const DEFAULT_THRESHOLDS: MonitorThresholds = { intervalMs: 500, failures: 3, failWindowMs: 1500, downWindowMs: 500, standbyGraceMs: 10_000, asyncAfterMs: 1500, ...PARTITION_THRESHOLDS };
 
 /** Failed probes a Docker-confirmed down container needs (over downWindowMs). */
 const DOWN_FAILURES = 2;
@@ -74,7 +83,8 @@ export type PrimaryVerdict = { state: 'ok' | 'suspect' | 'failed' | 'unknown'; r
 /**
  * Failed = N consecutive failed probes over at least T, confirmed from a second viewpoint: Docker
  * says the container is not running, or every standby that streamed from it was reached and its
- * WAL receiver lost the sender. Anything less (a slow probe, an orchestrator cut off from the
+ * WAL receiver lost the sender, or (container running) no peer reaches it either (a partition).
+ * Anything less (a slow probe, an orchestrator cut off from the
  * primary, a paused container) is at most `suspect`, and nothing is done about it.
  */
 export function primaryVerdict(track: MemberTrack | undefined, group: GroupTrack | undefined, standbys: Record<string, MemberObservation | undefined>, t: MonitorThresholds): PrimaryVerdict {
@@ -92,8 +102,10 @@ export function primaryVerdict(track: MemberTrack | undefined, group: GroupTrack
     return !!so && so.sql.ok && so.sql.inRecovery && !streamsFrom(so, o.member);
   });
   if (witnesses.length && lost.length === witnesses.length) return { state: 'failed', reason: `${tally}; every standby lost its sender (${witnesses.join(', ')})` };
+  const partition = partitionConfirmation(track, t);
+  if (partition) return { state: 'failed', reason: `${tally}; ${partition}` };
   const why = witnesses.length ? `${witnesses.length - lost.length} of ${witnesses.length} standbys still stream or cannot be asked` : 'no standby streamed from it to ask';
-  return { state: 'suspect', reason: `${tally}; not confirmed: container ${o.container}, ${why}` };
+  return { state: 'suspect', reason: `${tally}; not confirmed: container ${o.container}, ${why}, ${describePeerView(o.peers)}` };
 }
 
 /** The member names in synchronous_standby_names ('ANY 1 ("a", b)', 'FIRST 2 (a,b)', 'a, b', '*'). */

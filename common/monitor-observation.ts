@@ -4,6 +4,7 @@
  * probes), so it fits in heartbeat details and in the monitor's continue-as-new input.
  */
 import type { MemberStateName } from './member-state';
+import { foldPeerCut, type PeerCut, type PeerView } from './peer-view';
 
 /** Docker's word on a container; `unknown` when Docker did not answer in time. */
 export type ContainerStatus = 'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'absent' | 'unknown';
@@ -46,6 +47,8 @@ export interface MemberObservation {
   sql: SqlView | SqlFailure;
   /** The member state etcd records (fenced, rejoining, ...); undefined when etcd did not answer or has none. */
   state?: MemberStateName;
+  /** A primary that failed the previous probe: what its peers see of it (common/peer-view.ts). */
+  peers?: PeerView;
 }
 
 export interface ClusterObservation {
@@ -80,6 +83,8 @@ export interface MemberTrack {
   lastOkAt?: number;
   /** Not its group's primary and not streaming from it since (first probe of the current run). */
   notStreamingSince?: number;
+  /** Failing, and no peer that answered reached it either, in consecutive rounds. */
+  peerCut?: PeerCut;
   last?: MemberObservation;
 }
 
@@ -155,6 +160,8 @@ export function foldObservation(h: ProbeHistory, obs: ClusterObservation, member
     // A container that (re)starts gets its grace period from then on.
     const restarted = prev.last !== undefined && prev.last.container !== 'running' && o.container === 'running';
     if (primary && primary !== m.name && !streamsFrom(o, primary)) t.notStreamingSince = restarted ? o.at : (prev.notStreamingSince ?? o.at);
+    const peerCut = o.sql.ok ? undefined : foldPeerCut(prev.peerCut, o.peers, o.at);
+    if (peerCut) t.peerCut = peerCut;
     if (t.lastOkAt === undefined) delete t.lastOkAt;
     tracks[m.name] = t;
   }

@@ -4,12 +4,14 @@
  * else is left to the generic repair (repair.ts).
  */
 import { COORDINATOR } from '../lib/cluster';
+import { etcdPrimaries } from '../lib/etcd';
 import { observeGroup } from '../lib/health';
+import { disconnectMember, reconnectMember } from '../lib/network';
 import { now, sleep } from '../lib/util';
 import { describeBreakdown, killWorkersMidFailover, takeoverBreakdown, waitForRun } from '../lib/worker-kill';
 import type { RoundContext } from './round-context';
 
-export const FAULT_KINDS = ['kill-worker-primary', 'pause-worker-primary', 'kill-standby', 'kill-coordinator-primary', 'stop-etcd', 'kill-orchestrator', 'remove-member'] as const;
+export const FAULT_KINDS = ['kill-worker-primary', 'pause-worker-primary', 'kill-standby', 'kill-coordinator-primary', 'stop-etcd', 'kill-orchestrator', 'remove-member', 'partition-worker-primary'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultRecord {
@@ -166,6 +168,41 @@ async function removeMember(ctx: RoundContext): Promise<FaultRecord> {
   return { kind: 'remove-member', target: `${victim} (${isPrimary ? 'primary' : 'standby'} of ${group})`, tFault, tFaultEnd: now(), notes: [] };
 }
 
+/** How long a partitioned primary stays cut off: until another member is recorded primary (+ a little), at most this. */
+const PARTITION_MAX_MS = 30_000;
+const PARTITION_AFTER_PROMOTION_MS = 2000;
+
+/**
+ * `docker network disconnect` of a worker primary: its container runs, PostgreSQL stays alive,
+ * nothing reaches it. As an operator would, a command-mode round runs `citusctl failover` at once;
+ * with the monitor, nobody does. Reconnected (with its alias) once etcd names another primary, or after
+ * PARTITION_MAX_MS: the split-brain watcher then sees whether the old primary takes writes again.
+ */
+async function partitionWorkerPrimary(ctx: RoundContext): Promise<FaultRecord> {
+  const group = ctx.rng.pick(ctx.cluster.spec.workers);
+  const victim = await primaryOf(ctx, group);
+  const notes: string[] = [];
+  const tFault = now();
+  ctx.log(`docker network disconnect ${ctx.cluster.containerOf(victim)}`);
+  await disconnectMember(ctx.cluster, victim);
+  // Not awaited before the reconnect: the failover's last step (the old primary's rejoin) cannot
+  // succeed while it is cut off, and retries until it can.
+  const failover = ctx.mode === 'commands' ? ctx.start(['failover', group]) : undefined;
+  try {
+    const promoted = await waitFor(PARTITION_MAX_MS, async () => {
+      const p = await etcdPrimaries(ctx.cluster);
+      return p[group] && p[group] !== victim ? p[group] : undefined;
+    });
+    notes.push(promoted ? `${promoted} recorded primary ${Math.round(now() - tFault)} ms after the disconnect; ${victim}'s container ${await ctx.cluster.containerState(victim)} then` : `no other primary recorded within ${PARTITION_MAX_MS} ms`);
+    if (promoted) await sleep(PARTITION_AFTER_PROMOTION_MS);
+  } finally {
+    ctx.log(`docker network connect --alias ${victim} ${ctx.cluster.containerOf(victim)}`);
+    await reconnectMember(ctx.cluster, victim);
+  }
+  await failover?.done;
+  return { kind: 'partition-worker-primary', target: `${victim} (primary of ${group})`, tFault, tFaultEnd: now(), notes };
+}
+
 export function inject(ctx: RoundContext, kind: FaultKind): Promise<FaultRecord> {
   switch (kind) {
     case 'kill-worker-primary':
@@ -182,5 +219,7 @@ export function inject(ctx: RoundContext, kind: FaultKind): Promise<FaultRecord>
       return killOrchestrator(ctx);
     case 'remove-member':
       return removeMember(ctx);
+    case 'partition-worker-primary':
+      return partitionWorkerPrimary(ctx);
   }
 }

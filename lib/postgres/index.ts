@@ -13,6 +13,7 @@ export { replicationRows, slotReplication, streamingStandbys, type ReplicationRo
 export { streamingSource, walReceiver, type WalReceiver } from './wal-receiver';
 export { checkpointForRewind } from './rewind';
 export { PROBE_SQL, probeMemberSql } from './probe';
+export { canConnectTo } from './peer-check';
 export { POSTGRESQL_CONF } from './settings';
 export { copyFromChunks, keepCitusConnections } from './copy';
 export { preparedTransactionIds, recoverPreparedTransactions, stillPrepared } from './two-phase';

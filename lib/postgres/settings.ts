@@ -27,4 +27,12 @@ shared_buffers = 64MB
 # worker primary died can hang that long (its address still cached, every SYN dropped), holding the
 # transaction's row locks meanwhile: 30 s stalled every TPC-B client for 36 s across a failover.
 citus.node_connection_timeout = '3s'
+# Citus's connections to the other nodes notice a node cut off the network within ~3 s: an idle
+# wait for its answer by keepalives (1 s idle, then 2 probes 1 s apart), data it never acknowledges
+# by tcp_user_timeout. Without them a transaction writing to a partitioned worker waits for TCP's
+# own limits (minutes), holding the shard locks a failover's citus_update_node needs; with them it
+# fails, lets go, and its client retries against the new primary. A frozen (paused) node's kernel
+# still answers both, so a freeze alone never trips them; on one Docker network nothing else drops
+# a packet.
+citus.node_conninfo = 'sslmode=require keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000'
 `;
