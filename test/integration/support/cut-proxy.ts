@@ -19,7 +19,10 @@ export class CutProxy {
 
   static async start(targetPort: number, trigger: RegExp): Promise<CutProxy> {
     const holder: { proxy?: CutProxy } = {};
-    const server = net.createServer((client) => holder.proxy?.accept(client, targetPort, trigger) ?? client.destroy());
+    const server = net.createServer((client) => {
+      if (holder.proxy) holder.proxy.accept(client, targetPort, trigger);
+      else client.destroy();
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     holder.proxy = new CutProxy(server, (server.address() as net.AddressInfo).port);
     return holder.proxy;
