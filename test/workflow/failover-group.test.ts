@@ -39,7 +39,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
 
   // Lock renewals (assertHeld before each change) interleave: look at the order of the rest.
   const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
-  expect(order.slice(0, 12)).toEqual([
+  expect(order.slice(0, 13)).toEqual([
     'validateSpec',
     'loadClusterSpec', // a stored spec to compare the given one with (none here)
     'acquireGroupLock',
@@ -55,7 +55,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
     'recordPrimaryChange', // then the event, with the outage
   ]);
   expect(order.slice(-2)).toEqual(['configureDurability', 'releaseGroupLock']);
-  expect(new Set(order.slice(12, -2))).toEqual(new Set(['rejoinMember', 'checkReplication']));
+  expect(new Set(order.slice(13, -2))).toEqual(new Set(['rejoinMember', 'checkReplication']));
   // The lock is verified right before the fence and before the metadata change.
   const all = m.calls.map((c) => c.name);
   expect(all[all.indexOf('fenceMember') - 1]).toBe('renewGroupLock');
