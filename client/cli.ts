@@ -135,9 +135,10 @@ async function runGroupWorkflow<W extends WorkflowWithInput>(opts: CommonOpts & 
 
 withCommon(program.command('failover <group>').description('unplanned failover of a worker group or the coordinator ("coordinator")'))
   .option('--no-rejoin', 'leave the old primary fenced')
+  .option('--require-approval', 'wait for `citusctl approve` before fencing (default: the spec\'s requireFailoverApproval)')
   .option('--no-worker', 'do not run an in-process worker')
-  .action((group: string, opts: CommonOpts & { rejoin: boolean; worker: boolean }) =>
-    runGroupWorkflow(opts, 'failoverGroup', (c) => failoverWorkflowId(c, group), () => ({ group, rejoin: opts.rejoin }), (r) =>
+  .action((group: string, opts: CommonOpts & { rejoin: boolean; requireApproval?: boolean; worker: boolean }) =>
+    runGroupWorkflow(opts, 'failoverGroup', (c) => failoverWorkflowId(c, group), () => ({ group, rejoin: opts.rejoin, ...(opts.requireApproval ? { requireApproval: true } : {}) }), (r) =>
       r.outcome === 'failed-over' ? `${group}: ${String(r.detail)}; outage window ${String(r.outageWindowMs)} ms; rejoined: ${(r.rejoined as string[]).join(', ') || 'none'}` : `${group}: ${String(r.outcome)}: ${String(r.detail)}`,
     ),
   );

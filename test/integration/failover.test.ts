@@ -5,9 +5,6 @@
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { stringify } from 'yaml';
 import {
   citusVersion,
   citusVersionOfImage,
@@ -74,9 +71,6 @@ if (!REAL_CITUS) {
 
 const input = layout({ name: 'it-fo', basePort: 31400, temporalPort: 32301, rows: ROWS, shardCount: 4 });
 const c = makeCluster(input, 32301);
-/** The same cluster, with failover approval required (scenario 7). */
-const approvalSpec = path.join(c.dir, 'approval.yaml');
-fs.writeFileSync(approvalSpec, stringify({ ...input, requireFailoverApproval: true }));
 
 type FailoverJson = GroupRunJson<FailoverResultJson>;
 type SwitchoverJson = GroupRunJson<SwitchoverResultJson>;
@@ -146,7 +140,7 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
     expect(r.workflowId).toBe(`failover-${c.name}-g1`);
     expect(r.result).toMatchObject({ outcome: 'failed-over', group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', rejoined: ['g1-a'] });
     expect(typeof r.result.outageWindowMs).toBe('number');
-    expect(stepStates(r.steps)).toEqual({ validate: 'done', lock: 'done', 'confirm-down': 'done', choose: 'done', approval: 'skipped', fence: 'done', promote: 'done', record: 'done', metadata: 'done', sync: 'done', rejoin: 'done' });
+    expect(stepStates(r.steps)).toEqual({ validate: 'done', lock: 'done', 'confirm-down': 'done', choose: 'done', approval: 'skipped', fence: 'done', promote: 'done', record: 'done', metadata: 'done', 'in-doubt': 'done', sync: 'done', rejoin: 'done' });
 
     // the new primary
     expect(await inRecovery(c, 'g1-b')).toBe(false);
@@ -288,11 +282,11 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
 
   it('7. approval: with requireFailoverApproval the failover waits, changes nothing, and completes once approved', async () => {
     await killMember(c, 'g2-b');
-    const run = startCli(['failover', 'g2', '--json', '-c', approvalSpec], c.env, 150_000);
+    const run = startCli(['failover', 'g2', '--require-approval', '--json', '-c', c.specFile], c.env, 150_000);
     try {
       await run.waitForLine(/approval\s+running/);
       expect(await inRecovery(c, 'g2-a')).toBe(true); // not promoted while waiting
-      const a = await runCli(['approve', 'g2', '--json', '--approver', 'it-fo', '-c', approvalSpec], c.env, 120_000);
+      const a = await runCli(['approve', 'g2', '--json', '--approver', 'it-fo', '-c', c.specFile], c.env, 120_000);
       if (a.code !== 0) throw new Error(`approve failed: ${describeRun(a)}`);
       expect(JSON.parse(a.stdout)).toMatchObject({ ok: true, result: 'approved by it-fo' });
     } catch (err) {
