@@ -12,7 +12,8 @@ import { PrometheusMetrics } from '../lib/metrics';
 import { createDeps } from './deps';
 import { installRuntimeWithMetrics, metricsPort, serveMetrics } from './metrics-server';
 import { createWorker } from './run-worker';
-import { tellSupervisorPolling, waitForTurn } from './standby';
+import { tellSupervisorPolling, waitForTurn, whileStandby } from './standby';
+import { warmClients } from './warm-up';
 
 export async function runWorkerForever(): Promise<void> {
   const log = (line: string) => console.error(`citusctl worker: ${line}`);
@@ -26,7 +27,7 @@ export async function runWorkerForever(): Promise<void> {
   const identity = workerIdentity(process.pid);
   const { worker, connection } = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity });
   const resident = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: MONITOR_TASK_QUEUE });
-  await turn;
+  await whileStandby(turn, () => warmClients(deps, root));
   const metricsUrl = await serveMetrics(metrics, port, sdkPort, log);
   log(`task queues "${TASK_QUEUE}" and "${MONITOR_TASK_QUEUE}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
   try {
