@@ -20,7 +20,8 @@ import { workflowBuild } from './build-id';
 import { createDeps } from './deps';
 import { installRuntimeWithMetrics, metricsPort, serveMetrics } from './metrics-server';
 import { createWorker } from './run-worker';
-import { tellSupervisorPolling, waitForTurn } from './standby';
+import { tellSupervisorPolling, waitForTurn, whileStandby } from './standby';
+import { warmClients } from './warm-up';
 
 export async function runWorkerForever(): Promise<void> {
   const log = (line: string) => console.error(`citusctl worker: ${line}`);
@@ -38,7 +39,7 @@ export async function runWorkerForever(): Promise<void> {
   const monitorQueue = monitorTaskQueue(build);
   const { worker, connection } = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity });
   const monitorWorker = (await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: monitorQueue, connection })).worker;
-  await turn;
+  await whileStandby(turn, () => warmClients(deps, root));
   const metricsUrl = await serveMetrics(metrics, port, sdkPort, log);
   log(`build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
   try {

@@ -11,6 +11,10 @@
  * Only attempts started by the dead process are touched (by its identity, which carries its pid):
  * a process that exited runs nothing, so no step is left running twice. Best effort: whatever is
  * missed here, the timeouts still catch (common/takeover.ts).
+ * `later` names workflows to leave for a second call (their children are still followed): the
+ * supervisor hands the monitor back a few seconds after the failover it started, whose steps would
+ * otherwise share the new worker's CPU with the replay of the monitor's long history. `done`
+ * collects the runs handed back, which a second call leaves alone.
  */
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -35,7 +39,12 @@ interface Run {
 
 const quote = (s: string) => `'${s.replace(/'/g, "\\'")}'`;
 
-export async function reapDeadWorker(client: Client, dead: { identity: string; taskQueues: string[] }): Promise<ReapReport> {
+export interface ReapOptions {
+  later?: (workflowType: string) => boolean;
+  done?: Set<string>;
+}
+
+export async function reapDeadWorker(client: Client, dead: { identity: string; taskQueues: string[] }, opts: ReapOptions = {}): Promise<ReapReport> {
   const report: ReapReport = { workflows: 0, stickyReset: 0, activities: [], errors: [] };
   const note = (what: string) => (err: unknown) => void report.errors.push(`${what}: ${(err as Error).message}`);
   const seen = new Set<string>();
@@ -57,15 +66,17 @@ export async function reapDeadWorker(client: Client, dead: { identity: string; t
     const batch = pending.splice(0);
     await Promise.all(
       batch.map(async (run) => {
+        const d = await client.workflow.getHandle(run.workflowId, run.runId).describe().catch(note(`describing ${run.workflowId}`));
+        if (!d) return;
+        for (const c of d.raw.pendingChildren ?? []) if (c.workflowId && c.runId) add({ workflowId: c.workflowId, runId: c.runId });
+        const key = `${run.workflowId}/${run.runId}`;
+        if (opts.done?.has(key) || opts.later?.(d.type)) return;
+        opts.done?.add(key);
         report.workflows++;
-        const handle = client.workflow.getHandle(run.workflowId, run.runId);
         await client.workflowService
           .resetStickyTaskQueue({ namespace, execution: run })
           .then(() => void report.stickyReset++)
           .catch(note(`resetting the sticky queue of ${run.workflowId}`));
-        const d = await handle.describe().catch(note(`describing ${run.workflowId}`));
-        if (!d) return;
-        for (const c of d.raw.pendingChildren ?? []) if (c.workflowId && c.runId) add({ workflowId: c.workflowId, runId: c.runId });
         for (const a of d.raw.pendingActivities ?? []) {
           if (a.lastWorkerIdentity !== dead.identity || !a.activityId) continue;
           const id = { workflowId: run.workflowId, runId: run.runId, activityId: a.activityId };

@@ -47,6 +47,24 @@ export function waitForTurn(log: (line: string) => void): Promise<void> {
   });
 }
 
+/**
+ * Waits for the turn; a standby meanwhile runs warm() at once and every everyMs (its clients stay
+ * connected and authenticated, so the first steps after a takeover do not pay for that).
+ */
+export async function whileStandby(turn: Promise<void>, warm: () => Promise<void>, everyMs = 60_000): Promise<void> {
+  if (process.env[WORKER_ROLE_ENV] !== 'standby' || !fromSupervisor()) return turn;
+  let taken = false;
+  void turn.then(() => (taken = true));
+  const keepWarm = async () => {
+    while (!taken) {
+      await warm().catch(() => undefined);
+      await Promise.race([turn, new Promise((r) => setTimeout(r, everyMs).unref())]);
+    }
+  };
+  void keepWarm();
+  return turn;
+}
+
 /** Tells the supervisor that this process polls now (it then starts a standby). */
 export function tellSupervisorPolling(): void {
   if (fromSupervisor() && process.connected) process.send!(POLLING, undefined, {}, () => undefined);

@@ -3,7 +3,8 @@
  * an active worker process (polling) and a standby one (loaded, not polling). Then worker processes
  * are SIGKILLed by hand, as a crash would:
  *  - the active worker, while the monitor's probe runs on it: the standby takes over (no restart),
- *    the supervisor hands the probe back to Temporal at once (WorkerLost) and starts a new standby;
+ *    the supervisor hands the probe back to Temporal (WorkerLost; the monitor a few seconds after
+ *    the failovers) and starts a new standby;
  *  - the worker running the monitor's failover of g1, as soon as the monitor has started it (g1's
  *    primary killed just before): the failover completes on the other worker process, and every
  *    group ends with exactly one writable member, the one etcd and pg_dist_node name.
@@ -74,7 +75,7 @@ describe('the supervised worker dies: a standby takes over and the failover comp
     }
   });
 
-  it('the active worker is SIGKILLed: the loaded standby polls in its place and the probe it ran is handed back at once', async () => {
+  it('the active worker is SIGKILLed: the loaded standby polls in its place and the probe it ran is handed back (WorkerLost), not left to its heartbeat timeout', async () => {
     const standby = await standbyReady();
     const active = activePid()!;
     expect(alive(active)).toBe(true);
