@@ -83,7 +83,7 @@ describe('the supervised worker dies: a standby takes over and the failover comp
     const st = await cliJson<{ controlPlane: { worker: { workerPid: number; standbyPid?: number } } }>(c, ['status']);
     expect(st.controlPlane.worker).toMatchObject({ workerPid: active, standbyPid: standby });
     // The standby is loaded but polls nothing: only the active worker's identity polls.
-    const polling = await pollers('citusctl-monitor');
+    const polling = await pollers((await client.workflow.getHandle(MONITOR).describe()).taskQueue);
     expect(polling.has(`citusctl-worker@${active}`)).toBe(true);
     expect(polling.has(`citusctl-worker@${standby}`)).toBe(false);
     const probe = async () => (await client.workflow.getHandle(MONITOR).describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'monitorProbe');

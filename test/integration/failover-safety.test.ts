@@ -145,13 +145,19 @@ describe('a lost lock stops a failover before it fences (real etcd)', () => {
     const deps = { etcd: { client: () => etcd } } as unknown as ActivityDeps;
     const lock = createLockActivities(deps);
     const spec = parseSpec(SPEC_INPUT);
-    // etcd's shortest lease is ~2 s; the stall (4 s) outlasts it but stays under the activity's 5 s heartbeat timeout.
+    // etcd's shortest lease is ~2 s; the stall (4 s) outlasts it. It also outlasts the probe's 2 s
+    // heartbeat timeout, so only the first attempt stalls: its retry answers, and the failover goes on
+    // to the fence with a lease that expired meanwhile.
     const ttlSeconds = 2;
+    let stalled = false;
     const m = mockActivities({
       ...lock,
       async probeMember() {
         // A paused worker: nothing runs in this process (not even the lease renewal) for longer than the TTL.
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
+        if (!stalled) {
+          stalled = true;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
+        }
         return [{ ok: false, detail: 'container exited', conclusive: true }];
       },
     });
