@@ -79,7 +79,9 @@ describe('upgrading citusctl under a running monitor', () => {
     const byUp = r.stderr.split('\n').filter((l) => /^monitor: monitor-it-upg (restart|move):/.test(l));
     const byWorker = fs.readFileSync(path.join(c.stateDir, 'worker', 'worker.log'), 'utf8').split('\n').filter((l) => /monitor-it-upg: (restart|move):/.test(l));
     console.log(`[upgrade] handed over by ${byWorker.length ? `the new worker: ${byWorker.join('; ')}` : `citusctl up: ${byUp.join('; ')}`}`);
-    expect(byUp.length + byWorker.length).toBe(1);
+    // Both may have acted when they raced (a second terminate of the same run is ignored, its start
+    // attaches to the new run): what must hold is one hand-off at least and one monitor (below).
+    expect(byUp.length + byWorker.length).toBeGreaterThanOrEqual(1);
     const target = monitorTaskQueue(buildOf(newBundle));
 
     const old = await client.workflow.getHandle(MONITOR, oldRun.runId).describe();
