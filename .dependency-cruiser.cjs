@@ -9,7 +9,7 @@
  * workflows: imports workflows and common, plus `import type` from activities (the activity signatures);
  *   a value import from activities would pull Node code into the workflow bundle.
  * worker: imports workflows, activities, lib, common.
- * client: may import anything below it.
+ * client: may import workflows, worker, lib and common; never activities (it reads state through lib).
  * bench and test: outside the rule (checked only for cycles when passed on the command line).
  *
  * Run with `npm run depcheck` (part of `npm test`, hence of CI).
@@ -65,6 +65,13 @@ module.exports = {
       comment: 'worker may import workflows, activities, lib and common, not client.',
       from: { path: '^worker/' },
       to: { path: '^(client|bench|test)/' },
+    },
+    {
+      name: 'client-imports-no-activities',
+      severity: 'error',
+      comment: 'The CLI talks to Temporal and reads state through lib; activities run on a worker (worker/ hosts them).',
+      from: { path: '^client/' },
+      to: { path: '^activities/' },
     },
     {
       name: 'client-imports-no-tests-or-bench',
