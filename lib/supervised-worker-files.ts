@@ -89,9 +89,10 @@ export function supervisedWorkerState(root: string): SupervisedWorkerState {
 }
 
 /**
- * `up` asks the supervisor not to start a standby worker while its setup runs: loading one takes a
- * CPU-second or more, which the setup needs (the standby only matters once the monitor runs).
- * Returns the release. A hold whose process is gone (a CLI killed mid-setup) counts for nothing.
+ * `up` asks a supervisor it starts not to load its first standby worker while the setup runs:
+ * loading one takes a CPU-second or more, which the setup needs, and no monitor runs yet that a
+ * standby would serve. Returns the release. A hold whose process is gone (a CLI killed mid-setup)
+ * counts for nothing.
  */
 export function holdStandby(root: string, pid = process.pid): () => void {
   const file = path.join(standbyHoldDir(root), String(pid));

@@ -138,9 +138,11 @@ async function main(): Promise<void> {
   };
 
   let holdCheck: NodeJS.Timeout | undefined;
+  let hadStandby = false;
   /**
    * What is missing: an active worker (the standby if there is one), and a standby once the active
-   * one polls and no `up` holds it back while its setup runs.
+   * one polls. The first standby also waits while an `up` holds it back (its setup runs on the active
+   * worker and needs the CPU); a replacement never waits: monitors may run by then.
    */
   const fill = () => {
     if (stopping || pending) return;
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
     if (!active && standby) promote(standby);
     else if (!active) start('active');
     else if (!standby && active.polls) {
-      if (!standbyHeld(root)) start('standby');
+      if (hadStandby || !standbyHeld(root)) start('standby');
       else holdCheck ??= setTimeout(() => ((holdCheck = undefined), fill()), HOLD_CHECK_MS).unref();
     }
   };
@@ -158,6 +160,7 @@ async function main(): Promise<void> {
     const child = spawn(process.execPath, [workerMain], { env: { ...env, [WORKER_ROLE_ENV]: role }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const w: WorkerProcess = { child, pid: child.pid ?? 0, role, startedAt: Date.now(), polls: false };
     workers.add(w);
+    if (role === 'standby') hadStandby = true;
     child.on('message', (m) => {
       if (m !== POLLING) return;
       w.polls = true;
