@@ -12,6 +12,7 @@ import type { ActivityDeps } from '../deps';
 import { containerState, tarOf } from '../../lib/docker/docker-helpers';
 import { fatal } from '../../lib/errors';
 import { resolveImage } from '../../common/images';
+import { LABEL_CLUSTER, LABEL_HELPER } from '../../common/labels';
 import { PG_VOLUME_TARGET } from '../../lib/docker/node-containers';
 import { storeOf } from '../store';
 
@@ -49,7 +50,7 @@ async function withVolumeContainer<T>(deps: ActivityDeps, spec: ClusterSpec, mem
     Image: resolveImage(spec, 'postgres', deps.env),
     Entrypoint: ['/bin/true'],
     Cmd: [],
-    Labels: { 'citusctl.cluster': spec.name, 'citusctl.helper': 'member-state' },
+    Labels: { [LABEL_CLUSTER]: spec.name, [LABEL_HELPER]: 'member-state' },
     HostConfig: { Mounts: [{ Type: 'volume', Source: volume, Target: PG_VOLUME_TARGET }] },
   });
   try {
