@@ -1,21 +1,13 @@
 /** What activities are given by the worker: clients built once, never ad hoc inside an activity. */
 import type Docker from 'dockerode';
-import type { Etcd3 } from 'etcd3';
+import type { EtcdConnector } from '../lib/etcd-connector';
 import type { MetricsSink } from '../lib/metrics';
 import type { PgConnector } from '../lib/pg-connector';
 import type { SecretStore } from '../lib/secrets';
-import type { ClusterSpec } from '../common/spec';
 
 /** The Postgres connection types live with their adapter in lib; re-exported for activities. */
 export type { PgConnector, PgTarget } from '../lib/pg-connector';
-
-export interface EtcdConnector {
-  /**
-   * A cached client for the cluster's etcd (127.0.0.1:<spec.etcd.port>), authenticated as etcd's
-   * root user with the password from the cluster's secrets file (etcd requires it once provisioned).
-   */
-  client(spec: ClusterSpec): Etcd3;
-}
+export type { EtcdConnector } from '../lib/etcd-connector';
 
 export interface ActivityDeps {
   docker: Docker;

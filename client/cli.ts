@@ -7,7 +7,7 @@ import { drainWorkflowId, failoverWorkflowId, rebalanceWorkflowId, rejoinWorkflo
 import { TRANSFER_MODES } from '../common/rebalance';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
-import { controlPlaneLines } from './status-lines';
+import { statusLines } from './status-lines';
 
 // Commands load their modules on demand: the Temporal worker and Docker client cost ~0.4 s to
 // load, which a failover started from the CLI should not pay before it can act.
@@ -21,6 +21,7 @@ const lazy = {
   worker: async () => require('../worker/main') as typeof import('../worker/main'),
   images: async () => require('../common/images') as typeof import('../common/images'),
   monitor: async () => require('./monitor') as typeof import('./monitor'),
+  health: async () => require('./health') as typeof import('./health'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -47,7 +48,33 @@ function spec(opts: CommonOpts): ClusterSpec {
   return loadSpecFile(opts.config);
 }
 
-const print = (json: boolean | undefined, doc: unknown, human: () => void) => (json ? process.stdout.write(JSON.stringify(doc, null, 2) + '\n') : human());
+/** A long command's progress lines: stdout for humans, stderr with --json (stdout carries one document). */
+const progress = (opts: CommonOpts) => (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
+
+/** What a command hands back: its JSON document (--json), what a human reads otherwise, and its exit code. */
+interface Outcome {
+  doc: unknown;
+  human: () => void;
+  /** Default 0. */
+  code?: number;
+}
+
+/**
+ * The one path every command takes: run it, print its outcome (one JSON document on stdout with
+ * --json) and exit with its code; any error goes to fail. A command with no outcome (the long-lived
+ * worker) ends on its own.
+ */
+async function run(opts: CommonOpts, command: () => Promise<Outcome | void>): Promise<void> {
+  try {
+    const outcome = await command();
+    if (!outcome) return;
+    if (opts.json) process.stdout.write(JSON.stringify(outcome.doc, null, 2) + '\n');
+    else outcome.human();
+    process.exit(outcome.code ?? 0);
+  } catch (err) {
+    fail(err, opts.json);
+  }
+}
 
 const program = new Command('citusctl').description('A highly available Citus cluster, run by durable Temporal workflows');
 const withCommon = (c: Command) => c.option('-c, --config <file>', 'cluster spec (YAML); default: the project cluster.yaml').option('--json', 'one machine-readable JSON document on stdout');
@@ -58,79 +85,53 @@ withCommon(program.command('up').description('provision the cluster and run the 
   .option('--no-worker', 'do not run an in-process worker (one is running elsewhere)')
   .option('--no-monitor', 'no self-healing: start neither the monitor nor the supervised worker (failovers by command only)')
   .option('--no-rebalance', 'a worker group added to the spec gets no shards now (citusctl rebalance later)')
-  .action(async (opts: CommonOpts & { clean?: boolean; force?: boolean; worker: boolean; monitor: boolean; rebalance: boolean }) => {
-    try {
+  .action((opts: CommonOpts & { clean?: boolean; force?: boolean; worker: boolean; monitor: boolean; rebalance: boolean }) =>
+    run(opts, async () => {
       const s = spec(opts);
-      const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
       const started = Date.now();
-      const report = await (await lazy.up()).up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker ? 'auto' : false, monitor: opts.monitor, rebalance: opts.rebalance }, log);
-      print(opts.json, { ok: true, ...report }, () => {
-        const r = report.result;
-        console.log(`\ncluster ${r.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`);
-        console.log(`  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  (PGPASSFILE=${report.pgpass})`);
-        if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
-      });
-      process.exit(0);
-    } catch (err) {
-      fail(err, opts.json);
-    }
-  });
+      const report = await (await lazy.up()).up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker ? 'auto' : false, monitor: opts.monitor, rebalance: opts.rebalance }, progress(opts));
+      return {
+        doc: { ok: true, ...report },
+        human: () => {
+          console.log(`\ncluster ${report.result.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`);
+          console.log(`  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  (PGPASSFILE=${report.pgpass})`);
+          if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
+        },
+      };
+    }),
+  );
 
-withCommon(program.command('status').description('members, roles, replication, Citus workers and shards, endpoints'))
-  .action(async (opts: CommonOpts) => {
-    try {
-      const report = await (await lazy.status()).status(spec(opts));
-      print(opts.json, report, () => {
-        console.log(`cluster ${report.cluster}`);
-        for (const m of report.members) {
-          const repl = m.replication?.map((r) => `${r.standby}:${r.state}/${r.syncState} lag ${r.lagBytes}B`).join(', ');
-          console.log(`  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ${m.timeline ? `tl ${m.timeline} ` : ''}${repl ?? ''}${m.error ? ` (${m.error})` : ''}`);
-        }
-        console.log('citus workers:');
-        for (const w of report.citusWorkers) console.log(`  ${w.nodename}:${w.nodeport} ${w.noderole}${w.isactive ? '' : ' inactive'} shards=${w.shards}`);
-        console.log(`live primaries (etcd): ${JSON.stringify(report.livePrimaries)}`);
-        for (const [g, f] of Object.entries(report.lastFailover)) console.log(`last failover of ${g}: ${JSON.stringify(f)}`);
-        for (const line of controlPlaneLines(report.controlPlane)) console.log(line);
-        for (const e of report.endpoints) console.log(`  ${e.name.padEnd(12)} ${e.host}:${e.port} ${e.user}`);
-        console.log(`pgpass: ${report.pgpass}`);
-      });
-      process.exit(0);
-    } catch (err) {
-      fail(err, opts.json);
-    }
-  });
+withCommon(program.command('status').description('members, roles, replication, Citus workers and shards, endpoints')).action((opts: CommonOpts) =>
+  run(opts, async () => {
+    const report = await (await lazy.status()).status(spec(opts));
+    return { doc: report, human: () => console.log(statusLines(report).join('\n')) };
+  }),
+);
 
 withCommon(program.command('down').description('remove the cluster containers and network'))
   .option('--volumes', 'also delete data volumes and the cluster secrets')
-  .action(async (opts: CommonOpts & { volumes?: boolean }) => {
-    try {
+  .action((opts: CommonOpts & { volumes?: boolean }) =>
+    run(opts, async () => {
       const r = await (await lazy.down()).down(spec(opts), { volumes: opts.volumes });
-      print(opts.json, { ok: true, ...r }, () => console.log(`removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`));
-      process.exit(0);
-    } catch (err) {
-      fail(err, opts.json);
-    }
-  });
+      return { doc: { ok: true, ...r }, human: () => console.log(`removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`) };
+    }),
+  );
 
 /**
  * failover / switchover / rejoin / ...: one workflow each, followed like `up`. The input names the
  * cluster only: the workflow runs on the spec stored at setup (an edited spec file is applied by
  * `up`, never by a failover), checked against the workflow's own schema before it is started.
  */
-async function runGroupWorkflow<W extends WorkflowWithInput>(opts: CommonOpts & { worker?: boolean }, workflowType: W, workflowId: (cluster: string) => string, input: (s: ClusterSpec) => object, summary: (r: Record<string, unknown>) => string) {
-  try {
+function runGroupWorkflow<W extends WorkflowWithInput>(opts: CommonOpts & { worker?: boolean }, workflowType: W, workflowId: (cluster: string) => string, input: (s: ClusterSpec) => object, summary: (r: Record<string, unknown>) => string) {
+  return run(opts, async () => {
     const s = spec(opts);
-    const log = (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
     const args = [workflowInput(workflowType, { cluster: s.name, ...input(s) } as Parameters<typeof workflowInput<W>>[1])];
-    const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args, json: opts.json, worker: opts.worker === false ? false : 'auto', log });
+    const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args, json: opts.json, worker: opts.worker === false ? false : 'auto', log: progress(opts) });
     // A failover that changed nothing because no standby could take over, or that stopped for an
     // operator, is a failure for scripts.
     const ok = report.result.outcome !== 'no-candidate' && report.result.outcome !== 'needs-operator';
-    print(opts.json, { ok, ...report }, () => (ok ? console.log(`\n${summary(report.result)}`) : process.stderr.write(`citusctl: ${summary(report.result)}\n`)));
-    process.exit(ok ? 0 : 1);
-  } catch (err) {
-    fail(err, opts.json);
-  }
+    return { doc: { ok, ...report }, human: () => (ok ? console.log(`\n${summary(report.result)}`) : process.stderr.write(`citusctl: ${summary(report.result)}\n`)), code: ok ? 0 : 1 };
+  });
 }
 
 withCommon(program.command('failover <group>').description('unplanned failover of a worker group or the coordinator ("coordinator")'))
@@ -190,65 +191,51 @@ withCommon(program.command('drain <group>').description('move every shard off a 
 withCommon(program.command('approve <group>').description('approve (or --reject) a failover waiting for approval'))
   .option('--reject', 'reject instead')
   .option('--approver <name>', 'who decides', process.env.USER || 'operator')
-  .action(async (group: string, opts: CommonOpts & { reject?: boolean; approver: string }) => {
-    try {
+  .action((group: string, opts: CommonOpts & { reject?: boolean; approver: string }) =>
+    run(opts, async () => {
       const s = spec(opts);
       const r = await (await lazy.run()).updateWorkflow<string>(failoverWorkflowId(s.name, group), 'approve', { approver: opts.approver, approve: !opts.reject });
-      print(opts.json, { ok: true, result: r }, () => console.log(r));
-      process.exit(0);
-    } catch (err) {
-      fail(err, opts.json);
-    }
-  });
+      return { doc: { ok: true, result: r }, human: () => console.log(r) };
+    }),
+  );
 
 for (const [verb, what] of [['pause', 'put the cluster (or one group) in maintenance: the monitor takes no automatic action'], ['resume', 'end maintenance of the cluster (or one group): the monitor heals again']] as const) {
   withCommon(program.command(verb).description(what))
     .option('--group <group>', 'only this group (coordinator or a worker group)')
     .option('--reason <text>', 'why (shown in the monitor\'s status)')
-    .action(async (opts: CommonOpts & { group?: string; reason?: string }) => {
-      try {
+    .action((opts: CommonOpts & { group?: string; reason?: string }) =>
+      run(opts, async () => {
         const s = spec(opts);
         const m = await (await lazy.monitor()).setMaintenance(s, verb, { group: opts.group, reason: opts.reason, by: process.env.USER || 'operator' });
-        print(opts.json, { ok: true, maintenance: m }, () => console.log(`maintenance of ${s.name}: ${JSON.stringify(m)}`));
-        process.exit(0);
-      } catch (err) {
-        fail(err, opts.json);
-      }
-    });
+        return { doc: { ok: true, maintenance: m }, human: () => console.log(`maintenance of ${s.name}: ${JSON.stringify(m)}`) };
+      }),
+    );
 }
 
 withCommon(program.command('health').description('run a full health check now: exit 0 when healthy, 1 when degraded (naming what is wrong)'))
   .option('--no-worker', 'do not run an in-process worker')
-  .action(async (opts: CommonOpts & { worker: boolean }) => {
-    try {
+  .action((opts: CommonOpts & { worker: boolean }) =>
+    run(opts, async () => {
       const s = spec(opts);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand, like `lazy` above
-      const h = require('./health') as typeof import('./health');
+      const h = await lazy.health();
       const r = await h.health(s, { json: opts.json, worker: opts.worker === false ? false : undefined, log: (line: string) => process.stderr.write(line + '\n') });
       const ok = r.result.status === 'healthy';
-      print(opts.json, { ok, workflowId: r.workflowId, runId: r.runId, ...r.result }, () => console.log(h.formatHealthReport(r.result).join('\n')));
-      process.exit(ok ? 0 : 1);
-    } catch (err) {
-      fail(err, opts.json);
-    }
-  });
+      return { doc: { ok, workflowId: r.workflowId, runId: r.runId, ...r.result }, human: () => console.log(h.formatHealthReport(r.result).join('\n')), code: ok ? 0 : 1 };
+    }),
+  );
 
-withCommon(program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)')).action(async (opts: CommonOpts) => {
-  try {
+withCommon(program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)')).action((opts: CommonOpts) =>
+  run(opts, async () => {
     await (await lazy.worker()).runWorkerForever();
-  } catch (err) {
-    fail(err, opts.json);
-  }
-});
+  }),
+);
 
 const images = program.command('images').description('container images');
-withCommon(images.command('build').description('build the offline images from Debian packages (PostgreSQL 17, PgBouncer, etcd)')).action(async (opts: CommonOpts) => {
-  try {
+withCommon(images.command('build').description('build the offline images from Debian packages (PostgreSQL 17, PgBouncer, etcd)')).action((opts: CommonOpts) =>
+  run(opts, async () => {
     (await lazy.preflight()).buildOfflineImages(opts.json ? 'stderr' : 'inherit');
-    print(opts.json, { ok: true, images: (await lazy.images()).OFFLINE_IMAGES }, () => undefined);
-  } catch (err) {
-    fail(err, opts.json);
-  }
-});
+    return { doc: { ok: true, images: (await lazy.images()).OFFLINE_IMAGES }, human: () => undefined };
+  }),
+);
 
 program.parseAsync(process.argv).catch((err) => fail(err, false));

@@ -8,9 +8,9 @@ import Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LABEL_CLUSTER } from '../common/labels';
 import type { ClusterSpec } from '../common/spec';
 import { monitorWorkflowId } from '../common/workflow-ids';
+import { labelledClusters, removeClusterObjectsOnce, type RemovedObjects } from '../lib/docker/cluster-objects';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
 import { supervisedWorkerState } from '../lib/supervised-worker-files';
@@ -26,10 +26,7 @@ export interface DownOptions {
   log?: (line: string) => void;
 }
 
-export interface DownReport {
-  removedContainers: string[];
-  removedVolumes: string[];
-  network: boolean;
+export interface DownReport extends RemovedObjects {
   workflows: ({ reachable: true; address: string } & StopReport) | { reachable: false; address?: string; reason: string };
 }
 
@@ -38,12 +35,12 @@ export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownRe
   const docker = new Docker();
   const root = stateDir();
   const workflows = await stopWorkflows(docker, root, spec.name, opts.cancelWaitMs, log);
-  const removed = { removedContainers: [] as string[], removedVolumes: [] as string[], network: false };
+  const removed: RemovedObjects = { removedContainers: [], removedVolumes: [], network: false };
   // An activity attempt already running when its workflow was cancelled may still create a container
   // (a seeding helper, say): when workflows were stopped, sweep until a listing finds nothing left.
   const stopped = workflows.reachable && workflows.cancelled.length > 0;
   for (let round = 0; ; round++) {
-    const left = await removeOnce(docker, spec.name, opts.volumes ?? false, removed);
+    const left = await removeClusterObjectsOnce(docker, spec.name, opts.volumes ?? false, removed);
     if (left === 0 && (!stopped || round >= 1)) break;
     if (round >= 10) throw new Error(`cluster ${spec.name}: ${left} Docker objects could not be removed`);
     await sleep(1000);
@@ -88,44 +85,6 @@ async function knownClusters(docker: Docker, root: string): Promise<string[]> {
   } catch {
     // no state yet
   }
-  for (const c of await docker.listContainers({ all: true, filters: { label: [LABEL_CLUSTER] } })) {
-    const name = c.Labels?.[LABEL_CLUSTER];
-    if (name) names.add(name);
-  }
+  for (const name of await labelledClusters(docker)) names.add(name);
   return [...names];
-}
-
-/** One pass of removal; returns how many objects it saw that are still there (in use, say). */
-async function removeOnce(docker: Docker, cluster: string, volumes: boolean, out: { removedContainers: string[]; removedVolumes: string[]; network: boolean }): Promise<number> {
-  const filters = { label: [`${LABEL_CLUSTER}=${cluster}`] };
-  let left = 0;
-  for (const c of await docker.listContainers({ all: true, filters })) {
-    if (await removeOrCount(() => docker.getContainer(c.Id).remove({ force: true }))) out.removedContainers.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
-    else left++;
-  }
-  for (const n of await docker.listNetworks({ filters })) {
-    if (await removeOrCount(() => docker.getNetwork(n.Id).remove())) out.network = true;
-    else left++;
-  }
-  if (volumes) {
-    const { Volumes } = await docker.listVolumes({ filters });
-    for (const v of Volumes ?? []) {
-      if (await removeOrCount(() => docker.getVolume(v.Name).remove())) out.removedVolumes.push(v.Name);
-      else left++;
-    }
-  }
-  return left;
-}
-
-/** true: removed (or already gone); false: still there (409 in use, or being removed). */
-async function removeOrCount(remove: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await remove();
-    return true;
-  } catch (err) {
-    const code = (err as { statusCode?: number }).statusCode;
-    if (code === 404) return true;
-    if (code === 409) return false;
-    throw err;
-  }
 }

@@ -8,10 +8,9 @@
 import type Docker from 'dockerode';
 import { spawnSync, type StdioOptions } from 'node:child_process';
 import type { ClusterSpec } from '../common/spec';
-import { containerLogs } from '../lib/docker/docker-helpers';
 import { IMAGE_ENV, UPSTREAM_IMAGES } from '../common/images';
 import { describeImageProblem, pullImage, resolveImagesOnEngine } from '../lib/docker/image-resolution';
-import { CAPABILITY_CHECK } from '../lib/docker/capability-check';
+import { imageCapabilityProblem } from '../lib/docker/image-capability';
 import { projectFile } from './load-spec';
 import { PreflightError } from './preflight-error';
 
@@ -28,20 +27,6 @@ export function buildScriptStdio(output: BuildOutput): StdioOptions {
 export function buildOfflineImages(output: BuildOutput = 'inherit'): void {
   const r = spawnSync('bash', [projectFile('images/build.sh')], { stdio: buildScriptStdio(output) });
   if (r.status !== 0) throw new PreflightError('building the offline images failed (images/build.sh)');
-}
-
-/** Runs the capability check in a throwaway container (not part of the cluster). */
-async function capabilityProblem(docker: Docker, image: string): Promise<string | undefined> {
-  const container = await docker.createContainer({ Image: image, Entrypoint: ['sh', '-c', CAPABILITY_CHECK], User: '0', Labels: { 'citusctl.preflight': 'true' } });
-  try {
-    await container.start();
-    const { StatusCode } = await container.wait();
-    if (StatusCode === 0) return undefined;
-    const logs = await containerLogs(docker, container.id);
-    return logs || `capability check exited ${StatusCode}`;
-  } finally {
-    await container.remove({ force: true }).catch(() => undefined);
-  }
 }
 
 const supplyCitus = [
@@ -61,7 +46,7 @@ export async function preflightImages(docker: Docker, spec: ClusterSpec, env: No
   const citus = r.problems.find((p) => p.role === 'postgres' && p.from === 'default');
   if (citus) throw new PreflightError([`Missing: a PostgreSQL image with Citus. ${citus.wanted} is not present and cannot be pulled (${citus.pullError}).`, ...supplyCitus].join('\n'));
   if (r.problems.length) throw new PreflightError([...r.problems.map(describeImageProblem), 'Nothing was created.'].join('\n'));
-  const problem = await capabilityProblem(docker, r.images.postgres);
+  const problem = await imageCapabilityProblem(docker, r.images.postgres);
   if (problem) throw new PreflightError([`Missing: a PostgreSQL image with Citus. ${r.images.postgres} cannot run a Citus node: ${problem}.`, ...supplyCitus].join('\n'));
   return { ...spec, images: r.images };
 }

@@ -1,6 +1,23 @@
-/** Human lines for the control plane part of `citusctl status` (worker, Temporal, monitor). */
+/** Human lines of `citusctl status`: members, Citus workers, etcd, the control plane (worker, Temporal, monitor), endpoints. */
 import { describeStuck } from '../common/cluster-workflows';
+import type { StatusReport } from './status';
 import type { ControlPlaneStatus } from './status-control-plane';
+
+export function statusLines(report: StatusReport): string[] {
+  const lines = [`cluster ${report.cluster}`];
+  for (const m of report.members) {
+    const repl = m.replication?.map((r) => `${r.standby}:${r.state}/${r.syncState} lag ${r.lagBytes}B`).join(', ');
+    lines.push(`  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ${m.timeline ? `tl ${m.timeline} ` : ''}${repl ?? ''}${m.error ? ` (${m.error})` : ''}`);
+  }
+  lines.push('citus workers:');
+  for (const w of report.citusWorkers) lines.push(`  ${w.nodename}:${w.nodeport} ${w.noderole}${w.isactive ? '' : ' inactive'} shards=${w.shards}`);
+  lines.push(`live primaries (etcd): ${JSON.stringify(report.livePrimaries)}`);
+  for (const [g, f] of Object.entries(report.lastFailover)) lines.push(`last failover of ${g}: ${JSON.stringify(f)}`);
+  lines.push(...controlPlaneLines(report.controlPlane));
+  for (const e of report.endpoints) lines.push(`  ${e.name.padEnd(12)} ${e.host}:${e.port} ${e.user}`);
+  lines.push(`pgpass: ${report.pgpass}`);
+  return lines;
+}
 
 /** Workflows stuck on a failing workflow task, named first: while one is, its id is taken and nothing it does happens. */
 function stuckLines(cp: ControlPlaneStatus): string[] {

@@ -1,35 +1,30 @@
 /**
  * `citusctl status`: every member with group, role and replication state, the Citus workers, the
  * demo table's shards per worker, live primaries in etcd, and the endpoints. Never a password.
+ * Members, etcd and the control plane are read at the same time; members through the one member
+ * observation (lib/observation/member.ts) that the monitor and the health check use.
  */
 import Docker from 'dockerode';
-import { Etcd3 } from 'etcd3';
-import { containerState } from '../lib/docker/docker-helpers';
+import type { MemberReading } from '../common/member-observation';
 import type { ClusterSpec } from '../common/spec';
+import { APP_USER, DATABASE, ETCD_MEMBER, SUPERUSER, containerName, groupsOf } from '../common/topology';
 import { createClusterStore } from '../lib/cluster-store';
-import { etcdClientOptions } from '../lib/etcd-auth';
-import { APP_USER, DATABASE, SUPERUSER, containerName, groupsOf } from '../common/topology';
-import { createPgConnector } from '../lib/pg-connector';
-import { readRole, replicationRows } from '../lib/postgres';
+import { observeContainer } from '../lib/docker/container-status';
+import { etcdConnector } from '../lib/etcd-connector';
+import { CHECK_BUDGET, observeMembers } from '../lib/observation/member';
+import { createPgConnector, type PgConnector } from '../lib/pg-connector';
+import { workerShards, type WorkerShards } from '../lib/postgres/health-queries';
 import { SecretStore } from '../lib/secrets';
 import { pgpassPath, stateDir } from '../lib/state-dir';
 import { controlPlaneStatus, type ControlPlaneStatus } from './status-control-plane';
+import { memberStatus, type MemberStatus } from './status-members';
 
-export interface MemberStatus {
-  name: string;
-  group: string;
-  container: string;
-  state: string;
-  role: 'primary' | 'standby' | 'unknown';
-  timeline?: number;
-  replication?: { standby: string; state: string; lagBytes: number; syncState: string }[];
-  error?: string;
-}
+export type { MemberStatus };
 
 export interface StatusReport {
   cluster: string;
   members: MemberStatus[];
-  citusWorkers: { nodename: string; nodeport: number; noderole: string; isactive: boolean; shards: number }[];
+  citusWorkers: WorkerShards[];
   livePrimaries: Record<string, string | null>;
   lastFailover: Record<string, unknown>;
   endpoints: { name: string; host: string; port: number; user: string; database: string }[];
@@ -38,70 +33,60 @@ export interface StatusReport {
   controlPlane: ControlPlaneStatus;
 }
 
+/** Without secrets (not set up from this state directory) only Docker is asked. */
+async function readMembers(docker: Docker, pg: PgConnector, spec: ClusterSpec, password: string | undefined): Promise<MemberStatus[]> {
+  const readings: Array<Pick<MemberReading, 'container' | 'sql'>> = password
+    ? await observeMembers({ docker, pg }, spec, password, CHECK_BUDGET)
+    : await Promise.all(spec.members.map(async (m) => ({ container: await observeContainer(docker, containerName(spec.name, m.name), CHECK_BUDGET.containerMs), sql: { ok: false as const, error: 'no secrets' } })));
+  return spec.members.map((m, i) => memberStatus(m, containerName(spec.name, m.name), readings[i]!));
+}
+
+async function readCitusWorkers(pg: PgConnector, spec: ClusterSpec, members: MemberStatus[], password: string | undefined): Promise<WorkerShards[]> {
+  const coordinatorPrimary = members.find((m) => m.group === 'coordinator' && m.role === 'primary');
+  if (!coordinatorPrimary || !password) return [];
+  const port = spec.members.find((m) => m.name === coordinatorPrimary.name)!.port;
+  return pg.withClient({ port, user: SUPERUSER, password }, (c) => workerShards(c, `public.${spec.demo.table}`)).catch(() => []);
+}
+
+/** Live primary and last failover of every group; empty when etcd does not run or answer. */
+async function readEtcd(docker: Docker, secrets: SecretStore, spec: ClusterSpec): Promise<Pick<StatusReport, 'livePrimaries' | 'lastFailover'>> {
+  const livePrimaries: Record<string, string | null> = {};
+  const lastFailover: Record<string, unknown> = {};
+  if ((await observeContainer(docker, containerName(spec.name, ETCD_MEMBER), CHECK_BUDGET.containerMs)) !== 'running') return { livePrimaries, lastFailover };
+  const etcd = etcdConnector(secrets, 2000);
+  try {
+    const store = createClusterStore(etcd.client(spec), spec.name);
+    const groups = groupsOf(spec).map((g) => g.group);
+    const read = await Promise.all(groups.map((g) => Promise.all([store.livePrimary(g), store.lastFailover(g)])));
+    groups.forEach((g, i) => {
+      const [live, last] = read[i]!;
+      livePrimaries[g] = live;
+      if (last) lastFailover[g] = last;
+    });
+  } catch {
+    // etcd unreachable: leave empty
+    return { livePrimaries: {}, lastFailover: {} };
+  } finally {
+    etcd.close();
+  }
+  return { livePrimaries, lastFailover };
+}
+
 export async function status(spec: ClusterSpec): Promise<StatusReport> {
   const docker = new Docker();
   const pg = createPgConnector();
   const root = stateDir();
-  const secrets = await new SecretStore(root).read(spec.name);
-  const members: MemberStatus[] = [];
-  for (const m of spec.members) {
-    const container = containerName(spec.name, m.name);
-    const state = await containerState(docker, container);
-    const ms: MemberStatus = { name: m.name, group: m.group, container, state, role: 'unknown' };
-    if (state === 'running' && secrets) {
-      try {
-        await pg.withClient({ port: m.port, user: SUPERUSER, password: secrets.superuserPassword }, async (c) => {
-          const role = await readRole(c);
-          ms.role = role.inRecovery ? 'standby' : 'primary';
-          ms.timeline = role.timeline ?? undefined;
-          if (!role.inRecovery) ms.replication = await replicationRows(c);
-        });
-      } catch (err) {
-        ms.error = (err as Error).message;
-      }
-    }
-    members.push(ms);
-  }
-  const coordinatorPrimary = members.find((m) => m.group === 'coordinator' && m.role === 'primary');
-  let citusWorkers: StatusReport['citusWorkers'] = [];
-  if (coordinatorPrimary && secrets) {
-    const port = spec.members.find((m) => m.name === coordinatorPrimary.name)!.port;
-    citusWorkers = await pg
-      .withClient({ port, user: SUPERUSER, password: secrets.superuserPassword }, async (c) => {
-        const r = await c.query<{ nodename: string; nodeport: number; noderole: string; isactive: boolean; shards: string }>(
-          `SELECT n.nodename, n.nodeport, n.noderole::text AS noderole, n.isactive,
-                  (SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_shard s USING (shardid)
-                    WHERE p.groupid = n.groupid AND s.logicalrelid = to_regclass($1)) AS shards
-             FROM pg_dist_node n WHERE n.groupid <> 0 ORDER BY n.nodeid`,
-          [`public.${spec.demo.table}`],
-        );
-        return r.rows.map((x) => ({ ...x, shards: Number(x.shards) }));
-      })
-      .catch(() => []);
-  }
-  const livePrimaries: Record<string, string | null> = {};
-  const lastFailover: Record<string, unknown> = {};
-  if ((await containerState(docker, containerName(spec.name, 'etcd'))) === 'running') {
-    // etcd requires the root password from the secrets file.
-    const etcd = new Etcd3(etcdClientOptions(spec.etcd.port, secrets?.etcdRootPassword, 2000));
-    const store = createClusterStore(etcd, spec.name);
-    try {
-      for (const g of groupsOf(spec)) {
-        livePrimaries[g.group] = await store.livePrimary(g.group);
-        const last = await store.lastFailover(g.group);
-        if (last) lastFailover[g.group] = last;
-      }
-    } catch {
-      // etcd unreachable: leave empty
-    } finally {
-      etcd.close();
-    }
-  }
+  const secretStore = new SecretStore(root);
+  const password = (await secretStore.read(spec.name))?.superuserPassword;
+  const [{ members, citusWorkers }, etcd, controlPlane] = await Promise.all([
+    readMembers(docker, pg, spec, password).then(async (members) => ({ members, citusWorkers: await readCitusWorkers(pg, spec, members, password) })),
+    readEtcd(docker, secretStore, spec),
+    controlPlaneStatus(spec),
+  ]);
   const endpoints = [
     { name: 'pgbouncer', host: '127.0.0.1', port: spec.pgbouncer.port, user: APP_USER, database: DATABASE },
     ...spec.members.flatMap((m) => [{ name: m.name, host: '127.0.0.1', port: m.port, user: SUPERUSER, database: DATABASE }]),
     { name: 'etcd', host: '127.0.0.1', port: spec.etcd.port, user: '', database: '' },
   ];
-  const controlPlane = await controlPlaneStatus(spec);
-  return { cluster: spec.name, members, citusWorkers, livePrimaries, lastFailover, endpoints, pgpass: pgpassPath(root, spec.name), controlPlane };
+  return { cluster: spec.name, members, citusWorkers, ...etcd, endpoints, pgpass: pgpassPath(root, spec.name), controlPlane };
 }

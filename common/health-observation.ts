@@ -5,46 +5,14 @@
  * Pure: safe in workflows.
  */
 import type { MemberStateName } from './member-state';
-import type { ContainerStatus } from './monitor-observation';
+import type { ContainerStatus, MemberSql, MemberSqlView } from './member-observation';
 import type { StuckWorkflow } from './cluster-workflows';
 
-export type { ContainerStatus };
+export type { ContainerStatus, SlotView, WalSenderView } from './member-observation';
 
-/** One walsender of a primary (application_name is the standby's member name). */
-export interface WalSenderView {
-  standby: string;
-  state: string;
-  syncState: string;
-  /** Bytes between the primary's current WAL and the standby's replay position. */
-  lagBytes: number | null;
-  /** replay_lag in seconds; null when PostgreSQL has no recent sample (an idle standby that caught up). */
-  lagSeconds: number | null;
-}
-
-export interface SlotView {
-  name: string;
-  active: boolean;
-  /** pg_replication_slots.wal_status: reserved, extended, unreserved, lost. */
-  walStatus: string | null;
-  /** WAL the slot keeps on disk: current (or received) LSN minus restart_lsn. */
-  retainedBytes: number | null;
-}
-
-export interface NodeSqlView {
-  ok: true;
-  inRecovery: boolean;
-  timeline: number | null;
-  /** Primary: pg_current_wal_lsn(); standby: pg_last_wal_receive_lsn(). */
-  lsn: string | null;
-  /** Standby: pg_last_wal_replay_lsn(). */
-  replayLsn: string | null;
-  receiver: { status: string; senderHost: string | null } | null;
-  replication: WalSenderView[];
-  slots: SlotView[];
-  syncNames: string;
-}
-
-export type NodeSql = NodeSqlView | { ok: false; error: string };
+/** A node's SQL view: the one member observation (member-observation.ts), in full. */
+export type NodeSqlView = MemberSqlView;
+export type NodeSql = MemberSql;
 
 /** The member's data volume, measured inside its container (du of the volume, df of its filesystem). */
 export type DiskUse = { ok: true; path: string; usedBytes: number; fsSizeBytes: number; fsAvailBytes: number } | { ok: false; error: string };

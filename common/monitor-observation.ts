@@ -4,13 +4,10 @@
  * probes), so it fits in heartbeat details and in the monitor's continue-as-new input.
  */
 import type { MemberStateName } from './member-state';
+import type { ContainerStatus, MemberReading } from './member-observation';
 import { foldPeerCut, type PeerCut, type PeerView } from './peer-view';
 
-/** Docker's word on a container; `unknown` when Docker did not answer in time. */
-export type ContainerStatus = 'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'absent' | 'unknown';
-
-/** Container states in which PostgreSQL cannot be serving: Docker's confirmation that a member is down. */
-export const CONTAINER_DOWN: readonly ContainerStatus[] = ['exited', 'created', 'dead', 'absent'];
+export { CONTAINER_DOWN, type ContainerStatus } from './member-observation';
 
 /** One pg_stat_replication row of a primary (application_name is the standby's member name). */
 export interface ReplicationPeer {
@@ -37,6 +34,24 @@ export interface SqlFailure {
   ok: false;
   ms: number;
   error: string;
+}
+
+/**
+ * The probe's part of a member reading (member-observation.ts): what the decisions use. It is kept
+ * small and in this shape because it lives in the monitor's history and heartbeat details.
+ */
+export function probeSqlView(r: Pick<MemberReading, 'sql' | 'sqlMs'>): SqlView | SqlFailure {
+  const sql = r.sql;
+  if (!sql.ok) return { ok: false, ms: r.sqlMs, error: sql.error };
+  return {
+    ok: true,
+    inRecovery: sql.inRecovery,
+    timeline: sql.timeline,
+    receiver: sql.receiver,
+    replication: sql.replication.map((w) => ({ name: w.standby, state: w.state, syncState: w.syncState, lagBytes: w.lagBytes })),
+    syncNames: sql.syncNames,
+    ms: r.sqlMs,
+  };
 }
 
 export interface MemberObservation {

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { stuckClusterWorkflows } from '../../lib/cluster-workflow-list';
 import type { MonitorObservation, MonitorView } from '../../common/health-observation';
 import type { MonitorStatusLike } from '../../common/monitor-status';
-import { errMessage, withDeadline } from './bounded';
+import { errMessage, withDeadline } from '../../lib/deadline';
 
 const TEMPORAL_MS = 5_000;
 

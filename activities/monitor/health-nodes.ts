@@ -1,26 +1,19 @@
 /**
- * The health check's view of each PostgreSQL member: Docker's state of its container, the node's
- * own SQL view (lib/postgres/health-queries.ts) and the disk use of its data volume, measured
- * inside the container (`du` of the volume, `df` of its filesystem). Each part is bounded by a
- * deadline; what does not answer is reported, never thrown.
+ * The health check's view of each PostgreSQL member: the one member observation
+ * (lib/observation/member.ts: Docker's state of its container and the node's own SQL view) and
+ * the disk use of its data volume, measured inside the container (`du` of the volume, `df` of its
+ * filesystem). Each part is bounded by a deadline; what does not answer is reported, never thrown.
  */
-import type { ContainerStatus, DiskUse, NodeObservation, NodeSql } from '../../common/health-observation';
+import type { DiskUse, NodeObservation } from '../../common/health-observation';
 import type { ClusterSpec, MemberSpec } from '../../common/spec';
-import { SUPERUSER, containerName } from '../../common/topology';
-import { readNodeHealth } from '../../lib/postgres/health-queries';
-import { errMessage, observeContainer, withDeadline } from './bounded';
-import type { ActivityDeps } from '../deps';
+import { containerName } from '../../common/topology';
+import { errMessage, withDeadline } from '../../lib/deadline';
 import { execIn } from '../../lib/docker/docker-helpers';
 import { PG_VOLUME_TARGET } from '../../lib/docker/node-containers';
+import { CHECK_BUDGET, observeMember } from '../../lib/observation/member';
+import type { ActivityDeps } from '../deps';
 
-
-const SQL_CONNECT_MS = 2_000;
-const SQL_QUERY_MS = 5_000;
 const DISK_MS = 15_000;
-
-export function containerStatus(deps: ActivityDeps, name: string): Promise<ContainerStatus> {
-  return observeContainer(deps.docker, name, 3_000);
-}
 
 /** `du -sb` then the `df -P -B1` line of the volume: "<bytes>\n<fs> <size> <used> <avail> <pct> <mount>". */
 export function parseDiskOutput(stdout: string, path: string): DiskUse {
@@ -44,25 +37,9 @@ async function diskUse(deps: ActivityDeps, name: string): Promise<DiskUse> {
   }
 }
 
-async function nodeSql(deps: ActivityDeps, member: MemberSpec, password: string): Promise<NodeSql> {
-  try {
-    return await withDeadline(
-      deps.pg.withClient({ port: member.port, user: SUPERUSER, password, connectTimeoutMs: SQL_CONNECT_MS, queryTimeoutMs: SQL_QUERY_MS }, readNodeHealth),
-      SQL_CONNECT_MS + SQL_QUERY_MS,
-      'SQL',
-    );
-  } catch (err) {
-    return { ok: false, error: errMessage(err) };
-  }
-}
-
 export async function observeNode(deps: ActivityDeps, spec: ClusterSpec, member: MemberSpec, password: string): Promise<NodeObservation> {
-  const name = containerName(spec.name, member.name);
-  const container = await containerStatus(deps, name);
-  // Disk use needs a running container (docker exec); SQL is tried whatever Docker says.
-  const [sql, disk] = await Promise.all([
-    nodeSql(deps, member, password),
-    container === 'running' ? diskUse(deps, name) : Promise.resolve<DiskUse>({ ok: false, error: `container ${container}` }),
-  ]);
+  const { container, sql } = await observeMember(deps, spec, member.name, password, CHECK_BUDGET);
+  // Disk use needs a running container (docker exec).
+  const disk = container === 'running' ? await diskUse(deps, containerName(spec.name, member.name)) : { ok: false as const, error: `container ${container}` };
   return { member: member.name, container, sql, disk };
 }

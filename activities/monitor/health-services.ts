@@ -4,13 +4,13 @@
  * and Citus on the coordinator primary (citus_check_cluster_node_health(), pg_dist_node). Each is
  * bounded by a deadline and reports what it could not reach instead of throwing.
  */
-import type { Client } from 'pg';
-import type { CitusObservation, EtcdObservation, PgBouncerObservation, PoolView } from '../../common/health-observation';
+import type { CitusObservation, EtcdObservation, PgBouncerObservation } from '../../common/health-observation';
 import type { ClusterSpec } from '../../common/spec';
 import { SUPERUSER, groupsOf } from '../../common/topology';
 import { UNDEFINED_FUNCTION, citusNodeHealth, distNodes } from '../../lib/postgres/health-queries';
 import type { ActivityDeps } from '../deps';
-import { errMessage, withDeadline } from './bounded';
+import { errMessage, withDeadline } from '../../lib/deadline';
+import { showPools } from '../../lib/postgres/pgbouncer-admin';
 import { bouncerDatabase, withBouncerAdmin } from '../setup/pgbouncer-admin';
 import { storeOf } from '../store';
 
@@ -46,36 +46,6 @@ export async function observeEtcd(deps: ActivityDeps, spec: ClusterSpec): Promis
   } catch (err) {
     return { ok: false, error: errMessage(err) };
   }
-}
-
-interface PoolRow {
-  database: string;
-  user: string;
-  cl_active: string | number;
-  cl_waiting: string | number;
-  sv_active: string | number;
-  sv_idle: string | number;
-  sv_used: string | number;
-  maxwait: string | number;
-  pool_mode: string | null;
-}
-
-/** SHOW POOLS (the admin console speaks the simple protocol only: no parameters). */
-async function showPools(c: Client): Promise<PoolView[]> {
-  const rows = (await c.query<PoolRow>('SHOW POOLS')).rows;
-  return rows
-    .filter((r) => r.database !== 'pgbouncer') // the admin console's own pseudo pool
-    .map((r) => ({
-      database: r.database,
-      user: r.user,
-      clActive: Number(r.cl_active),
-      clWaiting: Number(r.cl_waiting),
-      svActive: Number(r.sv_active),
-      svIdle: Number(r.sv_idle),
-      svUsed: Number(r.sv_used),
-      maxWaitSeconds: Number(r.maxwait),
-      poolMode: r.pool_mode ?? '',
-    }));
 }
 
 export async function observePgBouncer(deps: ActivityDeps, spec: ClusterSpec): Promise<PgBouncerObservation> {

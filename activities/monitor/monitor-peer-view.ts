@@ -8,7 +8,7 @@ import type { PeerView } from '../../common/peer-view';
 import type { ClusterSpec } from '../../common/spec';
 import { PG_PORT, SUPERUSER } from '../../common/topology';
 import { canConnectTo } from '../../lib/postgres';
-import { errMessage, withDeadline } from './bounded';
+import { errMessage, withDeadline } from '../../lib/deadline';
 import type { ActivityDeps } from '../deps';
 
 /**

@@ -1,8 +1,8 @@
 /**
  * monitorProbe: watches every member of a cluster at a short interval for a bounded period and
  * returns as soon as something needs action (or what the monitor would report changes), else at
- * the end of the period. Each round, in parallel and each bounded by a deadline: Docker's state
- * of every container, a SQL probe of every member (short connect and query timeouts), etcd (live
+ * the end of the period. Each round, in parallel and each bounded by a deadline: every member
+ * observed (lib/observation/member.ts: its container and its SQL view, short budgets), etcd (live
  * primaries, member states, group locks, durability records) and PgBouncer's port; for a primary
  * that failed the previous round while its container runs, its peers' view of it too
  * (monitor-peer-view.ts: the second viewpoint on a partition). Rounds are
@@ -12,15 +12,16 @@
 import { Context } from '@temporalio/activity';
 import * as net from 'node:net';
 import { decideCluster, decisionSignature, type ClusterDecision, type DecisionContext } from '../../common/monitor-decisions';
-import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../../common/monitor-observation';
+import { emptyHistory, foldObservation, probeSqlView, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../../common/monitor-observation';
 import { peersToAsk } from '../../common/partition-decisions';
 import type { MemberStateName } from '../../common/member-state';
 import type { ClusterSpec } from '../../common/spec';
-import { ETCD_MEMBER, PGBOUNCER_MEMBER, SUPERUSER, containerName, groupsOf } from '../../common/topology';
-import { errMessage, observeContainer, withDeadline } from './bounded';
+import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName, groupsOf } from '../../common/topology';
+import { errMessage, withDeadline } from '../../lib/deadline';
+import { observeContainer } from '../../lib/docker/container-status';
+import { PROBE_BUDGET, observeMember as readMember } from '../../lib/observation/member';
 import { watchContainerEvents, type ContainerEvents } from './container-events';
 import type { ActivityDeps } from '../deps';
-import { probeMemberSql } from '../../lib/postgres';
 import { storeOf } from '../store';
 import { createPeerViewObserver } from './monitor-peer-view';
 
@@ -42,10 +43,6 @@ export interface MonitorProbeResult {
   ended: 'action' | 'change' | 'period';
 }
 
-/** Connect + query budget of one SQL probe; the whole round is bounded by the interval plus this. */
-export const PROBE_CONNECT_TIMEOUT_MS = 500;
-export const PROBE_QUERY_TIMEOUT_MS = 1000;
-
 function tcpReachable(port: number, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port });
@@ -61,24 +58,13 @@ function tcpReachable(port: number, ms: number): Promise<void> {
 }
 
 export function createMonitorProbeActivities(deps: ActivityDeps) {
-  const containerStatus = (spec: ClusterSpec, member: string): Promise<ContainerStatus> => observeContainer(deps.docker, containerName(spec.name, member), 1000);
+  const containerStatus = (spec: ClusterSpec, member: string): Promise<ContainerStatus> => observeContainer(deps.docker, containerName(spec.name, member), PROBE_BUDGET.containerMs);
   const { observePeers } = createPeerViewObserver(deps);
 
+  /** The one member observation (short budgets: a round is bounded by the interval plus them), in the probe's compact form. */
   async function observeMember(spec: ClusterSpec, member: string, password: string, at: number): Promise<Omit<MemberObservation, 'state'>> {
-    const port = spec.members.find((m) => m.name === member)!.port;
-    const started = Date.now();
-    const [container, sql] = await Promise.all([
-      containerStatus(spec, member),
-      withDeadline(
-        deps.pg.withClient({ port, user: SUPERUSER, password, connectTimeoutMs: PROBE_CONNECT_TIMEOUT_MS, queryTimeoutMs: PROBE_QUERY_TIMEOUT_MS }, probeMemberSql),
-        PROBE_CONNECT_TIMEOUT_MS + PROBE_QUERY_TIMEOUT_MS,
-        'SQL probe',
-      ).then(
-        (v) => ({ ...v, ms: Date.now() - started }),
-        (err: unknown) => ({ ok: false as const, ms: Date.now() - started, error: errMessage(err) }),
-      ),
-    ]);
-    return { member, at, container, sql };
+    const r = await readMember(deps, spec, member, password, PROBE_BUDGET);
+    return { member, at, container: r.container, sql: probeSqlView(r) };
   }
 
   /** One etcd view: primaries, member states, locks, durability records. */

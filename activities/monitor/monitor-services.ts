@@ -15,7 +15,7 @@ import type Docker from 'dockerode';
 import type { ClusterSpec, ImageRole } from '../../common/spec';
 import { COORDINATOR_GROUP, ETCD_MEMBER, PGBOUNCER_MEMBER, containerName, networkName, volumeName } from '../../common/topology';
 import type { ServiceName } from '../../common/monitor-service-decisions';
-import { errMessage, withDeadline } from './bounded';
+import { errMessage, withDeadline } from '../../lib/deadline';
 import type { ActivityDeps } from '../deps';
 import { LABEL_CLUSTER } from '../../common/labels';
 import { ensureContainerRunning, ensureNetwork, imagePresent } from '../../lib/docker/docker-helpers';

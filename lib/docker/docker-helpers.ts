@@ -67,7 +67,8 @@ export function tarOf(files: ContainerFiles): Promise<Buffer> {
   });
 }
 
-export type ContainerState = 'absent' | 'created' | 'running' | 'exited';
+/** The one reader of a container's state (container-status.ts), in the four states the steps act on. */
+export { containerState, type ContainerState } from './container-status';
 
 /**
  * Before anything is stopped or removed by name: a container or volume of that name that exists
@@ -87,13 +88,6 @@ export async function assertOwnedIfPresent(docker: Docker, kind: 'container' | '
   if (member !== undefined && owner !== undefined && owner !== member) {
     throw fatal('Conflict', `${kind} "${name}" belongs to member "${owner}" of cluster "${cluster}", not "${member}"; nothing was removed`);
   }
-}
-
-export async function containerState(docker: Docker, name: string): Promise<ContainerState> {
-  const info = await inspectOrUndefined(() => docker.getContainer(name).inspect());
-  if (!info) return 'absent';
-  if (info.State.Running) return 'running';
-  return info.State.Status === 'created' ? 'created' : 'exited';
 }
 
 /**

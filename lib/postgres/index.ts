@@ -12,7 +12,7 @@ export { dropSlot, ensurePhysicalSlot, listSlots, type SlotInfo } from './slots'
 export { replicationRows, slotReplication, streamingStandbys, type ReplicationRow } from './replication';
 export { streamingSource, walReceiver, type WalReceiver } from './wal-receiver';
 export { checkpointForRewind } from './rewind';
-export { PROBE_SQL, probeMemberSql } from './probe';
+export { MEMBER_SQL, readMember } from './member';
 export { canConnectTo } from './peer-check';
 export { POSTGRESQL_CONF } from './settings';
 export { copyFromChunks, keepCitusConnections } from './copy';

@@ -14,6 +14,7 @@
  * - `RELOAD` re-reads the config and the auth file before it answers; a changed [databases]
  *   host applies to server connections opened afterwards.
  */
+import type { PoolView } from '../../common/health-observation';
 import { DATABASE } from '../../common/topology';
 import type { PgClient } from './client';
 
@@ -53,4 +54,34 @@ export async function resume(c: PgClient): Promise<{ resumed: boolean }> {
     if (/is not paused|not paused/i.test((err as Error).message)) return { resumed: false };
     throw err;
   }
+}
+
+interface PoolRow {
+  database: string;
+  user: string;
+  cl_active: string | number;
+  cl_waiting: string | number;
+  sv_active: string | number;
+  sv_idle: string | number;
+  sv_used: string | number;
+  maxwait: string | number;
+  pool_mode: string | null;
+}
+
+/** SHOW POOLS (the admin console speaks the simple protocol only: no parameters). */
+export async function showPools(c: PgClient): Promise<PoolView[]> {
+  const rows = (await c.query<PoolRow>('SHOW POOLS')).rows;
+  return rows
+    .filter((r) => r.database !== 'pgbouncer') // the admin console's own pseudo pool
+    .map((r) => ({
+      database: r.database,
+      user: r.user,
+      clActive: Number(r.cl_active),
+      clWaiting: Number(r.cl_waiting),
+      svActive: Number(r.sv_active),
+      svIdle: Number(r.sv_idle),
+      svUsed: Number(r.sv_used),
+      maxWaitSeconds: Number(r.maxwait),
+      poolMode: r.pool_mode ?? '',
+    }));
 }

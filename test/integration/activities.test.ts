@@ -144,9 +144,10 @@ describe('activities outside Temporal are idempotent', () => {
     expect(await onStandby(pg.walReceiver)).toEqual({ status: 'streaming', senderHost: 'g1-a', slotName: slotName('g1-b') });
     expect(await onStandby(pg.streamingSource)).toEqual({ inRecovery: true, senderHost: 'g1-a' });
     expect(await onPrimary(pg.walReceiver)).toBeUndefined();
-    const probe = await onPrimary(pg.probeMemberSql);
-    expect(probe).toMatchObject({ ok: true, inRecovery: false, receiver: null, syncNames: 'ANY 1 ("g1-b")', replication: [{ name: 'g1-b', state: 'streaming', syncState: 'quorum' }] });
-    expect(await onStandby(pg.probeMemberSql)).toMatchObject({ ok: true, inRecovery: true, replication: [], receiver: { status: 'streaming', senderHost: 'g1-a' } });
+    // The one member observation (probe, health check, status): both ends in one statement.
+    const member = await onPrimary(pg.readMember);
+    expect(member).toMatchObject({ ok: true, inRecovery: false, receiver: null, syncNames: 'ANY 1 ("g1-b")', replication: [{ standby: 'g1-b', state: 'streaming', syncState: 'quorum' }] });
+    expect(await onStandby(pg.readMember)).toMatchObject({ ok: true, inRecovery: true, replication: [], receiver: { status: 'streaming', senderHost: 'g1-a' } });
     // Slots: create and drop are each done once; a slot in use is never dropped.
     const extra = 'citusctl_lib_test';
     expect(await onPrimary((cl) => pg.ensurePhysicalSlot(cl, extra))).toBe(true);

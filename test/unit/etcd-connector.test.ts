@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parseSpec } from '../../common/spec';
 import { etcdClientOptions } from '../../lib/etcd-auth';
 import { SecretStore } from '../../lib/secrets';
-import { etcdConnector } from '../../worker/deps';
+import { etcdConnector } from '../../lib/etcd-connector';
 
 const spec = (name: string, port = 2379) =>
   parseSpec({ name, workers: ['g1'], members: [{ name: 'c-a', group: 'coordinator', port: 5432 }, { name: 'g1-a', group: 'g1', port: 5433 }], etcd: { port } });
@@ -16,7 +16,7 @@ describe('etcd client options', () => {
   });
 });
 
-describe('etcdConnector (worker)', () => {
+describe('etcdConnector', () => {
   let root: string;
   let store: SecretStore;
   beforeEach(() => {
