@@ -9,7 +9,7 @@ import { ProgressTracker } from '../common/progress';
 import type { SetupClusterInput } from '../common/inputs';
 import type { ClusterSpec, ImageRole } from '../common/spec';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
-import { acts, longRunning, validation } from './activity-proxies';
+import { acts, longRunning } from './activity-proxies';
 import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
 import { followedRebalance } from './followed-rebalance';
