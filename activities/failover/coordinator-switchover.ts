@@ -19,6 +19,7 @@ import type { ActivityDeps } from '../deps';
 import { containerState, tarOf } from '../../lib/docker/docker-helpers';
 import { classifyPgError, fatal, notReady } from '../../lib/errors';
 import { createFailoverActivities } from './failover';
+import { pollUntil as pollEvenIfCancelled } from '../../lib/poll';
 import { pollUntil } from '../heartbeat';
 import { pgbouncerFiles } from '../setup/pgbouncer';
 import { bouncerDatabase, reload, resume, serverConnections, startPause, withBouncerAdmin } from '../setup/pgbouncer-admin';
@@ -71,10 +72,13 @@ export function createCoordinatorSwitchover(deps: ActivityDeps, h: Helpers) {
     return true;
   }
 
-  /** RESUME through a fresh admin connection: the pausing one may still wait for its PAUSE. */
+  /**
+   * RESUME through a fresh admin connection: the pausing one may still wait for its PAUSE. Also
+   * when the switchover was cancelled: clients must not stay held.
+   */
   async function resumeBouncer(spec: ClusterSpec): Promise<void> {
     try {
-      await pollUntil(() => withBouncerAdmin(deps, spec, (c) => resume(c)), 5_000, 100);
+      await pollEvenIfCancelled(() => withBouncerAdmin(deps, spec, (c) => resume(c)), 5_000, 100);
     } catch (err) {
       throw notReady(`PgBouncer could not be resumed (a retry resumes it): ${(err as Error).message}`);
     }
