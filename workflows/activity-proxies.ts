@@ -36,37 +36,43 @@ export function summarized<A extends object>(proxy: A): A {
 }
 
 /**
- * Every activity option set of the workflows, by what the steps are. All heartbeat (the heartbeat
- * timeout is also how a cancel reaches a running step: on a heartbeat's answer), and a cancelled
- * workflow waits for its steps to acknowledge (stop) before it closes, except where noted.
+ * A cancelled workflow (the UI's Cancel, `citusctl down`) closes only once its running steps have
+ * stopped: the cancel reaches a step on a heartbeat's answer, and the step ends at once
+ * (activities/heartbeat.ts). Temporal's default here is TRY_CANCEL (the SDK sends no type, the
+ * server reads 0), which closes the workflow at once while its steps run on unseen.
  */
+const stopsWithWorkflow = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+
+/** Every activity option set of the workflows, by what the steps are; all heartbeat. */
 export const ACTIVITY_OPTIONS = {
   /** Ordinary steps (the group lock, etcd's record of the primary among them): a dead worker's step is retried after 3 s. */
-  ordinary: { startToCloseTimeout: '5m', heartbeatTimeout: '3s', retry },
+  ordinary: { startToCloseTimeout: '5m', heartbeatTimeout: '3s', retry, ...stopsWithWorkflow },
   /** Validation: bad input does not get better by retrying. The first step of every runbook: a dead worker's is retried after 2 s. */
-  validation: { startToCloseTimeout: '30s', heartbeatTimeout: '2s', retry: { ...retry, maximumAttempts: 3 } },
+  validation: { startToCloseTimeout: '30s', heartbeatTimeout: '2s', retry: { ...retry, maximumAttempts: 3 }, ...stopsWithWorkflow },
   /** Data loads, base backups, image pulls and builds. */
-  longRunning: { startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry },
+  longRunning: { startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry, ...stopsWithWorkflow },
   /**
    * Following a long job (a rebalance): each call returns within 30 s with news; a dead worker's call
    * is retried elsewhere 15 s after its last heartbeat and follows the same job.
    */
-  following: { startToCloseTimeout: '2m', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 60 } },
+  following: { startToCloseTimeout: '2m', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 60 }, ...stopsWithWorkflow },
   /** Failover's time-critical steps: retried fast, a handful of times; a dead worker's step after 2 s. */
   critical: {
     startToCloseTimeout: '2m',
     heartbeatTimeout: '2s',
     retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 10 },
+    ...stopsWithWorkflow,
   },
   /** Releasing a lock: a few quick tries (the lease expires by itself if etcd stays away). */
-  lockRelease: { startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 } },
+  lockRelease: { startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 }, ...stopsWithWorkflow },
   /** Best-effort lookups (is a search attribute registered): quick, and a failure only skips the nicety. */
-  bestEffort: { startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', maximumAttempts: 2 } },
+  bestEffort: { startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', maximumAttempts: 2 }, ...stopsWithWorkflow },
   /** The health check's observations only read: a few quick attempts; a part that does not answer is in the result, not an error. */
   observe: {
     startToCloseTimeout: '2m',
     heartbeatTimeout: '15s',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
+    ...stopsWithWorkflow,
   },
   /** The monitor's probe. */
   probe: {

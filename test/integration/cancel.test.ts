@@ -30,6 +30,7 @@ interface HistoryEvent {
 /** How each scheduled loadDemoData attempt ended in the workflow's history (completed, canceled, ...). */
 function loadOutcomes(): string[] {
   const { raw } = workflowHistoryText({ workflowId, port: cluster.temporalPort });
+  if (process.env.CITUSCTL_TEST_KEEP_HISTORY) require('node:fs').writeFileSync(process.env.CITUSCTL_TEST_KEEP_HISTORY, raw);
   const events = (JSON.parse(raw) as { events: HistoryEvent[] }).events;
   const loads = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadDemoData').map((e) => e.eventId);
   return loads.map((id) => {
@@ -63,7 +64,9 @@ describe('cancelling setupCluster during the data load', () => {
     await handle.cancel();
     await handle.result().catch(() => undefined);
     cancelMs = Date.now() - started;
-    await up.done;
+    const atClose = await coordinatorRows(cluster);
+    const exited = await up.done;
+    console.log(`[cancel during data-load] rows ${atClose} when it closed; up exited ${exited.code} ${Date.now() - started} ms after the cancel: ${exited.stdout.slice(-800)} ${exited.stderr.slice(-800)}`);
     await sleep(1000); // a batch that was already committing when the cancel came may still land
     rowsAfter = await coordinatorRows(cluster);
     await sleep(4000);
