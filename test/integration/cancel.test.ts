@@ -6,6 +6,7 @@
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import * as fs from 'node:fs';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { destroyCluster, layout, makeCluster, sleep, startCli, su, topology, upJson, type CliRun } from './support/cluster';
@@ -30,7 +31,7 @@ interface HistoryEvent {
 /** How each scheduled loadDemoData attempt ended in the workflow's history (completed, canceled, ...). */
 function loadOutcomes(): string[] {
   const { raw } = workflowHistoryText({ workflowId, port: cluster.temporalPort });
-  if (process.env.CITUSCTL_TEST_KEEP_HISTORY) require('node:fs').writeFileSync(process.env.CITUSCTL_TEST_KEEP_HISTORY, raw);
+  if (process.env.CITUSCTL_TEST_KEEP_HISTORY) fs.writeFileSync(process.env.CITUSCTL_TEST_KEEP_HISTORY, raw); // to read after a failure
   const events = (JSON.parse(raw) as { events: HistoryEvent[] }).events;
   const loads = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadDemoData').map((e) => e.eventId);
   return loads.map((id) => {
