@@ -10,11 +10,12 @@ import type { Client } from 'pg';
 import { demoCopyChunks, idBatches, idsOf, missingIds, rangeSize, type IdRange } from '../../common/demo-load';
 import type { ClusterSpec } from '../../common/spec';
 import type { Primaries } from '../../common/topology';
-import { copyFromChunks, keepCitusConnections } from '../../lib/postgres/copy';
+import { keepCitusConnections } from '../../lib/postgres/copy';
+import { copyDemoRows, countIdsBetween, idsBetween } from '../../lib/postgres/demo-rows';
 import type { ActivityDeps } from '../deps';
 import { classifyPgError, fatal } from '../../lib/errors';
 import { cancellable } from '../heartbeat';
-import { asSuperuser } from '../pg-access';
+import { asSuperuser } from '../members/superuser';
 
 /** Ids per COPY: large enough that per-statement cost (Citus: a 2PC over the shard connections) stays small. */
 export const DEMO_BATCH_SIZE = 100_000;
@@ -24,8 +25,6 @@ interface LoadHeartbeat {
   next: number;
   progress: string;
 }
-
-const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
 function activityContext(): Context | undefined {
   try {
@@ -40,7 +39,7 @@ export function createDemoLoadActivities(deps: ActivityDeps) {
   async function loadDemoData(input: { spec: ClusterSpec; primaries: Primaries; batchSize?: number }): Promise<{ inserted: number; total: number }> {
     const { spec } = input;
     const rows = spec.demo.rows;
-    const t = `public.${q(spec.demo.table)}`;
+    const table = spec.demo.table;
     const ctx = activityContext();
     // Batches before `next` were committed by an earlier attempt (its last heartbeat): not counted again.
     const resumed = ctx?.info.heartbeatDetails as Partial<LoadHeartbeat> | undefined;
@@ -54,7 +53,7 @@ export function createDemoLoadActivities(deps: ActivityDeps) {
     const timer = ctx ? setInterval(() => beat(), 1000) : undefined;
     // Cancelled (the workflow was): the COPY in flight is failed, so its batch is all there or not.
     const load = (signal?: AbortSignal) => asSuperuser(deps, spec, input.primaries.coordinator, async (c) => {
-      const count = async (r: IdRange) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${t} WHERE id BETWEEN $1 AND $2`, [r.from, r.to])).rows[0]!.n);
+      const count = (r: IdRange) => countIdsBetween(c, table, r.from, r.to);
       const before = await count({ from: 1, to: rows });
       if (before === rows) return { inserted: 0, total: rows };
       beat({ next: batches[0]?.from ?? rows + 1, progress: `rows 0/${rows}` });
@@ -62,7 +61,7 @@ export function createDemoLoadActivities(deps: ActivityDeps) {
       await keepCitusConnections(c, spec.demo.shardCount);
       for (const batch of batches) {
         signal?.throwIfAborted();
-        await loadBatch(c, t, batch, await count(batch), signal);
+        await loadBatch(c, table, batch, await count(batch), signal);
         beat({ next: batch.to + 1, progress: `rows ${batch.from}-${batch.to} of ${rows}` });
       }
       const total = await count({ from: 1, to: rows });
@@ -91,8 +90,7 @@ async function loadBatch(c: Client, table: string, batch: IdRange, present: numb
   if (present >= rangeSize(batch)) return;
   let ids: Iterable<number> = idsOf(batch);
   if (present > 0) {
-    const have = await c.query<{ id: string }>(`SELECT id FROM ${table} WHERE id BETWEEN $1 AND $2`, [batch.from, batch.to]);
-    ids = missingIds(batch, have.rows.map((r) => Number(r.id)));
+    ids = missingIds(batch, await idsBetween(c, table, batch.from, batch.to));
   }
-  await copyFromChunks(c, `COPY ${table} (id, payload) FROM STDIN`, demoCopyChunks(ids), signal);
+  await copyDemoRows(c, table, demoCopyChunks(ids), signal);
 }
