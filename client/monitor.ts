@@ -8,8 +8,10 @@
  * at exit).
  */
 import type { Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
+import { buildOfMonitorQueue } from '../common/task-queues';
 import { monitorWorkflowId } from '../common/workflow-ids';
 import { storedClusters } from '../lib/cluster-spec-file';
 import { handOffMonitor, handOffMonitors, queuePolled, type HandOffReport } from '../lib/monitor-handoff';
@@ -25,15 +27,25 @@ import { connectClient } from './temporal-client';
 export const monitorId = monitorWorkflowId;
 
 /**
- * Starts the monitor on this build's queue unless it runs; a run of another build is handed over
- * (when a worker of this build polls, or none polls the old one). A monitor already on this build
- * is told to reload the stored spec (the setup just stored it: a group may have been added); it
- * keeps its state.
+ * Makes the monitor run on this build's queue: a run of another build is handed over first (when a
+ * worker of this build polls, or none polls the old one); then one signal-with-start either starts
+ * it here or tells the running one to reload the stored spec (the setup just stored it: a group may
+ * have been added; it keeps its state). A monitor that ended between the two is simply started.
  */
 export async function ensureMonitor(client: Client, spec: ClusterSpec, target = monitorTaskQueue(workflowBuild())): Promise<HandOffReport & { started: boolean }> {
-  const r = await handOffMonitor(client, { cluster: spec.name, target, targetPolled: await queuePolled(client, target), startWith: workflowInput('monitorCluster', { cluster: spec.name }) });
-  if (r.action === 'keep') await client.workflow.getHandle(r.workflowId).signal(reloadSpecSignal);
-  return { ...r, started: r.action !== 'keep' && r.action !== 'leave' };
+  const r = await handOffMonitor(client, { cluster: spec.name, target, targetPolled: await queuePolled(client, target) });
+  // Left on its build (no worker of this one yet), or just moved or restarted here with the stored spec.
+  if (r.action !== 'none' && r.action !== 'keep') return { ...r, started: r.action !== 'leave' };
+  await client.workflow.signalWithStart('monitorCluster', {
+    workflowId: r.workflowId,
+    taskQueue: target,
+    args: [workflowInput('monitorCluster', { cluster: spec.name })],
+    signal: reloadSpecSignal,
+    signalArgs: [],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+  });
+  if (r.action === 'keep') return { ...r, started: false };
+  return { ...r, action: 'start', detail: `started on build ${buildOfMonitorQueue(target) ?? target}`, started: true };
 }
 
 /** For `up`: the monitor and the health schedule (health-<cluster>), both idempotently, on the cluster's Temporal server. */

@@ -4,8 +4,10 @@
  * what to cancel before it removes anything.
  */
 
-/** Every id kind a cluster's workflows or schedules use (or may use), each followed by `-<cluster>`. */
-export const WORKFLOW_KINDS = ['setup', 'failover', 'switchover', 'rejoin', 'monitor', 'health', 'rebalance', 'drain', 'scale', 'cluster'] as const;
+import { WORKFLOW_ID_KINDS } from './workflow-ids';
+
+/** Every id kind a cluster's workflows or schedules use, each followed by `-<cluster>`: those the id builders make. */
+export const WORKFLOW_KINDS: readonly string[] = WORKFLOW_ID_KINDS;
 
 /** Id prefixes for a visibility query (`WorkflowId STARTS_WITH ...`); a superset, refine with ownedByCluster. */
 export function clusterIdPrefixes(cluster: string): string[] {

@@ -4,23 +4,29 @@
  * failovers of one group from running at once: builders, never hand-written template literals.
  */
 
+/** The first word of every id built here, `<kind>-<cluster>[-...]`: what `down` looks for (common/cluster-workflows.ts). */
+export const WORKFLOW_ID_KINDS = ['setup', 'failover', 'switchover', 'rejoin', 'unfence', 'monitor', 'health', 'rebalance', 'drain'] as const;
+export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
+
+const idOf = (kind: WorkflowIdKind, cluster: string, ...rest: string[]) => [kind, cluster, ...rest].join('-');
+
 /** `setup-<cluster>`: `citusctl up`'s setupCluster. */
-export const setupWorkflowId = (cluster: string) => `setup-${cluster}`;
+export const setupWorkflowId = (cluster: string) => idOf('setup', cluster);
 /** `failover-<cluster>-<group>`: one per group, whoever starts it (the CLI, the monitor). */
-export const failoverWorkflowId = (cluster: string, group: string) => `failover-${cluster}-${group}`;
+export const failoverWorkflowId = (cluster: string, group: string) => idOf('failover', cluster, group);
 /** `switchover-<cluster>-<group>`. */
-export const switchoverWorkflowId = (cluster: string, group: string) => `switchover-${cluster}-${group}`;
+export const switchoverWorkflowId = (cluster: string, group: string) => idOf('switchover', cluster, group);
 /** `rejoin-<cluster>-<member>`: one per member. */
-export const rejoinWorkflowId = (cluster: string, member: string) => `rejoin-${cluster}-${member}`;
+export const rejoinWorkflowId = (cluster: string, member: string) => idOf('rejoin', cluster, member);
 /** `unfence-<cluster>-<member>`. */
-export const unfenceWorkflowId = (cluster: string, member: string) => `unfence-${cluster}-${member}`;
+export const unfenceWorkflowId = (cluster: string, member: string) => idOf('unfence', cluster, member);
 /** `monitor-<cluster>`: the cluster's one monitor. */
-export const monitorWorkflowId = (cluster: string) => `monitor-${cluster}`;
+export const monitorWorkflowId = (cluster: string) => idOf('monitor', cluster);
 /** `health-<cluster>`: the schedule's id, and the prefix of the workflow ids it starts (Temporal appends the time). */
-export const healthScheduleId = (cluster: string) => `health-${cluster}`;
+export const healthScheduleId = (cluster: string) => idOf('health', cluster);
 /** A health check started by hand (`citusctl health`): its own id, so it never waits for a scheduled one. */
-export const healthRunId = (cluster: string, at: Date) => `${healthScheduleId(cluster)}-${at.toISOString().replace(/[:.]/g, '-')}`;
+export const healthRunId = (cluster: string, at: Date) => idOf('health', cluster, at.toISOString().replace(/[:.]/g, '-'));
 /** `rebalance-<cluster>`: one rebalance at a time per cluster (Citus runs one job anyway). */
-export const rebalanceWorkflowId = (cluster: string) => `rebalance-${cluster}`;
+export const rebalanceWorkflowId = (cluster: string) => idOf('rebalance', cluster);
 /** `drain-<cluster>-<group>`: drain and remove one worker group. */
-export const drainWorkflowId = (cluster: string, group: string) => `drain-${cluster}-${group}`;
+export const drainWorkflowId = (cluster: string, group: string) => idOf('drain', cluster, group);

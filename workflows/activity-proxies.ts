@@ -1,5 +1,5 @@
 /** Activity proxies with the retry policies and timeouts every runbook shares. */
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { activitySummary } from '../common/activity-summaries';
 
@@ -35,26 +35,70 @@ export function summarized<A extends object>(proxy: A): A {
   });
 }
 
-/** Ordinary steps (the group lock, etcd's record of the primary among them): a dead worker's step is retried after 3 s. */
-export const acts = summarized(proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '3s', retry }));
-/** Validation: bad input does not get better by retrying. The first step of every runbook: a dead worker's is retried after 2 s. */
-export const validation = summarized(proxyActivities<Activities>({ startToCloseTimeout: '30s', heartbeatTimeout: '2s', retry: { ...retry, maximumAttempts: 3 } }));
-/** Data loads, base backups, image pulls and builds. */
-export const longRunning = summarized(proxyActivities<Activities>({ startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry }));
 /**
- * Following a long job (a rebalance): each call returns within 30 s with news; a dead worker's call
- * is retried elsewhere 15 s after its last heartbeat and follows the same job.
+ * A cancelled workflow (the UI's Cancel, `citusctl down`) closes only once its running steps have
+ * stopped: the cancel reaches a step on a heartbeat's answer, and the step ends at once
+ * (activities/heartbeat.ts). Temporal's default here is TRY_CANCEL (the SDK sends no type, the
+ * server reads 0), which closes the workflow at once while its steps run on unseen.
  */
-export const following = summarized(proxyActivities<Activities>({ startToCloseTimeout: '2m', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 60 } }));
-/** Failover's time-critical steps: retried fast, a handful of times; a dead worker's step after 2 s. */
-export const critical = summarized(
-  proxyActivities<Activities>({
+const stopsWithWorkflow = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+
+/** Every activity option set of the workflows, by what the steps are; all heartbeat. */
+export const ACTIVITY_OPTIONS = {
+  /** Ordinary steps (the group lock, etcd's record of the primary among them): a dead worker's step is retried after 3 s. */
+  ordinary: { startToCloseTimeout: '5m', heartbeatTimeout: '3s', retry, ...stopsWithWorkflow },
+  /** Validation: bad input does not get better by retrying. The first step of every runbook: a dead worker's is retried after 2 s. */
+  validation: { startToCloseTimeout: '30s', heartbeatTimeout: '2s', retry: { ...retry, maximumAttempts: 3 }, ...stopsWithWorkflow },
+  /** Data loads, base backups, image pulls and builds. */
+  longRunning: { startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry, ...stopsWithWorkflow },
+  /**
+   * Following a long job (a rebalance): each call returns within 30 s with news; a dead worker's call
+   * is retried elsewhere 15 s after its last heartbeat and follows the same job.
+   */
+  following: { startToCloseTimeout: '2m', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 60 }, ...stopsWithWorkflow },
+  /** Failover's time-critical steps: retried fast, a handful of times; a dead worker's step after 2 s. */
+  critical: {
     startToCloseTimeout: '2m',
     heartbeatTimeout: '2s',
     retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 10 },
-  }),
-);
-/** Releasing a lock: a few quick tries (the lease expires by itself if etcd stays away). */
-export const lockRelease = summarized(proxyActivities<Activities>({ startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 } }));
-/** Best-effort lookups (is a search attribute registered): quick, and a failure only skips the nicety. */
-export const bestEffort = summarized(proxyActivities<Activities>({ startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', maximumAttempts: 2 } }));
+    ...stopsWithWorkflow,
+  },
+  /** Releasing a lock: a few quick tries (the lease expires by itself if etcd stays away). */
+  lockRelease: { startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 }, ...stopsWithWorkflow },
+  /** Best-effort lookups (is a search attribute registered): quick, and a failure only skips the nicety. */
+  bestEffort: { startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', maximumAttempts: 2 }, ...stopsWithWorkflow },
+  /** The health check's observations only read: a few quick attempts; a part that does not answer is in the result, not an error. */
+  observe: {
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: '15s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
+    ...stopsWithWorkflow,
+  },
+  /** The monitor's probe. */
+  probe: {
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: '5s', // a dead worker's probe is retried elsewhere within seconds, resuming its history
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
+    // The probe only reads: a cancel (an update woke the monitor, or `down` stops it) goes on at once
+    // instead of waiting up to a heartbeat interval for the activity to acknowledge it.
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+  },
+  /** The monitor's own small actions: a few quick attempts, then the next probe decides again. */
+  monitorQuick: {
+    startToCloseTimeout: '30s',
+    heartbeatTimeout: '10s',
+    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
+  },
+} as const satisfies Record<string, ActivityOptions>;
+
+export const acts = summarized(proxyActivities<Activities>(ACTIVITY_OPTIONS.ordinary));
+export const validation = summarized(proxyActivities<Activities>(ACTIVITY_OPTIONS.validation));
+export const longRunning = summarized(proxyActivities<Activities>(ACTIVITY_OPTIONS.longRunning));
+export const following = summarized(proxyActivities<Activities>(ACTIVITY_OPTIONS.following));
+export const critical = summarized(proxyActivities<Activities>(ACTIVITY_OPTIONS.critical));
+export const lockRelease = summarized(proxyActivities<Activities>(ACTIVITY_OPTIONS.lockRelease));
+export const bestEffort = summarized(proxyActivities<Activities>(ACTIVITY_OPTIONS.bestEffort));
+export const observe = summarized(proxyActivities<Activities>(ACTIVITY_OPTIONS.observe));
+/** The monitor's proxies carry no summaries (as recorded in its replayed history). */
+export const probeActs = proxyActivities<Activities>(ACTIVITY_OPTIONS.probe);
+export const monitorQuick = proxyActivities<Activities>(ACTIVITY_OPTIONS.monitorQuick);

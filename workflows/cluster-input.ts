@@ -41,15 +41,32 @@ export function refuseChangedSpec(given: ClusterSpec, stored: ClusterSpec, hint:
   });
 }
 
-/** The input checked against its schema first (checked-input.ts); here only resolved to a spec. */
-export async function specFor(input: ClusterRef): Promise<ClusterSpec> {
-  if (input.spec !== undefined) {
-    const spec = await validation.validateSpec(input.spec);
-    const stored = await storedSpecOf(spec.name);
-    if (!stored) return spec;
-    refuseChangedSpec(spec, stored, 'Give {"cluster": "<name>"} to use the stored spec; an edited spec is applied by `citusctl up` (setupCluster).');
-    return stored;
+/**
+ * What a given spec may be: for every runbook after setup only the stored spec of its cluster
+ * (returned as stored); for setupCluster also a new cluster's spec, or any spec when the input
+ * declares the change (applySpecChange: `citusctl up` of an edited spec file), returned as given.
+ */
+export type SpecUse = 'stored' | 'setup';
+
+const CHANGED_SPEC_HINT: Record<SpecUse, string> = {
+  stored: 'Give {"cluster": "<name>"} to use the stored spec; an edited spec is applied by `citusctl up` (setupCluster).',
+  setup: 'Give {"cluster": "<name>"} to rerun the setup with the stored spec, or apply an edited spec with `citusctl up` (it declares the change: "applySpecChange": true).',
+};
+
+/**
+ * The input (checked against its schema first, checked-input.ts) resolved to a spec: the stored
+ * one of `cluster`, or the given `spec` validated (defaults filled in) and compared with the stored
+ * one. setupCluster with neither sets up the default spec.
+ */
+export async function specFor(input: ClusterRef & { applySpecChange?: boolean }, use: SpecUse = 'stored'): Promise<ClusterSpec> {
+  if (input.spec === undefined) {
+    if (input.cluster !== undefined) return validation.loadClusterSpec({ cluster: input.cluster });
+    if (use === 'stored') throw ApplicationFailure.nonRetryable('cluster: required: name the cluster ({"cluster": "demo", ...}) or give its whole spec ({"spec": {...}, ...})', ErrorTypes.BadConfig);
   }
-  if (input.cluster !== undefined) return validation.loadClusterSpec({ cluster: input.cluster });
-  throw ApplicationFailure.nonRetryable('cluster: required: name the cluster ({"cluster": "demo", ...}) or give its whole spec ({"spec": {...}, ...})', ErrorTypes.BadConfig);
+  const spec = await validation.validateSpec(input.spec ?? {});
+  if (use === 'setup' && input.applySpecChange) return spec;
+  const stored = await storedSpecOf(spec.name);
+  if (!stored) return spec;
+  refuseChangedSpec(spec, stored, CHANGED_SPEC_HINT[use]);
+  return use === 'setup' ? spec : stored;
 }

@@ -10,6 +10,7 @@ import { ErrorTypes } from '../common/error-types';
 import { afterFailedPromotion, needsOperatorDetail } from '../common/failover-decisions';
 import type { ProgressTracker } from '../common/progress';
 import type { ClusterSpec } from '../common/spec';
+import { errorMessage } from '../common/error-message';
 import { acts, critical } from './activity-proxies';
 
 export interface PromotionInput {
@@ -29,7 +30,6 @@ export type Promotion =
   | { outcome: 'no-candidate'; reason: string; detail: string }
   | { outcome: 'needs-operator'; detail: string };
 
-const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 const failureType = (err: unknown) => (err as { cause?: { type?: string } })?.cause?.type;
 
 export async function promoteOrSettle(p: PromotionInput): Promise<Promotion> {

@@ -5,12 +5,12 @@
  * (common/health-report.ts) decide healthy or degraded, stores the report in etcd and returns it:
  * each run's result is an audit trail in the Temporal UI. It changes nothing in the cluster.
  */
-import { proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { setHandler } from '@temporalio/workflow';
 import { buildHealthReport, livePrimaries, type HealthReport } from '../common/health-report';
 import type { HealthCheckInput } from '../common/inputs';
 import { ProgressTracker } from '../common/progress';
-import { summarized } from './activity-proxies';
+import { errorMessage } from '../common/error-message';
+import { observe } from './activity-proxies';
 import { progressQuery } from './progress-query';
 import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
@@ -26,15 +26,6 @@ export interface HealthCheckResult extends HealthReport {
 }
 
 export const HEALTH_STEPS = ['validate', 'observe', 'citus', 'verdict', 'store'] as const;
-
-/** Observations only read: a few quick attempts; a part that does not answer is in the result, not an error. */
-const observe = summarized(proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  heartbeatTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
-}));
-
-const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 
 export async function healthCheck(started: HealthCheckInput): Promise<HealthCheckResult> {
   const progress = new ProgressTracker('healthCheck', HEALTH_STEPS, () => Date.now());

@@ -26,7 +26,6 @@
  * the run and starts a new one (lib/monitor-handoff.ts).
  */
 import {
-  ActivityCancellationType,
   ChildWorkflowCancellationType,
   CancellationScope,
   ParentClosePolicy,
@@ -39,14 +38,12 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   makeContinueAsNewFunc,
-  proxyActivities,
   setHandler,
   sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities';
 import type { ActionRecord, MaintenanceInput, MaintenanceRecord, MonitorStatus } from '../common/monitor-status';
 import { DEFAULT_THRESHOLDS, actionKey, backoffMs, decideCluster, type DecisionContext, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
@@ -56,12 +53,13 @@ import { specFor } from './cluster-input';
 import { WORKFLOW_TASK_TIMEOUT } from '../common/takeover';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { failoverWorkflowId, rejoinWorkflowId } from '../common/workflow-ids';
-import { validation } from './activity-proxies';
+import { monitorQuick as quick, probeActs, validation } from './activity-proxies';
 import { childSearchAttributes, tagWorkflow } from './tag-workflow';
 import { failoverGroup, type FailoverGroupResult } from './failover-group';
 import { rejoinMemberWorkflow } from './rejoin-member';
 import { handOffUpdate, reloadSpecSignal } from './monitor-signals';
 import { buildOfMonitorQueue, sharedQueueOf } from '../common/task-queues';
+import { errorMessage } from '../common/error-message';
 
 export interface MonitorTuning {
   thresholds?: Partial<MonitorThresholds>;
@@ -101,28 +99,12 @@ export const resumeUpdate = defineUpdate<MaintenanceRecord, [MaintenanceInput]>(
 
 export { monitorWorkflowId } from '../common/workflow-ids';
 
-const probeActs = proxyActivities<Activities>({
-  startToCloseTimeout: '10m',
-  heartbeatTimeout: '5s', // a dead worker's probe is retried elsewhere within seconds, resuming its history
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
-  // The probe only reads: a cancel (an update woke the monitor, or `down` stops it) goes on at once
-  // instead of waiting up to a heartbeat interval for the activity to acknowledge it.
-  cancellationType: ActivityCancellationType.TRY_CANCEL,
-});
-/** The monitor's own small actions: a few quick attempts, then the next probe decides again. */
-const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: '10s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
-});
-
 /** CitusCluster/CitusGroup on a child when this monitor carries them (then the namespace knows them). */
 const childTags = (cluster: string, group: string | undefined) => {
   const typedSearchAttributes = childSearchAttributes(cluster, group);
   return typedSearchAttributes ? { typedSearchAttributes } : {};
 };
 
-const errorMessage = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 const MAX_RECORDS = 20;
 
 export async function monitorCluster(input: MonitorInput): Promise<void> {

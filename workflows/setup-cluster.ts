@@ -10,9 +10,9 @@ import type { SetupClusterInput } from '../common/inputs';
 import type { ClusterSpec, ImageRole } from '../common/spec';
 import { mustRejoin } from '../common/standby-follow';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
-import { acts, longRunning, validation } from './activity-proxies';
+import { acts, longRunning } from './activity-proxies';
 import { checkedInput } from './checked-input';
-import { refuseChangedSpec, storedSpecOf } from './cluster-input';
+import { specFor } from './cluster-input';
 import { followedRebalance } from './followed-rebalance';
 import { progressQuery } from './progress-query';
 import { tagWorkflow } from './tag-workflow';
@@ -60,28 +60,14 @@ export const SETUP_STEPS = [
 const describeImages = (r: { images: Record<string, string>; sources: Record<string, string | undefined> }) =>
   Object.entries(r.images).map(([role, image]) => `${role} ${image} (${r.sources[role] ?? '?'})`).join(', ');
 
-/**
- * For an existing cluster the stored spec stays unless the input declares a change (`citusctl up`
- * of an edited spec file): a UI start with another spec is refused, naming the fields that differ.
- */
-
-/** Validates the given spec (defaults filled in) or, with only `cluster`, loads the one stored at setup. */
-async function specOf(input: SetupClusterInput): Promise<ClusterSpec> {
-  if (input.spec === undefined && input.cluster !== undefined) return validation.loadClusterSpec({ cluster: input.cluster });
-  const spec = await validation.validateSpec(input.spec ?? {});
-  if (input.applySpecChange) return spec;
-  const stored = await storedSpecOf(spec.name);
-  if (stored) refuseChangedSpec(spec, stored, 'Give {"cluster": "<name>"} to rerun the setup with the stored spec, or apply an edited spec with `citusctl up` (it declares the change: "applySpecChange": true).');
-  return spec;
-}
-
 export async function setupCluster(started: SetupClusterInput): Promise<SetupClusterResult> {
   const progress = new ProgressTracker('setupCluster', SETUP_STEPS, () => Date.now());
   setHandler(progressQuery, () => progress.snapshot());
 
   const { input, spec: validated } = await progress.run('validate', async () => {
     const i = checkedInput('setupCluster', started);
-    const s = await specOf(i);
+    // An existing cluster keeps its stored spec unless the input declares a change (an edited spec file).
+    const s = await specFor(i, 'setup');
     await tagWorkflow(s.name);
     // Before anything is created: a group left out of the spec must have been drained.
     await acts.refuseDroppedGroups({ spec: s });

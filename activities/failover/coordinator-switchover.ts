@@ -21,6 +21,7 @@ import { classifyPgError, fatal, notReady } from '../../lib/errors';
 import { fenceMember } from '../members/fence';
 import { standbyPositions } from '../members/positions';
 import { promoteStandby } from '../members/promote';
+import { pollUntil as pollEvenIfCancelled } from '../../lib/poll';
 import { pollUntil } from '../heartbeat';
 import { pgbouncerFiles } from '../setup/pgbouncer';
 import { bouncerDatabase, reload, resume, serverConnections, startPause } from '../../lib/postgres/pgbouncer-admin';
@@ -71,10 +72,13 @@ async function switchRoles(deps: ActivityDeps, h: SwitchoverHelpers, input: Swit
   return true;
 }
 
-/** RESUME through a fresh admin connection: the pausing one may still wait for its PAUSE. */
+/**
+ * RESUME through a fresh admin connection: the pausing one may still wait for its PAUSE. Also when
+ * the switchover was cancelled: clients must not stay held.
+ */
 async function resumeBouncer(deps: ActivityDeps, spec: ClusterSpec): Promise<void> {
   try {
-    await pollUntil(() => withBouncerAdmin(deps, spec, (c) => resume(c)), 5_000, 100);
+    await pollEvenIfCancelled(() => withBouncerAdmin(deps, spec, (c) => resume(c)), 5_000, 100);
   } catch (err) {
     throw notReady(`PgBouncer could not be resumed (a retry resumes it): ${(err as Error).message}`);
   }

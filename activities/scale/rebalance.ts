@@ -20,7 +20,7 @@ import type { Client } from 'pg';
 import type { ActivityDeps } from '../deps';
 import { livePrimariesOf } from '../store';
 import { fatal } from '../../lib/errors';
-import { sleep, withHeartbeat } from '../heartbeat';
+import { cancellable, sleep, withHeartbeat } from '../heartbeat';
 import { onMember } from '../members/superuser';
 import { Context } from '@temporalio/activity';
 
@@ -103,7 +103,8 @@ export function createRebalanceActivities(deps: ActivityDeps) {
     } catch {
       ctx = undefined; // outside an activity (tests)
     }
-    return onCoordinator(spec, `following rebalance job ${jobId}`, async (c) => {
+    // Cancelled: reported at once (the workflow then stops the job with stopRebalance).
+    return cancellable(() => onCoordinator(spec, `following rebalance job ${jobId}`, async (c) => {
       // Sizes are read once per call (citus_shard_sizes asks every worker); done moves keep theirs.
       let sizes = await jobMoveBytes(c, jobId);
       let doneAtSizes = -1;
@@ -130,10 +131,9 @@ export function createRebalanceActivities(deps: ActivityDeps) {
         ctx?.heartbeat(snapshot);
         const elapsed = Date.now() - started;
         if (isTerminal(job.state) || elapsed >= maxMs || (elapsed >= minMs && changedEnough(previous, snapshot))) return snapshot;
-        if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
         await sleep(500);
       }
-    });
+    }));
   }
 
   /** Cancels the job (the workflow following it was cancelled); moves already done stay. */

@@ -21,10 +21,10 @@ export interface ResolveImagesResult {
 
 export function createResolveImagesActivities(deps: ActivityDeps) {
   async function resolveImages(spec: ClusterSpec): Promise<ResolveImagesResult> {
-    return withHeartbeat(async () => {
+    return withHeartbeat(async (signal) => {
       const r = await resolveImagesOnEngine(deps.docker, spec, deps.env, {
         pull: (image) => pullImage(deps.docker, image),
-        build: () => runOfflineBuild((line) => deps.log(line)),
+        build: () => runOfflineBuild((line) => deps.log(line), signal),
         log: deps.log,
       });
       if (r.problems.length) {

@@ -14,12 +14,15 @@ export function offlineBuildScript(): string | undefined {
   return [path.join(__dirname, '..', '..', 'images', 'build.sh'), path.join(__dirname, '..', '..', '..', 'images', 'build.sh')].find((f) => fs.existsSync(f));
 }
 
-/** Runs the build; resolves when it succeeds, rejects naming the exit code and the last lines otherwise. */
-export function runOfflineBuild(onLine: (line: string) => void): Promise<void> {
+/**
+ * Runs the build; resolves when it succeeds, rejects naming the exit code and the last lines
+ * otherwise. signal (the activity's cancellation) kills it: a rerun builds what was left unbuilt.
+ */
+export function runOfflineBuild(onLine: (line: string) => void, signal?: AbortSignal): Promise<void> {
   const script = offlineBuildScript();
   if (!script) return Promise.reject(new Error('images/build.sh is not shipped with this worker'));
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
     const tail: string[] = [];
     const take = (line: string) => {
       tail.push(line);

@@ -7,10 +7,14 @@ import { pipeline } from 'node:stream/promises';
 import type { ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
-/** Runs `copySql` (a `COPY ... FROM STDIN`) fed with `chunks`; returns the rows the server reports. */
-export async function copyFromChunks(c: Pick<ClientBase, 'query'>, copySql: string, chunks: Iterable<string>): Promise<number> {
+/**
+ * Runs `copySql` (a `COPY ... FROM STDIN`) fed with `chunks`; returns the rows the server reports.
+ * When signal aborts, the COPY is failed (CopyFail: the server rolls the whole statement back).
+ */
+export async function copyFromChunks(c: Pick<ClientBase, 'query'>, copySql: string, chunks: Iterable<string>, signal?: AbortSignal): Promise<number> {
   const stream = c.query(copyFrom(copySql));
-  await pipeline(Readable.from(chunks, { objectMode: false }), stream);
+  const source = Readable.from(chunks, { objectMode: false });
+  await (signal ? pipeline(source, stream, { signal }) : pipeline(source, stream));
   return stream.rowCount;
 }
 

@@ -17,6 +17,6 @@ export async function countRows(c: PgClient, table: string): Promise<number> {
 }
 
 /** One COPY (one transaction) of (id, payload) text rows. */
-export function copyDemoRows(c: Pick<ClientBase, 'query'>, table: string, chunks: Iterable<string>): Promise<number> {
-  return copyFromChunks(c, `COPY ${publicTable(table)} (id, payload) FROM STDIN`, chunks);
+export function copyDemoRows(c: Pick<ClientBase, 'query'>, table: string, chunks: Iterable<string>, signal?: AbortSignal): Promise<number> {
+  return copyFromChunks(c, `COPY ${publicTable(table)} (id, payload) FROM STDIN`, chunks, signal);
 }

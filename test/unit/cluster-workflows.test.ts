@@ -1,4 +1,25 @@
-import { clusterIdPrefixes, ownedByCluster, runningWorkflowsQuery } from '../../common/cluster-workflows';
+import { clusterIdPrefixes, ownedByCluster, runningWorkflowsQuery, WORKFLOW_KINDS } from '../../common/cluster-workflows';
+import * as ids from '../../common/workflow-ids';
+
+/** Every id builder of common/workflow-ids.ts, called for cluster demo (a new builder is covered without listing it here). */
+const builtIds = Object.entries(ids as Record<string, unknown>)
+  .filter(([, build]) => typeof build === 'function')
+  .map(([name, build]) => [name, name === 'healthRunId' ? ids.healthRunId('demo', new Date(0)) : (build as (c: string, x: string) => string)('demo', 'g1')] as const);
+
+describe('every id builder', () => {
+  test('there are builders to check', () => expect(builtIds.length).toBeGreaterThanOrEqual(10));
+
+  test.each(builtIds)('%s makes an id down finds (%s)', (_name, id) => {
+    expect(ownedByCluster(id, 'demo')).toBe(true);
+    expect(ownedByCluster(id, 'other')).toBe(false);
+    expect(clusterIdPrefixes('demo').some((p) => id.startsWith(p))).toBe(true);
+  });
+
+  test('no kind is looked for that no builder makes', () => {
+    const kinds = new Set(builtIds.map(([, id]) => id.split('-')[0]));
+    expect([...WORKFLOW_KINDS].sort()).toEqual([...kinds].sort());
+  });
+});
 
 describe('ownedByCluster', () => {
   test.each([
@@ -11,10 +32,10 @@ describe('ownedByCluster', () => {
     'monitor-demo',
     'rebalance-demo',
     'drain-demo-g2',
-    'cluster-demo',
+    'unfence-demo-g1-a',
   ])('%s is demo\'s', (id) => expect(ownedByCluster(id, 'demo')).toBe(true));
 
-  test.each(['setup-demo2', 'setup-other', 'demo', 'setup', 'my-setup-demo', 'failover-demos-g1', 'unrelated-demo'])('%s is not demo\'s', (id) =>
+  test.each(['setup-demo2', 'setup-other', 'demo', 'setup', 'my-setup-demo', 'failover-demos-g1', 'unrelated-demo', 'cluster-demo', 'scale-demo'])('%s is not demo\'s', (id) =>
     expect(ownedByCluster(id, 'demo')).toBe(false),
   );
 
