@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OFFLINE_IMAGES, UPSTREAM_IMAGES } from '../../activities/images';
+import { OFFLINE_IMAGES, UPSTREAM_IMAGES } from '../../common/images';
 import { parseSpec, type ClusterSpecInput } from '../../common/spec';
 import { METRICS_PORT_ENV } from '../../worker/metrics-server';
 import { citusVersion, describeRun, destroyCluster, logCitus, makeCluster, primaryKey, startCli, su, temporalOn, testImages, withEtcd, type CliRun } from './support/cluster';
