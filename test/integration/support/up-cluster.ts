@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, expect } from '@jest/globals';
 import { Client, Connection, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { MonitorStatus } from '../../../workflows';
-import { citusVersion, destroyCluster, logCitus, upJson, type TestCluster } from './cluster';
-import { acquireRunLock, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './failover';
+import { citusVersion, destroyCluster, docker, logCitus, sleep, upJson, type TestCluster } from './cluster';
+import { acquireRunLock, containerOf, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './failover';
 
 export interface UpCluster {
   /** The Temporal client on the cluster's embedded server (there once beforeAll ran). */
@@ -115,4 +115,16 @@ export async function killAndHeal(c: TestCluster, t: UpCluster, group: string, v
   } catch (err) {
     throw await t.explain(err);
   }
+}
+
+/** `docker pause` of the group's primary for 1 s, then several detection windows: no failover ran, etcd and the monitor still name it, answering. */
+export async function expectNoFailoverAfterBriefPause(c: TestCluster, t: UpCluster, group: string, primary: string): Promise<void> {
+  const container = docker.getContainer(containerOf(c, primary));
+  await container.pause();
+  await sleep(1000);
+  await container.unpause();
+  await sleep(5000); // several detection windows
+  expect((await t.failoverRun(group))?.status.name ?? 'none').toBe('none');
+  expect(await livePrimaries(c)).toMatchObject({ [group]: primary });
+  expect((await t.status()).groups[group]).toMatchObject({ primary, primaryState: 'ok' });
 }
