@@ -9,10 +9,12 @@
  * workflows: imports workflows and common, plus `import type` from activities (the activity signatures);
  *   a value import from activities would pull Node code into the workflow bundle.
  * worker: imports workflows, activities, lib, common.
- * client: may import anything below it.
+ * client: may import workflows, worker, lib and common; never activities (it talks to Temporal and
+ *   reads state; Docker and SQL it needs come from lib).
  * bench and test: outside the rule (checked only for cycles when passed on the command line).
  *
- * Run with `npm run depcheck` (part of `npm test`, hence of CI).
+ * Run with `npm run depcheck` (part of `npm test`, hence of CI), with .ci/layout-check.js beside it:
+ * no SQL outside lib/, no activity module building another's activities.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -65,6 +67,13 @@ module.exports = {
       comment: 'worker may import workflows, activities, lib and common, not client.',
       from: { path: '^worker/' },
       to: { path: '^(client|bench|test)/' },
+    },
+    {
+      name: 'client-imports-no-activities',
+      severity: 'error',
+      comment: 'The CLI talks to Temporal and reads state: what it needs of Docker or SQL comes from lib, never from activities.',
+      from: { path: '^client/' },
+      to: { path: '^activities/' },
     },
     {
       name: 'client-imports-no-tests-or-bench',

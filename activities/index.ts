@@ -12,7 +12,7 @@ import { createLockActivities } from './setup/etcd-lock';
 import { createFailoverActivities } from './failover/failover';
 import { createRejoinActivities } from './failover/rejoin';
 import { createSwitchoverActivities } from './failover/switchover';
-import { createMemberStateActivities } from './member-state';
+import { createMemberStateActivities } from './members/state';
 import { createMonitorProbeActivities } from './monitor/monitor-probe';
 import { createMonitorActionActivities } from './monitor/monitor-actions';
 import { createMonitorRecreateActivities } from './monitor/monitor-recreate';

@@ -25,6 +25,12 @@ export interface RunOptions {
    * polls the task queue (then a failover does not wait for a worker to start).
    */
   worker?: boolean | 'auto';
+  /**
+   * A worker that is starting elsewhere (the supervised one `up` just started) and is to run the
+   * workflow: resolves true once it polls. No in-process worker is loaded meanwhile; on false one is
+   * (unless `worker` is false). Aborted when the run ends.
+   */
+  awaitWorker?: (signal: AbortSignal) => Promise<boolean>;
   log: (line: string) => void;
 }
 
@@ -49,30 +55,56 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
   opts.log(`temporal: ${endpoint.address}${endpoint.uiUrl ? ` (UI ${endpoint.uiUrl})` : ''}`);
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
-  const inProcess = opts.worker === 'auto' || opts.worker === undefined ? !warmWorker(stateDir(env)) : opts.worker;
-  if (!inProcess && opts.worker !== false) opts.log('worker: the supervised worker (no in-process worker)');
+  const waiting = opts.awaitWorker !== undefined;
+  const inProcess = waiting ? false : opts.worker === 'auto' || opts.worker === undefined ? !warmWorker(stateDir(env)) : opts.worker;
+  if (!inProcess && !waiting && opts.worker !== false) opts.log('worker: the supervised worker (no in-process worker)');
   // The worker and its clients are loaded only when needed (~0.4 s of a failover's outage otherwise),
   // and created while the workflow starts.
-  const local = inProcess ? loadWorkerModules() : undefined;
-  const deps = local?.createDeps(env);
-  local?.quietRuntime();
-  const creating = local && deps ? local.createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-cli@${process.pid}` }) : undefined;
-  creating?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+  let deps: ReturnType<ReturnType<typeof loadWorkerModules>['createDeps']> | undefined;
+  let creating: ReturnType<ReturnType<typeof loadWorkerModules>['createWorker']> | undefined;
+  const createLocalWorker = () => {
+    const local = loadWorkerModules();
+    deps = local.createDeps(env);
+    local.quietRuntime();
+    creating = local.createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-cli@${process.pid}` });
+    creating.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+  };
+  if (inProcess) createLocalWorker();
   // A worker that dies leaves nobody to run the workflow: stop waiting (cancel the long poll, so no
   // call is left in flight), and report the worker's error from the finally below.
   const workerFailed = new AbortController();
   setMaxListeners(0, workerFailed.signal); // result() long-polls, one abort listener per poll: not a leak
-  const startWorker = async () => {
-    if (!creating || worker) return;
-    const created = await creating;
-    worker = created.worker;
-    workerDone = worker.run().finally(() => created.connection.close());
-    workerDone.catch(() => workerFailed.abort());
+  let starting: Promise<void> | undefined;
+  const startWorker = (): Promise<void> => {
+    if (!creating) return Promise.resolve();
+    starting ??= creating.then((created) => {
+      worker = created.worker;
+      workerDone = worker.run().finally(() => created.connection.close());
+      workerDone.catch(() => workerFailed.abort());
+    });
+    return starting;
   };
+  // The worker starting elsewhere runs the workflow; if it does not come, an in-process one after all.
+  const ended = new AbortController();
+  const fallback = opts.awaitWorker?.(ended.signal).then(async (polls) => {
+    if (polls) return opts.log('worker: the supervised worker (no in-process worker)');
+    if (ended.signal.aborted || opts.worker === false) return;
+    opts.log('worker: the supervised worker does not poll yet; an in-process worker runs the workflow');
+    createLocalWorker();
+    await startWorker();
+  });
+  let fallbackFailed: unknown;
+  // Its failure leaves nobody to run the workflow: stop waiting and report it from the finally below.
+  const fellBack = fallback?.catch((err: unknown) => {
+    fallbackFailed = err ?? new Error('the in-process worker did not start');
+    workerFailed.abort();
+  });
   let connected: Awaited<ReturnType<typeof connectClient>>;
   try {
     connected = await connectClient(endpoint);
   } catch (err) {
+    ended.abort();
+    await fellBack;
     await startWorker().catch(() => undefined);
     worker?.shutdown();
     await workerDone?.catch(() => undefined);
@@ -103,7 +135,11 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
       onProgress: (p) => printer.update(p),
     });
     return { workflowId: opts.workflowId, runId: handle.firstExecutionRunId, attached, steps: last?.steps ?? [], result, temporal: { address: endpoint.address, ui: endpoint.uiUrl } };
+  } catch (err) {
+    throw fallbackFailed ?? err; // the wait was aborted because the in-process worker failed: that is the reason
   } finally {
+    ended.abort();
+    await fellBack;
     await close();
     await startWorker().catch(() => undefined); // a worker being created when something failed is shut down too
     if (worker) {

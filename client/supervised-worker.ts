@@ -58,6 +58,27 @@ export async function waitForWarmWorker(root: string, timeoutMs: number): Promis
   return warmWorker(root);
 }
 
+/**
+ * Waits until the supervised worker of the supervisor `supervisorPid` polls, for a command that lets
+ * it run its workflow instead of loading an in-process worker beside it. False as soon as it is clear
+ * that it will not poll in time (the command then loads its own after all): the supervisor is gone,
+ * one of its workers ended while loading, the deadline passed, or the signal aborted the wait.
+ */
+export async function waitForSupervisedWorker(root: string, supervisorPid: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let restarts: number | undefined; // as first seen: the supervisor writes its record a moment after its spawn
+  while (!signal?.aborted && pidAlive(supervisorPid) && Date.now() < deadline) {
+    const { supervisor, worker } = supervisedWorkerState(root);
+    if (supervisor?.pid === supervisorPid) {
+      if (worker) return true;
+      restarts ??= supervisor.restarts;
+      if (supervisor.restarts !== restarts) return false;
+    }
+    await sleep(100, undefined, { signal }).catch(() => undefined);
+  }
+  return !signal?.aborted && warmWorker(root);
+}
+
 /** SIGTERM to the supervisor (it stops its worker first); waits for both to be gone. */
 export async function stopSupervisedWorker(root: string, timeoutMs = 30_000): Promise<boolean> {
   const { supervisor, worker } = supervisedWorkerState(root);

@@ -2,7 +2,7 @@
  * Pure failover decisions, unit-tested on their own: is the primary really down, which standby to
  * promote. Deterministic: safe in workflows.
  */
-import { InvariantError } from './workflow-failure';
+import { formatLsn, isLsn, lsnToBigInt } from './lsn';
 
 export interface ProbeResult {
   ok: boolean;
@@ -30,16 +30,6 @@ export interface StandbyPosition {
   receiveLsn: string | null;
 }
 
-const LSN = /^([0-9A-F]{1,8})\/([0-9A-F]{1,8})$/i;
-
-export const isLsn = (v: string | null | undefined): v is string => typeof v === 'string' && LSN.test(v);
-
-/** '16/B374D848' -> a comparable number. */
-export function lsnToBigInt(lsn: string): bigint {
-  const m = LSN.exec(lsn);
-  if (!m) throw new InvariantError(`not an LSN: ${lsn}`);
-  return (BigInt(`0x${m[1]}`) << 32n) + BigInt(`0x${m[2]}`);
-}
 
 export type StandbyChoice = { member: string; reason: string } | { member: null; reason: string };
 
@@ -49,8 +39,6 @@ export function standbyPosition(p: StandbyPosition): bigint | null {
   if (!known.length) return null;
   return known.reduce((a, b) => (b > a ? b : a));
 }
-
-const formatLsn = (v: bigint) => `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
 
 /**
  * The standby with the highest received LSN among reachable standbys in recovery (ties: the order

@@ -11,6 +11,7 @@ import { CONTAINER_DOWN, type ContainerStatus } from './monitor-observation';
 import type { ClusterSpec } from './spec';
 import { groupsOf, slotName } from './topology';
 import { stuckReason } from './cluster-workflows';
+import { lsnBytes } from './lsn';
 
 export interface HealthThresholds {
   lagBytes: number;
@@ -101,12 +102,6 @@ export interface HealthInput {
 }
 
 export const problemText = (p: HealthProblem): string => `${p.subject}: ${p.message}`;
-
-/** 'A/B' (hex) -> bytes; null when not an LSN. */
-export function lsnBytes(lsn: string | null | undefined): bigint | null {
-  const m = lsn ? /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(lsn) : null;
-  return m ? (BigInt(`0x${m[1]}`) << 32n) + BigInt(`0x${m[2]}`) : null;
-}
 
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
 

@@ -2,3 +2,5 @@
 export const LABEL_CLUSTER = 'citusctl.cluster';
 export const LABEL_GROUP = 'citusctl.group';
 export const LABEL_MEMBER = 'citusctl.member';
+/** On a throwaway container a step creates to reach a member's volume (never started). */
+export const LABEL_HELPER = 'citusctl.helper';

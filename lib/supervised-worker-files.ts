@@ -3,6 +3,7 @@
  *   supervisor.json  written by the supervisor (pid, the build it runs, since when, its standby worker)
  *   worker.json      written by the worker once it polls (pid, identity, build, task queues, since when)
  *   worker.log       both processes' output
+ *   standby-holds/   one empty file per `up` running a setup, named by its pid (holdStandby)
  * The CLI reads them to know whether a warm worker polls the task queues (then it needs no
  * in-process worker of its own) and `status` shows them.
  */
@@ -13,6 +14,7 @@ export const workerDir = (root: string) => path.join(root, 'worker');
 export const supervisorFile = (root: string) => path.join(workerDir(root), 'supervisor.json');
 export const workerFile = (root: string) => path.join(workerDir(root), 'worker.json');
 export const workerLog = (root: string) => path.join(workerDir(root), 'worker.log');
+export const standbyHoldDir = (root: string) => path.join(workerDir(root), 'standby-holds');
 
 export interface SupervisorRecord {
   pid: number;
@@ -84,4 +86,34 @@ export function supervisedWorkerState(root: string): SupervisedWorkerState {
     supervisor: supervisor && pidAlive(supervisor.pid) ? supervisor : undefined,
     worker: worker && pidAlive(worker.pid) ? worker : undefined,
   };
+}
+
+/**
+ * `up` asks a supervisor it starts not to load its first standby worker while the setup runs:
+ * loading one takes a CPU-second or more, which the setup needs, and no monitor runs yet that a
+ * standby would serve. Returns the release. A hold whose process is gone (a CLI killed mid-setup)
+ * counts for nothing.
+ */
+export function holdStandby(root: string, pid = process.pid): () => void {
+  const file = path.join(standbyHoldDir(root), String(pid));
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, '', { mode: 0o600 });
+  return () => fs.rmSync(file, { force: true });
+}
+
+/** Some live `up` holds the standby's start (stale holds are removed on the way). */
+export function standbyHeld(root: string): boolean {
+  let names: string[];
+  try {
+    names = fs.readdirSync(standbyHoldDir(root));
+  } catch {
+    return false;
+  }
+  let held = false;
+  for (const name of names) {
+    const pid = Number(name);
+    if (Number.isInteger(pid) && pidAlive(pid)) held = true;
+    else fs.rmSync(path.join(standbyHoldDir(root), name), { force: true });
+  }
+  return held;
 }

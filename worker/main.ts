@@ -20,7 +20,7 @@ import { workflowBuild } from './build-id';
 import { createDeps } from './deps';
 import { installRuntimeWithMetrics, metricsPort, serveMetrics } from './metrics-server';
 import { createWorker } from './run-worker';
-import { tellSupervisorPolling, waitForTurn, whileStandby } from './standby';
+import { WORKER_ROLE_ENV, tellSupervisorPolling, waitForTurn, whileStandby } from './standby';
 import { warmClients } from './warm-up';
 
 export async function runWorkerForever(): Promise<void> {
@@ -38,13 +38,24 @@ export async function runWorkerForever(): Promise<void> {
   const build = workflowBuild(process.env);
   const monitorQueue = monitorTaskQueue(build);
   const { worker, connection } = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity });
-  const monitorWorker = (await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: monitorQueue, connection })).worker;
+  const creatingMonitorWorker = createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: monitorQueue, connection }).then((c) => c.worker);
+  creatingMonitorWorker.catch(() => undefined); // awaited below
+  // A standby has everything loaded before it waits. The first worker of a supervisor polls the
+  // shared queue as soon as it can (`up` runs its setup there) and loads the monitor's meanwhile.
+  if (process.env[WORKER_ROLE_ENV] === 'standby') await creatingMonitorWorker;
   await whileStandby(turn, () => warmClients(deps, root));
-  const metricsUrl = await serveMetrics(metrics, port, sdkPort, log);
-  log(`build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
   try {
+    const sharedRun = worker.run();
+    const monitorWorker = await creatingMonitorWorker.catch(async (err: unknown) => {
+      stopOther(worker);
+      await sharedRun.catch(() => undefined);
+      throw err;
+    });
+    if (worker.getState() !== 'RUNNING') return await sharedRun; // stopped while the monitor's worker loaded
+    const metricsUrl = await serveMetrics(metrics, port, sdkPort, log);
+    log(`build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
     // Either ending (SIGINT/SIGTERM, for which the SDK installs the handlers, or a fatal error) stops both.
-    const running = Promise.all([worker.run().finally(() => stopOther(monitorWorker)), monitorWorker.run().finally(() => stopOther(worker))]);
+    const running = Promise.all([sharedRun.finally(() => stopOther(monitorWorker)), monitorWorker.run().finally(() => stopOther(worker))]);
     writeJson(workerFile(root), { pid: process.pid, identity, build, taskQueues: [TASK_QUEUE, monitorQueue], startedAt: new Date().toISOString(), ...(metricsUrl ? { metricsUrl } : {}) });
     tellSupervisorPolling();
     void handOffOnStart(new Client({ connection, namespace: endpoint.namespace }), root, monitorQueue, log);

@@ -5,7 +5,6 @@
  * supervisor's standby process has its own runtime while the active one serves <port>). A port in
  * use is reported and the worker runs without metrics: healing matters more than its telemetry.
  */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { PrometheusMetrics } from '../lib/metrics';
@@ -32,6 +31,9 @@ function freePort(): Promise<number | undefined> {
 
 /** Installs the SDK runtime with its Prometheus exporter on a free local port, returned; call before creating workers. */
 export async function installRuntimeWithMetrics(log: (line: string) => void): Promise<number | undefined> {
+  // The SDK is loaded here, not with the module: `up` reads the port setting above without it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
   const sdkPort = await freePort();
   if (!sdkPort) log(`metrics: no free local port: the Temporal SDK's worker metrics are not served`);
   Runtime.install({

@@ -16,13 +16,13 @@
  * networking and an image rebuilt on every code change. compose/ runs the same worker/main.js in
  * a container with a restart policy for hosts that prefer that.
  */
-import { Client, Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { planAfterExit, type WorkerRole } from '../common/worker-restart';
 import { stateDir } from '../lib/state-dir';
-import { readJson, removeOwnRecord, supervisedWorkerState, supervisorFile, workerDir, workerFile, workerIdentity, writeJson, type SupervisorRecord, type WorkerRecord } from '../lib/supervised-worker-files';
+import { readJson, removeOwnRecord, standbyHeld, supervisedWorkerState, supervisorFile, workerDir, workerFile, workerIdentity, writeJson, type SupervisorRecord, type WorkerRecord } from '../lib/supervised-worker-files';
 import { TASK_QUEUE, ensureTemporal, monitorTaskQueue, type TemporalEndpoint } from '../lib/temporal-server';
 import { workerBuild, workflowBuild } from './build-id';
 import { describeReap, reapDeadWorker } from './reap';
@@ -35,6 +35,16 @@ const TEMPORAL_CHECK_MS = 3_000;
  */
 const SECOND_LOOK_MS = 3_000;
 const handBackLater = (workflowType: string) => workflowType === 'monitorCluster';
+/** How often a standby held by a setup (standbyHeld) is looked for again. */
+const HOLD_CHECK_MS = 500;
+
+/*
+ * The Temporal client is loaded only once the first worker has been started: the supervisor's own
+ * start-up then costs that worker (and the setup `up` is waiting to run on it) no CPU time.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const temporalClient = () => require('@temporalio/client') as typeof import('@temporalio/client');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function log(line: string): void {
   process.stderr.write(`[citusctl supervisor ${new Date().toISOString()}] ${line}\n`);
@@ -86,8 +96,6 @@ async function main(): Promise<void> {
       log(`Temporal: ${(err as Error).message}`);
     }
   };
-  await keepTemporal();
-  if (!env.TEMPORAL_ADDRESS) setInterval(() => void (stopping ? undefined : keepTemporal()), TEMPORAL_CHECK_MS).unref();
 
   const saveRecord = () => {
     record.standbyPid = withRole('standby')?.pid;
@@ -102,6 +110,7 @@ async function main(): Promise<void> {
     if (!endpoint) return log(`worker ${dead.pid}: no Temporal endpoint known; its tasks wait for their timeouts`);
     let connection: Connection | undefined;
     try {
+      const { Client, Connection } = temporalClient();
       connection = await Connection.connect({ address: endpoint.address, connectTimeout: 5_000 });
       const client = new Client({ connection, namespace: endpoint.namespace });
       const done = new Set<string>();
@@ -128,24 +137,35 @@ async function main(): Promise<void> {
     saveRecord();
   };
 
-  /** What is missing: an active worker (the standby if there is one), and a standby once the active one polls. */
+  let holdCheck: NodeJS.Timeout | undefined;
+  let hadStandby = false;
+  /**
+   * What is missing: an active worker (the standby if there is one), and a standby once the active
+   * one polls. The first standby also waits while an `up` holds it back (its setup runs on the active
+   * worker and needs the CPU); a replacement never waits: monitors may run by then.
+   */
   const fill = () => {
     if (stopping || pending) return;
     const active = withRole('active');
     const standby = withRole('standby');
     if (!active && standby) promote(standby);
     else if (!active) start('active');
-    else if (!standby && active.polls) start('standby');
+    else if (!standby && active.polls) {
+      if (hadStandby || !standbyHeld(root)) start('standby');
+      else holdCheck ??= setTimeout(() => ((holdCheck = undefined), fill()), HOLD_CHECK_MS).unref();
+    }
   };
 
   const start = (role: WorkerRole) => {
     const child = spawn(process.execPath, [workerMain], { env: { ...env, [WORKER_ROLE_ENV]: role }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const w: WorkerProcess = { child, pid: child.pid ?? 0, role, startedAt: Date.now(), polls: false };
     workers.add(w);
+    if (role === 'standby') hadStandby = true;
     child.on('message', (m) => {
       if (m !== POLLING) return;
       w.polls = true;
       fill();
+      temporalClient(); // loaded now, so a worker's death later does not wait for it
     });
     child.on('error', (err) => log(`worker ${w.pid}: ${err.message}`));
     child.once('exit', (code, signal) => ended(w, signal ?? `exit ${code}`));
@@ -174,7 +194,10 @@ async function main(): Promise<void> {
     saveRecord();
   };
 
+  // The worker first: it makes sure of the Temporal server itself, and loads while this process does.
   start('active');
+  await keepTemporal();
+  if (!env.TEMPORAL_ADDRESS) setInterval(() => void (stopping ? undefined : keepTemporal()), TEMPORAL_CHECK_MS).unref();
   await allGone;
   removeOwnRecord(supervisorFile(root), process.pid);
   log('stopped');

@@ -47,8 +47,8 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { MaintenanceRecord } from '../activities/monitor/monitor-actions';
-import { DEFAULT_THRESHOLDS, actionKey, type ClusterDecision, backoffMs, decideCluster, type DecisionContext, type FailoverPolicy, type GroupStatus, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
+import type { ActionRecord, MaintenanceInput, MaintenanceRecord, MonitorStatus } from '../common/monitor-status';
+import { DEFAULT_THRESHOLDS, actionKey, backoffMs, decideCluster, type DecisionContext, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
 import { checkedInput } from './checked-input';
@@ -69,14 +69,6 @@ export interface MonitorTuning {
   periodMs?: number;
   /** Probe activities per run before continue-as-new (default 200). */
   maxIterations?: number;
-}
-
-export interface ActionRecord {
-  at: number;
-  kind: MonitorAction['kind'];
-  target: string;
-  outcome: 'started' | 'done' | 'failed' | 'skipped';
-  detail: string;
 }
 
 /** What one run hands the next across continue-as-new. */
@@ -100,31 +92,8 @@ export interface MonitorInput {
   carry?: MonitorCarry;
 }
 
-export interface MaintenanceInput {
-  /** One group; none: the whole cluster. */
-  group?: string;
-  by?: string;
-  reason?: string;
-}
-
-export interface MonitorStatus {
-  cluster: string;
-  state: 'starting' | 'watching' | 'acting' | 'continuing-as-new';
-  policy: FailoverPolicy;
-  allowAsyncFailover: boolean;
-  maintenance: MaintenanceRecord;
-  runs: number;
-  iterations: number;
-  lastProbeAt?: string;
-  etcdOk?: boolean;
-  pgbouncerOk?: boolean;
-  groups: Record<string, GroupStatus>;
-  /** PgBouncer's and etcd's containers as Docker reports them, and why one down is left alone. */
-  services?: ClusterDecision['services'];
-  inFlight: { failovers: Record<string, string>; rejoins: Record<string, string> };
-  lastActions: ActionRecord[];
-  lastError?: string;
-}
+/** The status types live in common (the readers outside the workflow share them); re-exported with the query. */
+export type { ActionRecord, MaintenanceInput, MaintenanceRecord, MonitorStatus } from '../common/monitor-status';
 
 export const monitorStatusQuery = defineQuery<MonitorStatus>('status');
 export const pauseUpdate = defineUpdate<MaintenanceRecord, [MaintenanceInput]>('pause');

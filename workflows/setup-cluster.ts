@@ -8,6 +8,7 @@ import type { ReplicationStatus, ShardSpread } from '../activities';
 import { ProgressTracker } from '../common/progress';
 import type { SetupClusterInput } from '../common/inputs';
 import type { ClusterSpec, ImageRole } from '../common/spec';
+import { mustRejoin } from '../common/standby-follow';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
 import { acts, longRunning, validation } from './activity-proxies';
 import { checkedInput } from './checked-input';
@@ -120,7 +121,12 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
     return { load, shards };
   };
   const standbySteps = async () => {
-    await progress.run('standby-follow', () => Promise.all(pairs.map((p) => longRunning.followPrimary({ spec, ...p }))), (r) => `${r.filter((x) => x.seeded).length} seeded, ${r.length} standbys`);
+    const follow = async (p: (typeof pairs)[number]) => {
+      const r = await longRunning.followPrimary({ spec, ...p });
+      if (mustRejoin(r)) await longRunning.rejoinMember({ spec, member: p.standby, primary: p.primary });
+      return r;
+    };
+    await progress.run('standby-follow', () => Promise.all(pairs.map(follow)), (r) => `${r.filter((x) => x.seeded).length} seeded, ${r.length} standbys`);
     return progress.run('replication-check', async () => {
       const statuses = await Promise.all(pairs.map((p) => acts.checkReplication({ spec, ...p })));
       // Synchronous commit only once the standbys stream, or the primary would block writes.

@@ -18,10 +18,13 @@ import { PGBOUNCER_MEMBER, containerName } from '../../common/topology';
 import type { ActivityDeps } from '../deps';
 import { containerState, tarOf } from '../../lib/docker/docker-helpers';
 import { classifyPgError, fatal, notReady } from '../../lib/errors';
-import { createFailoverActivities } from './failover';
+import { fenceMember } from '../members/fence';
+import { standbyPositions } from '../members/positions';
+import { promoteStandby } from '../members/promote';
 import { pollUntil } from '../heartbeat';
 import { pgbouncerFiles } from '../setup/pgbouncer';
-import { bouncerDatabase, reload, resume, serverConnections, startPause, withBouncerAdmin } from '../setup/pgbouncer-admin';
+import { bouncerDatabase, reload, resume, serverConnections, startPause } from '../../lib/postgres/pgbouncer-admin';
+import { withBouncerAdmin } from '../setup/pgbouncer-admin';
 import type { SwitchoverInput, SwitchoverSectionResult } from './switchover-types';
 
 /** Longest time client transactions may be held, from PAUSE to RESUME. */
@@ -42,88 +45,83 @@ export async function beforeDeadline<T>(p: Promise<T>, deadline: number, what: s
   }
 }
 
-interface Helpers {
+export interface SwitchoverHelpers {
   waitReplayed(spec: ClusterSpec, oldPrimary: string, target: string, fenceReason: string | undefined): Promise<void>;
   runFenceReason(target: string): string | undefined;
 }
 
-export function createCoordinatorSwitchover(deps: ActivityDeps, h: Helpers) {
-  const f = createFailoverActivities(deps);
-
-  /** Points PgBouncer's [databases] entry at host: config file, RELOAD, then check what it runs. */
-  async function repoint(admin: Client, spec: ClusterSpec, host: string): Promise<void> {
-    const s = await deps.secrets.ensure(spec.name);
-    await deps.docker.getContainer(containerName(spec.name, PGBOUNCER_MEMBER)).putArchive(await tarOf(pgbouncerFiles(spec, host, s)), { path: '/' });
-    await reload(admin);
-    const db = await bouncerDatabase(admin);
-    if (db?.host !== host) throw notReady(`PgBouncer still points at ${db?.host ?? 'nothing'} after RELOAD, not ${host}`);
-  }
-
-  /** Fence, promote (each a no-op when already done), unless the target already serves as primary. */
-  async function switchRoles(input: SwitchoverInput, step: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<boolean> {
-    const { spec, oldPrimary, newPrimary } = input;
-    const target = await step(`probe ${newPrimary}`, async () => (await f.standbyPositions({ spec, members: [newPrimary] }))[0]);
-    if (target?.reachable && !target.inRecovery) return false; // promoted by an earlier attempt
-    const fenceReason = h.runFenceReason(newPrimary);
-    await step(`catch-up of ${newPrimary}`, () => h.waitReplayed(spec, oldPrimary, newPrimary, fenceReason));
-    await step(`fence ${oldPrimary}`, () => f.fenceMember({ spec, member: oldPrimary, reason: fenceReason }));
-    await step(`promote ${newPrimary}`, () => f.promoteStandby({ spec, member: newPrimary, reason: `promoted by a switchover from ${oldPrimary}` }));
-    return true;
-  }
-
-  /** RESUME through a fresh admin connection: the pausing one may still wait for its PAUSE. */
-  async function resumeBouncer(spec: ClusterSpec): Promise<void> {
-    try {
-      await pollUntil(() => withBouncerAdmin(deps, spec, (c) => resume(c)), 5_000, 100);
-    } catch (err) {
-      throw notReady(`PgBouncer could not be resumed (a retry resumes it): ${(err as Error).message}`);
-    }
-  }
-
-  async function coordinatorSwitchover(input: SwitchoverInput): Promise<SwitchoverSectionResult> {
-    const { spec, oldPrimary, newPrimary } = input;
-    if ((await containerState(deps.docker, containerName(spec.name, PGBOUNCER_MEMBER))) !== 'running') {
-      // No PgBouncer to hold clients: switch without a pause; the workflow's next step starts it re-pointed.
-      const t0 = Date.now();
-      const promoted = await switchRoles(input, (_what, fn) => fn());
-      return { pauseMs: Date.now() - t0, promoted, metadataUpdated: false };
-    }
-    try {
-      return await withBouncerAdmin(deps, spec, async (admin) => {
-        const db = await bouncerDatabase(admin);
-        if (!db) throw fatal('Invariant', 'PgBouncer has no [databases] entry for the cluster database');
-        const t0 = Date.now();
-        const deadline = t0 + PAUSE_BUDGET_MS;
-        const timings: string[] = [];
-        const step = async <T>(what: string, fn: () => Promise<T>) => {
-          const s0 = Date.now();
-          const r = await beforeDeadline(fn(), deadline, what);
-          timings.push(`${what.split(' (')[0]} ${Date.now() - s0} ms`);
-          return r;
-        };
-        let result: Omit<SwitchoverSectionResult, 'pauseMs'>;
-        try {
-          if (!db.paused) await step('PAUSE (transactions in flight finish)', () => startPause(admin));
-          // Paused by an earlier attempt that crashed: its PAUSE may not have completed.
-          else await step('PAUSE (of an earlier attempt)', () => pollUntil(async () => ((await serverConnections(admin)) === 0 ? true : undefined), PAUSE_BUDGET_MS, 20));
-          const promoted = await switchRoles(input, step);
-          await step(`re-point PgBouncer at ${newPrimary}`, () => repoint(admin, spec, newPrimary));
-          result = { promoted, metadataUpdated: true };
-        } finally {
-          await resumeBouncer(spec);
-        }
-        const pauseMs = Date.now() - t0;
-        deps.log(`coordinator switchover ${oldPrimary} -> ${newPrimary}: clients held ${pauseMs} ms (${timings.join(', ')})`);
-        return { pauseMs, ...result };
-      });
-    } catch (err) {
-      if (err instanceof PauseBudgetExceeded) {
-        throw notReady(`coordinator switchover ${oldPrimary} -> ${newPrimary}: ${err.message} (budget ${PAUSE_BUDGET_MS} ms); PgBouncer resumed`);
-      }
-      if ((err as { type?: string }).type) throw err;
-      throw classifyPgError(err, `coordinator switchover ${oldPrimary} -> ${newPrimary} (PgBouncer admin console)`);
-    }
-  }
-
-  return coordinatorSwitchover;
+/** Points PgBouncer's [databases] entry at host: config file, RELOAD, then check what it runs. */
+async function repoint(deps: ActivityDeps, admin: Client, spec: ClusterSpec, host: string): Promise<void> {
+  const s = await deps.secrets.ensure(spec.name);
+  await deps.docker.getContainer(containerName(spec.name, PGBOUNCER_MEMBER)).putArchive(await tarOf(pgbouncerFiles(spec, host, s)), { path: '/' });
+  await reload(admin);
+  const db = await bouncerDatabase(admin);
+  if (db?.host !== host) throw notReady(`PgBouncer still points at ${db?.host ?? 'nothing'} after RELOAD, not ${host}`);
 }
+
+/** Fence, promote (each a no-op when already done), unless the target already serves as primary. */
+async function switchRoles(deps: ActivityDeps, h: SwitchoverHelpers, input: SwitchoverInput, step: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<boolean> {
+  const { spec, oldPrimary, newPrimary } = input;
+  const target = await step(`probe ${newPrimary}`, async () => (await standbyPositions(deps, { spec, members: [newPrimary] }))[0]);
+  if (target?.reachable && !target.inRecovery) return false; // promoted by an earlier attempt
+  const fenceReason = h.runFenceReason(newPrimary);
+  await step(`catch-up of ${newPrimary}`, () => h.waitReplayed(spec, oldPrimary, newPrimary, fenceReason));
+  await step(`fence ${oldPrimary}`, () => fenceMember(deps, { spec, member: oldPrimary, reason: fenceReason }));
+  await step(`promote ${newPrimary}`, () => promoteStandby(deps, { spec, member: newPrimary, reason: `promoted by a switchover from ${oldPrimary}` }));
+  return true;
+}
+
+/** RESUME through a fresh admin connection: the pausing one may still wait for its PAUSE. */
+async function resumeBouncer(deps: ActivityDeps, spec: ClusterSpec): Promise<void> {
+  try {
+    await pollUntil(() => withBouncerAdmin(deps, spec, (c) => resume(c)), 5_000, 100);
+  } catch (err) {
+    throw notReady(`PgBouncer could not be resumed (a retry resumes it): ${(err as Error).message}`);
+  }
+}
+
+export async function coordinatorSwitchover(deps: ActivityDeps, h: SwitchoverHelpers, input: SwitchoverInput): Promise<SwitchoverSectionResult> {
+  const { spec, oldPrimary, newPrimary } = input;
+  if ((await containerState(deps.docker, containerName(spec.name, PGBOUNCER_MEMBER))) !== 'running') {
+    // No PgBouncer to hold clients: switch without a pause; the workflow's next step starts it re-pointed.
+    const t0 = Date.now();
+    const promoted = await switchRoles(deps, h, input, (_what, fn) => fn());
+    return { pauseMs: Date.now() - t0, promoted, metadataUpdated: false };
+  }
+  try {
+    return await withBouncerAdmin(deps, spec, async (admin) => {
+      const db = await bouncerDatabase(admin);
+      if (!db) throw fatal('Invariant', 'PgBouncer has no [databases] entry for the cluster database');
+      const t0 = Date.now();
+      const deadline = t0 + PAUSE_BUDGET_MS;
+      const timings: string[] = [];
+      const step = async <T>(what: string, fn: () => Promise<T>) => {
+        const s0 = Date.now();
+        const r = await beforeDeadline(fn(), deadline, what);
+        timings.push(`${what.split(' (')[0]} ${Date.now() - s0} ms`);
+        return r;
+      };
+      let result: Omit<SwitchoverSectionResult, 'pauseMs'>;
+      try {
+        if (!db.paused) await step('PAUSE (transactions in flight finish)', () => startPause(admin));
+        // Paused by an earlier attempt that crashed: its PAUSE may not have completed.
+        else await step('PAUSE (of an earlier attempt)', () => pollUntil(async () => ((await serverConnections(admin)) === 0 ? true : undefined), PAUSE_BUDGET_MS, 20));
+        const promoted = await switchRoles(deps, h, input, step);
+        await step(`re-point PgBouncer at ${newPrimary}`, () => repoint(deps, admin, spec, newPrimary));
+        result = { promoted, metadataUpdated: true };
+      } finally {
+        await resumeBouncer(deps, spec);
+      }
+      const pauseMs = Date.now() - t0;
+      deps.log(`coordinator switchover ${oldPrimary} -> ${newPrimary}: clients held ${pauseMs} ms (${timings.join(', ')})`);
+      return { pauseMs, ...result };
+    });
+  } catch (err) {
+    if (err instanceof PauseBudgetExceeded) {
+      throw notReady(`coordinator switchover ${oldPrimary} -> ${newPrimary}: ${err.message} (budget ${PAUSE_BUDGET_MS} ms); PgBouncer resumed`);
+    }
+    if ((err as { type?: string }).type) throw err;
+    throw classifyPgError(err, `coordinator switchover ${oldPrimary} -> ${newPrimary} (PgBouncer admin console)`);
+  }
+}
+

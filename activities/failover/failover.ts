@@ -3,22 +3,22 @@
  * safely: a promoted standby is not promoted twice, metadata already pointing at the new host is
  * left alone, a fenced member stays fenced.
  */
-import type { Client } from 'pg';
-import { unfenceBlockers, type ProbeResult, type StandbyPosition, type UnfenceView } from '../../common/failover-decisions';
+import { unfenceBlockers, type ProbeResult, type UnfenceView } from '../../common/failover-decisions';
 import type { ClusterSpec } from '../../common/spec';
 import { PG_PORT, containerName } from '../../common/topology';
-import { PromotionTimeout, currentFlushLsn, isInRecovery, ping, preparedTransactionIds, promoteStandby as promoteNode, readPositions } from '../../lib/postgres';
-import { asSuperuser } from '../pg-access';
+import { isInRecovery } from '../../lib/postgres';
+import { coordinatorNode, metadataSynced, requestMetadataSync, setCoordinatorHost, updateNode, workerPrimaryRows } from '../../lib/postgres/citus-nodes';
+import { asSuperuser } from '../members/superuser';
+import { fenceMember } from '../members/fence';
+import { flushLsn, standbyPositions } from '../members/positions';
+import { promoteStandby } from '../members/promote';
 import type { ActivityDeps } from '../deps';
 import { containerState } from '../../lib/docker/docker-helpers';
 import { classifyPgError, fatal, notReady } from '../../lib/errors';
 import { pollUntil, sleep, withHeartbeat } from '../heartbeat';
-import { createMemberStateActivities } from '../member-state';
+import { readMemberStates, setMemberState } from '../members/state';
 
 export function createFailoverActivities(deps: ActivityDeps) {
-  const onMember = <T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>) => asSuperuser(deps, spec, name, fn);
-  const states = createMemberStateActivities(deps);
-
   /** Several probes, each a fresh connection + query; a stopped container counts as a failed probe. */
   async function probeMember(input: { spec: ClusterSpec; member: string; probes: number; intervalMs: number }): Promise<ProbeResult[]> {
     return withHeartbeat(() => probes(input));
@@ -50,38 +50,13 @@ export function createFailoverActivities(deps: ActivityDeps) {
     return results;
   }
 
-  /**
-   * Fence: record the member as fenced in its volume (its bootstrap then never starts PostgreSQL,
-   * whether the container is restarted, killed, or re-created on the same volume) and in etcd,
-   * then stop the container and verify it no longer accepts connections.
-   */
-  async function fenceMember(input: { spec: ClusterSpec; member: string; reason?: string }): Promise<{ wasRunning: boolean }> {
-    const name = containerName(input.spec.name, input.member);
-    return withHeartbeat(async () => {
-      const state = await containerState(deps.docker, name);
-      await states.setMemberState({ spec: input.spec, member: input.member, state: { state: 'fenced', at: new Date().toISOString(), reason: input.reason ?? 'fenced by a failover' } });
-      if (state === 'absent') return { wasRunning: false };
-      const container = deps.docker.getContainer(name);
-      // SIGKILL, also in a switchover: by then the target has replayed all the old primary flushed,
-      // and a shutdown checkpoint would only lengthen the pause. Rejoin copes with the crash state.
-      if (state === 'running') await container.kill().catch((e: { statusCode?: number }) => { if (e.statusCode !== 409) throw e; });
-      await pollUntil(async () => ((await containerState(deps.docker, name)) === 'running' ? undefined : true), 10_000, 100);
-      try {
-        await onMember(input.spec, input.member, ping);
-      } catch {
-        return { wasRunning: state === 'running' };
-      }
-      throw fatal('Invariant', `${input.member} still accepts connections after fencing`);
-    });
-  }
-
   /** What an un-fence must know of the group's other members: SQL, Docker, and (when unreachable) the member state. */
   async function unfenceViews(spec: ClusterSpec, others: string[]): Promise<UnfenceView[]> {
     // Docker first: a container seen stopped and then answering is caught by the SQL look that follows.
     const containers = await Promise.all(others.map((m) => containerState(deps.docker, containerName(spec.name, m)).catch(() => 'unknown' as const)));
-    const positions = await standbyPositions({ spec, members: others });
+    const positions = await standbyPositions(deps, { spec, members: others });
     const unreachable = positions.filter((p) => !p.reachable).map((p) => p.member);
-    const recorded = unreachable.length ? await states.readMemberStates({ spec, members: unreachable }).catch(() => ({}) as Record<string, null>) : {};
+    const recorded = unreachable.length ? await readMemberStates(deps, { spec, members: unreachable }).catch(() => ({}) as Record<string, null>) : {};
     return positions.map((p, i) => ({ member: p.member, reachable: p.reachable, inRecovery: p.inRecovery, container: containers[i]!, state: recorded[p.member]?.state }));
   }
 
@@ -96,46 +71,15 @@ export function createFailoverActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       const blockers = unfenceBlockers(await unfenceViews(spec, input.others));
       if (blockers.length) throw fatal('Refused', `cannot unfence ${member}: ${blockers.map((b) => `${b.member} ${b.why}`).join('; ')}`);
-      await states.setMemberState({ spec, member, state: { state: 'primary', at: new Date().toISOString(), reason: 'unfenced: no other member took over' } });
+      await setMemberState(deps, { spec, member, state: { state: 'primary', at: new Date().toISOString(), reason: 'unfenced: no other member took over' } });
       const name = containerName(spec.name, member);
       const cs = await containerState(deps.docker, name);
       if (cs === 'absent') return { started: false };
       await deps.docker.getContainer(name).start().catch((e: { statusCode?: number }) => { if (e.statusCode !== 304) throw e; });
-      await pollUntil(() => onMember(spec, member, async (c) => ((await isInRecovery(c)) ? undefined : true)), 60_000, 200).catch((err: unknown) => {
+      await pollUntil(() => asSuperuser(deps, spec, member, async (c) => ((await isInRecovery(c)) ? undefined : true)), 60_000, 200).catch((err: unknown) => {
         throw notReady(`${member} was unfenced but does not serve as a primary yet: ${(err as Error).message}`);
       });
       return { started: true };
-    });
-  }
-
-  async function standbyPositions(input: { spec: ClusterSpec; members: string[] }): Promise<StandbyPosition[]> {
-    return withHeartbeat(() => Promise.all(
-      input.members.map(async (member) => {
-        try {
-          return { member, reachable: true, ...(await onMember(input.spec, member, readPositions)) };
-        } catch {
-          return { member, reachable: false, inRecovery: true, replayLsn: null, receiveLsn: null };
-        }
-      }),
-    ));
-  }
-
-  /**
-   * Promotes the member (lib/postgres promoteStandby), unless it is already out of recovery; records
-   * it primary. `inDoubt`: the transactions PREPAREd on it by then, before Citus points at it: what
-   * the old primary left between PREPARE and COMMIT PREPARED (resolveInDoubtTransactions).
-   */
-  async function promoteStandby(input: { spec: ClusterSpec; member: string; reason?: string }): Promise<{ promoted: boolean; inDoubt: string[] }> {
-    return withHeartbeat(async () => {
-      try {
-        // Clears a stale synchronous_standby_names, replays what was received, promotes, waits.
-        const result = await onMember(input.spec, input.member, async (c) => ({ ...(await promoteNode(c)), inDoubt: await preparedTransactionIds(c) }));
-        await states.setMemberState({ spec: input.spec, member: input.member, state: { state: 'primary', at: new Date().toISOString(), reason: input.reason ?? 'promoted by a failover' } });
-        return result;
-      } catch (err) {
-        if (err instanceof PromotionTimeout) throw notReady(`${input.member} ${err.message}`);
-        throw classifyPgError(err, `promoting ${input.member}`);
-      }
     });
   }
 
@@ -148,19 +92,14 @@ export function createFailoverActivities(deps: ActivityDeps) {
   async function pointCitusAt(input: { spec: ClusterSpec; coordinator: string; oldHost: string; newHost: string }): Promise<{ updated: boolean; nodeId: number }> {
     return withHeartbeat(async () => {
       try {
-        return await onMember(input.spec, input.coordinator, async (c) => {
-          const rows = (
-            await c.query<{ nodeid: number; nodename: string }>(
-              "SELECT nodeid, nodename FROM pg_dist_node WHERE nodename = ANY($1) AND nodeport = $2 AND noderole = 'primary' AND groupid <> 0",
-              [[input.oldHost, input.newHost], PG_PORT],
-            )
-          ).rows;
-          const current = rows.find((r) => r.nodename === input.newHost);
-          if (current) return { updated: false, nodeId: current.nodeid };
-          const old = rows.find((r) => r.nodename === input.oldHost);
+        return await asSuperuser(deps, input.spec, input.coordinator, async (c) => {
+          const rows = await workerPrimaryRows(c, [input.oldHost, input.newHost], PG_PORT);
+          const current = rows.find((r) => r.host === input.newHost);
+          if (current) return { updated: false, nodeId: current.nodeId };
+          const old = rows.find((r) => r.host === input.oldHost);
           if (!old) throw fatal('Invariant', `pg_dist_node has neither ${input.oldHost} nor ${input.newHost} as a primary`);
-          await c.query('SELECT citus_update_node($1, $2, $3, force => true, lock_cooldown => 0)', [old.nodeid, input.newHost, PG_PORT]);
-          return { updated: true, nodeId: old.nodeid };
+          await updateNode(c, old.nodeId, input.newHost, PG_PORT, true);
+          return { updated: true, nodeId: old.nodeId };
         });
       } catch (err) {
         throw classifyPgError(err, `pointing Citus at ${input.newHost}`);
@@ -177,14 +116,11 @@ export function createFailoverActivities(deps: ActivityDeps) {
   async function waitMetadataSynced(input: { spec: ClusterSpec; coordinator: string; timeoutMs?: number }): Promise<{ synced: boolean }> {
     return withHeartbeat(async () => {
       try {
-        return await onMember(input.spec, input.coordinator, async (c) => {
-          const synced = async () => (await c.query<{ synced: boolean | null }>("SELECT bool_and(metadatasynced) AS synced FROM pg_dist_node WHERE hasmetadata AND noderole = 'primary'")).rows[0]?.synced !== false;
-          const soon = await pollUntil(async () => ((await synced()) ? true : undefined), 1_000, 100).catch(() => false);
+        return await asSuperuser(deps, input.spec, input.coordinator, async (c) => {
+          const soon = await pollUntil(async () => ((await metadataSynced(c)) ? true : undefined), 1_000, 100).catch(() => false);
           if (soon) return { synced: true };
-          await c.query("SET statement_timeout = '10s'");
-          await c.query('SELECT start_metadata_sync_to_all_nodes()').catch(() => undefined); // the daemon still syncs if this cannot
-          await c.query('RESET statement_timeout');
-          return pollUntil(async () => ((await synced()) ? { synced: true } : undefined), input.timeoutMs ?? 120_000, 100);
+          await requestMetadataSync(c);
+          return pollUntil(async () => ((await metadataSynced(c)) ? { synced: true } : undefined), input.timeoutMs ?? 120_000, 100);
         });
       } catch (err) {
         throw classifyPgError(err, 'waiting for Citus metadata sync');
@@ -197,10 +133,9 @@ export function createFailoverActivities(deps: ActivityDeps) {
     // On the critical proxy (short heartbeat timeout): citus_set_coordinator_host syncs metadata to the workers.
     return withHeartbeat(async () => {
       try {
-        return await onMember(input.spec, input.newCoordinator, async (c) => {
-          const row = (await c.query<{ nodename: string }>('SELECT nodename FROM pg_dist_node WHERE groupid = 0')).rows[0];
-          if (row?.nodename === input.newCoordinator) return { updated: false };
-          await c.query('SELECT citus_set_coordinator_host($1, $2)', [input.newCoordinator, PG_PORT]);
+        return await asSuperuser(deps, input.spec, input.newCoordinator, async (c) => {
+          if ((await coordinatorNode(c))?.host === input.newCoordinator) return { updated: false };
+          await setCoordinatorHost(c, input.newCoordinator, PG_PORT);
           return { updated: true };
         });
       } catch (err) {
@@ -209,10 +144,15 @@ export function createFailoverActivities(deps: ActivityDeps) {
     });
   }
 
-  /** The primary's flush LSN, to wait for a switchover target to replay everything. */
-  async function flushLsn(input: { spec: ClusterSpec; member: string }): Promise<string> {
-    return onMember(input.spec, input.member, currentFlushLsn);
-  }
-
-  return { probeMember, fenceMember, unfencePrimary, standbyPositions, promoteStandby, pointCitusAt, waitMetadataSynced, pointCoordinatorAt, flushLsn };
+  return {
+    probeMember,
+    fenceMember: (input: { spec: ClusterSpec; member: string; reason?: string }) => withHeartbeat(() => fenceMember(deps, input)),
+    unfencePrimary,
+    standbyPositions: (input: { spec: ClusterSpec; members: string[] }) => withHeartbeat(() => standbyPositions(deps, input)),
+    promoteStandby: (input: { spec: ClusterSpec; member: string; reason?: string }) => withHeartbeat(() => promoteStandby(deps, input)),
+    pointCitusAt,
+    waitMetadataSynced,
+    pointCoordinatorAt,
+    flushLsn: (input: { spec: ClusterSpec; member: string }) => flushLsn(deps, input),
+  };
 }

@@ -6,22 +6,21 @@
 import type { ClusterSpec } from '../../common/spec';
 import { containerName, networkName, slotName } from '../../common/topology';
 import { checkpointForRewind, streamingSource } from '../../lib/postgres';
-import { asSuperuser } from '../pg-access';
+import { asSuperuser } from '../members/superuser';
 import type { ActivityDeps } from '../deps';
 import { containerLogs, containerState, ensureNetwork, tarOf } from '../../lib/docker/docker-helpers';
 import { fatal, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
-import { createMemberStateActivities } from '../member-state';
+import { setMemberState } from '../members/state';
 import { postgresFiles } from '../../lib/docker/postgres-config';
 import { ensureSlot } from './slots';
 
 export type RejoinAction = 'already-following' | 'in-progress' | 'rewound' | 're-seeded';
 
 export function createRejoinActivities(deps: ActivityDeps) {
-  const states = createMemberStateActivities(deps);
   /** The bootstrap wrote standby into the volume; etcd learns it here. */
   const recordStandby = (spec: ClusterSpec, member: string, primary: string) =>
-    states.setMemberState({ spec, member, state: { state: 'standby', at: new Date().toISOString(), reason: `streaming from ${primary}`, primary, slot: slotName(member) } });
+    setMemberState(deps, { spec, member, state: { state: 'standby', at: new Date().toISOString(), reason: `streaming from ${primary}`, primary, slot: slotName(member) } });
   async function followsPrimary(spec: ClusterSpec, member: string, primary: string): Promise<boolean> {
     try {
       const r = await asSuperuser(deps, spec, member, streamingSource);
@@ -43,7 +42,7 @@ export function createRejoinActivities(deps: ActivityDeps) {
     const subnet = await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
     await container.putArchive(await tarOf(postgresFiles(secrets, subnet)), { path: '/' });
     const startedAt = Math.floor(Date.now() / 1000);
-    await states.setMemberState({ spec, member, state: { state: 'rejoining', at: new Date().toISOString(), reason: `rebuild as a standby of ${primary}`, primary, slot: slotName(member), mode } });
+    await setMemberState(deps, { spec, member, state: { state: 'rejoining', at: new Date().toISOString(), reason: `rebuild as a standby of ${primary}`, primary, slot: slotName(member), mode } });
     await container.start().catch((e: { statusCode?: number }) => {
       if (e.statusCode !== 304) throw e;
     });

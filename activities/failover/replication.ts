@@ -2,15 +2,15 @@
 import type { ClusterSpec } from '../../common/spec';
 import type { Client } from 'pg';
 import { containerName, slotName } from '../../common/topology';
-import { anyOneOf, isInRecovery, setSynchronousStandbyNames, slotReplication, streamingStandbys } from '../../lib/postgres';
-import { asSuperuser } from '../pg-access';
+import { isInRecovery, setCommitWaitsFor, slotReplication } from '../../lib/postgres';
+import { asSuperuser } from '../members/superuser';
 import type { ActivityDeps } from '../deps';
 import { containerState, execIn } from '../../lib/docker/docker-helpers';
 import { classifyPgError, fatal, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
-import { readVolumeState, writeEtcdState } from '../member-state';
-import { createRejoinActivities } from './rejoin';
+import { readVolumeState, writeEtcdState } from '../members/state';
 import { ensureSlot } from './slots';
+import type { FollowResult } from '../../common/standby-follow';
 
 export interface StandbyPair {
   spec: ClusterSpec;
@@ -28,11 +28,15 @@ export interface ReplicationStatus {
 }
 
 export function createReplicationActivities(deps: ActivityDeps) {
-  const rejoin = createRejoinActivities(deps);
   const onMember = <T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>) => asSuperuser(deps, spec, name, fn);
 
-  /** Slot on the primary (if absent), then the base backup inside the standby (a no-op once seeded). */
-  async function followPrimary(input: StandbyPair): Promise<{ seeded: boolean; slot: string }> {
+  /**
+   * Slot on the primary (if absent), then the base backup inside the standby (a no-op once seeded).
+   * A standby that already has a member state is left as it is and its state reported
+   * (`existingState`): one that is not a standby (fenced by a failover, or a former primary) cannot
+   * simply follow, and the workflow rebuilds it (rejoinMember).
+   */
+  async function followPrimary(input: StandbyPair): Promise<FollowResult> {
     const { spec, standby, primary } = input;
     const slot = slotName(standby);
     return withHeartbeat(async () => {
@@ -41,11 +45,8 @@ export function createReplicationActivities(deps: ActivityDeps) {
       if ((await containerState(deps.docker, name)) !== 'running') throw notReady(`standby container ${name} is not running`);
       const r = await execIn(deps.docker, name, ['sh', '/citusctl/seed-standby.sh', primary, slot]);
       if (r.exitCode === 3) {
-        // Already has a member state. A member fenced by a failover (or one that was a primary)
-        // cannot simply follow: rebuild it through rejoin, which obeys and updates the state.
         const state = await readVolumeState(deps, spec, standby);
-        if (state?.state !== 'standby') await rejoin.rejoinMember({ spec, member: standby, primary });
-        return { seeded: false, slot };
+        return { seeded: false, slot, existingState: state?.state ?? null };
       }
       if (r.exitCode !== 0) {
         const msg = `base backup of ${standby} from ${primary} failed: ${r.stderr.trim() || r.stdout.trim()}`;
@@ -83,14 +84,7 @@ export function createReplicationActivities(deps: ActivityDeps) {
     const { spec, primary, standbys } = input;
     return withHeartbeat(async () => {
       try {
-        return await onMember(spec, primary, async (c) => {
-          // Only standbys that stream now: naming one that does not would block every commit.
-          const streaming = await streamingStandbys(c);
-          const live = standbys.filter((s) => streaming.includes(s));
-          const wanted = spec.durability === 'synchronous' ? anyOneOf(live) : '';
-          await setSynchronousStandbyNames(c, wanted);
-          return { synchronousStandbyNames: wanted };
-        });
+        return { synchronousStandbyNames: await onMember(spec, primary, (c) => setCommitWaitsFor(c, spec.durability === 'synchronous', standbys)) };
       } catch (err) {
         throw classifyPgError(err, `durability settings on ${primary}`);
       }

@@ -3,7 +3,7 @@ import type { ClusterSpec } from '../../common/spec';
 import { ensurePhysicalSlot } from '../../lib/postgres';
 import type { ActivityDeps } from '../deps';
 import { classifyPgError } from '../../lib/errors';
-import { asSuperuser } from '../pg-access';
+import { asSuperuser } from '../members/superuser';
 
 export async function ensureSlot(deps: ActivityDeps, spec: ClusterSpec, primary: string, slot: string): Promise<void> {
   try {

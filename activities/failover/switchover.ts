@@ -7,20 +7,23 @@
  * No acknowledged write can be lost: none is acknowledged by the group between pause and resume.
  */
 import { Context } from '@temporalio/activity';
-import type { Client } from 'pg';
-import { lsnToBigInt } from '../../common/failover-decisions';
+import { lsnToBigInt } from '../../common/lsn';
 import type { ClusterSpec } from '../../common/spec';
 import { catchUpDecision, switchoverFenceReason } from '../../common/switchover-decisions';
 import { PG_PORT, containerName } from '../../common/topology';
-import { createCoordinatorSwitchover } from './coordinator-switchover';
+import { coordinatorSwitchover } from './coordinator-switchover';
 import { replayLsn } from '../../lib/postgres';
-import { asSuperuser } from '../pg-access';
+import { pauseNodeWithinTxn, primaryNodeId, updateNode } from '../../lib/postgres/citus-nodes';
+import { inTransaction } from '../../lib/postgres/transaction';
+import { asSuperuser } from '../members/superuser';
 import type { ActivityDeps } from '../deps';
 import { containerState } from '../../lib/docker/docker-helpers';
 import { classifyPgError, fatal, notReady } from '../../lib/errors';
-import { createFailoverActivities } from './failover';
 import { pollUntil, withHeartbeat } from '../heartbeat';
-import { createMemberStateActivities } from '../member-state';
+import { fenceMember } from '../members/fence';
+import { flushLsn as readFlushLsn, standbyPositions } from '../members/positions';
+import { promoteStandby } from '../members/promote';
+import { readMemberStates } from '../members/state';
 import type { SwitchoverInput, SwitchoverSectionResult } from './switchover-types';
 
 export type { SwitchoverInput, SwitchoverSectionResult } from './switchover-types';
@@ -36,9 +39,6 @@ function runFenceReason(target: string): string | undefined {
 }
 
 export function createSwitchoverActivities(deps: ActivityDeps) {
-  const f = createFailoverActivities(deps);
-  const states = createMemberStateActivities(deps);
-  const connect = <T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>) => asSuperuser(deps, spec, name, fn);
 
   /**
    * Waits until target replayed everything oldPrimary flushed. Skips only when an earlier attempt
@@ -49,7 +49,7 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
     let flushLsn: string | undefined;
     let readError: string | undefined;
     try {
-      flushLsn = await f.flushLsn({ spec, member: oldPrimary });
+      flushLsn = await readFlushLsn(deps, { spec, member: oldPrimary });
     } catch (err) {
       readError = (err as Error).message;
     }
@@ -60,14 +60,14 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
           flushLsn,
           readError,
           oldContainerRunning: (await containerState(deps.docker, containerName(spec.name, oldPrimary))) === 'running',
-          oldState: (await states.readMemberStates({ spec, members: [oldPrimary] }))[oldPrimary],
+          oldState: (await readMemberStates(deps, { spec, members: [oldPrimary] }))[oldPrimary],
           fenceReason,
         });
     if (decision.action === 'skip') return;
     if (decision.action === 'retry') throw notReady(`${decision.why}; not waiting blindly for ${target} to catch up`);
     const want = lsnToBigInt(decision.lsn);
     await pollUntil(
-      () => connect(spec, target, async (c) => {
+      () => asSuperuser(deps, spec, target, async (c) => {
         const r = await replayLsn(c);
         return r && lsnToBigInt(r) >= want ? true : undefined;
       }),
@@ -78,31 +78,24 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
     });
   }
 
-  const coordinatorSwitchover = createCoordinatorSwitchover(deps, { waitReplayed, runFenceReason });
+  const helpers = { waitReplayed, runFenceReason };
 
   async function workerSection(input: SwitchoverInput, fenceReason: string | undefined): Promise<SwitchoverSectionResult> {
     const { spec, oldPrimary, newPrimary } = input;
     try {
-      return await connect(spec, input.coordinator, async (c) => {
-        const node = (
-          await c.query<{ nodeid: number }>("SELECT nodeid FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary'", [oldPrimary, PG_PORT])
-        ).rows[0];
-        if (!node) throw fatal('Invariant', `pg_dist_node has no primary row for ${oldPrimary}`);
-        await c.query('BEGIN');
+      return await asSuperuser(deps, spec, input.coordinator, async (c) => {
+        const nodeId = await primaryNodeId(c, oldPrimary, PG_PORT);
+        if (nodeId === undefined) throw fatal('Invariant', `pg_dist_node has no primary row for ${oldPrimary}`);
         // Writes to the group are held while this transaction lives: bound it.
-        await c.query("SET LOCAL statement_timeout = '15s'");
-        const t0 = Date.now();
-        try {
-          await c.query('SELECT citus_pause_node_within_txn($1)', [node.nodeid]);
+        let t0 = Date.now();
+        await inTransaction(c, '15s', async () => {
+          t0 = Date.now();
+          await pauseNodeWithinTxn(c, nodeId);
           await waitReplayed(spec, oldPrimary, newPrimary, fenceReason);
-          await f.fenceMember({ spec, member: oldPrimary, reason: fenceReason });
-          await f.promoteStandby({ spec, member: newPrimary, reason: `promoted by a switchover from ${oldPrimary}` });
-          await c.query('SELECT citus_update_node($1, $2, $3)', [node.nodeid, newPrimary, PG_PORT]);
-          await c.query('COMMIT');
-        } catch (err) {
-          await c.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
+          await fenceMember(deps, { spec, member: oldPrimary, reason: fenceReason });
+          await promoteStandby(deps, { spec, member: newPrimary, reason: `promoted by a switchover from ${oldPrimary}` });
+          await updateNode(c, nodeId, newPrimary, PG_PORT, false);
+        });
         return { pauseMs: Date.now() - t0, promoted: true, metadataUpdated: true };
       });
     } catch (err) {
@@ -114,8 +107,8 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
   async function switchoverCriticalSection(input: SwitchoverInput): Promise<SwitchoverSectionResult> {
     const { spec, newPrimary } = input;
     return withHeartbeat(async () => {
-      if (input.isCoordinatorGroup) return coordinatorSwitchover(input);
-      const already = (await f.standbyPositions({ spec, members: [newPrimary] }))[0];
+      if (input.isCoordinatorGroup) return coordinatorSwitchover(deps, helpers, input);
+      const already = (await standbyPositions(deps, { spec, members: [newPrimary] }))[0];
       if (already?.reachable && !already.inRecovery) return { pauseMs: 0, promoted: false, metadataUpdated: false };
       return workerSection(input, runFenceReason(newPrimary));
     });

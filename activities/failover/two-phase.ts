@@ -8,7 +8,7 @@ import type { ClusterSpec } from '../../common/spec';
 import { recoverPreparedTransactions, stillPrepared } from '../../lib/postgres';
 import type { ActivityDeps } from '../deps';
 import { classifyPgError } from '../../lib/errors';
-import { asSuperuser } from '../pg-access';
+import { asSuperuser } from '../members/superuser';
 import { sleep, withHeartbeat } from '../heartbeat';
 
 export interface InDoubtInput {

@@ -8,18 +8,10 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { stuckClusterWorkflows } from '../../lib/cluster-workflow-list';
 import type { MonitorObservation, MonitorView } from '../../common/health-observation';
+import type { MonitorStatusLike } from '../../common/monitor-status';
 import { errMessage, withDeadline } from './bounded';
 
 const TEMPORAL_MS = 5_000;
-
-/** The parts of the monitor's status query the report uses (the full type lives with the workflow). */
-interface MonitorStatusLike {
-  state?: unknown;
-  maintenance?: { cluster?: unknown; groups?: unknown; reason?: unknown };
-  lastProbeAt?: unknown;
-  lastError?: unknown;
-  runs?: unknown;
-}
 
 export function monitorView(s: MonitorStatusLike): MonitorView {
   const m = s.maintenance ?? {};

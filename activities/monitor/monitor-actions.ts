@@ -3,27 +3,18 @@
  * workflows): start a stopped standby's container, switch a group's commit between synchronous and
  * asynchronous and record it, and keep the maintenance state in etcd. Each checks before it acts.
  */
-import type { Maintenance } from '../../common/monitor-decisions';
+import type { MaintenanceRecord } from '../../common/monitor-status';
 import type { DurabilityRecord } from '../../common/monitor-observation';
 import type { ClusterSpec } from '../../common/spec';
 import { containerName } from '../../common/topology';
 import type { ActivityDeps } from '../deps';
-import { fatal, notReady } from '../../lib/errors';
+import { classifyPgError, fatal, notReady } from '../../lib/errors';
 import { withHeartbeat } from '../heartbeat';
-import { isInRecovery, setSynchronousStandbyNames } from '../../lib/postgres';
-import { asSuperuser } from '../pg-access';
-import { createReplicationActivities } from '../failover/replication';
+import { isInRecovery, setCommitWaitsFor, setSynchronousStandbyNames } from '../../lib/postgres';
+import { asSuperuser } from '../members/superuser';
 import { storeOf } from '../store';
 
-export interface MaintenanceRecord extends Maintenance {
-  at: string;
-  by?: string;
-  reason?: string;
-}
-
 export function createMonitorActionActivities(deps: ActivityDeps) {
-  const replication = createReplicationActivities(deps);
-
   /** docker start of a member's stopped container (its bootstrap obeys its member state: a fenced one stays down). */
   async function restartMember(input: { spec: ClusterSpec; member: string }): Promise<{ started: boolean; state: string }> {
     const name = containerName(input.spec.name, input.member);
@@ -60,7 +51,10 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
       const standbys = spec.members.filter((m) => m.group === group && m.name !== primary).map((m) => m.name);
       let names: string;
       if (input.mode === 'synchronous') {
-        names = (await replication.configureDurability({ spec, primary, standbys })).synchronousStandbyNames;
+        // The spec's durability decides, as in setup's configureDurability.
+        names = await asSuperuser(deps, spec, primary, (c) => setCommitWaitsFor(c, spec.durability === 'synchronous', standbys)).catch((err: unknown) => {
+          throw classifyPgError(err, `durability settings on ${primary}`);
+        });
       } else {
         names = '';
         await asSuperuser(deps, spec, primary, async (c) => {

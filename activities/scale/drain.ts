@@ -15,7 +15,7 @@ import { assertOwnedIfPresent, containerState, execIn } from '../../lib/docker/d
 import { fatal, notReady } from '../../lib/errors';
 import { withHeartbeat } from '../heartbeat';
 import { PG_VOLUME_TARGET } from '../../lib/docker/node-containers';
-import { onMember } from '../pg-access';
+import { onMember } from '../members/superuser';
 import { storeOf } from '../store';
 
 export interface DrainInput {

@@ -10,10 +10,10 @@ import { readClusterSpec } from '../../lib/cluster-spec-file';
 import { workerNodes } from '../../lib/postgres/rebalance';
 import { stateDir } from '../../lib/state-dir';
 import type { ActivityDeps } from '../deps';
-import { createEtcdActivities } from '../setup/etcd';
+import { livePrimariesOf } from '../store';
 import { fatal } from '../../lib/errors';
 import { withHeartbeat } from '../heartbeat';
-import { asSuperuser } from '../pg-access';
+import { asSuperuser } from '../members/superuser';
 
 export function createDroppedGroupActivities(deps: ActivityDeps) {
   async function refuseDroppedGroups(input: { spec: ClusterSpec }): Promise<{ dropped: string[] }> {
@@ -32,7 +32,7 @@ export function createDroppedGroupActivities(deps: ActivityDeps) {
       const hosts = (g: string) => stored.members.filter((m) => m.group === g).map((m) => m.name);
       let nodes;
       try {
-        const { coordinator } = await createEtcdActivities(deps).readLivePrimaries(stored);
+        const { coordinator } = await withHeartbeat(() => livePrimariesOf(deps, stored));
         nodes = await asSuperuser(deps, stored, coordinator, workerNodes);
       } catch (err) {
         throw fatal('Refused', `the spec leaves out ${dropped.join(', ')}, which the last setup of ${spec.name} had, and whether Citus still holds them could not be checked (${(err as Error).message}): bring the cluster up with its stored spec, then \`citusctl drain <group>\` each group before leaving it out`);

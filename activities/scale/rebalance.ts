@@ -18,10 +18,10 @@ import {
 } from '../../lib/postgres/rebalance';
 import type { Client } from 'pg';
 import type { ActivityDeps } from '../deps';
-import { createEtcdActivities } from '../setup/etcd';
+import { livePrimariesOf } from '../store';
 import { fatal } from '../../lib/errors';
 import { sleep, withHeartbeat } from '../heartbeat';
-import { onMember } from '../pg-access';
+import { onMember } from '../members/superuser';
 import { Context } from '@temporalio/activity';
 
 export interface RebalanceInput {
@@ -35,7 +35,7 @@ const MIN_WORKER_PROCESSES = 8;
 
 export function createRebalanceActivities(deps: ActivityDeps) {
   // Read at each attempt: a retry after a coordinator failover reaches the new coordinator.
-  const livePrimaries = (spec: ClusterSpec): Promise<Primaries> => createEtcdActivities(deps).readLivePrimaries(spec);
+  const livePrimaries = (spec: ClusterSpec): Promise<Primaries> => withHeartbeat(() => livePrimariesOf(deps, spec));
   const onCoordinator = async <T>(spec: ClusterSpec, what: string, fn: (c: Client) => Promise<T>): Promise<T> =>
     onMember(deps, spec, (await livePrimaries(spec)).coordinator, what, fn);
 

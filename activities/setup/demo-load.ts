@@ -10,10 +10,11 @@ import type { Client } from 'pg';
 import { demoCopyChunks, idBatches, idsOf, missingIds, rangeSize, type IdRange } from '../../common/demo-load';
 import type { ClusterSpec } from '../../common/spec';
 import type { Primaries } from '../../common/topology';
-import { copyFromChunks, keepCitusConnections } from '../../lib/postgres/copy';
+import { keepCitusConnections } from '../../lib/postgres/copy';
+import { copyDemoRows, countIdsBetween, idsBetween } from '../../lib/postgres/demo-rows';
 import type { ActivityDeps } from '../deps';
 import { classifyPgError, fatal } from '../../lib/errors';
-import { asSuperuser } from '../pg-access';
+import { asSuperuser } from '../members/superuser';
 
 /** Ids per COPY: large enough that per-statement cost (Citus: a 2PC over the shard connections) stays small. */
 export const DEMO_BATCH_SIZE = 100_000;
@@ -23,8 +24,6 @@ interface LoadHeartbeat {
   next: number;
   progress: string;
 }
-
-const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
 function activityContext(): Context | undefined {
   try {
@@ -39,7 +38,7 @@ export function createDemoLoadActivities(deps: ActivityDeps) {
   async function loadDemoData(input: { spec: ClusterSpec; primaries: Primaries; batchSize?: number }): Promise<{ inserted: number; total: number }> {
     const { spec } = input;
     const rows = spec.demo.rows;
-    const t = `public.${q(spec.demo.table)}`;
+    const table = spec.demo.table;
     const ctx = activityContext();
     // Batches before `next` were committed by an earlier attempt (its last heartbeat): not counted again.
     const resumed = ctx?.info.heartbeatDetails as Partial<LoadHeartbeat> | undefined;
@@ -53,7 +52,7 @@ export function createDemoLoadActivities(deps: ActivityDeps) {
     const timer = ctx ? setInterval(() => beat(), 1000) : undefined;
     try {
       return await asSuperuser(deps, spec, input.primaries.coordinator, async (c) => {
-        const count = async (r: IdRange) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${t} WHERE id BETWEEN $1 AND $2`, [r.from, r.to])).rows[0]!.n);
+        const count = (r: IdRange) => countIdsBetween(c, table, r.from, r.to);
         const before = await count({ from: 1, to: rows });
         if (before === rows) return { inserted: 0, total: rows };
         beat({ next: batches[0]?.from ?? rows + 1, progress: `rows 0/${rows}` });
@@ -61,7 +60,7 @@ export function createDemoLoadActivities(deps: ActivityDeps) {
         await keepCitusConnections(c, spec.demo.shardCount);
         for (const batch of batches) {
           if (ctx?.cancellationSignal.aborted) throw new CancelledFailure('demo load cancelled');
-          await loadBatch(c, t, batch, await count(batch));
+          await loadBatch(c, table, batch, await count(batch));
           beat({ next: batch.to + 1, progress: `rows ${batch.from}-${batch.to} of ${rows}` });
         }
         const total = await count({ from: 1, to: rows });
@@ -85,8 +84,7 @@ async function loadBatch(c: Client, table: string, batch: IdRange, present: numb
   if (present >= rangeSize(batch)) return;
   let ids: Iterable<number> = idsOf(batch);
   if (present > 0) {
-    const have = await c.query<{ id: string }>(`SELECT id FROM ${table} WHERE id BETWEEN $1 AND $2`, [batch.from, batch.to]);
-    ids = missingIds(batch, have.rows.map((r) => Number(r.id)));
+    ids = missingIds(batch, await idsBetween(c, table, batch.from, batch.to));
   }
-  await copyFromChunks(c, `COPY ${table} (id, payload) FROM STDIN`, demoCopyChunks(ids));
+  await copyDemoRows(c, table, demoCopyChunks(ids));
 }

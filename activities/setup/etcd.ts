@@ -7,9 +7,9 @@ import type { ClusterSpec } from '../../common/spec';
 import { groupsOf } from '../../common/topology';
 import type { Primaries } from './citus';
 import type { ActivityDeps } from '../deps';
-import { fatal, notReady } from '../../lib/errors';
-import { pollUntil, withHeartbeat } from '../heartbeat';
-import { storeOf } from '../store';
+import { fatal } from '../../lib/errors';
+import { withHeartbeat } from '../heartbeat';
+import { livePrimariesOf, storeOf } from '../store';
 
 export function topologyDocument(spec: ClusterSpec) {
   return {
@@ -23,26 +23,7 @@ export function topologyDocument(spec: ClusterSpec) {
 
 export function createEtcdActivities(deps: ActivityDeps) {
   /** The live primary of each group: etcd's record when there is one, else the spec's first member. */
-  async function readLivePrimaries(spec: ClusterSpec): Promise<Primaries> {
-    return withHeartbeat(async () => {
-      const store = storeOf(deps, spec);
-      const groups = groupsOf(spec);
-      const live: Record<string, string> = {};
-      try {
-        await pollUntil(async () => {
-          for (const g of groups) {
-            const v = await store.livePrimary(g.group);
-            live[g.group] = v && spec.members.some((m) => m.name === v && m.group === g.group) ? v : g.primary.name;
-          }
-          return true;
-        }, 20_000);
-      } catch (err) {
-        throw notReady(`etcd on 127.0.0.1:${spec.etcd.port} is not reachable: ${(err as Error).message}`);
-      }
-      const [coord, ...workers] = groups;
-      return { coordinator: live[coord!.group]!, workers: Object.fromEntries(workers.map((g) => [g.group, live[g.group]!])) };
-    });
-  }
+  const readLivePrimaries = (spec: ClusterSpec): Promise<Primaries> => withHeartbeat(() => livePrimariesOf(deps, spec));
 
   /** Topology put only when it differs; live primaries created only when absent. */
   async function publishToEtcd(input: { spec: ClusterSpec; primaries: Primaries }): Promise<{ written: string[] }> {

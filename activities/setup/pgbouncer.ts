@@ -6,6 +6,7 @@ import type { ActivityDeps } from '../deps';
 import { containerState, execIn, tarOf, type ContainerFiles } from '../../lib/docker/docker-helpers';
 import { classifyPgError, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
+import { countRows } from '../../lib/postgres/demo-rows';
 
 /**
  * PgBouncer's admin console user (PAUSE, RELOAD, RESUME). Not a PostgreSQL role: it exists only in
@@ -74,9 +75,7 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
       try {
         const demoRows = await pollUntil(
           () =>
-            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword }, async (c) =>
-              Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM public."${spec.demo.table}"`)).rows[0]!.n),
-            ),
+            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword }, (c) => countRows(c, spec.demo.table)),
           20_000,
         );
         return { changed, demoRows };

@@ -6,9 +6,10 @@ import { containerLogs, containerState, execIn } from '../../lib/docker/docker-h
 import { classifyPgError, fatal } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
 import { ping } from '../../lib/postgres';
-import { asSuperuser } from '../pg-access';
+import { createLoginRole, ensureCitusExtension, existingRoles } from '../../lib/postgres/roles';
+import { asSuperuser } from '../members/superuser';
 import { resolveImage } from '../../common/images';
-import { readVolumeState } from '../member-state';
+import { readVolumeState } from '../members/state';
 import { CAPABILITY_CHECK } from '../../lib/docker/capability-check';
 
 export function createPostgresActivities(deps: ActivityDeps) {
@@ -62,16 +63,11 @@ export function createPostgresActivities(deps: ActivityDeps) {
       const s = await deps.secrets.ensure(input.spec.name);
       try {
         await asSuperuser(deps, input.spec, member.name, async (c) => {
-          const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[REPLICATION_USER, APP_USER]]);
-          const have = new Set(rows.map((r) => r.rolname));
-          if (!have.has(REPLICATION_USER)) {
-            await c.query(`CREATE ROLE ${REPLICATION_USER} WITH LOGIN REPLICATION PASSWORD ${c.escapeLiteral(s.replicationPassword)}`);
-          }
-          if (!have.has(APP_USER)) {
-            // The stored SCRAM verifier, identical to PgBouncer's auth file entry.
-            await c.query(`CREATE ROLE ${APP_USER} WITH LOGIN PASSWORD ${c.escapeLiteral(s.appScramVerifier)}`);
-          }
-          await c.query('CREATE EXTENSION IF NOT EXISTS citus');
+          const have = await existingRoles(c, [REPLICATION_USER, APP_USER]);
+          if (!have.has(REPLICATION_USER)) await createLoginRole(c, REPLICATION_USER, s.replicationPassword, true);
+          // The stored SCRAM verifier, identical to PgBouncer's auth file entry.
+          if (!have.has(APP_USER)) await createLoginRole(c, APP_USER, s.appScramVerifier);
+          await ensureCitusExtension(c);
         });
       } catch (err) {
         throw classifyPgError(err, `preparing ${member.name}`);

@@ -9,14 +9,15 @@
 # CITUSCTL_TEMPORAL_PORT, so every timed citusctl run finds Temporal already up).
 # Each round runs both sides, alternating which goes first; each starts from a clean state
 # (`citusctl down --volumes` / `baseline.sh down`, not timed). A run is timed from process start
-# to exit: for citusctl that is `node dist/client/cli.js up -c bench/setup/cluster.bench.yaml
-# --no-monitor --json`, so Node start-up, preflight, connecting to Temporal and the in-process worker
-# are included. Why --no-monitor: the baseline starts no monitor, and `down --volumes` between rounds
-# stops the supervised worker, so a default `up` would start a cold supervisor every round and wait
-# for it to poll after the setup; with --no-monitor the setup runs on the in-process worker, timed.
-# (UP_ARGS= times the default `up`; a warm supervised worker, where one runs, replaces the in-process one.)
+# to exit: for citusctl that is `node dist/client/cli.js up -c bench/setup/cluster.bench.yaml --json`,
+# the default `up` as a user runs it: Node start-up, preflight, connecting to Temporal, the worker
+# that runs the setup, then the monitor, the health schedule and the supervised worker they need.
+# `down --volumes` between rounds stops the supervised worker, so every round starts a cold one, as
+# the first `up` on a machine does. UP_ARGS=--no-monitor times the setup alone (no self-healing,
+# an in-process worker), which is what this script timed before.
 # Prints each round's times, the medians, the median of the per-round ratios citusctl/baseline,
-# where citusctl spent its time (steps of the --json report), and which Citus ran; then the load rate
+# where citusctl spent its time (steps of the --json report, and the time before the first step and
+# after the last one), and which Citus ran; then the load rate
 # for LOAD_ROWS (default 1M; 0 skips) rows: citusctl's data-load step against one plain psql COPY of
 # the same rows into a table of the same shape on the same cluster (goal: within 1.5x).
 # Real Citus: CITUSCTL_IMAGE_POSTGRES=<a real Citus image> bench/setup/run.sh 3 (default: the test double).
@@ -43,9 +44,8 @@ BL_PORT_BASE="${BASELINE_PORT_BASE:-29532}"     # 29532-29536, PgBouncer 29542, 
 OUT="${BENCH_OUT:-$CITUSCTL_STATE_DIR/results-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 CLI=(node "$ROOT/dist/client/cli.js")
-# The setup alone, as the baseline does it: no monitor, so no supervised worker is started or waited
-# for; the in-process worker runs the workflow and its start-up is timed. UP_ARGS= (empty) times the default up.
-read -r -a UP_ARGS <<<"${UP_ARGS---no-monitor}"
+# The default `up` (UP_ARGS=--no-monitor: the setup alone, without the self-healing).
+read -r -a UP_ARGS <<<"${UP_ARGS-}"
 
 log() { printf '%s\n' "$*" | tee -a "$OUT/summary.txt"; }
 us() { local t=${1/[.,]/}; echo $((10#$t)); }
@@ -70,7 +70,7 @@ for img in "$CITUSCTL_IMAGE_POSTGRES" "$CITUSCTL_IMAGE_PGBOUNCER" "$CITUSCTL_IMA
 done
 if [ "${SKIP_BUILD:-0}" != 1 ]; then (cd "$ROOT" && npm run build --silent) >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log" >&2; exit 1; }; fi
 
-citusctl_down() { "${CLI[@]}" down -c "$SPEC" --volumes --json >/dev/null; }
+citusctl_down() { "${CLI[@]}" down -c "$SPEC" --volumes --json >/dev/null 2>"$OUT/down.err" || { cat "$OUT/down.err" >&2; return 1; }; }
 baseline_down() { "$HERE/baseline.sh" down "$BL_NAME"; }
 # Each timed function prints elapsed ms; its output goes to $OUT/<tag>.*.
 time_citusctl() {
@@ -78,6 +78,7 @@ time_citusctl() {
   t0=$EPOCHREALTIME
   "${CLI[@]}" up -c "$SPEC" "${UP_ARGS[@]}" --json >"$OUT/$tag.citusctl.json" 2>"$OUT/$tag.citusctl.err" || { echo "run.sh: citusctl up failed ($tag):" >&2; cat "$OUT/$tag.citusctl.json" "$OUT/$tag.citusctl.err" >&2; exit 1; }
   t1=$EPOCHREALTIME
+  echo "$(( $(us "$t0") / 1000 )) $(( $(us "$t1") / 1000 ))" >"$OUT/$tag.citusctl.clock"   # epoch ms, like the steps' times
   echo $(( ($(us "$t1") - $(us "$t0")) / 1000 ))
 }
 time_baseline() {
@@ -123,20 +124,24 @@ done
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 mc=$(median "${C[@]}"); mb=$(median "${B[@]}"); mr=$(median "${R[@]}")
 log ""
-log "median citusctl: $mc ms   median baseline: $mb ms   median ratio citusctl/baseline: $mr (target <= 1.3)"
+log "median citusctl: $mc ms   median baseline: $mb ms   median ratio citusctl/baseline: $mr (target <= 1.2)"
 
 # ---------------------------------------------------------------- where citusctl spends its time
 # Per step: median over the timed rounds of endedAt - startedAt (from the --json report), and the
-# part outside the workflow (process wall time minus first-step-start..last-step-end).
+# parts outside the workflow: process start to the first step (Node, preflight, Temporal, the worker
+# that runs the setup polling), and the last step's end to process exit (the result, the monitor,
+# the health schedule, waiting for the supervised worker).
 log ""
 log "citusctl steps (median ms over $ROUNDS rounds)   |  baseline steps (median ms)"
 steps_json=$(for ((i = 1; i <= ROUNDS; i++)); do
-  jq -c --argjson wall "${C[$((i - 1))]}" '
+  read -r p0 p1 <"$OUT/round$i.citusctl.clock"
+  jq -c --argjson p0 "$p0" --argjson p1 "$p1" '
     [.steps[] | select(.startedAt and .endedAt)] as $s
     | ([$s[].startedAt] | min) as $t0 | ([$s[].endedAt] | max) as $t1
     | ($s | map({(.name): (.endedAt - .startedAt)}) | add)
       + {"(gaps+ / overlap- of steps)": (($t1 - $t0) - ($s | map(.endedAt - .startedAt) | add))}
-      + {"(outside the workflow)": ($wall - ($t1 - $t0))}' "$OUT/round$i.citusctl.json"
+      + {"(before the first step)": ($t0 - $p0)}
+      + {"(after the last step)": ($p1 - $t1)}' "$OUT/round$i.citusctl.json"
 done | jq -s -c '.')
 bl_json=$(for ((i = 1; i <= ROUNDS; i++)); do
   awk '$1 == "baseline-step" { printf "%s\"%s\":%s", (n++ ? "," : "{"), $2, $3 } END { print "}" }' "$OUT/round$i.baseline.out"
@@ -154,17 +159,20 @@ jq -r -n --argjson c "$steps_json" --argjson b "$bl_json" '
 # rows generated by seq|awk). Two citusctl figures: the data-load step of the `up` that creates the
 # cluster (it overlaps the standbys' base backups), and the one of `up --clean` on the cluster set up
 # (drop and reload, standbys streaming: the same conditions as the plain COPY, which runs after it).
+# These `up`s run --no-monitor, as the figures so far were measured: the rate of one step is compared,
+# and no monitor probes the cluster during the plain COPY.
 LOAD_ROWS="${LOAD_ROWS:-1000000}"
+LOAD_UP_ARGS=(--no-monitor)
 if [ "$LOAD_ROWS" != 0 ]; then
   SPEC_LOAD="$OUT/cluster.bench-load.yaml"
   sed -E "s/rows: [0-9]+/rows: $LOAD_ROWS/" "$SPEC" >"$SPEC_LOAD"
   grep -q "rows: $LOAD_ROWS," "$SPEC_LOAD" || { echo "run.sh: could not set rows in $SPEC_LOAD" >&2; exit 1; }
   citusctl_down
-  "${CLI[@]}" up -c "$SPEC_LOAD" "${UP_ARGS[@]}" --json >"$OUT/load.citusctl.json" 2>"$OUT/load.citusctl.err" || { echo "run.sh: citusctl up ($LOAD_ROWS rows) failed:" >&2; cat "$OUT/load.citusctl.err" >&2; exit 1; }
+  "${CLI[@]}" up -c "$SPEC_LOAD" "${LOAD_UP_ARGS[@]}" --json >"$OUT/load.citusctl.json" 2>"$OUT/load.citusctl.err" || { echo "run.sh: citusctl up ($LOAD_ROWS rows) failed:" >&2; cat "$OUT/load.citusctl.err" >&2; exit 1; }
   load_at_up=$(load)
   step_ms() { jq '[.steps[] | select(.name == "data-load")][0] | .endedAt - .startedAt' "$1"; }
   up_ms=$(step_ms "$OUT/load.citusctl.json")
-  "${CLI[@]}" up -c "$SPEC_LOAD" "${UP_ARGS[@]}" --clean --json >"$OUT/load-clean.citusctl.json" 2>"$OUT/load-clean.citusctl.err" || { echo "run.sh: citusctl up --clean ($LOAD_ROWS rows) failed:" >&2; cat "$OUT/load-clean.citusctl.err" >&2; exit 1; }
+  "${CLI[@]}" up -c "$SPEC_LOAD" "${LOAD_UP_ARGS[@]}" --clean --json >"$OUT/load-clean.citusctl.json" 2>"$OUT/load-clean.citusctl.err" || { echo "run.sh: citusctl up --clean ($LOAD_ROWS rows) failed:" >&2; cat "$OUT/load-clean.citusctl.err" >&2; exit 1; }
   load_at_clean=$(load)
   clean_ms=$(step_ms "$OUT/load-clean.citusctl.json")
   up_rows=$(jq '.result.demoRowsInserted' "$OUT/load-clean.citusctl.json")

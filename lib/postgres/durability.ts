@@ -4,6 +4,7 @@
  * (ALTER SYSTEM + reload), so it is safe to repeat.
  */
 import { oneRow, type PgClient } from './client';
+import { streamingStandbys } from './replication';
 
 /** The value that makes a commit wait for any one of these standbys (their application_name). */
 export const anyOneOf = (standbys: string[]): string => (standbys.length ? `ANY 1 (${standbys.map((s) => `"${s}"`).join(', ')})` : '');
@@ -30,3 +31,14 @@ export const readSynchronousCommit = (c: PgClient): Promise<string> => readSetti
 export type SynchronousCommit = 'on' | 'off' | 'local' | 'remote_write' | 'remote_apply';
 
 export const setSynchronousCommit = (c: PgClient, value: SynchronousCommit): Promise<boolean> => setSetting(c, 'synchronous_commit', value);
+
+/**
+ * Synchronous: commits wait for any one of `standbys` that streams now (naming one that does not
+ * would block every commit); otherwise asynchronous (''). Returns the value in force.
+ */
+export async function setCommitWaitsFor(c: PgClient, synchronous: boolean, standbys: string[]): Promise<string> {
+  const streaming = await streamingStandbys(c);
+  const wanted = synchronous ? anyOneOf(standbys.filter((s) => streaming.includes(s))) : '';
+  await setSynchronousStandbyNames(c, wanted);
+  return wanted;
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from 'pg';
 import { createActivities, type Activities } from '../../activities';
-import { lsnToBigInt } from '../../common/failover-decisions';
+import { lsnToBigInt } from '../../common/lsn';
 import type { ClusterSpec } from '../../common/spec';
 import { allPrimaries, type Primaries } from '../../common/topology';
 import { pollUntil } from '../../lib/poll';

@@ -1,4 +1,5 @@
-import { afterFailedPromotion, lsnToBigInt, needsOperatorDetail, pickStandby, primaryIsDown, unfenceBlockers, type StandbyPosition, type UnfenceView } from '../../common/failover-decisions';
+import { lsnToBigInt } from '../../common/lsn';
+import { afterFailedPromotion, needsOperatorDetail, pickStandby, primaryIsDown, unfenceBlockers, type StandbyPosition, type UnfenceView } from '../../common/failover-decisions';
 
 const down = (detail = 'refused') => ({ ok: false, detail });
 const up = { ok: true, detail: 'answers as primary' };

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { CitusObservation, EtcdObservation, MonitorObservation, NodeObservation, NodeSqlView, PgBouncerObservation } from '../../common/health-observation';
-import { buildHealthReport, livePrimaries, lsnBytes, problemText, type HealthInput } from '../../common/health-report';
+import { buildHealthReport, livePrimaries, problemText, type HealthInput } from '../../common/health-report';
+import { lsnBytes } from '../../common/lsn';
 import { parseSpec } from '../../common/spec';
 import { parseDiskOutput } from '../../activities/monitor/health-nodes';
 

@@ -5,15 +5,16 @@
  */
 import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
-import { MEMBER_STATE_FILE, formatMemberState, parseMemberState, type MemberState } from '../common/member-state';
-import type { ClusterSpec } from '../common/spec';
-import { containerName, volumeName } from '../common/topology';
-import type { ActivityDeps } from './deps';
-import { containerState, tarOf } from '../lib/docker/docker-helpers';
-import { fatal } from '../lib/errors';
-import { resolveImage } from '../common/images';
-import { PG_VOLUME_TARGET } from '../lib/docker/node-containers';
-import { storeOf } from './store';
+import { MEMBER_STATE_FILE, formatMemberState, parseMemberState, type MemberState } from '../../common/member-state';
+import type { ClusterSpec } from '../../common/spec';
+import { containerName, volumeName } from '../../common/topology';
+import type { ActivityDeps } from '../deps';
+import { containerState, tarOf } from '../../lib/docker/docker-helpers';
+import { fatal } from '../../lib/errors';
+import { resolveImage } from '../../common/images';
+import { LABEL_CLUSTER, LABEL_HELPER } from '../../common/labels';
+import { PG_VOLUME_TARGET } from '../../lib/docker/node-containers';
+import { storeOf } from '../store';
 
 /** The first file of a tar stream as text (docker's archive API answers with a tar). */
 async function firstFileOf(archive: NodeJS.ReadableStream): Promise<string> {
@@ -49,7 +50,7 @@ async function withVolumeContainer<T>(deps: ActivityDeps, spec: ClusterSpec, mem
     Image: resolveImage(spec, 'postgres', deps.env),
     Entrypoint: ['/bin/true'],
     Cmd: [],
-    Labels: { 'citusctl.cluster': spec.name, 'citusctl.helper': 'member-state' },
+    Labels: { [LABEL_CLUSTER]: spec.name, [LABEL_HELPER]: 'member-state' },
     HostConfig: { Mounts: [{ Type: 'volume', Source: volume, Target: PG_VOLUME_TARGET }] },
   });
   try {
@@ -83,32 +84,35 @@ export async function writeEtcdState(deps: ActivityDeps, spec: ClusterSpec, memb
   await storeOf(deps, spec).writeMemberState(member, state);
 }
 
+/** Volume first (what the bootstrap obeys), then etcd. Idempotent. */
+export async function setMemberState(deps: ActivityDeps, input: { spec: ClusterSpec; member: string; state: MemberState }): Promise<{ volume: boolean }> {
+  const { spec, member, state } = input;
+  if (!spec.members.some((m) => m.name === member)) throw fatal('BadConfig', `unknown member ${member}`);
+  const volume = await writeVolumeState(deps, spec, member, state);
+  await writeEtcdState(deps, spec, member, state);
+  return { volume };
+}
+
+/** Each member's state: the volume's (what will happen at its next start), else etcd's. */
+export async function readMemberStates(deps: ActivityDeps, input: { spec: ClusterSpec; members: string[] }): Promise<Record<string, MemberState | null>> {
+  const out: Record<string, MemberState | null> = {};
+  await Promise.all(
+    input.members.map(async (m) => {
+      const fromVolume = await readVolumeState(deps, input.spec, m);
+      if (fromVolume) {
+        out[m] = fromVolume;
+        return;
+      }
+      // etcd unreachable, or a record that does not parse: no state known.
+      out[m] = await storeOf(deps, input.spec).memberState(m).catch(() => null);
+    }),
+  );
+  return out;
+}
+
 export function createMemberStateActivities(deps: ActivityDeps) {
-  /** Volume first (what the bootstrap obeys), then etcd. Idempotent. */
-  async function setMemberState(input: { spec: ClusterSpec; member: string; state: MemberState }): Promise<{ volume: boolean }> {
-    const { spec, member, state } = input;
-    if (!spec.members.some((m) => m.name === member)) throw fatal('BadConfig', `unknown member ${member}`);
-    const volume = await writeVolumeState(deps, spec, member, state);
-    await writeEtcdState(deps, spec, member, state);
-    return { volume };
-  }
-
-  /** Each member's state: the volume's (what will happen at its next start), else etcd's. */
-  async function readMemberStates(input: { spec: ClusterSpec; members: string[] }): Promise<Record<string, MemberState | null>> {
-    const out: Record<string, MemberState | null> = {};
-    await Promise.all(
-      input.members.map(async (m) => {
-        const fromVolume = await readVolumeState(deps, input.spec, m);
-        if (fromVolume) {
-          out[m] = fromVolume;
-          return;
-        }
-        // etcd unreachable, or a record that does not parse: no state known.
-        out[m] = await storeOf(deps, input.spec).memberState(m).catch(() => null);
-      }),
-    );
-    return out;
-  }
-
-  return { setMemberState, readMemberStates };
+  return {
+    setMemberState: (input: { spec: ClusterSpec; member: string; state: MemberState }) => setMemberState(deps, input),
+    readMemberStates: (input: { spec: ClusterSpec; members: string[] }) => readMemberStates(deps, input),
+  };
 }

@@ -1,10 +1,10 @@
 /** A superuser connection to one member, through its port on 127.0.0.1. */
 import type { Client } from 'pg';
-import type { ClusterSpec } from '../common/spec';
-import type { PgTarget } from '../lib/pg-connector';
-import { SUPERUSER } from '../common/topology';
-import type { ActivityDeps } from './deps';
-import { classifyPgError, fatal } from '../lib/errors';
+import type { ClusterSpec } from '../../common/spec';
+import type { PgTarget } from '../../lib/pg-connector';
+import { SUPERUSER } from '../../common/topology';
+import type { ActivityDeps } from '../deps';
+import { classifyPgError, fatal } from '../../lib/errors';
 
 export async function asSuperuser<T>(deps: ActivityDeps, spec: ClusterSpec, memberName: string, fn: (c: Client) => Promise<T>, timeouts?: Pick<PgTarget, 'connectTimeoutMs' | 'queryTimeoutMs'>): Promise<T> {
   const member = spec.members.find((m) => m.name === memberName);
