@@ -20,15 +20,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT, runBench } from '../lib/bench-main';
 import type { BenchCluster } from '../lib/cluster';
-import { runCli, type CliOptions } from '../lib/cli';
-import { cpuCount, errorMessage, loadavg, Log, max, median, ms, sum } from '../lib/util';
+import type { CliOptions } from '../lib/cli';
+import { errorMessage, loadavg, Log, median, ms, sum } from '../lib/util';
 import type { RoundResult } from '../failover/scenarios';
+import { countFromEnv, machineLine, statLine, upForMonitorBench } from '../lib/start';
 import { WriterFactory } from '../failover/writers';
 import { killTarget } from '../lib/worker-kill';
 import { autoFailoverRound, type AutoContext } from './round';
 
 const env = process.env;
-const count = (v: string | undefined, fallback: number) => (v === undefined || v === '' ? fallback : Number(v));
+const count = countFromEnv;
 
 function roundLine(group: string, r: RoundResult): string {
   const w = r.writers.find((x) => x.key === 'pgbouncer') ?? r.writers[0];
@@ -39,7 +40,7 @@ function roundLine(group: string, r: RoundResult): string {
 function summarize(log: Log, group: string, rs: RoundResult[]): void {
   const ok = rs.filter((r) => r.ok);
   log.line(`${group.startsWith('coordinator') ? `coordinator primary${group.slice('coordinator'.length)}` : `worker primary (${group})`} killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
-  const stat = (label: string, xs: (number | undefined)[], note = '') => log.line(`  ${label.padEnd(48)} median ${ms(median(xs)).padStart(6)}  max ${ms(max(xs)).padStart(6)} ms${note}`);
+  const stat = statLine(log, 48);
   for (const key of ['pgbouncer', 'direct'] as const) {
     const ws = ok.flatMap((r) => r.writers.filter((w) => w.key === key));
     if (!ws.length) continue;
@@ -60,15 +61,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const killWorker = killTarget(env.KILL_WORKER);
   const killing = killWorker ? `; as soon as the monitor has started the failover, SIGKILL of ${killWorker === 'all' ? 'every supervised worker process' : 'the supervised worker process that runs it'}` : '';
   log.line(`bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the monitor repairs${killing}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
-  log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
-  if (env.SKIP_UP !== '1') {
-    await runCli(cli, ['down', '--volumes'], 'down-before');
-    const up = await runCli(cli, ['up'], 'up');
-    if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
-  }
-  const citus = await cluster.citusVersion(cluster.members('coordinator')[0]?.name ?? 'coord-a');
-  const isDouble = citus.startsWith('Citus test double');
-  log.line(`citus_version(): ${citus}${isDouble ? '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)' : ''}`);
+  log.line(machineLine());
+  const { isDouble } = await upForMonitorBench(log, cli, cluster);
   const writers = await WriterFactory.create(cluster, group, isDouble, intervalMs);
   const ctx: AutoContext = { cluster, cli, group, writers, intervalMs, settleMs, outDir, temporalAddress: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}`, killWorker, note: (line) => log.line(`  ${line}`) };
   const all: Record<string, RoundResult[]> = {};

@@ -15,8 +15,9 @@ import * as path from 'node:path';
 import { ROOT, runBench } from '../lib/bench-main';
 import type { BenchCluster } from '../lib/cluster';
 import { runCli, type CliOptions } from '../lib/cli';
+import { citusUnderTest, machineLine } from '../lib/start';
 import { DirectTarget, PgBouncerTarget } from '../lib/targets';
-import { cpuCount, loadavg, Log, ms } from '../lib/util';
+import { loadavg, Log, ms } from '../lib/util';
 import { SequentialIds } from '../lib/writer';
 import { FAULT_KINDS, type FaultKind } from './faults';
 import { kindTable, roundLine, type ChaosRound } from './report';
@@ -67,7 +68,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const rng = new Rng(seed ^ 0x5bd1e995);
   const intervalMs = Number(env.WRITE_INTERVAL_MS ?? 20);
   log.line(`bench/chaos: ${rounds} rounds, repairs by ${mode === 'monitor' ? 'the monitor alone' : 'command'}, CHAOS_SEED=${seed}, faults drawn from ${kinds.join(', ')}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
-  log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
+  log.line(machineLine());
 
   await runCli(cli, ['down', '--volumes'], 'down-before'); // a clean start: this cluster name is the chaos run's own
   // Repairs by command (each with its own in-process worker, which kill-orchestrator kills): no
@@ -75,9 +76,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const up = await runCli(cli, mode === 'monitor' ? ['up'] : ['up', '--no-monitor'], 'up');
   if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
   log.line(`citusctl up (not timed) took ${ms(up.tExit - up.tSpawn)} ms`);
-  const coord = cluster.members('coordinator')[0]?.name ?? 'coord-a';
-  const citus = await cluster.citusVersion(coord);
-  const isDouble = citus.startsWith('Citus test double');
+  const { version: citus, isDouble } = await citusUnderTest(cluster);
   log.line(`citus_version(): ${citus}`);
   const writers = await writersFor(cluster, isDouble);
   for (const w of writers) log.line(`writer ${w.name}: ${w.target.label}`);

@@ -16,13 +16,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT, runBench } from '../lib/bench-main';
 import type { BenchCluster } from '../lib/cluster';
-import { runCli, type CliOptions } from '../lib/cli';
-import { cpuCount, loadavg, Log, max, median, ms, sum } from '../lib/util';
+import type { CliOptions } from '../lib/cli';
+import { loadavg, Log, max, ms, sum } from '../lib/util';
+import { countFromEnv, machineLine, statLine, upForMonitorBench } from '../lib/start';
 import { WriterFactory } from '../failover/writers';
 import { HEAL_KINDS, healRound, type HealContext, type HealKind, type HealRound } from './round';
 
 const env = process.env;
-const count = (v: string | undefined, fallback: number) => (v === undefined || v === '' ? fallback : Number(v));
+const count = countFromEnv;
 
 /** The PgBouncer outage target per round (issue: <= 3 s), and how long etcd may take to answer again (<= 10 s). */
 const PGBOUNCER_OUTAGE_TARGET_MS = 3000;
@@ -43,7 +44,7 @@ function summarize(log: Log, kind: HealKind, rs: HealRound[]): void {
   if (!rs.length) return;
   const ok = rs.filter((r) => r.ok);
   log.line(`${kind}: ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
-  const stat = (label: string, xs: (number | undefined)[], note = '') => log.line(`  ${label.padEnd(56)} median ${ms(median(xs)).padStart(6)}  max ${ms(max(xs)).padStart(6)} ms${note}`);
+  const stat = statLine(log, 56);
   const pgb = rs.flatMap((r) => r.writers.filter((w) => w.key === 'pgbouncer'));
   const outages = pgb.map((w) => w.outageMs);
   const worst = max(outages);
@@ -75,15 +76,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
   const settleMs = count(env.SETTLE_MS, 3000);
   log.line(`bench/entry-heal: ${kinds.map((k) => `${rounds[k]} x ${k}`).join(', ')}; the monitor repairs; writer every ${intervalMs} ms through PgBouncer; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
-  log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
-  if (env.SKIP_UP !== '1') {
-    await runCli(cli, ['down', '--volumes'], 'down-before');
-    const up = await runCli(cli, ['up'], 'up');
-    if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
-  }
-  const citus = await cluster.citusVersion(cluster.members('coordinator')[0]?.name ?? 'coord-a');
-  const isDouble = citus.startsWith('Citus test double');
-  log.line(`citus_version(): ${citus}${isDouble ? '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)' : ''}`);
+  log.line(machineLine());
+  const { isDouble } = await upForMonitorBench(log, cli, cluster);
   const writers = await WriterFactory.create(cluster, group, isDouble, intervalMs);
   const connection = await Connection.connect({ address: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` });
   const ctx: HealContext = { cluster, cli, group, writers, intervalMs, settleMs, outDir, connection };

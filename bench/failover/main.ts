@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { ROOT, runBench } from '../lib/bench-main';
 import type { BenchCluster } from '../lib/cluster';
 import { runCli, type CliOptions } from '../lib/cli';
+import { citusUnderTest, countFromEnv } from '../lib/start';
 import { cpuCount, errorMessage, loadavg, Log, ms } from '../lib/util';
 import { roundLine, summary } from './report';
 import { coordinatorSwitchoverRound, failoverRound, switchoverRound, type RoundResult, type ScenarioContext } from './scenarios';
@@ -21,11 +22,7 @@ import { WriterFactory } from './writers';
 
 const env = process.env;
 
-function count(v: string | undefined, fallback: number): number {
-  const n = v === undefined || v === '' ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`not a round count: ${String(v)}`);
-  return n;
-}
+const count = countFromEnv;
 
 async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
   const rounds = count(process.argv[2] ?? env.ROUNDS, 10);
@@ -51,9 +48,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     const paused = await runCli(cli, ['pause', '--reason', 'bench/failover measures the commands'], 'pause');
     if (!paused.doc.ok) throw new Error(`citusctl pause failed: ${String(paused.doc.error)}`);
   }
-  const coord = cluster.members('coordinator')[0]?.name ?? 'coord-a';
-  const citus = await cluster.citusVersion(coord);
-  const isDouble = citus.startsWith('Citus test double');
+  const { version: citus, isDouble } = await citusUnderTest(cluster);
   log.line(`citus_version(): ${citus}`);
   if (isDouble) log.line('NOTE: Citus TEST DOUBLE (no query routing): the PgBouncer writer\'s rows stay on the coordinator, so for worker faults the DIRECT writer\'s figures are the ones that see the fault; both are printed, labelled.');
   const writers = await WriterFactory.create(cluster, group, isDouble, intervalMs);

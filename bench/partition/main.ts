@@ -14,13 +14,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT, runBench } from '../lib/bench-main';
 import type { BenchCluster } from '../lib/cluster';
-import { runCli, type CliOptions } from '../lib/cli';
-import { cpuCount, errorMessage, loadavg, Log, max, median, ms, sum } from '../lib/util';
+import type { CliOptions } from '../lib/cli';
+import { errorMessage, loadavg, Log, max, median, ms, sum } from '../lib/util';
+import { countFromEnv, machineLine, statLine, upForMonitorBench } from '../lib/start';
 import { WriterFactory } from '../failover/writers';
 import { FREEZE_KINDS, freezeRound, partitionRound, type FreezeKind, type FreezeRound, type PartitionContext, type PartitionRound } from './round';
 
 const env = process.env;
-const count = (v: string | undefined, fallback: number) => (v === undefined || v === '' ? fallback : Number(v));
+const count = countFromEnv;
 
 function roundLine(r: PartitionRound): string {
   const w = r.writers.find((x) => x.key === 'pgbouncer') ?? r.writers[0];
@@ -32,7 +33,7 @@ function roundLine(r: PartitionRound): string {
 function summarize(log: Log, group: string, rs: PartitionRound[]): void {
   const ok = rs.filter((r) => r.ok);
   log.line(`worker primary (${group}) cut off the network (docker network disconnect): ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
-  const stat = (label: string, xs: (number | undefined)[], note = '') => log.line(`  ${label.padEnd(48)} median ${ms(median(xs)).padStart(6)}  max ${ms(max(xs)).padStart(6)} ms${note}`);
+  const stat = statLine(log, 48);
   const toPrimary = rs.map((r) => r.parts['fault -> etcd names the new primary']);
   const m = median(toPrimary);
   const mx = max(toPrimary);
@@ -65,15 +66,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const kinds = freezeKinds();
   const freezeMs = count(env.FREEZE_MS, 1000);
   log.line(`bench/partition: ${rounds} network disconnects of ${group}'s primary, then three ${freezeMs} ms freezes of each kind (${kinds.join(', ') || 'none'}); the monitor repairs; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
-  log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
-  if (env.SKIP_UP !== '1') {
-    await runCli(cli, ['down', '--volumes'], 'down-before');
-    const up = await runCli(cli, ['up'], 'up');
-    if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
-  }
-  const citus = await cluster.citusVersion(cluster.members('coordinator')[0]?.name ?? 'coord-a');
-  const isDouble = citus.startsWith('Citus test double');
-  log.line(`citus_version(): ${citus}${isDouble ? '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)' : ''}`);
+  log.line(machineLine());
+  const { isDouble } = await upForMonitorBench(log, cli, cluster);
   const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
   const writers = await WriterFactory.create(cluster, group, isDouble, intervalMs);
   const ctx: PartitionContext = { cluster, cli, group, writers, intervalMs, settleMs: count(env.SETTLE_MS, 3000), outDir, temporalAddress: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}`, holdMs: count(env.HOLD_MS, 3000), note: (line) => log.line(`  ${line}`) };

@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { ROOT, runBench } from '../lib/bench-main';
 import { BenchCluster } from '../lib/cluster';
 import { runCli, type CliOptions } from '../lib/cli';
+import { citusUnderTest, countFromEnv } from '../lib/start';
 import { groupProblems, observeGroup, waitGroupHealthy } from '../lib/health';
 import { PgBouncerTarget } from '../lib/targets';
 import { cpuCount, loadavg, Log, ms, sleep } from '../lib/util';
@@ -31,11 +32,7 @@ import { runStep } from './step';
 
 const env = process.env;
 
-function count(v: string | undefined, fallback: number): number {
-  const n = v === undefined || v === '' ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`not a count: ${String(v)}`);
-  return n;
-}
+const count = countFromEnv;
 
 /** The one worker group SPEC_G3 adds; everything else must be the same cluster. */
 function addedGroup(base: BenchCluster, big: BenchCluster): string {
@@ -71,9 +68,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
     log.line(`citusctl up, ${cluster.spec.workers.length} worker groups (not timed): ${ms(up.tExit - up.tSpawn)} ms, ${String(up.doc.result?.demoRowsInserted)} rows loaded; the monitor runs (default up)`);
   }
-  const coord = cluster.members('coordinator')[0]?.name ?? 'coord-a';
-  const citus = await cluster.citusVersion(coord);
-  const isDouble = citus.startsWith('Citus test double');
+  const { version: citus, isDouble } = await citusUnderTest(cluster);
   log.line(`citus_version(): ${citus}`);
   if (isDouble) log.line('NOTE: Citus TEST DOUBLE: it routes and moves nothing for real; these are not real-Citus numbers.');
   for (const g of cluster.groups()) await waitGroupHealthy(cluster, g);

@@ -15,14 +15,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT, runBench } from '../lib/bench-main';
 import type { BenchCluster } from '../lib/cluster';
-import { runCli, type CliOptions } from '../lib/cli';
+import type { CliOptions } from '../lib/cli';
 import { etcdPrimaries } from '../lib/etcd';
+import { citusUnderTest, countFromEnv, machineLine, upOnCleanStart } from '../lib/start';
 import { Tpcb } from '../lib/tpcb';
-import { cpuCount, errorMessage, loadavg, Log, max, median, ms, secs } from '../lib/util';
+import { errorMessage, loadavg, Log, max, median, ms, secs } from '../lib/util';
 import { tpcbRound, type TpcbRound } from './round';
 
 const env = process.env;
-const count = (v: string | undefined, fallback: number) => (v === undefined || v === '' ? fallback : Number(v));
+const count = countFromEnv;
 const STALL_TARGET_MS = 5000;
 
 function roundLine(r: TpcbRound): string {
@@ -39,15 +40,10 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const group = env.GROUP ?? 'g1';
   const opts = { scale: count(env.TPCB_SCALE, 4), clients: count(env.TPCB_CLIENTS, 8), chunkSeconds: count(env.TPCB_CHUNK_S, 5), shardCount: count(env.TPCB_SHARDS, 8), image: env.TPCB_IMAGE ?? 'citusctl/postgres:17' };
   log.line(`bench/tpcb: ${rounds} kills of ${group}'s primary under pgbench TPC-B (scale ${opts.scale}, ${opts.clients} clients through PgBouncer, ${opts.shardCount} shards per table); the monitor repairs; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
-  log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}, pgbench from ${opts.image}`);
-  if (env.SKIP_UP !== '1') {
-    await runCli(cli, ['down', '--volumes'], 'down-before');
-    const up = await runCli(cli, ['up'], 'up');
-    if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
-  }
+  log.line(machineLine(`, pgbench from ${opts.image}`));
+  await upOnCleanStart(cli);
   const coordinator = (await etcdPrimaries(cluster)).coordinator ?? 'coord-a';
-  const citus = await cluster.citusVersion(coordinator);
-  const isDouble = citus.startsWith('Citus test double');
+  const { version: citus, isDouble } = await citusUnderTest(cluster, coordinator);
   log.line(`citus_version(): ${citus}${isDouble ? '  (TEST DOUBLE: no query routing, no two-phase commit: these figures say nothing about Citus)' : ''}`);
   const tpcb = new Tpcb(cluster, outDir, opts);
   const connection = await Connection.connect({ address: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` });

@@ -11,40 +11,19 @@
  * Ports 31350-31358; embedded Temporal on 32351.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { containerName } from '../../common/topology';
-import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, su, temporalCli, upJson, withEtcd, withMonitor } from './support/cluster';
-import { acquireRunLock, cliJson, killMember, livePrimaries, removeLeftovers, waitFor } from './support/failover';
+import { describeRun, docker, layout, makeCluster, su, temporalOn, withEtcd, withMonitor } from './support/cluster';
+import { upClusterForFile } from './support/up-cluster';
+import { cliJson, killMember, livePrimaries, waitFor } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
 
 const TEMPORAL_PORT = 32351;
 const c = withMonitor(makeCluster({ ...layout({ name: 'it-bad', basePort: 31350, temporalPort: TEMPORAL_PORT, rows: 100, shardCount: 4, coordinatorStandby: false }), metrics: { port: 31357 } }, TEMPORAL_PORT));
 
-interface Exec {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The temporal CLI against the cluster's embedded server; killed after timeoutMs so a hang fails. */
-function temporal(args: string[], timeoutMs = 120_000): Promise<Exec> {
-  return new Promise((resolve) => {
-    const child = spawn(temporalCli(), [...args, '--address', `127.0.0.1:${TEMPORAL_PORT}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const show = (r: Exec) => `exit ${r.code}\n--- stdout ---\n${r.stdout.slice(-3000)}\n--- stderr ---\n${r.stderr.slice(-3000)}`;
+/** The temporal CLI against the cluster's embedded server. */
+const temporal = temporalOn(TEMPORAL_PORT, 120_000);
 
 interface Described {
   workflowExecutionInfo: { status: string };
@@ -66,28 +45,21 @@ async function snapshot() {
 }
 
 describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once and change nothing', () => {
-  let releaseLock: (() => void) | undefined;
   let before: Awaited<ReturnType<typeof snapshot>>;
 
-  beforeAll(async () => {
-    releaseLock = await acquireRunLock(c.name);
-    await removeLeftovers(c);
-    const up = await upJson(c);
-    expect(up.ok).toBe(true);
-    logCitus(await citusVersion(c), `cluster ${c.name}`);
-    await waitFor('the monitor to probe the cluster', async () => {
-      const st = await cliJson<{ controlPlane: { monitor: { running: boolean; groups?: Record<string, { primaryState: string }> } } }>(c, ['status']);
-      return st.controlPlane.monitor.groups?.g1?.primaryState === 'ok' && st.controlPlane.monitor.groups?.g2?.primaryState === 'ok' ? true : undefined;
-    }, 120_000, 1000);
-    before = await snapshot();
+  upClusterForFile(c, {
+    ready: {
+      what: 'the monitor to probe the cluster',
+      until: async () => {
+        const st = await cliJson<{ controlPlane: { monitor: { running: boolean; groups?: Record<string, { primaryState: string }> } } }>(c, ['status']);
+        return st.controlPlane.monitor.groups?.g1?.primaryState === 'ok' && st.controlPlane.monitor.groups?.g2?.primaryState === 'ok' ? true : undefined;
+      },
+      intervalMs: 1000,
+    },
   });
 
-  afterAll(async () => {
-    try {
-      await destroyCluster(c);
-    } finally {
-      releaseLock?.();
-    }
+  beforeAll(async () => {
+    before = await snapshot();
   });
 
   it.each<[string, string, string, string | undefined, RegExp]>([
@@ -99,7 +71,7 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
   ])('%s ends Failed, naming the field', async (_what, type, workflowId, input, message) => {
     const started = Date.now();
     const start = await temporal(['workflow', 'start', '--type', type, '--task-queue', 'citusctl', '--workflow-id', workflowId, ...(input === undefined ? [] : ['--input', input])]);
-    if (start.code !== 0) throw new Error(`temporal workflow start failed: ${show(start)}`);
+    if (start.code !== 0) throw new Error(`temporal workflow start failed: ${describeRun(start)}`);
     // The result: the CLI waits for the run to close (a hang here is a wedged workflow task).
     const result = await temporal(['workflow', 'result', '--workflow-id', workflowId, '-o', 'json'], 120_000);
     const elapsed = Date.now() - started;

@@ -11,13 +11,12 @@
  * No timing is asserted (bench/auto-failover measures it). Ports 31970-31979; embedded Temporal on 32371.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
+import { describe, expect, it, jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { MonitorStatus } from '../../workflows';
-import { citusVersion, destroyCluster, layout, logCitus, makeCluster, upJson, withMonitor, alive } from './support/cluster';
-import { acquireRunLock, cliJson, connectOutcome, distNodesOn, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+import { layout, makeCluster, withMonitor, alive } from './support/cluster';
+import { monitorSeesOk, upClusterForFile } from './support/up-cluster';
+import { cliJson, connectOutcome, distNodesOn, expectStreaming, killMember, livePrimaries, memberLogTails, waitFor } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
 
@@ -37,15 +36,12 @@ const activePid = () => readRecord<{ pid: number }>('worker.json')?.pid;
 const standbyPid = () => readRecord<{ standbyPid?: number }>('supervisor.json')?.standbyPid;
 
 describe('the supervised worker dies: a standby takes over and the failover completes', () => {
-  let releaseLock: (() => void) | undefined;
-  let connection: Connection | undefined;
-  let client: Client;
-  const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
+  const t = upClusterForFile(c, { ready: { what: 'the monitor to probe the cluster', until: (t) => monitorSeesOk(t, 'g1') } });
   /** Identities polling a task queue (workflow and activity pollers). */
   const pollers = async (taskQueue: string) => {
     const ids = new Set<string>();
     for (const taskQueueType of [1, 2]) {
-      const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType });
+      const r = await t.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType });
       for (const p of r.pollers ?? []) if (p.identity) ids.add(p.identity);
     }
     return ids;
@@ -55,26 +51,6 @@ describe('the supervised worker dies: a standby takes over and the failover comp
     return pid && pid !== notPid && alive(pid) ? pid : undefined;
   }, 120_000, 200);
 
-  beforeAll(async () => {
-    releaseLock = await acquireRunLock(c.name);
-    await removeLeftovers(c);
-    const up = await upJson(c);
-    expect(up.ok).toBe(true);
-    logCitus(await citusVersion(c), `cluster ${c.name}`);
-    connection = await Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
-    client = new Client({ connection });
-    await waitFor('the monitor to probe the cluster', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 120_000, 500);
-  });
-
-  afterAll(async () => {
-    try {
-      await connection?.close();
-      await destroyCluster(c);
-    } finally {
-      releaseLock?.();
-    }
-  });
-
   it('the active worker is SIGKILLed: the loaded standby polls in its place and the probe it ran is handed back (WorkerLost), not left to its heartbeat timeout', async () => {
     const standby = await standbyReady();
     const active = activePid()!;
@@ -83,10 +59,10 @@ describe('the supervised worker dies: a standby takes over and the failover comp
     const st = await cliJson<{ controlPlane: { worker: { workerPid: number; standbyPid?: number } } }>(c, ['status']);
     expect(st.controlPlane.worker).toMatchObject({ workerPid: active, standbyPid: standby });
     // The standby is loaded but polls nothing: only the active worker's identity polls.
-    const polling = await pollers((await client.workflow.getHandle(MONITOR).describe()).taskQueue);
+    const polling = await pollers((await t.client.workflow.getHandle(MONITOR).describe()).taskQueue);
     expect(polling.has(`citusctl-worker@${active}`)).toBe(true);
     expect(polling.has(`citusctl-worker@${standby}`)).toBe(false);
-    const probe = async () => (await client.workflow.getHandle(MONITOR).describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'monitorProbe');
+    const probe = async () => (await t.client.workflow.getHandle(MONITOR).describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'monitorProbe');
     await waitFor('the probe to run on the active worker', async () => ((await probe())?.lastWorkerIdentity === `citusctl-worker@${active}` ? true : undefined), 60_000, 200);
 
     process.kill(active, 'SIGKILL');
@@ -101,7 +77,7 @@ describe('the supervised worker dies: a standby takes over and the failover comp
     }, 60_000, 200);
     expect(retried.lastFailure?.applicationFailureInfo?.type ?? retried.lastFailure?.cause?.applicationFailureInfo?.type).toBe('WorkerLost');
     expect(retried.lastFailure?.message).toContain(`citusctl-worker@${active}`);
-    await waitFor('the monitor to probe again', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 60_000, 500);
+    await waitFor('the monitor to probe again', () => monitorSeesOk(t, 'g1'), 60_000, 500);
   });
 
   it('the worker running the failover is SIGKILLed as soon as the monitor started it: the failover completes, one primary per group', async () => {
@@ -112,15 +88,15 @@ describe('the supervised worker dies: a standby takes over and the failover comp
     const tKill = Date.now();
     await killMember(c, victim);
     const run = await waitFor('the monitor to start the failover', async () => {
-      const d = await client.workflow.getHandle(FAILOVER).describe().catch(() => undefined);
+      const d = await t.client.workflow.getHandle(FAILOVER).describe().catch(() => undefined);
       return d && d.startTime.getTime() >= tKill - 1000 ? d : undefined;
     }, 60_000, 50);
     // The worker holding the failover: its running activity's, else its last workflow task's.
     const holder = await waitFor('the worker running the failover', async () => {
-      const d = await client.workflow.getHandle(FAILOVER, run.runId).describe();
+      const d = await t.client.workflow.getHandle(FAILOVER, run.runId).describe();
       const fromActivity = (d.raw.pendingActivities ?? []).map((a) => identityPid(a.lastWorkerIdentity)).find((p) => alive(p));
       if (fromActivity) return { pid: fromActivity, status: d.status.name };
-      const events = (await client.workflow.getHandle(FAILOVER, run.runId).fetchHistory()).events ?? [];
+      const events = (await t.client.workflow.getHandle(FAILOVER, run.runId).fetchHistory()).events ?? [];
       const fromTask = events.map((e) => identityPid(e.workflowTaskStartedEventAttributes?.identity)).filter((p) => alive(p)).at(-1);
       return fromTask ? { pid: fromTask, status: d.status.name } : undefined;
     }, 30_000, 20);
@@ -128,10 +104,10 @@ describe('the supervised worker dies: a standby takes over and the failover comp
     console.log(`[controller-death] ${FAILOVER} (${holder.status}) : worker ${holder.pid} SIGKILLed`);
     expect(holder.status).toBe('RUNNING'); // killed mid-failover, not after it
 
-    const result = (await client.workflow.getHandle(FAILOVER, run.runId).result()) as { outcome: string; newPrimary?: string; timeline: Record<string, number> };
+    const result = (await t.client.workflow.getHandle(FAILOVER, run.runId).result()) as { outcome: string; newPrimary?: string; timeline: Record<string, number> };
     expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: survivor });
     // Another worker process finished it: the history names a second identity.
-    const events = (await client.workflow.getHandle(FAILOVER, run.runId).fetchHistory()).events ?? [];
+    const events = (await t.client.workflow.getHandle(FAILOVER, run.runId).fetchHistory()).events ?? [];
     const identities = new Set(events.map((e) => e.workflowTaskStartedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity).filter((x): x is string => !!x));
     expect(identities.has(`citusctl-worker@${holder.pid}`)).toBe(true);
     expect([...identities].some((i) => i !== `citusctl-worker@${holder.pid}`)).toBe(true);

@@ -9,14 +9,15 @@
  * Ports 31500-31520; embedded Temporal on 32500.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Client, Connection, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { describe, expect, it, jest } from '@jest/globals';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { spawnSync } from 'node:child_process';
 import { ensureHealthSchedule } from '../../client/health-schedule';
 import { healthReportKey } from '../../common/etcd-keys';
-import type { HealthCheckResult, MonitorStatus } from '../../workflows';
-import { citusVersion, describeRun, destroyCluster, layout, logCitus, makeCluster, runCli, upJson, withEtcd, withMonitor } from './support/cluster';
-import { acquireRunLock, cliJson, containerOf, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+import type { HealthCheckResult } from '../../workflows';
+import { describeRun, layout, makeCluster, runCli, withEtcd, withMonitor } from './support/cluster';
+import { upClusterForFile } from './support/up-cluster';
+import { cliJson, containerOf, memberLogTails, waitFor } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
 
@@ -39,29 +40,8 @@ async function health(json: boolean): Promise<{ code: number | null; doc?: Healt
 }
 
 describe('citusctl health and the health-<cluster> schedule', () => {
-  let releaseLock: (() => void) | undefined;
-  let connection: Connection | undefined;
-  let client: Client;
-
-  beforeAll(async () => {
-    releaseLock = await acquireRunLock(c.name);
-    await removeLeftovers(c);
-    expect((await upJson(c)).ok).toBe(true);
-    logCitus(await citusVersion(c), `cluster ${c.name}`);
-    connection = await Connection.connect({ address: `127.0.0.1:${c.temporalPort}` });
-    client = new Client({ connection });
-    // The monitor is part of the report: a monitor that has not probed yet is a problem.
-    await waitFor('the monitor to probe', async () => (await client.workflow.getHandle(`monitor-${c.name}`).query<MonitorStatus>('status')).lastProbeAt, 120_000, 500);
-  });
-
-  afterAll(async () => {
-    try {
-      await connection?.close();
-      await destroyCluster(c);
-    } finally {
-      releaseLock?.();
-    }
-  });
+  // The monitor is part of the report: a monitor that has not probed yet is a problem.
+  const t = upClusterForFile(c, { ready: { what: 'the monitor to probe', until: async (t) => (await t.status()).lastProbeAt } });
 
   it('a healthy cluster: exit 0, every member reported, the report stored in etcd', async () => {
     const h = await health(true);
@@ -102,11 +82,11 @@ describe('citusctl health and the health-<cluster> schedule', () => {
   });
 
   it('the schedule health-it-health: ensured idempotently, a trigger runs healthCheck to the end; `citusctl down` deletes it', async () => {
-    const first = await ensureHealthSchedule(client, c.spec);
+    const first = await ensureHealthSchedule(t.client, c.spec);
     // `up` made it already, with the spec as it resolved it (images filled in): this call brings it to c.spec.
     expect(['created', 'updated', 'unchanged']).toContain(first.outcome);
-    expect(await ensureHealthSchedule(client, c.spec)).toEqual({ scheduleId: `health-${c.name}`, outcome: 'unchanged' });
-    const handle = client.schedule.getHandle(`health-${c.name}`);
+    expect(await ensureHealthSchedule(t.client, c.spec)).toEqual({ scheduleId: `health-${c.name}`, outcome: 'unchanged' });
+    const handle = t.client.schedule.getHandle(`health-${c.name}`);
     const d = await handle.describe();
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
     expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
@@ -115,7 +95,7 @@ describe('citusctl health and the health-<cluster> schedule', () => {
     await handle.trigger();
     const action = await waitFor('the triggered run', async () => (await handle.describe()).info.recentActions[before]?.action.workflow, 60_000, 250);
     expect(action.workflowId).toMatch(/^health-it-health-/);
-    const result = (await client.workflow.getHandle(action.workflowId, action.firstExecutionRunId).result()) as HealthCheckResult;
+    const result = (await t.client.workflow.getHandle(action.workflowId, action.firstExecutionRunId).result()) as HealthCheckResult;
     expect(result).toMatchObject({ cluster: c.name, stored: { ok: true } });
     expect(result.members.map((m) => m.name)).toEqual(['coord-a', 'g1-a', 'g1-b']);
 

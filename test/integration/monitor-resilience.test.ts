@@ -11,14 +11,13 @@
  * Ports 31700-31709; embedded Temporal on 32700.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
+import { describe, expect, it, jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { MonitorStatus } from '../../workflows';
-import { destroyCluster, docker, layout, makeCluster, sleep, upJson, withMonitor } from './support/cluster';
+import { docker, layout, makeCluster, sleep, withMonitor } from './support/cluster';
 import { rowsThroughPgBouncer } from './support/end-state';
-import { acquireRunLock, containerOf, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+import { killAndHeal as killAndHealGroup, monitorSeesHealthy, upClusterForFile } from './support/up-cluster';
+import { containerOf, livePrimaries, waitFor } from './support/failover';
 
 jest.setTimeout(12 * 60_000);
 
@@ -27,53 +26,12 @@ const c = withMonitor(makeCluster({ ...layout({ name: 'it-monres', basePort: 317
 const MONITOR = `monitor-${c.name}`;
 
 describe('the monitor keeps healing when its own parts restart', () => {
-  let releaseLock: (() => void) | undefined;
-  let connection: Connection | undefined;
-  let client: Client;
-  const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
-  const failoverRun = async (group: string) => client.workflow.getHandle(`failover-${c.name}-${group}`).describe().catch(() => undefined);
-  const healthy = async (group: string, primary: string) => {
-    const s = (await status().catch(() => undefined))?.groups[group];
-    return s?.primary === primary && s.primaryState === 'ok' && Object.entries(s.members).every(([m, w]) => (m === primary ? w === 'primary' : w === 'streaming')) ? true : undefined;
-  };
-  const connect = async () => {
-    await connection?.close().catch(() => undefined);
-    connection = await Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
-    client = new Client({ connection });
-  };
+  const t = upClusterForFile(c, {
+    ready: { what: 'the monitor to see g1 and the coordinator healthy', until: async (t) => ((await monitorSeesHealthy(t, 'g1', 'g1-a')) && (await monitorSeesHealthy(t, 'coordinator', 'coord-a'))) || undefined },
+  });
+  const { status, failoverRun } = t;
   /** Kills the group's primary and waits for the monitor's failover, the new primary in etcd, and the killed member streaming again. */
-  const killAndHeal = async (group: string, victim: string, successor: string) => {
-    const before = (await failoverRun(group))?.runId;
-    await killMember(c, victim);
-    try {
-      await waitFor(`etcd to name ${successor}`, async () => ((await livePrimaries(c))[group] === successor ? true : undefined), 90_000, 200);
-      await waitFor(`the monitor's failover of ${group} to complete`, async () => {
-        const d = await failoverRun(group);
-        return d && d.runId !== before && d.status.name === 'COMPLETED' ? true : undefined;
-      }, 180_000, 500);
-      await waitFor(`${victim} to stream from ${successor} (monitor's view)`, () => healthy(group, successor), 120_000, 500);
-      await expectStreaming(c, victim, successor);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
-    }
-  };
-
-  beforeAll(async () => {
-    releaseLock = await acquireRunLock(c.name);
-    await removeLeftovers(c);
-    expect((await upJson(c)).ok).toBe(true);
-    await connect();
-    await waitFor('the monitor to see g1 and the coordinator healthy', async () => ((await healthy('g1', 'g1-a')) && (await healthy('coordinator', 'coord-a')) ? true : undefined), 120_000, 500);
-  });
-
-  afterAll(async () => {
-    try {
-      await connection?.close().catch(() => undefined);
-      await destroyCluster(c);
-    } finally {
-      releaseLock?.();
-    }
-  });
+  const killAndHeal = (group: string, victim: string, successor: string) => killAndHealGroup(c, t, group, victim, successor, { untilMonitorSeesHealthy: true });
 
   it('etcd unreachable for 30 s: no failover of healthy primaries, and the monitor sees etcd again afterwards', async () => {
     const etcd = docker.getContainer(containerOf(c, 'etcd'));
@@ -91,20 +49,20 @@ describe('the monitor keeps healing when its own parts restart', () => {
   it('the embedded Temporal server killed: started again by the supervisor, the monitor goes on and fails g1 over', async () => {
     const pidFile = path.join(c.stateDir, 'temporal', 'server.pid');
     const killed = Number(fs.readFileSync(pidFile, 'utf8'));
-    const runId = (await client.workflow.getHandle(MONITOR).describe()).runId;
+    const runId = (await t.client.workflow.getHandle(MONITOR).describe()).runId;
     process.kill(killed, 'SIGKILL');
     await waitFor('a new Temporal server', async () => {
       const pid = Number(fs.readFileSync(pidFile, 'utf8'));
       return pid !== killed ? pid : undefined;
     }, 60_000, 250);
     await waitFor('the monitor to answer on the new server', async () => {
-      await connect();
-      const d = await client.workflow.getHandle(MONITOR).describe();
+      await t.reconnect();
+      const d = await t.client.workflow.getHandle(MONITOR).describe();
       return d.status.name === 'RUNNING' && (await status()).groups.g1 ? true : undefined;
     }, 120_000, 1000);
     // Same execution chain: the monitor was resumed from the server's database, not started anew.
-    const d = await client.workflow.getHandle(MONITOR).describe();
-    expect(d.runId === runId || d.raw.workflowExecutionInfo?.firstRunId === (await client.workflow.getHandle(MONITOR, runId).describe()).raw.workflowExecutionInfo?.firstRunId).toBe(true);
+    const d = await t.client.workflow.getHandle(MONITOR).describe();
+    expect(d.runId === runId || d.raw.workflowExecutionInfo?.firstRunId === (await t.client.workflow.getHandle(MONITOR, runId).describe()).raw.workflowExecutionInfo?.firstRunId).toBe(true);
     await killAndHeal('g1', 'g1-a', 'g1-b');
   });
 

@@ -10,13 +10,12 @@
  * Ports 31340-31349; embedded Temporal on 32331.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
-import type { MonitorStatus } from '../../workflows';
+import { describe, expect, it, jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, runCli, sleep, upJson, withEtcd, withMonitor } from './support/cluster';
-import { acquireRunLock, cliJson, connectOutcome, containerOf, distNodesOn, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+import { docker, layout, makeCluster, runCli, sleep, withEtcd, withMonitor } from './support/cluster';
+import { expectNoFailoverAfterBriefPause, monitorSeesOk, upClusterForFile } from './support/up-cluster';
+import { cliJson, connectOutcome, containerOf, distNodesOn, expectStreaming, killMember, livePrimaries, waitFor } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
 
@@ -27,35 +26,12 @@ const series = (text: string, name: string, labels: string) => text.split('\n').
 const MONITOR = `monitor-${c.name}`;
 
 describe('the monitor heals the cluster by itself', () => {
-  let releaseLock: (() => void) | undefined;
-  let connection: Connection | undefined;
-  let client: Client;
-  const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
-  const failoverRuns = async () => {
-    const d = await client.workflow.getHandle(`failover-${c.name}-g1`).describe().catch(() => undefined);
-    return d ? d.status.name : 'none';
-  };
-
-  beforeAll(async () => {
-    releaseLock = await acquireRunLock(c.name);
-    await removeLeftovers(c);
-    const up = await upJson(c);
-    expect(up.ok).toBe(true);
-    logCitus(await citusVersion(c), `cluster ${c.name}`);
-    connection = await Connection.connect({ address: `127.0.0.1:${c.temporalPort}` });
-    client = new Client({ connection });
-    expect((await client.workflow.getHandle(MONITOR).describe()).status.name).toBe('RUNNING');
-    await waitFor('the monitor to probe the cluster', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 120_000, 500);
+  const t = upClusterForFile(c, {
+    afterUp: async (t) => expect((await t.client.workflow.getHandle(MONITOR).describe()).status.name).toBe('RUNNING'),
+    ready: { what: 'the monitor to probe the cluster', until: (t) => monitorSeesOk(t, 'g1') },
   });
-
-  afterAll(async () => {
-    try {
-      await connection?.close();
-      await destroyCluster(c);
-    } finally {
-      releaseLock?.();
-    }
-  });
+  const { status } = t;
+  const failoverRuns = async () => (await t.failoverRun('g1'))?.status.name ?? 'none';
 
   it('the supervised worker: status shows it; SIGKILLed, it is started again and the monitor goes on probing', async () => {
     const workerRecord = () => JSON.parse(fs.readFileSync(path.join(c.stateDir, 'worker', 'worker.json'), 'utf8')) as { pid: number };
@@ -81,7 +57,7 @@ describe('the monitor heals the cluster by itself', () => {
     const restarted = workerRecord().pid;
     // The probe the killed worker ran times out on its heartbeat and runs again on the new worker.
     await waitFor('the monitor probe to run on the restarted worker', async () => {
-      const d = await client.workflow.getHandle(MONITOR).describe();
+      const d = await t.client.workflow.getHandle(MONITOR).describe();
       const probe = (d.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'monitorProbe');
       return probe?.lastWorkerIdentity === `citusctl-worker@${restarted}` && probe.lastHeartbeatTime ? true : undefined;
     }, 60_000, 500);
@@ -107,16 +83,8 @@ describe('the monitor heals the cluster by itself', () => {
   });
 
   it('a primary paused for 1 s is not failed over', async () => {
-    const g1a = docker.getContainer(containerOf(c, 'g1-a'));
-    await g1a.pause();
-    await sleep(1000);
-    await g1a.unpause();
-    await sleep(5000); // several detection windows
-    expect(await failoverRuns()).toBe('none');
-    expect(await livePrimaries(c)).toMatchObject({ g1: 'g1-a' });
-    const s = await status();
-    expect(s.groups.g1).toMatchObject({ primary: 'g1-a', primaryState: 'ok' });
-    expect(s.lastActions.filter((a) => a.kind === 'failover')).toEqual([]);
+    await expectNoFailoverAfterBriefPause(c, t, 'g1', 'g1-a');
+    expect((await status()).lastActions.filter((a) => a.kind === 'failover')).toEqual([]);
   });
 
   it('docker kill of the g1 primary: failover by the monitor alone, and the killed member streams again', async () => {
@@ -129,14 +97,14 @@ describe('the monitor heals the cluster by itself', () => {
       await waitFor('the failover to end', async () => ((await failoverRuns()) === 'COMPLETED' ? true : undefined), 180_000, 500);
       await expectStreaming(c, 'g1-a', 'g1-b');
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+      throw await t.explain(err);
     }
     const s = await status();
     expect(s.lastActions.filter((a) => a.kind === 'failover').map((a) => a.outcome)).toEqual(['started', 'done']);
     // For the reader of the log (no timing is asserted): when each step happened.
-    const result = (await client.workflow.getHandle(`failover-${c.name}-g1`).result()) as { timeline: Record<string, number>; outageWindowMs?: number };
+    const result = (await t.client.workflow.getHandle(`failover-${c.name}-g1`).result()) as { timeline: Record<string, number>; outageWindowMs?: number };
     console.log(`[monitor] actions: ${s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}`).join('; ')}\n[monitor] failover timeline: ${JSON.stringify(result.timeline)} outage window ${result.outageWindowMs} ms`);
-    await waitFor('the monitor to see g1 healthy', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 60_000, 500);
+    await waitFor('the monitor to see g1 healthy', () => monitorSeesOk(t, 'g1'), 60_000, 500);
     expect((await status()).groups.g1).toMatchObject({ primary: 'g1-b', members: { 'g1-a': 'streaming', 'g1-b': 'primary' } });
     const text = await metricsText();
     expect(series(text, 'citusctl_failovers_total', 'cluster="it-mon",group="g1"')).toBe('1');

@@ -9,17 +9,15 @@
  * No timing is asserted (bench/partition measures them). Ports 31930-31937; embedded Temporal on
  * 32357. Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
+import { describe, expect, it, jest } from '@jest/globals';
 import { Client as PgClient } from 'pg';
-import type { MonitorStatus } from '../../workflows';
-import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, memberPort, readSecrets, sleep, upJson, withEtcd, withMonitor } from './support/cluster';
-import { acquireRunLock, connectOutcome, containerOf, distNodesOn, expectStreaming, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+import { docker, layout, makeCluster, memberPort, readSecrets, withEtcd, withMonitor } from './support/cluster';
+import { expectNoFailoverAfterBriefPause, monitorSeesOk, upClusterForFile } from './support/up-cluster';
+import { connectOutcome, containerOf, distNodesOn, expectStreaming, livePrimaries, waitFor } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
 
 const c = withMonitor(makeCluster({ ...layout({ name: 'it-part', basePort: 31930, temporalPort: 32357, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), metrics: { port: 31936 } }, 32357));
-const MONITOR = `monitor-${c.name}`;
 const NETWORK = `citusctl-${c.name}`;
 
 /** A new transaction id needs a writable primary: the strictest "does it take a write" there is. */
@@ -44,49 +42,19 @@ async function reconnect(member: string): Promise<void> {
 }
 
 describe('a primary cut off the network is failed over and stays fenced', () => {
-  let releaseLock: (() => void) | undefined;
-  let connection: Connection | undefined;
-  let client: Client;
-  const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
-  const failoverRuns = async () => {
-    const d = await client.workflow.getHandle(`failover-${c.name}-g1`).describe().catch(() => undefined);
-    return d ? d.status.name : 'none';
-  };
-
-  beforeAll(async () => {
-    releaseLock = await acquireRunLock(c.name);
-    await removeLeftovers(c);
-    const up = await upJson(c);
-    expect(up.ok).toBe(true);
-    logCitus(await citusVersion(c), `cluster ${c.name}`);
-    connection = await Connection.connect({ address: `127.0.0.1:${c.temporalPort}` });
-    client = new Client({ connection });
-    await waitFor('the monitor to see g1 healthy', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 120_000, 500);
+  const t = upClusterForFile(c, {
+    ready: { what: 'the monitor to see g1 healthy', until: (t) => monitorSeesOk(t, 'g1') },
+    beforeDown: () => reconnect('g1-a'),
   });
-
-  afterAll(async () => {
-    try {
-      await reconnect('g1-a').catch(() => undefined);
-      await connection?.close();
-      await destroyCluster(c);
-    } finally {
-      releaseLock?.();
-    }
-  });
+  const { status } = t;
+  const failoverRuns = async () => (await t.failoverRun('g1'))?.status.name ?? 'none';
 
   it('a primary paused for 1 s is not failed over', async () => {
-    const g1a = docker.getContainer(containerOf(c, 'g1-a'));
-    await g1a.pause();
-    await sleep(1000);
-    await g1a.unpause();
-    await sleep(5000); // several detection windows
-    expect(await failoverRuns()).toBe('none');
-    expect(await livePrimaries(c)).toMatchObject({ g1: 'g1-a' });
-    expect((await status()).groups.g1).toMatchObject({ primary: 'g1-a', primaryState: 'ok' });
+    await expectNoFailoverAfterBriefPause(c, t, 'g1', 'g1-a');
   });
 
   it('network disconnect of the g1 primary: failed over on its peers\' view; reconnected, it takes no write and rejoins', async () => {
-    await waitFor('g1 healthy after the pause', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 60_000, 500);
+    await waitFor('g1 healthy after the pause', () => monitorSeesOk(t, 'g1'), 60_000, 500);
     console.log(`[partition] docker network disconnect g1-a at ${new Date().toISOString()}`);
     await docker.getNetwork(NETWORK).disconnect({ Container: containerOf(c, 'g1-a') });
     try {
@@ -100,7 +68,7 @@ describe('a primary cut off the network is failed over and stays fenced', () => 
       const started = (await status()).lastActions.find((a) => a.kind === 'failover' && a.outcome === 'started');
       expect(started?.detail).toMatch(/container running but no peer reaches it/);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+      throw await t.explain(err);
     } finally {
       await reconnect('g1-a');
       console.log(`[partition] g1-a reconnected at ${new Date().toISOString()}`);

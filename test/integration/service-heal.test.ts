@@ -14,25 +14,29 @@
  * Ports 31260-31268; embedded Temporal on 32140. No timing is asserted (bench/entry-heal measures).
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
-import type { MonitorStatus } from '../../workflows';
+import { describe, expect, it, jest } from '@jest/globals';
 import { etcdAuthEnabled } from '../../lib/etcd-auth';
-import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, upJson, withMonitor } from './support/cluster';
+import { docker, layout, makeCluster, upJson, withMonitor } from './support/cluster';
 import { rowsThroughPgBouncer } from './support/end-state';
-import { acquireRunLock, containerOf, execRoot, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+import { killAndHeal as killAndHealGroup, upClusterForFile } from './support/up-cluster';
+import { containerOf, execRoot, killMember, livePrimaries, waitFor } from './support/failover';
 
 jest.setTimeout(12 * 60_000);
 
 const TEMPORAL_PORT = 32140;
 const c = withMonitor(makeCluster({ ...layout({ name: 'it-heal', basePort: 31260, temporalPort: TEMPORAL_PORT, rows: 100, shardCount: 4, workers: ['g1'] }), metrics: { port: 31268 } }, TEMPORAL_PORT));
-const MONITOR = `monitor-${c.name}`;
 
 describe('the monitor repairs PgBouncer and etcd', () => {
-  let releaseLock: (() => void) | undefined;
-  let connection: Connection | undefined;
-  let client: Client;
-  const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
+  const t = upClusterForFile(c, {
+    ready: {
+      what: 'the monitor to see the cluster and its services',
+      until: async (t) => {
+        const s = await t.status();
+        return s.groups.g1?.primaryState === 'ok' && s.pgbouncerOk && s.etcdOk && s.services?.words.pgbouncer === 'running' ? true : undefined;
+      },
+    },
+  });
+  const { status, explain } = t;
   const inspect = (member: string) => docker.getContainer(containerOf(c, member)).inspect();
   const running = async (member: string) => ((await inspect(member).catch(() => undefined))?.State.Running ? true : undefined);
   /** What the monitor recorded doing to a service ("<outcome>: <detail>", oldest first), once its last record is `expected` (the record follows the repair). */
@@ -41,47 +45,10 @@ describe('the monitor repairs PgBouncer and etcd', () => {
       const done = (await status()).lastActions.filter((a) => (a.kind === 'start-service' || a.kind === 'recreate-service') && a.target === target).map((a) => `${a.outcome}: ${a.detail}`);
       return expected.test(done.at(-1) ?? '') ? done : undefined;
     }, 30_000, 250);
-  const failoverRun = async (group: string) => client.workflow.getHandle(`failover-${c.name}-${group}`).describe().catch(() => undefined);
-  const explain = async (err: unknown) => new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
   const pgbouncerFile = async (file: string) => (await execRoot(c, 'pgbouncer', ['cat', `/citusctl/${file}`])).stdout;
 
   /** Kills the group's primary; waits for etcd to name the successor, the monitor's failover to complete and the victim to stream again. */
-  const killAndHeal = async (group: string, victim: string, successor: string) => {
-    const before = (await failoverRun(group))?.runId;
-    await killMember(c, victim);
-    try {
-      await waitFor(`etcd to name ${successor}`, async () => ((await livePrimaries(c))[group] === successor ? true : undefined), 90_000, 200);
-      await waitFor(`the monitor's failover of ${group} to complete`, async () => {
-        const d = await failoverRun(group);
-        return d && d.runId !== before && d.status.name === 'COMPLETED' ? true : undefined;
-      }, 180_000, 500);
-      await expectStreaming(c, victim, successor);
-    } catch (err) {
-      throw await explain(err);
-    }
-  };
-
-  beforeAll(async () => {
-    releaseLock = await acquireRunLock(c.name);
-    await removeLeftovers(c);
-    expect((await upJson(c)).ok).toBe(true);
-    logCitus(await citusVersion(c), `cluster ${c.name}`);
-    connection = await Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
-    client = new Client({ connection });
-    await waitFor('the monitor to see the cluster and its services', async () => {
-      const s = await status();
-      return s.groups.g1?.primaryState === 'ok' && s.pgbouncerOk && s.etcdOk && s.services?.words.pgbouncer === 'running' ? true : undefined;
-    }, 120_000, 500);
-  });
-
-  afterAll(async () => {
-    try {
-      await connection?.close().catch(() => undefined);
-      await destroyCluster(c);
-    } finally {
-      releaseLock?.();
-    }
-  });
+  const killAndHeal = (group: string, victim: string, successor: string) => killAndHealGroup(c, t, group, victim, successor);
 
   it('PgBouncer and etcd restart by Docker policy unless-stopped; PostgreSQL members have none (fencing decides); `up` sets it on older containers', async () => {
     for (const s of ['pgbouncer', 'etcd']) expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');

@@ -8,19 +8,17 @@
  * CitusCluster lists the workflows. Needs `npm run build`, Docker, the temporal CLI and the images.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OFFLINE_IMAGES, UPSTREAM_IMAGES } from '../../common/images';
 import { parseSpec, type ClusterSpecInput } from '../../common/spec';
 import { METRICS_PORT_ENV } from '../../worker/metrics-server';
-import { citusVersion, destroyCluster, logCitus, makeCluster, primaryKey, startCli, su, temporalCli, testImages, withEtcd, type CliRun } from './support/cluster';
+import { citusVersion, describeRun, destroyCluster, logCitus, makeCluster, primaryKey, startCli, su, temporalOn, testImages, withEtcd, type CliRun } from './support/cluster';
 import { removeLeftovers } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
 
 const TEMPORAL_PORT = 32900;
-const ADDRESS = `127.0.0.1:${TEMPORAL_PORT}`;
 
 /** What a user pastes: only what differs from the defaults (here: the test's ports and a small load). */
 const SMALL_SPEC = {
@@ -38,34 +36,13 @@ const SMALL_SPEC = {
 
 const c = makeCluster(parseSpec(SMALL_SPEC) as ClusterSpecInput, TEMPORAL_PORT);
 
-interface Exec {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The temporal CLI against the test's embedded server; killed after timeoutMs so a hang fails. */
-function temporal(args: string[], timeoutMs = 5 * 60_000): Promise<Exec> {
-  return new Promise((resolve) => {
-    const child = spawn(temporalCli(), [...args, '--address', ADDRESS], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const show = (r: Exec) => `exit ${r.code}\n--- stdout ---\n${r.stdout.slice(-4000)}\n--- stderr ---\n${r.stderr.slice(-4000)}`;
+/** The temporal CLI against the cluster's embedded server. */
+const temporal = temporalOn(TEMPORAL_PORT, 5 * 60_000);
 
 /** `temporal workflow execute ... -o json`: the result document (fails the test with the output otherwise). */
 async function execute<T>(type: string, workflowId: string, input: unknown): Promise<T> {
   const r = await temporal(['workflow', 'execute', '--type', type, '--task-queue', 'citusctl', '--workflow-id', workflowId, '--input', JSON.stringify(input), '-o', 'json']);
-  if (r.code !== 0) throw new Error(`temporal workflow execute --type ${type} failed: ${show(r)}`);
+  if (r.code !== 0) throw new Error(`temporal workflow execute --type ${type} failed: ${describeRun(r)}`);
   const doc = JSON.parse(r.stdout) as { result?: T; status?: string };
   expect(doc.status).toBe('COMPLETED');
   return doc.result as T;
@@ -139,7 +116,7 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
   it('the UI filters by cluster: CitusCluster=\'it-ui\' lists the setup and the switchover, CitusGroup=\'g1\' the switchover', async () => {
     const list = async (query: string) => {
       const r = await temporal(['workflow', 'list', '--query', query, '-o', 'json']);
-      if (r.code !== 0) throw new Error(show(r));
+      if (r.code !== 0) throw new Error(describeRun(r));
       const text = r.stdout.trim();
       const rows = (text.startsWith('[') ? JSON.parse(text) : text.split('\n').filter(Boolean).map((l) => JSON.parse(l))) as { execution: { workflowId: string } }[];
       return rows.map((w) => w.execution.workflowId).sort();

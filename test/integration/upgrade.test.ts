@@ -9,18 +9,17 @@
  * Ports 31440-31448; embedded Temporal on 32441.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
+import { describe, expect, it, jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { restartReason } from '../../common/monitor-handoff';
 import { TASK_QUEUE, monitorTaskQueue } from '../../common/task-queues';
 import { WORKFLOW_BUNDLE_ENV } from '../../worker/bundle-path';
-import type { MonitorStatus } from '../../workflows';
 import { writeChangedMonitorBundle } from '../workflow/changed-monitor';
-import { ROOT, citusVersion, describeRun, destroyCluster, layout, logCitus, makeCluster, runCli, upJson, withMonitor } from './support/cluster';
-import { acquireRunLock, cliJson, distNodesOn, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './support/failover';
+import { ROOT, describeRun, layout, makeCluster, runCli, withMonitor } from './support/cluster';
+import { monitorSeesOk, upClusterForFile } from './support/up-cluster';
+import { cliJson, distNodesOn, expectStreaming, killMember, livePrimaries, waitFor } from './support/failover';
 
 jest.setTimeout(15 * 60_000);
 
@@ -33,34 +32,17 @@ interface ControlPlaneJson {
 }
 
 describe('upgrading citusctl under a running monitor', () => {
-  let releaseLock: (() => void) | undefined;
-  let connection: Connection | undefined;
-  let client: Client;
   let oldRun: { runId: string; taskQueue: string };
   const newBundle = path.join(c.dir, 'workflow-bundle-changed.js');
-  const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
-
-  beforeAll(async () => {
-    releaseLock = await acquireRunLock(c.name);
-    await removeLeftovers(c);
-    const [up] = await Promise.all([upJson(c), writeChangedMonitorBundle(newBundle)]);
-    expect(up.ok).toBe(true);
-    logCitus(await citusVersion(c), `cluster ${c.name}`);
-    connection = await Connection.connect({ address: `127.0.0.1:${c.temporalPort}` });
-    client = new Client({ connection });
-    const d = await client.workflow.getHandle(MONITOR).describe();
-    oldRun = { runId: d.runId, taskQueue: d.taskQueue };
-    await waitFor('the monitor to probe the cluster', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 120_000, 500);
+  const t = upClusterForFile(c, {
+    alongsideUp: () => writeChangedMonitorBundle(newBundle),
+    afterUp: async (t) => {
+      const d = await t.client.workflow.getHandle(MONITOR).describe();
+      oldRun = { runId: d.runId, taskQueue: d.taskQueue };
+    },
+    ready: { what: 'the monitor to probe the cluster', until: (t) => monitorSeesOk(t, 'g1') },
   });
-
-  afterAll(async () => {
-    try {
-      await connection?.close();
-      await destroyCluster(c);
-    } finally {
-      releaseLock?.();
-    }
-  });
+  const { status } = t;
 
   it('the monitor runs on the first build\'s own queue; a maintenance pause is recorded', async () => {
     const first = buildOf(path.join(ROOT, 'dist', 'workflow-bundle.js'));
@@ -84,16 +66,16 @@ describe('upgrading citusctl under a running monitor', () => {
     expect(byUp.length + byWorker.length).toBeGreaterThanOrEqual(1);
     const target = monitorTaskQueue(buildOf(newBundle));
 
-    const old = await client.workflow.getHandle(MONITOR, oldRun.runId).describe();
+    const old = await t.client.workflow.getHandle(MONITOR, oldRun.runId).describe();
     expect(['TERMINATED', 'CONTINUED_AS_NEW']).toContain(old.status.name);
     if (old.status.name === 'TERMINATED') {
-      const last = (await client.workflow.getHandle(MONITOR, oldRun.runId).fetchHistory()).events?.at(-1);
+      const last = (await t.client.workflow.getHandle(MONITOR, oldRun.runId).fetchHistory()).events?.at(-1);
       expect(last?.workflowExecutionTerminatedEventAttributes?.reason).toBe(restartReason(buildOf(newBundle)));
     }
-    const now = await client.workflow.getHandle(MONITOR).describe();
+    const now = await t.client.workflow.getHandle(MONITOR).describe();
     expect(now).toMatchObject({ taskQueue: target, status: { name: 'RUNNING' } });
     let running = 0;
-    for await (const w of client.workflow.list({ query: `WorkflowId = '${MONITOR}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === MONITOR) running++;
+    for await (const w of t.client.workflow.list({ query: `WorkflowId = '${MONITOR}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === MONITOR) running++;
     expect(running).toBe(1);
 
     // The new run works (no workflow task failing): it probes, and read its maintenance back. Started
@@ -115,12 +97,12 @@ describe('upgrading citusctl under a running monitor', () => {
     try {
       await waitFor('etcd to name g1-b', async () => ((await livePrimaries(c)).g1 === 'g1-b' ? true : undefined), 90_000, 200);
       await waitFor('pg_dist_node to follow', async () => ((await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-b' && n.noderole === 'primary') ? true : undefined), 60_000);
-      const failover = client.workflow.getHandle(`failover-${c.name}-g1`);
+      const failover = t.client.workflow.getHandle(`failover-${c.name}-g1`);
       expect(await failover.result()).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
       expect((await failover.describe()).taskQueue).toBe(TASK_QUEUE);
       await expectStreaming(c, 'g1-a', 'g1-b');
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+      throw await t.explain(err);
     }
     expect((await status()).lastActions.filter((a) => a.kind === 'failover').map((a) => a.outcome)).toEqual(['started', 'done']);
   });

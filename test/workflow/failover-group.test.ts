@@ -5,32 +5,22 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { FAILOVER_STEPS, type FailoverGroupInput, type FailoverGroupResult } from '../../workflows';
 import { failureOf, gate, runWorkflow, sequence, stateOf, step, waitForStep } from './runner';
 import { mockActivities, type MockedActivities } from './mock-activities';
-import { SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
+import { SPEC_INPUT } from './helpers';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const wf = useWorkflowEnv();
 
 const G1: FailoverGroupInput = { spec: SPEC_INPUT, group: 'g1' };
 /** g1-b is ahead of g1-c: g1-b must be promoted. */
 const LAGGING = { positions: { 'g1-b': { replayLsn: '0/5000000' }, 'g1-c': { replayLsn: '0/3000000' } } };
 
 const runFailover = (activities: Partial<MockedActivities>, input: FailoverGroupInput = G1, during?: Parameters<typeof runWorkflow>[5]) =>
-  runWorkflow<FailoverGroupResult>(env, bundle, 'failoverGroup', input, activities, during);
+  wf.run<FailoverGroupResult>('failoverGroup', input, activities, during);
 
 test('worker group: confirm down, fence, promote the most advanced standby, re-point Citus, record, rejoin, release the lock', async () => {
   const m = mockActivities({}, LAGGING);

@@ -9,24 +9,14 @@
  * test (jest reports it against the running test); so does an unhandled rejection (counted below).
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortableQuery, followWorkflow } from '../../client/follow-workflow';
-import { startTestEnv, uniqueId, workflowBundle } from './helpers';
+import { uniqueId } from './helpers';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle(require.resolve('./race-workflows'))]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const wf = useWorkflowEnv({ workflowsPath: require.resolve('./race-workflows') });
 
 type Step = { step: string };
 
@@ -63,18 +53,18 @@ test('a workflow that completes while a progress query is in flight is reported 
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   process.on('unhandledRejection', onUnhandled);
   const taskQueue = uniqueId('race');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle });
+  const worker = await wf.worker(taskQueue);
   // A channel of its own, as the CLI has: grpc-js would otherwise share the transport with env's
   // connection, and closing ours would not end a call still in flight on it.
-  const connection = await Connection.connect({ address: env.address, channelArgs: { 'grpc.use_local_subchannel_pool': 1 } });
-  const client = new Client({ connection, namespace: env.namespace ?? 'default' });
+  const connection = await Connection.connect({ address: wf.env.address, channelArgs: { 'grpc.use_local_subchannel_pool': 1 } });
+  const client = new Client({ connection, namespace: wf.env.namespace ?? 'default' });
   let closed = false;
   let terminateUnanswerable = async () => undefined as void;
   try {
     await worker.runUntil(async () => {
       const handle = await client.workflow.start('finishOnSignal', { taskQueue, workflowId: uniqueId('race-followed'), args: [] });
       const unanswerable = await client.workflow.start('finishOnSignal', { taskQueue: uniqueId('nobody-polls'), workflowId: uniqueId('race-unanswerable'), args: [] });
-      terminateUnanswerable = () => env.client.workflow.getHandle(unanswerable.workflowId).terminate('test done').then(() => undefined);
+      terminateUnanswerable = () => wf.client.workflow.getHandle(unanswerable.workflowId).terminate('test done').then(() => undefined);
       const q = switchableQuery(client, handle, unanswerable);
       const seen: Step[] = [];
       const following = followWorkflow<string, Step>({ result: () => handle.result(), query: q.query, onProgress: (p) => seen.push(p), intervalMs: 50 });

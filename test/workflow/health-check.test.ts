@@ -8,8 +8,6 @@
  */
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { NodeObservation, NodeSqlView } from '../../common/health-observation';
 import type { HealthReport } from '../../common/health-report';
@@ -20,21 +18,13 @@ import { ensureHealthSchedule } from '../../client/health-schedule';
 import { stopClusterWorkflows } from '../../client/stop-cluster-workflows';
 import { TASK_QUEUE } from '../../lib/temporal-server';
 import type { HealthCheckInput, HealthCheckResult } from '../../workflows';
-import { SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
+import { SPEC_INPUT, uniqueClusterName, uniqueId } from './helpers';
 import { mockActivities } from './mock-activities';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(90_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const wf = useWorkflowEnv();
 
 /** The activities healthCheck calls (the worker registers only these). */
 type HealthActivities = Pick<Activities, 'validateSpec' | 'healthNodes' | 'healthEtcd' | 'healthPgBouncer' | 'healthMonitor' | 'healthCitus' | 'storeHealthReport'>;
@@ -117,7 +107,7 @@ function mockHealth(world: World = {}) {
   return { activities: { ...activities, searchAttributesRegistered }, calls, stored, called: (name: string) => calls.filter((c) => c.name === name) };
 }
 
-const clusterName = () => uniqueId('hc').slice(0, 24).replace(/[^a-z0-9-]/g, '').replace(/-$/, 'x');
+const clusterName = () => uniqueClusterName('hc');
 
 async function runHealth(world: World = {}) {
   const mock = mockHealth(world);
@@ -125,9 +115,9 @@ async function runHealth(world: World = {}) {
   const taskQueue = uniqueId('tq');
   // As `citusctl health` and the schedule start it: the cluster's name, its spec stored at setup.
   const { loadClusterSpec } = mockActivities({}, { stored: { [cluster]: { ...SPEC_INPUT, name: cluster } } }).activities;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: { ...mock.activities, loadClusterSpec } });
+  const worker = await wf.worker(taskQueue, { ...mock.activities, loadClusterSpec });
   const { result, progress } = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('healthCheck', { taskQueue, workflowId: `health-${cluster}-1`, args: [{ cluster } satisfies HealthCheckInput] });
+    const handle = await wf.client.workflow.start('healthCheck', { taskQueue, workflowId: `health-${cluster}-1`, args: [{ cluster } satisfies HealthCheckInput] });
     const r = (await handle.result()) as HealthCheckResult;
     return { result: r, progress: await handle.query<Progress>('progress') };
   });
@@ -166,18 +156,18 @@ test('the schedule: created, unchanged, updated; a trigger runs healthCheck on t
   const cluster = clusterName();
   const spec = parseSpec({ ...SPEC_INPUT, name: cluster });
   const { loadClusterSpec } = mockActivities({}, { stored: { [cluster]: { ...SPEC_INPUT, name: cluster } } }).activities;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: { ...mock.activities, loadClusterSpec } });
+  const worker = await wf.worker(TASK_QUEUE, { ...mock.activities, loadClusterSpec });
   await worker.runUntil(async () => {
-    expect(await ensureHealthSchedule(env.client, spec)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'created' });
-    expect(await ensureHealthSchedule(env.client, spec)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'unchanged' });
-    const handle = env.client.schedule.getHandle(`health-${cluster}`);
+    expect(await ensureHealthSchedule(wf.client, spec)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'created' });
+    expect(await ensureHealthSchedule(wf.client, spec)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'unchanged' });
+    const handle = wf.client.schedule.getHandle(`health-${cluster}`);
     let d = await handle.describe();
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
     expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
     expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'healthCheck', taskQueue: TASK_QUEUE, workflowId: `health-${cluster}` });
 
     const slower = parseSpec({ ...SPEC_INPUT, name: cluster, health: { intervalSeconds: 300 } });
-    expect(await ensureHealthSchedule(env.client, slower)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'updated' });
+    expect(await ensureHealthSchedule(wf.client, slower)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'updated' });
     d = await handle.describe();
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([300_000]);
     // Only the name: each run reads the stored spec (a group added or drained is followed).
@@ -192,11 +182,11 @@ test('the schedule: created, unchanged, updated; a trigger runs healthCheck on t
       else await new Promise((r) => setTimeout(r, 100));
     }
     expect(workflowId).toMatch(new RegExp(`^health-${cluster}-`));
-    const result = (await env.client.workflow.getHandle(workflowId!, runId).result()) as HealthCheckResult;
+    const result = (await wf.client.workflow.getHandle(workflowId!, runId).result()) as HealthCheckResult;
     expect(result).toMatchObject({ cluster, status: 'healthy', stored: { ok: true } });
   });
 
-  const report = await stopClusterWorkflows(env.client, cluster, { cancelWaitMs: 1_000 });
+  const report = await stopClusterWorkflows(wf.client, cluster, { cancelWaitMs: 1_000 });
   expect(report.schedulesDeleted).toEqual([`health-${cluster}`]);
-  await expect(env.client.schedule.getHandle(`health-${cluster}`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  await expect(wf.client.schedule.getHandle(`health-${cluster}`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 });

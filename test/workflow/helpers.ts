@@ -2,6 +2,7 @@
  * Shared by the workflow tests: one bundle per test file, a real Temporal dev server (never downloaded),
  * a fixed spec, and history (de)coding for the replay test. Mocked activities: mock-activities.ts.
  */
+import type { SearchAttributeKey, SearchAttributeType } from '@temporalio/common/lib/search-attributes';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import * as fs from 'node:fs';
@@ -47,10 +48,13 @@ export function quietRuntime(): void {
   }
 }
 
-export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+/** A dev server from the Temporal CLI on this machine; `searchAttributes` registers those (as `citusctl up` does). */
+export async function startTestEnv(searchAttributes: SearchAttributeKey<SearchAttributeType>[] = []): Promise<TestWorkflowEnvironment> {
   if (!fs.existsSync(TEMPORAL_CLI)) throw new Error(`Temporal CLI not found at ${TEMPORAL_CLI}; set TEMPORAL_CLI_PATH (the tests never download it)`);
   quietRuntime();
-  return TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, log: { format: 'pretty', level: 'error' } } });
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, ...(searchAttributes.length ? { searchAttributes } : {}), log: { format: 'pretty', level: 'error' } },
+  });
 }
 
 /** Bundles workflows/ from source (not dist/, which may be stale), once per test file. */
@@ -63,6 +67,8 @@ export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<Workflow
 }
 
 export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+/** A unique cluster name that is a valid spec name (at most 24 characters, no trailing dash). */
+export const uniqueClusterName = (prefix: string) => uniqueId(prefix).slice(0, 24).replace(/[^a-z0-9-]/g, '').replace(/-$/, 'x');
 
 /** validateSpec as in production (real parseSpec, real SecretStore in a temp dir), for the no-secrets checks. */
 export function realValidateSpec(): { validateSpec: Activities['validateSpec']; secretsRoot: string; secrets: SecretStore } {

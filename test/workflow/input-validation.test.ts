@@ -8,28 +8,23 @@
  * instead of its task being retried for ever, and such a stuck workflow is found by its cluster.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseSpec } from '../../common/spec';
 import { WORKFLOW_FAILURE_ERROR_TYPES } from '../../common/workflow-failure';
 import { stuckClusterWorkflows } from '../../lib/cluster-workflow-list';
 import type { SetupClusterResult } from '../../workflows';
-import { SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
+import { SPEC_INPUT, uniqueId, workflowBundle } from './helpers';
 import { mockActivities, type Scenario } from './mock-activities';
-import { failureOf, runWorkflow, sequence, step } from './runner';
+import { failureOf, sequence, step } from './runner';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(90_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+const wf = useWorkflowEnv();
 let bugs: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  [env, bundle, bugs] = await Promise.all([startTestEnv(), workflowBundle(), workflowBundle(require.resolve('./bug-workflows'))]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
+  bugs = await workflowBundle(require.resolve('./bug-workflows'));
 });
 
 /** wftest is set up here (its spec stored, images resolved). */
@@ -38,8 +33,8 @@ const STORED = { stored: { wftest: { ...parseSpec(SPEC_INPUT), images: { postgre
 /** Starts `type` with `input` exactly as given (undefined: no input at all, as `temporal workflow start` without --input). */
 async function runRaw(type: string, input: unknown, m = mockActivities({}, STORED)) {
   const taskQueue = uniqueId('tq');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: m.activities, workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] } });
-  const handle = await env.client.workflow.start(type, { taskQueue, workflowId: uniqueId(type), args: input === undefined ? [] : [input] });
+  const worker = await wf.worker(taskQueue, m.activities, { workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] } });
+  const handle = await wf.client.workflow.start(type, { taskQueue, workflowId: uniqueId(type), args: input === undefined ? [] : [input] });
   const error = await worker.runUntil(handle.result().then(() => undefined, (err: unknown) => err));
   return { error, m, handle };
 }
@@ -68,7 +63,7 @@ describe('a malformed input fails the run at once, naming the field, and no acti
   });
 
   test('the progress query shows the validate step failed with the reason', async () => {
-    const { error, progress } = await runWorkflow(env, bundle, 'drainGroup', { cluster: 'wftest', group: 'g2', transferMode: 'x' }, mockActivities({}, STORED).activities);
+    const { error, progress } = await wf.run('drainGroup', { cluster: 'wftest', group: 'g2', transferMode: 'x' }, mockActivities({}, STORED).activities);
     expect(failureOf(error).type).toBe('BadConfig');
     expect(step(progress, 'validate')).toMatchObject({ state: 'failed', detail: expect.stringContaining('transferMode') });
     expect(step(progress, 'mark').state).toBe('pending');
@@ -141,8 +136,8 @@ describe('setupCluster of an existing cluster accepts another spec only as a dec
 describe('the net: an error in workflow code fails the workflow, not only its task', () => {
   async function start(type: string, args: unknown[], net: boolean, workflowId = uniqueId(type)) {
     const taskQueue = uniqueId('tq');
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bugs, ...(net ? { workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] } } : {}) });
-    const handle = await env.client.workflow.start(type, { taskQueue, workflowId, args });
+    const worker = await Worker.create({ connection: wf.env.nativeConnection, taskQueue, workflowBundle: bugs, ...(net ? { workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] } } : {}) });
+    const handle = await wf.client.workflow.start(type, { taskQueue, workflowId, args });
     return { worker, handle };
   }
 
@@ -170,11 +165,11 @@ describe('the net: an error in workflow code fails the workflow, not only its ta
       }),
     );
     expect((await handle.describe()).status.name).toBe('RUNNING');
-    const stuck = await stuckClusterWorkflows(env.client, cluster);
+    const stuck = await stuckClusterWorkflows(wf.client, cluster);
     expect(stuck.map((w) => w.workflowId).sort()).toEqual([`failover-${cluster}-g1`, `rejoin-${cluster}-g1-a`]);
     expect(stuck.find((w) => w.type === 'throwsPlainError')).toMatchObject({ attempt: expect.any(Number), failure: expect.stringContaining('plain error from workflow code') });
     expect(stuck.find((w) => w.type === 'readsMissingInput')!.failure).toMatch(/Cannot read properties of undefined/);
-    expect(await stuckClusterWorkflows(env.client, `${cluster}x`)).toEqual([]);
+    expect(await stuckClusterWorkflows(wf.client, `${cluster}x`)).toEqual([]);
     for (const h of [handle, other.handle]) await h.terminate('test over');
   });
 });

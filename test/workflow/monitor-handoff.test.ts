@@ -11,43 +11,26 @@
  *  - the Update refuses anything but another monitor queue.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { restartReason } from '../../common/monitor-handoff';
 import type { ClusterSpecInput } from '../../common/spec';
 import { monitorTaskQueue } from '../../common/task-queues';
 import { handOffMonitor } from '../../lib/monitor-handoff';
 import type { FailoverGroupResult, MonitorInput, MonitorStatus } from '../../workflows';
-import { SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
+import { SPEC_INPUT, uniqueClusterName, uniqueId } from './helpers';
 import { World, worldActivities } from './monitor-world';
+import { FAST_TUNING } from './monitor-run';
+import { sleep, waitUntil as pollUntil } from './runner';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(120_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+const wf = useWorkflowEnv();
 
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
-
-const TUNING: MonitorInput['tuning'] = { thresholds: { intervalMs: 50, failures: 3, failWindowMs: 300, downWindowMs: 100, standbyGraceMs: 1000, asyncAfterMs: 200 }, periodMs: 1500 };
 /** A pid no process has: a worker identity naming it is a worker of this host that is gone. */
 const GONE_PID = 2 ** 30;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await Promise.resolve().then(fn).catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** Queries may fail while the monitor moves between runs and queues: that is "not yet". */
+const waitUntil = <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number) => pollUntil(what, fn, timeoutMs, { retryErrors: true });
 
 interface Setup {
   cluster: string;
@@ -66,7 +49,7 @@ interface Setup {
 
 /** A monitor started on build A's queue, with workers on the shared queue and both builds' queues. */
 async function withBuilds(body: (s: Setup) => Promise<void>, opts: { identityA?: string; spec?: Partial<ClusterSpecInput> } = {}) {
-  const cluster = uniqueId('ho').slice(0, 24).replace(/[^a-z0-9-]/g, '').replace(/-$/, 'x');
+  const cluster = uniqueClusterName('ho');
   const spec: ClusterSpecInput = { ...SPEC_INPUT, ...opts.spec, name: cluster };
   const world = new World(spec);
   const sim = worldActivities(world, spec, { stored: { [cluster]: spec } });
@@ -75,7 +58,7 @@ async function withBuilds(body: (s: Setup) => Promise<void>, opts: { identityA?:
   const B = monitorTaskQueue('bbbb', shared);
   const running = new Map<string, { worker: Worker; done: Promise<void> }>();
   for (const [taskQueue, identity] of [[shared, undefined], [A, opts.identityA], [B, undefined]] as const) {
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: sim.activities, ...(identity ? { identity } : {}) });
+    const worker = await wf.worker(taskQueue, sim.activities, identity ? { identity } : {});
     running.set(taskQueue, { worker, done: worker.run() });
   }
   const stop = async (queue: string) => {
@@ -84,21 +67,21 @@ async function withBuilds(body: (s: Setup) => Promise<void>, opts: { identityA?:
     await w.done;
   };
   const workflowId = `monitor-${cluster}`;
-  const handle = await env.client.workflow.start('monitorCluster', { taskQueue: A, workflowId, args: [{ spec, tuning: TUNING } satisfies MonitorInput] });
-  const status = () => env.client.workflow.getHandle(workflowId).query<MonitorStatus>('status');
+  const handle = await wf.client.workflow.start('monitorCluster', { taskQueue: A, workflowId, args: [{ spec, tuning: FAST_TUNING } satisfies MonitorInput] });
+  const status = () => wf.client.workflow.getHandle(workflowId).query<MonitorStatus>('status');
   try {
     await waitUntil('the first probe', async () => (await status()).lastProbeAt);
     await body({ cluster, workflowId, shared, A, B, world, sim, stop, handle, firstRunId: handle.firstExecutionRunId, status });
   } finally {
-    await env.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
-    for (const g of ['coordinator', 'g1', 'g2']) await env.client.workflow.getHandle(`failover-${cluster}-${g}`).terminate('test over').catch(() => undefined);
+    await wf.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
+    for (const g of ['coordinator', 'g1', 'g2']) await wf.client.workflow.getHandle(`failover-${cluster}-${g}`).terminate('test over').catch(() => undefined);
     for (const q of running.keys()) await stop(q);
   }
 }
 
 const runningMonitors = async (workflowId: string) => {
   let n = 0;
-  for await (const w of env.client.workflow.list({ query: `WorkflowId = '${workflowId}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === workflowId) n++;
+  for await (const w of wf.client.workflow.list({ query: `WorkflowId = '${workflowId}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === workflowId) n++;
   return n;
 };
 
@@ -106,13 +89,13 @@ test('the old build still runs: the monitor continues as new on the new build, k
   await withBuilds(async ({ cluster, workflowId, shared, A, B, world, sim, stop, handle, firstRunId, status }) => {
     await handle.executeUpdate('pause', { args: [{ group: 'g2', by: 'test', reason: 'upgrade' }] });
 
-    const r = await handOffMonitor(env.client, { cluster, target: B, targetPolled: true });
+    const r = await handOffMonitor(wf.client, { cluster, target: B, targetPolled: true });
     expect(r).toMatchObject({ action: 'move', from: A, to: B });
-    expect((await env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
-    const now = await env.client.workflow.getHandle(workflowId).describe();
+    expect((await wf.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+    const now = await wf.client.workflow.getHandle(workflowId).describe();
     expect(now).toMatchObject({ taskQueue: B, status: { name: 'RUNNING' } });
     // A second hand-off to the same build changes nothing.
-    expect(await handOffMonitor(env.client, { cluster, target: B, targetPolled: true })).toMatchObject({ action: 'keep' });
+    expect(await handOffMonitor(wf.client, { cluster, target: B, targetPolled: true })).toMatchObject({ action: 'keep' });
 
     await stop(A); // build A is gone: whatever runs now runs on B
     await waitUntil('a probe of the new run', async () => ((await status()).runs === 2 && (await status()).lastProbeAt ? true : undefined));
@@ -120,9 +103,9 @@ test('the old build still runs: the monitor continues as new on the new build, k
     expect(sim.monitorCalls.filter((c) => c.name === 'readMaintenance')).toHaveLength(1); // carried, not read again
 
     world.kill('g1-a');
-    const result = (await waitUntil('the failover to end', () => env.client.workflow.getHandle(`failover-${cluster}-g1`).result() as Promise<FailoverGroupResult>)) as FailoverGroupResult;
+    const result = (await waitUntil('the failover to end', () => wf.client.workflow.getHandle(`failover-${cluster}-g1`).result() as Promise<FailoverGroupResult>)) as FailoverGroupResult;
     expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
-    expect((await env.client.workflow.getHandle(`failover-${cluster}-g1`).describe()).taskQueue).toBe(shared);
+    expect((await wf.client.workflow.getHandle(`failover-${cluster}-g1`).describe()).taskQueue).toBe(shared);
     world.kill('g2-a');
     await sleep(700);
     expect(sim.failoversStarted('g2')).toBe(0); // still paused
@@ -134,18 +117,18 @@ test('the old build is gone: its run is terminated with the reason, a new run on
   await withBuilds(
     async ({ cluster, workflowId, shared, A, B, world, stop, firstRunId, status }) => {
       world.kill('g1-a');
-      const failover = env.client.workflow.getHandle(`failover-${cluster}-g1`);
+      const failover = wf.client.workflow.getHandle(`failover-${cluster}-g1`);
       // The monitor started the failover, which now waits for an approval.
       await waitUntil('the failover to wait for approval', async () => ((await failover.query<{ steps: { name: string; state: string }[] }>('progress')).steps.some((s) => s.name === 'approval' && s.state === 'running') ? true : undefined));
       await stop(A);
 
       // Two processes at once (the new worker starting, and `up`): one terminates, both end with the same new run.
-      const [r, twin] = await Promise.all([handOffMonitor(env.client, { cluster, target: B, targetPolled: true }), handOffMonitor(env.client, { cluster, target: B, targetPolled: true })]);
+      const [r, twin] = await Promise.all([handOffMonitor(wf.client, { cluster, target: B, targetPolled: true }), handOffMonitor(wf.client, { cluster, target: B, targetPolled: true })]);
       expect(r).toMatchObject({ action: 'restart', from: A, to: B });
       expect(['restart', 'keep']).toContain(twin.action);
-      const old = await env.client.workflow.getHandle(workflowId, firstRunId).fetchHistory();
+      const old = await wf.client.workflow.getHandle(workflowId, firstRunId).fetchHistory();
       expect(old.events?.at(-1)?.workflowExecutionTerminatedEventAttributes?.reason).toBe(restartReason('bbbb'));
-      expect((await env.client.workflow.getHandle(workflowId).describe()).taskQueue).toBe(B);
+      expect((await wf.client.workflow.getHandle(workflowId).describe()).taskQueue).toBe(B);
       await waitUntil('the new run to probe', async () => ((await status()).lastProbeAt ? true : undefined));
       expect(await runningMonitors(workflowId)).toBe(1);
 
@@ -163,12 +146,12 @@ test('the old build is gone: its run is terminated with the reason, a new run on
 test('a worker gone so recently that Temporal still lists it: the Update gets no answer, the run is restarted on the new build', async () => {
   await withBuilds(async ({ cluster, workflowId, A, B, stop, firstRunId, status }) => {
     await stop(A);
-    const r = await handOffMonitor(env.client, { cluster, target: B, targetPolled: true });
+    const r = await handOffMonitor(wf.client, { cluster, target: B, targetPolled: true });
     expect(r).toMatchObject({ action: 'restart', from: A, to: B });
     expect(r.detail).toMatch(/did not hand over/);
-    expect((await env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe('TERMINATED');
+    expect((await wf.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe('TERMINATED');
     await waitUntil('the new run to probe', async () => ((await status()).lastProbeAt ? true : undefined));
-    expect((await env.client.workflow.getHandle(workflowId).describe()).taskQueue).toBe(B);
+    expect((await wf.client.workflow.getHandle(workflowId).describe()).taskQueue).toBe(B);
   });
 });
 

@@ -6,79 +6,30 @@
  * resume heals; a dead standby is restarted and the group's commit goes async and back;
  * continue-as-new keeps the paused state.
  */
-import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { ClusterSpecInput } from '../../common/spec';
-import type { FailoverGroupResult, MonitorInput, MonitorStatus } from '../../workflows';
-import { SPEC_INPUT, startTestEnv, uniqueId, workflowBundle } from './helpers';
+import type { FailoverGroupResult } from '../../workflows';
+import { SPEC_INPUT } from './helpers';
 import { mockActivities } from './mock-activities';
-import { runWorkflow } from './runner';
-import { World, worldActivities } from './monitor-world';
+import { sleep, waitUntil } from './runner';
+import { useWorkflowEnv } from './workflow-env';
+import { FAST_TUNING, withMonitorRun, type MonitorRun } from './monitor-run';
 
 jest.setTimeout(90_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+const wf = useWorkflowEnv();
 
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
-
-/** Fast probes: every 50 ms, a failure needs 3 probes over 300 ms. */
-const TUNING: MonitorInput['tuning'] = { thresholds: { intervalMs: 50, failures: 3, failWindowMs: 300, downWindowMs: 100, standbyGraceMs: 1000, asyncAfterMs: 200 }, periodMs: 1500 };
+const TUNING = FAST_TUNING;
 
 /** The message of an Update's rejection (the validator's, carried as the cause). */
 const updateError = (p: Promise<unknown>) => p.then(() => 'accepted', (e: { cause?: { message?: string }; message?: string }) => e.cause?.message ?? e.message ?? String(e));
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-/** Runs a monitor on a fresh cluster name and task queue; `body` gets the world and the handle; the monitor is terminated after. */
-type MonitorTest = { world: World; handle: WorkflowHandle; status: () => Promise<MonitorStatus>; sim: ReturnType<typeof worldActivities>; cluster: string; storeSpec: (spec: ClusterSpecInput) => void };
-
 /** The cluster is set up (its spec stored, as setup stores it); `storeSpec` changes the stored spec as a drain would. */
-async function withMonitor(body: (t: MonitorTest) => Promise<void>, tuning = TUNING) {
-  const cluster = uniqueId('mon').slice(0, 24).replace(/[^a-z0-9-]/g, '').replace(/-$/, 'x');
-  const spec = { ...SPEC_INPUT, name: cluster };
-  const world = new World(spec);
-  const stored: Record<string, unknown> = { [cluster]: spec };
-  const storeSpec = (s: ClusterSpecInput) => (stored[cluster] = s);
-  const sim = worldActivities(world, spec, { stored });
-  const taskQueue = uniqueId('tq');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: sim.activities });
-  await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('monitorCluster', { taskQueue, workflowId: `monitor-${cluster}`, args: [{ spec, tuning } satisfies MonitorInput] });
-    const status = () => env.client.workflow.getHandle(`monitor-${cluster}`).query<MonitorStatus>('status');
-    try {
-      await waitUntil('the first probe', async () => (await status()).lastProbeAt);
-      await body({ world, handle, status, sim, cluster, storeSpec });
-    } finally {
-      await env.client.workflow.getHandle(`monitor-${cluster}`).terminate('test over').catch(() => undefined);
-    }
-    // Children are abandoned on purpose: let any still running end on this worker.
-    for (const g of ['coordinator', 'g1', 'g2']) await env.client.workflow.getHandle(`failover-${cluster}-${g}`).result().catch(() => undefined);
-  });
-}
+const withMonitor = (body: (t: MonitorRun) => Promise<void>, tuning = TUNING) => withMonitorRun(wf, { prefix: 'mon', tuning, storedSpec: true }, body);
 
 test('a dead primary starts exactly one failover, which promotes a synchronous standby and rejoins the old primary', async () => {
   await withMonitor(async ({ world, status, sim, cluster }) => {
     world.kill('g1-a');
     await waitUntil('etcd to name a new g1 primary', () => world.primaries.g1 !== 'g1-a');
-    const result = await env.client.workflow.getHandle(`failover-${cluster}-g1`).result() as FailoverGroupResult;
+    const result = await wf.client.workflow.getHandle(`failover-${cluster}-g1`).result() as FailoverGroupResult;
     expect(result).toMatchObject({ outcome: 'failed-over', oldPrimary: 'g1-a', newPrimary: 'g1-b' });
     expect(world.members['g1-a']).toMatchObject({ container: 'running', role: 'standby', follows: 'g1-b' });
     // The monitor sees the group healthy again; still one failover, none for the other groups.
@@ -91,7 +42,7 @@ test('a dead primary starts exactly one failover, which promotes a synchronous s
     expect(s.lastActions.find((a) => a.kind === 'failover')?.detail).toMatch(/^failover-.*-g1: .*Docker: container exited/);
     expect(s.inFlight.failovers).toEqual({});
     // The failover was told which standbys were synchronous at the fault.
-    const child = await env.client.workflow.getHandle(`failover-${cluster}-g1`).fetchHistory();
+    const child = await wf.client.workflow.getHandle(`failover-${cluster}-g1`).fetchHistory();
     const started = JSON.stringify(child.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.map((p) => Buffer.from(p.data!).toString('utf8')));
     expect(started).toContain('\\"candidates\\":[\\"g1-b\\",\\"g1-c\\"]');
   });
@@ -135,7 +86,7 @@ test('maintenance holds (no failover of a dead primary), resume heals', async ()
     expect(await updateError(handle.executeUpdate('resume', { args: [{ group: 'g2' }] }))).toMatch(/whole cluster is paused/);
     expect(await handle.executeUpdate('resume', { args: [{}] })).toMatchObject({ cluster: false, groups: [] });
     await waitUntil('g2 failed over after resume', () => world.primaries.g2 === 'g2-b' || undefined);
-    await env.client.workflow.getHandle(`failover-${cluster}-g2`).result();
+    await wf.client.workflow.getHandle(`failover-${cluster}-g2`).result();
     expect(sim.failoversStarted('g2')).toBe(1);
     expect(world.members['g2-a']).toMatchObject({ role: 'standby', follows: 'g2-b' });
   });
@@ -169,7 +120,7 @@ test('continue-as-new keeps the paused state and the monitor keeps watching', as
       await waitUntil('two continue-as-new', async () => ((await status()).runs >= 3 ? true : undefined));
       const s = await status();
       expect(s.maintenance).toMatchObject({ cluster: false, groups: ['g2'] });
-      expect((await env.client.workflow.getHandle(handle.workflowId).describe()).runId).not.toBe(firstRun);
+      expect((await wf.client.workflow.getHandle(handle.workflowId).describe()).runId).not.toBe(firstRun);
       world.kill('g2-a');
       await waitUntil('the new run to see g2-a failed', async () => (await status()).groups.g2?.primaryState === 'failed' || undefined);
       await sleep(500);
@@ -205,12 +156,12 @@ test('reloadSpec (a group drained away): the monitor continues as new with the s
 test('failoverGroup with candidates (the standbys synchronous at the fault) promotes only one of them, and refuses when none is left', async () => {
   const lagging = { positions: { 'g1-b': { replayLsn: '0/5000000', receiveLsn: '0/5000000' }, 'g1-c': { replayLsn: '0/3000000', receiveLsn: '0/3000000' } } };
   const only = mockActivities({}, lagging);
-  const r1 = await runWorkflow<FailoverGroupResult>(env, bundle, 'failoverGroup', { spec: SPEC_INPUT, group: 'g1', candidates: ['g1-c'] }, only.activities);
+  const r1 = await wf.run<FailoverGroupResult>('failoverGroup', { spec: SPEC_INPUT, group: 'g1', candidates: ['g1-c'] }, only.activities);
   expect(r1.result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-c' });
   expect(only.inputs('standbyPositions')[0]!.members).toEqual(['g1-c']);
 
   const none = mockActivities({}, lagging);
-  const r2 = await runWorkflow<FailoverGroupResult>(env, bundle, 'failoverGroup', { spec: SPEC_INPUT, group: 'g1', candidates: [] }, none.activities);
+  const r2 = await wf.run<FailoverGroupResult>('failoverGroup', { spec: SPEC_INPUT, group: 'g1', candidates: [] }, none.activities);
   expect(r2.result).toMatchObject({ outcome: 'no-candidate' });
   expect(r2.result!.detail).toMatch(/no standby was synchronous when g1-a failed.*nothing was changed/);
   expect(none.called('fenceMember')).toHaveLength(0);
@@ -234,7 +185,7 @@ test('a promotion whose answer was lost: the old primary stays fenced, the monit
       // g1-b answers (writable): the monitor fails over again, onto it.
       world.members['g1-b']!.up = true;
       await waitUntil('etcd to name g1-b', () => world.primaries.g1 === 'g1-b', 40_000);
-      const result = (await env.client.workflow.getHandle(`failover-${cluster}-g1`).result()) as FailoverGroupResult;
+      const result = (await wf.client.workflow.getHandle(`failover-${cluster}-g1`).result()) as FailoverGroupResult;
       expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
       expect(sim.failoversStarted('g1')).toBe(2);
       expect(world.members['g1-c']).toMatchObject({ role: 'standby' });

@@ -1,28 +1,18 @@
 /** rejoinMemberWorkflow against a real Temporal dev server with mocked activities. */
 import { ApplicationFailure } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { REJOIN_STEPS, type RejoinMemberInput } from '../../workflows';
 import type { RejoinReport } from '../../workflows/group-helpers';
-import { failureOf, runWorkflow, sequence, stateOf, step } from './runner';
+import { failureOf, sequence, stateOf, step } from './runner';
 import { mockActivities, type MockedActivities } from './mock-activities';
-import { SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
+import { SPEC_INPUT } from './helpers';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const wf = useWorkflowEnv();
 
 const runRejoin = (activities: Partial<MockedActivities>, member: string) =>
-  runWorkflow<RejoinReport & { primary: string }>(env, bundle, 'rejoinMemberWorkflow', { spec: SPEC_INPUT, member } satisfies RejoinMemberInput, activities);
+  wf.run<RejoinReport & { primary: string }>('rejoinMemberWorkflow', { spec: SPEC_INPUT, member } satisfies RejoinMemberInput, activities);
 
 test('happy path: the member follows its group primary, under the group lock', async () => {
   const m = mockActivities();

@@ -53,6 +53,23 @@ export async function waitForStep(handle: WorkflowHandle, step: string, state: S
   }
 }
 
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Polls fn every 50 ms until it returns something other than undefined or false, and returns that;
+ * throws after timeoutMs naming `what`. An error thrown by fn fails the wait at once, unless
+ * retryErrors (then it counts as not yet).
+ */
+export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, opts: { retryErrors?: boolean } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = opts.retryErrors ? await Promise.resolve().then(fn).catch(() => undefined) : await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
 /** A promise and its resolver, to hold an activity until the test lets it go. */
 export function gate(): { wait: Promise<void>; open: () => void } {
   let open!: () => void;

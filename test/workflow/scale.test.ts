@@ -5,38 +5,20 @@
  * group's lock, the stored spec without the group) and its refusals.
  */
 import { ApplicationFailure } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ClusterSpec } from '../../common/spec';
 import { DRAIN_STEPS, type DrainGroupResult, type RebalanceClusterResult } from '../../workflows';
 import { MAX_RESTARTS } from '../../workflows/followed-rebalance';
-import { SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
+import { SPEC_INPUT } from './helpers';
 import { mockActivities, type MockedActivities } from './mock-activities';
-import { failureOf, runWorkflow, sequence, stateOf, step } from './runner';
+import { failureOf, sequence, stateOf, step, waitUntil } from './runner';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(90_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+const wf = useWorkflowEnv();
 
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
-
-const rebalance = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT }) => runWorkflow<RebalanceClusterResult>(env, bundle, 'rebalanceCluster', input, activities);
-const drain = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT, group: 'g2' }) => runWorkflow<DrainGroupResult>(env, bundle, 'drainGroup', input, activities);
-
-async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const rebalance = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT }) => wf.run<RebalanceClusterResult>('rebalanceCluster', input, activities);
+const drain = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT, group: 'g2' }) => wf.run<DrainGroupResult>('drainGroup', input, activities);
 
 const CITUS_ERROR = 'ERROR: shard move failed as the orphaned shard public.events_102025 leftover from the previous move could not be cleaned up';
 
@@ -126,8 +108,8 @@ describe('rebalanceCluster', () => {
         return { jobId, state: 'running', tasks: {}, movesDone: 0, movesTotal: 2, bytesTotal: 0, bytesMoved: 0, current: [], errors: [] };
       },
     });
-    const { error } = await runWorkflow<RebalanceClusterResult>(env, bundle, 'rebalanceCluster', { spec: SPEC_INPUT }, m.activities, async (handle) => {
-      await waitFor(() => m.called('followRebalance').length >= 2);
+    const { error } = await wf.run<RebalanceClusterResult>('rebalanceCluster', { spec: SPEC_INPUT }, m.activities, async (handle) => {
+      await waitUntil('a second followRebalance', () => m.called('followRebalance').length >= 2, 15_000);
       await handle.cancel();
     });
     expect(error).toBeDefined();

@@ -3,31 +3,21 @@
  * clean-up, failure handling, retries, standby pairing after a failover, and queries mid-step.
  */
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Progress } from '../../common/progress';
 import { slotName } from '../../common/topology';
 import { SETUP_STEPS, type SetupClusterInput, type SetupClusterResult } from '../../workflows';
-import { realValidateSpec, SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
+import { realValidateSpec, SPEC_INPUT } from './helpers';
 import { mockActivities, type MockedActivities } from './mock-activities';
-import { runWorkflow, sequence, stateOf, step } from './runner';
+import { sequence, stateOf, step } from './runner';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const wf = useWorkflowEnv();
 
 /** Runs setupCluster on a fresh task queue with the given activities; `during` runs while the worker is up. */
 const runSetup = (activities: Partial<MockedActivities>, input: SetupClusterInput = { spec: SPEC_INPUT }, during?: (handle: WorkflowHandle) => Promise<void>) =>
-  runWorkflow<SetupClusterResult>(env, bundle, 'setupCluster', input, activities, during);
+  wf.run<SetupClusterResult>('setupCluster', input, activities, during);
 
 /** Up to registration, one after another (loadClusterSpec: a cluster of that name set up with another spec? none here). */
 const prefixOrder = ['validateSpec', 'loadClusterSpec', 'refuseDroppedGroups', 'resolveImages', 'provisionCluster', 'storeClusterSpec', 'readLivePrimaries', 'waitForNodes', 'prepareNode', 'registerNodes'];

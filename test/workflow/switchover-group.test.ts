@@ -4,30 +4,20 @@
  * rejoin, and the lock.
  */
 import { ApplicationFailure } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { SWITCHOVER_STEPS, type SwitchoverGroupInput, type SwitchoverGroupResult } from '../../workflows';
-import { failureOf, runWorkflow, sequence, stateOf, step } from './runner';
+import { failureOf, sequence, stateOf, step } from './runner';
 import { mockActivities, type MockedActivities } from './mock-activities';
-import { SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
+import { SPEC_INPUT } from './helpers';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const wf = useWorkflowEnv();
 
 const G1: SwitchoverGroupInput = { spec: SPEC_INPUT, group: 'g1' };
 const LAGGING = { positions: { 'g1-b': { replayLsn: '0/5000000' }, 'g1-c': { replayLsn: '0/3000000' } } };
 const runSwitchover = (activities: Partial<MockedActivities>, input: SwitchoverGroupInput = G1) =>
-  runWorkflow<SwitchoverGroupResult>(env, bundle, 'switchoverGroup', input, activities);
+  wf.run<SwitchoverGroupResult>('switchoverGroup', input, activities);
 
 test('default target: the most advanced standby; metadata updated inside the pause; old primary rejoins', async () => {
   const m = mockActivities({ switchoverCriticalSection: async () => ({ pauseMs: 1234, promoted: true, metadataUpdated: true }) }, LAGGING);

@@ -7,37 +7,21 @@
  * themselves; activity events carry one-line summaries.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { CITUS_CLUSTER, CITUS_GROUP, citusSearchAttributes } from '../../common/search-attributes';
 import { parseSpec } from '../../common/spec';
 import type { FailoverGroupResult, SetupClusterResult, SwitchoverGroupResult, UnfenceMemberResult } from '../../workflows';
-import { decodedPayloads, historyToJson, quietRuntime, SPEC_INPUT, TEMPORAL_CLI, uniqueId, workflowBundle } from './helpers';
+import { decodedPayloads, historyToJson, SPEC_INPUT, uniqueId } from './helpers';
 import { mockActivities, type MockedActivities, type Scenario } from './mock-activities';
-import { failureOf, runWorkflow, sequence, stateOf, step } from './runner';
+import { failureOf, sequence, stateOf, step } from './runner';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  quietRuntime();
-  [env, bundle] = await Promise.all([
-    TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, searchAttributes: [CITUS_CLUSTER, CITUS_GROUP], log: { format: 'pretty', level: 'error' } },
-    }),
-    workflowBundle(),
-  ]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const wf = useWorkflowEnv({ searchAttributes: [CITUS_CLUSTER, CITUS_GROUP] });
 
 /** The spec setup stored for cluster wftest (as the real setup stores it: validated, images resolved). */
 const STORED = { stored: { wftest: { ...parseSpec(SPEC_INPUT), images: { postgres: 'citus-real:17', pgbouncer: 'citusctl/pgbouncer:1', etcd: 'citusctl/etcd:3.5' } } } } satisfies Scenario;
-const run = <R>(type: string, input: unknown, activities: Partial<MockedActivities>) => runWorkflow<R>(env, bundle, type, input, activities);
+const run = <R>(type: string, input: unknown, activities: Partial<MockedActivities>) => wf.run<R>(type, input, activities);
 /** Specs passed to activities after image resolution (refuseDroppedGroups, in validate, reads only the groups). */
 const specsPassed = (m: ReturnType<typeof mockActivities>) =>
   m.calls.filter((c) => c.name !== 'refuseDroppedGroups').map((c) => (c.input as { spec?: { name?: string; images?: unknown } })?.spec).filter((s) => s !== undefined);
@@ -150,8 +134,8 @@ describe('{cluster, group} and {cluster, member} inputs read the stored spec', (
   test('monitorCluster {"cluster":...} reads the stored spec first: a cluster never set up here fails with UnknownCluster, nothing probed', async () => {
     const m = mockActivities({}, STORED);
     const taskQueue = uniqueId('tq');
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: m.activities });
-    const handle = await env.client.workflow.start('monitorCluster', { taskQueue, workflowId: uniqueId('monitor'), args: [{ cluster: 'nope' }] });
+    const worker = await wf.worker(taskQueue, m.activities);
+    const handle = await wf.client.workflow.start('monitorCluster', { taskQueue, workflowId: uniqueId('monitor'), args: [{ cluster: 'nope' }] });
     const error = await worker.runUntil(handle.result().then(() => undefined, (err: unknown) => err));
     expect(failureOf(error)).toMatchObject({ type: 'UnknownCluster', nonRetryable: true, message: 'no cluster nope set up here' });
     expect(sequence(m.calls)).toEqual(['loadClusterSpec']);
@@ -196,7 +180,7 @@ describe('{cluster, group} and {cluster, member} inputs read the stored spec', (
 });
 
 describe('readable histories', () => {
-  const attributesOf = async (workflowId: string) => (await env.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes;
+  const attributesOf = async (workflowId: string) => (await wf.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes;
 
   test('started without search attributes (the UI): the workflow sets CitusCluster and CitusGroup itself when registered', async () => {
     const m = mockActivities({}, { ...STORED, searchAttributes: true });
@@ -208,7 +192,7 @@ describe('readable histories', () => {
     expect(m.lookups).toEqual([handle.workflowId]);
     // And the server filters by them.
     const listed: string[] = [];
-    for await (const w of env.client.workflow.list({ query: `CitusCluster = "wftest" AND CitusGroup = "g1" AND WorkflowId = "${handle.workflowId}"` })) listed.push(w.workflowId);
+    for await (const w of wf.client.workflow.list({ query: `CitusCluster = "wftest" AND CitusGroup = "g1" AND WorkflowId = "${handle.workflowId}"` })) listed.push(w.workflowId);
     expect(listed).toEqual([handle.workflowId]);
   });
 
@@ -222,8 +206,8 @@ describe('readable histories', () => {
   test('started with them (the CLI, the monitor, the schedule): no lookup', async () => {
     const m = mockActivities({}, { ...STORED, searchAttributes: true });
     const taskQueue = uniqueId('tq');
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: m.activities });
-    const handle = await env.client.workflow.start('switchoverGroup', {
+    const worker = await wf.worker(taskQueue, m.activities);
+    const handle = await wf.client.workflow.start('switchoverGroup', {
       taskQueue,
       workflowId: uniqueId('switchover'),
       args: [{ cluster: 'wftest', group: 'g2' }],

@@ -4,28 +4,18 @@
  * member that is, or may be, writable) fails the workflow naming it, with nothing un-fenced.
  */
 import { ApplicationFailure } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { UnfenceMemberInput, UnfenceMemberResult } from '../../workflows';
-import { failureOf, runWorkflow, step } from './runner';
+import { failureOf, step } from './runner';
 import { mockActivities, type MockedActivities } from './mock-activities';
-import { SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
+import { SPEC_INPUT } from './helpers';
+import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  [env, bundle] = await Promise.all([startTestEnv(), workflowBundle()]);
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const wf = useWorkflowEnv();
 
 const runUnfence = (activities: Partial<MockedActivities>, member = 'g1-a') =>
-  runWorkflow<UnfenceMemberResult>(env, bundle, 'unfenceMemberWorkflow', { spec: SPEC_INPUT, member } satisfies UnfenceMemberInput, activities);
+  wf.run<UnfenceMemberResult>('unfenceMemberWorkflow', { spec: SPEC_INPUT, member } satisfies UnfenceMemberInput, activities);
 
 test('the recorded primary serves again; the lock is checked right before the un-fence', async () => {
   const m = mockActivities();

@@ -191,6 +191,23 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: numbe
   return startCli(args, env, timeoutMs).done;
 }
 
+/** The temporal CLI against a test's embedded server (127.0.0.1:port), as a user of the Temporal UI would act; killed after timeoutMs so a hang fails. */
+export function temporalOn(port: number, defaultTimeoutMs: number): (args: string[], timeoutMs?: number) => Promise<CliResult> {
+  return (args, timeoutMs = defaultTimeoutMs) =>
+    new Promise((resolve) => {
+      const child = spawn(temporalCli(), [...args, '--address', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+}
+
 /** The report of `up --json` (the parts the tests read). */
 export interface UpJson {
   ok: boolean;
