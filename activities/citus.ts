@@ -31,15 +31,19 @@ export function createCitusActivities(deps: ActivityDeps) {
     return withHeartbeat(() => onMember(spec, input.primaries.coordinator, 'clean-up', async (c) => {
       // User tables only: extension members (Citus's own catalogs) are excluded.
       const { rows } = await c.query<{ name: string }>(
-        `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_%'
-            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+        `SELECT format('%I.%I', n.nspname, c.relname) AS name
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')
+            AND n.nspname NOT LIKE 'pg_%'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
             AND NOT (n.nspname = 'public' AND c.relname = $1) ORDER BY 1`,
         [spec.demo.table],
       );
       const otherTables = rows.map((r) => r.name);
       if (otherTables.length && !input.force) {
-        throw fatal('Refused', `clean-up refused: tables other than the demo table exist (${otherTables.join(', ')}); rerun with --force to clean anyway (they are left alone)`);
+        throw fatal('Refused', `clean-up refused: tables other than the demo table exist (${otherTables.join(', ')}); rerun with ` +
+          '--force to clean anyway (they are left alone)');
       }
       const exists = (await c.query('SELECT to_regclass($1) IS NOT NULL AS e', [`public.${spec.demo.table}`])).rows[0]?.e === true;
       if (exists) await c.query(`DROP TABLE public.${q(spec.demo.table)}`);
@@ -47,7 +51,10 @@ export function createCitusActivities(deps: ActivityDeps) {
     }));
   }
 
-  /** citus_set_coordinator_host, then citus_add_node per worker primary; existing rows are checked, not re-added. Heartbeats: citus_add_node syncs metadata and can outlast the heartbeat timeout on a busy machine. */
+  /**
+   * citus_set_coordinator_host, then citus_add_node per worker primary; existing rows are checked, not re-added.
+   * Heartbeats: citus_add_node syncs metadata and can outlast the heartbeat timeout on a busy machine.
+   */
   async function registerNodes(input: { spec: ClusterSpec; primaries: Primaries }): Promise<{ added: string[]; nodeIds: Record<string, number> }> {
     const { spec, primaries } = input;
     return withHeartbeat(() => onMember(spec, primaries.coordinator, 'node registration', async (c) => {
@@ -60,14 +67,16 @@ export function createCitusActivities(deps: ActivityDeps) {
       const nodeIds: Record<string, number> = {};
       for (const [group, host] of Object.entries(primaries.workers)) {
         const existing = await c.query<{ nodeid: number; noderole: string; isactive: boolean }>(
-          'SELECT nodeid, noderole::text AS noderole, isactive FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2',
+          'SELECT nodeid, noderole::text AS noderole, isactive FROM pg_dist_node WHERE nodename = $1 AND ' +
+            'nodeport = $2',
           [host, PG_PORT],
         );
         const node = existing.rows[0];
         if (node) {
           // citus_add_node would return this id even for an inactive or secondary row: check the row.
           if (node.noderole !== 'primary' || !node.isactive) {
-            throw fatal('Invariant', `worker ${host} (group ${group}) is registered as ${node.noderole}${node.isactive ? '' : ', inactive'}; fix pg_dist_node before rerunning`);
+            throw fatal('Invariant', `worker ${host} (group ${group}) is registered as ` +
+              `${node.noderole}${node.isactive ? '' : ', inactive'}; fix pg_dist_node before rerunning`);
           }
           nodeIds[host] = node.nodeid;
           continue;
@@ -85,7 +94,8 @@ export function createCitusActivities(deps: ActivityDeps) {
     const { spec } = input;
     const t = q(spec.demo.table);
     return withHeartbeat(() => onMember(spec, input.primaries.coordinator, 'distribution', async (c) => {
-      await c.query(`CREATE TABLE IF NOT EXISTS public.${t} (id bigint PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+      await c.query(`CREATE TABLE IF NOT EXISTS public.${t} (id bigint PRIMARY KEY, payload text NOT NULL, created_at ` +
+        'timestamptz NOT NULL DEFAULT now())');
       const already = await c.query('SELECT 1 FROM pg_dist_partition WHERE logicalrelid = $1::regclass', [`public.${spec.demo.table}`]);
       if (!already.rowCount) {
         await c.query('SELECT create_distributed_table($1, $2, shard_count => $3)', [`public.${spec.demo.table}`, 'id', spec.demo.shardCount]);
@@ -106,7 +116,8 @@ export function createCitusActivities(deps: ActivityDeps) {
       const placements = await onMember(spec, primaries.coordinator, 'shard check', (c) =>
         c.query<{ nodename: string; shards: string[] }>(
           `SELECT n.nodename,
-                  coalesce(array_agg(format('%s_%s', $2::text, s.shardid) ORDER BY s.shardid) FILTER (WHERE s.shardid IS NOT NULL), '{}') AS shards
+                  coalesce(array_agg(format('%s_%s', $2::text, s.shardid) ORDER BY s.shardid)
+                             FILTER (WHERE s.shardid IS NOT NULL), '{}') AS shards
              FROM pg_dist_node n
              LEFT JOIN pg_dist_placement p ON p.groupid = n.groupid
              LEFT JOIN pg_dist_shard s ON s.shardid = p.shardid AND s.logicalrelid = $1::regclass
@@ -129,7 +140,8 @@ export function createCitusActivities(deps: ActivityDeps) {
       }
       const empty = Object.entries(perWorker).filter(([, v]) => (v.placements === 0 && !input.allowEmpty) || v.tablesPresent < v.placements);
       if (empty.length) {
-        throw fatal('Invariant', `workers without (all of) their shards: ${empty.map(([h, v]) => `${h} (${v.tablesPresent}/${v.placements})`).join(', ')}`);
+        throw fatal('Invariant', 'workers without (all of) their shards: ' +
+          `${empty.map(([h, v]) => `${h} (${v.tablesPresent}/${v.placements})`).join(', ')}`);
       }
       return { perWorker, shardCount };
     });

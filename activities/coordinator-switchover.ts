@@ -118,7 +118,8 @@ export function createCoordinatorSwitchover(deps: ActivityDeps, h: Helpers) {
       });
     } catch (err) {
       if (err instanceof PauseBudgetExceeded) {
-        throw notReady(`coordinator switchover ${oldPrimary} -> ${newPrimary}: ${err.message} (budget ${PAUSE_BUDGET_MS} ms); PgBouncer resumed`);
+        throw notReady(`coordinator switchover ${oldPrimary} -> ${newPrimary}: ${err.message} (budget ${PAUSE_BUDGET_MS} ` +
+          'ms); PgBouncer resumed');
       }
       if ((err as { type?: string }).type) throw err;
       throw classifyPgError(err, `coordinator switchover ${oldPrimary} -> ${newPrimary} (PgBouncer admin console)`);

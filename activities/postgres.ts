@@ -14,9 +14,12 @@ import { readVolumeState } from './member-state';
 export const CAPABILITY_CHECK = [
   'set -e',
   'bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)',
-  'test -n "$bin" && test -x "$bin/postgres" || { echo "no PostgreSQL binaries under /usr/lib/postgresql/*/bin"; exit 3; }',
-  'ls /usr/share/postgresql/*/extension/citus.control >/dev/null 2>&1 || { echo "the citus extension is not installed (no citus.control)"; exit 4; }',
-  'command -v setpriv >/dev/null && command -v flock >/dev/null || { echo "setpriv/flock (util-linux) missing"; exit 5; }',
+  'test -n "$bin" && test -x "$bin/postgres" || { echo "no PostgreSQL binaries under ' +
+    '/usr/lib/postgresql/*/bin"; exit 3; }',
+  'ls /usr/share/postgresql/*/extension/citus.control >/dev/null 2>&1 || { echo "the citus extension is not ' +
+    'installed (no citus.control)"; exit 4; }',
+  'command -v setpriv >/dev/null && command -v flock >/dev/null || { echo "setpriv/flock (util-linux) ' +
+    'missing"; exit 5; }',
 ].join('\n');
 
 export function createPostgresActivities(deps: ActivityDeps) {
@@ -34,7 +37,8 @@ export function createPostgresActivities(deps: ActivityDeps) {
     }
     const r = await execIn(docker, name, ['sh', '-c', CAPABILITY_CHECK], 'root');
     if (r.exitCode !== 0) {
-      throw fatal('ImageIncapable', `image ${image} cannot run a Citus node: ${r.stdout.trim() || r.stderr.trim()}. Supply an image with PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.`);
+      throw fatal('ImageIncapable', `image ${image} cannot run a Citus node: ${r.stdout.trim() || r.stderr.trim()}. Supply an image with ` +
+        'PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.');
     }
   }
 
@@ -48,7 +52,9 @@ export function createPostgresActivities(deps: ActivityDeps) {
         // A fenced primary never starts: say so instead of waiting for it.
         const state = await readVolumeState(deps, input.spec, name);
         if (state && state.state !== 'primary') {
-          throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ${state.state}${state.reason ? ` (${state.reason}, ${state.at})` : ''}: run \`citusctl unfence ${name}\` (it refuses while another member of the group is writable) or fail over the group`);
+          throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ` +
+            `${state.state}${state.reason ? ` (${state.reason}, ${state.at})` : ''}: run \`citusctl unfence ` +
+            `${name}\` (it refuses while another member of the group is writable) or fail over the group`);
         }
         try {
           await pollUntil(() => asSuperuser(deps, input.spec, member.name, async (c) => {
@@ -73,7 +79,8 @@ export function createPostgresActivities(deps: ActivityDeps) {
           const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[REPLICATION_USER, APP_USER]]);
           const have = new Set(rows.map((r) => r.rolname));
           if (!have.has(REPLICATION_USER)) {
-            await c.query(`CREATE ROLE ${REPLICATION_USER} WITH LOGIN REPLICATION PASSWORD ${c.escapeLiteral(s.replicationPassword)}`);
+            await c.query(`CREATE ROLE ${REPLICATION_USER} WITH LOGIN REPLICATION PASSWORD ` +
+              `${c.escapeLiteral(s.replicationPassword)}`);
           }
           if (!have.has(APP_USER)) {
             // The stored SCRAM verifier, identical to PgBouncer's auth file entry.

@@ -66,8 +66,10 @@ withCommon(program.command('up').description('provision the cluster and run the 
       const report = await (await lazy.up()).up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker ? 'auto' : false, monitor: opts.monitor, rebalance: opts.rebalance }, log);
       print(opts.json, { ok: true, ...report }, () => {
         const r = report.result;
-        console.log(`\ncluster ${r.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`);
-        console.log(`  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  (PGPASSFILE=${report.pgpass})`);
+        console.log(`\ncluster ${r.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ` +
+          `${report.workflowId})`);
+        console.log(`  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  ` +
+          `(PGPASSFILE=${report.pgpass})`);
         if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
       });
       process.exit(0);
@@ -84,7 +86,8 @@ withCommon(program.command('status').description('members, roles, replication, C
         console.log(`cluster ${report.cluster}`);
         for (const m of report.members) {
           const repl = m.replication?.map((r) => `${r.standby}:${r.state}/${r.syncState} lag ${r.lagBytes}B`).join(', ');
-          console.log(`  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ${m.timeline ? `tl ${m.timeline} ` : ''}${repl ?? ''}${m.error ? ` (${m.error})` : ''}`);
+          console.log(`  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ` +
+            `${m.timeline ? `tl ${m.timeline} ` : ''}${repl ?? ''}${m.error ? ` (${m.error})` : ''}`);
         }
         console.log('citus workers:');
         for (const w of report.citusWorkers) console.log(`  ${w.nodename}:${w.nodeport} ${w.noderole}${w.isactive ? '' : ' inactive'} shards=${w.shards}`);
@@ -105,7 +108,8 @@ withCommon(program.command('down').description('remove the cluster containers an
   .action(async (opts: CommonOpts & { volumes?: boolean }) => {
     try {
       const r = await (await lazy.down()).down(spec(opts), { volumes: opts.volumes });
-      print(opts.json, { ok: true, ...r }, () => console.log(`removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`));
+      print(opts.json, { ok: true, ...r }, () => console.log(`removed ${r.removedContainers.length} ` +
+        `containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`));
       process.exit(0);
     } catch (err) {
       fail(err, opts.json);
@@ -139,7 +143,8 @@ withCommon(program.command('failover <group>').description('unplanned failover o
   .option('--no-worker', 'do not run an in-process worker')
   .action((group: string, opts: CommonOpts & { rejoin: boolean; requireApproval?: boolean; worker: boolean }) =>
     runGroupWorkflow(opts, 'failoverGroup', (c) => failoverWorkflowId(c, group), () => ({ group, rejoin: opts.rejoin, ...(opts.requireApproval ? { requireApproval: true } : {}) }), (r) =>
-      r.outcome === 'failed-over' ? `${group}: ${String(r.detail)}; outage window ${String(r.outageWindowMs)} ms; rejoined: ${(r.rejoined as string[]).join(', ') || 'none'}` : `${group}: ${String(r.outcome)}: ${String(r.detail)}`,
+      r.outcome === 'failed-over' ? `${group}: ${String(r.detail)}; outage window ${String(r.outageWindowMs)} ms; rejoined: ` +
+        `${(r.rejoined as string[]).join(', ') || 'none'}` : `${group}: ${String(r.outcome)}: ${String(r.detail)}`,
     ),
   );
 
@@ -156,7 +161,8 @@ withCommon(program.command('rejoin <member>').description('rebuild a member as a
     runGroupWorkflow(opts, 'rejoinMemberWorkflow', (c) => rejoinWorkflowId(c, member), () => ({ member }), (r) => `${member} streams from ${String(r.primary)}`),
   );
 
-withCommon(program.command('unfence <member>').description('lift a fence: the group\'s recorded primary serves again (refused while another member is writable); any other member rejoins as a standby'))
+withCommon(program.command('unfence <member>').description('lift a fence: the group\'s recorded primary serves again (refused while another member is writable); ' +
+  'any other member rejoins as a standby'))
   .option('--no-worker', 'do not run an in-process worker')
   .action((member: string, opts: CommonOpts & { worker: boolean }) =>
     runGroupWorkflow(opts, 'unfenceMemberWorkflow', (c) => unfenceWorkflowId(c, member), () => ({ member }), (r) => String(r.detail)),
@@ -182,8 +188,13 @@ withCommon(program.command('drain <group>').description('move every shard off a 
   .option('--transfer-mode <mode>', `${TRANSFER_MODES.join(' | ')}`, 'auto')
   .option('--no-worker', 'do not run an in-process worker')
   .action((group: string, opts: CommonOpts & { volumes?: boolean; transferMode: string; worker: boolean }) =>
-    runGroupWorkflow(opts, 'drainGroup', (c) => drainWorkflowId(c, group), () => ({ group, volumes: opts.volumes ?? false, transferMode: transferMode(opts.transferMode) }), (r) =>
-      `${group} drained (${String(r.movesDone)} moves, ${mb(r.bytesMoved)}) and removed: ${(r.removedContainers as string[]).length} containers${(r.removedVolumes as string[]).length ? ` and ${(r.removedVolumes as string[]).length} volumes` : ' (volumes kept)'}; remove ${group} from the spec file`,
+    runGroupWorkflow(opts, 'drainGroup', (c) => drainWorkflowId(c, group), () => ({ group, volumes: opts.volumes ?? false, transferMode: transferMode(opts.transferMode) }), (r) => {
+      const volumes = (r.removedVolumes as string[]).length;
+      const kept = volumes ? ` and ${volumes} volumes` : ' (volumes kept)';
+      return `${group} drained (${String(r.movesDone)} moves, ${mb(r.bytesMoved)}) and removed: ` +
+        `${(r.removedContainers as string[]).length} containers${kept}; ` +
+        `remove ${group} from the spec file`;
+    },
     ),
   );
 

@@ -41,7 +41,9 @@ export async function runWorkerForever(): Promise<void> {
   const monitorWorker = (await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: monitorQueue, connection })).worker;
   await whileStandby(turn, () => warmClients(deps, root));
   const metricsUrl = await serveMetrics(metrics, port, sdkPort, log);
-  log(`build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
+  log(`build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ` +
+    `${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}` +
+    `${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
   try {
     // Either ending (SIGINT/SIGTERM, for which the SDK installs the handlers, or a fatal error) stops both.
     const running = Promise.all([worker.run().finally(() => stopOther(monitorWorker)), monitorWorker.run().finally(() => stopOther(worker))]);

@@ -30,7 +30,9 @@ function freePort(): Promise<number | undefined> {
   });
 }
 
-/** Installs the SDK runtime with its Prometheus exporter on a free local port, returned; call before creating workers. */
+/**
+ * Installs the SDK runtime with its Prometheus exporter on a free local port, returned; call before creating workers.
+ */
 export async function installRuntimeWithMetrics(log: (line: string) => void): Promise<number | undefined> {
   const sdkPort = await freePort();
   if (!sdkPort) log(`metrics: no free local port: the Temporal SDK's worker metrics are not served`);

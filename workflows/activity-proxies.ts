@@ -35,9 +35,14 @@ export function summarized<A extends object>(proxy: A): A {
   });
 }
 
-/** Ordinary steps (the group lock, etcd's record of the primary among them): a dead worker's step is retried after 3 s. */
+/**
+ * Ordinary steps (the group lock, etcd's record of the primary among them): a dead worker's step is retried after 3 s.
+ */
 export const acts = summarized(proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '3s', retry }));
-/** Validation: bad input does not get better by retrying. The first step of every runbook: a dead worker's is retried after 2 s. */
+/**
+ * Validation: bad input does not get better by retrying. The first
+ * step of every runbook: a dead worker's is retried after 2 s.
+ */
 export const validation = summarized(proxyActivities<Activities>({ startToCloseTimeout: '30s', heartbeatTimeout: '2s', retry: { ...retry, maximumAttempts: 3 } }));
 /** Data loads, base backups, image pulls and builds. */
 export const longRunning = summarized(proxyActivities<Activities>({ startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry }));

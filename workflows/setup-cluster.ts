@@ -70,7 +70,8 @@ async function specOf(input: SetupClusterInput): Promise<ClusterSpec> {
   const spec = await validation.validateSpec(input.spec ?? {});
   if (input.applySpecChange) return spec;
   const stored = await storedSpecOf(spec.name);
-  if (stored) refuseChangedSpec(spec, stored, 'Give {"cluster": "<name>"} to rerun the setup with the stored spec, or apply an edited spec with `citusctl up` (it declares the change: "applySpecChange": true).');
+  if (stored) refuseChangedSpec(spec, stored, 'Give {"cluster": "<name>"} to rerun the setup with the stored spec, or apply an edited spec with ' +
+    '`citusctl up` (it declares the change: "applySpecChange": true).');
   return spec;
 }
 

@@ -33,12 +33,20 @@ const count = (v: string | undefined, fallback: number) => (v === undefined || v
 function roundLine(group: string, r: RoundResult): string {
   const w = r.writers.find((x) => x.key === 'pgbouncer') ?? r.writers[0];
   const p = r.parts;
-  return `${group.padEnd(12)} ${String(r.round).padStart(2)} ${r.from.padEnd(7)}-> ${(r.to ?? '?').padEnd(7)} outage ${ms(w?.outageMs)} ms (PgBouncer), lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | detect ${ms(p['detection: fault -> monitor starts failover'])} | etcd ${ms(p['fault -> etcd names the new primary'])} | streams again ${ms(p['fault -> killed member streams again'])} ms | load ${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
+  return `${group.padEnd(12)} ${String(r.round).padStart(2)} ${r.from.padEnd(7)}-> ${(r.to ?? '?').padEnd(7)} outage ` +
+    `${ms(w?.outageMs)} ms (PgBouncer), lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | detect ` +
+    `${ms(p['detection: fault -> monitor starts failover'])} | etcd ` +
+    `${ms(p['fault -> etcd names the new primary'])} | streams again ` +
+    `${ms(p['fault -> killed member streams again'])} ms | load ` +
+    `${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
 }
 
 function summarize(log: Log, group: string, rs: RoundResult[]): void {
   const ok = rs.filter((r) => r.ok);
-  log.line(`${group.startsWith('coordinator') ? `coordinator primary${group.slice('coordinator'.length)}` : `worker primary (${group})`} killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
+  const victim = group.startsWith('coordinator')
+    ? `coordinator primary${group.slice('coordinator'.length)}`
+    : `worker primary (${group})`;
+  log.line(`${victim} killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
   const stat = (label: string, xs: (number | undefined)[], note = '') => log.line(`  ${label.padEnd(48)} median ${ms(median(xs)).padStart(6)}  max ${ms(max(xs)).padStart(6)} ms${note}`);
   for (const key of ['pgbouncer', 'direct'] as const) {
     const ws = ok.flatMap((r) => r.writers.filter((w) => w.key === key));
@@ -46,7 +54,8 @@ function summarize(log: Log, group: string, rs: RoundResult[]): void {
     const outages = ws.map((w) => w.outageMs);
     const m = median(outages);
     stat(`client write outage (${key})`, outages, key === 'pgbouncer' && m !== undefined ? `   target median <= 5000: ${m <= 5000 ? 'met' : 'NOT met'} (stretch 3000: ${m <= 3000 ? 'met' : 'not met'})` : '');
-    log.line(`  ${`acknowledged writes lost (${key})`.padEnd(48)} total ${sum(ws.map((w) => w.lost))} of ${sum(ws.map((w) => w.acked))} acked`);
+    log.line(`  ${`acknowledged writes lost (${key})`.padEnd(48)} total ${sum(ws.map((w) => w.lost))} of ` +
+      `${sum(ws.map((w) => w.acked))} acked`);
   }
   for (const part of Object.keys(ok[0]?.parts ?? {})) stat(part, ok.map((r) => r.parts[part]));
 }
@@ -58,9 +67,12 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
   const settleMs = count(env.SETTLE_MS, 3000);
   const killWorker = killTarget(env.KILL_WORKER);
-  const killing = killWorker ? `; as soon as the monitor has started the failover, SIGKILL of ${killWorker === 'all' ? 'every supervised worker process' : 'the supervised worker process that runs it'}` : '';
-  log.line(`bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the monitor repairs${killing}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
-  log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
+  const killing = killWorker ? '; as soon as the monitor has started the failover, SIGKILL of ' +
+    `${killWorker === 'all' ? 'every supervised worker process' : 'the supervised worker process that runs it'}` : '';
+  log.line(`bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the ` +
+    `monitor repairs${killing}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
+  log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: ` +
+    `postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}`);
   if (env.SKIP_UP !== '1') {
     await runCli(cli, ['down', '--volumes'], 'down-before');
     const up = await runCli(cli, ['up'], 'up');
@@ -68,7 +80,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   }
   const citus = await cluster.citusVersion(cluster.members('coordinator')[0]?.name ?? 'coord-a');
   const isDouble = citus.startsWith('Citus test double');
-  log.line(`citus_version(): ${citus}${isDouble ? '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)' : ''}`);
+  const doubleNote = '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)';
+  log.line(`citus_version(): ${citus}${isDouble ? doubleNote : ''}`);
   const writers = await WriterFactory.create(cluster, group, isDouble, intervalMs);
   const ctx: AutoContext = { cluster, cli, group, writers, intervalMs, settleMs, outDir, temporalAddress: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}`, killWorker, note: (line) => log.line(`  ${line}`) };
   const all: Record<string, RoundResult[]> = {};
@@ -88,9 +101,13 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     }
   }
   log.line('');
-  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ${loadavg()} at the end)`);
+  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ` +
+    `${loadavg()} at the end)`);
   for (const [g, rs] of Object.entries(all)) summarize(log, g, rs);
-  log.line(`reproduce: ${killWorker ? `KILL_WORKER=${killWorker} ${control ? 'KILL_CONTROL=1 ' : ''}` : ''}${coordRounds !== rounds ? `COORDINATOR_ROUNDS=${coordRounds} ` : ''}bash bench/auto-failover/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
+  const killEnv = killWorker ? `KILL_WORKER=${killWorker} ${control ? 'KILL_CONTROL=1 ' : ''}` : '';
+  const coordEnv = coordRounds !== rounds ? `COORDINATOR_ROUNDS=${coordRounds} ` : '';
+  log.line(`reproduce: ${killEnv}${coordEnv}bash ` +
+    `bench/auto-failover/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
   const results = Object.values(all).flat();
   return results.some((r) => !r.ok || r.writers.some((w) => w.lost)) ? 1 : 0;
 }

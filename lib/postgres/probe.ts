@@ -11,10 +11,12 @@ export const PROBE_SQL = `
 SELECT pg_is_in_recovery() AS in_recovery,
        (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline,
        current_setting('synchronous_standby_names') AS sync_names,
-       (SELECT json_build_object('status', status, 'sender_host', sender_host) FROM pg_stat_wal_receiver LIMIT 1) AS receiver,
+       (SELECT json_build_object('status', status, 'sender_host', sender_host)
+          FROM pg_stat_wal_receiver LIMIT 1) AS receiver,
        CASE WHEN pg_is_in_recovery() THEN '[]'::json
-            ELSE coalesce((SELECT json_agg(json_build_object('name', application_name, 'state', state, 'sync_state', sync_state,
-                                                             'lag', pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)))
+            ELSE coalesce((SELECT json_agg(json_build_object(
+                                    'name', application_name, 'state', state, 'sync_state', sync_state,
+                                    'lag', pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)))
                              FROM pg_stat_replication), '[]'::json)
        END AS replication`;
 

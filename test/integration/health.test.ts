@@ -20,7 +20,8 @@ import { acquireRunLock, cliJson, containerOf, memberLogTails, removeLeftovers, 
 
 jest.setTimeout(10 * 60_000);
 
-// The monitor and its supervised worker run (tests opt in): the report includes the monitor, the schedule's runs need a long-lived worker.
+// The monitor and its supervised worker run (tests opt in): the report
+// includes the monitor, the schedule's runs need a long-lived worker.
 const c = withMonitor(makeCluster(layout({ name: 'it-health', basePort: 31500, temporalPort: 32500, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32500));
 type HealthJson = HealthCheckResult & { ok: boolean; workflowId: string; runId: string };
 
@@ -101,7 +102,8 @@ describe('citusctl health and the health-<cluster> schedule', () => {
     await cliJson(c, ['resume']); // the monitor restarts g1-b
   });
 
-  it('the schedule health-it-health: ensured idempotently, a trigger runs healthCheck to the end; `citusctl down` deletes it', async () => {
+  it('the schedule health-it-health: ensured idempotently, a trigger runs healthCheck to the end; `citusctl down` ' +
+    'deletes it', async () => {
     const first = await ensureHealthSchedule(client, c.spec);
     // `up` made it already, with the spec as it resolved it (images filled in): this call brings it to c.spec.
     expect(['created', 'updated', 'unchanged']).toContain(first.outcome);

@@ -41,7 +41,10 @@ describe('the monitor keeps healing when its own parts restart', () => {
     connection = await Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
     client = new Client({ connection });
   };
-  /** Kills the group's primary and waits for the monitor's failover, the new primary in etcd, and the killed member streaming again. */
+  /**
+   * Kills the group's primary and waits for the monitor's failover,
+   * the new primary in etcd, and the killed member streaming again.
+   */
   const killAndHeal = async (group: string, victim: string, successor: string) => {
     const before = (await failoverRun(group))?.runId;
     await killMember(c, victim);
@@ -54,7 +57,8 @@ describe('the monitor keeps healing when its own parts restart', () => {
       await waitFor(`${victim} to stream from ${successor} (monitor's view)`, () => healthy(group, successor), 120_000, 500);
       await expectStreaming(c, victim, successor);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+      throw new Error(`${(err as Error).message}\nmonitor: ` +
+        `${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
     }
   };
 
@@ -75,7 +79,8 @@ describe('the monitor keeps healing when its own parts restart', () => {
     }
   });
 
-  it('etcd unreachable for 30 s: no failover of healthy primaries, and the monitor sees etcd again afterwards', async () => {
+  it('etcd unreachable for 30 s: no failover of healthy primaries, ' +
+    'and the monitor sees etcd again afterwards', async () => {
     const etcd = docker.getContainer(containerOf(c, 'etcd'));
     await etcd.pause();
     await waitFor('the monitor to notice etcd is gone', async () => ((await status()).etcdOk === false ? true : undefined), 30_000, 500);
@@ -88,7 +93,8 @@ describe('the monitor keeps healing when its own parts restart', () => {
     expect((await status()).lastActions.filter((a) => a.kind === 'failover')).toEqual([]);
   });
 
-  it('the embedded Temporal server killed: started again by the supervisor, the monitor goes on and fails g1 over', async () => {
+  it('the embedded Temporal server killed: started again by the ' +
+    'supervisor, the monitor goes on and fails g1 over', async () => {
     const pidFile = path.join(c.stateDir, 'temporal', 'server.pid');
     const killed = Number(fs.readFileSync(pidFile, 'utf8'));
     const runId = (await client.workflow.getHandle(MONITOR).describe()).runId;

@@ -57,7 +57,8 @@ describe('the monitor heals the cluster by itself', () => {
     }
   });
 
-  it('the supervised worker: status shows it; SIGKILLed, it is started again and the monitor goes on probing', async () => {
+  it('the supervised worker: status shows it; SIGKILLed, it is ' +
+    'started again and the monitor goes on probing', async () => {
     const workerRecord = () => JSON.parse(fs.readFileSync(path.join(c.stateDir, 'worker', 'worker.json'), 'utf8')) as { pid: number };
     const st = await cliJson<{ controlPlane: { worker: { polling: boolean; workerPid: number; supervisorPid: number }; monitor: { running: boolean; lastProbeAt?: string } } }>(c, ['status']);
     expect(st.controlPlane.worker).toMatchObject({ polling: true, workerPid: workerRecord().pid });
@@ -88,7 +89,8 @@ describe('the monitor heals the cluster by itself', () => {
     expect((await status()).groups.g1).toMatchObject({ primary: 'g1-a', primaryState: 'ok' });
   });
 
-  it('the worker serves Prometheus metrics: the monitor\'s view of every member and the SDK\'s worker metrics', async () => {
+  it('the worker serves Prometheus metrics: the monitor\'s view of ' +
+    'every member and the SDK\'s worker metrics', async () => {
     const st = await cliJson<{ controlPlane: { worker: { metricsUrl?: string } } }>(c, ['status']);
     expect(st.controlPlane.worker.metricsUrl).toBe(`http://127.0.0.1:${METRICS_PORT}/metrics`);
     let text = '';
@@ -129,13 +131,16 @@ describe('the monitor heals the cluster by itself', () => {
       await waitFor('the failover to end', async () => ((await failoverRuns()) === 'COMPLETED' ? true : undefined), 180_000, 500);
       await expectStreaming(c, 'g1-a', 'g1-b');
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+      throw new Error(`${(err as Error).message}\nmonitor: ` +
+        `${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
     }
     const s = await status();
     expect(s.lastActions.filter((a) => a.kind === 'failover').map((a) => a.outcome)).toEqual(['started', 'done']);
     // For the reader of the log (no timing is asserted): when each step happened.
     const result = (await client.workflow.getHandle(`failover-${c.name}-g1`).result()) as { timeline: Record<string, number>; outageWindowMs?: number };
-    console.log(`[monitor] actions: ${s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}`).join('; ')}\n[monitor] failover timeline: ${JSON.stringify(result.timeline)} outage window ${result.outageWindowMs} ms`);
+    const actions = s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}`);
+    console.log(`[monitor] actions: ${actions.join('; ')}\n[monitor] ` +
+      `failover timeline: ${JSON.stringify(result.timeline)} outage window ${result.outageWindowMs} ms`);
     await waitFor('the monitor to see g1 healthy', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 60_000, 500);
     expect((await status()).groups.g1).toMatchObject({ primary: 'g1-b', members: { 'g1-a': 'streaming', 'g1-b': 'primary' } });
     const text = await metricsText();
@@ -143,7 +148,8 @@ describe('the monitor heals the cluster by itself', () => {
     expect(Number(series(text, 'citusctl_last_failover_outage_seconds', 'cluster="it-mon",group="g1"'))).toBeCloseTo((result.outageWindowMs ?? NaN) / 1000, 3);
   });
 
-  it('citusctl pause: a killed standby stays down (status and etcd say maintenance); citusctl resume: it is restarted and streams again', async () => {
+  it('citusctl pause: a killed standby stays down (status and etcd say maintenance); citusctl resume: it is ' +
+    'restarted and streams again', async () => {
     const paused = await cliJson<{ maintenance: { cluster: boolean; groups: string[] } }>(c, ['pause', '--group', 'g1', '--reason', 'test']);
     expect(paused.maintenance).toMatchObject({ cluster: false, groups: ['g1'] });
     expect(JSON.parse((await withEtcd(c, (e) => e.get(`/citusctl/${c.name}/maintenance`).string())) ?? '{}')).toMatchObject({ groups: ['g1'], reason: 'test' });

@@ -85,7 +85,8 @@ describe('a primary cut off the network is failed over and stays fenced', () => 
     expect((await status()).groups.g1).toMatchObject({ primary: 'g1-a', primaryState: 'ok' });
   });
 
-  it('network disconnect of the g1 primary: failed over on its peers\' view; reconnected, it takes no write and rejoins', async () => {
+  it('network disconnect of the g1 primary: failed over on its peers\' view; reconnected, it takes no write and ' +
+    'rejoins', async () => {
     await waitFor('g1 healthy after the pause', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 60_000, 500);
     console.log(`[partition] docker network disconnect g1-a at ${new Date().toISOString()}`);
     await docker.getNetwork(NETWORK).disconnect({ Container: containerOf(c, 'g1-a') });
@@ -100,7 +101,8 @@ describe('a primary cut off the network is failed over and stays fenced', () => 
       const started = (await status()).lastActions.find((a) => a.kind === 'failover' && a.outcome === 'started');
       expect(started?.detail).toMatch(/container running but no peer reaches it/);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+      throw new Error(`${(err as Error).message}\nmonitor: ` +
+        `${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
     } finally {
       await reconnect('g1-a');
       console.log(`[partition] g1-a reconnected at ${new Date().toISOString()}`);
@@ -115,6 +117,8 @@ describe('a primary cut off the network is failed over and stays fenced', () => 
     expect((await takesWrite('g1-a')).accepted).toBe(false);
     expect((await distNodesOn(c, 'coord-a')).filter((n) => n.noderole === 'primary' && n.nodename.startsWith('g1-')).map((n) => n.nodename)).toEqual(['g1-b']);
     const s = await status();
-    console.log(`[partition] write to g1-a after reconnecting: ${write.detail}\n[partition] actions: ${s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}: ${a.detail}`).join('\n  ')}`);
+    const actions = s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}: ${a.detail}`);
+    console.log(`[partition] write to g1-a after reconnecting: ${write.detail}\n[partition] actions: ` +
+      `${actions.join('\n  ')}`);
   });
 });

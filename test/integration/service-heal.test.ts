@@ -35,17 +35,24 @@ describe('the monitor repairs PgBouncer and etcd', () => {
   const status = () => client.workflow.getHandle(MONITOR).query<MonitorStatus>('status');
   const inspect = (member: string) => docker.getContainer(containerOf(c, member)).inspect();
   const running = async (member: string) => ((await inspect(member).catch(() => undefined))?.State.Running ? true : undefined);
-  /** What the monitor recorded doing to a service ("<outcome>: <detail>", oldest first), once its last record is `expected` (the record follows the repair). */
+  /**
+   * What the monitor recorded doing to a service ("<outcome>: <detail>", oldest first), once its last record is
+   * `expected` (the record follows the repair).
+   */
   const repairsOf = (target: string, expected: RegExp) =>
     waitFor(`the monitor's record of ${target}: ${String(expected)}`, async () => {
       const done = (await status()).lastActions.filter((a) => (a.kind === 'start-service' || a.kind === 'recreate-service') && a.target === target).map((a) => `${a.outcome}: ${a.detail}`);
       return expected.test(done.at(-1) ?? '') ? done : undefined;
     }, 30_000, 250);
   const failoverRun = async (group: string) => client.workflow.getHandle(`failover-${c.name}-${group}`).describe().catch(() => undefined);
-  const explain = async (err: unknown) => new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+  const explain = async (err: unknown) => new Error(`${(err as Error).message}\nmonitor: ` +
+    `${JSON.stringify(await status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
   const pgbouncerFile = async (file: string) => (await execRoot(c, 'pgbouncer', ['cat', `/citusctl/${file}`])).stdout;
 
-  /** Kills the group's primary; waits for etcd to name the successor, the monitor's failover to complete and the victim to stream again. */
+  /**
+   * Kills the group's primary; waits for etcd to name the successor,
+   * the monitor's failover to complete and the victim to stream again.
+   */
   const killAndHeal = async (group: string, victim: string, successor: string) => {
     const before = (await failoverRun(group))?.runId;
     await killMember(c, victim);
@@ -83,7 +90,8 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     }
   });
 
-  it('PgBouncer and etcd restart by Docker policy unless-stopped; PostgreSQL members have none (fencing decides); `up` sets it on older containers', async () => {
+  it('PgBouncer and etcd restart by Docker policy unless-stopped; PostgreSQL members have none (fencing decides); ' +
+    '`up` sets it on older containers', async () => {
     for (const s of ['pgbouncer', 'etcd']) expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
     for (const m of ['coord-a', 'g1-a', 'g1-b']) expect(['', 'no']).toContain((await inspect(m)).HostConfig.RestartPolicy?.Name ?? '');
     // Containers created before the policy existed: `up` gives it to them.
@@ -104,7 +112,8 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     expect(await pgbouncerFile('pgbouncer.ini')).toMatch(/^postgres = host=coord-a port=5432/m);
   });
 
-  it('docker kill of etcd: started again with its data and authentication; a g1 primary killed next is failed over', async () => {
+  it('docker kill of etcd: started again with its data and ' +
+    'authentication; a g1 primary killed next is failed over', async () => {
     await killMember(c, 'etcd');
     try {
       await waitFor('etcd running again', () => running('etcd'), 60_000, 200);
@@ -118,7 +127,8 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     await killAndHeal('g1', 'g1-a', 'g1-b');
   });
 
-  it('the coordinator failed over, then docker rm -f of PgBouncer: re-created pointing at the new coordinator primary, serving', async () => {
+  it('the coordinator failed over, then docker rm -f of PgBouncer: re-created pointing at the new coordinator ' +
+    'primary, serving', async () => {
     await killAndHeal('coordinator', 'coord-a', 'coord-b');
     const removedId = (await inspect('pgbouncer')).Id;
     await docker.getContainer(containerOf(c, 'pgbouncer')).remove({ force: true });
@@ -132,7 +142,8 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     expect(created.Id).not.toBe(removedId);
     expect(created.HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
     expect(created.Config.Labels).toMatchObject({ 'citusctl.cluster': c.name, 'citusctl.member': 'pgbouncer' });
-    // rm -f kills, then removes: the probe may see it stopped first; the activity looks again and re-creates either way.
+    // rm -f kills, then removes: the probe may see it stopped
+    // first; the activity looks again and re-creates either way.
     await repairsOf('pgbouncer', /^done: container created \(PgBouncer -> coord-b, from etcd\)/);
     expect(await pgbouncerFile('pgbouncer.ini')).toMatch(/^postgres = host=coord-b port=5432/m);
     // Verifiers only: the app's and the admin's SCRAM verifiers, never a password.
@@ -141,7 +152,8 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     expect(userlist.trim().split('\n').every((l) => / "SCRAM-SHA-256\$4096:/.test(l))).toBe(true);
   });
 
-  it('docker rm -f of etcd: re-created on its volume (primaries and authentication kept); the next failover works', async () => {
+  it('docker rm -f of etcd: re-created on its volume (primaries and ' +
+    'authentication kept); the next failover works', async () => {
     const removedId = (await inspect('etcd')).Id;
     await docker.getContainer(containerOf(c, 'etcd')).remove({ force: true });
     try {

@@ -70,7 +70,8 @@ describe('parseSpec: valid specs', () => {
     expect(spec.requireFailoverApproval).toBe(false);
   });
 
-  test('failover policy: auto by default, approve and manual accepted, anything else named; async failover off by default', () => {
+  test('failover policy: auto by default, approve and manual accepted, anything else named; async failover off by ' +
+    'default', () => {
     const spec = parseSpec(base());
     expect(spec.failover).toBe('auto');
     expect(spec.allowAsyncFailover).toBe(false);

@@ -38,7 +38,8 @@ async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
   }
 }
 
-const CITUS_ERROR = 'ERROR: shard move failed as the orphaned shard public.events_102025 leftover from the previous move could not be cleaned up';
+const CITUS_ERROR = 'ERROR: shard move failed as the orphaned shard public.events_102025 leftover from the previous move could ' +
+  'not be cleaned up';
 
 describe('rebalanceCluster', () => {
   test('checks, starts one job and follows it to its end, reporting each step of it', async () => {
@@ -155,7 +156,8 @@ describe('rebalanceCluster', () => {
 });
 
 describe('drainGroup', () => {
-  test('checks, marks, drains (drain only), then under the lock verifies, stores the spec without the group, removes node, containers, then etcd keys', async () => {
+  test('checks, marks, drains (drain only), then under the lock verifies, stores the spec without the group, ' +
+    'removes node, containers, then etcd keys', async () => {
     const m = mockActivities();
     const { result, error, progress } = await drain(m.activities, { spec: SPEC_INPUT, group: 'g2', volumes: true });
     expect(error).toBeUndefined();
