@@ -1,30 +1,30 @@
 /** All activities, built from injected clients. Workflows use `import type` of this module only. */
 import type { ActivityDeps } from './deps';
-import { createCitusActivities } from './citus';
-import { createDemoLoadActivities } from './demo-load';
-import { createEtcdActivities } from './etcd';
-import { createPgBouncerActivities } from './pgbouncer';
-import { createPostgresActivities } from './postgres';
-import { createProvisionActivities } from './provision';
-import { createReplicationActivities } from './replication';
-import { createSpecActivities } from './spec';
-import { createLockActivities } from './etcd-lock';
-import { createFailoverActivities } from './failover';
-import { createRejoinActivities } from './rejoin';
-import { createSwitchoverActivities } from './switchover';
+import { createCitusActivities } from './setup/citus';
+import { createDemoLoadActivities } from './setup/demo-load';
+import { createEtcdActivities } from './setup/etcd';
+import { createPgBouncerActivities } from './setup/pgbouncer';
+import { createPostgresActivities } from './setup/postgres';
+import { createProvisionActivities } from './setup/provision';
+import { createReplicationActivities } from './failover/replication';
+import { createSpecActivities } from './setup/spec';
+import { createLockActivities } from './setup/etcd-lock';
+import { createFailoverActivities } from './failover/failover';
+import { createRejoinActivities } from './failover/rejoin';
+import { createSwitchoverActivities } from './failover/switchover';
 import { createMemberStateActivities } from './member-state';
-import { createMonitorProbeActivities } from './monitor-probe';
-import { createMonitorActionActivities } from './monitor-actions';
-import { createMonitorRecreateActivities } from './monitor-recreate';
-import { createMonitorServiceActivities } from './monitor-services';
-import { createHealthActivities } from './health';
-import { createResolveImagesActivities } from './resolve-images';
-import { createClusterSpecActivities } from './cluster-spec';
-import { createSearchAttributeActivities } from './search-attributes';
-import { createRebalanceActivities } from './rebalance';
-import { createDrainActivities } from './drain';
-import { createDroppedGroupActivities } from './dropped-groups';
-import { createTwoPhaseActivities } from './two-phase';
+import { createMonitorProbeActivities } from './monitor/monitor-probe';
+import { createMonitorActionActivities } from './monitor/monitor-actions';
+import { createMonitorRecreateActivities } from './monitor/monitor-recreate';
+import { createMonitorServiceActivities } from './monitor/monitor-services';
+import { createHealthActivities } from './monitor/health';
+import { createResolveImagesActivities } from './setup/resolve-images';
+import { createClusterSpecActivities } from './setup/cluster-spec';
+import { createSearchAttributeActivities } from './setup/search-attributes';
+import { createRebalanceActivities } from './scale/rebalance';
+import { createDrainActivities } from './scale/drain';
+import { createDroppedGroupActivities } from './scale/dropped-groups';
+import { createTwoPhaseActivities } from './failover/two-phase';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -57,5 +57,5 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { Primaries, ShardSpread } from './citus';
-export type { ReplicationStatus } from './replication';
+export type { Primaries, ShardSpread } from './setup/citus';
+export type { ReplicationStatus } from './failover/replication';

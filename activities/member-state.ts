@@ -9,10 +9,10 @@ import { MEMBER_STATE_FILE, formatMemberState, parseMemberState, type MemberStat
 import type { ClusterSpec } from '../common/spec';
 import { containerName, volumeName } from '../common/topology';
 import type { ActivityDeps } from './deps';
-import { containerState, tarOf } from './docker-helpers';
-import { fatal } from './errors';
-import { resolveImage } from './images';
-import { PG_VOLUME_TARGET } from './node-containers';
+import { containerState, tarOf } from '../lib/docker/docker-helpers';
+import { fatal } from '../lib/errors';
+import { resolveImage } from '../common/images';
+import { PG_VOLUME_TARGET } from '../lib/docker/node-containers';
 import { storeOf } from './store';
 
 /** The first file of a tar stream as text (docker's archive API answers with a tar). */

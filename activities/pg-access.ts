@@ -4,7 +4,7 @@ import type { ClusterSpec } from '../common/spec';
 import type { PgTarget } from '../lib/pg-connector';
 import { SUPERUSER } from '../common/topology';
 import type { ActivityDeps } from './deps';
-import { classifyPgError, fatal } from './errors';
+import { classifyPgError, fatal } from '../lib/errors';
 
 export async function asSuperuser<T>(deps: ActivityDeps, spec: ClusterSpec, memberName: string, fn: (c: Client) => Promise<T>, timeouts?: Pick<PgTarget, 'connectTimeoutMs' | 'queryTimeoutMs'>): Promise<T> {
   const member = spec.members.find((m) => m.name === memberName);

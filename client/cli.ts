@@ -19,7 +19,7 @@ const lazy = {
   run: async () => require('./run-workflow') as typeof import('./run-workflow'),
   preflight: async () => require('./preflight') as typeof import('./preflight'),
   worker: async () => require('../worker/main') as typeof import('../worker/main'),
-  images: async () => require('../activities/images') as typeof import('../activities/images'),
+  images: async () => require('../common/images') as typeof import('../common/images'),
   monitor: async () => require('./monitor') as typeof import('./monitor'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */

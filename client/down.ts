@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LABEL_CLUSTER } from '../activities/docker-helpers';
+import { LABEL_CLUSTER } from '../common/labels';
 import type { ClusterSpec } from '../common/spec';
 import { monitorWorkflowId } from '../common/workflow-ids';
 import { SecretStore } from '../lib/secrets';

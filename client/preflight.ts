@@ -2,16 +2,16 @@
  * Before anything is created: every image must be present (pulled if possible) and the PostgreSQL
  * image must carry Citus. Where images cannot be pulled, offline equivalents are built from Debian
  * packages; what is still missing (a Citus image) is named with how to supply it. The resolution is
- * the one the setup's resolveImages activity runs (activities/image-resolution.ts), so the activity
+ * the one the setup's resolveImages activity runs (lib/docker/image-resolution.ts), so the activity
  * then finds every image present and pulls or builds nothing again.
  */
 import type Docker from 'dockerode';
 import { spawnSync, type StdioOptions } from 'node:child_process';
 import type { ClusterSpec } from '../common/spec';
-import { containerLogs } from '../activities/docker-helpers';
-import { IMAGE_ENV, UPSTREAM_IMAGES } from '../activities/images';
-import { describeImageProblem, pullImage, resolveImagesOnEngine } from '../activities/image-resolution';
-import { CAPABILITY_CHECK } from '../activities/postgres';
+import { containerLogs } from '../lib/docker/docker-helpers';
+import { IMAGE_ENV, UPSTREAM_IMAGES } from '../common/images';
+import { describeImageProblem, pullImage, resolveImagesOnEngine } from '../lib/docker/image-resolution';
+import { CAPABILITY_CHECK } from '../lib/docker/capability-check';
 import { projectFile } from './load-spec';
 import { PreflightError } from './preflight-error';
 

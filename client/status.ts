@@ -4,7 +4,7 @@
  */
 import Docker from 'dockerode';
 import { Etcd3 } from 'etcd3';
-import { containerState } from '../activities/docker-helpers';
+import { containerState } from '../lib/docker/docker-helpers';
 import type { ClusterSpec } from '../common/spec';
 import { createClusterStore } from '../lib/cluster-store';
 import { etcdClientOptions } from '../lib/etcd-auth';

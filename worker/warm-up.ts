@@ -7,7 +7,7 @@
  */
 import type { ActivityDeps } from '../activities/deps';
 import { storeOf } from '../activities/store';
-import { withDeadline } from '../activities/bounded';
+import { withDeadline } from '../activities/monitor/bounded';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { storedClusterSpecs } from '../lib/cluster-spec-file';
 

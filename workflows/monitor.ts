@@ -47,7 +47,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { MaintenanceRecord } from '../activities/monitor-actions';
+import type { MaintenanceRecord } from '../activities/monitor/monitor-actions';
 import { DEFAULT_THRESHOLDS, actionKey, type ClusterDecision, backoffMs, decideCluster, type DecisionContext, type FailoverPolicy, type GroupStatus, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';

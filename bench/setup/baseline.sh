@@ -6,7 +6,7 @@
 #
 # It does the same work as `citusctl up` on a fresh cluster, with the docker CLI and psql only:
 # network, volumes, 5 PostgreSQL containers + etcd + PgBouncer (ports on 127.0.0.1), initdb with
-# SCRAM auth on the primaries (the project's own activities/scripts/postgres-bootstrap.sh, copied
+# SCRAM auth on the primaries (the project's own lib/docker/scripts/postgres-bootstrap.sh, copied
 # in with `docker cp` together with the same postgresql.conf additions and pg_hba.conf), readiness,
 # roles, CREATE EXTENSION citus on each primary, citus_set_coordinator_host, citus_add_node x2,
 # create_distributed_table, 100k rows, a shard check, pg_basebackup -c fast through one slot per
@@ -28,7 +28,7 @@ set -euo pipefail
 umask 077
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-SCRIPTS="$(cd "$HERE/../../activities/scripts" && pwd)"
+SCRIPTS="$(cd "$HERE/../../lib/docker/scripts" && pwd)"
 IMG_PG="${CITUSCTL_IMAGE_POSTGRES:-citusctl-test/postgres-citus-double:17}"
 IMG_PGB="${CITUSCTL_IMAGE_PGBOUNCER:-citusctl/pgbouncer:1}"
 IMG_ETCD="${CITUSCTL_IMAGE_ETCD:-citusctl/etcd:3.5}"
@@ -105,7 +105,7 @@ step images
 docker network create --label "$LABEL=$NAME" "$NET" >/dev/null
 SUBNET=$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' "$NET")
 
-# The files every PostgreSQL node gets (same content as activities/postgres-config.ts).
+# The files every PostgreSQL node gets (same content as lib/docker/postgres-config.ts).
 F="$STATE/pg/citusctl"
 install -m 755 "$SCRIPTS/postgres-bootstrap.sh" "$F/bootstrap.sh"
 install -m 755 "$SCRIPTS/seed-standby.sh" "$F/seed-standby.sh"

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import Docker from 'dockerode';
-import { createDrainActivities } from '../../activities/drain';
+import { createDrainActivities } from '../../activities/scale/drain';
 import type { ActivityDeps } from '../../activities/deps';
 import { parseSpec } from '../../common/spec';
 import { containerName, volumeName } from '../../common/topology';

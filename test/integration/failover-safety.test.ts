@@ -14,7 +14,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execFileSync } from 'node:child_process';
 import { Worker } from '@temporalio/worker';
 import { Etcd3 } from 'etcd3';
-import { createLockActivities } from '../../activities/etcd-lock';
+import { createLockActivities } from '../../activities/setup/etcd-lock';
 import type { ActivityDeps } from '../../activities/deps';
 import { parseSpec } from '../../common/spec';
 import type { FailoverGroupResult } from '../../workflows';

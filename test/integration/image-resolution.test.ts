@@ -11,10 +11,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import Docker from 'dockerode';
 import type { ActivityDeps } from '../../activities/deps';
-import { imagePresent } from '../../activities/docker-helpers';
-import { describeImageProblem, resolveImagesOnEngine, type ResolveHooks } from '../../activities/image-resolution';
-import { OFFLINE_IMAGES, UPSTREAM_IMAGES } from '../../activities/images';
-import { createResolveImagesActivities } from '../../activities/resolve-images';
+import { imagePresent } from '../../lib/docker/docker-helpers';
+import { describeImageProblem, resolveImagesOnEngine, type ResolveHooks } from '../../lib/docker/image-resolution';
+import { OFFLINE_IMAGES, UPSTREAM_IMAGES } from '../../common/images';
+import { createResolveImagesActivities } from '../../activities/setup/resolve-images';
 import { parseSpec } from '../../common/spec';
 import { testImages } from './support/cluster';
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OFFLINE_IMAGES, UPSTREAM_IMAGES } from '../../activities/images';
+import { OFFLINE_IMAGES, UPSTREAM_IMAGES } from '../../common/images';
 import { parseSpec, type ClusterSpecInput } from '../../common/spec';
 import { METRICS_PORT_ENV } from '../../worker/metrics-server';
 import { citusVersion, destroyCluster, logCitus, makeCluster, primaryKey, startCli, su, temporalCli, testImages, withEtcd, type CliRun } from './support/cluster';

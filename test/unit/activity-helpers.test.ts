@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { parseSpec } from '../../common/spec';
-import { classifyPgError, ErrorTypes, fatal, notReady } from '../../activities/errors';
-import { IMAGE_ENV, resolveImage, resolveImages, UPSTREAM_IMAGES } from '../../activities/images';
-import { pgbouncerIni } from '../../activities/pgbouncer';
-import { pgHba } from '../../activities/postgres-config';
+import { classifyPgError, ErrorTypes, fatal, notReady } from '../../lib/errors';
+import { IMAGE_ENV, resolveImage, resolveImages, UPSTREAM_IMAGES } from '../../common/images';
+import { pgbouncerIni } from '../../activities/setup/pgbouncer';
+import { pgHba } from '../../lib/docker/postgres-config';
 
 const baseInput = {
   name: 'demo',

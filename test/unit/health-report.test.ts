@@ -6,7 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { CitusObservation, EtcdObservation, MonitorObservation, NodeObservation, NodeSqlView, PgBouncerObservation } from '../../common/health-observation';
 import { buildHealthReport, livePrimaries, lsnBytes, problemText, type HealthInput } from '../../common/health-report';
 import { parseSpec } from '../../common/spec';
-import { parseDiskOutput } from '../../activities/health-nodes';
+import { parseDiskOutput } from '../../activities/monitor/health-nodes';
 
 const spec = parseSpec({
   name: 'hc',

@@ -1,4 +1,4 @@
-import { beforeDeadline, PauseBudgetExceeded } from '../../activities/coordinator-switchover';
+import { beforeDeadline, PauseBudgetExceeded } from '../../activities/failover/coordinator-switchover';
 
 describe('beforeDeadline (the coordinator switchover pause budget)', () => {
   test('passes a result through before the deadline', async () => {

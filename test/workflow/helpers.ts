@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Activities } from '../../activities';
-import { createSpecActivities } from '../../activities/spec';
+import { createSpecActivities } from '../../activities/setup/spec';
 import type { ActivityDeps } from '../../activities/deps';
 import type { ClusterSpec, ClusterSpecInput } from '../../common/spec';
 import { SecretStore } from '../../lib/secrets';

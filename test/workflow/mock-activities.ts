@@ -12,7 +12,7 @@ import type { StandbyPosition } from '../../common/failover-decisions';
 import { parseSpec, SpecError, type ClusterSpec } from '../../common/spec';
 import { groupsOf, slotName, type Primaries } from '../../common/topology';
 import { anyOneOf } from '../../lib/postgres';
-import { resolveImages } from '../../activities/images';
+import { resolveImages } from '../../common/images';
 import type { RebalanceSnapshot } from '../../common/rebalance';
 
 /** Every activity setupCluster, failoverGroup, switchoverGroup and rejoinMemberWorkflow call. */

@@ -6,8 +6,8 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Activities } from '../../activities';
-import type { MonitorProbeInput, MonitorProbeResult } from '../../activities/monitor-probe';
-import type { MaintenanceRecord } from '../../activities/monitor-actions';
+import type { MonitorProbeInput, MonitorProbeResult } from '../../activities/monitor/monitor-probe';
+import type { MaintenanceRecord } from '../../activities/monitor/monitor-actions';
 import { unfenceBlockers } from '../../common/failover-decisions';
 import { decideCluster, decisionSignature } from '../../common/monitor-decisions';
 import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation } from '../../common/monitor-observation';

@@ -1,0 +1,113 @@
+/**
+ * The health check's view of the cluster's services: etcd (status, alarms, the recorded primaries,
+ * member states and maintenance), PgBouncer (its admin console: the database entry and SHOW POOLS)
+ * and Citus on the coordinator primary (citus_check_cluster_node_health(), pg_dist_node). Each is
+ * bounded by a deadline and reports what it could not reach instead of throwing.
+ */
+import type { Client } from 'pg';
+import type { CitusObservation, EtcdObservation, PgBouncerObservation, PoolView } from '../../common/health-observation';
+import type { ClusterSpec } from '../../common/spec';
+import { SUPERUSER, groupsOf } from '../../common/topology';
+import { UNDEFINED_FUNCTION, citusNodeHealth, distNodes } from '../../lib/postgres/health-queries';
+import type { ActivityDeps } from '../deps';
+import { errMessage, withDeadline } from './bounded';
+import { bouncerDatabase, withBouncerAdmin } from '../setup/pgbouncer-admin';
+import { storeOf } from '../store';
+
+const ETCD_MS = 5_000;
+const BOUNCER_MS = 5_000;
+/** citus_check_cluster_node_health() waits up to citus.node_connection_timeout (30 s) for a node that hangs. */
+const CITUS_MS = 40_000;
+
+export async function observeEtcd(deps: ActivityDeps, spec: ClusterSpec): Promise<EtcdObservation> {
+  const read = async (): Promise<EtcdObservation> => {
+    const etcd = deps.etcd.client(spec);
+    const store = storeOf(deps, spec);
+    const [status, alarm, snapshot, maintenance] = await Promise.all([
+      etcd.maintenance.status(),
+      etcd.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }),
+      store.snapshot(groupsOf(spec).map((g) => g.group)),
+      store.readMaintenance(),
+    ]);
+    const m = maintenance as { cluster?: unknown; groups?: unknown } | null;
+    return {
+      ok: true,
+      version: status.version,
+      dbSizeBytes: Number(status.dbSize),
+      leader: String(status.leader),
+      alarms: (alarm.alarms ?? []).map((a) => `${String(a.alarm)} on member ${String(a.memberID)}`),
+      primaries: snapshot.primaries,
+      memberStates: snapshot.memberStates,
+      ...(m && typeof m === 'object' ? { maintenance: { cluster: m.cluster === true, groups: Array.isArray(m.groups) ? m.groups.filter((g): g is string => typeof g === 'string') : [] } } : {}),
+    };
+  };
+  try {
+    return await withDeadline(read(), ETCD_MS, `etcd on 127.0.0.1:${spec.etcd.port}`);
+  } catch (err) {
+    return { ok: false, error: errMessage(err) };
+  }
+}
+
+interface PoolRow {
+  database: string;
+  user: string;
+  cl_active: string | number;
+  cl_waiting: string | number;
+  sv_active: string | number;
+  sv_idle: string | number;
+  sv_used: string | number;
+  maxwait: string | number;
+  pool_mode: string | null;
+}
+
+/** SHOW POOLS (the admin console speaks the simple protocol only: no parameters). */
+async function showPools(c: Client): Promise<PoolView[]> {
+  const rows = (await c.query<PoolRow>('SHOW POOLS')).rows;
+  return rows
+    .filter((r) => r.database !== 'pgbouncer') // the admin console's own pseudo pool
+    .map((r) => ({
+      database: r.database,
+      user: r.user,
+      clActive: Number(r.cl_active),
+      clWaiting: Number(r.cl_waiting),
+      svActive: Number(r.sv_active),
+      svIdle: Number(r.sv_idle),
+      svUsed: Number(r.sv_used),
+      maxWaitSeconds: Number(r.maxwait),
+      poolMode: r.pool_mode ?? '',
+    }));
+}
+
+export async function observePgBouncer(deps: ActivityDeps, spec: ClusterSpec): Promise<PgBouncerObservation> {
+  try {
+    return await withDeadline(
+      withBouncerAdmin(deps, spec, async (c) => ({ ok: true as const, database: (await bouncerDatabase(c)) ?? null, pools: await showPools(c) })),
+      BOUNCER_MS,
+      `PgBouncer on 127.0.0.1:${spec.pgbouncer.port}`,
+    );
+  } catch (err) {
+    return { ok: false, error: errMessage(err) };
+  }
+}
+
+export async function observeCitus(deps: ActivityDeps, spec: ClusterSpec, coordinator: string, password: string): Promise<CitusObservation> {
+  const member = spec.members.find((m) => m.name === coordinator);
+  if (!member) return { ok: false, coordinator, error: `${coordinator} is not a member of the spec` };
+  const read = () =>
+    deps.pg.withClient({ port: member.port, user: SUPERUSER, password, connectTimeoutMs: 3_000, queryTimeoutMs: CITUS_MS }, async (c) => {
+      const rows = await distNodes(c);
+      let nodeHealth: Extract<CitusObservation, { ok: true }>['nodeHealth'];
+      try {
+        nodeHealth = { available: true, rows: await citusNodeHealth(c) };
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNDEFINED_FUNCTION) throw err;
+        nodeHealth = { available: false, reason: 'this Citus has no citus_check_cluster_node_health()' };
+      }
+      return { ok: true as const, coordinator, nodeHealth, distNodes: rows };
+    });
+  try {
+    return await withDeadline(read(), CITUS_MS + 5_000, `Citus on ${coordinator}`);
+  } catch (err) {
+    return { ok: false, coordinator, error: errMessage(err) };
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * monitorProbe: watches every member of a cluster at a short interval for a bounded period and
+ * returns as soon as something needs action (or what the monitor would report changes), else at
+ * the end of the period. Each round, in parallel and each bounded by a deadline: Docker's state
+ * of every container, a SQL probe of every member (short connect and query timeouts), etcd (live
+ * primaries, member states, group locks, durability records) and PgBouncer's port; for a primary
+ * that failed the previous round while its container runs, its peers' view of it too
+ * (monitor-peer-view.ts: the second viewpoint on a partition). Rounds are
+ * folded into a small history (common/monitor-observation.ts); the heartbeat carries it, so a
+ * retried attempt (the worker died) resumes the counts instead of starting over.
+ */
+import { Context } from '@temporalio/activity';
+import * as net from 'node:net';
+import { decideCluster, decisionSignature, type ClusterDecision, type DecisionContext } from '../../common/monitor-decisions';
+import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../../common/monitor-observation';
+import { peersToAsk } from '../../common/partition-decisions';
+import type { MemberStateName } from '../../common/member-state';
+import type { ClusterSpec } from '../../common/spec';
+import { ETCD_MEMBER, PGBOUNCER_MEMBER, SUPERUSER, containerName, groupsOf } from '../../common/topology';
+import { errMessage, observeContainer, withDeadline } from './bounded';
+import { watchContainerEvents, type ContainerEvents } from './container-events';
+import type { ActivityDeps } from '../deps';
+import { probeMemberSql } from '../../lib/postgres';
+import { storeOf } from '../store';
+import { createPeerViewObserver } from './monitor-peer-view';
+
+export interface MonitorProbeInput {
+  spec: ClusterSpec;
+  history?: ProbeHistory;
+  context: DecisionContext;
+  /** Probe for at most this long (default 30 s). */
+  periodMs?: number;
+  /** The signature of the decision the workflow last saw: a different one returns at once. */
+  signature?: string;
+}
+
+export interface MonitorProbeResult {
+  history: ProbeHistory;
+  decision: ClusterDecision;
+  signature: string;
+  rounds: number;
+  ended: 'action' | 'change' | 'period';
+}
+
+/** Connect + query budget of one SQL probe; the whole round is bounded by the interval plus this. */
+export const PROBE_CONNECT_TIMEOUT_MS = 500;
+export const PROBE_QUERY_TIMEOUT_MS = 1000;
+
+function tcpReachable(port: number, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    const done = (err?: Error) => {
+      s.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    s.setTimeout(ms, () => done(new Error(`no answer within ${ms} ms`)));
+    s.once('connect', () => done());
+    s.once('error', (e) => done(e));
+  });
+}
+
+export function createMonitorProbeActivities(deps: ActivityDeps) {
+  const containerStatus = (spec: ClusterSpec, member: string): Promise<ContainerStatus> => observeContainer(deps.docker, containerName(spec.name, member), 1000);
+  const { observePeers } = createPeerViewObserver(deps);
+
+  async function observeMember(spec: ClusterSpec, member: string, password: string, at: number): Promise<Omit<MemberObservation, 'state'>> {
+    const port = spec.members.find((m) => m.name === member)!.port;
+    const started = Date.now();
+    const [container, sql] = await Promise.all([
+      containerStatus(spec, member),
+      withDeadline(
+        deps.pg.withClient({ port, user: SUPERUSER, password, connectTimeoutMs: PROBE_CONNECT_TIMEOUT_MS, queryTimeoutMs: PROBE_QUERY_TIMEOUT_MS }, probeMemberSql),
+        PROBE_CONNECT_TIMEOUT_MS + PROBE_QUERY_TIMEOUT_MS,
+        'SQL probe',
+      ).then(
+        (v) => ({ ...v, ms: Date.now() - started }),
+        (err: unknown) => ({ ok: false as const, ms: Date.now() - started, error: errMessage(err) }),
+      ),
+    ]);
+    return { member, at, container, sql };
+  }
+
+  /** One etcd view: primaries, member states, locks, durability records. */
+  async function observeEtcd(spec: ClusterSpec): Promise<Pick<ClusterObservation, 'primaries' | 'locks' | 'durability'> & { states: Record<string, MemberStateName> }> {
+    const groups = groupsOf(spec);
+    const view = await storeOf(deps, spec).snapshot(groups.map((g) => g.group));
+    const primaries: Record<string, string> = {};
+    for (const g of groups) {
+      const p = view.primaries[g.group];
+      primaries[g.group] = p && spec.members.some((m) => m.name === p && m.group === g.group) ? p : g.primary.name;
+    }
+    return { primaries, locks: view.lockOwners, durability: view.durability, states: view.memberStates };
+  }
+
+  /** One probe round of the whole cluster; `asks`: the primaries whose peers are asked too (primary -> peers). */
+  async function observeCluster(spec: ClusterSpec, password: string, asks: Record<string, string[]>): Promise<ClusterObservation> {
+    const at = Date.now();
+    const [etcd, pgbouncer, members, services, peers] = await Promise.all([
+      withDeadline(observeEtcd(spec), 1500, 'etcd').then(
+        (v) => ({ ok: true as const, ...v }),
+        (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
+      ),
+      tcpReachable(spec.pgbouncer.port, 500).then(
+        () => ({ ok: true }),
+        (err: unknown) => ({ ok: false, error: errMessage(err) }),
+      ),
+      Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at))),
+      // Docker's word on the services: what the monitor repairs them from, whether etcd answers or not.
+      Promise.all([containerStatus(spec, PGBOUNCER_MEMBER), containerStatus(spec, ETCD_MEMBER)]).then(([pgbouncer, etcd]) => ({ pgbouncer, etcd })),
+      observePeers(spec, password, asks),
+    ]);
+    const byName: Record<string, MemberObservation> = {};
+    for (const m of members) {
+      const o: MemberObservation = etcd.ok && etcd.states[m.member] ? { ...m, state: etcd.states[m.member] } : m;
+      byName[m.member] = peers[m.member] ? { ...o, peers: peers[m.member] } : o;
+    }
+    return {
+      at,
+      etcd: etcd.ok ? { ok: true } : { ok: false, error: etcd.error },
+      pgbouncer,
+      services,
+      ...(etcd.ok ? { primaries: etcd.primaries } : {}),
+      locks: etcd.ok ? etcd.locks : {},
+      durability: etcd.ok ? etcd.durability : {},
+      members: byName,
+    };
+  }
+
+  async function monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {
+    // A container of the cluster dying or being removed ends the wait for the next round at once.
+    const events = watchContainerEvents(deps.docker, input.spec.name);
+    try {
+      return await probeUntilDue(input, events);
+    } finally {
+      events.close();
+    }
+  }
+
+  async function probeUntilDue(input: MonitorProbeInput, events: ContainerEvents): Promise<MonitorProbeResult> {
+    const ctx = Context.current();
+    const { spec, context } = input;
+    const resumed = ctx.info.heartbeatDetails as { history?: ProbeHistory } | undefined;
+    let history = resumed?.history ?? input.history ?? emptyHistory();
+    const password = (await deps.secrets.ensure(spec.name)).superuserPassword;
+    const periodMs = input.periodMs ?? 30_000;
+    const interval = context.thresholds.intervalMs;
+    const until = Date.now() + periodMs;
+    let rounds = 0;
+    for (;;) {
+      const started = Date.now();
+      const observed = await observeCluster(spec, password, peersToAsk(history, spec.members));
+      deps.metrics?.observeCluster(spec, observed);
+      history = foldObservation(history, observed, spec.members);
+      rounds++;
+      ctx.heartbeat({ history });
+      const decision = decideCluster(history, context);
+      const signature = decisionSignature(decision);
+      const result = (ended: MonitorProbeResult['ended']) => ({ history, decision, signature, rounds, ended });
+      if (decision.actions.length) return result('action');
+      if (signature !== input.signature) return result('change');
+      if (Date.now() >= until) return result('period');
+      // Cancelled (the workflow's state changed, or the worker shuts down): CancelledFailure.
+      await Promise.race([ctx.sleep(Math.max(0, interval - (Date.now() - started))), events.next()]);
+    }
+  }
+
+  return { monitorProbe };
+}

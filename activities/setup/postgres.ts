@@ -1,0 +1,91 @@
+/** PostgreSQL node activities: readiness (image capabilities, accepting connections) and node basics. */
+import type { ClusterSpec, MemberSpec } from '../../common/spec';
+import { APP_USER, REPLICATION_USER, containerName } from '../../common/topology';
+import type { ActivityDeps } from '../deps';
+import { containerLogs, containerState, execIn } from '../../lib/docker/docker-helpers';
+import { classifyPgError, fatal } from '../../lib/errors';
+import { pollUntil, withHeartbeat } from '../heartbeat';
+import { ping } from '../../lib/postgres';
+import { asSuperuser } from '../pg-access';
+import { resolveImage } from '../../common/images';
+import { readVolumeState } from '../member-state';
+import { CAPABILITY_CHECK } from '../../lib/docker/capability-check';
+
+export function createPostgresActivities(deps: ActivityDeps) {
+  const { docker } = deps;
+
+  async function checkImageCapabilities(spec: ClusterSpec, member: MemberSpec): Promise<void> {
+    const name = containerName(spec.name, member.name);
+    const image = resolveImage(spec, 'postgres', deps.env);
+    const info = await docker.getContainer(name).inspect();
+    if (!info.State.Running) {
+      if (info.State.ExitCode === 64) throw fatal('ImageIncapable', `image ${image}: no PostgreSQL binaries under /usr/lib/postgresql/*/bin (member ${member.name})`);
+      // Provisioning started it; a container that stopped since failed to boot. Retrying will not help.
+      const logs = await containerLogs(docker, name, 5);
+      throw fatal('ImageIncapable', `container ${name} (image ${image}) exited with code ${info.State.ExitCode}: ${logs}`);
+    }
+    const r = await execIn(docker, name, ['sh', '-c', CAPABILITY_CHECK], 'root');
+    if (r.exitCode !== 0) {
+      throw fatal('ImageIncapable', `image ${image} cannot run a Citus node: ${r.stdout.trim() || r.stderr.trim()}. Supply an image with ` +
+        'PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.');
+    }
+  }
+
+  /** Readiness: every container's image is capable; every primary accepts connections. */
+  async function waitForNodes(input: { spec: ClusterSpec; primaries: string[] }): Promise<void> {
+    return withHeartbeat(async () => {
+      await Promise.all(input.spec.members.map((member) => checkImageCapabilities(input.spec, member)));
+      for (const name of input.primaries) {
+        const member = input.spec.members.find((m) => m.name === name);
+        if (!member) throw fatal('BadConfig', `unknown primary ${name}`);
+        // A fenced primary never starts: say so instead of waiting for it.
+        const state = await readVolumeState(deps, input.spec, name);
+        if (state && state.state !== 'primary') {
+          throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ` +
+            `${state.state}${state.reason ? ` (${state.reason}, ${state.at})` : ''}: run \`citusctl unfence ` +
+            `${name}\` (it refuses while another member of the group is writable) or fail over the group`);
+        }
+        try {
+          await pollUntil(() => asSuperuser(deps, input.spec, member.name, async (c) => {
+            await ping(c);
+            return true;
+          }), 20_000);
+        } catch (err) {
+          throw classifyPgError(err, `${member.name} is not accepting connections`);
+        }
+      }
+    });
+  }
+
+  /** Roles and the citus extension on one primary. Check, then act: safe to repeat. */
+  async function prepareNode(input: { spec: ClusterSpec; member: string }): Promise<void> {
+    return withHeartbeat(async () => {
+      const member = input.spec.members.find((m) => m.name === input.member);
+      if (!member) throw fatal('BadConfig', `unknown member ${input.member}`);
+      const s = await deps.secrets.ensure(input.spec.name);
+      try {
+        await asSuperuser(deps, input.spec, member.name, async (c) => {
+          const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[REPLICATION_USER, APP_USER]]);
+          const have = new Set(rows.map((r) => r.rolname));
+          if (!have.has(REPLICATION_USER)) {
+            await c.query(`CREATE ROLE ${REPLICATION_USER} WITH LOGIN REPLICATION PASSWORD ` +
+              `${c.escapeLiteral(s.replicationPassword)}`);
+          }
+          if (!have.has(APP_USER)) {
+            // The stored SCRAM verifier, identical to PgBouncer's auth file entry.
+            await c.query(`CREATE ROLE ${APP_USER} WITH LOGIN PASSWORD ${c.escapeLiteral(s.appScramVerifier)}`);
+          }
+          await c.query('CREATE EXTENSION IF NOT EXISTS citus');
+        });
+      } catch (err) {
+        throw classifyPgError(err, `preparing ${member.name}`);
+      }
+    });
+  }
+
+  async function memberState(spec: ClusterSpec, member: string) {
+    return containerState(docker, containerName(spec.name, member));
+  }
+
+  return { waitForNodes, prepareNode, memberState };
+}

@@ -1,0 +1,119 @@
+/** Container definitions for each role. Ports are published on 127.0.0.1 only. */
+import type Docker from 'dockerode';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ClusterSpec, MemberSpec } from '../../common/spec';
+import { ETCD_MEMBER, ETCD_PORT, PGBOUNCER_MEMBER, PGBOUNCER_PORT, PG_PORT, containerName, groupsOf, networkName, volumeName } from '../../common/topology';
+import { LABEL_CLUSTER, LABEL_GROUP, LABEL_MEMBER } from '../../common/labels';
+
+export const PG_VOLUME_TARGET = '/var/lib/postgresql/citusctl';
+export const ETCD_DATA_DIR = '/var/lib/etcd-data';
+
+export function readScript(name: string): string {
+  // Next to this file in the source tree; the build copies scripts/ next to the compiled file too.
+  return fs.readFileSync(path.join(__dirname, 'scripts', name), 'utf8');
+}
+
+export const labelsFor = (cluster: string, group: string, member: string) => ({
+  [LABEL_CLUSTER]: cluster,
+  [LABEL_GROUP]: group,
+  [LABEL_MEMBER]: member,
+});
+
+function publish(containerPort: string, hostPort: number) {
+  return { ExposedPorts: { [containerPort]: {} }, PortBindings: { [containerPort]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] } };
+}
+
+function networking(cluster: string, alias: string) {
+  return { NetworkingConfig: { EndpointsConfig: { [networkName(cluster)]: { Aliases: [alias] } } } };
+}
+
+export function isInitialPrimary(spec: ClusterSpec, member: MemberSpec): boolean {
+  return groupsOf(spec).some((g) => g.primary.name === member.name);
+}
+
+/**
+ * A connection attempt to a member cut off the network gives up after ~3 s instead of ~2 min (6 SYN
+ * retries): when a transaction to a partitioned worker is cancelled (a failover's citus_update_node
+ * terminates it), libpq sends the cancel request over a new, blocking connection to the old
+ * address, and the transaction holds its shard locks until that connect returns. On one Docker
+ * network a SYN is lost only when its peer is gone. Per container (network namespace).
+ */
+export const PG_SYSCTLS = { 'net.ipv4.tcp_syn_retries': '1' };
+
+export function postgresContainer(spec: ClusterSpec, member: MemberSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
+  const { ExposedPorts, PortBindings } = publish(`${PG_PORT}/tcp`, member.port);
+  return {
+    name: containerName(spec.name, member.name),
+    Image: image,
+    Hostname: member.name,
+    Labels: labelsFor(spec.name, member.group, member.name),
+    Entrypoint: ['/bin/sh', '/citusctl/bootstrap.sh'],
+    Cmd: [],
+    User: '0',
+    StopSignal: 'SIGINT',
+    Env: [`CITUSCTL_MEMBER=${member.name}`, `CITUSCTL_INIT=${isInitialPrimary(spec, member) ? 'primary' : 'standby'}`],
+    ExposedPorts,
+    HostConfig: {
+      PortBindings,
+      NetworkMode: networkName(spec.name),
+      Mounts: [{ Type: 'volume', Source: volumeName(spec.name, member.name), Target: PG_VOLUME_TARGET }],
+      ShmSize: 256 * 1024 * 1024,
+      Sysctls: PG_SYSCTLS,
+    },
+    ...networking(spec.name, member.name),
+  };
+}
+
+/**
+ * PgBouncer and etcd restart by Docker's policy when their process dies inside the container and
+ * when the Docker daemon restarts; a `docker kill` or `docker stop` counts as a manual stop that
+ * no policy undoes (the monitor starts them again). Not on PostgreSQL members: whether a member may
+ * run is decided by its member state and the failover's fencing, never by Docker.
+ */
+export const SERVICE_RESTART_POLICY = 'unless-stopped';
+
+export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
+  const { ExposedPorts, PortBindings } = publish(`${PGBOUNCER_PORT}/tcp`, spec.pgbouncer.port);
+  return {
+    name: containerName(spec.name, PGBOUNCER_MEMBER),
+    Image: image,
+    Hostname: PGBOUNCER_MEMBER,
+    Labels: labelsFor(spec.name, PGBOUNCER_MEMBER, PGBOUNCER_MEMBER),
+    Entrypoint: ['/bin/sh', '-c', 'exec pgbouncer /citusctl/pgbouncer.ini'],
+    Cmd: [],
+    ExposedPorts,
+    HostConfig: { PortBindings, NetworkMode: networkName(spec.name), RestartPolicy: { Name: SERVICE_RESTART_POLICY } },
+    ...networking(spec.name, PGBOUNCER_MEMBER),
+  };
+}
+
+export function etcdContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
+  const { ExposedPorts, PortBindings } = publish(`${ETCD_PORT}/tcp`, spec.etcd.port);
+  return {
+    name: containerName(spec.name, ETCD_MEMBER),
+    Image: image,
+    Hostname: ETCD_MEMBER,
+    Labels: labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER),
+    // No shell: the upstream etcd image has none.
+    Entrypoint: ['etcd'],
+    Cmd: [
+      '--name=etcd',
+      `--data-dir=${ETCD_DATA_DIR}/member-data`,
+      `--listen-client-urls=http://0.0.0.0:${ETCD_PORT}`,
+      `--advertise-client-urls=http://${ETCD_MEMBER}:${ETCD_PORT}`,
+      '--listen-peer-urls=http://127.0.0.1:2380',
+      '--initial-advertise-peer-urls=http://127.0.0.1:2380',
+      '--initial-cluster=etcd=http://127.0.0.1:2380',
+      '--log-level=warn',
+    ],
+    ExposedPorts,
+    HostConfig: {
+      PortBindings,
+      NetworkMode: networkName(spec.name),
+      Mounts: [{ Type: 'volume', Source: volumeName(spec.name, ETCD_MEMBER), Target: ETCD_DATA_DIR }],
+      RestartPolicy: { Name: SERVICE_RESTART_POLICY },
+    },
+    ...networking(spec.name, ETCD_MEMBER),
+  };
+}
