@@ -182,8 +182,7 @@ describe('activities outside Temporal are idempotent', () => {
     expect(await withEtcd(c, async (etcd) => (await etcd.getAll().prefix(`/citusctl/${c.name}/`).exec()).kvs.map((kv) => [kv.key.toString(), kv.mod_revision]))).toEqual(revs);
   });
 
-  it('resolveInDoubtTransactions: a transaction left prepared on a worker is resolved by Citus; twice changes ' +
-    'nothing', async () => {
+  it('resolveInDoubtTransactions: a transaction left prepared on a worker is resolved; twice is a no-op', async () => {
     // What a worker primary that died between PREPARE and COMMIT PREPARED leaves: a transaction
     // named as the coordinator's (group 0) with no commit record, holding a row lock.
     const gid = 'citus_0_999999_1_1';

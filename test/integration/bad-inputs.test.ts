@@ -114,8 +114,7 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
     console.log(`[bad-inputs] ${type} ${input ?? '(no input)'}: Failed ${(elapsed / 1000).toFixed(1)} s after the start`);
   });
 
-  it('Citus (pg_dist_node with shouldhaveshards, placements), ' +
-    'etcd, the containers and volumes are unchanged', async () => {
+  it('Citus (pg_dist_node with shouldhaveshards, placements), etcd, containers and volumes are unchanged', async () => {
     const after = await snapshot();
     expect(after.nodes).toEqual(before.nodes);
     expect(after.nodes.filter((n) => n.groupid !== 0).every((n) => n.shouldhaveshards === true)).toBe(true);

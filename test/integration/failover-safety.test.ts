@@ -61,8 +61,7 @@ describe('failover safety on real containers', () => {
     }
   });
 
-  it('double fault (standby, then primary stopped): no-candidate, nothing fenced, the group serves again once its ' +
-    'members run', async () => {
+  it('double fault (standby, then primary stopped): no-candidate, nothing fenced, serves again once up', async () => {
     // The docker CLI, not the API client: a reset of the API socket while containers stop failed this test.
     execFileSync('docker', ['stop', '-t', '5', containerOf(c, 'g1-b')]);
     execFileSync('docker', ['stop', '-t', '5', containerOf(c, 'g1-a')]);
@@ -89,8 +88,7 @@ describe('failover safety on real containers', () => {
     expect(up.result.primaries).toEqual({ coordinator: 'coord-a', workers: { g1: 'g1-a' } });
   });
 
-  it('a member whose state is fenced never starts PostgreSQL, even re-created on its volume; unfence makes the ' +
-    'recorded primary serve again', async () => {
+  it('a fenced member never starts PostgreSQL, even re-created on its volume; unfence lets it serve', async () => {
     // What a failover that fenced g1-a and then lost its candidate would leave behind.
     await execRoot(c, 'g1-a', ['sh', '-c', `printf "STATE='fenced'\\nAT='2026-12-02T00:00:00Z'\\nREASON='test'\\n" > ${STATE_FILE}`]);
     await docker.getContainer(containerOf(c, 'g1-a')).restart({ t: 5 });
@@ -147,8 +145,7 @@ describe('a lost lock stops a failover before it fences (real etcd)', () => {
     await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
   });
 
-  it('the worker stalls past the lease TTL during confirm-down: LockLost, fenceMember never called, the key is ' +
-    'gone', async () => {
+  it('the worker stalls past the lease TTL in confirm-down: LockLost, no fenceMember, the key is gone', async () => {
     const deps = { etcd: { client: () => etcd } } as unknown as ActivityDeps;
     const lock = createLockActivities(deps);
     const spec = parseSpec(SPEC_INPUT);

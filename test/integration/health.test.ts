@@ -102,8 +102,7 @@ describe('citusctl health and the health-<cluster> schedule', () => {
     await cliJson(c, ['resume']); // the monitor restarts g1-b
   });
 
-  it('the schedule health-it-health: ensured idempotently, a trigger runs healthCheck to the end; `citusctl down` ' +
-    'deletes it', async () => {
+  it('the schedule health-it-health: ensured idempotently, a trigger runs healthCheck; `down` deletes it', async () => {
     const first = await ensureHealthSchedule(client, c.spec);
     // `up` made it already, with the spec as it resolved it (images filled in): this call brings it to c.spec.
     expect(['created', 'updated', 'unchanged']).toContain(first.outcome);

@@ -85,8 +85,7 @@ describe('a primary cut off the network is failed over and stays fenced', () => 
     expect((await status()).groups.g1).toMatchObject({ primary: 'g1-a', primaryState: 'ok' });
   });
 
-  it('network disconnect of the g1 primary: failed over on its peers\' view; reconnected, it takes no write and ' +
-    'rejoins', async () => {
+  it("network disconnect of the g1 primary: failed over on peers' view; reconnected, no write, rejoined", async () => {
     await waitFor('g1 healthy after the pause', async () => ((await status()).groups.g1?.primaryState === 'ok' ? true : undefined), 60_000, 500);
     console.log(`[partition] docker network disconnect g1-a at ${new Date().toISOString()}`);
     await docker.getNetwork(NETWORK).disconnect({ Container: containerOf(c, 'g1-a') });

@@ -132,8 +132,7 @@ afterAll(async () => {
   if (c) await destroyCluster(c);
 });
 
-test('a group added to the spec gets shards and a streaming standby; drain empties and removes it; the writer loses ' +
-  'nothing', async () => {
+test('a group added to the spec gets shards and a standby; drain removes it; the writer loses nothing', async () => {
   const spec3 = specFile('with-g3', withGroup(BASE, 'g3', 31910));
   const before = await rowCount();
   const writer = new Writer(50_000_000);

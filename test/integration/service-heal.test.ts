@@ -90,8 +90,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     }
   });
 
-  it('PgBouncer and etcd restart by Docker policy unless-stopped; PostgreSQL members have none (fencing decides); ' +
-    '`up` sets it on older containers', async () => {
+  it('restart policies: PgBouncer, etcd unless-stopped, PostgreSQL none; `up` sets them on older ones', async () => {
     for (const s of ['pgbouncer', 'etcd']) expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
     for (const m of ['coord-a', 'g1-a', 'g1-b']) expect(['', 'no']).toContain((await inspect(m)).HostConfig.RestartPolicy?.Name ?? '');
     // Containers created before the policy existed: `up` gives it to them.
@@ -112,8 +111,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     expect(await pgbouncerFile('pgbouncer.ini')).toMatch(/^postgres = host=coord-a port=5432/m);
   });
 
-  it('docker kill of etcd: started again with its data and ' +
-    'authentication; a g1 primary killed next is failed over', async () => {
+  it('docker kill of etcd: started again with its data and authentication; a g1 primary then fails over', async () => {
     await killMember(c, 'etcd');
     try {
       await waitFor('etcd running again', () => running('etcd'), 60_000, 200);
@@ -127,8 +125,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     await killAndHeal('g1', 'g1-a', 'g1-b');
   });
 
-  it('the coordinator failed over, then docker rm -f of PgBouncer: re-created pointing at the new coordinator ' +
-    'primary, serving', async () => {
+  it('coordinator failed over, then docker rm -f of PgBouncer: re-created on the new coordinator primary', async () => {
     await killAndHeal('coordinator', 'coord-a', 'coord-b');
     const removedId = (await inspect('pgbouncer')).Id;
     await docker.getContainer(containerOf(c, 'pgbouncer')).remove({ force: true });
@@ -152,8 +149,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     expect(userlist.trim().split('\n').every((l) => / "SCRAM-SHA-256\$4096:/.test(l))).toBe(true);
   });
 
-  it('docker rm -f of etcd: re-created on its volume (primaries and ' +
-    'authentication kept); the next failover works', async () => {
+  it('docker rm -f of etcd: re-created on its volume (primaries and auth kept); the next failover works', async () => {
     const removedId = (await inspect('etcd')).Id;
     await docker.getContainer(containerOf(c, 'etcd')).remove({ force: true });
     try {

@@ -70,8 +70,7 @@ describe('upgrading citusctl under a running monitor', () => {
     expect(paused.maintenance.groups).toEqual(['coordinator']);
   });
 
-  it('citusctl up on a build with a changed monitor: the old run ended, one monitor runs on the new build, its ' +
-    'maintenance kept', async () => {
+  it('a changed monitor: after up the old run ended, one monitor runs on the new build, maintenance kept', async () => {
     c.env[WORKFLOW_BUNDLE_ENV] = newBundle;
     const r = await runCli(['up', '--json', '-c', c.specFile], c.env);
     if (r.code !== 0) throw new Error(`citusctl up on the new build failed: ${describeRun(r)}`);

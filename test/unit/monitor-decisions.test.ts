@@ -155,8 +155,7 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
     expect(decideCluster(killed, ctx({}, { allowAsyncFailover: true })).actions[0]).not.toHaveProperty('candidates');
   });
 
-  test('a primary that had no synchronous standby is not failed over ' +
-    'automatically, unless the policy allows it', () => {
+  test('a primary without a synchronous standby is not failed over automatically, unless the policy allows it', () => {
     // g1-b and g1-c stopped streaming (the group went async), then the primary died.
     let h = foldObservation(emptyHistory(), round(0, {}), MEMBERS);
     const primaryAlone = member('g1-a', 500, 'writable');
@@ -284,8 +283,7 @@ describe('synchronous commit that never blocks forever', () => {
     expect(d.change ? d.mode : 'keep').toBe(expected);
   });
 
-  test('through the fold: a group whose standbys die switches to async ' +
-    'after asyncAfterMs, and back when one streams', () => {
+  test('through the fold: standbys die, the group goes async after asyncAfterMs, and back when one streams', () => {
     let h = foldObservation(emptyHistory(), round(0, {}), MEMBERS);
     const alone = (at: number, syncNames: string) => {
       const r = round(at, { 'g1-b': ['down', 'exited'], 'g1-c': ['down', 'exited'] });

@@ -35,8 +35,7 @@ describe('SecretStore', () => {
     expect(await store.ensure('c1')).toEqual(s);
   });
 
-  test('an incomplete file is an error naming the missing fields, and is left as it is (no new passwords the nodes ' +
-    'would not know)', async () => {
+  test('an incomplete file is an error naming the missing fields, and is left as is (no new passwords)', async () => {
     writeOld('partial', PARTIAL);
     const before = fs.readFileSync(file('partial'), 'utf8');
     await expect(store.ensure('partial')).rejects.toThrow(

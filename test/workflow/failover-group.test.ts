@@ -32,8 +32,7 @@ const LAGGING = { positions: { 'g1-b': { replayLsn: '0/5000000' }, 'g1-c': { rep
 const runFailover = (activities: Partial<MockedActivities>, input: FailoverGroupInput = G1, during?: Parameters<typeof runWorkflow>[5]) =>
   runWorkflow<FailoverGroupResult>(env, bundle, 'failoverGroup', input, activities, during);
 
-test('worker group: confirm down, fence, promote the most advanced standby, re-point Citus, record, rejoin, release ' +
-  'the lock', async () => {
+test('worker group: confirm down, fence, promote, re-point Citus, record, rejoin, release the lock', async () => {
   const m = mockActivities({}, LAGGING);
   const { result, error, progress } = await runFailover(m.activities);
   expect(error).toBeUndefined();
@@ -101,8 +100,7 @@ test('worker group: confirm down, fence, promote the most advanced standby, re-p
   expect(m.inputs('recordPrimaryChange')[1]!.event).toMatchObject({ outageWindowMs: result!.outageWindowMs });
 });
 
-test('the promoted standby follows the LSN, not the spec order ' +
-  '(g1-c ahead of g1-b, across the / boundary)', async () => {
+test('the promoted standby follows the LSN, not the spec order (g1-c ahead of g1-b, across the /)', async () => {
   const m = mockActivities({}, { positions: { 'g1-b': { replayLsn: '0/FFFFFFFF' }, 'g1-c': { replayLsn: '1/0' } } });
   const { result, error } = await runFailover(m.activities);
   expect(error).toBeUndefined();
@@ -122,8 +120,7 @@ test('a primary that answers one probe is healthy: nothing fenced or promoted, l
   expect(stateOf(progress)).toMatchObject({ lock: 'done', 'confirm-down': 'done', approval: 'pending', fence: 'pending', promote: 'pending' });
 });
 
-test('a standby already out of recovery (promoted by an earlier ' +
-  'attempt) is chosen over a more advanced one', async () => {
+test('a standby already out of recovery (promoted by an earlier attempt) wins over a more advanced one', async () => {
   const m = mockActivities({}, { ...LAGGING, promoted: ['g1-c'] });
   const { result, error } = await runFailover(m.activities);
   expect(error).toBeUndefined();
@@ -141,8 +138,7 @@ test('promoteStandby reporting {promoted:false} (already promoted) does not stop
   expect(m.called('recordPrimaryChange')).toHaveLength(2);
 });
 
-test('transactions left prepared on the promoted standby are resolved right after Citus points at it, on the ' +
-  'coordinator', async () => {
+test('transactions left prepared on the promoted standby are resolved once Citus points at it', async () => {
   const m = mockActivities({}, { ...LAGGING, inDoubt: { 'g1-b': ['citus_0_180_2210_212'] } });
   const { result, error, progress } = await runFailover(m.activities);
   expect(error).toBeUndefined();
@@ -258,8 +254,7 @@ describe('a promotion whose answer never came: the old primary is never un-fence
     throw ApplicationFailure.nonRetryable('cannot unfence g1-a: g1-b cannot be reached (container running): it may have been promoted', 'Refused');
   };
 
-  test('the candidate cannot be reached afterwards: the un-fence is refused, g1-a stays fenced, outcome ' +
-    'needs-operator naming the commands', async () => {
+  test('the candidate cannot be reached: un-fence refused, g1-a stays fenced, needs-operator, commands', async () => {
     const m = mockActivities({ promoteStandby: async () => promoteLost(), unfencePrimary: refuse, standbyPositions: (i) => lostAfterChoice(m)(i) });
     const { result, error, progress } = await runFailover(m.activities);
     expect(error).toBeUndefined();
@@ -283,8 +278,7 @@ describe('a promotion whose answer never came: the old primary is never un-fence
     expect(step(progress, 'record').state).toBe('pending');
   });
 
-  test('the candidate answers as writable afterwards: its promotion ' +
-    'went through, the failover finishes onto it', async () => {
+  test('the candidate answers as writable afterwards: it was promoted, the failover finishes onto it', async () => {
     const m = mockActivities({
       promoteStandby: async () => (m.called('promoteStandby').length === 1 ? promoteLost() : { promoted: false, inDoubt: ['citus_0_9_9_9'] }),
       standbyPositions: async (i) => (await lostAfterChoice(m)(i)).map((p) => (p.member === 'g1-b' ? { ...p, reachable: true, inRecovery: m.called('standbyPositions').length === 1 } : p)),
@@ -478,8 +472,7 @@ describe('approval', () => {
     }
   });
 
-  test('the validator rejects an empty approver and a non-boolean ' +
-    'decision; a valid one still goes through', async () => {
+  test('the validator rejects an empty approver and a non-boolean decision; a valid one goes through', async () => {
     const m = mockActivities();
     const rejected: unknown[] = [];
     const { result, progress } = await runFailover(m.activities, { ...G1, requireApproval: true, approvalTimeout: '30s' }, async (handle) => {

@@ -43,8 +43,7 @@ type Event = {
   workflowExecutionUpdateAcceptedEventAttributes?: { acceptedRequest: { input: { name: string } } };
 };
 
-test('the recorded history is one whole monitor run: probes, a pause and a resume, a failover child on the shared ' +
-  'queue, then continue-as-new', () => {
+test('the history is one monitor run: probes, pause and resume, a failover child, then continue-as-new', () => {
   const { json } = loadFixture();
   const events = (JSON.parse(json) as { events: Event[] }).events;
   expect(events[0]!.workflowExecutionStartedEventAttributes).toMatchObject({ workflowType: { name: 'monitorCluster' }, taskQueue: { name: MONITOR_FIXTURE_QUEUE } });

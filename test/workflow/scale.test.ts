@@ -156,8 +156,7 @@ describe('rebalanceCluster', () => {
 });
 
 describe('drainGroup', () => {
-  test('checks, marks, drains (drain only), then under the lock verifies, stores the spec without the group, ' +
-    'removes node, containers, then etcd keys', async () => {
+  test('checks, marks, drains, then under the lock verifies, stores the spec, removes the group and keys', async () => {
     const m = mockActivities();
     const { result, error, progress } = await drain(m.activities, { spec: SPEC_INPUT, group: 'g2', volumes: true });
     expect(error).toBeUndefined();

@@ -114,8 +114,7 @@ const newGroupEmpty = (m: { called: (n: 'checkShards') => unknown[] }) => async 
   return { perWorker, shardCount: 8 };
 };
 
-test('scale-out: a worker without shards after the shard check gets them from a followed rebalance at the end (job, ' +
-  'moves, progress)', async () => {
+test('scale-out: a worker without shards gets them from a followed rebalance (job, moves, progress)', async () => {
   const m: ReturnType<typeof mockActivities> = mockActivities({ checkShards: (i) => newGroupEmpty(m)(i) }, { rebalanceJobs: [[{ state: 'running', movesDone: 1, movesTotal: 3 }, { state: 'running', movesDone: 2, movesTotal: 3 }, { state: 'finished', movesDone: 3, movesTotal: 3, bytesMoved: 3 * 1024 * 1024, bytesTotal: 3 * 1024 * 1024 }]] });
   const { result, error, progress } = await runSetup(m.activities);
   expect(error).toBeUndefined();
@@ -136,8 +135,7 @@ test('scale-out: a worker without shards after the shard check gets them from a 
   expect(result!.shards.perWorker['g2-a']).toEqual({ placements: 4, tablesPresent: 4 });
 });
 
-test('scale-out with rebalance: false (--no-rebalance) leaves the new ' +
-  'worker empty and says how to rebalance later', async () => {
+test('scale-out with rebalance: false leaves the new worker empty and says how to rebalance later', async () => {
   const m: ReturnType<typeof mockActivities> = mockActivities({ checkShards: (i) => newGroupEmpty(m)(i) });
   const { result, error, progress } = await runSetup(m.activities, { spec: SPEC_INPUT, rebalance: false });
   expect(error).toBeUndefined();
@@ -160,8 +158,7 @@ test('a spec leaving out a group still in Citus is refused in validate, before a
   expect(step(progress, 'validate')).toMatchObject({ state: 'failed', detail: expect.stringContaining('citusctl drain g3') });
 });
 
-test('a non-retryable failure (BadConfig from validateSpec) fails the workflow, marks the step failed, and runs ' +
-  'nothing after it', async () => {
+test('a non-retryable failure (BadConfig from validateSpec) fails workflow and step, runs nothing after', async () => {
   const m = mockActivities({
     async validateSpec() {
       throw ApplicationFailure.create({ type: 'BadConfig', message: 'invalid cluster spec: name is bad', nonRetryable: true });
@@ -187,8 +184,7 @@ test('a non-retryable failure (BadConfig from validateSpec) fails the workflow, 
   expect(scheduled).toEqual(['validateSpec']);
 });
 
-test('a bad spec is refused by the workflow itself, listing the problems, before any activity; the real ' +
-  'validateSpec refuses it too', async () => {
+test('a bad spec is refused by the workflow, listing the problems, before any activity; validateSpec too', async () => {
   const real = realValidateSpec();
   const m = mockActivities({ validateSpec: real.validateSpec });
   const bad = { ...SPEC_INPUT, name: 'Bad_Name', colour: 'blue' };
@@ -203,8 +199,7 @@ test('a bad spec is refused by the workflow itself, listing the problems, before
   await expect(real.validateSpec(bad)).rejects.toMatchObject({ type: 'BadConfig', nonRetryable: true, details: [{ problems: expect.arrayContaining([expect.stringMatching(/^name: /)]) }] });
 });
 
-test('a non-retryable failure mid-run stops there: later steps ' +
-  'stay pending and their activities never run', async () => {
+test('a non-retryable failure mid-run stops there: later steps stay pending, their activities never run', async () => {
   const m = mockActivities({
     async distributeDemoTable() {
       throw ApplicationFailure.create({ type: 'ImageIncapable', message: 'citus extension missing', nonRetryable: true });
@@ -219,8 +214,7 @@ test('a non-retryable failure mid-run stops there: later steps ' +
   expect(step(progress, 'distribution').detail).toBe('citus extension missing');
 });
 
-test('a retryable failure (throws twice, then succeeds) is ' +
-  'retried by Temporal and the workflow completes', async () => {
+test('a retryable failure (throws twice, then succeeds) is retried by Temporal, the workflow completes', async () => {
   const m = mockActivities({
     async waitForNodes() {
       if (m.called('waitForNodes').length <= 2) throw ApplicationFailure.retryable('node coord-a is starting up', 'NotReady');
@@ -235,8 +229,7 @@ test('a retryable failure (throws twice, then succeeds) is ' +
   expect(progress.steps.every((s) => s.state === 'done' || s.name === 'clean-up' || REBALANCE_STEPS.includes(s.name))).toBe(true);
 });
 
-test('standby pairs follow the LIVE primaries from readLivePrimaries ' +
-  '(after a failover the second member leads)', async () => {
+test('standby pairs follow the LIVE primaries from readLivePrimaries (after a failover the second leads)', async () => {
   const live = { coordinator: 'coord-b', workers: { g1: 'g1-b', g2: 'g2-a' } };
   const m = mockActivities({
     async readLivePrimaries() {

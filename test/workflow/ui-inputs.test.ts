@@ -159,8 +159,7 @@ describe('{cluster, group} and {cluster, member} inputs read the stored spec', (
     expect(sequence(m.calls)).toEqual(['loadClusterSpec']);
   });
 
-  test('neither a spec nor a cluster, or both naming different clusters: BadConfig naming the field, no activity ' +
-    'runs', async () => {
+  test('neither a spec nor a cluster, or both naming other clusters: BadConfig naming the field, no step', async () => {
     const m = mockActivities({}, STORED);
     const neither = await run('failoverGroup', { group: 'g1' }, m.activities);
     expect(failureOf(neither.error)).toMatchObject({ type: 'BadConfig', message: expect.stringContaining('cluster: required: name the cluster') });
@@ -201,8 +200,7 @@ describe('{cluster, group} and {cluster, member} inputs read the stored spec', (
 describe('readable histories', () => {
   const attributesOf = async (workflowId: string) => (await env.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes;
 
-  test('started without search attributes (the UI): the workflow sets CitusCluster and CitusGroup itself when ' +
-    'registered', async () => {
+  test('started without search attributes (the UI): the workflow sets CitusCluster and CitusGroup itself', async () => {
     const m = mockActivities({}, { ...STORED, searchAttributes: true });
     const { error, handle } = await run<FailoverGroupResult>('failoverGroup', { cluster: 'wftest', group: 'g1' }, m.activities);
     expect(error).toBeUndefined();
@@ -216,8 +214,7 @@ describe('readable histories', () => {
     expect(listed).toEqual([handle.workflowId]);
   });
 
-  test('when the namespace lacks them (the lookup says no), ' +
-    'nothing is set and the workflow still completes', async () => {
+  test('when the namespace lacks them (the lookup says no), nothing is set and the workflow completes', async () => {
     const m = mockActivities({}, { ...STORED, searchAttributes: false });
     const { error, handle } = await run<FailoverGroupResult>('failoverGroup', { cluster: 'wftest', group: 'g1' }, m.activities);
     expect(error).toBeUndefined();
@@ -239,8 +236,7 @@ describe('readable histories', () => {
     expect((await attributesOf(handle.workflowId)).get(CITUS_GROUP)).toBe('g2');
   });
 
-  test('activity events carry one-line summaries ("promote g1-b", ' +
-    '"fence g1-a", "register ...", "load rows ...")', async () => {
+  test('activity events carry one-line summaries ("promote g1-b", "fence g1-a", "load rows ...")', async () => {
     const f = mockActivities({}, STORED);
     const failover = await run<FailoverGroupResult>('failoverGroup', { cluster: 'wftest', group: 'g1' }, f.activities);
     const s = mockActivities();
