@@ -46,8 +46,8 @@ async function capabilityProblem(docker: Docker, image: string): Promise<string 
 
 const supplyCitus = [
   'No package source reachable here carries Citus. Supply an image that has it, then rerun, e.g.:',
-  `  docker load -i citus-13-pg17.tar            # an image saved elsewhere with \`docker save ` +
-    `${UPSTREAM_IMAGES.postgres}\``,
+  '  docker load -i citus-13-pg17.tar            # an image saved elsewhere with ' +
+    `\`docker save ${UPSTREAM_IMAGES.postgres}\``,
   `  ${IMAGE_ENV.postgres}=${UPSTREAM_IMAGES.postgres} citusctl up`,
   'Nothing was created.',
 ];

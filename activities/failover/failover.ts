@@ -151,8 +151,8 @@ export function createFailoverActivities(deps: ActivityDeps) {
         return await onMember(input.spec, input.coordinator, async (c) => {
           const rows = (
             await c.query<{ nodeid: number; nodename: string }>(
-              "SELECT nodeid, nodename FROM pg_dist_node WHERE nodename = ANY($1) AND nodeport = $2 AND " +
-                "noderole = 'primary' AND groupid <> 0",
+              "SELECT nodeid, nodename FROM pg_dist_node " +
+                "WHERE nodename = ANY($1) AND nodeport = $2 AND noderole = 'primary' AND groupid <> 0",
               [[input.oldHost, input.newHost], PG_PORT],
             )
           ).rows;
@@ -179,8 +179,8 @@ export function createFailoverActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       try {
         return await onMember(input.spec, input.coordinator, async (c) => {
-          const synced = async () => (await c.query<{ synced: boolean | null }>("SELECT bool_and(metadatasynced) AS synced FROM pg_dist_node WHERE hasmetadata AND noderole = " +
-            "'primary'")).rows[0]?.synced !== false;
+          const synced = async () => (await c.query<{ synced: boolean | null }>("SELECT bool_and(metadatasynced) AS synced FROM pg_dist_node " +
+            "WHERE hasmetadata AND noderole = 'primary'")).rows[0]?.synced !== false;
           const soon = await pollUntil(async () => ((await synced()) ? true : undefined), 1_000, 100).catch(() => false);
           if (soon) return { synced: true };
           await c.query("SET statement_timeout = '10s'");

@@ -67,8 +67,8 @@ export function createCitusActivities(deps: ActivityDeps) {
       const nodeIds: Record<string, number> = {};
       for (const [group, host] of Object.entries(primaries.workers)) {
         const existing = await c.query<{ nodeid: number; noderole: string; isactive: boolean }>(
-          'SELECT nodeid, noderole::text AS noderole, isactive FROM pg_dist_node WHERE nodename = $1 AND ' +
-            'nodeport = $2',
+          'SELECT nodeid, noderole::text AS noderole, isactive FROM pg_dist_node ' +
+            'WHERE nodename = $1 AND nodeport = $2',
           [host, PG_PORT],
         );
         const node = existing.rows[0];

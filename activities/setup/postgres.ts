@@ -41,9 +41,10 @@ export function createPostgresActivities(deps: ActivityDeps) {
         // A fenced primary never starts: say so instead of waiting for it.
         const state = await readVolumeState(deps, input.spec, name);
         if (state && state.state !== 'primary') {
-          throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ` +
-            `${state.state}${state.reason ? ` (${state.reason}, ${state.at})` : ''}: run \`citusctl unfence ` +
-            `${name}\` (it refuses while another member of the group is writable) or fail over the group`);
+          const why = state.reason ? ` (${state.reason}, ${state.at})` : '';
+          throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ${state.state}${why}: ` +
+            `run \`citusctl unfence ${name}\` (it refuses while another member of the group is writable) ` +
+            'or fail over the group');
         }
         try {
           await pollUntil(() => asSuperuser(deps, input.spec, member.name, async (c) => {

@@ -357,8 +357,8 @@ export class InDoubtSampler {
   private async sample(member: string): Promise<void> {
     try {
       const c = await this.client(member);
-      const r = await c.query<{ gid: string; at: string }>("SELECT gid, (extract(epoch FROM prepared) * 1000)::text AS at FROM pg_prepared_xacts WHERE prepared < " +
-        "now() - interval '1 second'");
+      const r = await c.query<{ gid: string; at: string }>('SELECT gid, (extract(epoch FROM prepared) * 1000)::text AS at FROM pg_prepared_xacts ' +
+        "WHERE prepared < now() - interval '1 second'");
       const t = now();
       for (const { gid, at } of r.rows) this.seen.set(gid, { member, prepared: Number(at), last: t });
     } catch {

@@ -73,8 +73,8 @@ async function waitSynchronous(ctx: TpcbRoundContext): Promise<string> {
   for (;;) {
     const { primary } = await waitGroupHealthy(ctx.cluster, ctx.group);
     const sync = await ctx.cluster
-      .withClient(ctx.cluster.superuser(primary, { query_timeout: 2000 }), async (c) => (await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_replication WHERE state = 'streaming' AND sync_state IN " +
-        "('sync', 'quorum')")).rows[0]?.n)
+      .withClient(ctx.cluster.superuser(primary, { query_timeout: 2000 }), async (c) => (await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_replication ' +
+        "WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum')")).rows[0]?.n)
       .catch(() => '0');
     if (Number(sync) > 0 || ctx.cluster.spec.durability !== 'synchronous') return primary;
     if (now() > deadline) throw new Error(`${ctx.group}: no synchronous standby after ${REPAIR_BUDGET_MS} ms`);

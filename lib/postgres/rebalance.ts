@@ -19,8 +19,8 @@ export interface RebalanceJob {
 /** The latest rebalance job (rebalance and drain both run as job type 'rebalance'), or null. */
 export async function latestRebalanceJob(c: PgClient): Promise<RebalanceJob | null> {
   const job = await c.query<{ job_id: string; state: RebalanceJobState }>(
-    "SELECT job_id::text AS job_id, state::text AS state FROM pg_dist_background_job WHERE job_type = " +
-      "'rebalance' ORDER BY job_id DESC LIMIT 1",
+    'SELECT job_id::text AS job_id, state::text AS state FROM pg_dist_background_job ' +
+      "WHERE job_type = 'rebalance' ORDER BY job_id DESC LIMIT 1",
   );
   const row = job.rows[0];
   return row ? rebalanceJob(c, Number(row.job_id), row.state) : null;
@@ -200,8 +200,8 @@ export async function cleanupOrphansOf(c: PgClient, host: string, port: number):
   if (!(await c.query("SELECT 1 FROM pg_proc WHERE proname = 'citus_cleanup_orphaned_resources'")).rowCount) return 0;
   await c.query('CALL citus_cleanup_orphaned_resources()');
   const r = await c.query<{ n: string }>(
-    "SELECT count(*)::text AS n FROM pg_dist_cleanup WHERE node_group_id IN (SELECT groupid FROM pg_dist_node " +
-      "WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary')",
+    'SELECT count(*)::text AS n FROM pg_dist_cleanup WHERE node_group_id IN ' +
+      "(SELECT groupid FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary')",
     [host, port],
   );
   return Number(r.rows[0]!.n);

@@ -33,8 +33,8 @@ const c = makeCluster(layout({ name: 'it-safe', basePort: 31500, temporalPort: 3
  * '' while PostgreSQL is not up: no host TCP to a starting container.
  */
 async function recoveryInside(member: string): Promise<string> {
-  const r = await execRoot(c, member, ['sh', '-c', "setpriv --reuid=postgres --regid=postgres --init-groups psql -h /var/run/postgresql -tAc 'SELECT " +
-    "pg_is_in_recovery()' 2>/dev/null"]);
+  const r = await execRoot(c, member, ['sh', '-c', 'setpriv --reuid=postgres --regid=postgres --init-groups ' +
+    "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null"]);
   return r.code === 0 ? r.stdout.trim() : '';
 }
 

@@ -49,8 +49,9 @@ async function placements(): Promise<Record<string, number>> {
   return su(c, 'coord-a', async (cl) =>
     Object.fromEntries(
       (await cl.query<{ nodename: string; n: string }>(
-        "SELECT n.nodename, count(p.placementid)::text AS n FROM pg_dist_node n LEFT JOIN pg_dist_placement " +
-          "p ON p.groupid = n.groupid WHERE n.noderole = 'primary' AND n.groupid <> 0 GROUP BY 1",
+        'SELECT n.nodename, count(p.placementid)::text AS n ' +
+          'FROM pg_dist_node n LEFT JOIN pg_dist_placement p ON p.groupid = n.groupid ' +
+          "WHERE n.noderole = 'primary' AND n.groupid <> 0 GROUP BY 1",
       )).rows.map((r) => [r.nodename, Number(r.n)]),
     ),
   );

@@ -32,8 +32,8 @@ const c = makeCluster(layout({ name: 'it-unfence', basePort: 31440, temporalPort
  * '' when PostgreSQL is not up): never through the proxy.
  */
 async function recoveryInside(member: string): Promise<string> {
-  const r = await execRoot(c, member, ['sh', '-c', "setpriv --reuid=postgres --regid=postgres --init-groups psql -h /var/run/postgresql -tAc 'SELECT " +
-    "pg_is_in_recovery()' 2>/dev/null"]);
+  const r = await execRoot(c, member, ['sh', '-c', 'setpriv --reuid=postgres --regid=postgres --init-groups ' +
+    "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null"]);
   return r.code === 0 ? r.stdout.trim() : '';
 }
 

@@ -403,8 +403,9 @@ export function logCitus(version: string, where: string): void {
 export function citusVersionOfImage(image: string): string {
   const inner =
     'initdb -D /tmp/pgd -U postgres >/dev/null; ' +
-    ('pg_ctl -D /tmp/pgd -l /tmp/pgd.log -o "-c shared_preload_libraries=citus -c listen_addresses= -c ' +
-      'unix_socket_directories=/tmp" -w start >/dev/null; ') +
+    'pg_ctl -D /tmp/pgd -l /tmp/pgd.log ' +
+    '-o "-c shared_preload_libraries=citus -c listen_addresses= -c unix_socket_directories=/tmp" ' +
+    '-w start >/dev/null; ' +
     'psql -h /tmp -U postgres -d postgres -qAt -c "CREATE EXTENSION citus" -c "SELECT citus_version()"';
   const script = [
     'set -e',
