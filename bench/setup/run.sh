@@ -30,7 +30,7 @@ ROUNDS="${1:-${ROUNDS:-5}}"
 
 export CITUSCTL_STATE_DIR="${CITUSCTL_STATE_DIR:-/tmp/citusctl-bench-setup}"
 export CITUSCTL_TEMPORAL_PORT="${CITUSCTL_TEMPORAL_PORT:-47233}"
-export TEMPORAL_CLI_PATH="${TEMPORAL_CLI_PATH:-/root/.pyenv/versions/3.11.7/bin/temporal}"
+export TEMPORAL_CLI_PATH="${TEMPORAL_CLI_PATH:-$(command -v temporal || echo temporal)}"
 export CITUSCTL_IMAGE_POSTGRES="${CITUSCTL_IMAGE_POSTGRES:-citusctl-test/postgres-citus-double:17}"
 export CITUSCTL_IMAGE_PGBOUNCER="${CITUSCTL_IMAGE_PGBOUNCER:-citusctl/pgbouncer:1}"
 export CITUSCTL_IMAGE_ETCD="${CITUSCTL_IMAGE_ETCD:-citusctl/etcd:3.5}"

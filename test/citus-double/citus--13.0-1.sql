@@ -2,7 +2,8 @@
  * citus--13.0-1.sql -- the Citus TEST DOUBLE of citusctl (test/citus-double).
  *
  * THIS IS NOT CITUS. It is written from Citus's documented behaviour
- * (docs.citusdata.com, /work/shared/docs/citus-operations.md) and emulates only
+ * (the Citus documentation, https://docs.citusdata.com, chiefly its "Citus
+ * Utility Functions" and "Citus Tables and Views" reference pages) and emulates only
  * the functions and catalog tables that citusctl calls:
  *
  *   citus_version, citus_is_coordinator, citus_get_active_worker_nodes,
