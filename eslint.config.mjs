@@ -1,5 +1,7 @@
 // Lint rules that matter for Temporal: promises must be awaited (a floating promise in a workflow
 // or activity is a lost step), and workflow code must not reach Node built-ins (non-deterministic).
+// Layout is Prettier's (`npm run format`); max-len catches what Prettier cannot wrap: comments,
+// strings and template literals.
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
@@ -15,6 +17,7 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'max-len': ['error', { code: 120, tabWidth: 2, ignoreUrls: true }],
     },
   },
   {

@@ -140,7 +140,8 @@ withCommon(program.command('failover <group>').description('unplanned failover o
   .option('--no-worker', 'do not run an in-process worker')
   .action((group: string, opts: CommonOpts & { rejoin: boolean; requireApproval?: boolean; worker: boolean }) =>
     runGroupWorkflow(opts, 'failoverGroup', (c) => failoverWorkflowId(c, group), () => ({ group, rejoin: opts.rejoin, ...(opts.requireApproval ? { requireApproval: true } : {}) }), (r) =>
-      r.outcome === 'failed-over' ? `${group}: ${String(r.detail)}; outage window ${String(r.outageWindowMs)} ms; rejoined: ${(r.rejoined as string[]).join(', ') || 'none'}` : `${group}: ${String(r.outcome)}: ${String(r.detail)}`,
+      r.outcome === 'failed-over' ? `${group}: ${String(r.detail)}; outage window ${String(r.outageWindowMs)} ms; rejoined: ` +
+        `${(r.rejoined as string[]).join(', ') || 'none'}` : `${group}: ${String(r.outcome)}: ${String(r.detail)}`,
     ),
   );
 
@@ -157,7 +158,8 @@ withCommon(program.command('rejoin <member>').description('rebuild a member as a
     runGroupWorkflow(opts, 'rejoinMemberWorkflow', (c) => rejoinWorkflowId(c, member), () => ({ member }), (r) => `${member} streams from ${String(r.primary)}`),
   );
 
-withCommon(program.command('unfence <member>').description('lift a fence: the group\'s recorded primary serves again (refused while another member is writable); any other member rejoins as a standby'))
+withCommon(program.command('unfence <member>').description('lift a fence: the group\'s recorded primary serves again (refused while another member is writable); ' +
+  'any other member rejoins as a standby'))
   .option('--no-worker', 'do not run an in-process worker')
   .action((member: string, opts: CommonOpts & { worker: boolean }) =>
     runGroupWorkflow(opts, 'unfenceMemberWorkflow', (c) => unfenceWorkflowId(c, member), () => ({ member }), (r) => String(r.detail)),
@@ -183,8 +185,13 @@ withCommon(program.command('drain <group>').description('move every shard off a 
   .option('--transfer-mode <mode>', `${TRANSFER_MODES.join(' | ')}`, 'auto')
   .option('--no-worker', 'do not run an in-process worker')
   .action((group: string, opts: CommonOpts & { volumes?: boolean; transferMode: string; worker: boolean }) =>
-    runGroupWorkflow(opts, 'drainGroup', (c) => drainWorkflowId(c, group), () => ({ group, volumes: opts.volumes ?? false, transferMode: transferMode(opts.transferMode) }), (r) =>
-      `${group} drained (${String(r.movesDone)} moves, ${mb(r.bytesMoved)}) and removed: ${(r.removedContainers as string[]).length} containers${(r.removedVolumes as string[]).length ? ` and ${(r.removedVolumes as string[]).length} volumes` : ' (volumes kept)'}; remove ${group} from the spec file`,
+    runGroupWorkflow(opts, 'drainGroup', (c) => drainWorkflowId(c, group), () => ({ group, volumes: opts.volumes ?? false, transferMode: transferMode(opts.transferMode) }), (r) => {
+      const volumes = (r.removedVolumes as string[]).length;
+      const kept = volumes ? ` and ${volumes} volumes` : ' (volumes kept)';
+      return `${group} drained (${String(r.movesDone)} moves, ${mb(r.bytesMoved)}) and removed: ` +
+        `${(r.removedContainers as string[]).length} containers${kept}; ` +
+        `remove ${group} from the spec file`;
+    },
     ),
   );
 

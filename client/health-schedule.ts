@@ -1,8 +1,8 @@
 /**
  * The Temporal Schedule `health-<cluster>`: runs healthCheck every spec.health.intervalSeconds on
  * the shared task queue (a short-lived, read-only workflow, like every one but the monitor; the
- * schedule outlives builds, so never a build's own queue). Overlap SKIP: a check still running when the next is due is not doubled.
- * The catch-up window is one interval: after an outage only the latest missed check runs.
+ * schedule outlives builds, so never a build's own queue). Overlap SKIP: a check still running when the next is due is
+ * not doubled. The catch-up window is one interval: after an outage only the latest missed check runs.
  * `citusctl down` deletes it with the cluster's other schedules (client/stop-cluster-workflows.ts).
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';

@@ -43,24 +43,36 @@ function memberLine(m: MemberReport): string {
 
 /** The report as lines for a terminal. */
 export function formatHealthReport(r: HealthReport & Partial<Pick<HealthCheckResult, 'stored'>>): string[] {
-  const lines = [`cluster ${r.cluster}: ${r.status === 'healthy' ? 'HEALTHY' : `DEGRADED (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'})`} at ${r.at}`];
+  const degraded = `DEGRADED (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'})`;
+  const lines = [`cluster ${r.cluster}: ${r.status === 'healthy' ? 'HEALTHY' : degraded} at ${r.at}`];
   if (r.problems.length) lines.push('problems:', ...r.problems.map((p) => `  - ${problemText(p)}`));
   if (r.notes.length) lines.push('notes:', ...r.notes.map((n) => `  - ${n}`));
   lines.push('members:', ...r.members.map(memberLine), 'groups:');
-  for (const g of r.groups) lines.push(`  ${g.group}: primary ${g.primary}${g.primaryFromSpec ? ' (from the spec)' : ''}; streaming: ${g.streaming.join(', ') || 'none'}; synchronous: ${g.synchronous.join(', ') || 'none'}`);
+  for (const g of r.groups) lines.push(`  ${g.group}: primary ${g.primary}${g.primaryFromSpec ? ' (from the spec)' : ''}; streaming: ` +
+    `${g.streaming.join(', ') || 'none'}; synchronous: ${g.synchronous.join(', ') || 'none'}`);
   const c = r.citus;
   if (!c.ok) lines.push(`citus: ${c.error}`);
   else {
     const health = c.nodeHealth.available ? `node health ${c.nodeHealth.rows.filter((x) => x.result === true).length}/${c.nodeHealth.rows.length} ok` : 'node health unavailable';
-    lines.push(`citus (on ${c.coordinator}): ${health}; pg_dist_node: ${c.distNodes.map((n) => `${n.nodename}[${n.groupid}]${n.noderole === 'primary' ? '' : `/${n.noderole}`}${n.isactive ? '' : ' inactive'}${n.hasmetadata && !n.metadatasynced ? ' unsynced' : ''}`).join(', ')}`);
+    const node = (n: (typeof c.distNodes)[number]) =>
+      `${n.nodename}[${n.groupid}]${n.noderole === 'primary' ? '' : `/${n.noderole}`}${n.isactive ? '' : ' inactive'}` +
+      `${n.hasmetadata && !n.metadatasynced ? ' unsynced' : ''}`;
+    lines.push(`citus (on ${c.coordinator}): ${health}; pg_dist_node: ${c.distNodes.map(node).join(', ')}`);
   }
   const b = r.pgbouncer;
-  lines.push(b.ok ? `pgbouncer: routes to ${b.database?.host ?? '?'}${b.database?.paused ? ' (PAUSED)' : ''}; pools: ${b.pools.map((p) => `${p.user}@${p.database} cl ${p.clActive}/${p.clWaiting} waiting, sv ${p.svActive} active ${p.svIdle} idle`).join('; ') || 'none'}` : `pgbouncer: ${b.error}`);
+  const pool = (p: Extract<typeof b, { ok: true }>['pools'][number]) =>
+    `${p.user}@${p.database} cl ${p.clActive}/${p.clWaiting} waiting, sv ${p.svActive} active ${p.svIdle} idle`;
+  lines.push(b.ok ? `pgbouncer: routes to ${b.database?.host ?? '?'}${b.database?.paused ? ' (PAUSED)' : ''}; pools: ` +
+    `${b.pools.map(pool).join('; ') || 'none'}` : `pgbouncer: ${b.error}`);
   const e = r.etcd;
   lines.push(e.ok ? `etcd: ${e.version}, db ${bytes(e.dbSizeBytes)}${e.alarms.length ? `, alarms: ${e.alarms.join(', ')}` : ''}` : `etcd: ${e.error}`);
   const m = r.monitor;
   const v = m.view;
-  lines.push(`monitor: ${m.workflowId} ${m.status}${v ? `, ${v.state}, last probe ${v.lastProbeAt ?? 'never'}${v.maintenance.cluster || v.maintenance.groups.length ? `, maintenance ${v.maintenance.cluster ? 'cluster' : v.maintenance.groups.join(',')}` : ''}` : m.error ? ` (${m.error})` : ''}`);
+  const maintenance = v && (v.maintenance.cluster || v.maintenance.groups.length)
+    ? `, maintenance ${v.maintenance.cluster ? 'cluster' : v.maintenance.groups.join(',')}`
+    : '';
+  const view = v ? `, ${v.state}, last probe ${v.lastProbeAt ?? 'never'}${maintenance}` : m.error ? ` (${m.error})` : '';
+  lines.push(`monitor: ${m.workflowId} ${m.status}${view}`);
   if (r.stored) lines.push(r.stored.ok ? `stored in etcd: ${r.stored.key}` : `not stored in etcd: ${r.stored.error}`);
   return lines;
 }

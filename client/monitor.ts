@@ -48,7 +48,10 @@ export async function ensureMonitor(client: Client, spec: ClusterSpec, target = 
   return { ...r, action: 'start', detail: `started on build ${buildOfMonitorQueue(target) ?? target}`, started: true };
 }
 
-/** For `up`: the monitor and the health schedule (health-<cluster>), both idempotently, on the cluster's Temporal server. */
+/**
+ * For `up`: the monitor and the health schedule (health-<cluster>),
+ * both idempotently, on the cluster's Temporal server.
+ */
 export async function startMonitor(spec: ClusterSpec, log: (line: string) => void): Promise<{ workflowId: string; started: boolean; healthSchedule: EnsuredSchedule }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
@@ -56,14 +59,16 @@ export async function startMonitor(spec: ClusterSpec, log: (line: string) => voi
     const target = monitorTaskQueue(workflowBuild());
     const r = await ensureMonitor(client, spec, target);
     log(`monitor: ${r.workflowId} ${r.action === 'keep' ? `already running (${r.detail})` : `${r.action}: ${r.detail}`}`);
-    // The other clusters of this state directory follow the same build (the supervised worker does the same when it starts).
+    // The other clusters of this state directory follow the same
+    // build (the supervised worker does the same when it starts).
     const others = (await storedClusters(stateDir())).filter((c) => c !== spec.name);
     for (const o of await handOffMonitors(client, others, target, await queuePolled(client, target))) {
       if ('error' in o) log(`monitor: monitor-${o.cluster} not handed over: ${o.error}`);
       else if (o.action === 'move' || o.action === 'restart') log(`monitor: monitor-${o.cluster} ${o.action}: ${o.detail}`);
     }
     const healthSchedule = await ensureHealthSchedule(client, spec);
-    log(`health: schedule ${healthSchedule.scheduleId} ${healthSchedule.outcome} (every ${spec.health.intervalSeconds} s)`);
+    log(`health: schedule ${healthSchedule.scheduleId} ${healthSchedule.outcome} (every ` +
+      `${spec.health.intervalSeconds} s)`);
     return { ...r, healthSchedule };
   } finally {
     await close();

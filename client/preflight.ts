@@ -31,7 +31,8 @@ export function buildOfflineImages(output: BuildOutput = 'inherit'): void {
 
 const supplyCitus = [
   'No package source reachable here carries Citus. Supply an image that has it, then rerun, e.g.:',
-  `  docker load -i citus-13-pg17.tar            # an image saved elsewhere with \`docker save ${UPSTREAM_IMAGES.postgres}\``,
+  '  docker load -i citus-13-pg17.tar            # an image saved elsewhere with ' +
+    `\`docker save ${UPSTREAM_IMAGES.postgres}\``,
   `  ${IMAGE_ENV.postgres}=${UPSTREAM_IMAGES.postgres} citusctl up`,
   'Nothing was created.',
 ];
@@ -44,7 +45,8 @@ export async function preflightImages(docker: Docker, spec: ClusterSpec, env: No
     log,
   });
   const citus = r.problems.find((p) => p.role === 'postgres' && p.from === 'default');
-  if (citus) throw new PreflightError([`Missing: a PostgreSQL image with Citus. ${citus.wanted} is not present and cannot be pulled (${citus.pullError}).`, ...supplyCitus].join('\n'));
+  if (citus) throw new PreflightError([`Missing: a PostgreSQL image with Citus. ${citus.wanted} is not present and cannot be pulled ` +
+    `(${citus.pullError}).`, ...supplyCitus].join('\n'));
   if (r.problems.length) throw new PreflightError([...r.problems.map(describeImageProblem), 'Nothing was created.'].join('\n'));
   const problem = await imageCapabilityProblem(docker, r.images.postgres);
   if (problem) throw new PreflightError([`Missing: a PostgreSQL image with Citus. ${r.images.postgres} cannot run a Citus node: ${problem}.`, ...supplyCitus].join('\n'));

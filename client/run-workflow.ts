@@ -127,7 +127,8 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
       staticSummary: `${opts.workflowType} ${opts.workflowId} (citusctl CLI)`,
     });
     await startWorker();
-    const printer = new ProgressPrinter(opts.log); // to stderr in --json mode (the CLI's log), so stdout stays one document
+    // to stderr in --json mode (the CLI's log), so stdout stays one document
+    const printer = new ProgressPrinter(opts.log);
     // Every query is cancelled by the poller and bounded by a deadline: none outlives the connection closed below.
     const { result, last } = await followWorkflow<T, Progress>({
       result: () => client.withAbortSignal(workerFailed.signal, () => handle.result() as Promise<T>),

@@ -28,7 +28,10 @@ function stuckLines(cp: ControlPlaneStatus): string[] {
 export function controlPlaneLines(cp: ControlPlaneStatus): string[] {
   const w = cp.worker;
   const worker = w.polling
-    ? `worker: supervised, polling (pid ${w.workerPid}, ${w.standbyPid ? `standby ${w.standbyPid}` : 'no standby yet'}, supervisor ${w.supervisorPid}, ${w.restarts ?? 0} restarts, since ${w.since}${w.build ? `, build ${w.build}` : ''})${w.metricsUrl ? `, metrics ${w.metricsUrl}` : ''}`
+    ? `worker: supervised, polling (pid ${w.workerPid}, ` +
+      `${w.standbyPid ? `standby ${w.standbyPid}` : 'no standby yet'}, supervisor ${w.supervisorPid}, ` +
+      `${w.restarts ?? 0} restarts, since ` +
+      `${w.since}${w.build ? `, build ${w.build}` : ''})${w.metricsUrl ? `, metrics ${w.metricsUrl}` : ''}`
     : w.supervised
       ? `worker: supervisor ${w.supervisorPid} runs, worker (re)starting; log ${w.log}`
       : 'worker: no supervised worker (`citusctl up` starts it; or run `citusctl worker`)';
@@ -36,13 +39,16 @@ export function controlPlaneLines(cp: ControlPlaneStatus): string[] {
   const m = cp.monitor;
   const build = m.taskQueue ? `build ${m.build ?? `? (task queue ${m.taskQueue})`}` : '';
   // A monitor whose build no worker runs does nothing until a worker of its build polls, or `up` moves it.
-  const stranded = m.taskQueue && !m.polled ? `: NO WORKER POLLS build ${m.build ?? m.taskQueue}; \`citusctl up\` moves it to this citusctl's build ${m.cliBuild}` : '';
+  const stranded = m.taskQueue && !m.polled ? `: NO WORKER POLLS build ${m.build ?? m.taskQueue}; \`citusctl up\` moves it to this citusctl's build ` +
+    `${m.cliBuild}` : '';
   if (!m.running) return [worker, temporal, `monitor: not running (${m.reason})${build ? `; ${build}${stranded}` : ''}`, ...stuckLines(cp)];
   const maintenance = m.maintenance.cluster ? 'cluster paused' : Object.keys(m.maintenance.groups ?? {}).length ? `paused groups: ${Object.keys(m.maintenance.groups).join(', ')}` : 'active';
-  const lines = [worker, temporal, ...stuckLines(cp), `monitor: ${m.state}, ${maintenance}, policy ${m.policy}, ${build}${stranded}, last probe ${m.lastProbeAt ?? 'none yet'}${m.lastError ? `, last error: ${m.lastError}` : ''}`];
+  const lines = [worker, temporal, ...stuckLines(cp), `monitor: ${m.state}, ${maintenance}, policy ${m.policy}, ${build}${stranded}, last probe ` +
+    `${m.lastProbeAt ?? 'none yet'}${m.lastError ? `, last error: ${m.lastError}` : ''}`];
   for (const [g, s] of Object.entries(m.groups)) {
     const members = Object.entries(s.members).map(([name, state]) => `${name}=${state}`).join(' ');
-    lines.push(`  ${g.padEnd(12)} primary ${s.primary ?? '?'} ${s.primaryState}; ${members}${s.notes.length ? `; ${s.notes.join('; ')}` : ''}`);
+    lines.push(`  ${g.padEnd(12)} primary ${s.primary ?? '?'} ${s.primaryState}; ` +
+      `${members}${s.notes.length ? `; ${s.notes.join('; ')}` : ''}`);
   }
   return lines;
 }

@@ -26,7 +26,8 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   resolveImages: (i) => `resolve images for ${specName(i) ?? 'the cluster'}`,
   storeClusterSpec: (i) => `store the spec of ${specName(i) ?? 'the cluster'}`,
   searchAttributesRegistered: () => 'check CitusCluster/CitusGroup are registered',
-  provisionCluster: (i) => `provision ${specName(i) ?? 'the cluster'}: ${Array.isArray(i.members) ? i.members.length : '?'} members, etcd, PgBouncer`,
+  provisionCluster: (i) => `provision ${specName(i) ?? 'the cluster'}: ${Array.isArray(i.members) ? i.members.length : '?'} members, ` +
+    'etcd, PgBouncer',
   readLivePrimaries: (i) => `read the live primaries of ${specName(i) ?? 'the cluster'}`,
   waitForNodes: (i) => joined(list(i.primaries)) && `wait for ${joined(list(i.primaries))}`,
   prepareNode: (i) => str(i.member) && `prepare ${str(i.member)}`,
@@ -43,7 +44,8 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   checkShards: (i) => `check the shards of ${table(i)}`,
   followPrimary: (i) => str(i.standby) && `${str(i.standby)} follows ${str(i.primary) ?? 'its primary'}`,
   checkReplication: (i) => str(i.standby) && `check ${str(i.standby)} streams from ${str(i.primary) ?? 'its primary'}`,
-  configureDurability: (i) => str(i.primary) && `durability of ${str(i.primary)}: ${str(spec(i).durability) ?? 'synchronous'} (standbys ${joined(list(i.standbys)) ?? 'none'})`,
+  configureDurability: (i) => str(i.primary) && `durability of ${str(i.primary)}: ${str(spec(i).durability) ?? 'synchronous'} (standbys ` +
+    `${joined(list(i.standbys)) ?? 'none'})`,
   initPgBouncer: (i) => str(i.coordinator) && `point PgBouncer at ${str(i.coordinator)}`,
   publishToEtcd: (i) => `publish topology and primaries of ${cluster(i) ?? 'the cluster'} to etcd`,
   acquireGroupLock: (i) => str(i.group) && `lock ${str(i.group)}`,
@@ -73,8 +75,14 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   storeHealthReport: (i) => `store the health report of ${cluster(i) ?? 'the cluster'}`,
   refuseDroppedGroups: (i) => `check no group left out of the spec of ${cluster(i) ?? 'the cluster'} is still in Citus`,
   checkRebalanceReady: (i) => `check logical moves can run (${str(i.transferMode) ?? 'auto'})`,
-  startRebalance: (i) => `start${i.drainOnly ? ' a drain-only' : ' a'} rebalance of ${cluster(i) ?? 'the cluster'} (or follow the running job)`,
-  followRebalance: (i) => num(i.jobId) === undefined ? undefined : `follow rebalance job ${num(i.jobId)}${num(rec(i.previous).movesDone) !== undefined ? ` (${num(rec(i.previous).movesDone)}/${num(rec(i.previous).movesTotal) ?? '?'} moves)` : ''}`,
+  startRebalance: (i) => `start${i.drainOnly ? ' a drain-only' : ' a'} rebalance of ${cluster(i) ?? 'the cluster'} (or follow the ` +
+    'running job)',
+  followRebalance: (i) => {
+    if (num(i.jobId) === undefined) return undefined;
+    const done = num(rec(i.previous).movesDone);
+    const moves = done !== undefined ? ` (${done}/${num(rec(i.previous).movesTotal) ?? '?'} moves)` : '';
+    return `follow rebalance job ${num(i.jobId)}${moves}`;
+  },
   stopRebalance: (i) => num(i.jobId) === undefined ? undefined : `cancel rebalance job ${num(i.jobId)}`,
   checkDrain: (i) => str(i.group) && `check ${str(i.group)} can be drained`,
   markDraining: (i) => str(i.group) && `mark ${str(i.group)} shouldhaveshards = false`,

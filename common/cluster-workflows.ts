@@ -52,6 +52,7 @@ export const workflowTaskKeepsFailing = (attempt: number | null | undefined): bo
 
 /** Why it is stuck, for a report line that already names the workflow. */
 export const stuckReason = (w: StuckWorkflow): string =>
-  `${w.type}: its workflow task keeps failing (attempt ${w.attempt})${w.failure ? `: ${w.failure}` : ''}; it makes no progress until it is fixed or terminated`;
+  `${w.type}: its workflow task keeps failing (attempt ${w.attempt})${w.failure ? `: ${w.failure}` : ''}; it ` +
+    'makes no progress until it is fixed or terminated';
 
 export const describeStuck = (w: StuckWorkflow): string => `${w.workflowId} (${stuckReason(w)})`;

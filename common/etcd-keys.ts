@@ -46,7 +46,9 @@ export const maintenanceKey = (cluster: string) => `${etcdPrefix(cluster)}/maint
 
 export const healthReportKey = (cluster: string) => `${etcdPrefix(cluster)}/health/last`;
 
-/** The name a key under prefix stands for (the member of members/<m>, the group of locks/<g>); undefined for other keys. */
+/**
+ * The name a key under prefix stands for (the member of members/<m>, the group of locks/<g>); undefined for other keys.
+ */
 export function nameUnder(prefix: string, key: string): string | undefined {
   if (!key.startsWith(prefix)) return undefined;
   const name = key.slice(prefix.length);

@@ -119,6 +119,7 @@ export function needsOperatorDetail(group: string, oldPrimary: string, candidate
   return (
     `${oldPrimary} stays fenced: ${refusal}. Two members could be writable if it served again. ` +
     `Once ${candidate} answers: if it is writable, \`citusctl failover ${group}\` finishes the failover onto it; ` +
-    `if it is in recovery, \`citusctl failover ${group}\` promotes a standby, or \`citusctl unfence ${oldPrimary}\` makes ${oldPrimary} serve again`
+    `if it is in recovery, \`citusctl failover ${group}\` promotes a standby, ` +
+    `or \`citusctl unfence ${oldPrimary}\` makes ${oldPrimary} serve again`
   );
 }

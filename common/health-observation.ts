@@ -99,6 +99,8 @@ export interface MonitorObservation {
   /** Its `status` query, when it answered. */
   view?: MonitorView;
   error?: string;
-  /** Every workflow of the cluster (the monitor included) whose workflow task keeps failing, when Temporal was asked. */
+  /**
+   * Every workflow of the cluster (the monitor included) whose workflow task keeps failing, when Temporal was asked.
+   */
   stuckWorkflows?: StuckWorkflow[];
 }

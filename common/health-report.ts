@@ -163,7 +163,8 @@ function memberProblems(m: MemberReport, primary: string, pvAnswers: boolean, t:
     return out;
   }
   if (m.role === 'unreachable') {
-    add(`does not answer SQL${m.container === 'unknown' ? ' (Docker did not answer either)' : ''}: ${m.error ?? 'unknown error'}`);
+    add(`does not answer SQL${m.container === 'unknown' ? ' (Docker did not answer either)' : ''}: ` +
+      `${m.error ?? 'unknown error'}`);
     return out;
   }
   if (m.livePrimary) {
@@ -242,14 +243,17 @@ function monitorProblems(m: MonitorObservation, at: number, t: HealthThresholds)
     const why = m.status === 'NOT_FOUND' ? 'has never run' : m.status === 'UNKNOWN' ? `cannot be asked (${m.error ?? 'no answer'})` : `is ${m.status.toLowerCase()}`;
     return { problems: [add(`${m.workflowId} ${why}: nothing heals the cluster (\`citusctl up\` starts it)`)], notes: [] };
   }
-  if (!m.view) return { problems: [add(`${m.workflowId} runs but does not answer its status query (is a long-lived worker polling?): ${m.error ?? 'no answer'}`)], notes: [] };
+  if (!m.view) return { problems: [add(`${m.workflowId} runs but does not answer its status query (is a long-lived worker polling?): ` +
+    `${m.error ?? 'no answer'}`)], notes: [] };
   const problems: HealthProblem[] = [];
   const notes: string[] = [];
   const last = m.view.lastProbeAt ? Date.parse(m.view.lastProbeAt) : NaN;
   if (Number.isNaN(last)) problems.push(add(`${m.workflowId} has not probed the cluster yet`));
   else if (at - last > t.monitorStaleMs) problems.push(add(`${m.workflowId} last probed ${Math.round((at - last) / 1000)} s ago`));
   const mt = m.view.maintenance;
-  if (mt.cluster || mt.groups.length) notes.push(`monitor: maintenance (${mt.cluster ? 'whole cluster' : `groups ${mt.groups.join(', ')}`}${mt.reason ? `: ${mt.reason}` : ''}): no automatic repair`);
+  if (mt.cluster || mt.groups.length) notes.push('monitor: maintenance ' +
+    `(${mt.cluster ? 'whole cluster' : `groups ${mt.groups.join(', ')}`}${mt.reason ? `: ${mt.reason}` : ''}): ` +
+    'no automatic repair');
   if (m.view.lastError) notes.push(`monitor: last error: ${m.view.lastError}`);
   return { problems, notes };
 }

@@ -218,7 +218,9 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
     const maintenance = ctx.maintenance.cluster || ctx.maintenance.groups.includes(group);
     const due = (a: MonitorAction, why?: string) => {
       const until = ctx.notBefore[actionKey(a)];
-      if (within(until, at)) notes.push(`${a.kind} ${a.kind === 'failover' || a.kind === 'durability' ? group : (a as { member: string }).member} not before ${new Date(until!).toISOString()}${why ? ` (${why})` : ''}`);
+      if (within(until, at)) notes.push(`${a.kind} ` +
+        `${a.kind === 'failover' || a.kind === 'durability' ? group : (a as { member: string }).member} not ` +
+        `before ${new Date(until!).toISOString()}${why ? ` (${why})` : ''}`);
       else actions.push(a);
     };
 
@@ -256,10 +258,13 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
       const candidates = policy.durability === 'synchronous' && !policy.allowAsyncFailover && gTrack?.synchronous.length ? gTrack.synchronous : undefined;
       const unsure = maybePromoted(track?.last, names.filter((n) => n !== primary).map((n) => h.members[n]?.last));
       if (unsure.length) {
-        notes.push(`needs operator: ${primary} is fenced by a failover that did not finish and ${unsure.join(', ')} cannot be reached (it may have been promoted): no automatic failover until it answers; then \`citusctl failover ${group}\`, or \`citusctl unfence ${primary}\` if it is in recovery`);
+        notes.push(`needs operator: ${primary} is fenced by a failover that did not finish and ${unsure.join(', ')} ` +
+          'cannot be reached (it may have been promoted): no automatic failover until it answers; then ' +
+          `\`citusctl failover ${group}\`, or \`citusctl unfence ${primary}\` if it is in recovery`);
       } else if (policy.failover === 'manual') notes.push(`policy manual: run \`citusctl failover ${group}\``);
       else if (knownAsync && !policy.allowAsyncFailover) {
-        notes.push(`automatic failover refused: no standby was synchronous when ${primary} failed (allowAsyncFailover: false); \`citusctl failover ${group}\` overrides`);
+        notes.push(`automatic failover refused: no standby was synchronous when ${primary} failed (allowAsyncFailover: ` +
+          `false); \`citusctl failover ${group}\` overrides`);
       } else {
         for (const m of ourRejoins) actions.push({ kind: 'cancel-rejoin', group, member: m, reason: `the primary ${primary} failed` });
         due({ kind: 'failover', group, oldPrimary: primary, requireApproval: policy.failover === 'approve' || policy.requireFailoverApproval, ...(candidates ? { candidates } : {}), reason: verdict.reason });

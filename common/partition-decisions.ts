@@ -49,5 +49,6 @@ export function partitionConfirmation(track: MemberTrack | undefined, t: Partiti
   if (!o || o.sql.ok || o.container !== 'running' || !cut) return undefined;
   const span = o.at - cut.since;
   if (cut.rounds < t.peerChecks || span < t.peerWindowMs) return undefined;
-  return `container running but no peer reaches it (${describePeerView(o.peers)}; ${cut.rounds} checks over ${span} ms)`;
+  return `container running but no peer reaches it (${describePeerView(o.peers)}; ${cut.rounds} checks over ${span} ` +
+    'ms)';
 }

@@ -4,7 +4,9 @@
  * citus_rebalance_status() and get_rebalance_progress(). Pure: safe in workflows, unit-tested.
  */
 
-/** citus_rebalance_start's shard_transfer_mode: auto (logical; needs a replica identity), force_logical, block_writes. */
+/**
+ * citus_rebalance_start's shard_transfer_mode: auto (logical; needs a replica identity), force_logical, block_writes.
+ */
 export type TransferMode = 'auto' | 'force_logical' | 'block_writes';
 export const TRANSFER_MODES: readonly TransferMode[] = ['auto', 'force_logical', 'block_writes'];
 
@@ -64,7 +66,10 @@ export interface ProgressRow {
   targetBytes: number;
 }
 
-/** Bytes of every planned move, and of the ones done or in flight (a move in flight counts its target's size, capped at its own). */
+/**
+ * Bytes of every planned move, and of the ones done or in flight
+ * (a move in flight counts its target's size, capped at its own).
+ */
 export function bytesOf(rows: ProgressRow[]): { total: number; moved: number } {
   let total = 0;
   let moved = 0;
@@ -78,11 +83,15 @@ export function bytesOf(rows: ProgressRow[]): { total: number; moved: number } {
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
-/** One line for the progress query and the CLI: "4/12 moves, 35.0/104.9 MB; moving 102012 events g1-a -> g3-a (Copying Data)". */
+/**
+ * One line for the progress query and the CLI: "4/12 moves,
+ * 35.0/104.9 MB; moving 102012 events g1-a -> g3-a (Copying Data)".
+ */
 export function describeRebalance(s: RebalanceSnapshot): string {
   const parts = [`job ${s.jobId} ${s.state}: ${s.movesDone}/${s.movesTotal} moves`];
   if (s.bytesTotal > 0) parts[0] += `, ${mb(s.bytesMoved)}/${mb(s.bytesTotal)} MB`;
-  for (const m of s.current) parts.push(`moving ${m.shardId} ${m.table} ${m.source} -> ${m.target} (${m.status}${m.bytes ? `, ${mb(Math.min(m.targetBytes, m.bytes))}/${mb(m.bytes)} MB` : ''})`);
+  for (const m of s.current) parts.push(`moving ${m.shardId} ${m.table} ${m.source} -> ${m.target} ` +
+    `(${m.status}${m.bytes ? `, ${mb(Math.min(m.targetBytes, m.bytes))}/${mb(m.bytes)} MB` : ''})`);
   if (s.errors.length) parts.push(`errors: ${s.errors.join(' | ')}`);
   return parts.join('; ');
 }

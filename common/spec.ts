@@ -31,7 +31,10 @@ export const DEFAULT_WORKERS: readonly string[] = ['g1', 'g2'];
 export const DEFAULT_FIRST_PORT = 5432;
 const MEMBER_SUFFIXES = ['a', 'b'];
 
-/** Two members per group (`<group>-a` its initial primary, `<group>-b` its standby; `coord-*` for the coordinator), ports in order. */
+/**
+ * Two members per group (`<group>-a` its initial primary, `<group>-b`
+ * its standby; `coord-*` for the coordinator), ports in order.
+ */
 export function defaultMembers(workers: readonly string[], firstPort = DEFAULT_FIRST_PORT): { name: string; group: string; port: number }[] {
   const groups = [COORDINATOR_GROUP, ...workers];
   return groups.flatMap((group, g) =>
@@ -59,16 +62,16 @@ export const clusterSpecSchema = z.strictObject({
       shardCount: z.number().int().min(1).max(1024).default(32),
     })
     .default({ table: 'events', rows: 100_000, shardCount: 32 }),
-  /** Failover waits for an operator's approval (issue 3). */
+  /** Failover waits for an operator's approval (`citusctl approve`). */
   requireFailoverApproval: z.boolean().default(false),
   /**
    * What the monitor (`monitor-<cluster>`) does when a primary fails: auto fails over, approve
-   * starts a failover that waits for `citusctl approve`, manual only reports (issue 7).
+   * starts a failover that waits for `citusctl approve`, manual only reports.
    */
   failover: z.enum(['auto', 'approve', 'manual']).default('auto'),
   /** Let an automatic failover promote a standby that was not synchronous when the primary failed. */
   allowAsyncFailover: z.boolean().default(false),
-  /** The Temporal Schedule `health-<cluster>` runs the healthCheck workflow this often (issue 7). */
+  /** The Temporal Schedule `health-<cluster>` runs the healthCheck workflow this often. */
   health: z.strictObject({ intervalSeconds: z.number().int().min(10).max(86_400).default(60) }).default({ intervalSeconds: 60 }),
   /**
    * The supervised worker serves Prometheus metrics on 127.0.0.1:<port>/metrics (the Temporal SDK's
@@ -107,7 +110,8 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
     if (names.has(m.name)) errors.push(`${field}.name: duplicate member "${m.name}" (also members[${names.get(m.name)}])`);
     else names.set(m.name, i);
     if (m.group !== COORDINATOR_GROUP && !groups.has(m.group)) {
-      errors.push(`${field}.group: "${m.group}" is neither "${COORDINATOR_GROUP}" nor a worker group (${spec.workers.join(', ')})`);
+      errors.push(`${field}.group: "${m.group}" is neither "${COORDINATOR_GROUP}" nor a worker group ` +
+        `(${spec.workers.join(', ')})`);
     }
     claimPort(m.port, `${field}.port`);
   });

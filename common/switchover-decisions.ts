@@ -34,5 +34,7 @@ export function catchUpDecision(input: {
   if (input.oldContainerRunning) return { action: 'retry', why: `${cannot} while its container runs` };
   const fencedByUs = input.fenceReason !== undefined && input.oldState?.state === 'fenced' && input.oldState.reason === input.fenceReason;
   if (fencedByUs) return { action: 'skip', why: `${input.oldPrimary} was fenced and stopped by an earlier attempt of this switchover` };
-  return { action: 'retry', why: `${cannot}, and it was not fenced by this switchover (state: ${input.oldState ? `${input.oldState.state}${input.oldState.reason ? `, ${input.oldState.reason}` : ''}` : 'none'})` };
+  const old = input.oldState;
+  const state = old ? `${old.state}${old.reason ? `, ${old.reason}` : ''}` : 'none';
+  return { action: 'retry', why: `${cannot}, and it was not fenced by this switchover (state: ${state})` };
 }

@@ -9,10 +9,15 @@
  * busy machine, and one that fires falsely only retries: every step checks before it acts.
  */
 
-/** A workflow task runs in milliseconds (tens at load 15, measured): one in flight on a dead worker is retried after this. */
+/**
+ * A workflow task runs in milliseconds (tens at load 15,
+ * measured): one in flight on a dead worker is retried after this.
+ */
 export const WORKFLOW_TASK_TIMEOUT = '2s';
 
-/** A workflow task queued for a worker's cache moves to the shared queue when that worker has not taken it within this. */
+/**
+ * A workflow task queued for a worker's cache moves to the shared queue when that worker has not taken it within this.
+ */
 export const STICKY_QUEUE_TIMEOUT = '1s';
 
 /**

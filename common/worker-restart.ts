@@ -40,7 +40,10 @@ export interface ExitPlan {
   startDelayMs: number;
 }
 
-/** How long to wait before starting a replacement: at once after a worker that ran for a while, backing off while they keep dying young. */
+/**
+ * How long to wait before starting a replacement: at once after a
+ * worker that ran for a while, backing off while they keep dying young.
+ */
 export function restartDelayMs(ranMs: number, previousDelayMs: number): number {
   if (ranMs >= RESTART_POLICY.stableMs) return 0;
   return Math.min(Math.max(previousDelayMs * 2, RESTART_POLICY.firstDelayMs), RESTART_POLICY.maxDelayMs);

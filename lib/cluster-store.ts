@@ -66,7 +66,10 @@ export interface ClusterStore {
 
   snapshot(groups: string[]): Promise<StoreSnapshot>;
 
-  /** Deletes everything of a removed group: its keys, events and lock, and its members' states. Returns how many keys went. */
+  /**
+   * Deletes everything of a removed group: its keys, events and
+   * lock, and its members' states. Returns how many keys went.
+   */
   forgetGroup(group: string, members: string[]): Promise<number>;
 }
 

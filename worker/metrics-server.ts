@@ -29,7 +29,9 @@ function freePort(): Promise<number | undefined> {
   });
 }
 
-/** Installs the SDK runtime with its Prometheus exporter on a free local port, returned; call before creating workers. */
+/**
+ * Installs the SDK runtime with its Prometheus exporter on a free local port, returned; call before creating workers.
+ */
 export async function installRuntimeWithMetrics(log: (line: string) => void): Promise<number | undefined> {
   // The SDK is loaded here, not with the module: `up` reads the port setting above without it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports

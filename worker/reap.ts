@@ -96,4 +96,6 @@ export async function reapDeadWorker(client: Client, dead: { identity: string; t
 }
 
 export const describeReap = (r: ReapReport): string =>
-  `${r.workflows} running workflow(s), ${r.stickyReset} sticky queue(s) reset, ${r.activities.length ? `attempts handed back: ${r.activities.join(', ')}` : 'no attempt to hand back'}${r.errors.length ? `; errors: ${r.errors.join('; ')}` : ''}`;
+  `${r.workflows} running workflow(s), ${r.stickyReset} sticky queue(s) reset, ` +
+    `${r.activities.length ? `attempts handed back: ${r.activities.join(', ')}` : 'no attempt to hand back'}` +
+    `${r.errors.length ? `; errors: ${r.errors.join('; ')}` : ''}`;

@@ -114,7 +114,8 @@ async function main(): Promise<void> {
       connection = await Connection.connect({ address: endpoint.address, connectTimeout: 5_000 });
       const client = new Client({ connection, namespace: endpoint.namespace });
       const done = new Set<string>();
-      log(`worker ${dead.pid}: handed back ${describeReap(await reapDeadWorker(client, { identity, taskQueues }, { later: handBackLater, done }))}`);
+      log(`worker ${dead.pid}: handed back ` +
+        `${describeReap(await reapDeadWorker(client, { identity, taskQueues }, { later: handBackLater, done }))}`);
       await new Promise((r) => setTimeout(r, SECOND_LOOK_MS));
       log(`worker ${dead.pid}: then ${describeReap(await reapDeadWorker(client, { identity, taskQueues }, { done }))}`);
     } catch (err) {
@@ -183,7 +184,8 @@ async function main(): Promise<void> {
     const ranMs = Date.now() - w.startedAt;
     const plan = planAfterExit({ role: w.role, ranMs, previousDelayMs: delayMs, standbyRunning: !!withRole('standby') });
     delayMs = plan.startDelayMs;
-    log(`worker ${w.pid} (${w.role}) ended (${how}) after ${Math.round(ranMs / 1000)} s; a new ${plan.startRole} in ${plan.startDelayMs} ms`);
+    log(`worker ${w.pid} (${w.role}) ended (${how}) after ${Math.round(ranMs / 1000)} s; a new ${plan.startRole} ` +
+      `in ${plan.startDelayMs} ms`);
     if (plan.promoteStandby) promote(withRole('standby')!);
     if (w.role === 'active') void handBack(w);
     clearTimeout(pending);

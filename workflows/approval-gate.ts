@@ -35,7 +35,10 @@ export class ApprovalGate {
     return `${a.approve ? 'approved' : 'rejected'} by ${a.approver}`;
   }
 
-  /** The decision, or undefined when none came within timeout (e.g. '10m'; a malformed one fails the workflow: BadConfig). */
+  /**
+   * The decision, or undefined when none came within timeout
+   * (e.g. '10m'; a malformed one fails the workflow: BadConfig).
+   */
   async wait(timeout: string): Promise<ApprovalInput | undefined> {
     this.waiting = true;
     const decided = await condition(() => this.decision !== undefined, timeout).catch((err: unknown) => {

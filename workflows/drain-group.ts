@@ -77,7 +77,9 @@ export async function drainGroup(started: DrainGroupInput): Promise<DrainGroupRe
     await progress.run('remove-node', () => acts.removeWorkerNode({ spec, primaries: live, group }), (r) => (r.removed ? `removed ${live.workers[group]} from Citus` : 'not a Citus node'));
     await assertHeld();
     return progress.run('containers', () => acts.removeGroupContainers({ spec, primaries: live, group, volumes: input.volumes ?? false }), (r) =>
-      `${r.removedContainers.length} containers removed${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ', volumes kept'}; slots dropped: ${r.droppedSlots.join(', ') || 'none'}`,
+      `${r.removedContainers.length} containers ` +
+        `removed${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ', volumes kept'}; slots ` +
+        `dropped: ${r.droppedSlots.join(', ') || 'none'}`,
     );
   });
   const etcd = await progress.run('etcd', () => acts.forgetGroup({ spec, group }), (r) => `${r.deletedKeys} keys deleted`);

@@ -17,7 +17,10 @@ import { promoteOrSettle, resolveInDoubt } from './failover-promotion';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
 
-/** `{"cluster": "demo", "group": "g1"}` (the CLI, the UI) or `{spec, group, ...}` (the monitor); schema in common/inputs. */
+/**
+ * `{"cluster": "demo", "group": "g1"}` (the CLI, the UI) or
+ * `{spec, group, ...}` (the monitor); schema in common/inputs.
+ */
 export type { FailoverGroupInput };
 
 /**
@@ -65,13 +68,15 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
 
     // Decide before acting: with no standby to promote, fencing would only make things worse.
     const eligible = input.candidates ? standbys.filter((s) => input.candidates!.includes(s)) : standbys;
-    const restricted = (c: ReturnType<typeof pickStandby>) => (c.member || !input.candidates ? c : { member: null, reason: `${input.candidates.length ? `only ${input.candidates.join(', ')} were` : 'no standby was'} synchronous when ${oldPrimary} failed: ${c.reason}` });
+    const restricted = (c: ReturnType<typeof pickStandby>) => (c.member || !input.candidates ? c : { member: null, reason: `${input.candidates.length ? `only ${input.candidates.join(', ')} were` : 'no standby was'} ` +
+      `synchronous when ${oldPrimary} failed: ${c.reason}` });
     const choose = async () => restricted(pickStandby(await critical.standbyPositions({ spec, members: eligible })));
     let choice = await progress.run('choose', choose, (c) => (c.member ? `${c.member}: ${c.reason}` : c.reason));
     const noCandidate = (reason: string) => ({
       ...base,
       outcome: 'no-candidate' as const,
-      detail: `no standby of ${input.group} can be promoted (${reason}); nothing was changed: ${oldPrimary} stays the primary and serves again once its container runs`,
+      detail: `no standby of ${input.group} can be promoted (${reason}); nothing was changed: ${oldPrimary} stays ` +
+        'the primary and serves again once its container runs',
     });
     if (!choice.member) return noCandidate(choice.reason);
 

@@ -38,7 +38,8 @@ export async function followedRebalance(progress: ProgressTracker, steps: { star
   let restarts = 0;
   for (;;) {
     const started = await progress.run(steps.start, () => acts.startRebalance(args), (r) =>
-      r.jobId === null ? 'nothing to move (balanced)' : `${r.adopted ? 'following running' : 'started'} job ${r.jobId}${restarts ? ` (restart ${restarts} of ${MAX_RESTARTS})` : ''}`,
+      r.jobId === null ? 'nothing to move (balanced)' : `${r.adopted ? 'following running' : 'started'} job ` +
+        `${r.jobId}${restarts ? ` (restart ${restarts} of ${MAX_RESTARTS})` : ''}`,
     );
     if (started.jobId === null) {
       if (!jobs.length) progress.skip(steps.moves, 'nothing to move');
@@ -65,8 +66,10 @@ export async function followedRebalance(progress: ProgressTracker, steps: { star
     }
     if (snapshot.state === 'cancelled' || restarts >= MAX_RESTARTS) {
       const why = snapshot.state === 'cancelled'
-        ? `rebalance job ${snapshot.jobId} was cancelled in Citus (citus_rebalance_stop or citus_job_cancel); moves done stay done: citusctl rebalance continues`
-        : `rebalance job ${snapshot.jobId} ${snapshot.state} after ${restarts} restarts${snapshot.errors.length ? `: ${snapshot.errors.join(' | ')}` : ''}`;
+        ? `rebalance job ${snapshot.jobId} was cancelled in Citus (citus_rebalance_stop or citus_job_cancel); ` +
+          'moves done stay done: citusctl rebalance continues'
+        : `rebalance job ${snapshot.jobId} ${snapshot.state} after ${restarts} ` +
+          `restarts${snapshot.errors.length ? `: ${snapshot.errors.join(' | ')}` : ''}`;
       progress.fail(steps.moves, why);
       throw ApplicationFailure.nonRetryable(why, ErrorTypes.RebalanceFailed, snapshot);
     }

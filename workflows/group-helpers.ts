@@ -37,7 +37,8 @@ export async function rejoinOthers(spec: ClusterSpec, newPrimary: string, member
         streaming.push(member);
       } catch (err) {
         // Reported in the result: the failover itself succeeded.
-        failed.push(`${member}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`);
+        failed.push(`${member}: ` +
+          `${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`);
       }
     }),
   );

@@ -51,7 +51,9 @@ export interface LockedGroup {
   assertHeld: () => Promise<void>;
 }
 
-/** The group to lock: an unknown group or member fails here, before the lock (non-retryable BadConfig naming the field). */
+/**
+ * The group to lock: an unknown group or member fails here, before the lock (non-retryable BadConfig naming the field).
+ */
 function targetGroup(workflow: string, spec: ClusterSpec, target: Target): string {
   checkTargets(workflow, spec, target);
   return 'group' in target ? target.group : spec.members.find((m) => m.name === target.member)!.group;

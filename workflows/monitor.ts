@@ -83,7 +83,10 @@ export interface MonitorCarry {
 }
 
 export interface MonitorInput {
-  /** Given by `up`; from the UI `{"cluster": "demo"}` suffices (the stored spec is read, then the monitor continues as new with it). */
+  /**
+   * Given by `up`; from the UI `{"cluster": "demo"}` suffices (the
+   * stored spec is read, then the monitor continues as new with it).
+   */
   spec?: ClusterSpecInput;
   cluster?: string;
   tuning?: MonitorTuning;
@@ -306,7 +309,9 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
         try {
           const r = await quick.healService({ spec: s, service: a.member, ...(a.coordinator ? { coordinator: a.coordinator } : {}) });
           settle(key, true, 5_000);
-          record({ kind: a.kind, target: a.member, outcome: 'done', detail: `${r.found === 'running' ? 'already running' : r.found === 'absent' ? 'container created' : 'docker start'}${r.coordinator ? ` (PgBouncer -> ${r.coordinator.member}, from ${r.coordinator.from})` : ''}: ${a.reason}` });
+          const how = r.found === 'running' ? 'already running' : r.found === 'absent' ? 'container created' : 'docker start';
+          const routed = r.coordinator ? ` (PgBouncer -> ${r.coordinator.member}, from ${r.coordinator.from})` : '';
+          record({ kind: a.kind, target: a.member, outcome: 'done', detail: `${how}${routed}: ${a.reason}` });
         } catch (err) {
           settle(key, false, 0);
           record({ kind: a.kind, target: a.member, outcome: 'failed', detail: errorMessage(err) });
@@ -317,7 +322,8 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
         try {
           const r = await quick.setGroupDurability({ spec: s, group: a.group, primary: a.primary, mode: a.mode, reason: a.reason });
           settle(key, true, 2_000);
-          record({ kind: 'durability', target: a.group, outcome: 'done', detail: `${r.mode}${r.standbys.length ? ` (${r.standbys.join(', ')})` : ''}${r.recorded ? '' : ', not recorded in etcd'}: ${a.reason}` });
+          const standbys = r.standbys.length ? ` (${r.standbys.join(', ')})` : '';
+          record({ kind: 'durability', target: a.group, outcome: 'done', detail: `${r.mode}${standbys}${r.recorded ? '' : ', not recorded in etcd'}: ${a.reason}` });
         } catch (err) {
           settle(key, false, 0);
           record({ kind: 'durability', target: a.group, outcome: 'failed', detail: errorMessage(err) });

@@ -58,7 +58,8 @@ export function createRejoinActivities(deps: ActivityDeps) {
     const outcome = await pollUntil(async () => {
       if (await followsPrimary(spec, member, primary)) return 'following' as const;
       const logs = await containerLogs(deps.docker, name, 200, since);
-      if (/requested WAL segment \S+ has already been removed|requested timeline \d+ is not in this server's history/.test(logs)) return 'wal-gone' as const;
+      const walGone = [/requested WAL segment \S+ has already been removed/, /requested timeline \d+ is not in this server's history/];
+      if (walGone.some((re) => re.test(logs))) return 'wal-gone' as const;
       // The bootstrap gave up (it could not reach the primary: a member still cut off from the
       // network): nothing restarts it, so waiting out the timeout helps nobody; the retry starts it again.
       if ((await containerState(deps.docker, name)) === 'exited') return { exited: logs.trim().split('\n').pop() ?? '' };

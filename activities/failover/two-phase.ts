@@ -18,7 +18,9 @@ export interface InDoubtInput {
   /** The promoted member, and the global ids PREPAREd on it at its promotion. */
   member: string;
   gids: string[];
-  /** How long to keep asking while Citus skips one whose distributed transaction is still in progress (default 10 s). */
+  /**
+   * How long to keep asking while Citus skips one whose distributed transaction is still in progress (default 10 s).
+   */
   timeoutMs?: number;
 }
 

@@ -46,7 +46,10 @@ const ETCD_READ_MS = 1000;
 const REMOVAL_WAIT_MS = 10_000;
 
 export function createMonitorServiceActivities(deps: ActivityDeps) {
-  /** The image to re-create with: the one the cluster resolves to, else the offline stand-in, whichever is on the engine. */
+  /**
+   * The image to re-create with: the one the cluster resolves
+   * to, else the offline stand-in, whichever is on the engine.
+   */
   async function imageFor(spec: ClusterSpec, role: ImageRole): Promise<string> {
     const wanted = resolveImage(spec, role, deps.env);
     for (const image of [wanted, OFFLINE_IMAGES[role]]) if (await imagePresent(deps.docker, image)) return image;
@@ -55,7 +58,8 @@ export function createMonitorServiceActivities(deps: ActivityDeps) {
 
   async function coordinatorPrimary(spec: ClusterSpec, hint: string | undefined): Promise<NonNullable<HealServiceResult['coordinator']>> {
     const fromEtcd = await withDeadline(storeOf(deps, spec).livePrimary(COORDINATOR_GROUP), ETCD_READ_MS, 'etcd').catch((err: unknown) => {
-      deps.log(`PgBouncer repair: etcd does not answer (${errMessage(err)})${hint ? `: using ${hint}, the monitor's last view` : ''}`);
+      deps.log('PgBouncer repair: etcd does not answer ' +
+        `(${errMessage(err)})${hint ? `: using ${hint}, the monitor's last view` : ''}`);
       return null;
     });
     const known = (m: string | null | undefined): m is string => !!m && spec.members.some((x) => x.name === m && x.group === COORDINATOR_GROUP);
@@ -84,12 +88,16 @@ export function createMonitorServiceActivities(deps: ActivityDeps) {
       .getVolume(volume)
       .inspect()
       .then(() => true, (e: { statusCode?: number }) => (e.statusCode === 404 ? false : Promise.reject(e)));
-    if (!exists) throw fatal('Refused', `etcd's volume ${volume} is gone with its container: a new etcd would not know who is primary; \`citusctl up\` decides`);
+    if (!exists) throw fatal('Refused', `etcd's volume ${volume} is gone with its container: a new etcd would not know who is primary; ` +
+      `\`citusctl up\` decides`);
     await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
     await ensureContainerRunning(deps.docker, spec.name, etcdContainer(spec, await imageFor(spec, 'etcd')), async () => ({}));
   }
 
-  /** Docker's view of the container once it is done removing it (`docker rm -f` kills it first: the probe may see it dead); undefined when gone. */
+  /**
+   * Docker's view of the container once it is done removing it (`docker rm -f`
+   * kills it first: the probe may see it dead); undefined when gone.
+   */
   async function settledInspect(name: string): Promise<Docker.ContainerInspectInfo | undefined> {
     const inspect = () => deps.docker.getContainer(name).inspect().catch((e: { statusCode?: number }) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
     await pollUntil(async () => ((await inspect())?.State.Status === 'removing' ? undefined : true), REMOVAL_WAIT_MS, 50).catch(() => undefined);

@@ -35,7 +35,8 @@ export function createDrainActivities(deps: ActivityDeps) {
   const on = <T>(spec: ClusterSpec, member: string, what: string, fn: (c: Client) => Promise<T>) => onMember(deps, spec, member, what, fn);
   const primaryOf = (input: DrainInput) => {
     const p = input.primaries.workers[input.group];
-    if (!p) throw fatal('BadConfig', `${input.group} is not a worker group of ${input.spec.name} (worker groups: ${Object.keys(input.primaries.workers).join(', ')})`);
+    if (!p) throw fatal('BadConfig', `${input.group} is not a worker group of ${input.spec.name} (worker groups: ` +
+      `${Object.keys(input.primaries.workers).join(', ')})`);
     return p;
   };
 
@@ -103,7 +104,8 @@ export function createDrainActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       const nodes = await on(input.spec, input.primaries.coordinator, 'counting placements', workerNodes);
       const placements = nodes.find((n) => n.host === host && n.port === PG_PORT)?.placements ?? 0;
-      if (placements) throw fatal('Invariant', `${input.group} still holds ${placements} shard placements after the drain: nothing was removed; rerun the drain`);
+      if (placements) throw fatal('Invariant', `${input.group} still holds ${placements} shard placements after the drain: nothing was removed; ` +
+        'rerun the drain');
       const pending = await on(input.spec, input.primaries.coordinator, 'cleaning up moved shards', (c) => cleanupOrphansOf(c, host, PG_PORT));
       if (pending) throw notReady(`${pending} moved shards of ${input.group} still wait for Citus's deferred drop`);
       return { placements };

@@ -62,7 +62,10 @@ export function createRebalanceActivities(deps: ActivityDeps) {
         const tables = await onCoordinator(spec, 'replica identity check', tablesWithoutReplicaIdentity);
         if (tables.length) {
           problems.push(
-            `tables without a primary key or replica identity: ${tables.join(', ')} (a logical move could not replicate their UPDATE/DELETE): add a primary key or \`ALTER TABLE ... REPLICA IDENTITY FULL\`, or rerun with --transfer-mode block_writes (writes to a shard wait while it moves) or force_logical (their UPDATE/DELETE fail during a move)`,
+            `tables without a primary key or replica identity: ${tables.join(', ')} (a logical move could not ` +
+              `replicate their UPDATE/DELETE): add a primary key or \`ALTER TABLE ... REPLICA IDENTITY FULL\`, ` +
+              'or rerun with --transfer-mode block_writes (writes to a shard wait while it moves) or ' +
+              'force_logical (their UPDATE/DELETE fail during a move)',
           );
         }
       }

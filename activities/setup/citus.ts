@@ -31,13 +31,17 @@ export function createCitusActivities(deps: ActivityDeps) {
     return withHeartbeat(() => onMember(spec, input.primaries.coordinator, 'clean-up', async (c) => {
       const otherTables = await otherUserTables(c, spec.demo.table);
       if (otherTables.length && !input.force) {
-        throw fatal('Refused', `clean-up refused: tables other than the demo table exist (${otherTables.join(', ')}); rerun with --force to clean anyway (they are left alone)`);
+        throw fatal('Refused', `clean-up refused: tables other than the demo table exist (${otherTables.join(', ')}); rerun with ` +
+          '--force to clean anyway (they are left alone)');
       }
       return { dropped: await dropPublicTableIfExists(c, spec.demo.table), otherTables };
     }));
   }
 
-  /** citus_set_coordinator_host, then citus_add_node per worker primary; existing rows are checked, not re-added. Heartbeats: citus_add_node syncs metadata and can outlast the heartbeat timeout on a busy machine. */
+  /**
+   * citus_set_coordinator_host, then citus_add_node per worker primary; existing rows are checked, not re-added.
+   * Heartbeats: citus_add_node syncs metadata and can outlast the heartbeat timeout on a busy machine.
+   */
   async function registerNodes(input: { spec: ClusterSpec; primaries: Primaries }): Promise<{ added: string[]; nodeIds: Record<string, number> }> {
     const { spec, primaries } = input;
     return withHeartbeat(() => onMember(spec, primaries.coordinator, 'node registration', async (c) => {
@@ -89,7 +93,8 @@ export function createCitusActivities(deps: ActivityDeps) {
       }
       const empty = Object.entries(perWorker).filter(([, v]) => (v.placements === 0 && !input.allowEmpty) || v.tablesPresent < v.placements);
       if (empty.length) {
-        throw fatal('Invariant', `workers without (all of) their shards: ${empty.map(([h, v]) => `${h} (${v.tablesPresent}/${v.placements})`).join(', ')}`);
+        throw fatal('Invariant', 'workers without (all of) their shards: ' +
+          `${empty.map(([h, v]) => `${h} (${v.tablesPresent}/${v.placements})`).join(', ')}`);
       }
       return { perWorker, shardCount };
     });

@@ -30,7 +30,8 @@ export function createLockActivities(deps: ActivityDeps) {
         } catch (err) {
           throw notReady(`etcd lock for ${input.group}: ${(err as Error).message}`);
         }
-        if (Date.now() > deadline) throw fatal('Conflict', `group ${input.group} is locked by ${holder}; gave up after waiting ${Math.round((input.waitMs ?? 60_000) / 1000)} s`);
+        if (Date.now() > deadline) throw fatal('Conflict', `group ${input.group} is locked by ${holder}; gave up after waiting ` +
+          `${Math.round((input.waitMs ?? 60_000) / 1000)} s`);
         await sleep(250);
       }
     });

@@ -27,7 +27,8 @@ export function createPostgresActivities(deps: ActivityDeps) {
     }
     const r = await execIn(docker, name, ['sh', '-c', CAPABILITY_CHECK], 'root');
     if (r.exitCode !== 0) {
-      throw fatal('ImageIncapable', `image ${image} cannot run a Citus node: ${r.stdout.trim() || r.stderr.trim()}. Supply an image with PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.`);
+      throw fatal('ImageIncapable', `image ${image} cannot run a Citus node: ${r.stdout.trim() || r.stderr.trim()}. Supply an image with ` +
+        'PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.');
     }
   }
 
@@ -41,7 +42,10 @@ export function createPostgresActivities(deps: ActivityDeps) {
         // A fenced primary never starts: say so instead of waiting for it.
         const state = await readVolumeState(deps, input.spec, name);
         if (state && state.state !== 'primary') {
-          throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ${state.state}${state.reason ? ` (${state.reason}, ${state.at})` : ''}: run \`citusctl unfence ${name}\` (it refuses while another member of the group is writable) or fail over the group`);
+          const why = state.reason ? ` (${state.reason}, ${state.at})` : '';
+          throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ${state.state}${why}: ` +
+            `run \`citusctl unfence ${name}\` (it refuses while another member of the group is writable) ` +
+            'or fail over the group');
         }
         try {
           await pollUntil(() => asSuperuser(deps, input.spec, member.name, async (c) => {

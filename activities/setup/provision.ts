@@ -24,7 +24,8 @@ export function createProvisionActivities(deps: ActivityDeps) {
       const images = resolveImages(spec, deps.env);
       for (const role of ROLES) {
         if (!(await imagePresent(docker, images[role]))) {
-          throw fatal('BadConfig', `image ${images[role]} (${role}) is not present on the Docker engine; pull or build it, or set ${IMAGE_ENV[role]}`);
+          throw fatal('BadConfig', `image ${images[role]} (${role}) is not present on the Docker engine; pull or build it, or set ` +
+            `${IMAGE_ENV[role]}`);
         }
       }
       const secrets = await deps.secrets.ensure(spec.name);
@@ -44,7 +45,8 @@ export function createProvisionActivities(deps: ActivityDeps) {
       created.sort((a, b) => spec.members.findIndex((m) => m.name === a) - spec.members.findIndex((m) => m.name === b));
       await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
       if ((await ensureContainerRunning(docker, spec.name, etcdContainer(spec, images.etcd), async () => ({}))).created) created.push(ETCD_MEMBER);
-      await ensureRestartPolicy(docker, containerName(spec.name, ETCD_MEMBER), SERVICE_RESTART_POLICY); // containers created before it had one
+      // containers created before it had one
+      await ensureRestartPolicy(docker, containerName(spec.name, ETCD_MEMBER), SERVICE_RESTART_POLICY);
       // Before anything else uses etcd (readiness is its first reader); a no-op once done.
       await secureClusterEtcd(spec, secrets.etcdRootPassword);
       // PgBouncer is created here but configured and started by its own step, once the coordinator serves.

@@ -1,4 +1,6 @@
-/** Validation as the first activity, so a workflow started from the UI with a bad spec fails before anything is created. */
+/**
+ * Validation as the first activity, so a workflow started from the UI with a bad spec fails before anything is created.
+ */
 import type { ClusterSpec } from '../../common/spec';
 import { SpecError, parseSpec } from '../../common/spec';
 import type { ActivityDeps } from '../deps';

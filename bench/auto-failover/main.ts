@@ -34,7 +34,12 @@ const count = countFromEnv;
 function roundLine(group: string, r: RoundResult): string {
   const w = r.writers.find((x) => x.key === 'pgbouncer') ?? r.writers[0];
   const p = r.parts;
-  return `${group.padEnd(12)} ${String(r.round).padStart(2)} ${r.from.padEnd(7)}-> ${(r.to ?? '?').padEnd(7)} outage ${ms(w?.outageMs)} ms (PgBouncer), lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | detect ${ms(p['detection: fault -> monitor starts failover'])} | etcd ${ms(p['fault -> etcd names the new primary'])} | streams again ${ms(p['fault -> killed member streams again'])} ms | load ${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
+  return `${group.padEnd(12)} ${String(r.round).padStart(2)} ${r.from.padEnd(7)}-> ${(r.to ?? '?').padEnd(7)} outage ` +
+    `${ms(w?.outageMs)} ms (PgBouncer), lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | detect ` +
+    `${ms(p['detection: fault -> monitor starts failover'])} | etcd ` +
+    `${ms(p['fault -> etcd names the new primary'])} | streams again ` +
+    `${ms(p['fault -> killed member streams again'])} ms | load ` +
+    `${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
 }
 
 function summarize(log: Log, group: string, rs: RoundResult[]): void {
@@ -47,7 +52,8 @@ function summarize(log: Log, group: string, rs: RoundResult[]): void {
     const outages = ws.map((w) => w.outageMs);
     const m = median(outages);
     stat(`client write outage (${key})`, outages, key === 'pgbouncer' && m !== undefined ? `   target median <= 5000: ${m <= 5000 ? 'met' : 'NOT met'} (stretch 3000: ${m <= 3000 ? 'met' : 'not met'})` : '');
-    log.line(`  ${`acknowledged writes lost (${key})`.padEnd(48)} total ${sum(ws.map((w) => w.lost))} of ${sum(ws.map((w) => w.acked))} acked`);
+    log.line(`  ${`acknowledged writes lost (${key})`.padEnd(48)} total ${sum(ws.map((w) => w.lost))} of ` +
+      `${sum(ws.map((w) => w.acked))} acked`);
   }
   for (const part of Object.keys(ok[0]?.parts ?? {})) stat(part, ok.map((r) => r.parts[part]));
 }
@@ -82,9 +88,13 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     }
   }
   log.line('');
-  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ${loadavg()} at the end)`);
+  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ` +
+    `${loadavg()} at the end)`);
   for (const [g, rs] of Object.entries(all)) summarize(log, g, rs);
-  log.line(`reproduce: ${killWorker ? `KILL_WORKER=${killWorker} ${control ? 'KILL_CONTROL=1 ' : ''}` : ''}${coordRounds !== rounds ? `COORDINATOR_ROUNDS=${coordRounds} ` : ''}bash bench/auto-failover/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
+  const killEnv = killWorker ? `KILL_WORKER=${killWorker} ${control ? 'KILL_CONTROL=1 ' : ''}` : '';
+  const coordEnv = coordRounds !== rounds ? `COORDINATOR_ROUNDS=${coordRounds} ` : '';
+  log.line(`reproduce: ${killEnv}${coordEnv}bash ` +
+    `bench/auto-failover/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
   const results = Object.values(all).flat();
   return results.some((r) => !r.ok || r.writers.some((w) => w.lost)) ? 1 : 0;
 }

@@ -96,7 +96,9 @@ export async function autoFailoverRound(ctx: AutoContext, group: string, i: numb
       kind: 'failover',
       round: i,
       ok,
-      error: ok ? undefined : `outcome ${String(res?.outcome)}, new primary ${newPrimaryAt ? 'recorded' : 'never recorded'}, ${victim} ${streamingAt ? 'streams' : 'never streamed again'}${ctx.killWorker && !kill ? ', no worker was killed' : ''}`,
+      error: ok ? undefined : `outcome ${String(res?.outcome)}, new primary ${newPrimaryAt ? 'recorded' : 'never recorded'}, ` +
+        `${victim} ${streamingAt ? 'streams' : 'never streamed again'}` +
+        `${ctx.killWorker && !kill ? ', no worker was killed' : ''}`,
       from: victim,
       to: res?.newPrimary,
       writers: await figures(r.ws, tFault, r.cli.tExit, true),

@@ -168,7 +168,9 @@ async function removeMember(ctx: RoundContext): Promise<FaultRecord> {
   return { kind: 'remove-member', target: `${victim} (${isPrimary ? 'primary' : 'standby'} of ${group})`, tFault, tFaultEnd: now(), notes: [] };
 }
 
-/** How long a partitioned primary stays cut off: until another member is recorded primary (+ a little), at most this. */
+/**
+ * How long a partitioned primary stays cut off: until another member is recorded primary (+ a little), at most this.
+ */
 const PARTITION_MAX_MS = 30_000;
 const PARTITION_AFTER_PROMOTION_MS = 2000;
 
@@ -193,7 +195,8 @@ async function partitionWorkerPrimary(ctx: RoundContext): Promise<FaultRecord> {
       const p = await etcdPrimaries(ctx.cluster);
       return p[group] && p[group] !== victim ? p[group] : undefined;
     });
-    notes.push(promoted ? `${promoted} recorded primary ${Math.round(now() - tFault)} ms after the disconnect; ${victim}'s container ${await ctx.cluster.containerState(victim)} then` : `no other primary recorded within ${PARTITION_MAX_MS} ms`);
+    notes.push(promoted ? `${promoted} recorded primary ${Math.round(now() - tFault)} ms after the disconnect; ${victim}'s ` +
+      `container ${await ctx.cluster.containerState(victim)} then` : `no other primary recorded within ${PARTITION_MAX_MS} ms`);
     if (promoted) await sleep(PARTITION_AFTER_PROMOTION_MS);
   } finally {
     ctx.log(`docker network connect --alias ${victim} ${ctx.cluster.containerOf(victim)}`);

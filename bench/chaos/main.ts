@@ -64,7 +64,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   if (!Number.isInteger(seed)) throw new Error(`CHAOS_SEED must be an integer: ${String(env.CHAOS_SEED)}`);
   const mode = repairMode();
   const kinds = faultKinds();
-  const kindRng = new Rng(seed); // the kinds alone, so a seed's sequence of kinds does not depend on the cluster's state
+  // the kinds alone, so a seed's sequence of kinds does not depend on the cluster's state
+  const kindRng = new Rng(seed);
   const rng = new Rng(seed ^ 0x5bd1e995);
   const intervalMs = Number(env.WRITE_INTERVAL_MS ?? 20);
   log.line(`bench/chaos: ${rounds} rounds, repairs by ${mode === 'monitor' ? 'the monitor alone' : 'command'}, CHAOS_SEED=${seed}, faults drawn from ${kinds.join(', ')}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
@@ -80,10 +81,14 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   log.line(`citus_version(): ${citus}`);
   const writers = await writersFor(cluster, isDouble);
   for (const w of writers) log.line(`writer ${w.name}: ${w.target.label}`);
-  if (isDouble) log.line('NOTE: Citus TEST DOUBLE (no query routing): a worker fault shows in the direct writers, not in the PgBouncer writer.');
-  log.line(`each writer: one INSERT per ${intervalMs} ms, a failed row retried until it succeeds; outage = longest time without an ack from the fault to the end of the round`);
+  if (isDouble) log.line('NOTE: Citus TEST DOUBLE (no query routing): a worker fault shows in the direct writers, not in the ' +
+    'PgBouncer writer.');
+  log.line(`each writer: one INSERT per ${intervalMs} ms, a failed row retried until it succeeds; outage = longest ` +
+    'time without an ack from the fault to the end of the round');
   const tpcb = await tpcbWorkload(cluster, outDir, env);
-  if (tpcb) log.line(`workload ${TPCB_WRITER}: pgbench TPC-B through PgBouncer, ${tpcb.opts.clients} clients, scale ${tpcb.opts.scale}; its outage = the longest client stall; its balance invariant checked after every round`);
+  if (tpcb) log.line(`workload ${TPCB_WRITER}: pgbench TPC-B through PgBouncer, ${tpcb.opts.clients} clients, scale ` +
+    `${tpcb.opts.scale}; its outage = the longest client stall; its balance invariant checked after every ` +
+    'round');
   log.line('');
 
   const results: ChaosRound[] = [];
@@ -95,7 +100,9 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     const ctx = new RoundContext(cluster, cli, rng, i, mode, temporal);
     const pre = await repair(ctx, 180_000, ctx.t0);
     if (!pre.repaired) {
-      aborted = `round ${i}: the cluster is not healthy before the fault (${pre.problems.join('; ')}); see ${ctx.logFile}`;
+      aborted =
+        `round ${i}: the cluster is not healthy before the fault (${pre.problems.join('; ')}); ` +
+        `see ${ctx.logFile}`;
       break;
     }
     const r = await chaosRound(ctx, kind, writers, intervalMs, tpcb);
@@ -109,13 +116,17 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   tpcb?.cleanup();
   log.line('');
   if (aborted) log.line(`ABORTED: ${aborted}`);
-  log.line(`per fault kind (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}, durability ${cluster.spec.durability}; repair = fault injected -> every group healthy; loadavg ${loadavg()} at the end):`);
+  log.line(`per fault kind (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}, durability ${cluster.spec.durability}; ` +
+    `repair = fault injected -> every group healthy; loadavg ${loadavg()} at the end):`);
   for (const l of kindTable(results, [...writers.map((w) => w.name), ...(tpcb ? [TPCB_WRITER] : [])])) log.line(l);
   const repaired = results.filter((r) => r.repaired).length;
   const violations = results.reduce((a, r) => a + r.violations.length, 0);
   log.line('');
-  log.line(`chaos: ${results.length} rounds, ${repaired} repaired, ${violations} violations (CHAOS_SEED=${seed}; ${Math.round((Date.now() - tStart) / 1000)} s in all)`);
-  log.line(`reproduce: ${mode === 'monitor' ? 'CHAOS_REPAIR=monitor ' : ''}CHAOS_SEED=${seed}${env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${env.CHAOS_FAULTS}` : ''}${tpcb ? ' CHAOS_WORKLOAD=tpcb' : ''} bash bench/chaos/run.sh ${rounds}`);
+  log.line(`chaos: ${results.length} rounds, ${repaired} repaired, ${violations} violations (CHAOS_SEED=${seed}; ` +
+    `${Math.round((Date.now() - tStart) / 1000)} s in all)`);
+  const faultsEnv = env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${env.CHAOS_FAULTS}` : '';
+  log.line(`reproduce: ${mode === 'monitor' ? 'CHAOS_REPAIR=monitor ' : ''}CHAOS_SEED=${seed}${faultsEnv}` +
+    `${tpcb ? ' CHAOS_WORKLOAD=tpcb' : ''} bash bench/chaos/run.sh ${rounds}`);
   return aborted || repaired < results.length || violations ? 1 : 0;
 }
 

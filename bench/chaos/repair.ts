@@ -70,7 +70,8 @@ export async function repair(ctx: RoundContext, budgetMs: number, since: number)
     else if (views.some((v) => v.members.some((m) => m.container === 'missing'))) command = ['up', '--no-monitor'];
     else {
       const stopped = notStreaming.find((m) => m.container !== 'running' && m.container !== 'paused');
-      // A running member that does not answer (e.g. fenced, waiting for a rejoin) gets a shorter grace than one that replays.
+      // A running member that does not answer (e.g. fenced, waiting
+      // for a rejoin) gets a shorter grace than one that replays.
       const silent = notStreaming.find((m) => m.container === 'running' && m.role === 'down');
       const lagging = notStreaming.find((m) => m.container === 'running');
       if (stopped) command = ['rejoin', stopped.name];
@@ -83,7 +84,8 @@ export async function repair(ctx: RoundContext, budgetMs: number, since: number)
       const r = await ctx.run(command);
       lastActionEnd = now();
       const res = r.doc.result ?? {};
-      actions.push(`${key}: ${r.doc.ok ? (typeof res.outcome === 'string' ? res.outcome : 'ok') : `FAILED (${String(r.doc.error ?? r.code)})`}`);
+      const outcome = typeof res.outcome === 'string' ? res.outcome : 'ok';
+      actions.push(`${key}: ${r.doc.ok ? outcome : `FAILED (${String(r.doc.error ?? r.code)})`}`);
     } else {
       await sleep(1000);
     }

@@ -23,7 +23,8 @@ export function roundLine(r: ChaosRound): string {
   const outage = Object.entries(r.outageMs).map(([w, x]) => `${w} ${secs(x)}s`).join(', ');
   const lost = Object.values(r.lost).reduce((a, b) => a + b, 0);
   const state = r.repaired ? `repaired in ${secs(r.repairMs)} s` : 'NOT REPAIRED';
-  return `round ${String(r.round).padStart(2)} ${r.kind.padEnd(24)} ${r.target.padEnd(44)} ${state.padEnd(18)} max outage: ${outage}; lost ${lost}; violations ${r.violations.length}; repair: ${r.actions.join(', ') || '-'}`;
+  return `round ${String(r.round).padStart(2)} ${r.kind.padEnd(24)} ${r.target.padEnd(44)} ${state.padEnd(18)} max ` +
+    `outage: ${outage}; lost ${lost}; violations ${r.violations.length}; repair: ${r.actions.join(', ') || '-'}`;
 }
 
 export function kindTable(rounds: ChaosRound[], writerNames: string[]): string[] {

@@ -38,7 +38,8 @@ export class RoundContext {
 
   private tag(args: string[]): string {
     this.seq += 1;
-    return `r${String(this.round).padStart(2, '0')}-${String(this.seq).padStart(2, '0')}-${args.join('-').replace(/[^a-z0-9-]/gi, '_')}`;
+    const tail = args.join('-').replace(/[^a-z0-9-]/gi, '_');
+    return `r${String(this.round).padStart(2, '0')}-${String(this.seq).padStart(2, '0')}-${tail}`;
   }
 
   /** Starts `citusctl ARGS`; the outcome is logged when it ends. */

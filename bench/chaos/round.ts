@@ -65,8 +65,10 @@ export async function chaosRound(ctx: RoundContext, kind: FaultKind, writers: Ch
     acked[w.name] = w.writer.acks.length;
     const l = await lostAcks(w.writer).catch((err: unknown) => ({ lost: [-1], from: `read-back failed: ${errorMessage(err)}` }));
     lost[w.name] = l.lost.length;
-    if (l.lost.length) violations.push(`${w.name}: ${l.lost.length} of ${w.writer.acks.length} acknowledged writes lost (first: ${l.lost.slice(0, 10).join(', ')}; read from ${l.from})`);
-    ctx.log(`writer ${w.name}: ${w.writer.acks.length} acked, ${w.writer.errors.length} failed tries, ${l.lost.length} lost, longest gap ${Math.round(outageMs[w.name] ?? 0)} ms`);
+    if (l.lost.length) violations.push(`${w.name}: ${l.lost.length} of ${w.writer.acks.length} acknowledged writes lost (first: ` +
+      `${l.lost.slice(0, 10).join(', ')}; read from ${l.from})`);
+    ctx.log(`writer ${w.name}: ${w.writer.acks.length} acked, ${w.writer.errors.length} failed tries, ` +
+      `${l.lost.length} lost, longest gap ${Math.round(outageMs[w.name] ?? 0)} ms`);
   }
   if (tpcbRun) {
     const t = await tpcbFigures(ctx.cluster, tpcbRun, fault?.tFault, tEnd);

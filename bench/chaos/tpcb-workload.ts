@@ -38,6 +38,8 @@ export async function tpcbFigures(cluster: BenchCluster, run: TpcbRun, tFault: n
   const inv = await checkInvariant(cluster, coordinator, workers).catch((err: unknown) => ({ holds: false, waitedMs: 0, error: errorMessage(err), balances: undefined }));
   const commits = log.clients.reduce((a, c) => a + c.commits.length, 0);
   const violations = inv.holds ? [] : [`TPC-B balance invariant violated: ${JSON.stringify(inv.balances ?? inv.error)}`];
-  const line = `TPC-B: ${commits} transactions, longest client stall ${Math.round(st[0]?.ms ?? 0)} ms (${st[0]?.client ?? '-'}), invariant ${inv.holds ? `holds${inv.waitedMs > 1000 ? ` after ${Math.round(inv.waitedMs)} ms` : ''}` : 'VIOLATED'}`;
+  const line = `TPC-B: ${commits} transactions, longest client stall ${Math.round(st[0]?.ms ?? 0)} ms ` +
+    `(${st[0]?.client ?? '-'}), invariant ` +
+    `${inv.holds ? `holds${inv.waitedMs > 1000 ? ` after ${Math.round(inv.waitedMs)} ms` : ''}` : 'VIOLATED'}`;
   return { stallMs: st[0]?.ms ?? 0, commits, violations, line };
 }

@@ -25,7 +25,7 @@ import { HEAL_KINDS, healRound, type HealContext, type HealKind, type HealRound 
 const env = process.env;
 const count = countFromEnv;
 
-/** The PgBouncer outage target per round (issue: <= 3 s), and how long etcd may take to answer again (<= 10 s). */
+/** The PgBouncer outage target per round (<= 3 s), and how long etcd may take to answer again (<= 10 s). */
 const PGBOUNCER_OUTAGE_TARGET_MS = 3000;
 const ETCD_BACK_TARGET_MS = 10_000;
 
@@ -35,9 +35,14 @@ function roundLine(r: HealRound): string {
   const head = `${r.kind.padEnd(15)} ${String(r.round).padStart(2)}`;
   const tail = ` | load ${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
   if (r.kind.endsWith('pgbouncer')) {
-    return `${head} outage ${ms(w?.outageMs)} ms, ${w?.errors ?? '?'} failed tries, lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | runs again ${ms(p['fault -> PgBouncer container runs again'])} | repair recorded ${ms(p["fault -> monitor's repair recorded"])} ms${tail}`;
+    return `${head} outage ${ms(w?.outageMs)} ms, ${w?.errors ?? '?'} failed tries, lost ` +
+      `${w?.lost ?? '?'}/${w?.acked ?? '?'} | runs again ${ms(p['fault -> PgBouncer container runs again'])} | ` +
+      `repair recorded ${ms(p["fault -> monitor's repair recorded"])} ms${tail}`;
   }
-  return `${head} etcd back ${ms(p['fault -> etcd answers (authenticated, primaries kept)'])} ms, writes' longest gap meanwhile ${ms(p['writes: longest gap while etcd was down'])} ms | next failover: outage ${ms(w?.outageMs)} ms, lost ${w?.lost ?? '?'}/${w?.acked ?? '?'}, streams again ${ms(p['next failover: kill -> killed member streams again'])} ms${tail}`;
+  return `${head} etcd back ${ms(p['fault -> etcd answers (authenticated, primaries kept)'])} ms, writes' longest gap ` +
+    `meanwhile ${ms(p['writes: longest gap while etcd was down'])} ms | next failover: outage ${ms(w?.outageMs)} ` +
+    `ms, lost ${w?.lost ?? '?'}/${w?.acked ?? '?'}, streams again ` +
+    `${ms(p['next failover: kill -> killed member streams again'])} ms${tail}`;
 }
 
 function summarize(log: Log, kind: HealKind, rs: HealRound[]): void {
@@ -48,16 +53,19 @@ function summarize(log: Log, kind: HealKind, rs: HealRound[]): void {
   const pgb = rs.flatMap((r) => r.writers.filter((w) => w.key === 'pgbouncer'));
   const outages = pgb.map((w) => w.outageMs);
   const worst = max(outages);
-  if (kind.endsWith('pgbouncer')) stat('client write outage (through PgBouncer)', outages, worst !== undefined ? `   target every round <= ${PGBOUNCER_OUTAGE_TARGET_MS}: ${worst <= PGBOUNCER_OUTAGE_TARGET_MS ? 'met' : 'NOT met'}` : '');
+  if (kind.endsWith('pgbouncer')) stat('client write outage (through PgBouncer)', outages, worst !== undefined ? `   target every round <= ${PGBOUNCER_OUTAGE_TARGET_MS}: ` +
+    `${worst <= PGBOUNCER_OUTAGE_TARGET_MS ? 'met' : 'NOT met'}` : '');
   else {
     const back = rs.map((r) => r.parts['fault -> etcd answers (authenticated, primaries kept)']);
     const worstBack = max(back);
-    stat('etcd answers again (authenticated, primaries kept)', back, worstBack !== undefined ? `   target every round <= ${ETCD_BACK_TARGET_MS}: ${worstBack <= ETCD_BACK_TARGET_MS && back.every((b) => b !== undefined) ? 'met' : 'NOT met'}` : '');
+    stat('etcd answers again (authenticated, primaries kept)', back, worstBack !== undefined ? `   target every round <= ${ETCD_BACK_TARGET_MS}: ` +
+      `${worstBack <= ETCD_BACK_TARGET_MS && back.every((b) => b !== undefined) ? 'met' : 'NOT met'}` : '');
     stat('next failover: client write outage (through PgBouncer)', outages);
   }
   for (const key of ['pgbouncer', 'direct'] as const) {
     const ws = rs.flatMap((r) => r.writers.filter((w) => w.key === key));
-    if (ws.length) log.line(`  ${`acknowledged writes lost (${key})`.padEnd(56)} total ${sum(ws.map((w) => w.lost))} of ${sum(ws.map((w) => w.acked))} acked; ${sum(ws.map((w) => w.errors))} failed tries`);
+    if (ws.length) log.line(`  ${`acknowledged writes lost (${key})`.padEnd(56)} total ${sum(ws.map((w) => w.lost))} of ` +
+      `${sum(ws.map((w) => w.acked))} acked; ${sum(ws.map((w) => w.errors))} failed tries`);
   }
   for (const part of Object.keys(ok[0]?.parts ?? rs[0]?.parts ?? {})) stat(part, rs.map((r) => r.parts[part]));
 }
@@ -98,9 +106,13 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     await connection.close();
   }
   log.line('');
-  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ${loadavg()} at the end)`);
+  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ` +
+    `${loadavg()} at the end)`);
   for (const kind of kinds) summarize(log, kind, all[kind] ?? []);
-  log.line(`reproduce: ${kinds.length < HEAL_KINDS.length ? `KINDS=${kinds.join(',')} ` : ''}RM_ROUNDS=${rounds['rm-pgbouncer']} ETCD_ROUNDS=${rounds['kill-etcd']} bash bench/entry-heal/run.sh ${rounds['kill-pgbouncer']}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
+  log.line('reproduce: ' +
+    `${kinds.length < HEAL_KINDS.length ? `KINDS=${kinds.join(',')} ` : ''}RM_ROUNDS=${rounds['rm-pgbouncer']} ` +
+    `ETCD_ROUNDS=${rounds['kill-etcd']} bash bench/entry-heal/run.sh ${rounds['kill-pgbouncer']}   ` +
+    `(CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
   const results = Object.values(all).flat();
   return results.some((r) => !r.ok || r.writers.some((w) => w.lost)) ? 1 : 0;
 }

@@ -130,7 +130,8 @@ export async function pgbouncerRound(ctx: HealContext, kind: 'kill-pgbouncer' | 
     kind,
     round: i,
     ok,
-    error: ok ? undefined : `PgBouncer ${tRunning ? 'runs again' : 'never ran again'}, ${tAck ? 'writes acked again' : 'no write acked again'}, lost ${String(pgb?.lost)}`,
+    error: ok ? undefined : `PgBouncer ${tRunning ? 'runs again' : 'never ran again'}, ` +
+      `${tAck ? 'writes acked again' : 'no write acked again'}, lost ${String(pgb?.lost)}`,
     writers,
     parts: {
       'docker command': tCmd - tFault,
@@ -191,7 +192,10 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
     kind,
     round: i,
     ok,
-    error: ok ? undefined : `etcd ${t.back ? 'back' : 'never back'}${kept ? '' : ', primaries not kept'}${authOn ? '' : ', authentication off'}; failover ${String(outcome)}; ${victim} ${t.streaming ? 'streams' : 'never streamed again'}; lost ${writers.map((w) => w.lost).join('/')}`,
+    error: ok ? undefined : `etcd ${t.back ? 'back' : 'never back'}${kept ? '' : ', primaries not kept'}` +
+      `${authOn ? '' : ', authentication off'}; ` +
+      `failover ${String(outcome)}; ${victim} ${t.streaming ? 'streams' : 'never streamed again'}; lost ` +
+      `${writers.map((w) => w.lost).join('/')}`,
     writers,
     parts: {
       'fault -> etcd container runs again': since(t.running, t.fault),

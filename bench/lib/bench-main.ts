@@ -38,7 +38,8 @@ async function run(frame: BenchFrame): Promise<number> {
     if (env.KEEP_UP !== '1') {
       const d = await runCli(cli, ['down', '--volumes'], 'down');
       if (d.doc.ok) log.line(`cluster ${cluster.name} removed (down --volumes)`);
-      else log.line(`citusctl down --volumes FAILED: ${String(d.doc.error)}; removed by label instead: ${await cluster.removeByLabel().catch((err: unknown) => String(err))}`);
+      else log.line(`citusctl down --volumes FAILED: ${String(d.doc.error)}; removed by label instead: ` +
+        `${await cluster.removeByLabel().catch((err: unknown) => String(err))}`);
     }
     log.close();
   }

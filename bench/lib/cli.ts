@@ -77,7 +77,8 @@ export function startCli(o: CliOptions, args: string[], tag?: string): CliRun {
   let out = '';
   let err = '';
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
-  const errFile = tag ? fs.createWriteStream(path.join(o.outDir, `${tag}.err`)) : undefined; // as it comes: a hung run can be read
+  // as it comes: a hung run can be read
+  const errFile = tag ? fs.createWriteStream(path.join(o.outDir, `${tag}.err`)) : undefined;
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => {
     const before = err.length;

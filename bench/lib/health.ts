@@ -47,7 +47,11 @@ export function groupProblems(v: GroupView, etcdPrimary?: string): string[] {
   return problems;
 }
 
-export const describeGroup = (v: GroupView): string => `${v.group}: ${v.members.map((m) => `${m.name}=${m.container === 'running' ? m.role : m.container}${v.streaming.includes(m.name) ? '/streaming' : ''}`).join(' ')}`;
+const describeMember = (v: GroupView, m: GroupView['members'][number]): string =>
+  `${m.name}=${m.container === 'running' ? m.role : m.container}${v.streaming.includes(m.name) ? '/streaming' : ''}`;
+
+export const describeGroup = (v: GroupView): string =>
+  `${v.group}: ${v.members.map((m) => describeMember(v, m)).join(' ')}`;
 
 /** Waits until the group is healthy; returns its primary. */
 export async function waitGroupHealthy(cluster: BenchCluster, group: string, timeoutMs = 180_000): Promise<{ primary: string; view: GroupView }> {

@@ -31,7 +31,8 @@ export class PgBouncerTarget implements WriteTarget {
     private readonly cluster: BenchCluster,
     note: string,
   ) {
-    this.label = `through PgBouncer 127.0.0.1:${cluster.spec.pgbouncer.port} (user app) into ${cluster.spec.demo.table}${note ? ` ${note}` : ''}`;
+    this.label = `through PgBouncer 127.0.0.1:${cluster.spec.pgbouncer.port} (user app) into ` +
+      `${cluster.spec.demo.table}${note ? ` ${note}` : ''}`;
   }
 
   private get table(): string {
@@ -155,7 +156,8 @@ export class GroupShardIds implements IdSource {
         const batch = 20_000;
         const r = await c.query<{ id: string }>(
           `SELECT g.id FROM generate_series($1::bigint, $2::bigint) AS g(id)
-            WHERE (SELECT p.groupid FROM pg_dist_placement p WHERE p.shardid = get_shard_id_for_distribution_column($3::regclass, g.id) LIMIT 1) = $4`,
+            WHERE (SELECT p.groupid FROM pg_dist_placement p
+                    WHERE p.shardid = get_shard_id_for_distribution_column($3::regclass, g.id) LIMIT 1) = $4`,
           [this.cursor, this.cursor + batch - 1, cluster.spec.demo.table, groupId],
         );
         this.queue.push(...r.rows.map((x) => Number(x.id)));

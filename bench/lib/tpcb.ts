@@ -63,7 +63,8 @@ i=1
 while [ "$i" -le "$CLIENTS" ]; do
   mkdir -p "$OUT/c$i"
   ( while [ ! -e "$OUT/stop" ]; do
-      pgbench -n -c 1 -j 1 -T "$CHUNK" -s "$SCALE" -f /tpcb/tpcb.sql -l --log-prefix="$OUT/c$i/tx" -h ${PGBOUNCER_MEMBER} -p ${PGBOUNCER_PORT} -U app postgres >>"$OUT/c$i/pgbench.out" 2>&1 || sleep 0.05
+      pgbench -n -c 1 -j 1 -T "$CHUNK" -s "$SCALE" -f /tpcb/tpcb.sql -l --log-prefix="$OUT/c$i/tx" \\
+        -h ${PGBOUNCER_MEMBER} -p ${PGBOUNCER_PORT} -U app postgres >>"$OUT/c$i/pgbench.out" 2>&1 || sleep 0.05
     done ) &
   i=$((i + 1))
 done
@@ -71,7 +72,9 @@ wait
 `;
 
 export class Tpcb {
-  /** Host directory mounted at /tpcb: the scripts, a pgpass file (mode 0600, removed by cleanup), one directory per run. */
+  /**
+   * Host directory mounted at /tpcb: the scripts, a pgpass file (mode 0600, removed by cleanup), one directory per run.
+   */
   readonly dir: string;
 
   constructor(
@@ -118,7 +121,8 @@ SET citus.shard_count = ${this.opts.shardCount};
 ${distribute}
 SQL
 pgbench -i -I G -s ${s} -h ${coordinator} -U postgres postgres
-psql -X -q -v ON_ERROR_STOP=1 -h ${coordinator} -U postgres postgres -c 'GRANT SELECT, INSERT, UPDATE, DELETE ON ${Object.keys(TPCB_TABLES).join(', ')} TO app'
+psql -X -q -v ON_ERROR_STOP=1 -h ${coordinator} -U postgres postgres \\
+  -c 'GRANT SELECT, INSERT, UPDATE, DELETE ON ${Object.keys(TPCB_TABLES).join(', ')} TO app'
 `;
     fs.writeFileSync(path.join(this.dir, 'init.sh'), script, { mode: 0o755 });
     await this.cluster.docker(['rm', '-f', this.containerName('init')]).catch(() => undefined);
@@ -161,7 +165,9 @@ export class TpcbRun {
     private readonly chunkSeconds: number,
   ) {}
 
-  /** Asks every client loop to end after its current pgbench run, waits for them, removes the container, reads the logs. */
+  /**
+   * Asks every client loop to end after its current pgbench run, waits for them, removes the container, reads the logs.
+   */
   async stop(): Promise<TpcbLog> {
     fs.writeFileSync(path.join(this.dir, 'stop'), '');
     const deadline = now() + (this.chunkSeconds + 30) * 1000;
@@ -301,7 +307,10 @@ async function preparedCount(cluster: BenchCluster, members: string[]): Promise<
 }
 
 export interface InDoubtReport {
-  /** Transactions seen PREPAREd for longer than a second on a surviving member (a normal two-phase commit holds that state for milliseconds). */
+  /**
+   * Transactions seen PREPAREd for longer than a second on a surviving
+   * member (a normal two-phase commit holds that state for milliseconds).
+   */
   gids: string[];
   /** Of them, those PREPAREd before the fault (left by the killed primary's group). */
   beforeFault: number;
@@ -348,7 +357,8 @@ export class InDoubtSampler {
   private async sample(member: string): Promise<void> {
     try {
       const c = await this.client(member);
-      const r = await c.query<{ gid: string; at: string }>("SELECT gid, (extract(epoch FROM prepared) * 1000)::text AS at FROM pg_prepared_xacts WHERE prepared < now() - interval '1 second'");
+      const r = await c.query<{ gid: string; at: string }>('SELECT gid, (extract(epoch FROM prepared) * 1000)::text AS at FROM pg_prepared_xacts ' +
+        "WHERE prepared < now() - interval '1 second'");
       const t = now();
       for (const { gid, at } of r.rows) this.seen.set(gid, { member, prepared: Number(at), last: t });
     } catch {

@@ -141,7 +141,9 @@ export async function killWorkersMidFailover(opts: { client: Client; stateDir: s
     killedAt,
     killed: victims,
     before,
-    note: `SIGKILL ${victims.join(', ')} (${opts.target === 'all' ? 'every worker process' : 'the worker running the failover'}; of ${before.join(', ')}) ${Math.round(killedAt - run.startTime)} ms after ${opts.workflowId} started`,
+    note: `SIGKILL ${victims.join(', ')} ` +
+      `(${opts.target === 'all' ? 'every worker process' : 'the worker running the failover'}; of ` +
+      `${before.join(', ')}) ${Math.round(killedAt - run.startTime)} ms after ${opts.workflowId} started`,
   };
 }
 
@@ -175,7 +177,10 @@ export function standbyPid(stateDir: string): number | undefined {
   }
 }
 
-/** When the killed worker was replaced: another process polls (`polls`), and a new standby is loaded (`standby`, with a standby supervisor). */
+/**
+ * When the killed worker was replaced: another process polls (`polls`),
+ * and a new standby is loaded (`standby`, with a standby supervisor).
+ */
 export async function waitForReplacement(stateDir: string, report: KillReport, timeoutMs = 60_000): Promise<{ polls?: number; standby?: number }> {
   const out: { polls?: number; standby?: number } = {};
   const until = now() + timeoutMs;
@@ -188,7 +193,9 @@ export async function waitForReplacement(stateDir: string, report: KillReport, t
   return out;
 }
 
-/** Where the seconds after the kill went, read from the failover's history (event times are the server's, same host). */
+/**
+ * Where the seconds after the kill went, read from the failover's history (event times are the server's, same host).
+ */
 export interface TakeoverBreakdown {
   /** Kill -> the first workflow task or activity another worker process started. */
   firstWorkAfterKillMs?: number;
@@ -196,9 +203,15 @@ export interface TakeoverBreakdown {
   takenOverBy: string[];
   /** Activities that were running on a killed worker: name, how they ended there (last failure), kill -> retried. */
   retriedActivities: { name: string; attempt: number; failure: string; retriedAfterKillMs: number }[];
-  /** Workflow tasks that timed out after the kill: sticky queue (schedule-to-start) or in flight (start-to-close), with their wait. */
+  /**
+   * Workflow tasks that timed out after the kill: sticky queue
+   * (schedule-to-start) or in flight (start-to-close), with their wait.
+   */
   workflowTaskTimeouts: { type: string; waitedMs: number }[];
-  /** The longest workflow task of the run (started -> completed): what a short workflow task timeout must leave room for. */
+  /**
+   * The longest workflow task of the run (started -> completed):
+   * what a short workflow task timeout must leave room for.
+   */
   longestWorkflowTaskMs: number;
 }
 
@@ -235,8 +248,11 @@ export async function takeoverBreakdown(client: Client, workflowId: string, repo
 
 export const describeBreakdown = (b: TakeoverBreakdown): string =>
   [
-    `first work by another worker ${b.firstWorkAfterKillMs === undefined ? 'n/a' : `${Math.round(b.firstWorkAfterKillMs)} ms`} after the kill (${b.takenOverBy.join(', ') || 'nobody'})`,
-    ...b.retriedActivities.map((a) => `activity ${a.name} attempt ${a.attempt} started ${Math.round(a.retriedAfterKillMs)} ms after the kill (before: ${a.failure})`),
+    'first work by another worker ' +
+      `${b.firstWorkAfterKillMs === undefined ? 'n/a' : `${Math.round(b.firstWorkAfterKillMs)} ms`} after the ` +
+      `kill (${b.takenOverBy.join(', ') || 'nobody'})`,
+    ...b.retriedActivities.map((a) => `activity ${a.name} attempt ${a.attempt} started ${Math.round(a.retriedAfterKillMs)} ms after the kill ` +
+      `(before: ${a.failure})`),
     ...b.workflowTaskTimeouts.map((w) => `workflow task timed out: ${w.type} after ${Math.round(w.waitedMs)} ms`),
     `longest workflow task ${Math.round(b.longestWorkflowTaskMs)} ms`,
   ].join('; ');

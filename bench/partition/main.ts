@@ -27,7 +27,13 @@ function roundLine(r: PartitionRound): string {
   const w = r.writers.find((x) => x.key === 'pgbouncer') ?? r.writers[0];
   const p = r.parts;
   const writable = Object.entries(r.maxWritable).map(([g, n]) => `${g}=${n}`).join(' ');
-  return `${String(r.round).padStart(2)} ${r.from.padEnd(5)}-> ${(r.to ?? '?').padEnd(5)} new primary ${ms(p['fault -> etcd names the new primary'])} ms | detect ${ms(p['detection: fault -> monitor starts failover'])} | outage ${ms(w?.outageMs)} ms, lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | old primary at promotion: ${r.oldPrimaryAtPromotion ?? '?'}, write after reconnect: ${r.writeAfterReconnect ? (r.writeAfterReconnect.accepted ? 'ACCEPTED' : 'refused') : '?'} | max writable ${writable} | streams again ${ms(p['fault -> old primary streams again'])} ms | load ${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}\n     monitor: ${r.reason ?? '?'}`;
+  return `${String(r.round).padStart(2)} ${r.from.padEnd(5)}-> ${(r.to ?? '?').padEnd(5)} new primary ` +
+    `${ms(p['fault -> etcd names the new primary'])} ms | detect ` +
+    `${ms(p['detection: fault -> monitor starts failover'])} | outage ${ms(w?.outageMs)} ms, lost ` +
+    `${w?.lost ?? '?'}/${w?.acked ?? '?'} | old primary at promotion: ${r.oldPrimaryAtPromotion ?? '?'}, write ` +
+    `after reconnect: ${r.writeAfterReconnect ? (r.writeAfterReconnect.accepted ? 'ACCEPTED' : 'refused') : '?'} ` +
+    `| max writable ${writable} | streams again ${ms(p['fault -> old primary streams again'])} ms | load ` +
+    `${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}\n     monitor: ${r.reason ?? '?'}`;
 }
 
 function summarize(log: Log, group: string, rs: PartitionRound[]): void {
@@ -42,11 +48,15 @@ function summarize(log: Log, group: string, rs: PartitionRound[]): void {
     const ws = rs.flatMap((r) => r.writers.filter((w) => w.key === key));
     if (!ws.length) continue;
     stat(`client write outage (${key})`, ws.map((w) => w.outageMs));
-    log.line(`  ${`acknowledged writes lost (${key})`.padEnd(48)} total ${sum(ws.map((w) => w.lost))} of ${sum(ws.map((w) => w.acked))} acked`);
+    log.line(`  ${`acknowledged writes lost (${key})`.padEnd(48)} total ${sum(ws.map((w) => w.lost))} of ` +
+      `${sum(ws.map((w) => w.acked))} acked`);
   }
-  log.line(`  ${'old primary running when the new one was recorded'.padEnd(48)} ${rs.filter((r) => r.oldPrimaryAtPromotion === 'running').length} of ${rs.length} rounds`);
-  log.line(`  ${'old primary accepted a write after reconnecting'.padEnd(48)} ${rs.filter((r) => r.writeAfterReconnect?.accepted).length} of ${rs.length} rounds`);
-  log.line(`  ${'a group with 2+ writable members after reconnect'.padEnd(48)} ${rs.filter((r) => Object.values(r.maxWritable).some((n) => n > 1)).length} of ${rs.length} rounds`);
+  log.line(`  ${'old primary running when the new one was recorded'.padEnd(48)} ` +
+    `${rs.filter((r) => r.oldPrimaryAtPromotion === 'running').length} of ${rs.length} rounds`);
+  log.line(`  ${'old primary accepted a write after reconnecting'.padEnd(48)} ` +
+    `${rs.filter((r) => r.writeAfterReconnect?.accepted).length} of ${rs.length} rounds`);
+  log.line(`  ${'a group with 2+ writable members after reconnect'.padEnd(48)} ` +
+    `${rs.filter((r) => Object.values(r.maxWritable).some((n) => n > 1)).length} of ${rs.length} rounds`);
   for (const part of Object.keys(rs[0]?.parts ?? {})) if (part !== 'fault -> etcd names the new primary') stat(part, rs.map((r) => r.parts[part]));
 }
 
@@ -58,7 +68,11 @@ function freezeKinds(): FreezeKind[] {
 }
 
 const freezeLine = (f: FreezeRound) =>
-  `three ${f.kind === 'pause' ? 'docker pauses' : f.kind === 'sigstop' ? 'SIGSTOPs of the postmaster' : 'network cuts'} of ${f.victim} (${f.frozenMs.map((x) => ms(x)).join(', ')} ms): ${f.failovers ? 'FAILOVER STARTED' : 'no failover'}, primary after: ${String(f.primaryAfter)}, longest write gap ${ms(f.maxGapMs)} ms, lost ${f.lost} | load ${f.load}${f.ok ? '' : '  FAILED'}`;
+  'three ' +
+    `${f.kind === 'pause' ? 'docker pauses' : f.kind === 'sigstop' ? 'SIGSTOPs of the postmaster' : 'network cuts'} ` +
+    `of ${f.victim} (${f.frozenMs.map((x) => ms(x)).join(', ')} ms): ` +
+    `${f.failovers ? 'FAILOVER STARTED' : 'no failover'}, primary after: ${String(f.primaryAfter)}, longest ` +
+    `write gap ${ms(f.maxGapMs)} ms, lost ${f.lost} | load ${f.load}${f.ok ? '' : '  FAILED'}`;
 
 async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
   const rounds = count(process.argv[2] ?? env.ROUNDS, 10);
@@ -90,7 +104,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     log.line(freezeLine(f));
   }
   log.line('');
-  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; writers every ${intervalMs} ms; loadavg ${loadavg()} at the end)`);
+  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; writers ` +
+    `every ${intervalMs} ms; loadavg ${loadavg()} at the end)`);
   summarize(log, group, results);
   for (const f of freezes) log.line(`  ${freezeLine(f)}`);
   log.line(`reproduce: bash bench/partition/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);

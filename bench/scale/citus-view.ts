@@ -25,7 +25,9 @@ export interface GroupShare {
   node: string;
   groupId: number;
   placements: number;
-  /** Rows in the group's placements of the demo table (run_command_on_placements); undefined without it (test double). */
+  /**
+   * Rows in the group's placements of the demo table (run_command_on_placements); undefined without it (test double).
+   */
   rows?: number;
 }
 
@@ -41,7 +43,8 @@ export async function onCoordinator<T>(cluster: BenchCluster, fn: (c: Client) =>
 
 export function rowCounts(cluster: BenchCluster): Promise<RowCounts> {
   return onCoordinator(cluster, async (c) => {
-    const r = await c.query<{ demo: string; bench: string }>(`SELECT count(*) FILTER (WHERE id < $1)::text AS demo, count(*) FILTER (WHERE id >= $1)::text AS bench FROM ${cluster.spec.demo.table}`, [BENCH_ID_BASE]);
+    const r = await c.query<{ demo: string; bench: string }>('SELECT count(*) FILTER (WHERE id < $1)::text AS demo, count(*) FILTER (WHERE id >= $1)::text AS bench ' +
+      `FROM ${cluster.spec.demo.table}`, [BENCH_ID_BASE]);
     const demo = Number(r.rows[0]?.demo ?? NaN);
     const bench = Number(r.rows[0]?.bench ?? NaN);
     return { demo, bench, total: demo + bench };
@@ -59,7 +62,8 @@ export function groupShares(cluster: BenchCluster): Promise<GroupShare[]> {
     const table = cluster.spec.demo.table;
     const nodes = await c.query<{ nodename: string; groupid: number; placements: string }>(
       `SELECT n.nodename, n.groupid,
-              (SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_shard s USING (shardid) WHERE p.groupid = n.groupid AND s.logicalrelid = $1::regclass)::text AS placements
+              (SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_shard s USING (shardid)
+                WHERE p.groupid = n.groupid AND s.logicalrelid = $1::regclass)::text AS placements
          FROM pg_dist_node n WHERE n.noderole = 'primary' AND n.groupid <> 0 ORDER BY n.groupid`,
       [table],
     );
@@ -67,7 +71,8 @@ export function groupShares(cluster: BenchCluster): Promise<GroupShare[]> {
     const rows = new Map<string, number>();
     if (hasRun) {
       const r = await c.query<{ nodename: string; ok: boolean; n: string; bad: string }>(
-        `SELECT nodename, bool_and(success) AS ok, coalesce(sum(result::bigint) FILTER (WHERE success), 0)::text AS n, string_agg(result, '; ') FILTER (WHERE NOT success) AS bad
+        `SELECT nodename, bool_and(success) AS ok, coalesce(sum(result::bigint) FILTER (WHERE success), 0)::text AS n,
+                string_agg(result, '; ') FILTER (WHERE NOT success) AS bad
            FROM run_command_on_placements($1::regclass, 'SELECT count(*) FROM %s') GROUP BY nodename`,
         [table],
       );

@@ -56,17 +56,21 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
   const settleMs = count(env.SETTLE_MS, 3000);
   const rows = cluster.spec.demo.rows;
-  log.line(`bench/scale: scale out onto ${group} (citusctl up) and drain it (citusctl drain ${group}) under a numbered writer; ${rows} demo rows, ${cluster.spec.demo.shardCount} shards; results in ${outDir}`);
+  log.line(`bench/scale: scale out onto ${group} (citusctl up) and drain it (citusctl drain ${group}) under a ` +
+    `numbered writer; ${rows} demo rows, ${cluster.spec.demo.shardCount} shards; results in ${outDir}`);
   const shown = (f: string) => (f.startsWith(ROOT + path.sep) ? path.relative(ROOT, f) : f);
   log.line(`specs: ${shown(cluster.specFile)} -> ${shown(specG3)}`);
   log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start (shared machine: other runs may load it)`);
-  log.line(`images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'} pgbouncer=${env.CITUSCTL_IMAGE_PGBOUNCER ?? '(spec/default)'} etcd=${env.CITUSCTL_IMAGE_ETCD ?? '(spec/default)'}`);
+  log.line(`images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'} ` +
+    `pgbouncer=${env.CITUSCTL_IMAGE_PGBOUNCER ?? '(spec/default)'} ` +
+    `etcd=${env.CITUSCTL_IMAGE_ETCD ?? '(spec/default)'}`);
 
   if (env.SKIP_UP !== '1') {
     await runCli(cliG3, ['down', '--volumes'], 'down-before'); // a clean start (the g3 spec names every member)
     const up = await runCli({ ...cli, timeoutMs: 30 * 60_000 }, ['up'], 'up');
     if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
-    log.line(`citusctl up, ${cluster.spec.workers.length} worker groups (not timed): ${ms(up.tExit - up.tSpawn)} ms, ${String(up.doc.result?.demoRowsInserted)} rows loaded; the monitor runs (default up)`);
+    log.line(`citusctl up, ${cluster.spec.workers.length} worker groups (not timed): ${ms(up.tExit - up.tSpawn)} ms, ` +
+      `${String(up.doc.result?.demoRowsInserted)} rows loaded; the monitor runs (default up)`);
   }
   const { version: citus, isDouble } = await citusUnderTest(cluster);
   log.line(`citus_version(): ${citus}`);
@@ -75,7 +79,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
 
   const pgb = new PgBouncerTarget(cluster, '(consecutive ids: every shard, moving ones included)');
   const ids = new SequentialIds(await pgb.firstId());
-  log.line(`writer: ${pgb.label}; one INSERT per ${intervalMs} ms (+ its latency), ${settleMs} ms before and after each command; a failed row is retried (same id, new connection) until it succeeds`);
+  log.line(`writer: ${pgb.label}; one INSERT per ${intervalMs} ms (+ its latency), ${settleMs} ms before and after ` +
+    'each command; a failed row is retried (same id, new connection) until it succeeds');
   const step = { target: pgb, ids, intervalMs, settleMs, cluster: big };
 
   const before = await snapshot(cluster);
@@ -106,9 +111,11 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const results = { bench: 'scale', citus, isDouble, rows, shardCount: cluster.spec.demo.shardCount, durability: cluster.spec.durability, cpus: cpuCount(), loadAtEnd: loadavg(), writeIntervalMs: intervalMs, scaleOut: out, drain };
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
   log.line('');
-  log.line(`loadavg ${loadavg()} at the end; ${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}`);
+  log.line(`loadavg ${loadavg()} at the end; ${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ` +
+    `${cluster.spec.durability}`);
   log.line(`results: ${path.join(outDir, 'results.json')}; CLI documents: scale-out.json, drain.json (progress on .err)`);
-  log.line(`reproduce: CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''} ${env.SCALE_ROWS ? `SCALE_ROWS=${env.SCALE_ROWS} ` : ''}bash bench/scale/run.sh`);
+  log.line(`reproduce: CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''} ` +
+    `${env.SCALE_ROWS ? `SCALE_ROWS=${env.SCALE_ROWS} ` : ''}bash bench/scale/run.sh`);
   return out.ok && drain?.ok ? 0 : 1;
 }
 

@@ -123,16 +123,23 @@ const f1 = (x: number | undefined, digits = 1) => (x === undefined ? 'n/a' : x.t
 export function reportStep(log: Log, f: StepFigures): void {
   const c = f.client;
   log.line(`${f.name}: ${f.command}  ${f.ok ? 'OK' : 'FAILED'}`);
-  log.line(`  before: ${f.before.counts.total} rows (${f.before.counts.demo} demo + ${f.before.counts.bench} bench); ${shares(f.before)}`);
-  log.line(`  after:  ${f.after.counts.total} rows (${f.after.counts.demo} demo + ${f.after.counts.bench} bench); ${shares(f.after)}`);
+  log.line(`  before: ${f.before.counts.total} rows (${f.before.counts.demo} demo + ${f.before.counts.bench} bench); ` +
+    `${shares(f.before)}`);
+  log.line(`  after:  ${f.after.counts.total} rows (${f.after.counts.demo} demo + ${f.after.counts.bench} bench); ` +
+    `${shares(f.after)}`);
   const perMove = f.movesMs !== undefined && f.movesDone ? `, ${ms(f.movesMs / f.movesDone)} ms per move` : '';
-  log.line(`  wall time of the command ${ms(f.wallMs)} ms; moves step ${ms(f.movesMs)} ms${perMove} (Citus job${f.jobs.length > 1 ? 's' : ''} ${f.jobs.join(', ') || 'none'})`);
-  log.line(`  moved: ${f.movesDone} shard moves, ${f1(f.bytesMoved / 1024 / 1024)} MB, ${f1(f.mbPerSec, 2)} MB/s over the moves step; ${f.rowsMoved ?? 'n/a'} rows = ${f1(f.rowsPerSec, 0)} rows/s`);
+  log.line(`  wall time of the command ${ms(f.wallMs)} ms; moves step ${ms(f.movesMs)} ms${perMove} (Citus ` +
+    `job${f.jobs.length > 1 ? 's' : ''} ${f.jobs.join(', ') || 'none'})`);
+  log.line(`  moved: ${f.movesDone} shard moves, ${f1(f.bytesMoved / 1024 / 1024)} MB, ${f1(f.mbPerSec, 2)} MB/s over ` +
+    `the moves step; ${f.rowsMoved ?? 'n/a'} rows = ${f1(f.rowsPerSec, 0)} rows/s`);
   log.line(`  steps (ms): ${Object.entries(f.stepsMs).map(([n, d]) => `${n} ${ms(d)}`).join(', ')}`);
-  log.line(`  client (while the command ran): ${c.ackedDuringCli} writes acked (${f1(c.writesPerSec, 0)}/s), longest gap between acks ${ms(c.maxGapMs)} ms, longest single INSERT ${ms(c.maxWriteMs)} ms, ${c.errorsDuringCli} failed tries (${c.errors} in all, each retried)`);
+  log.line(`  client (while the command ran): ${c.ackedDuringCli} writes acked (${f1(c.writesPerSec, 0)}/s), longest ` +
+    `gap between acks ${ms(c.maxGapMs)} ms, longest single INSERT ${ms(c.maxWriteMs)} ms, ${c.errorsDuringCli} ` +
+    `failed tries (${c.errors} in all, each retried)`);
   for (const e of c.firstErrors) log.line(`    error: ${e}`);
   if (c.gapFromMs !== undefined && c.gapToMs !== undefined && c.maxGapMs >= 1000) for (const l of explainGap(f, c.gapFromMs, c.gapToMs)) log.line(`    ${l}`);
-  log.line(`  lost: ${c.lost} of ${c.acked} acknowledged writes (read back from ${c.readFrom})${c.lost ? `; first missing: ${c.missing.join(', ')}` : ''}; bench rows +${f.benchRowsAdded}`);
+  log.line(`  lost: ${c.lost} of ${c.acked} acknowledged writes (read back from ` +
+    `${c.readFrom})${c.lost ? `; first missing: ${c.missing.join(', ')}` : ''}; bench rows +${f.benchRowsAdded}`);
   for (const [k, v] of Object.entries(f.detail)) if (v !== undefined) log.line(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   log.line(`  loadavg ${f.load.before} before, ${f.load.after} after`);
   for (const p of f.problems) log.line(`  PROBLEM: ${p}`);
@@ -150,7 +157,8 @@ function explainGap(f: StepFigures, from: number, to: number): string[] {
     const have = waits.get(k);
     waits.set(k, { backends: Math.max(have?.backends ?? 0, w.backends), longestMs: Math.max(have?.longestMs ?? 0, w.longestMs), query: have?.query ?? w.query, first: have?.first ?? w.atMs, last: w.atMs });
   }
-  for (const [k, w] of waits) out.push(`  waiting on ${k}: up to ${w.backends} backends, longest ${ms(w.longestMs)} ms (${sec(w.first)} .. ${sec(w.last)}): ${w.query}`);
+  for (const [k, w] of waits) out.push(`  waiting on ${k}: up to ${w.backends} backends, longest ${ms(w.longestMs)} ms (${sec(w.first)} .. ` +
+    `${sec(w.last)}): ${w.query}`);
   if (!waits.size) out.push('  no backend waited longer than 300 ms on any primary in that window');
   return out;
 }

@@ -18,7 +18,8 @@ export interface WaitSample {
 }
 
 const SQL = `SELECT coalesce(wait_event_type || ':' || wait_event, 'cpu') AS wait, count(*)::int AS n,
-                    (max(extract(epoch FROM clock_timestamp() - query_start)) * 1000)::int AS longest, min(left(regexp_replace(query, '\\s+', ' ', 'g'), 90)) AS query
+                    (max(extract(epoch FROM clock_timestamp() - query_start)) * 1000)::int AS longest,
+                    min(left(regexp_replace(query, '\\s+', ' ', 'g'), 90)) AS query
                FROM pg_stat_activity
               WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
                 AND clock_timestamp() - query_start > make_interval(secs => $1 / 1000.0)

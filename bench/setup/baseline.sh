@@ -14,8 +14,8 @@
 # (config, start, one query through it) and the topology/primaries in etcd.
 # It runs in parallel exactly what the setup workflow runs in parallel (per-primary preparation,
 # the two standbys, the replication checks, and the standby chain beside the data chain +
-# PgBouncer; BASELINE_CONCURRENT=0 runs the standbys after the shard check, the order before
-# issue 8); everything else is sequential, as in the workflow.
+# PgBouncer; BASELINE_CONCURRENT=0 runs the standbys after the shard check instead, so they do
+# not overlap the data chain); everything else is sequential, as in the workflow.
 # It does not do citusctl's extra safety work: no preflight container, no per-container image
 # capability check, no check-before-act reads, no Temporal.
 #
@@ -203,7 +203,7 @@ streaming() {
   [ "$(sql "${PORT[$primary]}" postgres -c "SELECT r.state FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = '$(slot "$standby")'")" = streaming ]
 }
 # Follow, streaming check, synchronous_standby_names: beside the data chain, as the workflow runs
-# it (BASELINE_CONCURRENT=1, default), or after the shard check (0: the order before issue 8).
+# it (BASELINE_CONCURRENT=1, default), or after the shard check (0: not overlapping it).
 standby_chain() {
   pids=()
   for s in "${!STANDBY_OF[@]}"; do follow "$s" & pids+=($!); done

@@ -28,11 +28,17 @@ const STALL_TARGET_MS = 5000;
 
 function roundLine(r: TpcbRound): string {
   const top = r.stalls[0];
-  const stall = top ? `${secs(top.ms)}${top.open ? '+' : ''} s (${top.client}; median client ${secs(median(r.stalls.map((s) => s.ms)))} s)` : 'n/a';
+  const stall = top ? `${secs(top.ms)}${top.open ? '+' : ''} s (${top.client}; median client ` +
+    `${secs(median(r.stalls.map((s) => s.ms)))} s)` : 'n/a';
   const d = r.inDoubt;
-  const doubt = d.gids.length ? `${d.gids.length} (${d.beforeFault} prepared before the fault; on ${d.members.join(', ')}; longest ${secs(d.longestMs)} s, last seen ${secs(d.lastSeenMs)} s after the fault)` : '0';
+  const doubt = d.gids.length ? `${d.gids.length} (${d.beforeFault} prepared before the fault; on ${d.members.join(', ')}; longest ` +
+    `${secs(d.longestMs)} s, last seen ${secs(d.lastSeenMs)} s after the fault)` : '0';
   const inv = r.invariant.holds ? `holds${r.invariant.waitedMs > 1000 ? ` after ${secs(r.invariant.waitedMs)} s` : ''}` : `VIOLATED ${JSON.stringify(r.invariant.balances ?? r.invariant.error)}`;
-  return `round ${String(r.round).padStart(2)} ${r.from.padEnd(6)}-> ${(r.to ?? '?').padEnd(6)} longest stall ${stall} | failover window ${ms(r.outageWindowMs)} ms, etcd ${ms(r.parts['fault -> etcd names the new primary'])} ms after the fault | in doubt ${doubt} | invariant ${inv} | ${r.commits} tx, ${r.aborts} aborted runs | load ${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
+  return `round ${String(r.round).padStart(2)} ${r.from.padEnd(6)}-> ${(r.to ?? '?').padEnd(6)} longest stall ` +
+    `${stall} | failover window ${ms(r.outageWindowMs)} ms, etcd ` +
+    `${ms(r.parts['fault -> etcd names the new primary'])} ms after the fault | in doubt ${doubt} | invariant ` +
+    `${inv} | ${r.commits} tx, ${r.aborts} aborted runs | load ` +
+    `${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
 }
 
 async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
@@ -50,7 +56,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const results: TpcbRound[] = [];
   try {
     await tpcb.init(coordinator);
-    log.line(`TPC-B tables distributed: accounts by aid, branches by bid, tellers by tid, history by aid; stall = a client's longest time without a committed transaction from the fault to the end of the round`);
+    log.line('TPC-B tables distributed: accounts by aid, branches by bid, tellers by tid, history by aid; stall = a ' +
+      `client's longest time without a committed transaction from the fault to the end of the round`);
     const ctx = { cluster, tpcb, temporal: new Client({ connection }), group, warmupMs: count(env.WARMUP_MS, 5000), settleMs: count(env.SETTLE_MS, 5000) };
     for (let i = 1; i <= rounds; i++) {
       const r = await tpcbRound(ctx, i).catch((err: unknown): TpcbRound => ({ round: i, from: '?', ok: false, error: errorMessage(err), stalls: [], commits: 0, aborts: 0, errors: {}, inDoubt: { gids: [], beforeFault: 0, members: [] }, invariant: { holds: false, waitedMs: 0 }, parts: {}, load: loadavg() }));
@@ -67,12 +74,22 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const ok = results.filter((r) => r.ok);
   const longest = results.map((r) => r.stalls[0]?.ms);
   const met = results.length === rounds && results.every((r) => (r.stalls[0]?.ms ?? Infinity) <= STALL_TARGET_MS);
-  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ${loadavg()} at the end)`);
+  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ` +
+    `${loadavg()} at the end)`);
   log.line(`  rounds failed over by the monitor with the invariant holding: ${ok.length}/${rounds}`);
-  log.line(`  longest client stall per round: median ${secs(median(longest))} s, max ${secs(max(longest))} s   target <= ${STALL_TARGET_MS / 1000} s in every round: ${met ? 'met' : 'NOT met'}`);
-  log.line(`  balance invariant: held in ${results.filter((r) => r.invariant.holds).length}/${results.length} rounds${results.some((r) => r.invariant.waitedMs > 1000) ? ' (some only after waiting for Citus to resolve prepared transactions)' : ''}`);
+  log.line(`  longest client stall per round: median ${secs(median(longest))} s, max ${secs(max(longest))} s   target ` +
+    `<= ${STALL_TARGET_MS / 1000} s in every round: ${met ? 'met' : 'NOT met'}`);
+  const waited = results.some((r) => r.invariant.waitedMs > 1000)
+    ? ' (some only after waiting for Citus to resolve prepared transactions)'
+    : '';
+  log.line(`  balance invariant: held in ${results.filter((r) => r.invariant.holds).length}/${results.length} ` +
+    `rounds${waited}`);
   const doubtRounds = results.filter((r) => r.inDoubt.gids.length);
-  log.line(`  transactions in doubt (prepared > 1 s on a surviving member): in ${doubtRounds.length} rounds, ${doubtRounds.reduce((a, r) => a + r.inDoubt.gids.length, 0)} in all (${doubtRounds.reduce((a, r) => a + r.inDoubt.beforeFault, 0)} prepared before the fault); longest ${secs(max(doubtRounds.map((r) => r.inDoubt.longestMs)))} s, last seen at most ${secs(max(doubtRounds.map((r) => r.inDoubt.lastSeenMs)))} s after the fault`);
+  log.line(`  transactions in doubt (prepared > 1 s on a surviving member): in ${doubtRounds.length} rounds, ` +
+    `${doubtRounds.reduce((a, r) => a + r.inDoubt.gids.length, 0)} in all ` +
+    `(${doubtRounds.reduce((a, r) => a + r.inDoubt.beforeFault, 0)} prepared before the fault); longest ` +
+    `${secs(max(doubtRounds.map((r) => r.inDoubt.longestMs)))} s, last seen at most ` +
+    `${secs(max(doubtRounds.map((r) => r.inDoubt.lastSeenMs)))} s after the fault`);
   for (const part of ['fault -> monitor starts failover', 'fault -> etcd names the new primary', 'fault -> failover workflow closed']) {
     const xs = ok.map((r) => r.parts[part]);
     log.line(`  ${part.padEnd(40)} median ${ms(median(xs)).padStart(6)}  max ${ms(max(xs)).padStart(6)} ms`);

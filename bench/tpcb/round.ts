@@ -73,7 +73,8 @@ async function waitSynchronous(ctx: TpcbRoundContext): Promise<string> {
   for (;;) {
     const { primary } = await waitGroupHealthy(ctx.cluster, ctx.group);
     const sync = await ctx.cluster
-      .withClient(ctx.cluster.superuser(primary, { query_timeout: 2000 }), async (c) => (await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_replication WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum')")).rows[0]?.n)
+      .withClient(ctx.cluster.superuser(primary, { query_timeout: 2000 }), async (c) => (await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_replication ' +
+        "WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum')")).rows[0]?.n)
       .catch(() => '0');
     if (Number(sync) > 0 || ctx.cluster.spec.durability !== 'synchronous') return primary;
     if (now() > deadline) throw new Error(`${ctx.group}: no synchronous standby after ${REPAIR_BUDGET_MS} ms`);
@@ -96,7 +97,8 @@ export async function tpcbRound(ctx: TpcbRoundContext, i: number): Promise<TpcbR
     sampler = new InDoubtSampler(ctx.cluster, survivors, tFault);
     sampler.start();
     await ctx.cluster.docker(['kill', ctx.cluster.containerOf(victim)]);
-    // The kill command returns some time after the process died (seconds on a loaded machine): Docker's own time of death.
+    // The kill command returns some time after the process died
+    // (seconds on a loaded machine): Docker's own time of death.
     const died = Date.parse((await ctx.cluster.docker(['inspect', '-f', '{{.State.FinishedAt}}', ctx.cluster.containerOf(victim)]).catch(() => '')).trim());
     if (Number.isFinite(died) && died > tFault - 1000) sampler.tFault = died;
     const until = tFault + REPAIR_BUDGET_MS;

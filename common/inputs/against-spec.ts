@@ -22,7 +22,8 @@ export function targetProblems(spec: ClusterSpec, t: InputTargets): string[] {
   const membersOf = (g: string) => spec.members.filter((m) => m.group === g).map((m) => m.name);
   if (t.group !== undefined) {
     if (t.workerGroup && t.group === COORDINATOR_GROUP) problems.push('group: the coordinator group cannot be drained (it holds the metadata)');
-    else if (t.workerGroup && !spec.workers.includes(t.group)) problems.push(`group: unknown worker group ${JSON.stringify(t.group)} (worker groups of ${spec.name}: ${spec.workers.join(', ')})`);
+    else if (t.workerGroup && !spec.workers.includes(t.group)) problems.push(`group: unknown worker group ${JSON.stringify(t.group)} (worker groups of ${spec.name}: ` +
+      `${spec.workers.join(', ')})`);
     else if (!groups.includes(t.group) || !membersOf(t.group).length) problems.push(`group: unknown group ${t.group} (groups of ${spec.name}: ${groups.join(', ')})`);
   }
   if (t.member !== undefined && !spec.members.some((m) => m.name === t.member)) {

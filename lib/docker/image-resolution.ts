@@ -118,13 +118,18 @@ export function describeImageProblem(p: ImageProblem): string {
   if (p.role === 'postgres' && p.from === 'default') {
     return [
       `Missing: a PostgreSQL image with Citus. ${why}, and no offline build provides Citus.`,
-      `Supply one on the Docker engine the worker uses: docker load -i citus-13-pg17.tar (saved elsewhere with \`docker save ${UPSTREAM_IMAGES.postgres}\`),`,
-      `or set ${IMAGE_ENV.postgres}=<an image with Citus> in the worker's environment, or "images": {"postgres": "<image>"} in the spec.`,
+      'Supply one on the Docker engine the worker uses: docker load -i citus-13-pg17.tar (saved elsewhere with ' +
+        `\`docker save ${UPSTREAM_IMAGES.postgres}\`),`,
+      `or set ${IMAGE_ENV.postgres}=<an image with Citus> in the worker's environment, or "images": ` +
+        '{"postgres": "<image>"} in the spec.',
     ].join(' ');
   }
   if (p.buildError !== undefined) {
-    return `image ${why}, and its offline stand-in ${OFFLINE_IMAGES[p.role]} could not be built (${p.buildError}): pull or load ${p.wanted}, or build the offline images with \`citusctl images build\` (needs root and debootstrap).`;
+    return `image ${why}, and its offline stand-in ${OFFLINE_IMAGES[p.role]} could not be built (${p.buildError}): ` +
+      `pull or load ${p.wanted}, or build the offline images with \`citusctl images build\` (needs root and ` +
+      'debootstrap).';
   }
   const named = p.from === 'env' ? `${IMAGE_ENV[p.role]}` : `the spec's images.${p.role}`;
-  return `image ${why}; it was asked for by ${named}: load or pull it on the Docker engine (docker load / docker pull), or remove ${named} to use the default.`;
+  return `image ${why}; it was asked for by ${named}: load or pull it on the Docker engine (docker load / docker ` +
+    `pull), or remove ${named} to use the default.`;
 }

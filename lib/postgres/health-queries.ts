@@ -19,7 +19,8 @@ export async function citusNodeHealth(c: PgClient): Promise<NodeHealthRow[]> {
 
 export async function distNodes(c: PgClient): Promise<DistNodeRow[]> {
   const r = await c.query<{ nodeid: number; groupid: number; nodename: string; nodeport: number; noderole: string; isactive: boolean; hasmetadata: boolean; metadatasynced: boolean }>(
-    'SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive, hasmetadata, metadatasynced FROM pg_dist_node ORDER BY nodeid',
+    'SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive, hasmetadata, metadatasynced ' +
+      'FROM pg_dist_node ORDER BY nodeid',
   );
   return r.rows.map((x) => ({ ...x, nodeid: Number(x.nodeid), groupid: Number(x.groupid), nodeport: Number(x.nodeport) }));
 }

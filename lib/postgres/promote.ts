@@ -21,7 +21,8 @@ export async function waitReceivedReplayed(c: PgClient, opts: { timeoutMs?: numb
   let still = Date.now();
   await pollUntil(
     async () => {
-      const r = await oneRow<{ caught: boolean | null; replay: string | null }>(c, 'SELECT pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() AS caught, pg_last_wal_replay_lsn()::text AS replay');
+      const r = await oneRow<{ caught: boolean | null; replay: string | null }>(c, 'SELECT pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() AS caught, ' +
+        'pg_last_wal_replay_lsn()::text AS replay');
       if (r.caught !== false) return true;
       if (r.replay !== last) [last, still] = [r.replay ?? '', Date.now()];
       return Date.now() - still > stallMs ? true : undefined;

@@ -19,7 +19,8 @@ export interface RebalanceJob {
 /** The latest rebalance job (rebalance and drain both run as job type 'rebalance'), or null. */
 export async function latestRebalanceJob(c: PgClient): Promise<RebalanceJob | null> {
   const job = await c.query<{ job_id: string; state: RebalanceJobState }>(
-    "SELECT job_id::text AS job_id, state::text AS state FROM pg_dist_background_job WHERE job_type = 'rebalance' ORDER BY job_id DESC LIMIT 1",
+    'SELECT job_id::text AS job_id, state::text AS state FROM pg_dist_background_job ' +
+      "WHERE job_type = 'rebalance' ORDER BY job_id DESC LIMIT 1",
   );
   const row = job.rows[0];
   return row ? rebalanceJob(c, Number(row.job_id), row.state) : null;
@@ -35,7 +36,8 @@ export async function readRebalanceJob(c: PgClient, jobId: number): Promise<Reba
 async function rebalanceJob(c: PgClient, jobId: number, state: RebalanceJobState): Promise<RebalanceJob> {
   const tasks = await c.query<{ status: string; n: string; messages: string[] }>(
     `SELECT status::text AS status, count(*)::text AS n,
-            coalesce(array_agg(format('task %s: %s', task_id, message)) FILTER (WHERE status::text <> 'done' AND coalesce(message, '') <> ''), '{}') AS messages
+            coalesce(array_agg(format('task %s: %s', task_id, message))
+                       FILTER (WHERE status::text <> 'done' AND coalesce(message, '') <> ''), '{}') AS messages
        FROM pg_dist_background_task WHERE job_id = $1 GROUP BY status`,
     [jobId],
   );
@@ -55,10 +57,12 @@ export async function jobMoveBytes(c: PgClient, jobId: number): Promise<{ total:
   const has = await c.query("SELECT 1 FROM pg_proc WHERE proname = 'citus_shard_sizes'");
   if (!has.rowCount) return null;
   const r = await c.query<{ total: string; done: string }>(
-    `WITH t AS (SELECT status::text AS status, substring(command FROM 'citus_move_shard_placement\\((\\d+)')::bigint AS shardid
+    `WITH t AS (SELECT status::text AS status,
+                       substring(command FROM 'citus_move_shard_placement\\((\\d+)')::bigint AS shardid
                   FROM pg_dist_background_task WHERE job_id = $1),
           s AS (SELECT shard_id, max(size) AS size FROM citus_shard_sizes() GROUP BY shard_id)
-     SELECT coalesce(sum(s.size), 0)::text AS total, coalesce(sum(s.size) FILTER (WHERE t.status = 'done'), 0)::text AS done
+     SELECT coalesce(sum(s.size), 0)::text AS total,
+            coalesce(sum(s.size) FILTER (WHERE t.status = 'done'), 0)::text AS done
        FROM t JOIN s ON s.shard_id = t.shardid`,
     [jobId],
   );
@@ -68,7 +72,8 @@ export async function jobMoveBytes(c: PgClient, jobId: number): Promise<{ total:
 /** get_rebalance_progress(): the moves of the running job in flight (none once it ended). */
 export async function rebalanceProgress(c: PgClient): Promise<ProgressRow[]> {
   const r = await c.query<{ shardid: string; table_name: string; sourcename: string; targetname: string; progress: string; status: string | null; shard_size: string | null; target_shard_size: string | null }>(
-    `SELECT shardid::text AS shardid, table_name::text AS table_name, sourcename, targetname, progress::text AS progress, status,
+    `SELECT shardid::text AS shardid, table_name::text AS table_name, sourcename, targetname,
+            progress::text AS progress, status,
             shard_size::text AS shard_size, target_shard_size::text AS target_shard_size
        FROM get_rebalance_progress() ORDER BY shardid`,
   );
@@ -87,7 +92,8 @@ export async function rebalanceProgress(c: PgClient): Promise<ProgressRow[]> {
 /** citus_rebalance_start: the new job's id, or null when Citus finds nothing to move. */
 export async function startRebalanceJob(c: PgClient, opts: { drainOnly: boolean; transferMode: TransferMode }): Promise<number | null> {
   const r = await c.query<{ job_id: string | null }>(
-    'SELECT citus_rebalance_start(drain_only => $1, shard_transfer_mode => $2::citus.shard_transfer_mode)::text AS job_id',
+    'SELECT citus_rebalance_start(drain_only => $1, shard_transfer_mode => ' +
+      '$2::citus.shard_transfer_mode)::text AS job_id',
     [opts.drainOnly, opts.transferMode],
   );
   const id = r.rows[0]?.job_id;
@@ -102,13 +108,18 @@ export async function cancelRebalanceJob(c: PgClient, jobId: number): Promise<bo
   return true;
 }
 
-/** Distributed and reference tables a logical move cannot replicate UPDATE/DELETE of: no primary key and no replica identity. */
+/**
+ * Distributed and reference tables a logical move cannot replicate
+ * UPDATE/DELETE of: no primary key and no replica identity.
+ */
 export async function tablesWithoutReplicaIdentity(c: PgClient): Promise<string[]> {
   const r = await c.query<{ name: string }>(
     `SELECT format('%I.%I', n.nspname, t.relname) AS name
        FROM pg_dist_partition p JOIN pg_class t ON t.oid = p.logicalrelid JOIN pg_namespace n ON n.oid = t.relnamespace
       WHERE t.relkind = 'r'
-        AND (t.relreplident = 'n' OR (t.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = t.oid AND i.indisprimary)))
+        AND (t.relreplident = 'n'
+             OR (t.relreplident = 'd'
+                 AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = t.oid AND i.indisprimary)))
       ORDER BY 1`,
   );
   return r.rows.map((x) => x.name);
@@ -124,7 +135,8 @@ export interface LogicalMoveSettings {
 
 export async function logicalMoveSettings(c: PgClient): Promise<LogicalMoveSettings> {
   const r = await c.query<{ wal_level: string; mwp: string; slots: string; senders: string }>(
-    "SELECT current_setting('wal_level') AS wal_level, current_setting('max_worker_processes') AS mwp, current_setting('max_replication_slots') AS slots, current_setting('max_wal_senders') AS senders",
+    "SELECT current_setting('wal_level') AS wal_level, current_setting('max_worker_processes') AS mwp, " +
+      "current_setting('max_replication_slots') AS slots, current_setting('max_wal_senders') AS senders",
   );
   const x = r.rows[0]!;
   return { walLevel: x.wal_level, maxWorkerProcesses: Number(x.mwp), maxReplicationSlots: Number(x.slots), maxWalSenders: Number(x.senders) };
@@ -154,7 +166,8 @@ export async function shardTablesOnNode(c: PgClient, host: string, port: number)
   const r = await c.query<{ name: string }>(
     `SELECT format('%I.%I', n.nspname, t.relname || '_' || s.shardid) AS name
        FROM pg_dist_placement p JOIN pg_dist_node d ON d.groupid = p.groupid AND d.noderole = 'primary'
-       JOIN pg_dist_shard s ON s.shardid = p.shardid JOIN pg_class t ON t.oid = s.logicalrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+       JOIN pg_dist_shard s ON s.shardid = p.shardid JOIN pg_class t ON t.oid = s.logicalrelid
+       JOIN pg_namespace n ON n.oid = t.relnamespace
       WHERE d.nodename = $1 AND d.nodeport = $2 ORDER BY 1`,
     [host, port],
   );
@@ -167,7 +180,9 @@ export async function tablesBytes(c: PgClient, tables: string[]): Promise<number
   return Number(r.rows[0]!.bytes);
 }
 
-/** citus_set_node_property(host, port, 'shouldhaveshards', value) unless it already holds. Returns whether it changed. */
+/**
+ * citus_set_node_property(host, port, 'shouldhaveshards', value) unless it already holds. Returns whether it changed.
+ */
 export async function setShouldHaveShards(c: PgClient, host: string, port: number, value: boolean): Promise<boolean> {
   const cur = await c.query<{ v: boolean }>("SELECT shouldhaveshards AS v FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary'", [host, port]);
   if (!cur.rowCount || cur.rows[0]!.v === value) return false;
@@ -185,7 +200,8 @@ export async function cleanupOrphansOf(c: PgClient, host: string, port: number):
   if (!(await c.query("SELECT 1 FROM pg_proc WHERE proname = 'citus_cleanup_orphaned_resources'")).rowCount) return 0;
   await c.query('CALL citus_cleanup_orphaned_resources()');
   const r = await c.query<{ n: string }>(
-    "SELECT count(*)::text AS n FROM pg_dist_cleanup WHERE node_group_id IN (SELECT groupid FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary')",
+    'SELECT count(*)::text AS n FROM pg_dist_cleanup WHERE node_group_id IN ' +
+      "(SELECT groupid FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary')",
     [host, port],
   );
   return Number(r.rows[0]!.n);

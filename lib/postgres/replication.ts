@@ -13,7 +13,8 @@ export interface ReplicationRow {
 /** Every walsender of a primary (pg_current_wal_lsn() fails on a standby: ask a primary only). */
 export async function replicationRows(c: PgClient): Promise<ReplicationRow[]> {
   const r = await c.query<{ application_name: string; state: string; lag: string; sync_state: string }>(
-    'SELECT application_name, state, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint AS lag, sync_state FROM pg_stat_replication',
+    'SELECT application_name, state, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint AS lag, ' +
+      'sync_state FROM pg_stat_replication',
   );
   return r.rows.map((x) => ({ standby: x.application_name, state: x.state, lagBytes: Number(x.lag), syncState: x.sync_state }));
 }

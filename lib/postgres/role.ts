@@ -36,7 +36,8 @@ export async function readRole(c: PgClient): Promise<NodeRole> {
 export async function readPositions(c: PgClient): Promise<NodePositions> {
   const row = await oneRow<{ rec: boolean; replay: string | null; receive: string | null }>(
     c,
-    'SELECT pg_is_in_recovery() AS rec, pg_last_wal_replay_lsn()::text AS replay, pg_last_wal_receive_lsn()::text AS receive',
+    'SELECT pg_is_in_recovery() AS rec, pg_last_wal_replay_lsn()::text AS replay, ' +
+      'pg_last_wal_receive_lsn()::text AS receive',
   );
   return { inRecovery: row.rec, replayLsn: row.replay, receiveLsn: row.receive };
 }

@@ -11,7 +11,8 @@ export interface SlotInfo {
 
 export async function listSlots(c: PgClient): Promise<SlotInfo[]> {
   const r = await c.query<{ slot_name: string; slot_type: string; active: boolean; restart_lsn: string | null }>(
-    'SELECT slot_name, slot_type, active, restart_lsn::text AS restart_lsn FROM pg_replication_slots ORDER BY slot_name',
+    'SELECT slot_name, slot_type, active, restart_lsn::text AS restart_lsn ' +
+      'FROM pg_replication_slots ORDER BY slot_name',
   );
   return r.rows.map((x) => ({ name: x.slot_name, type: x.slot_type, active: x.active, restartLsn: x.restart_lsn }));
 }

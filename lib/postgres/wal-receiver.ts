@@ -17,7 +17,8 @@ export async function walReceiver(c: PgClient): Promise<WalReceiver | undefined>
 export async function streamingSource(c: PgClient): Promise<{ inRecovery: boolean; senderHost: string | null }> {
   const row = await oneRow<{ rec: boolean; host: string | null }>(
     c,
-    "SELECT pg_is_in_recovery() AS rec, (SELECT sender_host FROM pg_stat_wal_receiver WHERE status = 'streaming') AS host",
+    'SELECT pg_is_in_recovery() AS rec, ' +
+      "(SELECT sender_host FROM pg_stat_wal_receiver WHERE status = 'streaming') AS host",
   );
   return { inRecovery: row.rec, senderHost: row.host };
 }

@@ -74,7 +74,7 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
     }
   });
 
-  it('etcd: without the password nobody writes primaries or locks (nor reads); the orchestrator\'s root user can; status reads with it', async () => {
+  it('etcd: without the password nobody writes primaries or locks (nor reads); root can; status reads it', async () => {
     const s = readSecrets(c);
     expect(s.etcdRootPassword).toBeTruthy();
     const primary = primaryKey(c.name, 'g1');
@@ -116,7 +116,7 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
     expect(JSON.stringify(st)).not.toContain(s.etcdRootPassword);
   });
 
-  it('etcd: a half-done enable (root added with our password, auth still off) converges; a rerun is a no-op; a foreign password is refused', async () => {
+  it('etcd: a half-done enable (root added, auth off) converges; a rerun is a no-op; a foreign one fails', async () => {
     await docker.createContainer({
       name: PROBE_ETCD,
       Image: testImages().etcd,
@@ -151,7 +151,7 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
     }
   });
 
-  it('down (volumes kept), another network takes the old subnet, up: same data, healthy, new subnet admitted', async () => {
+  it('down (volumes kept), another network takes the old subnet, up: same data, healthy, new subnet in', async () => {
     const before = await su(c, 'coord-a', async (cl) => Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${TABLE}"`)).rows[0]!.n));
     expect(before).toBe(ROWS);
     const oldSubnet = await subnetOf(NETWORK);
@@ -191,7 +191,7 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
     }
   });
 
-  it('coordinator switchover under load through PgBouncer: 0 client errors, every acknowledged row present', async () => {
+  it('coordinator switchover under load through PgBouncer: 0 client errors, every acknowledged row there', async () => {
     const primaries = await livePrimaries(c);
     const oldCoordinator = primaries.coordinator!;
     const target = c.spec.members.find((m) => m.group === 'coordinator' && m.name !== oldCoordinator)!.name;
@@ -227,7 +227,8 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
       while (acked.length < 50 && errors.length === 0) await sleep(20); // writing before the switchover starts
       const r = await cliJson<GroupRunJson<SwitchoverResultJson>>(c, ['switchover', 'coordinator'], { timeoutMs: 300_000 });
       expect(r.result).toMatchObject({ group: 'coordinator', oldPrimary: oldCoordinator, newPrimary: target });
-      console.log(`[access] coordinator switchover ${oldCoordinator} -> ${target}: clients held ${r.result.pauseMs} ms; steps ${r.steps.map((s) => `${s.name}=${s.detail ?? s.state}`).join('; ')}`);
+      console.log(`[access] coordinator switchover ${oldCoordinator} -> ${target}: clients held ${r.result.pauseMs} ms; ` +
+        `steps ${r.steps.map((s) => `${s.name}=${s.detail ?? s.state}`).join('; ')}`);
       const ackedAtEnd = acked.length;
       while (acked.length < ackedAtEnd + 50 && errors.length === 0) await sleep(20); // and after it
     } finally {

@@ -183,11 +183,12 @@ describe('activities outside Temporal are idempotent', () => {
     expect(await withEtcd(c, async (etcd) => (await etcd.getAll().prefix(`/citusctl/${c.name}/`).exec()).kvs.map((kv) => [kv.key.toString(), kv.mod_revision]))).toEqual(revs);
   });
 
-  it('resolveInDoubtTransactions: a transaction left prepared on a worker is resolved by Citus; twice changes nothing', async () => {
+  it('resolveInDoubtTransactions: a transaction left prepared on a worker is resolved; twice is a no-op', async () => {
     // What a worker primary that died between PREPARE and COMMIT PREPARED leaves: a transaction
     // named as the coordinator's (group 0) with no commit record, holding a row lock.
     const gid = 'citus_0_999999_1_1';
-    await su(c, 'g1-a', (cl) => cl.query('CREATE TABLE IF NOT EXISTS public.in_doubt (id int PRIMARY KEY); INSERT INTO public.in_doubt VALUES (1) ON CONFLICT DO NOTHING'));
+    await su(c, 'g1-a', (cl) => cl.query('CREATE TABLE IF NOT EXISTS public.in_doubt (id int PRIMARY KEY); INSERT INTO public.in_doubt VALUES ' +
+      '(1) ON CONFLICT DO NOTHING'));
     await su(c, 'g1-a', async (cl) => {
       await cl.query('BEGIN');
       await cl.query('UPDATE public.in_doubt SET id = id WHERE id = 1');
@@ -199,8 +200,10 @@ describe('activities outside Temporal are idempotent', () => {
     try {
       const first = await acts.resolveInDoubtTransactions({ spec, coordinator: 'coord-a', member: 'g1-a', gids: [gid], timeoutMs: 3000 });
       if (double) {
-        // The double has no two-phase commit: its recover_prepared_transactions() resolves nothing (documented no-op).
-        console.log('[skip] the Citus test double resolves no prepared transaction; run with CITUSCTL_IMAGE_POSTGRES=<real Citus> to see it resolved');
+        // The double has no two-phase commit: its
+        // recover_prepared_transactions() resolves nothing (documented no-op).
+        console.log('[skip] the Citus test double resolves no prepared transaction; run with ' +
+          'CITUSCTL_IMAGE_POSTGRES=<real Citus> to see it resolved');
         expect(first).toEqual({ recovered: 0, remaining: [gid] });
       } else {
         expect(first.remaining).toEqual([]);

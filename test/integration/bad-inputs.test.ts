@@ -32,7 +32,8 @@ interface Described {
 /** What the cluster is made of, read directly (never through citusctl): compared before and after. */
 async function snapshot() {
   const nodes = await su(c, 'coord-a', async (cl) =>
-    (await cl.query('SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive, shouldhaveshards FROM pg_dist_node ORDER BY nodeid')).rows,
+    (await cl.query('SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive, shouldhaveshards ' +
+      'FROM pg_dist_node ORDER BY nodeid')).rows,
   );
   const placements = await su(c, 'coord-a', async (cl) => (await cl.query('SELECT shardid, groupid FROM pg_dist_placement ORDER BY shardid, groupid')).rows);
   // The health schedule writes its report every run: everything else in etcd must stay as it was.
@@ -76,7 +77,8 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
     const result = await temporal(['workflow', 'result', '--workflow-id', workflowId, '-o', 'json'], 120_000);
     const elapsed = Date.now() - started;
     expect(result.code).not.toBe(0);
-    const text = `${result.stdout}${result.stderr}`.replace(/\\/g, ''); // the failure comes as JSON: unescape its quotes
+    // the failure comes as JSON: unescape its quotes
+    const text = `${result.stdout}${result.stderr}`.replace(/\\/g, '');
     expect(text).toMatch(message);
     expect(text).toMatch(/"type": ?"BadConfig"/);
     const d = await temporal(['workflow', 'describe', '--workflow-id', workflowId, '-o', 'json']);
@@ -84,7 +86,7 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
     console.log(`[bad-inputs] ${type} ${input ?? '(no input)'}: Failed ${(elapsed / 1000).toFixed(1)} s after the start`);
   });
 
-  it('Citus (pg_dist_node with shouldhaveshards, placements), etcd, the containers and volumes are unchanged', async () => {
+  it('Citus (pg_dist_node with shouldhaveshards, placements), etcd, containers and volumes are unchanged', async () => {
     const after = await snapshot();
     expect(after.nodes).toEqual(before.nodes);
     expect(after.nodes.filter((n) => n.groupid !== 0).every((n) => n.shouldhaveshards === true)).toBe(true);
@@ -108,7 +110,8 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
     await waitFor('the monitor to fail g1 over (etcd and pg_dist_node name g1-b)', async () => ((await livePrimaries(c)).g1 === 'g1-b' && (await workers())[0] === 'g1-b' ? true : undefined), 180_000, 500);
     expect(await workers()).toEqual(['g1-b', 'g2-a']);
     expect(await su(c, 'g1-b', async (cl) => (await cl.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r)).toBe(false);
-    console.log(`[bad-inputs] g1-a killed: the monitor made g1-b the primary within ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
+    console.log('[bad-inputs] g1-a killed: the monitor made g1-b the primary within ' +
+      `${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
     const d = await temporal(['workflow', 'describe', '--workflow-id', `failover-${c.name}-g1`, '-o', 'json']);
     expect((JSON.parse(d.stdout) as Described).workflowExecutionInfo.status).toMatch(/RUNNING|COMPLETED/);
     expect((await docker.getContainer(containerName(c.name, 'g1-b')).inspect()).State.Running).toBe(true);

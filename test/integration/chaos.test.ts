@@ -15,7 +15,10 @@ import { ROOT, temporalCli, testImages } from './support/cluster';
 
 jest.setTimeout(10 * 60_000);
 
-/** Rounds: partition-worker-primary, kill-standby, pause-worker-primary (the kinds are drawn from the seed alone, over FAULT_KINDS). */
+/**
+ * Rounds: partition-worker-primary, kill-standby, pause-worker-primary
+ * (the kinds are drawn from the seed alone, over FAULT_KINDS).
+ */
 const SEED = '4';
 const ROUNDS = 3;
 

@@ -32,7 +32,7 @@ async function clusterWorkflows(c: TestCluster): Promise<{ id: string; status: s
 }
 
 describe('citusctl down', () => {
-  it('during a running setup: cancels the setup workflow first, then leaves no container, network or volume', async () => {
+  it('during a running setup: cancels the setup workflow, then leaves no container, network or volume', async () => {
     const c = makeCluster(layout({ name: 'it-down', basePort: 31600, temporalPort: TEMPORAL_PORT, rows: 200_000, shardCount: 8 }), TEMPORAL_PORT);
     const upRun = startCli(['up', '-c', c.specFile], c.env);
     try {
@@ -58,7 +58,8 @@ describe('citusctl down', () => {
       const up = await upRun.done;
       expect({ code: up.code, signal: up.signal }).toEqual({ code: 1, signal: null });
       expect(up.stderr + up.stdout).toMatch(/cancel|terminat/i);
-      expect(await labelledObjects(c.name)).toEqual({ containers: [], networks: [], volumes: [] }); // still nothing, after up's worker stopped
+      // still nothing, after up's worker stopped
+      expect(await labelledObjects(c.name)).toEqual({ containers: [], networks: [], volumes: [] });
     } catch (err) {
       upRun.child.kill('SIGKILL');
       const r = await upRun.done;
@@ -68,7 +69,7 @@ describe('citusctl down', () => {
     }
   });
 
-  it('with no Temporal server for the state directory: removes the cluster anyway and says nothing was cancelled', async () => {
+  it('with no Temporal server for the state directory: removes the cluster, says nothing was cancelled', async () => {
     const c = makeCluster(layout({ name: 'it-down-none', basePort: 31650, temporalPort: TEMPORAL_PORT + 1, rows: 100, workers: ['g1'], coordinatorStandby: false }), TEMPORAL_PORT + 1);
     try {
       const r = await runCli(['down', '--volumes', '--json', '-c', c.specFile], c.env, 60_000);

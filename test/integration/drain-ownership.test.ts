@@ -65,7 +65,7 @@ describe('drain removes only what carries its cluster\'s label', () => {
     expect((err as Error).message).toContain(`container "${SHARED}" exists but does not belong to citusctl cluster "it-own"`);
   });
 
-  it('the removal step refuses too, and removes nothing: neither the other cluster\'s container and volume nor our own', async () => {
+  it("the removal step refuses too and removes nothing: neither the other cluster's objects nor ours", async () => {
     const err = await drain.removeGroupContainers({ spec, primaries, group: 'g3', volumes: true }).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'ResourceConflict', nonRetryable: true });
     expect(await exists('container', SHARED)).toBe(true);

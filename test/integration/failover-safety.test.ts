@@ -28,9 +28,13 @@ jest.setTimeout(10 * 60_000);
 const STATE_FILE = '/var/lib/postgresql/citusctl/member.state';
 const c = makeCluster(layout({ name: 'it-safe', basePort: 31500, temporalPort: 32311, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32311);
 
-/** pg_is_in_recovery() through the container's own socket ('t'/'f'), '' while PostgreSQL is not up: no host TCP to a starting container. */
+/**
+ * pg_is_in_recovery() through the container's own socket ('t'/'f'),
+ * '' while PostgreSQL is not up: no host TCP to a starting container.
+ */
 async function recoveryInside(member: string): Promise<string> {
-  const r = await execRoot(c, member, ['sh', '-c', "setpriv --reuid=postgres --regid=postgres --init-groups psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null"]);
+  const r = await execRoot(c, member, ['sh', '-c', 'setpriv --reuid=postgres --regid=postgres --init-groups ' +
+    "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null"]);
   return r.code === 0 ? r.stdout.trim() : '';
 }
 
@@ -57,7 +61,7 @@ describe('failover safety on real containers', () => {
     }
   });
 
-  it('double fault (standby, then primary stopped): no-candidate, nothing fenced, the group serves again once its members run', async () => {
+  it('double fault (standby, then primary stopped): no-candidate, nothing fenced, serves again once up', async () => {
     // The docker CLI, not the API client: a reset of the API socket while containers stop failed this test.
     execFileSync('docker', ['stop', '-t', '5', containerOf(c, 'g1-b')]);
     execFileSync('docker', ['stop', '-t', '5', containerOf(c, 'g1-a')]);
@@ -84,7 +88,7 @@ describe('failover safety on real containers', () => {
     expect(up.result.primaries).toEqual({ coordinator: 'coord-a', workers: { g1: 'g1-a' } });
   });
 
-  it('a member whose state is fenced never starts PostgreSQL, even re-created on its volume; unfence makes the recorded primary serve again', async () => {
+  it('a fenced member never starts PostgreSQL, even re-created on its volume; unfence lets it serve', async () => {
     // What a failover that fenced g1-a and then lost its candidate would leave behind.
     await execRoot(c, 'g1-a', ['sh', '-c', `printf "STATE='fenced'\\nAT='2026-12-02T00:00:00Z'\\nREASON='test'\\n" > ${STATE_FILE}`]);
     await docker.getContainer(containerOf(c, 'g1-a')).restart({ t: 5 });
@@ -141,7 +145,7 @@ describe('a lost lock stops a failover before it fences (real etcd)', () => {
     await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
   });
 
-  it('the worker stalls past the lease TTL during confirm-down: LockLost, fenceMember never called, the key is gone', async () => {
+  it('the worker stalls past the lease TTL in confirm-down: LockLost, no fenceMember, the key is gone', async () => {
     const deps = { etcd: { client: () => etcd } } as unknown as ActivityDeps;
     const lock = createLockActivities(deps);
     const spec = parseSpec(SPEC_INPUT);

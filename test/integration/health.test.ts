@@ -21,7 +21,8 @@ import { cliJson, containerOf, memberLogTails, waitFor } from './support/failove
 
 jest.setTimeout(10 * 60_000);
 
-// The monitor and its supervised worker run (tests opt in): the report includes the monitor, the schedule's runs need a long-lived worker.
+// The monitor and its supervised worker run (tests opt in): the report
+// includes the monitor, the schedule's runs need a long-lived worker.
 const c = withMonitor(makeCluster(layout({ name: 'it-health', basePort: 31500, temporalPort: 32500, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32500));
 type HealthJson = HealthCheckResult & { ok: boolean; workflowId: string; runId: string };
 

@@ -53,9 +53,10 @@ describe('resolveImagesOnEngine', () => {
     expect(hooks.builds).toBe(0);
   });
 
-  it('absent default PgBouncer and etcd: pulled first, then their offline stand-ins (present here: not rebuilt)', async () => {
+  it('absent default PgBouncer and etcd: pulled first, then offline stand-ins (here present: no rebuild)', async () => {
     for (const role of ['pgbouncer', 'etcd'] as const) {
-      if (await imagePresent(docker, UPSTREAM_IMAGES[role])) return console.log(`[image-resolution] ${UPSTREAM_IMAGES[role]} is present on this engine: the fallback case does not apply here`);
+      if (await imagePresent(docker, UPSTREAM_IMAGES[role])) return console.log(`[image-resolution] ${UPSTREAM_IMAGES[role]} is present on this engine: the fallback case does not ` +
+        'apply here');
       expect(await imagePresent(docker, OFFLINE_IMAGES[role])).toBe(true);
     }
     const hooks = recordingHooks();
@@ -67,17 +68,19 @@ describe('resolveImagesOnEngine', () => {
     expect(hooks.builds).toBe(0);
   });
 
-  it('an image the user named that is absent is a problem (no silent stand-in), saying where it was named', async () => {
+  it('an image the user named that is absent is a problem (no silent stand-in), saying where it is named', async () => {
     const hooks = recordingHooks();
     const r = await resolveImagesOnEngine(docker, parseSpec({ name: 'it-images', images: { etcd: ABSENT } }), { CITUSCTL_IMAGE_POSTGRES: testImages().postgres, CITUSCTL_IMAGE_PGBOUNCER: testImages().pgbouncer }, hooks);
     expect(r.problems).toEqual([{ role: 'etcd', wanted: ABSENT, from: 'spec', pullError: 'no registry in this test' }]);
     expect(describeImageProblem(r.problems[0]!)).toBe(
-      `image ${ABSENT} is not present and cannot be pulled (no registry in this test); it was asked for by the spec's images.etcd: load or pull it on the Docker engine (docker load / docker pull), or remove the spec's images.etcd to use the default.`,
+      `image ${ABSENT} is not present and cannot be pulled (no registry in this test); it was asked for by the ` +
+        `spec's images.etcd: load or pull it on the Docker engine (docker load / docker pull), or remove the ` +
+        `spec's images.etcd to use the default.`,
     );
     expect(hooks.builds).toBe(0);
   });
 
-  it('an absent default PostgreSQL image: Citus is missing, with how to supply it (no offline build has Citus)', async () => {
+  it('an absent default PostgreSQL image: Citus missing, with how to supply it (no offline Citus build)', async () => {
     if (await imagePresent(docker, UPSTREAM_IMAGES.postgres)) return console.log(`[image-resolution] ${UPSTREAM_IMAGES.postgres} is present: case does not apply`);
     const hooks = recordingHooks();
     const r = await resolveImagesOnEngine(docker, spec, { CITUSCTL_IMAGE_PGBOUNCER: testImages().pgbouncer, CITUSCTL_IMAGE_ETCD: testImages().etcd }, hooks);
@@ -100,7 +103,7 @@ describe('the resolveImages activity (real Docker client)', () => {
     expect(r).toEqual({ images, sources: { postgres: 'present', pgbouncer: 'present', etcd: 'present' } });
   });
 
-  it('fails non-retryably as ImageMissing, naming the image, when one cannot be had (a real, failing pull)', async () => {
+  it('fails non-retryably as ImageMissing, naming the image, when none can be had (a real, failing pull)', async () => {
     const { resolveImages } = createResolveImagesActivities(deps({ CITUSCTL_IMAGE_POSTGRES: ABSENT, CITUSCTL_IMAGE_PGBOUNCER: testImages().pgbouncer, CITUSCTL_IMAGE_ETCD: testImages().etcd }));
     const err = await new MockActivityEnvironment().run(resolveImages, spec).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);

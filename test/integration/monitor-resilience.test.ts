@@ -33,7 +33,7 @@ describe('the monitor keeps healing when its own parts restart', () => {
   /** Kills the group's primary and waits for the monitor's failover, the new primary in etcd, and the killed member streaming again. */
   const killAndHeal = (group: string, victim: string, successor: string) => killAndHealGroup(c, t, group, victim, successor, { untilMonitorSeesHealthy: true });
 
-  it('etcd unreachable for 30 s: no failover of healthy primaries, and the monitor sees etcd again afterwards', async () => {
+  it('etcd unreachable for 30 s: no failover of healthy primaries, and the monitor sees etcd again after', async () => {
     const etcd = docker.getContainer(containerOf(c, 'etcd'));
     await etcd.pause();
     await waitFor('the monitor to notice etcd is gone', async () => ((await status()).etcdOk === false ? true : undefined), 30_000, 500);
@@ -46,7 +46,7 @@ describe('the monitor keeps healing when its own parts restart', () => {
     expect((await status()).lastActions.filter((a) => a.kind === 'failover')).toEqual([]);
   });
 
-  it('the embedded Temporal server killed: started again by the supervisor, the monitor goes on and fails g1 over', async () => {
+  it('the embedded Temporal server killed: the supervisor starts it, the monitor goes on, fails g1 over', async () => {
     const pidFile = path.join(c.stateDir, 'temporal', 'server.pid');
     const killed = Number(fs.readFileSync(pidFile, 'utf8'));
     const runId = (await t.client.workflow.getHandle(MONITOR).describe()).runId;

@@ -33,7 +33,7 @@ describe('the monitor heals the cluster by itself', () => {
   const { status } = t;
   const failoverRuns = async () => (await t.failoverRun('g1'))?.status.name ?? 'none';
 
-  it('the supervised worker: status shows it; SIGKILLed, it is started again and the monitor goes on probing', async () => {
+  it('the supervised worker: status shows it; SIGKILLed, it starts again and the monitor goes on probing', async () => {
     const workerRecord = () => JSON.parse(fs.readFileSync(path.join(c.stateDir, 'worker', 'worker.json'), 'utf8')) as { pid: number };
     const st = await cliJson<{ controlPlane: { worker: { polling: boolean; workerPid: number; supervisorPid: number }; monitor: { running: boolean; lastProbeAt?: string } } }>(c, ['status']);
     expect(st.controlPlane.worker).toMatchObject({ polling: true, workerPid: workerRecord().pid });
@@ -64,7 +64,7 @@ describe('the monitor heals the cluster by itself', () => {
     expect((await status()).groups.g1).toMatchObject({ primary: 'g1-a', primaryState: 'ok' });
   });
 
-  it('the worker serves Prometheus metrics: the monitor\'s view of every member and the SDK\'s worker metrics', async () => {
+  it("the worker serves Prometheus metrics: the monitor's view of every member and the SDK's metrics", async () => {
     const st = await cliJson<{ controlPlane: { worker: { metricsUrl?: string } } }>(c, ['status']);
     expect(st.controlPlane.worker.metricsUrl).toBe(`http://127.0.0.1:${METRICS_PORT}/metrics`);
     let text = '';
@@ -111,7 +111,7 @@ describe('the monitor heals the cluster by itself', () => {
     expect(Number(series(text, 'citusctl_last_failover_outage_seconds', 'cluster="it-mon",group="g1"'))).toBeCloseTo((result.outageWindowMs ?? NaN) / 1000, 3);
   });
 
-  it('citusctl pause: a killed standby stays down (status and etcd say maintenance); citusctl resume: it is restarted and streams again', async () => {
+  it('citusctl pause: a killed standby stays down (maintenance); citusctl resume: restarted, it streams', async () => {
     const paused = await cliJson<{ maintenance: { cluster: boolean; groups: string[] } }>(c, ['pause', '--group', 'g1', '--reason', 'test']);
     expect(paused.maintenance).toMatchObject({ cluster: false, groups: ['g1'] });
     expect(JSON.parse((await withEtcd(c, (e) => e.get(`/citusctl/${c.name}/maintenance`).string())) ?? '{}')).toMatchObject({ groups: ['g1'], reason: 'test' });

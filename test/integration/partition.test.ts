@@ -83,6 +83,8 @@ describe('a primary cut off the network is failed over and stays fenced', () => 
     expect((await takesWrite('g1-a')).accepted).toBe(false);
     expect((await distNodesOn(c, 'coord-a')).filter((n) => n.noderole === 'primary' && n.nodename.startsWith('g1-')).map((n) => n.nodename)).toEqual(['g1-b']);
     const s = await status();
-    console.log(`[partition] write to g1-a after reconnecting: ${write.detail}\n[partition] actions: ${s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}: ${a.detail}`).join('\n  ')}`);
+    const actions = s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}: ${a.detail}`);
+    console.log(`[partition] write to g1-a after reconnecting: ${write.detail}\n[partition] actions: ` +
+      `${actions.join('\n  ')}`);
   });
 });

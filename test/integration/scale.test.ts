@@ -1,5 +1,5 @@
 /**
- * Scale out and in through the real CLI (issue 9): a third group added to the spec and `up` gives it
+ * Scale out and in through the real CLI: a third group added to the spec and `up` gives it
  * shards and a streaming standby; `drain` empties and removes it; `up` refuses a spec that leaves out
  * a group still in Citus; drain refuses the last group that can hold shards. A numbered writer goes
  * through PgBouncer the whole time and must lose nothing.
@@ -49,7 +49,9 @@ async function placements(): Promise<Record<string, number>> {
   return su(c, 'coord-a', async (cl) =>
     Object.fromEntries(
       (await cl.query<{ nodename: string; n: string }>(
-        "SELECT n.nodename, count(p.placementid)::text AS n FROM pg_dist_node n LEFT JOIN pg_dist_placement p ON p.groupid = n.groupid WHERE n.noderole = 'primary' AND n.groupid <> 0 GROUP BY 1",
+        'SELECT n.nodename, count(p.placementid)::text AS n ' +
+          'FROM pg_dist_node n LEFT JOIN pg_dist_placement p ON p.groupid = n.groupid ' +
+          "WHERE n.noderole = 'primary' AND n.groupid <> 0 GROUP BY 1",
       )).rows.map((r) => [r.nodename, Number(r.n)]),
     ),
   );
@@ -131,7 +133,7 @@ afterAll(async () => {
   if (c) await destroyCluster(c);
 });
 
-test('a group added to the spec gets shards and a streaming standby; drain empties and removes it; the writer loses nothing', async () => {
+test('a group added to the spec gets shards and a standby; drain removes it; the writer loses nothing', async () => {
   const spec3 = specFile('with-g3', withGroup(BASE, 'g3', 31910));
   const before = await rowCount();
   const writer = new Writer(50_000_000);
@@ -158,7 +160,8 @@ test('a group added to the spec gets shards and a streaming standby; drain empti
       });
       expect(onG3).toBeGreaterThan(0);
     } else {
-      console.log('[scale.test] Citus test double: shards moved in metadata only (the double copies no rows); real row movement is checked on real Citus');
+      console.log('[scale.test] Citus test double: shards moved in metadata only (the double copies no rows); real row ' +
+        'movement is checked on real Citus');
     }
 
     const drained = await cliJson<{ result: { removedContainers: string[]; removedVolumes: string[]; droppedSlots: string[] } }>(c, ['drain', 'g3'], { specFile: spec3, timeoutMs: 8 * 60_000 });
@@ -180,7 +183,8 @@ test('a group added to the spec gets shards and a streaming standby; drain empti
   }
   expect({ lost: await writer.lost(), acked: writer.acked.length > 0 }).toEqual({ lost: [], acked: true });
   expect(await rowCount()).toBe(before + writer.acked.length);
-  console.log(`[scale.test] writer: ${writer.acked.length} acknowledged, ${writer.errors} errors${writer.errors ? ` (last: ${writer.lastError})` : ''}`);
+  console.log(`[scale.test] writer: ${writer.acked.length} acknowledged, ${writer.errors} ` +
+    `errors${writer.errors ? ` (last: ${writer.lastError})` : ''}`);
 });
 
 test('up refuses a spec that leaves out a group still in Citus, naming drain, and changes nothing', async () => {
@@ -220,7 +224,8 @@ async function rebalanceProgress(): Promise<Progress | undefined> {
 const startWorker = (): ChildProcess => spawn(process.execPath, [CLI, 'worker', '-c', c.specFile], { env: c.env, stdio: 'ignore' });
 
 test('real Citus: killing the worker mid-rebalance and starting another finishes the same Citus job', async () => {
-  if (!real) return console.log('[scale.test] skipped: killing the worker mid-rebalance needs real Citus (the double moves shards synchronously inside citus_rebalance_start)');
+  if (!real) return console.log('[scale.test] skipped: killing the worker mid-rebalance needs real Citus (the double moves shards ' +
+    'synchronously inside citus_rebalance_start)');
   const spec4 = specFile('with-g4', withGroup(BASE, 'g4', 31912));
   await cliJson(c, ['up', '--no-monitor', '--no-rebalance'], { specFile: spec4, timeoutMs: 8 * 60_000 });
   expect((await placements())['g4-a']).toBe(0);
@@ -252,7 +257,8 @@ test('real Citus: killing the worker mid-rebalance and starting another finishes
 });
 
 test('real Citus: a failover of a target group during a drain is ridden out; nothing is lost', async () => {
-  if (!real) return console.log('[scale.test] skipped: a failover during a drain needs real Citus (the double moves no data and has no background jobs)');
+  if (!real) return console.log('[scale.test] skipped: a failover during a drain needs real Citus (the double moves no data and has no ' +
+    'background jobs)');
   const spec4 = specFile('with-g4', withGroup(BASE, 'g4', 31912));
   const before = await rowCount();
   const writer = new Writer(60_000_000);
@@ -282,5 +288,6 @@ test('real Citus: a failover of a target group during a drain is ridden out; not
   }
   expect(await writer.lost()).toEqual([]);
   expect(await rowCount()).toBe(before + writer.acked.length);
-  console.log(`[scale.test] failover during drain: writer ${writer.acked.length} acknowledged, ${writer.errors} errors${writer.errors ? ` (last: ${writer.lastError})` : ''}`);
+  console.log(`[scale.test] failover during drain: writer ${writer.acked.length} acknowledged, ${writer.errors} ` +
+    `errors${writer.errors ? ` (last: ${writer.lastError})` : ''}`);
 });

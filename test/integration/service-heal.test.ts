@@ -39,7 +39,10 @@ describe('the monitor repairs PgBouncer and etcd', () => {
   const { status, explain } = t;
   const inspect = (member: string) => docker.getContainer(containerOf(c, member)).inspect();
   const running = async (member: string) => ((await inspect(member).catch(() => undefined))?.State.Running ? true : undefined);
-  /** What the monitor recorded doing to a service ("<outcome>: <detail>", oldest first), once its last record is `expected` (the record follows the repair). */
+  /**
+   * What the monitor recorded doing to a service ("<outcome>: <detail>", oldest first), once its last record is
+   * `expected` (the record follows the repair).
+   */
   const repairsOf = (target: string, expected: RegExp) =>
     waitFor(`the monitor's record of ${target}: ${String(expected)}`, async () => {
       const done = (await status()).lastActions.filter((a) => (a.kind === 'start-service' || a.kind === 'recreate-service') && a.target === target).map((a) => `${a.outcome}: ${a.detail}`);
@@ -50,7 +53,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
   /** Kills the group's primary; waits for etcd to name the successor, the monitor's failover to complete and the victim to stream again. */
   const killAndHeal = (group: string, victim: string, successor: string) => killAndHealGroup(c, t, group, victim, successor);
 
-  it('PgBouncer and etcd restart by Docker policy unless-stopped; PostgreSQL members have none (fencing decides); `up` sets it on older containers', async () => {
+  it('restart policies: PgBouncer, etcd unless-stopped, PostgreSQL none; `up` sets them on older ones', async () => {
     for (const s of ['pgbouncer', 'etcd']) expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
     for (const m of ['coord-a', 'g1-a', 'g1-b']) expect(['', 'no']).toContain((await inspect(m)).HostConfig.RestartPolicy?.Name ?? '');
     // Containers created before the policy existed: `up` gives it to them.
@@ -71,7 +74,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     expect(await pgbouncerFile('pgbouncer.ini')).toMatch(/^postgres = host=coord-a port=5432/m);
   });
 
-  it('docker kill of etcd: started again with its data and authentication; a g1 primary killed next is failed over', async () => {
+  it('docker kill of etcd: started again with its data and authentication; a g1 primary then fails over', async () => {
     await killMember(c, 'etcd');
     try {
       await waitFor('etcd running again', () => running('etcd'), 60_000, 200);
@@ -85,7 +88,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     await killAndHeal('g1', 'g1-a', 'g1-b');
   });
 
-  it('the coordinator failed over, then docker rm -f of PgBouncer: re-created pointing at the new coordinator primary, serving', async () => {
+  it('coordinator failed over, then docker rm -f of PgBouncer: re-created on the new coordinator primary', async () => {
     await killAndHeal('coordinator', 'coord-a', 'coord-b');
     const removedId = (await inspect('pgbouncer')).Id;
     await docker.getContainer(containerOf(c, 'pgbouncer')).remove({ force: true });
@@ -99,7 +102,8 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     expect(created.Id).not.toBe(removedId);
     expect(created.HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
     expect(created.Config.Labels).toMatchObject({ 'citusctl.cluster': c.name, 'citusctl.member': 'pgbouncer' });
-    // rm -f kills, then removes: the probe may see it stopped first; the activity looks again and re-creates either way.
+    // rm -f kills, then removes: the probe may see it stopped
+    // first; the activity looks again and re-creates either way.
     await repairsOf('pgbouncer', /^done: container created \(PgBouncer -> coord-b, from etcd\)/);
     expect(await pgbouncerFile('pgbouncer.ini')).toMatch(/^postgres = host=coord-b port=5432/m);
     // Verifiers only: the app's and the admin's SCRAM verifiers, never a password.
@@ -108,7 +112,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     expect(userlist.trim().split('\n').every((l) => / "SCRAM-SHA-256\$4096:/.test(l))).toBe(true);
   });
 
-  it('docker rm -f of etcd: re-created on its volume (primaries and authentication kept); the next failover works', async () => {
+  it('docker rm -f of etcd: re-created on its volume (primaries and auth kept); the next failover works', async () => {
     const removedId = (await inspect('etcd')).Id;
     await docker.getContainer(containerOf(c, 'etcd')).remove({ force: true });
     try {

@@ -38,7 +38,8 @@ describe('a machine without the Temporal CLI', () => {
     const download = async (dir: string) => {
       calls.push(dir);
       fs.mkdirSync(dir, { recursive: true });
-      const bin = path.join(dir, 'temporal'); // the installed CLI under its own name (a pyenv shim finds its program by it)
+      // the installed CLI under its own name (a pyenv shim finds its program by it)
+      const bin = path.join(dir, 'temporal');
       fs.symlinkSync(temporalCli(), bin);
       return bin;
     };
@@ -61,7 +62,10 @@ describe('a machine without the Temporal CLI', () => {
       throw new Error('getaddrinfo ENOTFOUND temporal.download');
     };
     await expect(ensureTemporal(root, bareEnv(), failing)).rejects.toThrow(
-      /no Temporal server: set TEMPORAL_ADDRESS, or install the temporal CLI .* downloading the dev server into .*temporal\/cli failed: getaddrinfo ENOTFOUND temporal.download/,
+      new RegExp(
+        'no Temporal server: set TEMPORAL_ADDRESS, or install the temporal CLI .* ' +
+          'downloading the dev server into .*temporal/cli failed: getaddrinfo ENOTFOUND temporal.download',
+      ),
     );
     expect(fs.existsSync(path.join(root, 'temporal', 'server.pid'))).toBe(false);
   });

@@ -67,7 +67,7 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
     await destroyCluster(c);
   });
 
-  it('setupCluster with a small {"spec": ...} builds the cluster, resolving its own images and storing its spec', async () => {
+  it('setupCluster with a small {"spec": ...} builds the cluster, resolving its images, storing its spec', async () => {
     const result = await execute<{ cluster: string; images: Record<string, string>; primaries: { coordinator: string; workers: Record<string, string> }; demoRowsThroughPgBouncer: number }>(
       'setupCluster',
       'setup-it-ui',
@@ -77,7 +77,8 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
     expect(result.cluster).toBe('it-ui');
     expect(result.primaries).toEqual({ coordinator: 'coord-a', workers: { g1: 'g1-a' } });
     expect(result.demoRowsThroughPgBouncer).toBe(1000);
-    // PostgreSQL from the worker's env; PgBouncer and etcd: upstream where it could be pulled, else the offline stand-in.
+    // PostgreSQL from the worker's env; PgBouncer and etcd:
+    // upstream where it could be pulled, else the offline stand-in.
     expect(result.images.postgres).toBe(testImages().postgres);
     for (const role of ['pgbouncer', 'etcd'] as const) expect([UPSTREAM_IMAGES[role], OFFLINE_IMAGES[role]]).toContain(result.images[role]);
     console.log(`[ui-inputs] images resolved by the setup: ${JSON.stringify(result.images)}`);
@@ -99,7 +100,7 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
     expect(summaries).toEqual(expect.arrayContaining(['resolve images for it-ui', 'register g1-a', 'load rows 1-1000 into events', 'g1-b follows g1-a']));
   });
 
-  it('switchoverGroup with only {"cluster":"it-ui","group":"g1"} switches g1 over (etcd and PostgreSQL agree)', async () => {
+  it('switchoverGroup with only {"cluster":"it-ui","group":"g1"} switches g1 over (etcd = PostgreSQL)', async () => {
     const result = await execute<{ oldPrimary: string; newPrimary: string; rejoined: string[] }>('switchoverGroup', 'switchover-it-ui-g1', { cluster: 'it-ui', group: 'g1' });
     expect(result).toMatchObject({ oldPrimary: 'g1-a', newPrimary: 'g1-b', rejoined: ['g1-a'] });
     expect(await withEtcd(c, (etcd) => etcd.get(primaryKey('it-ui', 'g1')).string())).toBe('g1-b');
@@ -113,7 +114,7 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
     expect(`${r.stdout}${r.stderr}`).toMatch(/no cluster it-ui-nope set up here/);
   });
 
-  it('the UI filters by cluster: CitusCluster=\'it-ui\' lists the setup and the switchover, CitusGroup=\'g1\' the switchover', async () => {
+  it("the UI filters by cluster: CitusCluster='it-ui' finds setup and switchover, CitusGroup='g1' one", async () => {
     const list = async (query: string) => {
       const r = await temporal(['workflow', 'list', '--query', query, '-o', 'json']);
       if (r.code !== 0) throw new Error(describeRun(r));

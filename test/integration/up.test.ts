@@ -34,7 +34,9 @@ const IMAGE_CITUS = citusVersionOfImage(testImages().postgres);
 const REAL_CITUS = !isDouble(IMAGE_CITUS);
 const itRealCitus = REAL_CITUS ? it : it.skip;
 if (!REAL_CITUS) {
-  console.log(`[citus under test] ${IMAGE_CITUS}: the query-routing test (demo rows spread over the workers' shard tables) is SKIPPED, because the Citus test double routes no queries (rows stay in the coordinator's table). Set CITUSCTL_IMAGE_POSTGRES to a real Citus image to run it.`);
+  console.log(`[citus under test] ${IMAGE_CITUS}: the query-routing test (demo rows spread over the workers' shard ` +
+    `tables) is SKIPPED, because the Citus test double routes no queries (rows stay in the coordinator's ` +
+    'table). Set CITUSCTL_IMAGE_POSTGRES to a real Citus image to run it.');
 }
 
 const cluster = makeCluster(layout({ name: 'it-up', basePort: 31000, temporalPort: 32233, rows: ROWS, shardCount: 8 }), 32233);
@@ -100,7 +102,8 @@ describe('citusctl up (end to end)', () => {
       (
         await cl.query<{ nodename: string; shard: string }>(
           `SELECT n.nodename, format('%s_%s', $2::text, s.shardid) AS shard
-             FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
+             FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+             JOIN pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
             WHERE s.logicalrelid = $1::regclass`,
           [`public.${cluster.spec.demo.table}`, cluster.spec.demo.table],
         )

@@ -52,7 +52,7 @@ describe('upgrading citusctl under a running monitor', () => {
     expect(paused.maintenance.groups).toEqual(['coordinator']);
   });
 
-  it('citusctl up on a build with a changed monitor: the old run ended, one monitor runs on the new build, its maintenance kept', async () => {
+  it('a changed monitor: after up the old run ended, one monitor runs on the new build, maintenance kept', async () => {
     c.env[WORKFLOW_BUNDLE_ENV] = newBundle;
     const r = await runCli(['up', '--json', '-c', c.specFile], c.env);
     if (r.code !== 0) throw new Error(`citusctl up on the new build failed: ${describeRun(r)}`);
@@ -60,7 +60,8 @@ describe('upgrading citusctl under a running monitor', () => {
     // Whoever came first handed it over: the new worker when it started polling, or `up` after the setup.
     const byUp = r.stderr.split('\n').filter((l) => /^monitor: monitor-it-upg (restart|move):/.test(l));
     const byWorker = fs.readFileSync(path.join(c.stateDir, 'worker', 'worker.log'), 'utf8').split('\n').filter((l) => /monitor-it-upg: (restart|move):/.test(l));
-    console.log(`[upgrade] handed over by ${byWorker.length ? `the new worker: ${byWorker.join('; ')}` : `citusctl up: ${byUp.join('; ')}`}`);
+    console.log('[upgrade] handed over by ' +
+      `${byWorker.length ? `the new worker: ${byWorker.join('; ')}` : `citusctl up: ${byUp.join('; ')}`}`);
     // Both may have acted when they raced (a second terminate of the same run is ignored, its start
     // attaches to the new run): what must hold is one hand-off at least and one monitor (below).
     expect(byUp.length + byWorker.length).toBeGreaterThanOrEqual(1);

@@ -28,7 +28,7 @@ describe('pgHba', () => {
     expect(rules.every((r) => ['peer', 'scram-sha-256'].includes(r[r.length - 1]!))).toBe(true);
   });
 
-  test('host rules admit only the given CIDR and the node itself (loopback: the rebalancer), with scram-sha-256', () => {
+  test('host rules admit only the given CIDR and the node itself (loopback: the rebalancer), scram-sha-256', () => {
     const host = rules.filter((r) => r[0]!.startsWith('host'));
     expect(host.length).toBeGreaterThan(0);
     for (const r of host) {

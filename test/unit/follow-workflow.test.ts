@@ -21,7 +21,8 @@ function fakeQueries(answer: (n: number) => 'answer' | 'fail' | 'hang') {
     if (mode === 'fail') return Promise.reject(new Error(`query ${n} failed`)).finally(done);
     hangingNow++;
     return new Promise<number>((_, reject) => {
-      signal.addEventListener('abort', () => setTimeout(() => reject(new Error('cancelled')), 20)); // settles a little after the abort, like a gRPC cancel
+      // settles a little after the abort, like a gRPC cancel
+      signal.addEventListener('abort', () => setTimeout(() => reject(new Error('cancelled')), 20));
       onHang.splice(0).forEach((f) => f());
     }).finally(() => {
       hangingNow--;
@@ -70,7 +71,7 @@ describe('followWorkflow', () => {
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
   });
 
-  test('a query in flight when the workflow completes is aborted and has settled before followWorkflow returns', async () => {
+  test('a query in flight when the workflow completes is aborted and settled before followWorkflow ends', async () => {
     let hang = true;
     const q = fakeQueries(() => (hang ? 'hang' : 'answer'));
     const result = deferred<string>();
@@ -106,7 +107,7 @@ describe('followWorkflow', () => {
     expect(seen.every((n) => n % 2 === 0)).toBe(true);
   });
 
-  test('a final query that cannot be answered is abandoned after its bound (aborted, settled), keeping the earlier progress', async () => {
+  test('a final query that cannot be answered is abandoned after its bound, keeping the earlier progress', async () => {
     let finalPhase = false;
     const q = fakeQueries(() => (finalPhase ? 'hang' : 'answer'));
     const result = deferred<string>();

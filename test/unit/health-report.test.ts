@@ -158,7 +158,12 @@ describe('buildHealthReport', () => {
     [
       'a workflow stuck on a failing workflow task',
       (i) => (i.monitor = { ...i.monitor, stuckWorkflows: [{ workflowId: 'failover-hc-g1', runId: 'r', type: 'failoverGroup', attempt: 4, failure: "Cannot read properties of undefined (reading 'clean')" }] }),
-      [/^failover-hc-g1: failoverGroup: its workflow task keeps failing \(attempt 4\): Cannot read properties of undefined \(reading 'clean'\); it makes no progress/],
+      [
+        new RegExp(
+          '^failover-hc-g1: failoverGroup: its workflow task keeps failing \\(attempt 4\\): ' +
+            "Cannot read properties of undefined \\(reading 'clean'\\); it makes no progress",
+        ),
+      ],
     ],
   ];
 

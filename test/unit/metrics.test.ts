@@ -33,7 +33,7 @@ test('the monitor\'s first probe round makes the cluster known', async () => {
   expect(await series(m, 'citusctl_failovers_total')).toHaveLength(4);
 });
 
-test('a failover counts from 0 to 1 on the series that already existed; knowing the cluster again resets nothing', async () => {
+test('a failover counts from 0 to 1 on the existing series; knowing the cluster again resets nothing', async () => {
   const m = new PrometheusMetrics();
   m.clusterKnown(spec);
   m.primaryChanged('mx', 'g2', { kind: 'failover', outageWindowMs: 1500 });

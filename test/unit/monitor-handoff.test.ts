@@ -44,7 +44,7 @@ describe('decideHandOff', () => {
     expect(decideHandOff(facts({ running: { taskQueue: 'citusctl-monitor' } }))).toBe('restart');
   });
 
-  test('no worker of the target build yet: a monitor that runs is left, a stranded one is restarted on the target', () => {
+  test('no worker of the target build yet: a running monitor is left, a stranded one restarted on the target', () => {
     expect(decideHandOff(facts({ running: { taskQueue: A }, targetPolled: false, currentPolled: true }))).toBe('leave');
     expect(decideHandOff(facts({ running: { taskQueue: A }, targetPolled: false, currentPolled: false }))).toBe('restart');
   });

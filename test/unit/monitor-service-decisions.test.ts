@@ -75,12 +75,12 @@ describe('decideServices: Docker says a service is down', () => {
     expect(kinds(history(round(500, { pgbouncer: container })))).toEqual(expected);
   });
 
-  test('PgBouncer is told the coordinator primary the monitor knows (after a failover, not the spec\'s first member)', () => {
+  test("PgBouncer is told the monitor's coordinator primary (after a failover, not the spec's first member)", () => {
     const d = decideCluster(history(round(500, { pgbouncer: 'absent' })), ctx());
     expect(d.actions).toEqual([{ kind: 'recreate-service', group: 'pgbouncer', member: 'pgbouncer', coordinator: 'coord-b', reason: "pgbouncer's container is gone" }]);
   });
 
-  test('etcd killed: started, although etcd does not answer; every group action waits for it, the services do not', () => {
+  test('etcd killed: started, though etcd does not answer; every group action waits for it, services do not', () => {
     const h = history(round(500, { etcd: 'exited', pgbouncer: 'exited' }, false));
     const d = decideCluster(h, ctx());
     expect(d.actions.map((a) => actionKey(a))).toEqual(['start-service:pgbouncer', 'start-service:etcd']);
@@ -125,7 +125,7 @@ describe('decideServices: Docker says a service is down', () => {
     expect(decideCluster(only, ctx()).actions).toEqual([{ kind: 'start-service', group: 'pgbouncer', member: 'pgbouncer', reason: "pgbouncer's container is exited" }]);
   });
 
-  test('the signature changes with a service\'s container, and when a running one stops or starts answering, so the probe reports it', () => {
+  test("the signature changes with a service's container and when a running one stops or starts answering", () => {
     const sig = (pgbouncer: ContainerStatus, etcdAnswers = true) => decisionSignature(decideCluster(history(round(500, { pgbouncer }, etcdAnswers)), ctx({ notBefore: { 'start-service:pgbouncer': 10_000 } })));
     expect(sig('running')).not.toBe(sig('exited'));
     expect(sig('exited')).toBe(sig('exited'));

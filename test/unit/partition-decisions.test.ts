@@ -78,7 +78,9 @@ interface Step {
   asked: string[];
 }
 
-/** A healthy round at 0, then one round every 500 ms with g1-a as `shape(at)` says; each round's verdict and decision. */
+/**
+ * A healthy round at 0, then one round every 500 ms with g1-a as `shape(at)` says; each round's verdict and decision.
+ */
 function simulate(rounds: number, shape: (at: number) => G1a, thresholds: MonitorThresholds = T): Step[] {
   let h = foldObservation(emptyHistory(), round(emptyHistory(), 0, { sql: 'ok' }), MEMBERS);
   const steps: Step[] = [];
@@ -213,7 +215,8 @@ describe('never on a freeze of about a second, a slow probe or a monitor cut off
 
   test('a round in which a peer reaches it starts the count again', () => {
     const steps = simulate(12, (at) => ({ sql: 'refused', peer: () => (at === 2000 ? 'reached' : 'cut') }));
-    // Without that round the failover would be due at 2000; after it the peers' run starts again at 2500 and needs 1000 ms.
+    // Without that round the failover would be due at 2000; after
+    // it the peers' run starts again at 2500 and needs 1000 ms.
     expect(firstFailover(steps)).toBe(3500);
   });
 

@@ -8,7 +8,8 @@ import { buildScriptStdio, type BuildOutput } from '../../client/preflight';
 
 /** Runs `bash -c script` from a node child with buildScriptStdio(output); returns the node child's streams. */
 function runWith(output: BuildOutput, script: string): { stdout: string; stderr: string } {
-  const code = `require('node:child_process').spawnSync('bash', ['-c', ${JSON.stringify(script)}], { stdio: ${JSON.stringify(buildScriptStdio(output))} });`;
+  const code = `require('node:child_process').spawnSync('bash', ['-c', ${JSON.stringify(script)}], { stdio: ` +
+    `${JSON.stringify(buildScriptStdio(output))} });`;
   const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`node child failed: ${r.stderr}`);
   return { stdout: r.stdout, stderr: r.stderr };

@@ -80,7 +80,8 @@ describe('rebalance snapshots', () => {
   test('describeRebalance: moves, bytes once known, the move in flight, errors', () => {
     expect(describeRebalance(snap())).toBe('job 4 running: 1/3 moves');
     expect(describeRebalance(snap({ bytesTotal: 6 * MB, bytesMoved: 3 * MB, current: [move], errors: ['task 7: ERROR: boom'] }))).toBe(
-      'job 4 running: 1/3 moves, 3.0/6.0 MB; moving 102009 events g1-a -> g3-a (Copying Data, 1.0/2.0 MB); errors: task 7: ERROR: boom',
+      'job 4 running: 1/3 moves, 3.0/6.0 MB; moving 102009 events g1-a -> g3-a (Copying Data, 1.0/2.0 MB); ' +
+        'errors: task 7: ERROR: boom',
     );
   });
 

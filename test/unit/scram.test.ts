@@ -35,7 +35,7 @@ describe('scramVerifier', () => {
     expect(v).not.toBe(scramVerifier('pw', Buffer.alloc(16, 1), 4096));
   });
 
-  test('known answer: RFC 7677 section 3 exchange (user "user", password "pencil") verifies against our verifier', () => {
+  test('known answer: the RFC 7677 section 3 exchange (user "user", password "pencil") verifies', () => {
     // The example exchange from RFC 7677 §3, verbatim.
     const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
     const clientFirstBare = 'n=user,r=rOprNGfwEbeRWgbNEkqO';

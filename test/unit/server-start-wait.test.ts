@@ -38,7 +38,8 @@ function start(script: string, log: string): ChildProcess {
 test('a server that starts slower than the idle window but keeps logging is waited for', async () => {
   const port = await freePort();
   const log = path.join(dir, 'slow.log');
-  const child = start(`let i = 0; const t = setInterval(() => { console.log('migrating step ' + (++i)); if (i === 12) { clearInterval(t); require('net').createServer().listen(${port}, '127.0.0.1'); } }, 200);`, log);
+  const child = start(`let i = 0; const t = setInterval(() => { console.log('migrating step ' + (++i)); if (i === 12) { ` +
+    `clearInterval(t); require('net').createServer().listen(${port}, '127.0.0.1'); } }, 200);`, log);
   // 12 steps of 200 ms: 2.4 s, four times the 600 ms a fixed timeout of that size would allow.
   const r = await waitForServerStart({ port, pid: child.pid, log, idleMs: 600, maxMs: 20_000, exited: () => child.exitCode !== null });
   expect(r).toEqual({ ok: true });

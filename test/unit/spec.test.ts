@@ -70,7 +70,7 @@ describe('parseSpec: valid specs', () => {
     expect(spec.requireFailoverApproval).toBe(false);
   });
 
-  test('failover policy: auto by default, approve and manual accepted, anything else named; async failover off by default', () => {
+  test('failover policy: auto by default, approve and manual accepted, others named; async failover off', () => {
     const spec = parseSpec(base());
     expect(spec.failover).toBe('auto');
     expect(spec.allowAsyncFailover).toBe(false);

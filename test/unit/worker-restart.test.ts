@@ -25,7 +25,7 @@ describe('restartDelayMs', () => {
 });
 
 describe('planAfterExit', () => {
-  test('the active worker dies with a standby there: the standby takes over at once, a new standby follows later', () => {
+  test('the active worker dies with a standby there: the standby takes over at once, a new standby follows', () => {
     const plan = planAfterExit({ role: 'active', ranMs: stableMs * 10, previousDelayMs: 0, standbyRunning: true });
     expect(plan).toEqual({ promoteStandby: true, startRole: 'standby', startDelayMs: standbyAfterTakeoverMs });
   });

@@ -48,7 +48,7 @@ function switchableQuery(client: Client, followed: WorkflowHandle, unanswerable:
   };
 }
 
-test('a workflow that completes while a progress query is in flight is reported completed, and closing the connection right after throws nothing', async () => {
+test('a workflow completing while a progress query is in flight is reported completed; closing is quiet', async () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   process.on('unhandledRejection', onUnhandled);

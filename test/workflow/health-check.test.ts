@@ -124,7 +124,7 @@ async function runHealth(world: World = {}) {
   return { ...mock, result, progress, cluster };
 }
 
-test('a healthy cluster: healthy, every member reported, the report stored and returned, Citus asked on etcd\'s coordinator', async () => {
+test('a healthy cluster: healthy, every member reported, report stored, Citus asked on the coordinator', async () => {
   const { result, stored, called, progress, cluster } = await runHealth({ primaries: { coordinator: 'coord-b' } });
   expect(result.status).toBe('healthy');
   expect(result.problems).toEqual([]);
@@ -140,7 +140,7 @@ test('a healthy cluster: healthy, every member reported, the report stored and r
   expect(progress.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['validate:done', 'observe:done', 'citus:done', 'verdict:done', 'store:done']);
 });
 
-test('a stopped standby and an etcd that refuses the report: degraded, naming the member; the check itself completes', async () => {
+test('a stopped standby and an etcd refusing the report: degraded, naming the member; the check ends', async () => {
   const { result, progress } = await runHealth({ stopped: ['g2-b'], storeFails: true });
   expect(result.status).toBe('degraded');
   expect(result.problems).toEqual([
@@ -151,7 +151,7 @@ test('a stopped standby and an etcd that refuses the report: degraded, naming th
   expect(progress.steps.find((s) => s.name === 'store')?.state).toBe('failed');
 });
 
-test('the schedule: created, unchanged, updated; a trigger runs healthCheck on the shared queue; the cleanup of `down` deletes it', async () => {
+test('the schedule: created, unchanged, updated; a trigger runs healthCheck; `down` deletes it', async () => {
   const mock = mockHealth();
   const cluster = clusterName();
   const spec = parseSpec({ ...SPEC_INPUT, name: cluster });

@@ -88,7 +88,10 @@ export interface Scenario {
   stored?: Record<string, unknown>;
   /** What searchAttributesRegistered answers (default false: the test server has no CitusCluster). */
   searchAttributes?: boolean;
-  /** The rebalance jobs Citus would run, in order: each a list of snapshots followRebalance returns (default: one job of 2 moves). */
+  /**
+   * The rebalance jobs Citus would run, in order: each a list of
+   * snapshots followRebalance returns (default: one job of 2 moves).
+   */
   rebalanceJobs?: Array<Array<Pick<RebalanceSnapshot, 'state'> & Partial<RebalanceSnapshot>>>;
 }
 

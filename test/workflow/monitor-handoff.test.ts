@@ -85,7 +85,7 @@ const runningMonitors = async (workflowId: string) => {
   return n;
 };
 
-test('the old build still runs: the monitor continues as new on the new build, keeps its maintenance, and heals from there', async () => {
+test('the old build still runs: the monitor continues as new on the new build, keeps maintenance, heals', async () => {
   await withBuilds(async ({ cluster, workflowId, shared, A, B, world, sim, stop, handle, firstRunId, status }) => {
     await handle.executeUpdate('pause', { args: [{ group: 'g2', by: 'test', reason: 'upgrade' }] });
 
@@ -113,7 +113,7 @@ test('the old build still runs: the monitor continues as new on the new build, k
   });
 });
 
-test('the old build is gone: its run is terminated with the reason, a new run on the new build takes over, and a failover in flight completes', async () => {
+test('the old build is gone: its run is terminated, a new run on the new build takes over, failover ends', async () => {
   await withBuilds(
     async ({ cluster, workflowId, shared, A, B, world, stop, firstRunId, status }) => {
       world.kill('g1-a');
@@ -143,7 +143,7 @@ test('the old build is gone: its run is terminated with the reason, a new run on
   );
 });
 
-test('a worker gone so recently that Temporal still lists it: the Update gets no answer, the run is restarted on the new build', async () => {
+test('a worker gone so recently that Temporal lists it: the Update gets no answer, the run is restarted', async () => {
   await withBuilds(async ({ cluster, workflowId, A, B, stop, firstRunId, status }) => {
     await stop(A);
     const r = await handOffMonitor(wf.client, { cluster, target: B, targetPolled: true });

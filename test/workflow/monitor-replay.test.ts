@@ -3,8 +3,9 @@
  * replays on another build (it runs on its build's own task queue and is handed over on upgrade),
  * but within one build it replays all the time: after every worker restart and every sticky-cache
  * eviction. A change that breaks its replay fails here; the same history against the monitor with
- * one extra `sleep` in its loop (the change that used to wedge running monitors) must fail.
- * Re-record after an intended change:  RECORD_HISTORY=1 npx jest test/workflow/monitor-replay.test.ts --selectProjects workflow
+ * one extra `sleep` in its loop (a change that wedges running monitors) must fail.
+ * Re-record after an intended change:
+ *   RECORD_HISTORY=1 npx jest test/workflow/monitor-replay.test.ts --selectProjects workflow
  */
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { History } from '@temporalio/common/lib/proto-utils';
@@ -42,7 +43,7 @@ type Event = {
   workflowExecutionUpdateAcceptedEventAttributes?: { acceptedRequest: { input: { name: string } } };
 };
 
-test('the recorded history is one whole monitor run: probes, a pause and a resume, a failover child on the shared queue, then continue-as-new', () => {
+test('the history is one monitor run: probes, pause and resume, a failover child, then continue-as-new', () => {
   const { json } = loadFixture();
   const events = (JSON.parse(json) as { events: Event[] }).events;
   expect(events[0]!.workflowExecutionStartedEventAttributes).toMatchObject({ workflowType: { name: 'monitorCluster' }, taskQueue: { name: MONITOR_FIXTURE_QUEUE } });

@@ -19,7 +19,7 @@ const withMonitor = (body: (t: MonitorRun) => Promise<void>) => withMonitorRun(w
 
 const heals = (sim: ReturnType<typeof worldActivities>) => sim.monitorCalls.filter((c) => c.name === 'healService').map((c) => c.input);
 
-test('PgBouncer killed is started, removed is re-created pointing at the coordinator primary of the moment', async () => {
+test('PgBouncer killed is started, removed is re-created pointing at the current coordinator primary', async () => {
   await withMonitor(async ({ world, status, sim, cluster }) => {
     world.services.pgbouncer = 'exited';
     await waitUntil('PgBouncer started', () => world.services.pgbouncer === 'running');

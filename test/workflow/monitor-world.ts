@@ -33,7 +33,9 @@ export class World {
   readonly primaries: Record<string, string> = {};
   readonly syncNames: Record<string, string> = {};
   maintenance: MaintenanceRecord | null = null;
-  /** The next promotion of this member goes through, but its answer is lost and the member cannot be reached afterwards. */
+  /**
+   * The next promotion of this member goes through, but its answer is lost and the member cannot be reached afterwards.
+   */
   promotionAnswerLost?: string;
   /** The PgBouncer and etcd containers; etcd answers only while its container runs. */
   readonly services: Record<ServiceName, ContainerStatus> = { pgbouncer: 'running', etcd: 'running' };

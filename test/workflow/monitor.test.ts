@@ -25,7 +25,7 @@ const updateError = (p: Promise<unknown>) => p.then(() => 'accepted', (e: { caus
 /** The cluster is set up (its spec stored, as setup stores it); `storeSpec` changes the stored spec as a drain would. */
 const withMonitor = (body: (t: MonitorRun) => Promise<void>, tuning = TUNING) => withMonitorRun(wf, { prefix: 'mon', tuning, storedSpec: true }, body);
 
-test('a dead primary starts exactly one failover, which promotes a synchronous standby and rejoins the old primary', async () => {
+test('a dead primary starts exactly one failover, which promotes a synchronous standby, rejoins the old', async () => {
   await withMonitor(async ({ world, status, sim, cluster }) => {
     world.kill('g1-a');
     await waitUntil('etcd to name a new g1 primary', () => world.primaries.g1 !== 'g1-a');
@@ -48,7 +48,7 @@ test('a dead primary starts exactly one failover, which promotes a synchronous s
   });
 });
 
-test('a primary paused for less than T, or longer while its standbys stay connected, is never failed over', async () => {
+test('a primary paused for less than T, or longer while its standbys stay connected, is not failed over', async () => {
   await withMonitor(async ({ world, status, sim }) => {
     const pause = async (ms: number) => {
       Object.assign(world.members['g1-a']!, { container: 'paused', up: false });
@@ -92,7 +92,7 @@ test('maintenance holds (no failover of a dead primary), resume heals', async ()
   });
 });
 
-test('synchronous commit never blocks forever: async while the only standby is down, synchronous again when it streams; a dead standby is restarted', async () => {
+test('synchronous commit never blocks forever: async while the standby is down, sync when it streams', async () => {
   await withMonitor(async ({ world, sim }) => {
     Object.assign(world.members['g2-b']!, { up: false }); // g2's only standby stops answering (its container runs)
     await waitUntil('g2 switched to async commit', () => world.syncNames.g2 === '' || undefined);
@@ -132,7 +132,7 @@ test('continue-as-new keeps the paused state and the monitor keeps watching', as
   );
 });
 
-test('reloadSpec (a group drained away): the monitor continues as new with the stored spec and stops watching the group', async () => {
+test('reloadSpec (a group drained away): the monitor continues as new with the stored spec, without it', async () => {
   await withMonitor(
     async ({ world, handle, status, sim, cluster, storeSpec }) => {
       expect(Object.keys((await status()).groups).sort()).toEqual(['coordinator', 'g1', 'g2']);
@@ -153,7 +153,7 @@ test('reloadSpec (a group drained away): the monitor continues as new with the s
   );
 });
 
-test('failoverGroup with candidates (the standbys synchronous at the fault) promotes only one of them, and refuses when none is left', async () => {
+test('failoverGroup with candidates promotes only one of them, and refuses when none is left', async () => {
   const lagging = { positions: { 'g1-b': { replayLsn: '0/5000000', receiveLsn: '0/5000000' }, 'g1-c': { replayLsn: '0/3000000', receiveLsn: '0/3000000' } } };
   const only = mockActivities({}, lagging);
   const r1 = await wf.run<FailoverGroupResult>('failoverGroup', { spec: SPEC_INPUT, group: 'g1', candidates: ['g1-c'] }, only.activities);
@@ -167,7 +167,7 @@ test('failoverGroup with candidates (the standbys synchronous at the fault) prom
   expect(none.called('fenceMember')).toHaveLength(0);
 });
 
-test('a promotion whose answer was lost: the old primary stays fenced, the monitor starts no other failover while the candidate cannot be reached, and finishes onto it once it answers', async () => {
+test('a lost promotion answer: the old primary stays fenced, no other failover, it ends once it answers', async () => {
   await withMonitor(async ({ world, status, sim, cluster }) => {
     const writable = () => Object.entries(world.members).filter(([n, m]) => m.group === 'g1' && m.role === 'primary' && world.answers(n)).map(([n]) => n);
     let split = false;

@@ -1,7 +1,8 @@
 /**
  * Replays a recorded setupCluster history against the current workflow code: a change that would break
  * running workflows (different commands in a different order) fails here.
- * Re-record after an intended, versioned change:  RECORD_HISTORY=1 npx jest test/workflow/replay.test.ts --selectProjects workflow
+ * Re-record after an intended, versioned change:
+ *   RECORD_HISTORY=1 npx jest test/workflow/replay.test.ts --selectProjects workflow
  */
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { History } from '@temporalio/common/lib/proto-utils';

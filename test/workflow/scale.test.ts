@@ -20,7 +20,8 @@ const wf = useWorkflowEnv();
 const rebalance = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT }) => wf.run<RebalanceClusterResult>('rebalanceCluster', input, activities);
 const drain = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT, group: 'g2' }) => wf.run<DrainGroupResult>('drainGroup', input, activities);
 
-const CITUS_ERROR = 'ERROR: shard move failed as the orphaned shard public.events_102025 leftover from the previous move could not be cleaned up';
+const CITUS_ERROR = 'ERROR: shard move failed as the orphaned shard public.events_102025 leftover from the previous move could ' +
+  'not be cleaned up';
 
 describe('rebalanceCluster', () => {
   test('checks, starts one job and follows it to its end, reporting each step of it', async () => {
@@ -137,7 +138,7 @@ describe('rebalanceCluster', () => {
 });
 
 describe('drainGroup', () => {
-  test('checks, marks, drains (drain only), then under the lock verifies, stores the spec without the group, removes node, containers, then etcd keys', async () => {
+  test('checks, marks, drains, then under the lock verifies, stores the spec, removes the group and keys', async () => {
     const m = mockActivities();
     const { result, error, progress } = await drain(m.activities, { spec: SPEC_INPUT, group: 'g2', volumes: true });
     expect(error).toBeUndefined();

@@ -19,7 +19,9 @@ const wf = useWorkflowEnv();
 const runSetup = (activities: Partial<MockedActivities>, input: SetupClusterInput = { spec: SPEC_INPUT }, during?: (handle: WorkflowHandle) => Promise<void>) =>
   wf.run<SetupClusterResult>('setupCluster', input, activities, during);
 
-/** Up to registration, one after another (loadClusterSpec: a cluster of that name set up with another spec? none here). */
+/**
+ * Up to registration, one after another (loadClusterSpec: a cluster of that name set up with another spec? none here).
+ */
 const prefixOrder = ['validateSpec', 'loadClusterSpec', 'refuseDroppedGroups', 'resolveImages', 'provisionCluster', 'storeClusterSpec', 'readLivePrimaries', 'waitForNodes', 'prepareNode', 'registerNodes'];
 /** Every worker holds shards on a fresh cluster: the scale-out rebalance is skipped. */
 const REBALANCE_STEPS = ['rebalance-check', 'rebalance', 'moves'];
@@ -119,7 +121,7 @@ const newGroupEmpty = (m: { called: (n: 'checkShards') => unknown[] }) => async 
   return { perWorker, shardCount: 8 };
 };
 
-test('scale-out: a worker without shards after the shard check gets them from a followed rebalance at the end (job, moves, progress)', async () => {
+test('scale-out: a worker without shards gets them from a followed rebalance (job, moves, progress)', async () => {
   const m: ReturnType<typeof mockActivities> = mockActivities({ checkShards: (i) => newGroupEmpty(m)(i) }, { rebalanceJobs: [[{ state: 'running', movesDone: 1, movesTotal: 3 }, { state: 'running', movesDone: 2, movesTotal: 3 }, { state: 'finished', movesDone: 3, movesTotal: 3, bytesMoved: 3 * 1024 * 1024, bytesTotal: 3 * 1024 * 1024 }]] });
   const { result, error, progress } = await runSetup(m.activities);
   expect(error).toBeUndefined();
@@ -129,7 +131,8 @@ test('scale-out: a worker without shards after the shard check gets them from a 
   expect(names.indexOf('checkRebalanceReady')).toBeGreaterThan(names.indexOf('publishToEtcd'));
   expect(sequence(m.calls.filter((c) => ['checkRebalanceReady', 'startRebalance', 'followRebalance'].includes(c.name)))).toEqual(['checkRebalanceReady', 'startRebalance', 'followRebalance']);
   expect(m.called('followRebalance')).toHaveLength(3);
-  expect(m.inputs('followRebalance').map((i) => i.previous?.movesDone)).toEqual([undefined, 1, 2]); // each call reports over the last
+  // each call reports over the last
+  expect(m.inputs('followRebalance').map((i) => i.previous?.movesDone)).toEqual([undefined, 1, 2]);
   expect(m.inputs('startRebalance')[0]).toMatchObject({ drainOnly: false, transferMode: 'auto' });
   expect(stateOf(progress)).toMatchObject({ 'rebalance-check': 'done', rebalance: 'done', moves: 'done' });
   expect(step(progress, 'rebalance-check').detail).toBe('g2-a hold no shards');
@@ -139,7 +142,7 @@ test('scale-out: a worker without shards after the shard check gets them from a 
   expect(result!.shards.perWorker['g2-a']).toEqual({ placements: 4, tablesPresent: 4 });
 });
 
-test('scale-out with rebalance: false (--no-rebalance) leaves the new worker empty and says how to rebalance later', async () => {
+test('scale-out with rebalance: false leaves the new worker empty and says how to rebalance later', async () => {
   const m: ReturnType<typeof mockActivities> = mockActivities({ checkShards: (i) => newGroupEmpty(m)(i) });
   const { result, error, progress } = await runSetup(m.activities, { spec: SPEC_INPUT, rebalance: false });
   expect(error).toBeUndefined();
@@ -152,7 +155,8 @@ test('scale-out with rebalance: false (--no-rebalance) leaves the new worker emp
 test('a spec leaving out a group still in Citus is refused in validate, before anything is provisioned', async () => {
   const m = mockActivities({
     async refuseDroppedGroups() {
-      throw ApplicationFailure.create({ type: 'Refused', message: 'up refused, nothing was changed: the spec leaves out g3 (Citus node g3-a, 5 shard placements); run `citusctl drain g3` first', nonRetryable: true });
+      throw ApplicationFailure.create({ type: 'Refused', message: 'up refused, nothing was changed: the spec leaves out g3 (Citus node g3-a, 5 shard placements); run ' +
+        '`citusctl drain g3` first', nonRetryable: true });
     },
   });
   const { error, progress } = await runSetup(m.activities);
@@ -161,7 +165,7 @@ test('a spec leaving out a group still in Citus is refused in validate, before a
   expect(step(progress, 'validate')).toMatchObject({ state: 'failed', detail: expect.stringContaining('citusctl drain g3') });
 });
 
-test('a non-retryable failure (BadConfig from validateSpec) fails the workflow, marks the step failed, and runs nothing after it', async () => {
+test('a non-retryable failure (BadConfig from validateSpec) fails workflow and step, runs nothing after', async () => {
   const m = mockActivities({
     async validateSpec() {
       throw ApplicationFailure.create({ type: 'BadConfig', message: 'invalid cluster spec: name is bad', nonRetryable: true });
@@ -187,7 +191,7 @@ test('a non-retryable failure (BadConfig from validateSpec) fails the workflow, 
   expect(scheduled).toEqual(['validateSpec']);
 });
 
-test('a bad spec is refused by the workflow itself, listing the problems, before any activity; the real validateSpec refuses it too', async () => {
+test('a bad spec is refused by the workflow, listing the problems, before any activity; validateSpec too', async () => {
   const real = realValidateSpec();
   const m = mockActivities({ validateSpec: real.validateSpec });
   const bad = { ...SPEC_INPUT, name: 'Bad_Name', colour: 'blue' };
@@ -202,7 +206,7 @@ test('a bad spec is refused by the workflow itself, listing the problems, before
   await expect(real.validateSpec(bad)).rejects.toMatchObject({ type: 'BadConfig', nonRetryable: true, details: [{ problems: expect.arrayContaining([expect.stringMatching(/^name: /)]) }] });
 });
 
-test('a non-retryable failure mid-run stops there: later steps stay pending and their activities never run', async () => {
+test('a non-retryable failure mid-run stops there: later steps stay pending, their activities never run', async () => {
   const m = mockActivities({
     async distributeDemoTable() {
       throw ApplicationFailure.create({ type: 'ImageIncapable', message: 'citus extension missing', nonRetryable: true });
@@ -217,7 +221,7 @@ test('a non-retryable failure mid-run stops there: later steps stay pending and 
   expect(step(progress, 'distribution').detail).toBe('citus extension missing');
 });
 
-test('a retryable failure (throws twice, then succeeds) is retried by Temporal and the workflow completes', async () => {
+test('a retryable failure (throws twice, then succeeds) is retried by Temporal, the workflow completes', async () => {
   const m = mockActivities({
     async waitForNodes() {
       if (m.called('waitForNodes').length <= 2) throw ApplicationFailure.retryable('node coord-a is starting up', 'NotReady');
@@ -232,7 +236,7 @@ test('a retryable failure (throws twice, then succeeds) is retried by Temporal a
   expect(progress.steps.every((s) => s.state === 'done' || s.name === 'clean-up' || REBALANCE_STEPS.includes(s.name))).toBe(true);
 });
 
-test('standby pairs follow the LIVE primaries from readLivePrimaries (after a failover the second member leads)', async () => {
+test('standby pairs follow the LIVE primaries from readLivePrimaries (after a failover the second leads)', async () => {
   const live = { coordinator: 'coord-b', workers: { g1: 'g1-b', g2: 'g2-a' } };
   const m = mockActivities({
     async readLivePrimaries() {

@@ -27,7 +27,8 @@ const specsPassed = (m: ReturnType<typeof mockActivities>) =>
   m.calls.filter((c) => c.name !== 'refuseDroppedGroups').map((c) => (c.input as { spec?: { name?: string; images?: unknown } })?.spec).filter((s) => s !== undefined);
 
 describe('setupCluster with small inputs', () => {
-  test('{"spec":{"name":"demo"}}: the default layout, with the resolved images from provisioning on, stored with the cluster', async () => {
+  test('{"spec":{"name":"demo"}}: the default layout, with the resolved images from provisioning on, stored with ' +
+    'the cluster', async () => {
     const m = mockActivities({
       async resolveImages() {
         return { images: { postgres: 'citus-real:17', pgbouncer: 'citusctl/pgbouncer:1', etcd: 'citusctl/etcd:3.5' }, sources: { postgres: 'present', pgbouncer: 'offline', etcd: 'built' } };
@@ -131,7 +132,8 @@ describe('{cluster, group} and {cluster, member} inputs read the stored spec', (
     expect(step(progress, 'validate').state).toBe('failed');
   });
 
-  test('monitorCluster {"cluster":...} reads the stored spec first: a cluster never set up here fails with UnknownCluster, nothing probed', async () => {
+  test('monitorCluster {"cluster":...} reads the stored spec first: a cluster never set up here fails with ' +
+    'UnknownCluster, nothing probed', async () => {
     const m = mockActivities({}, STORED);
     const taskQueue = uniqueId('tq');
     const worker = await wf.worker(taskQueue, m.activities);
@@ -141,7 +143,7 @@ describe('{cluster, group} and {cluster, member} inputs read the stored spec', (
     expect(sequence(m.calls)).toEqual(['loadClusterSpec']);
   });
 
-  test('neither a spec nor a cluster, or both naming different clusters: BadConfig naming the field, no activity runs', async () => {
+  test('neither a spec nor a cluster, or both naming other clusters: BadConfig naming the field, no step', async () => {
     const m = mockActivities({}, STORED);
     const neither = await run('failoverGroup', { group: 'g1' }, m.activities);
     expect(failureOf(neither.error)).toMatchObject({ type: 'BadConfig', message: expect.stringContaining('cluster: required: name the cluster') });
@@ -182,7 +184,7 @@ describe('{cluster, group} and {cluster, member} inputs read the stored spec', (
 describe('readable histories', () => {
   const attributesOf = async (workflowId: string) => (await wf.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes;
 
-  test('started without search attributes (the UI): the workflow sets CitusCluster and CitusGroup itself when registered', async () => {
+  test('started without search attributes (the UI): the workflow sets CitusCluster and CitusGroup itself', async () => {
     const m = mockActivities({}, { ...STORED, searchAttributes: true });
     const { error, handle } = await run<FailoverGroupResult>('failoverGroup', { cluster: 'wftest', group: 'g1' }, m.activities);
     expect(error).toBeUndefined();
@@ -196,7 +198,7 @@ describe('readable histories', () => {
     expect(listed).toEqual([handle.workflowId]);
   });
 
-  test('when the namespace lacks them (the lookup says no), nothing is set and the workflow still completes', async () => {
+  test('when the namespace lacks them (the lookup says no), nothing is set and the workflow completes', async () => {
     const m = mockActivities({}, { ...STORED, searchAttributes: false });
     const { error, handle } = await run<FailoverGroupResult>('failoverGroup', { cluster: 'wftest', group: 'g1' }, m.activities);
     expect(error).toBeUndefined();
@@ -218,7 +220,7 @@ describe('readable histories', () => {
     expect((await attributesOf(handle.workflowId)).get(CITUS_GROUP)).toBe('g2');
   });
 
-  test('activity events carry one-line summaries ("promote g1-b", "fence g1-a", "register ...", "load rows ...")', async () => {
+  test('activity events carry one-line summaries ("promote g1-b", "fence g1-a", "load rows ...")', async () => {
     const f = mockActivities({}, STORED);
     const failover = await run<FailoverGroupResult>('failoverGroup', { cluster: 'wftest', group: 'g1' }, f.activities);
     const s = mockActivities();

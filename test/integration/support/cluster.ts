@@ -112,7 +112,8 @@ export interface CliResult {
 }
 
 export function describeRun(r: CliResult): string {
-  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout ---\n${r.stdout.slice(-6000)}\n--- stderr ---\n${r.stderr.slice(-6000)}`;
+  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout ---\n${r.stdout.slice(-6000)}\n--- stderr ` +
+    `---\n${r.stderr.slice(-6000)}`;
 }
 
 export interface CliRun {
@@ -328,7 +329,8 @@ function removeLeftovers(cluster: string): void {
   const networks = ids(['network', 'ls', '-q', '--filter', label]);
   if (networks.length) spawnSync('docker', ['network', 'rm', ...networks], { timeout: 60_000 });
   if (containers.length + volumes.length + networks.length) {
-    console.log(`[setup] removed leftovers of an earlier run of ${cluster}: ${containers.length} containers, ${volumes.length} volumes, ${networks.length} networks`);
+    console.log(`[setup] removed leftovers of an earlier run of ${cluster}: ${containers.length} containers, ` +
+      `${volumes.length} volumes, ${networks.length} networks`);
   }
 }
 
@@ -418,7 +420,9 @@ export function logCitus(version: string, where: string): void {
 export function citusVersionOfImage(image: string): string {
   const inner =
     'initdb -D /tmp/pgd -U postgres >/dev/null; ' +
-    'pg_ctl -D /tmp/pgd -l /tmp/pgd.log -o "-c shared_preload_libraries=citus -c listen_addresses= -c unix_socket_directories=/tmp" -w start >/dev/null; ' +
+    'pg_ctl -D /tmp/pgd -l /tmp/pgd.log ' +
+    '-o "-c shared_preload_libraries=citus -c listen_addresses= -c unix_socket_directories=/tmp" ' +
+    '-w start >/dev/null; ' +
     'psql -h /tmp -U postgres -d postgres -qAt -c "CREATE EXTENSION citus" -c "SELECT citus_version()"';
   const script = [
     'set -e',

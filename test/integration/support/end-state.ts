@@ -45,7 +45,8 @@ interface NodeRow {
 
 export async function distNodes(c: TestCluster): Promise<NodeRow[]> {
   return su(c, topology(c).coordinator, async (cl) =>
-    (await cl.query<NodeRow>('SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive FROM pg_dist_node ORDER BY nodeid')).rows,
+    (await cl.query<NodeRow>('SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive FROM pg_dist_node ' +
+      'ORDER BY nodeid')).rows,
   );
 }
 
@@ -70,7 +71,8 @@ export async function assertEndState(c: TestCluster): Promise<void> {
   expect(coordRows).toHaveLength(1);
   expect(coordRows[0]).toMatchObject({ nodename: topo.coordinator, nodeport: 5432, noderole: 'primary' });
   const workerRows = nodes.filter((n) => n.groupid !== 0);
-  expect(workerRows.map((n) => n.nodename).sort()).toEqual(topo.workers.map((w) => w.primary).sort()); // each exactly once, nothing else
+  // each exactly once, nothing else
+  expect(workerRows.map((n) => n.nodename).sort()).toEqual(topo.workers.map((w) => w.primary).sort());
   for (const w of workerRows) expect(w).toMatchObject({ nodeport: 5432, noderole: 'primary', isactive: true });
 
   const partitioned = await su(c, topo.coordinator, async (cl) => (await cl.query('SELECT 1 FROM pg_dist_partition WHERE logicalrelid = $1::regclass', [`public.${table}`])).rowCount);
@@ -112,7 +114,8 @@ export async function assertEndState(c: TestCluster): Promise<void> {
     const slots = await su(c, g.primary, async (cl) =>
       (
         await cl.query<{ slot_name: string; slot_type: string; state: string | null }>(
-          `SELECT s.slot_name, s.slot_type, r.state FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid ORDER BY 1`,
+          'SELECT s.slot_name, s.slot_type, r.state FROM pg_replication_slots s LEFT JOIN ' +
+            'pg_stat_replication r ON r.pid = s.active_pid ORDER BY 1',
         )
       ).rows,
     );

@@ -39,7 +39,10 @@ export async function removeLeftovers(c: TestCluster): Promise<void> {
   await stopTemporalServingPort(c.temporalPort);
 }
 
-/** SIGTERMs (then SIGKILLs) any `temporal server start-dev … --port <port>` process: this port is reserved to one test file. */
+/**
+ * SIGTERMs (then SIGKILLs) any `temporal server start-dev … --port <port>`
+ * process: this port is reserved to one test file.
+ */
 export async function stopTemporalServingPort(port: number): Promise<void> {
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
@@ -152,7 +155,9 @@ export async function replicationOn(c: TestCluster, primary: string): Promise<Re
   );
 }
 
-/** Asserts that standby is in recovery and streams from primary through its own slot (waits a little for the walsender). */
+/**
+ * Asserts that standby is in recovery and streams from primary through its own slot (waits a little for the walsender).
+ */
 export async function expectStreaming(c: TestCluster, standby: string, primary: string): Promise<ReplicationRow> {
   expect({ standby, inRecovery: await inRecovery(c, standby) }).toEqual({ standby, inRecovery: true });
   let rows: ReplicationRow[] = [];
@@ -192,7 +197,8 @@ export async function distNodesOn(c: TestCluster, coordinator: string): Promise<
 /** citus_check_cluster_node_health() on the coordinator: every pair, with its result. */
 export async function clusterHealth(c: TestCluster, coordinator: string): Promise<{ from: string; to: string; result: boolean | null }[]> {
   return su(c, coordinator, async (cl) =>
-    (await cl.query<{ from: string; to: string; result: boolean | null }>('SELECT from_nodename AS "from", to_nodename AS "to", result FROM citus_check_cluster_node_health() ORDER BY 1, 2')).rows,
+    (await cl.query<{ from: string; to: string; result: boolean | null }>('SELECT from_nodename AS "from", to_nodename AS "to", result FROM citus_check_cluster_node_health() ' +
+      'ORDER BY 1, 2')).rows,
   );
 }
 
@@ -322,7 +328,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
 
 // ------------------------------------------------------------------ PgBouncer as the app user
 
-/** A client through PgBouncer (127.0.0.1:<pgbouncer port>, user app, password from secrets.json): what an application holds. */
+/**
+ * A client through PgBouncer (127.0.0.1:<pgbouncer port>, user
+ * app, password from secrets.json): what an application holds.
+ */
 export async function appClient(c: TestCluster): Promise<Client> {
   const client = new Client({ host: '127.0.0.1', port: c.spec.pgbouncer.port, user: 'app', password: readSecrets(c).appPassword, database: 'postgres', connectionTimeoutMillis: 5000 });
   client.on('error', () => undefined);
