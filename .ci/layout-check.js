@@ -17,7 +17,8 @@ const SCANNED = ['common', 'activities', 'workflows', 'worker', 'client'];
 const SQL_START =
   /^\s*(SELECT|INSERT|UPDATE|DELETE|ALTER|CREATE|DROP|SET|RESET|SHOW|CHECKPOINT|BEGIN|COMMIT|ROLLBACK|TRUNCATE|GRANT|REVOKE|COPY|WITH|VACUUM|ANALYZE|DISCARD|LISTEN|NOTIFY|LOCK|EXPLAIN|CALL)(\s*$|\s*;|\s+[A-Za-z_"*$'(0-9])/;
 // PgBouncer's admin commands take a database name or nothing ("PAUSE (of ...)" is prose).
-const ADMIN_START = /^\s*(PAUSE|RESUME|RELOAD|KILL|SUSPEND|RECONNECT|DISABLE|ENABLE|WAIT_CLOSE)(\s*$|\s*;|\s+[A-Za-z_"$])/;
+const ADMIN_START =
+  /^\s*(PAUSE|RESUME|RELOAD|KILL|SUSPEND|RECONNECT|DISABLE|ENABLE|WAIT_CLOSE)(\s*$|\s*;|\s+[A-Za-z_"$])/;
 const FACTORY = /^create\w*Activities$/;
 
 function tsFiles(dir) {
@@ -37,8 +38,16 @@ function sqlLiterals(fileName, source) {
     let text;
     if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) text = node.text;
     else if (ts.isTemplateExpression(node)) text = node.head.text;
-    if (text !== undefined && (SQL_START.test(text) || ADMIN_START.test(text)) && !ts.isImportDeclaration(node.parent) && !ts.isExportDeclaration(node.parent)) {
-      found.push({ line: sf.getLineAndCharacterOfPosition(node.getStart()).line + 1, text: text.trim().split('\n')[0].slice(0, 60) });
+    if (
+      text !== undefined &&
+      (SQL_START.test(text) || ADMIN_START.test(text)) &&
+      !ts.isImportDeclaration(node.parent) &&
+      !ts.isExportDeclaration(node.parent)
+    ) {
+      found.push({
+        line: sf.getLineAndCharacterOfPosition(node.getStart()).line + 1,
+        text: text.trim().split('\n')[0].slice(0, 60),
+      });
     }
     ts.forEachChild(node, visit);
   };
@@ -60,7 +69,8 @@ function factoryImports(fileName, source) {
     if (!bindings || !ts.isNamedImports(bindings)) continue;
     for (const el of bindings.elements) {
       const name = (el.propertyName ?? el.name).text;
-      if (FACTORY.test(name)) found.push({ line: sf.getLineAndCharacterOfPosition(el.getStart()).line + 1, name, from: spec });
+      if (FACTORY.test(name))
+        found.push({ line: sf.getLineAndCharacterOfPosition(el.getStart()).line + 1, name, from: spec });
     }
   }
   return found;
@@ -86,15 +96,23 @@ function check(root, knownFindings = known(root)) {
     for (const file of tsFiles(path.join(root, top))) {
       const rel = path.relative(root, file).split(path.sep).join('/');
       const source = fs.readFileSync(file, 'utf8');
-      for (const s of sqlLiterals(rel, source)) report(`${rel}: ${s.text}`, `${rel}:${s.line}: SQL outside lib/ ("${s.text}"): move it into a function in lib/postgres/`);
+      for (const s of sqlLiterals(rel, source))
+        report(
+          `${rel}: ${s.text}`,
+          `${rel}:${s.line}: SQL outside lib/ ("${s.text}"): move it into a function in lib/postgres/`,
+        );
       if (rel.startsWith('activities/') && rel !== 'activities/index.ts') {
         for (const f of factoryImports(rel, source)) {
-          report(`${rel}: ${f.name}`, `${rel}:${f.line}: imports the activity factory ${f.name} from ${f.from}: share a plain function instead (only activities/index.ts builds activities)`);
+          report(
+            `${rel}: ${f.name}`,
+            `${rel}:${f.line}: imports the activity factory ${f.name} from ${f.from}: share a plain function instead (only activities/index.ts builds activities)`,
+          );
         }
       }
     }
   }
-  for (const k of knownFindings) if (!seen.has(k)) problems.push(`.ci/layout-known.json lists "${k}", which is fixed: remove it from the list`);
+  for (const k of knownFindings)
+    if (!seen.has(k)) problems.push(`.ci/layout-known.json lists "${k}", which is fixed: remove it from the list`);
   return problems;
 }
 

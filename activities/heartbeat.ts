@@ -45,7 +45,10 @@ export async function cancellable<T>(fn: (signal?: AbortSignal) => Promise<T>): 
 }
 
 /** Heartbeats every everyMs while fn runs; ends at once when the activity is cancelled (fn gets the signal). */
-export async function withHeartbeat<T>(fn: (signal?: AbortSignal) => Promise<T>, everyMs = HEARTBEAT_EVERY_MS): Promise<T> {
+export async function withHeartbeat<T>(
+  fn: (signal?: AbortSignal) => Promise<T>,
+  everyMs = HEARTBEAT_EVERY_MS,
+): Promise<T> {
   const ctx = activityContext();
   if (!ctx) return fn(undefined);
   const timer = setInterval(() => ctx.heartbeat(), everyMs);

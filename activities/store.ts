@@ -6,7 +6,8 @@ import { notReady } from '../lib/errors';
 import type { ActivityDeps } from './deps';
 import { pollUntil } from './heartbeat';
 
-export const storeOf = (deps: Pick<ActivityDeps, 'etcd'>, spec: ClusterSpec): ClusterStore => createClusterStore(deps.etcd.client(spec), spec.name);
+export const storeOf = (deps: Pick<ActivityDeps, 'etcd'>, spec: ClusterSpec): ClusterStore =>
+  createClusterStore(deps.etcd.client(spec), spec.name);
 
 /** The live primary of each group: etcd's record when it names a member of the group, else the spec's first member. */
 export async function livePrimariesOf(deps: Pick<ActivityDeps, 'etcd'>, spec: ClusterSpec): Promise<Primaries> {
@@ -25,5 +26,8 @@ export async function livePrimariesOf(deps: Pick<ActivityDeps, 'etcd'>, spec: Cl
     throw notReady(`etcd on 127.0.0.1:${spec.etcd.port} is not reachable: ${(err as Error).message}`);
   }
   const [coord, ...workers] = groups;
-  return { coordinator: live[coord!.group]!, workers: Object.fromEntries(workers.map((g) => [g.group, live[g.group]!])) };
+  return {
+    coordinator: live[coord!.group]!,
+    workers: Object.fromEntries(workers.map((g) => [g.group, live[g.group]!])),
+  };
 }

@@ -3,7 +3,14 @@
 import { Command } from 'commander';
 import { InputError, workflowInput, type WorkflowWithInput } from '../common/inputs';
 import { SpecError, type ClusterSpec } from '../common/spec';
-import { drainWorkflowId, failoverWorkflowId, rebalanceWorkflowId, rejoinWorkflowId, switchoverWorkflowId, unfenceWorkflowId } from '../common/workflow-ids';
+import {
+  drainWorkflowId,
+  failoverWorkflowId,
+  rebalanceWorkflowId,
+  rejoinWorkflowId,
+  switchoverWorkflowId,
+  unfenceWorkflowId,
+} from '../common/workflow-ids';
 import { TRANSFER_MODES } from '../common/rebalance';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
@@ -39,7 +46,18 @@ function fail(err: unknown, json: boolean | undefined): never {
     if (e.message && !parts.some((p) => p.includes(e.message))) parts.push(e.message);
   }
   const message = parts.length ? parts.join(': ') : String(err);
-  if (json) process.stdout.write(JSON.stringify({ ok: false, error: message, ...(err instanceof SpecError || err instanceof InputError ? { problems: err.problems } : {}) }, null, 2) + '\n');
+  if (json)
+    process.stdout.write(
+      JSON.stringify(
+        {
+          ok: false,
+          error: message,
+          ...(err instanceof SpecError || err instanceof InputError ? { problems: err.problems } : {}),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   else process.stderr.write(`citusctl: ${message}\n`);
   process.exit(code);
 }
@@ -49,7 +67,8 @@ function spec(opts: CommonOpts): ClusterSpec {
 }
 
 /** A long command's progress lines: stdout for humans, stderr with --json (stdout carries one document). */
-const progress = (opts: CommonOpts) => (line: string) => (opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
+const progress = (opts: CommonOpts) => (line: string) =>
+  opts.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n');
 
 /** What a command hands back: its JSON document (--json), what a human reads otherwise, and its exit code. */
 interface Outcome {
@@ -76,32 +95,62 @@ async function run(opts: CommonOpts, command: () => Promise<Outcome | void>): Pr
   }
 }
 
-const program = new Command('citusctl').description('A highly available Citus cluster, run by durable Temporal workflows');
-const withCommon = (c: Command) => c.option('-c, --config <file>', 'cluster spec (YAML); default: the project cluster.yaml').option('--json', 'one machine-readable JSON document on stdout');
+const program = new Command('citusctl').description(
+  'A highly available Citus cluster, run by durable Temporal workflows',
+);
+const withCommon = (c: Command) =>
+  c
+    .option('-c, --config <file>', 'cluster spec (YAML); default: the project cluster.yaml')
+    .option('--json', 'one machine-readable JSON document on stdout');
 
-withCommon(program.command('up').description('provision the cluster and run the setup runbook (resumes a setup in flight)'))
+withCommon(
+  program.command('up').description('provision the cluster and run the setup runbook (resumes a setup in flight)'),
+)
   .option('--clean', 'drop the demo table first (refused if other tables exist)')
   .option('--force', 'with --clean: proceed even if other tables exist (they are left alone)')
   .option('--no-worker', 'do not run an in-process worker (one is running elsewhere)')
-  .option('--no-monitor', 'no self-healing: start neither the monitor nor the supervised worker (failovers by command only)')
+  .option(
+    '--no-monitor',
+    'no self-healing: start neither the monitor nor the supervised worker (failovers by command only)',
+  )
   .option('--no-rebalance', 'a worker group added to the spec gets no shards now (citusctl rebalance later)')
-  .action((opts: CommonOpts & { clean?: boolean; force?: boolean; worker: boolean; monitor: boolean; rebalance: boolean }) =>
-    run(opts, async () => {
-      const s = spec(opts);
-      const started = Date.now();
-      const report = await (await lazy.up()).up(s, { clean: opts.clean, force: opts.force, json: opts.json, worker: opts.worker ? 'auto' : false, monitor: opts.monitor, rebalance: opts.rebalance }, progress(opts));
-      return {
-        doc: { ok: true, ...report },
-        human: () => {
-          console.log(`\ncluster ${report.result.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`);
-          console.log(`  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  (PGPASSFILE=${report.pgpass})`);
-          if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
-        },
-      };
-    }),
+  .action(
+    (opts: CommonOpts & { clean?: boolean; force?: boolean; worker: boolean; monitor: boolean; rebalance: boolean }) =>
+      run(opts, async () => {
+        const s = spec(opts);
+        const started = Date.now();
+        const report = await (
+          await lazy.up()
+        ).up(
+          s,
+          {
+            clean: opts.clean,
+            force: opts.force,
+            json: opts.json,
+            worker: opts.worker ? 'auto' : false,
+            monitor: opts.monitor,
+            rebalance: opts.rebalance,
+          },
+          progress(opts),
+        );
+        return {
+          doc: { ok: true, ...report },
+          human: () => {
+            console.log(
+              `\ncluster ${report.result.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`,
+            );
+            console.log(
+              `  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  (PGPASSFILE=${report.pgpass})`,
+            );
+            if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
+          },
+        };
+      }),
   );
 
-withCommon(program.command('status').description('members, roles, replication, Citus workers and shards, endpoints')).action((opts: CommonOpts) =>
+withCommon(
+  program.command('status').description('members, roles, replication, Citus workers and shards, endpoints'),
+).action((opts: CommonOpts) =>
   run(opts, async () => {
     const report = await (await lazy.status()).status(spec(opts));
     return { doc: report, human: () => console.log(statusLines(report).join('\n')) };
@@ -113,7 +162,13 @@ withCommon(program.command('down').description('remove the cluster containers an
   .action((opts: CommonOpts & { volumes?: boolean }) =>
     run(opts, async () => {
       const r = await (await lazy.down()).down(spec(opts), { volumes: opts.volumes });
-      return { doc: { ok: true, ...r }, human: () => console.log(`removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`) };
+      return {
+        doc: { ok: true, ...r },
+        human: () =>
+          console.log(
+            `removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`,
+          ),
+      };
     }),
   );
 
@@ -122,26 +177,62 @@ withCommon(program.command('down').description('remove the cluster containers an
  * cluster only: the workflow runs on the spec stored at setup (an edited spec file is applied by
  * `up`, never by a failover), checked against the workflow's own schema before it is started.
  */
-function runGroupWorkflow<W extends WorkflowWithInput>(opts: CommonOpts & { worker?: boolean }, workflowType: W, workflowId: (cluster: string) => string, input: (s: ClusterSpec) => object, summary: (r: Record<string, unknown>) => string) {
+function runGroupWorkflow<W extends WorkflowWithInput>(
+  opts: CommonOpts & { worker?: boolean },
+  workflowType: W,
+  workflowId: (cluster: string) => string,
+  input: (s: ClusterSpec) => object,
+  summary: (r: Record<string, unknown>) => string,
+) {
   return run(opts, async () => {
     const s = spec(opts);
-    const args = [workflowInput(workflowType, { cluster: s.name, ...input(s) } as Parameters<typeof workflowInput<W>>[1])];
-    const report = await (await lazy.run()).runWorkflow<Record<string, unknown>>({ workflowType, workflowId: workflowId(s.name), args, json: opts.json, worker: opts.worker === false ? false : 'auto', log: progress(opts) });
+    const args = [
+      workflowInput(workflowType, { cluster: s.name, ...input(s) } as Parameters<typeof workflowInput<W>>[1]),
+    ];
+    const report = await (
+      await lazy.run()
+    ).runWorkflow<Record<string, unknown>>({
+      workflowType,
+      workflowId: workflowId(s.name),
+      args,
+      json: opts.json,
+      worker: opts.worker === false ? false : 'auto',
+      log: progress(opts),
+    });
     // A failover that changed nothing because no standby could take over, or that stopped for an
     // operator, is a failure for scripts.
     const ok = report.result.outcome !== 'no-candidate' && report.result.outcome !== 'needs-operator';
-    return { doc: { ok, ...report }, human: () => (ok ? console.log(`\n${summary(report.result)}`) : process.stderr.write(`citusctl: ${summary(report.result)}\n`)), code: ok ? 0 : 1 };
+    return {
+      doc: { ok, ...report },
+      human: () =>
+        ok ? console.log(`\n${summary(report.result)}`) : process.stderr.write(`citusctl: ${summary(report.result)}\n`),
+      code: ok ? 0 : 1,
+    };
   });
 }
 
-withCommon(program.command('failover <group>').description('unplanned failover of a worker group or the coordinator ("coordinator")'))
+withCommon(
+  program
+    .command('failover <group>')
+    .description('unplanned failover of a worker group or the coordinator ("coordinator")'),
+)
   .option('--no-rejoin', 'leave the old primary fenced')
-  .option('--require-approval', 'wait for `citusctl approve` before fencing (default: the spec\'s requireFailoverApproval)')
+  .option(
+    '--require-approval',
+    "wait for `citusctl approve` before fencing (default: the spec's requireFailoverApproval)",
+  )
   .option('--no-worker', 'do not run an in-process worker')
   .action((group: string, opts: CommonOpts & { rejoin: boolean; requireApproval?: boolean; worker: boolean }) =>
-    runGroupWorkflow(opts, 'failoverGroup', (c) => failoverWorkflowId(c, group), () => ({ group, rejoin: opts.rejoin, ...(opts.requireApproval ? { requireApproval: true } : {}) }), (r) =>
-      r.outcome === 'failed-over' ? `${group}: ${String(r.detail)}; outage window ${String(r.outageWindowMs)} ms; rejoined: ` +
-        `${(r.rejoined as string[]).join(', ') || 'none'}` : `${group}: ${String(r.outcome)}: ${String(r.detail)}`,
+    runGroupWorkflow(
+      opts,
+      'failoverGroup',
+      (c) => failoverWorkflowId(c, group),
+      () => ({ group, rejoin: opts.rejoin, ...(opts.requireApproval ? { requireApproval: true } : {}) }),
+      (r) =>
+        r.outcome === 'failed-over'
+          ? `${group}: ${String(r.detail)}; outage window ${String(r.outageWindowMs)} ms; rejoined: ` +
+            `${(r.rejoined as string[]).join(', ') || 'none'}`
+          : `${group}: ${String(r.outcome)}: ${String(r.detail)}`,
     ),
   );
 
@@ -149,49 +240,100 @@ withCommon(program.command('switchover <group>').description('planned switchover
   .option('--to <member>', 'the standby to promote (default: the most advanced)')
   .option('--no-worker', 'do not run an in-process worker')
   .action((group: string, opts: CommonOpts & { to?: string; worker: boolean }) =>
-    runGroupWorkflow(opts, 'switchoverGroup', (c) => switchoverWorkflowId(c, group), () => ({ group, to: opts.to }), (r) => `${group}: ${String(r.detail)}; writes held ${String(r.pauseMs)} ms`),
+    runGroupWorkflow(
+      opts,
+      'switchoverGroup',
+      (c) => switchoverWorkflowId(c, group),
+      () => ({ group, to: opts.to }),
+      (r) => `${group}: ${String(r.detail)}; writes held ${String(r.pauseMs)} ms`,
+    ),
   );
 
-withCommon(program.command('rejoin <member>').description('rebuild a member as a streaming standby of its group\'s primary'))
+withCommon(
+  program.command('rejoin <member>').description("rebuild a member as a streaming standby of its group's primary"),
+)
   .option('--no-worker', 'do not run an in-process worker')
   .action((member: string, opts: CommonOpts & { worker: boolean }) =>
-    runGroupWorkflow(opts, 'rejoinMemberWorkflow', (c) => rejoinWorkflowId(c, member), () => ({ member }), (r) => `${member} streams from ${String(r.primary)}`),
+    runGroupWorkflow(
+      opts,
+      'rejoinMemberWorkflow',
+      (c) => rejoinWorkflowId(c, member),
+      () => ({ member }),
+      (r) => `${member} streams from ${String(r.primary)}`,
+    ),
   );
 
-withCommon(program.command('unfence <member>').description('lift a fence: the group\'s recorded primary serves again (refused while another member is writable); ' +
-  'any other member rejoins as a standby'))
+withCommon(
+  program
+    .command('unfence <member>')
+    .description(
+      "lift a fence: the group's recorded primary serves again (refused while another member is writable); " +
+        'any other member rejoins as a standby',
+    ),
+)
   .option('--no-worker', 'do not run an in-process worker')
   .action((member: string, opts: CommonOpts & { worker: boolean }) =>
-    runGroupWorkflow(opts, 'unfenceMemberWorkflow', (c) => unfenceWorkflowId(c, member), () => ({ member }), (r) => String(r.detail)),
+    runGroupWorkflow(
+      opts,
+      'unfenceMemberWorkflow',
+      (c) => unfenceWorkflowId(c, member),
+      () => ({ member }),
+      (r) => String(r.detail),
+    ),
   );
 
 const mb = (bytes: unknown) => `${(Number(bytes) / 1024 / 1024).toFixed(1)} MB`;
 const transferMode = (mode: string) => {
-  if (!(TRANSFER_MODES as readonly string[]).includes(mode)) throw new Error(`--transfer-mode ${mode}: use one of ${TRANSFER_MODES.join(', ')}`);
+  if (!(TRANSFER_MODES as readonly string[]).includes(mode))
+    throw new Error(`--transfer-mode ${mode}: use one of ${TRANSFER_MODES.join(', ')}`);
   return mode;
 };
 
-withCommon(program.command('rebalance').description('move shards so every worker group holds its share (Citus background rebalancer, followed move by move)'))
+withCommon(
+  program
+    .command('rebalance')
+    .description(
+      'move shards so every worker group holds its share (Citus background rebalancer, followed move by move)',
+    ),
+)
   .option('--transfer-mode <mode>', `${TRANSFER_MODES.join(' | ')}: auto moves logically while writes go on`, 'auto')
   .option('--no-worker', 'do not run an in-process worker')
   .action((opts: CommonOpts & { transferMode: string; worker: boolean }) =>
-    runGroupWorkflow(opts, 'rebalanceCluster', (c) => rebalanceWorkflowId(c), () => ({ transferMode: transferMode(opts.transferMode) }), (r) =>
-      (r.jobs as number[]).length ? `rebalanced: ${String(r.movesDone)} moves, ${mb(r.bytesMoved)} (jobs ${(r.jobs as number[]).join(', ')})` : 'nothing to move: the cluster is balanced',
+    runGroupWorkflow(
+      opts,
+      'rebalanceCluster',
+      (c) => rebalanceWorkflowId(c),
+      () => ({ transferMode: transferMode(opts.transferMode) }),
+      (r) =>
+        (r.jobs as number[]).length
+          ? `rebalanced: ${String(r.movesDone)} moves, ${mb(r.bytesMoved)} (jobs ${(r.jobs as number[]).join(', ')})`
+          : 'nothing to move: the cluster is balanced',
     ),
   );
 
-withCommon(program.command('drain <group>').description('move every shard off a worker group, then remove it (Citus node, slots, containers, etcd keys)'))
+withCommon(
+  program
+    .command('drain <group>')
+    .description('move every shard off a worker group, then remove it (Citus node, slots, containers, etcd keys)'),
+)
   .option('--volumes', "also delete the group's data volumes (kept by default)")
   .option('--transfer-mode <mode>', `${TRANSFER_MODES.join(' | ')}`, 'auto')
   .option('--no-worker', 'do not run an in-process worker')
   .action((group: string, opts: CommonOpts & { volumes?: boolean; transferMode: string; worker: boolean }) =>
-    runGroupWorkflow(opts, 'drainGroup', (c) => drainWorkflowId(c, group), () => ({ group, volumes: opts.volumes ?? false, transferMode: transferMode(opts.transferMode) }), (r) => {
-      const volumes = (r.removedVolumes as string[]).length;
-      const kept = volumes ? ` and ${volumes} volumes` : ' (volumes kept)';
-      return `${group} drained (${String(r.movesDone)} moves, ${mb(r.bytesMoved)}) and removed: ` +
-        `${(r.removedContainers as string[]).length} containers${kept}; ` +
-        `remove ${group} from the spec file`;
-    },
+    runGroupWorkflow(
+      opts,
+      'drainGroup',
+      (c) => drainWorkflowId(c, group),
+      () => ({ group, volumes: opts.volumes ?? false, transferMode: transferMode(opts.transferMode) }),
+      (r) => {
+        const volumes = (r.removedVolumes as string[]).length;
+        const kept = volumes ? ` and ${volumes} volumes` : ' (volumes kept)';
+        return (
+          `${group} drained (${String(r.movesDone)} moves, ${mb(r.bytesMoved)}) and removed: ` +
+          `${(r.removedContainers as string[]).length} containers${kept}; ` +
+          `remove ${group} from the spec file`
+        );
+      },
     ),
   );
 
@@ -201,44 +343,73 @@ withCommon(program.command('approve <group>').description('approve (or --reject)
   .action((group: string, opts: CommonOpts & { reject?: boolean; approver: string }) =>
     run(opts, async () => {
       const s = spec(opts);
-      const r = await (await lazy.run()).updateWorkflow<string>(failoverWorkflowId(s.name, group), 'approve', { approver: opts.approver, approve: !opts.reject });
+      const r = await (
+        await lazy.run()
+      ).updateWorkflow<string>(failoverWorkflowId(s.name, group), 'approve', {
+        approver: opts.approver,
+        approve: !opts.reject,
+      });
       return { doc: { ok: true, result: r }, human: () => console.log(r) };
     }),
   );
 
-for (const [verb, what] of [['pause', 'put the cluster (or one group) in maintenance: the monitor takes no automatic action'], ['resume', 'end maintenance of the cluster (or one group): the monitor heals again']] as const) {
+for (const [verb, what] of [
+  ['pause', 'put the cluster (or one group) in maintenance: the monitor takes no automatic action'],
+  ['resume', 'end maintenance of the cluster (or one group): the monitor heals again'],
+] as const) {
   withCommon(program.command(verb).description(what))
     .option('--group <group>', 'only this group (coordinator or a worker group)')
-    .option('--reason <text>', 'why (shown in the monitor\'s status)')
+    .option('--reason <text>', "why (shown in the monitor's status)")
     .action((opts: CommonOpts & { group?: string; reason?: string }) =>
       run(opts, async () => {
         const s = spec(opts);
-        const m = await (await lazy.monitor()).setMaintenance(s, verb, { group: opts.group, reason: opts.reason, by: process.env.USER || 'operator' });
-        return { doc: { ok: true, maintenance: m }, human: () => console.log(`maintenance of ${s.name}: ${JSON.stringify(m)}`) };
+        const m = await (
+          await lazy.monitor()
+        ).setMaintenance(s, verb, { group: opts.group, reason: opts.reason, by: process.env.USER || 'operator' });
+        return {
+          doc: { ok: true, maintenance: m },
+          human: () => console.log(`maintenance of ${s.name}: ${JSON.stringify(m)}`),
+        };
       }),
     );
 }
 
-withCommon(program.command('health').description('run a full health check now: exit 0 when healthy, 1 when degraded (naming what is wrong)'))
+withCommon(
+  program
+    .command('health')
+    .description('run a full health check now: exit 0 when healthy, 1 when degraded (naming what is wrong)'),
+)
   .option('--no-worker', 'do not run an in-process worker')
   .action((opts: CommonOpts & { worker: boolean }) =>
     run(opts, async () => {
       const s = spec(opts);
       const h = await lazy.health();
-      const r = await h.health(s, { json: opts.json, worker: opts.worker === false ? false : undefined, log: (line: string) => process.stderr.write(line + '\n') });
+      const r = await h.health(s, {
+        json: opts.json,
+        worker: opts.worker === false ? false : undefined,
+        log: (line: string) => process.stderr.write(line + '\n'),
+      });
       const ok = r.result.status === 'healthy';
-      return { doc: { ok, workflowId: r.workflowId, runId: r.runId, ...r.result }, human: () => console.log(h.formatHealthReport(r.result).join('\n')), code: ok ? 0 : 1 };
+      return {
+        doc: { ok, workflowId: r.workflowId, runId: r.runId, ...r.result },
+        human: () => console.log(h.formatHealthReport(r.result).join('\n')),
+        code: ok ? 0 : 1,
+      };
     }),
   );
 
-withCommon(program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)')).action((opts: CommonOpts) =>
+withCommon(
+  program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)'),
+).action((opts: CommonOpts) =>
   run(opts, async () => {
     await (await lazy.worker()).runWorkerForever();
   }),
 );
 
 const images = program.command('images').description('container images');
-withCommon(images.command('build').description('build the offline images from Debian packages (PostgreSQL 17, PgBouncer, etcd)')).action((opts: CommonOpts) =>
+withCommon(
+  images.command('build').description('build the offline images from Debian packages (PostgreSQL 17, PgBouncer, etcd)'),
+).action((opts: CommonOpts) =>
   run(opts, async () => {
     (await lazy.preflight()).buildOfflineImages(opts.json ? 'stderr' : 'inherit');
     return { doc: { ok: true, images: (await lazy.images()).OFFLINE_IMAGES }, human: () => undefined };

@@ -27,7 +27,8 @@ export interface DownOptions {
 }
 
 export interface DownReport extends RemovedObjects {
-  workflows: ({ reachable: true; address: string } & StopReport) | { reachable: false; address?: string; reason: string };
+  workflows:
+    ({ reachable: true; address: string } & StopReport) | { reachable: false; address?: string; reason: string };
 }
 
 export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownReport> {
@@ -49,7 +50,13 @@ export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownRe
   return { ...removed, workflows };
 }
 
-async function stopWorkflows(docker: Docker, root: string, cluster: string, cancelWaitMs: number | undefined, log: (line: string) => void): Promise<DownReport['workflows']> {
+async function stopWorkflows(
+  docker: Docker,
+  root: string,
+  cluster: string,
+  cancelWaitMs: number | undefined,
+  log: (line: string) => void,
+): Promise<DownReport['workflows']> {
   const { connected, address, why } = await connectForCleanup(root, process.env);
   if (!connected) {
     const reason = `Temporal not reachable (${why}): no workflow to cancel`;
@@ -57,7 +64,11 @@ async function stopWorkflows(docker: Docker, root: string, cluster: string, canc
     return { reachable: false, address, reason };
   }
   try {
-    const report = await stopClusterWorkflows(connected.client, cluster, { cancelWaitMs, otherClusters: await knownClusters(docker, root), log });
+    const report = await stopClusterWorkflows(connected.client, cluster, {
+      cancelWaitMs,
+      otherClusters: await knownClusters(docker, root),
+      log,
+    });
     await stopIdleWorker(connected.client, root, cluster, log);
     return { reachable: true, address: address!, ...report };
   } finally {
@@ -66,10 +77,17 @@ async function stopWorkflows(docker: Docker, root: string, cluster: string, canc
 }
 
 /** The supervised worker serves this state directory's monitors: once none is left, it goes too. */
-async function stopIdleWorker(client: Client, root: string, cluster: string, log: (line: string) => void): Promise<void> {
+async function stopIdleWorker(
+  client: Client,
+  root: string,
+  cluster: string,
+  log: (line: string) => void,
+): Promise<void> {
   if (!supervisedWorkerState(root).supervisor) return;
   const others: string[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = 'monitorCluster' AND ExecutionStatus = 'Running'` })) {
+  for await (const w of client.workflow.list({
+    query: `WorkflowType = 'monitorCluster' AND ExecutionStatus = 'Running'`,
+  })) {
     if (w.workflowId !== monitorWorkflowId(cluster)) others.push(w.workflowId);
   }
   if (others.length) return log(`worker: the supervised worker keeps running for ${others.join(', ')}`);

@@ -16,8 +16,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const QUERY_DEADLINE_MS = 10_000;
 
 /** `query` as FollowOptions wants it: cancelled when the signal aborts, bounded by a deadline. */
-export function abortableQuery<P>(client: Client, handle: { query<R>(name: string): Promise<R> }, name: string, deadlineMs = QUERY_DEADLINE_MS): (signal: AbortSignal) => Promise<P> {
-  return (signal) => client.withDeadline(Date.now() + deadlineMs, () => client.withAbortSignal(signal, () => handle.query<P>(name)));
+export function abortableQuery<P>(
+  client: Client,
+  handle: { query<R>(name: string): Promise<R> },
+  name: string,
+  deadlineMs = QUERY_DEADLINE_MS,
+): (signal: AbortSignal) => Promise<P> {
+  return (signal) =>
+    client.withDeadline(Date.now() + deadlineMs, () => client.withAbortSignal(signal, () => handle.query<P>(name)));
 }
 
 export interface FollowOptions<T, P> {
@@ -58,7 +64,12 @@ export async function followWorkflow<T, P>(opts: FollowOptions<T, P>): Promise<F
   return { result, last };
 }
 
-async function pollUntilStopped<P>(query: (signal: AbortSignal) => Promise<P>, take: (p: P) => void, intervalMs: number, stopped: AbortSignal): Promise<void> {
+async function pollUntilStopped<P>(
+  query: (signal: AbortSignal) => Promise<P>,
+  take: (p: P) => void,
+  intervalMs: number,
+  stopped: AbortSignal,
+): Promise<void> {
   while (!stopped.aborted) {
     // One signal per query: the SDK adds an abort listener per call and never removes it.
     const current = new AbortController();
@@ -77,7 +88,11 @@ async function pollUntilStopped<P>(query: (signal: AbortSignal) => Promise<P>, t
   }
 }
 
-async function boundedQuery<P>(query: (signal: AbortSignal) => Promise<P>, take: (p: P) => void, timeoutMs: number): Promise<void> {
+async function boundedQuery<P>(
+  query: (signal: AbortSignal) => Promise<P>,
+  take: (p: P) => void,
+  timeoutMs: number,
+): Promise<void> {
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), timeoutMs);
   try {

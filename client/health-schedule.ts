@@ -5,7 +5,12 @@
  * not doubled. The catch-up window is one interval: after an outage only the latest missed check runs.
  * `citusctl down` deletes it with the cluster's other schedules (client/stop-cluster-workflows.ts).
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+} from '@temporalio/client';
 import type { SearchAttributePair, TypedSearchAttributes } from '@temporalio/common';
 import { CITUS_CLUSTER, citusSearchAttributes } from '../common/search-attributes';
 import type { ClusterSpec } from '../common/spec';
@@ -33,14 +38,24 @@ function desired(spec: ClusterSpec, tagged: boolean) {
   return {
     scheduleId,
     spec: { intervals: [{ every: `${every}s` }] },
-    action: { type: 'startWorkflow' as const, workflowType: 'healthCheck', workflowId: scheduleId, taskQueue: TASK_QUEUE, args, workflowExecutionTimeout: RUN_TIMEOUT, ...tags },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: 'healthCheck',
+      workflowId: scheduleId,
+      taskQueue: TASK_QUEUE,
+      args,
+      workflowExecutionTimeout: RUN_TIMEOUT,
+      ...tags,
+    },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${Math.max(10, every)}s`, pauseOnFailure: false },
   };
 }
 
 function carriesCluster(attrs: SearchAttributePair[] | TypedSearchAttributes | undefined): boolean {
   if (!attrs) return false;
-  return Array.isArray(attrs) ? attrs.some((p) => p.key.name === CITUS_CLUSTER.name) : attrs.get(CITUS_CLUSTER) !== undefined;
+  return Array.isArray(attrs)
+    ? attrs.some((p) => p.key.name === CITUS_CLUSTER.name)
+    : attrs.get(CITUS_CLUSTER) !== undefined;
 }
 
 /** The described schedule already does what `want` says (interval, workflow, queue, input, overlap). */
@@ -54,7 +69,7 @@ function matches(d: ScheduleDescription, want: ReturnType<typeof desired>, spec:
     d.action.workflowType === want.action.workflowType &&
     d.action.taskQueue === want.action.taskQueue &&
     JSON.stringify(d.action.args) === JSON.stringify(want.action.args) &&
-    carriesCluster(d.action.typedSearchAttributes) === ('typedSearchAttributes' in want.action) &&
+    carriesCluster(d.action.typedSearchAttributes) === 'typedSearchAttributes' in want.action &&
     d.policies.overlap === want.policies.overlap
   );
 }
@@ -64,13 +79,23 @@ export async function ensureHealthSchedule(client: Client, spec: ClusterSpec): P
   const want = desired(spec, await citusSearchAttributesRegistered(client));
   const { scheduleId } = want;
   try {
-    await client.schedule.create({ scheduleId: want.scheduleId, spec: want.spec, action: want.action, policies: want.policies });
+    await client.schedule.create({
+      scheduleId: want.scheduleId,
+      spec: want.spec,
+      action: want.action,
+      policies: want.policies,
+    });
     return { scheduleId, outcome: 'created' };
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
   const handle = client.schedule.getHandle(scheduleId);
   if (matches(await handle.describe(), want, spec)) return { scheduleId, outcome: 'unchanged' };
-  await handle.update((prev) => ({ ...prev, spec: want.spec, action: want.action, policies: { ...prev.policies, ...want.policies } }));
+  await handle.update((prev) => ({
+    ...prev,
+    spec: want.spec,
+    action: want.action,
+    policies: { ...prev.policies, ...want.policies },
+  }));
   return { scheduleId, outcome: 'updated' };
 }

@@ -11,10 +11,20 @@ import { healthRunId } from '../common/workflow-ids';
 import type { HealthCheckInput, HealthCheckResult } from '../workflows/health-check';
 import { runWorkflow, type RunReport } from './run-workflow';
 
-export async function health(spec: ClusterSpec, opts: { json?: boolean; worker?: boolean; log: (line: string) => void }): Promise<RunReport<HealthCheckResult>> {
+export async function health(
+  spec: ClusterSpec,
+  opts: { json?: boolean; worker?: boolean; log: (line: string) => void },
+): Promise<RunReport<HealthCheckResult>> {
   // The stored spec (as the schedule's runs): the spec file only names the cluster.
   const input: HealthCheckInput = workflowInput('healthCheck', { cluster: spec.name });
-  return runWorkflow<HealthCheckResult>({ workflowType: 'healthCheck', workflowId: healthRunId(spec.name, new Date()), args: [input], json: opts.json, worker: opts.worker, log: opts.log });
+  return runWorkflow<HealthCheckResult>({
+    workflowType: 'healthCheck',
+    workflowId: healthRunId(spec.name, new Date()),
+    args: [input],
+    json: opts.json,
+    worker: opts.worker,
+    log: opts.log,
+  });
 }
 
 const bytes = (b: number | null | undefined): string => {
@@ -30,14 +40,24 @@ const bytes = (b: number | null | undefined): string => {
 };
 
 function memberLine(m: MemberReport): string {
-  const parts = [m.name.padEnd(12), m.group.padEnd(12), m.role.padEnd(11), m.container.padEnd(9), m.state ? `etcd:${m.state}`.padEnd(15) : ''.padEnd(15)];
+  const parts = [
+    m.name.padEnd(12),
+    m.group.padEnd(12),
+    m.role.padEnd(11),
+    m.container.padEnd(9),
+    m.state ? `etcd:${m.state}`.padEnd(15) : ''.padEnd(15),
+  ];
   if (m.timeline !== null) parts.push(`tl ${m.timeline}`);
   if (!m.livePrimary && m.role !== 'unreachable') {
     parts.push(m.streaming ? `streaming${m.syncState ? `/${m.syncState}` : ''}` : 'NOT streaming');
     parts.push(`lag ${bytes(m.lagBytes)}${m.lagSeconds !== null ? ` ${m.lagSeconds.toFixed(1)}s` : ''}`);
   }
   if (m.slot) parts.push(`slot ${m.slotRetainedBytes === null ? 'missing' : `retains ${bytes(m.slotRetainedBytes)}`}`);
-  parts.push(m.disk.ok ? `volume ${bytes(m.disk.usedBytes)} (fs ${bytes(m.disk.fsAvailBytes)} free)` : `volume ? (${m.disk.error})`);
+  parts.push(
+    m.disk.ok
+      ? `volume ${bytes(m.disk.usedBytes)} (fs ${bytes(m.disk.fsAvailBytes)} free)`
+      : `volume ? (${m.disk.error})`,
+  );
   return `  ${parts.join('  ')}`;
 }
 
@@ -48,12 +68,17 @@ export function formatHealthReport(r: HealthReport & Partial<Pick<HealthCheckRes
   if (r.problems.length) lines.push('problems:', ...r.problems.map((p) => `  - ${problemText(p)}`));
   if (r.notes.length) lines.push('notes:', ...r.notes.map((n) => `  - ${n}`));
   lines.push('members:', ...r.members.map(memberLine), 'groups:');
-  for (const g of r.groups) lines.push(`  ${g.group}: primary ${g.primary}${g.primaryFromSpec ? ' (from the spec)' : ''}; streaming: ` +
-    `${g.streaming.join(', ') || 'none'}; synchronous: ${g.synchronous.join(', ') || 'none'}`);
+  for (const g of r.groups)
+    lines.push(
+      `  ${g.group}: primary ${g.primary}${g.primaryFromSpec ? ' (from the spec)' : ''}; streaming: ` +
+        `${g.streaming.join(', ') || 'none'}; synchronous: ${g.synchronous.join(', ') || 'none'}`,
+    );
   const c = r.citus;
   if (!c.ok) lines.push(`citus: ${c.error}`);
   else {
-    const health = c.nodeHealth.available ? `node health ${c.nodeHealth.rows.filter((x) => x.result === true).length}/${c.nodeHealth.rows.length} ok` : 'node health unavailable';
+    const health = c.nodeHealth.available
+      ? `node health ${c.nodeHealth.rows.filter((x) => x.result === true).length}/${c.nodeHealth.rows.length} ok`
+      : 'node health unavailable';
     const node = (n: (typeof c.distNodes)[number]) =>
       `${n.nodename}[${n.groupid}]${n.noderole === 'primary' ? '' : `/${n.noderole}`}${n.isactive ? '' : ' inactive'}` +
       `${n.hasmetadata && !n.metadatasynced ? ' unsynced' : ''}`;
@@ -62,16 +87,29 @@ export function formatHealthReport(r: HealthReport & Partial<Pick<HealthCheckRes
   const b = r.pgbouncer;
   const pool = (p: Extract<typeof b, { ok: true }>['pools'][number]) =>
     `${p.user}@${p.database} cl ${p.clActive}/${p.clWaiting} waiting, sv ${p.svActive} active ${p.svIdle} idle`;
-  lines.push(b.ok ? `pgbouncer: routes to ${b.database?.host ?? '?'}${b.database?.paused ? ' (PAUSED)' : ''}; pools: ` +
-    `${b.pools.map(pool).join('; ') || 'none'}` : `pgbouncer: ${b.error}`);
+  lines.push(
+    b.ok
+      ? `pgbouncer: routes to ${b.database?.host ?? '?'}${b.database?.paused ? ' (PAUSED)' : ''}; pools: ` +
+          `${b.pools.map(pool).join('; ') || 'none'}`
+      : `pgbouncer: ${b.error}`,
+  );
   const e = r.etcd;
-  lines.push(e.ok ? `etcd: ${e.version}, db ${bytes(e.dbSizeBytes)}${e.alarms.length ? `, alarms: ${e.alarms.join(', ')}` : ''}` : `etcd: ${e.error}`);
+  lines.push(
+    e.ok
+      ? `etcd: ${e.version}, db ${bytes(e.dbSizeBytes)}${e.alarms.length ? `, alarms: ${e.alarms.join(', ')}` : ''}`
+      : `etcd: ${e.error}`,
+  );
   const m = r.monitor;
   const v = m.view;
-  const maintenance = v && (v.maintenance.cluster || v.maintenance.groups.length)
-    ? `, maintenance ${v.maintenance.cluster ? 'cluster' : v.maintenance.groups.join(',')}`
-    : '';
-  const view = v ? `, ${v.state}, last probe ${v.lastProbeAt ?? 'never'}${maintenance}` : m.error ? ` (${m.error})` : '';
+  const maintenance =
+    v && (v.maintenance.cluster || v.maintenance.groups.length)
+      ? `, maintenance ${v.maintenance.cluster ? 'cluster' : v.maintenance.groups.join(',')}`
+      : '';
+  const view = v
+    ? `, ${v.state}, last probe ${v.lastProbeAt ?? 'never'}${maintenance}`
+    : m.error
+      ? ` (${m.error})`
+      : '';
   lines.push(`monitor: ${m.workflowId} ${m.status}${view}`);
   if (r.stored) lines.push(r.stored.ok ? `stored in etcd: ${r.stored.key}` : `not stored in etcd: ${r.stored.error}`);
   return lines;

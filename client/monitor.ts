@@ -32,8 +32,16 @@ export const monitorId = monitorWorkflowId;
  * it here or tells the running one to reload the stored spec (the setup just stored it: a group may
  * have been added; it keeps its state). A monitor that ended between the two is simply started.
  */
-export async function ensureMonitor(client: Client, spec: ClusterSpec, target = monitorTaskQueue(workflowBuild())): Promise<HandOffReport & { started: boolean }> {
-  const r = await handOffMonitor(client, { cluster: spec.name, target, targetPolled: await queuePolled(client, target) });
+export async function ensureMonitor(
+  client: Client,
+  spec: ClusterSpec,
+  target = monitorTaskQueue(workflowBuild()),
+): Promise<HandOffReport & { started: boolean }> {
+  const r = await handOffMonitor(client, {
+    cluster: spec.name,
+    target,
+    targetPolled: await queuePolled(client, target),
+  });
   // Left on its build (no worker of this one yet), or just moved or restarted here with the stored spec.
   if (r.action !== 'none' && r.action !== 'keep') return { ...r, started: r.action !== 'leave' };
   await client.workflow.signalWithStart('monitorCluster', {
@@ -52,23 +60,31 @@ export async function ensureMonitor(client: Client, spec: ClusterSpec, target = 
  * For `up`: the monitor and the health schedule (health-<cluster>),
  * both idempotently, on the cluster's Temporal server.
  */
-export async function startMonitor(spec: ClusterSpec, log: (line: string) => void): Promise<{ workflowId: string; started: boolean; healthSchedule: EnsuredSchedule }> {
+export async function startMonitor(
+  spec: ClusterSpec,
+  log: (line: string) => void,
+): Promise<{ workflowId: string; started: boolean; healthSchedule: EnsuredSchedule }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
   try {
     const target = monitorTaskQueue(workflowBuild());
     const r = await ensureMonitor(client, spec, target);
-    log(`monitor: ${r.workflowId} ${r.action === 'keep' ? `already running (${r.detail})` : `${r.action}: ${r.detail}`}`);
+    log(
+      `monitor: ${r.workflowId} ${r.action === 'keep' ? `already running (${r.detail})` : `${r.action}: ${r.detail}`}`,
+    );
     // The other clusters of this state directory follow the same
     // build (the supervised worker does the same when it starts).
     const others = (await storedClusters(stateDir())).filter((c) => c !== spec.name);
     for (const o of await handOffMonitors(client, others, target, await queuePolled(client, target))) {
       if ('error' in o) log(`monitor: monitor-${o.cluster} not handed over: ${o.error}`);
-      else if (o.action === 'move' || o.action === 'restart') log(`monitor: monitor-${o.cluster} ${o.action}: ${o.detail}`);
+      else if (o.action === 'move' || o.action === 'restart')
+        log(`monitor: monitor-${o.cluster} ${o.action}: ${o.detail}`);
     }
     const healthSchedule = await ensureHealthSchedule(client, spec);
-    log(`health: schedule ${healthSchedule.scheduleId} ${healthSchedule.outcome} (every ` +
-      `${spec.health.intervalSeconds} s)`);
+    log(
+      `health: schedule ${healthSchedule.scheduleId} ${healthSchedule.outcome} (every ` +
+        `${spec.health.intervalSeconds} s)`,
+    );
     return { ...r, healthSchedule };
   } finally {
     await close();
@@ -76,13 +92,18 @@ export async function startMonitor(spec: ClusterSpec, log: (line: string) => voi
 }
 
 /** Sends `pause` or `resume` to the monitor; the answer is the maintenance state now in force. */
-export async function setMaintenance(spec: ClusterSpec, update: 'pause' | 'resume', input: MaintenanceInput): Promise<unknown> {
+export async function setMaintenance(
+  spec: ClusterSpec,
+  update: 'pause' | 'resume',
+  input: MaintenanceInput,
+): Promise<unknown> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
   try {
     const handle = client.workflow.getHandle(monitorWorkflowId(spec.name));
     const d = await handle.describe().catch(() => undefined);
-    if (d?.status.name !== 'RUNNING') throw new Error(`the monitor ${monitorWorkflowId(spec.name)} is not running: \`citusctl up\` starts it`);
+    if (d?.status.name !== 'RUNNING')
+      throw new Error(`the monitor ${monitorWorkflowId(spec.name)} is not running: \`citusctl up\` starts it`);
     return await handle.executeUpdate(update, { args: [input] });
   } finally {
     await close();

@@ -38,17 +38,36 @@ const supplyCitus = [
 ];
 
 /** Returns the spec with the images that will actually run filled in. Throws PreflightError. */
-export async function preflightImages(docker: Docker, spec: ClusterSpec, env: NodeJS.ProcessEnv, log: (m: string) => void, buildOutput: BuildOutput = 'inherit'): Promise<ClusterSpec> {
+export async function preflightImages(
+  docker: Docker,
+  spec: ClusterSpec,
+  env: NodeJS.ProcessEnv,
+  log: (m: string) => void,
+  buildOutput: BuildOutput = 'inherit',
+): Promise<ClusterSpec> {
   const r = await resolveImagesOnEngine(docker, spec, env, {
     pull: (image) => pullImage(docker, image),
     build: async () => buildOfflineImages(buildOutput),
     log,
   });
   const citus = r.problems.find((p) => p.role === 'postgres' && p.from === 'default');
-  if (citus) throw new PreflightError([`Missing: a PostgreSQL image with Citus. ${citus.wanted} is not present and cannot be pulled ` +
-    `(${citus.pullError}).`, ...supplyCitus].join('\n'));
-  if (r.problems.length) throw new PreflightError([...r.problems.map(describeImageProblem), 'Nothing was created.'].join('\n'));
+  if (citus)
+    throw new PreflightError(
+      [
+        `Missing: a PostgreSQL image with Citus. ${citus.wanted} is not present and cannot be pulled ` +
+          `(${citus.pullError}).`,
+        ...supplyCitus,
+      ].join('\n'),
+    );
+  if (r.problems.length)
+    throw new PreflightError([...r.problems.map(describeImageProblem), 'Nothing was created.'].join('\n'));
   const problem = await imageCapabilityProblem(docker, r.images.postgres);
-  if (problem) throw new PreflightError([`Missing: a PostgreSQL image with Citus. ${r.images.postgres} cannot run a Citus node: ${problem}.`, ...supplyCitus].join('\n'));
+  if (problem)
+    throw new PreflightError(
+      [
+        `Missing: a PostgreSQL image with Citus. ${r.images.postgres} cannot run a Citus node: ${problem}.`,
+        ...supplyCitus,
+      ].join('\n'),
+    );
   return { ...spec, images: r.images };
 }

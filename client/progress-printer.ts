@@ -1,7 +1,13 @@
 /** Human output: one line per step as its state changes, with the time it took. */
 import type { Progress, StepProgress } from '../common/progress';
 
-const ICON: Record<StepProgress['state'], string> = { pending: ' ', running: '…', done: '✔', skipped: '-', failed: '✘' };
+const ICON: Record<StepProgress['state'], string> = {
+  pending: ' ',
+  running: '…',
+  done: '✔',
+  skipped: '-',
+  failed: '✘',
+};
 
 export function formatStep(s: StepProgress): string {
   const secs = s.startedAt && s.endedAt ? `${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : '';

@@ -45,7 +45,10 @@ export interface RunReport<T> {
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 function loadWorkerModules() {
-  return { ...(require('../worker/deps') as typeof import('../worker/deps')), ...(require('../worker/run-worker') as typeof import('../worker/run-worker')) };
+  return {
+    ...(require('../worker/deps') as typeof import('../worker/deps')),
+    ...(require('../worker/run-worker') as typeof import('../worker/run-worker')),
+  };
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -56,7 +59,11 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   const waiting = opts.awaitWorker !== undefined;
-  const inProcess = waiting ? false : opts.worker === 'auto' || opts.worker === undefined ? !warmWorker(stateDir(env)) : opts.worker;
+  const inProcess = waiting
+    ? false
+    : opts.worker === 'auto' || opts.worker === undefined
+      ? !warmWorker(stateDir(env))
+      : opts.worker;
   if (!inProcess && !waiting && opts.worker !== false) opts.log('worker: the supervised worker (no in-process worker)');
   // The worker and its clients are loaded only when needed (~0.4 s of a failover's outage otherwise),
   // and created while the workflow starts.
@@ -66,7 +73,12 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
     const local = loadWorkerModules();
     deps = local.createDeps(env);
     local.quietRuntime();
-    creating = local.createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity: `citusctl-cli@${process.pid}` });
+    creating = local.createWorker({
+      address: endpoint.address,
+      namespace: endpoint.namespace,
+      deps,
+      identity: `citusctl-cli@${process.pid}`,
+    });
     creating.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   };
   if (inProcess) createLocalWorker();
@@ -113,7 +125,13 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
   }
   const { client, close } = connected;
   try {
-    const [existing, tags] = await Promise.all([client.workflow.getHandle(opts.workflowId).describe().catch(() => undefined), searchAttributesFor(client, endpoint, opts.args[0])]);
+    const [existing, tags] = await Promise.all([
+      client.workflow
+        .getHandle(opts.workflowId)
+        .describe()
+        .catch(() => undefined),
+      searchAttributesFor(client, endpoint, opts.args[0]),
+    ]);
     const attached = existing?.status.name === 'RUNNING';
     if (attached) opts.log(`attached to ${opts.workflowId}, already in flight (its input stays as started)`);
     const handle = await client.workflow.start(opts.workflowType, {
@@ -135,7 +153,14 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
       query: abortableQuery<Progress>(client, handle, 'progress'),
       onProgress: (p) => printer.update(p),
     });
-    return { workflowId: opts.workflowId, runId: handle.firstExecutionRunId, attached, steps: last?.steps ?? [], result, temporal: { address: endpoint.address, ui: endpoint.uiUrl } };
+    return {
+      workflowId: opts.workflowId,
+      runId: handle.firstExecutionRunId,
+      attached,
+      steps: last?.steps ?? [],
+      result,
+      temporal: { address: endpoint.address, ui: endpoint.uiUrl },
+    };
   } catch (err) {
     throw fallbackFailed ?? err; // the wait was aborted because the in-process worker failed: that is the reason
   } finally {

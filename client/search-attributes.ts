@@ -22,7 +22,10 @@ async function lookUp(client: Client, embedded: boolean): Promise<boolean> {
   if (!missing.length) return true;
   if (embedded) {
     const keyword = encodeSearchAttributeIndexedValueType(SearchAttributeType.KEYWORD)!;
-    await ops.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((n) => [n, keyword])) });
+    await ops.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((n) => [n, keyword])),
+    });
   }
   return false; // just registered: the server's cache may not have them yet; the next start uses them
 }
@@ -43,8 +46,14 @@ export function citusSearchAttributesRegistered(client: Client, endpoint?: Tempo
 /** The cluster and group a workflow input is about: `{spec, group}`, `{spec, member}`, `{cluster, ...}`. */
 export function clusterAndGroupOf(input: unknown): { cluster: string; group?: string } | undefined {
   if (!input || typeof input !== 'object') return undefined;
-  const i = input as { spec?: { name?: unknown; members?: unknown }; cluster?: unknown; group?: unknown; member?: unknown };
-  const cluster = typeof i.spec?.name === 'string' ? i.spec.name : typeof i.cluster === 'string' ? i.cluster : undefined;
+  const i = input as {
+    spec?: { name?: unknown; members?: unknown };
+    cluster?: unknown;
+    group?: unknown;
+    member?: unknown;
+  };
+  const cluster =
+    typeof i.spec?.name === 'string' ? i.spec.name : typeof i.cluster === 'string' ? i.cluster : undefined;
   if (!cluster) return undefined;
   if (typeof i.group === 'string') return { cluster, group: i.group };
   const members = Array.isArray(i.spec?.members) ? (i.spec.members as { name?: unknown; group?: unknown }[]) : [];
@@ -53,7 +62,11 @@ export function clusterAndGroupOf(input: unknown): { cluster: string; group?: st
 }
 
 /** Start options tagging a workflow with its cluster and group, or none when the server lacks the attributes. */
-export async function searchAttributesFor(client: Client, endpoint: TemporalEndpoint, input: unknown): Promise<{ typedSearchAttributes?: SearchAttributePair[] }> {
+export async function searchAttributesFor(
+  client: Client,
+  endpoint: TemporalEndpoint,
+  input: unknown,
+): Promise<{ typedSearchAttributes?: SearchAttributePair[] }> {
   const target = clusterAndGroupOf(input);
   if (!target || !(await citusSearchAttributesRegistered(client, endpoint))) return {};
   return { typedSearchAttributes: citusSearchAttributes(target.cluster, target.group) };

@@ -46,7 +46,9 @@ export interface MonitorPlacement {
   cliBuild: string;
 }
 
-export type MonitorView = ({ running: true } & MonitorStatus & MonitorPlacement) | ({ running: false; reason: string } & Partial<MonitorPlacement>);
+export type MonitorView =
+  | ({ running: true } & MonitorStatus & MonitorPlacement)
+  | ({ running: false; reason: string } & Partial<MonitorPlacement>);
 
 export interface ControlPlaneStatus {
   temporal: { address?: string; reachable: boolean; reason?: string };
@@ -77,24 +79,53 @@ export async function controlPlaneStatus(spec: ClusterSpec): Promise<ControlPlan
   const root = stateDir();
   const worker = workerStatus(root);
   const { connected, address, why } = await connectForCleanup(root, process.env);
-  if (!connected) return { temporal: { address, reachable: false, reason: why }, worker, monitor: { running: false, reason: `Temporal not reachable: ${why}` } };
+  if (!connected)
+    return {
+      temporal: { address, reachable: false, reason: why },
+      worker,
+      monitor: { running: false, reason: `Temporal not reachable: ${why}` },
+    };
   try {
     const { client } = connected;
     const stuck = await client
       .withDeadline(Date.now() + STUCK_DEADLINE_MS, () => stuckClusterWorkflows(client, spec.name))
-      .then((stuckWorkflows) => ({ stuckWorkflows }), (err: Error) => ({ stuckWorkflowsError: err.message }));
+      .then(
+        (stuckWorkflows) => ({ stuckWorkflows }),
+        (err: Error) => ({ stuckWorkflowsError: err.message }),
+      );
     const handle = client.workflow.getHandle(monitorId(spec.name));
-    const described = await client.withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => handle.describe()).catch(() => undefined);
+    const described = await client
+      .withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => handle.describe())
+      .catch(() => undefined);
     if (described?.status.name !== 'RUNNING') {
-      return { temporal: { address, reachable: true }, worker, monitor: { running: false, reason: described ? `monitor ${described.status.name.toLowerCase()}` : 'no monitor (`citusctl up` starts it)' }, ...stuck };
+      return {
+        temporal: { address, reachable: true },
+        worker,
+        monitor: {
+          running: false,
+          reason: described ? `monitor ${described.status.name.toLowerCase()}` : 'no monitor (`citusctl up` starts it)',
+        },
+        ...stuck,
+      };
     }
-    const polled = await client.withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => queuePolled(client, described.taskQueue)).catch(() => false);
-    const placement: MonitorPlacement = { taskQueue: described.taskQueue, build: buildOfMonitorQueue(described.taskQueue), polled, cliBuild: workflowBuild() };
+    const polled = await client
+      .withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => queuePolled(client, described.taskQueue))
+      .catch(() => false);
+    const placement: MonitorPlacement = {
+      taskQueue: described.taskQueue,
+      build: buildOfMonitorQueue(described.taskQueue),
+      polled,
+      cliBuild: workflowBuild(),
+    };
     // Every call is awaited (bounded by its deadline) before the connection closes below.
     const monitor = await client
       .withDeadline(Date.now() + MONITOR_QUERY_DEADLINE_MS, () => handle.query<MonitorStatus>('status'))
       .then((m): MonitorView => ({ running: true, ...m, ...placement }))
-      .catch((err: Error): MonitorView => ({ running: false, reason: `monitor running but not answering${polled ? ' (its worker is slow or stuck)' : ''}: ${err.message}`, ...placement }));
+      .catch((err: Error): MonitorView => ({
+        running: false,
+        reason: `monitor running but not answering${polled ? ' (its worker is slow or stuck)' : ''}: ${err.message}`,
+        ...placement,
+      }));
     return { temporal: { address, reachable: true }, worker, monitor, ...stuck };
   } finally {
     await connected.close();

@@ -7,10 +7,13 @@ export function statusLines(report: StatusReport): string[] {
   const lines = [`cluster ${report.cluster}`];
   for (const m of report.members) {
     const repl = m.replication?.map((r) => `${r.standby}:${r.state}/${r.syncState} lag ${r.lagBytes}B`).join(', ');
-    lines.push(`  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ${m.timeline ? `tl ${m.timeline} ` : ''}${repl ?? ''}${m.error ? ` (${m.error})` : ''}`);
+    lines.push(
+      `  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ${m.timeline ? `tl ${m.timeline} ` : ''}${repl ?? ''}${m.error ? ` (${m.error})` : ''}`,
+    );
   }
   lines.push('citus workers:');
-  for (const w of report.citusWorkers) lines.push(`  ${w.nodename}:${w.nodeport} ${w.noderole}${w.isactive ? '' : ' inactive'} shards=${w.shards}`);
+  for (const w of report.citusWorkers)
+    lines.push(`  ${w.nodename}:${w.nodeport} ${w.noderole}${w.isactive ? '' : ' inactive'} shards=${w.shards}`);
   lines.push(`live primaries (etcd): ${JSON.stringify(report.livePrimaries)}`);
   for (const [g, f] of Object.entries(report.lastFailover)) lines.push(`last failover of ${g}: ${JSON.stringify(f)}`);
   lines.push(...controlPlaneLines(report.controlPlane));
@@ -35,20 +38,44 @@ export function controlPlaneLines(cp: ControlPlaneStatus): string[] {
     : w.supervised
       ? `worker: supervisor ${w.supervisorPid} runs, worker (re)starting; log ${w.log}`
       : 'worker: no supervised worker (`citusctl up` starts it; or run `citusctl worker`)';
-  const temporal = cp.temporal.reachable ? `temporal: ${cp.temporal.address}` : `temporal: not reachable (${cp.temporal.reason})`;
+  const temporal = cp.temporal.reachable
+    ? `temporal: ${cp.temporal.address}`
+    : `temporal: not reachable (${cp.temporal.reason})`;
   const m = cp.monitor;
   const build = m.taskQueue ? `build ${m.build ?? `? (task queue ${m.taskQueue})`}` : '';
   // A monitor whose build no worker runs does nothing until a worker of its build polls, or `up` moves it.
-  const stranded = m.taskQueue && !m.polled ? `: NO WORKER POLLS build ${m.build ?? m.taskQueue}; \`citusctl up\` moves it to this citusctl's build ` +
-    `${m.cliBuild}` : '';
-  if (!m.running) return [worker, temporal, `monitor: not running (${m.reason})${build ? `; ${build}${stranded}` : ''}`, ...stuckLines(cp)];
-  const maintenance = m.maintenance.cluster ? 'cluster paused' : Object.keys(m.maintenance.groups ?? {}).length ? `paused groups: ${Object.keys(m.maintenance.groups).join(', ')}` : 'active';
-  const lines = [worker, temporal, ...stuckLines(cp), `monitor: ${m.state}, ${maintenance}, policy ${m.policy}, ${build}${stranded}, last probe ` +
-    `${m.lastProbeAt ?? 'none yet'}${m.lastError ? `, last error: ${m.lastError}` : ''}`];
+  const stranded =
+    m.taskQueue && !m.polled
+      ? `: NO WORKER POLLS build ${m.build ?? m.taskQueue}; \`citusctl up\` moves it to this citusctl's build ` +
+        `${m.cliBuild}`
+      : '';
+  if (!m.running)
+    return [
+      worker,
+      temporal,
+      `monitor: not running (${m.reason})${build ? `; ${build}${stranded}` : ''}`,
+      ...stuckLines(cp),
+    ];
+  const maintenance = m.maintenance.cluster
+    ? 'cluster paused'
+    : Object.keys(m.maintenance.groups ?? {}).length
+      ? `paused groups: ${Object.keys(m.maintenance.groups).join(', ')}`
+      : 'active';
+  const lines = [
+    worker,
+    temporal,
+    ...stuckLines(cp),
+    `monitor: ${m.state}, ${maintenance}, policy ${m.policy}, ${build}${stranded}, last probe ` +
+      `${m.lastProbeAt ?? 'none yet'}${m.lastError ? `, last error: ${m.lastError}` : ''}`,
+  ];
   for (const [g, s] of Object.entries(m.groups)) {
-    const members = Object.entries(s.members).map(([name, state]) => `${name}=${state}`).join(' ');
-    lines.push(`  ${g.padEnd(12)} primary ${s.primary ?? '?'} ${s.primaryState}; ` +
-      `${members}${s.notes.length ? `; ${s.notes.join('; ')}` : ''}`);
+    const members = Object.entries(s.members)
+      .map(([name, state]) => `${name}=${state}`)
+      .join(' ');
+    lines.push(
+      `  ${g.padEnd(12)} primary ${s.primary ?? '?'} ${s.primaryState}; ` +
+        `${members}${s.notes.length ? `; ${s.notes.join('; ')}` : ''}`,
+    );
   }
   return lines;
 }

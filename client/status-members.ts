@@ -13,7 +13,11 @@ export interface MemberStatus {
 }
 
 /** Only a running container's SQL is reported: a stopped member's refused connection says nothing new. */
-export function memberStatus(member: { name: string; group: string }, container: string, r: Pick<MemberReading, 'container' | 'sql'>): MemberStatus {
+export function memberStatus(
+  member: { name: string; group: string },
+  container: string,
+  r: Pick<MemberReading, 'container' | 'sql'>,
+): MemberStatus {
   const ms: MemberStatus = { name: member.name, group: member.group, container, state: r.container, role: 'unknown' };
   if (r.container !== 'running') return ms;
   if (!r.sql.ok) return { ...ms, error: r.sql.error };
@@ -22,6 +26,15 @@ export function memberStatus(member: { name: string; group: string }, container:
     ...ms,
     role,
     ...(r.sql.timeline !== null ? { timeline: r.sql.timeline } : {}),
-    ...(role === 'primary' ? { replication: r.sql.replication.map((w) => ({ standby: w.standby, state: w.state, lagBytes: w.lagBytes ?? 0, syncState: w.syncState })) } : {}),
+    ...(role === 'primary'
+      ? {
+          replication: r.sql.replication.map((w) => ({
+            standby: w.standby,
+            state: w.state,
+            lagBytes: w.lagBytes ?? 0,
+            syncState: w.syncState,
+          })),
+        }
+      : {}),
   };
 }

@@ -34,25 +34,47 @@ export interface StatusReport {
 }
 
 /** Without secrets (not set up from this state directory) only Docker is asked. */
-async function readMembers(docker: Docker, pg: PgConnector, spec: ClusterSpec, password: string | undefined): Promise<MemberStatus[]> {
+async function readMembers(
+  docker: Docker,
+  pg: PgConnector,
+  spec: ClusterSpec,
+  password: string | undefined,
+): Promise<MemberStatus[]> {
   const readings: Array<Pick<MemberReading, 'container' | 'sql'>> = password
     ? await observeMembers({ docker, pg }, spec, password, CHECK_BUDGET)
-    : await Promise.all(spec.members.map(async (m) => ({ container: await observeContainer(docker, containerName(spec.name, m.name), CHECK_BUDGET.containerMs), sql: { ok: false as const, error: 'no secrets' } })));
+    : await Promise.all(
+        spec.members.map(async (m) => ({
+          container: await observeContainer(docker, containerName(spec.name, m.name), CHECK_BUDGET.containerMs),
+          sql: { ok: false as const, error: 'no secrets' },
+        })),
+      );
   return spec.members.map((m, i) => memberStatus(m, containerName(spec.name, m.name), readings[i]!));
 }
 
-async function readCitusWorkers(pg: PgConnector, spec: ClusterSpec, members: MemberStatus[], password: string | undefined): Promise<WorkerShards[]> {
+async function readCitusWorkers(
+  pg: PgConnector,
+  spec: ClusterSpec,
+  members: MemberStatus[],
+  password: string | undefined,
+): Promise<WorkerShards[]> {
   const coordinatorPrimary = members.find((m) => m.group === 'coordinator' && m.role === 'primary');
   if (!coordinatorPrimary || !password) return [];
   const port = spec.members.find((m) => m.name === coordinatorPrimary.name)!.port;
-  return pg.withClient({ port, user: SUPERUSER, password }, (c) => workerShards(c, `public.${spec.demo.table}`)).catch(() => []);
+  return pg
+    .withClient({ port, user: SUPERUSER, password }, (c) => workerShards(c, `public.${spec.demo.table}`))
+    .catch(() => []);
 }
 
 /** Live primary and last failover of every group; empty when etcd does not run or answer. */
-async function readEtcd(docker: Docker, secrets: SecretStore, spec: ClusterSpec): Promise<Pick<StatusReport, 'livePrimaries' | 'lastFailover'>> {
+async function readEtcd(
+  docker: Docker,
+  secrets: SecretStore,
+  spec: ClusterSpec,
+): Promise<Pick<StatusReport, 'livePrimaries' | 'lastFailover'>> {
   const livePrimaries: Record<string, string | null> = {};
   const lastFailover: Record<string, unknown> = {};
-  if ((await observeContainer(docker, containerName(spec.name, ETCD_MEMBER), CHECK_BUDGET.containerMs)) !== 'running') return { livePrimaries, lastFailover };
+  if ((await observeContainer(docker, containerName(spec.name, ETCD_MEMBER), CHECK_BUDGET.containerMs)) !== 'running')
+    return { livePrimaries, lastFailover };
   const etcd = etcdConnector(secrets, 2000);
   try {
     const store = createClusterStore(etcd.client(spec), spec.name);
@@ -79,14 +101,27 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
   const secretStore = new SecretStore(root);
   const password = (await secretStore.read(spec.name))?.superuserPassword;
   const [{ members, citusWorkers }, etcd, controlPlane] = await Promise.all([
-    readMembers(docker, pg, spec, password).then(async (members) => ({ members, citusWorkers: await readCitusWorkers(pg, spec, members, password) })),
+    readMembers(docker, pg, spec, password).then(async (members) => ({
+      members,
+      citusWorkers: await readCitusWorkers(pg, spec, members, password),
+    })),
     readEtcd(docker, secretStore, spec),
     controlPlaneStatus(spec),
   ]);
   const endpoints = [
     { name: 'pgbouncer', host: '127.0.0.1', port: spec.pgbouncer.port, user: APP_USER, database: DATABASE },
-    ...spec.members.flatMap((m) => [{ name: m.name, host: '127.0.0.1', port: m.port, user: SUPERUSER, database: DATABASE }]),
+    ...spec.members.flatMap((m) => [
+      { name: m.name, host: '127.0.0.1', port: m.port, user: SUPERUSER, database: DATABASE },
+    ]),
     { name: 'etcd', host: '127.0.0.1', port: spec.etcd.port, user: '', database: '' },
   ];
-  return { cluster: spec.name, members, citusWorkers, ...etcd, endpoints, pgpass: pgpassPath(root, spec.name), controlPlane };
+  return {
+    cluster: spec.name,
+    members,
+    citusWorkers,
+    ...etcd,
+    endpoints,
+    pgpass: pgpassPath(root, spec.name),
+    controlPlane,
+  };
 }

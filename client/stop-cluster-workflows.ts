@@ -4,7 +4,12 @@
  * waits a bounded time for them to close, then terminates those still running. Repeats while a
  * listing still finds one (a workflow started in the meantime).
  */
-import { ScheduleNotFoundError, WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ownedByCluster } from '../common/cluster-workflows';
 import { listRunningClusterWorkflows } from '../lib/cluster-workflow-list';
@@ -25,7 +30,11 @@ export interface StopReport {
 
 const ROUNDS = 3;
 
-export async function stopClusterWorkflows(client: Client, cluster: string, opts: StopOptions = {}): Promise<StopReport> {
+export async function stopClusterWorkflows(
+  client: Client,
+  cluster: string,
+  opts: StopOptions = {},
+): Promise<StopReport> {
   const log = opts.log ?? (() => undefined);
   const others = opts.otherClusters ?? [];
   const report: StopReport = { schedulesDeleted: [], cancelled: [], terminated: [] };
@@ -50,7 +59,11 @@ export async function stopClusterWorkflows(client: Client, cluster: string, opts
     }
     const stillRunning = await waitClosed(client, running, opts.cancelWaitMs ?? 10_000);
     for (const w of stillRunning) {
-      await ignoreNotFound(client.workflow.getHandle(w.workflowId, w.runId).terminate(`citusctl down: still running ${(opts.cancelWaitMs ?? 10_000) / 1000}s after cancel`));
+      await ignoreNotFound(
+        client.workflow
+          .getHandle(w.workflowId, w.runId)
+          .terminate(`citusctl down: still running ${(opts.cancelWaitMs ?? 10_000) / 1000}s after cancel`),
+      );
       report.terminated.push(w.workflowId);
       log(`terminated ${w.workflowId}: it did not close within the wait after cancel`);
     }
@@ -59,16 +72,23 @@ export async function stopClusterWorkflows(client: Client, cluster: string, opts
 }
 
 /** Polls until every workflow has closed or the wait is over; returns those still running. */
-async function waitClosed(client: Client, workflows: WorkflowExecutionInfo[], waitMs: number): Promise<WorkflowExecutionInfo[]> {
+async function waitClosed(
+  client: Client,
+  workflows: WorkflowExecutionInfo[],
+  waitMs: number,
+): Promise<WorkflowExecutionInfo[]> {
   const deadline = Date.now() + waitMs;
   let pending = workflows;
   for (;;) {
     const next: WorkflowExecutionInfo[] = [];
     for (const w of pending) {
-      const d = await client.workflow.getHandle(w.workflowId, w.runId).describe().catch((err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      });
+      const d = await client.workflow
+        .getHandle(w.workflowId, w.runId)
+        .describe()
+        .catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        });
       if (d?.status.name === 'RUNNING') next.push(w);
     }
     pending = next;

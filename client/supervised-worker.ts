@@ -25,7 +25,11 @@ export interface EnsureWorkerReport {
  * session, output to `<state>/worker/worker.log`) and inherits the CLI's environment, which holds
  * no secret (those are read from the state directory).
  */
-export async function ensureSupervisedWorker(root: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<EnsureWorkerReport> {
+export async function ensureSupervisedWorker(
+  root: string,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): Promise<EnsureWorkerReport> {
   const { supervisor } = supervisedWorkerState(root);
   const build = workerBuild();
   if (supervisor && supervisor.build === build) return { pid: supervisor.pid, started: false, replaced: false };
@@ -64,7 +68,12 @@ export async function waitForWarmWorker(root: string, timeoutMs: number): Promis
  * that it will not poll in time (the command then loads its own after all): the supervisor is gone,
  * one of its workers ended while loading, the deadline passed, or the signal aborted the wait.
  */
-export async function waitForSupervisedWorker(root: string, supervisorPid: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+export async function waitForSupervisedWorker(
+  root: string,
+  supervisorPid: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let restarts: number | undefined; // as first seen: the supervisor writes its record a moment after its spawn
   while (!signal?.aborted && pidAlive(supervisorPid) && Date.now() < deadline) {
@@ -88,4 +97,3 @@ export async function stopSupervisedWorker(root: string, timeoutMs = 30_000): Pr
   while (Date.now() < deadline && (pidAlive(supervisor.pid) || pidAlive(worker?.pid))) await sleep(100);
   return true;
 }
-

@@ -11,7 +11,10 @@ export interface ConnectedClient {
 }
 
 export async function connectClient(endpoint: TemporalEndpoint, connectTimeoutMs?: number): Promise<ConnectedClient> {
-  const connection = await Connection.connect({ address: endpoint.address, ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}) });
+  const connection = await Connection.connect({
+    address: endpoint.address,
+    ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}),
+  });
   return { client: new Client({ connection, namespace: endpoint.namespace }), close: () => connection.close() };
 }
 
@@ -22,7 +25,10 @@ export { setupWorkflowId } from '../common/workflow-ids';
  * else the embedded dev server, started again only if its database exists (a workflow left in it
  * would resume on its next start). Undefined when there is none or it cannot be reached.
  */
-export async function connectForCleanup(stateRoot: string, env: NodeJS.ProcessEnv): Promise<{ connected?: ConnectedClient; address?: string; why?: string }> {
+export async function connectForCleanup(
+  stateRoot: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ connected?: ConnectedClient; address?: string; why?: string }> {
   const hasEmbeddedState = fs.existsSync(path.join(stateRoot, 'temporal', 'temporal.db'));
   if (!env.TEMPORAL_ADDRESS && !hasEmbeddedState) return { why: 'no Temporal server has run for this state directory' };
   let endpoint: TemporalEndpoint;

@@ -14,7 +14,14 @@ import type { SetupClusterResult } from '../workflows/setup-cluster';
 import { holdStandby, workerLog } from '../lib/supervised-worker-files';
 import type { RunReport } from './run-workflow';
 import { METRICS_PORT_ENV } from '../worker/metrics-server';
-import { ensureSupervisedWorker, stopSupervisedWorker, waitForSupervisedWorker, waitForWarmWorker, warmWorker, type EnsureWorkerReport } from './supervised-worker';
+import {
+  ensureSupervisedWorker,
+  stopSupervisedWorker,
+  waitForSupervisedWorker,
+  waitForWarmWorker,
+  warmWorker,
+  type EnsureWorkerReport,
+} from './supervised-worker';
 import { setupWorkflowId } from '../common/workflow-ids';
 
 /*
@@ -58,25 +65,44 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
   const releaseStandby = monitor ? holdStandby(root) : () => undefined;
   try {
     // Started before the image checks, so it loads while they run (the metrics port is the spec's own).
-    const supervised = monitor ? await ensureSupervisedWorker(root, { ...process.env, [METRICS_PORT_ENV]: String(spec.metrics.port) }, log) : undefined;
+    const supervised = monitor
+      ? await ensureSupervisedWorker(root, { ...process.env, [METRICS_PORT_ENV]: String(spec.metrics.port) }, log)
+      : undefined;
     const { runWorkflow, SecretStore, startMonitor } = later();
     const finalSpec = await preflightOrStop(spec, opts, supervised, log);
     const report = await runWorkflow<SetupClusterResult>({
       workflowType: 'setupCluster',
       workflowId: setupWorkflowId(finalSpec.name),
       // The spec file is the operator's: applying it to an existing cluster is a declared change.
-      args: [workflowInput('setupCluster', { spec: finalSpec, clean: opts.clean ?? false, force: opts.force ?? false, applySpecChange: true, ...(opts.rebalance === false ? { rebalance: false } : {}) })],
+      args: [
+        workflowInput('setupCluster', {
+          spec: finalSpec,
+          clean: opts.clean ?? false,
+          force: opts.force ?? false,
+          applySpecChange: true,
+          ...(opts.rebalance === false ? { rebalance: false } : {}),
+        }),
+      ],
       json: opts.json,
       worker: opts.worker,
       // The supervised worker, still loading, runs the setup rather than a second worker loaded here.
-      ...(supervised && opts.worker !== true && !warmWorker(root) ? { awaitWorker: (signal: AbortSignal) => waitForSupervisedWorker(root, supervised.pid, SUPERVISED_WORKER_WAIT_MS, signal) } : {}),
+      ...(supervised && opts.worker !== true && !warmWorker(root)
+        ? {
+            awaitWorker: (signal: AbortSignal) =>
+              waitForSupervisedWorker(root, supervised.pid, SUPERVISED_WORKER_WAIT_MS, signal),
+          }
+        : {}),
       log,
     });
     releaseStandby();
-    const pgpass = await new SecretStore(root).writeHostPgpass(finalSpec.name, { postgres: finalSpec.members.map((m) => m.port), pgbouncer: finalSpec.pgbouncer.port });
+    const pgpass = await new SecretStore(root).writeHostPgpass(finalSpec.name, {
+      postgres: finalSpec.members.map((m) => m.port),
+      pgbouncer: finalSpec.pgbouncer.port,
+    });
     if (!monitor) return { ...report, pgpass };
     await startMonitor(finalSpec, log); // the self-healing monitor, idempotently
-    if (!(await waitForWarmWorker(root, 30_000))) log(`worker: the supervised worker (pid ${supervised?.pid}) does not poll yet; see ${workerLog(root)}`);
+    if (!(await waitForWarmWorker(root, 30_000)))
+      log(`worker: the supervised worker (pid ${supervised?.pid}) does not poll yet; see ${workerLog(root)}`);
     return { ...report, pgpass };
   } finally {
     releaseStandby();
@@ -87,7 +113,12 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
  * The image preflight. A supervised worker this run started for a cluster that cannot be created
  * is stopped again: a failed preflight leaves nothing behind.
  */
-async function preflightOrStop(spec: ClusterSpec, opts: UpOptions, supervised: EnsureWorkerReport | undefined, log: (line: string) => void): Promise<ClusterSpec> {
+async function preflightOrStop(
+  spec: ClusterSpec,
+  opts: UpOptions,
+  supervised: EnsureWorkerReport | undefined,
+  log: (line: string) => void,
+): Promise<ClusterSpec> {
   try {
     const { Docker, preflightImages } = later();
     return await preflightImages(new Docker(), spec, process.env, log, opts.json ? 'stderr' : 'inherit');

@@ -14,7 +14,8 @@ const rec = (v: unknown): Input => (v && typeof v === 'object' && !Array.isArray
 const spec = (i: Input) => rec(i.spec);
 const cluster = (i: Input) => str(spec(i).name) ?? str(i.name);
 const table = (i: Input) => str(rec(spec(i).demo).table) ?? 'events';
-const workersOf = (primaries: unknown) => Object.values(rec(rec(primaries).workers)).filter((x): x is string => typeof x === 'string');
+const workersOf = (primaries: unknown) =>
+  Object.values(rec(rec(primaries).workers)).filter((x): x is string => typeof x === 'string');
 const joined = (names: string[]) => (names.length ? names.join(', ') : undefined);
 
 /** Inputs that are the spec itself (the activity takes `spec` as its only argument). */
@@ -26,7 +27,8 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   resolveImages: (i) => `resolve images for ${specName(i) ?? 'the cluster'}`,
   storeClusterSpec: (i) => `store the spec of ${specName(i) ?? 'the cluster'}`,
   searchAttributesRegistered: () => 'check CitusCluster/CitusGroup are registered',
-  provisionCluster: (i) => `provision ${specName(i) ?? 'the cluster'}: ${Array.isArray(i.members) ? i.members.length : '?'} members, ` +
+  provisionCluster: (i) =>
+    `provision ${specName(i) ?? 'the cluster'}: ${Array.isArray(i.members) ? i.members.length : '?'} members, ` +
     'etcd, PgBouncer',
   readLivePrimaries: (i) => `read the live primaries of ${specName(i) ?? 'the cluster'}`,
   waitForNodes: (i) => joined(list(i.primaries)) && `wait for ${joined(list(i.primaries))}`,
@@ -39,13 +41,19 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
     const to = num(i.toId) ?? num(i.to);
     if (from !== undefined && to !== undefined) return `load rows ${from}-${to} into ${table(i)}`;
     const rows = num(rec(spec(i).demo).rows);
-    return rows === undefined ? undefined : rows === 0 ? `load no rows into ${table(i)}` : `load rows 1-${rows} into ${table(i)}`;
+    return rows === undefined
+      ? undefined
+      : rows === 0
+        ? `load no rows into ${table(i)}`
+        : `load rows 1-${rows} into ${table(i)}`;
   },
   checkShards: (i) => `check the shards of ${table(i)}`,
   followPrimary: (i) => str(i.standby) && `${str(i.standby)} follows ${str(i.primary) ?? 'its primary'}`,
   checkReplication: (i) => str(i.standby) && `check ${str(i.standby)} streams from ${str(i.primary) ?? 'its primary'}`,
-  configureDurability: (i) => str(i.primary) && `durability of ${str(i.primary)}: ${str(spec(i).durability) ?? 'synchronous'} (standbys ` +
-    `${joined(list(i.standbys)) ?? 'none'})`,
+  configureDurability: (i) =>
+    str(i.primary) &&
+    `durability of ${str(i.primary)}: ${str(spec(i).durability) ?? 'synchronous'} (standbys ` +
+      `${joined(list(i.standbys)) ?? 'none'})`,
   initPgBouncer: (i) => str(i.coordinator) && `point PgBouncer at ${str(i.coordinator)}`,
   publishToEtcd: (i) => `publish topology and primaries of ${cluster(i) ?? 'the cluster'} to etcd`,
   acquireGroupLock: (i) => str(i.group) && `lock ${str(i.group)}`,
@@ -58,7 +66,9 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   pointCitusAt: (i) => str(i.newHost) && `point Citus from ${str(i.oldHost) ?? '?'} to ${str(i.newHost)}`,
   waitMetadataSynced: (i) => `wait for Citus metadata sync${str(i.coordinator) ? ` (${str(i.coordinator)})` : ''}`,
   unfencePrimary: (i) => str(i.member) && `unfence ${str(i.member)}`,
-  resolveInDoubtTransactions: (i) => str(i.member) && `resolve the transactions left prepared on ${str(i.member)} (${list(i.gids).length} at its promotion)`,
+  resolveInDoubtTransactions: (i) =>
+    str(i.member) &&
+    `resolve the transactions left prepared on ${str(i.member)} (${list(i.gids).length} at its promotion)`,
   pointCoordinatorAt: (i) => str(i.newCoordinator) && `point the coordinator metadata at ${str(i.newCoordinator)}`,
   recordPrimaryChange: (i) => {
     const event = str(rec(i.event).kind);
@@ -66,7 +76,8 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
     return event ? `record the ${event} ${change}` : `record primary ${change}`;
   },
   rejoinMember: (i) => str(i.member) && `rejoin ${str(i.member)} to ${str(i.primary) ?? 'its primary'}`,
-  switchoverCriticalSection: (i) => str(i.newPrimary) && `switch over ${str(i.oldPrimary) ?? '?'} -> ${str(i.newPrimary)} (writes held)`,
+  switchoverCriticalSection: (i) =>
+    str(i.newPrimary) && `switch over ${str(i.oldPrimary) ?? '?'} -> ${str(i.newPrimary)} (writes held)`,
   healthNodes: (i) => `observe the members of ${cluster(i) ?? 'the cluster'}`,
   healthEtcd: () => 'observe etcd',
   healthPgBouncer: () => 'observe PgBouncer',
@@ -75,7 +86,8 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   storeHealthReport: (i) => `store the health report of ${cluster(i) ?? 'the cluster'}`,
   refuseDroppedGroups: (i) => `check no group left out of the spec of ${cluster(i) ?? 'the cluster'} is still in Citus`,
   checkRebalanceReady: (i) => `check logical moves can run (${str(i.transferMode) ?? 'auto'})`,
-  startRebalance: (i) => `start${i.drainOnly ? ' a drain-only' : ' a'} rebalance of ${cluster(i) ?? 'the cluster'} (or follow the ` +
+  startRebalance: (i) =>
+    `start${i.drainOnly ? ' a drain-only' : ' a'} rebalance of ${cluster(i) ?? 'the cluster'} (or follow the ` +
     'running job)',
   followRebalance: (i) => {
     if (num(i.jobId) === undefined) return undefined;
@@ -83,7 +95,7 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
     const moves = done !== undefined ? ` (${done}/${num(rec(i.previous).movesTotal) ?? '?'} moves)` : '';
     return `follow rebalance job ${num(i.jobId)}${moves}`;
   },
-  stopRebalance: (i) => num(i.jobId) === undefined ? undefined : `cancel rebalance job ${num(i.jobId)}`,
+  stopRebalance: (i) => (num(i.jobId) === undefined ? undefined : `cancel rebalance job ${num(i.jobId)}`),
   checkDrain: (i) => str(i.group) && `check ${str(i.group)} can be drained`,
   markDraining: (i) => str(i.group) && `mark ${str(i.group)} shouldhaveshards = false`,
   verifyDrained: (i) => str(i.group) && `verify no placement is left on ${str(i.group)}`,

@@ -29,7 +29,12 @@ const quote = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
  * matches cluster "demo" too; it is left to "demo-x" when that cluster is known (otherClusters).
  * A CitusCluster search attribute on the execution, when present, decides alone.
  */
-export function ownedByCluster(id: string, cluster: string, otherClusters: readonly string[] = [], taggedCluster?: string): boolean {
+export function ownedByCluster(
+  id: string,
+  cluster: string,
+  otherClusters: readonly string[] = [],
+  taggedCluster?: string,
+): boolean {
   if (taggedCluster !== undefined) return taggedCluster === cluster;
   const underKind = (c: string) => WORKFLOW_KINDS.some((k) => id === `${k}-${c}` || id.startsWith(`${k}-${c}-`));
   if (!underKind(cluster)) return false;
@@ -53,6 +58,6 @@ export const workflowTaskKeepsFailing = (attempt: number | null | undefined): bo
 /** Why it is stuck, for a report line that already names the workflow. */
 export const stuckReason = (w: StuckWorkflow): string =>
   `${w.type}: its workflow task keeps failing (attempt ${w.attempt})${w.failure ? `: ${w.failure}` : ''}; it ` +
-    'makes no progress until it is fixed or terminated';
+  'makes no progress until it is fixed or terminated';
 
 export const describeStuck = (w: StuckWorkflow): string => `${w.workflowId} (${stuckReason(w)})`;

@@ -12,9 +12,11 @@ export interface IdRange {
 
 /** Ranges of at most `size` ids covering startAt..rows, in order. */
 export function idBatches(rows: number, size: number, startAt = 1): IdRange[] {
-  if (!Number.isInteger(size) || size < 1) throw new InvariantError(`batch size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new InvariantError(`batch size must be a positive integer, got ${size}`);
   const out: IdRange[] = [];
-  for (let from = Math.max(1, startAt); from <= rows; from += size) out.push({ from, to: Math.min(rows, from + size - 1) });
+  for (let from = Math.max(1, startAt); from <= rows; from += size)
+    out.push({ from, to: Math.min(rows, from + size - 1) });
   return out;
 }
 

@@ -39,14 +39,20 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 /** The reason to refuse the drain, or undefined when it may go ahead. */
 export function drainRefusal(input: DrainCheckInput): string | undefined {
   const { group } = input;
-  if (!input.workerGroups.some((g) => g.group === group)) return `${group} is not a worker group registered in Citus (only worker groups can be drained)`;
+  if (!input.workerGroups.some((g) => g.group === group))
+    return `${group} is not a worker group registered in Citus (only worker groups can be drained)`;
   const others = input.workerGroups.filter((g) => g.group !== group && g.shouldHaveShards);
-  if (!others.length) return `${group} is the last worker group that can hold shards: add a group (spec + citusctl up) before draining ` +
-    'it';
+  if (!others.length)
+    return (
+      `${group} is the last worker group that can hold shards: add a group (spec + citusctl up) before draining ` + 'it'
+    );
   if (input.bytesToMove === 0) return undefined;
   const targets = input.targets.filter((t) => others.some((o) => o.group === t.group));
-  if (!targets.length) return `no free-space reading for the groups that would receive ${group}'s shards ` +
-    `(${others.map((o) => o.group).join(', ')})`;
+  if (!targets.length)
+    return (
+      `no free-space reading for the groups that would receive ${group}'s shards ` +
+      `(${others.map((o) => o.group).join(', ')})`
+    );
   // Each target takes an even share; targets on one file system draw on the same free space.
   const share = input.bytesToMove / targets.length;
   const byFs = new Map<string, { free: number; need: number; groups: string[] }>();
@@ -60,7 +66,10 @@ export function drainRefusal(input: DrainCheckInput): string | undefined {
   const short = [...byFs.values()].filter((fs) => fs.free < fs.need);
   if (short.length) {
     return `the remaining groups could not hold ${group}'s data (${mb(input.bytesToMove)}): ${short
-      .map((fs) => `${fs.groups.join(', ')} need ${mb(fs.need)} free (with ${DRAIN_HEADROOM}x headroom), have ${mb(fs.free)}`)
+      .map(
+        (fs) =>
+          `${fs.groups.join(', ')} need ${mb(fs.need)} free (with ${DRAIN_HEADROOM}x headroom), have ${mb(fs.free)}`,
+      )
       .join('; ')}`;
   }
   return undefined;

@@ -3,4 +3,5 @@
  * real error as its cause (ActivityFailure "activity failed" around the ApplicationFailure saying
  * why), so the cause's message when there is one.
  */
-export const errorMessage = (err: unknown): string => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
+export const errorMessage = (err: unknown): string =>
+  err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);

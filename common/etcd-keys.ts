@@ -34,7 +34,8 @@ export const lastFailoverKey = (cluster: string, group: string) => `${groupsPref
 /** Event ids come from workflow ids or times: anything but [A-Za-z0-9_.-] becomes '_'. */
 export const eventId = (raw: string) => raw.replace(/[^A-Za-z0-9_.-]/g, '_');
 export const groupEventsPrefix = (cluster: string, group: string) => `${etcdPrefix(cluster)}/events/${group}/`;
-export const eventKey = (cluster: string, group: string, id: string) => `${etcdPrefix(cluster)}/events/${group}/${eventId(id)}`;
+export const eventKey = (cluster: string, group: string, id: string) =>
+  `${etcdPrefix(cluster)}/events/${group}/${eventId(id)}`;
 
 export const membersPrefix = (cluster: string) => `${etcdPrefix(cluster)}/members/`;
 export const memberStateKey = (cluster: string, member: string) => `${membersPrefix(cluster)}${member}`;

@@ -30,7 +30,6 @@ export interface StandbyPosition {
   receiveLsn: string | null;
 }
 
-
 export type StandbyChoice = { member: string; reason: string } | { member: null; reason: string };
 
 /** How far a standby got: the WAL it received (it replays it before promotion), else what it replayed. */
@@ -52,11 +51,18 @@ export function pickStandby(positions: StandbyPosition[], preferred?: string): S
   const eligible = positions.filter((p) => p.reachable && p.inRecovery && standbyPosition(p) !== null);
   if (preferred) {
     const p = eligible.find((x) => x.member === preferred);
-    return p ? { member: p.member, reason: `requested ${preferred}` } : { member: null, reason: `${preferred} is not a reachable streaming standby` };
+    return p
+      ? { member: p.member, reason: `requested ${preferred}` }
+      : { member: null, reason: `${preferred} is not a reachable streaming standby` };
   }
   if (!eligible.length) {
     const unreachable = positions.filter((p) => !p.reachable).map((p) => p.member);
-    return { member: null, reason: positions.length ? `no reachable standby (${unreachable.join(', ') || 'none in recovery with a known position'})` : 'the group has no standby' };
+    return {
+      member: null,
+      reason: positions.length
+        ? `no reachable standby (${unreachable.join(', ') || 'none in recovery with a known position'})`
+        : 'the group has no standby',
+    };
   }
   let best = eligible[0]!;
   for (const p of eligible.slice(1)) if (standbyPosition(p)! > standbyPosition(best)!) best = p;
@@ -92,8 +98,13 @@ export function unfenceBlockers(others: UnfenceView[]): Array<{ member: string; 
       if (!o.inRecovery) out.push({ member: o.member, why: 'is writable' });
       continue;
     }
-    if (!CONTAINER_STOPPED.includes(o.container)) out.push({ member: o.member, why: `cannot be reached (container ${o.container}): it may have been promoted` });
-    else if (o.state === 'primary') out.push({ member: o.member, why: `is recorded as a primary (container ${o.container}): it would start writable` });
+    if (!CONTAINER_STOPPED.includes(o.container))
+      out.push({ member: o.member, why: `cannot be reached (container ${o.container}): it may have been promoted` });
+    else if (o.state === 'primary')
+      out.push({
+        member: o.member,
+        why: `is recorded as a primary (container ${o.container}): it would start writable`,
+      });
   }
   return out;
 }
@@ -108,10 +119,16 @@ export type AfterFailedPromotion = { action: 'adopt'; reason: string } | { actio
  */
 export function afterFailedPromotion(candidate: string, positions: StandbyPosition[]): AfterFailedPromotion {
   const c = positions.find((p) => p.member === candidate);
-  const otherWritable = positions.filter((p) => p.member !== candidate && p.reachable && !p.inRecovery).map((p) => p.member);
-  if (c?.reachable && !c.inRecovery && !otherWritable.length) return { action: 'adopt', reason: `${candidate} answers as writable: its promotion went through` };
+  const otherWritable = positions
+    .filter((p) => p.member !== candidate && p.reachable && !p.inRecovery)
+    .map((p) => p.member);
+  if (c?.reachable && !c.inRecovery && !otherWritable.length)
+    return { action: 'adopt', reason: `${candidate} answers as writable: its promotion went through` };
   if (!c?.reachable) return { action: 'try-unfence', reason: `${candidate} cannot be reached` };
-  return { action: 'try-unfence', reason: c.inRecovery ? `${candidate} is still in recovery` : `${otherWritable.join(', ')} is writable too` };
+  return {
+    action: 'try-unfence',
+    reason: c.inRecovery ? `${candidate} is still in recovery` : `${otherWritable.join(', ')} is writable too`,
+  };
 }
 
 /** What an operator is told when a failover may have left a promoted member it cannot reach. */

@@ -15,7 +15,9 @@ export type NodeSqlView = MemberSqlView;
 export type NodeSql = MemberSql;
 
 /** The member's data volume, measured inside its container (du of the volume, df of its filesystem). */
-export type DiskUse = { ok: true; path: string; usedBytes: number; fsSizeBytes: number; fsAvailBytes: number } | { ok: false; error: string };
+export type DiskUse =
+  | { ok: true; path: string; usedBytes: number; fsSizeBytes: number; fsAvailBytes: number }
+  | { ok: false; error: string };
 
 export interface NodeObservation {
   member: string;
@@ -82,7 +84,8 @@ export interface PoolView {
   poolMode: string;
 }
 
-export type PgBouncerObservation = { ok: true; database: { host: string; paused: boolean } | null; pools: PoolView[] } | { ok: false; error: string };
+export type PgBouncerObservation =
+  { ok: true; database: { host: string; paused: boolean } | null; pools: PoolView[] } | { ok: false; error: string };
 
 export interface MonitorView {
   state: string;

@@ -5,7 +5,15 @@
  * a group, Citus, PgBouncer, etcd, the monitor, a volume) in words an operator can act on. Notes
  * are worth knowing but do not degrade (maintenance mode, a Citus without the node health check).
  */
-import type { CitusObservation, DiskUse, EtcdObservation, MonitorObservation, NodeObservation, NodeSqlView, PgBouncerObservation } from './health-observation';
+import type {
+  CitusObservation,
+  DiskUse,
+  EtcdObservation,
+  MonitorObservation,
+  NodeObservation,
+  NodeSqlView,
+  PgBouncerObservation,
+} from './health-observation';
 import type { MemberStateName } from './member-state';
 import { CONTAINER_DOWN, type ContainerStatus } from './monitor-observation';
 import type { ClusterSpec } from './spec';
@@ -106,7 +114,10 @@ export const problemText = (p: HealthProblem): string => `${p.subject}: ${p.mess
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
 
 /** The live primary of each group: etcd's record when it names a member of the group, else the spec's first member. */
-export function livePrimaries(spec: ClusterSpec, etcd: EtcdObservation): Record<string, { primary: string; fromSpec: boolean }> {
+export function livePrimaries(
+  spec: ClusterSpec,
+  etcd: EtcdObservation,
+): Record<string, { primary: string; fromSpec: boolean }> {
   return Object.fromEntries(
     groupsOf(spec).map((g) => {
       const recorded = etcd.ok ? etcd.primaries[g.group] : undefined;
@@ -116,7 +127,13 @@ export function livePrimaries(spec: ClusterSpec, etcd: EtcdObservation): Record<
   );
 }
 
-function memberReport(name: string, group: string, primary: string, nodes: Map<string, NodeObservation>, etcd: EtcdObservation): MemberReport {
+function memberReport(
+  name: string,
+  group: string,
+  primary: string,
+  nodes: Map<string, NodeObservation>,
+  etcd: EtcdObservation,
+): MemberReport {
   const o = nodes.get(name);
   const sql = o?.sql ?? { ok: false as const, error: 'not observed' };
   const p = nodes.get(primary)?.sql;
@@ -130,7 +147,8 @@ function memberReport(name: string, group: string, primary: string, nodes: Map<s
     const b = lsnBytes(sql.replayLsn ?? sql.lsn);
     if (a !== null && b !== null) lagBytes = Number(a > b ? a - b : 0n);
   }
-  const receiverFromPrimary = sql.ok && sql.inRecovery && sql.receiver?.status === 'streaming' && sql.receiver.senderHost === primary;
+  const receiverFromPrimary =
+    sql.ok && sql.inRecovery && sql.receiver?.status === 'streaming' && sql.receiver.senderHost === primary;
   const state = etcd.ok ? etcd.memberStates[name] : undefined;
   return {
     name,
@@ -163,8 +181,10 @@ function memberProblems(m: MemberReport, primary: string, pvAnswers: boolean, t:
     return out;
   }
   if (m.role === 'unreachable') {
-    add(`does not answer SQL${m.container === 'unknown' ? ' (Docker did not answer either)' : ''}: ` +
-      `${m.error ?? 'unknown error'}`);
+    add(
+      `does not answer SQL${m.container === 'unknown' ? ' (Docker did not answer either)' : ''}: ` +
+        `${m.error ?? 'unknown error'}`,
+    );
     return out;
   }
   if (m.livePrimary) {
@@ -177,12 +197,18 @@ function memberProblems(m: MemberReport, primary: string, pvAnswers: boolean, t:
   }
   if (pvAnswers && !m.streaming) add(`does not stream from ${primary}`);
   if (m.lagBytes !== null && m.lagBytes > t.lagBytes) add(`${mib(m.lagBytes)} of WAL behind ${primary}`);
-  if (m.lagSeconds !== null && m.lagSeconds > t.lagSeconds) add(`replay ${m.lagSeconds.toFixed(0)} s behind ${primary}`);
-  if (m.slotRetainedBytes !== null && m.slotRetainedBytes > t.slotRetainedBytes) add(`its slot ${m.slot} on ${primary} retains ${mib(m.slotRetainedBytes)} of WAL`);
+  if (m.lagSeconds !== null && m.lagSeconds > t.lagSeconds)
+    add(`replay ${m.lagSeconds.toFixed(0)} s behind ${primary}`);
+  if (m.slotRetainedBytes !== null && m.slotRetainedBytes > t.slotRetainedBytes)
+    add(`its slot ${m.slot} on ${primary} retains ${mib(m.slotRetainedBytes)} of WAL`);
   return out;
 }
 
-function citusProblems(spec: ClusterSpec, c: CitusObservation, primaries: Record<string, { primary: string }>): { problems: HealthProblem[]; notes: string[] } {
+function citusProblems(
+  spec: ClusterSpec,
+  c: CitusObservation,
+  primaries: Record<string, { primary: string }>,
+): { problems: HealthProblem[]; notes: string[] } {
   const problems: HealthProblem[] = [];
   const notes: string[] = [];
   const add = (message: string) => problems.push({ component: 'citus', subject: 'citus', message });
@@ -190,7 +216,8 @@ function citusProblems(spec: ClusterSpec, c: CitusObservation, primaries: Record
     add(`cannot read the metadata on the coordinator ${c.coordinator}: ${c.error}`);
     return { problems, notes };
   }
-  if (!c.nodeHealth.available) notes.push(`citus: citus_check_cluster_node_health() unavailable (${c.nodeHealth.reason})`);
+  if (!c.nodeHealth.available)
+    notes.push(`citus: citus_check_cluster_node_health() unavailable (${c.nodeHealth.reason})`);
   else {
     const unreachable = new Map<string, Set<string>>(); // to -> the nodes that cannot reach it
     const notAsked = new Set<string>();
@@ -206,7 +233,8 @@ function citusProblems(spec: ClusterSpec, c: CitusObservation, primaries: Record
   const coord = primaries.coordinator!.primary;
   const coordRow = rows.find((r) => r.groupid === 0);
   if (!coordRow) add('pg_dist_node has no coordinator row');
-  else if (coordRow.nodename !== coord) add(`pg_dist_node names ${coordRow.nodename} the coordinator, etcd names ${coord}`);
+  else if (coordRow.nodename !== coord)
+    add(`pg_dist_node names ${coordRow.nodename} the coordinator, etcd names ${coord}`);
   for (const g of groupsOf(spec).filter((x) => !x.isCoordinator)) {
     const live = primaries[g.group]!.primary;
     const members = [g.primary, ...g.standbys].map((m) => m.name);
@@ -219,7 +247,8 @@ function citusProblems(spec: ClusterSpec, c: CitusObservation, primaries: Record
   }
   for (const r of rows) {
     if (r.hasmetadata && !r.metadatasynced) add(`metadata not synced to ${r.nodename}:${r.nodeport}`);
-    if (!spec.members.some((m) => m.name === r.nodename) && r.nodename !== 'localhost') notes.push(`citus: pg_dist_node has node ${r.nodename}:${r.nodeport}, not a member of the spec`);
+    if (!spec.members.some((m) => m.name === r.nodename) && r.nodename !== 'localhost')
+      notes.push(`citus: pg_dist_node has node ${r.nodename}:${r.nodeport}, not a member of the spec`);
   }
   return { problems, notes };
 }
@@ -230,30 +259,59 @@ function pgbouncerProblems(b: PgBouncerObservation, coordinator: string, t: Heal
   const out: HealthProblem[] = [];
   if (!b.database) out.push(add('has no entry for the cluster database'));
   else {
-    if (b.database.host !== coordinator) out.push(add(`routes to ${b.database.host || '(no host)'}, the coordinator primary is ${coordinator}`));
+    if (b.database.host !== coordinator)
+      out.push(add(`routes to ${b.database.host || '(no host)'}, the coordinator primary is ${coordinator}`));
     if (b.database.paused) out.push(add('the cluster database is paused (PAUSE without RESUME)'));
   }
-  for (const p of b.pools) if (p.maxWaitSeconds >= t.poolMaxWaitSeconds) out.push(add(`${p.clWaiting} client(s) of ${p.user}@${p.database} wait for a server (oldest ${p.maxWaitSeconds} s)`));
+  for (const p of b.pools)
+    if (p.maxWaitSeconds >= t.poolMaxWaitSeconds)
+      out.push(
+        add(`${p.clWaiting} client(s) of ${p.user}@${p.database} wait for a server (oldest ${p.maxWaitSeconds} s)`),
+      );
   return out;
 }
 
-function monitorProblems(m: MonitorObservation, at: number, t: HealthThresholds): { problems: HealthProblem[]; notes: string[] } {
+function monitorProblems(
+  m: MonitorObservation,
+  at: number,
+  t: HealthThresholds,
+): { problems: HealthProblem[]; notes: string[] } {
   const add = (message: string): HealthProblem => ({ component: 'monitor', subject: 'monitor', message });
   if (m.status !== 'RUNNING') {
-    const why = m.status === 'NOT_FOUND' ? 'has never run' : m.status === 'UNKNOWN' ? `cannot be asked (${m.error ?? 'no answer'})` : `is ${m.status.toLowerCase()}`;
-    return { problems: [add(`${m.workflowId} ${why}: nothing heals the cluster (\`citusctl up\` starts it)`)], notes: [] };
+    const why =
+      m.status === 'NOT_FOUND'
+        ? 'has never run'
+        : m.status === 'UNKNOWN'
+          ? `cannot be asked (${m.error ?? 'no answer'})`
+          : `is ${m.status.toLowerCase()}`;
+    return {
+      problems: [add(`${m.workflowId} ${why}: nothing heals the cluster (\`citusctl up\` starts it)`)],
+      notes: [],
+    };
   }
-  if (!m.view) return { problems: [add(`${m.workflowId} runs but does not answer its status query (is a long-lived worker polling?): ` +
-    `${m.error ?? 'no answer'}`)], notes: [] };
+  if (!m.view)
+    return {
+      problems: [
+        add(
+          `${m.workflowId} runs but does not answer its status query (is a long-lived worker polling?): ` +
+            `${m.error ?? 'no answer'}`,
+        ),
+      ],
+      notes: [],
+    };
   const problems: HealthProblem[] = [];
   const notes: string[] = [];
   const last = m.view.lastProbeAt ? Date.parse(m.view.lastProbeAt) : NaN;
   if (Number.isNaN(last)) problems.push(add(`${m.workflowId} has not probed the cluster yet`));
-  else if (at - last > t.monitorStaleMs) problems.push(add(`${m.workflowId} last probed ${Math.round((at - last) / 1000)} s ago`));
+  else if (at - last > t.monitorStaleMs)
+    problems.push(add(`${m.workflowId} last probed ${Math.round((at - last) / 1000)} s ago`));
   const mt = m.view.maintenance;
-  if (mt.cluster || mt.groups.length) notes.push('monitor: maintenance ' +
-    `(${mt.cluster ? 'whole cluster' : `groups ${mt.groups.join(', ')}`}${mt.reason ? `: ${mt.reason}` : ''}): ` +
-    'no automatic repair');
+  if (mt.cluster || mt.groups.length)
+    notes.push(
+      'monitor: maintenance ' +
+        `(${mt.cluster ? 'whole cluster' : `groups ${mt.groups.join(', ')}`}${mt.reason ? `: ${mt.reason}` : ''}): ` +
+        'no automatic repair',
+    );
   if (m.view.lastError) notes.push(`monitor: last error: ${m.view.lastError}`);
   return { problems, notes };
 }
@@ -274,7 +332,8 @@ export function buildHealthReport(input: HealthInput): HealthReport {
 
   for (const g of groupsOf(spec)) {
     const { primary, fromSpec } = primaries[g.group]!;
-    if (fromSpec && etcd.ok) notes.push(`${g.group}: etcd has no primary record; ${primary} (the spec's first member) assumed`);
+    if (fromSpec && etcd.ok)
+      notes.push(`${g.group}: etcd has no primary record; ${primary} (the spec's first member) assumed`);
     const p = nodes.get(primary)?.sql;
     const pvAnswers = !!p?.ok && !p.inRecovery;
     const reports = [g.primary, ...g.standbys].map((m) => memberReport(m.name, g.group, primary, nodes, etcd));
@@ -285,14 +344,23 @@ export function buildHealthReport(input: HealthInput): HealthReport {
     const synchronous = standbys.filter((m) => m.syncState === 'sync' || m.syncState === 'quorum').map((m) => m.name);
     groups.push({ group: g.group, primary, primaryFromSpec: fromSpec, streaming, synchronous });
     if (pvAnswers && standbys.length && spec.durability === 'synchronous' && !synchronous.length) {
-      problems.push({ component: 'group', subject: g.group, message: `no synchronous standby: commits on ${primary} are not copied before they are acknowledged` });
+      problems.push({
+        component: 'group',
+        subject: g.group,
+        message: `no synchronous standby: commits on ${primary} are not copied before they are acknowledged`,
+      });
     }
   }
 
   for (const m of members) {
     if (!m.disk.ok) continue;
     const pct = m.disk.fsSizeBytes > 0 ? (100 * (m.disk.fsSizeBytes - m.disk.fsAvailBytes)) / m.disk.fsSizeBytes : 0;
-    if (pct > t.diskUsedPercent) problems.push({ component: 'disk', subject: m.name, message: `the filesystem of its volume is ${pct.toFixed(0)}% full (${mib(m.disk.fsAvailBytes)} free)` });
+    if (pct > t.diskUsedPercent)
+      problems.push({
+        component: 'disk',
+        subject: m.name,
+        message: `the filesystem of its volume is ${pct.toFixed(0)}% full (${mib(m.disk.fsAvailBytes)} free)`,
+      });
   }
 
   const citus = citusProblems(spec, input.citus, primaries);
@@ -302,7 +370,8 @@ export function buildHealthReport(input: HealthInput): HealthReport {
   const monitor = monitorProblems(input.monitor, input.at, t);
   problems.push(...monitor.problems);
   notes.push(...monitor.notes);
-  for (const w of input.monitor.stuckWorkflows ?? []) problems.push({ component: 'workflow', subject: w.workflowId, message: stuckReason(w) });
+  for (const w of input.monitor.stuckWorkflows ?? [])
+    problems.push({ component: 'workflow', subject: w.workflowId, message: stuckReason(w) });
 
   return {
     cluster: spec.name,

@@ -27,5 +27,9 @@ export function resolveImage(spec: ClusterSpec, role: ImageRole, env: Record<str
 }
 
 export function resolveImages(spec: ClusterSpec, env: Record<string, string | undefined>): Record<ImageRole, string> {
-  return { postgres: resolveImage(spec, 'postgres', env), pgbouncer: resolveImage(spec, 'pgbouncer', env), etcd: resolveImage(spec, 'etcd', env) };
+  return {
+    postgres: resolveImage(spec, 'postgres', env),
+    pgbouncer: resolveImage(spec, 'pgbouncer', env),
+    etcd: resolveImage(spec, 'etcd', env),
+  };
 }

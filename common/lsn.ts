@@ -18,4 +18,5 @@ export function lsnToBigInt(lsn: string): bigint {
   return v;
 }
 
-export const formatLsn = (v: bigint) => `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
+export const formatLsn = (v: bigint) =>
+  `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;

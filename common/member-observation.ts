@@ -7,7 +7,8 @@
  */
 
 /** Docker's word on a container; `unknown` when Docker did not answer in time. */
-export type ContainerStatus = 'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'absent' | 'unknown';
+export type ContainerStatus =
+  'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'absent' | 'unknown';
 
 /** Container states in which PostgreSQL cannot be serving: Docker's confirmation that a member is down. */
 export const CONTAINER_DOWN: readonly ContainerStatus[] = ['exited', 'created', 'dead', 'absent'];

@@ -48,9 +48,11 @@ const shellQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 
 /** KEY='value' lines the bootstrap sources with `. member.state`. */
 export function formatMemberState(s: MemberState): string {
-  return KEYS.filter(([k]) => s[k] !== undefined && s[k] !== '')
-    .map(([k, name]) => `${name}=${shellQuote(String(s[k]))}`)
-    .join('\n') + '\n';
+  return (
+    KEYS.filter(([k]) => s[k] !== undefined && s[k] !== '')
+      .map(([k, name]) => `${name}=${shellQuote(String(s[k]))}`)
+      .join('\n') + '\n'
+  );
 }
 
 /** Parses what formatMemberState wrote (and what the bootstrap writes); undefined when not a state. */

@@ -5,7 +5,14 @@
  * the clock, so the probe activity (which returns when an action is due) and the workflow (which
  * acts) reach the same answer.
  */
-import { CONTAINER_DOWN, streamsFrom, type GroupTrack, type MemberObservation, type MemberTrack, type ProbeHistory } from './monitor-observation';
+import {
+  CONTAINER_DOWN,
+  streamsFrom,
+  type GroupTrack,
+  type MemberObservation,
+  type MemberTrack,
+  type ProbeHistory,
+} from './monitor-observation';
 import { decideServices, type ServiceAction, type ServiceDecision } from './monitor-service-decisions';
 import { COORDINATOR_GROUP } from './names';
 import { partitionConfirmation, type PartitionThresholds } from './partition-decisions';
@@ -42,7 +49,15 @@ export const PARTITION_THRESHOLDS: PartitionThresholds = { peerChecks: 2, peerWi
  * other failure (a crash inside a running container, confirmed by every standby losing its sender)
  * takes 4 probes over 1500 ms. A pause shorter than 1500 ms never reaches it (Docker says paused).
  */
-export const DEFAULT_THRESHOLDS: MonitorThresholds = { intervalMs: 500, failures: 3, failWindowMs: 1500, downWindowMs: 500, standbyGraceMs: 10_000, asyncAfterMs: 1500, ...PARTITION_THRESHOLDS };
+export const DEFAULT_THRESHOLDS: MonitorThresholds = {
+  intervalMs: 500,
+  failures: 3,
+  failWindowMs: 1500,
+  downWindowMs: 500,
+  standbyGraceMs: 10_000,
+  asyncAfterMs: 1500,
+  ...PARTITION_THRESHOLDS,
+};
 
 /** Failed probes a Docker-confirmed down container needs (over downWindowMs). */
 const DOWN_FAILURES = 2;
@@ -87,25 +102,40 @@ export type PrimaryVerdict = { state: 'ok' | 'suspect' | 'failed' | 'unknown'; r
  * Anything less (a slow probe, an orchestrator cut off from the
  * primary, a paused container) is at most `suspect`, and nothing is done about it.
  */
-export function primaryVerdict(track: MemberTrack | undefined, group: GroupTrack | undefined, standbys: Record<string, MemberObservation | undefined>, t: MonitorThresholds): PrimaryVerdict {
+export function primaryVerdict(
+  track: MemberTrack | undefined,
+  group: GroupTrack | undefined,
+  standbys: Record<string, MemberObservation | undefined>,
+  t: MonitorThresholds,
+): PrimaryVerdict {
   const o = track?.last;
   if (!o) return { state: 'unknown', reason: 'not probed yet' };
-  if (o.sql.ok) return o.sql.inRecovery ? { state: 'suspect', reason: `${o.member} answers but is in recovery` } : { state: 'ok', reason: `${o.member} answers as primary` };
+  if (o.sql.ok)
+    return o.sql.inRecovery
+      ? { state: 'suspect', reason: `${o.member} answers but is in recovery` }
+      : { state: 'ok', reason: `${o.member} answers as primary` };
   const span = o.at - (track.failingSince ?? o.at);
   const tally = `${track.failures} failed probes over ${span} ms (${o.sql.error})`;
   const down = CONTAINER_DOWN.includes(o.container);
-  if (down && track.failures >= DOWN_FAILURES && span >= t.downWindowMs) return { state: 'failed', reason: `${tally}; Docker: container ${o.container}` };
+  if (down && track.failures >= DOWN_FAILURES && span >= t.downWindowMs)
+    return { state: 'failed', reason: `${tally}; Docker: container ${o.container}` };
   if (track.failures < t.failures || span < t.failWindowMs) return { state: 'suspect', reason: tally };
   const witnesses = group?.streaming ?? [];
   const lost = witnesses.filter((s) => {
     const so = standbys[s];
     return !!so && so.sql.ok && so.sql.inRecovery && !streamsFrom(so, o.member);
   });
-  if (witnesses.length && lost.length === witnesses.length) return { state: 'failed', reason: `${tally}; every standby lost its sender (${witnesses.join(', ')})` };
+  if (witnesses.length && lost.length === witnesses.length)
+    return { state: 'failed', reason: `${tally}; every standby lost its sender (${witnesses.join(', ')})` };
   const partition = partitionConfirmation(track, t);
   if (partition) return { state: 'failed', reason: `${tally}; ${partition}` };
-  const why = witnesses.length ? `${witnesses.length - lost.length} of ${witnesses.length} standbys still stream or cannot be asked` : 'no standby streamed from it to ask';
-  return { state: 'suspect', reason: `${tally}; not confirmed: container ${o.container}, ${why}, ${describePeerView(o.peers)}` };
+  const why = witnesses.length
+    ? `${witnesses.length - lost.length} of ${witnesses.length} standbys still stream or cannot be asked`
+    : 'no standby streamed from it to ask';
+  return {
+    state: 'suspect',
+    reason: `${tally}; not confirmed: container ${o.container}, ${why}, ${describePeerView(o.peers)}`,
+  };
 }
 
 /** The member names in synchronous_standby_names ('ANY 1 ("a", b)', 'FIRST 2 (a,b)', 'a, b', '*'). */
@@ -125,35 +155,65 @@ export function parseSyncNames(value: string | undefined): string[] {
  * writable: another failover could promote a second member, so none is started until it answers
  * (a member whose container is down starts as its member state says: never promoted unrecorded).
  */
-export function maybePromoted(primary: MemberObservation | undefined, others: Array<MemberObservation | undefined>): string[] {
+export function maybePromoted(
+  primary: MemberObservation | undefined,
+  others: Array<MemberObservation | undefined>,
+): string[] {
   if (primary?.state !== 'fenced') return [];
-  return others.filter((o): o is MemberObservation => !!o && !o.sql.ok && !CONTAINER_DOWN.includes(o.container)).map((o) => o.member);
+  return others
+    .filter((o): o is MemberObservation => !!o && !o.sql.ok && !CONTAINER_DOWN.includes(o.container))
+    .map((o) => o.member);
 }
 
-export type DurabilityDecision = { change: false; reason: string } | { change: true; mode: 'synchronous' | 'async'; reason: string };
+export type DurabilityDecision =
+  { change: false; reason: string } | { change: true; mode: 'synchronous' | 'async'; reason: string };
 
 /**
  * Synchronous commit that never blocks forever: with no standby streaming for asyncAfterMs, commit
  * asynchronously; as soon as one streams, name it again. A configuration naming only standbys that
  * do not stream blocks every commit, so it counts as "none named".
  */
-export function durabilityDecision(g: GroupTrack | undefined, durability: 'synchronous' | 'async', now: number, t: MonitorThresholds): DurabilityDecision {
-  if (!g || g.seenAt === undefined || g.syncNames === undefined) return { change: false, reason: 'primary not seen yet' };
+export function durabilityDecision(
+  g: GroupTrack | undefined,
+  durability: 'synchronous' | 'async',
+  now: number,
+  t: MonitorThresholds,
+): DurabilityDecision {
+  if (!g || g.seenAt === undefined || g.syncNames === undefined)
+    return { change: false, reason: 'primary not seen yet' };
   const named = parseSyncNames(g.syncNames);
-  if (durability === 'async') return named.length ? { change: true, mode: 'async', reason: 'the spec asks for asynchronous commit' } : { change: false, reason: 'asynchronous by the spec' };
+  if (durability === 'async')
+    return named.length
+      ? { change: true, mode: 'async', reason: 'the spec asks for asynchronous commit' }
+      : { change: false, reason: 'asynchronous by the spec' };
   const namedStreaming = named.filter((n) => n === '*' || g.streaming.includes(n));
   if (g.streaming.length) {
     if (namedStreaming.length) return { change: false, reason: `synchronous with ${g.streaming.join(', ')}` };
-    return { change: true, mode: 'synchronous', reason: `${g.streaming.join(', ')} stream${named.length ? ` but only ${named.join(', ')} named` : ' again'}` };
+    return {
+      change: true,
+      mode: 'synchronous',
+      reason: `${g.streaming.join(', ')} stream${named.length ? ` but only ${named.join(', ')} named` : ' again'}`,
+    };
   }
   if (!named.length) return { change: false, reason: 'asynchronous: no standby streams' };
   const since = g.noStreamingSince ?? now;
   if (now - since < t.asyncAfterMs) return { change: false, reason: `no standby streams for ${now - since} ms` };
-  return { change: true, mode: 'async', reason: `no standby streams for ${now - since} ms: commits would block on ${named.join(', ')}` };
+  return {
+    change: true,
+    mode: 'async',
+    reason: `no standby streams for ${now - since} ms: commits would block on ${named.join(', ')}`,
+  };
 }
 
 export type MonitorAction =
-  | { kind: 'failover'; group: string; oldPrimary: string; requireApproval: boolean; candidates?: string[]; reason: string }
+  | {
+      kind: 'failover';
+      group: string;
+      oldPrimary: string;
+      requireApproval: boolean;
+      candidates?: string[];
+      reason: string;
+    }
   | { kind: 'restart'; group: string; member: string; reason: string }
   | { kind: 'recreate'; group: string; member: string; reason: string }
   | { kind: 'rejoin'; group: string; member: string; reason: string }
@@ -162,7 +222,8 @@ export type MonitorAction =
   | ServiceAction;
 
 /** One key per thing that can be done, for backoff. */
-export const actionKey = (a: Pick<MonitorAction, 'kind' | 'group'> & { member?: string }) => (a.kind === 'failover' || a.kind === 'durability' ? `${a.kind}:${a.group}` : `${a.kind}:${a.member}`);
+export const actionKey = (a: Pick<MonitorAction, 'kind' | 'group'> & { member?: string }) =>
+  a.kind === 'failover' || a.kind === 'durability' ? `${a.kind}:${a.group}` : `${a.kind}:${a.member}`;
 
 export interface GroupStatus {
   primary?: string;
@@ -218,9 +279,12 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
     const maintenance = ctx.maintenance.cluster || ctx.maintenance.groups.includes(group);
     const due = (a: MonitorAction, why?: string) => {
       const until = ctx.notBefore[actionKey(a)];
-      if (within(until, at)) notes.push(`${a.kind} ` +
-        `${a.kind === 'failover' || a.kind === 'durability' ? group : (a as { member: string }).member} not ` +
-        `before ${new Date(until!).toISOString()}${why ? ` (${why})` : ''}`);
+      if (within(until, at))
+        notes.push(
+          `${a.kind} ` +
+            `${a.kind === 'failover' || a.kind === 'durability' ? group : (a as { member: string }).member} not ` +
+            `before ${new Date(until!).toISOString()}${why ? ` (${why})` : ''}`,
+        );
       else actions.push(a);
     };
 
@@ -254,20 +318,39 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
       const record = obs.durability[group];
       const knownAsync =
         policy.durability === 'synchronous' &&
-        ((gTrack?.seenAt !== undefined && gTrack.synchronous.length === 0) || (gTrack?.seenAt === undefined && record?.primary === primary && record.mode === 'async'));
-      const candidates = policy.durability === 'synchronous' && !policy.allowAsyncFailover && gTrack?.synchronous.length ? gTrack.synchronous : undefined;
-      const unsure = maybePromoted(track?.last, names.filter((n) => n !== primary).map((n) => h.members[n]?.last));
+        ((gTrack?.seenAt !== undefined && gTrack.synchronous.length === 0) ||
+          (gTrack?.seenAt === undefined && record?.primary === primary && record.mode === 'async'));
+      const candidates =
+        policy.durability === 'synchronous' && !policy.allowAsyncFailover && gTrack?.synchronous.length
+          ? gTrack.synchronous
+          : undefined;
+      const unsure = maybePromoted(
+        track?.last,
+        names.filter((n) => n !== primary).map((n) => h.members[n]?.last),
+      );
       if (unsure.length) {
-        notes.push(`needs operator: ${primary} is fenced by a failover that did not finish and ${unsure.join(', ')} ` +
-          'cannot be reached (it may have been promoted): no automatic failover until it answers; then ' +
-          `\`citusctl failover ${group}\`, or \`citusctl unfence ${primary}\` if it is in recovery`);
+        notes.push(
+          `needs operator: ${primary} is fenced by a failover that did not finish and ${unsure.join(', ')} ` +
+            'cannot be reached (it may have been promoted): no automatic failover until it answers; then ' +
+            `\`citusctl failover ${group}\`, or \`citusctl unfence ${primary}\` if it is in recovery`,
+        );
       } else if (policy.failover === 'manual') notes.push(`policy manual: run \`citusctl failover ${group}\``);
       else if (knownAsync && !policy.allowAsyncFailover) {
-        notes.push(`automatic failover refused: no standby was synchronous when ${primary} failed (allowAsyncFailover: ` +
-          `false); \`citusctl failover ${group}\` overrides`);
+        notes.push(
+          `automatic failover refused: no standby was synchronous when ${primary} failed (allowAsyncFailover: ` +
+            `false); \`citusctl failover ${group}\` overrides`,
+        );
       } else {
-        for (const m of ourRejoins) actions.push({ kind: 'cancel-rejoin', group, member: m, reason: `the primary ${primary} failed` });
-        due({ kind: 'failover', group, oldPrimary: primary, requireApproval: policy.failover === 'approve' || policy.requireFailoverApproval, ...(candidates ? { candidates } : {}), reason: verdict.reason });
+        for (const m of ourRejoins)
+          actions.push({ kind: 'cancel-rejoin', group, member: m, reason: `the primary ${primary} failed` });
+        due({
+          kind: 'failover',
+          group,
+          oldPrimary: primary,
+          requireApproval: policy.failover === 'approve' || policy.requireFailoverApproval,
+          ...(candidates ? { candidates } : {}),
+          reason: verdict.reason,
+        });
       }
       continue;
     }
@@ -282,7 +365,12 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
       if (word === 'streaming') continue;
       const since = mt.notStreamingSince ?? o.at;
       if (o.container === 'absent') {
-        due({ kind: 'recreate', group, member: m, reason: `${m}'s container is gone (its volume keeps its data and member state)` });
+        due({
+          kind: 'recreate',
+          group,
+          member: m,
+          reason: `${m}'s container is gone (its volume keeps its data and member state)`,
+        });
       } else if (o.state === 'fenced') {
         due({ kind: 'rejoin', group, member: m, reason: `${m} is fenced (${o.container})` });
       } else if (CONTAINER_DOWN.includes(o.container)) {
@@ -292,20 +380,34 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
       } else if (o.sql.ok && !o.sql.inRecovery) {
         due({ kind: 'rejoin', group, member: m, reason: `${m} is writable but ${primary} is the primary` });
       } else if (o.at - since >= t.standbyGraceMs) {
-        due({ kind: 'rejoin', group, member: m, reason: `${m} has not streamed from ${primary} for ${o.at - since} ms (${word})` });
+        due({
+          kind: 'rejoin',
+          group,
+          member: m,
+          reason: `${m} has not streamed from ${primary} for ${o.at - since} ms (${word})`,
+        });
       } else {
         notes.push(`${m}: ${word} for ${o.at - since} ms`);
       }
     }
   }
   // First: every client goes through PgBouncer, and each group's repairs wait for etcd.
-  const { actions: serviceActions, ...services } = decideServices(obs, { maintenance: ctx.maintenance.cluster, coordinator: h.primaries[COORDINATOR_GROUP], notBefore: ctx.notBefore });
+  const { actions: serviceActions, ...services } = decideServices(obs, {
+    maintenance: ctx.maintenance.cluster,
+    coordinator: h.primaries[COORDINATOR_GROUP],
+    notBefore: ctx.notBefore,
+  });
   return { at, actions: [...serviceActions, ...actions], groups, services };
 }
 
 /** What changed between two decisions, in a form that ignores timings: a new action or health word. */
 export function decisionSignature(d: ClusterDecision): string {
-  const words = Object.entries(d.groups).map(([g, s]) => `${g}:${s.primary}:${s.primaryState}:${Object.entries(s.members).map(([m, w]) => `${m}=${w}`).join(',')}`);
+  const words = Object.entries(d.groups).map(
+    ([g, s]) =>
+      `${g}:${s.primary}:${s.primaryState}:${Object.entries(s.members)
+        .map(([m, w]) => `${m}=${w}`)
+        .join(',')}`,
+  );
   const services = Object.entries(d.services?.words ?? {}).map(([n, w]) => `${n}=${w}`);
   return [...words, ...services, ...d.actions.map((a) => actionKey(a))].join('|');
 }

@@ -73,4 +73,5 @@ export function livePollers(pollers: PollerSeen[], now: number, pidAlive: (pid: 
 }
 
 /** Why an old run is terminated, in its history. */
-export const restartReason = (build: string) => `citusctl upgraded to build ${build}: the monitor restarts on it; its state is in etcd`;
+export const restartReason = (build: string) =>
+  `citusctl upgraded to build ${build}: the monitor restarts on it; its state is in etcd`;

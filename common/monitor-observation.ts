@@ -48,7 +48,12 @@ export function probeSqlView(r: Pick<MemberReading, 'sql' | 'sqlMs'>): SqlView |
     inRecovery: sql.inRecovery,
     timeline: sql.timeline,
     receiver: sql.receiver,
-    replication: sql.replication.map((w) => ({ name: w.standby, state: w.state, syncState: w.syncState, lagBytes: w.lagBytes })),
+    replication: sql.replication.map((w) => ({
+      name: w.standby,
+      state: w.state,
+      syncState: w.syncState,
+      lagBytes: w.lagBytes,
+    })),
     syncNames: sql.syncNames,
     ms: r.sqlMs,
   };
@@ -129,23 +134,37 @@ export interface ProbeHistory {
 
 export const emptyHistory = (): ProbeHistory => ({ rounds: 0, primaries: {}, members: {}, groups: {} });
 
-export const memberGroupMap = (members: ReadonlyArray<{ name: string; group: string }>): Record<string, string> => Object.fromEntries(members.map((m) => [m.name, m.group]));
+export const memberGroupMap = (members: ReadonlyArray<{ name: string; group: string }>): Record<string, string> =>
+  Object.fromEntries(members.map((m) => [m.name, m.group]));
 
 /** Streams from `primary`: answers, in recovery, WAL receiver streaming from that host. */
 export function streamsFrom(o: MemberObservation | undefined, primary: string): boolean {
-  return !!o && o.sql.ok && o.sql.inRecovery && o.sql.receiver?.status === 'streaming' && o.sql.receiver.senderHost === primary;
+  return (
+    !!o &&
+    o.sql.ok &&
+    o.sql.inRecovery &&
+    o.sql.receiver?.status === 'streaming' &&
+    o.sql.receiver.senderHost === primary
+  );
 }
 
 /** Answers as a primary (not in recovery). */
 export const answersAsPrimary = (o: MemberObservation | undefined): boolean => !!o && o.sql.ok && !o.sql.inRecovery;
 
 /** The standbys a primary's walsenders stream to, restricted to its group. */
-export function streamingPeers(o: MemberObservation, groupMembers: readonly string[]): { streaming: string[]; synchronous: string[] } {
+export function streamingPeers(
+  o: MemberObservation,
+  groupMembers: readonly string[],
+): { streaming: string[]; synchronous: string[] } {
   if (!o.sql.ok) return { streaming: [], synchronous: [] };
-  const rows = o.sql.replication.filter((r) => r.state === 'streaming' && groupMembers.includes(r.name) && r.name !== o.member);
+  const rows = o.sql.replication.filter(
+    (r) => r.state === 'streaming' && groupMembers.includes(r.name) && r.name !== o.member,
+  );
   return {
     streaming: [...new Set(rows.map((r) => r.name))].sort(),
-    synchronous: [...new Set(rows.filter((r) => r.syncState === 'sync' || r.syncState === 'quorum').map((r) => r.name))].sort(),
+    synchronous: [
+      ...new Set(rows.filter((r) => r.syncState === 'sync' || r.syncState === 'quorum').map((r) => r.name)),
+    ].sort(),
   };
 }
 
@@ -154,7 +173,11 @@ export function streamingPeers(o: MemberObservation, groupMembers: readonly stri
  * each group keeps what its primary said the last time it answered, which is what the decisions
  * need once it no longer answers (who was streaming, who was synchronous).
  */
-export function foldObservation(h: ProbeHistory, obs: ClusterObservation, members: ReadonlyArray<{ name: string; group: string }>): ProbeHistory {
+export function foldObservation(
+  h: ProbeHistory,
+  obs: ClusterObservation,
+  members: ReadonlyArray<{ name: string; group: string }>,
+): ProbeHistory {
   const primaries = obs.primaries ?? h.primaries;
   const byGroup = new Map<string, string[]>();
   for (const m of members) byGroup.set(m.group, [...(byGroup.get(m.group) ?? []), m.name]);
@@ -170,11 +193,17 @@ export function foldObservation(h: ProbeHistory, obs: ClusterObservation, member
     }
     const t: MemberTrack = o.sql.ok
       ? { failures: 0, lastOkAt: o.at, last: o }
-      : { failures: prev.failures + 1, failingSince: prev.failures > 0 ? (prev.failingSince ?? o.at) : o.at, lastOkAt: prev.lastOkAt, last: o };
+      : {
+          failures: prev.failures + 1,
+          failingSince: prev.failures > 0 ? (prev.failingSince ?? o.at) : o.at,
+          lastOkAt: prev.lastOkAt,
+          last: o,
+        };
     const primary = primaries[groupOf[m.name]!];
     // A container that (re)starts gets its grace period from then on.
     const restarted = prev.last !== undefined && prev.last.container !== 'running' && o.container === 'running';
-    if (primary && primary !== m.name && !streamsFrom(o, primary)) t.notStreamingSince = restarted ? o.at : (prev.notStreamingSince ?? o.at);
+    if (primary && primary !== m.name && !streamsFrom(o, primary))
+      t.notStreamingSince = restarted ? o.at : (prev.notStreamingSince ?? o.at);
     const peerCut = o.sql.ok ? undefined : foldPeerCut(prev.peerCut, o.peers, o.at);
     if (peerCut) t.peerCut = peerCut;
     if (t.lastOkAt === undefined) delete t.lastOkAt;
@@ -198,7 +227,12 @@ export function foldObservation(h: ProbeHistory, obs: ClusterObservation, member
         seenAt: o.at,
         ...peers,
         syncNames: o.sql.syncNames,
-        ...(peers.streaming.length ? {} : { noStreamingSince: kept.seenAt !== undefined && !kept.streaming.length ? (kept.noStreamingSince ?? o.at) : o.at }),
+        ...(peers.streaming.length
+          ? {}
+          : {
+              noStreamingSince:
+                kept.seenAt !== undefined && !kept.streaming.length ? (kept.noStreamingSince ?? o.at) : o.at,
+            }),
       };
     } else {
       groups[group] = kept;

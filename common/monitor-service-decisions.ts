@@ -47,14 +47,18 @@ const STOPPED: readonly ContainerStatus[] = ['exited', 'created', 'dead'];
  * restarts (Docker's policy is at it), is paused (on purpose) or that Docker could not tell about.
  * Nothing in cluster maintenance. `notBefore` (by `<kind>:<service>`) spaces out repeated tries.
  */
-export function decideServices(obs: ClusterObservation | undefined, opts: { maintenance: boolean; coordinator?: string; notBefore: Record<string, number> }): ServiceDecision {
+export function decideServices(
+  obs: ClusterObservation | undefined,
+  opts: { maintenance: boolean; coordinator?: string; notBefore: Record<string, number> },
+): ServiceDecision {
   const out: ServiceDecision = { actions: [], words: {}, notes: [] };
   if (!obs?.services) return out; // an observation from before services were watched
   for (const service of SERVICES) {
     const container = obs.services[service];
     const answers = service === PGBOUNCER_MEMBER ? obs.pgbouncer.ok : obs.etcd.ok;
     out.words[service] = container === 'running' && !answers ? 'unreachable' : container;
-    const kind = container === 'absent' ? 'recreate-service' : STOPPED.includes(container) ? 'start-service' : undefined;
+    const kind =
+      container === 'absent' ? 'recreate-service' : STOPPED.includes(container) ? 'start-service' : undefined;
     if (!kind) continue;
     if (opts.maintenance) {
       out.notes.push(`${service}: container ${container}: maintenance (cluster paused), left alone`);
@@ -65,8 +69,15 @@ export function decideServices(obs: ClusterObservation | undefined, opts: { main
       out.notes.push(`${kind} ${service} not before ${new Date(until).toISOString()}`);
       continue;
     }
-    const reason = kind === 'recreate-service' ? `${service}'s container is gone` : `${service}'s container is ${container}`;
-    out.actions.push({ kind, group: service, member: service, ...(service === PGBOUNCER_MEMBER && opts.coordinator ? { coordinator: opts.coordinator } : {}), reason });
+    const reason =
+      kind === 'recreate-service' ? `${service}'s container is gone` : `${service}'s container is ${container}`;
+    out.actions.push({
+      kind,
+      group: service,
+      member: service,
+      ...(service === PGBOUNCER_MEMBER && opts.coordinator ? { coordinator: opts.coordinator } : {}),
+      reason,
+    });
   }
   return out;
 }

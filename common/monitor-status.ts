@@ -50,4 +50,6 @@ export interface MonitorStatus {
  * The status query's answer as a reader outside the workflow takes it: a run of another build may
  * answer, so every field is checked before use.
  */
-export type MonitorStatusLike = { [K in Exclude<keyof MonitorStatus, 'maintenance'>]?: unknown } & { maintenance?: { [K in keyof MaintenanceRecord]?: unknown } };
+export type MonitorStatusLike = { [K in Exclude<keyof MonitorStatus, 'maintenance'>]?: unknown } & {
+  maintenance?: { [K in keyof MaintenanceRecord]?: unknown };
+};

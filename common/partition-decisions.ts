@@ -26,18 +26,26 @@ export interface PartitionThresholds {
  * folded) failed the previous probe while its container ran. Peers are the group's other members,
  * plus the coordinator's primary for a worker group, or every worker primary for the coordinator group.
  */
-export function peersToAsk(h: ProbeHistory, members: ReadonlyArray<{ name: string; group: string }>): Record<string, string[]> {
+export function peersToAsk(
+  h: ProbeHistory,
+  members: ReadonlyArray<{ name: string; group: string }>,
+): Record<string, string[]> {
   const asks: Record<string, string[]> = {};
   for (const [group, primary] of Object.entries(h.primaries)) {
     const track = h.members[primary];
     const o = track?.last;
     if (!o || o.sql.ok || o.container !== 'running') continue;
     const mates = members.filter((m) => m.group === group && m.name !== primary).map((m) => m.name);
-    const outside = group === COORDINATOR_GROUP
-      ? Object.entries(h.primaries).filter(([g]) => g !== COORDINATOR_GROUP).map(([, p]) => p)
-      : [h.primaries[COORDINATOR_GROUP]];
+    const outside =
+      group === COORDINATOR_GROUP
+        ? Object.entries(h.primaries)
+            .filter(([g]) => g !== COORDINATOR_GROUP)
+            .map(([, p]) => p)
+        : [h.primaries[COORDINATOR_GROUP]];
     const known = new Set(members.map((m) => m.name));
-    asks[primary] = [...new Set([...mates, ...outside])].filter((p): p is string => !!p && p !== primary && known.has(p));
+    asks[primary] = [...new Set([...mates, ...outside])].filter(
+      (p): p is string => !!p && p !== primary && known.has(p),
+    );
   }
   return asks;
 }
@@ -49,6 +57,7 @@ export function partitionConfirmation(track: MemberTrack | undefined, t: Partiti
   if (!o || o.sql.ok || o.container !== 'running' || !cut) return undefined;
   const span = o.at - cut.since;
   if (cut.rounds < t.peerChecks || span < t.peerWindowMs) return undefined;
-  return `container running but no peer reaches it (${describePeerView(o.peers)}; ${cut.rounds} checks over ${span} ` +
-    'ms)';
+  return (
+    `container running but no peer reaches it (${describePeerView(o.peers)}; ${cut.rounds} checks over ${span} ` + 'ms)'
+  );
 }

@@ -63,7 +63,10 @@ export class ProgressTracker {
       this.finish(name, describe?.(result));
       return result;
     } catch (err) {
-      this.fail(name, err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
+      this.fail(
+        name,
+        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err),
+      );
       throw err;
     }
   }

@@ -11,7 +11,8 @@ export type TransferMode = 'auto' | 'force_logical' | 'block_writes';
 export const TRANSFER_MODES: readonly TransferMode[] = ['auto', 'force_logical', 'block_writes'];
 
 /** pg_dist_background_job states (Citus 12+). */
-export type RebalanceJobState = 'scheduled' | 'running' | 'finished' | 'cancelling' | 'cancelled' | 'failing' | 'failed';
+export type RebalanceJobState =
+  'scheduled' | 'running' | 'finished' | 'cancelling' | 'cancelled' | 'failing' | 'failed';
 
 /** One shard move in flight (get_rebalance_progress, progress = 1). */
 export interface ShardMove {
@@ -90,8 +91,11 @@ const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 export function describeRebalance(s: RebalanceSnapshot): string {
   const parts = [`job ${s.jobId} ${s.state}: ${s.movesDone}/${s.movesTotal} moves`];
   if (s.bytesTotal > 0) parts[0] += `, ${mb(s.bytesMoved)}/${mb(s.bytesTotal)} MB`;
-  for (const m of s.current) parts.push(`moving ${m.shardId} ${m.table} ${m.source} -> ${m.target} ` +
-    `(${m.status}${m.bytes ? `, ${mb(Math.min(m.targetBytes, m.bytes))}/${mb(m.bytes)} MB` : ''})`);
+  for (const m of s.current)
+    parts.push(
+      `moving ${m.shardId} ${m.table} ${m.source} -> ${m.target} ` +
+        `(${m.status}${m.bytes ? `, ${mb(Math.min(m.targetBytes, m.bytes))}/${mb(m.bytes)} MB` : ''})`,
+    );
   if (s.errors.length) parts.push(`errors: ${s.errors.join(' | ')}`);
   return parts.join('; ');
 }
@@ -102,7 +106,8 @@ export function describeRebalance(s: RebalanceSnapshot): string {
  */
 export function changedEnough(prev: RebalanceSnapshot | undefined, next: RebalanceSnapshot): boolean {
   if (!prev) return true;
-  if (prev.state !== next.state || prev.movesDone !== next.movesDone || prev.movesTotal !== next.movesTotal) return true;
+  if (prev.state !== next.state || prev.movesDone !== next.movesDone || prev.movesTotal !== next.movesTotal)
+    return true;
   const key = (s: RebalanceSnapshot) => s.current.map((m) => `${m.shardId}:${m.status}`).join(',');
   return key(prev) !== key(next) || prev.errors.join('|') !== next.errors.join('|');
 }

@@ -10,7 +10,10 @@ export const CITUS_CLUSTER = defineSearchAttributeKey('CitusCluster', SearchAttr
 export const CITUS_GROUP = defineSearchAttributeKey('CitusGroup', SearchAttributeType.KEYWORD);
 
 /** Name -> type, as `temporal server start-dev --search-attribute NAME=TYPE` and the operator API spell them. */
-export const CITUS_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword'>> = { [CITUS_CLUSTER.name]: 'Keyword', [CITUS_GROUP.name]: 'Keyword' };
+export const CITUS_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword'>> = {
+  [CITUS_CLUSTER.name]: 'Keyword',
+  [CITUS_GROUP.name]: 'Keyword',
+};
 
 /** The pairs for one workflow: its cluster, and its group when it acts on one. */
 export function citusSearchAttributes(cluster: string, group?: string): SearchAttributePair[] {

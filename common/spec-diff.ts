@@ -21,7 +21,8 @@ function diff(a: unknown, b: unknown, path: string, out: { field: string; given:
   }
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (isObj(a) && isObj(b)) {
-    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) diff(a[k], b[k], path ? `${path}.${k}` : k, out);
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+      diff(a[k], b[k], path ? `${path}.${k}` : k, out);
     return;
   }
   if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ field: path, given: a, stored: b });
@@ -31,7 +32,9 @@ function diff(a: unknown, b: unknown, path: string, out: { field: string; given:
 export function specDifferences(given: ClusterSpec, stored: ClusterSpec): string[] {
   const out: { field: string; given: unknown; stored: unknown }[] = [];
   // Images the given spec names are compared; the others are whatever the setup resolved.
-  const images = Object.fromEntries(Object.keys(given.images).map((role) => [role, stored.images[role as keyof ClusterSpec['images']]]));
+  const images = Object.fromEntries(
+    Object.keys(given.images).map((role) => [role, stored.images[role as keyof ClusterSpec['images']]]),
+  );
   diff({ ...given }, { ...stored, images }, '', out);
   return out.map((d) => `${d.field} (given ${show(d.given)}, stored ${show(d.stored)})`);
 }

@@ -13,7 +13,10 @@ export { COORDINATOR_GROUP };
 /** Names of clusters, groups and members (they end up in container, volume and host names). */
 export const dnsName = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,29}[a-z0-9]$|^[a-z]$/, 'must be 1-31 characters of a-z, 0-9 and "-", starting with a letter');
+  .regex(
+    /^[a-z][a-z0-9-]{0,29}[a-z0-9]$|^[a-z]$/,
+    'must be 1-31 characters of a-z, 0-9 and "-", starting with a letter',
+  );
 const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
 const hostPort = z.number().int().min(1).max(65535);
 const imageRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be a Docker image reference');
@@ -35,10 +38,17 @@ const MEMBER_SUFFIXES = ['a', 'b'];
  * Two members per group (`<group>-a` its initial primary, `<group>-b`
  * its standby; `coord-*` for the coordinator), ports in order.
  */
-export function defaultMembers(workers: readonly string[], firstPort = DEFAULT_FIRST_PORT): { name: string; group: string; port: number }[] {
+export function defaultMembers(
+  workers: readonly string[],
+  firstPort = DEFAULT_FIRST_PORT,
+): { name: string; group: string; port: number }[] {
   const groups = [COORDINATOR_GROUP, ...workers];
   return groups.flatMap((group, g) =>
-    MEMBER_SUFFIXES.map((suffix, i) => ({ name: `${group === COORDINATOR_GROUP ? 'coord' : group}-${suffix}`, group, port: firstPort + g * MEMBER_SUFFIXES.length + i })),
+    MEMBER_SUFFIXES.map((suffix, i) => ({
+      name: `${group === COORDINATOR_GROUP ? 'coord' : group}-${suffix}`,
+      group,
+      port: firstPort + g * MEMBER_SUFFIXES.length + i,
+    })),
   );
 }
 
@@ -50,10 +60,18 @@ export const clusterSpecSchema = z.strictObject({
     .strictObject({ postgres: imageRef.optional(), pgbouncer: imageRef.optional(), etcd: imageRef.optional() })
     .default({}),
   /** Names of the worker groups; the coordinator group is always called "coordinator". */
-  workers: z.array(dnsName).min(1, 'a cluster needs at least one worker group').default(() => [...DEFAULT_WORKERS]),
+  workers: z
+    .array(dnsName)
+    .min(1, 'a cluster needs at least one worker group')
+    .default(() => [...DEFAULT_WORKERS]),
   /** Every PostgreSQL node. The first member listed for a group is its initial primary. */
-  members: z.array(memberSchema).min(2).default(() => defaultMembers(DEFAULT_WORKERS)),
-  pgbouncer: z.strictObject({ port: hostPort.default(6432), poolMode: z.enum(['transaction', 'session']).default('transaction') }).default({ port: 6432, poolMode: 'transaction' }),
+  members: z
+    .array(memberSchema)
+    .min(2)
+    .default(() => defaultMembers(DEFAULT_WORKERS)),
+  pgbouncer: z
+    .strictObject({ port: hostPort.default(6432), poolMode: z.enum(['transaction', 'session']).default('transaction') })
+    .default({ port: 6432, poolMode: 'transaction' }),
   etcd: z.strictObject({ port: hostPort.default(2379) }).default({ port: 2379 }),
   demo: z
     .strictObject({
@@ -72,7 +90,9 @@ export const clusterSpecSchema = z.strictObject({
   /** Let an automatic failover promote a standby that was not synchronous when the primary failed. */
   allowAsyncFailover: z.boolean().default(false),
   /** The Temporal Schedule `health-<cluster>` runs the healthCheck workflow this often. */
-  health: z.strictObject({ intervalSeconds: z.number().int().min(10).max(86_400).default(60) }).default({ intervalSeconds: 60 }),
+  health: z
+    .strictObject({ intervalSeconds: z.number().int().min(10).max(86_400).default(60) })
+    .default({ intervalSeconds: 60 }),
   /**
    * The supervised worker serves Prometheus metrics on 127.0.0.1:<port>/metrics (the Temporal SDK's
    * own worker metrics are merged in). One worker serves every cluster of a state
@@ -94,7 +114,8 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
   const errors: string[] = [];
   const groups = new Set<string>();
   spec.workers.forEach((g, i) => {
-    if (g === COORDINATOR_GROUP) errors.push(`workers[${i}]: "${COORDINATOR_GROUP}" is reserved for the coordinator group`);
+    if (g === COORDINATOR_GROUP)
+      errors.push(`workers[${i}]: "${COORDINATOR_GROUP}" is reserved for the coordinator group`);
     if (groups.has(g)) errors.push(`workers[${i}]: duplicate worker group "${g}"`);
     groups.add(g);
   });
@@ -107,11 +128,14 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
   };
   spec.members.forEach((m, i) => {
     const field = `members[${i}]`;
-    if (names.has(m.name)) errors.push(`${field}.name: duplicate member "${m.name}" (also members[${names.get(m.name)}])`);
+    if (names.has(m.name))
+      errors.push(`${field}.name: duplicate member "${m.name}" (also members[${names.get(m.name)}])`);
     else names.set(m.name, i);
     if (m.group !== COORDINATOR_GROUP && !groups.has(m.group)) {
-      errors.push(`${field}.group: "${m.group}" is neither "${COORDINATOR_GROUP}" nor a worker group ` +
-        `(${spec.workers.join(', ')})`);
+      errors.push(
+        `${field}.group: "${m.group}" is neither "${COORDINATOR_GROUP}" nor a worker group ` +
+          `(${spec.workers.join(', ')})`,
+      );
     }
     claimPort(m.port, `${field}.port`);
   });
@@ -122,7 +146,9 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
   claimPort(spec.etcd.port, 'etcd.port');
   for (const g of [COORDINATOR_GROUP, ...spec.workers]) {
     if (!spec.members.some((m) => m.group === g)) {
-      errors.push(g === COORDINATOR_GROUP ? 'members: no member in group "coordinator"' : `workers: group "${g}" has no members`);
+      errors.push(
+        g === COORDINATOR_GROUP ? 'members: no member in group "coordinator"' : `workers: group "${g}" has no members`,
+      );
     }
   }
   return errors;
@@ -136,7 +162,10 @@ export class SpecError extends Error {
 }
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -150,10 +179,15 @@ export function withDerivedDefaults(input: unknown): unknown {
   if (!isRecord(input)) return input;
   const out = { ...input };
   if (out.members === undefined) {
-    const workers = Array.isArray(out.workers) && out.workers.every((w) => typeof w === 'string') ? (out.workers as string[]) : DEFAULT_WORKERS;
+    const workers =
+      Array.isArray(out.workers) && out.workers.every((w) => typeof w === 'string')
+        ? (out.workers as string[])
+        : DEFAULT_WORKERS;
     out.members = defaultMembers(workers);
   } else if (out.workers === undefined && Array.isArray(out.members)) {
-    const groups = out.members.map((m) => (isRecord(m) ? m.group : undefined)).filter((g): g is string => typeof g === 'string' && g !== COORDINATOR_GROUP);
+    const groups = out.members
+      .map((m) => (isRecord(m) ? m.group : undefined))
+      .filter((g): g is string => typeof g === 'string' && g !== COORDINATOR_GROUP);
     if (groups.length) out.workers = [...new Set(groups)];
   }
   return out;
@@ -167,7 +201,8 @@ export function checkSpec(input: unknown): { ok: true; spec: ClusterSpec } | { o
       ok: false,
       problems: parsed.error.issues.map((issue) => {
         const where = formatPath(issue.path) || '(top level)';
-        if (issue.code === 'unrecognized_keys') return `${where}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+        if (issue.code === 'unrecognized_keys')
+          return `${where}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
         return `${where}: ${issue.message}`;
       }),
     };

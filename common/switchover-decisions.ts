@@ -9,9 +9,7 @@ export function switchoverFenceReason(workflowId: string, runId: string, target:
 }
 
 export type CatchUpDecision =
-  | { action: 'wait'; lsn: string }
-  | { action: 'skip'; why: string }
-  | { action: 'retry'; why: string };
+  { action: 'wait'; lsn: string } | { action: 'skip'; why: string } | { action: 'retry'; why: string };
 
 /**
  * Before fencing the old primary, the target must replay everything the old primary flushed. When
@@ -32,8 +30,15 @@ export function catchUpDecision(input: {
   if (input.flushLsn) return { action: 'wait', lsn: input.flushLsn };
   const cannot = `cannot read ${input.oldPrimary}'s flush position${input.readError ? ` (${input.readError})` : ''}`;
   if (input.oldContainerRunning) return { action: 'retry', why: `${cannot} while its container runs` };
-  const fencedByUs = input.fenceReason !== undefined && input.oldState?.state === 'fenced' && input.oldState.reason === input.fenceReason;
-  if (fencedByUs) return { action: 'skip', why: `${input.oldPrimary} was fenced and stopped by an earlier attempt of this switchover` };
+  const fencedByUs =
+    input.fenceReason !== undefined &&
+    input.oldState?.state === 'fenced' &&
+    input.oldState.reason === input.fenceReason;
+  if (fencedByUs)
+    return {
+      action: 'skip',
+      why: `${input.oldPrimary} was fenced and stopped by an earlier attempt of this switchover`,
+    };
   const old = input.oldState;
   const state = old ? `${old.state}${old.reason ? `, ${old.reason}` : ''}` : 'none';
   return { action: 'retry', why: `${cannot}, and it was not fenced by this switchover (state: ${state})` };

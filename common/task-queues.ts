@@ -17,7 +17,8 @@ const MONITOR_INFIX = '-monitor-';
 
 /** The monitor's queue for one build of the workflow bundle. */
 export function monitorTaskQueue(build: string, shared = TASK_QUEUE): string {
-  if (!/^[A-Za-z0-9_]+$/.test(build)) throw new Error(`invalid build id ${JSON.stringify(build)}: letters, digits and _ only`);
+  if (!/^[A-Za-z0-9_]+$/.test(build))
+    throw new Error(`invalid build id ${JSON.stringify(build)}: letters, digits and _ only`);
   return `${shared}${MONITOR_INFIX}${build}`;
 }
 

@@ -78,11 +78,17 @@ export function standbyAssignments(spec: ClusterSpec, primaries: Primaries): Sta
   return groupsOf(spec).flatMap((g) => {
     const primary = g.isCoordinator ? primaries.coordinator : primaries.workers[g.group];
     if (!primary) throw new InvariantError(`no primary known for group ${g.group}`);
-    return [g.primary, ...g.standbys].filter((m) => m.name !== primary).map((m) => ({ group: g.group, primary, standby: m.name }));
+    return [g.primary, ...g.standbys]
+      .filter((m) => m.name !== primary)
+      .map((m) => ({ group: g.group, primary, standby: m.name }));
   });
 }
 
 /** The spec once a drained worker group is gone: its name and its members removed. */
 export function specWithoutGroup(spec: ClusterSpec, group: string): ClusterSpec {
-  return { ...spec, workers: spec.workers.filter((g) => g !== group), members: spec.members.filter((m) => m.group !== group) };
+  return {
+    ...spec,
+    workers: spec.workers.filter((g) => g !== group),
+    members: spec.members.filter((m) => m.group !== group),
+  };
 }

@@ -58,6 +58,11 @@ export function restartDelayMs(ranMs: number, previousDelayMs: number): number {
 export function planAfterExit(exit: WorkerExit): ExitPlan {
   const startDelayMs = restartDelayMs(exit.ranMs, exit.previousDelayMs);
   if (exit.role === 'standby') return { promoteStandby: false, startRole: 'standby', startDelayMs };
-  if (exit.standbyRunning) return { promoteStandby: true, startRole: 'standby', startDelayMs: Math.max(startDelayMs, RESTART_POLICY.standbyAfterTakeoverMs) };
+  if (exit.standbyRunning)
+    return {
+      promoteStandby: true,
+      startRole: 'standby',
+      startDelayMs: Math.max(startDelayMs, RESTART_POLICY.standbyAfterTakeoverMs),
+    };
   return { promoteStandby: false, startRole: 'active', startDelayMs };
 }

@@ -5,7 +5,17 @@
  */
 
 /** The first word of every id built here, `<kind>-<cluster>[-...]`: what `down` looks for (common/cluster-workflows.ts). */
-export const WORKFLOW_ID_KINDS = ['setup', 'failover', 'switchover', 'rejoin', 'unfence', 'monitor', 'health', 'rebalance', 'drain'] as const;
+export const WORKFLOW_ID_KINDS = [
+  'setup',
+  'failover',
+  'switchover',
+  'rejoin',
+  'unfence',
+  'monitor',
+  'health',
+  'rebalance',
+  'drain',
+] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
 const idOf = (kind: WorkflowIdKind, cluster: string, ...rest: string[]) => [kind, cluster, ...rest].join('-');
@@ -25,7 +35,8 @@ export const monitorWorkflowId = (cluster: string) => idOf('monitor', cluster);
 /** `health-<cluster>`: the schedule's id, and the prefix of the workflow ids it starts (Temporal appends the time). */
 export const healthScheduleId = (cluster: string) => idOf('health', cluster);
 /** A health check started by hand (`citusctl health`): its own id, so it never waits for a scheduled one. */
-export const healthRunId = (cluster: string, at: Date) => idOf('health', cluster, at.toISOString().replace(/[:.]/g, '-'));
+export const healthRunId = (cluster: string, at: Date) =>
+  idOf('health', cluster, at.toISOString().replace(/[:.]/g, '-'));
 /** `rebalance-<cluster>`: one rebalance at a time per cluster (Citus runs one job anyway). */
 export const rebalanceWorkflowId = (cluster: string) => idOf('rebalance', cluster);
 /** `drain-<cluster>-<group>`: drain and remove one worker group. */

@@ -41,7 +41,9 @@ export async function readClusterSpec(root: string, cluster: string): Promise<un
 /** The clusters set up in this state directory (those with a stored spec). */
 export async function storedClusters(root: string): Promise<string[]> {
   const names = await fs.readdir(clustersDir(root)).catch(() => [] as string[]);
-  const stored = await Promise.all(names.map(async (n) => ((await fs.stat(specPath(root, n)).catch(() => undefined))?.isFile() ? n : undefined)));
+  const stored = await Promise.all(
+    names.map(async (n) => ((await fs.stat(specPath(root, n)).catch(() => undefined))?.isFile() ? n : undefined)),
+  );
   return stored.filter((n): n is string => n !== undefined).sort();
 }
 

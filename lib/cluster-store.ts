@@ -144,12 +144,16 @@ export function createClusterStore(etcd: Etcd3, cluster: string): ClusterStore {
       const current = await get(key);
       if (current) {
         const held = JSON.parse(current) as LockHolder;
-        if (held.owner === owner && (await keepAliveOnce(etcd, held.lease)) > 0) return { acquired: true, lease: held.lease };
+        if (held.owner === owner && (await keepAliveOnce(etcd, held.lease)) > 0)
+          return { acquired: true, lease: held.lease };
         return { acquired: false, holder: held.owner };
       }
       const lease = await grantLease(etcd, ttlSeconds);
       const value: LockHolder = { owner, lease };
-      const r = await etcd.if(key, 'Create', '==', 0).then(etcd.put(key).value(JSON.stringify(value)).lease(lease)).commit();
+      const r = await etcd
+        .if(key, 'Create', '==', 0)
+        .then(etcd.put(key).value(JSON.stringify(value)).lease(lease))
+        .commit();
       if (r.succeeded) return { acquired: true, lease };
       await revokeLease(etcd, lease);
       return { acquired: false, holder: 'a concurrent owner' };
@@ -188,7 +192,8 @@ export function createClusterStore(etcd: Etcd3, cluster: string): ClusterStore {
       for (const [key, raw] of Object.entries(memberKeys)) {
         const member = keys.nameUnder(keys.membersPrefix(cluster), key);
         const s = (parsed(raw) as { state?: unknown } | null)?.state;
-        if (member && typeof s === 'string' && (MEMBER_STATES as readonly string[]).includes(s)) out.memberStates[member] = s as MemberStateName;
+        if (member && typeof s === 'string' && (MEMBER_STATES as readonly string[]).includes(s))
+          out.memberStates[member] = s as MemberStateName;
       }
       for (const [key, raw] of Object.entries(lockKeys)) {
         const group = keys.nameUnder(keys.locksPrefix(cluster), key);

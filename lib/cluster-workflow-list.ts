@@ -5,12 +5,22 @@
  * makes no progress: healing may be off under the very ids the monitor and the CLI attach to).
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { ownedByCluster, runningWorkflowsQuery, workflowTaskKeepsFailing, type StuckWorkflow } from '../common/cluster-workflows';
+import {
+  ownedByCluster,
+  runningWorkflowsQuery,
+  workflowTaskKeepsFailing,
+  type StuckWorkflow,
+} from '../common/cluster-workflows';
 
-export async function listRunningClusterWorkflows(client: Client, cluster: string, others: readonly string[] = []): Promise<WorkflowExecutionInfo[]> {
+export async function listRunningClusterWorkflows(
+  client: Client,
+  cluster: string,
+  others: readonly string[] = [],
+): Promise<WorkflowExecutionInfo[]> {
   const collect = async (withSearchAttribute: boolean) => {
     const out: WorkflowExecutionInfo[] = [];
-    for await (const w of client.workflow.list({ query: runningWorkflowsQuery(cluster, withSearchAttribute) })) out.push(w);
+    for await (const w of client.workflow.list({ query: runningWorkflowsQuery(cluster, withSearchAttribute) }))
+      out.push(w);
     return out;
   };
   let listed: WorkflowExecutionInfo[];
@@ -32,7 +42,11 @@ export async function listRunningClusterWorkflows(client: Client, cluster: strin
  * The last workflow task failure in the history's newest events (later attempts of a failing task are not recorded).
  */
 async function lastTaskFailure(client: Client, workflowId: string, runId: string): Promise<string | undefined> {
-  const r = await client.workflowService.getWorkflowExecutionHistoryReverse({ namespace: client.options.namespace, execution: { workflowId, runId }, maximumPageSize: 50 });
+  const r = await client.workflowService.getWorkflowExecutionHistoryReverse({
+    namespace: client.options.namespace,
+    execution: { workflowId, runId },
+    maximumPageSize: 50,
+  });
   for (const e of r.history?.events ?? []) {
     const failure = e.workflowTaskFailedEventAttributes?.failure;
     if (failure) return [failure.message, failure.cause?.message].filter(Boolean).join(': ') || 'failed (no message)';
@@ -41,14 +55,27 @@ async function lastTaskFailure(client: Client, workflowId: string, runId: string
 }
 
 /** Running workflows of the cluster whose pending workflow task is on its second attempt or later. */
-export async function stuckClusterWorkflows(client: Client, cluster: string, others: readonly string[] = []): Promise<StuckWorkflow[]> {
+export async function stuckClusterWorkflows(
+  client: Client,
+  cluster: string,
+  others: readonly string[] = [],
+): Promise<StuckWorkflow[]> {
   const stuck: StuckWorkflow[] = [];
   for (const w of await listRunningClusterWorkflows(client, cluster, others)) {
-    const d = await client.workflow.getHandle(w.workflowId, w.runId).describe().catch(() => undefined);
+    const d = await client.workflow
+      .getHandle(w.workflowId, w.runId)
+      .describe()
+      .catch(() => undefined);
     const attempt = d?.raw.pendingWorkflowTask?.attempt;
     if (!d || !workflowTaskKeepsFailing(attempt)) continue;
     const failure = await lastTaskFailure(client, w.workflowId, w.runId).catch(() => undefined);
-    stuck.push({ workflowId: w.workflowId, runId: w.runId, type: w.type, attempt: attempt!, ...(failure ? { failure: failure.split('\n')[0]!.slice(0, 300) } : {}) });
+    stuck.push({
+      workflowId: w.workflowId,
+      runId: w.runId,
+      type: w.type,
+      attempt: attempt!,
+      ...(failure ? { failure: failure.split('\n')[0]!.slice(0, 300) } : {}),
+    });
   }
   return stuck;
 }

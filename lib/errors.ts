@@ -8,7 +8,12 @@ import { ErrorTypes } from '../common/error-types';
 export { ErrorTypes };
 
 export function fatal(type: keyof typeof ErrorTypes, message: string, details?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorTypes[type], message, nonRetryable: true, details: details === undefined ? undefined : [details] });
+  return ApplicationFailure.create({
+    type: ErrorTypes[type],
+    message,
+    nonRetryable: true,
+    details: details === undefined ? undefined : [details],
+  });
 }
 
 export function notReady(message: string): ApplicationFailure {

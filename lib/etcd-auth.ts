@@ -34,7 +34,8 @@ export function etcdClientOptions(port: number, password: string | undefined, di
 }
 
 /** etcd answers an unauthenticated request this way once auth is enabled. */
-export const isAuthRequired = (err: unknown) => /user name is empty|invalid auth token/i.test((err as Error)?.message ?? '');
+export const isAuthRequired = (err: unknown) =>
+  /user name is empty|invalid auth token/i.test((err as Error)?.message ?? '');
 
 /** Is auth enabled? Asked without credentials: etcd refuses the question itself once it is. */
 export async function etcdAuthEnabled(port: number): Promise<boolean> {
@@ -89,7 +90,9 @@ export async function verifyCredentials(port: number, password: string): Promise
     await authed.get(ETCD_ROOT).string();
   } catch (err) {
     if (err instanceof EtcdAuthenticationFailedError) {
-      throw new EtcdCredentialsRejected(`etcd on 127.0.0.1:${port} rejects the root password in the cluster's secrets file`);
+      throw new EtcdCredentialsRejected(
+        `etcd on 127.0.0.1:${port} rejects the root password in the cluster's secrets file`,
+      );
     }
     throw err;
   } finally {

@@ -21,14 +21,48 @@ export interface MetricsSink {
 
 export class PrometheusMetrics implements MetricsSink {
   readonly registry = new Registry();
-  private readonly up = this.gauge('citusctl_member_up', 'The member answers SQL (1) or not (0), as the monitor last probed it', ['cluster', 'group', 'member']);
-  private readonly primary = this.gauge('citusctl_member_is_primary', 'The member answers SQL and is not in recovery', ['cluster', 'group', 'member']);
-  private readonly lag = this.gauge('citusctl_replication_lag_bytes', "A standby's replay lag behind its primary in bytes, as the primary reports it", ['cluster', 'group', 'member']);
-  private readonly timeline = this.gauge('citusctl_member_timeline', "The member's timeline", ['cluster', 'group', 'member']);
-  private readonly probe = this.gauge('citusctl_monitor_probe_seconds', 'How long the last SQL probe of the member took', ['cluster', 'group', 'member']);
-  private readonly failovers = new Counter({ name: 'citusctl_failovers_total', help: 'Failovers recorded by this worker since it started', labelNames: ['cluster', 'group'], registers: [this.registry] });
-  private readonly switchovers = new Counter({ name: 'citusctl_switchovers_total', help: 'Switchovers recorded by this worker since it started', labelNames: ['cluster', 'group'], registers: [this.registry] });
-  private readonly outage = this.gauge('citusctl_last_failover_outage_seconds', "The last failover's write outage window (first step to Citus pointing at the new primary)", ['cluster', 'group']);
+  private readonly up = this.gauge(
+    'citusctl_member_up',
+    'The member answers SQL (1) or not (0), as the monitor last probed it',
+    ['cluster', 'group', 'member'],
+  );
+  private readonly primary = this.gauge('citusctl_member_is_primary', 'The member answers SQL and is not in recovery', [
+    'cluster',
+    'group',
+    'member',
+  ]);
+  private readonly lag = this.gauge(
+    'citusctl_replication_lag_bytes',
+    "A standby's replay lag behind its primary in bytes, as the primary reports it",
+    ['cluster', 'group', 'member'],
+  );
+  private readonly timeline = this.gauge('citusctl_member_timeline', "The member's timeline", [
+    'cluster',
+    'group',
+    'member',
+  ]);
+  private readonly probe = this.gauge(
+    'citusctl_monitor_probe_seconds',
+    'How long the last SQL probe of the member took',
+    ['cluster', 'group', 'member'],
+  );
+  private readonly failovers = new Counter({
+    name: 'citusctl_failovers_total',
+    help: 'Failovers recorded by this worker since it started',
+    labelNames: ['cluster', 'group'],
+    registers: [this.registry],
+  });
+  private readonly switchovers = new Counter({
+    name: 'citusctl_switchovers_total',
+    help: 'Switchovers recorded by this worker since it started',
+    labelNames: ['cluster', 'group'],
+    registers: [this.registry],
+  });
+  private readonly outage = this.gauge(
+    'citusctl_last_failover_outage_seconds',
+    "The last failover's write outage window (first step to Citus pointing at the new primary)",
+    ['cluster', 'group'],
+  );
 
   /** Groups whose counters exist (at 0 or more), by `<cluster>/<group>`. */
   private readonly counted = new Set<string>();
@@ -54,7 +88,8 @@ export class PrometheusMetrics implements MetricsSink {
     const groupOf = new Map(spec.members.map((m) => [m.name, m.group]));
     const lagOf = new Map<string, number>();
     for (const m of Object.values(obs.members)) {
-      if (m.sql.ok && !m.sql.inRecovery) for (const peer of m.sql.replication) if (peer.lagBytes !== null) lagOf.set(peer.name, peer.lagBytes);
+      if (m.sql.ok && !m.sql.inRecovery)
+        for (const peer of m.sql.replication) if (peer.lagBytes !== null) lagOf.set(peer.name, peer.lagBytes);
     }
     for (const m of Object.values(obs.members)) {
       const labels = { cluster: spec.name, group: groupOf.get(m.member) ?? 'unknown', member: m.member };

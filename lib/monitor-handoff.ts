@@ -10,7 +10,15 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
-import { HAND_OFF_UPDATE, decideHandOff, livePollers, restartReason, type HandOffAction, type HandOffInput, type PollerSeen } from '../common/monitor-handoff';
+import {
+  HAND_OFF_UPDATE,
+  decideHandOff,
+  livePollers,
+  restartReason,
+  type HandOffAction,
+  type HandOffInput,
+  type PollerSeen,
+} from '../common/monitor-handoff';
 import { buildOfMonitorQueue } from '../common/task-queues';
 import { monitorWorkflowId } from '../common/workflow-ids';
 import { pidAlive } from './supervised-worker-files';
@@ -41,7 +49,10 @@ export async function queuePollers(client: Client, taskQueue: string): Promise<P
     taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
     taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
   });
-  return (r.pollers ?? []).map((p) => ({ identity: p.identity ?? undefined, lastAccessMs: optionalTsToMs(p.lastAccessTime) }));
+  return (r.pollers ?? []).map((p) => ({
+    identity: p.identity ?? undefined,
+    lastAccessMs: optionalTsToMs(p.lastAccessTime),
+  }));
 }
 
 /** A live worker polls the queue now (common/monitor-handoff.ts says what counts as live). */
@@ -49,7 +60,10 @@ export async function queuePolled(client: Client, taskQueue: string): Promise<bo
   return livePollers(await queuePollers(client, taskQueue), Date.now(), pidAlive).length > 0;
 }
 
-async function runningMonitor(client: Client, workflowId: string): Promise<{ taskQueue: string; runId: string } | undefined> {
+async function runningMonitor(
+  client: Client,
+  workflowId: string,
+): Promise<{ taskQueue: string; runId: string } | undefined> {
   try {
     const d = await client.workflow.getHandle(workflowId).describe();
     return d.status.name === 'RUNNING' ? { taskQueue: d.taskQueue, runId: d.runId } : undefined;
@@ -92,22 +106,40 @@ export async function handOffMonitor(client: Client, o: HandOffOptions): Promise
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     });
-  const report = (action: HandOffAction, detail: string, from?: string): HandOffReport => ({ cluster: o.cluster, workflowId, action, ...(from ? { from } : {}), to: o.target, detail });
+  const report = (action: HandOffAction, detail: string, from?: string): HandOffReport => ({
+    cluster: o.cluster,
+    workflowId,
+    action,
+    ...(from ? { from } : {}),
+    to: o.target,
+    detail,
+  });
 
   let moved: HandOffReport | undefined;
   // A few rounds: whatever another process did meanwhile, the next look sees it.
   for (let round = 0; round < 4; round++) {
     const running = await runningMonitor(client, workflowId);
-    const currentPolled = running && running.taskQueue !== o.target ? await queuePolled(client, running.taskQueue) : false;
-    const action = decideHandOff({ running, target: o.target, targetPolled: o.targetPolled, currentPolled, startIfMissing: !!o.startWith });
+    const currentPolled =
+      running && running.taskQueue !== o.target ? await queuePolled(client, running.taskQueue) : false;
+    const action = decideHandOff({
+      running,
+      target: o.target,
+      targetPolled: o.targetPolled,
+      currentPolled,
+      startIfMissing: !!o.startWith,
+    });
     switch (action) {
       case 'none':
         return moved ?? report('none', 'no monitor runs');
       case 'keep':
         return moved ?? report('keep', `runs on build ${build}`);
       case 'leave':
-        return report('leave', `runs on ${running!.taskQueue}, which a worker polls; no worker polls ${o.target} (build ${build}) ` +
-          'yet: left where it is', running!.taskQueue);
+        return report(
+          'leave',
+          `runs on ${running!.taskQueue}, which a worker polls; no worker polls ${o.target} (build ${build}) ` +
+            'yet: left where it is',
+          running!.taskQueue,
+        );
       case 'start':
         await start(o.startWith!);
         return moved ?? report('start', `started on build ${build}`);
@@ -117,14 +149,21 @@ export async function handOffMonitor(client: Client, o: HandOffOptions): Promise
         const input: HandOffInput = { taskQueue: o.target };
         const asked = await client
           .withDeadline(Date.now() + MOVE_DEADLINE_MS, () => handle.executeUpdate(HAND_OFF_UPDATE, { args: [input] }))
-          .then(() => undefined, (err: Error) => err.message);
+          .then(
+            () => undefined,
+            (err: Error) => err.message,
+          );
         if (asked === undefined && (await waitClosed(client, workflowId, runId, CLOSE_WAIT_MS))) {
           moved = report('move', `continued as new from ${from} onto build ${build}`, from);
           continue; // the next look finds it on the target queue (or someone else's move)
         }
         await terminate(client, workflowId, runId, build);
         await start({ cluster: o.cluster });
-        return report('restart', `its build did not hand over (${asked ?? 'the run did not end'}): terminated, restarted on build ${build}`, from);
+        return report(
+          'restart',
+          `its build did not hand over (${asked ?? 'the run did not end'}): terminated, restarted on build ${build}`,
+          from,
+        );
       }
       case 'restart': {
         const { taskQueue: from, runId } = running!;
@@ -150,10 +189,20 @@ async function terminate(client: Client, workflowId: string, runId: string, buil
  * Every running monitor of these clusters onto `target` (none is
  * started); one report per cluster, failures reported, not thrown.
  */
-export async function handOffMonitors(client: Client, clusters: string[], target: string, targetPolled = true): Promise<(HandOffReport | { cluster: string; error: string })[]> {
+export async function handOffMonitors(
+  client: Client,
+  clusters: string[],
+  target: string,
+  targetPolled = true,
+): Promise<(HandOffReport | { cluster: string; error: string })[]> {
   const out: (HandOffReport | { cluster: string; error: string })[] = [];
   for (const cluster of clusters) {
-    out.push(await handOffMonitor(client, { cluster, target, targetPolled }).catch((err: Error) => ({ cluster, error: err.message })));
+    out.push(
+      await handOffMonitor(client, { cluster, target, targetPolled }).catch((err: Error) => ({
+        cluster,
+        error: err.message,
+      })),
+    );
   }
   return out;
 }

@@ -24,7 +24,15 @@ export interface ClusterSecrets {
   pgbouncerAdminScramVerifier: string;
 }
 
-const FIELDS: readonly (keyof ClusterSecrets)[] = ['superuserPassword', 'replicationPassword', 'appPassword', 'appScramVerifier', 'etcdRootPassword', 'pgbouncerAdminPassword', 'pgbouncerAdminScramVerifier'];
+const FIELDS: readonly (keyof ClusterSecrets)[] = [
+  'superuserPassword',
+  'replicationPassword',
+  'appPassword',
+  'appScramVerifier',
+  'etcdRootPassword',
+  'pgbouncerAdminPassword',
+  'pgbouncerAdminScramVerifier',
+];
 
 const generatePassword = () => randomBytes(24).toString('base64url');
 
@@ -34,7 +42,10 @@ const generatePassword = () => randomBytes(24).toString('base64url');
  */
 function complete(file: string, s: Partial<ClusterSecrets>): ClusterSecrets {
   const missing = FIELDS.filter((f) => typeof s[f] !== 'string' || !s[f]);
-  if (missing.length) throw new Error(`${file} lacks ${missing.join(', ')}: it was not written by citusctl, or was edited; restore it from a backup`);
+  if (missing.length)
+    throw new Error(
+      `${file} lacks ${missing.join(', ')}: it was not written by citusctl, or was edited; restore it from a backup`,
+    );
   return s as ClusterSecrets;
 }
 
@@ -49,8 +60,7 @@ async function writeExclusive(file: string, content: string): Promise<boolean> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
-  }
-  finally {
+  } finally {
     await fs.rm(tmp, { force: true });
   }
 }
@@ -132,9 +142,11 @@ export class SecretStore {
 
 /** The pgpass every PostgreSQL node uses for node-to-node connections (Citus, replication). */
 export function nodePgpass(s: ClusterSecrets): string {
-  return [
-    `*:*:*:${SUPERUSER}:${s.superuserPassword}`,
-    `*:*:*:${REPLICATION_USER}:${s.replicationPassword}`,
-    `*:*:*:${APP_USER}:${s.appPassword}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `*:*:*:${SUPERUSER}:${s.superuserPassword}`,
+      `*:*:*:${REPLICATION_USER}:${s.replicationPassword}`,
+      `*:*:*:${APP_USER}:${s.appPassword}`,
+    ].join('\n') + '\n'
+  );
 }

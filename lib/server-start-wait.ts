@@ -69,7 +69,12 @@ export function logTail(file: string, lines = 20, offset = 0, maxBytes = 64 * 10
     try {
       const buf = Buffer.alloc(size - from);
       fs.readSync(fd, buf, 0, buf.length, from);
-      return buf.toString('utf8').split('\n').filter((l) => l.trim()).slice(-lines).join('\n');
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .slice(-lines)
+        .join('\n');
     } finally {
       fs.closeSync(fd);
     }
@@ -85,7 +90,11 @@ export async function waitForServerStart(opts: StartWaitOptions): Promise<StartW
   const mark = () => [opts.log, ...(opts.files ?? [])].map(sizeOf).join('/') + `/${cpuTicks(opts.pid)}`;
   let last = mark();
   let lastProgress = Date.now();
-  const fail = (reason: string): StartWaitResult => ({ ok: false, reason, logTail: logTail(opts.log, 20, opts.logOffset ?? 0) });
+  const fail = (reason: string): StartWaitResult => ({
+    ok: false,
+    reason,
+    logTail: logTail(opts.log, 20, opts.logOffset ?? 0),
+  });
   for (;;) {
     if (await canConnect('127.0.0.1', opts.port)) return { ok: true };
     if (opts.exited?.()) return fail('the server process exited');
@@ -95,7 +104,8 @@ export async function waitForServerStart(opts: StartWaitOptions): Promise<StartW
       last = m;
       lastProgress = now;
     }
-    if (now - lastProgress > idleMs) return fail(`no progress for ${Math.round(idleMs / 1000)} s (its log, files and CPU time did not change)`);
+    if (now - lastProgress > idleMs)
+      return fail(`no progress for ${Math.round(idleMs / 1000)} s (its log, files and CPU time did not change)`);
     if (now - started > maxMs) return fail(`still not serving after ${Math.round(maxMs / 1000)} s`);
     await new Promise((r) => setTimeout(r, 200));
   }

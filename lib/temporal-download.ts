@@ -42,10 +42,18 @@ export const downloadDevServer: DevServerDownloader = async (dir) => {
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s`)), DOWNLOAD_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s`)),
+      DOWNLOAD_TIMEOUT_MS,
+    );
   });
   try {
-    const env = await Promise.race([TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'cached-download', downloadDir: dir, ttl: '3650 days' } } }), timeout]);
+    const env = await Promise.race([
+      TestWorkflowEnvironment.createLocal({
+        server: { executable: { type: 'cached-download', downloadDir: dir, ttl: '3650 days' } },
+      }),
+      timeout,
+    ]);
     await env.teardown();
   } finally {
     clearTimeout(timer);

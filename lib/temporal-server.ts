@@ -39,7 +39,11 @@ export function temporalBinary(env: NodeJS.ProcessEnv = process.env): string | u
 /** Where a downloaded dev server lives (lib/temporal-download.ts). */
 export const downloadDir = (stateRoot: string) => path.join(stateRoot, 'temporal', 'cli');
 
-export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv = process.env, download: DevServerDownloader = downloadDevServer): Promise<TemporalEndpoint> {
+export async function ensureTemporal(
+  stateRoot: string,
+  env: NodeJS.ProcessEnv = process.env,
+  download: DevServerDownloader = downloadDevServer,
+): Promise<TemporalEndpoint> {
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
   if (env.TEMPORAL_ADDRESS) return { address: env.TEMPORAL_ADDRESS, namespace, embedded: false };
   const port = Number(env.CITUSCTL_TEMPORAL_PORT || 7233);
@@ -49,9 +53,11 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
   // The UI URL the running server was started with (none when it runs headless).
   const uiFile = path.join(dir, 'ui-url');
   const runningUi = () => fs.readFileSync(uiFile, 'utf8').trim() || undefined;
-  if (await canConnect('127.0.0.1', port)) return { address, namespace, embedded: true, uiUrl: readOr(runningUi, `http://127.0.0.1:${uiPort}`) };
+  if (await canConnect('127.0.0.1', port))
+    return { address, namespace, embedded: true, uiUrl: readOr(runningUi, `http://127.0.0.1:${uiPort}`) };
 
-  const binary = temporalBinary(env) ?? downloadedBinary(downloadDir(stateRoot)) ?? (await obtainDevServer(stateRoot, download));
+  const binary =
+    temporalBinary(env) ?? downloadedBinary(downloadDir(stateRoot)) ?? (await obtainDevServer(stateRoot, download));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   // The UI is a convenience: with its port taken (port + 1000 may fall in the ephemeral range) the
   // server runs headless rather than not at all.
@@ -70,8 +76,14 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
     // Another process may be spawning it right now: no exit to watch, only its progress.
     const r = await waitForServerStart({ ...waitOpts, pid: recorded });
     if (r.ok) return { ...endpoint, uiUrl: readOr(runningUi, `http://127.0.0.1:${uiPort}`) };
-    throw new Error(startFailure(`the embedded Temporal server (pid ${readPid(path.join(dir, 'server.pid')) ?? '?'}) does not accept ` +
-      `connections on ${address}`, r, logFile));
+    throw new Error(
+      startFailure(
+        `the embedded Temporal server (pid ${readPid(path.join(dir, 'server.pid')) ?? '?'}) does not accept ` +
+          `connections on ${address}`,
+        r,
+        logFile,
+      ),
+    );
   }
   let failed: StartWaitResult | undefined;
   try {
@@ -79,14 +91,34 @@ export async function ensureTemporal(stateRoot: string, env: NodeJS.ProcessEnv =
     const log = fs.openSync(logFile, 'a');
     const child = spawn(
       binary,
-      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), ...(withUi ? ['--ui-port', String(uiPort)] : ['--headless']), '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'warn', '--namespace', namespace, ...searchAttributeArgs()],
+      [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        ...(withUi ? ['--ui-port', String(uiPort)] : ['--headless']),
+        '--db-filename',
+        path.join(dir, 'temporal.db'),
+        '--log-level',
+        'warn',
+        '--namespace',
+        namespace,
+        ...searchAttributeArgs(),
+      ],
       { detached: true, stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
     child.unref();
     fs.writeFileSync(path.join(dir, 'server.pid'), String(child.pid));
     fs.writeFileSync(uiFile, uiUrl ?? '');
-    const r = await waitForServerStart({ ...waitOpts, pid: child.pid, logOffset, exited: () => child.exitCode !== null });
+    const r = await waitForServerStart({
+      ...waitOpts,
+      pid: child.pid,
+      logOffset,
+      exited: () => child.exitCode !== null,
+    });
     if (r.ok) return endpoint;
     failed = r;
   } finally {
@@ -104,8 +136,10 @@ function startFailure(what: string, r: StartWaitResult, logFile: string): string
 /** No CLI anywhere: download the dev server once, saying so; where that fails, the clear message with its reason. */
 async function obtainDevServer(stateRoot: string, download: DevServerDownloader): Promise<string> {
   const dir = downloadDir(stateRoot);
-  process.stderr.write('citusctl: no temporal CLI found (TEMPORAL_CLI_PATH, PATH): downloading the Temporal dev server into ' +
-    `${dir}, once\n`);
+  process.stderr.write(
+    'citusctl: no temporal CLI found (TEMPORAL_CLI_PATH, PATH): downloading the Temporal dev server into ' +
+      `${dir}, once\n`,
+  );
   try {
     return await download(dir);
   } catch (err) {
@@ -118,7 +152,8 @@ async function obtainDevServer(stateRoot: string, download: DevServerDownloader)
 }
 
 /** CitusCluster=Keyword, CitusGroup=Keyword: registered at every start (a no-op once the database has them). */
-const searchAttributeArgs = () => Object.entries(CITUS_SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+const searchAttributeArgs = () =>
+  Object.entries(CITUS_SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
 
 /** A start lock older than this was left by a killed process (a start that makes progress may take minutes). */
 const STALE_LOCK_MS = 10 * 60_000;

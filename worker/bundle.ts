@@ -4,7 +4,10 @@ import * as fs from 'node:fs';
 import { WORKFLOW_BUNDLE } from './bundle-path';
 
 async function main() {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } as never });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } as never,
+  });
   fs.writeFileSync(WORKFLOW_BUNDLE, code);
 }
 

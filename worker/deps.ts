@@ -7,7 +7,10 @@ import { createPgConnector } from '../lib/pg-connector';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
 
-export function createDeps(env: NodeJS.ProcessEnv = process.env, metrics?: MetricsSink): ActivityDeps & { close(): void } {
+export function createDeps(
+  env: NodeJS.ProcessEnv = process.env,
+  metrics?: MetricsSink,
+): ActivityDeps & { close(): void } {
   const secrets = new SecretStore(stateDir(env));
   const etcd = etcdConnector(secrets);
   return {

@@ -37,8 +37,20 @@ export async function runWorkerForever(): Promise<void> {
   const identity = workerIdentity(process.pid);
   const build = workflowBuild(process.env);
   const monitorQueue = monitorTaskQueue(build);
-  const { worker, connection } = await createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity });
-  const creatingMonitorWorker = createWorker({ address: endpoint.address, namespace: endpoint.namespace, deps, identity, taskQueue: monitorQueue, connection }).then((c) => c.worker);
+  const { worker, connection } = await createWorker({
+    address: endpoint.address,
+    namespace: endpoint.namespace,
+    deps,
+    identity,
+  });
+  const creatingMonitorWorker = createWorker({
+    address: endpoint.address,
+    namespace: endpoint.namespace,
+    deps,
+    identity,
+    taskQueue: monitorQueue,
+    connection,
+  }).then((c) => c.worker);
   creatingMonitorWorker.catch(() => undefined); // awaited below
   // A standby has everything loaded before it waits. The first worker of a supervisor polls the
   // shared queue as soon as it can (`up` runs its setup there) and loads the monitor's meanwhile.
@@ -53,10 +65,22 @@ export async function runWorkerForever(): Promise<void> {
     });
     if (worker.getState() !== 'RUNNING') return await sharedRun; // stopped while the monitor's worker loaded
     const metricsUrl = await serveMetrics(metrics, port, sdkPort, log);
-    log(`build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`);
+    log(
+      `build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`,
+    );
     // Either ending (SIGINT/SIGTERM, for which the SDK installs the handlers, or a fatal error) stops both.
-    const running = Promise.all([sharedRun.finally(() => stopOther(monitorWorker)), monitorWorker.run().finally(() => stopOther(worker))]);
-    writeJson(workerFile(root), { pid: process.pid, identity, build, taskQueues: [TASK_QUEUE, monitorQueue], startedAt: new Date().toISOString(), ...(metricsUrl ? { metricsUrl } : {}) });
+    const running = Promise.all([
+      sharedRun.finally(() => stopOther(monitorWorker)),
+      monitorWorker.run().finally(() => stopOther(worker)),
+    ]);
+    writeJson(workerFile(root), {
+      pid: process.pid,
+      identity,
+      build,
+      taskQueues: [TASK_QUEUE, monitorQueue],
+      startedAt: new Date().toISOString(),
+      ...(metricsUrl ? { metricsUrl } : {}),
+    });
     tellSupervisorPolling();
     void handOffOnStart(new Client({ connection, namespace: endpoint.namespace }), root, monitorQueue, log);
     await running;
@@ -72,10 +96,17 @@ function stopOther(w: { getState(): string; shutdown(): void }): void {
 }
 
 /** Moves this state directory's running monitors onto this build; retried while Temporal is not there. */
-async function handOffOnStart(client: Client, root: string, monitorQueue: string, log: (line: string) => void): Promise<void> {
+async function handOffOnStart(
+  client: Client,
+  root: string,
+  monitorQueue: string,
+  log: (line: string) => void,
+): Promise<void> {
   for (let attempt = 1; attempt <= 5; attempt++) {
     const reports = await handOffMonitors(client, await storedClusters(root), monitorQueue);
-    for (const r of reports) if ('error' in r || r.action !== 'none') log(`monitor-${r.cluster}: ${'error' in r ? `hand-off failed: ${r.error}` : `${r.action}: ${r.detail}`}`);
+    for (const r of reports)
+      if ('error' in r || r.action !== 'none')
+        log(`monitor-${r.cluster}: ${'error' in r ? `hand-off failed: ${r.error}` : `${r.action}: ${r.detail}`}`);
     if (!reports.some((r) => 'error' in r)) return;
     await new Promise((r) => setTimeout(r, 2_000 * attempt));
   }

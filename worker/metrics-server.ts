@@ -55,7 +55,12 @@ async function sdkMetrics(port: number): Promise<string> {
 }
 
 /** Starts the /metrics server; resolves with its URL, or undefined when the port is taken. */
-export function serveMetrics(metrics: PrometheusMetrics, port: number, sdkPort: number | undefined, log: (line: string) => void): Promise<string | undefined> {
+export function serveMetrics(
+  metrics: PrometheusMetrics,
+  port: number,
+  sdkPort: number | undefined,
+  log: (line: string) => void,
+): Promise<string | undefined> {
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found: /metrics\n');

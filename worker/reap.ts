@@ -44,7 +44,11 @@ export interface ReapOptions {
   done?: Set<string>;
 }
 
-export async function reapDeadWorker(client: Client, dead: { identity: string; taskQueues: string[] }, opts: ReapOptions = {}): Promise<ReapReport> {
+export async function reapDeadWorker(
+  client: Client,
+  dead: { identity: string; taskQueues: string[] },
+  opts: ReapOptions = {},
+): Promise<ReapReport> {
   const report: ReapReport = { workflows: 0, stickyReset: 0, activities: [], errors: [] };
   const note = (what: string) => (err: unknown) => void report.errors.push(`${what}: ${(err as Error).message}`);
   const seen = new Set<string>();
@@ -57,7 +61,8 @@ export async function reapDeadWorker(client: Client, dead: { identity: string; t
   };
   const queues = dead.taskQueues.map((q) => `TaskQueue = ${quote(q)}`).join(' OR ');
   try {
-    for await (const w of client.workflow.list({ query: `ExecutionStatus = 'Running' AND (${queues})` })) add({ workflowId: w.workflowId, runId: w.runId });
+    for await (const w of client.workflow.list({ query: `ExecutionStatus = 'Running' AND (${queues})` }))
+      add({ workflowId: w.workflowId, runId: w.runId });
   } catch (err) {
     note('listing running workflows')(err);
   }
@@ -66,9 +71,13 @@ export async function reapDeadWorker(client: Client, dead: { identity: string; t
     const batch = pending.splice(0);
     await Promise.all(
       batch.map(async (run) => {
-        const d = await client.workflow.getHandle(run.workflowId, run.runId).describe().catch(note(`describing ${run.workflowId}`));
+        const d = await client.workflow
+          .getHandle(run.workflowId, run.runId)
+          .describe()
+          .catch(note(`describing ${run.workflowId}`));
         if (!d) return;
-        for (const c of d.raw.pendingChildren ?? []) if (c.workflowId && c.runId) add({ workflowId: c.workflowId, runId: c.runId });
+        for (const c of d.raw.pendingChildren ?? [])
+          if (c.workflowId && c.runId) add({ workflowId: c.workflowId, runId: c.runId });
         const key = `${run.workflowId}/${run.runId}`;
         if (opts.done?.has(key) || opts.later?.(d.type)) return;
         opts.done?.add(key);
@@ -83,10 +92,18 @@ export async function reapDeadWorker(client: Client, dead: { identity: string; t
           const label = `${run.workflowId} ${a.activityType?.name ?? '?'}#${a.attempt ?? '?'}`;
           const state = Number(a.state);
           if (state === STARTED) {
-            const failure = ApplicationFailure.create({ type: ErrorTypes.WorkerLost, message: `the worker running it (${dead.identity}) died`, nonRetryable: false });
-            await client.activity.fail(id, failure).then(() => void report.activities.push(label), note(`handing back ${label}`));
+            const failure = ApplicationFailure.create({
+              type: ErrorTypes.WorkerLost,
+              message: `the worker running it (${dead.identity}) died`,
+              nonRetryable: false,
+            });
+            await client.activity
+              .fail(id, failure)
+              .then(() => void report.activities.push(label), note(`handing back ${label}`));
           } else if (state === CANCEL_REQUESTED) {
-            await client.activity.reportCancellation(id).then(() => void report.activities.push(`${label} (cancelled)`), note(`cancelling ${label}`));
+            await client.activity
+              .reportCancellation(id)
+              .then(() => void report.activities.push(`${label} (cancelled)`), note(`cancelling ${label}`));
           }
         }
       }),
@@ -97,5 +114,5 @@ export async function reapDeadWorker(client: Client, dead: { identity: string; t
 
 export const describeReap = (r: ReapReport): string =>
   `${r.workflows} running workflow(s), ${r.stickyReset} sticky queue(s) reset, ` +
-    `${r.activities.length ? `attempts handed back: ${r.activities.join(', ')}` : 'no attempt to hand back'}` +
-    `${r.errors.length ? `; errors: ${r.errors.join('; ')}` : ''}`;
+  `${r.activities.length ? `attempts handed back: ${r.activities.join(', ')}` : 'no attempt to hand back'}` +
+  `${r.errors.length ? `; errors: ${r.errors.join('; ')}` : ''}`;

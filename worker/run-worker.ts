@@ -17,14 +17,26 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   // Everything to stderr (core logs forwarded too): stdout is the CLI's, one JSON document with --json.
-  const toStderr = (entry: { level: string; message: string; meta?: unknown }) => process.stderr.write(`[temporal ${entry.level}] ${entry.message}\n`);
-  Runtime.install({ logger: new DefaultLogger('ERROR', toStderr), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
+  const toStderr = (entry: { level: string; message: string; meta?: unknown }) =>
+    process.stderr.write(`[temporal ${entry.level}] ${entry.message}\n`);
+  Runtime.install({
+    logger: new DefaultLogger('ERROR', toStderr),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+  });
 }
 
-export async function createWorker(opts: { address: string; namespace: string; deps: ActivityDeps; identity?: string; taskQueue?: string; connection?: NativeConnection }): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker(opts: {
+  address: string;
+  namespace: string;
+  deps: ActivityDeps;
+  identity?: string;
+  taskQueue?: string;
+  connection?: NativeConnection;
+}): Promise<{ worker: Worker; connection: NativeConnection }> {
   const bundle = workflowBundlePath(opts.deps.env);
   // A bundle named explicitly must be the one that runs: never fall back to other code.
-  if (opts.deps.env[WORKFLOW_BUNDLE_ENV] && !fs.existsSync(bundle)) throw new Error(`${WORKFLOW_BUNDLE_ENV}=${bundle}: no such file`);
+  if (opts.deps.env[WORKFLOW_BUNDLE_ENV] && !fs.existsSync(bundle))
+    throw new Error(`${WORKFLOW_BUNDLE_ENV}=${bundle}: no such file`);
   const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.address }));
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = fs.existsSync(bundle)
     ? { workflowBundle: { codePath: bundle } }

@@ -22,7 +22,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { planAfterExit, type WorkerRole } from '../common/worker-restart';
 import { stateDir } from '../lib/state-dir';
-import { readJson, removeOwnRecord, standbyHeld, supervisedWorkerState, supervisorFile, workerDir, workerFile, workerIdentity, writeJson, type SupervisorRecord, type WorkerRecord } from '../lib/supervised-worker-files';
+import {
+  readJson,
+  removeOwnRecord,
+  standbyHeld,
+  supervisedWorkerState,
+  supervisorFile,
+  workerDir,
+  workerFile,
+  workerIdentity,
+  writeJson,
+  type SupervisorRecord,
+  type WorkerRecord,
+} from '../lib/supervised-worker-files';
 import { TASK_QUEUE, ensureTemporal, monitorTaskQueue, type TemporalEndpoint } from '../lib/temporal-server';
 import { workerBuild, workflowBuild } from './build-id';
 import { describeReap, reapDeadWorker } from './reap';
@@ -67,7 +79,12 @@ async function main(): Promise<void> {
     return;
   }
   fs.mkdirSync(workerDir(root), { recursive: true, mode: 0o700 });
-  const record: SupervisorRecord = { pid: process.pid, build: workerBuild(), startedAt: new Date().toISOString(), restarts: 0 };
+  const record: SupervisorRecord = {
+    pid: process.pid,
+    build: workerBuild(),
+    startedAt: new Date().toISOString(),
+    restarts: 0,
+  };
   writeJson(supervisorFile(root), record);
 
   const workers = new Set<WorkerProcess>();
@@ -105,7 +122,8 @@ async function main(): Promise<void> {
   /** Hands what a dead worker was running back to Temporal at once, rather than after its timeouts. */
   const handBack = async (dead: WorkerProcess) => {
     const recorded = readJson<WorkerRecord>(workerFile(root));
-    const taskQueues = recorded?.pid === dead.pid ? recorded.taskQueues : [TASK_QUEUE, monitorTaskQueue(workflowBuild(env))];
+    const taskQueues =
+      recorded?.pid === dead.pid ? recorded.taskQueues : [TASK_QUEUE, monitorTaskQueue(workflowBuild(env))];
     const identity = workerIdentity(dead.pid);
     if (!endpoint) return log(`worker ${dead.pid}: no Temporal endpoint known; its tasks wait for their timeouts`);
     let connection: Connection | undefined;
@@ -114,12 +132,16 @@ async function main(): Promise<void> {
       connection = await Connection.connect({ address: endpoint.address, connectTimeout: 5_000 });
       const client = new Client({ connection, namespace: endpoint.namespace });
       const done = new Set<string>();
-      log(`worker ${dead.pid}: handed back ` +
-        `${describeReap(await reapDeadWorker(client, { identity, taskQueues }, { later: handBackLater, done }))}`);
+      log(
+        `worker ${dead.pid}: handed back ` +
+          `${describeReap(await reapDeadWorker(client, { identity, taskQueues }, { later: handBackLater, done }))}`,
+      );
       await new Promise((r) => setTimeout(r, SECOND_LOOK_MS));
       log(`worker ${dead.pid}: then ${describeReap(await reapDeadWorker(client, { identity, taskQueues }, { done }))}`);
     } catch (err) {
-      log(`worker ${dead.pid}: could not hand its tasks back (${(err as Error).message}); they wait for their timeouts`);
+      log(
+        `worker ${dead.pid}: could not hand its tasks back (${(err as Error).message}); they wait for their timeouts`,
+      );
     } finally {
       await connection?.close().catch(() => undefined);
     }
@@ -158,7 +180,10 @@ async function main(): Promise<void> {
   };
 
   const start = (role: WorkerRole) => {
-    const child = spawn(process.execPath, [workerMain], { env: { ...env, [WORKER_ROLE_ENV]: role }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, [workerMain], {
+      env: { ...env, [WORKER_ROLE_ENV]: role },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const w: WorkerProcess = { child, pid: child.pid ?? 0, role, startedAt: Date.now(), polls: false };
     workers.add(w);
     if (role === 'standby') hadStandby = true;
@@ -182,10 +207,17 @@ async function main(): Promise<void> {
     }
     record.restarts++;
     const ranMs = Date.now() - w.startedAt;
-    const plan = planAfterExit({ role: w.role, ranMs, previousDelayMs: delayMs, standbyRunning: !!withRole('standby') });
+    const plan = planAfterExit({
+      role: w.role,
+      ranMs,
+      previousDelayMs: delayMs,
+      standbyRunning: !!withRole('standby'),
+    });
     delayMs = plan.startDelayMs;
-    log(`worker ${w.pid} (${w.role}) ended (${how}) after ${Math.round(ranMs / 1000)} s; a new ${plan.startRole} ` +
-      `in ${plan.startDelayMs} ms`);
+    log(
+      `worker ${w.pid} (${w.role}) ended (${how}) after ${Math.round(ranMs / 1000)} s; a new ${plan.startRole} ` +
+        `in ${plan.startDelayMs} ms`,
+    );
     if (plan.promoteStandby) promote(withRole('standby')!);
     if (w.role === 'active') void handBack(w);
     clearTimeout(pending);

@@ -28,7 +28,9 @@ export function summarized<A extends object>(proxy: A): A {
       const withOptions = (fn as WithOptions).executeWithOptions;
       const call = (...args: unknown[]) => {
         const summary = activitySummary(prop, args[0]);
-        return summary && withOptions ? withOptions({ summary }, args) : (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+        return summary && withOptions
+          ? withOptions({ summary }, args)
+          : (fn as (...a: unknown[]) => Promise<unknown>)(...args);
       };
       return Object.assign(call, { executeWithOptions: withOptions });
     },
@@ -48,14 +50,24 @@ export const ACTIVITY_OPTIONS = {
   /** Ordinary steps (the group lock, etcd's record of the primary among them): a dead worker's step is retried after 3 s. */
   ordinary: { startToCloseTimeout: '5m', heartbeatTimeout: '3s', retry, ...stopsWithWorkflow },
   /** Validation: bad input does not get better by retrying. The first step of every runbook: a dead worker's is retried after 2 s. */
-  validation: { startToCloseTimeout: '30s', heartbeatTimeout: '2s', retry: { ...retry, maximumAttempts: 3 }, ...stopsWithWorkflow },
+  validation: {
+    startToCloseTimeout: '30s',
+    heartbeatTimeout: '2s',
+    retry: { ...retry, maximumAttempts: 3 },
+    ...stopsWithWorkflow,
+  },
   /** Data loads, base backups, image pulls and builds. */
   longRunning: { startToCloseTimeout: '60m', heartbeatTimeout: '15s', retry, ...stopsWithWorkflow },
   /**
    * Following a long job (a rebalance): each call returns within 30 s with news; a dead worker's call
    * is retried elsewhere 15 s after its last heartbeat and follows the same job.
    */
-  following: { startToCloseTimeout: '2m', heartbeatTimeout: '15s', retry: { ...retry, maximumAttempts: 60 }, ...stopsWithWorkflow },
+  following: {
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: '15s',
+    retry: { ...retry, maximumAttempts: 60 },
+    ...stopsWithWorkflow,
+  },
   /** Failover's time-critical steps: retried fast, a handful of times; a dead worker's step after 2 s. */
   critical: {
     startToCloseTimeout: '2m',
@@ -64,9 +76,19 @@ export const ACTIVITY_OPTIONS = {
     ...stopsWithWorkflow,
   },
   /** Releasing a lock: a few quick tries (the lease expires by itself if etcd stays away). */
-  lockRelease: { startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 }, ...stopsWithWorkflow },
+  lockRelease: {
+    startToCloseTimeout: '10s',
+    heartbeatTimeout: '2s',
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5 },
+    ...stopsWithWorkflow,
+  },
   /** Best-effort lookups (is a search attribute registered): quick, and a failure only skips the nicety. */
-  bestEffort: { startToCloseTimeout: '10s', heartbeatTimeout: '2s', retry: { initialInterval: '200ms', maximumAttempts: 2 }, ...stopsWithWorkflow },
+  bestEffort: {
+    startToCloseTimeout: '10s',
+    heartbeatTimeout: '2s',
+    retry: { initialInterval: '200ms', maximumAttempts: 2 },
+    ...stopsWithWorkflow,
+  },
   /** The health check's observations only read: a few quick attempts; a part that does not answer is in the result, not an error. */
   observe: {
     startToCloseTimeout: '2m',

@@ -11,7 +11,12 @@ import { WORKFLOW_INPUT_SCHEMAS, inputProblems, type WorkflowInput, type Workflo
 import type { ClusterSpec } from '../common/spec';
 
 function refuse(workflow: string, problems: string[]): never {
-  throw ApplicationFailure.create({ message: `invalid input of ${workflow}: ${problems.join('; ')}`, type: ErrorTypes.BadConfig, nonRetryable: true, details: [{ problems }] });
+  throw ApplicationFailure.create({
+    message: `invalid input of ${workflow}: ${problems.join('; ')}`,
+    type: ErrorTypes.BadConfig,
+    nonRetryable: true,
+    details: [{ problems }],
+  });
 }
 
 /** The input as the workflow's schema accepts it (typed), or a BadConfig failure naming every problem. */

@@ -17,7 +17,8 @@ export interface ClusterRef {
   cluster?: string;
 }
 
-const isUnknownCluster = (err: unknown) => (err as { cause?: { type?: string } })?.cause?.type === ErrorTypes.UnknownCluster;
+const isUnknownCluster = (err: unknown) =>
+  (err as { cause?: { type?: string } })?.cause?.type === ErrorTypes.UnknownCluster;
 
 /** The spec stored with the cluster, or undefined when none is set up here. */
 export async function storedSpecOf(cluster: string): Promise<ClusterSpec | undefined> {
@@ -49,8 +50,10 @@ export function refuseChangedSpec(given: ClusterSpec, stored: ClusterSpec, hint:
 export type SpecUse = 'stored' | 'setup';
 
 const CHANGED_SPEC_HINT: Record<SpecUse, string> = {
-  stored: 'Give {"cluster": "<name>"} to use the stored spec; an edited spec is applied by `citusctl up` (setupCluster).',
-  setup: 'Give {"cluster": "<name>"} to rerun the setup with the stored spec, or apply an edited spec with `citusctl up` (it declares the change: "applySpecChange": true).',
+  stored:
+    'Give {"cluster": "<name>"} to use the stored spec; an edited spec is applied by `citusctl up` (setupCluster).',
+  setup:
+    'Give {"cluster": "<name>"} to rerun the setup with the stored spec, or apply an edited spec with `citusctl up` (it declares the change: "applySpecChange": true).',
 };
 
 /**
@@ -58,10 +61,17 @@ const CHANGED_SPEC_HINT: Record<SpecUse, string> = {
  * one of `cluster`, or the given `spec` validated (defaults filled in) and compared with the stored
  * one. setupCluster with neither sets up the default spec.
  */
-export async function specFor(input: ClusterRef & { applySpecChange?: boolean }, use: SpecUse = 'stored'): Promise<ClusterSpec> {
+export async function specFor(
+  input: ClusterRef & { applySpecChange?: boolean },
+  use: SpecUse = 'stored',
+): Promise<ClusterSpec> {
   if (input.spec === undefined) {
     if (input.cluster !== undefined) return validation.loadClusterSpec({ cluster: input.cluster });
-    if (use === 'stored') throw ApplicationFailure.nonRetryable('cluster: required: name the cluster ({"cluster": "demo", ...}) or give its whole spec ({"spec": {...}, ...})', ErrorTypes.BadConfig);
+    if (use === 'stored')
+      throw ApplicationFailure.nonRetryable(
+        'cluster: required: name the cluster ({"cluster": "demo", ...}) or give its whole spec ({"spec": {...}, ...})',
+        ErrorTypes.BadConfig,
+      );
   }
   const spec = await validation.validateSpec(input.spec ?? {});
   if (use === 'setup' && input.applySpecChange) return spec;

@@ -28,7 +28,8 @@ export type { FailoverGroupInput };
  * be reached, so the old primary stays fenced (un-fencing could make two primaries); the detail says
  * what to run once the situation is known.
  */
-export type FailoverOutcome = 'failed-over' | 'primary-healthy' | 'no-candidate' | 'approval-timeout' | 'rejected' | 'needs-operator';
+export type FailoverOutcome =
+  'failed-over' | 'primary-healthy' | 'no-candidate' | 'approval-timeout' | 'rejected' | 'needs-operator';
 
 export interface FailoverGroupResult {
   outcome: FailoverOutcome;
@@ -44,7 +45,20 @@ export interface FailoverGroupResult {
   detail: string;
 }
 
-export const FAILOVER_STEPS = ['validate', 'lock', 'confirm-down', 'choose', 'approval', 'fence', 'promote', 'record', 'metadata', 'in-doubt', 'sync', 'rejoin'] as const;
+export const FAILOVER_STEPS = [
+  'validate',
+  'lock',
+  'confirm-down',
+  'choose',
+  'approval',
+  'fence',
+  'promote',
+  'record',
+  'metadata',
+  'in-doubt',
+  'sync',
+  'rejoin',
+] as const;
 
 export async function failoverGroup(started: FailoverGroupInput): Promise<FailoverGroupResult> {
   const approval = new ApprovalGate();
@@ -57,93 +71,162 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
     target: (i: FailoverGroupInput) => ({ group: i.group, candidates: i.candidates }),
     lock: (i: FailoverGroupInput) => ({ ttlSeconds: i.lockTtlSeconds, waitMs: i.lockWaitMs }),
   };
-  return groupOperation(opening, async ({ spec, owner, progress, primaries, primary: oldPrimary, standbys, assertHeld }, input) => {
-    const base = { group: input.group, oldPrimary, timeline, rejoined: [] as string[], notRejoined: [] as string[] };
-    const confirmDown = () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
-    const probes = await progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));
-    timeline.confirmedDown = Date.now();
-    if (!primaryIsDown(probes)) {
-      return { ...base, outcome: 'primary-healthy' as const, detail: `${oldPrimary} answers; use switchover for a planned change` };
-    }
+  return groupOperation(
+    opening,
+    async ({ spec, owner, progress, primaries, primary: oldPrimary, standbys, assertHeld }, input) => {
+      const base = { group: input.group, oldPrimary, timeline, rejoined: [] as string[], notRejoined: [] as string[] };
+      const confirmDown = () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
+      const probes = await progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));
+      timeline.confirmedDown = Date.now();
+      if (!primaryIsDown(probes)) {
+        return {
+          ...base,
+          outcome: 'primary-healthy' as const,
+          detail: `${oldPrimary} answers; use switchover for a planned change`,
+        };
+      }
 
-    // Decide before acting: with no standby to promote, fencing would only make things worse.
-    const eligible = input.candidates ? standbys.filter((s) => input.candidates!.includes(s)) : standbys;
-    const restricted = (c: ReturnType<typeof pickStandby>) => (c.member || !input.candidates ? c : { member: null, reason: `${input.candidates.length ? `only ${input.candidates.join(', ')} were` : 'no standby was'} ` +
-      `synchronous when ${oldPrimary} failed: ${c.reason}` });
-    const choose = async () => restricted(pickStandby(await critical.standbyPositions({ spec, members: eligible })));
-    let choice = await progress.run('choose', choose, (c) => (c.member ? `${c.member}: ${c.reason}` : c.reason));
-    const noCandidate = (reason: string) => ({
-      ...base,
-      outcome: 'no-candidate' as const,
-      detail: `no standby of ${input.group} can be promoted (${reason}); nothing was changed: ${oldPrimary} stays ` +
-        'the primary and serves again once its container runs',
-    });
-    if (!choice.member) return noCandidate(choice.reason);
-
-    if (input.requireApproval ?? spec.requireFailoverApproval) {
-      progress.start('approval');
-      const decision = await approval.wait(input.approvalTimeout ?? '10m');
-      if (!decision) {
-        progress.fail('approval', 'timed out');
-        return { ...base, outcome: 'approval-timeout' as const, detail: `no approval within ${input.approvalTimeout ?? '10m'}; nothing was changed` };
-      }
-      if (!decision.approve) {
-        progress.fail('approval', `rejected by ${decision.approver}`);
-        return { ...base, outcome: 'rejected' as const, detail: `rejected by ${decision.approver}; nothing was changed` };
-      }
-      progress.finish('approval', `approved by ${decision.approver}`);
-      // Minutes may have passed: the primary may be back, the candidate gone.
-      if (!primaryIsDown(await confirmDown())) {
-        return { ...base, outcome: 'primary-healthy' as const, detail: `${oldPrimary} answers again after the approval; nothing was changed` };
-      }
-      choice = await choose();
+      // Decide before acting: with no standby to promote, fencing would only make things worse.
+      const eligible = input.candidates ? standbys.filter((s) => input.candidates!.includes(s)) : standbys;
+      const restricted = (c: ReturnType<typeof pickStandby>) =>
+        c.member || !input.candidates
+          ? c
+          : {
+              member: null,
+              reason:
+                `${input.candidates.length ? `only ${input.candidates.join(', ')} were` : 'no standby was'} ` +
+                `synchronous when ${oldPrimary} failed: ${c.reason}`,
+            };
+      const choose = async () => restricted(pickStandby(await critical.standbyPositions({ spec, members: eligible })));
+      let choice = await progress.run('choose', choose, (c) => (c.member ? `${c.member}: ${c.reason}` : c.reason));
+      const noCandidate = (reason: string) => ({
+        ...base,
+        outcome: 'no-candidate' as const,
+        detail:
+          `no standby of ${input.group} can be promoted (${reason}); nothing was changed: ${oldPrimary} stays ` +
+          'the primary and serves again once its container runs',
+      });
       if (!choice.member) return noCandidate(choice.reason);
-    } else {
-      progress.skip('approval', 'not required');
-    }
-    const candidate = choice.member;
 
-    await assertHeld();
-    await progress.run('fence', () => critical.fenceMember({ spec, member: oldPrimary, reason: `fenced by ${owner}: ${candidate} takes over` }));
-    timeline.fenced = Date.now();
-    // A lock lost since the fence (a worker stalled past the TTL) must not promote: another owner may act.
-    await assertHeld();
-    const promotion = await progress.run('promote', () => promoteOrSettle({ spec, owner, group: input.group, oldPrimary, candidate, standbys, assertHeld }), (p) => p.detail);
-    if (promotion.outcome === 'no-candidate') return noCandidate(promotion.reason);
-    if (promotion.outcome === 'needs-operator') {
-      progress.fail('promote', promotion.detail);
-      return { ...base, outcome: 'needs-operator' as const, detail: promotion.detail };
-    }
-    const newPrimary = candidate;
-    timeline.promoted = Date.now();
-    // etcd names the new primary at once: a crash from here on never leaves it naming a fenced member.
-    await progress.run('record', () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary }), (r) => (r.recorded ? `etcd: ${newPrimary}` : 'already recorded'));
-
-    await assertHeld();
-    await progress.run('metadata', async () => {
-      if (input.group === COORDINATOR_GROUP) {
-        await repointCoordinator(spec, newPrimary);
-        return `coordinator ${newPrimary}; PgBouncer re-pointed`;
+      if (input.requireApproval ?? spec.requireFailoverApproval) {
+        progress.start('approval');
+        const decision = await approval.wait(input.approvalTimeout ?? '10m');
+        if (!decision) {
+          progress.fail('approval', 'timed out');
+          return {
+            ...base,
+            outcome: 'approval-timeout' as const,
+            detail: `no approval within ${input.approvalTimeout ?? '10m'}; nothing was changed`,
+          };
+        }
+        if (!decision.approve) {
+          progress.fail('approval', `rejected by ${decision.approver}`);
+          return {
+            ...base,
+            outcome: 'rejected' as const,
+            detail: `rejected by ${decision.approver}; nothing was changed`,
+          };
+        }
+        progress.finish('approval', `approved by ${decision.approver}`);
+        // Minutes may have passed: the primary may be back, the candidate gone.
+        if (!primaryIsDown(await confirmDown())) {
+          return {
+            ...base,
+            outcome: 'primary-healthy' as const,
+            detail: `${oldPrimary} answers again after the approval; nothing was changed`,
+          };
+        }
+        choice = await choose();
+        if (!choice.member) return noCandidate(choice.reason);
+      } else {
+        progress.skip('approval', 'not required');
       }
-      const r = await critical.pointCitusAt({ spec, coordinator: primaries.coordinator, oldHost: oldPrimary, newHost: newPrimary });
-      return r.updated ? `node ${r.nodeId} -> ${newPrimary}` : 'already pointing there';
-    }, (d) => d);
-    timeline.metadataUpdated = Date.now();
-    const outageWindowMs = timeline.metadataUpdated - timeline.started!;
-    // Transactions the old primary left PREPAREd hold their row locks on the new primary until
-    // Citus resolves them: ask now rather than at its next 2PC recovery (up to a minute away).
-    const coordinator = input.group === COORDINATOR_GROUP ? newPrimary : primaries.coordinator;
-    await resolveInDoubt(progress, { spec, coordinator, member: newPrimary, gids: promotion.inDoubt });
-    if (input.group === COORDINATOR_GROUP) progress.skip('sync', 'coordinator');
-    else await progress.run('sync', () => longRunning.waitMetadataSynced({ spec, coordinator: primaries.coordinator }), () => 'metadata synced to the workers');
-    await acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary, event: { kind: 'failover', outageWindowMs, workflow: owner } });
+      const candidate = choice.member;
 
-    let rejoin: RejoinReport = { streaming: [], failed: [] };
-    if (input.rejoin ?? true) {
-      rejoin = await progress.run('rejoin', () => rejoinOthers(spec, newPrimary, [oldPrimary, ...standbys]), describeRejoin);
-    } else {
-      progress.skip('rejoin', 'not requested');
-    }
-    return { ...base, outcome: 'failed-over' as const, newPrimary, outageWindowMs, rejoined: rejoin.streaming, notRejoined: rejoin.failed, detail: `${oldPrimary} -> ${newPrimary}` };
-  });
+      await assertHeld();
+      await progress.run('fence', () =>
+        critical.fenceMember({ spec, member: oldPrimary, reason: `fenced by ${owner}: ${candidate} takes over` }),
+      );
+      timeline.fenced = Date.now();
+      // A lock lost since the fence (a worker stalled past the TTL) must not promote: another owner may act.
+      await assertHeld();
+      const promotion = await progress.run(
+        'promote',
+        () => promoteOrSettle({ spec, owner, group: input.group, oldPrimary, candidate, standbys, assertHeld }),
+        (p) => p.detail,
+      );
+      if (promotion.outcome === 'no-candidate') return noCandidate(promotion.reason);
+      if (promotion.outcome === 'needs-operator') {
+        progress.fail('promote', promotion.detail);
+        return { ...base, outcome: 'needs-operator' as const, detail: promotion.detail };
+      }
+      const newPrimary = candidate;
+      timeline.promoted = Date.now();
+      // etcd names the new primary at once: a crash from here on never leaves it naming a fenced member.
+      await progress.run(
+        'record',
+        () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary }),
+        (r) => (r.recorded ? `etcd: ${newPrimary}` : 'already recorded'),
+      );
+
+      await assertHeld();
+      await progress.run(
+        'metadata',
+        async () => {
+          if (input.group === COORDINATOR_GROUP) {
+            await repointCoordinator(spec, newPrimary);
+            return `coordinator ${newPrimary}; PgBouncer re-pointed`;
+          }
+          const r = await critical.pointCitusAt({
+            spec,
+            coordinator: primaries.coordinator,
+            oldHost: oldPrimary,
+            newHost: newPrimary,
+          });
+          return r.updated ? `node ${r.nodeId} -> ${newPrimary}` : 'already pointing there';
+        },
+        (d) => d,
+      );
+      timeline.metadataUpdated = Date.now();
+      const outageWindowMs = timeline.metadataUpdated - timeline.started!;
+      // Transactions the old primary left PREPAREd hold their row locks on the new primary until
+      // Citus resolves them: ask now rather than at its next 2PC recovery (up to a minute away).
+      const coordinator = input.group === COORDINATOR_GROUP ? newPrimary : primaries.coordinator;
+      await resolveInDoubt(progress, { spec, coordinator, member: newPrimary, gids: promotion.inDoubt });
+      if (input.group === COORDINATOR_GROUP) progress.skip('sync', 'coordinator');
+      else
+        await progress.run(
+          'sync',
+          () => longRunning.waitMetadataSynced({ spec, coordinator: primaries.coordinator }),
+          () => 'metadata synced to the workers',
+        );
+      await acts.recordPrimaryChange({
+        spec,
+        group: input.group,
+        oldPrimary,
+        newPrimary,
+        event: { kind: 'failover', outageWindowMs, workflow: owner },
+      });
+
+      let rejoin: RejoinReport = { streaming: [], failed: [] };
+      if (input.rejoin ?? true) {
+        rejoin = await progress.run(
+          'rejoin',
+          () => rejoinOthers(spec, newPrimary, [oldPrimary, ...standbys]),
+          describeRejoin,
+        );
+      } else {
+        progress.skip('rejoin', 'not requested');
+      }
+      return {
+        ...base,
+        outcome: 'failed-over' as const,
+        newPrimary,
+        outageWindowMs,
+        rejoined: rejoin.streaming,
+        notRejoined: rejoin.failed,
+        detail: `${oldPrimary} -> ${newPrimary}`,
+      };
+    },
+  );
 }

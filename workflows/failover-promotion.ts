@@ -62,16 +62,27 @@ export async function promoteOrSettle(p: PromotionInput): Promise<Promotion> {
     await acts.unfencePrimary({ spec, member: oldPrimary, others: p.standbys });
   } catch (err) {
     if (failureType(err) !== ErrorTypes.Refused) throw err;
-    const detail = needsOperatorDetail(p.group, oldPrimary, candidate, `${candidate} could not be promoted (${why}) and ${errorMessage(err).replace(/^cannot unfence [^:]+: /, '')}`);
+    const detail = needsOperatorDetail(
+      p.group,
+      oldPrimary,
+      candidate,
+      `${candidate} could not be promoted (${why}) and ${errorMessage(err).replace(/^cannot unfence [^:]+: /, '')}`,
+    );
     return { outcome: 'needs-operator', detail };
   }
-  return { outcome: 'no-candidate', reason: `${candidate} could not be promoted: ${why}`, detail: `${candidate} could not be promoted; ${oldPrimary} unfenced` };
+  return {
+    outcome: 'no-candidate',
+    reason: `${candidate} could not be promoted: ${why}`,
+    detail: `${candidate} could not be promoted; ${oldPrimary} unfenced`,
+  };
 }
 
 /** The in-doubt step's progress line. */
 function describeInDoubt(r: { recovered: number; remaining: string[]; unsupported?: boolean }): string {
   if (r.unsupported) return 'recover_prepared_transactions() is not available on this image';
-  const left = r.remaining.length ? `; still prepared: ${r.remaining.join(', ')} (Citus's maintenance daemon resolves them)` : '';
+  const left = r.remaining.length
+    ? `; still prepared: ${r.remaining.join(', ')} (Citus's maintenance daemon resolves them)`
+    : '';
   return `${r.recovered} resolved by Citus${left}`;
 }
 
@@ -80,7 +91,10 @@ function describeInDoubt(r: { recovered: number; remaining: string[]; unsupporte
  * PREPAREd. Best effort: the group has failed over already, and a failure here (shown in the step)
  * only leaves them to Citus's maintenance daemon (citus.recover_2pc_interval).
  */
-export async function resolveInDoubt(progress: ProgressTracker, input: { spec: ClusterSpec; coordinator: string; member: string; gids: string[] }): Promise<void> {
+export async function resolveInDoubt(
+  progress: ProgressTracker,
+  input: { spec: ClusterSpec; coordinator: string; member: string; gids: string[] },
+): Promise<void> {
   try {
     await progress.run('in-doubt', () => critical.resolveInDoubtTransactions(input), describeInDoubt);
   } catch (err) {

@@ -31,15 +31,24 @@ export interface FollowedRebalanceResult {
   restarts: number;
 }
 
-export async function followedRebalance(progress: ProgressTracker, steps: { start: string; moves: string }, input: FollowedRebalanceInput): Promise<FollowedRebalanceResult> {
+export async function followedRebalance(
+  progress: ProgressTracker,
+  steps: { start: string; moves: string },
+  input: FollowedRebalanceInput,
+): Promise<FollowedRebalanceResult> {
   const args = { spec: input.spec, drainOnly: input.drainOnly ?? false, transferMode: input.transferMode ?? 'auto' };
   const jobs: number[] = [];
   let final: RebalanceSnapshot | undefined;
   let restarts = 0;
   for (;;) {
-    const started = await progress.run(steps.start, () => acts.startRebalance(args), (r) =>
-      r.jobId === null ? 'nothing to move (balanced)' : `${r.adopted ? 'following running' : 'started'} job ` +
-        `${r.jobId}${restarts ? ` (restart ${restarts} of ${MAX_RESTARTS})` : ''}`,
+    const started = await progress.run(
+      steps.start,
+      () => acts.startRebalance(args),
+      (r) =>
+        r.jobId === null
+          ? 'nothing to move (balanced)'
+          : `${r.adopted ? 'following running' : 'started'} job ` +
+            `${r.jobId}${restarts ? ` (restart ${restarts} of ${MAX_RESTARTS})` : ''}`,
     );
     if (started.jobId === null) {
       if (!jobs.length) progress.skip(steps.moves, 'nothing to move');
@@ -51,12 +60,17 @@ export async function followedRebalance(progress: ProgressTracker, steps: { star
     let snapshot: RebalanceSnapshot | undefined;
     try {
       do {
-        snapshot = await following.followRebalance({ spec: input.spec, jobId: started.jobId, ...(snapshot ? { previous: snapshot } : {}) });
+        snapshot = await following.followRebalance({
+          spec: input.spec,
+          jobId: started.jobId,
+          ...(snapshot ? { previous: snapshot } : {}),
+        });
         progress.note(steps.moves, describeRebalance(snapshot));
       } while (!['finished', 'failed', 'cancelled'].includes(snapshot.state));
     } catch (err) {
       // The workflow was cancelled (the UI, `citusctl down`): Citus's job stops with it.
-      if (isCancellation(err)) await CancellationScope.nonCancellable(() => acts.stopRebalance({ spec: input.spec, jobId: started.jobId! }));
+      if (isCancellation(err))
+        await CancellationScope.nonCancellable(() => acts.stopRebalance({ spec: input.spec, jobId: started.jobId! }));
       throw err;
     }
     final = snapshot;
@@ -65,11 +79,12 @@ export async function followedRebalance(progress: ProgressTracker, steps: { star
       return { jobs, final, restarts };
     }
     if (snapshot.state === 'cancelled' || restarts >= MAX_RESTARTS) {
-      const why = snapshot.state === 'cancelled'
-        ? `rebalance job ${snapshot.jobId} was cancelled in Citus (citus_rebalance_stop or citus_job_cancel); ` +
-          'moves done stay done: citusctl rebalance continues'
-        : `rebalance job ${snapshot.jobId} ${snapshot.state} after ${restarts} ` +
-          `restarts${snapshot.errors.length ? `: ${snapshot.errors.join(' | ')}` : ''}`;
+      const why =
+        snapshot.state === 'cancelled'
+          ? `rebalance job ${snapshot.jobId} was cancelled in Citus (citus_rebalance_stop or citus_job_cancel); ` +
+            'moves done stay done: citusctl rebalance continues'
+          : `rebalance job ${snapshot.jobId} ${snapshot.state} after ${restarts} ` +
+            `restarts${snapshot.errors.length ? `: ${snapshot.errors.join(' | ')}` : ''}`;
       progress.fail(steps.moves, why);
       throw ApplicationFailure.nonRetryable(why, ErrorTypes.RebalanceFailed, snapshot);
     }

@@ -6,9 +6,17 @@ import { COORDINATOR_GROUP, type Primaries } from '../common/topology';
 import { acts, critical, longRunning } from './activity-proxies';
 
 /** The group's live primary and the other members; with no primaries given, only checks the group exists. */
-export function groupMembers(spec: ClusterSpec, primaries: Primaries | undefined, group: string): { oldPrimary: string; standbys: string[] } {
+export function groupMembers(
+  spec: ClusterSpec,
+  primaries: Primaries | undefined,
+  group: string,
+): { oldPrimary: string; standbys: string[] } {
   const members = spec.members.filter((m) => m.group === group).map((m) => m.name);
-  if (!members.length) throw ApplicationFailure.nonRetryable(`unknown group ${group} (groups: ${COORDINATOR_GROUP}, ${spec.workers.join(', ')})`, ErrorTypes.BadConfig);
+  if (!members.length)
+    throw ApplicationFailure.nonRetryable(
+      `unknown group ${group} (groups: ${COORDINATOR_GROUP}, ${spec.workers.join(', ')})`,
+      ErrorTypes.BadConfig,
+    );
   if (!primaries) return { oldPrimary: members[0]!, standbys: members.slice(1) };
   const oldPrimary = group === COORDINATOR_GROUP ? primaries.coordinator : primaries.workers[group];
   if (!oldPrimary) throw ApplicationFailure.nonRetryable(`no primary known for group ${group}`, ErrorTypes.BadConfig);
@@ -37,8 +45,10 @@ export async function rejoinOthers(spec: ClusterSpec, newPrimary: string, member
         streaming.push(member);
       } catch (err) {
         // Reported in the result: the failover itself succeeded.
-        failed.push(`${member}: ` +
-          `${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`);
+        failed.push(
+          `${member}: ` +
+            `${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`,
+        );
       }
     }),
   );
@@ -49,7 +59,10 @@ export async function rejoinOthers(spec: ClusterSpec, newPrimary: string, member
 }
 
 export const describeRejoin = (r: RejoinReport) =>
-  [r.streaming.length ? `streaming: ${r.streaming.join(', ')}` : 'none streaming', ...(r.failed.length ? [`not rejoined: ${r.failed.join('; ')}`] : [])].join('; ');
+  [
+    r.streaming.length ? `streaming: ${r.streaming.join(', ')}` : 'none streaming',
+    ...(r.failed.length ? [`not rejoined: ${r.failed.join('; ')}`] : []),
+  ].join('; ');
 
 /**
  * The coordinator group's new primary becomes the coordinator: its own metadata names it, and

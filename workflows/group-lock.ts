@@ -20,7 +20,13 @@ const isLockLost = (err: unknown) => (err as { cause?: { type?: string } })?.cau
  * the key still names this owner (a round trip to etcd), so a lock lost while the worker was
  * paused longer than the TTL stops the work before the change, not after.
  */
-export async function withGroupLock<T>(spec: ClusterSpec, group: string, owner: string, fn: (assertHeld: () => Promise<void>) => Promise<T>, opts: GroupLockOptions = {}): Promise<T> {
+export async function withGroupLock<T>(
+  spec: ClusterSpec,
+  group: string,
+  owner: string,
+  fn: (assertHeld: () => Promise<void>) => Promise<T>,
+  opts: GroupLockOptions = {},
+): Promise<T> {
   const ttlSeconds = opts.ttlSeconds ?? DEFAULT_LOCK_TTL_SECONDS;
   const { lease } = await acts.acquireGroupLock({ spec, group, owner, ttlSeconds, waitMs: opts.waitMs });
   const renewScope = new CancellationScope();
@@ -56,6 +62,8 @@ export async function withGroupLock<T>(spec: ClusterSpec, group: string, owner: 
     renewScope.cancel();
     await renewal;
     // Best effort: an unreachable etcd must not mask the outcome; the lease expires by itself.
-    await CancellationScope.nonCancellable(() => lockRelease.releaseGroupLock({ spec, group, owner })).catch(() => undefined);
+    await CancellationScope.nonCancellable(() => lockRelease.releaseGroupLock({ spec, group, owner })).catch(
+      () => undefined,
+    );
   }
 }

@@ -59,7 +59,10 @@ function targetGroup(workflow: string, spec: ClusterSpec, target: Target): strin
   return 'group' in target ? target.group : spec.members.find((m) => m.name === target.member)!.group;
 }
 
-export async function groupOperation<W extends GroupWorkflow, T>(opts: GroupOperationOptions<W>, body: (g: LockedGroup, input: WorkflowInput<W>) => Promise<T>): Promise<T> {
+export async function groupOperation<W extends GroupWorkflow, T>(
+  opts: GroupOperationOptions<W>,
+  body: (g: LockedGroup, input: WorkflowInput<W>) => Promise<T>,
+): Promise<T> {
   const progress = trackProgress(opts.workflow, opts.steps);
   const { input, spec, group } = await progress.run('validate', async () => {
     const i = checkedInput(opts.type, opts.input);
@@ -70,11 +73,17 @@ export async function groupOperation<W extends GroupWorkflow, T>(opts: GroupOper
   const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
 
   progress.start('lock');
-  return withGroupLock(spec, group, owner, async (assertHeld) => {
-    progress.finish('lock', owner);
-    // Read under the lock: another orchestrator may have changed the group just before.
-    const primaries = await acts.readLivePrimaries(spec);
-    const { oldPrimary: primary, standbys } = groupMembers(spec, primaries, group);
-    return body({ spec, group, owner, progress, primaries, primary, standbys, assertHeld }, input);
-  }, opts.lock?.(input));
+  return withGroupLock(
+    spec,
+    group,
+    owner,
+    async (assertHeld) => {
+      progress.finish('lock', owner);
+      // Read under the lock: another orchestrator may have changed the group just before.
+      const primaries = await acts.readLivePrimaries(spec);
+      const { oldPrimary: primary, standbys } = groupMembers(spec, primaries, group);
+      return body({ spec, group, owner, progress, primaries, primary, standbys, assertHeld }, input);
+    },
+    opts.lock?.(input),
+  );
 }

@@ -44,20 +44,44 @@ export async function healthCheck(started: HealthCheckInput): Promise<HealthChec
         observe.healthNodes({ spec }),
         observe.healthEtcd({ spec }),
         observe.healthPgBouncer({ spec }),
-        observe.healthMonitor({ workflowId: monitorWorkflowId(spec.name), query: monitorStatusQuery.name, cluster: spec.name }),
+        observe.healthMonitor({
+          workflowId: monitorWorkflowId(spec.name),
+          query: monitorStatusQuery.name,
+          cluster: spec.name,
+        }),
       ]),
     ([n, e]) => `${n.length} members, etcd ${e.ok ? 'ok' : 'unreachable'}`,
   );
   const coordinator = livePrimaries(spec, etcd).coordinator!.primary;
-  const citus = await progress.run('citus', () => observe.healthCitus({ spec, coordinator }), (c) => (c.ok ? `on ${coordinator}` : c.error));
+  const citus = await progress.run(
+    'citus',
+    () => observe.healthCitus({ spec, coordinator }),
+    (c) => (c.ok ? `on ${coordinator}` : c.error),
+  );
 
   progress.start('verdict');
-  const report = buildHealthReport({ spec, at, nodes, etcd, citus, pgbouncer, monitor, ...(input.thresholds ? { thresholds: input.thresholds } : {}) });
-  progress.finish('verdict', report.status === 'healthy' ? 'healthy' : `degraded: ${report.problems.length} problem(s)`);
+  const report = buildHealthReport({
+    spec,
+    at,
+    nodes,
+    etcd,
+    citus,
+    pgbouncer,
+    monitor,
+    ...(input.thresholds ? { thresholds: input.thresholds } : {}),
+  });
+  progress.finish(
+    'verdict',
+    report.status === 'healthy' ? 'healthy' : `degraded: ${report.problems.length} problem(s)`,
+  );
 
   let stored: HealthCheckResult['stored'];
   try {
-    const r = await progress.run('store', () => observe.storeHealthReport({ spec, report }), (x) => x.key);
+    const r = await progress.run(
+      'store',
+      () => observe.storeHealthReport({ spec, report }),
+      (x) => x.key,
+    );
     stored = { key: r.key, ok: true };
   } catch (err) {
     stored = { ok: false, error: errorMessage(err) }; // the report stands; etcd's absence is already a problem in it

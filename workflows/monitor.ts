@@ -45,7 +45,15 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ActionRecord, MaintenanceInput, MaintenanceRecord, MonitorStatus } from '../common/monitor-status';
-import { DEFAULT_THRESHOLDS, actionKey, backoffMs, decideCluster, type DecisionContext, type MonitorAction, type MonitorThresholds } from '../common/monitor-decisions';
+import {
+  DEFAULT_THRESHOLDS,
+  actionKey,
+  backoffMs,
+  decideCluster,
+  type DecisionContext,
+  type MonitorAction,
+  type MonitorThresholds,
+} from '../common/monitor-decisions';
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
 import { checkedInput } from './checked-input';
@@ -112,7 +120,8 @@ const MAX_RECORDS = 20;
 
 export async function monitorCluster(input: MonitorInput): Promise<void> {
   checkedInput('monitorCluster', input); // the whole input, before anything reads it
-  if (!input.spec) return continueAsNew<typeof monitorCluster>({ ...input, spec: await specFor({ cluster: input.cluster }) });
+  if (!input.spec)
+    return continueAsNew<typeof monitorCluster>({ ...input, spec: await specFor({ cluster: input.cluster }) });
   const root = CancellationScope.current();
   const groupNames = [COORDINATOR_GROUP, ...(input.spec.workers ?? [])];
   const ownQueue = workflowInfo().taskQueue;
@@ -158,7 +167,8 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     },
     {
       validator: (h) => {
-        if (buildOfMonitorQueue(h?.taskQueue ?? '') === undefined) throw new Error(`not a monitor task queue: ${JSON.stringify(h?.taskQueue)}`);
+        if (buildOfMonitorQueue(h?.taskQueue ?? '') === undefined)
+          throw new Error(`not a monitor task queue: ${JSON.stringify(h?.taskQueue)}`);
         if (h.taskQueue === ownQueue) throw new Error(`the monitor already runs on ${ownQueue}`);
       },
     },
@@ -167,28 +177,45 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   const changeMaintenance = async (next: MaintenanceRecord): Promise<MaintenanceRecord> => {
     status.maintenance = next; // in force at once; etcd is the record status and a new monitor read
     wake();
-    if (validated.spec) await quick.recordMaintenance({ spec: validated.spec, maintenance: next }).catch((err: unknown) => (status.lastError = `maintenance not recorded in etcd: ${errorMessage(err)}`));
+    if (validated.spec)
+      await quick
+        .recordMaintenance({ spec: validated.spec, maintenance: next })
+        .catch((err: unknown) => (status.lastError = `maintenance not recorded in etcd: ${errorMessage(err)}`));
     return next;
   };
   const validateGroup = (m?: MaintenanceInput) => {
-    if (m?.group !== undefined && !groupNames.includes(m.group)) throw new Error(`unknown group ${m.group} (groups: ${groupNames.join(', ')})`);
+    if (m?.group !== undefined && !groupNames.includes(m.group))
+      throw new Error(`unknown group ${m.group} (groups: ${groupNames.join(', ')})`);
   };
   setHandler(
     pauseUpdate,
     (m) => {
       const cur = status.maintenance;
       const groups = m?.group ? [...new Set([...cur.groups, m.group])].sort() : cur.groups;
-      return changeMaintenance({ cluster: cur.cluster || !m?.group, groups, at: new Date(Date.now()).toISOString(), ...(m?.by ? { by: m.by } : {}), ...(m?.reason ? { reason: m.reason } : {}) });
+      return changeMaintenance({
+        cluster: cur.cluster || !m?.group,
+        groups,
+        at: new Date(Date.now()).toISOString(),
+        ...(m?.by ? { by: m.by } : {}),
+        ...(m?.reason ? { reason: m.reason } : {}),
+      });
     },
     { validator: validateGroup },
   );
   setHandler(
     resumeUpdate,
-    (m) => changeMaintenance({ cluster: false, groups: m?.group ? status.maintenance.groups.filter((g) => g !== m.group) : [], at: new Date(Date.now()).toISOString(), ...(m?.by ? { by: m.by } : {}) }),
+    (m) =>
+      changeMaintenance({
+        cluster: false,
+        groups: m?.group ? status.maintenance.groups.filter((g) => g !== m.group) : [],
+        at: new Date(Date.now()).toISOString(),
+        ...(m?.by ? { by: m.by } : {}),
+      }),
     {
       validator: (m) => {
         validateGroup(m);
-        if (m?.group && status.maintenance.cluster) throw new Error(`the whole cluster is paused: resume it without --group`);
+        if (m?.group && status.maintenance.cluster)
+          throw new Error(`the whole cluster is paused: resume it without --group`);
       },
     },
   );
@@ -203,9 +230,17 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   }
   const thresholds = { ...DEFAULT_THRESHOLDS, ...input.tuning?.thresholds };
   const maxIterations = input.tuning?.maxIterations ?? 200;
-  const groups = Object.fromEntries(groupNames.map((g) => [g, s.members.filter((m) => m.group === g).map((m) => m.name)]));
+  const groups = Object.fromEntries(
+    groupNames.map((g) => [g, s.members.filter((m) => m.group === g).map((m) => m.name)]),
+  );
   const context = (): DecisionContext => ({
-    policy: { failover: s.failover, allowAsyncFailover: s.allowAsyncFailover, requireFailoverApproval: s.requireFailoverApproval, durability: s.durability, groups },
+    policy: {
+      failover: s.failover,
+      allowAsyncFailover: s.allowAsyncFailover,
+      requireFailoverApproval: s.requireFailoverApproval,
+      durability: s.durability,
+      groups,
+    },
     maintenance: { cluster: status.maintenance.cluster, groups: status.maintenance.groups },
     failoversInFlight: Object.keys(failovers),
     rejoinsInFlight: Object.keys(rejoins),
@@ -215,11 +250,22 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   });
   // On the shared queue: a failover or rejoin in flight goes on whichever build's worker is there. A
   // short workflow task timeout: its task in flight on a worker that died is retried in seconds (common/takeover.ts).
-  const childOptions = { taskQueue: sharedQueueOf(ownQueue), parentClosePolicy: ParentClosePolicy.ABANDON, cancellationType: ChildWorkflowCancellationType.ABANDON, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE, workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT };
+  const childOptions = {
+    taskQueue: sharedQueueOf(ownQueue),
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    cancellationType: ChildWorkflowCancellationType.ABANDON,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
+  };
   const alreadyRunning = (key: string, id: string) => {
     // Started by someone else (an operator's CLI): its lock keeps the group safe; look again later.
     carry.notBefore[key] = Date.now() + 30_000;
-    record({ kind: key.split(':')[0] as MonitorAction['kind'], target: id, outcome: 'skipped', detail: `${id} is already running (not started by this monitor)` });
+    record({
+      kind: key.split(':')[0] as MonitorAction['kind'],
+      target: id,
+      outcome: 'skipped',
+      detail: `${id} is already running (not started by this monitor)`,
+    });
   };
 
   async function apply(a: MonitorAction): Promise<void> {
@@ -228,22 +274,47 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       case 'failover': {
         const id = failoverWorkflowId(s.name, a.group);
         try {
-          const child = await startChild(failoverGroup, { ...childOptions, ...childTags(s.name, a.group), workflowId: id, args: [{ spec: s, group: a.group, requireApproval: a.requireApproval, ...(a.candidates ? { candidates: a.candidates } : {}) }] });
-          failovers[a.group] = id;
-          record({ kind: 'failover', target: a.group, outcome: 'started', detail: `${id}${a.requireApproval ? ' (waits for approval)' : ''}: ${a.reason}` });
-          void child.result().then(
-            (r: FailoverGroupResult) => {
-              settle(key, r.outcome === 'failed-over', 5_000);
-              record({ kind: 'failover', target: a.group, outcome: r.outcome === 'failed-over' ? 'done' : 'failed', detail: `${r.outcome}: ${r.detail}` });
-            },
-            (err: unknown) => {
-              settle(key, false, 0);
-              record({ kind: 'failover', target: a.group, outcome: 'failed', detail: errorMessage(err) });
-            },
-          ).finally(() => {
-            delete failovers[a.group];
-            wake();
+          const child = await startChild(failoverGroup, {
+            ...childOptions,
+            ...childTags(s.name, a.group),
+            workflowId: id,
+            args: [
+              {
+                spec: s,
+                group: a.group,
+                requireApproval: a.requireApproval,
+                ...(a.candidates ? { candidates: a.candidates } : {}),
+              },
+            ],
           });
+          failovers[a.group] = id;
+          record({
+            kind: 'failover',
+            target: a.group,
+            outcome: 'started',
+            detail: `${id}${a.requireApproval ? ' (waits for approval)' : ''}: ${a.reason}`,
+          });
+          void child
+            .result()
+            .then(
+              (r: FailoverGroupResult) => {
+                settle(key, r.outcome === 'failed-over', 5_000);
+                record({
+                  kind: 'failover',
+                  target: a.group,
+                  outcome: r.outcome === 'failed-over' ? 'done' : 'failed',
+                  detail: `${r.outcome}: ${r.detail}`,
+                });
+              },
+              (err: unknown) => {
+                settle(key, false, 0);
+                record({ kind: 'failover', target: a.group, outcome: 'failed', detail: errorMessage(err) });
+              },
+            )
+            .finally(() => {
+              delete failovers[a.group];
+              wake();
+            });
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) alreadyRunning(key, id);
           else throw err;
@@ -253,22 +324,30 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       case 'rejoin': {
         const id = rejoinWorkflowId(s.name, a.member);
         try {
-          const child = await startChild(rejoinMemberWorkflow, { ...childOptions, ...childTags(s.name, s.members.find((m) => m.name === a.member)?.group), workflowId: id, args: [{ spec: s, member: a.member }] });
+          const child = await startChild(rejoinMemberWorkflow, {
+            ...childOptions,
+            ...childTags(s.name, s.members.find((m) => m.name === a.member)?.group),
+            workflowId: id,
+            args: [{ spec: s, member: a.member }],
+          });
           rejoins[a.member] = id;
           record({ kind: 'rejoin', target: a.member, outcome: 'started', detail: `${id}: ${a.reason}` });
-          void child.result().then(
-            (r) => {
-              settle(key, true, thresholds.standbyGraceMs);
-              record({ kind: 'rejoin', target: a.member, outcome: 'done', detail: `streams from ${r.primary}` });
-            },
-            (err: unknown) => {
-              settle(key, false, 0);
-              record({ kind: 'rejoin', target: a.member, outcome: 'failed', detail: errorMessage(err) });
-            },
-          ).finally(() => {
-            delete rejoins[a.member];
-            wake();
-          });
+          void child
+            .result()
+            .then(
+              (r) => {
+                settle(key, true, thresholds.standbyGraceMs);
+                record({ kind: 'rejoin', target: a.member, outcome: 'done', detail: `streams from ${r.primary}` });
+              },
+              (err: unknown) => {
+                settle(key, false, 0);
+                record({ kind: 'rejoin', target: a.member, outcome: 'failed', detail: errorMessage(err) });
+              },
+            )
+            .finally(() => {
+              delete rejoins[a.member];
+              wake();
+            });
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) alreadyRunning(key, id);
           else throw err;
@@ -278,7 +357,9 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       case 'cancel-rejoin': {
         const id = rejoins[a.member];
         if (!id) return;
-        await getExternalWorkflowHandle(id).cancel().catch(() => undefined);
+        await getExternalWorkflowHandle(id)
+          .cancel()
+          .catch(() => undefined);
         record({ kind: 'cancel-rejoin', target: a.member, outcome: 'done', detail: a.reason });
         return;
       }
@@ -286,7 +367,12 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
         try {
           const r = await quick.restartMember({ spec: s, member: a.member });
           settle(key, true, thresholds.standbyGraceMs * 2);
-          record({ kind: 'restart', target: a.member, outcome: 'done', detail: `${r.started ? 'docker start' : `already ${r.state}`}: ${a.reason}` });
+          record({
+            kind: 'restart',
+            target: a.member,
+            outcome: 'done',
+            detail: `${r.started ? 'docker start' : `already ${r.state}`}: ${a.reason}`,
+          });
         } catch (err) {
           settle(key, false, 0);
           record({ kind: 'restart', target: a.member, outcome: 'failed', detail: errorMessage(err) });
@@ -297,7 +383,12 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
         try {
           const r = await quick.recreateMember({ spec: s, member: a.member });
           settle(key, true, thresholds.standbyGraceMs * 2);
-          record({ kind: 'recreate', target: a.member, outcome: 'done', detail: `${r.created ? 'container created' : `already ${r.state}`}: ${a.reason}` });
+          record({
+            kind: 'recreate',
+            target: a.member,
+            outcome: 'done',
+            detail: `${r.created ? 'container created' : `already ${r.state}`}: ${a.reason}`,
+          });
         } catch (err) {
           settle(key, false, 0);
           record({ kind: 'recreate', target: a.member, outcome: 'failed', detail: errorMessage(err) });
@@ -307,9 +398,14 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       case 'start-service':
       case 'recreate-service': {
         try {
-          const r = await quick.healService({ spec: s, service: a.member, ...(a.coordinator ? { coordinator: a.coordinator } : {}) });
+          const r = await quick.healService({
+            spec: s,
+            service: a.member,
+            ...(a.coordinator ? { coordinator: a.coordinator } : {}),
+          });
           settle(key, true, 5_000);
-          const how = r.found === 'running' ? 'already running' : r.found === 'absent' ? 'container created' : 'docker start';
+          const how =
+            r.found === 'running' ? 'already running' : r.found === 'absent' ? 'container created' : 'docker start';
           const routed = r.coordinator ? ` (PgBouncer -> ${r.coordinator.member}, from ${r.coordinator.from})` : '';
           record({ kind: a.kind, target: a.member, outcome: 'done', detail: `${how}${routed}: ${a.reason}` });
         } catch (err) {
@@ -320,10 +416,21 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       }
       case 'durability': {
         try {
-          const r = await quick.setGroupDurability({ spec: s, group: a.group, primary: a.primary, mode: a.mode, reason: a.reason });
+          const r = await quick.setGroupDurability({
+            spec: s,
+            group: a.group,
+            primary: a.primary,
+            mode: a.mode,
+            reason: a.reason,
+          });
           settle(key, true, 2_000);
           const standbys = r.standbys.length ? ` (${r.standbys.join(', ')})` : '';
-          record({ kind: 'durability', target: a.group, outcome: 'done', detail: `${r.mode}${standbys}${r.recorded ? '' : ', not recorded in etcd'}: ${a.reason}` });
+          record({
+            kind: 'durability',
+            target: a.group,
+            outcome: 'done',
+            detail: `${r.mode}${standbys}${r.recorded ? '' : ', not recorded in etcd'}: ${a.reason}`,
+          });
         } catch (err) {
           settle(key, false, 0);
           record({ kind: 'durability', target: a.group, outcome: 'failed', detail: errorMessage(err) });
@@ -343,7 +450,15 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     probeScope = new CancellationScope();
     try {
       const scope = probeScope;
-      const r = await scope.run(() => probeActs.monitorProbe({ spec: s, history, context: context(), periodMs: input.tuning?.periodMs ?? 30_000, signature }));
+      const r = await scope.run(() =>
+        probeActs.monitorProbe({
+          spec: s,
+          history,
+          context: context(),
+          periodMs: input.tuning?.periodMs ?? 30_000,
+          signature,
+        }),
+      );
       history = r.history;
       signature = r.signature;
     } catch (err) {
@@ -374,7 +489,16 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     // The stored spec is read again when it changed (a group added or drained); unreadable, the old one stays.
     spec: reloadSpec ? await specFor({ cluster: s.name }).catch(() => input.spec) : input.spec,
     tuning: input.tuning,
-    carry: { runs: status.runs, maintenance: status.maintenance, history, signature, notBefore: carry.notBefore, failures: carry.failures, lastActions: status.lastActions, taskQueue: ownQueue },
+    carry: {
+      runs: status.runs,
+      maintenance: status.maintenance,
+      history,
+      signature,
+      notBefore: carry.notBefore,
+      failures: carry.failures,
+      lastActions: status.lastActions,
+      taskQueue: ownQueue,
+    },
   };
   // Handed off: the next run is the new build's, and its children in flight go on without it.
   if (moveTo) await makeContinueAsNewFunc<typeof monitorCluster>({ taskQueue: moveTo })(next);
@@ -387,8 +511,18 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
  * shape), the action log and the run count; the probe history and backoffs are a build's own format
  * and start afresh, as in a new monitor (which needs fresh evidence before it acts).
  */
-function carriedOver(carry: MonitorCarry | undefined, ownQueue: string): { carry: MonitorCarry; maintenanceCarried: boolean } {
-  const fresh: MonitorCarry = { runs: 0, maintenance: { cluster: false, groups: [], at: '' }, history: emptyHistory(), notBefore: {}, failures: {}, lastActions: [] };
+function carriedOver(
+  carry: MonitorCarry | undefined,
+  ownQueue: string,
+): { carry: MonitorCarry; maintenanceCarried: boolean } {
+  const fresh: MonitorCarry = {
+    runs: 0,
+    maintenance: { cluster: false, groups: [], at: '' },
+    history: emptyHistory(),
+    notBefore: {},
+    failures: {},
+    lastActions: [],
+  };
   if (!carry) return { carry: fresh, maintenanceCarried: false };
   if (carry.taskQueue === ownQueue) return { carry, maintenanceCarried: true };
   const m = carry.maintenance as Partial<MaintenanceRecord> | undefined;

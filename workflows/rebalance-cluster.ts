@@ -35,7 +35,18 @@ export async function rebalanceCluster(started: RebalanceClusterInput): Promise<
     return { input: i, spec: s };
   });
   const transferMode = input.transferMode ?? 'auto';
-  await progress.run('check', () => acts.checkRebalanceReady({ spec, transferMode }), (r) => `${r.nodes} primaries ready for ${r.transferMode} moves`);
+  await progress.run(
+    'check',
+    () => acts.checkRebalanceReady({ spec, transferMode }),
+    (r) => `${r.nodes} primaries ready for ${r.transferMode} moves`,
+  );
   const r = await followedRebalance(progress, { start: 'start', moves: 'moves' }, { spec, transferMode });
-  return { cluster: spec.name, jobs: r.jobs, movesDone: r.final?.movesDone ?? 0, bytesMoved: r.final?.bytesMoved ?? 0, restarts: r.restarts, ...(r.final ? { final: r.final } : {}) };
+  return {
+    cluster: spec.name,
+    jobs: r.jobs,
+    movesDone: r.final?.movesDone ?? 0,
+    bytesMoved: r.final?.bytesMoved ?? 0,
+    restarts: r.restarts,
+    ...(r.final ? { final: r.final } : {}),
+  };
 }

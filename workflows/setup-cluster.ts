@@ -58,52 +58,89 @@ export const SETUP_STEPS = [
 ] as const;
 
 const describeImages = (r: { images: Record<string, string>; sources: Record<string, string | undefined> }) =>
-  Object.entries(r.images).map(([role, image]) => `${role} ${image} (${r.sources[role] ?? '?'})`).join(', ');
+  Object.entries(r.images)
+    .map(([role, image]) => `${role} ${image} (${r.sources[role] ?? '?'})`)
+    .join(', ');
 
 export async function setupCluster(started: SetupClusterInput): Promise<SetupClusterResult> {
   const progress = new ProgressTracker('setupCluster', SETUP_STEPS, () => Date.now());
   setHandler(progressQuery, () => progress.snapshot());
 
-  const { input, spec: validated } = await progress.run('validate', async () => {
-    const i = checkedInput('setupCluster', started);
-    // An existing cluster keeps its stored spec unless the input declares a change (an edited spec file).
-    const s = await specFor(i, 'setup');
-    await tagWorkflow(s.name);
-    // Before anything is created: a group left out of the spec must have been drained.
-    await acts.refuseDroppedGroups({ spec: s });
-    return { input: i, spec: s };
-  }, ({ spec: s }) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`);
+  const { input, spec: validated } = await progress.run(
+    'validate',
+    async () => {
+      const i = checkedInput('setupCluster', started);
+      // An existing cluster keeps its stored spec unless the input declares a change (an edited spec file).
+      const s = await specFor(i, 'setup');
+      await tagWorkflow(s.name);
+      // Before anything is created: a group left out of the spec must have been drained.
+      await acts.refuseDroppedGroups({ spec: s });
+      return { input: i, spec: s };
+    },
+    ({ spec: s }) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`,
+  );
   // Present, else pulled, else the offline stand-in, else a clear error: whoever started the setup.
   const { images } = await progress.run('images', () => longRunning.resolveImages(validated), describeImages);
   const spec: ClusterSpec = { ...validated, images };
-  await progress.run('provision', async () => {
-    const r = await acts.provisionCluster(spec);
-    // Stored once etcd runs, so later workflows can be started with only the cluster's name.
-    await acts.storeClusterSpec(spec);
-    return r;
-  }, (r) => (r.created.length ? `created ${r.created.join(', ')}` : 'everything present'));
-  const primaries = await progress.run('readiness', async () => {
-    const p = await acts.readLivePrimaries(spec);
-    await acts.waitForNodes({ spec, primaries: allPrimaries(p) });
-    return p;
-  }, (p) => `primaries ${allPrimaries(p).join(', ')}`);
+  await progress.run(
+    'provision',
+    async () => {
+      const r = await acts.provisionCluster(spec);
+      // Stored once etcd runs, so later workflows can be started with only the cluster's name.
+      await acts.storeClusterSpec(spec);
+      return r;
+    },
+    (r) => (r.created.length ? `created ${r.created.join(', ')}` : 'everything present'),
+  );
+  const primaries = await progress.run(
+    'readiness',
+    async () => {
+      const p = await acts.readLivePrimaries(spec);
+      await acts.waitForNodes({ spec, primaries: allPrimaries(p) });
+      return p;
+    },
+    (p) => `primaries ${allPrimaries(p).join(', ')}`,
+  );
 
   if (input.clean) {
-    await progress.run('clean-up', () => acts.cleanUp({ spec, primaries, force: input.force ?? false }), (r) => (r.dropped ? `dropped ${spec.demo.table}` : 'nothing to drop'));
+    await progress.run(
+      'clean-up',
+      () => acts.cleanUp({ spec, primaries, force: input.force ?? false }),
+      (r) => (r.dropped ? `dropped ${spec.demo.table}` : 'nothing to drop'),
+    );
   } else {
     progress.skip('clean-up', 'not requested');
   }
 
-  const registration = await progress.run('registration', async () => {
-    await Promise.all(allPrimaries(primaries).map((member) => acts.prepareNode({ spec, member })));
-    return acts.registerNodes({ spec, primaries });
-  }, (r) => (r.added.length ? `added ${r.added.join(', ')}` : 'all workers registered'));
+  const registration = await progress.run(
+    'registration',
+    async () => {
+      await Promise.all(allPrimaries(primaries).map((member) => acts.prepareNode({ spec, member })));
+      return acts.registerNodes({ spec, primaries });
+    },
+    (r) => (r.added.length ? `added ${r.added.join(', ')}` : 'all workers registered'),
+  );
   const pairs = invariant(() => standbyAssignments(spec, primaries));
   const dataSteps = async () => {
-    await progress.run('distribution', () => acts.distributeDemoTable({ spec, primaries }), (r) => (r.distributed ? `distributed ${spec.demo.table}` : 'already distributed'));
-    const load = await progress.run('data-load', () => longRunning.loadDemoData({ spec, primaries }), (r) => `${r.inserted} inserted, ${r.total} rows`);
+    await progress.run(
+      'distribution',
+      () => acts.distributeDemoTable({ spec, primaries }),
+      (r) => (r.distributed ? `distributed ${spec.demo.table}` : 'already distributed'),
+    );
+    const load = await progress.run(
+      'data-load',
+      () => longRunning.loadDemoData({ spec, primaries }),
+      (r) => `${r.inserted} inserted, ${r.total} rows`,
+    );
     // A group added to the spec gets its shards from the rebalance at the end.
-    const shards = await progress.run('shard-check', () => acts.checkShards({ spec, primaries, allowEmpty: true }), (r) => Object.entries(r.perWorker).map(([w, v]) => `${w}: ${v.placements}`).join(', '));
+    const shards = await progress.run(
+      'shard-check',
+      () => acts.checkShards({ spec, primaries, allowEmpty: true }),
+      (r) =>
+        Object.entries(r.perWorker)
+          .map(([w, v]) => `${w}: ${v.placements}`)
+          .join(', '),
+    );
     return { load, shards };
   };
   const standbySteps = async () => {
@@ -112,39 +149,73 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
       if (mustRejoin(r)) await longRunning.rejoinMember({ spec, member: p.standby, primary: p.primary });
       return r;
     };
-    await progress.run('standby-follow', () => Promise.all(pairs.map(follow)), (r) => `${r.filter((x) => x.seeded).length} seeded, ${r.length} standbys`);
-    return progress.run('replication-check', async () => {
-      const statuses = await Promise.all(pairs.map((p) => acts.checkReplication({ spec, ...p })));
-      // Synchronous commit only once the standbys stream, or the primary would block writes.
-      await Promise.all(
-        groupsOf(spec).map((g) => {
-          const primary = g.isCoordinator ? primaries.coordinator : invariant(() => primaries.workers[g.group] ?? fail(`no primary for ${g.group}`));
-          return acts.configureDurability({ spec, primary, standbys: pairs.filter((p) => p.group === g.group).map((p) => p.standby) });
-        }),
-      );
-      return statuses;
-    }, (r) => `${r.filter((s) => s.state === 'streaming').length}/${r.length} streaming (${spec.durability})`);
+    await progress.run(
+      'standby-follow',
+      () => Promise.all(pairs.map(follow)),
+      (r) => `${r.filter((x) => x.seeded).length} seeded, ${r.length} standbys`,
+    );
+    return progress.run(
+      'replication-check',
+      async () => {
+        const statuses = await Promise.all(pairs.map((p) => acts.checkReplication({ spec, ...p })));
+        // Synchronous commit only once the standbys stream, or the primary would block writes.
+        await Promise.all(
+          groupsOf(spec).map((g) => {
+            const primary = g.isCoordinator
+              ? primaries.coordinator
+              : invariant(() => primaries.workers[g.group] ?? fail(`no primary for ${g.group}`));
+            return acts.configureDurability({
+              spec,
+              primary,
+              standbys: pairs.filter((p) => p.group === g.group).map((p) => p.standby),
+            });
+          }),
+        );
+        return statuses;
+      },
+      (r) => `${r.filter((s) => s.state === 'streaming').length}/${r.length} streaming (${spec.durability})`,
+    );
   };
-  const pgbouncerStep = () => progress.run('pgbouncer', () => acts.initPgBouncer({ spec, coordinator: primaries.coordinator }), (r) => `${r.demoRows} demo rows through port ${spec.pgbouncer.port}`);
+  const pgbouncerStep = () =>
+    progress.run(
+      'pgbouncer',
+      () => acts.initPgBouncer({ spec, coordinator: primaries.coordinator }),
+      (r) => `${r.demoRows} demo rows through port ${spec.pgbouncer.port}`,
+    );
 
   // The standbys are seeded while the demo table is distributed and loaded (the runbook needs only
   // their primaries prepared), and PgBouncer starts once the data is in; publish waits for both.
-  const [[data, bouncer], replication]: [readonly [Awaited<ReturnType<typeof dataSteps>>, Awaited<ReturnType<typeof pgbouncerStep>>], ReplicationStatus[]] = await bothSettled(
+  const [[data, bouncer], replication]: [
+    readonly [Awaited<ReturnType<typeof dataSteps>>, Awaited<ReturnType<typeof pgbouncerStep>>],
+    ReplicationStatus[],
+  ] = await bothSettled(
     dataSteps().then(async (d) => [d, await pgbouncerStep()] as const),
     standbySteps(),
   );
   const { load } = data;
   let { shards } = data;
-  await progress.run('publish', () => acts.publishToEtcd({ spec, primaries }), (r) => (r.written.length ? `wrote ${r.written.length} keys` : 'etcd up to date'));
+  await progress.run(
+    'publish',
+    () => acts.publishToEtcd({ spec, primaries }),
+    (r) => (r.written.length ? `wrote ${r.written.length} keys` : 'etcd up to date'),
+  );
 
   // Scale-out: once the new group is published and its standbys stream, it takes its share.
-  const empty = Object.entries(shards.perWorker).filter(([, v]) => v.placements === 0).map(([w]) => w);
+  const empty = Object.entries(shards.perWorker)
+    .filter(([, v]) => v.placements === 0)
+    .map(([w]) => w);
   let rebalance: SetupClusterResult['rebalance'];
   if (!empty.length || input.rebalance === false) {
-    const why = !empty.length ? 'every worker holds shards' : `not requested (${empty.join(', ')} hold no shards: citusctl rebalance)`;
+    const why = !empty.length
+      ? 'every worker holds shards'
+      : `not requested (${empty.join(', ')} hold no shards: citusctl rebalance)`;
     for (const step of ['rebalance-check', 'rebalance', 'moves'] as const) progress.skip(step, why);
   } else {
-    await progress.run('rebalance-check', () => acts.checkRebalanceReady({ spec }), () => `${empty.join(', ')} hold no shards`);
+    await progress.run(
+      'rebalance-check',
+      () => acts.checkRebalanceReady({ spec }),
+      () => `${empty.join(', ')} hold no shards`,
+    );
     const r = await followedRebalance(progress, { start: 'rebalance', moves: 'moves' }, { spec });
     rebalance = { jobs: r.jobs, movesDone: r.final?.movesDone ?? 0, bytesMoved: r.final?.bytesMoved ?? 0 };
     shards = await acts.checkShards({ spec, primaries, allowEmpty: spec.demo.shardCount < spec.workers.length });

@@ -13,11 +13,17 @@ export async function tagWorkflow(cluster: string, group?: string): Promise<void
   const missing = citusSearchAttributes(cluster, group).filter((p) => current.get(p.key) === undefined);
   if (!missing.length) return;
   // Set at start means registered: no need to ask.
-  const registered = current.get(CITUS_CLUSTER) !== undefined || (await bestEffort.searchAttributesRegistered().catch(() => false));
+  const registered =
+    current.get(CITUS_CLUSTER) !== undefined || (await bestEffort.searchAttributesRegistered().catch(() => false));
   if (registered) upsertSearchAttributes(missing);
 }
 
 /** For children started by a workflow that carries CitusCluster (so the attributes exist): theirs, with their group. */
-export function childSearchAttributes(cluster: string, group?: string): ReturnType<typeof citusSearchAttributes> | undefined {
-  return workflowInfo().typedSearchAttributes.get(CITUS_CLUSTER) !== undefined ? citusSearchAttributes(cluster, group) : undefined;
+export function childSearchAttributes(
+  cluster: string,
+  group?: string,
+): ReturnType<typeof citusSearchAttributes> | undefined {
+  return workflowInfo().typedSearchAttributes.get(CITUS_CLUSTER) !== undefined
+    ? citusSearchAttributes(cluster, group)
+    : undefined;
 }

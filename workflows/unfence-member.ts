@@ -24,19 +24,38 @@ export interface UnfenceMemberResult {
 export const UNFENCE_STEPS = ['validate', 'lock', 'unfence'] as const;
 
 export async function unfenceMemberWorkflow(started: UnfenceMemberInput): Promise<UnfenceMemberResult> {
-  const opening = { type: 'unfenceMemberWorkflow' as const, workflow: 'unfenceMember', steps: UNFENCE_STEPS, input: started, target: (i: UnfenceMemberInput) => ({ member: i.member }) };
+  const opening = {
+    type: 'unfenceMemberWorkflow' as const,
+    workflow: 'unfenceMember',
+    steps: UNFENCE_STEPS,
+    input: started,
+    target: (i: UnfenceMemberInput) => ({ member: i.member }),
+  };
   return groupOperation(opening, async ({ spec, group, progress, primary, standbys, assertHeld }, input) => {
     const member = input.member;
     await assertHeld();
-    return progress.run('unfence', async () => {
-      if (primary === member) {
-        await acts.unfencePrimary({ spec, member, others: standbys });
-        await acts.configureDurability({ spec, primary: member, standbys });
-        return { member, primary, action: 'serving-as-primary' as const, detail: `${member} is the primary of ${group} again` };
-      }
-      const r = await rejoinOthers(spec, primary, [member]);
-      if (!r.streaming.length) throw ApplicationFailure.nonRetryable(`${member} did not rejoin: ${r.failed.join('; ')}`, ErrorTypes.RejoinFailed);
-      return { member, primary, action: 'rejoined-as-standby' as const, detail: `${member} streams from ${primary}` };
-    }, (r) => r.detail);
+    return progress.run(
+      'unfence',
+      async () => {
+        if (primary === member) {
+          await acts.unfencePrimary({ spec, member, others: standbys });
+          await acts.configureDurability({ spec, primary: member, standbys });
+          return {
+            member,
+            primary,
+            action: 'serving-as-primary' as const,
+            detail: `${member} is the primary of ${group} again`,
+          };
+        }
+        const r = await rejoinOthers(spec, primary, [member]);
+        if (!r.streaming.length)
+          throw ApplicationFailure.nonRetryable(
+            `${member} did not rejoin: ${r.failed.join('; ')}`,
+            ErrorTypes.RejoinFailed,
+          );
+        return { member, primary, action: 'rejoined-as-standby' as const, detail: `${member} streams from ${primary}` };
+      },
+      (r) => r.detail,
+    );
   });
 }

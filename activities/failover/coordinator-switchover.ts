@@ -40,7 +40,13 @@ export async function beforeDeadline<T>(p: Promise<T>, deadline: number, what: s
   if (left <= 0) throw new PauseBudgetExceeded(`pause budget spent before ${what}`);
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new PauseBudgetExceeded(`pause budget spent while ${what}`)), left)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new PauseBudgetExceeded(`pause budget spent while ${what}`)), left)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -54,21 +60,33 @@ export interface SwitchoverHelpers {
 /** Points PgBouncer's [databases] entry at host: config file, RELOAD, then check what it runs. */
 async function repoint(deps: ActivityDeps, admin: Client, spec: ClusterSpec, host: string): Promise<void> {
   const s = await deps.secrets.ensure(spec.name);
-  await deps.docker.getContainer(containerName(spec.name, PGBOUNCER_MEMBER)).putArchive(await tarOf(pgbouncerFiles(spec, host, s)), { path: '/' });
+  await deps.docker
+    .getContainer(containerName(spec.name, PGBOUNCER_MEMBER))
+    .putArchive(await tarOf(pgbouncerFiles(spec, host, s)), { path: '/' });
   await reload(admin);
   const db = await bouncerDatabase(admin);
   if (db?.host !== host) throw notReady(`PgBouncer still points at ${db?.host ?? 'nothing'} after RELOAD, not ${host}`);
 }
 
 /** Fence, promote (each a no-op when already done), unless the target already serves as primary. */
-async function switchRoles(deps: ActivityDeps, h: SwitchoverHelpers, input: SwitchoverInput, step: <T>(what: string, fn: () => Promise<T>) => Promise<T>): Promise<boolean> {
+async function switchRoles(
+  deps: ActivityDeps,
+  h: SwitchoverHelpers,
+  input: SwitchoverInput,
+  step: <T>(what: string, fn: () => Promise<T>) => Promise<T>,
+): Promise<boolean> {
   const { spec, oldPrimary, newPrimary } = input;
-  const target = await step(`probe ${newPrimary}`, async () => (await standbyPositions(deps, { spec, members: [newPrimary] }))[0]);
+  const target = await step(
+    `probe ${newPrimary}`,
+    async () => (await standbyPositions(deps, { spec, members: [newPrimary] }))[0],
+  );
   if (target?.reachable && !target.inRecovery) return false; // promoted by an earlier attempt
   const fenceReason = h.runFenceReason(newPrimary);
   await step(`catch-up of ${newPrimary}`, () => h.waitReplayed(spec, oldPrimary, newPrimary, fenceReason));
   await step(`fence ${oldPrimary}`, () => fenceMember(deps, { spec, member: oldPrimary, reason: fenceReason }));
-  await step(`promote ${newPrimary}`, () => promoteStandby(deps, { spec, member: newPrimary, reason: `promoted by a switchover from ${oldPrimary}` }));
+  await step(`promote ${newPrimary}`, () =>
+    promoteStandby(deps, { spec, member: newPrimary, reason: `promoted by a switchover from ${oldPrimary}` }),
+  );
   return true;
 }
 
@@ -84,7 +102,11 @@ async function resumeBouncer(deps: ActivityDeps, spec: ClusterSpec): Promise<voi
   }
 }
 
-export async function coordinatorSwitchover(deps: ActivityDeps, h: SwitchoverHelpers, input: SwitchoverInput): Promise<SwitchoverSectionResult> {
+export async function coordinatorSwitchover(
+  deps: ActivityDeps,
+  h: SwitchoverHelpers,
+  input: SwitchoverInput,
+): Promise<SwitchoverSectionResult> {
   const { spec, oldPrimary, newPrimary } = input;
   if ((await containerState(deps.docker, containerName(spec.name, PGBOUNCER_MEMBER))) !== 'running') {
     // No PgBouncer to hold clients: switch without a pause; the workflow's next step starts it re-pointed.
@@ -109,7 +131,10 @@ export async function coordinatorSwitchover(deps: ActivityDeps, h: SwitchoverHel
       try {
         if (!db.paused) await step('PAUSE (transactions in flight finish)', () => startPause(admin));
         // Paused by an earlier attempt that crashed: its PAUSE may not have completed.
-        else await step('PAUSE (of an earlier attempt)', () => pollUntil(async () => ((await serverConnections(admin)) === 0 ? true : undefined), PAUSE_BUDGET_MS, 20));
+        else
+          await step('PAUSE (of an earlier attempt)', () =>
+            pollUntil(async () => ((await serverConnections(admin)) === 0 ? true : undefined), PAUSE_BUDGET_MS, 20),
+          );
         const promoted = await switchRoles(deps, h, input, step);
         await step(`re-point PgBouncer at ${newPrimary}`, () => repoint(deps, admin, spec, newPrimary));
         result = { promoted, metadataUpdated: true };
@@ -117,15 +142,18 @@ export async function coordinatorSwitchover(deps: ActivityDeps, h: SwitchoverHel
         await resumeBouncer(deps, spec);
       }
       const pauseMs = Date.now() - t0;
-      deps.log(`coordinator switchover ${oldPrimary} -> ${newPrimary}: clients held ${pauseMs} ms (${timings.join(', ')})`);
+      deps.log(
+        `coordinator switchover ${oldPrimary} -> ${newPrimary}: clients held ${pauseMs} ms (${timings.join(', ')})`,
+      );
       return { pauseMs, ...result };
     });
   } catch (err) {
     if (err instanceof PauseBudgetExceeded) {
-      throw notReady(`coordinator switchover ${oldPrimary} -> ${newPrimary}: ${err.message} (budget ${PAUSE_BUDGET_MS} ms); PgBouncer resumed`);
+      throw notReady(
+        `coordinator switchover ${oldPrimary} -> ${newPrimary}: ${err.message} (budget ${PAUSE_BUDGET_MS} ms); PgBouncer resumed`,
+      );
     }
     if ((err as { type?: string }).type) throw err;
     throw classifyPgError(err, `coordinator switchover ${oldPrimary} -> ${newPrimary} (PgBouncer admin console)`);
   }
 }
-

@@ -7,7 +7,14 @@ import { unfenceBlockers, type ProbeResult, type UnfenceView } from '../../commo
 import type { ClusterSpec } from '../../common/spec';
 import { PG_PORT, containerName } from '../../common/topology';
 import { isInRecovery } from '../../lib/postgres';
-import { coordinatorNode, metadataSynced, requestMetadataSync, setCoordinatorHost, updateNode, workerPrimaryRows } from '../../lib/postgres/citus-nodes';
+import {
+  coordinatorNode,
+  metadataSynced,
+  requestMetadataSync,
+  setCoordinatorHost,
+  updateNode,
+  workerPrimaryRows,
+} from '../../lib/postgres/citus-nodes';
 import { asSuperuser } from '../members/superuser';
 import { fenceMember } from '../members/fence';
 import { flushLsn, standbyPositions } from '../members/positions';
@@ -20,7 +27,12 @@ import { readMemberStates, setMemberState } from '../members/state';
 
 export function createFailoverActivities(deps: ActivityDeps) {
   /** Several probes, each a fresh connection + query; a stopped container counts as a failed probe. */
-  async function probeMember(input: { spec: ClusterSpec; member: string; probes: number; intervalMs: number }): Promise<ProbeResult[]> {
+  async function probeMember(input: {
+    spec: ClusterSpec;
+    member: string;
+    probes: number;
+    intervalMs: number;
+  }): Promise<ProbeResult[]> {
     return withHeartbeat(() => probes(input));
   }
 
@@ -30,7 +42,12 @@ export function createFailoverActivities(deps: ActivityDeps) {
    */
   const CONFIRM_PROBE_TIMEOUTS = { connectTimeoutMs: 1000, queryTimeoutMs: 2000 };
 
-  async function probes(input: { spec: ClusterSpec; member: string; probes: number; intervalMs: number }): Promise<ProbeResult[]> {
+  async function probes(input: {
+    spec: ClusterSpec;
+    member: string;
+    probes: number;
+    intervalMs: number;
+  }): Promise<ProbeResult[]> {
     const results: ProbeResult[] = [];
     for (let i = 0; i < input.probes; i++) {
       if (i) await sleep(input.intervalMs);
@@ -53,11 +70,21 @@ export function createFailoverActivities(deps: ActivityDeps) {
   /** What an un-fence must know of the group's other members: SQL, Docker, and (when unreachable) the member state. */
   async function unfenceViews(spec: ClusterSpec, others: string[]): Promise<UnfenceView[]> {
     // Docker first: a container seen stopped and then answering is caught by the SQL look that follows.
-    const containers = await Promise.all(others.map((m) => containerState(deps.docker, containerName(spec.name, m)).catch(() => 'unknown' as const)));
+    const containers = await Promise.all(
+      others.map((m) => containerState(deps.docker, containerName(spec.name, m)).catch(() => 'unknown' as const)),
+    );
     const positions = await standbyPositions(deps, { spec, members: others });
     const unreachable = positions.filter((p) => !p.reachable).map((p) => p.member);
-    const recorded = unreachable.length ? await readMemberStates(deps, { spec, members: unreachable }).catch(() => ({}) as Record<string, null>) : {};
-    return positions.map((p, i) => ({ member: p.member, reachable: p.reachable, inRecovery: p.inRecovery, container: containers[i]!, state: recorded[p.member]?.state }));
+    const recorded = unreachable.length
+      ? await readMemberStates(deps, { spec, members: unreachable }).catch(() => ({}) as Record<string, null>)
+      : {};
+    return positions.map((p, i) => ({
+      member: p.member,
+      reachable: p.reachable,
+      inRecovery: p.inRecovery,
+      container: containers[i]!,
+      state: recorded[p.member]?.state,
+    }));
   }
 
   /**
@@ -66,17 +93,35 @@ export function createFailoverActivities(deps: ActivityDeps) {
    * may be, writable (one that cannot be reached may have been promoted: unfenceBlockers), then
    * records it primary again and starts its container.
    */
-  async function unfencePrimary(input: { spec: ClusterSpec; member: string; others: string[] }): Promise<{ started: boolean }> {
+  async function unfencePrimary(input: {
+    spec: ClusterSpec;
+    member: string;
+    others: string[];
+  }): Promise<{ started: boolean }> {
     const { spec, member } = input;
     return withHeartbeat(async () => {
       const blockers = unfenceBlockers(await unfenceViews(spec, input.others));
-      if (blockers.length) throw fatal('Refused', `cannot unfence ${member}: ${blockers.map((b) => `${b.member} ${b.why}`).join('; ')}`);
-      await setMemberState(deps, { spec, member, state: { state: 'primary', at: new Date().toISOString(), reason: 'unfenced: no other member took over' } });
+      if (blockers.length)
+        throw fatal('Refused', `cannot unfence ${member}: ${blockers.map((b) => `${b.member} ${b.why}`).join('; ')}`);
+      await setMemberState(deps, {
+        spec,
+        member,
+        state: { state: 'primary', at: new Date().toISOString(), reason: 'unfenced: no other member took over' },
+      });
       const name = containerName(spec.name, member);
       const cs = await containerState(deps.docker, name);
       if (cs === 'absent') return { started: false };
-      await deps.docker.getContainer(name).start().catch((e: { statusCode?: number }) => { if (e.statusCode !== 304) throw e; });
-      await pollUntil(() => asSuperuser(deps, spec, member, async (c) => ((await isInRecovery(c)) ? undefined : true)), 60_000, 200).catch((err: unknown) => {
+      await deps.docker
+        .getContainer(name)
+        .start()
+        .catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 304) throw e;
+        });
+      await pollUntil(
+        () => asSuperuser(deps, spec, member, async (c) => ((await isInRecovery(c)) ? undefined : true)),
+        60_000,
+        200,
+      ).catch((err: unknown) => {
         throw notReady(`${member} was unfenced but does not serve as a primary yet: ${(err as Error).message}`);
       });
       return { started: true };
@@ -89,7 +134,12 @@ export function createFailoverActivities(deps: ActivityDeps) {
    * are not waited for (lock_cooldown 0: Citus terminates the blocking backends at once, and their
    * clients retry against the new primary). Metadata sync to the workers is awaited separately.
    */
-  async function pointCitusAt(input: { spec: ClusterSpec; coordinator: string; oldHost: string; newHost: string }): Promise<{ updated: boolean; nodeId: number }> {
+  async function pointCitusAt(input: {
+    spec: ClusterSpec;
+    coordinator: string;
+    oldHost: string;
+    newHost: string;
+  }): Promise<{ updated: boolean; nodeId: number }> {
     return withHeartbeat(async () => {
       try {
         return await asSuperuser(deps, input.spec, input.coordinator, async (c) => {
@@ -97,7 +147,8 @@ export function createFailoverActivities(deps: ActivityDeps) {
           const current = rows.find((r) => r.host === input.newHost);
           if (current) return { updated: false, nodeId: current.nodeId };
           const old = rows.find((r) => r.host === input.oldHost);
-          if (!old) throw fatal('Invariant', `pg_dist_node has neither ${input.oldHost} nor ${input.newHost} as a primary`);
+          if (!old)
+            throw fatal('Invariant', `pg_dist_node has neither ${input.oldHost} nor ${input.newHost} as a primary`);
           await updateNode(c, old.nodeId, input.newHost, PG_PORT, true);
           return { updated: true, nodeId: old.nodeId };
         });
@@ -113,14 +164,24 @@ export function createFailoverActivities(deps: ActivityDeps) {
    * after some failovers); when it has not synced within a second, ask for the sync now, once
    * (`start_metadata_sync_to_all_nodes()`, idempotent), and go on waiting either way.
    */
-  async function waitMetadataSynced(input: { spec: ClusterSpec; coordinator: string; timeoutMs?: number }): Promise<{ synced: boolean }> {
+  async function waitMetadataSynced(input: {
+    spec: ClusterSpec;
+    coordinator: string;
+    timeoutMs?: number;
+  }): Promise<{ synced: boolean }> {
     return withHeartbeat(async () => {
       try {
         return await asSuperuser(deps, input.spec, input.coordinator, async (c) => {
-          const soon = await pollUntil(async () => ((await metadataSynced(c)) ? true : undefined), 1_000, 100).catch(() => false);
+          const soon = await pollUntil(async () => ((await metadataSynced(c)) ? true : undefined), 1_000, 100).catch(
+            () => false,
+          );
           if (soon) return { synced: true };
           await requestMetadataSync(c);
-          return pollUntil(async () => ((await metadataSynced(c)) ? { synced: true } : undefined), input.timeoutMs ?? 120_000, 100);
+          return pollUntil(
+            async () => ((await metadataSynced(c)) ? { synced: true } : undefined),
+            input.timeoutMs ?? 120_000,
+            100,
+          );
         });
       } catch (err) {
         throw classifyPgError(err, 'waiting for Citus metadata sync');
@@ -129,7 +190,10 @@ export function createFailoverActivities(deps: ActivityDeps) {
   }
 
   /** After a coordinator failover the new coordinator's own metadata still names the old one. */
-  async function pointCoordinatorAt(input: { spec: ClusterSpec; newCoordinator: string }): Promise<{ updated: boolean }> {
+  async function pointCoordinatorAt(input: {
+    spec: ClusterSpec;
+    newCoordinator: string;
+  }): Promise<{ updated: boolean }> {
     // On the critical proxy (short heartbeat timeout): citus_set_coordinator_host syncs metadata to the workers.
     return withHeartbeat(async () => {
       try {
@@ -146,10 +210,13 @@ export function createFailoverActivities(deps: ActivityDeps) {
 
   return {
     probeMember,
-    fenceMember: (input: { spec: ClusterSpec; member: string; reason?: string }) => withHeartbeat(() => fenceMember(deps, input)),
+    fenceMember: (input: { spec: ClusterSpec; member: string; reason?: string }) =>
+      withHeartbeat(() => fenceMember(deps, input)),
     unfencePrimary,
-    standbyPositions: (input: { spec: ClusterSpec; members: string[] }) => withHeartbeat(() => standbyPositions(deps, input)),
-    promoteStandby: (input: { spec: ClusterSpec; member: string; reason?: string }) => withHeartbeat(() => promoteStandby(deps, input)),
+    standbyPositions: (input: { spec: ClusterSpec; members: string[] }) =>
+      withHeartbeat(() => standbyPositions(deps, input)),
+    promoteStandby: (input: { spec: ClusterSpec; member: string; reason?: string }) =>
+      withHeartbeat(() => promoteStandby(deps, input)),
     pointCitusAt,
     waitMetadataSynced,
     pointCoordinatorAt,

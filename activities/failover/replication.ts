@@ -28,7 +28,8 @@ export interface ReplicationStatus {
 }
 
 export function createReplicationActivities(deps: ActivityDeps) {
-  const onMember = <T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>) => asSuperuser(deps, spec, name, fn);
+  const onMember = <T>(spec: ClusterSpec, name: string, fn: (c: Client) => Promise<T>) =>
+    asSuperuser(deps, spec, name, fn);
 
   /**
    * Slot on the primary (if absent), then the base backup inside the standby (a no-op once seeded).
@@ -42,7 +43,8 @@ export function createReplicationActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       await ensureSlot(deps, spec, primary, slot);
       const name = containerName(spec.name, standby);
-      if ((await containerState(deps.docker, name)) !== 'running') throw notReady(`standby container ${name} is not running`);
+      if ((await containerState(deps.docker, name)) !== 'running')
+        throw notReady(`standby container ${name} is not running`);
       const r = await execIn(deps.docker, name, ['sh', '/citusctl/seed-standby.sh', primary, slot]);
       if (r.exitCode === 3) {
         const state = await readVolumeState(deps, spec, standby);
@@ -53,7 +55,13 @@ export function createReplicationActivities(deps: ActivityDeps) {
         if (/password authentication failed|no pg_hba.conf entry/.test(r.stderr)) throw fatal('Auth', msg);
         throw notReady(msg);
       }
-      await writeEtcdState(deps, spec, standby, { state: 'standby', at: new Date().toISOString(), reason: `seeded from ${primary}`, primary, slot });
+      await writeEtcdState(deps, spec, standby, {
+        state: 'standby',
+        at: new Date().toISOString(),
+        reason: `seeded from ${primary}`,
+        primary,
+        slot,
+      });
       return { seeded: true, slot };
     });
   }
@@ -65,10 +73,18 @@ export function createReplicationActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       try {
         return await pollUntil(async () => {
-          if (!(await onMember(spec, standby, isInRecovery))) throw fatal('Invariant', `${standby} is not in recovery: it is not a standby`);
+          if (!(await onMember(spec, standby, isInRecovery)))
+            throw fatal('Invariant', `${standby} is not in recovery: it is not a standby`);
           const row = await onMember(spec, primary, (c) => slotReplication(c, slot));
           if (row?.state !== 'streaming') return undefined;
-          return { standby, primary, slot, state: row.state, lagBytes: row.lagBytes, synchronous: row.syncState === 'sync' || row.syncState === 'quorum' };
+          return {
+            standby,
+            primary,
+            slot,
+            state: row.state,
+            lagBytes: row.lagBytes,
+            synchronous: row.syncState === 'sync' || row.syncState === 'quorum',
+          };
         }, input.timeoutMs ?? 60_000);
       } catch (err) {
         throw classifyPgError(err, `replication of ${standby} from ${primary}`);
@@ -80,11 +96,19 @@ export function createReplicationActivities(deps: ActivityDeps) {
    * Durability: in synchronous mode the primary commits only once one of its standbys has the WAL.
    * The standby's application_name is its cluster_name (= member name), set by the bootstrap.
    */
-  async function configureDurability(input: { spec: ClusterSpec; primary: string; standbys: string[] }): Promise<{ synchronousStandbyNames: string }> {
+  async function configureDurability(input: {
+    spec: ClusterSpec;
+    primary: string;
+    standbys: string[];
+  }): Promise<{ synchronousStandbyNames: string }> {
     const { spec, primary, standbys } = input;
     return withHeartbeat(async () => {
       try {
-        return { synchronousStandbyNames: await onMember(spec, primary, (c) => setCommitWaitsFor(c, spec.durability === 'synchronous', standbys)) };
+        return {
+          synchronousStandbyNames: await onMember(spec, primary, (c) =>
+            setCommitWaitsFor(c, spec.durability === 'synchronous', standbys),
+          ),
+        };
       } catch (err) {
         throw classifyPgError(err, `durability settings on ${primary}`);
       }

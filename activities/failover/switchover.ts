@@ -39,13 +39,17 @@ function runFenceReason(target: string): string | undefined {
 }
 
 export function createSwitchoverActivities(deps: ActivityDeps) {
-
   /**
    * Waits until target replayed everything oldPrimary flushed. Skips only when an earlier attempt
    * of this same switchover fenced and stopped the old primary; otherwise an unreadable position
    * fails the attempt (retryable).
    */
-  async function waitReplayed(spec: ClusterSpec, oldPrimary: string, target: string, fenceReason: string | undefined): Promise<void> {
+  async function waitReplayed(
+    spec: ClusterSpec,
+    oldPrimary: string,
+    target: string,
+    fenceReason: string | undefined,
+  ): Promise<void> {
     let flushLsn: string | undefined;
     let readError: string | undefined;
     try {
@@ -67,10 +71,11 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
     if (decision.action === 'retry') throw notReady(`${decision.why}; not waiting blindly for ${target} to catch up`);
     const want = lsnToBigInt(decision.lsn);
     await pollUntil(
-      () => asSuperuser(deps, spec, target, async (c) => {
-        const r = await replayLsn(c);
-        return r && lsnToBigInt(r) >= want ? true : undefined;
-      }),
+      () =>
+        asSuperuser(deps, spec, target, async (c) => {
+          const r = await replayLsn(c);
+          return r && lsnToBigInt(r) >= want ? true : undefined;
+        }),
       10_000,
       10,
     ).catch(() => {
@@ -80,7 +85,10 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
 
   const helpers = { waitReplayed, runFenceReason };
 
-  async function workerSection(input: SwitchoverInput, fenceReason: string | undefined): Promise<SwitchoverSectionResult> {
+  async function workerSection(
+    input: SwitchoverInput,
+    fenceReason: string | undefined,
+  ): Promise<SwitchoverSectionResult> {
     const { spec, oldPrimary, newPrimary } = input;
     try {
       return await asSuperuser(deps, spec, input.coordinator, async (c) => {
@@ -93,7 +101,11 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
           await pauseNodeWithinTxn(c, nodeId);
           await waitReplayed(spec, oldPrimary, newPrimary, fenceReason);
           await fenceMember(deps, { spec, member: oldPrimary, reason: fenceReason });
-          await promoteStandby(deps, { spec, member: newPrimary, reason: `promoted by a switchover from ${oldPrimary}` });
+          await promoteStandby(deps, {
+            spec,
+            member: newPrimary,
+            reason: `promoted by a switchover from ${oldPrimary}`,
+          });
           await updateNode(c, nodeId, newPrimary, PG_PORT, false);
         });
         return { pauseMs: Date.now() - t0, promoted: true, metadataUpdated: true };

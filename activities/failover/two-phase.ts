@@ -49,7 +49,8 @@ export function createTwoPhaseActivities(deps: ActivityDeps) {
           await sleep(200);
         }
       } catch (err) {
-        if ((err as { code?: string }).code === UNDEFINED_FUNCTION) return { recovered, remaining: input.gids, unsupported: true };
+        if ((err as { code?: string }).code === UNDEFINED_FUNCTION)
+          return { recovered, remaining: input.gids, unsupported: true };
         throw classifyPgError(err, `resolving in-doubt transactions on ${input.member}`);
       }
     });

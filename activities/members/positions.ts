@@ -6,7 +6,10 @@ import type { ActivityDeps } from '../deps';
 import { asSuperuser } from './superuser';
 
 /** One entry per member; one that cannot be reached counts as unreachable (and in recovery). */
-export function standbyPositions(deps: ActivityDeps, input: { spec: ClusterSpec; members: string[] }): Promise<StandbyPosition[]> {
+export function standbyPositions(
+  deps: ActivityDeps,
+  input: { spec: ClusterSpec; members: string[] },
+): Promise<StandbyPosition[]> {
   return Promise.all(
     input.members.map(async (member) => {
       try {

@@ -40,11 +40,22 @@ async function firstFileOf(archive: NodeJS.ReadableStream): Promise<string> {
  * Runs fn on a container that mounts the member's volume: its own when it exists (running or
  * not: the archive API works on stopped containers), else a throwaway one that is never started.
  */
-async function withVolumeContainer<T>(deps: ActivityDeps, spec: ClusterSpec, member: string, fn: (c: Docker.Container) => Promise<T>): Promise<T | undefined> {
+async function withVolumeContainer<T>(
+  deps: ActivityDeps,
+  spec: ClusterSpec,
+  member: string,
+  fn: (c: Docker.Container) => Promise<T>,
+): Promise<T | undefined> {
   const name = containerName(spec.name, member);
   if ((await containerState(deps.docker, name)) !== 'absent') return fn(deps.docker.getContainer(name));
   const volume = volumeName(spec.name, member);
-  const exists = await deps.docker.getVolume(volume).inspect().then(() => true, () => false);
+  const exists = await deps.docker
+    .getVolume(volume)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
   if (!exists) return undefined;
   const helper = await deps.docker.createContainer({
     Image: resolveImage(spec, 'postgres', deps.env),
@@ -60,10 +71,16 @@ async function withVolumeContainer<T>(deps: ActivityDeps, spec: ClusterSpec, mem
   }
 }
 
-export async function readVolumeState(deps: ActivityDeps, spec: ClusterSpec, member: string): Promise<MemberState | undefined> {
+export async function readVolumeState(
+  deps: ActivityDeps,
+  spec: ClusterSpec,
+  member: string,
+): Promise<MemberState | undefined> {
   return withVolumeContainer(deps, spec, member, async (c) => {
     try {
-      return parseMemberState(await firstFileOf(await c.getArchive({ path: `${PG_VOLUME_TARGET}/${MEMBER_STATE_FILE}` })));
+      return parseMemberState(
+        await firstFileOf(await c.getArchive({ path: `${PG_VOLUME_TARGET}/${MEMBER_STATE_FILE}` })),
+      );
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return undefined;
       throw err;
@@ -71,21 +88,36 @@ export async function readVolumeState(deps: ActivityDeps, spec: ClusterSpec, mem
   });
 }
 
-export async function writeVolumeState(deps: ActivityDeps, spec: ClusterSpec, member: string, state: MemberState): Promise<boolean> {
+export async function writeVolumeState(
+  deps: ActivityDeps,
+  spec: ClusterSpec,
+  member: string,
+  state: MemberState,
+): Promise<boolean> {
   const done = await withVolumeContainer(deps, spec, member, async (c) => {
-    await c.putArchive(await tarOf({ [MEMBER_STATE_FILE]: { content: formatMemberState(state), mode: 0o644 } }), { path: PG_VOLUME_TARGET });
+    await c.putArchive(await tarOf({ [MEMBER_STATE_FILE]: { content: formatMemberState(state), mode: 0o644 } }), {
+      path: PG_VOLUME_TARGET,
+    });
     return true;
   });
   return done === true;
 }
 
 /** etcd's copy only: for a state the member's own bootstrap already wrote into its volume. */
-export async function writeEtcdState(deps: ActivityDeps, spec: ClusterSpec, member: string, state: MemberState): Promise<void> {
+export async function writeEtcdState(
+  deps: ActivityDeps,
+  spec: ClusterSpec,
+  member: string,
+  state: MemberState,
+): Promise<void> {
   await storeOf(deps, spec).writeMemberState(member, state);
 }
 
 /** Volume first (what the bootstrap obeys), then etcd. Idempotent. */
-export async function setMemberState(deps: ActivityDeps, input: { spec: ClusterSpec; member: string; state: MemberState }): Promise<{ volume: boolean }> {
+export async function setMemberState(
+  deps: ActivityDeps,
+  input: { spec: ClusterSpec; member: string; state: MemberState },
+): Promise<{ volume: boolean }> {
   const { spec, member, state } = input;
   if (!spec.members.some((m) => m.name === member)) throw fatal('BadConfig', `unknown member ${member}`);
   const volume = await writeVolumeState(deps, spec, member, state);
@@ -94,7 +126,10 @@ export async function setMemberState(deps: ActivityDeps, input: { spec: ClusterS
 }
 
 /** Each member's state: the volume's (what will happen at its next start), else etcd's. */
-export async function readMemberStates(deps: ActivityDeps, input: { spec: ClusterSpec; members: string[] }): Promise<Record<string, MemberState | null>> {
+export async function readMemberStates(
+  deps: ActivityDeps,
+  input: { spec: ClusterSpec; members: string[] },
+): Promise<Record<string, MemberState | null>> {
   const out: Record<string, MemberState | null> = {};
   await Promise.all(
     input.members.map(async (m) => {
@@ -104,7 +139,9 @@ export async function readMemberStates(deps: ActivityDeps, input: { spec: Cluste
         return;
       }
       // etcd unreachable, or a record that does not parse: no state known.
-      out[m] = await storeOf(deps, input.spec).memberState(m).catch(() => null);
+      out[m] = await storeOf(deps, input.spec)
+        .memberState(m)
+        .catch(() => null);
     }),
   );
   return out;

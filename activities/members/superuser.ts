@@ -6,7 +6,13 @@ import { SUPERUSER } from '../../common/topology';
 import type { ActivityDeps } from '../deps';
 import { classifyPgError, fatal } from '../../lib/errors';
 
-export async function asSuperuser<T>(deps: ActivityDeps, spec: ClusterSpec, memberName: string, fn: (c: Client) => Promise<T>, timeouts?: Pick<PgTarget, 'connectTimeoutMs' | 'queryTimeoutMs'>): Promise<T> {
+export async function asSuperuser<T>(
+  deps: ActivityDeps,
+  spec: ClusterSpec,
+  memberName: string,
+  fn: (c: Client) => Promise<T>,
+  timeouts?: Pick<PgTarget, 'connectTimeoutMs' | 'queryTimeoutMs'>,
+): Promise<T> {
   const member = spec.members.find((m) => m.name === memberName);
   if (!member) throw fatal('BadConfig', `unknown member ${memberName}`);
   const s = await deps.secrets.ensure(spec.name);
@@ -14,7 +20,13 @@ export async function asSuperuser<T>(deps: ActivityDeps, spec: ClusterSpec, memb
 }
 
 /** asSuperuser with pg errors classified (retryable or not), named "<what> on <member>". */
-export async function onMember<T>(deps: ActivityDeps, spec: ClusterSpec, member: string, what: string, fn: (c: Client) => Promise<T>): Promise<T> {
+export async function onMember<T>(
+  deps: ActivityDeps,
+  spec: ClusterSpec,
+  member: string,
+  what: string,
+  fn: (c: Client) => Promise<T>,
+): Promise<T> {
   try {
     return await asSuperuser(deps, spec, member, fn);
   } catch (err) {

@@ -28,7 +28,11 @@ export function monitorView(s: MonitorStatusLike): MonitorView {
   };
 }
 
-export async function observeMonitor(workflowId: string, queryName: string, cluster?: string): Promise<MonitorObservation> {
+export async function observeMonitor(
+  workflowId: string,
+  queryName: string,
+  cluster?: string,
+): Promise<MonitorObservation> {
   let client;
   try {
     client = Context.current().client;
@@ -36,15 +40,27 @@ export async function observeMonitor(workflowId: string, queryName: string, clus
     return { workflowId, status: 'UNKNOWN', error: `no Temporal client here: ${errMessage(err)}` };
   }
   // Every workflow of the cluster stuck on a failing task (the monitor among them): a problem of its own.
-  const stuck = cluster === undefined ? undefined : await withDeadline(client.withDeadline(Date.now() + TEMPORAL_MS, () => stuckClusterWorkflows(client, cluster)), TEMPORAL_MS + 1_000, 'list stuck workflows').catch(() => undefined);
+  const stuck =
+    cluster === undefined
+      ? undefined
+      : await withDeadline(
+          client.withDeadline(Date.now() + TEMPORAL_MS, () => stuckClusterWorkflows(client, cluster)),
+          TEMPORAL_MS + 1_000,
+          'list stuck workflows',
+        ).catch(() => undefined);
   const observation = await observeMonitorWorkflow(client, workflowId, queryName);
   return stuck?.length ? { ...observation, stuckWorkflows: stuck } : observation;
 }
 
-async function observeMonitorWorkflow(client: Client, workflowId: string, queryName: string): Promise<MonitorObservation> {
+async function observeMonitorWorkflow(
+  client: Client,
+  workflowId: string,
+  queryName: string,
+): Promise<MonitorObservation> {
   const handle = client.workflow.getHandle(workflowId);
   // A gRPC deadline on each call (nothing left in flight), and our own in case the connection ignores it.
-  const bounded = <T>(fn: () => Promise<T>, what: string) => withDeadline(client.withDeadline(Date.now() + TEMPORAL_MS, fn), TEMPORAL_MS + 1_000, what);
+  const bounded = <T>(fn: () => Promise<T>, what: string) =>
+    withDeadline(client.withDeadline(Date.now() + TEMPORAL_MS, fn), TEMPORAL_MS + 1_000, what);
   let status: string;
   try {
     status = (await bounded(() => handle.describe(), 'describe')).status.name;

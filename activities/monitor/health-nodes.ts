@@ -22,7 +22,8 @@ export function parseDiskOutput(stdout: string, path: string): DiskUse {
   const fields = df?.trim().split(/\s+/) ?? [];
   const size = Number(fields[1]);
   const avail = Number(fields[3]);
-  if (![used, size, avail].every(Number.isFinite)) return { ok: false, error: `unexpected du/df output: ${stdout.slice(0, 200)}` };
+  if (![used, size, avail].every(Number.isFinite))
+    return { ok: false, error: `unexpected du/df output: ${stdout.slice(0, 200)}` };
   return { ok: true, path, usedBytes: used, fsSizeBytes: size, fsAvailBytes: avail };
 }
 
@@ -37,9 +38,17 @@ async function diskUse(deps: ActivityDeps, name: string): Promise<DiskUse> {
   }
 }
 
-export async function observeNode(deps: ActivityDeps, spec: ClusterSpec, member: MemberSpec, password: string): Promise<NodeObservation> {
+export async function observeNode(
+  deps: ActivityDeps,
+  spec: ClusterSpec,
+  member: MemberSpec,
+  password: string,
+): Promise<NodeObservation> {
   const { container, sql } = await observeMember(deps, spec, member.name, password, CHECK_BUDGET);
   // Disk use needs a running container (docker exec).
-  const disk = container === 'running' ? await diskUse(deps, containerName(spec.name, member.name)) : { ok: false as const, error: `container ${container}` };
+  const disk =
+    container === 'running'
+      ? await diskUse(deps, containerName(spec.name, member.name))
+      : { ok: false as const, error: `container ${container}` };
   return { member: member.name, container, sql, disk };
 }

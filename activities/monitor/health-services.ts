@@ -38,7 +38,14 @@ export async function observeEtcd(deps: ActivityDeps, spec: ClusterSpec): Promis
       alarms: (alarm.alarms ?? []).map((a) => `${String(a.alarm)} on member ${String(a.memberID)}`),
       primaries: snapshot.primaries,
       memberStates: snapshot.memberStates,
-      ...(m && typeof m === 'object' ? { maintenance: { cluster: m.cluster === true, groups: Array.isArray(m.groups) ? m.groups.filter((g): g is string => typeof g === 'string') : [] } } : {}),
+      ...(m && typeof m === 'object'
+        ? {
+            maintenance: {
+              cluster: m.cluster === true,
+              groups: Array.isArray(m.groups) ? m.groups.filter((g): g is string => typeof g === 'string') : [],
+            },
+          }
+        : {}),
     };
   };
   try {
@@ -51,7 +58,11 @@ export async function observeEtcd(deps: ActivityDeps, spec: ClusterSpec): Promis
 export async function observePgBouncer(deps: ActivityDeps, spec: ClusterSpec): Promise<PgBouncerObservation> {
   try {
     return await withDeadline(
-      withBouncerAdmin(deps, spec, async (c) => ({ ok: true as const, database: (await bouncerDatabase(c)) ?? null, pools: await showPools(c) })),
+      withBouncerAdmin(deps, spec, async (c) => ({
+        ok: true as const,
+        database: (await bouncerDatabase(c)) ?? null,
+        pools: await showPools(c),
+      })),
       BOUNCER_MS,
       `PgBouncer on 127.0.0.1:${spec.pgbouncer.port}`,
     );
@@ -60,21 +71,29 @@ export async function observePgBouncer(deps: ActivityDeps, spec: ClusterSpec): P
   }
 }
 
-export async function observeCitus(deps: ActivityDeps, spec: ClusterSpec, coordinator: string, password: string): Promise<CitusObservation> {
+export async function observeCitus(
+  deps: ActivityDeps,
+  spec: ClusterSpec,
+  coordinator: string,
+  password: string,
+): Promise<CitusObservation> {
   const member = spec.members.find((m) => m.name === coordinator);
   if (!member) return { ok: false, coordinator, error: `${coordinator} is not a member of the spec` };
   const read = () =>
-    deps.pg.withClient({ port: member.port, user: SUPERUSER, password, connectTimeoutMs: 3_000, queryTimeoutMs: CITUS_MS }, async (c) => {
-      const rows = await distNodes(c);
-      let nodeHealth: Extract<CitusObservation, { ok: true }>['nodeHealth'];
-      try {
-        nodeHealth = { available: true, rows: await citusNodeHealth(c) };
-      } catch (err) {
-        if ((err as { code?: string }).code !== UNDEFINED_FUNCTION) throw err;
-        nodeHealth = { available: false, reason: 'this Citus has no citus_check_cluster_node_health()' };
-      }
-      return { ok: true as const, coordinator, nodeHealth, distNodes: rows };
-    });
+    deps.pg.withClient(
+      { port: member.port, user: SUPERUSER, password, connectTimeoutMs: 3_000, queryTimeoutMs: CITUS_MS },
+      async (c) => {
+        const rows = await distNodes(c);
+        let nodeHealth: Extract<CitusObservation, { ok: true }>['nodeHealth'];
+        try {
+          nodeHealth = { available: true, rows: await citusNodeHealth(c) };
+        } catch (err) {
+          if ((err as { code?: string }).code !== UNDEFINED_FUNCTION) throw err;
+          nodeHealth = { available: false, reason: 'this Citus has no citus_check_cluster_node_health()' };
+        }
+        return { ok: true as const, coordinator, nodeHealth, distNodes: rows };
+      },
+    );
   try {
     return await withDeadline(read(), CITUS_MS + 5_000, `Citus on ${coordinator}`);
   } catch (err) {

@@ -5,7 +5,13 @@
  * always safe; they throw only when retrying cannot help (no secrets: the cluster was never set up
  * with this state directory) or, for the store, when etcd did not take the write.
  */
-import type { CitusObservation, EtcdObservation, MonitorObservation, NodeObservation, PgBouncerObservation } from '../../common/health-observation';
+import type {
+  CitusObservation,
+  EtcdObservation,
+  MonitorObservation,
+  NodeObservation,
+  PgBouncerObservation,
+} from '../../common/health-observation';
 import type { HealthReport } from '../../common/health-report';
 import type { ClusterSpec } from '../../common/spec';
 import { healthReportKey } from '../../common/etcd-keys';
@@ -19,7 +25,11 @@ import { observeCitus, observeEtcd, observePgBouncer } from './health-services';
 export function createHealthActivities(deps: ActivityDeps) {
   async function superuserPassword(spec: ClusterSpec): Promise<string> {
     const s = await deps.secrets.read(spec.name);
-    if (!s?.superuserPassword) throw fatal('BadConfig', `no secrets for cluster ${spec.name} in this state directory: \`citusctl up\` has not run with it`);
+    if (!s?.superuserPassword)
+      throw fatal(
+        'BadConfig',
+        `no secrets for cluster ${spec.name} in this state directory: \`citusctl up\` has not run with it`,
+      );
     return s.superuserPassword;
   }
 
@@ -44,7 +54,11 @@ export function createHealthActivities(deps: ActivityDeps) {
   }
 
   /** With `cluster`, also every workflow of the cluster whose workflow task keeps failing. */
-  async function healthMonitor(input: { workflowId: string; query: string; cluster?: string }): Promise<MonitorObservation> {
+  async function healthMonitor(input: {
+    workflowId: string;
+    query: string;
+    cluster?: string;
+  }): Promise<MonitorObservation> {
     return withHeartbeat(() => observeMonitor(input.workflowId, input.query, input.cluster));
   }
 

@@ -16,9 +16,13 @@ import { storeOf } from '../store';
 
 export function createMonitorActionActivities(deps: ActivityDeps) {
   /** docker start of a member's stopped container (its bootstrap obeys its member state: a fenced one stays down). */
-  async function restartMember(input: { spec: ClusterSpec; member: string }): Promise<{ started: boolean; state: string }> {
+  async function restartMember(input: {
+    spec: ClusterSpec;
+    member: string;
+  }): Promise<{ started: boolean; state: string }> {
     const name = containerName(input.spec.name, input.member);
-    if (!input.spec.members.some((m) => m.name === input.member)) throw fatal('BadConfig', `unknown member ${input.member}`);
+    if (!input.spec.members.some((m) => m.name === input.member))
+      throw fatal('BadConfig', `unknown member ${input.member}`);
     // docker start returns once the container runs: seconds on a busy engine, past the 10 s heartbeat timeout.
     return withHeartbeat(async () => {
       const info = await deps.docker
@@ -45,14 +49,22 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
    * one that does not). Async: synchronous_standby_names = ''. Then record it in etcd (best effort:
    * commits that no longer block matter more than the record; the next change writes it again).
    */
-  async function setGroupDurability(input: { spec: ClusterSpec; group: string; primary: string; mode: 'synchronous' | 'async'; reason: string }): Promise<DurabilityRecord & { recorded: boolean }> {
+  async function setGroupDurability(input: {
+    spec: ClusterSpec;
+    group: string;
+    primary: string;
+    mode: 'synchronous' | 'async';
+    reason: string;
+  }): Promise<DurabilityRecord & { recorded: boolean }> {
     const { spec, group, primary } = input;
     return withHeartbeat(async () => {
       const standbys = spec.members.filter((m) => m.group === group && m.name !== primary).map((m) => m.name);
       let names: string;
       if (input.mode === 'synchronous') {
         // The spec's durability decides, as in setup's configureDurability.
-        names = await asSuperuser(deps, spec, primary, (c) => setCommitWaitsFor(c, spec.durability === 'synchronous', standbys)).catch((err: unknown) => {
+        names = await asSuperuser(deps, spec, primary, (c) =>
+          setCommitWaitsFor(c, spec.durability === 'synchronous', standbys),
+        ).catch((err: unknown) => {
           throw classifyPgError(err, `durability settings on ${primary}`);
         });
       } else {
@@ -61,19 +73,33 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
           if (await isInRecovery(c)) throw fatal('Refused', `${primary} is in recovery: not the primary`);
           await setSynchronousStandbyNames(c, '');
         }).catch((err: unknown) => {
-          throw err instanceof Error && 'nonRetryable' in err ? err : notReady(`async commit on ${primary}: ${(err as Error).message}`);
+          throw err instanceof Error && 'nonRetryable' in err
+            ? err
+            : notReady(`async commit on ${primary}: ${(err as Error).message}`);
         });
       }
       const named = names ? standbys.filter((s) => names.includes(`"${s}"`)) : [];
-      const record: DurabilityRecord = { primary, mode: named.length ? 'synchronous' : 'async', standbys: named, at: new Date().toISOString(), reason: input.reason };
+      const record: DurabilityRecord = {
+        primary,
+        mode: named.length ? 'synchronous' : 'async',
+        standbys: named,
+        at: new Date().toISOString(),
+        reason: input.reason,
+      };
       const recorded = await storeOf(deps, spec)
         .writeDurability(group, record)
-        .then(() => true, () => false);
+        .then(
+          () => true,
+          () => false,
+        );
       return { ...record, recorded };
     });
   }
 
-  async function recordMaintenance(input: { spec: ClusterSpec; maintenance: MaintenanceRecord }): Promise<MaintenanceRecord> {
+  async function recordMaintenance(input: {
+    spec: ClusterSpec;
+    maintenance: MaintenanceRecord;
+  }): Promise<MaintenanceRecord> {
     return withHeartbeat(async () => {
       try {
         await storeOf(deps, input.spec).writeMaintenance(input.maintenance);
@@ -93,7 +119,13 @@ export function createMonitorActionActivities(deps: ActivityDeps) {
       throw notReady(`reading maintenance from etcd: ${(err as Error).message}`);
     }
     if (v === null) return null;
-    return { cluster: v.cluster === true, groups: Array.isArray(v.groups) ? v.groups.filter((g): g is string => typeof g === 'string') : [], at: String(v.at ?? ''), ...(v.by ? { by: v.by } : {}), ...(v.reason ? { reason: v.reason } : {}) };
+    return {
+      cluster: v.cluster === true,
+      groups: Array.isArray(v.groups) ? v.groups.filter((g): g is string => typeof g === 'string') : [],
+      at: String(v.at ?? ''),
+      ...(v.by ? { by: v.by } : {}),
+      ...(v.reason ? { reason: v.reason } : {}),
+    };
   }
 
   return { restartMember, setGroupDurability, recordMaintenance, readMaintenance };

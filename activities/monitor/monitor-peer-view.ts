@@ -27,14 +27,27 @@ export function createPeerViewObserver(deps: ActivityDeps) {
     if (port === undefined) throw new Error('not in the spec');
     const budget = PEER_CONNECT_TIMEOUT_MS + PEER_CHECK_TIMEOUT_MS + 1000;
     return withDeadline(
-      deps.pg.withClient({ port, user: SUPERUSER, password, connectTimeoutMs: PEER_CONNECT_TIMEOUT_MS, queryTimeoutMs: PEER_CHECK_TIMEOUT_MS + 1000 }, (c) => canConnectTo(c, primary, PG_PORT, PEER_CHECK_TIMEOUT_MS)),
+      deps.pg.withClient(
+        {
+          port,
+          user: SUPERUSER,
+          password,
+          connectTimeoutMs: PEER_CONNECT_TIMEOUT_MS,
+          queryTimeoutMs: PEER_CHECK_TIMEOUT_MS + 1000,
+        },
+        (c) => canConnectTo(c, primary, PG_PORT, PEER_CHECK_TIMEOUT_MS),
+      ),
       budget,
       'peer check',
     );
   }
 
   /** primary -> its peers' view, for each primary in `asks` (primary -> peers). */
-  async function observePeers(spec: ClusterSpec, password: string, asks: Record<string, string[]>): Promise<Record<string, PeerView>> {
+  async function observePeers(
+    spec: ClusterSpec,
+    password: string,
+    asks: Record<string, string[]>,
+  ): Promise<Record<string, PeerView>> {
     const entries = await Promise.all(
       Object.entries(asks).map(async ([primary, peers]) => {
         const view: PeerView = { reached: [], cut: [], unasked: [] };

@@ -11,8 +11,21 @@
  */
 import { Context } from '@temporalio/activity';
 import * as net from 'node:net';
-import { decideCluster, decisionSignature, type ClusterDecision, type DecisionContext } from '../../common/monitor-decisions';
-import { emptyHistory, foldObservation, probeSqlView, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../../common/monitor-observation';
+import {
+  decideCluster,
+  decisionSignature,
+  type ClusterDecision,
+  type DecisionContext,
+} from '../../common/monitor-decisions';
+import {
+  emptyHistory,
+  foldObservation,
+  probeSqlView,
+  type ClusterObservation,
+  type ContainerStatus,
+  type MemberObservation,
+  type ProbeHistory,
+} from '../../common/monitor-observation';
 import { peersToAsk } from '../../common/partition-decisions';
 import type { MemberStateName } from '../../common/member-state';
 import type { ClusterSpec } from '../../common/spec';
@@ -58,17 +71,27 @@ function tcpReachable(port: number, ms: number): Promise<void> {
 }
 
 export function createMonitorProbeActivities(deps: ActivityDeps) {
-  const containerStatus = (spec: ClusterSpec, member: string): Promise<ContainerStatus> => observeContainer(deps.docker, containerName(spec.name, member), PROBE_BUDGET.containerMs);
+  const containerStatus = (spec: ClusterSpec, member: string): Promise<ContainerStatus> =>
+    observeContainer(deps.docker, containerName(spec.name, member), PROBE_BUDGET.containerMs);
   const { observePeers } = createPeerViewObserver(deps);
 
   /** The one member observation (short budgets: a round is bounded by the interval plus them), in the probe's compact form. */
-  async function observeMember(spec: ClusterSpec, member: string, password: string, at: number): Promise<Omit<MemberObservation, 'state'>> {
+  async function observeMember(
+    spec: ClusterSpec,
+    member: string,
+    password: string,
+    at: number,
+  ): Promise<Omit<MemberObservation, 'state'>> {
     const r = await readMember(deps, spec, member, password, PROBE_BUDGET);
     return { member, at, container: r.container, sql: probeSqlView(r) };
   }
 
   /** One etcd view: primaries, member states, locks, durability records. */
-  async function observeEtcd(spec: ClusterSpec): Promise<Pick<ClusterObservation, 'primaries' | 'locks' | 'durability'> & { states: Record<string, MemberStateName> }> {
+  async function observeEtcd(
+    spec: ClusterSpec,
+  ): Promise<
+    Pick<ClusterObservation, 'primaries' | 'locks' | 'durability'> & { states: Record<string, MemberStateName> }
+  > {
     const groups = groupsOf(spec);
     const view = await storeOf(deps, spec).snapshot(groups.map((g) => g.group));
     const primaries: Record<string, string> = {};
@@ -80,7 +103,11 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   }
 
   /** One probe round of the whole cluster; `asks`: the primaries whose peers are asked too (primary -> peers). */
-  async function observeCluster(spec: ClusterSpec, password: string, asks: Record<string, string[]>): Promise<ClusterObservation> {
+  async function observeCluster(
+    spec: ClusterSpec,
+    password: string,
+    asks: Record<string, string[]>,
+  ): Promise<ClusterObservation> {
     const at = Date.now();
     const [etcd, pgbouncer, members, services, peers] = await Promise.all([
       withDeadline(observeEtcd(spec), 1500, 'etcd').then(
@@ -93,7 +120,9 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       ),
       Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at))),
       // Docker's word on the services: what the monitor repairs them from, whether etcd answers or not.
-      Promise.all([containerStatus(spec, PGBOUNCER_MEMBER), containerStatus(spec, ETCD_MEMBER)]).then(([pgbouncer, etcd]) => ({ pgbouncer, etcd })),
+      Promise.all([containerStatus(spec, PGBOUNCER_MEMBER), containerStatus(spec, ETCD_MEMBER)]).then(
+        ([pgbouncer, etcd]) => ({ pgbouncer, etcd }),
+      ),
       observePeers(spec, password, asks),
     ]);
     const byName: Record<string, MemberObservation> = {};

@@ -7,7 +7,13 @@
 import type { ClusterSpec } from '../../common/spec';
 import { containerName, networkName, volumeName } from '../../common/topology';
 import type { ActivityDeps } from '../deps';
-import { containerState, ensureContainerRunning, ensureNetwork, ensureVolume, imagePresent } from '../../lib/docker/docker-helpers';
+import {
+  containerState,
+  ensureContainerRunning,
+  ensureNetwork,
+  ensureVolume,
+  imagePresent,
+} from '../../lib/docker/docker-helpers';
 import { fatal } from '../../lib/errors';
 import { withHeartbeat } from '../heartbeat';
 import { resolveImages } from '../../common/images';
@@ -15,7 +21,10 @@ import { labelsFor, postgresContainer } from '../../lib/docker/node-containers';
 import { postgresFiles } from '../../lib/docker/postgres-config';
 
 export function createMonitorRecreateActivities(deps: ActivityDeps) {
-  async function recreateMember(input: { spec: ClusterSpec; member: string }): Promise<{ created: boolean; state: string }> {
+  async function recreateMember(input: {
+    spec: ClusterSpec;
+    member: string;
+  }): Promise<{ created: boolean; state: string }> {
     const { spec } = input;
     const member = spec.members.find((m) => m.name === input.member);
     if (!member) throw fatal('BadConfig', `unknown member ${input.member}`);
@@ -23,11 +32,18 @@ export function createMonitorRecreateActivities(deps: ActivityDeps) {
       const state = await containerState(deps.docker, containerName(spec.name, member.name));
       if (state !== 'absent') return { created: false, state }; // there again (re-created by `up`, or never gone)
       const image = resolveImages(spec, deps.env).postgres;
-      if (!(await imagePresent(deps.docker, image))) throw fatal('BadConfig', `image ${image} is no longer on the Docker engine: \`citusctl up\` resolves it`);
+      if (!(await imagePresent(deps.docker, image)))
+        throw fatal('BadConfig', `image ${image} is no longer on the Docker engine: \`citusctl up\` resolves it`);
       const secrets = await deps.secrets.ensure(spec.name);
       const subnet = await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
-      await ensureVolume(deps.docker, volumeName(spec.name, member.name), labelsFor(spec.name, member.group, member.name));
-      const r = await ensureContainerRunning(deps.docker, spec.name, postgresContainer(spec, member, image), async () => postgresFiles(secrets, subnet));
+      await ensureVolume(
+        deps.docker,
+        volumeName(spec.name, member.name),
+        labelsFor(spec.name, member.group, member.name),
+      );
+      const r = await ensureContainerRunning(deps.docker, spec.name, postgresContainer(spec, member, image), async () =>
+        postgresFiles(secrets, subnet),
+      );
       return { created: r.created, state: 'running' };
     });
   }

@@ -9,7 +9,14 @@ import type { ClusterSpec } from '../../common/spec';
 import { drainRefusal, type DrainTarget } from '../../common/drain-decisions';
 import { containerName, PG_PORT, slotName, volumeName, type Primaries } from '../../common/topology';
 import { dropSlot } from '../../lib/postgres';
-import { cleanupOrphansOf, removeNode, setShouldHaveShards, shardTablesOnNode, tablesBytes, workerNodes } from '../../lib/postgres/rebalance';
+import {
+  cleanupOrphansOf,
+  removeNode,
+  setShouldHaveShards,
+  shardTablesOnNode,
+  tablesBytes,
+  workerNodes,
+} from '../../lib/postgres/rebalance';
 import type { ActivityDeps } from '../deps';
 import { assertOwnedIfPresent, containerState, execIn } from '../../lib/docker/docker-helpers';
 import { fatal, notReady } from '../../lib/errors';
@@ -32,19 +39,31 @@ export interface DrainCheck {
 }
 
 export function createDrainActivities(deps: ActivityDeps) {
-  const on = <T>(spec: ClusterSpec, member: string, what: string, fn: (c: Client) => Promise<T>) => onMember(deps, spec, member, what, fn);
+  const on = <T>(spec: ClusterSpec, member: string, what: string, fn: (c: Client) => Promise<T>) =>
+    onMember(deps, spec, member, what, fn);
   const primaryOf = (input: DrainInput) => {
     const p = input.primaries.workers[input.group];
-    if (!p) throw fatal('BadConfig', `${input.group} is not a worker group of ${input.spec.name} (worker groups: ` +
-      `${Object.keys(input.primaries.workers).join(', ')})`);
+    if (!p)
+      throw fatal(
+        'BadConfig',
+        `${input.group} is not a worker group of ${input.spec.name} (worker groups: ` +
+          `${Object.keys(input.primaries.workers).join(', ')})`,
+      );
     return p;
   };
 
   /** Free bytes and file system id of a member's data volume (`stat -f` inside its container). */
   async function freeSpace(spec: ClusterSpec, group: string, member: string): Promise<DrainTarget> {
-    const r = await execIn(deps.docker, containerName(spec.name, member), ['stat', '-f', '-c', '%a %S %i', PG_VOLUME_TARGET]);
+    const r = await execIn(deps.docker, containerName(spec.name, member), [
+      'stat',
+      '-f',
+      '-c',
+      '%a %S %i',
+      PG_VOLUME_TARGET,
+    ]);
     const [avail, size, fsid] = r.stdout.trim().split(/\s+/);
-    if (r.exitCode !== 0 || !avail || !size || !fsid) throw fatal('Invariant', `reading the free space of ${member}: ${r.stderr.trim() || r.stdout.trim()}`);
+    if (r.exitCode !== 0 || !avail || !size || !fsid)
+      throw fatal('Invariant', `reading the free space of ${member}: ${r.stderr.trim() || r.stdout.trim()}`);
     return { group, freeBytes: Number(avail) * Number(size), fileSystem: fsid };
   }
 
@@ -70,8 +89,12 @@ export function createDrainActivities(deps: ActivityDeps) {
       const groupOfHost = (h: string) => Object.entries(input.primaries.workers).find(([, p]) => p === h)?.[0] ?? h;
       const self = nodes.find((n) => n.host === host && n.port === PG_PORT);
       if (!self) return { removed: true, placements: 0, bytesToMove: 0 };
-      const tables = await on(spec, input.primaries.coordinator, 'listing the group\'s shards', (c) => shardTablesOnNode(c, host, PG_PORT));
-      const bytesToMove = tables.length ? await on(spec, host, 'measuring the group\'s shards', (c) => tablesBytes(c, tables)) : 0;
+      const tables = await on(spec, input.primaries.coordinator, "listing the group's shards", (c) =>
+        shardTablesOnNode(c, host, PG_PORT),
+      );
+      const bytesToMove = tables.length
+        ? await on(spec, host, "measuring the group's shards", (c) => tablesBytes(c, tables))
+        : 0;
       const others = nodes.filter((n) => n !== self && n.shouldHaveShards);
       const targets: DrainTarget[] = [];
       for (const n of others) {
@@ -80,7 +103,11 @@ export function createDrainActivities(deps: ActivityDeps) {
       }
       const refusal = drainRefusal({
         group,
-        workerGroups: nodes.map((n) => ({ group: groupOfHost(n.host), shouldHaveShards: n.shouldHaveShards, placements: n.placements })),
+        workerGroups: nodes.map((n) => ({
+          group: groupOfHost(n.host),
+          shouldHaveShards: n.shouldHaveShards,
+          placements: n.placements,
+        })),
         bytesToMove,
         targets,
       });
@@ -92,7 +119,11 @@ export function createDrainActivities(deps: ActivityDeps) {
   /** shouldhaveshards = false: the rebalancer then moves everything away and places nothing new. */
   async function markDraining(input: DrainInput): Promise<{ changed: boolean }> {
     const host = primaryOf(input);
-    return withHeartbeat(async () => ({ changed: await on(input.spec, input.primaries.coordinator, 'marking the group as draining', (c) => setShouldHaveShards(c, host, PG_PORT, false)) }));
+    return withHeartbeat(async () => ({
+      changed: await on(input.spec, input.primaries.coordinator, 'marking the group as draining', (c) =>
+        setShouldHaveShards(c, host, PG_PORT, false),
+      ),
+    }));
   }
 
   /**
@@ -104,9 +135,15 @@ export function createDrainActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       const nodes = await on(input.spec, input.primaries.coordinator, 'counting placements', workerNodes);
       const placements = nodes.find((n) => n.host === host && n.port === PG_PORT)?.placements ?? 0;
-      if (placements) throw fatal('Invariant', `${input.group} still holds ${placements} shard placements after the drain: nothing was removed; ` +
-        'rerun the drain');
-      const pending = await on(input.spec, input.primaries.coordinator, 'cleaning up moved shards', (c) => cleanupOrphansOf(c, host, PG_PORT));
+      if (placements)
+        throw fatal(
+          'Invariant',
+          `${input.group} still holds ${placements} shard placements after the drain: nothing was removed; ` +
+            'rerun the drain',
+        );
+      const pending = await on(input.spec, input.primaries.coordinator, 'cleaning up moved shards', (c) =>
+        cleanupOrphansOf(c, host, PG_PORT),
+      );
       if (pending) throw notReady(`${pending} moved shards of ${input.group} still wait for Citus's deferred drop`);
       return { placements };
     });
@@ -115,14 +152,20 @@ export function createDrainActivities(deps: ActivityDeps) {
   /** citus_remove_node for the group's primary (Citus refuses while it holds a placement). */
   async function removeWorkerNode(input: DrainInput): Promise<{ removed: boolean }> {
     const host = primaryOf(input);
-    return withHeartbeat(async () => ({ removed: await on(input.spec, input.primaries.coordinator, 'removing the node from Citus', (c) => removeNode(c, host, PG_PORT)) }));
+    return withHeartbeat(async () => ({
+      removed: await on(input.spec, input.primaries.coordinator, 'removing the node from Citus', (c) =>
+        removeNode(c, host, PG_PORT),
+      ),
+    }));
   }
 
   /**
    * Stops the group's standbys, drops their slots on the primary, then stops and removes every
    * container of the group. Volumes only when asked (the data is kept otherwise).
    */
-  async function removeGroupContainers(input: DrainInput & { volumes: boolean }): Promise<{ removedContainers: string[]; removedVolumes: string[]; droppedSlots: string[] }> {
+  async function removeGroupContainers(
+    input: DrainInput & { volumes: boolean },
+  ): Promise<{ removedContainers: string[]; removedVolumes: string[]; droppedSlots: string[] }> {
     const { spec, group } = input;
     const host = primaryOf(input);
     const members = spec.members.filter((m) => m.group === group);
@@ -132,12 +175,15 @@ export function createDrainActivities(deps: ActivityDeps) {
       await assertGroupOwned(spec, group, input.volumes);
       const stop = async (member: string) => {
         const name = containerName(spec.name, member);
-        if ((await containerState(deps.docker, name)) === 'running') await deps.docker.getContainer(name).stop({ t: 10 });
+        if ((await containerState(deps.docker, name)) === 'running')
+          await deps.docker.getContainer(name).stop({ t: 10 });
       };
       for (const s of standbys) await stop(s.name);
       const droppedSlots: string[] = [];
       if ((await containerState(deps.docker, containerName(spec.name, host))) === 'running') {
-        for (const s of standbys) if (await on(spec, host, 'dropping a standby slot', (c) => dropSlot(c, slotName(s.name)))) droppedSlots.push(slotName(s.name));
+        for (const s of standbys)
+          if (await on(spec, host, 'dropping a standby slot', (c) => dropSlot(c, slotName(s.name))))
+            droppedSlots.push(slotName(s.name));
       }
       await stop(host);
       const removedContainers: string[] = [];
@@ -150,7 +196,10 @@ export function createDrainActivities(deps: ActivityDeps) {
         }
         if (input.volumes) {
           const volume = deps.docker.getVolume(volumeName(spec.name, m.name));
-          const exists = await volume.inspect().then(() => true, () => false);
+          const exists = await volume.inspect().then(
+            () => true,
+            () => false,
+          );
           if (exists) {
             await volume.remove();
             removedVolumes.push(volumeName(spec.name, m.name));
@@ -164,7 +213,9 @@ export function createDrainActivities(deps: ActivityDeps) {
   /** Deletes the group's etcd keys (primary, durability, events, lock) and its members' states. */
   async function forgetGroup(input: { spec: ClusterSpec; group: string }): Promise<{ deletedKeys: number }> {
     const members = input.spec.members.filter((m) => m.group === input.group).map((m) => m.name);
-    return withHeartbeat(async () => ({ deletedKeys: await storeOf(deps, input.spec).forgetGroup(input.group, members) }));
+    return withHeartbeat(async () => ({
+      deletedKeys: await storeOf(deps, input.spec).forgetGroup(input.group, members),
+    }));
   }
 
   return { checkDrain, markDraining, verifyDrained, removeWorkerNode, removeGroupContainers, forgetGroup };

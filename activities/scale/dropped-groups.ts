@@ -35,19 +35,25 @@ export function createDroppedGroupActivities(deps: ActivityDeps) {
         const { coordinator } = await withHeartbeat(() => livePrimariesOf(deps, stored));
         nodes = await asSuperuser(deps, stored, coordinator, workerNodes);
       } catch (err) {
-        throw fatal('Refused', `the spec leaves out ${dropped.join(', ')}, which the last setup of ${spec.name} had, and whether ` +
-          `Citus still holds them could not be checked (${(err as Error).message}): bring the cluster up with ` +
-          `its stored spec, then \`citusctl drain <group>\` each group before leaving it out`);
+        throw fatal(
+          'Refused',
+          `the spec leaves out ${dropped.join(', ')}, which the last setup of ${spec.name} had, and whether ` +
+            `Citus still holds them could not be checked (${(err as Error).message}): bring the cluster up with ` +
+            `its stored spec, then \`citusctl drain <group>\` each group before leaving it out`,
+        );
       }
       const still = dropped
         .map((g) => ({ g, node: nodes.find((n) => hosts(g).includes(n.host) && n.port === PG_PORT) }))
         .filter((x) => x.node !== undefined);
       if (still.length) {
         const held = still.map((x) => `${x.g} (Citus node ${x.node!.host}, ${x.node!.placements} shard placements)`);
-        throw fatal('Refused', 'up refused, nothing was changed: the spec leaves out ' +
-          `${held.join(', ')}; ` +
-          `run \`citusctl drain ${still[0]!.g}\` first (it moves the shards away and removes the group), then ` +
-          'leave it out of the spec');
+        throw fatal(
+          'Refused',
+          'up refused, nothing was changed: the spec leaves out ' +
+            `${held.join(', ')}; ` +
+            `run \`citusctl drain ${still[0]!.g}\` first (it moves the shards away and removes the group), then ` +
+            'leave it out of the spec',
+        );
       }
       return { dropped };
     });

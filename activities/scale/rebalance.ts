@@ -5,7 +5,16 @@
  */
 import type { ClusterSpec } from '../../common/spec';
 import { allPrimaries, type Primaries } from '../../common/topology';
-import { bytesOf, changedEnough, isActive, isTerminal, taskCounts, TRANSFER_MODES, type RebalanceSnapshot, type TransferMode } from '../../common/rebalance';
+import {
+  bytesOf,
+  changedEnough,
+  isActive,
+  isTerminal,
+  taskCounts,
+  TRANSFER_MODES,
+  type RebalanceSnapshot,
+  type TransferMode,
+} from '../../common/rebalance';
 import {
   cancelRebalanceJob,
   jobMoveBytes,
@@ -47,15 +56,20 @@ export function createRebalanceActivities(deps: ActivityDeps) {
   async function checkRebalanceReady(input: RebalanceInput): Promise<{ nodes: number; transferMode: TransferMode }> {
     const { spec } = input;
     const mode = input.transferMode ?? 'auto';
-    if (!TRANSFER_MODES.includes(mode)) throw fatal('BadConfig', `transfer mode ${String(mode)}: use one of ${TRANSFER_MODES.join(', ')}`);
+    if (!TRANSFER_MODES.includes(mode))
+      throw fatal('BadConfig', `transfer mode ${String(mode)}: use one of ${TRANSFER_MODES.join(', ')}`);
     return withHeartbeat(async () => {
       const primaries = await livePrimaries(spec);
       const problems: string[] = [];
       if (mode !== 'block_writes') {
         for (const member of allPrimaries(primaries)) {
           const s = await onMember(deps, spec, member, 'reading the settings', logicalMoveSettings);
-          if (s.walLevel !== 'logical') problems.push(`${member} has wal_level=${s.walLevel} (logical moves need wal_level=logical and a restart)`);
-          if (s.maxWorkerProcesses < MIN_WORKER_PROCESSES) problems.push(`${member} has max_worker_processes=${s.maxWorkerProcesses} (at least ${MIN_WORKER_PROCESSES})`);
+          if (s.walLevel !== 'logical')
+            problems.push(`${member} has wal_level=${s.walLevel} (logical moves need wal_level=logical and a restart)`);
+          if (s.maxWorkerProcesses < MIN_WORKER_PROCESSES)
+            problems.push(
+              `${member} has max_worker_processes=${s.maxWorkerProcesses} (at least ${MIN_WORKER_PROCESSES})`,
+            );
         }
       }
       if (mode === 'auto') {
@@ -84,7 +98,10 @@ export function createRebalanceActivities(deps: ActivityDeps) {
       onCoordinator(spec, 'starting the rebalance', async (c) => {
         const running = await latestRebalanceJob(c);
         if (running && isActive(running.state)) return { jobId: running.jobId, adopted: true };
-        const jobId = await startRebalanceJob(c, { drainOnly: input.drainOnly ?? false, transferMode: input.transferMode ?? 'auto' });
+        const jobId = await startRebalanceJob(c, {
+          drainOnly: input.drainOnly ?? false,
+          transferMode: input.transferMode ?? 'auto',
+        });
         return { jobId, adopted: false };
       }),
     );
@@ -95,7 +112,13 @@ export function createRebalanceActivities(deps: ActivityDeps) {
    * ends, or the snapshot changed enough over `previous` to report (and `minMs` passed), or
    * `maxMs` passed. A retry on another worker picks the same job up again.
    */
-  async function followRebalance(input: { spec: ClusterSpec; jobId: number; previous?: RebalanceSnapshot; minMs?: number; maxMs?: number }): Promise<RebalanceSnapshot> {
+  async function followRebalance(input: {
+    spec: ClusterSpec;
+    jobId: number;
+    previous?: RebalanceSnapshot;
+    minMs?: number;
+    maxMs?: number;
+  }): Promise<RebalanceSnapshot> {
     const { spec, jobId, previous } = input;
     const started = Date.now();
     const minMs = input.minMs ?? 1000;
@@ -107,41 +130,65 @@ export function createRebalanceActivities(deps: ActivityDeps) {
       ctx = undefined; // outside an activity (tests)
     }
     // Cancelled: reported at once (the workflow then stops the job with stopRebalance).
-    return cancellable(() => onCoordinator(spec, `following rebalance job ${jobId}`, async (c) => {
-      // Sizes are read once per call (citus_shard_sizes asks every worker); done moves keep theirs.
-      let sizes = await jobMoveBytes(c, jobId);
-      let doneAtSizes = -1;
-      for (;;) {
-        const job = await readRebalanceJob(c, jobId);
-        if (!job) throw fatal('Invariant', `rebalance job ${jobId} is not in pg_dist_background_job`);
-        const rows = isTerminal(job.state) ? [] : await rebalanceProgress(c);
-        const counts = taskCounts(job.tasks);
-        if (sizes && doneAtSizes !== -1 && doneAtSizes !== counts.done) sizes = await jobMoveBytes(c, jobId);
-        doneAtSizes = counts.done;
-        const inFlight = bytesOf(rows.filter((r) => r.progress === 1)).moved;
-        const snapshot: RebalanceSnapshot = {
-          jobId,
-          state: job.state,
-          tasks: job.tasks,
-          movesDone: counts.done,
-          movesTotal: counts.total,
-          bytesTotal: sizes?.total ?? 0,
-          // Never backwards within a job: a move just finished is briefly neither in flight nor done.
-          bytesMoved: sizes ? Math.min(sizes.total, job.state === 'finished' ? sizes.total : Math.max(sizes.done + inFlight, previous?.jobId === jobId ? previous.bytesMoved : 0)) : 0,
-          current: rows.filter((r) => r.progress === 1).map(({ shardId, table, source, target, status, bytes: b, targetBytes }) => ({ shardId, table, source, target, status, bytes: b, targetBytes })),
-          errors: job.errors,
-        };
-        ctx?.heartbeat(snapshot);
-        const elapsed = Date.now() - started;
-        if (isTerminal(job.state) || elapsed >= maxMs || (elapsed >= minMs && changedEnough(previous, snapshot))) return snapshot;
-        await sleep(500);
-      }
-    }));
+    return cancellable(() =>
+      onCoordinator(spec, `following rebalance job ${jobId}`, async (c) => {
+        // Sizes are read once per call (citus_shard_sizes asks every worker); done moves keep theirs.
+        let sizes = await jobMoveBytes(c, jobId);
+        let doneAtSizes = -1;
+        for (;;) {
+          const job = await readRebalanceJob(c, jobId);
+          if (!job) throw fatal('Invariant', `rebalance job ${jobId} is not in pg_dist_background_job`);
+          const rows = isTerminal(job.state) ? [] : await rebalanceProgress(c);
+          const counts = taskCounts(job.tasks);
+          if (sizes && doneAtSizes !== -1 && doneAtSizes !== counts.done) sizes = await jobMoveBytes(c, jobId);
+          doneAtSizes = counts.done;
+          const inFlight = bytesOf(rows.filter((r) => r.progress === 1)).moved;
+          const snapshot: RebalanceSnapshot = {
+            jobId,
+            state: job.state,
+            tasks: job.tasks,
+            movesDone: counts.done,
+            movesTotal: counts.total,
+            bytesTotal: sizes?.total ?? 0,
+            // Never backwards within a job: a move just finished is briefly neither in flight nor done.
+            bytesMoved: sizes
+              ? Math.min(
+                  sizes.total,
+                  job.state === 'finished'
+                    ? sizes.total
+                    : Math.max(sizes.done + inFlight, previous?.jobId === jobId ? previous.bytesMoved : 0),
+                )
+              : 0,
+            current: rows
+              .filter((r) => r.progress === 1)
+              .map(({ shardId, table, source, target, status, bytes: b, targetBytes }) => ({
+                shardId,
+                table,
+                source,
+                target,
+                status,
+                bytes: b,
+                targetBytes,
+              })),
+            errors: job.errors,
+          };
+          ctx?.heartbeat(snapshot);
+          const elapsed = Date.now() - started;
+          if (isTerminal(job.state) || elapsed >= maxMs || (elapsed >= minMs && changedEnough(previous, snapshot)))
+            return snapshot;
+          await sleep(500);
+        }
+      }),
+    );
   }
 
   /** Cancels the job (the workflow following it was cancelled); moves already done stay. */
   async function stopRebalance(input: { spec: ClusterSpec; jobId: number }): Promise<{ cancelled: boolean }> {
-    return withHeartbeat(async () => ({ cancelled: await onCoordinator(input.spec, `cancelling rebalance job ${input.jobId}`, (c) => cancelRebalanceJob(c, input.jobId)) }));
+    return withHeartbeat(async () => ({
+      cancelled: await onCoordinator(input.spec, `cancelling rebalance job ${input.jobId}`, (c) =>
+        cancelRebalanceJob(c, input.jobId),
+      ),
+    }));
   }
 
   return { checkRebalanceReady, startRebalance, followRebalance, stopRebalance };

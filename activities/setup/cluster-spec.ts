@@ -45,19 +45,30 @@ export function createClusterSpecActivities(deps: ActivityDeps) {
   async function readStoredSpec(input: { cluster: string }): Promise<ClusterSpec> {
     const cluster = input?.cluster;
     if (typeof cluster !== 'string' || !CLUSTER_NAME.test(cluster)) {
-      throw fatal('BadConfig', `cluster: ${JSON.stringify(cluster)} is not a cluster name (1-31 characters of a-z, 0-9 and "-", ` +
-        'starting with a letter)');
+      throw fatal(
+        'BadConfig',
+        `cluster: ${JSON.stringify(cluster)} is not a cluster name (1-31 characters of a-z, 0-9 and "-", ` +
+          'starting with a letter)',
+      );
     }
     const stored = await readClusterSpec(root(), cluster);
     if (stored === undefined) {
-      throw fatal('UnknownCluster', `no cluster ${cluster} set up here (${specPath(root(), cluster)} does not exist): set it up first ` +
-        `(setupCluster with {"spec":{"name":"${cluster}"}}, or citusctl up), or pass the whole spec as ` +
-        '{"spec": ...}');
+      throw fatal(
+        'UnknownCluster',
+        `no cluster ${cluster} set up here (${specPath(root(), cluster)} does not exist): set it up first ` +
+          `(setupCluster with {"spec":{"name":"${cluster}"}}, or citusctl up), or pass the whole spec as ` +
+          '{"spec": ...}',
+      );
     }
     try {
       return parseSpec(stored);
     } catch (err) {
-      if (err instanceof SpecError) throw fatal('BadConfig', `the stored spec of ${cluster} (${specPath(root(), cluster)}) is no longer valid: ${err.message}`, { problems: err.problems });
+      if (err instanceof SpecError)
+        throw fatal(
+          'BadConfig',
+          `the stored spec of ${cluster} (${specPath(root(), cluster)}) is no longer valid: ${err.message}`,
+          { problems: err.problems },
+        );
       throw err;
     }
   }

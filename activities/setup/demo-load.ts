@@ -36,14 +36,22 @@ function activityContext(): Context | undefined {
 
 export function createDemoLoadActivities(deps: ActivityDeps) {
   /** Loads ids 1..rows of the demo table exactly once (see the module comment). */
-  async function loadDemoData(input: { spec: ClusterSpec; primaries: Primaries; batchSize?: number }): Promise<{ inserted: number; total: number }> {
+  async function loadDemoData(input: {
+    spec: ClusterSpec;
+    primaries: Primaries;
+    batchSize?: number;
+  }): Promise<{ inserted: number; total: number }> {
     const { spec } = input;
     const rows = spec.demo.rows;
     const table = spec.demo.table;
     const ctx = activityContext();
     // Batches before `next` were committed by an earlier attempt (its last heartbeat): not counted again.
     const resumed = ctx?.info.heartbeatDetails as Partial<LoadHeartbeat> | undefined;
-    const batches = idBatches(rows, input.batchSize ?? DEMO_BATCH_SIZE, typeof resumed?.next === 'number' ? resumed.next : 1);
+    const batches = idBatches(
+      rows,
+      input.batchSize ?? DEMO_BATCH_SIZE,
+      typeof resumed?.next === 'number' ? resumed.next : 1,
+    );
     let last: LoadHeartbeat | undefined;
     const beat = (d?: LoadHeartbeat) => {
       if (d) last = d;
@@ -52,23 +60,24 @@ export function createDemoLoadActivities(deps: ActivityDeps) {
     // A batch can outlast the heartbeat interval on a loaded machine: repeat the last details meanwhile.
     const timer = ctx ? setInterval(() => beat(), 1000) : undefined;
     // Cancelled (the workflow was): the COPY in flight is failed, so its batch is all there or not.
-    const load = (signal?: AbortSignal) => asSuperuser(deps, spec, input.primaries.coordinator, async (c) => {
-      const count = (r: IdRange) => countIdsBetween(c, table, r.from, r.to);
-      const before = await count({ from: 1, to: rows });
-      if (before === rows) return { inserted: 0, total: rows };
-      beat({ next: batches[0]?.from ?? rows + 1, progress: `rows 0/${rows}` });
-      // The shard connections of one COPY serve the next (Citus closes all but one per worker otherwise).
-      await keepCitusConnections(c, spec.demo.shardCount);
-      for (const batch of batches) {
-        signal?.throwIfAborted();
-        await loadBatch(c, table, batch, await count(batch), signal);
-        beat({ next: batch.to + 1, progress: `rows ${batch.from}-${batch.to} of ${rows}` });
-      }
-      const total = await count({ from: 1, to: rows });
-      if (total !== rows) throw fatal('Invariant', `demo table holds ${total} of ids 1..${rows} after loading`);
-      // Counted, not summed from COPY's row counts: a concurrent attempt's rows are not ours.
-      return { inserted: total - before, total };
-    });
+    const load = (signal?: AbortSignal) =>
+      asSuperuser(deps, spec, input.primaries.coordinator, async (c) => {
+        const count = (r: IdRange) => countIdsBetween(c, table, r.from, r.to);
+        const before = await count({ from: 1, to: rows });
+        if (before === rows) return { inserted: 0, total: rows };
+        beat({ next: batches[0]?.from ?? rows + 1, progress: `rows 0/${rows}` });
+        // The shard connections of one COPY serve the next (Citus closes all but one per worker otherwise).
+        await keepCitusConnections(c, spec.demo.shardCount);
+        for (const batch of batches) {
+          signal?.throwIfAborted();
+          await loadBatch(c, table, batch, await count(batch), signal);
+          beat({ next: batch.to + 1, progress: `rows ${batch.from}-${batch.to} of ${rows}` });
+        }
+        const total = await count({ from: 1, to: rows });
+        if (total !== rows) throw fatal('Invariant', `demo table holds ${total} of ids 1..${rows} after loading`);
+        // Counted, not summed from COPY's row counts: a concurrent attempt's rows are not ours.
+        return { inserted: total - before, total };
+      });
     try {
       return await cancellable(async (signal) => {
         try {
@@ -86,7 +95,13 @@ export function createDemoLoadActivities(deps: ActivityDeps) {
 }
 
 /** One range: nothing when full, the whole range when empty, else only the ids it lacks. One COPY. */
-async function loadBatch(c: Client, table: string, batch: IdRange, present: number, signal?: AbortSignal): Promise<void> {
+async function loadBatch(
+  c: Client,
+  table: string,
+  batch: IdRange,
+  present: number,
+  signal?: AbortSignal,
+): Promise<void> {
   if (present >= rangeSize(batch)) return;
   let ids: Iterable<number> = idsOf(batch);
   if (present > 0) {

@@ -15,7 +15,11 @@ export function topologyDocument(spec: ClusterSpec) {
   return {
     cluster: spec.name,
     durability: spec.durability,
-    groups: groupsOf(spec).map((g) => ({ group: g.group, coordinator: g.isCoordinator, members: [g.primary, ...g.standbys].map((m) => ({ name: m.name, hostPort: m.port })) })),
+    groups: groupsOf(spec).map((g) => ({
+      group: g.group,
+      coordinator: g.isCoordinator,
+      members: [g.primary, ...g.standbys].map((m) => ({ name: m.name, hostPort: m.port })),
+    })),
     pgbouncer: { hostPort: spec.pgbouncer.port, poolMode: spec.pgbouncer.poolMode },
     demo: spec.demo,
   };
@@ -32,7 +36,10 @@ export function createEtcdActivities(deps: ActivityDeps) {
       const store = storeOf(deps, spec);
       const written: string[] = [];
       if (await store.publishTopology(topologyDocument(spec))) written.push(topologyKey(spec.name));
-      const entries: Array<[string, string]> = [['coordinator', primaries.coordinator], ...Object.entries(primaries.workers)];
+      const entries: Array<[string, string]> = [
+        ['coordinator', primaries.coordinator],
+        ...Object.entries(primaries.workers),
+      ];
       for (const [group, member] of entries) {
         if (await store.createPrimaryIfAbsent(group, member)) written.push(primaryKey(spec.name, group));
       }
@@ -45,23 +52,40 @@ export function createEtcdActivities(deps: ActivityDeps) {
    * orchestrator cannot overwrite a newer decision) and, when given, the event (keyed by the
    * workflow, so a retry writes it once) and the group's last failover.
    */
-  async function recordPrimaryChange(input: { spec: ClusterSpec; group: string; oldPrimary: string; newPrimary: string; event?: Record<string, unknown> & { workflow?: string } }): Promise<{ recorded: boolean }> {
+  async function recordPrimaryChange(input: {
+    spec: ClusterSpec;
+    group: string;
+    oldPrimary: string;
+    newPrimary: string;
+    event?: Record<string, unknown> & { workflow?: string };
+  }): Promise<{ recorded: boolean }> {
     const { spec, group } = input;
     return withHeartbeat(async () => {
       const store = storeOf(deps, spec);
       const current = await store.livePrimary(group);
       let recorded = false;
       if (current !== input.newPrimary) {
-        if (await store.swapPrimary(group, current === null ? null : input.oldPrimary, input.newPrimary)) recorded = true;
+        if (await store.swapPrimary(group, current === null ? null : input.oldPrimary, input.newPrimary))
+          recorded = true;
         else {
           // A swap that lost the race to the same change (an earlier attempt of this step, still
           // running after a false heartbeat timeout) is done; any other value is someone else's.
           const after = await store.livePrimary(group);
-          if (after !== input.newPrimary) throw fatal('Conflict', `etcd says ${after} is the primary of ${group}, not ${input.oldPrimary}: another orchestrator acted`);
+          if (after !== input.newPrimary)
+            throw fatal(
+              'Conflict',
+              `etcd says ${after} is the primary of ${group}, not ${input.oldPrimary}: another orchestrator acted`,
+            );
         }
       }
       if (input.event) {
-        const doc = { at: new Date().toISOString(), group, from: input.oldPrimary, to: input.newPrimary, ...input.event };
+        const doc = {
+          at: new Date().toISOString(),
+          group,
+          from: input.oldPrimary,
+          to: input.newPrimary,
+          ...input.event,
+        };
         // Keyed by the workflow, so a retry writes the event once (etcd-keys makes the id key-safe).
         await store.recordEvent(group, input.event.workflow ?? new Date().toISOString(), doc);
         deps.metrics?.primaryChanged(spec.name, group, input.event);

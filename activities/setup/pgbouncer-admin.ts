@@ -6,7 +6,19 @@ import { PGBOUNCER_ADMIN_USER } from './pgbouncer';
 
 export { bouncerDatabase } from '../../lib/postgres/pgbouncer-admin';
 
-export async function withBouncerAdmin<T>(deps: ActivityDeps, spec: ClusterSpec, fn: (c: Client) => Promise<T>): Promise<T> {
+export async function withBouncerAdmin<T>(
+  deps: ActivityDeps,
+  spec: ClusterSpec,
+  fn: (c: Client) => Promise<T>,
+): Promise<T> {
   const s = await deps.secrets.ensure(spec.name);
-  return deps.pg.withClient({ port: spec.pgbouncer.port, user: PGBOUNCER_ADMIN_USER, password: s.pgbouncerAdminPassword, database: 'pgbouncer' }, fn);
+  return deps.pg.withClient(
+    {
+      port: spec.pgbouncer.port,
+      user: PGBOUNCER_ADMIN_USER,
+      password: s.pgbouncerAdminPassword,
+      database: 'pgbouncer',
+    },
+    fn,
+  );
 }

@@ -43,13 +43,19 @@ admin_users = ${PGBOUNCER_ADMIN_USER}
 export function pgbouncerFiles(spec: ClusterSpec, coordinatorHost: string, s: ClusterSecrets): ContainerFiles {
   return {
     '/citusctl/pgbouncer.ini': { content: pgbouncerIni(spec, coordinatorHost), mode: 0o644 },
-    '/citusctl/userlist.txt': { content: `"${APP_USER}" "${s.appScramVerifier}"\n"${PGBOUNCER_ADMIN_USER}" "${s.pgbouncerAdminScramVerifier}"\n`, mode: 0o644 },
+    '/citusctl/userlist.txt': {
+      content: `"${APP_USER}" "${s.appScramVerifier}"\n"${PGBOUNCER_ADMIN_USER}" "${s.pgbouncerAdminScramVerifier}"\n`,
+      mode: 0o644,
+    },
   };
 }
 
 export function createPgBouncerActivities(deps: ActivityDeps) {
   /** Writes the config (only if it differs), starts or reloads PgBouncer, and reads the demo table through it. */
-  async function initPgBouncer(input: { spec: ClusterSpec; coordinator: string }): Promise<{ changed: boolean; demoRows: number }> {
+  async function initPgBouncer(input: {
+    spec: ClusterSpec;
+    coordinator: string;
+  }): Promise<{ changed: boolean; demoRows: number }> {
     const { spec, coordinator } = input;
     const name = containerName(spec.name, PGBOUNCER_MEMBER);
     return withHeartbeat(async () => {
@@ -65,7 +71,12 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
         await container.start();
         changed = true;
       } else {
-        const current = await execIn(deps.docker, name, ['cat', '/citusctl/pgbouncer.ini', '/citusctl/userlist.txt'], '');
+        const current = await execIn(
+          deps.docker,
+          name,
+          ['cat', '/citusctl/pgbouncer.ini', '/citusctl/userlist.txt'],
+          '',
+        );
         if (current.stdout !== ini + files['/citusctl/userlist.txt']!.content) {
           await container.putArchive(await tarOf(files), { path: '/' });
           await container.kill({ signal: 'SIGHUP' }); // reload: client sessions stay connected
@@ -75,7 +86,9 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
       try {
         const demoRows = await pollUntil(
           () =>
-            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword }, (c) => countRows(c, spec.demo.table)),
+            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword }, (c) =>
+              countRows(c, spec.demo.table),
+            ),
           20_000,
         );
         return { changed, demoRows };

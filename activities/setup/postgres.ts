@@ -20,15 +20,25 @@ export function createPostgresActivities(deps: ActivityDeps) {
     const image = resolveImage(spec, 'postgres', deps.env);
     const info = await docker.getContainer(name).inspect();
     if (!info.State.Running) {
-      if (info.State.ExitCode === 64) throw fatal('ImageIncapable', `image ${image}: no PostgreSQL binaries under /usr/lib/postgresql/*/bin (member ${member.name})`);
+      if (info.State.ExitCode === 64)
+        throw fatal(
+          'ImageIncapable',
+          `image ${image}: no PostgreSQL binaries under /usr/lib/postgresql/*/bin (member ${member.name})`,
+        );
       // Provisioning started it; a container that stopped since failed to boot. Retrying will not help.
       const logs = await containerLogs(docker, name, 5);
-      throw fatal('ImageIncapable', `container ${name} (image ${image}) exited with code ${info.State.ExitCode}: ${logs}`);
+      throw fatal(
+        'ImageIncapable',
+        `container ${name} (image ${image}) exited with code ${info.State.ExitCode}: ${logs}`,
+      );
     }
     const r = await execIn(docker, name, ['sh', '-c', CAPABILITY_CHECK], 'root');
     if (r.exitCode !== 0) {
-      throw fatal('ImageIncapable', `image ${image} cannot run a Citus node: ${r.stdout.trim() || r.stderr.trim()}. Supply an image with ` +
-        'PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.');
+      throw fatal(
+        'ImageIncapable',
+        `image ${image} cannot run a Citus node: ${r.stdout.trim() || r.stderr.trim()}. Supply an image with ` +
+          'PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.',
+      );
     }
   }
 
@@ -43,15 +53,22 @@ export function createPostgresActivities(deps: ActivityDeps) {
         const state = await readVolumeState(deps, input.spec, name);
         if (state && state.state !== 'primary') {
           const why = state.reason ? ` (${state.reason}, ${state.at})` : '';
-          throw fatal('Refused', `${name}, the recorded primary of group ${member.group}, is ${state.state}${why}: ` +
-            `run \`citusctl unfence ${name}\` (it refuses while another member of the group is writable) ` +
-            'or fail over the group');
+          throw fatal(
+            'Refused',
+            `${name}, the recorded primary of group ${member.group}, is ${state.state}${why}: ` +
+              `run \`citusctl unfence ${name}\` (it refuses while another member of the group is writable) ` +
+              'or fail over the group',
+          );
         }
         try {
-          await pollUntil(() => asSuperuser(deps, input.spec, member.name, async (c) => {
-            await ping(c);
-            return true;
-          }), 20_000);
+          await pollUntil(
+            () =>
+              asSuperuser(deps, input.spec, member.name, async (c) => {
+                await ping(c);
+                return true;
+              }),
+            20_000,
+          );
         } catch (err) {
           throw classifyPgError(err, `${member.name} is not accepting connections`);
         }

@@ -2,12 +2,24 @@
 import type { ClusterSpec } from '../../common/spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName, networkName, volumeName } from '../../common/topology';
 import type { ActivityDeps } from '../deps';
-import { ensureContainerRunning, ensureNetwork, ensureRestartPolicy, ensureVolume, imagePresent } from '../../lib/docker/docker-helpers';
+import {
+  ensureContainerRunning,
+  ensureNetwork,
+  ensureRestartPolicy,
+  ensureVolume,
+  imagePresent,
+} from '../../lib/docker/docker-helpers';
 import { EtcdCredentialsRejected, secureEtcd, type SecureOutcome } from '../../lib/etcd-auth';
 import { fatal, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
 import { resolveImages, ROLES, IMAGE_ENV } from '../../common/images';
-import { SERVICE_RESTART_POLICY, etcdContainer, labelsFor, pgbouncerContainer, postgresContainer } from '../../lib/docker/node-containers';
+import {
+  SERVICE_RESTART_POLICY,
+  etcdContainer,
+  labelsFor,
+  pgbouncerContainer,
+  postgresContainer,
+} from '../../lib/docker/node-containers';
 import { postgresFiles } from '../../lib/docker/postgres-config';
 
 export interface ProvisionResult {
@@ -24,8 +36,11 @@ export function createProvisionActivities(deps: ActivityDeps) {
       const images = resolveImages(spec, deps.env);
       for (const role of ROLES) {
         if (!(await imagePresent(docker, images[role]))) {
-          throw fatal('BadConfig', `image ${images[role]} (${role}) is not present on the Docker engine; pull or build it, or set ` +
-            `${IMAGE_ENV[role]}`);
+          throw fatal(
+            'BadConfig',
+            `image ${images[role]} (${role}) is not present on the Docker engine; pull or build it, or set ` +
+              `${IMAGE_ENV[role]}`,
+          );
         }
       }
       const secrets = await deps.secrets.ensure(spec.name);
@@ -37,20 +52,41 @@ export function createProvisionActivities(deps: ActivityDeps) {
       // cluster brought down and up again on another subnet still admits its own connections.
       await Promise.all(
         spec.members.map(async (member) => {
-          await ensureVolume(docker, volumeName(spec.name, member.name), labelsFor(spec.name, member.group, member.name));
-          const r = await ensureContainerRunning(docker, spec.name, postgresContainer(spec, member, images.postgres), async () => postgresFiles(secrets, subnet));
+          await ensureVolume(
+            docker,
+            volumeName(spec.name, member.name),
+            labelsFor(spec.name, member.group, member.name),
+          );
+          const r = await ensureContainerRunning(
+            docker,
+            spec.name,
+            postgresContainer(spec, member, images.postgres),
+            async () => postgresFiles(secrets, subnet),
+          );
           if (r.created) created.push(member.name);
         }),
       );
       created.sort((a, b) => spec.members.findIndex((m) => m.name === a) - spec.members.findIndex((m) => m.name === b));
       await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
-      if ((await ensureContainerRunning(docker, spec.name, etcdContainer(spec, images.etcd), async () => ({}))).created) created.push(ETCD_MEMBER);
+      if ((await ensureContainerRunning(docker, spec.name, etcdContainer(spec, images.etcd), async () => ({}))).created)
+        created.push(ETCD_MEMBER);
       // containers created before it had one
       await ensureRestartPolicy(docker, containerName(spec.name, ETCD_MEMBER), SERVICE_RESTART_POLICY);
       // Before anything else uses etcd (readiness is its first reader); a no-op once done.
       await secureClusterEtcd(spec, secrets.etcdRootPassword);
       // PgBouncer is created here but configured and started by its own step, once the coordinator serves.
-      if ((await ensureContainerRunning(docker, spec.name, pgbouncerContainer(spec, images.pgbouncer), async () => ({}), false)).created) created.push(PGBOUNCER_MEMBER);
+      if (
+        (
+          await ensureContainerRunning(
+            docker,
+            spec.name,
+            pgbouncerContainer(spec, images.pgbouncer),
+            async () => ({}),
+            false,
+          )
+        ).created
+      )
+        created.push(PGBOUNCER_MEMBER);
       await ensureRestartPolicy(docker, containerName(spec.name, PGBOUNCER_MEMBER), SERVICE_RESTART_POLICY);
       return { network: networkName(spec.name), subnet, created };
     });
@@ -59,15 +95,20 @@ export function createProvisionActivities(deps: ActivityDeps) {
   /** etcd requires the root password from the secrets file; converges a half-done earlier attempt. */
   async function secureClusterEtcd(spec: ClusterSpec, password: string): Promise<SecureOutcome> {
     try {
-      return await pollUntil(async () => {
-        try {
-          return await secureEtcd(spec.etcd.port, password);
-        } catch (err) {
-          if (err instanceof EtcdCredentialsRejected) return err; // final: stop polling
-          throw err; // etcd still starting: poll again
-        }
-      }, 30_000, 200).then((r) => {
-        if (r instanceof EtcdCredentialsRejected) throw fatal('Auth', `${r.message}; it was not secured by this cluster's citusctl`);
+      return await pollUntil(
+        async () => {
+          try {
+            return await secureEtcd(spec.etcd.port, password);
+          } catch (err) {
+            if (err instanceof EtcdCredentialsRejected) return err; // final: stop polling
+            throw err; // etcd still starting: poll again
+          }
+        },
+        30_000,
+        200,
+      ).then((r) => {
+        if (r instanceof EtcdCredentialsRejected)
+          throw fatal('Auth', `${r.message}; it was not secured by this cluster's citusctl`);
         return r;
       });
     } catch (err) {

@@ -10,7 +10,12 @@ import type { ActivityDeps } from '../deps';
 import { fatal } from '../../lib/errors';
 import { withHeartbeat } from '../heartbeat';
 import { runOfflineBuild } from '../../lib/docker/image-build';
-import { describeImageProblem, pullImage, resolveImagesOnEngine, type ImageSource } from '../../lib/docker/image-resolution';
+import {
+  describeImageProblem,
+  pullImage,
+  resolveImagesOnEngine,
+  type ImageSource,
+} from '../../lib/docker/image-resolution';
 
 export interface ResolveImagesResult {
   /** The image each role runs: the workflow puts these into the spec it passes on. */
@@ -28,7 +33,9 @@ export function createResolveImagesActivities(deps: ActivityDeps) {
         log: deps.log,
       });
       if (r.problems.length) {
-        throw fatal('ImageMissing', r.problems.map(describeImageProblem).join('\n'), { missing: r.problems.map((p) => ({ role: p.role, image: p.wanted })) });
+        throw fatal('ImageMissing', r.problems.map(describeImageProblem).join('\n'), {
+          missing: r.problems.map((p) => ({ role: p.role, image: p.wanted })),
+        });
       }
       return { images: r.images, sources: r.sources };
     });

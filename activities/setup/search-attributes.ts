@@ -13,7 +13,9 @@ export function createSearchAttributeActivities() {
   async function searchAttributesRegistered(): Promise<boolean> {
     if (registered) return true;
     const { client, info } = Context.current();
-    const r = await withHeartbeat(() => client.connection.operatorService.listSearchAttributes({ namespace: info.workflowNamespace }));
+    const r = await withHeartbeat(() =>
+      client.connection.operatorService.listSearchAttributes({ namespace: info.workflowNamespace }),
+    );
     const custom = r.customAttributes ?? {};
     registered = Object.keys(CITUS_SEARCH_ATTRIBUTES).every((name) => name in custom);
     return registered;

@@ -34,28 +34,44 @@ const count = countFromEnv;
 function roundLine(group: string, r: RoundResult): string {
   const w = r.writers.find((x) => x.key === 'pgbouncer') ?? r.writers[0];
   const p = r.parts;
-  return `${group.padEnd(12)} ${String(r.round).padStart(2)} ${r.from.padEnd(7)}-> ${(r.to ?? '?').padEnd(7)} outage ` +
+  return (
+    `${group.padEnd(12)} ${String(r.round).padStart(2)} ${r.from.padEnd(7)}-> ${(r.to ?? '?').padEnd(7)} outage ` +
     `${ms(w?.outageMs)} ms (PgBouncer), lost ${w?.lost ?? '?'}/${w?.acked ?? '?'} | detect ` +
     `${ms(p['detection: fault -> monitor starts failover'])} | etcd ` +
     `${ms(p['fault -> etcd names the new primary'])} | streams again ` +
     `${ms(p['fault -> killed member streams again'])} ms | load ` +
-    `${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
+    `${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`
+  );
 }
 
 function summarize(log: Log, group: string, rs: RoundResult[]): void {
   const ok = rs.filter((r) => r.ok);
-  log.line(`${group.startsWith('coordinator') ? `coordinator primary${group.slice('coordinator'.length)}` : `worker primary (${group})`} killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
+  log.line(
+    `${group.startsWith('coordinator') ? `coordinator primary${group.slice('coordinator'.length)}` : `worker primary (${group})`} killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`,
+  );
   const stat = statLine(log, 48);
   for (const key of ['pgbouncer', 'direct'] as const) {
     const ws = ok.flatMap((r) => r.writers.filter((w) => w.key === key));
     if (!ws.length) continue;
     const outages = ws.map((w) => w.outageMs);
     const m = median(outages);
-    stat(`client write outage (${key})`, outages, key === 'pgbouncer' && m !== undefined ? `   target median <= 5000: ${m <= 5000 ? 'met' : 'NOT met'} (stretch 3000: ${m <= 3000 ? 'met' : 'not met'})` : '');
-    log.line(`  ${`acknowledged writes lost (${key})`.padEnd(48)} total ${sum(ws.map((w) => w.lost))} of ` +
-      `${sum(ws.map((w) => w.acked))} acked`);
+    stat(
+      `client write outage (${key})`,
+      outages,
+      key === 'pgbouncer' && m !== undefined
+        ? `   target median <= 5000: ${m <= 5000 ? 'met' : 'NOT met'} (stretch 3000: ${m <= 3000 ? 'met' : 'not met'})`
+        : '',
+    );
+    log.line(
+      `  ${`acknowledged writes lost (${key})`.padEnd(48)} total ${sum(ws.map((w) => w.lost))} of ` +
+        `${sum(ws.map((w) => w.acked))} acked`,
+    );
   }
-  for (const part of Object.keys(ok[0]?.parts ?? {})) stat(part, ok.map((r) => r.parts[part]));
+  for (const part of Object.keys(ok[0]?.parts ?? {}))
+    stat(
+      part,
+      ok.map((r) => r.parts[part]),
+    );
 }
 
 async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
@@ -65,22 +81,49 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
   const settleMs = count(env.SETTLE_MS, 3000);
   const killWorker = killTarget(env.KILL_WORKER);
-  const killing = killWorker ? `; as soon as the monitor has started the failover, SIGKILL of ${killWorker === 'all' ? 'every supervised worker process' : 'the supervised worker process that runs it'}` : '';
-  log.line(`bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the monitor repairs${killing}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
+  const killing = killWorker
+    ? `; as soon as the monitor has started the failover, SIGKILL of ${killWorker === 'all' ? 'every supervised worker process' : 'the supervised worker process that runs it'}`
+    : '';
+  log.line(
+    `bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the monitor repairs${killing}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
+  );
   log.line(machineLine());
   const { isDouble } = await upForMonitorBench(log, cli, cluster);
   const writers = await WriterFactory.create(cluster, group, isDouble, intervalMs);
-  const ctx: AutoContext = { cluster, cli, group, writers, intervalMs, settleMs, outDir, temporalAddress: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}`, killWorker, note: (line) => log.line(`  ${line}`) };
+  const ctx: AutoContext = {
+    cluster,
+    cli,
+    group,
+    writers,
+    intervalMs,
+    settleMs,
+    outDir,
+    temporalAddress: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}`,
+    killWorker,
+    note: (line) => log.line(`  ${line}`),
+  };
   const all: Record<string, RoundResult[]> = {};
   const control = killWorker && env.KILL_CONTROL === '1';
   const round = async (key: string, g: string, i: number, c: AutoContext): Promise<boolean> => {
-    const r = await autoFailoverRound(c, g, i).catch((err: unknown): RoundResult => ({ kind: 'failover', round: i, ok: false, error: errorMessage(err), from: '?', writers: [], parts: {}, load: loadavg() }));
+    const r = await autoFailoverRound(c, g, i).catch((err: unknown): RoundResult => ({
+      kind: 'failover',
+      round: i,
+      ok: false,
+      error: errorMessage(err),
+      from: '?',
+      writers: [],
+      parts: {},
+      load: loadavg(),
+    }));
     (all[key] ??= []).push(r);
     fs.writeFileSync(path.join(outDir, 'rounds.json'), JSON.stringify(all, null, 2));
     log.line(roundLine(key === g ? g : `${g} ctrl`, r));
     return r.ok;
   };
-  for (const [g, n] of [[group, rounds], ['coordinator', coordRounds]] as const) {
+  for (const [g, n] of [
+    [group, rounds],
+    ['coordinator', coordRounds],
+  ] as const) {
     all[g] = [];
     for (let i = 1; i <= n; i++) {
       if (!(await round(g, g, i, ctx))) break;
@@ -88,15 +131,24 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     }
   }
   log.line('');
-  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ` +
-    `${loadavg()} at the end)`);
+  log.line(
+    `summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ` +
+      `${loadavg()} at the end)`,
+  );
   for (const [g, rs] of Object.entries(all)) summarize(log, g, rs);
   const killEnv = killWorker ? `KILL_WORKER=${killWorker} ${control ? 'KILL_CONTROL=1 ' : ''}` : '';
   const coordEnv = coordRounds !== rounds ? `COORDINATOR_ROUNDS=${coordRounds} ` : '';
-  log.line(`reproduce: ${killEnv}${coordEnv}bash ` +
-    `bench/auto-failover/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
+  log.line(
+    `reproduce: ${killEnv}${coordEnv}bash ` +
+      `bench/auto-failover/run.sh ${rounds}   (CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`,
+  );
   const results = Object.values(all).flat();
   return results.some((r) => !r.ok || r.writers.some((w) => w.lost)) ? 1 : 0;
 }
 
-runBench({ name: 'auto-failover', spec: 'bench/auto-failover/cluster.autofo.yaml', defaultStateDir: '/tmp/citusctl-bench-autofo', main });
+runBench({
+  name: 'auto-failover',
+  spec: 'bench/auto-failover/cluster.autofo.yaml',
+  defaultStateDir: '/tmp/citusctl-bench-autofo',
+  main,
+});

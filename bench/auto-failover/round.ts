@@ -9,7 +9,15 @@ import { waitGroupHealthy, observeGroup } from '../lib/health';
 import { etcdPrimaries } from '../lib/etcd';
 import { loadavg, now, sleep } from '../lib/util';
 import { figures, saveAcks, withWriters, type RoundResult, type ScenarioContext } from '../failover/scenarios';
-import { describeBreakdown, killWorkersMidFailover, takeoverBreakdown, waitForReplacement, type KillReport, type KillTarget, type TakeoverBreakdown } from '../lib/worker-kill';
+import {
+  describeBreakdown,
+  killWorkersMidFailover,
+  takeoverBreakdown,
+  waitForReplacement,
+  type KillReport,
+  type KillTarget,
+  type TakeoverBreakdown,
+} from '../lib/worker-kill';
 
 const REPAIR_BUDGET_MS = 180_000;
 
@@ -27,11 +35,22 @@ export interface FailoverRun {
 }
 
 /** The latest run of the group's failover workflow that started after `since`, once it closed. */
-export async function failoverRunAfter(client: Client, id: string, since: number, until: number): Promise<FailoverRun | undefined> {
+export async function failoverRunAfter(
+  client: Client,
+  id: string,
+  since: number,
+  until: number,
+): Promise<FailoverRun | undefined> {
   while (now() < until) {
-    const d = await client.workflow.getHandle(id).describe().catch(() => undefined);
+    const d = await client.workflow
+      .getHandle(id)
+      .describe()
+      .catch(() => undefined);
     if (d && d.startTime.getTime() >= since && d.status.name !== 'RUNNING') {
-      const result = d.status.name === 'COMPLETED' ? ((await client.workflow.getHandle(id, d.runId).result()) as FailoverRun['result']) : undefined;
+      const result =
+        d.status.name === 'COMPLETED'
+          ? ((await client.workflow.getHandle(id, d.runId).result()) as FailoverRun['result'])
+          : undefined;
       return { startTime: d.startTime.getTime(), result };
     }
     await sleep(200);
@@ -60,7 +79,13 @@ export async function autoFailoverRound(ctx: AutoContext, group: string, i: numb
       const workflowId = `failover-${ctx.cluster.name}-${group}`;
       // The controller dies as soon as the monitor has started the failover (watched in parallel).
       const killing = ctx.killWorker
-        ? killWorkersMidFailover({ client, stateDir: ctx.cluster.stateDir, workflowId, since: tFault - 1000, target: ctx.killWorker }).then(async (k) => {
+        ? killWorkersMidFailover({
+            client,
+            stateDir: ctx.cluster.stateDir,
+            workflowId,
+            since: tFault - 1000,
+            target: ctx.killWorker,
+          }).then(async (k) => {
             ctx.note(`${tag}: ${k.note}`);
             if ('killed' in k) {
               kill = k;
@@ -86,19 +111,28 @@ export async function autoFailoverRound(ctx: AutoContext, group: string, i: numb
         if (v && v.writable.length === 1 && v.streaming.includes(victim)) streamingAt = now();
         else await sleep(500);
       }
-      return { tFault, cli: { args: [], code: 0, signal: null, doc: {}, tSpawn: tFault, tExit: now(), stderr: '', junk: [] } };
+      return {
+        tFault,
+        cli: { args: [], code: 0, signal: null, doc: {}, tSpawn: tFault, tExit: now(), stderr: '', junk: [] },
+      };
     });
     saveAcks(ctx, tag, r.ws, { tFault, newPrimaryAt, streamingAt, run, kill, replaced, takeover });
     const res = run?.result;
     const tl = res?.timeline ?? {};
-    const ok = res?.outcome === 'failed-over' && newPrimaryAt !== undefined && streamingAt !== undefined && (!ctx.killWorker || kill !== undefined);
+    const ok =
+      res?.outcome === 'failed-over' &&
+      newPrimaryAt !== undefined &&
+      streamingAt !== undefined &&
+      (!ctx.killWorker || kill !== undefined);
     return {
       kind: 'failover',
       round: i,
       ok,
-      error: ok ? undefined : `outcome ${String(res?.outcome)}, new primary ${newPrimaryAt ? 'recorded' : 'never recorded'}, ` +
-        `${victim} ${streamingAt ? 'streams' : 'never streamed again'}` +
-        `${ctx.killWorker && !kill ? ', no worker was killed' : ''}`,
+      error: ok
+        ? undefined
+        : `outcome ${String(res?.outcome)}, new primary ${newPrimaryAt ? 'recorded' : 'never recorded'}, ` +
+          `${victim} ${streamingAt ? 'streams' : 'never streamed again'}` +
+          `${ctx.killWorker && !kill ? ', no worker was killed' : ''}`,
       from: victim,
       to: res?.newPrimary,
       writers: await figures(r.ws, tFault, r.cli.tExit, true),
@@ -109,13 +143,20 @@ export async function autoFailoverRound(ctx: AutoContext, group: string, i: numb
         ...(ctx.killWorker
           ? {
               'failover started -> worker(s) killed': kill ? kill.killedAt - kill.failoverStartedAt : undefined,
-              'kill -> etcd names the new primary': kill && newPrimaryAt !== undefined ? newPrimaryAt - kill.killedAt : undefined,
+              'kill -> etcd names the new primary':
+                kill && newPrimaryAt !== undefined ? newPrimaryAt - kill.killedAt : undefined,
               'kill -> another worker takes up the failover': takeover?.firstWorkAfterKillMs,
-              'kill -> dead worker\'s activity runs again': takeover?.retriedActivities.find((a) => /died|timeout/i.test(a.failure))?.retriedAfterKillMs,
-              'workflow task timeouts after the kill (total wait)': takeover ? takeover.workflowTaskTimeouts.reduce((t, w) => t + w.waitedMs, 0) : undefined,
+              "kill -> dead worker's activity runs again": takeover?.retriedActivities.find((a) =>
+                /died|timeout/i.test(a.failure),
+              )?.retriedAfterKillMs,
+              'workflow task timeouts after the kill (total wait)': takeover
+                ? takeover.workflowTaskTimeouts.reduce((t, w) => t + w.waitedMs, 0)
+                : undefined,
               'longest workflow task of the failover': takeover?.longestWorkflowTaskMs,
-              'kill -> another worker process polls': kill && replaced.polls !== undefined ? replaced.polls - kill.killedAt : undefined,
-              'kill -> a new standby process is loaded': kill && replaced.standby !== undefined ? replaced.standby - kill.killedAt : undefined,
+              'kill -> another worker process polls':
+                kill && replaced.polls !== undefined ? replaced.polls - kill.killedAt : undefined,
+              'kill -> a new standby process is loaded':
+                kill && replaced.standby !== undefined ? replaced.standby - kill.killedAt : undefined,
             }
           : {}),
         'workflow outageWindowMs (started -> metadata)': res?.outageWindowMs,

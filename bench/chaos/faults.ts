@@ -11,7 +11,16 @@ import { now, sleep } from '../lib/util';
 import { describeBreakdown, killWorkersMidFailover, takeoverBreakdown, waitForRun } from '../lib/worker-kill';
 import type { RoundContext } from './round-context';
 
-export const FAULT_KINDS = ['kill-worker-primary', 'pause-worker-primary', 'kill-standby', 'kill-coordinator-primary', 'stop-etcd', 'kill-orchestrator', 'remove-member', 'partition-worker-primary'] as const;
+export const FAULT_KINDS = [
+  'kill-worker-primary',
+  'pause-worker-primary',
+  'kill-standby',
+  'kill-coordinator-primary',
+  'stop-etcd',
+  'kill-orchestrator',
+  'remove-member',
+  'partition-worker-primary',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultRecord {
@@ -29,7 +38,8 @@ const ETCD_STOP_MS = 20_000;
 
 async function primaryOf(ctx: RoundContext, group: string): Promise<string> {
   const v = await observeGroup(ctx.cluster, group);
-  if (v.writable.length !== 1 || !v.writable[0]) throw new Error(`${group} has ${v.writable.length} writable members before the fault`);
+  if (v.writable.length !== 1 || !v.writable[0])
+    throw new Error(`${group} has ${v.writable.length} writable members before the fault`);
   return v.writable[0];
 }
 
@@ -52,7 +62,13 @@ async function pauseWorkerPrimary(ctx: RoundContext): Promise<FaultRecord> {
     await ctx.docker(['pause', container]);
     await sleep(pauseMs);
     await ctx.docker(['unpause', container]).catch(() => undefined);
-    return { kind: 'pause-worker-primary', target: `${victim} (primary of ${group})`, tFault, tFaultEnd: now(), notes: [`paused ${pauseMs} ms`] };
+    return {
+      kind: 'pause-worker-primary',
+      target: `${victim} (primary of ${group})`,
+      tFault,
+      tFaultEnd: now(),
+      notes: [`paused ${pauseMs} ms`],
+    };
   }
   // As an operator (or a monitor) who sees the primary hang would: fail over. The freeze starts once
   // the workflow holds the group lock, so its probes meet a frozen primary; it lasts pauseMs.
@@ -106,7 +122,10 @@ async function killOrchestrator(ctx: RoundContext): Promise<FaultRecord> {
   // The CLI polls progress every 250 ms, so a short step may never show: the first line of this
   // step or of a later one (running or done) is the moment to kill.
   const later = ORCHESTRATOR_STEPS.slice(ORCHESTRATOR_STEPS.indexOf(step)).join('|');
-  const seen = await Promise.race([first.waitForLine(new RegExp(`^\\S+ (${later})\\s+(running|done)`)), first.done.then(() => undefined)]);
+  const seen = await Promise.race([
+    first.waitForLine(new RegExp(`^\\S+ (${later})\\s+(running|done)`)),
+    first.done.then(() => undefined),
+  ]);
   const notes: string[] = [];
   if (seen !== undefined) {
     await sleep(extraMs);
@@ -118,7 +137,13 @@ async function killOrchestrator(ctx: RoundContext): Promise<FaultRecord> {
   ctx.log(notes[0] ?? '');
   await first.done;
   await ctx.run(['failover', group]);
-  return { kind: 'kill-orchestrator', target: `CLI at ${step} (failover of ${group}, ${victim} killed)`, tFault, tFaultEnd: now(), notes };
+  return {
+    kind: 'kill-orchestrator',
+    target: `CLI at ${step} (failover of ${group}, ${victim} killed)`,
+    tFault,
+    tFaultEnd: now(),
+    notes,
+  };
 }
 
 async function killSupervisedWorker(ctx: RoundContext): Promise<FaultRecord> {
@@ -129,7 +154,13 @@ async function killSupervisedWorker(ctx: RoundContext): Promise<FaultRecord> {
   const notes: string[] = [];
   const id = `failover-${ctx.cluster.name}-${group}`;
   if (!ctx.temporal) throw new Error('kill-orchestrator with the monitor repairing needs the Temporal client');
-  const kill = await killWorkersMidFailover({ client: ctx.temporal, stateDir: ctx.cluster.stateDir, workflowId: id, since: tFault - 1000, target: 'failover' });
+  const kill = await killWorkersMidFailover({
+    client: ctx.temporal,
+    stateDir: ctx.cluster.stateDir,
+    workflowId: id,
+    since: tFault - 1000,
+    target: 'failover',
+  });
   notes.push(kill.note);
   ctx.log(kill.note);
   const tFaultEnd = now();
@@ -144,7 +175,13 @@ async function killSupervisedWorker(ctx: RoundContext): Promise<FaultRecord> {
   } else if (!(await waitForRun(ctx.temporal, id, tFault - 1000, 1))) {
     notes.push(`the monitor started no failover of ${group}`);
   }
-  return { kind: 'kill-orchestrator', target: `supervised worker (failover of ${group}, ${victim} killed)`, tFault, tFaultEnd, notes };
+  return {
+    kind: 'kill-orchestrator',
+    target: `supervised worker (failover of ${group}, ${victim} killed)`,
+    tFault,
+    tFaultEnd,
+    notes,
+  };
 }
 
 async function waitFor<T>(timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
@@ -165,7 +202,13 @@ async function removeMember(ctx: RoundContext): Promise<FaultRecord> {
   const tFault = now();
   await ctx.docker(['rm', '-f', ctx.cluster.containerOf(victim)]);
   if (isPrimary && ctx.mode === 'commands') await ctx.run(['failover', group]);
-  return { kind: 'remove-member', target: `${victim} (${isPrimary ? 'primary' : 'standby'} of ${group})`, tFault, tFaultEnd: now(), notes: [] };
+  return {
+    kind: 'remove-member',
+    target: `${victim} (${isPrimary ? 'primary' : 'standby'} of ${group})`,
+    tFault,
+    tFaultEnd: now(),
+    notes: [],
+  };
 }
 
 /**
@@ -195,15 +238,25 @@ async function partitionWorkerPrimary(ctx: RoundContext): Promise<FaultRecord> {
       const p = await etcdPrimaries(ctx.cluster);
       return p[group] && p[group] !== victim ? p[group] : undefined;
     });
-    notes.push(promoted ? `${promoted} recorded primary ${Math.round(now() - tFault)} ms after the disconnect; ${victim}'s ` +
-      `container ${await ctx.cluster.containerState(victim)} then` : `no other primary recorded within ${PARTITION_MAX_MS} ms`);
+    notes.push(
+      promoted
+        ? `${promoted} recorded primary ${Math.round(now() - tFault)} ms after the disconnect; ${victim}'s ` +
+            `container ${await ctx.cluster.containerState(victim)} then`
+        : `no other primary recorded within ${PARTITION_MAX_MS} ms`,
+    );
     if (promoted) await sleep(PARTITION_AFTER_PROMOTION_MS);
   } finally {
     ctx.log(`docker network connect --alias ${victim} ${ctx.cluster.containerOf(victim)}`);
     await reconnectMember(ctx.cluster, victim);
   }
   await failover?.done;
-  return { kind: 'partition-worker-primary', target: `${victim} (primary of ${group})`, tFault, tFaultEnd: now(), notes };
+  return {
+    kind: 'partition-worker-primary',
+    target: `${victim} (primary of ${group})`,
+    tFault,
+    tFaultEnd: now(),
+    notes,
+  };
 }
 
 export function inject(ctx: RoundContext, kind: FaultKind): Promise<FaultRecord> {

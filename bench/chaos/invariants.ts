@@ -11,7 +11,10 @@ import type { BenchCluster } from '../lib/cluster';
 import { now, sleep, withTimeout } from '../lib/util';
 
 async function writable(cluster: BenchCluster, port: number): Promise<boolean | undefined> {
-  const c = new Client({ ...cluster.superuser(cluster.spec.members[0]?.name ?? '', { connectionTimeoutMillis: 1000, query_timeout: 1000 }), port });
+  const c = new Client({
+    ...cluster.superuser(cluster.spec.members[0]?.name ?? '', { connectionTimeoutMillis: 1000, query_timeout: 1000 }),
+    port,
+  });
   c.on('error', () => undefined);
   try {
     return await withTimeout(1500, 'probe', async () => {
@@ -48,15 +51,28 @@ export class SplitBrainWatcher {
 
   async sampleOnce(): Promise<void> {
     const groups = new Set(this.cluster.groups());
-    const out = await this.cluster.docker(['ps', '--filter', `label=citusctl.cluster=${this.cluster.name}`, '--format', '{{.Names}}\t{{.Label "citusctl.group"}}\t{{.Ports}}'], 10_000);
-    const rows = out.split('\n').filter(Boolean).map((l) => l.split('\t'));
+    const out = await this.cluster.docker(
+      [
+        'ps',
+        '--filter',
+        `label=citusctl.cluster=${this.cluster.name}`,
+        '--format',
+        '{{.Names}}\t{{.Label "citusctl.group"}}\t{{.Ports}}',
+      ],
+      10_000,
+    );
+    const rows = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t'));
     const byGroup = new Map<string, string[]>();
     await Promise.all(
       rows.map(async ([name = '', group = '', ports = '']) => {
         if (!groups.has(group)) return;
         const port = /127\.0\.0\.1:(\d+)->5432\/tcp/.exec(ports)?.[1];
         if (!port) return;
-        if ((await writable(this.cluster, Number(port))) === true) byGroup.set(group, [...(byGroup.get(group) ?? []), name]);
+        if ((await writable(this.cluster, Number(port))) === true)
+          byGroup.set(group, [...(byGroup.get(group) ?? []), name]);
       }),
     );
     this.samples += 1;
@@ -80,16 +96,33 @@ export class SplitBrainWatcher {
 }
 
 /** Problems where pg_dist_node (on the coordinator's writable member) and etcd disagree on a group's primary. */
-export async function metadataDisagreements(cluster: BenchCluster, coordinatorPrimary: string, etcd: Record<string, string | undefined>): Promise<string[]> {
-  const rows = await cluster.withClient(cluster.superuser(coordinatorPrimary, { query_timeout: 10_000 }), async (c) => (await c.query<{ nodename: string; groupid: number }>("SELECT nodename, groupid FROM pg_dist_node WHERE noderole = 'primary'")).rows);
+export async function metadataDisagreements(
+  cluster: BenchCluster,
+  coordinatorPrimary: string,
+  etcd: Record<string, string | undefined>,
+): Promise<string[]> {
+  const rows = await cluster.withClient(
+    cluster.superuser(coordinatorPrimary, { query_timeout: 10_000 }),
+    async (c) =>
+      (
+        await c.query<{ nodename: string; groupid: number }>(
+          "SELECT nodename, groupid FROM pg_dist_node WHERE noderole = 'primary'",
+        )
+      ).rows,
+  );
   const problems: string[] = [];
   for (const g of cluster.spec.workers) {
     const names = new Set(cluster.members(g).map((m) => m.name));
     const inCitus = rows.filter((r) => names.has(r.nodename)).map((r) => r.nodename);
-    if (inCitus.length !== 1 || inCitus[0] !== etcd[g]) problems.push(`${g}: pg_dist_node names ${inCitus.join(', ') || 'no primary'}, etcd names ${String(etcd[g])}`);
+    if (inCitus.length !== 1 || inCitus[0] !== etcd[g])
+      problems.push(`${g}: pg_dist_node names ${inCitus.join(', ') || 'no primary'}, etcd names ${String(etcd[g])}`);
   }
   const coordRow = rows.find((r) => r.groupid === 0);
-  if (coordRow && coordRow.nodename !== etcd.coordinator) problems.push(`coordinator: pg_dist_node (group 0) names ${coordRow.nodename}, etcd names ${String(etcd.coordinator)}`);
-  if (etcd.coordinator !== coordinatorPrimary) problems.push(`coordinator: writable member is ${coordinatorPrimary}, etcd names ${String(etcd.coordinator)}`);
+  if (coordRow && coordRow.nodename !== etcd.coordinator)
+    problems.push(
+      `coordinator: pg_dist_node (group 0) names ${coordRow.nodename}, etcd names ${String(etcd.coordinator)}`,
+    );
+  if (etcd.coordinator !== coordinatorPrimary)
+    problems.push(`coordinator: writable member is ${coordinatorPrimary}, etcd names ${String(etcd.coordinator)}`);
   return problems;
 }

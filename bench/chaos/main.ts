@@ -38,14 +38,19 @@ function repairMode(): RepairMode {
 
 function faultKinds(): FaultKind[] {
   if (!env.CHAOS_FAULTS) return [...FAULT_KINDS];
-  const kinds = env.CHAOS_FAULTS.split(',').map((s) => s.trim()).filter(Boolean);
+  const kinds = env.CHAOS_FAULTS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
   if (bad.length) throw new Error(`CHAOS_FAULTS: unknown kind(s) ${bad.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
   return kinds as FaultKind[];
 }
 
 async function writersFor(cluster: BenchCluster, isDouble: boolean): Promise<ChaosWriter[]> {
-  const pgb = new PgBouncerTarget(cluster, isDouble ? '(test double: the rows stay on the coordinator)' : '(ids over every shard)');
+  const pgb = new PgBouncerTarget(
+    cluster,
+    isDouble ? '(test double: the rows stay on the coordinator)' : '(ids over every shard)',
+  );
   const out: ChaosWriter[] = [{ name: 'PgBouncer', target: pgb, ids: new SequentialIds(await pgb.firstId()) }];
   if (isDouble) {
     for (const g of cluster.spec.workers) {
@@ -68,7 +73,9 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const kindRng = new Rng(seed);
   const rng = new Rng(seed ^ 0x5bd1e995);
   const intervalMs = Number(env.WRITE_INTERVAL_MS ?? 20);
-  log.line(`bench/chaos: ${rounds} rounds, repairs by ${mode === 'monitor' ? 'the monitor alone' : 'command'}, CHAOS_SEED=${seed}, faults drawn from ${kinds.join(', ')}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
+  log.line(
+    `bench/chaos: ${rounds} rounds, repairs by ${mode === 'monitor' ? 'the monitor alone' : 'command'}, CHAOS_SEED=${seed}, faults drawn from ${kinds.join(', ')}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
+  );
   log.line(machineLine());
 
   await runCli(cli, ['down', '--volumes'], 'down-before'); // a clean start: this cluster name is the chaos run's own
@@ -81,19 +88,30 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   log.line(`citus_version(): ${citus}`);
   const writers = await writersFor(cluster, isDouble);
   for (const w of writers) log.line(`writer ${w.name}: ${w.target.label}`);
-  if (isDouble) log.line('NOTE: Citus TEST DOUBLE (no query routing): a worker fault shows in the direct writers, not in the ' +
-    'PgBouncer writer.');
-  log.line(`each writer: one INSERT per ${intervalMs} ms, a failed row retried until it succeeds; outage = longest ` +
-    'time without an ack from the fault to the end of the round');
+  if (isDouble)
+    log.line(
+      'NOTE: Citus TEST DOUBLE (no query routing): a worker fault shows in the direct writers, not in the ' +
+        'PgBouncer writer.',
+    );
+  log.line(
+    `each writer: one INSERT per ${intervalMs} ms, a failed row retried until it succeeds; outage = longest ` +
+      'time without an ack from the fault to the end of the round',
+  );
   const tpcb = await tpcbWorkload(cluster, outDir, env);
-  if (tpcb) log.line(`workload ${TPCB_WRITER}: pgbench TPC-B through PgBouncer, ${tpcb.opts.clients} clients, scale ` +
-    `${tpcb.opts.scale}; its outage = the longest client stall; its balance invariant checked after every ` +
-    'round');
+  if (tpcb)
+    log.line(
+      `workload ${TPCB_WRITER}: pgbench TPC-B through PgBouncer, ${tpcb.opts.clients} clients, scale ` +
+        `${tpcb.opts.scale}; its outage = the longest client stall; its balance invariant checked after every ` +
+        'round',
+    );
   log.line('');
 
   const results: ChaosRound[] = [];
   let aborted = '';
-  const connection = mode === 'monitor' ? await Connection.connect({ address: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` }) : undefined;
+  const connection =
+    mode === 'monitor'
+      ? await Connection.connect({ address: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` })
+      : undefined;
   const temporal = connection ? new Client({ connection }) : undefined;
   for (let i = 1; i <= rounds; i++) {
     const kind = kindRng.pick(kinds);
@@ -101,8 +119,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     const pre = await repair(ctx, 180_000, ctx.t0);
     if (!pre.repaired) {
       aborted =
-        `round ${i}: the cluster is not healthy before the fault (${pre.problems.join('; ')}); ` +
-        `see ${ctx.logFile}`;
+        `round ${i}: the cluster is not healthy before the fault (${pre.problems.join('; ')}); ` + `see ${ctx.logFile}`;
       break;
     }
     const r = await chaosRound(ctx, kind, writers, intervalMs, tpcb);
@@ -116,17 +133,23 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   tpcb?.cleanup();
   log.line('');
   if (aborted) log.line(`ABORTED: ${aborted}`);
-  log.line(`per fault kind (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}, durability ${cluster.spec.durability}; ` +
-    `repair = fault injected -> every group healthy; loadavg ${loadavg()} at the end):`);
+  log.line(
+    `per fault kind (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}, durability ${cluster.spec.durability}; ` +
+      `repair = fault injected -> every group healthy; loadavg ${loadavg()} at the end):`,
+  );
   for (const l of kindTable(results, [...writers.map((w) => w.name), ...(tpcb ? [TPCB_WRITER] : [])])) log.line(l);
   const repaired = results.filter((r) => r.repaired).length;
   const violations = results.reduce((a, r) => a + r.violations.length, 0);
   log.line('');
-  log.line(`chaos: ${results.length} rounds, ${repaired} repaired, ${violations} violations (CHAOS_SEED=${seed}; ` +
-    `${Math.round((Date.now() - tStart) / 1000)} s in all)`);
+  log.line(
+    `chaos: ${results.length} rounds, ${repaired} repaired, ${violations} violations (CHAOS_SEED=${seed}; ` +
+      `${Math.round((Date.now() - tStart) / 1000)} s in all)`,
+  );
   const faultsEnv = env.CHAOS_FAULTS ? ` CHAOS_FAULTS=${env.CHAOS_FAULTS}` : '';
-  log.line(`reproduce: ${mode === 'monitor' ? 'CHAOS_REPAIR=monitor ' : ''}CHAOS_SEED=${seed}${faultsEnv}` +
-    `${tpcb ? ' CHAOS_WORKLOAD=tpcb' : ''} bash bench/chaos/run.sh ${rounds}`);
+  log.line(
+    `reproduce: ${mode === 'monitor' ? 'CHAOS_REPAIR=monitor ' : ''}CHAOS_SEED=${seed}${faultsEnv}` +
+      `${tpcb ? ' CHAOS_WORKLOAD=tpcb' : ''} bash bench/chaos/run.sh ${rounds}`,
+  );
   return aborted || repaired < results.length || violations ? 1 : 0;
 }
 

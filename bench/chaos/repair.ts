@@ -51,13 +51,38 @@ export async function repair(ctx: RoundContext, budgetMs: number, since: number)
     if (!etcd) problems.push('etcd does not answer');
     if (problems.join('; ') !== lastProblems) {
       lastProblems = problems.join('; ');
-      ctx.log(problems.length ? `not healthy: ${lastProblems} [${views.map(describeGroup).join(' | ')}]` : `healthy [${views.map(describeGroup).join(' | ')}]`);
+      ctx.log(
+        problems.length
+          ? `not healthy: ${lastProblems} [${views.map(describeGroup).join(' | ')}]`
+          : `healthy [${views.map(describeGroup).join(' | ')}]`,
+      );
     }
-    if (!problems.length) return { repaired: true, tHealthy: now(), actions, problems, streamingLate: [...streamingLate], splitBrains: [...splitBrains], etcd, views };
-    if (now() > deadline) return { repaired: false, actions, problems, streamingLate: [...streamingLate], splitBrains: [...splitBrains], etcd, views };
+    if (!problems.length)
+      return {
+        repaired: true,
+        tHealthy: now(),
+        actions,
+        problems,
+        streamingLate: [...streamingLate],
+        splitBrains: [...splitBrains],
+        etcd,
+        views,
+      };
+    if (now() > deadline)
+      return {
+        repaired: false,
+        actions,
+        problems,
+        streamingLate: [...streamingLate],
+        splitBrains: [...splitBrains],
+        etcd,
+        views,
+      };
 
     const sinceAction = now() - lastActionEnd;
-    const notStreaming = views.flatMap((v) => (v.writable.length === 1 ? v.members.filter((m) => m.name !== v.writable[0] && !v.streaming.includes(m.name)) : []));
+    const notStreaming = views.flatMap((v) =>
+      v.writable.length === 1 ? v.members.filter((m) => m.name !== v.writable[0] && !v.streaming.includes(m.name)) : [],
+    );
     if (sinceAction > STREAMING_DEADLINE_MS) for (const m of notStreaming) streamingLate.add(m.name);
 
     if (ctx.mode === 'monitor') {

@@ -57,7 +57,10 @@ export class RoundContext {
 
   /** The latest run of a workflow (monitor mode, where the chaos run has a Temporal client). */
   async describeWorkflow(id: string): Promise<{ startTime: number; status: string } | undefined> {
-    const d = await this.temporal?.workflow.getHandle(id).describe().catch(() => undefined);
+    const d = await this.temporal?.workflow
+      .getHandle(id)
+      .describe()
+      .catch(() => undefined);
     return d ? { startTime: d.startTime.getTime(), status: d.status.name } : undefined;
   }
 
@@ -76,6 +79,11 @@ export function describeCli(r: CliResult): string {
   const took = `${((r.tExit - r.tSpawn) / 1000).toFixed(1)}s`;
   if (r.signal) return `killed (${r.signal}) after ${took}`;
   const res = r.doc.result ?? {};
-  const outcome = typeof res.outcome === 'string' ? `${res.outcome}${typeof res.detail === 'string' ? `: ${res.detail}` : ''}` : r.doc.ok ? 'ok' : 'failed';
+  const outcome =
+    typeof res.outcome === 'string'
+      ? `${res.outcome}${typeof res.detail === 'string' ? `: ${res.detail}` : ''}`
+      : r.doc.ok
+        ? 'ok'
+        : 'failed';
   return `exit ${String(r.code)} in ${took}: ${outcome}${r.doc.error ? ` (${r.doc.error})` : ''}`;
 }

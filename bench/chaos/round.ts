@@ -19,7 +19,13 @@ export interface ChaosWriter {
 const SETTLE_MS = 2000;
 const REPAIR_BUDGET_MS = 6 * 60_000;
 
-export async function chaosRound(ctx: RoundContext, kind: FaultKind, writers: ChaosWriter[], intervalMs: number, tpcb?: Tpcb): Promise<ChaosRound> {
+export async function chaosRound(
+  ctx: RoundContext,
+  kind: FaultKind,
+  writers: ChaosWriter[],
+  intervalMs: number,
+  tpcb?: Tpcb,
+): Promise<ChaosRound> {
   const base = { round: ctx.round, kind, logFile: ctx.logFile };
   const tpcbRun = await tpcb?.start(`round${String(ctx.round).padStart(2, '0')}`);
   const ws = writers.map((w) => ({ name: w.name, writer: new NumberedWriter(w.target, w.ids, intervalMs) }));
@@ -47,7 +53,11 @@ export async function chaosRound(ctx: RoundContext, kind: FaultKind, writers: Ch
     for (const m of rep.streamingLate) violations.push(`${m} not streaming 60 s after the last repair command`);
     if (rep.repaired && rep.etcd) {
       const coord = rep.views.find((v) => v.group === 'coordinator')?.writable[0];
-      const disagreements = coord ? await metadataDisagreements(ctx.cluster, coord, rep.etcd).catch((err: unknown) => [`metadata check failed: ${errorMessage(err)}`]) : ['no coordinator primary'];
+      const disagreements = coord
+        ? await metadataDisagreements(ctx.cluster, coord, rep.etcd).catch((err: unknown) => [
+            `metadata check failed: ${errorMessage(err)}`,
+          ])
+        : ['no coordinator primary'];
       for (const d of disagreements) violations.push(`metadata/etcd: ${d}`);
     }
     await sleep(1000); // a few acks after the repair
@@ -63,12 +73,20 @@ export async function chaosRound(ctx: RoundContext, kind: FaultKind, writers: Ch
   for (const w of ws) {
     outageMs[w.name] = fault ? longestGap(w.writer, fault.tFault, tEnd).gapMs : 0;
     acked[w.name] = w.writer.acks.length;
-    const l = await lostAcks(w.writer).catch((err: unknown) => ({ lost: [-1], from: `read-back failed: ${errorMessage(err)}` }));
+    const l = await lostAcks(w.writer).catch((err: unknown) => ({
+      lost: [-1],
+      from: `read-back failed: ${errorMessage(err)}`,
+    }));
     lost[w.name] = l.lost.length;
-    if (l.lost.length) violations.push(`${w.name}: ${l.lost.length} of ${w.writer.acks.length} acknowledged writes lost (first: ` +
-      `${l.lost.slice(0, 10).join(', ')}; read from ${l.from})`);
-    ctx.log(`writer ${w.name}: ${w.writer.acks.length} acked, ${w.writer.errors.length} failed tries, ` +
-      `${l.lost.length} lost, longest gap ${Math.round(outageMs[w.name] ?? 0)} ms`);
+    if (l.lost.length)
+      violations.push(
+        `${w.name}: ${l.lost.length} of ${w.writer.acks.length} acknowledged writes lost (first: ` +
+          `${l.lost.slice(0, 10).join(', ')}; read from ${l.from})`,
+      );
+    ctx.log(
+      `writer ${w.name}: ${w.writer.acks.length} acked, ${w.writer.errors.length} failed tries, ` +
+        `${l.lost.length} lost, longest gap ${Math.round(outageMs[w.name] ?? 0)} ms`,
+    );
   }
   if (tpcbRun) {
     const t = await tpcbFigures(ctx.cluster, tpcbRun, fault?.tFault, tEnd);

@@ -35,14 +35,18 @@ function roundLine(r: HealRound): string {
   const head = `${r.kind.padEnd(15)} ${String(r.round).padStart(2)}`;
   const tail = ` | load ${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`;
   if (r.kind.endsWith('pgbouncer')) {
-    return `${head} outage ${ms(w?.outageMs)} ms, ${w?.errors ?? '?'} failed tries, lost ` +
+    return (
+      `${head} outage ${ms(w?.outageMs)} ms, ${w?.errors ?? '?'} failed tries, lost ` +
       `${w?.lost ?? '?'}/${w?.acked ?? '?'} | runs again ${ms(p['fault -> PgBouncer container runs again'])} | ` +
-      `repair recorded ${ms(p["fault -> monitor's repair recorded"])} ms${tail}`;
+      `repair recorded ${ms(p["fault -> monitor's repair recorded"])} ms${tail}`
+    );
   }
-  return `${head} etcd back ${ms(p['fault -> etcd answers (authenticated, primaries kept)'])} ms, writes' longest gap ` +
+  return (
+    `${head} etcd back ${ms(p['fault -> etcd answers (authenticated, primaries kept)'])} ms, writes' longest gap ` +
     `meanwhile ${ms(p['writes: longest gap while etcd was down'])} ms | next failover: outage ${ms(w?.outageMs)} ` +
     `ms, lost ${w?.lost ?? '?'}/${w?.acked ?? '?'}, streams again ` +
-    `${ms(p['next failover: kill -> killed member streams again'])} ms${tail}`;
+    `${ms(p['next failover: kill -> killed member streams again'])} ms${tail}`
+  );
 }
 
 function summarize(log: Log, kind: HealKind, rs: HealRound[]): void {
@@ -53,21 +57,41 @@ function summarize(log: Log, kind: HealKind, rs: HealRound[]): void {
   const pgb = rs.flatMap((r) => r.writers.filter((w) => w.key === 'pgbouncer'));
   const outages = pgb.map((w) => w.outageMs);
   const worst = max(outages);
-  if (kind.endsWith('pgbouncer')) stat('client write outage (through PgBouncer)', outages, worst !== undefined ? `   target every round <= ${PGBOUNCER_OUTAGE_TARGET_MS}: ` +
-    `${worst <= PGBOUNCER_OUTAGE_TARGET_MS ? 'met' : 'NOT met'}` : '');
+  if (kind.endsWith('pgbouncer'))
+    stat(
+      'client write outage (through PgBouncer)',
+      outages,
+      worst !== undefined
+        ? `   target every round <= ${PGBOUNCER_OUTAGE_TARGET_MS}: ` +
+            `${worst <= PGBOUNCER_OUTAGE_TARGET_MS ? 'met' : 'NOT met'}`
+        : '',
+    );
   else {
     const back = rs.map((r) => r.parts['fault -> etcd answers (authenticated, primaries kept)']);
     const worstBack = max(back);
-    stat('etcd answers again (authenticated, primaries kept)', back, worstBack !== undefined ? `   target every round <= ${ETCD_BACK_TARGET_MS}: ` +
-      `${worstBack <= ETCD_BACK_TARGET_MS && back.every((b) => b !== undefined) ? 'met' : 'NOT met'}` : '');
+    stat(
+      'etcd answers again (authenticated, primaries kept)',
+      back,
+      worstBack !== undefined
+        ? `   target every round <= ${ETCD_BACK_TARGET_MS}: ` +
+            `${worstBack <= ETCD_BACK_TARGET_MS && back.every((b) => b !== undefined) ? 'met' : 'NOT met'}`
+        : '',
+    );
     stat('next failover: client write outage (through PgBouncer)', outages);
   }
   for (const key of ['pgbouncer', 'direct'] as const) {
     const ws = rs.flatMap((r) => r.writers.filter((w) => w.key === key));
-    if (ws.length) log.line(`  ${`acknowledged writes lost (${key})`.padEnd(56)} total ${sum(ws.map((w) => w.lost))} of ` +
-      `${sum(ws.map((w) => w.acked))} acked; ${sum(ws.map((w) => w.errors))} failed tries`);
+    if (ws.length)
+      log.line(
+        `  ${`acknowledged writes lost (${key})`.padEnd(56)} total ${sum(ws.map((w) => w.lost))} of ` +
+          `${sum(ws.map((w) => w.acked))} acked; ${sum(ws.map((w) => w.errors))} failed tries`,
+      );
   }
-  for (const part of Object.keys(ok[0]?.parts ?? rs[0]?.parts ?? {})) stat(part, rs.map((r) => r.parts[part]));
+  for (const part of Object.keys(ok[0]?.parts ?? rs[0]?.parts ?? {}))
+    stat(
+      part,
+      rs.map((r) => r.parts[part]),
+    );
 }
 
 async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
@@ -83,7 +107,9 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const group = env.GROUP ?? 'g1';
   const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
   const settleMs = count(env.SETTLE_MS, 3000);
-  log.line(`bench/entry-heal: ${kinds.map((k) => `${rounds[k]} x ${k}`).join(', ')}; the monitor repairs; writer every ${intervalMs} ms through PgBouncer; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`);
+  log.line(
+    `bench/entry-heal: ${kinds.map((k) => `${rounds[k]} x ${k}`).join(', ')}; the monitor repairs; writer every ${intervalMs} ms through PgBouncer; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
+  );
   log.line(machineLine());
   const { isDouble } = await upForMonitorBench(log, cli, cluster);
   const writers = await WriterFactory.create(cluster, group, isDouble, intervalMs);
@@ -106,15 +132,24 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     await connection.close();
   }
   log.line('');
-  log.line(`summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ` +
-    `${loadavg()} at the end)`);
+  log.line(
+    `summary (${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ${cluster.spec.durability}; loadavg ` +
+      `${loadavg()} at the end)`,
+  );
   for (const kind of kinds) summarize(log, kind, all[kind] ?? []);
-  log.line('reproduce: ' +
-    `${kinds.length < HEAL_KINDS.length ? `KINDS=${kinds.join(',')} ` : ''}RM_ROUNDS=${rounds['rm-pgbouncer']} ` +
-    `ETCD_ROUNDS=${rounds['kill-etcd']} bash bench/entry-heal/run.sh ${rounds['kill-pgbouncer']}   ` +
-    `(CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`);
+  log.line(
+    'reproduce: ' +
+      `${kinds.length < HEAL_KINDS.length ? `KINDS=${kinds.join(',')} ` : ''}RM_ROUNDS=${rounds['rm-pgbouncer']} ` +
+      `ETCD_ROUNDS=${rounds['kill-etcd']} bash bench/entry-heal/run.sh ${rounds['kill-pgbouncer']}   ` +
+      `(CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''})`,
+  );
   const results = Object.values(all).flat();
   return results.some((r) => !r.ok || r.writers.some((w) => w.lost)) ? 1 : 0;
 }
 
-runBench({ name: 'entry-heal', spec: 'bench/entry-heal/cluster.entryheal.yaml', defaultStateDir: '/tmp/citusctl-bench-entryheal', main });
+runBench({
+  name: 'entry-heal',
+  spec: 'bench/entry-heal/cluster.entryheal.yaml',
+  defaultStateDir: '/tmp/citusctl-bench-entryheal',
+  main,
+});

@@ -53,10 +53,18 @@ async function until<T>(budgetMs: number, probe: () => Promise<T | undefined>): 
   return undefined;
 }
 
-const containerId = (ctx: HealContext, member: string) => ctx.cluster.docker(['inspect', '-f', '{{.Id}} {{.State.Running}}', ctx.cluster.containerOf(member)]).then((o) => o.trim(), () => '');
+const containerId = (ctx: HealContext, member: string) =>
+  ctx.cluster.docker(['inspect', '-f', '{{.Id}} {{.State.Running}}', ctx.cluster.containerOf(member)]).then(
+    (o) => o.trim(),
+    () => '',
+  );
 
 /** When the container runs again (a new one after `rm -f`). */
-async function runningAgain(ctx: HealContext, member: string, removedId: string | undefined): Promise<number | undefined> {
+async function runningAgain(
+  ctx: HealContext,
+  member: string,
+  removedId: string | undefined,
+): Promise<number | undefined> {
   return until(BUDGET_MS, async () => {
     const [id, running] = (await containerId(ctx, member)).split(' ');
     return running === 'true' && id !== removedId ? now() : undefined;
@@ -64,11 +72,20 @@ async function runningAgain(ctx: HealContext, member: string, removedId: string 
 }
 
 /** The monitor's record of its repair of a service since `since`: when it ended and what it says. */
-async function monitorRecord(ctx: HealContext, service: string, since: number): Promise<{ at: number; text: string } | undefined> {
+async function monitorRecord(
+  ctx: HealContext,
+  service: string,
+  since: number,
+): Promise<{ at: number; text: string } | undefined> {
   const client = new Client({ connection: ctx.connection });
   return until(10_000, async () => {
     const s = await client.workflow.getHandle(`monitor-${ctx.cluster.name}`).query<MonitorStatus>('status');
-    const a = [...s.lastActions].reverse().find((x) => (x.kind === 'start-service' || x.kind === 'recreate-service') && x.target === service && x.at >= since - 1000);
+    const a = [...s.lastActions]
+      .reverse()
+      .find(
+        (x) =>
+          (x.kind === 'start-service' || x.kind === 'recreate-service') && x.target === service && x.at >= since - 1000,
+      );
     return a ? { at: a.at, text: `${a.kind} ${a.outcome}: ${a.detail}` } : undefined;
   });
 }
@@ -86,7 +103,11 @@ function gapBetween(w: NumberedWriter, from: number, to: number): number {
   return Math.max(best, to - prev);
 }
 
-async function withRoundWriters<T>(ctx: HealContext, withDirect: boolean, fn: (ws: LabelledWriter[]) => Promise<T>): Promise<{ ws: LabelledWriter[]; r: T; tEnd: number }> {
+async function withRoundWriters<T>(
+  ctx: HealContext,
+  withDirect: boolean,
+  fn: (ws: LabelledWriter[]) => Promise<T>,
+): Promise<{ ws: LabelledWriter[]; r: T; tEnd: number }> {
   const ws = await ctx.writers.forRound(withDirect, EXPECTED_WRITES);
   for (const w of ws) w.writer.start();
   try {
@@ -99,7 +120,11 @@ async function withRoundWriters<T>(ctx: HealContext, withDirect: boolean, fn: (w
   }
 }
 
-export async function pgbouncerRound(ctx: HealContext, kind: 'kill-pgbouncer' | 'rm-pgbouncer', i: number): Promise<HealRound> {
+export async function pgbouncerRound(
+  ctx: HealContext,
+  kind: 'kill-pgbouncer' | 'rm-pgbouncer',
+  i: number,
+): Promise<HealRound> {
   await waitGroupHealthy(ctx.cluster, 'coordinator');
   const notes: string[] = [];
   let tFault = 0;
@@ -110,7 +135,11 @@ export async function pgbouncerRound(ctx: HealContext, kind: 'kill-pgbouncer' | 
     const w = lws.find((x) => x.key === 'pgbouncer')!.writer;
     const removedId = kind === 'rm-pgbouncer' ? (await containerId(ctx, 'pgbouncer')).split(' ')[0] : undefined;
     tFault = now();
-    await ctx.cluster.docker(kind === 'rm-pgbouncer' ? ['rm', '-f', ctx.cluster.containerOf('pgbouncer')] : ['kill', ctx.cluster.containerOf('pgbouncer')]);
+    await ctx.cluster.docker(
+      kind === 'rm-pgbouncer'
+        ? ['rm', '-f', ctx.cluster.containerOf('pgbouncer')]
+        : ['kill', ctx.cluster.containerOf('pgbouncer')],
+    );
     tCmd = now();
     tRunning = await runningAgain(ctx, 'pgbouncer', removedId);
     // The client's first acknowledged write after its first failure since the fault.
@@ -130,8 +159,10 @@ export async function pgbouncerRound(ctx: HealContext, kind: 'kill-pgbouncer' | 
     kind,
     round: i,
     ok,
-    error: ok ? undefined : `PgBouncer ${tRunning ? 'runs again' : 'never ran again'}, ` +
-      `${tAck ? 'writes acked again' : 'no write acked again'}, lost ${String(pgb?.lost)}`,
+    error: ok
+      ? undefined
+      : `PgBouncer ${tRunning ? 'runs again' : 'never ran again'}, ` +
+        `${tAck ? 'writes acked again' : 'no write acked again'}, lost ${String(pgb?.lost)}`,
     writers,
     parts: {
       'docker command': tCmd - tFault,
@@ -158,7 +189,9 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
   const { ws, tEnd } = await withRoundWriters(ctx, true, async () => {
     const removedId = kind === 'rm-etcd' ? (await containerId(ctx, 'etcd')).split(' ')[0] : undefined;
     t.fault = now();
-    await ctx.cluster.docker(kind === 'rm-etcd' ? ['rm', '-f', ctx.cluster.containerOf('etcd')] : ['kill', ctx.cluster.containerOf('etcd')]);
+    await ctx.cluster.docker(
+      kind === 'rm-etcd' ? ['rm', '-f', ctx.cluster.containerOf('etcd')] : ['kill', ctx.cluster.containerOf('etcd')],
+    );
     t.running = await runningAgain(ctx, 'etcd', removedId);
     // Back: answers an authenticated read, with the primaries it held before the fault.
     const after = await until(BUDGET_MS, () => etcdPrimaries(ctx.cluster, ETCD_READ_MS));
@@ -166,7 +199,11 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
     kept = !!after && JSON.stringify(after) === JSON.stringify(before);
     authOn = await etcdAuthEnabled(ctx.cluster.spec.etcd.port).catch(() => false);
     if (!kept) notes.push(`etcd primaries before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`);
-    t.monitorSees = await until(BUDGET_MS, async () => ((await client.workflow.getHandle(`monitor-${ctx.cluster.name}`).query<MonitorStatus>('status')).etcdOk ? now() : undefined));
+    t.monitorSees = await until(BUDGET_MS, async () =>
+      (await client.workflow.getHandle(`monitor-${ctx.cluster.name}`).query<MonitorStatus>('status')).etcdOk
+        ? now()
+        : undefined,
+    );
     // The next failover: the primary killed, the monitor fails it over through the repaired etcd.
     t.kill = now();
     await ctx.cluster.docker(['kill', ctx.cluster.containerOf(victim)]);
@@ -174,7 +211,12 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
       const p = await etcdPrimaries(ctx.cluster, ETCD_READ_MS);
       return p[group] && p[group] !== victim ? now() : undefined;
     });
-    run = await failoverRunAfter(client, `failover-${ctx.cluster.name}-${group}`, t.kill - 1000, t.kill + BUDGET_MS * 1.5);
+    run = await failoverRunAfter(
+      client,
+      `failover-${ctx.cluster.name}-${group}`,
+      t.kill - 1000,
+      t.kill + BUDGET_MS * 1.5,
+    );
     t.streaming = await until(BUDGET_MS, async () => {
       const v = await observeGroup(ctx.cluster, group);
       return v.writable.length === 1 && v.streaming.includes(victim) ? now() : undefined;
@@ -185,24 +227,34 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
   saveAcks(ctx, `${kind}${i}`, ws, { t, run, record, before });
   const writers = await figures(ws, t.kill ?? 0, tEnd, true);
   const pgb = ws.find((w) => w.key === 'pgbouncer')?.writer;
-  const since = (x: number | undefined, from: number | undefined) => (x !== undefined && from !== undefined ? x - from : undefined);
+  const since = (x: number | undefined, from: number | undefined) =>
+    x !== undefined && from !== undefined ? x - from : undefined;
   const outcome = run?.result?.outcome;
-  const ok = t.back !== undefined && kept && authOn && outcome === 'failed-over' && t.streaming !== undefined && writers.every((w) => w.lost === 0);
+  const ok =
+    t.back !== undefined &&
+    kept &&
+    authOn &&
+    outcome === 'failed-over' &&
+    t.streaming !== undefined &&
+    writers.every((w) => w.lost === 0);
   return {
     kind,
     round: i,
     ok,
-    error: ok ? undefined : `etcd ${t.back ? 'back' : 'never back'}${kept ? '' : ', primaries not kept'}` +
-      `${authOn ? '' : ', authentication off'}; ` +
-      `failover ${String(outcome)}; ${victim} ${t.streaming ? 'streams' : 'never streamed again'}; lost ` +
-      `${writers.map((w) => w.lost).join('/')}`,
+    error: ok
+      ? undefined
+      : `etcd ${t.back ? 'back' : 'never back'}${kept ? '' : ', primaries not kept'}` +
+        `${authOn ? '' : ', authentication off'}; ` +
+        `failover ${String(outcome)}; ${victim} ${t.streaming ? 'streams' : 'never streamed again'}; lost ` +
+        `${writers.map((w) => w.lost).join('/')}`,
     writers,
     parts: {
       'fault -> etcd container runs again': since(t.running, t.fault),
       'fault -> etcd answers (authenticated, primaries kept)': since(t.back, t.fault),
       "fault -> monitor's repair recorded": record && t.fault !== undefined ? record.at - t.fault : undefined,
       'fault -> monitor reads etcd again': since(t.monitorSees, t.fault),
-      'writes: longest gap while etcd was down': pgb && t.fault !== undefined && t.kill !== undefined ? gapBetween(pgb, t.fault, t.kill) : undefined,
+      'writes: longest gap while etcd was down':
+        pgb && t.fault !== undefined && t.kill !== undefined ? gapBetween(pgb, t.fault, t.kill) : undefined,
       'next failover: kill -> monitor starts it': run ? since(run.startTime, t.kill) : undefined,
       'next failover: kill -> etcd names the new primary': since(t.newPrimary, t.kill),
       'next failover: kill -> killed member streams again': since(t.streaming, t.kill),
@@ -213,6 +265,16 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
 }
 
 export function healRound(ctx: HealContext, kind: HealKind, i: number): Promise<HealRound> {
-  const r = kind === 'kill-pgbouncer' || kind === 'rm-pgbouncer' ? pgbouncerRound(ctx, kind, i) : etcdRound(ctx, kind, i);
-  return r.catch((err: unknown): HealRound => ({ kind, round: i, ok: false, error: errorMessage(err), writers: [], parts: {}, notes: [], load: loadavg() }));
+  const r =
+    kind === 'kill-pgbouncer' || kind === 'rm-pgbouncer' ? pgbouncerRound(ctx, kind, i) : etcdRound(ctx, kind, i);
+  return r.catch((err: unknown): HealRound => ({
+    kind,
+    round: i,
+    ok: false,
+    error: errorMessage(err),
+    writers: [],
+    parts: {},
+    notes: [],
+    load: loadavg(),
+  }));
 }

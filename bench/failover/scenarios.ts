@@ -53,10 +53,18 @@ export interface ScenarioContext {
 
 const EXPECTED_WRITES = 30_000;
 
-export async function figures(ws: LabelledWriter[], tFault: number, tEnd: number, withOutage: boolean): Promise<WriterFigures[]> {
+export async function figures(
+  ws: LabelledWriter[],
+  tFault: number,
+  tEnd: number,
+  withOutage: boolean,
+): Promise<WriterFigures[]> {
   return Promise.all(
     ws.map(async ({ key, writer: w }) => {
-      const lost = await lostAcks(w).catch((err: unknown) => ({ lost: [-1], from: `read-back failed: ${String(err)}` }));
+      const lost = await lostAcks(w).catch((err: unknown) => ({
+        lost: [-1],
+        from: `read-back failed: ${String(err)}`,
+      }));
       return {
         key,
         acked: w.acks.length,
@@ -66,18 +74,39 @@ export async function figures(ws: LabelledWriter[], tFault: number, tEnd: number
         readFrom: lost.from,
         outageMs: withOutage ? outageAround(w, tFault).outageMs : undefined,
         maxGapMs: longestGap(w, tFault, tEnd).gapMs,
-        firstErrors: w.errors.filter((e) => e.t >= tFault).slice(0, 3).map((e) => `+${ms(e.t - tFault)}ms ${e.message}`),
+        firstErrors: w.errors
+          .filter((e) => e.t >= tFault)
+          .slice(0, 3)
+          .map((e) => `+${ms(e.t - tFault)}ms ${e.message}`),
       };
     }),
   );
 }
 
-export function saveAcks(ctx: ScenarioContext, tag: string, ws: LabelledWriter[], extra: Record<string, unknown>): void {
-  const doc = { ...extra, writers: ws.map(({ key, writer: w }) => ({ key, label: w.target.label, acks: w.acks, errors: w.errors, routes: w.routes })) };
+export function saveAcks(
+  ctx: ScenarioContext,
+  tag: string,
+  ws: LabelledWriter[],
+  extra: Record<string, unknown>,
+): void {
+  const doc = {
+    ...extra,
+    writers: ws.map(({ key, writer: w }) => ({
+      key,
+      label: w.target.label,
+      acks: w.acks,
+      errors: w.errors,
+      routes: w.routes,
+    })),
+  };
   fs.writeFileSync(path.join(ctx.outDir, `${tag}.acks.json`), JSON.stringify(doc));
 }
 
-export async function withWriters(ctx: ScenarioContext, withDirect: boolean, fn: () => Promise<{ cli: CliResult; tFault: number }>): Promise<{ ws: LabelledWriter[]; cli: CliResult; tFault: number }> {
+export async function withWriters(
+  ctx: ScenarioContext,
+  withDirect: boolean,
+  fn: () => Promise<{ cli: CliResult; tFault: number }>,
+): Promise<{ ws: LabelledWriter[]; cli: CliResult; tFault: number }> {
   const ws = await ctx.writers.forRound(withDirect, EXPECTED_WRITES);
   for (const w of ws) w.writer.start();
   try {
@@ -110,7 +139,8 @@ export async function failoverRound(ctx: ScenarioContext, i: number): Promise<Ro
     kind: 'failover',
     round: i,
     ok: cli.doc.ok === true && res.outcome === 'failed-over',
-    error: cli.doc.error ?? (res.outcome !== 'failed-over' ? `${String(res.outcome)}: ${String(res.detail)}` : undefined),
+    error:
+      cli.doc.error ?? (res.outcome !== 'failed-over' ? `${String(res.outcome)}: ${String(res.detail)}` : undefined),
     from: victim,
     to: typeof res.newPrimary === 'string' ? res.newPrimary : undefined,
     writers: await figures(ws, tFault, cli.tExit, true),
@@ -149,7 +179,8 @@ async function switchover(ctx: ScenarioContext, i: number, group: string, kind: 
     writers: await figures(ws, tFault, cli.tExit, false),
     parts: {
       'pauseMs (workflow result)': num(res.pauseMs),
-      'CLI spawn -> workflow started': st.validate?.startedAt !== undefined ? st.validate.startedAt - cli.tSpawn : undefined,
+      'CLI spawn -> workflow started':
+        st.validate?.startedAt !== undefined ? st.validate.startedAt - cli.tSpawn : undefined,
       'workflow: switch step (critical section)': stepMs(st.switch),
       'after: rejoin of the old primary': stepMs(st.rejoin),
       'CLI total (spawn -> exit)': cli.tExit - cli.tSpawn,
@@ -158,5 +189,7 @@ async function switchover(ctx: ScenarioContext, i: number, group: string, kind: 
   };
 }
 
-export const switchoverRound = (ctx: ScenarioContext, i: number): Promise<RoundResult> => switchover(ctx, i, ctx.group, 'switchover');
-export const coordinatorSwitchoverRound = (ctx: ScenarioContext, i: number): Promise<RoundResult> => switchover(ctx, i, 'coordinator', 'coordinator-switchover');
+export const switchoverRound = (ctx: ScenarioContext, i: number): Promise<RoundResult> =>
+  switchover(ctx, i, ctx.group, 'switchover');
+export const coordinatorSwitchoverRound = (ctx: ScenarioContext, i: number): Promise<RoundResult> =>
+  switchover(ctx, i, 'coordinator', 'coordinator-switchover');

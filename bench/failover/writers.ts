@@ -24,12 +24,25 @@ export class WriterFactory {
     private readonly direct?: { target: DirectTarget; ids: IdSource },
   ) {}
 
-  static async create(cluster: BenchCluster, group: string, isDouble: boolean, intervalMs: number): Promise<WriterFactory> {
-    const pgb = new PgBouncerTarget(cluster, isDouble ? '(test double: these rows stay on the coordinator, they never reach ' + group + ')' : `(ids whose shard lives on ${group})`);
+  static async create(
+    cluster: BenchCluster,
+    group: string,
+    isDouble: boolean,
+    intervalMs: number,
+  ): Promise<WriterFactory> {
+    const pgb = new PgBouncerTarget(
+      cluster,
+      isDouble
+        ? '(test double: these rows stay on the coordinator, they never reach ' + group + ')'
+        : `(ids whose shard lives on ${group})`,
+    );
     const first = await pgb.firstId();
     if (!isDouble) return new WriterFactory(cluster, group, intervalMs, pgb, new GroupShardIds(first));
     const target = new DirectTarget(cluster, group);
-    return new WriterFactory(cluster, group, intervalMs, pgb, new SequentialIds(first), { target, ids: new SequentialIds(await target.prepare()) });
+    return new WriterFactory(cluster, group, intervalMs, pgb, new SequentialIds(first), {
+      target,
+      ids: new SequentialIds(await target.prepare()),
+    });
   }
 
   labels(): Record<WriterKey, string | undefined> {
@@ -44,8 +57,11 @@ export class WriterFactory {
       await coord.client.end().catch(() => undefined);
       await this.pgbIds.fill(this.cluster, coord.via, this.group, expectedWrites);
     }
-    const out: LabelledWriter[] = [{ key: 'pgbouncer', writer: new NumberedWriter(this.pgb, this.pgbIds, this.intervalMs) }];
-    if (withDirect && this.direct) out.push({ key: 'direct', writer: new NumberedWriter(this.direct.target, this.direct.ids, this.intervalMs) });
+    const out: LabelledWriter[] = [
+      { key: 'pgbouncer', writer: new NumberedWriter(this.pgb, this.pgbIds, this.intervalMs) },
+    ];
+    if (withDirect && this.direct)
+      out.push({ key: 'direct', writer: new NumberedWriter(this.direct.target, this.direct.ids, this.intervalMs) });
     return out;
   }
 }

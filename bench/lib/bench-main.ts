@@ -24,7 +24,8 @@ async function run(frame: BenchFrame): Promise<number> {
   const env = process.env;
   const stateDir = path.resolve(env.CITUSCTL_STATE_DIR ?? frame.defaultStateDir);
   const spec = path.resolve(env.SPEC ?? path.join(ROOT, frame.spec));
-  const outDir = env.BENCH_OUT ?? path.join(stateDir, `${frame.name}-results-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const outDir =
+    env.BENCH_OUT ?? path.join(stateDir, `${frame.name}-results-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   fs.mkdirSync(outDir, { recursive: true });
   const log = new Log(path.join(outDir, 'summary.txt'));
   const cluster = new BenchCluster(spec, stateDir, `bench-${frame.name}`);
@@ -38,8 +39,11 @@ async function run(frame: BenchFrame): Promise<number> {
     if (env.KEEP_UP !== '1') {
       const d = await runCli(cli, ['down', '--volumes'], 'down');
       if (d.doc.ok) log.line(`cluster ${cluster.name} removed (down --volumes)`);
-      else log.line(`citusctl down --volumes FAILED: ${String(d.doc.error)}; removed by label instead: ` +
-        `${await cluster.removeByLabel().catch((err: unknown) => String(err))}`);
+      else
+        log.line(
+          `citusctl down --volumes FAILED: ${String(d.doc.error)}; removed by label instead: ` +
+            `${await cluster.removeByLabel().catch((err: unknown) => String(err))}`,
+        );
     }
     log.close();
   }

@@ -73,7 +73,10 @@ function parseDoc(out: string, code: number | null, stderr: string): { doc: CliD
 
 export function startCli(o: CliOptions, args: string[], tag?: string): CliRun {
   const tSpawn = now();
-  const child = spawn(process.execPath, [path.join(o.root, 'dist/client/cli.js'), ...args, '-c', o.spec, '--json'], { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(o.root, 'dist/client/cli.js'), ...args, '-c', o.spec, '--json'], {
+    cwd: o.root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
@@ -124,4 +127,5 @@ export function stepsByName(doc: CliDoc): Record<string, CliStep> {
   return Object.fromEntries((doc.steps ?? []).filter((s) => s.startedAt !== undefined).map((s) => [s.name, s]));
 }
 
-export const stepMs = (s: CliStep | undefined): number | undefined => (s?.startedAt !== undefined && s.endedAt !== undefined ? s.endedAt - s.startedAt : undefined);
+export const stepMs = (s: CliStep | undefined): number | undefined =>
+  s?.startedAt !== undefined && s.endedAt !== undefined ? s.endedAt - s.startedAt : undefined;

@@ -21,7 +21,8 @@ export interface Secrets {
   [key: string]: unknown;
 }
 
-export type ContainerState = 'running' | 'paused' | 'exited' | 'created' | 'restarting' | 'dead' | 'removing' | 'missing';
+export type ContainerState =
+  'running' | 'paused' | 'exited' | 'created' | 'restarting' | 'dead' | 'removing' | 'missing';
 export type Role = 'primary' | 'standby' | 'down';
 
 export interface ClusterContainer {
@@ -75,12 +76,30 @@ export class BenchCluster {
   }
 
   superuser(member: string, extra: Partial<ClientConfig> = {}): ClientConfig {
-    return { host: '127.0.0.1', port: this.member(member).port, user: 'postgres', password: this.secrets().superuserPassword, database: 'postgres', connectionTimeoutMillis: 1500, application_name: this.appName, ...extra };
+    return {
+      host: '127.0.0.1',
+      port: this.member(member).port,
+      user: 'postgres',
+      password: this.secrets().superuserPassword,
+      database: 'postgres',
+      connectionTimeoutMillis: 1500,
+      application_name: this.appName,
+      ...extra,
+    };
   }
 
   /** The app user through PgBouncer: how a client of the cluster connects. */
   app(extra: Partial<ClientConfig> = {}): ClientConfig {
-    return { host: '127.0.0.1', port: this.spec.pgbouncer.port, user: 'app', password: this.secrets().appPassword, database: 'postgres', connectionTimeoutMillis: 1500, application_name: this.appName, ...extra };
+    return {
+      host: '127.0.0.1',
+      port: this.spec.pgbouncer.port,
+      user: 'app',
+      password: this.secrets().appPassword,
+      database: 'postgres',
+      connectionTimeoutMillis: 1500,
+      application_name: this.appName,
+      ...extra,
+    };
   }
 
   async withClient<T>(cfg: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
@@ -97,7 +116,10 @@ export class BenchCluster {
   /** `pg_is_in_recovery()` of a member; 'down' when it does not answer within the timeout. */
   async role(member: string, timeoutMs = 1500): Promise<Role> {
     try {
-      const rec = await this.withClient(this.superuser(member, { connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs }), async (c) => (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r);
+      const rec = await this.withClient(
+        this.superuser(member, { connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs }),
+        async (c) => (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r,
+      );
       return rec === false ? 'primary' : rec === true ? 'standby' : 'down';
     } catch {
       return 'down';
@@ -106,18 +128,27 @@ export class BenchCluster {
 
   /** application_name of every standby streaming from this member. */
   async streamingFrom(member: string): Promise<string[]> {
-    return this.withClient(this.superuser(member, { query_timeout: 2000 }), async (c) => (await c.query<{ n: string }>("SELECT application_name AS n FROM pg_stat_replication WHERE state = 'streaming'")).rows.map((r) => r.n));
+    return this.withClient(this.superuser(member, { query_timeout: 2000 }), async (c) =>
+      (
+        await c.query<{ n: string }>("SELECT application_name AS n FROM pg_stat_replication WHERE state = 'streaming'")
+      ).rows.map((r) => r.n),
+    );
   }
 
   async citusVersion(member: string): Promise<string> {
-    return this.withClient(this.superuser(member), async (c) => (await c.query<{ v: string }>('SELECT citus_version() AS v')).rows[0]?.v ?? '?');
+    return this.withClient(
+      this.superuser(member),
+      async (c) => (await c.query<{ v: string }>('SELECT citus_version() AS v')).rows[0]?.v ?? '?',
+    );
   }
 
   // ---------------------------------------------------------------- Docker (the CLI, as an operator would)
   /** The pid of the supervised worker `up` started for this state dir, while it runs. */
   supervisedWorkerPid(): number | undefined {
     try {
-      const pid = (JSON.parse(fs.readFileSync(path.join(this.stateDir, 'worker', 'worker.json'), 'utf8')) as { pid?: number }).pid;
+      const pid = (
+        JSON.parse(fs.readFileSync(path.join(this.stateDir, 'worker', 'worker.json'), 'utf8')) as { pid?: number }
+      ).pid;
       if (!pid) return undefined;
       process.kill(pid, 0);
       return pid;
@@ -133,7 +164,9 @@ export class BenchCluster {
 
   async containerState(member: string): Promise<ContainerState> {
     try {
-      return (await this.docker(['inspect', '-f', '{{.State.Status}}', this.containerOf(member)])).trim() as ContainerState;
+      return (
+        await this.docker(['inspect', '-f', '{{.State.Status}}', this.containerOf(member)])
+      ).trim() as ContainerState;
     } catch {
       return 'missing';
     }
@@ -141,7 +174,14 @@ export class BenchCluster {
 
   /** Every container labelled with this cluster, whatever its state (not only those the spec or Citus know). */
   async containers(): Promise<ClusterContainer[]> {
-    const out = await this.docker(['ps', '-a', '--filter', `label=citusctl.cluster=${this.name}`, '--format', '{{.Names}}\t{{.Label "citusctl.member"}}\t{{.Label "citusctl.group"}}\t{{.State}}']);
+    const out = await this.docker([
+      'ps',
+      '-a',
+      '--filter',
+      `label=citusctl.cluster=${this.name}`,
+      '--format',
+      '{{.Names}}\t{{.Label "citusctl.member"}}\t{{.Label "citusctl.group"}}\t{{.State}}',
+    ]);
     return out
       .split('\n')
       .filter(Boolean)
@@ -154,7 +194,8 @@ export class BenchCluster {
   /** Last resort when `citusctl down --volumes` fails: removes what carries this cluster's label. */
   async removeByLabel(): Promise<string> {
     const label = `label=citusctl.cluster=${this.name}`;
-    const ids = (kind: string[]) => this.docker([...kind, '-q', '--filter', label]).then((o) => o.split('\n').filter(Boolean));
+    const ids = (kind: string[]) =>
+      this.docker([...kind, '-q', '--filter', label]).then((o) => o.split('\n').filter(Boolean));
     const containers = await ids(['ps', '-a']);
     if (containers.length) await this.docker(['rm', '-f', ...containers]);
     const volumes = await ids(['volume', 'ls']);

@@ -9,7 +9,8 @@ import { withTimeout } from './util';
 
 /** etcd credentials as stored next to the other secrets (`etcdRootPassword`, user root). */
 export function etcdAuth(secrets: Record<string, unknown>): IOptions['auth'] | undefined {
-  const nested = typeof secrets.etcd === 'object' && secrets.etcd !== null ? (secrets.etcd as Record<string, unknown>) : {};
+  const nested =
+    typeof secrets.etcd === 'object' && secrets.etcd !== null ? (secrets.etcd as Record<string, unknown>) : {};
   const str = (...xs: unknown[]) => xs.find((x): x is string => typeof x === 'string' && x.length > 0);
   const password = str(secrets.etcdRootPassword, secrets.etcdPassword, nested.password);
   if (!password) return undefined;
@@ -18,9 +19,16 @@ export function etcdAuth(secrets: Record<string, unknown>): IOptions['auth'] | u
 }
 
 /** group -> member named by etcd (undefined when the key is absent). Throws when etcd does not answer. */
-export async function etcdPrimaries(cluster: BenchCluster, timeoutMs = 3000): Promise<Record<string, string | undefined>> {
+export async function etcdPrimaries(
+  cluster: BenchCluster,
+  timeoutMs = 3000,
+): Promise<Record<string, string | undefined>> {
   const auth = etcdAuth(cluster.secrets());
-  const etcd = new Etcd3({ hosts: `http://127.0.0.1:${cluster.spec.etcd.port}`, dialTimeout: timeoutMs, ...(auth ? { auth } : {}) });
+  const etcd = new Etcd3({
+    hosts: `http://127.0.0.1:${cluster.spec.etcd.port}`,
+    dialTimeout: timeoutMs,
+    ...(auth ? { auth } : {}),
+  });
   try {
     return await withTimeout(timeoutMs, 'etcd', async () => {
       const out: Record<string, string | undefined> = {};

@@ -39,10 +39,14 @@ export async function observeGroup(cluster: BenchCluster, group: string): Promis
 export function groupProblems(v: GroupView, etcdPrimary?: string): string[] {
   const problems: string[] = [];
   if (v.writable.length === 0) problems.push(`${v.group}: no writable primary`);
-  if (v.writable.length > 1) problems.push(`${v.group}: ${v.writable.length} writable members (${v.writable.join(', ')})`);
-  if (etcdPrimary !== undefined && v.writable.length === 1 && v.writable[0] !== etcdPrimary) problems.push(`${v.group}: writable ${String(v.writable[0])} but etcd names ${etcdPrimary}`);
+  if (v.writable.length > 1)
+    problems.push(`${v.group}: ${v.writable.length} writable members (${v.writable.join(', ')})`);
+  if (etcdPrimary !== undefined && v.writable.length === 1 && v.writable[0] !== etcdPrimary)
+    problems.push(`${v.group}: writable ${String(v.writable[0])} but etcd names ${etcdPrimary}`);
   if (v.writable.length === 1) {
-    for (const m of v.members) if (m.name !== v.writable[0] && !v.streaming.includes(m.name)) problems.push(`${v.group}: ${m.name} not streaming (container ${m.container}, ${m.role})`);
+    for (const m of v.members)
+      if (m.name !== v.writable[0] && !v.streaming.includes(m.name))
+        problems.push(`${v.group}: ${m.name} not streaming (container ${m.container}, ${m.role})`);
   }
   return problems;
 }
@@ -54,13 +58,20 @@ export const describeGroup = (v: GroupView): string =>
   `${v.group}: ${v.members.map((m) => describeMember(v, m)).join(' ')}`;
 
 /** Waits until the group is healthy; returns its primary. */
-export async function waitGroupHealthy(cluster: BenchCluster, group: string, timeoutMs = 180_000): Promise<{ primary: string; view: GroupView }> {
+export async function waitGroupHealthy(
+  cluster: BenchCluster,
+  group: string,
+  timeoutMs = 180_000,
+): Promise<{ primary: string; view: GroupView }> {
   const deadline = Date.now() + timeoutMs;
   let last: GroupView | undefined;
   for (;;) {
     last = await observeGroup(cluster, group).catch(() => last);
     if (last && !groupProblems(last).length && last.writable[0]) return { primary: last.writable[0], view: last };
-    if (Date.now() > deadline) throw new Error(`${group} not healthy after ${timeoutMs} ms: ${last ? groupProblems(last).join('; ') : 'no observation'}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${group} not healthy after ${timeoutMs} ms: ${last ? groupProblems(last).join('; ') : 'no observation'}`,
+      );
     await sleep(500);
   }
 }

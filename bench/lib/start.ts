@@ -33,7 +33,10 @@ export interface CitusUnderTest {
 }
 
 /** citus_version() on the coordinator (default: the spec's first coordinator member). */
-export async function citusUnderTest(cluster: BenchCluster, coordinator = cluster.members('coordinator')[0]?.name ?? 'coord-a'): Promise<CitusUnderTest> {
+export async function citusUnderTest(
+  cluster: BenchCluster,
+  coordinator = cluster.members('coordinator')[0]?.name ?? 'coord-a',
+): Promise<CitusUnderTest> {
   const version = await cluster.citusVersion(coordinator);
   return { version, isDouble: version.startsWith('Citus test double') };
 }
@@ -45,10 +48,14 @@ export async function citusUnderTest(cluster: BenchCluster, coordinator = cluste
 export async function upForMonitorBench(log: Log, cli: CliOptions, cluster: BenchCluster): Promise<CitusUnderTest> {
   await upOnCleanStart(cli);
   const citus = await citusUnderTest(cluster);
-  log.line(`citus_version(): ${citus.version}${citus.isDouble ? '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)' : ''}`);
+  log.line(
+    `citus_version(): ${citus.version}${citus.isDouble ? '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)' : ''}`,
+  );
   return citus;
 }
 
 /** A summary's statistic line: the label padded to `width`, median and max in ms, then `note`. */
-export const statLine = (log: Log, width: number) => (label: string, xs: (number | undefined)[], note = ''): void =>
-  log.line(`  ${label.padEnd(width)} median ${ms(median(xs)).padStart(6)}  max ${ms(max(xs)).padStart(6)} ms${note}`);
+export const statLine =
+  (log: Log, width: number) =>
+  (label: string, xs: (number | undefined)[], note = ''): void =>
+    log.line(`  ${label.padEnd(width)} median ${ms(median(xs)).padStart(6)}  max ${ms(max(xs)).padStart(6)} ms${note}`);

@@ -31,7 +31,8 @@ export class PgBouncerTarget implements WriteTarget {
     private readonly cluster: BenchCluster,
     note: string,
   ) {
-    this.label = `through PgBouncer 127.0.0.1:${cluster.spec.pgbouncer.port} (user app) into ` +
+    this.label =
+      `through PgBouncer 127.0.0.1:${cluster.spec.pgbouncer.port} (user app) into ` +
       `${cluster.spec.demo.table}${note ? ` ${note}` : ''}`;
   }
 
@@ -42,7 +43,10 @@ export class PgBouncerTarget implements WriteTarget {
   /** First free bench id. */
   async firstId(): Promise<number> {
     return this.cluster.withClient(this.cluster.app(), async (c) => {
-      const r = await c.query<{ m: string }>(`SELECT coalesce(max(id), 0)::bigint AS m FROM ${this.table} WHERE id >= $1`, [BENCH_ID_BASE]);
+      const r = await c.query<{ m: string }>(
+        `SELECT coalesce(max(id), 0)::bigint AS m FROM ${this.table} WHERE id >= $1`,
+        [BENCH_ID_BASE],
+      );
       return Math.max(BENCH_ID_BASE, Number(r.rows[0]?.m ?? 0) + 1);
     });
   }
@@ -64,13 +68,19 @@ export class PgBouncerTarget implements WriteTarget {
   }
 
   async readBack(ids: number[]): Promise<{ present: Set<number>; from: string }> {
-    const present = await this.cluster.withClient(this.cluster.app({ query_timeout: 30_000 }), (c) => readIds(c, `SELECT id FROM ${this.table} WHERE id = ANY($1::bigint[])`, ids));
+    const present = await this.cluster.withClient(this.cluster.app({ query_timeout: 30_000 }), (c) =>
+      readIds(c, `SELECT id FROM ${this.table} WHERE id = ANY($1::bigint[])`, ids),
+    );
     return { present, from: 'pgbouncer' };
   }
 }
 
 /** The member of `group` that is out of recovery: exactly one, or none (throws on more than one). */
-export async function connectGroupPrimary(cluster: BenchCluster, group: string, queryTimeoutMs = QUERY_TIMEOUT_MS): Promise<WriteConn | undefined> {
+export async function connectGroupPrimary(
+  cluster: BenchCluster,
+  group: string,
+  queryTimeoutMs = QUERY_TIMEOUT_MS,
+): Promise<WriteConn | undefined> {
   const tries = await Promise.all(
     cluster.members(group).map(async (m) => {
       const c = new Client(cluster.superuser(m.name, { query_timeout: queryTimeoutMs, connectionTimeoutMillis: 1000 }));
@@ -88,7 +98,8 @@ export async function connectGroupPrimary(cluster: BenchCluster, group: string, 
   const primaries = tries.filter((t) => t?.primary);
   const keep = primaries.length === 1 ? primaries[0] : undefined;
   for (const t of tries) if (t && t !== keep) await t.c.end().catch(() => undefined);
-  if (primaries.length > 1) throw new Error(`split brain in ${group}: ${primaries.map((p) => p?.member).join(', ')} are all out of recovery`);
+  if (primaries.length > 1)
+    throw new Error(`split brain in ${group}: ${primaries.map((p) => p?.member).join(', ')} are all out of recovery`);
   return keep ? { client: keep.c, via: keep.member } : undefined;
 }
 
@@ -99,7 +110,10 @@ export class DirectTarget implements WriteTarget {
     private readonly cluster: BenchCluster,
     readonly group: string,
   ) {
-    this.label = `directly to ${group}'s primary (table bench_writes; re-routed by pg_is_in_recovery() over ${cluster.members(group).map((m) => m.port).join(', ')})`;
+    this.label = `directly to ${group}'s primary (table bench_writes; re-routed by pg_is_in_recovery() over ${cluster
+      .members(group)
+      .map((m) => m.port)
+      .join(', ')})`;
   }
 
   /** Creates bench_writes on the group's primary (streamed to its standbys); returns the first free id. */
@@ -107,8 +121,15 @@ export class DirectTarget implements WriteTarget {
     const p = await connectGroupPrimary(this.cluster, this.group, 30_000);
     if (!p) throw new Error(`${this.group} has no primary`);
     try {
-      await p.client.query('CREATE TABLE IF NOT EXISTS bench_writes (id bigint PRIMARY KEY, acked_at timestamptz NOT NULL DEFAULT now())');
-      return Number((await p.client.query<{ m: string }>('SELECT coalesce(max(id), 0)::bigint AS m FROM bench_writes')).rows[0]?.m ?? 0) + 1;
+      await p.client.query(
+        'CREATE TABLE IF NOT EXISTS bench_writes (id bigint PRIMARY KEY, acked_at timestamptz NOT NULL DEFAULT now())',
+      );
+      return (
+        Number(
+          (await p.client.query<{ m: string }>('SELECT coalesce(max(id), 0)::bigint AS m FROM bench_writes')).rows[0]
+            ?.m ?? 0,
+        ) + 1
+      );
     } finally {
       await p.client.end().catch(() => undefined);
     }
@@ -126,7 +147,10 @@ export class DirectTarget implements WriteTarget {
     const p = await connectGroupPrimary(this.cluster, this.group, 30_000);
     if (!p) throw new Error(`${this.group} has no primary to read back from`);
     try {
-      return { present: await readIds(p.client, 'SELECT id FROM bench_writes WHERE id = ANY($1::bigint[])', ids), from: p.via };
+      return {
+        present: await readIds(p.client, 'SELECT id FROM bench_writes WHERE id = ANY($1::bigint[])', ids),
+        from: p.via,
+      };
     } finally {
       await p.client.end().catch(() => undefined);
     }
@@ -149,8 +173,12 @@ export class GroupShardIds implements IdSource {
   async fill(cluster: BenchCluster, coordinator: string, group: string, count: number): Promise<void> {
     const members = cluster.members(group).map((m) => m.name);
     await cluster.withClient(cluster.superuser(coordinator, { query_timeout: 60_000 }), async (c) => {
-      const g = await c.query<{ groupid: number }>("SELECT DISTINCT groupid FROM pg_dist_node WHERE nodename = ANY($1) AND noderole = 'primary' AND groupid <> 0", [members]);
-      if (g.rows.length !== 1) throw new Error(`pg_dist_node: expected one group id for ${group}, got ${g.rows.length}`);
+      const g = await c.query<{ groupid: number }>(
+        "SELECT DISTINCT groupid FROM pg_dist_node WHERE nodename = ANY($1) AND noderole = 'primary' AND groupid <> 0",
+        [members],
+      );
+      if (g.rows.length !== 1)
+        throw new Error(`pg_dist_node: expected one group id for ${group}, got ${g.rows.length}`);
       const groupId = g.rows[0]?.groupid;
       while (this.queue.length < count) {
         const batch = 20_000;

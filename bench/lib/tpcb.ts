@@ -30,7 +30,12 @@ export interface TpcbOptions {
   shardCount: number;
 }
 
-export const TPCB_TABLES = { pgbench_accounts: 'aid', pgbench_branches: 'bid', pgbench_tellers: 'tid', pgbench_history: 'aid' } as const;
+export const TPCB_TABLES = {
+  pgbench_accounts: 'aid',
+  pgbench_branches: 'bid',
+  pgbench_tellers: 'tid',
+  pgbench_history: 'aid',
+} as const;
 
 /**
  * pgbench's built-in "tpcb-like" script, as its documentation gives it, run as a custom script with
@@ -93,7 +98,11 @@ export class Tpcb {
   private writeFiles(): void {
     const s = this.cluster.secrets();
     // The passwords go to pgbench and psql through a pgpass file only: never an argument or an env var.
-    fs.writeFileSync(path.join(this.dir, 'pgpass'), `${PGBOUNCER_MEMBER}:${PGBOUNCER_PORT}:*:app:${s.appPassword}\n*:${PG_PORT}:*:postgres:${s.superuserPassword}\n`, { mode: 0o600 });
+    fs.writeFileSync(
+      path.join(this.dir, 'pgpass'),
+      `${PGBOUNCER_MEMBER}:${PGBOUNCER_PORT}:*:app:${s.appPassword}\n*:${PG_PORT}:*:postgres:${s.superuserPassword}\n`,
+      { mode: 0o600 },
+    );
     fs.writeFileSync(path.join(this.dir, 'load.sh'), LOAD_SCRIPT, { mode: 0o755 });
     fs.writeFileSync(path.join(this.dir, 'tpcb.sql'), TPCB_SCRIPT, { mode: 0o644 });
   }
@@ -105,14 +114,34 @@ export class Tpcb {
 
   private runArgs(name: string, detach: boolean): string[] {
     // The cluster's label (no group or member label): `citusctl down` removes a container a crashed run left.
-    return ['run', ...(detach ? ['-d'] : ['--rm']), '--name', this.containerName(name), '--label', `citusctl.cluster=${this.cluster.name}`, '--label', 'citusctl.bench=tpcb', '--network', networkName(this.cluster.name), '-v', `${this.dir}:/tpcb`, '--user', '0', '--entrypoint', 'sh', this.opts.image];
+    return [
+      'run',
+      ...(detach ? ['-d'] : ['--rm']),
+      '--name',
+      this.containerName(name),
+      '--label',
+      `citusctl.cluster=${this.cluster.name}`,
+      '--label',
+      'citusctl.bench=tpcb',
+      '--network',
+      networkName(this.cluster.name),
+      '-v',
+      `${this.dir}:/tpcb`,
+      '--user',
+      '0',
+      '--entrypoint',
+      'sh',
+      this.opts.image,
+    ];
   }
 
   /** Creates the tables (pgbench -i), distributes them, fills them server-side and lets the app user use them. */
   async init(coordinator: string): Promise<void> {
     this.writeFiles();
     const s = this.opts.scale;
-    const distribute = Object.entries(TPCB_TABLES).map(([t, col]) => `SELECT create_distributed_table('${t}', '${col}');`).join('\n');
+    const distribute = Object.entries(TPCB_TABLES)
+      .map(([t, col]) => `SELECT create_distributed_table('${t}', '${col}');`)
+      .join('\n');
     const script = `set -e
 export PGPASSFILE=/tpcb/pgpass
 pgbench -i -I dtp -s ${s} -h ${coordinator} -U postgres postgres
@@ -137,7 +166,14 @@ psql -X -q -v ON_ERROR_STOP=1 -h ${coordinator} -U postgres postgres \\
     fs.mkdirSync(runDir, { recursive: true });
     const name = this.containerName('load');
     await this.cluster.docker(['rm', '-f', name]).catch(() => undefined);
-    await this.cluster.docker([...this.runArgs('load', true), '/tpcb/load.sh', `/tpcb/${tag}`, String(this.opts.clients), String(this.opts.chunkSeconds), String(this.opts.scale)]);
+    await this.cluster.docker([
+      ...this.runArgs('load', true),
+      '/tpcb/load.sh',
+      `/tpcb/${tag}`,
+      String(this.opts.clients),
+      String(this.opts.chunkSeconds),
+      String(this.opts.scale),
+    ]);
     return new TpcbRun(this.cluster, name, runDir, now(), this.opts.chunkSeconds);
   }
 }
@@ -172,7 +208,10 @@ export class TpcbRun {
     fs.writeFileSync(path.join(this.dir, 'stop'), '');
     const deadline = now() + (this.chunkSeconds + 30) * 1000;
     while (now() < deadline) {
-      const running = await this.cluster.docker(['inspect', '-f', '{{.State.Running}}', this.container]).then((o) => o.trim() === 'true', () => false);
+      const running = await this.cluster.docker(['inspect', '-f', '{{.State.Running}}', this.container]).then(
+        (o) => o.trim() === 'true',
+        () => false,
+      );
       if (!running) break;
       await sleep(250);
     }
@@ -185,7 +224,10 @@ export class TpcbRun {
 export function readLogs(dir: string): TpcbLog {
   const clients: ClientLog[] = [];
   const errors: Record<string, number> = {};
-  for (const c of fs.readdirSync(dir).filter((d) => /^c\d+$/.test(d)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))) {
+  for (const c of fs
+    .readdirSync(dir)
+    .filter((d) => /^c\d+$/.test(d))
+    .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))) {
     const cdir = path.join(dir, c);
     const commits: number[] = [];
     for (const f of fs.readdirSync(cdir).filter((x) => x.startsWith('tx'))) {
@@ -193,7 +235,8 @@ export function readLogs(dir: string): TpcbLog {
         const p = line.trim().split(/\s+/);
         if (p.length < 6) continue;
         const [epoch, us] = [Number(p[4]), Number(p[5])];
-        if (Number.isFinite(epoch) && Number.isFinite(us) && Number.isFinite(Number(p[2]))) commits.push(epoch * 1000 + us / 1000);
+        if (Number.isFinite(epoch) && Number.isFinite(us) && Number.isFinite(Number(p[2])))
+          commits.push(epoch * 1000 + us / 1000);
       }
     }
     commits.sort((a, b) => a - b);
@@ -203,7 +246,11 @@ export function readLogs(dir: string): TpcbLog {
       for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
         if (/aborted in command/.test(line)) aborts += 1;
         if (/error/i.test(line) && !/Run was aborted/.test(line)) {
-          const key = line.replace(/^pgbench: error: /, '').replace(/client \d+/, 'client N').replace(/\d+/g, 'N').slice(0, 200);
+          const key = line
+            .replace(/^pgbench: error: /, '')
+            .replace(/client \d+/, 'client N')
+            .replace(/\d+/g, 'N')
+            .slice(0, 200);
           errors[key] = (errors[key] ?? 0) + 1;
         }
       }
@@ -250,20 +297,24 @@ export interface Balances {
   rows: string;
 }
 
-export const balanced = (b: Balances): boolean => b.accounts === b.branches && b.branches === b.tellers && b.tellers === b.history;
+export const balanced = (b: Balances): boolean =>
+  b.accounts === b.branches && b.branches === b.tellers && b.tellers === b.history;
 
 /** The four sums through the coordinator (superuser, its published port). */
 export async function balances(cluster: BenchCluster, coordinator: string): Promise<Balances> {
-  return cluster.withClient(cluster.superuser(coordinator, { connectionTimeoutMillis: 3000, query_timeout: 30_000 }), async (c) => {
-    const r = await c.query<Balances>(
-      `SELECT (SELECT coalesce(sum(abalance), 0) FROM pgbench_accounts)::text AS accounts,
+  return cluster.withClient(
+    cluster.superuser(coordinator, { connectionTimeoutMillis: 3000, query_timeout: 30_000 }),
+    async (c) => {
+      const r = await c.query<Balances>(
+        `SELECT (SELECT coalesce(sum(abalance), 0) FROM pgbench_accounts)::text AS accounts,
               (SELECT coalesce(sum(bbalance), 0) FROM pgbench_branches)::text AS branches,
               (SELECT coalesce(sum(tbalance), 0) FROM pgbench_tellers)::text AS tellers,
               (SELECT coalesce(sum(delta), 0) FROM pgbench_history)::text AS history,
               (SELECT count(*) FROM pgbench_history)::text AS rows`,
-    );
-    return r.rows[0]!;
-  });
+      );
+      return r.rows[0]!;
+    },
+  );
 }
 
 export interface InvariantCheck {
@@ -278,7 +329,12 @@ export interface InvariantCheck {
  * The balance invariant once the clients stopped. A transaction still prepared on a node (in doubt)
  * shows half its effect until Citus resolves it: wait for that (at most waitMs), saying how long.
  */
-export async function checkInvariant(cluster: BenchCluster, coordinator: string, members: string[], waitMs = 75_000): Promise<InvariantCheck> {
+export async function checkInvariant(
+  cluster: BenchCluster,
+  coordinator: string,
+  members: string[],
+  waitMs = 75_000,
+): Promise<InvariantCheck> {
   const t0 = now();
   let last: InvariantCheck = { holds: false, waitedMs: 0 };
   for (;;) {
@@ -300,7 +356,9 @@ async function preparedCount(cluster: BenchCluster, members: string[]): Promise<
   let n = 0;
   for (const m of members) {
     n += await cluster
-      .withClient(cluster.superuser(m, { query_timeout: 2000 }), async (c) => Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_prepared_xacts')).rows[0]?.n ?? 0))
+      .withClient(cluster.superuser(m, { query_timeout: 2000 }), async (c) =>
+        Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_prepared_xacts')).rows[0]?.n ?? 0),
+      )
       .catch(() => 0);
   }
   return n;
@@ -357,8 +415,10 @@ export class InDoubtSampler {
   private async sample(member: string): Promise<void> {
     try {
       const c = await this.client(member);
-      const r = await c.query<{ gid: string; at: string }>('SELECT gid, (extract(epoch FROM prepared) * 1000)::text AS at FROM pg_prepared_xacts ' +
-        "WHERE prepared < now() - interval '1 second'");
+      const r = await c.query<{ gid: string; at: string }>(
+        'SELECT gid, (extract(epoch FROM prepared) * 1000)::text AS at FROM pg_prepared_xacts ' +
+          "WHERE prepared < now() - interval '1 second'",
+      );
       const t = now();
       for (const { gid, at } of r.rows) this.seen.set(gid, { member, prepared: Number(at), last: t });
     } catch {

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 export const now = (): number => performance.timeOrigin + performance.now();
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const numbers = (xs: readonly (number | undefined)[]): number[] => xs.filter((x): x is number => typeof x === 'number' && !Number.isNaN(x));
+const numbers = (xs: readonly (number | undefined)[]): number[] =>
+  xs.filter((x): x is number => typeof x === 'number' && !Number.isNaN(x));
 
 export function median(xs: readonly (number | undefined)[]): number | undefined {
   const a = numbers(xs).sort((p, q) => p - q);
@@ -22,9 +23,11 @@ export function max(xs: readonly (number | undefined)[]): number | undefined {
 export const sum = (xs: readonly (number | undefined)[]): number => numbers(xs).reduce((p, q) => p + q, 0);
 
 /** Milliseconds, rounded; 'n/a' when unknown. */
-export const ms = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? 'n/a' : String(Math.round(x)));
+export const ms = (x: number | undefined): string =>
+  x === undefined || Number.isNaN(x) ? 'n/a' : String(Math.round(x));
 /** Seconds with one decimal; 'n/a' when unknown. */
-export const secs = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? 'n/a' : (x / 1000).toFixed(1));
+export const secs = (x: number | undefined): string =>
+  x === undefined || Number.isNaN(x) ? 'n/a' : (x / 1000).toFixed(1);
 
 export const loadavg = (): string => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join('/');
 export const cpuCount = (): number => (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm) ?? []).length;
@@ -67,6 +70,7 @@ export async function withTimeout<T>(timeoutMs: number, what: string, fn: () => 
 /** Fixed-width text table. */
 export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const fmt = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
 }

@@ -19,7 +19,8 @@ export type KillTarget = (typeof KILL_TARGETS)[number];
 
 export function killTarget(v: string | undefined): KillTarget | undefined {
   if (v === undefined || v === '' || v === 'none') return undefined;
-  if (!(KILL_TARGETS as readonly string[]).includes(v)) throw new Error(`KILL_WORKER must be one of ${KILL_TARGETS.join(', ')} (or none): ${v}`);
+  if (!(KILL_TARGETS as readonly string[]).includes(v))
+    throw new Error(`KILL_WORKER must be one of ${KILL_TARGETS.join(', ')} (or none): ${v}`);
   return v as KillTarget;
 }
 
@@ -41,7 +42,9 @@ const alive = (pid: number): boolean => {
 /** The supervisor's pid from `<state>/worker/supervisor.json`, while it runs. */
 export function supervisorPid(stateDir: string): number | undefined {
   try {
-    const pid = (JSON.parse(fs.readFileSync(path.join(stateDir, 'worker', 'supervisor.json'), 'utf8')) as { pid?: number }).pid;
+    const pid = (
+      JSON.parse(fs.readFileSync(path.join(stateDir, 'worker', 'supervisor.json'), 'utf8')) as { pid?: number }
+    ).pid;
     return pid && alive(pid) ? pid : undefined;
   } catch {
     return undefined;
@@ -54,7 +57,9 @@ export function workerPids(stateDir: string): number[] {
   if (!sup) return [];
   try {
     const tasks = fs.readdirSync(`/proc/${sup}/task`);
-    const kids = tasks.flatMap((t) => fs.readFileSync(`/proc/${sup}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    const kids = tasks.flatMap((t) =>
+      fs.readFileSync(`/proc/${sup}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
     return [...new Set(kids)].filter(alive).sort((a, b) => a - b);
   } catch {
     return [];
@@ -67,17 +72,27 @@ export interface FailoverRunRef {
 }
 
 /** The first run of the workflow that started at or after `since`. */
-export async function waitForRun(client: Client, workflowId: string, since: number, timeoutMs: number): Promise<FailoverRunRef | undefined> {
+export async function waitForRun(
+  client: Client,
+  workflowId: string,
+  since: number,
+  timeoutMs: number,
+): Promise<FailoverRunRef | undefined> {
   const until = now() + timeoutMs;
   while (now() < until) {
-    const d = await client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+    const d = await client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch(() => undefined);
     if (d && d.startTime.getTime() >= since) return { runId: d.runId, startTime: d.startTime.getTime() };
     await sleep(50);
   }
   return undefined;
 }
 
-type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+type HistoryEvent = NonNullable<
+  Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']
+>[number];
 const eventMs = (e: HistoryEvent): number => {
   const t = e.eventTime;
   return t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0;
@@ -115,9 +130,17 @@ export interface KillReport {
  * Waits for the failover run that started after `since`, picks the victims and SIGKILLs them.
  * Undefined with a reason when there was nothing to kill.
  */
-export async function killWorkersMidFailover(opts: { client: Client; stateDir: string; workflowId: string; since: number; target: KillTarget; timeoutMs?: number }): Promise<KillReport | { note: string }> {
+export async function killWorkersMidFailover(opts: {
+  client: Client;
+  stateDir: string;
+  workflowId: string;
+  since: number;
+  target: KillTarget;
+  timeoutMs?: number;
+}): Promise<KillReport | { note: string }> {
   const run = await waitForRun(opts.client, opts.workflowId, opts.since, opts.timeoutMs ?? 20_000);
-  if (!run) return { note: `no run of ${opts.workflowId} started within ${Math.round((opts.timeoutMs ?? 20_000) / 1000)} s` };
+  if (!run)
+    return { note: `no run of ${opts.workflowId} started within ${Math.round((opts.timeoutMs ?? 20_000) / 1000)} s` };
   const before = workerPids(opts.stateDir);
   let victims: number[];
   if (opts.target === 'all') {
@@ -131,7 +154,8 @@ export async function killWorkersMidFailover(opts: { client: Client; stateDir: s
     }
     victims = pid ? [pid] : [];
   }
-  if (!victims.length) return { note: `no worker process to kill (supervisor children: ${before.join(', ') || 'none'})` };
+  if (!victims.length)
+    return { note: `no worker process to kill (supervisor children: ${before.join(', ') || 'none'})` };
   for (const pid of victims) process.kill(pid, 'SIGKILL');
   const killedAt = now();
   return {
@@ -141,7 +165,8 @@ export async function killWorkersMidFailover(opts: { client: Client; stateDir: s
     killedAt,
     killed: victims,
     before,
-    note: `SIGKILL ${victims.join(', ')} ` +
+    note:
+      `SIGKILL ${victims.join(', ')} ` +
       `(${opts.target === 'all' ? 'every worker process' : 'the worker running the failover'}; of ` +
       `${before.join(', ')}) ${Math.round(killedAt - run.startTime)} ms after ${opts.workflowId} started`,
   };
@@ -170,7 +195,9 @@ export function pollingWorkerPids(stateDir: string): number[] {
 /** The supervisor's standby worker process (loaded, not polling), from supervisor.json. */
 export function standbyPid(stateDir: string): number | undefined {
   try {
-    const pid = (JSON.parse(fs.readFileSync(path.join(stateDir, 'worker', 'supervisor.json'), 'utf8')) as { standbyPid?: number }).standbyPid;
+    const pid = (
+      JSON.parse(fs.readFileSync(path.join(stateDir, 'worker', 'supervisor.json'), 'utf8')) as { standbyPid?: number }
+    ).standbyPid;
     return pid && alive(pid) ? pid : undefined;
   } catch {
     return undefined;
@@ -181,11 +208,16 @@ export function standbyPid(stateDir: string): number | undefined {
  * When the killed worker was replaced: another process polls (`polls`),
  * and a new standby is loaded (`standby`, with a standby supervisor).
  */
-export async function waitForReplacement(stateDir: string, report: KillReport, timeoutMs = 60_000): Promise<{ polls?: number; standby?: number }> {
+export async function waitForReplacement(
+  stateDir: string,
+  report: KillReport,
+  timeoutMs = 60_000,
+): Promise<{ polls?: number; standby?: number }> {
   const out: { polls?: number; standby?: number } = {};
   const until = now() + timeoutMs;
   while (now() < until && (out.polls === undefined || out.standby === undefined)) {
-    if (out.polls === undefined && pollingWorkerPids(stateDir).some((p) => !report.killed.includes(p))) out.polls = now();
+    if (out.polls === undefined && pollingWorkerPids(stateDir).some((p) => !report.killed.includes(p)))
+      out.polls = now();
     const s = standbyPid(stateDir);
     if (out.standby === undefined && s && !report.before.includes(s)) out.standby = now();
     await sleep(50);
@@ -215,18 +247,28 @@ export interface TakeoverBreakdown {
   longestWorkflowTaskMs: number;
 }
 
-export async function takeoverBreakdown(client: Client, workflowId: string, report: KillReport): Promise<TakeoverBreakdown> {
+export async function takeoverBreakdown(
+  client: Client,
+  workflowId: string,
+  report: KillReport,
+): Promise<TakeoverBreakdown> {
   const events = (await client.workflow.getHandle(workflowId, report.runId).fetchHistory()).events ?? [];
   const killed = new Set(report.killed.map((p) => `citusctl-worker@${p}`));
   const byId = new Map(events.map((e) => [String(e.eventId), e]));
-  const out: TakeoverBreakdown = { takenOverBy: [], retriedActivities: [], workflowTaskTimeouts: [], longestWorkflowTaskMs: 0 };
+  const out: TakeoverBreakdown = {
+    takenOverBy: [],
+    retriedActivities: [],
+    workflowTaskTimeouts: [],
+    longestWorkflowTaskMs: 0,
+  };
   for (const e of events) {
     const completed = e.workflowTaskCompletedEventAttributes;
     const startedTask = completed ? byId.get(String(completed.startedEventId)) : undefined;
     if (startedTask) out.longestWorkflowTaskMs = Math.max(out.longestWorkflowTaskMs, eventMs(e) - eventMs(startedTask));
     const t = eventMs(e);
     if (t < report.killedAt - 50) continue;
-    const identity = e.workflowTaskStartedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity ?? undefined;
+    const identity =
+      e.workflowTaskStartedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity ?? undefined;
     if (identity && !killed.has(identity)) {
       out.firstWorkAfterKillMs ??= t - report.killedAt;
       if (!out.takenOverBy.includes(identity)) out.takenOverBy.push(identity);
@@ -234,12 +276,22 @@ export async function takeoverBreakdown(client: Client, workflowId: string, repo
     const started = e.activityTaskStartedEventAttributes;
     if (started && (started.attempt ?? 1) > 1) {
       const scheduled = byId.get(String(started.scheduledEventId))?.activityTaskScheduledEventAttributes;
-      out.retriedActivities.push({ name: scheduled?.activityType?.name ?? '?', attempt: started.attempt ?? 0, failure: started.lastFailure?.message ?? '?', retriedAfterKillMs: t - report.killedAt });
+      out.retriedActivities.push({
+        name: scheduled?.activityType?.name ?? '?',
+        attempt: started.attempt ?? 0,
+        failure: started.lastFailure?.message ?? '?',
+        retriedAfterKillMs: t - report.killedAt,
+      });
     }
     const timedOut = e.workflowTaskTimedOutEventAttributes;
     if (timedOut) {
       const scheduled = byId.get(String(timedOut.scheduledEventId));
-      const type = timedOut.timeoutType === 2 ? 'schedule-to-start (sticky queue)' : timedOut.timeoutType === 1 ? 'start-to-close (task in flight)' : `timeout type ${String(timedOut.timeoutType)}`;
+      const type =
+        timedOut.timeoutType === 2
+          ? 'schedule-to-start (sticky queue)'
+          : timedOut.timeoutType === 1
+            ? 'start-to-close (task in flight)'
+            : `timeout type ${String(timedOut.timeoutType)}`;
       out.workflowTaskTimeouts.push({ type, waitedMs: scheduled ? t - eventMs(scheduled) : NaN });
     }
   }
@@ -251,8 +303,11 @@ export const describeBreakdown = (b: TakeoverBreakdown): string =>
     'first work by another worker ' +
       `${b.firstWorkAfterKillMs === undefined ? 'n/a' : `${Math.round(b.firstWorkAfterKillMs)} ms`} after the ` +
       `kill (${b.takenOverBy.join(', ') || 'nobody'})`,
-    ...b.retriedActivities.map((a) => `activity ${a.name} attempt ${a.attempt} started ${Math.round(a.retriedAfterKillMs)} ms after the kill ` +
-      `(before: ${a.failure})`),
+    ...b.retriedActivities.map(
+      (a) =>
+        `activity ${a.name} attempt ${a.attempt} started ${Math.round(a.retriedAfterKillMs)} ms after the kill ` +
+        `(before: ${a.failure})`,
+    ),
     ...b.workflowTaskTimeouts.map((w) => `workflow task timed out: ${w.type} after ${Math.round(w.waitedMs)} ms`),
     `longest workflow task ${Math.round(b.longestWorkflowTaskMs)} ms`,
   ].join('; ');

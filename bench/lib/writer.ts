@@ -124,7 +124,10 @@ export class NumberedWriter {
  * "The fault" is the writer's first failed try at or after tFault (a kill command returns before
  * the process is gone), or tFault when nothing failed.
  */
-export function outageAround(w: NumberedWriter, tFault: number): { outageMs?: number; ref: number; lastBefore?: number; firstAfter?: number } {
+export function outageAround(
+  w: NumberedWriter,
+  tFault: number,
+): { outageMs?: number; ref: number; lastBefore?: number; firstAfter?: number } {
   const ref = w.errors.find((e) => e.t >= tFault)?.t ?? tFault;
   let lastBefore: number | undefined;
   let firstAfter: number | undefined;
@@ -132,7 +135,12 @@ export function outageAround(w: NumberedWriter, tFault: number): { outageMs?: nu
     if (a.t <= ref) lastBefore = a.t;
     else if (firstAfter === undefined) firstAfter = a.t;
   }
-  return { ref, lastBefore, firstAfter, outageMs: lastBefore !== undefined && firstAfter !== undefined ? firstAfter - lastBefore : undefined };
+  return {
+    ref,
+    lastBefore,
+    firstAfter,
+    outageMs: lastBefore !== undefined && firstAfter !== undefined ? firstAfter - lastBefore : undefined,
+  };
 }
 
 /** Longest time without an ack that overlaps [from, to] (a gap still open at `to` counts up to `to`). */
@@ -140,10 +148,12 @@ export function longestGap(w: NumberedWriter, from: number, to: number): { gapMs
   let best = { gapMs: 0, start: undefined as number | undefined };
   let prev: number | undefined;
   for (const a of w.acks) {
-    if (prev !== undefined && a.t >= from && prev <= to && a.t - prev > best.gapMs) best = { gapMs: a.t - prev, start: prev };
+    if (prev !== undefined && a.t >= from && prev <= to && a.t - prev > best.gapMs)
+      best = { gapMs: a.t - prev, start: prev };
     prev = a.t;
   }
-  if (prev !== undefined && prev < to && to - Math.max(prev, from) > 0 && to - prev > best.gapMs) best = { gapMs: to - prev, start: prev };
+  if (prev !== undefined && prev < to && to - Math.max(prev, from) > 0 && to - prev > best.gapMs)
+    best = { gapMs: to - prev, start: prev };
   return best;
 }
 

@@ -37,8 +37,14 @@ export interface PartitionRound extends RoundResult {
 
 /** The reason the monitor gave when it started the group's latest failover. */
 async function monitorReason(client: Client, cluster: string, group: string): Promise<string | undefined> {
-  const st = await client.workflow.getHandle(`monitor-${cluster}`).query<{ lastActions: { kind: string; target: string; outcome: string; detail: string }[] }>('status').catch(() => undefined);
-  return st?.lastActions.filter((a) => a.kind === 'failover' && a.target === group && a.outcome === 'started').pop()?.detail.replace(/^[^:]*: /, '');
+  const st = await client.workflow
+    .getHandle(`monitor-${cluster}`)
+    .query<{ lastActions: { kind: string; target: string; outcome: string; detail: string }[] }>('status')
+    .catch(() => undefined);
+  return st?.lastActions
+    .filter((a) => a.kind === 'failover' && a.target === group && a.outcome === 'started')
+    .pop()
+    ?.detail.replace(/^[^:]*: /, '');
 }
 
 const withTemporal = async <T>(address: string, fn: (client: Client) => Promise<T>): Promise<T> => {
@@ -50,7 +56,16 @@ const withTemporal = async <T>(address: string, fn: (client: Client) => Promise<
   }
 };
 
-const noCli = (t: number): CliResult => ({ args: [], code: 0, signal: null, doc: {}, tSpawn: t, tExit: now(), stderr: '', junk: [] });
+const noCli = (t: number): CliResult => ({
+  args: [],
+  code: 0,
+  signal: null,
+  doc: {},
+  tSpawn: t,
+  tExit: now(),
+  stderr: '',
+  junk: [],
+});
 
 export async function partitionRound(ctx: PartitionContext, i: number): Promise<PartitionRound> {
   const { cluster, group } = ctx;
@@ -94,16 +109,32 @@ export async function partitionRound(ctx: PartitionContext, i: number): Promise<
       run = await failoverRunAfter(client, `failover-${cluster.name}-${group}`, tFault - 1000, until);
       return { tFault, cli: noCli(tFault) };
     });
-    saveAcks(ctx, `partition${i}`, r.ws, { tFault, newPrimaryAt, reconnectedAt, streamingAt, oldPrimaryAtPromotion, writeAfterReconnect, maxWritable, reason, run });
+    saveAcks(ctx, `partition${i}`, r.ws, {
+      tFault,
+      newPrimaryAt,
+      reconnectedAt,
+      streamingAt,
+      oldPrimaryAtPromotion,
+      writeAfterReconnect,
+      maxWritable,
+      reason,
+      run,
+    });
     const res = run?.result;
     const tl = res?.timeline ?? {};
     const since = (t: number | undefined) => (t !== undefined ? t - tFault : undefined);
-    const twoWritable = Object.entries(maxWritable).filter(([, n]) => n > 1).map(([g, n]) => `${g}: ${n} writable`);
+    const twoWritable = Object.entries(maxWritable)
+      .filter(([, n]) => n > 1)
+      .map(([g, n]) => `${g}: ${n} writable`);
     const problems = [
       ...(res?.outcome === 'failed-over' ? [] : [`failover outcome ${String(res?.outcome)}`]),
       ...(newPrimaryAt ? [] : ['no new primary recorded']),
-      ...(oldPrimaryAtPromotion === 'running' ? [`${victim}'s container still running when the new primary was recorded`] : []),
-      ...(writeAfterReconnect?.accepted ? [`${victim} accepted a write after reconnecting (${writeAfterReconnect.detail})`] : []),
+      ...(oldPrimaryAtPromotion === 'running'
+        ? [`${victim}'s container still running when the new primary was recorded`]
+        : []),
+      ...(writeAfterReconnect?.accepted
+        ? [`${victim} accepted a write after reconnecting (${writeAfterReconnect.detail})`]
+        : []),
       ...twoWritable,
       ...(streamingAt ? [] : [`${victim} never streamed again`]),
     ];
@@ -191,7 +222,14 @@ async function freezeOnce(ctx: PartitionContext, kind: FreezeKind, member: strin
   return now() - t0;
 }
 
-export async function freezeRound(ctx: PartitionContext, kind: FreezeKind, count: number, freezeMs: number, gapMs: number, watchMs: number): Promise<FreezeRound> {
+export async function freezeRound(
+  ctx: PartitionContext,
+  kind: FreezeKind,
+  count: number,
+  freezeMs: number,
+  gapMs: number,
+  watchMs: number,
+): Promise<FreezeRound> {
   const { cluster, group } = ctx;
   const { primary: victim } = await waitGroupHealthy(cluster, group);
   const frozenMs: number[] = [];
@@ -207,11 +245,24 @@ export async function freezeRound(ctx: PartitionContext, kind: FreezeKind, count
   });
   saveAcks(ctx, `freeze-${kind}`, r.ws, { tFirst, frozenMs });
   const failovers = await withTemporal(ctx.temporalAddress, async (client) => {
-    const d = await client.workflow.getHandle(`failover-${cluster.name}-${group}`).describe().catch(() => undefined);
+    const d = await client.workflow
+      .getHandle(`failover-${cluster.name}-${group}`)
+      .describe()
+      .catch(() => undefined);
     return d && d.startTime.getTime() >= tFirst - 1000 ? 1 : 0;
   });
   const primaryAfter = (await etcdPrimaries(cluster).catch(() => ({}) as Record<string, string | undefined>))[group];
   const figs = await figures(r.ws, tFirst, r.cli.tExit, false);
   const lost = figs.reduce((n, f) => n + f.lost, 0);
-  return { kind, victim, frozenMs, failovers, primaryAfter, maxGapMs: figs.find((f) => f.key === 'pgbouncer')?.maxGapMs, lost, ok: failovers === 0 && primaryAfter === victim && lost === 0, load: loadavg() };
+  return {
+    kind,
+    victim,
+    frozenMs,
+    failovers,
+    primaryAfter,
+    maxGapMs: figs.find((f) => f.key === 'pgbouncer')?.maxGapMs,
+    lost,
+    ok: failovers === 0 && primaryAfter === victim && lost === 0,
+    load: loadavg(),
+  };
 }

@@ -43,8 +43,11 @@ export async function onCoordinator<T>(cluster: BenchCluster, fn: (c: Client) =>
 
 export function rowCounts(cluster: BenchCluster): Promise<RowCounts> {
   return onCoordinator(cluster, async (c) => {
-    const r = await c.query<{ demo: string; bench: string }>('SELECT count(*) FILTER (WHERE id < $1)::text AS demo, count(*) FILTER (WHERE id >= $1)::text AS bench ' +
-      `FROM ${cluster.spec.demo.table}`, [BENCH_ID_BASE]);
+    const r = await c.query<{ demo: string; bench: string }>(
+      'SELECT count(*) FILTER (WHERE id < $1)::text AS demo, count(*) FILTER (WHERE id >= $1)::text AS bench ' +
+        `FROM ${cluster.spec.demo.table}`,
+      [BENCH_ID_BASE],
+    );
     const demo = Number(r.rows[0]?.demo ?? NaN);
     const bench = Number(r.rows[0]?.bench ?? NaN);
     return { demo, bench, total: demo + bench };
@@ -107,28 +110,50 @@ export interface Leftovers {
 export async function leftovers(cluster: BenchCluster, group: string, groupId: number | undefined): Promise<Leftovers> {
   const members = cluster.members(group).map((m) => m.name);
   const citus = await onCoordinator(cluster, async (c) => {
-    const nodes = await c.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_dist_node WHERE nodename = ANY($1)', [members]);
+    const nodes = await c.query<{ n: string }>(
+      'SELECT count(*)::text AS n FROM pg_dist_node WHERE nodename = ANY($1)',
+      [members],
+    );
     const gid = groupId ?? -1;
-    const placements = await c.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_dist_placement WHERE groupid = $1', [gid]);
+    const placements = await c.query<{ n: string }>(
+      'SELECT count(*)::text AS n FROM pg_dist_placement WHERE groupid = $1',
+      [gid],
+    );
     const hasCleanup = (await c.query("SELECT 1 FROM pg_class WHERE relname = 'pg_dist_cleanup'")).rowCount;
-    const cleanup = hasCleanup ? await c.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_dist_cleanup WHERE node_group_id = $1', [gid]) : undefined;
-    return { citusNodes: Number(nodes.rows[0]?.n), placements: Number(placements.rows[0]?.n), cleanupRecords: Number(cleanup?.rows[0]?.n ?? 0) };
+    const cleanup = hasCleanup
+      ? await c.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_dist_cleanup WHERE node_group_id = $1', [gid])
+      : undefined;
+    return {
+      citusNodes: Number(nodes.rows[0]?.n),
+      placements: Number(placements.rows[0]?.n),
+      cleanupRecords: Number(cleanup?.rows[0]?.n ?? 0),
+    };
   });
   const label = ['--filter', `label=citusctl.cluster=${cluster.name}`, '--filter', `label=citusctl.group=${group}`];
-  const containers = (await cluster.docker(['ps', '-a', ...label, '--format', '{{.Names}}'])).split('\n').filter(Boolean);
-  const volumes = (await cluster.docker(['volume', 'ls', ...label, '--format', '{{.Name}}'])).split('\n').filter(Boolean);
+  const containers = (await cluster.docker(['ps', '-a', ...label, '--format', '{{.Names}}']))
+    .split('\n')
+    .filter(Boolean);
+  const volumes = (await cluster.docker(['volume', 'ls', ...label, '--format', '{{.Name}}']))
+    .split('\n')
+    .filter(Boolean);
   return { ...citus, containers, volumes, etcdKeys: await etcdKeysOf(cluster, group, members) };
 }
 
 /** Keys of the group and of its members in etcd. */
 async function etcdKeysOf(cluster: BenchCluster, group: string, members: string[]): Promise<string[]> {
   const auth = etcdAuth(cluster.secrets());
-  const etcd = new Etcd3({ hosts: `http://127.0.0.1:${cluster.spec.etcd.port}`, dialTimeout: 3000, ...(auth ? { auth } : {}) });
+  const etcd = new Etcd3({
+    hosts: `http://127.0.0.1:${cluster.spec.etcd.port}`,
+    dialTimeout: 3000,
+    ...(auth ? { auth } : {}),
+  });
   try {
     return await withTimeout(10_000, 'etcd', async () => {
       const keys: string[] = [];
-      for (const prefix of [groupPrefix(cluster.name, group), groupEventsPrefix(cluster.name, group)]) keys.push(...(await etcd.getAll().prefix(prefix).keys()));
-      for (const key of [lockKey(cluster.name, group), ...members.map((m) => memberStateKey(cluster.name, m))]) if ((await etcd.get(key).string()) !== null) keys.push(key);
+      for (const prefix of [groupPrefix(cluster.name, group), groupEventsPrefix(cluster.name, group)])
+        keys.push(...(await etcd.getAll().prefix(prefix).keys()));
+      for (const key of [lockKey(cluster.name, group), ...members.map((m) => memberStateKey(cluster.name, m))])
+        if ((await etcd.get(key).string()) !== null) keys.push(key);
       return keys;
     });
   } finally {

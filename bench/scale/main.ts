@@ -37,8 +37,15 @@ const count = countFromEnv;
 /** The one worker group SPEC_G3 adds; everything else must be the same cluster. */
 function addedGroup(base: BenchCluster, big: BenchCluster): string {
   const added = big.spec.workers.filter((g) => !base.spec.workers.includes(g));
-  const same = big.name === base.name && base.spec.members.every((m) => big.spec.members.some((x) => x.name === m.name && x.group === m.group && x.port === m.port));
-  if (added.length !== 1 || !added[0] || !same) throw new Error(`${big.specFile} must be ${base.specFile} plus exactly one worker group (adds: ${added.join(', ') || 'none'})`);
+  const same =
+    big.name === base.name &&
+    base.spec.members.every((m) =>
+      big.spec.members.some((x) => x.name === m.name && x.group === m.group && x.port === m.port),
+    );
+  if (added.length !== 1 || !added[0] || !same)
+    throw new Error(
+      `${big.specFile} must be ${base.specFile} plus exactly one worker group (adds: ${added.join(', ') || 'none'})`,
+    );
   return added[0];
 }
 
@@ -56,31 +63,40 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
   const settleMs = count(env.SETTLE_MS, 3000);
   const rows = cluster.spec.demo.rows;
-  log.line(`bench/scale: scale out onto ${group} (citusctl up) and drain it (citusctl drain ${group}) under a ` +
-    `numbered writer; ${rows} demo rows, ${cluster.spec.demo.shardCount} shards; results in ${outDir}`);
+  log.line(
+    `bench/scale: scale out onto ${group} (citusctl up) and drain it (citusctl drain ${group}) under a ` +
+      `numbered writer; ${rows} demo rows, ${cluster.spec.demo.shardCount} shards; results in ${outDir}`,
+  );
   const shown = (f: string) => (f.startsWith(ROOT + path.sep) ? path.relative(ROOT, f) : f);
   log.line(`specs: ${shown(cluster.specFile)} -> ${shown(specG3)}`);
   log.line(`machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start (shared machine: other runs may load it)`);
-  log.line(`images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'} ` +
-    `pgbouncer=${env.CITUSCTL_IMAGE_PGBOUNCER ?? '(spec/default)'} ` +
-    `etcd=${env.CITUSCTL_IMAGE_ETCD ?? '(spec/default)'}`);
+  log.line(
+    `images: postgres=${env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'} ` +
+      `pgbouncer=${env.CITUSCTL_IMAGE_PGBOUNCER ?? '(spec/default)'} ` +
+      `etcd=${env.CITUSCTL_IMAGE_ETCD ?? '(spec/default)'}`,
+  );
 
   if (env.SKIP_UP !== '1') {
     await runCli(cliG3, ['down', '--volumes'], 'down-before'); // a clean start (the g3 spec names every member)
     const up = await runCli({ ...cli, timeoutMs: 30 * 60_000 }, ['up'], 'up');
     if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
-    log.line(`citusctl up, ${cluster.spec.workers.length} worker groups (not timed): ${ms(up.tExit - up.tSpawn)} ms, ` +
-      `${String(up.doc.result?.demoRowsInserted)} rows loaded; the monitor runs (default up)`);
+    log.line(
+      `citusctl up, ${cluster.spec.workers.length} worker groups (not timed): ${ms(up.tExit - up.tSpawn)} ms, ` +
+        `${String(up.doc.result?.demoRowsInserted)} rows loaded; the monitor runs (default up)`,
+    );
   }
   const { version: citus, isDouble } = await citusUnderTest(cluster);
   log.line(`citus_version(): ${citus}`);
-  if (isDouble) log.line('NOTE: Citus TEST DOUBLE: it routes and moves nothing for real; these are not real-Citus numbers.');
+  if (isDouble)
+    log.line('NOTE: Citus TEST DOUBLE: it routes and moves nothing for real; these are not real-Citus numbers.');
   for (const g of cluster.groups()) await waitGroupHealthy(cluster, g);
 
   const pgb = new PgBouncerTarget(cluster, '(consecutive ids: every shard, moving ones included)');
   const ids = new SequentialIds(await pgb.firstId());
-  log.line(`writer: ${pgb.label}; one INSERT per ${intervalMs} ms (+ its latency), ${settleMs} ms before and after ` +
-    'each command; a failed row is retried (same id, new connection) until it succeeds');
+  log.line(
+    `writer: ${pgb.label}; one INSERT per ${intervalMs} ms (+ its latency), ${settleMs} ms before and after ` +
+      'each command; a failed row is retried (same id, new connection) until it succeeds',
+  );
   const step = { target: pgb, ids, intervalMs, settleMs, cluster: big };
 
   const before = await snapshot(cluster);
@@ -90,7 +106,10 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   let streamingAfterMs: number | undefined;
   if (groupProblems(streaming).length) {
     const t0 = Date.now();
-    await waitGroupHealthy(big, group, 120_000).then(() => (streamingAfterMs = Date.now() - t0), () => undefined);
+    await waitGroupHealthy(big, group, 120_000).then(
+      () => (streamingAfterMs = Date.now() - t0),
+      () => undefined,
+    );
   }
   const afterUp = await snapshot(big);
   const out = scaleOutFigures(up, before, afterUp, group, rows, streaming, streamingAfterMs);
@@ -108,14 +127,32 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     reportStep(log, drain);
   }
 
-  const results = { bench: 'scale', citus, isDouble, rows, shardCount: cluster.spec.demo.shardCount, durability: cluster.spec.durability, cpus: cpuCount(), loadAtEnd: loadavg(), writeIntervalMs: intervalMs, scaleOut: out, drain };
+  const results = {
+    bench: 'scale',
+    citus,
+    isDouble,
+    rows,
+    shardCount: cluster.spec.demo.shardCount,
+    durability: cluster.spec.durability,
+    cpus: cpuCount(),
+    loadAtEnd: loadavg(),
+    writeIntervalMs: intervalMs,
+    scaleOut: out,
+    drain,
+  };
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
   log.line('');
-  log.line(`loadavg ${loadavg()} at the end; ${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ` +
-    `${cluster.spec.durability}`);
-  log.line(`results: ${path.join(outDir, 'results.json')}; CLI documents: scale-out.json, drain.json (progress on .err)`);
-  log.line(`reproduce: CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''} ` +
-    `${env.SCALE_ROWS ? `SCALE_ROWS=${env.SCALE_ROWS} ` : ''}bash bench/scale/run.sh`);
+  log.line(
+    `loadavg ${loadavg()} at the end; ${isDouble ? 'Citus TEST DOUBLE' : 'real Citus'}; durability ` +
+      `${cluster.spec.durability}`,
+  );
+  log.line(
+    `results: ${path.join(outDir, 'results.json')}; CLI documents: scale-out.json, drain.json (progress on .err)`,
+  );
+  log.line(
+    `reproduce: CITUSCTL_IMAGE_POSTGRES=${env.CITUSCTL_IMAGE_POSTGRES ?? ''} ` +
+      `${env.SCALE_ROWS ? `SCALE_ROWS=${env.SCALE_ROWS} ` : ''}bash bench/scale/run.sh`,
+  );
   return out.ok && drain?.ok ? 0 : 1;
 }
 

@@ -50,7 +50,13 @@ export class WaitSampler {
   private async client(member: string): Promise<Client> {
     const have = this.clients.get(member);
     if (have) return have;
-    const c = new Client(this.cluster.superuser(member, { query_timeout: 1500, connectionTimeoutMillis: 1000, application_name: 'bench-scale-sampler' }));
+    const c = new Client(
+      this.cluster.superuser(member, {
+        query_timeout: 1500,
+        connectionTimeoutMillis: 1000,
+        application_name: 'bench-scale-sampler',
+      }),
+    );
     c.on('error', () => this.clients.delete(member));
     await c.connect();
     this.clients.set(member, c);
@@ -63,8 +69,11 @@ export class WaitSampler {
       await Promise.all(
         this.members.map(async (member) => {
           try {
-            const r = await (await this.client(member)).query<{ wait: string; n: number; longest: number; query: string }>(SQL, [this.thresholdMs]);
-            for (const x of r.rows) this.samples.push({ t, member, wait: x.wait, backends: x.n, longestMs: x.longest, query: x.query });
+            const r = await (
+              await this.client(member)
+            ).query<{ wait: string; n: number; longest: number; query: string }>(SQL, [this.thresholdMs]);
+            for (const x of r.rows)
+              this.samples.push({ t, member, wait: x.wait, backends: x.n, longestMs: x.longest, query: x.query });
           } catch {
             const c = this.clients.get(member);
             this.clients.delete(member);

@@ -105,7 +105,10 @@ export interface StepOptions {
 export async function runStep(o: StepOptions): Promise<StepRun> {
   const target = new TimedTarget(o.target);
   const writer = new NumberedWriter(target, o.ids, o.intervalMs);
-  const sampler = new WaitSampler(o.cluster, o.cluster.groups().map((g) => o.cluster.members(g)[0]?.name ?? g));
+  const sampler = new WaitSampler(
+    o.cluster,
+    o.cluster.groups().map((g) => o.cluster.members(g)[0]?.name ?? g),
+  );
   const timeline: TimedLine[] = [];
   writer.start();
   sampler.start();
@@ -133,10 +136,12 @@ export async function runStep(o: StepOptions): Promise<StepRun> {
   const ackedDuringCli = writer.acks.filter((a) => during(a.t)).length;
   const errorsDuring = writer.errors.filter((e) => during(e.t));
   const gap = longestGap(writer, tSpawn, tExit);
-  const stepsMs = Object.fromEntries(Object.entries(stepsByName(cli.doc)).flatMap(([name, s]) => {
-    const d = stepMs(s);
-    return d === undefined ? [] : [[name, d]];
-  }));
+  const stepsMs = Object.fromEntries(
+    Object.entries(stepsByName(cli.doc)).flatMap(([name, s]) => {
+      const d = stepMs(s);
+      return d === undefined ? [] : [[name, d]];
+    }),
+  );
   return {
     cli,
     wallMs: tExit - tSpawn,

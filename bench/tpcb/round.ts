@@ -8,7 +8,15 @@ import type { Client } from '@temporalio/client';
 import type { BenchCluster } from '../lib/cluster';
 import { etcdPrimaries } from '../lib/etcd';
 import { waitGroupHealthy } from '../lib/health';
-import { checkInvariant, InDoubtSampler, stalls, type InDoubtReport, type InvariantCheck, type Stall, type Tpcb } from '../lib/tpcb';
+import {
+  checkInvariant,
+  InDoubtSampler,
+  stalls,
+  type InDoubtReport,
+  type InvariantCheck,
+  type Stall,
+  type Tpcb,
+} from '../lib/tpcb';
 import { errorMessage, loadavg, now, sleep } from '../lib/util';
 
 export interface TpcbRoundContext {
@@ -53,9 +61,15 @@ interface FailoverRun {
 async function failoverAfter(ctx: TpcbRoundContext, since: number, until: number): Promise<FailoverRun | undefined> {
   const id = `failover-${ctx.cluster.name}-${ctx.group}`;
   while (now() < until) {
-    const d = await ctx.temporal.workflow.getHandle(id).describe().catch(() => undefined);
+    const d = await ctx.temporal.workflow
+      .getHandle(id)
+      .describe()
+      .catch(() => undefined);
     if (d && d.startTime.getTime() >= since && d.status.name !== 'RUNNING') {
-      const result = d.status.name === 'COMPLETED' ? ((await ctx.temporal.workflow.getHandle(id, d.runId).result()) as FailoverRun['result']) : undefined;
+      const result =
+        d.status.name === 'COMPLETED'
+          ? ((await ctx.temporal.workflow.getHandle(id, d.runId).result()) as FailoverRun['result'])
+          : undefined;
       return { startTime: d.startTime.getTime(), closeTime: d.closeTime?.getTime(), result };
     }
     await sleep(200);
@@ -73,8 +87,16 @@ async function waitSynchronous(ctx: TpcbRoundContext): Promise<string> {
   for (;;) {
     const { primary } = await waitGroupHealthy(ctx.cluster, ctx.group);
     const sync = await ctx.cluster
-      .withClient(ctx.cluster.superuser(primary, { query_timeout: 2000 }), async (c) => (await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_replication ' +
-        "WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum')")).rows[0]?.n)
+      .withClient(
+        ctx.cluster.superuser(primary, { query_timeout: 2000 }),
+        async (c) =>
+          (
+            await c.query<{ n: string }>(
+              'SELECT count(*) AS n FROM pg_stat_replication ' +
+                "WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum')",
+            )
+          ).rows[0]?.n,
+      )
       .catch(() => '0');
     if (Number(sync) > 0 || ctx.cluster.spec.durability !== 'synchronous') return primary;
     if (now() > deadline) throw new Error(`${ctx.group}: no synchronous standby after ${REPAIR_BUDGET_MS} ms`);
@@ -84,7 +106,9 @@ async function waitSynchronous(ctx: TpcbRoundContext): Promise<string> {
 
 export async function tpcbRound(ctx: TpcbRoundContext, i: number): Promise<TpcbRound> {
   const victim = await waitSynchronous(ctx);
-  const survivors = ctx.cluster.spec.workers.flatMap((g) => ctx.cluster.members(g).map((m) => m.name)).filter((m) => m !== victim);
+  const survivors = ctx.cluster.spec.workers
+    .flatMap((g) => ctx.cluster.members(g).map((m) => m.name))
+    .filter((m) => m !== victim);
   const run = await ctx.tpcb.start(`round${String(i).padStart(2, '0')}`);
   let tFault = 0;
   let newPrimaryAt: number | undefined;
@@ -99,7 +123,13 @@ export async function tpcbRound(ctx: TpcbRoundContext, i: number): Promise<TpcbR
     await ctx.cluster.docker(['kill', ctx.cluster.containerOf(victim)]);
     // The kill command returns some time after the process died
     // (seconds on a loaded machine): Docker's own time of death.
-    const died = Date.parse((await ctx.cluster.docker(['inspect', '-f', '{{.State.FinishedAt}}', ctx.cluster.containerOf(victim)]).catch(() => '')).trim());
+    const died = Date.parse(
+      (
+        await ctx.cluster
+          .docker(['inspect', '-f', '{{.State.FinishedAt}}', ctx.cluster.containerOf(victim)])
+          .catch(() => '')
+      ).trim(),
+    );
     if (Number.isFinite(died) && died > tFault - 1000) sampler.tFault = died;
     const until = tFault + REPAIR_BUDGET_MS;
     while (now() < until && !newPrimaryAt) {
@@ -131,7 +161,13 @@ export async function tpcbRound(ctx: TpcbRoundContext, i: number): Promise<TpcbR
     from: victim,
     to: fo?.result?.newPrimary,
     ok,
-    error: error ?? (outcome !== 'failed-over' ? `failover outcome ${String(outcome)}` : !invariant.holds ? 'balance invariant violated' : undefined),
+    error:
+      error ??
+      (outcome !== 'failed-over'
+        ? `failover outcome ${String(outcome)}`
+        : !invariant.holds
+          ? 'balance invariant violated'
+          : undefined),
     stalls: st,
     commits: log.clients.reduce((a, c) => a + c.commits.filter((t) => t >= run.tStart).length, 0),
     aborts: log.clients.reduce((a, c) => a + c.aborts, 0),

@@ -18,19 +18,25 @@ export const flag = z.boolean();
 export const transferMode = z.enum(TRANSFER_MODES as [TransferMode, ...TransferMode[]]);
 
 /** A duration Temporal understands: "90s", "10m", "1h". */
-export const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be a duration like "30s", "10m" or "1h"');
+export const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be a duration like "30s", "10m" or "1h"');
 
 /** The whole spec (any field left out takes its default), checked by the spec's own rules. */
-export const specField = z.custom<PartialSpecInput>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { message: 'expected a JSON object (the cluster spec)' }).superRefine((value, ctx) => {
-  const r = checkSpec(value);
-  if (r.ok) return;
-  for (const problem of r.problems) {
-    // The spec names its own fields ("members[1].port: ..."): prefix them with "spec".
-    const [where, ...rest] = problem.split(': ');
-    const field = where === '(top level)' ? 'spec' : `spec.${where}`;
-    ctx.addIssue({ code: 'custom', message: rest.join(': ') || problem, params: { field } satisfies FieldParams });
-  }
-});
+export const specField = z
+  .custom<PartialSpecInput>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+    message: 'expected a JSON object (the cluster spec)',
+  })
+  .superRefine((value, ctx) => {
+    const r = checkSpec(value);
+    if (r.ok) return;
+    for (const problem of r.problems) {
+      // The spec names its own fields ("members[1].port: ..."): prefix them with "spec".
+      const [where, ...rest] = problem.split(': ');
+      const field = where === '(top level)' ? 'spec' : `spec.${where}`;
+      ctx.addIssue({ code: 'custom', message: rest.join(': ') || problem, params: { field } satisfies FieldParams });
+    }
+  });
 
 /** `{spec}`, `{cluster}`, or both naming the same cluster. */
 export const clusterRefShape = {
@@ -52,15 +58,31 @@ const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.i
  * Refinement of an object with clusterRefShape: `cluster` and `spec.name` agree; `required` demands
  * one of them. Runs even when other fields are wrong, so `{}` names every missing field at once.
  */
-export function clusterRefRule(required: boolean): [(v: { spec?: unknown; cluster?: unknown }, ctx: z.RefinementCtx) => void, { when: (p: { value: unknown }) => boolean }] {
+export function clusterRefRule(
+  required: boolean,
+): [
+  (v: { spec?: unknown; cluster?: unknown }, ctx: z.RefinementCtx) => void,
+  { when: (p: { value: unknown }) => boolean },
+] {
   const rule = (v: { spec?: unknown; cluster?: unknown }, ctx: z.RefinementCtx) => {
     if (v.spec === undefined && v.cluster === undefined) {
-      if (required) ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'required: name the cluster ({"cluster": "demo", ...}) or give its whole spec ({"spec": {...}, ...})' });
+      if (required)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cluster'],
+          message:
+            'required: name the cluster ({"cluster": "demo", ...}) or give its whole spec ({"spec": {...}, ...})',
+        });
       return;
     }
     if (v.spec !== undefined && typeof v.cluster === 'string') {
       const name = specName(v.spec);
-      if (name !== undefined && name !== v.cluster) ctx.addIssue({ code: 'custom', path: ['cluster'], message: `"${v.cluster}" and spec.name "${name}" differ: give one of them` });
+      if (name !== undefined && name !== v.cluster)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cluster'],
+          message: `"${v.cluster}" and spec.name "${name}" differ: give one of them`,
+        });
     }
   };
   return [rule, { when: (p) => isObject(p.value) }];

@@ -5,7 +5,12 @@
  */
 import type { z } from 'zod';
 import { InputError, inputProblems } from './problems';
-import { failoverGroupInputSchema, rejoinMemberInputSchema, switchoverGroupInputSchema, unfenceMemberInputSchema } from './group-operations';
+import {
+  failoverGroupInputSchema,
+  rejoinMemberInputSchema,
+  switchoverGroupInputSchema,
+  unfenceMemberInputSchema,
+} from './group-operations';
 import { healthCheckInputSchema } from './health';
 import { monitorInputSchema } from './monitor';
 import { drainGroupInputSchema, rebalanceClusterInputSchema } from './scale';

@@ -37,10 +37,17 @@ export const maintenanceRecordSchema = z.object({
 });
 
 /** Kinds and outcomes stay open strings: a newer build may record kinds this one does not know. */
-const actionRecordSchema = z.object({ at: z.number(), kind: z.string(), target: z.string(), outcome: z.string(), detail: z.string() });
+const actionRecordSchema = z.object({
+  at: z.number(),
+  kind: z.string(),
+  target: z.string(),
+  outcome: z.string(),
+  detail: z.string(),
+});
 
 const probeHistory = z.custom<ProbeHistory>(
-  (v) => isRecord(v) && typeof v.rounds === 'number' && isRecord(v.primaries) && isRecord(v.members) && isRecord(v.groups),
+  (v) =>
+    isRecord(v) && typeof v.rounds === 'number' && isRecord(v.primaries) && isRecord(v.members) && isRecord(v.groups),
   { message: 'expected the probe history a monitor run carries ({rounds, primaries, members, groups})' },
 );
 

@@ -11,19 +11,30 @@ export interface FieldParams {
 }
 
 function fieldOf(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
 }
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }
 
-const EXPECTED: Record<string, string> = { boolean: 'true or false', object: 'a JSON object', array: 'a list', int: 'a whole number', number: 'a number', string: 'a string' };
+const EXPECTED: Record<string, string> = {
+  boolean: 'true or false',
+  object: 'a JSON object',
+  array: 'a list',
+  int: 'a whole number',
+  number: 'a number',
+  string: 'a string',
+};
 
 function problemOf(issue: z.core.$ZodIssue): string {
   const params = (issue as { params?: FieldParams }).params;
@@ -49,7 +60,10 @@ export function inputProblems(schema: z.ZodType, input: unknown): string[] {
 }
 
 /** The input, typed, or every problem. */
-export function checkInput<S extends z.ZodType>(schema: S, input: unknown): { ok: true; value: z.output<S> } | { ok: false; problems: string[] } {
+export function checkInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): { ok: true; value: z.output<S> } | { ok: false; problems: string[] } {
   const r = schema.safeParse(input, { reportInput: true });
   return r.success ? { ok: true, value: r.data } : { ok: false, problems: r.error.issues.map(problemOf) };
 }

@@ -35,11 +35,17 @@ async function removeOrCount(remove: () => Promise<unknown>): Promise<boolean> {
 }
 
 /** One pass of removal (containers, network, volumes when asked) into `out`; returns how many objects it saw that are still there. */
-export async function removeClusterObjectsOnce(docker: Docker, cluster: string, volumes: boolean, out: RemovedObjects): Promise<number> {
+export async function removeClusterObjectsOnce(
+  docker: Docker,
+  cluster: string,
+  volumes: boolean,
+  out: RemovedObjects,
+): Promise<number> {
   const filters = { label: [`${LABEL_CLUSTER}=${cluster}`] };
   let left = 0;
   for (const c of await docker.listContainers({ all: true, filters })) {
-    if (await removeOrCount(() => docker.getContainer(c.Id).remove({ force: true }))) out.removedContainers.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
+    if (await removeOrCount(() => docker.getContainer(c.Id).remove({ force: true })))
+      out.removedContainers.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
     else left++;
   }
   for (const n of await docker.listNetworks({ filters })) {

@@ -18,7 +18,10 @@ async function inspectOrUndefined<T>(inspect: () => Promise<T>): Promise<T | und
 
 function assertOwned(kind: string, name: string, labels: Record<string, string> | undefined, cluster: string) {
   if (labels?.[LABEL_CLUSTER] !== cluster) {
-    throw fatal('Conflict', `${kind} "${name}" exists but does not belong to citusctl cluster "${cluster}"; remove or rename it`);
+    throw fatal(
+      'Conflict',
+      `${kind} "${name}" exists but does not belong to citusctl cluster "${cluster}"; remove or rename it`,
+    );
   }
 }
 
@@ -27,7 +30,12 @@ export async function ensureNetwork(docker: Docker, name: string, cluster: strin
   let info = await inspectOrUndefined(() => docker.getNetwork(name).inspect());
   if (!info) {
     try {
-      await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABEL_CLUSTER]: cluster } });
+      await docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: { [LABEL_CLUSTER]: cluster },
+      });
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 409) throw err;
     }
@@ -57,7 +65,8 @@ export function tarOf(files: ContainerFiles): Promise<Buffer> {
     parts.forEach((_, i) => dirs.add(parts.slice(0, i + 1).join('/')));
   }
   for (const dir of [...dirs].sort()) p.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
-  for (const [file, { content, mode }] of Object.entries(files)) p.entry({ name: file.replace(/^\//, ''), mode }, content);
+  for (const [file, { content, mode }] of Object.entries(files))
+    p.entry({ name: file.replace(/^\//, ''), mode }, content);
   p.finalize();
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
@@ -76,17 +85,28 @@ export { containerState, type ContainerState } from './container-status';
  * cluster `demo` + member `g3-a` and cluster `demo-g3` + member `a` share `citusctl-demo-g3-a`.
  * Fails non-retryably (Conflict) naming what belongs to someone else; absent is fine.
  */
-export async function assertOwnedIfPresent(docker: Docker, kind: 'container' | 'volume', name: string, cluster: string, member?: string): Promise<void> {
+export async function assertOwnedIfPresent(
+  docker: Docker,
+  kind: 'container' | 'volume',
+  name: string,
+  cluster: string,
+  member?: string,
+): Promise<void> {
   const found =
     kind === 'container'
-      ? await inspectOrUndefined(() => docker.getContainer(name).inspect()).then((i) => i && { labels: i.Config.Labels })
+      ? await inspectOrUndefined(() => docker.getContainer(name).inspect()).then(
+          (i) => i && { labels: i.Config.Labels },
+        )
       : await inspectOrUndefined(() => docker.getVolume(name).inspect()).then((i) => i && { labels: i.Labels });
   if (!found) return;
   const labels = found.labels ?? undefined;
   assertOwned(kind, name, labels, cluster);
   const owner = labels?.[LABEL_MEMBER];
   if (member !== undefined && owner !== undefined && owner !== member) {
-    throw fatal('Conflict', `${kind} "${name}" belongs to member "${owner}" of cluster "${cluster}", not "${member}"; nothing was removed`);
+    throw fatal(
+      'Conflict',
+      `${kind} "${name}" belongs to member "${owner}" of cluster "${cluster}", not "${member}"; nothing was removed`,
+    );
   }
 }
 
@@ -140,8 +160,16 @@ export interface ExecResult {
   stderr: string;
 }
 
-export async function execIn(docker: Docker, containerName: string, cmd: string[], user = 'postgres', env: string[] = []): Promise<ExecResult> {
-  const exec = await docker.getContainer(containerName).exec({ Cmd: cmd, User: user, Env: env, AttachStdout: true, AttachStderr: true });
+export async function execIn(
+  docker: Docker,
+  containerName: string,
+  cmd: string[],
+  user = 'postgres',
+  env: string[] = [],
+): Promise<ExecResult> {
+  const exec = await docker
+    .getContainer(containerName)
+    .exec({ Cmd: cmd, User: user, Env: env, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
   const out = new PassThrough();
   const err = new PassThrough();
@@ -156,7 +184,11 @@ export async function execIn(docker: Docker, containerName: string, cmd: string[
     stream.on('error', reject);
   });
   const { ExitCode } = await exec.inspect();
-  return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
+  return {
+    exitCode: ExitCode ?? -1,
+    stdout: Buffer.concat(stdout).toString(),
+    stderr: Buffer.concat(stderr).toString(),
+  };
 }
 
 export async function imagePresent(docker: Docker, image: string): Promise<boolean> {
@@ -165,9 +197,11 @@ export async function imagePresent(docker: Docker, image: string): Promise<boole
 
 /** Container logs as text (non-TTY logs come in frames of an 8-byte header + payload). */
 export async function containerLogs(docker: Docker, name: string, tail = 20, sinceSeconds?: number): Promise<string> {
-  const raw = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail, ...(sinceSeconds ? { since: sinceSeconds } : {}) })) as unknown as Buffer;
+  const raw = (await docker
+    .getContainer(name)
+    .logs({ stdout: true, stderr: true, tail, ...(sinceSeconds ? { since: sinceSeconds } : {}) })) as unknown as Buffer;
   const parts: Buffer[] = [];
-  for (let i = 0; i + 8 <= raw.length; ) {
+  for (let i = 0; i + 8 <= raw.length;) {
     const size = raw.readUInt32BE(i + 4);
     parts.push(raw.subarray(i + 8, i + 8 + size));
     i += 8 + size;

@@ -11,7 +11,10 @@ import { createInterface } from 'node:readline';
 
 /** images/build.sh from the source tree (lib/docker/) or from dist/lib/docker/. */
 export function offlineBuildScript(): string | undefined {
-  return [path.join(__dirname, '..', '..', 'images', 'build.sh'), path.join(__dirname, '..', '..', '..', 'images', 'build.sh')].find((f) => fs.existsSync(f));
+  return [
+    path.join(__dirname, '..', '..', 'images', 'build.sh'),
+    path.join(__dirname, '..', '..', '..', 'images', 'build.sh'),
+  ].find((f) => fs.existsSync(f));
 }
 
 /**
@@ -32,6 +35,8 @@ export function runOfflineBuild(onLine: (line: string) => void, signal?: AbortSi
     createInterface({ input: child.stdout }).on('line', take);
     createInterface({ input: child.stderr }).on('line', take);
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`images/build.sh exited with ${code}: ${tail.join(' | ')}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`images/build.sh exited with ${code}: ${tail.join(' | ')}`)),
+    );
   });
 }

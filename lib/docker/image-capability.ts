@@ -5,7 +5,12 @@ import { containerLogs } from './docker-helpers';
 
 /** Runs the check in a throwaway container (not part of any cluster); undefined when the image passes, else why not. */
 export async function imageCapabilityProblem(docker: Docker, image: string): Promise<string | undefined> {
-  const container = await docker.createContainer({ Image: image, Entrypoint: ['sh', '-c', CAPABILITY_CHECK], User: '0', Labels: { 'citusctl.preflight': 'true' } });
+  const container = await docker.createContainer({
+    Image: image,
+    Entrypoint: ['sh', '-c', CAPABILITY_CHECK],
+    User: '0',
+    Labels: { 'citusctl.preflight': 'true' },
+  });
   try {
     await container.start();
     const { StatusCode } = await container.wait();

@@ -44,10 +44,16 @@ export interface ResolveHooks {
   log(line: string): void;
 }
 
-const origin = (spec: ClusterSpec, env: Record<string, string | undefined>, role: ImageRole): ImageProblem['from'] => (env[IMAGE_ENV[role]] ? 'env' : spec.images[role] ? 'spec' : 'default');
+const origin = (spec: ClusterSpec, env: Record<string, string | undefined>, role: ImageRole): ImageProblem['from'] =>
+  env[IMAGE_ENV[role]] ? 'env' : spec.images[role] ? 'spec' : 'default';
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 
-export async function resolveImagesOnEngine(docker: Docker, spec: ClusterSpec, env: Record<string, string | undefined>, hooks: ResolveHooks): Promise<ImageResolution> {
+export async function resolveImagesOnEngine(
+  docker: Docker,
+  spec: ClusterSpec,
+  env: Record<string, string | undefined>,
+  hooks: ResolveHooks,
+): Promise<ImageResolution> {
   const wanted = resolveImages(spec, env);
   const images = { ...wanted };
   const sources: ImageResolution['sources'] = {};
@@ -60,7 +66,9 @@ export async function resolveImagesOnEngine(docker: Docker, spec: ClusterSpec, e
   const failed: ImageProblem[] = [];
   for (const role of absent) {
     hooks.log(`pulling ${wanted[role]} (${role}) ...`);
-    const pullError = (await hooks.pull(wanted[role])) ?? ((await imagePresent(docker, wanted[role])) ? undefined : 'the pull ended without the image');
+    const pullError =
+      (await hooks.pull(wanted[role])) ??
+      ((await imagePresent(docker, wanted[role])) ? undefined : 'the pull ended without the image');
     if (pullError === undefined) sources[role] = 'pulled';
     else failed.push({ role, wanted: wanted[role], from: origin(spec, env, role), pullError });
   }
@@ -84,19 +92,31 @@ export async function resolveImagesOnEngine(docker: Docker, spec: ClusterSpec, e
     }
     for (const p of toBuild) {
       if (await imagePresent(docker, OFFLINE_IMAGES[p.role])) sources[p.role] = 'built';
-      else problems.push({ ...p, buildError: buildError ?? `${OFFLINE_IMAGES[p.role]} is still absent after the build` });
+      else
+        problems.push({ ...p, buildError: buildError ?? `${OFFLINE_IMAGES[p.role]} is still absent after the build` });
     }
   }
   return { images, sources, problems: problems.sort((a, b) => ROLES.indexOf(a.role) - ROLES.indexOf(b.role)) };
 }
 
 /** Pulls an image, bounded by timeoutMs; returns the first line of why it failed, or undefined. */
-export async function pullImage(docker: Docker, image: string, timeoutMs = PULL_TIMEOUT_MS, onProgress?: () => void): Promise<string | undefined> {
+export async function pullImage(
+  docker: Docker,
+  image: string,
+  timeoutMs = PULL_TIMEOUT_MS,
+  onProgress?: () => void,
+): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
   let stream: NodeJS.ReadableStream | undefined;
   const pull = async () => {
     stream = (await docker.pull(image)) as NodeJS.ReadableStream;
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream!, (err) => (err ? reject(err) : resolve()), () => onProgress?.()));
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(
+        stream!,
+        (err) => (err ? reject(err) : resolve()),
+        () => onProgress?.(),
+      ),
+    );
   };
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no result within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
@@ -125,11 +145,15 @@ export function describeImageProblem(p: ImageProblem): string {
     ].join(' ');
   }
   if (p.buildError !== undefined) {
-    return `image ${why}, and its offline stand-in ${OFFLINE_IMAGES[p.role]} could not be built (${p.buildError}): ` +
+    return (
+      `image ${why}, and its offline stand-in ${OFFLINE_IMAGES[p.role]} could not be built (${p.buildError}): ` +
       `pull or load ${p.wanted}, or build the offline images with \`citusctl images build\` (needs root and ` +
-      'debootstrap).';
+      'debootstrap).'
+    );
   }
   const named = p.from === 'env' ? `${IMAGE_ENV[p.role]}` : `the spec's images.${p.role}`;
-  return `image ${why}; it was asked for by ${named}: load or pull it on the Docker engine (docker load / docker ` +
-    `pull), or remove ${named} to use the default.`;
+  return (
+    `image ${why}; it was asked for by ${named}: load or pull it on the Docker engine (docker load / docker ` +
+    `pull), or remove ${named} to use the default.`
+  );
 }

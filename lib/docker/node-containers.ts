@@ -3,7 +3,17 @@ import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterSpec, MemberSpec } from '../../common/spec';
-import { ETCD_MEMBER, ETCD_PORT, PGBOUNCER_MEMBER, PGBOUNCER_PORT, PG_PORT, containerName, groupsOf, networkName, volumeName } from '../../common/topology';
+import {
+  ETCD_MEMBER,
+  ETCD_PORT,
+  PGBOUNCER_MEMBER,
+  PGBOUNCER_PORT,
+  PG_PORT,
+  containerName,
+  groupsOf,
+  networkName,
+  volumeName,
+} from '../../common/topology';
 import { LABEL_CLUSTER, LABEL_GROUP, LABEL_MEMBER } from '../../common/labels';
 
 export const PG_VOLUME_TARGET = '/var/lib/postgresql/citusctl';
@@ -21,7 +31,10 @@ export const labelsFor = (cluster: string, group: string, member: string) => ({
 });
 
 function publish(containerPort: string, hostPort: number) {
-  return { ExposedPorts: { [containerPort]: {} }, PortBindings: { [containerPort]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] } };
+  return {
+    ExposedPorts: { [containerPort]: {} },
+    PortBindings: { [containerPort]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
+  };
 }
 
 function networking(cluster: string, alias: string) {
@@ -41,7 +54,11 @@ export function isInitialPrimary(spec: ClusterSpec, member: MemberSpec): boolean
  */
 export const PG_SYSCTLS = { 'net.ipv4.tcp_syn_retries': '1' };
 
-export function postgresContainer(spec: ClusterSpec, member: MemberSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
+export function postgresContainer(
+  spec: ClusterSpec,
+  member: MemberSpec,
+  image: string,
+): Docker.ContainerCreateOptions & { name: string } {
   const { ExposedPorts, PortBindings } = publish(`${PG_PORT}/tcp`, member.port);
   return {
     name: containerName(spec.name, member.name),

@@ -31,22 +31,51 @@ export interface MemberObserverDeps {
   pg: PgConnector;
 }
 
-async function observeSql(pg: PgConnector, port: number, password: string, budget: ObserveBudget): Promise<{ sql: MemberSql; sqlMs: number }> {
+async function observeSql(
+  pg: PgConnector,
+  port: number,
+  password: string,
+  budget: ObserveBudget,
+): Promise<{ sql: MemberSql; sqlMs: number }> {
   const started = Date.now();
-  const target = { port, user: SUPERUSER, password, connectTimeoutMs: budget.connectMs, queryTimeoutMs: budget.queryMs };
-  const sql = await withDeadline(pg.withClient(target, readMember), budget.connectMs + budget.queryMs, 'SQL probe').catch((err: unknown): MemberSql => ({ ok: false, error: errMessage(err) }));
+  const target = {
+    port,
+    user: SUPERUSER,
+    password,
+    connectTimeoutMs: budget.connectMs,
+    queryTimeoutMs: budget.queryMs,
+  };
+  const sql = await withDeadline(
+    pg.withClient(target, readMember),
+    budget.connectMs + budget.queryMs,
+    'SQL probe',
+  ).catch((err: unknown): MemberSql => ({ ok: false, error: errMessage(err) }));
   return { sql, sqlMs: Date.now() - started };
 }
 
 /** SQL is tried whatever Docker says: Docker may not answer, and a member may serve while Docker lags. */
-export async function observeMember(deps: MemberObserverDeps, spec: ClusterSpec, member: string, password: string, budget: ObserveBudget): Promise<MemberReading> {
+export async function observeMember(
+  deps: MemberObserverDeps,
+  spec: ClusterSpec,
+  member: string,
+  password: string,
+  budget: ObserveBudget,
+): Promise<MemberReading> {
   const m = spec.members.find((x) => x.name === member);
   if (!m) throw new Error(`${member} is not a member of cluster ${spec.name}`);
-  const [container, sql] = await Promise.all([observeContainer(deps.docker, containerName(spec.name, member), budget.containerMs), observeSql(deps.pg, m.port, password, budget)]);
+  const [container, sql] = await Promise.all([
+    observeContainer(deps.docker, containerName(spec.name, member), budget.containerMs),
+    observeSql(deps.pg, m.port, password, budget),
+  ]);
   return { member, container, ...sql };
 }
 
 /** Every member of the cluster, in parallel, in the spec's order. */
-export function observeMembers(deps: MemberObserverDeps, spec: ClusterSpec, password: string, budget: ObserveBudget): Promise<MemberReading[]> {
+export function observeMembers(
+  deps: MemberObserverDeps,
+  spec: ClusterSpec,
+  password: string,
+  budget: ObserveBudget,
+): Promise<MemberReading[]> {
   return Promise.all(spec.members.map((m) => observeMember(deps, spec, m.name, password, budget)));
 }

@@ -13,7 +13,11 @@ export interface NodeRegistration {
 
 /** The coordinator's own row (group 0), if registered. */
 export async function coordinatorNode(c: PgClient): Promise<{ host: string; port: number } | undefined> {
-  const row = (await c.query<{ nodename: string; nodeport: number }>('SELECT nodename, nodeport FROM pg_dist_node WHERE groupid = 0')).rows[0];
+  const row = (
+    await c.query<{ nodename: string; nodeport: number }>(
+      'SELECT nodename, nodeport FROM pg_dist_node WHERE groupid = 0',
+    )
+  ).rows[0];
   return row ? { host: row.nodename, port: row.nodeport } : undefined;
 }
 
@@ -25,7 +29,10 @@ export async function setCoordinatorHost(c: PgClient, host: string, port: number
 /** The row registered for host:port, whatever its role and state. */
 export async function nodeRegistration(c: PgClient, host: string, port: number): Promise<NodeRegistration | undefined> {
   const row = (
-    await c.query<{ nodeid: number; noderole: string; isactive: boolean }>('SELECT nodeid, noderole::text AS noderole, isactive FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2', [host, port])
+    await c.query<{ nodeid: number; noderole: string; isactive: boolean }>(
+      'SELECT nodeid, noderole::text AS noderole, isactive FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2',
+      [host, port],
+    )
   ).rows[0];
   return row ? { nodeId: row.nodeid, role: row.noderole, active: row.isactive } : undefined;
 }
@@ -36,16 +43,28 @@ export async function addNode(c: PgClient, host: string, port: number): Promise<
 }
 
 /** The worker primaries among hosts (groups other than the coordinator's). */
-export async function workerPrimaryRows(c: PgClient, hosts: string[], port: number): Promise<Array<{ nodeId: number; host: string }>> {
+export async function workerPrimaryRows(
+  c: PgClient,
+  hosts: string[],
+  port: number,
+): Promise<Array<{ nodeId: number; host: string }>> {
   const rows = (
-    await c.query<{ nodeid: number; nodename: string }>("SELECT nodeid, nodename FROM pg_dist_node WHERE nodename = ANY($1) AND nodeport = $2 AND noderole = 'primary' AND groupid <> 0", [hosts, port])
+    await c.query<{ nodeid: number; nodename: string }>(
+      "SELECT nodeid, nodename FROM pg_dist_node WHERE nodename = ANY($1) AND nodeport = $2 AND noderole = 'primary' AND groupid <> 0",
+      [hosts, port],
+    )
   ).rows;
   return rows.map((r) => ({ nodeId: r.nodeid, host: r.nodename }));
 }
 
 /** The primary row's id for host:port, if any. */
 export async function primaryNodeId(c: PgClient, host: string, port: number): Promise<number | undefined> {
-  return (await c.query<{ nodeid: number }>("SELECT nodeid FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary'", [host, port])).rows[0]?.nodeid;
+  return (
+    await c.query<{ nodeid: number }>(
+      "SELECT nodeid FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary'",
+      [host, port],
+    )
+  ).rows[0]?.nodeid;
 }
 
 /**
@@ -53,14 +72,27 @@ export async function primaryNodeId(c: PgClient, host: string, port: number): Pr
  * at once: for a failover, whose old primary can never commit them); else it waits for the locks
  * (inside a switchover's pause, where nothing holds them).
  */
-export async function updateNode(c: PgClient, nodeId: number, host: string, port: number, terminate: boolean): Promise<void> {
-  if (terminate) await c.query('SELECT citus_update_node($1, $2, $3, force => true, lock_cooldown => 0)', [nodeId, host, port]);
+export async function updateNode(
+  c: PgClient,
+  nodeId: number,
+  host: string,
+  port: number,
+  terminate: boolean,
+): Promise<void> {
+  if (terminate)
+    await c.query('SELECT citus_update_node($1, $2, $3, force => true, lock_cooldown => 0)', [nodeId, host, port]);
   else await c.query('SELECT citus_update_node($1, $2, $3)', [nodeId, host, port]);
 }
 
 /** Every primary with metadata has it synced (true when none lacks it). */
 export async function metadataSynced(c: PgClient): Promise<boolean> {
-  return (await c.query<{ synced: boolean | null }>("SELECT bool_and(metadatasynced) AS synced FROM pg_dist_node WHERE hasmetadata AND noderole = 'primary'")).rows[0]?.synced !== false;
+  return (
+    (
+      await c.query<{ synced: boolean | null }>(
+        "SELECT bool_and(metadatasynced) AS synced FROM pg_dist_node WHERE hasmetadata AND noderole = 'primary'",
+      )
+    ).rows[0]?.synced !== false
+  );
 }
 
 /** Asks for the metadata sync now (idempotent), bounded by 10 s; the maintenance daemon still syncs if this cannot. */

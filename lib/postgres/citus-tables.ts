@@ -20,16 +20,26 @@ export async function otherUserTables(c: PgClient, except: string): Promise<stri
 
 /** Drops public.<table> when it exists; says whether it did. */
 export async function dropPublicTableIfExists(c: PgClient, table: string): Promise<boolean> {
-  const exists = (await c.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [`public.${table}`])).rows[0]?.e === true;
+  const exists =
+    (await c.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [`public.${table}`])).rows[0]?.e === true;
   if (exists) await c.query(`DROP TABLE ${publicTable(table)}`);
   return exists;
 }
 
 /** Creates public.<table> (id, payload, created_at) when absent, distributes it by id unless already distributed, grants DML to role. */
-export async function ensureDistributedDemoTable(c: PgClient, table: string, shardCount: number, role: string): Promise<{ distributed: boolean }> {
+export async function ensureDistributedDemoTable(
+  c: PgClient,
+  table: string,
+  shardCount: number,
+  role: string,
+): Promise<{ distributed: boolean }> {
   const t = publicTable(table);
-  await c.query(`CREATE TABLE IF NOT EXISTS ${t} (id bigint PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
-  const already = await c.query('SELECT 1 FROM pg_dist_partition WHERE logicalrelid = $1::regclass', [`public.${table}`]);
+  await c.query(
+    `CREATE TABLE IF NOT EXISTS ${t} (id bigint PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+  );
+  const already = await c.query('SELECT 1 FROM pg_dist_partition WHERE logicalrelid = $1::regclass', [
+    `public.${table}`,
+  ]);
   if (!already.rowCount) {
     await c.query('SELECT create_distributed_table($1, $2, shard_count => $3)', [`public.${table}`, 'id', shardCount]);
   }
@@ -54,5 +64,12 @@ export async function shardPlacements(c: PgClient, table: string): Promise<Array
 
 /** How many of the named tables exist on this node. */
 export async function tablesPresent(c: PgClient, names: string[]): Promise<number> {
-  return Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM unnest($1::text[]) AS s WHERE to_regclass(s) IS NOT NULL', [names])).rows[0]!.n);
+  return Number(
+    (
+      await c.query<{ n: string }>(
+        'SELECT count(*) AS n FROM unnest($1::text[]) AS s WHERE to_regclass(s) IS NOT NULL',
+        [names],
+      )
+    ).rows[0]!.n,
+  );
 }

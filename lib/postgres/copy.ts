@@ -11,7 +11,12 @@ import { from as copyFrom } from 'pg-copy-streams';
  * Runs `copySql` (a `COPY ... FROM STDIN`) fed with `chunks`; returns the rows the server reports.
  * When signal aborts, the COPY is failed (CopyFail: the server rolls the whole statement back).
  */
-export async function copyFromChunks(c: Pick<ClientBase, 'query'>, copySql: string, chunks: Iterable<string>, signal?: AbortSignal): Promise<number> {
+export async function copyFromChunks(
+  c: Pick<ClientBase, 'query'>,
+  copySql: string,
+  chunks: Iterable<string>,
+  signal?: AbortSignal,
+): Promise<number> {
   const stream = c.query(copyFrom(copySql));
   const source = Readable.from(chunks, { objectMode: false });
   await (signal ? pipeline(source, stream, { signal }) : pipeline(source, stream));
@@ -26,5 +31,8 @@ export async function copyFromChunks(c: Pick<ClientBase, 'query'>, copySql: stri
  * not exist (PostgreSQL without Citus, the test double).
  */
 export async function keepCitusConnections(c: Pick<ClientBase, 'query'>, perWorker: number): Promise<void> {
-  await c.query("SELECT set_config(name, $1, false) FROM pg_settings WHERE name = 'citus.max_cached_conns_per_worker'", [String(perWorker)]);
+  await c.query(
+    "SELECT set_config(name, $1, false) FROM pg_settings WHERE name = 'citus.max_cached_conns_per_worker'",
+    [String(perWorker)],
+  );
 }

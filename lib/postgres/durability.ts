@@ -7,7 +7,8 @@ import { oneRow, type PgClient } from './client';
 import { streamingStandbys } from './replication';
 
 /** The value that makes a commit wait for any one of these standbys (their application_name). */
-export const anyOneOf = (standbys: string[]): string => (standbys.length ? `ANY 1 (${standbys.map((s) => `"${s}"`).join(', ')})` : '');
+export const anyOneOf = (standbys: string[]): string =>
+  standbys.length ? `ANY 1 (${standbys.map((s) => `"${s}"`).join(', ')})` : '';
 
 async function readSetting(c: PgClient, name: string): Promise<string> {
   return (await oneRow<{ v: string | null }>(c, 'SELECT current_setting($1) AS v', [name])).v ?? '';
@@ -21,16 +22,19 @@ async function setSetting(c: PgClient, name: string, value: string): Promise<boo
   return true;
 }
 
-export const readSynchronousStandbyNames = (c: PgClient): Promise<string> => readSetting(c, 'synchronous_standby_names');
+export const readSynchronousStandbyNames = (c: PgClient): Promise<string> =>
+  readSetting(c, 'synchronous_standby_names');
 
 /** Returns whether it changed anything. '' makes commits asynchronous. */
-export const setSynchronousStandbyNames = (c: PgClient, value: string): Promise<boolean> => setSetting(c, 'synchronous_standby_names', value);
+export const setSynchronousStandbyNames = (c: PgClient, value: string): Promise<boolean> =>
+  setSetting(c, 'synchronous_standby_names', value);
 
 export const readSynchronousCommit = (c: PgClient): Promise<string> => readSetting(c, 'synchronous_commit');
 
 export type SynchronousCommit = 'on' | 'off' | 'local' | 'remote_write' | 'remote_apply';
 
-export const setSynchronousCommit = (c: PgClient, value: SynchronousCommit): Promise<boolean> => setSetting(c, 'synchronous_commit', value);
+export const setSynchronousCommit = (c: PgClient, value: SynchronousCommit): Promise<boolean> =>
+  setSetting(c, 'synchronous_commit', value);
 
 /**
  * Synchronous: commits wait for any one of `standbys` that streams now (naming one that does not

@@ -11,18 +11,42 @@ export const UNDEFINED_FUNCTION = '42883';
 
 /** citus_check_cluster_node_health() on the coordinator: every active primary's view of every other. */
 export async function citusNodeHealth(c: PgClient): Promise<NodeHealthRow[]> {
-  const r = await c.query<{ from_nodename: string; from_nodeport: number; to_nodename: string; to_nodeport: number; result: boolean | null }>(
-    'SELECT from_nodename, from_nodeport, to_nodename, to_nodeport, result FROM citus_check_cluster_node_health()',
-  );
-  return r.rows.map((x) => ({ from: x.from_nodename, fromPort: Number(x.from_nodeport), to: x.to_nodename, toPort: Number(x.to_nodeport), result: x.result }));
+  const r = await c.query<{
+    from_nodename: string;
+    from_nodeport: number;
+    to_nodename: string;
+    to_nodeport: number;
+    result: boolean | null;
+  }>('SELECT from_nodename, from_nodeport, to_nodename, to_nodeport, result FROM citus_check_cluster_node_health()');
+  return r.rows.map((x) => ({
+    from: x.from_nodename,
+    fromPort: Number(x.from_nodeport),
+    to: x.to_nodename,
+    toPort: Number(x.to_nodeport),
+    result: x.result,
+  }));
 }
 
 export async function distNodes(c: PgClient): Promise<DistNodeRow[]> {
-  const r = await c.query<{ nodeid: number; groupid: number; nodename: string; nodeport: number; noderole: string; isactive: boolean; hasmetadata: boolean; metadatasynced: boolean }>(
+  const r = await c.query<{
+    nodeid: number;
+    groupid: number;
+    nodename: string;
+    nodeport: number;
+    noderole: string;
+    isactive: boolean;
+    hasmetadata: boolean;
+    metadatasynced: boolean;
+  }>(
     'SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive, hasmetadata, metadatasynced ' +
       'FROM pg_dist_node ORDER BY nodeid',
   );
-  return r.rows.map((x) => ({ ...x, nodeid: Number(x.nodeid), groupid: Number(x.groupid), nodeport: Number(x.nodeport) }));
+  return r.rows.map((x) => ({
+    ...x,
+    nodeid: Number(x.nodeid),
+    groupid: Number(x.groupid),
+    nodeport: Number(x.nodeport),
+  }));
 }
 
 export interface WorkerShards {

@@ -5,9 +5,26 @@
  * (activities) heartbeat and classify errors; no SQL of this kind is written anywhere else.
  */
 export type { PgClient } from './client';
-export { currentFlushLsn, isInRecovery, ping, readPositions, readRole, replayLsn, type NodePositions, type NodeRole } from './role';
+export {
+  currentFlushLsn,
+  isInRecovery,
+  ping,
+  readPositions,
+  readRole,
+  replayLsn,
+  type NodePositions,
+  type NodeRole,
+} from './role';
 export { PromotionTimeout, promoteAndWait, promoteStandby, waitReceivedReplayed } from './promote';
-export { anyOneOf, readSynchronousCommit, readSynchronousStandbyNames, setCommitWaitsFor, setSynchronousCommit, setSynchronousStandbyNames, type SynchronousCommit } from './durability';
+export {
+  anyOneOf,
+  readSynchronousCommit,
+  readSynchronousStandbyNames,
+  setCommitWaitsFor,
+  setSynchronousCommit,
+  setSynchronousStandbyNames,
+  type SynchronousCommit,
+} from './durability';
 export { dropSlot, ensurePhysicalSlot, listSlots, type SlotInfo } from './slots';
 export { replicationRows, slotReplication, streamingStandbys, type ReplicationRow } from './replication';
 export { streamingSource, walReceiver, type WalReceiver } from './wal-receiver';

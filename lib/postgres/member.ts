@@ -39,11 +39,23 @@ export interface MemberSqlRow {
   lsn: string | null;
   replay_lsn: string | null;
   receiver: { status: string; sender_host: string | null } | null;
-  replication: Array<{ standby: string; state: string; sync_state: string; lag_bytes: number | string | null; lag_seconds: number | string | null }> | null;
-  slots: Array<{ name: string; active: boolean; wal_status: string | null; retained_bytes: number | string | null }> | null;
+  replication: Array<{
+    standby: string;
+    state: string;
+    sync_state: string;
+    lag_bytes: number | string | null;
+    lag_seconds: number | string | null;
+  }> | null;
+  slots: Array<{
+    name: string;
+    active: boolean;
+    wal_status: string | null;
+    retained_bytes: number | string | null;
+  }> | null;
 }
 
-const num = (v: number | string | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
+const num = (v: number | string | null | undefined): number | null =>
+  v === null || v === undefined ? null : Number(v);
 
 /** The row of MEMBER_SQL as the observation (pg returns bigint and numeric as strings). */
 export function memberSqlView(row: MemberSqlRow): MemberSqlView {
@@ -54,8 +66,19 @@ export function memberSqlView(row: MemberSqlRow): MemberSqlView {
     lsn: row.lsn,
     replayLsn: row.replay_lsn,
     receiver: row.receiver ? { status: row.receiver.status, senderHost: row.receiver.sender_host } : null,
-    replication: (row.replication ?? []).map((r) => ({ standby: r.standby, state: r.state, syncState: r.sync_state, lagBytes: num(r.lag_bytes), lagSeconds: num(r.lag_seconds) })),
-    slots: (row.slots ?? []).map((s) => ({ name: s.name, active: s.active, walStatus: s.wal_status, retainedBytes: num(s.retained_bytes) })),
+    replication: (row.replication ?? []).map((r) => ({
+      standby: r.standby,
+      state: r.state,
+      syncState: r.sync_state,
+      lagBytes: num(r.lag_bytes),
+      lagSeconds: num(r.lag_seconds),
+    })),
+    slots: (row.slots ?? []).map((s) => ({
+      name: s.name,
+      active: s.active,
+      walStatus: s.wal_status,
+      retainedBytes: num(s.retained_bytes),
+    })),
     syncNames: row.sync_names ?? '',
   };
 }

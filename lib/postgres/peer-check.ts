@@ -8,6 +8,11 @@ import { oneRow, type PgClient } from './client';
  * look merely slow. Works on a hot standby too (it writes nothing).
  */
 export async function canConnectTo(c: PgClient, host: string, port: number, timeoutMs: number): Promise<boolean> {
-  await c.query("SELECT set_config('citus.node_connection_timeout', $1, false)", [String(Math.max(10, Math.round(timeoutMs)))]);
-  return (await oneRow<{ ok: boolean | null }>(c, 'SELECT citus_check_connection_to_node($1, $2) AS ok', [host, port])).ok === true;
+  await c.query("SELECT set_config('citus.node_connection_timeout', $1, false)", [
+    String(Math.max(10, Math.round(timeoutMs))),
+  ]);
+  return (
+    (await oneRow<{ ok: boolean | null }>(c, 'SELECT citus_check_connection_to_node($1, $2) AS ok', [host, port]))
+      .ok === true
+  );
 }

@@ -15,14 +15,20 @@ export class PromotionTimeout extends Error {}
  * received position can end inside a WAL record torn by the primary's death, which replay never
  * passes; promotion itself replays every complete record in pg_wal. Never throws on timeout.
  */
-export async function waitReceivedReplayed(c: PgClient, opts: { timeoutMs?: number; stallMs?: number } = {}): Promise<void> {
+export async function waitReceivedReplayed(
+  c: PgClient,
+  opts: { timeoutMs?: number; stallMs?: number } = {},
+): Promise<void> {
   const stallMs = opts.stallMs ?? 200;
   let last = '';
   let still = Date.now();
   await pollUntil(
     async () => {
-      const r = await oneRow<{ caught: boolean | null; replay: string | null }>(c, 'SELECT pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() AS caught, ' +
-        'pg_last_wal_replay_lsn()::text AS replay');
+      const r = await oneRow<{ caught: boolean | null; replay: string | null }>(
+        c,
+        'SELECT pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() AS caught, ' +
+          'pg_last_wal_replay_lsn()::text AS replay',
+      );
       if (r.caught !== false) return true;
       if (r.replay !== last) [last, still] = [r.replay ?? '', Date.now()];
       return Date.now() - still > stallMs ? true : undefined;

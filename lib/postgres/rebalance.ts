@@ -28,7 +28,10 @@ export async function latestRebalanceJob(c: PgClient): Promise<RebalanceJob | nu
 
 /** One job by id (null when Citus no longer knows it). */
 export async function readRebalanceJob(c: PgClient, jobId: number): Promise<RebalanceJob | null> {
-  const job = await c.query<{ state: RebalanceJobState }>('SELECT state::text AS state FROM pg_dist_background_job WHERE job_id = $1', [jobId]);
+  const job = await c.query<{ state: RebalanceJobState }>(
+    'SELECT state::text AS state FROM pg_dist_background_job WHERE job_id = $1',
+    [jobId],
+  );
   const row = job.rows[0];
   return row ? rebalanceJob(c, jobId, row.state) : null;
 }
@@ -71,7 +74,16 @@ export async function jobMoveBytes(c: PgClient, jobId: number): Promise<{ total:
 
 /** get_rebalance_progress(): the moves of the running job in flight (none once it ended). */
 export async function rebalanceProgress(c: PgClient): Promise<ProgressRow[]> {
-  const r = await c.query<{ shardid: string; table_name: string; sourcename: string; targetname: string; progress: string; status: string | null; shard_size: string | null; target_shard_size: string | null }>(
+  const r = await c.query<{
+    shardid: string;
+    table_name: string;
+    sourcename: string;
+    targetname: string;
+    progress: string;
+    status: string | null;
+    shard_size: string | null;
+    target_shard_size: string | null;
+  }>(
     `SELECT shardid::text AS shardid, table_name::text AS table_name, sourcename, targetname,
             progress::text AS progress, status,
             shard_size::text AS shard_size, target_shard_size::text AS target_shard_size
@@ -90,7 +102,10 @@ export async function rebalanceProgress(c: PgClient): Promise<ProgressRow[]> {
 }
 
 /** citus_rebalance_start: the new job's id, or null when Citus finds nothing to move. */
-export async function startRebalanceJob(c: PgClient, opts: { drainOnly: boolean; transferMode: TransferMode }): Promise<number | null> {
+export async function startRebalanceJob(
+  c: PgClient,
+  opts: { drainOnly: boolean; transferMode: TransferMode },
+): Promise<number | null> {
   const r = await c.query<{ job_id: string | null }>(
     'SELECT citus_rebalance_start(drain_only => $1, shard_transfer_mode => ' +
       '$2::citus.shard_transfer_mode)::text AS job_id',
@@ -139,7 +154,12 @@ export async function logicalMoveSettings(c: PgClient): Promise<LogicalMoveSetti
       "current_setting('max_replication_slots') AS slots, current_setting('max_wal_senders') AS senders",
   );
   const x = r.rows[0]!;
-  return { walLevel: x.wal_level, maxWorkerProcesses: Number(x.mwp), maxReplicationSlots: Number(x.slots), maxWalSenders: Number(x.senders) };
+  return {
+    walLevel: x.wal_level,
+    maxWorkerProcesses: Number(x.mwp),
+    maxReplicationSlots: Number(x.slots),
+    maxWalSenders: Number(x.senders),
+  };
 }
 
 /** A worker primary as Citus sees it. */
@@ -153,12 +173,26 @@ export interface WorkerNode {
 }
 
 export async function workerNodes(c: PgClient): Promise<WorkerNode[]> {
-  const r = await c.query<{ nodeid: number; groupid: number; nodename: string; nodeport: number; shouldhaveshards: boolean; placements: string }>(
+  const r = await c.query<{
+    nodeid: number;
+    groupid: number;
+    nodename: string;
+    nodeport: number;
+    shouldhaveshards: boolean;
+    placements: string;
+  }>(
     `SELECT n.nodeid, n.groupid, n.nodename, n.nodeport, n.shouldhaveshards,
             (SELECT count(*) FROM pg_dist_placement p WHERE p.groupid = n.groupid)::text AS placements
        FROM pg_dist_node n WHERE n.noderole = 'primary' AND n.groupid <> 0 ORDER BY n.nodeid`,
   );
-  return r.rows.map((x) => ({ nodeId: x.nodeid, groupId: x.groupid, host: x.nodename, port: x.nodeport, shouldHaveShards: x.shouldhaveshards, placements: Number(x.placements) }));
+  return r.rows.map((x) => ({
+    nodeId: x.nodeid,
+    groupId: x.groupid,
+    host: x.nodename,
+    port: x.nodeport,
+    shouldHaveShards: x.shouldhaveshards,
+    placements: Number(x.placements),
+  }));
 }
 
 /** The shard tables (schema-qualified `<table>_<shardid>`) whose placements a node's group holds. */
@@ -176,7 +210,10 @@ export async function shardTablesOnNode(c: PgClient, host: string, port: number)
 
 /** Run on the node itself: the bytes of the given tables (absent ones count 0). */
 export async function tablesBytes(c: PgClient, tables: string[]): Promise<number> {
-  const r = await c.query<{ bytes: string }>('SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::text AS bytes FROM unnest($1::text[]) AS t', [tables]);
+  const r = await c.query<{ bytes: string }>(
+    'SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::text AS bytes FROM unnest($1::text[]) AS t',
+    [tables],
+  );
   return Number(r.rows[0]!.bytes);
 }
 
@@ -184,7 +221,10 @@ export async function tablesBytes(c: PgClient, tables: string[]): Promise<number
  * citus_set_node_property(host, port, 'shouldhaveshards', value) unless it already holds. Returns whether it changed.
  */
 export async function setShouldHaveShards(c: PgClient, host: string, port: number, value: boolean): Promise<boolean> {
-  const cur = await c.query<{ v: boolean }>("SELECT shouldhaveshards AS v FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary'", [host, port]);
+  const cur = await c.query<{ v: boolean }>(
+    "SELECT shouldhaveshards AS v FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2 AND noderole = 'primary'",
+    [host, port],
+  );
   if (!cur.rowCount || cur.rows[0]!.v === value) return false;
   await c.query("SELECT citus_set_node_property($1, $2, 'shouldhaveshards', $3)", [host, port, value]);
   return true;

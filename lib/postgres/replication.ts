@@ -16,12 +16,19 @@ export async function replicationRows(c: PgClient): Promise<ReplicationRow[]> {
     'SELECT application_name, state, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint AS lag, ' +
       'sync_state FROM pg_stat_replication',
   );
-  return r.rows.map((x) => ({ standby: x.application_name, state: x.state, lagBytes: Number(x.lag), syncState: x.sync_state }));
+  return r.rows.map((x) => ({
+    standby: x.application_name,
+    state: x.state,
+    lagBytes: Number(x.lag),
+    syncState: x.sync_state,
+  }));
 }
 
 /** The standbys that stream now (only these may be named in synchronous_standby_names). */
 export async function streamingStandbys(c: PgClient): Promise<string[]> {
-  const r = await c.query<{ name: string }>("SELECT application_name AS name FROM pg_stat_replication WHERE state = 'streaming'");
+  const r = await c.query<{ name: string }>(
+    "SELECT application_name AS name FROM pg_stat_replication WHERE state = 'streaming'",
+  );
   return r.rows.map((x) => x.name);
 }
 

@@ -13,4 +13,3 @@ import type { PgClient } from './client';
 export async function checkpointForRewind(c: PgClient): Promise<void> {
   await c.query('CHECKPOINT');
 }
-

@@ -28,7 +28,10 @@ export async function isInRecovery(c: PgClient): Promise<boolean> {
 }
 
 export async function readRole(c: PgClient): Promise<NodeRole> {
-  const row = await oneRow<{ r: boolean; tl: number | string | null }>(c, 'SELECT pg_is_in_recovery() AS r, (SELECT timeline_id FROM pg_control_checkpoint()) AS tl');
+  const row = await oneRow<{ r: boolean; tl: number | string | null }>(
+    c,
+    'SELECT pg_is_in_recovery() AS r, (SELECT timeline_id FROM pg_control_checkpoint()) AS tl',
+  );
   return { inRecovery: row.r, timeline: row.tl === null ? null : Number(row.tl) };
 }
 

@@ -15,7 +15,11 @@ export async function preparedTransactionIds(c: PgClient): Promise<string[]> {
 /** Which of these global ids are still PREPAREd on this node. */
 export async function stillPrepared(c: PgClient, gids: string[]): Promise<string[]> {
   if (!gids.length) return [];
-  return (await c.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE gid = ANY($1::text[]) ORDER BY prepared', [gids])).rows.map((r) => r.gid);
+  return (
+    await c.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE gid = ANY($1::text[]) ORDER BY prepared', [
+      gids,
+    ])
+  ).rows.map((r) => r.gid);
 }
 
 /**

@@ -9,7 +9,11 @@ export interface WalReceiver {
 
 /** The receiver's state; undefined when there is none (a primary, or a standby not connected). */
 export async function walReceiver(c: PgClient): Promise<WalReceiver | undefined> {
-  const row = (await c.query<{ status: string; sender_host: string | null; slot_name: string | null }>('SELECT status, sender_host, slot_name FROM pg_stat_wal_receiver')).rows[0];
+  const row = (
+    await c.query<{ status: string; sender_host: string | null; slot_name: string | null }>(
+      'SELECT status, sender_host, slot_name FROM pg_stat_wal_receiver',
+    )
+  ).rows[0];
   return row ? { status: row.status, senderHost: row.sender_host, slotName: row.slot_name } : undefined;
 }
 

@@ -13,24 +13,59 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Etcd3 } from 'etcd3';
 import type { Client } from 'pg';
 import { etcdAuthEnabled, secureEtcd } from '../../lib/etcd-auth';
-import { citusVersion, docker, layout, logCitus, makeCluster, primaryKey, readSecrets, runCli, destroyCluster, describeRun, sleep, su, testImages, upJson, withEtcd } from './support/cluster';
-import { acquireRunLock, appClient, cliJson, clusterHealth, demoCount, livePrimaries, removeLeftovers, type GroupRunJson, type SwitchoverResultJson } from './support/failover';
+import {
+  citusVersion,
+  docker,
+  layout,
+  logCitus,
+  makeCluster,
+  primaryKey,
+  readSecrets,
+  runCli,
+  destroyCluster,
+  describeRun,
+  sleep,
+  su,
+  testImages,
+  upJson,
+  withEtcd,
+} from './support/cluster';
+import {
+  acquireRunLock,
+  appClient,
+  cliJson,
+  clusterHealth,
+  demoCount,
+  livePrimaries,
+  removeLeftovers,
+  type GroupRunJson,
+  type SwitchoverResultJson,
+} from './support/failover';
 
 jest.setTimeout(12 * 60_000);
 
 const TABLE = 'events';
 const WRITES = 'access_writes';
 const ROWS = 300;
-const c = makeCluster(layout({ name: 'it-access', basePort: 31700, temporalPort: 31790, rows: ROWS, shardCount: 4, workers: ['g1'] }), 31790);
+const c = makeCluster(
+  layout({ name: 'it-access', basePort: 31700, temporalPort: 31790, rows: ROWS, shardCount: 4, workers: ['g1'] }),
+  31790,
+);
 const NETWORK = `citusctl-${c.name}`;
 const SQUATTER = 'citusctl-it-access-squatter';
 const PROBE_ETCD = 'citusctl-it-access-probe-etcd';
 const PROBE_ETCD_PORT = 31795;
 const lockKey = (group: string) => `/citusctl/${c.name}/locks/${group}`;
 
-const subnetOf = async (network: string) => ((await docker.getNetwork(network).inspect()) as { IPAM?: { Config?: { Subnet?: string }[] } }).IPAM?.Config?.[0]?.Subnet;
+const subnetOf = async (network: string) =>
+  ((await docker.getNetwork(network).inspect()) as { IPAM?: { Config?: { Subnet?: string }[] } }).IPAM?.Config?.[0]
+    ?.Subnet;
 const plainEtcd = (password?: string) =>
-  new Etcd3({ hosts: `http://127.0.0.1:${c.spec.etcd.port}`, dialTimeout: 3000, ...(password ? { auth: { username: 'root', password } } : {}) });
+  new Etcd3({
+    hosts: `http://127.0.0.1:${c.spec.etcd.port}`,
+    dialTimeout: 3000,
+    ...(password ? { auth: { username: 'root', password } } : {}),
+  });
 
 async function expectRejected(what: string, op: () => Promise<unknown>, re: RegExp): Promise<void> {
   let error: Error | undefined;
@@ -49,8 +84,14 @@ async function expectHealthy(coordinator: string): Promise<void> {
 }
 
 async function removeProbes(): Promise<void> {
-  await docker.getContainer(PROBE_ETCD).remove({ force: true }).catch(() => undefined);
-  await docker.getNetwork(SQUATTER).remove().catch(() => undefined);
+  await docker
+    .getContainer(PROBE_ETCD)
+    .remove({ force: true })
+    .catch(() => undefined);
+  await docker
+    .getNetwork(SQUATTER)
+    .remove()
+    .catch(() => undefined);
 }
 
 describe('access: etcd authentication, a new subnet, coordinator switchover without client errors', () => {
@@ -83,10 +124,26 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
     const anon = plainEtcd();
     const wrong = plainEtcd('not-the-password');
     try {
-      await expectRejected('unauthenticated put of the g1 primary', async () => anon.put(primary).value('g1-b'), /user name is empty/);
-      await expectRejected('unauthenticated put of the g1 lock', async () => anon.put(lockKey('g1')).value('intruder'), /user name is empty/);
-      await expectRejected('unauthenticated put of the coordinator lock', async () => anon.put(lockKey('coordinator')).value('intruder'), /user name is empty/);
-      await expectRejected('unauthenticated delete of the primaries', async () => anon.delete().prefix(`/citusctl/${c.name}/`), /user name is empty/);
+      await expectRejected(
+        'unauthenticated put of the g1 primary',
+        async () => anon.put(primary).value('g1-b'),
+        /user name is empty/,
+      );
+      await expectRejected(
+        'unauthenticated put of the g1 lock',
+        async () => anon.put(lockKey('g1')).value('intruder'),
+        /user name is empty/,
+      );
+      await expectRejected(
+        'unauthenticated put of the coordinator lock',
+        async () => anon.put(lockKey('coordinator')).value('intruder'),
+        /user name is empty/,
+      );
+      await expectRejected(
+        'unauthenticated delete of the primaries',
+        async () => anon.delete().prefix(`/citusctl/${c.name}/`),
+        /user name is empty/,
+      );
       await expectRejected('unauthenticated read', () => anon.get(primary).string(), /user name is empty/);
       await expectRejected('unauthenticated auth disable', () => anon.auth.authDisable(), /user name is empty/);
       await expectRejected('a wrong password', async () => wrong.put(primary).value('g1-b'), /authentication failed/);
@@ -108,10 +165,15 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
 
     // Never in process arguments or the environment of the etcd container.
     const info = await docker.getContainer(`citusctl-${c.name}-etcd`).inspect();
-    expect(JSON.stringify([info.Args, info.Config.Cmd, info.Config.Env, info.Config.Entrypoint])).not.toContain(s.etcdRootPassword);
+    expect(JSON.stringify([info.Args, info.Config.Cmd, info.Config.Env, info.Config.Entrypoint])).not.toContain(
+      s.etcdRootPassword,
+    );
 
     // status authenticates.
-    const st = await cliJson<{ status: { livePrimaries: Record<string, string | null> } } & Record<string, unknown>>(c, ['status']);
+    const st = await cliJson<{ status: { livePrimaries: Record<string, string | null> } } & Record<string, unknown>>(
+      c,
+      ['status'],
+    );
     expect(JSON.stringify(st)).toContain('"g1":"g1-a"');
     expect(JSON.stringify(st)).not.toContain(s.etcdRootPassword);
   });
@@ -122,7 +184,13 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
       Image: testImages().etcd,
       Labels: { 'citusctl.it-probe': 'true' },
       Entrypoint: ['etcd'],
-      Cmd: ['--name=etcd', '--data-dir=/tmp/etcd', '--listen-client-urls=http://0.0.0.0:2379', '--advertise-client-urls=http://127.0.0.1:2379', '--log-level=warn'],
+      Cmd: [
+        '--name=etcd',
+        '--data-dir=/tmp/etcd',
+        '--listen-client-urls=http://0.0.0.0:2379',
+        '--advertise-client-urls=http://127.0.0.1:2379',
+        '--log-level=warn',
+      ],
       ExposedPorts: { '2379/tcp': {} },
       HostConfig: { PortBindings: { '2379/tcp': [{ HostIp: '127.0.0.1', HostPort: String(PROBE_ETCD_PORT) }] } },
     });
@@ -144,15 +212,24 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
       expect(await etcdAuthEnabled(PROBE_ETCD_PORT)).toBe(true);
       expect(await secureEtcd(PROBE_ETCD_PORT, 'half-done-pw')).toBe('already-secured');
       await expect(secureEtcd(PROBE_ETCD_PORT, 'someone-elses')).rejects.toThrow(/rejects the root password/);
-      await expectRejected('unauthenticated put after securing', async () => plain.put('/citusctl/x').value('1'), /user name is empty/);
+      await expectRejected(
+        'unauthenticated put after securing',
+        async () => plain.put('/citusctl/x').value('1'),
+        /user name is empty/,
+      );
     } finally {
       plain.close();
-      await docker.getContainer(PROBE_ETCD).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getContainer(PROBE_ETCD)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 
   it('down (volumes kept), another network takes the old subnet, up: same data, healthy, new subnet in', async () => {
-    const before = await su(c, 'coord-a', async (cl) => Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${TABLE}"`)).rows[0]!.n));
+    const before = await su(c, 'coord-a', async (cl) =>
+      Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${TABLE}"`)).rows[0]!.n),
+    );
     expect(before).toBe(ROWS);
     const oldSubnet = await subnetOf(NETWORK);
     expect(oldSubnet).toBeTruthy();
@@ -161,7 +238,12 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
     expect({ code: down.code, out: down.code === 0 ? '' : describeRun(down) }).toEqual({ code: 0, out: '' });
     expect((await docker.listNetworks({ filters: { name: [NETWORK] } })).filter((n) => n.Name === NETWORK)).toEqual([]);
 
-    await docker.createNetwork({ Name: SQUATTER, Driver: 'bridge', Labels: { 'citusctl.it-probe': 'true' }, IPAM: { Config: [{ Subnet: oldSubnet! }] } });
+    await docker.createNetwork({
+      Name: SQUATTER,
+      Driver: 'bridge',
+      Labels: { 'citusctl.it-probe': 'true' },
+      IPAM: { Config: [{ Subnet: oldSubnet! }] },
+    });
     try {
       const up = await upJson(c);
       expect(up.ok).toBe(true);
@@ -172,7 +254,9 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
 
       const primaries = await livePrimaries(c);
       const coordinator = primaries.coordinator!;
-      const after = await su(c, coordinator, async (cl) => Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${TABLE}"`)).rows[0]!.n));
+      const after = await su(c, coordinator, async (cl) =>
+        Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${TABLE}"`)).rows[0]!.n),
+      );
       expect(after).toBe(before);
       const app = await appClient(c);
       try {
@@ -183,11 +267,26 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
       await expectHealthy(coordinator);
       // Every member runs with the new subnet's pg_hba.
       for (const m of c.spec.members) {
-        const hba = await su(c, m.name, async (cl) => (await cl.query<{ a: string }>("SELECT string_agg(address || '/' || netmask, ' ') AS a FROM pg_hba_file_rules WHERE type = 'host'")).rows[0]!.a);
-        expect({ member: m.name, hba }).toEqual({ member: m.name, hba: expect.not.stringContaining(oldSubnet!.split('/')[0]!) });
+        const hba = await su(
+          c,
+          m.name,
+          async (cl) =>
+            (
+              await cl.query<{ a: string }>(
+                "SELECT string_agg(address || '/' || netmask, ' ') AS a FROM pg_hba_file_rules WHERE type = 'host'",
+              )
+            ).rows[0]!.a,
+        );
+        expect({ member: m.name, hba }).toEqual({
+          member: m.name,
+          hba: expect.not.stringContaining(oldSubnet!.split('/')[0]!),
+        });
       }
     } finally {
-      await docker.getNetwork(SQUATTER).remove().catch(() => undefined);
+      await docker
+        .getNetwork(SQUATTER)
+        .remove()
+        .catch(() => undefined);
     }
   });
 
@@ -225,10 +324,14 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
     const writer = Promise.all(Array.from({ length: WRITERS }, (_, w) => writerLoop(w)));
     try {
       while (acked.length < 50 && errors.length === 0) await sleep(20); // writing before the switchover starts
-      const r = await cliJson<GroupRunJson<SwitchoverResultJson>>(c, ['switchover', 'coordinator'], { timeoutMs: 300_000 });
+      const r = await cliJson<GroupRunJson<SwitchoverResultJson>>(c, ['switchover', 'coordinator'], {
+        timeoutMs: 300_000,
+      });
       expect(r.result).toMatchObject({ group: 'coordinator', oldPrimary: oldCoordinator, newPrimary: target });
-      console.log(`[access] coordinator switchover ${oldCoordinator} -> ${target}: clients held ${r.result.pauseMs} ms; ` +
-        `steps ${r.steps.map((s) => `${s.name}=${s.detail ?? s.state}`).join('; ')}`);
+      console.log(
+        `[access] coordinator switchover ${oldCoordinator} -> ${target}: clients held ${r.result.pauseMs} ms; ` +
+          `steps ${r.steps.map((s) => `${s.name}=${s.detail ?? s.state}`).join('; ')}`,
+      );
       const ackedAtEnd = acked.length;
       while (acked.length < ackedAtEnd + 50 && errors.length === 0) await sleep(20); // and after it
     } finally {
@@ -237,10 +340,16 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
       await Promise.all(clients.map((cl) => cl?.end().catch(() => undefined)));
     }
 
-    console.log(`[access] ${acked.length} rows acknowledged by ${WRITERS} clients through PgBouncer, ${errors.length} errors`);
+    console.log(
+      `[access] ${acked.length} rows acknowledged by ${WRITERS} clients through PgBouncer, ${errors.length} errors`,
+    );
     expect(errors).toEqual([]);
     expect((await livePrimaries(c)).coordinator).toBe(target);
-    const present = new Set(await su(c, target, async (cl) => (await cl.query<{ id: string }>(`SELECT id FROM ${WRITES}`)).rows.map((x) => Number(x.id))));
+    const present = new Set(
+      await su(c, target, async (cl) =>
+        (await cl.query<{ id: string }>(`SELECT id FROM ${WRITES}`)).rows.map((x) => Number(x.id)),
+      ),
+    );
     const missing = acked.filter((id) => !present.has(id));
     expect({ acknowledged: acked.length, missing }).toEqual({ acknowledged: acked.length, missing: [] });
     // PgBouncer is not left paused, and points at the new coordinator.

@@ -20,7 +20,22 @@ import { cliJson, killMember, livePrimaries, waitFor } from './support/failover'
 jest.setTimeout(10 * 60_000);
 
 const TEMPORAL_PORT = 32351;
-const c = withMonitor(makeCluster({ ...layout({ name: 'it-bad', basePort: 31350, temporalPort: TEMPORAL_PORT, rows: 100, shardCount: 4, coordinatorStandby: false }), metrics: { port: 31357 } }, TEMPORAL_PORT));
+const c = withMonitor(
+  makeCluster(
+    {
+      ...layout({
+        name: 'it-bad',
+        basePort: 31350,
+        temporalPort: TEMPORAL_PORT,
+        rows: 100,
+        shardCount: 4,
+        coordinatorStandby: false,
+      }),
+      metrics: { port: 31357 },
+    },
+    TEMPORAL_PORT,
+  ),
+);
 
 /** The temporal CLI against the cluster's embedded server. */
 const temporal = temporalOn(TEMPORAL_PORT, 120_000);
@@ -31,17 +46,34 @@ interface Described {
 
 /** What the cluster is made of, read directly (never through citusctl): compared before and after. */
 async function snapshot() {
-  const nodes = await su(c, 'coord-a', async (cl) =>
-    (await cl.query('SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive, shouldhaveshards ' +
-      'FROM pg_dist_node ORDER BY nodeid')).rows,
+  const nodes = await su(
+    c,
+    'coord-a',
+    async (cl) =>
+      (
+        await cl.query(
+          'SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive, shouldhaveshards ' +
+            'FROM pg_dist_node ORDER BY nodeid',
+        )
+      ).rows,
   );
-  const placements = await su(c, 'coord-a', async (cl) => (await cl.query('SELECT shardid, groupid FROM pg_dist_placement ORDER BY shardid, groupid')).rows);
+  const placements = await su(
+    c,
+    'coord-a',
+    async (cl) => (await cl.query('SELECT shardid, groupid FROM pg_dist_placement ORDER BY shardid, groupid')).rows,
+  );
   // The health schedule writes its report every run: everything else in etcd must stay as it was.
-  const etcd = await withEtcd(c, async (e) => Object.entries(await e.getAll().prefix(`/citusctl/${c.name}/`).strings()).filter(([k]) => !k.endsWith('/health/last')).sort());
+  const etcd = await withEtcd(c, async (e) =>
+    Object.entries(await e.getAll().prefix(`/citusctl/${c.name}/`).strings())
+      .filter(([k]) => !k.endsWith('/health/last'))
+      .sort(),
+  );
   const containers = (await docker.listContainers({ all: true, filters: { label: [`citusctl.cluster=${c.name}`] } }))
     .map((x) => ({ name: x.Names[0], id: x.Id, state: x.State, created: x.Created }))
     .sort((a, b) => String(a.name).localeCompare(String(b.name)));
-  const volumes = ((await docker.listVolumes({ filters: { label: [`citusctl.cluster=${c.name}`] } })).Volumes ?? []).map((v) => v.Name).sort();
+  const volumes = ((await docker.listVolumes({ filters: { label: [`citusctl.cluster=${c.name}`] } })).Volumes ?? [])
+    .map((v) => v.Name)
+    .sort();
   return { nodes, placements, etcd, containers, volumes };
 }
 
@@ -52,8 +84,13 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
     ready: {
       what: 'the monitor to probe the cluster',
       until: async () => {
-        const st = await cliJson<{ controlPlane: { monitor: { running: boolean; groups?: Record<string, { primaryState: string }> } } }>(c, ['status']);
-        return st.controlPlane.monitor.groups?.g1?.primaryState === 'ok' && st.controlPlane.monitor.groups?.g2?.primaryState === 'ok' ? true : undefined;
+        const st = await cliJson<{
+          controlPlane: { monitor: { running: boolean; groups?: Record<string, { primaryState: string }> } };
+        }>(c, ['status']);
+        return st.controlPlane.monitor.groups?.g1?.primaryState === 'ok' &&
+          st.controlPlane.monitor.groups?.g2?.primaryState === 'ok'
+          ? true
+          : undefined;
       },
       intervalMs: 1000,
     },
@@ -64,14 +101,54 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
   });
 
   it.each<[string, string, string, string | undefined, RegExp]>([
-    ['failoverGroup {}', 'failoverGroup', `failover-${c.name}-g1`, '{}', /invalid input of failoverGroup: .*group: required/],
-    ['failoverGroup with an unknown group', 'failoverGroup', `failover-${c.name}-g9`, `{"cluster":"${c.name}","group":"g9"}`, /group: unknown group g9 \(groups of it-bad: coordinator, g1, g2\)/],
-    ['rejoinMemberWorkflow {}', 'rejoinMemberWorkflow', `rejoin-${c.name}-g1-a`, '{}', /invalid input of rejoinMemberWorkflow: .*member: required/],
-    ['drainGroup "transferMode":"x"', 'drainGroup', `drain-${c.name}-g2`, `{"cluster":"${c.name}","group":"g2","transferMode":"x"}`, /transferMode: the string "x" is not one of "auto", "force_logical", "block_writes"/],
-    ['setupCluster with no input', 'setupCluster', `setup-${c.name}`, undefined, /invalid input of setupCluster: input: expected a JSON object, got nothing/],
+    [
+      'failoverGroup {}',
+      'failoverGroup',
+      `failover-${c.name}-g1`,
+      '{}',
+      /invalid input of failoverGroup: .*group: required/,
+    ],
+    [
+      'failoverGroup with an unknown group',
+      'failoverGroup',
+      `failover-${c.name}-g9`,
+      `{"cluster":"${c.name}","group":"g9"}`,
+      /group: unknown group g9 \(groups of it-bad: coordinator, g1, g2\)/,
+    ],
+    [
+      'rejoinMemberWorkflow {}',
+      'rejoinMemberWorkflow',
+      `rejoin-${c.name}-g1-a`,
+      '{}',
+      /invalid input of rejoinMemberWorkflow: .*member: required/,
+    ],
+    [
+      'drainGroup "transferMode":"x"',
+      'drainGroup',
+      `drain-${c.name}-g2`,
+      `{"cluster":"${c.name}","group":"g2","transferMode":"x"}`,
+      /transferMode: the string "x" is not one of "auto", "force_logical", "block_writes"/,
+    ],
+    [
+      'setupCluster with no input',
+      'setupCluster',
+      `setup-${c.name}`,
+      undefined,
+      /invalid input of setupCluster: input: expected a JSON object, got nothing/,
+    ],
   ])('%s ends Failed, naming the field', async (_what, type, workflowId, input, message) => {
     const started = Date.now();
-    const start = await temporal(['workflow', 'start', '--type', type, '--task-queue', 'citusctl', '--workflow-id', workflowId, ...(input === undefined ? [] : ['--input', input])]);
+    const start = await temporal([
+      'workflow',
+      'start',
+      '--type',
+      type,
+      '--task-queue',
+      'citusctl',
+      '--workflow-id',
+      workflowId,
+      ...(input === undefined ? [] : ['--input', input]),
+    ]);
     if (start.code !== 0) throw new Error(`temporal workflow start failed: ${describeRun(start)}`);
     // The result: the CLI waits for the run to close (a hang here is a wedged workflow task).
     const result = await temporal(['workflow', 'result', '--workflow-id', workflowId, '-o', 'json'], 120_000);
@@ -83,7 +160,9 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
     expect(text).toMatch(/"type": ?"BadConfig"/);
     const d = await temporal(['workflow', 'describe', '--workflow-id', workflowId, '-o', 'json']);
     expect((JSON.parse(d.stdout) as Described).workflowExecutionInfo.status).toBe('WORKFLOW_EXECUTION_STATUS_FAILED');
-    console.log(`[bad-inputs] ${type} ${input ?? '(no input)'}: Failed ${(elapsed / 1000).toFixed(1)} s after the start`);
+    console.log(
+      `[bad-inputs] ${type} ${input ?? '(no input)'}: Failed ${(elapsed / 1000).toFixed(1)} s after the start`,
+    );
   });
 
   it('Citus (pg_dist_node with shouldhaveshards, placements), etcd, containers and volumes are unchanged', async () => {
@@ -97,7 +176,9 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
   });
 
   it('no workflow of the cluster is stuck, and the monitor is running', async () => {
-    const st = await cliJson<{ controlPlane: { stuckWorkflows?: unknown[]; monitor: { running: boolean; state?: string } } }>(c, ['status']);
+    const st = await cliJson<{
+      controlPlane: { stuckWorkflows?: unknown[]; monitor: { running: boolean; state?: string } };
+    }>(c, ['status']);
     expect(st.controlPlane.stuckWorkflows).toEqual([]);
     expect(st.controlPlane.monitor).toMatchObject({ running: true });
   });
@@ -106,12 +187,28 @@ describe('malformed inputs from the Temporal UI (the temporal CLI) fail at once 
     expect((await livePrimaries(c)).g1).toBe('g1-a');
     const killedAt = Date.now();
     await killMember(c, 'g1-a');
-    const workers = () => su(c, 'coord-a', async (cl) => (await cl.query<{ nodename: string }>("SELECT nodename FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0 ORDER BY nodename")).rows.map((r) => r.nodename));
-    await waitFor('the monitor to fail g1 over (etcd and pg_dist_node name g1-b)', async () => ((await livePrimaries(c)).g1 === 'g1-b' && (await workers())[0] === 'g1-b' ? true : undefined), 180_000, 500);
+    const workers = () =>
+      su(c, 'coord-a', async (cl) =>
+        (
+          await cl.query<{ nodename: string }>(
+            "SELECT nodename FROM pg_dist_node WHERE noderole = 'primary' AND groupid <> 0 ORDER BY nodename",
+          )
+        ).rows.map((r) => r.nodename),
+      );
+    await waitFor(
+      'the monitor to fail g1 over (etcd and pg_dist_node name g1-b)',
+      async () => ((await livePrimaries(c)).g1 === 'g1-b' && (await workers())[0] === 'g1-b' ? true : undefined),
+      180_000,
+      500,
+    );
     expect(await workers()).toEqual(['g1-b', 'g2-a']);
-    expect(await su(c, 'g1-b', async (cl) => (await cl.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r)).toBe(false);
-    console.log('[bad-inputs] g1-a killed: the monitor made g1-b the primary within ' +
-      `${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
+    expect(
+      await su(c, 'g1-b', async (cl) => (await cl.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r),
+    ).toBe(false);
+    console.log(
+      '[bad-inputs] g1-a killed: the monitor made g1-b the primary within ' +
+        `${((Date.now() - killedAt) / 1000).toFixed(1)} s`,
+    );
     const d = await temporal(['workflow', 'describe', '--workflow-id', `failover-${c.name}-g1`, '-o', 'json']);
     expect((JSON.parse(d.stdout) as Described).workflowExecutionInfo.status).toMatch(/RUNNING|COMPLETED/);
     expect((await docker.getContainer(containerName(c.name, 'g1-b')).inspect()).State.Running).toBe(true);

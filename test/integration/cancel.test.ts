@@ -9,14 +9,27 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { destroyCluster, layout, makeCluster, sleep, startCli, su, topology, upJson, type CliRun } from './support/cluster';
+import {
+  destroyCluster,
+  layout,
+  makeCluster,
+  sleep,
+  startCli,
+  su,
+  topology,
+  upJson,
+  type CliRun,
+} from './support/cluster';
 import { assertEndState, coordinatorRows } from './support/end-state';
 import { workflowHistoryText } from './support/temporal-history';
 
 jest.setTimeout(12 * 60_000);
 
 const ROWS = 2_000_000;
-const cluster = makeCluster(layout({ name: 'it-cancel', basePort: 31420, temporalPort: 32251, rows: ROWS, shardCount: 8, workers: ['g1'] }), 32251);
+const cluster = makeCluster(
+  layout({ name: 'it-cancel', basePort: 31420, temporalPort: 32251, rows: ROWS, shardCount: 8, workers: ['g1'] }),
+  32251,
+);
 const workflowId = `setup-${cluster.name}`;
 
 /** The events that close an activity attempt (not STARTED, not CANCEL_REQUESTED). */
@@ -33,10 +46,18 @@ function loadOutcomes(): string[] {
   const { raw } = workflowHistoryText({ workflowId, port: cluster.temporalPort });
   if (process.env.CITUSCTL_TEST_KEEP_HISTORY) fs.writeFileSync(process.env.CITUSCTL_TEST_KEEP_HISTORY, raw); // to read after a failure
   const events = (JSON.parse(raw) as { events: HistoryEvent[] }).events;
-  const loads = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadDemoData').map((e) => e.eventId);
+  const loads = events
+    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadDemoData')
+    .map((e) => e.eventId);
   return loads.map((id) => {
-    const ends = events.filter((e) => CLOSING.has(e.eventType) && Object.values(e).some((v) => (v as { scheduledEventId?: string })?.scheduledEventId === id));
-    return ends.length ? ends.map((e) => e.eventType.replace(/^EVENT_TYPE_ACTIVITY_TASK_/, '').toLowerCase()).join(',') : 'open';
+    const ends = events.filter(
+      (e) =>
+        CLOSING.has(e.eventType) &&
+        Object.values(e).some((v) => (v as { scheduledEventId?: string })?.scheduledEventId === id),
+    );
+    return ends.length
+      ? ends.map((e) => e.eventType.replace(/^EVENT_TYPE_ACTIVITY_TASK_/, '').toLowerCase()).join(',')
+      : 'open';
   });
 }
 
@@ -67,12 +88,16 @@ describe('cancelling setupCluster during the data load', () => {
     cancelMs = Date.now() - started;
     const atClose = await coordinatorRows(cluster);
     const exited = await up.done;
-    console.log(`[cancel during data-load] rows ${atClose} when it closed; up exited ${exited.code} ${Date.now() - started} ms after the cancel: ${exited.stdout.slice(-800)} ${exited.stderr.slice(-800)}`);
+    console.log(
+      `[cancel during data-load] rows ${atClose} when it closed; up exited ${exited.code} ${Date.now() - started} ms after the cancel: ${exited.stdout.slice(-800)} ${exited.stderr.slice(-800)}`,
+    );
     await sleep(1000); // a batch that was already committing when the cancel came may still land
     rowsAfter = await coordinatorRows(cluster);
     await sleep(4000);
     rowsLater = await coordinatorRows(cluster);
-    console.log(`[cancel during data-load] cancel to closed: ${cancelMs} ms; rows ${rowsAtCancel} at the cancel, ${rowsAfter} 1 s after it closed, ${rowsLater} 4 s later (of ${ROWS})`);
+    console.log(
+      `[cancel during data-load] cancel to closed: ${cancelMs} ms; rows ${rowsAtCancel} at the cancel, ${rowsAfter} 1 s after it closed, ${rowsLater} 4 s later (of ${ROWS})`,
+    );
   });
 
   afterAll(async () => {
@@ -83,7 +108,10 @@ describe('cancelling setupCluster during the data load', () => {
   it('closes the workflow as cancelled', async () => {
     const handle = client.workflow.getHandle(workflowId);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
-    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
   });
@@ -102,10 +130,22 @@ describe('cancelling setupCluster during the data load', () => {
     expect(report.ok).toBe(true);
     expect(report.attached).toBe(false); // a new run: the cancelled one is closed
     expect(report.result.demoRowsThroughPgBouncer).toBe(ROWS);
-    const ids = await su(cluster, topology(cluster).coordinator, async (c) =>
-      (await c.query<{ n: string; d: string; lo: string; hi: string }>(`SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM public."${cluster.spec.demo.table}"`)).rows[0]!,
+    const ids = await su(
+      cluster,
+      topology(cluster).coordinator,
+      async (c) =>
+        (
+          await c.query<{ n: string; d: string; lo: string; hi: string }>(
+            `SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM public."${cluster.spec.demo.table}"`,
+          )
+        ).rows[0]!,
     );
-    expect({ n: Number(ids.n), distinct: Number(ids.d), lo: Number(ids.lo), hi: Number(ids.hi) }).toEqual({ n: ROWS, distinct: ROWS, lo: 1, hi: ROWS });
+    expect({ n: Number(ids.n), distinct: Number(ids.d), lo: Number(ids.lo), hi: Number(ids.hi) }).toEqual({
+      n: ROWS,
+      distinct: ROWS,
+      lo: 1,
+      hi: ROWS,
+    });
     await assertEndState(cluster);
   });
 });

@@ -24,7 +24,11 @@ const ROUNDS = 3;
 
 function runChaos(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bash', [path.join(ROOT, 'bench/chaos/run.sh'), String(ROUNDS)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [path.join(ROOT, 'bench/chaos/run.sh'), String(ROUNDS)], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -53,10 +57,20 @@ describe('chaos run (bench/chaos/run.sh, 3 rounds)', () => {
     };
     delete env.TEMPORAL_ADDRESS;
     const { code, output } = await runChaos(env, 9 * 60_000);
-    const rounds = fs.existsSync(path.join(stateDir, 'results')) ? fs.readdirSync(path.join(stateDir, 'results')).filter((f) => /^round\d+\.log$/.test(f)) : [];
-    const logs = rounds.map((f) => `--- ${f} ---\n${fs.readFileSync(path.join(stateDir, 'results', f), 'utf8').slice(-4000)}`).join('\n');
+    const rounds = fs.existsSync(path.join(stateDir, 'results'))
+      ? fs.readdirSync(path.join(stateDir, 'results')).filter((f) => /^round\d+\.log$/.test(f))
+      : [];
+    const logs = rounds
+      .map((f) => `--- ${f} ---\n${fs.readFileSync(path.join(stateDir, 'results', f), 'utf8').slice(-4000)}`)
+      .join('\n');
     if (code !== 0) console.log(`bench/chaos/run.sh exited ${String(code)}:\n${output.slice(-8000)}\n${logs}`);
-    else console.log(output.split('\n').filter((l) => /^(citus_version|round |fault|chaos:|all |-|kill|pause|stop|remove|partition)/.test(l)).join('\n'));
+    else
+      console.log(
+        output
+          .split('\n')
+          .filter((l) => /^(citus_version|round |fault|chaos:|all |-|kill|pause|stop|remove|partition)/.test(l))
+          .join('\n'),
+      );
     expect(code).toBe(0);
     expect(output).toMatch(new RegExp(`^chaos: ${ROUNDS} rounds, ${ROUNDS} repaired, 0 violations`, 'm'));
     fs.rmSync(stateDir, { recursive: true, force: true });

@@ -53,14 +53,32 @@ async function rerunAndAssert(c: TestCluster): Promise<void> {
   }
   await assertEndState(c);
   // Exactly once: ids 1..N, each once (also the primary key, but checked, not assumed).
-  const ids = await su(c, topology(c).coordinator, async (cl) =>
-    (await cl.query<{ n: string; d: string; lo: string | null; hi: string | null }>('SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi ' +
-      `FROM public."${c.spec.demo.table}"`)).rows[0]!,
+  const ids = await su(
+    c,
+    topology(c).coordinator,
+    async (cl) =>
+      (
+        await cl.query<{ n: string; d: string; lo: string | null; hi: string | null }>(
+          'SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi ' +
+            `FROM public."${c.spec.demo.table}"`,
+        )
+      ).rows[0]!,
   );
-  expect({ n: Number(ids.n), distinct: Number(ids.d), lo: Number(ids.lo), hi: Number(ids.hi) }).toEqual({ n: c.spec.demo.rows, distinct: c.spec.demo.rows, lo: 1, hi: c.spec.demo.rows });
+  expect({ n: Number(ids.n), distinct: Number(ids.d), lo: Number(ids.lo), hi: Number(ids.hi) }).toEqual({
+    n: c.spec.demo.rows,
+    distinct: c.spec.demo.rows,
+    lo: 1,
+    hi: c.spec.demo.rows,
+  });
 }
 
-async function withCluster(name: string, basePort: number, temporalPort: number, rows: number, fn: (c: TestCluster) => Promise<void>): Promise<void> {
+async function withCluster(
+  name: string,
+  basePort: number,
+  temporalPort: number,
+  rows: number,
+  fn: (c: TestCluster) => Promise<void>,
+): Promise<void> {
   const c = makeCluster(layout({ name, basePort, temporalPort, rows, shardCount: 8 }), temporalPort);
   try {
     await fn(c);
@@ -83,7 +101,16 @@ describe('citusctl up survives being killed', () => {
     await withCluster('it-crash-reg', 31120, 32242, 5_000, async (c) => {
       await killUpAt(c, /^✔ registration\s/);
       const nodes = await distNodes(c);
-      expect(nodes.filter((n) => n.groupid !== 0).map((n) => n.nodename).sort()).toEqual(topology(c).workers.map((w) => w.primary).sort());
+      expect(
+        nodes
+          .filter((n) => n.groupid !== 0)
+          .map((n) => n.nodename)
+          .sort(),
+      ).toEqual(
+        topology(c)
+          .workers.map((w) => w.primary)
+          .sort(),
+      );
       await rerunAndAssert(c);
       // the same rows, not re-added
       expect((await distNodes(c)).map((n) => n.nodeid)).toEqual(nodes.map((n) => n.nodeid));

@@ -7,7 +7,16 @@
  */
 import { describe, expect, it, jest } from '@jest/globals';
 import { Client, Connection } from '@temporalio/client';
-import { describeRun, destroyCluster, labelledObjects, layout, makeCluster, runCli, startCli, type TestCluster } from './support/cluster';
+import {
+  describeRun,
+  destroyCluster,
+  labelledObjects,
+  layout,
+  makeCluster,
+  runCli,
+  startCli,
+  type TestCluster,
+} from './support/cluster';
 
 jest.setTimeout(10 * 60_000);
 
@@ -19,7 +28,9 @@ async function clusterWorkflows(c: TestCluster): Promise<{ id: string; status: s
   try {
     const client = new Client({ connection });
     const out: { id: string; status: string }[] = [];
-    const query = ['setup', 'failover', 'switchover', 'rejoin'].map((k) => `WorkflowId STARTS_WITH "${k}-${c.name}"`).join(' OR ');
+    const query = ['setup', 'failover', 'switchover', 'rejoin']
+      .map((k) => `WorkflowId STARTS_WITH "${k}-${c.name}"`)
+      .join(' OR ');
     for await (const w of client.workflow.list({ query })) {
       // Visibility may lag; describe() is the authoritative status.
       const d = await client.workflow.getHandle(w.workflowId, w.runId).describe();
@@ -33,15 +44,24 @@ async function clusterWorkflows(c: TestCluster): Promise<{ id: string; status: s
 
 describe('citusctl down', () => {
   it('during a running setup: cancels the setup workflow, then leaves no container, network or volume', async () => {
-    const c = makeCluster(layout({ name: 'it-down', basePort: 31600, temporalPort: TEMPORAL_PORT, rows: 200_000, shardCount: 8 }), TEMPORAL_PORT);
+    const c = makeCluster(
+      layout({ name: 'it-down', basePort: 31600, temporalPort: TEMPORAL_PORT, rows: 200_000, shardCount: 8 }),
+      TEMPORAL_PORT,
+    );
     const upRun = startCli(['up', '-c', c.specFile], c.env);
     try {
       await upRun.waitForLine(/^✔ provision\s/); // containers exist, the setup workflow is running
-      expect((await clusterWorkflows(c)).filter((w) => w.status === 'RUNNING').map((w) => w.id)).toEqual([`setup-${c.name}`]);
+      expect((await clusterWorkflows(c)).filter((w) => w.status === 'RUNNING').map((w) => w.id)).toEqual([
+        `setup-${c.name}`,
+      ]);
 
       const down = await runCli(['down', '--volumes', '--json', '-c', c.specFile], c.env, 180_000);
       expect(down.code).toBe(0);
-      const report = JSON.parse(down.stdout) as { ok: boolean; workflows: { reachable: boolean; cancelled?: string[]; terminated?: string[] }; removedContainers: string[] };
+      const report = JSON.parse(down.stdout) as {
+        ok: boolean;
+        workflows: { reachable: boolean; cancelled?: string[]; terminated?: string[] };
+        removedContainers: string[];
+      };
       expect(report.ok).toBe(true);
       expect(report.workflows.reachable).toBe(true);
       expect(report.workflows.cancelled).toContain(`setup-${c.name}`);
@@ -70,7 +90,17 @@ describe('citusctl down', () => {
   });
 
   it('with no Temporal server for the state directory: removes the cluster, says nothing was cancelled', async () => {
-    const c = makeCluster(layout({ name: 'it-down-none', basePort: 31650, temporalPort: TEMPORAL_PORT + 1, rows: 100, workers: ['g1'], coordinatorStandby: false }), TEMPORAL_PORT + 1);
+    const c = makeCluster(
+      layout({
+        name: 'it-down-none',
+        basePort: 31650,
+        temporalPort: TEMPORAL_PORT + 1,
+        rows: 100,
+        workers: ['g1'],
+        coordinatorStandby: false,
+      }),
+      TEMPORAL_PORT + 1,
+    );
     try {
       const r = await runCli(['down', '--volumes', '--json', '-c', c.specFile], c.env, 60_000);
       expect(r.code).toBe(0);

@@ -36,8 +36,10 @@ const SHARED = containerName('it-own', 'g3-a'); // === containerName('it-own-g3'
 
 async function removeAll(): Promise<void> {
   for (const label of ['citusctl.cluster=it-own', 'citusctl.cluster=it-own-g3']) {
-    for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) await docker.getContainer(c.Id).remove({ force: true });
-    for (const v of (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? []) await docker.getVolume(v.Name).remove({ force: true });
+    for (const c of await docker.listContainers({ all: true, filters: { label: [label] } }))
+      await docker.getContainer(c.Id).remove({ force: true });
+    for (const v of (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? [])
+      await docker.getVolume(v.Name).remove({ force: true });
   }
 }
 
@@ -47,9 +49,13 @@ async function create(name: string, cluster: string, member: string): Promise<vo
   await docker.createVolume({ Name: `${name}-data`, Labels: labels });
 }
 
-const exists = async (kind: 'container' | 'volume', name: string) => (kind === 'container' ? docker.getContainer(name) : docker.getVolume(name)).inspect().then(() => true, () => false);
+const exists = async (kind: 'container' | 'volume', name: string) =>
+  (kind === 'container' ? docker.getContainer(name) : docker.getVolume(name)).inspect().then(
+    () => true,
+    () => false,
+  );
 
-describe('drain removes only what carries its cluster\'s label', () => {
+describe("drain removes only what carries its cluster's label", () => {
   beforeAll(async () => {
     await removeAll();
     expect(SHARED).toBe(containerName('it-own-g3', 'a'));
@@ -62,18 +68,22 @@ describe('drain removes only what carries its cluster\'s label', () => {
   it('the check step refuses (Conflict) before anything is read or changed', async () => {
     const err = await drain.checkDrain({ spec, primaries, group: 'g3', volumes: true }).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'ResourceConflict', nonRetryable: true });
-    expect((err as Error).message).toContain(`container "${SHARED}" exists but does not belong to citusctl cluster "it-own"`);
+    expect((err as Error).message).toContain(
+      `container "${SHARED}" exists but does not belong to citusctl cluster "it-own"`,
+    );
   });
 
   it("the removal step refuses too and removes nothing: neither the other cluster's objects nor ours", async () => {
-    const err = await drain.removeGroupContainers({ spec, primaries, group: 'g3', volumes: true }).catch((e: unknown) => e);
+    const err = await drain
+      .removeGroupContainers({ spec, primaries, group: 'g3', volumes: true })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'ResourceConflict', nonRetryable: true });
     expect(await exists('container', SHARED)).toBe(true);
     expect(await exists('volume', volumeName('it-own', 'g3-a'))).toBe(true);
     expect(await exists('container', containerName('it-own', 'g3-b'))).toBe(true);
   });
 
-  it('once the name is free, the cluster\'s own containers and volumes are removed', async () => {
+  it("once the name is free, the cluster's own containers and volumes are removed", async () => {
     await docker.getContainer(SHARED).remove({ force: true });
     await docker.getVolume(volumeName('it-own', 'g3-a')).remove();
     const r = await drain.removeGroupContainers({ spec, primaries, group: 'g3', volumes: true });

@@ -16,7 +16,13 @@ const NAME = 'citusctl-it-etcd-client';
 const PASSWORD = 'it-etcd-client-password';
 
 async function answers(client: Etcd3, withinMs: number): Promise<boolean> {
-  const call = client.get('/probe').string().then(() => true, () => false);
+  const call = client
+    .get('/probe')
+    .string()
+    .then(
+      () => true,
+      () => false,
+    );
   return Promise.race([call, sleep(withinMs).then(() => false)]);
 }
 
@@ -24,7 +30,10 @@ describe('the long-lived etcd client', () => {
   let client: Etcd3;
 
   beforeAll(async () => {
-    await docker.getContainer(NAME).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(NAME)
+      .remove({ force: true })
+      .catch(() => undefined);
     const c = await docker.createContainer({
       name: NAME,
       Image: testImages().etcd,
@@ -49,7 +58,10 @@ describe('the long-lived etcd client', () => {
 
   afterAll(async () => {
     client?.close();
-    await docker.getContainer(NAME).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(NAME)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
   it('answers again after etcd was down for 15 s (authenticated)', async () => {

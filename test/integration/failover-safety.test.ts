@@ -18,23 +18,63 @@ import { createLockActivities } from '../../activities/setup/etcd-lock';
 import type { ActivityDeps } from '../../activities/deps';
 import { parseSpec } from '../../common/spec';
 import type { FailoverGroupResult } from '../../workflows';
-import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, runCli, sleep, temporalCli, testImages, upJson } from './support/cluster';
-import { acquireRunLock, cliJson, connectOutcome, containerLog, containerOf, execRoot, expectStreaming, inRecovery, livePrimaries, removeLeftovers, waitFor, type GroupRunJson } from './support/failover';
+import {
+  citusVersion,
+  destroyCluster,
+  docker,
+  layout,
+  logCitus,
+  makeCluster,
+  runCli,
+  sleep,
+  temporalCli,
+  testImages,
+  upJson,
+} from './support/cluster';
+import {
+  acquireRunLock,
+  cliJson,
+  connectOutcome,
+  containerLog,
+  containerOf,
+  execRoot,
+  expectStreaming,
+  inRecovery,
+  livePrimaries,
+  removeLeftovers,
+  waitFor,
+  type GroupRunJson,
+} from './support/failover';
 import { mockActivities } from '../workflow/mock-activities';
 import { SPEC_INPUT, workflowBundle } from '../workflow/helpers';
 
 jest.setTimeout(10 * 60_000);
 
 const STATE_FILE = '/var/lib/postgresql/citusctl/member.state';
-const c = makeCluster(layout({ name: 'it-safe', basePort: 31500, temporalPort: 32311, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32311);
+const c = makeCluster(
+  layout({
+    name: 'it-safe',
+    basePort: 31500,
+    temporalPort: 32311,
+    rows: 100,
+    shardCount: 4,
+    coordinatorStandby: false,
+    workers: ['g1'],
+  }),
+  32311,
+);
 
 /**
  * pg_is_in_recovery() through the container's own socket ('t'/'f'),
  * '' while PostgreSQL is not up: no host TCP to a starting container.
  */
 async function recoveryInside(member: string): Promise<string> {
-  const r = await execRoot(c, member, ['sh', '-c', 'setpriv --reuid=postgres --regid=postgres --init-groups ' +
-    "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null"]);
+  const r = await execRoot(c, member, [
+    'sh',
+    '-c',
+    'setpriv --reuid=postgres --regid=postgres --init-groups ' +
+      "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null",
+  ]);
   return r.code === 0 ? r.stdout.trim() : '';
 }
 
@@ -77,10 +117,18 @@ describe('failover safety on real containers', () => {
 
     // The reboot order of a host: the old primary first, then its standby.
     execFileSync('docker', ['start', containerOf(c, 'g1-a')]);
-    await waitFor('g1-a to serve as primary', async () => ((await recoveryInside('g1-a')) === 'f' ? true : undefined), 60_000);
+    await waitFor(
+      'g1-a to serve as primary',
+      async () => ((await recoveryInside('g1-a')) === 'f' ? true : undefined),
+      60_000,
+    );
     expect(await memberState('g1-a')).toBe('primary');
     execFileSync('docker', ['start', containerOf(c, 'g1-b')]);
-    await waitFor('g1-b to answer as a standby', async () => ((await recoveryInside('g1-b')) === 't' ? true : undefined), 60_000);
+    await waitFor(
+      'g1-b to answer as a standby',
+      async () => ((await recoveryInside('g1-b')) === 't' ? true : undefined),
+      60_000,
+    );
     await expectStreaming(c, 'g1-b', 'g1-a');
 
     const up = await upJson(c);
@@ -90,9 +138,17 @@ describe('failover safety on real containers', () => {
 
   it('a fenced member never starts PostgreSQL, even re-created on its volume; unfence lets it serve', async () => {
     // What a failover that fenced g1-a and then lost its candidate would leave behind.
-    await execRoot(c, 'g1-a', ['sh', '-c', `printf "STATE='fenced'\\nAT='2026-12-02T00:00:00Z'\\nREASON='test'\\n" > ${STATE_FILE}`]);
+    await execRoot(c, 'g1-a', [
+      'sh',
+      '-c',
+      `printf "STATE='fenced'\\nAT='2026-12-02T00:00:00Z'\\nREASON='test'\\n" > ${STATE_FILE}`,
+    ]);
     await docker.getContainer(containerOf(c, 'g1-a')).restart({ t: 5 });
-    await waitFor('g1-a to log that it is fenced', async () => ((await containerLog(c, 'g1-a')).includes('member state is fenced') ? true : undefined), 30_000);
+    await waitFor(
+      'g1-a to log that it is fenced',
+      async () => ((await containerLog(c, 'g1-a')).includes('member state is fenced') ? true : undefined),
+      30_000,
+    );
     await sleep(2000); // time for a (wrong) postgres to come up, if the bootstrap started one
     expect((await connectOutcome(c, 'g1-a')).connected).toBe(false);
 
@@ -103,7 +159,11 @@ describe('failover safety on real containers', () => {
 
     const r = await cliJson<GroupRunJson<{ action: string; primary: string }>>(c, ['unfence', 'g1-a']);
     expect(r.result).toMatchObject({ action: 'serving-as-primary', primary: 'g1-a' });
-    await waitFor('g1-b to answer as a standby', async () => ((await recoveryInside('g1-b')) === 't' ? true : undefined), 60_000);
+    await waitFor(
+      'g1-b to answer as a standby',
+      async () => ((await recoveryInside('g1-b')) === 't' ? true : undefined),
+      60_000,
+    );
     expect(await inRecovery(c, 'g1-a')).toBe(false);
     expect(await memberState('g1-a')).toBe('primary');
     await expectStreaming(c, 'g1-b', 'g1-a');
@@ -124,25 +184,50 @@ describe('a lost lock stops a failover before it fences (real etcd)', () => {
   let env: TestWorkflowEnvironment;
 
   beforeAll(async () => {
-    await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(name)
+      .remove({ force: true })
+      .catch(() => undefined);
     const container = await docker.createContainer({
       name,
       Image: testImages().etcd,
       Entrypoint: ['etcd'],
-      Cmd: ['--name=etcd', '--data-dir=/tmp/etcd', '--listen-client-urls=http://0.0.0.0:2379', '--advertise-client-urls=http://127.0.0.1:2379', '--log-level=warn'],
+      Cmd: [
+        '--name=etcd',
+        '--data-dir=/tmp/etcd',
+        '--listen-client-urls=http://0.0.0.0:2379',
+        '--advertise-client-urls=http://127.0.0.1:2379',
+        '--log-level=warn',
+      ],
       ExposedPorts: { '2379/tcp': {} },
       HostConfig: { PortBindings: { '2379/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } },
     });
     await container.start();
     etcd = new Etcd3({ hosts: `http://127.0.0.1:${port}`, dialTimeout: 3000 });
-    await waitFor('etcd to answer', async () => (await etcd.put('/probe').value('1').then(() => true, () => undefined)), 30_000);
-    env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: temporalCli() } } });
+    await waitFor(
+      'etcd to answer',
+      async () =>
+        await etcd
+          .put('/probe')
+          .value('1')
+          .then(
+            () => true,
+            () => undefined,
+          ),
+      30_000,
+    );
+    env = await TestWorkflowEnvironment.createLocal({
+      server: { executable: { type: 'existing-path', path: temporalCli() } },
+    });
   });
 
   afterAll(async () => {
     etcd?.close();
     await env?.teardown();
-    await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(name)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
   it('the worker stalls past the lease TTL in confirm-down: LockLost, no fenceMember, the key is gone', async () => {
@@ -166,16 +251,28 @@ describe('a lost lock stops a failover before it fences (real etcd)', () => {
       },
     });
     const taskQueue = `lock-lost-${Date.now()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: m.activities });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: m.activities,
+    });
     const result = await worker.runUntil(
-      env.client.workflow.execute('failoverGroup', { taskQueue, workflowId: `failover-lock-${Date.now()}`, args: [{ spec: SPEC_INPUT, group: 'g1', lockTtlSeconds: ttlSeconds }] }).then(
-        (r: unknown) => ({ ok: true as const, r }),
-        (e: unknown) => ({ ok: false as const, e }),
-      ),
+      env.client.workflow
+        .execute('failoverGroup', {
+          taskQueue,
+          workflowId: `failover-lock-${Date.now()}`,
+          args: [{ spec: SPEC_INPUT, group: 'g1', lockTtlSeconds: ttlSeconds }],
+        })
+        .then(
+          (r: unknown) => ({ ok: true as const, r }),
+          (e: unknown) => ({ ok: false as const, e }),
+        ),
     );
     expect(result.ok).toBe(false);
     let cause: unknown = (result as { e: unknown }).e;
-    while (cause && (cause as { type?: string }).type === undefined && (cause as { cause?: unknown }).cause) cause = (cause as { cause?: unknown }).cause;
+    while (cause && (cause as { type?: string }).type === undefined && (cause as { cause?: unknown }).cause)
+      cause = (cause as { cause?: unknown }).cause;
     expect(cause).toMatchObject({ type: 'LockLost' });
     expect(String((cause as Error).message)).toMatch(/lost the etcd lock of group g1/);
     expect(m.called('fenceMember')).toHaveLength(0);
@@ -190,9 +287,18 @@ describe('a lost lock stops a failover before it fences (real etcd)', () => {
     const first = await lock.acquireGroupLock({ spec, group: 'g2', owner: 'someone-else', ttlSeconds: 30 });
     const m = mockActivities({ ...lock });
     const taskQueue = `lock-wait-${Date.now()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: m.activities });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: m.activities,
+    });
     const outcome = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start('failoverGroup', { taskQueue, workflowId: `failover-wait-${Date.now()}`, args: [{ spec: SPEC_INPUT, group: 'g2', lockWaitMs: 30_000 }] });
+      const handle = await env.client.workflow.start('failoverGroup', {
+        taskQueue,
+        workflowId: `failover-wait-${Date.now()}`,
+        args: [{ spec: SPEC_INPUT, group: 'g2', lockWaitMs: 30_000 }],
+      });
       await sleep(1500);
       const fencedWhileHeld = m.called('fenceMember').length;
       await lock.releaseGroupLock({ spec, group: 'g2', owner: 'someone-else' });

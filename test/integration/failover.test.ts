@@ -66,10 +66,12 @@ const IMAGE_CITUS = citusVersionOfImage(testImages().postgres);
 const REAL_CITUS = !isDouble(IMAGE_CITUS);
 const itRealCitus = REAL_CITUS ? it : it.skip;
 if (!REAL_CITUS) {
-  console.log(`[citus under test] ${IMAGE_CITUS}: "writes through PgBouncer during a worker failover" is SKIPPED, ` +
-    `because the Citus test double routes no queries to the workers (the demo rows stay in the coordinator's ` +
-    'table, so a worker failover cannot affect them). Set CITUSCTL_IMAGE_POSTGRES to a real Citus image to run ' +
-    'it.');
+  console.log(
+    `[citus under test] ${IMAGE_CITUS}: "writes through PgBouncer during a worker failover" is SKIPPED, ` +
+      `because the Citus test double routes no queries to the workers (the demo rows stay in the coordinator's ` +
+      'table, so a worker failover cannot affect them). Set CITUSCTL_IMAGE_POSTGRES to a real Citus image to run ' +
+      'it.',
+  );
 }
 
 const input = layout({ name: 'it-fo', basePort: 31400, temporalPort: 32301, rows: ROWS, shardCount: 4 });
@@ -143,21 +145,45 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
     const r = await cliJson<FailoverJson>(c, ['failover', 'g1']);
     expect(r.ok).toBe(true);
     expect(r.workflowId).toBe(`failover-${c.name}-g1`);
-    expect(r.result).toMatchObject({ outcome: 'failed-over', group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', rejoined: ['g1-a'] });
+    expect(r.result).toMatchObject({
+      outcome: 'failed-over',
+      group: 'g1',
+      oldPrimary: 'g1-a',
+      newPrimary: 'g1-b',
+      rejoined: ['g1-a'],
+    });
     expect(typeof r.result.outageWindowMs).toBe('number');
-    expect(stepStates(r.steps)).toEqual({ validate: 'done', lock: 'done', 'confirm-down': 'done', choose: 'done', approval: 'skipped', fence: 'done', promote: 'done', record: 'done', metadata: 'done', 'in-doubt': 'done', sync: 'done', rejoin: 'done' });
+    expect(stepStates(r.steps)).toEqual({
+      validate: 'done',
+      lock: 'done',
+      'confirm-down': 'done',
+      choose: 'done',
+      approval: 'skipped',
+      fence: 'done',
+      promote: 'done',
+      record: 'done',
+      metadata: 'done',
+      'in-doubt': 'done',
+      sync: 'done',
+      rejoin: 'done',
+    });
 
     // the new primary
     expect(await inRecovery(c, 'g1-b')).toBe(false);
     // Citus metadata: the same node row, now naming g1-b; no primary row for g1-a
     const nodes = await distNodesOn(c, 'coord-a');
-    expect(nodes.filter((n) => n.groupid === g1GroupId && n.noderole === 'primary')).toEqual([expect.objectContaining({ nodeid: g1NodeId, nodename: 'g1-b', isactive: true })]);
+    expect(nodes.filter((n) => n.groupid === g1GroupId && n.noderole === 'primary')).toEqual([
+      expect.objectContaining({ nodeid: g1NodeId, nodename: 'g1-b', isactive: true }),
+    ]);
     expect(nodes.filter((n) => n.nodename === 'g1-a' && n.noderole === 'primary')).toEqual([]);
     await expectHealthy('coord-a');
     // etcd
     await withEtcd(c, async (etcd) => {
       expect(await etcd.get(primaryKey(c.name, 'g1')).string()).toBe('g1-b');
-      const last = JSON.parse((await etcd.get(lastFailoverKey(c.name, 'g1')).string()) ?? 'null') as Record<string, unknown> | null;
+      const last = JSON.parse((await etcd.get(lastFailoverKey(c.name, 'g1')).string()) ?? 'null') as Record<
+        string,
+        unknown
+      > | null;
       expect(last).toMatchObject({ from: 'g1-a', to: 'g1-b', kind: 'failover' });
     });
     // no acknowledged write lost, and the new primary takes writes (its synchronous standby streams)
@@ -173,7 +199,11 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
     console.log(`[failover g1] rejoin of g1-a: ${/pg_rewind done/.test(log) ? 'pg_rewind' : 'fresh base backup'}`);
 
     // status --json shows the roles and the last failover
-    const st = await cliJson<{ members: { name: string; role: string }[]; livePrimaries: Record<string, string>; lastFailover: Record<string, { from: string; to: string; kind: string }> }>(c, ['status']);
+    const st = await cliJson<{
+      members: { name: string; role: string }[];
+      livePrimaries: Record<string, string>;
+      lastFailover: Record<string, { from: string; to: string; kind: string }>;
+    }>(c, ['status']);
     const roles = Object.fromEntries(st.members.map((m) => [m.name, m.role]));
     expect(roles).toMatchObject({ 'g1-a': 'standby', 'g1-b': 'primary', 'coord-a': 'primary', 'g2-a': 'primary' });
     expect(st.livePrimaries.g1).toBe('g1-b');
@@ -186,7 +216,14 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
     expect(r.result).toMatchObject({ outcome: 'primary-healthy', group: 'g2', oldPrimary: 'g2-a', rejoined: [] });
     expect(r.result.newPrimary).toBeUndefined();
     const states = stepStates(r.steps);
-    expect(states).toMatchObject({ 'confirm-down': 'done', fence: 'pending', promote: 'pending', metadata: 'pending', record: 'pending', rejoin: 'pending' });
+    expect(states).toMatchObject({
+      'confirm-down': 'done',
+      fence: 'pending',
+      promote: 'pending',
+      metadata: 'pending',
+      record: 'pending',
+      rejoin: 'pending',
+    });
     expect(await groupState('g2')).toEqual(before);
   });
 
@@ -209,7 +246,11 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
       await writeToG1(to, 5);
       await expectAllAckedOn(from); // synchronous: what the new primary acknowledged is on the standby too
       await withEtcd(c, async (etcd) => {
-        expect(JSON.parse((await etcd.get(lastFailoverKey(c.name, 'g1')).string()) ?? 'null')).toMatchObject({ from, to, kind: 'switchover' });
+        expect(JSON.parse((await etcd.get(lastFailoverKey(c.name, 'g1')).string()) ?? 'null')).toMatchObject({
+          from,
+          to,
+          kind: 'switchover',
+        });
       });
     }
     await expectHealthy('coord-a');
@@ -221,7 +262,13 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
 
     await killMember(c, 'coord-a');
     const r = await cliJson<FailoverJson>(c, ['failover', 'coordinator']);
-    expect(r.result).toMatchObject({ outcome: 'failed-over', group: 'coordinator', oldPrimary: 'coord-a', newPrimary: 'coord-b', rejoined: ['coord-a'] });
+    expect(r.result).toMatchObject({
+      outcome: 'failed-over',
+      group: 'coordinator',
+      oldPrimary: 'coord-a',
+      newPrimary: 'coord-b',
+      rejoined: ['coord-a'],
+    });
 
     expect(await inRecovery(c, 'coord-b')).toBe(false);
     const coordRows = (await distNodesOn(c, 'coord-b')).filter((n) => n.groupid === 0);
@@ -242,7 +289,10 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
       await newClient.end();
     }
     // The client connected before the failover: reported, not asserted (its server connection died with coord-a).
-    const oldOutcome = await demoCount(oldClient, TABLE).then((n) => `reads ${n} rows`, (e: Error) => `error: ${e.message}`);
+    const oldOutcome = await demoCount(oldClient, TABLE).then(
+      (n) => `reads ${n} rows`,
+      (e: Error) => `error: ${e.message}`,
+    );
     console.log(`[failover coordinator] the client connected before the failover: ${oldOutcome}`);
     await oldClient.end().catch(() => undefined);
 
@@ -259,12 +309,18 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
     expect(await inRecovery(c, 'g2-b')).toBe(false);
 
     await docker.getContainer(containerOf(c, 'g2-a')).start();
-    await waitFor('g2-a to log that it is fenced', async () => ((await containerLog(c, 'g2-a')).includes('member state is fenced') ? true : undefined), 30_000);
+    await waitFor(
+      'g2-a to log that it is fenced',
+      async () => ((await containerLog(c, 'g2-a')).includes('member state is fenced') ? true : undefined),
+      30_000,
+    );
     await sleep(2000); // give a (wrong) postgres time to come up, if the bootstrap started one
     expect((await docker.getContainer(containerOf(c, 'g2-a')).inspect()).State.Running).toBe(true);
     const outcome = await connectOutcome(c, 'g2-a');
     expect(outcome.connected === false || outcome.inRecovery === true).toBe(true);
-    const g2Row = (await distNodesOn(c, 'coord-b')).filter((n) => n.nodename.startsWith('g2-') && n.noderole === 'primary').map((n) => n.nodename);
+    const g2Row = (await distNodesOn(c, 'coord-b'))
+      .filter((n) => n.nodename.startsWith('g2-') && n.noderole === 'primary')
+      .map((n) => n.nodename);
     expect(g2Row).toEqual(['g2-b']);
 
     const up = await cliJson<UpJson>(c, ['up'], { timeoutMs: 5 * 60_000 });
@@ -272,17 +328,33 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
     expect(up.result.primaries).toEqual({ coordinator: 'coord-b', workers: { g1: 'g1-b', g2: 'g2-b' } });
     expect(up.result.demoRowsThroughPgBouncer).toBe(ROWS);
     await expectStreaming(c, 'g2-a', 'g2-b');
-    expect((await execRoot(c, 'g2-a', ['grep', '-qx', "STATE='standby'", '/var/lib/postgresql/citusctl/member.state'])).code).toBe(0);
+    expect(
+      (await execRoot(c, 'g2-a', ['grep', '-qx', "STATE='standby'", '/var/lib/postgresql/citusctl/member.state'])).code,
+    ).toBe(0);
     expect(await setting(c, 'g2-b', 'synchronous_standby_names')).toMatch(/g2-a/);
     await expectHealthy('coord-b');
   });
 
   it('6. rejoin of a member that already streams changes nothing', async () => {
-    const before = { startedAt: await startedAt(c, 'g1-a'), repl: await replicationOn(c, 'g1-b'), sync: await setting(c, 'g1-b', 'synchronous_standby_names') };
-    const r = await cliJson<GroupRunJson<{ streaming: string[]; failed: string[]; primary: string }>>(c, ['rejoin', 'g1-a']);
+    const before = {
+      startedAt: await startedAt(c, 'g1-a'),
+      repl: await replicationOn(c, 'g1-b'),
+      sync: await setting(c, 'g1-b', 'synchronous_standby_names'),
+    };
+    const r = await cliJson<GroupRunJson<{ streaming: string[]; failed: string[]; primary: string }>>(c, [
+      'rejoin',
+      'g1-a',
+    ]);
     expect(r.result).toEqual({ streaming: ['g1-a'], failed: [], primary: 'g1-b' });
-    expect({ startedAt: await startedAt(c, 'g1-a'), repl: await replicationOn(c, 'g1-b'), sync: await setting(c, 'g1-b', 'synchronous_standby_names') }).toEqual(before);
-    expect(before.repl.find((x) => x.slot === slotName('g1-a'))).toMatchObject({ state: 'streaming', application_name: 'g1-a' });
+    expect({
+      startedAt: await startedAt(c, 'g1-a'),
+      repl: await replicationOn(c, 'g1-b'),
+      sync: await setting(c, 'g1-b', 'synchronous_standby_names'),
+    }).toEqual(before);
+    expect(before.repl.find((x) => x.slot === slotName('g1-a'))).toMatchObject({
+      state: 'streaming',
+      application_name: 'g1-a',
+    });
   });
 
   it('7. approval: with requireFailoverApproval the failover waits, changes nothing, ends once approved', async () => {
@@ -299,62 +371,86 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
       throw err;
     }
     const done = await run.done;
-    if (done.code !== 0) throw new Error(`failover with approval did not complete: ${describeRun(done)}\n${await memberLogTails(c)}`);
+    if (done.code !== 0)
+      throw new Error(`failover with approval did not complete: ${describeRun(done)}\n${await memberLogTails(c)}`);
     const r = JSON.parse(done.stdout) as FailoverJson;
-    expect(r.result).toMatchObject({ outcome: 'failed-over', oldPrimary: 'g2-b', newPrimary: 'g2-a', rejoined: ['g2-b'] });
+    expect(r.result).toMatchObject({
+      outcome: 'failed-over',
+      oldPrimary: 'g2-b',
+      newPrimary: 'g2-a',
+      rejoined: ['g2-b'],
+    });
     expect(r.steps.find((s) => s.name === 'approval')).toMatchObject({ state: 'done', detail: 'approved by it-fo' });
     expect(await inRecovery(c, 'g2-a')).toBe(false);
     expect((await livePrimaries(c)).g2).toBe('g2-a');
     await expectStreaming(c, 'g2-b', 'g2-a');
   });
 
-  itRealCitus('8. writes through PgBouncer to the distributed demo table during a worker failover: all succeed ' +
-    'afterwards, none acknowledged is lost (real Citus only)', async () => {
-    const old = (await livePrimaries(c)).g1!;
-    const ackedDemo: number[] = [];
-    let failedDuring = 0;
-    let stop = false;
-    let id = 10_000_000;
-    const writer = (async () => {
-      while (!stop) {
-        const next = id++;
-        try {
-          const cl = await appClient(c);
+  itRealCitus(
+    '8. writes through PgBouncer to the distributed demo table during a worker failover: all succeed ' +
+      'afterwards, none acknowledged is lost (real Citus only)',
+    async () => {
+      const old = (await livePrimaries(c)).g1!;
+      const ackedDemo: number[] = [];
+      let failedDuring = 0;
+      let stop = false;
+      let id = 10_000_000;
+      const writer = (async () => {
+        while (!stop) {
+          const next = id++;
           try {
-            await cl.query(`INSERT INTO public."${TABLE}" (id, payload) VALUES ($1, 'during failover')`, [next]);
-            ackedDemo.push(next);
-          } finally {
-            await cl.end().catch(() => undefined);
+            const cl = await appClient(c);
+            try {
+              await cl.query(`INSERT INTO public."${TABLE}" (id, payload) VALUES ($1, 'during failover')`, [next]);
+              ackedDemo.push(next);
+            } finally {
+              await cl.end().catch(() => undefined);
+            }
+          } catch {
+            failedDuring++;
           }
-        } catch {
-          failedDuring++;
+          await sleep(20);
         }
-        await sleep(20);
+      })();
+      try {
+        await waitFor(
+          'a first write through PgBouncer',
+          async () => (ackedDemo.length > 5 ? true : undefined),
+          30_000,
+          50,
+        );
+        await killMember(c, old);
+        const r = await cliJson<FailoverJson>(c, ['failover', 'g1']);
+        expect(r.result).toMatchObject({ outcome: 'failed-over', oldPrimary: old });
+        const countAfter = ackedDemo.length;
+        await waitFor(
+          'writes to succeed after the failover',
+          async () => (ackedDemo.length >= countAfter + 20 ? true : undefined),
+          60_000,
+          100,
+        );
+      } finally {
+        stop = true;
+        await writer;
       }
-    })();
-    try {
-      await waitFor('a first write through PgBouncer', async () => (ackedDemo.length > 5 ? true : undefined), 30_000, 50);
-      await killMember(c, old);
-      const r = await cliJson<FailoverJson>(c, ['failover', 'g1']);
-      expect(r.result).toMatchObject({ outcome: 'failed-over', oldPrimary: old });
-      const countAfter = ackedDemo.length;
-      await waitFor('writes to succeed after the failover', async () => (ackedDemo.length >= countAfter + 20 ? true : undefined), 60_000, 100);
-    } finally {
-      stop = true;
-      await writer;
-    }
-    console.log(`[failover under load] ${ackedDemo.length} writes acknowledged, ${failedDuring} failed during the outage`);
-    // after the failover every write succeeds
-    const cl = await appClient(c);
-    try {
-      for (let i = 0; i < 20; i++) await cl.query(`INSERT INTO public."${TABLE}" (id, payload) VALUES ($1, 'after failover')`, [20_000_000 + i]);
-      const present = (await cl.query<{ id: string }>(`SELECT id FROM public."${TABLE}" WHERE id = ANY($1::bigint[])`, [ackedDemo])).rows.map((x) => Number(x.id));
-      const set = new Set(present);
-      expect(ackedDemo.filter((x) => !set.has(x))).toEqual([]);
-    } finally {
-      await cl.end();
-    }
-  });
+      console.log(
+        `[failover under load] ${ackedDemo.length} writes acknowledged, ${failedDuring} failed during the outage`,
+      );
+      // after the failover every write succeeds
+      const cl = await appClient(c);
+      try {
+        for (let i = 0; i < 20; i++)
+          await cl.query(`INSERT INTO public."${TABLE}" (id, payload) VALUES ($1, 'after failover')`, [20_000_000 + i]);
+        const present = (
+          await cl.query<{ id: string }>(`SELECT id FROM public."${TABLE}" WHERE id = ANY($1::bigint[])`, [ackedDemo])
+        ).rows.map((x) => Number(x.id));
+        const set = new Set(present);
+        expect(ackedDemo.filter((x) => !set.has(x))).toEqual([]);
+      } finally {
+        await cl.end();
+      }
+    },
+  );
 });
 
 /** What a refused failover of a group must not change: metadata, etcd, containers, roles, replication. */
@@ -365,10 +461,17 @@ async function groupState(group: string) {
   const out: Record<string, unknown> = {
     nodes: await distNodesOn(c, coordinator),
     primaries,
-    etcdRevision: await withEtcd(c, async (etcd) => (await etcd.get(primaryKey(c.name, group)).exec()).kvs[0]?.mod_revision),
+    etcdRevision: await withEtcd(
+      c,
+      async (etcd) => (await etcd.get(primaryKey(c.name, group)).exec()).kvs[0]?.mod_revision,
+    ),
     lastFailover: await withEtcd(c, (etcd) => etcd.get(lastFailoverKey(c.name, group)).string()),
   };
   for (const m of members) out[m] = { startedAt: await startedAt(c, m), inRecovery: await inRecovery(c, m) };
-  out.replication = (await replicationOn(c, primaries[group]!)).map((r) => ({ slot: r.slot, state: r.state, pid: r.pid }));
+  out.replication = (await replicationOn(c, primaries[group]!)).map((r) => ({
+    slot: r.slot,
+    state: r.state,
+    pid: r.pid,
+  }));
   return out;
 }

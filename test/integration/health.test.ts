@@ -23,7 +23,20 @@ jest.setTimeout(10 * 60_000);
 
 // The monitor and its supervised worker run (tests opt in): the report
 // includes the monitor, the schedule's runs need a long-lived worker.
-const c = withMonitor(makeCluster(layout({ name: 'it-health', basePort: 31500, temporalPort: 32500, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32500));
+const c = withMonitor(
+  makeCluster(
+    layout({
+      name: 'it-health',
+      basePort: 31500,
+      temporalPort: 32500,
+      rows: 100,
+      shardCount: 4,
+      coordinatorStandby: false,
+      workers: ['g1'],
+    }),
+    32500,
+  ),
+);
 type HealthJson = HealthCheckResult & { ok: boolean; workflowId: string; runId: string };
 
 /** `citusctl health [--json]`: exit code and, with --json, the one document it printed. */
@@ -42,26 +55,51 @@ async function health(json: boolean): Promise<{ code: number | null; doc?: Healt
 
 describe('citusctl health and the health-<cluster> schedule', () => {
   // The monitor is part of the report: a monitor that has not probed yet is a problem.
-  const t = upClusterForFile(c, { ready: { what: 'the monitor to probe', until: async (t) => (await t.status()).lastProbeAt } });
+  const t = upClusterForFile(c, {
+    ready: { what: 'the monitor to probe', until: async (t) => (await t.status()).lastProbeAt },
+  });
 
   it('a healthy cluster: exit 0, every member reported, the report stored in etcd', async () => {
     const h = await health(true);
     if (h.code !== 0) throw new Error(`expected exit 0: ${h.run}\n${await memberLogTails(c)}`);
     const r = h.doc!;
-    expect(r).toMatchObject({ ok: true, cluster: c.name, status: 'healthy', problems: [], stored: { ok: true, key: healthReportKey(c.name) } });
+    expect(r).toMatchObject({
+      ok: true,
+      cluster: c.name,
+      status: 'healthy',
+      problems: [],
+      stored: { ok: true, key: healthReportKey(c.name) },
+    });
     expect(r.members.map((m) => [m.name, m.role, m.container])).toEqual([
       ['coord-a', 'primary', 'running'],
       ['g1-a', 'primary', 'running'],
       ['g1-b', 'standby', 'running'],
     ]);
-    expect(r.members.find((m) => m.name === 'g1-b')).toMatchObject({ streaming: true, slot: 'citusctl_g1_b', lagBytes: expect.any(Number), slotRetainedBytes: expect.any(Number), disk: { ok: true, usedBytes: expect.any(Number) } });
-    expect(r.monitor).toMatchObject({ workflowId: `monitor-${c.name}`, status: 'RUNNING', view: { maintenance: { cluster: false, groups: [] } } });
+    expect(r.members.find((m) => m.name === 'g1-b')).toMatchObject({
+      streaming: true,
+      slot: 'citusctl_g1_b',
+      lagBytes: expect.any(Number),
+      slotRetainedBytes: expect.any(Number),
+      disk: { ok: true, usedBytes: expect.any(Number) },
+    });
+    expect(r.monitor).toMatchObject({
+      workflowId: `monitor-${c.name}`,
+      status: 'RUNNING',
+      view: { maintenance: { cluster: false, groups: [] } },
+    });
     expect(r.pgbouncer).toMatchObject({ ok: true, database: { host: 'coord-a', paused: false } });
     expect(r.etcd).toMatchObject({ ok: true, primaries: { coordinator: 'coord-a', g1: 'g1-a' }, alarms: [] });
     expect(r.citus).toMatchObject({ ok: true, coordinator: 'coord-a', nodeHealth: { available: true } });
     const nodeHealth = r.citus.ok && r.citus.nodeHealth.available ? r.citus.nodeHealth.rows : [];
-    expect(nodeHealth.map((x) => `${x.from}->${x.to}:${x.result}`).sort()).toEqual(['coord-a->coord-a:true', 'coord-a->g1-a:true', 'g1-a->coord-a:true', 'g1-a->g1-a:true']);
-    const stored = JSON.parse((await withEtcd(c, (e) => e.get(healthReportKey(c.name)).string())) ?? '{}') as HealthCheckResult;
+    expect(nodeHealth.map((x) => `${x.from}->${x.to}:${x.result}`).sort()).toEqual([
+      'coord-a->coord-a:true',
+      'coord-a->g1-a:true',
+      'g1-a->coord-a:true',
+      'g1-a->g1-a:true',
+    ]);
+    const stored = JSON.parse(
+      (await withEtcd(c, (e) => e.get(healthReportKey(c.name)).string())) ?? '{}',
+    ) as HealthCheckResult;
     expect(stored).toMatchObject({ cluster: c.name, at: r.at, status: 'healthy' });
     expect(JSON.stringify(stored)).not.toMatch(/password/i);
   });
@@ -71,9 +109,14 @@ describe('citusctl health and the health-<cluster> schedule', () => {
     const stop = spawnSync('docker', ['stop', containerOf(c, 'g1-b')], { encoding: 'utf8', timeout: 60_000 });
     expect(stop.status).toBe(0);
     const h = await health(true);
-    expect({ code: h.code, problems: h.doc?.problems }).toMatchObject({ code: 1, problems: expect.arrayContaining([{ component: 'member', subject: 'g1-b', message: 'container exited' }]) });
+    expect({ code: h.code, problems: h.doc?.problems }).toMatchObject({
+      code: 1,
+      problems: expect.arrayContaining([{ component: 'member', subject: 'g1-b', message: 'container exited' }]),
+    });
     expect(h.doc).toMatchObject({ ok: false, status: 'degraded' });
-    expect(h.doc!.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^monitor: maintenance \(whole cluster: health test\)/)]));
+    expect(h.doc!.notes).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^monitor: maintenance \(whole cluster: health test\)/)]),
+    );
     const text = await health(false);
     expect(text.code).toBe(1);
     expect(text.text).toMatch(/DEGRADED/);
@@ -86,7 +129,10 @@ describe('citusctl health and the health-<cluster> schedule', () => {
     const first = await ensureHealthSchedule(t.client, c.spec);
     // `up` made it already, with the spec as it resolved it (images filled in): this call brings it to c.spec.
     expect(['created', 'updated', 'unchanged']).toContain(first.outcome);
-    expect(await ensureHealthSchedule(t.client, c.spec)).toEqual({ scheduleId: `health-${c.name}`, outcome: 'unchanged' });
+    expect(await ensureHealthSchedule(t.client, c.spec)).toEqual({
+      scheduleId: `health-${c.name}`,
+      outcome: 'unchanged',
+    });
     const handle = t.client.schedule.getHandle(`health-${c.name}`);
     const d = await handle.describe();
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
@@ -94,9 +140,16 @@ describe('citusctl health and the health-<cluster> schedule', () => {
     const before = d.info.recentActions.length;
 
     await handle.trigger();
-    const action = await waitFor('the triggered run', async () => (await handle.describe()).info.recentActions[before]?.action.workflow, 60_000, 250);
+    const action = await waitFor(
+      'the triggered run',
+      async () => (await handle.describe()).info.recentActions[before]?.action.workflow,
+      60_000,
+      250,
+    );
     expect(action.workflowId).toMatch(/^health-it-health-/);
-    const result = (await t.client.workflow.getHandle(action.workflowId, action.firstExecutionRunId).result()) as HealthCheckResult;
+    const result = (await t.client.workflow
+      .getHandle(action.workflowId, action.firstExecutionRunId)
+      .result()) as HealthCheckResult;
     expect(result).toMatchObject({ cluster: c.name, stored: { ok: true } });
     expect(result.members.map((m) => m.name)).toEqual(['coord-a', 'g1-a', 'g1-b']);
 

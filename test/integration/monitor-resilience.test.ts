@@ -22,24 +22,55 @@ import { containerOf, livePrimaries, waitFor } from './support/failover';
 jest.setTimeout(12 * 60_000);
 
 const TEMPORAL_PORT = 32700;
-const c = withMonitor(makeCluster({ ...layout({ name: 'it-monres', basePort: 31700, temporalPort: TEMPORAL_PORT, rows: 100, shardCount: 4, workers: ['g1'] }), metrics: { port: 31708 } }, TEMPORAL_PORT));
+const c = withMonitor(
+  makeCluster(
+    {
+      ...layout({
+        name: 'it-monres',
+        basePort: 31700,
+        temporalPort: TEMPORAL_PORT,
+        rows: 100,
+        shardCount: 4,
+        workers: ['g1'],
+      }),
+      metrics: { port: 31708 },
+    },
+    TEMPORAL_PORT,
+  ),
+);
 const MONITOR = `monitor-${c.name}`;
 
 describe('the monitor keeps healing when its own parts restart', () => {
   const t = upClusterForFile(c, {
-    ready: { what: 'the monitor to see g1 and the coordinator healthy', until: async (t) => ((await monitorSeesHealthy(t, 'g1', 'g1-a')) && (await monitorSeesHealthy(t, 'coordinator', 'coord-a'))) || undefined },
+    ready: {
+      what: 'the monitor to see g1 and the coordinator healthy',
+      until: async (t) =>
+        ((await monitorSeesHealthy(t, 'g1', 'g1-a')) && (await monitorSeesHealthy(t, 'coordinator', 'coord-a'))) ||
+        undefined,
+    },
   });
   const { status, failoverRun } = t;
   /** Kills the group's primary and waits for the monitor's failover, the new primary in etcd, and the killed member streaming again. */
-  const killAndHeal = (group: string, victim: string, successor: string) => killAndHealGroup(c, t, group, victim, successor, { untilMonitorSeesHealthy: true });
+  const killAndHeal = (group: string, victim: string, successor: string) =>
+    killAndHealGroup(c, t, group, victim, successor, { untilMonitorSeesHealthy: true });
 
   it('etcd unreachable for 30 s: no failover of healthy primaries, and the monitor sees etcd again after', async () => {
     const etcd = docker.getContainer(containerOf(c, 'etcd'));
     await etcd.pause();
-    await waitFor('the monitor to notice etcd is gone', async () => ((await status()).etcdOk === false ? true : undefined), 30_000, 500);
+    await waitFor(
+      'the monitor to notice etcd is gone',
+      async () => ((await status()).etcdOk === false ? true : undefined),
+      30_000,
+      500,
+    );
     await sleep(30_000);
     await etcd.unpause();
-    await waitFor('the monitor to see etcd again', async () => ((await status()).etcdOk === true ? true : undefined), 60_000, 500);
+    await waitFor(
+      'the monitor to see etcd again',
+      async () => ((await status()).etcdOk === true ? true : undefined),
+      60_000,
+      500,
+    );
     expect(await failoverRun('g1')).toBeUndefined();
     expect(await failoverRun('coordinator')).toBeUndefined();
     expect(await livePrimaries(c)).toMatchObject({ coordinator: 'coord-a', g1: 'g1-a' });
@@ -51,24 +82,40 @@ describe('the monitor keeps healing when its own parts restart', () => {
     const killed = Number(fs.readFileSync(pidFile, 'utf8'));
     const runId = (await t.client.workflow.getHandle(MONITOR).describe()).runId;
     process.kill(killed, 'SIGKILL');
-    await waitFor('a new Temporal server', async () => {
-      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-      return pid !== killed ? pid : undefined;
-    }, 60_000, 250);
-    await waitFor('the monitor to answer on the new server', async () => {
-      await t.reconnect();
-      const d = await t.client.workflow.getHandle(MONITOR).describe();
-      return d.status.name === 'RUNNING' && (await status()).groups.g1 ? true : undefined;
-    }, 120_000, 1000);
+    await waitFor(
+      'a new Temporal server',
+      async () => {
+        const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+        return pid !== killed ? pid : undefined;
+      },
+      60_000,
+      250,
+    );
+    await waitFor(
+      'the monitor to answer on the new server',
+      async () => {
+        await t.reconnect();
+        const d = await t.client.workflow.getHandle(MONITOR).describe();
+        return d.status.name === 'RUNNING' && (await status()).groups.g1 ? true : undefined;
+      },
+      120_000,
+      1000,
+    );
     // Same execution chain: the monitor was resumed from the server's database, not started anew.
     const d = await t.client.workflow.getHandle(MONITOR).describe();
-    expect(d.runId === runId || d.raw.workflowExecutionInfo?.firstRunId === (await t.client.workflow.getHandle(MONITOR, runId).describe()).raw.workflowExecutionInfo?.firstRunId).toBe(true);
+    expect(
+      d.runId === runId ||
+        d.raw.workflowExecutionInfo?.firstRunId ===
+          (await t.client.workflow.getHandle(MONITOR, runId).describe()).raw.workflowExecutionInfo?.firstRunId,
+    ).toBe(true);
     await killAndHeal('g1', 'g1-a', 'g1-b');
   });
 
   it('the new primary killed after the old one rejoined: g1 fails back', async () => {
     await killAndHeal('g1', 'g1-b', 'g1-a');
-    expect((await status()).lastActions.filter((a) => a.kind === 'failover' && a.outcome === 'done').map((a) => a.target)).toEqual(['g1', 'g1']);
+    expect(
+      (await status()).lastActions.filter((a) => a.kind === 'failover' && a.outcome === 'done').map((a) => a.target),
+    ).toEqual(['g1', 'g1']);
   });
 
   it('the coordinator primary killed: failed over to coord-b, and PgBouncer serves the demo table again', async () => {

@@ -8,7 +8,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import type { ClusterSpecInput } from '../../common/spec';
-import { citusVersionOfImage, describeRun, labelledObjects, layout, logCitus, makeCluster, removeLabelled, runCli, testImages, type TestCluster } from './support/cluster';
+import {
+  citusVersionOfImage,
+  describeRun,
+  labelledObjects,
+  layout,
+  logCitus,
+  makeCluster,
+  removeLabelled,
+  runCli,
+  testImages,
+  type TestCluster,
+} from './support/cluster';
 
 jest.setTimeout(5 * 60_000);
 
@@ -30,7 +41,12 @@ interface BadCase {
 }
 
 const cases: BadCase[] = [
-  (() => ({ title: 'unknown top-level key', name: 'it-pre-key', doc: { ...raw('it-pre-key'), colour: 'blue' }, field: /\(top level\): unknown key\(s\) "colour"/ }))(),
+  (() => ({
+    title: 'unknown top-level key',
+    name: 'it-pre-key',
+    doc: { ...raw('it-pre-key'), colour: 'blue' },
+    field: /\(top level\): unknown key\(s\) "colour"/,
+  }))(),
   (() => {
     const d = raw('it-pre-mkey');
     d.members[1] = { ...d.members[1], role: 'primary' };
@@ -40,28 +56,57 @@ const cases: BadCase[] = [
   (() => {
     const d = raw('it-pre-dup');
     d.members.push({ name: 'g1-a', group: 'g1', port: 31390 });
-    return { title: 'duplicate member', name: 'it-pre-dup', doc: d, field: /members\[\d+\]\.name: duplicate member "g1-a"/ };
+    return {
+      title: 'duplicate member',
+      name: 'it-pre-dup',
+      doc: d,
+      field: /members\[\d+\]\.name: duplicate member "g1-a"/,
+    };
   })(),
   (() => {
     const d = raw('it-pre-port');
     d.members[2] = { ...d.members[2], port: d.members[0]!.port };
-    return { title: 'port clash between members', name: 'it-pre-port', doc: d, field: /members\[2\]\.port: port 31300 is already used by members\[0\]\.port/ };
+    return {
+      title: 'port clash between members',
+      name: 'it-pre-port',
+      doc: d,
+      field: /members\[2\]\.port: port 31300 is already used by members\[0\]\.port/,
+    };
   })(),
   (() => {
     const d = raw('it-pre-bport');
     d.pgbouncer = { port: d.members[1]!.port };
-    return { title: 'port clash with PgBouncer', name: 'it-pre-bport', doc: d, field: /pgbouncer\.port: port \d+ is already used by members\[1\]\.port/ };
+    return {
+      title: 'port clash with PgBouncer',
+      name: 'it-pre-bport',
+      doc: d,
+      field: /pgbouncer\.port: port \d+ is already used by members\[1\]\.port/,
+    };
   })(),
   {
     title: 'no worker groups',
     name: 'it-pre-nowk',
-    doc: { name: 'it-pre-nowk', workers: [], members: [{ name: 'coord-a', group: 'coordinator', port: 31300 }, { name: 'coord-b', group: 'coordinator', port: 31301 }], pgbouncer: { port: 31302 }, etcd: { port: 31303 } },
+    doc: {
+      name: 'it-pre-nowk',
+      workers: [],
+      members: [
+        { name: 'coord-a', group: 'coordinator', port: 31300 },
+        { name: 'coord-b', group: 'coordinator', port: 31301 },
+      ],
+      pgbouncer: { port: 31302 },
+      etcd: { port: 31303 },
+    },
     field: /workers: a cluster needs at least one worker group/,
   },
   (() => {
     const d = raw('it-pre-grp');
     d.members.push({ name: 'g9-a', group: 'g9', port: 31391 });
-    return { title: 'member in an undeclared group', name: 'it-pre-grp', doc: d, field: /members\[\d+\]\.group: "g9" is neither "coordinator" nor a worker group/ };
+    return {
+      title: 'member in an undeclared group',
+      name: 'it-pre-grp',
+      doc: d,
+      field: /members\[\d+\]\.group: "g9" is neither "coordinator" nor a worker group/,
+    };
   })(),
 ];
 

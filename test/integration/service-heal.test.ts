@@ -24,7 +24,22 @@ import { containerOf, execRoot, killMember, livePrimaries, waitFor } from './sup
 jest.setTimeout(12 * 60_000);
 
 const TEMPORAL_PORT = 32140;
-const c = withMonitor(makeCluster({ ...layout({ name: 'it-heal', basePort: 31260, temporalPort: TEMPORAL_PORT, rows: 100, shardCount: 4, workers: ['g1'] }), metrics: { port: 31268 } }, TEMPORAL_PORT));
+const c = withMonitor(
+  makeCluster(
+    {
+      ...layout({
+        name: 'it-heal',
+        basePort: 31260,
+        temporalPort: TEMPORAL_PORT,
+        rows: 100,
+        shardCount: 4,
+        workers: ['g1'],
+      }),
+      metrics: { port: 31268 },
+    },
+    TEMPORAL_PORT,
+  ),
+);
 
 describe('the monitor repairs PgBouncer and etcd', () => {
   const t = upClusterForFile(c, {
@@ -32,41 +47,64 @@ describe('the monitor repairs PgBouncer and etcd', () => {
       what: 'the monitor to see the cluster and its services',
       until: async (t) => {
         const s = await t.status();
-        return s.groups.g1?.primaryState === 'ok' && s.pgbouncerOk && s.etcdOk && s.services?.words.pgbouncer === 'running' ? true : undefined;
+        return s.groups.g1?.primaryState === 'ok' &&
+          s.pgbouncerOk &&
+          s.etcdOk &&
+          s.services?.words.pgbouncer === 'running'
+          ? true
+          : undefined;
       },
     },
   });
   const { status, explain } = t;
   const inspect = (member: string) => docker.getContainer(containerOf(c, member)).inspect();
-  const running = async (member: string) => ((await inspect(member).catch(() => undefined))?.State.Running ? true : undefined);
+  const running = async (member: string) =>
+    (await inspect(member).catch(() => undefined))?.State.Running ? true : undefined;
   /**
    * What the monitor recorded doing to a service ("<outcome>: <detail>", oldest first), once its last record is
    * `expected` (the record follows the repair).
    */
   const repairsOf = (target: string, expected: RegExp) =>
-    waitFor(`the monitor's record of ${target}: ${String(expected)}`, async () => {
-      const done = (await status()).lastActions.filter((a) => (a.kind === 'start-service' || a.kind === 'recreate-service') && a.target === target).map((a) => `${a.outcome}: ${a.detail}`);
-      return expected.test(done.at(-1) ?? '') ? done : undefined;
-    }, 30_000, 250);
+    waitFor(
+      `the monitor's record of ${target}: ${String(expected)}`,
+      async () => {
+        const done = (await status()).lastActions
+          .filter((a) => (a.kind === 'start-service' || a.kind === 'recreate-service') && a.target === target)
+          .map((a) => `${a.outcome}: ${a.detail}`);
+        return expected.test(done.at(-1) ?? '') ? done : undefined;
+      },
+      30_000,
+      250,
+    );
   const pgbouncerFile = async (file: string) => (await execRoot(c, 'pgbouncer', ['cat', `/citusctl/${file}`])).stdout;
 
   /** Kills the group's primary; waits for etcd to name the successor, the monitor's failover to complete and the victim to stream again. */
-  const killAndHeal = (group: string, victim: string, successor: string) => killAndHealGroup(c, t, group, victim, successor);
+  const killAndHeal = (group: string, victim: string, successor: string) =>
+    killAndHealGroup(c, t, group, victim, successor);
 
   it('restart policies: PgBouncer, etcd unless-stopped, PostgreSQL none; `up` sets them on older ones', async () => {
-    for (const s of ['pgbouncer', 'etcd']) expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
-    for (const m of ['coord-a', 'g1-a', 'g1-b']) expect(['', 'no']).toContain((await inspect(m)).HostConfig.RestartPolicy?.Name ?? '');
+    for (const s of ['pgbouncer', 'etcd'])
+      expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
+    for (const m of ['coord-a', 'g1-a', 'g1-b'])
+      expect(['', 'no']).toContain((await inspect(m)).HostConfig.RestartPolicy?.Name ?? '');
     // Containers created before the policy existed: `up` gives it to them.
-    for (const s of ['pgbouncer', 'etcd']) await docker.getContainer(containerOf(c, s)).update({ RestartPolicy: { Name: 'no' } });
+    for (const s of ['pgbouncer', 'etcd'])
+      await docker.getContainer(containerOf(c, s)).update({ RestartPolicy: { Name: 'no' } });
     expect((await upJson(c)).ok).toBe(true);
-    for (const s of ['pgbouncer', 'etcd']) expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
+    for (const s of ['pgbouncer', 'etcd'])
+      expect((await inspect(s)).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
   });
 
   it('docker kill of PgBouncer: the monitor starts it and it serves again', async () => {
     await killMember(c, 'pgbouncer');
     try {
       await waitFor('PgBouncer running again', () => running('pgbouncer'), 60_000, 200);
-      await waitFor('the demo table through PgBouncer', async () => ((await rowsThroughPgBouncer(c)) === c.spec.demo.rows ? true : undefined), 60_000, 250);
+      await waitFor(
+        'the demo table through PgBouncer',
+        async () => ((await rowsThroughPgBouncer(c)) === c.spec.demo.rows ? true : undefined),
+        60_000,
+        250,
+      );
     } catch (err) {
       throw await explain(err);
     }
@@ -78,7 +116,12 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     await killMember(c, 'etcd');
     try {
       await waitFor('etcd running again', () => running('etcd'), 60_000, 200);
-      await waitFor('the monitor to read etcd again', async () => ((await status()).etcdOk ? true : undefined), 60_000, 250);
+      await waitFor(
+        'the monitor to read etcd again',
+        async () => ((await status()).etcdOk ? true : undefined),
+        60_000,
+        250,
+      );
     } catch (err) {
       throw await explain(err);
     }
@@ -94,7 +137,12 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     await docker.getContainer(containerOf(c, 'pgbouncer')).remove({ force: true });
     try {
       await waitFor('PgBouncer re-created and running', () => running('pgbouncer'), 60_000, 200);
-      await waitFor('the demo table through PgBouncer', async () => ((await rowsThroughPgBouncer(c)) === c.spec.demo.rows ? true : undefined), 60_000, 250);
+      await waitFor(
+        'the demo table through PgBouncer',
+        async () => ((await rowsThroughPgBouncer(c)) === c.spec.demo.rows ? true : undefined),
+        60_000,
+        250,
+      );
     } catch (err) {
       throw await explain(err);
     }
@@ -108,8 +156,18 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     expect(await pgbouncerFile('pgbouncer.ini')).toMatch(/^postgres = host=coord-b port=5432/m);
     // Verifiers only: the app's and the admin's SCRAM verifiers, never a password.
     const userlist = await pgbouncerFile('userlist.txt');
-    expect(userlist.trim().split('\n').map((l) => l.split(' ')[0])).toEqual(['"app"', '"citusctl_admin"']);
-    expect(userlist.trim().split('\n').every((l) => / "SCRAM-SHA-256\$4096:/.test(l))).toBe(true);
+    expect(
+      userlist
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+    ).toEqual(['"app"', '"citusctl_admin"']);
+    expect(
+      userlist
+        .trim()
+        .split('\n')
+        .every((l) => / "SCRAM-SHA-256\$4096:/.test(l)),
+    ).toBe(true);
   });
 
   it('docker rm -f of etcd: re-created on its volume (primaries and auth kept); the next failover works', async () => {
@@ -117,7 +175,12 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     await docker.getContainer(containerOf(c, 'etcd')).remove({ force: true });
     try {
       await waitFor('etcd re-created and running', () => running('etcd'), 60_000, 200);
-      await waitFor('the monitor to read etcd again', async () => ((await status()).etcdOk ? true : undefined), 60_000, 250);
+      await waitFor(
+        'the monitor to read etcd again',
+        async () => ((await status()).etcdOk ? true : undefined),
+        60_000,
+        250,
+      );
     } catch (err) {
       throw await explain(err);
     }

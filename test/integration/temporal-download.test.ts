@@ -22,7 +22,11 @@ const newRoot = () => {
   return r;
 };
 /** No CLI anywhere: no TEMPORAL_CLI_PATH, a PATH without `temporal`. */
-const bareEnv = (): NodeJS.ProcessEnv => ({ PATH: '/usr/bin:/bin', HOME: process.env.HOME, CITUSCTL_TEMPORAL_PORT: String(PORT) });
+const bareEnv = (): NodeJS.ProcessEnv => ({
+  PATH: '/usr/bin:/bin',
+  HOME: process.env.HOME,
+  CITUSCTL_TEMPORAL_PORT: String(PORT),
+});
 
 afterAll(async () => {
   for (const r of roots) {
@@ -45,7 +49,9 @@ describe('a machine without the Temporal CLI', () => {
     };
     const endpoint = await ensureTemporal(root, bareEnv(), download).catch((err: Error) => {
       const log = path.join(root, 'temporal', 'server.log');
-      throw new Error(`${err.message}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-2000) : '(no server log)'}`);
+      throw new Error(
+        `${err.message}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-2000) : '(no server log)'}`,
+      );
     });
     expect(endpoint).toMatchObject({ address: `127.0.0.1:${PORT}`, embedded: true });
     expect(calls).toEqual([downloadDir(root)]);

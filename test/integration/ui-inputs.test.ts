@@ -13,7 +13,20 @@ import * as path from 'node:path';
 import { OFFLINE_IMAGES, UPSTREAM_IMAGES } from '../../common/images';
 import { parseSpec, type ClusterSpecInput } from '../../common/spec';
 import { METRICS_PORT_ENV } from '../../worker/metrics-server';
-import { citusVersion, describeRun, destroyCluster, logCitus, makeCluster, primaryKey, startCli, su, temporalOn, testImages, withEtcd, type CliRun } from './support/cluster';
+import {
+  citusVersion,
+  describeRun,
+  destroyCluster,
+  logCitus,
+  makeCluster,
+  primaryKey,
+  startCli,
+  su,
+  temporalOn,
+  testImages,
+  withEtcd,
+  type CliRun,
+} from './support/cluster';
 import { removeLeftovers } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
@@ -41,7 +54,20 @@ const temporal = temporalOn(TEMPORAL_PORT, 5 * 60_000);
 
 /** `temporal workflow execute ... -o json`: the result document (fails the test with the output otherwise). */
 async function execute<T>(type: string, workflowId: string, input: unknown): Promise<T> {
-  const r = await temporal(['workflow', 'execute', '--type', type, '--task-queue', 'citusctl', '--workflow-id', workflowId, '--input', JSON.stringify(input), '-o', 'json']);
+  const r = await temporal([
+    'workflow',
+    'execute',
+    '--type',
+    type,
+    '--task-queue',
+    'citusctl',
+    '--workflow-id',
+    workflowId,
+    '--input',
+    JSON.stringify(input),
+    '-o',
+    'json',
+  ]);
   if (r.code !== 0) throw new Error(`temporal workflow execute --type ${type} failed: ${describeRun(r)}`);
   const doc = JSON.parse(r.stdout) as { result?: T; status?: string };
   expect(doc.status).toBe('COMPLETED');
@@ -68,11 +94,12 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
   });
 
   it('setupCluster with a small {"spec": ...} builds the cluster, resolving its images, storing its spec', async () => {
-    const result = await execute<{ cluster: string; images: Record<string, string>; primaries: { coordinator: string; workers: Record<string, string> }; demoRowsThroughPgBouncer: number }>(
-      'setupCluster',
-      'setup-it-ui',
-      { spec: SMALL_SPEC },
-    );
+    const result = await execute<{
+      cluster: string;
+      images: Record<string, string>;
+      primaries: { coordinator: string; workers: Record<string, string> };
+      demoRowsThroughPgBouncer: number;
+    }>('setupCluster', 'setup-it-ui', { spec: SMALL_SPEC });
     logCitus(await citusVersion(c), `cluster ${c.name}`);
     expect(result.cluster).toBe('it-ui');
     expect(result.primaries).toEqual({ coordinator: 'coord-a', workers: { g1: 'g1-a' } });
@@ -80,10 +107,14 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
     // PostgreSQL from the worker's env; PgBouncer and etcd:
     // upstream where it could be pulled, else the offline stand-in.
     expect(result.images.postgres).toBe(testImages().postgres);
-    for (const role of ['pgbouncer', 'etcd'] as const) expect([UPSTREAM_IMAGES[role], OFFLINE_IMAGES[role]]).toContain(result.images[role]);
+    for (const role of ['pgbouncer', 'etcd'] as const)
+      expect([UPSTREAM_IMAGES[role], OFFLINE_IMAGES[role]]).toContain(result.images[role]);
     console.log(`[ui-inputs] images resolved by the setup: ${JSON.stringify(result.images)}`);
 
-    const stored = JSON.parse(fs.readFileSync(path.join(c.stateDir, 'clusters', 'it-ui', 'spec.json'), 'utf8')) as { images: unknown; workers: string[] };
+    const stored = JSON.parse(fs.readFileSync(path.join(c.stateDir, 'clusters', 'it-ui', 'spec.json'), 'utf8')) as {
+      images: unknown;
+      workers: string[];
+    };
     expect(stored.images).toEqual(result.images);
     expect(stored.workers).toEqual(['g1']); // derived from the members
     const inEtcd = await withEtcd(c, (etcd) => etcd.get('/citusctl/it-ui/spec').string());
@@ -93,23 +124,62 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
   it('the setup history says what each activity did (user metadata summaries)', async () => {
     const r = await temporal(['workflow', 'show', '--workflow-id', 'setup-it-ui', '-o', 'json']);
     expect(r.code).toBe(0);
-    type Ev = { eventType: string; activityTaskScheduledEventAttributes?: unknown; userMetadata?: { summary?: { data?: string } } };
-    const events = (JSON.parse(r.stdout) as { events: Ev[] }).events.filter((e) => e.activityTaskScheduledEventAttributes);
-    const summaries = events.map((e) => (e.userMetadata?.summary?.data ? (JSON.parse(Buffer.from(e.userMetadata.summary.data, 'base64').toString('utf8')) as string) : ''));
+    type Ev = {
+      eventType: string;
+      activityTaskScheduledEventAttributes?: unknown;
+      userMetadata?: { summary?: { data?: string } };
+    };
+    const events = (JSON.parse(r.stdout) as { events: Ev[] }).events.filter(
+      (e) => e.activityTaskScheduledEventAttributes,
+    );
+    const summaries = events.map((e) =>
+      e.userMetadata?.summary?.data
+        ? (JSON.parse(Buffer.from(e.userMetadata.summary.data, 'base64').toString('utf8')) as string)
+        : '',
+    );
     expect(summaries.every((s) => s.length > 0)).toBe(true);
-    expect(summaries).toEqual(expect.arrayContaining(['resolve images for it-ui', 'register g1-a', 'load rows 1-1000 into events', 'g1-b follows g1-a']));
+    expect(summaries).toEqual(
+      expect.arrayContaining([
+        'resolve images for it-ui',
+        'register g1-a',
+        'load rows 1-1000 into events',
+        'g1-b follows g1-a',
+      ]),
+    );
   });
 
   it('switchoverGroup with only {"cluster":"it-ui","group":"g1"} switches g1 over (etcd = PostgreSQL)', async () => {
-    const result = await execute<{ oldPrimary: string; newPrimary: string; rejoined: string[] }>('switchoverGroup', 'switchover-it-ui-g1', { cluster: 'it-ui', group: 'g1' });
+    const result = await execute<{ oldPrimary: string; newPrimary: string; rejoined: string[] }>(
+      'switchoverGroup',
+      'switchover-it-ui-g1',
+      { cluster: 'it-ui', group: 'g1' },
+    );
     expect(result).toMatchObject({ oldPrimary: 'g1-a', newPrimary: 'g1-b', rejoined: ['g1-a'] });
     expect(await withEtcd(c, (etcd) => etcd.get(primaryKey('it-ui', 'g1')).string())).toBe('g1-b');
-    expect(await su(c, 'g1-b', async (pg) => (await pg.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r)).toBe(false);
-    expect(await su(c, 'g1-a', async (pg) => (await pg.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r)).toBe(true);
+    expect(
+      await su(c, 'g1-b', async (pg) => (await pg.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r),
+    ).toBe(false);
+    expect(
+      await su(c, 'g1-a', async (pg) => (await pg.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r),
+    ).toBe(true);
   });
 
   it('a cluster never set up here fails at once, naming it', async () => {
-    const r = await temporal(['workflow', 'execute', '--type', 'failoverGroup', '--task-queue', 'citusctl', '--workflow-id', 'failover-it-ui-nope', '--input', '{"cluster":"it-ui-nope","group":"g1"}'], 120_000);
+    const r = await temporal(
+      [
+        'workflow',
+        'execute',
+        '--type',
+        'failoverGroup',
+        '--task-queue',
+        'citusctl',
+        '--workflow-id',
+        'failover-it-ui-nope',
+        '--input',
+        '{"cluster":"it-ui-nope","group":"g1"}',
+      ],
+      120_000,
+    );
     expect(r.code).not.toBe(0);
     expect(`${r.stdout}${r.stderr}`).toMatch(/no cluster it-ui-nope set up here/);
   });
@@ -119,7 +189,14 @@ describe('operating from the Temporal UI (temporal workflow execute with the REA
       const r = await temporal(['workflow', 'list', '--query', query, '-o', 'json']);
       if (r.code !== 0) throw new Error(describeRun(r));
       const text = r.stdout.trim();
-      const rows = (text.startsWith('[') ? JSON.parse(text) : text.split('\n').filter(Boolean).map((l) => JSON.parse(l))) as { execution: { workflowId: string } }[];
+      const rows = (
+        text.startsWith('[')
+          ? JSON.parse(text)
+          : text
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l))
+      ) as { execution: { workflowId: string } }[];
       return rows.map((w) => w.execution.workflowId).sort();
     };
     expect(await list("CitusCluster='it-ui'")).toEqual(['setup-it-ui', 'switchover-it-ui-g1']);

@@ -19,25 +19,68 @@ import type { PgConnector } from '../../activities/deps';
 import { createDeps } from '../../worker/deps';
 import type { FailoverGroupResult, UnfenceMemberResult } from '../../workflows';
 import { workflowBundle } from '../workflow/helpers';
-import { citusVersion, destroyCluster, docker, layout, logCitus, makeCluster, memberPort, upJson, withEtcd } from './support/cluster';
+import {
+  citusVersion,
+  destroyCluster,
+  docker,
+  layout,
+  logCitus,
+  makeCluster,
+  memberPort,
+  upJson,
+  withEtcd,
+} from './support/cluster';
 import { CutProxy } from './support/cut-proxy';
-import { acquireRunLock, cliJson, containerOf, execRoot, expectStreaming, livePrimaries, removeLeftovers, waitFor, type GroupRunJson } from './support/failover';
+import {
+  acquireRunLock,
+  cliJson,
+  containerOf,
+  execRoot,
+  expectStreaming,
+  livePrimaries,
+  removeLeftovers,
+  waitFor,
+  type GroupRunJson,
+} from './support/failover';
 
 jest.setTimeout(10 * 60_000);
 
-const c = makeCluster(layout({ name: 'it-unfence', basePort: 31440, temporalPort: 32440, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), 32440);
+const c = makeCluster(
+  layout({
+    name: 'it-unfence',
+    basePort: 31440,
+    temporalPort: 32440,
+    rows: 100,
+    shardCount: 4,
+    coordinatorStandby: false,
+    workers: ['g1'],
+  }),
+  32440,
+);
 
 /**
  * pg_is_in_recovery() through the container's own socket ('t'/'f';
  * '' when PostgreSQL is not up): never through the proxy.
  */
 async function recoveryInside(member: string): Promise<string> {
-  const r = await execRoot(c, member, ['sh', '-c', 'setpriv --reuid=postgres --regid=postgres --init-groups ' +
-    "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null"]);
+  const r = await execRoot(c, member, [
+    'sh',
+    '-c',
+    'setpriv --reuid=postgres --regid=postgres --init-groups ' +
+      "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null",
+  ]);
   return r.code === 0 ? r.stdout.trim() : '';
 }
 
-const memberStateInEtcd = (member: string) => withEtcd(c, async (e) => JSON.parse((await e.get(`/citusctl/${c.name}/members/${member}`).string()) ?? 'null') as { state: string; reason?: string } | null);
+const memberStateInEtcd = (member: string) =>
+  withEtcd(
+    c,
+    async (e) =>
+      JSON.parse((await e.get(`/citusctl/${c.name}/members/${member}`).string()) ?? 'null') as {
+        state: string;
+        reason?: string;
+      } | null,
+  );
 const running = async (member: string) => (await docker.getContainer(containerOf(c, member)).inspect()).State.Running;
 
 describe('un-fencing never fails open: the promotion went through, its answer was lost', () => {
@@ -62,9 +105,16 @@ describe('un-fencing never fails open: the promotion went through, its answer wa
     deps = createDeps(c.env);
     const real = deps.pg;
     // The orchestrator reaches the candidate only through the proxy; every other member directly.
-    const pg: PgConnector = { withClient: (t, fn) => real.withClient(t.port === candidatePort ? { ...t, port: proxy.port } : t, fn) };
+    const pg: PgConnector = {
+      withClient: (t, fn) => real.withClient(t.port === candidatePort ? { ...t, port: proxy.port } : t, fn),
+    };
     connection = await NativeConnection.connect({ address: `127.0.0.1:${c.temporalPort}` });
-    worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ ...deps, pg }) });
+    worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities({ ...deps, pg }),
+    });
     running$ = worker.run();
     clientConnection = await Connection.connect({ address: `127.0.0.1:${c.temporalPort}` });
     client = new Client({ connection: clientConnection });
@@ -86,11 +136,22 @@ describe('un-fencing never fails open: the promotion went through, its answer wa
 
   it('the old primary stays fenced, unfence is refused, then `citusctl failover` ends on the candidate', async () => {
     await docker.getContainer(containerOf(c, 'g1-a')).kill();
-    const result = (await client.workflow.execute('failoverGroup', { taskQueue, workflowId: `failover-${c.name}-g1-cut`, args: [{ spec: c.spec, group: 'g1' }] })) as FailoverGroupResult;
+    const result = (await client.workflow.execute('failoverGroup', {
+      taskQueue,
+      workflowId: `failover-${c.name}-g1-cut`,
+      args: [{ spec: c.spec, group: 'g1' }],
+    })) as FailoverGroupResult;
 
     // The promote request reached g1-b and it promoted; the orchestrator never heard back.
-    expect({ triggered: proxy.triggeredAt !== undefined, result: result.outcome }).toEqual({ triggered: true, result: 'needs-operator' });
-    await waitFor('g1-b to finish its promotion', async () => ((await recoveryInside('g1-b')) === 'f' ? true : undefined), 30_000);
+    expect({ triggered: proxy.triggeredAt !== undefined, result: result.outcome }).toEqual({
+      triggered: true,
+      result: 'needs-operator',
+    });
+    await waitFor(
+      'g1-b to finish its promotion',
+      async () => ((await recoveryInside('g1-b')) === 'f' ? true : undefined),
+      30_000,
+    );
 
     expect(result).toMatchObject({ outcome: 'needs-operator', group: 'g1', oldPrimary: 'g1-a' });
     expect(result.newPrimary).toBeUndefined();
@@ -103,11 +164,19 @@ describe('un-fencing never fails open: the promotion went through, its answer wa
     expect(await livePrimaries(c)).toMatchObject({ g1: 'g1-a' }); // nothing recorded for a promotion nobody confirmed
 
     // The operator's unfence through the same orchestrator view (g1-b still unreachable): refused, nothing changed.
-    const unfence = client.workflow.execute('unfenceMemberWorkflow', { taskQueue, workflowId: `unfence-${c.name}-g1-a-cut`, args: [{ spec: c.spec, member: 'g1-a' }] }) as Promise<UnfenceMemberResult>;
-    const err = await unfence.then(() => undefined, (e: unknown) => e);
+    const unfence = client.workflow.execute('unfenceMemberWorkflow', {
+      taskQueue,
+      workflowId: `unfence-${c.name}-g1-a-cut`,
+      args: [{ spec: c.spec, member: 'g1-a' }],
+    }) as Promise<UnfenceMemberResult>;
+    const err = await unfence.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     let cause: unknown = err;
-    while (cause && (cause as { type?: string }).type === undefined && (cause as { cause?: unknown }).cause) cause = (cause as { cause?: unknown }).cause;
+    while (cause && (cause as { type?: string }).type === undefined && (cause as { cause?: unknown }).cause)
+      cause = (cause as { cause?: unknown }).cause;
     expect(cause).toMatchObject({ type: 'Refused' });
     expect(String((cause as Error).message)).toMatch(/cannot unfence g1-a: g1-b cannot be reached/);
     expect(await running('g1-a')).toBe(false);
@@ -118,7 +187,11 @@ describe('un-fencing never fails open: the promotion went through, its answer wa
     const fo = await cliJson<GroupRunJson<FailoverGroupResult>>(c, ['failover', 'g1']);
     expect(fo.result).toMatchObject({ outcome: 'failed-over', oldPrimary: 'g1-a', newPrimary: 'g1-b' });
     expect(await livePrimaries(c)).toMatchObject({ g1: 'g1-b' });
-    await waitFor('g1-a to rejoin in recovery', async () => ((await recoveryInside('g1-a')) === 't' ? true : undefined), 120_000);
+    await waitFor(
+      'g1-a to rejoin in recovery',
+      async () => ((await recoveryInside('g1-a')) === 't' ? true : undefined),
+      120_000,
+    );
     await expectStreaming(c, 'g1-a', 'g1-b');
   });
 });

@@ -34,12 +34,17 @@ const IMAGE_CITUS = citusVersionOfImage(testImages().postgres);
 const REAL_CITUS = !isDouble(IMAGE_CITUS);
 const itRealCitus = REAL_CITUS ? it : it.skip;
 if (!REAL_CITUS) {
-  console.log(`[citus under test] ${IMAGE_CITUS}: the query-routing test (demo rows spread over the workers' shard ` +
-    `tables) is SKIPPED, because the Citus test double routes no queries (rows stay in the coordinator's ` +
-    'table). Set CITUSCTL_IMAGE_POSTGRES to a real Citus image to run it.');
+  console.log(
+    `[citus under test] ${IMAGE_CITUS}: the query-routing test (demo rows spread over the workers' shard ` +
+      `tables) is SKIPPED, because the Citus test double routes no queries (rows stay in the coordinator's ` +
+      'table). Set CITUSCTL_IMAGE_POSTGRES to a real Citus image to run it.',
+  );
 }
 
-const cluster = makeCluster(layout({ name: 'it-up', basePort: 31000, temporalPort: 32233, rows: ROWS, shardCount: 8 }), 32233);
+const cluster = makeCluster(
+  layout({ name: 'it-up', basePort: 31000, temporalPort: 32233, rows: ROWS, shardCount: 8 }),
+  32233,
+);
 
 describe('citusctl up (end to end)', () => {
   let first: UpJson;
@@ -82,39 +87,50 @@ describe('citusctl up (end to end)', () => {
       moves: 'skipped',
     });
     const topo = topology(cluster);
-    expect(first.result.primaries).toEqual({ coordinator: topo.coordinator, workers: Object.fromEntries(topo.workers.map((w) => [w.group, w.primary])) });
+    expect(first.result.primaries).toEqual({
+      coordinator: topo.coordinator,
+      workers: Object.fromEntries(topo.workers.map((w) => [w.group, w.primary])),
+    });
     expect([...first.result.workersAdded].sort()).toEqual(topo.workers.map((w) => w.primary).sort());
     expect(first.result.demoRowsInserted).toBe(ROWS);
     expect(first.result.demoRowsThroughPgBouncer).toBe(ROWS);
     // The CLI resolved the images before it started the setup: the setup's own step found them all present.
-    expect(first.steps.find((s) => s.name === 'images')?.detail).toBe(Object.entries(testImages()).map(([role, image]) => `${role} ${image} (present)`).join(', '));
+    expect(first.steps.find((s) => s.name === 'images')?.detail).toBe(
+      Object.entries(testImages())
+        .map(([role, image]) => `${role} ${image} (present)`)
+        .join(', '),
+    );
   });
 
   it('reaches the end state (Citus metadata, shards, rows, replication, etcd, pg_hba, containers)', async () => {
     await assertEndState(cluster);
   });
 
-  itRealCitus('spreads the demo rows over the workers\' shard tables (real Citus only)', async () => {
+  itRealCitus("spreads the demo rows over the workers' shard tables (real Citus only)", async () => {
     const version = await citusVersion(cluster);
     expect(isDouble(version)).toBe(false);
     const topo = topology(cluster);
-    const placements = await su(cluster, topo.coordinator, async (cl) =>
-      (
-        await cl.query<{ nodename: string; shard: string }>(
-          `SELECT n.nodename, format('%s_%s', $2::text, s.shardid) AS shard
+    const placements = await su(
+      cluster,
+      topo.coordinator,
+      async (cl) =>
+        (
+          await cl.query<{ nodename: string; shard: string }>(
+            `SELECT n.nodename, format('%s_%s', $2::text, s.shardid) AS shard
              FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
              JOIN pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
             WHERE s.logicalrelid = $1::regclass`,
-          [`public.${cluster.spec.demo.table}`, cluster.spec.demo.table],
-        )
-      ).rows,
+            [`public.${cluster.spec.demo.table}`, cluster.spec.demo.table],
+          )
+        ).rows,
     );
     let total = 0;
     for (const w of topo.workers) {
       const shards = placements.filter((p) => p.nodename === w.primary).map((p) => p.shard);
       const n = await su(cluster, w.primary, async (cl) => {
         let sum = 0;
-        for (const s of shards) sum += Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${s}"`)).rows[0]!.n);
+        for (const s of shards)
+          sum += Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${s}"`)).rows[0]!.n);
         return sum;
       });
       expect({ worker: w.primary, hasRows: n > 0 }).toEqual({ worker: w.primary, hasRows: true });
@@ -123,14 +139,27 @@ describe('citusctl up (end to end)', () => {
     expect(total).toBe(ROWS);
   });
 
-  it('puts no secret in any container\'s configuration (docker inspect)', async () => {
+  it("puts no secret in any container's configuration (docker inspect)", async () => {
     const s = readSecrets(cluster);
-    const containers = await docker.listContainers({ all: true, filters: { label: [`citusctl.cluster=${cluster.name}`] } });
+    const containers = await docker.listContainers({
+      all: true,
+      filters: { label: [`citusctl.cluster=${cluster.name}`] },
+    });
     expect(containers.length).toBe(cluster.spec.members.length + 2);
     for (const ct of containers) {
       const text = JSON.stringify(await docker.getContainer(ct.Id).inspect());
-      for (const secret of [s.superuserPassword, s.replicationPassword, s.appPassword, s.appScramVerifier, s.etcdRootPassword, s.pgbouncerAdminPassword]) {
-        expect({ container: ct.Names[0], leaks: text.includes(secret) }).toEqual({ container: ct.Names[0], leaks: false });
+      for (const secret of [
+        s.superuserPassword,
+        s.replicationPassword,
+        s.appPassword,
+        s.appScramVerifier,
+        s.etcdRootPassword,
+        s.pgbouncerAdminPassword,
+      ]) {
+        expect({ container: ct.Names[0], leaks: text.includes(secret) }).toEqual({
+          container: ct.Names[0],
+          leaks: false,
+        });
       }
     }
   });
@@ -143,7 +172,12 @@ describe('citusctl up (end to end)', () => {
   it('status --json lists the endpoints and the pgpass path, and no password', async () => {
     const r = await runCli(['status', '--json', '-c', cluster.specFile], cluster.env, 120_000);
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { cluster: string; endpoints: { name: string; host: string; port: number; user: string }[]; pgpass: string; members: { name: string; role: string }[] };
+    const report = JSON.parse(r.stdout) as {
+      cluster: string;
+      endpoints: { name: string; host: string; port: number; user: string }[];
+      pgpass: string;
+      members: { name: string; role: string }[];
+    };
     expect(report.cluster).toBe(cluster.name);
     expect(report.pgpass).toBe(pgpassFile(cluster));
     const byName = Object.fromEntries(report.endpoints.map((e) => [e.name, e]));
@@ -156,7 +190,14 @@ describe('citusctl up (end to end)', () => {
       for (const s of g.standbys) expect(roles[s]).toBe('standby');
     }
     const s = readSecrets(cluster);
-    for (const secret of [s.superuserPassword, s.replicationPassword, s.appPassword, s.appScramVerifier, s.etcdRootPassword, s.pgbouncerAdminPassword]) {
+    for (const secret of [
+      s.superuserPassword,
+      s.replicationPassword,
+      s.appPassword,
+      s.appScramVerifier,
+      s.etcdRootPassword,
+      s.pgbouncerAdminPassword,
+    ]) {
       expect(r.stdout.includes(secret)).toBe(false);
       expect(r.stderr.includes(secret)).toBe(false);
     }
@@ -186,12 +227,28 @@ describe('citusctl up (end to end)', () => {
     const runs = [first.runId, second?.runId].filter((x): x is string => typeof x === 'string');
     expect(runs.length).toBeGreaterThan(0);
     for (const runId of runs) {
-      const { raw, decoded } = workflowHistoryText({ workflowId: `setup-${cluster.name}`, runId, port: cluster.temporalPort });
+      const { raw, decoded } = workflowHistoryText({
+        workflowId: `setup-${cluster.name}`,
+        runId,
+        port: cluster.temporalPort,
+      });
       // The payloads were decoded: the spec (member names) is in the workflow input.
       expect(decoded).toContain('coord-a');
       expect(decoded).toContain(cluster.name);
-      for (const [what, secret] of Object.entries({ superuser: s.superuserPassword, replication: s.replicationPassword, app: s.appPassword, appScramVerifier: s.appScramVerifier, etcdRoot: s.etcdRootPassword, pgbouncerAdmin: s.pgbouncerAdminPassword })) {
-        expect({ run: runId, what, inRaw: raw.includes(secret), inPayloads: decoded.includes(secret) }).toEqual({ run: runId, what, inRaw: false, inPayloads: false });
+      for (const [what, secret] of Object.entries({
+        superuser: s.superuserPassword,
+        replication: s.replicationPassword,
+        app: s.appPassword,
+        appScramVerifier: s.appScramVerifier,
+        etcdRoot: s.etcdRootPassword,
+        pgbouncerAdmin: s.pgbouncerAdminPassword,
+      })) {
+        expect({ run: runId, what, inRaw: raw.includes(secret), inPayloads: decoded.includes(secret) }).toEqual({
+          run: runId,
+          what,
+          inRaw: false,
+          inPayloads: false,
+        });
       }
     }
   });

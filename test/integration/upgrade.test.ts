@@ -23,12 +23,37 @@ import { cliJson, distNodesOn, expectStreaming, killMember, livePrimaries, waitF
 
 jest.setTimeout(15 * 60_000);
 
-const c = withMonitor(makeCluster({ ...layout({ name: 'it-upg', basePort: 31440, temporalPort: 32441, rows: 100, shardCount: 4, coordinatorStandby: false, workers: ['g1'] }), metrics: { port: 31447 } }, 32441));
+const c = withMonitor(
+  makeCluster(
+    {
+      ...layout({
+        name: 'it-upg',
+        basePort: 31440,
+        temporalPort: 32441,
+        rows: 100,
+        shardCount: 4,
+        coordinatorStandby: false,
+        workers: ['g1'],
+      }),
+      metrics: { port: 31447 },
+    },
+    32441,
+  ),
+);
 const MONITOR = `monitor-${c.name}`;
 const buildOf = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
 
 interface ControlPlaneJson {
-  controlPlane: { worker: { build?: string }; monitor: { running: boolean; build?: string; taskQueue?: string; polled?: boolean; maintenance?: { groups: string[] } } };
+  controlPlane: {
+    worker: { build?: string };
+    monitor: {
+      running: boolean;
+      build?: string;
+      taskQueue?: string;
+      polled?: boolean;
+      maintenance?: { groups: string[] };
+    };
+  };
 }
 
 describe('upgrading citusctl under a running monitor', () => {
@@ -44,11 +69,17 @@ describe('upgrading citusctl under a running monitor', () => {
   });
   const { status } = t;
 
-  it('the monitor runs on the first build\'s own queue; a maintenance pause is recorded', async () => {
+  it("the monitor runs on the first build's own queue; a maintenance pause is recorded", async () => {
     const first = buildOf(path.join(ROOT, 'dist', 'workflow-bundle.js'));
     expect(oldRun.taskQueue).toBe(monitorTaskQueue(first));
     expect(buildOf(newBundle)).not.toBe(first);
-    const paused = await cliJson<{ maintenance: { groups: string[] } }>(c, ['pause', '--group', 'coordinator', '--reason', 'upgrade test']);
+    const paused = await cliJson<{ maintenance: { groups: string[] } }>(c, [
+      'pause',
+      '--group',
+      'coordinator',
+      '--reason',
+      'upgrade test',
+    ]);
     expect(paused.maintenance.groups).toEqual(['coordinator']);
   });
 
@@ -59,9 +90,14 @@ describe('upgrading citusctl under a running monitor', () => {
     expect(r.stderr).toMatch(/the supervised worker runs an earlier build/);
     // Whoever came first handed it over: the new worker when it started polling, or `up` after the setup.
     const byUp = r.stderr.split('\n').filter((l) => /^monitor: monitor-it-upg (restart|move):/.test(l));
-    const byWorker = fs.readFileSync(path.join(c.stateDir, 'worker', 'worker.log'), 'utf8').split('\n').filter((l) => /monitor-it-upg: (restart|move):/.test(l));
-    console.log('[upgrade] handed over by ' +
-      `${byWorker.length ? `the new worker: ${byWorker.join('; ')}` : `citusctl up: ${byUp.join('; ')}`}`);
+    const byWorker = fs
+      .readFileSync(path.join(c.stateDir, 'worker', 'worker.log'), 'utf8')
+      .split('\n')
+      .filter((l) => /monitor-it-upg: (restart|move):/.test(l));
+    console.log(
+      '[upgrade] handed over by ' +
+        `${byWorker.length ? `the new worker: ${byWorker.join('; ')}` : `citusctl up: ${byUp.join('; ')}`}`,
+    );
     // Both may have acted when they raced (a second terminate of the same run is ignored, its start
     // attaches to the new run): what must hold is one hand-off at least and one monitor (below).
     expect(byUp.length + byWorker.length).toBeGreaterThanOrEqual(1);
@@ -76,28 +112,55 @@ describe('upgrading citusctl under a running monitor', () => {
     const now = await t.client.workflow.getHandle(MONITOR).describe();
     expect(now).toMatchObject({ taskQueue: target, status: { name: 'RUNNING' } });
     let running = 0;
-    for await (const w of t.client.workflow.list({ query: `WorkflowId = '${MONITOR}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === MONITOR) running++;
+    for await (const w of t.client.workflow.list({
+      query: `WorkflowId = '${MONITOR}' AND ExecutionStatus = 'Running'`,
+    }))
+      if (w.workflowId === MONITOR) running++;
     expect(running).toBe(1);
 
     // The new run works (no workflow task failing): it probes, and read its maintenance back. Started
     // with the cluster's name, its first run continues as new with the stored spec before it answers.
-    const before = (await waitFor('the new run answers its status query', () => status().catch(() => undefined), 60_000, 500)).lastProbeAt;
-    await waitFor('a probe of the new run', async () => {
-      const s = await status();
-      return s.lastProbeAt && s.lastProbeAt !== before && s.groups.g1?.primaryState === 'ok' ? s : undefined;
-    }, 120_000, 500);
+    const before = (
+      await waitFor('the new run answers its status query', () => status().catch(() => undefined), 60_000, 500)
+    ).lastProbeAt;
+    await waitFor(
+      'a probe of the new run',
+      async () => {
+        const s = await status();
+        return s.lastProbeAt && s.lastProbeAt !== before && s.groups.g1?.primaryState === 'ok' ? s : undefined;
+      },
+      120_000,
+      500,
+    );
     expect((await status()).maintenance).toMatchObject({ groups: ['coordinator'], reason: 'upgrade test' });
 
     const st = await cliJson<ControlPlaneJson>(c, ['status']);
-    expect(st.controlPlane.monitor).toMatchObject({ running: true, build: buildOf(newBundle), taskQueue: target, polled: true });
+    expect(st.controlPlane.monitor).toMatchObject({
+      running: true,
+      build: buildOf(newBundle),
+      taskQueue: target,
+      polled: true,
+    });
     expect(st.controlPlane.worker.build).toBe(buildOf(newBundle));
   });
 
   it('a worker primary killed after the upgrade is failed over by the monitor on the new build', async () => {
     await killMember(c, 'g1-a');
     try {
-      await waitFor('etcd to name g1-b', async () => ((await livePrimaries(c)).g1 === 'g1-b' ? true : undefined), 90_000, 200);
-      await waitFor('pg_dist_node to follow', async () => ((await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-b' && n.noderole === 'primary') ? true : undefined), 60_000);
+      await waitFor(
+        'etcd to name g1-b',
+        async () => ((await livePrimaries(c)).g1 === 'g1-b' ? true : undefined),
+        90_000,
+        200,
+      );
+      await waitFor(
+        'pg_dist_node to follow',
+        async () =>
+          (await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-b' && n.noderole === 'primary')
+            ? true
+            : undefined,
+        60_000,
+      );
       const failover = t.client.workflow.getHandle(`failover-${c.name}-g1`);
       expect(await failover.result()).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
       expect((await failover.describe()).taskQueue).toBe(TASK_QUEUE);
@@ -105,6 +168,9 @@ describe('upgrading citusctl under a running monitor', () => {
     } catch (err) {
       throw await t.explain(err);
     }
-    expect((await status()).lastActions.filter((a) => a.kind === 'failover').map((a) => a.outcome)).toEqual(['started', 'done']);
+    expect((await status()).lastActions.filter((a) => a.kind === 'failover').map((a) => a.outcome)).toEqual([
+      'started',
+      'done',
+    ]);
   });
 });

@@ -91,7 +91,9 @@ describe('lib/poll with a signal', () => {
     await expect(libPollUntil(async () => void polls++, 1_000, 10, ac.signal)).rejects.toThrow('gone');
     expect(polls).toBe(0);
     let n = 0;
-    await expect(libPollUntil(async () => (++n === 3 ? 'ok' : undefined), 1_000, 1, new AbortController().signal)).resolves.toBe('ok');
+    await expect(
+      libPollUntil(async () => (++n === 3 ? 'ok' : undefined), 1_000, 1, new AbortController().signal),
+    ).resolves.toBe('ok');
     await expect(libPollUntil(async () => undefined, 20, 5)).rejects.toThrow('condition not met within 20 ms');
   });
 });

@@ -16,7 +16,11 @@ const baseInput = {
 const spec = parseSpec(baseInput);
 
 /** Non-comment, non-blank lines split into whitespace-separated fields. */
-const hbaRules = (hba: string) => hba.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')).map((l) => l.trim().split(/\s+/));
+const hbaRules = (hba: string) =>
+  hba
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'))
+    .map((l) => l.trim().split(/\s+/));
 
 describe('pgHba', () => {
   const cidr = '172.28.5.0/24';
@@ -99,7 +103,11 @@ describe('resolveImage', () => {
 
   test('each role reads its own env var', () => {
     const env = { CITUSCTL_IMAGE_PGBOUNCER: 'env/bouncer:3' };
-    expect(resolveImages(withImages, env)).toEqual({ postgres: 'spec/postgres:1', pgbouncer: 'env/bouncer:3', etcd: 'spec/etcd:1' });
+    expect(resolveImages(withImages, env)).toEqual({
+      postgres: 'spec/postgres:1',
+      pgbouncer: 'env/bouncer:3',
+      etcd: 'spec/etcd:1',
+    });
   });
 });
 
@@ -121,7 +129,10 @@ describe('classifyPgError', () => {
   test.each([
     ['ECONNREFUSED', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5433'), { code: 'ECONNREFUSED' })],
     ['ECONNRESET', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
-    ['57P03 cannot_connect_now (starting up)', Object.assign(new Error('the database system is starting up'), { code: '57P03' })],
+    [
+      '57P03 cannot_connect_now (starting up)',
+      Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
+    ],
     ['no code', new Error('Connection terminated unexpectedly')],
     ['not an Error', 'weird'],
   ])('%s is retryable', (_what, err) => {

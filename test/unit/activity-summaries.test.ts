@@ -22,13 +22,37 @@ describe('activitySummary', () => {
     ['resolveImages', spec, 'resolve images for demo'],
     ['provisionCluster', spec, 'provision demo: 6 members, etcd, PgBouncer'],
     ['acquireGroupLock', { spec, group: 'g1', owner: 'o', ttlSeconds: 30 }, 'lock g1'],
-    ['pointCitusAt', { spec, coordinator: 'coord-a', oldHost: 'g1-a', newHost: 'g1-b' }, 'point Citus from g1-a to g1-b'],
-    ['switchoverCriticalSection', { spec, coordinator: 'coord-a', oldPrimary: 'g2-a', newPrimary: 'g2-b', isCoordinatorGroup: false }, 'switch over g2-a -> g2-b (writes held)'],
-    ['recordPrimaryChange', { spec, group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', event: { kind: 'failover' } }, 'record the failover g1: g1-a -> g1-b'],
-    ['recordPrimaryChange', { spec, group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b' }, 'record primary g1: g1-a -> g1-b'],
-    ['configureDurability', { spec, primary: 'g1-a', standbys: ['g1-b'] }, 'durability of g1-a: synchronous (standbys g1-b)'],
+    [
+      'pointCitusAt',
+      { spec, coordinator: 'coord-a', oldHost: 'g1-a', newHost: 'g1-b' },
+      'point Citus from g1-a to g1-b',
+    ],
+    [
+      'switchoverCriticalSection',
+      { spec, coordinator: 'coord-a', oldPrimary: 'g2-a', newPrimary: 'g2-b', isCoordinatorGroup: false },
+      'switch over g2-a -> g2-b (writes held)',
+    ],
+    [
+      'recordPrimaryChange',
+      { spec, group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', event: { kind: 'failover' } },
+      'record the failover g1: g1-a -> g1-b',
+    ],
+    [
+      'recordPrimaryChange',
+      { spec, group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b' },
+      'record primary g1: g1-a -> g1-b',
+    ],
+    [
+      'configureDurability',
+      { spec, primary: 'g1-a', standbys: ['g1-b'] },
+      'durability of g1-a: synchronous (standbys g1-b)',
+    ],
     ['rejoinMember', { spec, member: 'g1-a', primary: 'g1-b' }, 'rejoin g1-a to g1-b'],
-    ['resolveInDoubtTransactions', { spec, coordinator: 'coord-a', member: 'g1-b', gids: ['citus_0_1_2_3'] }, 'resolve the transactions left prepared on g1-b (1 at its promotion)'],
+    [
+      'resolveInDoubtTransactions',
+      { spec, coordinator: 'coord-a', member: 'g1-b', gids: ['citus_0_1_2_3'] },
+      'resolve the transactions left prepared on g1-b (1 at its promotion)',
+    ],
     ['unfencePrimary', { spec, member: 'g1-a', others: ['g1-b'] }, 'unfence g1-a'],
     ['healthMonitor', { workflowId: 'monitor-demo', query: 'status' }, 'observe monitor-demo'],
   ])('%s %#', (name, input, expected) => {

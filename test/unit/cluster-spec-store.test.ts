@@ -41,9 +41,18 @@ describe('clusterAndGroupOf (search attributes of a CLI start)', () => {
   const spec = parseSpec({ name: 'demo' });
   test.each([
     [{ spec, clean: false }, { cluster: 'demo' }],
-    [{ spec, group: 'g1' }, { cluster: 'demo', group: 'g1' }],
-    [{ spec, member: 'g2-b' }, { cluster: 'demo', group: 'g2' }],
-    [{ cluster: 'shop', group: 'coordinator' }, { cluster: 'shop', group: 'coordinator' }],
+    [
+      { spec, group: 'g1' },
+      { cluster: 'demo', group: 'g1' },
+    ],
+    [
+      { spec, member: 'g2-b' },
+      { cluster: 'demo', group: 'g2' },
+    ],
+    [
+      { cluster: 'shop', group: 'coordinator' },
+      { cluster: 'shop', group: 'coordinator' },
+    ],
     [{ cluster: 'shop', member: 'g1-a' }, { cluster: 'shop' }],
     [{ spec, member: 'unknown' }, { cluster: 'demo' }],
   ])('%j', (input, expected) => {

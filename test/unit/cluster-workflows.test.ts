@@ -1,10 +1,23 @@
-import { clusterIdPrefixes, ownedByCluster, runningWorkflowsQuery, WORKFLOW_KINDS } from '../../common/cluster-workflows';
+import {
+  clusterIdPrefixes,
+  ownedByCluster,
+  runningWorkflowsQuery,
+  WORKFLOW_KINDS,
+} from '../../common/cluster-workflows';
 import * as ids from '../../common/workflow-ids';
 
 /** Every id builder of common/workflow-ids.ts, called for cluster demo (a new builder is covered without listing it here). */
 const builtIds = Object.entries(ids as Record<string, unknown>)
   .filter(([, build]) => typeof build === 'function')
-  .map(([name, build]) => [name, name === 'healthRunId' ? ids.healthRunId('demo', new Date(0)) : (build as (c: string, x: string) => string)('demo', 'g1')] as const);
+  .map(
+    ([name, build]) =>
+      [
+        name,
+        name === 'healthRunId'
+          ? ids.healthRunId('demo', new Date(0))
+          : (build as (c: string, x: string) => string)('demo', 'g1'),
+      ] as const,
+  );
 
 describe('every id builder', () => {
   test('there are builders to check', () => expect(builtIds.length).toBeGreaterThanOrEqual(10));
@@ -33,11 +46,19 @@ describe('ownedByCluster', () => {
     'rebalance-demo',
     'drain-demo-g2',
     'unfence-demo-g1-a',
-  ])('%s is demo\'s', (id) => expect(ownedByCluster(id, 'demo')).toBe(true));
+  ])("%s is demo's", (id) => expect(ownedByCluster(id, 'demo')).toBe(true));
 
-  test.each(['setup-demo2', 'setup-other', 'demo', 'setup', 'my-setup-demo', 'failover-demos-g1', 'unrelated-demo', 'cluster-demo', 'scale-demo'])('%s is not demo\'s', (id) =>
-    expect(ownedByCluster(id, 'demo')).toBe(false),
-  );
+  test.each([
+    'setup-demo2',
+    'setup-other',
+    'demo',
+    'setup',
+    'my-setup-demo',
+    'failover-demos-g1',
+    'unrelated-demo',
+    'cluster-demo',
+    'scale-demo',
+  ])("%s is not demo's", (id) => expect(ownedByCluster(id, 'demo')).toBe(false));
 
   test('ids of a known cluster whose name extends this one ("demo-x") are left to it', () => {
     expect(ownedByCluster('failover-demo-x-g1', 'demo', ['demo-x'])).toBe(false);

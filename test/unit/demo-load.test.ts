@@ -10,7 +10,7 @@ describe('demo load plan', () => {
     expect(idBatches(20, 10).map(rangeSize)).toEqual([10, 10]);
   });
 
-  test('a resumed load starts at the heartbeat\'s next id; nothing left gives no batch', () => {
+  test("a resumed load starts at the heartbeat's next id; nothing left gives no batch", () => {
     expect(idBatches(25, 10, 21)).toEqual([{ from: 21, to: 25 }]);
     expect(idBatches(25, 10, 26)).toEqual([]);
     expect(idBatches(0, 10)).toEqual([]);
@@ -29,7 +29,11 @@ describe('demo load plan', () => {
 
   test('COPY text: one "id TAB demo event id" line per id, chunked, nothing lost at chunk edges', () => {
     const chunks = [...demoCopyChunks(idsOf({ from: 1, to: 5 }), 2)];
-    expect(chunks).toEqual(['1\tdemo event 1\n2\tdemo event 2\n', '3\tdemo event 3\n4\tdemo event 4\n', '5\tdemo event 5\n']);
+    expect(chunks).toEqual([
+      '1\tdemo event 1\n2\tdemo event 2\n',
+      '3\tdemo event 3\n4\tdemo event 4\n',
+      '5\tdemo event 5\n',
+    ]);
     expect([...demoCopyChunks([])]).toEqual([]);
   });
 });

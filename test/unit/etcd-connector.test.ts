@@ -7,11 +7,22 @@ import { SecretStore } from '../../lib/secrets';
 import { etcdConnector } from '../../lib/etcd-connector';
 
 const spec = (name: string, port = 2379) =>
-  parseSpec({ name, workers: ['g1'], members: [{ name: 'c-a', group: 'coordinator', port: 5432 }, { name: 'g1-a', group: 'g1', port: 5433 }], etcd: { port } });
+  parseSpec({
+    name,
+    workers: ['g1'],
+    members: [
+      { name: 'c-a', group: 'coordinator', port: 5432 },
+      { name: 'g1-a', group: 'g1', port: 5433 },
+    ],
+    etcd: { port },
+  });
 
 describe('etcd client options', () => {
   test('authenticated as root when a password is known, plain otherwise', () => {
-    expect(etcdClientOptions(2379, 'pw')).toMatchObject({ hosts: 'http://127.0.0.1:2379', auth: { username: 'root', password: 'pw' } });
+    expect(etcdClientOptions(2379, 'pw')).toMatchObject({
+      hosts: 'http://127.0.0.1:2379',
+      auth: { username: 'root', password: 'pw' },
+    });
     expect(etcdClientOptions(2379, undefined).auth).toBeUndefined();
   });
 });

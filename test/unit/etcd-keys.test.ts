@@ -20,7 +20,13 @@ describe('etcd key layout', () => {
   });
 
   it('keeps one cluster out of another whose name starts the same', () => {
-    const all = (c: string) => [keys.topologyKey(c), keys.primaryKey(c, 'g1'), keys.memberStateKey(c, 'm'), keys.lockKey(c, 'g1'), keys.maintenanceKey(c)];
+    const all = (c: string) => [
+      keys.topologyKey(c),
+      keys.primaryKey(c, 'g1'),
+      keys.memberStateKey(c, 'm'),
+      keys.lockKey(c, 'g1'),
+      keys.maintenanceKey(c),
+    ];
     for (const k of all('demo2')) expect(k.startsWith(`${keys.etcdPrefix('demo')}/`)).toBe(false);
   });
 

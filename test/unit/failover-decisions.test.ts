@@ -1,5 +1,13 @@
 import { lsnToBigInt } from '../../common/lsn';
-import { afterFailedPromotion, needsOperatorDetail, pickStandby, primaryIsDown, unfenceBlockers, type StandbyPosition, type UnfenceView } from '../../common/failover-decisions';
+import {
+  afterFailedPromotion,
+  needsOperatorDetail,
+  pickStandby,
+  primaryIsDown,
+  unfenceBlockers,
+  type StandbyPosition,
+  type UnfenceView,
+} from '../../common/failover-decisions';
 
 const down = (detail = 'refused') => ({ ok: false, detail });
 const up = { ok: true, detail: 'answers as primary' };
@@ -51,7 +59,10 @@ describe('pickStandby', () => {
   });
 
   test('highest received LSN wins', () => {
-    expect(pickStandby([pos('b', '0/5000000'), pos('c', '0/3000000')])).toEqual({ member: 'b', reason: 'highest received LSN 0/5000000' });
+    expect(pickStandby([pos('b', '0/5000000'), pos('c', '0/3000000')])).toEqual({
+      member: 'b',
+      reason: 'highest received LSN 0/5000000',
+    });
     expect(pickStandby([pos('b', '0/3000000'), pos('c', '0/5000000')]).member).toBe('c');
   });
   test('compares LSNs numerically across the / boundary', () => {
@@ -73,7 +84,9 @@ describe('pickStandby', () => {
     expect(pickStandby(positions, 'zz')).toEqual({ member: null, reason: 'zz is not a reachable streaming standby' });
   });
   test('unreachable standbys and those without a replay LSN are excluded', () => {
-    expect(pickStandby([pos('b', '0/9000000', { reachable: false }), pos('c', null), pos('d', '0/1')]).member).toBe('d');
+    expect(pickStandby([pos('b', '0/9000000', { reachable: false }), pos('c', null), pos('d', '0/1')]).member).toBe(
+      'd',
+    );
   });
   test('ties keep the given order', () => {
     expect(pickStandby([pos('b', '0/5000000'), pos('c', '0/5000000')]).member).toBe('b');
@@ -89,53 +102,100 @@ describe('pickStandby', () => {
   });
   test('no candidate', () => {
     expect(pickStandby([])).toEqual({ member: null, reason: 'the group has no standby' });
-    expect(pickStandby([pos('b', null, { reachable: false }), pos('c', null, { reachable: false })])).toEqual({ member: null, reason: 'no reachable standby (b, c)' });
+    expect(pickStandby([pos('b', null, { reachable: false }), pos('c', null, { reachable: false })])).toEqual({
+      member: null,
+      reason: 'no reachable standby (b, c)',
+    });
     expect(pickStandby([pos('b', null)]).member).toBeNull();
   });
 });
 
 describe('unfenceBlockers: a member that cannot be reached counts as possibly writable', () => {
-  const view = (member: string, over: Partial<UnfenceView> = {}): UnfenceView => ({ member, reachable: true, inRecovery: true, container: 'running', state: 'standby', ...over });
+  const view = (member: string, over: Partial<UnfenceView> = {}): UnfenceView => ({
+    member,
+    reachable: true,
+    inRecovery: true,
+    container: 'running',
+    state: 'standby',
+    ...over,
+  });
 
   test('every other member answers in recovery: nothing blocks', () => {
     expect(unfenceBlockers([view('g1-b'), view('g1-c')])).toEqual([]);
     expect(unfenceBlockers([])).toEqual([]);
   });
   test('a writable member blocks', () => {
-    expect(unfenceBlockers([view('g1-b', { inRecovery: false }), view('g1-c')])).toEqual([{ member: 'g1-b', why: 'is writable' }]);
+    expect(unfenceBlockers([view('g1-b', { inRecovery: false }), view('g1-c')])).toEqual([
+      { member: 'g1-b', why: 'is writable' },
+    ]);
   });
-  test.each(['running', 'paused', 'restarting', 'unknown'])('unreachable with its container %s: may have been promoted, blocks', (container) => {
-    expect(unfenceBlockers([view('g1-b', { reachable: false, container })])).toEqual([{ member: 'g1-b', why: `cannot be reached (container ${container}): it may have been promoted` }]);
-  });
-  test.each(['exited', 'dead', 'absent', 'created'])('unreachable with its container %s and a standby state: it starts in recovery, does not block', (container) => {
-    expect(unfenceBlockers([view('g1-b', { reachable: false, container })])).toEqual([]);
-    expect(unfenceBlockers([view('g1-b', { reachable: false, container, state: undefined })])).toEqual([]);
-    expect(unfenceBlockers([view('g1-b', { reachable: false, container, state: 'fenced' })])).toEqual([]);
-  });
+  test.each(['running', 'paused', 'restarting', 'unknown'])(
+    'unreachable with its container %s: may have been promoted, blocks',
+    (container) => {
+      expect(unfenceBlockers([view('g1-b', { reachable: false, container })])).toEqual([
+        { member: 'g1-b', why: `cannot be reached (container ${container}): it may have been promoted` },
+      ]);
+    },
+  );
+  test.each(['exited', 'dead', 'absent', 'created'])(
+    'unreachable with its container %s and a standby state: it starts in recovery, does not block',
+    (container) => {
+      expect(unfenceBlockers([view('g1-b', { reachable: false, container })])).toEqual([]);
+      expect(unfenceBlockers([view('g1-b', { reachable: false, container, state: undefined })])).toEqual([]);
+      expect(unfenceBlockers([view('g1-b', { reachable: false, container, state: 'fenced' })])).toEqual([]);
+    },
+  );
   test('a stopped member recorded as primary would start writable: blocks', () => {
-    expect(unfenceBlockers([view('g1-b', { reachable: false, container: 'exited', state: 'primary' })])).toEqual([{ member: 'g1-b', why: 'is recorded as a primary (container exited): it would start writable' }]);
+    expect(unfenceBlockers([view('g1-b', { reachable: false, container: 'exited', state: 'primary' })])).toEqual([
+      { member: 'g1-b', why: 'is recorded as a primary (container exited): it would start writable' },
+    ]);
   });
   test('every blocker is named', () => {
-    const b = unfenceBlockers([view('g1-b', { reachable: false, container: 'paused' }), view('g1-c', { inRecovery: false }), view('g1-d')]);
+    const b = unfenceBlockers([
+      view('g1-b', { reachable: false, container: 'paused' }),
+      view('g1-c', { inRecovery: false }),
+      view('g1-d'),
+    ]);
     expect(b.map((x) => x.member)).toEqual(['g1-b', 'g1-c']);
   });
 });
 
 describe('afterFailedPromotion', () => {
-  const pos = (member: string, over: Partial<StandbyPosition> = {}): StandbyPosition => ({ member, reachable: true, inRecovery: true, replayLsn: '0/1', receiveLsn: '0/1', ...over });
+  const pos = (member: string, over: Partial<StandbyPosition> = {}): StandbyPosition => ({
+    member,
+    reachable: true,
+    inRecovery: true,
+    replayLsn: '0/1',
+    receiveLsn: '0/1',
+    ...over,
+  });
 
   test('the candidate answers as writable and nobody else is: adopt it', () => {
-    expect(afterFailedPromotion('g1-b', [pos('g1-b', { inRecovery: false }), pos('g1-c')])).toEqual({ action: 'adopt', reason: 'g1-b answers as writable: its promotion went through' });
+    expect(afterFailedPromotion('g1-b', [pos('g1-b', { inRecovery: false }), pos('g1-c')])).toEqual({
+      action: 'adopt',
+      reason: 'g1-b answers as writable: its promotion went through',
+    });
   });
   test('the candidate cannot be reached: try the un-fence (which refuses it while it may be writable)', () => {
-    expect(afterFailedPromotion('g1-b', [pos('g1-b', { reachable: false }), pos('g1-c')])).toEqual({ action: 'try-unfence', reason: 'g1-b cannot be reached' });
-    expect(afterFailedPromotion('g1-b', [pos('g1-c')])).toMatchObject({ action: 'try-unfence', reason: 'g1-b cannot be reached' });
+    expect(afterFailedPromotion('g1-b', [pos('g1-b', { reachable: false }), pos('g1-c')])).toEqual({
+      action: 'try-unfence',
+      reason: 'g1-b cannot be reached',
+    });
+    expect(afterFailedPromotion('g1-b', [pos('g1-c')])).toMatchObject({
+      action: 'try-unfence',
+      reason: 'g1-b cannot be reached',
+    });
   });
   test('the candidate is still in recovery: the promotion did not happen', () => {
-    expect(afterFailedPromotion('g1-b', [pos('g1-b'), pos('g1-c')])).toEqual({ action: 'try-unfence', reason: 'g1-b is still in recovery' });
+    expect(afterFailedPromotion('g1-b', [pos('g1-b'), pos('g1-c')])).toEqual({
+      action: 'try-unfence',
+      reason: 'g1-b is still in recovery',
+    });
   });
   test('another member is writable too: never adopt', () => {
-    expect(afterFailedPromotion('g1-b', [pos('g1-b', { inRecovery: false }), pos('g1-c', { inRecovery: false })])).toEqual({ action: 'try-unfence', reason: 'g1-c is writable too' });
+    expect(
+      afterFailedPromotion('g1-b', [pos('g1-b', { inRecovery: false }), pos('g1-c', { inRecovery: false })]),
+    ).toEqual({ action: 'try-unfence', reason: 'g1-c is writable too' });
   });
 });
 

@@ -60,7 +60,12 @@ describe('followWorkflow', () => {
     const q = fakeQueries(() => 'answer');
     const result = deferred<string>();
     const seen: number[] = [];
-    const following = followWorkflow({ result: () => result.promise, query: q.query, onProgress: (p) => seen.push(p), intervalMs: 1 });
+    const following = followWorkflow({
+      result: () => result.promise,
+      query: q.query,
+      onProgress: (p) => seen.push(p),
+      intervalMs: 1,
+    });
     while (q.calls < 5) await new Promise((r) => setTimeout(r, 5));
     result.resolve('done');
     const followed = await following;
@@ -75,7 +80,12 @@ describe('followWorkflow', () => {
     let hang = true;
     const q = fakeQueries(() => (hang ? 'hang' : 'answer'));
     const result = deferred<string>();
-    const following = followWorkflow({ result: () => result.promise, query: q.query, onProgress: () => undefined, intervalMs: 1 });
+    const following = followWorkflow({
+      result: () => result.promise,
+      query: q.query,
+      onProgress: () => undefined,
+      intervalMs: 1,
+    });
     await q.hanging();
     expect(q.inFlight).toBe(1);
     hang = false; // the final query answers
@@ -88,7 +98,13 @@ describe('followWorkflow', () => {
   test('a failed workflow rethrows its error, with no query left in flight', async () => {
     const q = fakeQueries((n) => (n === 1 ? 'answer' : 'hang'));
     const result = deferred<string>();
-    const following = followWorkflow({ result: () => result.promise, query: q.query, onProgress: () => undefined, intervalMs: 1, finalQueryTimeoutMs: 10 });
+    const following = followWorkflow({
+      result: () => result.promise,
+      query: q.query,
+      onProgress: () => undefined,
+      intervalMs: 1,
+      finalQueryTimeoutMs: 10,
+    });
     await q.hanging();
     result.reject(new Error('workflow failed'));
     await expect(following).rejects.toThrow('workflow failed');
@@ -99,7 +115,12 @@ describe('followWorkflow', () => {
     const q = fakeQueries((n) => (n % 2 ? 'fail' : 'answer'));
     const result = deferred<string>();
     const seen: number[] = [];
-    const following = followWorkflow({ result: () => result.promise, query: q.query, onProgress: (p) => seen.push(p), intervalMs: 1 });
+    const following = followWorkflow({
+      result: () => result.promise,
+      query: q.query,
+      onProgress: (p) => seen.push(p),
+      intervalMs: 1,
+    });
     while (q.calls < 6) await new Promise((r) => setTimeout(r, 5));
     result.resolve('ok');
     expect((await following).result).toBe('ok');
@@ -111,7 +132,13 @@ describe('followWorkflow', () => {
     let finalPhase = false;
     const q = fakeQueries(() => (finalPhase ? 'hang' : 'answer'));
     const result = deferred<string>();
-    const following = followWorkflow({ result: () => result.promise, query: q.query, onProgress: () => undefined, intervalMs: 1, finalQueryTimeoutMs: 30 });
+    const following = followWorkflow({
+      result: () => result.promise,
+      query: q.query,
+      onProgress: () => undefined,
+      intervalMs: 1,
+      finalQueryTimeoutMs: 30,
+    });
     while (q.calls < 2) await new Promise((r) => setTimeout(r, 5));
     finalPhase = true;
     result.resolve('ok');

@@ -31,12 +31,22 @@ function plant(files: Record<string, string>): string {
 
 describe('SQL literals', () => {
   test('statements in strings and templates are found, with their line', () => {
-    const src = ["const a = 'SELECT 1';", 'const b = `UPDATE t SET x = ${1}`;', 'const c = "PAUSE cluster";', "const d = 'CHECKPOINT';"].join('\n');
+    const src = [
+      "const a = 'SELECT 1';",
+      'const b = `UPDATE t SET x = ${1}`;',
+      'const c = "PAUSE cluster";',
+      "const d = 'CHECKPOINT';",
+    ].join('\n');
     expect(layout.sqlLiterals('x.ts', src).map((s) => s.line)).toEqual([1, 2, 3, 4]);
   });
 
   test('prose and identifiers are not SQL', () => {
-    const src = ["const a = 'Selected members';", "step('PAUSE (of an earlier attempt)');", "const c = 'set the member state';", "import { x } from './SELECT';"].join('\n');
+    const src = [
+      "const a = 'Selected members';",
+      "step('PAUSE (of an earlier attempt)');",
+      "const c = 'set the member state';",
+      "import { x } from './SELECT';",
+    ].join('\n');
     expect(layout.sqlLiterals('x.ts', src)).toEqual([]);
   });
 });
@@ -44,11 +54,14 @@ describe('SQL literals', () => {
 describe('activity factories', () => {
   test('an activity module importing another module’s create*Activities is found', () => {
     const src = "import { createRejoinActivities } from './rejoin';\nimport { ensureSlot } from './slots';\n";
-    expect(layout.factoryImports('activities/failover/replication.ts', src)).toEqual([{ line: 1, name: 'createRejoinActivities', from: './rejoin' }]);
+    expect(layout.factoryImports('activities/failover/replication.ts', src)).toEqual([
+      { line: 1, name: 'createRejoinActivities', from: './rejoin' },
+    ]);
   });
 
   test('plain functions and factories from outside activities/ pass', () => {
-    const src = "import { setMemberState } from '../members/state';\nimport { createClusterStore } from '../../lib/cluster-store';\n";
+    const src =
+      "import { setMemberState } from '../members/state';\nimport { createClusterStore } from '../../lib/cluster-store';\n";
     expect(layout.factoryImports('activities/failover/rejoin.ts', src)).toEqual([]);
   });
 });
@@ -56,7 +69,8 @@ describe('activity factories', () => {
 describe('the check over a tree', () => {
   test('a planted SQL string and a planted factory import fail it; lib/, test/ and activities/index.ts are exempt', () => {
     const root = plant({
-      'activities/setup/bad.ts': "import { createEtcdActivities } from './etcd';\nexport const q = 'DROP TABLE demo';\n",
+      'activities/setup/bad.ts':
+        "import { createEtcdActivities } from './etcd';\nexport const q = 'DROP TABLE demo';\n",
       'activities/index.ts': "import { createEtcdActivities } from './setup/etcd';\n",
       'lib/postgres/fine.ts': "export const q = 'SELECT 1';\n",
       'test/unit/fine.test.ts': "const q = 'SELECT 1';\n",
@@ -65,14 +79,18 @@ describe('the check over a tree', () => {
     const problems = layout.check(root, []);
     expect(problems).toHaveLength(3);
     expect(problems.join('\n')).toMatch(/activities\/setup\/bad\.ts:2: SQL outside lib/);
-    expect(problems.join('\n')).toMatch(/activities\/setup\/bad\.ts:1: imports the activity factory createEtcdActivities/);
+    expect(problems.join('\n')).toMatch(
+      /activities\/setup\/bad\.ts:1: imports the activity factory createEtcdActivities/,
+    );
     expect(problems.join('\n')).toMatch(/client\/bad\.ts:1: SQL outside lib/);
   });
 
   test('a known finding passes; a known finding that is gone fails', () => {
     const root = plant({ 'client/bad.ts': "export const q = 'SHOW POOLS';\n" });
     expect(layout.check(root, ['client/bad.ts: SHOW POOLS'])).toEqual([]);
-    expect(layout.check(root, ['client/bad.ts: SHOW POOLS', 'client/gone.ts: SELECT 1'])).toEqual([expect.stringMatching(/lists "client\/gone.ts: SELECT 1", which is fixed/)]);
+    expect(layout.check(root, ['client/bad.ts: SHOW POOLS', 'client/gone.ts: SELECT 1'])).toEqual([
+      expect.stringMatching(/lists "client\/gone.ts: SELECT 1", which is fixed/),
+    ]);
   });
 
   test('the tree passes', () => {

@@ -47,7 +47,14 @@ describe('memberSqlView: the row of the member SQL', () => {
   });
 
   it('a standby: its receiver; no walsenders, no slots, no synchronous names', () => {
-    expect(memberSqlView(standbyRow)).toMatchObject({ inRecovery: true, receiver: { status: 'streaming', senderHost: 'g1-a' }, replication: [], slots: [], syncNames: '', replayLsn: '0/3000050' });
+    expect(memberSqlView(standbyRow)).toMatchObject({
+      inRecovery: true,
+      receiver: { status: 'streaming', senderHost: 'g1-a' },
+      replication: [],
+      slots: [],
+      syncNames: '',
+      replayLsn: '0/3000050',
+    });
   });
 });
 
@@ -66,19 +73,21 @@ describe('container status: one reader, two granularities', () => {
   });
 
   it('the steps see four states: a paused or restarting container still has its process, a dead one has not', () => {
-    expect(['running', 'paused', 'restarting', 'created', 'absent', 'exited', 'dead'].map((s) => coarseState(s as Parameters<typeof coarseState>[0]))).toEqual([
-      'running',
-      'running',
-      'running',
-      'created',
-      'absent',
-      'exited',
-      'exited',
-    ]);
+    expect(
+      ['running', 'paused', 'restarting', 'created', 'absent', 'exited', 'dead'].map((s) =>
+        coarseState(s as Parameters<typeof coarseState>[0]),
+      ),
+    ).toEqual(['running', 'running', 'running', 'created', 'absent', 'exited', 'exited']);
   });
 });
 
-const reading = (over: Partial<MemberReading>): MemberReading => ({ member: 'g1-a', container: 'running', sql: memberSqlView(primaryRow), sqlMs: 7, ...over });
+const reading = (over: Partial<MemberReading>): MemberReading => ({
+  member: 'g1-a',
+  container: 'running',
+  sql: memberSqlView(primaryRow),
+  sqlMs: 7,
+  ...over,
+});
 
 describe("the probe's view of a reading (what the monitor's history keeps)", () => {
   it('a primary: the walsenders by member name, with the SQL round trip', () => {
@@ -94,18 +103,33 @@ describe("the probe's view of a reading (what the monitor's history keeps)", () 
   });
 
   it('keeps nothing the decisions do not read (slots, LSNs stay out of the history)', () => {
-    expect(Object.keys(probeSqlView(reading({ sql: memberSqlView(standbyRow) }))).sort()).toEqual(['inRecovery', 'ms', 'ok', 'receiver', 'replication', 'syncNames', 'timeline']);
+    expect(Object.keys(probeSqlView(reading({ sql: memberSqlView(standbyRow) }))).sort()).toEqual([
+      'inRecovery',
+      'ms',
+      'ok',
+      'receiver',
+      'replication',
+      'syncNames',
+      'timeline',
+    ]);
   });
 
   it('a failure carries its reason and how long it took', () => {
-    expect(probeSqlView(reading({ sql: { ok: false, error: 'connect ECONNREFUSED' }, sqlMs: 3 }))).toEqual({ ok: false, ms: 3, error: 'connect ECONNREFUSED' });
+    expect(probeSqlView(reading({ sql: { ok: false, error: 'connect ECONNREFUSED' }, sqlMs: 3 }))).toEqual({
+      ok: false,
+      ms: 3,
+      error: 'connect ECONNREFUSED',
+    });
   });
 });
 
 describe("`citusctl status`'s view of a reading", () => {
   const member = { name: 'g1-a', group: 'g1' };
   it('a primary: role, timeline and its walsenders (an unknown lag reads 0)', () => {
-    const sql = memberSqlView({ ...primaryRow, replication: [{ standby: 'g1-b', state: 'catchup', sync_state: 'async', lag_bytes: null, lag_seconds: null }] });
+    const sql = memberSqlView({
+      ...primaryRow,
+      replication: [{ standby: 'g1-b', state: 'catchup', sync_state: 'async', lag_bytes: null, lag_seconds: null }],
+    });
     expect(memberStatus(member, 'citusctl-demo-g1-a', { container: 'running', sql })).toEqual({
       name: 'g1-a',
       group: 'g1',
@@ -124,12 +148,24 @@ describe("`citusctl status`'s view of a reading", () => {
   });
 
   it('a running member that does not answer: the reason', () => {
-    expect(memberStatus(member, 'c', { container: 'running', sql: { ok: false, error: 'timeout' } })).toMatchObject({ role: 'unknown', error: 'timeout' });
+    expect(memberStatus(member, 'c', { container: 'running', sql: { ok: false, error: 'timeout' } })).toMatchObject({
+      role: 'unknown',
+      error: 'timeout',
+    });
   });
 
   it('a container that does not run: its state only (no connection error to read)', () => {
-    expect(memberStatus(member, 'c', { container: 'exited', sql: { ok: false, error: 'ECONNREFUSED' } })).toEqual({ name: 'g1-a', group: 'g1', container: 'c', state: 'exited', role: 'unknown' });
-    expect(memberStatus(member, 'c', { container: 'paused', sql: memberSqlView(primaryRow) })).toMatchObject({ state: 'paused', role: 'unknown' });
+    expect(memberStatus(member, 'c', { container: 'exited', sql: { ok: false, error: 'ECONNREFUSED' } })).toEqual({
+      name: 'g1-a',
+      group: 'g1',
+      container: 'c',
+      state: 'exited',
+      role: 'unknown',
+    });
+    expect(memberStatus(member, 'c', { container: 'paused', sql: memberSqlView(primaryRow) })).toMatchObject({
+      state: 'paused',
+      role: 'unknown',
+    });
   });
 });
 

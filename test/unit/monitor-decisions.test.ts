@@ -4,8 +4,25 @@
  * when a group's commit switches to asynchronous and back. Probe rounds are simulated on a clock
  * that starts at 0 and advances by the probe interval.
  */
-import { DEFAULT_THRESHOLDS, decideCluster, decisionSignature, durabilityDecision, maybePromoted, parseSyncNames, primaryVerdict, type DecisionContext, type MonitorPolicy } from '../../common/monitor-decisions';
-import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../../common/monitor-observation';
+import {
+  DEFAULT_THRESHOLDS,
+  decideCluster,
+  decisionSignature,
+  durabilityDecision,
+  maybePromoted,
+  parseSyncNames,
+  primaryVerdict,
+  type DecisionContext,
+  type MonitorPolicy,
+} from '../../common/monitor-decisions';
+import {
+  emptyHistory,
+  foldObservation,
+  type ClusterObservation,
+  type ContainerStatus,
+  type MemberObservation,
+  type ProbeHistory,
+} from '../../common/monitor-observation';
 
 const MEMBERS = [
   { name: 'coord-a', group: 'coordinator' },
@@ -36,7 +53,13 @@ const ctx = (over: Partial<DecisionContext> = {}, policy: Partial<MonitorPolicy>
 
 type Shape = 'primary' | 'streaming' | 'lost-sender' | 'down' | 'slow' | 'writable';
 /** A member as the probe would see it. */
-function member(name: string, at: number, shape: Shape, container: ContainerStatus = 'running', extra: Partial<MemberObservation> = {}): MemberObservation {
+function member(
+  name: string,
+  at: number,
+  shape: Shape,
+  container: ContainerStatus = 'running',
+  extra: Partial<MemberObservation> = {},
+): MemberObservation {
   const base = { member: name, at, container, ...extra };
   switch (shape) {
     case 'primary':
@@ -53,11 +76,28 @@ function member(name: string, at: number, shape: Shape, container: ContainerStat
         },
       };
     case 'writable':
-      return { ...base, sql: { ok: true, ms: 3, inRecovery: false, timeline: 2, receiver: null, replication: [], syncNames: '' } };
+      return {
+        ...base,
+        sql: { ok: true, ms: 3, inRecovery: false, timeline: 2, receiver: null, replication: [], syncNames: '' },
+      };
     case 'streaming':
-      return { ...base, sql: { ok: true, ms: 3, inRecovery: true, timeline: 1, receiver: { status: 'streaming', senderHost: 'g1-a' }, replication: [], syncNames: '' } };
+      return {
+        ...base,
+        sql: {
+          ok: true,
+          ms: 3,
+          inRecovery: true,
+          timeline: 1,
+          receiver: { status: 'streaming', senderHost: 'g1-a' },
+          replication: [],
+          syncNames: '',
+        },
+      };
     case 'lost-sender':
-      return { ...base, sql: { ok: true, ms: 3, inRecovery: true, timeline: 1, receiver: null, replication: [], syncNames: '' } };
+      return {
+        ...base,
+        sql: { ok: true, ms: 3, inRecovery: true, timeline: 1, receiver: null, replication: [], syncNames: '' },
+      };
     case 'down':
       return { ...base, sql: { ok: false, ms: 1, error: 'connect ECONNREFUSED' } };
     case 'slow':
@@ -65,25 +105,49 @@ function member(name: string, at: number, shape: Shape, container: ContainerStat
   }
 }
 
-function round(at: number, shapes: Record<string, [Shape, ContainerStatus?]>, over: Partial<ClusterObservation> = {}): ClusterObservation {
+function round(
+  at: number,
+  shapes: Record<string, [Shape, ContainerStatus?]>,
+  over: Partial<ClusterObservation> = {},
+): ClusterObservation {
   const members = Object.fromEntries(
     MEMBERS.map((m) => {
-      const [shape, container] = shapes[m.name] ?? [m.name === 'coord-a' || m.name === 'g1-a' ? 'primary' : 'streaming'];
+      const [shape, container] = shapes[m.name] ?? [
+        m.name === 'coord-a' || m.name === 'g1-a' ? 'primary' : 'streaming',
+      ];
       return [m.name, member(m.name, at, m.name === 'coord-a' && shape === 'primary' ? 'writable' : shape, container)];
     }),
   );
-  return { at, etcd: { ok: true }, pgbouncer: { ok: true }, primaries: PRIMARIES, locks: {}, durability: {}, members, ...over };
+  return {
+    at,
+    etcd: { ok: true },
+    pgbouncer: { ok: true },
+    primaries: PRIMARIES,
+    locks: {},
+    durability: {},
+    members,
+    ...over,
+  };
 }
 
 /** A healthy round at 0, then `rounds` rounds of `shapes` every 500 ms. */
-function history(rounds: number, shapes: Record<string, [Shape, ContainerStatus?]>, over: Partial<ClusterObservation> = {}): ProbeHistory {
+function history(
+  rounds: number,
+  shapes: Record<string, [Shape, ContainerStatus?]>,
+  over: Partial<ClusterObservation> = {},
+): ProbeHistory {
   let h = foldObservation(emptyHistory(), round(0, {}), MEMBERS);
   for (let i = 1; i <= rounds; i++) h = foldObservation(h, round(i * T.intervalMs, shapes, over), MEMBERS);
   return h;
 }
 
 const verdictOf = (h: ProbeHistory) =>
-  primaryVerdict(h.members['g1-a'], h.groups.g1, { 'g1-b': h.members['g1-b']?.last, 'g1-c': h.members['g1-c']?.last }, T).state;
+  primaryVerdict(
+    h.members['g1-a'],
+    h.groups.g1,
+    { 'g1-b': h.members['g1-b']?.last, 'g1-c': h.members['g1-c']?.last },
+    T,
+  ).state;
 
 describe('primaryVerdict: N failed probes over T, confirmed from a second viewpoint', () => {
   test.each<[string, number, Record<string, [Shape, ContainerStatus?]>, string]>([
@@ -91,15 +155,40 @@ describe('primaryVerdict: N failed probes over T, confirmed from a second viewpo
     ['killed: 1 failed probe, Docker says exited', 1, { 'g1-a': ['down', 'exited'] }, 'suspect'],
     ['killed: 2 failed probes span 500 ms, Docker says exited', 2, { 'g1-a': ['down', 'exited'] }, 'failed'],
     ['killed: 4 failed probes span 1500 ms, Docker says exited', 4, { 'g1-a': ['down', 'exited'] }, 'failed'],
-    ['crashed in a running container: 2 failed probes, standbys lost their sender', 2, { 'g1-a': ['down'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] }, 'suspect'],
-    ['Docker does not answer (unknown): 3 failed probes span 1000 ms < T', 3, { 'g1-a': ['down', 'unknown'] }, 'suspect'],
+    [
+      'crashed in a running container: 2 failed probes, standbys lost their sender',
+      2,
+      { 'g1-a': ['down'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] },
+      'suspect',
+    ],
+    [
+      'Docker does not answer (unknown): 3 failed probes span 1000 ms < T',
+      3,
+      { 'g1-a': ['down', 'unknown'] },
+      'suspect',
+    ],
     ['container gone (absent)', 4, { 'g1-a': ['down', 'absent'] }, 'failed'],
-    ['crashed inside a running container, every standby lost its sender', 4, { 'g1-a': ['down'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] }, 'failed'],
+    [
+      'crashed inside a running container, every standby lost its sender',
+      4,
+      { 'g1-a': ['down'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] },
+      'failed',
+    ],
     ['only one of two standbys lost its sender', 4, { 'g1-a': ['down'], 'g1-b': ['lost-sender'] }, 'suspect'],
     ['slow probe (timeouts) while standbys stream', 10, { 'g1-a': ['slow'] }, 'suspect'],
-    ['orchestrator cut off: nothing answers, Docker says running', 10, { 'g1-a': ['slow'], 'g1-b': ['slow'], 'g1-c': ['slow'] }, 'suspect'],
+    [
+      'orchestrator cut off: nothing answers, Docker says running',
+      10,
+      { 'g1-a': ['slow'], 'g1-b': ['slow'], 'g1-c': ['slow'] },
+      'suspect',
+    ],
     ['paused container (docker pause), standbys still connected', 10, { 'g1-a': ['slow', 'paused'] }, 'suspect'],
-    ['paused and the standbys cannot be reached', 10, { 'g1-a': ['slow', 'paused'], 'g1-b': ['slow'], 'g1-c': ['slow'] }, 'suspect'],
+    [
+      'paused and the standbys cannot be reached',
+      10,
+      { 'g1-a': ['slow', 'paused'], 'g1-b': ['slow'], 'g1-c': ['slow'] },
+      'suspect',
+    ],
   ])('%s', (_what, rounds, shapes, expected) => {
     expect(verdictOf(history(rounds, shapes))).toBe(expected);
   });
@@ -108,7 +197,12 @@ describe('primaryVerdict: N failed probes over T, confirmed from a second viewpo
     // paused from 250 ms to 1250 ms: probes at 500 and 1000 time out, 1500 answers.
     let h = foldObservation(emptyHistory(), round(0, {}), MEMBERS);
     const states: string[] = [];
-    for (const [at, shape] of [[500, 'slow'], [1000, 'slow'], [1500, 'primary'], [2000, 'primary']] as const) {
+    for (const [at, shape] of [
+      [500, 'slow'],
+      [1000, 'slow'],
+      [1500, 'primary'],
+      [2000, 'primary'],
+    ] as const) {
       h = foldObservation(h, round(at, { 'g1-a': [shape, shape === 'slow' ? 'paused' : 'running'] }), MEMBERS);
       states.push(verdictOf(h));
       expect(decideCluster(h, ctx()).actions.filter((a) => a.kind === 'failover')).toEqual([]);
@@ -130,7 +224,8 @@ describe('primaryVerdict: N failed probes over T, confirmed from a second viewpo
 
 describe('decideCluster: what is done per policy and maintenance state', () => {
   const killed = history(4, { 'g1-a': ['down', 'exited'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] });
-  const kinds = (d: ReturnType<typeof decideCluster>) => d.actions.map((a) => `${a.kind}:${'member' in a ? a.member : a.group}`);
+  const kinds = (d: ReturnType<typeof decideCluster>) =>
+    d.actions.map((a) => `${a.kind}:${'member' in a ? a.member : a.group}`);
 
   test.each<[string, DecisionContext, string[], RegExp | null]>([
     ['auto: start the failover, onto the standbys that were synchronous', ctx(), ['failover:g1'], null],
@@ -138,10 +233,25 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
     ['manual: only a note', ctx({}, { failover: 'manual' }), [], /policy manual: run `citusctl failover g1`/],
     ['cluster in maintenance: nothing', ctx({ maintenance: { cluster: true, groups: [] } }), [], /maintenance/],
     ['group in maintenance: nothing', ctx({ maintenance: { cluster: false, groups: ['g1'] } }), [], /maintenance/],
-    ['another group in maintenance: failover', ctx({ maintenance: { cluster: false, groups: ['coordinator'] } }), ['failover:g1'], null],
+    [
+      'another group in maintenance: failover',
+      ctx({ maintenance: { cluster: false, groups: ['coordinator'] } }),
+      ['failover:g1'],
+      null,
+    ],
     ['failover already in flight: nothing more', ctx({ failoversInFlight: ['g1'] }), [], /in progress/],
-    ['backing off after a failover that changed nothing', ctx({ notBefore: { 'failover:g1': 10_000 } }), [], /not before/],
-    ['our rejoin of a standby is cancelled first', ctx({ rejoinsInFlight: ['g1-c'], ownWorkflowIds: ['rejoin-c-g1-c'] }), ['cancel-rejoin:g1-c', 'failover:g1'], null],
+    [
+      'backing off after a failover that changed nothing',
+      ctx({ notBefore: { 'failover:g1': 10_000 } }),
+      [],
+      /not before/,
+    ],
+    [
+      'our rejoin of a standby is cancelled first',
+      ctx({ rejoinsInFlight: ['g1-c'], ownWorkflowIds: ['rejoin-c-g1-c'] }),
+      ['cancel-rejoin:g1-c', 'failover:g1'],
+      null,
+    ],
   ])('%s', (_what, c, expected, note) => {
     const d = decideCluster(killed, c);
     expect(kinds(d)).toEqual(expected);
@@ -149,9 +259,16 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
   });
 
   test('the failover input: approval per policy, candidates = the standbys synchronous at the fault', () => {
-    expect(decideCluster(killed, ctx()).actions[0]).toMatchObject({ kind: 'failover', oldPrimary: 'g1-a', requireApproval: false, candidates: ['g1-b', 'g1-c'] });
+    expect(decideCluster(killed, ctx()).actions[0]).toMatchObject({
+      kind: 'failover',
+      oldPrimary: 'g1-a',
+      requireApproval: false,
+      candidates: ['g1-b', 'g1-c'],
+    });
     expect(decideCluster(killed, ctx({}, { failover: 'approve' })).actions[0]).toMatchObject({ requireApproval: true });
-    expect(decideCluster(killed, ctx({}, { requireFailoverApproval: true })).actions[0]).toMatchObject({ requireApproval: true });
+    expect(decideCluster(killed, ctx({}, { requireFailoverApproval: true })).actions[0]).toMatchObject({
+      requireApproval: true,
+    });
     expect(decideCluster(killed, ctx({}, { allowAsyncFailover: true })).actions[0]).not.toHaveProperty('candidates');
   });
 
@@ -159,8 +276,20 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
     // g1-b and g1-c stopped streaming (the group went async), then the primary died.
     let h = foldObservation(emptyHistory(), round(0, {}), MEMBERS);
     const primaryAlone = member('g1-a', 500, 'writable');
-    h = foldObservation(h, { ...round(500, { 'g1-b': ['down', 'exited'], 'g1-c': ['down', 'exited'] }), members: { ...round(500, {}).members, 'g1-a': primaryAlone } }, MEMBERS);
-    for (let at = 1000; at <= 3000; at += 500) h = foldObservation(h, round(at, { 'g1-a': ['down', 'exited'], 'g1-b': ['down', 'exited'], 'g1-c': ['down', 'exited'] }), MEMBERS);
+    h = foldObservation(
+      h,
+      {
+        ...round(500, { 'g1-b': ['down', 'exited'], 'g1-c': ['down', 'exited'] }),
+        members: { ...round(500, {}).members, 'g1-a': primaryAlone },
+      },
+      MEMBERS,
+    );
+    for (let at = 1000; at <= 3000; at += 500)
+      h = foldObservation(
+        h,
+        round(at, { 'g1-a': ['down', 'exited'], 'g1-b': ['down', 'exited'], 'g1-c': ['down', 'exited'] }),
+        MEMBERS,
+      );
     const refused = decideCluster(h, ctx());
     expect(refused.actions.filter((a) => a.kind === 'failover')).toEqual([]);
     expect(refused.groups.g1!.notes.join('\n')).toMatch(/refused: no standby was synchronous/);
@@ -168,7 +297,11 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
   });
 
   test('etcd unreachable: no failover (the failover needs its lock), but durability is still kept', () => {
-    const h = history(4, { 'g1-a': ['down', 'exited'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] }, { etcd: { ok: false, error: 'deadline' }, primaries: undefined });
+    const h = history(
+      4,
+      { 'g1-a': ['down', 'exited'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] },
+      { etcd: { ok: false, error: 'deadline' }, primaries: undefined },
+    );
     const d = decideCluster(h, ctx());
     expect(d.actions).toEqual([]);
     expect(d.groups.g1!.notes.join('\n')).toMatch(/etcd unreachable/);
@@ -178,17 +311,37 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
     const h = history(4, { 'g1-a': ['down', 'exited'] }, { locks: { g1: 'switchover-c-g1/run1' } });
     expect(decideCluster(h, ctx()).actions).toEqual([]);
     const ours = history(4, { 'g1-a': ['down', 'exited'] }, { locks: { g1: 'rejoin-c-g1-c/run1' } });
-    expect(kinds(decideCluster(ours, ctx({ rejoinsInFlight: ['g1-c'], ownWorkflowIds: ['rejoin-c-g1-c'] })))).toContain('failover:g1');
+    expect(kinds(decideCluster(ours, ctx({ rejoinsInFlight: ['g1-c'], ownWorkflowIds: ['rejoin-c-g1-c'] })))).toContain(
+      'failover:g1',
+    );
   });
 
   test.each<[string, Record<string, [Shape, ContainerStatus?]>, Partial<MemberObservation>, number, string[]]>([
     ['dead standby: docker start', { 'g1-b': ['down', 'exited'] }, {}, 1, ['restart:g1-b']],
-    ['fenced standby (left by a failover): rejoin', { 'g1-b': ['down', 'exited'] }, { state: 'fenced' }, 1, ['rejoin:g1-b']],
-    ['fenced and waiting in a running container: rejoin', { 'g1-b': ['down'] }, { state: 'fenced' }, 1, ['rejoin:g1-b']],
+    [
+      'fenced standby (left by a failover): rejoin',
+      { 'g1-b': ['down', 'exited'] },
+      { state: 'fenced' },
+      1,
+      ['rejoin:g1-b'],
+    ],
+    [
+      'fenced and waiting in a running container: rejoin',
+      { 'g1-b': ['down'] },
+      { state: 'fenced' },
+      1,
+      ['rejoin:g1-b'],
+    ],
     ['a second writable member: rejoin at once', { 'g1-b': ['writable'] }, {}, 1, ['rejoin:g1-b']],
     ['running, not streaming for less than the grace: wait', { 'g1-b': ['lost-sender'] }, {}, 5, []],
     ['running, not streaming for the grace: rejoin', { 'g1-b': ['lost-sender'] }, {}, 21, ['rejoin:g1-b']],
-    ['removed container (docker rm): re-created on its volume', { 'g1-b': ['down', 'absent'] }, {}, 1, ['recreate:g1-b']],
+    [
+      'removed container (docker rm): re-created on its volume',
+      { 'g1-b': ['down', 'absent'] },
+      {},
+      1,
+      ['recreate:g1-b'],
+    ],
     ['paused standby: wait', { 'g1-b': ['slow', 'paused'] }, {}, 30, []],
   ])('%s', (_what, shapes, extra, rounds, expected) => {
     let h = foldObservation(emptyHistory(), round(0, {}), MEMBERS);
@@ -198,7 +351,11 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
       h = foldObservation(h, r, MEMBERS);
     }
     expect(kinds(decideCluster(h, ctx())).filter((k) => !k.startsWith('durability'))).toEqual(expected);
-    expect(kinds(decideCluster(h, ctx({ maintenance: { cluster: true, groups: [] } }))).filter((k) => !k.startsWith('durability'))).toEqual([]);
+    expect(
+      kinds(decideCluster(h, ctx({ maintenance: { cluster: true, groups: [] } }))).filter(
+        (k) => !k.startsWith('durability'),
+      ),
+    ).toEqual([]);
   });
 
   describe('a primary fenced by a failover that did not finish (its promotion never answered)', () => {
@@ -217,13 +374,18 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
       ['paused', ['slow', 'paused']],
       ['running but not answering (cut off)', ['down', 'running']],
       ['Docker does not say', ['slow', 'unknown']],
-    ])('a member that cannot be reached (%s) may have been promoted: no failover, a note for the operator', (_what, g1b) => {
-      const d = decideCluster(after(g1b), ctx());
-      expect(d.actions.filter((a) => a.kind === 'failover')).toEqual([]);
-      const notes = d.groups.g1!.notes.join('\n');
-      expect(notes).toMatch(/needs operator: g1-a is fenced by a failover that did not finish and g1-b cannot be reached/);
-      expect(notes).toMatch(/g1-b cannot be reached .*`citusctl failover g1`.*`citusctl unfence g1-a`/);
-    });
+    ])(
+      'a member that cannot be reached (%s) may have been promoted: no failover, a note for the operator',
+      (_what, g1b) => {
+        const d = decideCluster(after(g1b), ctx());
+        expect(d.actions.filter((a) => a.kind === 'failover')).toEqual([]);
+        const notes = d.groups.g1!.notes.join('\n');
+        expect(notes).toMatch(
+          /needs operator: g1-a is fenced by a failover that did not finish and g1-b cannot be reached/,
+        );
+        expect(notes).toMatch(/g1-b cannot be reached .*`citusctl failover g1`.*`citusctl unfence g1-a`/);
+      },
+    );
 
     test.each<[string, [Shape, ContainerStatus]]>([
       ['answers as writable (the promotion went through): the failover finishes onto it', ['writable', 'running']],
@@ -234,8 +396,16 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
     });
 
     test('a primary that is not fenced (a plain crash) is failed over even with a standby unreachable', () => {
-      expect(maybePromoted({ ...member('g1-a', 0, 'down', 'exited') }, [member('g1-b', 0, 'slow', 'paused')])).toEqual([]);
-      expect(maybePromoted({ ...member('g1-a', 0, 'down', 'exited'), state: 'fenced' }, [member('g1-b', 0, 'slow', 'paused'), member('g1-c', 0, 'streaming'), undefined])).toEqual(['g1-b']);
+      expect(maybePromoted({ ...member('g1-a', 0, 'down', 'exited') }, [member('g1-b', 0, 'slow', 'paused')])).toEqual(
+        [],
+      );
+      expect(
+        maybePromoted({ ...member('g1-a', 0, 'down', 'exited'), state: 'fenced' }, [
+          member('g1-b', 0, 'slow', 'paused'),
+          member('g1-c', 0, 'streaming'),
+          undefined,
+        ]),
+      ).toEqual(['g1-b']);
     });
   });
 
@@ -251,7 +421,9 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
     const a = history(2, { 'g1-b': ['lost-sender'] });
     const b = history(3, { 'g1-b': ['lost-sender'] });
     expect(decisionSignature(decideCluster(a, ctx()))).toBe(decisionSignature(decideCluster(b, ctx())));
-    expect(decisionSignature(decideCluster(history(2, {}), ctx()))).not.toBe(decisionSignature(decideCluster(a, ctx())));
+    expect(decisionSignature(decideCluster(history(2, {}), ctx()))).not.toBe(
+      decisionSignature(decideCluster(a, ctx())),
+    );
   });
 });
 
@@ -267,13 +439,25 @@ describe('synchronous commit that never blocks forever', () => {
     expect(parseSyncNames(value).join(',')).toBe(names);
   });
 
-  const g = (streaming: string[], syncNames: string, noStreamingSince?: number) => ({ primary: 'g1-a', seenAt: 5000, streaming, synchronous: streaming, syncNames, noStreamingSince });
+  const g = (streaming: string[], syncNames: string, noStreamingSince?: number) => ({
+    primary: 'g1-a',
+    seenAt: 5000,
+    streaming,
+    synchronous: streaming,
+    syncNames,
+    noStreamingSince,
+  });
   test.each<[string, ReturnType<typeof g> | undefined, 'synchronous' | 'async', string]>([
     ['healthy synchronous group', g(['g1-b'], 'ANY 1 ("g1-b")'), 'synchronous', 'keep'],
     ['last standby gone for less than asyncAfterMs', g([], 'ANY 1 ("g1-b")', 4000), 'synchronous', 'keep'],
     ['last standby gone for asyncAfterMs: async', g([], 'ANY 1 ("g1-b")', 3500), 'synchronous', 'async'],
     ['async and a standby streams again: synchronous', g(['g1-b'], ''), 'synchronous', 'synchronous'],
-    ['only a non-streaming standby named, another streams: name it', g(['g1-c'], 'ANY 1 ("g1-b")'), 'synchronous', 'synchronous'],
+    [
+      'only a non-streaming standby named, another streams: name it',
+      g(['g1-c'], 'ANY 1 ("g1-b")'),
+      'synchronous',
+      'synchronous',
+    ],
     ['already async, nobody streams', g([], '', 0), 'synchronous', 'keep'],
     ['spec says async, config names a standby', g(['g1-b'], 'ANY 1 ("g1-b")'), 'async', 'async'],
     ['spec says async', g(['g1-b'], ''), 'async', 'keep'],
@@ -287,10 +471,14 @@ describe('synchronous commit that never blocks forever', () => {
     let h = foldObservation(emptyHistory(), round(0, {}), MEMBERS);
     const alone = (at: number, syncNames: string) => {
       const r = round(at, { 'g1-b': ['down', 'exited'], 'g1-c': ['down', 'exited'] });
-      r.members['g1-a'] = { ...member('g1-a', at, 'writable'), sql: { ...(member('g1-a', at, 'writable').sql as object), syncNames } as never };
+      r.members['g1-a'] = {
+        ...member('g1-a', at, 'writable'),
+        sql: { ...(member('g1-a', at, 'writable').sql as object), syncNames } as never,
+      };
       return r;
     };
-    const durability = (hh: ProbeHistory, c = ctx({ notBefore: { 'restart:g1-b': 1e9, 'restart:g1-c': 1e9 } })) => decideCluster(hh, c).actions.filter((a) => a.kind === 'durability');
+    const durability = (hh: ProbeHistory, c = ctx({ notBefore: { 'restart:g1-b': 1e9, 'restart:g1-c': 1e9 } })) =>
+      decideCluster(hh, c).actions.filter((a) => a.kind === 'durability');
     h = foldObservation(h, alone(500, 'ANY 1 ("g1-b", "g1-c")'), MEMBERS);
     h = foldObservation(h, alone(1000, 'ANY 1 ("g1-b", "g1-c")'), MEMBERS);
     expect(durability(h)).toEqual([]);
@@ -300,7 +488,20 @@ describe('synchronous commit that never blocks forever', () => {
     expect(durability(h, ctx({ maintenance: { cluster: true, groups: [] } }))).toHaveLength(1);
     h = foldObservation(h, alone(2500, ''), MEMBERS);
     expect(durability(h)).toEqual([]);
-    h = foldObservation(h, { ...round(3000, {}), members: { ...round(3000, {}).members, 'g1-a': { ...member('g1-a', 3000, 'primary'), sql: { ...(member('g1-a', 3000, 'primary').sql as object), syncNames: '' } as never } } }, MEMBERS);
+    h = foldObservation(
+      h,
+      {
+        ...round(3000, {}),
+        members: {
+          ...round(3000, {}).members,
+          'g1-a': {
+            ...member('g1-a', 3000, 'primary'),
+            sql: { ...(member('g1-a', 3000, 'primary').sql as object), syncNames: '' } as never,
+          },
+        },
+      },
+      MEMBERS,
+    );
     expect(durability(h)).toMatchObject([{ group: 'g1', mode: 'synchronous' }]);
   });
 });

@@ -1,4 +1,10 @@
-import { POLLER_FRESH_MS, decideHandOff, livePollers, restartReason, type HandOffFacts } from '../../common/monitor-handoff';
+import {
+  POLLER_FRESH_MS,
+  decideHandOff,
+  livePollers,
+  restartReason,
+  type HandOffFacts,
+} from '../../common/monitor-handoff';
 import { TASK_QUEUE, buildOfMonitorQueue, monitorTaskQueue, sharedQueueOf } from '../../common/task-queues';
 
 describe('task queues', () => {
@@ -26,7 +32,13 @@ describe('task queues', () => {
 describe('decideHandOff', () => {
   const A = monitorTaskQueue('aaaa');
   const B = monitorTaskQueue('bbbb');
-  const facts = (f: Partial<HandOffFacts>): HandOffFacts => ({ target: B, targetPolled: true, currentPolled: false, startIfMissing: false, ...f });
+  const facts = (f: Partial<HandOffFacts>): HandOffFacts => ({
+    target: B,
+    targetPolled: true,
+    currentPolled: false,
+    startIfMissing: false,
+    ...f,
+  });
 
   test('none running: started only when asked (up), never by a worker starting', () => {
     expect(decideHandOff(facts({ startIfMissing: true }))).toBe('start');
@@ -46,7 +58,9 @@ describe('decideHandOff', () => {
 
   test('no worker of the target build yet: a running monitor is left, a stranded one restarted on the target', () => {
     expect(decideHandOff(facts({ running: { taskQueue: A }, targetPolled: false, currentPolled: true }))).toBe('leave');
-    expect(decideHandOff(facts({ running: { taskQueue: A }, targetPolled: false, currentPolled: false }))).toBe('restart');
+    expect(decideHandOff(facts({ running: { taskQueue: A }, targetPolled: false, currentPolled: false }))).toBe(
+      'restart',
+    );
   });
 });
 
@@ -56,7 +70,9 @@ describe('livePollers', () => {
 
   test('fresh pollers count; one not seen for longer than a long poll does not', () => {
     expect(livePollers([{ identity: 'other@host', lastAccessMs: now - 1000 }], now, alive)).toHaveLength(1);
-    expect(livePollers([{ identity: 'other@host', lastAccessMs: now - POLLER_FRESH_MS - 1 }], now, alive)).toHaveLength(0);
+    expect(livePollers([{ identity: 'other@host', lastAccessMs: now - POLLER_FRESH_MS - 1 }], now, alive)).toHaveLength(
+      0,
+    );
     expect(livePollers([{ identity: 'other@host' }], now, alive)).toHaveLength(0);
   });
 
@@ -67,5 +83,7 @@ describe('livePollers', () => {
 });
 
 test('the termination reason names the build and where the state is', () => {
-  expect(restartReason('bbbb')).toBe('citusctl upgraded to build bbbb: the monitor restarts on it; its state is in etcd');
+  expect(restartReason('bbbb')).toBe(
+    'citusctl upgraded to build bbbb: the monitor restarts on it; its state is in etcd',
+  );
 });

@@ -5,8 +5,21 @@
  * asks the peers that peersToAsk names from the history so far, on a clock that starts at 0 and
  * advances by the probe interval.
  */
-import { DEFAULT_THRESHOLDS, decideCluster, primaryVerdict, type DecisionContext, type MonitorThresholds } from '../../common/monitor-decisions';
-import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation, type ProbeHistory } from '../../common/monitor-observation';
+import {
+  DEFAULT_THRESHOLDS,
+  decideCluster,
+  primaryVerdict,
+  type DecisionContext,
+  type MonitorThresholds,
+} from '../../common/monitor-decisions';
+import {
+  emptyHistory,
+  foldObservation,
+  type ClusterObservation,
+  type ContainerStatus,
+  type MemberObservation,
+  type ProbeHistory,
+} from '../../common/monitor-observation';
 import { partitionConfirmation, peersToAsk } from '../../common/partition-decisions';
 import { describePeerView, foldPeerCut, peerVerdict, type PeerView } from '../../common/peer-view';
 
@@ -21,7 +34,13 @@ const MEMBERS = [
 const PRIMARIES = { coordinator: 'coord-a', g1: 'g1-a', g2: 'g2-a' };
 const T = DEFAULT_THRESHOLDS;
 const ctx = (thresholds: MonitorThresholds = T): DecisionContext => ({
-  policy: { failover: 'auto', allowAsyncFailover: false, requireFailoverApproval: false, durability: 'synchronous', groups: { coordinator: ['coord-a', 'coord-b'], g1: ['g1-a', 'g1-b'], g2: ['g2-a', 'g2-b'] } },
+  policy: {
+    failover: 'auto',
+    allowAsyncFailover: false,
+    requireFailoverApproval: false,
+    durability: 'synchronous',
+    groups: { coordinator: ['coord-a', 'coord-b'], g1: ['g1-a', 'g1-b'], g2: ['g2-a', 'g2-b'] },
+  },
   maintenance: { cluster: false, groups: [] },
   failoversInFlight: [],
   rejoinsInFlight: [],
@@ -39,8 +58,24 @@ const ok = (name: string, at: number): MemberObservation => {
     at,
     container: 'running',
     sql: primary
-      ? { ok: true, ms: 3, inRecovery: false, timeline: 1, receiver: null, replication: standby ? [{ name: standby, state: 'streaming', syncState: 'quorum', lagBytes: 0 }] : [], syncNames: standby ? `ANY 1 ("${standby}")` : '' }
-      : { ok: true, ms: 3, inRecovery: true, timeline: 1, receiver: { status: 'streaming', senderHost: PRIMARY_OF[name]! }, replication: [], syncNames: '' },
+      ? {
+          ok: true,
+          ms: 3,
+          inRecovery: false,
+          timeline: 1,
+          receiver: null,
+          replication: standby ? [{ name: standby, state: 'streaming', syncState: 'quorum', lagBytes: 0 }] : [],
+          syncNames: standby ? `ANY 1 ("${standby}")` : '',
+        }
+      : {
+          ok: true,
+          ms: 3,
+          inRecovery: true,
+          timeline: 1,
+          receiver: { status: 'streaming', senderHost: PRIMARY_OF[name]! },
+          replication: [],
+          syncNames: '',
+        },
   };
 };
 
@@ -56,7 +91,19 @@ interface G1a {
 function round(h: ProbeHistory, at: number, g1a: G1a): ClusterObservation {
   const members: Record<string, MemberObservation> = Object.fromEntries(MEMBERS.map((m) => [m.name, ok(m.name, at)]));
   const container = g1a.container ?? 'running';
-  members['g1-a'] = g1a.sql === 'ok' ? { ...ok('g1-a', at), container } : { member: 'g1-a', at, container, sql: { ok: false, ms: g1a.sql === 'refused' ? 1 : 500, error: g1a.sql === 'refused' ? 'connect ECONNREFUSED' : 'timeout expired' } };
+  members['g1-a'] =
+    g1a.sql === 'ok'
+      ? { ...ok('g1-a', at), container }
+      : {
+          member: 'g1-a',
+          at,
+          container,
+          sql: {
+            ok: false,
+            ms: g1a.sql === 'refused' ? 1 : 500,
+            error: g1a.sql === 'refused' ? 'connect ECONNREFUSED' : 'timeout expired',
+          },
+        };
   const asked = peersToAsk(h, MEMBERS)['g1-a'];
   if (asked) {
     const view: PeerView = { reached: [], cut: [], unasked: [] };
@@ -100,12 +147,23 @@ describe('peersToAsk: only for a primary that failed the last probe while its co
   const failing = (container: ContainerStatus, group: 'g1' | 'coordinator' = 'g1') => {
     const primary = group === 'g1' ? 'g1-a' : 'coord-a';
     const obs = round(emptyHistory(), 500, { sql: 'ok' });
-    obs.members[primary] = { member: primary, at: 500, container, sql: { ok: false, ms: 1, error: 'connect ECONNREFUSED' } };
-    return foldObservation(foldObservation(emptyHistory(), round(emptyHistory(), 0, { sql: 'ok' }), MEMBERS), obs, MEMBERS);
+    obs.members[primary] = {
+      member: primary,
+      at: 500,
+      container,
+      sql: { ok: false, ms: 1, error: 'connect ECONNREFUSED' },
+    };
+    return foldObservation(
+      foldObservation(emptyHistory(), round(emptyHistory(), 0, { sql: 'ok' }), MEMBERS),
+      obs,
+      MEMBERS,
+    );
   };
 
   test('a healthy cluster asks nobody', () => {
-    expect(peersToAsk(foldObservation(emptyHistory(), round(emptyHistory(), 0, { sql: 'ok' }), MEMBERS), MEMBERS)).toEqual({});
+    expect(
+      peersToAsk(foldObservation(emptyHistory(), round(emptyHistory(), 0, { sql: 'ok' }), MEMBERS), MEMBERS),
+    ).toEqual({});
   });
   test('a worker primary: its standby and the coordinator primary', () => {
     expect(peersToAsk(failing('running'), MEMBERS)).toEqual({ 'g1-a': ['g1-b', 'coord-a'] });
@@ -113,12 +171,22 @@ describe('peersToAsk: only for a primary that failed the last probe while its co
   test('the coordinator primary: its standby and every worker primary', () => {
     expect(peersToAsk(failing('running', 'coordinator'), MEMBERS)).toEqual({ 'coord-a': ['coord-b', 'g1-a', 'g2-a'] });
   });
-  test.each<ContainerStatus>(['paused', 'exited', 'absent', 'unknown', 'restarting'])('container %s: nobody is asked', (container) => {
-    expect(peersToAsk(failing(container), MEMBERS)).toEqual({});
-  });
+  test.each<ContainerStatus>(['paused', 'exited', 'absent', 'unknown', 'restarting'])(
+    'container %s: nobody is asked',
+    (container) => {
+      expect(peersToAsk(failing(container), MEMBERS)).toEqual({});
+    },
+  );
   test("the primary etcd names now, not the spec's first member", () => {
     const h = failing('running');
-    const moved: ProbeHistory = { ...h, primaries: { ...h.primaries, g1: 'g1-b' }, members: { ...h.members, 'g1-b': { ...h.members['g1-a']!, last: { ...h.members['g1-a']!.last!, member: 'g1-b' } } } };
+    const moved: ProbeHistory = {
+      ...h,
+      primaries: { ...h.primaries, g1: 'g1-b' },
+      members: {
+        ...h.members,
+        'g1-b': { ...h.members['g1-a']!, last: { ...h.members['g1-a']!.last!, member: 'g1-b' } },
+      },
+    };
     expect(peersToAsk(moved, MEMBERS)).toEqual({ 'g1-b': ['g1-a', 'coord-a'] });
   });
 });
@@ -141,8 +209,12 @@ describe('peer views fold into a run of cut rounds', () => {
     expect(foldPeerCut(one, undefined, 1500)).toBeUndefined();
   });
   test('the reason names who could not connect', () => {
-    expect(describePeerView({ reached: [], cut: ['coord-a', 'g1-b'], unasked: [] })).toBe('coord-a, g1-b cannot connect');
-    expect(describePeerView({ reached: ['g1-b'], cut: ['coord-a'], unasked: ['x: y'] })).toBe('g1-b reaches it, coord-a cannot connect, not asked: x: y');
+    expect(describePeerView({ reached: [], cut: ['coord-a', 'g1-b'], unasked: [] })).toBe(
+      'coord-a, g1-b cannot connect',
+    );
+    expect(describePeerView({ reached: ['g1-b'], cut: ['coord-a'], unasked: ['x: y'] })).toBe(
+      'g1-b reaches it, coord-a cannot connect, not asked: x: y',
+    );
   });
 });
 
@@ -161,7 +233,9 @@ describe('a partitioned primary (container running, nobody reaches it) is failed
   });
 
   test('a peer the monitor cannot ask does not hold it back while another peer confirms', () => {
-    const steps = simulate(10, (at) => (at >= 250 ? { sql: 'refused', peer: (p) => (p === 'g1-b' ? 'unasked' : 'cut') } : { sql: 'ok' }));
+    const steps = simulate(10, (at) =>
+      at >= 250 ? { sql: 'refused', peer: (p) => (p === 'g1-b' ? 'unasked' : 'cut') } : { sql: 'ok' },
+    );
     expect(firstFailover(steps)).toBe(2000);
   });
 
@@ -169,23 +243,38 @@ describe('a partitioned primary (container running, nobody reaches it) is failed
     let h = foldObservation(emptyHistory(), round(emptyHistory(), 0, { sql: 'ok' }), MEMBERS);
     for (let at = 500; at <= 2000; at += 500) h = foldObservation(h, round(h, at, { sql: 'refused' }), MEMBERS);
     const v = primaryVerdict(h.members['g1-a'], h.groups.g1, { 'g1-b': h.members['g1-b']?.last }, T);
-    expect(v).toEqual({ state: 'failed', reason: expect.stringMatching(/container running but no peer reaches it \(coord-a, g1-b cannot connect; 3 checks over 1000 ms\)/) as unknown as string });
+    expect(v).toEqual({
+      state: 'failed',
+      reason: expect.stringMatching(
+        /container running but no peer reaches it \(coord-a, g1-b cannot connect; 3 checks over 1000 ms\)/,
+      ) as unknown as string,
+    });
     expect(partitionConfirmation(h.members['g1-a'], T)).toMatch(/no peer reaches it/);
   });
 
   test('stricter thresholds wait longer', () => {
-    const steps = simulate(12, (at) => (at >= 250 ? { sql: 'refused' } : { sql: 'ok' }), { ...T, peerChecks: 5, peerWindowMs: 2000 });
+    const steps = simulate(12, (at) => (at >= 250 ? { sql: 'refused' } : { sql: 'ok' }), {
+      ...T,
+      peerChecks: 5,
+      peerWindowMs: 2000,
+    });
     expect(firstFailover(steps)).toBe(3000);
   });
 });
 
 describe('never on a freeze of about a second, a slow probe or a monitor cut off on its own', () => {
-  const frozen = (from: number, to: number) => (at: number): G1a => (at >= from && at < to ? { sql: 'timeout' } : { sql: 'ok' });
+  const frozen =
+    (from: number, to: number) =>
+    (at: number): G1a =>
+      at >= from && at < to ? { sql: 'timeout' } : { sql: 'ok' };
 
   test.each([
     ['a 1 s freeze of a running container (SIGSTOP, I/O stall): peers cannot connect either', frozen(250, 1250)],
     ['the longest freeze whose failed rounds span less than failWindowMs', frozen(250, 1700)],
-    ['three 1 s freezes in a row, 1 s apart', (at: number): G1a => ({ sql: [500, 1000, 2500, 3000, 4500, 5000].includes(at) ? 'timeout' : 'ok' })],
+    [
+      'three 1 s freezes in a row, 1 s apart',
+      (at: number): G1a => ({ sql: [500, 1000, 2500, 3000, 4500, 5000].includes(at) ? 'timeout' : 'ok' }),
+    ],
   ])('%s', (_what, shape) => {
     const steps = simulate(14, shape);
     expect(steps.some((s) => s.failover)).toBe(false);
@@ -221,7 +310,9 @@ describe('never on a freeze of about a second, a slow probe or a monitor cut off
   });
 
   test('a container that is not running anymore goes back to the Docker path', () => {
-    const steps = simulate(6, (at) => (at >= 1500 ? { sql: 'refused', container: 'exited' } : at >= 500 ? { sql: 'refused' } : { sql: 'ok' }));
+    const steps = simulate(6, (at) =>
+      at >= 1500 ? { sql: 'refused', container: 'exited' } : at >= 500 ? { sql: 'refused' } : { sql: 'ok' },
+    );
     // Exited: the Docker-confirmed path decides (2 failures over 500 ms), not the peers.
     expect(firstFailover(steps)).toBe(1500);
   });

@@ -12,7 +12,9 @@ describe('beforeDeadline (the coordinator switchover pause budget)', () => {
   test('a step still running at the deadline fails the budget (the step itself is not awaited)', async () => {
     const never = new Promise<never>(() => undefined);
     await expect(beforeDeadline(never, Date.now() + 20, 'waiting for PAUSE')).rejects.toThrow(PauseBudgetExceeded);
-    await expect(beforeDeadline(never, Date.now() + 20, 'waiting for PAUSE')).rejects.toThrow('while waiting for PAUSE');
+    await expect(beforeDeadline(never, Date.now() + 20, 'waiting for PAUSE')).rejects.toThrow(
+      'while waiting for PAUSE',
+    );
   });
 
   test('no step starts once the budget is spent', async () => {

@@ -8,7 +8,8 @@ import { buildScriptStdio, type BuildOutput } from '../../client/preflight';
 
 /** Runs `bash -c script` from a node child with buildScriptStdio(output); returns the node child's streams. */
 function runWith(output: BuildOutput, script: string): { stdout: string; stderr: string } {
-  const code = `require('node:child_process').spawnSync('bash', ['-c', ${JSON.stringify(script)}], { stdio: ` +
+  const code =
+    `require('node:child_process').spawnSync('bash', ['-c', ${JSON.stringify(script)}], { stdio: ` +
     `${JSON.stringify(buildScriptStdio(output))} });`;
   const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`node child failed: ${r.stderr}`);
@@ -16,7 +17,7 @@ function runWith(output: BuildOutput, script: string): { stdout: string; stderr:
 }
 
 describe('images/build.sh output', () => {
-  test('with --json (stderr): the script\'s stdout and stderr both reach stderr, stdout stays empty', () => {
+  test("with --json (stderr): the script's stdout and stderr both reach stderr, stdout stays empty", () => {
     const r = runWith('stderr', 'echo building-image; echo warning >&2');
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('building-image');

@@ -21,12 +21,22 @@ describe('ProgressTracker', () => {
   test('run: running while in flight, then done with the described result', async () => {
     const p = tracker();
     let release!: (v: number) => void;
-    const running = p.run('a', () => new Promise<number>((r) => (release = r)), (n) => `got ${n}`);
+    const running = p.run(
+      'a',
+      () => new Promise<number>((r) => (release = r)),
+      (n) => `got ${n}`,
+    );
     expect(p.snapshot().steps[0]).toMatchObject({ name: 'a', state: 'running', startedAt: 1010 });
     expect(p.snapshot().steps[0]!.endedAt).toBeUndefined();
     release(42);
     await expect(running).resolves.toBe(42);
-    expect(p.snapshot().steps[0]).toEqual({ name: 'a', state: 'done', startedAt: 1010, endedAt: 1020, detail: 'got 42' });
+    expect(p.snapshot().steps[0]).toEqual({
+      name: 'a',
+      state: 'done',
+      startedAt: 1010,
+      endedAt: 1020,
+      detail: 'got 42',
+    });
   });
 
   test('run without describe leaves no detail', async () => {
@@ -65,7 +75,13 @@ describe('ProgressTracker', () => {
     const p = tracker();
     await expect(p.run('a', async () => Promise.reject(new Error('first')))).rejects.toThrow();
     p.start('a');
-    expect(p.snapshot().steps[0]).toEqual({ name: 'a', state: 'running', startedAt: 1030, endedAt: undefined, detail: undefined });
+    expect(p.snapshot().steps[0]).toEqual({
+      name: 'a',
+      state: 'running',
+      startedAt: 1030,
+      endedAt: undefined,
+      detail: undefined,
+    });
   });
 
   test('unknown step names throw', async () => {
@@ -88,7 +104,11 @@ describe('ProgressTracker', () => {
 
     // And a snapshot taken earlier does not change when the tracker moves on.
     const early = p.snapshot();
-    await p.run('a', async () => 1, () => 'one');
+    await p.run(
+      'a',
+      async () => 1,
+      () => 'one',
+    );
     expect(early.steps[0]).toEqual({ name: 'a', state: 'pending' });
     expect(p.snapshot().steps[0]!.state).toBe('done');
   });

@@ -1,11 +1,19 @@
 /** The pure parts of scale-out/in: the drain's refusals, the followed job's figures, the spec without a group. */
 import { DRAIN_HEADROOM, drainRefusal, type DrainCheckInput } from '../../common/drain-decisions';
-import { bytesOf, changedEnough, describeRebalance, isActive, taskCounts, type RebalanceSnapshot } from '../../common/rebalance';
+import {
+  bytesOf,
+  changedEnough,
+  describeRebalance,
+  isActive,
+  taskCounts,
+  type RebalanceSnapshot,
+} from '../../common/rebalance';
 import { parseSpec } from '../../common/spec';
 import { specWithoutGroup } from '../../common/topology';
 
 const MB = 1024 * 1024;
-const groups = (shouldHave: Record<string, boolean>) => Object.entries(shouldHave).map(([group, s]) => ({ group, shouldHaveShards: s, placements: s ? 10 : 0 }));
+const groups = (shouldHave: Record<string, boolean>) =>
+  Object.entries(shouldHave).map(([group, s]) => ({ group, shouldHaveShards: s, placements: s ? 10 : 0 }));
 const base: DrainCheckInput = {
   group: 'g3',
   workerGroups: groups({ g1: true, g2: true, g3: true }),
@@ -22,8 +30,12 @@ describe('drainRefusal', () => {
   });
 
   test('the last worker group that can hold shards is refused, naming what to do', () => {
-    expect(drainRefusal({ ...base, workerGroups: groups({ g1: false, g2: false, g3: true }) })).toMatch(/g3 is the last worker group that can hold shards: add a group/);
-    expect(drainRefusal({ ...base, group: 'g1', workerGroups: groups({ g1: true }), targets: [] })).toMatch(/last worker group/);
+    expect(drainRefusal({ ...base, workerGroups: groups({ g1: false, g2: false, g3: true }) })).toMatch(
+      /g3 is the last worker group that can hold shards: add a group/,
+    );
+    expect(drainRefusal({ ...base, group: 'g1', workerGroups: groups({ g1: true }), targets: [] })).toMatch(
+      /last worker group/,
+    );
   });
 
   test('a group Citus does not know is refused', () => {
@@ -32,9 +44,13 @@ describe('drainRefusal', () => {
 
   test('each target needs its share with headroom; one short target refuses, with the numbers', () => {
     const share = 50 * MB * DRAIN_HEADROOM; // 75 MB each
-    expect(drainRefusal({ ...base, targets: [{ ...base.targets[0]!, freeBytes: share }, base.targets[1]!] })).toBeUndefined();
+    expect(
+      drainRefusal({ ...base, targets: [{ ...base.targets[0]!, freeBytes: share }, base.targets[1]!] }),
+    ).toBeUndefined();
     const r = drainRefusal({ ...base, targets: [{ ...base.targets[0]!, freeBytes: share - 1 }, base.targets[1]!] });
-    expect(r).toMatch(/could not hold g3's data \(100\.0 MB\): g1 need 75\.0 MB free \(with 1\.5x headroom\), have 75\.0 MB/);
+    expect(r).toMatch(
+      /could not hold g3's data \(100\.0 MB\): g1 need 75\.0 MB free \(with 1\.5x headroom\), have 75\.0 MB/,
+    );
     expect(r).not.toMatch(/g2/);
   });
 
@@ -51,12 +67,40 @@ describe('drainRefusal', () => {
   });
 
   test('a target that is itself draining (shouldhaveshards false) does not count as room', () => {
-    expect(drainRefusal({ ...base, workerGroups: groups({ g1: true, g2: false, g3: true }), targets: [{ ...base.targets[0]!, freeBytes: 100 * MB }, { ...base.targets[1]!, freeBytes: 10_000 * MB }] })).toMatch(/g1 need 150\.0 MB/);
+    expect(
+      drainRefusal({
+        ...base,
+        workerGroups: groups({ g1: true, g2: false, g3: true }),
+        targets: [
+          { ...base.targets[0]!, freeBytes: 100 * MB },
+          { ...base.targets[1]!, freeBytes: 10_000 * MB },
+        ],
+      }),
+    ).toMatch(/g1 need 150\.0 MB/);
   });
 });
 
-const snap = (over: Partial<RebalanceSnapshot> = {}): RebalanceSnapshot => ({ jobId: 4, state: 'running', tasks: {}, movesDone: 1, movesTotal: 3, bytesTotal: 0, bytesMoved: 0, current: [], errors: [], ...over });
-const move = { shardId: 102009, table: 'events', source: 'g1-a', target: 'g3-a', status: 'Copying Data', bytes: 2 * MB, targetBytes: MB };
+const snap = (over: Partial<RebalanceSnapshot> = {}): RebalanceSnapshot => ({
+  jobId: 4,
+  state: 'running',
+  tasks: {},
+  movesDone: 1,
+  movesTotal: 3,
+  bytesTotal: 0,
+  bytesMoved: 0,
+  current: [],
+  errors: [],
+  ...over,
+});
+const move = {
+  shardId: 102009,
+  table: 'events',
+  source: 'g1-a',
+  target: 'g3-a',
+  status: 'Copying Data',
+  bytes: 2 * MB,
+  targetBytes: MB,
+};
 
 describe('rebalance snapshots', () => {
   test('taskCounts: done of all tasks, whatever their states', () => {
@@ -65,21 +109,29 @@ describe('rebalance snapshots', () => {
   });
 
   test('bytesOf: done moves count whole, a move in flight its target so far (never more than its size)', () => {
-    expect(bytesOf([
-      { ...move, progress: 2, bytes: 4 * MB, targetBytes: 4 * MB },
-      { ...move, progress: 1, bytes: 2 * MB, targetBytes: 3 * MB },
-      { ...move, progress: 0, bytes: 8 * MB, targetBytes: 0 },
-    ])).toEqual({ total: 14 * MB, moved: 6 * MB });
+    expect(
+      bytesOf([
+        { ...move, progress: 2, bytes: 4 * MB, targetBytes: 4 * MB },
+        { ...move, progress: 1, bytes: 2 * MB, targetBytes: 3 * MB },
+        { ...move, progress: 0, bytes: 8 * MB, targetBytes: 0 },
+      ]),
+    ).toEqual({ total: 14 * MB, moved: 6 * MB });
   });
 
   test('isActive: every state but finished, cancelled and failed (a new job must not be started)', () => {
-    expect(['scheduled', 'running', 'cancelling', 'failing'].every((s) => isActive(s as RebalanceSnapshot['state']))).toBe(true);
+    expect(
+      ['scheduled', 'running', 'cancelling', 'failing'].every((s) => isActive(s as RebalanceSnapshot['state'])),
+    ).toBe(true);
     expect(['finished', 'cancelled', 'failed'].some((s) => isActive(s as RebalanceSnapshot['state']))).toBe(false);
   });
 
   test('describeRebalance: moves, bytes once known, the move in flight, errors', () => {
     expect(describeRebalance(snap())).toBe('job 4 running: 1/3 moves');
-    expect(describeRebalance(snap({ bytesTotal: 6 * MB, bytesMoved: 3 * MB, current: [move], errors: ['task 7: ERROR: boom'] }))).toBe(
+    expect(
+      describeRebalance(
+        snap({ bytesTotal: 6 * MB, bytesMoved: 3 * MB, current: [move], errors: ['task 7: ERROR: boom'] }),
+      ),
+    ).toBe(
       'job 4 running: 1/3 moves, 3.0/6.0 MB; moving 102009 events g1-a -> g3-a (Copying Data, 1.0/2.0 MB); ' +
         'errors: task 7: ERROR: boom',
     );
@@ -99,13 +151,17 @@ describe('rebalance snapshots', () => {
 
 describe('specWithoutGroup', () => {
   test('drops the group and its members; the rest is unchanged and still a valid spec', () => {
-    const spec = parseSpec({ name: 'd', workers: ['g1', 'g2', 'g3'], members: [
-      { name: 'coord-a', group: 'coordinator', port: 5432 },
-      { name: 'g1-a', group: 'g1', port: 5433 },
-      { name: 'g2-a', group: 'g2', port: 5434 },
-      { name: 'g3-a', group: 'g3', port: 5435 },
-      { name: 'g3-b', group: 'g3', port: 5436 },
-    ] });
+    const spec = parseSpec({
+      name: 'd',
+      workers: ['g1', 'g2', 'g3'],
+      members: [
+        { name: 'coord-a', group: 'coordinator', port: 5432 },
+        { name: 'g1-a', group: 'g1', port: 5433 },
+        { name: 'g2-a', group: 'g2', port: 5434 },
+        { name: 'g3-a', group: 'g3', port: 5435 },
+        { name: 'g3-b', group: 'g3', port: 5436 },
+      ],
+    });
     const out = specWithoutGroup(spec, 'g3');
     expect(out.workers).toEqual(['g1', 'g2']);
     expect(out.members.map((m) => m.name)).toEqual(['coord-a', 'g1-a', 'g2-a']);

@@ -6,7 +6,12 @@ const VERIFIER = /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+=
 function parts(verifier: string) {
   const m = VERIFIER.exec(verifier);
   if (!m) throw new Error(`not a SCRAM-SHA-256 verifier: ${verifier}`);
-  return { iterations: Number(m[1]), salt: Buffer.from(m[2]!, 'base64'), storedKey: Buffer.from(m[3]!, 'base64'), serverKey: Buffer.from(m[4]!, 'base64') };
+  return {
+    iterations: Number(m[1]),
+    salt: Buffer.from(m[2]!, 'base64'),
+    storedKey: Buffer.from(m[3]!, 'base64'),
+    serverKey: Buffer.from(m[4]!, 'base64'),
+  };
 }
 
 const hmac = (key: Buffer, data: string) => createHmac('sha256', key).update(data).digest();

@@ -5,7 +5,12 @@ import { SecretStore } from '../../lib/secrets';
 import { scramVerifier } from '../../lib/scram';
 
 /** A file with only some of the fields: never written by this citusctl. */
-const PARTIAL = { superuserPassword: 'su-pw', replicationPassword: 'repl-pw', appPassword: 'app-pw', appScramVerifier: scramVerifier('app-pw') };
+const PARTIAL = {
+  superuserPassword: 'su-pw',
+  replicationPassword: 'repl-pw',
+  appPassword: 'app-pw',
+  appScramVerifier: scramVerifier('app-pw'),
+};
 
 describe('SecretStore', () => {
   let root: string;
@@ -27,7 +32,13 @@ describe('SecretStore', () => {
     expect(all[1]).toEqual(all[0]);
     expect(all[2]).toEqual(all[0]);
     const s = all[0]!;
-    const passwords = [s.superuserPassword, s.replicationPassword, s.appPassword, s.etcdRootPassword, s.pgbouncerAdminPassword];
+    const passwords = [
+      s.superuserPassword,
+      s.replicationPassword,
+      s.appPassword,
+      s.etcdRootPassword,
+      s.pgbouncerAdminPassword,
+    ];
     expect(new Set(passwords).size).toBe(5);
     for (const p of passwords) expect(p.length).toBeGreaterThanOrEqual(32);
     expect(s.pgbouncerAdminScramVerifier).toMatch(/^SCRAM-SHA-256\$4096:/);

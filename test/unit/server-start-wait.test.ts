@@ -38,10 +38,20 @@ function start(script: string, log: string): ChildProcess {
 test('a server that starts slower than the idle window but keeps logging is waited for', async () => {
   const port = await freePort();
   const log = path.join(dir, 'slow.log');
-  const child = start(`let i = 0; const t = setInterval(() => { console.log('migrating step ' + (++i)); if (i === 12) { ` +
-    `clearInterval(t); require('net').createServer().listen(${port}, '127.0.0.1'); } }, 200);`, log);
+  const child = start(
+    `let i = 0; const t = setInterval(() => { console.log('migrating step ' + (++i)); if (i === 12) { ` +
+      `clearInterval(t); require('net').createServer().listen(${port}, '127.0.0.1'); } }, 200);`,
+    log,
+  );
   // 12 steps of 200 ms: 2.4 s, four times the 600 ms a fixed timeout of that size would allow.
-  const r = await waitForServerStart({ port, pid: child.pid, log, idleMs: 600, maxMs: 20_000, exited: () => child.exitCode !== null });
+  const r = await waitForServerStart({
+    port,
+    pid: child.pid,
+    log,
+    idleMs: 600,
+    maxMs: 20_000,
+    exited: () => child.exitCode !== null,
+  });
   expect(r).toEqual({ ok: true });
   child.kill();
 });
@@ -52,7 +62,14 @@ test('a server that makes no progress is given up after the idle window, with it
   fs.writeFileSync(log, 'an old line from an earlier start\n');
   const offset = fs.statSync(log).size;
   const child = start(`console.log('waiting for a lock that never comes'); setInterval(() => {}, 1000);`, log);
-  const r = await waitForServerStart({ port, log, logOffset: offset, idleMs: 800, maxMs: 20_000, exited: () => child.exitCode !== null });
+  const r = await waitForServerStart({
+    port,
+    log,
+    logOffset: offset,
+    idleMs: 800,
+    maxMs: 20_000,
+    exited: () => child.exitCode !== null,
+  });
   expect(r.ok).toBe(false);
   if (r.ok) return;
   expect(r.reason).toMatch(/^no progress for 1 s/);
@@ -64,7 +81,13 @@ test('a server that exits is reported at once with the reason from its log', asy
   const port = await freePort();
   const log = path.join(dir, 'exits.log');
   const child = start(`console.error('Error: unable to open database file: permission denied'); process.exit(1);`, log);
-  const r = await waitForServerStart({ port, log, idleMs: 10_000, maxMs: 20_000, exited: () => child.exitCode !== null });
+  const r = await waitForServerStart({
+    port,
+    log,
+    idleMs: 10_000,
+    maxMs: 20_000,
+    exited: () => child.exitCode !== null,
+  });
   expect(r).toMatchObject({ ok: false, reason: 'the server process exited' });
   expect(!r.ok && r.logTail).toMatch(/unable to open database file: permission denied/);
 });

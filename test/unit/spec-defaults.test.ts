@@ -38,7 +38,7 @@ describe('spec defaults', () => {
     expect(spec.images).toEqual({});
   });
 
-  test('workers without members: two members per group, ports in order after the coordinator\'s', () => {
+  test("workers without members: two members per group, ports in order after the coordinator's", () => {
     const spec = parseSpec({ name: 'three', workers: ['g1', 'g2', 'g3'] });
     expect(spec.members).toEqual(defaultMembers(['g1', 'g2', 'g3']));
     expect(spec.members.filter((m) => m.group === 'g3').map((m) => [m.name, m.port])).toEqual([

@@ -75,7 +75,10 @@ describe('parseSpec: valid specs', () => {
     expect(spec.failover).toBe('auto');
     expect(spec.allowAsyncFailover).toBe(false);
     expect(parseSpec({ ...base(), failover: 'approve' }).failover).toBe('approve');
-    expect(parseSpec({ ...base(), failover: 'manual', allowAsyncFailover: true })).toMatchObject({ failover: 'manual', allowAsyncFailover: true });
+    expect(parseSpec({ ...base(), failover: 'manual', allowAsyncFailover: true })).toMatchObject({
+      failover: 'manual',
+      allowAsyncFailover: true,
+    });
     expectOneProblem({ ...base(), failover: 'sometimes' }, 'failover', /auto|approve|manual/);
     expectOneProblem({ ...base(), allowAsyncFailover: 'yes' }, 'allowAsyncFailover', /boolean/);
   });
@@ -158,7 +161,11 @@ describe('parseSpec: bad specs name the field', () => {
   });
 
   test('port clash: pgbouncer vs etcd', () => {
-    expectOneProblem({ ...base(), pgbouncer: { port: 7000 }, etcd: { port: 7000 } }, 'etcd.port', /already used by pgbouncer\.port/);
+    expectOneProblem(
+      { ...base(), pgbouncer: { port: 7000 }, etcd: { port: 7000 } },
+      'etcd.port',
+      /already used by pgbouncer\.port/,
+    );
   });
 
   test('port out of range', () => {

@@ -8,7 +8,15 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { holdStandby, standbyHeld, standbyHoldDir, supervisorFile, workerFile, writeJson, type SupervisorRecord } from '../../lib/supervised-worker-files';
+import {
+  holdStandby,
+  standbyHeld,
+  standbyHoldDir,
+  supervisorFile,
+  workerFile,
+  writeJson,
+  type SupervisorRecord,
+} from '../../lib/supervised-worker-files';
 import { waitForSupervisedWorker } from '../../client/supervised-worker';
 
 /** A pid no process has any more (a child that ran and exited). */
@@ -17,8 +25,18 @@ function deadPid(): number {
   return r.pid!;
 }
 
-const supervisor = (pid: number, restarts = 0): SupervisorRecord => ({ pid, build: 'b', startedAt: new Date().toISOString(), restarts });
-const worker = (pid: number) => ({ pid, identity: `citusctl-worker@${pid}`, taskQueues: ['citusctl'], startedAt: new Date().toISOString() });
+const supervisor = (pid: number, restarts = 0): SupervisorRecord => ({
+  pid,
+  build: 'b',
+  startedAt: new Date().toISOString(),
+  restarts,
+});
+const worker = (pid: number) => ({
+  pid,
+  identity: `citusctl-worker@${pid}`,
+  taskQueues: ['citusctl'],
+  startedAt: new Date().toISOString(),
+});
 
 describe('standby hold', () => {
   let root: string;
@@ -73,7 +91,7 @@ describe('waitForSupervisedWorker', () => {
     await expect(waiting).resolves.toBe(false);
   });
 
-  test("a worker record of a dead process is not a polling worker: false at the deadline", async () => {
+  test('a worker record of a dead process is not a polling worker: false at the deadline', async () => {
     writeJson(supervisorFile(root), supervisor(process.pid));
     writeJson(workerFile(root), worker(deadPid()));
     await expect(waitForSupervisedWorker(root, process.pid, 300)).resolves.toBe(false);

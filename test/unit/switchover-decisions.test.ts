@@ -5,23 +5,43 @@ const base = { oldPrimary: 'coord-a', flushLsn: undefined, readError: 'connectio
 
 describe('catchUpDecision', () => {
   test('a readable flush position is waited for', () => {
-    expect(catchUpDecision({ ...base, flushLsn: '0/3000060', oldContainerRunning: true, oldState: undefined })).toEqual({ action: 'wait', lsn: '0/3000060' });
+    expect(catchUpDecision({ ...base, flushLsn: '0/3000060', oldContainerRunning: true, oldState: undefined })).toEqual(
+      { action: 'wait', lsn: '0/3000060' },
+    );
   });
 
   test('unreadable while its container runs: retry, never skip', () => {
-    const d = catchUpDecision({ ...base, oldContainerRunning: true, oldState: { state: 'fenced', at: 't', reason: REASON } });
+    const d = catchUpDecision({
+      ...base,
+      oldContainerRunning: true,
+      oldState: { state: 'fenced', at: 't', reason: REASON },
+    });
     expect(d.action).toBe('retry');
   });
 
   test('stopped and fenced by an earlier attempt of this same switchover: skip', () => {
-    const d = catchUpDecision({ ...base, oldContainerRunning: false, oldState: { state: 'fenced', at: 't', reason: REASON } });
+    const d = catchUpDecision({
+      ...base,
+      oldContainerRunning: false,
+      oldState: { state: 'fenced', at: 't', reason: REASON },
+    });
     expect(d).toMatchObject({ action: 'skip' });
   });
 
   test.each([
     ['stopped but not fenced (a crash, someone stopped it)', { state: 'primary' as const, at: 't' }],
-    ['fenced by another run', { state: 'fenced' as const, at: 't', reason: switchoverFenceReason('switchover-demo-coordinator', 'run-0', 'coord-b') }],
-    ['fenced by a failover', { state: 'fenced' as const, at: 't', reason: 'fenced by failover-demo-coordinator/x: coord-b takes over' }],
+    [
+      'fenced by another run',
+      {
+        state: 'fenced' as const,
+        at: 't',
+        reason: switchoverFenceReason('switchover-demo-coordinator', 'run-0', 'coord-b'),
+      },
+    ],
+    [
+      'fenced by a failover',
+      { state: 'fenced' as const, at: 't', reason: 'fenced by failover-demo-coordinator/x: coord-b takes over' },
+    ],
     ['no state at all', null],
   ])('stopped, %s: retry', (_what, oldState) => {
     const d = catchUpDecision({ ...base, oldContainerRunning: false, oldState });
@@ -30,7 +50,14 @@ describe('catchUpDecision', () => {
   });
 
   test('an unknown run (outside an activity) never skips', () => {
-    expect(catchUpDecision({ ...base, fenceReason: undefined, oldContainerRunning: false, oldState: { state: 'fenced', at: 't', reason: REASON } }).action).toBe('retry');
+    expect(
+      catchUpDecision({
+        ...base,
+        fenceReason: undefined,
+        oldContainerRunning: false,
+        oldState: { state: 'fenced', at: 't', reason: REASON },
+      }).action,
+    ).toBe('retry');
   });
 });
 

@@ -57,7 +57,7 @@ describe('groupsOf / coordinatorGroup / workerGroups', () => {
 describe('standbyAssignments', () => {
   const initial = { coordinator: 'coord-a', workers: { g1: 'g1-a', g2: 'g2-a' } };
 
-  test('on a new cluster every non-first member follows its group\'s first member', () => {
+  test("on a new cluster every non-first member follows its group's first member", () => {
     expect(standbyAssignments(spec, initial)).toEqual([
       { group: 'coordinator', primary: 'coord-a', standby: 'coord-b' },
       { group: 'g1', primary: 'g1-a', standby: 'g1-b' },
@@ -79,11 +79,17 @@ describe('standbyAssignments', () => {
     const pairs = standbyAssignments(spec, primaries);
     expect(pairs.every((p) => p.primary !== p.standby)).toBe(true);
     const live = new Set(allPrimaries(primaries));
-    expect(pairs.map((p) => p.standby).sort()).toEqual(names(spec.members).filter((n) => !live.has(n)).sort());
+    expect(pairs.map((p) => p.standby).sort()).toEqual(
+      names(spec.members)
+        .filter((n) => !live.has(n))
+        .sort(),
+    );
   });
 
   test('throws when a group has no known primary', () => {
-    expect(() => standbyAssignments(spec, { coordinator: 'coord-a', workers: { g1: 'g1-a' } })).toThrow(/no primary known for group g2/);
+    expect(() => standbyAssignments(spec, { coordinator: 'coord-a', workers: { g1: 'g1-a' } })).toThrow(
+      /no primary known for group g2/,
+    );
   });
 
   test('allPrimaries: coordinator first', () => {

@@ -34,14 +34,32 @@ describe('planAfterExit', () => {
     expect(plan.promoteStandby).toBe(true);
     expect(plan.startDelayMs).toBe(Math.max(8_000, standbyAfterTakeoverMs));
     const later = planAfterExit({ role: 'active', ranMs: 50, previousDelayMs: maxDelayMs, standbyRunning: true });
-    expect(later).toEqual({ promoteStandby: true, startRole: 'standby', startDelayMs: Math.max(maxDelayMs, standbyAfterTakeoverMs) });
+    expect(later).toEqual({
+      promoteStandby: true,
+      startRole: 'standby',
+      startDelayMs: Math.max(maxDelayMs, standbyAfterTakeoverMs),
+    });
   });
   test('the active worker dies with no standby: a new active one, at once after a stable run', () => {
-    expect(planAfterExit({ role: 'active', ranMs: stableMs, previousDelayMs: 0, standbyRunning: false })).toEqual({ promoteStandby: false, startRole: 'active', startDelayMs: 0 });
-    expect(planAfterExit({ role: 'active', ranMs: 10, previousDelayMs: 0, standbyRunning: false })).toEqual({ promoteStandby: false, startRole: 'active', startDelayMs: firstDelayMs });
+    expect(planAfterExit({ role: 'active', ranMs: stableMs, previousDelayMs: 0, standbyRunning: false })).toEqual({
+      promoteStandby: false,
+      startRole: 'active',
+      startDelayMs: 0,
+    });
+    expect(planAfterExit({ role: 'active', ranMs: 10, previousDelayMs: 0, standbyRunning: false })).toEqual({
+      promoteStandby: false,
+      startRole: 'active',
+      startDelayMs: firstDelayMs,
+    });
   });
   test('the standby dies: nothing is promoted, a new standby is started (backing off if it keeps dying)', () => {
-    expect(planAfterExit({ role: 'standby', ranMs: stableMs, previousDelayMs: 0, standbyRunning: false })).toEqual({ promoteStandby: false, startRole: 'standby', startDelayMs: 0 });
-    expect(planAfterExit({ role: 'standby', ranMs: 10, previousDelayMs: firstDelayMs, standbyRunning: false })).toEqual({ promoteStandby: false, startRole: 'standby', startDelayMs: firstDelayMs * 2 });
+    expect(planAfterExit({ role: 'standby', ranMs: stableMs, previousDelayMs: 0, standbyRunning: false })).toEqual({
+      promoteStandby: false,
+      startRole: 'standby',
+      startDelayMs: 0,
+    });
+    expect(planAfterExit({ role: 'standby', ranMs: 10, previousDelayMs: firstDelayMs, standbyRunning: false })).toEqual(
+      { promoteStandby: false, startRole: 'standby', startDelayMs: firstDelayMs * 2 },
+    );
   });
 });

@@ -1,5 +1,14 @@
 /** The workflow ids are an interface: the CLI, the monitor, `down` and operators find workflows by them. */
-import { failoverWorkflowId, healthRunId, healthScheduleId, monitorWorkflowId, rejoinWorkflowId, setupWorkflowId, switchoverWorkflowId, unfenceWorkflowId } from '../../common/workflow-ids';
+import {
+  failoverWorkflowId,
+  healthRunId,
+  healthScheduleId,
+  monitorWorkflowId,
+  rejoinWorkflowId,
+  setupWorkflowId,
+  switchoverWorkflowId,
+  unfenceWorkflowId,
+} from '../../common/workflow-ids';
 
 test('each workflow id has its documented form', () => {
   expect(setupWorkflowId('demo')).toBe('setup-demo');

@@ -21,7 +21,10 @@ export function changedMonitorSources(): { workflowsPath: string; dir: string } 
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   const file = path.join(dir, 'workflows', 'monitor.ts');
   const source = fs.readFileSync(file, 'utf8');
-  if (source.split(LOOP).length !== 2) throw new Error(`workflows/monitor.ts: the monitor's loop (${JSON.stringify(LOOP)}) is not there once: update this change`);
+  if (source.split(LOOP).length !== 2)
+    throw new Error(
+      `workflows/monitor.ts: the monitor's loop (${JSON.stringify(LOOP)}) is not there once: update this change`,
+    );
   fs.writeFileSync(file, source.replace(LOOP, LOOP + CHANGE));
   return { workflowsPath: path.join(dir, 'workflows', 'index.ts'), dir };
 }
@@ -33,7 +36,8 @@ export async function writeChangedMonitorBundle(outFile: string): Promise<void> 
   const { workflowsPath, dir } = changedMonitorSources();
   try {
     const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet });
-    if (!code.includes("sleep)('10ms')") && !code.includes("sleep('10ms')")) throw new Error('the changed monitor is not in the bundle');
+    if (!code.includes("sleep)('10ms')") && !code.includes("sleep('10ms')"))
+      throw new Error('the changed monitor is not in the bundle');
     fs.writeFileSync(outFile, code);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -56,18 +56,38 @@ test('a workflow completing while a progress query is in flight is reported comp
   const worker = await wf.worker(taskQueue);
   // A channel of its own, as the CLI has: grpc-js would otherwise share the transport with env's
   // connection, and closing ours would not end a call still in flight on it.
-  const connection = await Connection.connect({ address: wf.env.address, channelArgs: { 'grpc.use_local_subchannel_pool': 1 } });
+  const connection = await Connection.connect({
+    address: wf.env.address,
+    channelArgs: { 'grpc.use_local_subchannel_pool': 1 },
+  });
   const client = new Client({ connection, namespace: wf.env.namespace ?? 'default' });
   let closed = false;
   let terminateUnanswerable = async () => undefined as void;
   try {
     await worker.runUntil(async () => {
-      const handle = await client.workflow.start('finishOnSignal', { taskQueue, workflowId: uniqueId('race-followed'), args: [] });
-      const unanswerable = await client.workflow.start('finishOnSignal', { taskQueue: uniqueId('nobody-polls'), workflowId: uniqueId('race-unanswerable'), args: [] });
-      terminateUnanswerable = () => wf.client.workflow.getHandle(unanswerable.workflowId).terminate('test done').then(() => undefined);
+      const handle = await client.workflow.start('finishOnSignal', {
+        taskQueue,
+        workflowId: uniqueId('race-followed'),
+        args: [],
+      });
+      const unanswerable = await client.workflow.start('finishOnSignal', {
+        taskQueue: uniqueId('nobody-polls'),
+        workflowId: uniqueId('race-unanswerable'),
+        args: [],
+      });
+      terminateUnanswerable = () =>
+        wf.client.workflow
+          .getHandle(unanswerable.workflowId)
+          .terminate('test done')
+          .then(() => undefined);
       const q = switchableQuery(client, handle, unanswerable);
       const seen: Step[] = [];
-      const following = followWorkflow<string, Step>({ result: () => handle.result(), query: q.query, onProgress: (p) => seen.push(p), intervalMs: 50 });
+      const following = followWorkflow<string, Step>({
+        result: () => handle.result(),
+        query: q.query,
+        onProgress: (p) => seen.push(p),
+        intervalMs: 50,
+      });
 
       while (!seen.length) await sleep(20); // progress flows from the followed workflow
       q.target = 'unanswerable';

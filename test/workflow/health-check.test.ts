@@ -27,7 +27,16 @@ jest.setTimeout(90_000);
 const wf = useWorkflowEnv();
 
 /** The activities healthCheck calls (the worker registers only these). */
-type HealthActivities = Pick<Activities, 'validateSpec' | 'healthNodes' | 'healthEtcd' | 'healthPgBouncer' | 'healthMonitor' | 'healthCitus' | 'storeHealthReport'>;
+type HealthActivities = Pick<
+  Activities,
+  | 'validateSpec'
+  | 'healthNodes'
+  | 'healthEtcd'
+  | 'healthPgBouncer'
+  | 'healthMonitor'
+  | 'healthCitus'
+  | 'storeHealthReport'
+>;
 
 interface World {
   /** etcd's primaries (default: each group's first member). */
@@ -43,18 +52,44 @@ function mockHealth(world: World = {}) {
   const calls: Array<{ name: string; input: unknown }> = [];
   const stored: HealthReport[] = [];
   const at = () => new Date().toISOString();
-  const primaryOf = (spec: ClusterSpec, group: string) => world.primaries?.[group] ?? groupsOf(spec).find((g) => g.group === group)!.primary.name;
+  const primaryOf = (spec: ClusterSpec, group: string) =>
+    world.primaries?.[group] ?? groupsOf(spec).find((g) => g.group === group)!.primary.name;
   const sqlOf = (spec: ClusterSpec, member: string): NodeObservation['sql'] => {
     if (world.stopped?.includes(member)) return { ok: false, error: 'connect ECONNREFUSED' };
     const m = spec.members.find((x) => x.name === member)!;
     const primary = primaryOf(spec, m.group);
-    const base: NodeSqlView = { ok: true, inRecovery: member !== primary, timeline: 1, lsn: '0/3000060', replayLsn: member !== primary ? '0/3000060' : null, receiver: null, replication: [], slots: [], syncNames: '' };
+    const base: NodeSqlView = {
+      ok: true,
+      inRecovery: member !== primary,
+      timeline: 1,
+      lsn: '0/3000060',
+      replayLsn: member !== primary ? '0/3000060' : null,
+      receiver: null,
+      replication: [],
+      slots: [],
+      syncNames: '',
+    };
     if (member !== primary) return { ...base, receiver: { status: 'streaming', senderHost: primary } };
-    const standbys = spec.members.filter((x) => x.group === m.group && x.name !== primary && !world.stopped?.includes(x.name));
+    const standbys = spec.members.filter(
+      (x) => x.group === m.group && x.name !== primary && !world.stopped?.includes(x.name),
+    );
     return {
       ...base,
-      replication: standbys.map((s) => ({ standby: s.name, state: 'streaming', syncState: 'quorum', lagBytes: 0, lagSeconds: null })),
-      slots: spec.members.filter((x) => x.group === m.group && x.name !== primary).map((s) => ({ name: slotName(s.name), active: !world.stopped?.includes(s.name), walStatus: 'reserved', retainedBytes: 0 })),
+      replication: standbys.map((s) => ({
+        standby: s.name,
+        state: 'streaming',
+        syncState: 'quorum',
+        lagBytes: 0,
+        lagSeconds: null,
+      })),
+      slots: spec.members
+        .filter((x) => x.group === m.group && x.name !== primary)
+        .map((s) => ({
+          name: slotName(s.name),
+          active: !world.stopped?.includes(s.name),
+          walStatus: 'reserved',
+          retainedBytes: 0,
+        })),
     };
   };
   const impl: HealthActivities = {
@@ -62,7 +97,8 @@ function mockHealth(world: World = {}) {
       try {
         return parseSpec(input);
       } catch (err) {
-        if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'BadConfig', message: err.message, nonRetryable: true });
+        if (err instanceof SpecError)
+          throw ApplicationFailure.create({ type: 'BadConfig', message: err.message, nonRetryable: true });
         throw err;
       }
     },
@@ -71,21 +107,61 @@ function mockHealth(world: World = {}) {
         member: m.name,
         container: world.stopped?.includes(m.name) ? 'exited' : 'running',
         sql: sqlOf(spec, m.name),
-        disk: world.stopped?.includes(m.name) ? { ok: false, error: 'container exited' } : { ok: true, path: '/v', usedBytes: 1e6, fsSizeBytes: 1e10, fsAvailBytes: 5e9 },
+        disk: world.stopped?.includes(m.name)
+          ? { ok: false, error: 'container exited' }
+          : { ok: true, path: '/v', usedBytes: 1e6, fsSizeBytes: 1e10, fsAvailBytes: 5e9 },
       }));
     },
     async healthEtcd({ spec }) {
-      return { ok: true, version: '3.5.17', dbSizeBytes: 1, leader: '1', alarms: [], primaries: Object.fromEntries(groupsOf(spec).map((g) => [g.group, primaryOf(spec, g.group)])), memberStates: {} };
+      return {
+        ok: true,
+        version: '3.5.17',
+        dbSizeBytes: 1,
+        leader: '1',
+        alarms: [],
+        primaries: Object.fromEntries(groupsOf(spec).map((g) => [g.group, primaryOf(spec, g.group)])),
+        memberStates: {},
+      };
     },
     async healthPgBouncer({ spec }) {
       return { ok: true, database: { host: primaryOf(spec, 'coordinator'), paused: false }, pools: [] };
     },
     async healthMonitor({ workflowId }) {
-      return { workflowId, status: 'RUNNING', view: { state: 'watching', maintenance: { cluster: false, groups: [] }, lastProbeAt: at() } };
+      return {
+        workflowId,
+        status: 'RUNNING',
+        view: { state: 'watching', maintenance: { cluster: false, groups: [] }, lastProbeAt: at() },
+      };
     },
     async healthCitus({ spec, coordinator }) {
-      const workers = spec.workers.map((g, i) => ({ nodeid: i + 2, groupid: i + 1, nodename: primaryOf(spec, g), nodeport: 5432, noderole: 'primary', isactive: true, hasmetadata: true, metadatasynced: true }));
-      return { ok: true, coordinator, nodeHealth: { available: false, reason: 'not in this test' }, distNodes: [{ nodeid: 1, groupid: 0, nodename: coordinator, nodeport: 5432, noderole: 'primary', isactive: true, hasmetadata: true, metadatasynced: true }, ...workers] };
+      const workers = spec.workers.map((g, i) => ({
+        nodeid: i + 2,
+        groupid: i + 1,
+        nodename: primaryOf(spec, g),
+        nodeport: 5432,
+        noderole: 'primary',
+        isactive: true,
+        hasmetadata: true,
+        metadatasynced: true,
+      }));
+      return {
+        ok: true,
+        coordinator,
+        nodeHealth: { available: false, reason: 'not in this test' },
+        distNodes: [
+          {
+            nodeid: 1,
+            groupid: 0,
+            nodename: coordinator,
+            nodeport: 5432,
+            noderole: 'primary',
+            isactive: true,
+            hasmetadata: true,
+            metadatasynced: true,
+          },
+          ...workers,
+        ],
+      };
     },
     async storeHealthReport({ spec, report }) {
       if (world.storeFails) throw ApplicationFailure.create({ type: 'NotReady', message: 'etcd: connection refused' });
@@ -104,7 +180,12 @@ function mockHealth(world: World = {}) {
   );
   // The workflow asks whether CitusCluster is registered (tagWorkflow): the shared mock answers, outside `calls`.
   const { searchAttributesRegistered } = mockActivities().activities;
-  return { activities: { ...activities, searchAttributesRegistered }, calls, stored, called: (name: string) => calls.filter((c) => c.name === name) };
+  return {
+    activities: { ...activities, searchAttributesRegistered },
+    calls,
+    stored,
+    called: (name: string) => calls.filter((c) => c.name === name),
+  };
 }
 
 const clusterName = () => uniqueClusterName('hc');
@@ -114,10 +195,17 @@ async function runHealth(world: World = {}) {
   const cluster = clusterName();
   const taskQueue = uniqueId('tq');
   // As `citusctl health` and the schedule start it: the cluster's name, its spec stored at setup.
-  const { loadClusterSpec } = mockActivities({}, { stored: { [cluster]: { ...SPEC_INPUT, name: cluster } } }).activities;
+  const { loadClusterSpec } = mockActivities(
+    {},
+    { stored: { [cluster]: { ...SPEC_INPUT, name: cluster } } },
+  ).activities;
   const worker = await wf.worker(taskQueue, { ...mock.activities, loadClusterSpec });
   const { result, progress } = await worker.runUntil(async () => {
-    const handle = await wf.client.workflow.start('healthCheck', { taskQueue, workflowId: `health-${cluster}-1`, args: [{ cluster } satisfies HealthCheckInput] });
+    const handle = await wf.client.workflow.start('healthCheck', {
+      taskQueue,
+      workflowId: `health-${cluster}-1`,
+      args: [{ cluster } satisfies HealthCheckInput],
+    });
     const r = (await handle.result()) as HealthCheckResult;
     return { result: r, progress: await handle.query<Progress>('progress') };
   });
@@ -129,15 +217,27 @@ test('a healthy cluster: healthy, every member reported, report stored, Citus as
   expect(result.status).toBe('healthy');
   expect(result.problems).toEqual([]);
   expect(result.members.map((m) => m.name)).toEqual(['coord-a', 'coord-b', 'g1-a', 'g1-b', 'g1-c', 'g2-a', 'g2-b']);
-  expect(result.members.find((m) => m.name === 'coord-a')).toMatchObject({ role: 'standby', streaming: true, slot: 'citusctl_coord_a' });
+  expect(result.members.find((m) => m.name === 'coord-a')).toMatchObject({
+    role: 'standby',
+    streaming: true,
+    slot: 'citusctl_coord_a',
+  });
   expect(result.stored).toEqual({ key: `/citusctl/${cluster}/health/last`, ok: true });
   const report: Partial<HealthCheckResult> = { ...result };
   delete report.stored;
   expect(stored).toEqual([report]); // etcd holds what the workflow returned
   expect(called('healthCitus').map((c) => (c.input as { coordinator: string }).coordinator)).toEqual(['coord-b']);
-  expect(called('healthMonitor').map((c) => c.input)).toEqual([{ workflowId: `monitor-${cluster}`, query: 'status', cluster }]);
+  expect(called('healthMonitor').map((c) => c.input)).toEqual([
+    { workflowId: `monitor-${cluster}`, query: 'status', cluster },
+  ]);
   expect(result.notes).toEqual(['citus: citus_check_cluster_node_health() unavailable (not in this test)']);
-  expect(progress.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['validate:done', 'observe:done', 'citus:done', 'verdict:done', 'store:done']);
+  expect(progress.steps.map((s) => `${s.name}:${s.state}`)).toEqual([
+    'validate:done',
+    'observe:done',
+    'citus:done',
+    'verdict:done',
+    'store:done',
+  ]);
 });
 
 test('a stopped standby and an etcd refusing the report: degraded, naming the member; the check ends', async () => {
@@ -155,19 +255,36 @@ test('the schedule: created, unchanged, updated; a trigger runs healthCheck; `do
   const mock = mockHealth();
   const cluster = clusterName();
   const spec = parseSpec({ ...SPEC_INPUT, name: cluster });
-  const { loadClusterSpec } = mockActivities({}, { stored: { [cluster]: { ...SPEC_INPUT, name: cluster } } }).activities;
+  const { loadClusterSpec } = mockActivities(
+    {},
+    { stored: { [cluster]: { ...SPEC_INPUT, name: cluster } } },
+  ).activities;
   const worker = await wf.worker(TASK_QUEUE, { ...mock.activities, loadClusterSpec });
   await worker.runUntil(async () => {
-    expect(await ensureHealthSchedule(wf.client, spec)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'created' });
-    expect(await ensureHealthSchedule(wf.client, spec)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'unchanged' });
+    expect(await ensureHealthSchedule(wf.client, spec)).toEqual({
+      scheduleId: `health-${cluster}`,
+      outcome: 'created',
+    });
+    expect(await ensureHealthSchedule(wf.client, spec)).toEqual({
+      scheduleId: `health-${cluster}`,
+      outcome: 'unchanged',
+    });
     const handle = wf.client.schedule.getHandle(`health-${cluster}`);
     let d = await handle.describe();
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
     expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
-    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'healthCheck', taskQueue: TASK_QUEUE, workflowId: `health-${cluster}` });
+    expect(d.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'healthCheck',
+      taskQueue: TASK_QUEUE,
+      workflowId: `health-${cluster}`,
+    });
 
     const slower = parseSpec({ ...SPEC_INPUT, name: cluster, health: { intervalSeconds: 300 } });
-    expect(await ensureHealthSchedule(wf.client, slower)).toEqual({ scheduleId: `health-${cluster}`, outcome: 'updated' });
+    expect(await ensureHealthSchedule(wf.client, slower)).toEqual({
+      scheduleId: `health-${cluster}`,
+      outcome: 'updated',
+    });
     d = await handle.describe();
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([300_000]);
     // Only the name: each run reads the stored spec (a group added or drained is followed).
@@ -188,5 +305,7 @@ test('the schedule: created, unchanged, updated; a trigger runs healthCheck; `do
 
   const report = await stopClusterWorkflows(wf.client, cluster, { cancelWaitMs: 1_000 });
   expect(report.schedulesDeleted).toEqual([`health-${cluster}`]);
-  await expect(wf.client.schedule.getHandle(`health-${cluster}`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  await expect(wf.client.schedule.getHandle(`health-${cluster}`).describe()).rejects.toBeInstanceOf(
+    ScheduleNotFoundError,
+  );
 });

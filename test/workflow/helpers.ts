@@ -42,18 +42,28 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+    });
   } catch {
     // Already installed in this process (another test file): keep that one.
   }
 }
 
 /** A dev server from the Temporal CLI on this machine; `searchAttributes` registers those (as `citusctl up` does). */
-export async function startTestEnv(searchAttributes: SearchAttributeKey<SearchAttributeType>[] = []): Promise<TestWorkflowEnvironment> {
-  if (!fs.existsSync(TEMPORAL_CLI)) throw new Error(`Temporal CLI not found at ${TEMPORAL_CLI}; set TEMPORAL_CLI_PATH (the tests never download it)`);
+export async function startTestEnv(
+  searchAttributes: SearchAttributeKey<SearchAttributeType>[] = [],
+): Promise<TestWorkflowEnvironment> {
+  if (!fs.existsSync(TEMPORAL_CLI))
+    throw new Error(`Temporal CLI not found at ${TEMPORAL_CLI}; set TEMPORAL_CLI_PATH (the tests never download it)`);
   quietRuntime();
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, ...(searchAttributes.length ? { searchAttributes } : {}), log: { format: 'pretty', level: 'error' } },
+    server: {
+      executable: { type: 'existing-path', path: TEMPORAL_CLI },
+      ...(searchAttributes.length ? { searchAttributes } : {}),
+      log: { format: 'pretty', level: 'error' },
+    },
   });
 }
 
@@ -66,12 +76,21 @@ export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<Workflow
   return bundle;
 }
 
-export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+export const uniqueId = (prefix: string) =>
+  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 /** A unique cluster name that is a valid spec name (at most 24 characters, no trailing dash). */
-export const uniqueClusterName = (prefix: string) => uniqueId(prefix).slice(0, 24).replace(/[^a-z0-9-]/g, '').replace(/-$/, 'x');
+export const uniqueClusterName = (prefix: string) =>
+  uniqueId(prefix)
+    .slice(0, 24)
+    .replace(/[^a-z0-9-]/g, '')
+    .replace(/-$/, 'x');
 
 /** validateSpec as in production (real parseSpec, real SecretStore in a temp dir), for the no-secrets checks. */
-export function realValidateSpec(): { validateSpec: Activities['validateSpec']; secretsRoot: string; secrets: SecretStore } {
+export function realValidateSpec(): {
+  validateSpec: Activities['validateSpec'];
+  secretsRoot: string;
+  secrets: SecretStore;
+} {
   const secretsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'citusctl-wftest-'));
   const secrets = new SecretStore(secretsRoot);
   const deps = { secrets, env: {}, log: () => {} } as unknown as ActivityDeps;
@@ -85,7 +104,8 @@ export function decodedPayloads(historyJson: string): string[] {
     if (Array.isArray(v)) return v.forEach(walk);
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      if (typeof o.data === 'string' && o.metadata && typeof o.metadata === 'object') out.push(Buffer.from(o.data, 'base64').toString('utf8'));
+      if (typeof o.data === 'string' && o.metadata && typeof o.metadata === 'object')
+        out.push(Buffer.from(o.data, 'base64').toString('utf8'));
       Object.values(o).forEach(walk);
     }
   };
@@ -112,10 +132,15 @@ const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [
   toJson(type: unknown, message: unknown): unknown;
   fromJson(type: unknown, json: unknown, options?: { ignoreUnknownFields?: boolean }): History | null;
 };
-const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
+const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType(
+  'temporal.api.history.v1.History',
+);
 
 export function historyToJson(history: History): string {
-  return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2) + '\n';
+  return (
+    JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2) +
+    '\n'
+  );
 }
 
 export function historyFromJson(json: string): History {

@@ -28,7 +28,14 @@ beforeAll(async () => {
 });
 
 /** wftest is set up here (its spec stored, images resolved). */
-const STORED = { stored: { wftest: { ...parseSpec(SPEC_INPUT), images: { postgres: 'citus-real:17', pgbouncer: 'citusctl/pgbouncer:1', etcd: 'citusctl/etcd:3.5' } } } } satisfies Scenario;
+const STORED = {
+  stored: {
+    wftest: {
+      ...parseSpec(SPEC_INPUT),
+      images: { postgres: 'citus-real:17', pgbouncer: 'citusctl/pgbouncer:1', etcd: 'citusctl/etcd:3.5' },
+    },
+  },
+} satisfies Scenario;
 
 /**
  * Starts `type` with `input` exactly as given (undefined: no
@@ -36,9 +43,20 @@ const STORED = { stored: { wftest: { ...parseSpec(SPEC_INPUT), images: { postgre
  */
 async function runRaw(type: string, input: unknown, m = mockActivities({}, STORED)) {
   const taskQueue = uniqueId('tq');
-  const worker = await wf.worker(taskQueue, m.activities, { workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] } });
-  const handle = await wf.client.workflow.start(type, { taskQueue, workflowId: uniqueId(type), args: input === undefined ? [] : [input] });
-  const error = await worker.runUntil(handle.result().then(() => undefined, (err: unknown) => err));
+  const worker = await wf.worker(taskQueue, m.activities, {
+    workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] },
+  });
+  const handle = await wf.client.workflow.start(type, {
+    taskQueue,
+    workflowId: uniqueId(type),
+    args: input === undefined ? [] : [input],
+  });
+  const error = await worker.runUntil(
+    handle.result().then(
+      () => undefined,
+      (err: unknown) => err,
+    ),
+  );
   return { error, m, handle };
 }
 
@@ -46,17 +64,52 @@ describe('a malformed input fails the run at once, naming the field, and no acti
   test.each<[string, string, unknown, RegExp]>([
     ['failoverGroup', '{}', {}, /invalid input of failoverGroup: .*group: required.*cluster: required/],
     ['rejoinMemberWorkflow', '{}', {}, /invalid input of rejoinMemberWorkflow: .*member: required/],
-    ['drainGroup', 'transferMode "x"', { cluster: 'wftest', group: 'g2', transferMode: 'x' }, /transferMode: the string "x" is not one of "auto", "force_logical", "block_writes"/],
-    ['drainGroup', 'volumes "false"', { cluster: 'wftest', group: 'g2', volumes: 'false' }, /volumes: expected true or false, got the string "false"/],
-    ['setupCluster', 'no input', undefined, /invalid input of setupCluster: input: expected a JSON object, got nothing/],
-    ['setupCluster', 'clean "no"', { spec: { name: 'wftest' }, clean: 'no' }, /clean: expected true or false, got the string "no"/],
+    [
+      'drainGroup',
+      'transferMode "x"',
+      { cluster: 'wftest', group: 'g2', transferMode: 'x' },
+      /transferMode: the string "x" is not one of "auto", "force_logical", "block_writes"/,
+    ],
+    [
+      'drainGroup',
+      'volumes "false"',
+      { cluster: 'wftest', group: 'g2', volumes: 'false' },
+      /volumes: expected true or false, got the string "false"/,
+    ],
+    [
+      'setupCluster',
+      'no input',
+      undefined,
+      /invalid input of setupCluster: input: expected a JSON object, got nothing/,
+    ],
+    [
+      'setupCluster',
+      'clean "no"',
+      { spec: { name: 'wftest' }, clean: 'no' },
+      /clean: expected true or false, got the string "no"/,
+    ],
     ['setupCluster', 'a bad spec', { spec: { name: 'wftest', pgbouncer: { port: 'x' } } }, /spec\.pgbouncer\.port: /],
-    ['switchoverGroup', 'an unknown key', { cluster: 'wftest', group: 'g1', target: 'g1-b' }, /input: unknown key\(s\) "target"/],
-    ['unfenceMemberWorkflow', 'a number for a name', { cluster: 'wftest', member: 7 }, /member: expected a string, got number 7/],
+    [
+      'switchoverGroup',
+      'an unknown key',
+      { cluster: 'wftest', group: 'g1', target: 'g1-b' },
+      /input: unknown key\(s\) "target"/,
+    ],
+    [
+      'unfenceMemberWorkflow',
+      'a number for a name',
+      { cluster: 'wftest', member: 7 },
+      /member: expected a string, got number 7/,
+    ],
     ['rebalanceCluster', 'transferMode "x"', { cluster: 'wftest', transferMode: 'x' }, /transferMode: /],
     ['healthCheck', 'no input', undefined, /input: expected a JSON object/],
     ['monitorCluster', '{}', {}, /invalid input of monitorCluster: cluster: required/],
-    ['monitorCluster', 'a bad tuning', { cluster: 'wftest', tuning: { periodMs: 'fast' } }, /tuning\.periodMs: expected a number/],
+    [
+      'monitorCluster',
+      'a bad tuning',
+      { cluster: 'wftest', tuning: { periodMs: 'fast' } },
+      /tuning\.periodMs: expected a number/,
+    ],
   ])('%s with %s', async (type, _what, input, message) => {
     const { error, m } = await runRaw(type, input);
     const f = failureOf(error);
@@ -66,18 +119,33 @@ describe('a malformed input fails the run at once, naming the field, and no acti
   });
 
   test('the progress query shows the validate step failed with the reason', async () => {
-    const { error, progress } = await wf.run('drainGroup', { cluster: 'wftest', group: 'g2', transferMode: 'x' }, mockActivities({}, STORED).activities);
+    const { error, progress } = await wf.run(
+      'drainGroup',
+      { cluster: 'wftest', group: 'g2', transferMode: 'x' },
+      mockActivities({}, STORED).activities,
+    );
     expect(failureOf(error).type).toBe('BadConfig');
-    expect(step(progress, 'validate')).toMatchObject({ state: 'failed', detail: expect.stringContaining('transferMode') });
+    expect(step(progress, 'validate')).toMatchObject({
+      state: 'failed',
+      detail: expect.stringContaining('transferMode'),
+    });
     expect(step(progress, 'mark').state).toBe('pending');
   });
 });
 
 describe('groups and members are checked against the stored spec, before any lock', () => {
   test.each<[string, unknown, RegExp]>([
-    ['failoverGroup', { cluster: 'wftest', group: 'g9' }, /group: unknown group g9 \(groups of wftest: coordinator, g1, g2\)/],
+    [
+      'failoverGroup',
+      { cluster: 'wftest', group: 'g9' },
+      /group: unknown group g9 \(groups of wftest: coordinator, g1, g2\)/,
+    ],
     ['rejoinMemberWorkflow', { cluster: 'wftest', member: 'g9-a' }, /member: unknown member g9-a/],
-    ['failoverGroup', { cluster: 'wftest', group: 'g1', candidates: ['g2-b'] }, /candidates\[0\]: g2-b is not a member of g1/],
+    [
+      'failoverGroup',
+      { cluster: 'wftest', group: 'g1', candidates: ['g2-b'] },
+      /candidates\[0\]: g2-b is not a member of g1/,
+    ],
     ['drainGroup', { cluster: 'wftest', group: 'coordinator' }, /group: the coordinator group cannot be drained/],
   ])('%s %j', async (type, input, message) => {
     const { error, m } = await runRaw(type, input);
@@ -101,7 +169,9 @@ describe('setupCluster of an existing cluster accepts another spec only as a dec
     const { error, m } = await runRaw('setupCluster', { spec: edited });
     const f = failureOf(error);
     expect(f).toMatchObject({ type: 'BadConfig', nonRetryable: true });
-    expect(f.message).toMatch(/^spec: differs from the stored spec of wftest: demo\.rows \(given 5000, stored 1000\); /);
+    expect(f.message).toMatch(
+      /^spec: differs from the stored spec of wftest: demo\.rows \(given 5000, stored 1000\); /,
+    );
     expect(f.message).toMatch(/stored 1000\); pgbouncer\.port \(given 16432, stored 6432\)\./);
     expect(sequence(m.calls)).toEqual(['validateSpec', 'loadClusterSpec']);
   });
@@ -140,7 +210,12 @@ describe('setupCluster of an existing cluster accepts another spec only as a dec
 describe('the net: an error in workflow code fails the workflow, not only its task', () => {
   async function start(type: string, args: unknown[], net: boolean, workflowId = uniqueId(type)) {
     const taskQueue = uniqueId('tq');
-    const worker = await Worker.create({ connection: wf.env.nativeConnection, taskQueue, workflowBundle: bugs, ...(net ? { workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] } } : {}) });
+    const worker = await Worker.create({
+      connection: wf.env.nativeConnection,
+      taskQueue,
+      workflowBundle: bugs,
+      ...(net ? { workflowFailureErrorTypes: { '*': [...WORKFLOW_FAILURE_ERROR_TYPES] } } : {}),
+    });
     const handle = await wf.client.workflow.start(type, { taskQueue, workflowId, args });
     return { worker, handle };
   }
@@ -150,19 +225,28 @@ describe('the net: an error in workflow code fails the workflow, not only its ta
     ['breaksAnInvariant', [], /not an LSN: banana/],
   ])('%s ends Failed with the worker option', async (type, args, message) => {
     const { worker, handle } = await start(type, args, true);
-    const error = await worker.runUntil(handle.result().then(() => undefined, (err: unknown) => err));
+    const error = await worker.runUntil(
+      handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+    );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect(String((error as WorkflowFailedError).cause?.message)).toMatch(message);
   });
 
   test('without it (or a plain Error) the task is retried, stays Running; stuckClusterWorkflows names it', async () => {
-    const cluster = uniqueId('wfstuck').replace(/[^a-z0-9-]/g, '').slice(0, 20);
+    const cluster = uniqueId('wfstuck')
+      .replace(/[^a-z0-9-]/g, '')
+      .slice(0, 20);
     const { worker, handle } = await start('throwsPlainError', [], true, `failover-${cluster}-g1`);
     const other = await start('readsMissingInput', [], false, `rejoin-${cluster}-g1-a`);
     await worker.runUntil(
       other.worker.runUntil(async () => {
         for (;;) {
-          const attempts = await Promise.all([handle, other.handle].map(async (h) => (await h.describe()).raw.pendingWorkflowTask?.attempt ?? 0));
+          const attempts = await Promise.all(
+            [handle, other.handle].map(async (h) => (await h.describe()).raw.pendingWorkflowTask?.attempt ?? 0),
+          );
           if (attempts.every((a) => a > 1)) break;
           await new Promise((r) => setTimeout(r, 200));
         }
@@ -171,7 +255,10 @@ describe('the net: an error in workflow code fails the workflow, not only its ta
     expect((await handle.describe()).status.name).toBe('RUNNING');
     const stuck = await stuckClusterWorkflows(wf.client, cluster);
     expect(stuck.map((w) => w.workflowId).sort()).toEqual([`failover-${cluster}-g1`, `rejoin-${cluster}-g1-a`]);
-    expect(stuck.find((w) => w.type === 'throwsPlainError')).toMatchObject({ attempt: expect.any(Number), failure: expect.stringContaining('plain error from workflow code') });
+    expect(stuck.find((w) => w.type === 'throwsPlainError')).toMatchObject({
+      attempt: expect.any(Number),
+      failure: expect.stringContaining('plain error from workflow code'),
+    });
     expect(stuck.find((w) => w.type === 'readsMissingInput')!.failure).toMatch(/Cannot read properties of undefined/);
     expect(await stuckClusterWorkflows(wf.client, `${cluster}x`)).toEqual([]);
     for (const h of [handle, other.handle]) await h.terminate('test over');

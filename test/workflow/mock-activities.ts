@@ -95,12 +95,17 @@ export interface Scenario {
   rebalanceJobs?: Array<Array<Pick<RebalanceSnapshot, 'state'> & Partial<RebalanceSnapshot>>>;
 }
 
-type Mocked = { [K in MockedActivityName]: jest.Mock<ReturnType<MockedActivities[K]>, Parameters<MockedActivities[K]>> };
+type Mocked = {
+  [K in MockedActivityName]: jest.Mock<ReturnType<MockedActivities[K]>, Parameters<MockedActivities[K]>>;
+};
 
 /** Each group's first member: the primary of a fresh cluster. */
 function specPrimaries(spec: ClusterSpec): Primaries {
   const [coord, ...workers] = groupsOf(spec);
-  return { coordinator: coord!.primary.name, workers: Object.fromEntries(workers.map((g) => [g.group, g.primary.name])) };
+  return {
+    coordinator: coord!.primary.name,
+    workers: Object.fromEntries(workers.map((g) => [g.group, g.primary.name])),
+  };
 }
 
 export function mockActivities(overrides: Partial<MockedActivities> = {}, scenario: Scenario = {}) {
@@ -109,14 +114,20 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
   const lookups: string[] = [];
   const promoted = new Set(scenario.promoted ?? []);
   const probes = scenario.probes ?? [false, false, false];
-  const jobs = scenario.rebalanceJobs ?? [[{ state: 'running', movesDone: 1 }, { state: 'finished', movesDone: 2 }]];
+  const jobs = scenario.rebalanceJobs ?? [
+    [
+      { state: 'running', movesDone: 1 },
+      { state: 'finished', movesDone: 2 },
+    ],
+  ];
   const rebalance: { started: number; running?: number; seen: number } = { started: 0, seen: 0 };
   const defaults: MockedActivities = {
     async validateSpec(input: unknown) {
       try {
         return parseSpec(input);
       } catch (err) {
-        if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'BadConfig', message: err.message, nonRetryable: true });
+        if (err instanceof SpecError)
+          throw ApplicationFailure.create({ type: 'BadConfig', message: err.message, nonRetryable: true });
         throw err;
       }
     },
@@ -144,7 +155,10 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
     async checkShards({ spec, primaries }) {
       const workers = Object.values(primaries.workers);
       const each = spec.demo.shardCount / workers.length;
-      return { perWorker: Object.fromEntries(workers.map((w) => [w, { placements: each, tablesPresent: each }])), shardCount: spec.demo.shardCount };
+      return {
+        perWorker: Object.fromEntries(workers.map((w) => [w, { placements: each, tablesPresent: each }])),
+        shardCount: spec.demo.shardCount,
+      };
     },
     async followPrimary({ standby }) {
       return { seeded: true, slot: slotName(standby) };
@@ -160,7 +174,13 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
       return { changed: true, demoRows: spec.demo.rows };
     },
     async publishToEtcd({ spec, primaries }) {
-      return { written: [topologyKey(spec.name), primaryKey(spec.name, 'coordinator'), ...Object.keys(primaries.workers).map((g) => primaryKey(spec.name, g))] };
+      return {
+        written: [
+          topologyKey(spec.name),
+          primaryKey(spec.name, 'coordinator'),
+          ...Object.keys(primaries.workers).map((g) => primaryKey(spec.name, g)),
+        ],
+      };
     },
     async acquireGroupLock({ group }) {
       return { lease: `lease-${group}` };
@@ -172,7 +192,10 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
       return { released: true };
     },
     async probeMember() {
-      return probes.map((ok, i) => ({ ok, detail: ok ? `probe ${i + 1}: answers as primary` : `probe ${i + 1}: connection refused` }));
+      return probes.map((ok, i) => ({
+        ok,
+        detail: ok ? `probe ${i + 1}: answers as primary` : `probe ${i + 1}: connection refused`,
+      }));
     },
     async fenceMember() {
       return { wasRunning: true };
@@ -229,7 +252,12 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
     },
     async loadClusterSpec({ cluster }) {
       const stored = scenario.stored?.[cluster];
-      if (stored === undefined) throw ApplicationFailure.create({ type: 'UnknownCluster', message: `no cluster ${cluster} set up here`, nonRetryable: true });
+      if (stored === undefined)
+        throw ApplicationFailure.create({
+          type: 'UnknownCluster',
+          message: `no cluster ${cluster} set up here`,
+          nonRetryable: true,
+        });
       return parseSpec(stored);
     },
     async searchAttributesRegistered() {
@@ -252,7 +280,17 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
     async followRebalance({ jobId }) {
       const script = jobs[jobId - 1] ?? [];
       const s = script[Math.min(rebalance.seen++, script.length - 1)] ?? { state: 'finished' as const };
-      const snap: RebalanceSnapshot = { jobId, tasks: {}, movesDone: 0, movesTotal: 2, bytesTotal: 0, bytesMoved: 0, current: [], errors: [], ...s };
+      const snap: RebalanceSnapshot = {
+        jobId,
+        tasks: {},
+        movesDone: 0,
+        movesTotal: 2,
+        bytesTotal: 0,
+        bytesMoved: 0,
+        current: [],
+        errors: [],
+        ...s,
+      };
       if (['finished', 'failed', 'cancelled'].includes(snap.state)) rebalance.running = undefined;
       return snap;
     },
@@ -275,7 +313,11 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
     },
     async removeGroupContainers({ spec, group, volumes }) {
       const members = spec.members.filter((m) => m.group === group).map((m) => `citusctl-${spec.name}-${m.name}`);
-      return { removedContainers: members, removedVolumes: volumes ? members.map((m) => `${m}-data`) : [], droppedSlots: [] };
+      return {
+        removedContainers: members,
+        removedVolumes: volumes ? members.map((m) => `${m}-data`) : [],
+        droppedSlots: [],
+      };
     },
     async forgetGroup() {
       return { deletedKeys: 3 };
@@ -287,7 +329,8 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
       name,
       jest.fn(async (...args: unknown[]) => {
         // The search-attribute lookup is bookkeeping, not a runbook step: counted apart from the sequence.
-        if (name === 'searchAttributesRegistered') lookups.push(Context.current().info.workflowExecution?.workflowId ?? '?');
+        if (name === 'searchAttributesRegistered')
+          lookups.push(Context.current().info.workflowExecution?.workflowId ?? '?');
         else calls.push({ name: name as MockedActivityName, input: args[0], attempt: Context.current().info.attempt });
         return fn(...args);
       }),
@@ -295,6 +338,7 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
   ) as unknown as Mocked;
   const called = (name: MockedActivityName) => calls.filter((c) => c.name === name);
   /** Inputs of one activity's calls, typed. */
-  const inputs = <K extends MockedActivityName>(name: K) => called(name).map((c) => c.input as Parameters<MockedActivities[K]>[0]);
+  const inputs = <K extends MockedActivityName>(name: K) =>
+    called(name).map((c) => c.input as Parameters<MockedActivities[K]>[0]);
   return { activities, calls, called, inputs, promoted, lookups };
 }

@@ -30,7 +30,11 @@ const wf = useWorkflowEnv();
 /** A pid no process has: a worker identity naming it is a worker of this host that is gone. */
 const GONE_PID = 2 ** 30;
 /** Queries may fail while the monitor moves between runs and queues: that is "not yet". */
-const waitUntil = <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number) => pollUntil(what, fn, timeoutMs, { retryErrors: true });
+const waitUntil = <T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs?: number,
+) => pollUntil(what, fn, timeoutMs, { retryErrors: true });
 
 interface Setup {
   cluster: string;
@@ -48,7 +52,10 @@ interface Setup {
 }
 
 /** A monitor started on build A's queue, with workers on the shared queue and both builds' queues. */
-async function withBuilds(body: (s: Setup) => Promise<void>, opts: { identityA?: string; spec?: Partial<ClusterSpecInput> } = {}) {
+async function withBuilds(
+  body: (s: Setup) => Promise<void>,
+  opts: { identityA?: string; spec?: Partial<ClusterSpecInput> } = {},
+) {
   const cluster = uniqueClusterName('ho');
   const spec: ClusterSpecInput = { ...SPEC_INPUT, ...opts.spec, name: cluster };
   const world = new World(spec);
@@ -57,7 +64,11 @@ async function withBuilds(body: (s: Setup) => Promise<void>, opts: { identityA?:
   const A = monitorTaskQueue('aaaa', shared);
   const B = monitorTaskQueue('bbbb', shared);
   const running = new Map<string, { worker: Worker; done: Promise<void> }>();
-  for (const [taskQueue, identity] of [[shared, undefined], [A, opts.identityA], [B, undefined]] as const) {
+  for (const [taskQueue, identity] of [
+    [shared, undefined],
+    [A, opts.identityA],
+    [B, undefined],
+  ] as const) {
     const worker = await wf.worker(taskQueue, sim.activities, identity ? { identity } : {});
     running.set(taskQueue, { worker, done: worker.run() });
   }
@@ -67,21 +78,47 @@ async function withBuilds(body: (s: Setup) => Promise<void>, opts: { identityA?:
     await w.done;
   };
   const workflowId = `monitor-${cluster}`;
-  const handle = await wf.client.workflow.start('monitorCluster', { taskQueue: A, workflowId, args: [{ spec, tuning: FAST_TUNING } satisfies MonitorInput] });
+  const handle = await wf.client.workflow.start('monitorCluster', {
+    taskQueue: A,
+    workflowId,
+    args: [{ spec, tuning: FAST_TUNING } satisfies MonitorInput],
+  });
   const status = () => wf.client.workflow.getHandle(workflowId).query<MonitorStatus>('status');
   try {
     await waitUntil('the first probe', async () => (await status()).lastProbeAt);
-    await body({ cluster, workflowId, shared, A, B, world, sim, stop, handle, firstRunId: handle.firstExecutionRunId, status });
+    await body({
+      cluster,
+      workflowId,
+      shared,
+      A,
+      B,
+      world,
+      sim,
+      stop,
+      handle,
+      firstRunId: handle.firstExecutionRunId,
+      status,
+    });
   } finally {
-    await wf.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
-    for (const g of ['coordinator', 'g1', 'g2']) await wf.client.workflow.getHandle(`failover-${cluster}-${g}`).terminate('test over').catch(() => undefined);
+    await wf.client.workflow
+      .getHandle(workflowId)
+      .terminate('test over')
+      .catch(() => undefined);
+    for (const g of ['coordinator', 'g1', 'g2'])
+      await wf.client.workflow
+        .getHandle(`failover-${cluster}-${g}`)
+        .terminate('test over')
+        .catch(() => undefined);
     for (const q of running.keys()) await stop(q);
   }
 }
 
 const runningMonitors = async (workflowId: string) => {
   let n = 0;
-  for await (const w of wf.client.workflow.list({ query: `WorkflowId = '${workflowId}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === workflowId) n++;
+  for await (const w of wf.client.workflow.list({
+    query: `WorkflowId = '${workflowId}' AND ExecutionStatus = 'Running'`,
+  }))
+    if (w.workflowId === workflowId) n++;
   return n;
 };
 
@@ -91,19 +128,33 @@ test('the old build still runs: the monitor continues as new on the new build, k
 
     const r = await handOffMonitor(wf.client, { cluster, target: B, targetPolled: true });
     expect(r).toMatchObject({ action: 'move', from: A, to: B });
-    expect((await wf.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+    expect((await wf.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe(
+      'CONTINUED_AS_NEW',
+    );
     const now = await wf.client.workflow.getHandle(workflowId).describe();
     expect(now).toMatchObject({ taskQueue: B, status: { name: 'RUNNING' } });
     // A second hand-off to the same build changes nothing.
-    expect(await handOffMonitor(wf.client, { cluster, target: B, targetPolled: true })).toMatchObject({ action: 'keep' });
+    expect(await handOffMonitor(wf.client, { cluster, target: B, targetPolled: true })).toMatchObject({
+      action: 'keep',
+    });
 
     await stop(A); // build A is gone: whatever runs now runs on B
-    await waitUntil('a probe of the new run', async () => ((await status()).runs === 2 && (await status()).lastProbeAt ? true : undefined));
-    expect((await status()).maintenance).toMatchObject({ cluster: false, groups: ['g2'], by: 'test', reason: 'upgrade' });
+    await waitUntil('a probe of the new run', async () =>
+      (await status()).runs === 2 && (await status()).lastProbeAt ? true : undefined,
+    );
+    expect((await status()).maintenance).toMatchObject({
+      cluster: false,
+      groups: ['g2'],
+      by: 'test',
+      reason: 'upgrade',
+    });
     expect(sim.monitorCalls.filter((c) => c.name === 'readMaintenance')).toHaveLength(1); // carried, not read again
 
     world.kill('g1-a');
-    const result = (await waitUntil('the failover to end', () => wf.client.workflow.getHandle(`failover-${cluster}-g1`).result() as Promise<FailoverGroupResult>)) as FailoverGroupResult;
+    const result = (await waitUntil(
+      'the failover to end',
+      () => wf.client.workflow.getHandle(`failover-${cluster}-g1`).result() as Promise<FailoverGroupResult>,
+    )) as FailoverGroupResult;
     expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
     expect((await wf.client.workflow.getHandle(`failover-${cluster}-g1`).describe()).taskQueue).toBe(shared);
     world.kill('g2-a');
@@ -119,11 +170,20 @@ test('the old build is gone: its run is terminated, a new run on the new build t
       world.kill('g1-a');
       const failover = wf.client.workflow.getHandle(`failover-${cluster}-g1`);
       // The monitor started the failover, which now waits for an approval.
-      await waitUntil('the failover to wait for approval', async () => ((await failover.query<{ steps: { name: string; state: string }[] }>('progress')).steps.some((s) => s.name === 'approval' && s.state === 'running') ? true : undefined));
+      await waitUntil('the failover to wait for approval', async () =>
+        (await failover.query<{ steps: { name: string; state: string }[] }>('progress')).steps.some(
+          (s) => s.name === 'approval' && s.state === 'running',
+        )
+          ? true
+          : undefined,
+      );
       await stop(A);
 
       // Two processes at once (the new worker starting, and `up`): one terminates, both end with the same new run.
-      const [r, twin] = await Promise.all([handOffMonitor(wf.client, { cluster, target: B, targetPolled: true }), handOffMonitor(wf.client, { cluster, target: B, targetPolled: true })]);
+      const [r, twin] = await Promise.all([
+        handOffMonitor(wf.client, { cluster, target: B, targetPolled: true }),
+        handOffMonitor(wf.client, { cluster, target: B, targetPolled: true }),
+      ]);
       expect(r).toMatchObject({ action: 'restart', from: A, to: B });
       expect(['restart', 'keep']).toContain(twin.action);
       const old = await wf.client.workflow.getHandle(workflowId, firstRunId).fetchHistory();
@@ -137,7 +197,11 @@ test('the old build is gone: its run is terminated, a new run on the new build t
       await failover.executeUpdate('approve', { args: [{ approver: 'test', approve: true }] });
       expect(await failover.result()).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
       expect((await failover.describe()).taskQueue).toBe(shared);
-      await waitUntil('the new monitor to see g1 on g1-b', async () => ((await status()).groups.g1?.primary === 'g1-b' && (await status()).groups.g1?.primaryState === 'ok' ? true : undefined));
+      await waitUntil('the new monitor to see g1 on g1-b', async () =>
+        (await status()).groups.g1?.primary === 'g1-b' && (await status()).groups.g1?.primaryState === 'ok'
+          ? true
+          : undefined,
+      );
     },
     { identityA: `citusctl-worker@${GONE_PID}`, spec: { failover: 'approve' } },
   );
@@ -157,7 +221,11 @@ test('a worker gone so recently that Temporal lists it: the Update gets no answe
 
 test('the handOff Update takes only another monitor queue', async () => {
   await withBuilds(async ({ handle, A }) => {
-    const refused = (taskQueue: string) => handle.executeUpdate('handOff', { args: [{ taskQueue }] }).then(() => 'accepted', (e: { cause?: { message?: string } }) => e.cause?.message);
+    const refused = (taskQueue: string) =>
+      handle.executeUpdate('handOff', { args: [{ taskQueue }] }).then(
+        () => 'accepted',
+        (e: { cause?: { message?: string } }) => e.cause?.message,
+      );
     expect(await refused('citusctl')).toMatch(/not a monitor task queue/);
     expect(await refused(A)).toMatch(/already runs on/);
     expect((await handle.describe()).status.name).toBe('RUNNING');

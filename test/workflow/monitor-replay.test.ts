@@ -14,7 +14,14 @@ import * as fs from 'node:fs';
 import { TASK_QUEUE } from '../../common/task-queues';
 import { changedMonitorSources } from './changed-monitor';
 import { decodedPayloads, historyFromJson, quietRuntime, startTestEnv, workflowBundle } from './helpers';
-import { MONITOR_FIXTURE_INPUT, MONITOR_FIXTURE_QUEUE, MONITOR_FIXTURE_WORKFLOW_ID, MONITOR_HISTORY_FIXTURE, recordMonitorHistory, writeMonitorFixture } from './record-monitor-history';
+import {
+  MONITOR_FIXTURE_INPUT,
+  MONITOR_FIXTURE_QUEUE,
+  MONITOR_FIXTURE_WORKFLOW_ID,
+  MONITOR_HISTORY_FIXTURE,
+  recordMonitorHistory,
+  writeMonitorFixture,
+} from './record-monitor-history';
 
 jest.setTimeout(180_000);
 
@@ -30,7 +37,8 @@ beforeAll(async () => {
 });
 
 function loadFixture(): { json: string; history: History } {
-  if (!fs.existsSync(MONITOR_HISTORY_FIXTURE)) throw new Error(`${MONITOR_HISTORY_FIXTURE} is missing; record it with RECORD_HISTORY=1`);
+  if (!fs.existsSync(MONITOR_HISTORY_FIXTURE))
+    throw new Error(`${MONITOR_HISTORY_FIXTURE} is missing; record it with RECORD_HISTORY=1`);
   const json = fs.readFileSync(MONITOR_HISTORY_FIXTURE, 'utf8');
   return { json, history: historyFromJson(json) };
 }
@@ -46,20 +54,40 @@ type Event = {
 test('the history is one monitor run: probes, pause and resume, a failover child, then continue-as-new', () => {
   const { json } = loadFixture();
   const events = (JSON.parse(json) as { events: Event[] }).events;
-  expect(events[0]!.workflowExecutionStartedEventAttributes).toMatchObject({ workflowType: { name: 'monitorCluster' }, taskQueue: { name: MONITOR_FIXTURE_QUEUE } });
+  expect(events[0]!.workflowExecutionStartedEventAttributes).toMatchObject({
+    workflowType: { name: 'monitorCluster' },
+    taskQueue: { name: MONITOR_FIXTURE_QUEUE },
+  });
   expect(events.at(-1)!.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
   const probes = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType.name === 'monitorProbe');
   expect(probes.length).toBeGreaterThanOrEqual(10);
-  expect(events.flatMap((e) => (e.workflowExecutionUpdateAcceptedEventAttributes ? [e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest.input.name] : []))).toEqual(['pause', 'resume']);
-  const children = events.flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? [e.startChildWorkflowExecutionInitiatedEventAttributes] : []));
-  expect(children).toEqual([expect.objectContaining({ workflowType: { name: 'failoverGroup' }, taskQueue: expect.objectContaining({ name: TASK_QUEUE }) })]);
+  expect(
+    events.flatMap((e) =>
+      e.workflowExecutionUpdateAcceptedEventAttributes
+        ? [e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest.input.name]
+        : [],
+    ),
+  ).toEqual(['pause', 'resume']);
+  const children = events.flatMap((e) =>
+    e.startChildWorkflowExecutionInitiatedEventAttributes
+      ? [e.startChildWorkflowExecutionInitiatedEventAttributes]
+      : [],
+  );
+  expect(children).toEqual([
+    expect.objectContaining({
+      workflowType: { name: 'failoverGroup' },
+      taskQueue: expect.objectContaining({ name: TASK_QUEUE }),
+    }),
+  ]);
   expect(events.some((e) => e.eventType === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED')).toBe(true);
   expect(JSON.parse(decodedPayloads(json)[0]!)).toEqual(MONITOR_FIXTURE_INPUT);
 });
 
 test('replays deterministically against the current workflow code', async () => {
   const { history } = loadFixture();
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, MONITOR_FIXTURE_WORKFLOW_ID)).resolves.toBeUndefined();
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, MONITOR_FIXTURE_WORKFLOW_ID),
+  ).resolves.toBeUndefined();
 });
 
 test('the same history fails to replay against the monitor with one more sleep in its loop', async () => {
@@ -67,7 +95,9 @@ test('the same history fails to replay against the monitor with one more sleep i
   const { workflowsPath, dir } = changedMonitorSources();
   try {
     const changed = await workflowBundle(workflowsPath);
-    await expect(Worker.runReplayHistory({ workflowBundle: changed }, history, MONITOR_FIXTURE_WORKFLOW_ID)).rejects.toBeInstanceOf(DeterminismViolationError);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: changed }, history, MONITOR_FIXTURE_WORKFLOW_ID),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

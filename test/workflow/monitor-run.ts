@@ -13,7 +13,17 @@ import { waitUntil } from './runner';
 import type { WorkflowEnv } from './workflow-env';
 
 /** Fast probes: every 50 ms, a failure needs 3 probes over 300 ms. */
-export const FAST_TUNING: MonitorInput['tuning'] = { thresholds: { intervalMs: 50, failures: 3, failWindowMs: 300, downWindowMs: 100, standbyGraceMs: 1000, asyncAfterMs: 200 }, periodMs: 1500 };
+export const FAST_TUNING: MonitorInput['tuning'] = {
+  thresholds: {
+    intervalMs: 50,
+    failures: 3,
+    failWindowMs: 300,
+    downWindowMs: 100,
+    standbyGraceMs: 1000,
+    asyncAfterMs: 200,
+  },
+  periodMs: 1500,
+};
 
 export interface MonitorRun {
   cluster: string;
@@ -35,7 +45,11 @@ export interface MonitorRunOptions {
   storedSpec?: boolean;
 }
 
-export async function withMonitorRun(wf: WorkflowEnv, opts: MonitorRunOptions, body: (run: MonitorRun) => Promise<void>): Promise<void> {
+export async function withMonitorRun(
+  wf: WorkflowEnv,
+  opts: MonitorRunOptions,
+  body: (run: MonitorRun) => Promise<void>,
+): Promise<void> {
   const cluster = uniqueClusterName(opts.prefix);
   const spec = { ...SPEC_INPUT, name: cluster };
   const world = new World(spec);
@@ -46,15 +60,34 @@ export async function withMonitorRun(wf: WorkflowEnv, opts: MonitorRunOptions, b
   const worker = await wf.worker(taskQueue, sim.activities);
   const workflowId = `monitor-${cluster}`;
   await worker.runUntil(async () => {
-    const handle = await wf.client.workflow.start('monitorCluster', { taskQueue, workflowId, args: [{ spec, tuning: opts.tuning ?? FAST_TUNING } satisfies MonitorInput] });
+    const handle = await wf.client.workflow.start('monitorCluster', {
+      taskQueue,
+      workflowId,
+      args: [{ spec, tuning: opts.tuning ?? FAST_TUNING } satisfies MonitorInput],
+    });
     const status = () => wf.client.workflow.getHandle(workflowId).query<MonitorStatus>('status');
     try {
       await waitUntil('the first probe', async () => (await status()).lastProbeAt);
-      await body({ cluster, world, sim, handle, status, storeSpec, update: (name) => handle.executeUpdate(name, { args: [{}] }) });
+      await body({
+        cluster,
+        world,
+        sim,
+        handle,
+        status,
+        storeSpec,
+        update: (name) => handle.executeUpdate(name, { args: [{}] }),
+      });
     } finally {
-      await wf.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
+      await wf.client.workflow
+        .getHandle(workflowId)
+        .terminate('test over')
+        .catch(() => undefined);
     }
     // Children are abandoned on purpose: let any still running end on this worker.
-    for (const g of ['coordinator', 'g1', 'g2']) await wf.client.workflow.getHandle(`failover-${cluster}-${g}`).result().catch(() => undefined);
+    for (const g of ['coordinator', 'g1', 'g2'])
+      await wf.client.workflow
+        .getHandle(`failover-${cluster}-${g}`)
+        .result()
+        .catch(() => undefined);
   });
 }

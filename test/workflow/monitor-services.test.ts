@@ -17,25 +17,37 @@ const wf = useWorkflowEnv();
 
 const withMonitor = (body: (t: MonitorRun) => Promise<void>) => withMonitorRun(wf, { prefix: 'msv' }, body);
 
-const heals = (sim: ReturnType<typeof worldActivities>) => sim.monitorCalls.filter((c) => c.name === 'healService').map((c) => c.input);
+const heals = (sim: ReturnType<typeof worldActivities>) =>
+  sim.monitorCalls.filter((c) => c.name === 'healService').map((c) => c.input);
 
 test('PgBouncer killed is started, removed is re-created pointing at the current coordinator primary', async () => {
   await withMonitor(async ({ world, status, sim, cluster }) => {
     world.services.pgbouncer = 'exited';
     await waitUntil('PgBouncer started', () => world.services.pgbouncer === 'running');
     expect(heals(sim)).toEqual([{ service: 'pgbouncer', coordinator: 'coord-a' }]);
-    await waitUntil('the record', async () => (await status()).lastActions.find((a) => a.kind === 'start-service' && a.outcome === 'done'));
+    await waitUntil('the record', async () =>
+      (await status()).lastActions.find((a) => a.kind === 'start-service' && a.outcome === 'done'),
+    );
 
     world.kill('coord-a');
     await waitUntil('etcd to name coord-b', () => world.primaries.coordinator === 'coord-b');
     const r = (await wf.client.workflow.getHandle(`failover-${cluster}-coordinator`).result()) as FailoverGroupResult;
     expect(r).toMatchObject({ outcome: 'failed-over', newPrimary: 'coord-b' });
-    await waitUntil('the monitor to see coord-b', async () => (await status()).groups.coordinator?.primary === 'coord-b' || undefined);
+    await waitUntil(
+      'the monitor to see coord-b',
+      async () => (await status()).groups.coordinator?.primary === 'coord-b' || undefined,
+    );
     world.services.pgbouncer = 'absent';
     await waitUntil('PgBouncer re-created', () => world.services.pgbouncer === 'running');
     expect(heals(sim).at(-1)).toEqual({ service: 'pgbouncer', coordinator: 'coord-b' });
-    const s = await waitUntil('the record', async () => (await status()).lastActions.find((a) => a.kind === 'recreate-service'));
-    expect(s).toMatchObject({ target: 'pgbouncer', outcome: 'done', detail: expect.stringMatching(/container created \(PgBouncer -> coord-b/) });
+    const s = await waitUntil('the record', async () =>
+      (await status()).lastActions.find((a) => a.kind === 'recreate-service'),
+    );
+    expect(s).toMatchObject({
+      target: 'pgbouncer',
+      outcome: 'done',
+      detail: expect.stringMatching(/container created \(PgBouncer -> coord-b/),
+    });
   });
 });
 
@@ -59,7 +71,10 @@ test('cluster maintenance holds the repair; resume heals', async () => {
   await withMonitor(async ({ world, status, sim, update }) => {
     await update('pause');
     world.services.pgbouncer = 'exited';
-    await waitUntil('the monitor to say why', async () => ((await status()).services?.notes.join(' ') ?? '').includes('maintenance') || undefined);
+    await waitUntil(
+      'the monitor to say why',
+      async () => ((await status()).services?.notes.join(' ') ?? '').includes('maintenance') || undefined,
+    );
     await sleep(500);
     expect(world.services.pgbouncer).toBe('exited');
     expect(heals(sim)).toEqual([]);

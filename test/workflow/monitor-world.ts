@@ -10,7 +10,13 @@ import type { MonitorProbeInput, MonitorProbeResult } from '../../activities/mon
 import type { MaintenanceRecord } from '../../common/monitor-status';
 import { unfenceBlockers } from '../../common/failover-decisions';
 import { decideCluster, decisionSignature } from '../../common/monitor-decisions';
-import { emptyHistory, foldObservation, type ClusterObservation, type ContainerStatus, type MemberObservation } from '../../common/monitor-observation';
+import {
+  emptyHistory,
+  foldObservation,
+  type ClusterObservation,
+  type ContainerStatus,
+  type MemberObservation,
+} from '../../common/monitor-observation';
 import type { MemberStateName } from '../../common/member-state';
 import type { ServiceName } from '../../common/monitor-service-decisions';
 import { parseSpec, type ClusterSpecInput } from '../../common/spec';
@@ -44,7 +50,10 @@ export class World {
     for (const m of spec.members) {
       const first = spec.members.find((x) => x.group === m.group)!.name;
       this.primaries[m.group] ??= first;
-      this.members[m.name] = first === m.name ? { group: m.group, container: 'running', up: true, role: 'primary', state: 'primary' } : { group: m.group, container: 'running', up: true, role: 'standby', follows: first, state: 'standby' };
+      this.members[m.name] =
+        first === m.name
+          ? { group: m.group, container: 'running', up: true, role: 'primary', state: 'primary' }
+          : { group: m.group, container: 'running', up: true, role: 'standby', follows: first, state: 'standby' };
     }
     for (const [g, p] of Object.entries(this.primaries)) this.syncNames[g] = anyOneOf(this.streamingTo(p));
   }
@@ -73,14 +82,39 @@ export class World {
     for (const [name, m] of Object.entries(this.members)) {
       const base = { member: name, at, container: m.container, ...(m.state ? { state: m.state } : {}) };
       if (!this.answers(name)) {
-        members[name] = { ...base, sql: { ok: false, ms: 500, error: m.container === 'running' ? 'timeout expired' : 'connect ECONNREFUSED' } };
+        members[name] = {
+          ...base,
+          sql: { ok: false, ms: 500, error: m.container === 'running' ? 'timeout expired' : 'connect ECONNREFUSED' },
+        };
         continue;
       }
       // A paused primary keeps its connections (the standbys notice nothing); a stopped or crashed one does not.
       const senderAlive = (p: string) => this.members[p]!.container === 'paused' || this.answers(p);
-      const receiver = m.role === 'standby' && m.follows && senderAlive(m.follows) ? { status: 'streaming', senderHost: m.follows } : null;
-      const replication = m.role === 'primary' ? this.streamingTo(name).map((s) => ({ name: s, state: 'streaming', syncState: this.syncNames[m.group]?.includes(`"${s}"`) ? 'quorum' : 'async', lagBytes: 0 })) : [];
-      members[name] = { ...base, sql: { ok: true, ms: 2, inRecovery: m.role === 'standby', timeline: 1, receiver, replication, syncNames: m.role === 'primary' ? (this.syncNames[m.group] ?? '') : '' } };
+      const receiver =
+        m.role === 'standby' && m.follows && senderAlive(m.follows)
+          ? { status: 'streaming', senderHost: m.follows }
+          : null;
+      const replication =
+        m.role === 'primary'
+          ? this.streamingTo(name).map((s) => ({
+              name: s,
+              state: 'streaming',
+              syncState: this.syncNames[m.group]?.includes(`"${s}"`) ? 'quorum' : 'async',
+              lagBytes: 0,
+            }))
+          : [];
+      members[name] = {
+        ...base,
+        sql: {
+          ok: true,
+          ms: 2,
+          inRecovery: m.role === 'standby',
+          timeline: 1,
+          receiver,
+          replication,
+          syncNames: m.role === 'primary' ? (this.syncNames[m.group] ?? '') : '',
+        },
+      };
     }
     const etcdOk = this.services.etcd === 'running';
     return {
@@ -101,58 +135,105 @@ export function worldActivities(world: World, specInput: ClusterSpecInput, scena
   const spec = parseSpec(specInput);
   const monitorCalls: Array<{ name: string; input: unknown }> = [];
   const groupOf = (m: string) => world.members[m]!.group;
-  const f = mockActivities({
-    async readLivePrimaries() {
-      return world.livePrimaries();
-    },
-    async probeMember({ member }) {
-      return world.answers(member) ? [{ ok: true, detail: 'answers as primary' }] : [{ ok: false, detail: `container ${world.members[member]!.container}`, conclusive: world.members[member]!.container !== 'running' }];
-    },
-    async standbyPositions({ members }) {
-      return members.map((m) => ({ member: m, reachable: world.answers(m), inRecovery: world.members[m]!.role === 'standby', replayLsn: '0/1000000', receiveLsn: '0/1000000' }));
-    },
-    async fenceMember({ member }) {
-      Object.assign(world.members[member]!, { container: 'exited', up: false, state: 'fenced' });
-      return { wasRunning: true };
-    },
-    async promoteStandby({ member }) {
-      if (world.promotionAnswerLost === member) {
-        world.promotionAnswerLost = undefined;
-        Object.assign(world.members[member]!, { role: 'primary', follows: undefined, up: false });
+  const f = mockActivities(
+    {
+      async readLivePrimaries() {
+        return world.livePrimaries();
+      },
+      async probeMember({ member }) {
+        return world.answers(member)
+          ? [{ ok: true, detail: 'answers as primary' }]
+          : [
+              {
+                ok: false,
+                detail: `container ${world.members[member]!.container}`,
+                conclusive: world.members[member]!.container !== 'running',
+              },
+            ];
+      },
+      async standbyPositions({ members }) {
+        return members.map((m) => ({
+          member: m,
+          reachable: world.answers(m),
+          inRecovery: world.members[m]!.role === 'standby',
+          replayLsn: '0/1000000',
+          receiveLsn: '0/1000000',
+        }));
+      },
+      async fenceMember({ member }) {
+        Object.assign(world.members[member]!, { container: 'exited', up: false, state: 'fenced' });
+        return { wasRunning: true };
+      },
+      async promoteStandby({ member }) {
+        if (world.promotionAnswerLost === member) {
+          world.promotionAnswerLost = undefined;
+          Object.assign(world.members[member]!, { role: 'primary', follows: undefined, up: false });
+          world.syncNames[groupOf(member)] = '';
+          throw ApplicationFailure.nonRetryable(`promoting ${member}: Connection terminated unexpectedly`, 'NotReady');
+        }
+        Object.assign(world.members[member]!, { role: 'primary', follows: undefined, state: 'primary' });
         world.syncNames[groupOf(member)] = '';
-        throw ApplicationFailure.nonRetryable(`promoting ${member}: Connection terminated unexpectedly`, 'NotReady');
-      }
-      Object.assign(world.members[member]!, { role: 'primary', follows: undefined, state: 'primary' });
-      world.syncNames[groupOf(member)] = '';
-      return { promoted: true, inDoubt: [] };
+        return { promoted: true, inDoubt: [] };
+      },
+      async unfencePrimary({ member, others }) {
+        // As the activity: refused while another member is, or may be, writable.
+        const blockers = unfenceBlockers(
+          others.map((o) => ({
+            member: o,
+            reachable: world.answers(o),
+            inRecovery: world.members[o]!.role === 'standby',
+            container: world.members[o]!.container,
+            state: world.members[o]!.state,
+          })),
+        );
+        if (blockers.length)
+          throw ApplicationFailure.nonRetryable(
+            `cannot unfence ${member}: ${blockers.map((b) => `${b.member} ${b.why}`).join('; ')}`,
+            'Refused',
+          );
+        Object.assign(world.members[member]!, { container: 'running', up: true, state: 'primary' });
+        return { started: true };
+      },
+      async recordPrimaryChange({ group, newPrimary }) {
+        world.primaries[group] = newPrimary;
+        return { recorded: true };
+      },
+      async rejoinMember({ member, primary }) {
+        Object.assign(world.members[member]!, {
+          container: 'running',
+          up: true,
+          role: 'standby',
+          follows: primary,
+          state: 'standby',
+        });
+        return { action: 'rewound' as const };
+      },
+      async configureDurability({ primary }) {
+        const s = world.streamingTo(primary);
+        world.syncNames[groupOf(primary)] = anyOneOf(s);
+        return { synchronousStandbyNames: world.syncNames[groupOf(primary)]! };
+      },
     },
-    async unfencePrimary({ member, others }) {
-      // As the activity: refused while another member is, or may be, writable.
-      const blockers = unfenceBlockers(others.map((o) => ({ member: o, reachable: world.answers(o), inRecovery: world.members[o]!.role === 'standby', container: world.members[o]!.container, state: world.members[o]!.state })));
-      if (blockers.length) throw ApplicationFailure.nonRetryable(`cannot unfence ${member}: ${blockers.map((b) => `${b.member} ${b.why}`).join('; ')}`, 'Refused');
-      Object.assign(world.members[member]!, { container: 'running', up: true, state: 'primary' });
-      return { started: true };
-    },
-    async recordPrimaryChange({ group, newPrimary }) {
-      world.primaries[group] = newPrimary;
-      return { recorded: true };
-    },
-    async rejoinMember({ member, primary }) {
-      Object.assign(world.members[member]!, { container: 'running', up: true, role: 'standby', follows: primary, state: 'standby' });
-      return { action: 'rewound' as const };
-    },
-    async configureDurability({ primary }) {
-      const s = world.streamingTo(primary);
-      world.syncNames[groupOf(primary)] = anyOneOf(s);
-      return { synchronousStandbyNames: world.syncNames[groupOf(primary)]! };
-    },
-  }, scenario);
+    scenario,
+  );
 
-  const monitorActs: Pick<Activities, 'monitorProbe' | 'readMaintenance' | 'recordMaintenance' | 'restartMember' | 'recreateMember' | 'setGroupDurability' | 'healService'> = {
+  const monitorActs: Pick<
+    Activities,
+    | 'monitorProbe'
+    | 'readMaintenance'
+    | 'recordMaintenance'
+    | 'restartMember'
+    | 'recreateMember'
+    | 'setGroupDurability'
+    | 'healService'
+  > = {
     async monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {
       monitorCalls.push({ name: 'monitorProbe', input: { context: input.context } });
       const ctx = Context.current();
-      let history = (ctx.info.heartbeatDetails as { history?: typeof input.history } | undefined)?.history ?? input.history ?? emptyHistory();
+      let history =
+        (ctx.info.heartbeatDetails as { history?: typeof input.history } | undefined)?.history ??
+        input.history ??
+        emptyHistory();
       const until = Date.now() + (input.periodMs ?? 30_000);
       for (let rounds = 1; ; rounds++) {
         history = foldObservation(history, world.observe(Date.now()), spec.members);
@@ -193,17 +274,30 @@ export function worldActivities(world: World, specInput: ClusterSpecInput, scena
       monitorCalls.push({ name: 'healService', input: { service, coordinator } });
       const was = world.services[service];
       world.services[service] = 'running';
-      return { found: was === 'running' ? 'running' : was === 'absent' ? 'absent' : 'stopped', ...(service === 'pgbouncer' && was === 'absent' && coordinator ? { coordinator: { member: coordinator, from: 'monitor' as const } } : {}) };
+      return {
+        found: was === 'running' ? 'running' : was === 'absent' ? 'absent' : 'stopped',
+        ...(service === 'pgbouncer' && was === 'absent' && coordinator
+          ? { coordinator: { member: coordinator, from: 'monitor' as const } }
+          : {}),
+      };
     },
     async setGroupDurability({ group, primary, mode, reason }) {
       monitorCalls.push({ name: 'setGroupDurability', input: { group, mode } });
       const s = mode === 'synchronous' ? world.streamingTo(primary) : [];
       world.syncNames[group] = anyOneOf(s);
-      return { primary, mode: s.length ? 'synchronous' : 'async', standbys: s, at: new Date().toISOString(), reason, recorded: true };
+      return {
+        primary,
+        mode: s.length ? 'synchronous' : 'async',
+        standbys: s,
+        at: new Date().toISOString(),
+        reason,
+        recorded: true,
+      };
     },
   };
   const activities = { ...(f.activities as MockedActivities), ...monitorActs };
   /** Failovers started (each acquires the group lock once, under its own workflow id). */
-  const failoversStarted = (group: string) => f.inputs('acquireGroupLock').filter((i) => i.group === group && i.owner.startsWith('failover-')).length;
+  const failoversStarted = (group: string) =>
+    f.inputs('acquireGroupLock').filter((i) => i.group === group && i.owner.startsWith('failover-')).length;
   return { activities, failover: f, monitorCalls, failoversStarted };
 }

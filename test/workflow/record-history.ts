@@ -25,18 +25,32 @@ export const CREDENTIAL_PATTERNS = [/password/i, /SCRAM-SHA-256\$/, /secret/i, /
 export function assertNoSecrets(historyJson: string, knownSecrets: string[] = []): void {
   const texts = [historyJson, ...decodedPayloads(historyJson)];
   for (const text of texts) {
-    for (const s of knownSecrets) if (s && text.includes(s)) throw new Error('a generated secret value is in the history');
-    for (const p of CREDENTIAL_PATTERNS) if (p.test(text)) throw new Error(`the history contains ${p}: ${text.slice(0, 200)}`);
+    for (const s of knownSecrets)
+      if (s && text.includes(s)) throw new Error('a generated secret value is in the history');
+    for (const p of CREDENTIAL_PATTERNS)
+      if (p.test(text)) throw new Error(`the history contains ${p}: ${text.slice(0, 200)}`);
   }
 }
 
-export async function recordHistory(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap): Promise<{ history: History; json: string }> {
+export async function recordHistory(
+  env: TestWorkflowEnvironment,
+  bundle: WorkflowBundleWithSourceMap,
+): Promise<{ history: History; json: string }> {
   const real = realValidateSpec();
   try {
     const m = mockActivities({ validateSpec: real.validateSpec });
     const taskQueue = 'setup-cluster-replay-fixture';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: m.activities });
-    const handle = await env.client.workflow.start('setupCluster', { taskQueue, workflowId: RECORDED_WORKFLOW_ID, args: [RECORDED_INPUT] });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: m.activities,
+    });
+    const handle = await env.client.workflow.start('setupCluster', {
+      taskQueue,
+      workflowId: RECORDED_WORKFLOW_ID,
+      args: [RECORDED_INPUT],
+    });
     await worker.runUntil(handle.result());
     const history = await handle.fetchHistory();
     // Identities are "<pid>@<hostname>": nothing replay needs, and the host's name has no place in the repository.

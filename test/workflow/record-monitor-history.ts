@@ -40,7 +40,18 @@ export const MONITOR_FIXTURE_QUEUE = monitorTaskQueue('fixture');
 /** Fast probes; the run continues as new after 20 probes once nothing is in flight. */
 export const MONITOR_FIXTURE_INPUT: MonitorInput = {
   spec: SPEC,
-  tuning: { thresholds: { intervalMs: 50, failures: 3, failWindowMs: 300, downWindowMs: 100, standbyGraceMs: 1000, asyncAfterMs: 200 }, periodMs: 300, maxIterations: 20 },
+  tuning: {
+    thresholds: {
+      intervalMs: 50,
+      failures: 3,
+      failWindowMs: 300,
+      downWindowMs: 100,
+      standbyGraceMs: 1000,
+      asyncAfterMs: 200,
+    },
+    periodMs: 300,
+    maxIterations: 20,
+  },
 };
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -51,12 +62,29 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_00
   }
 }
 
-export async function recordMonitorHistory(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap): Promise<{ history: History; json: string }> {
+export async function recordMonitorHistory(
+  env: TestWorkflowEnvironment,
+  bundle: WorkflowBundleWithSourceMap,
+): Promise<{ history: History; json: string }> {
   const world = new World(SPEC);
   const sim = worldActivities(world, SPEC);
-  const workers = await Promise.all([TASK_QUEUE, MONITOR_FIXTURE_QUEUE].map((taskQueue) => Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: sim.activities, identity: 'citusctl-test-recorder' })));
+  const workers = await Promise.all(
+    [TASK_QUEUE, MONITOR_FIXTURE_QUEUE].map((taskQueue) =>
+      Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: bundle,
+        activities: sim.activities,
+        identity: 'citusctl-test-recorder',
+      }),
+    ),
+  );
   const [shared, monitor] = workers;
-  const handle = await env.client.workflow.start('monitorCluster', { taskQueue: MONITOR_FIXTURE_QUEUE, workflowId: MONITOR_FIXTURE_WORKFLOW_ID, args: [MONITOR_FIXTURE_INPUT] });
+  const handle = await env.client.workflow.start('monitorCluster', {
+    taskQueue: MONITOR_FIXTURE_QUEUE,
+    workflowId: MONITOR_FIXTURE_WORKFLOW_ID,
+    args: [MONITOR_FIXTURE_INPUT],
+  });
   const run = env.client.workflow.getHandle(MONITOR_FIXTURE_WORKFLOW_ID, handle.firstExecutionRunId);
   const status = () => run.query<MonitorStatus>('status');
   await shared!.runUntil(
@@ -65,7 +93,9 @@ export async function recordMonitorHistory(env: TestWorkflowEnvironment, bundle:
       await run.executeUpdate('pause', { args: [{ group: 'g2', by: 'fixture', reason: 'recording' }] });
       await run.executeUpdate('resume', { args: [{ group: 'g2', by: 'fixture' }] });
       world.kill('g1-a');
-      await until('the failover to complete', async () => (await status()).lastActions.some((a) => a.kind === 'failover' && a.outcome === 'done'));
+      await until('the failover to complete', async () =>
+        (await status()).lastActions.some((a) => a.kind === 'failover' && a.outcome === 'done'),
+      );
       await until('the run to continue as new', async () => (await run.describe()).status.name === 'CONTINUED_AS_NEW');
       await env.client.workflow.getHandle(MONITOR_FIXTURE_WORKFLOW_ID).terminate('recorded');
     }),

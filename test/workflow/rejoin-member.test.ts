@@ -12,7 +12,11 @@ jest.setTimeout(60_000);
 const wf = useWorkflowEnv();
 
 const runRejoin = (activities: Partial<MockedActivities>, member: string) =>
-  wf.run<RejoinReport & { primary: string }>('rejoinMemberWorkflow', { spec: SPEC_INPUT, member } satisfies RejoinMemberInput, activities);
+  wf.run<RejoinReport & { primary: string }>(
+    'rejoinMemberWorkflow',
+    { spec: SPEC_INPUT, member } satisfies RejoinMemberInput,
+    activities,
+  );
 
 test('happy path: the member follows its group primary, under the group lock', async () => {
   const m = mockActivities();
@@ -20,7 +24,16 @@ test('happy path: the member follows its group primary, under the group lock', a
   expect(error).toBeUndefined();
   const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
   // readLivePrimaries and acquireGroupLock in either order (reading under the lock is a proposed fix).
-  expect([...order.slice(0, 2), ...order.slice(2, 4).sort(), ...order.slice(4)]).toEqual(['validateSpec', 'loadClusterSpec', 'acquireGroupLock', 'readLivePrimaries', 'rejoinMember', 'checkReplication', 'configureDurability', 'releaseGroupLock']);
+  expect([...order.slice(0, 2), ...order.slice(2, 4).sort(), ...order.slice(4)]).toEqual([
+    'validateSpec',
+    'loadClusterSpec',
+    'acquireGroupLock',
+    'readLivePrimaries',
+    'rejoinMember',
+    'checkReplication',
+    'configureDurability',
+    'releaseGroupLock',
+  ]);
   expect(m.inputs('rejoinMember')).toEqual([expect.objectContaining({ member: 'g1-b', primary: 'g1-a' })]);
   expect(m.inputs('checkReplication')).toEqual([expect.objectContaining({ standby: 'g1-b', primary: 'g1-a' })]);
   expect(m.inputs('configureDurability')[0]).toMatchObject({ primary: 'g1-a', standbys: ['g1-b', 'g1-c'] });
@@ -54,19 +67,22 @@ test.each([
   expect(m.called('rejoinMember')).toHaveLength(0);
 });
 
-test.each(['rejoinMember', 'checkReplication'] as const)('a non-retryable %s failure fails RejoinFailed and releases the lock', async (name) => {
-  const m = mockActivities({
-    [name]: async () => {
-      throw ApplicationFailure.nonRetryable(`${name} broke on g2-b`, 'NotFound');
-    },
-  });
-  const { error, progress } = await runRejoin(m.activities, 'g2-b');
-  const f = failureOf(error);
-  expect(f).toMatchObject({ type: 'RejoinFailed', nonRetryable: true });
-  expect(f.message).toBe(`g2-b did not rejoin: g2-b: ${name} broke on g2-b`);
-  expect(m.called('releaseGroupLock')).toHaveLength(1);
-  expect(sequence(m.calls.filter((c) => c.name !== 'renewGroupLock')).at(-1)).toBe('releaseGroupLock');
-  // The step failed, and its detail names the failure.
-  expect(step(progress, 'rejoin').detail).toBe(`g2-b did not rejoin: g2-b: ${name} broke on g2-b`);
-  expect(stateOf(progress)).toMatchObject({ validate: 'done', lock: 'done', rejoin: 'failed' });
-});
+test.each(['rejoinMember', 'checkReplication'] as const)(
+  'a non-retryable %s failure fails RejoinFailed and releases the lock',
+  async (name) => {
+    const m = mockActivities({
+      [name]: async () => {
+        throw ApplicationFailure.nonRetryable(`${name} broke on g2-b`, 'NotFound');
+      },
+    });
+    const { error, progress } = await runRejoin(m.activities, 'g2-b');
+    const f = failureOf(error);
+    expect(f).toMatchObject({ type: 'RejoinFailed', nonRetryable: true });
+    expect(f.message).toBe(`g2-b did not rejoin: g2-b: ${name} broke on g2-b`);
+    expect(m.called('releaseGroupLock')).toHaveLength(1);
+    expect(sequence(m.calls.filter((c) => c.name !== 'renewGroupLock')).at(-1)).toBe('releaseGroupLock');
+    // The step failed, and its detail names the failure.
+    expect(step(progress, 'rejoin').detail).toBe(`g2-b did not rejoin: g2-b: ${name} broke on g2-b`);
+    expect(stateOf(progress)).toMatchObject({ validate: 'done', lock: 'done', rejoin: 'failed' });
+  },
+);

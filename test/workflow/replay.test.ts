@@ -9,7 +9,15 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodedPayloads, historyFromJson, HISTORY_FIXTURE, quietRuntime, SPEC_INPUT, startTestEnv, workflowBundle } from './helpers';
+import {
+  decodedPayloads,
+  historyFromJson,
+  HISTORY_FIXTURE,
+  quietRuntime,
+  SPEC_INPUT,
+  startTestEnv,
+  workflowBundle,
+} from './helpers';
 import { assertNoSecrets, recordHistory, RECORDED_INPUT, RECORDED_WORKFLOW_ID, writeFixture } from './record-history';
 
 jest.setTimeout(120_000);
@@ -29,20 +37,27 @@ beforeAll(async () => {
 });
 
 function loadFixture(): { json: string; history: History } {
-  if (!fs.existsSync(HISTORY_FIXTURE)) throw new Error(`${HISTORY_FIXTURE} is missing; record it with RECORD_HISTORY=1`);
+  if (!fs.existsSync(HISTORY_FIXTURE))
+    throw new Error(`${HISTORY_FIXTURE} is missing; record it with RECORD_HISTORY=1`);
   const json = fs.readFileSync(HISTORY_FIXTURE, 'utf8');
   return { json, history: historyFromJson(json) };
 }
 
-const eventTypes = (json: string) => (JSON.parse(json) as { events: { eventType: string }[] }).events.map((e) => e.eventType);
+const eventTypes = (json: string) =>
+  (JSON.parse(json) as { events: { eventType: string }[] }).events.map((e) => e.eventType);
 
 test('the recorded history is a complete setupCluster run', () => {
   const { json } = loadFixture();
-  type Event = { workflowExecutionStartedEventAttributes?: { workflowType: { name: string } }; activityTaskScheduledEventAttributes?: { activityType: { name: string } } };
+  type Event = {
+    workflowExecutionStartedEventAttributes?: { workflowType: { name: string } };
+    activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+  };
   const raw = JSON.parse(json) as { events: Event[] };
   expect(raw.events[0]!.workflowExecutionStartedEventAttributes!.workflowType.name).toBe('setupCluster');
   expect(eventTypes(json).at(-1)).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
-  const scheduled = raw.events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
+  const scheduled = raw.events.flatMap((e) =>
+    e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : [],
+  );
   expect(scheduled).toContain('cleanUp');
   expect(scheduled.at(0)).toBe('validateSpec');
   expect(scheduled.at(-1)).toBe('publishToEtcd');
@@ -61,11 +76,15 @@ test('the recorded history carries no secret: its input is the spec only', () =>
 
 test('replays deterministically against the current workflow code', async () => {
   const { history } = loadFixture();
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, RECORDED_WORKFLOW_ID)).resolves.toBeUndefined();
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, RECORDED_WORKFLOW_ID),
+  ).resolves.toBeUndefined();
 });
 
 test('the same history fails to replay against a non-deterministic edit of the workflow', async () => {
   const { history } = loadFixture();
   const variant = await workflowBundle(path.join(__dirname, '..', 'fixtures', 'nondeterministic-workflows'));
-  await expect(Worker.runReplayHistory({ workflowBundle: variant }, history, RECORDED_WORKFLOW_ID)).rejects.toBeInstanceOf(DeterminismViolationError);
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: variant }, history, RECORDED_WORKFLOW_ID),
+  ).rejects.toBeInstanceOf(DeterminismViolationError);
 });

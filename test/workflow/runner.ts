@@ -27,8 +27,17 @@ export async function runWorkflow<R>(
   during?: (handle: WorkflowHandle) => Promise<void>,
 ): Promise<RunOutcome<R>> {
   const taskQueue = uniqueId('tq');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
-  const handle = await env.client.workflow.start(workflowType, { taskQueue, workflowId: uniqueId(workflowType), args: [input] });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities,
+  });
+  const handle = await env.client.workflow.start(workflowType, {
+    taskQueue,
+    workflowId: uniqueId(workflowType),
+    args: [input],
+  });
   const outcome = await worker.runUntil(async () => {
     await during?.(handle);
     return handle.result().then(
@@ -43,7 +52,12 @@ export async function runWorkflow<R>(
 }
 
 /** Polls the progress query until `step` reaches `state` (the worker must be running). */
-export async function waitForStep(handle: WorkflowHandle, step: string, state: StepState, timeoutMs = 15_000): Promise<Progress> {
+export async function waitForStep(
+  handle: WorkflowHandle,
+  step: string,
+  state: StepState,
+  timeoutMs = 15_000,
+): Promise<Progress> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const p = await handle.query<Progress>('progress');
@@ -60,10 +74,19 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * throws after timeoutMs naming `what`. An error thrown by fn fails the wait at once, unless
  * retryErrors (then it counts as not yet).
  */
-export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, opts: { retryErrors?: boolean } = {}): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  opts: { retryErrors?: boolean } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = opts.retryErrors ? await Promise.resolve().then(fn).catch(() => undefined) : await fn();
+    const v = opts.retryErrors
+      ? await Promise.resolve()
+          .then(fn)
+          .catch(() => undefined)
+      : await fn();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);

@@ -17,18 +17,55 @@ jest.setTimeout(90_000);
 
 const wf = useWorkflowEnv();
 
-const rebalance = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT }) => wf.run<RebalanceClusterResult>('rebalanceCluster', input, activities);
-const drain = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT, group: 'g2' }) => wf.run<DrainGroupResult>('drainGroup', input, activities);
+const rebalance = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT }) =>
+  wf.run<RebalanceClusterResult>('rebalanceCluster', input, activities);
+const drain = (activities: Partial<MockedActivities>, input: object = { spec: SPEC_INPUT, group: 'g2' }) =>
+  wf.run<DrainGroupResult>('drainGroup', input, activities);
 
-const CITUS_ERROR = 'ERROR: shard move failed as the orphaned shard public.events_102025 leftover from the previous move could ' +
+const CITUS_ERROR =
+  'ERROR: shard move failed as the orphaned shard public.events_102025 leftover from the previous move could ' +
   'not be cleaned up';
 
 describe('rebalanceCluster', () => {
   test('checks, starts one job and follows it to its end, reporting each step of it', async () => {
-    const m = mockActivities({}, { rebalanceJobs: [[{ state: 'scheduled', movesTotal: 2 }, { state: 'running', movesDone: 1, current: [{ shardId: 102009, table: 'events', source: 'g1-a', target: 'g3-a', status: 'Catching Up', bytes: 0, targetBytes: 0 }] }, { state: 'finished', movesDone: 2 }]] });
-    const { result, error, progress } = await rebalance(m.activities, { spec: SPEC_INPUT, transferMode: 'block_writes' });
+    const m = mockActivities(
+      {},
+      {
+        rebalanceJobs: [
+          [
+            { state: 'scheduled', movesTotal: 2 },
+            {
+              state: 'running',
+              movesDone: 1,
+              current: [
+                {
+                  shardId: 102009,
+                  table: 'events',
+                  source: 'g1-a',
+                  target: 'g3-a',
+                  status: 'Catching Up',
+                  bytes: 0,
+                  targetBytes: 0,
+                },
+              ],
+            },
+            { state: 'finished', movesDone: 2 },
+          ],
+        ],
+      },
+    );
+    const { result, error, progress } = await rebalance(m.activities, {
+      spec: SPEC_INPUT,
+      transferMode: 'block_writes',
+    });
     expect(error).toBeUndefined();
-    expect(sequence(m.calls)).toEqual(['validateSpec', 'loadClusterSpec', 'checkRebalanceReady', 'startRebalance', 'followRebalance']);
+    expect(sequence(m.calls)).toEqual([
+      'validateSpec',
+      'loadClusterSpec',
+      'checkRebalanceReady',
+      'startRebalance',
+      'followRebalance',
+    ]);
     expect(m.called('followRebalance').map((c) => (c.input as { jobId: number }).jobId)).toEqual([1, 1, 1]);
     expect(m.inputs('checkRebalanceReady')[0]!.transferMode).toBe('block_writes');
     expect(m.inputs('startRebalance')[0]).toMatchObject({ drainOnly: false, transferMode: 'block_writes' });
@@ -48,11 +85,14 @@ describe('rebalanceCluster', () => {
   });
 
   test('a job Citus already runs is adopted, not started again', async () => {
-    const m = mockActivities({
-      async startRebalance() {
-        return { jobId: 7, adopted: true };
+    const m = mockActivities(
+      {
+        async startRebalance() {
+          return { jobId: 7, adopted: true };
+        },
       },
-    }, { rebalanceJobs: [[], [], [], [], [], [], [{ state: 'finished', movesDone: 2 }]] });
+      { rebalanceJobs: [[], [], [], [], [], [], [{ state: 'finished', movesDone: 2 }]] },
+    );
     const { result, error, progress } = await rebalance(m.activities);
     expect(error).toBeUndefined();
     expect(step(progress, 'start').detail).toBe('following running job 7');
@@ -64,18 +104,39 @@ describe('rebalanceCluster', () => {
     const m: ReturnType<typeof mockActivities> = mockActivities({
       async followRebalance(input) {
         if (failures++ === 0) throw ApplicationFailure.retryable('worker lost', 'NotReady');
-        return { jobId: input.jobId, state: 'finished', tasks: { done: 2 }, movesDone: 2, movesTotal: 2, bytesTotal: 0, bytesMoved: 0, current: [], errors: [] };
+        return {
+          jobId: input.jobId,
+          state: 'finished',
+          tasks: { done: 2 },
+          movesDone: 2,
+          movesTotal: 2,
+          bytesTotal: 0,
+          bytesMoved: 0,
+          current: [],
+          errors: [],
+        };
       },
     });
     const { result, error } = await rebalance(m.activities);
     expect(error).toBeUndefined();
     expect(m.called('startRebalance')).toHaveLength(1);
-    expect(m.called('followRebalance').map((c) => [(c.input as { jobId: number }).jobId, c.attempt])).toEqual([[1, 1], [1, 2]]);
+    expect(m.called('followRebalance').map((c) => [(c.input as { jobId: number }).jobId, c.attempt])).toEqual([
+      [1, 1],
+      [1, 2],
+    ]);
     expect(result!.jobs).toEqual([1]);
   });
 
-  test("a failed job is started again; the rest of the moves finish", async () => {
-    const m = mockActivities({}, { rebalanceJobs: [[{ state: 'failed', movesDone: 1, errors: [`task 2: ${CITUS_ERROR}`] }], [{ state: 'finished', movesDone: 1, movesTotal: 1 }]] });
+  test('a failed job is started again; the rest of the moves finish', async () => {
+    const m = mockActivities(
+      {},
+      {
+        rebalanceJobs: [
+          [{ state: 'failed', movesDone: 1, errors: [`task 2: ${CITUS_ERROR}`] }],
+          [{ state: 'finished', movesDone: 1, movesTotal: 1 }],
+        ],
+      },
+    );
     const { result, error, progress } = await rebalance(m.activities);
     expect(error).toBeUndefined();
     expect(m.called('startRebalance')).toHaveLength(2);
@@ -106,13 +167,28 @@ describe('rebalanceCluster', () => {
     const m: ReturnType<typeof mockActivities> = mockActivities({
       async followRebalance({ jobId }) {
         await new Promise((r) => setTimeout(r, 200));
-        return { jobId, state: 'running', tasks: {}, movesDone: 0, movesTotal: 2, bytesTotal: 0, bytesMoved: 0, current: [], errors: [] };
+        return {
+          jobId,
+          state: 'running',
+          tasks: {},
+          movesDone: 0,
+          movesTotal: 2,
+          bytesTotal: 0,
+          bytesMoved: 0,
+          current: [],
+          errors: [],
+        };
       },
     });
-    const { error } = await wf.run<RebalanceClusterResult>('rebalanceCluster', { spec: SPEC_INPUT }, m.activities, async (handle) => {
-      await waitUntil('a second followRebalance', () => m.called('followRebalance').length >= 2, 15_000);
-      await handle.cancel();
-    });
+    const { error } = await wf.run<RebalanceClusterResult>(
+      'rebalanceCluster',
+      { spec: SPEC_INPUT },
+      m.activities,
+      async (handle) => {
+        await waitUntil('a second followRebalance', () => m.called('followRebalance').length >= 2, 15_000);
+        await handle.cancel();
+      },
+    );
     expect(error).toBeDefined();
     expect(m.inputs('stopRebalance')).toEqual([expect.objectContaining({ jobId: 1 })]);
   });
@@ -120,7 +196,12 @@ describe('rebalanceCluster', () => {
   test('a refused check (tables without a replica identity) starts nothing', async () => {
     const m = mockActivities({
       async checkRebalanceReady() {
-        throw ApplicationFailure.create({ type: 'Refused', message: 'rebalance refused, nothing was moved: tables without a primary key or replica identity: public.nopk', nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: 'Refused',
+          message:
+            'rebalance refused, nothing was moved: tables without a primary key or replica identity: public.nopk',
+          nonRetryable: true,
+        });
       },
     });
     const { error, progress } = await rebalance(m.activities);
@@ -165,19 +246,35 @@ describe('drainGroup', () => {
     expect(stored.members.map((x) => x.name)).toEqual(['coord-a', 'coord-b', 'g1-a', 'g1-b', 'g1-c']);
     expect(m.inputs('removeGroupContainers')[0]).toMatchObject({ group: 'g2', volumes: true });
     expect(stateOf(progress)).toEqual(Object.fromEntries(DRAIN_STEPS.map((s) => [s, 'done'])));
-    expect(result).toMatchObject({ cluster: 'wftest', group: 'g2', jobs: [1], movesDone: 2, removedContainers: ['citusctl-wftest-g2-a', 'citusctl-wftest-g2-b'], deletedKeys: 3 });
+    expect(result).toMatchObject({
+      cluster: 'wftest',
+      group: 'g2',
+      jobs: [1],
+      movesDone: 2,
+      removedContainers: ['citusctl-wftest-g2-a', 'citusctl-wftest-g2-b'],
+      deletedKeys: 3,
+    });
   });
 
   test('refused by its checks (last group, disk): nothing is marked, moved or removed', async () => {
     const m = mockActivities({
       async checkDrain() {
-        throw ApplicationFailure.create({ type: 'Refused', message: 'drain of g2 refused, nothing was changed: g2 is the last worker group that can hold shards', nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: 'Refused',
+          message: 'drain of g2 refused, nothing was changed: g2 is the last worker group that can hold shards',
+          nonRetryable: true,
+        });
       },
     });
     const { error, progress } = await drain(m.activities);
     expect(failureOf(error).message).toContain('last worker group');
     expect(sequence(m.calls)).toEqual(['validateSpec', 'loadClusterSpec', 'readLivePrimaries', 'checkDrain']);
-    expect(stateOf(progress)).toMatchObject({ check: 'failed', mark: 'pending', lock: 'pending', containers: 'pending' });
+    expect(stateOf(progress)).toMatchObject({
+      check: 'failed',
+      mark: 'pending',
+      lock: 'pending',
+      containers: 'pending',
+    });
   });
 
   test('a rerun after the node was removed only finishes the clean-up', async () => {

@@ -20,25 +20,67 @@ const runSwitchover = (activities: Partial<MockedActivities>, input: SwitchoverG
   wf.run<SwitchoverGroupResult>('switchoverGroup', input, activities);
 
 test('default target: the most advanced standby; metadata updated inside the pause; old primary rejoins', async () => {
-  const m = mockActivities({ switchoverCriticalSection: async () => ({ pauseMs: 1234, promoted: true, metadataUpdated: true }) }, LAGGING);
+  const m = mockActivities(
+    { switchoverCriticalSection: async () => ({ pauseMs: 1234, promoted: true, metadataUpdated: true }) },
+    LAGGING,
+  );
   const { result, error, progress } = await runSwitchover(m.activities);
   expect(error).toBeUndefined();
 
   const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
   // readLivePrimaries and acquireGroupLock in either order (reading under the lock is a proposed fix).
-  expect([...order.slice(0, 2), ...order.slice(2, 4).sort(), ...order.slice(4, 7)]).toEqual(['validateSpec', 'loadClusterSpec', 'acquireGroupLock', 'readLivePrimaries', 'standbyPositions', 'switchoverCriticalSection', 'recordPrimaryChange']);
+  expect([...order.slice(0, 2), ...order.slice(2, 4).sort(), ...order.slice(4, 7)]).toEqual([
+    'validateSpec',
+    'loadClusterSpec',
+    'acquireGroupLock',
+    'readLivePrimaries',
+    'standbyPositions',
+    'switchoverCriticalSection',
+    'recordPrimaryChange',
+  ]);
   expect(order.slice(-2)).toEqual(['configureDurability', 'releaseGroupLock']);
-  for (const n of ['probeMember', 'fenceMember', 'promoteStandby', 'pointCitusAt', 'pointCoordinatorAt', 'initPgBouncer'] as const) expect(m.called(n)).toHaveLength(0);
+  for (const n of [
+    'probeMember',
+    'fenceMember',
+    'promoteStandby',
+    'pointCitusAt',
+    'pointCoordinatorAt',
+    'initPgBouncer',
+  ] as const)
+    expect(m.called(n)).toHaveLength(0);
 
   expect(m.inputs('standbyPositions')[0]!.members).toEqual(['g1-b', 'g1-c']);
-  expect(m.inputs('switchoverCriticalSection')[0]).toMatchObject({ coordinator: 'coord-a', oldPrimary: 'g1-a', newPrimary: 'g1-b', isCoordinatorGroup: false });
+  expect(m.inputs('switchoverCriticalSection')[0]).toMatchObject({
+    coordinator: 'coord-a',
+    oldPrimary: 'g1-a',
+    newPrimary: 'g1-b',
+    isCoordinatorGroup: false,
+  });
   // etcd names the new primary right after the switch; the event follows once metadata is done.
   expect(m.inputs('recordPrimaryChange')[0]).toMatchObject({ group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b' });
-  expect(m.inputs('recordPrimaryChange').at(-1)).toMatchObject({ group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', event: { kind: 'switchover', pauseMs: 1234 } });
-  expect(m.inputs('rejoinMember').map((i) => `${i.member}->${i.primary}`).sort()).toEqual(['g1-a->g1-b', 'g1-c->g1-b']);
+  expect(m.inputs('recordPrimaryChange').at(-1)).toMatchObject({
+    group: 'g1',
+    oldPrimary: 'g1-a',
+    newPrimary: 'g1-b',
+    event: { kind: 'switchover', pauseMs: 1234 },
+  });
+  expect(
+    m
+      .inputs('rejoinMember')
+      .map((i) => `${i.member}->${i.primary}`)
+      .sort(),
+  ).toEqual(['g1-a->g1-b', 'g1-c->g1-b']);
   expect(m.inputs('releaseGroupLock')[0]!.owner).toBe(m.inputs('acquireGroupLock')[0]!.owner);
 
-  expect(result).toEqual({ group: 'g1', oldPrimary: 'g1-a', newPrimary: 'g1-b', pauseMs: 1234, rejoined: ['g1-a', 'g1-c'], notRejoined: [], detail: 'g1-a -> g1-b' });
+  expect(result).toEqual({
+    group: 'g1',
+    oldPrimary: 'g1-a',
+    newPrimary: 'g1-b',
+    pauseMs: 1234,
+    rejoined: ['g1-a', 'g1-c'],
+    notRejoined: [],
+    detail: 'g1-a -> g1-b',
+  });
   expect(progress.steps.map((s) => s.name)).toEqual([...SWITCHOVER_STEPS]);
   expect(progress.steps.every((s) => s.state === 'done')).toBe(true);
   expect(step(progress, 'choose').detail).toBe('g1-b');
@@ -64,18 +106,19 @@ test('`to` naming a member outside the group fails BadConfig naming `to`, before
   expect(step(progress, 'validate').state).toBe('failed');
 });
 
-test.each([
-  ['an unreachable standby', 'g1-c', { positions: { 'g1-c': { reachable: false, replayLsn: null } } }],
-])('`to` naming %s fails NoCandidate without touching the group, and releases the lock', async (_what, to, scenario) => {
-  const m = mockActivities({}, scenario);
-  const { error, progress } = await runSwitchover(m.activities, { ...G1, to });
-  const f = failureOf(error);
-  expect(f).toMatchObject({ type: 'NoCandidate', nonRetryable: true });
-  expect(f.message).toContain(`${to} is not a reachable streaming standby`);
-  expect(m.called('switchoverCriticalSection')).toHaveLength(0);
-  expect(m.called('releaseGroupLock')).toHaveLength(1);
-  expect(stateOf(progress)).toMatchObject({ choose: 'failed', switch: 'pending' });
-});
+test.each([['an unreachable standby', 'g1-c', { positions: { 'g1-c': { reachable: false, replayLsn: null } } }]])(
+  '`to` naming %s fails NoCandidate without touching the group, and releases the lock',
+  async (_what, to, scenario) => {
+    const m = mockActivities({}, scenario);
+    const { error, progress } = await runSwitchover(m.activities, { ...G1, to });
+    const f = failureOf(error);
+    expect(f).toMatchObject({ type: 'NoCandidate', nonRetryable: true });
+    expect(f.message).toContain(`${to} is not a reachable streaming standby`);
+    expect(m.called('switchoverCriticalSection')).toHaveLength(0);
+    expect(m.called('releaseGroupLock')).toHaveLength(1);
+    expect(stateOf(progress)).toMatchObject({ choose: 'failed', switch: 'pending' });
+  },
+);
 
 test('`to` naming the current primary fails BadConfig before acting, holding no lock', async () => {
   const m = mockActivities();
@@ -86,10 +129,15 @@ test('`to` naming the current primary fails BadConfig before acting, holding no 
 });
 
 test('metadata not updated inside the section (resumed after a crash): pointCitusAt converges it', async () => {
-  const m = mockActivities({ switchoverCriticalSection: async () => ({ pauseMs: 0, promoted: false, metadataUpdated: false }) }, LAGGING);
+  const m = mockActivities(
+    { switchoverCriticalSection: async () => ({ pauseMs: 0, promoted: false, metadataUpdated: false }) },
+    LAGGING,
+  );
   const { result, error, progress } = await runSwitchover(m.activities);
   expect(error).toBeUndefined();
-  expect(m.inputs('pointCitusAt')).toEqual([expect.objectContaining({ coordinator: 'coord-a', oldHost: 'g1-a', newHost: 'g1-b' })]);
+  expect(m.inputs('pointCitusAt')).toEqual([
+    expect.objectContaining({ coordinator: 'coord-a', oldHost: 'g1-a', newHost: 'g1-b' }),
+  ]);
   const order = sequence(m.calls.filter((c) => c.name !== 'renewGroupLock'));
   expect(order.indexOf('switchoverCriticalSection')).toBeLessThan(order.indexOf('pointCitusAt'));
   // etcd first (a crash between them never leaves etcd naming the fenced member), then metadata.
@@ -100,10 +148,17 @@ test('metadata not updated inside the section (resumed after a crash): pointCitu
 });
 
 test('coordinator group: critical section flagged, then coordinator metadata and PgBouncer re-pointed', async () => {
-  const m = mockActivities({ switchoverCriticalSection: async () => ({ pauseMs: 5, promoted: true, metadataUpdated: false }) });
+  const m = mockActivities({
+    switchoverCriticalSection: async () => ({ pauseMs: 5, promoted: true, metadataUpdated: false }),
+  });
   const { result, error, progress } = await runSwitchover(m.activities, { spec: SPEC_INPUT, group: 'coordinator' });
   expect(error).toBeUndefined();
-  expect(m.inputs('switchoverCriticalSection')[0]).toMatchObject({ coordinator: 'coord-a', oldPrimary: 'coord-a', newPrimary: 'coord-b', isCoordinatorGroup: true });
+  expect(m.inputs('switchoverCriticalSection')[0]).toMatchObject({
+    coordinator: 'coord-a',
+    oldPrimary: 'coord-a',
+    newPrimary: 'coord-b',
+    isCoordinatorGroup: true,
+  });
   expect(m.called('pointCitusAt')).toHaveLength(0);
   expect(m.inputs('pointCoordinatorAt')).toEqual([expect.objectContaining({ newCoordinator: 'coord-b' })]);
   expect(m.inputs('initPgBouncer')).toEqual([expect.objectContaining({ coordinator: 'coord-b' })]);

@@ -15,7 +15,11 @@ jest.setTimeout(60_000);
 const wf = useWorkflowEnv();
 
 const runUnfence = (activities: Partial<MockedActivities>, member = 'g1-a') =>
-  wf.run<UnfenceMemberResult>('unfenceMemberWorkflow', { spec: SPEC_INPUT, member } satisfies UnfenceMemberInput, activities);
+  wf.run<UnfenceMemberResult>(
+    'unfenceMemberWorkflow',
+    { spec: SPEC_INPUT, member } satisfies UnfenceMemberInput,
+    activities,
+  );
 
 test('the recorded primary serves again; the lock is checked right before the un-fence', async () => {
   const m = mockActivities();
@@ -42,7 +46,10 @@ test('a lost lock stops it before the un-fence: LockLost, never un-fenced', asyn
 test('refused while another member cannot be reached: the workflow fails Refused naming it', async () => {
   const m = mockActivities({
     async unfencePrimary() {
-      throw ApplicationFailure.nonRetryable('cannot unfence g1-a: g1-b cannot be reached (container running): it may have been promoted', 'Refused');
+      throw ApplicationFailure.nonRetryable(
+        'cannot unfence g1-a: g1-b cannot be reached (container running): it may have been promoted',
+        'Refused',
+      );
     },
   });
   const { error, progress } = await runUnfence(m.activities);

@@ -17,9 +17,18 @@ export interface WorkflowEnv {
   readonly client: Client;
   readonly bundle: WorkflowBundleWithSourceMap;
   /** A worker polling taskQueue with the file's bundle (start it with runUntil or run). */
-  worker(taskQueue: string, activities?: WorkerOptions['activities'], options?: Omit<Partial<WorkerOptions>, 'connection' | 'taskQueue' | 'workflowBundle' | 'activities'>): Promise<Worker>;
+  worker(
+    taskQueue: string,
+    activities?: WorkerOptions['activities'],
+    options?: Omit<Partial<WorkerOptions>, 'connection' | 'taskQueue' | 'workflowBundle' | 'activities'>,
+  ): Promise<Worker>;
   /** runWorkflow (runner.ts) on this server and bundle. */
-  run<R>(workflowType: string, input: unknown, activities: Partial<Activities>, during?: (handle: WorkflowHandle) => Promise<void>): Promise<RunOutcome<R>>;
+  run<R>(
+    workflowType: string,
+    input: unknown,
+    activities: Partial<Activities>,
+    during?: (handle: WorkflowHandle) => Promise<void>,
+  ): Promise<RunOutcome<R>>;
 }
 
 export interface WorkflowEnvOptions {
@@ -56,9 +65,20 @@ export function useWorkflowEnv(options: WorkflowEnvOptions = {}): WorkflowEnv {
       return started(bundle);
     },
     worker(taskQueue, activities, extra = {}) {
-      return Worker.create({ ...extra, connection: started(env).nativeConnection, taskQueue, workflowBundle: started(bundle), ...(activities ? { activities } : {}) });
+      return Worker.create({
+        ...extra,
+        connection: started(env).nativeConnection,
+        taskQueue,
+        workflowBundle: started(bundle),
+        ...(activities ? { activities } : {}),
+      });
     },
-    run<R>(workflowType: string, input: unknown, activities: Partial<Activities>, during?: (handle: WorkflowHandle) => Promise<void>) {
+    run<R>(
+      workflowType: string,
+      input: unknown,
+      activities: Partial<Activities>,
+      during?: (handle: WorkflowHandle) => Promise<void>,
+    ) {
       return runWorkflow<R>(started(env), started(bundle), workflowType, input, activities, during);
     },
   };

@@ -25,7 +25,10 @@ export const DOUBLE_PREFIX = 'Citus test double';
 /** The test image rule: env first, the Citus test double otherwise; offline PgBouncer/etcd. */
 export function testImages(): { postgres: string; pgbouncer: string; etcd: string } {
   return {
-    postgres: process.env.CITUSCTL_IMAGE_POSTGRES || process.env.CITUSCTL_TEST_IMAGE_POSTGRES || 'citusctl-test/postgres-citus-double:17',
+    postgres:
+      process.env.CITUSCTL_IMAGE_POSTGRES ||
+      process.env.CITUSCTL_TEST_IMAGE_POSTGRES ||
+      'citusctl-test/postgres-citus-double:17',
     pgbouncer: process.env.CITUSCTL_IMAGE_PGBOUNCER || 'citusctl/pgbouncer:1',
     etcd: process.env.CITUSCTL_IMAGE_ETCD || 'citusctl/etcd:3.5',
   };
@@ -64,7 +67,9 @@ export interface LayoutOptions {
 export function layout(o: LayoutOptions): ClusterSpecInput {
   const workers = o.workers ?? ['g1', 'g2'];
   let port = o.basePort;
-  const members: { name: string; group: string; port: number }[] = [{ name: 'coord-a', group: 'coordinator', port: port++ }];
+  const members: { name: string; group: string; port: number }[] = [
+    { name: 'coord-a', group: 'coordinator', port: port++ },
+  ];
   if (o.coordinatorStandby !== false) members.push({ name: 'coord-b', group: 'coordinator', port: port++ });
   for (const g of workers) {
     members.push({ name: `${g}-a`, group: g, port: port++ });
@@ -112,8 +117,10 @@ export interface CliResult {
 }
 
 export function describeRun(r: CliResult): string {
-  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout ---\n${r.stdout.slice(-6000)}\n--- stderr ` +
-    `---\n${r.stderr.slice(-6000)}`;
+  return (
+    `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout ---\n${r.stdout.slice(-6000)}\n--- stderr ` +
+    `---\n${r.stderr.slice(-6000)}`
+  );
 }
 
 export interface CliRun {
@@ -172,7 +179,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 8 *
       if (partial.out) onLine(partial.out);
       if (partial.err) onLine(partial.err);
       const result = { code, signal, stdout, stderr };
-      for (const w of waiters.splice(0)) w.reject(new Error(`process ended before a line matched ${w.re}: ${describeRun(result)}`));
+      for (const w of waiters.splice(0))
+        w.reject(new Error(`process ended before a line matched ${w.re}: ${describeRun(result)}`));
       resolve(result);
     });
   });
@@ -182,7 +190,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 8 *
     waitForLine(re) {
       const seen = lines.find((l) => re.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
-      if (child.exitCode !== null || child.signalCode !== null) return Promise.reject(new Error(`process already ended; no line matched ${re}`));
+      if (child.exitCode !== null || child.signalCode !== null)
+        return Promise.reject(new Error(`process already ended; no line matched ${re}`));
       return new Promise((resolve, reject) => waiters.push({ re, resolve, reject }));
     },
   };
@@ -193,10 +202,15 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: numbe
 }
 
 /** The temporal CLI against a test's embedded server (127.0.0.1:port), as a user of the Temporal UI would act; killed after timeoutMs so a hang fails. */
-export function temporalOn(port: number, defaultTimeoutMs: number): (args: string[], timeoutMs?: number) => Promise<CliResult> {
+export function temporalOn(
+  port: number,
+  defaultTimeoutMs: number,
+): (args: string[], timeoutMs?: number) => Promise<CliResult> {
   return (args, timeoutMs = defaultTimeoutMs) =>
     new Promise((resolve) => {
-      const child = spawn(temporalCli(), [...args, '--address', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(temporalCli(), [...args, '--address', `127.0.0.1:${port}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -238,8 +252,16 @@ export async function upJson(c: TestCluster, extra: string[] = []): Promise<UpJs
 }
 
 /** `citusctl down --volumes`, then stops the embedded Temporal server we started (by its pid). */
-export async function destroyCluster(c: TestCluster, opts: { stopTemporal?: boolean; removeDir?: boolean } = {}): Promise<void> {
-  const r = await runCli(['down', '--volumes', '--json', '-c', c.specFile], c.env, 120_000).catch((e: Error) => ({ code: -1, signal: null, stdout: '', stderr: e.message }));
+export async function destroyCluster(
+  c: TestCluster,
+  opts: { stopTemporal?: boolean; removeDir?: boolean } = {},
+): Promise<void> {
+  const r = await runCli(['down', '--volumes', '--json', '-c', c.specFile], c.env, 120_000).catch((e: Error) => ({
+    code: -1,
+    signal: null,
+    stdout: '',
+    stderr: e.message,
+  }));
   if (r.code !== 0) console.error(`[cleanup] down --volumes for ${c.name} failed: ${describeRun(r as CliResult)}`);
   // Belt and braces: anything still labelled for this cluster goes too.
   await removeLabelled(c.name);
@@ -250,10 +272,22 @@ export async function destroyCluster(c: TestCluster, opts: { stopTemporal?: bool
 
 export async function removeLabelled(cluster: string): Promise<void> {
   const filters = { label: [`citusctl.cluster=${cluster}`] };
-  for (const ct of await docker.listContainers({ all: true, filters })) await docker.getContainer(ct.Id).remove({ force: true }).catch(() => undefined);
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  for (const ct of await docker.listContainers({ all: true, filters }))
+    await docker
+      .getContainer(ct.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  for (const n of await docker.listNetworks({ filters }))
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
   const { Volumes } = await docker.listVolumes({ filters });
-  for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
+  for (const v of Volumes ?? [])
+    await docker
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => undefined);
 }
 
 /** Stops the supervised worker `up` started for this state dir (supervisor first, then its worker). */
@@ -321,7 +355,8 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  */
 function removeLeftovers(cluster: string): void {
   const label = `label=citusctl.cluster=${cluster}`;
-  const ids = (args: string[]) => spawnSync('docker', args, { encoding: 'utf8', timeout: 30_000 }).stdout?.split('\n').filter(Boolean) ?? [];
+  const ids = (args: string[]) =>
+    spawnSync('docker', args, { encoding: 'utf8', timeout: 30_000 }).stdout?.split('\n').filter(Boolean) ?? [];
   const containers = ids(['ps', '-aq', '--filter', label]);
   if (containers.length) spawnSync('docker', ['rm', '-f', ...containers], { timeout: 60_000 });
   const volumes = ids(['volume', 'ls', '-q', '--filter', label]);
@@ -329,13 +364,17 @@ function removeLeftovers(cluster: string): void {
   const networks = ids(['network', 'ls', '-q', '--filter', label]);
   if (networks.length) spawnSync('docker', ['network', 'rm', ...networks], { timeout: 60_000 });
   if (containers.length + volumes.length + networks.length) {
-    console.log(`[setup] removed leftovers of an earlier run of ${cluster}: ${containers.length} containers, ` +
-      `${volumes.length} volumes, ${networks.length} networks`);
+    console.log(
+      `[setup] removed leftovers of an earlier run of ${cluster}: ${containers.length} containers, ` +
+        `${volumes.length} volumes, ${networks.length} networks`,
+    );
   }
 }
 
 /** Docker objects labelled for the cluster. */
-export async function labelledObjects(cluster: string): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
+export async function labelledObjects(
+  cluster: string,
+): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
   const filters = { label: [`citusctl.cluster=${cluster}`] };
   const containers = (await docker.listContainers({ all: true, filters })).map((c) => c.Names[0] ?? c.Id);
   const networks = (await docker.listNetworks({ filters })).map((n) => n.Name);
@@ -381,8 +420,20 @@ export function pgpassLookup(file: string, port: number, user: string, database 
   return undefined;
 }
 
-export async function withPg<T>(port: number, user: string, password: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ host: '127.0.0.1', port, user, password, database: 'postgres', connectionTimeoutMillis: 5000 });
+export async function withPg<T>(
+  port: number,
+  user: string,
+  password: string,
+  fn: (c: Client) => Promise<T>,
+): Promise<T> {
+  const client = new Client({
+    host: '127.0.0.1',
+    port,
+    user,
+    password,
+    database: 'postgres',
+    connectionTimeoutMillis: 5000,
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -430,8 +481,13 @@ export function citusVersionOfImage(image: string): string {
     'mkdir -p /tmp/pgd && chown postgres /tmp/pgd',
     `setpriv --reuid=postgres --regid=postgres --init-groups sh -ec '${inner}'`,
   ].join('\n');
-  const r = spawnSync('docker', ['run', '--rm', '--label', 'citusctl.it-probe=true', '--user', '0', '--entrypoint', 'sh', image, '-c', script], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`citus_version() probe in ${image} failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
+  const r = spawnSync(
+    'docker',
+    ['run', '--rm', '--label', 'citusctl.it-probe=true', '--user', '0', '--entrypoint', 'sh', image, '-c', script],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  if (r.status !== 0)
+    throw new Error(`citus_version() probe in ${image} failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
   return r.stdout.trim().split('\n').pop() ?? '';
 }
 
@@ -439,7 +495,11 @@ export function citusVersionOfImage(image: string): string {
 
 export async function withEtcd<T>(c: TestCluster, fn: (etcd: Etcd3) => Promise<T>): Promise<T> {
   // etcd requires authentication: the root user with the password from the cluster's secrets.
-  const etcd = new Etcd3({ hosts: `http://127.0.0.1:${c.spec.etcd.port}`, dialTimeout: 3000, auth: { username: 'root', password: readSecrets(c).etcdRootPassword } });
+  const etcd = new Etcd3({
+    hosts: `http://127.0.0.1:${c.spec.etcd.port}`,
+    dialTimeout: 3000,
+    auth: { username: 'root', password: readSecrets(c).etcdRootPassword },
+  });
   try {
     return await fn(etcd);
   } finally {

@@ -54,7 +54,8 @@ export async function stopTemporalServingPort(port: number): Promise<void> {
       continue;
     }
     const i = argv.indexOf('--port');
-    if (argv.includes('start-dev') && argv.includes('server') && i >= 0 && argv[i + 1] === String(port)) pids.push(Number(entry));
+    if (argv.includes('start-dev') && argv.includes('server') && i >= 0 && argv[i + 1] === String(port))
+      pids.push(Number(entry));
   }
   for (const pid of pids) {
     console.log(`[cleanup] stopping a leftover Temporal dev server on port ${port} (pid ${pid})`);
@@ -66,7 +67,11 @@ export async function stopTemporalServingPort(port: number): Promise<void> {
  * `citusctl <args> --json -c <spec>`; fails (with the CLI's output and the tail of every member's
  * container log) unless it exits 0 with one JSON document. Killed after timeoutMs: a hang fails.
  */
-export async function cliJson<T>(c: TestCluster, args: string[], opts: { specFile?: string; timeoutMs?: number } = {}): Promise<T & { ok: boolean }> {
+export async function cliJson<T>(
+  c: TestCluster,
+  args: string[],
+  opts: { specFile?: string; timeoutMs?: number } = {},
+): Promise<T & { ok: boolean }> {
   const r = await runCli([...args, '--json', '-c', opts.specFile ?? c.specFile], c.env, opts.timeoutMs ?? 150_000);
   if (r.code !== 0) throw new Error(`citusctl ${args.join(' ')} failed: ${describeRun(r)}\n${await memberLogTails(c)}`);
   try {
@@ -105,7 +110,8 @@ export interface SwitchoverResultJson {
   detail: string;
 }
 
-export const stepStates = (steps: { name: string; state: string }[]) => Object.fromEntries(steps.map((s) => [s.name, s.state]));
+export const stepStates = (steps: { name: string; state: string }[]) =>
+  Object.fromEntries(steps.map((s) => [s.name, s.state]));
 
 /** The live primary of each group, from etcd. */
 export async function livePrimaries(c: TestCluster): Promise<Record<string, string | null>> {
@@ -132,7 +138,11 @@ export async function inRecovery(c: TestCluster, member: string): Promise<boolea
 }
 
 export async function setting(c: TestCluster, member: string, name: string): Promise<string> {
-  return su(c, member, async (cl) => (await cl.query<{ v: string }>('SELECT current_setting($1) AS v', [name])).rows[0]!.v);
+  return su(
+    c,
+    member,
+    async (cl) => (await cl.query<{ v: string }>('SELECT current_setting($1) AS v', [name])).rows[0]!.v,
+  );
 }
 
 export interface ReplicationRow {
@@ -145,13 +155,16 @@ export interface ReplicationRow {
 
 /** Every slot on a primary with the walsender using it (pg_stat_replication). */
 export async function replicationOn(c: TestCluster, primary: string): Promise<ReplicationRow[]> {
-  return su(c, primary, async (cl) =>
-    (
-      await cl.query<ReplicationRow>(
-        `SELECT s.slot_name AS slot, s.active, r.application_name, r.state, r.pid
+  return su(
+    c,
+    primary,
+    async (cl) =>
+      (
+        await cl.query<ReplicationRow>(
+          `SELECT s.slot_name AS slot, s.active, r.application_name, r.state, r.pid
            FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid ORDER BY 1`,
-      )
-    ).rows,
+        )
+      ).rows,
   );
 }
 
@@ -167,7 +180,13 @@ export async function expectStreaming(c: TestCluster, standby: string, primary: 
     await sleep(200);
   }
   const row = rows.find((r) => r.slot === slotName(standby));
-  expect({ primary, slot: row?.slot, active: row?.active, applicationName: row?.application_name, state: row?.state }).toEqual({
+  expect({
+    primary,
+    slot: row?.slot,
+    active: row?.active,
+    applicationName: row?.application_name,
+    state: row?.state,
+  }).toEqual({
     primary,
     slot: slotName(standby),
     active: true,
@@ -175,8 +194,21 @@ export async function expectStreaming(c: TestCluster, standby: string, primary: 
     state: 'streaming',
   });
   // and from the standby's side: its WAL receiver talks to that primary
-  const sender = await su(c, standby, async (cl) => (await cl.query<{ h: string | null; s: string | null }>('SELECT sender_host AS h, slot_name AS s FROM pg_stat_wal_receiver')).rows[0]);
-  expect({ standby, senderHost: sender?.h, slot: sender?.s }).toEqual({ standby, senderHost: primary, slot: slotName(standby) });
+  const sender = await su(
+    c,
+    standby,
+    async (cl) =>
+      (
+        await cl.query<{ h: string | null; s: string | null }>(
+          'SELECT sender_host AS h, slot_name AS s FROM pg_stat_wal_receiver',
+        )
+      ).rows[0],
+  );
+  expect({ standby, senderHost: sender?.h, slot: sender?.s }).toEqual({
+    standby,
+    senderHost: primary,
+    slot: slotName(standby),
+  });
   return row!;
 }
 
@@ -189,16 +221,33 @@ export interface DistNode {
 }
 
 export async function distNodesOn(c: TestCluster, coordinator: string): Promise<DistNode[]> {
-  return su(c, coordinator, async (cl) =>
-    (await cl.query<DistNode>('SELECT nodeid, groupid, nodename, noderole::text AS noderole, isactive FROM pg_dist_node ORDER BY nodeid')).rows,
+  return su(
+    c,
+    coordinator,
+    async (cl) =>
+      (
+        await cl.query<DistNode>(
+          'SELECT nodeid, groupid, nodename, noderole::text AS noderole, isactive FROM pg_dist_node ORDER BY nodeid',
+        )
+      ).rows,
   );
 }
 
 /** citus_check_cluster_node_health() on the coordinator: every pair, with its result. */
-export async function clusterHealth(c: TestCluster, coordinator: string): Promise<{ from: string; to: string; result: boolean | null }[]> {
-  return su(c, coordinator, async (cl) =>
-    (await cl.query<{ from: string; to: string; result: boolean | null }>('SELECT from_nodename AS "from", to_nodename AS "to", result FROM citus_check_cluster_node_health() ' +
-      'ORDER BY 1, 2')).rows,
+export async function clusterHealth(
+  c: TestCluster,
+  coordinator: string,
+): Promise<{ from: string; to: string; result: boolean | null }[]> {
+  return su(
+    c,
+    coordinator,
+    async (cl) =>
+      (
+        await cl.query<{ from: string; to: string; result: boolean | null }>(
+          'SELECT from_nodename AS "from", to_nodename AS "to", result FROM citus_check_cluster_node_health() ' +
+            'ORDER BY 1, 2',
+        )
+      ).rows,
   );
 }
 
@@ -219,7 +268,9 @@ export async function writeRows(c: TestCluster, member: string, table: string, i
 }
 
 export async function idsOn(c: TestCluster, member: string, table: string): Promise<number[]> {
-  return su(c, member, async (cl) => (await cl.query<{ id: string }>(`SELECT id FROM ${table} ORDER BY id`)).rows.map((r) => Number(r.id)));
+  return su(c, member, async (cl) =>
+    (await cl.query<{ id: string }>(`SELECT id FROM ${table} ORDER BY id`)).rows.map((r) => Number(r.id)),
+  );
 }
 
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -236,10 +287,12 @@ export async function killMember(c: TestCluster, member: string): Promise<void> 
 }
 
 export async function containerLog(c: TestCluster, member: string): Promise<string> {
-  const buf = (await docker.getContainer(containerOf(c, member)).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+  const buf = (await docker
+    .getContainer(containerOf(c, member))
+    .logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
   // multiplexed stream: strip the 8-byte frame headers
   let out = '';
-  for (let i = 0; i + 8 <= buf.length; ) {
+  for (let i = 0; i + 8 <= buf.length;) {
     const len = buf.readUInt32BE(i + 4);
     out += buf.subarray(i + 8, i + 8 + len).toString('utf8');
     i += 8 + len;
@@ -290,8 +343,14 @@ export async function startedAt(c: TestCluster, member: string): Promise<string>
 }
 
 /** `docker exec` as root; exit code and stdout. */
-export async function execRoot(c: TestCluster, member: string, cmd: string[]): Promise<{ code: number; stdout: string }> {
-  const exec = await docker.getContainer(containerOf(c, member)).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, User: '0' });
+export async function execRoot(
+  c: TestCluster,
+  member: string,
+  cmd: string[],
+): Promise<{ code: number; stdout: string }> {
+  const exec = await docker
+    .getContainer(containerOf(c, member))
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, User: '0' });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -301,7 +360,7 @@ export async function execRoot(c: TestCluster, member: string, cmd: string[]): P
   });
   const buf = Buffer.concat(chunks);
   let stdout = '';
-  for (let i = 0; i + 8 <= buf.length; ) {
+  for (let i = 0; i + 8 <= buf.length;) {
     const len = buf.readUInt32BE(i + 4);
     if (buf[i] === 1) stdout += buf.subarray(i + 8, i + 8 + len).toString('utf8');
     i += 8 + len;
@@ -311,7 +370,12 @@ export async function execRoot(c: TestCluster, member: string, cmd: string[]): P
 }
 
 /** Polls fn until it returns a value other than undefined, or throws after timeoutMs with what. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -333,7 +397,14 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
  * app, password from secrets.json): what an application holds.
  */
 export async function appClient(c: TestCluster): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: c.spec.pgbouncer.port, user: 'app', password: readSecrets(c).appPassword, database: 'postgres', connectionTimeoutMillis: 5000 });
+  const client = new Client({
+    host: '127.0.0.1',
+    port: c.spec.pgbouncer.port,
+    user: 'app',
+    password: readSecrets(c).appPassword,
+    database: 'postgres',
+    connectionTimeoutMillis: 5000,
+  });
   client.on('error', () => undefined);
   await client.connect();
   return client;
@@ -344,8 +415,18 @@ export async function demoCount(cl: Client, table: string): Promise<number> {
 }
 
 /** Whether the member accepts a superuser connection, and if so whether it is in recovery. */
-export async function connectOutcome(c: TestCluster, member: string): Promise<{ connected: boolean; inRecovery?: boolean; error?: string }> {
-  const client = new Client({ host: '127.0.0.1', port: memberPort(c, member), user: 'postgres', password: readSecrets(c).superuserPassword, database: 'postgres', connectionTimeoutMillis: 3000 });
+export async function connectOutcome(
+  c: TestCluster,
+  member: string,
+): Promise<{ connected: boolean; inRecovery?: boolean; error?: string }> {
+  const client = new Client({
+    host: '127.0.0.1',
+    port: memberPort(c, member),
+    user: 'postgres',
+    password: readSecrets(c).superuserPassword,
+    database: 'postgres',
+    connectionTimeoutMillis: 3000,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -353,7 +434,10 @@ export async function connectOutcome(c: TestCluster, member: string): Promise<{ 
     return { connected: false, error: (err as Error).message };
   }
   try {
-    return { connected: true, inRecovery: (await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r };
+    return {
+      connected: true,
+      inRecovery: (await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r,
+    };
   } finally {
     await client.end().catch(() => undefined);
   }

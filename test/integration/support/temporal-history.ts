@@ -3,8 +3,20 @@ import { spawnSync } from 'node:child_process';
 import { temporalCli } from './cluster';
 
 /** Raw JSON of `temporal workflow show ... --output json` plus the base64 payloads decoded. */
-export function workflowHistoryText(opts: { workflowId: string; runId?: string; port: number }): { raw: string; decoded: string } {
-  const args = ['workflow', 'show', '--workflow-id', opts.workflowId, '--address', `127.0.0.1:${opts.port}`, '--output', 'json'];
+export function workflowHistoryText(opts: { workflowId: string; runId?: string; port: number }): {
+  raw: string;
+  decoded: string;
+} {
+  const args = [
+    'workflow',
+    'show',
+    '--workflow-id',
+    opts.workflowId,
+    '--address',
+    `127.0.0.1:${opts.port}`,
+    '--output',
+    'json',
+  ];
   if (opts.runId) args.push('--run-id', opts.runId);
   const r = spawnSync(temporalCli(), args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`temporal workflow show failed (exit ${r.status}): ${r.stderr}`);
@@ -14,7 +26,10 @@ export function workflowHistoryText(opts: { workflowId: string; runId?: string; 
     if (v && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
         // Payloads (and their metadata values) are base64 in the JSON output.
-        if (typeof x === 'string' && (k === 'data' || (k !== 'eventId' && /^[A-Za-z0-9+/]+={0,2}$/.test(x) && x.length >= 4))) {
+        if (
+          typeof x === 'string' &&
+          (k === 'data' || (k !== 'eventId' && /^[A-Za-z0-9+/]+={0,2}$/.test(x) && x.length >= 4))
+        ) {
           decoded.push(Buffer.from(x, 'base64').toString('utf8'));
         }
         walk(x);

@@ -9,7 +9,16 @@ import { afterAll, beforeAll, expect } from '@jest/globals';
 import { Client, Connection, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { MonitorStatus } from '../../../workflows';
 import { citusVersion, destroyCluster, docker, logCitus, sleep, upJson, type TestCluster } from './cluster';
-import { acquireRunLock, containerOf, expectStreaming, killMember, livePrimaries, memberLogTails, removeLeftovers, waitFor } from './failover';
+import {
+  acquireRunLock,
+  containerOf,
+  expectStreaming,
+  killMember,
+  livePrimaries,
+  memberLogTails,
+  removeLeftovers,
+  waitFor,
+} from './failover';
 
 export interface UpCluster {
   /** The Temporal client on the cluster's embedded server (there once beforeAll ran). */
@@ -48,14 +57,20 @@ export function upClusterForFile(c: TestCluster, opts: UpClusterOptions = {}): U
       return client;
     },
     status: () => t.client.workflow.getHandle(monitorId).query<MonitorStatus>('status'),
-    failoverRun: (group) => t.client.workflow.getHandle(`failover-${c.name}-${group}`).describe().catch(() => undefined),
+    failoverRun: (group) =>
+      t.client.workflow
+        .getHandle(`failover-${c.name}-${group}`)
+        .describe()
+        .catch(() => undefined),
     async reconnect() {
       await connection?.close().catch(() => undefined);
       connection = await Connection.connect({ address: `127.0.0.1:${c.temporalPort}` });
       client = new Client({ connection });
     },
     async explain(err) {
-      return new Error(`${(err as Error).message}\nmonitor: ${JSON.stringify(await t.status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`);
+      return new Error(
+        `${(err as Error).message}\nmonitor: ${JSON.stringify(await t.status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`,
+      );
     },
   };
 
@@ -68,7 +83,13 @@ export function upClusterForFile(c: TestCluster, opts: UpClusterOptions = {}): U
     await t.reconnect();
     await opts.afterUp?.(t);
     const ready = opts.ready;
-    if (ready) await waitFor(ready.what, async () => ((await ready.until(t)) === undefined ? undefined : true), 120_000, ready.intervalMs ?? 500);
+    if (ready)
+      await waitFor(
+        ready.what,
+        async () => ((await ready.until(t)) === undefined ? undefined : true),
+        120_000,
+        ready.intervalMs ?? 500,
+      );
   });
 
   afterAll(async () => {
@@ -93,7 +114,11 @@ export async function monitorSeesOk(t: UpCluster, group: string, primary?: strin
 /** true once the monitor reports `primary` as the group's primary, answering, and every other member streaming. */
 export async function monitorSeesHealthy(t: UpCluster, group: string, primary: string): Promise<true | undefined> {
   const s = (await t.status().catch(() => undefined))?.groups[group];
-  return s?.primary === primary && s.primaryState === 'ok' && Object.entries(s.members).every(([m, w]) => (m === primary ? w === 'primary' : w === 'streaming')) ? true : undefined;
+  return s?.primary === primary &&
+    s.primaryState === 'ok' &&
+    Object.entries(s.members).every(([m, w]) => (m === primary ? w === 'primary' : w === 'streaming'))
+    ? true
+    : undefined;
 }
 
 /**
@@ -101,16 +126,39 @@ export async function monitorSeesHealthy(t: UpCluster, group: string, primary: s
  * (a new run) to complete, optionally for the monitor to see the group healthy again, and for the
  * killed member to stream from the successor.
  */
-export async function killAndHeal(c: TestCluster, t: UpCluster, group: string, victim: string, successor: string, opts: { untilMonitorSeesHealthy?: boolean } = {}): Promise<void> {
+export async function killAndHeal(
+  c: TestCluster,
+  t: UpCluster,
+  group: string,
+  victim: string,
+  successor: string,
+  opts: { untilMonitorSeesHealthy?: boolean } = {},
+): Promise<void> {
   const before = (await t.failoverRun(group))?.runId;
   await killMember(c, victim);
   try {
-    await waitFor(`etcd to name ${successor}`, async () => ((await livePrimaries(c))[group] === successor ? true : undefined), 90_000, 200);
-    await waitFor(`the monitor's failover of ${group} to complete`, async () => {
-      const d = await t.failoverRun(group);
-      return d && d.runId !== before && d.status.name === 'COMPLETED' ? true : undefined;
-    }, 180_000, 500);
-    if (opts.untilMonitorSeesHealthy) await waitFor(`${victim} to stream from ${successor} (monitor's view)`, () => monitorSeesHealthy(t, group, successor), 120_000, 500);
+    await waitFor(
+      `etcd to name ${successor}`,
+      async () => ((await livePrimaries(c))[group] === successor ? true : undefined),
+      90_000,
+      200,
+    );
+    await waitFor(
+      `the monitor's failover of ${group} to complete`,
+      async () => {
+        const d = await t.failoverRun(group);
+        return d && d.runId !== before && d.status.name === 'COMPLETED' ? true : undefined;
+      },
+      180_000,
+      500,
+    );
+    if (opts.untilMonitorSeesHealthy)
+      await waitFor(
+        `${victim} to stream from ${successor} (monitor's view)`,
+        () => monitorSeesHealthy(t, group, successor),
+        120_000,
+        500,
+      );
     await expectStreaming(c, victim, successor);
   } catch (err) {
     throw await t.explain(err);
@@ -118,7 +166,12 @@ export async function killAndHeal(c: TestCluster, t: UpCluster, group: string, v
 }
 
 /** `docker pause` of the group's primary for 1 s, then several detection windows: no failover ran, etcd and the monitor still name it, answering. */
-export async function expectNoFailoverAfterBriefPause(c: TestCluster, t: UpCluster, group: string, primary: string): Promise<void> {
+export async function expectNoFailoverAfterBriefPause(
+  c: TestCluster,
+  t: UpCluster,
+  group: string,
+  primary: string,
+): Promise<void> {
   const container = docker.getContainer(containerOf(c, primary));
   await container.pause();
   await sleep(1000);
