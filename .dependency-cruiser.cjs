@@ -72,7 +72,8 @@ module.exports = {
       name: 'client-imports-no-activities',
       severity: 'error',
       comment:
-        'The CLI talks to Temporal and reads state: what it needs of Docker or SQL comes from lib, never from activities.',
+        'The CLI talks to Temporal and reads state: what it needs of Docker or SQL comes from lib, never from ' +
+        'activities.',
       from: { path: '^client/' },
       to: { path: '^activities/' },
     },

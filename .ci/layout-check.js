@@ -14,8 +14,36 @@ const ts = require('typescript');
 
 // bench/ is exempt like test/: it measures the cluster from outside with its own queries.
 const SCANNED = ['common', 'activities', 'workflows', 'worker', 'client'];
-const SQL_START =
-  /^\s*(SELECT|INSERT|UPDATE|DELETE|ALTER|CREATE|DROP|SET|RESET|SHOW|CHECKPOINT|BEGIN|COMMIT|ROLLBACK|TRUNCATE|GRANT|REVOKE|COPY|WITH|VACUUM|ANALYZE|DISCARD|LISTEN|NOTIFY|LOCK|EXPLAIN|CALL)(\s*$|\s*;|\s+[A-Za-z_"*$'(0-9])/;
+const SQL_COMMANDS = [
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'ALTER',
+  'CREATE',
+  'DROP',
+  'SET',
+  'RESET',
+  'SHOW',
+  'CHECKPOINT',
+  'BEGIN',
+  'COMMIT',
+  'ROLLBACK',
+  'TRUNCATE',
+  'GRANT',
+  'REVOKE',
+  'COPY',
+  'WITH',
+  'VACUUM',
+  'ANALYZE',
+  'DISCARD',
+  'LISTEN',
+  'NOTIFY',
+  'LOCK',
+  'EXPLAIN',
+  'CALL',
+];
+const SQL_START = new RegExp(`^\\s*(${SQL_COMMANDS.join('|')})(\\s*$|\\s*;|\\s+[A-Za-z_"*$'(0-9])`);
 // PgBouncer's admin commands take a database name or nothing ("PAUSE (of ...)" is prose).
 const ADMIN_START =
   /^\s*(PAUSE|RESUME|RELOAD|KILL|SUSPEND|RECONNECT|DISABLE|ENABLE|WAIT_CLOSE)(\s*$|\s*;|\s+[A-Za-z_"$])/;
@@ -105,7 +133,8 @@ function check(root, knownFindings = known(root)) {
         for (const f of factoryImports(rel, source)) {
           report(
             `${rel}: ${f.name}`,
-            `${rel}:${f.line}: imports the activity factory ${f.name} from ${f.from}: share a plain function instead (only activities/index.ts builds activities)`,
+            `${rel}:${f.line}: imports the activity factory ${f.name} from ${f.from}: share a plain function ` +
+              'instead (only activities/index.ts builds activities)',
           );
         }
       }

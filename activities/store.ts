@@ -1,4 +1,7 @@
-/** The cluster's etcd state for an activity: the store over the worker's cached etcd client, and the live primaries it records. */
+/**
+ * The cluster's etcd state for an activity: the store over the worker's cached etcd client, and the live primaries it
+ * records.
+ */
 import type { ClusterSpec } from '../common/spec';
 import { groupsOf, type Primaries } from '../common/topology';
 import { createClusterStore, type ClusterStore } from '../lib/cluster-store';

@@ -137,10 +137,12 @@ withCommon(
           doc: { ok: true, ...report },
           human: () => {
             console.log(
-              `\ncluster ${report.result.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s (workflow ${report.workflowId})`,
+              `\ncluster ${report.result.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s ` +
+                `(workflow ${report.workflowId})`,
             );
             console.log(
-              `  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  (PGPASSFILE=${report.pgpass})`,
+              `  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  ` +
+                `(PGPASSFILE=${report.pgpass})`,
             );
             if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
           },
@@ -166,7 +168,8 @@ withCommon(program.command('down').description('remove the cluster containers an
         doc: { ok: true, ...r },
         human: () =>
           console.log(
-            `removed ${r.removedContainers.length} containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`,
+            `removed ${r.removedContainers.length} ` +
+              `containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`,
           ),
       };
     }),

@@ -1,4 +1,7 @@
-/** Human lines of `citusctl status`: members, Citus workers, etcd, the control plane (worker, Temporal, monitor), endpoints. */
+/**
+ * Human lines of `citusctl status`: members, Citus workers, etcd, the control plane (worker, Temporal, monitor),
+ * endpoints.
+ */
 import { describeStuck } from '../common/cluster-workflows';
 import type { StatusReport } from './status';
 import type { ControlPlaneStatus } from './status-control-plane';
@@ -8,7 +11,8 @@ export function statusLines(report: StatusReport): string[] {
   for (const m of report.members) {
     const repl = m.replication?.map((r) => `${r.standby}:${r.state}/${r.syncState} lag ${r.lagBytes}B`).join(', ');
     lines.push(
-      `  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ${m.timeline ? `tl ${m.timeline} ` : ''}${repl ?? ''}${m.error ? ` (${m.error})` : ''}`,
+      `  ${m.name.padEnd(12)} ${m.group.padEnd(12)} ${m.role.padEnd(8)} ${m.state.padEnd(8)} ` +
+        `${m.timeline ? `tl ${m.timeline} ` : ''}${repl ?? ''}${m.error ? ` (${m.error})` : ''}`,
     );
   }
   lines.push('citus workers:');
@@ -22,7 +26,9 @@ export function statusLines(report: StatusReport): string[] {
   return lines;
 }
 
-/** Workflows stuck on a failing workflow task, named first: while one is, its id is taken and nothing it does happens. */
+/**
+ * Workflows stuck on a failing workflow task, named first: while one is, its id is taken and nothing it does happens.
+ */
 function stuckLines(cp: ControlPlaneStatus): string[] {
   if (cp.stuckWorkflowsError) return [`workflows: could not check for stuck workflows (${cp.stuckWorkflowsError})`];
   return (cp.stuckWorkflows ?? []).map((w) => `STUCK workflow ${describeStuck(w)}`);

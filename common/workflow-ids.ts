@@ -4,7 +4,9 @@
  * failovers of one group from running at once: builders, never hand-written template literals.
  */
 
-/** The first word of every id built here, `<kind>-<cluster>[-...]`: what `down` looks for (common/cluster-workflows.ts). */
+/**
+ * The first word of every id built here, `<kind>-<cluster>[-...]`: what `down` looks for (common/cluster-workflows.ts).
+ */
 export const WORKFLOW_ID_KINDS = [
   'setup',
   'failover',

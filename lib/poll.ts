@@ -19,7 +19,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Polls check() until it returns a value, or throws the last error after timeoutMs (the signal's reason once it aborts). */
+/**
+ * Polls check() until it returns a value, or throws the last error after timeoutMs (the signal's reason once it
+ * aborts).
+ */
 export async function pollUntil<T>(
   check: () => Promise<T | undefined>,
   timeoutMs: number,

@@ -66,7 +66,10 @@ export async function runWorkerForever(): Promise<void> {
     if (worker.getState() !== 'RUNNING') return await sharedRun; // stopped while the monitor's worker loaded
     const metricsUrl = await serveMetrics(metrics, port, sdkPort, log);
     log(
-      `build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ${endpoint.address}${endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : ''}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`,
+      `build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ` +
+        endpoint.address +
+        (endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : '') +
+        (metricsUrl ? `, metrics ${metricsUrl}` : ''),
     );
     // Either ending (SIGINT/SIGTERM, for which the SDK installs the handlers, or a fatal error) stops both.
     const running = Promise.all([

@@ -47,9 +47,15 @@ const stopsWithWorkflow = { cancellationType: ActivityCancellationType.WAIT_CANC
 
 /** Every activity option set of the workflows, by what the steps are; all heartbeat. */
 export const ACTIVITY_OPTIONS = {
-  /** Ordinary steps (the group lock, etcd's record of the primary among them): a dead worker's step is retried after 3 s. */
+  /**
+   * Ordinary steps (the group lock, etcd's record of the primary among them): a dead worker's step is retried after 3
+   * s.
+   */
   ordinary: { startToCloseTimeout: '5m', heartbeatTimeout: '3s', retry, ...stopsWithWorkflow },
-  /** Validation: bad input does not get better by retrying. The first step of every runbook: a dead worker's is retried after 2 s. */
+  /**
+   * Validation: bad input does not get better by retrying. The first step of every runbook: a dead worker's is retried
+   * after 2 s.
+   */
   validation: {
     startToCloseTimeout: '30s',
     heartbeatTimeout: '2s',
@@ -89,7 +95,10 @@ export const ACTIVITY_OPTIONS = {
     retry: { initialInterval: '200ms', maximumAttempts: 2 },
     ...stopsWithWorkflow,
   },
-  /** The health check's observations only read: a few quick attempts; a part that does not answer is in the result, not an error. */
+  /**
+   * The health check's observations only read: a few quick attempts; a part that does not answer is in the result, not
+   * an error.
+   */
   observe: {
     startToCloseTimeout: '2m',
     heartbeatTimeout: '15s',

@@ -53,7 +53,8 @@ const CHANGED_SPEC_HINT: Record<SpecUse, string> = {
   stored:
     'Give {"cluster": "<name>"} to use the stored spec; an edited spec is applied by `citusctl up` (setupCluster).',
   setup:
-    'Give {"cluster": "<name>"} to rerun the setup with the stored spec, or apply an edited spec with `citusctl up` (it declares the change: "applySpecChange": true).',
+    'Give {"cluster": "<name>"} to rerun the setup with the stored spec, or apply an edited spec with ' +
+    '`citusctl up` (it declares the change: "applySpecChange": true).',
 };
 
 /**

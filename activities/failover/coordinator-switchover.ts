@@ -150,7 +150,8 @@ export async function coordinatorSwitchover(
   } catch (err) {
     if (err instanceof PauseBudgetExceeded) {
       throw notReady(
-        `coordinator switchover ${oldPrimary} -> ${newPrimary}: ${err.message} (budget ${PAUSE_BUDGET_MS} ms); PgBouncer resumed`,
+        `coordinator switchover ${oldPrimary} -> ${newPrimary}: ${err.message} (budget ${PAUSE_BUDGET_MS} ms); ` +
+          'PgBouncer resumed',
       );
     }
     if ((err as { type?: string }).type) throw err;

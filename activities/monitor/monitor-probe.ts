@@ -75,7 +75,10 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     observeContainer(deps.docker, containerName(spec.name, member), PROBE_BUDGET.containerMs);
   const { observePeers } = createPeerViewObserver(deps);
 
-  /** The one member observation (short budgets: a round is bounded by the interval plus them), in the probe's compact form. */
+  /**
+   * The one member observation (short budgets: a round is bounded by the interval plus them), in the probe's compact
+   * form.
+   */
   async function observeMember(
     spec: ClusterSpec,
     member: string,

@@ -77,7 +77,8 @@ export function createCitusActivities(deps: ActivityDeps) {
             if (node.role !== 'primary' || !node.active) {
               throw fatal(
                 'Invariant',
-                `worker ${host} (group ${group}) is registered as ${node.role}${node.active ? '' : ', inactive'}; fix pg_dist_node before rerunning`,
+                `worker ${host} (group ${group}) is registered as ` +
+                  `${node.role}${node.active ? '' : ', inactive'}; fix pg_dist_node before rerunning`,
               );
             }
             nodeIds[host] = node.nodeId;

@@ -1,4 +1,7 @@
-/** A connection to PgBouncer's admin console as the admin user only the orchestrator knows (commands: lib/postgres/pgbouncer-admin.ts). */
+/**
+ * A connection to PgBouncer's admin console as the admin user only the orchestrator knows (commands:
+ * lib/postgres/pgbouncer-admin.ts).
+ */
 import type { Client } from 'pg';
 import type { ClusterSpec } from '../../common/spec';
 import type { ActivityDeps } from '../deps';

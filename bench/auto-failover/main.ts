@@ -46,9 +46,10 @@ function roundLine(group: string, r: RoundResult): string {
 
 function summarize(log: Log, group: string, rs: RoundResult[]): void {
   const ok = rs.filter((r) => r.ok);
-  log.line(
-    `${group.startsWith('coordinator') ? `coordinator primary${group.slice('coordinator'.length)}` : `worker primary (${group})`} killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`,
-  );
+  const what = group.startsWith('coordinator')
+    ? `coordinator primary${group.slice('coordinator'.length)}`
+    : `worker primary (${group})`;
+  log.line(`${what} ` + `killed: ${ok.length}/${rs.length} rounds repaired by the monitor alone`);
   const stat = statLine(log, 48);
   for (const key of ['pgbouncer', 'direct'] as const) {
     const ws = ok.flatMap((r) => r.writers.filter((w) => w.key === key));
@@ -82,10 +83,12 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const settleMs = count(env.SETTLE_MS, 3000);
   const killWorker = killTarget(env.KILL_WORKER);
   const killing = killWorker
-    ? `; as soon as the monitor has started the failover, SIGKILL of ${killWorker === 'all' ? 'every supervised worker process' : 'the supervised worker process that runs it'}`
+    ? '; as soon as the monitor has started the failover, SIGKILL of ' +
+      `${killWorker === 'all' ? 'every supervised worker process' : 'the supervised worker process that runs it'}`
     : '';
   log.line(
-    `bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the monitor repairs${killing}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
+    `bench/auto-failover: ${rounds} kills of ${group}'s primary + ${coordRounds} of the coordinator's; the ` +
+      `monitor repairs${killing}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
   );
   log.line(machineLine());
   const { isDouble } = await upForMonitorBench(log, cli, cluster);

@@ -74,7 +74,9 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const rng = new Rng(seed ^ 0x5bd1e995);
   const intervalMs = Number(env.WRITE_INTERVAL_MS ?? 20);
   log.line(
-    `bench/chaos: ${rounds} rounds, repairs by ${mode === 'monitor' ? 'the monitor alone' : 'command'}, CHAOS_SEED=${seed}, faults drawn from ${kinds.join(', ')}; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
+    `bench/chaos: ${rounds} rounds, repairs by ${mode === 'monitor' ? 'the monitor alone' : 'command'}, ` +
+      `CHAOS_SEED=${seed}, faults drawn from ${kinds.join(', ')}; spec ${path.relative(ROOT, cluster.specFile)}; ` +
+      `results in ${outDir}`,
   );
   log.line(machineLine());
 

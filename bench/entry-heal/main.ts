@@ -108,7 +108,9 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const intervalMs = count(env.WRITE_INTERVAL_MS, 10);
   const settleMs = count(env.SETTLE_MS, 3000);
   log.line(
-    `bench/entry-heal: ${kinds.map((k) => `${rounds[k]} x ${k}`).join(', ')}; the monitor repairs; writer every ${intervalMs} ms through PgBouncer; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
+    `bench/entry-heal: ${kinds.map((k) => `${rounds[k]} x ${k}`).join(', ')}; the monitor repairs; writer ` +
+      `every ${intervalMs} ms through PgBouncer; spec ${path.relative(ROOT, cluster.specFile)}; results in ` +
+      `${outDir}`,
   );
   log.line(machineLine());
   const { isDouble } = await upForMonitorBench(log, cli, cluster);

@@ -16,9 +16,13 @@ export function countFromEnv(v: string | undefined, fallback: number): number {
 
 /** The machine line of a summary: CPUs, load at the start, the PostgreSQL image (and `extra`). */
 export const machineLine = (extra = ''): string =>
-  `machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: postgres=${process.env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}${extra}`;
+  `machine: ${cpuCount()} CPUs, loadavg ${loadavg()} at start; images: ` +
+  `postgres=${process.env.CITUSCTL_IMAGE_POSTGRES ?? '(spec/default)'}${extra}`;
 
-/** `citusctl down --volumes` (the cluster name is the bench's own), then `citusctl up` as a user runs it; undefined with SKIP_UP=1. */
+/**
+ * `citusctl down --volumes` (the cluster name is the bench's own), then `citusctl up` as a user runs it; undefined with
+ * SKIP_UP=1.
+ */
 export async function upOnCleanStart(cli: CliOptions, upArgs: string[] = ['up']): Promise<CliResult | undefined> {
   if (process.env.SKIP_UP === '1') return undefined;
   await runCli(cli, ['down', '--volumes'], 'down-before');
@@ -48,9 +52,8 @@ export async function citusUnderTest(
 export async function upForMonitorBench(log: Log, cli: CliOptions, cluster: BenchCluster): Promise<CitusUnderTest> {
   await upOnCleanStart(cli);
   const citus = await citusUnderTest(cluster);
-  log.line(
-    `citus_version(): ${citus.version}${citus.isDouble ? '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)' : ''}`,
-  );
+  const doubleNote = '  (TEST DOUBLE: the PgBouncer writer never reaches a worker group; see the direct writer)';
+  log.line(`citus_version(): ${citus.version}${citus.isDouble ? doubleNote : ''}`);
   return citus;
 }
 

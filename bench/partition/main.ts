@@ -51,7 +51,8 @@ function roundLine(r: PartitionRound): string {
 function summarize(log: Log, group: string, rs: PartitionRound[]): void {
   const ok = rs.filter((r) => r.ok);
   log.line(
-    `worker primary (${group}) cut off the network (docker network disconnect): ${ok.length}/${rs.length} rounds repaired by the monitor alone`,
+    `worker primary (${group}) cut off the network (docker network disconnect): ${ok.length}/${rs.length} ` +
+      'rounds repaired by the monitor alone',
   );
   const stat = statLine(log, 48);
   const toPrimary = rs.map((r) => r.parts['fault -> etcd names the new primary']);
@@ -119,7 +120,9 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const kinds = freezeKinds();
   const freezeMs = count(env.FREEZE_MS, 1000);
   log.line(
-    `bench/partition: ${rounds} network disconnects of ${group}'s primary, then three ${freezeMs} ms freezes of each kind (${kinds.join(', ') || 'none'}); the monitor repairs; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
+    `bench/partition: ${rounds} network disconnects of ${group}'s primary, then three ${freezeMs} ms freezes ` +
+      `of each kind (${kinds.join(', ') || 'none'}); the monitor repairs; spec ` +
+      `${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
   );
   log.line(machineLine());
   const { isDouble } = await upForMonitorBench(log, cli, cluster);

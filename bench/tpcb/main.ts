@@ -60,15 +60,16 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     image: env.TPCB_IMAGE ?? 'citusctl/postgres:17',
   };
   log.line(
-    `bench/tpcb: ${rounds} kills of ${group}'s primary under pgbench TPC-B (scale ${opts.scale}, ${opts.clients} clients through PgBouncer, ${opts.shardCount} shards per table); the monitor repairs; spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
+    `bench/tpcb: ${rounds} kills of ${group}'s primary under pgbench TPC-B (scale ${opts.scale}, ` +
+      `${opts.clients} clients through PgBouncer, ${opts.shardCount} shards per table); the monitor repairs; ` +
+      `spec ${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
   );
   log.line(machineLine(`, pgbench from ${opts.image}`));
   await upOnCleanStart(cli);
   const coordinator = (await etcdPrimaries(cluster)).coordinator ?? 'coord-a';
   const { version: citus, isDouble } = await citusUnderTest(cluster, coordinator);
-  log.line(
-    `citus_version(): ${citus}${isDouble ? '  (TEST DOUBLE: no query routing, no two-phase commit: these figures say nothing about Citus)' : ''}`,
-  );
+  const doubleNote = '  (TEST DOUBLE: no query routing, no two-phase commit: these figures say nothing about Citus)';
+  log.line(`citus_version(): ${citus}${isDouble ? doubleNote : ''}`);
   const tpcb = new Tpcb(cluster, outDir, opts);
   const connection = await Connection.connect({ address: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` });
   const results: TpcbRound[] = [];

@@ -34,7 +34,10 @@ async function removeOrCount(remove: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-/** One pass of removal (containers, network, volumes when asked) into `out`; returns how many objects it saw that are still there. */
+/**
+ * One pass of removal (containers, network, volumes when asked) into `out`; returns how many objects it saw that are
+ * still there.
+ */
 export async function removeClusterObjectsOnce(
   docker: Docker,
   cluster: string,

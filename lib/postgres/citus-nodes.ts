@@ -50,7 +50,8 @@ export async function workerPrimaryRows(
 ): Promise<Array<{ nodeId: number; host: string }>> {
   const rows = (
     await c.query<{ nodeid: number; nodename: string }>(
-      "SELECT nodeid, nodename FROM pg_dist_node WHERE nodename = ANY($1) AND nodeport = $2 AND noderole = 'primary' AND groupid <> 0",
+      'SELECT nodeid, nodename FROM pg_dist_node WHERE nodename = ANY($1) AND nodeport = $2 AND noderole = ' +
+        "'primary' AND groupid <> 0",
       [hosts, port],
     )
   ).rows;

@@ -10,8 +10,10 @@ import { publicTable } from './identifiers';
 export async function otherUserTables(c: PgClient, except: string): Promise<string[]> {
   const { rows } = await c.query<{ name: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_%'
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')
+        AND n.nspname NOT LIKE 'pg_%'
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
         AND NOT (n.nspname = 'public' AND c.relname = $1) ORDER BY 1`,
     [except],
   );
@@ -26,7 +28,10 @@ export async function dropPublicTableIfExists(c: PgClient, table: string): Promi
   return exists;
 }
 
-/** Creates public.<table> (id, payload, created_at) when absent, distributes it by id unless already distributed, grants DML to role. */
+/**
+ * Creates public.<table> (id, payload, created_at) when absent, distributes it by id unless already distributed, grants
+ * DML to role.
+ */
 export async function ensureDistributedDemoTable(
   c: PgClient,
   table: string,
@@ -35,7 +40,8 @@ export async function ensureDistributedDemoTable(
 ): Promise<{ distributed: boolean }> {
   const t = publicTable(table);
   await c.query(
-    `CREATE TABLE IF NOT EXISTS ${t} (id bigint PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+    `CREATE TABLE IF NOT EXISTS ${t} (id bigint PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT ` +
+      'NULL DEFAULT now())',
   );
   const already = await c.query('SELECT 1 FROM pg_dist_partition WHERE logicalrelid = $1::regclass', [
     `public.${table}`,
@@ -51,7 +57,8 @@ export async function ensureDistributedDemoTable(
 export async function shardPlacements(c: PgClient, table: string): Promise<Array<{ host: string; shards: string[] }>> {
   const { rows } = await c.query<{ nodename: string; shards: string[] }>(
     `SELECT n.nodename,
-            coalesce(array_agg(format('%s_%s', $2::text, s.shardid) ORDER BY s.shardid) FILTER (WHERE s.shardid IS NOT NULL), '{}') AS shards
+            coalesce(array_agg(format('%s_%s', $2::text, s.shardid) ORDER BY s.shardid)
+                       FILTER (WHERE s.shardid IS NOT NULL), '{}') AS shards
        FROM pg_dist_node n
        LEFT JOIN pg_dist_placement p ON p.groupid = n.groupid
        LEFT JOIN pg_dist_shard s ON s.shardid = p.shardid AND s.logicalrelid = $1::regclass

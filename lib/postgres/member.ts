@@ -17,7 +17,8 @@ SELECT pg_is_in_recovery() AS in_recovery,
        current_setting('synchronous_standby_names') AS sync_names,
        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()::text ELSE pg_current_wal_lsn()::text END AS lsn,
        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END AS replay_lsn,
-       (SELECT json_build_object('status', status, 'sender_host', sender_host) FROM pg_stat_wal_receiver LIMIT 1) AS receiver,
+       (SELECT json_build_object('status', status, 'sender_host', sender_host)
+          FROM pg_stat_wal_receiver LIMIT 1) AS receiver,
        CASE WHEN pg_is_in_recovery() THEN '[]'::json
             ELSE coalesce((SELECT json_agg(json_build_object(
                      'standby', application_name, 'state', state, 'sync_state', sync_state,
@@ -27,9 +28,10 @@ SELECT pg_is_in_recovery() AS in_recovery,
        END AS replication,
        coalesce((SELECT json_agg(json_build_object(
                   'name', slot_name, 'active', active, 'wal_status', wal_status,
-                  'retained_bytes', CASE WHEN restart_lsn IS NULL THEN NULL
-                                         WHEN pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), restart_lsn)
-                                         ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) END) ORDER BY slot_name)
+                  'retained_bytes',
+                  CASE WHEN restart_lsn IS NULL THEN NULL
+                       WHEN pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), restart_lsn)
+                       ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) END) ORDER BY slot_name)
                  FROM pg_replication_slots WHERE slot_type = 'physical'), '[]'::json) AS slots`;
 
 export interface MemberSqlRow {

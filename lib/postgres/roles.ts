@@ -11,7 +11,8 @@ export async function existingRoles(c: PgClient, names: string[]): Promise<Set<s
 /** A login role; `password` is a plain password or a SCRAM verifier (sent as a literal, never logged). */
 export async function createLoginRole(c: PgClient, name: string, password: string, replication = false): Promise<void> {
   await c.query(
-    `CREATE ROLE ${quoteIdent(name)} WITH LOGIN${replication ? ' REPLICATION' : ''} PASSWORD ${c.escapeLiteral(password)}`,
+    `CREATE ROLE ${quoteIdent(name)} WITH LOGIN${replication ? ' REPLICATION' : ''} PASSWORD ` +
+      `${c.escapeLiteral(password)}`,
   );
 }
 

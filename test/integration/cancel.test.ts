@@ -44,7 +44,8 @@ interface HistoryEvent {
 /** How each scheduled loadDemoData attempt ended in the workflow's history (completed, canceled, ...). */
 function loadOutcomes(): string[] {
   const { raw } = workflowHistoryText({ workflowId, port: cluster.temporalPort });
-  if (process.env.CITUSCTL_TEST_KEEP_HISTORY) fs.writeFileSync(process.env.CITUSCTL_TEST_KEEP_HISTORY, raw); // to read after a failure
+  // to read after a failure
+  if (process.env.CITUSCTL_TEST_KEEP_HISTORY) fs.writeFileSync(process.env.CITUSCTL_TEST_KEEP_HISTORY, raw);
   const events = (JSON.parse(raw) as { events: HistoryEvent[] }).events;
   const loads = events
     .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadDemoData')
@@ -89,14 +90,16 @@ describe('cancelling setupCluster during the data load', () => {
     const atClose = await coordinatorRows(cluster);
     const exited = await up.done;
     console.log(
-      `[cancel during data-load] rows ${atClose} when it closed; up exited ${exited.code} ${Date.now() - started} ms after the cancel: ${exited.stdout.slice(-800)} ${exited.stderr.slice(-800)}`,
+      `[cancel during data-load] rows ${atClose} when it closed; up exited ${exited.code} ` +
+        `${Date.now() - started} ms after the cancel: ${exited.stdout.slice(-800)} ${exited.stderr.slice(-800)}`,
     );
     await sleep(1000); // a batch that was already committing when the cancel came may still land
     rowsAfter = await coordinatorRows(cluster);
     await sleep(4000);
     rowsLater = await coordinatorRows(cluster);
     console.log(
-      `[cancel during data-load] cancel to closed: ${cancelMs} ms; rows ${rowsAtCancel} at the cancel, ${rowsAfter} 1 s after it closed, ${rowsLater} 4 s later (of ${ROWS})`,
+      `[cancel during data-load] cancel to closed: ${cancelMs} ms; rows ${rowsAtCancel} at the cancel, ` +
+        `${rowsAfter} 1 s after it closed, ${rowsLater} 4 s later (of ${ROWS})`,
     );
   });
 
@@ -136,7 +139,8 @@ describe('cancelling setupCluster during the data load', () => {
       async (c) =>
         (
           await c.query<{ n: string; d: string; lo: string; hi: string }>(
-            `SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM public."${cluster.spec.demo.table}"`,
+            'SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM ' +
+              `public."${cluster.spec.demo.table}"`,
           )
         ).rows[0]!,
     );

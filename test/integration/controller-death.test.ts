@@ -89,49 +89,53 @@ describe('the supervised worker dies: a standby takes over and the failover comp
       200,
     );
 
-  it('the active worker is SIGKILLed: the loaded standby polls in its place and the probe it ran is handed back (WorkerLost), not left to its heartbeat timeout', async () => {
-    const standby = await standbyReady();
-    const active = activePid()!;
-    expect(alive(active)).toBe(true);
-    expect(standby).not.toBe(active);
-    const st = await cliJson<{ controlPlane: { worker: { workerPid: number; standbyPid?: number } } }>(c, ['status']);
-    expect(st.controlPlane.worker).toMatchObject({ workerPid: active, standbyPid: standby });
-    // The standby is loaded but polls nothing: only the active worker's identity polls.
-    const polling = await pollers((await t.client.workflow.getHandle(MONITOR).describe()).taskQueue);
-    expect(polling.has(`citusctl-worker@${active}`)).toBe(true);
-    expect(polling.has(`citusctl-worker@${standby}`)).toBe(false);
-    const probe = async () =>
-      (await t.client.workflow.getHandle(MONITOR).describe()).raw.pendingActivities?.find(
-        (a) => a.activityType?.name === 'monitorProbe',
+  it(
+    'the active worker is SIGKILLed: the loaded standby polls in its place and the probe it ran is handed back ' +
+      '(WorkerLost), not left to its heartbeat timeout',
+    async () => {
+      const standby = await standbyReady();
+      const active = activePid()!;
+      expect(alive(active)).toBe(true);
+      expect(standby).not.toBe(active);
+      const st = await cliJson<{ controlPlane: { worker: { workerPid: number; standbyPid?: number } } }>(c, ['status']);
+      expect(st.controlPlane.worker).toMatchObject({ workerPid: active, standbyPid: standby });
+      // The standby is loaded but polls nothing: only the active worker's identity polls.
+      const polling = await pollers((await t.client.workflow.getHandle(MONITOR).describe()).taskQueue);
+      expect(polling.has(`citusctl-worker@${active}`)).toBe(true);
+      expect(polling.has(`citusctl-worker@${standby}`)).toBe(false);
+      const probe = async () =>
+        (await t.client.workflow.getHandle(MONITOR).describe()).raw.pendingActivities?.find(
+          (a) => a.activityType?.name === 'monitorProbe',
+        );
+      await waitFor(
+        'the probe to run on the active worker',
+        async () => ((await probe())?.lastWorkerIdentity === `citusctl-worker@${active}` ? true : undefined),
+        60_000,
+        200,
       );
-    await waitFor(
-      'the probe to run on the active worker',
-      async () => ((await probe())?.lastWorkerIdentity === `citusctl-worker@${active}` ? true : undefined),
-      60_000,
-      200,
-    );
 
-    process.kill(active, 'SIGKILL');
-    // The standby took over (no new process had to start), and a new standby follows.
-    await waitFor('the standby to poll', async () => (activePid() === standby ? true : undefined), 60_000, 100);
-    const next = await standbyReady(standby);
-    expect(next).not.toBe(active);
-    // The supervisor failed the dead worker's probe attempt (WorkerLost): the retry says so.
-    const retried = await waitFor(
-      'the probe to run on the new active worker',
-      async () => {
-        const p = await probe();
-        return p?.lastWorkerIdentity === `citusctl-worker@${standby}` ? p : undefined;
-      },
-      60_000,
-      200,
-    );
-    expect(
-      retried.lastFailure?.applicationFailureInfo?.type ?? retried.lastFailure?.cause?.applicationFailureInfo?.type,
-    ).toBe('WorkerLost');
-    expect(retried.lastFailure?.message).toContain(`citusctl-worker@${active}`);
-    await waitFor('the monitor to probe again', () => monitorSeesOk(t, 'g1'), 60_000, 500);
-  });
+      process.kill(active, 'SIGKILL');
+      // The standby took over (no new process had to start), and a new standby follows.
+      await waitFor('the standby to poll', async () => (activePid() === standby ? true : undefined), 60_000, 100);
+      const next = await standbyReady(standby);
+      expect(next).not.toBe(active);
+      // The supervisor failed the dead worker's probe attempt (WorkerLost): the retry says so.
+      const retried = await waitFor(
+        'the probe to run on the new active worker',
+        async () => {
+          const p = await probe();
+          return p?.lastWorkerIdentity === `citusctl-worker@${standby}` ? p : undefined;
+        },
+        60_000,
+        200,
+      );
+      expect(
+        retried.lastFailure?.applicationFailureInfo?.type ?? retried.lastFailure?.cause?.applicationFailureInfo?.type,
+      ).toBe('WorkerLost');
+      expect(retried.lastFailure?.message).toContain(`citusctl-worker@${active}`);
+      await waitFor('the monitor to probe again', () => monitorSeesOk(t, 'g1'), 60_000, 500);
+    },
+  );
 
   it('the worker running the failover is SIGKILLed once it started: the failover completes, one primary', async () => {
     await standbyReady();

@@ -125,36 +125,40 @@ describe('citusctl health and the health-<cluster> schedule', () => {
     await cliJson(c, ['resume']); // the monitor restarts g1-b
   });
 
-  it('the schedule health-it-health: ensured idempotently, a trigger runs healthCheck to the end; `citusctl down` deletes it', async () => {
-    const first = await ensureHealthSchedule(t.client, c.spec);
-    // `up` made it already, with the spec as it resolved it (images filled in): this call brings it to c.spec.
-    expect(['created', 'updated', 'unchanged']).toContain(first.outcome);
-    expect(await ensureHealthSchedule(t.client, c.spec)).toEqual({
-      scheduleId: `health-${c.name}`,
-      outcome: 'unchanged',
-    });
-    const handle = t.client.schedule.getHandle(`health-${c.name}`);
-    const d = await handle.describe();
-    expect(d.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
-    expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
-    const before = d.info.recentActions.length;
+  it(
+    'the schedule health-it-health: ensured idempotently, a trigger runs healthCheck to the end; `citusctl down` ' +
+      'deletes it',
+    async () => {
+      const first = await ensureHealthSchedule(t.client, c.spec);
+      // `up` made it already, with the spec as it resolved it (images filled in): this call brings it to c.spec.
+      expect(['created', 'updated', 'unchanged']).toContain(first.outcome);
+      expect(await ensureHealthSchedule(t.client, c.spec)).toEqual({
+        scheduleId: `health-${c.name}`,
+        outcome: 'unchanged',
+      });
+      const handle = t.client.schedule.getHandle(`health-${c.name}`);
+      const d = await handle.describe();
+      expect(d.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
+      expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+      const before = d.info.recentActions.length;
 
-    await handle.trigger();
-    const action = await waitFor(
-      'the triggered run',
-      async () => (await handle.describe()).info.recentActions[before]?.action.workflow,
-      60_000,
-      250,
-    );
-    expect(action.workflowId).toMatch(/^health-it-health-/);
-    const result = (await t.client.workflow
-      .getHandle(action.workflowId, action.firstExecutionRunId)
-      .result()) as HealthCheckResult;
-    expect(result).toMatchObject({ cluster: c.name, stored: { ok: true } });
-    expect(result.members.map((m) => m.name)).toEqual(['coord-a', 'g1-a', 'g1-b']);
+      await handle.trigger();
+      const action = await waitFor(
+        'the triggered run',
+        async () => (await handle.describe()).info.recentActions[before]?.action.workflow,
+        60_000,
+        250,
+      );
+      expect(action.workflowId).toMatch(/^health-it-health-/);
+      const result = (await t.client.workflow
+        .getHandle(action.workflowId, action.firstExecutionRunId)
+        .result()) as HealthCheckResult;
+      expect(result).toMatchObject({ cluster: c.name, stored: { ok: true } });
+      expect(result.members.map((m) => m.name)).toEqual(['coord-a', 'g1-a', 'g1-b']);
 
-    const down = await runCli(['down', '--json', '-c', c.specFile], c.env, 180_000);
-    expect(down.code).toBe(0);
-    await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
-  });
+      const down = await runCli(['down', '--json', '-c', c.specFile], c.env, 180_000);
+      expect(down.code).toBe(0);
+      await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    },
+  );
 });

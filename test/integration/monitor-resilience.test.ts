@@ -50,7 +50,10 @@ describe('the monitor keeps healing when its own parts restart', () => {
     },
   });
   const { status, failoverRun } = t;
-  /** Kills the group's primary and waits for the monitor's failover, the new primary in etcd, and the killed member streaming again. */
+  /**
+   * Kills the group's primary and waits for the monitor's failover, the new primary in etcd, and the killed member
+   * streaming again.
+   */
   const killAndHeal = (group: string, victim: string, successor: string) =>
     killAndHealGroup(c, t, group, victim, successor, { untilMonitorSeesHealthy: true });
 

@@ -186,8 +186,10 @@ describe('the monitor heals the cluster by itself', () => {
       timeline: Record<string, number>;
       outageWindowMs?: number;
     };
+    const actions = s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}`);
     console.log(
-      `[monitor] actions: ${s.lastActions.map((a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}`).join('; ')}\n[monitor] failover timeline: ${JSON.stringify(result.timeline)} outage window ${result.outageWindowMs} ms`,
+      `[monitor] actions: ${actions.join('; ')}\n[monitor] ` +
+        `failover timeline: ${JSON.stringify(result.timeline)} outage window ${result.outageWindowMs} ms`,
     );
     await waitFor('the monitor to see g1 healthy', () => monitorSeesOk(t, 'g1'), 60_000, 500);
     expect((await status()).groups.g1).toMatchObject({

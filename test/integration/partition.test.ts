@@ -83,76 +83,80 @@ describe('a primary cut off the network is failed over and stays fenced', () => 
     await expectNoFailoverAfterBriefPause(c, t, 'g1', 'g1-a');
   });
 
-  it("network disconnect of the g1 primary: failed over on its peers' view; reconnected, it takes no write and rejoins", async () => {
-    await waitFor('g1 healthy after the pause', () => monitorSeesOk(t, 'g1'), 60_000, 500);
-    console.log(`[partition] docker network disconnect g1-a at ${new Date().toISOString()}`);
-    await docker.getNetwork(NETWORK).disconnect({ Container: containerOf(c, 'g1-a') });
-    try {
+  it(
+    "network disconnect of the g1 primary: failed over on its peers' view; reconnected, it takes no write and " +
+      'rejoins',
+    async () => {
+      await waitFor('g1 healthy after the pause', () => monitorSeesOk(t, 'g1'), 60_000, 500);
+      console.log(`[partition] docker network disconnect g1-a at ${new Date().toISOString()}`);
+      await docker.getNetwork(NETWORK).disconnect({ Container: containerOf(c, 'g1-a') });
+      try {
+        await waitFor(
+          'etcd to name g1-b',
+          async () => ((await livePrimaries(c)).g1 === 'g1-b' ? true : undefined),
+          120_000,
+          200,
+        );
+        // Fenced before g1-b was promoted: killed, and its member state keeps PostgreSQL down; a
+        // container running again by now is the failover's rejoin, whose bootstrap only rebuilds it.
+        const running = (await docker.getContainer(containerOf(c, 'g1-a')).inspect()).State.Running;
+        const state = (
+          JSON.parse((await withEtcd(c, (e) => e.get(`/citusctl/${c.name}/members/g1-a`).string())) ?? '{}') as {
+            state?: string;
+          }
+        ).state;
+        expect({ running, state }).toEqual(
+          running
+            ? { running, state: 'rejoining' }
+            : { running, state: expect.stringMatching(/^(fenced|rejoining)$/) as unknown as string },
+        );
+        // The monitor decided on the peers' view: Docker said running when it did.
+        const started = (await status()).lastActions.find((a) => a.kind === 'failover' && a.outcome === 'started');
+        expect(started?.detail).toMatch(/container running but no peer reaches it/);
+      } catch (err) {
+        throw await t.explain(err);
+      } finally {
+        await reconnect('g1-a');
+        console.log(`[partition] g1-a reconnected at ${new Date().toISOString()}`);
+      }
+      const write = await takesWrite('g1-a');
+      expect(write).toMatchObject({ accepted: false });
       await waitFor(
-        'etcd to name g1-b',
-        async () => ((await livePrimaries(c)).g1 === 'g1-b' ? true : undefined),
-        120_000,
-        200,
+        'pg_dist_node to name g1-b',
+        async () =>
+          (await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-b' && n.noderole === 'primary')
+            ? true
+            : undefined,
+        60_000,
       );
-      // Fenced before g1-b was promoted: killed, and its member state keeps PostgreSQL down; a
-      // container running again by now is the failover's rejoin, whose bootstrap only rebuilds it.
-      const running = (await docker.getContainer(containerOf(c, 'g1-a')).inspect()).State.Running;
-      const state = (
-        JSON.parse((await withEtcd(c, (e) => e.get(`/citusctl/${c.name}/members/g1-a`).string())) ?? '{}') as {
-          state?: string;
-        }
-      ).state;
-      expect({ running, state }).toEqual(
-        running
-          ? { running, state: 'rejoining' }
-          : { running, state: expect.stringMatching(/^(fenced|rejoining)$/) as unknown as string },
+      await waitFor(
+        'the failover to end',
+        async () => ((await failoverRuns()) === 'COMPLETED' ? true : undefined),
+        240_000,
+        500,
       );
-      // The monitor decided on the peers' view: Docker said running when it did.
-      const started = (await status()).lastActions.find((a) => a.kind === 'failover' && a.outcome === 'started');
-      expect(started?.detail).toMatch(/container running but no peer reaches it/);
-    } catch (err) {
-      throw await t.explain(err);
-    } finally {
-      await reconnect('g1-a');
-      console.log(`[partition] g1-a reconnected at ${new Date().toISOString()}`);
-    }
-    const write = await takesWrite('g1-a');
-    expect(write).toMatchObject({ accepted: false });
-    await waitFor(
-      'pg_dist_node to name g1-b',
-      async () =>
-        (await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-b' && n.noderole === 'primary')
-          ? true
-          : undefined,
-      60_000,
-    );
-    await waitFor(
-      'the failover to end',
-      async () => ((await failoverRuns()) === 'COMPLETED' ? true : undefined),
-      240_000,
-      500,
-    );
-    await waitFor(
-      'g1-a to answer in recovery',
-      async () => ((await connectOutcome(c, 'g1-a')).inRecovery === true ? true : undefined),
-      240_000,
-      500,
-    );
-    await expectStreaming(c, 'g1-a', 'g1-b');
-    expect(await connectOutcome(c, 'g1-b')).toMatchObject({ connected: true, inRecovery: false });
-    expect((await takesWrite('g1-a')).accepted).toBe(false);
-    expect(
-      (await distNodesOn(c, 'coord-a'))
-        .filter((n) => n.noderole === 'primary' && n.nodename.startsWith('g1-'))
-        .map((n) => n.nodename),
-    ).toEqual(['g1-b']);
-    const s = await status();
-    const actions = s.lastActions.map(
-      (a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}: ${a.detail}`,
-    );
-    console.log(
-      `[partition] write to g1-a after reconnecting: ${write.detail}\n[partition] actions: ` +
-        `${actions.join('\n  ')}`,
-    );
-  });
+      await waitFor(
+        'g1-a to answer in recovery',
+        async () => ((await connectOutcome(c, 'g1-a')).inRecovery === true ? true : undefined),
+        240_000,
+        500,
+      );
+      await expectStreaming(c, 'g1-a', 'g1-b');
+      expect(await connectOutcome(c, 'g1-b')).toMatchObject({ connected: true, inRecovery: false });
+      expect((await takesWrite('g1-a')).accepted).toBe(false);
+      expect(
+        (await distNodesOn(c, 'coord-a'))
+          .filter((n) => n.noderole === 'primary' && n.nodename.startsWith('g1-'))
+          .map((n) => n.nodename),
+      ).toEqual(['g1-b']);
+      const s = await status();
+      const actions = s.lastActions.map(
+        (a) => `${new Date(a.at).toISOString()} ${a.kind} ${a.target} ${a.outcome}: ${a.detail}`,
+      );
+      console.log(
+        `[partition] write to g1-a after reconnecting: ${write.detail}\n[partition] actions: ` +
+          `${actions.join('\n  ')}`,
+      );
+    },
+  );
 });

@@ -78,7 +78,10 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     );
   const pgbouncerFile = async (file: string) => (await execRoot(c, 'pgbouncer', ['cat', `/citusctl/${file}`])).stdout;
 
-  /** Kills the group's primary; waits for etcd to name the successor, the monitor's failover to complete and the victim to stream again. */
+  /**
+   * Kills the group's primary; waits for etcd to name the successor, the monitor's failover to complete and the victim
+   * to stream again.
+   */
   const killAndHeal = (group: string, victim: string, successor: string) =>
     killAndHealGroup(c, t, group, victim, successor);
 

@@ -6,7 +6,10 @@ import {
 } from '../../common/cluster-workflows';
 import * as ids from '../../common/workflow-ids';
 
-/** Every id builder of common/workflow-ids.ts, called for cluster demo (a new builder is covered without listing it here). */
+/**
+ * Every id builder of common/workflow-ids.ts, called for cluster demo (a new builder is covered without listing it
+ * here).
+ */
 const builtIds = Object.entries(ids as Record<string, unknown>)
   .filter(([, build]) => typeof build === 'function')
   .map(

@@ -61,29 +61,33 @@ describe('activity factories', () => {
 
   test('plain functions and factories from outside activities/ pass', () => {
     const src =
-      "import { setMemberState } from '../members/state';\nimport { createClusterStore } from '../../lib/cluster-store';\n";
+      "import { setMemberState } from '../members/state';\nimport { createClusterStore } from " +
+      "'../../lib/cluster-store';\n";
     expect(layout.factoryImports('activities/failover/rejoin.ts', src)).toEqual([]);
   });
 });
 
 describe('the check over a tree', () => {
-  test('a planted SQL string and a planted factory import fail it; lib/, test/ and activities/index.ts are exempt', () => {
-    const root = plant({
-      'activities/setup/bad.ts':
-        "import { createEtcdActivities } from './etcd';\nexport const q = 'DROP TABLE demo';\n",
-      'activities/index.ts': "import { createEtcdActivities } from './setup/etcd';\n",
-      'lib/postgres/fine.ts': "export const q = 'SELECT 1';\n",
-      'test/unit/fine.test.ts': "const q = 'SELECT 1';\n",
-      'client/bad.ts': 'export const q = `SHOW POOLS`;\n',
-    });
-    const problems = layout.check(root, []);
-    expect(problems).toHaveLength(3);
-    expect(problems.join('\n')).toMatch(/activities\/setup\/bad\.ts:2: SQL outside lib/);
-    expect(problems.join('\n')).toMatch(
-      /activities\/setup\/bad\.ts:1: imports the activity factory createEtcdActivities/,
-    );
-    expect(problems.join('\n')).toMatch(/client\/bad\.ts:1: SQL outside lib/);
-  });
+  test(
+    'a planted SQL string and a planted factory import fail it; ' + 'lib/, test/ and activities/index.ts are exempt',
+    () => {
+      const root = plant({
+        'activities/setup/bad.ts':
+          "import { createEtcdActivities } from './etcd';\nexport const q = 'DROP TABLE demo';\n",
+        'activities/index.ts': "import { createEtcdActivities } from './setup/etcd';\n",
+        'lib/postgres/fine.ts': "export const q = 'SELECT 1';\n",
+        'test/unit/fine.test.ts': "const q = 'SELECT 1';\n",
+        'client/bad.ts': 'export const q = `SHOW POOLS`;\n',
+      });
+      const problems = layout.check(root, []);
+      expect(problems).toHaveLength(3);
+      expect(problems.join('\n')).toMatch(/activities\/setup\/bad\.ts:2: SQL outside lib/);
+      expect(problems.join('\n')).toMatch(
+        /activities\/setup\/bad\.ts:1: imports the activity factory createEtcdActivities/,
+      );
+      expect(problems.join('\n')).toMatch(/client\/bad\.ts:1: SQL outside lib/);
+    },
+  );
 
   test('a known finding passes; a known finding that is gone fails', () => {
     const root = plant({ 'client/bad.ts': "export const q = 'SHOW POOLS';\n" });

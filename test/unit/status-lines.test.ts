@@ -66,39 +66,43 @@ test('a monitor on a queue of no build (an older citusctl) says which queue', ()
   ).toMatch(/build \? \(task queue citusctl-monitor\): NO WORKER POLLS build citusctl-monitor/);
 });
 
-test('status: one line per member (role, state, timeline, walsenders, error), then workers, etcd, control plane, endpoints', () => {
-  const lines = statusLines({
-    cluster: 'demo',
-    members: [
-      {
-        name: 'g1-a',
-        group: 'g1',
-        container: 'citusctl-demo-g1-a',
-        state: 'running',
-        role: 'primary',
-        timeline: 2,
-        replication: [{ standby: 'g1-b', state: 'streaming', lagBytes: 0, syncState: 'quorum' }],
-      },
-      {
-        name: 'g1-b',
-        group: 'g1',
-        container: 'citusctl-demo-g1-b',
-        state: 'running',
-        role: 'unknown',
-        error: 'timeout',
-      },
-    ],
-    citusWorkers: [{ nodename: 'g1-a', nodeport: 5432, noderole: 'primary', isactive: true, shards: 16 }],
-    livePrimaries: { g1: 'g1-a' },
-    lastFailover: {},
-    endpoints: [{ name: 'pgbouncer', host: '127.0.0.1', port: 6432, user: 'app', database: 'postgres' }],
-    pgpass: '/state/demo/pgpass',
-    controlPlane: base({ running: false, reason: 'no monitor' }),
-  });
-  expect(lines[0]).toBe('cluster demo');
-  expect(lines[1]).toBe('  g1-a         g1           primary  running  tl 2 g1-b:streaming/quorum lag 0B');
-  expect(lines[2]).toBe('  g1-b         g1           unknown  running   (timeout)');
-  expect(lines).toContain('  g1-a:5432 primary shards=16');
-  expect(lines).toContain('live primaries (etcd): {"g1":"g1-a"}');
-  expect(lines.slice(-2)).toEqual(['  pgbouncer    127.0.0.1:6432 app', 'pgpass: /state/demo/pgpass']);
-});
+test(
+  'status: one line per member (role, state, timeline, walsenders, error), then workers, etcd, control plane, ' +
+    'endpoints',
+  () => {
+    const lines = statusLines({
+      cluster: 'demo',
+      members: [
+        {
+          name: 'g1-a',
+          group: 'g1',
+          container: 'citusctl-demo-g1-a',
+          state: 'running',
+          role: 'primary',
+          timeline: 2,
+          replication: [{ standby: 'g1-b', state: 'streaming', lagBytes: 0, syncState: 'quorum' }],
+        },
+        {
+          name: 'g1-b',
+          group: 'g1',
+          container: 'citusctl-demo-g1-b',
+          state: 'running',
+          role: 'unknown',
+          error: 'timeout',
+        },
+      ],
+      citusWorkers: [{ nodename: 'g1-a', nodeport: 5432, noderole: 'primary', isactive: true, shards: 16 }],
+      livePrimaries: { g1: 'g1-a' },
+      lastFailover: {},
+      endpoints: [{ name: 'pgbouncer', host: '127.0.0.1', port: 6432, user: 'app', database: 'postgres' }],
+      pgpass: '/state/demo/pgpass',
+      controlPlane: base({ running: false, reason: 'no monitor' }),
+    });
+    expect(lines[0]).toBe('cluster demo');
+    expect(lines[1]).toBe('  g1-a         g1           primary  running  tl 2 g1-b:streaming/quorum lag 0B');
+    expect(lines[2]).toBe('  g1-b         g1           unknown  running   (timeout)');
+    expect(lines).toContain('  g1-a:5432 primary shards=16');
+    expect(lines).toContain('live primaries (etcd): {"g1":"g1-a"}');
+    expect(lines.slice(-2)).toEqual(['  pgbouncer    127.0.0.1:6432 app', 'pgpass: /state/demo/pgpass']);
+  },
+);

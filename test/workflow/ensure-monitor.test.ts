@@ -44,58 +44,62 @@ async function signalsIn(workflowId: string, runId: string, name: string): Promi
   return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === name).length;
 }
 
-test('starts the monitor on the build queue when none runs, then signals the running one to reload (same run), and starts again once it ended', async () => {
-  const cluster = uniqueId('em')
-    .slice(0, 24)
-    .replace(/[^a-z0-9-]/g, '')
-    .replace(/-$/, 'x');
-  const input: ClusterSpecInput = { ...SPEC_INPUT, name: cluster };
-  const spec = parseSpec(input);
-  const sim = worldActivities(new World(input), input, { stored: { [cluster]: input } });
-  const shared = uniqueId('tq');
-  const target = monitorTaskQueue('aaaa', shared);
-  const workers = await Promise.all(
-    [shared, target].map((taskQueue) =>
-      Worker.create({
-        connection: env.nativeConnection,
-        taskQueue,
-        workflowBundle: bundle,
-        activities: sim.activities,
-      }),
-    ),
-  );
-  const runs = workers.map((w) => w.run());
-  const workflowId = `monitor-${cluster}`;
-  const running = () =>
-    env.client.workflow
-      .getHandle(workflowId)
-      .describe()
-      .then((d) => (d.status.name === 'RUNNING' ? d : undefined));
-  try {
-    const first = await ensureMonitor(env.client, spec, target);
-    expect(first).toMatchObject({ workflowId, action: 'start', to: target, started: true });
-    // Started with the cluster's name, it continues as new once with the stored spec, then probes.
-    await waitUntil(
-      'the first probe',
-      async () => (await env.client.workflow.getHandle(workflowId).query<MonitorStatus>('status')).lastProbeAt,
+test(
+  'starts the monitor on the build queue when none runs, then signals the running one to reload (same run), and ' +
+    'starts again once it ended',
+  async () => {
+    const cluster = uniqueId('em')
+      .slice(0, 24)
+      .replace(/[^a-z0-9-]/g, '')
+      .replace(/-$/, 'x');
+    const input: ClusterSpecInput = { ...SPEC_INPUT, name: cluster };
+    const spec = parseSpec(input);
+    const sim = worldActivities(new World(input), input, { stored: { [cluster]: input } });
+    const shared = uniqueId('tq');
+    const target = monitorTaskQueue('aaaa', shared);
+    const workers = await Promise.all(
+      [shared, target].map((taskQueue) =>
+        Worker.create({
+          connection: env.nativeConnection,
+          taskQueue,
+          workflowBundle: bundle,
+          activities: sim.activities,
+        }),
+      ),
     );
-    expect(await running()).toMatchObject({ taskQueue: target });
+    const runs = workers.map((w) => w.run());
+    const workflowId = `monitor-${cluster}`;
+    const running = () =>
+      env.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then((d) => (d.status.name === 'RUNNING' ? d : undefined));
+    try {
+      const first = await ensureMonitor(env.client, spec, target);
+      expect(first).toMatchObject({ workflowId, action: 'start', to: target, started: true });
+      // Started with the cluster's name, it continues as new once with the stored spec, then probes.
+      await waitUntil(
+        'the first probe',
+        async () => (await env.client.workflow.getHandle(workflowId).query<MonitorStatus>('status')).lastProbeAt,
+      );
+      expect(await running()).toMatchObject({ taskQueue: target });
 
-    const before = (await running())!.runId;
-    const second = await ensureMonitor(env.client, spec, target);
-    expect(second).toMatchObject({ workflowId, action: 'keep', started: false });
-    expect(await signalsIn(workflowId, before, 'reloadSpec')).toBe(1);
+      const before = (await running())!.runId;
+      const second = await ensureMonitor(env.client, spec, target);
+      expect(second).toMatchObject({ workflowId, action: 'keep', started: false });
+      expect(await signalsIn(workflowId, before, 'reloadSpec')).toBe(1);
 
-    await env.client.workflow.getHandle(workflowId).terminate('the monitor ended');
-    const third = await ensureMonitor(env.client, spec, target);
-    expect(third).toMatchObject({ action: 'start', started: true });
-    expect(await running()).toMatchObject({ taskQueue: target });
-  } finally {
-    await env.client.workflow
-      .getHandle(workflowId)
-      .terminate('test over')
-      .catch(() => undefined);
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-    await Promise.all(runs);
-  }
-});
+      await env.client.workflow.getHandle(workflowId).terminate('the monitor ended');
+      const third = await ensureMonitor(env.client, spec, target);
+      expect(third).toMatchObject({ action: 'start', started: true });
+      expect(await running()).toMatchObject({ taskQueue: target });
+    } finally {
+      await env.client.workflow
+        .getHandle(workflowId)
+        .terminate('test over')
+        .catch(() => undefined);
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.all(runs);
+    }
+  },
+);

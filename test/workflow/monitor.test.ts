@@ -26,7 +26,9 @@ const updateError = (p: Promise<unknown>) =>
     (e: { cause?: { message?: string }; message?: string }) => e.cause?.message ?? e.message ?? String(e),
   );
 
-/** The cluster is set up (its spec stored, as setup stores it); `storeSpec` changes the stored spec as a drain would. */
+/**
+ * The cluster is set up (its spec stored, as setup stores it); `storeSpec` changes the stored spec as a drain would.
+ */
 const withMonitor = (body: (t: MonitorRun) => Promise<void>, tuning = TUNING) =>
   withMonitorRun(wf, { prefix: 'mon', tuning, storedSpec: true }, body);
 

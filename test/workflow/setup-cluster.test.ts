@@ -130,21 +130,25 @@ test('happy path: every step in order, progress all done with clean-up skipped, 
   });
 });
 
-test('a standby that already carries another member state is rebuilt (rejoinMember) before the replication check; the others follow as they are', async () => {
-  const m = mockActivities({
-    async followPrimary({ standby }) {
-      if (standby === 'g1-b') return { seeded: false, slot: slotName(standby), existingState: 'fenced' as const };
-      if (standby === 'g1-c') return { seeded: false, slot: slotName(standby), existingState: 'standby' as const };
-      return { seeded: true, slot: slotName(standby) };
-    },
-  });
-  const { error, progress } = await runSetup(m.activities);
-  expect(error).toBeUndefined();
-  expect(m.inputs('rejoinMember').map((i) => `${i.member}->${i.primary}`)).toEqual(['g1-b->g1-a']);
-  const names = m.calls.map((c) => c.name);
-  expect(names.indexOf('rejoinMember')).toBeLessThan(names.indexOf('checkReplication'));
-  expect(step(progress, 'standby-follow').detail).toBe('2 seeded, 4 standbys');
-});
+test(
+  'a standby that already carries another member state is rebuilt (rejoinMember) before the replication check; ' +
+    'the others follow as they are',
+  async () => {
+    const m = mockActivities({
+      async followPrimary({ standby }) {
+        if (standby === 'g1-b') return { seeded: false, slot: slotName(standby), existingState: 'fenced' as const };
+        if (standby === 'g1-c') return { seeded: false, slot: slotName(standby), existingState: 'standby' as const };
+        return { seeded: true, slot: slotName(standby) };
+      },
+    });
+    const { error, progress } = await runSetup(m.activities);
+    expect(error).toBeUndefined();
+    expect(m.inputs('rejoinMember').map((i) => `${i.member}->${i.primary}`)).toEqual(['g1-b->g1-a']);
+    const names = m.calls.map((c) => c.name);
+    expect(names.indexOf('rejoinMember')).toBeLessThan(names.indexOf('checkReplication'));
+    expect(step(progress, 'standby-follow').detail).toBe('2 seeded, 4 standbys');
+  },
+);
 
 test.each([false, true])(
   'clean: true runs cleanUp after readiness and before registration (force: %s)',

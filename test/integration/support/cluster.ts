@@ -201,7 +201,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: numbe
   return startCli(args, env, timeoutMs).done;
 }
 
-/** The temporal CLI against a test's embedded server (127.0.0.1:port), as a user of the Temporal UI would act; killed after timeoutMs so a hang fails. */
+/**
+ * The temporal CLI against a test's embedded server (127.0.0.1:port), as a user of the Temporal UI would act; killed
+ * after timeoutMs so a hang fails.
+ */
 export function temporalOn(
   port: number,
   defaultTimeoutMs: number,

@@ -69,7 +69,8 @@ export function upClusterForFile(c: TestCluster, opts: UpClusterOptions = {}): U
     },
     async explain(err) {
       return new Error(
-        `${(err as Error).message}\nmonitor: ${JSON.stringify(await t.status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`,
+        `${(err as Error).message}\nmonitor: ` +
+          `${JSON.stringify(await t.status().catch((e: Error) => e.message), null, 1)}\n${await memberLogTails(c)}`,
       );
     },
   };
@@ -165,7 +166,10 @@ export async function killAndHeal(
   }
 }
 
-/** `docker pause` of the group's primary for 1 s, then several detection windows: no failover ran, etcd and the monitor still name it, answering. */
+/**
+ * `docker pause` of the group's primary for 1 s, then several detection windows: no failover ran, etcd and the monitor
+ * still name it, answering.
+ */
 export async function expectNoFailoverAfterBriefPause(
   c: TestCluster,
   t: UpCluster,
