@@ -19,15 +19,19 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 /** Preflight containers Docker created while fn ran. */
 async function preflightContainersCreatedDuring(fn: () => Promise<unknown>): Promise<number> {
-  const since = Math.floor(Date.now() / 1000) - 1;
+  const seconds = () => (Date.now() / 1000).toFixed(3); // Docker takes fractions: calls a moment apart stay apart
+  const since = seconds();
   await fn();
-  const until = Math.floor(Date.now() / 1000) + 1;
-  const raw = await docker.getEvents({
-    since,
-    until,
+  const until = seconds();
+  // With `until`, Docker ends the stream once it has sent the events up to then.
+  const events = (await docker.getEvents({
+    since: since as unknown as number,
+    until: until as unknown as number,
     filters: { type: ['container'], event: ['create'], label: ['citusctl.preflight=true'] },
-  });
-  return (raw as unknown as Buffer).toString().split('\n').filter(Boolean).length;
+  })) as unknown as AsyncIterable<Buffer>;
+  let text = '';
+  for await (const chunk of events) text += chunk.toString();
+  return text.split('\n').filter(Boolean).length;
 }
 
 describe('capability verdict cache', () => {
