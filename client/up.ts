@@ -5,7 +5,8 @@
  *
  * What the self-healing costs overlaps the setup: the supervised worker is started first, loads while
  * the images are checked, and runs the setup itself (no in-process worker is loaded beside it, unless
- * it does not poll in time); its standby is held back until the setup is done (CPU the setup needs).
+ * it does not poll in time); its standby is held back until the setup is done (CPU the setup needs),
+ * and its monitor queue's Worker until the setup is past its first steps (they run on that worker).
  */
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
