@@ -154,7 +154,7 @@ describe('activities outside Temporal are idempotent', () => {
   it('followPrimary twice: seeded once, one slot, streaming', async () => {
     const pair = { spec, standby: 'g1-b', primary: 'g1-a' };
     expect(await acts.followPrimary(pair)).toEqual({ seeded: true, slot: slotName('g1-b') });
-    expect(await acts.followPrimary(pair)).toEqual({ seeded: false, slot: slotName('g1-b') });
+    expect(await acts.followPrimary(pair)).toEqual({ seeded: false, slot: slotName('g1-b'), existingState: 'standby' });
     const status = await acts.checkReplication({ ...pair, timeoutMs: 60_000 });
     expect(status).toMatchObject({ standby: 'g1-b', primary: 'g1-a', slot: 'citusctl_g1_b', state: 'streaming' });
     expect(await slotsByPrimary(c)).toEqual({ 'coord-a': [], 'g1-a': ['citusctl_g1_b'] });
