@@ -10,7 +10,8 @@ import { spawnSync, type StdioOptions } from 'node:child_process';
 import type { ClusterSpec } from '../common/spec';
 import { IMAGE_ENV, UPSTREAM_IMAGES } from '../common/images';
 import { describeImageProblem, pullImage, resolveImagesOnEngine } from '../lib/docker/image-resolution';
-import { imageCapabilityProblem } from '../lib/docker/image-capability';
+import { cachedImageCapabilityProblem } from '../lib/docker/image-capability-cache';
+import { stateDir } from '../lib/state-dir';
 import { projectFile } from './load-spec';
 import { PreflightError } from './preflight-error';
 
@@ -61,7 +62,7 @@ export async function preflightImages(
     );
   if (r.problems.length)
     throw new PreflightError([...r.problems.map(describeImageProblem), 'Nothing was created.'].join('\n'));
-  const problem = await imageCapabilityProblem(docker, r.images.postgres);
+  const problem = await cachedImageCapabilityProblem(docker, r.images.postgres, stateDir(env));
   if (problem)
     throw new PreflightError(
       [

@@ -31,6 +31,8 @@ export interface RunOptions {
    * (unless `worker` is false). Aborted when the run ends.
    */
   awaitWorker?: (signal: AbortSignal) => Promise<boolean>;
+  /** Called with each progress seen, after it is printed. */
+  onProgress?: (p: Progress) => void;
   log: (line: string) => void;
 }
 
@@ -151,7 +153,10 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
     const { result, last } = await followWorkflow<T, Progress>({
       result: () => client.withAbortSignal(workerFailed.signal, () => handle.result() as Promise<T>),
       query: abortableQuery<Progress>(client, handle, 'progress'),
-      onProgress: (p) => printer.update(p),
+      onProgress: (p) => {
+        printer.update(p);
+        opts.onProgress?.(p);
+      },
     });
     return {
       workflowId: opts.workflowId,

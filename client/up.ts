@@ -5,13 +5,14 @@
  *
  * What the self-healing costs overlaps the setup: the supervised worker is started first, loads while
  * the images are checked, and runs the setup itself (no in-process worker is loaded beside it, unless
- * it does not poll in time); its standby is held back until the setup is done (CPU the setup needs).
+ * it does not poll in time); its standby is held back until the setup is done (CPU the setup needs),
+ * and its monitor queue's Worker until the setup is past its first steps (they run on that worker).
  */
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { stateDir } from '../lib/state-dir';
 import type { SetupClusterResult } from '../workflows/setup-cluster';
-import { holdStandby, workerLog } from '../lib/supervised-worker-files';
+import { holdMonitorWorker, holdStandby, workerLog } from '../lib/supervised-worker-files';
 import type { RunReport } from './run-workflow';
 import { METRICS_PORT_ENV } from '../worker/metrics-server';
 import {
@@ -23,6 +24,7 @@ import {
   type EnsureWorkerReport,
 } from './supervised-worker';
 import { setupWorkflowId } from '../common/workflow-ids';
+import { setupPastFirstSteps, setupStarted } from '../common/setup-phase';
 
 /*
  * What only the steps after the supervised worker's start need (Docker, the Temporal client: ~0.5
@@ -63,6 +65,11 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
   const monitor = opts.monitor !== false;
   // While the setup runs, the supervisor starts no standby: the release is in the finally below.
   const releaseStandby = monitor ? holdStandby(root) : () => undefined;
+  // Nor does its worker load the monitor's queue while the setup's first steps run on it (released
+  // from the progress below, once the setup creates containers).
+  const releaseMonitorWorker = monitor ? holdMonitorWorker(root) : () => undefined;
+  let started: () => void = () => undefined;
+  const setupRuns = new Promise<boolean>((resolve) => (started = () => resolve(true)));
   try {
     // Started before the image checks, so it loads while they run (the metrics port is the spec's own).
     const supervised = monitor
@@ -86,14 +93,23 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
       json: opts.json,
       worker: opts.worker,
       // The supervised worker, still loading, runs the setup rather than a second worker loaded here.
+      // It writes its record once the monitor's queue polls too: a step seen running means it polls.
       ...(supervised && opts.worker !== true && !warmWorker(root)
         ? {
             awaitWorker: (signal: AbortSignal) =>
-              waitForSupervisedWorker(root, supervised.pid, SUPERVISED_WORKER_WAIT_MS, signal),
+              Promise.race([
+                waitForSupervisedWorker(root, supervised.pid, SUPERVISED_WORKER_WAIT_MS, signal),
+                setupRuns,
+              ]),
           }
         : {}),
+      onProgress: (p) => {
+        if (setupStarted(p.steps)) started();
+        if (setupPastFirstSteps(p.steps)) releaseMonitorWorker();
+      },
       log,
     });
+    releaseMonitorWorker();
     releaseStandby();
     const pgpass = await new SecretStore(root).writeHostPgpass(finalSpec.name, {
       postgres: finalSpec.members.map((m) => m.port),
@@ -105,6 +121,7 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
       log(`worker: the supervised worker (pid ${supervised?.pid}) does not poll yet; see ${workerLog(root)}`);
     return { ...report, pgpass };
   } finally {
+    releaseMonitorWorker();
     releaseStandby();
   }
 }

@@ -4,6 +4,7 @@
  *   worker.json      written by the worker once it polls (pid, identity, build, task queues, since when)
  *   worker.log       both processes' output
  *   standby-holds/   one empty file per `up` running a setup, named by its pid (holdStandby)
+ *   monitor-holds/   likewise, while its setup's first steps run (holdMonitorWorker)
  * The CLI reads them to know whether a warm worker polls the task queues (then it needs no
  * in-process worker of its own) and `status` shows them.
  */
@@ -15,6 +16,7 @@ export const supervisorFile = (root: string) => path.join(workerDir(root), 'supe
 export const workerFile = (root: string) => path.join(workerDir(root), 'worker.json');
 export const workerLog = (root: string) => path.join(workerDir(root), 'worker.log');
 export const standbyHoldDir = (root: string) => path.join(workerDir(root), 'standby-holds');
+export const monitorHoldDir = (root: string) => path.join(workerDir(root), 'monitor-holds');
 
 export interface SupervisorRecord {
   pid: number;
@@ -95,25 +97,46 @@ export function supervisedWorkerState(root: string): SupervisedWorkerState {
  * counts for nothing.
  */
 export function holdStandby(root: string, pid = process.pid): () => void {
-  const file = path.join(standbyHoldDir(root), String(pid));
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(file, '', { mode: 0o600 });
-  return () => fs.rmSync(file, { force: true });
+  return hold(standbyHoldDir(root), pid);
 }
 
 /** Some live `up` holds the standby's start (stale holds are removed on the way). */
 export function standbyHeld(root: string): boolean {
+  return held(standbyHoldDir(root));
+}
+
+/**
+ * `up` asks the supervised worker it starts not to load the monitor queue's Worker (two workflow
+ * threads, each loading the bundle: ~0.8 CPU-second) while the setup's first steps run on that
+ * worker's main thread; released once the setup creates containers. Stale holds count for nothing.
+ */
+export function holdMonitorWorker(root: string, pid = process.pid): () => void {
+  return hold(monitorHoldDir(root), pid);
+}
+
+export function monitorWorkerHeld(root: string): boolean {
+  return held(monitorHoldDir(root));
+}
+
+function hold(dir: string, pid: number): () => void {
+  const file = path.join(dir, String(pid));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, '', { mode: 0o600 });
+  return () => fs.rmSync(file, { force: true });
+}
+
+function held(dir: string): boolean {
   let names: string[];
   try {
-    names = fs.readdirSync(standbyHoldDir(root));
+    names = fs.readdirSync(dir);
   } catch {
     return false;
   }
-  let held = false;
+  let live = false;
   for (const name of names) {
     const pid = Number(name);
-    if (Number.isInteger(pid) && pidAlive(pid)) held = true;
-    else fs.rmSync(path.join(standbyHoldDir(root), name), { force: true });
+    if (Number.isInteger(pid) && pidAlive(pid)) live = true;
+    else fs.rmSync(path.join(dir, name), { force: true });
   }
-  return held;
+  return live;
 }

@@ -13,7 +13,14 @@ import { Client } from '@temporalio/client';
 import { storedClusterSpecs, storedClusters } from '../lib/cluster-spec-file';
 import { handOffMonitors } from '../lib/monitor-handoff';
 import { stateDir } from '../lib/state-dir';
-import { removeOwnRecord, workerFile, workerIdentity, writeJson } from '../lib/supervised-worker-files';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  monitorWorkerHeld,
+  removeOwnRecord,
+  workerFile,
+  workerIdentity,
+  writeJson,
+} from '../lib/supervised-worker-files';
 import { TASK_QUEUE, ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { PrometheusMetrics } from '../lib/metrics';
 import { workflowBuild } from './build-id';
@@ -43,18 +50,26 @@ export async function runWorkerForever(): Promise<void> {
     deps,
     identity,
   });
-  const creatingMonitorWorker = createWorker({
-    address: endpoint.address,
-    namespace: endpoint.namespace,
-    deps,
-    identity,
-    taskQueue: monitorQueue,
-    connection,
-  }).then((c) => c.worker);
+  const standby = process.env[WORKER_ROLE_ENV] === 'standby';
+  // The first worker of a supervisor loads the monitor's once the `up` that started it is past the
+  // setup's first steps (holdMonitorWorker): those run on this process and need its CPU.
+  const monitorMayLoad = standby ? Promise.resolve() : whileMonitorWorkerHeld(root, worker);
+  const creatingMonitorWorker = monitorMayLoad
+    .then(() =>
+      createWorker({
+        address: endpoint.address,
+        namespace: endpoint.namespace,
+        deps,
+        identity,
+        taskQueue: monitorQueue,
+        connection,
+      }),
+    )
+    .then((c) => c.worker);
   creatingMonitorWorker.catch(() => undefined); // awaited below
   // A standby has everything loaded before it waits. The first worker of a supervisor polls the
   // shared queue as soon as it can (`up` runs its setup there) and loads the monitor's meanwhile.
-  if (process.env[WORKER_ROLE_ENV] === 'standby') await creatingMonitorWorker;
+  if (standby) await creatingMonitorWorker;
   await whileStandby(turn, () => warmClients(deps, root));
   try {
     const sharedRun = worker.run();
@@ -96,6 +111,13 @@ export async function runWorkerForever(): Promise<void> {
 
 function stopOther(w: { getState(): string; shutdown(): void }): void {
   if (w.getState() === 'RUNNING') w.shutdown();
+}
+
+/** Resolves once no live `up` holds the monitor's Worker back, or this worker stops (bounded). */
+async function whileMonitorWorkerHeld(root: string, worker: { getState(): string }, maxMs = 600_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  const serving = () => ['INITIALIZED', 'RUNNING'].includes(worker.getState());
+  while (monitorWorkerHeld(root) && serving() && Date.now() < deadline) await sleep(200);
 }
 
 /** Moves this state directory's running monitors onto this build; retried while Temporal is not there. */

@@ -11,6 +11,8 @@ import { asSuperuser } from '../members/superuser';
 import { resolveImage } from '../../common/images';
 import { readVolumeState } from '../members/state';
 import { CAPABILITY_CHECK } from '../../lib/docker/capability-check';
+import { capabilityPassed, recordCapabilityPassed } from '../../lib/docker/image-capability-cache';
+import { stateDir } from '../../lib/state-dir';
 
 export function createPostgresActivities(deps: ActivityDeps) {
   const { docker } = deps;
@@ -32,6 +34,9 @@ export function createPostgresActivities(deps: ActivityDeps) {
         `container ${name} (image ${image}) exited with code ${info.State.ExitCode}: ${logs}`,
       );
     }
+    // An image that passed this check before (the preflight, an earlier setup) needs no exec per member.
+    const root = stateDir(deps.env);
+    if (capabilityPassed(root, info.Image)) return;
     const r = await execIn(docker, name, ['sh', '-c', CAPABILITY_CHECK], 'root');
     if (r.exitCode !== 0) {
       throw fatal(
@@ -40,6 +45,7 @@ export function createPostgresActivities(deps: ActivityDeps) {
           'PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.',
       );
     }
+    recordCapabilityPassed(root, info.Image);
   }
 
   /** Readiness: every container's image is capable; every primary accepts connections. */

@@ -9,7 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  holdMonitorWorker,
   holdStandby,
+  monitorWorkerHeld,
   standbyHeld,
   standbyHoldDir,
   supervisorFile,
@@ -63,6 +65,23 @@ describe('standby hold', () => {
     const release = holdStandby(root);
     expect(standbyHeld(root)).toBe(true);
     release();
+  });
+});
+
+describe('monitor worker hold', () => {
+  let root: string;
+  beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), 'citusctl-mhold-'))));
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test('held while a live process holds it, apart from the standby hold, and not when that process is gone', () => {
+    expect(monitorWorkerHeld(root)).toBe(false);
+    const release = holdMonitorWorker(root);
+    expect(monitorWorkerHeld(root)).toBe(true);
+    expect(standbyHeld(root)).toBe(false);
+    release();
+    expect(monitorWorkerHeld(root)).toBe(false);
+    holdMonitorWorker(root, deadPid());
+    expect(monitorWorkerHeld(root)).toBe(false);
   });
 });
 
