@@ -28,16 +28,7 @@ export async function citusNodeHealth(c: PgClient): Promise<NodeHealthRow[]> {
 }
 
 export async function distNodes(c: PgClient): Promise<DistNodeRow[]> {
-  const r = await c.query<{
-    nodeid: number;
-    groupid: number;
-    nodename: string;
-    nodeport: number;
-    noderole: string;
-    isactive: boolean;
-    hasmetadata: boolean;
-    metadatasynced: boolean;
-  }>(
+  const r = await c.query<DistNodeRow>(
     'SELECT nodeid, groupid, nodename, nodeport, noderole::text AS noderole, isactive, hasmetadata, metadatasynced ' +
       'FROM pg_dist_node ORDER BY nodeid',
   );
