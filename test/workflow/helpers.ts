@@ -136,11 +136,14 @@ const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: s
   'temporal.api.history.v1.History',
 );
 
+/** The checkout's root in recorded stack traces becomes /citusctl/: no path of the recording machine in a fixture. */
 export function historyToJson(history: History): string {
-  return (
-    JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2) +
-    '\n'
+  const json = JSON.stringify(
+    protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)),
+    null,
+    2,
   );
+  return json.split(path.resolve(__dirname, '..', '..') + '/').join('/citusctl/') + '\n';
 }
 
 export function historyFromJson(json: string): History {
