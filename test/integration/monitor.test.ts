@@ -22,8 +22,8 @@ import {
   distNodesOn,
   expectStreaming,
   killMember,
-  livePrimaries,
   waitFor,
+  waitForNewPrimary,
 } from './support/failover';
 
 jest.setTimeout(10 * 60_000);
@@ -152,20 +152,7 @@ describe('the monitor heals the cluster by itself', () => {
     console.log(`[monitor] docker kill g1-a at ${new Date().toISOString()}`);
     await killMember(c, 'g1-a');
     try {
-      await waitFor(
-        'etcd to name g1-b',
-        async () => ((await livePrimaries(c)).g1 === 'g1-b' ? true : undefined),
-        60_000,
-        200,
-      );
-      await waitFor(
-        'pg_dist_node to follow',
-        async () =>
-          (await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-b' && n.noderole === 'primary')
-            ? true
-            : undefined,
-        60_000,
-      );
+      await waitForNewPrimary(c, 'g1', 'g1-b', 60_000);
       expect((await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-a' && n.noderole === 'primary')).toBe(
         false,
       );

@@ -19,7 +19,7 @@ import { WORKFLOW_BUNDLE_ENV } from '../../worker/bundle-path';
 import { writeChangedMonitorBundle } from '../workflow/changed-monitor';
 import { ROOT, describeRun, layout, makeCluster, runCli, withMonitor } from './support/cluster';
 import { monitorSeesOk, upClusterForFile } from './support/up-cluster';
-import { cliJson, distNodesOn, expectStreaming, killMember, livePrimaries, waitFor } from './support/failover';
+import { cliJson, expectStreaming, killMember, waitFor, waitForNewPrimary } from './support/failover';
 
 jest.setTimeout(15 * 60_000);
 
@@ -147,20 +147,7 @@ describe('upgrading citusctl under a running monitor', () => {
   it('a worker primary killed after the upgrade is failed over by the monitor on the new build', async () => {
     await killMember(c, 'g1-a');
     try {
-      await waitFor(
-        'etcd to name g1-b',
-        async () => ((await livePrimaries(c)).g1 === 'g1-b' ? true : undefined),
-        90_000,
-        200,
-      );
-      await waitFor(
-        'pg_dist_node to follow',
-        async () =>
-          (await distNodesOn(c, 'coord-a')).some((n) => n.nodename === 'g1-b' && n.noderole === 'primary')
-            ? true
-            : undefined,
-        60_000,
-      );
+      await waitForNewPrimary(c, 'g1', 'g1-b', 90_000);
       const failover = t.client.workflow.getHandle(`failover-${c.name}-g1`);
       expect(await failover.result()).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
       expect((await failover.describe()).taskQueue).toBe(TASK_QUEUE);

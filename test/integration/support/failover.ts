@@ -390,6 +390,29 @@ export async function waitFor<T>(
   }
 }
 
+/** Waits until etcd names `member` the live primary of `group`, then until pg_dist_node on coord-a follows. */
+export async function waitForNewPrimary(
+  c: TestCluster,
+  group: string,
+  member: string,
+  etcdTimeoutMs: number,
+): Promise<void> {
+  await waitFor(
+    `etcd to name ${member}`,
+    async () => ((await livePrimaries(c))[group] === member ? true : undefined),
+    etcdTimeoutMs,
+    200,
+  );
+  await waitFor(
+    'pg_dist_node to follow',
+    async () =>
+      (await distNodesOn(c, 'coord-a')).some((n) => n.nodename === member && n.noderole === 'primary')
+        ? true
+        : undefined,
+    60_000,
+  );
+}
+
 // ------------------------------------------------------------------ PgBouncer as the app user
 
 /**
