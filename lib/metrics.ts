@@ -21,30 +21,22 @@ export interface MetricsSink {
 
 export class PrometheusMetrics implements MetricsSink {
   readonly registry = new Registry();
-  private readonly up = this.gauge(
+  private readonly up = this.memberGauge(
     'citusctl_member_up',
     'The member answers SQL (1) or not (0), as the monitor last probed it',
-    ['cluster', 'group', 'member'],
   );
-  private readonly primary = this.gauge('citusctl_member_is_primary', 'The member answers SQL and is not in recovery', [
-    'cluster',
-    'group',
-    'member',
-  ]);
-  private readonly lag = this.gauge(
+  private readonly primary = this.memberGauge(
+    'citusctl_member_is_primary',
+    'The member answers SQL and is not in recovery',
+  );
+  private readonly lag = this.memberGauge(
     'citusctl_replication_lag_bytes',
     "A standby's replay lag behind its primary in bytes, as the primary reports it",
-    ['cluster', 'group', 'member'],
   );
-  private readonly timeline = this.gauge('citusctl_member_timeline', "The member's timeline", [
-    'cluster',
-    'group',
-    'member',
-  ]);
-  private readonly probe = this.gauge(
+  private readonly timeline = this.memberGauge('citusctl_member_timeline', "The member's timeline");
+  private readonly probe = this.memberGauge(
     'citusctl_monitor_probe_seconds',
     'How long the last SQL probe of the member took',
-    ['cluster', 'group', 'member'],
   );
   private readonly failovers = new Counter({
     name: 'citusctl_failovers_total',
@@ -69,6 +61,11 @@ export class PrometheusMetrics implements MetricsSink {
 
   private gauge<L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> {
     return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A gauge per member: labelled by cluster, group and member. */
+  private memberGauge(name: string, help: string): Gauge<'cluster' | 'group' | 'member'> {
+    return this.gauge(name, help, ['cluster', 'group', 'member']);
   }
 
   /** Every counter's label set for each group of the cluster, at 0 (a no-op once they exist). */
