@@ -38,6 +38,7 @@ import {
   containerLog,
   containerOf,
   execRoot,
+  recoveryInside,
   expectStreaming,
   inRecovery,
   livePrimaries,
@@ -63,20 +64,6 @@ const c = makeCluster(
   }),
   32311,
 );
-
-/**
- * pg_is_in_recovery() through the container's own socket ('t'/'f'),
- * '' while PostgreSQL is not up: no host TCP to a starting container.
- */
-async function recoveryInside(member: string): Promise<string> {
-  const r = await execRoot(c, member, [
-    'sh',
-    '-c',
-    'setpriv --reuid=postgres --regid=postgres --init-groups ' +
-      "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null",
-  ]);
-  return r.code === 0 ? r.stdout.trim() : '';
-}
 
 async function memberState(member: string): Promise<string> {
   return (await execRoot(c, member, ['sh', '-c', `. ${STATE_FILE}; echo "$STATE"`])).stdout.trim();
@@ -119,14 +106,14 @@ describe('failover safety on real containers', () => {
     execFileSync('docker', ['start', containerOf(c, 'g1-a')]);
     await waitFor(
       'g1-a to serve as primary',
-      async () => ((await recoveryInside('g1-a')) === 'f' ? true : undefined),
+      async () => ((await recoveryInside(c, 'g1-a')) === 'f' ? true : undefined),
       60_000,
     );
     expect(await memberState('g1-a')).toBe('primary');
     execFileSync('docker', ['start', containerOf(c, 'g1-b')]);
     await waitFor(
       'g1-b to answer as a standby',
-      async () => ((await recoveryInside('g1-b')) === 't' ? true : undefined),
+      async () => ((await recoveryInside(c, 'g1-b')) === 't' ? true : undefined),
       60_000,
     );
     await expectStreaming(c, 'g1-b', 'g1-a');
@@ -161,7 +148,7 @@ describe('failover safety on real containers', () => {
     expect(r.result).toMatchObject({ action: 'serving-as-primary', primary: 'g1-a' });
     await waitFor(
       'g1-b to answer as a standby',
-      async () => ((await recoveryInside('g1-b')) === 't' ? true : undefined),
+      async () => ((await recoveryInside(c, 'g1-b')) === 't' ? true : undefined),
       60_000,
     );
     expect(await inRecovery(c, 'g1-a')).toBe(false);
@@ -172,7 +159,7 @@ describe('failover safety on real containers', () => {
   it('a standby member never starts writable: standby.signal is forced from its state', async () => {
     await execRoot(c, 'g1-b', ['sh', '-c', 'rm -f /var/lib/postgresql/citusctl/pgdata/standby.signal']);
     await docker.getContainer(containerOf(c, 'g1-b')).restart({ t: 5 });
-    await waitFor('g1-b to answer', async () => ((await recoveryInside('g1-b')) ? true : undefined), 60_000);
+    await waitFor('g1-b to answer', async () => ((await recoveryInside(c, 'g1-b')) ? true : undefined), 60_000);
     expect(await inRecovery(c, 'g1-b')).toBe(true);
   });
 });

@@ -35,7 +35,7 @@ import {
   acquireRunLock,
   cliJson,
   containerOf,
-  execRoot,
+  recoveryInside,
   expectStreaming,
   livePrimaries,
   removeLeftovers,
@@ -57,20 +57,6 @@ const c = makeCluster(
   }),
   32440,
 );
-
-/**
- * pg_is_in_recovery() through the container's own socket ('t'/'f';
- * '' when PostgreSQL is not up): never through the proxy.
- */
-async function recoveryInside(member: string): Promise<string> {
-  const r = await execRoot(c, member, [
-    'sh',
-    '-c',
-    'setpriv --reuid=postgres --regid=postgres --init-groups ' +
-      "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null",
-  ]);
-  return r.code === 0 ? r.stdout.trim() : '';
-}
 
 const memberStateInEtcd = (member: string) =>
   withEtcd(
@@ -149,7 +135,7 @@ describe('un-fencing never fails open: the promotion went through, its answer wa
     });
     await waitFor(
       'g1-b to finish its promotion',
-      async () => ((await recoveryInside('g1-b')) === 'f' ? true : undefined),
+      async () => ((await recoveryInside(c, 'g1-b')) === 'f' ? true : undefined),
       30_000,
     );
 
@@ -189,7 +175,7 @@ describe('un-fencing never fails open: the promotion went through, its answer wa
     expect(await livePrimaries(c)).toMatchObject({ g1: 'g1-b' });
     await waitFor(
       'g1-a to rejoin in recovery',
-      async () => ((await recoveryInside('g1-a')) === 't' ? true : undefined),
+      async () => ((await recoveryInside(c, 'g1-a')) === 't' ? true : undefined),
       120_000,
     );
     await expectStreaming(c, 'g1-a', 'g1-b');

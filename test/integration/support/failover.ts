@@ -369,6 +369,20 @@ export async function execRoot(
   return { code: info.ExitCode ?? -1, stdout };
 }
 
+/**
+ * pg_is_in_recovery() through the container's own socket ('t'/'f'; '' while PostgreSQL is not up):
+ * never through host TCP, which a proxy or a starting container may stand in for.
+ */
+export async function recoveryInside(c: TestCluster, member: string): Promise<string> {
+  const r = await execRoot(c, member, [
+    'sh',
+    '-c',
+    'setpriv --reuid=postgres --regid=postgres --init-groups ' +
+      "psql -h /var/run/postgresql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null",
+  ]);
+  return r.code === 0 ? r.stdout.trim() : '';
+}
+
 /** Polls fn until it returns a value other than undefined, or throws after timeoutMs with what. */
 export async function waitFor<T>(
   what: string,
