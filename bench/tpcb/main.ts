@@ -45,7 +45,8 @@ function roundLine(r: TpcbRound): string {
     `${stall} | failover window ${ms(r.outageWindowMs)} ms, etcd ` +
     `${ms(r.parts['fault -> etcd names the new primary'])} ms after the fault | in doubt ${doubt} | invariant ` +
     `${inv} | ${r.commits} tx, ${r.aborts} aborted runs | load ` +
-    `${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}`
+    `${r.load}${r.ok ? '' : `  FAILED: ${String(r.error)}`}` +
+    (r.stepTimes ? `\n         steps (s after the fault): ${r.stepTimes}` : '')
   );
 }
 

@@ -44,6 +44,8 @@ export interface TpcbRound {
   outcome?: string;
   /** The failover workflow's window (start -> Citus points at the new primary). */
   outageWindowMs?: number;
+  /** The failover's steps, seconds after the fault (where the stall went). */
+  stepTimes?: string;
   parts: Record<string, number | undefined>;
   load: string;
 }
@@ -55,6 +57,8 @@ interface FailoverRun {
   startTime: number;
   closeTime?: number;
   result?: { outcome?: string; newPrimary?: string; outageWindowMs?: number };
+  /** The failover's steps as its `progress` query reports them (workflow clock, same host). */
+  steps?: { name: string; state: string; startedAt?: number; endedAt?: number }[];
 }
 
 /** The group's failover workflow that started after `since`, once it closed. */
@@ -70,7 +74,12 @@ async function failoverAfter(ctx: TpcbRoundContext, since: number, until: number
         d.status.name === 'COMPLETED'
           ? ((await ctx.temporal.workflow.getHandle(id, d.runId).result()) as FailoverRun['result'])
           : undefined;
-      return { startTime: d.startTime.getTime(), closeTime: d.closeTime?.getTime(), result };
+      const steps = await ctx.temporal.workflow
+        .getHandle(id, d.runId)
+        .query<{ steps: FailoverRun['steps'] }>('progress')
+        .then((p) => p.steps)
+        .catch(() => undefined);
+      return { startTime: d.startTime.getTime(), closeTime: d.closeTime?.getTime(), result, steps };
     }
     await sleep(200);
   }
@@ -176,6 +185,7 @@ export async function tpcbRound(ctx: TpcbRoundContext, i: number): Promise<TpcbR
     invariant,
     outcome,
     outageWindowMs: fo?.result?.outageWindowMs,
+    stepTimes: tFault ? stepTimes(fo?.steps, tFault) : undefined,
     parts: {
       'fault -> monitor starts failover': fo ? fo.startTime - tFault : undefined,
       'fault -> etcd names the new primary': newPrimaryAt !== undefined ? newPrimaryAt - tFault : undefined,
@@ -184,4 +194,14 @@ export async function tpcbRound(ctx: TpcbRoundContext, i: number): Promise<TpcbR
     },
     load: loadavg(),
   };
+}
+
+/** "lock 1.52-1.61 confirm-down 1.61-1.70 ...": each step's start and end in seconds after the fault. */
+function stepTimes(steps: FailoverRun['steps'], tFault: number): string | undefined {
+  if (!steps) return undefined;
+  const at = (t: number) => ((t - tFault) / 1000).toFixed(2);
+  return steps
+    .filter((s) => s.startedAt !== undefined && s.state !== 'skipped')
+    .map((s) => `${s.name} ${at(s.startedAt!)}-${s.endedAt !== undefined ? at(s.endedAt) : '?'}`)
+    .join(' ');
 }
