@@ -214,7 +214,7 @@ describe('primaryVerdict: N failed probes over T, confirmed from a second viewpo
 
   test('one success resets the run of failures', () => {
     // Crashed inside a running container, every standby lost its sender: 3 failures over 1500 ms needed.
-    const crashed = { 'g1-a': ['down'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] } as const;
+    const crashed: Record<string, [Shape]> = { 'g1-a': ['down'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] };
     let h = history(3, crashed);
     h = foldObservation(h, round(2000, {}), MEMBERS);
     h = foldObservation(h, round(2500, crashed), MEMBERS);
