@@ -59,7 +59,7 @@ test("a member's certificate names every way it is reached, signed by the cluste
   expect(days).toBeLessThan(91);
 });
 
-test('verify-full: the right name completes the handshake; another name, another CA or a self-signed impostor does not', async () => {
+test('verify-full: the right name completes the handshake; a wrong name or another CA does not', async () => {
   const member = await store.ensure('tlsunit', identity(memberIdentityId('g1-a')), LIFETIMES);
   const ca = await store.trust('tlsunit');
   expect(await handshake(member, ca, 'g1-a')).toBe('ok');
@@ -70,7 +70,7 @@ test('verify-full: the right name completes the handshake; another name, another
   expect(await handshake(impostor, ca, 'g1-a')).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
 });
 
-test('keys are 0600 in a 0700 directory; the trust bundle is readable; a second ensure returns the same pair', async () => {
+test('keys 0600 in a 0700 directory, the trust bundle readable, a second ensure the same pair', async () => {
   const first = await store.ensure('tlsunit', identity('pgbouncer'), LIFETIMES);
   const mode = (p: string) => fs.statSync(p).mode & 0o777;
   expect(mode(store.dir('tlsunit'))).toBe(0o700);
@@ -102,7 +102,7 @@ test('renew: nothing before 30 days left, a new certificate inside them or when 
   expect((await store.renew('tlsunit', identity('etcd'), LIFETIMES, { force: true })).renewed).toBe(true);
 });
 
-test('CA rotation: old and new CA trusted side by side, every certificate reissued by the new one, then the old retired', async () => {
+test('CA rotation: both CAs trusted, certificates reissued by the new one, then the old retired', async () => {
   const oldPair = await store.ensure('tlsunit', identity(memberIdentityId('g1-a')), LIFETIMES);
   await store.rotateCa('tlsunit', LIFETIMES);
   const bundle = await store.trust('tlsunit');
