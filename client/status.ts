@@ -16,6 +16,7 @@ import { createPgConnector, type PgConnector } from '../lib/pg-connector';
 import { workerShards, type WorkerShards } from '../lib/postgres/health-queries';
 import { SecretStore } from '../lib/secrets';
 import { pgpassPath, stateDir } from '../lib/state-dir';
+import { TlsStore } from '../lib/tls/tls-store';
 import { controlPlaneStatus, type ControlPlaneStatus } from './status-control-plane';
 import { memberStatus, type MemberStatus } from './status-members';
 
@@ -75,7 +76,7 @@ async function readEtcd(
   const lastFailover: Record<string, unknown> = {};
   if ((await observeContainer(docker, containerName(spec.name, ETCD_MEMBER), CHECK_BUDGET.containerMs)) !== 'running')
     return { livePrimaries, lastFailover };
-  const etcd = etcdConnector(secrets, 2000);
+  const etcd = etcdConnector(secrets, new TlsStore(stateDir()), 2000);
   try {
     const store = createClusterStore(etcd.client(spec), spec.name);
     const groups = groupsOf(spec).map((g) => g.group);

@@ -49,7 +49,8 @@ export function tlsIdentities(spec: ClusterSpec): TlsIdentity[] {
       member: m.name,
     })),
     server(spec.name, PGBOUNCER_MEMBER, 'pgbouncer', PGBOUNCER_MEMBER, true),
-    server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, false),
+    // Also a client: etcd presents it to its peers (--peer-client-cert-auth) and its gRPC gateway to itself.
+    server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, true),
     {
       id: 'client-citusctl',
       role: 'client',

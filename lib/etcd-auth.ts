@@ -1,11 +1,19 @@
 /**
- * etcd requires authentication: only the orchestrator and `citusctl status`, which know the
- * `root` password from the cluster's secrets file, read or write the control state (primaries,
- * locks, events). The password travels only through etcd's gRPC API, never in process args or env.
+ * etcd requires TLS with a client certificate signed by the cluster's CA, and authentication: only
+ * the orchestrator and `citusctl status`, which hold the client certificate and know the `root`
+ * password from the cluster's state directory, read or write the control state (primaries, locks,
+ * events). The password travels only through etcd's gRPC API over TLS, never in process args or env.
+ *
+ * The client certificate's common name is `root` (common/tls-identities.ts): with auth enabled,
+ * etcd takes a request's auth token (from the password) first and, without one, the certificate's
+ * common name as the user. So a wrong password fails even with the certificate, and the
+ * certificate alone acts as root; both live in the same owner-only state directory.
  */
 import { noop } from 'cockatiel';
 import { EtcdAuthenticationFailedError, EtcdUserExistsError, Etcd3, type IOptions } from 'etcd3';
 import { ETCD_ROOT } from '../common/etcd-keys';
+import { ETCD_MEMBER } from '../common/topology';
+import type { ClientTls } from './tls/orchestrator-tls';
 
 /** etcd's superuser: `auth enable` needs it, and it is the only user (it holds the `root` role). */
 export const ETCD_USER = 'root';
@@ -13,8 +21,18 @@ export const ETCD_USER = 'root';
 /** Bound of every unary call (streams, e.g. lease keep-alives, have none). */
 const CALL_DEADLINE_MS = 5_000;
 
+export interface EtcdClientAccess {
+  /** The trust bundle and the client certificate; without them the client presents none and etcd refuses it. */
+  tls: ClientTls | undefined;
+  /** root's password; without it the client is unauthenticated (or root by its certificate's name). */
+  password?: string | undefined;
+  dialTimeout?: number;
+}
+
 /**
- * Client options for the etcd on 127.0.0.1:<port>; authenticated when a password is given.
+ * Client options for the etcd on https://127.0.0.1:<port>. The server must present a certificate
+ * of the cluster's CA for the name `etcd`: every certificate of the cluster names 127.0.0.1, so a
+ * member's, presented by whatever listens on etcd's port while etcd is down, does not do.
  * A long-lived client (the worker's, cached per cluster) must survive etcd restarting. etcd3's
  * default per-host circuit breaker, with auth on, leaves every call after a ~15 s outage pending
  * forever (reproduced against a real etcd: stop 12 s, start, calls never settle); with no breaker
@@ -22,12 +40,28 @@ const CALL_DEADLINE_MS = 5_000;
  * themselves (Temporal), so the breaker buys nothing. Unary calls also get a deadline, and gRPC's
  * reconnect backoff (up to 2 minutes by default) stays short.
  */
-export function etcdClientOptions(port: number, password: string | undefined, dialTimeout = 3000): IOptions {
+export function etcdClientOptions(port: number, access: EtcdClientAccess): IOptions {
+  const { tls, password, dialTimeout = 3000 } = access;
   return {
-    hosts: `http://127.0.0.1:${port}`,
+    hosts: `https://127.0.0.1:${port}`,
+    // Without credentials etcd3 uses TLS with the system's CAs: the cluster's etcd is not among them.
+    ...(tls
+      ? {
+          credentials: {
+            rootCertificate: Buffer.from(tls.ca),
+            certChain: Buffer.from(tls.cert),
+            privateKey: Buffer.from(tls.key),
+          },
+        }
+      : {}),
     dialTimeout,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
-    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2_000 },
+    grpcOptions: {
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2_000,
+      // The name only etcd's certificate holds: every certificate of the cluster names 127.0.0.1.
+      'grpc.ssl_target_name_override': ETCD_MEMBER,
+    },
     faultHandling: { host: () => noop, global: noop },
     ...(password ? { auth: { username: ETCD_USER, password } } : {}),
   };
@@ -37,9 +71,9 @@ export function etcdClientOptions(port: number, password: string | undefined, di
 export const isAuthRequired = (err: unknown) =>
   /user name is empty|invalid auth token/i.test((err as Error)?.message ?? '');
 
-/** Is auth enabled? Asked without credentials: etcd refuses the question itself once it is. */
-export async function etcdAuthEnabled(port: number): Promise<boolean> {
-  const plain = new Etcd3(etcdClientOptions(port, undefined));
+/** Is auth enabled? Asked without a password (etcd may refuse the question itself once it is). */
+export async function etcdAuthEnabled(port: number, tls: ClientTls | undefined): Promise<boolean> {
+  const plain = new Etcd3(etcdClientOptions(port, { tls }));
   try {
     return (await plain.auth.authStatus()).enabled;
   } catch (err) {
@@ -61,10 +95,10 @@ export class EtcdCredentialsRejected extends Error {}
  * (user added, role not granted, auth not enabled) is finished. Throws EtcdCredentialsRejected
  * when auth is on and the password is not ours; any other error (etcd not up yet) is transient.
  */
-export async function secureEtcd(port: number, password: string): Promise<SecureOutcome> {
-  const wasEnabled = await etcdAuthEnabled(port);
+export async function secureEtcd(port: number, password: string, tls: ClientTls | undefined): Promise<SecureOutcome> {
+  const wasEnabled = await etcdAuthEnabled(port, tls);
   if (!wasEnabled) {
-    const plain = new Etcd3(etcdClientOptions(port, undefined));
+    const plain = new Etcd3(etcdClientOptions(port, { tls }));
     try {
       const user = plain.user(ETCD_USER);
       try {
@@ -79,13 +113,13 @@ export async function secureEtcd(port: number, password: string): Promise<Secure
       plain.close();
     }
   }
-  await verifyCredentials(port, password);
+  await verifyCredentials(port, password, tls);
   return wasEnabled ? 'already-secured' : 'secured';
 }
 
 /** One authenticated read proves the password (and that auth is what answers). */
-export async function verifyCredentials(port: number, password: string): Promise<void> {
-  const authed = new Etcd3(etcdClientOptions(port, password));
+export async function verifyCredentials(port: number, password: string, tls: ClientTls | undefined): Promise<void> {
+  const authed = new Etcd3(etcdClientOptions(port, { tls, password }));
   try {
     await authed.get(ETCD_ROOT).string();
   } catch (err) {

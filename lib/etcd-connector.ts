@@ -3,32 +3,47 @@ import { Etcd3 } from 'etcd3';
 import type { ClusterSpec } from '../common/spec';
 import { etcdClientOptions } from './etcd-auth';
 import type { SecretStore } from './secrets';
+import { orchestratorTls, type ClientTls } from './tls/orchestrator-tls';
+import type { TlsStore } from './tls/tls-store';
 
 export interface EtcdConnector {
   /**
-   * A cached client for the cluster's etcd (127.0.0.1:<spec.etcd.port>), authenticated as etcd's
-   * root user with the password from the cluster's secrets file (etcd requires it once provisioned).
+   * A cached client for the cluster's etcd (https://127.0.0.1:<spec.etcd.port>), over TLS with the
+   * orchestrator's client certificate, authenticated as etcd's root user with the password from
+   * the cluster's secrets file (etcd requires both once provisioned).
    */
   client(spec: ClusterSpec): Etcd3;
 }
 
+const sameTls = (a: ClientTls | undefined, b: ClientTls | undefined) =>
+  a?.ca === b?.ca && a?.cert === b?.cert && a?.key === b?.key;
+
 /**
- * One authenticated etcd client per cluster, cached. The password comes from the cluster's secrets
- * file at each call (a cheap read), so a cluster re-created with new secrets gets a new client.
- * Before its secrets exist (a setup that has not generated them yet) the client is a plain one,
- * which the secured etcd refuses.
+ * One authenticated etcd client per cluster, cached. The password and the TLS files come from the
+ * cluster's state directory at each call (cheap reads), so a cluster re-created with new secrets,
+ * or whose certificates were renewed or whose CA rotated, gets a new client. Before they exist (a
+ * setup that has not generated them yet) the client lacks them, and the secured etcd refuses it.
  */
-export function etcdConnector(secrets: SecretStore, dialTimeoutMs?: number): EtcdConnector & { close(): void } {
-  const clients = new Map<string, { client: Etcd3; port: number; password: string | undefined }>();
+export function etcdConnector(
+  secrets: SecretStore,
+  tlsStore: TlsStore,
+  dialTimeoutMs?: number,
+): EtcdConnector & { close(): void } {
+  const clients = new Map<
+    string,
+    { client: Etcd3; port: number; password: string | undefined; tls: ClientTls | undefined }
+  >();
   return {
     client(spec) {
       const password = secrets.readSync(spec.name)?.etcdRootPassword;
+      const tls = orchestratorTls(tlsStore, spec.name);
       const port = spec.etcd.port;
       const cached = clients.get(spec.name);
-      if (cached && cached.port === port && cached.password === password) return cached.client;
+      if (cached && cached.port === port && cached.password === password && sameTls(cached.tls, tls))
+        return cached.client;
       cached?.client.close();
-      const client = new Etcd3(etcdClientOptions(port, password, dialTimeoutMs));
-      clients.set(spec.name, { client, port, password });
+      const client = new Etcd3(etcdClientOptions(port, { tls, password, dialTimeout: dialTimeoutMs }));
+      clients.set(spec.name, { client, port, password, tls });
       return client;
     },
     close() {

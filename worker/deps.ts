@@ -13,13 +13,14 @@ export function createDeps(
   metrics?: MetricsSink,
 ): ActivityDeps & { close(): void } {
   const secrets = new SecretStore(stateDir(env));
-  const etcd = etcdConnector(secrets);
+  const tls = new TlsStore(stateDir(env));
+  const etcd = etcdConnector(secrets, tls);
   return {
     docker: new Docker(),
     pg: createPgConnector(),
     etcd,
     secrets,
-    tls: new TlsStore(stateDir(env)),
+    tls,
     env,
     log: (m) => console.error(`[citusctl worker] ${m}`),
     ...(metrics ? { metrics } : {}),

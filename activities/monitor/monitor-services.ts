@@ -2,14 +2,16 @@
  * The monitor's repair of PgBouncer and etcd: a stopped container is started again, a removed one
  * re-created as provisioning creates it. Checks before it acts (a service that runs again is left
  * alone), and never needs etcd to repair etcd.
- *  - A stopped PgBouncer or etcd is started as it is (`docker start`: the quickest way back).
+ *  - A stopped PgBouncer or etcd is started as it is (`docker start`: the quickest way back), etcd
+ *    with the store's current certificate and key put in first.
  *  - A re-created PgBouncer gets its config and auth file (verifiers only, from the secrets file)
  *    before it starts, pointing at the coordinator primary etcd names, or, when etcd does not
  *    answer, the one the monitor last knew. A failover re-points it afterwards as usual.
  *  - etcd keeps its data volume (a re-created etcd without it would lose who is primary: refused,
- *    `citusctl up` decides), hence its authentication. The activity returns once the container
- *    runs, not once etcd answers (seconds on a loaded machine): the monitor's next probes see etcd
- *    come back, and meanwhile it goes on watching and repairing what needs no etcd.
+ *    `citusctl up` decides), hence its authentication; its TLS files go in before it starts. The
+ *    activity returns once the container runs, not once etcd answers (seconds on a loaded
+ *    machine): the monitor's next probes see etcd come back, and meanwhile it goes on watching and
+ *    repairing what needs no etcd.
  */
 import type Docker from 'dockerode';
 import type { ClusterSpec, ImageRole } from '../../common/spec';
@@ -29,8 +31,9 @@ import { ensureContainerRunning, ensureNetwork, imagePresent } from '../../lib/d
 import { fatal, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
 import { OFFLINE_IMAGES, resolveImage } from '../../common/images';
-import { etcdContainer, pgbouncerContainer } from '../../lib/docker/node-containers';
+import { pgbouncerContainer } from '../../lib/docker/node-containers';
 import { pgbouncerFiles } from '../setup/pgbouncer';
+import { ensureEtcdRunning, installEtcdTls } from '../setup/etcd-tls';
 import { storeOf } from '../store';
 
 export interface HealServiceInput {
@@ -123,12 +126,7 @@ export function createMonitorServiceActivities(deps: ActivityDeps) {
           `\`citusctl up\` decides`,
       );
     await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
-    await ensureContainerRunning(
-      deps.docker,
-      spec.name,
-      etcdContainer(spec, await imageFor(spec, 'etcd')),
-      async () => ({}),
-    );
+    await ensureEtcdRunning(deps, spec, await imageFor(spec, 'etcd'));
   }
 
   /**
@@ -170,6 +168,8 @@ export function createMonitorServiceActivities(deps: ActivityDeps) {
         return { found: 'stopped', coordinator: await createPgBouncer(spec, input.coordinator) };
       // Stopped after it ran: a plain start, the quickest way back. Its files are what citusctl last
       // wrote; a coordinator failover meanwhile re-points it itself (and starts it if it is down).
+      // etcd gets the store's certificates again: they may have been renewed while it was down.
+      if (service === ETCD_MEMBER) await installEtcdTls(deps, spec);
       await deps.docker
         .getContainer(name)
         .start()

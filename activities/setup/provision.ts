@@ -15,12 +15,13 @@ import { pollUntil, withHeartbeat } from '../heartbeat';
 import { resolveImages, ROLES, IMAGE_ENV } from '../../common/images';
 import {
   SERVICE_RESTART_POLICY,
-  etcdContainer,
   labelsFor,
   pgbouncerContainer,
   postgresContainer,
 } from '../../lib/docker/node-containers';
 import { postgresFiles } from '../../lib/docker/postgres-config';
+import { orchestratorTls } from '../../lib/tls/orchestrator-tls';
+import { ensureEtcdRunning } from './etcd-tls';
 
 export interface ProvisionResult {
   network: string;
@@ -68,8 +69,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
       );
       created.sort((a, b) => spec.members.findIndex((m) => m.name === a) - spec.members.findIndex((m) => m.name === b));
       await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
-      if ((await ensureContainerRunning(docker, spec.name, etcdContainer(spec, images.etcd), async () => ({}))).created)
-        created.push(ETCD_MEMBER);
+      if ((await ensureEtcdRunning(deps, spec, images.etcd)).created) created.push(ETCD_MEMBER);
       // containers created before it had one
       await ensureRestartPolicy(docker, containerName(spec.name, ETCD_MEMBER), SERVICE_RESTART_POLICY);
       // Before anything else uses etcd (readiness is its first reader); a no-op once done.
@@ -98,7 +98,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
       return await pollUntil(
         async () => {
           try {
-            return await secureEtcd(spec.etcd.port, password);
+            return await secureEtcd(spec.etcd.port, password, orchestratorTls(deps.tls, spec.name));
           } catch (err) {
             if (err instanceof EtcdCredentialsRejected) return err; // final: stop polling
             throw err; // etcd still starting: poll again

@@ -8,6 +8,8 @@
 import { Client, type Connection } from '@temporalio/client';
 import type { MonitorStatus } from '../../workflows';
 import { etcdAuthEnabled } from '../../lib/etcd-auth';
+import { orchestratorTls } from '../../lib/tls/orchestrator-tls';
+import { TlsStore } from '../../lib/tls/tls-store';
 import { failoverRunAfter, type FailoverRun } from '../auto-failover/round';
 import { etcdPrimaries } from '../lib/etcd';
 import { observeGroup, waitGroupHealthy } from '../lib/health';
@@ -197,7 +199,10 @@ export async function etcdRound(ctx: HealContext, kind: 'kill-etcd' | 'rm-etcd',
     const after = await until(BUDGET_MS, () => etcdPrimaries(ctx.cluster, ETCD_READ_MS));
     t.back = after ? now() : undefined;
     kept = !!after && JSON.stringify(after) === JSON.stringify(before);
-    authOn = await etcdAuthEnabled(ctx.cluster.spec.etcd.port).catch(() => false);
+    authOn = await etcdAuthEnabled(
+      ctx.cluster.spec.etcd.port,
+      orchestratorTls(new TlsStore(ctx.cluster.stateDir), ctx.cluster.name),
+    ).catch(() => false);
     if (!kept) notes.push(`etcd primaries before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`);
     t.monitorSees = await until(BUDGET_MS, async () =>
       (await client.workflow.getHandle(`monitor-${ctx.cluster.name}`).query<MonitorStatus>('status')).etcdOk

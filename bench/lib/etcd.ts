@@ -1,9 +1,12 @@
 /**
- * Reads each group's live primary from etcd (primaryKey, common/etcd-keys.ts), with the
- * cluster's etcd credentials from its secrets file when it has them (etcd may require auth).
+ * Reads each group's live primary from etcd (primaryKey, common/etcd-keys.ts), over TLS with the
+ * cluster's client certificate and its etcd credentials from its secrets file when it has them.
  */
 import { Etcd3, type IOptions } from 'etcd3';
 import { primaryKey } from '../../common/etcd-keys';
+import { etcdClientOptions } from '../../lib/etcd-auth';
+import { orchestratorTls } from '../../lib/tls/orchestrator-tls';
+import { TlsStore } from '../../lib/tls/tls-store';
 import type { BenchCluster } from './cluster';
 import { withTimeout } from './util';
 
@@ -18,17 +21,19 @@ export function etcdAuth(secrets: Record<string, unknown>): IOptions['auth'] | u
   return { username, password };
 }
 
+/** A client of the cluster's etcd: TLS with citusctl's client certificate from the state dir, root's password. */
+export function benchEtcd(cluster: BenchCluster, dialTimeout = 3000): Etcd3 {
+  const auth = etcdAuth(cluster.secrets());
+  const tls = orchestratorTls(new TlsStore(cluster.stateDir), cluster.name);
+  return new Etcd3({ ...etcdClientOptions(cluster.spec.etcd.port, { tls, dialTimeout }), ...(auth ? { auth } : {}) });
+}
+
 /** group -> member named by etcd (undefined when the key is absent). Throws when etcd does not answer. */
 export async function etcdPrimaries(
   cluster: BenchCluster,
   timeoutMs = 3000,
 ): Promise<Record<string, string | undefined>> {
-  const auth = etcdAuth(cluster.secrets());
-  const etcd = new Etcd3({
-    hosts: `http://127.0.0.1:${cluster.spec.etcd.port}`,
-    dialTimeout: timeoutMs,
-    ...(auth ? { auth } : {}),
-  });
+  const etcd = benchEtcd(cluster, timeoutMs);
   try {
     return await withTimeout(timeoutMs, 'etcd', async () => {
       const out: Record<string, string | undefined> = {};

@@ -4,11 +4,10 @@
  * of a drained group (Citus node, placements, clean-up records, containers, volumes, etcd keys).
  * Queries go to the coordinator's current primary as the superuser, not through PgBouncer.
  */
-import { Etcd3 } from 'etcd3';
 import type { Client } from 'pg';
 import { groupEventsPrefix, groupPrefix, lockKey, memberStateKey } from '../../common/etcd-keys';
 import type { BenchCluster } from '../lib/cluster';
-import { etcdAuth } from '../lib/etcd';
+import { benchEtcd } from '../lib/etcd';
 import { BENCH_ID_BASE, connectGroupPrimary } from '../lib/targets';
 import { withTimeout } from '../lib/util';
 
@@ -141,12 +140,7 @@ export async function leftovers(cluster: BenchCluster, group: string, groupId: n
 
 /** Keys of the group and of its members in etcd. */
 async function etcdKeysOf(cluster: BenchCluster, group: string, members: string[]): Promise<string[]> {
-  const auth = etcdAuth(cluster.secrets());
-  const etcd = new Etcd3({
-    hosts: `http://127.0.0.1:${cluster.spec.etcd.port}`,
-    dialTimeout: 3000,
-    ...(auth ? { auth } : {}),
-  });
+  const etcd = benchEtcd(cluster);
   try {
     return await withTimeout(10_000, 'etcd', async () => {
       const keys: string[] = [];

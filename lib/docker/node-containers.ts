@@ -15,6 +15,7 @@ import {
   volumeName,
 } from '../../common/topology';
 import { LABEL_CLUSTER, LABEL_GROUP, LABEL_MEMBER } from '../../common/labels';
+import { TLS_FILES } from '../tls/cluster-tls';
 
 export const PG_VOLUME_TARGET = '/var/lib/postgresql/citusctl';
 export const ETCD_DATA_DIR = '/var/lib/etcd-data';
@@ -105,6 +106,23 @@ export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.Con
   };
 }
 
+/**
+ * etcd serves only TLS, with the cluster's certificate (activities/setup/etcd-tls.ts puts the files
+ * in before it starts), and admits only clients and peers whose certificate the cluster's CA signed.
+ * It reads the certificate and key again for every new connection, so renewing them is rewriting the
+ * files; the trusted CAs it reads once, at start.
+ */
+export const ETCD_TLS_FLAGS = [
+  `--cert-file=${TLS_FILES.cert}`,
+  `--key-file=${TLS_FILES.key}`,
+  `--trusted-ca-file=${TLS_FILES.ca}`,
+  '--client-cert-auth',
+  `--peer-cert-file=${TLS_FILES.cert}`,
+  `--peer-key-file=${TLS_FILES.key}`,
+  `--peer-trusted-ca-file=${TLS_FILES.ca}`,
+  '--peer-client-cert-auth',
+];
+
 export function etcdContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
   const { ExposedPorts, PortBindings } = publish(`${ETCD_PORT}/tcp`, spec.etcd.port);
   return {
@@ -117,11 +135,12 @@ export function etcdContainer(spec: ClusterSpec, image: string): Docker.Containe
     Cmd: [
       '--name=etcd',
       `--data-dir=${ETCD_DATA_DIR}/member-data`,
-      `--listen-client-urls=http://0.0.0.0:${ETCD_PORT}`,
-      `--advertise-client-urls=http://${ETCD_MEMBER}:${ETCD_PORT}`,
-      '--listen-peer-urls=http://127.0.0.1:2380',
-      '--initial-advertise-peer-urls=http://127.0.0.1:2380',
-      '--initial-cluster=etcd=http://127.0.0.1:2380',
+      ...ETCD_TLS_FLAGS,
+      `--listen-client-urls=https://0.0.0.0:${ETCD_PORT}`,
+      `--advertise-client-urls=https://${ETCD_MEMBER}:${ETCD_PORT}`,
+      '--listen-peer-urls=https://127.0.0.1:2380',
+      '--initial-advertise-peer-urls=https://127.0.0.1:2380',
+      '--initial-cluster=etcd=https://127.0.0.1:2380',
       '--log-level=warn',
     ],
     ExposedPorts,

@@ -1,8 +1,9 @@
 /**
  * Who may change the cluster, and from where, through the built CLI on one cluster (coord-a/coord-b,
  * g1-a/g1-b; ports 31700-31799):
- * - etcd requires authentication: a stray local process cannot rewrite primaries or locks; the
- *   orchestrator (root, password in secrets.json only) can; a half-done enable converges.
+ * - etcd requires TLS with a client certificate of the cluster's CA, and authentication: a stray
+ *   local process cannot rewrite primaries or locks, nor can a member's certificate alone; the
+ *   orchestrator (its certificate, root's password in secrets.json) can; a half-done enable converges.
  * - access rules follow the current network: down (volumes kept), another Docker network takes
  *   the old subnet, up again: the data is back and the cluster healthy.
  * - coordinator switchover under load through PgBouncer (PAUSE / re-point / RESUME): 0 client
@@ -12,7 +13,10 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Etcd3 } from 'etcd3';
 import type { Client } from 'pg';
-import { etcdAuthEnabled, secureEtcd } from '../../lib/etcd-auth';
+import { memberIdentityId } from '../../common/tls-identities';
+import { etcdAuthEnabled, etcdClientOptions, secureEtcd } from '../../lib/etcd-auth';
+import { ORCHESTRATOR_IDENTITY } from '../../lib/tls/orchestrator-tls';
+import { TlsStore } from '../../lib/tls/tls-store';
 import {
   citusVersion,
   docker,
@@ -26,7 +30,6 @@ import {
   describeRun,
   sleep,
   su,
-  testImages,
   upJson,
   withEtcd,
 } from './support/cluster';
@@ -41,6 +44,7 @@ import {
   type GroupRunJson,
   type SwitchoverResultJson,
 } from './support/failover';
+import { startTlsEtcd } from './support/tls-etcd';
 
 jest.setTimeout(12 * 60_000);
 
@@ -53,6 +57,8 @@ const c = makeCluster(
 );
 const NETWORK = `citusctl-${c.name}`;
 const SQUATTER = 'citusctl-it-access-squatter';
+/** The stand-alone etcd of the half-done enable (container citusctl-it-access-probe-etcd). */
+const PROBE_CLUSTER = 'it-access-probe';
 const PROBE_ETCD = 'citusctl-it-access-probe-etcd';
 const PROBE_ETCD_PORT = 31795;
 const lockKey = (group: string) => `/citusctl/${c.name}/locks/${group}`;
@@ -60,12 +66,21 @@ const lockKey = (group: string) => `/citusctl/${c.name}/locks/${group}`;
 const subnetOf = async (network: string) =>
   ((await docker.getNetwork(network).inspect()) as { IPAM?: { Config?: { Subnet?: string }[] } }).IPAM?.Config?.[0]
     ?.Subnet;
-const plainEtcd = (password?: string) =>
-  new Etcd3({
-    hosts: `http://127.0.0.1:${c.spec.etcd.port}`,
+/** A client of the cluster's etcd presenting `identity`'s certificate (none: TLS without one), maybe a password. */
+const etcdAs = async (identity: string | undefined, password?: string) => {
+  const store = new TlsStore(c.stateDir);
+  const pair = identity ? await store.read(c.name, identity) : undefined;
+  const ca = await store.trust(c.name);
+  return new Etcd3({
+    hosts: `https://127.0.0.1:${c.spec.etcd.port}`,
     dialTimeout: 3000,
+    credentials: {
+      rootCertificate: Buffer.from(ca),
+      ...(pair ? { certChain: Buffer.from(pair.certPem), privateKey: Buffer.from(pair.keyPem) } : {}),
+    },
     ...(password ? { auth: { username: 'root', password } } : {}),
   });
+};
 
 async function expectRejected(what: string, op: () => Promise<unknown>, re: RegExp): Promise<void> {
   let error: Error | undefined;
@@ -115,88 +130,89 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
     }
   });
 
-  it('etcd: without the password nobody writes primaries or locks (nor reads); root can; status reads it', async () => {
-    const s = readSecrets(c);
-    expect(s.etcdRootPassword).toBeTruthy();
-    const primary = primaryKey(c.name, 'g1');
-    expect(await withEtcd(c, (e) => e.get(primary).string())).toBe('g1-a');
+  it(
+    "etcd: TLS with the cluster's certificates; without root's password or citusctl's certificate nobody " +
+      'writes primaries or locks (nor reads); root can; status reads it',
+    async () => {
+      const s = readSecrets(c);
+      expect(s.etcdRootPassword).toBeTruthy();
+      const primary = primaryKey(c.name, 'g1');
+      expect(await withEtcd(c, (e) => e.get(primary).string())).toBe('g1-a');
 
-    const anon = plainEtcd();
-    const wrong = plainEtcd('not-the-password');
-    try {
-      await expectRejected(
-        'unauthenticated put of the g1 primary',
-        async () => anon.put(primary).value('g1-b'),
-        /user name is empty/,
-      );
-      await expectRejected(
-        'unauthenticated put of the g1 lock',
-        async () => anon.put(lockKey('g1')).value('intruder'),
-        /user name is empty/,
-      );
-      await expectRejected(
-        'unauthenticated put of the coordinator lock',
-        async () => anon.put(lockKey('coordinator')).value('intruder'),
-        /user name is empty/,
-      );
-      await expectRejected(
-        'unauthenticated delete of the primaries',
-        async () => anon.delete().prefix(`/citusctl/${c.name}/`),
-        /user name is empty/,
-      );
-      await expectRejected('unauthenticated read', () => anon.get(primary).string(), /user name is empty/);
-      await expectRejected('unauthenticated auth disable', () => anon.auth.authDisable(), /user name is empty/);
-      await expectRejected('a wrong password', async () => wrong.put(primary).value('g1-b'), /authentication failed/);
-    } finally {
-      anon.close();
-      wrong.close();
-    }
-    // Nothing changed.
-    expect(await withEtcd(c, (e) => e.get(primary).string())).toBe('g1-a');
-    expect(await withEtcd(c, (e) => e.get(lockKey('g1')).string())).toBeNull();
+      // The certificate of a member (in its container; signed by the cluster's CA) names no etcd user.
+      const anon = await etcdAs(memberIdentityId('g1-a'));
+      const wrong = await etcdAs(ORCHESTRATOR_IDENTITY, 'not-the-password');
+      const noCert = await etcdAs(undefined, s.etcdRootPassword);
+      const plain = new Etcd3({ hosts: `http://127.0.0.1:${c.spec.etcd.port}`, dialTimeout: 3000 });
+      const unauthenticated = /permission denied|user name is empty/;
+      try {
+        await expectRejected(
+          'unauthenticated put of the g1 primary',
+          async () => anon.put(primary).value('g1-b'),
+          unauthenticated,
+        );
+        await expectRejected(
+          'unauthenticated put of the g1 lock',
+          async () => anon.put(lockKey('g1')).value('intruder'),
+          unauthenticated,
+        );
+        await expectRejected(
+          'unauthenticated put of the coordinator lock',
+          async () => anon.put(lockKey('coordinator')).value('intruder'),
+          unauthenticated,
+        );
+        await expectRejected(
+          'unauthenticated delete of the primaries',
+          async () => anon.delete().prefix(`/citusctl/${c.name}/`),
+          unauthenticated,
+        );
+        await expectRejected('unauthenticated read', () => anon.get(primary).string(), unauthenticated);
+        await expectRejected('unauthenticated auth disable', () => anon.auth.authDisable(), unauthenticated);
+        await expectRejected('a wrong password', async () => wrong.put(primary).value('g1-b'), /authentication failed/);
+        // Refused before any password is sent: no client certificate, or no TLS at all.
+        await expectRejected('TLS without a client certificate', async () => noCert.put(primary).value('g1-b'), /./);
+        await expectRejected('plain HTTP', async () => plain.put(primary).value('g1-b'), /./);
+      } finally {
+        anon.close();
+        wrong.close();
+        noCert.close();
+        plain.close();
+      }
+      // Nothing changed.
+      expect(await withEtcd(c, (e) => e.get(primary).string())).toBe('g1-a');
+      expect(await withEtcd(c, (e) => e.get(lockKey('g1')).string())).toBeNull();
 
-    // The authenticated client can write both (values restored / removed right away).
-    await withEtcd(c, async (e) => {
-      await e.put(primary).value('g1-a');
-      await e.put(lockKey('g9')).value('test-owner');
-      expect(await e.get(lockKey('g9')).string()).toBe('test-owner');
-      await e.delete().key(lockKey('g9'));
-    });
+      // The authenticated client can write both (values restored / removed right away).
+      await withEtcd(c, async (e) => {
+        await e.put(primary).value('g1-a');
+        await e.put(lockKey('g9')).value('test-owner');
+        expect(await e.get(lockKey('g9')).string()).toBe('test-owner');
+        await e.delete().key(lockKey('g9'));
+      });
 
-    // Never in process arguments or the environment of the etcd container.
-    const info = await docker.getContainer(`citusctl-${c.name}-etcd`).inspect();
-    expect(JSON.stringify([info.Args, info.Config.Cmd, info.Config.Env, info.Config.Entrypoint])).not.toContain(
-      s.etcdRootPassword,
-    );
+      // Never in process arguments or the environment of the etcd container.
+      const info = await docker.getContainer(`citusctl-${c.name}-etcd`).inspect();
+      expect(JSON.stringify([info.Args, info.Config.Cmd, info.Config.Env, info.Config.Entrypoint])).not.toContain(
+        s.etcdRootPassword,
+      );
 
-    // status authenticates.
-    const st = await cliJson<{ status: { livePrimaries: Record<string, string | null> } } & Record<string, unknown>>(
-      c,
-      ['status'],
-    );
-    expect(JSON.stringify(st)).toContain('"g1":"g1-a"');
-    expect(JSON.stringify(st)).not.toContain(s.etcdRootPassword);
-  });
+      // status authenticates.
+      const st = await cliJson<{ status: { livePrimaries: Record<string, string | null> } } & Record<string, unknown>>(
+        c,
+        ['status'],
+      );
+      expect(JSON.stringify(st)).toContain('"g1":"g1-a"');
+      expect(JSON.stringify(st)).not.toContain(s.etcdRootPassword);
+    },
+  );
 
   it('etcd: a half-done enable (root added, auth off) converges; a rerun is a no-op; a foreign one fails', async () => {
-    await docker.createContainer({
-      name: PROBE_ETCD,
-      Image: testImages().etcd,
-      Labels: { 'citusctl.it-probe': 'true' },
-      Entrypoint: ['etcd'],
-      Cmd: [
-        '--name=etcd',
-        '--data-dir=/tmp/etcd',
-        '--listen-client-urls=http://0.0.0.0:2379',
-        '--advertise-client-urls=http://127.0.0.1:2379',
-        '--log-level=warn',
-      ],
-      ExposedPorts: { '2379/tcp': {} },
-      HostConfig: { PortBindings: { '2379/tcp': [{ HostIp: '127.0.0.1', HostPort: String(PROBE_ETCD_PORT) }] } },
-    });
-    await docker.getContainer(PROBE_ETCD).start();
-    const hosts = `http://127.0.0.1:${PROBE_ETCD_PORT}`;
-    const plain = new Etcd3({ hosts, dialTimeout: 3000 });
+    const probe = await startTlsEtcd(PROBE_CLUSTER, PROBE_ETCD_PORT);
+    const plain = new Etcd3(etcdClientOptions(PROBE_ETCD_PORT, { tls: probe.tls }));
+    const member = await probe.store.read(PROBE_CLUSTER, memberIdentityId('g1-a'));
+    const anon = new Etcd3(
+      etcdClientOptions(PROBE_ETCD_PORT, { tls: { ...probe.tls, cert: member!.certPem, key: member!.keyPem } }),
+    );
     try {
       for (let i = 0; ; i++) {
         try {
@@ -207,22 +223,22 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
           await sleep(200);
         }
       }
-      expect(await etcdAuthEnabled(PROBE_ETCD_PORT)).toBe(false);
-      expect(await secureEtcd(PROBE_ETCD_PORT, 'half-done-pw')).toBe('secured');
-      expect(await etcdAuthEnabled(PROBE_ETCD_PORT)).toBe(true);
-      expect(await secureEtcd(PROBE_ETCD_PORT, 'half-done-pw')).toBe('already-secured');
-      await expect(secureEtcd(PROBE_ETCD_PORT, 'someone-elses')).rejects.toThrow(/rejects the root password/);
+      expect(await etcdAuthEnabled(PROBE_ETCD_PORT, probe.tls)).toBe(false);
+      expect(await secureEtcd(PROBE_ETCD_PORT, 'half-done-pw', probe.tls)).toBe('secured');
+      expect(await etcdAuthEnabled(PROBE_ETCD_PORT, probe.tls)).toBe(true);
+      expect(await secureEtcd(PROBE_ETCD_PORT, 'half-done-pw', probe.tls)).toBe('already-secured');
+      await expect(secureEtcd(PROBE_ETCD_PORT, 'someone-elses', probe.tls)).rejects.toThrow(
+        /rejects the root password/,
+      );
       await expectRejected(
         'unauthenticated put after securing',
-        async () => plain.put('/citusctl/x').value('1'),
-        /user name is empty/,
+        async () => anon.put('/citusctl/x').value('1'),
+        /permission denied|user name is empty/,
       );
     } finally {
       plain.close();
-      await docker
-        .getContainer(PROBE_ETCD)
-        .remove({ force: true })
-        .catch(() => undefined);
+      anon.close();
+      await probe.remove();
     }
   });
 

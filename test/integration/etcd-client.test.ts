@@ -1,18 +1,18 @@
 /**
- * The worker's long-lived etcd client (lib/etcd-auth.ts options) against a real etcd with
- * authentication on: stopped for 15 s and started again, the same client answers again instead of
+ * The worker's long-lived etcd client (lib/etcd-auth.ts options) against a real etcd with TLS and
+ * authentication on (support/tls-etcd.ts): stopped for 15 s and started again, the same client answers again instead of
  * leaving every call pending (etcd3's default circuit breaker did, with auth on). Own container
- * (label citusctl.it-probe), port 31960.
+ * (citusctl-it-etcd-client-etcd, label citusctl.it-probe), port 31960.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Etcd3 } from 'etcd3';
 import { etcdClientOptions, secureEtcd } from '../../lib/etcd-auth';
-import { docker, sleep, testImages } from './support/cluster';
+import { docker, sleep } from './support/cluster';
+import { startTlsEtcd, type TlsEtcd } from './support/tls-etcd';
 
 jest.setTimeout(3 * 60_000);
 
 const PORT = 31960;
-const NAME = 'citusctl-it-etcd-client';
 const PASSWORD = 'it-etcd-client-password';
 
 async function answers(client: Etcd3, withinMs: number): Promise<boolean> {
@@ -28,50 +28,35 @@ async function answers(client: Etcd3, withinMs: number): Promise<boolean> {
 
 describe('the long-lived etcd client', () => {
   let client: Etcd3;
+  let etcd: TlsEtcd;
 
   beforeAll(async () => {
-    await docker
-      .getContainer(NAME)
-      .remove({ force: true })
-      .catch(() => undefined);
-    const c = await docker.createContainer({
-      name: NAME,
-      Image: testImages().etcd,
-      Entrypoint: ['etcd'],
-      Cmd: ['--listen-client-urls', 'http://0.0.0.0:2379', '--advertise-client-urls', 'http://127.0.0.1:2379'],
-      Labels: { 'citusctl.it-probe': 'true' },
-      HostConfig: { PortBindings: { '2379/tcp': [{ HostIp: '127.0.0.1', HostPort: String(PORT) }] } },
-      ExposedPorts: { '2379/tcp': {} },
-    });
-    await c.start();
+    etcd = await startTlsEtcd('it-etcd-client', PORT);
     for (let i = 0; ; i++) {
       try {
-        await secureEtcd(PORT, PASSWORD);
+        await secureEtcd(PORT, PASSWORD, etcd.tls);
         break;
       } catch (err) {
         if (i > 50) throw err;
         await sleep(200);
       }
     }
-    client = new Etcd3(etcdClientOptions(PORT, PASSWORD));
+    client = new Etcd3(etcdClientOptions(PORT, { tls: etcd.tls, password: PASSWORD }));
   });
 
   afterAll(async () => {
     client?.close();
-    await docker
-      .getContainer(NAME)
-      .remove({ force: true })
-      .catch(() => undefined);
+    await etcd?.remove();
   });
 
   it('answers again after etcd was down for 15 s (authenticated)', async () => {
     expect(await answers(client, 5000)).toBe(true);
-    await docker.getContainer(NAME).stop({ t: 0 });
+    await docker.getContainer(etcd.name).stop({ t: 0 });
     for (let i = 0; i < 15; i++) {
       expect(await answers(client, 1500)).toBe(false); // down: calls fail or time out, none answers
       await sleep(1000);
     }
-    await docker.getContainer(NAME).start();
+    await docker.getContainer(etcd.name).start();
     let back = false;
     for (let i = 0; i < 30 && !back; i++) back = await answers(client, 2000);
     expect(back).toBe(true);

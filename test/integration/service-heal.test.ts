@@ -16,7 +16,7 @@
  */
 import { describe, expect, it, jest } from '@jest/globals';
 import { etcdAuthEnabled } from '../../lib/etcd-auth';
-import { docker, layout, makeCluster, upJson, withMonitor } from './support/cluster';
+import { clusterEtcdTls, docker, layout, makeCluster, upJson, withMonitor } from './support/cluster';
 import { rowsThroughPgBouncer } from './support/end-state';
 import { killAndHeal as killAndHealGroup, upClusterForFile } from './support/up-cluster';
 import { containerOf, execRoot, killMember, livePrimaries, waitFor } from './support/failover';
@@ -129,7 +129,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
       throw await explain(err);
     }
     expect(await repairsOf('etcd', /^done: docker start/)).toHaveLength(1);
-    expect(await etcdAuthEnabled(c.spec.etcd.port)).toBe(true);
+    expect(await etcdAuthEnabled(c.spec.etcd.port, clusterEtcdTls(c))).toBe(true);
     expect(await livePrimaries(c)).toMatchObject({ coordinator: 'coord-a', g1: 'g1-a' });
     await killAndHeal('g1', 'g1-a', 'g1-b');
   });
@@ -189,7 +189,7 @@ describe('the monitor repairs PgBouncer and etcd', () => {
     }
     expect((await inspect('etcd')).Id).not.toBe(removedId);
     await repairsOf('etcd', /^done: container created/);
-    expect(await etcdAuthEnabled(c.spec.etcd.port)).toBe(true);
+    expect(await etcdAuthEnabled(c.spec.etcd.port, clusterEtcdTls(c))).toBe(true);
     // The record of both failovers survived: not the spec's first members.
     expect(await livePrimaries(c)).toMatchObject({ coordinator: 'coord-b', g1: 'g1-b' });
     await killAndHeal('g1', 'g1-b', 'g1-a');

@@ -5,6 +5,9 @@ import { parseSpec } from '../../common/spec';
 import { etcdClientOptions } from '../../lib/etcd-auth';
 import { SecretStore } from '../../lib/secrets';
 import { etcdConnector } from '../../lib/etcd-connector';
+import { ensureClusterTls, identityOf, lifetimesOf } from '../../lib/tls/cluster-tls';
+import { ORCHESTRATOR_IDENTITY, orchestratorTls } from '../../lib/tls/orchestrator-tls';
+import { TlsStore } from '../../lib/tls/tls-store';
 
 const spec = (name: string, port = 2379) =>
   parseSpec({
@@ -17,29 +20,42 @@ const spec = (name: string, port = 2379) =>
     etcd: { port },
   });
 
+const TLS = { ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM' };
+
 describe('etcd client options', () => {
-  test('authenticated as root when a password is known, plain otherwise', () => {
-    expect(etcdClientOptions(2379, 'pw')).toMatchObject({
-      hosts: 'http://127.0.0.1:2379',
+  test('TLS to 127.0.0.1 with the trust bundle and the client certificate; root when a password is known', () => {
+    const options = etcdClientOptions(2379, { tls: TLS, password: 'pw' });
+    expect(options).toMatchObject({
+      hosts: 'https://127.0.0.1:2379',
       auth: { username: 'root', password: 'pw' },
+      credentials: { rootCertificate: Buffer.from('CA PEM'), certChain: Buffer.from('CERT PEM') },
     });
-    expect(etcdClientOptions(2379, undefined).auth).toBeUndefined();
+    expect(options.credentials?.privateKey?.toString()).toBe('KEY PEM');
+    expect(etcdClientOptions(2379, { tls: TLS }).auth).toBeUndefined();
+  });
+
+  test('without TLS material still https, with no certificate of the cluster (etcd refuses it)', () => {
+    const options = etcdClientOptions(2379, { tls: undefined, password: 'pw' });
+    expect(options.hosts).toBe('https://127.0.0.1:2379');
+    expect(options.credentials).toBeUndefined();
   });
 });
 
 describe('etcdConnector', () => {
   let root: string;
   let store: SecretStore;
+  let tls: TlsStore;
   beforeEach(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'citusctl-etcdconn-'));
     store = new SecretStore(root);
+    tls = new TlsStore(root);
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
   test('one cached client per cluster; a new one when the secrets change', async () => {
     await store.ensure('a');
     await store.ensure('b');
-    const conn = etcdConnector(store);
+    const conn = etcdConnector(store, tls);
     try {
       const a1 = conn.client(spec('a'));
       expect(conn.client(spec('a'))).toBe(a1);
@@ -47,6 +63,28 @@ describe('etcdConnector', () => {
       await store.remove('a'); // down --volumes, then up: new secrets
       await store.ensure('a');
       expect(conn.client(spec('a'))).not.toBe(a1);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("citusctl's client certificate from the store; a new client once it is renewed or the CA rotates", async () => {
+    await store.ensure('a');
+    const conn = etcdConnector(store, tls);
+    try {
+      const before = conn.client(spec('a')); // no TLS material yet
+      await ensureClusterTls(tls, spec('a'));
+      const issued = conn.client(spec('a'));
+      expect(issued).not.toBe(before);
+      expect(conn.client(spec('a'))).toBe(issued);
+      const pair = await tls.read('a', ORCHESTRATOR_IDENTITY);
+      expect(orchestratorTls(tls, 'a')).toEqual({ ca: await tls.trust('a'), cert: pair!.certPem, key: pair!.keyPem });
+
+      await tls.renew('a', identityOf(spec('a'), ORCHESTRATOR_IDENTITY), lifetimesOf(spec('a')), { force: true });
+      const renewed = conn.client(spec('a'));
+      expect(renewed).not.toBe(issued);
+      await tls.rotateCa('a', lifetimesOf(spec('a')));
+      expect(conn.client(spec('a'))).not.toBe(renewed);
     } finally {
       conn.close();
     }

@@ -16,6 +16,9 @@ import { Client } from 'pg';
 import { stringify } from 'yaml';
 import { parseSpec, type ClusterSpec, type ClusterSpecInput } from '../../../common/spec';
 import { slotName } from '../../../common/topology';
+import { etcdClientOptions } from '../../../lib/etcd-auth';
+import { orchestratorTls, type ClientTls } from '../../../lib/tls/orchestrator-tls';
+import { TlsStore } from '../../../lib/tls/tls-store';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'client', 'cli.js');
@@ -496,13 +499,15 @@ export function citusVersionOfImage(image: string): string {
 
 // ------------------------------------------------------------------ etcd
 
+/** citusctl's client certificate and the cluster's trust bundle, from the cluster's state dir. */
+export const clusterEtcdTls = (c: TestCluster): ClientTls | undefined =>
+  orchestratorTls(new TlsStore(c.stateDir), c.name);
+
 export async function withEtcd<T>(c: TestCluster, fn: (etcd: Etcd3) => Promise<T>): Promise<T> {
-  // etcd requires authentication: the root user with the password from the cluster's secrets.
-  const etcd = new Etcd3({
-    hosts: `http://127.0.0.1:${c.spec.etcd.port}`,
-    dialTimeout: 3000,
-    auth: { username: 'root', password: readSecrets(c).etcdRootPassword },
-  });
+  // etcd requires TLS with the cluster's client certificate and the root user's password.
+  const etcd = new Etcd3(
+    etcdClientOptions(c.spec.etcd.port, { tls: clusterEtcdTls(c), password: readSecrets(c).etcdRootPassword }),
+  );
   try {
     return await fn(etcd);
   } finally {
