@@ -32,7 +32,9 @@ export interface EtcdClientAccess {
 /**
  * Client options for the etcd on https://127.0.0.1:<port>. The server must present a certificate
  * of the cluster's CA for the name `etcd`: every certificate of the cluster names 127.0.0.1, so a
- * member's, presented by whatever listens on etcd's port while etcd is down, does not do.
+ * member's, presented by whatever listens on etcd's port while etcd is down, does not do. (etcd3
+ * opens the channel of its Authenticate call, the one carrying the password, without these gRPC
+ * options: that one checks the CA and 127.0.0.1 only.)
  * A long-lived client (the worker's, cached per cluster) must survive etcd restarting. etcd3's
  * default per-host circuit breaker, with auth on, leaves every call after a ~15 s outage pending
  * forever (reproduced against a real etcd: stop 12 s, start, calls never settle); with no breaker

@@ -4,7 +4,7 @@
  * name on the daemon's host, not in the image, so the container's /etc/passwd is read here.
  */
 import type Docker from 'dockerode';
-import { extract } from 'tar-stream';
+import { readContainerFile } from './container-file';
 
 export interface Owner {
   uid: number;
@@ -48,40 +48,13 @@ export function ownerOf(user: string, passwd: string, group: string): Owner {
   return { uid, gid };
 }
 
-/** One file of a (created or running) container as text; empty when the container has none. */
-async function readFileOf(docker: Docker, container: string, file: string): Promise<string> {
-  let archive: NodeJS.ReadableStream;
-  try {
-    archive = await docker.getContainer(container).getArchive({ path: file });
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return '';
-    throw err;
-  }
-  const ex = extract();
-  return new Promise<string>((resolve, reject) => {
-    let text = '';
-    ex.on('entry', (_header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        if (!text) text = Buffer.concat(chunks).toString('utf8');
-        next();
-      });
-      stream.resume();
-    });
-    ex.on('finish', () => resolve(text));
-    ex.on('error', reject);
-    archive.pipe(ex);
-  });
-}
-
 /** The numeric owner the container's process runs as (root when it names no user). */
 export async function containerOwner(docker: Docker, container: string): Promise<Owner> {
   const user = (await docker.getContainer(container).inspect()).Config.User ?? '';
   if (!user || /^\d+:\d+$/.test(user)) return user ? ownerOf(user, '', '') : ROOT;
   const [passwd, group] = await Promise.all([
-    readFileOf(docker, container, '/etc/passwd'),
-    readFileOf(docker, container, '/etc/group'),
+    readContainerFile(docker, container, '/etc/passwd'),
+    readContainerFile(docker, container, '/etc/group'),
   ]);
-  return ownerOf(user, passwd, group);
+  return ownerOf(user, passwd?.text ?? '', group?.text ?? '');
 }
