@@ -14,7 +14,7 @@ import { readContainerFile } from '../../lib/docker/container-file';
 import { etcdClientOptions } from '../../lib/etcd-auth';
 import { TLS_FILES, tlsFilesFor } from '../../lib/tls/cluster-tls';
 import { orchestratorTls } from '../../lib/tls/orchestrator-tls';
-import { pollUntil } from '../heartbeat';
+import { pollUntil, sleep } from '../heartbeat';
 import type { ActivityDeps } from '../deps';
 
 /**
@@ -76,9 +76,11 @@ export async function ensureEtcdTrust(
   if (!current) await installEtcdTls(deps, spec);
   const info = await deps.docker.getContainer(name).inspect();
   if (!info.State.Running) return { restarted: false }; // it reads them when it starts
-  // The archive's mtime has whole seconds: a bundle written in the second etcd started counts as newer.
-  const writtenAt = current && held.mtime ? held.mtime.getTime() : Date.now();
-  if (writtenAt + 1000 <= new Date(info.State.StartedAt).getTime()) return { restarted: false };
+  // The archive's mtime has whole seconds: a bundle written in the second etcd started counts as
+  // newer, and etcd restarts only once that second is over, so that a rerun finds it done.
+  const writtenSecond = Math.floor((current && held.mtime ? held.mtime.getTime() : Date.now()) / 1000) * 1000;
+  if (writtenSecond + 1000 <= new Date(info.State.StartedAt).getTime()) return { restarted: false };
+  await sleep(Math.max(0, writtenSecond + 1000 - Date.now()));
   await deps.docker.getContainer(name).restart({ t: 10 });
   const client = new Etcd3(etcdClientOptions(spec.etcd.port, { tls: orchestratorTls(deps.tls, spec.name) }));
   try {

@@ -144,7 +144,7 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
       const wrong = await etcdAs(ORCHESTRATOR_IDENTITY, 'not-the-password');
       const noCert = await etcdAs(undefined, s.etcdRootPassword);
       const plain = new Etcd3({ hosts: `http://127.0.0.1:${c.spec.etcd.port}`, dialTimeout: 3000 });
-      const unauthenticated = /permission denied|user name is empty/;
+      const unauthenticated = /permission denied|user name (is empty|not found)/;
       try {
         await expectRejected(
           'unauthenticated put of the g1 primary',
@@ -233,7 +233,7 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
       await expectRejected(
         'unauthenticated put after securing',
         async () => anon.put('/citusctl/x').value('1'),
-        /permission denied|user name is empty/,
+        /permission denied|user name (is empty|not found)/,
       );
     } finally {
       plain.close();
