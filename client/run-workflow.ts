@@ -76,8 +76,7 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
     deps = local.createDeps(env);
     local.quietRuntime();
     creating = local.createWorker({
-      address: endpoint.address,
-      namespace: endpoint.namespace,
+      endpoint,
       deps,
       identity: `citusctl-cli@${process.pid}`,
     });

@@ -1,7 +1,8 @@
-/** A Temporal client on the resolved endpoint. */
+/** A Temporal client on the resolved endpoint, with the TLS or API key of Temporal's client configuration. */
 import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { temporalConnectOptions } from '../lib/temporal-connection';
 import { ensureTemporal, type TemporalEndpoint } from '../lib/temporal-server';
 
 export interface ConnectedClient {
@@ -10,9 +11,13 @@ export interface ConnectedClient {
   close: () => Promise<void>;
 }
 
-export async function connectClient(endpoint: TemporalEndpoint, connectTimeoutMs?: number): Promise<ConnectedClient> {
+export async function connectClient(
+  endpoint: TemporalEndpoint,
+  connectTimeoutMs?: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConnectedClient> {
   const connection = await Connection.connect({
-    address: endpoint.address,
+    ...temporalConnectOptions(endpoint, env),
     ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}),
   });
   return { client: new Client({ connection, namespace: endpoint.namespace }), close: () => connection.close() };
@@ -38,7 +43,7 @@ export async function connectForCleanup(
     return { why: (err as Error).message };
   }
   try {
-    return { connected: await connectClient(endpoint, 5_000), address: endpoint.address };
+    return { connected: await connectClient(endpoint, 5_000, env), address: endpoint.address };
   } catch (err) {
     return { address: endpoint.address, why: `cannot connect to ${endpoint.address}: ${(err as Error).message}` };
   }

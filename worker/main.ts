@@ -45,8 +45,7 @@ export async function runWorkerForever(): Promise<void> {
   const build = workflowBuild(process.env);
   const monitorQueue = monitorTaskQueue(build);
   const { worker, connection } = await createWorker({
-    address: endpoint.address,
-    namespace: endpoint.namespace,
+    endpoint,
     deps,
     identity,
   });
@@ -57,8 +56,7 @@ export async function runWorkerForever(): Promise<void> {
   const creatingMonitorWorker = monitorMayLoad
     .then(() =>
       createWorker({
-        address: endpoint.address,
-        namespace: endpoint.namespace,
+        endpoint,
         deps,
         identity,
         taskQueue: monitorQueue,
