@@ -2,7 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { temporalConnectOptions } from '../lib/temporal-connection';
+import { connectFailure, temporalConnectOptions } from '../lib/temporal-connection';
 import { ensureTemporal, type TemporalEndpoint } from '../lib/temporal-server';
 
 export interface ConnectedClient {
@@ -16,10 +16,14 @@ export async function connectClient(
   connectTimeoutMs?: number,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ConnectedClient> {
-  const connection = await Connection.connect({
-    ...temporalConnectOptions(endpoint, env),
-    ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}),
-  });
+  const options = temporalConnectOptions(endpoint, env);
+  const connection = Connection.lazy({ ...options, ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}) });
+  try {
+    await connection.ensureConnected();
+  } catch (err) {
+    await connection.close().catch(() => undefined); // no channel left retrying in the background
+    throw await connectFailure(options, err);
+  }
   return { client: new Client({ connection, namespace: endpoint.namespace }), close: () => connection.close() };
 }
 

@@ -11,8 +11,10 @@
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 
 /** What both connection classes take (a subset of ConnectionOptions and NativeConnectionOptions). */
 export interface TemporalConnectOptions {
@@ -135,3 +137,63 @@ function definedOnly(env: Env): Record<string, string> {
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Why a connection failed, in one message: the SDK's error with its causes and, when TLS is
+ * configured, the TLS handshake's own reason (the gRPC library reports only a missed deadline when
+ * the server's certificate is not trusted or the client's is refused).
+ */
+export async function connectFailure(opts: TemporalConnectOptions, err: unknown): Promise<Error> {
+  const messages: string[] = [];
+  for (let e: unknown = err; e !== undefined && messages.length < 5; e = (e as { cause?: unknown }).cause) {
+    const m = message(e);
+    if (m && !messages.some((seen) => seen.includes(m))) messages.push(m);
+    if (!(e instanceof Error)) break;
+  }
+  const tlsWhy = opts.tls ? await tlsHandshakeFailure(opts) : undefined;
+  const hint = tlsWhy
+    ? `; TLS handshake with ${opts.address}: ${tlsWhy} (Temporal's client configuration: the server CA ` +
+      'TEMPORAL_TLS_SERVER_CA_CERT_PATH / tls.server_ca_cert_path, the name TEMPORAL_TLS_SERVER_NAME, the ' +
+      'client certificate TEMPORAL_TLS_CLIENT_CERT_PATH)'
+    : '';
+  return new Error(`cannot connect to Temporal at ${opts.address}: ${messages.join(': ')}${hint}`, { cause: err });
+}
+
+/** A TLS handshake as the connection would make it; its error, or undefined when it succeeds. */
+function tlsHandshakeFailure(opts: TemporalConnectOptions, timeoutMs = 5_000): Promise<string | undefined> {
+  const cfg = opts.tls === true ? {} : opts.tls || {};
+  const colon = opts.address.lastIndexOf(':');
+  const host = opts.address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(opts.address.slice(colon + 1));
+  const servername = cfg.serverNameOverride ?? (net.isIP(host) ? undefined : host);
+  return new Promise((resolve) => {
+    const socket = tls.connect({
+      host,
+      port,
+      ALPNProtocols: ['h2'],
+      ...(servername ? { servername } : {}),
+      ...(cfg.serverRootCACertificate ? { ca: Buffer.from(cfg.serverRootCACertificate) } : {}),
+      ...(cfg.clientCertPair
+        ? { cert: Buffer.from(cfg.clientCertPair.crt), key: Buffer.from(cfg.clientCertPair.key) }
+        : {}),
+    });
+    let settled = false;
+    const done = (why: string | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(why);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    socket.once('error', (e) => done(message(e)));
+    // With TLS 1.3 the server refuses a client certificate after the client's side of the handshake.
+    socket.once('secureConnect', () => {
+      socket.resume(); // reads the server's alert, if one comes
+      socket.once('close', () =>
+        done('the server closed the connection after the handshake (client certificate refused?)'),
+      );
+      setTimeout(() => done(undefined), 500).unref();
+    });
+  });
+}

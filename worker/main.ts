@@ -21,6 +21,7 @@ import {
   workerIdentity,
   writeJson,
 } from '../lib/supervised-worker-files';
+import { describeSecurity, temporalConnectOptions } from '../lib/temporal-connection';
 import { TASK_QUEUE, ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { PrometheusMetrics } from '../lib/metrics';
 import { workflowBuild } from './build-id';
@@ -81,6 +82,7 @@ export async function runWorkerForever(): Promise<void> {
     log(
       `build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ` +
         endpoint.address +
+        (endpoint.embedded ? '' : ` (${describeSecurity(temporalConnectOptions(endpoint, process.env))})`) +
         (endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : '') +
         (metricsUrl ? `, metrics ${metricsUrl}` : ''),
     );

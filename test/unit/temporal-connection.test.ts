@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  connectFailure,
   describeSecurity,
   externalNamespace,
   temporalConfigFile,
@@ -217,5 +218,17 @@ describe('ensureTemporal with TEMPORAL_ADDRESS', () => {
     defaultToml('[profile.default]\nnamespace = "cloud.ns"\n');
     const endpoint = await ensureTemporal(path.join(dir, 'state'), base);
     expect(endpoint).toEqual({ address: external.address, namespace: 'cloud.ns', embedded: false });
+  });
+});
+
+describe('connectFailure', () => {
+  test("one message from the SDK's error and its causes, naming the address", async () => {
+    const grpc = new Error('16 UNAUTHENTICATED: invalid API key');
+    const sdk = new Error('Failed to connect to Temporal server', { cause: grpc });
+    const err = await connectFailure({ address: 'h:7233', apiKey: 'k' }, sdk);
+    expect(err.message).toBe(
+      'cannot connect to Temporal at h:7233: Failed to connect to Temporal server: 16 UNAUTHENTICATED: invalid API key',
+    );
+    expect(err.message).not.toContain(': k');
   });
 });
