@@ -4,6 +4,7 @@ import type { EtcdConnector } from '../lib/etcd-connector';
 import type { MetricsSink } from '../lib/metrics';
 import type { PgConnector } from '../lib/pg-connector';
 import type { SecretStore } from '../lib/secrets';
+import type { TlsStore } from '../lib/tls/tls-store';
 
 /** The Postgres connection types live with their adapter in lib; re-exported for activities. */
 export type { PgConnector, PgTarget } from '../lib/pg-connector';
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   pg: PgConnector;
   etcd: EtcdConnector;
   secrets: SecretStore;
+  /** The cluster CA and the certificates it issued (keys never leave activities). */
+  tls: TlsStore;
   /** Environment used for image overrides (CITUSCTL_IMAGE_*). */
   env: Record<string, string | undefined>;
   log: (message: string) => void;

@@ -27,8 +27,10 @@ export interface MonitorThresholds extends PartitionThresholds {
   failWindowMs: number;
   /**
    * When Docker says the container is down (exited, dead, gone), its PostgreSQL cannot be running:
-   * 2 failed probes spanning this long suffice. A paused or running container never takes this path.
+   * `downFailures` failed probes spanning `downWindowMs` suffice. A paused or running container never
+   * takes this path.
    */
+  downFailures: number;
   downWindowMs: number;
   /** A standby not streaming (but running) this long is rejoined. */
   standbyGraceMs: number;
@@ -44,8 +46,9 @@ export interface MonitorThresholds extends PartitionThresholds {
 export const PARTITION_THRESHOLDS: PartitionThresholds = { peerChecks: 2, peerWindowMs: 1000 };
 
 /**
- * Detection within about 1 s of a `docker kill`: the first failed probe comes at most 500 ms after
- * the fault and, Docker confirming the container is down, the next one 500 ms later decides. Any
+ * Detection within a few hundred ms of a `docker kill`: Docker's `die` event wakes the probe, and its
+ * failed probe, Docker confirming the container is down, decides: the engine's word that the
+ * process is gone needs no second look (the failover's confirm-down step looks again anyway). Any
  * other failure (a crash inside a running container, confirmed by every standby losing its sender)
  * takes 4 probes over 1500 ms. A pause shorter than 1500 ms never reaches it (Docker says paused).
  */
@@ -53,14 +56,18 @@ export const DEFAULT_THRESHOLDS: MonitorThresholds = {
   intervalMs: 500,
   failures: 3,
   failWindowMs: 1500,
-  downWindowMs: 500,
+  downFailures: 1,
+  downWindowMs: 0,
   standbyGraceMs: 10_000,
   asyncAfterMs: 1500,
   ...PARTITION_THRESHOLDS,
 };
 
-/** Failed probes a Docker-confirmed down container needs (over downWindowMs). */
-const DOWN_FAILURES = 2;
+/** What monitors started before detection on the first Docker-confirmed probe decided with. */
+export const TWO_PROBE_DOWN_DETECTION: Pick<MonitorThresholds, 'downFailures' | 'downWindowMs'> = {
+  downFailures: 2,
+  downWindowMs: 500,
+};
 
 export type FailoverPolicy = 'auto' | 'approve' | 'manual';
 
@@ -117,7 +124,7 @@ export function primaryVerdict(
   const span = o.at - (track.failingSince ?? o.at);
   const tally = `${track.failures} failed probes over ${span} ms (${o.sql.error})`;
   const down = CONTAINER_DOWN.includes(o.container);
-  if (down && track.failures >= DOWN_FAILURES && span >= t.downWindowMs)
+  if (down && track.failures >= t.downFailures && span >= t.downWindowMs)
     return { state: 'failed', reason: `${tally}; Docker: container ${o.container}` };
   if (track.failures < t.failures || span < t.failWindowMs) return { state: 'suspect', reason: tally };
   const witnesses = group?.streaming ?? [];

@@ -99,6 +99,17 @@ export const clusterSpecSchema = z.strictObject({
    * directory: the first `up` that starts it picks the port.
    */
   metrics: z.strictObject({ port: z.number().int().min(1024).max(65_534).default(9464) }).default({ port: 9464 }),
+  /**
+   * The cluster's own CA (created by `up`) issues every server's and client's certificate with this
+   * lifetime; the Schedule `certs-<cluster>` renews each one with fewer than renewBeforeDays left.
+   */
+  tls: z
+    .strictObject({
+      certificateDays: z.number().int().min(2).max(825).default(90),
+      renewBeforeDays: z.number().int().min(1).max(824).default(30),
+      caDays: z.number().int().min(30).max(36_500).default(3650),
+    })
+    .default({ certificateDays: 90, renewBeforeDays: 30, caDays: 3650 }),
 });
 
 /** Any subset of the spec's fields (the rest default): what a workflow started from the UI may pass. */
@@ -142,6 +153,13 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
   for (const reserved of ['pgbouncer', 'etcd']) {
     if (names.has(reserved)) errors.push(`members[${names.get(reserved)}].name: "${reserved}" is reserved`);
   }
+  if (spec.tls.renewBeforeDays >= spec.tls.certificateDays)
+    errors.push(
+      `tls.renewBeforeDays: ${spec.tls.renewBeforeDays} must be less than tls.certificateDays ` +
+        `(${spec.tls.certificateDays}), or every certificate is renewed at once`,
+    );
+  if (spec.tls.caDays <= spec.tls.certificateDays)
+    errors.push(`tls.caDays: ${spec.tls.caDays} must exceed tls.certificateDays (${spec.tls.certificateDays})`);
   claimPort(spec.pgbouncer.port, 'pgbouncer.port');
   claimPort(spec.etcd.port, 'etcd.port');
   for (const g of [COORDINATOR_GROUP, ...spec.workers]) {

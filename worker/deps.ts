@@ -6,6 +6,7 @@ import type { MetricsSink } from '../lib/metrics';
 import { createPgConnector } from '../lib/pg-connector';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
+import { TlsStore } from '../lib/tls/tls-store';
 
 export function createDeps(
   env: NodeJS.ProcessEnv = process.env,
@@ -18,6 +19,7 @@ export function createDeps(
     pg: createPgConnector(),
     etcd,
     secrets,
+    tls: new TlsStore(stateDir(env)),
     env,
     log: (m) => console.error(`[citusctl worker] ${m}`),
     ...(metrics ? { metrics } : {}),

@@ -38,6 +38,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   makeContinueAsNewFunc,
+  patched,
   setHandler,
   sleep,
   startChild,
@@ -47,6 +48,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ActionRecord, MaintenanceInput, MaintenanceRecord, MonitorStatus } from '../common/monitor-status';
 import {
   DEFAULT_THRESHOLDS,
+  TWO_PROBE_DOWN_DETECTION,
   actionKey,
   backoffMs,
   decideCluster,
@@ -228,7 +230,9 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     const stored = await quick.readMaintenance({ spec: s }).catch(() => null);
     if (stored && status.maintenance.at === '') status.maintenance = stored;
   }
-  const thresholds = { ...DEFAULT_THRESHOLDS, ...input.tuning?.thresholds };
+  // A run recorded before detection on the first Docker-confirmed probe replays with two probes.
+  const detection = patched('down-on-first-probe') ? {} : TWO_PROBE_DOWN_DETECTION;
+  const thresholds = { ...DEFAULT_THRESHOLDS, ...detection, ...input.tuning?.thresholds };
   const maxIterations = input.tuning?.maxIterations ?? 200;
   const groups = Object.fromEntries(
     groupNames.map((g) => [g, s.members.filter((m) => m.group === g).map((m) => m.name)]),

@@ -6,6 +6,7 @@ import { SpecError, parseSpec } from '../../common/spec';
 import type { ActivityDeps } from '../deps';
 import { fatal } from '../../lib/errors';
 import { withHeartbeat } from '../heartbeat';
+import { ensureClusterTls } from '../../lib/tls/cluster-tls';
 
 export function createSpecActivities(deps: ActivityDeps) {
   async function validateSpec(input: unknown): Promise<ClusterSpec> {
@@ -13,6 +14,7 @@ export function createSpecActivities(deps: ActivityDeps) {
       try {
         const spec = parseSpec(input);
         await deps.secrets.ensure(spec.name); // generated once, never passed through the workflow
+        await ensureClusterTls(deps.tls, spec); // the CA and a certificate for every member the spec names
         return spec;
       } catch (err) {
         if (err instanceof SpecError) throw fatal('BadConfig', err.message, { problems: err.problems });

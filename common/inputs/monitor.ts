@@ -17,6 +17,7 @@ export const monitorTuningSchema = z.strictObject({
       intervalMs: z.number().int().min(10).optional(),
       failures: z.number().int().min(1).optional(),
       failWindowMs: ms.optional(),
+      downFailures: z.number().int().min(1).optional(),
       downWindowMs: ms.optional(),
       standbyGraceMs: ms.optional(),
       asyncAfterMs: ms.optional(),

@@ -6,6 +6,7 @@
  */
 import {
   DEFAULT_THRESHOLDS,
+  TWO_PROBE_DOWN_DETECTION,
   decideCluster,
   decisionSignature,
   durabilityDecision,
@@ -152,8 +153,9 @@ const verdictOf = (h: ProbeHistory) =>
 describe('primaryVerdict: N failed probes over T, confirmed from a second viewpoint', () => {
   test.each<[string, number, Record<string, [Shape, ContainerStatus?]>, string]>([
     ['healthy', 3, {}, 'ok'],
-    ['killed: 1 failed probe, Docker says exited', 1, { 'g1-a': ['down', 'exited'] }, 'suspect'],
+    ['killed: 1 failed probe, Docker says exited', 1, { 'g1-a': ['down', 'exited'] }, 'failed'],
     ['killed: 2 failed probes span 500 ms, Docker says exited', 2, { 'g1-a': ['down', 'exited'] }, 'failed'],
+    ['crashed in a running container: 1 failed probe', 1, { 'g1-a': ['down'] }, 'suspect'],
     ['killed: 4 failed probes span 1500 ms, Docker says exited', 4, { 'g1-a': ['down', 'exited'] }, 'failed'],
     [
       'crashed in a running container: 2 failed probes, standbys lost their sender',
@@ -211,14 +213,23 @@ describe('primaryVerdict: N failed probes over T, confirmed from a second viewpo
   });
 
   test('one success resets the run of failures', () => {
-    let h = history(3, { 'g1-a': ['down', 'exited'] });
+    // Crashed inside a running container, every standby lost its sender: 3 failures over 1500 ms needed.
+    const crashed: Record<string, [Shape]> = { 'g1-a': ['down'], 'g1-b': ['lost-sender'], 'g1-c': ['lost-sender'] };
+    let h = history(3, crashed);
     h = foldObservation(h, round(2000, {}), MEMBERS);
-    h = foldObservation(h, round(2500, { 'g1-a': ['down', 'exited'] }), MEMBERS);
+    h = foldObservation(h, round(2500, crashed), MEMBERS);
     expect(h.members['g1-a']).toMatchObject({ failures: 1, failingSince: 2500 });
     expect(verdictOf(h)).toBe('suspect');
     h = foldObservation(h, round(2600, {}), MEMBERS); // answers again before a second failure
-    h = foldObservation(h, round(3100, { 'g1-a': ['down', 'exited'] }), MEMBERS);
+    h = foldObservation(h, round(4100, crashed), MEMBERS);
     expect(verdictOf(h)).toBe('suspect');
+  });
+
+  test('a monitor recorded before first-probe detection still needs two probes over 500 ms', () => {
+    const legacy = { ...DEFAULT_THRESHOLDS, ...TWO_PROBE_DOWN_DETECTION };
+    const verdict = (h: ProbeHistory) => primaryVerdict(h.members['g1-a'], h.groups.g1, {}, legacy).state;
+    expect(verdict(history(1, { 'g1-a': ['down', 'exited'] }))).toBe('suspect');
+    expect(verdict(history(2, { 'g1-a': ['down', 'exited'] }))).toBe('failed');
   });
 });
 

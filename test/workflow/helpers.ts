@@ -12,6 +12,7 @@ import type { Activities } from '../../activities';
 import { createSpecActivities } from '../../activities/setup/spec';
 import type { ActivityDeps } from '../../activities/deps';
 import type { ClusterSpec, ClusterSpecInput } from '../../common/spec';
+import { TlsStore } from '../../lib/tls/tls-store';
 import { SecretStore } from '../../lib/secrets';
 import { temporalBinary } from '../../lib/temporal-server';
 
@@ -93,7 +94,7 @@ export function realValidateSpec(): {
 } {
   const secretsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'citusctl-wftest-'));
   const secrets = new SecretStore(secretsRoot);
-  const deps = { secrets, env: {}, log: () => {} } as unknown as ActivityDeps;
+  const deps = { secrets, tls: new TlsStore(secretsRoot), env: {}, log: () => {} } as unknown as ActivityDeps;
   return { ...createSpecActivities(deps), secretsRoot, secrets };
 }
 

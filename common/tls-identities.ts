@@ -1,0 +1,83 @@
+/**
+ * The certificates a cluster's CA issues, derived from its spec (pure: workflows may call it). Every
+ * server certificate names what its clients connect to: the member's network alias (Citus's
+ * pg_dist_node, replication, PgBouncer), its container name, and localhost / 127.0.0.1 (citusctl
+ * through the published port, with the member's name as the TLS server name; Citus's own
+ * connections to citus.local_hostname).
+ */
+import type { ClusterSpec } from './spec';
+import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName } from './topology';
+
+export type TlsRole = 'postgres' | 'pgbouncer' | 'etcd' | 'client';
+
+export interface TlsIdentity {
+  /** File stem in the store: `member-g1-a`, `pgbouncer`, `etcd`, `client-citusctl`. */
+  id: string;
+  role: TlsRole;
+  commonName: string;
+  usages: ('server' | 'client')[];
+  dnsNames: string[];
+  ipAddresses: string[];
+  /** For a PostgreSQL member: its name. */
+  member?: string;
+}
+
+/** The common name of the orchestrator's client certificate (etcd's client-certificate auth: its root user). */
+export const ORCHESTRATOR_CLIENT = 'root';
+
+const LOCAL = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] };
+
+function server(cluster: string, id: string, role: TlsRole, name: string, client: boolean): TlsIdentity {
+  return {
+    id,
+    role,
+    commonName: name,
+    usages: client ? ['server', 'client'] : ['server'],
+    dnsNames: [name, containerName(cluster, name), ...LOCAL.dnsNames],
+    ipAddresses: [...LOCAL.ipAddresses],
+  };
+}
+
+export const memberIdentityId = (member: string) => `member-${member}`;
+
+/** Every identity of the cluster, in a stable order. */
+export function tlsIdentities(spec: ClusterSpec): TlsIdentity[] {
+  return [
+    // A member is also a client: Citus's connections to the other nodes, replication.
+    ...spec.members.map((m) => ({
+      ...server(spec.name, memberIdentityId(m.name), 'postgres', m.name, true),
+      member: m.name,
+    })),
+    server(spec.name, PGBOUNCER_MEMBER, 'pgbouncer', PGBOUNCER_MEMBER, true),
+    server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, false),
+    {
+      id: 'client-citusctl',
+      role: 'client',
+      commonName: ORCHESTRATOR_CLIENT,
+      usages: ['client'],
+      dnsNames: [],
+      ipAddresses: [],
+    },
+  ];
+}
+
+export interface TlsLifetimes {
+  /** Lifetime of a certificate the CA issues (days). */
+  certificateDays: number;
+  /** A certificate with fewer days left is renewed. */
+  renewBeforeDays: number;
+  /** Lifetime of the CA itself (days). */
+  caDays: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Whether a certificate ending at `notAfter` is due for renewal at `now`. */
+export function dueForRenewal(notAfter: number, now: number, renewBeforeDays: number): boolean {
+  return notAfter - now <= renewBeforeDays * DAY_MS;
+}
+
+/** Whole days left until `notAfter` (negative once expired). */
+export function daysLeft(notAfter: number, now: number): number {
+  return Math.floor((notAfter - now) / DAY_MS);
+}
