@@ -5,7 +5,7 @@
  * check and `citusctl status` all observe members here; they differ only in their budgets.
  */
 import type Docker from 'dockerode';
-import type { MemberReading, MemberSql } from '../../common/member-observation';
+import type { ContainerStatus, MemberReading, MemberSql } from '../../common/member-observation';
 import type { ClusterSpec } from '../../common/spec';
 import { SUPERUSER, containerName } from '../../common/topology';
 import { errMessage, withDeadline } from '../deadline';
@@ -60,11 +60,13 @@ export async function observeMember(
   member: string,
   password: string,
   budget: ObserveBudget,
+  /** Docker's word from its events (the monitor's probe): no inspect, which a dying container holds up. */
+  knownContainer?: ContainerStatus,
 ): Promise<MemberReading> {
   const m = spec.members.find((x) => x.name === member);
   if (!m) throw new Error(`${member} is not a member of cluster ${spec.name}`);
   const [container, sql] = await Promise.all([
-    observeContainer(deps.docker, containerName(spec.name, member), budget.containerMs),
+    knownContainer ?? observeContainer(deps.docker, containerName(spec.name, member), budget.containerMs),
     observeSql(deps.pg, m.port, password, budget),
   ]);
   return { member, container, ...sql };
