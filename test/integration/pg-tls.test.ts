@@ -28,7 +28,7 @@ import { memberIdentityId, tlsIdentities } from '../../common/tls-identities';
 import { TlsStore } from '../../lib/tls/tls-store';
 import type { HealthReport } from '../../common/health-report';
 import { caPath, layout, makeCluster, memberSsl, runCli, sleep, su, withMonitor } from './support/cluster';
-import { cliJson, containerOf, expectStreaming, killMember, waitFor } from './support/failover';
+import { cliJson, connectOutcome, containerOf, expectStreaming, killMember, waitFor } from './support/failover';
 import { startImpostor } from './support/impostor';
 import { upClusterForFile } from './support/up-cluster';
 
@@ -205,6 +205,12 @@ describe('TLS on every hop to the PostgreSQL members', () => {
       'g1-b restarted by the monitor',
       async () =>
         (await new Docker().getContainer(containerOf(c, 'g1-b')).inspect()).State.Running ? true : undefined,
+      60_000,
+      250,
+    );
+    await waitFor(
+      'g1-b to answer in recovery',
+      async () => ((await connectOutcome(c, 'g1-b')).inRecovery === true ? true : undefined),
       60_000,
       250,
     );
