@@ -14,7 +14,7 @@ import {
 import { TRANSFER_MODES } from '../common/rebalance';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
-import { statusLines } from './status-lines';
+import { psqlLine, statusLines } from './status-lines';
 
 // Commands load their modules on demand: the Temporal worker and Docker client cost ~0.4 s to
 // load, which a failover started from the CLI should not pay before it can act.
@@ -140,10 +140,7 @@ withCommon(
               `\ncluster ${report.result.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s ` +
                 `(workflow ${report.workflowId})`,
             );
-            console.log(
-              `  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  ` +
-                `(PGPASSFILE=${report.pgpass})`,
-            );
+            console.log(`  clients: PGPASSFILE=${report.pgpass} ${psqlLine(s.pgbouncer.port, 'app', report.caPath)}`);
             if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
           },
         };
