@@ -37,13 +37,15 @@ const installSummary = (r: InstalledTls[]) => {
 };
 
 export async function rotateCertificates(started: RotateCertificatesInput): Promise<RotateCertificatesResult> {
-  const checked = checkedInput('rotateCertificates', started);
-  const steps = rotationSteps({ rotateCa: checked.rotateCa ?? false });
+  // The steps are known before the input is checked, so the progress query answers from the start
+  // (a bad input fails in `validate`).
+  const steps = rotationSteps({ rotateCa: (started as { rotateCa?: unknown } | undefined)?.rotateCa === true });
   const progress = trackProgress('rotateCertificates', ['validate', ...steps.map((s) => s.name)]);
-  const spec = await progress.run('validate', async () => {
-    const s = await specFor(checked);
+  const { checked, spec } = await progress.run('validate', async () => {
+    const i = checkedInput('rotateCertificates', started);
+    const s = await specFor(i);
     await tagWorkflow(s.name);
-    return s;
+    return { checked: i, spec: s };
   });
   const result: RotateCertificatesResult = { cluster: spec.name, retiredCas: 0, certificates: [], installed: [] };
   for (const step of steps) {
