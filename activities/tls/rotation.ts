@@ -24,6 +24,7 @@ import { containerState, execIn } from '../../lib/docker/docker-helpers';
 import { readContainerFile, replaceContainerFiles, type ContainerFile } from '../../lib/docker/container-files';
 import { fatal } from '../../lib/errors';
 import { reload as reloadBouncer } from '../../lib/postgres/pgbouncer-admin';
+import { reloadConfiguration } from '../../lib/postgres/reload';
 import { lifetimesOf, tlsFilesFor, TLS_FILES } from '../../lib/tls/cluster-tls';
 import { listCertificates } from '../../lib/tls/certificate-list';
 import { normalSerial, servedSerial } from '../../lib/tls/served-certificate';
@@ -50,7 +51,10 @@ export interface InstalledTls {
   written: string[];
   /** What was done to put them in service. */
   reloaded: 'none' | 'reload' | 'restart';
-  /** What the server presents afterwards (part `all` on a running server; `other` / `no-tls`: it does not use the cluster's files). */
+  /**
+   * What the server presents afterwards (part `all` on a running server); `other` / `no-tls`: it
+   * does not use the cluster's files.
+   */
   served?: Served;
   serial?: string;
 }
@@ -118,12 +122,12 @@ export function createTlsRotationActivities(deps: ActivityDeps) {
 
   async function reload(spec: ClusterSpec, t: TlsTarget): Promise<'reload' | 'restart' | 'none'> {
     if (t.role === 'postgres') {
-      await onMember(deps, spec, t.server, 'pg_reload_conf', (c) => c.query('SELECT pg_reload_conf()'));
+      await onMember(deps, spec, t.server, 'pg_reload_conf', (c) => reloadConfiguration(c));
       return 'reload';
     }
     if (t.role === 'pgbouncer') {
       await withBouncerAdmin(deps, spec, (c) => reloadBouncer(c)).catch((err: unknown) => {
-        throw notReady(`RELOAD on PgBouncer: ${(err as Error).message}`);
+        throw notReady(`PgBouncer's reload: ${(err as Error).message}`);
       });
       return 'reload';
     }

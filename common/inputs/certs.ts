@@ -1,4 +1,4 @@
-/** rotateCertificates' input: `{cluster}` (the schedule, the CLI) or `{spec}`, and what to do beyond the due renewals. */
+/** rotateCertificates' input: `{cluster}` (the schedule, the CLI) or `{spec}`, and what beyond the due renewals. */
 import { z } from 'zod';
 import { clusterRefRule, clusterRefShape, flag } from './fields';
 

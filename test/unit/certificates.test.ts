@@ -18,7 +18,7 @@ describe('rotationSteps', () => {
     expect(rotationSteps({ rotateCa: false }).map((s) => s.kind)).toEqual(['renew', 'install']);
   });
 
-  test('CA rotation: trust both before any new certificate, retire only after every install, then the bundle again', () => {
+  test('CA rotation: trust both before any new certificate, retire after every install, the bundle again', () => {
     const steps = rotationSteps({ rotateCa: true });
     expect(steps.map((s) => (s.kind === 'install' ? `install:${s.part}` : s.kind))).toEqual([
       'rotate-ca',
