@@ -21,6 +21,7 @@ export interface ServedProbe {
 /** Serials compare as numbers: one side may print a leading zero byte the other drops. */
 export const normalSerial = (hex: string) => hex.toLowerCase().replace(/:/g, '').replace(/^0+/, '') || '0';
 
+const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ECONNRESET']);
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]); // length 8, code 80877103
 
 function connected(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -61,10 +62,17 @@ export async function servedSerial(p: ServedProbe): Promise<string | null> {
       ...(p.clientCert ? { cert: p.clientCert.certPem, key: p.clientCert.keyPem } : {}),
     });
     try {
-      await new Promise<void>((resolve, reject) => {
-        secure.once('secureConnect', () => resolve());
-        secure.once('error', reject);
-      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          secure.once('secureConnect', () => resolve());
+          secure.once('error', reject);
+        });
+      } catch (err) {
+        // A server speaking plain HTTP or gRPC (etcd without TLS) answers a ClientHello with
+        // something that is not TLS, or hangs up.
+        if (p.starttls === 'none' && NOT_TLS.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+        throw err;
+      }
       const cert = secure.getPeerCertificate();
       if (!cert?.serialNumber) throw new Error(`${host}:${p.port} presented no certificate`);
       return normalSerial(cert.serialNumber);
