@@ -429,8 +429,10 @@ withCommon(
   )
   .option('--force', 'renew every certificate, due or not')
   .option('--no-worker', 'do not run an in-process worker')
-  .action((opts: CommonOpts & { ca?: boolean; force?: boolean; worker: boolean }) =>
-    runGroupWorkflow(
+  // `certs` takes -c/--json too: given after `rotate`, they land on it (optsWithGlobals merges both).
+  .action((_: unknown, cmd: Command) => {
+    const opts = cmd.optsWithGlobals<CommonOpts & { ca?: boolean; force?: boolean; worker: boolean }>();
+    return runGroupWorkflow(
       opts,
       'rotateCertificates',
       (c) => certsWorkflowId(c),
@@ -443,8 +445,8 @@ withCommon(
           `${r.newCa ? `; new CA ${String(r.newCa)}, ${String(r.retiredCas)} old CA(s) retired` : ''}`
         );
       },
-    ),
-  );
+    );
+  });
 
 withCommon(
   program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)'),

@@ -90,14 +90,18 @@ function opensslSerial(t: TlsTarget): string | null {
   return normalSerial(x.stdout.trim().replace(/^serial=/, ''));
 }
 
+/** Row ids of each load start above the previous load's. */
+let idBase = 0;
+
 /** Numbered writers through PgBouncer, each row in a ~50 ms transaction, until stop(). */
 function numberedWriters(n: number) {
+  const base = (idBase += 1_000_000);
   const acked: number[] = [];
   const errors: string[] = [];
   const clients: (Client | undefined)[] = [];
   let stopped = false;
   const loop = async (w: number) => {
-    for (let id = w + 1; !stopped; id += n) {
+    for (let id = base + w + 1; !stopped; id += n) {
       try {
         clients[w] ??= await appClient(c);
         await clients[w]!.query(`INSERT INTO ${WRITES} (id) VALUES (${id}); SELECT pg_sleep(0.05)`);
