@@ -15,23 +15,24 @@ export type RotationStep = { name: string } & (
 );
 
 /**
- * The order of a rotation. Renewals under the same CA: renew in the store, then put each
- * container's files and reload it. A CA rotation never lets a client that trusts the distributed
- * bundle meet a certificate it cannot verify: the bundle with the new CA beside the old one reaches
+ * The order of a rotation. No client that trusts the distributed bundle may meet a certificate it
+ * cannot verify: every container gets the store's trust bundle before any certificate (a no-op
+ * unless a CA rotation is under way, maybe another run's), and each install reads the store as it
+ * is then, bundle included. With a new CA: the bundle with the new CA beside the old one reaches
  * every container before any certificate signed by the new CA does; the old CA leaves the bundle
- * only once every server presents a certificate of the new one.
+ * only once every server presents a certificate of the new one. Only a CA rotation retires a CA: a
+ * plain renewal running beside one must not drop the CA its servers still present.
  */
 export function rotationSteps(opts: { rotateCa: boolean }): RotationStep[] {
-  if (!opts.rotateCa)
-    return [
-      { name: 'renew', kind: 'renew' },
-      { name: 'install', kind: 'install', part: 'all' },
-    ];
-  return [
-    { name: 'new-ca', kind: 'rotate-ca' },
-    { name: 'trust-both', kind: 'install', part: 'trust' },
+  const renewal: RotationStep[] = [
+    { name: 'trust', kind: 'install', part: 'trust' },
     { name: 'renew', kind: 'renew' },
     { name: 'install', kind: 'install', part: 'all' },
+  ];
+  if (!opts.rotateCa) return renewal;
+  return [
+    { name: 'new-ca', kind: 'rotate-ca' },
+    ...renewal,
     { name: 'retire-old-ca', kind: 'retire-old-cas' },
     { name: 'trust-new', kind: 'install', part: 'trust' },
   ];

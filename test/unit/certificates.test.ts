@@ -14,8 +14,10 @@ const AT = Date.parse('2026-06-01T00:00:00Z');
 const inDays = (d: number) => new Date(AT + d * DAY).toISOString();
 
 describe('rotationSteps', () => {
-  test('renewal under the same CA: renew, then install', () => {
-    expect(rotationSteps({ rotateCa: false }).map((s) => s.kind)).toEqual(['renew', 'install']);
+  test('renewal under the same CA: the trust bundle everywhere first, renew, then install', () => {
+    expect(
+      rotationSteps({ rotateCa: false }).map((s) => (s.kind === 'install' ? `install:${s.part}` : s.kind)),
+    ).toEqual(['install:trust', 'renew', 'install:all']);
   });
 
   test('CA rotation: trust both before any new certificate, retire after every install, the bundle again', () => {

@@ -68,7 +68,7 @@ function mockCerts(fail?: { id: string; part: 'trust' | 'all' }) {
 const positions = (log: string[], prefix: string) =>
   log.map((l, i) => (l.startsWith(prefix) ? i : -1)).filter((i) => i >= 0);
 
-test('renewal: the store renews, then every container gets its files (no CA step)', async () => {
+test('renewal: the bundle everywhere, the store renews, then every container its files (no CA step)', async () => {
   const m = mockCerts();
   const { result, error, progress } = await wf.run<RotateCertificatesResult>(
     'rotateCertificates',
@@ -76,13 +76,22 @@ test('renewal: the store renews, then every container gets its files (no CA step
     m.activities,
   );
   expect(error).toBeUndefined();
-  expect(m.log[0]).toBe('renewCertificates');
-  expect(m.log.slice(1).sort()).toEqual(TARGETS.map((id) => `installTls:${id}:all`).sort());
+  const n = TARGETS.length;
   expect(TARGETS).toHaveLength(spec.members.length + 2); // every member, PgBouncer, etcd
+  expect(m.log.slice(0, n).sort()).toEqual(TARGETS.map((id) => `installTls:${id}:trust`).sort());
+  expect(m.log[n]).toBe('renewCertificates');
+  expect(m.log.slice(n + 1).sort()).toEqual(TARGETS.map((id) => `installTls:${id}:all`).sort());
+  expect(m.log).not.toContain('rotateClusterCa');
+  expect(m.log).not.toContain('retireOldClusterCas');
   expect(result!.certificates.every((c) => c.renewed)).toBe(true);
-  expect(result!.installed).toHaveLength(TARGETS.length);
+  expect(result!.installed).toHaveLength(n);
   expect(result!.newCa).toBeUndefined();
-  expect(progress.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['validate:done', 'renew:done', 'install:done']);
+  expect(progress.steps.map((s) => `${s.name}:${s.state}`)).toEqual([
+    'validate:done',
+    'trust:done',
+    'renew:done',
+    'install:done',
+  ]);
 });
 
 test('CA rotation: both CAs trusted everywhere first, then certificates, the old CA retired last', async () => {
