@@ -82,7 +82,14 @@ export function createTlsRotationActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       const out: RenewedCertificate[] = [];
       for (const identity of tlsIdentities(spec)) {
-        const { pair, renewed } = await store.renew(spec.name, identity, lifetimesOf(spec), { force: input.force });
+        const { pair, renewed } = await store
+          .renew(spec.name, identity, lifetimesOf(spec), { force: input.force })
+          .catch((err: unknown) => {
+            // A store file that is not a certificate and key does not get better by retrying.
+            if (/not written by citusctl/.test((err as Error).message))
+              throw fatal('BadConfig', (err as Error).message);
+            throw err;
+          });
         const info = certificateInfo(pair.certPem);
         out.push({ id: identity.id, renewed, serial: info.serialNumber, notAfter: info.notAfter.toISOString() });
       }
