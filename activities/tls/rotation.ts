@@ -127,6 +127,21 @@ export function createTlsRotationActivities(deps: ActivityDeps) {
       : { uid: 0, gid: 0 };
   }
 
+  /**
+   * Writes the changed files into the container. For a PostgreSQL member this is the minimal form
+   * of installing its TLS (the files at TLS_FILES, each keeping its owner and mode, the key
+   * postgres-owned 0600 when it is new); where the member's own setup makes the key usable another
+   * way, its installMemberTls belongs here (it must leave the files at TLS_FILES as the store has them).
+   */
+  async function writeTlsFiles(
+    _spec: ClusterSpec,
+    t: TlsTarget,
+    files: Record<string, ContainerFile>,
+    running: boolean,
+  ): Promise<void> {
+    await replaceContainerFiles(deps.docker, t.container, files, running);
+  }
+
   async function reload(spec: ClusterSpec, t: TlsTarget): Promise<'reload' | 'restart' | 'none'> {
     if (t.role === 'postgres') {
       await onMember(deps, spec, t.server, 'pg_reload_conf', (c) => reloadConfiguration(c));
@@ -187,7 +202,7 @@ export function createTlsRotationActivities(deps: ActivityDeps) {
         const { uid, gid } = old ?? owner!;
         files[p] = { content: want[p]!.content, mode: old?.mode ?? want[p]!.mode, uid, gid };
       }
-      if (changed.length) await replaceContainerFiles(deps.docker, t.container, files, running);
+      if (changed.length) await writeTlsFiles(spec, t, files, running);
       const result: InstalledTls = {
         id,
         container: t.container,
