@@ -212,11 +212,12 @@ export function createTlsRotationActivities(deps: ActivityDeps) {
       };
       if (!running) return result;
 
-      const trustChanged = changed.includes(TLS_FILES.ca);
-      if (t.role === 'etcd' && trustChanged) {
+      const restartEtcd = async () => {
         await deps.docker.getContainer(t.container).restart({ t: 10 });
-        result.reloaded = 'restart';
-      }
+        return 'restart' as const;
+      };
+      const trustChanged = changed.includes(TLS_FILES.ca);
+      if (t.role === 'etcd' && trustChanged) result.reloaded = await restartEtcd();
       if (part === 'trust') {
         if (trustChanged && t.role !== 'etcd') result.reloaded = await reload(spec, t);
         return result;
@@ -231,7 +232,10 @@ export function createTlsRotationActivities(deps: ActivityDeps) {
       const first = result.reloaded === 'restart' ? undefined : await look();
       if (!changed.length && first === 'current') return { ...result, served: first };
       // New files, or a server still presenting something else (a crash came between write and reload).
-      if (result.reloaded === 'none') result.reloaded = await reload(spec, t);
+      // etcd refusing the handshake of our client certificate has not loaded the bundle that trusts
+      // its CA (a crash came between writing the bundle and the restart): restart it now.
+      if (result.reloaded === 'none')
+        result.reloaded = t.role === 'etcd' && first === undefined ? await restartEtcd() : await reload(spec, t);
       const deadline = Date.now() + SERVE_WAIT_MS;
       let verdict: Served | undefined;
       for (;;) {
