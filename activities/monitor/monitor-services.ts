@@ -32,7 +32,7 @@ import { fatal, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
 import { OFFLINE_IMAGES, resolveImage } from '../../common/images';
 import { pgbouncerContainer } from '../../lib/docker/node-containers';
-import { pgbouncerFiles } from '../setup/pgbouncer';
+import { pgbouncerContainerFiles } from '../setup/pgbouncer';
 import { ensureEtcdRunning, installEtcdTls } from '../setup/etcd-tls';
 import { storeOf } from '../store';
 
@@ -105,7 +105,7 @@ export function createMonitorServiceActivities(deps: ActivityDeps) {
     const image = await imageFor(spec, 'pgbouncer');
     // Files go in only when it does not run: one that came back meanwhile keeps what it serves.
     await ensureContainerRunning(deps.docker, spec.name, pgbouncerContainer(spec, image), async () =>
-      pgbouncerFiles(spec, coordinator.member, secrets),
+      pgbouncerContainerFiles(deps, spec, coordinator.member, secrets),
     );
     return coordinator;
   }

@@ -21,6 +21,9 @@ export async function withBouncerAdmin<T>(
       user: PGBOUNCER_ADMIN_USER,
       password: s.pgbouncerAdminPassword,
       database: 'pgbouncer',
+      // PgBouncer's client side TLS is configured with its listener (activities/setup/pgbouncer.ts);
+      // lib/tls/pg-tls.ts pgbouncerTls is what to pass here once it requires TLS.
+      tls: null,
     },
     fn,
   );

@@ -7,6 +7,7 @@ import { containerState, execIn, tarOf, type ContainerFiles } from '../../lib/do
 import { classifyPgError, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
 import { countRows } from '../../lib/postgres/demo-rows';
+import { TLS_FILES, tlsFilesFor } from '../../lib/tls/cluster-tls';
 
 /**
  * PgBouncer's admin console user (PAUSE, RELOAD, RESUME). Not a PostgreSQL role: it exists only in
@@ -36,6 +37,9 @@ server_check_delay = 1
 server_connect_timeout = 3
 server_login_retry = 1
 admin_users = ${PGBOUNCER_ADMIN_USER}
+;; to the coordinator: TLS, its certificate checked against the cluster's CA and the host name
+server_tls_sslmode = verify-full
+server_tls_ca_file = ${TLS_FILES.ca}
 `;
 }
 
@@ -48,6 +52,16 @@ export function pgbouncerFiles(spec: ClusterSpec, coordinatorHost: string, s: Cl
       mode: 0o644,
     },
   };
+}
+
+/** What a PgBouncer container gets before it starts: pgbouncerFiles and its TLS files (TLS_FILES). */
+export async function pgbouncerContainerFiles(
+  deps: Pick<ActivityDeps, 'tls'>,
+  spec: ClusterSpec,
+  coordinatorHost: string,
+  s: ClusterSecrets,
+): Promise<ContainerFiles> {
+  return { ...pgbouncerFiles(spec, coordinatorHost, s), ...(await tlsFilesFor(deps.tls, spec, PGBOUNCER_MEMBER)) };
 }
 
 export function createPgBouncerActivities(deps: ActivityDeps) {
@@ -67,7 +81,9 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
       const container = deps.docker.getContainer(name);
       let changed = false;
       if (state !== 'running') {
-        await container.putArchive(await tarOf(files), { path: '/' });
+        await container.putArchive(await tarOf(await pgbouncerContainerFiles(deps, spec, coordinator, s)), {
+          path: '/',
+        });
         await container.start();
         changed = true;
       } else {
@@ -86,8 +102,10 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
       try {
         const demoRows = await pollUntil(
           () =>
-            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword }, (c) =>
-              countRows(c, spec.demo.table),
+            deps.pg.withClient(
+              // tls: null until PgBouncer's client side requires TLS (then lib/tls/pg-tls.ts pgbouncerTls).
+              { port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword, tls: null },
+              (c) => countRows(c, spec.demo.table),
             ),
           20_000,
         );

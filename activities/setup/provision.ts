@@ -19,7 +19,7 @@ import {
   pgbouncerContainer,
   postgresContainer,
 } from '../../lib/docker/node-containers';
-import { postgresFiles } from '../../lib/docker/postgres-config';
+import { memberContainerFiles } from '../members/member-tls';
 import { orchestratorTls } from '../../lib/tls/orchestrator-tls';
 import { ensureEtcdRunning } from './etcd-tls';
 
@@ -62,7 +62,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
             docker,
             spec.name,
             postgresContainer(spec, member, images.postgres),
-            async () => postgresFiles(secrets, subnet),
+            async () => memberContainerFiles(deps, spec, member.name, secrets, subnet),
           );
           if (r.created) created.push(member.name);
         }),

@@ -4,7 +4,7 @@
  * name on the daemon's host, not in the image, so the container's /etc/passwd is read here.
  */
 import type Docker from 'dockerode';
-import { readContainerFile } from './container-file';
+import { readContainerFile } from './container-files';
 
 export interface Owner {
   uid: number;
@@ -56,5 +56,5 @@ export async function containerOwner(docker: Docker, container: string): Promise
     readContainerFile(docker, container, '/etc/passwd'),
     readContainerFile(docker, container, '/etc/group'),
   ]);
-  return ownerOf(user, passwd?.text ?? '', group?.text ?? '');
+  return ownerOf(user, passwd?.content ?? '', group?.content ?? '');
 }
