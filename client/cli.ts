@@ -141,7 +141,8 @@ withCommon(
                 `(workflow ${report.workflowId})`,
             );
             console.log(
-              `  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app"  ` +
+              `  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app ` +
+                `sslmode=verify-full sslrootcert=${report.caFile}"  ` +
                 `(PGPASSFILE=${report.pgpass})`,
             );
             if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);

@@ -11,6 +11,7 @@
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { stateDir } from '../lib/state-dir';
+import { TlsStore } from '../lib/tls/tls-store';
 import type { SetupClusterResult } from '../workflows/setup-cluster';
 import { holdMonitorWorker, holdStandby, workerLog } from '../lib/supervised-worker-files';
 import type { RunReport } from './run-workflow';
@@ -52,7 +53,8 @@ export interface UpOptions {
   rebalance?: boolean;
 }
 
-export type UpReport = RunReport<SetupClusterResult> & { pgpass: string };
+/** caFile: the cluster's trust bundle, what clients give as sslrootcert. */
+export type UpReport = RunReport<SetupClusterResult> & { pgpass: string; caFile: string };
 
 /**
  * How long the setup waits for a supervised worker that is starting before it loads an in-process
@@ -115,11 +117,12 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
       postgres: finalSpec.members.map((m) => m.port),
       pgbouncer: finalSpec.pgbouncer.port,
     });
-    if (!monitor) return { ...report, pgpass };
+    const caFile = new TlsStore(root).caPath(finalSpec.name);
+    if (!monitor) return { ...report, pgpass, caFile };
     await startMonitor(finalSpec, log); // the self-healing monitor, idempotently
     if (!(await waitForWarmWorker(root, 30_000)))
       log(`worker: the supervised worker (pid ${supervised?.pid}) does not poll yet; see ${workerLog(root)}`);
-    return { ...report, pgpass };
+    return { ...report, pgpass, caFile };
   } finally {
     releaseMonitorWorker();
     releaseStandby();

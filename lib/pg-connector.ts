@@ -1,4 +1,5 @@
 /** Connects to a node through its port published on 127.0.0.1. One connection per use, always closed. */
+import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'pg';
 import { DATABASE } from '../common/topology';
 
@@ -13,6 +14,8 @@ export interface PgTarget {
    */
   connectTimeoutMs?: number;
   queryTimeoutMs?: number;
+  /** TLS, verified (e.g. PgBouncer: the cluster's CA, servername `pgbouncer`). */
+  ssl?: ConnectionOptions;
 }
 
 /** Opens a short-lived connection and always closes it. */
@@ -35,6 +38,7 @@ export function createPgConnector(host = '127.0.0.1'): PgConnector {
         // (PgBouncer is configured to ignore it as a startup parameter.)
         statement_timeout: 60_000,
         application_name: 'citusctl',
+        ...(target.ssl ? { ssl: target.ssl } : {}),
       });
       client.on('error', () => undefined); // a dropped connection surfaces through the pending query
       await client.connect();

@@ -63,7 +63,7 @@ const LOAD_SCRIPT = `#!/bin/sh
 # at once when pgbench ends (a failed transaction aborts a pgbench client), until OUT/stop exists.
 set -u
 OUT=$1; CLIENTS=$2; CHUNK=$3; SCALE=$4
-export PGPASSFILE=/tpcb/pgpass PGCONNECT_TIMEOUT=3
+export PGPASSFILE=/tpcb/pgpass PGCONNECT_TIMEOUT=3 PGSSLMODE=verify-full PGSSLROOTCERT=/tpcb/ca.crt
 i=1
 while [ "$i" -le "$CLIENTS" ]; do
   mkdir -p "$OUT/c$i"
@@ -103,6 +103,8 @@ export class Tpcb {
       `${PGBOUNCER_MEMBER}:${PGBOUNCER_PORT}:*:app:${s.appPassword}\n*:${PG_PORT}:*:postgres:${s.superuserPassword}\n`,
       { mode: 0o600 },
     );
+    // TLS verified with the cluster's CA, to PgBouncer and to the coordinator alike.
+    fs.copyFileSync(this.cluster.caFile(), path.join(this.dir, 'ca.crt'));
     fs.writeFileSync(path.join(this.dir, 'load.sh'), LOAD_SCRIPT, { mode: 0o755 });
     fs.writeFileSync(path.join(this.dir, 'tpcb.sql'), TPCB_SCRIPT, { mode: 0o644 });
   }
@@ -143,7 +145,7 @@ export class Tpcb {
       .map(([t, col]) => `SELECT create_distributed_table('${t}', '${col}');`)
       .join('\n');
     const script = `set -e
-export PGPASSFILE=/tpcb/pgpass
+export PGPASSFILE=/tpcb/pgpass PGSSLMODE=verify-full PGSSLROOTCERT=/tpcb/ca.crt
 pgbench -i -I dtp -s ${s} -h ${coordinator} -U postgres postgres
 psql -X -q -v ON_ERROR_STOP=1 -h ${coordinator} -U postgres postgres <<'SQL'
 SET citus.shard_count = ${this.opts.shardCount};

@@ -54,7 +54,8 @@ export async function ensureVolume(docker: Docker, name: string, labels: Record<
 }
 
 export interface ContainerFiles {
-  [path: string]: { content: string; mode: number };
+  /** uid/gid: the owner inside the container (default root); Docker keeps the archive's owner. */
+  [path: string]: { content: string; mode: number; uid?: number; gid?: number };
 }
 
 export function tarOf(files: ContainerFiles): Promise<Buffer> {
@@ -65,8 +66,8 @@ export function tarOf(files: ContainerFiles): Promise<Buffer> {
     parts.forEach((_, i) => dirs.add(parts.slice(0, i + 1).join('/')));
   }
   for (const dir of [...dirs].sort()) p.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
-  for (const [file, { content, mode }] of Object.entries(files))
-    p.entry({ name: file.replace(/^\//, ''), mode }, content);
+  for (const [file, { content, mode, uid, gid }] of Object.entries(files))
+    p.entry({ name: file.replace(/^\//, ''), mode, ...(uid === undefined ? {} : { uid, gid: gid ?? uid }) }, content);
   p.finalize();
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
