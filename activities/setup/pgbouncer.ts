@@ -96,7 +96,11 @@ trap 'kill -TERM "\${pids[@]}" 2>/dev/null; wait; exit 0' TERM INT
 while :; do
   wait -n
   for p in "\${pids[@]}"; do
-    kill -0 "$p" 2>/dev/null || { echo "pgbouncer process $p exited: stopping the others" >&2; kill -TERM "\${pids[@]}" 2>/dev/null; wait; exit 1; }
+    kill -0 "$p" 2>/dev/null && continue
+    echo "pgbouncer process $p exited: stopping the others" >&2
+    kill -TERM "\${pids[@]}" 2>/dev/null
+    wait
+    exit 1
   done
 done
 `;

@@ -234,10 +234,12 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const bad = rowsOut.filter(
     (r) => r.result.exitCode !== 0 || (r.result.failed ?? 1) > 0 || r.result.errors.length || r.maxServerConns > pool,
   );
+  const most = Math.max(...rowsOut.map((r) => r.maxServerConns));
   log.line(
     bad.length
-      ? `FAILED runs: ${bad.map((r) => r.label).join(', ')} (exit code, failed transactions, errors, or more than ${pool} server connections)`
-      : `every run: 0 failed transactions, 0 errors, at most ${Math.max(...rowsOut.map((r) => r.maxServerConns))} server connections (pool ${pool})`,
+      ? `FAILED runs: ${bad.map((r) => r.label).join(', ')} ` +
+          `(exit code, failed transactions, errors, or more than ${pool} server connections)`
+      : `every run: 0 failed transactions, 0 errors, at most ${most} server connections (pool ${pool})`,
   );
   return bad.length ? 1 : 0;
 }

@@ -14,7 +14,10 @@ const RELAY = String.raw`
 use IO::Socket::UNIX; use IO::Select;
 my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "cannot connect to $ARGV[0]: $!\n";
 binmode STDIN; binmode STDOUT;
-sub put { my ($fh, $b) = @_; while (length $b) { my $w = syswrite($fh, $b); die "write: $!\n" unless defined $w; substr($b, 0, $w) = ''; } }
+sub put {
+  my ($fh, $b) = @_;
+  while (length $b) { my $w = syswrite($fh, $b); die "write: $!\n" unless defined $w; substr($b, 0, $w) = ''; }
+}
 my $sel = IO::Select->new(\*STDIN, $s);
 while (1) {
   for my $h ($sel->can_read) {

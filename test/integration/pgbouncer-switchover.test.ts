@@ -101,7 +101,7 @@ describe('PgBouncer with two processes: TLS required, coordinator switchover on 
     expect(tls).not.toMatch(/SSL|certificate/i);
   });
 
-  it('coordinator switchover under writers: 0 client errors, every acknowledged row there, both processes re-pointed', async () => {
+  it('coordinator switchover under writers: 0 client errors, no row lost, both processes re-pointed', async () => {
     const oldCoordinator = (await livePrimaries(c)).coordinator!;
     const target = c.spec.members.find((m) => m.group === 'coordinator' && m.name !== oldCoordinator)!.name;
     await su(c, oldCoordinator, async (cl) => {
