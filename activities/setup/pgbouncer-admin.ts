@@ -1,8 +1,10 @@
 /**
  * PgBouncer's admin console on EVERY process, as the admin user only the orchestrator knows
- * (commands: lib/postgres/pgbouncer-admin.ts). The processes share one TCP port, where the kernel
- * picks which process answers, so each is reached through its own unix socket inside the container
- * (lib/docker/exec-socket.ts): PAUSE, RESUME and RELOAD then act on every process, and SHOW reads each.
+ * (commands: lib/postgres/pgbouncer-admin.ts). Several processes share one TCP port, where the kernel
+ * picks which process answers, so each is then reached through its own unix socket inside the
+ * container (lib/docker/exec-socket.ts, which needs perl in the image, as citusctl's has): PAUSE,
+ * RESUME and RELOAD act on every process, and SHOW reads each. A single process is reached on the
+ * published port over TLS (verified with the cluster's CA), which any PgBouncer image serves.
  */
 import { Client } from 'pg';
 import type { ClusterSpec } from '../../common/spec';
@@ -15,17 +17,21 @@ import { PGBOUNCER_ADMIN_USER } from './pgbouncer';
 
 export { bouncerDatabase } from '../../lib/postgres/pgbouncer-admin';
 
+type AdminDeps = Pick<ActivityDeps, 'docker' | 'secrets' | 'tls'>;
+
 /** A connected admin console of one process (the caller closes it with closeAdmin). */
-export async function openBouncerAdmin(
-  deps: Pick<ActivityDeps, 'docker' | 'secrets'>,
-  spec: ClusterSpec,
-  process: number,
-): Promise<Client> {
+export async function openBouncerAdmin(deps: AdminDeps, spec: ClusterSpec, process: number): Promise<Client> {
   const s = await deps.secrets.ensure(spec.name);
   const container = containerName(spec.name, PGBOUNCER_MEMBER);
   const socket = `${pgbouncerSocketDir(process)}/.s.PGSQL.${PGBOUNCER_PORT}`;
   const client = new Client({
-    stream: () => new ExecSocket(deps.docker, container, socket),
+    ...(spec.pgbouncer.processes === 1
+      ? {
+          host: '127.0.0.1',
+          port: spec.pgbouncer.port,
+          ssl: { ca: await deps.tls.trust(spec.name), servername: PGBOUNCER_MEMBER },
+        }
+      : { stream: () => new ExecSocket(deps.docker, container, socket) }),
     user: PGBOUNCER_ADMIN_USER,
     password: s.pgbouncerAdminPassword,
     database: 'pgbouncer',
@@ -53,7 +59,7 @@ export async function closeBouncerAdmin(c: Client): Promise<void> {
 
 /** Opens every process's console, runs fn with them (index i is process i + 1), closes them all. */
 export async function withBouncerAdmins<T>(
-  deps: Pick<ActivityDeps, 'docker' | 'secrets'>,
+  deps: AdminDeps,
   spec: ClusterSpec,
   fn: (admins: Client[]) => Promise<T>,
 ): Promise<T> {
@@ -70,7 +76,7 @@ export async function withBouncerAdmins<T>(
 
 /** fn on every process's console, in parallel, each through a connection of its own. */
 export function onEveryBouncer<T>(
-  deps: Pick<ActivityDeps, 'docker' | 'secrets'>,
+  deps: AdminDeps,
   spec: ClusterSpec,
   fn: (c: Client, process: number) => Promise<T>,
 ): Promise<T[]> {
@@ -91,9 +97,6 @@ export function onEveryBouncer<T>(
  * (after a re-point, or once new certificates are in place: installPgbouncerTls). Client sessions
  * stay connected.
  */
-export async function reloadPgbouncer(
-  deps: Pick<ActivityDeps, 'docker' | 'secrets'>,
-  spec: ClusterSpec,
-): Promise<void> {
+export async function reloadPgbouncer(deps: AdminDeps, spec: ClusterSpec): Promise<void> {
   await onEveryBouncer(deps, spec, (c) => reload(c));
 }

@@ -99,7 +99,7 @@ export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.Con
     Hostname: PGBOUNCER_MEMBER,
     Labels: labelsFor(spec.name, PGBOUNCER_MEMBER, PGBOUNCER_MEMBER),
     // The run script (written with the config) starts pgbouncer.processes processes on the one port.
-    Entrypoint: ['/bin/bash', '/citusctl/pgbouncer-run.sh'],
+    Entrypoint: ['/bin/sh', '/citusctl/pgbouncer-run.sh'],
     Cmd: [],
     ExposedPorts,
     HostConfig: {

@@ -15,6 +15,7 @@ import { networkName } from '../../common/topology';
 import { onEveryBouncer } from '../../activities/setup/pgbouncer-admin';
 import { bouncerDatabase } from '../../lib/postgres/pgbouncer-admin';
 import { SecretStore } from '../../lib/secrets';
+import { TlsStore } from '../../lib/tls/tls-store';
 import {
   citusVersion,
   destroyCluster,
@@ -155,7 +156,7 @@ describe('PgBouncer with two processes: TLS required, coordinator switchover on 
     );
     expect(acked.filter((id) => !present.has(id))).toEqual([]);
     // Each process, through its own socket: pointing at the new coordinator, not paused.
-    const deps = { docker, secrets: new SecretStore(c.stateDir) };
+    const deps = { docker, secrets: new SecretStore(c.stateDir), tls: new TlsStore(c.stateDir) };
     const spec = parseSpec(c.spec);
     expect(await onEveryBouncer(deps, spec, (a) => bouncerDatabase(a))).toEqual([
       { host: target, paused: false },
