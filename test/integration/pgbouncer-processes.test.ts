@@ -16,9 +16,10 @@ import { execIn, tarOf } from '../../lib/docker/docker-helpers';
 import { pgbouncerContainer } from '../../lib/docker/node-containers';
 import { bouncerDatabase, resume, startPause } from '../../lib/postgres/pgbouncer-admin';
 import { SecretStore } from '../../lib/secrets';
-import { ensureClusterTls } from '../../lib/tls/cluster-tls';
+import { ensureClusterTls, identityOf } from '../../lib/tls/cluster-tls';
+import { certificateInfo } from '../../lib/tls/x509';
 import { TlsStore } from '../../lib/tls/tls-store';
-import { pgbouncerAllFiles } from '../../activities/setup/pgbouncer';
+import { installPgbouncerTls, pgbouncerAllFiles } from '../../activities/setup/pgbouncer';
 import { onEveryBouncer, reloadPgbouncer, withBouncerAdmins } from '../../activities/setup/pgbouncer-admin';
 import { testImages } from './support/cluster';
 
@@ -131,4 +132,37 @@ test('PAUSE and RESUME act on every process; RELOAD on every process keeps them 
   ]);
   await reloadPgbouncer(deps, spec);
   expect(await onEveryBouncer(deps, spec, async (c, p) => p)).toEqual([1, 2, 3]);
+});
+
+/** The serial number of the certificate a new TLS client connection is served (hex, lower case, no leading 0). */
+async function servedSerial(): Promise<string> {
+  const s = await deps.secrets.ensure(spec.name);
+  const c = new Client({
+    host: '127.0.0.1',
+    port: PORT,
+    user: 'citusctl_admin',
+    password: s.pgbouncerAdminPassword,
+    database: 'pgbouncer',
+    ssl: { ca: await deps.tls.trust(spec.name), servername: 'pgbouncer' },
+  });
+  await c.connect();
+  try {
+    const socket = (c as unknown as { connection: { stream: import('node:tls').TLSSocket } }).connection.stream;
+    return socket.getPeerCertificate().serialNumber.toLowerCase().replace(/^0+/, '');
+  } finally {
+    await c.end();
+  }
+}
+
+test('new certificate files and RELOAD on every process: every new client is served the new certificate', async () => {
+  const before = await servedSerial();
+  const { pair } = await deps.tls.renew(spec.name, identityOf(spec, 'pgbouncer'), spec.tls, { force: true });
+  const renewed = certificateInfo(pair.certPem).serialNumber.toLowerCase().replace(/^0+/, '');
+  expect(renewed).not.toBe(before);
+  await installPgbouncerTls(deps, spec);
+  await reloadPgbouncer(deps, spec);
+  // Many connections: the kernel spreads them over the three processes.
+  const served = new Set<string>();
+  for (let i = 0; i < 30; i++) served.add(await servedSerial());
+  expect([...served]).toEqual([renewed]);
 });
