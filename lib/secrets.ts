@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { APP_USER, DATABASE, REPLICATION_USER, SUPERUSER } from '../common/topology';
 import { clusterDir, pgpassPath } from './state-dir';
 import { scramVerifier } from './scram';
+import { writeExclusive } from './file-writes';
 
 export interface ClusterSecrets {
   superuserPassword: string;
@@ -49,22 +50,6 @@ function complete(file: string, s: Partial<ClusterSecrets>): ClusterSecrets {
   return s as ClusterSecrets;
 }
 
-const tmpName = (file: string) => `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-
-async function writeExclusive(file: string, content: string): Promise<boolean> {
-  const tmp = tmpName(file);
-  await fs.writeFile(tmp, content, { mode: 0o600 });
-  try {
-    await fs.link(tmp, file); // atomic, fails if another process won the race
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-}
-
 export class SecretStore {
   constructor(private readonly root: string) {}
 
@@ -88,7 +73,7 @@ export class SecretStore {
       pgbouncerAdminPassword,
       pgbouncerAdminScramVerifier: scramVerifier(pgbouncerAdminPassword),
     };
-    await writeExclusive(this.file(cluster), JSON.stringify(secrets, null, 2));
+    await writeExclusive(this.file(cluster), JSON.stringify(secrets, null, 2), 0o600);
     const stored = await this.read(cluster);
     if (!stored) throw new Error(`could not store secrets for cluster ${cluster}`);
     return stored;

@@ -6,6 +6,7 @@
  * candidate, record it in etcd at once, point Citus (or, for the coordinator, the coordinator's own
  * metadata and PgBouncer) at it, then rejoin the old primary as a standby when its container can run.
  */
+import { patched } from '@temporalio/workflow';
 import { pickStandby, primaryIsDown } from '../common/failover-decisions';
 import type { FailoverGroupInput } from '../common/inputs';
 import { COORDINATOR_GROUP } from '../common/topology';
@@ -16,6 +17,9 @@ import { groupOperation } from './group-operation';
 import { promoteOrSettle, resolveInDoubt } from './failover-promotion';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
+
+/** Patch: confirm-down overlaps choose, record overlaps metadata (a failover recorded before runs them in turn). */
+const OVERLAPPED_STEPS = 'failover-overlapped-steps';
 
 /**
  * `{"cluster": "demo", "group": "g1"}` (the CLI, the UI) or
@@ -75,17 +79,6 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
     opening,
     async ({ spec, owner, progress, primaries, primary: oldPrimary, standbys, assertHeld }, input) => {
       const base = { group: input.group, oldPrimary, timeline, rejoined: [] as string[], notRejoined: [] as string[] };
-      const confirmDown = () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
-      const probes = await progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));
-      timeline.confirmedDown = Date.now();
-      if (!primaryIsDown(probes)) {
-        return {
-          ...base,
-          outcome: 'primary-healthy' as const,
-          detail: `${oldPrimary} answers; use switchover for a planned change`,
-        };
-      }
-
       // Decide before acting: with no standby to promote, fencing would only make things worse.
       const eligible = input.candidates ? standbys.filter((s) => input.candidates!.includes(s)) : standbys;
       const restricted = (c: ReturnType<typeof pickStandby>) =>
@@ -98,7 +91,26 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
                 `synchronous when ${oldPrimary} failed: ${c.reason}`,
             };
       const choose = async () => restricted(pickStandby(await critical.standbyPositions({ spec, members: eligible })));
-      let choice = await progress.run('choose', choose, (c) => (c.member ? `${c.member}: ${c.reason}` : c.reason));
+      const chooseStep = () =>
+        progress.run('choose', choose, (c) => (c.member ? `${c.member}: ${c.reason}` : c.reason));
+      // Failovers started since: the choice's read-only look at the standbys overlaps the confirmation.
+      const overlap = patched(OVERLAPPED_STEPS);
+      const confirmDown = () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
+      const confirming = progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));
+      const choosing = overlap ? chooseStep() : undefined;
+      void choosing?.catch(() => undefined); // awaited below; a failure while confirming must not go unhandled
+      const probes = await confirming;
+      timeline.confirmedDown = Date.now();
+      if (!primaryIsDown(probes)) {
+        await choosing?.catch(() => undefined);
+        return {
+          ...base,
+          outcome: 'primary-healthy' as const,
+          detail: `${oldPrimary} answers; use switchover for a planned change`,
+        };
+      }
+
+      let choice = await (choosing ?? chooseStep());
       const noCandidate = (reason: string) => ({
         ...base,
         outcome: 'no-candidate' as const,
@@ -163,14 +175,17 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
       const newPrimary = candidate;
       timeline.promoted = Date.now();
       // etcd names the new primary at once: a crash from here on never leaves it naming a fenced member.
-      await progress.run(
+      const recording = progress.run(
         'record',
         () => acts.recordPrimaryChange({ spec, group: input.group, oldPrimary, newPrimary }),
         (r) => (r.recorded ? `etcd: ${newPrimary}` : 'already recorded'),
       );
+      // Citus is pointed at the new primary while etcd records it (they do not depend on each other).
+      if (!overlap) await recording;
+      void recording.catch(() => undefined); // awaited below with the metadata step
 
       await assertHeld();
-      await progress.run(
+      const pointing = progress.run(
         'metadata',
         async () => {
           if (input.group === COORDINATOR_GROUP) {
@@ -187,6 +202,7 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
         },
         (d) => d,
       );
+      await Promise.all([recording, pointing]);
       timeline.metadataUpdated = Date.now();
       const outageWindowMs = timeline.metadataUpdated - timeline.started!;
       // Transactions the old primary left PREPAREd hold their row locks on the new primary until

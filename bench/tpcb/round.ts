@@ -91,6 +91,9 @@ async function failoverAfter(ctx: TpcbRoundContext, since: number, until: number
  * primary that had no synchronous standby, and a rejoined standby streams a moment before the
  * failover names it in synchronous_standby_names.
  */
+/** Three of the monitor's probe intervals (500 ms). */
+const MONITOR_CATCH_UP_MS = 1500;
+
 async function waitSynchronous(ctx: TpcbRoundContext): Promise<string> {
   const deadline = now() + REPAIR_BUDGET_MS;
   for (;;) {
@@ -107,7 +110,12 @@ async function waitSynchronous(ctx: TpcbRoundContext): Promise<string> {
           ).rows[0]?.n,
       )
       .catch(() => '0');
-    if (Number(sync) > 0 || ctx.cluster.spec.durability !== 'synchronous') return primary;
+    if (Number(sync) > 0 || ctx.cluster.spec.durability !== 'synchronous') {
+      // The monitor decides from its own last probe of the primary: give it time to see the standby
+      // synchronous too, or it rightly refuses to promote a standby it last saw asynchronous.
+      await sleep(MONITOR_CATCH_UP_MS);
+      return primary;
+    }
     if (now() > deadline) throw new Error(`${ctx.group}: no synchronous standby after ${REPAIR_BUDGET_MS} ms`);
     await sleep(500);
   }

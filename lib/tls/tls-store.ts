@@ -8,11 +8,11 @@
  *                                  (what `psql "sslmode=verify-full sslrootcert=..."` takes)
  *   <cluster dir>/tls/<id>.pem     an identity's certificate and key (0600)
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TlsIdentity, TlsLifetimes } from '../../common/tls-identities';
 import { dueForRenewal } from '../../common/tls-identities';
+import { replaceFile, writeExclusive } from '../file-writes';
 import { clusterDir } from '../state-dir';
 import { certificateInfo, createCa, issueCertificate, signedBy, splitPem, type KeyPair } from './x509';
 
@@ -31,8 +31,6 @@ function parsePair(file: string, text: string): KeyPair {
 }
 
 const joinPair = (p: KeyPair) => `${p.certPem.trimEnd()}\n${p.keyPem.trimEnd()}\n`;
-const tmpName = (file: string) => `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-
 async function readOrUndefined(file: string): Promise<string | undefined> {
   try {
     return await fs.readFile(file, 'utf8');
@@ -40,29 +38,6 @@ async function readOrUndefined(file: string): Promise<string | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-}
-
-/** Creates `file` unless it exists (concurrent creators agree on one winner). */
-async function writeExclusive(file: string, content: string, mode: number): Promise<boolean> {
-  const tmp = tmpName(file);
-  await fs.writeFile(tmp, content, { mode });
-  try {
-    await fs.link(tmp, file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-}
-
-/** Replaces `file` atomically (a reader sees the old content or the new, never half). */
-async function replace(file: string, content: string, mode: number): Promise<void> {
-  const tmp = tmpName(file);
-  await fs.writeFile(tmp, content, { mode });
-  await fs.chmod(tmp, mode);
-  await fs.rename(tmp, file);
 }
 
 export class TlsStore {
@@ -92,7 +67,7 @@ export class TlsStore {
     await fs.mkdir(this.dir(cluster), { recursive: true, mode: 0o700 });
     const ca = await createCa(caName(cluster), lifetimes.caDays);
     if (await writeExclusive(this.caKeyPath(cluster), joinPair(ca), 0o600)) {
-      await replace(this.caPath(cluster), ca.certPem, 0o644);
+      await replaceFile(this.caPath(cluster), ca.certPem, 0o644);
       return ca;
     }
     const won = await this.readCa(cluster);
@@ -111,7 +86,7 @@ export class TlsStore {
     if (text !== undefined) return text;
     const ca = await this.readCa(cluster);
     if (!ca) throw new Error(`cluster ${cluster} has no CA yet (citusctl up creates it)`);
-    await replace(this.caPath(cluster), ca.certPem, 0o644);
+    await replaceFile(this.caPath(cluster), ca.certPem, 0o644);
     return ca.certPem;
   }
 
@@ -152,7 +127,7 @@ export class TlsStore {
       !(await signedBy(existing.certPem, ca.certPem));
     if (!stale) return { pair: existing, renewed: false };
     const pair = await this.issue(cluster, identity, lifetimes, now);
-    await replace(this.identityPath(cluster, identity.id), joinPair(pair), 0o600);
+    await replaceFile(this.identityPath(cluster, identity.id), joinPair(pair), 0o600);
     return { pair, renewed: true };
   }
 
@@ -165,8 +140,8 @@ export class TlsStore {
     const trust = await this.trust(cluster);
     const ca = await createCa(caName(cluster), lifetimes.caDays);
     // Trust first: a certificate signed by the new CA may reach a client as soon as the CA is written.
-    await replace(this.caPath(cluster), ca.certPem.trimEnd() + '\n' + trust, 0o644);
-    await replace(this.caKeyPath(cluster), joinPair(ca), 0o600);
+    await replaceFile(this.caPath(cluster), ca.certPem.trimEnd() + '\n' + trust, 0o644);
+    await replaceFile(this.caKeyPath(cluster), joinPair(ca), 0o600);
     return ca;
   }
 
@@ -175,7 +150,7 @@ export class TlsStore {
     const ca = await this.readCa(cluster);
     if (!ca) return 0;
     const before = splitPem(await this.trust(cluster)).length;
-    await replace(this.caPath(cluster), ca.certPem, 0o644);
+    await replaceFile(this.caPath(cluster), ca.certPem, 0o644);
     return Math.max(0, before - 1);
   }
 
