@@ -2,7 +2,8 @@
  * bench/pgbouncer: PgBouncer at scale. `citusctl up --no-monitor` of cluster.pgbouncer.yaml (one
  * PgBouncer process, 10,000 clients per process, a pool of 20), a distributed table of ROWS rows,
  * then pgbench (bench/pgbouncer/pgbench.ts) reading one row by key through PgBouncer over TLS:
- *   1. CLIENTS (5000,10000) concurrent clients, each holding its connection, on 1 process;
+ *   1. CLIENTS (5000,10000) concurrent clients, each connecting, then running TX_PER_CLIENT reads on
+ *      its connection, on 1 process (the most clients PgBouncer held at once is sampled: SHOW POOLS);
  *   2. the same on 2 processes (`citusctl up` of the spec with pgbouncer.processes: 2);
  *   3. the cost of TLS on 2 processes: TLS_CLIENTS held connections, then CONNECT_CLIENTS clients
  *      with a new connection per transaction (-C), each with TLS (verify-full) and without (PgBouncer's
@@ -12,7 +13,8 @@
  * has a failed transaction or an error, or PgBouncer used more server connections than its pool.
  * Benchmark only: no test asserts on these numbers. Run through bench/pgbouncer/run.sh.
  *
- * env: CLIENTS (5000,10000), DURATION_S (20), THREADS (4), TLS_CLIENTS (100), CONNECT_CLIENTS (20),
+ * env: CLIENTS (5000,10000), TX_PER_CLIENT (10), DURATION_S (20, the TLS runs), THREADS (4),
+ *      TLS_CLIENTS (100), CONNECT_CLIENTS (20),
  *      ROWS (10000), PGBENCH_IMAGE (citusctl/postgres:17), SPEC, BENCH_OUT, CITUSCTL_STATE_DIR,
  *      SKIP_UP=1 / KEEP_UP=1.
  */
@@ -27,6 +29,11 @@ import { runCli, type CliOptions } from '../lib/cli';
 import { etcdPrimaries } from '../lib/etcd';
 import { citusUnderTest, countFromEnv, machineLine, upOnCleanStart } from '../lib/start';
 import { errorMessage, loadavg, Log, sleep, table } from '../lib/util';
+import Docker from 'dockerode';
+import { onEveryBouncer } from '../../activities/setup/pgbouncer-admin';
+import { showPools } from '../../lib/postgres/pgbouncer-admin';
+import { SecretStore } from '../../lib/secrets';
+import { TlsStore } from '../../lib/tls/tls-store';
 import { Pgbench, READ_TABLE, type PgbenchResult, type PgbenchRun } from './pgbench';
 
 const env = process.env;
@@ -38,6 +45,8 @@ interface Row {
   run: PgbenchRun;
   result: PgbenchResult;
   maxServerConns: number;
+  /** The most clients PgBouncer held at once. */
+  maxClients: number;
   load: string;
 }
 
@@ -69,6 +78,39 @@ function sampleServerConnections(cluster: BenchCluster, coordinator: string): { 
     stop: async () => {
       stopped = true;
       await loop.catch(() => undefined);
+      return most;
+    },
+  };
+}
+
+/** The most clients PgBouncer held at once (SHOW POOLS on every process, summed), sampled until stopped. */
+function sampleBouncerClients(cluster: BenchCluster): { stop: () => Promise<number> } {
+  const deps = {
+    docker: new Docker(),
+    secrets: new SecretStore(cluster.stateDir),
+    tls: new TlsStore(cluster.stateDir),
+  };
+  let stopped = false;
+  let most = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const pools = await onEveryBouncer(deps, cluster.spec, (c) => showPools(c));
+        const held = pools
+          .flat()
+          .filter((p) => p.user === 'app')
+          .reduce((n, p) => n + p.clActive + p.clWaiting, 0);
+        most = Math.max(most, held);
+      } catch {
+        // a sample lost under load; the next one counts
+      }
+      await sleep(1000);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
       return most;
     },
   };
@@ -122,6 +164,7 @@ function rowCells(r: Row): string[] {
     fmt(res.latencyMs, 1),
     fmt(res.connectMs, 1),
     fmt(res.transactions),
+    String(r.maxClients),
     `${fmt(res.failed)}${res.errors.length ? ` +${res.errors.length} errors` : ''}`,
     String(r.maxServerConns),
     r.load,
@@ -138,10 +181,12 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const tlsClients = count(env.TLS_CLIENTS, 100);
   const connectClients = count(env.CONNECT_CLIENTS, 20);
   const rows = count(env.ROWS, 10_000);
+  const txPerClient = count(env.TX_PER_CLIENT, 10);
   const image = env.PGBENCH_IMAGE ?? 'citusctl/postgres:17';
   log.line(
     `bench/pgbouncer: pgbench reads one row by key of a distributed table (${rows} rows) through PgBouncer; ` +
-      `${clientCounts.join(' and ')} concurrent clients on 1 then 2 processes, ${seconds} s each; TLS cost with ` +
+      `${clientCounts.join(' and ')} concurrent clients (${txPerClient} reads each) on 1 then 2 processes; ` +
+      `TLS cost (${seconds} s runs) with ` +
       `${tlsClients} held and ${connectClients} connect-per-transaction clients; spec ` +
       `${path.relative(ROOT, cluster.specFile)}; results in ${outDir}`,
   );
@@ -165,20 +210,24 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     'latency ms',
     'connect ms',
     'tx',
+    'max clients held',
     'failed',
     'max server conns',
     'load',
   ];
   const measure = async (label: string, processes: number, run: PgbenchRun) => {
     const sampler = sampleServerConnections(cluster, coordinator);
+    const clientSampler = sampleBouncerClients(cluster);
     let result: PgbenchResult;
     let maxServerConns = 0;
+    let maxClients = 0;
     try {
       result = await pgbench.run(label, run);
     } finally {
       maxServerConns = await sampler.stop();
+      maxClients = await clientSampler.stop();
     }
-    const row: Row = { label, processes, run, result, maxServerConns, load: loadavg() };
+    const row: Row = { label, processes, run, result, maxServerConns, maxClients, load: loadavg() };
     rowsOut.push(row);
     log.line(table(header, [rowCells(row)]).slice(-1)[0]!);
     for (const e of result.errors.slice(0, 3)) log.line(`    ${e}`);
@@ -204,6 +253,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
           clients,
           threads,
           seconds,
+          transactions: txPerClient,
           connectEach: false,
           tls: true,
         });
@@ -232,13 +282,19 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   log.line('');
   for (const line of table(header, rowsOut.map(rowCells))) log.line(line);
   const bad = rowsOut.filter(
-    (r) => r.result.exitCode !== 0 || (r.result.failed ?? 1) > 0 || r.result.errors.length || r.maxServerConns > pool,
+    (r) =>
+      r.result.exitCode !== 0 ||
+      (r.result.failed ?? 1) > 0 ||
+      !r.result.transactions ||
+      (r.run.transactions !== undefined && r.result.transactions !== r.run.transactions * r.run.clients) ||
+      r.result.errors.length ||
+      r.maxServerConns > pool,
   );
   const most = Math.max(...rowsOut.map((r) => r.maxServerConns));
   log.line(
     bad.length
       ? `FAILED runs: ${bad.map((r) => r.label).join(', ')} ` +
-          `(exit code, failed transactions, errors, or more than ${pool} server connections)`
+          `(exit code, failed or missing transactions, errors, or more than ${pool} server connections)`
       : `every run: 0 failed transactions, 0 errors, at most ${most} server connections (pool ${pool})`,
   );
   return bad.length ? 1 : 0;

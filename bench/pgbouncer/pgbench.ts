@@ -14,6 +14,11 @@ export const READ_TABLE = 'bench_kv';
 export interface PgbenchRun {
   clients: number;
   threads: number;
+  /**
+   * -t: transactions per client (each client connects first, then runs them: thousands of TLS and
+   * SCRAM handshakes can outlast a -T duration, which counts from the start); or -T seconds.
+   */
+  transactions?: number;
   seconds: number;
   /** -C: a new connection (and TLS handshake) per transaction. */
   connectEach: boolean;
@@ -120,10 +125,11 @@ export class Pgbench {
       'sh',
       this.image,
       '-c',
-      `pgbench -n -c ${r.clients} -j ${r.threads} -T ${r.seconds} ${r.connectEach ? '-C' : ''} ` +
+      `pgbench -n -c ${r.clients} -j ${r.threads} ${r.transactions ? `-t ${r.transactions}` : `-T ${r.seconds}`} ` +
+        `${r.connectEach ? '-C' : ''} ` +
         `-f /pgb/read.sql >/pgb/${label}.out 2>&1; echo "exit $?" >>/pgb/${label}.out`,
     ];
-    await this.cluster.docker(args, (r.seconds + 600) * 1000);
+    await this.cluster.docker(args, (r.seconds + 900) * 1000);
     const output = fs.readFileSync(path.join(this.dir, `${label}.out`), 'utf8');
     return parsePgbench(output, num(/^exit (\d+)$/m, output) ?? -1);
   }
