@@ -13,7 +13,8 @@
  * has a failed transaction or an error, or PgBouncer used more server connections than its pool.
  * Benchmark only: no test asserts on these numbers. Run through bench/pgbouncer/run.sh.
  *
- * env: CLIENTS (5000,10000), TX_PER_CLIENT (10), DURATION_S (20, the TLS runs), THREADS (4),
+ * env: CLIENTS (5000,10000), TX_PER_CLIENT (10), PROCESSES (1,2), TLS_COST (1; 0 skips it),
+ *      DURATION_S (20, the TLS runs), THREADS (4),
  *      TLS_CLIENTS (100), CONNECT_CLIENTS (20),
  *      ROWS (10000), PGBENCH_IMAGE (citusctl/postgres:17), SPEC, BENCH_OUT, CITUSCTL_STATE_DIR,
  *      SKIP_UP=1 / KEEP_UP=1.
@@ -25,6 +26,7 @@ import { Client } from 'pg';
 import { PGBOUNCER_MEMBER } from '../../common/topology';
 import { ROOT, runBench } from '../lib/bench-main';
 import type { BenchCluster } from '../lib/cluster';
+import type { ClusterSpec } from '../../common/spec';
 import { runCli, type CliOptions } from '../lib/cli';
 import { etcdPrimaries } from '../lib/etcd';
 import { citusUnderTest, countFromEnv, machineLine, upOnCleanStart } from '../lib/start';
@@ -84,7 +86,7 @@ function sampleServerConnections(cluster: BenchCluster, coordinator: string): { 
 }
 
 /** The most clients PgBouncer held at once (SHOW POOLS on every process, summed), sampled until stopped. */
-function sampleBouncerClients(cluster: BenchCluster): { stop: () => Promise<number> } {
+function sampleBouncerClients(cluster: BenchCluster, spec: ClusterSpec): { stop: () => Promise<number> } {
   const deps = {
     docker: new Docker(),
     secrets: new SecretStore(cluster.stateDir),
@@ -95,7 +97,7 @@ function sampleBouncerClients(cluster: BenchCluster): { stop: () => Promise<numb
   const loop = (async () => {
     while (!stopped) {
       try {
-        const pools = await onEveryBouncer(deps, cluster.spec, (c) => showPools(c));
+        const pools = await onEveryBouncer(deps, spec, (c) => showPools(c));
         const held = pools
           .flat()
           .filter((p) => p.user === 'app')
@@ -182,6 +184,10 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const connectClients = count(env.CONNECT_CLIENTS, 20);
   const rows = count(env.ROWS, 10_000);
   const txPerClient = count(env.TX_PER_CLIENT, 10);
+  const processCounts = (env.PROCESSES ?? '1,2')
+    .split(',')
+    .map((x) => count(x, 0))
+    .filter((x) => x === 1 || x === 2);
   const image = env.PGBENCH_IMAGE ?? 'citusctl/postgres:17';
   log.line(
     `bench/pgbouncer: pgbench reads one row by key of a distributed table (${rows} rows) through PgBouncer; ` +
@@ -217,7 +223,11 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   ];
   const measure = async (label: string, processes: number, run: PgbenchRun) => {
     const sampler = sampleServerConnections(cluster, coordinator);
-    const clientSampler = sampleBouncerClients(cluster);
+    // The spec PgBouncer runs now (its processes), not the file the bench started from.
+    const clientSampler = sampleBouncerClients(cluster, {
+      ...cluster.spec,
+      pgbouncer: { ...cluster.spec.pgbouncer, processes },
+    });
     let result: PgbenchResult;
     let maxServerConns = 0;
     let maxClients = 0;
@@ -235,7 +245,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   };
   try {
     log.line(table(header, [])[0]!);
-    for (const processes of [1, 2]) {
+    for (const processes of processCounts) {
       if (processes === 2) {
         const edited = path.join(outDir, 'cluster.pgbouncer.2-processes.yaml');
         const doc = YAML.parse(fs.readFileSync(cluster.specFile, 'utf8')) as { pgbouncer: Record<string, unknown> };
@@ -259,7 +269,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
         });
     }
     // The cost of TLS, on 2 processes.
-    for (const connectEach of [false, true]) {
+    for (const connectEach of env.TLS_COST === '0' ? [] : [false, true]) {
       const clients = connectEach ? connectClients : tlsClients;
       const base = { clients, threads: Math.min(threads, clients), seconds, connectEach };
       await measure(`tls-${connectEach ? 'C' : 'held'}`, 2, { ...base, tls: true });
