@@ -8,6 +8,7 @@ import { setMaxListeners } from 'node:events';
 import type { Progress } from '../common/progress';
 import { WORKFLOW_TASK_TIMEOUT } from '../common/takeover';
 import { stateDir } from '../lib/state-dir';
+import { describeSecurity, temporalConnectOptions } from '../lib/temporal-connection';
 import { TASK_QUEUE, ensureTemporal } from '../lib/temporal-server';
 import { abortableQuery, followWorkflow } from './follow-workflow';
 import { ProgressPrinter } from './progress-printer';
@@ -57,7 +58,9 @@ function loadWorkerModules() {
 export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
   const env = process.env;
   const endpoint = await ensureTemporal(stateDir(env), env);
-  opts.log(`temporal: ${endpoint.address}${endpoint.uiUrl ? ` (UI ${endpoint.uiUrl})` : ''}`);
+  // The TLS / API key configuration is read (and a missing file reported) before anything connects.
+  const security = endpoint.embedded ? '' : ` (${describeSecurity(temporalConnectOptions(endpoint, env))})`;
+  opts.log(`temporal: ${endpoint.address}${security}${endpoint.uiUrl ? ` (UI ${endpoint.uiUrl})` : ''}`);
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   const waiting = opts.awaitWorker !== undefined;
@@ -76,8 +79,7 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
     deps = local.createDeps(env);
     local.quietRuntime();
     creating = local.createWorker({
-      address: endpoint.address,
-      namespace: endpoint.namespace,
+      endpoint,
       deps,
       identity: `citusctl-cli@${process.pid}`,
     });

@@ -1,7 +1,8 @@
-/** A Temporal client on the resolved endpoint. */
+/** A Temporal client on the resolved endpoint, with the TLS or API key of Temporal's client configuration. */
 import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { connectFailure, temporalConnectOptions } from '../lib/temporal-connection';
 import { ensureTemporal, type TemporalEndpoint } from '../lib/temporal-server';
 
 export interface ConnectedClient {
@@ -10,11 +11,19 @@ export interface ConnectedClient {
   close: () => Promise<void>;
 }
 
-export async function connectClient(endpoint: TemporalEndpoint, connectTimeoutMs?: number): Promise<ConnectedClient> {
-  const connection = await Connection.connect({
-    address: endpoint.address,
-    ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}),
-  });
+export async function connectClient(
+  endpoint: TemporalEndpoint,
+  connectTimeoutMs?: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConnectedClient> {
+  const options = temporalConnectOptions(endpoint, env);
+  const connection = Connection.lazy({ ...options, ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}) });
+  try {
+    await connection.ensureConnected();
+  } catch (err) {
+    await connection.close().catch(() => undefined); // no channel left retrying in the background
+    throw await connectFailure(options, err);
+  }
   return { client: new Client({ connection, namespace: endpoint.namespace }), close: () => connection.close() };
 }
 
@@ -38,7 +47,7 @@ export async function connectForCleanup(
     return { why: (err as Error).message };
   }
   try {
-    return { connected: await connectClient(endpoint, 5_000), address: endpoint.address };
+    return { connected: await connectClient(endpoint, 5_000, env), address: endpoint.address };
   } catch (err) {
     return { address: endpoint.address, why: `cannot connect to ${endpoint.address}: ${(err as Error).message}` };
   }

@@ -1,5 +1,6 @@
 /**
- * Where Temporal is: TEMPORAL_ADDRESS when set (Temporal's own env config), otherwise an embedded
+ * Where Temporal is: TEMPORAL_ADDRESS when set (Temporal's own client configuration, with its TLS
+ * or API key: lib/temporal-connection.ts), otherwise an embedded
  * dev server (`temporal server start-dev`) that keeps its state in a file under the state directory,
  * so a rerun after a crash finds the workflow where it was. It outlives the CLI on purpose.
  */
@@ -8,6 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { CITUS_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { externalNamespace } from './temporal-connection';
 import { canConnect, waitForServerStart, type StartWaitResult } from './server-start-wait';
 import { downloadDevServer, downloadedBinary, type DevServerDownloader } from './temporal-download';
 
@@ -44,8 +46,11 @@ export async function ensureTemporal(
   env: NodeJS.ProcessEnv = process.env,
   download: DevServerDownloader = downloadDevServer,
 ): Promise<TemporalEndpoint> {
+  // An external server's namespace may come from the client configuration's profile (its TLS and
+  // API key do too, at connect time: lib/temporal-connection.ts).
+  if (env.TEMPORAL_ADDRESS)
+    return { address: env.TEMPORAL_ADDRESS, namespace: externalNamespace(env), embedded: false };
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
-  if (env.TEMPORAL_ADDRESS) return { address: env.TEMPORAL_ADDRESS, namespace, embedded: false };
   const port = Number(env.CITUSCTL_TEMPORAL_PORT || 7233);
   const uiPort = port + 1000;
   const address = `127.0.0.1:${port}`;

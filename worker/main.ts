@@ -21,6 +21,7 @@ import {
   workerIdentity,
   writeJson,
 } from '../lib/supervised-worker-files';
+import { describeSecurity, temporalConnectOptions } from '../lib/temporal-connection';
 import { TASK_QUEUE, ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { PrometheusMetrics } from '../lib/metrics';
 import { workflowBuild } from './build-id';
@@ -45,8 +46,7 @@ export async function runWorkerForever(): Promise<void> {
   const build = workflowBuild(process.env);
   const monitorQueue = monitorTaskQueue(build);
   const { worker, connection } = await createWorker({
-    address: endpoint.address,
-    namespace: endpoint.namespace,
+    endpoint,
     deps,
     identity,
   });
@@ -57,8 +57,7 @@ export async function runWorkerForever(): Promise<void> {
   const creatingMonitorWorker = monitorMayLoad
     .then(() =>
       createWorker({
-        address: endpoint.address,
-        namespace: endpoint.namespace,
+        endpoint,
         deps,
         identity,
         taskQueue: monitorQueue,
@@ -83,6 +82,7 @@ export async function runWorkerForever(): Promise<void> {
     log(
       `build ${build}: task queues "${TASK_QUEUE}" and "${monitorQueue}" on ` +
         endpoint.address +
+        (endpoint.embedded ? '' : ` (${describeSecurity(temporalConnectOptions(endpoint, process.env))})`) +
         (endpoint.uiUrl ? `, UI ${endpoint.uiUrl}` : '') +
         (metricsUrl ? `, metrics ${metricsUrl}` : ''),
     );

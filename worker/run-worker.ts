@@ -8,7 +8,8 @@ import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities/deps';
 import { WORKFLOW_FAILURE_ERROR_TYPES } from '../common/workflow-failure';
 import { HEARTBEAT_SEND_INTERVAL, STICKY_QUEUE_TIMEOUT } from '../common/takeover';
-import { TASK_QUEUE } from '../lib/temporal-server';
+import { connectFailure, temporalConnectOptions } from '../lib/temporal-connection';
+import { TASK_QUEUE, type TemporalEndpoint } from '../lib/temporal-server';
 import { WORKFLOW_BUNDLE_ENV, workflowBundlePath } from './bundle-path';
 
 let runtimeInstalled = false;
@@ -26,8 +27,7 @@ export function quietRuntime(): void {
 }
 
 export async function createWorker(opts: {
-  address: string;
-  namespace: string;
+  endpoint: TemporalEndpoint;
   deps: ActivityDeps;
   identity?: string;
   taskQueue?: string;
@@ -37,13 +37,13 @@ export async function createWorker(opts: {
   // A bundle named explicitly must be the one that runs: never fall back to other code.
   if (opts.deps.env[WORKFLOW_BUNDLE_ENV] && !fs.existsSync(bundle))
     throw new Error(`${WORKFLOW_BUNDLE_ENV}=${bundle}: no such file`);
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.address }));
+  const connection = opts.connection ?? (await connectWorker(opts.endpoint, opts.deps.env));
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = fs.existsSync(bundle)
     ? { workflowBundle: { codePath: bundle } }
     : { workflowsPath: require.resolve('../workflows') };
   const worker = await Worker.create({
     connection,
-    namespace: opts.namespace,
+    namespace: opts.endpoint.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     identity: opts.identity,
     activities: createActivities(opts.deps),
@@ -59,4 +59,14 @@ export async function createWorker(opts: {
     workflowThreadPoolSize: (opts.taskQueue ?? TASK_QUEUE) === TASK_QUEUE ? 1 : 2,
   });
   return { worker, connection };
+}
+
+/** The worker's connection, secured as Temporal's client configuration says; a failure says why. */
+export async function connectWorker(endpoint: TemporalEndpoint, env: NodeJS.ProcessEnv): Promise<NativeConnection> {
+  const options = temporalConnectOptions(endpoint, env);
+  try {
+    return await NativeConnection.connect(options);
+  } catch (err) {
+    throw await connectFailure(options, err);
+  }
 }

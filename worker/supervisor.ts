@@ -35,6 +35,7 @@ import {
   type SupervisorRecord,
   type WorkerRecord,
 } from '../lib/supervised-worker-files';
+import { connectFailure, temporalConnectOptions } from '../lib/temporal-connection';
 import { TASK_QUEUE, ensureTemporal, monitorTaskQueue, type TemporalEndpoint } from '../lib/temporal-server';
 import { workerBuild, workflowBuild } from './build-id';
 import { describeReap, reapDeadWorker } from './reap';
@@ -129,7 +130,11 @@ async function main(): Promise<void> {
     let connection: Connection | undefined;
     try {
       const { Client, Connection } = temporalClient();
-      connection = await Connection.connect({ address: endpoint.address, connectTimeout: 5_000 });
+      const options = temporalConnectOptions(endpoint, env);
+      connection = Connection.lazy({ ...options, connectTimeout: 5_000 });
+      await connection.ensureConnected().catch(async (err: unknown) => {
+        throw await connectFailure(options, err);
+      });
       const client = new Client({ connection, namespace: endpoint.namespace });
       const done = new Set<string>();
       log(

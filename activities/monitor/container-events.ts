@@ -9,20 +9,29 @@ import type { Readable } from 'node:stream';
 import { LABEL_CLUSTER } from '../../common/labels';
 
 export interface ContainerEvents {
-  /** Resolves at the next event (or at close). */
-  next(): Promise<void>;
+  /** How many events have been seen so far. */
+  seen(): number;
+  /**
+   * Resolves once more than `mark` events have been seen: at once when one came already (an event
+   * during the probe's round is not lost), or at close.
+   */
+  after(mark: number): Promise<void>;
   close(): void;
 }
 
 export function watchContainerEvents(docker: Docker, cluster: string): ContainerEvents {
   let closed = false;
   let stream: Readable | undefined;
-  let fire: () => void = () => undefined;
-  let pending = new Promise<void>((resolve) => (fire = resolve));
+  let count = 0;
+  let waiters: { mark: number; resolve: () => void }[] = [];
+  const settle = () => {
+    const ready = waiters.filter((w) => closed || w.mark < count);
+    waiters = waiters.filter((w) => !ready.includes(w));
+    ready.forEach((w) => w.resolve());
+  };
   const wake = () => {
-    const f = fire;
-    pending = new Promise<void>((resolve) => (fire = resolve));
-    f();
+    count++;
+    settle();
   };
   docker
     .getEvents({ filters: { type: ['container'], event: ['die', 'destroy'], label: [`${LABEL_CLUSTER}=${cluster}`] } })
@@ -36,11 +45,13 @@ export function watchContainerEvents(docker: Docker, cluster: string): Container
       () => undefined,
     );
   return {
-    next: () => pending,
+    seen: () => count,
+    after: (mark) =>
+      closed || mark < count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ mark, resolve })),
     close: () => {
       closed = true;
       stream?.destroy();
-      wake();
+      settle();
     },
   };
 }

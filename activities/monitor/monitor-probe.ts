@@ -167,6 +167,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     let rounds = 0;
     for (;;) {
       const started = Date.now();
+      const mark = events.seen();
       const observed = await observeCluster(spec, password, peersToAsk(history, spec.members));
       deps.metrics?.observeCluster(spec, observed);
       history = foldObservation(history, observed, spec.members);
@@ -179,7 +180,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       if (signature !== input.signature) return result('change');
       if (Date.now() >= until) return result('period');
       // Cancelled (the workflow's state changed, or the worker shuts down): CancelledFailure.
-      await Promise.race([ctx.sleep(Math.max(0, interval - (Date.now() - started))), events.next()]);
+      await Promise.race([ctx.sleep(Math.max(0, interval - (Date.now() - started))), events.after(mark)]);
     }
   }
 

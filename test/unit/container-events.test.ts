@@ -1,0 +1,48 @@
+/** The probe's wake-up on Docker events: an event that comes while a round runs is not lost. */
+import type Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import { watchContainerEvents } from '../../activities/monitor/container-events';
+
+function fakeDocker(): { docker: Docker; stream: PassThrough } {
+  const stream = new PassThrough();
+  return { docker: { getEvents: () => Promise.resolve(stream) } as unknown as Docker, stream };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+const settled = async (p: Promise<void>) => {
+  let done = false;
+  void p.then(() => (done = true));
+  await flush();
+  return done;
+};
+
+test('an event during the round resolves the wait that follows it at once', async () => {
+  const { docker, stream } = fakeDocker();
+  const events = watchContainerEvents(docker, 'c');
+  await flush();
+  const mark = events.seen(); // the round starts
+  stream.write('{"status":"die"}\n'); // the container dies while the round runs
+  await flush();
+  expect(await settled(events.after(mark))).toBe(true);
+  events.close();
+});
+
+test('with no event the wait holds until one comes, and a later wait needs a newer event', async () => {
+  const { docker, stream } = fakeDocker();
+  const events = watchContainerEvents(docker, 'c');
+  await flush();
+  const waiting = events.after(events.seen());
+  expect(await settled(waiting)).toBe(false);
+  stream.write('{"status":"die"}\n');
+  expect(await settled(waiting)).toBe(true);
+  expect(await settled(events.after(events.seen()))).toBe(false);
+  events.close();
+});
+
+test('close releases every wait', async () => {
+  const { docker } = fakeDocker();
+  const events = watchContainerEvents(docker, 'c');
+  const waiting = events.after(events.seen());
+  events.close();
+  expect(await settled(waiting)).toBe(true);
+});
