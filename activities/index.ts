@@ -25,6 +25,7 @@ import { createRebalanceActivities } from './scale/rebalance';
 import { createDrainActivities } from './scale/drain';
 import { createDroppedGroupActivities } from './scale/dropped-groups';
 import { createTwoPhaseActivities } from './failover/two-phase';
+import { createTlsRotationActivities } from './tls/rotation';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -53,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDrainActivities(deps),
     ...createDroppedGroupActivities(deps),
     ...createTwoPhaseActivities(deps),
+    ...createTlsRotationActivities(deps),
   };
 }
 

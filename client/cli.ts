@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { InputError, workflowInput, type WorkflowWithInput } from '../common/inputs';
 import { SpecError, type ClusterSpec } from '../common/spec';
 import {
+  certsWorkflowId,
   drainWorkflowId,
   failoverWorkflowId,
   rebalanceWorkflowId,
@@ -14,7 +15,7 @@ import {
 import { TRANSFER_MODES } from '../common/rebalance';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
-import { statusLines } from './status-lines';
+import { psqlLine, statusLines } from './status-lines';
 
 // Commands load their modules on demand: the Temporal worker and Docker client cost ~0.4 s to
 // load, which a failover started from the CLI should not pay before it can act.
@@ -29,6 +30,7 @@ const lazy = {
   images: async () => require('../common/images') as typeof import('../common/images'),
   monitor: async () => require('./monitor') as typeof import('./monitor'),
   health: async () => require('./health') as typeof import('./health'),
+  certs: async () => require('./certs') as typeof import('./certs'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -140,11 +142,7 @@ withCommon(
               `\ncluster ${report.result.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s ` +
                 `(workflow ${report.workflowId})`,
             );
-            console.log(
-              `  clients: psql "host=127.0.0.1 port=${s.pgbouncer.port} dbname=postgres user=app ` +
-                `sslmode=verify-full sslrootcert=${report.caFile}"  ` +
-                `(PGPASSFILE=${report.pgpass})`,
-            );
+            console.log(`  clients: PGPASSFILE=${report.pgpass} ${psqlLine(s.pgbouncer.port, 'app', report.caPath)}`);
             if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
           },
         };
@@ -401,6 +399,51 @@ withCommon(
       };
     }),
   );
+
+const certsCommand = withCommon(
+  program
+    .command('certs')
+    .description('list the cluster CA and every certificate it issued: identity, not-after, days left, issuer'),
+).action((opts: CommonOpts) =>
+  run(opts, async () => {
+    const c = await lazy.certs();
+    const r = await c.certs(spec(opts));
+    return { doc: { ok: true, ...r }, human: () => console.log(c.certsLines(r).join('\n')) };
+  }),
+);
+
+withCommon(
+  certsCommand
+    .command('rotate')
+    .description(
+      'renew the certificates due now (--force: all) and put them in service without a restart; ' +
+        '--ca: a new CA first (workflow certs-<cluster>)',
+    ),
+)
+  .option(
+    '--ca',
+    'rotate the CA too: the new one is trusted beside the old until every server presents its certificate',
+  )
+  .option('--force', 'renew every certificate, due or not')
+  .option('--no-worker', 'do not run an in-process worker')
+  // `certs` takes -c/--json too: given after `rotate`, they land on it (optsWithGlobals merges both).
+  .action((_: unknown, cmd: Command) => {
+    const opts = cmd.optsWithGlobals<CommonOpts & { ca?: boolean; force?: boolean; worker: boolean }>();
+    return runGroupWorkflow(
+      opts,
+      'rotateCertificates',
+      (c) => certsWorkflowId(c),
+      () => ({ force: opts.force ?? false, rotateCa: opts.ca ?? false }),
+      (r) => {
+        const renewed = (r.certificates as { renewed: boolean }[]).filter((x) => x.renewed).length;
+        const installed = (r.installed as { written: string[] }[]).filter((x) => x.written.length).length;
+        return (
+          `${renewed} certificate(s) renewed, ${installed} container(s) updated` +
+          `${r.newCa ? `; new CA ${String(r.newCa)}, ${String(r.retiredCas)} old CA(s) retired` : ''}`
+        );
+      },
+    );
+  });
 
 withCommon(
   program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)'),

@@ -99,6 +99,8 @@ export function formatHealthReport(r: HealthReport & Partial<Pick<HealthCheckRes
       ? `etcd: ${e.version}, db ${bytes(e.dbSizeBytes)}${e.alarms.length ? `, alarms: ${e.alarms.join(', ')}` : ''}`
       : `etcd: ${e.error}`,
   );
+  const n = r.certificates?.nearest;
+  if (n) lines.push(`certificates: nearest expiry ${n.id} on ${n.notAfter} (${n.daysLeft} days left)`);
   const m = r.monitor;
   const v = m.view;
   const maintenance =

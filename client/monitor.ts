@@ -20,6 +20,7 @@ import { ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { workflowBuild } from '../worker/build-id';
 import type { MaintenanceInput } from '../workflows/monitor';
 import { reloadSpecSignal } from '../workflows/monitor-signals';
+import { ensureCertsSchedule } from './certs-schedule';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
 import { connectClient } from './temporal-client';
 
@@ -57,13 +58,18 @@ export async function ensureMonitor(
 }
 
 /**
- * For `up`: the monitor and the health schedule (health-<cluster>),
- * both idempotently, on the cluster's Temporal server.
+ * For `up`: the monitor, the health schedule (health-<cluster>) and the certificate renewal
+ * schedule (certs-<cluster>), all idempotently, on the cluster's Temporal server.
  */
 export async function startMonitor(
   spec: ClusterSpec,
   log: (line: string) => void,
-): Promise<{ workflowId: string; started: boolean; healthSchedule: EnsuredSchedule }> {
+): Promise<{
+  workflowId: string;
+  started: boolean;
+  healthSchedule: EnsuredSchedule;
+  certsSchedule: EnsuredSchedule;
+}> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
   try {
@@ -85,7 +91,9 @@ export async function startMonitor(
       `health: schedule ${healthSchedule.scheduleId} ${healthSchedule.outcome} (every ` +
         `${spec.health.intervalSeconds} s)`,
     );
-    return { ...r, healthSchedule };
+    const certsSchedule = await ensureCertsSchedule(client, spec);
+    log(`certs: schedule ${certsSchedule.scheduleId} ${certsSchedule.outcome} (every ${spec.tls.renewCheckHours} h)`);
+    return { ...r, healthSchedule, certsSchedule };
   } finally {
     await close();
   }

@@ -16,6 +16,8 @@ import { createPgConnector, type PgConnector } from '../lib/pg-connector';
 import { workerShards, type WorkerShards } from '../lib/postgres/health-queries';
 import { SecretStore } from '../lib/secrets';
 import { pgpassPath, stateDir } from '../lib/state-dir';
+import { memberTls } from '../lib/tls/pg-tls';
+import { TlsStore } from '../lib/tls/tls-store';
 import { controlPlaneStatus, type ControlPlaneStatus } from './status-control-plane';
 import { memberStatus, type MemberStatus } from './status-members';
 
@@ -29,6 +31,8 @@ export interface StatusReport {
   lastFailover: Record<string, unknown>;
   endpoints: { name: string; host: string; port: number; user: string; database: string }[];
   pgpass: string;
+  /** The cluster's trust bundle: `sslrootcert` of a verify-full client. */
+  caPath: string;
   /** Supervised worker, Temporal, monitor. */
   controlPlane: ControlPlaneStatus;
 }
@@ -37,11 +41,12 @@ export interface StatusReport {
 async function readMembers(
   docker: Docker,
   pg: PgConnector,
+  tls: TlsStore,
   spec: ClusterSpec,
   password: string | undefined,
 ): Promise<MemberStatus[]> {
   const readings: Array<Pick<MemberReading, 'container' | 'sql'>> = password
-    ? await observeMembers({ docker, pg }, spec, password, CHECK_BUDGET)
+    ? await observeMembers({ docker, pg, tls }, spec, password, CHECK_BUDGET)
     : await Promise.all(
         spec.members.map(async (m) => ({
           container: await observeContainer(docker, containerName(spec.name, m.name), CHECK_BUDGET.containerMs),
@@ -53,6 +58,7 @@ async function readMembers(
 
 async function readCitusWorkers(
   pg: PgConnector,
+  tls: TlsStore,
   spec: ClusterSpec,
   members: MemberStatus[],
   password: string | undefined,
@@ -60,8 +66,10 @@ async function readCitusWorkers(
   const coordinatorPrimary = members.find((m) => m.group === 'coordinator' && m.role === 'primary');
   if (!coordinatorPrimary || !password) return [];
   const port = spec.members.find((m) => m.name === coordinatorPrimary.name)!.port;
-  return pg
-    .withClient({ port, user: SUPERUSER, password }, (c) => workerShards(c, `public.${spec.demo.table}`))
+  return memberTls(tls, spec.name, coordinatorPrimary.name)
+    .then((t) =>
+      pg.withClient({ port, user: SUPERUSER, password, tls: t }, (c) => workerShards(c, `public.${spec.demo.table}`)),
+    )
     .catch(() => []);
 }
 
@@ -99,11 +107,12 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
   const pg = createPgConnector();
   const root = stateDir();
   const secretStore = new SecretStore(root);
+  const tls = new TlsStore(root);
   const password = (await secretStore.read(spec.name))?.superuserPassword;
   const [{ members, citusWorkers }, etcd, controlPlane] = await Promise.all([
-    readMembers(docker, pg, spec, password).then(async (members) => ({
+    readMembers(docker, pg, tls, spec, password).then(async (members) => ({
       members,
-      citusWorkers: await readCitusWorkers(pg, spec, members, password),
+      citusWorkers: await readCitusWorkers(pg, tls, spec, members, password),
     })),
     readEtcd(docker, secretStore, spec),
     controlPlaneStatus(spec),
@@ -122,6 +131,7 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     ...etcd,
     endpoints,
     pgpass: pgpassPath(root, spec.name),
+    caPath: tls.caPath(spec.name),
     controlPlane,
   };
 }

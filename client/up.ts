@@ -11,7 +11,6 @@
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { stateDir } from '../lib/state-dir';
-import { TlsStore } from '../lib/tls/tls-store';
 import type { SetupClusterResult } from '../workflows/setup-cluster';
 import { holdMonitorWorker, holdStandby, workerLog } from '../lib/supervised-worker-files';
 import type { RunReport } from './run-workflow';
@@ -38,6 +37,7 @@ const later = () => ({
   ...(require('./monitor') as typeof import('./monitor')),
   ...(require('./preflight') as typeof import('./preflight')),
   ...(require('./run-workflow') as typeof import('./run-workflow')),
+  ...(require('../lib/tls/tls-store') as typeof import('../lib/tls/tls-store')),
 });
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -53,8 +53,8 @@ export interface UpOptions {
   rebalance?: boolean;
 }
 
-/** caFile: the cluster's trust bundle, what clients give as sslrootcert. */
-export type UpReport = RunReport<SetupClusterResult> & { pgpass: string; caFile: string };
+/** caPath: the cluster's trust bundle (sslrootcert of a verify-full client). */
+export type UpReport = RunReport<SetupClusterResult> & { pgpass: string; caPath: string };
 
 /**
  * How long the setup waits for a supervised worker that is starting before it loads an in-process
@@ -77,7 +77,7 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
     const supervised = monitor
       ? await ensureSupervisedWorker(root, { ...process.env, [METRICS_PORT_ENV]: String(spec.metrics.port) }, log)
       : undefined;
-    const { runWorkflow, SecretStore, startMonitor } = later();
+    const { runWorkflow, SecretStore, TlsStore, startMonitor } = later();
     const finalSpec = await preflightOrStop(spec, opts, supervised, log);
     const report = await runWorkflow<SetupClusterResult>({
       workflowType: 'setupCluster',
@@ -117,12 +117,12 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
       postgres: finalSpec.members.map((m) => m.port),
       pgbouncer: finalSpec.pgbouncer.port,
     });
-    const caFile = new TlsStore(root).caPath(finalSpec.name);
-    if (!monitor) return { ...report, pgpass, caFile };
+    const caPath = new TlsStore(root).caPath(finalSpec.name);
+    if (!monitor) return { ...report, pgpass, caPath };
     await startMonitor(finalSpec, log); // the self-healing monitor, idempotently
     if (!(await waitForWarmWorker(root, 30_000)))
       log(`worker: the supervised worker (pid ${supervised?.pid}) does not poll yet; see ${workerLog(root)}`);
-    return { ...report, pgpass, caFile };
+    return { ...report, pgpass, caPath };
   } finally {
     releaseMonitorWorker();
     releaseStandby();

@@ -84,6 +84,13 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   healthMonitor: (i) => `observe ${str(i.workflowId) ?? 'the monitor'}`,
   healthCitus: (i) => `observe Citus on ${str(i.coordinator) ?? 'the coordinator'}`,
   storeHealthReport: (i) => `store the health report of ${cluster(i) ?? 'the cluster'}`,
+  healthCertificates: (i) => `read the certificate expiries of ${cluster(i) ?? 'the cluster'}`,
+  renewCertificates: (i) =>
+    `renew the ${i.force ? 'certificates (all)' : 'certificates due'} of ${cluster(i) ?? 'the cluster'}`,
+  rotateClusterCa: (i) => `a new CA for ${cluster(i) ?? 'the cluster'} (the old one still trusted)`,
+  retireOldClusterCas: (i) => `retire the old CAs of ${cluster(i) ?? 'the cluster'}`,
+  installTls: (i) =>
+    str(i.id) && `install ${i.part === 'trust' ? 'the trust bundle' : 'the certificate'} of ${str(i.id)} and reload`,
   refuseDroppedGroups: (i) => `check no group left out of the spec of ${cluster(i) ?? 'the cluster'} is still in Citus`,
   checkRebalanceReady: (i) => `check logical moves can run (${str(i.transferMode) ?? 'auto'})`,
   startRebalance: (i) =>

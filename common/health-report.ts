@@ -20,6 +20,7 @@ import type { ClusterSpec } from './spec';
 import { groupsOf, slotName } from './topology';
 import { stuckReason } from './cluster-workflows';
 import { lsnBytes } from './lsn';
+import { EXPIRY_DEGRADED_DAYS, expiryVerdict, type CertificatesObservation, type ExpiryVerdict } from './certificates';
 
 export interface HealthThresholds {
   lagBytes: number;
@@ -29,6 +30,8 @@ export interface HealthThresholds {
   /** The monitor's last probe may be this old (its probe activity reports every 30 s when nothing changes). */
   monitorStaleMs: number;
   poolMaxWaitSeconds: number;
+  /** A certificate with fewer days left is a problem (the schedule renews them long before). */
+  expiryDays: number;
 }
 
 export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
@@ -38,9 +41,11 @@ export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
   diskUsedPercent: 90,
   monitorStaleMs: 120_000,
   poolMaxWaitSeconds: 5,
+  expiryDays: EXPIRY_DEGRADED_DAYS,
 };
 
-export type HealthComponent = 'member' | 'group' | 'citus' | 'pgbouncer' | 'etcd' | 'monitor' | 'workflow' | 'disk';
+export type HealthComponent =
+  'member' | 'group' | 'citus' | 'pgbouncer' | 'etcd' | 'monitor' | 'workflow' | 'disk' | 'certificate';
 
 export interface HealthProblem {
   component: HealthComponent;
@@ -95,6 +100,8 @@ export interface HealthReport {
   pgbouncer: PgBouncerObservation;
   etcd: EtcdObservation;
   monitor: MonitorObservation;
+  /** The certificate that expires first (absent when the store was not read). */
+  certificates?: { nearest?: ExpiryVerdict['nearest'] };
 }
 
 export interface HealthInput {
@@ -106,6 +113,8 @@ export interface HealthInput {
   citus: CitusObservation;
   pgbouncer: PgBouncerObservation;
   monitor: MonitorObservation;
+  /** The store's certificates; degraded when one has fewer than expiryDays left. */
+  certificates?: CertificatesObservation;
   thresholds?: Partial<HealthThresholds>;
 }
 
@@ -372,6 +381,8 @@ export function buildHealthReport(input: HealthInput): HealthReport {
   notes.push(...monitor.notes);
   for (const w of input.monitor.stuckWorkflows ?? [])
     problems.push({ component: 'workflow', subject: w.workflowId, message: stuckReason(w) });
+  const expiry = input.certificates ? expiryVerdict(input.certificates, input.at, t.expiryDays) : undefined;
+  for (const p of expiry?.problems ?? []) problems.push({ component: 'certificate', ...p });
 
   return {
     cluster: spec.name,
@@ -385,5 +396,6 @@ export function buildHealthReport(input: HealthInput): HealthReport {
     pgbouncer: input.pgbouncer,
     etcd,
     monitor: input.monitor,
+    ...(expiry ? { certificates: expiry.nearest ? { nearest: expiry.nearest } : {} } : {}),
   };
 }

@@ -124,8 +124,10 @@ export const clusterSpecSchema = z.strictObject({
       certificateDays: z.number().int().min(2).max(825).default(90),
       renewBeforeDays: z.number().int().min(1).max(824).default(30),
       caDays: z.number().int().min(30).max(36_500).default(3650),
+      /** How often the Schedule `certs-<cluster>` looks for certificates due for renewal. */
+      renewCheckHours: z.number().int().min(1).max(168).default(24),
     })
-    .default({ certificateDays: 90, renewBeforeDays: 30, caDays: 3650 }),
+    .default({ certificateDays: 90, renewBeforeDays: 30, caDays: 3650, renewCheckHours: 24 }),
 });
 
 /** Any subset of the spec's fields (the rest default): what a workflow started from the UI may pass. */

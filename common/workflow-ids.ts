@@ -17,6 +17,7 @@ export const WORKFLOW_ID_KINDS = [
   'health',
   'rebalance',
   'drain',
+  'certs',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
@@ -43,3 +44,9 @@ export const healthRunId = (cluster: string, at: Date) =>
 export const rebalanceWorkflowId = (cluster: string) => idOf('rebalance', cluster);
 /** `drain-<cluster>-<group>`: drain and remove one worker group. */
 export const drainWorkflowId = (cluster: string, group: string) => idOf('drain', cluster, group);
+/**
+ * `certs-<cluster>`: `citusctl certs rotate`'s rotateCertificates, and the Schedule that renews the
+ * certificates (its runs' ids are this one with the time appended).
+ */
+export const certsWorkflowId = (cluster: string) => idOf('certs', cluster);
+export const certsScheduleId = certsWorkflowId;

@@ -37,7 +37,7 @@ export async function healthCheck(started: HealthCheckInput): Promise<HealthChec
   await tagWorkflow(spec.name);
   const at = Date.now();
 
-  const [nodes, etcd, pgbouncer, monitor] = await progress.run(
+  const [nodes, etcd, pgbouncer, monitor, certificates] = await progress.run(
     'observe',
     () =>
       Promise.all([
@@ -49,6 +49,7 @@ export async function healthCheck(started: HealthCheckInput): Promise<HealthChec
           query: monitorStatusQuery.name,
           cluster: spec.name,
         }),
+        observe.healthCertificates({ spec }),
       ]),
     ([n, e]) => `${n.length} members, etcd ${e.ok ? 'ok' : 'unreachable'}`,
   );
@@ -68,6 +69,7 @@ export async function healthCheck(started: HealthCheckInput): Promise<HealthChec
     citus,
     pgbouncer,
     monitor,
+    certificates,
     ...(input.thresholds ? { thresholds: input.thresholds } : {}),
   });
   progress.finish(

@@ -7,3 +7,4 @@ export * from './monitor';
 export * from './health-check';
 export * from './rebalance-cluster';
 export * from './drain-group';
+export * from './rotate-certificates';

@@ -12,7 +12,7 @@ import { containerLogs, containerState, ensureNetwork, tarOf } from '../../lib/d
 import { fatal, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
 import { setMemberState } from '../members/state';
-import { postgresFiles } from '../../lib/docker/postgres-config';
+import { memberContainerFiles } from '../members/member-tls';
 import { ensureSlot } from './slots';
 
 export type RejoinAction = 'already-following' | 'in-progress' | 'rewound' | 're-seeded';
@@ -55,7 +55,9 @@ export function createRejoinActivities(deps: ActivityDeps) {
     // A just-promoted primary's control file can point far back: a checkpoint first (see lib/postgres/rewind.ts).
     await asSuperuser(deps, spec, primary, checkpointForRewind);
     const subnet = await ensureNetwork(deps.docker, networkName(spec.name), spec.name);
-    await container.putArchive(await tarOf(postgresFiles(secrets, subnet)), { path: '/' });
+    await container.putArchive(await tarOf(await memberContainerFiles(deps, spec, member, secrets, subnet)), {
+      path: '/',
+    });
     const startedAt = Math.floor(Date.now() / 1000);
     await setMemberState(deps, {
       spec,

@@ -1,10 +1,11 @@
-/** A superuser connection to one member, through its port on 127.0.0.1. */
+/** A superuser connection to one member, through its port on 127.0.0.1 (verify-full TLS: lib/pg-connector.ts). */
 import type { Client } from 'pg';
 import type { ClusterSpec } from '../../common/spec';
 import type { PgTarget } from '../../lib/pg-connector';
 import { SUPERUSER } from '../../common/topology';
 import type { ActivityDeps } from '../deps';
 import { classifyPgError, fatal } from '../../lib/errors';
+import { memberTls } from '../../lib/tls/pg-tls';
 
 export async function asSuperuser<T>(
   deps: ActivityDeps,
@@ -16,7 +17,11 @@ export async function asSuperuser<T>(
   const member = spec.members.find((m) => m.name === memberName);
   if (!member) throw fatal('BadConfig', `unknown member ${memberName}`);
   const s = await deps.secrets.ensure(spec.name);
-  return deps.pg.withClient({ port: member.port, user: SUPERUSER, password: s.superuserPassword, ...timeouts }, fn);
+  const tls = await memberTls(deps.tls, spec.name, member.name);
+  return deps.pg.withClient(
+    { port: member.port, user: SUPERUSER, password: s.superuserPassword, tls, ...timeouts },
+    fn,
+  );
 }
 
 /** asSuperuser with pg errors classified (retryable or not), named "<what> on <member>". */

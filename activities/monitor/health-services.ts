@@ -13,6 +13,7 @@ import { errMessage, withDeadline } from '../../lib/deadline';
 import { combineProcesses, showPools } from '../../lib/postgres/pgbouncer-admin';
 import { bouncerDatabase, onEveryBouncer } from '../setup/pgbouncer-admin';
 import { storeOf } from '../store';
+import { memberTls } from '../../lib/tls/pg-tls';
 
 const ETCD_MS = 5_000;
 const BOUNCER_MS = 5_000;
@@ -79,9 +80,16 @@ export async function observeCitus(
 ): Promise<CitusObservation> {
   const member = spec.members.find((m) => m.name === coordinator);
   if (!member) return { ok: false, coordinator, error: `${coordinator} is not a member of the spec` };
-  const read = () =>
+  const read = async () =>
     deps.pg.withClient(
-      { port: member.port, user: SUPERUSER, password, connectTimeoutMs: 3_000, queryTimeoutMs: CITUS_MS },
+      {
+        port: member.port,
+        user: SUPERUSER,
+        password,
+        tls: await memberTls(deps.tls, spec.name, coordinator),
+        connectTimeoutMs: 3_000,
+        queryTimeoutMs: CITUS_MS,
+      },
       async (c) => {
         const rows = await distNodes(c);
         let nodeHealth: Extract<CitusObservation, { ok: true }>['nodeHealth'];

@@ -9,6 +9,7 @@ import type { ClusterSpec } from '../../common/spec';
 import { PG_PORT, SUPERUSER } from '../../common/topology';
 import { canConnectTo } from '../../lib/postgres';
 import { errMessage, withDeadline } from '../../lib/deadline';
+import { memberTls } from '../../lib/tls/pg-tls';
 import type { ActivityDeps } from '../deps';
 
 /**
@@ -26,12 +27,14 @@ export function createPeerViewObserver(deps: ActivityDeps) {
     const port = spec.members.find((m) => m.name === peer)?.port;
     if (port === undefined) throw new Error('not in the spec');
     const budget = PEER_CONNECT_TIMEOUT_MS + PEER_CHECK_TIMEOUT_MS + 1000;
+    const tls = await memberTls(deps.tls, spec.name, peer);
     return withDeadline(
       deps.pg.withClient(
         {
           port,
           user: SUPERUSER,
           password,
+          tls,
           connectTimeoutMs: PEER_CONNECT_TIMEOUT_MS,
           queryTimeoutMs: PEER_CHECK_TIMEOUT_MS + 1000,
         },

@@ -22,7 +22,6 @@ import {
   foldObservation,
   probeSqlView,
   type ClusterObservation,
-  type ContainerStatus,
   type MemberObservation,
   type ProbeHistory,
 } from '../../common/monitor-observation';
@@ -71,7 +70,9 @@ function tcpReachable(port: number, ms: number): Promise<void> {
 }
 
 export function createMonitorProbeActivities(deps: ActivityDeps) {
-  const containerStatus = (spec: ClusterSpec, member: string): Promise<ContainerStatus> =>
+  /** Docker's latest event for the container when it says down, else `docker inspect` within the budget. */
+  const containerStatus = async (spec: ClusterSpec, member: string, events?: ContainerEvents) =>
+    events?.statusOf(containerName(spec.name, member)) ??
     observeContainer(deps.docker, containerName(spec.name, member), PROBE_BUDGET.containerMs);
   const { observePeers } = createPeerViewObserver(deps);
 
@@ -84,8 +85,10 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     member: string,
     password: string,
     at: number,
+    events?: ContainerEvents,
   ): Promise<Omit<MemberObservation, 'state'>> {
-    const r = await readMember(deps, spec, member, password, PROBE_BUDGET);
+    const known = events?.statusOf(containerName(spec.name, member));
+    const r = await readMember(deps, spec, member, password, PROBE_BUDGET, known);
     return { member, at, container: r.container, sql: probeSqlView(r) };
   }
 
@@ -110,6 +113,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     spec: ClusterSpec,
     password: string,
     asks: Record<string, string[]>,
+    events?: ContainerEvents,
   ): Promise<ClusterObservation> {
     const at = Date.now();
     const [etcd, pgbouncer, members, services, peers] = await Promise.all([
@@ -121,9 +125,9 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
         () => ({ ok: true }),
         (err: unknown) => ({ ok: false, error: errMessage(err) }),
       ),
-      Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at))),
+      Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at, events))),
       // Docker's word on the services: what the monitor repairs them from, whether etcd answers or not.
-      Promise.all([containerStatus(spec, PGBOUNCER_MEMBER), containerStatus(spec, ETCD_MEMBER)]).then(
+      Promise.all([containerStatus(spec, PGBOUNCER_MEMBER, events), containerStatus(spec, ETCD_MEMBER, events)]).then(
         ([pgbouncer, etcd]) => ({ pgbouncer, etcd }),
       ),
       observePeers(spec, password, asks),
@@ -168,7 +172,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     for (;;) {
       const started = Date.now();
       const mark = events.seen();
-      const observed = await observeCluster(spec, password, peersToAsk(history, spec.members));
+      const observed = await observeCluster(spec, password, peersToAsk(history, spec.members), events);
       deps.metrics?.observeCluster(spec, observed);
       history = foldObservation(history, observed, spec.members);
       rounds++;

@@ -18,7 +18,7 @@ import { fatal } from '../../lib/errors';
 import { withHeartbeat } from '../heartbeat';
 import { resolveImages } from '../../common/images';
 import { labelsFor, postgresContainer } from '../../lib/docker/node-containers';
-import { postgresFiles } from '../../lib/docker/postgres-config';
+import { memberContainerFiles } from '../members/member-tls';
 
 export function createMonitorRecreateActivities(deps: ActivityDeps) {
   async function recreateMember(input: {
@@ -42,7 +42,7 @@ export function createMonitorRecreateActivities(deps: ActivityDeps) {
         labelsFor(spec.name, member.group, member.name),
       );
       const r = await ensureContainerRunning(deps.docker, spec.name, postgresContainer(spec, member, image), async () =>
-        postgresFiles(secrets, subnet),
+        memberContainerFiles(deps, spec, member.name, secrets, subnet),
       );
       return { created: r.created, state: 'running' };
     });

@@ -30,7 +30,7 @@ import { fatal, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
 import { OFFLINE_IMAGES, resolveImage } from '../../common/images';
 import { etcdContainer, pgbouncerContainer } from '../../lib/docker/node-containers';
-import { pgbouncerAllFiles } from '../setup/pgbouncer';
+import { pgbouncerContainerFiles } from '../setup/pgbouncer';
 import { storeOf } from '../store';
 
 export interface HealServiceInput {
@@ -102,7 +102,7 @@ export function createMonitorServiceActivities(deps: ActivityDeps) {
     const image = await imageFor(spec, 'pgbouncer');
     // Files go in only when it does not run: one that came back meanwhile keeps what it serves.
     await ensureContainerRunning(deps.docker, spec.name, pgbouncerContainer(spec, image), async () =>
-      pgbouncerAllFiles(deps, spec, coordinator.member, secrets),
+      pgbouncerContainerFiles(deps, spec, coordinator.member, secrets),
     );
     return coordinator;
   }

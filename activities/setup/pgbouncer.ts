@@ -11,6 +11,7 @@ import { classifyPgError, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
 import { countRows } from '../../lib/postgres/demo-rows';
 import { TLS_FILES, tlsFilesFor } from '../../lib/tls/cluster-tls';
+import { pgbouncerTls } from '../../lib/tls/pg-tls';
 import { containerUser } from '../../lib/docker/container-user';
 import { pgbouncerProcesses, pgbouncerSocketDir, poolSizePerProcess } from '../../common/pgbouncer-layout';
 
@@ -53,6 +54,9 @@ client_tls_sslmode = require
 client_tls_cert_file = ${TLS_FILES.cert}
 client_tls_key_file = ${TLS_FILES.key}
 client_tls_ca_file = ${TLS_FILES.ca}
+;; to the coordinator: TLS, its certificate checked against the cluster's CA and the host name
+server_tls_sslmode = verify-full
+server_tls_ca_file = ${TLS_FILES.ca}
 `;
 }
 
@@ -137,7 +141,7 @@ export async function pgbouncerTlsFiles(
 }
 
 /** Config, auth file and TLS files: what a PgBouncer container needs before its first start. */
-export async function pgbouncerAllFiles(
+export async function pgbouncerContainerFiles(
   deps: Pick<ActivityDeps, 'docker' | 'tls'>,
   spec: ClusterSpec,
   coordinatorHost: string,
@@ -179,7 +183,9 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
       const container = deps.docker.getContainer(name);
       let changed = false;
       if (state !== 'running') {
-        await container.putArchive(await tarOf(await pgbouncerAllFiles(deps, spec, coordinator, s)), { path: '/' });
+        await container.putArchive(await tarOf(await pgbouncerContainerFiles(deps, spec, coordinator, s)), {
+          path: '/',
+        });
         await container.start();
         changed = true;
       } else {
@@ -201,17 +207,11 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
         }
       }
       try {
-        const ca = await deps.tls.trust(spec.name);
+        const tls = await pgbouncerTls(deps.tls, spec.name);
         const demoRows = await pollUntil(
           () =>
-            deps.pg.withClient(
-              {
-                port: spec.pgbouncer.port,
-                user: APP_USER,
-                password: s.appPassword,
-                ssl: { ca, servername: PGBOUNCER_MEMBER },
-              },
-              (c) => countRows(c, spec.demo.table),
+            deps.pg.withClient({ port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword, tls }, (c) =>
+              countRows(c, spec.demo.table),
             ),
           20_000,
         );

@@ -20,7 +20,7 @@ import {
   pgbouncerContainer,
   postgresContainer,
 } from '../../lib/docker/node-containers';
-import { postgresFiles } from '../../lib/docker/postgres-config';
+import { memberContainerFiles } from '../members/member-tls';
 
 export interface ProvisionResult {
   network: string;
@@ -61,7 +61,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
             docker,
             spec.name,
             postgresContainer(spec, member, images.postgres),
-            async () => postgresFiles(secrets, subnet),
+            async () => memberContainerFiles(deps, spec, member.name, secrets, subnet),
           );
           if (r.created) created.push(member.name);
         }),

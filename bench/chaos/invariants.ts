@@ -11,8 +11,10 @@ import type { BenchCluster } from '../lib/cluster';
 import { now, sleep, withTimeout } from '../lib/util';
 
 async function writable(cluster: BenchCluster, port: number): Promise<boolean | undefined> {
+  // The member whose port it is: its certificate names it.
+  const member = cluster.spec.members.find((m) => m.port === port) ?? cluster.spec.members[0];
   const c = new Client({
-    ...cluster.superuser(cluster.spec.members[0]?.name ?? '', { connectionTimeoutMillis: 1000, query_timeout: 1000 }),
+    ...cluster.superuser(member?.name ?? '', { connectionTimeoutMillis: 1000, query_timeout: 1000 }),
     port,
   });
   c.on('error', () => undefined);

@@ -75,6 +75,12 @@ export class BenchCluster {
     return JSON.parse(fs.readFileSync(this.secretsFile(), 'utf8')) as Secrets;
   }
 
+  /** The cluster's trust bundle (sslrootcert). */
+  caPath(): string {
+    return path.join(this.stateDir, 'clusters', this.name, 'tls', 'ca.crt');
+  }
+
+  /** Members take TLS only: verify-full, the member's name as the TLS server name (the address is 127.0.0.1). */
   superuser(member: string, extra: Partial<ClientConfig> = {}): ClientConfig {
     return {
       host: '127.0.0.1',
@@ -82,6 +88,7 @@ export class BenchCluster {
       user: 'postgres',
       password: this.secrets().superuserPassword,
       database: 'postgres',
+      ssl: { ca: fs.readFileSync(this.caPath(), 'utf8'), servername: member },
       connectionTimeoutMillis: 1500,
       application_name: this.appName,
       ...extra,

@@ -15,6 +15,7 @@ export const healthCheckInputSchema = z
         diskUsedPercent: z.number().min(0).max(100).optional(),
         monitorStaleMs: nonNegative.optional(),
         poolMaxWaitSeconds: nonNegative.optional(),
+        expiryDays: nonNegative.optional(),
       })
       .optional(),
   })

@@ -11,6 +11,7 @@ import {
   switchoverGroupInputSchema,
   unfenceMemberInputSchema,
 } from './group-operations';
+import { rotateCertificatesInputSchema } from './certs';
 import { healthCheckInputSchema } from './health';
 import { monitorInputSchema } from './monitor';
 import { drainGroupInputSchema, rebalanceClusterInputSchema } from './scale';
@@ -26,6 +27,7 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   rebalanceCluster: rebalanceClusterInputSchema,
   healthCheck: healthCheckInputSchema,
   monitorCluster: monitorInputSchema,
+  rotateCertificates: rotateCertificatesInputSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type WorkflowWithInput = keyof typeof WORKFLOW_INPUT_SCHEMAS;
@@ -39,6 +41,7 @@ export function workflowInput<W extends WorkflowWithInput>(workflow: W, input: W
 }
 
 export { checkInput, inputProblems, InputError } from './problems';
+export * from './certs';
 export * from './group-operations';
 export * from './health';
 export * from './monitor';

@@ -5,13 +5,14 @@
  * check and `citusctl status` all observe members here; they differ only in their budgets.
  */
 import type Docker from 'dockerode';
-import type { MemberReading, MemberSql } from '../../common/member-observation';
+import type { ContainerStatus, MemberReading, MemberSql } from '../../common/member-observation';
 import type { ClusterSpec } from '../../common/spec';
 import { SUPERUSER, containerName } from '../../common/topology';
 import { errMessage, withDeadline } from '../deadline';
 import { observeContainer } from '../docker/container-status';
 import type { PgConnector } from '../pg-connector';
 import { readMember } from '../postgres/member';
+import { memberTls, type TrustSource } from '../tls/pg-tls';
 
 export interface ObserveBudget {
   containerMs: number;
@@ -29,27 +30,32 @@ export const CHECK_BUDGET: ObserveBudget = { containerMs: 3_000, connectMs: 2_00
 export interface MemberObserverDeps {
   docker: Docker;
   pg: PgConnector;
+  /** The cluster's trust bundle: a member proves its name with a certificate from the cluster's CA. */
+  tls: TrustSource;
 }
 
 async function observeSql(
-  pg: PgConnector,
-  port: number,
+  deps: MemberObserverDeps,
+  spec: ClusterSpec,
+  member: { name: string; port: number },
   password: string,
   budget: ObserveBudget,
 ): Promise<{ sql: MemberSql; sqlMs: number }> {
   const started = Date.now();
-  const target = {
-    port,
-    user: SUPERUSER,
-    password,
-    connectTimeoutMs: budget.connectMs,
-    queryTimeoutMs: budget.queryMs,
+  const read = async () => {
+    const target = {
+      port: member.port,
+      user: SUPERUSER,
+      password,
+      tls: await memberTls(deps.tls, spec.name, member.name),
+      connectTimeoutMs: budget.connectMs,
+      queryTimeoutMs: budget.queryMs,
+    };
+    return deps.pg.withClient(target, readMember);
   };
-  const sql = await withDeadline(
-    pg.withClient(target, readMember),
-    budget.connectMs + budget.queryMs,
-    'SQL probe',
-  ).catch((err: unknown): MemberSql => ({ ok: false, error: errMessage(err) }));
+  const sql = await withDeadline(read(), budget.connectMs + budget.queryMs, 'SQL probe').catch(
+    (err: unknown): MemberSql => ({ ok: false, error: errMessage(err) }),
+  );
   return { sql, sqlMs: Date.now() - started };
 }
 
@@ -60,12 +66,14 @@ export async function observeMember(
   member: string,
   password: string,
   budget: ObserveBudget,
+  /** Docker's word from its events (the monitor's probe): no inspect, which a dying container holds up. */
+  knownContainer?: ContainerStatus,
 ): Promise<MemberReading> {
   const m = spec.members.find((x) => x.name === member);
   if (!m) throw new Error(`${member} is not a member of cluster ${spec.name}`);
   const [container, sql] = await Promise.all([
-    observeContainer(deps.docker, containerName(spec.name, member), budget.containerMs),
-    observeSql(deps.pg, m.port, password, budget),
+    knownContainer ?? observeContainer(deps.docker, containerName(spec.name, member), budget.containerMs),
+    observeSql(deps, spec, m, password, budget),
   ]);
   return { member, container, ...sql };
 }

@@ -4,6 +4,15 @@
  * pg_rewind needs, and how long Citus waits for a node connection. Written into the container as
  * postgresql.citusctl.conf.
  */
+import { TLS_FILES } from '../tls/cluster-tls';
+
+/** Citus's connections to the nodes (Citus accepts only some libpq keywords: sslmode, sslrootcert among them). */
+export const NODE_CONNINFO = [
+  'sslmode=verify-full',
+  `sslrootcert=${TLS_FILES.ca}`,
+  'keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000',
+].join(' ');
+
 export const POSTGRESQL_CONF = `
 # --- citusctl ---
 listen_addresses = '*'
@@ -20,6 +29,13 @@ wal_keep_size = '256MB'
 # pg_rewind needs hints (or checksums, which initdb enables too).
 wal_log_hints = on
 password_encryption = 'scram-sha-256'
+# TLS on every TCP connection (pg_hba.conf admits TCP only as hostssl), with the certificate the
+# cluster's CA issued for this member (files put in the container by citusctl, replaced on renewal
+# and picked up by a reload).
+ssl = on
+ssl_cert_file = '${TLS_FILES.cert}'
+ssl_key_file = '${TLS_FILES.key}'
+ssl_ca_file = '${TLS_FILES.ca}'
 # A standby's value must be >= its primary's; set explicitly so both agree.
 max_prepared_transactions = 200
 shared_buffers = 64MB
@@ -34,5 +50,7 @@ citus.node_connection_timeout = '3s'
 # fails, lets go, and its client retries against the new primary. A frozen (paused) node's kernel
 # still answers both, so a freeze alone never trips them; on one Docker network nothing else drops
 # a packet.
-citus.node_conninfo = 'sslmode=require keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000'
+# verify-full: a node proves its name (pg_dist_node's, or citus.local_hostname = localhost) with a
+# certificate from the cluster's CA before Citus sends it a password.
+citus.node_conninfo = '${NODE_CONNINFO}'
 `;

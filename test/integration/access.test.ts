@@ -273,7 +273,7 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
           async (cl) =>
             (
               await cl.query<{ a: string }>(
-                "SELECT string_agg(address || '/' || netmask, ' ') AS a FROM pg_hba_file_rules WHERE type = 'host'",
+                "SELECT string_agg(address || '/' || netmask, ' ') AS a FROM pg_hba_file_rules WHERE type = 'hostssl'",
               )
             ).rows[0]!.a,
         );

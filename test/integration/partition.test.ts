@@ -11,7 +11,16 @@
  */
 import { describe, expect, it, jest } from '@jest/globals';
 import { Client as PgClient } from 'pg';
-import { docker, layout, makeCluster, memberPort, readSecrets, withEtcd, withMonitor } from './support/cluster';
+import {
+  docker,
+  layout,
+  makeCluster,
+  memberPort,
+  memberSsl,
+  readSecrets,
+  withEtcd,
+  withMonitor,
+} from './support/cluster';
 import { expectNoFailoverAfterBriefPause, monitorSeesOk, upClusterForFile } from './support/up-cluster';
 import { connectOutcome, containerOf, distNodesOn, expectStreaming, livePrimaries, waitFor } from './support/failover';
 
@@ -44,6 +53,7 @@ async function takesWrite(member: string): Promise<{ accepted: boolean; detail: 
     user: 'postgres',
     password: readSecrets(c).superuserPassword,
     database: 'postgres',
+    ssl: memberSsl(c, member),
     connectionTimeoutMillis: 3000,
     query_timeout: 3000,
   });

@@ -19,7 +19,7 @@ import { SecretStore } from '../../lib/secrets';
 import { ensureClusterTls, identityOf } from '../../lib/tls/cluster-tls';
 import { certificateInfo } from '../../lib/tls/x509';
 import { TlsStore } from '../../lib/tls/tls-store';
-import { installPgbouncerTls, pgbouncerAllFiles } from '../../activities/setup/pgbouncer';
+import { installPgbouncerTls, pgbouncerContainerFiles } from '../../activities/setup/pgbouncer';
 import { onEveryBouncer, reloadPgbouncer, withBouncerAdmins } from '../../activities/setup/pgbouncer-admin';
 import { testImages } from './support/cluster';
 
@@ -58,7 +58,7 @@ beforeAll(async () => {
   await ensureClusterTls(deps.tls, spec);
   const s = await deps.secrets.ensure(spec.name);
   const c = await docker.createContainer(pgbouncerContainer(spec, testImages().pgbouncer));
-  await c.putArchive(await tarOf(await pgbouncerAllFiles(deps, spec, 'coord-a', s)), { path: '/' });
+  await c.putArchive(await tarOf(await pgbouncerContainerFiles(deps, spec, 'coord-a', s)), { path: '/' });
   await c.start();
   // Up once every process answers on its socket.
   for (let i = 0; ; i++) {

@@ -32,11 +32,11 @@ describe('pgHba', () => {
     expect(rules.every((r) => ['peer', 'scram-sha-256'].includes(r[r.length - 1]!))).toBe(true);
   });
 
-  test('host rules admit only the given CIDR and the node itself (loopback: the rebalancer), scram-sha-256', () => {
+  test('TCP rules: TLS only, the given CIDR and the node itself (loopback: the rebalancer), scram-sha-256', () => {
     const host = rules.filter((r) => r[0]!.startsWith('host'));
     expect(host.length).toBeGreaterThan(0);
     for (const r of host) {
-      expect(r[0]).toBe('host');
+      expect(r[0]).toBe('hostssl');
       expect([cidr, '127.0.0.1/32', '::1/128']).toContain(r[3]);
       expect(r[4]).toBe('scram-sha-256');
     }
@@ -46,7 +46,7 @@ describe('pgHba', () => {
 
   test('replication only for the replication user', () => {
     const repl = rules.filter((r) => r[1] === 'replication');
-    expect(repl).toEqual([['host', 'replication', 'replicator', cidr, 'scram-sha-256']]);
+    expect(repl).toEqual([['hostssl', 'replication', 'replicator', cidr, 'scram-sha-256']]);
   });
 
   test('local connections: peer only for the superuser, scram for everyone else', () => {

@@ -46,3 +46,27 @@ test('close releases every wait', async () => {
   events.close();
   expect(await settled(waiting)).toBe(true);
 });
+
+test("a container's latest event: die -> exited, destroy -> absent, start -> ask Docker (chunked lines)", async () => {
+  const { docker, stream } = fakeDocker();
+  const events = watchContainerEvents(docker, 'c');
+  await flush();
+  const event = (action: string, name: string) =>
+    JSON.stringify({ Type: 'container', Action: action, status: action, Actor: { Attributes: { name } } }) + '\n';
+  const die = event('die', 'citusctl-c-g1-a');
+  stream.write(die.slice(0, 20));
+  await flush();
+  expect(events.statusOf('citusctl-c-g1-a')).toBeUndefined(); // half a line says nothing yet
+  const mark = events.seen();
+  stream.write(die.slice(20) + event('destroy', 'citusctl-c-g2-b'));
+  await flush();
+  expect(events.statusOf('citusctl-c-g1-a')).toBe('exited');
+  expect(events.statusOf('citusctl-c-g2-b')).toBe('absent');
+  expect(await settled(events.after(mark))).toBe(true);
+  const beforeStart = events.seen();
+  stream.write(event('start', 'citusctl-c-g1-a'));
+  await flush();
+  expect(events.statusOf('citusctl-c-g1-a')).toBeUndefined();
+  expect(events.seen()).toBe(beforeStart); // a start wakes nobody
+  events.close();
+});

@@ -96,6 +96,7 @@ test(
       lastFailover: {},
       endpoints: [{ name: 'pgbouncer', host: '127.0.0.1', port: 6432, user: 'app', database: 'postgres' }],
       pgpass: '/state/demo/pgpass',
+      caPath: '/state/demo/tls/ca.crt',
       controlPlane: base({ running: false, reason: 'no monitor' }),
     });
     expect(lines[0]).toBe('cluster demo');
@@ -103,6 +104,12 @@ test(
     expect(lines[2]).toBe('  g1-b         g1           unknown  running   (timeout)');
     expect(lines).toContain('  g1-a:5432 primary shards=16');
     expect(lines).toContain('live primaries (etcd): {"g1":"g1-a"}');
-    expect(lines.slice(-2)).toEqual(['  pgbouncer    127.0.0.1:6432 app', 'pgpass: /state/demo/pgpass']);
+    expect(lines.slice(-4)).toEqual([
+      '  pgbouncer    127.0.0.1:6432 app',
+      'pgpass: /state/demo/pgpass',
+      'ca: /state/demo/tls/ca.crt',
+      'clients: psql "host=127.0.0.1 port=6432 dbname=postgres user=app sslmode=verify-full ' +
+        'sslrootcert=/state/demo/tls/ca.crt"',
+    ]);
   },
 );

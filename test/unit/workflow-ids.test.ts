@@ -1,5 +1,7 @@
 /** The workflow ids are an interface: the CLI, the monitor, `down` and operators find workflows by them. */
 import {
+  certsScheduleId,
+  certsWorkflowId,
   failoverWorkflowId,
   healthRunId,
   healthScheduleId,
@@ -18,6 +20,8 @@ test('each workflow id has its documented form', () => {
   expect(unfenceWorkflowId('demo', 'g1-b')).toBe('unfence-demo-g1-b');
   expect(monitorWorkflowId('demo')).toBe('monitor-demo');
   expect(healthScheduleId('demo')).toBe('health-demo');
+  expect(certsWorkflowId('demo')).toBe('certs-demo');
+  expect(certsScheduleId('demo')).toBe('certs-demo');
 });
 
 test('a health check started by hand: the schedule id, then the time with only id-safe characters', () => {

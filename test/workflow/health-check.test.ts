@@ -36,6 +36,7 @@ type HealthActivities = Pick<
   | 'healthMonitor'
   | 'healthCitus'
   | 'storeHealthReport'
+  | 'healthCertificates'
 >;
 
 interface World {
@@ -45,6 +46,8 @@ interface World {
   stopped?: string[];
   /** etcd refuses writes. */
   storeFails?: boolean;
+  /** Days left of the pgbouncer certificate (default 60). */
+  pgbouncerDaysLeft?: number;
 }
 
 /** Mocked activities answering like a healthy cluster (changed by `world`), recording their inputs. */
@@ -163,6 +166,17 @@ function mockHealth(world: World = {}) {
         ],
       };
     },
+    async healthCertificates() {
+      const inDays = (d: number) => new Date(Date.now() + d * 86_400_000 + 3_600_000).toISOString();
+      return {
+        ok: true,
+        certificates: [
+          { id: 'ca', notAfter: inDays(3650) },
+          { id: 'member-coord-a', notAfter: inDays(80) },
+          { id: 'pgbouncer', notAfter: inDays(world.pgbouncerDaysLeft ?? 60) },
+        ],
+      };
+    },
     async storeHealthReport({ spec, report }) {
       if (world.storeFails) throw ApplicationFailure.create({ type: 'NotReady', message: 'etcd: connection refused' });
       stored.push(report);
@@ -249,6 +263,17 @@ test('a stopped standby and an etcd refusing the report: degraded, naming the me
   ]);
   expect(result.stored).toMatchObject({ ok: false, error: expect.stringMatching(/etcd: connection refused/) });
   expect(progress.steps.find((s) => s.name === 'store')?.state).toBe('failed');
+});
+
+test('a certificate with 3 days left: degraded, naming it; the nearest expiry is in the report', async () => {
+  const healthy = await runHealth();
+  expect(healthy.result.certificates?.nearest).toMatchObject({ id: 'pgbouncer', daysLeft: 60 });
+  const { result } = await runHealth({ pgbouncerDaysLeft: 3 });
+  expect(result.status).toBe('degraded');
+  expect(result.problems).toEqual([
+    { component: 'certificate', subject: 'pgbouncer', message: expect.stringMatching(/^certificate expires in 3 day/) },
+  ]);
+  expect(result.certificates?.nearest).toMatchObject({ id: 'pgbouncer', daysLeft: 3 });
 });
 
 test('the schedule: created, unchanged, updated; a trigger runs healthCheck; `down` deletes it', async () => {

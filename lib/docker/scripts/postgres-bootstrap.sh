@@ -24,10 +24,19 @@ export PATH="$PGBIN:$PATH"
 # sslmode=require, and libpq then reads ~/.postgresql/ (unreadable /root -> every connection fails).
 HOME=$(getent passwd postgres | cut -d: -f6)
 export HOME="${HOME:-/var/lib/postgresql}"
+# Every connection to another member is TLS with verify-full against the cluster's CA (the name
+# is the member's network alias, a SAN of its certificate): libpq's keywords for it.
+export TLS_CLIENT="sslmode=verify-full sslrootcert=/citusctl/tls/ca.crt"
 mkdir -p "$ROOT"
 chown postgres:postgres "$ROOT"
-chown -R postgres:postgres /citusctl
-chmod 700 /citusctl/secrets
+# Files citusctl puts in the container arrive owned by root: postgres reads its secrets and its TLS
+# key (which PostgreSQL wants owned by itself, 0600). Again after a wait: files put meanwhile.
+own_files() {
+  chown -R postgres:postgres /citusctl
+  chmod 700 /citusctl/secrets
+  if [ -e /citusctl/tls/server.key ]; then chmod 600 /citusctl/tls/server.key; fi
+}
+own_files
 as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 # As PID 1, sh ignores signals it does not trap: make `docker stop` end the waiting loops below at once.
 trap 'exit 0' INT TERM
@@ -58,6 +67,7 @@ while [ "$(state)" = fenced ]; do
   WAITING_SAID=1
   sleep 0.5
 done
+if [ -n "${WAITING_SAID:-}" ]; then own_files; fi
 
 if [ "$(state)" = rejoining ]; then
   # Rebuild as a standby of the group's primary: pg_rewind when the history allows it,
@@ -65,18 +75,18 @@ if [ "$(state)" = rejoining ]; then
   eval "$(STATE=; . "$STATE_FILE"; printf "PRIMARY='%s' SLOT='%s' MODE='%s'" "${PRIMARY:-}" "${SLOT:-}" "${MODE:-rewind}")"
   echo "citusctl-bootstrap: rejoining as a standby of $PRIMARY through slot $SLOT"
   as_postgres env PGPASSFILE=/citusctl/pgpass PRIMARY="$PRIMARY" SLOT="$SLOT" MODE="$MODE" sh -ec '
-    if [ "$MODE" = rewind ] && [ -e "$PGDATA/PG_VERSION" ] && pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY port=5432 user=postgres dbname=postgres connect_timeout=5"; then
+    if [ "$MODE" = rewind ] && [ -e "$PGDATA/PG_VERSION" ] && pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY port=5432 user=postgres dbname=postgres connect_timeout=5 $TLS_CLIENT"; then
       echo "citusctl-bootstrap: pg_rewind done"
     else
       echo "citusctl-bootstrap: pg_rewind not possible; taking a fresh base backup"
       rm -rf "$ROOT/pgdata.previous" "$ROOT/pgdata.new"
-      pg_basebackup -h "$PRIMARY" -p 5432 -U replicator -D "$ROOT/pgdata.new" -X stream -S "$SLOT" --checkpoint=fast --no-password
+      pg_basebackup -d "host=$PRIMARY port=5432 user=replicator $TLS_CLIENT" -D "$ROOT/pgdata.new" -X stream -S "$SLOT" --checkpoint=fast --no-password
       if [ -e "$PGDATA" ]; then mv "$PGDATA" "$ROOT/pgdata.previous"; fi
       mv "$ROOT/pgdata.new" "$PGDATA"
     fi
     # Replace (not pile up) the settings a standby carries.
     sed -i "/^primary_conninfo\|^primary_slot_name\|^synchronous_standby_names/d" "$PGDATA/postgresql.auto.conf"
-    printf "%s\n" "primary_conninfo = '"'"'host=$PRIMARY port=5432 user=replicator application_name=$CITUSCTL_MEMBER'"'"'" \
+    printf "%s\n" "primary_conninfo = '"'"'host=$PRIMARY port=5432 user=replicator application_name=$CITUSCTL_MEMBER $TLS_CLIENT'"'"'" \
       "primary_slot_name = '"'"'$SLOT'"'"'" "synchronous_standby_names = '"''"'" >> "$PGDATA/postgresql.auto.conf"'
   write_state standby "rejoined as a standby of $PRIMARY"
 fi

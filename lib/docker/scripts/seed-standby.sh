@@ -12,7 +12,9 @@ flock 9
 if [ -e "$ROOT/member.state" ]; then exit 3; fi
 # No state: whatever is here is a partial base backup of ours.
 rm -rf "$PGDATA"
-PGPASSFILE=/citusctl/pgpass pg_basebackup -h "$1" -p 5432 -U replicator -D "$PGDATA" \
+# TLS, verify-full against the cluster's CA; -R writes the same into primary_conninfo.
+PGPASSFILE=/citusctl/pgpass pg_basebackup \
+  -d "host=$1 port=5432 user=replicator sslmode=verify-full sslrootcert=/citusctl/tls/ca.crt" -D "$PGDATA" \
   -X stream -R -S "$2" --checkpoint=fast --no-password
 # A standby never waits for standbys of its own; the setting returns on promotion + rejoin.
 echo "synchronous_standby_names = ''" >> "$PGDATA/postgresql.auto.conf"

@@ -401,6 +401,16 @@ export function readSecrets(c: TestCluster): Secrets {
   return JSON.parse(fs.readFileSync(path.join(c.stateDir, 'clusters', c.name, 'secrets.json'), 'utf8')) as Secrets;
 }
 
+/** The cluster's trust bundle (sslrootcert). */
+export function caPath(c: TestCluster): string {
+  return path.join(c.stateDir, 'clusters', c.name, 'tls', 'ca.crt');
+}
+
+/** pg's ssl options for verify-full to a member (its name as the TLS server name: the address is 127.0.0.1). */
+export function memberSsl(c: TestCluster, member: string): { ca: string; servername: string } {
+  return { ca: fs.readFileSync(caPath(c), 'utf8'), servername: member };
+}
+
 /** Password for host:port:db:user from a pgpass file (with \: and \\ escapes). */
 export function pgpassLookup(file: string, port: number, user: string, database = 'postgres'): string | undefined {
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
@@ -428,12 +438,14 @@ export async function withPg<T>(
   user: string,
   password: string,
   fn: (c: Client) => Promise<T>,
+  ssl?: { ca: string; servername: string },
 ): Promise<T> {
   const client = new Client({
     host: '127.0.0.1',
     port,
     user,
     password,
+    ...(ssl ? { ssl } : {}),
     database: 'postgres',
     connectionTimeoutMillis: 5000,
   });
@@ -453,7 +465,7 @@ export function memberPort(c: TestCluster, member: string): number {
 }
 
 export async function su<T>(c: TestCluster, member: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  return withPg(memberPort(c, member), 'postgres', readSecrets(c).superuserPassword, fn);
+  return withPg(memberPort(c, member), 'postgres', readSecrets(c).superuserPassword, fn, memberSsl(c, member));
 }
 
 export async function citusVersion(c: TestCluster, member = 'coord-a'): Promise<string> {

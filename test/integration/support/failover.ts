@@ -13,6 +13,7 @@ import {
   docker,
   groupMembers,
   memberPort,
+  memberSsl,
   primaryKey,
   readSecrets,
   removeLabelled,
@@ -464,6 +465,7 @@ export async function connectOutcome(
     user: 'postgres',
     password: readSecrets(c).superuserPassword,
     database: 'postgres',
+    ssl: memberSsl(c, member),
     connectionTimeoutMillis: 3000,
   });
   client.on('error', () => undefined);
