@@ -95,11 +95,6 @@ export class BenchCluster {
     };
   }
 
-  /** The trust bundle `up` wrote for the cluster's clients (sslrootcert). */
-  caFile(): string {
-    return path.join(this.stateDir, 'clusters', this.name, 'tls', 'ca.crt');
-  }
-
   /** The app user through PgBouncer over TLS, verified with the cluster's CA: how a client of the cluster connects. */
   app(extra: Partial<ClientConfig> = {}): ClientConfig {
     return {
@@ -110,7 +105,7 @@ export class BenchCluster {
       database: 'postgres',
       connectionTimeoutMillis: 1500,
       application_name: this.appName,
-      ssl: { ca: fs.readFileSync(this.caFile(), 'utf8'), servername: 'pgbouncer' },
+      ssl: { ca: fs.readFileSync(this.caPath(), 'utf8'), servername: 'pgbouncer' },
       ...extra,
     };
   }

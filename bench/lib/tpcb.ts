@@ -104,7 +104,7 @@ export class Tpcb {
       { mode: 0o600 },
     );
     // TLS to PgBouncer, verified with the cluster's CA.
-    fs.copyFileSync(this.cluster.caFile(), path.join(this.dir, 'ca.crt'));
+    fs.copyFileSync(this.cluster.caPath(), path.join(this.dir, 'ca.crt'));
     fs.writeFileSync(path.join(this.dir, 'load.sh'), LOAD_SCRIPT, { mode: 0o755 });
     fs.writeFileSync(path.join(this.dir, 'tpcb.sql'), TPCB_SCRIPT, { mode: 0o644 });
   }

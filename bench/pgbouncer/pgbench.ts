@@ -75,7 +75,7 @@ export class Pgbench {
     fs.writeFileSync(path.join(this.dir, 'pgpass'), `${PGBOUNCER_MEMBER}:${PGBOUNCER_PORT}:*:app:${s.appPassword}\n`, {
       mode: 0o600,
     });
-    fs.copyFileSync(this.cluster.caFile(), path.join(this.dir, 'ca.crt'));
+    fs.copyFileSync(this.cluster.caPath(), path.join(this.dir, 'ca.crt'));
     fs.writeFileSync(
       path.join(this.dir, 'read.sql'),
       `\\set id random(1, ${rows})\nSELECT v FROM ${READ_TABLE} WHERE id = :id;\n`,
