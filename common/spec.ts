@@ -70,8 +70,24 @@ export const clusterSpecSchema = z.strictObject({
     .min(2)
     .default(() => defaultMembers(DEFAULT_WORKERS)),
   pgbouncer: z
-    .strictObject({ port: hostPort.default(6432), poolMode: z.enum(['transaction', 'session']).default('transaction') })
-    .default({ port: 6432, poolMode: 'transaction' }),
+    .strictObject({
+      port: hostPort.default(6432),
+      poolMode: z.enum(['transaction', 'session']).default('transaction'),
+      /**
+       * Client connections each PgBouncer process accepts. The kernel spreads new connections over
+       * the processes by a hash, unevenly, so each process may have to take nearly all of them.
+       */
+      maxClientConn: z.number().int().min(10).max(100_000).default(10_000),
+      /**
+       * Server connections to the coordinator in all, shared evenly by the processes. At most 60: the
+       * coordinator runs PostgreSQL's default max_connections (100), and citusctl, replication and
+       * Citus's own maintenance need the rest.
+       */
+      poolSize: z.number().int().min(1).max(60).default(20),
+      /** PgBouncer processes on the one port (so_reuseport, peered for cancel requests): one core each. */
+      processes: z.number().int().min(1).max(16).default(1),
+    })
+    .default({ port: 6432, poolMode: 'transaction', maxClientConn: 10_000, poolSize: 20, processes: 1 }),
   etcd: z.strictObject({ port: hostPort.default(2379) }).default({ port: 2379 }),
   demo: z
     .strictObject({
@@ -162,6 +178,11 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
     );
   if (spec.tls.caDays <= spec.tls.certificateDays)
     errors.push(`tls.caDays: ${spec.tls.caDays} must exceed tls.certificateDays (${spec.tls.certificateDays})`);
+  if (spec.pgbouncer.poolSize < spec.pgbouncer.processes)
+    errors.push(
+      `pgbouncer.poolSize: ${spec.pgbouncer.poolSize} server connections cannot be shared by ` +
+        `${spec.pgbouncer.processes} processes (each needs at least one)`,
+    );
   claimPort(spec.pgbouncer.port, 'pgbouncer.port');
   claimPort(spec.etcd.port, 'etcd.port');
   for (const g of [COORDINATOR_GROUP, ...spec.workers]) {

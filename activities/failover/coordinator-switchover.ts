@@ -1,6 +1,6 @@
 /**
  * Coordinator switchover with zero client errors: PgBouncer holds client transactions while the
- * coordinator changes.
+ * coordinator changes. Every step acts on every PgBouncer process (pgbouncer.processes share the port).
  *
  *   PAUSE (transactions in flight finish, new ones wait) -> target replays all the old coordinator
  *   flushed -> fence the old -> promote the target -> re-point PgBouncer's [databases] entry
@@ -25,7 +25,7 @@ import { pollUntil as pollEvenIfCancelled } from '../../lib/poll';
 import { pollUntil } from '../heartbeat';
 import { pgbouncerFiles } from '../setup/pgbouncer';
 import { bouncerDatabase, reload, resume, serverConnections, startPause } from '../../lib/postgres/pgbouncer-admin';
-import { withBouncerAdmin } from '../setup/pgbouncer-admin';
+import { onEveryBouncer, withBouncerAdmins } from '../setup/pgbouncer-admin';
 import type { SwitchoverInput, SwitchoverSectionResult } from './switchover-types';
 
 /** Longest time client transactions may be held, from PAUSE to RESUME. */
@@ -57,15 +57,34 @@ export interface SwitchoverHelpers {
   runFenceReason(target: string): string | undefined;
 }
 
-/** Points PgBouncer's [databases] entry at host: config file, RELOAD, then check what it runs. */
-async function repoint(deps: ActivityDeps, admin: Client, spec: ClusterSpec, host: string): Promise<void> {
+/** Points PgBouncer's [databases] entry at host: config file, RELOAD on every process, then check what each runs. */
+async function repoint(deps: ActivityDeps, admins: Client[], spec: ClusterSpec, host: string): Promise<void> {
   const s = await deps.secrets.ensure(spec.name);
   await deps.docker
     .getContainer(containerName(spec.name, PGBOUNCER_MEMBER))
     .putArchive(await tarOf(pgbouncerFiles(spec, host, s)), { path: '/' });
-  await reload(admin);
-  const db = await bouncerDatabase(admin);
-  if (db?.host !== host) throw notReady(`PgBouncer still points at ${db?.host ?? 'nothing'} after RELOAD, not ${host}`);
+  await Promise.all(
+    admins.map(async (admin, i) => {
+      await reload(admin);
+      const db = await bouncerDatabase(admin);
+      if (db?.host !== host)
+        throw notReady(`PgBouncer process ${i + 1} still points at ${db?.host ?? 'nothing'} after RELOAD, not ${host}`);
+    }),
+  );
+}
+
+/**
+ * PAUSE on every process: one paused by an earlier attempt that crashed is not paused again
+ * (its PAUSE may not have completed: wait until it holds no server connection).
+ */
+async function pauseAll(admins: Client[], paused: boolean[]): Promise<void> {
+  await Promise.all(
+    admins.map((admin, i) =>
+      paused[i]
+        ? pollUntil(async () => ((await serverConnections(admin)) === 0 ? true : undefined), PAUSE_BUDGET_MS, 20)
+        : startPause(admin),
+    ),
+  );
 }
 
 /** Fence, promote (each a no-op when already done), unless the target already serves as primary. */
@@ -91,12 +110,12 @@ async function switchRoles(
 }
 
 /**
- * RESUME through a fresh admin connection: the pausing one may still wait for its PAUSE. Also when
- * the switchover was cancelled: clients must not stay held.
+ * RESUME on every process through fresh admin connections: the pausing ones may still wait for
+ * their PAUSE. Also when the switchover was cancelled: clients must not stay held.
  */
 async function resumeBouncer(deps: ActivityDeps, spec: ClusterSpec): Promise<void> {
   try {
-    await pollEvenIfCancelled(() => withBouncerAdmin(deps, spec, (c) => resume(c)), 5_000, 100);
+    await pollEvenIfCancelled(() => onEveryBouncer(deps, spec, (c) => resume(c)), 5_000, 100);
   } catch (err) {
     throw notReady(`PgBouncer could not be resumed (a retry resumes it): ${(err as Error).message}`);
   }
@@ -115,9 +134,11 @@ export async function coordinatorSwitchover(
     return { pauseMs: Date.now() - t0, promoted, metadataUpdated: false };
   }
   try {
-    return await withBouncerAdmin(deps, spec, async (admin) => {
-      const db = await bouncerDatabase(admin);
-      if (!db) throw fatal('Invariant', 'PgBouncer has no [databases] entry for the cluster database');
+    return await withBouncerAdmins(deps, spec, async (admins) => {
+      const dbs = await Promise.all(admins.map((a) => bouncerDatabase(a)));
+      if (dbs.some((db) => !db))
+        throw fatal('Invariant', 'a PgBouncer process has no [databases] entry for the cluster database');
+      const paused = dbs.map((db) => db!.paused);
       const t0 = Date.now();
       const deadline = t0 + PAUSE_BUDGET_MS;
       const timings: string[] = [];
@@ -129,14 +150,12 @@ export async function coordinatorSwitchover(
       };
       let result: Omit<SwitchoverSectionResult, 'pauseMs'>;
       try {
-        if (!db.paused) await step('PAUSE (transactions in flight finish)', () => startPause(admin));
-        // Paused by an earlier attempt that crashed: its PAUSE may not have completed.
-        else
-          await step('PAUSE (of an earlier attempt)', () =>
-            pollUntil(async () => ((await serverConnections(admin)) === 0 ? true : undefined), PAUSE_BUDGET_MS, 20),
-          );
+        await step(
+          paused.some(Boolean) ? 'PAUSE (in part of an earlier attempt)' : 'PAUSE (transactions in flight finish)',
+          () => pauseAll(admins, paused),
+        );
         const promoted = await switchRoles(deps, h, input, step);
-        await step(`re-point PgBouncer at ${newPrimary}`, () => repoint(deps, admin, spec, newPrimary));
+        await step(`re-point PgBouncer at ${newPrimary}`, () => repoint(deps, admins, spec, newPrimary));
         result = { promoted, metadataUpdated: true };
       } finally {
         await resumeBouncer(deps, spec);

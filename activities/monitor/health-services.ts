@@ -1,6 +1,6 @@
 /**
  * The health check's view of the cluster's services: etcd (status, alarms, the recorded primaries,
- * member states and maintenance), PgBouncer (its admin console: the database entry and SHOW POOLS)
+ * member states and maintenance), PgBouncer (every process's admin console: the database entry and SHOW POOLS)
  * and Citus on the coordinator primary (citus_check_cluster_node_health(), pg_dist_node). Each is
  * bounded by a deadline and reports what it could not reach instead of throwing.
  */
@@ -10,8 +10,8 @@ import { SUPERUSER, groupsOf } from '../../common/topology';
 import { UNDEFINED_FUNCTION, citusNodeHealth, distNodes } from '../../lib/postgres/health-queries';
 import type { ActivityDeps } from '../deps';
 import { errMessage, withDeadline } from '../../lib/deadline';
-import { showPools } from '../../lib/postgres/pgbouncer-admin';
-import { bouncerDatabase, withBouncerAdmin } from '../setup/pgbouncer-admin';
+import { combineProcesses, showPools } from '../../lib/postgres/pgbouncer-admin';
+import { bouncerDatabase, onEveryBouncer } from '../setup/pgbouncer-admin';
 import { storeOf } from '../store';
 import { memberTls } from '../../lib/tls/pg-tls';
 
@@ -59,13 +59,13 @@ export async function observeEtcd(deps: ActivityDeps, spec: ClusterSpec): Promis
 export async function observePgBouncer(deps: ActivityDeps, spec: ClusterSpec): Promise<PgBouncerObservation> {
   try {
     return await withDeadline(
-      withBouncerAdmin(deps, spec, async (c) => ({
-        ok: true as const,
+      // Every process (they share the port): pools summed, the database entry as all of them have it.
+      onEveryBouncer(deps, spec, async (c) => ({
         database: (await bouncerDatabase(c)) ?? null,
         pools: await showPools(c),
-      })),
+      })).then((views) => ({ ok: true as const, ...combineProcesses(views) })),
       BOUNCER_MS,
-      `PgBouncer on 127.0.0.1:${spec.pgbouncer.port}`,
+      `PgBouncer's admin console (${spec.pgbouncer.processes} process(es), through their unix sockets)`,
     );
   } catch (err) {
     return { ok: false, error: errMessage(err) };

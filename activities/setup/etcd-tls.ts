@@ -7,7 +7,7 @@
  */
 import type { ClusterSpec } from '../../common/spec';
 import { ETCD_MEMBER, containerName } from '../../common/topology';
-import { containerOwner } from '../../lib/docker/container-user';
+import { containerUser } from '../../lib/docker/container-user';
 import { ensureContainerRunning, tarOf, type ContainerFiles } from '../../lib/docker/docker-helpers';
 import { etcdContainer } from '../../lib/docker/node-containers';
 import { tlsFilesFor } from '../../lib/tls/cluster-tls';
@@ -21,7 +21,7 @@ import type { ActivityDeps } from '../deps';
  */
 export async function installEtcdTls(deps: Pick<ActivityDeps, 'docker' | 'tls'>, spec: ClusterSpec): Promise<void> {
   const name = containerName(spec.name, ETCD_MEMBER);
-  const owner = await containerOwner(deps.docker, name);
+  const owner = await containerUser(deps.docker, name);
   const files: ContainerFiles = Object.fromEntries(
     Object.entries(await tlsFilesFor(deps.tls, spec, ETCD_MEMBER)).map(([file, f]) => [file, { ...f, ...owner }]),
   );

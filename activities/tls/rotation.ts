@@ -23,7 +23,6 @@ import { tlsIdentities } from '../../common/tls-identities';
 import { containerState, execIn } from '../../lib/docker/docker-helpers';
 import { readContainerFile, replaceContainerFiles, type ContainerFile } from '../../lib/docker/container-files';
 import { fatal } from '../../lib/errors';
-import { reload as reloadBouncer } from '../../lib/postgres/pgbouncer-admin';
 import { reloadConfiguration } from '../../lib/postgres/reload';
 import { lifetimesOf, tlsFilesFor, TLS_FILES } from '../../lib/tls/cluster-tls';
 import { listCertificates } from '../../lib/tls/certificate-list';
@@ -32,7 +31,7 @@ import { certificateInfo, splitPem } from '../../lib/tls/x509';
 import type { ActivityDeps } from '../deps';
 import { sleep, withHeartbeat } from '../heartbeat';
 import { onMember } from '../members/superuser';
-import { withBouncerAdmin } from '../setup/pgbouncer-admin';
+import { reloadPgbouncer } from '../setup/pgbouncer-admin';
 import type { CertificatesObservation } from '../../common/certificates';
 
 export interface RenewedCertificate {
@@ -148,7 +147,8 @@ export function createTlsRotationActivities(deps: ActivityDeps) {
       return 'reload';
     }
     if (t.role === 'pgbouncer') {
-      await withBouncerAdmin(deps, spec, (c) => reloadBouncer(c)).catch((err: unknown) => {
+      // Every process: they share the port, each has its own TLS context.
+      await reloadPgbouncer(deps, spec).catch((err: unknown) => {
         throw notReady(`PgBouncer's reload: ${(err as Error).message}`);
       });
       return 'reload';

@@ -95,7 +95,7 @@ export class BenchCluster {
     };
   }
 
-  /** The app user through PgBouncer: how a client of the cluster connects. */
+  /** The app user through PgBouncer over TLS, verified with the cluster's CA: how a client of the cluster connects. */
   app(extra: Partial<ClientConfig> = {}): ClientConfig {
     return {
       host: '127.0.0.1',
@@ -105,6 +105,7 @@ export class BenchCluster {
       database: 'postgres',
       connectionTimeoutMillis: 1500,
       application_name: this.appName,
+      ssl: { ca: fs.readFileSync(this.caPath(), 'utf8'), servername: 'pgbouncer' },
       ...extra,
     };
   }

@@ -63,7 +63,7 @@ const LOAD_SCRIPT = `#!/bin/sh
 # at once when pgbench ends (a failed transaction aborts a pgbench client), until OUT/stop exists.
 set -u
 OUT=$1; CLIENTS=$2; CHUNK=$3; SCALE=$4
-export PGPASSFILE=/tpcb/pgpass PGCONNECT_TIMEOUT=3
+export PGPASSFILE=/tpcb/pgpass PGCONNECT_TIMEOUT=3 PGSSLMODE=verify-full PGSSLROOTCERT=/tpcb/ca.crt
 i=1
 while [ "$i" -le "$CLIENTS" ]; do
   mkdir -p "$OUT/c$i"
@@ -103,6 +103,8 @@ export class Tpcb {
       `${PGBOUNCER_MEMBER}:${PGBOUNCER_PORT}:*:app:${s.appPassword}\n*:${PG_PORT}:*:postgres:${s.superuserPassword}\n`,
       { mode: 0o600 },
     );
+    // TLS to PgBouncer, verified with the cluster's CA.
+    fs.copyFileSync(this.cluster.caPath(), path.join(this.dir, 'ca.crt'));
     fs.writeFileSync(path.join(this.dir, 'load.sh'), LOAD_SCRIPT, { mode: 0o755 });
     fs.writeFileSync(path.join(this.dir, 'tpcb.sql'), TPCB_SCRIPT, { mode: 0o644 });
   }

@@ -54,7 +54,7 @@ export async function ensureVolume(docker: Docker, name: string, labels: Record<
 }
 
 export interface ContainerFiles {
-  /** Owned by root unless uid/gid say otherwise (a key only the container's own non-root user may read). */
+  /** uid/gid: the owner inside the container (default root); Docker keeps the archive's owner. */
   [path: string]: { content: string; mode: number; uid?: number; gid?: number };
 }
 

@@ -15,6 +15,7 @@ import {
   volumeName,
 } from '../../common/topology';
 import { LABEL_CLUSTER, LABEL_GROUP, LABEL_MEMBER } from '../../common/labels';
+import { pgbouncerFdLimit } from '../../common/pgbouncer-layout';
 import { TLS_FILES } from '../tls/cluster-tls';
 
 export const PG_VOLUME_TARGET = '/var/lib/postgresql/citusctl';
@@ -98,10 +99,16 @@ export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.Con
     Image: image,
     Hostname: PGBOUNCER_MEMBER,
     Labels: labelsFor(spec.name, PGBOUNCER_MEMBER, PGBOUNCER_MEMBER),
-    Entrypoint: ['/bin/sh', '-c', 'exec pgbouncer /citusctl/pgbouncer.ini'],
+    // The run script (written with the config) starts pgbouncer.processes processes on the one port.
+    Entrypoint: ['/bin/sh', '/citusctl/pgbouncer-run.sh'],
     Cmd: [],
     ExposedPorts,
-    HostConfig: { PortBindings, NetworkMode: networkName(spec.name), RestartPolicy: { Name: SERVICE_RESTART_POLICY } },
+    HostConfig: {
+      PortBindings,
+      NetworkMode: networkName(spec.name),
+      RestartPolicy: { Name: SERVICE_RESTART_POLICY },
+      Ulimits: [{ Name: 'nofile', Soft: pgbouncerFdLimit(spec), Hard: pgbouncerFdLimit(spec) }],
+    },
     ...networking(spec.name, PGBOUNCER_MEMBER),
   };
 }

@@ -85,3 +85,37 @@ export async function showPools(c: PgClient): Promise<PoolView[]> {
       poolMode: r.pool_mode ?? '',
     }));
 }
+
+/**
+ * One view of several processes: pools summed per database and user (the longest wait kept), the
+ * database paused if any process is, and its host as every process has it (hosts joined with " | "
+ * when processes disagree, which the health check then reports as a mismatch).
+ */
+export function combineProcesses(views: { database: BouncerDatabase | null; pools: PoolView[] }[]): {
+  database: BouncerDatabase | null;
+  pools: PoolView[];
+} {
+  const dbs = views.map((v) => v.database).filter((d): d is BouncerDatabase => d !== null);
+  const hosts = [...new Set(dbs.map((d) => d.host))];
+  const database = dbs.length ? { host: hosts.join(' | '), paused: dbs.some((d) => d.paused) } : null;
+  const pools = new Map<string, PoolView>();
+  for (const p of views.flatMap((v) => v.pools)) {
+    const key = `${p.database}\u0000${p.user}`;
+    const seen = pools.get(key);
+    pools.set(
+      key,
+      seen
+        ? {
+            ...seen,
+            clActive: seen.clActive + p.clActive,
+            clWaiting: seen.clWaiting + p.clWaiting,
+            svActive: seen.svActive + p.svActive,
+            svIdle: seen.svIdle + p.svIdle,
+            svUsed: seen.svUsed + p.svUsed,
+            maxWaitSeconds: Math.max(seen.maxWaitSeconds, p.maxWaitSeconds),
+          }
+        : { ...p },
+    );
+  }
+  return { database, pools: [...pools.values()] };
+}

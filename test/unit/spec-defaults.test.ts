@@ -31,7 +31,13 @@ describe('spec defaults', () => {
       'g2-a/g2/5436',
       'g2-b/g2/5437',
     ]);
-    expect(spec.pgbouncer).toEqual({ port: 6432, poolMode: 'transaction' });
+    expect(spec.pgbouncer).toEqual({
+      port: 6432,
+      poolMode: 'transaction',
+      maxClientConn: 10_000,
+      poolSize: 20,
+      processes: 1,
+    });
     expect(spec.etcd).toEqual({ port: 2379 });
     expect(spec.demo).toEqual({ table: 'events', rows: 100_000, shardCount: 32 });
     expect(spec.durability).toBe('synchronous');

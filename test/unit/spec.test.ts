@@ -64,7 +64,13 @@ describe('parseSpec: valid specs', () => {
     const spec = parseSpec(base());
     expect(spec.durability).toBe('synchronous');
     expect(spec.images).toEqual({});
-    expect(spec.pgbouncer).toEqual({ port: 6432, poolMode: 'transaction' });
+    expect(spec.pgbouncer).toEqual({
+      port: 6432,
+      poolMode: 'transaction',
+      maxClientConn: 10_000,
+      poolSize: 20,
+      processes: 1,
+    });
     expect(spec.etcd).toEqual({ port: 2379 });
     expect(spec.demo).toEqual({ table: 'events', rows: 100_000, shardCount: 32 });
     expect(spec.requireFailoverApproval).toBe(false);
@@ -85,7 +91,13 @@ describe('parseSpec: valid specs', () => {
 
   test('partial nested objects get their remaining defaults', () => {
     const spec = parseSpec({ ...base(), pgbouncer: { port: 7000 }, demo: { rows: 10 } });
-    expect(spec.pgbouncer).toEqual({ port: 7000, poolMode: 'transaction' });
+    expect(spec.pgbouncer).toEqual({
+      port: 7000,
+      poolMode: 'transaction',
+      maxClientConn: 10_000,
+      poolSize: 20,
+      processes: 1,
+    });
     expect(spec.demo).toEqual({ table: 'events', rows: 10, shardCount: 32 });
   });
 
@@ -153,6 +165,15 @@ describe('parseSpec: bad specs name the field', () => {
   test('port clash: member vs pgbouncer', () => {
     const p = expectOneProblem({ ...base(), pgbouncer: { port: 5434 } }, 'pgbouncer.port', /port 5434 is already used/);
     expect(p).toContain('members[2].port');
+  });
+
+  test('pgbouncer scale: bounds on client connections, pool size and processes', () => {
+    expectOneProblem({ ...base(), pgbouncer: { maxClientConn: 5 } }, 'pgbouncer.maxClientConn', /10/);
+    expectOneProblem({ ...base(), pgbouncer: { maxClientConn: 200_000 } }, 'pgbouncer.maxClientConn', /100000/);
+    expectOneProblem({ ...base(), pgbouncer: { poolSize: 61 } }, 'pgbouncer.poolSize', /60/);
+    expectOneProblem({ ...base(), pgbouncer: { processes: 0 } }, 'pgbouncer.processes', /1/);
+    expectOneProblem({ ...base(), pgbouncer: { processes: 17 } }, 'pgbouncer.processes', /16/);
+    expectOneProblem({ ...base(), pgbouncer: { processes: 4, poolSize: 3 } }, 'pgbouncer.poolSize', /4 processes/);
   });
 
   test('port clash: member vs etcd', () => {

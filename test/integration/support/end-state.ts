@@ -4,6 +4,7 @@
  */
 import { expect } from '@jest/globals';
 import * as path from 'node:path';
+import { Client } from 'pg';
 import {
   docker,
   etcdKeys,
@@ -15,9 +16,9 @@ import {
   topology,
   topologyKey,
   withEtcd,
-  withPg,
   type TestCluster,
 } from './cluster';
+import { pgbouncerSsl } from './pgbouncer-tls';
 
 export const pgpassFile = (c: TestCluster) => path.join(c.stateDir, 'clusters', c.name, 'pgpass');
 
@@ -25,9 +26,24 @@ export const pgpassFile = (c: TestCluster) => path.join(c.stateDir, 'clusters', 
 export async function rowsThroughPgBouncer(c: TestCluster): Promise<number> {
   const password = pgpassLookup(pgpassFile(c), c.spec.pgbouncer.port, 'app');
   expect(password).toBeDefined();
-  return withPg(c.spec.pgbouncer.port, 'app', password!, async (cl) =>
-    Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${c.spec.demo.table}"`)).rows[0]!.n),
-  );
+  const cl = new Client({
+    host: '127.0.0.1',
+    port: c.spec.pgbouncer.port,
+    user: 'app',
+    password: password!,
+    database: 'postgres',
+    connectionTimeoutMillis: 5000,
+    ssl: pgbouncerSsl(c),
+  });
+  cl.on('error', () => undefined);
+  await cl.connect();
+  try {
+    return Number(
+      (await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${c.spec.demo.table}"`)).rows[0]!.n,
+    );
+  } finally {
+    await cl.end().catch(() => undefined);
+  }
 }
 
 export async function coordinatorRows(c: TestCluster): Promise<number> {

@@ -26,6 +26,7 @@ import {
   withEtcd,
   type TestCluster,
 } from './cluster';
+import { pgbouncerSsl } from './pgbouncer-tls';
 
 export const containerOf = (c: TestCluster, member: string) => `citusctl-${c.name}-${member}`;
 export const lastFailoverKey = (cluster: string, group: string) => `/citusctl/${cluster}/groups/${group}/last-failover`;
@@ -432,7 +433,7 @@ export async function waitForNewPrimary(
 
 /**
  * A client through PgBouncer (127.0.0.1:<pgbouncer port>, user
- * app, password from secrets.json): what an application holds.
+ * app, password from secrets.json, TLS verified with the cluster's CA): what an application holds.
  */
 export async function appClient(c: TestCluster): Promise<Client> {
   const client = new Client({
@@ -442,6 +443,7 @@ export async function appClient(c: TestCluster): Promise<Client> {
     password: readSecrets(c).appPassword,
     database: 'postgres',
     connectionTimeoutMillis: 5000,
+    ssl: pgbouncerSsl(c),
   });
   client.on('error', () => undefined);
   await client.connect();
