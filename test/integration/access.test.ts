@@ -10,9 +10,9 @@
  *   errors, every acknowledged row present afterwards.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
+import { numberedWriters } from './support/numbered-writers';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Etcd3 } from 'etcd3';
-import type { Client } from 'pg';
 import { memberIdentityId } from '../../common/tls-identities';
 import { etcdAuthEnabled, etcdClientOptions, secureEtcd } from '../../lib/etcd-auth';
 import { ORCHESTRATOR_IDENTITY } from '../../lib/tls/orchestrator-tls';
@@ -319,27 +319,10 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
     // pg_sleep in one implicit transaction): at any instant some transaction is in flight, so
     // fencing the old coordinator without holding clients would fail some of them.
     const WRITERS = 4;
-    const acked: number[] = [];
-    const errors: string[] = [];
-    let stop = false;
-    const clients: (Client | undefined)[] = [];
-    const writerLoop = async (w: number) => {
-      for (let id = w + 1; !stop; id += WRITERS) {
-        try {
-          clients[w] ??= await appClient(c);
-          await clients[w]!.query(`INSERT INTO ${WRITES} (id) VALUES (${id}); SELECT pg_sleep(0.05)`);
-          acked.push(id);
-        } catch (err) {
-          errors.push(`row ${id}: ${(err as Error).message}`);
-          await clients[w]?.end().catch(() => undefined);
-          clients[w] = undefined;
-          await sleep(50);
-        }
-      }
-    };
-    const writer = Promise.all(Array.from({ length: WRITERS }, (_, w) => writerLoop(w)));
+    const writers = numberedWriters(c, WRITES, WRITERS);
+    const { acked, errors } = writers;
     try {
-      while (acked.length < 50 && errors.length === 0) await sleep(20); // writing before the switchover starts
+      await writers.waitFor(50); // writing before the switchover starts
       const r = await cliJson<GroupRunJson<SwitchoverResultJson>>(c, ['switchover', 'coordinator'], {
         timeoutMs: 300_000,
       });
@@ -348,12 +331,9 @@ describe('access: etcd authentication, a new subnet, coordinator switchover with
         `[access] coordinator switchover ${oldCoordinator} -> ${target}: clients held ${r.result.pauseMs} ms; ` +
           `steps ${r.steps.map((s) => `${s.name}=${s.detail ?? s.state}`).join('; ')}`,
       );
-      const ackedAtEnd = acked.length;
-      while (acked.length < ackedAtEnd + 50 && errors.length === 0) await sleep(20); // and after it
+      await writers.waitFor(50); // and after it
     } finally {
-      stop = true;
-      await writer;
-      await Promise.all(clients.map((cl) => cl?.end().catch(() => undefined)));
+      await writers.stop();
     }
 
     console.log(

@@ -11,11 +11,11 @@
  * - `citusctl certs` lists every certificate with its days left.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
+import { numberedWriters } from './support/numbered-writers';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Client } from 'pg';
 import { tlsTargets, type TlsTarget } from '../../common/certificates';
 import { TLS_FILES } from '../../lib/tls/cluster-tls';
 import { normalSerial } from '../../lib/tls/served-certificate';
@@ -27,21 +27,13 @@ import {
   layout,
   logCitus,
   makeCluster,
-  sleep,
   su,
   temporalOn,
   upJson,
   withMonitor,
 } from './support/cluster';
 import { execIn } from '../../lib/docker/docker-helpers';
-import {
-  acquireRunLock,
-  appClient,
-  cliJson,
-  livePrimaries,
-  removeLeftovers,
-  type GroupRunJson,
-} from './support/failover';
+import { acquireRunLock, cliJson, livePrimaries, removeLeftovers, type GroupRunJson } from './support/failover';
 
 jest.setTimeout(12 * 60_000);
 
@@ -93,48 +85,14 @@ function opensslSerial(t: TlsTarget): string | null {
 /** Row ids of each load start above the previous load's. */
 let idBase = 0;
 
-/** Numbered writers through PgBouncer, each row in a ~50 ms transaction, until stop(). */
-function numberedWriters(n: number) {
-  const base = (idBase += 1_000_000);
-  const acked: number[] = [];
-  const errors: string[] = [];
-  const clients: (Client | undefined)[] = [];
-  let stopped = false;
-  const loop = async (w: number) => {
-    for (let id = base + w + 1; !stopped; id += n) {
-      try {
-        clients[w] ??= await appClient(c);
-        await clients[w]!.query(`INSERT INTO ${WRITES} (id) VALUES (${id}); SELECT pg_sleep(0.05)`);
-        acked.push(id);
-      } catch (err) {
-        errors.push(`row ${id}: ${(err as Error).message}`);
-        await clients[w]?.end().catch(() => undefined);
-        clients[w] = undefined;
-        await sleep(50);
-      }
-    }
-  };
-  const running = Promise.all(Array.from({ length: n }, (_, w) => loop(w)));
-  return {
-    acked,
-    errors,
-    async stop() {
-      stopped = true;
-      await running;
-      await Promise.all(clients.map((cl) => cl?.end().catch(() => undefined)));
-    },
-  };
-}
-
 /** `citusctl certs rotate <flags>` under the writers; checks 0 errors and 0 lost rows. */
 async function rotateUnderLoad(flags: string[]): Promise<RotateJson> {
-  const writers = numberedWriters(4);
+  const writers = numberedWriters(c, WRITES, 4, (idBase += 1_000_000));
   let r: GroupRunJson<RotateJson>;
   try {
-    while (writers.acked.length < 40 && writers.errors.length === 0) await sleep(20);
+    await writers.waitFor(40);
     r = await cliJson<GroupRunJson<RotateJson>>(c, ['certs', 'rotate', ...flags], { timeoutMs: 300_000 });
-    const at = writers.acked.length;
-    while (writers.acked.length < at + 40 && writers.errors.length === 0) await sleep(20);
+    await writers.waitFor(40);
   } finally {
     await writers.stop();
   }

@@ -7,29 +7,18 @@
  *   new coordinator and none is left paused.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
+import { numberedWriters } from './support/numbered-writers';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import Docker from 'dockerode';
-import type { Client } from 'pg';
 import { parseSpec } from '../../common/spec';
 import { networkName } from '../../common/topology';
 import { onEveryBouncer } from '../../activities/setup/pgbouncer-admin';
 import { bouncerDatabase } from '../../lib/postgres/pgbouncer-admin';
 import { SecretStore } from '../../lib/secrets';
 import { TlsStore } from '../../lib/tls/tls-store';
-import {
-  citusVersion,
-  destroyCluster,
-  layout,
-  logCitus,
-  makeCluster,
-  sleep,
-  su,
-  testImages,
-  upJson,
-} from './support/cluster';
+import { citusVersion, destroyCluster, layout, logCitus, makeCluster, su, testImages, upJson } from './support/cluster';
 import {
   acquireRunLock,
-  appClient,
   cliJson,
   execRoot,
   livePrimaries,
@@ -112,27 +101,10 @@ describe('PgBouncer with two processes: TLS required, coordinator switchover on 
     // Eight clients (spread by the kernel over both processes), each writing numbered rows in ~50 ms
     // transactions: at any instant some transaction is in flight on each process.
     const WRITERS = 8;
-    const acked: number[] = [];
-    const errors: string[] = [];
-    let stop = false;
-    const clients: (Client | undefined)[] = [];
-    const writerLoop = async (w: number) => {
-      for (let id = w + 1; !stop; id += WRITERS) {
-        try {
-          clients[w] ??= await appClient(c);
-          await clients[w]!.query(`INSERT INTO ${WRITES} (id) VALUES (${id}); SELECT pg_sleep(0.05)`);
-          acked.push(id);
-        } catch (err) {
-          errors.push(`row ${id}: ${(err as Error).message}`);
-          await clients[w]?.end().catch(() => undefined);
-          clients[w] = undefined;
-          await sleep(50);
-        }
-      }
-    };
-    const writer = Promise.all(Array.from({ length: WRITERS }, (_, w) => writerLoop(w)));
+    const writers = numberedWriters(c, WRITES, WRITERS);
+    const { acked, errors } = writers;
     try {
-      while (acked.length < 80 && errors.length === 0) await sleep(20);
+      await writers.waitFor(80);
       const r = await cliJson<GroupRunJson<SwitchoverResultJson>>(c, ['switchover', 'coordinator'], {
         timeoutMs: 300_000,
       });
@@ -140,12 +112,9 @@ describe('PgBouncer with two processes: TLS required, coordinator switchover on 
       console.log(
         `[pgbouncer x2] coordinator switchover ${oldCoordinator} -> ${target}: clients held ${r.result.pauseMs} ms`,
       );
-      const ackedAtEnd = acked.length;
-      while (acked.length < ackedAtEnd + 80 && errors.length === 0) await sleep(20);
+      await writers.waitFor(80);
     } finally {
-      stop = true;
-      await writer;
-      await Promise.all(clients.map((cl) => cl?.end().catch(() => undefined)));
+      await writers.stop();
     }
     console.log(`[pgbouncer x2] ${acked.length} rows acknowledged by ${WRITERS} clients, ${errors.length} errors`);
     expect(errors).toEqual([]);
