@@ -12,8 +12,8 @@
  */
 import type Docker from 'dockerode';
 import * as path from 'node:path';
-import { extract, pack } from 'tar-stream';
-import { execIn } from './docker-helpers';
+import { extract } from 'tar-stream';
+import { execIn, tarOf } from './docker-helpers';
 
 export interface ContainerFile {
   content: string;
@@ -62,19 +62,6 @@ export async function readContainerFile(
   });
 }
 
-function tarOfFiles(files: Record<string, ContainerFile>): Promise<Buffer> {
-  const p = pack();
-  for (const [name, f] of Object.entries(files))
-    p.entry({ name: name.replace(/^\//, ''), mode: f.mode, uid: f.uid, gid: f.gid }, f.content);
-  p.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    p.on('data', (c: unknown) => chunks.push(c as Buffer));
-    p.on('end', () => resolve(Buffer.concat(chunks)));
-    p.on('error', reject);
-  });
-}
-
 const NO_SHELL = /executable file not found|no such file or directory/i;
 const STAGED_PREFIX = '.next-';
 const staged = (file: string) => path.posix.join(path.posix.dirname(file), STAGED_PREFIX + path.posix.basename(file));
@@ -94,7 +81,7 @@ export async function replaceContainerFiles(
   const c = docker.getContainer(container);
   if (running) {
     const stagedFiles = Object.fromEntries(Object.entries(files).map(([f, v]) => [staged(f), v]));
-    await c.putArchive(await tarOfFiles(stagedFiles), { path: '/' });
+    await c.putArchive(await tarOf(stagedFiles, { directories: false }), { path: '/' });
     const script = Object.keys(files)
       .map((f) => `mv -f ${quote(staged(f))} ${quote(f)}`)
       .join(' && ');
@@ -108,6 +95,6 @@ export async function replaceContainerFiles(
     if (r.exitCode !== 126 && r.exitCode !== 127 && !NO_SHELL.test(r.stderr + r.stdout))
       throw new Error(`renaming the new files into place in ${container} failed: ${r.stderr.trim() || r.exitCode}`);
   }
-  await c.putArchive(await tarOfFiles(files), { path: '/' });
+  await c.putArchive(await tarOf(files, { directories: false }), { path: '/' });
   return { staged: false };
 }

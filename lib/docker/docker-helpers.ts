@@ -58,10 +58,14 @@ export interface ContainerFiles {
   [path: string]: { content: string; mode: number; uid?: number; gid?: number };
 }
 
-export function tarOf(files: ContainerFiles): Promise<Buffer> {
+/**
+ * A tar of `files` for putArchive. `directories: false` leaves out entries for the parent
+ * directories: extracting one would reset an existing directory's owner and mode.
+ */
+export function tarOf(files: ContainerFiles, opts: { directories?: boolean } = {}): Promise<Buffer> {
   const p = pack();
   const dirs = new Set<string>();
-  for (const file of Object.keys(files)) {
+  for (const file of opts.directories === false ? [] : Object.keys(files)) {
     const parts = file.replace(/^\//, '').split('/').slice(0, -1);
     parts.forEach((_, i) => dirs.add(parts.slice(0, i + 1).join('/')));
   }
