@@ -9,8 +9,10 @@ import type { TlsStore } from './tls/tls-store';
 export interface EtcdConnector {
   /**
    * A cached client for the cluster's etcd (https://127.0.0.1:<spec.etcd.port>), over TLS with the
-   * orchestrator's client certificate, authenticated as etcd's root user with the password from
-   * the cluster's secrets file (etcd requires both once provisioned).
+   * orchestrator's client certificate, whose common name makes it etcd's root user. The root
+   * password is sent only where there is no certificate yet: etcd3 logs in over a connection that
+   * does not check etcd's name, so a password sent there could reach anyone holding a certificate
+   * of the cluster's CA (every one names 127.0.0.1) who bound etcd's port while etcd was down.
    */
   client(spec: ClusterSpec): Etcd3;
 }
@@ -35,8 +37,8 @@ export function etcdConnector(
   >();
   return {
     client(spec) {
-      const password = secrets.readSync(spec.name)?.etcdRootPassword;
       const tls = orchestratorTls(tlsStore, spec.name);
+      const password = tls ? undefined : secrets.readSync(spec.name)?.etcdRootPassword;
       const port = spec.etcd.port;
       const cached = clients.get(spec.name);
       if (cached && cached.port === port && cached.password === password && sameTls(cached.tls, tls))
