@@ -16,6 +16,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { PgConnector } from '../../activities/deps';
+import type { Client as PgClient } from 'pg';
 import { createDeps } from '../../worker/deps';
 import type { FailoverGroupResult, UnfenceMemberResult } from '../../workflows';
 import { workflowBundle } from '../workflow/helpers';
@@ -91,8 +92,23 @@ describe('un-fencing never fails open: the promotion went through, its answer wa
     deps = createDeps(c.env);
     const real = deps.pg;
     // The orchestrator reaches the candidate only through the proxy; every other member directly.
+    // TLS hides the statement from the proxy: the query that promotes arms it just before it is sent.
+    const PROMOTE = /pg_promote\(/;
+    const armOnPromote = (cl: PgClient): PgClient => {
+      const query = cl.query.bind(cl) as (...args: unknown[]) => unknown;
+      (cl as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const q = args[0];
+        const text = typeof q === 'string' ? q : (q as { text?: string } | undefined)?.text;
+        if (text && PROMOTE.test(text)) proxy.arm();
+        return query(...args);
+      };
+      return cl;
+    };
     const pg: PgConnector = {
-      withClient: (t, fn) => real.withClient(t.port === candidatePort ? { ...t, port: proxy.port } : t, fn),
+      withClient: (t, fn) =>
+        t.port === candidatePort
+          ? real.withClient({ ...t, port: proxy.port }, (cl) => fn(armOnPromote(cl)))
+          : real.withClient(t, fn),
     };
     connection = await NativeConnection.connect({ address: `127.0.0.1:${c.temporalPort}` });
     worker = await Worker.create({

@@ -69,6 +69,9 @@ test('happy path: every step in order, progress all done with clean-up skipped, 
   expect((m.called('provisionCluster')[0]!.input as { pgbouncer: unknown }).pgbouncer).toEqual({
     port: 6432,
     poolMode: 'transaction',
+    maxClientConn: 10_000,
+    poolSize: 20,
+    processes: 1,
   });
   expect(
     m

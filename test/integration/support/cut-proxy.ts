@@ -1,8 +1,9 @@
 /**
  * A TCP proxy on 127.0.0.1 that the test controls: it forwards to a member's port until the client
- * sends a message matching `trigger`; it forwards that message, then cuts every connection (the
- * client's at once; the server's a second later, so the backend runs what it received) and refuses
- * every new one until restore(). What a network loses between a request and its answer.
+ * sends a message matching `trigger` (or, over TLS, where the bytes say nothing, the first message
+ * after arm()); it forwards that message, then cuts every connection (the client's at once; the
+ * server's a second later, so the backend runs what it received) and refuses every new one until
+ * restore(). What a network loses between a request and its answer.
  */
 import * as net from 'node:net';
 
@@ -11,6 +12,7 @@ export class CutProxy {
   private readonly sockets = new Set<net.Socket>();
   /** When the trigger was forwarded (epoch ms), once. */
   triggeredAt?: number;
+  private armed = false;
 
   private constructor(
     private readonly server: net.Server,
@@ -47,7 +49,7 @@ export class CutProxy {
     client.on('data', (chunk: Buffer) => {
       if (this.cut) return;
       upstream.write(chunk);
-      if (trigger.test(chunk.toString('latin1'))) {
+      if (this.armed || trigger.test(chunk.toString('latin1'))) {
         this.triggeredAt = Date.now();
         this.cutAll();
       }
@@ -57,7 +59,13 @@ export class CutProxy {
   /** Drops every client connection now (their server sides a second later) and refuses new ones. */
   cutAll(): void {
     this.cut = true;
+    this.armed = false;
     for (const s of this.sockets) if (s.remotePort !== undefined && s.localPort === this.port) s.destroy();
+  }
+
+  /** The next message any client sends is the trigger (the caller knows what it is about to send). */
+  arm(): void {
+    this.armed = true;
   }
 
   /** Forwards new connections again. */
