@@ -6,6 +6,7 @@
  * ids, serials and dates pass through here: keys stay in the activities.
  * From the UI: `{"cluster": "demo"}`, optional `"force": true`, `"rotateCa": true`.
  */
+import { workflowInfo } from '@temporalio/workflow';
 import type { RotateCertificatesInput } from '../common/inputs';
 import { rotationSteps, tlsTargets, type TlsPart } from '../common/certificates';
 import type { ClusterSpec } from '../common/spec';
@@ -54,7 +55,7 @@ export async function rotateCertificates(started: RotateCertificatesInput): Prom
         result.newCa = (
           await progress.run(
             step.name,
-            () => acts.rotateClusterCa({ spec }),
+            () => acts.rotateClusterCa({ spec, rotation: workflowInfo().runId }),
             (r) => `new CA ${r.serial}; ${r.trusted} CAs trusted`,
           )
         ).serial;

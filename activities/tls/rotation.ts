@@ -97,9 +97,13 @@ export function createTlsRotationActivities(deps: ActivityDeps) {
   }
 
   /** A new CA signs from now on; the trust bundle keeps the old ones after it. */
-  async function rotateClusterCa(input: { spec: ClusterSpec }): Promise<{ serial: string; trusted: number }> {
+  async function rotateClusterCa(input: {
+    spec: ClusterSpec;
+    /** The asking run: a retry after a crash gets the CA this rotation made, not another one. */
+    rotation?: string;
+  }): Promise<{ serial: string; trusted: number }> {
     return withHeartbeat(async () => {
-      const ca = await store.rotateCa(input.spec.name, lifetimesOf(input.spec));
+      const ca = await store.rotateCa(input.spec.name, lifetimesOf(input.spec), input.rotation);
       return {
         serial: certificateInfo(ca.certPem).serialNumber,
         trusted: splitPem(await store.trust(input.spec.name)).length,

@@ -134,14 +134,18 @@ export class TlsStore {
   /**
    * A new CA replaces the current one for signing; the trust bundle keeps the old one after it, so
    * servers still presenting certificates it signed stay trusted until every one is renewed.
+   * `rotation` names the run asking: a retry of the same rotation gets the CA it made, not another.
    */
-  async rotateCa(cluster: string, lifetimes: TlsLifetimes): Promise<KeyPair> {
-    await this.ensureCa(cluster, lifetimes);
+  async rotateCa(cluster: string, lifetimes: TlsLifetimes, rotation?: string): Promise<KeyPair> {
+    const current = await this.ensureCa(cluster, lifetimes);
+    const marker = path.join(this.dir(cluster), 'ca.rotation');
+    if (rotation && (await readOrUndefined(marker)) === rotation) return current;
     const trust = await this.trust(cluster);
     const ca = await createCa(caName(cluster), lifetimes.caDays);
     // Trust first: a certificate signed by the new CA may reach a client as soon as the CA is written.
     await replaceFile(this.caPath(cluster), ca.certPem.trimEnd() + '\n' + trust, 0o644);
     await replaceFile(this.caKeyPath(cluster), joinPair(ca), 0o600);
+    if (rotation) await replaceFile(marker, rotation, 0o600);
     return ca;
   }
 

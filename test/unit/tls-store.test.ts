@@ -125,3 +125,11 @@ test('expiries list the CA and every identity', async () => {
   );
   expect(ids).toHaveLength(tlsIdentities(spec).length + 1);
 });
+
+test('a retried CA rotation (same run) gets the CA it made; another run makes a new one', async () => {
+  const first = await store.rotateCa('tlsunit', LIFETIMES, 'run-1');
+  expect(await store.rotateCa('tlsunit', LIFETIMES, 'run-1')).toEqual(first);
+  const second = await store.rotateCa('tlsunit', LIFETIMES, 'run-2');
+  expect(second.certPem).not.toBe(first.certPem);
+  expect(await store.trust('tlsunit')).toContain(first.certPem.trim());
+});
