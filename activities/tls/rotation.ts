@@ -20,7 +20,8 @@ import { servedVerdict, tlsTargets, type Served, type TlsPart, type TlsTarget } 
 import { ErrorTypes } from '../../common/error-types';
 import type { ClusterSpec } from '../../common/spec';
 import { tlsIdentities } from '../../common/tls-identities';
-import { containerState, execIn } from '../../lib/docker/docker-helpers';
+import { containerState } from '../../lib/docker/docker-helpers';
+import { containerUser, userOwner } from '../../lib/docker/container-user';
 import { readContainerFile, replaceContainerFiles, type ContainerFile } from '../../lib/docker/container-files';
 import { fatal } from '../../lib/errors';
 import { reloadConfiguration } from '../../lib/postgres/reload';
@@ -119,15 +120,10 @@ export function createTlsRotationActivities(deps: ActivityDeps) {
   /** The owner a new file gets when the container has none yet: the user the server runs as. */
   async function defaultOwner(t: TlsTarget, running: boolean): Promise<{ uid: number; gid: number }> {
     if (!running) return { uid: 0, gid: 0 };
-    const info = await deps.docker.getContainer(t.container).inspect();
-    const user = t.role === 'postgres' ? 'postgres' : info.Config.User || 'root';
-    const r = await execIn(deps.docker, t.container, ['/bin/sh', '-c', `id -u ${user} && id -g ${user}`], '0').catch(
-      () => undefined,
-    );
-    const [uid, gid] = (r?.exitCode === 0 ? r.stdout.trim().split(/\s+/) : []).map(Number);
-    return uid !== undefined && gid !== undefined && !Number.isNaN(uid) && !Number.isNaN(gid)
-      ? { uid, gid }
-      : { uid: 0, gid: 0 };
+    // A member's container runs its bootstrap as root, PostgreSQL as postgres.
+    const owner =
+      t.role === 'postgres' ? userOwner(deps.docker, t.container, 'postgres') : containerUser(deps.docker, t.container);
+    return owner.catch(() => ({ uid: 0, gid: 0 }));
   }
 
   /**

@@ -4,39 +4,25 @@
  * these ids in the archive put into it. Works on a created container that never ran.
  */
 import type Docker from 'dockerode';
-import { extract } from 'tar-stream';
 import { fatal } from '../errors';
+import { readContainerFile } from './container-files';
 
 export interface Owner {
   uid: number;
   gid: number;
 }
 
-async function readFileOf(docker: Docker, container: string, file: string): Promise<string> {
-  const archive = await docker.getContainer(container).getArchive({ path: file });
-  const x = extract();
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    x.on('entry', (_header, stream, next) => {
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', next);
-      stream.resume();
-    });
-    x.on('finish', resolve);
-    x.on('error', reject);
-    archive.on('error', reject);
-    archive.pipe(x);
-  });
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 const isNumber = (s: string | undefined): s is string => !!s && /^\d+$/.test(s);
 
 export async function containerUser(docker: Docker, container: string): Promise<Owner> {
-  const configured = (await docker.getContainer(container).inspect()).Config.User || 'root';
+  return userOwner(docker, container, (await docker.getContainer(container).inspect()).Config.User || 'root');
+}
+
+/** The ids of `user` (a name or number, `user:group` allowed) in the container's own /etc/passwd. */
+export async function userOwner(docker: Docker, container: string, configured: string): Promise<Owner> {
   const [user, group] = configured.split(':') as [string, string | undefined];
   if (isNumber(user)) return { uid: Number(user), gid: isNumber(group) ? Number(group) : Number(user) };
-  const entry = (await readFileOf(docker, container, '/etc/passwd'))
+  const entry = ((await readContainerFile(docker, container, '/etc/passwd'))?.content ?? '')
     .split('\n')
     .map((l) => l.split(':'))
     .find((f) => f[0] === user);
