@@ -10,6 +10,10 @@ export const PGBOUNCER_PORT = 6432;
 export const ETCD_PORT = 2379;
 export const PGBOUNCER_MEMBER = 'pgbouncer';
 export const ETCD_MEMBER = 'etcd';
+/** The cluster's backup container (pgBackRest's repository host) and the member name on its labels. */
+export const BACKUP_MEMBER = 'backup';
+/** Where the backup repository volume is mounted in every PostgreSQL member and the backup container. */
+export const BACKUP_REPO_PATH = '/var/lib/pgbackrest';
 export const DATABASE = 'postgres';
 export const SUPERUSER = 'postgres';
 export const REPLICATION_USER = 'replicator';

@@ -128,6 +128,36 @@ export const clusterSpecSchema = z.strictObject({
       renewCheckHours: z.number().int().min(1).max(168).default(24),
     })
     .default({ certificateDays: 90, renewBeforeDays: 30, caDays: 3650, renewCheckHours: 24 }),
+  /**
+   * Backups with pgBackRest (README "Backups"): every member archives its WAL into the cluster's
+   * repository (a Docker volume that `down --volumes` keeps unless asked), base backups of every
+   * group, consistent named restore points, and restores proven by a scheduled verification.
+   */
+  backup: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Full backups kept per group; WAL that no kept backup needs is expired with the rest. */
+      retentionFull: z.number().int().min(1).max(100).default(2),
+      /** The Schedule `backup-<cluster>` takes a base backup of every group this often. */
+      intervalHours: z.number().int().min(1).max(720).default(24),
+      /** The Schedule `restore-point-<cluster>` creates a cluster-wide restore point this often. */
+      restorePointMinutes: z.number().int().min(1).max(1440).default(15),
+      /** The Schedule `verify-backup-<cluster>` restores the newest backup into a scratch cluster this often. */
+      verifyIntervalHours: z.number().int().min(1).max(720).default(24),
+      /** `health` is degraded when the newest good backup is older than this. */
+      maxBackupAgeHours: z.number().int().min(1).max(2160).default(26),
+      /** `health` is degraded when the newest verified restore is older than this. */
+      maxVerifyAgeHours: z.number().int().min(1).max(2160).default(50),
+    })
+    .default({
+      enabled: true,
+      retentionFull: 2,
+      intervalHours: 24,
+      restorePointMinutes: 15,
+      verifyIntervalHours: 24,
+      maxBackupAgeHours: 26,
+      maxVerifyAgeHours: 50,
+    }),
 });
 
 /** Any subset of the spec's fields (the rest default): what a workflow started from the UI may pass. */
@@ -168,7 +198,7 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
     }
     claimPort(m.port, `${field}.port`);
   });
-  for (const reserved of ['pgbouncer', 'etcd']) {
+  for (const reserved of ['pgbouncer', 'etcd', 'backup']) {
     if (names.has(reserved)) errors.push(`members[${names.get(reserved)}].name: "${reserved}" is reserved`);
   }
   if (spec.tls.renewBeforeDays >= spec.tls.certificateDays)
@@ -178,6 +208,16 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
     );
   if (spec.tls.caDays <= spec.tls.certificateDays)
     errors.push(`tls.caDays: ${spec.tls.caDays} must exceed tls.certificateDays (${spec.tls.certificateDays})`);
+  if (spec.backup.maxBackupAgeHours <= spec.backup.intervalHours)
+    errors.push(
+      `backup.maxBackupAgeHours: ${spec.backup.maxBackupAgeHours} must exceed backup.intervalHours ` +
+        `(${spec.backup.intervalHours}), or health is degraded between two scheduled backups`,
+    );
+  if (spec.backup.maxVerifyAgeHours <= spec.backup.verifyIntervalHours)
+    errors.push(
+      `backup.maxVerifyAgeHours: ${spec.backup.maxVerifyAgeHours} must exceed backup.verifyIntervalHours ` +
+        `(${spec.backup.verifyIntervalHours})`,
+    );
   if (spec.pgbouncer.poolSize < spec.pgbouncer.processes)
     errors.push(
       `pgbouncer.poolSize: ${spec.pgbouncer.poolSize} server connections cannot be shared by ` +

@@ -14,6 +14,8 @@ export {
   ETCD_PORT,
   PGBOUNCER_MEMBER,
   ETCD_MEMBER,
+  BACKUP_MEMBER,
+  BACKUP_REPO_PATH,
   DATABASE,
   SUPERUSER,
   REPLICATION_USER,
@@ -56,6 +58,12 @@ export const networkName = (cluster: string) => `citusctl-${cluster}`;
 export const containerName = (cluster: string, member: string) => `citusctl-${cluster}-${member}`;
 export const volumeName = (cluster: string, member: string) => `citusctl-${cluster}-${member}-data`;
 /** One physical replication slot per standby, named after the standby (never after a role). */
+/**
+ * The backup repository's volume: not a member's data, so `down --volumes` keeps it (only
+ * `down --volumes --backups` removes it): a cluster restored in place reads its backups from here.
+ */
+export const backupRepoVolumeName = (cluster: string) => `citusctl-${cluster}-backups`;
+
 export const slotName = (member: string) => `citusctl_${member.replace(/-/g, '_')}`;
 
 /** The live primary of every group, as decided by etcd (or the spec on a new cluster). */

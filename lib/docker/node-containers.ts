@@ -4,6 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterSpec, MemberSpec } from '../../common/spec';
 import {
+  BACKUP_MEMBER,
+  BACKUP_REPO_PATH,
+  backupRepoVolumeName,
   ETCD_MEMBER,
   ETCD_PORT,
   PGBOUNCER_MEMBER,
@@ -158,5 +161,35 @@ export function etcdContainer(spec: ClusterSpec, image: string): Docker.Containe
       RestartPolicy: { Name: SERVICE_RESTART_POLICY },
     },
     ...networking(spec.name, ETCD_MEMBER),
+  };
+}
+
+/**
+ * The cluster's backup container: the pgBackRest repository's host (the repository volume mounted,
+ * every group's stanza configured), where citusctl reads `pgbackrest info`, expires old backups and
+ * keeps its catalog. The cluster's postgres image (it has pgBackRest); it runs nothing but a wait.
+ * Base backups run in each group's primary (they read its data directory), restores in a one-shot
+ * container mounting the new member's volume.
+ */
+export function backupContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
+  return {
+    name: containerName(spec.name, BACKUP_MEMBER),
+    Image: image,
+    Hostname: BACKUP_MEMBER,
+    Labels: labelsFor(spec.name, BACKUP_MEMBER, BACKUP_MEMBER),
+    User: '0',
+    // pgBackRest runs as postgres, whose uid owns the repository (the same image as the members).
+    Entrypoint: [
+      '/bin/sh',
+      '-c',
+      `chown postgres:postgres ${BACKUP_REPO_PATH} && trap 'exit 0' INT TERM && while :; do sleep 3600 & wait $!; done`,
+    ],
+    Cmd: [],
+    HostConfig: {
+      NetworkMode: networkName(spec.name),
+      Mounts: [{ Type: 'volume', Source: backupRepoVolumeName(spec.name), Target: BACKUP_REPO_PATH }],
+      RestartPolicy: { Name: SERVICE_RESTART_POLICY },
+    },
+    ...networking(spec.name, BACKUP_MEMBER),
   };
 }

@@ -1,0 +1,125 @@
+/**
+ * The backup catalog: citusctl's records of backups, restore points and verified restores, as JSON
+ * files in the backup repository (`<repo>/citusctl/<kind>/<name>.json`). Kept with the backups, so
+ * a cluster removed with `down --volumes` (the repository volume stays) can still be restored.
+ *
+ * Read and written through Docker's archive API on the cluster's backup container, or, when it
+ * has none (the cluster is down), on a throwaway container mounting the repository volume that is
+ * never started. A record is written once under its own name and never replaced.
+ */
+import type Docker from 'dockerode';
+import { extract } from 'tar-stream';
+import type { BackupRecord, RestorePointRecord, VerificationRecord } from '../../common/backup-records';
+import { LABEL_CLUSTER, LABEL_HELPER } from '../../common/labels';
+import { BACKUP_MEMBER, BACKUP_REPO_PATH } from '../../common/names';
+import { backupRepoVolumeName, containerName } from '../../common/topology';
+import { containerState, tarOf } from '../docker/docker-helpers';
+
+export interface CatalogRecords {
+  'restore-points': RestorePointRecord;
+  backups: BackupRecord;
+  verifications: VerificationRecord;
+}
+export type CatalogKind = keyof CatalogRecords;
+
+export const CATALOG_DIR = `${BACKUP_REPO_PATH}/citusctl`;
+
+const isNotFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
+
+export class BackupCatalog {
+  /** `image`: any image with a shell-less `/bin/true` (the cluster's postgres image) for the throwaway container. */
+  constructor(
+    private readonly docker: Docker,
+    private readonly cluster: string,
+    private readonly image: string,
+  ) {}
+
+  /** Does the cluster have a backup repository at all? */
+  async exists(): Promise<boolean> {
+    return this.docker
+      .getVolume(backupRepoVolumeName(this.cluster))
+      .inspect()
+      .then(
+        () => true,
+        (err: unknown) => {
+          if (isNotFound(err)) return false;
+          throw err;
+        },
+      );
+  }
+
+  async list<K extends CatalogKind>(kind: K): Promise<CatalogRecords[K][]> {
+    if (!(await this.exists())) return [];
+    return this.withRepoContainer(async (c) => {
+      let stream: NodeJS.ReadableStream;
+      try {
+        stream = await c.getArchive({ path: `${CATALOG_DIR}/${kind}` });
+      } catch (err) {
+        if (isNotFound(err)) return [];
+        throw err;
+      }
+      const texts = await jsonFilesOf(stream);
+      return texts.map((t) => JSON.parse(t) as CatalogRecords[K]);
+    });
+  }
+
+  async get<K extends CatalogKind>(kind: K, name: string): Promise<CatalogRecords[K] | undefined> {
+    return (await this.list(kind)).find((r) => ('name' in r ? r.name : r.id) === name);
+  }
+
+  /**
+   * Writes the record under its name. Returns false (and writes nothing) when a record of that name
+   * is there already: a retried step finds its own record, a second point of one name is refused.
+   */
+  async put<K extends CatalogKind>(kind: K, name: string, record: CatalogRecords[K]): Promise<boolean> {
+    if (await this.get(kind, name)) return false;
+    await this.withRepoContainer(async (c) => {
+      const tar = await tarOf(
+        { [`citusctl/${kind}/${name}.json`]: { content: JSON.stringify(record) + '\n', mode: 0o644 } },
+        { directories: true },
+      );
+      await c.putArchive(tar, { path: BACKUP_REPO_PATH });
+    });
+    return true;
+  }
+
+  private async withRepoContainer<T>(fn: (c: Docker.Container) => Promise<T>): Promise<T> {
+    const name = containerName(this.cluster, BACKUP_MEMBER);
+    if ((await containerState(this.docker, name)) !== 'absent') return fn(this.docker.getContainer(name));
+    const helper = await this.docker.createContainer({
+      Image: this.image,
+      Entrypoint: ['/bin/true'],
+      Cmd: [],
+      Labels: { [LABEL_CLUSTER]: this.cluster, [LABEL_HELPER]: 'backup-catalog' },
+      HostConfig: {
+        Mounts: [{ Type: 'volume', Source: backupRepoVolumeName(this.cluster), Target: BACKUP_REPO_PATH }],
+      },
+    });
+    try {
+      return await fn(helper);
+    } finally {
+      await helper.remove({ force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/** The contents of every `*.json` file in a tar stream. */
+function jsonFilesOf(stream: NodeJS.ReadableStream): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const x = extract();
+    const files: string[] = [];
+    x.on('entry', (header, body, next) => {
+      const chunks: Buffer[] = [];
+      body.on('data', (c: unknown) => chunks.push(c as Buffer));
+      body.on('end', () => {
+        if (header.type === 'file' && header.name.endsWith('.json')) files.push(Buffer.concat(chunks).toString('utf8'));
+        next();
+      });
+      body.resume();
+    });
+    x.on('finish', () => resolve(files));
+    x.on('error', reject);
+    stream.on('error', reject);
+    stream.pipe(x);
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * pgBackRest's configuration in every container that runs it: one stanza per group (the group's
+ * name), the repository on the cluster's backup volume. A member's file holds its own group's
+ * stanza (its archive_command pushes there); the backup container's holds every group's.
+ */
+import { BACKUP_REPO_PATH, COORDINATOR_GROUP } from '../../common/names';
+import type { ClusterSpec } from '../../common/spec';
+import { PG_VOLUME_TARGET } from '../docker/node-containers';
+
+/** Where the file lives in a container (citusctl's own directory: no clash with an image's /etc). */
+export const PGBACKREST_CONF = '/citusctl/pgbackrest.conf';
+/** PostgreSQL's archive_command runs this with the WAL file's path (written per member: it names the stanza). */
+export const ARCHIVE_WAL_SCRIPT = '/citusctl/archive-wal.sh';
+export const MEMBER_PGDATA = `${PG_VOLUME_TARGET}/pgdata`;
+
+export interface PgbackrestConfOptions {
+  /** Stanzas (group names) this container serves; pg1-path points at the member's own data directory. */
+  stanzas: readonly string[];
+  retentionFull: number;
+  /** The repository path (default: the backup volume's mount). A restore reads another cluster's repository. */
+  repoPath?: string;
+  /** Data directory for the stanzas (default: a member's). */
+  pgPath?: string;
+}
+
+export function pgbackrestConf(opts: PgbackrestConfOptions): string {
+  const lines = [
+    '# citusctl: pgBackRest for this cluster (README "Backups")',
+    '[global]',
+    `repo1-path=${opts.repoPath ?? BACKUP_REPO_PATH}`,
+    `repo1-retention-full=${opts.retentionFull}`,
+    'repo1-retention-full-type=count',
+    // A base backup starts at once (an immediate checkpoint) instead of waiting for the next one.
+    'start-fast=y',
+    'process-max=2',
+    'compress-type=lz4',
+    'log-level-console=warn',
+    'log-level-stderr=off',
+    'log-level-file=off',
+    'lock-path=/tmp/pgbackrest',
+    '',
+  ];
+  for (const stanza of opts.stanzas) {
+    lines.push(
+      `[${stanza}]`,
+      `pg1-path=${opts.pgPath ?? MEMBER_PGDATA}`,
+      'pg1-socket-path=/var/run/postgresql',
+      'pg1-port=5432',
+      'pg1-user=postgres',
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * archive_command's script. Without a pgBackRest configuration (backups disabled) a WAL file is
+ * done with at once, as if archiving were off; with one, pushing it must succeed, or PostgreSQL
+ * keeps the file and tries again (never a silent gap).
+ */
+export function archiveWalScript(stanza: string): string {
+  return [
+    '#!/bin/sh',
+    '# citusctl: archive_command (PostgreSQL passes the WAL file path relative to PGDATA)',
+    `[ -e ${PGBACKREST_CONF} ] || exit 0`,
+    `exec pgbackrest --config=${PGBACKREST_CONF} --stanza=${stanza} archive-push "$1"`,
+    '',
+  ].join('\n');
+}
+
+/** The stanzas of a cluster: one per group, named after it. */
+export const stanzasOf = (spec: ClusterSpec): string[] => [COORDINATOR_GROUP, ...spec.workers];
