@@ -4,6 +4,7 @@
  * and survive `down --volumes`. Pure: the restore target is chosen here, in workflows too.
  */
 import { z } from 'zod';
+import type { ClusterSpec } from './spec';
 
 /** A restore point's or a backup's name: it becomes part of workflow ids and file names. */
 export const RESTORE_POINT_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -61,6 +62,8 @@ export interface BackupRecord {
   /** The restore point made right after every group's base backup finished: the backup's consistent cut. */
   restorePoint: string;
   groups: Record<string, BackupGroup>;
+  /** The cluster's spec when it was backed up: a restore rebuilds this layout even when the cluster is gone. */
+  spec: ClusterSpec;
 }
 
 export interface VerificationRecord {
