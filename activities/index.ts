@@ -26,6 +26,10 @@ import { createDrainActivities } from './scale/drain';
 import { createDroppedGroupActivities } from './scale/dropped-groups';
 import { createTwoPhaseActivities } from './failover/two-phase';
 import { createTlsRotationActivities } from './tls/rotation';
+import { createRestorePlanActivities } from './backup/restore-plan';
+import { createRestoreVolumeActivities } from './backup/restore-volumes';
+import { createRestoreGroupActivities } from './backup/restore-group';
+import { createRestoreFinishActivities } from './backup/restore-finish';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -55,6 +59,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createDroppedGroupActivities(deps),
     ...createTwoPhaseActivities(deps),
     ...createTlsRotationActivities(deps),
+    ...createRestorePlanActivities(deps),
+    ...createRestoreVolumeActivities(deps),
+    ...createRestoreGroupActivities(deps),
+    ...createRestoreFinishActivities(deps),
   };
 }
 

@@ -2,7 +2,7 @@
 /** citusctl: up, status, down, worker, images build. Every command takes --config FILE and --json. */
 import { Command } from 'commander';
 import { InputError, workflowInput, type WorkflowWithInput } from '../common/inputs';
-import { SpecError, type ClusterSpec } from '../common/spec';
+import { SpecError, parseSpec, type ClusterSpec } from '../common/spec';
 import {
   certsWorkflowId,
   drainWorkflowId,
@@ -13,6 +13,7 @@ import {
   unfenceWorkflowId,
 } from '../common/workflow-ids';
 import { TRANSFER_MODES } from '../common/rebalance';
+import { stateDir } from '../lib/state-dir';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
 import { psqlLine, statusLines } from './status-lines';
@@ -31,6 +32,8 @@ const lazy = {
   monitor: async () => require('./monitor') as typeof import('./monitor'),
   health: async () => require('./health') as typeof import('./health'),
   certs: async () => require('./certs') as typeof import('./certs'),
+  restore: async () => require('./restore') as typeof import('./restore'),
+  clusterSpecFile: async () => require('../lib/cluster-spec-file') as typeof import('../lib/cluster-spec-file'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -66,6 +69,15 @@ function fail(err: unknown, json: boolean | undefined): never {
 
 function spec(opts: CommonOpts): ClusterSpec {
   return loadSpecFile(opts.config);
+}
+
+/** `--cluster NAME`: the spec stored at its setup (a restored cluster has no spec file); else --config's. */
+async function specOrStored(opts: CommonOpts & { cluster?: string }): Promise<ClusterSpec> {
+  if (!opts.cluster) return spec(opts);
+  const { readClusterSpec } = await lazy.clusterSpecFile();
+  const stored = await readClusterSpec(stateDir(), opts.cluster);
+  if (stored === undefined) throw new SpecError([`cluster: no cluster ${opts.cluster} set up in this state directory`]);
+  return parseSpec(stored);
 }
 
 /** A long command's progress lines: stdout for humans, stderr with --json (stdout carries one document). */
@@ -149,14 +161,14 @@ withCommon(
       }),
   );
 
-withCommon(
-  program.command('status').description('members, roles, replication, Citus workers and shards, endpoints'),
-).action((opts: CommonOpts) =>
-  run(opts, async () => {
-    const report = await (await lazy.status()).status(spec(opts));
-    return { doc: report, human: () => console.log(statusLines(report).join('\n')) };
-  }),
-);
+withCommon(program.command('status').description('members, roles, replication, Citus workers and shards, endpoints'))
+  .option('--cluster <name>', 'a cluster set up here (e.g. a restored one) instead of the spec file')
+  .action((opts: CommonOpts & { cluster?: string }) =>
+    run(opts, async () => {
+      const report = await (await lazy.status()).status(await specOrStored(opts));
+      return { doc: report, human: () => console.log(statusLines(report).join('\n')) };
+    }),
+  );
 
 withCommon(program.command('down').description('remove the cluster containers and network'))
   .option('--volumes', 'also delete data volumes and the cluster secrets')
@@ -444,6 +456,39 @@ withCommon(
       },
     );
   });
+
+withCommon(
+  program
+    .command('restore')
+    .description('a new cluster (or this one, after down --volumes) restored to a restore point of a backup'),
+)
+  .requiredOption('--as <cluster>', "the restored cluster's name")
+  .requiredOption('--to <target>', "a restore point's name, an ISO time (the newest point at or before it), or latest")
+  .option('--from <cluster>', 'the cluster whose backups are restored (default: --as, in place)')
+  .option('--no-monitor', 'start neither the monitor nor the schedules for the restored cluster')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((opts: CommonOpts & { as: string; to: string; from?: string; monitor: boolean; worker: boolean }) =>
+    run(opts, async () => {
+      const r = await lazy.restore();
+      // Only a spec file given explicitly: without one the backup's spec is restored (free ports).
+      const report = await r.restore(
+        {
+          as: opts.as,
+          to: opts.to,
+          ...(opts.from ? { from: opts.from } : {}),
+          ...(opts.config ? { spec: spec(opts) } : {}),
+          json: opts.json,
+          worker: opts.worker ? 'auto' : false,
+          monitor: opts.monitor,
+        },
+        progress(opts),
+      );
+      return {
+        doc: { ok: true, ...report },
+        human: () => console.log(['', ...r.restoreLines(report, psqlLine)].join('\n')),
+      };
+    }),
+  );
 
 withCommon(
   program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)'),

@@ -18,6 +18,7 @@ export const WORKFLOW_ID_KINDS = [
   'rebalance',
   'drain',
   'certs',
+  'restore',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
@@ -50,3 +51,8 @@ export const drainWorkflowId = (cluster: string, group: string) => idOf('drain',
  */
 export const certsWorkflowId = (cluster: string) => idOf('certs', cluster);
 export const certsScheduleId = certsWorkflowId;
+/**
+ * `restore-<new cluster>`: `citusctl restore --as <new>`'s restoreCluster (one restore per new
+ * cluster; `down --cluster <new>` stops it by this prefix).
+ */
+export const restoreWorkflowId = (newCluster: string) => idOf('restore', newCluster);

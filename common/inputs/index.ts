@@ -15,6 +15,7 @@ import { rotateCertificatesInputSchema } from './certs';
 import { healthCheckInputSchema } from './health';
 import { monitorInputSchema } from './monitor';
 import { drainGroupInputSchema, rebalanceClusterInputSchema } from './scale';
+import { restoreClusterInputSchema } from './restore';
 import { setupClusterInputSchema } from './setup';
 
 export const WORKFLOW_INPUT_SCHEMAS = {
@@ -28,6 +29,7 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   healthCheck: healthCheckInputSchema,
   monitorCluster: monitorInputSchema,
   rotateCertificates: rotateCertificatesInputSchema,
+  restoreCluster: restoreClusterInputSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type WorkflowWithInput = keyof typeof WORKFLOW_INPUT_SCHEMAS;
@@ -45,5 +47,6 @@ export * from './certs';
 export * from './group-operations';
 export * from './health';
 export * from './monitor';
+export * from './restore';
 export * from './scale';
 export * from './setup';
