@@ -4,16 +4,22 @@
  * before a time, or the newest point.
  */
 import { z } from 'zod';
-import { restorePointNameSchema } from '../backup-records';
+import { restorePointNameSchema, type RestoreTarget } from '../backup-records';
 import { clusterName, flag, specField } from './fields';
 
-export const restoreTargetSchema = z.union([
-  z.strictObject({ point: restorePointNameSchema }),
-  z.strictObject({
-    time: z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'must be an ISO 8601 time'),
-  }),
-  z.strictObject({ latest: z.literal(true) }),
-]);
+/** Exactly one of: a point's name, a time (the newest point at or before it), or the newest point. */
+export const restoreTargetSchema = z
+  .strictObject({
+    point: restorePointNameSchema.optional(),
+    time: z
+      .string()
+      .refine((t) => !Number.isNaN(Date.parse(t)), 'must be an ISO 8601 time')
+      .optional(),
+    latest: z.literal(true).optional(),
+  })
+  .refine((t) => [t.point, t.time, t.latest].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of {"point": NAME}, {"time": ISO 8601}, {"latest": true}',
+  }) as unknown as z.ZodType<RestoreTarget, RestoreTarget>;
 
 export const restoreClusterInputSchema = z.strictObject({
   /** The new cluster's name. */
