@@ -18,6 +18,7 @@ export const WORKFLOW_ID_KINDS = [
   'rebalance',
   'drain',
   'certs',
+  'restore-point',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
@@ -50,3 +51,9 @@ export const drainWorkflowId = (cluster: string, group: string) => idOf('drain',
  */
 export const certsWorkflowId = (cluster: string) => idOf('certs', cluster);
 export const certsScheduleId = certsWorkflowId;
+/**
+ * `restore-point-<cluster>-<name>`: one run per point name (a second request of one name joins or
+ * is refused); `restore-point-<cluster>` is the Schedule's id (its runs append the time).
+ */
+export const restorePointWorkflowId = (cluster: string, name: string) => idOf('restore-point', cluster, name);
+export const restorePointScheduleId = (cluster: string) => idOf('restore-point', cluster);
