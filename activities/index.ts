@@ -30,6 +30,7 @@ import { createRestorePlanActivities } from './backup/restore-plan';
 import { createRestoreVolumeActivities } from './backup/restore-volumes';
 import { createRestoreGroupActivities } from './backup/restore-group';
 import { createRestoreFinishActivities } from './backup/restore-finish';
+import { createRestorePointActivities } from './backup/restore-point';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -63,6 +64,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRestoreVolumeActivities(deps),
     ...createRestoreGroupActivities(deps),
     ...createRestoreFinishActivities(deps),
+    ...createRestorePointActivities(deps),
   };
 }
 

@@ -22,6 +22,7 @@ import type { MaintenanceInput } from '../workflows/monitor';
 import { reloadSpecSignal } from '../workflows/monitor-signals';
 import { ensureCertsSchedule } from './certs-schedule';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
+import { ensureRestorePointSchedule } from './restore-point-schedule';
 import { connectClient } from './temporal-client';
 
 /** The monitor's workflow id (status and down look for it). */
@@ -58,8 +59,9 @@ export async function ensureMonitor(
 }
 
 /**
- * For `up`: the monitor, the health schedule (health-<cluster>) and the certificate renewal
- * schedule (certs-<cluster>), all idempotently, on the cluster's Temporal server.
+ * For `up`: the monitor, the health schedule (health-<cluster>), the certificate renewal
+ * schedule (certs-<cluster>) and the restore point schedule (restore-point-<cluster>), all
+ * idempotently, on the cluster's Temporal server.
  */
 export async function startMonitor(
   spec: ClusterSpec,
@@ -69,6 +71,8 @@ export async function startMonitor(
   started: boolean;
   healthSchedule: EnsuredSchedule;
   certsSchedule: EnsuredSchedule;
+  /** None when backups are disabled. */
+  restorePointSchedule?: EnsuredSchedule;
 }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
@@ -93,7 +97,14 @@ export async function startMonitor(
     );
     const certsSchedule = await ensureCertsSchedule(client, spec);
     log(`certs: schedule ${certsSchedule.scheduleId} ${certsSchedule.outcome} (every ${spec.tls.renewCheckHours} h)`);
-    return { ...r, healthSchedule, certsSchedule };
+    const restorePointSchedule = await ensureRestorePointSchedule(client, spec);
+    log(
+      restorePointSchedule
+        ? `restore points: schedule ${restorePointSchedule.scheduleId} ${restorePointSchedule.outcome} (every ` +
+            `${spec.backup.restorePointMinutes} min)`
+        : 'restore points: no schedule (backup.enabled: false)',
+    );
+    return { ...r, healthSchedule, certsSchedule, restorePointSchedule };
   } finally {
     await close();
   }
