@@ -25,7 +25,10 @@ export function describeGroupBackup(group: string, s: GroupBackupState): string 
     case 'retrying':
       return `${group}: attempt ${s.attempt} failed, retrying on the group's current primary: ${s.why}`;
     case 'done':
-      return `${group}: ${s.backup.label} from ${s.backup.member}, ${mb(s.backup.sizeBytes)} (${mb(s.backup.repoSizeBytes)} stored)`;
+      return (
+        `${group}: ${s.backup.label} from ${s.backup.member}, ` +
+        `${mb(s.backup.sizeBytes)} (${mb(s.backup.repoSizeBytes)} stored)`
+      );
     case 'failed':
       return `${group}: failed: ${s.why}`;
   }

@@ -1,4 +1,7 @@
-/** The cluster's backup catalog as activities open it (the throwaway container, when needed, runs the cluster's postgres image). */
+/**
+ * The cluster's backup catalog as activities open it (the throwaway container, when needed, runs
+ * the cluster's postgres image).
+ */
 import { resolveImage } from '../../common/images';
 import type { ClusterSpec } from '../../common/spec';
 import { BackupCatalog } from '../../lib/backup/catalog';

@@ -8,6 +8,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { BackupGroup, BackupRecord, RestorePointRecord } from '../../common/backup-records';
+import type { Progress } from '../../common/progress';
 import { parseSpec } from '../../common/spec';
 import type { BackupClusterResult } from '../../workflows';
 import { SPEC_INPUT } from './helpers';
@@ -148,9 +149,9 @@ test('a group whose primary failed over mid-backup is backed up again, and the p
     { spec: SPEC_INPUT },
     m.activities,
     async (handle) => {
-      const p = await waitForStep(handle, 'base backups', 'running');
+      await waitForStep(handle, 'base backups', 'running');
       for (let i = 0; i < 100; i++) {
-        const q = await handle.query<typeof p>('progress');
+        const q = await handle.query<Progress>('progress');
         const detail = q.steps[1]!.detail ?? '';
         if (detail.includes('retrying')) {
           seen.push(detail);
