@@ -20,6 +20,7 @@ import { ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { workflowBuild } from '../worker/build-id';
 import type { MaintenanceInput } from '../workflows/monitor';
 import { reloadSpecSignal } from '../workflows/monitor-signals';
+import { ensureBackupSchedule, type BackupSchedule } from './backup-schedule';
 import { ensureCertsSchedule } from './certs-schedule';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
 import { connectClient } from './temporal-client';
@@ -58,8 +59,9 @@ export async function ensureMonitor(
 }
 
 /**
- * For `up`: the monitor, the health schedule (health-<cluster>) and the certificate renewal
- * schedule (certs-<cluster>), all idempotently, on the cluster's Temporal server.
+ * For `up`: the monitor, the health schedule (health-<cluster>), the certificate renewal
+ * schedule (certs-<cluster>) and the backup schedule (backup-<cluster>), all idempotently, on the
+ * cluster's Temporal server.
  */
 export async function startMonitor(
   spec: ClusterSpec,
@@ -69,6 +71,7 @@ export async function startMonitor(
   started: boolean;
   healthSchedule: EnsuredSchedule;
   certsSchedule: EnsuredSchedule;
+  backupSchedule: BackupSchedule;
 }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
@@ -93,7 +96,12 @@ export async function startMonitor(
     );
     const certsSchedule = await ensureCertsSchedule(client, spec);
     log(`certs: schedule ${certsSchedule.scheduleId} ${certsSchedule.outcome} (every ${spec.tls.renewCheckHours} h)`);
-    return { ...r, healthSchedule, certsSchedule };
+    const backupSchedule = await ensureBackupSchedule(client, spec);
+    log(
+      `backup: schedule ${backupSchedule.scheduleId} ${backupSchedule.outcome}` +
+        (spec.backup.enabled ? ` (every ${spec.backup.intervalHours} h)` : ' (backups disabled in the spec)'),
+    );
+    return { ...r, healthSchedule, certsSchedule, backupSchedule };
   } finally {
     await close();
   }

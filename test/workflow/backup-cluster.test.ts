@@ -6,12 +6,16 @@
  * ends the run with no restore point or record; a bad input is refused before any activity.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ensureBackupSchedule } from '../../client/backup-schedule';
+import { stopClusterWorkflows } from '../../client/stop-cluster-workflows';
+import { TASK_QUEUE } from '../../lib/temporal-server';
 import type { Activities } from '../../activities';
 import type { BackupGroup, BackupRecord, RestorePointRecord } from '../../common/backup-records';
 import type { Progress } from '../../common/progress';
 import { parseSpec } from '../../common/spec';
 import type { BackupClusterResult } from '../../workflows';
-import { SPEC_INPUT } from './helpers';
+import { SPEC_INPUT, uniqueClusterName } from './helpers';
 import { mockActivities } from './mock-activities';
 import { failureOf, waitForStep } from './runner';
 import { useWorkflowEnv } from './workflow-env';
@@ -191,4 +195,39 @@ test('a bad input is refused before any activity', async () => {
   expect(f.message).toMatch(/cluster/);
   expect(f.message).toMatch(/full/);
   expect(m.log).toEqual([]);
+});
+
+test('the schedule: created, unchanged, updated (a pause kept), deleted when backups are disabled and by `down`', async () => {
+  const cluster = uniqueClusterName('backup');
+  const s = parseSpec({ ...SPEC_INPUT, name: cluster });
+  const id = `backup-${cluster}`;
+  expect(await ensureBackupSchedule(wf.client, s)).toEqual({ scheduleId: id, outcome: 'created' });
+  expect(await ensureBackupSchedule(wf.client, s)).toEqual({ scheduleId: id, outcome: 'unchanged' });
+  const handle = wf.client.schedule.getHandle(id);
+  let d = await handle.describe();
+  expect(d.spec.intervals?.map((i) => i.every)).toEqual([24 * 3_600_000]); // daily by default
+  expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+  expect(d.action).toMatchObject({
+    type: 'startWorkflow',
+    workflowType: 'backupCluster',
+    taskQueue: TASK_QUEUE,
+    workflowId: id,
+    args: [{ cluster }],
+  });
+  await handle.pause('operator: not now');
+  const sixHourly = parseSpec({ ...SPEC_INPUT, name: cluster, backup: { intervalHours: 6, maxBackupAgeHours: 8 } });
+  expect(await ensureBackupSchedule(wf.client, sixHourly)).toEqual({ scheduleId: id, outcome: 'updated' });
+  d = await handle.describe();
+  expect(d.spec.intervals?.map((i) => i.every)).toEqual([6 * 3_600_000]);
+  expect(d.state.paused).toBe(true);
+
+  const off = parseSpec({ ...SPEC_INPUT, name: cluster, backup: { enabled: false } });
+  expect(await ensureBackupSchedule(wf.client, off)).toEqual({ scheduleId: id, outcome: 'deleted' });
+  await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  expect(await ensureBackupSchedule(wf.client, off)).toEqual({ scheduleId: id, outcome: 'none' });
+
+  expect(await ensureBackupSchedule(wf.client, s)).toEqual({ scheduleId: id, outcome: 'created' });
+  const report = await stopClusterWorkflows(wf.client, cluster);
+  expect(report.schedulesDeleted).toContain(id);
+  await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 });
