@@ -197,7 +197,7 @@ test('a bad input is refused before any activity', async () => {
   expect(m.log).toEqual([]);
 });
 
-test('the schedule: created, unchanged, updated (a pause kept), deleted when backups are disabled and by `down`', async () => {
+test('the schedule: created, unchanged, updated (a pause kept), deleted when disabled and by `down`', async () => {
   const cluster = uniqueClusterName('backup');
   const s = parseSpec({ ...SPEC_INPUT, name: cluster });
   const id = `backup-${cluster}`;
