@@ -31,6 +31,10 @@ import { createRestoreVolumeActivities } from './backup/restore-volumes';
 import { createRestoreGroupActivities } from './backup/restore-group';
 import { createRestoreFinishActivities } from './backup/restore-finish';
 import { createRestorePointActivities } from './backup/restore-point';
+import { createBaseBackupActivities } from './backup/base-backup';
+import { createExpireActivities } from './backup/expire';
+import { createRecordBackupActivities } from './backup/record-backup';
+import { createRepositoryCheckActivities } from './backup/repository-check';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -65,6 +69,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createRestoreGroupActivities(deps),
     ...createRestoreFinishActivities(deps),
     ...createRestorePointActivities(deps),
+    ...createRepositoryCheckActivities(deps),
+    ...createBaseBackupActivities(deps),
+    ...createRecordBackupActivities(deps),
+    ...createExpireActivities(deps),
   };
 }
 

@@ -2,8 +2,9 @@
 /** citusctl: up, status, down, worker, images build. Every command takes --config FILE and --json. */
 import { Command } from 'commander';
 import { InputError, workflowInput, type WorkflowWithInput } from '../common/inputs';
-import { SpecError, parseSpec, type ClusterSpec } from '../common/spec';
+import { SpecError, type ClusterSpec } from '../common/spec';
 import {
+  backupWorkflowId,
   certsWorkflowId,
   drainWorkflowId,
   failoverWorkflowId,
@@ -13,6 +14,7 @@ import {
   unfenceWorkflowId,
 } from '../common/workflow-ids';
 import { TRANSFER_MODES } from '../common/rebalance';
+import { storedClusterSpecs } from '../lib/cluster-spec-file';
 import { stateDir } from '../lib/state-dir';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
@@ -34,13 +36,15 @@ const lazy = {
   certs: async () => require('./certs') as typeof import('./certs'),
   restorePoint: async () => require('./restore-point') as typeof import('./restore-point'),
   restore: async () => require('./restore') as typeof import('./restore'),
-  clusterSpecFile: async () => require('../lib/cluster-spec-file') as typeof import('../lib/cluster-spec-file'),
+  backups: async () => require('./backups') as typeof import('./backups'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 interface CommonOpts {
   config?: string;
   json?: boolean;
+  /** A cluster set up from this state directory, by name, instead of the spec file (`--cluster`). */
+  cluster?: string;
 }
 
 /** Exit codes: 2 bad spec or workflow input, 3 preflight (missing image), 1 anything else. */
@@ -69,16 +73,10 @@ function fail(err: unknown, json: boolean | undefined): never {
 }
 
 function spec(opts: CommonOpts): ClusterSpec {
-  return loadSpecFile(opts.config);
-}
-
-/** `--cluster NAME`: the spec stored at its setup (a restored cluster has no spec file); else --config's. */
-async function specOrStored(opts: CommonOpts & { cluster?: string }): Promise<ClusterSpec> {
-  if (!opts.cluster) return spec(opts);
-  const { readClusterSpec } = await lazy.clusterSpecFile();
-  const stored = await readClusterSpec(stateDir(), opts.cluster);
-  if (stored === undefined) throw new SpecError([`cluster: no cluster ${opts.cluster} set up in this state directory`]);
-  return parseSpec(stored);
+  if (opts.cluster === undefined) return loadSpecFile(opts.config);
+  const stored = storedClusterSpecs(stateDir()).find((c) => c.name === opts.cluster);
+  if (!stored) throw new SpecError([`--cluster ${opts.cluster}: no cluster of that name is set up here`]);
+  return stored;
 }
 
 /** A long command's progress lines: stdout for humans, stderr with --json (stdout carries one document). */
@@ -166,7 +164,7 @@ withCommon(program.command('status').description('members, roles, replication, C
   .option('--cluster <name>', 'a cluster set up here (e.g. a restored one) instead of the spec file')
   .action((opts: CommonOpts & { cluster?: string }) =>
     run(opts, async () => {
-      const report = await (await lazy.status()).status(await specOrStored(opts));
+      const report = await (await lazy.status()).status(spec(opts));
       return { doc: report, human: () => console.log(statusLines(report).join('\n')) };
     }),
   );
@@ -485,6 +483,35 @@ withCommon(
 
 withCommon(
   program
+    .command('backup')
+    .description(
+      'a full base backup of every group, in parallel, then a consistent restore point named after it ' +
+        '(workflow backup-<cluster>)',
+    ),
+)
+  .option('--cluster <name>', 'a cluster set up here, by name (instead of --config)')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((opts: CommonOpts & { worker: boolean }) =>
+    runGroupWorkflow(
+      opts,
+      'backupCluster',
+      (c) => backupWorkflowId(c),
+      () => ({}),
+      (r) => {
+        const b = r.backup as { id: string; groups: Record<string, { sizeBytes: number; repoSizeBytes: number }> };
+        const groups = Object.values(b.groups);
+        const size = groups.reduce((n, g) => n + g.sizeBytes, 0);
+        const stored = groups.reduce((n, g) => n + g.repoSizeBytes, 0);
+        return (
+          `backup ${b.id}: ${groups.length} groups, ${mb(size)} (${mb(stored)} stored); ` +
+          `restore point ${String((r.restorePoint as { name: string }).name)}`
+        );
+      },
+    ),
+  );
+
+withCommon(
+  program
     .command('restore')
     .description('a new cluster (or this one, after down --volumes) restored to a restore point of a backup'),
 )
@@ -513,6 +540,20 @@ withCommon(
         doc: { ok: true, ...report },
         human: () => console.log(['', ...r.restoreLines(report, psqlLine)].join('\n')),
       };
+    }),
+  );
+
+withCommon(
+  program
+    .command('backups')
+    .description("the backups, restore points and verified restores in the cluster's repository, oldest first"),
+)
+  .option('--cluster <name>', 'any cluster by name, also one removed by `down` (its repository stays)')
+  .action((opts: CommonOpts) =>
+    run(opts, async () => {
+      const b = await lazy.backups();
+      const r = await b.backups(opts.cluster === undefined ? spec(opts) : b.specForListing(opts.cluster));
+      return { doc: { ok: true, ...r }, human: () => console.log(b.backupsLines(r).join('\n')) };
     }),
   );
 

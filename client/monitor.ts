@@ -20,6 +20,7 @@ import { ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { workflowBuild } from '../worker/build-id';
 import type { MaintenanceInput } from '../workflows/monitor';
 import { reloadSpecSignal } from '../workflows/monitor-signals';
+import { ensureBackupSchedule, type BackupSchedule } from './backup-schedule';
 import { ensureCertsSchedule } from './certs-schedule';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
 import { ensureRestorePointSchedule } from './restore-point-schedule';
@@ -60,8 +61,8 @@ export async function ensureMonitor(
 
 /**
  * For `up`: the monitor, the health schedule (health-<cluster>), the certificate renewal
- * schedule (certs-<cluster>) and the restore point schedule (restore-point-<cluster>), all
- * idempotently, on the cluster's Temporal server.
+ * schedule (certs-<cluster>), the restore point schedule (restore-point-<cluster>) and the backup
+ * schedule (backup-<cluster>), all idempotently, on the cluster's Temporal server.
  */
 export async function startMonitor(
   spec: ClusterSpec,
@@ -73,6 +74,7 @@ export async function startMonitor(
   certsSchedule: EnsuredSchedule;
   /** None when backups are disabled. */
   restorePointSchedule?: EnsuredSchedule;
+  backupSchedule: BackupSchedule;
 }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
@@ -104,7 +106,12 @@ export async function startMonitor(
             `${spec.backup.restorePointMinutes} min)`
         : 'restore points: no schedule (backup.enabled: false)',
     );
-    return { ...r, healthSchedule, certsSchedule, restorePointSchedule };
+    const backupSchedule = await ensureBackupSchedule(client, spec);
+    log(
+      `backup: schedule ${backupSchedule.scheduleId} ${backupSchedule.outcome}` +
+        (spec.backup.enabled ? ` (every ${spec.backup.intervalHours} h)` : ' (backups disabled in the spec)'),
+    );
+    return { ...r, healthSchedule, certsSchedule, restorePointSchedule, backupSchedule };
   } finally {
     await close();
   }

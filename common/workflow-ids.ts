@@ -20,6 +20,7 @@ export const WORKFLOW_ID_KINDS = [
   'certs',
   'restore',
   'restore-point',
+  'backup',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
@@ -57,8 +58,15 @@ export const certsScheduleId = certsWorkflowId;
  * cluster; `down --cluster <new>` stops it by this prefix).
  */
 export const restoreWorkflowId = (newCluster: string) => idOf('restore', newCluster);
+/**
  * `restore-point-<cluster>-<name>`: one run per point name (a second request of one name joins or
  * is refused); `restore-point-<cluster>` is the Schedule's id (its runs append the time).
  */
 export const restorePointWorkflowId = (cluster: string, name: string) => idOf('restore-point', cluster, name);
 export const restorePointScheduleId = (cluster: string) => idOf('restore-point', cluster);
+/**
+ * `backup-<cluster>`: `citusctl backup`'s backupCluster, and the Schedule that takes the base
+ * backups (its runs' ids are this one with the time appended).
+ */
+export const backupWorkflowId = (cluster: string) => idOf('backup', cluster);
+export const backupScheduleId = backupWorkflowId;

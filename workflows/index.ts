@@ -10,3 +10,4 @@ export * from './drain-group';
 export * from './rotate-certificates';
 export * from './restore-cluster';
 export * from './restore-point';
+export * from './backup-cluster';

@@ -11,6 +11,7 @@ import {
   switchoverGroupInputSchema,
   unfenceMemberInputSchema,
 } from './group-operations';
+import { backupClusterInputSchema } from './backup';
 import { rotateCertificatesInputSchema } from './certs';
 import { healthCheckInputSchema } from './health';
 import { monitorInputSchema } from './monitor';
@@ -32,6 +33,7 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   rotateCertificates: rotateCertificatesInputSchema,
   restoreCluster: restoreClusterInputSchema,
   restorePoint: restorePointInputSchema,
+  backupCluster: backupClusterInputSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type WorkflowWithInput = keyof typeof WORKFLOW_INPUT_SCHEMAS;
@@ -45,6 +47,7 @@ export function workflowInput<W extends WorkflowWithInput>(workflow: W, input: W
 }
 
 export { checkInput, inputProblems, InputError } from './problems';
+export * from './backup';
 export * from './certs';
 export * from './group-operations';
 export * from './health';
