@@ -39,7 +39,7 @@ import {
   expectStreaming,
   killMember,
   waitFor,
-  waitForNewPrimary,
+  type FailoverResultJson,
   type GroupRunJson,
 } from './support/failover';
 import { numberedWriters, type NumberedWriters } from './support/numbered-writers';
@@ -87,7 +87,7 @@ async function countsOf(cluster: TestCluster, tables: string[]): Promise<Record<
 type RestoreJson = GroupRunJson<RestoreClusterResult> & { pgpass: string; caPath: string };
 
 describe('restore to a named point', () => {
-  const t = upClusterForFile(c, {
+  upClusterForFile(c, {
     beforeDown: async () => {
       await runCli(['down', '--volumes', '--json', '-c', restoredSpecFile], c.env, 120_000);
     },
@@ -118,11 +118,13 @@ describe('restore to a named point', () => {
       expect(backup.ok).toBe(true);
       await ackedAtLeast(writers, writers.acked.length + 40);
 
-      // g1's primary dies: the monitor fails over to g1-b, which archives the new timeline.
+      // g1's primary dies and is failed over to g1-b (by command: the test runs without the monitor),
+      // which archives the new timeline.
       await killMember(c, 'g1-a');
-      await waitForNewPrimary(c, 'g1', 'g1-b', 90_000).catch(async (err) => {
-        throw await t.explain(err);
+      const failover = await cliJson<GroupRunJson<FailoverResultJson>>(c, ['failover', 'g1'], {
+        timeoutMs: 4 * 60_000,
       });
+      expect(failover.result.newPrimary).toBe('g1-b');
       await ackedAtLeast(writers, writers.acked.length + 40);
 
       ackedBeforePoint = [...writers.acked];
@@ -146,10 +148,15 @@ describe('restore to a named point', () => {
   });
 
   it('restore --as it-restore2 --to R: every row acked before R, none of the mistake, counts as at R', async () => {
-    const r = await cliJson<RestoreJson>(c, ['restore', '--as', c2.name, '--from', c.name, '--to', POINT], {
-      specFile: restoredSpecFile,
-      timeoutMs: 12 * 60_000,
-    });
+    // Without the monitor, as every cluster of these tests (`up --no-monitor`).
+    const r = await cliJson<RestoreJson>(
+      c,
+      ['restore', '--as', c2.name, '--from', c.name, '--to', POINT, '--no-monitor'],
+      {
+        specFile: restoredSpecFile,
+        timeoutMs: 12 * 60_000,
+      },
+    );
     expect(r.ok).toBe(true);
     expect(r.workflowId).toBe(`restore-${c2.name}`);
     expect(r.result.point).toBe(POINT);
@@ -174,7 +181,10 @@ describe('restore to a named point', () => {
   });
 
   it('a restore point that does not exist: refused with the list of points, nothing created', async () => {
-    const r = await runCli(['restore', '--as', 'it-restore3', '--from', c.name, '--to', 'nope', '--json'], c.env);
+    const r = await runCli(
+      ['restore', '--as', 'it-restore3', '--from', c.name, '--to', 'nope', '--json', '--no-monitor'],
+      c.env,
+    );
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/no restore point named "nope"/);
     expect(r.stdout + r.stderr).toContain(POINT);
@@ -187,7 +197,9 @@ describe('restore to a named point', () => {
     expect(down.code).toBe(0);
     await docker.getVolume(backupRepoVolumeName(c.name)).inspect(); // still there
     await sleep(500);
-    const r = await cliJson<RestoreJson>(c, ['restore', '--as', c.name, '--to', POINT], { timeoutMs: 12 * 60_000 });
+    const r = await cliJson<RestoreJson>(c, ['restore', '--as', c.name, '--to', POINT, '--no-monitor'], {
+      timeoutMs: 12 * 60_000,
+    });
     expect(r.result.inPlace).toBe(true);
     const rows = await rowsThroughPgBouncer(c);
     expect(ackedBeforePoint.filter((id) => !rows.has(id))).toEqual([]);
