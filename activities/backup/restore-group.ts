@@ -65,9 +65,9 @@ const TARGET_MISSED = 'recovery ended before configured recovery target was reac
  * in a file). Role changes are not propagated to other nodes: each group's restore sets its own.
  */
 export function restoreRolesSql(s: ClusterSecrets): string {
+  // current_setting(.., true): Citus hides its settings from pg_settings; NULL where Citus is not loaded.
   const setting = (name: string) =>
-    `  IF EXISTS (SELECT FROM pg_settings WHERE name = '${name}') THEN ` +
-    `PERFORM set_config('${name}', 'off', false); END IF;`;
+    `  IF current_setting('${name}', true) IS NOT NULL THEN ` + `PERFORM set_config('${name}', 'off', false); END IF;`;
   const alter = (role: string, verifier: string) =>
     `  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN ` +
     `EXECUTE format('ALTER ROLE %I PASSWORD %L', '${role}', $v$${verifier}$v$); END IF;`;
@@ -84,6 +84,9 @@ export function restoreRolesSql(s: ClusterSecrets): string {
   ].join('\n');
 }
 
+/** PostgreSQL echoes a failed statement: its SCRAM verifiers never reach an error (workflow history, logs). */
+export const withoutVerifiers = (text: string) => text.replace(/SCRAM-SHA-256\$[^'"\s]*/g, 'SCRAM-SHA-256$(hidden)');
+
 export const restoreContainerName = (cluster: string, member: string) => `${containerName(cluster, member)}-restore`;
 
 export function createRestoreGroupActivities(deps: ActivityDeps) {
@@ -94,9 +97,16 @@ export function createRestoreGroupActivities(deps: ActivityDeps) {
   }
 
   async function step(name: string, which: string, env: string[] = []): Promise<string> {
-    const r = await execIn(docker, name, ['/bin/sh', SCRIPT, which], 'root', env);
+    const raw = await execIn(docker, name, ['/bin/sh', SCRIPT, which], 'root', env);
+    const r = { ...raw, stdout: withoutVerifiers(raw.stdout), stderr: withoutVerifiers(raw.stderr) };
     if (r.exitCode !== 0) {
       if (which === 'restore') throw new PgbackrestError('restore', r.exitCode, r.stderr + r.stdout);
+      // psql's "error in the script": the same SQL fails the same way again.
+      if (which === 'roles' && r.exitCode === 3)
+        throw fatal(
+          'Invariant',
+          `setting the restored roles' secrets in ${name} failed: ${(r.stderr + r.stdout).trim()}`,
+        );
       throw notReady(`restore step ${which} in ${name} failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim()}`);
     }
     return r.stdout.trim();

@@ -9,7 +9,7 @@ import { pickPorts, portsNeeded, primaryFirst, restoredSpec } from '../../common
 import { parseRestoreTarget } from '../../common/restore-target';
 import { parseSpec } from '../../common/spec';
 import { groupsOf } from '../../common/topology';
-import { restoreRolesSql } from '../../activities/backup/restore-group';
+import { restoreRolesSql, withoutVerifiers } from '../../activities/backup/restore-group';
 
 const backupSpec = parseSpec({ name: 'demo', demo: { rows: 500 } });
 
@@ -166,5 +166,11 @@ test("the restored roles get the new cluster's secrets as SCRAM verifiers, never
   expect(sql.match(/ALTER ROLE %I PASSWORD %L', '(postgres|replicator|app)'/g)).toHaveLength(3);
   expect(sql.match(/\$v\$SCRAM-SHA-256\$4096:/g)).toHaveLength(3);
   // Not propagated by Citus: every group's restore sets its own roles (the others are not reachable).
-  expect(sql).toContain("set_config('citus.enable_alter_role_propagation', 'off', false)");
+  expect(sql).toContain(
+    "IF current_setting('citus.enable_alter_role_propagation', true) IS NOT NULL THEN " +
+      "PERFORM set_config('citus.enable_alter_role_propagation', 'off', false)",
+  );
+  // An error echoing the statement shows no verifier.
+  const echoed = `CONTEXT: SQL statement "ALTER ROLE app PASSWORD '${secrets.appScramVerifier}'"`;
+  expect(withoutVerifiers(echoed)).toBe(`CONTEXT: SQL statement "ALTER ROLE app PASSWORD 'SCRAM-SHA-256$(hidden)'"`);
 });

@@ -47,13 +47,16 @@ promoted)
   as_postgres psql -X -q -At -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null || echo starting
   ;;
 roles)
-  as_postgres psql -X -q -v ON_ERROR_STOP=1 -d postgres -f /citusctl/restore-roles.sql >/dev/null
+  # A failed statement is echoed into the server log: that log goes with the file.
+  as_postgres psql -X -q -v ON_ERROR_STOP=1 -d postgres -f /citusctl/restore-roles.sql >/dev/null ||
+    { rc=$?; rm -f /citusctl/restore-roles.sql "$ROOT/restore.log"; exit $rc; }
   rm -f /citusctl/restore-roles.sql
   as_postgres psql -X -q -d postgres -c checkpoint
   ;;
 stop)
   if as_postgres pg_ctl -D "$PGDATA" status >/dev/null; then as_postgres pg_ctl -D "$PGDATA" -m fast -w -t 300 stop; fi
   sed -i "/^restore_command\|^recovery_target/d" "$PGDATA/postgresql.auto.conf"
+  rm -f "$ROOT/restore.log"
   # Archiving was off here: the member pushes the new timeline's history once it runs with it on.
   for h in "$PGDATA"/pg_wal/*.history; do
     [ -e "$h" ] || continue
