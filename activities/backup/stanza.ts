@@ -19,13 +19,17 @@ export interface StanzaOutcome {
 }
 
 /** pgBackRest's answer when the repository's stanza was made for another database (system id). */
-const OTHER_DATABASE = /does not match|system-id/i;
+const OTHER_DATABASE = /do(es)? not match the database|system-id/i;
 
 export function createStanzaActivities(deps: ActivityDeps) {
   async function ensureStanza(spec: ClusterSpec, stanza: string, primary: string): Promise<StanzaOutcome> {
     const container = containerName(spec.name, primary);
     try {
-      const r = await runPgbackrest(deps.docker, container, [`--stanza=${stanza}`, 'stanza-create']);
+      const r = await runPgbackrest(deps.docker, container, [
+        `--stanza=${stanza}`,
+        '--log-level-console=info',
+        'stanza-create',
+      ]);
       const present = /already exists/i.test(r.stdout + r.stderr);
       return { stanza, primary, action: present ? 'present' : 'created' };
     } catch (err) {
