@@ -1,10 +1,10 @@
 /**
  * The issue's Done-when flow through the built CLI, on a small cluster (coord-a/coord-b, g1-a/g1-b;
- * ports 31800-31805, Temporal 31809) under numbered writers through PgBouncer:
+ * ports 31230-31235, Temporal 31239) under numbered writers through PgBouncer:
  * `citusctl backup`; more writes; g1's primary killed (the monitor fails over to g1-b); more
  * writes; `citusctl restore-point R`; a destructive DELETE of most rows; then
  * - `citusctl restore --as it-restore2 --from it-restore --to R` (its ports from a spec file,
- *   31810-31815): every row acknowledged before R was asked for is there, none of the mistake, the
+ *   31240-31245): every row acknowledged before R was asked for is there, none of the mistake, the
  *   row count of every table is the one recorded at R; g1's restored primary is g1-b (the primary
  *   at R), its standby streams, Citus reaches every node; `status --cluster` works on it;
  * - a point that does not exist is refused, naming the points, and creates nothing;
@@ -48,10 +48,10 @@ import { upClusterForFile } from './support/up-cluster';
 jest.setTimeout(30 * 60_000);
 
 const SHAPE = { rows: 500, shardCount: 4, workers: ['g1'] };
-const c = makeCluster(layout({ name: 'it-restore', basePort: 31800, temporalPort: 31809, ...SHAPE }), 31809);
+const c = makeCluster(layout({ name: 'it-restore', basePort: 31230, temporalPort: 31239, ...SHAPE }), 31239);
 
 /** The restored cluster: its spec file (its own ports), sharing the source's state directory and Temporal. */
-const restoredInput = layout({ name: 'it-restore2', basePort: 31810, temporalPort: 31809, ...SHAPE });
+const restoredInput = layout({ name: 'it-restore2', basePort: 31240, temporalPort: 31239, ...SHAPE });
 const restoredSpecFile = path.join(c.dir, 'restored.yaml');
 const c2: TestCluster = { ...c, name: 'it-restore2', spec: parseSpec(restoredInput), specFile: restoredSpecFile };
 
