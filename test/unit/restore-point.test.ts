@@ -1,14 +1,15 @@
 /** The pure parts of a cluster-wide restore point: the lock statements, names, archive state. */
 import {
   defaultPointName,
-  holdWritesStatements,
   pointNameProblem,
-  qualifiedName,
+  sameRequest,
   segmentArchived,
   timelineOfWalFile,
 } from '../../common/restore-point';
+import { holdWritesStatements, qualifiedName } from '../../lib/postgres/restore-point';
 import { restorePointWorkflowId, restorePointScheduleId } from '../../common/workflow-ids';
 import { ownedByCluster } from '../../common/cluster-workflows';
+import type { RestorePointRecord } from '../../common/backup-records';
 
 describe('holdWritesStatements', () => {
   test('tables in SHARE mode first, then the commit-blocking catalogs in EXCLUSIVE mode, with a lock timeout', () => {
@@ -87,5 +88,29 @@ describe('segment archived', () => {
       '000000020000000000000006.00000028.backup',
     ])
       expect(segmentArchived(seg, { ready: false, done: false, lastArchived: last })).toBe(false);
+  });
+});
+
+describe('a stored point is this request retried', () => {
+  const stored = (over: Partial<RestorePointRecord>): RestorePointRecord => ({
+    name: 'p',
+    cluster: 'demo',
+    createdAt: '2026-12-07T04:00:00.000Z',
+    origin: 'manual',
+    coordinatorLsn: '0/1',
+    groups: {},
+    rowCounts: null,
+    pauseMs: 1,
+    ...over,
+  });
+  test('the same run: yes; another run of the same name: refused, whatever the origin', () => {
+    expect(sameRequest(stored({ request: 'restore-point-demo-p/r1' }), 'manual', 'restore-point-demo-p/r1')).toBe(true);
+    expect(sameRequest(stored({ request: 'restore-point-demo-p/r1' }), 'manual', 'restore-point-demo-p/r2')).toBe(
+      false,
+    );
+  });
+  test('without run ids (made or asked outside a workflow): the same origin', () => {
+    expect(sameRequest(stored({}), 'manual', 'w/r')).toBe(true);
+    expect(sameRequest(stored({}), 'backup', undefined)).toBe(false);
   });
 });
