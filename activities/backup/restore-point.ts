@@ -184,6 +184,18 @@ export function createRestorePointActivities(deps: ActivityDeps) {
     }
   }
 
+  /** Refuses (before any point is made) a group primary that archives nothing: its point would never be usable. */
+  async function refuseUnarchived(spec: ClusterSpec, targets: { group: string; member: string }[]): Promise<void> {
+    for (const { member } of targets) {
+      if ((await asSuperuser(deps, spec, member, archiveMode)) === 'off')
+        throw fatal(
+          'BadConfig',
+          `WAL archiving is off on ${member}: a restore point could not reach the backup repository ` +
+            '(`citusctl up` turns archiving on with backup.enabled)',
+        );
+    }
+  }
+
   /** Switches every group primary's WAL and waits until the segment holding the point is archived. */
   async function archivePoint(spec: ClusterSpec, record: RestorePointRecord): Promise<void> {
     const targets = await groupTargets(spec);
@@ -192,12 +204,6 @@ export function createRestorePointActivities(deps: ActivityDeps) {
         const walFile = record.groups[group]?.walFile;
         if (!walFile) return; // a group added after the point was made
         await asSuperuser(deps, spec, member, async (c) => {
-          if ((await archiveMode(c)) === 'off')
-            throw fatal(
-              'BadConfig',
-              `WAL archiving is off on ${member}: the restore point cannot reach the backup repository ` +
-                '(`citusctl up` turns archiving on with backup.enabled)',
-            );
           await switchWal(c);
           const deadline = Date.now() + ARCHIVE_WAIT_MS;
           for (;;) {
@@ -237,7 +243,9 @@ export function createRestorePointActivities(deps: ActivityDeps) {
         );
       try {
         if (!record) {
-          const made = await makePoint(spec, input, await groupTargets(spec));
+          const targets = await groupTargets(spec);
+          await refuseUnarchived(spec, targets);
+          const made = await makePoint(spec, input, targets);
           record = { ...made, origin, ...(request ? { request } : {}) };
           // Recorded before the archive wait: a retry from here on finds it and only waits again.
           if (!(await catalog.put('restore-points', name, record)))
