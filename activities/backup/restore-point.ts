@@ -114,23 +114,27 @@ export function createRestorePointActivities(deps: ActivityDeps) {
     return withSessions(deps, spec, targets, async (sessions) => {
       const [coord, ...workers] = sessions;
       const tables = input.rowCounts ? (await citusTables(coord!.client)).map(qualifiedName) : [];
-      // Which tables and catalogs each worker has, read before the window opens.
-      const workerLocks = await Promise.all(
-        workers.map(async (w) => ({
-          tables: await existingRelations(w.client, tables),
-          catalogs: (
+      // Which commit-blocking catalogs each worker has (the double has no pg_dist_transaction).
+      const workerCatalogs = await Promise.all(
+        workers.map(async (w) =>
+          (
             await existingRelations(
               w.client,
               COMMIT_BLOCKING_CATALOGS.map((c) => `pg_catalog.${c}`),
             )
           ).map((c) => c.replace(/^pg_catalog\./, '')),
-        })),
+        ),
       );
       const started = Date.now();
       let open = true;
       try {
         await runStatements(coord!.client, holdWritesStatements({ tables, catalogs: [] }));
-        await Promise.all(workers.map((w, i) => runStatements(w.client, holdWritesStatements(workerLocks[i]!))));
+        // Then every worker's catalogs (its shell tables are locked already: holdWritesStatements says why).
+        await Promise.all(
+          workers.map((w, i) =>
+            runStatements(w.client, holdWritesStatements({ tables: [], catalogs: workerCatalogs[i]! })),
+          ),
+        );
         let rowCounts: Record<string, number> | null = null;
         if (input.rowCounts) {
           await drainPrepared(sessions);

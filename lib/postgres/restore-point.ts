@@ -4,14 +4,19 @@
  * read WAL positions, switch WAL and read one segment's archive state.
  */
 import type { ArchiveState } from '../../common/restore-point';
-
-/** One segment's archive state as the primary reports it, with the archiver's last failure. */
-export type SegmentArchiveState = ArchiveState & { failed: string | null; failedAt: Date | null };
 import { oneRow, type PgClient } from './client';
 import { quoteIdent } from './identifiers';
 
+/** One segment's archive state as the primary reports it, with the archiver's last failure. */
+export type SegmentArchiveState = ArchiveState & { failed: string | null; failedAt: Date | null };
+
 /** How long one lock may wait before the attempt gives up and releases everything (retried). */
 export const RESTORE_POINT_LOCK_TIMEOUT = '2s';
+/**
+ * How long any statement of the window may take: Citus carries a LOCK TABLE to the other metadata
+ * nodes on connections of its own, where our lock_timeout does not hold; this bounds that wait too.
+ */
+export const RESTORE_POINT_STATEMENT_TIMEOUT = '10s';
 
 /** `schema.table` (as citus_tables / pg_dist_partition name it) quoted for SQL. */
 export function qualifiedName(table: { schema: string; name: string }): string {
@@ -19,18 +24,25 @@ export function qualifiedName(table: { schema: string; name: string }): string {
 }
 
 /**
- * What one session runs to hold a node's distributed writes, in this order: the tables first
- * (SHARE: writers wait, they do not fail), then the commit-blocking catalogs (EXCLUSIVE). A writer
- * started on a worker holds RowExclusive on its table and then needs pg_dist_transaction to commit:
- * catalogs first would let it wait for us while we wait for it.
+ * What one session runs to hold a node's distributed writes: the tables (SHARE: writers wait, they
+ * do not fail), then the commit-blocking catalogs (EXCLUSIVE). The tables are locked on the
+ * coordinator only: Citus carries a LOCK TABLE of a Citus table to every metadata node's shell
+ * table in the same transaction, and a worker locking them too would be carried back to the
+ * coordinator, behind the writers queued there for our lock (a wait across nodes no one detects).
+ * The catalogs come after the tables: a writer started on a worker holds its table and then needs
+ * pg_dist_transaction to commit.
  */
 export function holdWritesStatements(opts: {
-  /** Tables present on the node (already filtered: to_regclass), quoted; empty without row counts. */
+  /** Citus tables, quoted (the coordinator, with row counts); empty otherwise. */
   tables: readonly string[];
   /** Commit-blocking catalogs present on the node; none on the coordinator (citus_create_restore_point takes them). */
   catalogs: readonly string[];
 }): string[] {
-  const statements = ['BEGIN', `SET LOCAL lock_timeout = '${RESTORE_POINT_LOCK_TIMEOUT}'`];
+  const statements = [
+    'BEGIN',
+    `SET LOCAL lock_timeout = '${RESTORE_POINT_LOCK_TIMEOUT}'`,
+    `SET LOCAL statement_timeout = '${RESTORE_POINT_STATEMENT_TIMEOUT}'`,
+  ];
   if (opts.tables.length) statements.push(`LOCK TABLE ${opts.tables.join(', ')} IN SHARE MODE`);
   if (opts.catalogs.length)
     statements.push(

@@ -21,17 +21,23 @@ describe('holdWritesStatements', () => {
     ).toEqual([
       'BEGIN',
       "SET LOCAL lock_timeout = '2s'",
+      "SET LOCAL statement_timeout = '10s'",
       'LOCK TABLE "public"."events", "s"."Odd" IN SHARE MODE',
       'LOCK TABLE pg_catalog."pg_dist_node", pg_catalog."pg_dist_transaction" IN EXCLUSIVE MODE',
     ]);
   });
   test('the coordinator without row counts holds nothing itself (citus_create_restore_point locks)', () => {
-    expect(holdWritesStatements({ tables: [], catalogs: [] })).toEqual(['BEGIN', "SET LOCAL lock_timeout = '2s'"]);
+    expect(holdWritesStatements({ tables: [], catalogs: [] })).toEqual([
+      'BEGIN',
+      "SET LOCAL lock_timeout = '2s'",
+      "SET LOCAL statement_timeout = '10s'",
+    ]);
   });
-  test('a worker without row counts locks only the catalogs', () => {
+  test('a worker locks only the catalogs (Citus carries the tables to it)', () => {
     expect(holdWritesStatements({ tables: [], catalogs: ['pg_dist_partition'] })).toEqual([
       'BEGIN',
       "SET LOCAL lock_timeout = '2s'",
+      "SET LOCAL statement_timeout = '10s'",
       'LOCK TABLE pg_catalog."pg_dist_partition" IN EXCLUSIVE MODE',
     ]);
   });
