@@ -26,11 +26,15 @@ import { createDrainActivities } from './scale/drain';
 import { createDroppedGroupActivities } from './scale/dropped-groups';
 import { createTwoPhaseActivities } from './failover/two-phase';
 import { createTlsRotationActivities } from './tls/rotation';
+import { createStanzaActivities } from './backup/stanza';
+import { createArchiveGapActivities } from './backup/archive-gap';
 import { createRestorePointActivities } from './backup/restore-point';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSpecActivities(deps),
+    ...createStanzaActivities(deps),
+    ...createArchiveGapActivities(deps),
     ...createProvisionActivities(deps),
     ...createPostgresActivities(deps),
     ...createCitusActivities(deps),
