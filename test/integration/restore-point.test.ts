@@ -80,17 +80,20 @@ const PG_WALDUMP = '/usr/lib/postgresql/17/bin/pg_waldump';
 
 /** How many times the point's name is in the group's archived segment (archive-get, then pg_waldump). */
 async function pointsInArchivedSegment(group: string, member: string, walFile: string, name: string): Promise<number> {
-  const file = `/tmp/rp-check-${walFile}`;
+  // pg_waldump reads the segment's position from its file name: keep the name, in a directory of its own.
+  const dir = `/tmp/rp-check-${group}`;
+  const file = `${dir}/${walFile}`;
   const r = await execIn(
     docker,
     containerOf(c, member),
     [
       'sh',
       '-c',
-      `pgbackrest --config=${PGBACKREST_CONF} --stanza=${group} archive-get ${walFile} ${file} >&2 && ` +
+      `mkdir -p ${dir} && ` +
+        `pgbackrest --config=${PGBACKREST_CONF} --stanza=${group} archive-get ${walFile} ${file} >&2 && ` +
         // pg_waldump ends with an error at the switch's unused tail: only its records matter.
         `{ ${PG_WALDUMP} ${file} 2>/dev/null || true; } | grep -c "RESTORE_POINT ${name}\\b"; ` +
-        `rm -f ${file}`,
+        `rm -rf ${dir}`,
     ],
     'postgres',
   );
@@ -104,6 +107,7 @@ describe('restore points', () => {
       await su(c, coordinator, async (cl) => {
         await cl.query(`CREATE TABLE IF NOT EXISTS ${WRITES} (id bigint PRIMARY KEY)`);
         await cl.query(`CREATE TABLE IF NOT EXISTS ${PAIRS} (id bigint PRIMARY KEY, pair bigint NOT NULL)`);
+        await cl.query(`GRANT SELECT, INSERT ON ${WRITES} TO app`);
         for (const table of [WRITES, PAIRS])
           await cl.query(
             `SELECT create_distributed_table('${table}', 'id') WHERE NOT EXISTS ` +
@@ -174,9 +178,11 @@ describe('restore points', () => {
   it('a second request of a recorded name is refused; a bad name before anything runs', async () => {
     const again = await runCli(['restore-point', 'rp-one', '--json', '-c', c.specFile], c.env, 150_000);
     expect(again.code).toBe(1);
-    expect(again.stdout).toMatch(/a restore point named "rp-one" exists already/);
+    expect((JSON.parse(again.stdout) as { error: string }).error).toMatch(
+      /a restore point named "rp-one" exists already/,
+    );
     const bad = await runCli(['restore-point', 'Not_Valid', '--json', '-c', c.specFile], c.env, 60_000);
     expect(bad.code).toBe(2);
-    expect(bad.stdout).toMatch(/name/);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, problems: [expect.stringMatching(/name/)] });
   });
 });
