@@ -6,7 +6,8 @@
  * --no-counts (the schedule's kind: only Citus's commit locks), one after the other. Per point:
  * the window writes were held (the record's pauseMs), the workflow step's latency (the point made
  * and its WAL archived on every group), the CLI's wall time, and the longest INSERT a writer waited
- * for while the CLI ran, against the longest in a quiet stretch before (baseline). Exits non-zero
+ * for while the CLI ran and across the held window (the point's time on the same host clock, give
+ * or take the window), against the longest in a quiet stretch before (baseline). Exits non-zero
  * when a writer got an error or a point failed. Benchmark only: no test asserts on these numbers.
  * Run through bench/backup/restore-point/run.sh.
  *
@@ -32,6 +33,8 @@ interface PointRow {
   cliMs: number;
   /** The longest INSERT that overlapped the CLI's run. */
   stallMs: number;
+  /** The longest INSERT that overlapped the writes-held window (the point's time, the same host clock, +- pauseMs). */
+  windowStallMs: number;
   load: string;
 }
 
@@ -87,6 +90,11 @@ runBench({
             stepMs: stepMs(stepsByName(r.doc)['restore point']),
             cliMs: r.tExit - r.tSpawn,
             stallMs: longestTry(timed.tries, r.tSpawn, r.tExit),
+            windowStallMs: longestTry(
+              timed.tries,
+              Date.parse(point.createdAt) - point.pauseMs,
+              Date.parse(point.createdAt) + point.pauseMs,
+            ),
             load: loadavg(),
           });
           await sleep(500);
@@ -99,7 +107,7 @@ runBench({
     const acked = writers.reduce((n, w) => n + w.acks.length, 0);
     log.line(
       table(
-        ['MODE', 'POINT', 'HELD ms', 'STEP ms', 'CLI ms', 'LONGEST INSERT ms', 'LOADAVG'],
+        ['MODE', 'POINT', 'HELD ms', 'STEP ms', 'CLI ms', 'LONGEST INSERT ms', 'IN WINDOW ms', 'LOADAVG'],
         rows.map((r) => [
           r.mode,
           r.name,
@@ -107,6 +115,7 @@ runBench({
           String(Math.round(r.stepMs ?? -1)),
           String(Math.round(r.cliMs)),
           String(Math.round(r.stallMs)),
+          String(Math.round(r.windowStallMs)),
           r.load,
         ]),
       ).join('\n'),
