@@ -1,6 +1,6 @@
 /**
  * Cluster-wide restore points on a running cluster, through the built CLI (coord-a/coord-b,
- * g1-a/g1-b, g2-a/g2-b; ports 31800-31809), with archiving as `up` sets it:
+ * g1-a/g1-b, g2-a/g2-b; ports 31150-31157, Temporal 32151), with archiving as `up` sets it:
  * - `up` creates the Schedule `restore-point-<cluster>` (every backup.restorePointMinutes).
  * - `citusctl restore-point rp-one` while numbered writers insert through PgBouncer and (real
  *   Citus) multi-shard two-row transactions are started on the coordinator AND on a worker primary
@@ -40,7 +40,7 @@ jest.setTimeout(15 * 60_000);
 const WRITES = 'rp_writes';
 const PAIRS = 'rp_pairs';
 const c: TestCluster = withMonitor(
-  makeCluster(layout({ name: 'it-rpoint', basePort: 31800, temporalPort: 31809, rows: 100, shardCount: 4 }), 31809),
+  makeCluster(layout({ name: 'it-rpoint', basePort: 31150, temporalPort: 32151, rows: 100, shardCount: 4 }), 32151),
 );
 
 /**
