@@ -26,6 +26,7 @@ import { createDrainActivities } from './scale/drain';
 import { createDroppedGroupActivities } from './scale/dropped-groups';
 import { createTwoPhaseActivities } from './failover/two-phase';
 import { createTlsRotationActivities } from './tls/rotation';
+import { createVerifyBackupActivities } from './backup/verify-backup';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -55,6 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDroppedGroupActivities(deps),
     ...createTwoPhaseActivities(deps),
     ...createTlsRotationActivities(deps),
+    ...createVerifyBackupActivities(deps),
   };
 }
 

@@ -23,6 +23,7 @@ import { reloadSpecSignal } from '../workflows/monitor-signals';
 import { ensureCertsSchedule } from './certs-schedule';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
 import { connectClient } from './temporal-client';
+import { ensureVerifyBackupSchedule } from './verify-backup-schedule';
 
 /** The monitor's workflow id (status and down look for it). */
 export const monitorId = monitorWorkflowId;
@@ -58,8 +59,9 @@ export async function ensureMonitor(
 }
 
 /**
- * For `up`: the monitor, the health schedule (health-<cluster>) and the certificate renewal
- * schedule (certs-<cluster>), all idempotently, on the cluster's Temporal server.
+ * For `up`: the monitor, the health schedule (health-<cluster>), the certificate renewal
+ * schedule (certs-<cluster>) and the backup verification schedule (verify-backup-<cluster>), all
+ * idempotently, on the cluster's Temporal server.
  */
 export async function startMonitor(
   spec: ClusterSpec,
@@ -69,6 +71,7 @@ export async function startMonitor(
   started: boolean;
   healthSchedule: EnsuredSchedule;
   certsSchedule: EnsuredSchedule;
+  verifyBackupSchedule: Awaited<ReturnType<typeof ensureVerifyBackupSchedule>>;
 }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
@@ -93,7 +96,14 @@ export async function startMonitor(
     );
     const certsSchedule = await ensureCertsSchedule(client, spec);
     log(`certs: schedule ${certsSchedule.scheduleId} ${certsSchedule.outcome} (every ${spec.tls.renewCheckHours} h)`);
-    return { ...r, healthSchedule, certsSchedule };
+    const verifyBackupSchedule = await ensureVerifyBackupSchedule(client, spec);
+    log(
+      `backups: schedule ${verifyBackupSchedule.scheduleId} ${verifyBackupSchedule.outcome}` +
+        (spec.backup.enabled
+          ? ` (a verified restore every ${spec.backup.verifyIntervalHours} h)`
+          : ' (backups disabled)'),
+    );
+    return { ...r, healthSchedule, certsSchedule, verifyBackupSchedule };
   } finally {
     await close();
   }

@@ -18,6 +18,8 @@ export const WORKFLOW_ID_KINDS = [
   'rebalance',
   'drain',
   'certs',
+  'verify-backup',
+  'restore',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
@@ -50,3 +52,11 @@ export const drainWorkflowId = (cluster: string, group: string) => idOf('drain',
  */
 export const certsWorkflowId = (cluster: string) => idOf('certs', cluster);
 export const certsScheduleId = certsWorkflowId;
+/**
+ * `verify-backup-<cluster>`: the proof that the newest backup restores (workflows/verify-backup.ts),
+ * and the Schedule that runs it (its runs' ids are this one with the time appended).
+ */
+export const verifyBackupWorkflowId = (cluster: string) => idOf('verify-backup', cluster);
+export const verifyBackupScheduleId = verifyBackupWorkflowId;
+/** `restore-<new cluster>`: a restore of backups into a new cluster (or in place), one per cluster restored. */
+export const restoreWorkflowId = (cluster: string) => idOf('restore', cluster);

@@ -8,3 +8,4 @@ export * from './health-check';
 export * from './rebalance-cluster';
 export * from './drain-group';
 export * from './rotate-certificates';
+export * from './verify-backup';

@@ -16,6 +16,7 @@ import { healthCheckInputSchema } from './health';
 import { monitorInputSchema } from './monitor';
 import { drainGroupInputSchema, rebalanceClusterInputSchema } from './scale';
 import { setupClusterInputSchema } from './setup';
+import { verifyBackupInputSchema } from './verify-backup';
 
 export const WORKFLOW_INPUT_SCHEMAS = {
   setupCluster: setupClusterInputSchema,
@@ -28,6 +29,7 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   healthCheck: healthCheckInputSchema,
   monitorCluster: monitorInputSchema,
   rotateCertificates: rotateCertificatesInputSchema,
+  verifyBackup: verifyBackupInputSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type WorkflowWithInput = keyof typeof WORKFLOW_INPUT_SCHEMAS;
@@ -47,3 +49,4 @@ export * from './health';
 export * from './monitor';
 export * from './scale';
 export * from './setup';
+export * from './verify-backup';
