@@ -27,6 +27,15 @@ import { createDroppedGroupActivities } from './scale/dropped-groups';
 import { createTwoPhaseActivities } from './failover/two-phase';
 import { createTlsRotationActivities } from './tls/rotation';
 import { createVerifyBackupActivities } from './backup/verify-backup';
+import { createRestorePlanActivities } from './backup/restore-plan';
+import { createRestoreVolumeActivities } from './backup/restore-volumes';
+import { createRestoreGroupActivities } from './backup/restore-group';
+import { createRestoreFinishActivities } from './backup/restore-finish';
+import { createRestorePointActivities } from './backup/restore-point';
+import { createBaseBackupActivities } from './backup/base-backup';
+import { createExpireActivities } from './backup/expire';
+import { createRecordBackupActivities } from './backup/record-backup';
+import { createRepositoryCheckActivities } from './backup/repository-check';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -57,6 +66,15 @@ export function createActivities(deps: ActivityDeps) {
     ...createTwoPhaseActivities(deps),
     ...createTlsRotationActivities(deps),
     ...createVerifyBackupActivities(deps),
+    ...createRestorePlanActivities(deps),
+    ...createRestoreVolumeActivities(deps),
+    ...createRestoreGroupActivities(deps),
+    ...createRestoreFinishActivities(deps),
+    ...createRestorePointActivities(deps),
+    ...createRepositoryCheckActivities(deps),
+    ...createBaseBackupActivities(deps),
+    ...createRecordBackupActivities(deps),
+    ...createExpireActivities(deps),
   };
 }
 

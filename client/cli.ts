@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { InputError, workflowInput, type WorkflowWithInput } from '../common/inputs';
 import { SpecError, type ClusterSpec } from '../common/spec';
 import {
+  backupWorkflowId,
   certsWorkflowId,
   drainWorkflowId,
   failoverWorkflowId,
@@ -14,6 +15,8 @@ import {
   verifyBackupWorkflowId,
 } from '../common/workflow-ids';
 import { TRANSFER_MODES } from '../common/rebalance';
+import { storedClusterSpecs } from '../lib/cluster-spec-file';
+import { stateDir } from '../lib/state-dir';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
 import { psqlLine, statusLines } from './status-lines';
@@ -32,12 +35,17 @@ const lazy = {
   monitor: async () => require('./monitor') as typeof import('./monitor'),
   health: async () => require('./health') as typeof import('./health'),
   certs: async () => require('./certs') as typeof import('./certs'),
+  restorePoint: async () => require('./restore-point') as typeof import('./restore-point'),
+  restore: async () => require('./restore') as typeof import('./restore'),
+  backups: async () => require('./backups') as typeof import('./backups'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 interface CommonOpts {
   config?: string;
   json?: boolean;
+  /** A cluster set up from this state directory, by name, instead of the spec file (`--cluster`). */
+  cluster?: string;
 }
 
 /** Exit codes: 2 bad spec or workflow input, 3 preflight (missing image), 1 anything else. */
@@ -66,7 +74,10 @@ function fail(err: unknown, json: boolean | undefined): never {
 }
 
 function spec(opts: CommonOpts): ClusterSpec {
-  return loadSpecFile(opts.config);
+  if (opts.cluster === undefined) return loadSpecFile(opts.config);
+  const stored = storedClusterSpecs(stateDir()).find((c) => c.name === opts.cluster);
+  if (!stored) throw new SpecError([`--cluster ${opts.cluster}: no cluster of that name is set up here`]);
+  return stored;
 }
 
 /** A long command's progress lines: stdout for humans, stderr with --json (stdout carries one document). */
@@ -150,14 +161,14 @@ withCommon(
       }),
   );
 
-withCommon(
-  program.command('status').description('members, roles, replication, Citus workers and shards, endpoints'),
-).action((opts: CommonOpts) =>
-  run(opts, async () => {
-    const report = await (await lazy.status()).status(spec(opts));
-    return { doc: report, human: () => console.log(statusLines(report).join('\n')) };
-  }),
-);
+withCommon(program.command('status').description('members, roles, replication, Citus workers and shards, endpoints'))
+  .option('--cluster <name>', 'a cluster set up here (e.g. a restored one) instead of the spec file')
+  .action((opts: CommonOpts & { cluster?: string }) =>
+    run(opts, async () => {
+      const report = await (await lazy.status()).status(spec(opts));
+      return { doc: report, human: () => console.log(statusLines(report).join('\n')) };
+    }),
+  );
 
 withCommon(program.command('down').description('remove the cluster containers and network'))
   .option('--volumes', 'also delete data volumes and the cluster secrets (the backup repository is kept)')
@@ -459,6 +470,7 @@ withCommon(
         '(workflow verify-backup-<cluster>; exit 1 when the proof fails)',
     ),
 )
+  .option('--cluster <name>', 'a cluster set up here, by name (instead of --config)')
   .option('--no-worker', 'do not run an in-process worker')
   .action((opts: CommonOpts & { worker: boolean }) =>
     runGroupWorkflow(
@@ -475,6 +487,107 @@ withCommon(
         );
       },
     ),
+  );
+
+withCommon(
+  program
+    .command('restore-point [name]')
+    .description(
+      'make a named restore point consistent across every group now (workflow restore-point-<cluster>-<name>; ' +
+        'default name rp-<UTC time>), archived when this returns',
+    ),
+)
+  .option('--no-counts', 'do not hold writers to count rows (the point is as consistent; verify cannot compare counts)')
+  .option('--cluster <name>', "the cluster (its stored spec); default: the spec file's")
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((name: string | undefined, opts: CommonOpts & { counts: boolean; cluster?: string; worker: boolean }) =>
+    run(opts, async () => {
+      const rp = await lazy.restorePoint();
+      const r = await rp.createRestorePoint(opts.cluster ?? spec(opts).name, {
+        name,
+        rowCounts: opts.counts,
+        json: opts.json,
+        worker: opts.worker,
+        log: progress(opts),
+      });
+      return { doc: { ok: true, ...r }, human: () => console.log(`\n${rp.restorePointLines(r.result).join('\n')}`) };
+    }),
+  );
+
+withCommon(
+  program
+    .command('backup')
+    .description(
+      'a full base backup of every group, in parallel, then a consistent restore point named after it ' +
+        '(workflow backup-<cluster>)',
+    ),
+)
+  .option('--cluster <name>', 'a cluster set up here, by name (instead of --config)')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((opts: CommonOpts & { worker: boolean }) =>
+    runGroupWorkflow(
+      opts,
+      'backupCluster',
+      (c) => backupWorkflowId(c),
+      () => ({}),
+      (r) => {
+        const b = r.backup as { id: string; groups: Record<string, { sizeBytes: number; repoSizeBytes: number }> };
+        const groups = Object.values(b.groups);
+        const size = groups.reduce((n, g) => n + g.sizeBytes, 0);
+        const stored = groups.reduce((n, g) => n + g.repoSizeBytes, 0);
+        return (
+          `backup ${b.id}: ${groups.length} groups, ${mb(size)} (${mb(stored)} stored); ` +
+          `restore point ${String((r.restorePoint as { name: string }).name)}`
+        );
+      },
+    ),
+  );
+
+withCommon(
+  program
+    .command('restore')
+    .description('a new cluster (or this one, after down --volumes) restored to a restore point of a backup'),
+)
+  .requiredOption('--as <cluster>', "the restored cluster's name")
+  .requiredOption('--to <target>', "a restore point's name, an ISO time (the newest point at or before it), or latest")
+  .option('--from <cluster>', 'the cluster whose backups are restored (default: --as, in place)')
+  .option('--no-monitor', 'start neither the monitor nor the schedules for the restored cluster')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((opts: CommonOpts & { as: string; to: string; from?: string; monitor: boolean; worker: boolean }) =>
+    run(opts, async () => {
+      const r = await lazy.restore();
+      // Only a spec file given explicitly: without one the backup's spec is restored (free ports).
+      const report = await r.restore(
+        {
+          as: opts.as,
+          to: opts.to,
+          ...(opts.from ? { from: opts.from } : {}),
+          ...(opts.config ? { spec: spec(opts) } : {}),
+          json: opts.json,
+          worker: opts.worker ? 'auto' : false,
+          monitor: opts.monitor,
+        },
+        progress(opts),
+      );
+      return {
+        doc: { ok: true, ...report },
+        human: () => console.log(['', ...r.restoreLines(report, psqlLine)].join('\n')),
+      };
+    }),
+  );
+
+withCommon(
+  program
+    .command('backups')
+    .description("the backups, restore points and verified restores in the cluster's repository, oldest first"),
+)
+  .option('--cluster <name>', 'any cluster by name, also one removed by `down` (its repository stays)')
+  .action((opts: CommonOpts) =>
+    run(opts, async () => {
+      const b = await lazy.backups();
+      const r = await b.backups(opts.cluster === undefined ? spec(opts) : b.specForListing(opts.cluster));
+      return { doc: { ok: true, ...r }, human: () => console.log(b.backupsLines(r).join('\n')) };
+    }),
   );
 
 withCommon(

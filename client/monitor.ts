@@ -20,8 +20,10 @@ import { ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { workflowBuild } from '../worker/build-id';
 import type { MaintenanceInput } from '../workflows/monitor';
 import { reloadSpecSignal } from '../workflows/monitor-signals';
+import { ensureBackupSchedule, type BackupSchedule } from './backup-schedule';
 import { ensureCertsSchedule } from './certs-schedule';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
+import { ensureRestorePointSchedule } from './restore-point-schedule';
 import { connectClient } from './temporal-client';
 import { ensureVerifyBackupSchedule } from './verify-backup-schedule';
 
@@ -60,7 +62,8 @@ export async function ensureMonitor(
 
 /**
  * For `up`: the monitor, the health schedule (health-<cluster>), the certificate renewal
- * schedule (certs-<cluster>) and the backup verification schedule (verify-backup-<cluster>), all
+ * schedule (certs-<cluster>), the restore point schedule (restore-point-<cluster>), the backup
+ * schedule (backup-<cluster>) and the backup verification schedule (verify-backup-<cluster>), all
  * idempotently, on the cluster's Temporal server.
  */
 export async function startMonitor(
@@ -71,6 +74,9 @@ export async function startMonitor(
   started: boolean;
   healthSchedule: EnsuredSchedule;
   certsSchedule: EnsuredSchedule;
+  /** None when backups are disabled. */
+  restorePointSchedule?: EnsuredSchedule;
+  backupSchedule: BackupSchedule;
   verifyBackupSchedule: Awaited<ReturnType<typeof ensureVerifyBackupSchedule>>;
 }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
@@ -96,14 +102,26 @@ export async function startMonitor(
     );
     const certsSchedule = await ensureCertsSchedule(client, spec);
     log(`certs: schedule ${certsSchedule.scheduleId} ${certsSchedule.outcome} (every ${spec.tls.renewCheckHours} h)`);
+    const restorePointSchedule = await ensureRestorePointSchedule(client, spec);
+    log(
+      restorePointSchedule
+        ? `restore points: schedule ${restorePointSchedule.scheduleId} ${restorePointSchedule.outcome} (every ` +
+            `${spec.backup.restorePointMinutes} min)`
+        : 'restore points: no schedule (backup.enabled: false)',
+    );
+    const backupSchedule = await ensureBackupSchedule(client, spec);
+    log(
+      `backup: schedule ${backupSchedule.scheduleId} ${backupSchedule.outcome}` +
+        (spec.backup.enabled ? ` (every ${spec.backup.intervalHours} h)` : ' (backups disabled in the spec)'),
+    );
     const verifyBackupSchedule = await ensureVerifyBackupSchedule(client, spec);
     log(
-      `backups: schedule ${verifyBackupSchedule.scheduleId} ${verifyBackupSchedule.outcome}` +
+      `verify-backup: schedule ${verifyBackupSchedule.scheduleId} ${verifyBackupSchedule.outcome}` +
         (spec.backup.enabled
           ? ` (a verified restore every ${spec.backup.verifyIntervalHours} h)`
-          : ' (backups disabled)'),
+          : ' (backups disabled in the spec)'),
     );
-    return { ...r, healthSchedule, certsSchedule, verifyBackupSchedule };
+    return { ...r, healthSchedule, certsSchedule, restorePointSchedule, backupSchedule, verifyBackupSchedule };
   } finally {
     await close();
   }

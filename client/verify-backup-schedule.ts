@@ -8,22 +8,20 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { verifyBackupScheduleId } from '../common/workflow-ids';
-import { ensureClusterSchedule, type EnsuredSchedule } from './cluster-schedule';
+import type { BackupSchedule } from './backup-schedule';
+import { ensureClusterSchedule } from './cluster-schedule';
 
 /** An hour after the backup schedule's runs, or half an interval when the interval is an hour or less. */
 export const verifyOffsetSeconds = (everySeconds: number): number => Math.min(3600, Math.floor(everySeconds / 2));
 
-export async function ensureVerifyBackupSchedule(
-  client: Client,
-  spec: ClusterSpec,
-): Promise<EnsuredSchedule | { scheduleId: string; outcome: 'deleted' | 'absent' }> {
+export async function ensureVerifyBackupSchedule(client: Client, spec: ClusterSpec): Promise<BackupSchedule> {
   const scheduleId = verifyBackupScheduleId(spec.name);
   if (!spec.backup.enabled) {
     try {
       await client.schedule.getHandle(scheduleId).delete();
       return { scheduleId, outcome: 'deleted' };
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) return { scheduleId, outcome: 'absent' };
+      if (err instanceof ScheduleNotFoundError) return { scheduleId, outcome: 'none' };
       throw err;
     }
   }

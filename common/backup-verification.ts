@@ -23,11 +23,11 @@ export function scratchClusterName(cluster: string, at: Date): string {
 
 /**
  * The input of the restoreCluster child that builds the scratch cluster: the source's backups,
- * restored to the backup's own restore point, on free ports, as a scratch cluster (no schedules,
- * no monitor: it lives for one check).
+ * restored to the backup's own restore point, on free ports, as a scratch cluster (one member
+ * per group; no schedules, no monitor: it lives for one check).
  */
 export function scratchRestoreInput(source: string, scratch: string, point: string) {
-  return { as: scratch, from: source, target: { point }, scratch: true, ports: 'free' as const };
+  return { as: scratch, from: source, target: { point }, freePorts: true, scratch: true };
 }
 
 /** `public.demo`, `"public"."demo"` and `demo` are one table: unquoted, schema-qualified (public by default). */

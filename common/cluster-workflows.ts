@@ -36,7 +36,12 @@ export function ownedByCluster(
   taggedCluster?: string,
 ): boolean {
   if (taggedCluster !== undefined) return taggedCluster === cluster;
-  const underKind = (c: string) => WORKFLOW_KINDS.some((k) => id === `${k}-${c}` || id.startsWith(`${k}-${c}-`));
+  // A kind that a longer kind extends (restore, restore-point) does not claim the longer kind's ids:
+  // `restore-point-demo-r1` is demo's restore point, not the restore of a cluster named "point-demo-r1".
+  const longerKindClaims = (k: string) =>
+    WORKFLOW_KINDS.some((l) => l.length > k.length && l.startsWith(`${k}-`) && id.startsWith(`${l}-`));
+  const underKind = (c: string) =>
+    WORKFLOW_KINDS.some((k) => (id === `${k}-${c}` || id.startsWith(`${k}-${c}-`)) && !longerKindClaims(k));
   if (!underKind(cluster)) return false;
   return !otherClusters.some((o) => o !== cluster && o.startsWith(`${cluster}-`) && underKind(o));
 }

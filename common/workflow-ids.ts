@@ -18,8 +18,10 @@ export const WORKFLOW_ID_KINDS = [
   'rebalance',
   'drain',
   'certs',
-  'verify-backup',
   'restore',
+  'restore-point',
+  'backup',
+  'verify-backup',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
@@ -58,5 +60,20 @@ export const certsScheduleId = certsWorkflowId;
  */
 export const verifyBackupWorkflowId = (cluster: string) => idOf('verify-backup', cluster);
 export const verifyBackupScheduleId = verifyBackupWorkflowId;
-/** `restore-<new cluster>`: a restore of backups into a new cluster (or in place), one per cluster restored. */
-export const restoreWorkflowId = (cluster: string) => idOf('restore', cluster);
+/**
+ * `restore-<new cluster>`: `citusctl restore --as <new>`'s restoreCluster (one restore per new
+ * cluster; `down --cluster <new>` stops it by this prefix).
+ */
+export const restoreWorkflowId = (newCluster: string) => idOf('restore', newCluster);
+/**
+ * `restore-point-<cluster>-<name>`: one run per point name (a second request of one name joins or
+ * is refused); `restore-point-<cluster>` is the Schedule's id (its runs append the time).
+ */
+export const restorePointWorkflowId = (cluster: string, name: string) => idOf('restore-point', cluster, name);
+export const restorePointScheduleId = (cluster: string) => idOf('restore-point', cluster);
+/**
+ * `backup-<cluster>`: `citusctl backup`'s backupCluster, and the Schedule that takes the base
+ * backups (its runs' ids are this one with the time appended).
+ */
+export const backupWorkflowId = (cluster: string) => idOf('backup', cluster);
+export const backupScheduleId = backupWorkflowId;

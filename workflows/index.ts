@@ -9,3 +9,6 @@ export * from './rebalance-cluster';
 export * from './drain-group';
 export * from './rotate-certificates';
 export * from './verify-backup';
+export * from './restore-cluster';
+export * from './restore-point';
+export * from './backup-cluster';

@@ -102,14 +102,14 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
     (p) => `primaries ${allPrimaries(p).join(', ')}`,
   );
 
-  if (input.clean) {
+  if (input.clean && !input.restored) {
     await progress.run(
       'clean-up',
       () => acts.cleanUp({ spec, primaries, force: input.force ?? false }),
       (r) => (r.dropped ? `dropped ${spec.demo.table}` : 'nothing to drop'),
     );
   } else {
-    progress.skip('clean-up', 'not requested');
+    progress.skip('clean-up', input.restored ? 'restored from a backup' : 'not requested');
   }
 
   const registration = await progress.run(
@@ -122,6 +122,15 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
   );
   const pairs = invariant(() => standbyAssignments(spec, primaries));
   const dataSteps = async () => {
+    if (input.restored) {
+      for (const step of ['distribution', 'data-load'] as const) progress.skip(step, 'restored from a backup');
+      const shards = await progress.run(
+        'shard-check',
+        () => acts.checkShards({ spec, primaries, allowEmpty: true }),
+        (r) => `${Object.values(r.perWorker).reduce((n, v) => n + v.placements, 0)} placements (restored)`,
+      );
+      return { load: { inserted: 0, total: 0 }, shards };
+    }
     await progress.run(
       'distribution',
       () => acts.distributeDemoTable({ spec, primaries }),

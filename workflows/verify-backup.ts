@@ -35,7 +35,13 @@ import { acts, longRunning, validation } from './activity-proxies';
 import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
 import { trackProgress } from './progress-query';
-import { tagWorkflow } from './tag-workflow';
+import { restoreCluster } from './restore-cluster';
+import { childSearchAttributes, tagWorkflow } from './tag-workflow';
+
+const childTags = (cluster: string) => {
+  const typedSearchAttributes = childSearchAttributes(cluster);
+  return typedSearchAttributes ? { typedSearchAttributes } : {};
+};
 
 export type { VerifyBackupInput };
 
@@ -85,9 +91,10 @@ export async function verifyBackup(started: VerifyBackupInput): Promise<VerifyBa
         await progress.run(
           'restore',
           () =>
-            executeChild('restoreCluster', {
+            executeChild(restoreCluster, {
               workflowId: restoreWorkflowId(scratch),
               args: [scratchRestoreInput(spec.name, scratch, point.name)],
+              ...childTags(scratch),
             }),
           () => `${scratch} restored to ${point.name}`,
         );

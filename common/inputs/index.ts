@@ -11,12 +11,15 @@ import {
   switchoverGroupInputSchema,
   unfenceMemberInputSchema,
 } from './group-operations';
+import { backupClusterInputSchema } from './backup';
 import { rotateCertificatesInputSchema } from './certs';
 import { healthCheckInputSchema } from './health';
 import { monitorInputSchema } from './monitor';
 import { drainGroupInputSchema, rebalanceClusterInputSchema } from './scale';
+import { restoreClusterInputSchema } from './restore';
 import { setupClusterInputSchema } from './setup';
 import { verifyBackupInputSchema } from './verify-backup';
+import { restorePointInputSchema } from './restore-point';
 
 export const WORKFLOW_INPUT_SCHEMAS = {
   setupCluster: setupClusterInputSchema,
@@ -30,6 +33,9 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   monitorCluster: monitorInputSchema,
   rotateCertificates: rotateCertificatesInputSchema,
   verifyBackup: verifyBackupInputSchema,
+  restoreCluster: restoreClusterInputSchema,
+  restorePoint: restorePointInputSchema,
+  backupCluster: backupClusterInputSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type WorkflowWithInput = keyof typeof WORKFLOW_INPUT_SCHEMAS;
@@ -43,10 +49,13 @@ export function workflowInput<W extends WorkflowWithInput>(workflow: W, input: W
 }
 
 export { checkInput, inputProblems, InputError } from './problems';
+export * from './backup';
 export * from './certs';
 export * from './group-operations';
 export * from './health';
 export * from './monitor';
+export * from './restore';
 export * from './scale';
 export * from './setup';
 export * from './verify-backup';
+export * from './restore-point';

@@ -15,6 +15,11 @@ export const setupClusterInputSchema = z
      * says so). Without it, a spec that differs from the stored one is refused, naming the difference.
      */
     applySpecChange: flag.optional(),
+    /**
+     * The primaries' data directories were restored from a backup (restoreCluster): no clean-up, no
+     * distribution or load of the demo table (the restored data is the cluster's).
+     */
+    restored: flag.optional(),
   })
   .superRefine(...clusterRefRule(false));
 

@@ -42,8 +42,8 @@ describe('scratchClusterName', () => {
       as: 'demo-vx',
       from: 'demo',
       target: { point: 'b-1' },
+      freePorts: true,
       scratch: true,
-      ports: 'free',
     });
   });
 });

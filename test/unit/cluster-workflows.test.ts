@@ -22,6 +22,13 @@ const builtIds = Object.entries(ids as Record<string, unknown>)
       ] as const,
   );
 
+test("a kind extended by a longer one (restore, restore-point) does not claim the longer kind's ids", () => {
+  expect(ownedByCluster(ids.restorePointWorkflowId('demo', 'r1'), 'point')).toBe(false);
+  expect(ownedByCluster(ids.restorePointWorkflowId('demo', 'r1'), 'demo')).toBe(true);
+  expect(ownedByCluster(ids.restoreWorkflowId('demo2'), 'demo2')).toBe(true);
+  expect(ownedByCluster(ids.restoreWorkflowId('demo2'), 'demo')).toBe(false);
+});
+
 describe('every id builder', () => {
   test('there are builders to check', () => expect(builtIds.length).toBeGreaterThanOrEqual(10));
 
@@ -32,8 +39,10 @@ describe('every id builder', () => {
   });
 
   test('no kind is looked for that no builder makes', () => {
-    // A kind may hold a hyphen (verify-backup): it is what comes before the cluster's name.
-    const kinds = new Set(builtIds.map(([, id]) => id.slice(0, id.indexOf('-demo'))));
+    // A kind may hold a hyphen (restore-point): the longest kind the id starts with, followed by the cluster.
+    const kindOf = (id: string) =>
+      WORKFLOW_KINDS.filter((k) => id.startsWith(`${k}-demo`)).sort((a, b) => b.length - a.length)[0];
+    const kinds = new Set(builtIds.map(([, id]) => kindOf(id)));
     expect([...WORKFLOW_KINDS].sort()).toEqual([...kinds].sort());
   });
 });

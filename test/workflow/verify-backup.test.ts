@@ -120,7 +120,7 @@ test('a good restore: checked, recorded ok in the source catalog, the scratch cl
   const scratch = result!.scratchCluster!;
   expect(scratch).toMatch(new RegExp(`^${cluster}-v[0-9a-z]+$`));
   expect(result).toMatchObject({ cluster, verified: true, ok: true });
-  const restoreInput = { as: scratch, from: cluster, target: { point: POINT.name }, scratch: true, ports: 'free' };
+  const restoreInput = { as: scratch, from: cluster, target: { point: POINT.name }, freePorts: true, scratch: true };
   expect(m.log).toEqual([
     `loadClusterSpec:${cluster}`,
     'backupToVerify',
