@@ -4,11 +4,14 @@
  * removed; a wrong row count, a failed restore and a missing restore point are recorded as failed
  * verifications and fail the workflow (non-retryable), the scratch cluster removed all the same;
  * a cancelled verification removes the scratch cluster and records nothing; no backup yet: nothing
- * restored, nothing recorded.
+ * restored, nothing recorded. And the Schedule `verify-backup-<cluster>`.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import { stopClusterWorkflows } from '../../client/stop-cluster-workflows';
+import { ensureVerifyBackupSchedule } from '../../client/verify-backup-schedule';
+import { TASK_QUEUE } from '../../lib/temporal-server';
 import type { Activities } from '../../activities';
 import type { BackupToVerify, ScratchRemoval } from '../../activities/backup/verify-backup';
 import type { RestorePointRecord, VerificationRecord } from '../../common/backup-records';
@@ -220,4 +223,39 @@ test('a bad input is refused before any step', async () => {
   const { error } = await wf.run('verifyBackup', { cluster: 'demo', extra: 1 }, m.activities);
   expect(failureOf(error).message).toMatch(/invalid input of verifyBackup: .*extra/);
   expect(m.log).toEqual([]);
+});
+
+test('the schedule: an hour into each interval, kept paused, deleted when backups are off and by down', async () => {
+  const cluster = uniqueClusterName('vbs');
+  const s = parseSpec({ ...SPEC_INPUT, name: cluster });
+  const id = `verify-backup-${cluster}`;
+  expect(await ensureVerifyBackupSchedule(wf.client, s)).toEqual({ scheduleId: id, outcome: 'created' });
+  expect(await ensureVerifyBackupSchedule(wf.client, s)).toEqual({ scheduleId: id, outcome: 'unchanged' });
+  const handle = wf.client.schedule.getHandle(id);
+  let d = await handle.describe();
+  expect(d.spec.intervals?.map((i) => [i.every, i.offset])).toEqual([[24 * 3_600_000, 3_600_000]]);
+  expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+  expect(d.action).toMatchObject({
+    type: 'startWorkflow',
+    workflowType: 'verifyBackup',
+    taskQueue: TASK_QUEUE,
+    workflowId: id,
+    args: [{ cluster }],
+  });
+  await handle.pause('operator: not now');
+  const hourly = parseSpec({ ...SPEC_INPUT, name: cluster, backup: { verifyIntervalHours: 1, maxVerifyAgeHours: 3 } });
+  expect(await ensureVerifyBackupSchedule(wf.client, hourly)).toEqual({ scheduleId: id, outcome: 'updated' });
+  d = await handle.describe();
+  expect(d.spec.intervals?.map((i) => [i.every, i.offset])).toEqual([[3_600_000, 1_800_000]]);
+  expect(d.state.paused).toBe(true); // an operator's pause outlives `up`
+
+  const off = parseSpec({ ...SPEC_INPUT, name: cluster, backup: { enabled: false } });
+  expect(await ensureVerifyBackupSchedule(wf.client, off)).toEqual({ scheduleId: id, outcome: 'deleted' });
+  expect(await ensureVerifyBackupSchedule(wf.client, off)).toEqual({ scheduleId: id, outcome: 'none' });
+  await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+
+  await ensureVerifyBackupSchedule(wf.client, s);
+  const report = await stopClusterWorkflows(wf.client, cluster);
+  expect(report.schedulesDeleted).toContain(id);
+  await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 });
