@@ -13,6 +13,7 @@ import {
 } from '../../common/backup-health';
 import { parseSpec } from '../../common/spec';
 import { lastArchiveError, parseArchiverLine } from '../../lib/backup/archive-state';
+import { backupHealthLines } from '../../client/health';
 
 const spec = parseSpec({ name: 'bh' });
 const AT = Date.parse('2026-12-07T12:00:00Z');
@@ -259,4 +260,24 @@ describe('backupVerdict', () => {
     ]);
     expect(v.notes).toEqual(['backups: the archive state of g1 is unknown (g1-a: container exited)']);
   });
+});
+
+test("health's text: each group's archive, the repository, the newest backup and verification", () => {
+  const obs = observed({
+    archive: [
+      archiving('coordinator'),
+      archiving('g1', { lastFailedTime: ago(0), lastFailedWal: '000000010000000000000009', failedCount: 4 }),
+    ],
+  });
+  const lines = backupHealthLines(backupVerdict(spec, obs, AT).report);
+  expect(lines[0]).toBe('backups:');
+  expect(lines[1]).toMatch(
+    /^ {2}archive coordinator +on coordinator-a: ok, last 000000010000000000000008 at .*, 0 segment/,
+  );
+  expect(lines[2]).toMatch(/^ {2}archive g1 +on g1-a: FAILING \(4 failures\)/);
+  expect(lines.slice(3)).toEqual([
+    '  repository: 10.0 MiB used, filesystem 10% full',
+    `  newest backup: b-1 at ${ago(3)}`,
+    `  newest verification: v-1 ok at ${ago(2)} (backup b-1)`,
+  ]);
 });
