@@ -304,7 +304,7 @@ test('a stopped standby and an etcd refusing the report: degraded, naming the me
   expect(progress.steps.find((s) => s.name === 'store')?.state).toBe('failed');
 });
 
-test("a failed verification of the newest backup: degraded, naming it; archiving per group reported", async () => {
+test('a failed verification of the newest backup: degraded, naming it; archiving per group reported', async () => {
   const { result, called } = await runHealth({
     verificationFailed: ['public.demo: 5 rows, the restore point recorded 7'],
   });
