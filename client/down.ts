@@ -73,7 +73,8 @@ export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownRe
     const repo = backupRepoVolumeName(spec.name);
     if (await removeBackupRepo(docker, spec.name))
       if (!removed.removedVolumes.includes(repo)) removed.removedVolumes.push(repo);
-  } else if (await backupRepoPresent(docker, spec.name)) {
+  } else if (opts.volumes && (await backupRepoPresent(docker, spec.name))) {
+    // Without --volumes every volume stays: only a removal of the data makes keeping the backups news.
     keptBackupRepo = backupRepoVolumeName(spec.name);
     log(
       `backups: the repository volume ${keptBackupRepo} is kept (citusctl restore reads it); ` +
