@@ -43,6 +43,8 @@ interface World {
   /** Rows found in public.demo (default 1000: as recorded). */
   demoRows?: number;
   restoreFails?: boolean;
+  /** The restore child hangs (its step heartbeating) until cancelled. */
+  restoreHangs?: boolean;
   /** The check hangs (heartbeating) until cancelled. */
   checkHangs?: boolean;
 }
@@ -66,6 +68,13 @@ function mockVerify(cluster: string, world: World = {}) {
     },
     async fakeRestore(input) {
       log.push(`restore:${JSON.stringify(input)}`);
+      if (world.restoreHangs) {
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat();
+          await ctx.sleep(200);
+        }
+      }
       if (world.restoreFails)
         throw ApplicationFailure.create({ type: 'BadConfig', message: 'no free port', nonRetryable: true });
     },
@@ -201,6 +210,21 @@ test('cancelled during the check: the scratch cluster is removed, nothing is rec
   expect(m.records).toEqual([]);
   expect(m.removals).toHaveLength(1);
   expect(m.removals[0]!.scratch).toMatch(new RegExp(`^${cluster}-v`));
+  expect(progress.steps.find((s) => s.name === 'cleanup')?.state).toBe('done');
+});
+
+test('cancelled during the restore (the child cancelled with it): the scratch cluster is removed', async () => {
+  const cluster = uniqueClusterName('vb');
+  const m = mockVerify(cluster, { restoreHangs: true });
+  const { error, progress } = await run(cluster, m, async (handle) => {
+    await waitForStep(handle, 'restore', 'running');
+    await new Promise((r) => setTimeout(r, 500)); // the child's step is running
+    await handle.cancel();
+  });
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect(m.records).toEqual([]);
+  expect(m.log.some((l) => l.startsWith('check:'))).toBe(false);
+  expect(m.removals).toHaveLength(1);
   expect(progress.steps.find((s) => s.name === 'cleanup')?.state).toBe('done');
 });
 
