@@ -101,6 +101,11 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   createRestorePoint: (i) =>
     str(i.name) &&
     `restore point ${str(i.name)} of ${cluster(i) ?? 'the cluster'}${i.rowCounts ? ' (rows counted)' : ''}`,
+  planRestore: (i) => str(i.as) && `plan the restore of ${str(i.as)} from ${str(i.from) ?? str(i.as)}'s backups`,
+  createRestoreVolumes: (i) => `create the restored primaries' volumes of ${cluster(i) ?? 'the cluster'}`,
+  restoreGroupData: (i) =>
+    str(i.member) && `restore ${str(i.group) ?? '?'} into ${str(i.member)} to point ${str(i.point) ?? '?'}`,
+  finishRestore: (i) => `check Citus and resolve prepared transactions on ${str(i.coordinator) ?? 'the coordinator'}`,
   retireOldClusterCas: (i) => `retire the old CAs of ${cluster(i) ?? 'the cluster'}`,
   installTls: (i) =>
     str(i.id) && `install ${i.part === 'trust' ? 'the trust bundle' : 'the certificate'} of ${str(i.id)} and reload`,
