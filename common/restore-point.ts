@@ -1,6 +1,7 @@
 /**
- * The pure parts of a cluster-wide consistent restore point: which statements hold distributed
- * commits on a node, the default point name, and when a group's point segment counts as archived.
+ * The pure parts of a cluster-wide consistent restore point: which catalogs hold distributed
+ * commits, the default point name, and when a group's point segment counts as archived (the
+ * statements: lib/postgres/restore-point.ts).
  *
  * Why every metadata node, not only the coordinator: Citus 13's citus_create_restore_point blocks
  * distributed commits by locking pg_dist_node, pg_dist_partition and pg_dist_transaction on the
@@ -8,7 +9,7 @@
  * pg_dist_transaction and was not held (fixed in Citus 14). Taking the same locks on every metadata
  * node in the same window holds those too. Pure: safe in workflows.
  */
-import { RESTORE_POINT_NAME, timeId } from './backup-records';
+import { RESTORE_POINT_NAME, timeId, type RestorePointOrigin, type RestorePointRecord } from './backup-records';
 
 /** The Citus catalogs whose ExclusiveLock blocks distributed commits (those that exist on the node are locked). */
 export const COMMIT_BLOCKING_CATALOGS = ['pg_dist_node', 'pg_dist_partition', 'pg_dist_transaction'] as const;
@@ -16,35 +17,14 @@ export const COMMIT_BLOCKING_CATALOGS = ['pg_dist_node', 'pg_dist_partition', 'p
 /** PostgreSQL's longest restore point name (MAXFNAMELEN - 1); citus_create_restore_point refuses longer ones. */
 export const MAX_RESTORE_POINT_NAME = 63;
 
-/** How long one lock may wait before the attempt gives up and releases everything (retried). */
-export const RESTORE_POINT_LOCK_TIMEOUT = '2s';
-
-const quoteIdent = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
-
-/** `schema.table` (as citus_tables / pg_dist_partition name it) quoted for SQL. */
-export function qualifiedName(table: { schema: string; name: string }): string {
-  return `${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
-}
-
-/**
- * What one session runs to hold a node's distributed writes, in this order: the tables first
- * (SHARE: writers wait, they do not fail), then the commit-blocking catalogs (EXCLUSIVE). A writer
- * started on a worker holds RowExclusive on its table and then needs pg_dist_transaction to commit:
- * catalogs first would let it wait for us while we wait for it.
- */
-export function holdWritesStatements(opts: {
-  /** Tables present on the node (already filtered: to_regclass), quoted; empty without row counts. */
-  tables: readonly string[];
-  /** Commit-blocking catalogs present on the node; empty on the coordinator (citus_create_restore_point takes them). */
-  catalogs: readonly string[];
-}): string[] {
-  const statements = ['BEGIN', `SET LOCAL lock_timeout = '${RESTORE_POINT_LOCK_TIMEOUT}'`];
-  if (opts.tables.length) statements.push(`LOCK TABLE ${opts.tables.join(', ')} IN SHARE MODE`);
-  if (opts.catalogs.length)
-    statements.push(
-      `LOCK TABLE ${opts.catalogs.map((c) => `pg_catalog.${quoteIdent(c)}`).join(', ')} IN EXCLUSIVE MODE`,
-    );
-  return statements;
+/** A stored point is this request retried: the same run made it (or, without run ids, the same origin asked). */
+export function sameRequest(
+  stored: RestorePointRecord,
+  origin: RestorePointOrigin,
+  request: string | undefined,
+): boolean {
+  if (stored.request !== undefined && request !== undefined) return stored.request === request;
+  return stored.origin === origin;
 }
 
 /** A point's name when none is given: `rp-YYYYMMDDTHHMMSSZ` (a scheduled run's time is its own, so unique per run). */

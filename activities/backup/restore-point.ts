@@ -10,25 +10,40 @@
  * Counting before the point is made keeps a failed count from leaving an unrecorded point of this
  * name in the WAL (a retry would write a second one; recovery stops at the first).
  *
- * Idempotent: a name already recorded with the same origin is this request retried (its archive
- * wait is redone and the record returned); with another origin it is refused.
+ * Idempotent: a name already recorded by this workflow run is this request retried (its archive
+ * wait is redone and the record returned); any other request of a recorded name is refused.
  */
+import { Context } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { RestorePointGroup, RestorePointOrigin, RestorePointRecord } from '../../common/backup-records';
 import { COORDINATOR_GROUP } from '../../common/names';
 import { resolveImages } from '../../common/images';
 import {
   COMMIT_BLOCKING_CATALOGS,
-  holdWritesStatements,
   pointNameProblem,
-  qualifiedName,
+  sameRequest,
   segmentArchived,
   timelineOfWalFile,
-  type ArchiveState,
 } from '../../common/restore-point';
 import type { ClusterSpec } from '../../common/spec';
 import { BackupCatalog } from '../../lib/backup/catalog';
 import { classifyPgError, fatal, notReady } from '../../lib/errors';
+import {
+  archiveMode,
+  citusCreateRestorePoint,
+  citusTables,
+  commit,
+  countRows,
+  existingRelations,
+  holdWritesStatements,
+  preparedCitusTransactions,
+  qualifiedName,
+  rollbackQuietly,
+  runStatements,
+  segmentArchiveState,
+  switchWal,
+  walInsertPosition,
+} from '../../lib/postgres/restore-point';
 import type { ActivityDeps } from '../deps';
 import { sleep, withHeartbeat } from '../heartbeat';
 import { asSuperuser } from '../members/superuser';
@@ -40,6 +55,16 @@ export interface CreateRestorePointInput {
   origin: RestorePointOrigin;
   /** Hold writers (SHARE locks on every Citus table) and count every table's rows at the point. */
   rowCounts: boolean;
+}
+
+/** The workflow run asking (`<workflow id>/<run id>`): the same across the activity's retries; none outside one. */
+function requestOfThisRun(): string | undefined {
+  try {
+    const w = Context.current().info.workflowExecution;
+    return w ? `${w.workflowId}/${w.runId}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How long prepared (two-phase) transactions may take to finish once writers are held. */
@@ -68,44 +93,6 @@ async function withSessions<T>(
   );
 }
 
-const one = async <R>(c: Client, sql: string, params: unknown[] = []): Promise<R> =>
-  (await c.query(sql, params)).rows[0] as R;
-
-/** Citus tables as `schema.table` (citus_tables' names), from the coordinator's pg_dist_partition. */
-async function citusTables(c: Client): Promise<{ schema: string; name: string }[]> {
-  const r = await c.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, t.relname AS name
-       FROM pg_dist_partition p JOIN pg_class t ON t.oid = p.logicalrelid
-       JOIN pg_namespace n ON n.oid = t.relnamespace
-      ORDER BY 1, 2`,
-  );
-  return r.rows;
-}
-
-/** Of the given names, those that exist on this node (to_regclass), in order. */
-async function existing(c: Client, names: readonly string[]): Promise<string[]> {
-  if (!names.length) return [];
-  const r = await c.query<{ present: boolean[] }>(
-    'SELECT array_agg(to_regclass(n) IS NOT NULL ORDER BY i) AS present FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i)',
-    [names],
-  );
-  const present = r.rows[0]?.present ?? [];
-  return names.filter((_, i) => present[i]);
-}
-
-async function runAll(c: Client, statements: readonly string[]): Promise<void> {
-  for (const s of statements) await c.query(s);
-}
-
-/** Citus's prepared transactions still on a node (a commit whose COMMIT PREPARED has not arrived yet). */
-const preparedCitusTransactions = async (c: Client): Promise<number> =>
-  Number((await one<{ n: string }>(c, "SELECT count(*) AS n FROM pg_prepared_xacts WHERE gid LIKE 'citus\\_%'")).n);
-
-/** The node's WAL insert position and the segment holding everything before it. */
-async function walPosition(c: Client): Promise<{ lsn: string; walFile: string }> {
-  return one(c, 'SELECT l::text AS lsn, pg_walfile_name(l) AS "walFile" FROM pg_current_wal_insert_lsn() AS l');
-}
-
 export function createRestorePointActivities(deps: ActivityDeps) {
   const catalogOf = (spec: ClusterSpec) =>
     new BackupCatalog(deps.docker, spec.name, resolveImages(spec, deps.env).postgres);
@@ -127,39 +114,38 @@ export function createRestorePointActivities(deps: ActivityDeps) {
     return withSessions(deps, spec, targets, async (sessions) => {
       const [coord, ...workers] = sessions;
       const tables = input.rowCounts ? (await citusTables(coord!.client)).map(qualifiedName) : [];
-      // Which tables and catalogs each worker has, read before the window opens.
-      const workerLocks = await Promise.all(
-        workers.map(async (w) => ({
-          tables: await existing(w.client, tables),
-          catalogs: (
-            await existing(
+      // Which commit-blocking catalogs each worker has (the double has no pg_dist_transaction).
+      const workerCatalogs = await Promise.all(
+        workers.map(async (w) =>
+          (
+            await existingRelations(
               w.client,
               COMMIT_BLOCKING_CATALOGS.map((c) => `pg_catalog.${c}`),
             )
           ).map((c) => c.replace(/^pg_catalog\./, '')),
-        })),
+        ),
       );
       const started = Date.now();
       let open = true;
       try {
-        await runAll(coord!.client, holdWritesStatements({ tables, catalogs: [] }));
-        await Promise.all(workers.map((w, i) => runAll(w.client, holdWritesStatements(workerLocks[i]!))));
+        await runStatements(coord!.client, holdWritesStatements({ tables, catalogs: [] }));
+        // Then every worker's catalogs (its shell tables are locked already: holdWritesStatements says why).
+        await Promise.all(
+          workers.map((w, i) =>
+            runStatements(w.client, holdWritesStatements({ tables: [], catalogs: workerCatalogs[i]! })),
+          ),
+        );
         let rowCounts: Record<string, number> | null = null;
         if (input.rowCounts) {
-          await drainPrepared(workers);
+          await drainPrepared(sessions);
           rowCounts = {};
-          for (const t of tables)
-            rowCounts[t] = Number((await one<{ n: string }>(coord!.client, `SELECT count(*) AS n FROM ${t}`)).n);
+          for (const t of tables) rowCounts[t] = await countRows(coord!.client, t);
         }
-        const made = await one<{ lsn: string; at: Date }>(
-          coord!.client,
-          'SELECT citus_create_restore_point($1)::text AS lsn, clock_timestamp() AS at',
-          [input.name],
-        );
+        const made = await citusCreateRestorePoint(coord!.client, input.name);
         const groups: Record<string, RestorePointGroup> = {};
         await Promise.all(
           sessions.map(async (s) => {
-            const p = await walPosition(s.client);
+            const p = await walInsertPosition(s.client);
             groups[s.group] = {
               primary: s.member,
               lsn: p.lsn,
@@ -168,7 +154,7 @@ export function createRestorePointActivities(deps: ActivityDeps) {
             };
           }),
         );
-        await Promise.all(sessions.map((s) => s.client.query('COMMIT')));
+        await Promise.all(sessions.map((s) => commit(s.client)));
         open = false;
         return {
           name: input.name,
@@ -180,16 +166,16 @@ export function createRestorePointActivities(deps: ActivityDeps) {
           pauseMs: Date.now() - started,
         };
       } finally {
-        if (open) await Promise.all(sessions.map((s) => s.client.query('ROLLBACK').catch(() => undefined)));
+        if (open) await Promise.all(sessions.map((s) => rollbackQuietly(s.client)));
       }
     });
   }
 
-  /** Waits (bounded) until no Citus prepared transaction is left on any worker; else the attempt is retried. */
-  async function drainPrepared(workers: Session[]): Promise<void> {
+  /** Waits (bounded) until no Citus prepared transaction is left on any node; else the attempt is retried. */
+  async function drainPrepared(sessions: Session[]): Promise<void> {
     const deadline = Date.now() + PREPARED_DRAIN_MS;
     for (;;) {
-      const left = await Promise.all(workers.map(async (w) => ({ w, n: await preparedCitusTransactions(w.client) })));
+      const left = await Promise.all(sessions.map(async (w) => ({ w, n: await preparedCitusTransactions(w.client) })));
       const busy = left.filter((x) => x.n > 0);
       if (!busy.length) return;
       if (Date.now() >= deadline)
@@ -202,6 +188,18 @@ export function createRestorePointActivities(deps: ActivityDeps) {
     }
   }
 
+  /** Refuses (before any point is made) a group primary that archives nothing: its point would never be usable. */
+  async function refuseUnarchived(spec: ClusterSpec, targets: { group: string; member: string }[]): Promise<void> {
+    for (const { member } of targets) {
+      if ((await asSuperuser(deps, spec, member, archiveMode)) === 'off')
+        throw fatal(
+          'BadConfig',
+          `WAL archiving is off on ${member}: a restore point could not reach the backup repository ` +
+            '(`citusctl up` turns archiving on with backup.enabled)',
+        );
+    }
+  }
+
   /** Switches every group primary's WAL and waits until the segment holding the point is archived. */
   async function archivePoint(spec: ClusterSpec, record: RestorePointRecord): Promise<void> {
     const targets = await groupTargets(spec);
@@ -210,24 +208,10 @@ export function createRestorePointActivities(deps: ActivityDeps) {
         const walFile = record.groups[group]?.walFile;
         if (!walFile) return; // a group added after the point was made
         await asSuperuser(deps, spec, member, async (c) => {
-          const mode = (await one<{ archive_mode: string }>(c, 'SHOW archive_mode')).archive_mode;
-          if (mode === 'off')
-            throw fatal(
-              'BadConfig',
-              `WAL archiving is off on ${member}: the restore point cannot reach the backup repository ` +
-                '(`citusctl up` turns archiving on with backup.enabled)',
-            );
-          await c.query('SELECT pg_switch_wal()');
+          await switchWal(c);
           const deadline = Date.now() + ARCHIVE_WAIT_MS;
           for (;;) {
-            const s = await one<ArchiveState & { failed: string | null; failedAt: Date | null }>(
-              c,
-              `SELECT (pg_stat_file('pg_wal/archive_status/' || $1 || '.ready', true)).size IS NOT NULL AS ready,
-                      (pg_stat_file('pg_wal/archive_status/' || $1 || '.done', true)).size IS NOT NULL AS done,
-                      a.last_archived_wal AS "lastArchived", a.last_failed_wal AS failed, a.last_failed_time AS "failedAt"
-                 FROM pg_stat_archiver a`,
-              [walFile],
-            );
+            const s = await segmentArchiveState(c, walFile);
             if (segmentArchived(walFile, s)) return;
             if (Date.now() >= deadline)
               throw notReady(
@@ -253,17 +237,20 @@ export function createRestorePointActivities(deps: ActivityDeps) {
       const problem = pointNameProblem(name);
       if (problem) throw fatal('BadConfig', `restore point name "${name}": ${problem}`);
       const catalog = catalogOf(spec);
+      const request = requestOfThisRun();
       let record = await catalog.get('restore-points', name);
-      if (record && (record.origin !== origin || record.cluster !== spec.name))
+      if (record && (record.cluster !== spec.name || !sameRequest(record, origin, request)))
         throw fatal(
           'Conflict',
-          `a restore point named "${name}" exists already (made ${record.createdAt} by ${record.origin}); ` +
+          `a restore point named "${name}" exists already (made ${record.createdAt}, ${record.origin}); ` +
             'choose another name',
         );
       try {
         if (!record) {
-          const made = await makePoint(spec, input, await groupTargets(spec));
-          record = { ...made, origin };
+          const targets = await groupTargets(spec);
+          await refuseUnarchived(spec, targets);
+          const made = await makePoint(spec, input, targets);
+          record = { ...made, origin, ...(request ? { request } : {}) };
           // Recorded before the archive wait: a retry from here on finds it and only waits again.
           if (!(await catalog.put('restore-points', name, record)))
             record = (await catalog.get('restore-points', name))!;

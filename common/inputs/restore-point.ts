@@ -1,4 +1,4 @@
-/** restorePoint's input: `{cluster}` (the schedule, the CLI) or `{spec}`, the point's name, and whether to count rows. */
+/** restorePoint's input: `{cluster}` (the schedule, the CLI) or `{spec}`, the point's name, whether to count rows. */
 import { z } from 'zod';
 import { restorePointNameSchema } from '../backup-records';
 import { clusterRefRule, clusterRefShape, flag } from './fields';

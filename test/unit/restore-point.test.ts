@@ -1,14 +1,15 @@
 /** The pure parts of a cluster-wide restore point: the lock statements, names, archive state. */
 import {
   defaultPointName,
-  holdWritesStatements,
   pointNameProblem,
-  qualifiedName,
+  sameRequest,
   segmentArchived,
   timelineOfWalFile,
 } from '../../common/restore-point';
+import { holdWritesStatements, qualifiedName } from '../../lib/postgres/restore-point';
 import { restorePointWorkflowId, restorePointScheduleId } from '../../common/workflow-ids';
 import { ownedByCluster } from '../../common/cluster-workflows';
+import type { RestorePointRecord } from '../../common/backup-records';
 
 describe('holdWritesStatements', () => {
   test('tables in SHARE mode first, then the commit-blocking catalogs in EXCLUSIVE mode, with a lock timeout', () => {
@@ -20,17 +21,23 @@ describe('holdWritesStatements', () => {
     ).toEqual([
       'BEGIN',
       "SET LOCAL lock_timeout = '2s'",
+      "SET LOCAL statement_timeout = '10s'",
       'LOCK TABLE "public"."events", "s"."Odd" IN SHARE MODE',
       'LOCK TABLE pg_catalog."pg_dist_node", pg_catalog."pg_dist_transaction" IN EXCLUSIVE MODE',
     ]);
   });
   test('the coordinator without row counts holds nothing itself (citus_create_restore_point locks)', () => {
-    expect(holdWritesStatements({ tables: [], catalogs: [] })).toEqual(['BEGIN', "SET LOCAL lock_timeout = '2s'"]);
+    expect(holdWritesStatements({ tables: [], catalogs: [] })).toEqual([
+      'BEGIN',
+      "SET LOCAL lock_timeout = '2s'",
+      "SET LOCAL statement_timeout = '10s'",
+    ]);
   });
-  test('a worker without row counts locks only the catalogs', () => {
+  test('a worker locks only the catalogs (Citus carries the tables to it)', () => {
     expect(holdWritesStatements({ tables: [], catalogs: ['pg_dist_partition'] })).toEqual([
       'BEGIN',
       "SET LOCAL lock_timeout = '2s'",
+      "SET LOCAL statement_timeout = '10s'",
       'LOCK TABLE pg_catalog."pg_dist_partition" IN EXCLUSIVE MODE',
     ]);
   });
@@ -87,5 +94,29 @@ describe('segment archived', () => {
       '000000020000000000000006.00000028.backup',
     ])
       expect(segmentArchived(seg, { ready: false, done: false, lastArchived: last })).toBe(false);
+  });
+});
+
+describe('a stored point is this request retried', () => {
+  const stored = (over: Partial<RestorePointRecord>): RestorePointRecord => ({
+    name: 'p',
+    cluster: 'demo',
+    createdAt: '2026-12-07T04:00:00.000Z',
+    origin: 'manual',
+    coordinatorLsn: '0/1',
+    groups: {},
+    rowCounts: null,
+    pauseMs: 1,
+    ...over,
+  });
+  test('the same run: yes; another run of the same name: refused, whatever the origin', () => {
+    expect(sameRequest(stored({ request: 'restore-point-demo-p/r1' }), 'manual', 'restore-point-demo-p/r1')).toBe(true);
+    expect(sameRequest(stored({ request: 'restore-point-demo-p/r1' }), 'manual', 'restore-point-demo-p/r2')).toBe(
+      false,
+    );
+  });
+  test('without run ids (made or asked outside a workflow): the same origin', () => {
+    expect(sameRequest(stored({}), 'manual', 'w/r')).toBe(true);
+    expect(sameRequest(stored({}), 'backup', undefined)).toBe(false);
   });
 });

@@ -83,7 +83,7 @@ test.each([
   expect(m.calls).toEqual([]);
 });
 
-test('the schedule: every restorePointMinutes without counts, none when backups are off, deleted by `down`', async () => {
+test('the schedule: every restorePointMinutes, no counts; none with backups off; deleted by `down`', async () => {
   const cluster = uniqueClusterName('rp');
   const s = parseSpec({ ...SPEC_INPUT, name: cluster, backup: { restorePointMinutes: 5 } });
   const id = `restore-point-${cluster}`;
