@@ -87,6 +87,7 @@ export async function verifyBackup(started: VerifyBackupInput): Promise<VerifyBa
       problems.push(`restore point ${choice.restorePoint} of backup ${choice.backupId} is not in the catalog`);
       for (const step of ['restore', 'check'] as const) progress.skip(step, 'no restore point to restore to');
     } else {
+      let step = 'the restore into';
       try {
         await progress.run(
           'restore',
@@ -98,6 +99,7 @@ export async function verifyBackup(started: VerifyBackupInput): Promise<VerifyBa
             }),
           () => `${scratch} restored to ${point.name}`,
         );
+        step = 'the check of';
         const scratchSpec = await validation.loadClusterSpec({ cluster: scratch });
         const view = await progress.run(
           'check',
@@ -110,7 +112,7 @@ export async function verifyBackup(started: VerifyBackupInput): Promise<VerifyBa
         if (!point.rowCounts) progress.note('check', 'the restore point recorded no row counts: readability only');
       } catch (err) {
         if (isCancellation(err)) throw err;
-        problems.push(`the restore into ${scratch} did not complete: ${errorMessage(err)}`);
+        problems.push(`${step} ${scratch} did not complete: ${errorMessage(err)}`);
       }
     }
     record = {
