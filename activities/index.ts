@@ -26,6 +26,7 @@ import { createDrainActivities } from './scale/drain';
 import { createDroppedGroupActivities } from './scale/dropped-groups';
 import { createTwoPhaseActivities } from './failover/two-phase';
 import { createTlsRotationActivities } from './tls/rotation';
+import { createVerifyBackupActivities } from './backup/verify-backup';
 import { createRestorePlanActivities } from './backup/restore-plan';
 import { createRestoreVolumeActivities } from './backup/restore-volumes';
 import { createRestoreGroupActivities } from './backup/restore-group';
@@ -68,6 +69,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDroppedGroupActivities(deps),
     ...createTwoPhaseActivities(deps),
     ...createTlsRotationActivities(deps),
+    ...createVerifyBackupActivities(deps),
     ...createRestorePlanActivities(deps),
     ...createRestoreVolumeActivities(deps),
     ...createRestoreGroupActivities(deps),

@@ -12,6 +12,7 @@ import {
   rejoinWorkflowId,
   switchoverWorkflowId,
   unfenceWorkflowId,
+  verifyBackupWorkflowId,
 } from '../common/workflow-ids';
 import { TRANSFER_MODES } from '../common/rebalance';
 import { storedClusterSpecs } from '../lib/cluster-spec-file';
@@ -170,16 +171,20 @@ withCommon(program.command('status').description('members, roles, replication, C
   );
 
 withCommon(program.command('down').description('remove the cluster containers and network'))
-  .option('--volumes', 'also delete data volumes and the cluster secrets')
-  .action((opts: CommonOpts & { volumes?: boolean }) =>
+  .option('--volumes', 'also delete data volumes and the cluster secrets (the backup repository is kept)')
+  .option('--backups', 'with --volumes: also delete the backup repository volume (every backup and archived WAL)')
+  .option('--cluster <name>', "the cluster to remove, by name (a restored or scratch cluster); default: the spec's")
+  .action((opts: CommonOpts & { volumes?: boolean; backups?: boolean; cluster?: string }) =>
     run(opts, async () => {
-      const r = await (await lazy.down()).down(spec(opts), { volumes: opts.volumes });
+      const target = opts.cluster ? (await lazy.down()).namedCluster(opts.cluster) : spec(opts);
+      const r = await (await lazy.down()).down(target, { volumes: opts.volumes, backups: opts.backups });
       return {
         doc: { ok: true, ...r },
         human: () =>
           console.log(
             `removed ${r.removedContainers.length} ` +
-              `containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}`,
+              `containers${r.removedVolumes.length ? `, ${r.removedVolumes.length} volumes` : ''}` +
+              `${r.keptBackupRepo ? `; kept the backup repository ${r.keptBackupRepo}` : ''}`,
           ),
       };
     }),
@@ -455,6 +460,34 @@ withCommon(
       },
     );
   });
+
+withCommon(
+  program
+    .command('verify-backup')
+    .description(
+      'prove the newest backup restores: restore it into a scratch cluster on free ports, check every table ' +
+        'and the row counts of its restore point, record the result, remove the scratch cluster ' +
+        '(workflow verify-backup-<cluster>; exit 1 when the proof fails)',
+    ),
+)
+  .option('--cluster <name>', 'a cluster set up here, by name (instead of --config)')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((opts: CommonOpts & { worker: boolean }) =>
+    runGroupWorkflow(
+      opts,
+      'verifyBackup',
+      (c) => verifyBackupWorkflowId(c),
+      () => ({}),
+      (r) => {
+        if (!r.verified) return `nothing verified: ${String(r.reason)}`;
+        const rec = r.record as { backupId: string; restorePoint: string; tables: Record<string, unknown> };
+        return (
+          `backup ${rec.backupId} restored to ${rec.restorePoint} in ${String(r.scratchCluster)} and checked: ` +
+          `${Object.keys(rec.tables).length} table(s) match; the scratch cluster is removed`
+        );
+      },
+    ),
+  );
 
 withCommon(
   program

@@ -27,6 +27,11 @@ export interface ClusterSchedule {
   workflowType: string;
   args: unknown[];
   everySeconds: number;
+  /**
+   * Where in each interval the runs fall (intervals are counted from the Unix epoch): a schedule that
+   * should run after another of the same interval gets an offset (default 0).
+   */
+  offsetSeconds?: number;
   /** A run that hangs (no worker) ends after this, so the next one may start. */
   runTimeout: string;
 }
@@ -34,7 +39,9 @@ export interface ClusterSchedule {
 function desired(s: ClusterSchedule, tagged: boolean) {
   return {
     scheduleId: s.scheduleId,
-    spec: { intervals: [{ every: `${s.everySeconds}s` }] },
+    spec: {
+      intervals: [{ every: `${s.everySeconds}s`, ...(s.offsetSeconds ? { offset: `${s.offsetSeconds}s` } : {}) }],
+    },
     action: {
       type: 'startWorkflow' as const,
       workflowType: s.workflowType,
@@ -61,11 +68,12 @@ function carriesCluster(attrs: SearchAttributePair[] | TypedSearchAttributes | u
 }
 
 /** The described schedule already does what `want` says (interval, workflow, queue, input, tags, overlap). */
-function matches(d: ScheduleDescription, want: ReturnType<typeof desired>, everySeconds: number): boolean {
+function matches(d: ScheduleDescription, want: ReturnType<typeof desired>, s: ClusterSchedule): boolean {
   const intervals = d.spec.intervals ?? [];
   return (
     intervals.length === 1 &&
-    intervals[0]!.every === everySeconds * 1000 &&
+    intervals[0]!.every === s.everySeconds * 1000 &&
+    Number(intervals[0]!.offset ?? 0) === (s.offsetSeconds ?? 0) * 1000 &&
     !d.spec.calendars?.length &&
     d.action.type === 'startWorkflow' &&
     d.action.workflowType === want.action.workflowType &&
@@ -90,7 +98,7 @@ export async function ensureClusterSchedule(client: Client, s: ClusterSchedule):
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
   const handle = client.schedule.getHandle(scheduleId);
-  if (matches(await handle.describe(), want, s.everySeconds)) return { scheduleId, outcome: 'unchanged' };
+  if (matches(await handle.describe(), want, s)) return { scheduleId, outcome: 'unchanged' };
   await handle.update((prev) => ({
     ...prev,
     spec: want.spec,

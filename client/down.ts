@@ -2,15 +2,25 @@
  * `citusctl down`: first stops the cluster's workflows (schedules deleted, running workflows
  * cancelled, terminated after a bounded wait), so none retries against what is removed next;
  * then removes the cluster's containers and network; volumes (and secrets) only with --volumes.
+ * The backup repository volume outlives even that (a cluster restored in place reads its backups
+ * there): only --volumes --backups removes it.
  */
 import type { Client } from '@temporalio/client';
 import Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterSpec } from '../common/spec';
+import { parseSpec, type ClusterSpec } from '../common/spec';
+import { storedClusterSpecs } from '../lib/cluster-spec-file';
 import { monitorWorkflowId } from '../common/workflow-ids';
-import { labelledClusters, removeClusterObjectsOnce, type RemovedObjects } from '../lib/docker/cluster-objects';
+import {
+  backupRepoPresent,
+  labelledClusters,
+  removeBackupRepo,
+  removeClusterObjectsOnce,
+  type RemovedObjects,
+} from '../lib/docker/cluster-objects';
+import { backupRepoVolumeName } from '../common/topology';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
 import { supervisedWorkerState } from '../lib/supervised-worker-files';
@@ -20,6 +30,8 @@ import { connectForCleanup } from './temporal-client';
 
 export interface DownOptions {
   volumes?: boolean;
+  /** With volumes: the backup repository volume too (its backups, WAL archive and catalog are gone for good). */
+  backups?: boolean;
   /** How long cancelled workflows get before they are terminated (default 10 s). */
   cancelWaitMs?: number;
   /** Notes for the operator (default: stderr, so --json stdout stays one document). */
@@ -27,12 +39,16 @@ export interface DownOptions {
 }
 
 export interface DownReport extends RemovedObjects {
+  /** The backup repository volume left in place (restore from it later; `--volumes --backups` removes it). */
+  keptBackupRepo?: string;
   workflows:
     ({ reachable: true; address: string } & StopReport) | { reachable: false; address?: string; reason: string };
 }
 
 export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownReport> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  if (opts.backups && !opts.volumes)
+    throw new Error('--backups removes the backup repository only together with the data: give --volumes too');
   const docker = new Docker();
   const root = stateDir();
   const workflows = await stopWorkflows(docker, root, spec.name, opts.cancelWaitMs, log);
@@ -41,13 +57,41 @@ export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownRe
   // (a seeding helper, say): when workflows were stopped, sweep until a listing finds nothing left.
   const stopped = workflows.reachable && workflows.cancelled.length > 0;
   for (let round = 0; ; round++) {
-    const left = await removeClusterObjectsOnce(docker, spec.name, opts.volumes ?? false, removed);
+    const left = await removeClusterObjectsOnce(
+      docker,
+      spec.name,
+      { volumes: opts.volumes ?? false, backups: opts.backups ?? false },
+      removed,
+    );
     if (left === 0 && (!stopped || round >= 1)) break;
     if (round >= 10) throw new Error(`cluster ${spec.name}: ${left} Docker objects could not be removed`);
     await sleep(1000);
   }
   if (opts.volumes) await new SecretStore(root).remove(spec.name); // the data they protected is gone
-  return { ...removed, workflows };
+  let keptBackupRepo: string | undefined;
+  if (opts.backups) {
+    const repo = backupRepoVolumeName(spec.name);
+    if (await removeBackupRepo(docker, spec.name))
+      if (!removed.removedVolumes.includes(repo)) removed.removedVolumes.push(repo);
+  } else if (opts.volumes && (await backupRepoPresent(docker, spec.name))) {
+    // Without --volumes every volume stays: only a removal of the data makes keeping the backups news.
+    keptBackupRepo = backupRepoVolumeName(spec.name);
+    log(
+      `backups: the repository volume ${keptBackupRepo} is kept (citusctl restore reads it); ` +
+        '`citusctl down --volumes --backups` removes it',
+    );
+  }
+  return { ...removed, ...(keptBackupRepo ? { keptBackupRepo } : {}), workflows };
+}
+
+/**
+ * The cluster `down --cluster NAME` removes: its stored spec when this state directory has one (a
+ * restored cluster's), else a spec of that name only (down needs nothing but the name: every object
+ * is found by its label).
+ */
+export function namedCluster(name: string): ClusterSpec {
+  const stored = storedClusterSpecs(stateDir()).find((s) => s.name === name);
+  return stored ?? parseSpec({ name });
 }
 
 async function stopWorkflows(

@@ -3,6 +3,7 @@
  * scheduled run) with the in-process worker, and prints the report. The caller exits 0 when the
  * report says healthy, 1 when degraded.
  */
+import type { BackupReport } from '../common/backup-health';
 import type { HealthReport, MemberReport } from '../common/health-report';
 import { problemText } from '../common/health-report';
 import { workflowInput } from '../common/inputs';
@@ -101,6 +102,7 @@ export function formatHealthReport(r: HealthReport & Partial<Pick<HealthCheckRes
   );
   const n = r.certificates?.nearest;
   if (n) lines.push(`certificates: nearest expiry ${n.id} on ${n.notAfter} (${n.daysLeft} days left)`);
+  if (r.backups) lines.push(...backupHealthLines(r.backups));
   const m = r.monitor;
   const v = m.view;
   const maintenance =
@@ -114,5 +116,42 @@ export function formatHealthReport(r: HealthReport & Partial<Pick<HealthCheckRes
       : '';
   lines.push(`monitor: ${m.workflowId} ${m.status}${view}`);
   if (r.stored) lines.push(r.stored.ok ? `stored in etcd: ${r.stored.key}` : `not stored in etcd: ${r.stored.error}`);
+  return lines;
+}
+
+/** Archiving per group, the repository, the newest backup and the newest verification (its result). */
+export function backupHealthLines(b: BackupReport): string[] {
+  if (!b.enabled) return ['backups: disabled'];
+  const lines = ['backups:'];
+  for (const g of b.groups) {
+    const state = g.failing ? `FAILING (${g.failedCount} failures)` : 'ok';
+    const lag = g.lagSegments === null ? '' : `, ${g.lagSegments} segment(s) behind`;
+    lines.push(
+      `  archive ${g.group.padEnd(12)} on ${g.member}: ${state}, last ${g.lastArchivedWal ?? 'none'} at ` +
+        `${g.lastArchivedTime ?? '-'}${lag}${g.error ? ` (${g.error})` : ''}`,
+    );
+  }
+  if (b.repo)
+    lines.push(
+      b.repo.ok
+        ? `  repository: ${bytes(b.repo.usedBytes)} used, filesystem ${b.repo.usedPercent ?? '?'}% full`
+        : `  repository: ${b.repo.error}`,
+    );
+  const c = b.catalog;
+  if (c && !c.ok) lines.push(`  catalog: ${c.error}`);
+  else if (c) {
+    lines.push(
+      c.newestBackup
+        ? `  newest backup: ${c.newestBackup.id} at ${c.newestBackup.finishedAt}`
+        : '  newest backup: none yet',
+    );
+    const v = c.newestVerification;
+    lines.push(
+      v
+        ? `  newest verification: ${v.id} ${v.ok ? 'ok' : 'FAILED'} at ${v.finishedAt} (backup ${v.backupId})` +
+            (v.ok ? '' : `: ${v.problems.join('; ')}`)
+        : '  newest verification: none yet',
+    );
+  }
   return lines;
 }

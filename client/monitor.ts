@@ -25,6 +25,7 @@ import { ensureCertsSchedule } from './certs-schedule';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
 import { ensureRestorePointSchedule } from './restore-point-schedule';
 import { connectClient } from './temporal-client';
+import { ensureVerifyBackupSchedule } from './verify-backup-schedule';
 
 /** The monitor's workflow id (status and down look for it). */
 export const monitorId = monitorWorkflowId;
@@ -61,8 +62,9 @@ export async function ensureMonitor(
 
 /**
  * For `up`: the monitor, the health schedule (health-<cluster>), the certificate renewal
- * schedule (certs-<cluster>), the restore point schedule (restore-point-<cluster>) and the backup
- * schedule (backup-<cluster>), all idempotently, on the cluster's Temporal server.
+ * schedule (certs-<cluster>), the restore point schedule (restore-point-<cluster>), the backup
+ * schedule (backup-<cluster>) and the backup verification schedule (verify-backup-<cluster>), all
+ * idempotently, on the cluster's Temporal server.
  */
 export async function startMonitor(
   spec: ClusterSpec,
@@ -75,6 +77,7 @@ export async function startMonitor(
   /** None when backups are disabled. */
   restorePointSchedule?: EnsuredSchedule;
   backupSchedule: BackupSchedule;
+  verifyBackupSchedule: Awaited<ReturnType<typeof ensureVerifyBackupSchedule>>;
 }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
@@ -111,7 +114,14 @@ export async function startMonitor(
       `backup: schedule ${backupSchedule.scheduleId} ${backupSchedule.outcome}` +
         (spec.backup.enabled ? ` (every ${spec.backup.intervalHours} h)` : ' (backups disabled in the spec)'),
     );
-    return { ...r, healthSchedule, certsSchedule, restorePointSchedule, backupSchedule };
+    const verifyBackupSchedule = await ensureVerifyBackupSchedule(client, spec);
+    log(
+      `verify-backup: schedule ${verifyBackupSchedule.scheduleId} ${verifyBackupSchedule.outcome}` +
+        (spec.backup.enabled
+          ? ` (a verified restore every ${spec.backup.verifyIntervalHours} h)`
+          : ' (backups disabled in the spec)'),
+    );
+    return { ...r, healthSchedule, certsSchedule, restorePointSchedule, backupSchedule, verifyBackupSchedule };
   } finally {
     await close();
   }

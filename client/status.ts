@@ -20,6 +20,7 @@ import { memberTls } from '../lib/tls/pg-tls';
 import { TlsStore } from '../lib/tls/tls-store';
 import { controlPlaneStatus, type ControlPlaneStatus } from './status-control-plane';
 import { memberStatus, type MemberStatus } from './status-members';
+import { backupStatus, type BackupStatus } from './status-backups';
 
 export type { MemberStatus };
 
@@ -35,6 +36,8 @@ export interface StatusReport {
   caPath: string;
   /** Supervised worker, Temporal, monitor. */
   controlPlane: ControlPlaneStatus;
+  /** The backup container, the repository and the newest backup, restore point and verification. */
+  backups?: BackupStatus;
 }
 
 /** Without secrets (not set up from this state directory) only Docker is asked. */
@@ -109,13 +112,14 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
   const secretStore = new SecretStore(root);
   const tls = new TlsStore(root);
   const password = (await secretStore.read(spec.name))?.superuserPassword;
-  const [{ members, citusWorkers }, etcd, controlPlane] = await Promise.all([
+  const [{ members, citusWorkers }, etcd, controlPlane, backups] = await Promise.all([
     readMembers(docker, pg, tls, spec, password).then(async (members) => ({
       members,
       citusWorkers: await readCitusWorkers(pg, tls, spec, members, password),
     })),
     readEtcd(docker, secretStore, spec),
     controlPlaneStatus(spec),
+    backupStatus(docker, spec),
   ]);
   const endpoints = [
     { name: 'pgbouncer', host: '127.0.0.1', port: spec.pgbouncer.port, user: APP_USER, database: DATABASE },
@@ -133,5 +137,6 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     pgpass: pgpassPath(root, spec.name),
     caPath: tls.caPath(spec.name),
     controlPlane,
+    backups,
   };
 }

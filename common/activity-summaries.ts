@@ -85,6 +85,16 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   healthCitus: (i) => `observe Citus on ${str(i.coordinator) ?? 'the coordinator'}`,
   storeHealthReport: (i) => `store the health report of ${cluster(i) ?? 'the cluster'}`,
   healthCertificates: (i) => `read the certificate expiries of ${cluster(i) ?? 'the cluster'}`,
+  healthBackups: (i) => `observe archiving, the backup repository and catalog of ${cluster(i) ?? 'the cluster'}`,
+  backupToVerify: (i) => `find the newest backup of ${cluster(i) ?? 'the cluster'} to verify`,
+  checkRestoredCluster: (i) => `count every table and check node health in ${cluster(i) ?? 'the restored cluster'}`,
+  recordVerification: (i) => {
+    const r = rec(i.record);
+    return (
+      str(r.id) && `record verification ${str(r.id)} (${r.ok ? 'ok' : 'FAILED'}) in ${cluster(i) ?? 'the catalog'}`
+    );
+  },
+  removeScratchCluster: (i) => str(i.scratch) && `remove the scratch cluster ${str(i.scratch)}`,
   renewCertificates: (i) =>
     `renew the ${i.force ? 'certificates (all)' : 'certificates due'} of ${cluster(i) ?? 'the cluster'}`,
   rotateClusterCa: (i) => `a new CA for ${cluster(i) ?? 'the cluster'} (the old one still trusted)`,

@@ -21,6 +21,8 @@ export const ErrorTypes = {
   RebalanceFailed: 'RebalanceFailed',
   /** A workflow named a cluster this worker's state directory has no stored spec for. */
   UnknownCluster: 'UnknownCluster',
+  /** A backup restored into a scratch cluster did not hold what its restore point recorded (recorded, not retried). */
+  VerificationFailed: 'VerificationFailed',
   /** Retryable: the worker process running the step died (its supervisor says so); the step runs again on another. */
   WorkerLost: 'WorkerLost',
 } as const;

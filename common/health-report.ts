@@ -21,8 +21,15 @@ import { groupsOf, slotName } from './topology';
 import { stuckReason } from './cluster-workflows';
 import { lsnBytes } from './lsn';
 import { EXPIRY_DEGRADED_DAYS, expiryVerdict, type CertificatesObservation, type ExpiryVerdict } from './certificates';
+import {
+  DEFAULT_BACKUP_THRESHOLDS,
+  backupVerdict,
+  type BackupObservation,
+  type BackupReport,
+  type BackupThresholds,
+} from './backup-health';
 
-export interface HealthThresholds {
+export interface HealthThresholds extends BackupThresholds {
   lagBytes: number;
   lagSeconds: number;
   slotRetainedBytes: number;
@@ -42,10 +49,11 @@ export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
   monitorStaleMs: 120_000,
   poolMaxWaitSeconds: 5,
   expiryDays: EXPIRY_DEGRADED_DAYS,
+  ...DEFAULT_BACKUP_THRESHOLDS,
 };
 
 export type HealthComponent =
-  'member' | 'group' | 'citus' | 'pgbouncer' | 'etcd' | 'monitor' | 'workflow' | 'disk' | 'certificate';
+  'member' | 'group' | 'citus' | 'pgbouncer' | 'etcd' | 'monitor' | 'workflow' | 'disk' | 'certificate' | 'backup';
 
 export interface HealthProblem {
   component: HealthComponent;
@@ -102,6 +110,8 @@ export interface HealthReport {
   monitor: MonitorObservation;
   /** The certificate that expires first (absent when the store was not read). */
   certificates?: { nearest?: ExpiryVerdict['nearest'] };
+  /** Archiving per group, the repository, the newest backup, restore point and verification (absent: not observed). */
+  backups?: BackupReport;
 }
 
 export interface HealthInput {
@@ -115,6 +125,8 @@ export interface HealthInput {
   monitor: MonitorObservation;
   /** The store's certificates; degraded when one has fewer than expiryDays left. */
   certificates?: CertificatesObservation;
+  /** Archiving, the repository and the backup catalog (absent: not observed, as in a history from before). */
+  backups?: BackupObservation;
   thresholds?: Partial<HealthThresholds>;
 }
 
@@ -383,6 +395,9 @@ export function buildHealthReport(input: HealthInput): HealthReport {
     problems.push({ component: 'workflow', subject: w.workflowId, message: stuckReason(w) });
   const expiry = input.certificates ? expiryVerdict(input.certificates, input.at, t.expiryDays) : undefined;
   for (const p of expiry?.problems ?? []) problems.push({ component: 'certificate', ...p });
+  const backups = input.backups ? backupVerdict(spec, input.backups, input.at, t) : undefined;
+  for (const p of backups?.problems ?? []) problems.push({ component: 'backup', ...p });
+  notes.push(...(backups?.notes ?? []));
 
   return {
     cluster: spec.name,
@@ -397,5 +412,6 @@ export function buildHealthReport(input: HealthInput): HealthReport {
     etcd,
     monitor: input.monitor,
     ...(expiry ? { certificates: expiry.nearest ? { nearest: expiry.nearest } : {} } : {}),
+    ...(backups ? { backups: backups.report } : {}),
   };
 }

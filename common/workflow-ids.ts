@@ -21,6 +21,7 @@ export const WORKFLOW_ID_KINDS = [
   'restore',
   'restore-point',
   'backup',
+  'verify-backup',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
@@ -53,6 +54,12 @@ export const drainWorkflowId = (cluster: string, group: string) => idOf('drain',
  */
 export const certsWorkflowId = (cluster: string) => idOf('certs', cluster);
 export const certsScheduleId = certsWorkflowId;
+/**
+ * `verify-backup-<cluster>`: the proof that the newest backup restores (workflows/verify-backup.ts),
+ * and the Schedule that runs it (its runs' ids are this one with the time appended).
+ */
+export const verifyBackupWorkflowId = (cluster: string) => idOf('verify-backup', cluster);
+export const verifyBackupScheduleId = verifyBackupWorkflowId;
 /**
  * `restore-<new cluster>`: `citusctl restore --as <new>`'s restoreCluster (one restore per new
  * cluster; `down --cluster <new>` stops it by this prefix).

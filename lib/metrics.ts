@@ -8,6 +8,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterObservation } from '../common/monitor-observation';
+import { groupArchiveReport, type BackupObservation } from '../common/backup-health';
 import type { ClusterSpec } from '../common/spec';
 import { COORDINATOR_GROUP } from '../common/names';
 
@@ -17,6 +18,8 @@ export interface MetricsSink {
   observeCluster(spec: ClusterSpec, obs: ClusterObservation): void;
   /** A failover or switchover recorded in etcd (kind and outage from its event). */
   primaryChanged(cluster: string, group: string, event: Record<string, unknown>): void;
+  /** One health check's view of backups: archiving per group, the repository, the newest records. */
+  observeBackups(spec: ClusterSpec, obs: BackupObservation): void;
 }
 
 export class PrometheusMetrics implements MetricsSink {
@@ -53,6 +56,38 @@ export class PrometheusMetrics implements MetricsSink {
   private readonly outage = this.gauge(
     'citusctl_last_failover_outage_seconds',
     "The last failover's write outage window (first step to Citus pointing at the new primary)",
+    ['cluster', 'group'],
+  );
+
+  private readonly lastBackup = this.gauge(
+    'citusctl_backup_last_timestamp_seconds',
+    'When the newest recorded backup finished (Unix time), as the health check last read the catalog',
+    ['cluster'],
+  );
+  private readonly lastVerified = this.gauge(
+    'citusctl_backup_last_verified_restore_timestamp_seconds',
+    'When the newest successful verification (a restore of a backup into a scratch cluster, checked) finished',
+    ['cluster'],
+  );
+  private readonly backupSize = this.gauge(
+    'citusctl_backup_size_bytes',
+    "The newest backup's size over every group: the databases (kind=database) and what it takes in the " +
+      'repository (kind=repository)',
+    ['cluster', 'kind'],
+  );
+  private readonly repoUsed = this.gauge(
+    'citusctl_backup_repository_used_bytes',
+    "Bytes in the cluster's backup repository (backups, WAL archive, catalog)",
+    ['cluster'],
+  );
+  private readonly archiveLag = this.gauge(
+    'citusctl_wal_archive_lag_segments',
+    "Completed WAL segments of the group's primary not archived yet",
+    ['cluster', 'group'],
+  );
+  private readonly archiveFailing = this.gauge(
+    'citusctl_wal_archive_failing',
+    "The group primary's archive_command fails (1: its last failure is newer than its last success)",
     ['cluster', 'group'],
   );
 
@@ -108,5 +143,27 @@ export class PrometheusMetrics implements MetricsSink {
     } else if (event.kind === 'switchover') {
       this.switchovers.inc({ cluster, group });
     }
+  }
+
+  observeBackups(spec: ClusterSpec, obs: BackupObservation): void {
+    const cluster = spec.name;
+    if (!obs.enabled) return;
+    for (const a of obs.archive) {
+      const g = groupArchiveReport(a);
+      const labels = { cluster, group: g.group };
+      if (!a.ok) continue; // unknown: keep the last reading rather than invent one
+      this.archiveFailing.set(labels, g.failing ? 1 : 0);
+      if (g.lagSegments !== null) this.archiveLag.set(labels, g.lagSegments);
+      else this.archiveLag.remove(labels);
+    }
+    if (obs.repo.ok) this.repoUsed.set({ cluster }, obs.repo.usedBytes);
+    if (!obs.catalog.ok) return;
+    const { newestBackup: b, newestOkVerification: v } = obs.catalog;
+    if (b) {
+      this.lastBackup.set({ cluster }, Date.parse(b.finishedAt) / 1000);
+      this.backupSize.set({ cluster, kind: 'database' }, b.sizeBytes);
+      this.backupSize.set({ cluster, kind: 'repository' }, b.repoSizeBytes);
+    }
+    if (v) this.lastVerified.set({ cluster }, Date.parse(v.finishedAt) / 1000);
   }
 }

@@ -25,7 +25,7 @@ export interface HealthCheckResult extends HealthReport {
   stored: { key?: string; ok: boolean; error?: string };
 }
 
-export const HEALTH_STEPS = ['validate', 'observe', 'citus', 'verdict', 'store'] as const;
+export const HEALTH_STEPS = ['validate', 'observe', 'citus', 'backups', 'verdict', 'store'] as const;
 
 export async function healthCheck(started: HealthCheckInput): Promise<HealthCheckResult> {
   const progress = new ProgressTracker('healthCheck', HEALTH_STEPS, () => Date.now());
@@ -53,11 +53,22 @@ export async function healthCheck(started: HealthCheckInput): Promise<HealthChec
       ]),
     ([n, e]) => `${n.length} members, etcd ${e.ok ? 'ok' : 'unreachable'}`,
   );
-  const coordinator = livePrimaries(spec, etcd).coordinator!.primary;
+  const primaries = livePrimaries(spec, etcd);
+  const coordinator = primaries.coordinator!.primary;
   const citus = await progress.run(
     'citus',
     () => observe.healthCitus({ spec, coordinator }),
     (c) => (c.ok ? `on ${coordinator}` : c.error),
+  );
+
+  const backups = await progress.run(
+    'backups',
+    () =>
+      observe.healthBackups({
+        spec,
+        primaries: Object.fromEntries(Object.entries(primaries).map(([g, p]) => [g, p.primary])),
+      }),
+    (b) => (b.enabled ? `${b.archive.length} group(s) archiving` : 'disabled'),
   );
 
   progress.start('verdict');
@@ -70,6 +81,7 @@ export async function healthCheck(started: HealthCheckInput): Promise<HealthChec
     pgbouncer,
     monitor,
     certificates,
+    backups,
     ...(input.thresholds ? { thresholds: input.thresholds } : {}),
   });
   progress.finish(

@@ -8,6 +8,7 @@ export * from './health-check';
 export * from './rebalance-cluster';
 export * from './drain-group';
 export * from './rotate-certificates';
+export * from './verify-backup';
 export * from './restore-cluster';
 export * from './restore-point';
 export * from './backup-cluster';

@@ -21,6 +21,8 @@ import { withHeartbeat } from '../heartbeat';
 import { observeMonitor } from './health-monitor';
 import { observeNode } from './health-nodes';
 import { observeCitus, observeEtcd, observePgBouncer } from './health-services';
+import { observeBackups } from './health-backups';
+import type { BackupObservation } from '../../common/backup-health';
 
 export function createHealthActivities(deps: ActivityDeps) {
   async function superuserPassword(spec: ClusterSpec): Promise<string> {
@@ -62,6 +64,16 @@ export function createHealthActivities(deps: ActivityDeps) {
     return withHeartbeat(() => observeMonitor(input.workflowId, input.query, input.cluster));
   }
 
+  /** Archiving of every group's live primary, the repository and the backup catalog (metrics fed from it). */
+  async function healthBackups(input: {
+    spec: ClusterSpec;
+    primaries: Record<string, string>;
+  }): Promise<BackupObservation> {
+    const obs = await withHeartbeat(() => observeBackups(deps, input.spec, input.primaries));
+    deps.metrics?.observeBackups(input.spec, obs);
+    return obs;
+  }
+
   /** Puts the report (plain JSON, no secrets) under healthReportKey; the same report again is the same write. */
   async function storeHealthReport(input: { spec: ClusterSpec; report: HealthReport }): Promise<{ key: string }> {
     const key = healthReportKey(input.spec.name);
@@ -75,5 +87,5 @@ export function createHealthActivities(deps: ActivityDeps) {
     });
   }
 
-  return { healthNodes, healthEtcd, healthCitus, healthPgBouncer, healthMonitor, storeHealthReport };
+  return { healthNodes, healthEtcd, healthCitus, healthPgBouncer, healthMonitor, healthBackups, storeHealthReport };
 }

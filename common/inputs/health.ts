@@ -16,6 +16,8 @@ export const healthCheckInputSchema = z
         monitorStaleMs: nonNegative.optional(),
         poolMaxWaitSeconds: nonNegative.optional(),
         expiryDays: nonNegative.optional(),
+        archiveLagSegments: nonNegative.optional(),
+        repoUsedPercent: z.number().min(0).max(100).optional(),
       })
       .optional(),
   })

@@ -18,6 +18,7 @@ import { monitorInputSchema } from './monitor';
 import { drainGroupInputSchema, rebalanceClusterInputSchema } from './scale';
 import { restoreClusterInputSchema } from './restore';
 import { setupClusterInputSchema } from './setup';
+import { verifyBackupInputSchema } from './verify-backup';
 import { restorePointInputSchema } from './restore-point';
 
 export const WORKFLOW_INPUT_SCHEMAS = {
@@ -31,6 +32,7 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   healthCheck: healthCheckInputSchema,
   monitorCluster: monitorInputSchema,
   rotateCertificates: rotateCertificatesInputSchema,
+  verifyBackup: verifyBackupInputSchema,
   restoreCluster: restoreClusterInputSchema,
   restorePoint: restorePointInputSchema,
   backupCluster: backupClusterInputSchema,
@@ -55,4 +57,5 @@ export * from './monitor';
 export * from './restore';
 export * from './scale';
 export * from './setup';
+export * from './verify-backup';
 export * from './restore-point';

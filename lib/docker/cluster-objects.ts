@@ -4,6 +4,7 @@
  */
 import type Docker from 'dockerode';
 import { LABEL_CLUSTER } from '../../common/labels';
+import { backupRepoVolumeName } from '../../common/topology';
 
 export interface RemovedObjects {
   removedContainers: string[];
@@ -34,6 +35,13 @@ async function removeOrCount(remove: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
+export interface RemovalScope {
+  /** The members' data volumes (and the etcd volume). */
+  volumes: boolean;
+  /** The backup repository volume too (only with volumes): the backups outlive the cluster unless asked. */
+  backups?: boolean;
+}
+
 /**
  * One pass of removal (containers, network, volumes when asked) into `out`; returns how many objects it saw that are
  * still there.
@@ -41,7 +49,7 @@ async function removeOrCount(remove: () => Promise<unknown>): Promise<boolean> {
 export async function removeClusterObjectsOnce(
   docker: Docker,
   cluster: string,
-  volumes: boolean,
+  scope: RemovalScope,
   out: RemovedObjects,
 ): Promise<number> {
   const filters = { label: [`${LABEL_CLUSTER}=${cluster}`] };
@@ -55,12 +63,35 @@ export async function removeClusterObjectsOnce(
     if (await removeOrCount(() => docker.getNetwork(n.Id).remove())) out.network = true;
     else left++;
   }
-  if (volumes) {
+  if (scope.volumes) {
     const { Volumes } = await docker.listVolumes({ filters });
     for (const v of Volumes ?? []) {
+      if (v.Name === backupRepoVolumeName(cluster) && !scope.backups) continue;
       if (await removeOrCount(() => docker.getVolume(v.Name).remove())) out.removedVolumes.push(v.Name);
       else left++;
     }
   }
   return left;
+}
+
+/** The cluster's backup repository volume, when there is one (`down --volumes` keeps it unless asked). */
+export async function backupRepoPresent(docker: Docker, cluster: string): Promise<boolean> {
+  try {
+    await docker.getVolume(backupRepoVolumeName(cluster)).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
+/** Removes the repository volume whatever its labels (true: removed, false: there was none; 409 in use throws). */
+export async function removeBackupRepo(docker: Docker, cluster: string): Promise<boolean> {
+  try {
+    await docker.getVolume(backupRepoVolumeName(cluster)).remove();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
 }

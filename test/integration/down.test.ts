@@ -55,7 +55,8 @@ describe('citusctl down', () => {
         `setup-${c.name}`,
       ]);
 
-      const down = await runCli(['down', '--volumes', '--json', '-c', c.specFile], c.env, 180_000);
+      // --backups: the repository volume too (`down --volumes` alone keeps it: verify-backup.test.ts).
+      const down = await runCli(['down', '--volumes', '--backups', '--json', '-c', c.specFile], c.env, 180_000);
       expect(down.code).toBe(0);
       const report = JSON.parse(down.stdout) as {
         ok: boolean;

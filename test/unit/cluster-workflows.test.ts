@@ -59,6 +59,8 @@ describe('ownedByCluster', () => {
     'rebalance-demo',
     'drain-demo-g2',
     'unfence-demo-g1-a',
+    'verify-backup-demo', // a kind with a hyphen
+    'verify-backup-demo-2026-12-07T05:00:00Z', // a run started by the verify-backup-demo schedule
   ])("%s is demo's", (id) => expect(ownedByCluster(id, 'demo')).toBe(true));
 
   test.each([
@@ -71,6 +73,9 @@ describe('ownedByCluster', () => {
     'unrelated-demo',
     'cluster-demo',
     'scale-demo',
+    'verify-demo',
+    'backup-verify-demo',
+    'verify-backup-demos',
   ])("%s is not demo's", (id) => expect(ownedByCluster(id, 'demo')).toBe(false));
 
   test('ids of a known cluster whose name extends this one ("demo-x") are left to it', () => {

@@ -71,3 +71,59 @@ test('a failover of a cluster this worker has not probed yet still brings every 
     'citusctl_switchovers_total{cluster="other",group="g1"} 1',
   ]);
 });
+
+test("backups: the health check's reading becomes gauges (timestamps, size, archive lag, failing)", async () => {
+  const m = new PrometheusMetrics();
+  m.observeBackups(spec, {
+    enabled: true,
+    archive: [
+      {
+        group: 'g1',
+        member: 'g1-a',
+        ok: true,
+        currentWal: '00000001000000000000000C',
+        lastArchivedWal: '000000010000000000000008',
+        lastArchivedTime: '2026-12-07T11:00:00.000Z',
+        failedCount: 3,
+        lastFailedWal: '000000010000000000000009',
+        lastFailedTime: '2026-12-07T11:30:00.000Z',
+      },
+      { group: 'g2', member: 'g2-a', ok: false, error: 'down' },
+    ],
+    repo: { ok: true, usedBytes: 5000, fsSizeBytes: 10_000, fsAvailBytes: 5000 },
+    repoCreatedAt: null,
+    catalog: {
+      ok: true,
+      newestBackup: {
+        id: 'b-1',
+        finishedAt: '2026-12-07T10:00:00.000Z',
+        restorePoint: 'b-1',
+        sizeBytes: 800,
+        repoSizeBytes: 300,
+      },
+      newestRestorePoint: null,
+      newestVerification: null,
+      newestOkVerification: { id: 'v-1', finishedAt: '2026-12-07T10:30:00.000Z' },
+    },
+  });
+  expect(await series(m, 'citusctl_wal_archive_lag_segments')).toEqual([
+    'citusctl_wal_archive_lag_segments{cluster="mx",group="g1"} 3',
+  ]);
+  expect(await series(m, 'citusctl_wal_archive_failing')).toEqual([
+    'citusctl_wal_archive_failing{cluster="mx",group="g1"} 1',
+  ]);
+  expect(await series(m, 'citusctl_backup_last_timestamp_seconds')).toEqual([
+    `citusctl_backup_last_timestamp_seconds{cluster="mx"} ${Date.parse('2026-12-07T10:00:00Z') / 1000}`,
+  ]);
+  expect(await series(m, 'citusctl_backup_last_verified_restore_timestamp_seconds')).toEqual([
+    'citusctl_backup_last_verified_restore_timestamp_seconds{cluster="mx"} ' +
+      `${Date.parse('2026-12-07T10:30:00Z') / 1000}`,
+  ]);
+  expect(await series(m, 'citusctl_backup_size_bytes')).toEqual([
+    'citusctl_backup_size_bytes{cluster="mx",kind="database"} 800',
+    'citusctl_backup_size_bytes{cluster="mx",kind="repository"} 300',
+  ]);
+  expect(await series(m, 'citusctl_backup_repository_used_bytes')).toEqual([
+    'citusctl_backup_repository_used_bytes{cluster="mx"} 5000',
+  ]);
+});

@@ -37,6 +37,7 @@ type HealthActivities = Pick<
   | 'healthCitus'
   | 'storeHealthReport'
   | 'healthCertificates'
+  | 'healthBackups'
 >;
 
 interface World {
@@ -48,6 +49,8 @@ interface World {
   storeFails?: boolean;
   /** Days left of the pgbouncer certificate (default 60). */
   pgbouncerDaysLeft?: number;
+  /** The newest verification failed with these problems. */
+  verificationFailed?: string[];
 }
 
 /** Mocked activities answering like a healthy cluster (changed by `world`), recording their inputs. */
@@ -177,6 +180,41 @@ function mockHealth(world: World = {}) {
         ],
       };
     },
+    async healthBackups({ primaries }) {
+      const ago = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+      return {
+        enabled: true,
+        archive: Object.entries(primaries).map(([group, member]) => ({
+          group,
+          member,
+          ok: true as const,
+          currentWal: '000000010000000000000009',
+          lastArchivedWal: '000000010000000000000008',
+          lastArchivedTime: ago(0.1),
+          failedCount: 0,
+          lastFailedWal: null,
+          lastFailedTime: null,
+        })),
+        repo: { ok: true as const, usedBytes: 1 << 20, fsSizeBytes: 100 << 20, fsAvailBytes: 90 << 20 },
+        repoCreatedAt: ago(100),
+        catalog: {
+          ok: true as const,
+          newestBackup: { id: 'b-1', finishedAt: ago(2), restorePoint: 'b-1', sizeBytes: 10, repoSizeBytes: 5 },
+          newestRestorePoint: { name: 'p-1', createdAt: ago(0.2), origin: 'schedule' },
+          newestVerification: {
+            id: 'v-1',
+            ok: !world.verificationFailed,
+            finishedAt: ago(1),
+            backupId: 'b-1',
+            restorePoint: 'b-1',
+            problems: world.verificationFailed ?? [],
+          },
+          newestOkVerification: world.verificationFailed
+            ? { id: 'v-0', finishedAt: ago(20) }
+            : { id: 'v-1', finishedAt: ago(1) },
+        },
+      };
+    },
     async storeHealthReport({ spec, report }) {
       if (world.storeFails) throw ApplicationFailure.create({ type: 'NotReady', message: 'etcd: connection refused' });
       stored.push(report);
@@ -249,6 +287,7 @@ test('a healthy cluster: healthy, every member reported, report stored, Citus as
     'validate:done',
     'observe:done',
     'citus:done',
+    'backups:done',
     'verdict:done',
     'store:done',
   ]);
@@ -263,6 +302,26 @@ test('a stopped standby and an etcd refusing the report: degraded, naming the me
   ]);
   expect(result.stored).toMatchObject({ ok: false, error: expect.stringMatching(/etcd: connection refused/) });
   expect(progress.steps.find((s) => s.name === 'store')?.state).toBe('failed');
+});
+
+test('a failed verification of the newest backup: degraded, naming it; archiving per group reported', async () => {
+  const { result, called } = await runHealth({
+    verificationFailed: ['public.demo: 5 rows, the restore point recorded 7'],
+  });
+  expect(result.status).toBe('degraded');
+  expect(result.problems).toEqual([
+    {
+      component: 'backup',
+      subject: 'verified restore',
+      message: expect.stringMatching(/^the newest verification v-1 .* of backup b-1 failed: public.demo: 5 rows/),
+    },
+  ]);
+  expect(result.backups?.groups.map((g) => [g.group, g.lagSegments, g.failing])).toEqual([
+    ['coordinator', 0, false],
+    ['g1', 0, false],
+    ['g2', 0, false],
+  ]);
+  expect(called('healthBackups')).toHaveLength(1);
 });
 
 test('a certificate with 3 days left: degraded, naming it; the nearest expiry is in the report', async () => {

@@ -257,17 +257,22 @@ export async function upJson(c: TestCluster, extra: string[] = []): Promise<UpJs
   }
 }
 
-/** `citusctl down --volumes`, then stops the embedded Temporal server we started (by its pid). */
+/**
+ * `citusctl down --volumes --backups` (a test leaves no backup repository behind), then stops the
+ * embedded Temporal server we started (by its pid).
+ */
 export async function destroyCluster(
   c: TestCluster,
   opts: { stopTemporal?: boolean; removeDir?: boolean } = {},
 ): Promise<void> {
-  const r = await runCli(['down', '--volumes', '--json', '-c', c.specFile], c.env, 120_000).catch((e: Error) => ({
-    code: -1,
-    signal: null,
-    stdout: '',
-    stderr: e.message,
-  }));
+  const r = await runCli(['down', '--volumes', '--backups', '--json', '-c', c.specFile], c.env, 120_000).catch(
+    (e: Error) => ({
+      code: -1,
+      signal: null,
+      stdout: '',
+      stderr: e.message,
+    }),
+  );
   if (r.code !== 0) console.error(`[cleanup] down --volumes for ${c.name} failed: ${describeRun(r as CliResult)}`);
   // Belt and braces: anything still labelled for this cluster goes too.
   await removeLabelled(c.name);
