@@ -7,6 +7,8 @@
  */
 import type { ClusterSpec } from '../../common/spec';
 import { notReady } from '../../lib/errors';
+import { citusNodeHealth } from '../../lib/postgres/health-queries';
+import { recoverPreparedTransactions } from '../../lib/postgres/two-phase';
 import type { ActivityDeps } from '../deps';
 import { withHeartbeat } from '../heartbeat';
 import { onMember } from '../members/superuser';
@@ -27,22 +29,15 @@ export function createRestoreFinishActivities(deps: ActivityDeps) {
   async function finishRestore(input: { spec: ClusterSpec; coordinator: string }): Promise<RestoreFinish> {
     return withHeartbeat(() =>
       onMember(deps, input.spec, input.coordinator, 'finishing the restore', async (c) => {
-        const recovered = await c.query<{ n: number }>('SELECT recover_prepared_transactions() AS n');
-        const health = await c.query<{ from_nodename: string; to_nodename: string; result: boolean }>(
-          'SELECT from_nodename, to_nodename, result FROM citus_check_cluster_node_health()',
-        );
-        const nodeHealth = health.rows.map((r) => ({
-          from: r.from_nodename,
-          to: r.to_nodename,
-          ok: r.result === true,
-        }));
+        const recovered = await recoverPreparedTransactions(c);
+        const nodeHealth = (await citusNodeHealth(c)).map((r) => ({ from: r.from, to: r.to, ok: r.result === true }));
         const bad = nodeHealth.filter((h) => !h.ok);
         if (bad.length)
           throw notReady(
             `restored cluster ${input.spec.name}: Citus nodes that cannot reach each other: ` +
               bad.map((h) => `${h.from} -> ${h.to}`).join(', '),
           );
-        return { recoveredTransactions: Number(recovered.rows[0]?.n ?? 0), nodeHealth };
+        return { recoveredTransactions: recovered, nodeHealth };
       }),
     );
   }
