@@ -30,10 +30,14 @@ import { createBaseBackupActivities } from './backup/base-backup';
 import { createExpireActivities } from './backup/expire';
 import { createRecordBackupActivities } from './backup/record-backup';
 import { createRepositoryCheckActivities } from './backup/repository-check';
+import { createStanzaActivities } from './backup/stanza';
+import { createArchiveGapActivities } from './backup/archive-gap';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSpecActivities(deps),
+    ...createStanzaActivities(deps),
+    ...createArchiveGapActivities(deps),
     ...createProvisionActivities(deps),
     ...createPostgresActivities(deps),
     ...createCitusActivities(deps),

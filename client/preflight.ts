@@ -11,6 +11,7 @@ import type { ClusterSpec } from '../common/spec';
 import { IMAGE_ENV, UPSTREAM_IMAGES } from '../common/images';
 import { describeImageProblem, pullImage, resolveImagesOnEngine } from '../lib/docker/image-resolution';
 import { cachedImageCapabilityProblem } from '../lib/docker/image-capability-cache';
+import { capabilityCheck } from '../lib/docker/capability-check';
 import { stateDir } from '../lib/state-dir';
 import { projectFile } from './load-spec';
 import { PreflightError } from './preflight-error';
@@ -62,7 +63,12 @@ export async function preflightImages(
     );
   if (r.problems.length)
     throw new PreflightError([...r.problems.map(describeImageProblem), 'Nothing was created.'].join('\n'));
-  const problem = await cachedImageCapabilityProblem(docker, r.images.postgres, stateDir(env));
+  const problem = await cachedImageCapabilityProblem(
+    docker,
+    r.images.postgres,
+    stateDir(env),
+    capabilityCheck({ backups: spec.backup.enabled }),
+  );
   if (problem)
     throw new PreflightError(
       [

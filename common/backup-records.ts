@@ -176,3 +176,11 @@ export function retentionKeeping(
   const index = newestFirst.findIndex((b) => b.id === verified.backupId);
   return index < 0 ? retentionFull : Math.max(retentionFull, index + 1);
 }
+
+/**
+ * Backups are on for this spec. Workflows ask through this: a spec recorded in a history from before
+ * backups existed has no `backup` section, and a replay of that history must still run.
+ */
+export function backupsEnabled(spec: ClusterSpec): boolean {
+  return (spec as Partial<ClusterSpec>).backup?.enabled === true;
+}

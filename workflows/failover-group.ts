@@ -7,6 +7,7 @@
  * metadata and PgBouncer) at it, then rejoin the old primary as a standby when its container can run.
  */
 import { patched } from '@temporalio/workflow';
+import { backupsEnabled } from '../common/backup-records';
 import { pickStandby, primaryIsDown } from '../common/failover-decisions';
 import type { FailoverGroupInput } from '../common/inputs';
 import { COORDINATOR_GROUP } from '../common/topology';
@@ -17,6 +18,9 @@ import { groupOperation } from './group-operation';
 import { promoteOrSettle, resolveInDoubt } from './failover-promotion';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
+
+/** Patch: the new primary pushes the old timeline's segments the archive lacks (none in failovers recorded before). */
+const ARCHIVE_GAP = 'failover-archive-gap';
 
 /** Patch: confirm-down overlaps choose, record overlaps metadata (a failover recorded before runs them in turn). */
 const OVERLAPPED_STEPS = 'failover-overlapped-steps';
@@ -61,6 +65,7 @@ export const FAILOVER_STEPS = [
   'metadata',
   'in-doubt',
   'sync',
+  'archive',
   'rejoin',
 ] as const;
 
@@ -224,6 +229,19 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
         event: { kind: 'failover', outageWindowMs, workflow: owner },
       });
 
+      // Beside the rejoin: neither waits for the other, and writes already go to the new primary.
+      const archiving =
+        backupsEnabled(spec) && patched(ARCHIVE_GAP)
+          ? progress.run(
+              'archive',
+              () => acts.closeArchiveGap({ spec, group: input.group, primary: newPrimary }),
+              (r) =>
+                r.pushed.length
+                  ? `pushed ${r.pushed.length} segment(s) ${oldPrimary} had not archived`
+                  : 'no gap in the archive',
+            )
+          : Promise.resolve(progress.skip('archive', backupsEnabled(spec) ? 'recorded before' : 'backups disabled'));
+      void archiving.catch(() => undefined); // awaited below, after the rejoin
       let rejoin: RejoinReport = { streaming: [], failed: [] };
       if (input.rejoin ?? true) {
         rejoin = await progress.run(
@@ -234,6 +252,8 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
       } else {
         progress.skip('rejoin', 'not requested');
       }
+      // The failover is done either way: a gap left is health's named problem, not a failed failover.
+      await archiving.catch(() => undefined);
       return {
         ...base,
         outcome: 'failed-over' as const,

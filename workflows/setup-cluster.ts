@@ -3,8 +3,9 @@
  * Thin on purpose: every step checks before it acts, so the workflow just runs them in order and a
  * rerun (or a retry after a crash) converges on the same end state.
  */
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
 import type { ReplicationStatus, ShardSpread } from '../activities';
+import { backupsEnabled } from '../common/backup-records';
 import { ProgressTracker } from '../common/progress';
 import type { SetupClusterInput } from '../common/inputs';
 import type { ClusterSpec, ImageRole } from '../common/spec';
@@ -51,6 +52,7 @@ export const SETUP_STEPS = [
   'standby-follow',
   'replication-check',
   'pgbouncer',
+  'backup-stanzas',
   'publish',
   'rebalance-check',
   'rebalance',
@@ -194,6 +196,17 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
   );
   const { load } = data;
   let { shards } = data;
+  // After the standbys stream: a member seeded from its primary then archives into the same stanza.
+  // Guarded: a setup recorded before this step replays without it.
+  if (!backupsEnabled(validated) || !patched('backup-stanzas')) {
+    progress.skip('backup-stanzas', backupsEnabled(validated) ? 'recorded before backups' : 'backups disabled');
+  } else {
+    await progress.run(
+      'backup-stanzas',
+      () => acts.ensureBackupStanzas({ spec, primaries }),
+      (r) => r.map((s) => `${s.stanza} ${s.action}`).join(', '),
+    );
+  }
   await progress.run(
     'publish',
     () => acts.publishToEtcd({ spec, primaries }),

@@ -5,6 +5,7 @@
  * takes them over at its start; in a running one they are staged, handed to postgres and renamed
  * into place (a reload never sees a half-written or root-owned key).
  */
+import { memberBackupFiles } from '../../lib/backup/pgbackrest-config';
 import * as path from 'node:path';
 import type { ClusterSpec } from '../../common/spec';
 import { memberIdentityId } from '../../common/tls-identities';
@@ -24,7 +25,12 @@ export async function memberContainerFiles(
   secrets: ClusterSecrets,
   networkCidr: string,
 ): Promise<ContainerFiles> {
-  return postgresFiles(secrets, networkCidr, await tlsFilesFor(deps.tls, spec, memberIdentityId(member)));
+  const group = spec.members.find((m) => m.name === member)?.group;
+  if (!group) throw fatal('BadConfig', `unknown member ${member}`);
+  return {
+    ...postgresFiles(secrets, networkCidr, await tlsFilesFor(deps.tls, spec, memberIdentityId(member))),
+    ...memberBackupFiles(spec, group),
+  };
 }
 
 const STAGING = `${TLS_DIR}/.incoming`;

@@ -10,7 +10,7 @@ import { createLoginRole, ensureCitusExtension, existingRoles } from '../../lib/
 import { asSuperuser } from '../members/superuser';
 import { resolveImage } from '../../common/images';
 import { readVolumeState } from '../members/state';
-import { CAPABILITY_CHECK } from '../../lib/docker/capability-check';
+import { capabilityCheck } from '../../lib/docker/capability-check';
 import { capabilityPassed, recordCapabilityPassed } from '../../lib/docker/image-capability-cache';
 import { stateDir } from '../../lib/state-dir';
 
@@ -36,8 +36,9 @@ export function createPostgresActivities(deps: ActivityDeps) {
     }
     // An image that passed this check before (the preflight, an earlier setup) needs no exec per member.
     const root = stateDir(deps.env);
-    if (capabilityPassed(root, info.Image)) return;
-    const r = await execIn(docker, name, ['sh', '-c', CAPABILITY_CHECK], 'root');
+    const check = capabilityCheck({ backups: spec.backup.enabled });
+    if (capabilityPassed(root, info.Image, check)) return;
+    const r = await execIn(docker, name, ['sh', '-c', check], 'root');
     if (r.exitCode !== 0) {
       throw fatal(
         'ImageIncapable',
@@ -45,7 +46,7 @@ export function createPostgresActivities(deps: ActivityDeps) {
           'PostgreSQL and Citus through CITUSCTL_IMAGE_POSTGRES or images.postgres in the spec.',
       );
     }
-    recordCapabilityPassed(root, info.Image);
+    recordCapabilityPassed(root, info.Image, check);
   }
 
   /** Readiness: every container's image is capable; every primary accepts connections. */

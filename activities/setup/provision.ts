@@ -1,6 +1,15 @@
 /** Provision: network, volumes and containers, each created only if absent (check, then act). */
 import type { ClusterSpec } from '../../common/spec';
-import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName, networkName, volumeName } from '../../common/topology';
+import {
+  BACKUP_MEMBER,
+  ETCD_MEMBER,
+  PGBOUNCER_MEMBER,
+  backupRepoVolumeName,
+  containerName,
+  networkName,
+  volumeName,
+} from '../../common/topology';
+import { backupContainerFiles } from '../../lib/backup/pgbackrest-config';
 import type { ActivityDeps } from '../deps';
 import {
   ensureContainerRunning,
@@ -15,6 +24,7 @@ import { pollUntil, withHeartbeat } from '../heartbeat';
 import { resolveImages, ROLES, IMAGE_ENV } from '../../common/images';
 import {
   SERVICE_RESTART_POLICY,
+  backupContainer,
   labelsFor,
   pgbouncerContainer,
   postgresContainer,
@@ -47,6 +57,9 @@ export function createProvisionActivities(deps: ActivityDeps) {
       const secrets = await deps.secrets.ensure(spec.name);
       const subnet = await ensureNetwork(docker, networkName(spec.name), spec.name);
       const created: string[] = [];
+      // The repository first: every member mounts it.
+      if (spec.backup.enabled)
+        await ensureVolume(docker, backupRepoVolumeName(spec.name), labelsFor(spec.name, BACKUP_MEMBER, BACKUP_MEMBER));
       // Members are independent: create and start them concurrently (initdb starts sooner).
       // Every container created or found stopped gets its files again, among them pg_hba.conf for
       // the network's current subnet (the bootstrap copies it into PGDATA at every start), so a
@@ -88,6 +101,15 @@ export function createProvisionActivities(deps: ActivityDeps) {
       )
         created.push(PGBOUNCER_MEMBER);
       await ensureRestartPolicy(docker, containerName(spec.name, PGBOUNCER_MEMBER), SERVICE_RESTART_POLICY);
+      if (
+        spec.backup.enabled &&
+        (
+          await ensureContainerRunning(docker, spec.name, backupContainer(spec, images.postgres), async () =>
+            backupContainerFiles(spec),
+          )
+        ).created
+      )
+        created.push(BACKUP_MEMBER);
       return { network: networkName(spec.name), subnet, created };
     });
   }

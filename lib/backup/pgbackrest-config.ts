@@ -9,8 +9,11 @@ import { PG_VOLUME_TARGET } from '../docker/node-containers';
 
 /** Where the file lives in a container (citusctl's own directory: no clash with an image's /etc). */
 export const PGBACKREST_CONF = '/citusctl/pgbackrest.conf';
-/** PostgreSQL's archive_command runs this with the WAL file's path (written per member: it names the stanza). */
-export const ARCHIVE_WAL_SCRIPT = '/citusctl/archive-wal.sh';
+/**
+ * PostgreSQL's archive_command runs this with the WAL file's path (written per member: it names the
+ * stanza). pgBackRest's check and backup insist that archive_command mention pgbackrest: the name does.
+ */
+export const ARCHIVE_WAL_SCRIPT = '/citusctl/pgbackrest-archive.sh';
 export const MEMBER_PGDATA = `${PG_VOLUME_TARGET}/pgdata`;
 
 export interface PgbackrestConfOptions {
@@ -73,3 +76,28 @@ export function archiveWalScript(stanza: string): string {
 
 /** The stanzas of a cluster: one per group, named after it. */
 export const stanzasOf = (spec: ClusterSpec): string[] => [COORDINATOR_GROUP, ...spec.workers];
+
+/** The pgBackRest files of one member: its archive_command script always, the configuration when backups are on. */
+export function memberBackupFiles(spec: ClusterSpec, group: string): Record<string, { content: string; mode: number }> {
+  return {
+    [ARCHIVE_WAL_SCRIPT]: { content: archiveWalScript(group), mode: 0o755 },
+    ...(spec.backup.enabled
+      ? {
+          [PGBACKREST_CONF]: {
+            content: pgbackrestConf({ stanzas: [group], retentionFull: spec.backup.retentionFull }),
+            mode: 0o644,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The backup container's configuration: every group's stanza (info, expire, verify; never a backup from here). */
+export function backupContainerFiles(spec: ClusterSpec): Record<string, { content: string; mode: number }> {
+  return {
+    [PGBACKREST_CONF]: {
+      content: pgbackrestConf({ stanzas: stanzasOf(spec), retentionFull: spec.backup.retentionFull }),
+      mode: 0o644,
+    },
+  };
+}

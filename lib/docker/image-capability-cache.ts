@@ -8,15 +8,14 @@ import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CAPABILITY_CHECK } from './capability-check';
 import { imageCapabilityProblem } from './image-capability';
 
 export const capabilityCacheFile = (root: string) => path.join(root, 'preflight', 'capable-images.json');
 
 type Verdicts = Record<string, string>; // key (image ID + check) -> when it passed
 
-const checkHash = createHash('sha256').update(CAPABILITY_CHECK).digest('hex').slice(0, 16);
-const key = (imageId: string) => `${imageId} ${checkHash}`;
+const checkHash = (check: string) => createHash('sha256').update(check).digest('hex').slice(0, 16);
+const key = (imageId: string, check: string) => `${imageId} ${checkHash(check)}`;
 
 function read(file: string): Verdicts {
   try {
@@ -28,18 +27,20 @@ function read(file: string): Verdicts {
 }
 
 /** The image with this ID passed this check before. */
-export function capabilityPassed(root: string, imageId: string): boolean {
-  return Boolean(read(capabilityCacheFile(root))[key(imageId)]);
+export function capabilityPassed(root: string, imageId: string, check: string): boolean {
+  return Boolean(read(capabilityCacheFile(root))[key(imageId, check)]);
 }
 
 /** Records that the image with this ID passed this check (written whole, then renamed into place). */
-export function recordCapabilityPassed(root: string, imageId: string): void {
+export function recordCapabilityPassed(root: string, imageId: string, check: string): void {
   const file = capabilityCacheFile(root);
   const verdicts = read(file);
-  if (verdicts[key(imageId)]) return;
+  if (verdicts[key(imageId, check)]) return;
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify({ ...verdicts, [key(imageId)]: new Date().toISOString() }), { mode: 0o600 });
+  fs.writeFileSync(tmp, JSON.stringify({ ...verdicts, [key(imageId, check)]: new Date().toISOString() }), {
+    mode: 0o600,
+  });
   fs.renameSync(tmp, file);
 }
 
@@ -48,10 +49,11 @@ export async function cachedImageCapabilityProblem(
   docker: Docker,
   image: string,
   root: string,
+  check: string,
 ): Promise<string | undefined> {
   const { Id } = await docker.getImage(image).inspect();
-  if (capabilityPassed(root, Id)) return undefined;
-  const problem = await imageCapabilityProblem(docker, image);
-  if (!problem) recordCapabilityPassed(root, Id);
+  if (capabilityPassed(root, Id, check)) return undefined;
+  const problem = await imageCapabilityProblem(docker, image, check);
+  if (!problem) recordCapabilityPassed(root, Id, check);
   return problem;
 }

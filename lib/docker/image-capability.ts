@@ -1,13 +1,16 @@
 /** The capability check (capability-check.ts) of an image before any cluster container exists. */
 import type Docker from 'dockerode';
-import { CAPABILITY_CHECK } from './capability-check';
 import { containerLogs } from './docker-helpers';
 
 /** Runs the check in a throwaway container (not part of any cluster); undefined when the image passes, else why not. */
-export async function imageCapabilityProblem(docker: Docker, image: string): Promise<string | undefined> {
+export async function imageCapabilityProblem(
+  docker: Docker,
+  image: string,
+  check: string,
+): Promise<string | undefined> {
   const container = await docker.createContainer({
     Image: image,
-    Entrypoint: ['sh', '-c', CAPABILITY_CHECK],
+    Entrypoint: ['sh', '-c', check],
     User: '0',
     Labels: { 'citusctl.preflight': 'true' },
   });

@@ -79,7 +79,13 @@ export function postgresContainer(
     HostConfig: {
       PortBindings,
       NetworkMode: networkName(spec.name),
-      Mounts: [{ Type: 'volume', Source: volumeName(spec.name, member.name), Target: PG_VOLUME_TARGET }],
+      Mounts: [
+        { Type: 'volume', Source: volumeName(spec.name, member.name), Target: PG_VOLUME_TARGET },
+        // Its archive_command and base backups write the cluster's backup repository directly.
+        ...(spec.backup.enabled
+          ? [{ Type: 'volume' as const, Source: backupRepoVolumeName(spec.name), Target: BACKUP_REPO_PATH }]
+          : []),
+      ],
       ShmSize: 256 * 1024 * 1024,
       Sysctls: PG_SYSCTLS,
     },

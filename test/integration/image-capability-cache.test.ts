@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cachedImageCapabilityProblem, capabilityCacheFile } from '../../lib/docker/image-capability-cache';
 import { testImages } from './support/cluster';
+import { capabilityCheck } from '../../lib/docker/capability-check';
 
 jest.setTimeout(120_000);
 
@@ -34,12 +35,14 @@ async function preflightContainersCreatedDuring(fn: () => Promise<unknown>): Pro
   return text.split('\n').filter(Boolean).length;
 }
 
+const CHECK = capabilityCheck({ backups: true });
+
 describe('capability verdict cache', () => {
   it('checks a passing image once, then knows it by its image ID', async () => {
     const image = testImages().postgres;
     expect(
       await preflightContainersCreatedDuring(async () => {
-        expect(await cachedImageCapabilityProblem(docker, image, root)).toBeUndefined();
+        expect(await cachedImageCapabilityProblem(docker, image, root, CHECK)).toBeUndefined();
       }),
     ).toBeGreaterThanOrEqual(1);
     const { Id } = await docker.getImage(image).inspect();
@@ -48,7 +51,7 @@ describe('capability verdict cache', () => {
     ]);
     expect(
       await preflightContainersCreatedDuring(async () => {
-        expect(await cachedImageCapabilityProblem(docker, image, root)).toBeUndefined();
+        expect(await cachedImageCapabilityProblem(docker, image, root, CHECK)).toBeUndefined();
       }),
     ).toBe(0);
   });
@@ -56,7 +59,9 @@ describe('capability verdict cache', () => {
   it('never caches a failing image: it is checked and explained every time', async () => {
     const noCitus = 'citusctl/postgres:17'; // plain PostgreSQL
     for (let i = 0; i < 2; i++)
-      expect(await cachedImageCapabilityProblem(docker, noCitus, root)).toMatch(/citus extension is not installed/);
+      expect(await cachedImageCapabilityProblem(docker, noCitus, root, CHECK)).toMatch(
+        /citus extension is not installed/,
+      );
     const { Id } = await docker.getImage(noCitus).inspect();
     expect(fs.readFileSync(capabilityCacheFile(root), 'utf8')).not.toContain(Id);
   });

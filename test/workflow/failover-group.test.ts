@@ -48,7 +48,9 @@ test('worker group: confirm down, fence, promote, re-point Citus, record, rejoin
     'recordPrimaryChange', // then the event, with the outage
   ]);
   expect(order.slice(-2)).toEqual(['configureDurability', 'releaseGroupLock']);
-  expect(new Set(order.slice(13, -2))).toEqual(new Set(['rejoinMember', 'checkReplication']));
+  // Beside the rejoin: the new primary pushes what the old one had not archived.
+  expect(new Set(order.slice(13, -2))).toEqual(new Set(['rejoinMember', 'checkReplication', 'closeArchiveGap']));
+  expect(m.called('closeArchiveGap')[0]!.input).toMatchObject({ group: 'g1', primary: 'g1-b' });
   // The lock is verified right before the fence and before the metadata change.
   const all = m.calls.map((c) => c.name);
   expect(all[all.indexOf('fenceMember') - 1]).toBe('renewGroupLock');

@@ -62,6 +62,8 @@ export const MOCKED_ACTIVITY_NAMES = [
   'removeWorkerNode',
   'removeGroupContainers',
   'forgetGroup',
+  'ensureBackupStanzas',
+  'closeArchiveGap',
 ] as const satisfies ReadonlyArray<keyof Activities>;
 export type MockedActivityName = (typeof MOCKED_ACTIVITY_NAMES)[number];
 export type MockedActivities = Pick<Activities, MockedActivityName>;
@@ -321,6 +323,16 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
     },
     async forgetGroup() {
       return { deletedKeys: 3 };
+    },
+    async ensureBackupStanzas({ spec, primaries }) {
+      return groupsOf(spec).map((g) => ({
+        stanza: g.group,
+        primary: g.isCoordinator ? primaries.coordinator : (primaries.workers[g.group] ?? '?'),
+        action: 'created' as const,
+      }));
+    },
+    async closeArchiveGap() {
+      return { pushed: [], checked: 0 };
     },
   };
   const impl = { ...defaults, ...overrides } as Record<string, (...args: unknown[]) => Promise<unknown>>;

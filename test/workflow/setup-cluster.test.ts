@@ -42,12 +42,12 @@ const REBALANCE_STEPS = ['rebalance-check', 'rebalance', 'moves'];
 /** After registration two chains run side by side (patch setup-concurrent-standbys), each in order. */
 const dataChain = ['distributeDemoTable', 'loadDemoData', 'checkShards', 'initPgBouncer'];
 const standbyChain = ['followPrimary', 'checkReplication', 'configureDurability'];
-const happyOrder = [...prefixOrder, ...dataChain, ...standbyChain, 'publishToEtcd'];
+const happyOrder = [...prefixOrder, ...dataChain, ...standbyChain, 'ensureBackupStanzas', 'publishToEtcd'];
 
-/** The prefix in order, then each chain in order (interleaved in any way), publishToEtcd last. */
+/** The prefix in order, then each chain in order (interleaved in any way), the backup stanzas, publishToEtcd last. */
 function expectSetupOrder(calls: { name: string }[], prefix = prefixOrder): void {
   const order = sequence(calls.filter((c) => !dataChain.includes(c.name) && !standbyChain.includes(c.name)));
-  expect(order).toEqual([...prefix, 'publishToEtcd']);
+  expect(order).toEqual([...prefix, 'ensureBackupStanzas', 'publishToEtcd']);
   expect(sequence(calls.filter((c) => dataChain.includes(c.name)))).toEqual(dataChain);
   expect(sequence(calls.filter((c) => standbyChain.includes(c.name)))).toEqual(standbyChain);
   const names = calls.map((c) => c.name);
@@ -437,6 +437,7 @@ test('the progress query answers while an activity is blocked', async () => {
     'standby-follow': expect.stringMatching(/^(running|done)$/), // beside the load (patch setup-concurrent-standbys)
     'replication-check': expect.stringMatching(/^(pending|running|done)$/),
     pgbouncer: 'pending',
+    'backup-stanzas': 'pending',
     publish: 'pending',
     'rebalance-check': 'pending',
     rebalance: 'pending',

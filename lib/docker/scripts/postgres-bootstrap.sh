@@ -37,6 +37,8 @@ own_files() {
   if [ -e /citusctl/tls/server.key ]; then chmod 600 /citusctl/tls/server.key; fi
 }
 own_files
+# The backup repository, when mounted, belongs to postgres: pgBackRest runs as postgres.
+if [ -d /var/lib/pgbackrest ]; then chown postgres:postgres /var/lib/pgbackrest; fi
 as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 # As PID 1, sh ignores signals it does not trap: make `docker stop` end the waiting loops below at once.
 trap 'exit 0' INT TERM
@@ -104,5 +106,10 @@ case "$(state)" in
   primary) ;;
   *) echo "citusctl-bootstrap: unknown member state '$(state)'; not starting" >&2; exit 65 ;;
 esac
+# The primary archives its WAL (a standby's copies of a segment may differ from the primary's in
+# the unused tail, so pgBackRest takes one archiver per stanza: archive_mode=on). A failover pushes,
+# from the new primary, the old timeline's segments the dead primary had not archived yet.
+# pgbackrest-archive.sh is a no-op while backups are off. On the command line: data directories of any age.
 exec setpriv --reuid=postgres --regid=postgres --init-groups \
-  env PGPASSFILE=/citusctl/pgpass postgres -D "$PGDATA" -c cluster_name="$CITUSCTL_MEMBER"
+  env PGPASSFILE=/citusctl/pgpass postgres -D "$PGDATA" -c cluster_name="$CITUSCTL_MEMBER" \
+  -c archive_mode=on -c 'archive_command=/citusctl/pgbackrest-archive.sh %p'
