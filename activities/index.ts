@@ -32,6 +32,7 @@ import { createRecordBackupActivities } from './backup/record-backup';
 import { createRepositoryCheckActivities } from './backup/repository-check';
 import { createStanzaActivities } from './backup/stanza';
 import { createArchiveGapActivities } from './backup/archive-gap';
+import { createRestorePointActivities } from './backup/restore-point';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -67,6 +68,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBaseBackupActivities(deps),
     ...createRecordBackupActivities(deps),
     ...createExpireActivities(deps),
+    ...createRestorePointActivities(deps),
   };
 }
 

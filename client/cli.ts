@@ -35,6 +35,7 @@ const lazy = {
   health: async () => require('./health') as typeof import('./health'),
   certs: async () => require('./certs') as typeof import('./certs'),
   backups: async () => require('./backups') as typeof import('./backups'),
+  restorePoint: async () => require('./restore-point') as typeof import('./restore-point'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -494,6 +495,31 @@ withCommon(
       const b = await lazy.backups();
       const r = await b.backups(opts.cluster === undefined ? spec(opts) : b.specForListing(opts.cluster));
       return { doc: { ok: true, ...r }, human: () => console.log(b.backupsLines(r).join('\n')) };
+    }),
+  );
+
+withCommon(
+  program
+    .command('restore-point [name]')
+    .description(
+      'make a named restore point consistent across every group now (workflow restore-point-<cluster>-<name>; ' +
+        'default name rp-<UTC time>), archived when this returns',
+    ),
+)
+  .option('--no-counts', 'do not hold writers to count rows (the point is as consistent; verify cannot compare counts)')
+  .option('--cluster <name>', "the cluster (its stored spec); default: the spec file's")
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((name: string | undefined, opts: CommonOpts & { counts: boolean; cluster?: string; worker: boolean }) =>
+    run(opts, async () => {
+      const rp = await lazy.restorePoint();
+      const r = await rp.createRestorePoint(opts.cluster ?? spec(opts).name, {
+        name,
+        rowCounts: opts.counts,
+        json: opts.json,
+        worker: opts.worker,
+        log: progress(opts),
+      });
+      return { doc: { ok: true, ...r }, human: () => console.log(`\n${rp.restorePointLines(r.result).join('\n')}`) };
     }),
   );
 

@@ -23,6 +23,7 @@ import { reloadSpecSignal } from '../workflows/monitor-signals';
 import { ensureBackupSchedule, type BackupSchedule } from './backup-schedule';
 import { ensureCertsSchedule } from './certs-schedule';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
+import { ensureRestorePointSchedule } from './restore-point-schedule';
 import { connectClient } from './temporal-client';
 
 /** The monitor's workflow id (status and down look for it). */
@@ -60,8 +61,8 @@ export async function ensureMonitor(
 
 /**
  * For `up`: the monitor, the health schedule (health-<cluster>), the certificate renewal
- * schedule (certs-<cluster>) and the backup schedule (backup-<cluster>), all idempotently, on the
- * cluster's Temporal server.
+ * schedule (certs-<cluster>), the backup schedule (backup-<cluster>) and the restore point schedule
+ * (restore-point-<cluster>), all idempotently, on the cluster's Temporal server.
  */
 export async function startMonitor(
   spec: ClusterSpec,
@@ -72,6 +73,8 @@ export async function startMonitor(
   healthSchedule: EnsuredSchedule;
   certsSchedule: EnsuredSchedule;
   backupSchedule: BackupSchedule;
+  /** None when backups are disabled. */
+  restorePointSchedule?: EnsuredSchedule;
 }> {
   const endpoint = await ensureTemporal(stateDir(), process.env);
   const { client, close } = await connectClient(endpoint);
@@ -101,7 +104,14 @@ export async function startMonitor(
       `backup: schedule ${backupSchedule.scheduleId} ${backupSchedule.outcome}` +
         (spec.backup.enabled ? ` (every ${spec.backup.intervalHours} h)` : ' (backups disabled in the spec)'),
     );
-    return { ...r, healthSchedule, certsSchedule, backupSchedule };
+    const restorePointSchedule = await ensureRestorePointSchedule(client, spec);
+    log(
+      restorePointSchedule
+        ? `restore points: schedule ${restorePointSchedule.scheduleId} ${restorePointSchedule.outcome} (every ` +
+            `${spec.backup.restorePointMinutes} min)`
+        : 'restore points: no schedule (backup.enabled: false)',
+    );
+    return { ...r, healthSchedule, certsSchedule, backupSchedule, restorePointSchedule };
   } finally {
     await close();
   }

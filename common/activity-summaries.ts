@@ -88,6 +88,9 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   renewCertificates: (i) =>
     `renew the ${i.force ? 'certificates (all)' : 'certificates due'} of ${cluster(i) ?? 'the cluster'}`,
   rotateClusterCa: (i) => `a new CA for ${cluster(i) ?? 'the cluster'} (the old one still trusted)`,
+  createRestorePoint: (i) =>
+    str(i.name) &&
+    `restore point ${str(i.name)} of ${cluster(i) ?? 'the cluster'}${i.rowCounts ? ' (rows counted)' : ''}`,
   retireOldClusterCas: (i) => `retire the old CAs of ${cluster(i) ?? 'the cluster'}`,
   installTls: (i) =>
     str(i.id) && `install ${i.part === 'trust' ? 'the trust bundle' : 'the certificate'} of ${str(i.id)} and reload`,

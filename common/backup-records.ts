@@ -38,6 +38,11 @@ export interface RestorePointRecord {
   rowCounts: Record<string, number> | null;
   /** How long distributed writes were held while the point was made, in ms. */
   pauseMs: number;
+  /**
+   * The workflow run that made it (`<workflow id>/<run id>`): a retry of that run gets this record
+   * back, any other request of the same name is refused. Absent when made outside a workflow.
+   */
+  request?: string;
 }
 
 export interface BackupGroup {

@@ -19,6 +19,7 @@ export const WORKFLOW_ID_KINDS = [
   'drain',
   'certs',
   'backup',
+  'restore-point',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
@@ -57,3 +58,9 @@ export const certsScheduleId = certsWorkflowId;
  */
 export const backupWorkflowId = (cluster: string) => idOf('backup', cluster);
 export const backupScheduleId = backupWorkflowId;
+/**
+ * `restore-point-<cluster>-<name>`: one run per point name (a second request of one name joins or
+ * is refused); `restore-point-<cluster>` is the Schedule's id (its runs append the time).
+ */
+export const restorePointWorkflowId = (cluster: string, name: string) => idOf('restore-point', cluster, name);
+export const restorePointScheduleId = (cluster: string) => idOf('restore-point', cluster);

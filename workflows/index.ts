@@ -9,3 +9,4 @@ export * from './rebalance-cluster';
 export * from './drain-group';
 export * from './rotate-certificates';
 export * from './backup-cluster';
+export * from './restore-point';

@@ -17,6 +17,7 @@ import { healthCheckInputSchema } from './health';
 import { monitorInputSchema } from './monitor';
 import { drainGroupInputSchema, rebalanceClusterInputSchema } from './scale';
 import { setupClusterInputSchema } from './setup';
+import { restorePointInputSchema } from './restore-point';
 
 export const WORKFLOW_INPUT_SCHEMAS = {
   setupCluster: setupClusterInputSchema,
@@ -30,6 +31,7 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   monitorCluster: monitorInputSchema,
   rotateCertificates: rotateCertificatesInputSchema,
   backupCluster: backupClusterInputSchema,
+  restorePoint: restorePointInputSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type WorkflowWithInput = keyof typeof WORKFLOW_INPUT_SCHEMAS;
@@ -50,3 +52,4 @@ export * from './health';
 export * from './monitor';
 export * from './scale';
 export * from './setup';
+export * from './restore-point';

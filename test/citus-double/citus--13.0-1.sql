@@ -1544,6 +1544,52 @@ CREATE FUNCTION pg_catalog.recover_prepared_transactions()
 AS $$ SELECT 0 $$;
 REVOKE ALL ON FUNCTION pg_catalog.recover_prepared_transactions() FROM PUBLIC;
 
+-- Documented: citus_create_restore_point(name) makes a named restore point on
+-- the coordinator and on every active primary worker, while it blocks
+-- distributed commits (ExclusiveLock on pg_dist_node, pg_dist_partition and
+-- pg_dist_transaction, on the coordinator only; the double has no
+-- pg_dist_transaction). Coordinator only, superuser only; returns the
+-- coordinator's point. Same errors as Citus: recovery in progress, a
+-- wal_level too low, a name of 64 characters or more.
+CREATE FUNCTION pg_catalog.citus_create_restore_point(name text)
+    RETURNS pg_lsn LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+DECLARE
+    n record;
+    local_point pg_lsn;
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'operation is not allowed'
+            USING HINT = 'Run the command with a superuser.';
+    END IF;
+    PERFORM citus_double_internal.ensure_coordinator();
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION 'recovery is in progress'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'WAL control functions cannot be executed during recovery.';
+    END IF;
+    IF current_setting('wal_level') = 'minimal' THEN
+        RAISE EXCEPTION 'WAL level not sufficient for creating a restore point'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'wal_level must be set to "replica" or "logical" at server start.';
+    END IF;
+    IF octet_length(name) >= 64 THEN
+        RAISE EXCEPTION 'value too long for restore point (maximum 63 characters)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Blocks distributed commits until the transaction ends.
+    LOCK TABLE pg_catalog.pg_dist_node, pg_catalog.pg_dist_partition IN EXCLUSIVE MODE;
+    -- The local point first: a failure here stops before any worker has one.
+    local_point := pg_create_restore_point(name);
+    FOR n IN SELECT nodename, nodeport FROM pg_catalog.pg_dist_node
+              WHERE isactive AND noderole = 'primary' AND groupid <> 0 ORDER BY nodeid LOOP
+        PERFORM citus_double_internal.remote_value(n.nodename, n.nodeport,
+            format('SELECT pg_catalog.pg_create_restore_point(%L)::text', name));
+    END LOOP;
+    RETURN local_point;
+END $$;
+
 REVOKE ALL ON FUNCTION pg_catalog.citus_set_node_property(text, integer, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.replicate_reference_tables(citus.shard_transfer_mode) FROM PUBLIC;
 

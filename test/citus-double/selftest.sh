@@ -441,6 +441,15 @@ expect "replicate_reference_tables() is a no-op" coord postgres \
   "SELECT replicate_reference_tables(); SELECT 'ok'" "ok"
 expect "recover_prepared_transactions() resolves nothing (no 2PC in the double)" coord postgres \
   "SELECT recover_prepared_transactions()" "0"
+expect_err "citus_create_restore_point on a worker is refused" w1 postgres \
+  "SELECT citus_create_restore_point('st-point')" "operation is not allowed on this node"
+expect_err "citus_create_restore_point: a 64-character name is refused" coord postgres \
+  "SELECT citus_create_restore_point(repeat('a', 64))" "value too long for restore point (maximum 63 characters)"
+W1LSN="$(sqlc w1 postgres "CREATE EXTENSION IF NOT EXISTS pg_walinspect; SELECT pg_current_wal_lsn()")"
+expect "citus_create_restore_point returns the coordinator's point" coord postgres \
+  "SELECT citus_create_restore_point('st-point') > '0/0'::pg_lsn" "t"
+expect "  the worker w1 has the point in its WAL too" w1 postgres \
+  "SELECT pg_switch_wal(); SELECT count(*) FROM pg_get_wal_records_info('$W1LSN', pg_current_wal_flush_lsn()) WHERE record_type = 'RESTORE_POINT' AND description LIKE '%st-point%'" "1"
 
 # A job that is still running (written by hand; the double's own jobs finish in the call).
 JOBR="$(sqlc coord postgres "INSERT INTO pg_dist_background_job (state, job_type, description, started_at) VALUES ('running', 'rebalance', 'test job', now()) RETURNING job_id")"
