@@ -77,7 +77,7 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
       states[group] = { state: 'running', attempt };
       news();
       try {
-        const backup = await baseBackups.baseBackupGroup({ spec, group, backupId });
+        const backup = await baseBackups.baseBackupGroup({ spec, group, backupId, attempt });
         states[group] = { state: 'done', backup };
         news();
         return backup;

@@ -147,6 +147,11 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     `median ratio A/B (pair by pair): ${result.medianRatio?.toFixed(2) ?? 'n/a'} (goal <= 1.3)` +
       `; pairs: ${result.pairs.map((p) => p.ratio.toFixed(2)).join(', ')}`,
   );
+  const stepRatios = result.pairs.map((p, i) => (stepMs(stepsByName(runs[i]!.doc)['base backups']) ?? NaN) / p.bMs);
+  log.line(
+    `citusctl's base-backup step alone against the hand backups, pair by pair: median ` +
+      `${median(stepRatios)?.toFixed(2) ?? 'n/a'}; pairs: ${stepRatios.map((r) => r.toFixed(2)).join(', ')}`,
+  );
   const inSteps = (r: CliResult) => stepNames.reduce((n, s) => n + (stepMs(stepsByName(r.doc)[s]) ?? 0), 0);
   const outside = median(runs.map((r) => r.tExit - r.tSpawn - inSteps(r)));
   log.line(
