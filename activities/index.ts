@@ -26,6 +26,10 @@ import { createDrainActivities } from './scale/drain';
 import { createDroppedGroupActivities } from './scale/dropped-groups';
 import { createTwoPhaseActivities } from './failover/two-phase';
 import { createTlsRotationActivities } from './tls/rotation';
+import { createBaseBackupActivities } from './backup/base-backup';
+import { createExpireActivities } from './backup/expire';
+import { createRecordBackupActivities } from './backup/record-backup';
+import { createRepositoryCheckActivities } from './backup/repository-check';
 import { createStanzaActivities } from './backup/stanza';
 import { createArchiveGapActivities } from './backup/archive-gap';
 import { createRestorePointActivities } from './backup/restore-point';
@@ -60,6 +64,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createDroppedGroupActivities(deps),
     ...createTwoPhaseActivities(deps),
     ...createTlsRotationActivities(deps),
+    ...createRepositoryCheckActivities(deps),
+    ...createBaseBackupActivities(deps),
+    ...createRecordBackupActivities(deps),
+    ...createExpireActivities(deps),
     ...createRestorePointActivities(deps),
   };
 }

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { InputError, workflowInput, type WorkflowWithInput } from '../common/inputs';
 import { SpecError, type ClusterSpec } from '../common/spec';
 import {
+  backupWorkflowId,
   certsWorkflowId,
   drainWorkflowId,
   failoverWorkflowId,
@@ -13,6 +14,8 @@ import {
   unfenceWorkflowId,
 } from '../common/workflow-ids';
 import { TRANSFER_MODES } from '../common/rebalance';
+import { storedClusterSpecs } from '../lib/cluster-spec-file';
+import { stateDir } from '../lib/state-dir';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
 import { psqlLine, statusLines } from './status-lines';
@@ -31,6 +34,7 @@ const lazy = {
   monitor: async () => require('./monitor') as typeof import('./monitor'),
   health: async () => require('./health') as typeof import('./health'),
   certs: async () => require('./certs') as typeof import('./certs'),
+  backups: async () => require('./backups') as typeof import('./backups'),
   restorePoint: async () => require('./restore-point') as typeof import('./restore-point'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -38,6 +42,8 @@ const lazy = {
 interface CommonOpts {
   config?: string;
   json?: boolean;
+  /** A cluster set up from this state directory, by name, instead of the spec file (`--cluster`). */
+  cluster?: string;
 }
 
 /** Exit codes: 2 bad spec or workflow input, 3 preflight (missing image), 1 anything else. */
@@ -66,7 +72,10 @@ function fail(err: unknown, json: boolean | undefined): never {
 }
 
 function spec(opts: CommonOpts): ClusterSpec {
-  return loadSpecFile(opts.config);
+  if (opts.cluster === undefined) return loadSpecFile(opts.config);
+  const stored = storedClusterSpecs(stateDir()).find((c) => c.name === opts.cluster);
+  if (!stored) throw new SpecError([`--cluster ${opts.cluster}: no cluster of that name is set up here`]);
+  return stored;
 }
 
 /** A long command's progress lines: stdout for humans, stderr with --json (stdout carries one document). */
@@ -445,6 +454,49 @@ withCommon(
       },
     );
   });
+
+withCommon(
+  program
+    .command('backup')
+    .description(
+      'a full base backup of every group, in parallel, then a consistent restore point named after it ' +
+        '(workflow backup-<cluster>)',
+    ),
+)
+  .option('--cluster <name>', 'a cluster set up here, by name (instead of --config)')
+  .option('--no-worker', 'do not run an in-process worker')
+  .action((opts: CommonOpts & { worker: boolean }) =>
+    runGroupWorkflow(
+      opts,
+      'backupCluster',
+      (c) => backupWorkflowId(c),
+      () => ({}),
+      (r) => {
+        const b = r.backup as { id: string; groups: Record<string, { sizeBytes: number; repoSizeBytes: number }> };
+        const groups = Object.values(b.groups);
+        const size = groups.reduce((n, g) => n + g.sizeBytes, 0);
+        const stored = groups.reduce((n, g) => n + g.repoSizeBytes, 0);
+        return (
+          `backup ${b.id}: ${groups.length} groups, ${mb(size)} (${mb(stored)} stored); ` +
+          `restore point ${String((r.restorePoint as { name: string }).name)}`
+        );
+      },
+    ),
+  );
+
+withCommon(
+  program
+    .command('backups')
+    .description("the backups, restore points and verified restores in the cluster's repository, oldest first"),
+)
+  .option('--cluster <name>', 'any cluster by name, also one removed by `down` (its repository stays)')
+  .action((opts: CommonOpts) =>
+    run(opts, async () => {
+      const b = await lazy.backups();
+      const r = await b.backups(opts.cluster === undefined ? spec(opts) : b.specForListing(opts.cluster));
+      return { doc: { ok: true, ...r }, human: () => console.log(b.backupsLines(r).join('\n')) };
+    }),
+  );
 
 withCommon(
   program

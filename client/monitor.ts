@@ -20,6 +20,7 @@ import { ensureTemporal, monitorTaskQueue } from '../lib/temporal-server';
 import { workflowBuild } from '../worker/build-id';
 import type { MaintenanceInput } from '../workflows/monitor';
 import { reloadSpecSignal } from '../workflows/monitor-signals';
+import { ensureBackupSchedule, type BackupSchedule } from './backup-schedule';
 import { ensureCertsSchedule } from './certs-schedule';
 import { ensureHealthSchedule, type EnsuredSchedule } from './health-schedule';
 import { ensureRestorePointSchedule } from './restore-point-schedule';
@@ -60,8 +61,8 @@ export async function ensureMonitor(
 
 /**
  * For `up`: the monitor, the health schedule (health-<cluster>), the certificate renewal
- * schedule (certs-<cluster>) and the restore point schedule (restore-point-<cluster>), all
- * idempotently, on the cluster's Temporal server.
+ * schedule (certs-<cluster>), the backup schedule (backup-<cluster>) and the restore point schedule
+ * (restore-point-<cluster>), all idempotently, on the cluster's Temporal server.
  */
 export async function startMonitor(
   spec: ClusterSpec,
@@ -71,6 +72,7 @@ export async function startMonitor(
   started: boolean;
   healthSchedule: EnsuredSchedule;
   certsSchedule: EnsuredSchedule;
+  backupSchedule: BackupSchedule;
   /** None when backups are disabled. */
   restorePointSchedule?: EnsuredSchedule;
 }> {
@@ -97,6 +99,11 @@ export async function startMonitor(
     );
     const certsSchedule = await ensureCertsSchedule(client, spec);
     log(`certs: schedule ${certsSchedule.scheduleId} ${certsSchedule.outcome} (every ${spec.tls.renewCheckHours} h)`);
+    const backupSchedule = await ensureBackupSchedule(client, spec);
+    log(
+      `backup: schedule ${backupSchedule.scheduleId} ${backupSchedule.outcome}` +
+        (spec.backup.enabled ? ` (every ${spec.backup.intervalHours} h)` : ' (backups disabled in the spec)'),
+    );
     const restorePointSchedule = await ensureRestorePointSchedule(client, spec);
     log(
       restorePointSchedule
@@ -104,7 +111,7 @@ export async function startMonitor(
             `${spec.backup.restorePointMinutes} min)`
         : 'restore points: no schedule (backup.enabled: false)',
     );
-    return { ...r, healthSchedule, certsSchedule, restorePointSchedule };
+    return { ...r, healthSchedule, certsSchedule, backupSchedule, restorePointSchedule };
   } finally {
     await close();
   }

@@ -18,6 +18,7 @@ export const WORKFLOW_ID_KINDS = [
   'rebalance',
   'drain',
   'certs',
+  'backup',
   'restore-point',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
@@ -51,6 +52,12 @@ export const drainWorkflowId = (cluster: string, group: string) => idOf('drain',
  */
 export const certsWorkflowId = (cluster: string) => idOf('certs', cluster);
 export const certsScheduleId = certsWorkflowId;
+/**
+ * `backup-<cluster>`: `citusctl backup`'s backupCluster, and the Schedule that takes the base
+ * backups (its runs' ids are this one with the time appended).
+ */
+export const backupWorkflowId = (cluster: string) => idOf('backup', cluster);
+export const backupScheduleId = backupWorkflowId;
 /**
  * `restore-point-<cluster>-<name>`: one run per point name (a second request of one name joins or
  * is refused); `restore-point-<cluster>` is the Schedule's id (its runs append the time).

@@ -8,4 +8,5 @@ export * from './health-check';
 export * from './rebalance-cluster';
 export * from './drain-group';
 export * from './rotate-certificates';
+export * from './backup-cluster';
 export * from './restore-point';

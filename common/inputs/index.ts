@@ -11,6 +11,7 @@ import {
   switchoverGroupInputSchema,
   unfenceMemberInputSchema,
 } from './group-operations';
+import { backupClusterInputSchema } from './backup';
 import { rotateCertificatesInputSchema } from './certs';
 import { healthCheckInputSchema } from './health';
 import { monitorInputSchema } from './monitor';
@@ -29,6 +30,7 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   healthCheck: healthCheckInputSchema,
   monitorCluster: monitorInputSchema,
   rotateCertificates: rotateCertificatesInputSchema,
+  backupCluster: backupClusterInputSchema,
   restorePoint: restorePointInputSchema,
 } as const satisfies Record<string, z.ZodType>;
 
@@ -43,6 +45,7 @@ export function workflowInput<W extends WorkflowWithInput>(workflow: W, input: W
 }
 
 export { checkInput, inputProblems, InputError } from './problems';
+export * from './backup';
 export * from './certs';
 export * from './group-operations';
 export * from './health';

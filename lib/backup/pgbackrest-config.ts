@@ -40,7 +40,10 @@ export function pgbackrestConf(opts: PgbackrestConfOptions): string {
     'log-level-console=warn',
     'log-level-stderr=off',
     'log-level-file=off',
-    'lock-path=/tmp/pgbackrest',
+    // On the repository volume, shared by every member and the backup container: a backup started on a
+    // new primary after a failover waits for (not races) one still running on the old, and `expire` in
+    // the backup container for both; `info` there sees a running backup's progress.
+    `lock-path=${opts.repoPath ?? BACKUP_REPO_PATH}/lock`,
     '',
   ];
   for (const stanza of opts.stanzas) {

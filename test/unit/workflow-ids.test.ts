@@ -1,5 +1,7 @@
 /** The workflow ids are an interface: the CLI, the monitor, `down` and operators find workflows by them. */
 import {
+  backupScheduleId,
+  backupWorkflowId,
   certsScheduleId,
   certsWorkflowId,
   failoverWorkflowId,
@@ -22,6 +24,8 @@ test('each workflow id has its documented form', () => {
   expect(healthScheduleId('demo')).toBe('health-demo');
   expect(certsWorkflowId('demo')).toBe('certs-demo');
   expect(certsScheduleId('demo')).toBe('certs-demo');
+  expect(backupWorkflowId('demo')).toBe('backup-demo');
+  expect(backupScheduleId('demo')).toBe('backup-demo');
 });
 
 test('a health check started by hand: the schedule id, then the time with only id-safe characters', () => {

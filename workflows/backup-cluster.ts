@@ -1,0 +1,133 @@
+/**
+ * backupCluster (`backup-<cluster>`: `citusctl backup` and the Schedule's runs): a full base
+ * backup of every group in parallel, then one cluster-wide named restore point (named after the
+ * backup: its consistent cut), the record in the repository's catalog, and expiry of backups past
+ * retention (never the one the newest verified restore used).
+ *
+ * A group whose backup fails retryably (a failover moved its primary mid-way, a worker died) is
+ * tried again on the group's current primary, and the progress says so; after
+ * GROUP_BACKUP_ATTEMPTS the run fails and the schedule's next run starts over.
+ * From the UI: `{"cluster": "demo"}`.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import type { BackupGroup, BackupRecord, RestorePointRecord } from '../common/backup-records';
+import { timeId } from '../common/backup-records';
+import {
+  describeGroupBackups,
+  GROUP_BACKUP_ATTEMPTS,
+  retryDelayMs,
+  type GroupBackupState,
+} from '../common/backup-progress';
+import type { BackupClusterInput } from '../common/inputs';
+import { COORDINATOR_GROUP } from '../common/names';
+import type { Activities } from '../activities';
+import type { ExpiredBackups } from '../activities/backup/expire';
+import { ACTIVITY_OPTIONS, acts, summarized, validation } from './activity-proxies';
+import { checkedInput } from './checked-input';
+import { specFor } from './cluster-input';
+import { trackProgress } from './progress-query';
+import { tagWorkflow } from './tag-workflow';
+
+export type { BackupClusterInput };
+
+// One attempt per call: the workflow retries a group itself, so the progress can say why.
+const baseBackups = summarized(
+  proxyActivities<Activities>({
+    ...ACTIVITY_OPTIONS.longRunning,
+    startToCloseTimeout: '6h',
+    retry: { maximumAttempts: 1 },
+  }),
+);
+
+export interface BackupClusterResult {
+  backup: BackupRecord;
+  restorePoint: RestorePointRecord;
+  expired: ExpiredBackups;
+}
+
+export const BACKUP_STEPS = ['validate', 'base backups', 'restore point', 'record', 'expire'] as const;
+
+const nonRetryable = (err: unknown) =>
+  err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable;
+const messageOf = (err: unknown) =>
+  err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+
+export async function backupCluster(started: BackupClusterInput): Promise<BackupClusterResult> {
+  const progress = trackProgress('backupCluster', BACKUP_STEPS);
+  const startedAt = new Date(workflowInfo().runStartTime);
+  const backupId = timeId('b', startedAt);
+  const spec = await progress.run(
+    'validate',
+    async () => {
+      const s = await specFor(checkedInput('backupCluster', started));
+      await tagWorkflow(s.name);
+      await validation.checkBackupRepository({ spec: s });
+      return s;
+    },
+    () => `backup ${backupId}`,
+  );
+
+  const groups = [COORDINATOR_GROUP, ...spec.workers];
+  const states: Record<string, GroupBackupState> = Object.fromEntries(
+    groups.map((g) => [g, { state: 'running', attempt: 1 }]),
+  );
+  const news = () => progress.note('base backups', describeGroupBackups(states));
+  const backupGroup = async (group: string): Promise<BackupGroup> => {
+    for (let attempt = 1; ; attempt++) {
+      states[group] = { state: 'running', attempt };
+      news();
+      try {
+        const backup = await baseBackups.baseBackupGroup({ spec, group, backupId, attempt });
+        states[group] = { state: 'done', backup };
+        news();
+        return backup;
+      } catch (err) {
+        if (nonRetryable(err) || attempt >= GROUP_BACKUP_ATTEMPTS) {
+          states[group] = { state: 'failed', why: messageOf(err) };
+          news();
+          throw err;
+        }
+        states[group] = { state: 'retrying', attempt, why: messageOf(err) };
+        news();
+        await sleep(retryDelayMs(attempt + 1));
+      }
+    }
+  };
+  const backedUp = await progress.run(
+    'base backups',
+    async () => Object.fromEntries(await Promise.all(groups.map(async (g) => [g, await backupGroup(g)] as const))),
+    () => describeGroupBackups(states),
+  );
+  const finishedAt = new Date(Date.now()).toISOString();
+
+  const restorePoint = await progress.run(
+    'restore point',
+    () => acts.createRestorePoint({ spec, name: backupId, origin: 'backup', rowCounts: true }),
+    (p) => `${p.name} at ${p.createdAt}`,
+  );
+  const backup = await progress.run(
+    'record',
+    () =>
+      acts.recordBackup({
+        record: {
+          id: backupId,
+          cluster: spec.name,
+          startedAt: startedAt.toISOString(),
+          finishedAt,
+          restorePoint: restorePoint.name,
+          groups: backedUp,
+          spec,
+        },
+      }),
+    (b) => `${b.id} recorded`,
+  );
+  const expired = await progress.run(
+    'expire',
+    () => acts.expireBackups({ spec }),
+    (e) => {
+      const gone = Object.entries(e.stanzas).flatMap(([s, x]) => x.expired.map((l) => `${s}/${l}`));
+      return gone.length ? `expired ${gone.join(', ')}` : 'nothing to expire';
+    },
+  );
+  return { backup, restorePoint, expired };
+}
