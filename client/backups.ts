@@ -147,7 +147,7 @@ export function backupsLines(r: BackupsReport): string[] {
   else
     lines.push(
       ...table(
-        ['RESTORE POINT', 'CREATED', 'ORIGIN', 'ROW COUNTS', 'PAUSE'],
+        ['RESTORE POINT', 'CREATED', 'ORIGIN', 'ROW COUNTS', 'WRITES HELD'],
         r.restorePoints.map((p) => [
           p.name,
           p.createdAt,

@@ -109,6 +109,11 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   retireOldClusterCas: (i) => `retire the old CAs of ${cluster(i) ?? 'the cluster'}`,
   installTls: (i) =>
     str(i.id) && `install ${i.part === 'trust' ? 'the trust bundle' : 'the certificate'} of ${str(i.id)} and reload`,
+  checkBackupRepository: (i) => `check the backup repository and stanzas of ${cluster(i) ?? 'the cluster'}`,
+  baseBackupGroup: (i) =>
+    str(i.group) && `full base backup of ${str(i.group)} in its primary (backup ${str(i.backupId) ?? '?'})`,
+  recordBackup: (i) => str(rec(i.record).id) && `record backup ${str(rec(i.record).id)} in the catalog`,
+  expireBackups: (i) => `expire backups of ${cluster(i) ?? 'the cluster'} past retention`,
   refuseDroppedGroups: (i) => `check no group left out of the spec of ${cluster(i) ?? 'the cluster'} is still in Citus`,
   checkRebalanceReady: (i) => `check logical moves can run (${str(i.transferMode) ?? 'auto'})`,
   startRebalance: (i) =>

@@ -10,7 +10,7 @@
  * From the UI: `{"cluster": "demo"}`.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type { BackupGroup, BackupRecord, RestorePointOrigin, RestorePointRecord } from '../common/backup-records';
+import type { BackupGroup, BackupRecord, RestorePointRecord } from '../common/backup-records';
 import { timeId } from '../common/backup-records';
 import {
   describeGroupBackups,
@@ -20,7 +20,6 @@ import {
 } from '../common/backup-progress';
 import type { BackupClusterInput } from '../common/inputs';
 import { COORDINATOR_GROUP } from '../common/names';
-import type { ClusterSpec } from '../common/spec';
 import type { Activities } from '../activities';
 import type { ExpiredBackups } from '../activities/backup/expire';
 import { ACTIVITY_OPTIONS, acts, summarized, validation } from './activity-proxies';
@@ -31,16 +30,6 @@ import { tagWorkflow } from './tag-workflow';
 
 export type { BackupClusterInput };
 
-/** The restore point's activity, by its contract (activities/backup/restore-point.ts). */
-interface RestorePointActivity {
-  createRestorePoint(input: {
-    spec: ClusterSpec;
-    name: string;
-    origin: RestorePointOrigin;
-    rowCounts: boolean;
-  }): Promise<RestorePointRecord>;
-}
-
 // One attempt per call: the workflow retries a group itself, so the progress can say why.
 const baseBackups = summarized(
   proxyActivities<Activities>({
@@ -49,7 +38,6 @@ const baseBackups = summarized(
     retry: { maximumAttempts: 1 },
   }),
 );
-const restorePoints = summarized(proxyActivities<RestorePointActivity>(ACTIVITY_OPTIONS.ordinary));
 
 export interface BackupClusterResult {
   backup: BackupRecord;
@@ -89,7 +77,7 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
       states[group] = { state: 'running', attempt };
       news();
       try {
-        const backup = await baseBackups.baseBackupGroup({ spec, group, backupId });
+        const backup = await baseBackups.baseBackupGroup({ spec, group, backupId, attempt });
         states[group] = { state: 'done', backup };
         news();
         return backup;
@@ -114,7 +102,7 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
 
   const restorePoint = await progress.run(
     'restore point',
-    () => restorePoints.createRestorePoint({ spec, name: backupId, origin: 'backup', rowCounts: true }),
+    () => acts.createRestorePoint({ spec, name: backupId, origin: 'backup', rowCounts: true }),
     (p) => `${p.name} at ${p.createdAt}`,
   );
   const backup = await progress.run(

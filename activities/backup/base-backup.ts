@@ -38,6 +38,8 @@ export interface BaseBackupInput {
   group: string;
   /** The backup run (`b-<time>`): the annotation that makes a retry find the backup it already took. */
   backupId: string;
+  /** The workflow's attempt at this group (1 first: no earlier backup of the run to look for); absent: look. */
+  attempt?: number;
 }
 
 /** What the activity heartbeats: how far pgBackRest is. */
@@ -83,11 +85,13 @@ export function createBaseBackupActivities(deps: ActivityDeps) {
   async function baseBackupGroup(input: BaseBackupInput): Promise<BackupGroup> {
     const { spec, group, backupId } = input;
     const ctx = activityContext();
-    try {
-      const before = await findRun(spec, group, backupId);
-      if (before.done) return groupBackupOf(before.done);
-    } catch (err) {
-      throw classifyPgbackrestError(err, `${group}: reading the repository`);
+    if (input.attempt !== 1) {
+      try {
+        const before = await findRun(spec, group, backupId);
+        if (before.done) return groupBackupOf(before.done);
+      } catch (err) {
+        throw classifyPgbackrestError(err, `${group}: reading the repository`);
+      }
     }
     const member = await livePrimary(spec, group);
     let progress: BaseBackupProgress = { member, bytesDone: 0, bytesTotal: 0 };

@@ -22,37 +22,51 @@ export interface ExpiredBackups {
 }
 
 export function createExpireActivities(deps: ActivityDeps) {
+  /** Per stanza: its full backups' labels, newest first (labels sort by time). */
+  async function fullLabels(host: string): Promise<Record<string, string[]>> {
+    const info = await stanzaInfo(deps.docker, host).catch((err: unknown) => {
+      throw classifyPgbackrestError(err, 'pgbackrest info');
+    });
+    return Object.fromEntries(
+      info.map((i) => [
+        i.name,
+        i.backup
+          .filter((b) => b.type === 'full')
+          .map((b) => b.label)
+          .sort()
+          .reverse(),
+      ]),
+    );
+  }
+
   async function expireBackups(input: { spec: ClusterSpec }): Promise<ExpiredBackups> {
     const { spec } = input;
     const host = containerName(spec.name, BACKUP_MEMBER);
     return withHeartbeat(async () => {
       const catalog = catalogOf(deps, spec);
-      const kept = keptBackups(
-        spec.backup.retentionFull,
-        await catalog.list('backups'),
-        await catalog.list('verifications'),
-      );
+      const [backups, verifications] = await Promise.all([catalog.list('backups'), catalog.list('verifications')]);
+      const kept = keptBackups(spec.backup.retentionFull, backups, verifications);
       const result: ExpiredBackups = { stanzas: {}, kept: kept.map((b) => b.id) };
-      for (const stanza of stanzasOf(spec)) {
-        try {
-          const labels = async () =>
-            ((await stanzaInfo(deps.docker, host, stanza))[0]?.backup ?? [])
-              .filter((b) => b.type === 'full')
-              .map((b) => b.label)
-              .sort()
-              .reverse();
-          const before = await labels();
-          const retentionFull = stanzaRetentionFull(stanza, spec.backup.retentionFull, kept, before);
+      const stanzas = stanzasOf(spec);
+      // One `info` of every stanza before and after; the stanzas expire at once (each its own lock).
+      const before = await fullLabels(host);
+      await Promise.all(
+        stanzas.map(async (stanza) => {
+          const retentionFull = stanzaRetentionFull(stanza, spec.backup.retentionFull, kept, before[stanza] ?? []);
           await runPgbackrest(deps.docker, host, [
             `--stanza=${stanza}`,
             `--repo1-retention-full=${retentionFull}`,
             'expire',
-          ]);
-          const after = new Set(await labels());
-          result.stanzas[stanza] = { retentionFull, expired: before.filter((l) => !after.has(l)) };
-        } catch (err) {
-          throw classifyPgbackrestError(err, `${stanza}: expire`);
-        }
+          ]).catch((err: unknown) => {
+            throw classifyPgbackrestError(err, `${stanza}: expire`);
+          });
+          result.stanzas[stanza] = { retentionFull, expired: [] };
+        }),
+      );
+      const after = await fullLabels(host);
+      for (const stanza of stanzas) {
+        const left = new Set(after[stanza] ?? []);
+        result.stanzas[stanza]!.expired = (before[stanza] ?? []).filter((l) => !left.has(l));
       }
       return result;
     });

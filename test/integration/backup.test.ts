@@ -63,7 +63,7 @@ describe('backups', () => {
 
   let first: BackupRecord;
 
-  it('citusctl backup: a full backup of every group, recorded with LSNs and sizes; pgBackRest verifies it', async () => {
+  it('citusctl backup: a full backup of every group, recorded with LSNs, sizes; pgBackRest verifies it', async () => {
     const r = await backup();
     expect(r.ok).toBe(true);
     first = r.result.backup;

@@ -55,6 +55,13 @@ describe('activitySummary', () => {
     ],
     ['unfencePrimary', { spec, member: 'g1-a', others: ['g1-b'] }, 'unfence g1-a'],
     ['healthMonitor', { workflowId: 'monitor-demo', query: 'status' }, 'observe monitor-demo'],
+    [
+      'baseBackupGroup',
+      { spec, group: 'g1', backupId: 'b-20261207t040000z' },
+      'full base backup of g1 in its primary (backup b-20261207t040000z)',
+    ],
+    ['recordBackup', { record: { id: 'b-1', spec } }, 'record backup b-1 in the catalog'],
+    ['expireBackups', { spec }, 'expire backups of demo past retention'],
   ])('%s %#', (name, input, expected) => {
     expect(activitySummary(name, input)).toBe(expected);
   });

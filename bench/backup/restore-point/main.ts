@@ -136,6 +136,10 @@ runBench({
         'longest INSERT while the CLI ran',
         of.map((r) => r.stallMs),
       );
+      stat(
+        'longest INSERT across the held window',
+        of.map((r) => r.windowStallMs),
+      );
     }
     log.line(
       `baseline: longest INSERT in ${baselineMs} ms without points ${Math.round(baseline)} ms; ` +

@@ -1,0 +1,187 @@
+/**
+ * bench/backup: `citusctl backup` against the same pgBackRest backups run by hand. Benchmark only:
+ * no test asserts on these numbers. Run through bench/backup/run.sh (env, spec, build).
+ *
+ *   node dist/bench/backup/main.js
+ *
+ * 1. `citusctl up` on SPEC (2 worker groups with standbys, 1M demo rows, backups on): not timed.
+ * 2. ROUNDS pairs, alternating which goes first (paired.ts), each after SETTLE_MS:
+ *    A. `node dist/client/cli.js backup -c SPEC --json`, process start to exit: the CLI, the
+ *       workflow, a full backup of every group in parallel in its primary, the restore point, the
+ *       record in the catalog and expiry;
+ *    B. by hand: `docker exec -u postgres <primary> pgbackrest --stanza=<group> --type=full backup`
+ *       for every group at once, from the first start to the last exit (pgBackRest expires by the
+ *       configured retention at the end of each, as a hand run does).
+ *    Per pair A, B and A/B; the medians and the median ratio (goal <= 1.3); where A's time went
+ *    (its workflow steps); the data backed up (per group, database and repository sizes).
+ * env: ROUNDS (3), SETTLE_MS (2000), BENCH_OUT, CITUSCTL_STATE_DIR, SKIP_UP=1, KEEP_UP=1.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { backupRepoVolumeName } from '../../common/topology';
+import { PGBACKREST_CONF } from '../../lib/backup/pgbackrest-config';
+import { runBench } from '../lib/bench-main';
+import type { BenchCluster } from '../lib/cluster';
+import { runCli, stepMs, stepsByName, type CliOptions, type CliResult } from '../lib/cli';
+import { citusUnderTest, countFromEnv, machineLine } from '../lib/start';
+import { loadavg, median, secs, sleep, table, type Log } from '../lib/util';
+import { pairedTimes } from './paired';
+
+const env = process.env;
+
+interface GroupFigures {
+  member: string;
+  sizeBytes: number;
+  repoSizeBytes: number;
+}
+
+/** Runs a command to its end; rejects on a non-zero exit with its last output lines. */
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              `${cmd} ${args.join(' ')}: exit ${String(code)}: ${err.trim().split('\n').slice(-2).join(' | ')}`,
+            ),
+          ),
+    );
+  });
+}
+
+/** Each group's current primary (asked, not assumed: a bench may run after a failover). */
+async function primaries(cluster: BenchCluster): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const g of cluster.groups()) {
+    for (const m of cluster.members(g)) if ((await cluster.role(m.name)) === 'primary') out[g] = m.name;
+    if (!out[g]) throw new Error(`${g}: no primary answers`);
+  }
+  return out;
+}
+
+/** The hand side: every group's full backup in its primary, all at once, as an operator would type them. */
+export async function handBackups(cluster: BenchCluster, groupPrimaries: Record<string, string>): Promise<void> {
+  await Promise.all(
+    Object.entries(groupPrimaries).map(([group, member]) =>
+      run('docker', [
+        'exec',
+        '-u',
+        'postgres',
+        cluster.containerOf(member),
+        'pgbackrest',
+        `--config=${PGBACKREST_CONF}`,
+        `--stanza=${group}`,
+        '--type=full',
+        'backup',
+      ]),
+    ),
+  );
+}
+
+async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
+  const rounds = countFromEnv(env.ROUNDS, 3);
+  const settleMs = countFromEnv(env.SETTLE_MS, 2000);
+  log.line(
+    `bench/backup: citusctl backup vs pgBackRest by hand, ${rounds} pairs; ${cluster.spec.demo.rows} demo rows, ` +
+      `${cluster.spec.demo.shardCount} shards, ${cluster.groups().length} groups; results in ${outDir}`,
+  );
+  log.line(machineLine());
+  if (env.SKIP_UP !== '1') {
+    await runCli(cli, ['down', '--volumes'], 'down-before');
+    // `down --volumes` keeps the repository: a clean start removes it too.
+    await run('docker', ['volume', 'rm', '-f', backupRepoVolumeName(cluster.name)]);
+    const up = await runCli(cli, ['up'], 'up');
+    if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
+  }
+  const citus = await citusUnderTest(cluster);
+  log.line(`citus_version(): ${citus.version}${citus.isDouble ? '  (TEST DOUBLE: not a figure for the README)' : ''}`);
+  const groupPrimaries = await primaries(cluster);
+  log.line(
+    `primaries: ${Object.entries(groupPrimaries)
+      .map(([g, m]) => `${g}=${m}`)
+      .join(', ')}`,
+  );
+
+  const runs: CliResult[] = [];
+  const result = await pairedTimes(
+    rounds,
+    async () => {
+      const r = await runCli(cli, ['backup'], `backup-${runs.length + 1}`);
+      if (!r.doc.ok) throw new Error(`citusctl backup failed: ${String(r.doc.error)}`);
+      runs.push(r);
+    },
+    () => handBackups(cluster, groupPrimaries),
+    {
+      between: () => sleep(settleMs),
+      onPair: (p) =>
+        log.line(
+          `pair ${p.round} (${p.first} first): citusctl ${secs(p.aMs)} s, by hand ${secs(p.bMs)} s, ` +
+            `ratio ${p.ratio.toFixed(2)}  (loadavg ${loadavg()})`,
+        ),
+    },
+  );
+
+  const stepNames = ['validate', 'base backups', 'restore point', 'record', 'expire'];
+  const stepMedians = Object.fromEntries(
+    stepNames.map((s) => [s, median(runs.map((r) => stepMs(stepsByName(r.doc)[s])))]),
+  );
+  const last = runs.at(-1)?.doc.result as { backup?: { groups?: Record<string, GroupFigures> } } | undefined;
+  const groups = last?.backup?.groups ?? {};
+  log.line('');
+  const figures = (xs: number[]) => [secs(median(xs)), secs(Math.min(...xs)), secs(Math.max(...xs))];
+  for (const l of table(
+    ['', 'median s', 'min s', 'max s'],
+    [
+      ['citusctl backup (A)', ...figures(result.pairs.map((p) => p.aMs))],
+      ['pgBackRest by hand (B)', ...figures(result.pairs.map((p) => p.bMs))],
+    ],
+  ))
+    log.line(l);
+  log.line(
+    `median ratio A/B (pair by pair): ${result.medianRatio?.toFixed(2) ?? 'n/a'} (goal <= 1.3)` +
+      `; pairs: ${result.pairs.map((p) => p.ratio.toFixed(2)).join(', ')}`,
+  );
+  const stepRatios = result.pairs.map((p, i) => (stepMs(stepsByName(runs[i]!.doc)['base backups']) ?? NaN) / p.bMs);
+  log.line(
+    `citusctl's base-backup step alone against the hand backups, pair by pair: median ` +
+      `${median(stepRatios)?.toFixed(2) ?? 'n/a'}; pairs: ${stepRatios.map((r) => r.toFixed(2)).join(', ')}`,
+  );
+  const inSteps = (r: CliResult) => stepNames.reduce((n, s) => n + (stepMs(stepsByName(r.doc)[s]) ?? 0), 0);
+  const outside = median(runs.map((r) => r.tExit - r.tSpawn - inSteps(r)));
+  log.line(
+    `citusctl's steps (median s): ${stepNames.map((s) => `${s} ${secs(stepMedians[s])}`).join(', ')}; ` +
+      `outside the workflow's steps (CLI start, Temporal, worker): ${secs(outside)} s`,
+  );
+  log.line(
+    `data: ${Object.entries(groups)
+      .map(
+        ([g, x]) =>
+          `${g} ${(x.sizeBytes / 1048576).toFixed(0)} MB (${(x.repoSizeBytes / 1048576).toFixed(0)} MB stored)`,
+      )
+      .join(', ')}`,
+  );
+  fs.writeFileSync(
+    path.join(outDir, 'results.json'),
+    JSON.stringify({ citus, rows: cluster.spec.demo.rows, groups, stepMedians, ...result }, null, 2) + '\n',
+  );
+  if (env.KEEP_UP !== '1') {
+    await runCli(cli, ['down', '--volumes'], 'down');
+    await run('docker', ['volume', 'rm', '-f', backupRepoVolumeName(cluster.name)]).catch((err: unknown) =>
+      log.line(`repository volume not removed: ${String(err)}`),
+    );
+  }
+  return 0;
+}
+
+runBench({
+  name: 'backup',
+  spec: 'bench/backup/cluster.backup.yaml',
+  defaultStateDir: '/tmp/citusctl-bench-backup',
+  main,
+});
