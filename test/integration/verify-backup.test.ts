@@ -27,7 +27,17 @@ import { backupRepoVolumeName, containerName } from '../../common/topology';
 import { tableKey } from '../../common/backup-verification';
 import { BackupCatalog } from '../../lib/backup/catalog';
 import { execIn, tarOf } from '../../lib/docker/docker-helpers';
-import { describeRun, docker, labelledObjects, layout, makeCluster, runCli, testImages } from './support/cluster';
+import {
+  describeRun,
+  docker,
+  labelledObjects,
+  layout,
+  makeCluster,
+  runCli,
+  startCli,
+  testImages,
+} from './support/cluster';
+import { METRICS_PORT_ENV } from '../../worker/metrics-server';
 import { cliJson, waitFor } from './support/failover';
 import { upClusterForFile } from './support/up-cluster';
 import { ensureVerifyBackupSchedule } from '../../client/verify-backup-schedule';
@@ -128,6 +138,19 @@ describe('verify-backup', () => {
   });
 
   it("the Schedule's run: triggered, it completes in Temporal's history and health shows its result", async () => {
+    // As `up` with the monitor would have it: a long-lived worker runs what the Schedule starts.
+    const worker = startCli(['worker'], { ...c.env, [METRICS_PORT_ENV]: '31768' }, 8 * 60_000);
+    await worker.waitForLine(/task queues "citusctl"/);
+    try {
+      await scheduledRun();
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.done.catch(() => undefined);
+    }
+  });
+
+  /** The Schedule made as `up` makes it, triggered now: its run's result, history and health. */
+  async function scheduledRun(): Promise<void> {
     const schedule = await ensureVerifyBackupSchedule(t.client, c.spec);
     expect(schedule.scheduleId).toBe(`verify-backup-${c.name}`);
     const handle = t.client.schedule.getHandle(schedule.scheduleId);
@@ -152,7 +175,7 @@ describe('verify-backup', () => {
     await handle.delete();
     const cat = (await health()).result.backups.catalog as Extract<BackupReport['catalog'], { ok: true }>;
     expect(cat.newestVerification).toMatchObject({ id: result.record.id, ok: true });
-  });
+  }
 
   it('a wrong expectation: the verification fails, is recorded, the scratch removed, health degraded', async () => {
     const point = (await catalog.get('restore-points', verified.restorePoint))!;
