@@ -4,8 +4,8 @@
  * bench/backup/restore/run.sh (env, spec, build).
  *
  * 1. `citusctl up` on SPEC (bench/backup's cluster: 2 worker groups with standbys, 1M demo rows): not timed.
- * 2. Archive lag: WRITERS numbered writers through PgBouncer (no pause between rows) for LAG_S
- *    seconds; every SAMPLE_MS on each group's primary, pg_stat_archiver's last archived WAL against
+ * 2. Archive lag: WRITERS numbered writers (a row per INSERT, no pause) and BULK_WRITERS writers of
+ *    BULK_ROWS rows per INSERT, all through PgBouncer, for LAG_S seconds; every SAMPLE_MS on each group's primary, pg_stat_archiver's last archived WAL against
  *    the WAL file being written: the lag in completed segments not yet archived, and for every
  *    segment seen completing (the file being written moved on) the time until it was archived
  *    (resolution: SAMPLE_MS).
@@ -20,7 +20,7 @@
  *       --target=<point> --target-action=promote restore`, starts PostgreSQL until it promoted and
  *       stops it (fast), as lib/docker/scripts/restore-group.sh does without the rest of the setup.
  *    Per pair A, B, A/B and A's restore-data step / B; the medians; where A's time went (its steps).
- * env: ROUNDS (3), WRITERS (8), LAG_S (60), SAMPLE_MS (1000), SETTLE_MS (2000), SKIP_LAG=1, KEEP_UP=1.
+ * env: ROUNDS (3), WRITERS (4), BULK_WRITERS (2), BULK_ROWS (1000), LAG_S (60), SAMPLE_MS (1000), SETTLE_MS (2000), SKIP_LAG=1, KEEP_UP=1.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -40,6 +40,7 @@ import { NumberedWriter, SequentialIds } from '../../lib/writer';
 import { pairedTimes } from '../paired';
 
 const env = process.env;
+const BULK_PAYLOAD = 200;
 const IMAGE = env.CITUSCTL_IMAGE_POSTGRES ?? 'citusctl-test/postgres-citus-double:17';
 
 /** Runs a command to its end; its stdout, or a rejection with its last output lines. */
@@ -81,7 +82,9 @@ interface LagFigures {
 
 /** Writers through PgBouncer for lagS seconds; every group primary's archiver sampled meanwhile. */
 async function archiveLag(log: Log, cluster: BenchCluster, primaries: Record<string, string>): Promise<LagFigures[]> {
-  const nWriters = countFromEnv(env.WRITERS, 8);
+  const nWriters = countFromEnv(env.WRITERS, 4);
+  const nBulk = countFromEnv(env.BULK_WRITERS, 2);
+  const bulkSize = countFromEnv(env.BULK_ROWS, 1000);
   const lagMs = countFromEnv(env.LAG_S, 60) * 1000;
   const sampleMs = countFromEnv(env.SAMPLE_MS, 1000);
   const pgb = new PgBouncerTarget(cluster, '');
@@ -123,6 +126,31 @@ async function archiveLag(log: Log, cluster: BenchCluster, primaries: Record<str
     w.start();
     return w;
   });
+  // Bulk writers: single-row INSERTs alone fill a 16 MB segment in minutes, too few to time archiving.
+  let stopBulk = false;
+  let bulkRows = 0;
+  const bulkErrors: string[] = [];
+  const bulk = Array.from({ length: nBulk }, async () => {
+    const c = new Client(cluster.app({ query_timeout: 60_000 }));
+    c.on('error', () => undefined);
+    let id = (next += 100_000_000);
+    try {
+      await c.connect();
+      while (!stopBulk) {
+        await c.query(
+          `INSERT INTO ${cluster.spec.demo.table} (id, payload) ` +
+            `SELECT g, repeat('x', ${BULK_PAYLOAD}) FROM generate_series($1::bigint, $2::bigint) g`,
+          [id, id + bulkSize - 1],
+        );
+        id += bulkSize;
+        bulkRows += bulkSize;
+      }
+    } catch (err) {
+      bulkErrors.push(String(err));
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  });
   try {
     const end = now() + lagMs;
     while (now() < end) {
@@ -149,7 +177,8 @@ async function archiveLag(log: Log, cluster: BenchCluster, primaries: Record<str
       await sleep(Math.max(0, sampleMs - (now() - t)));
     }
   } finally {
-    await Promise.all(writers.map((w) => w.stop()));
+    stopBulk = true;
+    await Promise.all([...writers.map((w) => w.stop()), ...bulk]);
   }
   for (const [i, { c }] of conns.entries()) {
     const r = (
@@ -205,7 +234,8 @@ as() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 mkdir -p "$(dirname ${PGBACKREST_CONF})"; printf '%s' "$CONF" > ${PGBACKREST_CONF}; chmod 644 ${PGBACKREST_CONF}
 chown postgres:postgres "$R"
 as pgbackrest --config=${PGBACKREST_CONF} --stanza="$GROUP" --set="$LABEL" --type=name --target="$POINT" --target-action=promote restore
-as pg_ctl -D "$D" -l /tmp/pg.log -W start -o "-c listen_addresses= -c ssl=off -c archive_mode=off -c synchronous_standby_names="
+as pg_ctl -D "$D" -l /tmp/pg.log -w -t 3600 start -o "-c listen_addresses= -c ssl=off -c archive_mode=off -c synchronous_standby_names=" ||
+  { tail -n 20 /tmp/pg.log; exit 3; }
 until [ "$(as psql -X -q -At -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do
   as pg_ctl -D "$D" status >/dev/null || { tail -n 20 /tmp/pg.log; exit 3; }
   sleep 0.2
@@ -295,6 +325,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   let scratch: string | undefined;
   let n = 0;
   const cleanup = async () => {
+    for (const g of Object.keys(backup.groups)) await run('docker', ['rm', '-f', handVolume(g)]).catch(() => undefined);
     if (scratch) {
       const d = await runCli(noSpec, ['down', '--cluster', scratch, '--volumes', '--backups'], `down-${scratch}`);
       if (!d.doc.ok) throw new Error(`down --cluster ${scratch} failed: ${String(d.doc.error)}`);
