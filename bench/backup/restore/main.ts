@@ -119,7 +119,9 @@ async function archiveLag(log: Log, cluster: BenchCluster, primaries: Record<str
   const pending: Map<number, number>[] = conns.map(() => new Map());
   const lastCur: (number | undefined)[] = conns.map(() => undefined);
   log.line(
-    `archive lag: ${nWriters} writers through PgBouncer, no pause between rows, ${lagMs / 1000} s; sampling every ${sampleMs} ms; loadavg ${loadavg()}`,
+    `archive lag: ${nWriters} numbered writers (a row per INSERT, no pause) and ${nBulk} bulk writers ` +
+      `(${bulkSize} rows of ${BULK_PAYLOAD} bytes per INSERT) through PgBouncer, ${lagMs / 1000} s; ` +
+      `sampling every ${sampleMs} ms; loadavg ${loadavg()}`,
   );
   const writers = Array.from({ length: nWriters }, () => {
     const w = new NumberedWriter(pgb, new SequentialIds((next += 100_000_000)), 0);
@@ -220,8 +222,10 @@ async function archiveLag(log: Log, cluster: BenchCluster, primaries: Record<str
   ))
     log.line(l);
   log.line(
-    `archive lag: ${acked} rows acknowledged through PgBouncer, ${errors.length} client errors; loadavg ${loadavg()}`,
+    `archive lag: ${acked} single rows and ${bulkRows} bulk rows acknowledged through PgBouncer, ` +
+      `${errors.length + bulkErrors.length} client errors; loadavg ${loadavg()}`,
   );
+  for (const e of bulkErrors.slice(0, 3)) log.line(`  bulk writer error: ${e}`);
   for (const e of errors.slice(0, 5)) log.line(`  client error: row ${e.id}: ${e.message}`);
   return figures;
 }
