@@ -40,7 +40,8 @@ import { NumberedWriter, SequentialIds } from '../../lib/writer';
 import { pairedTimes } from '../paired';
 
 const env = process.env;
-const BULK_PAYLOAD = 200;
+/** Bytes per bulk row: random-looking text under the TOAST threshold, so WAL carries it uncompressed. */
+const BULK_PAYLOAD = 1792;
 const IMAGE = env.CITUSCTL_IMAGE_POSTGRES ?? 'citusctl-test/postgres-citus-double:17';
 
 /** Runs a command to its end; its stdout, or a rejection with its last output lines. */
@@ -141,7 +142,7 @@ async function archiveLag(log: Log, cluster: BenchCluster, primaries: Record<str
       while (!stopBulk) {
         await c.query(
           `INSERT INTO ${cluster.spec.demo.table} (id, payload) ` +
-            `SELECT g, repeat('x', ${BULK_PAYLOAD}) FROM generate_series($1::bigint, $2::bigint) g`,
+            `SELECT g, repeat(md5(g::text), ${BULK_PAYLOAD / 32}) FROM generate_series($1::bigint, $2::bigint) g`,
           [id, id + bulkSize - 1],
         );
         id += bulkSize;
@@ -240,9 +241,10 @@ chown postgres:postgres "$R"
 as pgbackrest --config=${PGBACKREST_CONF} --stanza="$GROUP" --set="$LABEL" --type=name --target="$POINT" --target-action=promote restore
 as pg_ctl -D "$D" -l /tmp/pg.log -w -t 3600 start -o "-c listen_addresses= -c ssl=off -c archive_mode=off -c synchronous_standby_names=" ||
   { tail -n 20 /tmp/pg.log; exit 3; }
+# every 0.5 s, as citusctl's restore polls: the same resolution on both sides
 until [ "$(as psql -X -q -At -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do
   as pg_ctl -D "$D" status >/dev/null || { tail -n 20 /tmp/pg.log; exit 3; }
-  sleep 0.2
+  sleep 0.5
 done
 as pg_ctl -D "$D" -m fast -w -t 300 stop
 `;
