@@ -5,7 +5,8 @@
  *
  * 1. `citusctl up` on SPEC (bench/backup's cluster: 2 worker groups with standbys, 1M demo rows): not timed.
  * 2. Archive lag: WRITERS numbered writers (a row per INSERT, no pause) and BULK_WRITERS writers of
- *    BULK_ROWS rows per INSERT, all through PgBouncer, for LAG_S seconds; every SAMPLE_MS on each group's primary, pg_stat_archiver's last archived WAL against
+ *    BULK_ROWS rows per INSERT, all through PgBouncer, for LAG_S seconds; every SAMPLE_MS on each
+ *    group's primary, pg_stat_archiver's last archived WAL against
  *    the WAL file being written: the lag in completed segments not yet archived, and for every
  *    segment seen completing (the file being written moved on) the time until it was archived
  *    (resolution: SAMPLE_MS).
@@ -20,7 +21,8 @@
  *       --target=<point> --target-action=promote restore`, starts PostgreSQL until it promoted and
  *       stops it (fast), as lib/docker/scripts/restore-group.sh does without the rest of the setup.
  *    Per pair A, B, A/B and A's restore-data step / B; the medians; where A's time went (its steps).
- * env: ROUNDS (3), WRITERS (4), BULK_WRITERS (2), BULK_ROWS (1000), LAG_S (60), SAMPLE_MS (1000), SETTLE_MS (2000), SKIP_LAG=1, KEEP_UP=1.
+ * env: ROUNDS (3), WRITERS (4), BULK_WRITERS (2), BULK_ROWS (1000), LAG_S (60), SAMPLE_MS (1000),
+ *      SETTLE_MS (2000), SKIP_LAG=1, KEEP_UP=1.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -58,7 +60,8 @@ function run(cmd: string, args: string[], extraEnv: Record<string, string> = {})
         ? resolve(out)
         : reject(
             new Error(
-              `${cmd} ${args.slice(0, 4).join(' ')}: exit ${String(code)}: ${(err + out).trim().split('\n').slice(-3).join(' | ')}`,
+              `${cmd} ${args.slice(0, 4).join(' ')}: exit ${String(code)}: ` +
+                (err + out).trim().split('\n').slice(-3).join(' | '),
             ),
           ),
     );
@@ -238,8 +241,10 @@ R=${PG_VOLUME_TARGET}; D="$R/pgdata"
 as() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 mkdir -p "$(dirname ${PGBACKREST_CONF})"; printf '%s' "$CONF" > ${PGBACKREST_CONF}; chmod 644 ${PGBACKREST_CONF}
 chown postgres:postgres "$R"
-as pgbackrest --config=${PGBACKREST_CONF} --stanza="$GROUP" --set="$LABEL" --type=name --target="$POINT" --target-action=promote restore
-as pg_ctl -D "$D" -l /tmp/pg.log -w -t 3600 start -o "-c listen_addresses= -c ssl=off -c archive_mode=off -c synchronous_standby_names=" ||
+as pgbackrest --config=${PGBACKREST_CONF} --stanza="$GROUP" --set="$LABEL" \\
+  --type=name --target="$POINT" --target-action=promote restore
+as pg_ctl -D "$D" -l /tmp/pg.log -w -t 3600 start \\
+  -o "-c listen_addresses= -c ssl=off -c archive_mode=off -c synchronous_standby_names=" ||
   { tail -n 20 /tmp/pg.log; exit 3; }
 # every 0.5 s, as citusctl's restore polls: the same resolution on both sides
 until [ "$(as psql -X -q -At -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do
@@ -301,7 +306,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const settleMs = countFromEnv(env.SETTLE_MS, 2000);
   const noSpec: CliOptions = { ...cli, spec: '' };
   log.line(
-    `bench/backup/restore: citusctl restore vs pgBackRest restores by hand, ${rounds} pairs; archive lag under writers; ` +
+    `bench/backup/restore: citusctl restore vs pgBackRest restores by hand, ${rounds} pairs; ` +
+      'archive lag under writers; ' +
       `${cluster.spec.demo.rows} demo rows, ${cluster.groups().length} groups; results in ${outDir}`,
   );
   log.line(machineLine());
@@ -363,7 +369,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
         onPair: (p) =>
           log.line(
             `pair ${p.round} (${p.first} first): citusctl restore ${secs(p.aMs)} s, by hand ${secs(p.bMs)} s, ` +
-              `ratio ${p.ratio.toFixed(2)}; restore-data step ${secs(stepMs(stepsByName(runs.at(-1)!.doc)['restore-data']))} s ` +
+              `ratio ${p.ratio.toFixed(2)}; ` +
+              `restore-data step ${secs(stepMs(stepsByName(runs.at(-1)!.doc)['restore-data']))} s ` +
               `(loadavg ${loadavg()})`,
           ),
       },
@@ -399,7 +406,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   const inSteps = (r: CliResult) => stepNames.reduce((s, x) => s + (stepMs(stepsByName(r.doc)[x]) ?? 0), 0);
   log.line(
     `citusctl restore's steps (median s): ${stepNames.map((s) => `${s} ${secs(stepMedians[s])}`).join(', ')}; ` +
-      `outside the steps (CLI start, Temporal, worker, pgpass): ${secs(median(runs.map((r) => r.tExit - r.tSpawn - inSteps(r))))} s`,
+      'outside the steps (CLI start, Temporal, worker, pgpass): ' +
+      `${secs(median(runs.map((r) => r.tExit - r.tSpawn - inSteps(r))))} s`,
   );
   log.line(`loadavg at the end ${loadavg()}`);
   fs.writeFileSync(
