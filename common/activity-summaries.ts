@@ -109,6 +109,9 @@ const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   retireOldClusterCas: (i) => `retire the old CAs of ${cluster(i) ?? 'the cluster'}`,
   installTls: (i) =>
     str(i.id) && `install ${i.part === 'trust' ? 'the trust bundle' : 'the certificate'} of ${str(i.id)} and reload`,
+  ensureBackupStanzas: (i) => `the backup stanza of every group of ${cluster(i) ?? 'the cluster'}`,
+  closeArchiveGap: (i) =>
+    str(i.primary) && `push from ${str(i.primary)} the WAL of ${str(i.group) ?? '?'} its old primary had not archived`,
   checkBackupRepository: (i) => `check the backup repository and stanzas of ${cluster(i) ?? 'the cluster'}`,
   baseBackupGroup: (i) =>
     str(i.group) && `full base backup of ${str(i.group)} in its primary (backup ${str(i.backupId) ?? '?'})`,

@@ -5,6 +5,8 @@
  *   every table counted as its restore point recorded, the verification recorded ok in the
  *   cluster's catalog; the scratch cluster is gone (containers, network, volumes, repository, state);
  *   `citusctl health` shows the verification and every group's archive; `status` the backup lines.
+ * - The Schedule `verify-backup-<cluster>` (as `up` makes it), triggered: its run completes in
+ *   Temporal's history with the verification as its result, and `health` shows that verification.
  * - A wrong expectation (the restore point's row count changed by a test-only write into the
  *   catalog): the verification fails (exit 1), is recorded with the table named, the scratch
  *   cluster is removed all the same, and `health` is degraded naming the failed verification.
@@ -28,6 +30,7 @@ import { execIn, tarOf } from '../../lib/docker/docker-helpers';
 import { describeRun, docker, labelledObjects, layout, makeCluster, runCli, testImages } from './support/cluster';
 import { cliJson, waitFor } from './support/failover';
 import { upClusterForFile } from './support/up-cluster';
+import { ensureVerifyBackupSchedule } from '../../client/verify-backup-schedule';
 
 jest.setTimeout(15 * 60_000);
 
@@ -74,7 +77,7 @@ async function overwriteRestorePoint(point: RestorePointRecord): Promise<void> {
 }
 
 describe('verify-backup', () => {
-  upClusterForFile(c);
+  const t = upClusterForFile(c);
   afterAll(async () => {
     await docker
       .getVolume(backupRepoVolumeName(c.name))
@@ -122,6 +125,33 @@ describe('verify-backup', () => {
       'status',
     ]);
     expect(st.doc.backups).toMatchObject({ container: { state: 'running' }, repository: { present: true } });
+  });
+
+  it("the Schedule's run: triggered, it completes in Temporal's history and health shows its result", async () => {
+    const schedule = await ensureVerifyBackupSchedule(t.client, c.spec);
+    expect(schedule.scheduleId).toBe(`verify-backup-${c.name}`);
+    const handle = t.client.schedule.getHandle(schedule.scheduleId);
+    await new Promise((r) => setTimeout(r, 1100)); // a new second: a new verification id and scratch name
+    await handle.trigger();
+    const workflowId = await waitFor(
+      "the schedule's run",
+      async () => {
+        const action = (await handle.describe()).info.recentActions.at(-1);
+        return action?.action.workflow.workflowId;
+      },
+      60_000,
+      500,
+    );
+    expect(workflowId.startsWith(`verify-backup-${c.name}-`)).toBe(true);
+    const run = t.client.workflow.getHandle(workflowId);
+    const result = await run.result();
+    expect(result).toMatchObject({ verified: true, ok: true, record: { ok: true, cluster: c.name } });
+    // What the UI's history shows: the run completed, its result the recorded verification.
+    const history = await run.fetchHistory();
+    expect(history.events?.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+    await handle.delete();
+    const cat = (await health()).result.backups.catalog as Extract<BackupReport['catalog'], { ok: true }>;
+    expect(cat.newestVerification).toMatchObject({ id: result.record.id, ok: true });
   });
 
   it('a wrong expectation: the verification fails, is recorded, the scratch removed, health degraded', async () => {
