@@ -92,7 +92,8 @@ describe('citusctl up survives being killed', () => {
     await withCluster('it-crash-prov', 31100, 32241, 5_000, async (c) => {
       await killUpAt(c, /^✔ provision\s/);
       const objs = await labelledObjects(c.name);
-      expect(objs.containers).toHaveLength(c.spec.members.length + 2); // provisioned before the kill
+      // PgBouncer, etcd and the backup container: provisioned before the kill
+      expect(objs.containers).toHaveLength(c.spec.members.length + 3);
       await rerunAndAssert(c);
     });
   });

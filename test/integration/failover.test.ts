@@ -165,6 +165,7 @@ describe('citusctl failover / switchover / rejoin / approve', () => {
       metadata: 'done',
       'in-doubt': 'done',
       sync: 'done',
+      archive: 'done', // the old timeline's segments g1-a had not archived, pushed from g1-b
       rejoin: 'done',
     });
 

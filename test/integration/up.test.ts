@@ -145,7 +145,7 @@ describe('citusctl up (end to end)', () => {
       all: true,
       filters: { label: [`citusctl.cluster=${cluster.name}`] },
     });
-    expect(containers.length).toBe(cluster.spec.members.length + 2);
+    expect(containers.length).toBe(cluster.spec.members.length + 3); // PgBouncer, etcd, backup
     for (const ct of containers) {
       const text = JSON.stringify(await docker.getContainer(ct.Id).inspect());
       for (const secret of [
