@@ -11,6 +11,7 @@
 # results.json. Then `down --volumes` and the repository volume (KEEP_UP=1 keeps both). A Temporal
 # dev server this script started is stopped at the end (KEEP_TEMPORAL=1 keeps it).
 # BACKUP_ROWS=N writes the spec with N demo rows into the results directory (a smoke: 100000).
+# BENCH_ENTRY=backup/restore runs bench/backup/restore (restore/run.sh sets it) on the same cluster.
 # Real Citus: CITUSCTL_IMAGE_POSTGRES=citusctl-local/citus-real:17 bash bench/backup/run.sh (default: the test double).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -64,4 +65,4 @@ done
 if [ "${SKIP_BUILD:-0}" != 1 ]; then (cd "$ROOT" && npm run build --silent) >"$BENCH_OUT/build.log" 2>&1 || { cat "$BENCH_OUT/build.log" >&2; exit 1; }; fi
 
 cd "$ROOT"
-node "$ROOT/dist/bench/backup/main.js"
+node "$ROOT/dist/bench/${BENCH_ENTRY:-backup}/main.js"

@@ -49,6 +49,7 @@ export interface CliRun {
 
 export interface CliOptions {
   root: string;
+  /** The spec file passed as `-c`; '' passes none (e.g. `restore` without --config picks free ports). */
   spec: string;
   /** Directory for `<tag>.json` / `<tag>.err`. */
   outDir: string;
@@ -73,10 +74,14 @@ function parseDoc(out: string, code: number | null, stderr: string): { doc: CliD
 
 export function startCli(o: CliOptions, args: string[], tag?: string): CliRun {
   const tSpawn = now();
-  const child = spawn(process.execPath, [path.join(o.root, 'dist/client/cli.js'), ...args, '-c', o.spec, '--json'], {
-    cwd: o.root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(o.root, 'dist/client/cli.js'), ...args, ...(o.spec ? ['-c', o.spec] : []), '--json'],
+    {
+      cwd: o.root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
