@@ -79,9 +79,9 @@ describe('activities outside Temporal are idempotent', () => {
 
   it('provisionCluster twice: the second creates nothing and keeps the containers', async () => {
     const first = await acts.provisionCluster(spec);
-    expect([...first.created].sort()).toEqual(['coord-a', 'etcd', 'g1-a', 'g1-b', 'pgbouncer']);
+    expect([...first.created].sort()).toEqual(['backup', 'coord-a', 'etcd', 'g1-a', 'g1-b', 'pgbouncer']);
     const ids = await containerIds();
-    expect(Object.keys(ids)).toHaveLength(5);
+    expect(Object.keys(ids)).toHaveLength(6);
     const second = await acts.provisionCluster(spec);
     expect(second.created).toEqual([]);
     expect(second.network).toBe(first.network);
