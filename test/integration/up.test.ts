@@ -80,6 +80,7 @@ describe('citusctl up (end to end)', () => {
       'standby-follow': 'done',
       'replication-check': 'done',
       pgbouncer: 'done',
+      'backup-stanzas': 'done',
       publish: 'done',
       // A fresh cluster: every worker holds shards, no scale-out rebalance.
       'rebalance-check': 'skipped',
