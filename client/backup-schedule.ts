@@ -4,26 +4,23 @@
  * disables backups (an existing one is deleted). Paused and resumed like any Temporal Schedule (UI,
  * `temporal schedule toggle --pause --schedule-id backup-<cluster>`); `down` deletes it.
  */
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { backupScheduleId } from '../common/workflow-ids';
-import { ensureClusterSchedule, type EnsuredSchedule } from './cluster-schedule';
+import {
+  deleteClusterSchedule,
+  ensureClusterSchedule,
+  type EnsuredSchedule,
+  type RemovedSchedule,
+} from './cluster-schedule';
 
-export type BackupSchedule = EnsuredSchedule | { scheduleId: string; outcome: 'deleted' | 'none' };
+export type BackupSchedule = EnsuredSchedule | RemovedSchedule;
 
 /** Creates the schedule, or brings an existing one to the spec (idempotent); deletes it when backups are off. */
 export async function ensureBackupSchedule(client: Client, spec: ClusterSpec): Promise<BackupSchedule> {
   const scheduleId = backupScheduleId(spec.name);
-  if (!spec.backup.enabled) {
-    try {
-      await client.schedule.getHandle(scheduleId).delete();
-      return { scheduleId, outcome: 'deleted' };
-    } catch (err) {
-      if (err instanceof ScheduleNotFoundError) return { scheduleId, outcome: 'none' };
-      throw err;
-    }
-  }
+  if (!spec.backup.enabled) return deleteClusterSchedule(client, scheduleId);
   return ensureClusterSchedule(client, {
     scheduleId,
     cluster: spec.name,

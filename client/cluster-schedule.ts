@@ -7,6 +7,7 @@
  */
 import {
   ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   type Client,
   type ScheduleDescription,
@@ -106,4 +107,21 @@ export async function ensureClusterSchedule(client: Client, s: ClusterSchedule):
     policies: { ...prev.policies, ...want.policies },
   }));
   return { scheduleId, outcome: 'updated' };
+}
+
+/** What became of a schedule the spec no longer asks for. */
+export interface RemovedSchedule {
+  scheduleId: string;
+  outcome: 'deleted' | 'none';
+}
+
+/** Deletes the schedule when there is one (idempotent: `none` when there was nothing to delete). */
+export async function deleteClusterSchedule(client: Client, scheduleId: string): Promise<RemovedSchedule> {
+  try {
+    await client.schedule.getHandle(scheduleId).delete();
+    return { scheduleId, outcome: 'deleted' };
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return { scheduleId, outcome: 'none' };
+    throw err;
+  }
 }

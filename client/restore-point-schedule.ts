@@ -5,11 +5,11 @@
  * and resumed like any Temporal Schedule; deleted with the cluster's others by `down`. With
  * backups disabled there is no such schedule (one left from before is deleted).
  */
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { restorePointScheduleId } from '../common/workflow-ids';
-import { ensureClusterSchedule, type EnsuredSchedule } from './cluster-schedule';
+import { deleteClusterSchedule, ensureClusterSchedule, type EnsuredSchedule } from './cluster-schedule';
 
 /** Creates or updates the schedule (idempotent); undefined when backups are disabled (no schedule). */
 export async function ensureRestorePointSchedule(
@@ -18,12 +18,7 @@ export async function ensureRestorePointSchedule(
 ): Promise<EnsuredSchedule | undefined> {
   const scheduleId = restorePointScheduleId(spec.name);
   if (!spec.backup.enabled) {
-    await client.schedule
-      .getHandle(scheduleId)
-      .delete()
-      .catch((err: unknown) => {
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
-      });
+    await deleteClusterSchedule(client, scheduleId);
     return undefined;
   }
   return ensureClusterSchedule(client, {

@@ -4,27 +4,19 @@
  * so with the default daily backup schedule the proof runs an hour after the backup). None when
  * backups are disabled: an existing one is deleted. Paused and resumed like any Temporal Schedule.
  */
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { verifyBackupScheduleId } from '../common/workflow-ids';
 import type { BackupSchedule } from './backup-schedule';
-import { ensureClusterSchedule } from './cluster-schedule';
+import { deleteClusterSchedule, ensureClusterSchedule } from './cluster-schedule';
 
 /** An hour after the backup schedule's runs, or half an interval when the interval is an hour or less. */
 export const verifyOffsetSeconds = (everySeconds: number): number => Math.min(3600, Math.floor(everySeconds / 2));
 
 export async function ensureVerifyBackupSchedule(client: Client, spec: ClusterSpec): Promise<BackupSchedule> {
   const scheduleId = verifyBackupScheduleId(spec.name);
-  if (!spec.backup.enabled) {
-    try {
-      await client.schedule.getHandle(scheduleId).delete();
-      return { scheduleId, outcome: 'deleted' };
-    } catch (err) {
-      if (err instanceof ScheduleNotFoundError) return { scheduleId, outcome: 'none' };
-      throw err;
-    }
-  }
+  if (!spec.backup.enabled) return deleteClusterSchedule(client, scheduleId);
   const everySeconds = spec.backup.verifyIntervalHours * 3600;
   return ensureClusterSchedule(client, {
     scheduleId,
