@@ -37,8 +37,9 @@ async function run(frame: BenchFrame): Promise<number> {
     log.line(`bench/${frame.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   } finally {
     if (env.KEEP_UP !== '1') {
-      const d = await runCli(cli, ['down', '--volumes'], 'down');
-      if (d.doc.ok) log.line(`cluster ${cluster.name} removed (down --volumes)`);
+      // A bench's cluster goes whole: its backup repository too.
+      const d = await runCli(cli, ['down', '--volumes', '--backups'], 'down');
+      if (d.doc.ok) log.line(`cluster ${cluster.name} removed (down --volumes --backups)`);
       else
         log.line(
           `citusctl down --volumes FAILED: ${String(d.doc.error)}; removed by label instead: ` +
