@@ -8,22 +8,26 @@
  */
 import type { ClusterSpec } from './spec';
 
-/** One group primary's pg_stat_archiver, with the WAL file it writes now. */
+/** A member's pg_stat_archiver, with the WAL file it writes now. */
+export interface ArchiverState {
+  /** pg_walfile_name(pg_current_wal_lsn()): the segment being written. */
+  currentWal: string;
+  lastArchivedWal: string | null;
+  lastArchivedTime: string | null;
+  failedCount: number;
+  lastFailedWal: string | null;
+  lastFailedTime: string | null;
+}
+
+/** One group primary's archiver state. */
 export type ArchiverObservation =
-  | {
+  | ({
       group: string;
       member: string;
       ok: true;
-      /** pg_walfile_name(pg_current_wal_lsn()): the segment being written. */
-      currentWal: string;
-      lastArchivedWal: string | null;
-      lastArchivedTime: string | null;
-      failedCount: number;
-      lastFailedWal: string | null;
-      lastFailedTime: string | null;
       /** The last archive error the member logged, when the archive is failing and its log says. */
       lastError?: string;
-    }
+    } & ArchiverState)
   | { group: string; member: string; ok: false; error: string };
 
 export type RepoUsage =

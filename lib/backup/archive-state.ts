@@ -4,16 +4,10 @@
  * no password needed), and the last archive error its log shows.
  */
 import type Docker from 'dockerode';
+import type { ArchiverState } from '../../common/backup-health';
 import { containerLogs, execIn } from '../docker/docker-helpers';
 
-export interface ArchiverState {
-  currentWal: string;
-  lastArchivedWal: string | null;
-  lastArchivedTime: string | null;
-  failedCount: number;
-  lastFailedWal: string | null;
-  lastFailedTime: string | null;
-}
+export type { ArchiverState };
 
 // One line, fields separated by "|"; timestamps in UTC ISO form. A standby has no current WAL
 // insert position: pg_last_wal_receive_lsn() stands in (the caller asks primaries).
