@@ -426,12 +426,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
       2,
     ) + '\n',
   );
-  if (env.KEEP_UP !== '1') {
-    await runCli(cli, ['down', '--volumes'], 'down');
-    await run('docker', ['volume', 'rm', '-f', backupRepoVolumeName(cluster.name)]).catch((err: unknown) =>
-      log.line(`repository volume not removed: ${String(err)}`),
-    );
-  }
+  // runBench removes the cluster, its repository too (down --volumes --backups), unless KEEP_UP=1.
   return 0;
 }
 
