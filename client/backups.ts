@@ -9,6 +9,7 @@ import { resolveImage } from '../common/images';
 import { parseSpec, type ClusterSpec } from '../common/spec';
 import { backupRepoVolumeName } from '../common/topology';
 import { BackupCatalog } from '../lib/backup/catalog';
+import { describeRepository, RepositoryStore } from '../lib/backup/repository';
 import { storedClusterSpecs } from '../lib/cluster-spec-file';
 import { stateDir } from '../lib/state-dir';
 
@@ -101,7 +102,10 @@ export async function backups(spec: ClusterSpec, docker = new Docker()): Promise
   const exists = await catalog.exists();
   return {
     cluster: spec.name,
-    repository: backupRepoVolumeName(spec.name),
+    repository: describeRepository(
+      backupRepoVolumeName(spec.name),
+      await new RepositoryStore(stateDir()).of(spec.name),
+    ),
     exists,
     backups: backupRows(await catalog.list('backups')),
     restorePoints: restorePointRows(await catalog.list('restore-points')),

@@ -22,6 +22,7 @@ import {
 } from '../lib/docker/cluster-objects';
 import { backupRepoVolumeName } from '../common/topology';
 import { SecretStore } from '../lib/secrets';
+import { describeRepository, RepositoryStore } from '../lib/backup/repository';
 import { stateDir } from '../lib/state-dir';
 import { supervisedWorkerState } from '../lib/supervised-worker-files';
 import { stopClusterWorkflows, type StopReport } from './stop-cluster-workflows';
@@ -69,6 +70,14 @@ export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownRe
   }
   if (opts.volumes) await new SecretStore(root).remove(spec.name); // the data they protected is gone
   let keptBackupRepo: string | undefined;
+  const s3 = await new RepositoryStore(root).read(spec.name);
+  if (opts.backups && s3) {
+    await new RepositoryStore(root).remove(spec.name);
+    log(
+      `backups: citusctl forgot the S3 repository ${describeRepository('', s3)} (its keys); ` +
+        'the objects stay in the bucket (remove them with the S3 service)',
+    );
+  }
   if (opts.backups) {
     const repo = backupRepoVolumeName(spec.name);
     if (await removeBackupRepo(docker, spec.name))

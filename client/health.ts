@@ -133,9 +133,11 @@ export function backupHealthLines(b: BackupReport): string[] {
   }
   if (b.repo)
     lines.push(
-      b.repo.ok
-        ? `  repository: ${bytes(b.repo.usedBytes)} used, filesystem ${b.repo.usedPercent ?? '?'}% full`
-        : `  repository: ${b.repo.error}`,
+      b.repo.ok === null
+        ? `  repository: ${b.repo.note}`
+        : b.repo.ok
+          ? `  repository: ${bytes(b.repo.usedBytes)} used, filesystem ${b.repo.usedPercent ?? '?'}% full`
+          : `  repository: ${b.repo.error}`,
     );
   const c = b.catalog;
   if (c && !c.ok) lines.push(`  catalog: ${c.error}`);

@@ -10,6 +10,8 @@ import { BACKUP_MEMBER, BACKUP_REPO_PATH } from '../common/names';
 import type { ClusterSpec } from '../common/spec';
 import { backupRepoVolumeName, containerName } from '../common/topology';
 import { BackupCatalog } from '../lib/backup/catalog';
+import { describeRepository, RepositoryStore } from '../lib/backup/repository';
+import { stateDir } from '../lib/state-dir';
 import { catalogSummary } from '../lib/backup/catalog-summary';
 import { observeContainer } from '../lib/docker/container-status';
 import { backupRepoPresent } from '../lib/docker/cluster-objects';
@@ -35,12 +37,14 @@ async function repoSize(docker: Docker, container: string): Promise<number | nul
 
 export async function backupStatus(docker: Docker, spec: ClusterSpec): Promise<BackupStatus> {
   const name = containerName(spec.name, BACKUP_MEMBER);
-  const volume = backupRepoVolumeName(spec.name);
+  const access = await new RepositoryStore(stateDir()).of(spec.name);
+  const volume = describeRepository(backupRepoVolumeName(spec.name), access);
   const [state, present] = await Promise.all([
     observeContainer(docker, name, CHECK_BUDGET.containerMs),
-    backupRepoPresent(docker, spec.name).catch(() => false),
+    access.type === 's3' ? true : backupRepoPresent(docker, spec.name).catch(() => false),
   ]);
-  const sizeBytes = state === 'running' ? await repoSize(docker, name) : null;
+  // An S3 repository's size is not measured here (a listing of every object).
+  const sizeBytes = state === 'running' && access.type === 'volume' ? await repoSize(docker, name) : null;
   let catalog: BackupStatus['catalog'] = null;
   if (present) {
     catalog = await catalogSummary(

@@ -36,6 +36,7 @@ const later = () => ({
   ...(require('../lib/secrets') as typeof import('../lib/secrets')),
   ...(require('./monitor') as typeof import('./monitor')),
   ...(require('./preflight') as typeof import('./preflight')),
+  ...(require('./preflight-repository') as typeof import('./preflight-repository')),
   ...(require('./run-workflow') as typeof import('./run-workflow')),
   ...(require('../lib/tls/tls-store') as typeof import('../lib/tls/tls-store')),
 });
@@ -140,8 +141,11 @@ async function preflightOrStop(
   log: (line: string) => void,
 ): Promise<ClusterSpec> {
   try {
-    const { Docker, preflightImages } = later();
-    return await preflightImages(new Docker(), spec, process.env, log, opts.json ? 'stderr' : 'inherit');
+    const { Docker, preflightImages, preflightRepository } = later();
+    const docker = new Docker();
+    const checked = await preflightImages(docker, spec, process.env, log, opts.json ? 'stderr' : 'inherit');
+    await preflightRepository(docker, checked, stateDir(), log);
+    return checked;
   } catch (err) {
     if (supervised?.started && !supervised.replaced) await stopSupervisedWorker(stateDir()).catch(() => undefined);
     throw err;

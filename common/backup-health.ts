@@ -31,7 +31,10 @@ export type ArchiverObservation =
   | { group: string; member: string; ok: false; error: string };
 
 export type RepoUsage =
-  { ok: true; usedBytes: number; fsSizeBytes: number; fsAvailBytes: number } | { ok: false; error: string };
+  | { ok: true; usedBytes: number; fsSizeBytes: number; fsAvailBytes: number }
+  | { ok: false; error: string }
+  /** Not measured: an S3 repository has no file system of ours to fill (the note says so). */
+  | { ok: null; note: string };
 
 /** The newest records of the catalog (common/backup-records.ts), as much as the report needs. */
 export interface CatalogSummary {
@@ -204,7 +207,8 @@ export function backupVerdict(
   }
 
   let repo: BackupReport['repo'] = obs.repo;
-  if (obs.repo.ok) {
+  if (obs.repo.ok === null) notes.push(`backup repository: ${obs.repo.note}`);
+  else if (obs.repo.ok) {
     const r = obs.repo;
     const usedPercent = r.fsSizeBytes > 0 ? (100 * (r.fsSizeBytes - r.fsAvailBytes)) / r.fsSizeBytes : 0;
     repo = { ...r, usedPercent: Math.round(usedPercent * 10) / 10 };

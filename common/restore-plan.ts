@@ -78,7 +78,7 @@ export function restoredSpec(opts: RestoredSpecOptions): RestoredSpec {
         images: { ...backupSpec.images, ...given.images },
         demo: backupSpec.demo,
       }
-    : { ...backupSpec };
+    : { ...backupSpec, backup: { ...backupSpec.backup, repository: ownRepository(backupSpec, as) } };
   let pgbouncerPort = base.pgbouncer.port;
   let etcdPort = base.etcd.port;
   if (opts.freePorts) {
@@ -103,6 +103,17 @@ export function restoredSpec(opts: RestoredSpecOptions): RestoredSpec {
       ...(opts.scratch ? { durability: 'async' as const } : {}),
     },
   };
+}
+
+/**
+ * A cluster restored under a new name keeps the source's kind of repository, but never its S3 prefix
+ * (two clusters writing one prefix would mix their stanzas): its own default, /citusctl/<new name>.
+ */
+function ownRepository(backupSpec: ClusterSpec, as: string): ClusterSpec['backup']['repository'] {
+  const repo = backupSpec.backup.repository;
+  if (repo.type !== 's3' || as === backupSpec.name || repo.path === undefined) return repo;
+  const { path: _sourcePath, ...rest } = repo;
+  return rest;
 }
 
 /** The first `count` ports from `from` on that `isFree` accepts (consecutive where they can be). */

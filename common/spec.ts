@@ -21,6 +21,37 @@ const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a low
 const hostPort = z.number().int().min(1).max(65535);
 const imageRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be a Docker image reference');
 
+/**
+ * Where pgBackRest keeps backups and archived WAL (README "Backups"). `volume`: the cluster's Docker
+ * volume. `s3`: an S3-compatible endpoint; the spec names files, never secrets: `credentialsFile`
+ * (read by `up` into the state directory's secrets) and `caFile` (PEM the endpoint's certificate
+ * chains to; TLS is always verified).
+ */
+const hostPath = z.string().regex(/^\/[^\0\n]*$/, 'must be an absolute path');
+const s3Repository = z.strictObject({
+  type: z.literal('s3'),
+  /** host or host:port, no scheme (always https). */
+  endpoint: z
+    .string()
+    .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/, 'must be host or host:port (no scheme)'),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+  region: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a region name such as us-east-1'),
+  /** Key prefix of the repository in the bucket; default /citusctl/<cluster>. */
+  path: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._\-/]*$/, 'must be an absolute key prefix (letters, digits, . _ - /)')
+    .optional(),
+  uriStyle: z.enum(['path', 'host']).default('path'),
+  caFile: hostPath.optional(),
+  credentialsFile: hostPath,
+});
+export const backupRepositorySchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('volume') }),
+  s3Repository,
+]);
+export type BackupRepositorySpec = z.output<typeof backupRepositorySchema>;
+export type S3RepositorySpec = Extract<BackupRepositorySpec, { type: 's3' }>;
+
 const memberSchema = z.strictObject({
   name: dnsName,
   group: dnsName,
@@ -148,6 +179,7 @@ export const clusterSpecSchema = z.strictObject({
       maxBackupAgeHours: z.number().int().min(1).max(2160).default(26),
       /** `health` is degraded when the newest verified restore is older than this. */
       maxVerifyAgeHours: z.number().int().min(1).max(2160).default(50),
+      repository: backupRepositorySchema.default({ type: 'volume' }),
     })
     .default({
       enabled: true,
@@ -157,6 +189,7 @@ export const clusterSpecSchema = z.strictObject({
       verifyIntervalHours: 24,
       maxBackupAgeHours: 26,
       maxVerifyAgeHours: 50,
+      repository: { type: 'volume' },
     }),
 });
 
@@ -218,6 +251,14 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
       `backup.maxVerifyAgeHours: ${spec.backup.maxVerifyAgeHours} must exceed backup.verifyIntervalHours ` +
         `(${spec.backup.verifyIntervalHours})`,
     );
+  const repo = spec.backup.repository;
+  if (repo.type === 's3') {
+    const port = repo.endpoint.split(':')[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+      errors.push(`backup.repository.endpoint: port ${port} is not 1-65535`);
+    if (repo.uriStyle === 'host' && repo.bucket.includes('.'))
+      errors.push('backup.repository.bucket: a bucket name with dots needs uriStyle "path" (TLS names)');
+  }
   if (spec.pgbouncer.poolSize < spec.pgbouncer.processes)
     errors.push(
       `pgbouncer.poolSize: ${spec.pgbouncer.poolSize} server connections cannot be shared by ` +

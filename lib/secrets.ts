@@ -51,7 +51,8 @@ function complete(file: string, s: Partial<ClusterSecrets>): ClusterSecrets {
 }
 
 export class SecretStore {
-  constructor(private readonly root: string) {}
+  /** `root`: the state directory (other per-cluster stores keep their files under it too). */
+  constructor(readonly root: string) {}
 
   private file(cluster: string) {
     return path.join(clusterDir(this.root, cluster), 'secrets.json');

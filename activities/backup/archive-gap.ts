@@ -9,9 +9,8 @@
  */
 import type { ClusterSpec } from '../../common/spec';
 import { containerName } from '../../common/topology';
-import { BACKUP_REPO_PATH } from '../../common/names';
-import { classifyPgbackrestError, runPgbackrest, stanzaInfo } from '../../lib/backup/pgbackrest';
-import { MEMBER_PGDATA } from '../../lib/backup/pgbackrest-config';
+import { classifyPgbackrestError, PgbackrestError, runPgbackrest, stanzaInfo } from '../../lib/backup/pgbackrest';
+import { MEMBER_PGDATA, PGBACKREST_CONF } from '../../lib/backup/pgbackrest-config';
 import { execIn } from '../../lib/docker/docker-helpers';
 import { classifyPgError, fatal } from '../../lib/errors';
 import type { ActivityDeps } from '../deps';
@@ -61,9 +60,17 @@ export function createArchiveGapActivities(deps: ActivityDeps) {
         const archiveId = info?.archive.at(-1)?.id;
         if (!archiveId) throw fatal('BadConfig', `stanza ${group} has no archive yet`);
         const dirs = [...new Set(candidates.map((s) => s.slice(0, 16)))].map(
-          (d) => `${BACKUP_REPO_PATH}/archive/${group}/${archiveId}/${d}`,
+          (d) => `archive/${group}/${archiveId}/${d}`,
         );
-        const listed = await execIn(deps.docker, container, ['sh', '-c', 'ls "$@" 2>/dev/null; true', 'ls', ...dirs]);
+        // pgBackRest lists the repository, a volume or S3 alike (a missing directory lists nothing).
+        const listed = await execIn(deps.docker, container, [
+          'sh',
+          '-c',
+          `for d in "$@"; do pgbackrest --config=${PGBACKREST_CONF} repo-ls "$d" || exit 1; done`,
+          'sh',
+          ...dirs,
+        ]);
+        if (listed.exitCode !== 0) throw new PgbackrestError('repo-ls', listed.exitCode, listed.stderr + listed.stdout);
         const missing = missingFromArchive(candidates, listed.stdout.split('\n').filter(Boolean));
         for (const segment of missing)
           await runPgbackrest(deps.docker, container, [

@@ -4,6 +4,7 @@
  * cluster's backup repository runs pgBackRest's restore, replays the archive to the point in a
  * PostgreSQL reachable only over its socket, sets the new cluster's role secrets, stops it cleanly
  * and records the member as primary, which is what its bootstrap then starts as it is (no initdb).
+ * From an S3 repository it mounts none and joins the new cluster's network to reach the endpoint.
  *
  * Idempotent: a member recorded primary is done; anything a crashed attempt left (the one-shot
  * container, a half-restored data directory) is replaced or restored over (--delta).
@@ -20,12 +21,14 @@ import {
   SUPERUSER,
   backupRepoVolumeName,
   containerName,
+  networkName,
   volumeName,
 } from '../../common/topology';
-import { containerState, execIn, tarOf } from '../../lib/docker/docker-helpers';
+import { containerState, ensureNetwork, execIn, tarOf } from '../../lib/docker/docker-helpers';
 import { PG_VOLUME_TARGET, readScript } from '../../lib/docker/node-containers';
 import { PgbackrestError, classifyPgbackrestError } from '../../lib/backup/pgbackrest';
-import { PGBACKREST_CONF, pgbackrestConf } from '../../lib/backup/pgbackrest-config';
+import { pgbackrestFiles } from '../../lib/backup/pgbackrest-config';
+import { RepositoryStore } from '../../lib/backup/repository';
 import { scramVerifier } from '../../lib/scram';
 import type { ClusterSecrets } from '../../lib/secrets';
 import { fatal, notReady } from '../../lib/errors';
@@ -119,6 +122,8 @@ export function createRestoreGroupActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       if ((await readVolumeState(deps, spec, member))?.state === 'primary') return { group, member, restored: false };
       const secrets = await deps.secrets.ensure(spec.name);
+      const repo = await new RepositoryStore(deps.secrets.root).of(from);
+      if (repo.type === 's3') await ensureNetwork(docker, networkName(spec.name), spec.name);
       const name = restoreContainerName(spec.name, member);
       await removeIfPresent(name);
       await docker.createContainer({
@@ -129,11 +134,20 @@ export function createRestoreGroupActivities(deps: ActivityDeps) {
         Entrypoint: ['/bin/sh', '-c', "trap 'exit 0' INT TERM; while :; do sleep 3600 & wait $!; done"],
         Cmd: [],
         HostConfig: {
-          NetworkMode: 'none',
+          NetworkMode: repo.type === 's3' ? networkName(spec.name) : 'none',
           Mounts: [
             { Type: 'volume', Source: volumeName(spec.name, member), Target: PG_VOLUME_TARGET },
             // Read only: a restore never writes into the repository it reads.
-            { Type: 'volume', Source: backupRepoVolumeName(from), Target: BACKUP_REPO_PATH, ReadOnly: true },
+            ...(repo.type === 'volume'
+              ? [
+                  {
+                    Type: 'volume' as const,
+                    Source: backupRepoVolumeName(from),
+                    Target: BACKUP_REPO_PATH,
+                    ReadOnly: true,
+                  },
+                ]
+              : []),
           ],
           ShmSize: 256 * 1024 * 1024,
         },
@@ -144,10 +158,7 @@ export function createRestoreGroupActivities(deps: ActivityDeps) {
         await container.putArchive(
           await tarOf({
             [SCRIPT.slice(1)]: { content: readScript('restore-group.sh'), mode: 0o755 },
-            [PGBACKREST_CONF.slice(1)]: {
-              content: pgbackrestConf({ stanzas: [group], retentionFull: spec.backup.retentionFull }),
-              mode: 0o644,
-            },
+            ...pgbackrestFiles({ stanzas: [group], retentionFull: spec.backup.retentionFull, repo }),
             [ROLES_SQL.slice(1)]: { content: restoreRolesSql(secrets), mode: 0o600 },
           }),
           { path: '/' },

@@ -6,6 +6,7 @@
  * into place (a reload never sees a half-written or root-owned key).
  */
 import { memberBackupFiles } from '../../lib/backup/pgbackrest-config';
+import { RepositoryStore } from '../../lib/backup/repository';
 import * as path from 'node:path';
 import type { ClusterSpec } from '../../common/spec';
 import { memberIdentityId } from '../../common/tls-identities';
@@ -19,7 +20,7 @@ import type { ActivityDeps } from '../deps';
 
 /** Everything a member's container gets before it starts: the configuration and its TLS files. */
 export async function memberContainerFiles(
-  deps: Pick<ActivityDeps, 'tls'>,
+  deps: Pick<ActivityDeps, 'tls' | 'secrets'>,
   spec: ClusterSpec,
   member: string,
   secrets: ClusterSecrets,
@@ -29,7 +30,7 @@ export async function memberContainerFiles(
   if (!group) throw fatal('BadConfig', `unknown member ${member}`);
   return {
     ...postgresFiles(secrets, networkCidr, await tlsFilesFor(deps.tls, spec, memberIdentityId(member))),
-    ...memberBackupFiles(spec, group),
+    ...memberBackupFiles(spec, group, await new RepositoryStore(deps.secrets.root).ensure(spec)),
   };
 }
 

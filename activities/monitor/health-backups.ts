@@ -14,6 +14,7 @@ import { backupRepoVolumeName, containerName } from '../../common/topology';
 import { archiveErrorFromLog, readArchiverState } from '../../lib/backup/archive-state';
 import { BackupCatalog } from '../../lib/backup/catalog';
 import { catalogSummary } from '../../lib/backup/catalog-summary';
+import { RepositoryStore } from '../../lib/backup/repository';
 import { errMessage, withDeadline } from '../../lib/deadline';
 import { execIn } from '../../lib/docker/docker-helpers';
 import type { ActivityDeps } from '../deps';
@@ -41,6 +42,8 @@ async function observeArchiver(deps: ActivityDeps, spec: ClusterSpec, group: str
 }
 
 async function repoUsage(deps: ActivityDeps, spec: ClusterSpec): Promise<RepoUsage> {
+  const r = spec.backup.repository;
+  if (r.type === 's3') return { ok: null, note: `in S3 (${r.endpoint}, bucket ${r.bucket}): fullness not measured` };
   const cmd = `du -sb ${BACKUP_REPO_PATH} 2>/dev/null | cut -f1; df -P -B1 ${BACKUP_REPO_PATH} | tail -n 1`;
   try {
     const r = await withDeadline(
@@ -59,6 +62,7 @@ async function repoUsage(deps: ActivityDeps, spec: ClusterSpec): Promise<RepoUsa
 }
 
 async function repoCreatedAt(deps: ActivityDeps, spec: ClusterSpec): Promise<string | null> {
+  if (spec.backup.repository.type === 's3') return new RepositoryStore(deps.secrets.root).configuredAt(spec.name);
   try {
     const v = (await deps.docker.getVolume(backupRepoVolumeName(spec.name)).inspect()) as { CreatedAt?: string };
     return v.CreatedAt ? new Date(v.CreatedAt).toISOString() : null;
@@ -74,7 +78,12 @@ export async function observeBackups(
   primaries: Record<string, string>,
 ): Promise<BackupObservation> {
   if (!spec.backup.enabled) return { enabled: false };
-  const catalog = new BackupCatalog(deps.docker, spec.name, resolveImage(spec, 'postgres', deps.env));
+  const catalog = new BackupCatalog(
+    deps.docker,
+    spec.name,
+    resolveImage(spec, 'postgres', deps.env),
+    deps.secrets.root,
+  );
   const [archive, repo, created, summary] = await Promise.all([
     Promise.all(
       Object.entries(primaries).map(([group, member]): Promise<ArchiverObservation> =>

@@ -10,6 +10,7 @@ import {
   volumeName,
 } from '../../common/topology';
 import { backupContainerFiles } from '../../lib/backup/pgbackrest-config';
+import { RepositoryCredentialsError, RepositoryStore } from '../../lib/backup/repository';
 import type { ActivityDeps } from '../deps';
 import {
   ensureContainerRunning,
@@ -58,7 +59,11 @@ export function createProvisionActivities(deps: ActivityDeps) {
       const subnet = await ensureNetwork(docker, networkName(spec.name), spec.name);
       const created: string[] = [];
       // The repository first: every member mounts it.
-      if (spec.backup.enabled)
+      const repo = await new RepositoryStore(deps.secrets.root).ensure(spec).catch((err: unknown) => {
+        if (err instanceof RepositoryCredentialsError) throw fatal('BadConfig', err.message);
+        throw err;
+      });
+      if (spec.backup.enabled && repo.type === 'volume')
         await ensureVolume(docker, backupRepoVolumeName(spec.name), labelsFor(spec.name, BACKUP_MEMBER, BACKUP_MEMBER));
       // Members are independent: create and start them concurrently (initdb starts sooner).
       // Every container created or found stopped gets its files again, among them pg_hba.conf for
@@ -105,7 +110,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
         spec.backup.enabled &&
         (
           await ensureContainerRunning(docker, spec.name, backupContainer(spec, images.postgres), async () =>
-            backupContainerFiles(spec),
+            backupContainerFiles(spec, repo),
           )
         ).created
       )

@@ -6,6 +6,13 @@
  * Read and written through Docker's archive API on the cluster's backup container, or, when it
  * has none (the cluster is down), on a throwaway container mounting the repository volume that is
  * never started. A record is written once under its own name and never replaced.
+ *
+ * In an S3 repository the same files sit under the repository's prefix; pgBackRest reads and writes
+ * them (repo-ls, repo-get, repo-put), in the backup container or, when the cluster has none, in a
+ * throwaway one on the cluster's network (else Docker's default one) holding the configuration. So
+ * only containers talk to the endpoint, with pgBackRest's TLS verification and request signing, and
+ * the keys stay in its configuration file. (repo-put is marked for internal use in pgBackRest's
+ * help; it is the one writer that shares pgBackRest's own S3 settings, and a record is a small file.)
  */
 import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
@@ -14,6 +21,10 @@ import { LABEL_CLUSTER, LABEL_HELPER } from '../../common/labels';
 import { BACKUP_MEMBER, BACKUP_REPO_PATH } from '../../common/names';
 import { backupRepoVolumeName, containerName } from '../../common/topology';
 import { containerState, tarOf } from '../docker/docker-helpers';
+import { stateDir } from '../state-dir';
+import { PGBACKREST_CONF } from './pgbackrest-config';
+import { describeRepository, RepositoryStore, type S3RepositoryAccess } from './repository';
+import { execWithS3Repository } from './s3-exec';
 
 export interface CatalogRecords {
   'restore-points': RestorePointRecord;
@@ -27,15 +38,24 @@ export const CATALOG_DIR = `${BACKUP_REPO_PATH}/citusctl`;
 const isNotFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
 
 export class BackupCatalog {
-  /** `image`: any image with a shell-less `/bin/true` (the cluster's postgres image) for the throwaway container. */
+  private readonly repositories: RepositoryStore;
+
+  /**
+   * `image`: any image with a shell-less `/bin/true` (the cluster's postgres image) for the throwaway
+   * container. `root`: the state directory, where an S3 repository's access is kept.
+   */
   constructor(
     private readonly docker: Docker,
     private readonly cluster: string,
     private readonly image: string,
-  ) {}
+    root: string = stateDir(),
+  ) {
+    this.repositories = new RepositoryStore(root);
+  }
 
   /** Does the cluster have a backup repository at all? */
   async exists(): Promise<boolean> {
+    if (await this.repositories.read(this.cluster)) return true;
     return this.docker
       .getVolume(backupRepoVolumeName(this.cluster))
       .inspect()
@@ -49,6 +69,18 @@ export class BackupCatalog {
   }
 
   async list<K extends CatalogKind>(kind: K): Promise<CatalogRecords[K][]> {
+    const s3 = await this.repositories.read(this.cluster);
+    if (s3) {
+      // One exec for the whole kind: a name per line from repo-ls, then each file (one line of JSON).
+      const script =
+        `for f in $(pgbackrest --config=${PGBACKREST_CONF} repo-ls citusctl/"$1"); do ` +
+        `case "$f" in *.json) pgbackrest --config=${PGBACKREST_CONF} repo-get citusctl/"$1/$f" || exit 1; echo;; esac; done`;
+      const out = await this.inS3Container(s3, ['sh', '-c', script, 'sh', kind], `listing ${kind}`);
+      return out
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as CatalogRecords[K]);
+    }
     if (!(await this.exists())) return [];
     return this.withRepoContainer(async (c) => {
       let stream: NodeJS.ReadableStream;
@@ -73,6 +105,16 @@ export class BackupCatalog {
    */
   async put<K extends CatalogKind>(kind: K, name: string, record: CatalogRecords[K]): Promise<boolean> {
     if (await this.get(kind, name)) return false;
+    const s3 = await this.repositories.read(this.cluster);
+    if (s3) {
+      const script = `printf '%s\\n' "$1" | pgbackrest --config=${PGBACKREST_CONF} repo-put citusctl/"$2"`;
+      await this.inS3Container(
+        s3,
+        ['sh', '-c', script, 'sh', JSON.stringify(record), `${kind}/${name}.json`],
+        `writing ${kind}/${name}`,
+      );
+      return true;
+    }
     await this.withRepoContainer(async (c) => {
       const tar = await tarOf(
         { [`citusctl/${kind}/${name}.json`]: { content: JSON.stringify(record) + '\n', mode: 0o644 } },
@@ -81,6 +123,17 @@ export class BackupCatalog {
       await c.putArchive(tar, { path: BACKUP_REPO_PATH });
     });
     return true;
+  }
+
+  /** Runs `cmd` as postgres where this cluster's S3 repository is configured; its stdout. */
+  private async inS3Container(s3: S3RepositoryAccess, cmd: string[], what: string): Promise<string> {
+    const r = await execWithS3Repository(this.docker, { cluster: this.cluster, image: this.image, access: s3 }, cmd);
+    if (r.exitCode !== 0)
+      throw new Error(
+        `${this.cluster}'s backup catalog in ${describeRepository('', s3)}: ${what} failed ` +
+          `(exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`,
+      );
+    return r.stdout;
   }
 
   private async withRepoContainer<T>(fn: (c: Docker.Container) => Promise<T>): Promise<T> {

@@ -1,11 +1,14 @@
 /**
  * pgBackRest's configuration in every container that runs it: one stanza per group (the group's
- * name), the repository on the cluster's backup volume. A member's file holds its own group's
- * stanza (its archive_command pushes there); the backup container's holds every group's.
+ * name), the repository on the cluster's backup volume or an S3-compatible endpoint. A member's
+ * file holds its own group's stanza (its archive_command pushes there); the backup container's holds
+ * every group's. With S3 the file holds the access keys: mode 0600 (the containers hand /citusctl to
+ * postgres before pgBackRest runs).
  */
 import { BACKUP_REPO_PATH, COORDINATOR_GROUP } from '../../common/names';
 import type { ClusterSpec } from '../../common/spec';
 import { PG_VOLUME_TARGET } from '../docker/node-containers';
+import type { RepositoryAccess } from './repository';
 
 /** Where the file lives in a container (citusctl's own directory: no clash with an image's /etc). */
 export const PGBACKREST_CONF = '/citusctl/pgbackrest.conf';
@@ -15,6 +18,8 @@ export const PGBACKREST_CONF = '/citusctl/pgbackrest.conf';
  */
 export const ARCHIVE_WAL_SCRIPT = '/citusctl/pgbackrest-archive.sh';
 export const MEMBER_PGDATA = `${PG_VOLUME_TARGET}/pgdata`;
+/** The S3 endpoint's CA bundle in a container (written only when the spec names one). */
+export const S3_CA_FILE = '/citusctl/s3-ca.pem';
 
 export interface PgbackrestConfOptions {
   /** Stanzas (group names) this container serves; pg1-path points at the member's own data directory. */
@@ -22,6 +27,8 @@ export interface PgbackrestConfOptions {
   retentionFull: number;
   /** The repository path (default: the backup volume's mount). A restore reads another cluster's repository. */
   repoPath?: string;
+  /** Where the repository is (default: a volume at repoPath). */
+  repo?: RepositoryAccess;
   /** Data directory for the stanzas (default: a member's). */
   pgPath?: string;
 }
@@ -30,7 +37,7 @@ export function pgbackrestConf(opts: PgbackrestConfOptions): string {
   const lines = [
     '# citusctl: pgBackRest for this cluster (README "Backups")',
     '[global]',
-    `repo1-path=${opts.repoPath ?? BACKUP_REPO_PATH}`,
+    ...repoLines(opts),
     `repo1-retention-full=${opts.retentionFull}`,
     'repo1-retention-full-type=count',
     // A base backup starts at once (an immediate checkpoint) instead of waiting for the next one.
@@ -42,8 +49,9 @@ export function pgbackrestConf(opts: PgbackrestConfOptions): string {
     'log-level-file=off',
     // On the repository volume, shared by every member and the backup container: a backup started on a
     // new primary after a failover waits for (not races) one still running on the old, and `expire` in
-    // the backup container for both; `info` there sees a running backup's progress.
-    `lock-path=${opts.repoPath ?? BACKUP_REPO_PATH}/lock`,
+    // the backup container for both; `info` there sees a running backup's progress. An S3 repository
+    // shares no directory: each container locks its own.
+    ...(opts.repo?.type === 's3' ? [] : [`lock-path=${opts.repoPath ?? BACKUP_REPO_PATH}/lock`]),
     '',
   ];
   for (const stanza of opts.stanzas) {
@@ -57,6 +65,33 @@ export function pgbackrestConf(opts: PgbackrestConfOptions): string {
     );
   }
   return lines.join('\n');
+}
+
+function repoLines(opts: PgbackrestConfOptions): string[] {
+  const repo = opts.repo;
+  if (repo?.type !== 's3') return [`repo1-path=${opts.repoPath ?? BACKUP_REPO_PATH}`];
+  const [host, port] = repo.endpoint.split(':');
+  return [
+    'repo1-type=s3',
+    `repo1-path=${repo.path}`,
+    `repo1-s3-endpoint=${host}`,
+    ...(port ? [`repo1-storage-port=${port}`] : []),
+    `repo1-s3-bucket=${repo.bucket}`,
+    `repo1-s3-region=${repo.region}`,
+    `repo1-s3-uri-style=${repo.uriStyle}`,
+    `repo1-s3-key=${repo.accessKeyId}`,
+    `repo1-s3-key-secret=${repo.secretAccessKey}`,
+    // TLS is always verified (pgBackRest's default): against the given bundle, else the system's CAs.
+    ...(repo.caPem ? [`repo1-storage-ca-file=${S3_CA_FILE}`] : []),
+  ];
+}
+
+/** pgBackRest's configuration file (and the S3 CA bundle) as container files. */
+export function pgbackrestFiles(opts: PgbackrestConfOptions): Record<string, { content: string; mode: number }> {
+  return {
+    [PGBACKREST_CONF]: { content: pgbackrestConf(opts), mode: opts.repo?.type === 's3' ? 0o600 : 0o644 },
+    ...(opts.repo?.type === 's3' && opts.repo.caPem ? { [S3_CA_FILE]: { content: opts.repo.caPem, mode: 0o644 } } : {}),
+  };
 }
 
 /**
@@ -78,26 +113,23 @@ export function archiveWalScript(stanza: string): string {
 export const stanzasOf = (spec: ClusterSpec): string[] => [COORDINATOR_GROUP, ...spec.workers];
 
 /** The pgBackRest files of one member: its archive_command script always, the configuration when backups are on. */
-export function memberBackupFiles(spec: ClusterSpec, group: string): Record<string, { content: string; mode: number }> {
+export function memberBackupFiles(
+  spec: ClusterSpec,
+  group: string,
+  repo: RepositoryAccess,
+): Record<string, { content: string; mode: number }> {
   return {
     [ARCHIVE_WAL_SCRIPT]: { content: archiveWalScript(group), mode: 0o755 },
     ...(spec.backup.enabled
-      ? {
-          [PGBACKREST_CONF]: {
-            content: pgbackrestConf({ stanzas: [group], retentionFull: spec.backup.retentionFull }),
-            mode: 0o644,
-          },
-        }
+      ? pgbackrestFiles({ stanzas: [group], retentionFull: spec.backup.retentionFull, repo })
       : {}),
   };
 }
 
 /** The backup container's configuration: every group's stanza (info, expire, verify; never a backup from here). */
-export function backupContainerFiles(spec: ClusterSpec): Record<string, { content: string; mode: number }> {
-  return {
-    [PGBACKREST_CONF]: {
-      content: pgbackrestConf({ stanzas: stanzasOf(spec), retentionFull: spec.backup.retentionFull }),
-      mode: 0o644,
-    },
-  };
+export function backupContainerFiles(
+  spec: ClusterSpec,
+  repo: RepositoryAccess,
+): Record<string, { content: string; mode: number }> {
+  return pgbackrestFiles({ stanzas: stanzasOf(spec), retentionFull: spec.backup.retentionFull, repo });
 }

@@ -82,7 +82,7 @@ export function postgresContainer(
       Mounts: [
         { Type: 'volume', Source: volumeName(spec.name, member.name), Target: PG_VOLUME_TARGET },
         // Its archive_command and base backups write the cluster's backup repository directly.
-        ...(spec.backup.enabled
+        ...(spec.backup.enabled && spec.backup.repository.type === 'volume'
           ? [{ Type: 'volume' as const, Source: backupRepoVolumeName(spec.name), Target: BACKUP_REPO_PATH }]
           : []),
       ],
@@ -175,7 +175,8 @@ export function etcdContainer(spec: ClusterSpec, image: string): Docker.Containe
  * every group's stanza configured), where citusctl reads `pgbackrest info`, expires old backups and
  * keeps its catalog. The cluster's postgres image (it has pgBackRest); it runs nothing but a wait.
  * Base backups run in each group's primary (they read its data directory), restores in a one-shot
- * container mounting the new member's volume.
+ * container mounting the new member's volume. With an S3 repository it mounts no volume (its
+ * configuration names the endpoint) and serves the same commands.
  */
 export function backupContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
   return {
@@ -188,12 +189,16 @@ export function backupContainer(spec: ClusterSpec, image: string): Docker.Contai
     Entrypoint: [
       '/bin/sh',
       '-c',
-      `chown postgres:postgres ${BACKUP_REPO_PATH} && trap 'exit 0' INT TERM && while :; do sleep 3600 & wait $!; done`,
+      `chown postgres:postgres ${BACKUP_REPO_PATH} && chown -R postgres:postgres /citusctl && ` +
+        "trap 'exit 0' INT TERM && while :; do sleep 3600 & wait $!; done",
     ],
     Cmd: [],
     HostConfig: {
       NetworkMode: networkName(spec.name),
-      Mounts: [{ Type: 'volume', Source: backupRepoVolumeName(spec.name), Target: BACKUP_REPO_PATH }],
+      Mounts:
+        spec.backup.repository.type === 'volume'
+          ? [{ Type: 'volume', Source: backupRepoVolumeName(spec.name), Target: BACKUP_REPO_PATH }]
+          : [],
       RestartPolicy: { Name: SERVICE_RESTART_POLICY },
     },
     ...networking(spec.name, BACKUP_MEMBER),
