@@ -16,6 +16,7 @@ import {
   RepositoryCredentialsError,
   RepositoryStore,
 } from '../lib/backup/repository';
+import { pgbackrestErrorSummary } from '../lib/backup/pgbackrest-output';
 import { execWithS3Repository } from '../lib/backup/s3-exec';
 import { PreflightError } from './preflight-error';
 
@@ -52,7 +53,7 @@ export async function preflightRepository(
     ['pgbackrest', `--config=${PGBACKREST_CONF}`, '--log-level-console=error', 'repo-ls'],
   );
   if (r.exitCode !== 0) {
-    const why = (r.stderr + r.stdout).trim().split('\n').filter(Boolean).slice(-2).join(' | ');
+    const why = pgbackrestErrorSummary(r.stderr + r.stdout);
     throw new PreflightError(
       `backup.repository: the S3 repository ${where} cannot be used (pgbackrest repo-ls exit ${r.exitCode}): ${why}. ` +
         'Check endpoint, bucket, region, caFile and the keys in credentialsFile. Nothing was created.',

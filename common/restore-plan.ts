@@ -112,7 +112,8 @@ export function restoredSpec(opts: RestoredSpecOptions): RestoredSpec {
 function ownRepository(backupSpec: ClusterSpec, as: string): ClusterSpec['backup']['repository'] {
   const repo = backupSpec.backup.repository;
   if (repo.type !== 's3' || as === backupSpec.name || repo.path === undefined) return repo;
-  const { path: _sourcePath, ...rest } = repo;
+  const rest = { ...repo };
+  delete rest.path;
   return rest;
 }
 

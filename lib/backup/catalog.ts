@@ -24,6 +24,7 @@ import { containerState, tarOf } from '../docker/docker-helpers';
 import { stateDir } from '../state-dir';
 import { PGBACKREST_CONF } from './pgbackrest-config';
 import { describeRepository, RepositoryStore, type S3RepositoryAccess } from './repository';
+import { pgbackrestErrorSummary } from './pgbackrest-output';
 import { execWithS3Repository } from './s3-exec';
 
 export interface CatalogRecords {
@@ -72,9 +73,10 @@ export class BackupCatalog {
     const s3 = await this.repositories.read(this.cluster);
     if (s3) {
       // One exec for the whole kind: a name per line from repo-ls, then each file (one line of JSON).
+      const pgbackrest = `pgbackrest --config=${PGBACKREST_CONF}`;
       const script =
-        `for f in $(pgbackrest --config=${PGBACKREST_CONF} repo-ls citusctl/"$1"); do ` +
-        `case "$f" in *.json) pgbackrest --config=${PGBACKREST_CONF} repo-get citusctl/"$1/$f" || exit 1; echo;; esac; done`;
+        `for f in $(${pgbackrest} repo-ls citusctl/"$1"); do ` +
+        `case "$f" in *.json) ${pgbackrest} repo-get citusctl/"$1/$f" || exit 1; echo;; esac; done`;
       const out = await this.inS3Container(s3, ['sh', '-c', script, 'sh', kind], `listing ${kind}`);
       return out
         .split('\n')
@@ -131,7 +133,7 @@ export class BackupCatalog {
     if (r.exitCode !== 0)
       throw new Error(
         `${this.cluster}'s backup catalog in ${describeRepository('', s3)}: ${what} failed ` +
-          `(exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`,
+          `(exit ${r.exitCode}): ${pgbackrestErrorSummary(r.stderr + r.stdout)}`,
       );
     return r.stdout;
   }

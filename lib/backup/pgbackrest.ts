@@ -8,6 +8,7 @@ import { ErrorTypes } from '../../common/error-types';
 import { ApplicationFailure } from '@temporalio/common';
 import { execIn, type ExecResult } from '../docker/docker-helpers';
 import { PGBACKREST_CONF } from './pgbackrest-config';
+import { pgbackrestErrorSummary } from './pgbackrest-output';
 
 /** pgBackRest exit codes worth retrying: lock held (50), connection/host errors (e.g. 56 db-connect, 87, 82). */
 const RETRYABLE_EXIT_CODES = new Set([50, 56, 82, 87]);
@@ -18,7 +19,7 @@ export class PgbackrestError extends Error {
     readonly exitCode: number,
     readonly output: string,
   ) {
-    super(`pgbackrest ${command} failed (exit ${exitCode}): ${output.trim().split('\n').slice(-3).join(' | ')}`);
+    super(`pgbackrest ${command} failed (exit ${exitCode}): ${pgbackrestErrorSummary(output)}`);
   }
 }
 

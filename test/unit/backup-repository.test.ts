@@ -10,6 +10,7 @@ import type { RestorePointRecord } from '../../common/backup-records';
 import { restoredSpec } from '../../common/restore-plan';
 import { checkSpec, parseSpec } from '../../common/spec';
 import { backupContainer, postgresContainer } from '../../lib/docker/node-containers';
+import { pgbackrestErrorSummary } from '../../lib/backup/pgbackrest-output';
 import { memberBackupFiles, pgbackrestConf, PGBACKREST_CONF, S3_CA_FILE } from '../../lib/backup/pgbackrest-config';
 import {
   describeRepository,
@@ -201,5 +202,28 @@ describe('a restored cluster never shares the source prefix', () => {
     const inPlace = restoredSpec({ backupSpec, point, as: 'demo' });
     if (!inPlace.ok) throw new Error(inPlace.problems.join('; '));
     expect(inPlace.spec.backup.repository).toMatchObject({ path: '/shared/demo' });
+  });
+});
+
+describe("pgBackRest's error output, summed up", () => {
+  const forbidden = [
+    '2026-12-07 07:00:30.905 P00  ERROR: [039]: HTTP request failed with 403 (FORBIDDEN):',
+    '                                    *** Path/Query ***:',
+    '                                    GET /b/?list-type=2',
+    '                                    authorization: <redacted>',
+    '                                    *** Response Content ***:',
+    '                                    <Error>',
+    '                                        <Code>InvalidAccessKeyId</Code>',
+    '                                        <Message><![CDATA[The key does not exist]]></Message>',
+    '                                        <AWSAccessKeyId>AKIDLEAK</AWSAccessKeyId>',
+    '                                    </Error>',
+  ].join('\n');
+  test("the ERROR line and the S3 code and message, not the headers nor the body's key id", () => {
+    const s = pgbackrestErrorSummary(forbidden);
+    expect(s).toBe('[039] HTTP request failed with 403 (FORBIDDEN): (InvalidAccessKeyId: The key does not exist)');
+    expect(s).not.toContain('AKIDLEAK');
+  });
+  test('without an ERROR line: the last lines', () => {
+    expect(pgbackrestErrorSummary('a\nb\nc\nd\n')).toBe('b | c | d');
   });
 });
