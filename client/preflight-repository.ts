@@ -7,7 +7,7 @@
  * S3 keys of an earlier cluster of the name: its backups are there, and a volume would hide them.
  */
 import type Docker from 'dockerode';
-import type { ClusterSpec } from '../common/spec';
+import type { BackupRepositorySpec, ClusterSpec } from '../common/spec';
 import { resolveImage } from '../common/images';
 import { PGBACKREST_CONF } from '../lib/backup/pgbackrest-config';
 import {
@@ -18,7 +18,20 @@ import {
 } from '../lib/backup/repository';
 import { pgbackrestErrorSummary } from '../lib/backup/pgbackrest-output';
 import { execWithS3Repository } from '../lib/backup/s3-exec';
+import { storedClusterSpecs } from '../lib/cluster-spec-file';
 import { PreflightError } from './preflight-error';
+
+/** The same repository: the same place (new keys, or another copy of the CA file, are fine). */
+function sameRepository(a: BackupRepositorySpec, b: BackupRepositorySpec): boolean {
+  if (a.type === 'volume' || b.type === 'volume') return a.type === b.type;
+  return (
+    a.endpoint === b.endpoint &&
+    a.bucket === b.bucket &&
+    a.region === b.region &&
+    a.path === b.path &&
+    a.uriStyle === b.uriStyle
+  );
+}
 
 export async function preflightRepository(
   docker: Docker,
@@ -29,6 +42,14 @@ export async function preflightRepository(
   const store = new RepositoryStore(root);
   const repo = spec.backup.repository;
   if (!spec.backup.enabled) return;
+  // Running members keep the repository they were configured with, and its stanzas are there.
+  const stored = storedClusterSpecs(root).find((s) => s.name === spec.name)?.backup.repository;
+  if (stored && !sameRepository(stored, repo))
+    throw new PreflightError(
+      `backup.repository: cluster ${spec.name} runs with another repository (${stored.type}); moving a ` +
+        'running cluster to another repository is not supported: `citusctl backup`, then `citusctl restore ' +
+        '--as NEW --config FILE` with the new repository, or `down --volumes` first. Nothing was changed.',
+    );
   if (repo.type === 'volume') {
     const stored = await store.read(spec.name);
     if (stored)

@@ -3,11 +3,14 @@
  * credentials file's parsing (an error never repeats a key), the stored access, pgBackRest's
  * configuration for it, and a restored cluster's own prefix.
  */
+import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RestorePointRecord } from '../../common/backup-records';
+import { preflightRepository } from '../../client/preflight-repository';
 import { restoredSpec } from '../../common/restore-plan';
+import { writeClusterSpec } from '../../lib/cluster-spec-file';
 import { checkSpec, parseSpec } from '../../common/spec';
 import { backupContainer, postgresContainer } from '../../lib/docker/node-containers';
 import { pgbackrestErrorSummary } from '../../lib/backup/pgbackrest-output';
@@ -225,5 +228,35 @@ describe("pgBackRest's error output, summed up", () => {
   });
   test('without an ERROR line: the last lines', () => {
     expect(pgbackrestErrorSummary('a\nb\nc\nd\n')).toBe('b | c | d');
+  });
+});
+
+describe("up's repository preflight, before any container", () => {
+  let root: string;
+  beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), 'repo-preflight-'))));
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+  // Never reached: each refusal comes before anything runs in Docker.
+  const noDocker = {} as Docker;
+
+  test('a running cluster is not moved to another repository', async () => {
+    await writeClusterSpec(root, 'demo', parseSpec({}));
+    const moved = parseSpec({ backup: { repository: s3() } });
+    await expect(preflightRepository(noDocker, moved, root, () => undefined)).rejects.toThrow(
+      /backup.repository: cluster demo runs with another repository \(volume\)/,
+    );
+  });
+
+  test('a volume spec does not hide the backups of an earlier cluster of the name in S3', async () => {
+    await new RepositoryStore(root).write('demo', access);
+    await expect(preflightRepository(noDocker, parseSpec({}), root, () => undefined)).rejects.toThrow(
+      /cluster demo's backups are in s3:\/\/backups\/citusctl\/demo at s3server:9000/,
+    );
+  });
+
+  test('a credentials file that cannot be read is named', async () => {
+    const spec = parseSpec({ backup: { repository: s3({ credentialsFile: path.join(root, 'none') }) } });
+    await expect(preflightRepository(noDocker, spec, root, () => undefined)).rejects.toThrow(
+      /backup.repository.credentialsFile .*none: cannot be read \(ENOENT\)\. Nothing was created\./,
+    );
   });
 });
