@@ -20,6 +20,7 @@ import { fatal, notReady } from '../../lib/errors';
 import { UNDEFINED_FUNCTION, citusNodeHealth } from '../../lib/postgres/health-queries';
 import { countCitusTables } from '../../lib/postgres/restored-tables';
 import { memberTls } from '../../lib/tls/pg-tls';
+import { RepositoryStore } from '../../lib/backup/repository';
 import type { ActivityDeps } from '../deps';
 import { sleep, withHeartbeat } from '../heartbeat';
 import { livePrimariesOf } from '../store';
@@ -145,6 +146,8 @@ export function createVerifyBackupActivities(deps: ActivityDeps) {
       // The repository volume, also when it was created without the cluster's label.
       if (await removeBackupRepo(deps.docker, scratch)) out.removedVolumes.push(backupRepoVolumeName(scratch));
       await deps.secrets.remove(scratch);
+      // An S3 repository's keys kept for the scratch cluster (its objects stay in the bucket).
+      await new RepositoryStore(deps.secrets.root).remove(scratch);
       out.stateRemoved = true;
       return out;
     });
