@@ -26,10 +26,12 @@ import { execIn, tarOf } from '../../lib/docker/docker-helpers';
 import { createCa, issueCertificate } from '../../lib/tls/x509';
 import type { RestoreClusterResult } from '../../workflows';
 import {
+  citusVersion,
   destroyCluster,
   docker,
   labelledObjects,
   layout,
+  logCitus,
   makeCluster,
   removeLabelled,
   runCli,
@@ -159,7 +161,7 @@ describe('backups in an S3-compatible repository', () => {
   afterAll(async () => {
     for (const cl of [c2, c]) await detachS3Server(cl.name);
     await destroyCluster(c2, { stopTemporal: false, removeDir: false });
-    await destroyCluster(c, { stopTemporal: true, removeDir: false });
+    await destroyCluster(c, { stopTemporal: true });
     await removeS3Server();
     for (const cl of [c, c2]) await removeLabelled(cl.name);
     releaseLock?.();
@@ -188,6 +190,7 @@ describe('backups in an S3-compatible repository', () => {
   it('up: no repository volume; the keys only in pgBackRest file in the containers (0600, postgres)', async () => {
     const up = await upJson(c, ['--no-monitor']);
     expect(up.ok).toBe(true);
+    logCitus(await citusVersion(c), 'backup-s3');
     await expect(docker.getVolume(backupRepoVolumeName(c.name)).inspect()).rejects.toMatchObject({ statusCode: 404 });
     for (const member of ['coord-a', 'g1-b', 'backup']) {
       const name = containerName(c.name, member);
