@@ -19,7 +19,7 @@
  *    B. by hand, every group at once: a one-shot container (no network) with an empty volume and
  *       the repository mounted read-only runs `pgbackrest --stanza=<group> --set=<label> --type=name
  *       --target=<point> --target-action=promote restore`, starts PostgreSQL with hot_standby off
- *       (`pg_ctl -w start` returns once it promoted) and stops it (fast), as
+ *       (`pg_isready` every 0.1 s says when it promoted) and stops it (fast), as
  *       lib/docker/scripts/restore-group.sh does without the role secrets and the member state.
  *    Per pair A, B, A/B and A's restore-data step / B; the medians; where A's time went (its steps,
  *    and in restore-data each group's phases: restore-group.sh's and the activity's total).
@@ -246,11 +246,15 @@ mkdir -p "$(dirname ${PGBACKREST_CONF})"; printf '%s' "$CONF" > ${PGBACKREST_CON
 chown postgres:postgres "$R"
 as pgbackrest --config=${PGBACKREST_CONF} --stanza="$GROUP" --set="$LABEL" \\
   --type=name --target="$POINT" --target-action=promote restore
-# hot_standby off: the server takes connections only once it promoted, so pg_ctl -w returns then
-# (it checks every 0.1 s), as restore-group.sh waits: the same wait on both sides
-as pg_ctl -D "$D" -l /tmp/pg.log -w -t 3600 start \\
+as pg_ctl -D "$D" -l /tmp/pg.log -w -t 300 start \\
   -o "-c listen_addresses= -c ssl=off -c archive_mode=off -c synchronous_standby_names= -c hot_standby=off" ||
   { tail -n 20 /tmp/pg.log; exit 3; }
+# hot_standby off: the server takes connections only once it promoted; pg_isready every 0.1 s, as
+# restore-group.sh waits: the same wait on both sides
+until as pg_isready -q -d postgres; do
+  as pg_ctl -D "$D" status >/dev/null || { tail -n 20 /tmp/pg.log; exit 3; }
+  sleep 0.1
+done
 as pg_ctl -D "$D" -m fast -w -t 300 stop
 `;
 

@@ -4,8 +4,8 @@
 # repository read-only; one run does it all, with no exec or poll from the orchestrator in between:
 #   restore  pgBackRest restore (--delta over what a crashed attempt left)
 #   replay   PostgreSQL replays the archive to the point and promotes (no TCP, no TLS, no archiving).
-#            hot_standby is off, so the server accepts connections only once it promoted: `pg_ctl -w`
-#            returns exactly then (it checks every 0.1 s), nobody polls pg_is_in_recovery()
+#            hot_standby is off, so the server accepts connections only once it promoted: pg_isready
+#            every 0.1 s says when (a process and a startup packet, no query, no Docker round trip)
 #   roles    the new cluster's role secrets (SCRAM verifiers from /citusctl/restore-roles.sql)
 #   stop     clean shutdown (its checkpoint makes the roles durable); recovery settings removed; the
 #            new timeline's history marked for archiving
@@ -55,9 +55,14 @@ done_
 phase replay
 : >"$LOG"
 chown postgres:postgres "$LOG"
-as_postgres pg_ctl -D "$PGDATA" -l "$LOG" -w -t 3000 start \
+as_postgres pg_ctl -D "$PGDATA" -l "$LOG" -w -t 300 start \
   -o "-c listen_addresses= -c ssl=off -c archive_mode=off -c synchronous_standby_names= -c hot_standby=off" ||
   { tail -n 20 "$LOG"; exit 3; }
+# pg_isready: 0 accepting (promoted), 1 rejecting (still replaying), 2 no answer (stopped?)
+until as_postgres pg_isready -q -d postgres; do
+  as_postgres pg_ctl -D "$PGDATA" status >/dev/null || { tail -n 20 "$LOG"; exit 3; }
+  sleep 0.1
+done
 done_
 
 phase roles
