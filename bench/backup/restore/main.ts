@@ -30,6 +30,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { setupWorkflowId } from '../../../common/workflow-ids';
 import type { BackupRecord } from '../../../common/backup-records';
 import { BACKUP_REPO_PATH, backupRepoVolumeName } from '../../../common/topology';
 import { PG_VOLUME_TARGET } from '../../../lib/docker/node-containers';
@@ -350,6 +352,22 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     for (const g of Object.keys(backup.groups)) await run('docker', ['volume', 'rm', '-f', handVolume(g)]);
   };
   const runs: CliResult[] = [];
+  // The setup child's own steps (its `progress` query, answered by the supervised worker), per run.
+  const connection = await Connection.connect({ address: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` });
+  const temporal = new TemporalClient({ connection });
+  const setupSteps: Record<string, number>[] = [];
+  const stepsOfSetup = (cluster: string) =>
+    temporal.workflow
+      .getHandle(setupWorkflowId(cluster))
+      .query<{ steps: { name: string; startedAt?: number; endedAt?: number }[] }>('progress')
+      .then((p) =>
+        Object.fromEntries(
+          p.steps
+            .filter((x) => x.startedAt !== undefined && x.endedAt !== undefined)
+            .map((x) => [x.name, x.endedAt! - x.startedAt!]),
+        ),
+      )
+      .catch(() => ({}));
   let result;
   try {
     result = await pairedTimes(
@@ -363,6 +381,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
         );
         if (!r.doc.ok) throw new Error(`citusctl restore failed: ${String(r.doc.error)}`);
         runs.push(r);
+        setupSteps.push(await stepsOfSetup(scratch));
       },
       () => handRestores(cluster.name, backup),
       {
@@ -381,6 +400,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     );
   } finally {
     await cleanup().catch((err: unknown) => log.line(`cleanup: ${String(err)}`));
+    await connection.close().catch(() => undefined);
   }
 
   const stepNames = ['validate', 'volumes', 'restore-data', 'setup', 'check'];
@@ -439,6 +459,11 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   log.line(
     `  restore-data step beyond its slowest group's activity (Temporal, workflow): median ${secs(median(beyond))} s`,
   );
+  const setupNames = [...new Set(setupSteps.flatMap((x) => Object.keys(x)))];
+  log.line(
+    `  setup's steps (median s; steps run side by side overlap): ` +
+      setupNames.map((n) => `${n} ${secs(median(setupSteps.map((x) => x[n] ?? NaN)))}`).join(', '),
+  );
   log.line(`loadavg at the end ${loadavg()}`);
   fs.writeFileSync(
     path.join(outDir, 'results.json'),
@@ -451,6 +476,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
         stepMedians,
         dataRatios,
         groupMs,
+        setupSteps,
         ...result,
       },
       null,
