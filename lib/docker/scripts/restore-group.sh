@@ -88,7 +88,8 @@ done
 done_
 
 phase state
-cp /citusctl/member.state "$ROOT/member.state.tmp"
+# AT: now, when the member became primary (the orchestrator wrote the file before the restore began).
+sed "s/^AT='[^']*'/AT='$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)'/" /citusctl/member.state >"$ROOT/member.state.tmp"
 chown root:root "$ROOT/member.state.tmp"
 chmod 644 "$ROOT/member.state.tmp"
 mv "$ROOT/member.state.tmp" "$ROOT/member.state"
