@@ -535,9 +535,11 @@ withCommon(
         const groups = Object.values(b.groups);
         const size = groups.reduce((n, g) => n + g.sizeBytes, 0);
         const stored = groups.reduce((n, g) => n + g.repoSizeBytes, 0);
+        const expiry = r.expiry as { outcome: string; workflowId: string } | undefined;
         return (
           `backup ${b.id}: ${groups.length} groups, ${mb(size)} (${mb(stored)} stored); ` +
-          `restore point ${String((r.restorePoint as { name: string }).name)}`
+          `restore point ${String((r.restorePoint as { name: string }).name)}; ` +
+          `expiry ${expiry ? `${expiry.outcome} (${expiry.workflowId})` : 'none'}`
         );
       },
     ),
