@@ -60,7 +60,7 @@ const baseBackups = summarized(
   }),
 );
 
-/** The expiry this backup started (`started`), or found running already (`already-running`: it expires at its next run). */
+/** The expiry this backup started, or found running already (then this backup's is left to the next one). */
 export interface BackupExpiry {
   workflowId: string;
   outcome: 'started' | 'already-running';

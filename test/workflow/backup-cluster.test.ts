@@ -114,7 +114,7 @@ function mockBackup(opts: MockOptions = {}) {
 
 const retryable = (message: string) => ApplicationFailure.create({ type: 'NotReady', message });
 
-test('repository check, every group in parallel, the restore point, the record, then expiry started: in that order', async () => {
+test('repository check, every group in parallel, the restore point, the record, expiry started: in order', async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const m = mockBackup({ gate });
