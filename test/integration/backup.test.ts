@@ -68,7 +68,10 @@ describe('backups', () => {
   const backupAndExpiry = async () => {
     const r = (await backup()).result;
     expect(r.expiry.outcome).toBe('started');
-    const expired = (await t.client.workflow.getHandle(r.expiry.workflowId).result()) as ExpiredBackups;
+    // Bounded: an expiry nobody runs fails here instead of hanging the file.
+    const expired = (await t.client.withDeadline(Date.now() + 120_000, () =>
+      t.client.workflow.getHandle(r.expiry.workflowId).result(),
+    )) as ExpiredBackups;
     return { ...r, expired };
   };
   afterAll(async () => {
