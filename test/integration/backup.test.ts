@@ -152,11 +152,12 @@ describe('backups', () => {
     expect(broken.exitCode).toBe(0);
     let cancelledId = '';
     try {
-      const handle = await t.client.workflow.start('backupCluster', {
-        taskQueue: TASK_QUEUE,
-        workflowId: backupWorkflowId(c.name),
-        args: [{ cluster: c.name }],
-      });
+      // As an operator would: `citusctl backup` runs (its own worker runs the workflow), and is cancelled meanwhile.
+      const cli = cliJson(c, ['backup'], { timeoutMs: 3 * 60_000 }).then(
+        () => 'completed',
+        (err: Error) => err.message,
+      );
+      const handle = t.client.workflow.getHandle(backupWorkflowId(c.name));
       // The run's backup id is in its first progress detail ("backup b-...").
       const runningIn = async (member: string) => {
         const r = await execIn(docker, containerName(c.name, member), [
@@ -184,6 +185,7 @@ describe('backups', () => {
       );
       expect(ended).toBeInstanceOf(WorkflowFailedError);
       expect((ended as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      expect(await cli).not.toBe('completed');
       // When the run has ended, no process of it is left, in either primary.
       for (const [member, stanza] of [
         ['coord-a', 'coordinator'],
