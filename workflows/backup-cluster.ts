@@ -19,6 +19,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   sleep,
   startChild,
@@ -39,10 +40,12 @@ import type { BackupClusterInput } from '../common/inputs';
 import { COORDINATOR_GROUP } from '../common/names';
 import { expireBackupsWorkflowId } from '../common/workflow-ids';
 import type { Activities } from '../activities';
+import type { ExpiredBackups } from '../activities/backup/expire';
+import type { ClusterSpec } from '../common/spec';
 import { ACTIVITY_OPTIONS, acts, summarized, validation } from './activity-proxies';
 import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
-import { expireBackupsWorkflow } from './expire-backups';
+import { describeExpired, expireBackupsWorkflow } from './expire-backups';
 import { trackProgress } from './progress-query';
 import { childSearchAttributes, tagWorkflow } from './tag-workflow';
 
@@ -60,10 +63,14 @@ const baseBackups = summarized(
   }),
 );
 
-/** The expiry this backup started, or found running already (then this backup's is left to the next one). */
+/**
+ * The expiry this backup started, or found running already (then this backup's is left to the next
+ * one); `expired-in-run` only for a run replayed from before expiry was a workflow of its own.
+ */
 export interface BackupExpiry {
   workflowId: string;
-  outcome: 'started' | 'already-running';
+  outcome: 'started' | 'already-running' | 'expired-in-run';
+  expired?: ExpiredBackups;
 }
 
 export interface BackupClusterResult {
@@ -148,15 +155,28 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
       }),
     (b) => `${b.id} recorded`,
   );
+  // A run that reached this step under the earlier code expired in the run itself: it replays so.
   const expiry = await progress.run(
     'expire',
-    () => startExpiry(spec.name),
-    (e) =>
-      e.outcome === 'started'
-        ? `started ${e.workflowId} (runs on after the backup)`
-        : `${e.workflowId} is running already (started earlier); this backup's expiry waits for the next one`,
+    () => (patched(EXPIRY_WORKFLOW) ? startExpiry(spec.name) : expireInRun(spec)),
+    describeExpiry,
   );
   return { backup, restorePoint, expiry };
+}
+
+/** The patch under which expiry is a workflow of its own (histories from before it expired in the run). */
+export const EXPIRY_WORKFLOW = 'backup-expiry-workflow';
+
+function describeExpiry(e: BackupExpiry): string {
+  if (e.outcome === 'expired-in-run') return e.expired ? describeExpired(e.expired) : 'expired';
+  return e.outcome === 'started'
+    ? `started ${e.workflowId} (runs on after the backup)`
+    : `${e.workflowId} is running already (started earlier); this backup's expiry waits for the next one`;
+}
+
+async function expireInRun(spec: ClusterSpec): Promise<BackupExpiry> {
+  const expired = await acts.expireBackups({ spec });
+  return { workflowId: workflowInfo().workflowId, outcome: 'expired-in-run', expired };
 }
 
 /** Starts the cluster's expiry workflow, which outlives this run (ABANDON): the backup does not wait for it. */

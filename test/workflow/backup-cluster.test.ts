@@ -8,6 +8,9 @@
  * backup activity has stopped its pgBackRest; a bad input is refused before any activity.
  */
 import { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { expireBackupsWorkflowId } from '../../common/workflow-ids';
@@ -20,7 +23,7 @@ import type { BackupGroup, BackupRecord, RestorePointRecord } from '../../common
 import type { Progress } from '../../common/progress';
 import { parseSpec } from '../../common/spec';
 import type { BackupClusterResult } from '../../workflows';
-import { SPEC_INPUT, uniqueClusterName, uniqueId } from './helpers';
+import { FIXTURES, historyFromJson, SPEC_INPUT, uniqueClusterName, uniqueId } from './helpers';
 import { mockActivities } from './mock-activities';
 import { failureOf, waitForStep, waitUntil } from './runner';
 import { useWorkflowEnv } from './workflow-env';
@@ -232,6 +235,14 @@ test('cancelled mid-backup: every group stops its pgBackRest before the run ends
   expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
   expect(logAtEnd.filter((l) => l.startsWith('stopped:')).sort()).toEqual(GROUPS.map((g) => `stopped:${g}`).sort());
   expect(m.log.some((l) => /^(createRestorePoint|recordBackup|expireBackups)/.test(l))).toBe(false);
+});
+
+test('a run recorded when expiry was a step of the run (in flight across the upgrade) replays on this code', async () => {
+  // Recorded from the code before expire-backups-<cluster>: its history schedules expireBackups itself.
+  const json = fs.readFileSync(path.join(FIXTURES, 'backup-cluster-history-expiry-in-run.json'), 'utf8');
+  expect(json).toContain('"expireBackups"');
+  expect(json).not.toContain('expireBackupsWorkflow');
+  await Worker.runReplayHistory({ workflowBundle: wf.bundle }, historyFromJson(json), 'backup-recorded');
 });
 
 test('a group whose primary failed over mid-backup is backed up again, and the progress says why', async () => {
