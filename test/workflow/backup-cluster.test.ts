@@ -237,7 +237,7 @@ test('cancelled mid-backup: every group stops its pgBackRest before the run ends
   expect(m.log.some((l) => /^(createRestorePoint|recordBackup|expireBackups)/.test(l))).toBe(false);
 });
 
-test('a run recorded when expiry was a step of the run (in flight across the upgrade) replays on this code', async () => {
+test('a run recorded when expiry was a step of the run (in flight at an upgrade) replays here', async () => {
   // Recorded from the code before expire-backups-<cluster>: its history schedules expireBackups itself.
   const json = fs.readFileSync(path.join(FIXTURES, 'backup-cluster-history-expiry-in-run.json'), 'utf8');
   expect(json).toContain('"expireBackups"');
