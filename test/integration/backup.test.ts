@@ -26,7 +26,6 @@ import { ARCHIVE_WAL_SCRIPT } from '../../lib/backup/pgbackrest-config';
 import { runPgbackrest, stanzaInfo } from '../../lib/backup/pgbackrest';
 import { backupProcessPattern } from '../../lib/backup/stop-backup';
 import { execIn } from '../../lib/docker/docker-helpers';
-import { TASK_QUEUE } from '../../lib/temporal-server';
 import { docker, layout, makeCluster, testImages } from './support/cluster';
 import { cliJson, type GroupRunJson } from './support/failover';
 import { upClusterForFile } from './support/up-cluster';
