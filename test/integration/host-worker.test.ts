@@ -9,7 +9,10 @@
  * engine is unreachable and no worker polls its queue. A test workflow sends `resolveImages` (an
  * activity that inspects the cluster's images on the engine) to h1's queue: the request lines show
  * it went through h1's endpoint, with h1's client certificate.
- * Ports: Temporal dev server 31943 (UI 32943); the TLS front on a free port. No container is created.
+ * Then on a simulated host (test/sim-hosts/: its own dockerd over mutual TLS, network
+ * citusctl-test-hosts-it-hw on 10.218.19.0/24): an image tagged on that host only is resolved by an
+ * activity sent to its queue, which only its engine can answer.
+ * Ports: Temporal dev server 31943 (UI 32943); the TLS front on a free port. No cluster container is created.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Worker } from '@temporalio/worker';
@@ -27,7 +30,8 @@ import { queuePollers } from '../../lib/monitor-handoff';
 import { ensureTemporal, type TemporalEndpoint } from '../../lib/temporal-server';
 import { createCa, issueCertificate } from '../../lib/tls/x509';
 import { connectWorker } from '../../worker/run-worker';
-import { CLI, ROOT, runCli, sleep, stopTemporal, temporalCli, terminate, testImages } from './support/cluster';
+import { CLI, ROOT, docker, runCli, sleep, stopTemporal, temporalCli, terminate, testImages } from './support/cluster';
+import { removeSimHosts, startSimHosts, type SimHost } from './support/sim-hosts';
 
 jest.setTimeout(4 * 60_000);
 
@@ -42,6 +46,12 @@ let specFile: string;
 let front: tls.Server;
 let workerProcess: ChildProcess | undefined;
 let workerLog = '';
+let simWorker: ChildProcess | undefined;
+const SIM_SUFFIX = 'it-hw';
+const SIM_SUBNET = '10.218.19.0/24';
+const SIM_BASE_IMAGE = 'citusctl/pgbouncer:1';
+/** A tag only the simulated host has: found there, absent here. */
+const SIM_ONLY_IMAGE = 'citusctl-test/on-sim-host-only:1';
 /** Request lines the TLS front carried to the engine, and the client certificates it accepted. */
 const carried: string[] = [];
 const clientNames: string[] = [];
@@ -121,6 +131,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (workerProcess?.pid) await terminate(workerProcess.pid, 15_000);
+  if (simWorker?.pid) await terminate(simWorker.pid, 15_000);
+  await removeSimHosts(SIM_SUFFIX, { keepImages: process.env.CITUSCTL_SIM_HOSTS_KEEP !== '0' });
   front?.close();
   if (stateRoot) await stopTemporal(stateRoot);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -170,33 +182,14 @@ describe('citusctl worker --host', () => {
     const member = spec.members.find((m) => placed.members[m.name] === 'h1')!;
     const queue = taskQueueForMember(spec, member.name);
     expect(queue).toBe('citusctl-host-h1');
-    const connection = await connectWorker(endpoint, env());
-    const worker = await Worker.create({
-      connection,
-      namespace: endpoint.namespace,
-      taskQueue: TEST_QUEUE,
-      workflowsPath: require.resolve('./support/host-queue-workflow'),
-    });
-    const { client, close } = await connectClient(endpoint, 10_000, env());
     const before = carried.length;
-    try {
-      const result = await worker.runUntil(
-        client.workflow.execute('resolveImagesOn', {
-          taskQueue: TEST_QUEUE,
-          workflowId: `host-worker-test-${Date.now()}`,
-          args: [queue, spec],
-        }),
-      );
-      expect(result.images).toEqual(testImages());
-      expect(Object.values(result.sources)).toEqual(['present', 'present', 'present']);
-      // The image inspections went through h1's endpoint (the TLS front), one per image at least.
-      const inspected = carried.slice(before).filter((l) => /^GET \/(v[\d.]+\/)?images\/.+\/json /.test(l));
-      for (const image of Object.values(testImages()))
-        expect(inspected.some((l) => decodeURIComponent(l).includes(image))).toBe(true);
-    } finally {
-      await close();
-      await connection.close();
-    }
+    const result = await resolveImagesVia(queue, spec);
+    expect(result.images).toEqual(testImages());
+    expect(Object.values(result.sources)).toEqual(['present', 'present', 'present']);
+    // The image inspections went through h1's endpoint (the TLS front), one per image at least.
+    const inspected = carried.slice(before).filter((l) => /^GET \/(v[\d.]+\/)?images\/.+\/json /.test(l));
+    for (const image of Object.values(testImages()))
+      expect(inspected.some((l) => decodeURIComponent(l).includes(image))).toBe(true);
     // The worker logged nothing of an error meanwhile.
     expect(workerLog).not.toMatch(/error/i);
   });
@@ -219,5 +212,85 @@ describe('citusctl worker --host', () => {
       /h1 +tcp:\/\/127\.0\.0\.1:\d+ \(address 127\.0\.0\.1\): engine reachable; worker polls/,
     );
     expect(human.stdout).toContain('NO WORKER polls citusctl-host-h2');
+  });
+});
+
+/** Runs the test workflow: resolveImages of `on` sent to `queue`. */
+async function resolveImagesVia(queue: string, on: ClusterSpec) {
+  const connection = await connectWorker(endpoint, env());
+  const worker = await Worker.create({
+    connection,
+    namespace: endpoint.namespace,
+    taskQueue: TEST_QUEUE,
+    workflowsPath: require.resolve('./support/host-queue-workflow'),
+  });
+  const { client, close } = await connectClient(endpoint, 10_000, env());
+  try {
+    return await worker.runUntil(
+      client.workflow.execute('resolveImagesOn', {
+        taskQueue: TEST_QUEUE,
+        workflowId: `host-worker-test-${Date.now()}`,
+        args: [queue, on],
+      }),
+    );
+  } finally {
+    await close();
+    await connection.close();
+  }
+}
+
+describe('citusctl worker --host on a simulated host', () => {
+  let sim: SimHost;
+
+  beforeAll(async () => {
+    sim = (await startSimHosts({ suffix: SIM_SUFFIX, count: 1, subnet: SIM_SUBNET, images: [SIM_BASE_IMAGE] }))[0]!;
+    const [repo, tag] = SIM_ONLY_IMAGE.split(':') as [string, string];
+    await sim.docker.getImage(SIM_BASE_IMAGE).tag({ repo, tag });
+  }, 10 * 60_000);
+
+  it("resolves an image only that host has: the activity ran on the host's engine", async () => {
+    // Not here: resolved at all, it was resolved there.
+    await expect(docker.getImage(SIM_ONLY_IMAGE).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    const input = {
+      name: 'hostwk-sim',
+      images: { postgres: SIM_ONLY_IMAGE, pgbouncer: SIM_ONLY_IMAGE, etcd: SIM_ONLY_IMAGE },
+      workers: ['g1'],
+      members: [
+        { name: 'coord-a', group: 'coordinator', port: 31944, host: 's1' },
+        { name: 'g1-a', group: 'g1', port: 31945, host: 's1' },
+      ],
+      pgbouncer: { port: 31948 },
+      etcd: { port: 31949 },
+      backup: { enabled: false },
+      hosts: [
+        {
+          name: 's1',
+          endpoint: sim.endpoint,
+          tls: {
+            caFile: path.join(sim.tlsDir, 'ca.pem'),
+            certFile: path.join(sim.tlsDir, 'cert.pem'),
+            keyFile: path.join(sim.tlsDir, 'key.pem'),
+          },
+        },
+        { name: 's2', endpoint: 'ssh://nobody@127.0.0.3' },
+      ],
+    };
+    const simSpec = parseSpec(input);
+    const file = path.join(dir, 'sim-cluster.yaml');
+    fs.writeFileSync(file, JSON.stringify(input));
+    let log = '';
+    simWorker = spawn(process.execPath, [CLI, 'worker', '--host', 's1', '-c', file], {
+      env: env(),
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    simWorker.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    simWorker.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    for (let i = 0; i < 1200 && !log.includes('task queue') && simWorker.exitCode === null; i++) await sleep(100);
+    expect(log).toContain(`engine ${sim.endpoint} reachable`);
+    const result = await resolveImagesVia(taskQueueForMember(simSpec, 'g1-a'), simSpec);
+    expect(result.images).toEqual(input.images);
+    expect(Object.values(result.sources)).toEqual(['present', 'present', 'present']);
+    expect(log).not.toMatch(/error/i);
   });
 });
