@@ -171,6 +171,16 @@ export async function waitForEngine(host: SimHost, timeoutMs = 60_000): Promise<
   throw new Error(`sim-hosts: engine of ${host.name} (${host.endpoint}) not up in ${timeoutMs} ms`);
 }
 
+/** The error with the tail of the host container's log (why its dockerd did not come up). */
+async function withLogs(host: SimHost, e: unknown): Promise<Error> {
+  const logs = await outer
+    .getContainer(host.name)
+    .logs({ stdout: true, stderr: true, tail: 30 })
+    .then((b) => demux(b))
+    .catch((le: unknown) => `(no logs: ${String(le)})`);
+  return new Error(`${String(e)}\n--- ${host.name} log tail ---\n${logs}`);
+}
+
 /** What a kept volume may still hold from an earlier run: containers, networks, volumes. */
 async function emptyEngine(docker: Docker): Promise<number> {
   const containers = await docker.listContainers({ all: true });
@@ -276,7 +286,9 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHost[]> {
   t = Date.now();
   const hosts: SimHost[] = [];
   for (let n = 1; n <= o.count; n++) hosts.push(await createHost(o.suffix, n, o.subnet, network, key, tls));
-  await Promise.all(hosts.map((h) => waitForEngine(h)));
+  await Promise.all(
+    hosts.map((h) => waitForEngine(h).catch(async (e: unknown) => Promise.reject(await withLogs(h, e)))),
+  );
   const leftovers = await Promise.all(hosts.map((h) => emptyEngine(h.docker)));
   const left = leftovers.reduce((a, b) => a + b, 0);
   log(
@@ -387,7 +399,7 @@ export async function killHost(host: SimHost): Promise<void> {
 export async function restartHost(host: SimHost): Promise<void> {
   const info = (await outer.getContainer(host.name).inspect()) as { State: { Running: boolean } };
   if (!info.State.Running) await outer.getContainer(host.name).start();
-  await waitForEngine(host);
+  await waitForEngine(host).catch(async (e: unknown) => Promise.reject(await withLogs(host, e)));
 }
 
 /** The host's network cable pulled: it keeps running, cut off from the other hosts and this machine. */
