@@ -201,6 +201,7 @@ function runGroupWorkflow<W extends WorkflowWithInput>(
   workflowId: (cluster: string) => string,
   input: (s: ClusterSpec) => object,
   summary: (r: Record<string, unknown>) => string,
+  followUps?: (r: Record<string, unknown>) => string[],
 ) {
   return run(opts, async () => {
     const s = spec(opts);
@@ -216,6 +217,7 @@ function runGroupWorkflow<W extends WorkflowWithInput>(
       json: opts.json,
       worker: opts.worker === false ? false : 'auto',
       log: progress(opts),
+      ...(followUps ? { followUps: (r: unknown) => followUps(r as Record<string, unknown>) } : {}),
     });
     // A failover that changed nothing because no standby could take over, or that stopped for an
     // operator, is a failure for scripts.
@@ -535,10 +537,17 @@ withCommon(
         const groups = Object.values(b.groups);
         const size = groups.reduce((n, g) => n + g.sizeBytes, 0);
         const stored = groups.reduce((n, g) => n + g.repoSizeBytes, 0);
+        const expiry = r.expiry as { outcome: string; workflowId: string } | undefined;
         return (
           `backup ${b.id}: ${groups.length} groups, ${mb(size)} (${mb(stored)} stored); ` +
-          `restore point ${String((r.restorePoint as { name: string }).name)}`
+          `restore point ${String((r.restorePoint as { name: string }).name)}; ` +
+          `expiry ${expiry ? `${expiry.outcome} (${expiry.workflowId})` : 'none'}`
         );
+      },
+      // The expiry it started, when this process's worker may be the only one to run it.
+      (r) => {
+        const expiry = r.expiry as { outcome: string; workflowId: string } | undefined;
+        return expiry?.outcome === 'started' ? [expiry.workflowId] : [];
       },
     ),
   );
