@@ -31,6 +31,7 @@ const lazy = {
   run: async () => require('./run-workflow') as typeof import('./run-workflow'),
   preflight: async () => require('./preflight') as typeof import('./preflight'),
   worker: async () => require('../worker/main') as typeof import('../worker/main'),
+  hostWorker: async () => require('../worker/host-worker') as typeof import('../worker/host-worker'),
   images: async () => require('../common/images') as typeof import('../common/images'),
   monitor: async () => require('./monitor') as typeof import('./monitor'),
   health: async () => require('./health') as typeof import('./health'),
@@ -601,11 +602,15 @@ withCommon(
 
 withCommon(
   program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)'),
-).action((opts: CommonOpts) =>
-  run(opts, async () => {
-    await (await lazy.worker()).runWorkerForever();
-  }),
-);
+)
+  .option('--host <name>', 'run on that host of the spec: its Docker work only, on its own task queue')
+  .option('--cluster <name>', 'a cluster set up here, by name (instead of --config), for --host')
+  .action((opts: CommonOpts & { host?: string }) =>
+    run(opts, async () => {
+      if (opts.host !== undefined) await (await lazy.hostWorker()).runHostWorker(spec(opts), opts.host);
+      else await (await lazy.worker()).runWorkerForever();
+    }),
+  );
 
 const images = program.command('images').description('container images');
 withCommon(
