@@ -129,3 +129,19 @@ export function resolveHosts(hosts: readonly HostSpec[] | undefined): ResolvedHo
 
 /** True when the spec names no hosts: every piece of work runs as it did before hosts existed. */
 export const isImplicitLocal = (hosts: readonly HostSpec[] | undefined): boolean => !hosts?.length;
+
+/**
+ * Why the setup cannot build on this spec's hosts yet, or undefined when it can: today every
+ * container is created by the local engine (`new Docker()`), so a spec that lists any engine other
+ * than the local socket is refused before anything is created, not built on the wrong engine.
+ */
+export function unbuildableHosts(hosts: readonly HostSpec[] | undefined): string | undefined {
+  if (!hosts?.length) return undefined;
+  const remote = hosts.filter((h) => h.endpoint !== `unix://${DEFAULT_SOCKET}`).map((h) => h.name);
+  if (hosts.length === 1 && remote.length === 0) return undefined;
+  return (
+    `hosts: ${hosts.length} listed (${hosts.map((h) => h.name).join(', ')}); citusctl can validate, place and ` +
+    'show several hosts, and run a worker per host (`citusctl worker --host`), but `up` builds only on the ' +
+    `local engine (unix://${DEFAULT_SOCKET}) so far: remove \`hosts\` (or list only that one) to build this cluster`
+  );
+}

@@ -2,7 +2,7 @@
  * Hosts in the spec: endpoints, TLS, addresses, what members, PgBouncer and etcd may name, and ports
  * unique per host. A spec without hosts parses exactly as before (spec.test.ts and spec-defaults.test.ts).
  */
-import { defaultAddress, parseEndpoint, resolveHosts } from '../../common/hosts';
+import { defaultAddress, parseEndpoint, resolveHosts, unbuildableHosts } from '../../common/hosts';
 import { checkSpec, defaultMembers, parseSpec, SpecError } from '../../common/spec';
 
 const TLS = {
@@ -284,5 +284,23 @@ describe('parseSpec with hosts: invalid', () => {
     expect(p.some((x) => x.startsWith('hosts[1].name: duplicate'))).toBe(true);
     expect(p.some((x) => x.startsWith('etcd.hosts[1]: "h2" is not a host'))).toBe(true);
     expect(p.some((x) => x.startsWith('etcd.hosts: 2 members'))).toBe(true);
+  });
+});
+
+describe('unbuildableHosts: up builds only on the local engine so far', () => {
+  it('accepts no hosts and the local socket alone', () => {
+    expect(unbuildableHosts(undefined)).toBeUndefined();
+    expect(unbuildableHosts([])).toBeUndefined();
+    expect(unbuildableHosts([{ name: 'h1', endpoint: 'unix:///var/run/docker.sock' }])).toBeUndefined();
+  });
+  it('refuses another engine, or several, naming them and what to do', () => {
+    const one = unbuildableHosts([{ name: 'h1', endpoint: 'ssh://docker@10.0.0.1' }]);
+    expect(one).toMatch(/hosts: 1 listed \(h1\).*remove `hosts`/);
+    const three = unbuildableHosts([
+      { name: 'h1', endpoint: 'unix:///var/run/docker.sock', address: '10.0.0.1' },
+      { name: 'h2', endpoint: 'ssh://docker@10.0.0.2' },
+      { name: 'h3', endpoint: 'unix:///run/other.sock', address: '10.0.0.3' },
+    ]);
+    expect(three).toMatch(/hosts: 3 listed \(h1, h2, h3\)/);
   });
 });
