@@ -76,7 +76,10 @@ export async function restore(opts: RestoreOptions, log: (line: string) => void)
   return { ...report, pgpass, caPath, firstBackup };
 }
 
-/** Under a new name the repository is empty until a backup: the schedule's run starts now (status says "none yet" meanwhile). */
+/**
+ * Under a new name the repository is empty until a backup: the schedule's run starts now (status
+ * says "none yet" meanwhile). A failure to trigger is reported, not thrown: the restore is done.
+ */
 async function startFirstBackup(
   r: RestoreClusterResult,
   monitor: boolean,

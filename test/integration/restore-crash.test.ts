@@ -51,13 +51,17 @@ const c = makeCluster(
   TEMPORAL_PORT,
 );
 
-const restoredInput = layout({ name: 'it-rcrash2', basePort: 31986, temporalPort: TEMPORAL_PORT, ...SHAPE });
+/** Its metrics port: the rerun starts the monitor and the supervised worker, which serves metrics. */
+const restoredInput = {
+  ...layout({ name: 'it-rcrash2', basePort: 31986, temporalPort: TEMPORAL_PORT, ...SHAPE }),
+  metrics: { port: 31999 },
+};
 const restoredSpecFile = path.join(c.dir, 'restored.yaml');
 const c2: TestCluster = { ...c, name: 'it-rcrash2', spec: parseSpec(restoredInput), specFile: restoredSpecFile };
 
 const TABLE = 'writes';
 const POINT = 'r-crash';
-const restoreArgs = ['restore', '--as', c2.name, '--from', c.name, '--to', POINT, '--no-monitor'];
+const restoreArgs = ['restore', '--as', c2.name, '--from', c.name, '--to', POINT];
 
 /** The one-shot restore containers of the restored cluster (running or not). */
 async function restoreContainers(): Promise<string[]> {
@@ -111,10 +115,14 @@ function activityRuns(raw: string): Record<string, { scheduled: number; complete
   return out;
 }
 
-type RestoreJson = GroupRunJson<RestoreClusterResult> & { pgpass: string; caPath: string };
+type RestoreJson = GroupRunJson<RestoreClusterResult> & {
+  pgpass: string;
+  caPath: string;
+  firstBackup: { started: boolean; scheduleId?: string; why?: string };
+};
 
 describe('a restore whose worker is killed mid-way resumes', () => {
-  upClusterForFile(c, {
+  const t = upClusterForFile(c, {
     beforeDown: async () => {
       await runCli(['down', '--volumes', '--backups', '--json', '-c', restoredSpecFile], c.env, 120_000);
     },
@@ -130,6 +138,7 @@ describe('a restore whose worker is killed mid-way resumes', () => {
 
   let point: RestorePointRecord;
   let ids: number[] = [];
+  let restored: RestoreJson;
 
   it('rows, backup, more rows, restore point P', async () => {
     fs.writeFileSync(restoredSpecFile, stringify(restoredInput));
@@ -151,8 +160,8 @@ describe('a restore whose worker is killed mid-way resumes', () => {
     await insert(3001, 3500); // after P: must not be in the restore
   });
 
-  it('restore killed (SIGKILL, its in-process worker with it) during restore-data; a rerun resumes and completes', async () => {
-    const run = startCli(restoreArgs.concat('-c', restoredSpecFile), c.env, 12 * 60_000);
+  it('restore SIGKILLed (its in-process worker with it) during restore-data; a rerun resumes, completes', async () => {
+    const run = startCli([...restoreArgs, '--no-monitor', '-c', restoredSpecFile], c.env, 12 * 60_000);
     let inFlight: string[] = [];
     try {
       await run.waitForLine(/^… restore-data\s+running/);
@@ -174,8 +183,10 @@ describe('a restore whose worker is killed mid-way resumes', () => {
     expect(killed.signal).toBe('SIGKILL'); // still running: the kill interrupted the restore
     console.log(`[restore-crash] killed while ${inFlight.join(', ')} ran`);
 
+    // The rerun as an operator would: with the monitor, so the new cluster's first backup starts.
     const r = await cliJson<RestoreJson>(c, restoreArgs, { specFile: restoredSpecFile, timeoutMs: 12 * 60_000 });
     expect(r.ok).toBe(true);
+    restored = r;
     expect(r.attached).toBe(true); // the same workflow, resumed (not a new restore)
     expect(r.result.point).toBe(POINT);
     expect(Object.keys(r.result.primaries).sort()).toEqual(['coordinator', 'g1']);
@@ -216,5 +227,28 @@ describe('a restore whose worker is killed mid-way resumes', () => {
     const objs = await labelledObjects(c2.name);
     expect(objs.volumes.filter((v) => !own.has(v))).toEqual([]);
     expect(objs.containers.filter((n) => /-restore$/.test(n))).toEqual([]);
+  });
+
+  it("the restored cluster's first backup starts at once (schedule triggered); status shows it once done", async () => {
+    expect(restored.firstBackup).toEqual({ started: true, scheduleId: `backup-${c2.name}` });
+    const handle = t.client.schedule.getHandle(`backup-${c2.name}`);
+    const workflowId = await waitFor(
+      "the backup schedule's triggered run",
+      async () => (await handle.describe()).info.recentActions.at(-1)?.action.workflow.workflowId,
+      60_000,
+      500,
+    );
+    const result = await t.client.workflow
+      .getHandle(workflowId)
+      .result()
+      .then((x) => x as { backup: { id: string; cluster: string; groups: Record<string, { member: string }> } });
+    expect(result.backup.cluster).toBe(c2.name);
+    expect(Object.keys(result.backup.groups).sort()).toEqual(['coordinator', 'g1']);
+    const status = await cliJson<{ backups: { catalog: { newestBackup: { id: string } | null } } }>(c, [
+      'status',
+      '--cluster',
+      c2.name,
+    ]);
+    expect(status.backups.catalog.newestBackup?.id).toBe(result.backup.id);
   });
 });

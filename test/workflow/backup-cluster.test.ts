@@ -232,7 +232,7 @@ test('the schedule: created, unchanged, updated (a pause kept), deleted when dis
   await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 });
 
-test("a restored cluster's first backup: the schedule triggered runs backupCluster now; a second trigger while it runs is skipped", async () => {
+test("a restored cluster's first backup: the schedule triggered runs it now; a 2nd trigger is skipped", async () => {
   const cluster = uniqueClusterName('first');
   const input = { ...SPEC_INPUT, name: cluster };
   const s = parseSpec(input);
