@@ -7,7 +7,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
-import { ensureBackupSchedule, triggerBackupSchedule } from '../../client/backup-schedule';
+import { ensureBackupSchedule } from '../../client/backup-schedule';
 import { stopClusterWorkflows } from '../../client/stop-cluster-workflows';
 import { TASK_QUEUE } from '../../lib/temporal-server';
 import type { Activities } from '../../activities';
@@ -230,41 +230,4 @@ test('the schedule: created, unchanged, updated (a pause kept), deleted when dis
   const report = await stopClusterWorkflows(wf.client, cluster);
   expect(report.schedulesDeleted).toContain(id);
   await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
-});
-
-test("a restored cluster's first backup: the schedule triggered runs it now; a 2nd trigger is skipped", async () => {
-  const cluster = uniqueClusterName('first');
-  const input = { ...SPEC_INPUT, name: cluster };
-  const s = parseSpec(input);
-  const id = `backup-${cluster}`;
-  await ensureBackupSchedule(wf.client, s);
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  const m = mockBackup({ gate });
-  const { loadClusterSpec } = mockActivities({}, { stored: { [cluster]: input } }).activities;
-  const worker = await wf.worker(TASK_QUEUE, { ...m.activities, loadClusterSpec });
-  const handle = wf.client.schedule.getHandle(id);
-  const result = await worker.runUntil(async () => {
-    expect(await triggerBackupSchedule(wf.client, s)).toEqual({ scheduleId: id });
-    let running: string | undefined;
-    for (let i = 0; i < 200 && !running; i++) {
-      running = (await handle.describe()).info.runningActions[0]?.workflow.workflowId;
-      if (!running) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(running).toMatch(new RegExp(`^${id}-`)); // the schedule's run, not a CLI's backup-<cluster>
-    // A trigger while the first backup runs (a rerun of `restore`) does not start a second one.
-    await triggerBackupSchedule(wf.client, s);
-    let skipped = 0;
-    for (let i = 0; i < 100 && skipped === 0; i++) {
-      skipped = (await handle.describe()).info.numActionsSkippedOverlap;
-      if (!skipped) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(skipped).toBe(1);
-    release();
-    return wf.client.workflow.getHandle(running!).result() as Promise<BackupClusterResult>;
-  });
-  expect(result.backup.cluster).toBe(cluster);
-  expect(m.attempts).toEqual({ coordinator: 1, g1: 1, g2: 1 }); // one backup, not two
-  expect((await handle.describe()).info.numActionsTaken).toBe(1);
-  await handle.delete();
 });
