@@ -50,7 +50,8 @@ export function firstBackupAfterRestore(o: {
 }): FirstBackupPlan {
   if (o.inPlace) return { trigger: false, why: 'restored in place: its repository keeps its backups' };
   if (!o.backupsEnabled) return { trigger: false, why: 'backups are disabled in the spec' };
-  if (!o.monitor) return { trigger: false, why: 'no monitor (--no-monitor): no worker runs its schedules' };
+  if (!o.monitor)
+    return { trigger: false, why: '--no-monitor: no worker runs its schedules; `citusctl backup --cluster` takes it' };
   return { trigger: true };
 }
 
