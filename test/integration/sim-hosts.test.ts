@@ -18,6 +18,7 @@ import {
   partitionHost,
   removeSimHosts,
   restartHost,
+  runOnHost,
   startSimHosts,
   type SimHost,
 } from './support/sim-hosts';
@@ -68,19 +69,18 @@ async function startPostgres(h: SimHost): Promise<void> {
   await c.start();
 }
 
-/** Runs `pg_isready` against target in a one-shot container on `from`; its exit code (0 = accepting). */
+/** `pg_isready` against target's published port from a one-shot container on `from`: its exit code (0 = accepting). */
 async function pgIsReadyFrom(from: SimHost, target: SimHost): Promise<number> {
-  const c = await from.docker.createContainer({
-    Image: IMAGE,
-    Cmd: ['pg_isready', '-h', target.address, '-p', String(PG_PORT), '-t', '3'],
-  });
-  try {
-    await c.start();
-    const { StatusCode } = (await c.wait()) as { StatusCode: number };
-    return StatusCode;
-  } finally {
-    await c.remove({ force: true });
-  }
+  const { exitCode } = await runOnHost(from, IMAGE, [
+    'pg_isready',
+    '-h',
+    target.address,
+    '-p',
+    String(PG_PORT),
+    '-t',
+    '3',
+  ]);
+  return exitCode;
 }
 
 /** Whether this machine gets an answer to SELECT from PostgreSQL at <target address>:PG_PORT. */

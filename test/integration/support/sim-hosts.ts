@@ -15,6 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
@@ -138,21 +139,25 @@ function engineClient(address: string, tls: HostTls): Docker {
     cert: tls.client.certPem,
     key: tls.client.keyPem,
     // No client timeout: an image load sends for many seconds and hears nothing back until the end.
-  });
+    // No keep-alive: an idle socket to a host that was killed would hold the test process open
+    // (docker-modem takes `agent`; its types do not list it).
+    agent: new https.Agent({ keepAlive: false }),
+  } as Docker.DockerOptions);
 }
 
-/** Whether the host's engine answers within `timeoutMs` (a partitioned or killed host does not). */
+/**
+ * Whether the host's engine answers within `timeoutMs` (a partitioned or killed host does not). The
+ * request is aborted at the deadline: a SYN to a vanished address otherwise retries for two minutes
+ * and holds the process open.
+ */
 export async function engineAnswers(host: SimHost, timeoutMs = 3_000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-  const ping = host.docker.ping().then(
-    () => true,
-    () => false,
-  );
+  // dockerode's ping takes { abortSignal }; its types do not say so.
+  const ping = host.docker.ping.bind(host.docker) as unknown as (o: { abortSignal: AbortSignal }) => Promise<unknown>;
   try {
-    return await Promise.race([ping, timeout]);
-  } finally {
-    clearTimeout(timer);
+    await ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -164,6 +169,16 @@ export async function waitForEngine(host: SimHost, timeoutMs = 60_000): Promise<
     await sleep(250);
   }
   throw new Error(`sim-hosts: engine of ${host.name} (${host.endpoint}) not up in ${timeoutMs} ms`);
+}
+
+/** The error with the tail of the host container's log (why its dockerd did not come up). */
+async function withLogs(host: SimHost, e: unknown): Promise<Error> {
+  const logs = await outer
+    .getContainer(host.name)
+    .logs({ stdout: true, stderr: true, tail: 30 })
+    .then((b) => demux(b))
+    .catch((le: unknown) => `(no logs: ${String(le)})`);
+  return new Error(`${String(e)}\n--- ${host.name} log tail ---\n${logs}`);
 }
 
 /** What a kept volume may still hold from an earlier run: containers, networks, volumes. */
@@ -271,7 +286,9 @@ export async function startSimHosts(o: SimHostsOptions): Promise<SimHost[]> {
   t = Date.now();
   const hosts: SimHost[] = [];
   for (let n = 1; n <= o.count; n++) hosts.push(await createHost(o.suffix, n, o.subnet, network, key, tls));
-  await Promise.all(hosts.map((h) => waitForEngine(h)));
+  await Promise.all(
+    hosts.map((h) => waitForEngine(h).catch(async (e: unknown) => Promise.reject(await withLogs(h, e)))),
+  );
   const leftovers = await Promise.all(hosts.map((h) => emptyEngine(h.docker)));
   const left = leftovers.reduce((a, b) => a + b, 0);
   log(
@@ -342,6 +359,37 @@ export async function loadImages(
   }
 }
 
+/**
+ * Runs `cmd` in a one-shot container of `image` on the host and removes it; its exit code and output.
+ * What "a process on host N" does in a test (a client reaching another host, a probe).
+ */
+export async function runOnHost(
+  host: SimHost,
+  image: string,
+  cmd: readonly string[],
+): Promise<{ exitCode: number; output: string }> {
+  const c = await host.docker.createContainer({ Image: image, Cmd: [...cmd] });
+  try {
+    await c.start();
+    const { StatusCode } = (await c.wait()) as { StatusCode: number };
+    const logs = await c.logs({ stdout: true, stderr: true });
+    return { exitCode: StatusCode, output: demux(logs) };
+  } finally {
+    await c.remove({ force: true });
+  }
+}
+
+/** The text of a non-TTY container log (8-byte frame headers stripped). */
+function demux(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  for (let i = 0; i + 8 <= buf.length;) {
+    const size = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 /** A crashed machine: SIGKILL to the host container; every container on it dies with it. */
 export async function killHost(host: SimHost): Promise<void> {
   await outer.getContainer(host.name).kill({ signal: 'SIGKILL' });
@@ -351,7 +399,7 @@ export async function killHost(host: SimHost): Promise<void> {
 export async function restartHost(host: SimHost): Promise<void> {
   const info = (await outer.getContainer(host.name).inspect()) as { State: { Running: boolean } };
   if (!info.State.Running) await outer.getContainer(host.name).start();
-  await waitForEngine(host);
+  await waitForEngine(host).catch(async (e: unknown) => Promise.reject(await withLogs(host, e)));
 }
 
 /** The host's network cable pulled: it keeps running, cut off from the other hosts and this machine. */
