@@ -10,12 +10,15 @@ import { parseRestoreTarget } from '../common/restore-target';
 import { restoreWorkflowId } from '../common/workflow-ids';
 import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
+import { ensureTemporal } from '../lib/temporal-server';
 import { TlsStore } from '../lib/tls/tls-store';
 import type { RestoreClusterResult } from '../workflows/restore-cluster';
 import { METRICS_PORT_ENV } from '../worker/metrics-server';
+import { firstBackupAfterRestore, triggerBackupSchedule } from './backup-schedule';
 import { startMonitor } from './monitor';
 import { runWorkflow, type RunReport } from './run-workflow';
 import { ensureSupervisedWorker } from './supervised-worker';
+import { connectClient } from './temporal-client';
 
 export interface RestoreOptions {
   as: string;
@@ -31,7 +34,14 @@ export interface RestoreOptions {
   monitor?: boolean;
 }
 
-export type RestoreReport = RunReport<RestoreClusterResult> & { pgpass: string; caPath: string };
+/** The new cluster's first base backup: started now (its schedule triggered), or why not. */
+export type FirstBackup = { started: true; scheduleId: string } | { started: false; why: string };
+
+export type RestoreReport = RunReport<RestoreClusterResult> & {
+  pgpass: string;
+  caPath: string;
+  firstBackup: FirstBackup;
+};
 
 export function restoreInput(opts: RestoreOptions): RestoreClusterInput {
   return workflowInput('restoreCluster', {
@@ -62,7 +72,39 @@ export async function restore(opts: RestoreOptions, log: (line: string) => void)
     await ensureSupervisedWorker(root, { ...process.env, [METRICS_PORT_ENV]: String(spec.metrics.port) }, log);
     await startMonitor(spec, log);
   }
-  return { ...report, pgpass, caPath };
+  const firstBackup = await startFirstBackup(report.result, opts.monitor !== false, log);
+  return { ...report, pgpass, caPath, firstBackup };
+}
+
+/**
+ * Under a new name the repository is empty until a backup: the schedule's run starts now (status
+ * says "none yet" meanwhile). A failure to trigger is reported, not thrown: the restore is done.
+ */
+async function startFirstBackup(
+  r: RestoreClusterResult,
+  monitor: boolean,
+  log: (line: string) => void,
+): Promise<FirstBackup> {
+  const plan = firstBackupAfterRestore({ inPlace: r.inPlace, backupsEnabled: r.spec.backup.enabled, monitor });
+  if (!plan.trigger) {
+    log(`backup: no first backup started now (${plan.why})`);
+    return { started: false, why: plan.why };
+  }
+  try {
+    const { client, close } = await connectClient(await ensureTemporal(stateDir(), process.env));
+    try {
+      const { scheduleId } = await triggerBackupSchedule(client, r.spec);
+      log(`backup: the first backup of ${r.cluster} started (schedule ${scheduleId} triggered)`);
+      return { started: true, scheduleId };
+    } finally {
+      await close();
+    }
+  } catch (err) {
+    // The restore is done all the same: the schedule's next run (or `citusctl backup`) takes the backup.
+    const why = `the backup schedule could not be triggered: ${err instanceof Error ? err.message : String(err)}`;
+    log(`backup: no first backup started now (${why})`);
+    return { started: false, why };
+  }
 }
 
 /** What a human reads: the point and why, the ports, how to connect. */
@@ -78,5 +120,8 @@ export function restoreLines(r: RestoreReport, psql: (port: number, user: string
       `PgBouncer ${x.spec.pgbouncer.port}; etcd ${x.spec.etcd.port}`,
     `  clients: PGPASSFILE=${r.pgpass} ${psql(x.spec.pgbouncer.port, 'app', r.caPath)}`,
     `  citusctl status --cluster ${x.cluster}; citusctl down --cluster ${x.cluster}`,
+    r.firstBackup.started
+      ? `  first backup: started (schedule ${r.firstBackup.scheduleId}); until it is done the repository is empty`
+      : `  first backup: not started now (${r.firstBackup.why})`,
   ];
 }

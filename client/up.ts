@@ -11,6 +11,8 @@
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { stateDir } from '../lib/state-dir';
+import { unbuildableHosts } from '../common/hosts';
+import { PreflightError } from './preflight-error';
 import type { SetupClusterResult } from '../workflows/setup-cluster';
 import { holdMonitorWorker, holdStandby, workerLog } from '../lib/supervised-worker-files';
 import type { RunReport } from './run-workflow';
@@ -64,6 +66,8 @@ export type UpReport = RunReport<SetupClusterResult> & { pgpass: string; caPath:
 const SUPERVISED_WORKER_WAIT_MS = 20_000;
 
 export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string) => void): Promise<UpReport> {
+  const hostsRefusal = unbuildableHosts(spec.hosts);
+  if (hostsRefusal) throw new PreflightError(hostsRefusal);
   const root = stateDir();
   const monitor = opts.monitor !== false;
   // While the setup runs, the supervisor starts no standby: the release is in the finally below.

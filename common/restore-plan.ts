@@ -18,7 +18,7 @@ export interface RestoredSpecOptions {
   given?: ClusterSpec;
   /** Free ports, as many as portsNeeded says, when they are to be picked (no `given` ports). */
   freePorts?: readonly number[];
-  /** One member per group (a verification's throwaway cluster). */
+  /** One member per group, backups disabled (a verification's throwaway cluster). */
   scratch?: boolean;
 }
 
@@ -99,8 +99,10 @@ export function restoredSpec(opts: RestoredSpecOptions): RestoredSpec {
       members,
       pgbouncer: { ...base.pgbouncer, port: pgbouncerPort },
       etcd: { ...base.etcd, port: etcdPort },
-      // A lone member per group has no standby to wait for.
-      ...(opts.scratch ? { durability: 'async' as const } : {}),
+      // A lone member per group has no standby to wait for. A scratch cluster lives for one check: it
+      // reads the source's repository, and has none of its own (no volume, stanzas, backup container,
+      // archive or schedules).
+      ...(opts.scratch ? { durability: 'async' as const, backup: { ...base.backup, enabled: false } } : {}),
     },
   };
 }

@@ -26,6 +26,16 @@ const childTags = (cluster: string) => {
   return typedSearchAttributes ? { typedSearchAttributes } : {};
 };
 
+const phasesNote = (ms: Record<string, number> | undefined) =>
+  ms?.total === undefined
+    ? ''
+    : ` in ${(ms.total / 1000).toFixed(1)} s (` +
+      Object.entries(ms)
+        .filter(([k]) => k !== 'total')
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`)
+        .join(', ') +
+      ')';
+
 export const RESTORE_STEPS = ['validate', 'volumes', 'restore-data', 'setup', 'check'] as const;
 
 export interface RestoreClusterResult {
@@ -42,6 +52,8 @@ export interface RestoreClusterResult {
   portsPicked: boolean;
   /** Each group's restored member: its new primary. */
   primaries: Record<string, string>;
+  /** Per group: where its restore's time went, ms (restore-group.sh's phases and the activity's total). */
+  groupMs: Record<string, Record<string, number>>;
   /** Per table: rows recorded at the point (null when the point counted none). */
   rowCounts: Record<string, number> | null;
   setup: SetupClusterResult;
@@ -82,7 +94,7 @@ export async function restoreCluster(started: RestoreClusterInput): Promise<Rest
           }),
         ),
       ),
-    (r) => r.map((x) => `${x.group} -> ${x.member}${x.restored ? '' : ' (done before)'}`).join(', '),
+    (r) => r.map((x) => `${x.group} -> ${x.member}${x.restored ? phasesNote(x.ms) : ' (done before)'}`).join(', '),
   );
   const setup = await progress.run(
     'setup',
@@ -110,6 +122,7 @@ export async function restoreCluster(started: RestoreClusterInput): Promise<Rest
     spec,
     portsPicked: plan.portsPicked,
     primaries: Object.fromEntries(restored.map((r) => [r.group, r.member])),
+    groupMs: Object.fromEntries(restored.map((r) => [r.group, r.ms ?? {}])),
     rowCounts: point.rowCounts,
     setup,
     finish,

@@ -1,13 +1,16 @@
 /**
  * One group's data restored to a named restore point into its new primary member's volume: a
  * one-shot container (the cluster's postgres image, no network) mounting that volume and the source
- * cluster's backup repository runs pgBackRest's restore, replays the archive to the point in a
- * PostgreSQL reachable only over its socket, sets the new cluster's role secrets, stops it cleanly
- * and records the member as primary, which is what its bootstrap then starts as it is (no initdb).
- * From an S3 repository it mounts none and joins the new cluster's network to reach the endpoint.
+ * cluster's backup repository runs lib/docker/scripts/restore-group.sh as its command, once: pgBackRest's
+ * restore, the archive replayed to the point and promoted in a PostgreSQL reachable only over its
+ * socket, the new cluster's role secrets, a clean stop, and the member recorded primary in its volume,
+ * which is what its bootstrap then starts as it is (no initdb). No exec, poll or helper container in
+ * between: each costs a Docker round trip per group. From an S3 repository it mounts none and joins
+ * the new cluster's network to reach the endpoint.
  *
- * Idempotent: a member recorded primary is done; anything a crashed attempt left (the one-shot
- * container, a half-restored data directory) is replaced or restored over (--delta).
+ * Idempotent: a member recorded primary is done (the script says so and changes nothing); anything a
+ * crashed attempt left (the one-shot container, a half-restored data directory) is replaced or
+ * restored over (--delta).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../common/error-types';
@@ -24,7 +27,7 @@ import {
   networkName,
   volumeName,
 } from '../../common/topology';
-import { containerState, ensureNetwork, execIn, tarOf } from '../../lib/docker/docker-helpers';
+import { containerLogs, containerState, ensureNetwork, tarOf } from '../../lib/docker/docker-helpers';
 import { PG_VOLUME_TARGET, readScript } from '../../lib/docker/node-containers';
 import { PgbackrestError, classifyPgbackrestError } from '../../lib/backup/pgbackrest';
 import { pgbackrestFiles } from '../../lib/backup/pgbackrest-config';
@@ -33,8 +36,8 @@ import { scramVerifier } from '../../lib/scram';
 import type { ClusterSecrets } from '../../lib/secrets';
 import { fatal, notReady } from '../../lib/errors';
 import type { ActivityDeps } from '../deps';
-import { pollUntil, withHeartbeat } from '../heartbeat';
-import { readVolumeState, writeVolumeState } from '../members/state';
+import { withHeartbeat } from '../heartbeat';
+import { MEMBER_STATE_FILE, formatMemberState } from '../../common/member-state';
 
 export interface RestoreGroupInput {
   /** The new cluster's spec (its first member of `group` is `member`). */
@@ -55,12 +58,13 @@ export interface RestoreGroupResult {
   member: string;
   /** false: the member was restored before (a retry or a rerun). */
   restored: boolean;
+  /** Where the time went, ms: each phase of the script, and the whole activity (`total`). */
+  ms?: Record<string, number>;
 }
 
 const SCRIPT = '/citusctl/restore-group.sh';
 const ROLES_SQL = '/citusctl/restore-roles.sql';
-/** How long replaying the archive may take (the activity's own timeout is longer). */
-const REPLAY_TIMEOUT_MS = 50 * 60_000;
+const STATE = `/citusctl/${MEMBER_STATE_FILE}`;
 const TARGET_MISSED = 'recovery ended before configured recovery target was reached';
 
 /**
@@ -92,6 +96,32 @@ export const withoutVerifiers = (text: string) => text.replace(/SCRAM-SHA-256\$[
 
 export const restoreContainerName = (cluster: string, member: string) => `${containerName(cluster, member)}-restore`;
 
+/** What the script's output says: the phases done (ms each), the one it failed in, whether it was done before. */
+export function scriptPhases(output: string): { ms: Record<string, number>; failedIn?: string; already: boolean } {
+  const ms: Record<string, number> = {};
+  let current: string | undefined;
+  let already = false;
+  for (const line of output.split('\n')) {
+    const m = /^@(phase|done|already) ?(\S*) ?(\d*)/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === 'already') already = true;
+    else if (m[1] === 'phase') current = m[2];
+    else if (m[2]) {
+      ms[m[2]] = Number(m[3]);
+      if (current === m[2]) current = undefined;
+    }
+  }
+  return { ms, ...(current ? { failedIn: current } : {}), already };
+}
+
+/** The script's output without its phase markers, for an error message. */
+const withoutMarkers = (output: string) =>
+  output
+    .split('\n')
+    .filter((l) => !l.startsWith('@'))
+    .join('\n')
+    .trim();
+
 export function createRestoreGroupActivities(deps: ActivityDeps) {
   const { docker } = deps;
 
@@ -99,40 +129,51 @@ export function createRestoreGroupActivities(deps: ActivityDeps) {
     if ((await containerState(docker, name)) !== 'absent') await docker.getContainer(name).remove({ force: true });
   }
 
-  async function step(name: string, which: string, env: string[] = []): Promise<string> {
-    const raw = await execIn(docker, name, ['/bin/sh', SCRIPT, which], 'root', env);
-    const r = { ...raw, stdout: withoutVerifiers(raw.stdout), stderr: withoutVerifiers(raw.stderr) };
-    if (r.exitCode !== 0) {
-      if (which === 'restore') throw new PgbackrestError('restore', r.exitCode, r.stderr + r.stdout);
-      // psql's "error in the script": the same SQL fails the same way again.
-      if (which === 'roles' && r.exitCode === 3)
-        throw fatal(
-          'Invariant',
-          `setting the restored roles' secrets in ${name} failed: ${(r.stderr + r.stdout).trim()}`,
-        );
-      throw notReady(`restore step ${which} in ${name} failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim()}`);
-    }
-    return r.stdout.trim();
+  /** The failure a non-zero exit of the script stands for, by the phase it failed in. */
+  function failureOf(input: RestoreGroupInput, exitCode: number, output: string, failedIn: string | undefined): Error {
+    const { group, member, label, point } = input;
+    const text = withoutMarkers(output);
+    if (failedIn === 'restore')
+      return classifyPgbackrestError(
+        new PgbackrestError('restore', exitCode, text),
+        `restoring group ${group} (backup ${label}) into ${member}`,
+      );
+    if (failedIn === 'replay' && text.includes(TARGET_MISSED))
+      return ApplicationFailure.create({
+        type: ErrorTypes.BadConfig,
+        nonRetryable: true,
+        message:
+          `group ${group}: ${TARGET_MISSED} (restore point ${point}): the archive lacks WAL between backup ` +
+          `${label} and the point`,
+      });
+    if (failedIn === 'replay') return notReady(`PostgreSQL stopped while replaying group ${group}'s archive: ${text}`);
+    // psql's "error in the script": the same SQL fails the same way again.
+    if (failedIn === 'roles' && exitCode === 3)
+      return fatal('Invariant', `setting the restored roles' secrets in ${member} failed: ${text}`);
+    return notReady(
+      `restoring group ${group} into ${member}: ${failedIn ?? 'the script'} failed (exit ${exitCode}): ${text}`,
+    );
   }
 
   async function restoreGroupData(input: RestoreGroupInput): Promise<RestoreGroupResult> {
     const { spec, from, group, member, label, point } = input;
     if (!spec.members.some((m) => m.name === member && m.group === group))
       throw fatal('BadConfig', `${member} is not a member of group ${group} of ${spec.name}`);
-    return withHeartbeat(async () => {
-      if ((await readVolumeState(deps, spec, member))?.state === 'primary') return { group, member, restored: false };
+    return withHeartbeat(async (signal) => {
+      const t0 = Date.now();
       const secrets = await deps.secrets.ensure(spec.name);
       const repo = await new RepositoryStore(deps.secrets.root).of(from);
       if (repo.type === 's3') await ensureNetwork(docker, networkName(spec.name), spec.name);
       const name = restoreContainerName(spec.name, member);
       await removeIfPresent(name);
-      await docker.createContainer({
+      const container = await docker.createContainer({
         name,
         Image: resolveImage(spec, 'postgres', deps.env),
         Labels: { [LABEL_CLUSTER]: spec.name, [LABEL_HELPER]: 'restore' },
         User: '0',
-        Entrypoint: ['/bin/sh', '-c', "trap 'exit 0' INT TERM; while :; do sleep 3600 & wait $!; done"],
+        Entrypoint: ['/bin/sh', SCRIPT],
         Cmd: [],
+        Env: [`GROUP=${group}`, `LABEL=${label}`, `POINT=${point}`],
         HostConfig: {
           NetworkMode: repo.type === 's3' ? networkName(spec.name) : 'none',
           Mounts: [
@@ -152,54 +193,37 @@ export function createRestoreGroupActivities(deps: ActivityDeps) {
           ShmSize: 256 * 1024 * 1024,
         },
       });
-      const container = docker.getContainer(name);
-      await container.start();
+      // A cancelled restore stops here and now, not when pgBackRest or the replay ends.
+      const stop = () => void container.remove({ force: true }).catch(() => undefined);
+      signal?.addEventListener('abort', stop);
       try {
+        // Into the created container, before it starts: the archive API needs no running process.
         await container.putArchive(
           await tarOf({
             [SCRIPT.slice(1)]: { content: readScript('restore-group.sh'), mode: 0o755 },
             ...pgbackrestFiles({ stanzas: [group], retentionFull: spec.backup.retentionFull, repo }),
             [ROLES_SQL.slice(1)]: { content: restoreRolesSql(secrets), mode: 0o600 },
+            [STATE.slice(1)]: {
+              content: formatMemberState({
+                state: 'primary',
+                at: new Date().toISOString(),
+                reason: `restored from ${from}'s backup ${label} to restore point ${point}`,
+              }),
+              mode: 0o644,
+            },
           }),
           { path: '/' },
         );
-        try {
-          await step(name, 'restore', [`GROUP=${group}`, `LABEL=${label}`, `POINT=${point}`]);
-        } catch (err) {
-          throw classifyPgbackrestError(err, `restoring group ${group} (backup ${label}) into ${member}`);
-        }
-        await step(name, 'start');
-        const replay = await pollUntil(
-          async () => {
-            const r = await execIn(docker, name, ['/bin/sh', SCRIPT, 'promoted'], 'root');
-            if (r.exitCode === 3) return { stopped: r.stdout.trim() };
-            return r.stdout.trim() === 'f' ? { stopped: undefined } : undefined;
-          },
-          REPLAY_TIMEOUT_MS,
-          500,
-        );
-        if (replay.stopped !== undefined) {
-          if (replay.stopped.includes(TARGET_MISSED))
-            throw ApplicationFailure.create({
-              type: ErrorTypes.BadConfig,
-              nonRetryable: true,
-              message:
-                `group ${group}: ${TARGET_MISSED} (restore point ${point}): the archive lacks WAL between backup ` +
-                `${label} and the point`,
-            });
-          throw notReady(`PostgreSQL stopped while replaying group ${group}'s archive: ${replay.stopped}`);
-        }
-        await step(name, 'roles');
-        await step(name, 'stop');
-        await writeVolumeState(deps, spec, member, {
-          state: 'primary',
-          at: new Date().toISOString(),
-          reason: `restored from ${from}'s backup ${label} to restore point ${point}`,
-        });
+        await container.start();
+        const { StatusCode } = (await container.wait()) as { StatusCode: number };
+        const output = withoutVerifiers(await containerLogs(docker, name, 200));
+        const phases = scriptPhases(output);
+        if (StatusCode !== 0) throw failureOf(input, StatusCode, output, phases.failedIn);
+        return { group, member, restored: !phases.already, ms: { ...phases.ms, total: Date.now() - t0 } };
       } finally {
+        signal?.removeEventListener('abort', stop);
         await removeIfPresent(name).catch(() => undefined);
       }
-      return { group, member, restored: true };
     });
   }
 

@@ -10,12 +10,13 @@ export function createRestoreVolumeActivities(deps: ActivityDeps) {
   /** Idempotent; the standbys' volumes (and the repository's) come with the setup's provisioning. */
   async function createRestoreVolumes(input: { spec: ClusterSpec }): Promise<{ volumes: string[] }> {
     return withHeartbeat(async () => {
-      const volumes: string[] = [];
-      for (const g of groupsOf(input.spec)) {
-        const name = volumeName(input.spec.name, g.primary.name);
-        await ensureVolume(deps.docker, name, labelsFor(input.spec.name, g.group, g.primary.name));
-        volumes.push(name);
-      }
+      const volumes = await Promise.all(
+        groupsOf(input.spec).map(async (g) => {
+          const name = volumeName(input.spec.name, g.primary.name);
+          await ensureVolume(deps.docker, name, labelsFor(input.spec.name, g.group, g.primary.name));
+          return name;
+        }),
+      );
       return { volumes };
     });
   }

@@ -3,6 +3,7 @@
  */
 import type { ClusterSpec } from '../../common/spec';
 import { SpecError, parseSpec } from '../../common/spec';
+import { unbuildableHosts } from '../../common/hosts';
 import type { ActivityDeps } from '../deps';
 import { fatal } from '../../lib/errors';
 import { withHeartbeat } from '../heartbeat';
@@ -13,6 +14,8 @@ export function createSpecActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       try {
         const spec = parseSpec(input);
+        const hostsRefusal = unbuildableHosts(spec.hosts);
+        if (hostsRefusal) throw fatal('BadConfig', hostsRefusal);
         await deps.secrets.ensure(spec.name); // generated once, never passed through the workflow
         await ensureClusterTls(deps.tls, spec); // the CA and a certificate for every member the spec names
         return spec;

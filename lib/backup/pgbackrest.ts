@@ -1,7 +1,7 @@
 /**
  * Running pgBackRest in a container (docker exec, as postgres) and reading its JSON `info`.
- * Its exit codes say what went wrong; a lock held by another pgBackRest process (50) or a server
- * not answering yet is worth a retry, anything else is not.
+ * Its exit codes say what went wrong; a lock held by another pgBackRest process (50), a server
+ * not answering yet, or a run killed with its container is worth a retry, anything else is not.
  */
 import type Docker from 'dockerode';
 import { ErrorTypes } from '../../common/error-types';
@@ -30,10 +30,24 @@ export async function runPgbackrest(docker: Docker, container: string, args: rea
   return r;
 }
 
+/**
+ * An exit status above 128 is no pgBackRest exit code: its process was killed by a signal (128 + the
+ * signal), as when its container is killed or stopped under it (a failover's `docker kill`, an OOM
+ * kill). Docker may report the exec's end before the container's state changes, so this, not the
+ * container's state, tells a killed run from a refused one.
+ */
+export const killedBySignal = (exitCode: number): number | undefined => (exitCode > 128 ? exitCode - 128 : undefined);
+
 /** A PgbackrestError as a Temporal failure with the right retryability. */
 export function classifyPgbackrestError(err: unknown, context: string): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof PgbackrestError) {
+    const signal = killedBySignal(err.exitCode);
+    if (signal !== undefined)
+      return ApplicationFailure.create({
+        type: ErrorTypes.NotReady,
+        message: `${context}: ${err.message} (killed by signal ${signal}: its container was stopped or killed)`,
+      });
     return ApplicationFailure.create({
       type: RETRYABLE_EXIT_CODES.has(err.exitCode) ? ErrorTypes.NotReady : ErrorTypes.BadConfig,
       message: `${context}: ${err.message}`,

@@ -139,7 +139,8 @@ export class RepositoryStore {
    */
   async ensure(spec: ClusterSpec, opts: { refresh?: boolean } = {}): Promise<RepositoryAccess> {
     const repo = spec.backup.repository;
-    if (repo.type === 'volume') return { type: 'volume' };
+    // Backups off (a verification's scratch cluster): no repository to open.
+    if (repo.type === 'volume' || !spec.backup.enabled) return { type: 'volume' };
     const stored = await this.read(spec.name);
     if (!opts.refresh && stored && sameLocation(stored, { ...repo, path: s3RepoPath(spec.name, repo) })) return stored;
     const access = await readS3Access(spec.name, repo);

@@ -1,8 +1,9 @@
 /**
  * Restores proven on a schedule, on a small cluster (coord-a/coord-b, g1-a/g1-b; ports 31760-31769)
  * through the built CLI:
- * - `citusctl backup`, then `citusctl verify-backup`: the backup restored into a scratch cluster,
- *   every table counted as its restore point recorded, the verification recorded ok in the
+ * - `citusctl backup`, then `citusctl verify-backup`: the backup restored into a scratch cluster
+ *   (backups disabled: it reads this cluster's repository, has none of its own), every table
+ *   counted as its restore point recorded, the verification recorded ok in the
  *   cluster's catalog; the scratch cluster is gone (containers, network, volumes, repository, state);
  *   `citusctl health` shows the verification and every group's archive; `status` the backup lines.
  * - The Schedule `verify-backup-<cluster>` (as `up` makes it), triggered: its run completes in
@@ -53,7 +54,13 @@ const catalog = new BackupCatalog(docker, c.name, testImages().postgres);
 
 interface VerifyJson {
   ok: boolean;
-  result: { verified: boolean; ok: boolean; record: VerificationRecord; scratchCluster: string };
+  result: {
+    verified: boolean;
+    ok: boolean;
+    record: VerificationRecord;
+    scratchCluster: string;
+    removed: { removedContainers: string[]; removedVolumes: string[] };
+  };
 }
 
 type HealthJson = HealthReport & { backups: BackupReport };
@@ -119,7 +126,13 @@ describe('verify-backup', () => {
       expect(verified.tables[tableKey(table)]).toEqual({ expected: rows, found: rows });
     expect(Object.keys(verified.tables).some((t) => t.endsWith(`.${c.spec.demo.table}`))).toBe(true);
     expect(await catalog.get('verifications', verified.id)).toEqual(verified);
-    await expectScratchGone(doc.result.scratchCluster);
+    // The scratch cluster read this cluster's repository and had none of its own: no repository
+    // volume, no backup container among what its removal found (its members and services were there).
+    const scratch = doc.result.scratchCluster;
+    expect(doc.result.removed.removedContainers).toContain(containerName(scratch, 'coord-a'));
+    expect(doc.result.removed.removedContainers).not.toContain(containerName(scratch, BACKUP_MEMBER));
+    expect(doc.result.removed.removedVolumes).not.toContain(backupRepoVolumeName(scratch));
+    await expectScratchGone(scratch);
 
     const h = await health();
     const cat = h.result.backups.catalog as Extract<BackupReport['catalog'], { ok: true }>;

@@ -101,7 +101,21 @@ describe('restoredSpec', () => {
     if (!r.ok) throw new Error(r.problems.join('; '));
     expect(r.spec.members.map((m) => m.name)).toEqual(['coord-a', 'g1-b', 'g2-a']);
     expect(r.spec.durability).toBe('async');
+    // It reads the source's repository and has none of its own; the rest of the backup settings stay.
+    expect(backupSpec.backup.enabled).toBe(true);
+    expect(r.spec.backup).toEqual({ ...backupSpec.backup, enabled: false });
     expect(parseSpec(r.spec)).toEqual(r.spec); // still a valid spec
+  });
+
+  test('not scratch: backups as the backup had them', () => {
+    const r = restoredSpec({
+      backupSpec,
+      point: afterFailover,
+      as: 'v2',
+      freePorts: Array.from({ length: portsNeeded(backupSpec) }, (_, i) => i + 1),
+    });
+    if (!r.ok) throw new Error(r.problems.join('; '));
+    expect(r.spec.backup).toEqual(backupSpec.backup);
   });
 
   test('primaryFirst keeps the group order and the other members in theirs', () => {

@@ -96,7 +96,12 @@ function mockRestore(opts: { refuse?: boolean; failGroupOnce?: string } = {}) {
       log.push(`restoreGroupData:${input.group}:${input.member}:${input.label}:${input.point}`);
       if (opts.failGroupOnce === input.group && groupAttempts[input.group] === 1)
         throw ApplicationFailure.create({ type: 'NotReady', message: 'the one-shot container died' });
-      return { group: input.group, member: input.member, restored: true };
+      return {
+        group: input.group,
+        member: input.member,
+        restored: true,
+        ms: { restore: 900, replay: 300, total: 1400 },
+      };
     },
     async finishRestore({ coordinator }) {
       log.push(`finishRestore:${coordinator}`);
@@ -158,6 +163,11 @@ test('every group restored into its primary at the point, then set up as a resto
   expect(m.setup.called('followPrimary').length).toBe(3);
   expect(m.setup.called('initPgBouncer').length).toBe(1);
   expect(result?.primaries).toEqual({ coordinator: 'coord-a', g1: 'g1-b', g2: 'g2-a' });
+  // Where each group's restore went, as the activity measured it (the bench prints it).
+  expect(result?.groupMs.g1).toEqual({ restore: 900, replay: 300, total: 1400 });
+  expect(progress.steps.find((s) => s.name === 'restore-data')?.detail).toContain(
+    'g1 -> g1-b in 1.4 s (restore 0.9, replay 0.3)',
+  );
   expect(result?.rowCounts).toEqual({ 'public.events': 1000 });
   expect(progress.steps.map((s) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done']);
 });

@@ -18,9 +18,11 @@
  *       parallel, then standbys, PgBouncer, etcd, TLS, Citus metadata, the check);
  *    B. by hand, every group at once: a one-shot container (no network) with an empty volume and
  *       the repository mounted read-only runs `pgbackrest --stanza=<group> --set=<label> --type=name
- *       --target=<point> --target-action=promote restore`, starts PostgreSQL until it promoted and
- *       stops it (fast), as lib/docker/scripts/restore-group.sh does without the rest of the setup.
- *    Per pair A, B, A/B and A's restore-data step / B; the medians; where A's time went (its steps).
+ *       --target=<point> --target-action=promote restore`, starts PostgreSQL with hot_standby off
+ *       (`pg_isready` every 0.1 s says when it promoted) and stops it (fast), as
+ *       lib/docker/scripts/restore-group.sh does without the role secrets and the member state.
+ *    Per pair A, B, A/B and A's restore-data step / B; the medians; where A's time went (its steps,
+ *    and in restore-data each group's phases: restore-group.sh's and the activity's total).
  * env: ROUNDS (3), WRITERS (4), BULK_WRITERS (2), BULK_ROWS (1000), LAG_S (60), SAMPLE_MS (1000),
  *      SETTLE_MS (2000), SKIP_LAG=1, KEEP_UP=1.
  */
@@ -28,6 +30,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { setupWorkflowId } from '../../../common/workflow-ids';
 import type { BackupRecord } from '../../../common/backup-records';
 import { BACKUP_REPO_PATH, backupRepoVolumeName } from '../../../common/topology';
 import { PG_VOLUME_TARGET } from '../../../lib/docker/node-containers';
@@ -40,6 +44,7 @@ import { PgBouncerTarget } from '../../lib/targets';
 import { loadavg, max, median, now, secs, sleep, table, type Log } from '../../lib/util';
 import { NumberedWriter, SequentialIds } from '../../lib/writer';
 import { pairedTimes } from '../paired';
+import type { RestoreClusterResult } from '../../../workflows/restore-cluster';
 
 const env = process.env;
 /** Bytes per bulk row: random-looking text under the TOAST threshold, so WAL carries it uncompressed. */
@@ -243,13 +248,14 @@ mkdir -p "$(dirname ${PGBACKREST_CONF})"; printf '%s' "$CONF" > ${PGBACKREST_CON
 chown postgres:postgres "$R"
 as pgbackrest --config=${PGBACKREST_CONF} --stanza="$GROUP" --set="$LABEL" \\
   --type=name --target="$POINT" --target-action=promote restore
-as pg_ctl -D "$D" -l /tmp/pg.log -w -t 3600 start \\
-  -o "-c listen_addresses= -c ssl=off -c archive_mode=off -c synchronous_standby_names=" ||
+as pg_ctl -D "$D" -l /tmp/pg.log -w -t 300 start \\
+  -o "-c listen_addresses= -c ssl=off -c archive_mode=off -c synchronous_standby_names= -c hot_standby=off" ||
   { tail -n 20 /tmp/pg.log; exit 3; }
-# every 0.5 s, as citusctl's restore polls: the same resolution on both sides
-until [ "$(as psql -X -q -At -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+# hot_standby off: the server takes connections only once it promoted; pg_isready every 0.1 s, as
+# restore-group.sh waits: the same wait on both sides
+until as pg_isready -q -d postgres; do
   as pg_ctl -D "$D" status >/dev/null || { tail -n 20 /tmp/pg.log; exit 3; }
-  sleep 0.5
+  sleep 0.1
 done
 as pg_ctl -D "$D" -m fast -w -t 300 stop
 `;
@@ -346,6 +352,22 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     for (const g of Object.keys(backup.groups)) await run('docker', ['volume', 'rm', '-f', handVolume(g)]);
   };
   const runs: CliResult[] = [];
+  // The setup child's own steps (its `progress` query, answered by the supervised worker), per run.
+  const connection = await Connection.connect({ address: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` });
+  const temporal = new TemporalClient({ connection });
+  const setupSteps: Record<string, number>[] = [];
+  const stepsOfSetup = (cluster: string) =>
+    temporal.workflow
+      .getHandle(setupWorkflowId(cluster))
+      .query<{ steps: { name: string; startedAt?: number; endedAt?: number }[] }>('progress')
+      .then((p) =>
+        Object.fromEntries(
+          p.steps
+            .filter((x) => x.startedAt !== undefined && x.endedAt !== undefined)
+            .map((x) => [x.name, x.endedAt! - x.startedAt!]),
+        ),
+      )
+      .catch(() => ({}));
   let result;
   try {
     result = await pairedTimes(
@@ -359,6 +381,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
         );
         if (!r.doc.ok) throw new Error(`citusctl restore failed: ${String(r.doc.error)}`);
         runs.push(r);
+        setupSteps.push(await stepsOfSetup(scratch));
       },
       () => handRestores(cluster.name, backup),
       {
@@ -377,6 +400,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     );
   } finally {
     await cleanup().catch((err: unknown) => log.line(`cleanup: ${String(err)}`));
+    await connection.close().catch(() => undefined);
   }
 
   const stepNames = ['validate', 'volumes', 'restore-data', 'setup', 'check'];
@@ -409,6 +433,37 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
       'outside the steps (CLI start, Temporal, worker, pgpass): ' +
       `${secs(median(runs.map((r) => r.tExit - r.tSpawn - inSteps(r))))} s`,
   );
+  // Inside restore-data: each group's phases (median over the runs), the activity's total, and the
+  // step's time beyond its slowest group (Temporal's scheduling and the workflow).
+  const groupMs = runs.map((r) => (r.doc.result as RestoreClusterResult | undefined)?.groupMs ?? {});
+  const phaseNames = ['restore', 'replay', 'roles', 'stop', 'state', 'total'];
+  for (const l of table(
+    ['group', ...phaseNames.map((p) => `${p} s`), 'docker+activity outside the script s'],
+    Object.keys(backup.groups).map((g) => {
+      const of = (p: string) => median(groupMs.map((m) => m[g]?.[p] ?? NaN));
+      const inScript = (m: Record<string, Record<string, number>>) =>
+        phaseNames.filter((p) => p !== 'total').reduce((s, p) => s + (m[g]?.[p] ?? 0), 0);
+      return [
+        g,
+        ...phaseNames.map((p) => secs(of(p))),
+        secs(median(groupMs.map((m) => (m[g]?.total ?? NaN) - inScript(m)))),
+      ];
+    }),
+  ))
+    log.line(`  restore-data ${l}`);
+  const beyond = runs.map(
+    (r, i) =>
+      (stepMs(stepsByName(r.doc)['restore-data']) ?? NaN) -
+      Math.max(...Object.values(groupMs[i] ?? {}).map((m) => m.total ?? NaN)),
+  );
+  log.line(
+    `  restore-data step beyond its slowest group's activity (Temporal, workflow): median ${secs(median(beyond))} s`,
+  );
+  const setupNames = [...new Set(setupSteps.flatMap((x) => Object.keys(x)))];
+  log.line(
+    `  setup's steps (median s; steps run side by side overlap): ` +
+      setupNames.map((n) => `${n} ${secs(median(setupSteps.map((x) => x[n] ?? NaN)))}`).join(', '),
+  );
   log.line(`loadavg at the end ${loadavg()}`);
   fs.writeFileSync(
     path.join(outDir, 'results.json'),
@@ -420,6 +475,8 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
         lag,
         stepMedians,
         dataRatios,
+        groupMs,
+        setupSteps,
         ...result,
       },
       null,
