@@ -7,7 +7,8 @@
  * the window writes were held (the record's pauseMs), the workflow step's latency (the point made
  * and its WAL archived on every group), the CLI's wall time, and the longest INSERT a writer waited
  * for while the CLI ran and across the held window (the point's time on the same host clock, give
- * or take the window), against the longest in a quiet stretch before (baseline). Exits non-zero
+ * or take the window), against the longest in a quiet stretch before (baseline) and, as a control,
+ * the longest across a window as long placed in that quiet stretch (one per point). Exits non-zero
  * when a writer got an error or a point failed. Benchmark only: no test asserts on these numbers.
  * Run through bench/backup/restore-point/run.sh.
  *
@@ -35,6 +36,8 @@ interface PointRow {
   stallMs: number;
   /** The longest INSERT that overlapped the writes-held window (the point's time, the same host clock, +- pauseMs). */
   windowStallMs: number;
+  /** Control: the longest INSERT across a window as long in the quiet stretch before any point (the same writers, no point). */
+  quietStallMs: number;
   load: string;
 }
 
@@ -68,11 +71,13 @@ runBench({
     const rows: PointRow[] = [];
     let failures = 0;
     let baseline = 0;
+    let quiet = { from: 0, to: 0 };
     try {
       await sleep(2000); // connected and writing
       const b0 = now();
       await sleep(baselineMs);
-      baseline = longestTry(timed.tries, b0, now());
+      quiet = { from: b0, to: now() };
+      baseline = longestTry(timed.tries, quiet.from, quiet.to);
       for (const mode of ['counts', 'no-counts'] as const) {
         for (let i = 1; i <= points; i++) {
           const name = `bench-${mode === 'counts' ? 'c' : 'n'}-${i}-${Date.now().toString(36)}`;
@@ -95,6 +100,7 @@ runBench({
               Date.parse(point.createdAt) - point.pauseMs,
               Date.parse(point.createdAt) + point.pauseMs,
             ),
+            quietStallMs: 0,
             load: loadavg(),
           });
           await sleep(500);
@@ -103,11 +109,16 @@ runBench({
     } finally {
       await Promise.all(writers.map((w) => w.stop()));
     }
+    // The control windows: one per point, as long as its own, spread over the quiet stretch.
+    rows.forEach((r, k) => {
+      const at = quiet.from + ((k + 0.5) * (quiet.to - quiet.from)) / rows.length;
+      r.quietStallMs = longestTry(timed.tries, at - r.pauseMs, at + r.pauseMs);
+    });
     const errors = writers.flatMap((w) => w.errors);
     const acked = writers.reduce((n, w) => n + w.acks.length, 0);
     log.line(
       table(
-        ['MODE', 'POINT', 'HELD ms', 'STEP ms', 'CLI ms', 'LONGEST INSERT ms', 'IN WINDOW ms', 'LOADAVG'],
+        ['MODE', 'POINT', 'HELD ms', 'STEP ms', 'CLI ms', 'LONGEST INSERT ms', 'IN WINDOW ms', 'QUIET ms', 'LOADAVG'],
         rows.map((r) => [
           r.mode,
           r.name,
@@ -116,6 +127,7 @@ runBench({
           String(Math.round(r.cliMs)),
           String(Math.round(r.stallMs)),
           String(Math.round(r.windowStallMs)),
+          String(Math.round(r.quietStallMs)),
           r.load,
         ]),
       ).join('\n'),
@@ -139,6 +151,10 @@ runBench({
       stat(
         'longest INSERT across the held window',
         of.map((r) => r.windowStallMs),
+      );
+      stat(
+        'control: same windows, quiet stretch',
+        of.map((r) => r.quietStallMs),
       );
     }
     log.line(
