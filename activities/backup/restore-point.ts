@@ -196,6 +196,7 @@ export function createRestorePointActivities(deps: ActivityDeps) {
       });
       const steps = [started, ...at, ended];
       const names = input.rowCounts ? ['lock', 'count', 'point', 'release'] : ['lock', 'point', 'release'];
+      const phases = names.map((n, i) => `${n} ${steps[i + 1]! - steps[i]!} ms`).join(', ');
       return {
         record: {
           name: input.name,
@@ -206,7 +207,7 @@ export function createRestorePointActivities(deps: ActivityDeps) {
           rowCounts,
           pauseMs: ended - started,
         },
-        timing: `writes held ${ended - started} ms (${names.map((n, i) => `${n} ${steps[i + 1]! - steps[i]!}`).join(', ')} ms)`,
+        timing: `writes held ${ended - started} ms (${phases})`,
       };
     } catch (err) {
       const code = (err as { code?: string }).code;

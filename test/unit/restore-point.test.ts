@@ -1,4 +1,4 @@
-/** The pure parts of a cluster-wide restore point: the lock statements, the nodes check, retries, names, archive state. */
+/** The pure parts of a restore point: the lock statements, the nodes check, retries, names, archive state. */
 import {
   defaultPointName,
   lockRetryDelayMs,
@@ -20,7 +20,7 @@ import { ownedByCluster } from '../../common/cluster-workflows';
 import type { RestorePointRecord } from '../../common/backup-records';
 
 describe('the window statements', () => {
-  test('the transaction opens with a short lock timeout (a lock that waits holds writers) and a statement bound', () => {
+  test('the transaction opens with a short lock timeout (a waiting lock holds writers), a statement bound', () => {
     expect(BEGIN_POINT).toBe("BEGIN; SET LOCAL lock_timeout = '50ms'; SET LOCAL statement_timeout = '10s'");
   });
   test('tables in SHARE mode (writers wait, they do not fail), catalogs in EXCLUSIVE mode (reads go on)', () => {

@@ -36,7 +36,7 @@ interface PointRow {
   stallMs: number;
   /** The longest INSERT that overlapped the writes-held window (the point's time, the same host clock, +- pauseMs). */
   windowStallMs: number;
-  /** Control: the longest INSERT across a window as long in the quiet stretch before any point (the same writers, no point). */
+  /** Control: the longest INSERT across a window as long in the quiet stretch before any point (same writers). */
   quietStallMs: number;
   load: string;
 }
