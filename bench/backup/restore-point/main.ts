@@ -12,7 +12,10 @@
  * when a writer got an error or a point failed. Benchmark only: no test asserts on these numbers.
  * Run through bench/backup/restore-point/run.sh.
  *
- * env: POINTS (20), WRITERS (4), INTERVAL_MS (20), BASELINE_MS (10000), SPEC, BENCH_OUT,
+ * A second control: `citusctl status` CONTROL_CLIS times (no point), the longest INSERT while it ran:
+ * what the CLI's own run costs the writers on this machine.
+ *
+ * env: POINTS (20), WRITERS (4), INTERVAL_MS (20), BASELINE_MS (10000), CONTROL_CLIS (5), SPEC, BENCH_OUT,
  *      CITUSCTL_STATE_DIR, SKIP_UP=1 / KEEP_UP=1.
  */
 import type { RestorePointRecord } from '../../../common/backup-records';
@@ -54,6 +57,7 @@ runBench({
     const nWriters = countFromEnv(env.WRITERS, 4);
     const intervalMs = countFromEnv(env.INTERVAL_MS, 20);
     const baselineMs = countFromEnv(env.BASELINE_MS, 10_000);
+    const controlClis = countFromEnv(env.CONTROL_CLIS, 5);
     log.line(`bench/backup/restore-point: ${points} points with counts + ${points} without, ${nWriters} writers`);
     log.line(machineLine());
     await upOnCleanStart(cli);
@@ -72,12 +76,19 @@ runBench({
     let failures = 0;
     let baseline = 0;
     let quiet = { from: 0, to: 0 };
+    const cliControl: { cliMs: number; stallMs: number }[] = [];
     try {
       await sleep(2000); // connected and writing
       const b0 = now();
       await sleep(baselineMs);
       quiet = { from: b0, to: now() };
       baseline = longestTry(timed.tries, quiet.from, quiet.to);
+      // Control for the CLI's own cost on this machine: a command that makes no point (`status`).
+      for (let i = 0; i < controlClis; i++) {
+        const r = await runCli(cli, ['status'], `control-${i}`);
+        cliControl.push({ cliMs: r.tExit - r.tSpawn, stallMs: longestTry(timed.tries, r.tSpawn, r.tExit) });
+        await sleep(500);
+      }
       for (const mode of ['counts', 'no-counts'] as const) {
         for (let i = 1; i <= points; i++) {
           const name = `bench-${mode === 'counts' ? 'c' : 'n'}-${i}-${Date.now().toString(36)}`;
@@ -157,6 +168,15 @@ runBench({
         of.map((r) => r.quietStallMs),
       );
     }
+    log.line(`control: \`citusctl status\` (no point) ${cliControl.length} times under the same writers:`);
+    stat(
+      'its CLI wall time',
+      cliControl.map((c) => c.cliMs),
+    );
+    stat(
+      'longest INSERT while it ran',
+      cliControl.map((c) => c.stallMs),
+    );
     log.line(
       `baseline: longest INSERT in ${baselineMs} ms without points ${Math.round(baseline)} ms; ` +
         `${acked} rows acknowledged through PgBouncer, ${errors.length} client errors, ${failures} failed points; ` +
