@@ -72,8 +72,11 @@ function requestOfThisRun(): string | undefined {
   }
 }
 
-/** How long prepared (two-phase) transactions may take to finish once writers are held. */
-const PREPARED_DRAIN_MS = 2_000;
+/**
+ * How long prepared (two-phase) transactions may take to finish once writers are held (with row
+ * counts): their COMMIT PREPARED is on its way; longer, the attempt is given up and tried again.
+ */
+const PREPARED_DRAIN_MS = 100;
 /** How long every group's point segment may take to reach the repository. */
 const ARCHIVE_WAIT_MS = 120_000;
 
@@ -143,8 +146,9 @@ export function createRestorePointActivities(deps: ActivityDeps) {
   /**
    * One attempt at the window: every node's commits held, the tables counted (when asked), every
    * node's point, everything released. Returns why it gave up, before any point was written, when a
-   * lock was not granted in time. A failure once points are being written is final for this name:
-   * some nodes may have a point of it in their WAL, and recovery stops at a name's first point.
+   * lock was not granted in time (or, with counts, prepared transactions did not finish in time). A
+   * failure once points are being written is final for this name: some nodes may have a point of it
+   * in their WAL, and recovery stops at a name's first point.
    */
   async function windowOnce(
     spec: ClusterSpec,
@@ -173,7 +177,8 @@ export function createRestorePointActivities(deps: ActivityDeps) {
       if (problem) throw notReady(`restore point ${input.name}: ${problem}; retrying`);
       let rowCounts: Record<string, number> | null = null;
       if (input.rowCounts) {
-        if (locked.some((l) => l.prepared > 0)) await drainPrepared(sessions);
+        const pending = locked.some((l) => l.prepared > 0) ? await pendingPrepared(sessions) : undefined;
+        if (pending) return pending;
         rowCounts = await countRows(coord.client, tables);
         at.push(Date.now());
       }
@@ -234,19 +239,21 @@ export function createRestorePointActivities(deps: ActivityDeps) {
     ).map((n) => n.replace(/^pg_catalog\./, ''));
   }
 
-  /** Waits (bounded) until no Citus prepared transaction is left on any node; else the attempt is retried. */
-  async function drainPrepared(sessions: Session[]): Promise<void> {
+  /**
+   * Waits (bounded) until no Citus prepared transaction is left on any node (their commits would be
+   * missing from the row counts); undefined then, else why the attempt gives up.
+   */
+  async function pendingPrepared(sessions: Session[]): Promise<string | undefined> {
     const deadline = Date.now() + PREPARED_DRAIN_MS;
     for (;;) {
       await sleep(10);
       const left = await Promise.all(sessions.map(async (w) => ({ w, n: await preparedCitusTransactions(w.client) })));
       const busy = left.filter((x) => x.n > 0);
-      if (!busy.length) return;
+      if (!busy.length) return undefined;
       if (Date.now() >= deadline)
-        throw notReady(
+        return (
           `prepared transactions still pending after ${PREPARED_DRAIN_MS} ms on ` +
-            `${busy.map((x) => `${x.w.member} (${x.n})`).join(', ')}: their commits would be missing from the ` +
-            'row counts; retrying',
+          busy.map((x) => `${x.w.member} (${x.n})`).join(', ')
         );
     }
   }
