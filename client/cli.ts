@@ -31,6 +31,7 @@ const lazy = {
   run: async () => require('./run-workflow') as typeof import('./run-workflow'),
   preflight: async () => require('./preflight') as typeof import('./preflight'),
   worker: async () => require('../worker/main') as typeof import('../worker/main'),
+  hostWorker: async () => require('../worker/host-worker') as typeof import('../worker/host-worker'),
   images: async () => require('../common/images') as typeof import('../common/images'),
   monitor: async () => require('./monitor') as typeof import('./monitor'),
   health: async () => require('./health') as typeof import('./health'),
@@ -201,6 +202,7 @@ function runGroupWorkflow<W extends WorkflowWithInput>(
   workflowId: (cluster: string) => string,
   input: (s: ClusterSpec) => object,
   summary: (r: Record<string, unknown>) => string,
+  followUps?: (r: Record<string, unknown>) => string[],
 ) {
   return run(opts, async () => {
     const s = spec(opts);
@@ -216,6 +218,7 @@ function runGroupWorkflow<W extends WorkflowWithInput>(
       json: opts.json,
       worker: opts.worker === false ? false : 'auto',
       log: progress(opts),
+      ...(followUps ? { followUps: (r: unknown) => followUps(r as Record<string, unknown>) } : {}),
     });
     // A failover that changed nothing because no standby could take over, or that stopped for an
     // operator, is a failure for scripts.
@@ -535,10 +538,17 @@ withCommon(
         const groups = Object.values(b.groups);
         const size = groups.reduce((n, g) => n + g.sizeBytes, 0);
         const stored = groups.reduce((n, g) => n + g.repoSizeBytes, 0);
+        const expiry = r.expiry as { outcome: string; workflowId: string } | undefined;
         return (
           `backup ${b.id}: ${groups.length} groups, ${mb(size)} (${mb(stored)} stored); ` +
-          `restore point ${String((r.restorePoint as { name: string }).name)}`
+          `restore point ${String((r.restorePoint as { name: string }).name)}; ` +
+          `expiry ${expiry ? `${expiry.outcome} (${expiry.workflowId})` : 'none'}`
         );
+      },
+      // The expiry it started, when this process's worker may be the only one to run it.
+      (r) => {
+        const expiry = r.expiry as { outcome: string; workflowId: string } | undefined;
+        return expiry?.outcome === 'started' ? [expiry.workflowId] : [];
       },
     ),
   );
@@ -592,11 +602,15 @@ withCommon(
 
 withCommon(
   program.command('worker').description('run a long-lived worker (for workflows started from the Temporal UI)'),
-).action((opts: CommonOpts) =>
-  run(opts, async () => {
-    await (await lazy.worker()).runWorkerForever();
-  }),
-);
+)
+  .option('--host <name>', 'run on that host of the spec: its Docker work only, on its own task queue')
+  .option('--cluster <name>', 'a cluster set up here, by name (instead of --config), for --host')
+  .action((opts: CommonOpts & { host?: string }) =>
+    run(opts, async () => {
+      if (opts.host !== undefined) await (await lazy.hostWorker()).runHostWorker(spec(opts), opts.host);
+      else await (await lazy.worker()).runWorkerForever();
+    }),
+  );
 
 const images = program.command('images').description('container images');
 withCommon(

@@ -34,6 +34,12 @@ export interface RunOptions {
   awaitWorker?: (signal: AbortSignal) => Promise<boolean>;
   /** Called with each progress seen, after it is printed. */
   onProgress?: (p: Progress) => void;
+  /**
+   * Workflows the result says were started to run on after it (a backup's expiry): with an
+   * in-process worker, perhaps the only worker there is, the process waits (bounded) for them to
+   * end before its worker stops, so none is left with nobody to run it.
+   */
+  followUps?: (result: unknown) => string[];
   log: (line: string) => void;
 }
 
@@ -160,6 +166,7 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
         opts.onProgress?.(p);
       },
     });
+    if (worker && opts.followUps) await awaitFollowUps(client, opts.followUps(result), workerFailed.signal, opts.log);
     return {
       workflowId: opts.workflowId,
       runId: handle.firstExecutionRunId,
@@ -181,6 +188,30 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
     }
     deps?.close();
   }
+}
+
+/** How long an in-process worker stays for the workflows a result started (then they wait for another worker). */
+export const FOLLOW_UP_WAIT_MS = 5 * 60_000;
+
+async function awaitFollowUps(
+  client: Awaited<ReturnType<typeof connectClient>>['client'],
+  ids: string[],
+  workerFailed: AbortSignal,
+  log: (line: string) => void,
+): Promise<void> {
+  if (!ids.length) return;
+  log(`worker: this process runs ${ids.join(', ')} to its end before it exits (no supervised worker)`);
+  const deadline = AbortSignal.any([workerFailed, AbortSignal.timeout(FOLLOW_UP_WAIT_MS)]);
+  await Promise.all(
+    ids.map((id) =>
+      client
+        .withAbortSignal(deadline, () => client.workflow.getHandle(id).result())
+        .catch((err: unknown) => {
+          if (deadline.aborted) log(`worker: ${id} is still running; a worker started later finishes it`);
+          else log(`worker: ${id} ended with an error: ${err instanceof Error ? err.message : String(err)}`);
+        }),
+    ),
+  );
 }
 
 /** Sends an update to a running workflow (e.g. approve a failover). */

@@ -6,6 +6,7 @@ import { describeStuck } from '../common/cluster-workflows';
 import type { StatusReport } from './status';
 import type { ControlPlaneStatus } from './status-control-plane';
 import { backupStatusLines } from './status-backups';
+import { hostsStatusLines } from './status-hosts-lines';
 
 export function statusLines(report: StatusReport): string[] {
   const lines = [`cluster ${report.cluster}`];
@@ -22,6 +23,7 @@ export function statusLines(report: StatusReport): string[] {
   lines.push(`live primaries (etcd): ${JSON.stringify(report.livePrimaries)}`);
   for (const [g, f] of Object.entries(report.lastFailover)) lines.push(`last failover of ${g}: ${JSON.stringify(f)}`);
   lines.push(...controlPlaneLines(report.controlPlane));
+  if (report.hosts) lines.push(...hostsStatusLines(report.hosts));
   if (report.backups) lines.push(...backupStatusLines(report.backups));
   for (const e of report.endpoints) lines.push(`  ${e.name.padEnd(12)} ${e.host}:${e.port} ${e.user}`);
   lines.push(`pgpass: ${report.pgpass}`);

@@ -21,6 +21,7 @@ import { TlsStore } from '../lib/tls/tls-store';
 import { controlPlaneStatus, type ControlPlaneStatus } from './status-control-plane';
 import { memberStatus, type MemberStatus } from './status-members';
 import { backupStatus, type BackupStatus } from './status-backups';
+import { hostsStatus, type HostsStatus } from './status-hosts';
 
 export type { MemberStatus };
 
@@ -38,6 +39,8 @@ export interface StatusReport {
   controlPlane: ControlPlaneStatus;
   /** The backup container, the repository and the newest backup, restore point and verification. */
   backups?: BackupStatus;
+  /** Each Docker host: engine, worker, what runs there (only for a spec that lists hosts). */
+  hosts?: HostsStatus;
 }
 
 /** Without secrets (not set up from this state directory) only Docker is asked. */
@@ -112,7 +115,7 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
   const secretStore = new SecretStore(root);
   const tls = new TlsStore(root);
   const password = (await secretStore.read(spec.name))?.superuserPassword;
-  const [{ members, citusWorkers }, etcd, controlPlane, backups] = await Promise.all([
+  const [{ members, citusWorkers }, etcd, controlPlane, backups, hosts] = await Promise.all([
     readMembers(docker, pg, tls, spec, password).then(async (members) => ({
       members,
       citusWorkers: await readCitusWorkers(pg, tls, spec, members, password),
@@ -120,6 +123,7 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     readEtcd(docker, secretStore, spec),
     controlPlaneStatus(spec),
     backupStatus(docker, spec),
+    hostsStatus(spec),
   ]);
   const endpoints = [
     { name: 'pgbouncer', host: '127.0.0.1', port: spec.pgbouncer.port, user: APP_USER, database: DATABASE },
@@ -138,5 +142,6 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     caPath: tls.caPath(spec.name),
     controlPlane,
     backups,
+    ...(hosts ? { hosts } : {}),
   };
 }

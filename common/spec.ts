@@ -6,7 +6,9 @@
  * Pure (zod): workflows check a spec given in their input with it (common/inputs) before any activity.
  */
 import { z } from 'zod';
+import { hostErrors, hostSchema, resolveHosts } from './hosts';
 import { COORDINATOR_GROUP } from './names';
+import { placeCluster } from './placement';
 
 export { COORDINATOR_GROUP };
 
@@ -24,8 +26,10 @@ const imageRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be a
 const memberSchema = z.strictObject({
   name: dnsName,
   group: dnsName,
-  /** Host port published on 127.0.0.1 for this member's PostgreSQL. */
+  /** Host port published for this member's PostgreSQL (on 127.0.0.1 with one host). */
   port: hostPort,
+  /** The host (a `hosts` name) it runs on; placed by `placement` when left out. */
+  host: dnsName.optional(),
 });
 
 /** The default layout (cluster.yaml): coordinator, then each worker group, two members each. */
@@ -54,6 +58,13 @@ export function defaultMembers(
 
 export const clusterSpecSchema = z.strictObject({
   name: dnsName.default(DEFAULT_CLUSTER_NAME),
+  /**
+   * The Docker engines the cluster runs on (README "Several hosts"). Left out: one implicit host,
+   * `local` (the local socket), and everything as before hosts existed.
+   */
+  hosts: z.array(hostSchema).min(1).max(64).optional(),
+  /** Where members without a `host` go (common/placement.ts); spread when left out. */
+  placement: z.enum(['spread', 'pack']).optional(),
   /** synchronous: a primary commits only once its standby has the WAL. */
   durability: z.enum(['synchronous', 'async']).default('synchronous'),
   images: z
@@ -86,9 +97,17 @@ export const clusterSpecSchema = z.strictObject({
       poolSize: z.number().int().min(1).max(60).default(20),
       /** PgBouncer processes on the one port (so_reuseport, peered for cancel requests): one core each. */
       processes: z.number().int().min(1).max(16).default(1),
+      /** One PgBouncer on each host named here (default: placement's, two hosts when there are two). */
+      hosts: z.array(dnsName).min(1).optional(),
     })
     .default({ port: 6432, poolMode: 'transaction', maxClientConn: 10_000, poolSize: 20, processes: 1 }),
-  etcd: z.strictObject({ port: hostPort.default(2379) }).default({ port: 2379 }),
+  etcd: z
+    .strictObject({
+      port: hostPort.default(2379),
+      /** One etcd member on each host named here: 1, 3 or 5 (default: placement's, three with three hosts). */
+      hosts: z.array(dnsName).optional(),
+    })
+    .default({ port: 2379 }),
   demo: z
     .strictObject({
       table: sqlIdentifier.default('events'),
@@ -179,12 +198,6 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
     groups.add(g);
   });
   const names = new Map<string, number>();
-  const ports = new Map<number, string>();
-  const claimPort = (port: number, field: string) => {
-    const owner = ports.get(port);
-    if (owner) errors.push(`${field}: port ${port} is already used by ${owner}`);
-    else ports.set(port, field);
-  };
   spec.members.forEach((m, i) => {
     const field = `members[${i}]`;
     if (names.has(m.name))
@@ -196,7 +209,6 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
           `(${spec.workers.join(', ')})`,
       );
     }
-    claimPort(m.port, `${field}.port`);
   });
   for (const reserved of ['pgbouncer', 'etcd', 'backup']) {
     if (names.has(reserved)) errors.push(`members[${names.get(reserved)}].name: "${reserved}" is reserved`);
@@ -223,8 +235,9 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
       `pgbouncer.poolSize: ${spec.pgbouncer.poolSize} server connections cannot be shared by ` +
         `${spec.pgbouncer.processes} processes (each needs at least one)`,
     );
-  claimPort(spec.pgbouncer.port, 'pgbouncer.port');
-  claimPort(spec.etcd.port, 'etcd.port');
+  const hostProblems = hostReferenceErrors(spec);
+  errors.push(...hostProblems);
+  if (!hostProblems.length) errors.push(...portErrors(spec));
   for (const g of [COORDINATOR_GROUP, ...spec.workers]) {
     if (!spec.members.some((m) => m.group === g)) {
       errors.push(
@@ -232,6 +245,46 @@ function crossFieldErrors(spec: ClusterSpec): string[] {
       );
     }
   }
+  return errors;
+}
+
+/** Every host a member, PgBouncer or etcd names exists; PgBouncer's and etcd's lists hold no host twice. */
+function hostReferenceErrors(spec: ClusterSpec): string[] {
+  const errors = spec.hosts ? hostErrors(spec.hosts) : [];
+  const known = resolveHosts(spec.hosts).map((h) => h.name);
+  const unknown = (field: string, host: string) =>
+    known.includes(host) ? [] : [`${field}: "${host}" is not a host (hosts: ${known.join(', ')})`];
+  spec.members.forEach((m, i) => m.host && errors.push(...unknown(`members[${i}].host`, m.host)));
+  for (const part of ['pgbouncer', 'etcd'] as const) {
+    const list = spec[part].hosts ?? [];
+    list.forEach((h, i) => {
+      errors.push(...unknown(`${part}.hosts[${i}]`, h));
+      if (list.indexOf(h) !== i) errors.push(`${part}.hosts[${i}]: "${h}" is listed twice (one ${part} per host)`);
+    });
+  }
+  const etcd = spec.etcd.hosts;
+  if (etcd && ![1, 3, 5].includes(etcd.length))
+    errors.push(`etcd.hosts: ${etcd.length} members cannot form a useful quorum: give 1, 3 or 5 hosts`);
+  return errors;
+}
+
+/**
+ * No two published ports alike on one host. With one host that is every port of the spec, as
+ * always; with several, ports repeat freely across hosts, checked where placement puts each member.
+ */
+function portErrors(spec: ClusterSpec): string[] {
+  const errors: string[] = [];
+  const several = resolveHosts(spec.hosts).length > 1;
+  const placed = placeCluster(spec);
+  const owners = new Map<string, string>();
+  const claim = (host: string, port: number, field: string) => {
+    const owner = owners.get(`${host}:${port}`);
+    if (owner) errors.push(`${field}: port ${port} is already used by ${owner}${several ? ` on host ${host}` : ''}`);
+    else owners.set(`${host}:${port}`, field);
+  };
+  spec.members.forEach((m, i) => claim(placed.members[m.name]!, m.port, `members[${i}].port`));
+  for (const h of placed.pgbouncer) claim(h, spec.pgbouncer.port, 'pgbouncer.port');
+  for (const h of placed.etcd) claim(h, spec.etcd.port, 'etcd.port');
   return errors;
 }
 

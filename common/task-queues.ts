@@ -9,7 +9,12 @@
  * `citusctl-monitor-<build>` (build = a hash of the workflow bundle), which only long-lived workers
  * of that build poll, together with its own activities (the probe's result is read by the same
  * build's decisions). A worker of a new build moves it over (lib/monitor-handoff.ts).
+ *
+ * With several Docker hosts each host has its own queue, `citusctl-host-<host>`, for the Docker work on
+ * that host (only its worker holds a client for its engine); a spec without hosts never uses one.
  */
+import { resolveHosts } from './hosts';
+import { placeCluster, type PlacementInput } from './placement';
 
 export const TASK_QUEUE = 'citusctl';
 
@@ -36,4 +41,26 @@ export function buildOfMonitorQueue(queue: string): string | undefined {
  */
 export function sharedQueueOf(queue: string): string {
   return buildOfMonitorQueue(queue) === undefined ? queue : queue.slice(0, queue.lastIndexOf(MONITOR_INFIX));
+}
+
+const HOST_INFIX = '-host-';
+
+/**
+ * A host's own queue (the worker-specific task queue pattern): the activities that touch that host's
+ * Docker engine, polled by the one `citusctl worker --host NAME` there, for every cluster of the host.
+ */
+export function hostTaskQueue(host: string, shared = TASK_QUEUE): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(host)) throw new Error(`invalid host name ${JSON.stringify(host)}`);
+  return `${shared}${HOST_INFIX}${host}`;
+}
+
+/**
+ * Where a member's Docker work runs: its host's queue when the spec has several hosts, else the
+ * shared queue, exactly as before hosts existed.
+ */
+export function taskQueueForMember(spec: PlacementInput, member: string): string {
+  if (resolveHosts(spec.hosts).length < 2) return TASK_QUEUE;
+  const host = placeCluster(spec).members[member];
+  if (!host) throw new Error(`unknown member ${member}`);
+  return hostTaskQueue(host);
 }

@@ -22,6 +22,7 @@ export const WORKFLOW_ID_KINDS = [
   'restore-point',
   'backup',
   'verify-backup',
+  'expire-backups',
 ] as const;
 export type WorkflowIdKind = (typeof WORKFLOW_ID_KINDS)[number];
 
@@ -77,3 +78,8 @@ export const restorePointScheduleId = (cluster: string) => idOf('restore-point',
  */
 export const backupWorkflowId = (cluster: string) => idOf('backup', cluster);
 export const backupScheduleId = backupWorkflowId;
+/**
+ * `expire-backups-<cluster>`: expiry of the backups past retention, started by each backup once it is
+ * recorded (the backup returns without waiting for it); one at a time per cluster.
+ */
+export const expireBackupsWorkflowId = (cluster: string) => idOf('expire-backups', cluster);

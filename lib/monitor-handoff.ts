@@ -30,7 +30,7 @@ const CLOSE_WAIT_MS = 10_000;
  * temporal.api.enums.v1 TaskQueueKind.NORMAL and TaskQueueType.WORKFLOW (@temporalio/proto is not a direct dependency).
  */
 const TASK_QUEUE_KIND_NORMAL = 1;
-const TASK_QUEUE_TYPE_WORKFLOW = 1;
+const TASK_QUEUE_TYPE = { workflow: 1, activity: 2 } as const;
 
 export interface HandOffReport {
   cluster: string;
@@ -42,12 +42,19 @@ export interface HandOffReport {
   detail: string;
 }
 
-/** The pollers Temporal lists on a queue's workflow tasks (dead workers' ones included, for minutes). */
-export async function queuePollers(client: Client, taskQueue: string): Promise<PollerSeen[]> {
+/**
+ * The pollers Temporal lists on a queue's workflow tasks, or its activity tasks (a host's queue has
+ * only those); dead workers' ones included, for minutes.
+ */
+export async function queuePollers(
+  client: Client,
+  taskQueue: string,
+  type: keyof typeof TASK_QUEUE_TYPE = 'workflow',
+): Promise<PollerSeen[]> {
   const r = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+    taskQueueType: TASK_QUEUE_TYPE[type],
   });
   return (r.pollers ?? []).map((p) => ({
     identity: p.identity ?? undefined,
@@ -56,8 +63,12 @@ export async function queuePollers(client: Client, taskQueue: string): Promise<P
 }
 
 /** A live worker polls the queue now (common/monitor-handoff.ts says what counts as live). */
-export async function queuePolled(client: Client, taskQueue: string): Promise<boolean> {
-  return livePollers(await queuePollers(client, taskQueue), Date.now(), pidAlive).length > 0;
+export async function queuePolled(
+  client: Client,
+  taskQueue: string,
+  type: keyof typeof TASK_QUEUE_TYPE = 'workflow',
+): Promise<boolean> {
+  return livePollers(await queuePollers(client, taskQueue, type), Date.now(), pidAlive).length > 0;
 }
 
 async function runningMonitor(

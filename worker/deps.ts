@@ -8,15 +8,17 @@ import { SecretStore } from '../lib/secrets';
 import { stateDir } from '../lib/state-dir';
 import { TlsStore } from '../lib/tls/tls-store';
 
+/** `docker`: the engine the activities act on (a host's, for `citusctl worker --host`); the local one by default. */
 export function createDeps(
   env: NodeJS.ProcessEnv = process.env,
   metrics?: MetricsSink,
+  docker: Docker = new Docker(),
 ): ActivityDeps & { close(): void } {
   const secrets = new SecretStore(stateDir(env));
   const tls = new TlsStore(stateDir(env));
   const etcd = etcdConnector(secrets, tls);
   return {
-    docker: new Docker(),
+    docker,
     pg: createPgConnector(),
     etcd,
     secrets,

@@ -32,15 +32,19 @@ export async function createWorker(opts: {
   identity?: string;
   taskQueue?: string;
   connection?: NativeConnection;
+  /** Serve activities only (a host's queue: no workflow task is ever scheduled there). */
+  activitiesOnly?: boolean;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const bundle = workflowBundlePath(opts.deps.env);
   // A bundle named explicitly must be the one that runs: never fall back to other code.
   if (opts.deps.env[WORKFLOW_BUNDLE_ENV] && !fs.existsSync(bundle))
     throw new Error(`${WORKFLOW_BUNDLE_ENV}=${bundle}: no such file`);
   const connection = opts.connection ?? (await connectWorker(opts.endpoint, opts.deps.env));
-  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = fs.existsSync(bundle)
-    ? { workflowBundle: { codePath: bundle } }
-    : { workflowsPath: require.resolve('../workflows') };
+  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = opts.activitiesOnly
+    ? {}
+    : fs.existsSync(bundle)
+      ? { workflowBundle: { codePath: bundle } }
+      : { workflowsPath: require.resolve('../workflows') };
   const worker = await Worker.create({
     connection,
     namespace: opts.endpoint.namespace,

@@ -1,15 +1,33 @@
 /**
  * backupCluster (`backup-<cluster>`: `citusctl backup` and the Schedule's runs): a full base
  * backup of every group in parallel, then one cluster-wide named restore point (named after the
- * backup: its consistent cut), the record in the repository's catalog, and expiry of backups past
- * retention (never the one the newest verified restore used).
+ * backup: its consistent cut), the record in the repository's catalog; then it starts the expiry of
+ * backups past retention (never the one the newest verified restore used) as its own workflow
+ * `expire-backups-<cluster>` and returns without waiting for it: expiry is housekeeping, the backup
+ * is usable once recorded. The result says the expiry was started (or was already running), not
+ * what it removed: that is the expiry workflow's result.
  *
  * A group whose backup fails retryably (a failover moved its primary mid-way, a worker died) is
  * tried again on the group's current primary, and the progress says so; after
  * GROUP_BACKUP_ATTEMPTS the run fails and the schedule's next run starts over.
+ * Cancelling the run stops every group's running pgBackRest (the activity hears it through its
+ * heartbeat and ends the process in the primary); the run waits until they are stopped.
  * From the UI: `{"cluster": "demo"}`.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  sleep,
+  startChild,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WORKFLOW_TASK_TIMEOUT } from '../common/takeover';
 import type { BackupGroup, BackupRecord, RestorePointRecord } from '../common/backup-records';
 import { timeId } from '../common/backup-records';
 import {
@@ -20,29 +38,45 @@ import {
 } from '../common/backup-progress';
 import type { BackupClusterInput } from '../common/inputs';
 import { COORDINATOR_GROUP } from '../common/names';
+import { expireBackupsWorkflowId } from '../common/workflow-ids';
 import type { Activities } from '../activities';
 import type { ExpiredBackups } from '../activities/backup/expire';
+import type { ClusterSpec } from '../common/spec';
 import { ACTIVITY_OPTIONS, acts, summarized, validation } from './activity-proxies';
 import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
+import { describeExpired, expireBackupsWorkflow } from './expire-backups';
 import { trackProgress } from './progress-query';
-import { tagWorkflow } from './tag-workflow';
+import { childSearchAttributes, tagWorkflow } from './tag-workflow';
 
 export type { BackupClusterInput };
 
-// One attempt per call: the workflow retries a group itself, so the progress can say why.
+// One attempt per call: the workflow retries a group itself, so the progress can say why. A cancelled
+// run waits until each group's activity has stopped its pgBackRest (no backup left running unseen):
+// the SDK's default, said here because the stop depends on it.
 const baseBackups = summarized(
   proxyActivities<Activities>({
     ...ACTIVITY_OPTIONS.longRunning,
     startToCloseTimeout: '6h',
     retry: { maximumAttempts: 1 },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   }),
 );
+
+/**
+ * The expiry this backup started, or found running already (then this backup's is left to the next
+ * one); `expired-in-run` only for a run replayed from before expiry was a workflow of its own.
+ */
+export interface BackupExpiry {
+  workflowId: string;
+  outcome: 'started' | 'already-running' | 'expired-in-run';
+  expired?: ExpiredBackups;
+}
 
 export interface BackupClusterResult {
   backup: BackupRecord;
   restorePoint: RestorePointRecord;
-  expired: ExpiredBackups;
+  expiry: BackupExpiry;
 }
 
 export const BACKUP_STEPS = ['validate', 'base backups', 'restore point', 'record', 'expire'] as const;
@@ -121,13 +155,46 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
       }),
     (b) => `${b.id} recorded`,
   );
-  const expired = await progress.run(
+  // A run that reached this step under the earlier code expired in the run itself: it replays so.
+  const expiry = await progress.run(
     'expire',
-    () => acts.expireBackups({ spec }),
-    (e) => {
-      const gone = Object.entries(e.stanzas).flatMap(([s, x]) => x.expired.map((l) => `${s}/${l}`));
-      return gone.length ? `expired ${gone.join(', ')}` : 'nothing to expire';
-    },
+    () => (patched(EXPIRY_WORKFLOW) ? startExpiry(spec.name) : expireInRun(spec)),
+    describeExpiry,
   );
-  return { backup, restorePoint, expired };
+  return { backup, restorePoint, expiry };
+}
+
+/** The patch under which expiry is a workflow of its own (histories from before it expired in the run). */
+export const EXPIRY_WORKFLOW = 'backup-expiry-workflow';
+
+function describeExpiry(e: BackupExpiry): string {
+  if (e.outcome === 'expired-in-run') return e.expired ? describeExpired(e.expired) : 'expired';
+  return e.outcome === 'started'
+    ? `started ${e.workflowId} (runs on after the backup)`
+    : `${e.workflowId} is running already (started earlier); this backup's expiry waits for the next one`;
+}
+
+async function expireInRun(spec: ClusterSpec): Promise<BackupExpiry> {
+  const expired = await acts.expireBackups({ spec });
+  return { workflowId: workflowInfo().workflowId, outcome: 'expired-in-run', expired };
+}
+
+/** Starts the cluster's expiry workflow, which outlives this run (ABANDON): the backup does not wait for it. */
+async function startExpiry(cluster: string): Promise<BackupExpiry> {
+  const workflowId = expireBackupsWorkflowId(cluster);
+  const typedSearchAttributes = childSearchAttributes(cluster);
+  try {
+    await startChild(expireBackupsWorkflow, {
+      workflowId,
+      args: [{ cluster }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT, // a task on a worker that died is retried in seconds
+      ...(typedSearchAttributes ? { typedSearchAttributes } : {}),
+    });
+    return { workflowId, outcome: 'started' };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, outcome: 'already-running' };
+    throw err;
+  }
 }

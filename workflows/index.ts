@@ -12,3 +12,4 @@ export * from './verify-backup';
 export * from './restore-cluster';
 export * from './restore-point';
 export * from './backup-cluster';
+export * from './expire-backups';

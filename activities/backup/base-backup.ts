@@ -13,6 +13,9 @@
  * primary differ in time stamps, so most are copied again); one it cannot resume is removed. Two
  * backups of one stanza never run at once: pgBackRest's backup lock lives on the repository volume
  * (pgbackrest-config.ts lock-path), shared by every member and the backup container.
+ *
+ * Cancelled (the backup workflow was): the run's pgBackRest processes in the primary are stopped
+ * (lib/backup/stop-backup.ts) before the cancellation is reported, so its lock is free again.
  */
 import { Context } from '@temporalio/activity';
 import type { BackupGroup } from '../../common/backup-records';
@@ -27,6 +30,7 @@ import {
   groupBackupOf,
 } from '../../lib/backup/backup-info';
 import { classifyPgbackrestError, runPgbackrest, stanzaInfo } from '../../lib/backup/pgbackrest';
+import { backupProcessPattern, stopBackupProcesses } from '../../lib/backup/stop-backup';
 import { containerState } from '../../lib/docker/docker-helpers';
 import { notReady } from '../../lib/errors';
 import type { ActivityDeps } from '../deps';
@@ -118,6 +122,18 @@ export function createBaseBackupActivities(deps: ActivityDeps) {
         ]),
       );
     } catch (err) {
+      // Cancelled (the workflow was): the exec's end is not waited for, so end pgBackRest itself,
+      // still heartbeating, before reporting the cancellation.
+      if (ctx?.cancellationSignal.aborted) {
+        await stopBackupProcesses(
+          deps.docker,
+          containerName(spec.name, member),
+          backupProcessPattern(group, BACKUP_ID_ANNOTATION, backupId),
+        ).catch((stopErr: unknown) =>
+          ctx.log.warn(`${group}: stopping the cancelled backup on ${member}: ${String(stopErr)}`),
+        );
+        throw err;
+      }
       throw await failureOf(spec, group, member, err);
     } finally {
       clearInterval(watch);

@@ -8,7 +8,9 @@
  * 2. ROUNDS pairs, alternating which goes first (paired.ts), each after SETTLE_MS:
  *    A. `node dist/client/cli.js backup -c SPEC --json`, process start to exit: the CLI, the
  *       workflow, a full backup of every group in parallel in its primary, the restore point, the
- *       record in the catalog and expiry;
+ *       record in the catalog, and the start of the expiry workflow (`expire-backups-<cluster>`),
+ *       which runs on after the command returns: the bench waits for it to end (untimed) before the
+ *       next timed run, so it never runs beside one, and prints how long it took;
  *    B. by hand: `docker exec -u postgres <primary> pgbackrest --stanza=<group> --type=full backup`
  *       for every group at once, from the first start to the last exit (pgBackRest expires by the
  *       configured retention at the end of each, as a hand run does).
@@ -16,10 +18,12 @@
  *    (its workflow steps); the data backed up (per group, database and repository sizes).
  * env: ROUNDS (3), SETTLE_MS (2000), BENCH_OUT, CITUSCTL_STATE_DIR, SKIP_UP=1, KEEP_UP=1.
  */
+import { Client, Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { backupRepoVolumeName } from '../../common/topology';
+import { expireBackupsWorkflowId } from '../../common/workflow-ids';
 import { PGBACKREST_CONF } from '../../lib/backup/pgbackrest-config';
 import { runBench } from '../lib/bench-main';
 import type { BenchCluster } from '../lib/cluster';
@@ -84,6 +88,37 @@ export async function handBackups(cluster: BenchCluster, groupPrimaries: Record<
   );
 }
 
+/** Where a `citusctl backup` process's time went outside the workflow's steps (from Temporal's own times). */
+interface CommandSplit {
+  /** Process start to the workflow's start: node, the CLI, connecting, starting the workflow. */
+  beforeMs: number;
+  /** In the workflow but in no step: workflow tasks, activity scheduling between steps. */
+  betweenStepsMs: number;
+  /** The workflow's close to the process's exit: the result, the last progress query, closing. */
+  afterMs: number;
+}
+
+async function commandSplit(client: Client, r: CliResult, stepsMs: number): Promise<CommandSplit | undefined> {
+  const runId = (r.doc as { runId?: string }).runId;
+  const workflowId = (r.doc as { workflowId?: string }).workflowId;
+  if (!workflowId) return undefined;
+  const d = await client.workflow.getHandle(workflowId, runId).describe();
+  if (!d.closeTime) return undefined;
+  const start = d.startTime.getTime();
+  const close = d.closeTime.getTime();
+  return { beforeMs: start - r.tSpawn, betweenStepsMs: close - start - stepsMs, afterMs: r.tExit - close };
+}
+
+/** Waits for the cluster's expiry workflow (if any) to end; its duration, or undefined when none ran. */
+async function expiryDone(client: Client, cluster: string): Promise<number | undefined> {
+  const handle = client.workflow.getHandle(expireBackupsWorkflowId(cluster));
+  const d = await handle.describe().catch(() => undefined);
+  if (!d) return undefined;
+  await handle.result();
+  const closed = await handle.describe();
+  return closed.closeTime ? closed.closeTime.getTime() - closed.startTime.getTime() : undefined;
+}
+
 async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
   const rounds = countFromEnv(env.ROUNDS, 3);
   const settleMs = countFromEnv(env.SETTLE_MS, 2000);
@@ -108,7 +143,16 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
       .join(', ')}`,
   );
 
+  const connection = await Connection.connect({ address: `127.0.0.1:${env.CITUSCTL_TEMPORAL_PORT ?? '7233'}` });
+  const client = new Client({ connection });
   const runs: CliResult[] = [];
+  const expiryMs: number[] = [];
+  // The expiry a backup started runs on after the command: never beside a timed run.
+  const settle = async () => {
+    const ms = await expiryDone(client, cluster.name);
+    if (ms !== undefined && runs.length > expiryMs.length) expiryMs.push(ms);
+    await sleep(settleMs);
+  };
   const result = await pairedTimes(
     rounds,
     async () => {
@@ -118,7 +162,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     },
     () => handBackups(cluster, groupPrimaries),
     {
-      between: () => sleep(settleMs),
+      between: settle,
       onPair: (p) =>
         log.line(
           `pair ${p.round} (${p.first} first): citusctl ${secs(p.aMs)} s, by hand ${secs(p.bMs)} s, ` +
@@ -158,6 +202,22 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
     `citusctl's steps (median s): ${stepNames.map((s) => `${s} ${secs(stepMedians[s])}`).join(', ')}; ` +
       `outside the workflow's steps (CLI start, Temporal, worker): ${secs(outside)} s`,
   );
+  await settle(); // the last run's expiry
+  const splits = (await Promise.all(runs.map((r) => commandSplit(client, r, inSteps(r))))).filter(
+    (x): x is CommandSplit => x !== undefined,
+  );
+  const splitMedians = {
+    beforeMs: median(splits.map((x) => x.beforeMs)),
+    betweenStepsMs: median(splits.map((x) => x.betweenStepsMs)),
+    afterMs: median(splits.map((x) => x.afterMs)),
+  };
+  log.line(
+    `outside the steps, split (median s): process start to workflow start ${secs(splitMedians.beforeMs)}, ` +
+      `in the workflow between steps ${secs(splitMedians.betweenStepsMs)}, workflow close to exit ` +
+      `${secs(splitMedians.afterMs)}; the expiry workflow after each (not in A): median ${secs(median(expiryMs))} s ` +
+      `(${expiryMs.map((x) => secs(x)).join(', ')})`,
+  );
+  await connection.close();
   log.line(
     `data: ${Object.entries(groups)
       .map(
@@ -168,7 +228,11 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   );
   fs.writeFileSync(
     path.join(outDir, 'results.json'),
-    JSON.stringify({ citus, rows: cluster.spec.demo.rows, groups, stepMedians, ...result }, null, 2) + '\n',
+    JSON.stringify(
+      { citus, rows: cluster.spec.demo.rows, groups, stepMedians, splitMedians, expiryMs, ...result },
+      null,
+      2,
+    ) + '\n',
   );
   // runBench removes the cluster, its repository too (down --volumes --backups), unless KEEP_UP=1.
   return 0;

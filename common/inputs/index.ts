@@ -12,6 +12,7 @@ import {
   unfenceMemberInputSchema,
 } from './group-operations';
 import { backupClusterInputSchema } from './backup';
+import { expireBackupsInputSchema } from './expire-backups';
 import { rotateCertificatesInputSchema } from './certs';
 import { healthCheckInputSchema } from './health';
 import { monitorInputSchema } from './monitor';
@@ -36,6 +37,7 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   restoreCluster: restoreClusterInputSchema,
   restorePoint: restorePointInputSchema,
   backupCluster: backupClusterInputSchema,
+  expireBackupsWorkflow: expireBackupsInputSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type WorkflowWithInput = keyof typeof WORKFLOW_INPUT_SCHEMAS;
@@ -50,6 +52,7 @@ export function workflowInput<W extends WorkflowWithInput>(workflow: W, input: W
 
 export { checkInput, inputProblems, InputError } from './problems';
 export * from './backup';
+export * from './expire-backups';
 export * from './certs';
 export * from './group-operations';
 export * from './health';

@@ -61,6 +61,7 @@ describe('ownedByCluster', () => {
     'unfence-demo-g1-a',
     'verify-backup-demo', // a kind with a hyphen
     'verify-backup-demo-2026-12-07T05:00:00Z', // a run started by the verify-backup-demo schedule
+    'expire-backups-demo', // the expiry a backup starts (down cancels it too)
   ])("%s is demo's", (id) => expect(ownedByCluster(id, 'demo')).toBe(true));
 
   test.each([
@@ -76,6 +77,7 @@ describe('ownedByCluster', () => {
     'verify-demo',
     'backup-verify-demo',
     'verify-backup-demos',
+    'expire-backups-demos',
   ])("%s is not demo's", (id) => expect(ownedByCluster(id, 'demo')).toBe(false));
 
   test('ids of a known cluster whose name extends this one ("demo-x") are left to it', () => {

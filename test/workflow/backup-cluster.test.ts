@@ -1,12 +1,20 @@
 /**
  * backupCluster against a real Temporal dev server with mocked activities: the repository check
  * first, every group's base backup in parallel, then the restore point named after the backup,
- * the record (with the groups' backups and the point), expiry last; a group whose attempt fails
+ * the record (with the groups' backups and the point); expiry is started last as its own workflow
+ * that the backup does not wait for (or found running already); a group whose attempt fails
  * retryably (a failover) is backed up again and the progress says why; a non-retryable failure
- * ends the run with no restore point or record; a bad input is refused before any activity.
+ * ends the run with no restore point or record; a cancelled run ends only once every group's
+ * backup activity has stopped its pgBackRest; a bad input is refused before any activity.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import { expireBackupsWorkflowId } from '../../common/workflow-ids';
+import type { ExpiredBackups } from '../../activities/backup/expire';
 import { ensureBackupSchedule } from '../../client/backup-schedule';
 import { stopClusterWorkflows } from '../../client/stop-cluster-workflows';
 import { TASK_QUEUE } from '../../lib/temporal-server';
@@ -15,9 +23,9 @@ import type { BackupGroup, BackupRecord, RestorePointRecord } from '../../common
 import type { Progress } from '../../common/progress';
 import { parseSpec } from '../../common/spec';
 import type { BackupClusterResult } from '../../workflows';
-import { SPEC_INPUT, uniqueClusterName } from './helpers';
+import { FIXTURES, historyFromJson, SPEC_INPUT, uniqueClusterName, uniqueId } from './helpers';
 import { mockActivities } from './mock-activities';
-import { failureOf, waitForStep } from './runner';
+import { failureOf, waitForStep, waitUntil } from './runner';
 import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(90_000);
@@ -97,7 +105,10 @@ function mockBackup(opts: MockOptions = {}) {
     },
   };
   return {
-    activities: { ...mockActivities().activities, ...impl } as unknown as Partial<Activities>,
+    activities: {
+      ...mockActivities({}, { stored: { [spec.name]: SPEC_INPUT } }).activities,
+      ...impl,
+    } as unknown as Partial<Activities>,
     log,
     attempts,
     maxParallel: () => maxParallel,
@@ -106,7 +117,7 @@ function mockBackup(opts: MockOptions = {}) {
 
 const retryable = (message: string) => ApplicationFailure.create({ type: 'NotReady', message });
 
-test('repository check, every group in parallel, the restore point, the record, expiry: in that order', async () => {
+test('repository check, every group in parallel, the restore point, the record, expiry started: in order', async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const m = mockBackup({ gate });
@@ -127,7 +138,9 @@ test('repository check, every group in parallel, the restore point, the record, 
   expect(id).toMatch(/^b-\d{8}t\d{6}z$/);
   expect(m.log[0]).toBe('checkBackupRepository');
   expect(m.log.slice(1, 4).sort()).toEqual(GROUPS.map((g) => `baseBackupGroup:${g}:${id}`).sort());
-  expect(m.log.slice(4)).toEqual([`createRestorePoint:${id}:backup:true`, `recordBackup:${id}`, 'expireBackups']);
+  expect(m.log.slice(4, 6)).toEqual([`createRestorePoint:${id}:backup:true`, `recordBackup:${id}`]);
+  const expiryId = expireBackupsWorkflowId(spec.name);
+  expect(result!.expiry).toEqual({ workflowId: expiryId, outcome: 'started' });
   const record: BackupRecord = result!.backup;
   expect(Object.keys(record.groups).sort()).toEqual(GROUPS.sort());
   expect(record).toMatchObject({ cluster: spec.name, restorePoint: id });
@@ -140,7 +153,96 @@ test('repository check, every group in parallel, the restore point, the record, 
     'record:done',
     'expire:done',
   ]);
-  expect(progress.steps[4]!.detail).toBe('expired g1/20261206-040000F');
+  expect(progress.steps[4]!.detail).toBe(`started ${expiryId} (runs on after the backup)`);
+  // The expiry outlives the backup (ABANDON) and expires on its own, after the record.
+  const expiry = wf.client.workflow.getHandle(expiryId);
+  const { taskQueue } = await expiry.describe();
+  const worker = await wf.worker(taskQueue, m.activities);
+  const expired = await worker.runUntil(expiry.result() as Promise<ExpiredBackups>);
+  expect(expired.stanzas.g1!.expired).toEqual(['20261206-040000F']);
+  expect(m.log.at(-1)).toBe('expireBackups');
+  expect(m.log.indexOf('expireBackups')).toBeGreaterThan(m.log.indexOf(`recordBackup:${id}`));
+});
+
+test('an expiry still running is not started twice: the backup says so and completes', async () => {
+  const expiryId = expireBackupsWorkflowId(spec.name);
+  // An earlier expiry nobody runs yet (no worker polls its queue).
+  const earlier = await wf.client.workflow.start('expireBackupsWorkflow', {
+    taskQueue: uniqueId('tq-idle'),
+    workflowId: expiryId,
+    args: [{ cluster: spec.name }],
+  });
+  try {
+    const m = mockBackup();
+    const { result, error, progress } = await wf.run<BackupClusterResult>(
+      'backupCluster',
+      { spec: SPEC_INPUT },
+      m.activities,
+    );
+    expect(error).toBeUndefined();
+    expect(result!.expiry).toEqual({ workflowId: expiryId, outcome: 'already-running' });
+    expect(progress.steps[4]).toMatchObject({ name: 'expire', state: 'done' });
+    expect(progress.steps[4]!.detail).toMatch(/running already/);
+    expect(m.log).not.toContain('expireBackups');
+  } finally {
+    await earlier.terminate('test over');
+  }
+});
+
+test('cancelled mid-backup: every group stops its pgBackRest before the run ends; nothing after', async () => {
+  const log: string[] = [];
+  const running = new Set<string>();
+  const m = mockBackup();
+  const activities = {
+    ...m.activities,
+    // Like baseBackupGroup: heartbeats while pgBackRest runs; cancelled, it stops it (here: 300 ms) first.
+    async baseBackupGroup({ group }: { group: string }) {
+      const ctx = Context.current();
+      running.add(group);
+      const beat = setInterval(() => ctx.heartbeat(), 100);
+      try {
+        await ctx.cancelled;
+      } catch (err) {
+        log.push(`cancelled:${group}`);
+        await new Promise((r) => setTimeout(r, 300));
+        log.push(`stopped:${group}`);
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+      throw new Error('unreachable');
+    },
+  } as unknown as Partial<Activities>;
+  const taskQueue = uniqueId('tq');
+  const worker = await wf.worker(taskQueue, activities, { maxHeartbeatThrottleInterval: '200ms' });
+  const handle = await wf.client.workflow.start('backupCluster', {
+    taskQueue,
+    workflowId: uniqueId('backupCluster'),
+    args: [{ spec: SPEC_INPUT }],
+  });
+  const ended = await worker.runUntil(async () => {
+    await waitUntil('every group backing up', () => running.size === GROUPS.length, 15_000);
+    await handle.cancel();
+    // What the stops had done when the run ended (the worker's shutdown below waits for activities anyway).
+    return handle.result().then(
+      () => ({ err: undefined as unknown, logAtEnd: [...log] }),
+      (err: unknown) => ({ err, logAtEnd: [...log] }),
+    );
+  });
+  const { err: error, logAtEnd } = ended;
+  // The run ended (cancelled) only after every group's stop had finished.
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  expect(logAtEnd.filter((l) => l.startsWith('stopped:')).sort()).toEqual(GROUPS.map((g) => `stopped:${g}`).sort());
+  expect(m.log.some((l) => /^(createRestorePoint|recordBackup|expireBackups)/.test(l))).toBe(false);
+});
+
+test('a run recorded when expiry was a step of the run (in flight at an upgrade) replays here', async () => {
+  // Recorded from the code before expire-backups-<cluster>: its history schedules expireBackups itself.
+  const json = fs.readFileSync(path.join(FIXTURES, 'backup-cluster-history-expiry-in-run.json'), 'utf8');
+  expect(json).toContain('"expireBackups"');
+  expect(json).not.toContain('expireBackupsWorkflow');
+  await Worker.runReplayHistory({ workflowBundle: wf.bundle }, historyFromJson(json), 'backup-recorded');
 });
 
 test('a group whose primary failed over mid-backup is backed up again, and the progress says why', async () => {
