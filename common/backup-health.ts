@@ -17,6 +17,11 @@ export interface ArchiverState {
   failedCount: number;
   lastFailedWal: string | null;
   lastFailedTime: string | null;
+  /**
+   * Completed segments waiting for the archiver: `.ready` files of whole segments in
+   * pg_wal/archive_status (pg_ls_archive_statusdir()). Absent from observations of older workers.
+   */
+  readySegments?: number;
 }
 
 /** One group primary's archiver state. */
@@ -119,11 +124,21 @@ export function walSegment(name: string | null): { timeline: number; segno: numb
 }
 
 /**
- * Completed segments the archive has not taken yet: those between the last archived one and the
- * one being written (which is not complete, so not due). Across a timeline switch the segment
- * numbers go on, so the count holds; null when either name is not a segment.
+ * Completed segments the archive has not taken yet. The primary's count of `.ready` segments says
+ * it exactly. Without it (an older worker's observation), from the names: those between the last
+ * archived segment and the one being written (which is not complete, so not due); across a
+ * timeline switch the segment numbers go on, so the count holds. A `.backup` history file names
+ * the segment its backup started in, not the last one archived (the segments up to the backup's
+ * stop are archived around it, in no order its name tells), and a history file names none: null
+ * then, as when either name is not a segment.
  */
-export function archiveLagSegments(currentWal: string, lastArchivedWal: string | null): number | null {
+export function archiveLagSegments(
+  currentWal: string,
+  lastArchivedWal: string | null,
+  readySegments?: number,
+): number | null {
+  if (readySegments !== undefined) return readySegments;
+  if (lastArchivedWal?.endsWith('.backup')) return null;
   const current = walSegment(currentWal);
   const last = walSegment(lastArchivedWal);
   if (!current || !last) return null;
@@ -158,7 +173,7 @@ export function groupArchiveReport(a: ArchiverObservation): GroupArchiveReport {
     member: a.member,
     lastArchivedWal: a.lastArchivedWal,
     lastArchivedTime: a.lastArchivedTime,
-    lagSegments: archiveLagSegments(a.currentWal, a.lastArchivedWal),
+    lagSegments: archiveLagSegments(a.currentWal, a.lastArchivedWal, a.readySegments),
     failing: archiveFailing(a),
     failedCount: a.failedCount,
     ...(a.lastError ? { error: a.lastError } : {}),

@@ -3,16 +3,53 @@
  * commits, the default point name, and when a group's point segment counts as archived (the
  * statements: lib/postgres/restore-point.ts).
  *
+ * What makes the points one consistent cut: every node's distributed commits are held (EXCLUSIVE on
+ * pg_dist_node, pg_dist_partition and pg_dist_transaction: a two-phase commit records itself in
+ * its initiator's pg_dist_transaction before it commits) from before the first node's point until
+ * after the last one's. So no transaction commits on its initiator between two nodes' points: one
+ * committed before has its PREPAREs before every point (recovery finishes them), one committed after
+ * has no COMMIT PREPARED before any. Hence three phases, each one round trip on every node at once:
+ * lock all, point on all, release all; none can be merged into another.
+ *
  * Why every metadata node, not only the coordinator: Citus 13's citus_create_restore_point blocks
- * distributed commits by locking pg_dist_node, pg_dist_partition and pg_dist_transaction on the
- * coordinator; a transaction started on a metadata worker commits through that worker's own
- * pg_dist_transaction and was not held (fixed in Citus 14). Taking the same locks on every metadata
- * node in the same window holds those too. Pure: safe in workflows.
+ * distributed commits by locking those catalogs on the coordinator only; a transaction started on a
+ * metadata worker commits through that worker's own pg_dist_transaction and was not held (fixed in
+ * Citus 14). We take the same locks on every metadata node and write each node's point
+ * (pg_create_restore_point, the record citus_create_restore_point writes) on our own sessions:
+ * citus_create_restore_point opens new connections to every worker, which would take place inside
+ * the window while the workers' locks are held. Pure: safe in workflows.
  */
 import { RESTORE_POINT_NAME, timeId, type RestorePointOrigin, type RestorePointRecord } from './backup-records';
 
 /** The Citus catalogs whose ExclusiveLock blocks distributed commits (those that exist on the node are locked). */
 export const COMMIT_BLOCKING_CATALOGS = ['pg_dist_node', 'pg_dist_partition', 'pg_dist_transaction'] as const;
+
+/** Attempts at the window within one activity run when a lock is given up (then the activity is retried). */
+export const POINT_LOCK_ATTEMPTS = 10;
+
+/** The pause before the next attempt: growing, with jitter so a periodic conflicting lock is not hit again. */
+export function lockRetryDelayMs(attempt: number, random: number): number {
+  return Math.round(Math.min(1_000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + random));
+}
+
+/**
+ * Why the nodes we hold are not the ones Citus commits through (a failover under way, a worker
+ * added or removed): the coordinator's active primary workers (pg_dist_node, read under its lock)
+ * must be exactly the worker primaries we locked. Undefined when they are.
+ */
+export function pointNodesProblem(
+  lockedWorkers: readonly string[],
+  registered: readonly { host: string; port: number }[],
+  port: number,
+): string | undefined {
+  const want = [...lockedWorkers].sort();
+  const have = registered.map((n) => (n.port === port ? n.host : `${n.host}:${n.port}`)).sort();
+  if (want.length === have.length && want.every((w, i) => w === have[i])) return undefined;
+  return (
+    `the coordinator's active primary workers (${have.join(', ') || 'none'}) are not the worker primaries ` +
+    `locked (${want.join(', ') || 'none'})`
+  );
+}
 
 /** PostgreSQL's longest restore point name (MAXFNAMELEN - 1); citus_create_restore_point refuses longer ones. */
 export const MAX_RESTORE_POINT_NAME = 63;

@@ -5,10 +5,10 @@
  *
  * Straight to each group's primary as superuser (never through PgBouncer): one session per primary
  * holds that node's distributed commits; in that window the coordinator counts the rows (when
- * asked: writers are held, so the counts are those at the point) and calls
- * citus_create_restore_point, then every session notes its WAL position and everything is released.
- * Counting before the point is made keeps a failed count from leaving an unrecorded point of this
- * name in the WAL (a retry would write a second one; recovery stops at the first).
+ * asked: its SHARE locks hold writers, so the counts are those at the point), then every session
+ * writes its node's point with its WAL position, and everything is released. Counting before the
+ * points are written keeps a failed count from leaving an unrecorded point of this name in the WAL
+ * (a retry would write a second one; recovery stops at the first).
  *
  * Idempotent: a name already recorded by this workflow run is this request retried (its archive
  * wait is redone and the record returned); any other request of a recorded name is refused.
@@ -16,11 +16,15 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { RestorePointGroup, RestorePointOrigin, RestorePointRecord } from '../../common/backup-records';
-import { COORDINATOR_GROUP } from '../../common/names';
+import { errorMessage } from '../../common/error-message';
+import { COORDINATOR_GROUP, PG_PORT } from '../../common/names';
 import { resolveImages } from '../../common/images';
 import {
   COMMIT_BLOCKING_CATALOGS,
+  POINT_LOCK_ATTEMPTS,
+  lockRetryDelayMs,
   pointNameProblem,
+  pointNodesProblem,
   sameRequest,
   segmentArchived,
   timelineOfWalFile,
@@ -29,20 +33,21 @@ import type { ClusterSpec } from '../../common/spec';
 import { BackupCatalog } from '../../lib/backup/catalog';
 import { classifyPgError, fatal, notReady } from '../../lib/errors';
 import {
+  BEGIN_POINT,
+  LOCK_GIVEN_UP_SQLSTATES,
   archiveMode,
-  citusCreateRestorePoint,
   citusTables,
   commit,
   countRows,
+  createLocalPoint,
   existingRelations,
-  holdWritesStatements,
+  lockCatalogs,
+  lockTablesStatement,
   preparedCitusTransactions,
   qualifiedName,
   rollbackQuietly,
-  runStatements,
   segmentArchiveState,
   switchWal,
-  walInsertPosition,
 } from '../../lib/postgres/restore-point';
 import type { ActivityDeps } from '../deps';
 import { sleep, withHeartbeat } from '../heartbeat';
@@ -67,8 +72,11 @@ function requestOfThisRun(): string | undefined {
   }
 }
 
-/** How long prepared (two-phase) transactions may take to finish once writers are held. */
-const PREPARED_DRAIN_MS = 2_000;
+/**
+ * How long prepared (two-phase) transactions may take to finish once writers are held (with row
+ * counts): their COMMIT PREPARED is on its way; longer, the attempt is given up and tried again.
+ */
+const PREPARED_DRAIN_MS = 100;
 /** How long every group's point segment may take to reach the repository. */
 const ARCHIVE_WAIT_MS = 120_000;
 
@@ -105,86 +113,148 @@ export function createRestorePointActivities(deps: ActivityDeps) {
     ];
   };
 
-  /** The window: every node's distributed commits held, rows counted, the point made, positions read. */
+  /**
+   * The point on every node, consistent (common/restore-point.ts says why and how). Prepared before
+   * the window: the sessions, which catalogs each node has, the tables and (with counts) the
+   * coordinator's Citus connections warmed by a first count outside any transaction. A lock given
+   * up (lock_timeout) releases everything and is tried again a moment later.
+   */
   async function makePoint(
     spec: ClusterSpec,
     input: CreateRestorePointInput,
     targets: { group: string; member: string }[],
   ): Promise<Omit<RestorePointRecord, 'origin'>> {
     return withSessions(deps, spec, targets, async (sessions) => {
-      const [coord, ...workers] = sessions;
-      const tables = input.rowCounts ? (await citusTables(coord!.client)).map(qualifiedName) : [];
-      // Which commit-blocking catalogs each worker has (the double has no pg_dist_transaction).
-      const workerCatalogs = await Promise.all(
-        workers.map(async (w) =>
-          (
-            await existingRelations(
-              w.client,
-              COMMIT_BLOCKING_CATALOGS.map((c) => `pg_catalog.${c}`),
-            )
-          ).map((c) => c.replace(/^pg_catalog\./, '')),
-        ),
-      );
-      const started = Date.now();
-      let open = true;
-      try {
-        await runStatements(coord!.client, holdWritesStatements({ tables, catalogs: [] }));
-        // Then every worker's catalogs (its shell tables are locked already: holdWritesStatements says why).
-        await Promise.all(
-          workers.map((w, i) =>
-            runStatements(w.client, holdWritesStatements({ tables: [], catalogs: workerCatalogs[i]! })),
-          ),
-        );
-        let rowCounts: Record<string, number> | null = null;
-        if (input.rowCounts) {
-          await drainPrepared(sessions);
-          rowCounts = {};
-          for (const t of tables) rowCounts[t] = await countRows(coord!.client, t);
+      const catalogs = await Promise.all(sessions.map((s) => presentCatalogs(s.client)));
+      const tables = input.rowCounts ? (await citusTables(sessions[0]!.client)).map(qualifiedName) : [];
+      if (tables.length) await countRows(sessions[0]!.client, tables);
+      for (let attempt = 1; ; attempt++) {
+        const made = await windowOnce(spec, input, sessions, catalogs, tables);
+        if (typeof made !== 'string') {
+          deps.log(`restore point ${input.name}: ${made.timing} (attempt ${attempt})`);
+          return made.record;
         }
-        const made = await citusCreateRestorePoint(coord!.client, input.name);
-        const groups: Record<string, RestorePointGroup> = {};
-        await Promise.all(
-          sessions.map(async (s) => {
-            const p = await walInsertPosition(s.client);
-            groups[s.group] = {
-              primary: s.member,
-              lsn: p.lsn,
-              walFile: p.walFile,
-              timeline: timelineOfWalFile(p.walFile),
-            };
-          }),
-        );
-        await Promise.all(sessions.map((s) => commit(s.client)));
-        open = false;
-        return {
-          name: input.name,
-          cluster: spec.name,
-          createdAt: new Date(made.at).toISOString(),
-          coordinatorLsn: made.lsn,
-          groups,
-          rowCounts,
-          pauseMs: Date.now() - started,
-        };
-      } finally {
-        if (open) await Promise.all(sessions.map((s) => rollbackQuietly(s.client)));
+        if (attempt >= POINT_LOCK_ATTEMPTS)
+          throw notReady(
+            `restore point ${input.name}: ${attempt} attempts gave up a lock, the last: ${made}; retrying`,
+          );
+        await sleep(lockRetryDelayMs(attempt, Math.random()));
       }
     });
   }
 
-  /** Waits (bounded) until no Citus prepared transaction is left on any node; else the attempt is retried. */
-  async function drainPrepared(sessions: Session[]): Promise<void> {
+  /**
+   * One attempt at the window: every node's commits held, the tables counted (when asked), every
+   * node's point, everything released. Returns why it gave up, before any point was written, when a
+   * lock was not granted in time (or, with counts, prepared transactions did not finish in time). A
+   * failure once points are being written is final for this name: some nodes may have a point of it
+   * in their WAL, and recovery stops at a name's first point.
+   */
+  async function windowOnce(
+    spec: ClusterSpec,
+    input: CreateRestorePointInput,
+    sessions: Session[],
+    catalogs: string[][],
+    tables: string[],
+  ): Promise<{ record: Omit<RestorePointRecord, 'origin'>; timing: string } | string> {
+    const coord = sessions[0]!;
+    await Promise.all(sessions.map((s) => s.client.query(BEGIN_POINT)));
+    const started = Date.now();
+    const at: number[] = [];
+    let phase: 'lock' | 'point' | 'release' = 'lock';
+    let open = true;
+    try {
+      if (tables.length) await coord.client.query(lockTablesStatement(tables));
+      const locked = await Promise.all(
+        sessions.map((s, i) => lockCatalogs(s.client, catalogs[i]!, { workerNodes: s === coord })),
+      );
+      at.push(Date.now());
+      const problem = pointNodesProblem(
+        sessions.slice(1).map((s) => s.member),
+        locked[0]!.workerNodes ?? [],
+        PG_PORT,
+      );
+      if (problem) throw notReady(`restore point ${input.name}: ${problem}; retrying`);
+      let rowCounts: Record<string, number> | null = null;
+      if (input.rowCounts) {
+        const pending = locked.some((l) => l.prepared > 0) ? await pendingPrepared(sessions) : undefined;
+        if (pending) return pending;
+        rowCounts = await countRows(coord.client, tables);
+        at.push(Date.now());
+      }
+      phase = 'point';
+      const points = await Promise.all(sessions.map((s) => createLocalPoint(s.client, input.name)));
+      at.push(Date.now());
+      phase = 'release';
+      const released = await Promise.allSettled(sessions.map((s) => commit(s.client)));
+      open = false;
+      const lost = released.flatMap((r, i) =>
+        r.status === 'rejected' ? [`${sessions[i]!.member}: ${errorMessage(r.reason)}`] : [],
+      );
+      // A session lost before its COMMIT may have dropped its locks before another node's point.
+      if (lost.length) throw new Error(`the locks of ${lost.join(', ')} were not released by a commit`);
+      const ended = Date.now();
+      const groups: Record<string, RestorePointGroup> = {};
+      sessions.forEach((s, i) => {
+        const p = points[i]!;
+        groups[s.group] = { primary: s.member, lsn: p.lsn, walFile: p.walFile, timeline: timelineOfWalFile(p.walFile) };
+      });
+      const steps = [started, ...at, ended];
+      const names = input.rowCounts ? ['lock', 'count', 'point', 'release'] : ['lock', 'point', 'release'];
+      const phases = names.map((n, i) => `${n} ${steps[i + 1]! - steps[i]!} ms`).join(', ');
+      return {
+        record: {
+          name: input.name,
+          cluster: spec.name,
+          createdAt: new Date(points[0]!.at).toISOString(),
+          coordinatorLsn: points[0]!.lsn,
+          groups,
+          rowCounts,
+          pauseMs: ended - started,
+        },
+        timing: `writes held ${ended - started} ms (${phases})`,
+      };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (phase === 'lock' && code && LOCK_GIVEN_UP_SQLSTATES.includes(code)) return errorMessage(err);
+      if (phase === 'lock') throw err;
+      throw fatal(
+        'Conflict',
+        `restore point ${input.name} failed while the points were being written (${errorMessage(err)}): some groups ` +
+          'may hold a point of this name in their WAL, and recovery stops at the first one of a name; it is not ' +
+          'recorded: make the point again under another name',
+      );
+    } finally {
+      if (open) await Promise.all(sessions.map((s) => rollbackQuietly(s.client)));
+    }
+  }
+
+  /** The commit-blocking catalogs a node has (the double has no pg_dist_transaction). */
+  async function presentCatalogs(c: Client): Promise<string[]> {
+    return (
+      await existingRelations(
+        c,
+        COMMIT_BLOCKING_CATALOGS.map((n) => `pg_catalog.${n}`),
+      )
+    ).map((n) => n.replace(/^pg_catalog\./, ''));
+  }
+
+  /**
+   * Waits (bounded) until no Citus prepared transaction is left on any node (their commits would be
+   * missing from the row counts); undefined then, else why the attempt gives up.
+   */
+  async function pendingPrepared(sessions: Session[]): Promise<string | undefined> {
     const deadline = Date.now() + PREPARED_DRAIN_MS;
     for (;;) {
+      await sleep(10);
       const left = await Promise.all(sessions.map(async (w) => ({ w, n: await preparedCitusTransactions(w.client) })));
       const busy = left.filter((x) => x.n > 0);
-      if (!busy.length) return;
+      if (!busy.length) return undefined;
       if (Date.now() >= deadline)
-        throw notReady(
+        return (
           `prepared transactions still pending after ${PREPARED_DRAIN_MS} ms on ` +
-            `${busy.map((x) => `${x.w.member} (${x.n})`).join(', ')}: their commits would be missing from the ` +
-            'row counts; retrying',
+          busy.map((x) => `${x.w.member} (${x.n})`).join(', ')
         );
-      await sleep(50);
     }
   }
 

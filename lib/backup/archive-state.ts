@@ -10,7 +10,9 @@ import { containerLogs, execIn } from '../docker/docker-helpers';
 export type { ArchiverState };
 
 // One line, fields separated by "|"; timestamps in UTC ISO form. A standby has no current WAL
-// insert position: pg_last_wal_receive_lsn() stands in (the caller asks primaries).
+// insert position: pg_last_wal_receive_lsn() stands in (the caller asks primaries). The last field
+// counts the completed segments still waiting for the archiver (their `.ready` files): the lag,
+// which pg_stat_archiver's last file name cannot tell (after a backup it names a `.backup` file).
 const ARCHIVER_SQL =
   'SELECT pg_walfile_name(CASE WHEN pg_is_in_recovery() ' +
   'THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END), ' +
@@ -18,13 +20,15 @@ const ARCHIVER_SQL =
   "coalesce(to_char(last_archived_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''), " +
   'failed_count, ' +
   "coalesce(last_failed_wal, ''), " +
-  "coalesce(to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '') " +
+  "coalesce(to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''), " +
+  "(SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name ~ '^[0-9A-F]{24}\\.ready$') " +
   'FROM pg_stat_archiver';
 
 /** Parses psql's `-At -F '|'` line of ARCHIVER_SQL. */
 export function parseArchiverLine(line: string): ArchiverState {
   const f = line.trim().split('|');
-  if (f.length !== 6 || !f[0]) throw new Error(`unexpected pg_stat_archiver output: ${line.slice(0, 200)}`);
+  if (f.length !== 7 || !f[0] || !/^\d+$/.test(f[6]!))
+    throw new Error(`unexpected pg_stat_archiver output: ${line.slice(0, 200)}`);
   const orNull = (v: string | undefined) => (v ? v : null);
   return {
     currentWal: f[0],
@@ -33,6 +37,7 @@ export function parseArchiverLine(line: string): ArchiverState {
     failedCount: Number(f[3]),
     lastFailedWal: orNull(f[4]),
     lastFailedTime: orNull(f[5]),
+    readySegments: Number(f[6]),
   };
 }
 

@@ -9,6 +9,8 @@
  *   before the call and those acknowledged by its end; the pairs' table holds whole pairs only.
  * - The point's name is in every group's archived WAL (pgbackrest archive-get of the recorded
  *   segment, read with pg_waldump).
+ * - A commit lock held on a worker: the point's attempts give their locks up (lock_timeout) and try
+ *   again, and the point is made once the lock is free.
  * - A second request of a recorded name is refused, and a bad name is refused before anything runs.
  * On the test double there are no distributed transactions (its tables stay on the coordinator):
  * the worker-started transactions run on real Citus only (CITUSCTL_IMAGE_POSTGRES=citusctl-local/citus-real:17).
@@ -173,6 +175,53 @@ describe('restore points', () => {
     expect(r.result.rowCounts).toBeNull();
     for (const [group, g] of Object.entries(r.result.groups))
       expect(await pointsInArchivedSegment(group, g.primary, g.walFile, 'rp-nocount')).toBe(1);
+  });
+
+  it('a commit lock held on a worker: the point gives its locks up, retries, is made once it is free', async () => {
+    const g1 = (await livePrimaries(c)).g1!;
+    let held!: () => void;
+    const holding = new Promise<void>((r) => (held = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let releasedAt = 0;
+    // A transaction holding what a distributed commit holds on g1 (ROW EXCLUSIVE on a commit-blocking catalog).
+    const blocker = su(c, g1, async (cl) => {
+      await cl.query('BEGIN; LOCK TABLE pg_catalog.pg_dist_partition IN ROW EXCLUSIVE MODE');
+      held();
+      await released;
+      releasedAt = Date.now();
+      await cl.query('COMMIT');
+    });
+    await holding;
+    const point = cliJson<GroupRunJson<RestorePointRecord>>(c, ['restore-point', 'rp-blocked', '--no-counts'], {
+      timeoutMs: 300_000,
+    });
+    // Separate waits for our EXCLUSIVE lock on g1: each attempt gave its locks up and a later one asked again.
+    let waits = 0;
+    try {
+      await su(c, g1, async (w) => {
+        let waiting = false;
+        for (const deadline = Date.now() + 120_000; waits < 3 && Date.now() < deadline; await sleep(5)) {
+          const r = await w.query<{ n: string }>(
+            "SELECT count(*) AS n FROM pg_locks WHERE relation = 'pg_catalog.pg_dist_partition'::regclass " +
+              "AND mode = 'ExclusiveLock' AND NOT granted",
+          );
+          const now = Number(r.rows[0]!.n) > 0;
+          if (now && !waiting) waits++;
+          waiting = now;
+        }
+      });
+    } finally {
+      release();
+      await blocker;
+    }
+    const r = await point;
+    console.log(`[restore-point] rp-blocked: ${waits} separate waits on g1; writes held ${r.result.pauseMs} ms`);
+    expect(waits).toBe(3);
+    // Made after the lock was released: an attempt that waited for it would have held writers meanwhile.
+    expect(Date.parse(r.result.createdAt)).toBeGreaterThanOrEqual(releasedAt);
+    for (const [group, g] of Object.entries(r.result.groups))
+      expect(await pointsInArchivedSegment(group, g.primary, g.walFile, 'rp-blocked')).toBe(1);
   });
 
   it('a second request of a recorded name is refused; a bad name before anything runs', async () => {

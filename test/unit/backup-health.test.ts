@@ -39,6 +39,20 @@ describe('WAL segments and archive lag', () => {
     expect(archiveLagSegments('000000010000000000000003', null)).toBeNull();
   });
 
+  test('the segments waiting (.ready) are the lag when the primary counted them, whatever the names say', () => {
+    expect(archiveLagSegments('000000010000000000000009', '000000010000000000000008', 0)).toBe(0);
+    expect(archiveLagSegments('000000010000000000000009', '000000010000000000000005', 3)).toBe(3);
+    // After a backup the archiver's last file is the backup's history file, named after the segment
+    // the backup started in: everything up to the one being written is archived, no lag.
+    expect(archiveLagSegments('000000010000000000000007', '000000010000000000000005.00000028.backup', 0)).toBe(0);
+    // Archiving never succeeded: the waiting segments still count.
+    expect(archiveLagSegments('000000010000000000000007', null, 6)).toBe(6);
+  });
+
+  test('without the count, a .backup history file tells no lag (it names where its backup started)', () => {
+    expect(archiveLagSegments('000000010000000000000007', '000000010000000000000005.00000028.backup')).toBeNull();
+  });
+
   test('failing: the last failure is newer than the last success, or nothing ever succeeded', () => {
     expect(archiveFailing({ lastFailedTime: null, lastArchivedTime: ago(1) })).toBe(false);
     expect(archiveFailing({ lastFailedTime: ago(2), lastArchivedTime: ago(1) })).toBe(false);
@@ -48,9 +62,9 @@ describe('WAL segments and archive lag', () => {
 });
 
 describe('pg_stat_archiver as psql prints it, and the archive error of a log', () => {
-  test('one line, six fields; empty ones are null', () => {
+  test('one line, seven fields (the last: segments waiting); empty ones are null', () => {
     expect(
-      parseArchiverLine('000000010000000000000009|000000010000000000000008|2026-12-07T11:59:00.000Z|0||\n'),
+      parseArchiverLine('000000010000000000000009|000000010000000000000008|2026-12-07T11:59:00.000Z|0|||2\n'),
     ).toEqual({
       currentWal: '000000010000000000000009',
       lastArchivedWal: '000000010000000000000008',
@@ -58,8 +72,13 @@ describe('pg_stat_archiver as psql prints it, and the archive error of a log', (
       failedCount: 0,
       lastFailedWal: null,
       lastFailedTime: null,
+      readySegments: 2,
     });
     expect(() => parseArchiverLine('')).toThrow(/unexpected pg_stat_archiver output/);
+    // The six fields of an older query: the waiting segments are not optional.
+    expect(() => parseArchiverLine('000000010000000000000009|000000010000000000000008||0||')).toThrow(
+      /unexpected pg_stat_archiver output/,
+    );
   });
 
   test("pgBackRest's own error first, else PostgreSQL's line", () => {

@@ -1,45 +1,64 @@
-/** The pure parts of a cluster-wide restore point: the lock statements, names, archive state. */
+/** The pure parts of a restore point: the lock statements, the nodes check, retries, names, archive state. */
 import {
   defaultPointName,
+  lockRetryDelayMs,
   pointNameProblem,
+  pointNodesProblem,
   sameRequest,
   segmentArchived,
   timelineOfWalFile,
 } from '../../common/restore-point';
-import { holdWritesStatements, qualifiedName } from '../../lib/postgres/restore-point';
+import {
+  BEGIN_POINT,
+  LOCK_GIVEN_UP_SQLSTATES,
+  lockCatalogsStatement,
+  lockTablesStatement,
+  qualifiedName,
+} from '../../lib/postgres/restore-point';
 import { restorePointWorkflowId, restorePointScheduleId } from '../../common/workflow-ids';
 import { ownedByCluster } from '../../common/cluster-workflows';
 import type { RestorePointRecord } from '../../common/backup-records';
 
-describe('holdWritesStatements', () => {
-  test('tables in SHARE mode first, then the commit-blocking catalogs in EXCLUSIVE mode, with a lock timeout', () => {
-    expect(
-      holdWritesStatements({
-        tables: ['"public"."events"', '"s"."Odd"'],
-        catalogs: ['pg_dist_node', 'pg_dist_transaction'],
-      }),
-    ).toEqual([
-      'BEGIN',
-      "SET LOCAL lock_timeout = '2s'",
-      "SET LOCAL statement_timeout = '10s'",
+describe('the window statements', () => {
+  test('the transaction opens with a short lock timeout (a waiting lock holds writers), a statement bound', () => {
+    expect(BEGIN_POINT).toBe("BEGIN; SET LOCAL lock_timeout = '50ms'; SET LOCAL statement_timeout = '10s'");
+  });
+  test('tables in SHARE mode (writers wait, they do not fail), catalogs in EXCLUSIVE mode (reads go on)', () => {
+    expect(lockTablesStatement(['"public"."events"', '"s"."Odd"'])).toBe(
       'LOCK TABLE "public"."events", "s"."Odd" IN SHARE MODE',
+    );
+    expect(lockCatalogsStatement(['pg_dist_node', 'pg_dist_transaction'])).toBe(
       'LOCK TABLE pg_catalog."pg_dist_node", pg_catalog."pg_dist_transaction" IN EXCLUSIVE MODE',
-    ]);
+    );
   });
-  test('the coordinator without row counts holds nothing itself (citus_create_restore_point locks)', () => {
-    expect(holdWritesStatements({ tables: [], catalogs: [] })).toEqual([
-      'BEGIN',
-      "SET LOCAL lock_timeout = '2s'",
-      "SET LOCAL statement_timeout = '10s'",
-    ]);
+  test('lock_timeout, a deadlock and statement_timeout are the lock given up (retried)', () => {
+    expect([...LOCK_GIVEN_UP_SQLSTATES].sort()).toEqual(['40P01', '55P03', '57014']);
   });
-  test('a worker locks only the catalogs (Citus carries the tables to it)', () => {
-    expect(holdWritesStatements({ tables: [], catalogs: ['pg_dist_partition'] })).toEqual([
-      'BEGIN',
-      "SET LOCAL lock_timeout = '2s'",
-      "SET LOCAL statement_timeout = '10s'",
-      'LOCK TABLE pg_catalog."pg_dist_partition" IN EXCLUSIVE MODE',
-    ]);
+});
+
+describe('the nodes locked are the nodes Citus commits through', () => {
+  const reg = (...hosts: string[]) => hosts.map((host) => ({ host, port: 5432 }));
+  test('the same worker primaries, in any order: fine', () => {
+    expect(pointNodesProblem(['g2-a', 'g1-a'], reg('g1-a', 'g2-a'), 5432)).toBeUndefined();
+    expect(pointNodesProblem([], [], 5432)).toBeUndefined();
+  });
+  test('a group re-pointed at another member, a worker added or missing, another port: refused, named', () => {
+    expect(pointNodesProblem(['g1-a', 'g2-a'], reg('g1-b', 'g2-a'), 5432)).toMatch(
+      /active primary workers \(g1-b, g2-a\) are not the worker primaries locked \(g1-a, g2-a\)/,
+    );
+    expect(pointNodesProblem(['g1-a'], reg('g1-a', 'g3-a'), 5432)).toBeDefined();
+    expect(pointNodesProblem(['g1-a', 'g2-a'], reg('g1-a'), 5432)).toBeDefined();
+    expect(pointNodesProblem(['g1-a'], [{ host: 'g1-a', port: 6432 }], 5432)).toMatch(/g1-a:6432/);
+  });
+});
+
+describe('a lock given up is tried again', () => {
+  test('after a growing pause, capped, jittered around its middle', () => {
+    expect(lockRetryDelayMs(1, 0.5)).toBe(100);
+    expect(lockRetryDelayMs(2, 0.5)).toBe(200);
+    expect(lockRetryDelayMs(9, 0.5)).toBe(1000);
+    expect(lockRetryDelayMs(1, 0)).toBe(50);
+    expect(lockRetryDelayMs(1, 0.999)).toBeLessThanOrEqual(150);
   });
 });
 

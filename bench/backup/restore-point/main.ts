@@ -7,11 +7,15 @@
  * the window writes were held (the record's pauseMs), the workflow step's latency (the point made
  * and its WAL archived on every group), the CLI's wall time, and the longest INSERT a writer waited
  * for while the CLI ran and across the held window (the point's time on the same host clock, give
- * or take the window), against the longest in a quiet stretch before (baseline). Exits non-zero
+ * or take the window), against the longest in a quiet stretch before (baseline) and, as a control,
+ * the longest across a window as long placed in that quiet stretch (one per point). Exits non-zero
  * when a writer got an error or a point failed. Benchmark only: no test asserts on these numbers.
  * Run through bench/backup/restore-point/run.sh.
  *
- * env: POINTS (20), WRITERS (4), INTERVAL_MS (20), BASELINE_MS (10000), SPEC, BENCH_OUT,
+ * A second control: `citusctl status` CONTROL_CLIS times (no point), the longest INSERT while it ran:
+ * what the CLI's own run costs the writers on this machine.
+ *
+ * env: POINTS (20), WRITERS (4), INTERVAL_MS (20), BASELINE_MS (10000), CONTROL_CLIS (5), SPEC, BENCH_OUT,
  *      CITUSCTL_STATE_DIR, SKIP_UP=1 / KEEP_UP=1.
  */
 import type { RestorePointRecord } from '../../../common/backup-records';
@@ -35,6 +39,8 @@ interface PointRow {
   stallMs: number;
   /** The longest INSERT that overlapped the writes-held window (the point's time, the same host clock, +- pauseMs). */
   windowStallMs: number;
+  /** Control: the longest INSERT across a window as long in the quiet stretch before any point (same writers). */
+  quietStallMs: number;
   load: string;
 }
 
@@ -51,6 +57,7 @@ runBench({
     const nWriters = countFromEnv(env.WRITERS, 4);
     const intervalMs = countFromEnv(env.INTERVAL_MS, 20);
     const baselineMs = countFromEnv(env.BASELINE_MS, 10_000);
+    const controlClis = countFromEnv(env.CONTROL_CLIS, 5);
     log.line(`bench/backup/restore-point: ${points} points with counts + ${points} without, ${nWriters} writers`);
     log.line(machineLine());
     await upOnCleanStart(cli);
@@ -68,11 +75,20 @@ runBench({
     const rows: PointRow[] = [];
     let failures = 0;
     let baseline = 0;
+    let quiet = { from: 0, to: 0 };
+    const cliControl: { cliMs: number; stallMs: number }[] = [];
     try {
       await sleep(2000); // connected and writing
       const b0 = now();
       await sleep(baselineMs);
-      baseline = longestTry(timed.tries, b0, now());
+      quiet = { from: b0, to: now() };
+      baseline = longestTry(timed.tries, quiet.from, quiet.to);
+      // Control for the CLI's own cost on this machine: a command that makes no point (`status`).
+      for (let i = 0; i < controlClis; i++) {
+        const r = await runCli(cli, ['status'], `control-${i}`);
+        cliControl.push({ cliMs: r.tExit - r.tSpawn, stallMs: longestTry(timed.tries, r.tSpawn, r.tExit) });
+        await sleep(500);
+      }
       for (const mode of ['counts', 'no-counts'] as const) {
         for (let i = 1; i <= points; i++) {
           const name = `bench-${mode === 'counts' ? 'c' : 'n'}-${i}-${Date.now().toString(36)}`;
@@ -95,6 +111,7 @@ runBench({
               Date.parse(point.createdAt) - point.pauseMs,
               Date.parse(point.createdAt) + point.pauseMs,
             ),
+            quietStallMs: 0,
             load: loadavg(),
           });
           await sleep(500);
@@ -103,11 +120,16 @@ runBench({
     } finally {
       await Promise.all(writers.map((w) => w.stop()));
     }
+    // The control windows: one per point, as long as its own, spread over the quiet stretch.
+    rows.forEach((r, k) => {
+      const at = quiet.from + ((k + 0.5) * (quiet.to - quiet.from)) / rows.length;
+      r.quietStallMs = longestTry(timed.tries, at - r.pauseMs, at + r.pauseMs);
+    });
     const errors = writers.flatMap((w) => w.errors);
     const acked = writers.reduce((n, w) => n + w.acks.length, 0);
     log.line(
       table(
-        ['MODE', 'POINT', 'HELD ms', 'STEP ms', 'CLI ms', 'LONGEST INSERT ms', 'IN WINDOW ms', 'LOADAVG'],
+        ['MODE', 'POINT', 'HELD ms', 'STEP ms', 'CLI ms', 'LONGEST INSERT ms', 'IN WINDOW ms', 'QUIET ms', 'LOADAVG'],
         rows.map((r) => [
           r.mode,
           r.name,
@@ -116,6 +138,7 @@ runBench({
           String(Math.round(r.cliMs)),
           String(Math.round(r.stallMs)),
           String(Math.round(r.windowStallMs)),
+          String(Math.round(r.quietStallMs)),
           r.load,
         ]),
       ).join('\n'),
@@ -140,7 +163,20 @@ runBench({
         'longest INSERT across the held window',
         of.map((r) => r.windowStallMs),
       );
+      stat(
+        'control: same windows, quiet stretch',
+        of.map((r) => r.quietStallMs),
+      );
     }
+    log.line(`control: \`citusctl status\` (no point) ${cliControl.length} times under the same writers:`);
+    stat(
+      'its CLI wall time',
+      cliControl.map((c) => c.cliMs),
+    );
+    stat(
+      'longest INSERT while it ran',
+      cliControl.map((c) => c.stallMs),
+    );
     log.line(
       `baseline: longest INSERT in ${baselineMs} ms without points ${Math.round(baseline)} ms; ` +
         `${acked} rows acknowledged through PgBouncer, ${errors.length} client errors, ${failures} failed points; ` +
