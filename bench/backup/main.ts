@@ -16,7 +16,9 @@
  *       configured retention at the end of each, as a hand run does).
  *    Per pair A, B and A/B; the medians and the median ratio (goal <= 1.3); where A's time went
  *    (its workflow steps); the data backed up (per group, database and repository sizes).
- * env: ROUNDS (3), SETTLE_MS (2000), BENCH_OUT, CITUSCTL_STATE_DIR, SKIP_UP=1, KEEP_UP=1.
+ *    With HAND_POINT=1 the hand side then also makes a cluster-wide restore point as an operator
+ *    would (handPoint): the same job as the command's, minus its row counts and worker locks.
+ * env: ROUNDS (3), SETTLE_MS (2000), HAND_POINT, BENCH_OUT, CITUSCTL_STATE_DIR, SKIP_UP=1, KEEP_UP=1.
  */
 import { Client, Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
@@ -88,6 +90,59 @@ export async function handBackups(cluster: BenchCluster, groupPrimaries: Record<
   );
 }
 
+/** Runs a command to its end and returns its stdout, trimmed; rejects on a non-zero exit. */
+function capture(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out.trim())
+        : reject(new Error(`${cmd} ${args.join(' ')}: exit ${String(code)}: ${err.trim()}`)),
+    );
+  });
+}
+
+const psqlLocal = (container: string, sql: string) =>
+  capture('docker', ['exec', '-u', 'postgres', container, 'psql', '-X', '-Atq', '-d', 'postgres', '-c', sql]);
+
+/**
+ * A segment (24 hex digits) is archived once pg_stat_archiver's last one is at or past it; a `.backup`
+ * history file names the segment its backup started in, so it counts only when that one is later.
+ */
+const archivedPast = (last: string, segment: string) =>
+  last.slice(0, 24) > segment || (last.slice(0, 24) === segment && last.length === 24);
+
+/**
+ * HAND_POINT=1: what an operator types after the backups to get the same thing `citusctl backup`
+ * records, a cluster-wide point to restore every group to: `citus_create_restore_point` on the
+ * coordinator, a WAL switch on every group primary, and waiting until each switched segment is
+ * archived (polled every 100 ms). No row counts, no worker locks (Citus 13's function alone).
+ */
+export async function handPoint(
+  cluster: BenchCluster,
+  groupPrimaries: Record<string, string>,
+  name: string,
+): Promise<void> {
+  const coordinator = cluster.containerOf(groupPrimaries.coordinator!);
+  await psqlLocal(coordinator, `SELECT citus_create_restore_point('${name}')`);
+  await Promise.all(
+    Object.values(groupPrimaries).map(async (member) => {
+      const c = cluster.containerOf(member);
+      const segment = await psqlLocal(c, 'SELECT pg_walfile_name(pg_switch_wal())');
+      for (;;) {
+        const last = await psqlLocal(c, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+        if (archivedPast(last, segment)) return;
+        await sleep(100);
+      }
+    }),
+  );
+}
+
 /** Where a `citusctl backup` process's time went outside the workflow's steps (from Temporal's own times). */
 interface CommandSplit {
   /** Process start to the workflow's start: node, the CLI, connecting, starting the workflow. */
@@ -122,11 +177,16 @@ async function expiryDone(client: Client, cluster: string): Promise<number | und
 async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: string): Promise<number> {
   const rounds = countFromEnv(env.ROUNDS, 3);
   const settleMs = countFromEnv(env.SETTLE_MS, 2000);
+  const handWithPoint = env.HAND_POINT === '1';
   log.line(
     `bench/backup: citusctl backup vs pgBackRest by hand, ${rounds} pairs; ${cluster.spec.demo.rows} demo rows, ` +
       `${cluster.spec.demo.shardCount} shards, ${cluster.groups().length} groups; results in ${outDir}`,
   );
   log.line(machineLine());
+  if (handWithPoint)
+    log.line(
+      'HAND_POINT=1: the hand side also makes a restore point (citus_create_restore_point, WAL switch, archived)',
+    );
   if (env.SKIP_UP !== '1') {
     await runCli(cli, ['down', '--volumes'], 'down-before');
     // `down --volumes` keeps the repository: a clean start removes it too.
@@ -160,7 +220,10 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
       if (!r.doc.ok) throw new Error(`citusctl backup failed: ${String(r.doc.error)}`);
       runs.push(r);
     },
-    () => handBackups(cluster, groupPrimaries),
+    async () => {
+      await handBackups(cluster, groupPrimaries);
+      if (handWithPoint) await handPoint(cluster, groupPrimaries, `hand-${Date.now()}`);
+    },
     {
       between: settle,
       onPair: (p) =>
