@@ -13,29 +13,18 @@
  * Runs on the test double and, with CITUSCTL_IMAGE_POSTGRES=citusctl-local/citus-real:17, on real Citus.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import type { BackupRecord, RestorePointRecord } from '../../common/backup-records';
 import { BACKUP_MEMBER } from '../../common/names';
 import { parseSpec } from '../../common/spec';
-import { backupRepoVolumeName, containerName } from '../../common/topology';
+import { containerName } from '../../common/topology';
 import { BACKUP_ID_ANNOTATION, BACKUP_MEMBER_ANNOTATION } from '../../lib/backup/backup-info';
 import { stanzaInfo } from '../../lib/backup/pgbackrest';
 import type { RestoreClusterResult } from '../../workflows';
-import {
-  describeRun,
-  docker,
-  layout,
-  makeCluster,
-  removeLabelled,
-  runCli,
-  sleep,
-  startCli,
-  su,
-  type TestCluster,
-} from './support/cluster';
+import { describeRun, docker, layout, makeCluster, sleep, startCli, su, type TestCluster } from './support/cluster';
 import {
   appClient,
   cliJson,
@@ -45,7 +34,7 @@ import {
   type FailoverResultJson,
   type GroupRunJson,
 } from './support/failover';
-import { upClusterForFile } from './support/up-cluster';
+import { upSourceAndRestoredForFile } from './support/up-cluster';
 
 jest.setTimeout(30 * 60_000);
 
@@ -94,19 +83,7 @@ async function countsOf(cluster: TestCluster, tables: string[]): Promise<Record<
 }
 
 describe('a backup during a failover of g1', () => {
-  upClusterForFile(c, {
-    beforeDown: async () => {
-      await runCli(['down', '--volumes', '--backups', '--json', '-c', restoredSpecFile], c.env, 120_000);
-    },
-  });
-  afterAll(async () => {
-    await removeLabelled(c2.name);
-    for (const name of [c.name, c2.name])
-      await docker
-        .getVolume(backupRepoVolumeName(name))
-        .remove()
-        .catch(() => undefined);
-  });
+  upSourceAndRestoredForFile(c, { name: c2.name, specFile: restoredSpecFile }, { downBackups: true });
 
   let recorded: BackupJson;
 

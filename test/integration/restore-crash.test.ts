@@ -16,7 +16,7 @@
  * Runs on the test double and, with CITUSCTL_IMAGE_POSTGRES=citusctl-local/citus-real:17, on real Citus.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
@@ -26,21 +26,10 @@ import { BACKUP_MEMBER, ETCD_MEMBER } from '../../common/names';
 import { parseSpec } from '../../common/spec';
 import { backupRepoVolumeName, volumeName } from '../../common/topology';
 import type { RestoreClusterResult } from '../../workflows';
-import {
-  docker,
-  labelledObjects,
-  layout,
-  makeCluster,
-  removeLabelled,
-  runCli,
-  sleep,
-  startCli,
-  su,
-  type TestCluster,
-} from './support/cluster';
+import { docker, labelledObjects, layout, makeCluster, sleep, startCli, su, type TestCluster } from './support/cluster';
 import { appClient, cliJson, waitFor, type GroupRunJson } from './support/failover';
 import { workflowHistoryText } from './support/temporal-history';
-import { upClusterForFile } from './support/up-cluster';
+import { upSourceAndRestoredForFile } from './support/up-cluster';
 
 jest.setTimeout(30 * 60_000);
 
@@ -122,19 +111,7 @@ type RestoreJson = GroupRunJson<RestoreClusterResult> & {
 };
 
 describe('a restore whose worker is killed mid-way resumes', () => {
-  const t = upClusterForFile(c, {
-    beforeDown: async () => {
-      await runCli(['down', '--volumes', '--backups', '--json', '-c', restoredSpecFile], c.env, 120_000);
-    },
-  });
-  afterAll(async () => {
-    await removeLabelled(c2.name);
-    for (const name of [c.name, c2.name])
-      await docker
-        .getVolume(backupRepoVolumeName(name))
-        .remove()
-        .catch(() => undefined);
-  });
+  const t = upSourceAndRestoredForFile(c, { name: c2.name, specFile: restoredSpecFile }, { downBackups: true });
 
   let point: RestorePointRecord;
   let ids: number[] = [];

@@ -14,7 +14,7 @@
  * CITUSCTL_TEST_IMAGE_POSTGRES the same.
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH) and the images.
  */
-import { afterAll, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
@@ -22,17 +22,7 @@ import type { RestorePointRecord } from '../../common/backup-records';
 import { parseSpec } from '../../common/spec';
 import { backupRepoVolumeName } from '../../common/topology';
 import type { RestoreClusterResult } from '../../workflows';
-import {
-  docker,
-  labelledObjects,
-  layout,
-  makeCluster,
-  removeLabelled,
-  runCli,
-  sleep,
-  su,
-  type TestCluster,
-} from './support/cluster';
+import { docker, labelledObjects, layout, makeCluster, runCli, sleep, su, type TestCluster } from './support/cluster';
 import {
   appClient,
   cliJson,
@@ -43,7 +33,7 @@ import {
   type GroupRunJson,
 } from './support/failover';
 import { numberedWriters, type NumberedWriters } from './support/numbered-writers';
-import { upClusterForFile } from './support/up-cluster';
+import { upSourceAndRestoredForFile } from './support/up-cluster';
 
 jest.setTimeout(30 * 60_000);
 
@@ -87,19 +77,7 @@ async function countsOf(cluster: TestCluster, tables: string[]): Promise<Record<
 type RestoreJson = GroupRunJson<RestoreClusterResult> & { pgpass: string; caPath: string };
 
 describe('restore to a named point', () => {
-  upClusterForFile(c, {
-    beforeDown: async () => {
-      await runCli(['down', '--volumes', '--json', '-c', restoredSpecFile], c.env, 120_000);
-    },
-  });
-  afterAll(async () => {
-    await removeLabelled(c2.name);
-    for (const name of [c.name, c2.name])
-      await docker
-        .getVolume(backupRepoVolumeName(name))
-        .remove()
-        .catch(() => undefined);
-  });
+  upSourceAndRestoredForFile(c, { name: c2.name, specFile: restoredSpecFile });
 
   let point: RestorePointRecord;
   let ackedBeforePoint: number[] = [];

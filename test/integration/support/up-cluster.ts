@@ -8,7 +8,18 @@
 import { afterAll, beforeAll, expect } from '@jest/globals';
 import { Client, Connection, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { MonitorStatus } from '../../../workflows';
-import { citusVersion, destroyCluster, docker, logCitus, sleep, upJson, type TestCluster } from './cluster';
+import { backupRepoVolumeName } from '../../../common/topology';
+import {
+  citusVersion,
+  destroyCluster,
+  docker,
+  logCitus,
+  removeLabelled,
+  runCli,
+  sleep,
+  upJson,
+  type TestCluster,
+} from './cluster';
 import {
   acquireRunLock,
   containerOf,
@@ -184,4 +195,31 @@ export async function expectNoFailoverAfterBriefPause(
   expect((await t.failoverRun(group))?.status.name ?? 'none').toBe('none');
   expect(await livePrimaries(c)).toMatchObject({ [group]: primary });
   expect((await t.status()).groups[group]).toMatchObject({ primary, primaryState: 'ok' });
+}
+
+/**
+ * upClusterForFile for a source cluster and the cluster a test restores from it (its own spec file):
+ * after the file the restored one is taken down (`down --volumes`, `--backups` too when asked), what
+ * is left of it removed, and both clusters' backup repositories deleted.
+ */
+export function upSourceAndRestoredForFile(
+  c: TestCluster,
+  restored: { name: string; specFile: string },
+  opts: { downBackups?: boolean } = {},
+): UpCluster {
+  const t = upClusterForFile(c, {
+    beforeDown: async () => {
+      const backups = opts.downBackups ? ['--backups'] : [];
+      await runCli(['down', '--volumes', ...backups, '--json', '-c', restored.specFile], c.env, 120_000);
+    },
+  });
+  afterAll(async () => {
+    await removeLabelled(restored.name);
+    for (const name of [c.name, restored.name])
+      await docker
+        .getVolume(backupRepoVolumeName(name))
+        .remove()
+        .catch(() => undefined);
+  });
+  return t;
 }
