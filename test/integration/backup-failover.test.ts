@@ -26,7 +26,7 @@ import { stanzaInfo } from '../../lib/backup/pgbackrest';
 import type { RestoreClusterResult } from '../../workflows';
 import { describeRun, docker, layout, makeCluster, sleep, startCli, su, type TestCluster } from './support/cluster';
 import {
-  appClient,
+  tableCounts,
   cliJson,
   containerOf,
   killMember,
@@ -68,18 +68,6 @@ async function backupRunsIn(member: string): Promise<boolean> {
     const args = p.join(' ');
     return /pgbackrest/.test(args) && /--stanza=g1/.test(args) && /\sbackup(\s|$)/.test(args);
   });
-}
-
-async function countsOf(cluster: TestCluster, tables: string[]): Promise<Record<string, number>> {
-  const cl = await appClient(cluster);
-  try {
-    const out: Record<string, number> = {};
-    for (const t of tables)
-      out[t] = Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`)).rows[0]!.n);
-    return out;
-  } finally {
-    await cl.end();
-  }
 }
 
 describe('a backup during a failover of g1', () => {
@@ -151,7 +139,7 @@ describe('a backup during a failover of g1', () => {
     expect(r.result.primaries.g1).toBe('g1-b');
     const tables = Object.keys(point.rowCounts ?? {});
     expect(tables.length).toBeGreaterThanOrEqual(1);
-    expect(await countsOf(c2, tables)).toEqual(point.rowCounts);
+    expect(await tableCounts(c2, tables)).toEqual(point.rowCounts);
     const big = await su(c2, 'g1-b', async (cl) =>
       Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM ${BIG}`)).rows[0]!.n),
     );

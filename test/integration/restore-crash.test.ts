@@ -27,7 +27,7 @@ import { parseSpec } from '../../common/spec';
 import { backupRepoVolumeName, volumeName } from '../../common/topology';
 import type { RestoreClusterResult } from '../../workflows';
 import { docker, labelledObjects, layout, makeCluster, sleep, startCli, su, type TestCluster } from './support/cluster';
-import { appClient, cliJson, waitFor, type GroupRunJson } from './support/failover';
+import { appClient, tableCounts, cliJson, waitFor, type GroupRunJson } from './support/failover';
 import { workflowHistoryText } from './support/temporal-history';
 import { upSourceAndRestoredForFile } from './support/up-cluster';
 
@@ -59,18 +59,6 @@ async function restoreContainers(): Promise<string[]> {
     filters: { label: [`${LABEL_CLUSTER}=${c2.name}`, `${LABEL_HELPER}=restore`] },
   });
   return list.map((x) => x.Names[0]?.replace(/^\//, '') ?? x.Id);
-}
-
-async function countsOf(cluster: TestCluster, tables: string[]): Promise<Record<string, number>> {
-  const cl = await appClient(cluster);
-  try {
-    const out: Record<string, number> = {};
-    for (const t of tables)
-      out[t] = Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`)).rows[0]!.n);
-    return out;
-  } finally {
-    await cl.end();
-  }
 }
 
 interface HistoryEvent {
@@ -183,7 +171,7 @@ describe('a restore whose worker is killed mid-way resumes', () => {
     // The rows of P, none after it.
     const tables = Object.keys(point.rowCounts!);
     expect(tables.length).toBeGreaterThanOrEqual(2);
-    expect(await countsOf(c2, tables)).toEqual(point.rowCounts);
+    expect(await tableCounts(c2, tables)).toEqual(point.rowCounts);
     const cl = await appClient(c2);
     try {
       const got = new Set((await cl.query<{ id: string }>(`SELECT id FROM ${TABLE}`)).rows.map((x) => Number(x.id)));

@@ -25,6 +25,7 @@ import type { RestoreClusterResult } from '../../workflows';
 import { docker, labelledObjects, layout, makeCluster, runCli, sleep, su, type TestCluster } from './support/cluster';
 import {
   appClient,
+  tableCounts,
   cliJson,
   expectStreaming,
   killMember,
@@ -57,18 +58,6 @@ async function rowsThroughPgBouncer(cluster: TestCluster): Promise<Set<number>> 
   const cl = await appClient(cluster);
   try {
     return new Set((await cl.query<{ id: string }>(`SELECT id FROM ${TABLE}`)).rows.map((r) => Number(r.id)));
-  } finally {
-    await cl.end();
-  }
-}
-
-async function countsOf(cluster: TestCluster, tables: string[]): Promise<Record<string, number>> {
-  const cl = await appClient(cluster);
-  try {
-    const out: Record<string, number> = {};
-    for (const t of tables)
-      out[t] = Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`)).rows[0]!.n);
-    return out;
   } finally {
     await cl.end();
   }
@@ -149,7 +138,7 @@ describe('restore to a named point', () => {
     // Row counts per table are those recorded at R (the mistake came after it).
     const tables = Object.keys(point.rowCounts!);
     expect(tables.length).toBeGreaterThanOrEqual(2);
-    expect(await countsOf(c2, tables)).toEqual(point.rowCounts);
+    expect(await tableCounts(c2, tables)).toEqual(point.rowCounts);
 
     // A cluster like any other: g1's standby streams from the restored primary; status reads it.
     await expectStreaming(c2, 'g1-a', 'g1-b');
@@ -181,6 +170,6 @@ describe('restore to a named point', () => {
     expect(r.result.inPlace).toBe(true);
     const rows = await rowsThroughPgBouncer(c);
     expect(ackedBeforePoint.filter((id) => !rows.has(id))).toEqual([]);
-    expect(await countsOf(c, Object.keys(point.rowCounts!))).toEqual(point.rowCounts);
+    expect(await tableCounts(c, Object.keys(point.rowCounts!))).toEqual(point.rowCounts);
   });
 });

@@ -450,6 +450,19 @@ export async function appClient(c: TestCluster): Promise<Client> {
   return client;
 }
 
+/** Each table's row count through PgBouncer as the app user (a restored cluster against its point's record). */
+export async function tableCounts(cluster: TestCluster, tables: string[]): Promise<Record<string, number>> {
+  const cl = await appClient(cluster);
+  try {
+    const out: Record<string, number> = {};
+    for (const t of tables)
+      out[t] = Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`)).rows[0]!.n);
+    return out;
+  } finally {
+    await cl.end();
+  }
+}
+
 export async function demoCount(cl: Client, table: string): Promise<number> {
   return Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM public."${table}"`)).rows[0]!.n);
 }
