@@ -21,7 +21,7 @@
  * env: ROUNDS (3), SETTLE_MS (2000), HAND_POINT, BENCH_OUT, CITUSCTL_STATE_DIR, SKIP_UP=1, KEEP_UP=1.
  */
 import { Client, Connection } from '@temporalio/client';
-import { spawn } from 'node:child_process';
+import { runCommand } from '../lib/command';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { backupRepoVolumeName } from '../../common/topology';
@@ -42,25 +42,6 @@ interface GroupFigures {
   repoSizeBytes: number;
 }
 
-/** Runs a command to its end; rejects on a non-zero exit with its last output lines. */
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(
-            new Error(
-              `${cmd} ${args.join(' ')}: exit ${String(code)}: ${err.trim().split('\n').slice(-2).join(' | ')}`,
-            ),
-          ),
-    );
-  });
-}
-
 /** Each group's current primary (asked, not assumed: a bench may run after a failover). */
 async function primaries(cluster: BenchCluster): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -75,7 +56,7 @@ async function primaries(cluster: BenchCluster): Promise<Record<string, string>>
 export async function handBackups(cluster: BenchCluster, groupPrimaries: Record<string, string>): Promise<void> {
   await Promise.all(
     Object.entries(groupPrimaries).map(([group, member]) =>
-      run('docker', [
+      runCommand('docker', [
         'exec',
         '-u',
         'postgres',
@@ -90,25 +71,10 @@ export async function handBackups(cluster: BenchCluster, groupPrimaries: Record<
   );
 }
 
-/** Runs a command to its end and returns its stdout, trimmed; rejects on a non-zero exit. */
-function capture(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(out.trim())
-        : reject(new Error(`${cmd} ${args.join(' ')}: exit ${String(code)}: ${err.trim()}`)),
-    );
-  });
-}
-
 const psqlLocal = (container: string, sql: string) =>
-  capture('docker', ['exec', '-u', 'postgres', container, 'psql', '-X', '-Atq', '-d', 'postgres', '-c', sql]);
+  runCommand('docker', ['exec', '-u', 'postgres', container, 'psql', '-X', '-Atq', '-d', 'postgres', '-c', sql]).then(
+    (out) => out.trim(),
+  );
 
 /**
  * A segment (24 hex digits) is archived once pg_stat_archiver's last one is at or past it; a `.backup`
@@ -190,7 +156,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   if (env.SKIP_UP !== '1') {
     await runCli(cli, ['down', '--volumes'], 'down-before');
     // `down --volumes` keeps the repository: a clean start removes it too.
-    await run('docker', ['volume', 'rm', '-f', backupRepoVolumeName(cluster.name)]);
+    await runCommand('docker', ['volume', 'rm', '-f', backupRepoVolumeName(cluster.name)]);
     const up = await runCli(cli, ['up'], 'up');
     if (!up.doc.ok) throw new Error(`citusctl up failed: ${String(up.doc.error)}`);
   }

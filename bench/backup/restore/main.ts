@@ -26,7 +26,7 @@
  * env: ROUNDS (3), WRITERS (4), BULK_WRITERS (2), BULK_ROWS (1000), LAG_S (60), SAMPLE_MS (1000),
  *      SETTLE_MS (2000), SKIP_LAG=1, KEEP_UP=1.
  */
-import { spawn } from 'node:child_process';
+import { runCommand } from '../../lib/command';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -50,28 +50,6 @@ const env = process.env;
 /** Bytes per bulk row: random-looking text under the TOAST threshold, so WAL carries it uncompressed. */
 const BULK_PAYLOAD = 1792;
 const IMAGE = env.CITUSCTL_IMAGE_POSTGRES ?? 'citusctl-test/postgres-citus-double:17';
-
-/** Runs a command to its end; its stdout, or a rejection with its last output lines. */
-function run(cmd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extraEnv } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(
-            new Error(
-              `${cmd} ${args.slice(0, 4).join(' ')}: exit ${String(code)}: ` +
-                (err + out).trim().split('\n').slice(-3).join(' | '),
-            ),
-          ),
-    );
-  });
-}
 
 /** A segment's position in the WAL stream (16 MB segments: 256 per log id); the timeline apart. */
 export function walSegment(file: string): { tli: number; seg: number } | undefined {
@@ -265,7 +243,7 @@ const handVolume = (group: string) => `benchrestore-hand-${group}`;
 async function handRestores(source: string, backup: BackupRecord): Promise<void> {
   await Promise.all(
     Object.entries(backup.groups).map(([group, g]) =>
-      run(
+      runCommand(
         'docker',
         [
           'run',
@@ -319,7 +297,7 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   log.line(machineLine());
   if (env.SKIP_UP !== '1') {
     await runCli(cli, ['down', '--volumes'], 'down-before');
-    await run('docker', ['volume', 'rm', '-f', backupRepoVolumeName(cluster.name)]);
+    await runCommand('docker', ['volume', 'rm', '-f', backupRepoVolumeName(cluster.name)]);
     await upOnCleanStart(cli);
   }
   const citus = await citusUnderTest(cluster);
@@ -343,13 +321,14 @@ async function main(log: Log, cli: CliOptions, cluster: BenchCluster, outDir: st
   let scratch: string | undefined;
   let n = 0;
   const cleanup = async () => {
-    for (const g of Object.keys(backup.groups)) await run('docker', ['rm', '-f', handVolume(g)]).catch(() => undefined);
+    for (const g of Object.keys(backup.groups))
+      await runCommand('docker', ['rm', '-f', handVolume(g)]).catch(() => undefined);
     if (scratch) {
       const d = await runCli(noSpec, ['down', '--cluster', scratch, '--volumes', '--backups'], `down-${scratch}`);
       if (!d.doc.ok) throw new Error(`down --cluster ${scratch} failed: ${String(d.doc.error)}`);
       scratch = undefined;
     }
-    for (const g of Object.keys(backup.groups)) await run('docker', ['volume', 'rm', '-f', handVolume(g)]);
+    for (const g of Object.keys(backup.groups)) await runCommand('docker', ['volume', 'rm', '-f', handVolume(g)]);
   };
   const runs: CliResult[] = [];
   // The setup child's own steps (its `progress` query, answered by the supervised worker), per run.
