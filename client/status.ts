@@ -4,6 +4,7 @@
  * Members, etcd and the control plane are read at the same time; members through the one member
  * observation (lib/observation/member.ts) that the monitor and the health check use.
  */
+import { addressOf } from '../common/addressing';
 import Docker from 'dockerode';
 import type { MemberReading } from '../common/member-observation';
 import type { ClusterSpec } from '../common/spec';
@@ -74,7 +75,7 @@ async function readCitusWorkers(
   const port = spec.members.find((m) => m.name === coordinatorPrimary.name)!.port;
   return memberTls(tls, spec.name, coordinatorPrimary.name)
     .then((t) =>
-      pg.withClient({ port, user: SUPERUSER, password, tls: t }, (c) => workerShards(c, `public.${spec.demo.table}`)),
+      pg.withClient({ host: addressOf(spec, coordinatorPrimary.name), port, user: SUPERUSER, password, tls: t }, (c) => workerShards(c, `public.${spec.demo.table}`)),
     )
     .catch(() => []);
 }

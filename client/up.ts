@@ -11,7 +11,8 @@
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { stateDir } from '../lib/state-dir';
-import { unbuildableHosts } from '../common/hosts';
+import { resolveHosts, unbuildableHosts } from '../common/hosts';
+import { isMultiHost } from '../common/addressing';
 import { PreflightError } from './preflight-error';
 import type { SetupClusterResult } from '../workflows/setup-cluster';
 import { holdMonitorWorker, holdStandby, workerLog } from '../lib/supervised-worker-files';
@@ -66,8 +67,13 @@ export type UpReport = RunReport<SetupClusterResult> & { pgpass: string; caPath:
 const SUPERVISED_WORKER_WAIT_MS = 20_000;
 
 export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string) => void): Promise<UpReport> {
-  const hostsRefusal = unbuildableHosts(spec.hosts);
+  const hostsRefusal = unbuildableHosts(spec);
   if (hostsRefusal) throw new PreflightError(hostsRefusal);
+  if (isMultiHost(spec) && opts.monitor !== false)
+    throw new PreflightError(
+      `hosts: ${resolveHosts(spec.hosts).length} listed; the monitor does not watch several hosts yet: ` +
+        'run `up --no-monitor` (each host needs its worker: `citusctl worker --host NAME`)',
+    );
   const root = stateDir();
   const monitor = opts.monitor !== false;
   // While the setup runs, the supervisor starts no standby: the release is in the finally below.
@@ -144,6 +150,8 @@ async function preflightOrStop(
   supervised: EnsureWorkerReport | undefined,
   log: (line: string) => void,
 ): Promise<ClusterSpec> {
+  // Several hosts: each host's worker resolves the images on its own engine (the setup's images step).
+  if (isMultiHost(spec)) return spec;
   try {
     const { Docker, preflightImages, preflightRepository } = later();
     const docker = new Docker();

@@ -131,17 +131,26 @@ export function resolveHosts(hosts: readonly HostSpec[] | undefined): ResolvedHo
 export const isImplicitLocal = (hosts: readonly HostSpec[] | undefined): boolean => !hosts?.length;
 
 /**
- * Why the setup cannot build on this spec's hosts yet, or undefined when it can: today every
- * container is created by the local engine (`new Docker()`), so a spec that lists any engine other
- * than the local socket is refused before anything is created, not built on the wrong engine.
+ * Why the setup cannot build on this spec's hosts yet, or undefined when it can. One host is built by
+ * the shared worker's engine, so a lone host must be the local socket. Several hosts are built host by
+ * host by each host's worker (`citusctl worker --host`), without backups so far: a volume repository
+ * lives on one engine, and archiving from every host to an S3 one is not wired yet.
  */
-export function unbuildableHosts(hosts: readonly HostSpec[] | undefined): string | undefined {
+export function unbuildableHosts(spec: {
+  hosts?: readonly HostSpec[] | undefined;
+  backup: { enabled: boolean };
+}): string | undefined {
+  const { hosts } = spec;
   if (!hosts?.length) return undefined;
-  const remote = hosts.filter((h) => h.endpoint !== `unix://${DEFAULT_SOCKET}`).map((h) => h.name);
-  if (hosts.length === 1 && remote.length === 0) return undefined;
-  return (
-    `hosts: ${hosts.length} listed (${hosts.map((h) => h.name).join(', ')}); citusctl can validate, place and ` +
-    'show several hosts, and run a worker per host (`citusctl worker --host`), but `up` builds only on the ' +
-    `local engine (unix://${DEFAULT_SOCKET}) so far: remove \`hosts\` (or list only that one) to build this cluster`
-  );
+  if (hosts.length === 1)
+    return hosts[0]!.endpoint === `unix://${DEFAULT_SOCKET}`
+      ? undefined
+      : `hosts: 1 listed (${hosts[0]!.name}, ${hosts[0]!.endpoint}); one host is built through the local engine ` +
+          `(unix://${DEFAULT_SOCKET}): remove \`hosts\`, list that socket, or list several hosts, each with its worker`;
+  if (spec.backup.enabled)
+    return (
+      `hosts: ${hosts.length} listed (${hosts.map((h) => h.name).join(', ')}); backups across several hosts are not ` +
+      'built yet: set `backup: { enabled: false }` to build this cluster'
+    );
+  return undefined;
 }

@@ -40,10 +40,12 @@ export function lockRetryDelayMs(attempt: number, random: number): number {
 export function pointNodesProblem(
   lockedWorkers: readonly string[],
   registered: readonly { host: string; port: number }[],
-  port: number,
+  /** The port each member is registered on (one for all with one host; each its own across hosts). */
+  port: number | ((member: string) => number),
 ): string | undefined {
+  const portOf = typeof port === 'number' ? () => port : port;
   const want = [...lockedWorkers].sort();
-  const have = registered.map((n) => (n.port === port ? n.host : `${n.host}:${n.port}`)).sort();
+  const have = registered.map((n) => (n.port === portOf(n.host) ? n.host : `${n.host}:${n.port}`)).sort();
   if (want.length === have.length && want.every((w, i) => w === have[i])) return undefined;
   return (
     `the coordinator's active primary workers (${have.join(', ') || 'none'}) are not the worker primaries ` +

@@ -27,6 +27,8 @@ export interface EtcdClientAccess {
   /** root's password; without it the client is unauthenticated (or root by its certificate's name). */
   password?: string | undefined;
   dialTimeout?: number;
+  /** etcd's address (default 127.0.0.1; its host's address with several hosts: common/addressing.ts). */
+  address?: string;
 }
 
 /**
@@ -43,9 +45,9 @@ export interface EtcdClientAccess {
  * reconnect backoff (up to 2 minutes by default) stays short.
  */
 export function etcdClientOptions(port: number, access: EtcdClientAccess): IOptions {
-  const { tls, password, dialTimeout = 3000 } = access;
+  const { tls, password, dialTimeout = 3000, address = '127.0.0.1' } = access;
   return {
-    hosts: `https://127.0.0.1:${port}`,
+    hosts: `https://${address}:${port}`,
     // Without credentials etcd3 uses TLS with the system's CAs: the cluster's etcd is not among them.
     ...(tls
       ? {
@@ -74,8 +76,8 @@ export const isAuthRequired = (err: unknown) =>
   /user name is empty|invalid auth token/i.test((err as Error)?.message ?? '');
 
 /** Is auth enabled? Asked without a password (etcd may refuse the question itself once it is). */
-export async function etcdAuthEnabled(port: number, tls: ClientTls | undefined): Promise<boolean> {
-  const plain = new Etcd3(etcdClientOptions(port, { tls }));
+export async function etcdAuthEnabled(port: number, tls: ClientTls | undefined, address?: string): Promise<boolean> {
+  const plain = new Etcd3(etcdClientOptions(port, { tls, address }));
   try {
     return (await plain.auth.authStatus()).enabled;
   } catch (err) {
@@ -97,10 +99,15 @@ export class EtcdCredentialsRejected extends Error {}
  * (user added, role not granted, auth not enabled) is finished. Throws EtcdCredentialsRejected
  * when auth is on and the password is not ours; any other error (etcd not up yet) is transient.
  */
-export async function secureEtcd(port: number, password: string, tls: ClientTls | undefined): Promise<SecureOutcome> {
-  const wasEnabled = await etcdAuthEnabled(port, tls);
+export async function secureEtcd(
+  port: number,
+  password: string,
+  tls: ClientTls | undefined,
+  address?: string,
+): Promise<SecureOutcome> {
+  const wasEnabled = await etcdAuthEnabled(port, tls, address);
   if (!wasEnabled) {
-    const plain = new Etcd3(etcdClientOptions(port, { tls }));
+    const plain = new Etcd3(etcdClientOptions(port, { tls, address }));
     try {
       const user = plain.user(ETCD_USER);
       try {
@@ -115,13 +122,18 @@ export async function secureEtcd(port: number, password: string, tls: ClientTls 
       plain.close();
     }
   }
-  await verifyCredentials(port, password, tls);
+  await verifyCredentials(port, password, tls, address);
   return wasEnabled ? 'already-secured' : 'secured';
 }
 
 /** One authenticated read proves the password (and that auth is what answers). */
-export async function verifyCredentials(port: number, password: string, tls: ClientTls | undefined): Promise<void> {
-  const authed = new Etcd3(etcdClientOptions(port, { tls, password }));
+export async function verifyCredentials(
+  port: number,
+  password: string,
+  tls: ClientTls | undefined,
+  address?: string,
+): Promise<void> {
+  const authed = new Etcd3(etcdClientOptions(port, { tls, password, address }));
   try {
     await authed.get(ETCD_ROOT).string();
   } catch (err) {

@@ -1,4 +1,6 @@
 /** The cluster's etcd client, shared by the worker's activities and the CLI's reads (`status`). */
+import { addressOf } from '../common/addressing';
+import { ETCD_MEMBER } from '../common/names';
 import { Etcd3 } from 'etcd3';
 import type { ClusterSpec } from '../common/spec';
 import { etcdClientOptions } from './etcd-auth';
@@ -33,19 +35,26 @@ export function etcdConnector(
 ): EtcdConnector & { close(): void } {
   const clients = new Map<
     string,
-    { client: Etcd3; port: number; password: string | undefined; tls: ClientTls | undefined }
+    { client: Etcd3; port: number; address: string; password: string | undefined; tls: ClientTls | undefined }
   >();
   return {
     client(spec) {
       const tls = orchestratorTls(tlsStore, spec.name);
       const password = tls ? undefined : secrets.readSync(spec.name)?.etcdRootPassword;
       const port = spec.etcd.port;
+      const address = addressOf(spec, ETCD_MEMBER);
       const cached = clients.get(spec.name);
-      if (cached && cached.port === port && cached.password === password && sameTls(cached.tls, tls))
+      if (
+        cached &&
+        cached.port === port &&
+        cached.address === address &&
+        cached.password === password &&
+        sameTls(cached.tls, tls)
+      )
         return cached.client;
       cached?.client.close();
-      const client = new Etcd3(etcdClientOptions(port, { tls, password, dialTimeout: dialTimeoutMs }));
-      clients.set(spec.name, { client, port, password, tls });
+      const client = new Etcd3(etcdClientOptions(port, { tls, password, dialTimeout: dialTimeoutMs, address }));
+      clients.set(spec.name, { client, port, address, password, tls });
       return client;
     },
     close() {

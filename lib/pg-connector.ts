@@ -19,6 +19,8 @@ export interface PgTls {
 }
 
 export interface PgTarget {
+  /** The address (default: the connector's, 127.0.0.1): a host's address with several hosts (common/addressing.ts). */
+  host?: string;
   port: number;
   user: string;
   password: string;
@@ -87,10 +89,11 @@ export function explainConnectError(err: unknown, host: string, port: number, tl
   return err;
 }
 
-export function createPgConnector(host = '127.0.0.1'): PgConnector {
+export function createPgConnector(defaultHost = '127.0.0.1'): PgConnector {
   return {
     async withClient(target: PgTarget, fn) {
       const { tls } = target;
+      const host = target.host ?? defaultHost;
       // Set by the server's password request, before pg's own handler asks for the password.
       let weakAuth: string | undefined;
       const client = new Client({

@@ -12,6 +12,8 @@ import type { ClusterSpec, ImageRole } from '../common/spec';
 import { mustRejoin } from '../common/standby-follow';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
 import { acts, longRunning } from './activity-proxies';
+import { forContainer, hostsToVisit, onHost } from './host-routing';
+import { PGBOUNCER_MEMBER } from '../common/names';
 import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
 import { followedRebalance } from './followed-rebalance';
@@ -81,13 +83,19 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
     },
     ({ spec: s }) => `cluster ${s.name}: ${s.members.length} members, ${s.workers.length} worker groups`,
   );
+  // Several hosts: the container steps run host by host, each on its host's queue (host-routing.ts).
+  const hosts = hostsToVisit(validated);
   // Present, else pulled, else the offline stand-in, else a clear error: whoever started the setup.
-  const { images } = await progress.run('images', () => longRunning.resolveImages(validated), describeImages);
+  const { images } = await progress.run(
+    'images',
+    () => (hosts.length ? sameImagesOnEvery(hosts, validated) : longRunning.resolveImages(validated)),
+    describeImages,
+  );
   const spec: ClusterSpec = { ...validated, images };
   await progress.run(
     'provision',
     async () => {
-      const r = await acts.provisionCluster(spec);
+      const r = hosts.length ? await provisionHostByHost(hosts, spec) : await acts.provisionCluster(spec);
       // Stored once etcd runs, so later workflows can be started with only the cluster's name.
       await acts.storeClusterSpec(spec);
       return r;
@@ -98,7 +106,11 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
     'readiness',
     async () => {
       const p = await acts.readLivePrimaries(spec);
-      await acts.waitForNodes({ spec, primaries: allPrimaries(p) });
+      if (hosts.length)
+        await Promise.all(
+          hosts.map((host) => onHost(host).acts.waitForNodes({ spec, primaries: allPrimaries(p), host })),
+        );
+      else await acts.waitForNodes({ spec, primaries: allPrimaries(p) });
       return p;
     },
     (p) => `primaries ${allPrimaries(p).join(', ')}`,
@@ -156,8 +168,9 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
   };
   const standbySteps = async () => {
     const follow = async (p: (typeof pairs)[number]) => {
-      const r = await longRunning.followPrimary({ spec, ...p });
-      if (mustRejoin(r)) await longRunning.rejoinMember({ spec, member: p.standby, primary: p.primary });
+      const on = forContainer(spec, p.standby).longRunning;
+      const r = await on.followPrimary({ spec, ...p });
+      if (mustRejoin(r)) await on.rejoinMember({ spec, member: p.standby, primary: p.primary });
       return r;
     };
     await progress.run(
@@ -190,7 +203,7 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
   const pgbouncerStep = () =>
     progress.run(
       'pgbouncer',
-      () => acts.initPgBouncer({ spec, coordinator: primaries.coordinator }),
+      () => forContainer(spec, PGBOUNCER_MEMBER).acts.initPgBouncer({ spec, coordinator: primaries.coordinator }),
       (r) => `${r.demoRows} demo rows through port ${spec.pgbouncer.port}`,
     );
 
@@ -254,6 +267,33 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
     replication,
     ...(rebalance ? { rebalance } : {}),
   };
+}
+
+/** Every host's images, resolved on its own engine: the same references on every host, or a clear error. */
+async function sameImagesOnEvery(hosts: string[], spec: ClusterSpec) {
+  const found = await Promise.all(hosts.map((host) => onHost(host).longRunning.resolveImages(spec)));
+  const first = found[0]!;
+  found.forEach((r, i) => {
+    const differ = Object.entries(r.images).filter(([role, image]) => first.images[role as ImageRole] !== image);
+    if (differ.length)
+      throw ApplicationFailure.nonRetryable(
+        `hosts ${hosts[0]} and ${hosts[i]} resolve different images (${differ.map(([role, image]) => `${role}: ${first.images[role as ImageRole]} vs ${image}`).join(', ')}): ` +
+          'give the same images on every host (spec `images`, or CITUSCTL_IMAGE_*)',
+        'BadConfig',
+      );
+  });
+  return first;
+}
+
+/**
+ * The first host first (it creates the cluster's secrets, certificates and etcd, which placement
+ * puts there), then the others at once, each on its own engine.
+ */
+async function provisionHostByHost(hosts: string[], spec: ClusterSpec) {
+  const [first, ...rest] = hosts;
+  const results = [await onHost(first!).acts.provisionCluster(spec, { host: first! })];
+  results.push(...(await Promise.all(rest.map((host) => onHost(host).acts.provisionCluster(spec, { host })))));
+  return { ...results[0]!, created: results.flatMap((r) => r.created) };
 }
 
 /**

@@ -13,6 +13,7 @@
  * Idempotent: a name already recorded by this workflow run is this request retried (its archive
  * wait is redone and the record returned); any other request of a recorded name is refused.
  */
+import { peerPort } from '../../common/addressing';
 import { Context } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { RestorePointGroup, RestorePointOrigin, RestorePointRecord } from '../../common/backup-records';
@@ -172,7 +173,7 @@ export function createRestorePointActivities(deps: ActivityDeps) {
       const problem = pointNodesProblem(
         sessions.slice(1).map((s) => s.member),
         locked[0]!.workerNodes ?? [],
-        PG_PORT,
+        (member) => (spec.members.some((m) => m.name === member) ? peerPort(spec, member) : PG_PORT),
       );
       if (problem) throw notReady(`restore point ${input.name}: ${problem}; retrying`);
       let rowCounts: Record<string, number> | null = null;

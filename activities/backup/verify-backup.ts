@@ -6,6 +6,7 @@
  * its state directory). Each checks before it acts: a retry finds its own record, a removal
  * finds less to remove.
  */
+import { addressOf } from '../../common/addressing';
 import { Context } from '@temporalio/activity';
 import type { RestorePointRecord, VerificationRecord } from '../../common/backup-records';
 import type { RestoredClusterView } from '../../common/backup-verification';
@@ -74,6 +75,7 @@ export function createVerifyBackupActivities(deps: ActivityDeps) {
       const coordinator = (await livePrimariesOf(deps, spec)).coordinator;
       const member = spec.members.find((m) => m.name === coordinator)!;
       const target = {
+        host: addressOf(spec, coordinator),
         port: member.port,
         user: SUPERUSER,
         password: secrets.superuserPassword,

@@ -3,9 +3,10 @@
  * safely: a promoted standby is not promoted twice, metadata already pointing at the new host is
  * left alone, a fenced member stays fenced.
  */
+import { peerPort } from '../../common/addressing';
 import { unfenceBlockers, type ProbeResult, type UnfenceView } from '../../common/failover-decisions';
 import type { ClusterSpec } from '../../common/spec';
-import { PG_PORT, containerName } from '../../common/topology';
+import { containerName } from '../../common/topology';
 import { isInRecovery } from '../../lib/postgres';
 import {
   coordinatorNode,
@@ -143,13 +144,16 @@ export function createFailoverActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       try {
         return await asSuperuser(deps, input.spec, input.coordinator, async (c) => {
-          const rows = await workerPrimaryRows(c, [input.oldHost, input.newHost], PG_PORT);
+          const rows = await workerPrimaryRows(
+            c,
+            [input.oldHost, input.newHost].map((h) => ({ host: h, port: peerPort(input.spec, h) })),
+          );
           const current = rows.find((r) => r.host === input.newHost);
           if (current) return { updated: false, nodeId: current.nodeId };
           const old = rows.find((r) => r.host === input.oldHost);
           if (!old)
             throw fatal('Invariant', `pg_dist_node has neither ${input.oldHost} nor ${input.newHost} as a primary`);
-          await updateNode(c, old.nodeId, input.newHost, PG_PORT, true);
+          await updateNode(c, old.nodeId, input.newHost, peerPort(input.spec, input.newHost), true);
           return { updated: true, nodeId: old.nodeId };
         });
       } catch (err) {
@@ -199,7 +203,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
       try {
         return await asSuperuser(deps, input.spec, input.newCoordinator, async (c) => {
           if ((await coordinatorNode(c))?.host === input.newCoordinator) return { updated: false };
-          await setCoordinatorHost(c, input.newCoordinator, PG_PORT);
+          await setCoordinatorHost(c, input.newCoordinator, peerPort(input.spec, input.newCoordinator));
           return { updated: true };
         });
       } catch (err) {

@@ -6,11 +6,12 @@
  * new primary). Coordinator group: the same under a PgBouncer PAUSE (coordinator-switchover.ts).
  * No acknowledged write can be lost: none is acknowledged by the group between pause and resume.
  */
+import { peerPort } from '../../common/addressing';
 import { Context } from '@temporalio/activity';
 import { lsnToBigInt } from '../../common/lsn';
 import type { ClusterSpec } from '../../common/spec';
 import { catchUpDecision, switchoverFenceReason } from '../../common/switchover-decisions';
-import { PG_PORT, containerName } from '../../common/topology';
+import { containerName } from '../../common/topology';
 import { coordinatorSwitchover } from './coordinator-switchover';
 import { replayLsn } from '../../lib/postgres';
 import { pauseNodeWithinTxn, primaryNodeId, updateNode } from '../../lib/postgres/citus-nodes';
@@ -92,7 +93,7 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
     const { spec, oldPrimary, newPrimary } = input;
     try {
       return await asSuperuser(deps, spec, input.coordinator, async (c) => {
-        const nodeId = await primaryNodeId(c, oldPrimary, PG_PORT);
+        const nodeId = await primaryNodeId(c, oldPrimary, peerPort(input.spec, oldPrimary));
         if (nodeId === undefined) throw fatal('Invariant', `pg_dist_node has no primary row for ${oldPrimary}`);
         // Writes to the group are held while this transaction lives: bound it.
         let t0 = Date.now();
@@ -106,7 +107,7 @@ export function createSwitchoverActivities(deps: ActivityDeps) {
             member: newPrimary,
             reason: `promoted by a switchover from ${oldPrimary}`,
           });
-          await updateNode(c, nodeId, newPrimary, PG_PORT, false);
+          await updateNode(c, nodeId, newPrimary, peerPort(input.spec, newPrimary), false);
         });
         return { pauseMs: Date.now() - t0, promoted: true, metadataUpdated: true };
       });

@@ -5,6 +5,7 @@
  * takes them over at its start; in a running one they are staged, handed to postgres and renamed
  * into place (a reload never sees a half-written or root-owned key).
  */
+import { hostCidrs, isMultiHost, peerPort } from '../../common/addressing';
 import { memberBackupFiles } from '../../lib/backup/pgbackrest-config';
 import { RepositoryStore } from '../../lib/backup/repository';
 import * as path from 'node:path';
@@ -29,7 +30,10 @@ export async function memberContainerFiles(
   const group = spec.members.find((m) => m.name === member)?.group;
   if (!group) throw fatal('BadConfig', `unknown member ${member}`);
   return {
-    ...postgresFiles(secrets, networkCidr, await tlsFilesFor(deps.tls, spec, memberIdentityId(member))),
+    ...postgresFiles(secrets, networkCidr, await tlsFilesFor(deps.tls, spec, memberIdentityId(member)), {
+      hostCidrs: hostCidrs(spec),
+      ports: isMultiHost(spec) ? Object.fromEntries(spec.members.map((m) => [m.name, peerPort(spec, m.name)])) : {},
+    }),
     ...memberBackupFiles(spec, group, await new RepositoryStore(deps.secrets.root).ensure(spec)),
   };
 }

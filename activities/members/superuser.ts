@@ -1,5 +1,9 @@
-/** A superuser connection to one member, through its port on 127.0.0.1 (verify-full TLS: lib/pg-connector.ts). */
+/**
+ * A superuser connection to one member, through its published port (on 127.0.0.1 with one host, its
+ * host's address with several: common/addressing.ts), verify-full TLS (lib/pg-connector.ts).
+ */
 import type { Client } from 'pg';
+import { addressOf } from '../../common/addressing';
 import type { ClusterSpec } from '../../common/spec';
 import type { PgTarget } from '../../lib/pg-connector';
 import { SUPERUSER } from '../../common/topology';
@@ -19,7 +23,7 @@ export async function asSuperuser<T>(
   const s = await deps.secrets.ensure(spec.name);
   const tls = await memberTls(deps.tls, spec.name, member.name);
   return deps.pg.withClient(
-    { port: member.port, user: SUPERUSER, password: s.superuserPassword, tls, ...timeouts },
+    { host: addressOf(spec, member.name), port: member.port, user: SUPERUSER, password: s.superuserPassword, tls, ...timeouts },
     fn,
   );
 }

@@ -4,6 +4,7 @@
  * and Citus on the coordinator primary (citus_check_cluster_node_health(), pg_dist_node). Each is
  * bounded by a deadline and reports what it could not reach instead of throwing.
  */
+import { addressOf } from '../../common/addressing';
 import type { CitusObservation, EtcdObservation, PgBouncerObservation } from '../../common/health-observation';
 import type { ClusterSpec } from '../../common/spec';
 import { SUPERUSER, groupsOf } from '../../common/topology';
@@ -83,6 +84,7 @@ export async function observeCitus(
   const read = async () =>
     deps.pg.withClient(
       {
+        host: addressOf(spec, coordinator),
         port: member.port,
         user: SUPERUSER,
         password,

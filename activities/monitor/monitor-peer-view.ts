@@ -4,9 +4,10 @@
  * whether it can open a connection to that primary now (lib/postgres canConnectTo). Only asked
  * for a primary that failed the previous probe, so a healthy cluster costs nothing.
  */
+import { addressOf, peerPort } from '../../common/addressing';
 import type { PeerView } from '../../common/peer-view';
 import type { ClusterSpec } from '../../common/spec';
-import { PG_PORT, SUPERUSER } from '../../common/topology';
+import { SUPERUSER } from '../../common/topology';
 import { canConnectTo } from '../../lib/postgres';
 import { errMessage, withDeadline } from '../../lib/deadline';
 import { memberTls } from '../../lib/tls/pg-tls';
@@ -31,6 +32,7 @@ export function createPeerViewObserver(deps: ActivityDeps) {
     return withDeadline(
       deps.pg.withClient(
         {
+          host: addressOf(spec, peer),
           port,
           user: SUPERUSER,
           password,
@@ -38,7 +40,7 @@ export function createPeerViewObserver(deps: ActivityDeps) {
           connectTimeoutMs: PEER_CONNECT_TIMEOUT_MS,
           queryTimeoutMs: PEER_CHECK_TIMEOUT_MS + 1000,
         },
-        (c) => canConnectTo(c, primary, PG_PORT, PEER_CHECK_TIMEOUT_MS),
+        (c) => canConnectTo(c, primary, peerPort(spec, primary), PEER_CHECK_TIMEOUT_MS),
       ),
       budget,
       'peer check',

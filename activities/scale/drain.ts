@@ -4,10 +4,11 @@
  * metadata, its standbys' slots, its containers, its etcd keys). Each checks before it acts, so a
  * rerun after a crash finishes what the first run began.
  */
+import { peerPort } from '../../common/addressing';
 import type { Client } from 'pg';
 import type { ClusterSpec } from '../../common/spec';
 import { drainRefusal, type DrainTarget } from '../../common/drain-decisions';
-import { containerName, PG_PORT, slotName, volumeName, type Primaries } from '../../common/topology';
+import { containerName, slotName, volumeName, type Primaries } from '../../common/topology';
 import { dropSlot } from '../../lib/postgres';
 import {
   cleanupOrphansOf,
@@ -87,10 +88,10 @@ export function createDrainActivities(deps: ActivityDeps) {
       await assertGroupOwned(spec, group, input.volumes ?? false);
       const nodes = await on(spec, input.primaries.coordinator, 'reading the worker nodes', workerNodes);
       const groupOfHost = (h: string) => Object.entries(input.primaries.workers).find(([, p]) => p === h)?.[0] ?? h;
-      const self = nodes.find((n) => n.host === host && n.port === PG_PORT);
+      const self = nodes.find((n) => n.host === host && n.port === peerPort(spec, host));
       if (!self) return { removed: true, placements: 0, bytesToMove: 0 };
       const tables = await on(spec, input.primaries.coordinator, "listing the group's shards", (c) =>
-        shardTablesOnNode(c, host, PG_PORT),
+        shardTablesOnNode(c, host, peerPort(spec, host)),
       );
       const bytesToMove = tables.length
         ? await on(spec, host, "measuring the group's shards", (c) => tablesBytes(c, tables))
@@ -121,7 +122,7 @@ export function createDrainActivities(deps: ActivityDeps) {
     const host = primaryOf(input);
     return withHeartbeat(async () => ({
       changed: await on(input.spec, input.primaries.coordinator, 'marking the group as draining', (c) =>
-        setShouldHaveShards(c, host, PG_PORT, false),
+        setShouldHaveShards(c, host, peerPort(input.spec, host), false),
       ),
     }));
   }
@@ -134,7 +135,7 @@ export function createDrainActivities(deps: ActivityDeps) {
     const host = primaryOf(input);
     return withHeartbeat(async () => {
       const nodes = await on(input.spec, input.primaries.coordinator, 'counting placements', workerNodes);
-      const placements = nodes.find((n) => n.host === host && n.port === PG_PORT)?.placements ?? 0;
+      const placements = nodes.find((n) => n.host === host && n.port === peerPort(input.spec, host))?.placements ?? 0;
       if (placements)
         throw fatal(
           'Invariant',
@@ -142,7 +143,7 @@ export function createDrainActivities(deps: ActivityDeps) {
             'rerun the drain',
         );
       const pending = await on(input.spec, input.primaries.coordinator, 'cleaning up moved shards', (c) =>
-        cleanupOrphansOf(c, host, PG_PORT),
+        cleanupOrphansOf(c, host, peerPort(input.spec, host)),
       );
       if (pending) throw notReady(`${pending} moved shards of ${input.group} still wait for Citus's deferred drop`);
       return { placements };
@@ -154,7 +155,7 @@ export function createDrainActivities(deps: ActivityDeps) {
     const host = primaryOf(input);
     return withHeartbeat(async () => ({
       removed: await on(input.spec, input.primaries.coordinator, 'removing the node from Citus', (c) =>
-        removeNode(c, host, PG_PORT),
+        removeNode(c, host, peerPort(input.spec, host)),
       ),
     }));
   }

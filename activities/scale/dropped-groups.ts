@@ -5,7 +5,6 @@
  */
 import type { ClusterSpec } from '../../common/spec';
 import { parseSpec } from '../../common/spec';
-import { PG_PORT } from '../../common/topology';
 import { readClusterSpec } from '../../lib/cluster-spec-file';
 import { workerNodes } from '../../lib/postgres/rebalance';
 import { stateDir } from '../../lib/state-dir';
@@ -43,7 +42,7 @@ export function createDroppedGroupActivities(deps: ActivityDeps) {
         );
       }
       const still = dropped
-        .map((g) => ({ g, node: nodes.find((n) => hosts(g).includes(n.host) && n.port === PG_PORT) }))
+        .map((g) => ({ g, node: nodes.find((n) => hosts(g).includes(n.host)) }))
         .filter((x) => x.node !== undefined);
       if (still.length) {
         const held = still.map((x) => `${x.g} (Citus node ${x.node!.host}, ${x.node!.placements} shard placements)`);

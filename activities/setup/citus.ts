@@ -3,10 +3,11 @@
  * Citus functions are not all idempotent (create_distributed_table errors when repeated).
  * The statements are in lib/postgres (citus-nodes.ts, citus-tables.ts).
  */
+import { peerPort } from '../../common/addressing';
 import type { Client } from 'pg';
 import type { ClusterSpec } from '../../common/spec';
 import type { Primaries } from '../../common/topology';
-import { APP_USER, PG_PORT } from '../../common/topology';
+import { APP_USER } from '../../common/topology';
 import { onMember as onMemberOf } from '../members/superuser';
 import type { ActivityDeps } from '../deps';
 import { fatal } from '../../lib/errors';
@@ -66,12 +67,13 @@ export function createCitusActivities(deps: ActivityDeps) {
     return withHeartbeat(() =>
       onMember(spec, primaries.coordinator, 'node registration', async (c) => {
         const coord = await coordinatorNode(c);
-        if (!coord || coord.host !== primaries.coordinator || coord.port !== PG_PORT)
-          await setCoordinatorHost(c, primaries.coordinator, PG_PORT);
+        const coordPort = peerPort(spec, primaries.coordinator);
+        if (!coord || coord.host !== primaries.coordinator || coord.port !== coordPort)
+          await setCoordinatorHost(c, primaries.coordinator, coordPort);
         const added: string[] = [];
         const nodeIds: Record<string, number> = {};
         for (const [group, host] of Object.entries(primaries.workers)) {
-          const node = await nodeRegistration(c, host, PG_PORT);
+          const node = await nodeRegistration(c, host, peerPort(spec, host));
           if (node) {
             // citus_add_node would return this id even for an inactive or secondary row: check the row.
             if (node.role !== 'primary' || !node.active) {
@@ -84,7 +86,7 @@ export function createCitusActivities(deps: ActivityDeps) {
             nodeIds[host] = node.nodeId;
             continue;
           }
-          nodeIds[host] = await addNode(c, host, PG_PORT);
+          nodeIds[host] = await addNode(c, host, peerPort(spec, host));
           added.push(host);
         }
         return { added, nodeIds };

@@ -1,4 +1,5 @@
 /** PostgreSQL node activities: readiness (image capabilities, accepting connections) and node basics. */
+import { hostOfContainer } from '../../common/addressing';
 import type { ClusterSpec, MemberSpec } from '../../common/spec';
 import { APP_USER, REPLICATION_USER, containerName } from '../../common/topology';
 import type { ActivityDeps } from '../deps';
@@ -49,11 +50,17 @@ export function createPostgresActivities(deps: ActivityDeps) {
     recordCapabilityPassed(root, info.Image, check);
   }
 
-  /** Readiness: every container's image is capable; every primary accepts connections. */
-  async function waitForNodes(input: { spec: ClusterSpec; primaries: string[] }): Promise<void> {
+  /**
+   * Readiness: every container's image is capable; every primary accepts connections. With `host`
+   * (several hosts), those on that host only, on this worker's engine (that host's).
+   */
+  async function waitForNodes(input: { spec: ClusterSpec; primaries: string[]; host?: string }): Promise<void> {
+    const here = (member: string) => !input.host || hostOfContainer(input.spec, member).name === input.host;
     return withHeartbeat(async () => {
-      await Promise.all(input.spec.members.map((member) => checkImageCapabilities(input.spec, member)));
-      for (const name of input.primaries) {
+      await Promise.all(
+        input.spec.members.filter((m) => here(m.name)).map((member) => checkImageCapabilities(input.spec, member)),
+      );
+      for (const name of input.primaries.filter(here)) {
         const member = input.spec.members.find((m) => m.name === name);
         if (!member) throw fatal('BadConfig', `unknown primary ${name}`);
         // A fenced primary never starts: say so instead of waiting for it.

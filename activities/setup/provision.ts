@@ -1,4 +1,5 @@
 /** Provision: network, volumes and containers, each created only if absent (check, then act). */
+import { addressOf, hostOfContainer } from '../../common/addressing';
 import type { ClusterSpec } from '../../common/spec';
 import {
   BACKUP_MEMBER,
@@ -34,6 +35,11 @@ import { memberContainerFiles } from '../members/member-tls';
 import { orchestratorTls } from '../../lib/tls/orchestrator-tls';
 import { ensureEtcdRunning } from './etcd-tls';
 
+/** Which part of the cluster to provision: everything (one host), or one host's share. */
+export interface ProvisionScope {
+  host?: string;
+}
+
 export interface ProvisionResult {
   network: string;
   subnet: string;
@@ -43,7 +49,12 @@ export interface ProvisionResult {
 export function createProvisionActivities(deps: ActivityDeps) {
   const { docker } = deps;
 
-  async function provisionCluster(spec: ClusterSpec): Promise<ProvisionResult> {
+  /**
+   * With `scope.host` (several hosts), only what placement puts on that host, on this worker's engine
+   * (that host's): the workflow calls it once per host on the host's queue.
+   */
+  async function provisionCluster(spec: ClusterSpec, scope: ProvisionScope = {}): Promise<ProvisionResult> {
+    const here = (member: string) => !scope.host || hostOfContainer(spec, member).name === scope.host;
     return withHeartbeat(async () => {
       const images = resolveImages(spec, deps.env);
       for (const role of ROLES) {
@@ -70,30 +81,35 @@ export function createProvisionActivities(deps: ActivityDeps) {
       // the network's current subnet (the bootstrap copies it into PGDATA at every start), so a
       // cluster brought down and up again on another subnet still admits its own connections.
       await Promise.all(
-        spec.members.map(async (member) => {
-          await ensureVolume(
-            docker,
-            volumeName(spec.name, member.name),
-            labelsFor(spec.name, member.group, member.name),
-          );
-          const r = await ensureContainerRunning(
-            docker,
-            spec.name,
-            postgresContainer(spec, member, images.postgres),
-            async () => memberContainerFiles(deps, spec, member.name, secrets, subnet),
-          );
-          if (r.created) created.push(member.name);
-        }),
+        spec.members
+          .filter((m) => here(m.name))
+          .map(async (member) => {
+            await ensureVolume(
+              docker,
+              volumeName(spec.name, member.name),
+              labelsFor(spec.name, member.group, member.name),
+            );
+            const r = await ensureContainerRunning(
+              docker,
+              spec.name,
+              postgresContainer(spec, member, images.postgres),
+              async () => memberContainerFiles(deps, spec, member.name, secrets, subnet),
+            );
+            if (r.created) created.push(member.name);
+          }),
       );
       created.sort((a, b) => spec.members.findIndex((m) => m.name === a) - spec.members.findIndex((m) => m.name === b));
-      await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
-      if ((await ensureEtcdRunning(deps, spec, images.etcd)).created) created.push(ETCD_MEMBER);
-      // containers created before it had one
-      await ensureRestartPolicy(docker, containerName(spec.name, ETCD_MEMBER), SERVICE_RESTART_POLICY);
-      // Before anything else uses etcd (readiness is its first reader); a no-op once done.
-      await secureClusterEtcd(spec, secrets.etcdRootPassword);
+      if (here(ETCD_MEMBER)) {
+        await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
+        if ((await ensureEtcdRunning(deps, spec, images.etcd)).created) created.push(ETCD_MEMBER);
+        // containers created before it had one
+        await ensureRestartPolicy(docker, containerName(spec.name, ETCD_MEMBER), SERVICE_RESTART_POLICY);
+        // Before anything else uses etcd (readiness is its first reader); a no-op once done.
+        await secureClusterEtcd(spec, secrets.etcdRootPassword);
+      }
       // PgBouncer is created here but configured and started by its own step, once the coordinator serves.
       if (
+        here(PGBOUNCER_MEMBER) &&
         (
           await ensureContainerRunning(
             docker,
@@ -105,9 +121,11 @@ export function createProvisionActivities(deps: ActivityDeps) {
         ).created
       )
         created.push(PGBOUNCER_MEMBER);
-      await ensureRestartPolicy(docker, containerName(spec.name, PGBOUNCER_MEMBER), SERVICE_RESTART_POLICY);
+      if (here(PGBOUNCER_MEMBER))
+        await ensureRestartPolicy(docker, containerName(spec.name, PGBOUNCER_MEMBER), SERVICE_RESTART_POLICY);
       if (
         spec.backup.enabled &&
+        here(BACKUP_MEMBER) &&
         (
           await ensureContainerRunning(docker, spec.name, backupContainer(spec, images.postgres), async () =>
             backupContainerFiles(spec, repo),
@@ -125,7 +143,12 @@ export function createProvisionActivities(deps: ActivityDeps) {
       return await pollUntil(
         async () => {
           try {
-            return await secureEtcd(spec.etcd.port, password, orchestratorTls(deps.tls, spec.name));
+            return await secureEtcd(
+              spec.etcd.port,
+              password,
+              orchestratorTls(deps.tls, spec.name),
+              addressOf(spec, ETCD_MEMBER),
+            );
           } catch (err) {
             if (err instanceof EtcdCredentialsRejected) return err; // final: stop polling
             throw err; // etcd still starting: poll again

@@ -14,7 +14,7 @@ export function createSpecActivities(deps: ActivityDeps) {
     return withHeartbeat(async () => {
       try {
         const spec = parseSpec(input);
-        const hostsRefusal = unbuildableHosts(spec.hosts);
+        const hostsRefusal = unbuildableHosts(spec);
         if (hostsRefusal) throw fatal('BadConfig', hostsRefusal);
         await deps.secrets.ensure(spec.name); // generated once, never passed through the workflow
         await ensureClusterTls(deps.tls, spec); // the CA and a certificate for every member the spec names

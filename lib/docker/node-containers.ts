@@ -1,4 +1,8 @@
-/** Container definitions for each role. Ports are published on 127.0.0.1 only. */
+/**
+ * Container definitions for each role. Ports are published on 127.0.0.1 only with one host; with
+ * several, on the host's address, and every container maps the cluster's names to their hosts'
+ * addresses (common/addressing.ts).
+ */
 import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +21,7 @@ import {
   networkName,
   volumeName,
 } from '../../common/topology';
+import { extraHosts, hostOfContainer, isMultiHost, publishAddress } from '../../common/addressing';
 import { LABEL_CLUSTER, LABEL_GROUP, LABEL_MEMBER } from '../../common/labels';
 import { pgbouncerFdLimit } from '../../common/pgbouncer-layout';
 import { TLS_FILES } from '../tls/cluster-tls';
@@ -35,12 +40,24 @@ export const labelsFor = (cluster: string, group: string, member: string) => ({
   [LABEL_MEMBER]: member,
 });
 
-function publish(containerPort: string, hostPort: number) {
+/** The container's port published on its host (127.0.0.1 with one host), and its /etc/hosts entries for several. */
+function publish(spec: ClusterSpec, member: string, containerPort: string, hostPort: number) {
+  const hostIp = publishAddress(spec, hostOfContainer(spec, member));
+  const hosts = extraHosts(spec);
   return {
     ExposedPorts: { [containerPort]: {} },
-    PortBindings: { [containerPort]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
+    PortBindings: { [containerPort]: [{ HostIp: hostIp, HostPort: String(hostPort) }] },
+    ...(hosts ? { ExtraHosts: hosts } : {}),
   };
 }
+
+/**
+ * The container's own hostname: its member name with one host. With several, none of the cluster's
+ * names: Docker maps a container's hostname to its own network address in /etc/hosts, which would
+ * send its connections to itself by name (Citus's to its own node) to 5432's container, not to the
+ * published port every other entry points at.
+ */
+const hostnameOf = (spec: ClusterSpec, member: string) => (isMultiHost(spec) ? `${member}-node` : member);
 
 function networking(cluster: string, alias: string) {
   return { NetworkingConfig: { EndpointsConfig: { [networkName(cluster)]: { Aliases: [alias] } } } };
@@ -64,11 +81,11 @@ export function postgresContainer(
   member: MemberSpec,
   image: string,
 ): Docker.ContainerCreateOptions & { name: string } {
-  const { ExposedPorts, PortBindings } = publish(`${PG_PORT}/tcp`, member.port);
+  const { ExposedPorts, PortBindings, ExtraHosts } = publish(spec, member.name, `${PG_PORT}/tcp`, member.port);
   return {
     name: containerName(spec.name, member.name),
     Image: image,
-    Hostname: member.name,
+    Hostname: hostnameOf(spec, member.name),
     Labels: labelsFor(spec.name, member.group, member.name),
     Entrypoint: ['/bin/sh', '/citusctl/bootstrap.sh'],
     Cmd: [],
@@ -78,6 +95,7 @@ export function postgresContainer(
     ExposedPorts,
     HostConfig: {
       PortBindings,
+      ...(ExtraHosts ? { ExtraHosts } : {}),
       NetworkMode: networkName(spec.name),
       Mounts: [
         { Type: 'volume', Source: volumeName(spec.name, member.name), Target: PG_VOLUME_TARGET },
@@ -102,11 +120,16 @@ export function postgresContainer(
 export const SERVICE_RESTART_POLICY = 'unless-stopped';
 
 export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
-  const { ExposedPorts, PortBindings } = publish(`${PGBOUNCER_PORT}/tcp`, spec.pgbouncer.port);
+  const { ExposedPorts, PortBindings, ExtraHosts } = publish(
+    spec,
+    PGBOUNCER_MEMBER,
+    `${PGBOUNCER_PORT}/tcp`,
+    spec.pgbouncer.port,
+  );
   return {
     name: containerName(spec.name, PGBOUNCER_MEMBER),
     Image: image,
-    Hostname: PGBOUNCER_MEMBER,
+    Hostname: hostnameOf(spec, PGBOUNCER_MEMBER),
     Labels: labelsFor(spec.name, PGBOUNCER_MEMBER, PGBOUNCER_MEMBER),
     // The run script (written with the config) starts pgbouncer.processes processes on the one port.
     Entrypoint: ['/bin/sh', '/citusctl/pgbouncer-run.sh'],
@@ -114,6 +137,7 @@ export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.Con
     ExposedPorts,
     HostConfig: {
       PortBindings,
+      ...(ExtraHosts ? { ExtraHosts } : {}),
       NetworkMode: networkName(spec.name),
       RestartPolicy: { Name: SERVICE_RESTART_POLICY },
       Ulimits: [{ Name: 'nofile', Soft: pgbouncerFdLimit(spec), Hard: pgbouncerFdLimit(spec) }],
@@ -140,11 +164,11 @@ export const ETCD_TLS_FLAGS = [
 ];
 
 export function etcdContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
-  const { ExposedPorts, PortBindings } = publish(`${ETCD_PORT}/tcp`, spec.etcd.port);
+  const { ExposedPorts, PortBindings, ExtraHosts } = publish(spec, ETCD_MEMBER, `${ETCD_PORT}/tcp`, spec.etcd.port);
   return {
     name: containerName(spec.name, ETCD_MEMBER),
     Image: image,
-    Hostname: ETCD_MEMBER,
+    Hostname: hostnameOf(spec, ETCD_MEMBER),
     Labels: labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER),
     // No shell: the upstream etcd image has none.
     Entrypoint: ['etcd'],
@@ -162,6 +186,7 @@ export function etcdContainer(spec: ClusterSpec, image: string): Docker.Containe
     ExposedPorts,
     HostConfig: {
       PortBindings,
+      ...(ExtraHosts ? { ExtraHosts } : {}),
       NetworkMode: networkName(spec.name),
       Mounts: [{ Type: 'volume', Source: volumeName(spec.name, ETCD_MEMBER), Target: ETCD_DATA_DIR }],
       RestartPolicy: { Name: SERVICE_RESTART_POLICY },

@@ -4,6 +4,7 @@
  * not answer is data (`unknown`, `ok: false`), never an exception. The monitor's probe, the health
  * check and `citusctl status` all observe members here; they differ only in their budgets.
  */
+import { addressOf } from '../../common/addressing';
 import type Docker from 'dockerode';
 import type { ContainerStatus, MemberReading, MemberSql } from '../../common/member-observation';
 import type { ClusterSpec } from '../../common/spec';
@@ -44,6 +45,7 @@ async function observeSql(
   const started = Date.now();
   const read = async () => {
     const target = {
+      host: addressOf(spec, member.name),
       port: member.port,
       user: SUPERUSER,
       password,

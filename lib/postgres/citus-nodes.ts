@@ -42,17 +42,17 @@ export async function addNode(c: PgClient, host: string, port: number): Promise<
   return (await c.query<{ nodeid: number }>('SELECT citus_add_node($1, $2) AS nodeid', [host, port])).rows[0]!.nodeid;
 }
 
-/** The worker primaries among hosts (groups other than the coordinator's). */
+/** The worker primaries among these nodes (groups other than the coordinator's). */
 export async function workerPrimaryRows(
   c: PgClient,
-  hosts: string[],
-  port: number,
+  nodes: ReadonlyArray<{ host: string; port: number }>,
 ): Promise<Array<{ nodeId: number; host: string }>> {
   const rows = (
     await c.query<{ nodeid: number; nodename: string }>(
-      'SELECT nodeid, nodename FROM pg_dist_node WHERE nodename = ANY($1) AND nodeport = $2 AND noderole = ' +
+      'SELECT nodeid, nodename FROM pg_dist_node WHERE (nodename, nodeport) IN ' +
+        '(SELECT * FROM unnest($1::text[], $2::int[])) AND noderole = ' +
         "'primary' AND groupid <> 0",
-      [hosts, port],
+      [nodes.map((n) => n.host), nodes.map((n) => n.port)],
     )
   ).rows;
   return rows.map((r) => ({ nodeId: r.nodeid, host: r.nodename }));

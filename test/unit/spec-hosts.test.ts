@@ -287,20 +287,29 @@ describe('parseSpec with hosts: invalid', () => {
   });
 });
 
-describe('unbuildableHosts: up builds only on the local engine so far', () => {
+describe('unbuildableHosts: what up cannot build yet', () => {
+  const on = { backup: { enabled: true } };
+  const off = { backup: { enabled: false } };
   it('accepts no hosts and the local socket alone', () => {
-    expect(unbuildableHosts(undefined)).toBeUndefined();
-    expect(unbuildableHosts([])).toBeUndefined();
-    expect(unbuildableHosts([{ name: 'h1', endpoint: 'unix:///var/run/docker.sock' }])).toBeUndefined();
+    expect(unbuildableHosts({ ...on })).toBeUndefined();
+    expect(unbuildableHosts({ hosts: [], ...on })).toBeUndefined();
+    expect(
+      unbuildableHosts({ hosts: [{ name: 'h1', endpoint: 'unix:///var/run/docker.sock' }], ...on }),
+    ).toBeUndefined();
   });
-  it('refuses another engine, or several, naming them and what to do', () => {
-    const one = unbuildableHosts([{ name: 'h1', endpoint: 'ssh://docker@10.0.0.1' }]);
-    expect(one).toMatch(/hosts: 1 listed \(h1\).*remove `hosts`/);
-    const three = unbuildableHosts([
-      { name: 'h1', endpoint: 'unix:///var/run/docker.sock', address: '10.0.0.1' },
-      { name: 'h2', endpoint: 'ssh://docker@10.0.0.2' },
-      { name: 'h3', endpoint: 'unix:///run/other.sock', address: '10.0.0.3' },
-    ]);
-    expect(three).toMatch(/hosts: 3 listed \(h1, h2, h3\)/);
+  it('refuses a lone host that is not the local socket, naming it and what to do', () => {
+    const one = unbuildableHosts({ hosts: [{ name: 'h1', endpoint: 'ssh://docker@10.0.0.1' }], ...off });
+    expect(one).toMatch(/hosts: 1 listed \(h1, ssh:\/\/docker@10\.0\.0\.1\).*remove `hosts`/);
+  });
+  const three = [
+    { name: 'h1', endpoint: 'unix:///var/run/docker.sock', address: '10.0.0.1' },
+    { name: 'h2', endpoint: 'ssh://docker@10.0.0.2' },
+    { name: 'h3', endpoint: 'unix:///run/other.sock', address: '10.0.0.3' },
+  ];
+  it('builds several hosts without backups, refuses them with backups on', () => {
+    expect(unbuildableHosts({ hosts: three, ...off })).toBeUndefined();
+    expect(unbuildableHosts({ hosts: three, ...on })).toMatch(
+      /hosts: 3 listed \(h1, h2, h3\); backups across several hosts are not built yet: set `backup: \{ enabled: false \}`/,
+    );
   });
 });

@@ -76,19 +76,21 @@ if [ "$(state)" = rejoining ]; then
   # otherwise (or with MODE=fresh) a fresh base backup; the old data directory is kept as pgdata.previous.
   eval "$(STATE=; . "$STATE_FILE"; printf "PRIMARY='%s' SLOT='%s' MODE='%s'" "${PRIMARY:-}" "${SLOT:-}" "${MODE:-rewind}")"
   echo "citusctl-bootstrap: rejoining as a standby of $PRIMARY through slot $SLOT"
-  as_postgres env PGPASSFILE=/citusctl/pgpass PRIMARY="$PRIMARY" SLOT="$SLOT" MODE="$MODE" sh -ec '
-    if [ "$MODE" = rewind ] && [ -e "$PGDATA/PG_VERSION" ] && pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY port=5432 user=postgres dbname=postgres connect_timeout=5 $TLS_CLIENT"; then
+  # The primary's port as the other members reach it (its line in peer-ports across hosts, else 5432).
+  PRIMARY_PORT="$(awk -v m="$PRIMARY" '$1 == m { print $2 }' /citusctl/peer-ports 2>/dev/null)"
+  as_postgres env PGPASSFILE=/citusctl/pgpass PRIMARY="$PRIMARY" PRIMARY_PORT="${PRIMARY_PORT:-5432}" SLOT="$SLOT" MODE="$MODE" sh -ec '
+    if [ "$MODE" = rewind ] && [ -e "$PGDATA/PG_VERSION" ] && pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY port=$PRIMARY_PORT user=postgres dbname=postgres connect_timeout=5 $TLS_CLIENT"; then
       echo "citusctl-bootstrap: pg_rewind done"
     else
       echo "citusctl-bootstrap: pg_rewind not possible; taking a fresh base backup"
       rm -rf "$ROOT/pgdata.previous" "$ROOT/pgdata.new"
-      pg_basebackup -d "host=$PRIMARY port=5432 user=replicator $TLS_CLIENT" -D "$ROOT/pgdata.new" -X stream -S "$SLOT" --checkpoint=fast --no-password
+      pg_basebackup -d "host=$PRIMARY port=$PRIMARY_PORT user=replicator $TLS_CLIENT" -D "$ROOT/pgdata.new" -X stream -S "$SLOT" --checkpoint=fast --no-password
       if [ -e "$PGDATA" ]; then mv "$PGDATA" "$ROOT/pgdata.previous"; fi
       mv "$ROOT/pgdata.new" "$PGDATA"
     fi
     # Replace (not pile up) the settings a standby carries.
     sed -i "/^primary_conninfo\|^primary_slot_name\|^synchronous_standby_names/d" "$PGDATA/postgresql.auto.conf"
-    printf "%s\n" "primary_conninfo = '"'"'host=$PRIMARY port=5432 user=replicator application_name=$CITUSCTL_MEMBER $TLS_CLIENT'"'"'" \
+    printf "%s\n" "primary_conninfo = '"'"'host=$PRIMARY port=$PRIMARY_PORT user=replicator application_name=$CITUSCTL_MEMBER $TLS_CLIENT'"'"'" \
       "primary_slot_name = '"'"'$SLOT'"'"'" "synchronous_standby_names = '"''"'" >> "$PGDATA/postgresql.auto.conf"'
   write_state standby "rejoined as a standby of $PRIMARY"
 fi

@@ -12,9 +12,11 @@ flock 9
 if [ -e "$ROOT/member.state" ]; then exit 3; fi
 # No state: whatever is here is a partial base backup of ours.
 rm -rf "$PGDATA"
+# The primary's port as the other members reach it (its own line in peer-ports across hosts, else 5432).
+PORT="$(awk -v m="$1" '$1 == m { print $2 }' /citusctl/peer-ports 2>/dev/null)"
 # TLS, verify-full against the cluster's CA; -R writes the same into primary_conninfo.
 PGPASSFILE=/citusctl/pgpass pg_basebackup \
-  -d "host=$1 port=5432 user=replicator sslmode=verify-full sslrootcert=/citusctl/tls/ca.crt" -D "$PGDATA" \
+  -d "host=$1 port=${PORT:-5432} user=replicator sslmode=verify-full sslrootcert=/citusctl/tls/ca.crt" -D "$PGDATA" \
   -X stream -R -S "$2" --checkpoint=fast --no-password
 # A standby never waits for standbys of its own; the setting returns on promotion + rejoin.
 echo "synchronous_standby_names = ''" >> "$PGDATA/postgresql.auto.conf"

@@ -1,0 +1,38 @@
+/**
+ * Where a step that touches a container runs. With one host, on the shared queue, exactly as before
+ * hosts existed. With several, on the queue of the host that holds the container
+ * (`citusctl-host-<h>`), served by that host's worker (`citusctl worker --host`), whose Docker client
+ * is that host's engine: the worker-specific task queue pattern. Steps that only speak SQL or etcd
+ * stay on the shared queue (they reach members at their hosts' addresses).
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { hostOfContainer, isMultiHost } from '../common/addressing';
+import { resolveHosts } from '../common/hosts';
+import type { ClusterSpec } from '../common/spec';
+import { hostTaskQueue } from '../common/task-queues';
+import { ACTIVITY_OPTIONS, acts, longRunning, summarized } from './activity-proxies';
+
+export interface HostProxies {
+  acts: typeof acts;
+  longRunning: typeof longRunning;
+}
+
+/** The proxies of one host's queue. */
+export function onHost(host: string): HostProxies {
+  const taskQueue = hostTaskQueue(host);
+  return {
+    acts: summarized(proxyActivities<Activities>({ ...ACTIVITY_OPTIONS.ordinary, taskQueue })),
+    longRunning: summarized(proxyActivities<Activities>({ ...ACTIVITY_OPTIONS.longRunning, taskQueue })),
+  };
+}
+
+/** The proxies for a step on one container (a member, `pgbouncer`, `etcd`): its host's with several hosts. */
+export function forContainer(spec: ClusterSpec, member: string): HostProxies {
+  return isMultiHost(spec) ? onHost(hostOfContainer(spec, member).name) : { acts, longRunning };
+}
+
+/** The hosts a step that works host by host runs on; none with one host (the step runs once, on the shared queue). */
+export function hostsToVisit(spec: ClusterSpec): string[] {
+  return isMultiHost(spec) ? resolveHosts(spec.hosts).map((h) => h.name) : [];
+}
