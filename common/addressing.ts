@@ -92,9 +92,11 @@ export function publishAddress(spec: Pick<PlacementInput, 'hosts'>, host: Resolv
 
 /**
  * The addresses, besides the cluster network, that pg_hba admits (hostssl, SCRAM): with several hosts
- * every host's address (a member's connection from another host arrives from it), as CIDRs.
+ * every host's address (a member's connection from another host arrives from it), as CIDRs, and the
+ * spec's `controlAddresses` (citusctl running on none of the hosts).
  */
-export function hostCidrs(spec: Pick<PlacementInput, 'hosts'>): string[] {
+export function hostCidrs(spec: Pick<PlacementInput, 'hosts'> & { controlAddresses?: readonly string[] }): string[] {
   if (!isMultiHost(spec)) return [];
-  return resolveHosts(spec.hosts).map((h) => (IPV4.test(h.address) ? `${h.address}/32` : h.address));
+  const hosts = resolveHosts(spec.hosts).map((h) => (IPV4.test(h.address) ? `${h.address}/32` : h.address));
+  return [...hosts, ...(spec.controlAddresses ?? [])];
 }

@@ -96,6 +96,15 @@ export const clusterSpecSchema = z.strictObject({
   hosts: z.array(hostSchema).min(1).max(64).optional(),
   /** Where members without a `host` go (common/placement.ts); spread when left out. */
   placement: z.enum(['spread', 'pack']).optional(),
+  /**
+   * With several hosts: where citusctl itself (the shared worker, the CLI) connects to members from
+   * when it runs on none of the hosts (IPv4 CIDRs). pg_hba admits these besides the hosts, hostssl
+   * and SCRAM only.
+   */
+  controlAddresses: z
+    .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR (10.0.0.5/32)'))
+    .max(16)
+    .optional(),
   /** synchronous: a primary commits only once its standby has the WAL. */
   durability: z.enum(['synchronous', 'async']).default('synchronous'),
   images: z

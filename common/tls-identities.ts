@@ -5,6 +5,7 @@
  * through the published port, with the member's name as the TLS server name; Citus's own
  * connections to citus.local_hostname).
  */
+import { addressOf, isMultiHost } from './addressing';
 import type { ClusterSpec } from './spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName } from './topology';
 
@@ -27,16 +28,33 @@ export const ORCHESTRATOR_CLIENT = 'root';
 
 const LOCAL = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] };
 
-function server(cluster: string, id: string, role: TlsRole, name: string, client: boolean): TlsIdentity {
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * `address`: with several hosts, the address of the host the container runs on (etcd3 checks etcd's
+ * certificate against the address it dials, not a server name).
+ */
+function server(
+  cluster: string,
+  id: string,
+  role: TlsRole,
+  name: string,
+  client: boolean,
+  address?: string,
+): TlsIdentity {
+  const ip = address !== undefined && IPV4.test(address);
   return {
     id,
     role,
     commonName: name,
     usages: client ? ['server', 'client'] : ['server'],
-    dnsNames: [name, containerName(cluster, name), ...LOCAL.dnsNames],
-    ipAddresses: [...LOCAL.ipAddresses],
+    dnsNames: [name, containerName(cluster, name), ...LOCAL.dnsNames, ...(address && !ip ? [address] : [])],
+    ipAddresses: [...LOCAL.ipAddresses, ...(address && ip ? [address] : [])],
   };
 }
+
+/** The host address a container's certificate names too: none with one host (127.0.0.1 is named already). */
+const hostAddressOf = (spec: ClusterSpec, name: string) => (isMultiHost(spec) ? addressOf(spec, name) : undefined);
 
 export const memberIdentityId = (member: string) => `member-${member}`;
 
@@ -45,12 +63,12 @@ export function tlsIdentities(spec: ClusterSpec): TlsIdentity[] {
   return [
     // A member is also a client: Citus's connections to the other nodes, replication.
     ...spec.members.map((m) => ({
-      ...server(spec.name, memberIdentityId(m.name), 'postgres', m.name, true),
+      ...server(spec.name, memberIdentityId(m.name), 'postgres', m.name, true, hostAddressOf(spec, m.name)),
       member: m.name,
     })),
-    server(spec.name, PGBOUNCER_MEMBER, 'pgbouncer', PGBOUNCER_MEMBER, true),
+    server(spec.name, PGBOUNCER_MEMBER, 'pgbouncer', PGBOUNCER_MEMBER, true, hostAddressOf(spec, PGBOUNCER_MEMBER)),
     // Also a client: etcd presents it to its peers (--peer-client-cert-auth) and its gRPC gateway to itself.
-    server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, true),
+    server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, true, hostAddressOf(spec, ETCD_MEMBER)),
     {
       id: 'client-citusctl',
       role: 'client',

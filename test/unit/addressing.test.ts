@@ -17,7 +17,7 @@ import { parseSpec } from '../../common/spec';
 
 const TLS = { caFile: '/etc/h/ca.pem', certFile: '/etc/h/cert.pem', keyFile: '/etc/h/key.pem' };
 const oneHost = parseSpec({ name: 'demo' });
-const threeHosts = parseSpec({
+const threeHostsInput = {
   name: 'demo',
   hosts: [
     { name: 'h1', endpoint: 'tcp://10.1.0.1:2376', tls: TLS },
@@ -25,7 +25,8 @@ const threeHosts = parseSpec({
     { name: 'h3', endpoint: 'ssh://docker@h3.internal' },
   ],
   backup: { enabled: false },
-});
+};
+const threeHosts = parseSpec(threeHostsInput);
 
 describe('one host: as before hosts existed', () => {
   it('reaches every member on 127.0.0.1 and 5432 between members, with no /etc/hosts entries', () => {
@@ -78,6 +79,9 @@ describe('three hosts', () => {
     expect(publishAddress(threeHosts, h1!)).toBe('10.1.0.1');
     expect(publishAddress(threeHosts, h3!)).toBe('0.0.0.0');
     expect(hostCidrs(threeHosts)).toEqual(['10.1.0.1/32', '10.1.0.2/32', 'h3.internal']);
+    const withControl = parseSpec({ ...threeHostsInput, controlAddresses: ['10.9.0.0/24'] });
+    expect(hostCidrs(withControl)).toEqual(['10.1.0.1/32', '10.1.0.2/32', 'h3.internal', '10.9.0.0/24']);
+    expect(() => parseSpec({ ...threeHostsInput, controlAddresses: ['anywhere'] })).toThrow(/controlAddresses/);
   });
   it('refuses a name that is not in the spec', () => {
     expect(() => hostOfContainer(threeHosts, 'nope')).toThrow(/unknown member nope/);

@@ -1,0 +1,254 @@
+/**
+ * `citusctl up` on three simulated hosts (test/sim-hosts/: a container per host running its own
+ * dockerd over mutual TLS on network citusctl-test-hosts-it-mh, 10.218.41.0/24). Each host's worker
+ * (`citusctl worker --host hN`, a process per host) builds that host's share of the cluster on its
+ * own engine; the setup's SQL runs on the shared queue and reaches members at their hosts' addresses.
+ * The flow:
+ * - the default layout placed by `spread`: each group's primary and standby on different hosts, every
+ *   container on the engine of the host placement gives it and on no other (nor on this machine's);
+ * - Citus's pg_dist_node names each worker primary by member name and its published port, and every
+ *   standby streams from its primary on another host (pg_stat_replication, synchronous);
+ * - the demo rows read through PgBouncer at its host's address, and a write through it lands.
+ * Cluster it-mh (ports 31720-31729 on the hosts), embedded Temporal on 31739. Backups off and no
+ * monitor (`up` refuses both with several hosts so far).
+ * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH), the images.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type Docker from 'dockerode';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { addressOf, hostOfContainer } from '../../common/addressing';
+import { LABEL_CLUSTER } from '../../common/labels';
+import { parseSpec, type ClusterSpec, type ClusterSpecInput } from '../../common/spec';
+import { containerName } from '../../common/topology';
+import { acquireRunLock } from './support/failover';
+import {
+  CLI,
+  ROOT,
+  docker,
+  layout,
+  runCli,
+  sleep,
+  stopTemporal,
+  temporalCli,
+  terminate,
+  testImages,
+} from './support/cluster';
+import { removeSimHosts, startSimHosts, type SimHost } from './support/sim-hosts';
+
+jest.setTimeout(20 * 60_000);
+
+const NAME = 'it-mh';
+const SUFFIX = 'it-mh';
+const SUBNET = '10.218.41.0/24';
+const TEMPORAL_PORT = 31739;
+
+let dir: string;
+let stateRoot: string;
+let hosts: SimHost[] = [];
+let spec: ClusterSpec;
+let specFile: string;
+const workers: ChildProcess[] = [];
+const workerLogs: Record<string, string> = {};
+let releaseLock: (() => void) | undefined;
+
+const images = testImages();
+const env = (): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: path.join(dir, 'home'),
+  CITUSCTL_STATE_DIR: stateRoot,
+  CITUSCTL_TEMPORAL_PORT: String(TEMPORAL_PORT),
+  TEMPORAL_CLI_PATH: temporalCli(),
+  CITUSCTL_IMAGE_POSTGRES: images.postgres,
+  CITUSCTL_IMAGE_PGBOUNCER: images.pgbouncer,
+  CITUSCTL_IMAGE_ETCD: images.etcd,
+});
+
+/** The engine of a spec host (h1 -> the first simulated host). */
+const engineOf = (host: string): Docker => hosts[Number(host.slice(1)) - 1]!.docker;
+
+/** Removes the cluster's containers and volumes from every simulated host (kept host volumes outlive a run). */
+async function removeClusterFromHosts(): Promise<void> {
+  for (const h of hosts) {
+    const filters = { label: [`${LABEL_CLUSTER}=${NAME}`] };
+    for (const c of await h.docker.listContainers({ all: true, filters }))
+      await h.docker.getContainer(c.Id).remove({ force: true, v: true });
+    for (const v of (await h.docker.listVolumes({ filters })).Volumes ?? [])
+      await h.docker.getVolume(v.Name).remove({ force: true });
+  }
+}
+
+async function startHostWorker(host: string): Promise<void> {
+  workerLogs[host] = '';
+  const p = spawn(process.execPath, [CLI, 'worker', '--host', host, '-c', specFile], {
+    env: env(),
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  p.stdout!.on('data', (d: Buffer) => (workerLogs[host] += d.toString()));
+  p.stderr!.on('data', (d: Buffer) => (workerLogs[host] += d.toString()));
+  workers.push(p);
+  for (let i = 0; i < 1200 && !workerLogs[host]!.includes('task queue') && p.exitCode === null; i++) await sleep(100);
+  if (!workerLogs[host]!.includes('reachable')) throw new Error(`worker --host ${host}: ${workerLogs[host]}`);
+}
+
+/** A superuser session to a member at its host's address and published port (verify-full TLS). */
+async function onMember<T>(member: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const secrets = JSON.parse(fs.readFileSync(path.join(stateRoot, 'clusters', NAME, 'secrets.json'), 'utf8')) as {
+    superuserPassword: string;
+  };
+  const ca = fs.readFileSync(path.join(stateRoot, 'clusters', NAME, 'tls', 'ca.crt'), 'utf8');
+  const c = new Client({
+    host: addressOf(spec, member),
+    port: spec.members.find((m) => m.name === member)!.port,
+    user: 'postgres',
+    password: secrets.superuserPassword,
+    database: 'postgres',
+    ssl: { ca, servername: member, rejectUnauthorized: true },
+  });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  releaseLock = await acquireRunLock(NAME);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), `citusctl-${NAME}-`));
+  fs.mkdirSync(path.join(dir, 'home'));
+  stateRoot = path.join(dir, 'state');
+  hosts = await startSimHosts({
+    suffix: SUFFIX,
+    count: 3,
+    subnet: SUBNET,
+    images: [images.postgres, images.pgbouncer, images.etcd],
+  });
+  await removeClusterFromHosts();
+  const input: ClusterSpecInput = {
+    ...layout({ name: NAME, basePort: 31720, rows: 500, shardCount: 4 }),
+    images,
+    backup: { enabled: false },
+    // This machine (the test, the CLI and the shared worker) reaches the hosts from the network's gateway.
+    controlAddresses: ['10.218.41.1/32'],
+    hosts: hosts.map((h, i) => ({
+      name: `h${i + 1}`,
+      endpoint: h.endpoint,
+      address: h.address,
+      tls: {
+        caFile: path.join(h.tlsDir, 'ca.pem'),
+        certFile: path.join(h.tlsDir, 'cert.pem'),
+        keyFile: path.join(h.tlsDir, 'key.pem'),
+      },
+    })),
+  };
+  spec = parseSpec(input);
+  specFile = path.join(dir, 'cluster.json');
+  fs.writeFileSync(specFile, JSON.stringify(input));
+});
+
+afterAll(async () => {
+  for (const p of workers) if (p.pid) await terminate(p.pid, 15_000);
+  await removeClusterFromHosts().catch(() => undefined);
+  await removeSimHosts(SUFFIX, { keepImages: process.env.CITUSCTL_SIM_HOSTS_KEEP !== '0' });
+  if (stateRoot) await stopTemporal(stateRoot);
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  releaseLock?.();
+});
+
+describe('up on three hosts', () => {
+  it('refuses the monitor and backups with several hosts, before anything is created', async () => {
+    const r = await runCli(['up', '--json', '-c', specFile], { ...env(), CITUSCTL_TEST_MONITOR: '1' }, 120_000);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/the monitor does not watch several hosts yet: run `up --no-monitor`/);
+    for (const h of ['h1', 'h2', 'h3'])
+      expect(await engineOf(h).listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${NAME}`] } })).toEqual(
+        [],
+      );
+  });
+
+  it('builds each host share with that host worker, each group spread over two hosts', async () => {
+    for (const h of ['h1', 'h2', 'h3']) await startHostWorker(h);
+    const r = await runCli(['up', '--json', '--no-monitor', '-c', specFile], env(), 15 * 60_000);
+    if (r.code !== 0) console.log(`up failed:\n${r.stdout}\n${r.stderr}\n${JSON.stringify(workerLogs, null, 1)}`);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { ok: boolean; result: { demoRowsThroughPgBouncer: number } };
+    expect(report.ok).toBe(true);
+    expect(report.result.demoRowsThroughPgBouncer).toBe(500);
+
+    for (const g of ['coordinator', ...spec.workers]) {
+      const placed = spec.members.filter((m) => m.group === g).map((m) => hostOfContainer(spec, m.name).name);
+      expect(new Set(placed).size).toBe(placed.length);
+    }
+    // Every container on the engine placement names, and nowhere else (this machine's engine included).
+    for (const name of [...spec.members.map((m) => m.name), 'pgbouncer', 'etcd']) {
+      const host = hostOfContainer(spec, name).name;
+      for (const h of ['h1', 'h2', 'h3']) {
+        const found = await engineOf(h)
+          .getContainer(containerName(NAME, name))
+          .inspect()
+          .then((i) => i.State.Running)
+          .catch(() => undefined);
+        expect({ name, host: h, running: found }).toEqual({ name, host: h, running: h === host ? true : undefined });
+      }
+      await expect(docker.getContainer(containerName(NAME, name)).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    }
+  });
+
+  it('registers worker primaries by name and published port; each standby streams from another host', async () => {
+    const nodes = await onMember('coord-a', async (c) =>
+      (
+        await c.query<{ nodename: string; nodeport: number }>(
+          "SELECT nodename, nodeport FROM pg_dist_node WHERE noderole = 'primary' ORDER BY groupid",
+        )
+      ).rows.map((r) => `${r.nodename}:${r.nodeport}`),
+    );
+    const port = (m: string) => spec.members.find((x) => x.name === m)!.port;
+    expect(nodes).toEqual(['coord-a', 'g1-a', 'g2-a'].map((m) => `${m}:${port(m)}`));
+    for (const [primary, standby] of [
+      ['coord-a', 'coord-b'],
+      ['g1-a', 'g1-b'],
+      ['g2-a', 'g2-b'],
+    ] as const) {
+      expect(hostOfContainer(spec, primary).name).not.toBe(hostOfContainer(spec, standby).name);
+      const rows = await onMember(
+        primary,
+        async (c) =>
+          (
+            await c.query<{ application_name: string; state: string; sync_state: string }>(
+              'SELECT application_name, state, sync_state FROM pg_stat_replication',
+            )
+          ).rows,
+      );
+      expect(rows).toEqual([{ application_name: standby, state: 'streaming', sync_state: 'sync' }]);
+    }
+  });
+
+  it('serves the demo table through PgBouncer at its host address, and a write lands', async () => {
+    const secrets = JSON.parse(fs.readFileSync(path.join(stateRoot, 'clusters', NAME, 'secrets.json'), 'utf8')) as {
+      appPassword: string;
+    };
+    const ca = fs.readFileSync(path.join(stateRoot, 'clusters', NAME, 'tls', 'ca.crt'), 'utf8');
+    const c = new Client({
+      host: addressOf(spec, 'pgbouncer'),
+      port: spec.pgbouncer.port,
+      user: 'app',
+      password: secrets.appPassword,
+      database: 'postgres',
+      ssl: { ca, servername: 'pgbouncer', rejectUnauthorized: true },
+    });
+    await c.connect();
+    try {
+      const before = Number((await c.query('SELECT count(*) AS n FROM events')).rows[0].n);
+      expect(before).toBe(500);
+      await c.query("INSERT INTO events (id, payload) VALUES (1000001, 'across hosts')");
+      expect(Number((await c.query('SELECT count(*) AS n FROM events')).rows[0].n)).toBe(501);
+    } finally {
+      await c.end();
+    }
+  });
+});
