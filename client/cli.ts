@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** citusctl: up, status, down, worker, images build. Every command takes --config FILE and --json. */
+import { clientHosts } from '../common/addressing';
 import { Command } from 'commander';
 import { InputError, workflowInput, type WorkflowWithInput } from '../common/inputs';
 import { SpecError, type ClusterSpec } from '../common/spec';
@@ -155,7 +156,9 @@ withCommon(
               `\ncluster ${report.result.cluster} ready in ${((Date.now() - started) / 1000).toFixed(1)}s ` +
                 `(workflow ${report.workflowId})`,
             );
-            console.log(`  clients: PGPASSFILE=${report.pgpass} ${psqlLine(s.pgbouncer.port, 'app', report.caPath)}`);
+            console.log(
+              `  clients: PGPASSFILE=${report.pgpass} ${psqlLine(s.pgbouncer.port, 'app', report.caPath, clientHosts(s))}`,
+            );
             if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
           },
         };

@@ -28,8 +28,8 @@ export function statusLines(report: StatusReport): string[] {
   for (const e of report.endpoints) lines.push(`  ${e.name.padEnd(12)} ${e.host}:${e.port} ${e.user}`);
   lines.push(`pgpass: ${report.pgpass}`);
   lines.push(`ca: ${report.caPath}`);
-  const bouncer = report.endpoints.find((e) => e.name === 'pgbouncer');
-  if (bouncer) lines.push(`clients: ${psqlLine(bouncer.port, bouncer.user, report.caPath)}`);
+  const bouncer = report.endpoints.find((e) => e.name.startsWith('pgbouncer'));
+  if (bouncer) lines.push(`clients: ${psqlLine(bouncer.port, bouncer.user, report.caPath, report.clients)}`);
   return lines;
 }
 
@@ -37,8 +37,8 @@ export function statusLines(report: StatusReport): string[] {
  * A verify-full psql command line: TLS required, the server's certificate checked against the cluster's CA
  * and against 127.0.0.1 (every server certificate names it). The password comes from PGPASSFILE.
  */
-export function psqlLine(port: number, user: string, caPath: string): string {
-  return `psql "host=127.0.0.1 port=${port} dbname=postgres user=${user} sslmode=verify-full sslrootcert=${caPath}"`;
+export function psqlLine(port: number, user: string, caPath: string, hosts = `host=127.0.0.1 port=${port}`): string {
+  return `psql "${hosts} dbname=postgres user=${user} sslmode=verify-full sslrootcert=${caPath}"`;
 }
 
 /**

@@ -4,7 +4,7 @@
  * Members, etcd and the control plane are read at the same time; members through the one member
  * observation (lib/observation/member.ts) that the monitor and the health check use.
  */
-import { addressOf } from '../common/addressing';
+import { addressOf, clientHosts, isMultiHost, pgbouncerHosts } from '../common/addressing';
 import Docker from 'dockerode';
 import type { MemberReading } from '../common/member-observation';
 import type { ClusterSpec } from '../common/spec';
@@ -33,6 +33,8 @@ export interface StatusReport {
   livePrimaries: Record<string, string | null>;
   lastFailover: Record<string, unknown>;
   endpoints: { name: string; host: string; port: number; user: string; database: string }[];
+  /** Where clients connect: every PgBouncer (`host=a,b port=p,p target_session_attrs=read-write` with several). */
+  clients: string;
   pgpass: string;
   /** The cluster's trust bundle: `sslrootcert` of a verify-full client. */
   caPath: string;
@@ -75,7 +77,9 @@ async function readCitusWorkers(
   const port = spec.members.find((m) => m.name === coordinatorPrimary.name)!.port;
   return memberTls(tls, spec.name, coordinatorPrimary.name)
     .then((t) =>
-      pg.withClient({ host: addressOf(spec, coordinatorPrimary.name), port, user: SUPERUSER, password, tls: t }, (c) => workerShards(c, `public.${spec.demo.table}`)),
+      pg.withClient({ host: addressOf(spec, coordinatorPrimary.name), port, user: SUPERUSER, password, tls: t }, (c) =>
+        workerShards(c, `public.${spec.demo.table}`),
+      ),
     )
     .catch(() => []);
 }
@@ -126,12 +130,19 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     backupStatus(docker, spec),
     hostsStatus(spec),
   ]);
+  const bouncers = pgbouncerHosts(spec).map((h, i, all) => ({
+    name: all.length > 1 ? `pgbouncer@${h.name}` : 'pgbouncer',
+    host: isMultiHost(spec) ? h.address : '127.0.0.1',
+    port: spec.pgbouncer.port,
+    user: APP_USER,
+    database: DATABASE,
+  }));
   const endpoints = [
-    { name: 'pgbouncer', host: '127.0.0.1', port: spec.pgbouncer.port, user: APP_USER, database: DATABASE },
+    ...bouncers,
     ...spec.members.flatMap((m) => [
-      { name: m.name, host: '127.0.0.1', port: m.port, user: SUPERUSER, database: DATABASE },
+      { name: m.name, host: addressOf(spec, m.name), port: m.port, user: SUPERUSER, database: DATABASE },
     ]),
-    { name: 'etcd', host: '127.0.0.1', port: spec.etcd.port, user: '', database: '' },
+    { name: 'etcd', host: addressOf(spec, ETCD_MEMBER), port: spec.etcd.port, user: '', database: '' },
   ];
   return {
     cluster: spec.name,
@@ -139,6 +150,7 @@ export async function status(spec: ClusterSpec): Promise<StatusReport> {
     citusWorkers,
     ...etcd,
     endpoints,
+    clients: clientHosts(spec),
     pgpass: pgpassPath(root, spec.name),
     caPath: tls.caPath(spec.name),
     controlPlane,

@@ -51,6 +51,35 @@ export function containersOnHost(spec: PlacementInput, host: string): string[] {
   );
 }
 
+/**
+ * The hosts running a PgBouncer: every host placement names for it (two with two hosts or more),
+ * all pointing at the coordinator's primary; the implicit local host with one.
+ */
+export function pgbouncerHosts(spec: PlacementInput): ResolvedHost[] {
+  if (!isMultiHost(spec)) return resolveHosts(spec.hosts).slice(0, 1);
+  const hosts = resolveHosts(spec.hosts);
+  return placeCluster(spec).pgbouncer.map((name) => hosts.find((h) => h.name === name)!);
+}
+
+/**
+ * What clients put in their connection string: every PgBouncer's address and port, and with several
+ * `target_session_attrs=read-write` (libpq tries them in order and keeps the first that accepts writes).
+ */
+export function clientHosts(spec: PlacementInput & { pgbouncer: { port: number } }): string {
+  const hosts = pgbouncerHosts(spec).map((h) => (isMultiHost(spec) ? h.address : '127.0.0.1'));
+  const ports = hosts.map(() => spec.pgbouncer.port);
+  return hosts.length > 1
+    ? `host=${hosts.join(',')} port=${ports.join(',')} target_session_attrs=read-write`
+    : `host=${hosts[0]} port=${ports[0]}`;
+}
+
+/** A spec host's address (the one others reach its published ports on). */
+export function hostAddress(spec: Pick<PlacementInput, 'hosts'>, host: string): string {
+  const h = resolveHosts(spec.hosts).find((x) => x.name === host);
+  if (!h) throw new Error(`unknown host ${host} of the spec`);
+  return h.address;
+}
+
 /** Where citusctl connects to a member's published port: 127.0.0.1 on one host, else its host's address. */
 export function addressOf(spec: PlacementInput, member: string): string {
   return isMultiHost(spec) ? hostOfContainer(spec, member).address : '127.0.0.1';

@@ -5,7 +5,7 @@
  * through the published port, with the member's name as the TLS server name; Citus's own
  * connections to citus.local_hostname).
  */
-import { addressOf, isMultiHost } from './addressing';
+import { addressOf, isMultiHost, pgbouncerHosts } from './addressing';
 import type { ClusterSpec } from './spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName } from './topology';
 
@@ -53,6 +53,15 @@ function server(
   };
 }
 
+/** An identity that also names these addresses (every PgBouncer's host: clients verify the one they reach). */
+function withAddresses(id: TlsIdentity, addresses: readonly string[]): TlsIdentity {
+  return {
+    ...id,
+    dnsNames: [...id.dnsNames, ...addresses.filter((a) => !IPV4.test(a))],
+    ipAddresses: [...id.ipAddresses, ...addresses.filter((a) => IPV4.test(a))],
+  };
+}
+
 /** The host address a container's certificate names too: none with one host (127.0.0.1 is named already). */
 const hostAddressOf = (spec: ClusterSpec, name: string) => (isMultiHost(spec) ? addressOf(spec, name) : undefined);
 
@@ -66,7 +75,10 @@ export function tlsIdentities(spec: ClusterSpec): TlsIdentity[] {
       ...server(spec.name, memberIdentityId(m.name), 'postgres', m.name, true, hostAddressOf(spec, m.name)),
       member: m.name,
     })),
-    server(spec.name, PGBOUNCER_MEMBER, 'pgbouncer', PGBOUNCER_MEMBER, true, hostAddressOf(spec, PGBOUNCER_MEMBER)),
+    withAddresses(
+      server(spec.name, PGBOUNCER_MEMBER, 'pgbouncer', PGBOUNCER_MEMBER, true),
+      isMultiHost(spec) ? pgbouncerHosts(spec).map((h) => h.address) : [],
+    ),
     // Also a client: etcd presents it to its peers (--peer-client-cert-auth) and its gRPC gateway to itself.
     server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, true, hostAddressOf(spec, ETCD_MEMBER)),
     {

@@ -13,7 +13,7 @@ import { mustRejoin } from '../common/standby-follow';
 import { allPrimaries, groupsOf, standbyAssignments, type Primaries } from '../common/topology';
 import { acts, longRunning } from './activity-proxies';
 import { forContainer, hostsToVisit, onHost } from './host-routing';
-import { PGBOUNCER_MEMBER } from '../common/names';
+import { pgbouncerHosts } from '../common/addressing';
 import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
 import { followedRebalance } from './followed-rebalance';
@@ -203,7 +203,16 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
   const pgbouncerStep = () =>
     progress.run(
       'pgbouncer',
-      () => forContainer(spec, PGBOUNCER_MEMBER).acts.initPgBouncer({ spec, coordinator: primaries.coordinator }),
+      async () => {
+        if (!hosts.length) return acts.initPgBouncer({ spec, coordinator: primaries.coordinator });
+        // One PgBouncer on each of its hosts, each configured on its own engine.
+        const all = await Promise.all(
+          pgbouncerHosts(spec).map(({ name: host }) =>
+            onHost(host).acts.initPgBouncer({ spec, coordinator: primaries.coordinator, host }),
+          ),
+        );
+        return all[0]!;
+      },
       (r) => `${r.demoRows} demo rows through port ${spec.pgbouncer.port}`,
     );
 

@@ -2,7 +2,7 @@
  * PgBouncer in front of the coordinator: transaction pooling, SCRAM auth with verifiers only, TLS
  * required of every client, and `pgbouncer.processes` processes on the one port.
  */
-import { addressOf, peerPort } from '../../common/addressing';
+import { addressOf, hostAddress, peerPort } from '../../common/addressing';
 import type { ClusterSpec } from '../../common/spec';
 import { APP_USER, DATABASE, PGBOUNCER_MEMBER, PGBOUNCER_PORT, containerName } from '../../common/topology';
 import type { ClusterSecrets } from '../../lib/secrets';
@@ -172,6 +172,8 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
   async function initPgBouncer(input: {
     spec: ClusterSpec;
     coordinator: string;
+    /** Several hosts: the PgBouncer of this host (this worker's engine), read through this host's address. */
+    host?: string;
   }): Promise<{ changed: boolean; demoRows: number }> {
     const { spec, coordinator } = input;
     const name = containerName(spec.name, PGBOUNCER_MEMBER);
@@ -211,8 +213,15 @@ export function createPgBouncerActivities(deps: ActivityDeps) {
         const tls = await pgbouncerTls(deps.tls, spec.name);
         const demoRows = await pollUntil(
           () =>
-            deps.pg.withClient({ host: addressOf(spec, PGBOUNCER_MEMBER), port: spec.pgbouncer.port, user: APP_USER, password: s.appPassword, tls }, (c) =>
-              countRows(c, spec.demo.table),
+            deps.pg.withClient(
+              {
+                host: input.host ? hostAddress(spec, input.host) : addressOf(spec, PGBOUNCER_MEMBER),
+                port: spec.pgbouncer.port,
+                user: APP_USER,
+                password: s.appPassword,
+                tls,
+              },
+              (c) => countRows(c, spec.demo.table),
             ),
           20_000,
         );

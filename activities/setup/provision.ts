@@ -1,5 +1,5 @@
 /** Provision: network, volumes and containers, each created only if absent (check, then act). */
-import { addressOf, hostOfContainer } from '../../common/addressing';
+import { addressOf, hostOfContainer, pgbouncerHosts } from '../../common/addressing';
 import type { ClusterSpec } from '../../common/spec';
 import {
   BACKUP_MEMBER,
@@ -55,6 +55,8 @@ export function createProvisionActivities(deps: ActivityDeps) {
    */
   async function provisionCluster(spec: ClusterSpec, scope: ProvisionScope = {}): Promise<ProvisionResult> {
     const here = (member: string) => !scope.host || hostOfContainer(spec, member).name === scope.host;
+    // A PgBouncer on each host placement names for one (two with several hosts).
+    const pgbouncerHere = !scope.host || pgbouncerHosts(spec).some((h) => h.name === scope.host);
     return withHeartbeat(async () => {
       const images = resolveImages(spec, deps.env);
       for (const role of ROLES) {
@@ -109,7 +111,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
       }
       // PgBouncer is created here but configured and started by its own step, once the coordinator serves.
       if (
-        here(PGBOUNCER_MEMBER) &&
+        pgbouncerHere &&
         (
           await ensureContainerRunning(
             docker,
@@ -121,7 +123,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
         ).created
       )
         created.push(PGBOUNCER_MEMBER);
-      if (here(PGBOUNCER_MEMBER))
+      if (pgbouncerHere)
         await ensureRestartPolicy(docker, containerName(spec.name, PGBOUNCER_MEMBER), SERVICE_RESTART_POLICY);
       if (
         spec.backup.enabled &&

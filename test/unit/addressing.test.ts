@@ -4,6 +4,8 @@
  */
 import {
   addressOf,
+  clientHosts,
+  pgbouncerHosts,
   containersOnHost,
   extraHosts,
   hostCidrs,
@@ -86,5 +88,18 @@ describe('three hosts', () => {
   it('refuses a name that is not in the spec', () => {
     expect(() => hostOfContainer(threeHosts, 'nope')).toThrow(/unknown member nope/);
     expect(() => peerPort(threeHosts, 'nope')).toThrow(/unknown member nope/);
+  });
+});
+
+describe('clients', () => {
+  it('one PgBouncer on 127.0.0.1 with one host; with three, two PgBouncers in a read-write multi-host string', () => {
+    expect(clientHosts(oneHost)).toBe('host=127.0.0.1 port=6432');
+    const placed = pgbouncerHosts(threeHosts).map((h) => h.name);
+    expect(placed).toHaveLength(2);
+    expect(clientHosts(threeHosts)).toBe(
+      `host=${pgbouncerHosts(threeHosts)
+        .map((h) => h.address)
+        .join(',')} port=6432,6432 target_session_attrs=read-write`,
+    );
   });
 });

@@ -95,6 +95,7 @@ test(
       livePrimaries: { g1: 'g1-a' },
       lastFailover: {},
       endpoints: [{ name: 'pgbouncer', host: '127.0.0.1', port: 6432, user: 'app', database: 'postgres' }],
+      clients: 'host=127.0.0.1 port=6432',
       pgpass: '/state/demo/pgpass',
       caPath: '/state/demo/tls/ca.crt',
       controlPlane: base({ running: false, reason: 'no monitor' }),
