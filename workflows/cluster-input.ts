@@ -4,6 +4,7 @@
  * (non-retryable UnknownCluster when there is none), or a whole spec, which must be the stored
  * spec of an existing cluster: only setupCluster changes a cluster's spec.
  */
+import { isMultiHost } from '../common/addressing';
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import { describeDifferences, specDifferences } from '../common/spec-diff';
@@ -66,6 +67,25 @@ export async function specFor(
   input: ClusterRef & { applySpecChange?: boolean },
   use: SpecUse = 'stored',
 ): Promise<ClusterSpec> {
+  const spec = await resolvedSpec(input, use);
+  if (use === 'stored') refuseSeveralHosts(spec);
+  return spec;
+}
+
+/**
+ * Only `up` builds on several hosts so far: every other runbook acts on containers through the shared
+ * worker's engine, which holds none of them, so it refuses before acting rather than miss them.
+ */
+function refuseSeveralHosts(spec: ClusterSpec): void {
+  if (!isMultiHost(spec)) return;
+  throw ApplicationFailure.nonRetryable(
+    `cluster ${spec.name} runs on several hosts (${(spec.hosts ?? []).map((h) => h.name).join(', ')}); ` +
+      'only `citusctl up` (setupCluster) works on several hosts so far: nothing was changed',
+    ErrorTypes.Refused,
+  );
+}
+
+async function resolvedSpec(input: ClusterRef & { applySpecChange?: boolean }, use: SpecUse): Promise<ClusterSpec> {
   if (input.spec === undefined) {
     if (input.cluster !== undefined) return validation.loadClusterSpec({ cluster: input.cluster });
     if (use === 'stored')
