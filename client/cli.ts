@@ -157,7 +157,8 @@ withCommon(
                 `(workflow ${report.workflowId})`,
             );
             console.log(
-              `  clients: PGPASSFILE=${report.pgpass} ${psqlLine(s.pgbouncer.port, 'app', report.caPath, clientHosts(s))}`,
+              `  clients: PGPASSFILE=${report.pgpass} ` +
+                psqlLine(s.pgbouncer.port, 'app', report.caPath, clientHosts(s)),
             );
             if (report.temporal.ui) console.log(`  temporal UI: ${report.temporal.ui}`);
           },

@@ -286,7 +286,8 @@ async function sameImagesOnEvery(hosts: string[], spec: ClusterSpec) {
     const differ = Object.entries(r.images).filter(([role, image]) => first.images[role as ImageRole] !== image);
     if (differ.length)
       throw ApplicationFailure.nonRetryable(
-        `hosts ${hosts[0]} and ${hosts[i]} resolve different images (${differ.map(([role, image]) => `${role}: ${first.images[role as ImageRole]} vs ${image}`).join(', ')}): ` +
+        `hosts ${hosts[0]} and ${hosts[i]} resolve different images ` +
+          `(${differ.map(([role, image]) => `${role}: ${first.images[role as ImageRole]} vs ${image}`).join(', ')}): ` +
           'give the same images on every host (spec `images`, or CITUSCTL_IMAGE_*)',
         'BadConfig',
       );

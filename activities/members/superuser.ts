@@ -23,7 +23,14 @@ export async function asSuperuser<T>(
   const s = await deps.secrets.ensure(spec.name);
   const tls = await memberTls(deps.tls, spec.name, member.name);
   return deps.pg.withClient(
-    { host: addressOf(spec, member.name), port: member.port, user: SUPERUSER, password: s.superuserPassword, tls, ...timeouts },
+    {
+      host: addressOf(spec, member.name),
+      port: member.port,
+      user: SUPERUSER,
+      password: s.superuserPassword,
+      tls,
+      ...timeouts,
+    },
     fn,
   );
 }
