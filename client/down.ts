@@ -11,6 +11,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseSpec, type ClusterSpec } from '../common/spec';
+import { isMultiHost } from '../common/addressing';
+import { resolveHosts } from '../common/hosts';
+import { engineFor, pingEngine } from '../lib/docker/engine-client';
 import { storedClusterSpecs } from '../lib/cluster-spec-file';
 import { monitorWorkflowId } from '../common/workflow-ids';
 import {
@@ -42,6 +45,8 @@ export interface DownOptions {
 export interface DownReport extends RemovedObjects {
   /** The backup repository volume left in place (restore from it later; `--volumes --backups` removes it). */
   keptBackupRepo?: string;
+  /** Several hosts: those whose engine did not answer (their share of the cluster is still there). */
+  unreachableHosts?: string[];
   workflows:
     ({ reachable: true; address: string } & StopReport) | { reachable: false; address?: string; reason: string };
 }
@@ -57,18 +62,32 @@ export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownRe
   // An activity attempt already running when its workflow was cancelled may still create a container
   // (a seeding helper, say): when workflows were stopped, sweep until a listing finds nothing left.
   const stopped = workflows.reachable && workflows.cancelled.length > 0;
-  for (let round = 0; ; round++) {
-    const left = await removeClusterObjectsOnce(
-      docker,
-      spec.name,
-      { volumes: opts.volumes ?? false, backups: opts.backups ?? false },
-      removed,
+  const scope = { volumes: opts.volumes ?? false, backups: opts.backups ?? false };
+  const unreachableHosts: string[] = [];
+  if (!isMultiHost(spec)) await removeFrom(docker, spec.name, scope, stopped, removed);
+  else
+    for (const host of resolveHosts(spec.hosts)) {
+      // Several hosts: every host's engine in turn; one that does not answer is said and left as it is.
+      const engine = engineFor(host);
+      const ping = await pingEngine(engine);
+      if (!ping.reachable) {
+        unreachableHosts.push(host.name);
+        log(`host ${host.name}: its engine ${host.endpoint} does not answer (${ping.error}); nothing removed there`);
+        continue;
+      }
+      const here: RemovedObjects = { removedContainers: [], removedVolumes: [], network: false };
+      await removeFrom(engine, spec.name, scope, stopped, here);
+      removed.removedContainers.push(...here.removedContainers.map((c) => `${c}@${host.name}`));
+      removed.removedVolumes.push(...here.removedVolumes.map((v) => `${v}@${host.name}`));
+      removed.network ||= here.network;
+    }
+  // The data they protected is gone (kept while a host that may still hold some did not answer).
+  if (opts.volumes && !unreachableHosts.length) await new SecretStore(root).remove(spec.name);
+  else if (opts.volumes)
+    log(
+      `secrets of ${spec.name} kept: ${unreachableHosts.join(', ')} did not answer and may still hold volumes; ` +
+        'run `citusctl down --volumes` again once it is back',
     );
-    if (left === 0 && (!stopped || round >= 1)) break;
-    if (round >= 10) throw new Error(`cluster ${spec.name}: ${left} Docker objects could not be removed`);
-    await sleep(1000);
-  }
-  if (opts.volumes) await new SecretStore(root).remove(spec.name); // the data they protected is gone
   let keptBackupRepo: string | undefined;
   const s3 = await new RepositoryStore(root).read(spec.name);
   if (opts.backups && s3) {
@@ -90,7 +109,28 @@ export async function down(spec: ClusterSpec, opts: DownOptions): Promise<DownRe
         '`citusctl down --volumes --backups` removes it',
     );
   }
-  return { ...removed, ...(keptBackupRepo ? { keptBackupRepo } : {}), workflows };
+  return {
+    ...removed,
+    ...(keptBackupRepo ? { keptBackupRepo } : {}),
+    ...(unreachableHosts.length ? { unreachableHosts } : {}),
+    workflows,
+  };
+}
+
+/** Removes the cluster's objects from one engine, sweeping again while stopped workflows may still create some. */
+async function removeFrom(
+  docker: Docker,
+  cluster: string,
+  scope: { volumes: boolean; backups: boolean },
+  stopped: boolean,
+  removed: RemovedObjects,
+): Promise<void> {
+  for (let round = 0; ; round++) {
+    const left = await removeClusterObjectsOnce(docker, cluster, scope, removed);
+    if (left === 0 && (!stopped || round >= 1)) return;
+    if (round >= 10) throw new Error(`cluster ${cluster}: ${left} Docker objects could not be removed`);
+    await sleep(1000);
+  }
 }
 
 /**

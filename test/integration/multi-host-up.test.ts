@@ -260,4 +260,17 @@ describe('up on three hosts', () => {
       await c.end();
     }
   });
+
+  it('down --volumes removes the cluster from every host', async () => {
+    const r = await runCli(['down', '--json', '--volumes', '-c', specFile], env(), 180_000);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { removedContainers: string[]; unreachableHosts?: string[] };
+    expect(report.unreachableHosts).toBeUndefined();
+    expect(report.removedContainers).toContain(`${containerName(NAME, 'g1-a')}@${hostOfContainer(spec, 'g1-a').name}`);
+    for (const h of ['h1', 'h2', 'h3']) {
+      const filters = { label: [`${LABEL_CLUSTER}=${NAME}`] };
+      expect(await engineOf(h).listContainers({ all: true, filters })).toEqual([]);
+      expect((await engineOf(h).listVolumes({ filters })).Volumes ?? []).toEqual([]);
+    }
+  });
 });
