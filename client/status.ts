@@ -4,7 +4,7 @@
  * Members, etcd and the control plane are read at the same time; members through the one member
  * observation (lib/observation/member.ts) that the monitor and the health check use.
  */
-import { addressOf, clientHosts, isMultiHost, pgbouncerHosts } from '../common/addressing';
+import { addressOf, clientHosts, hostOfContainer, isMultiHost, pgbouncerHosts } from '../common/addressing';
 import Docker from 'dockerode';
 import type { MemberReading } from '../common/member-observation';
 import type { ClusterSpec } from '../common/spec';
@@ -12,7 +12,8 @@ import { APP_USER, DATABASE, ETCD_MEMBER, SUPERUSER, containerName, groupsOf } f
 import { createClusterStore } from '../lib/cluster-store';
 import { observeContainer } from '../lib/docker/container-status';
 import { etcdConnector } from '../lib/etcd-connector';
-import { CHECK_BUDGET, observeMembers } from '../lib/observation/member';
+import { CHECK_BUDGET, observeMember } from '../lib/observation/member';
+import { engineFor } from '../lib/docker/engine-client';
 import { createPgConnector, type PgConnector } from '../lib/pg-connector';
 import { workerShards, type WorkerShards } from '../lib/postgres/health-queries';
 import { SecretStore } from '../lib/secrets';
@@ -54,11 +55,21 @@ async function readMembers(
   spec: ClusterSpec,
   password: string | undefined,
 ): Promise<MemberStatus[]> {
+  // Several hosts: each member's container as its own host's engine sees it.
+  const engineOf = (member: string) => (isMultiHost(spec) ? engineFor(hostOfContainer(spec, member)) : docker);
   const readings: Array<Pick<MemberReading, 'container' | 'sql'>> = password
-    ? await observeMembers({ docker, pg, tls }, spec, password, CHECK_BUDGET)
+    ? await Promise.all(
+        spec.members.map((m) =>
+          observeMember({ docker: engineOf(m.name), pg, tls }, spec, m.name, password, CHECK_BUDGET),
+        ),
+      )
     : await Promise.all(
         spec.members.map(async (m) => ({
-          container: await observeContainer(docker, containerName(spec.name, m.name), CHECK_BUDGET.containerMs),
+          container: await observeContainer(
+            engineOf(m.name),
+            containerName(spec.name, m.name),
+            CHECK_BUDGET.containerMs,
+          ),
           sql: { ok: false as const, error: 'no secrets' },
         })),
       );
@@ -92,7 +103,8 @@ async function readEtcd(
 ): Promise<Pick<StatusReport, 'livePrimaries' | 'lastFailover'>> {
   const livePrimaries: Record<string, string | null> = {};
   const lastFailover: Record<string, unknown> = {};
-  if ((await observeContainer(docker, containerName(spec.name, ETCD_MEMBER), CHECK_BUDGET.containerMs)) !== 'running')
+  const engine = isMultiHost(spec) ? engineFor(hostOfContainer(spec, ETCD_MEMBER)) : docker;
+  if ((await observeContainer(engine, containerName(spec.name, ETCD_MEMBER), CHECK_BUDGET.containerMs)) !== 'running')
     return { livePrimaries, lastFailover };
   const etcd = etcdConnector(secrets, new TlsStore(stateDir()), 2000);
   try {

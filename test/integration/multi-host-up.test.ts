@@ -261,6 +261,24 @@ describe('up on three hosts', () => {
     }
   });
 
+  it("status reads each member on its host's engine and prints the clients' multi-host string", async () => {
+    const r = await runCli(['status', '--json', '-c', specFile], env(), 120_000);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      members: { name: string; state: string; role: string }[];
+      clients: string;
+      livePrimaries: Record<string, string>;
+    };
+    expect(report.members.map((m) => [m.name, m.state, m.role])).toEqual(
+      spec.members.map((m) => [m.name, 'running', m.name.endsWith('-a') ? 'primary' : 'standby']),
+    );
+    expect(report.livePrimaries).toEqual({ coordinator: 'coord-a', g1: 'g1-a', g2: 'g2-a' });
+    const addresses = pgbouncerHosts(spec).map((h) => h.address);
+    expect(report.clients).toBe(
+      `host=${addresses.join(',')} port=${spec.pgbouncer.port},${spec.pgbouncer.port} target_session_attrs=read-write`,
+    );
+  });
+
   it('down --volumes removes the cluster from every host', async () => {
     const r = await runCli(['down', '--json', '--volumes', '-c', specFile], env(), 180_000);
     expect(r.code).toBe(0);
