@@ -13,6 +13,7 @@ import type { ClusterSpec } from '../common/spec';
 import { stateDir } from '../lib/state-dir';
 import { resolveHosts, unbuildableHosts } from '../common/hosts';
 import { isMultiHost } from '../common/addressing';
+import { hostsStatus } from './status-hosts';
 import { PreflightError } from './preflight-error';
 import type { SetupClusterResult } from '../workflows/setup-cluster';
 import { holdMonitorWorker, holdStandby, workerLog } from '../lib/supervised-worker-files';
@@ -74,6 +75,7 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
       `hosts: ${resolveHosts(spec.hosts).length} listed; the monitor does not watch several hosts yet: ` +
         'run `up --no-monitor` (each host needs its worker: `citusctl worker --host NAME`)',
     );
+  if (isMultiHost(spec)) await refuseHostsNotReady(spec);
   const root = stateDir();
   const monitor = opts.monitor !== false;
   // While the setup runs, the supervisor starts no standby: the release is in the finally below.
@@ -138,6 +140,25 @@ export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string)
     releaseMonitorWorker();
     releaseStandby();
   }
+}
+
+/**
+ * Several hosts: every host's engine answers and a worker polls its queue, or `up` refuses before it
+ * starts anything (a step sent to a queue nobody polls would wait there for ever).
+ */
+async function refuseHostsNotReady(spec: ClusterSpec): Promise<void> {
+  const status = await hostsStatus(spec);
+  const problems = (status?.hosts ?? []).flatMap((h) => [
+    ...(h.engine.reachable ? [] : [`${h.name}: its engine ${h.endpoint} does not answer (${h.engine.error})`]),
+    ...(h.workerPolling === true
+      ? []
+      : [
+          `${h.name}: no worker polls ${h.taskQueue}` +
+            (h.workerError ? ` (Temporal: ${h.workerError})` : '') +
+            `: start \`citusctl worker --host ${h.name} -c FILE\` on ${h.name}`,
+        ]),
+  ]);
+  if (problems.length) throw new PreflightError(`hosts not ready, nothing was created:\n  ${problems.join('\n  ')}`);
 }
 
 /**

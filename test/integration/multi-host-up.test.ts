@@ -171,8 +171,23 @@ describe('up on three hosts', () => {
       );
   });
 
+  it('refuses hosts without a worker, naming each, before anything is created', async () => {
+    await startHostWorker('h1');
+    const r = await runCli(['up', '--json', '--no-monitor', '-c', specFile], env(), 120_000);
+    expect(r.code).not.toBe(0);
+    const out = r.stdout + r.stderr;
+    expect(out).toMatch(/hosts not ready, nothing was created/);
+    expect(out).toMatch(/h2: no worker polls citusctl-host-h2.*citusctl worker --host h2/);
+    expect(out).toMatch(/h3: no worker polls citusctl-host-h3/);
+    expect(out).not.toMatch(/h1: no worker/);
+    for (const h of ['h1', 'h2', 'h3'])
+      expect(await engineOf(h).listContainers({ all: true, filters: { label: [`${LABEL_CLUSTER}=${NAME}`] } })).toEqual(
+        [],
+      );
+  });
+
   it('builds each host share with that host worker, each group spread over two hosts', async () => {
-    for (const h of ['h1', 'h2', 'h3']) await startHostWorker(h);
+    for (const h of ['h2', 'h3']) await startHostWorker(h);
     const r = await runCli(['up', '--json', '--no-monitor', '-c', specFile], env(), 15 * 60_000);
     if (r.code !== 0) console.log(`up failed:\n${r.stdout}\n${r.stderr}\n${JSON.stringify(workerLogs, null, 1)}`);
     expect(r.code).toBe(0);
