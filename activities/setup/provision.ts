@@ -116,7 +116,11 @@ export function createProvisionActivities(deps: ActivityDeps) {
           await ensureContainerRunning(
             docker,
             spec.name,
-            pgbouncerContainer(spec, images.pgbouncer),
+            pgbouncerContainer(
+              spec,
+              images.pgbouncer,
+              scope.host ? pgbouncerHosts(spec).find((h) => h.name === scope.host) : undefined,
+            ),
             async () => ({}),
             false,
           )

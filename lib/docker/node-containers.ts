@@ -21,7 +21,8 @@ import {
   networkName,
   volumeName,
 } from '../../common/topology';
-import { extraHosts, hostOfContainer, isMultiHost, publishAddress } from '../../common/addressing';
+import { extraHosts, hostOfContainer, isMultiHost, pgbouncerHosts, publishAddress } from '../../common/addressing';
+import type { ResolvedHost } from '../../common/hosts';
 import { LABEL_CLUSTER, LABEL_GROUP, LABEL_MEMBER } from '../../common/labels';
 import { pgbouncerFdLimit } from '../../common/pgbouncer-layout';
 import { TLS_FILES } from '../tls/cluster-tls';
@@ -41,8 +42,8 @@ export const labelsFor = (cluster: string, group: string, member: string) => ({
 });
 
 /** The container's port published on its host (127.0.0.1 with one host), and its /etc/hosts entries for several. */
-function publish(spec: ClusterSpec, member: string, containerPort: string, hostPort: number) {
-  const hostIp = publishAddress(spec, hostOfContainer(spec, member));
+function publish(spec: ClusterSpec, on: ResolvedHost, containerPort: string, hostPort: number) {
+  const hostIp = publishAddress(spec, on);
   const hosts = extraHosts(spec);
   return {
     ExposedPorts: { [containerPort]: {} },
@@ -81,7 +82,12 @@ export function postgresContainer(
   member: MemberSpec,
   image: string,
 ): Docker.ContainerCreateOptions & { name: string } {
-  const { ExposedPorts, PortBindings, ExtraHosts } = publish(spec, member.name, `${PG_PORT}/tcp`, member.port);
+  const { ExposedPorts, PortBindings, ExtraHosts } = publish(
+    spec,
+    hostOfContainer(spec, member.name),
+    `${PG_PORT}/tcp`,
+    member.port,
+  );
   return {
     name: containerName(spec.name, member.name),
     Image: image,
@@ -119,13 +125,13 @@ export function postgresContainer(
  */
 export const SERVICE_RESTART_POLICY = 'unless-stopped';
 
-export function pgbouncerContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
-  const { ExposedPorts, PortBindings, ExtraHosts } = publish(
-    spec,
-    PGBOUNCER_MEMBER,
-    `${PGBOUNCER_PORT}/tcp`,
-    spec.pgbouncer.port,
-  );
+/** `host`: with several hosts, the PgBouncer host it is created on (each publishes on its own address). */
+export function pgbouncerContainer(
+  spec: ClusterSpec,
+  image: string,
+  host: ResolvedHost = pgbouncerHosts(spec)[0]!,
+): Docker.ContainerCreateOptions & { name: string } {
+  const { ExposedPorts, PortBindings, ExtraHosts } = publish(spec, host, `${PGBOUNCER_PORT}/tcp`, spec.pgbouncer.port);
   return {
     name: containerName(spec.name, PGBOUNCER_MEMBER),
     Image: image,
@@ -164,7 +170,12 @@ export const ETCD_TLS_FLAGS = [
 ];
 
 export function etcdContainer(spec: ClusterSpec, image: string): Docker.ContainerCreateOptions & { name: string } {
-  const { ExposedPorts, PortBindings, ExtraHosts } = publish(spec, ETCD_MEMBER, `${ETCD_PORT}/tcp`, spec.etcd.port);
+  const { ExposedPorts, PortBindings, ExtraHosts } = publish(
+    spec,
+    hostOfContainer(spec, ETCD_MEMBER),
+    `${ETCD_PORT}/tcp`,
+    spec.etcd.port,
+  );
   return {
     name: containerName(spec.name, ETCD_MEMBER),
     Image: image,
