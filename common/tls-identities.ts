@@ -5,6 +5,7 @@
  * through the published port, with the member's name as the TLS server name; Citus's own
  * connections to citus.local_hostname).
  */
+import { etcdClusterOf, isMultiMember, type EtcdMember } from './etcd-members';
 import type { ClusterSpec } from './spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName } from './topology';
 
@@ -40,6 +41,38 @@ function server(cluster: string, id: string, role: TlsRole, name: string, client
 
 export const memberIdentityId = (member: string) => `member-${member}`;
 
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const isIpAddress = (a: string) => IPV4.test(a) || a.includes(':');
+
+/**
+ * A member of a multi-member etcd: its own key, the common name `etcd` (peers admit only that name,
+ * --peer-cert-allowed-cn; clients check it as the server name), and the address its peers and
+ * clients dial (a peer checks that the certificate names it). Also a client: it presents it to its peers.
+ */
+export function etcdMemberIdentity(cluster: string, member: EtcdMember): TlsIdentity {
+  const base = server(cluster, member.name, 'etcd', ETCD_MEMBER, true);
+  const ip = isIpAddress(member.address);
+  return {
+    ...base,
+    dnsNames: [
+      ETCD_MEMBER,
+      member.name,
+      containerName(cluster, member.name),
+      ...LOCAL.dnsNames,
+      ...(ip ? [] : [member.address]),
+    ],
+    ipAddresses: [...LOCAL.ipAddresses, ...(ip && !LOCAL.ipAddresses.includes(member.address) ? [member.address] : [])],
+  };
+}
+
+/** etcd's identities: today's single `etcd`, or one per member of a multi-member cluster. */
+function etcdIdentities(spec: ClusterSpec): TlsIdentity[] {
+  const etcd = etcdClusterOf(spec);
+  // Also a client: etcd presents it to its peers (--peer-client-cert-auth) and its gRPC gateway to itself.
+  if (!isMultiMember(etcd)) return [server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, true)];
+  return etcd.members.map((m) => etcdMemberIdentity(spec.name, m));
+}
+
 /** Every identity of the cluster, in a stable order. */
 export function tlsIdentities(spec: ClusterSpec): TlsIdentity[] {
   return [
@@ -49,8 +82,7 @@ export function tlsIdentities(spec: ClusterSpec): TlsIdentity[] {
       member: m.name,
     })),
     server(spec.name, PGBOUNCER_MEMBER, 'pgbouncer', PGBOUNCER_MEMBER, true),
-    // Also a client: etcd presents it to its peers (--peer-client-cert-auth) and its gRPC gateway to itself.
-    server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, true),
+    ...etcdIdentities(spec),
     {
       id: 'client-citusctl',
       role: 'client',

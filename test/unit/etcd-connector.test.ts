@@ -39,6 +39,18 @@ describe('etcd client options', () => {
     expect(options.hosts).toBe('https://127.0.0.1:2379');
     expect(options.credentials).toBeUndefined();
   });
+
+  test("every member's endpoint, each checked for the name etcd; a call moves on only with several", () => {
+    const one = etcdClientOptions(['https://10.0.0.1:2379'], { tls: TLS });
+    const three = etcdClientOptions(['https://10.0.0.1:2379', 'https://10.0.0.2:2379', 'https://10.0.0.3:2379'], {
+      tls: TLS,
+    });
+    expect(one.hosts).toBe('https://10.0.0.1:2379');
+    expect(three.hosts).toEqual(['https://10.0.0.1:2379', 'https://10.0.0.2:2379', 'https://10.0.0.3:2379']);
+    expect(three.grpcOptions?.['grpc.ssl_target_name_override']).toBe('etcd');
+    expect(one.faultHandling?.global?.constructor.name).toBe('NoopPolicy');
+    expect(three.faultHandling?.global?.constructor.name).toBe('RetryPolicy');
+  });
 });
 
 describe('etcdConnector', () => {
