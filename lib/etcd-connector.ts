@@ -19,10 +19,14 @@ export interface EtcdConnector {
   client(spec: ClusterSpec): Etcd3;
 }
 
-/** The single member's port, as always, or every member's endpoint. */
+/**
+ * Where the cluster's etcd answers: the single member's port on 127.0.0.1, as always; else every
+ * member's endpoint at its host's address (one member on another host included).
+ */
 export function etcdTargetOf(spec: ClusterSpec): EtcdTarget {
   const etcd = etcdClusterOf(spec);
-  return isMultiMember(etcd) ? etcdEndpoints(etcd) : spec.etcd.port;
+  const only = isMultiMember(etcd) ? undefined : etcd.members[0];
+  return only?.address === '127.0.0.1' ? spec.etcd.port : etcdEndpoints(etcd);
 }
 
 const sameTls = (a: ClientTls | undefined, b: ClientTls | undefined) =>
