@@ -4,8 +4,8 @@
  * `up`): peer and client TLS from the cluster's CA, each member reached at an address of the host
  * (the cluster network's gateway, standing for a host's address) and its own published ports
  * 31470-31475, as members on three hosts would be. One client is given every endpoint, as the
- * orchestrator's is. Killing one member, then two, restarting one, and re-creating one with an
- * empty volume (lib/etcd-cluster-repair.ts).
+ * orchestrator's is. Secured with one member not started yet; then killing the leader, then a
+ * second member, restarting them, and re-creating one with an empty volume (lib/etcd-cluster-repair.ts).
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Etcd3 } from 'etcd3';
@@ -19,7 +19,7 @@ import { parseSpec, type ClusterSpec } from '../../common/spec';
 import { containerName, networkName, volumeName } from '../../common/topology';
 import { createClusterStore } from '../../lib/cluster-store';
 import { ensureNetwork } from '../../lib/docker/docker-helpers';
-import { etcdClientOptions, secureEtcd } from '../../lib/etcd-auth';
+import { etcdAuthEnabled, etcdClientOptions, secureEtcd } from '../../lib/etcd-auth';
 import {
   listEtcdMembers,
   readmitEtcdMember,
@@ -119,8 +119,10 @@ beforeAll(async () => {
     etcd: undefined as unknown as Etcd3,
     installTls: (m) => installEtcdMemberTls({ docker, tls: store }, spec, m),
   };
-  for (const h of HOSTS) expect(await startEtcdMember(deps, target(h))).toEqual({ started: true });
+  // Two of three bootstrap the cluster (a quorum) and it is secured with the third not started yet.
+  for (const h of ['a', 'b']) expect(await startEtcdMember(deps, target(h))).toEqual({ started: true });
   expect(await eventually('secure', () => secureEtcd(etcdEndpoints(etcd), PASSWORD, tls))).toBe('secured');
+  expect(await startEtcdMember(deps, target('c'))).toEqual({ started: true });
   // As the orchestrator's: every endpoint, root by its certificate.
   client = new Etcd3(etcdClientOptions(etcdEndpoints(etcd), { tls }));
   deps.etcd = client;
@@ -156,8 +158,16 @@ describe('a three-member etcd with peer TLS', () => {
   let third: string;
 
   it('forms one cluster of three started members, secured once', async () => {
-    const members = await listEtcdMembers(client);
+    const members = await eventually('three started members', async () => {
+      const list = await listEtcdMembers(client);
+      if (list.some((m) => m.name === '')) throw new Error('a member has not started');
+      return list;
+    });
     expect(members.map((m) => m.name).sort()).toEqual(['etcd-a', 'etcd-b', 'etcd-c']);
+    // The member started after auth was enabled enforces it too (cluster state, through raft).
+    expect(await eventually('auth on c', () => etcdAuthEnabled([etcdMemberOf(etcd, 'etcd-c').clientUrl], tls))).toBe(
+      true,
+    );
     expect(await startEtcdMember(deps, target('a'))).toEqual({ started: false });
     expect(await secureEtcd(etcdEndpoints(etcd), PASSWORD, tls)).toBe('already-secured');
     await expect(secureEtcd(etcdEndpoints(etcd), 'not-the-password', tls)).rejects.toThrow(/rejects the root password/);
