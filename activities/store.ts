@@ -2,6 +2,8 @@
  * The cluster's etcd state for an activity: the store over the worker's cached etcd client, and the live primaries it
  * records.
  */
+import { describeTarget } from '../lib/etcd-auth';
+import { etcdTargetOf } from '../lib/etcd-connector';
 import type { ClusterSpec } from '../common/spec';
 import { groupsOf, type Primaries } from '../common/topology';
 import { createClusterStore, type ClusterStore } from '../lib/cluster-store';
@@ -26,7 +28,7 @@ export async function livePrimariesOf(deps: Pick<ActivityDeps, 'etcd'>, spec: Cl
       return true;
     }, 20_000);
   } catch (err) {
-    throw notReady(`etcd on 127.0.0.1:${spec.etcd.port} is not reachable: ${(err as Error).message}`);
+    throw notReady(`etcd at ${describeTarget(etcdTargetOf(spec))} is not reachable: ${(err as Error).message}`);
   }
   const [coord, ...workers] = groups;
   return {

@@ -4,6 +4,7 @@
  * Members, etcd and the control plane are read at the same time; members through the one member
  * observation (lib/observation/member.ts) that the monitor and the health check use.
  */
+import { etcdClusterOf, isMultiMember } from '../common/etcd-members';
 import { addressOf, clientHosts, hostOfContainer, isMultiHost, pgbouncerHosts } from '../common/addressing';
 import Docker from 'dockerode';
 import type { MemberReading } from '../common/member-observation';
@@ -103,9 +104,12 @@ async function readEtcd(
 ): Promise<Pick<StatusReport, 'livePrimaries' | 'lastFailover'>> {
   const livePrimaries: Record<string, string | null> = {};
   const lastFailover: Record<string, unknown> = {};
-  const engine = isMultiHost(spec) ? engineFor(hostOfContainer(spec, ETCD_MEMBER)) : docker;
-  if ((await observeContainer(engine, containerName(spec.name, ETCD_MEMBER), CHECK_BUDGET.containerMs)) !== 'running')
-    return { livePrimaries, lastFailover };
+  // One member: asked only when its container runs. Several: etcd itself says (any quorum answers).
+  if (!isMultiMember(etcdClusterOf(spec))) {
+    const engine = isMultiHost(spec) ? engineFor(hostOfContainer(spec, ETCD_MEMBER)) : docker;
+    if ((await observeContainer(engine, containerName(spec.name, ETCD_MEMBER), CHECK_BUDGET.containerMs)) !== 'running')
+      return { livePrimaries, lastFailover };
+  }
   const etcd = etcdConnector(secrets, new TlsStore(stateDir()), 2000);
   try {
     const store = createClusterStore(etcd.client(spec), spec.name);

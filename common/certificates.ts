@@ -51,7 +51,9 @@ export function tlsTargets(spec: ClusterSpec): TlsTarget[] {
   return tlsIdentities(spec).flatMap((i): TlsTarget[] => {
     if (i.role === 'client') return [];
     const server = i.role === 'postgres' ? i.member! : i.role === 'pgbouncer' ? PGBOUNCER_MEMBER : ETCD_MEMBER;
-    return [{ id: i.id, role: i.role, container: containerName(spec.name, server), server }];
+    // An etcd identity's id is its member's name (`etcd`, or `etcd-<host>` of a multi-member cluster).
+    const container = containerName(spec.name, i.role === 'etcd' ? i.id : server);
+    return [{ id: i.id, role: i.role, container, server }];
   });
 }
 

@@ -335,6 +335,8 @@ function portErrors(spec: ClusterSpec): string[] {
   spec.members.forEach((m, i) => claim(placed.members[m.name]!, m.port, `members[${i}].port`));
   for (const h of placed.pgbouncer) claim(h, spec.pgbouncer.port, 'pgbouncer.port');
   for (const h of placed.etcd) claim(h, spec.etcd.port, 'etcd.port');
+  // Several etcd members also publish their peer port, the next one (common/etcd-members.ts).
+  if (placed.etcd.length > 1) for (const h of placed.etcd) claim(h, spec.etcd.port + 1, 'etcd.port + 1 (etcd peers)');
   return errors;
 }
 

@@ -6,6 +6,7 @@
  * connections to citus.local_hostname).
  */
 import { addressOf, isMultiHost, pgbouncerHosts } from './addressing';
+import { etcdClusterOf, isMultiMember, type EtcdMember } from './etcd-members';
 import type { ClusterSpec } from './spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName } from './topology';
 
@@ -67,6 +68,38 @@ const hostAddressOf = (spec: ClusterSpec, name: string) => (isMultiHost(spec) ? 
 
 export const memberIdentityId = (member: string) => `member-${member}`;
 
+const isIpAddress = (a: string) => IPV4.test(a) || a.includes(':');
+
+/**
+ * A member of a multi-member etcd: its own key, the common name `etcd` (peers admit only that name,
+ * --peer-cert-allowed-cn; clients check it as the server name), and the address its peers and
+ * clients dial (a peer checks that the certificate names it). Also a client: it presents it to its peers.
+ */
+export function etcdMemberIdentity(cluster: string, member: EtcdMember): TlsIdentity {
+  const base = server(cluster, member.name, 'etcd', ETCD_MEMBER, true);
+  const ip = isIpAddress(member.address);
+  return {
+    ...base,
+    dnsNames: [
+      ETCD_MEMBER,
+      member.name,
+      containerName(cluster, member.name),
+      ...LOCAL.dnsNames,
+      ...(ip ? [] : [member.address]),
+    ],
+    ipAddresses: [...LOCAL.ipAddresses, ...(ip && !LOCAL.ipAddresses.includes(member.address) ? [member.address] : [])],
+  };
+}
+
+/** etcd's identities: today's single `etcd`, or one per member of a multi-member cluster. */
+function etcdIdentities(spec: ClusterSpec): TlsIdentity[] {
+  const etcd = etcdClusterOf(spec);
+  // Also a client: etcd presents it to its peers (--peer-client-cert-auth) and its gRPC gateway to itself.
+  if (!isMultiMember(etcd))
+    return [server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, true, hostAddressOf(spec, ETCD_MEMBER))];
+  return etcd.members.map((m) => etcdMemberIdentity(spec.name, m));
+}
+
 /** Every identity of the cluster, in a stable order. */
 export function tlsIdentities(spec: ClusterSpec): TlsIdentity[] {
   return [
@@ -79,8 +112,7 @@ export function tlsIdentities(spec: ClusterSpec): TlsIdentity[] {
       server(spec.name, PGBOUNCER_MEMBER, 'pgbouncer', PGBOUNCER_MEMBER, true),
       isMultiHost(spec) ? pgbouncerHosts(spec).map((h) => h.address) : [],
     ),
-    // Also a client: etcd presents it to its peers (--peer-client-cert-auth) and its gRPC gateway to itself.
-    server(spec.name, ETCD_MEMBER, 'etcd', ETCD_MEMBER, true, hostAddressOf(spec, ETCD_MEMBER)),
+    ...etcdIdentities(spec),
     {
       id: 'client-citusctl',
       role: 'client',

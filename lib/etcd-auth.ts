@@ -9,8 +9,8 @@
  * common name as the user. So a wrong password fails even with the certificate, and the
  * certificate alone acts as root; both live in the same owner-only state directory.
  */
-import { noop } from 'cockatiel';
-import { EtcdAuthenticationFailedError, EtcdUserExistsError, Etcd3, type IOptions } from 'etcd3';
+import { ConstantBackoff, handleWhen, noop, retry } from 'cockatiel';
+import { EtcdAuthenticationFailedError, EtcdUserExistsError, Etcd3, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { ETCD_ROOT } from '../common/etcd-keys';
 import { ETCD_MEMBER } from '../common/topology';
 import type { ClientTls } from './tls/orchestrator-tls';
@@ -27,12 +27,39 @@ export interface EtcdClientAccess {
   /** root's password; without it the client is unauthenticated (or root by its certificate's name). */
   password?: string | undefined;
   dialTimeout?: number;
-  /** etcd's address (default 127.0.0.1; its host's address with several hosts: common/addressing.ts). */
-  address?: string;
 }
 
 /**
- * Client options for the etcd on https://127.0.0.1:<port>. The server must present a certificate
+ * Which etcd a client talks to: a port is the single member on https://127.0.0.1:<port>, as always;
+ * a list is every member's client URL (`https://addr:port`, common/etcd-members.ts etcdEndpoints).
+ */
+export type EtcdTarget = number | readonly string[];
+
+const endpointsOf = (target: EtcdTarget): string[] =>
+  typeof target === 'number' ? [`https://127.0.0.1:${target}`] : [...target];
+
+/** How a message names the etcd it could not open. */
+export const describeTarget = (target: EtcdTarget) =>
+  typeof target === 'number' ? `127.0.0.1:${target}` : target.join(', ');
+
+/**
+ * With several members, a call a member cannot take (it is down: gRPC's UNAVAILABLE, raised before
+ * the request reaches etcd or when the connection drops) goes to the next member, each tried once.
+ * etcd3 picks a member per call at random and, with no circuit breaker, does not move on by itself.
+ * Only UNAVAILABLE: a call that timed out may have been applied, and repeating a compare-and-swap
+ * that was would report the swap lost.
+ */
+function failover(endpoints: number) {
+  return endpoints > 1
+    ? retry(
+        handleWhen((e) => e instanceof GRPCUnavailableError),
+        { maxAttempts: endpoints - 1, backoff: new ConstantBackoff(0) },
+      )
+    : noop;
+}
+
+/**
+ * Client options for the etcd at `target`. The server must present a certificate
  * of the cluster's CA for the name `etcd`: every certificate of the cluster names 127.0.0.1, so a
  * member's, presented by whatever listens on etcd's port while etcd is down, does not do. (etcd3
  * opens the channel of its Authenticate call, the one carrying the password, without these gRPC
@@ -40,14 +67,16 @@ export interface EtcdClientAccess {
  * A long-lived client (the worker's, cached per cluster) must survive etcd restarting. etcd3's
  * default per-host circuit breaker, with auth on, leaves every call after a ~15 s outage pending
  * forever (reproduced against a real etcd: stop 12 s, start, calls never settle); with no breaker
- * (noop policies) the first call after the restart answers. One host, and our callers retry
- * themselves (Temporal), so the breaker buys nothing. Unary calls also get a deadline, and gRPC's
+ * (noop policies) the first call after the restart answers. Our callers retry themselves
+ * (Temporal), so the breaker buys nothing; with several members, a call moves on to the next
+ * member instead (failover above). Unary calls also get a deadline, and gRPC's
  * reconnect backoff (up to 2 minutes by default) stays short.
  */
-export function etcdClientOptions(port: number, access: EtcdClientAccess): IOptions {
-  const { tls, password, dialTimeout = 3000, address = '127.0.0.1' } = access;
+export function etcdClientOptions(target: EtcdTarget, access: EtcdClientAccess): IOptions {
+  const { tls, password, dialTimeout = 3000 } = access;
+  const endpoints = endpointsOf(target);
   return {
-    hosts: `https://${address}:${port}`,
+    hosts: endpoints.length === 1 ? endpoints[0]! : endpoints,
     // Without credentials etcd3 uses TLS with the system's CAs: the cluster's etcd is not among them.
     ...(tls
       ? {
@@ -63,10 +92,10 @@ export function etcdClientOptions(port: number, access: EtcdClientAccess): IOpti
     grpcOptions: {
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2_000,
-      // The name only etcd's certificate holds: every certificate of the cluster names 127.0.0.1.
+      // The name only etcd's certificates hold (every member's): every certificate of the cluster names 127.0.0.1.
       'grpc.ssl_target_name_override': ETCD_MEMBER,
     },
-    faultHandling: { host: () => noop, global: noop },
+    faultHandling: { host: () => noop, global: failover(endpoints.length) },
     ...(password ? { auth: { username: ETCD_USER, password } } : {}),
   };
 }
@@ -76,8 +105,8 @@ export const isAuthRequired = (err: unknown) =>
   /user name is empty|invalid auth token/i.test((err as Error)?.message ?? '');
 
 /** Is auth enabled? Asked without a password (etcd may refuse the question itself once it is). */
-export async function etcdAuthEnabled(port: number, tls: ClientTls | undefined, address?: string): Promise<boolean> {
-  const plain = new Etcd3(etcdClientOptions(port, { tls, address }));
+export async function etcdAuthEnabled(target: EtcdTarget, tls: ClientTls | undefined): Promise<boolean> {
+  const plain = new Etcd3(etcdClientOptions(target, { tls }));
   try {
     return (await plain.auth.authStatus()).enabled;
   } catch (err) {
@@ -94,20 +123,21 @@ export type SecureOutcome = 'already-secured' | 'secured';
 export class EtcdCredentialsRejected extends Error {}
 
 /**
- * Converges the etcd on 127.0.0.1:<port> to "auth enabled, user root with this password and the
- * root role". Each step is safe to repeat, so a rerun is a no-op and a half-done earlier attempt
- * (user added, role not granted, auth not enabled) is finished. Throws EtcdCredentialsRejected
- * when auth is on and the password is not ours; any other error (etcd not up yet) is transient.
+ * Converges the etcd at `target` to "auth enabled, user root with this password and the root
+ * role". Each step is safe to repeat, so a rerun is a no-op and a half-done earlier attempt (user
+ * added, role not granted, auth not enabled) is finished. Throws EtcdCredentialsRejected when auth
+ * is on and the password is not ours; any other error (etcd not up yet) is transient. On a cluster
+ * of members, users and the auth switch are cluster state (replicated through raft): it is done
+ * once, through whichever member answers, and needs a quorum, not every member.
  */
 export async function secureEtcd(
-  port: number,
+  target: EtcdTarget,
   password: string,
   tls: ClientTls | undefined,
-  address?: string,
 ): Promise<SecureOutcome> {
-  const wasEnabled = await etcdAuthEnabled(port, tls, address);
+  const wasEnabled = await etcdAuthEnabled(target, tls);
   if (!wasEnabled) {
-    const plain = new Etcd3(etcdClientOptions(port, { tls, address }));
+    const plain = new Etcd3(etcdClientOptions(target, { tls }));
     try {
       const user = plain.user(ETCD_USER);
       try {
@@ -122,28 +152,36 @@ export async function secureEtcd(
       plain.close();
     }
   }
-  await verifyCredentials(port, password, tls, address);
+  await verifyCredentials(target, password, tls);
   return wasEnabled ? 'already-secured' : 'secured';
 }
 
-/** One authenticated read proves the password (and that auth is what answers). */
+/**
+ * One authenticated read proves the password (and that auth is what answers). Through one member
+ * at a time, the first that answers: etcd's default (simple) auth tokens are known only to the
+ * member that issued them, and etcd3 logs in on the first endpoint but calls a random one.
+ */
 export async function verifyCredentials(
-  port: number,
+  target: EtcdTarget,
   password: string,
   tls: ClientTls | undefined,
-  address?: string,
 ): Promise<void> {
-  const authed = new Etcd3(etcdClientOptions(port, { tls, password, address }));
-  try {
-    await authed.get(ETCD_ROOT).string();
-  } catch (err) {
-    if (err instanceof EtcdAuthenticationFailedError) {
-      throw new EtcdCredentialsRejected(
-        `etcd on 127.0.0.1:${port} rejects the root password in the cluster's secrets file`,
-      );
+  let lastError: unknown;
+  for (const endpoint of endpointsOf(target)) {
+    const authed = new Etcd3(etcdClientOptions([endpoint], { tls, password }));
+    try {
+      await authed.get(ETCD_ROOT).string();
+      return;
+    } catch (err) {
+      if (err instanceof EtcdAuthenticationFailedError) {
+        throw new EtcdCredentialsRejected(
+          `etcd on ${describeTarget(target)} rejects the root password in the cluster's secrets file`,
+        );
+      }
+      lastError = err;
+    } finally {
+      authed.close();
     }
-    throw err;
-  } finally {
-    authed.close();
   }
+  throw lastError;
 }

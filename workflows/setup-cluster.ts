@@ -296,13 +296,11 @@ async function sameImagesOnEvery(hosts: string[], spec: ClusterSpec) {
 }
 
 /**
- * The first host first (it creates the cluster's secrets, certificates and etcd, which placement
- * puts there), then the others at once, each on its own engine.
+ * Every host at once, each on its own engine: the cluster's secrets and certificates exist already
+ * (validation made them), and a multi-member etcd serves only once a quorum of its hosts started it.
  */
 async function provisionHostByHost(hosts: string[], spec: ClusterSpec) {
-  const [first, ...rest] = hosts;
-  const results = [await onHost(first!).acts.provisionCluster(spec, { host: first! })];
-  results.push(...(await Promise.all(rest.map((host) => onHost(host).acts.provisionCluster(spec, { host })))));
+  const results = await Promise.all(hosts.map((host) => onHost(host).acts.provisionCluster(spec, { host })));
   return { ...results[0]!, created: results.flatMap((r) => r.created) };
 }
 

@@ -20,10 +20,19 @@ import type { ActivityDeps } from '../deps';
  * after a restart (etcd reads its trusted CAs once).
  */
 export async function installEtcdTls(deps: Pick<ActivityDeps, 'docker' | 'tls'>, spec: ClusterSpec): Promise<void> {
-  const name = containerName(spec.name, ETCD_MEMBER);
+  await installEtcdMemberTls(deps, spec, ETCD_MEMBER);
+}
+
+/** The same for one member of a multi-member etcd (`etcd-<host>`: its identity and container share the name). */
+export async function installEtcdMemberTls(
+  deps: Pick<ActivityDeps, 'docker' | 'tls'>,
+  spec: ClusterSpec,
+  member: string,
+): Promise<void> {
+  const name = containerName(spec.name, member);
   const owner = await containerUser(deps.docker, name);
   const files: ContainerFiles = Object.fromEntries(
-    Object.entries(await tlsFilesFor(deps.tls, spec, ETCD_MEMBER)).map(([file, f]) => [file, { ...f, ...owner }]),
+    Object.entries(await tlsFilesFor(deps.tls, spec, member)).map(([file, f]) => [file, { ...f, ...owner }]),
   );
   await deps.docker.getContainer(name).putArchive(await tarOf(files), { path: '/' });
 }

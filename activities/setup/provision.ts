@@ -1,5 +1,9 @@
 /** Provision: network, volumes and containers, each created only if absent (check, then act). */
-import { addressOf, hostOfContainer, pgbouncerHosts } from '../../common/addressing';
+import { hostOfContainer, pgbouncerHosts, publishAddress } from '../../common/addressing';
+import { etcdClusterOf, isMultiMember } from '../../common/etcd-members';
+import { resolveHosts, type ResolvedHost } from '../../common/hosts';
+import { startEtcdMember } from '../../lib/etcd-cluster-repair';
+import { etcdTargetOf } from '../../lib/etcd-connector';
 import type { ClusterSpec } from '../../common/spec';
 import {
   BACKUP_MEMBER,
@@ -20,7 +24,7 @@ import {
   ensureVolume,
   imagePresent,
 } from '../../lib/docker/docker-helpers';
-import { EtcdCredentialsRejected, secureEtcd, type SecureOutcome } from '../../lib/etcd-auth';
+import { describeTarget, EtcdCredentialsRejected, secureEtcd, type SecureOutcome } from '../../lib/etcd-auth';
 import { fatal, notReady } from '../../lib/errors';
 import { pollUntil, withHeartbeat } from '../heartbeat';
 import { resolveImages, ROLES, IMAGE_ENV } from '../../common/images';
@@ -33,7 +37,10 @@ import {
 } from '../../lib/docker/node-containers';
 import { memberContainerFiles } from '../members/member-tls';
 import { orchestratorTls } from '../../lib/tls/orchestrator-tls';
-import { ensureEtcdRunning } from './etcd-tls';
+import { ensureEtcdRunning, installEtcdMemberTls } from './etcd-tls';
+
+const hostNamed = (spec: ClusterSpec, name: string): ResolvedHost =>
+  resolveHosts(spec.hosts).find((h) => h.name === name)!;
 
 /** Which part of the cluster to provision: everything (one host), or one host's share. */
 export interface ProvisionScope {
@@ -101,7 +108,26 @@ export function createProvisionActivities(deps: ActivityDeps) {
           }),
       );
       created.sort((a, b) => spec.members.findIndex((m) => m.name === a) - spec.members.findIndex((m) => m.name === b));
-      if (here(ETCD_MEMBER)) {
+      const etcd = etcdClusterOf(spec);
+      if (isMultiMember(etcd)) {
+        // A member per etcd host, started `new`: etcd serves once a quorum of them runs, so the hosts'
+        // provisions run at once, and the first member's host secures the cluster (once, for all).
+        for (const m of etcd.members.filter((x) => !scope.host || x.host === scope.host)) {
+          const started = await startEtcdMember(
+            { docker, installTls: (member) => installEtcdMemberTls(deps, spec, member) },
+            {
+              cluster: spec.name,
+              etcd,
+              member: m.name,
+              image: images.etcd,
+              publishOn: publishAddress(spec, hostNamed(spec, m.host)),
+            },
+          );
+          if (started.started) created.push(m.name);
+        }
+        if (!scope.host || scope.host === etcd.members[0]!.host)
+          await secureClusterEtcd(spec, secrets.etcdRootPassword);
+      } else if (here(ETCD_MEMBER)) {
         await ensureVolume(docker, volumeName(spec.name, ETCD_MEMBER), labelsFor(spec.name, ETCD_MEMBER, ETCD_MEMBER));
         if ((await ensureEtcdRunning(deps, spec, images.etcd)).created) created.push(ETCD_MEMBER);
         // containers created before it had one
@@ -149,12 +175,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
       return await pollUntil(
         async () => {
           try {
-            return await secureEtcd(
-              spec.etcd.port,
-              password,
-              orchestratorTls(deps.tls, spec.name),
-              addressOf(spec, ETCD_MEMBER),
-            );
+            return await secureEtcd(etcdTargetOf(spec), password, orchestratorTls(deps.tls, spec.name));
           } catch (err) {
             if (err instanceof EtcdCredentialsRejected) return err; // final: stop polling
             throw err; // etcd still starting: poll again

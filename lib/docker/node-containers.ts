@@ -6,6 +6,13 @@
 import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import {
+  ETCD_PEER_PORT,
+  etcdMemberFlags,
+  etcdMemberOf,
+  type EtcdCluster,
+  type EtcdInitialState,
+} from '../../common/etcd-members';
 import type { ClusterSpec, MemberSpec } from '../../common/spec';
 import {
   BACKUP_MEMBER,
@@ -29,6 +36,8 @@ import { TLS_FILES } from '../tls/cluster-tls';
 
 export const PG_VOLUME_TARGET = '/var/lib/postgresql/citusctl';
 export const ETCD_DATA_DIR = '/var/lib/etcd-data';
+/** etcd's data directory inside its volume: absent until the member first starts. */
+export const ETCD_MEMBER_DATA = `${ETCD_DATA_DIR}/member-data`;
 
 export function readScript(name: string): string {
   // Next to this file in the source tree; the build copies scripts/ next to the compiled file too.
@@ -185,7 +194,7 @@ export function etcdContainer(spec: ClusterSpec, image: string): Docker.Containe
     Entrypoint: ['etcd'],
     Cmd: [
       '--name=etcd',
-      `--data-dir=${ETCD_DATA_DIR}/member-data`,
+      `--data-dir=${ETCD_MEMBER_DATA}`,
       ...ETCD_TLS_FLAGS,
       `--listen-client-urls=https://0.0.0.0:${ETCD_PORT}`,
       `--advertise-client-urls=https://${ETCD_MEMBER}:${ETCD_PORT}`,
@@ -203,6 +212,46 @@ export function etcdContainer(spec: ClusterSpec, image: string): Docker.Containe
       RestartPolicy: { Name: SERVICE_RESTART_POLICY },
     },
     ...networking(spec.name, ETCD_MEMBER),
+  };
+}
+
+/**
+ * Member `name` of a multi-member etcd (common/etcd-members.ts): client and peer ports published on
+ * `publishOn` (an address of its host the other hosts reach; the ports are those the member
+ * advertises), TLS for clients and peers as the single member's, plus the peer rules of
+ * etcdMemberFlags. `state` is `new` when the whole cluster bootstraps, `existing` for a member
+ * added back to a running cluster (lib/etcd-cluster-repair.ts); a member that restarts with its
+ * data directory ignores it. Its own volume and restart policy, as the single member.
+ */
+export function etcdMemberContainer(
+  cluster: string,
+  etcd: EtcdCluster,
+  name: string,
+  state: EtcdInitialState,
+  image: string,
+  publishOn: string,
+): Docker.ContainerCreateOptions & { name: string } {
+  const member = etcdMemberOf(etcd, name);
+  const client = `${ETCD_PORT}/tcp`;
+  const peer = `${ETCD_PEER_PORT}/tcp`;
+  return {
+    name: containerName(cluster, name),
+    Image: image,
+    Hostname: name,
+    Labels: labelsFor(cluster, ETCD_MEMBER, name),
+    Entrypoint: ['etcd'],
+    Cmd: [...etcdMemberFlags(etcd, name, state, ETCD_MEMBER_DATA), ...ETCD_TLS_FLAGS, '--log-level=warn'],
+    ExposedPorts: { [client]: {}, [peer]: {} },
+    HostConfig: {
+      PortBindings: {
+        [client]: [{ HostIp: publishOn, HostPort: String(member.clientPort) }],
+        [peer]: [{ HostIp: publishOn, HostPort: String(member.peerPort) }],
+      },
+      NetworkMode: networkName(cluster),
+      Mounts: [{ Type: 'volume', Source: volumeName(cluster, name), Target: ETCD_DATA_DIR }],
+      RestartPolicy: { Name: SERVICE_RESTART_POLICY },
+    },
+    ...networking(cluster, name),
   };
 }
 

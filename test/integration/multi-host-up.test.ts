@@ -4,7 +4,8 @@
  * (`citusctl worker --host hN`, a process per host) builds that host's share of the cluster on its
  * own engine; the setup's SQL runs on the shared queue and reaches members at their hosts' addresses.
  * The flow:
- * - the default layout placed by `spread`: each group's primary and standby on different hosts, every
+ * - the default layout placed by `spread`: each group's primary and standby on different hosts, three
+ *   etcd members (one per host) and two PgBouncers, every
  *   container on the engine of the host placement gives it and on no other (nor on this machine's);
  * - Citus's pg_dist_node names each worker primary by member name and its published port, and every
  *   standby streams from its primary on another host (pg_stat_replication, synchronous);
@@ -202,8 +203,15 @@ describe('up on three hosts', () => {
     // Every container on the engine placement names, and nowhere else (this machine's engine included).
     const bouncers = pgbouncerHosts(spec).map((h) => h.name);
     expect(bouncers).toHaveLength(2);
-    for (const name of [...spec.members.map((m) => m.name), 'pgbouncer', 'etcd']) {
-      const on = name === 'pgbouncer' ? bouncers : [hostOfContainer(spec, name).name];
+    // Three etcd members, etcd-hN on hN.
+    const etcdMembers = ['h1', 'h2', 'h3'].map((h) => `etcd-${h}`);
+    for (const name of [...spec.members.map((m) => m.name), 'pgbouncer', ...etcdMembers]) {
+      const on =
+        name === 'pgbouncer'
+          ? bouncers
+          : name.startsWith('etcd-')
+            ? [name.slice('etcd-'.length)]
+            : [hostOfContainer(spec, name).name];
       for (const h of ['h1', 'h2', 'h3']) {
         const found = await engineOf(h)
           .getContainer(containerName(NAME, name))

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parseSpec } from '../../common/spec';
 import { etcdClientOptions } from '../../lib/etcd-auth';
 import { SecretStore } from '../../lib/secrets';
-import { etcdConnector } from '../../lib/etcd-connector';
+import { etcdConnector, etcdTargetOf } from '../../lib/etcd-connector';
 import { ensureClusterTls, identityOf, lifetimesOf } from '../../lib/tls/cluster-tls';
 import { ORCHESTRATOR_IDENTITY, orchestratorTls } from '../../lib/tls/orchestrator-tls';
 import { TlsStore } from '../../lib/tls/tls-store';
@@ -38,6 +38,41 @@ describe('etcd client options', () => {
     const options = etcdClientOptions(2379, { tls: undefined, password: 'pw' });
     expect(options.hosts).toBe('https://127.0.0.1:2379');
     expect(options.credentials).toBeUndefined();
+  });
+
+  test("every member's endpoint, each checked for the name etcd; a call moves on only with several", () => {
+    const one = etcdClientOptions(['https://10.0.0.1:2379'], { tls: TLS });
+    const three = etcdClientOptions(['https://10.0.0.1:2379', 'https://10.0.0.2:2379', 'https://10.0.0.3:2379'], {
+      tls: TLS,
+    });
+    expect(one.hosts).toBe('https://10.0.0.1:2379');
+    expect(three.hosts).toEqual(['https://10.0.0.1:2379', 'https://10.0.0.2:2379', 'https://10.0.0.3:2379']);
+    expect(three.grpcOptions?.['grpc.ssl_target_name_override']).toBe('etcd');
+    expect(one.faultHandling?.global?.constructor.name).toBe('NoopPolicy');
+    expect(three.faultHandling?.global?.constructor.name).toBe('RetryPolicy');
+  });
+});
+
+describe('etcdTargetOf', () => {
+  test('one host: the port on 127.0.0.1, as always', () => {
+    expect(etcdTargetOf(spec('one', 23790))).toBe(23790);
+  });
+
+  test('three hosts: every member at its host address', () => {
+    const three = parseSpec({
+      name: 'three',
+      hosts: ['h1', 'h2', 'h3'].map((h, i) => ({ name: h, endpoint: `ssh://docker@10.0.0.${i + 1}` })),
+    });
+    expect(etcdTargetOf(three)).toEqual(['https://10.0.0.1:2379', 'https://10.0.0.2:2379', 'https://10.0.0.3:2379']);
+  });
+
+  test('one etcd member on another host: its endpoint there', () => {
+    const remote = parseSpec({
+      name: 'remote',
+      hosts: ['h1', 'h2'].map((h, i) => ({ name: h, endpoint: `ssh://docker@10.0.0.${i + 1}` })),
+      etcd: { hosts: ['h2'] },
+    });
+    expect(etcdTargetOf(remote)).toEqual(['https://10.0.0.2:2379']);
   });
 });
 
