@@ -1,6 +1,6 @@
 /**
  * `citusctl up` on three simulated hosts (test/sim-hosts/: a container per host running its own
- * dockerd over mutual TLS on network citusctl-test-hosts-it-mh, 10.218.41.0/24). Each host's worker
+ * dockerd over mutual TLS on network citusctl-test-hosts-it-mh, 10.218.51.0/24). Each host's worker
  * (`citusctl worker --host hN`, a process per host) builds that host's share of the cluster on its
  * own engine; the setup's SQL runs on the shared queue and reaches members at their hosts' addresses.
  * The flow:
@@ -44,7 +44,7 @@ jest.setTimeout(20 * 60_000);
 
 const NAME = 'it-mh';
 const SUFFIX = 'it-mh';
-const SUBNET = '10.218.41.0/24';
+const SUBNET = '10.218.51.0/24';
 const TEMPORAL_PORT = 31739;
 
 let dir: string;
@@ -135,7 +135,7 @@ beforeAll(async () => {
     images,
     backup: { enabled: false },
     // This machine (the test, the CLI and the shared worker) reaches the hosts from the network's gateway.
-    controlAddresses: ['10.218.41.1/32'],
+    controlAddresses: ['10.218.51.1/32'],
     hosts: hosts.map((h, i) => ({
       name: `h${i + 1}`,
       endpoint: h.endpoint,
