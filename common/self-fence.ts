@@ -29,6 +29,8 @@
  * from serving reads or rejoining writable when the network comes back.
  */
 
+import { parseEndpoint } from './hosts';
+
 export interface SelfFenceTimings {
   /** Sleep between the loop's rounds. */
   probeIntervalMs: number;
@@ -99,11 +101,10 @@ export function selfFenceDecision(i: SelfFenceInput): SelfFenceDecision {
   if (i.etcdOk) return { action: 'nothing', reason: 'etcd reached' };
   const peers = Object.entries(i.peers);
   const lost = peers.filter(([, up]) => !up).map(([h]) => h);
-  if (peers.length && !lost.length)
-    return {
-      action: 'nothing',
-      reason: `etcd unreachable but every other host reachable (${peers.map(([h]) => h).join(', ')}): etcd's outage, not this host's`,
-    };
+  if (peers.length && !lost.length) {
+    const all = peers.map(([h]) => h).join(', ');
+    return { action: 'nothing', reason: `etcd unreachable but every other host reachable (${all}): etcd's outage` };
+  }
   const since = i.lastEtcdOkAt ?? i.startedAt;
   const cut = `etcd and ${lost.length ? lost.join(', ') : 'every other host'} unreachable for ${i.now - since} ms`;
   const todo = i.primaries.filter((p) => !i.fenced.includes(p.member));
@@ -150,4 +151,33 @@ export function localPrimaries(
       group: m.group,
       othersElsewhere: members.filter((o) => o.group === m.group && o.name !== m.name && o.host !== host).length,
     }));
+}
+
+/** Where the self-fence loop looks for another host: a PostgreSQL member placed there, or its engine's port. */
+export interface PeerTarget {
+  host: string;
+  kind: 'postgres' | 'engine';
+  address: string;
+  port: number;
+}
+
+/**
+ * Each other host's targets: its members at <host address>:<member port> (as the other hosts reach
+ * them), then its engine's TCP port for a tcp:// or ssh:// endpoint. A host answers when any target does.
+ */
+export function peerTargets(
+  hosts: ReadonlyArray<{ name: string; address: string; endpoint: string }>,
+  members: ReadonlyArray<PlacedMember & { port: number }>,
+  self: string,
+): PeerTarget[] {
+  const out: PeerTarget[] = [];
+  for (const h of hosts) {
+    if (h.name === self) continue;
+    for (const m of members)
+      if (m.host === h.name) out.push({ host: h.name, kind: 'postgres', address: h.address, port: m.port });
+    const engine = parseEndpoint(h.endpoint);
+    if (engine.ok && engine.endpoint.kind !== 'unix')
+      out.push({ host: h.name, kind: 'engine', address: engine.endpoint.host, port: engine.endpoint.port });
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ import {
   SELF_FENCE_TIMINGS,
   fenceAfterMs,
   localPrimaries,
+  peerTargets,
   selfFenceDecision,
   type SelfFenceInput,
 } from '../../common/self-fence';
@@ -140,5 +141,25 @@ describe('localPrimaries', () => {
 
   it('a standby running here, or a primary not running here, is none', () => {
     expect(localPrimaries(['coord-b'], { coordinator: 'coord-a', g1: 'g1-b' }, members, 'h1')).toEqual([]);
+  });
+});
+
+describe('peerTargets', () => {
+  it("each other host's members at its address, then its engine port (not for a unix socket)", () => {
+    const hosts = [
+      { name: 'h1', address: '10.0.0.11', endpoint: 'tcp://10.0.0.11:2376' },
+      { name: 'h2', address: '10.0.0.12', endpoint: 'tcp://10.0.0.12:2376' },
+      { name: 'h3', address: '10.0.0.13', endpoint: 'unix:///var/run/docker.sock' },
+    ];
+    const members = [
+      { name: 'g1-a', group: 'g1', host: 'h1', port: 5433 },
+      { name: 'g1-b', group: 'g1', host: 'h2', port: 5434 },
+      { name: 'coord-a', group: 'coordinator', host: 'h3', port: 5432 },
+    ];
+    expect(peerTargets(hosts, members, 'h1')).toEqual([
+      { host: 'h2', kind: 'postgres', address: '10.0.0.12', port: 5434 },
+      { host: 'h2', kind: 'engine', address: '10.0.0.12', port: 2376 },
+      { host: 'h3', kind: 'postgres', address: '10.0.0.13', port: 5432 },
+    ]);
   });
 });
