@@ -18,6 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkServerIdentity } from 'node:tls';
@@ -252,6 +253,8 @@ describe('self-fence of a primary whose host is cut off', () => {
       ca: read('ca.pem'),
       cert: read('cert.pem'),
       key: read('key.pem'),
+      // No keep-alive: an idle socket would hold the test process open (as support/sim-hosts.ts).
+      agent: new https.Agent({ keepAlive: false }),
       checkServerIdentity: (_name: string, cert: Parameters<typeof checkServerIdentity>[1]) =>
         checkServerIdentity(h1.address, cert),
     } as Docker.DockerOptions);
@@ -322,11 +325,12 @@ describe('self-fence of a primary whose host is cut off', () => {
     loopEtcd?.close();
     etcd?.close();
     await removeQuietly(outer.getContainer(ETCD_NAME));
+    await removeSimHosts(SUFFIX, { keepImages: KEEP_IMAGES });
+    // After the hosts: h1 was attached to it.
     await outer
       .getNetwork(CTL_NETWORK)
       .remove()
       .catch(() => undefined);
-    await removeSimHosts(SUFFIX, { keepImages: KEEP_IMAGES });
     if (journalDir) fs.rmSync(journalDir, { recursive: true, force: true });
   });
 
