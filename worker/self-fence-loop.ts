@@ -216,14 +216,23 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
 
   const round = async (): Promise<boolean> => {
     const start = now();
+    // While etcd fails, the peers and this host's containers are read in the same round, within its deadline.
     const suspicious = !previousEtcdOk;
-    const [etcd, peers] = await Promise.all([
+    const [etcd, peers, here] = await Promise.all([
       withDeadline(store.primaries(o.groups), t.probeTimeoutMs, 'etcd').then(
         (p) => ({ ok: true as const, primaries: p }),
         (e: unknown) => ({ ok: false as const, error: errMessage(e) }),
       ),
       suspicious ? probePeers() : Promise.resolve(undefined),
+      suspicious
+        ? withDeadline(runningHere(), t.probeTimeoutMs, "this host's engine").catch((e: unknown) => {
+            o.log(`self-fence: this host's containers not listed: ${errMessage(e)}`);
+            return null;
+          })
+        : Promise.resolve(undefined),
     ]);
+    if (etcd.ok !== previousEtcdOk)
+      o.log(etcd.ok ? 'self-fence: etcd reached again' : `self-fence: etcd not reached (${etcd.error})`);
     previousEtcdOk = etcd.ok;
     if (etcd.ok) {
       lastEtcdOkAt = start;
@@ -237,11 +246,14 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
       return true;
     }
     // First failed read: ask the peers in the next round, at once (no sleep).
-    if (!peers) {
+    if (!peers || here === undefined) {
       emit({ kind: 'round', etcdOk: false });
       return false;
     }
-    const here = await runningHere();
+    if (here === null) {
+      emit({ kind: 'round', etcdOk: false });
+      return true;
+    }
     const decision = selfFenceDecision({
       enabled: o.enabled ?? true,
       hostCount: o.hostCount,
