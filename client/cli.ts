@@ -609,9 +609,18 @@ withCommon(
 )
   .option('--host <name>', 'run on that host of the spec: its Docker work only, on its own task queue')
   .option('--cluster <name>', 'a cluster set up here, by name (instead of --config), for --host')
-  .action((opts: CommonOpts & { host?: string }) =>
+  .option(
+    '--no-self-fence',
+    'with --host, several hosts: never stop a primary of this host cut off from etcd and the other hosts',
+  )
+  .action((opts: CommonOpts & { host?: string; selfFence: boolean }) =>
     run(opts, async () => {
-      if (opts.host !== undefined) await (await lazy.hostWorker()).runHostWorker(spec(opts), opts.host);
+      if (opts.host !== undefined)
+        await (
+          await lazy.hostWorker()
+        ).runHostWorker(spec(opts), opts.host, process.env, {
+          selfFence: opts.selfFence,
+        });
       else await (await lazy.worker()).runWorkerForever();
     }),
   );

@@ -51,6 +51,14 @@ export interface ClusterStore {
   /** etcd's copy of a member's state; null when absent or unreadable. */
   memberState(member: string): Promise<MemberState | null>;
   writeMemberState(member: string, state: MemberState): Promise<void>;
+  /**
+   * Writes `state` only while etcd still records the member as primary (compare-and-set on the value
+   * read): a failover's own fence, or a rejoin that followed it, is never overwritten. Returns the
+   * state etcd held ('absent' when none).
+   */
+  replaceIfPrimary(member: string, state: MemberState): Promise<MemberStateName | 'absent'>;
+  /** group -> member named its primary, in one range read (groups without the key are absent). */
+  primaries(groups: string[]): Promise<Record<string, string>>;
 
   writeDurability(group: string, record: DurabilityRecord): Promise<void>;
   /** The monitor's pause state as stored; null when absent or unreadable. */
@@ -134,6 +142,31 @@ export function createClusterStore(etcd: Etcd3, cluster: string): ClusterStore {
 
     memberState: async (member) => parsed(await get(keys.memberStateKey(cluster, member))) as MemberState | null,
     writeMemberState: (member, state) => put(keys.memberStateKey(cluster, member), state),
+
+    async replaceIfPrimary(member, state) {
+      const key = keys.memberStateKey(cluster, member);
+      const raw = await get(key);
+      const current = (parsed(raw) as MemberState | null)?.state;
+      if (raw === null || !current) return 'absent';
+      if (current !== 'primary') return current;
+      const r = await etcd
+        .if(key, 'Value', '==', raw)
+        .then(etcd.put(key).value(JSON.stringify(state)))
+        .commit();
+      if (r.succeeded) return 'primary';
+      // Changed between the read and the write: by a failover or a rejoin, whose state stands.
+      return (parsed(await get(key)) as MemberState | null)?.state ?? 'absent';
+    },
+
+    async primaries(groups) {
+      const all = await etcd.getAll().prefix(keys.groupsPrefix(cluster)).strings();
+      const out: Record<string, string> = {};
+      for (const g of groups) {
+        const p = all[keys.primaryKey(cluster, g)];
+        if (p) out[g] = p;
+      }
+      return out;
+    },
 
     writeDurability: (group, record) => put(keys.durabilityKey(cluster, group), record),
     readMaintenance: async () => parsed(await get(keys.maintenanceKey(cluster))),

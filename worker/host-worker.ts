@@ -3,7 +3,8 @@
  * host's own task queue (`citusctl-host-<host>`, common/task-queues.ts) and serves activities only,
  * each given that host's engine as its Docker client (lib/docker/engine-client.ts); Postgres, etcd,
  * secrets and TLS are as in any worker. One per host serves every cluster of the host. Workflows stay
- * on the shared queue, served by the usual workers.
+ * on the shared queue, served by the usual workers. With several hosts it also runs the self-fence
+ * loop (worker/self-fence-loop.ts): it stops a primary on this host cut off from etcd and the others.
  */
 import { resolveHosts, type ResolvedHost } from '../common/hosts';
 import type { ClusterSpec } from '../common/spec';
@@ -14,6 +15,7 @@ import { describeSecurity, temporalConnectOptions } from '../lib/temporal-connec
 import { ensureTemporal } from '../lib/temporal-server';
 import { createDeps } from './deps';
 import { createWorker } from './run-worker';
+import { startHostSelfFence } from './self-fence-start';
 
 /** The Temporal identity of a host's worker (not `citusctl-worker@pid`: its pid is on another machine). */
 export const hostWorkerIdentity = (host: string, pid: number) => `citusctl-host-worker@${host}/${pid}`;
@@ -34,6 +36,7 @@ export async function runHostWorker(
   spec: ClusterSpec,
   name: string,
   env: NodeJS.ProcessEnv = process.env,
+  opts: { selfFence?: boolean } = {},
 ): Promise<void> {
   const log = (line: string) => console.error(`citusctl worker --host ${name}: ${line}`);
   const host = hostNamed(spec, name);
@@ -56,7 +59,12 @@ export async function runHostWorker(
         (endpoint.embedded ? '' : ` (${describeSecurity(temporalConnectOptions(endpoint, env))})`) +
         `; engine ${host.endpoint} ${ping.reachable ? 'reachable' : `NOT reachable (${ping.error})`}`,
     );
-    await worker.run();
+    const selfFence = startHostSelfFence(spec, host.name, deps, docker, { enabled: opts.selfFence ?? true, log });
+    try {
+      await worker.run();
+    } finally {
+      await selfFence?.close();
+    }
   } finally {
     deps.close();
     await connection.close();
