@@ -190,7 +190,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
       });
     } catch (err) {
       if ((err as { type?: string }).type) throw err;
-      throw notReady(`securing etcd on 127.0.0.1:${spec.etcd.port}: ${(err as Error).message}`);
+      throw notReady(`securing etcd at ${describeTarget(etcdTargetOf(spec))}: ${(err as Error).message}`);
     }
   }
 
