@@ -41,6 +41,7 @@ import { COORDINATOR_GROUP } from '../common/names';
 import { expireBackupsWorkflowId } from '../common/workflow-ids';
 import type { Activities } from '../activities';
 import type { ExpiredBackups } from '../activities/backup/expire';
+import type { Progress } from '../common/progress';
 import type { ClusterSpec } from '../common/spec';
 import { ACTIVITY_OPTIONS, acts, summarized, validation } from './activity-proxies';
 import { checkedInput } from './checked-input';
@@ -77,6 +78,11 @@ export interface BackupClusterResult {
   backup: BackupRecord;
   restorePoint: RestorePointRecord;
   expiry: BackupExpiry;
+  /**
+   * Every step as it ended (what the progress query answers): the CLI prints it without a last
+   * query, which a closed workflow answers only by replaying its whole history on a worker.
+   */
+  progress?: Progress;
 }
 
 export const BACKUP_STEPS = ['validate', 'base backups', 'restore point', 'record', 'expire'] as const;
@@ -161,7 +167,7 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
     () => (patched(EXPIRY_WORKFLOW) ? startExpiry(spec.name) : expireInRun(spec)),
     describeExpiry,
   );
-  return { backup, restorePoint, expiry };
+  return { backup, restorePoint, expiry, progress: progress.snapshot() };
 }
 
 /** The patch under which expiry is a workflow of its own (histories from before it expired in the run). */
