@@ -48,6 +48,7 @@ import {
   rollbackQuietly,
   segmentArchiveState,
   switchWal,
+  warmUpCounts,
 } from '../../lib/postgres/restore-point';
 import type { ActivityDeps } from '../deps';
 import { settledAll, withAll } from '../../lib/settled-all';
@@ -123,9 +124,9 @@ export function createRestorePointActivities(deps: ActivityDeps) {
   /**
    * The point on every node, consistent (common/restore-point.ts says why and how). Prepared before
    * the window, on every session at once: archiving is on (else refused, before any point is made),
-   * which catalogs each node has, the tables and (with counts) the coordinator's Citus connections
-   * warmed by a first count outside any transaction. A lock given up (lock_timeout) releases
-   * everything and is tried again a moment later.
+   * which catalogs each node has, the tables and (with counts) the coordinator's Citus metadata and
+   * connections readied by a query of each table that reads no row (warmUpCounts). A lock given up
+   * (lock_timeout) releases everything and is tried again a moment later.
    */
   async function makePoint(
     spec: ClusterSpec,
@@ -150,10 +151,10 @@ export function createRestorePointActivities(deps: ActivityDeps) {
     }
   }
 
-  /** The Citus tables, counted once outside the window so the count in it finds Citus's connections open. */
+  /** The Citus tables, each queried once outside the window so the count in it finds Citus ready. */
   async function warmedTables(c: Client): Promise<string[]> {
     const tables = (await citusTables(c)).map(qualifiedName);
-    if (tables.length) await countRows(c, tables);
+    await warmUpCounts(c, tables);
     return tables;
   }
 
