@@ -98,12 +98,7 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
   const backupId = timeId('b', startedAt);
   const spec = await progress.run(
     'validate',
-    async () => {
-      const s = await specFor(checkedInput('backupCluster', started));
-      await tagWorkflow(s.name);
-      await validation.checkBackupRepository({ spec: s });
-      return s;
-    },
+    () => validate(checkedInput('backupCluster', started)),
     () => `backup ${backupId}`,
   );
 
@@ -168,6 +163,31 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
     describeExpiry,
   );
   return { backup, restorePoint, expiry, progress: progress.snapshot() };
+}
+
+/** The patch under which a `{cluster}` input's repository is checked while its spec is read. */
+export const VALIDATE_AT_ONCE = 'backup-validate-at-once';
+
+/**
+ * The stored spec, and the repository checked, before anything is backed up. Given only the
+ * cluster's name, both activities run at once (the check reads the stored spec itself); a failure
+ * to read the spec is reported before the check's.
+ */
+async function validate(input: BackupClusterInput): Promise<ClusterSpec> {
+  if (input.spec === undefined && input.cluster !== undefined && patched(VALIDATE_AT_ONCE)) {
+    const [read, checked] = await Promise.allSettled([
+      specFor(input),
+      validation.checkBackupRepository({ cluster: input.cluster }),
+    ]);
+    if (read.status === 'rejected') throw read.reason;
+    if (checked.status === 'rejected') throw checked.reason;
+    await tagWorkflow(read.value.name);
+    return read.value;
+  }
+  const s = await specFor(input);
+  await tagWorkflow(s.name);
+  await validation.checkBackupRepository({ spec: s });
+  return s;
 }
 
 /** The patch under which expiry is a workflow of its own (histories from before it expired in the run). */
