@@ -8,7 +8,9 @@
  * asked: its SHARE locks hold writers, so the counts are those at the point), then every session
  * writes its node's point with its WAL position, and everything is released. Counting before the
  * points are written keeps a failed count from leaving an unrecorded point of this name in the WAL
- * (a retry would write a second one; recovery stops at the first).
+ * (a retry would write a second one; recovery stops at the first). The same sessions then switch
+ * WAL and wait for the archive while the record is written: a backup's path pays for one set of
+ * sessions, opened at once, and for the archive push, not for the record besides.
  *
  * Idempotent: a name already recorded by this workflow run is this request retried (its archive
  * wait is redone and the record returned); any other request of a recorded name is refused.
