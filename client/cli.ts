@@ -20,7 +20,6 @@ import { storedClusterSpecs } from '../lib/cluster-spec-file';
 import { stateDir } from '../lib/state-dir';
 import { loadSpecFile } from './load-spec';
 import { PreflightError } from './preflight-error';
-import { psqlLine, statusLines } from './status-lines';
 
 // Commands load their modules on demand: the Temporal worker and Docker client cost ~0.4 s to
 // load, which a failover started from the CLI should not pay before it can act.
@@ -40,6 +39,8 @@ const lazy = {
   restorePoint: async () => require('./restore-point') as typeof import('./restore-point'),
   restore: async () => require('./restore') as typeof import('./restore'),
   backups: async () => require('./backups') as typeof import('./backups'),
+  // what `status` prints (it reads the backup catalog's modules): not loaded by a backup or a failover
+  lines: async () => require('./status-lines') as typeof import('./status-lines'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -135,6 +136,7 @@ withCommon(
       run(opts, async () => {
         const s = spec(opts);
         const started = Date.now();
+        const { psqlLine } = await lazy.lines();
         const report = await (
           await lazy.up()
         ).up(
@@ -171,6 +173,7 @@ withCommon(program.command('status').description('members, roles, replication, C
   .action((opts: CommonOpts & { cluster?: string }) =>
     run(opts, async () => {
       const report = await (await lazy.status()).status(spec(opts));
+      const { statusLines } = await lazy.lines();
       return { doc: report, human: () => console.log(statusLines(report).join('\n')) };
     }),
   );
@@ -583,6 +586,7 @@ withCommon(
         },
         progress(opts),
       );
+      const { psqlLine } = await lazy.lines();
       return {
         doc: { ok: true, ...report },
         human: () => console.log(['', ...r.restoreLines(report, psqlLine)].join('\n')),

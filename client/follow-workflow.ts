@@ -36,6 +36,11 @@ export interface FollowOptions<T, P> {
   intervalMs?: number;
   /** Bound for the last query made after the result (default 5 s). */
   finalQueryTimeoutMs?: number;
+  /**
+   * The final progress carried by the result itself, if any: then no last query is made (a closed
+   * workflow answers one only by replaying its whole history on a worker).
+   */
+  finalProgress?: (result: T) => P | undefined;
 }
 
 export interface Followed<T, P> {
@@ -53,13 +58,16 @@ export async function followWorkflow<T, P>(opts: FollowOptions<T, P>): Promise<F
   const stop = new AbortController();
   const polling = pollUntilStopped(opts.query, take, opts.intervalMs ?? 250, stop.signal);
   let result: T;
+  let final: P | undefined;
   try {
     result = await opts.result();
+    final = opts.finalProgress?.(result);
   } finally {
     stop.abort();
     await polling; // the query in flight (if any) was cancelled and has settled
     // A closed workflow is answered by replaying its history: on a loaded machine that can take seconds.
-    await boundedQuery(opts.query, take, opts.finalQueryTimeoutMs ?? QUERY_DEADLINE_MS);
+    if (final !== undefined) take(final);
+    else await boundedQuery(opts.query, take, opts.finalQueryTimeoutMs ?? QUERY_DEADLINE_MS);
   }
   return { result, last };
 }

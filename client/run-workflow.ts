@@ -161,6 +161,7 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
     const { result, last } = await followWorkflow<T, Progress>({
       result: () => client.withAbortSignal(workerFailed.signal, () => handle.result() as Promise<T>),
       query: abortableQuery<Progress>(client, handle, 'progress'),
+      finalProgress: progressInResult,
       onProgress: (p) => {
         printer.update(p);
         opts.onProgress?.(p);
@@ -188,6 +189,12 @@ export async function runWorkflow<T>(opts: RunOptions): Promise<RunReport<T>> {
     }
     deps?.close();
   }
+}
+
+/** The final progress a workflow's result carries (`progress`: backupCluster's), if it does. */
+export function progressInResult(result: unknown): Progress | undefined {
+  const p = (result as { progress?: Partial<Progress> } | null)?.progress;
+  return p && typeof p.workflow === 'string' && Array.isArray(p.steps) ? (p as Progress) : undefined;
 }
 
 /** How long an in-process worker stays for the workflows a result started (then they wait for another worker). */

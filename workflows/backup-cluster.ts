@@ -41,6 +41,7 @@ import { COORDINATOR_GROUP } from '../common/names';
 import { expireBackupsWorkflowId } from '../common/workflow-ids';
 import type { Activities } from '../activities';
 import type { ExpiredBackups } from '../activities/backup/expire';
+import type { Progress } from '../common/progress';
 import type { ClusterSpec } from '../common/spec';
 import { ACTIVITY_OPTIONS, acts, summarized, validation } from './activity-proxies';
 import { checkedInput } from './checked-input';
@@ -77,6 +78,11 @@ export interface BackupClusterResult {
   backup: BackupRecord;
   restorePoint: RestorePointRecord;
   expiry: BackupExpiry;
+  /**
+   * Every step as it ended (what the progress query answers): the CLI prints it without a last
+   * query, which a closed workflow answers only by replaying its whole history on a worker.
+   */
+  progress?: Progress;
 }
 
 export const BACKUP_STEPS = ['validate', 'base backups', 'restore point', 'record', 'expire'] as const;
@@ -92,12 +98,7 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
   const backupId = timeId('b', startedAt);
   const spec = await progress.run(
     'validate',
-    async () => {
-      const s = await specFor(checkedInput('backupCluster', started));
-      await tagWorkflow(s.name);
-      await validation.checkBackupRepository({ spec: s });
-      return s;
-    },
+    () => validate(checkedInput('backupCluster', started)),
     () => `backup ${backupId}`,
   );
 
@@ -161,7 +162,32 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
     () => (patched(EXPIRY_WORKFLOW) ? startExpiry(spec.name) : expireInRun(spec)),
     describeExpiry,
   );
-  return { backup, restorePoint, expiry };
+  return { backup, restorePoint, expiry, progress: progress.snapshot() };
+}
+
+/** The patch under which a `{cluster}` input's repository is checked while its spec is read. */
+export const VALIDATE_AT_ONCE = 'backup-validate-at-once';
+
+/**
+ * The stored spec, and the repository checked, before anything is backed up. Given only the
+ * cluster's name, both activities run at once (the check reads the stored spec itself); a failure
+ * to read the spec is reported before the check's.
+ */
+async function validate(input: BackupClusterInput): Promise<ClusterSpec> {
+  if (input.spec === undefined && input.cluster !== undefined && patched(VALIDATE_AT_ONCE)) {
+    const [read, checked] = await Promise.allSettled([
+      specFor(input),
+      validation.checkBackupRepository({ cluster: input.cluster }),
+    ]);
+    if (read.status === 'rejected') throw read.reason;
+    if (checked.status === 'rejected') throw checked.reason;
+    await tagWorkflow(read.value.name);
+    return read.value;
+  }
+  const s = await specFor(input);
+  await tagWorkflow(s.name);
+  await validation.checkBackupRepository({ spec: s });
+  return s;
 }
 
 /** The patch under which expiry is a workflow of its own (histories from before it expired in the run). */

@@ -12,15 +12,23 @@ import { containerState } from '../../lib/docker/docker-helpers';
 import { fatal, notReady } from '../../lib/errors';
 import type { ActivityDeps } from '../deps';
 import { withHeartbeat } from '../heartbeat';
+import { readStoredSpec } from '../setup/cluster-spec';
+import { stateDir } from '../../lib/state-dir';
 import { catalogOf } from './catalog-of';
 
 /** pgBackRest's info status codes: 0 ok, 2 no valid backups yet (both fine to back up); 1 missing stanza. */
 const STANZA_USABLE = new Set([0, 2]);
 
 export function createRepositoryCheckActivities(deps: ActivityDeps) {
-  async function checkBackupRepository(input: { spec: ClusterSpec }): Promise<{ stanzas: string[] }> {
-    const { spec } = input;
+  /**
+   * `{cluster}`: the stored spec is read here, so the workflow runs this check while it reads the
+   * spec itself (one activity's round trip less before the backups).
+   */
+  async function checkBackupRepository(
+    input: { spec: ClusterSpec } | { cluster: string },
+  ): Promise<{ stanzas: string[] }> {
     return withHeartbeat(async () => {
+      const spec = 'spec' in input ? input.spec : await readStoredSpec(stateDir(deps.env), input);
       if (!spec.backup.enabled)
         throw fatal('BadConfig', `${spec.name}: backups are disabled in the spec (backup.enabled: false)`);
       if (!(await catalogOf(deps, spec).exists()))

@@ -8,7 +8,9 @@
  * asked: its SHARE locks hold writers, so the counts are those at the point), then every session
  * writes its node's point with its WAL position, and everything is released. Counting before the
  * points are written keeps a failed count from leaving an unrecorded point of this name in the WAL
- * (a retry would write a second one; recovery stops at the first).
+ * (a retry would write a second one; recovery stops at the first). The same sessions then switch
+ * WAL and wait for the archive while the record is written: a backup's path pays for one set of
+ * sessions, opened at once, and for the archive push, not for the record besides.
  *
  * Idempotent: a name already recorded by this workflow run is this request retried (its archive
  * wait is redone and the record returned); any other request of a recorded name is refused.
@@ -49,8 +51,10 @@ import {
   rollbackQuietly,
   segmentArchiveState,
   switchWal,
+  warmUpCounts,
 } from '../../lib/postgres/restore-point';
 import type { ActivityDeps } from '../deps';
+import { settledAll, withAll } from '../../lib/settled-all';
 import { sleep, withHeartbeat } from '../heartbeat';
 import { asSuperuser } from '../members/superuser';
 import { livePrimariesOf } from '../store';
@@ -80,33 +84,39 @@ function requestOfThisRun(): string | undefined {
 const PREPARED_DRAIN_MS = 100;
 /** How long every group's point segment may take to reach the repository. */
 const ARCHIVE_WAIT_MS = 120_000;
+/** How often the archive state is read meanwhile (one cheap query on a session already open). */
+const ARCHIVE_POLL_MS = 50;
 
-interface Session {
+/** A group and its primary. */
+interface Target {
   group: string;
   member: string;
+}
+
+interface Session extends Target {
   client: Client;
 }
 
-/** Opens one superuser session per member (nested: each stays open until fn settles). */
-async function withSessions<T>(
+/**
+ * One superuser session per member, opened all at once (a TLS + SCRAM handshake is a few round
+ * trips: one after the other they added up on the backup's path), all closed once fn settles.
+ */
+const withSessions = <T>(
   deps: ActivityDeps,
   spec: ClusterSpec,
-  targets: readonly { group: string; member: string }[],
+  targets: readonly Target[],
   fn: (sessions: Session[]) => Promise<T>,
-  opened: Session[] = [],
-): Promise<T> {
-  const [next, ...rest] = targets;
-  if (!next) return fn(opened);
-  return asSuperuser(deps, spec, next.member, (client) =>
-    withSessions(deps, spec, rest, fn, [...opened, { ...next, client }]),
+): Promise<T> =>
+  withAll<Session, T>(
+    targets.map((t) => (use) => asSuperuser(deps, spec, t.member, (client) => use({ ...t, client }))),
+    fn,
   );
-}
 
 export function createRestorePointActivities(deps: ActivityDeps) {
   const catalogOf = (spec: ClusterSpec) =>
     new BackupCatalog(deps.docker, spec.name, resolveImages(spec, deps.env).postgres);
 
-  const groupTargets = async (spec: ClusterSpec) => {
+  const groupTargets = async (spec: ClusterSpec): Promise<Target[]> => {
     const p = await livePrimariesOf(deps, spec);
     return [
       { group: COORDINATOR_GROUP, member: p.coordinator },
@@ -116,32 +126,39 @@ export function createRestorePointActivities(deps: ActivityDeps) {
 
   /**
    * The point on every node, consistent (common/restore-point.ts says why and how). Prepared before
-   * the window: the sessions, which catalogs each node has, the tables and (with counts) the
-   * coordinator's Citus connections warmed by a first count outside any transaction. A lock given
-   * up (lock_timeout) releases everything and is tried again a moment later.
+   * the window, on every session at once: archiving is on (else refused, before any point is made),
+   * which catalogs each node has, the tables and (with counts) the coordinator's Citus metadata and
+   * connections readied by a query of each table that reads no row (warmUpCounts). A lock given up
+   * (lock_timeout) releases everything and is tried again a moment later.
    */
   async function makePoint(
     spec: ClusterSpec,
     input: CreateRestorePointInput,
-    targets: { group: string; member: string }[],
+    sessions: Session[],
   ): Promise<Omit<RestorePointRecord, 'origin'>> {
-    return withSessions(deps, spec, targets, async (sessions) => {
-      const catalogs = await Promise.all(sessions.map((s) => presentCatalogs(s.client)));
-      const tables = input.rowCounts ? (await citusTables(sessions[0]!.client)).map(qualifiedName) : [];
-      if (tables.length) await countRows(sessions[0]!.client, tables);
-      for (let attempt = 1; ; attempt++) {
-        const made = await windowOnce(spec, input, sessions, catalogs, tables);
-        if (typeof made !== 'string') {
-          deps.log(`restore point ${input.name}: ${made.timing} (attempt ${attempt})`);
-          return made.record;
-        }
-        if (attempt >= POINT_LOCK_ATTEMPTS)
-          throw notReady(
-            `restore point ${input.name}: ${attempt} attempts gave up a lock, the last: ${made}; retrying`,
-          );
-        await sleep(lockRetryDelayMs(attempt, Math.random()));
+    const coord = sessions[0]!;
+    await settledAll(sessions.map((s) => refuseUnarchived(s)));
+    const [catalogs, tables] = await settledAll([
+      settledAll(sessions.map((s) => presentCatalogs(s.client))),
+      input.rowCounts ? warmedTables(coord.client) : Promise.resolve([]),
+    ] as const);
+    for (let attempt = 1; ; attempt++) {
+      const made = await windowOnce(spec, input, sessions, catalogs, tables);
+      if (typeof made !== 'string') {
+        deps.log(`restore point ${input.name}: ${made.timing} (attempt ${attempt})`);
+        return made.record;
       }
-    });
+      if (attempt >= POINT_LOCK_ATTEMPTS)
+        throw notReady(`restore point ${input.name}: ${attempt} attempts gave up a lock, the last: ${made}; retrying`);
+      await sleep(lockRetryDelayMs(attempt, Math.random()));
+    }
+  }
+
+  /** The Citus tables, each queried once outside the window so the count in it finds Citus ready. */
+  async function warmedTables(c: Client): Promise<string[]> {
+    const tables = (await citusTables(c)).map(qualifiedName);
+    await warmUpCounts(c, tables);
+    return tables;
   }
 
   /**
@@ -260,41 +277,75 @@ export function createRestorePointActivities(deps: ActivityDeps) {
   }
 
   /** Refuses (before any point is made) a group primary that archives nothing: its point would never be usable. */
-  async function refuseUnarchived(spec: ClusterSpec, targets: { group: string; member: string }[]): Promise<void> {
-    for (const { member } of targets) {
-      if ((await asSuperuser(deps, spec, member, archiveMode)) === 'off')
-        throw fatal(
-          'BadConfig',
-          `WAL archiving is off on ${member}: a restore point could not reach the backup repository ` +
-            '(`citusctl up` turns archiving on with backup.enabled)',
+  async function refuseUnarchived({ member, client }: Session): Promise<void> {
+    if ((await archiveMode(client)) === 'off')
+      throw fatal(
+        'BadConfig',
+        `WAL archiving is off on ${member}: a restore point could not reach the backup repository ` +
+          '(`citusctl up` turns archiving on with backup.enabled)',
+      );
+  }
+
+  /** Switches the primary's WAL and waits until the segment holding the point is archived. */
+  async function waitArchived(session: Session, record: RestorePointRecord): Promise<void> {
+    const { group, member, client } = session;
+    const walFile = record.groups[group]?.walFile;
+    if (!walFile) return; // a group added after the point was made
+    await switchWal(client);
+    const deadline = Date.now() + ARCHIVE_WAIT_MS;
+    for (;;) {
+      const s = await segmentArchiveState(client, walFile);
+      if (segmentArchived(walFile, s)) return;
+      if (Date.now() >= deadline)
+        throw notReady(
+          `${group}: WAL segment ${walFile} holding restore point ${record.name} not archived from ${member} ` +
+            `after ${ARCHIVE_WAIT_MS / 1000} s` +
+            (s.failed ? ` (archiving last failed on ${s.failed} at ${new Date(s.failedAt!).toISOString()})` : ''),
         );
+      await sleep(ARCHIVE_POLL_MS);
     }
   }
 
-  /** Switches every group primary's WAL and waits until the segment holding the point is archived. */
-  async function archivePoint(spec: ClusterSpec, record: RestorePointRecord): Promise<void> {
-    const targets = await groupTargets(spec);
-    await Promise.all(
-      targets.map(async ({ group, member }) => {
-        const walFile = record.groups[group]?.walFile;
-        if (!walFile) return; // a group added after the point was made
-        await asSuperuser(deps, spec, member, async (c) => {
-          await switchWal(c);
-          const deadline = Date.now() + ARCHIVE_WAIT_MS;
-          for (;;) {
-            const s = await segmentArchiveState(c, walFile);
-            if (segmentArchived(walFile, s)) return;
-            if (Date.now() >= deadline)
-              throw notReady(
-                `${group}: WAL segment ${walFile} holding restore point ${record.name} not archived from ${member} ` +
-                  `after ${ARCHIVE_WAIT_MS / 1000} s` +
-                  (s.failed ? ` (archiving last failed on ${s.failed} at ${new Date(s.failedAt!).toISOString()})` : ''),
-              );
-            await sleep(200);
-          }
-        });
-      }),
-    );
+  /** The archive wait of a point recorded earlier (a retry), on new sessions to the groups' current primaries. */
+  async function archivePoint(spec: ClusterSpec, record: RestorePointRecord, targets: Target[]): Promise<void> {
+    await withSessions(deps, spec, targets, (sessions) => settledAll(sessions.map((s) => waitArchived(s, record))));
+  }
+
+  /**
+   * A new point: made, then recorded and archived at once, on the sessions that made it (the record
+   * is written while the archiver works; the activity returns only once both are done). The record
+   * of this name found written meanwhile (another request's, or this one's retried) is returned
+   * instead, after its own archive wait.
+   */
+  async function newPoint(
+    spec: ClusterSpec,
+    input: CreateRestorePointInput,
+    catalog: BackupCatalog,
+    request: string | undefined,
+    targets: Target[],
+  ): Promise<RestorePointRecord> {
+    const began = Date.now();
+    const ours = await withSessions(deps, spec, targets, async (sessions) => {
+      const opened = Date.now();
+      const made = await makePoint(spec, input, sessions);
+      const madeAt = Date.now();
+      const record: RestorePointRecord = { ...made, origin: input.origin, ...(request ? { request } : {}) };
+      const took = (p: Promise<unknown>) => p.then((v) => ({ v, ms: Date.now() - madeAt }));
+      // The record is put even when the archive wait fails: a retry then finds it and only waits again.
+      const [recorded, archived] = await settledAll([
+        took(catalog.put('restore-points', input.name, record)),
+        took(settledAll(sessions.map((s) => waitArchived(s, record)))),
+      ] as const);
+      deps.log(
+        `restore point ${input.name}: sessions ${opened - began} ms, made ${madeAt - opened} ms, ` +
+          `then recorded ${recorded.ms} ms and archived ${archived.ms} ms at once`,
+      );
+      return recorded.v ? record : undefined;
+    });
+    if (ours) return ours;
+    const stored = (await catalog.get('restore-points', input.name))!;
+    await archivePoint(spec, stored, await groupTargets(spec));
+    return stored;
   }
 
   async function createRestorePoint(input: CreateRestorePointInput): Promise<RestorePointRecord> {
@@ -309,24 +360,21 @@ export function createRestorePointActivities(deps: ActivityDeps) {
       if (problem) throw fatal('BadConfig', `restore point name "${name}": ${problem}`);
       const catalog = catalogOf(spec);
       const request = requestOfThisRun();
-      let record = await catalog.get('restore-points', name);
+      // The primaries are looked up while the catalog is read (both are needed, whichever path follows).
+      const [recorded, primaries] = await Promise.allSettled([catalog.get('restore-points', name), groupTargets(spec)]);
+      if (recorded.status === 'rejected') throw recorded.reason;
+      let record = recorded.value;
       if (record && (record.cluster !== spec.name || !sameRequest(record, origin, request)))
         throw fatal(
           'Conflict',
           `a restore point named "${name}" exists already (made ${record.createdAt}, ${record.origin}); ` +
             'choose another name',
         );
+      if (primaries.status === 'rejected') throw primaries.reason;
+      const targets = primaries.value;
       try {
-        if (!record) {
-          const targets = await groupTargets(spec);
-          await refuseUnarchived(spec, targets);
-          const made = await makePoint(spec, input, targets);
-          record = { ...made, origin, ...(request ? { request } : {}) };
-          // Recorded before the archive wait: a retry from here on finds it and only waits again.
-          if (!(await catalog.put('restore-points', name, record)))
-            record = (await catalog.get('restore-points', name))!;
-        }
-        await archivePoint(spec, record);
+        if (record) await archivePoint(spec, record, targets);
+        else record = await newPoint(spec, input, catalog, request, targets);
       } catch (err) {
         throw classifyPgError(err, `restore point ${name} of ${spec.name}`);
       }

@@ -20,6 +20,38 @@ export interface StoreClusterSpecResult {
 
 const CLUSTER_NAME = /^[a-z][a-z0-9-]{0,29}[a-z0-9]$|^[a-z]$/;
 
+/** The spec stored with the cluster under the state directory `root` (UnknownCluster when there is none). */
+export async function readStoredSpec(root: string, input: { cluster: string }): Promise<ClusterSpec> {
+  const cluster = input?.cluster;
+  if (typeof cluster !== 'string' || !CLUSTER_NAME.test(cluster)) {
+    throw fatal(
+      'BadConfig',
+      `cluster: ${JSON.stringify(cluster)} is not a cluster name (1-31 characters of a-z, 0-9 and "-", ` +
+        'starting with a letter)',
+    );
+  }
+  const stored = await readClusterSpec(root, cluster);
+  if (stored === undefined) {
+    throw fatal(
+      'UnknownCluster',
+      `no cluster ${cluster} set up here (${specPath(root, cluster)} does not exist): set it up first ` +
+        `(setupCluster with {"spec":{"name":"${cluster}"}}, or citusctl up), or pass the whole spec as ` +
+        '{"spec": ...}',
+    );
+  }
+  try {
+    return parseSpec(stored);
+  } catch (err) {
+    if (err instanceof SpecError)
+      throw fatal(
+        'BadConfig',
+        `the stored spec of ${cluster} (${specPath(root, cluster)}) is no longer valid: ${err.message}`,
+        { problems: err.problems },
+      );
+    throw err;
+  }
+}
+
 export function createClusterSpecActivities(deps: ActivityDeps) {
   const root = () => stateDir(deps.env);
 
@@ -39,38 +71,7 @@ export function createClusterSpecActivities(deps: ActivityDeps) {
   }
 
   async function loadClusterSpec(input: { cluster: string }): Promise<ClusterSpec> {
-    return withHeartbeat(() => readStoredSpec(input));
-  }
-
-  async function readStoredSpec(input: { cluster: string }): Promise<ClusterSpec> {
-    const cluster = input?.cluster;
-    if (typeof cluster !== 'string' || !CLUSTER_NAME.test(cluster)) {
-      throw fatal(
-        'BadConfig',
-        `cluster: ${JSON.stringify(cluster)} is not a cluster name (1-31 characters of a-z, 0-9 and "-", ` +
-          'starting with a letter)',
-      );
-    }
-    const stored = await readClusterSpec(root(), cluster);
-    if (stored === undefined) {
-      throw fatal(
-        'UnknownCluster',
-        `no cluster ${cluster} set up here (${specPath(root(), cluster)} does not exist): set it up first ` +
-          `(setupCluster with {"spec":{"name":"${cluster}"}}, or citusctl up), or pass the whole spec as ` +
-          '{"spec": ...}',
-      );
-    }
-    try {
-      return parseSpec(stored);
-    } catch (err) {
-      if (err instanceof SpecError)
-        throw fatal(
-          'BadConfig',
-          `the stored spec of ${cluster} (${specPath(root(), cluster)}) is no longer valid: ${err.message}`,
-          { problems: err.problems },
-        );
-      throw err;
-    }
+    return withHeartbeat(() => readStoredSpec(root(), input));
   }
 
   return { storeClusterSpec, loadClusterSpec };

@@ -98,7 +98,9 @@ export class BackupCatalog {
   }
 
   async get<K extends CatalogKind>(kind: K, name: string): Promise<CatalogRecords[K] | undefined> {
-    return (await this.list(kind)).find((r) => ('name' in r ? r.name : r.id) === name);
+    if (await this.repositories.read(this.cluster)) return (await this.list(kind)).find((r) => nameOf(r) === name);
+    if (!(await this.exists())) return undefined;
+    return this.withRepoContainer((c) => readRecord(c, kind, name));
   }
 
   /**
@@ -106,9 +108,9 @@ export class BackupCatalog {
    * is there already: a retried step finds its own record, a second point of one name is refused.
    */
   async put<K extends CatalogKind>(kind: K, name: string, record: CatalogRecords[K]): Promise<boolean> {
-    if (await this.get(kind, name)) return false;
     const s3 = await this.repositories.read(this.cluster);
     if (s3) {
+      if (await this.get(kind, name)) return false;
       const script = `printf '%s\\n' "$1" | pgbackrest --config=${PGBACKREST_CONF} repo-put citusctl/"$2"`;
       await this.inS3Container(
         s3,
@@ -117,14 +119,16 @@ export class BackupCatalog {
       );
       return true;
     }
-    await this.withRepoContainer(async (c) => {
+    // The check and the write on one container (one lookup of it).
+    return this.withRepoContainer(async (c) => {
+      if (await readRecord(c, kind, name)) return false;
       const tar = await tarOf(
         { [`citusctl/${kind}/${name}.json`]: { content: JSON.stringify(record) + '\n', mode: 0o644 } },
         { directories: true },
       );
       await c.putArchive(tar, { path: BACKUP_REPO_PATH });
+      return true;
     });
-    return true;
   }
 
   /** Runs `cmd` as postgres where this cluster's S3 repository is configured; its stdout. */
@@ -156,6 +160,29 @@ export class BackupCatalog {
       await helper.remove({ force: true }).catch(() => undefined);
     }
   }
+}
+
+const nameOf = (r: CatalogRecords[CatalogKind]) => ('name' in r ? r.name : r.id);
+
+/**
+ * The record written under this name (put writes `<kind>/<name>.json`), read alone: a lookup does
+ * not fetch every record of its kind. Undefined when there is none.
+ */
+async function readRecord<K extends CatalogKind>(
+  c: Docker.Container,
+  kind: K,
+  name: string,
+): Promise<CatalogRecords[K] | undefined> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await c.getArchive({ path: `${CATALOG_DIR}/${kind}/${name}.json` });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  const [text] = await jsonFilesOf(stream);
+  const record = text === undefined ? undefined : (JSON.parse(text) as CatalogRecords[K]);
+  return record && nameOf(record) === name ? record : undefined;
 }
 
 /** The contents of every `*.json` file in a tar stream. */

@@ -76,6 +76,44 @@ describe('followWorkflow', () => {
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
   });
 
+  test('a result carrying its final progress: no last query, that progress is the last one', async () => {
+    const q = fakeQueries(() => 'answer');
+    const result = deferred<{ progress: number }>();
+    const seen: number[] = [];
+    const following = followWorkflow({
+      result: () => result.promise,
+      query: q.query,
+      onProgress: (p) => seen.push(p),
+      intervalMs: 1,
+      finalProgress: (r) => r.progress,
+    });
+    while (q.calls < 3) await new Promise((r) => setTimeout(r, 5));
+    result.resolve({ progress: 1000 });
+    const followed = await following;
+    const calls = q.calls;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(q.calls).toBe(calls); // nothing asked after the end
+    expect(q.inFlight).toBe(0);
+    expect(followed.last).toBe(1000);
+    expect(seen.at(-1)).toBe(1000);
+  });
+
+  test('a result without it (finalProgress undefined): the last query is made as before', async () => {
+    const q = fakeQueries(() => 'answer');
+    const result = deferred<{ progress?: number }>();
+    const following = followWorkflow({
+      result: () => result.promise,
+      query: q.query,
+      onProgress: () => undefined,
+      intervalMs: 1,
+      finalProgress: (r) => r.progress,
+    });
+    while (q.calls < 2) await new Promise((r) => setTimeout(r, 5));
+    result.resolve({});
+    const followed = await following;
+    expect(followed.last).toBe(q.calls);
+  });
+
   test('a query in flight when the workflow completes is aborted and settled before followWorkflow ends', async () => {
     let hang = true;
     const q = fakeQueries(() => (hang ? 'hang' : 'answer'));

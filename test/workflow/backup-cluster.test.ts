@@ -164,6 +164,44 @@ test('repository check, every group in parallel, the restore point, the record, 
   expect(m.log.indexOf('expireBackups')).toBeGreaterThan(m.log.indexOf(`recordBackup:${id}`));
 });
 
+test('{cluster}: the check reads the stored spec itself, beside the spec read; the steps in the result', async () => {
+  const m = mockBackup();
+  const checked: unknown[] = [];
+  const activities = {
+    ...m.activities,
+    async checkBackupRepository(input: unknown) {
+      checked.push(input);
+      return { stanzas: GROUPS };
+    },
+  };
+  const { result, error, progress } = await wf.run<BackupClusterResult>(
+    'backupCluster',
+    { cluster: spec.name },
+    activities,
+  );
+  expect(error).toBeUndefined();
+  expect(checked).toEqual([{ cluster: spec.name }]);
+  expect(result!.backup.spec.name).toBe(spec.name);
+  // what the CLI prints instead of asking the closed workflow (a replay) for its last progress
+  expect(result!.progress!.steps.map((s) => `${s.name}:${s.state}`)).toEqual(
+    progress.steps.map((s) => `${s.name}:${s.state}`),
+  );
+  expect(result!.progress!.steps.every((s) => s.state === 'done')).toBe(true);
+});
+
+test('{cluster} of no cluster set up here: the spec read fails the run (not the check), no backup', async () => {
+  const m = mockBackup();
+  const activities = {
+    ...m.activities,
+    async checkBackupRepository(): Promise<never> {
+      throw ApplicationFailure.create({ type: 'BadConfig', message: 'the check failed too', nonRetryable: true });
+    },
+  };
+  const { error } = await wf.run<BackupClusterResult>('backupCluster', { cluster: 'nosuchcluster' }, activities);
+  expect(failureOf(error).type).toBe('UnknownCluster');
+  expect(m.log.filter((l) => l.startsWith('baseBackupGroup'))).toEqual([]);
+});
+
 test('an expiry still running is not started twice: the backup says so and completes', async () => {
   const expiryId = expireBackupsWorkflowId(spec.name);
   // An earlier expiry nobody runs yet (no worker polls its queue).
