@@ -231,8 +231,17 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
           })
         : Promise.resolve(undefined),
     ]);
+    // Before etcd ever answered (no cluster here yet, or a worker started first) with no primary known
+    // from an earlier run, there is nothing to protect: said once, calmly, without etcd's error text.
+    const nothingKnown = lastEtcdOkAt === undefined && !Object.keys(journal.primaries).length;
     if (etcd.ok !== previousEtcdOk)
-      o.log(etcd.ok ? 'self-fence: etcd reached again' : `self-fence: etcd not reached (${etcd.error})`);
+      o.log(
+        etcd.ok
+          ? 'self-fence: etcd reached again'
+          : nothingKnown
+            ? 'self-fence: etcd not reached yet: no primary known, nothing to fence until it answers'
+            : `self-fence: etcd not reached (${etcd.error})`,
+      );
     previousEtcdOk = etcd.ok;
     if (etcd.ok) {
       lastEtcdOkAt = start;
