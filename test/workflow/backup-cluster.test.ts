@@ -204,6 +204,11 @@ test('{cluster} of no cluster set up here: the spec read fails the run (not the 
 
 test('an expiry still running is not started twice: the backup says so and completes', async () => {
   const expiryId = expireBackupsWorkflowId(spec.name);
+  // An expiry an earlier test's backup started and no worker finished (each run's worker stops with it).
+  await wf.client.workflow
+    .getHandle(expiryId)
+    .terminate('an earlier test left it')
+    .catch(() => undefined);
   // An earlier expiry nobody runs yet (no worker polls its queue).
   const earlier = await wf.client.workflow.start('expireBackupsWorkflow', {
     taskQueue: uniqueId('tq-idle'),
