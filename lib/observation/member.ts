@@ -79,13 +79,3 @@ export async function observeMember(
   ]);
   return { member, container, ...sql };
 }
-
-/** Every member of the cluster, in parallel, in the spec's order. */
-export function observeMembers(
-  deps: MemberObserverDeps,
-  spec: ClusterSpec,
-  password: string,
-  budget: ObserveBudget,
-): Promise<MemberReading[]> {
-  return Promise.all(spec.members.map((m) => observeMember(deps, spec, m.name, password, budget)));
-}
