@@ -107,7 +107,8 @@ export function extraHosts(spec: PlacementInput): string[] | undefined {
   );
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/** A dotted IPv4 address (what a certificate names as an IP, what Docker can bind). */
+export const isIpv4 = (a: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(a);
 
 /**
  * The address a host publishes the cluster's ports on: 127.0.0.1 with one host; with several, the
@@ -116,7 +117,7 @@ const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
  */
 export function publishAddress(spec: Pick<PlacementInput, 'hosts'>, host: ResolvedHost): string {
   if (!isMultiHost(spec)) return '127.0.0.1';
-  return IPV4.test(host.address) ? host.address : '0.0.0.0';
+  return isIpv4(host.address) ? host.address : '0.0.0.0';
 }
 
 /**
@@ -126,6 +127,6 @@ export function publishAddress(spec: Pick<PlacementInput, 'hosts'>, host: Resolv
  */
 export function hostCidrs(spec: Pick<PlacementInput, 'hosts'> & { controlAddresses?: readonly string[] }): string[] {
   if (!isMultiHost(spec)) return [];
-  const hosts = resolveHosts(spec.hosts).map((h) => (IPV4.test(h.address) ? `${h.address}/32` : h.address));
+  const hosts = resolveHosts(spec.hosts).map((h) => (isIpv4(h.address) ? `${h.address}/32` : h.address));
   return [...hosts, ...(spec.controlAddresses ?? [])];
 }

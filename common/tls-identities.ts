@@ -5,7 +5,7 @@
  * through the published port, with the member's name as the TLS server name; Citus's own
  * connections to citus.local_hostname).
  */
-import { addressOf, isMultiHost, pgbouncerHosts } from './addressing';
+import { addressOf, isIpv4, isMultiHost, pgbouncerHosts } from './addressing';
 import { etcdClusterOf, isMultiMember, type EtcdMember } from './etcd-members';
 import type { ClusterSpec } from './spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName } from './topology';
@@ -29,8 +29,6 @@ export const ORCHESTRATOR_CLIENT = 'root';
 
 const LOCAL = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] };
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /**
  * `address`: with several hosts, the address of the host the container runs on (etcd3 checks etcd's
  * certificate against the address it dials, not a server name).
@@ -43,7 +41,7 @@ function server(
   client: boolean,
   address?: string,
 ): TlsIdentity {
-  const ip = address !== undefined && IPV4.test(address);
+  const ip = address !== undefined && isIpv4(address);
   return {
     id,
     role,
@@ -58,8 +56,8 @@ function server(
 function withAddresses(id: TlsIdentity, addresses: readonly string[]): TlsIdentity {
   return {
     ...id,
-    dnsNames: [...id.dnsNames, ...addresses.filter((a) => !IPV4.test(a))],
-    ipAddresses: [...id.ipAddresses, ...addresses.filter((a) => IPV4.test(a))],
+    dnsNames: [...id.dnsNames, ...addresses.filter((a) => !isIpv4(a))],
+    ipAddresses: [...id.ipAddresses, ...addresses.filter((a) => isIpv4(a))],
   };
 }
 
@@ -68,7 +66,7 @@ const hostAddressOf = (spec: ClusterSpec, name: string) => (isMultiHost(spec) ? 
 
 export const memberIdentityId = (member: string) => `member-${member}`;
 
-const isIpAddress = (a: string) => IPV4.test(a) || a.includes(':');
+const isIpAddress = (a: string) => isIpv4(a) || a.includes(':');
 
 /**
  * A member of a multi-member etcd: its own key, the common name `etcd` (peers admit only that name,
