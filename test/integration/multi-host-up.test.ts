@@ -38,7 +38,7 @@ import {
   terminate,
   testImages,
 } from './support/cluster';
-import { removeSimHosts, startSimHosts, type SimHost } from './support/sim-hosts';
+import { removeSimHosts, simHostSpecs, startSimHosts, type SimHost } from './support/sim-hosts';
 
 jest.setTimeout(20 * 60_000);
 
@@ -131,21 +131,12 @@ beforeAll(async () => {
   });
   await removeClusterFromHosts();
   const input: ClusterSpecInput = {
-    ...layout({ name: NAME, basePort: 31720, rows: 500, shardCount: 4 }),
+    ...layout({ name: NAME, basePort: 31720, temporalPort: TEMPORAL_PORT, rows: 500, shardCount: 4 }),
     images,
     backup: { enabled: false },
     // This machine (the test, the CLI and the shared worker) reaches the hosts from the network's gateway.
     controlAddresses: ['10.218.51.1/32'],
-    hosts: hosts.map((h, i) => ({
-      name: `h${i + 1}`,
-      endpoint: h.endpoint,
-      address: h.address,
-      tls: {
-        caFile: path.join(h.tlsDir, 'ca.pem'),
-        certFile: path.join(h.tlsDir, 'cert.pem'),
-        keyFile: path.join(h.tlsDir, 'key.pem'),
-      },
-    })),
+    hosts: simHostSpecs(hosts),
   };
   spec = parseSpec(input);
   specFile = path.join(dir, 'cluster.json');

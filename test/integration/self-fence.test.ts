@@ -44,6 +44,7 @@ import {
   healHost,
   partitionHost,
   removeSimHosts,
+  simHostSpecs,
   startSimHosts,
   subnetAddress,
   type SimHost,
@@ -80,16 +81,7 @@ const events: Array<SelfFenceEvent & { t: number }> = [];
 const spec = () =>
   parseSpec({
     name: CLUSTER,
-    hosts: hosts.map((h, i) => ({
-      name: `h${i + 1}`,
-      endpoint: h.endpoint,
-      address: h.address,
-      tls: {
-        caFile: path.join(h.tlsDir, 'ca.pem'),
-        certFile: path.join(h.tlsDir, 'cert.pem'),
-        keyFile: path.join(h.tlsDir, 'key.pem'),
-      },
-    })),
+    hosts: simHostSpecs(hosts),
     workers: ['g1'],
     members: [
       { name: 'coord-a', group: 'coordinator', port: PEER_PG_PORT, host: 'h2' },

@@ -445,3 +445,17 @@ export async function removeSimHosts(suffix: string, opts: { keepImages?: boolea
     if (full.startsWith(prefix)) fs.rmSync(full, { recursive: true, force: true });
   }
 }
+
+/** The spec's `hosts` for simulated hosts: h1, h2, ... with each engine's endpoint, address and client TLS files. */
+export function simHostSpecs(hosts: readonly SimHost[]) {
+  return hosts.map((h, i) => ({
+    name: `h${i + 1}`,
+    endpoint: h.endpoint,
+    address: h.address,
+    tls: {
+      caFile: path.join(h.tlsDir, 'ca.pem'),
+      certFile: path.join(h.tlsDir, 'cert.pem'),
+      keyFile: path.join(h.tlsDir, 'key.pem'),
+    },
+  }));
+}
