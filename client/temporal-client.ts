@@ -2,7 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { connectFailure, temporalConnectOptions } from '../lib/temporal-connection';
+import { connectFailure, retryConnect, temporalConnectOptions } from '../lib/temporal-connection';
 import { ensureTemporal, type TemporalEndpoint } from '../lib/temporal-server';
 
 export interface ConnectedClient {
@@ -17,14 +17,20 @@ export async function connectClient(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ConnectedClient> {
   const options = temporalConnectOptions(endpoint, env);
-  const connection = Connection.lazy({ ...options, ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}) });
-  try {
-    await connection.ensureConnected();
-  } catch (err) {
-    await connection.close().catch(() => undefined); // no channel left retrying in the background
-    throw await connectFailure(options, err);
+  const started = Date.now();
+  for (;;) {
+    const connection = Connection.lazy({
+      ...options,
+      ...(connectTimeoutMs ? { connectTimeout: connectTimeoutMs } : {}),
+    });
+    try {
+      await connection.ensureConnected();
+      return { client: new Client({ connection, namespace: endpoint.namespace }), close: () => connection.close() };
+    } catch (err) {
+      await connection.close().catch(() => undefined); // no channel left retrying in the background
+      if (!retryConnect(endpoint, err, Date.now() - started)) throw await connectFailure(options, err);
+    }
   }
-  return { client: new Client({ connection, namespace: endpoint.namespace }), close: () => connection.close() };
 }
 
 export { setupWorkflowId } from '../common/workflow-ids';

@@ -123,6 +123,26 @@ function readNamed(source: Source | undefined, by: (file: string) => string): So
   }
 }
 
+/** How long a connection to the embedded server is tried again (see retryConnect). */
+export const EMBEDDED_CONNECT_BUDGET_MS = 120_000;
+
+/**
+ * Whether a failed connect is tried again: only to the embedded dev server, which accepts TCP on
+ * its port before its frontend answers gRPC (on a loaded machine, for longer than one connect's
+ * deadline), and only while the failure is one of reaching it (a missed deadline, unavailable), for
+ * EMBEDDED_CONNECT_BUDGET_MS in all. An external server's failure is reported at once: its address,
+ * TLS or API key are the user's to fix.
+ */
+export function retryConnect(target: TemporalTarget, err: unknown, elapsedMs: number): boolean {
+  if (!target.embedded || elapsedMs >= EMBEDDED_CONNECT_BUDGET_MS) return false;
+  const text: string[] = [];
+  for (let e: unknown = err; e !== undefined && text.length < 5; e = (e as { cause?: unknown }).cause) {
+    text.push(message(e));
+    if (!(e instanceof Error)) break;
+  }
+  return /deadline|UNAVAILABLE|ECONNREFUSED|ECONNRESET/i.test(text.join(' '));
+}
+
 /** The environment variable when it is set (it wins), else the key of the profile in its file. */
 function namedBy(env: Env, envVar: string, key: string): (file: string) => string {
   if (env[envVar] !== undefined) return (file) => `${envVar}=${file}`;

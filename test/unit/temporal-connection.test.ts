@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import {
   connectFailure,
   describeSecurity,
+  EMBEDDED_CONNECT_BUDGET_MS,
+  retryConnect,
   externalNamespace,
   temporalConfigFile,
   temporalConnectOptions,
@@ -230,5 +232,21 @@ describe('connectFailure', () => {
       'cannot connect to Temporal at h:7233: Failed to connect to Temporal server: 16 UNAUTHENTICATED: invalid API key',
     );
     expect(err.message).not.toContain(': k');
+  });
+});
+
+describe('retryConnect', () => {
+  const embedded = { address: '127.0.0.1:7233', embedded: true };
+  const deadline = new Error('Failed to connect before the deadline');
+  test('tries the embedded server again while it does not answer yet, within the budget', () => {
+    expect(retryConnect(embedded, deadline, 0)).toBe(true);
+    expect(
+      retryConnect(embedded, new Error('x', { cause: new Error('14 UNAVAILABLE: No connection established') }), 5_000),
+    ).toBe(true);
+    expect(retryConnect(embedded, deadline, EMBEDDED_CONNECT_BUDGET_MS)).toBe(false);
+  });
+  test('reports an external server, or a refusal, at once', () => {
+    expect(retryConnect({ ...embedded, embedded: false }, deadline, 0)).toBe(false);
+    expect(retryConnect(embedded, new Error('16 UNAUTHENTICATED: invalid API key'), 0)).toBe(false);
   });
 });
