@@ -17,12 +17,15 @@ import { followedRebalance } from './followed-rebalance';
 import { withGroupLock } from './group-lock';
 import { reloadSpecSignal } from './monitor-signals';
 import { trackProgress } from './progress-query';
+import type { Progress } from '../common/progress';
 import { tagWorkflow } from './tag-workflow';
 
 /** `{"cluster": "demo", "group": "g3"}` (optional `volumes`, `transferMode`); schema in common/inputs. */
 export type { DrainGroupInput };
 
 export interface DrainGroupResult {
+  /** Every step's final state (see SetupClusterResult.progress). */
+  progress?: Progress;
   cluster: string;
   group: string;
   jobs: number[];
@@ -133,5 +136,12 @@ export async function drainGroup(started: DrainGroupInput): Promise<DrainGroupRe
     () => acts.forgetGroup({ spec, group }),
     (r) => `${r.deletedKeys} keys deleted`,
   );
-  return { cluster: spec.name, group, ...moved, ...removed, deletedKeys: etcd.deletedKeys };
+  return {
+    cluster: spec.name,
+    group,
+    ...moved,
+    ...removed,
+    deletedKeys: etcd.deletedKeys,
+    progress: progress.snapshot(),
+  };
 }

@@ -10,12 +10,15 @@ import { checkedInput } from './checked-input';
 import { specFor } from './cluster-input';
 import { followedRebalance } from './followed-rebalance';
 import { trackProgress } from './progress-query';
+import type { Progress } from '../common/progress';
 import { tagWorkflow } from './tag-workflow';
 
 /** `{"cluster": "demo"}` (optional `transferMode`); schema in common/inputs. */
 export type { RebalanceClusterInput };
 
 export interface RebalanceClusterResult {
+  /** Every step's final state (see SetupClusterResult.progress). */
+  progress?: Progress;
   cluster: string;
   jobs: number[];
   movesDone: number;
@@ -48,5 +51,6 @@ export async function rebalanceCluster(started: RebalanceClusterInput): Promise<
     bytesMoved: r.final?.bytesMoved ?? 0,
     restarts: r.restarts,
     ...(r.final ? { final: r.final } : {}),
+    progress: progress.snapshot(),
   };
 }

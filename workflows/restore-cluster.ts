@@ -16,6 +16,7 @@ import type { RestoreFinish } from '../activities/backup/restore-finish';
 import { acts, longRunning, validation } from './activity-proxies';
 import { checkedInput } from './checked-input';
 import { trackProgress } from './progress-query';
+import type { Progress } from '../common/progress';
 import { setupCluster, type SetupClusterResult } from './setup-cluster';
 import { childSearchAttributes, tagWorkflow } from './tag-workflow';
 
@@ -39,6 +40,8 @@ const phasesNote = (ms: Record<string, number> | undefined) =>
 export const RESTORE_STEPS = ['validate', 'volumes', 'restore-data', 'setup', 'check'] as const;
 
 export interface RestoreClusterResult {
+  /** Every step's final state (see SetupClusterResult.progress). */
+  progress?: Progress;
   cluster: string;
   from: string;
   inPlace: boolean;
@@ -123,6 +126,7 @@ export async function restoreCluster(started: RestoreClusterInput): Promise<Rest
     portsPicked: plan.portsPicked,
     primaries: Object.fromEntries(restored.map((r) => [r.group, r.member])),
     groupMs: Object.fromEntries(restored.map((r) => [r.group, r.ms ?? {}])),
+    progress: progress.snapshot(),
     rowCounts: point.rowCounts,
     setup,
     finish,

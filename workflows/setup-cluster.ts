@@ -6,7 +6,7 @@
 import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
 import type { ReplicationStatus, ShardSpread } from '../activities';
 import { backupsEnabled } from '../common/backup-records';
-import { ProgressTracker } from '../common/progress';
+import { ProgressTracker, type Progress } from '../common/progress';
 import type { SetupClusterInput } from '../common/inputs';
 import type { ClusterSpec, ImageRole } from '../common/spec';
 import { mustRejoin } from '../common/standby-follow';
@@ -39,6 +39,11 @@ export interface SetupClusterResult {
   replication: ReplicationStatus[];
   /** The rebalance onto new groups (scale-out), when one ran. */
   rebalance?: { jobs: number[]; movesDone: number; bytesMoved: number };
+  /**
+   * Every step's final state: the CLI's --json steps (a query after the end can miss its deadline
+   * on a busy machine).
+   */
+  progress?: Progress;
 }
 
 export const SETUP_STEPS = [
@@ -275,6 +280,7 @@ export async function setupCluster(started: SetupClusterInput): Promise<SetupClu
     shards,
     replication,
     ...(rebalance ? { rebalance } : {}),
+    progress: progress.snapshot(),
   };
 }
 

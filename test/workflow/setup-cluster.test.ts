@@ -102,7 +102,10 @@ test('happy path: every step in order, progress all done with clean-up skipped, 
     if (s.state === 'done') expect(s.endedAt!).toBeGreaterThanOrEqual(s.startedAt!);
   }
 
-  expect(result).toEqual({
+  // The result carries the final progress too: the same steps the query answered.
+  expect(stateOf(result.progress!)).toEqual(stateOf(progress));
+  expect({ ...result, progress: undefined }).toEqual({
+    progress: undefined,
     cluster: 'wftest',
     images: {
       postgres: 'citusdata/citus:13.0',
