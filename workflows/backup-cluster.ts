@@ -140,30 +140,40 @@ export async function backupCluster(started: BackupClusterInput): Promise<Backup
     () => acts.createRestorePoint({ spec, name: backupId, origin: 'backup', rowCounts: true }),
     (p) => `${p.name} at ${p.createdAt}`,
   );
-  const backup = await progress.run(
-    'record',
-    () =>
-      acts.recordBackup({
-        record: {
-          id: backupId,
-          cluster: spec.name,
-          startedAt: startedAt.toISOString(),
-          finishedAt,
-          restorePoint: restorePoint.name,
-          groups: backedUp,
-          spec,
-        },
-      }),
-    (b) => `${b.id} recorded`,
-  );
+  const record = () =>
+    progress.run(
+      'record',
+      () =>
+        acts.recordBackup({
+          record: {
+            id: backupId,
+            cluster: spec.name,
+            startedAt: startedAt.toISOString(),
+            finishedAt,
+            restorePoint: restorePoint.name,
+            groups: backedUp,
+            spec,
+          },
+        }),
+      (b) => `${b.id} recorded`,
+    );
   // A run that reached this step under the earlier code expired in the run itself: it replays so.
-  const expiry = await progress.run(
-    'expire',
-    () => (patched(EXPIRY_WORKFLOW) ? startExpiry(spec.name) : expireInRun(spec)),
-    describeExpiry,
-  );
+  const expire = () =>
+    progress.run(
+      'expire',
+      () => (patched(EXPIRY_WORKFLOW) ? startExpiry(spec.name) : expireInRun(spec)),
+      describeExpiry,
+    );
+  // Expiry starts while the backup is recorded: it may miss this backup, then it keeps one more than
+  // retentionFull until the next run, never fewer (histories from before replay one after the other).
+  const [backup, expiry] = patched(RECORD_EXPIRE_AT_ONCE)
+    ? await Promise.all([record(), expire()])
+    : [await record(), await expire()];
   return { backup, restorePoint, expiry, progress: progress.snapshot() };
 }
+
+/** The patch under which the backup is recorded while its expiry starts. */
+export const RECORD_EXPIRE_AT_ONCE = 'backup-record-expire-at-once';
 
 /** The patch under which a `{cluster}` input's repository is checked while its spec is read. */
 export const VALIDATE_AT_ONCE = 'backup-validate-at-once';

@@ -1,7 +1,7 @@
 /**
  * backupCluster against a real Temporal dev server with mocked activities: the repository check
  * first, every group's base backup in parallel, then the restore point named after the backup,
- * the record (with the groups' backups and the point); expiry is started last as its own workflow
+ * the record (with the groups' backups and the point) while expiry starts as its own workflow
  * that the backup does not wait for (or found running already); a group whose attempt fails
  * retryably (a failover) is backed up again and the progress says why; a non-retryable failure
  * ends the run with no restore point or record; a cancelled run ends only once every group's
