@@ -23,7 +23,10 @@ export type HostReachVerdict = 'cut' | 'reached' | 'unknown';
 export interface HostReach {
   host: string;
   verdict: HostReachVerdict;
-  /** When the observation started (epoch ms, the observer's clock). */
+  /**
+   * When the observation was made (epoch ms). The failover stamps it with its own clock when the
+   * answer came: a cut seen by then was there by then.
+   */
   at: number;
   detail: string;
 }

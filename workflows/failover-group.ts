@@ -17,7 +17,7 @@ import { ApprovalGate } from './approval-gate';
 import { describeRejoin, describeSilent, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
 import { groupOperation } from './group-operation';
 import { promoteOrSettle, resolveInDoubt } from './failover-promotion';
-import { fenceOnItsHost, probeOnItsHost } from './host-fence';
+import { fenceOnItsHost, probeOnItsHost, type HostProbe } from './host-fence';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
 
@@ -105,11 +105,11 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
       const overlap = patched(OVERLAPPED_STEPS);
       // Several hosts: on the old primary's host, or by SQL from here when that host does not answer.
       const severalHosts = isMultiHost(spec);
-      let hostSilent = false;
+      let silent: Pick<HostProbe, 'hostSilent' | 'reach'> = { hostSilent: false };
       const confirmDown = async () => {
         if (!severalHosts) return critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
         const r = await probeOnItsHost(spec, oldPrimary);
-        hostSilent = r.hostSilent;
+        silent = r;
         return r.probes;
       };
       const confirming = progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));
@@ -176,7 +176,7 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
       if (severalHosts)
         await progress.run(
           'fence',
-          () => fenceOnItsHost(spec, oldPrimary, fenceReason, hostSilent),
+          () => fenceOnItsHost(spec, oldPrimary, fenceReason, silent),
           (f) => f.detail,
         );
       else await progress.run('fence', () => critical.fenceMember({ spec, member: oldPrimary, reason: fenceReason }));

@@ -14,6 +14,7 @@ import {
   foldHostLoss,
   hostSilenceDecision,
   selfFenceDoneAfterMs,
+  type HostReach,
 } from '../common/host-silence';
 import type { ClusterSpec } from '../common/spec';
 import { critical } from './activity-proxies';
@@ -23,19 +24,37 @@ export interface HostProbe {
   probes: ProbeResult[];
   /** The member's host took no step in time. */
   hostSilent: boolean;
+  /** Its peers' word on the host meanwhile (`at`: when it came, on the workflow's clock). */
+  reach?: HostReach;
 }
 
-/** Three probes of the member on its host's engine and SQL; SQL only from here when its host does not answer. */
+/** The peers' word on the host, stamped when it came (the cut, if any, was there by then). */
+async function observeReach(spec: ClusterSpec, host: string): Promise<HostReach> {
+  const r = await critical.observeHostReach({ spec, host });
+  return { ...r, at: Date.now() };
+}
+
+/**
+ * Three probes of the member on its host's engine and SQL; SQL only from here when its host does not
+ * answer. Beside them, from the shared queue, the same probes by SQL alone and the peers' word on
+ * the host: a silent host costs the schedule-to-start timeout once, not that and then the rest.
+ */
 export async function probeOnItsHost(spec: ClusterSpec, member: string): Promise<HostProbe> {
   const probe = { spec, member, probes: 3, intervalMs: 200 };
-  try {
-    return { probes: await forContainer(spec, member).critical.probeMember(probe), hostSilent: false };
-  } catch (err) {
-    if (!neverStarted(err)) throw err;
-    const host = hostOfContainer(spec, member).name;
-    const sql = await critical.probeMember({ ...probe, engine: false });
-    return { probes: [{ ok: false, detail: `host ${host} does not answer` }, ...sql], hostSilent: true };
-  }
+  const host = hostOfContainer(spec, member).name;
+  const [onHost, bySql, reach] = await Promise.allSettled([
+    forContainer(spec, member).critical.probeMember(probe),
+    critical.probeMember({ ...probe, engine: false }),
+    observeReach(spec, host),
+  ]);
+  if (onHost.status === 'fulfilled') return { probes: onHost.value, hostSilent: false };
+  if (!neverStarted(onHost.reason)) throw onHost.reason;
+  if (bySql.status === 'rejected') throw bySql.reason;
+  return {
+    probes: [{ ok: false, detail: `host ${host} does not answer` }, ...bySql.value],
+    hostSilent: true,
+    ...(reach.status === 'fulfilled' ? { reach: reach.value } : {}),
+  };
 }
 
 export interface HostFence {
@@ -53,8 +72,9 @@ export async function fenceOnItsHost(
   spec: ClusterSpec,
   member: string,
   reason: string,
-  hostSilent = false,
+  silent: { hostSilent: boolean; reach?: HostReach } = { hostSilent: false },
 ): Promise<HostFence> {
+  const { hostSilent } = silent;
   // A host silent a moment ago is not asked again: its peers' word decides (and they see it if it is back).
   if (!hostSilent)
     try {
@@ -65,11 +85,10 @@ export async function fenceOnItsHost(
     }
   const host = hostOfContainer(spec, member).name;
   const fencedAfterMs = selfFenceDoneAfterMs() + HOST_SILENCE_MARGIN_MS;
-  let lostSince: number | undefined;
+  // The workflow's clock for every instant compared (the observer's may differ).
+  let lostSince = silent.reach ? foldHostLoss(undefined, silent.reach) : undefined;
   for (;;) {
-    // The workflow's clock for every instant compared (the observer's may differ).
-    const at = Date.now();
-    const reach = { ...(await critical.observeHostReach({ spec, host })), at };
+    const reach = await observeReach(spec, host);
     lostSince = foldHostLoss(lostSince, reach);
     const d = hostSilenceDecision({ reach, lostSince, now: Date.now(), fencedAfterMs });
     if (d.action === 'refuse')
