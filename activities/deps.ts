@@ -1,5 +1,6 @@
 /** What activities are given by the worker: clients built once, never ad hoc inside an activity. */
 import type Docker from 'dockerode';
+import type { ResolvedHost } from '../common/hosts';
 import type { EtcdConnector } from '../lib/etcd-connector';
 import type { MetricsSink } from '../lib/metrics';
 import type { PgConnector } from '../lib/pg-connector';
@@ -12,6 +13,11 @@ export type { EtcdConnector } from '../lib/etcd-connector';
 
 export interface ActivityDeps {
   docker: Docker;
+  /**
+   * Several hosts: the engine of a spec host (one client per host, cached), for the steps that look at
+   * every host from one worker (the monitor's probe). Absent: `docker` is the only engine.
+   */
+  engineOf?: (host: ResolvedHost) => Docker;
   pg: PgConnector;
   etcd: EtcdConnector;
   secrets: SecretStore;

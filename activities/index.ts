@@ -10,6 +10,7 @@ import { createReplicationActivities } from './failover/replication';
 import { createSpecActivities } from './setup/spec';
 import { createLockActivities } from './setup/etcd-lock';
 import { createFailoverActivities } from './failover/failover';
+import { createHostReachActivities } from './failover/host-reach';
 import { createRejoinActivities } from './failover/rejoin';
 import { createSwitchoverActivities } from './failover/switchover';
 import { createMemberStateActivities } from './members/state';
@@ -53,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEtcdActivities(deps),
     ...createLockActivities(deps),
     ...createFailoverActivities(deps),
+    ...createHostReachActivities(deps),
     ...createRejoinActivities(deps),
     ...createSwitchoverActivities(deps),
     ...createMemberStateActivities(deps),

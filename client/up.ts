@@ -11,7 +11,7 @@
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { stateDir } from '../lib/state-dir';
-import { resolveHosts, unbuildableHosts } from '../common/hosts';
+import { unbuildableHosts } from '../common/hosts';
 import { isMultiHost } from '../common/addressing';
 import { hostsStatus } from './status-hosts';
 import { PreflightError } from './preflight-error';
@@ -70,11 +70,6 @@ const SUPERVISED_WORKER_WAIT_MS = 20_000;
 export async function up(spec: ClusterSpec, opts: UpOptions, log: (line: string) => void): Promise<UpReport> {
   const hostsRefusal = unbuildableHosts(spec);
   if (hostsRefusal) throw new PreflightError(hostsRefusal);
-  if (isMultiHost(spec) && opts.monitor !== false)
-    throw new PreflightError(
-      `hosts: ${resolveHosts(spec.hosts).length} listed; the monitor does not watch several hosts yet: ` +
-        'run `up --no-monitor` (each host needs its worker: `citusctl worker --host NAME`)',
-    );
   if (isMultiHost(spec)) await refuseHostsNotReady(spec);
   const root = stateDir();
   const monitor = opts.monitor !== false;

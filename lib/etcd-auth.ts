@@ -13,6 +13,7 @@ import { ConstantBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { EtcdAuthenticationFailedError, EtcdUserExistsError, Etcd3, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { ETCD_ROOT } from '../common/etcd-keys';
 import { ETCD_MEMBER } from '../common/topology';
+import { skipWhileUnanswered } from './etcd-host-skip';
 import type { ClientTls } from './tls/orchestrator-tls';
 
 /** etcd's superuser: `auth enable` needs it, and it is the only user (it holds the `root` role). */
@@ -69,7 +70,8 @@ function failover(endpoints: number) {
  * forever (reproduced against a real etcd: stop 12 s, start, calls never settle); with no breaker
  * (noop policies) the first call after the restart answers. Our callers retry themselves
  * (Temporal), so the breaker buys nothing; with several members, a call moves on to the next
- * member instead (failover above). Unary calls also get a deadline, and gRPC's
+ * member instead (failover above), and a member that did not answer is skipped for a while
+ * (etcd-host-skip.ts: it fails calls at once, never holds them). Unary calls also get a deadline, and gRPC's
  * reconnect backoff (up to 2 minutes by default) stays short.
  */
 export function etcdClientOptions(target: EtcdTarget, access: EtcdClientAccess): IOptions {
@@ -95,7 +97,10 @@ export function etcdClientOptions(target: EtcdTarget, access: EtcdClientAccess):
       // The name only etcd's certificates hold (every member's): every certificate of the cluster names 127.0.0.1.
       'grpc.ssl_target_name_override': ETCD_MEMBER,
     },
-    faultHandling: { host: () => noop, global: failover(endpoints.length) },
+    faultHandling: {
+      host: (h) => (endpoints.length > 1 ? skipWhileUnanswered(h) : noop),
+      global: failover(endpoints.length),
+    },
     ...(password ? { auth: { username: ETCD_USER, password } } : {}),
   };
 }

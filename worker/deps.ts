@@ -1,6 +1,7 @@
 /** Builds the activities' clients once per worker process. */
 import Docker from 'dockerode';
 import type { ActivityDeps } from '../activities/deps';
+import { engineFor } from '../lib/docker/engine-client';
 import { etcdConnector } from '../lib/etcd-connector';
 import type { MetricsSink } from '../lib/metrics';
 import { createPgConnector } from '../lib/pg-connector';
@@ -19,6 +20,7 @@ export function createDeps(
   const etcd = etcdConnector(secrets, tls);
   return {
     docker,
+    engineOf: (host) => engineFor(host, env),
     pg: createPgConnector(),
     etcd,
     secrets,

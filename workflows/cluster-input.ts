@@ -66,21 +66,27 @@ const CHANGED_SPEC_HINT: Record<SpecUse, string> = {
 export async function specFor(
   input: ClusterRef & { applySpecChange?: boolean },
   use: SpecUse = 'stored',
+  severalHosts: 'refuse' | 'supported' = 'refuse',
 ): Promise<ClusterSpec> {
   const spec = await resolvedSpec(input, use);
-  if (use === 'stored') refuseSeveralHosts(spec);
+  if (use === 'stored' && severalHosts === 'refuse') refuseSeveralHosts(spec);
   return spec;
 }
 
 /**
- * Only `up` builds on several hosts so far: every other runbook acts on containers through the shared
- * worker's engine, which holds none of them, so it refuses before acting rather than miss them.
+ * The runbooks that work on several hosts so far: `up` (setupCluster), failover, switchover of a
+ * worker group, and rejoin; their container steps run on each member's host queue
+ * (host-routing.ts). Every other runbook acts on containers through the shared worker's engine,
+ * which holds none of them, so it refuses before acting rather than miss them.
  */
-function refuseSeveralHosts(spec: ClusterSpec): void {
+export const SEVERAL_HOSTS_RUNBOOKS = '`citusctl up`, failover, switchover of a worker group and rejoin';
+
+export function refuseSeveralHosts(spec: ClusterSpec, what?: string): void {
   if (!isMultiHost(spec)) return;
   throw ApplicationFailure.nonRetryable(
     `cluster ${spec.name} runs on several hosts (${(spec.hosts ?? []).map((h) => h.name).join(', ')}); ` +
-      'only `citusctl up` (setupCluster) works on several hosts so far: nothing was changed',
+      `${what ? `${what} does not work there yet; ` : ''}only ${SEVERAL_HOSTS_RUNBOOKS} work on several hosts ` +
+      'so far: nothing was changed',
     ErrorTypes.Refused,
   );
 }

@@ -7,15 +7,17 @@
  * metadata and PgBouncer) at it, then rejoin the old primary as a standby when its container can run.
  */
 import { patched } from '@temporalio/workflow';
+import { isMultiHost } from '../common/addressing';
 import { backupsEnabled } from '../common/backup-records';
 import { pickStandby, primaryIsDown } from '../common/failover-decisions';
 import type { FailoverGroupInput } from '../common/inputs';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { acts, critical, longRunning } from './activity-proxies';
 import { ApprovalGate } from './approval-gate';
-import { describeRejoin, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
+import { describeRejoin, describeSilent, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
 import { groupOperation } from './group-operation';
 import { promoteOrSettle, resolveInDoubt } from './failover-promotion';
+import { fenceOnItsHost, probeOnItsHost, type HostProbe } from './host-fence';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
 
@@ -79,6 +81,7 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
     input: started,
     target: (i: FailoverGroupInput) => ({ group: i.group, candidates: i.candidates }),
     lock: (i: FailoverGroupInput) => ({ ttlSeconds: i.lockTtlSeconds, waitMs: i.lockWaitMs }),
+    severalHosts: () => undefined,
   };
   return groupOperation(
     opening,
@@ -100,7 +103,15 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
         progress.run('choose', choose, (c) => (c.member ? `${c.member}: ${c.reason}` : c.reason));
       // Failovers started since: the choice's read-only look at the standbys overlaps the confirmation.
       const overlap = patched(OVERLAPPED_STEPS);
-      const confirmDown = () => critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
+      // Several hosts: on the old primary's host, or by SQL from here when that host does not answer.
+      const severalHosts = isMultiHost(spec);
+      let silent: Pick<HostProbe, 'hostSilent' | 'reach'> = { hostSilent: false };
+      const confirmDown = async () => {
+        if (!severalHosts) return critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
+        const r = await probeOnItsHost(spec, oldPrimary);
+        silent = r;
+        return r.probes;
+      };
       const confirming = progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));
       const choosing = overlap ? chooseStep() : undefined;
       void choosing?.catch(() => undefined); // awaited below; a failure while confirming must not go unhandled
@@ -161,9 +172,14 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
       const candidate = choice.member;
 
       await assertHeld();
-      await progress.run('fence', () =>
-        critical.fenceMember({ spec, member: oldPrimary, reason: `fenced by ${owner}: ${candidate} takes over` }),
-      );
+      const fenceReason = `fenced by ${owner}: ${candidate} takes over`;
+      if (severalHosts)
+        await progress.run(
+          'fence',
+          () => fenceOnItsHost(spec, oldPrimary, fenceReason, silent),
+          (f) => f.detail,
+        );
+      else await progress.run('fence', () => critical.fenceMember({ spec, member: oldPrimary, reason: fenceReason }));
       timeline.fenced = Date.now();
       // A lock lost since the fence (a worker stalled past the TTL) must not promote: another owner may act.
       await assertHeld();
@@ -194,8 +210,8 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
         'metadata',
         async () => {
           if (input.group === COORDINATOR_GROUP) {
-            await repointCoordinator(spec, newPrimary);
-            return `coordinator ${newPrimary}; PgBouncer re-pointed`;
+            const silent = await repointCoordinator(spec, newPrimary);
+            return `coordinator ${newPrimary}; PgBouncer re-pointed${describeSilent(silent)}`;
           }
           const r = await critical.pointCitusAt({
             spec,

@@ -11,7 +11,8 @@ import { afterFailedPromotion, needsOperatorDetail } from '../common/failover-de
 import type { ProgressTracker } from '../common/progress';
 import type { ClusterSpec } from '../common/spec';
 import { errorMessage } from '../common/error-message';
-import { acts, critical } from './activity-proxies';
+import { critical } from './activity-proxies';
+import { forContainer, neverStarted } from './host-routing';
 
 export interface PromotionInput {
   spec: ClusterSpec;
@@ -59,14 +60,19 @@ export async function promoteOrSettle(p: PromotionInput): Promise<Promotion> {
   // Right before the un-fence: a lost lock means someone else may be promoting.
   await p.assertHeld();
   try {
-    await acts.unfencePrimary({ spec, member: oldPrimary, others: p.standbys });
+    // On the old primary's host (its container is there); one that does not answer cannot un-fence it.
+    await forContainer(spec, oldPrimary).acts.unfencePrimary({ spec, member: oldPrimary, others: p.standbys });
   } catch (err) {
-    if (failureType(err) !== ErrorTypes.Refused) throw err;
+    const silent = neverStarted(err);
+    if (!silent && failureType(err) !== ErrorTypes.Refused) throw err;
+    const refusal = silent
+      ? `the host of ${oldPrimary} does not answer`
+      : errorMessage(err).replace(/^cannot unfence [^:]+: /, '');
     const detail = needsOperatorDetail(
       p.group,
       oldPrimary,
       candidate,
-      `${candidate} could not be promoted (${why}) and ${errorMessage(err).replace(/^cannot unfence [^:]+: /, '')}`,
+      `${candidate} could not be promoted (${why}) and ${refusal}`,
     );
     return { outcome: 'needs-operator', detail };
   }

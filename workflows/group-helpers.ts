@@ -3,7 +3,9 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorTypes } from '../common/error-types';
 import type { ClusterSpec } from '../common/spec';
 import { COORDINATOR_GROUP, type Primaries } from '../common/topology';
+import { hostOfContainer, isMultiHost, pgbouncerHosts } from '../common/addressing';
 import { acts, critical, longRunning } from './activity-proxies';
+import { forContainer, neverStarted, onHost } from './host-routing';
 
 /** The group's live primary and the other members; with no primaries given, only checks the group exists. */
 export function groupMembers(
@@ -40,15 +42,20 @@ export async function rejoinOthers(spec: ClusterSpec, newPrimary: string, member
   await Promise.all(
     others.map(async (member) => {
       try {
-        await longRunning.rejoinMember({ spec, member, primary: newPrimary });
+        // On the member's host (a host that does not answer fails it here, in a few seconds).
+        await forContainer(spec, member).longRunning.rejoinMember({ spec, member, primary: newPrimary });
         await longRunning.checkReplication({ spec, standby: member, primary: newPrimary, timeoutMs: 120_000 });
         streaming.push(member);
       } catch (err) {
         // Reported in the result: the failover itself succeeded.
-        failed.push(
-          `${member}: ` +
-            `${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`,
-        );
+        const why = neverStarted(err)
+          ? `host ${hostOfContainer(spec, member).name} does not answer`
+          : err instanceof Error
+            ? err.cause instanceof Error
+              ? err.cause.message
+              : err.message
+            : String(err);
+        failed.push(`${member}: ${why}`);
       }
     }),
   );
@@ -67,8 +74,34 @@ export const describeRejoin = (r: RejoinReport) =>
 /**
  * The coordinator group's new primary becomes the coordinator: its own metadata names it, and
  * PgBouncer sends clients to it. Both check before they act, so this converges after a crash too.
+ * Several hosts: every PgBouncer whose host answers, each on its host's queue; returns the hosts
+ * that did not answer (their PgBouncer still names the old coordinator: `citusctl up` re-points it).
+ * None answering fails the step (clients would have no way in).
  */
-export async function repointCoordinator(spec: ClusterSpec, newCoordinator: string): Promise<void> {
+export async function repointCoordinator(spec: ClusterSpec, newCoordinator: string): Promise<string[]> {
   await critical.pointCoordinatorAt({ spec, newCoordinator });
-  await critical.initPgBouncer({ spec, coordinator: newCoordinator });
+  if (!isMultiHost(spec)) {
+    await critical.initPgBouncer({ spec, coordinator: newCoordinator });
+    return [];
+  }
+  const hosts = pgbouncerHosts(spec).map((h) => h.name);
+  const results = await Promise.allSettled(
+    hosts.map((host) => onHost(host).critical.initPgBouncer({ spec, coordinator: newCoordinator, host })),
+  );
+  const silent: string[] = [];
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    if (!neverStarted(r.reason)) throw r.reason;
+    silent.push(hosts[i]!);
+  });
+  if (silent.length === hosts.length)
+    throw ApplicationFailure.nonRetryable(
+      `no PgBouncer host answers (${silent.join(', ')}): none points at ${newCoordinator} yet`,
+      ErrorTypes.NotReady,
+    );
+  return silent;
 }
+
+/** The PgBouncer hosts a re-point skipped, for a progress line. */
+export const describeSilent = (hosts: string[]) =>
+  hosts.length ? ` (not on ${hosts.join(', ')}: no answer; \`citusctl up\` re-points it there)` : '';

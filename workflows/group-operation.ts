@@ -13,7 +13,7 @@ import type { ClusterSpec } from '../common/spec';
 import type { Primaries } from '../common/topology';
 import { acts } from './activity-proxies';
 import { checkedInput, checkTargets } from './checked-input';
-import { specFor } from './cluster-input';
+import { refuseSeveralHosts, specFor } from './cluster-input';
 import { groupMembers } from './group-helpers';
 import { withGroupLock, type GroupLockOptions } from './group-lock';
 import { trackProgress } from './progress-query';
@@ -34,6 +34,11 @@ export interface GroupOperationOptions<W extends GroupWorkflow> {
   /** The group acted on, or a member (its group is locked); `to`/`candidates` must be members of the group. */
   target: (input: WorkflowInput<W>) => Target;
   lock?: (input: WorkflowInput<W>) => GroupLockOptions;
+  /**
+   * Whether the runbook works on several hosts: absent, it refuses them; else a refusal to name
+   * (the part that does not work there yet), checked before the lock, or undefined to go on.
+   */
+  severalHosts?: (input: WorkflowInput<W>, group: string) => string | undefined;
 }
 
 /** What the runbook's body gets: everything read under the lock. */
@@ -66,8 +71,11 @@ export async function groupOperation<W extends GroupWorkflow, T>(
   const progress = trackProgress(opts.workflow, opts.steps);
   const { input, spec, group } = await progress.run('validate', async () => {
     const i = checkedInput(opts.type, opts.input);
-    const s = await specFor(i);
-    return { input: i, spec: s, group: targetGroup(opts.type, s, opts.target(i)) };
+    const s = await specFor(i, 'stored', opts.severalHosts ? 'supported' : 'refuse');
+    const g = targetGroup(opts.type, s, opts.target(i));
+    const refusal = opts.severalHosts?.(i, g);
+    if (refusal) refuseSeveralHosts(s, refusal);
+    return { input: i, spec: s, group: g };
   });
   await tagWorkflow(spec.name, group);
   const owner = `${workflowInfo().workflowId}/${workflowInfo().runId}`;

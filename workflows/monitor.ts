@@ -123,7 +123,10 @@ const MAX_RECORDS = 20;
 export async function monitorCluster(input: MonitorInput): Promise<void> {
   checkedInput('monitorCluster', input); // the whole input, before anything reads it
   if (!input.spec)
-    return continueAsNew<typeof monitorCluster>({ ...input, spec: await specFor({ cluster: input.cluster }) });
+    return continueAsNew<typeof monitorCluster>({
+      ...input,
+      spec: await specFor({ cluster: input.cluster }, 'stored', 'supported'),
+    });
   const root = CancellationScope.current();
   const groupNames = [COORDINATOR_GROUP, ...(input.spec.workers ?? [])];
   const ownQueue = workflowInfo().taskQueue;
@@ -223,7 +226,9 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   );
 
   // A spec given at start must be the stored one; a carried spec is this monitor's own.
-  const s = input.carry ? await validation.validateSpec(input.spec) : await specFor({ spec: input.spec });
+  const s = input.carry
+    ? await validation.validateSpec(input.spec)
+    : await specFor({ spec: input.spec }, 'stored', 'supported');
   validated.spec = s;
   await tagWorkflow(s.name); // the next runs inherit it through continue-as-new
   if (!maintenanceCarried) {
@@ -491,7 +496,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   await condition(allHandlersFinished);
   const next: MonitorInput = {
     // The stored spec is read again when it changed (a group added or drained); unreadable, the old one stays.
-    spec: reloadSpec ? await specFor({ cluster: s.name }).catch(() => input.spec) : input.spec,
+    spec: reloadSpec ? await specFor({ cluster: s.name }, 'stored', 'supported').catch(() => input.spec) : input.spec,
     tuning: input.tuning,
     carry: {
       runs: status.runs,

@@ -19,6 +19,7 @@ export async function rejoinMemberWorkflow(started: RejoinMemberInput): Promise<
     steps: REJOIN_STEPS,
     input: started,
     target: (i: RejoinMemberInput) => ({ member: i.member }),
+    severalHosts: () => undefined,
   };
   return groupOperation(opening, async ({ spec, group, progress, primary, assertHeld }, input) => {
     const member = input.member;

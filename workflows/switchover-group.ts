@@ -13,6 +13,7 @@ import { COORDINATOR_GROUP } from '../common/topology';
 import { acts, critical, longRunning } from './activity-proxies';
 import { describeRejoin, rejoinOthers, repointCoordinator } from './group-helpers';
 import { groupOperation } from './group-operation';
+import { forContainer } from './host-routing';
 
 /** `{"cluster": "demo", "group": "g1"}` (optional `to`); schema in common/inputs. */
 export type { SwitchoverGroupInput };
@@ -37,6 +38,9 @@ export async function switchoverGroup(started: SwitchoverGroupInput): Promise<Sw
     steps: SWITCHOVER_STEPS,
     input: started,
     target: (i: SwitchoverGroupInput) => ({ group: i.group, to: i.to }),
+    // The coordinator's switchover pauses PgBouncer, one per host there: not across hosts yet.
+    severalHosts: (_i: SwitchoverGroupInput, group: string) =>
+      group === COORDINATOR_GROUP ? `a switchover of the coordinator group (failover works)` : undefined,
   };
   return groupOperation(
     opening,
@@ -64,7 +68,8 @@ export async function switchoverGroup(started: SwitchoverGroupInput): Promise<Sw
       const section = await progress.run(
         'switch',
         () =>
-          critical.switchoverCriticalSection({
+          // On the old primary's host: the section fences it through that host's engine.
+          forContainer(spec, oldPrimary).critical.switchoverCriticalSection({
             spec,
             coordinator: primaries.coordinator,
             oldPrimary,
@@ -84,7 +89,7 @@ export async function switchoverGroup(started: SwitchoverGroupInput): Promise<Sw
         async () => {
           if (isCoordinatorGroup) {
             // PgBouncer was re-pointed inside the pause; this converges (and checks) it after a crash.
-            await repointCoordinator(spec, target);
+            await repointCoordinator(spec, target); // one host only: refused above with several
             return section.metadataUpdated
               ? 'PgBouncer re-pointed inside the pause; coordinator metadata updated'
               : 'coordinator and PgBouncer re-pointed';

@@ -3,7 +3,7 @@
  * safely: a promoted standby is not promoted twice, metadata already pointing at the new host is
  * left alone, a fenced member stays fenced.
  */
-import { peerPort } from '../../common/addressing';
+import { hostOfContainer, isMultiHost, peerPort } from '../../common/addressing';
 import { unfenceBlockers, type ProbeResult, type UnfenceView } from '../../common/failover-decisions';
 import type { ClusterSpec } from '../../common/spec';
 import { containerName } from '../../common/topology';
@@ -27,12 +27,16 @@ import { pollUntil, sleep, withHeartbeat } from '../heartbeat';
 import { readMemberStates, setMemberState } from '../members/state';
 
 export function createFailoverActivities(deps: ActivityDeps) {
-  /** Several probes, each a fresh connection + query; a stopped container counts as a failed probe. */
+  /**
+   * Several probes, each a fresh connection + query; a stopped container counts as a failed probe.
+   * `engine: false` (several hosts, the member's host does not answer): SQL only, from any worker.
+   */
   async function probeMember(input: {
     spec: ClusterSpec;
     member: string;
     probes: number;
     intervalMs: number;
+    engine?: boolean;
   }): Promise<ProbeResult[]> {
     return withHeartbeat(() => probes(input));
   }
@@ -48,11 +52,15 @@ export function createFailoverActivities(deps: ActivityDeps) {
     member: string;
     probes: number;
     intervalMs: number;
+    engine?: boolean;
   }): Promise<ProbeResult[]> {
     const results: ProbeResult[] = [];
     for (let i = 0; i < input.probes; i++) {
       if (i) await sleep(input.intervalMs);
-      const state = await containerState(deps.docker, containerName(input.spec.name, input.member));
+      const state =
+        input.engine === false
+          ? 'running'
+          : await containerState(deps.docker, containerName(input.spec.name, input.member));
       if (state !== 'running') {
         // The engine's word is final: more probes would only lengthen the outage.
         results.push({ ok: false, detail: `container ${state}`, conclusive: true });
@@ -68,11 +76,21 @@ export function createFailoverActivities(deps: ActivityDeps) {
     return results;
   }
 
-  /** What an un-fence must know of the group's other members: SQL, Docker, and (when unreachable) the member state. */
-  async function unfenceViews(spec: ClusterSpec, others: string[]): Promise<UnfenceView[]> {
+  /**
+   * What an un-fence must know of the group's other members: SQL, Docker, and (when unreachable) the
+   * member state. With several hosts this worker's engine is the member's host's: a member elsewhere
+   * has container `unknown` (never `absent`, which would let an unreachable one pass as stopped).
+   */
+  async function unfenceViews(spec: ClusterSpec, member: string, others: string[]): Promise<UnfenceView[]> {
+    const here = (m: string) =>
+      !isMultiHost(spec) || hostOfContainer(spec, m).name === hostOfContainer(spec, member).name;
     // Docker first: a container seen stopped and then answering is caught by the SQL look that follows.
     const containers = await Promise.all(
-      others.map((m) => containerState(deps.docker, containerName(spec.name, m)).catch(() => 'unknown' as const)),
+      others.map((m) =>
+        here(m)
+          ? containerState(deps.docker, containerName(spec.name, m)).catch(() => 'unknown' as const)
+          : ('unknown' as const),
+      ),
     );
     const positions = await standbyPositions(deps, { spec, members: others });
     const unreachable = positions.filter((p) => !p.reachable).map((p) => p.member);
@@ -101,7 +119,7 @@ export function createFailoverActivities(deps: ActivityDeps) {
   }): Promise<{ started: boolean }> {
     const { spec, member } = input;
     return withHeartbeat(async () => {
-      const blockers = unfenceBlockers(await unfenceViews(spec, input.others));
+      const blockers = unfenceBlockers(await unfenceViews(spec, member, input.others));
       if (blockers.length)
         throw fatal('Refused', `cannot unfence ${member}: ${blockers.map((b) => `${b.member} ${b.why}`).join('; ')}`);
       await setMemberState(deps, {

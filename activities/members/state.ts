@@ -151,5 +151,8 @@ export function createMemberStateActivities(deps: ActivityDeps) {
   return {
     setMemberState: (input: { spec: ClusterSpec; member: string; state: MemberState }) => setMemberState(deps, input),
     readMemberStates: (input: { spec: ClusterSpec; members: string[] }) => readMemberStates(deps, input),
+    /** etcd's copy only: a member on a host that does not answer (its volume is out of reach). */
+    recordMemberStateInEtcd: (input: { spec: ClusterSpec; member: string; state: MemberState }) =>
+      writeEtcdState(deps, input.spec, input.member, input.state),
   };
 }

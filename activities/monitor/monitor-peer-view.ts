@@ -23,11 +23,16 @@ export const PEER_CHECK_TIMEOUT_MS = 1500;
 /** The monitor's connection to the peer. */
 const PEER_CONNECT_TIMEOUT_MS = 500;
 
-export function createPeerViewObserver(deps: ActivityDeps) {
+/**
+ * `slackMs`: more time for the peer's answer beyond the check's own timeout, for a caller that would
+ * rather wait than have no answer (a failover's look at a silent host: a peer whose connection to an
+ * address gone from the network takes ~3 s to fail, not honouring the check's timeout, still answers).
+ */
+export function createPeerViewObserver(deps: ActivityDeps, slackMs = 0) {
   async function askPeer(spec: ClusterSpec, password: string, peer: string, primary: string): Promise<boolean> {
     const port = spec.members.find((m) => m.name === peer)?.port;
     if (port === undefined) throw new Error('not in the spec');
-    const budget = PEER_CONNECT_TIMEOUT_MS + PEER_CHECK_TIMEOUT_MS + 1000;
+    const budget = PEER_CONNECT_TIMEOUT_MS + PEER_CHECK_TIMEOUT_MS + 1000 + slackMs;
     const tls = await memberTls(deps.tls, spec.name, peer);
     return withDeadline(
       deps.pg.withClient(
@@ -38,7 +43,7 @@ export function createPeerViewObserver(deps: ActivityDeps) {
           password,
           tls,
           connectTimeoutMs: PEER_CONNECT_TIMEOUT_MS,
-          queryTimeoutMs: PEER_CHECK_TIMEOUT_MS + 1000,
+          queryTimeoutMs: PEER_CHECK_TIMEOUT_MS + 1000 + slackMs,
         },
         (c) => canConnectTo(c, primary, peerPort(spec, primary), PEER_CHECK_TIMEOUT_MS),
       ),

@@ -25,6 +25,8 @@ import {
   type MemberObservation,
   type ProbeHistory,
 } from '../../common/monitor-observation';
+import { hostOfContainer, isMultiHost, pgbouncerHosts } from '../../common/addressing';
+import { onItsHosts } from '../../common/monitor-hosts';
 import { peersToAsk } from '../../common/partition-decisions';
 import type { MemberStateName } from '../../common/member-state';
 import type { ClusterSpec } from '../../common/spec';
@@ -55,9 +57,9 @@ export interface MonitorProbeResult {
   ended: 'action' | 'change' | 'period';
 }
 
-function tcpReachable(port: number, ms: number): Promise<void> {
+function tcpReachable(port: number, ms: number, host = '127.0.0.1'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
+    const s = net.connect({ host, port });
     const done = (err?: Error) => {
       s.destroy();
       if (err) reject(err);
@@ -69,11 +71,30 @@ function tcpReachable(port: number, ms: number): Promise<void> {
   });
 }
 
+/**
+ * Several hosts: no event stream (one per engine, not merged yet): each round reads every container
+ * with `docker inspect` on its host's engine, within the budget (a dead host's read `unknown`).
+ */
+const NO_EVENTS: ContainerEvents = {
+  seen: () => 0,
+  after: () => new Promise<void>(() => undefined),
+  statusOf: () => undefined,
+  close: () => undefined,
+};
+
 export function createMonitorProbeActivities(deps: ActivityDeps) {
+  /** The engine holding a container of the cluster: its host's with several hosts. */
+  const engineOf = (spec: ClusterSpec, container: string) =>
+    isMultiHost(spec) && deps.engineOf ? deps.engineOf(hostOfContainer(spec, container)) : deps.docker;
   /** Docker's latest event for the container when it says down, else `docker inspect` within the budget. */
   const containerStatus = async (spec: ClusterSpec, member: string, events?: ContainerEvents) =>
     events?.statusOf(containerName(spec.name, member)) ??
-    observeContainer(deps.docker, containerName(spec.name, member), PROBE_BUDGET.containerMs);
+    observeContainer(engineOf(spec, member), containerName(spec.name, member), PROBE_BUDGET.containerMs);
+  /** PgBouncer's port answers: on this machine with one host; at any PgBouncer host's address with several. */
+  const pgbouncerReachable = (spec: ClusterSpec) =>
+    isMultiHost(spec)
+      ? Promise.any(pgbouncerHosts(spec).map((h) => tcpReachable(spec.pgbouncer.port, 500, h.address)))
+      : tcpReachable(spec.pgbouncer.port, 500);
   const { observePeers } = createPeerViewObserver(deps);
 
   /**
@@ -88,7 +109,14 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     events?: ContainerEvents,
   ): Promise<Omit<MemberObservation, 'state'>> {
     const known = events?.statusOf(containerName(spec.name, member));
-    const r = await readMember(deps, spec, member, password, PROBE_BUDGET, known);
+    const r = await readMember(
+      { ...deps, docker: engineOf(spec, member) },
+      spec,
+      member,
+      password,
+      PROBE_BUDGET,
+      known,
+    );
     return { member, at, container: r.container, sql: probeSqlView(r) };
   }
 
@@ -121,7 +149,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
         (v) => ({ ok: true as const, ...v }),
         (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
       ),
-      tcpReachable(spec.pgbouncer.port, 500).then(
+      pgbouncerReachable(spec).then(
         () => ({ ok: true }),
         (err: unknown) => ({ ok: false, error: errMessage(err) }),
       ),
@@ -151,7 +179,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
 
   async function monitorProbe(input: MonitorProbeInput): Promise<MonitorProbeResult> {
     // A container of the cluster dying or being removed ends the wait for the next round at once.
-    const events = watchContainerEvents(deps.docker, input.spec.name);
+    const events = isMultiHost(input.spec) ? NO_EVENTS : watchContainerEvents(deps.docker, input.spec.name);
     try {
       return await probeUntilDue(input, events);
     } finally {
@@ -177,7 +205,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       history = foldObservation(history, observed, spec.members);
       rounds++;
       ctx.heartbeat({ history });
-      const decision = decideCluster(history, context);
+      const decision = onItsHosts(spec, decideCluster(history, context));
       const signature = decisionSignature(decision);
       const result = (ended: MonitorProbeResult['ended']) => ({ history, decision, signature, rounds, ended });
       if (decision.actions.length) return result('action');

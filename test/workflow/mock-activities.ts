@@ -64,6 +64,8 @@ export const MOCKED_ACTIVITY_NAMES = [
   'forgetGroup',
   'ensureBackupStanzas',
   'closeArchiveGap',
+  'observeHostReach',
+  'recordMemberStateInEtcd',
 ] as const satisfies ReadonlyArray<keyof Activities>;
 export type MockedActivityName = (typeof MOCKED_ACTIVITY_NAMES)[number];
 export type MockedActivities = Pick<Activities, MockedActivityName>;
@@ -334,6 +336,11 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
     async closeArchiveGap() {
       return { pushed: [], checked: 0 };
     },
+    // Several hosts, a host whose worker does not answer: its peers lost it too.
+    async observeHostReach({ host }) {
+      return { host, verdict: 'cut' as const, at: Date.now(), detail: 'g2-b cannot connect' };
+    },
+    async recordMemberStateInEtcd() {},
   };
   const impl = { ...defaults, ...overrides } as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const activities = Object.fromEntries(

@@ -10,23 +10,34 @@ import { appClient } from './failover';
 
 export interface NumberedWriters {
   acked: number[];
+  /** When each row of `acked` was acknowledged (epoch ms, same order). */
+  ackedAt: number[];
   errors: string[];
   /** Resolves once `more` rows beyond those acknowledged now are acknowledged (or an error came). */
   waitFor(more: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-export function numberedWriters(c: TestCluster, table: string, n: number, base = 0): NumberedWriters {
+/** `c`: a cluster (its PgBouncer as the app user), or how to connect (several hosts: the multi-host string's pick). */
+export function numberedWriters(
+  c: TestCluster | (() => Promise<Client>),
+  table: string,
+  n: number,
+  base = 0,
+): NumberedWriters {
+  const connect = typeof c === 'function' ? c : () => appClient(c);
   const acked: number[] = [];
+  const ackedAt: number[] = [];
   const errors: string[] = [];
   const clients: (Client | undefined)[] = [];
   let stopped = false;
   const loop = async (w: number) => {
     for (let id = base + w + 1; !stopped; id += n) {
       try {
-        clients[w] ??= await appClient(c);
+        clients[w] ??= await connect();
         await clients[w]!.query(`INSERT INTO ${table} (id) VALUES (${id}); SELECT pg_sleep(0.05)`);
         acked.push(id);
+        ackedAt.push(Date.now());
       } catch (err) {
         errors.push(`row ${id}: ${(err as Error).message}`);
         await clients[w]?.end().catch(() => undefined);
@@ -38,6 +49,7 @@ export function numberedWriters(c: TestCluster, table: string, n: number, base =
   const running = Promise.all(Array.from({ length: n }, (_, w) => loop(w)));
   return {
     acked,
+    ackedAt,
     errors,
     async waitFor(more) {
       const target = acked.length + more;

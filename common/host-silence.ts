@@ -1,0 +1,102 @@
+/**
+ * A failover on several hosts whose old primary's host does not answer: its worker took no fence
+ * within the host queue's schedule-to-start timeout. Nobody can `docker kill` that primary, so it
+ * counts as fenced only when the host's own self-fence (common/self-fence.ts) has surely stopped it:
+ * the host's peers have not reached it, continuously, for at least the self-fence deadline.
+ *
+ * The arithmetic. The host's self-fence loop last reached etcd (and its peers) at `lastOk`, no later
+ * than the fault; the peers first saw it gone at `lostSince`, no earlier than the fault. Its stop is
+ * done by lastOk + fenceAfterMs + one round + stopBudgetMs = lastOk + failWindowMs (self-fence.ts),
+ * hence by lostSince + failWindowMs. A margin covers the two clocks' rates and a slow round. Only
+ * durations on one clock (the workflow's) are compared.
+ *
+ * A host its peers still reach is not cut off: its worker is down, not the host, so its self-fence
+ * never fires and its primary may still serve: refused (the failover changes nothing). Pure and
+ * table-tested (test/unit/host-silence.test.ts); safe in workflows.
+ */
+import { DEFAULT_THRESHOLDS } from './monitor-decisions';
+import { SELF_FENCE_TIMINGS, fenceAfterMs, type SelfFenceTimings } from './self-fence';
+
+/** The peers' word on a host: cut (some answered, none reached it), reached (one did), unknown (none asked). */
+export type HostReachVerdict = 'cut' | 'reached' | 'unknown';
+
+export interface HostReach {
+  host: string;
+  verdict: HostReachVerdict;
+  /**
+   * When the observation was made (epoch ms). The failover stamps it with its own clock when the
+   * answer came: a cut seen by then was there by then.
+   */
+  at: number;
+  detail: string;
+}
+
+/** Past the self-fence deadline by this much before a silent host's primary counts as fenced. */
+export const HOST_SILENCE_MARGIN_MS = 500;
+
+/** How long after its peers lost a host its self-fence has surely stopped its primaries. */
+export function selfFenceDoneAfterMs(
+  loop: SelfFenceTimings = SELF_FENCE_TIMINGS,
+  monitor: { failWindowMs: number } = DEFAULT_THRESHOLDS,
+): number {
+  return fenceAfterMs(loop, monitor) + loop.probeIntervalMs + loop.probeTimeoutMs + loop.stopBudgetMs;
+}
+
+export interface HostSilenceInput {
+  /** The latest observation of the host by its peers. */
+  reach: HostReach;
+  /** Start of the run of `cut` observations the latest belongs to (undefined: the latest is not cut). */
+  lostSince: number | undefined;
+  now: number;
+  /** selfFenceDoneAfterMs() plus HOST_SILENCE_MARGIN_MS unless a test says otherwise. */
+  fencedAfterMs: number;
+}
+
+export type HostSilenceDecision =
+  | { action: 'fenced'; reason: string }
+  | { action: 'wait'; waitMs: number; reason: string }
+  | { action: 'refuse'; reason: string };
+
+/** Start of the run of cut observations: kept while every observation says cut, ended by any other. */
+export function foldHostLoss(prev: number | undefined, reach: HostReach): number | undefined {
+  if (reach.verdict !== 'cut') return undefined;
+  return prev === undefined ? reach.at : Math.min(prev, reach.at);
+}
+
+/** Whether the silent host's primary counts as fenced now, later, or never (see the header). */
+export function hostSilenceDecision(i: HostSilenceInput): HostSilenceDecision {
+  const { host, verdict, detail } = i.reach;
+  if (verdict === 'reached')
+    return {
+      action: 'refuse',
+      reason: `host ${host}'s worker does not answer but its peers reach it (${detail}): its self-fence is not running`,
+    };
+  if (verdict === 'unknown' || i.lostSince === undefined)
+    return { action: 'refuse', reason: `nobody can tell whether host ${host} is cut off (${detail})` };
+  const lostFor = i.now - i.lostSince;
+  if (lostFor >= i.fencedAfterMs)
+    return {
+      action: 'fenced',
+      reason:
+        `host ${host} lost by its peers for ${lostFor} ms (>= ${i.fencedAfterMs} ms): ` +
+        'its self-fence stopped its primaries',
+    };
+  return {
+    action: 'wait',
+    waitMs: i.fencedAfterMs - lostFor,
+    reason: `host ${host} lost by its peers for ${lostFor} ms; fenced at ${i.fencedAfterMs} ms`,
+  };
+}
+
+/**
+ * The peers' word on a host from their views of its members (common/peer-view.ts) and whether this
+ * machine reached any of its ports: reached when anyone reached anything of it, cut when some peer
+ * answered and none did, unknown when nobody could be asked.
+ */
+export function hostReachVerdict(
+  views: ReadonlyArray<{ reached: readonly string[]; cut: readonly string[] }>,
+  controllerReached: boolean,
+): HostReachVerdict {
+  if (controllerReached || views.some((v) => v.reached.length)) return 'reached';
+  return views.some((v) => v.cut.length) ? 'cut' : 'unknown';
+}

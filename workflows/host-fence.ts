@@ -1,0 +1,109 @@
+/**
+ * The failover's look at, and fence of, an old primary on several hosts. Both run on the member's
+ * host queue (its engine is there). A host whose worker takes neither within the schedule-to-start
+ * timeout does not answer: the look falls back to SQL from the shared queue, and the fence counts
+ * as done only once the host's peers have lost it for the self-fence deadline (common/host-silence.ts);
+ * while they still reach it, the fence is refused and nothing was changed.
+ */
+import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { hostOfContainer } from '../common/addressing';
+import { ErrorTypes } from '../common/error-types';
+import type { ProbeResult } from '../common/failover-decisions';
+import {
+  HOST_SILENCE_MARGIN_MS,
+  foldHostLoss,
+  hostSilenceDecision,
+  selfFenceDoneAfterMs,
+  type HostReach,
+} from '../common/host-silence';
+import type { ClusterSpec } from '../common/spec';
+import { critical } from './activity-proxies';
+import { forContainer, neverStarted } from './host-routing';
+
+export interface HostProbe {
+  probes: ProbeResult[];
+  /** The member's host took no step in time. */
+  hostSilent: boolean;
+  /** Its peers' word on the host meanwhile (`at`: when it came, on the workflow's clock). */
+  reach?: HostReach;
+}
+
+/** The peers' word on the host, stamped when it came (the cut, if any, was there by then). */
+async function observeReach(spec: ClusterSpec, host: string): Promise<HostReach> {
+  const r = await critical.observeHostReach({ spec, host });
+  return { ...r, at: Date.now() };
+}
+
+/**
+ * Three probes of the member on its host's engine and SQL; SQL only from here when its host does not
+ * answer. Beside them, from the shared queue, the same probes by SQL alone and the peers' word on
+ * the host: a silent host costs the schedule-to-start timeout once, not that and then the rest.
+ */
+export async function probeOnItsHost(spec: ClusterSpec, member: string): Promise<HostProbe> {
+  const probe = { spec, member, probes: 3, intervalMs: 200 };
+  const host = hostOfContainer(spec, member).name;
+  const [onHost, bySql, reach] = await Promise.allSettled([
+    forContainer(spec, member).critical.probeMember(probe),
+    critical.probeMember({ ...probe, engine: false }),
+    observeReach(spec, host),
+  ]);
+  if (onHost.status === 'fulfilled') return { probes: onHost.value, hostSilent: false };
+  if (!neverStarted(onHost.reason)) throw onHost.reason;
+  if (bySql.status === 'rejected') throw bySql.reason;
+  return {
+    probes: [{ ok: false, detail: `host ${host} does not answer` }, ...bySql.value],
+    hostSilent: true,
+    ...(reach.status === 'fulfilled' ? { reach: reach.value } : {}),
+  };
+}
+
+export interface HostFence {
+  /** stopped: by its host's engine; self-fenced: its host is lost and its own loop stopped it. */
+  how: 'stopped' | 'self-fenced';
+  detail: string;
+}
+
+/**
+ * Fences the member on its host; when that host does not answer (or did not, `hostSilent`), waits
+ * until its self-fence has surely stopped it (or refuses: non-retryable Refused, nothing changed)
+ * and records the fence in etcd.
+ */
+export async function fenceOnItsHost(
+  spec: ClusterSpec,
+  member: string,
+  reason: string,
+  silent: { hostSilent: boolean; reach?: HostReach } = { hostSilent: false },
+): Promise<HostFence> {
+  const { hostSilent } = silent;
+  // A host silent a moment ago is not asked again: its peers' word decides (and they see it if it is back).
+  if (!hostSilent)
+    try {
+      await forContainer(spec, member).critical.fenceMember({ spec, member, reason });
+      return { how: 'stopped', detail: `${member} stopped` };
+    } catch (err) {
+      if (!neverStarted(err)) throw err;
+    }
+  const host = hostOfContainer(spec, member).name;
+  const fencedAfterMs = selfFenceDoneAfterMs() + HOST_SILENCE_MARGIN_MS;
+  // The workflow's clock for every instant compared (the observer's may differ).
+  let lostSince = silent.reach ? foldHostLoss(undefined, silent.reach) : undefined;
+  for (;;) {
+    const reach = await observeReach(spec, host);
+    lostSince = foldHostLoss(lostSince, reach);
+    const d = hostSilenceDecision({ reach, lostSince, now: Date.now(), fencedAfterMs });
+    if (d.action === 'refuse')
+      throw ApplicationFailure.nonRetryable(
+        `cannot fence ${member}: ${d.reason}; nothing was changed`,
+        ErrorTypes.Refused,
+      );
+    if (d.action === 'fenced') {
+      await critical.recordMemberStateInEtcd({
+        spec,
+        member,
+        state: { state: 'fenced', at: new Date().toISOString(), reason: `${reason} (${d.reason})` },
+      });
+      return { how: 'self-fenced', detail: d.reason };
+    }
+    await sleep(d.waitMs);
+  }
+}
