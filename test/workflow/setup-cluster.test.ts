@@ -103,7 +103,7 @@ test('happy path: every step in order, progress all done with clean-up skipped, 
   }
 
   // The result carries the final progress too: the same steps the query answered.
-  expect(stateOf(result.progress!)).toEqual(stateOf(progress));
+  expect(stateOf(result!.progress!)).toEqual(stateOf(progress));
   expect({ ...result, progress: undefined }).toEqual({
     progress: undefined,
     cluster: 'wftest',
