@@ -9,6 +9,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { isMultiHost } from '../common/addressing';
 import { workflowInput } from '../common/inputs';
 import type { ClusterSpec } from '../common/spec';
 import { buildOfMonitorQueue } from '../common/task-queues';
@@ -72,8 +73,9 @@ export async function startMonitor(
 ): Promise<{
   workflowId: string;
   started: boolean;
-  healthSchedule: EnsuredSchedule;
-  certsSchedule: EnsuredSchedule;
+  /** None with several hosts (the health check and the rotation refuse them so far). */
+  healthSchedule?: EnsuredSchedule;
+  certsSchedule?: EnsuredSchedule;
   /** None when backups are disabled. */
   restorePointSchedule?: EnsuredSchedule;
   backupSchedule: BackupSchedule;
@@ -95,13 +97,22 @@ export async function startMonitor(
       else if (o.action === 'move' || o.action === 'restart')
         log(`monitor: monitor-${o.cluster} ${o.action}: ${o.detail}`);
     }
-    const healthSchedule = await ensureHealthSchedule(client, spec);
+    // Several hosts: the health check and the certificate rotation refuse such a cluster so far; a
+    // schedule would start a run that fails every interval.
+    const severalHosts = isMultiHost(spec);
+    const healthSchedule = severalHosts ? undefined : await ensureHealthSchedule(client, spec);
     log(
-      `health: schedule ${healthSchedule.scheduleId} ${healthSchedule.outcome} (every ` +
-        `${spec.health.intervalSeconds} s)`,
+      healthSchedule
+        ? `health: schedule ${healthSchedule.scheduleId} ${healthSchedule.outcome} (every ` +
+            `${spec.health.intervalSeconds} s)`
+        : 'health: no schedule (the health check does not run on several hosts yet)',
     );
-    const certsSchedule = await ensureCertsSchedule(client, spec);
-    log(`certs: schedule ${certsSchedule.scheduleId} ${certsSchedule.outcome} (every ${spec.tls.renewCheckHours} h)`);
+    const certsSchedule = severalHosts ? undefined : await ensureCertsSchedule(client, spec);
+    log(
+      certsSchedule
+        ? `certs: schedule ${certsSchedule.scheduleId} ${certsSchedule.outcome} (every ${spec.tls.renewCheckHours} h)`
+        : 'certs: no schedule (certificate rotation does not run on several hosts yet)',
+    );
     const restorePointSchedule = await ensureRestorePointSchedule(client, spec);
     log(
       restorePointSchedule
