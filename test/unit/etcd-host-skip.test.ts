@@ -29,7 +29,7 @@ test('a member that did not answer is skipped, then tried again, and answered ca
   // Skipped: fails at once, the member is not called.
   t = SKIP_BASE_MS - 1;
   await expect(p.execute(dead)).rejects.toBeInstanceOf(GRPCUnavailableError);
-  await expect(p.execute(dead)).rejects.toThrow(/skipped for 1 ms more: 1 call\(s\) in a row unanswered/);
+  await expect(p.execute(dead)).rejects.toThrow(/unavailable: skipped for 1 ms more, 1 call\(s\) in a row unanswered/);
   expect(calls).toBe(1);
   // Tried again once the skip is over; a second failure in a row doubles it (a deadline counts too).
   t = SKIP_BASE_MS;
