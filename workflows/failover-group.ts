@@ -134,7 +134,8 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
       void choosing?.catch(() => undefined); // awaited below; a failure while confirming must not go unhandled
       const probes = await confirming;
       timeline.confirmedDown = Date.now();
-      if (!primaryIsDown(probes)) {
+      // The monitor's word on a lost host and one failed SQL probe of our own (host-fence.ts).
+      if (!primaryIsDown(probes, lostByMonitor ? 2 : undefined)) {
         await choosing?.catch(() => undefined);
         return {
           ...base,

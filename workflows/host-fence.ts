@@ -42,7 +42,8 @@ async function observeReach(spec: ClusterSpec, host: string): Promise<HostReach>
  * `lostByMonitor` (the cluster's monitor found the host lost): its queue is not tried at all.
  */
 export async function probeOnItsHost(spec: ClusterSpec, member: string, lostByMonitor = false): Promise<HostProbe> {
-  const probe = { spec, member, probes: 3, intervalMs: 200 };
+  // Told by the monitor, whose own probes failed for seconds: one more by SQL confirms (a failed one costs 1 s).
+  const probe = { spec, member, probes: lostByMonitor ? 1 : 3, intervalMs: 200 };
   const host = hostOfContainer(spec, member).name;
   const [onHost, bySql, reach] = await Promise.allSettled([
     lostByMonitor ? Promise.resolve(undefined) : forContainer(spec, member).critical.probeMember(probe),

@@ -68,7 +68,8 @@ test("the monitor's word: the host's queue is not asked, one look at the peers, 
   });
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ outcome: 'failed-over', oldPrimary: 'g1-a', newPrimary: 'g1-b' });
-  expect(m.inputs('probeMember')).toEqual([expect.objectContaining({ member: 'g1-a', engine: false })]);
+  // One SQL probe of its own: the monitor's failed for seconds.
+  expect(m.inputs('probeMember')).toEqual([expect.objectContaining({ member: 'g1-a', engine: false, probes: 1 })]);
   expect(m.called('fenceMember')).toEqual([]);
   expect(m.called('observeHostReach')).toHaveLength(1);
   expect(m.inputs('recordMemberStateInEtcd')[0]).toMatchObject({ member: 'g1-a', state: { state: 'fenced' } });
