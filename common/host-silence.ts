@@ -100,3 +100,17 @@ export function hostReachVerdict(
   if (controllerReached || views.some((v) => v.reached.length)) return 'reached';
   return views.some((v) => v.cut.length) ? 'cut' : 'unknown';
 }
+
+/**
+ * Start of the loss from the failover's first look (`reach`, stamped on its clock) and, when the
+ * cluster's monitor handed it (common/host-loss.ts), from how long the peers had lost the host
+ * before the failover started at `startedAt`: the earlier of the two, both no earlier than the loss.
+ */
+export function lostSinceWithHint(
+  reach: HostReach,
+  hint: { lostForMs: number; startedAt: number } | undefined,
+): number | undefined {
+  const own = foldHostLoss(undefined, reach);
+  if (own === undefined || !hint) return own;
+  return Math.min(own, hint.startedAt - hint.lostForMs);
+}

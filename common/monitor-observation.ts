@@ -5,6 +5,7 @@
  */
 import type { MemberStateName } from './member-state';
 import type { ContainerStatus, MemberReading } from './member-observation';
+import { foldHostCut, type HostCut } from './host-loss';
 import { foldPeerCut, type PeerCut, type PeerView } from './peer-view';
 
 export { CONTAINER_DOWN, type ContainerStatus } from './member-observation';
@@ -69,6 +70,8 @@ export interface MemberObservation {
   state?: MemberStateName;
   /** A primary that failed the previous probe: what its peers see of it (common/peer-view.ts). */
   peers?: PeerView;
+  /** When the peers' answers had all come (epoch ms, the probe's clock). */
+  peersAt?: number;
 }
 
 export interface ClusterObservation {
@@ -105,6 +108,8 @@ export interface MemberTrack {
   notStreamingSince?: number;
   /** Failing, and no peer that answered reached it either, in consecutive rounds. */
   peerCut?: PeerCut;
+  /** Failing, its engine silent and no peer reaching it, in consecutive rounds (common/host-loss.ts). */
+  hostCut?: HostCut;
   last?: MemberObservation;
 }
 
@@ -206,6 +211,8 @@ export function foldObservation(
       t.notStreamingSince = restarted ? o.at : (prev.notStreamingSince ?? o.at);
     const peerCut = o.sql.ok ? undefined : foldPeerCut(prev.peerCut, o.peers, o.at);
     if (peerCut) t.peerCut = peerCut;
+    const hostCut = foldHostCut(prev.hostCut, o);
+    if (hostCut) t.hostCut = hostCut;
     if (t.lastOkAt === undefined) delete t.lastOkAt;
     tracks[m.name] = t;
   }

@@ -23,18 +23,22 @@ export interface PartitionThresholds {
 
 /**
  * primary -> the peers to ask about it this round: for every group whose primary (etcd's, as last
- * folded) failed the previous probe while its container ran. Peers are the group's other members,
- * plus the coordinator's primary for a worker group, or every worker primary for the coordinator group.
+ * folded) failed the previous probe while its container ran, or, with `engineSilent` (several
+ * hosts), while its host's engine did not answer either (the host may be lost: common/host-loss.ts).
+ * Peers are the group's other members, plus the coordinator's primary for a worker group, or every
+ * worker primary for the coordinator group.
  */
 export function peersToAsk(
   h: ProbeHistory,
   members: ReadonlyArray<{ name: string; group: string }>,
+  opts: { engineSilent?: boolean } = {},
 ): Record<string, string[]> {
   const asks: Record<string, string[]> = {};
+  const watched = opts.engineSilent ? ['running', 'unknown'] : ['running'];
   for (const [group, primary] of Object.entries(h.primaries)) {
     const track = h.members[primary];
     const o = track?.last;
-    if (!o || o.sql.ok || o.container !== 'running') continue;
+    if (!o || o.sql.ok || !watched.includes(o.container)) continue;
     const mates = members.filter((m) => m.group === group && m.name !== primary).map((m) => m.name);
     const outside =
       group === COORDINATOR_GROUP

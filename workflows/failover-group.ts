@@ -6,12 +6,14 @@
  * candidate, record it in etcd at once, point Citus (or, for the coordinator, the coordinator's own
  * metadata and PgBouncer) at it, then rejoin the old primary as a standby when its container can run.
  */
-import { patched } from '@temporalio/workflow';
-import { isMultiHost } from '../common/addressing';
+import { patched, workflowInfo } from '@temporalio/workflow';
+import { hostOfContainer, isMultiHost } from '../common/addressing';
 import { backupsEnabled } from '../common/backup-records';
 import { pickStandby, primaryIsDown } from '../common/failover-decisions';
+import { hintVerdict } from '../common/host-loss';
 import type { FailoverGroupInput } from '../common/inputs';
 import { COORDINATOR_GROUP } from '../common/topology';
+import { monitorWorkflowId } from '../common/workflow-ids';
 import { acts, critical, longRunning } from './activity-proxies';
 import { ApprovalGate } from './approval-gate';
 import { describeRejoin, describeSilent, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
@@ -106,18 +108,34 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
       // Several hosts: on the old primary's host, or by SQL from here when that host does not answer.
       const severalHosts = isMultiHost(spec);
       let silent: Pick<HostProbe, 'hostSilent' | 'reach'> = { hostSilent: false };
+      // The monitor's word that the host is lost (common/host-loss.ts): only from the cluster's own monitor.
+      const hint = severalHosts
+        ? hintVerdict(input.hostLoss, {
+            oldPrimary,
+            host: hostOfContainer(spec, oldPrimary).name,
+            parentId: workflowInfo().parent?.workflowId,
+            monitorId: monitorWorkflowId(spec.name),
+          })
+        : undefined;
+      let lostByMonitor = hint?.use ? { lostForMs: hint.lostForMs, startedAt: timeline.started! } : undefined;
       const confirmDown = async () => {
         if (!severalHosts) return critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
-        const r = await probeOnItsHost(spec, oldPrimary);
+        const r = await probeOnItsHost(spec, oldPrimary, !!lostByMonitor);
         silent = r;
         return r.probes;
       };
-      const confirming = progress.run('confirm-down', confirmDown, (p) => p.map((x) => x.detail).join('; '));
+      const describeProbes = (p: Awaited<ReturnType<typeof confirmDown>>) =>
+        [
+          ...p.map((x) => x.detail),
+          ...(input.hostLoss && hint && !hint.use ? [`the monitor's word on the host ${hint.why}`] : []),
+        ].join('; ');
+      const confirming = progress.run('confirm-down', confirmDown, describeProbes);
       const choosing = overlap ? chooseStep() : undefined;
       void choosing?.catch(() => undefined); // awaited below; a failure while confirming must not go unhandled
       const probes = await confirming;
       timeline.confirmedDown = Date.now();
-      if (!primaryIsDown(probes)) {
+      // The monitor's word on a lost host and one failed SQL probe of our own (host-fence.ts).
+      if (!primaryIsDown(probes, lostByMonitor ? 2 : undefined)) {
         await choosing?.catch(() => undefined);
         return {
           ...base,
@@ -156,6 +174,7 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
           };
         }
         progress.finish('approval', `approved by ${decision.approver}`);
+        lostByMonitor = undefined; // the monitor's word is minutes old: the failover looks for itself
         // Minutes may have passed: the primary may be back, the candidate gone.
         if (!primaryIsDown(await confirmDown())) {
           return {
@@ -176,7 +195,7 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
       if (severalHosts)
         await progress.run(
           'fence',
-          () => fenceOnItsHost(spec, oldPrimary, fenceReason, silent),
+          () => fenceOnItsHost(spec, oldPrimary, fenceReason, silent, lostByMonitor),
           (f) => f.detail,
         );
       else await progress.run('fence', () => critical.fenceMember({ spec, member: oldPrimary, reason: fenceReason }));

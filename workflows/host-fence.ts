@@ -13,6 +13,7 @@ import {
   HOST_SILENCE_MARGIN_MS,
   foldHostLoss,
   hostSilenceDecision,
+  lostSinceWithHint,
   selfFenceDoneAfterMs,
   type HostReach,
 } from '../common/host-silence';
@@ -38,20 +39,25 @@ async function observeReach(spec: ClusterSpec, host: string): Promise<HostReach>
  * Three probes of the member on its host's engine and SQL; SQL only from here when its host does not
  * answer. Beside them, from the shared queue, the same probes by SQL alone and the peers' word on
  * the host: a silent host costs the schedule-to-start timeout once, not that and then the rest.
+ * `lostByMonitor` (the cluster's monitor found the host lost): its queue is not tried at all.
  */
-export async function probeOnItsHost(spec: ClusterSpec, member: string): Promise<HostProbe> {
-  const probe = { spec, member, probes: 3, intervalMs: 200 };
+export async function probeOnItsHost(spec: ClusterSpec, member: string, lostByMonitor = false): Promise<HostProbe> {
+  // Told by the monitor, whose own probes failed for seconds: one more by SQL confirms (a failed one costs 1 s).
+  const probe = { spec, member, probes: lostByMonitor ? 1 : 3, intervalMs: 200 };
   const host = hostOfContainer(spec, member).name;
   const [onHost, bySql, reach] = await Promise.allSettled([
-    forContainer(spec, member).critical.probeMember(probe),
+    lostByMonitor ? Promise.resolve(undefined) : forContainer(spec, member).critical.probeMember(probe),
     critical.probeMember({ ...probe, engine: false }),
     observeReach(spec, host),
   ]);
-  if (onHost.status === 'fulfilled') return { probes: onHost.value, hostSilent: false };
-  if (!neverStarted(onHost.reason)) throw onHost.reason;
+  if (onHost.status === 'fulfilled' && onHost.value) return { probes: onHost.value, hostSilent: false };
+  if (onHost.status === 'rejected' && !neverStarted(onHost.reason)) throw onHost.reason;
   if (bySql.status === 'rejected') throw bySql.reason;
   return {
-    probes: [{ ok: false, detail: `host ${host} does not answer` }, ...bySql.value],
+    probes: [
+      { ok: false, detail: `host ${host} ${lostByMonitor ? 'lost (the monitor)' : 'does not answer'}` },
+      ...bySql.value,
+    ],
     hostSilent: true,
     ...(reach.status === 'fulfilled' ? { reach: reach.value } : {}),
   };
@@ -73,6 +79,8 @@ export async function fenceOnItsHost(
   member: string,
   reason: string,
   silent: { hostSilent: boolean; reach?: HostReach } = { hostSilent: false },
+  /** The monitor's word (common/host-loss.ts), trusted by the caller: the loss began lostForMs before startedAt. */
+  hint?: { lostForMs: number; startedAt: number },
 ): Promise<HostFence> {
   const { hostSilent } = silent;
   // A host silent a moment ago is not asked again: its peers' word decides (and they see it if it is back).
@@ -86,7 +94,21 @@ export async function fenceOnItsHost(
   const host = hostOfContainer(spec, member).name;
   const fencedAfterMs = selfFenceDoneAfterMs() + HOST_SILENCE_MARGIN_MS;
   // The workflow's clock for every instant compared (the observer's may differ).
-  let lostSince = silent.reach ? foldHostLoss(undefined, silent.reach) : undefined;
+  let lostSince = silent.reach ? lostSinceWithHint(silent.reach, hint) : undefined;
+  const record = (why: string) =>
+    critical.recordMemberStateInEtcd({
+      spec,
+      member,
+      state: { state: 'fenced', at: new Date().toISOString(), reason: `${reason} (${why})` },
+    });
+  // The first look may already suffice (the loss dated by the monitor): decided as of that look.
+  if (silent.reach) {
+    const d = hostSilenceDecision({ reach: silent.reach, lostSince, now: silent.reach.at, fencedAfterMs });
+    if (d.action === 'fenced') {
+      await record(d.reason);
+      return { how: 'self-fenced', detail: d.reason };
+    }
+  }
   for (;;) {
     const reach = await observeReach(spec, host);
     lostSince = foldHostLoss(lostSince, reach);
@@ -97,11 +119,7 @@ export async function fenceOnItsHost(
         ErrorTypes.Refused,
       );
     if (d.action === 'fenced') {
-      await critical.recordMemberStateInEtcd({
-        spec,
-        member,
-        state: { state: 'fenced', at: new Date().toISOString(), reason: `${reason} (${d.reason})` },
-      });
+      await record(d.reason);
       return { how: 'self-fenced', detail: d.reason };
     }
     await sleep(d.waitMs);

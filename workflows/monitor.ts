@@ -56,6 +56,7 @@ import {
   type MonitorAction,
   type MonitorThresholds,
 } from '../common/monitor-decisions';
+import { hostLossHint } from '../common/host-loss';
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
 import { checkedInput } from './checked-input';
@@ -119,6 +120,9 @@ const childTags = (cluster: string, group: string | undefined) => {
 };
 
 const MAX_RECORDS = 20;
+
+/** Patch: a failover of a primary whose host is lost is told so (common/host-loss.ts). */
+const HOST_LOSS_HINT = 'monitor-host-loss-hint';
 
 export async function monitorCluster(input: MonitorInput): Promise<void> {
   checkedInput('monitorCluster', input); // the whole input, before anything reads it
@@ -282,6 +286,9 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     switch (a.kind) {
       case 'failover': {
         const id = failoverWorkflowId(s.name, a.group);
+        // Several hosts: the evidence that the primary's host is lost goes with it (runs recorded before: none).
+        const hint = hostLossHint(s, history, a.group);
+        const hostLoss = hint && patched(HOST_LOSS_HINT) ? hint : undefined;
         try {
           const child = await startChild(failoverGroup, {
             ...childOptions,
@@ -293,6 +300,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
                 group: a.group,
                 requireApproval: a.requireApproval,
                 ...(a.candidates ? { candidates: a.candidates } : {}),
+                ...(hostLoss ? { hostLoss } : {}),
               },
             ],
           });
@@ -301,7 +309,9 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
             kind: 'failover',
             target: a.group,
             outcome: 'started',
-            detail: `${id}${a.requireApproval ? ' (waits for approval)' : ''}: ${a.reason}`,
+            detail:
+              `${id}${a.requireApproval ? ' (waits for approval)' : ''}: ${a.reason}` +
+              (hostLoss ? `; host ${hostLoss.host} lost for ${hostLoss.lostForMs} ms` : ''),
           });
           void child
             .result()

@@ -4,8 +4,9 @@
  * the end of the period. Each round, in parallel and each bounded by a deadline: every member
  * observed (lib/observation/member.ts: its container and its SQL view, short budgets), etcd (live
  * primaries, member states, group locks, durability records) and PgBouncer's port; for a primary
- * that failed the previous round while its container runs, its peers' view of it too
- * (monitor-peer-view.ts: the second viewpoint on a partition). Rounds are
+ * that failed the previous round while its container runs (several hosts: or while its host's
+ * engine does not answer either), its peers' view of it too (monitor-peer-view.ts: the second
+ * viewpoint on a partition, and the evidence of a lost host, common/host-loss.ts). Rounds are
  * folded into a small history (common/monitor-observation.ts); the heartbeat carries it, so a
  * retried attempt (the worker died) resumes the counts instead of starting over.
  */
@@ -160,10 +161,11 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       ),
       observePeers(spec, password, asks),
     ]);
+    const peersAt = Date.now(); // every peer had answered by now
     const byName: Record<string, MemberObservation> = {};
     for (const m of members) {
       const o: MemberObservation = etcd.ok && etcd.states[m.member] ? { ...m, state: etcd.states[m.member] } : m;
-      byName[m.member] = peers[m.member] ? { ...o, peers: peers[m.member] } : o;
+      byName[m.member] = peers[m.member] ? { ...o, peers: peers[m.member], peersAt } : o;
     }
     return {
       at,
@@ -200,7 +202,12 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     for (;;) {
       const started = Date.now();
       const mark = events.seen();
-      const observed = await observeCluster(spec, password, peersToAsk(history, spec.members), events);
+      const observed = await observeCluster(
+        spec,
+        password,
+        peersToAsk(history, spec.members, { engineSilent: isMultiHost(spec) }),
+        events,
+      );
       deps.metrics?.observeCluster(spec, observed);
       history = foldObservation(history, observed, spec.members);
       rounds++;

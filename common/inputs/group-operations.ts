@@ -1,6 +1,7 @@
 /** Inputs of the runbooks on one group or member: failover, switchover, rejoin, unfence. */
 import { z } from 'zod';
 import { clusterRefRule, clusterRefShape, duration, flag, groupName, memberName } from './fields';
+import { hostSchema } from '../hosts';
 
 export const failoverGroupInputSchema = z
   .strictObject({
@@ -18,6 +19,17 @@ export const failoverGroupInputSchema = z
     lockWaitMs: z.number().int().min(0).max(3_600_000).optional(),
     /** Promote only one of these (the monitor passes the standbys synchronous when the primary failed). */
     candidates: z.array(memberName).optional(),
+    /**
+     * The monitor's word that the primary's host is lost (common/host-loss.ts): used only when the
+     * cluster's monitor started the failover, and then only to date the loss.
+     */
+    hostLoss: z
+      .strictObject({
+        member: memberName,
+        host: hostSchema.shape.name,
+        lostForMs: z.number().int().min(0).max(3_600_000),
+      })
+      .optional(),
   })
   .superRefine(...clusterRefRule(true));
 

@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { Client as TemporalClient, Connection as TemporalConnection } from '@temporalio/client';
 import { addressOf, hostOfContainer, pgbouncerHosts } from '../../common/addressing';
 import { LABEL_CLUSTER } from '../../common/labels';
 import { parseSpec, type ClusterSpec, type ClusterSpecInput } from '../../common/spec';
@@ -246,6 +247,27 @@ async function untilStatus(what: string, done: (s: StatusJson) => boolean, ms: n
   throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last?.controlPlane.monitor ?? last)}`);
 }
 
+/** The monitor's failover of g1: when each of its steps ended, from its start (printed, not asserted). */
+async function printFailoverTimeline(): Promise<void> {
+  const connection = await TemporalConnection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
+  try {
+    const r = await new TemporalClient({ connection }).workflow
+      .getHandle(`failover-${NAME}-g1`)
+      .result()
+      .then((x: { timeline?: Record<string, number> }) => x.timeline ?? {});
+    const t0 = r.started ?? 0;
+    console.log(
+      `[host failure] the failover: ${Object.entries(r)
+        .map(([k, v]) => `${k} +${v - t0} ms`)
+        .join(', ')}`,
+    );
+  } catch (err) {
+    console.log(`[host failure] the failover's timeline: ${(err as Error).message}`);
+  } finally {
+    await connection.close();
+  }
+}
+
 describe('the loss of a whole host', () => {
   it('up builds the default layout on three hosts and starts the monitor', async () => {
     for (const h of ['h1', 'h2', 'h3']) await startHostWorker(h);
@@ -288,6 +310,7 @@ describe('the loss of a whole host', () => {
           `the monitor: ${actions.map((a) => `${a.kind} ${a.outcome}: ${a.detail}`).join(' | ')}`,
       );
 
+      await printFailoverTimeline();
       const before = acked.length;
       await until('40 rows acknowledged after the failover', () => acked.length >= before + 40, 180_000);
     } finally {

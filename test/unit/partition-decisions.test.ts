@@ -177,6 +177,12 @@ describe('peersToAsk: only for a primary that failed the last probe while its co
       expect(peersToAsk(failing(container), MEMBERS)).toEqual({});
     },
   );
+  test("several hosts: also while its host's engine does not answer (host lost?), never when paused or down", () => {
+    expect(peersToAsk(failing('unknown'), MEMBERS, { engineSilent: true })).toEqual({ 'g1-a': ['g1-b', 'coord-a'] });
+    expect(peersToAsk(failing('running'), MEMBERS, { engineSilent: true })).toEqual({ 'g1-a': ['g1-b', 'coord-a'] });
+    for (const container of ['paused', 'exited', 'absent', 'restarting'] as const)
+      expect(peersToAsk(failing(container), MEMBERS, { engineSilent: true })).toEqual({});
+  });
   test("the primary etcd names now, not the spec's first member", () => {
     const h = failing('running');
     const moved: ProbeHistory = {

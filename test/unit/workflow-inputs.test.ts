@@ -109,6 +109,19 @@ describe('refusals name the field', () => {
     expectRefused('failoverGroup', { cluster: 'demo', group: 'g1', approvalTimeout: 'soon' }, [
       ['approvalTimeout', /duration/],
     ]);
+    const hostLoss = { member: 'g1-a', host: 'h1', lostForMs: 2000 };
+    expectRefused('failoverGroup', { cluster: 'demo', group: 'g1', hostLoss: { ...hostLoss, lostForMs: -1 } }, [
+      ['hostLoss.lostForMs', />=0/],
+    ]);
+    expectRefused('failoverGroup', { cluster: 'demo', group: 'g1', hostLoss: { ...hostLoss, lostForMs: '2s' } }, [
+      ['hostLoss.lostForMs', /expected a number/],
+    ]);
+    expectRefused('failoverGroup', { cluster: 'demo', group: 'g1', hostLoss: { ...hostLoss, fenced: true } }, [
+      ['hostLoss', /unknown key\(s\) "fenced"/],
+    ]);
+    expectRefused('failoverGroup', { cluster: 'demo', group: 'g1', hostLoss: { ...hostLoss, host: 'H 1' } }, [
+      ['hostLoss.host', /1-31 characters/],
+    ]);
   });
 
   test("a bad spec is refused with the spec's own field names", () => {
@@ -148,6 +161,7 @@ describe('what the product sends is accepted', () => {
       { spec: parseSpec({ name: 'demo' }), clean: false, force: false, applySpecChange: true, rebalance: false },
     ],
     ['failoverGroup', { cluster: 'demo', group: 'g1', rejoin: true }],
+    ['failoverGroup', { cluster: 'demo', group: 'g1', hostLoss: { member: 'g1-a', host: 'h2', lostForMs: 1500 } }],
     ['failoverGroup', { spec: parseSpec({}), group: 'g1', requireApproval: false, candidates: ['g1-b'] }],
     [
       'failoverGroup',

@@ -43,6 +43,10 @@ export interface MonitorRunOptions {
   tuning?: MonitorInput['tuning'];
   /** The cluster's spec stored, as setup stores it (loadClusterSpec finds it). */
   storedSpec?: boolean;
+  /** Fields over SPEC_INPUT's (hosts, backup). */
+  specFields?: Partial<ClusterSpecInput>;
+  /** Host queues (`citusctl-host-<h>`) a worker serves too. */
+  hostQueues?: string[];
 }
 
 export async function withMonitorRun(
@@ -51,15 +55,21 @@ export async function withMonitorRun(
   body: (run: MonitorRun) => Promise<void>,
 ): Promise<void> {
   const cluster = uniqueClusterName(opts.prefix);
-  const spec = { ...SPEC_INPUT, name: cluster };
+  const spec = { ...SPEC_INPUT, ...opts.specFields, name: cluster };
   const world = new World(spec);
   const stored: Record<string, unknown> = { [cluster]: spec };
   const storeSpec = (s: ClusterSpecInput) => (stored[cluster] = s);
   const sim = worldActivities(world, spec, opts.storedSpec ? { stored } : {});
   const taskQueue = uniqueId('tq');
   const worker = await wf.worker(taskQueue, sim.activities);
+  const hostWorkers = await Promise.all((opts.hostQueues ?? []).map((q) => wf.worker(q, sim.activities)));
   const workflowId = `monitor-${cluster}`;
-  await worker.runUntil(async () => {
+  const runAll = (fn: () => Promise<void>) =>
+    hostWorkers.reduce<() => Promise<void>>(
+      (inner, w) => () => w.runUntil(inner()),
+      () => worker.runUntil(fn),
+    )();
+  await runAll(async () => {
     const handle = await wf.client.workflow.start('monitorCluster', {
       taskQueue,
       workflowId,

@@ -72,6 +72,15 @@ export class World {
     Object.assign(this.members[name]!, { container: 'exited', up: false });
   }
 
+  /** Members whose whole host is lost: engine and SQL silent, no peer reaches them. */
+  readonly lost = new Set<string>();
+  loseHost(members: string[]) {
+    for (const name of members) {
+      Object.assign(this.members[name]!, { container: 'unknown', up: false });
+      this.lost.add(name);
+    }
+  }
+
   livePrimaries(): Primaries {
     const { coordinator, ...workers } = this.primaries;
     return { coordinator: coordinator!, workers };
@@ -85,6 +94,7 @@ export class World {
         members[name] = {
           ...base,
           sql: { ok: false, ms: 500, error: m.container === 'running' ? 'timeout expired' : 'connect ECONNREFUSED' },
+          ...(this.lost.has(name) ? { peers: { reached: [], cut: ['g2-a'], unasked: [] }, peersAt: at } : {}),
         };
         continue;
       }
