@@ -36,7 +36,8 @@ export function skipWhileUnanswered(member: string, now: () => number = Date.now
     async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
       if (now() < until)
         throw new GRPCUnavailableError(
-          `etcd member ${member} unavailable: skipped for ${until - now()} ms more, ${failures} call(s) in a row unanswered`,
+          `etcd member ${member} unavailable: skipped for ${until - now()} ms more, ` +
+            `${failures} call(s) in a row unanswered`,
         );
       try {
         const r = await fn({ signal: signal ?? new AbortController().signal });
