@@ -19,19 +19,16 @@
  * Needs: `npm run build`, Docker, the temporal CLI (TEMPORAL_CLI_PATH), the images.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { Client as TemporalClient, Connection as TemporalConnection } from '@temporalio/client';
 import { addressOf, hostOfContainer, pgbouncerHosts } from '../../common/addressing';
-import { LABEL_CLUSTER } from '../../common/labels';
 import { parseSpec, type ClusterSpec, type ClusterSpecInput } from '../../common/spec';
 import { acquireRunLock } from './support/failover';
 import {
-  CLI,
-  ROOT,
   layout,
   runCli,
   sleep,
@@ -43,6 +40,10 @@ import {
 } from './support/cluster';
 import { numberedWriters } from './support/numbered-writers';
 import { killHost, removeSimHosts, restartHost, simHostSpecs, startSimHosts, type SimHost } from './support/sim-hosts';
+import {
+  removeClusterFromHosts as removeClusterFromSimHosts,
+  startHostWorker as startWorkerOnHost,
+} from './support/host-workers';
 
 jest.setTimeout(30 * 60_000);
 
@@ -78,33 +79,10 @@ const env = (): NodeJS.ProcessEnv => ({
 /** The simulated host of a spec host (h1 -> the first). */
 const simHost = (host: string): SimHost => hosts[Number(host.slice(1)) - 1]!;
 
-async function removeClusterFromHosts(): Promise<void> {
-  for (const h of hosts) {
-    const filters = { label: [`${LABEL_CLUSTER}=${NAME}`] };
-    const alive = await h.docker.ping().then(
-      () => true,
-      () => false,
-    );
-    if (!alive) continue;
-    for (const c of await h.docker.listContainers({ all: true, filters }))
-      await h.docker.getContainer(c.Id).remove({ force: true, v: true });
-    for (const v of (await h.docker.listVolumes({ filters })).Volumes ?? [])
-      await h.docker.getVolume(v.Name).remove({ force: true });
-  }
-}
+const removeClusterFromHosts = () => removeClusterFromSimHosts(hosts, NAME);
 
 async function startHostWorker(host: string): Promise<void> {
-  workerLogs[host] = '';
-  const p = spawn(process.execPath, [CLI, 'worker', '--host', host, '-c', specFile], {
-    env: env(),
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  p.stdout!.on('data', (d: Buffer) => (workerLogs[host] += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (workerLogs[host] += d.toString()));
-  workers[host] = p;
-  for (let i = 0; i < 1200 && !workerLogs[host]!.includes('task queue') && p.exitCode === null; i++) await sleep(100);
-  if (!workerLogs[host]!.includes('reachable')) throw new Error(`worker --host ${host}: ${workerLogs[host]}`);
+  workers[host] = await startWorkerOnHost(host, specFile, env(), workerLogs);
 }
 
 const secrets = () =>

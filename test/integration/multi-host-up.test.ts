@@ -16,7 +16,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type Docker from 'dockerode';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,19 +26,12 @@ import { LABEL_CLUSTER } from '../../common/labels';
 import { parseSpec, type ClusterSpec, type ClusterSpecInput } from '../../common/spec';
 import { containerName } from '../../common/topology';
 import { acquireRunLock } from './support/failover';
-import {
-  CLI,
-  ROOT,
-  docker,
-  layout,
-  runCli,
-  sleep,
-  stopTemporal,
-  temporalCli,
-  terminate,
-  testImages,
-} from './support/cluster';
+import { docker, layout, runCli, stopTemporal, temporalCli, terminate, testImages } from './support/cluster';
 import { removeSimHosts, simHostSpecs, startSimHosts, type SimHost } from './support/sim-hosts';
+import {
+  removeClusterFromHosts as removeClusterFromSimHosts,
+  startHostWorker as startWorkerOnHost,
+} from './support/host-workers';
 
 jest.setTimeout(20 * 60_000);
 
@@ -71,29 +64,10 @@ const env = (): NodeJS.ProcessEnv => ({
 /** The engine of a spec host (h1 -> the first simulated host). */
 const engineOf = (host: string): Docker => hosts[Number(host.slice(1)) - 1]!.docker;
 
-/** Removes the cluster's containers and volumes from every simulated host (kept host volumes outlive a run). */
-async function removeClusterFromHosts(): Promise<void> {
-  for (const h of hosts) {
-    const filters = { label: [`${LABEL_CLUSTER}=${NAME}`] };
-    for (const c of await h.docker.listContainers({ all: true, filters }))
-      await h.docker.getContainer(c.Id).remove({ force: true, v: true });
-    for (const v of (await h.docker.listVolumes({ filters })).Volumes ?? [])
-      await h.docker.getVolume(v.Name).remove({ force: true });
-  }
-}
+const removeClusterFromHosts = () => removeClusterFromSimHosts(hosts, NAME);
 
 async function startHostWorker(host: string): Promise<void> {
-  workerLogs[host] = '';
-  const p = spawn(process.execPath, [CLI, 'worker', '--host', host, '-c', specFile], {
-    env: env(),
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  p.stdout!.on('data', (d: Buffer) => (workerLogs[host] += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (workerLogs[host] += d.toString()));
-  workers.push(p);
-  for (let i = 0; i < 1200 && !workerLogs[host]!.includes('task queue') && p.exitCode === null; i++) await sleep(100);
-  if (!workerLogs[host]!.includes('reachable')) throw new Error(`worker --host ${host}: ${workerLogs[host]}`);
+  workers.push(await startWorkerOnHost(host, specFile, env(), workerLogs));
 }
 
 /** A superuser session to a member at its host's address and published port (verify-full TLS). */
