@@ -37,6 +37,17 @@ export const SPEC_INPUT: ClusterSpecInput = {
   demo: { rows: 1000, shardCount: 8 },
 };
 
+/** SPEC_INPUT on two hosts (placement spreads the members; backups off, as several hosts require). */
+const HOST_TLS = { caFile: '/etc/h/ca.pem', certFile: '/etc/h/cert.pem', keyFile: '/etc/h/key.pem' };
+export const SEVERAL_HOSTS_INPUT: ClusterSpecInput = {
+  ...SPEC_INPUT,
+  backup: { enabled: false },
+  hosts: [
+    { name: 'h1', endpoint: 'tcp://10.1.0.1:2376', tls: HOST_TLS },
+    { name: 'h2', endpoint: 'tcp://10.1.0.2:2376', tls: HOST_TLS },
+  ],
+};
+
 let runtimeInstalled = false;
 /** The SDK logs every workflow/activity failure at WARN/ERROR; the tests provoke those on purpose. */
 export function quietRuntime(): void {

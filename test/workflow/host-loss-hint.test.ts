@@ -9,11 +9,11 @@ import type { Worker } from '@temporalio/worker';
 import { hostOfContainer } from '../../common/addressing';
 import type { FailoverGroupInput } from '../../common/inputs';
 import type { Progress } from '../../common/progress';
-import { parseSpec, type ClusterSpecInput } from '../../common/spec';
+import { parseSpec } from '../../common/spec';
 import { hostTaskQueue } from '../../common/task-queues';
 import { monitorWorkflowId } from '../../common/workflow-ids';
 import type { FailoverGroupResult } from '../../workflows';
-import { SPEC_INPUT, uniqueId } from './helpers';
+import { SEVERAL_HOSTS_INPUT, uniqueId } from './helpers';
 import { mockActivities } from './mock-activities';
 import { step } from './runner';
 import { useWorkflowEnv } from './workflow-env';
@@ -22,15 +22,7 @@ jest.setTimeout(90_000);
 
 const wf = useWorkflowEnv({ workflowsPath: require.resolve('./child-failover-workflows') });
 
-const TLS = { caFile: '/etc/h/ca.pem', certFile: '/etc/h/cert.pem', keyFile: '/etc/h/key.pem' };
-const severalHosts: ClusterSpecInput = {
-  ...SPEC_INPUT,
-  backup: { enabled: false },
-  hosts: [
-    { name: 'h1', endpoint: 'tcp://10.1.0.1:2376', tls: TLS },
-    { name: 'h2', endpoint: 'tcp://10.1.0.2:2376', tls: TLS },
-  ],
-};
+const severalHosts = SEVERAL_HOSTS_INPUT;
 const spec = parseSpec(severalHosts);
 const lostHost = hostOfContainer(spec, 'g1-a').name;
 

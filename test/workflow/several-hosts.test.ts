@@ -10,27 +10,19 @@
 import { Context } from '@temporalio/activity';
 import type { Worker } from '@temporalio/worker';
 import { hostOfContainer } from '../../common/addressing';
-import { parseSpec, type ClusterSpecInput } from '../../common/spec';
+import { parseSpec } from '../../common/spec';
 import { hostTaskQueue } from '../../common/task-queues';
 import type { FailoverGroupResult, SwitchoverGroupResult } from '../../workflows';
 import { failureOf, step } from './runner';
 import { mockActivities } from './mock-activities';
-import { SPEC_INPUT } from './helpers';
+import { SEVERAL_HOSTS_INPUT } from './helpers';
 import { useWorkflowEnv } from './workflow-env';
 
 jest.setTimeout(90_000);
 
 const wf = useWorkflowEnv();
 
-const TLS = { caFile: '/etc/h/ca.pem', certFile: '/etc/h/cert.pem', keyFile: '/etc/h/key.pem' };
-const severalHosts: ClusterSpecInput = {
-  ...SPEC_INPUT,
-  backup: { enabled: false },
-  hosts: [
-    { name: 'h1', endpoint: 'tcp://10.1.0.1:2376', tls: TLS },
-    { name: 'h2', endpoint: 'tcp://10.1.0.2:2376', tls: TLS },
-  ],
-};
+const severalHosts = SEVERAL_HOSTS_INPUT;
 const spec = parseSpec(severalHosts);
 const name = spec.name;
 const hostOf = (member: string) => hostOfContainer(spec, member).name;
