@@ -13,7 +13,7 @@ import { ConstantBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { EtcdAuthenticationFailedError, EtcdUserExistsError, Etcd3, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { ETCD_ROOT } from '../common/etcd-keys';
 import { ETCD_MEMBER } from '../common/topology';
-import { skipWhileUnanswered } from './etcd-host-skip';
+import { skipBoard, skipWhileUnanswered } from './etcd-host-skip';
 import type { ClientTls } from './tls/orchestrator-tls';
 
 /** etcd's superuser: `auth enable` needs it, and it is the only user (it holds the `root` role). */
@@ -77,6 +77,7 @@ function failover(endpoints: number) {
 export function etcdClientOptions(target: EtcdTarget, access: EtcdClientAccess): IOptions {
   const { tls, password, dialTimeout = 3000 } = access;
   const endpoints = endpointsOf(target);
+  const skips = skipBoard(endpoints);
   return {
     hosts: endpoints.length === 1 ? endpoints[0]! : endpoints,
     // Without credentials etcd3 uses TLS with the system's CAs: the cluster's etcd is not among them.
@@ -98,7 +99,7 @@ export function etcdClientOptions(target: EtcdTarget, access: EtcdClientAccess):
       'grpc.ssl_target_name_override': ETCD_MEMBER,
     },
     faultHandling: {
-      host: (h) => (endpoints.length > 1 ? skipWhileUnanswered(h) : noop),
+      host: (h) => (endpoints.length > 1 ? skipWhileUnanswered(h, Date.now, skips) : noop),
       global: failover(endpoints.length),
     },
     ...(password ? { auth: { username: ETCD_USER, password } } : {}),

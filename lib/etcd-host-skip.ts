@@ -7,9 +7,10 @@
  * 3-5 s each, most of a 30 s outage. This policy, per member, fails a call at once (gRPC
  * UNAVAILABLE, which etcd3 takes as "try the next member") while the member is skipped: 2 s after a
  * failure, doubling with each failure in a row up to 30 s; any success ends it. It holds no call
- * and never waits: when every member is skipped the call fails at once and its caller retries (the
- * reason etcd3's circuit breaker is not used: calls left pending forever, see etcd-auth.ts). One
- * member (the single-host default) keeps no policy at all.
+ * and never waits (etcd3's circuit breaker left calls pending forever, see etcd-auth.ts). While
+ * every member is skipped (etcd was down as a whole) calls go through, so the first one after etcd
+ * is back answers instead of the client failing for up to a whole skip. One member (the single-host
+ * default) keeps no policy at all.
  */
 import { noop, type IDefaultPolicyContext, type IPolicy } from 'cockatiel';
 import { GRPCDeadlineExceededError, GRPCUnavailableError, isRecoverableError } from 'etcd3';
@@ -26,15 +27,29 @@ export function skipForMs(failures: number): number {
 const unanswered = (e: unknown) =>
   e instanceof GRPCDeadlineExceededError || (e instanceof Error && isRecoverableError(e));
 
-export function skipWhileUnanswered(member: string, now: () => number = Date.now): IPolicy<IDefaultPolicyContext> {
+/** Until when each member of one client is skipped (shared by its members' policies). */
+export interface SkipBoard {
+  members: readonly string[];
+  until: Map<string, number>;
+}
+
+export const skipBoard = (members: readonly string[]): SkipBoard => ({ members, until: new Map() });
+
+export function skipWhileUnanswered(
+  member: string,
+  now: () => number = Date.now,
+  /** The client's other members' skips: while all are skipped, calls go through. */
+  board?: SkipBoard,
+): IPolicy<IDefaultPolicyContext> {
   let failures = 0;
   let until = 0;
+  const everySkipped = () => !!board && board.members.every((m) => (board.until.get(m) ?? 0) > now());
   return {
     _altReturn: undefined as never,
     onSuccess: noop.onSuccess,
     onFailure: noop.onFailure,
     async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
-      if (now() < until)
+      if (now() < until && !everySkipped())
         throw new GRPCUnavailableError(
           `etcd member ${member} unavailable: skipped for ${until - now()} ms more, ` +
             `${failures} call(s) in a row unanswered`,
@@ -43,11 +58,13 @@ export function skipWhileUnanswered(member: string, now: () => number = Date.now
         const r = await fn({ signal: signal ?? new AbortController().signal });
         failures = 0;
         until = 0;
+        board?.until.delete(member);
         return r;
       } catch (err) {
         if (unanswered(err)) {
           failures++;
           until = now() + skipForMs(failures);
+          board?.until.set(member, until);
         }
         throw err;
       }

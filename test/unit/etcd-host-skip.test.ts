@@ -4,7 +4,7 @@
  * it; other errors (a compare that failed, a bad request) do not count. Fake clock.
  */
 import { GRPCDeadlineExceededError, GRPCNotFoundError, GRPCUnavailableError } from 'etcd3';
-import { SKIP_BASE_MS, SKIP_MAX_MS, skipForMs, skipWhileUnanswered } from '../../lib/etcd-host-skip';
+import { SKIP_BASE_MS, SKIP_MAX_MS, skipBoard, skipForMs, skipWhileUnanswered } from '../../lib/etcd-host-skip';
 
 test('skip time doubles per failure in a row, up to the cap', () => {
   expect([0, 1, 2, 3, 4].map(skipForMs)).toEqual([
@@ -58,4 +58,25 @@ test('an error etcd answered with (not found, a failed compare) does not skip th
     }),
   ).rejects.toThrow('key not found');
   await expect(p.execute(async () => 1)).resolves.toBe(1);
+});
+
+test('while every member of a client is skipped, calls go through (etcd back as a whole answers at once)', async () => {
+  const t = 0;
+  const board = skipBoard(['a', 'b']);
+  const a = skipWhileUnanswered('a', () => t, board);
+  const b = skipWhileUnanswered('b', () => t, board);
+  let calls = 0;
+  const dead = () => {
+    calls++;
+    throw new GRPCUnavailableError('connect ECONNREFUSED');
+  };
+  await expect(a.execute(dead)).rejects.toThrow('ECONNREFUSED');
+  // Only a is skipped: its calls fail at once, b stays to be tried.
+  await expect(a.execute(dead)).rejects.toThrow(/unavailable: skipped/);
+  expect(calls).toBe(1);
+  await expect(b.execute(dead)).rejects.toThrow('ECONNREFUSED');
+  // Both skipped: a call is let through, and once etcd answers the skipping ends.
+  expect(await a.execute(() => 'ok')).toBe('ok');
+  expect(board.until.has('a')).toBe(false);
+  await expect(b.execute(dead)).rejects.toThrow(/unavailable: skipped/);
 });
