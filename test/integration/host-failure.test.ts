@@ -39,6 +39,7 @@ import {
   testImages,
 } from './support/cluster';
 import { numberedWriters } from './support/numbered-writers';
+import { activityTimeline } from './support/temporal-history';
 import { killHost, removeSimHosts, restartHost, simHostSpecs, startSimHosts, type SimHost } from './support/sim-hosts';
 import {
   removeClusterFromHosts as removeClusterFromSimHosts,
@@ -239,6 +240,8 @@ async function printFailoverTimeline(): Promise<void> {
         .map(([k, v]) => `${k} +${v - t0} ms`)
         .join(', ')}`,
     );
+    const steps = activityTimeline({ workflowId: `failover-${NAME}-g1`, port: TEMPORAL_PORT });
+    console.log(`[host failure] the failover's activities (ms from its start):\n  ${steps.join('\n  ')}`);
   } catch (err) {
     console.log(`[host failure] the failover's timeline: ${(err as Error).message}`);
   } finally {

@@ -39,3 +39,45 @@ export function workflowHistoryText(opts: { workflowId: string; runId?: string; 
   walk(JSON.parse(r.stdout));
   return { raw: r.stdout, decoded: decoded.join('\n') };
 }
+
+interface HistoryEvent {
+  eventId: string;
+  eventTime: string;
+  eventType: string;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; taskQueue?: { name?: string } };
+  activityTaskStartedEventAttributes?: { scheduledEventId?: string };
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: string };
+  activityTaskFailedEventAttributes?: { scheduledEventId?: string };
+  activityTaskTimedOutEventAttributes?: { scheduledEventId?: string };
+}
+
+/**
+ * Each activity of a workflow's run as "name[queue] +scheduled..+started..+closed outcome" (ms from
+ * the run's start): where a slow step's time went (a diagnosis printed by tests, never asserted).
+ */
+export function activityTimeline(opts: { workflowId: string; runId?: string; port: number }): string[] {
+  const events = (JSON.parse(workflowHistoryText(opts).raw) as { events: HistoryEvent[] }).events;
+  const t0 = Date.parse(events[0]?.eventTime ?? '');
+  const at = (e: HistoryEvent) => Date.parse(e.eventTime) - t0;
+  const kind = (e: HistoryEvent) => e.eventType.replace(/^EVENT_TYPE_/, '').replace(/_/g, '').toLowerCase();
+  const rows = new Map<string, { name: string; scheduled: number; started?: number; closed?: number; how?: string }>();
+  for (const e of events) {
+    const k = kind(e);
+    if (k === 'activitytaskscheduled') {
+      const a = e.activityTaskScheduledEventAttributes;
+      rows.set(e.eventId, { name: `${a?.activityType?.name}[${a?.taskQueue?.name}]`, scheduled: at(e) });
+    }
+    const ref =
+      e.activityTaskStartedEventAttributes ??
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes;
+    const row = ref?.scheduledEventId ? rows.get(ref.scheduledEventId) : undefined;
+    if (!row) continue;
+    if (k === 'activitytaskstarted') row.started = at(e);
+    else [row.closed, row.how] = [at(e), k.replace('activitytask', '')];
+  }
+  return [...rows.values()].map(
+    (r) => `${r.name} +${r.scheduled}..${r.started ?? '?'}..${r.closed ?? '?'} ${r.how ?? 'open'}`,
+  );
+}
