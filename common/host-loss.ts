@@ -12,7 +12,7 @@
  * lost, and the fence still waits for the self-fence deadline from the start of the loss.
  */
 import { hostOfContainer, isMultiHost } from './addressing';
-import { peerVerdict, type PeerView } from './peer-view';
+import { describePeerView, peerVerdict, type PeerView } from './peer-view';
 import type { PlacementInput } from './placement';
 
 /** A run of rounds in which the member's host was lost: first and latest answer of its peers (epoch ms). */
@@ -42,6 +42,24 @@ export function foldHostCut(prev: HostCut | undefined, o: Round): HostCut | unde
   if (o.container !== 'unknown' || o.sql.ok || peerVerdict(o.peers) !== 'cut' || o.peersAt === undefined)
     return undefined;
   return { rounds: (prev?.rounds ?? 0) + 1, since: prev?.since ?? o.peersAt, until: o.peersAt };
+}
+
+/**
+ * Several hosts, from monitors started since (`failures` set): the primary's host is lost when its
+ * engine did not answer, its SQL failed `failures` times in a row and every peer that answered, in
+ * the latest round, could not reach it either: three viewpoints, so the failover starts without
+ * waiting for the failure window or its standbys' WAL receivers (seconds). Safety is not decided
+ * here: the failover still counts the primary fenced only once the peers have lost its host for the
+ * self-fence deadline (common/host-silence.ts), and refuses while anyone reaches it.
+ */
+export function hostLossConfirmation(
+  track: { failures: number; hostCut?: HostCut; last?: Round } | undefined,
+  failures: number | undefined,
+): string | undefined {
+  const o = track?.last;
+  if (failures === undefined || !o || !track.hostCut || track.hostCut.until !== o.peersAt) return undefined;
+  if (o.sql.ok || o.container !== 'unknown' || track.failures < failures) return undefined;
+  return `host lost: its engine does not answer and no peer reaches it (${describePeerView(o.peers)})`;
 }
 
 /** The hint for a failover of `group`: its primary's host lost in the latest round, else undefined. */

@@ -6,16 +6,15 @@
  *
  * The arithmetic. The host's self-fence loop last reached etcd (and its peers) at `lastOk`, no later
  * than the fault; the peers first saw it gone at `lostSince`, no earlier than the fault. Its stop is
- * done by lastOk + fenceAfterMs + one round + stopBudgetMs = lastOk + failWindowMs (self-fence.ts),
- * hence by lostSince + failWindowMs. A margin covers the two clocks' rates and a slow round. Only
- * durations on one clock (the workflow's) are compared.
+ * done by lastOk + fenceAfterMs + one round + stopBudgetMs = lastOk + SELF_FENCE_WINDOW_MS
+ * (self-fence.ts), hence by lostSince + SELF_FENCE_WINDOW_MS. A margin covers the two clocks' rates
+ * and a slow round. Only durations on one clock (the workflow's) are compared.
  *
  * A host its peers still reach is not cut off: its worker is down, not the host, so its self-fence
  * never fires and its primary may still serve: refused (the failover changes nothing). Pure and
  * table-tested (test/unit/host-silence.test.ts); safe in workflows.
  */
-import { DEFAULT_THRESHOLDS } from './monitor-decisions';
-import { SELF_FENCE_TIMINGS, fenceAfterMs, type SelfFenceTimings } from './self-fence';
+import { SELF_FENCE_TIMINGS, SELF_FENCE_WINDOW_MS, fenceAfterMs, type SelfFenceTimings } from './self-fence';
 
 /** The peers' word on a host: cut (some answered, none reached it), reached (one did), unknown (none asked). */
 export type HostReachVerdict = 'cut' | 'reached' | 'unknown';
@@ -32,14 +31,14 @@ export interface HostReach {
 }
 
 /** Past the self-fence deadline by this much before a silent host's primary counts as fenced. */
-export const HOST_SILENCE_MARGIN_MS = 500;
+export const HOST_SILENCE_MARGIN_MS = 400;
 
 /** How long after its peers lost a host its self-fence has surely stopped its primaries. */
 export function selfFenceDoneAfterMs(
   loop: SelfFenceTimings = SELF_FENCE_TIMINGS,
-  monitor: { failWindowMs: number } = DEFAULT_THRESHOLDS,
+  windowMs: number = SELF_FENCE_WINDOW_MS,
 ): number {
-  return fenceAfterMs(loop, monitor) + loop.probeIntervalMs + loop.probeTimeoutMs + loop.stopBudgetMs;
+  return fenceAfterMs(loop, windowMs) + loop.probeIntervalMs + loop.probeTimeoutMs + loop.stopBudgetMs;
 }
 
 export interface HostSilenceInput {

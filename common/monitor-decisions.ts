@@ -15,6 +15,7 @@ import {
 } from './monitor-observation';
 import { decideServices, type ServiceAction, type ServiceDecision } from './monitor-service-decisions';
 import { COORDINATOR_GROUP } from './names';
+import { hostLossConfirmation } from './host-loss';
 import { partitionConfirmation, type PartitionThresholds } from './partition-decisions';
 import { describePeerView } from './peer-view';
 
@@ -36,6 +37,11 @@ export interface MonitorThresholds extends PartitionThresholds {
   standbyGraceMs: number;
   /** With no standby streaming this long, a synchronous group switches to asynchronous commit. */
   asyncAfterMs: number;
+  /**
+   * Several hosts: a primary whose host is lost (common/host-loss.ts) has failed after this many
+   * failed probes, window or not. Unset (monitors started before): only the rules above.
+   */
+  hostLossFailures?: number;
 }
 
 /**
@@ -62,6 +68,9 @@ export const DEFAULT_THRESHOLDS: MonitorThresholds = {
   asyncAfterMs: 1500,
   ...PARTITION_THRESHOLDS,
 };
+
+/** Monitors started since the lost-host verdict: the host's loss confirmed by its peers decides at once. */
+export const HOST_LOSS_DETECTION: Pick<MonitorThresholds, 'hostLossFailures'> = { hostLossFailures: 1 };
 
 /** What monitors started before detection on the first Docker-confirmed probe decided with. */
 export const TWO_PROBE_DOWN_DETECTION: Pick<MonitorThresholds, 'downFailures' | 'downWindowMs'> = {
@@ -126,6 +135,8 @@ export function primaryVerdict(
   const down = CONTAINER_DOWN.includes(o.container);
   if (down && track.failures >= t.downFailures && span >= t.downWindowMs)
     return { state: 'failed', reason: `${tally}; Docker: container ${o.container}` };
+  const hostLost = hostLossConfirmation(track, t.hostLossFailures);
+  if (hostLost) return { state: 'failed', reason: `${tally}; ${hostLost}` };
   if (track.failures < t.failures || span < t.failWindowMs) return { state: 'suspect', reason: tally };
   const witnesses = group?.streaming ?? [];
   const lost = witnesses.filter((s) => {

@@ -36,22 +36,32 @@ export function peersToAsk(
   const asks: Record<string, string[]> = {};
   const watched = opts.engineSilent ? ['running', 'unknown'] : ['running'];
   for (const [group, primary] of Object.entries(h.primaries)) {
-    const track = h.members[primary];
-    const o = track?.last;
+    const o = h.members[primary]?.last;
     if (!o || o.sql.ok || !watched.includes(o.container)) continue;
-    const mates = members.filter((m) => m.group === group && m.name !== primary).map((m) => m.name);
-    const outside =
-      group === COORDINATOR_GROUP
-        ? Object.entries(h.primaries)
-            .filter(([g]) => g !== COORDINATOR_GROUP)
-            .map(([, p]) => p)
-        : [h.primaries[COORDINATOR_GROUP]];
-    const known = new Set(members.map((m) => m.name));
-    asks[primary] = [...new Set([...mates, ...outside])].filter(
-      (p): p is string => !!p && p !== primary && known.has(p),
-    );
+    asks[primary] = peersOf(h.primaries, members, group);
   }
   return asks;
+}
+
+/**
+ * The peers asked about `group`'s primary (`primaries`: group -> member): the group's other members,
+ * plus the coordinator's primary for a worker group, or every worker primary for the coordinator group.
+ */
+export function peersOf(
+  primaries: Record<string, string>,
+  members: ReadonlyArray<{ name: string; group: string }>,
+  group: string,
+): string[] {
+  const primary = primaries[group];
+  const mates = members.filter((m) => m.group === group && m.name !== primary).map((m) => m.name);
+  const outside =
+    group === COORDINATOR_GROUP
+      ? Object.entries(primaries)
+          .filter(([g]) => g !== COORDINATOR_GROUP)
+          .map(([, p]) => p)
+      : [primaries[COORDINATOR_GROUP]];
+  const known = new Set(members.map((m) => m.name));
+  return [...new Set([...mates, ...outside])].filter((p): p is string => !!p && p !== primary && known.has(p));
 }
 
 /** Why the peers confirm that the failing primary is unreachable, or undefined while they do not (yet). */

@@ -9,21 +9,20 @@
  * reaches every other host is watching an etcd outage, not its own isolation, and leaves its primaries
  * alone; one host (today's default) never fences at all: nobody else could promote a standby.
  *
- * The deadline. The monitor declares a primary failed only after failed probes spanning `failWindowMs`
- * (common/monitor-decisions.ts: 1500 ms), and the failover then still confirms the primary down, records
- * the fence in etcd and promotes (hundreds of ms more) before a second primary can take a write. The
- * loop last reached etcd at `lastOk`, no later than the fault. Its rounds run back to back, each at
- * most `probeTimeoutMs` of probing plus `probeIntervalMs` of sleep, so the first round that sees
- * `now - lastOk >= fenceAfterMs` ends by lastOk + fenceAfterMs + probeIntervalMs + probeTimeoutMs,
- * and the container is dead `stopBudgetMs` later. Hence
+ * The deadline. The loop last reached etcd at `lastOk`, no later than the fault. Its rounds run back
+ * to back, each at most `probeTimeoutMs` of probing plus `probeIntervalMs` of sleep, so the first
+ * round that sees `now - lastOk >= fenceAfterMs` ends by lastOk + fenceAfterMs + probeIntervalMs +
+ * probeTimeoutMs, and the container is dead `stopBudgetMs` later. Hence
  *
- *   fenceAfterMs = failWindowMs - probeIntervalMs - probeTimeoutMs - stopBudgetMs   (1500-200-300-300 = 700 ms)
+ *   fenceAfterMs = SELF_FENCE_WINDOW_MS - probeIntervalMs - probeTimeoutMs - stopBudgetMs   (1200-150-250-300 = 500 ms)
  *
- * puts the stop before the earliest moment the failover may start, with the promotion itself as
- * margin (the monitor's probe time is its round's start, which may precede the fault by the few ms a
- * connect takes, well inside that margin). A blip shorter than 700 ms never fences; a longer cut-off
- * of this host from etcd AND every other host does, whether or not the monitor goes on to fail over
- * (then the monitor finds the primary's container exited and fails over at once, as for a crash).
+ * stops the primary within SELF_FENCE_WINDOW_MS of the loop's last etcd read. A failover that
+ * cannot reach the host waits that long (and a margin) from its peers' first sight of the loss
+ * before it counts the primary fenced (common/host-silence.ts); a reachable host's primary is
+ * stopped by its worker. A blip shorter than 500 ms never fences; a longer cut-off of this host from
+ * etcd AND every other host does, whether or not the monitor goes on to fail over (then the monitor
+ * finds the primary's container exited and fails over at once, as for a crash). Patroni's default
+ * TTL is 30 s: this trades a fence on a half-second isolation for a write outage of seconds.
  * Synchronous replication is the first fence: an isolated primary cannot acknowledge a commit without
  * its standby on another host. This one also covers asynchronous groups and keeps the old primary
  * from serving reads or rejoining writable when the network comes back.
@@ -40,21 +39,24 @@ export interface SelfFenceTimings {
   stopBudgetMs: number;
 }
 
-export const SELF_FENCE_TIMINGS: SelfFenceTimings = { probeIntervalMs: 200, probeTimeoutMs: 300, stopBudgetMs: 300 };
+export const SELF_FENCE_TIMINGS: SelfFenceTimings = { probeIntervalMs: 150, probeTimeoutMs: 250, stopBudgetMs: 300 };
+
+/** From the loop's last etcd read to its primary's stop, at most (see the arithmetic above). */
+export const SELF_FENCE_WINDOW_MS = 1200;
 
 /** Below this, an etcd blip of a couple of rounds would fence: timings that leave less are refused. */
 export const MIN_FENCE_AFTER_MS = 400;
 
 /**
  * How long the host may go without etcd (and every other host) before it stops its primaries: the
- * monitor's failure window less one round and a stop (see the arithmetic above). Throws when the
- * timings leave less than MIN_FENCE_AFTER_MS, since then either blips fence or the fence comes late.
+ * window less one round and a stop (see the arithmetic above). Throws when the timings leave less
+ * than MIN_FENCE_AFTER_MS, since then either blips fence or the fence comes late.
  */
-export function fenceAfterMs(loop: SelfFenceTimings, monitor: { failWindowMs: number }): number {
-  const d = monitor.failWindowMs - loop.probeIntervalMs - loop.probeTimeoutMs - loop.stopBudgetMs;
+export function fenceAfterMs(loop: SelfFenceTimings = SELF_FENCE_TIMINGS, windowMs = SELF_FENCE_WINDOW_MS): number {
+  const d = windowMs - loop.probeIntervalMs - loop.probeTimeoutMs - loop.stopBudgetMs;
   if (d < MIN_FENCE_AFTER_MS)
     throw new Error(
-      `self-fence: the monitor's failure window (${monitor.failWindowMs} ms) leaves ${d} ms after a round ` +
+      `self-fence: the window (${windowMs} ms) leaves ${d} ms after a round ` +
         `(${loop.probeIntervalMs} + ${loop.probeTimeoutMs} ms) and a stop (${loop.stopBudgetMs} ms); ` +
         `at least ${MIN_FENCE_AFTER_MS} ms are needed not to fence on an etcd blip`,
     );

@@ -4,7 +4,6 @@
  */
 import type Docker from 'dockerode';
 import { resolveHosts } from '../common/hosts';
-import { DEFAULT_THRESHOLDS } from '../common/monitor-decisions';
 import { placeCluster } from '../common/placement';
 import { SELF_FENCE_TIMINGS, fenceAfterMs, peerTargets, type PlacedMember } from '../common/self-fence';
 import type { ClusterSpec } from '../common/spec';
@@ -56,7 +55,7 @@ export function startHostSelfFence(
     peers: peerTargets(hosts, members, host),
     journalPath: selfFenceJournalPath(stateDir(deps.env), spec.name, host),
     writeVolumeState: (member, state) => writeVolumeState({ ...deps, docker }, spec, member, state),
-    fenceAfterMs: fenceAfterMs(SELF_FENCE_TIMINGS, DEFAULT_THRESHOLDS),
+    fenceAfterMs: fenceAfterMs(SELF_FENCE_TIMINGS),
     log: opts.log,
   });
   return {

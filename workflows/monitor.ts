@@ -48,6 +48,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ActionRecord, MaintenanceInput, MaintenanceRecord, MonitorStatus } from '../common/monitor-status';
 import {
   DEFAULT_THRESHOLDS,
+  HOST_LOSS_DETECTION,
   TWO_PROBE_DOWN_DETECTION,
   actionKey,
   backoffMs,
@@ -123,6 +124,9 @@ const MAX_RECORDS = 20;
 
 /** Patch: a failover of a primary whose host is lost is told so (common/host-loss.ts). */
 const HOST_LOSS_HINT = 'monitor-host-loss-hint';
+
+/** Patch: a primary whose host is lost has failed on the first round its peers confirm it (HOST_LOSS_DETECTION). */
+const HOST_LOSS_VERDICT = 'monitor-host-loss-verdict';
 
 export async function monitorCluster(input: MonitorInput): Promise<void> {
   checkedInput('monitorCluster', input); // the whole input, before anything reads it
@@ -241,7 +245,9 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   }
   // A run recorded before detection on the first Docker-confirmed probe replays with two probes.
   const detection = patched('down-on-first-probe') ? {} : TWO_PROBE_DOWN_DETECTION;
-  const thresholds = { ...DEFAULT_THRESHOLDS, ...detection, ...input.tuning?.thresholds };
+  // Runs recorded before the lost-host verdict (common/host-loss.ts) replay without it.
+  const hostLoss = patched(HOST_LOSS_VERDICT) ? HOST_LOSS_DETECTION : {};
+  const thresholds = { ...DEFAULT_THRESHOLDS, ...detection, ...hostLoss, ...input.tuning?.thresholds };
   const maxIterations = input.tuning?.maxIterations ?? 200;
   const groups = Object.fromEntries(
     groupNames.map((g) => [g, s.members.filter((m) => m.group === g).map((m) => m.name)]),

@@ -19,7 +19,7 @@ import type { ActivityDeps } from '../deps';
  * is confirmed within the detection budget. A missing address (a disconnected container is gone
  * from Docker's DNS) fails at once.
  */
-export const PEER_CHECK_TIMEOUT_MS = 1500;
+export const PEER_CHECK_TIMEOUT_MS = 1000;
 /** The monitor's connection to the peer. */
 const PEER_CONNECT_TIMEOUT_MS = 500;
 

@@ -28,7 +28,8 @@ import {
 } from '../../common/monitor-observation';
 import { hostOfContainer, isMultiHost, pgbouncerHosts } from '../../common/addressing';
 import { onItsHosts } from '../../common/monitor-hosts';
-import { peersToAsk } from '../../common/partition-decisions';
+import { peersOf, peersToAsk } from '../../common/partition-decisions';
+import type { PeerView } from '../../common/peer-view';
 import type { MemberStateName } from '../../common/member-state';
 import type { ClusterSpec } from '../../common/spec';
 import { ETCD_MEMBER, PGBOUNCER_MEMBER, containerName, groupsOf } from '../../common/topology';
@@ -99,6 +100,19 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   const { observePeers } = createPeerViewObserver(deps);
 
   /**
+   * Several hosts: each primary not asked about already, with its peers, asked as soon as its SQL
+   * fails: a lost host's evidence (common/host-loss.ts) one round earlier. One host: none.
+   */
+  const asksOnFailure = (spec: ClusterSpec, h: ProbeHistory, asks: Record<string, string[]>) =>
+    isMultiHost(spec)
+      ? Object.fromEntries(
+          Object.entries(h.primaries)
+            .filter(([, p]) => !asks[p])
+            .map(([group, p]) => [p, peersOf(h.primaries, spec.members, group)]),
+        )
+      : {};
+
+  /**
    * The one member observation (short budgets: a round is bounded by the interval plus them), in the probe's compact
    * form.
    */
@@ -108,8 +122,11 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     password: string,
     at: number,
     events?: ContainerEvents,
-  ): Promise<Omit<MemberObservation, 'state'>> {
+    /** Its peers, asked as soon as its SQL fails (the answer goes with the observation). */
+    peersOnFailure?: string[],
+  ): Promise<Omit<MemberObservation, 'state'> & { peers?: PeerView }> {
     const known = events?.statusOf(containerName(spec.name, member));
+    let asked: Promise<PeerView | undefined> | undefined;
     const r = await readMember(
       { ...deps, docker: engineOf(spec, member) },
       spec,
@@ -117,8 +134,13 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       password,
       PROBE_BUDGET,
       known,
+      (sql) => {
+        if (!sql.ok && peersOnFailure?.length)
+          asked = observePeers(spec, password, { [member]: peersOnFailure }).then((v) => v[member]);
+      },
     );
-    return { member, at, container: r.container, sql: probeSqlView(r) };
+    const peers = await asked;
+    return { member, at, container: r.container, sql: probeSqlView(r), ...(peers ? { peers } : {}) };
   }
 
   /** One etcd view: primaries, member states, locks, durability records. */
@@ -137,12 +159,17 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     return { primaries, locks: view.lockOwners, durability: view.durability, states: view.memberStates };
   }
 
-  /** One probe round of the whole cluster; `asks`: the primaries whose peers are asked too (primary -> peers). */
+  /**
+   * One probe round of the whole cluster; `asks`: the primaries whose peers are asked too (primary ->
+   * peers); `asksOnFailure`: those asked only if their SQL fails this round (several hosts: a lost
+   * host's peers answer a round earlier).
+   */
   async function observeCluster(
     spec: ClusterSpec,
     password: string,
     asks: Record<string, string[]>,
     events?: ContainerEvents,
+    asksOnFailure: Record<string, string[]> = {},
   ): Promise<ClusterObservation> {
     const at = Date.now();
     const [etcd, pgbouncer, members, services, peers] = await Promise.all([
@@ -154,7 +181,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
         () => ({ ok: true }),
         (err: unknown) => ({ ok: false, error: errMessage(err) }),
       ),
-      Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at, events))),
+      Promise.all(spec.members.map((m) => observeMember(spec, m.name, password, at, events, asksOnFailure[m.name]))),
       // Docker's word on the services: what the monitor repairs them from, whether etcd answers or not.
       Promise.all([containerStatus(spec, PGBOUNCER_MEMBER, events), containerStatus(spec, ETCD_MEMBER, events)]).then(
         ([pgbouncer, etcd]) => ({ pgbouncer, etcd }),
@@ -163,9 +190,10 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     ]);
     const peersAt = Date.now(); // every peer had answered by now
     const byName: Record<string, MemberObservation> = {};
-    for (const m of members) {
+    for (const { peers: asked, ...m } of members) {
       const o: MemberObservation = etcd.ok && etcd.states[m.member] ? { ...m, state: etcd.states[m.member] } : m;
-      byName[m.member] = peers[m.member] ? { ...o, peers: peers[m.member], peersAt } : o;
+      const view = peers[m.member] ?? asked;
+      byName[m.member] = view ? { ...o, peers: view, peersAt } : o;
     }
     return {
       at,
@@ -202,12 +230,8 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
     for (;;) {
       const started = Date.now();
       const mark = events.seen();
-      const observed = await observeCluster(
-        spec,
-        password,
-        peersToAsk(history, spec.members, { engineSilent: isMultiHost(spec) }),
-        events,
-      );
+      const asks = peersToAsk(history, spec.members, { engineSilent: isMultiHost(spec) });
+      const observed = await observeCluster(spec, password, asks, events, asksOnFailure(spec, history, asks));
       deps.metrics?.observeCluster(spec, observed);
       history = foldObservation(history, observed, spec.members);
       rounds++;

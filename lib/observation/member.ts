@@ -70,12 +70,17 @@ export async function observeMember(
   budget: ObserveBudget,
   /** Docker's word from its events (the monitor's probe): no inspect, which a dying container holds up. */
   knownContainer?: ContainerStatus,
+  /** Told SQL's answer as soon as it comes, before Docker's (which a dead host's engine holds up). */
+  onSql?: (sql: MemberSql) => void,
 ): Promise<MemberReading> {
   const m = spec.members.find((x) => x.name === member);
   if (!m) throw new Error(`${member} is not a member of cluster ${spec.name}`);
   const [container, sql] = await Promise.all([
     knownContainer ?? observeContainer(deps.docker, containerName(spec.name, member), budget.containerMs),
-    observeSql(deps, spec, m, password, budget),
+    observeSql(deps, spec, m, password, budget).then((r) => {
+      onSql?.(r.sql);
+      return r;
+    }),
   ]);
   return { member, container, ...sql };
 }

@@ -32,7 +32,6 @@ import { memberStateKey, primaryKey } from '../../common/etcd-keys';
 import { resolveHosts } from '../../common/hosts';
 import { LABEL_CLUSTER, LABEL_GROUP, LABEL_MEMBER } from '../../common/labels';
 import { parseMemberState } from '../../common/member-state';
-import { DEFAULT_THRESHOLDS } from '../../common/monitor-decisions';
 import { SELF_FENCE_TIMINGS, fenceAfterMs, peerTargets } from '../../common/self-fence';
 import { parseSpec } from '../../common/spec';
 import { containerName, volumeName } from '../../common/topology';
@@ -64,7 +63,7 @@ const FWD_ETCD = 23790;
 const FWD_PEER = 23791;
 const IMAGE = testImages().postgres;
 const KEEP_IMAGES = process.env.CITUSCTL_SIM_HOSTS_KEEP !== '0';
-const DEADLINE = fenceAfterMs(SELF_FENCE_TIMINGS, DEFAULT_THRESHOLDS);
+const DEADLINE = fenceAfterMs(SELF_FENCE_TIMINGS);
 
 const outer = new Docker();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@
  * which its engine and SQL were silent and no peer reached it, the hint a failover gets from it, and
  * when the failover uses that hint. Clock from 0.
  */
-import { foldHostCut, hintVerdict, hostLossHint, type HostCut } from '../../common/host-loss';
+import { foldHostCut, hintVerdict, hostLossConfirmation, hostLossHint, type HostCut } from '../../common/host-loss';
 import { lostSinceWithHint } from '../../common/host-silence';
 import type { MemberObservation } from '../../common/monitor-observation';
 import type { PeerView } from '../../common/peer-view';
@@ -40,6 +40,28 @@ describe('foldHostCut', () => {
   });
   test('a round with no stamp of the peers never counts', () => {
     expect(foldHostCut(undefined, round(undefined))).toBeUndefined();
+  });
+});
+
+describe('hostLossConfirmation', () => {
+  const cut: HostCut = { rounds: 1, since: 2000, until: 2000 };
+  const track = (over: Partial<MemberObservation> = {}, failures = 1, hostCut: HostCut | null = cut) => ({
+    failures,
+    ...(hostCut ? { hostCut } : {}),
+    last: round(2000, over),
+  });
+  test('engine silent, SQL failed and every answering peer cut: lost on the first such round', () => {
+    expect(hostLossConfirmation(track(), 1)).toMatch(/host lost: .*no peer reaches it \(g1-b cannot connect\)/);
+  });
+  test.each<[string, ReturnType<typeof track>, number | undefined]>([
+    ['a monitor started before the verdict (no threshold)', track(), undefined],
+    ['fewer failed probes than the threshold', track({}, 1), 2],
+    ['no run of lost rounds', track({}, 1, null), 1],
+    ["the run ended before the latest round's peers answered", track({}, 1, { rounds: 2, since: 0, until: 1500 }), 1],
+    ['the engine answers', track({ container: 'running' }), 1],
+    ['SQL answers', track({ sql: { ok: true } as MemberObservation['sql'] }), 1],
+  ])('not confirmed: %s', (_, t, failures) => {
+    expect(hostLossConfirmation(t, failures)).toBeUndefined();
   });
 });
 

@@ -3,7 +3,6 @@
  * lost the host for the self-fence deadline (plus a margin), refused when they still reach it or
  * nobody can tell. Clock from 0.
  */
-import { DEFAULT_THRESHOLDS } from '../../common/monitor-decisions';
 import {
   HOST_SILENCE_MARGIN_MS,
   foldHostLoss,
@@ -12,7 +11,7 @@ import {
   selfFenceDoneAfterMs,
   type HostReach,
 } from '../../common/host-silence';
-import { SELF_FENCE_TIMINGS, fenceAfterMs } from '../../common/self-fence';
+import { SELF_FENCE_TIMINGS, SELF_FENCE_WINDOW_MS, fenceAfterMs } from '../../common/self-fence';
 
 const AFTER = selfFenceDoneAfterMs() + HOST_SILENCE_MARGIN_MS;
 const reach = (verdict: HostReach['verdict'], at: number): HostReach => ({
@@ -22,12 +21,11 @@ const reach = (verdict: HostReach['verdict'], at: number): HostReach => ({
   detail: 'g2-b cannot connect',
 });
 
-test("the self-fence is done one failure window after the loop's last etcd read", () => {
-  expect(selfFenceDoneAfterMs()).toBe(DEFAULT_THRESHOLDS.failWindowMs);
+test("the self-fence is done one self-fence window after the loop's last etcd read", () => {
+  expect(selfFenceDoneAfterMs()).toBe(SELF_FENCE_WINDOW_MS);
   const loop = { ...SELF_FENCE_TIMINGS, probeIntervalMs: 100 };
-  expect(selfFenceDoneAfterMs(loop, { failWindowMs: 3000 })).toBe(
-    fenceAfterMs(loop, { failWindowMs: 3000 }) + 100 + loop.probeTimeoutMs + loop.stopBudgetMs,
-  );
+  const done = fenceAfterMs(loop, 3000) + 100 + loop.probeTimeoutMs + loop.stopBudgetMs;
+  expect(selfFenceDoneAfterMs(loop, 3000)).toBe(done);
 });
 
 test.each([

@@ -3,10 +3,10 @@
  * (Patroni's failsafe), not before the deadline (an etcd blip), and a deadline that ends the stop
  * before the monitor's failure window does. Rounds are simulated on a clock from 0.
  */
-import { DEFAULT_THRESHOLDS } from '../../common/monitor-decisions';
 import {
   MIN_FENCE_AFTER_MS,
   SELF_FENCE_TIMINGS,
+  SELF_FENCE_WINDOW_MS,
   fenceAfterMs,
   localPrimaries,
   peerTargets,
@@ -14,7 +14,7 @@ import {
   type SelfFenceInput,
 } from '../../common/self-fence';
 
-const DEADLINE = fenceAfterMs(SELF_FENCE_TIMINGS, DEFAULT_THRESHOLDS);
+const DEADLINE = fenceAfterMs(SELF_FENCE_TIMINGS);
 const G1A = { member: 'g1-a', group: 'g1', othersElsewhere: 1 };
 
 /** h1 cut off from etcd and both other hosts since it last read etcd at 1000. */
@@ -33,19 +33,19 @@ const cutOff = (over: Partial<SelfFenceInput> = {}): SelfFenceInput => ({
 });
 
 describe('fenceAfterMs', () => {
-  it('leaves one round and a stop inside the monitor failure window', () => {
+  it('leaves one round and a stop inside the self-fence window', () => {
     const t = SELF_FENCE_TIMINGS;
-    expect(DEADLINE).toBe(DEFAULT_THRESHOLDS.failWindowMs - t.probeIntervalMs - t.probeTimeoutMs - t.stopBudgetMs);
+    expect(DEADLINE).toBe(SELF_FENCE_WINDOW_MS - t.probeIntervalMs - t.probeTimeoutMs - t.stopBudgetMs);
     // The latest stop: a round ending just before the deadline, the next one a full round later, then the stop.
     const latestStopDone = DEADLINE + t.probeIntervalMs + t.probeTimeoutMs + t.stopBudgetMs;
-    expect(latestStopDone).toBeLessThanOrEqual(DEFAULT_THRESHOLDS.failWindowMs);
+    expect(latestStopDone).toBeLessThanOrEqual(SELF_FENCE_WINDOW_MS);
     expect(DEADLINE).toBeGreaterThanOrEqual(MIN_FENCE_AFTER_MS);
   });
 
   it('refuses timings that leave no room for a blip', () => {
-    expect(() =>
-      fenceAfterMs({ probeIntervalMs: 500, probeTimeoutMs: 500, stopBudgetMs: 300 }, { failWindowMs: 1500 }),
-    ).toThrow(/at least 400 ms/);
+    expect(() => fenceAfterMs({ probeIntervalMs: 500, probeTimeoutMs: 500, stopBudgetMs: 300 }, 1500)).toThrow(
+      /at least 400 ms/,
+    );
   });
 });
 

@@ -59,7 +59,11 @@ export function activityTimeline(opts: { workflowId: string; runId?: string; por
   const events = (JSON.parse(workflowHistoryText(opts).raw) as { events: HistoryEvent[] }).events;
   const t0 = Date.parse(events[0]?.eventTime ?? '');
   const at = (e: HistoryEvent) => Date.parse(e.eventTime) - t0;
-  const kind = (e: HistoryEvent) => e.eventType.replace(/^EVENT_TYPE_/, '').replace(/_/g, '').toLowerCase();
+  const kind = (e: HistoryEvent) =>
+    e.eventType
+      .replace(/^EVENT_TYPE_/, '')
+      .replace(/_/g, '')
+      .toLowerCase();
   const rows = new Map<string, { name: string; scheduled: number; started?: number; closed?: number; how?: string }>();
   for (const e of events) {
     const k = kind(e);
