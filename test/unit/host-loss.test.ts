@@ -5,6 +5,7 @@
  */
 import { foldHostCut, hintVerdict, hostLossConfirmation, hostLossHint, type HostCut } from '../../common/host-loss';
 import { lostSinceWithHint } from '../../common/host-silence';
+import { DEFAULT_THRESHOLDS, HOST_LOSS_DETECTION, primaryVerdict } from '../../common/monitor-decisions';
 import type { MemberObservation } from '../../common/monitor-observation';
 import type { PeerView } from '../../common/peer-view';
 import { parseSpec } from '../../common/spec';
@@ -62,6 +63,16 @@ describe('hostLossConfirmation', () => {
     ['SQL answers', track({ sql: { ok: true } as MemberObservation['sql'] }), 1],
   ])('not confirmed: %s', (_, t, failures) => {
     expect(hostLossConfirmation(t, failures)).toBeUndefined();
+  });
+  test("the monitor's verdict: failed at once with the threshold, suspect without (monitors started before)", () => {
+    const t = { ...track(), failingSince: 1000 };
+    const group = { streaming: ['g1-b'] } as unknown as Parameters<typeof primaryVerdict>[1];
+    const standby = { 'g1-b': undefined };
+    expect(primaryVerdict(t, group, standby, { ...DEFAULT_THRESHOLDS, ...HOST_LOSS_DETECTION })).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/^1 failed probes .*; host lost: /) as unknown as string,
+    });
+    expect(primaryVerdict(t, group, standby, DEFAULT_THRESHOLDS).state).toBe('suspect');
   });
 });
 
