@@ -14,6 +14,7 @@ import { EtcdAuthenticationFailedError, EtcdUserExistsError, Etcd3, GRPCUnavaila
 import { ETCD_ROOT } from '../common/etcd-keys';
 import { ETCD_MEMBER } from '../common/topology';
 import { skipBoard, skipWhileUnanswered } from './etcd-host-skip';
+import { probeWhileUsed } from './etcd-reach-probe';
 import type { ClientTls } from './tls/orchestrator-tls';
 
 /** etcd's superuser: `auth enable` needs it, and it is the only user (it holds the `root` role). */
@@ -78,6 +79,7 @@ export function etcdClientOptions(target: EtcdTarget, access: EtcdClientAccess):
   const { tls, password, dialTimeout = 3000 } = access;
   const endpoints = endpointsOf(target);
   const skips = skipBoard(endpoints);
+  if (endpoints.length > 1) probeWhileUsed(skips);
   return {
     hosts: endpoints.length === 1 ? endpoints[0]! : endpoints,
     // Without credentials etcd3 uses TLS with the system's CAs: the cluster's etcd is not among them.

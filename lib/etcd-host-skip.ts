@@ -31,9 +31,21 @@ const unanswered = (e: unknown) =>
 export interface SkipBoard {
   members: readonly string[];
   until: Map<string, number>;
+  /** Members whose port did not answer the reach probe lately (etcd-reach-probe.ts): until when. */
+  unreachable: Map<string, number>;
+  /** Told of every call (the reach probe runs while the client is in use). */
+  onCall?: () => void;
 }
 
-export const skipBoard = (members: readonly string[]): SkipBoard => ({ members, until: new Map() });
+export const skipBoard = (members: readonly string[]): SkipBoard => ({
+  members,
+  until: new Map(),
+  unreachable: new Map(),
+});
+
+/** Until when `member` is skipped: the later of its unanswered calls' skip and its reach probe's. */
+const skippedUntil = (board: SkipBoard, member: string) =>
+  Math.max(board.until.get(member) ?? 0, board.unreachable.get(member) ?? 0);
 
 export function skipWhileUnanswered(
   member: string,
@@ -43,16 +55,18 @@ export function skipWhileUnanswered(
 ): IPolicy<IDefaultPolicyContext> {
   let failures = 0;
   let until = 0;
-  const everySkipped = () => !!board && board.members.every((m) => (board.until.get(m) ?? 0) > now());
+  const everySkipped = () => !!board && board.members.every((m) => skippedUntil(board, m) > now());
   return {
     _altReturn: undefined as never,
     onSuccess: noop.onSuccess,
     onFailure: noop.onFailure,
     async execute<T>(fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
-      if (now() < until && !everySkipped())
+      board?.onCall?.();
+      const unreachable = board?.unreachable.get(member) ?? 0;
+      if (now() < Math.max(until, unreachable) && !everySkipped())
         throw new GRPCUnavailableError(
-          `etcd member ${member} unavailable: skipped for ${until - now()} ms more, ` +
-            `${failures} call(s) in a row unanswered`,
+          `etcd member ${member} unavailable: skipped for ${Math.max(until, unreachable) - now()} ms more, ` +
+            (now() < until ? `${failures} call(s) in a row unanswered` : 'its port does not answer'),
         );
       try {
         const r = await fn({ signal: signal ?? new AbortController().signal });
