@@ -29,6 +29,7 @@ import {
 import { hostOfContainer, isMultiHost, pgbouncerHosts } from '../../common/addressing';
 import { onItsHosts } from '../../common/monitor-hosts';
 import { peersOf, peersToAsk } from '../../common/partition-decisions';
+import type { ContainerStatus } from '../../common/member-observation';
 import type { PeerView } from '../../common/peer-view';
 import type { MemberStateName } from '../../common/member-state';
 import type { ClusterSpec } from '../../common/spec';
@@ -127,6 +128,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   ): Promise<Omit<MemberObservation, 'state'> & { peers?: PeerView }> {
     const known = events?.statusOf(containerName(spec.name, member));
     let asked: Promise<PeerView | undefined> | undefined;
+    let docker: Promise<ContainerStatus> | undefined;
     const r = await readMember(
       { ...deps, docker: engineOf(spec, member) },
       spec,
@@ -135,12 +137,14 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       PROBE_BUDGET,
       known,
       (sql) => {
-        if (!sql.ok && peersOnFailure?.length)
-          asked = observePeers(spec, password, { [member]: peersOnFailure }).then((v) => v[member]);
+        if (sql.ok || !peersOnFailure?.length) return;
+        asked = observePeers(spec, password, { [member]: peersOnFailure }).then((v) => v[member]);
+        // Docker's word as of the failure: the read begun with the round may predate the fault.
+        docker = containerStatus(spec, member, events);
       },
     );
-    const peers = await asked;
-    return { member, at, container: r.container, sql: probeSqlView(r), ...(peers ? { peers } : {}) };
+    const [peers, container] = await Promise.all([asked, docker]);
+    return { member, at, container: container ?? r.container, sql: probeSqlView(r), ...(peers ? { peers } : {}) };
   }
 
   /** One etcd view: primaries, member states, locks, durability records. */
