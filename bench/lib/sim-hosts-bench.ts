@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterSpecInput } from '../../common/spec';
-import { ROOT } from './bench-main';
+import { exitWith, ROOT } from './bench-main';
 import { runCli, type CliOptions } from './cli';
 import { HostsCluster } from './hosts-cluster';
 import { hostWorkers, simHosts, testCluster, type SimHost } from './test-support';
@@ -137,11 +137,5 @@ async function run(frame: SimHostsFrame): Promise<number> {
 }
 
 export function runSimHostsBench(frame: SimHostsFrame): void {
-  run(frame).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  exitWith(run(frame));
 }
