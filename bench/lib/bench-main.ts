@@ -51,12 +51,17 @@ async function run(frame: BenchFrame): Promise<number> {
   return code;
 }
 
-export function runBench(frame: BenchFrame): void {
-  run(frame).then(
-    (code) => process.exit(code),
+/** Exits the process with a bench's code once it is known (1 on an error nothing caught). */
+export function exitWith(code: Promise<number>): void {
+  code.then(
+    (c) => process.exit(c),
     (err: unknown) => {
       console.error(err);
       process.exit(1);
     },
   );
+}
+
+export function runBench(frame: BenchFrame): void {
+  exitWith(run(frame));
 }

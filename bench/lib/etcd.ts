@@ -5,6 +5,7 @@
 import { Etcd3, type IOptions } from 'etcd3';
 import { primaryKey } from '../../common/etcd-keys';
 import { etcdClientOptions } from '../../lib/etcd-auth';
+import { etcdTargetOf } from '../../lib/etcd-connector';
 import { orchestratorTls } from '../../lib/tls/orchestrator-tls';
 import { TlsStore } from '../../lib/tls/tls-store';
 import type { BenchCluster } from './cluster';
@@ -21,11 +22,17 @@ export function etcdAuth(secrets: Record<string, unknown>): IOptions['auth'] | u
   return { username, password };
 }
 
-/** A client of the cluster's etcd: TLS with citusctl's client certificate from the state dir, root's password. */
+/**
+ * A client of the cluster's etcd (every member's endpoint on several hosts): TLS with citusctl's client
+ * certificate from the state dir, root's password.
+ */
 export function benchEtcd(cluster: BenchCluster, dialTimeout = 3000): Etcd3 {
   const auth = etcdAuth(cluster.secrets());
   const tls = orchestratorTls(new TlsStore(cluster.stateDir), cluster.name);
-  return new Etcd3({ ...etcdClientOptions(cluster.spec.etcd.port, { tls, dialTimeout }), ...(auth ? { auth } : {}) });
+  return new Etcd3({
+    ...etcdClientOptions(etcdTargetOf(cluster.spec), { tls, dialTimeout }),
+    ...(auth ? { auth } : {}),
+  });
 }
 
 /** group -> member named by etcd (undefined when the key is absent). Throws when etcd does not answer. */
