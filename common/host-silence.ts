@@ -30,6 +30,16 @@ export interface HostReach {
   detail: string;
 }
 
+/**
+ * About how long a look at the host's peers takes when it is lost (their check's 1 s timeout,
+ * activities/monitor/monitor-peer-view.ts, and the round trips): the next look starts this much
+ * before the deadline, so its answer, stamped when it comes, lands at about the deadline.
+ */
+export const HOST_LOOK_LEAD_MS = 1000;
+
+/** When to start the next look while the decision says wait `waitMs` (looks at least 200 ms apart). */
+export const nextLookInMs = (waitMs: number): number => Math.min(waitMs, Math.max(200, waitMs - HOST_LOOK_LEAD_MS));
+
 /** Past the self-fence deadline by this much before a silent host's primary counts as fenced. */
 export const HOST_SILENCE_MARGIN_MS = 400;
 

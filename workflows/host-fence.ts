@@ -14,6 +14,7 @@ import {
   foldHostLoss,
   hostSilenceDecision,
   lostSinceWithHint,
+  nextLookInMs,
   selfFenceDoneAfterMs,
   type HostReach,
 } from '../common/host-silence';
@@ -122,6 +123,7 @@ export async function fenceOnItsHost(
       await record(d.reason);
       return { how: 'self-fenced', detail: d.reason };
     }
-    await sleep(d.waitMs);
+    // The look takes about a second: started early, it answers at about the deadline.
+    await sleep(nextLookInMs(d.waitMs));
   }
 }

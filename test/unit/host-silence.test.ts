@@ -4,10 +4,12 @@
  * nobody can tell. Clock from 0.
  */
 import {
+  HOST_LOOK_LEAD_MS,
   HOST_SILENCE_MARGIN_MS,
   foldHostLoss,
   hostReachVerdict,
   hostSilenceDecision,
+  nextLookInMs,
   selfFenceDoneAfterMs,
   type HostReach,
 } from '../../common/host-silence';
@@ -100,4 +102,10 @@ test.each([
   ['no member to ask about', [], false, 'unknown'],
 ] as const)('host reach: %s', (_what, views, controller, verdict) => {
   expect(hostReachVerdict(views, controller)).toBe(verdict);
+});
+
+test('the next look starts a look before the deadline, looks at least 200 ms apart', () => {
+  expect(nextLookInMs(HOST_LOOK_LEAD_MS + 250)).toBe(250);
+  expect(nextLookInMs(HOST_LOOK_LEAD_MS - 1)).toBe(200);
+  expect(nextLookInMs(150)).toBe(150);
 });
