@@ -69,8 +69,12 @@ export interface SelfFenceLoopOptions {
   members: PlacedMember[];
   /** This host's engine (the local socket on a real host). */
   docker: Docker;
-  /** The loop's own etcd client (not the activities': its deadlines and failures are its own). */
-  etcd: Etcd3;
+  /**
+   * The loop's own etcd client (not the activities': its deadlines and failures are its own), or a
+   * function asked at each use: a worker starts before `up` writes the cluster's TLS files, and a
+   * client made then could never reach the secured etcd (self-fence-start.ts passes its connector's).
+   */
+  etcd: Etcd3 | (() => Etcd3);
   peers: PeerTarget[];
   /** Where a target is dialled (tests route through a simulated host); default: its own address. */
   dial?: (t: PeerTarget) => { address: string; port: number } | undefined;
@@ -108,7 +112,7 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
   const t = o.timings ?? SELF_FENCE_TIMINGS;
   const now = o.now ?? Date.now;
   const emit = (e: SelfFenceEvent) => o.onEvent?.(e);
-  const store = createClusterStore(o.etcd, o.cluster);
+  const store = () => createClusterStore(typeof o.etcd === 'function' ? o.etcd() : o.etcd, o.cluster);
   const journal = readJournal(o.journalPath);
   const startedAt = now();
   let lastEtcdOkAt: number | undefined;
@@ -193,7 +197,7 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
     if (!pending.length) return;
     for (const f of pending) {
       const before = await withDeadline(
-        store.replaceIfPrimary(f.member, {
+        store().replaceIfPrimary(f.member, {
           state: 'fenced',
           at: f.at,
           reason: `self-fence on host ${o.host}: ${f.reason}`,
@@ -219,7 +223,11 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
     // While etcd fails, the peers and this host's containers are read in the same round, within its deadline.
     const suspicious = !previousEtcdOk;
     const [etcd, peers, here] = await Promise.all([
-      withDeadline(store.primaries(o.groups), t.probeTimeoutMs, 'etcd').then(
+      withDeadline(
+        Promise.resolve().then(() => store().primaries(o.groups)),
+        t.probeTimeoutMs,
+        'etcd',
+      ).then(
         (p) => ({ ok: true as const, primaries: p }),
         (e: unknown) => ({ ok: false as const, error: errMessage(e) }),
       ),

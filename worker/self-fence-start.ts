@@ -52,7 +52,8 @@ export function startHostSelfFence(
     groups: groupsOf(spec).map((g) => g.group),
     members,
     docker,
-    etcd: etcd.client(spec),
+    // Asked each round: the connector's cached client, remade once `up` has written the TLS files.
+    etcd: () => etcd.client(spec),
     peers: peerTargets(hosts, members, host),
     journalPath: selfFenceJournalPath(stateDir(deps.env), spec.name, host),
     writeVolumeState: (member, state) => writeVolumeState({ ...deps, docker }, spec, member, state),
