@@ -617,13 +617,20 @@ withCommon(
     '--no-self-fence',
     'with --host, several hosts: never stop a primary of this host cut off from etcd and the other hosts',
   )
-  .action((opts: CommonOpts & { host?: string; selfFence: boolean }) =>
+  .option(
+    '--engine <endpoint>',
+    "with --host: this host's engine as its worker reaches it (e.g. unix:///var/run/docker.sock: no network " +
+      "needed, so a host cut off from the others still stops its primaries); default: the spec's endpoint",
+  )
+  .action((opts: CommonOpts & { host?: string; selfFence: boolean; engine?: string }) =>
     run(opts, async () => {
+      if (opts.engine !== undefined && opts.host === undefined) throw new Error('--engine needs --host');
       if (opts.host !== undefined)
         await (
           await lazy.hostWorker()
         ).runHostWorker(spec(opts), opts.host, process.env, {
           selfFence: opts.selfFence,
+          engine: opts.engine,
         });
       else await (await lazy.worker()).runWorkerForever();
     }),

@@ -16,7 +16,7 @@ export interface EtcdConnector {
    * does not check etcd's name, so a password sent there could reach anyone holding a certificate
    * of the cluster's CA (every one names 127.0.0.1) who bound etcd's port while etcd was down.
    */
-  client(spec: ClusterSpec): Etcd3;
+  client(spec: ClusterSpec, target?: EtcdTarget): Etcd3;
 }
 
 /**
@@ -48,10 +48,10 @@ export function etcdConnector(
     { client: Etcd3; target: string; password: string | undefined; tls: ClientTls | undefined }
   >();
   return {
-    client(spec) {
+    // `target`: another view of the same etcd (one member: the self-fence loop's); one per connector.
+    client(spec, target = etcdTargetOf(spec)) {
       const tls = orchestratorTls(tlsStore, spec.name);
       const password = tls ? undefined : secrets.readSync(spec.name)?.etcdRootPassword;
-      const target = etcdTargetOf(spec);
       const key = String(target);
       const cached = clients.get(spec.name);
       if (cached && cached.target === key && cached.password === password && sameTls(cached.tls, tls))

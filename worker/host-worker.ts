@@ -14,6 +14,7 @@ import { stateDir } from '../lib/state-dir';
 import { describeSecurity, temporalConnectOptions } from '../lib/temporal-connection';
 import { ensureTemporal } from '../lib/temporal-server';
 import { createDeps } from './deps';
+import { withWorkerEngine } from './host-engine';
 import { createWorker } from './run-worker';
 import { startHostSelfFence } from './self-fence-start';
 
@@ -36,10 +37,11 @@ export async function runHostWorker(
   spec: ClusterSpec,
   name: string,
   env: NodeJS.ProcessEnv = process.env,
-  opts: { selfFence?: boolean } = {},
+  opts: { selfFence?: boolean; engine?: string } = {},
 ): Promise<void> {
   const log = (line: string) => console.error(`citusctl worker --host ${name}: ${line}`);
-  const host = hostNamed(spec, name);
+  // --engine: this host's engine as the worker on it reaches it (its local socket), not as others do.
+  const host = withWorkerEngine(hostNamed(spec, name), opts.engine);
   const docker = engineFor(host, env);
   const endpoint = await ensureTemporal(stateDir(env), env);
   const deps = createDeps(env, undefined, docker);

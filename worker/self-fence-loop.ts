@@ -31,7 +31,7 @@ import {
   type SelfFenceTimings,
 } from '../common/self-fence';
 import { containerName } from '../common/topology';
-import { createClusterStore } from '../lib/cluster-store';
+import { createClusterStore, type ClusterStore } from '../lib/cluster-store';
 import { errMessage, withDeadline } from '../lib/deadline';
 import { replaceFile } from '../lib/file-writes';
 import { postgresAnswers, tcpConnects } from '../lib/peer-reach';
@@ -69,8 +69,12 @@ export interface SelfFenceLoopOptions {
   members: PlacedMember[];
   /** This host's engine (the local socket on a real host). */
   docker: Docker;
-  /** The loop's own etcd client (not the activities': its deadlines and failures are its own). */
-  etcd: Etcd3;
+  /**
+   * The loop's own etcd client (not the activities': its deadlines and failures are its own), or a
+   * function asked at each use: a worker starts before `up` writes the cluster's TLS files, and a
+   * client made then could never reach the secured etcd (self-fence-start.ts passes its connector's).
+   */
+  etcd: Etcd3 | (() => Etcd3 | Etcd3[]);
   peers: PeerTarget[];
   /** Where a target is dialled (tests route through a simulated host); default: its own address. */
   dial?: (t: PeerTarget) => { address: string; port: number } | undefined;
@@ -108,7 +112,26 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
   const t = o.timings ?? SELF_FENCE_TIMINGS;
   const now = o.now ?? Date.now;
   const emit = (e: SelfFenceEvent) => o.onEvent?.(e);
-  const store = createClusterStore(o.etcd, o.cluster);
+  /** The stores over each client (several: one per etcd member, asked together). */
+  const stores = () =>
+    [typeof o.etcd === 'function' ? o.etcd() : o.etcd].flat().map((c) => createClusterStore(c, o.cluster));
+  /** The first answer of any client: a linearizable read answered by any member means etcd has a quorum. */
+  const readPrimaries = async () =>
+    Promise.any(stores().map((s) => s.primaries(o.groups))).catch((e: unknown) => {
+      throw e instanceof AggregateError && e.errors.length ? e.errors[0] : e;
+    });
+  /** A write through the first client that takes it (in turn: a compare-and-swap must not race itself). */
+  const replaceIfPrimary: ClusterStore['replaceIfPrimary'] = async (member, state) => {
+    let last: unknown;
+    for (const s of stores()) {
+      try {
+        return await withDeadline(s.replaceIfPrimary(member, state), t.probeTimeoutMs * 3, 'etcd');
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last;
+  };
   const journal = readJournal(o.journalPath);
   const startedAt = now();
   let lastEtcdOkAt: number | undefined;
@@ -192,15 +215,11 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
     const pending = journal.fences.filter((f) => f.etcd === undefined);
     if (!pending.length) return;
     for (const f of pending) {
-      const before = await withDeadline(
-        store.replaceIfPrimary(f.member, {
-          state: 'fenced',
-          at: f.at,
-          reason: `self-fence on host ${o.host}: ${f.reason}`,
-        }),
-        t.probeTimeoutMs * 3,
-        'etcd',
-      );
+      const before = await replaceIfPrimary(f.member, {
+        state: 'fenced',
+        at: f.at,
+        reason: `self-fence on host ${o.host}: ${f.reason}`,
+      });
       f.etcd = before;
       o.log(
         before === 'primary'
@@ -219,7 +238,7 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
     // While etcd fails, the peers and this host's containers are read in the same round, within its deadline.
     const suspicious = !previousEtcdOk;
     const [etcd, peers, here] = await Promise.all([
-      withDeadline(store.primaries(o.groups), t.probeTimeoutMs, 'etcd').then(
+      withDeadline(Promise.resolve().then(readPrimaries), t.probeTimeoutMs, 'etcd').then(
         (p) => ({ ok: true as const, primaries: p }),
         (e: unknown) => ({ ok: false as const, error: errMessage(e) }),
       ),

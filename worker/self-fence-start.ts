@@ -10,6 +10,7 @@ import type { ClusterSpec } from '../common/spec';
 import { groupsOf } from '../common/topology';
 import { writeVolumeState } from '../activities/members/state';
 import type { ActivityDeps } from '../activities/deps';
+import { etcdClusterOf, etcdEndpoints } from '../common/etcd-members';
 import { etcdConnector } from '../lib/etcd-connector';
 import { clusterDir, stateDir } from '../lib/state-dir';
 import { startSelfFenceLoop, type SelfFenceLoop } from './self-fence-loop';
@@ -42,8 +43,14 @@ export function startHostSelfFence(
     return undefined;
   }
   const members = placedMembers(spec);
-  // Its own client: the loop's short deadlines and failures must not touch the activities' client.
-  const etcd = etcdConnector(deps.secrets, deps.tls, 1_000);
+  // Its own clients, one per etcd member: the loop's short deadlines and failures must not touch the
+  // activities' client, and a read must not wait on a member that is gone (the client's failover to
+  // the next member takes longer than a round's deadline: a healthy host would see etcd lost and,
+  // with another host down, fence its primaries). Any member's linearizable read means a quorum.
+  const perMember = etcdEndpoints(etcdClusterOf(spec)).map((endpoint) => ({
+    endpoint,
+    connector: etcdConnector(deps.secrets, deps.tls, 1_000),
+  }));
   const loop = startSelfFenceLoop({
     cluster: spec.name,
     host,
@@ -51,7 +58,8 @@ export function startHostSelfFence(
     groups: groupsOf(spec).map((g) => g.group),
     members,
     docker,
-    etcd: etcd.client(spec),
+    // Asked each round: the connectors' cached clients, remade once `up` has written the TLS files.
+    etcd: () => perMember.map((m) => m.connector.client(spec, [m.endpoint])),
     peers: peerTargets(hosts, members, host),
     journalPath: selfFenceJournalPath(stateDir(deps.env), spec.name, host),
     writeVolumeState: (member, state) => writeVolumeState({ ...deps, docker }, spec, member, state),
@@ -62,7 +70,7 @@ export function startHostSelfFence(
     loop,
     async close() {
       await loop.stop();
-      etcd.close();
+      for (const m of perMember) m.connector.close();
     },
   };
 }

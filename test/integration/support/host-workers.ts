@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LABEL_CLUSTER } from '../../../common/labels';
 import { CLI, ROOT, sleep } from './cluster';
-import type { SimHost } from './sim-hosts';
+import { hostNamespace, type SimHost } from './sim-hosts';
 
 /** Removes the cluster's containers and volumes from every simulated host whose engine answers. */
 export async function removeClusterFromHosts(hosts: readonly SimHost[], cluster: string): Promise<void> {
@@ -25,6 +25,19 @@ export async function removeClusterFromHosts(hosts: readonly SimHost[], cluster:
 }
 
 /**
+ * Where a host's worker runs: by default in this machine's network (it reaches the host's engine over
+ * TCP like anyone else). `on`: inside the simulated host's network namespace (`nsenter --net`, root
+ * only), as a worker on a real host: Temporal only through the hosts network (`temporalAddress`, a
+ * forwarder on its gateway: support/tcp-forward.ts), its engine over the host's local socket
+ * (`--engine`); a partition of the host then cuts it off from Temporal, etcd and the other hosts, but
+ * not from its engine.
+ */
+export interface WorkerPlace {
+  on: SimHost;
+  temporalAddress: string;
+}
+
+/**
  * Starts `citusctl worker --host <host> -c <specFile>` and waits until it polls its queue and has
  * reached its engine; its output accumulates in logs[host] (for a failure's message).
  */
@@ -33,13 +46,19 @@ export async function startHostWorker(
   specFile: string,
   env: NodeJS.ProcessEnv,
   logs: Record<string, string>,
+  place?: WorkerPlace,
 ): Promise<ChildProcess> {
   logs[host] = '';
-  const p = spawn(process.execPath, [CLI, 'worker', '--host', host, '-c', specFile], {
-    env,
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = [CLI, 'worker', '--host', host, '-c', specFile];
+  let command = process.execPath;
+  if (place) {
+    const ns = await hostNamespace(place.on);
+    args.push('--engine', ns.socket);
+    args.unshift(`--net=${ns.netns}`, '--', process.execPath);
+    command = 'nsenter';
+    env = { ...env, TEMPORAL_ADDRESS: place.temporalAddress };
+  }
+  const p = spawn(command, args, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   p.stdout!.on('data', (d: Buffer) => (logs[host] += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (logs[host] += d.toString()));
   for (let i = 0; i < 1200 && !logs[host]!.includes('task queue') && p.exitCode === null; i++) await sleep(100);

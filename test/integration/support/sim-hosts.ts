@@ -402,6 +402,24 @@ export async function restartHost(host: SimHost): Promise<void> {
   await waitForEngine(host).catch(async (e: unknown) => Promise.reject(await withLogs(host, e)));
 }
 
+/**
+ * What a process running ON the host uses: its network namespace (/proc/<pid>/ns/net of the host
+ * container's first process, for `nsenter --net=`) and its engine's local socket through the host's
+ * root filesystem (a unix socket needs no network: it survives a partition). Both change when the
+ * host restarts: ask again after restartHost.
+ */
+export async function hostNamespace(host: SimHost): Promise<{ netns: string; socket: string }> {
+  const info = (await outer.getContainer(host.name).inspect()) as { State: { Running: boolean; Pid: number } };
+  if (!info.State.Running || !info.State.Pid) throw new Error(`sim-hosts: ${host.name} is not running`);
+  const proc = `/proc/${info.State.Pid}`;
+  // Not <root>/var/run/docker.sock: var/run is a symlink to /run, which the kernel resolves against
+  // this process's root, i.e. the outer engine's socket. Its name says whose engine answers.
+  const socketPath = `${proc}/root/run/docker.sock`;
+  const name = ((await new Docker({ socketPath }).info()) as { Name: string }).Name;
+  if (name !== host.name) throw new Error(`sim-hosts: ${socketPath} is the engine of ${name}, not of ${host.name}`);
+  return { netns: `${proc}/ns/net`, socket: `unix://${socketPath}` };
+}
+
 /** The host's network cable pulled: it keeps running, cut off from the other hosts and this machine. */
 export async function partitionHost(host: SimHost): Promise<void> {
   await outer.getNetwork(host.network).disconnect({ Container: host.name, Force: true });
