@@ -5,9 +5,14 @@
  * table-tested (test/unit/self-fence.test.ts).
  *
  * Patroni demotes a primary that cannot renew its leader key; its `failsafe_mode` keeps the primary up
- * through a DCS outage as long as it reaches every other member. Same here: a host that lost etcd but
- * reaches every other host is watching an etcd outage, not its own isolation, and leaves its primaries
- * alone; one host (today's default) never fences at all: nobody else could promote a standby.
+ * through a DCS outage as long as it reaches every other member. Here the deadline is half a second,
+ * shorter than etcd's own leader election, so "every other host" would not do: when a host dies with
+ * the etcd leader on it, the surviving hosts lose etcd for a second or two AND miss the dead host, and
+ * would stop their own primaries. So a host fences only from the minority side: it reaches neither
+ * etcd nor, with itself, a majority of the hosts (with three: none of the other two). A host that
+ * still reaches a majority is watching an etcd outage or another host's loss, not its own isolation,
+ * and leaves its primaries alone; one host (today's default) never fences at all: nobody else could
+ * promote a standby.
  *
  * The deadline. The loop last reached etcd at `lastOk`, no later than the fault. Its rounds run back
  * to back, each at most `probeTimeoutMs` of probing plus `probeIntervalMs` of sleep, so the first
@@ -103,10 +108,19 @@ export function selfFenceDecision(i: SelfFenceInput): SelfFenceDecision {
   if (i.etcdOk) return { action: 'nothing', reason: 'etcd reached' };
   const peers = Object.entries(i.peers);
   const lost = peers.filter(([, up]) => !up).map(([h]) => h);
-  if (peers.length && !lost.length) {
-    const all = peers.map(([h]) => h).join(', ');
-    return { action: 'nothing', reason: `etcd unreachable but every other host reachable (${all}): etcd's outage` };
-  }
+  const reached = peers.filter(([, up]) => up).map(([h]) => h);
+  if (peers.length && !lost.length)
+    return {
+      action: 'nothing',
+      reason: `etcd unreachable but every other host reachable (${reached.join(', ')}): etcd's outage`,
+    };
+  if (2 * (reached.length + 1) > i.hostCount)
+    return {
+      action: 'nothing',
+      reason:
+        `etcd and ${lost.join(', ')} unreachable, but with ${reached.join(', ')} this host is in the majority: ` +
+        "etcd's election or another host's loss, not this host cut off",
+    };
   const since = i.lastEtcdOkAt ?? i.startedAt;
   const cut = `etcd and ${lost.length ? lost.join(', ') : 'every other host'} unreachable for ${i.now - since} ms`;
   const todo = i.primaries.filter((p) => !i.fenced.includes(p.member));

@@ -78,11 +78,18 @@ describe('selfFenceDecision', () => {
     expect(d.reason).toMatch(/every other host reachable/);
   });
 
-  it('fences when only some other hosts answer (Patroni: every member must be seen)', () => {
-    expect(selfFenceDecision(cutOff({ peers: { h2: true, h3: false } }))).toMatchObject({
-      action: 'fence',
-      members: ['g1-a'],
-    });
+  it("leaves primaries alone while it reaches a majority of the hosts: another host's loss, etcd electing", () => {
+    const d = selfFenceDecision(cutOff({ peers: { h2: true, h3: false }, now: 10 ** 9 }));
+    expect(d.action).toBe('nothing');
+    expect(d.reason).toMatch(/with h2 this host is in the majority/);
+  });
+
+  it('fences from the minority side only: two of five hosts are not a majority, one of two is not either', () => {
+    const five = { h2: true, h3: false, h4: false, h5: false };
+    expect(selfFenceDecision(cutOff({ hostCount: 5, peers: five }))).toMatchObject({ action: 'fence' });
+    const three = { ...five, h3: true };
+    expect(selfFenceDecision(cutOff({ hostCount: 5, peers: three, now: 10 ** 9 })).action).toBe('nothing');
+    expect(selfFenceDecision(cutOff({ hostCount: 2, peers: { h2: false } }))).toMatchObject({ action: 'fence' });
   });
 
   it('does nothing while etcd answers, even with every other host gone', () => {
