@@ -140,7 +140,8 @@ export function retryConnect(target: TemporalTarget, err: unknown, elapsedMs: nu
     text.push(message(e));
     if (!(e instanceof Error)) break;
   }
-  return /deadline|UNAVAILABLE|ECONNREFUSED|ECONNRESET/i.test(text.join(' '));
+  // The worker's (Rust) connection says "transport error ... ConnectionReset" where Node's says ECONNRESET.
+  return /deadline|UNAVAILABLE|ECONNREFUSED|ECONNRESET|ConnectionRe(set|fused)|transport error/i.test(text.join(' '));
 }
 
 /** The environment variable when it is set (it wins), else the key of the profile in its file. */

@@ -8,7 +8,7 @@ import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities/deps';
 import { WORKFLOW_FAILURE_ERROR_TYPES } from '../common/workflow-failure';
 import { HEARTBEAT_SEND_INTERVAL, STICKY_QUEUE_TIMEOUT } from '../common/takeover';
-import { connectFailure, temporalConnectOptions } from '../lib/temporal-connection';
+import { connectFailure, retryConnect, temporalConnectOptions } from '../lib/temporal-connection';
 import { TASK_QUEUE, type TemporalEndpoint } from '../lib/temporal-server';
 import { WORKFLOW_BUNDLE_ENV, workflowBundlePath } from './bundle-path';
 
@@ -68,9 +68,14 @@ export async function createWorker(opts: {
 /** The worker's connection, secured as Temporal's client configuration says; a failure says why. */
 export async function connectWorker(endpoint: TemporalEndpoint, env: NodeJS.ProcessEnv): Promise<NativeConnection> {
   const options = temporalConnectOptions(endpoint, env);
-  try {
-    return await NativeConnection.connect(options);
-  } catch (err) {
-    throw await connectFailure(options, err);
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await NativeConnection.connect(options);
+    } catch (err) {
+      // The embedded server accepts TCP before it answers gRPC: tried again for a while (retryConnect).
+      if (!retryConnect(endpoint, err, Date.now() - started)) throw await connectFailure(options, err);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }

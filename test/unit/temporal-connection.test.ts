@@ -244,6 +244,11 @@ describe('retryConnect', () => {
       retryConnect(embedded, new Error('x', { cause: new Error('14 UNAVAILABLE: No connection established') }), 5_000),
     ).toBe(true);
     expect(retryConnect(embedded, deadline, EMBEDDED_CONNECT_BUDGET_MS)).toBe(false);
+    // The worker's native connection, as seen by a host worker started beside a server coming up.
+    const reset =
+      'Failed to call GetSystemInfo: code: \'Unknown error\', message: "transport error", source: ' +
+      'tonic::transport::Error(Transport, hyper::Error(Io, Kind(ConnectionReset)))';
+    expect(retryConnect(embedded, new Error(reset), 1_000)).toBe(true);
   });
   test('reports an external server, or a refusal, at once', () => {
     expect(retryConnect({ ...embedded, embedded: false }, deadline, 0)).toBe(false);
