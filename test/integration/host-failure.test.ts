@@ -50,6 +50,7 @@ import {
   terminate,
   testImages,
 } from './support/cluster';
+import { multiHostClient as multiHostClientOf } from './support/multi-host-client';
 import { numberedWriters } from './support/numbered-writers';
 import { activityTimeline } from './support/temporal-history';
 import { containerName } from '../../common/topology';
@@ -151,37 +152,8 @@ async function onMember<T>(
   }
 }
 
-/**
- * What the clients' multi-host string does (`host=a,b port=p,p target_session_attrs=read-write`):
- * each PgBouncer in turn, the first that connects and accepts writes. A statement gets 10 s: one
- * stuck on the dead host errs, and its writer reconnects.
- */
-async function multiHostClient(): Promise<Client> {
-  const why: string[] = [];
-  for (const h of pgbouncerHosts(spec)) {
-    const c = new Client({
-      host: h.address,
-      port: spec.pgbouncer.port,
-      user: 'app',
-      password: secrets().appPassword,
-      database: 'postgres',
-      connectionTimeoutMillis: 2000,
-      query_timeout: 10_000,
-      ssl: { ca: ca(), servername: 'pgbouncer', rejectUnauthorized: true },
-    });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      const r = await c.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
-      if (r.rows[0]?.transaction_read_only === 'off') return c;
-      why.push(`${h.name}: read-only`);
-    } catch (err) {
-      why.push(`${h.name}: ${(err as Error).message}`);
-    }
-    await c.end().catch(() => undefined);
-  }
-  throw new Error(`no PgBouncer accepts writes: ${why.join('; ')}`);
-}
+/** The clients' multi-host string (support/multi-host-client.ts); a statement stuck on a dead host errs in 10 s. */
+const multiHostClient = () => multiHostClientOf(spec, { stateDir: stateRoot, queryTimeoutMs: 10_000 });
 
 /** Polls until `done`, failing with `what` after `ms` (a wait for progress, not a timing check). */
 async function until(what: string, done: () => boolean, ms: number): Promise<void> {
