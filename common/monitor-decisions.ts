@@ -107,6 +107,8 @@ export interface DecisionContext {
   /** Action key (see actionKey) -> not before this time (epoch ms). */
   notBefore: Record<string, number>;
   thresholds: MonitorThresholds;
+  /** Several hosts, monitors started since: a member's restart runs on its host's queue (common/monitor-hosts.ts). */
+  restartOnHosts?: boolean;
 }
 
 export type PrimaryVerdict = { state: 'ok' | 'suspect' | 'failed' | 'unknown'; reason: string };

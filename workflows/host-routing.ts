@@ -11,7 +11,7 @@ import { hostOfContainer, isMultiHost } from '../common/addressing';
 import { resolveHosts } from '../common/hosts';
 import type { ClusterSpec } from '../common/spec';
 import { hostTaskQueue } from '../common/task-queues';
-import { ACTIVITY_OPTIONS, acts, critical, longRunning, summarized } from './activity-proxies';
+import { ACTIVITY_OPTIONS, acts, critical, longRunning, monitorQuick, summarized } from './activity-proxies';
 
 export interface HostProxies {
   acts: typeof acts;
@@ -40,6 +40,20 @@ export function onHost(host: string): HostProxies {
 /** The proxies for a step on one container (a member, `pgbouncer`, `etcd`): its host's with several hosts. */
 export function forContainer(spec: ClusterSpec, member: string): HostProxies {
   return isMultiHost(spec) ? onHost(hostOfContainer(spec, member).name) : { acts, longRunning, critical };
+}
+
+/**
+ * The monitor's small actions on a member's container (a restart): on its host's queue with several
+ * hosts, else the monitor's own proxies; no summaries, as the monitor's proxies carry none.
+ */
+export function monitorQuickFor(spec: ClusterSpec, member: string): typeof monitorQuick {
+  if (!isMultiHost(spec)) return monitorQuick;
+  const taskQueue = hostTaskQueue(hostOfContainer(spec, member).name);
+  return proxyActivities<Activities>({
+    ...ACTIVITY_OPTIONS.monitorQuick,
+    taskQueue,
+    scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
+  });
 }
 
 /** A host-queue step that no worker took in time: its host does not answer. */

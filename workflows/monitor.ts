@@ -58,6 +58,7 @@ import {
   type MonitorThresholds,
 } from '../common/monitor-decisions';
 import { hostLossHint } from '../common/host-loss';
+import { onItsHosts } from '../common/monitor-hosts';
 import { emptyHistory, type ProbeHistory } from '../common/monitor-observation';
 import type { ClusterSpec, ClusterSpecInput } from '../common/spec';
 import { checkedInput } from './checked-input';
@@ -66,6 +67,7 @@ import { WORKFLOW_TASK_TIMEOUT } from '../common/takeover';
 import { COORDINATOR_GROUP } from '../common/topology';
 import { failoverWorkflowId, rejoinWorkflowId } from '../common/workflow-ids';
 import { monitorQuick as quick, probeActs, validation } from './activity-proxies';
+import { monitorQuickFor } from './host-routing';
 import { childSearchAttributes, tagWorkflow } from './tag-workflow';
 import { failoverGroup, type FailoverGroupResult } from './failover-group';
 import { rejoinMemberWorkflow } from './rejoin-member';
@@ -124,6 +126,9 @@ const MAX_RECORDS = 20;
 
 /** Patch: a failover of a primary whose host is lost is told so (common/host-loss.ts). */
 const HOST_LOSS_HINT = 'monitor-host-loss-hint';
+
+/** Patch: several hosts: a restart runs on the member's host queue, the decision filtered as the probe's. */
+const RESTART_ON_HOSTS = 'monitor-restart-on-hosts';
 
 /** Patch: a primary whose host is lost has failed on the first round its peers confirm it (HOST_LOSS_DETECTION). */
 const HOST_LOSS_VERDICT = 'monitor-host-loss-verdict';
@@ -248,6 +253,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   // Runs recorded before the lost-host verdict (common/host-loss.ts) replay without it.
   const hostLoss = patched(HOST_LOSS_VERDICT) ? HOST_LOSS_DETECTION : {};
   const thresholds = { ...DEFAULT_THRESHOLDS, ...detection, ...hostLoss, ...input.tuning?.thresholds };
+  const restartOnHosts = patched(RESTART_ON_HOSTS);
   const maxIterations = input.tuning?.maxIterations ?? 200;
   const groups = Object.fromEntries(
     groupNames.map((g) => [g, s.members.filter((m) => m.group === g).map((m) => m.name)]),
@@ -266,6 +272,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     ownWorkflowIds: [...Object.values(failovers), ...Object.values(rejoins)],
     notBefore: carry.notBefore,
     thresholds,
+    ...(restartOnHosts ? { restartOnHosts } : {}),
   });
   // On the shared queue: a failover or rejoin in flight goes on whichever build's worker is there. A
   // short workflow task timeout: its task in flight on a worker that died is retried in seconds (common/takeover.ts).
@@ -390,7 +397,10 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       }
       case 'restart': {
         try {
-          const r = await quick.restartMember({ spec: s, member: a.member });
+          const r = await (restartOnHosts ? monitorQuickFor(s, a.member) : quick).restartMember({
+            spec: s,
+            member: a.member,
+          });
           settle(key, true, thresholds.standbyGraceMs * 2);
           record({
             kind: 'restart',
@@ -496,7 +506,8 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
     } finally {
       probeScope = undefined;
     }
-    const decision = decideCluster(history, context());
+    const decided = decideCluster(history, context());
+    const decision = restartOnHosts ? onItsHosts(s, decided, true) : decided;
     status.groups = decision.groups;
     status.services = decision.services;
     status.lastProbeAt = history.last ? new Date(history.last.at).toISOString() : undefined;

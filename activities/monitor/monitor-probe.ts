@@ -240,7 +240,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       history = foldObservation(history, observed, spec.members);
       rounds++;
       ctx.heartbeat({ history });
-      const decision = onItsHosts(spec, decideCluster(history, context));
+      const decision = onItsHosts(spec, decideCluster(history, context), context.restartOnHosts);
       const signature = decisionSignature(decision);
       const result = (ended: MonitorProbeResult['ended']) => ({ history, decision, signature, rounds, ended });
       if (decision.actions.length) return result('action');

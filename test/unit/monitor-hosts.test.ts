@@ -40,6 +40,16 @@ test('several hosts: only the actions that reach every host', () => {
   ]);
 });
 
+test("several hosts, monitors started since restarts run on the member's host: restarts kept too", () => {
+  expect(onItsHosts(severalHosts, decision, true).actions.map((a) => a.kind)).toEqual([
+    'failover',
+    'rejoin',
+    'cancel-rejoin',
+    'durability',
+    'restart',
+  ]);
+});
+
 test('several hosts, nothing left out: the same decision', () => {
   const d = { ...decision, actions: ACTIONS.slice(0, 1) };
   expect(onItsHosts(severalHosts, d)).toBe(d);
