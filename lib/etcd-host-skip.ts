@@ -35,13 +35,39 @@ export interface SkipBoard {
   unreachable: Map<string, number>;
   /** Told of every call (the reach probe runs while the client is in use). */
   onCall?: () => void;
+  /** Calls in flight, per member, told when the reach probe finds that member's port gone. */
+  inFlight: Map<string, Set<() => void>>;
 }
 
 export const skipBoard = (members: readonly string[]): SkipBoard => ({
   members,
   until: new Map(),
   unreachable: new Map(),
+  inFlight: new Map(),
 });
+
+/** Marks `member` unreachable until `until` and ends the calls in flight on it (they would wait for their deadline). */
+export function markUnreachable(board: SkipBoard, member: string, until: number): void {
+  board.unreachable.set(member, until);
+  for (const end of board.inFlight.get(member) ?? []) end();
+}
+
+/**
+ * The call, unless the reach probe finds its member's port gone first: then it fails at once as
+ * unavailable, which etcd3's failover takes to the next member (the same as a call refused there).
+ * Its answer, if one ever comes, is dropped.
+ */
+function abandonedIfUnreachable<T>(call: Promise<T>, board: SkipBoard | undefined, member: string): Promise<T> {
+  if (!board) return call;
+  const calls = board.inFlight.get(member) ?? new Set<() => void>();
+  board.inFlight.set(member, calls);
+  let end: () => void = () => undefined;
+  const gone = new Promise<never>((_, reject) => {
+    end = () => reject(new GRPCUnavailableError(`etcd member ${member} unavailable: its port stopped answering`));
+  });
+  calls.add(end);
+  return Promise.race([call, gone]).finally(() => calls.delete(end));
+}
 
 /** Until when `member` is skipped: the later of its unanswered calls' skip and its reach probe's. */
 const skippedUntil = (board: SkipBoard, member: string) =>
@@ -69,7 +95,11 @@ export function skipWhileUnanswered(
             (now() < until ? `${failures} call(s) in a row unanswered` : 'its port does not answer'),
         );
       try {
-        const r = await fn({ signal: signal ?? new AbortController().signal });
+        const r = await abandonedIfUnreachable(
+          Promise.resolve(fn({ signal: signal ?? new AbortController().signal })),
+          board,
+          member,
+        );
         failures = 0;
         until = 0;
         board?.until.delete(member);

@@ -5,12 +5,12 @@
  * on: measured on three simulated hosts, a failover's group lock took 5.7 s that way. The probe
  * knocks on every member's port every PROBE_EVERY_MS (no TLS, nothing sent) and marks one that does
  * not connect within KNOCK_TIMEOUT_MS unreachable for UNREACHABLE_MS, so calls skip it
- * (etcd-host-skip.ts) within a second of the host's death; a knock that connects lifts the mark at
- * once. It stops when no call came for IDLE_STOP_MS, never holds the process open, and a dead port
+ * (etcd-host-skip.ts) within a second of the host's death, and the calls waiting on it fail over
+ * to another member at once; a knock that connects lifts the mark at once. It stops when no call came for IDLE_STOP_MS, never holds the process open, and a dead port
  * on a live host (refused at once) is marked the same way.
  */
 import * as net from 'node:net';
-import type { SkipBoard } from './etcd-host-skip';
+import { markUnreachable, type SkipBoard } from './etcd-host-skip';
 
 export const PROBE_EVERY_MS = 500;
 export const KNOCK_TIMEOUT_MS = 500;
@@ -46,7 +46,7 @@ export function probeWhileUsed(
     const answers = await Promise.all(board.members.map((m) => knockFn(m)));
     board.members.forEach((m, i) => {
       if (answers[i]) board.unreachable.delete(m);
-      else board.unreachable.set(m, now() + UNREACHABLE_MS);
+      else markUnreachable(board, m, now() + UNREACHABLE_MS);
     });
     schedule();
   };

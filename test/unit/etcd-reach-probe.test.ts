@@ -51,6 +51,20 @@ describe('probeWhileUsed', () => {
     await expect(policy.execute(async () => 'answer')).resolves.toBe('answer');
   });
 
+  test('a call waiting on a member whose port goes away fails over at once, not at its deadline', async () => {
+    const { board, down } = setUp();
+    const policy = skipWhileUnanswered('https://b:1', Date.now, board);
+    const waiting = policy.execute(() => new Promise<string>(() => undefined)); // a dead host never answers
+    const settled = waiting.then(
+      () => 'answered',
+      (err: Error) => err.message,
+    );
+    down.add('https://b:1');
+    await tick(PROBE_EVERY_MS);
+    await expect(settled).resolves.toMatch(/https:\/\/b:1 unavailable: its port stopped answering/);
+    expect(board.inFlight.get('https://b:1')?.size).toBe(0);
+  });
+
   test('while every member is unreachable calls go through', async () => {
     const { board, down } = setUp();
     board.onCall!();
