@@ -51,6 +51,18 @@ export function selfFenceDoneAfterMs(
   return fenceAfterMs(loop, windowMs) + loop.probeIntervalMs + loop.probeTimeoutMs + loop.stopBudgetMs;
 }
 
+/**
+ * How long after its peers lost a host its self-fence has surely decided to stop its primaries (the
+ * round that saw the deadline has ended; the stop itself follows within stopBudgetMs, through the
+ * host's own engine, whatever the network does next).
+ */
+export function selfFenceDecidedAfterMs(
+  loop: SelfFenceTimings = SELF_FENCE_TIMINGS,
+  windowMs: number = SELF_FENCE_WINDOW_MS,
+): number {
+  return fenceAfterMs(loop, windowMs) + loop.probeIntervalMs + loop.probeTimeoutMs;
+}
+
 export interface HostSilenceInput {
   /** The latest observation of the host by its peers. */
   reach: HostReach;
@@ -59,11 +71,17 @@ export interface HostSilenceInput {
   now: number;
   /** selfFenceDoneAfterMs() plus HOST_SILENCE_MARGIN_MS unless a test says otherwise. */
   fencedAfterMs: number;
+  /**
+   * selfFenceDecidedAfterMs() plus the margin: once a look has seen the host lost this long, its
+   * loop has decided to stop its primaries, and the rest is only waiting for fencedAfterMs (no look
+   * must end after it). Unset (failovers recorded before): every wait looks again.
+   */
+  decidedAfterMs?: number;
 }
 
 export type HostSilenceDecision =
   | { action: 'fenced'; reason: string }
-  | { action: 'wait'; waitMs: number; reason: string }
+  | { action: 'wait'; waitMs: number; lookAgain: boolean; reason: string }
   | { action: 'refuse'; reason: string };
 
 /** Start of the run of cut observations: kept while every observation says cut, ended by any other. */
@@ -83,17 +101,30 @@ export function hostSilenceDecision(i: HostSilenceInput): HostSilenceDecision {
   if (verdict === 'unknown' || i.lostSince === undefined)
     return { action: 'refuse', reason: `nobody can tell whether host ${host} is cut off (${detail})` };
   const lostFor = i.now - i.lostSince;
-  if (lostFor >= i.fencedAfterMs)
+  const seenFor = i.reach.at - i.lostSince;
+  const decided = i.decidedAfterMs === undefined ? lostFor >= i.fencedAfterMs : seenFor >= i.decidedAfterMs;
+  if (decided && lostFor >= i.fencedAfterMs)
     return {
       action: 'fenced',
       reason:
         `host ${host} lost by its peers for ${lostFor} ms (>= ${i.fencedAfterMs} ms): ` +
         'its self-fence stopped its primaries',
     };
+  if (decided)
+    return {
+      action: 'wait',
+      waitMs: i.fencedAfterMs - lostFor,
+      lookAgain: false,
+      reason:
+        `host ${host} lost by its peers for ${seenFor} ms: ` +
+        `its self-fence stops its primaries by ${i.fencedAfterMs} ms`,
+    };
+  const seenBy = i.decidedAfterMs ?? i.fencedAfterMs;
   return {
     action: 'wait',
-    waitMs: i.fencedAfterMs - lostFor,
-    reason: `host ${host} lost by its peers for ${lostFor} ms; fenced at ${i.fencedAfterMs} ms`,
+    waitMs: Math.max(0, seenBy - lostFor),
+    lookAgain: true,
+    reason: `host ${host} lost by its peers for ${seenFor} ms; looked at again until ${seenBy} ms`,
   };
 }
 

@@ -6,8 +6,9 @@
  * knocks on every member's port every PROBE_EVERY_MS (no TLS, nothing sent) and marks one that does
  * not connect within KNOCK_TIMEOUT_MS unreachable for UNREACHABLE_MS, so calls skip it
  * (etcd-host-skip.ts) within a second of the host's death, and the calls waiting on it fail over
- * to another member at once; a knock that connects lifts the mark at once. It stops when no call came for IDLE_STOP_MS, never holds the process open, and a dead port
- * on a live host (refused at once) is marked the same way.
+ * to another member at once; a knock that connects lifts the mark at once. It stops when no call
+ * came for IDLE_STOP_MS, never holds the process open, and a dead port on a live host (refused at
+ * once) is marked the same way.
  */
 import * as net from 'node:net';
 import { markUnreachable, type SkipBoard } from './etcd-host-skip';

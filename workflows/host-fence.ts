@@ -5,7 +5,7 @@
  * as done only once the host's peers have lost it for the self-fence deadline (common/host-silence.ts);
  * while they still reach it, the fence is refused and nothing was changed.
  */
-import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, patched, sleep } from '@temporalio/workflow';
 import { hostOfContainer } from '../common/addressing';
 import { ErrorTypes } from '../common/error-types';
 import type { ProbeResult } from '../common/failover-decisions';
@@ -15,12 +15,16 @@ import {
   hostSilenceDecision,
   lostSinceWithHint,
   nextLookInMs,
+  selfFenceDecidedAfterMs,
   selfFenceDoneAfterMs,
   type HostReach,
 } from '../common/host-silence';
 import type { ClusterSpec } from '../common/spec';
 import { critical } from './activity-proxies';
 import { forContainer, neverStarted } from './host-routing';
+
+/** Patch: a look that saw the host lost until its self-fence decided ends the looking (common/host-silence.ts). */
+const DECIDED_FENCE = 'host-fence-decided';
 
 export interface HostProbe {
   probes: ProbeResult[];
@@ -102,18 +106,26 @@ export async function fenceOnItsHost(
       member,
       state: { state: 'fenced', at: new Date().toISOString(), reason: `${reason} (${why})` },
     });
+  // Failovers since: a look that saw the host lost long enough that its loop decided ends the looking.
+  const decidedAfterMs = patched(DECIDED_FENCE) ? selfFenceDecidedAfterMs() + HOST_SILENCE_MARGIN_MS : undefined;
   // The first look may already suffice (the loss dated by the monitor): decided as of that look.
-  if (silent.reach) {
-    const d = hostSilenceDecision({ reach: silent.reach, lostSince, now: silent.reach.at, fencedAfterMs });
+  let reach = silent.reach;
+  if (reach) {
+    const now = decidedAfterMs === undefined ? reach.at : Date.now();
+    const d = hostSilenceDecision({ reach, lostSince, now, fencedAfterMs, decidedAfterMs });
     if (d.action === 'fenced') {
       await record(d.reason);
       return { how: 'self-fenced', detail: d.reason };
     }
+    if (d.action === 'wait' && !d.lookAgain) await sleep(d.waitMs);
+    else reach = undefined;
   }
   for (;;) {
-    const reach = await observeReach(spec, host);
-    lostSince = foldHostLoss(lostSince, reach);
-    const d = hostSilenceDecision({ reach, lostSince, now: Date.now(), fencedAfterMs });
+    if (!reach) {
+      reach = await observeReach(spec, host);
+      lostSince = foldHostLoss(lostSince, reach);
+    }
+    const d = hostSilenceDecision({ reach, lostSince, now: Date.now(), fencedAfterMs, decidedAfterMs });
     if (d.action === 'refuse')
       throw ApplicationFailure.nonRetryable(
         `cannot fence ${member}: ${d.reason}; nothing was changed`,
@@ -123,7 +135,10 @@ export async function fenceOnItsHost(
       await record(d.reason);
       return { how: 'self-fenced', detail: d.reason };
     }
-    // The look takes about a second: started early, it answers at about the deadline.
-    await sleep(nextLookInMs(d.waitMs));
+    if (d.lookAgain) {
+      // The look takes about a second: started early, it answers at about the deadline.
+      await sleep(nextLookInMs(d.waitMs));
+      reach = undefined;
+    } else await sleep(d.waitMs);
   }
 }

@@ -10,6 +10,7 @@ import {
   hostReachVerdict,
   hostSilenceDecision,
   nextLookInMs,
+  selfFenceDecidedAfterMs,
   selfFenceDoneAfterMs,
   type HostReach,
 } from '../../common/host-silence';
@@ -108,4 +109,38 @@ test('the next look starts a look before the deadline, looks at least 200 ms apa
   expect(nextLookInMs(HOST_LOOK_LEAD_MS + 250)).toBe(250);
   expect(nextLookInMs(HOST_LOOK_LEAD_MS - 1)).toBe(200);
   expect(nextLookInMs(150)).toBe(150);
+});
+
+describe('a look that saw the host lost until its self-fence decided', () => {
+  const DECIDED = selfFenceDecidedAfterMs() + HOST_SILENCE_MARGIN_MS;
+  const decide = (seenAt: number, now: number) =>
+    hostSilenceDecision({
+      reach: reach('cut', seenAt),
+      lostSince: 0,
+      now,
+      fencedAfterMs: AFTER,
+      decidedAfterMs: DECIDED,
+    });
+  test('the loop decides before the stop is surely done: between the two, the decision', () => {
+    expect(DECIDED).toBeLessThan(AFTER);
+    expect(selfFenceDecidedAfterMs() + SELF_FENCE_TIMINGS.stopBudgetMs).toBe(selfFenceDoneAfterMs());
+  });
+  test('seen long enough, before the stop is done: wait for it, no further look', () => {
+    expect(decide(DECIDED, DECIDED)).toMatchObject({ action: 'wait', lookAgain: false, waitMs: AFTER - DECIDED });
+  });
+  test('seen long enough, the stop done by now: fenced without another look', () => {
+    expect(decide(DECIDED, AFTER).action).toBe('fenced');
+  });
+  test('not seen long enough: another look, even when the stop would be done by now', () => {
+    expect(decide(DECIDED - 1, AFTER + 5000)).toMatchObject({ action: 'wait', lookAgain: true });
+  });
+  test('without the threshold (failovers recorded before): fenced only once lost for the whole deadline', () => {
+    const d = hostSilenceDecision({
+      reach: reach('cut', AFTER - 1),
+      lostSince: 0,
+      now: AFTER - 1,
+      fencedAfterMs: AFTER,
+    });
+    expect(d).toMatchObject({ action: 'wait', lookAgain: true, waitMs: 1 });
+  });
 });
