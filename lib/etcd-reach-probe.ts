@@ -56,8 +56,12 @@ export function probeWhileUsed(
     timer = setTimeout(() => void round(), PROBE_EVERY_MS);
     timer.unref();
   };
+  let started = false;
   board.onCall = () => {
     lastCall = now();
-    schedule();
+    // A new client (a CLI command's) knocks at once: its first calls are the ones a dead member holds.
+    if (started) return schedule();
+    started = true;
+    void round();
   };
 }
