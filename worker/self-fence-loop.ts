@@ -302,7 +302,7 @@ export function startSelfFenceLoop(o: SelfFenceLoopOptions): SelfFenceLoop {
   const done = (async () => {
     o.log(
       `self-fence: on (host ${o.host} of ${o.hostCount}; fences a primary after ${o.fenceAfterMs} ms ` +
-        `without etcd and every other host)`,
+        `without etcd and, counting itself, a majority of the hosts)`,
     );
     while (running) {
       let sleepAfter = true;
