@@ -10,8 +10,8 @@
  * came for IDLE_STOP_MS, never holds the process open, and a dead port on a live host (refused at
  * once) is marked the same way.
  */
-import * as net from 'node:net';
 import { markUnreachable, type SkipBoard } from './etcd-host-skip';
+import { tcpConnects } from './peer-reach';
 
 export const PROBE_EVERY_MS = 500;
 export const KNOCK_TIMEOUT_MS = 500;
@@ -21,16 +21,7 @@ export const IDLE_STOP_MS = 10_000;
 /** Whether `endpoint` (https://host:port) accepts a TCP connection within `ms`. */
 export function knock(endpoint: string, ms: number): Promise<boolean> {
   const url = new URL(endpoint);
-  return new Promise((resolve) => {
-    const s = net.connect({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(ms, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
+  return tcpConnects(url.hostname.replace(/^\[(.*)\]$/, '$1'), Number(url.port), ms);
 }
 
 /** Starts probing the board's members whenever a call is made (board.onCall), while calls keep coming. */
