@@ -246,8 +246,8 @@ async function untilStatus(what: string, done: (s: StatusJson) => boolean, ms: n
   throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last?.controlPlane.monitor ?? last)}`);
 }
 
-/** The monitor's failover of g1: when each of its steps ended, from its start (printed, not asserted). */
-async function printFailoverTimeline(): Promise<void> {
+/** The monitor's (latest) failover of g1: when each of its steps ended, from its start (printed, not asserted). */
+async function printFailoverTimeline(label: string, faultAt: number): Promise<void> {
   const connection = await TemporalConnection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
   try {
     const r = await new TemporalClient({ connection }).workflow
@@ -256,14 +256,14 @@ async function printFailoverTimeline(): Promise<void> {
       .then((x: { timeline?: Record<string, number> }) => x.timeline ?? {});
     const t0 = r.started ?? 0;
     console.log(
-      `[host failure] the failover: ${Object.entries(r)
+      `[${label}] g1's failover started ${t0 - faultAt} ms after the fault: ${Object.entries(r)
         .map(([k, v]) => `${k} +${v - t0} ms`)
         .join(', ')}`,
     );
     const steps = activityTimeline({ workflowId: `failover-${NAME}-g1`, port: TEMPORAL_PORT });
-    console.log(`[host failure] the failover's activities (ms from its start):\n  ${steps.join('\n  ')}`);
+    console.log(`[${label}] the failover's activities (ms from its start):\n  ${steps.join('\n  ')}`);
   } catch (err) {
-    console.log(`[host failure] the failover's timeline: ${(err as Error).message}`);
+    console.log(`[${label}] the failover's timeline: ${(err as Error).message}`);
   } finally {
     await connection.close();
   }
@@ -438,7 +438,7 @@ describe('the loss of a whole host', () => {
           `the monitor: ${actions.map((a) => `${a.kind} ${a.outcome}: ${a.detail}`).join(' | ')}`,
       );
 
-      await printFailoverTimeline();
+      await printFailoverTimeline('host failure', killedAt);
       const before = acked.length;
       await until('40 rows acknowledged after the failover', () => acked.length >= before + 40, 180_000);
     } finally {
@@ -513,6 +513,7 @@ describe('the loss of a whole host', () => {
         `[partition] ${cut} cut off; etcd names the new primaries within ${failedOverAt - cutAt} ms (status ` +
           `polled); the monitor: ${actions.map((a) => `${a.target} ${a.kind} ${a.outcome}: ${a.detail}`).join(' | ')}`,
       );
+      await printFailoverTimeline('partition', cutAt);
       const n = acked.length;
       await until('40 rows acknowledged after the failover', () => acked.length >= n + 40, 180_000);
     } finally {

@@ -11,7 +11,8 @@
  * Certificates come from `openssl` into a temp dir. The client side is citusctl's own: connectClient
  * (the CLI and the supervisor), the options the worker gives NativeConnection (the Rust core), and
  * a `citusctl worker` process that reads the configuration from its environment and polls.
- * Ports: dev server 32970 (UI 33970), terminator 32971, gate 32972.
+ * Ports: dev server 30870 (UI 31870), terminator 30871, gate 30872, worker metrics 30873: below the
+ * ephemeral range (32768-60999), where a client socket of an earlier test can hold a port.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -22,15 +23,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { connectClient } from '../../client/temporal-client';
+import { logTail } from '../../lib/server-start-wait';
 import { TASK_QUEUE, ensureTemporal, type TemporalEndpoint } from '../../lib/temporal-server';
 import { connectWorker } from '../../worker/run-worker';
 import { CLI, ROOT, sleep, stopTemporal, temporalCli, terminate } from './support/cluster';
 
 jest.setTimeout(4 * 60_000);
 
-const DEV_PORT = 32970;
-const MTLS_PORT = 32971;
-const GATE_PORT = 32972;
+const DEV_PORT = 30870;
+const MTLS_PORT = 30871;
+const GATE_PORT = 30872;
 const API_KEY = 'test-api-key-7f3c';
 const SERVER_NAME = 'temporal.test';
 
@@ -65,6 +67,22 @@ function issue(ca: string, name: string, cn: string, ext: string): void {
     'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial',
     '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`,
   ]); // prettier-ignore
+}
+
+/** `p`, or a failure that shows the dev server's log once `ms` passed (jest's own timeout shows nothing). */
+async function withinOrLog<T>(p: Promise<T>, ms: number, log: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the dev server did not serve in ${ms / 1000} s; ${log}:\n${logTail(log, 30)}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The mTLS terminator: a client certificate of the test CA, then plain bytes to the dev server. */
@@ -138,12 +156,13 @@ beforeAll(async () => {
   issue('ca', 'server', SERVER_NAME, `subjectAltName=DNS:${SERVER_NAME},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n`);
   issue('ca', 'client', 'citusctl-test-client', 'extendedKeyUsage=clientAuth\n');
   issue('other-ca', 'stranger', 'stranger', 'extendedKeyUsage=clientAuth\n');
-  dev = await ensureTemporal(stateRoot, {
+  const start = ensureTemporal(stateRoot, {
     PATH: process.env.PATH,
     HOME: path.join(dir, 'home'),
     CITUSCTL_TEMPORAL_PORT: String(DEV_PORT),
     TEMPORAL_CLI_PATH: temporalCli(),
   });
+  dev = await withinOrLog(start, 150_000, path.join(stateRoot, 'temporal', 'server.log'));
   await startTerminator();
   await startGate();
 });
@@ -225,7 +244,7 @@ describe('mTLS from the TEMPORAL_TLS_* variables', () => {
   it('a server certificate the configured CA did not sign is refused, saying why', async () => {
     const env = { ...mtlsEnv(), TEMPORAL_TLS_SERVER_CA_CERT_PATH: pem('other-ca.pem') };
     // The gRPC libraries say little ("deadline"); the error carries the handshake's own reason.
-    const why = /TLS handshake with 127\.0\.0\.1:32971: .*certificate/;
+    const why = /TLS handshake with 127\.0\.0\.1:30871: .*certificate/;
     await expect(systemInfoThroughClient(env)).rejects.toThrow(why);
     await expect(systemInfoThroughNative(env)).rejects.toThrow(why);
   });
@@ -236,7 +255,7 @@ describe('mTLS from the TEMPORAL_TLS_* variables', () => {
 
   it('a `citusctl worker` process reads the configuration from its environment and polls through mTLS', async () => {
     const workerState = path.join(dir, 'worker-state');
-    const env = { ...mtlsEnv(), CITUSCTL_STATE_DIR: workerState, CITUSCTL_METRICS_PORT: '32973' };
+    const env = { ...mtlsEnv(), CITUSCTL_STATE_DIR: workerState, CITUSCTL_METRICS_PORT: '30873' };
     const before = clientSubjects.length;
     let log = '';
     workerProcess = spawn(process.execPath, [CLI, 'worker'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
