@@ -11,6 +11,7 @@ import { createSpecActivities } from './setup/spec';
 import { createLockActivities } from './setup/etcd-lock';
 import { createFailoverActivities } from './failover/failover';
 import { createHostReachActivities } from './failover/host-reach';
+import { createShortWaitActivities } from './failover/short-wait';
 import { createRejoinActivities } from './failover/rejoin';
 import { createSwitchoverActivities } from './failover/switchover';
 import { createMemberStateActivities } from './members/state';
@@ -55,6 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(deps),
     ...createFailoverActivities(deps),
     ...createHostReachActivities(deps),
+    ...createShortWaitActivities(),
     ...createRejoinActivities(deps),
     ...createSwitchoverActivities(deps),
     ...createMemberStateActivities(deps),

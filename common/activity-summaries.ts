@@ -24,6 +24,7 @@ const specName = (i: Input) => str(i.name);
 const SUMMARIES: Record<string, (i: Input) => string | undefined> = {
   validateSpec: (i) => `validate the spec${specName(i) ? ` of ${specName(i)}` : ' (defaults: cluster.yaml)'}`,
   loadClusterSpec: (i) => str(i.cluster) && `load the stored spec of ${str(i.cluster)}`,
+  shortWait: (i) => (num(i.ms) === undefined ? undefined : `wait ${Math.round(num(i.ms)!)} ms`),
   resolveImages: (i) => `resolve images for ${specName(i) ?? 'the cluster'}`,
   storeClusterSpec: (i) => `store the spec of ${specName(i) ?? 'the cluster'}`,
   searchAttributesRegistered: () => 'check CitusCluster/CitusGroup are registered',

@@ -42,6 +42,14 @@ export interface MonitorThresholds extends PartitionThresholds {
    * failed probes, window or not. Unset (monitors started before): only the rules above.
    */
   hostLossFailures?: number;
+  /**
+   * Several hosts: a round in which etcd did not answer still fails over a primary whose host is lost,
+   * if etcd answered a round at most this long before: the lost host may have held etcd's leader (a
+   * new one is elected within 1-2 s, and the failover's lock waits for it), and the failover reads
+   * the live primaries and takes the group's lock itself. Unset (monitors started before): every
+   * action waits for etcd.
+   */
+  hostLossWithoutEtcdMs?: number;
 }
 
 /**
@@ -71,6 +79,9 @@ export const DEFAULT_THRESHOLDS: MonitorThresholds = {
 
 /** Monitors started since the lost-host verdict: the host's loss confirmed by its peers decides at once. */
 export const HOST_LOSS_DETECTION: Pick<MonitorThresholds, 'hostLossFailures'> = { hostLossFailures: 1 };
+
+/** Monitors started since: a lost host's failover does not wait for a round in which etcd answers. */
+export const HOST_LOSS_WITHOUT_ETCD: Pick<MonitorThresholds, 'hostLossWithoutEtcdMs'> = { hostLossWithoutEtcdMs: 5000 };
 
 /** What monitors started before detection on the first Docker-confirmed probe decided with. */
 export const TWO_PROBE_DOWN_DETECTION: Pick<MonitorThresholds, 'downFailures' | 'downWindowMs'> = {
@@ -273,6 +284,12 @@ export function memberWord(o: MemberObservation | undefined, isPrimary: boolean,
 
 const within = (until: number | undefined, now: number) => until !== undefined && now < until;
 
+/** The primary's host is lost (common/host-loss.ts) and etcd answered within hostLossWithoutEtcdMs. */
+function hostLostLately(h: ProbeHistory, track: MemberTrack | undefined, t: MonitorThresholds, at: number): boolean {
+  if (t.hostLossWithoutEtcdMs === undefined || h.etcdOkAt === undefined) return false;
+  return at - h.etcdOkAt <= t.hostLossWithoutEtcdMs && !!hostLossConfirmation(track, t.hostLossFailures);
+}
+
 /** Every action due now, and each group's status. */
 export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDecision {
   const obs = h.last;
@@ -329,7 +346,8 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
       notes.push(`maintenance (${ctx.maintenance.cluster ? 'cluster' : 'group'} paused): no automatic action`);
       continue;
     }
-    if (!obs.etcd.ok) {
+    const withoutEtcd = !obs.etcd.ok && verdict.state === 'failed' && hostLostLately(h, track, t, at);
+    if (!obs.etcd.ok && !withoutEtcd) {
       notes.push(`etcd unreachable (${obs.etcd.error ?? 'no answer'}): holding every action that needs it`);
       continue;
     }
@@ -369,7 +387,10 @@ export function decideCluster(h: ProbeHistory, ctx: DecisionContext): ClusterDec
           oldPrimary: primary,
           requireApproval: policy.failover === 'approve' || policy.requireFailoverApproval,
           ...(candidates ? { candidates } : {}),
-          reason: verdict.reason,
+          reason: withoutEtcd
+            ? `${verdict.reason}; etcd did not answer this round (${obs.etcd.error ?? 'no answer'}), ` +
+              `${at - h.etcdOkAt!} ms after it last did: the failover waits for it`
+            : verdict.reason,
         });
       }
       continue;

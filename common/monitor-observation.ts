@@ -133,6 +133,8 @@ export interface ProbeHistory {
   last?: ClusterObservation;
   /** Last known live primaries (etcd's, kept while etcd does not answer). */
   primaries: Record<string, string>;
+  /** When etcd last answered a round (epoch ms, the probe's clock); unset before it ever did. */
+  etcdOkAt?: number;
   members: Record<string, MemberTrack>;
   groups: Record<string, GroupTrack>;
 }
@@ -245,5 +247,13 @@ export function foldObservation(
       groups[group] = kept;
     }
   }
-  return { rounds: h.rounds + 1, last: obs, primaries: { ...primaries }, members: tracks, groups };
+  const etcdOkAt = obs.etcd.ok ? obs.at : h.etcdOkAt;
+  return {
+    rounds: h.rounds + 1,
+    last: obs,
+    primaries: { ...primaries },
+    ...(etcdOkAt === undefined ? {} : { etcdOkAt }),
+    members: tracks,
+    groups,
+  };
 }

@@ -19,12 +19,25 @@ import {
   selfFenceDoneAfterMs,
   type HostReach,
 } from '../common/host-silence';
+import { SHORT_WAIT_MAX_MS } from '../common/short-wait';
 import type { ClusterSpec } from '../common/spec';
 import { critical } from './activity-proxies';
 import { forContainer, neverStarted } from './host-routing';
 
 /** Patch: a look that saw the host lost until its self-fence decided ends the looking (common/host-silence.ts). */
 const DECIDED_FENCE = 'host-fence-decided';
+
+/**
+ * Patch: the waits for the self-fence deadline run in a worker (activities/failover/short-wait.ts):
+ * a workflow timer fires up to a second late, which made a lost host's fence wait 1 s for 100 ms.
+ */
+const PRECISE_WAITS = 'host-fence-precise-waits';
+
+/** Waits `ms`: in a worker when short (failovers since the patch), else on a workflow timer. */
+function waitFor(ms: number): Promise<void> {
+  if (!patched(PRECISE_WAITS) || ms > SHORT_WAIT_MAX_MS) return sleep(ms);
+  return ms > 0 ? critical.shortWait({ ms: Math.ceil(ms) }) : Promise.resolve();
+}
 
 export interface HostProbe {
   probes: ProbeResult[];
@@ -117,7 +130,7 @@ export async function fenceOnItsHost(
       await record(d.reason);
       return { how: 'self-fenced', detail: d.reason };
     }
-    if (d.action === 'wait' && !d.lookAgain) await sleep(d.waitMs);
+    if (d.action === 'wait' && !d.lookAgain) await waitFor(d.waitMs);
     else reach = undefined;
   }
   for (;;) {
@@ -137,8 +150,8 @@ export async function fenceOnItsHost(
     }
     if (d.lookAgain) {
       // The look takes about a second: started early, it answers at about the deadline.
-      await sleep(nextLookInMs(d.waitMs));
+      await waitFor(nextLookInMs(d.waitMs));
       reach = undefined;
-    } else await sleep(d.waitMs);
+    } else await waitFor(d.waitMs);
   }
 }

@@ -49,6 +49,7 @@ import type { ActionRecord, MaintenanceInput, MaintenanceRecord, MonitorStatus }
 import {
   DEFAULT_THRESHOLDS,
   HOST_LOSS_DETECTION,
+  HOST_LOSS_WITHOUT_ETCD,
   TWO_PROBE_DOWN_DETECTION,
   actionKey,
   backoffMs,
@@ -132,6 +133,8 @@ const RESTART_ON_HOSTS = 'monitor-restart-on-hosts';
 
 /** Patch: a primary whose host is lost has failed on the first round its peers confirm it (HOST_LOSS_DETECTION). */
 const HOST_LOSS_VERDICT = 'monitor-host-loss-verdict';
+/** Patch: that failover starts in a round etcd did not answer, when it answered lately (HOST_LOSS_WITHOUT_ETCD). */
+const HOST_LOSS_WITHOUT_ETCD_PATCH = 'monitor-host-loss-without-etcd';
 
 export async function monitorCluster(input: MonitorInput): Promise<void> {
   checkedInput('monitorCluster', input); // the whole input, before anything reads it
@@ -252,7 +255,14 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   const detection = patched('down-on-first-probe') ? {} : TWO_PROBE_DOWN_DETECTION;
   // Runs recorded before the lost-host verdict (common/host-loss.ts) replay without it.
   const hostLoss = patched(HOST_LOSS_VERDICT) ? HOST_LOSS_DETECTION : {};
-  const thresholds = { ...DEFAULT_THRESHOLDS, ...detection, ...hostLoss, ...input.tuning?.thresholds };
+  const withoutEtcd = patched(HOST_LOSS_WITHOUT_ETCD_PATCH) ? HOST_LOSS_WITHOUT_ETCD : {};
+  const thresholds = {
+    ...DEFAULT_THRESHOLDS,
+    ...detection,
+    ...hostLoss,
+    ...withoutEtcd,
+    ...input.tuning?.thresholds,
+  };
   const restartOnHosts = patched(RESTART_ON_HOSTS);
   const maxIterations = input.tuning?.maxIterations ?? 200;
   const groups = Object.fromEntries(

@@ -40,7 +40,7 @@ import { PROBE_BUDGET, observeMember as readMember } from '../../lib/observation
 import { watchContainerEvents, type ContainerEvents } from './container-events';
 import type { ActivityDeps } from '../deps';
 import { storeOf } from '../store';
-import { createPeerViewObserver } from './monitor-peer-view';
+import { PEER_CHECK_TIMEOUT_MS, createPeerViewObserver } from './monitor-peer-view';
 
 export interface MonitorProbeInput {
   spec: ClusterSpec;
@@ -84,6 +84,14 @@ const NO_EVENTS: ContainerEvents = {
   statusOf: () => undefined,
   close: () => undefined,
 };
+
+/**
+ * A round's etcd read. Several hosts: no longer than a lost host's peer check (PEER_CHECK_TIMEOUT_MS),
+ * so an etcd that lost its leader with that host (1-2 s to elect one) does not make the round that
+ * saw the loss longer; such a round still fails the host's primaries over
+ * (common/monitor-decisions.ts hostLossWithoutEtcdMs). A healthy etcd answers in milliseconds.
+ */
+const etcdReadDeadlineMs = (spec: ClusterSpec) => (isMultiHost(spec) ? PEER_CHECK_TIMEOUT_MS : 1500);
 
 export function createMonitorProbeActivities(deps: ActivityDeps) {
   /** The engine holding a container of the cluster: its host's with several hosts. */
@@ -177,7 +185,7 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   ): Promise<ClusterObservation> {
     const at = Date.now();
     const [etcd, pgbouncer, members, services, peers] = await Promise.all([
-      withDeadline(observeEtcd(spec), 1500, 'etcd').then(
+      withDeadline(observeEtcd(spec), etcdReadDeadlineMs(spec), 'etcd').then(
         (v) => ({ ok: true as const, ...v }),
         (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
       ),

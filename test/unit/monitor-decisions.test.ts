@@ -6,6 +6,8 @@
  */
 import {
   DEFAULT_THRESHOLDS,
+  HOST_LOSS_DETECTION,
+  HOST_LOSS_WITHOUT_ETCD,
   TWO_PROBE_DOWN_DETECTION,
   decideCluster,
   decisionSignature,
@@ -316,6 +318,39 @@ describe('decideCluster: what is done per policy and maintenance state', () => {
     const d = decideCluster(h, ctx());
     expect(d.actions).toEqual([]);
     expect(d.groups.g1!.notes.join('\n')).toMatch(/etcd unreachable/);
+  });
+
+  describe('several hosts: a lost host in a round etcd did not answer (its leader may have been there)', () => {
+    const LOST = { ...T, ...HOST_LOSS_DETECTION, ...HOST_LOSS_WITHOUT_ETCD };
+    const noEtcd = { etcd: { ok: false, error: 'deadline' }, primaries: undefined, locks: {}, durability: {} };
+    /** A healthy round at 0, then one at `at` without etcd in which g1-a's host is lost (or only `g1a` says). */
+    const lostAt = (at: number, g1a: Partial<MemberObservation> = {}) => {
+      const r = round(at, {}, noEtcd);
+      r.members['g1-a'] = {
+        ...member('g1-a', at, 'slow', 'unknown'),
+        peers: { reached: [], cut: ['g1-b', 'g1-c'], unasked: [] },
+        peersAt: at + 900,
+        ...g1a,
+      };
+      return foldObservation(foldObservation(emptyHistory(), round(0, {}), MEMBERS), r, MEMBERS);
+    };
+    test('etcd answered 500 ms before: the failover starts, saying etcd did not answer', () => {
+      const d = decideCluster(lostAt(500), ctx({ thresholds: LOST }));
+      expect(kinds(d)).toEqual(['failover:g1']);
+      expect(d.actions[0]).toMatchObject({
+        reason: expect.stringMatching(/host lost: .*; etcd did not answer this round \(deadline\), 500 ms after/),
+      });
+    });
+    test.each<[string, number, Partial<MemberObservation>, Partial<typeof LOST>]>([
+      ['monitors started before (no threshold)', 500, {}, { hostLossWithoutEtcdMs: undefined }],
+      ['etcd last answered 6 s before', 6000, {}, {}],
+      ['the container is down on a host that answers (not a lost host)', 500, { container: 'exited' }, {}],
+      ['a peer still reaches it', 500, { peers: { reached: ['g1-b'], cut: ['g1-c'], unasked: [] } }, {}],
+    ])('held for etcd: %s', (_, at, g1a, over) => {
+      const d = decideCluster(lostAt(at, g1a), ctx({ thresholds: { ...LOST, ...over } }));
+      expect(d.actions).toEqual([]);
+      expect(d.groups.g1!.notes.join('\n')).toMatch(/etcd unreachable/);
+    });
   });
 
   test('a group locked by another workflow (a switchover) is left alone', () => {

@@ -15,6 +15,7 @@ import type { ClusterSpec, ClusterSpecInput } from '../../common/spec';
 import { TlsStore } from '../../lib/tls/tls-store';
 import { SecretStore } from '../../lib/secrets';
 import { temporalBinary } from '../../lib/temporal-server';
+import { cachedBundle } from './bundle-cache';
 
 export const TEMPORAL_CLI = temporalBinary() ?? 'temporal (not found: set TEMPORAL_CLI_PATH)';
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -79,12 +80,12 @@ export async function startTestEnv(
   });
 }
 
-/** Bundles workflows/ from source (not dist/, which may be stale), once per test file. */
+/** Bundles workflows/ from source (not dist/, which may be stale), once per set of sources (bundle-cache.ts). */
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } as never;
   if (workflowsPath !== WORKFLOWS_PATH) return bundleWorkflowCode({ workflowsPath, logger: quiet });
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quiet });
+  bundle ??= cachedBundle(() => bundleWorkflowCode({ workflowsPath, logger: quiet }));
   return bundle;
 }
 

@@ -9,6 +9,7 @@ import type { Worker } from '@temporalio/worker';
 import { hostOfContainer } from '../../common/addressing';
 import type { FailoverGroupInput } from '../../common/inputs';
 import type { Progress } from '../../common/progress';
+import { SHORT_WAIT_MAX_MS } from '../../common/short-wait';
 import { parseSpec } from '../../common/spec';
 import { hostTaskQueue } from '../../common/task-queues';
 import { monitorWorkflowId } from '../../common/workflow-ids';
@@ -70,7 +71,8 @@ test("the monitor's word: the host's queue is not asked, one look at the peers, 
 });
 
 test('a loss the monitor saw only briefly: the fence still waits for the deadline and looks again', async () => {
-  const { result, error, m } = await failoverUnder(monitorWorkflowId(spec.name), {
+  const parentId = monitorWorkflowId(spec.name);
+  const { result, error, m } = await failoverUnder(parentId, {
     cluster: spec.name,
     group: 'g1',
     hostLoss: hint(0),
@@ -79,6 +81,14 @@ test('a loss the monitor saw only briefly: the fence still waits for the deadlin
   expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
   expect(m.called('fenceMember')).toEqual([]);
   expect(m.called('observeHostReach').length).toBeGreaterThanOrEqual(2);
+  // The waits for the deadline run in a worker: a workflow timer fires up to a second late.
+  expect(m.called('shortWait').length).toBeGreaterThanOrEqual(1);
+  const history = await wf.client.workflow.getHandle(`${parentId}-failover`).fetchHistory();
+  const timersMs = (history.events ?? []).flatMap((e) => {
+    const t = e.timerStartedEventAttributes?.startToFireTimeout;
+    return t ? [Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6] : [];
+  });
+  expect(timersMs.filter((ms) => ms <= SHORT_WAIT_MAX_MS)).toEqual([]); // the lock's renewal keeps its 10 s one
 });
 
 test.each([

@@ -65,6 +65,7 @@ export const MOCKED_ACTIVITY_NAMES = [
   'ensureBackupStanzas',
   'closeArchiveGap',
   'observeHostReach',
+  'shortWait',
   'recordMemberStateInEtcd',
 ] as const satisfies ReadonlyArray<keyof Activities>;
 export type MockedActivityName = (typeof MOCKED_ACTIVITY_NAMES)[number];
@@ -339,6 +340,10 @@ export function mockActivities(overrides: Partial<MockedActivities> = {}, scenar
     // Several hosts, a host whose worker does not answer: its peers lost it too.
     async observeHostReach({ host }) {
       return { host, verdict: 'cut' as const, at: Date.now(), detail: 'g2-b cannot connect' };
+    },
+    // The real one's wait (its input's bounds are the real activity's own: test/unit/short-wait.test.ts).
+    async shortWait({ ms }) {
+      await new Promise((resolve) => setTimeout(resolve, ms));
     },
     async recordMemberStateInEtcd() {},
   };
