@@ -93,6 +93,13 @@ const NO_EVENTS: ContainerEvents = {
  */
 const etcdReadDeadlineMs = (spec: ClusterSpec) => (isMultiHost(spec) ? PEER_CHECK_TIMEOUT_MS : 1500);
 
+/**
+ * Several hosts: a primary's peers are asked once its SQL failed, or once it has not answered for this
+ * long (a healthy member answers in milliseconds; a cut-off host's connect waits out its 500 ms
+ * timeout): the lost host's evidence comes that much sooner, and a late answer drops it.
+ */
+const ASK_PEERS_AFTER_MS = 150;
+
 export function createMonitorProbeActivities(deps: ActivityDeps) {
   /** The engine holding a container of the cluster: its host's with several hosts. */
   const engineOf = (spec: ClusterSpec, container: string) =>
@@ -136,7 +143,18 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
   ): Promise<Omit<MemberObservation, 'state'> & { peers?: PeerView }> {
     const known = events?.statusOf(containerName(spec.name, member));
     let asked: Promise<PeerView | undefined> | undefined;
-    let docker: Promise<ContainerStatus> | undefined;
+    let docker: Promise<ContainerStatus | undefined> | undefined;
+    const ask = () => {
+      if (asked || !peersOnFailure?.length) return;
+      asked = observePeers(spec, password, { [member]: peersOnFailure }).then(
+        (v) => v[member],
+        () => undefined,
+      );
+      // Docker's word as of the failure: the read begun with the round may predate the fault.
+      docker = containerStatus(spec, member, events).catch(() => undefined);
+    };
+    // SQL that has not answered by now is asked about beside its own wait (a cut host's connect hangs).
+    const hedge = peersOnFailure?.length ? setTimeout(ask, ASK_PEERS_AFTER_MS) : undefined;
     const r = await readMember(
       { ...deps, docker: engineOf(spec, member) },
       spec,
@@ -145,14 +163,16 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       PROBE_BUDGET,
       known,
       (sql) => {
-        if (sql.ok || !peersOnFailure?.length) return;
-        asked = observePeers(spec, password, { [member]: peersOnFailure }).then((v) => v[member]);
-        // Docker's word as of the failure: the read begun with the round may predate the fault.
-        docker = containerStatus(spec, member, events);
+        clearTimeout(hedge);
+        if (!sql.ok) ask();
       },
     );
+    clearTimeout(hedge);
+    const base = { member, at, sql: probeSqlView(r) };
+    // SQL answered (late): the peers' word, if asked, is not waited for, and not kept.
+    if (r.sql.ok) return { ...base, container: r.container };
     const [peers, container] = await Promise.all([asked, docker]);
-    return { member, at, container: container ?? r.container, sql: probeSqlView(r), ...(peers ? { peers } : {}) };
+    return { ...base, container: container ?? r.container, ...(peers ? { peers } : {}) };
   }
 
   /** One etcd view: primaries, member states, locks, durability records. */
