@@ -19,6 +19,7 @@ import { ApprovalGate } from './approval-gate';
 import { describeRejoin, describeSilent, rejoinOthers, repointCoordinator, type RejoinReport } from './group-helpers';
 import { groupOperation } from './group-operation';
 import { promoteOrSettle, resolveInDoubt } from './failover-promotion';
+import { earlyHostLook } from './early-host-look';
 import { fenceOnItsHost, probeOnItsHost, type HostProbe } from './host-fence';
 
 export { approveUpdate, type ApprovalInput } from './approval-gate';
@@ -28,6 +29,9 @@ const ARCHIVE_GAP = 'failover-archive-gap';
 
 /** Patch: confirm-down overlaps choose, record overlaps metadata (a failover recorded before runs them in turn). */
 const OVERLAPPED_STEPS = 'failover-overlapped-steps';
+
+/** Patch: the monitor's lost host is looked at while the failover validates and locks (early-host-look.ts). */
+const EARLY_LOOK = 'failover-early-host-look';
 
 /**
  * `{"cluster": "demo", "group": "g1"}` (the CLI, the UI) or
@@ -76,6 +80,8 @@ export const FAILOVER_STEPS = [
 export async function failoverGroup(started: FailoverGroupInput): Promise<FailoverGroupResult> {
   const approval = new ApprovalGate();
   const timeline: Record<string, number> = { started: Date.now() };
+  // Used once, by the first confirmation (an approval's later one looks again).
+  let early = patched(EARLY_LOOK) ? earlyHostLook(started) : undefined;
   const opening = {
     type: 'failoverGroup' as const,
     workflow: 'failoverGroup',
@@ -120,7 +126,9 @@ export async function failoverGroup(started: FailoverGroupInput): Promise<Failov
       let lostByMonitor = hint?.use ? { lostForMs: hint.lostForMs, startedAt: timeline.started! } : undefined;
       const confirmDown = async () => {
         if (!severalHosts) return critical.probeMember({ spec, member: oldPrimary, probes: 3, intervalMs: 200 });
-        const r = await probeOnItsHost(spec, oldPrimary, !!lostByMonitor);
+        const begun = early?.member === oldPrimary && lostByMonitor ? await early.look : undefined;
+        early = undefined;
+        const r = begun ?? (await probeOnItsHost(spec, oldPrimary, !!lostByMonitor));
         silent = r;
         return r.probes;
       };

@@ -15,7 +15,7 @@ import { hostTaskQueue } from '../../common/task-queues';
 import { monitorWorkflowId } from '../../common/workflow-ids';
 import type { FailoverGroupResult } from '../../workflows';
 import { SEVERAL_HOSTS_INPUT, uniqueId } from './helpers';
-import { mockActivities } from './mock-activities';
+import { mockActivities, type Scenario } from './mock-activities';
 import { step } from './runner';
 import { useWorkflowEnv } from './workflow-env';
 
@@ -28,8 +28,8 @@ const spec = parseSpec(severalHosts);
 const lostHost = hostOfContainer(spec, 'g1-a').name;
 
 /** failoverGroup as the child of a workflow with id `parentId`, workers on the shared and both host queues. */
-async function failoverUnder(parentId: string, input: FailoverGroupInput) {
-  const m = mockActivities({}, { stored: { [spec.name]: severalHosts } });
+async function failoverUnder(parentId: string, input: FailoverGroupInput, scenario: Scenario = {}) {
+  const m = mockActivities({}, { stored: { [spec.name]: severalHosts }, ...scenario });
   const taskQueue = uniqueId('tq');
   const workers: Worker[] = await Promise.all(
     [taskQueue, hostTaskQueue('h1'), hostTaskQueue('h2')].map((q) => wf.worker(q, m.activities)),
@@ -103,4 +103,31 @@ test.each([
   expect(m.inputs('fenceMember')).toEqual([expect.objectContaining({ member: 'g1-a' })]);
   expect(m.called('recordMemberStateInEtcd')).toEqual([]);
   expect(step(progress, 'confirm-down').detail).toMatch(why);
+});
+
+describe('with the spec in its input, as the monitor starts it', () => {
+  const monitored = (over: Partial<FailoverGroupInput> = {}): FailoverGroupInput => ({
+    spec: severalHosts,
+    group: 'g1',
+    hostLoss: hint(3000),
+    ...over,
+  });
+
+  test('the look at the lost host begins before the lock, and is the only one', async () => {
+    const { result, error, m } = await failoverUnder(monitorWorkflowId(spec.name), monitored());
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ outcome: 'failed-over', oldPrimary: 'g1-a', newPrimary: 'g1-b' });
+    const order = m.calls.map((c) => c.name);
+    expect(order.indexOf('probeMember')).toBeLessThan(order.indexOf('acquireGroupLock'));
+    expect(order.indexOf('observeHostReach')).toBeLessThan(order.indexOf('acquireGroupLock'));
+    expect(m.inputs('probeMember')).toEqual([expect.objectContaining({ member: 'g1-a', engine: false, probes: 1 })]);
+    expect(m.called('observeHostReach')).toHaveLength(1);
+  });
+
+  test('etcd names another primary under the lock: the early look is not used, the failover looks itself', async () => {
+    const primaries = { coordinator: 'coord-a', workers: { g1: 'g1-b', g2: 'g2-a' } };
+    const { progress, m } = await failoverUnder(monitorWorkflowId(spec.name), monitored(), { primaries });
+    expect(m.inputs('probeMember').map((p) => p.member)).toEqual(expect.arrayContaining(['g1-a', 'g1-b']));
+    expect(step(progress, 'confirm-down').detail).toMatch(/ignored: about g1-a on .*, not g1-b/);
+  });
 });
