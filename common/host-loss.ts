@@ -62,18 +62,30 @@ export function hostLossConfirmation(
   return `host lost: its engine does not answer and no peer reaches it (${describePeerView(o.peers)})`;
 }
 
-/** The hint for a failover of `group`: its primary's host lost in the latest round, else undefined. */
+/**
+ * The hint for a failover of `group`: its primary's host lost in the latest round, else undefined.
+ * `toReturn` (monitors started since): the loss is measured up to the probe's return (`returnedAt`,
+ * on the same clock as the rounds), not only to its latest round: the failover starts after that
+ * return, so the loss began at least that long before the failover did, and a look it makes about
+ * a second later has seen the host lost long enough to decide (common/host-silence.ts).
+ */
 export function hostLossHint(
   spec: PlacementInput,
-  h: { primaries: Record<string, string>; members: Record<string, { hostCut?: HostCut; last?: Round }> },
+  h: {
+    primaries: Record<string, string>;
+    members: Record<string, { hostCut?: HostCut; last?: Round }>;
+    returnedAt?: number;
+  },
   group: string,
+  toReturn = false,
 ): HostLossHint | undefined {
   const member = h.primaries[group];
   if (!member || !isMultiHost(spec)) return undefined;
   const cut = h.members[member]?.hostCut;
   const last = h.members[member]?.last;
   if (!cut || !last || last.peersAt !== cut.until) return undefined;
-  return { member, host: hostOfContainer(spec, member).name, lostForMs: Math.max(0, cut.until - cut.since) };
+  const until = toReturn && h.returnedAt !== undefined ? Math.max(cut.until, h.returnedAt) : cut.until;
+  return { member, host: hostOfContainer(spec, member).name, lostForMs: Math.max(0, until - cut.since) };
 }
 
 export type HintVerdict = { use: true; lostForMs: number } | { use: false; why: string };

@@ -135,6 +135,11 @@ export interface ProbeHistory {
   primaries: Record<string, string>;
   /** When etcd last answered a round (epoch ms, the probe's clock); unset before it ever did. */
   etcdOkAt?: number;
+  /**
+   * When the probe returned this history (epoch ms, the probe's clock, like every stamp in it): the
+   * age of its latest round when the workflow acts on it (common/host-loss.ts hostLossHint).
+   */
+  returnedAt?: number;
   members: Record<string, MemberTrack>;
   groups: Record<string, GroupTrack>;
 }

@@ -127,6 +127,8 @@ const MAX_RECORDS = 20;
 
 /** Patch: a failover of a primary whose host is lost is told so (common/host-loss.ts). */
 const HOST_LOSS_HINT = 'monitor-host-loss-hint';
+/** Patch: the hint measures the loss up to the probe's return (hostLossHint's `toReturn`). */
+const HOST_LOSS_TO_RETURN = 'monitor-host-loss-to-return';
 
 /** Patch: several hosts: a restart runs on the member's host queue, the decision filtered as the probe's. */
 const RESTART_ON_HOSTS = 'monitor-restart-on-hosts';
@@ -310,7 +312,7 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       case 'failover': {
         const id = failoverWorkflowId(s.name, a.group);
         // Several hosts: the evidence that the primary's host is lost goes with it (runs recorded before: none).
-        const hint = hostLossHint(s, history, a.group);
+        const hint = hostLossHint(s, history, a.group, !!history.returnedAt && patched(HOST_LOSS_TO_RETURN));
         const hostLoss = hint && patched(HOST_LOSS_HINT) ? hint : undefined;
         try {
           const child = await startChild(failoverGroup, {

@@ -270,7 +270,13 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
       ctx.heartbeat({ history });
       const decision = onItsHosts(spec, decideCluster(history, context), context.restartOnHosts);
       const signature = decisionSignature(decision);
-      const result = (ended: MonitorProbeResult['ended']) => ({ history, decision, signature, rounds, ended });
+      const result = (ended: MonitorProbeResult['ended']) => ({
+        history: { ...history, returnedAt: Date.now() },
+        decision,
+        signature,
+        rounds,
+        ended,
+      });
       if (decision.actions.length) return result('action');
       if (signature !== input.signature) return result('change');
       if (Date.now() >= until) return result('period');

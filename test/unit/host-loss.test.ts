@@ -96,6 +96,12 @@ describe('hostLossHint', () => {
       lostForMs: 1800,
     });
   });
+  test("to the probe's return (monitors started since): the round's age counts too", () => {
+    const returned = { ...history({ rounds: 1, since: 1000, until: 1000 }, 1000), returnedAt: 1250 };
+    expect(hostLossHint(spec, returned, 'g1', true)?.lostForMs).toBe(250);
+    expect(hostLossHint(spec, returned, 'g1')?.lostForMs).toBe(0); // monitors started before
+    expect(hostLossHint(spec, history({ rounds: 1, since: 1000, until: 1000 }, 1000), 'g1', true)?.lostForMs).toBe(0);
+  });
   test('none without a run, or with a run the latest round is not part of, or on one host', () => {
     expect(hostLossHint(spec, history(undefined, 2800), 'g1')).toBeUndefined();
     expect(hostLossHint(spec, history({ rounds: 2, since: 1000, until: 2000 }, 2800), 'g1')).toBeUndefined();

@@ -250,7 +250,13 @@ export function worldActivities(world: World, specInput: ClusterSpecInput, scena
         ctx.heartbeat({ history });
         const decision = decideCluster(history, input.context);
         const signature = decisionSignature(decision);
-        const done = (ended: MonitorProbeResult['ended']) => ({ history, decision, signature, rounds, ended });
+        const done = (ended: MonitorProbeResult['ended']) => ({
+          history: { ...history, returnedAt: Date.now() }, // as the real probe stamps it
+          decision,
+          signature,
+          rounds,
+          ended,
+        });
         if (decision.actions.length) return done('action');
         if (signature !== input.signature) return done('change');
         if (Date.now() >= until) return done('period');
