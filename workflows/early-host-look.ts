@@ -4,11 +4,14 @@
  * the host's peers), while it validates its input, takes the group's lock and reads the live
  * primaries (0.3 s, more on a loaded machine). The failover uses the look only if etcd, read under
  * the lock, names that member the group's primary; otherwise, or if the look failed, it looks
- * again. Nothing acts on it before the lock, and every other failover looks as before.
+ * again. Nothing acts on it before the lock, and every other failover looks as before. The peers
+ * are asked a little later than the SQL probe, so that their answer (about a second) comes once the
+ * loss is old enough for the fence to count on it.
  */
 import { workflowInfo } from '@temporalio/workflow';
 import { hostOfContainer, isMultiHost } from '../common/addressing';
 import { hintVerdict } from '../common/host-loss';
+import { HOST_SILENCE_MARGIN_MS, nextLookInMs, selfFenceDecidedAfterMs } from '../common/host-silence';
 import { parseSpec } from '../common/spec';
 import { monitorWorkflowId } from '../common/workflow-ids';
 import { checkedInput } from './checked-input';
@@ -35,7 +38,11 @@ export function earlyHostLook(started: unknown): EarlyLook | undefined {
       monitorId: monitorWorkflowId(spec.name),
     });
     if (!verdict.use) return undefined;
-    return { member, look: probeOnItsHost(spec, member, true).catch(() => undefined) };
+    // The peers' answer must come once the loss is old enough for the self-fence to have decided
+    // (host-fence.ts): asked at once, it came ~0.1 s too early, and the fence looked a second time (1 s).
+    const decidedAfterMs = selfFenceDecidedAfterMs() + HOST_SILENCE_MARGIN_MS;
+    const reachAfterMs = nextLookInMs(Math.max(0, decidedAfterMs - verdict.lostForMs));
+    return { member, look: probeOnItsHost(spec, member, true, reachAfterMs).catch(() => undefined) };
   } catch {
     return undefined;
   }

@@ -59,14 +59,20 @@ async function observeReach(spec: ClusterSpec, host: string): Promise<HostReach>
  * the host: a silent host costs the schedule-to-start timeout once, not that and then the rest.
  * `lostByMonitor` (the cluster's monitor found the host lost): its queue is not tried at all.
  */
-export async function probeOnItsHost(spec: ClusterSpec, member: string, lostByMonitor = false): Promise<HostProbe> {
+export async function probeOnItsHost(
+  spec: ClusterSpec,
+  member: string,
+  lostByMonitor = false,
+  /** Ask the peers this much later (an early look: so that their answer comes once the loss is old enough). */
+  reachAfterMs = 0,
+): Promise<HostProbe> {
   // Told by the monitor, whose own probes failed for seconds: one more by SQL confirms (a failed one costs 1 s).
   const probe = { spec, member, probes: lostByMonitor ? 1 : 3, intervalMs: 200 };
   const host = hostOfContainer(spec, member).name;
   const [onHost, bySql, reach] = await Promise.allSettled([
     lostByMonitor ? Promise.resolve(undefined) : forContainer(spec, member).critical.probeMember(probe),
     critical.probeMember({ ...probe, engine: false }),
-    observeReach(spec, host),
+    reachAfterMs > 0 ? waitFor(reachAfterMs).then(() => observeReach(spec, host)) : observeReach(spec, host),
   ]);
   if (onHost.status === 'fulfilled' && onHost.value) return { probes: onHost.value, hostSilent: false };
   if (onHost.status === 'rejected' && !neverStarted(onHost.reason)) throw onHost.reason;

@@ -124,6 +124,16 @@ describe('with the spec in its input, as the monitor starts it', () => {
     expect(m.called('observeHostReach')).toHaveLength(1);
   });
 
+  test('a loss the monitor saw only now: the peers are asked a little later (their answer takes ~1 s)', async () => {
+    const { result, error, m } = await failoverUnder(monitorWorkflowId(spec.name), monitored({ hostLoss: hint(0) }));
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ outcome: 'failed-over', newPrimary: 'g1-b' });
+    const order = m.calls.map((c) => c.name);
+    expect(order.indexOf('probeMember')).toBeLessThan(order.indexOf('acquireGroupLock'));
+    expect(m.inputs('shortWait')[0]).toEqual({ ms: 300 }); // 1300 ms less a look's second
+    expect(order.indexOf('shortWait')).toBeLessThan(order.indexOf('observeHostReach'));
+  });
+
   test('etcd names another primary under the lock: the early look is not used, the failover looks itself', async () => {
     const primaries = { coordinator: 'coord-a', workers: { g1: 'g1-b', g2: 'g2-a' } };
     const { progress, m } = await failoverUnder(monitorWorkflowId(spec.name), monitored(), { primaries });
