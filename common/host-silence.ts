@@ -63,6 +63,9 @@ export function selfFenceDecidedAfterMs(
   return fenceAfterMs(loop, windowMs) + loop.probeIntervalMs + loop.probeTimeoutMs;
 }
 
+/** How long a look must have seen the host lost for the fence to count on it: the decision's time plus the margin. */
+export const lookDecidesAfterMs = (): number => selfFenceDecidedAfterMs() + HOST_SILENCE_MARGIN_MS;
+
 export interface HostSilenceInput {
   /** The latest observation of the host by its peers. */
   reach: HostReach;

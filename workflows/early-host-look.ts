@@ -11,7 +11,7 @@
 import { workflowInfo } from '@temporalio/workflow';
 import { hostOfContainer, isMultiHost } from '../common/addressing';
 import { hintVerdict } from '../common/host-loss';
-import { HOST_SILENCE_MARGIN_MS, nextLookInMs, selfFenceDecidedAfterMs } from '../common/host-silence';
+import { lookDecidesAfterMs, nextLookInMs } from '../common/host-silence';
 import { parseSpec } from '../common/spec';
 import { monitorWorkflowId } from '../common/workflow-ids';
 import { checkedInput } from './checked-input';
@@ -40,8 +40,7 @@ export function earlyHostLook(started: unknown): EarlyLook | undefined {
     if (!verdict.use) return undefined;
     // The peers' answer must come once the loss is old enough for the self-fence to have decided
     // (host-fence.ts): asked at once, it came ~0.1 s too early, and the fence looked a second time (1 s).
-    const decidedAfterMs = selfFenceDecidedAfterMs() + HOST_SILENCE_MARGIN_MS;
-    const reachAfterMs = nextLookInMs(Math.max(0, decidedAfterMs - verdict.lostForMs));
+    const reachAfterMs = nextLookInMs(Math.max(0, lookDecidesAfterMs() - verdict.lostForMs));
     return { member, look: probeOnItsHost(spec, member, true, reachAfterMs).catch(() => undefined) };
   } catch {
     return undefined;

@@ -15,7 +15,7 @@ import {
   hostSilenceDecision,
   lostSinceWithHint,
   nextLookInMs,
-  selfFenceDecidedAfterMs,
+  lookDecidesAfterMs,
   selfFenceDoneAfterMs,
   type HostReach,
 } from '../common/host-silence';
@@ -126,7 +126,7 @@ export async function fenceOnItsHost(
       state: { state: 'fenced', at: new Date().toISOString(), reason: `${reason} (${why})` },
     });
   // Failovers since: a look that saw the host lost long enough that its loop decided ends the looking.
-  const decidedAfterMs = patched(DECIDED_FENCE) ? selfFenceDecidedAfterMs() + HOST_SILENCE_MARGIN_MS : undefined;
+  const decidedAfterMs = patched(DECIDED_FENCE) ? lookDecidesAfterMs() : undefined;
   // The first look may already suffice (the loss dated by the monitor): decided as of that look.
   let reach = silent.reach;
   if (reach) {

@@ -167,7 +167,6 @@ export function createMonitorProbeActivities(deps: ActivityDeps) {
         if (!sql.ok) ask();
       },
     );
-    clearTimeout(hedge);
     const base = { member, at, sql: probeSqlView(r) };
     // SQL answered (late): the peers' word, if asked, is not waited for, and not kept.
     if (r.sql.ok) return { ...base, container: r.container };

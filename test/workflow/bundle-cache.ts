@@ -47,5 +47,17 @@ export async function cachedBundle(
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(bundle));
   fs.renameSync(tmp, file);
+  pruneOlderBundles(path.basename(file));
   return bundle;
+}
+
+/** Bundles of earlier sources (4 MB each): all but the few newest go (one read meanwhile is rebuilt). */
+function pruneOlderBundles(keep: string, newest = 3): void {
+  const dir = os.tmpdir();
+  const others = fs
+    .readdirSync(dir)
+    .filter((f) => /^citusctl-workflow-bundle-[0-9a-f]+\.json$/.test(f) && f !== keep)
+    .map((f) => ({ f, mtime: fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { f } of others.slice(newest - 1)) fs.rmSync(path.join(dir, f), { force: true });
 }
